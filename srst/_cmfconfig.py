@@ -1,0 +1,319 @@
+# -*- test-case-name: tests.test_config -*-
+"""
+The C{call-manager-fallback:} section of router.yaml: SCCP listeners, limits,
+timers, lines of known phones and call-control features.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable
+
+from attrs import frozen
+
+from srst._configreader import ConfigProblem, Reader
+
+_DN = re.compile(r"^[0-9*#]{1,24}$")
+_PATTERN = re.compile(r"^[0-9.*#T+\[\]\-]{1,32}$")
+_MAC = re.compile(r"^(?:SEP)?([0-9A-Fa-f]{4})\.?([0-9A-Fa-f]{4})\.?([0-9A-Fa-f]{4})$")
+
+
+def normalizeMac(text: str) -> str | None:
+    """
+    Accept C{1000.1111.0002}, C{100011110002} or C{SEP100011110002}.
+
+    @return: twelve upper-case hex digits, or C{None} when C{text} is none of
+        those forms.
+    """
+    match = _MAC.match(text.strip())
+    if match is None:
+        return None
+    return "".join(match.groups()).upper()
+
+
+@frozen
+class LineButton:
+    """
+    A line button of a configured ephone: C{button 1:14} with C{ephone-dn 14
+    number 2002 label ... name ...}.
+    """
+
+    button: int
+    dn: str
+    label: str = ""
+    name: str = ""
+
+
+@frozen
+class SpeedDial:
+    """
+    A speed-dial button: C{speed-dial 2 2003 label "Lab"}.
+    """
+
+    button: int
+    number: str
+    label: str = ""
+
+
+@frozen
+class EphoneConfig:
+    """
+    A phone known by MAC address (IOS C{ephone}).
+
+    @ivar mac: twelve upper-case hex digits.
+    """
+
+    mac: str
+    type: str = ""
+    buttons: tuple[LineButton, ...] = ()
+    speedDials: tuple[SpeedDial, ...] = ()
+
+
+@frozen
+class Timeouts:
+    """
+    C{keepalive}, C{timeouts ringing|busy|interdigit} in seconds.
+    """
+
+    keepalive: int = 30
+    ringing: int = 180
+    busy: int = 10
+    interdigit: int = 10
+
+
+@frozen
+class CallForward:
+    """
+    Router-wide call forwarding (C{call-forward busy|noan}).
+    """
+
+    all: str | None = None
+    busy: str | None = None
+    noAnswer: str | None = None
+    noAnswerTimeout: int = 20
+
+
+@frozen
+class CallManagerFallbackConfig:
+    """
+    The C{call-manager-fallback} section.
+
+    @ivar securePort: the TLS listener's port (C{port} + 443 by default; 0 when
+        C{port} is 0 so tests get an ephemeral port for both).
+    @ivar trustpoint: the identity presented on the TLS listener, or C{None}
+        for no secure listener.
+    @ivar phoneTrustpoints: names of the CA trustpoints phone certificates
+        must chain to.
+    @ivar lineMode: C{"single"}, C{"dual-line"} or C{"octo-line"} (channels
+        per DN: 1, 2, 8).
+    """
+
+    ipSourceAddress: str
+    port: int = 2000
+    securePort: int = 2443
+    trustpoint: str | None = None
+    phoneTrustpoints: tuple[str, ...] = ()
+    tlsProfile: str = "modern"
+    maxEphones: int = 15
+    maxDn: int = 30
+    lineMode: str = "single"
+    secondaryDialtone: str | None = None
+    transferSystem: str = "full-consult"
+    transferPatterns: tuple[str, ...] = ()
+    timeouts: Timeouts = Timeouts()
+    callForward: CallForward = CallForward()
+    systemMessage: str | None = None
+    dateFormat: str = "M/D/Y"
+    autoAssign: tuple[int, int] | None = None
+    ephones: tuple[EphoneConfig, ...] = ()
+
+    @property
+    def channelsPerDn(self) -> int:
+        """
+        @return: 1, 2 or 8 channels per directory number.
+        """
+        return {"single": 1, "dual-line": 2, "octo-line": 8}[self.lineMode]
+
+
+def _number(reader: Reader, key: str, required: bool = False) -> str | None:
+    value = reader.string(key, required=required)
+    if value is not None and not _DN.match(value):
+        reader.problem(key, value, "expected a directory number of 1 to 24 digits (0-9, * and #)")
+        return None
+    return value
+
+
+def readCallManagerFallback(
+    c: Reader,
+    identity: Callable[[str], Any],
+    phoneTrustpointNames: list[str],
+) -> CallManagerFallbackConfig:
+    """
+    Validate C{call-manager-fallback}.
+
+    @param identity: looks up an identity trustpoint by name (C{None} when
+        there is none).
+    @param phoneTrustpointNames: the configured phone CA trustpoints.
+    """
+    address = c.address("ip-source-address", required=True)
+    port = c.port("port", 2000)
+    securePort = c.port("secure-port", (port + 443) if port else 0)
+    trustpoint = c.string("trustpoint")
+    if trustpoint is not None and identity(trustpoint) is None:
+        c.problem("trustpoint", trustpoint, "expected the name of an identity trustpoint under pki.trustpoints")
+    phoneTps = c.listOf("phone-trustpoints", lambda v, p: _trustpointName(v, p, phoneTrustpointNames, c.problems))
+    if not c.has("phone-trustpoints"):
+        phoneTps = list(phoneTrustpointNames)
+    if trustpoint is not None and not phoneTps:
+        c.problem("trustpoint", trustpoint,
+                  "a secure listener needs at least one phone CA trustpoint (pki.trustpoints with certificates:)")
+    maxEphones = c.integer("max-ephones", 15, 1, 5000)
+    maxDn, lineMode = _readMaxDn(c)
+    secondary = c.string("secondary-dialtone")
+    if secondary is not None and not _DN.match(secondary):
+        c.problem("secondary-dialtone", secondary, "expected an access code of digits")
+        secondary = None
+    transferSystem = c.string("transfer-system", "full-consult",
+                              choices=["blind", "full-blind", "full-consult", "local-consult"])
+    patterns = c.listOf("transfer-pattern", lambda v, p: _pattern(v, p, c.problems))
+    timeouts = c.child("timeouts")
+    t = Timeouts(
+        keepalive=timeouts.integer("keepalive", 30, 10, 65535) or 30,
+        ringing=timeouts.integer("ringing", 180, 5, 60000) or 180,
+        busy=timeouts.integer("busy", 10, 0, 30) or 10,
+        interdigit=timeouts.integer("interdigit", 10, 2, 120) or 10,
+    )
+    timeouts.finish()
+    forward = c.child("call-forward")
+    cf = CallForward(
+        all=_number(forward, "all"),
+        busy=_number(forward, "busy"),
+        noAnswer=_number(forward, "no-answer"),
+        noAnswerTimeout=forward.integer("no-answer-timeout", 20, 3, 60000) or 20,
+    )
+    forward.finish()
+    autoAssign = None
+    if c.has("auto-assign"):
+        a = c.child("auto-assign")
+        rangeText = a.string("dn-range", required=True)
+        a.finish()
+        autoAssign = _dnRange(rangeText, a)
+    ephones = c.listOf("ephones", lambda v, p: _ephone(v, p, c.problems))
+    _checkEphones(c, ephones, maxDn)
+    config = CallManagerFallbackConfig(
+        ipSourceAddress=address or "127.0.0.1",
+        port=port if port is not None else 2000,
+        securePort=securePort if securePort is not None else 2443,
+        trustpoint=trustpoint,
+        phoneTrustpoints=tuple(phoneTps),
+        tlsProfile=c.string("tls-profile", "modern", choices=["modern", "legacy"]) or "modern",
+        maxEphones=maxEphones or 15,
+        maxDn=maxDn or 30,
+        lineMode=lineMode,
+        secondaryDialtone=secondary,
+        transferSystem=transferSystem or "full-consult",
+        transferPatterns=tuple(patterns),
+        timeouts=t,
+        callForward=cf,
+        systemMessage=c.string("system-message"),
+        dateFormat=c.string("date-format", "M/D/Y", choices=["m/d/y", "d/m/y", "y/m/d", "m/d/ya"]) or "m/d/y",
+        autoAssign=autoAssign,
+        ephones=tuple(ephones),
+    )
+    c.finish()
+    return config
+
+
+def _trustpointName(value: Any, path: str, names: list[str], problems: list[ConfigProblem]) -> str | None:
+    if str(value) not in names:
+        problems.append(ConfigProblem(path, value, "expected the name of a phone CA trustpoint: " + ", ".join(names)))
+        return None
+    return str(value)
+
+
+def _pattern(value: Any, path: str, problems: list[ConfigProblem]) -> str | None:
+    text = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+    if text is None or not _PATTERN.match(text):
+        problems.append(ConfigProblem(path, value, "expected a dial pattern such as ..... or 9T"))
+        return None
+    return text
+
+
+def _readMaxDn(c: Reader) -> tuple[int | None, str]:
+    raw = c.raw("max-dn", 30)
+    text = str(raw) if isinstance(raw, (int, str)) and not isinstance(raw, bool) else ""
+    parts = text.split()
+    modes = {"dual-line": "dual-line", "octo-line": "octo-line"}
+    if parts and parts[0].isdigit() and 1 <= int(parts[0]) <= 10000 and (
+        len(parts) == 1 or (len(parts) == 2 and parts[1] in modes)
+    ):
+        return int(parts[0]), modes.get(parts[1], "single") if len(parts) == 2 else "single"
+    c.problem("max-dn", raw, "expected a number of directory numbers from 1 to 10000, optionally followed by dual-line or octo-line")
+    return None, "single"
+
+
+def _dnRange(text: str | None, reader: Reader) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    match = re.match(r"^\s*(\d{1,15})\s*-\s*(\d{1,15})\s*$", text)
+    if match is None or int(match.group(1)) > int(match.group(2)) or len(match.group(1)) != len(match.group(2)):
+        reader.problem("dn-range", text, "expected FIRST-LAST with digits of equal length, FIRST <= LAST, e.g. 2000-2099")
+        return None
+    return int(match.group(1)), int(match.group(2))
+
+
+def _ephone(value: Any, path: str, problems: list[ConfigProblem]) -> EphoneConfig | None:
+    e = Reader(value, path, problems)
+    if not isinstance(value, dict):
+        return None
+    macText = e.string("mac", required=True)
+    mac = normalizeMac(macText) if macText else None
+    if macText is not None and mac is None:
+        e.problem("mac", macText, "expected a MAC address such as 1000.1111.0002")
+
+    def button(v: Any, p: str) -> LineButton | None:
+        b = Reader(v, p, problems)
+        if not isinstance(v, dict):
+            return None
+        number = b.integer("line", required=True, minimum=1, maximum=42)
+        dn = _number(b, "dn", required=True)
+        label = b.string("label", "", allowEmpty=True)
+        name = b.string("name", "", allowEmpty=True)
+        b.finish()
+        if number is None or dn is None:
+            return None
+        return LineButton(number, dn, label or "", name or "")
+
+    def speedDial(v: Any, p: str) -> SpeedDial | None:
+        s = Reader(v, p, problems)
+        if not isinstance(v, dict):
+            return None
+        number = s.integer("button", required=True, minimum=1, maximum=42)
+        target = _number(s, "number", required=True)
+        label = s.string("label", "", allowEmpty=True)
+        s.finish()
+        if number is None or target is None:
+            return None
+        return SpeedDial(number, target, label or "")
+
+    buttons = e.listOf("buttons", button)
+    speedDials = e.listOf("speed-dials", speedDial)
+    used = [b.button for b in buttons] + [s.button for s in speedDials]
+    if len(set(used)) != len(used):
+        e.problem("buttons", used, "each button number may be used once (lines and speed dials together)")
+    phoneType = e.string("type", "", allowEmpty=True)
+    e.finish()
+    if mac is None:
+        return None
+    return EphoneConfig(mac, phoneType or "", tuple(buttons), tuple(speedDials))
+
+
+def _checkEphones(c: Reader, ephones: list[EphoneConfig], maxDn: int | None) -> None:
+    seen: set[str] = set()
+    for ephone in ephones:
+        if ephone.mac in seen:
+            c.problem("ephones", ephone.mac, "each MAC address may be listed once")
+        seen.add(ephone.mac)
+    dns = {b.dn for e in ephones for b in e.buttons}
+    if maxDn is not None and len(dns) > maxDn:
+        c.problem("ephones", len(dns), f"the ephones use more directory numbers than max-dn ({maxDn}) allows")

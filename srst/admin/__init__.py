@@ -1,0 +1,1 @@
+"""Operator interface: admin socket server, commands, show renderers."""

@@ -1,0 +1,1 @@
+"""Call control: lines, calls, legs, features, dial plan."""

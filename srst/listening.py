@@ -1,0 +1,136 @@
+# -*- test-case-name: tests.test_service -*-
+"""
+Listener services that fail start-up loudly and expose the bound port.
+
+Twisted's C{StreamServerEndpointService} logs a bind error and carries on
+without the listener; srst wants a busy port to stop start-up, and tests want
+the ephemeral port a listener got (style.md section 2.3).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from twisted.application.service import Service
+from twisted.internet.defer import Deferred, succeed
+from twisted.internet.interfaces import IListeningPort
+from twisted.logger import Logger
+
+
+class ListenerError(RuntimeError):
+    """
+    A listener could not be bound.
+    """
+
+    def __init__(self, name: str, address: str, port: int, reason: str) -> None:
+        RuntimeError.__init__(self, name, address, port, reason)
+        self.name = name
+        self.address = address
+        self.port = port
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"cannot listen for {self.name} on {self.address} port {self.port}: {self.reason}"
+
+
+class TCPListenerService(Service):
+    """
+    Listen on a TCP port (TLS, when wanted, is inside the factory: policing
+    wraps TLS wraps the application, style.md section 2.9).
+
+    @ivar listeningPort: the L{IListeningPort} once listening.
+    """
+
+    log = Logger()
+
+    def __init__(self, name: str, reactor, address: str, port: int, factory) -> None:
+        self.setName(name)
+        self._reactor = reactor
+        self.address = address
+        self.port = port
+        self.factory = factory
+        self.listeningPort: IListeningPort | None = None
+        self._waiting: list[Deferred] = []
+
+    def startService(self) -> None:
+        """
+        Bind now; raise L{ListenerError} if the port cannot be bound.
+        """
+        Service.startService(self)
+        from twisted.internet.error import CannotListenError
+
+        try:
+            self.listeningPort = self._reactor.listenTCP(
+                self.port, self.factory, interface=self.address
+            )
+        except CannotListenError as e:
+            Service.stopService(self)
+            raise ListenerError(self.name, self.address, self.port, str(e.socketError)) from e
+        self.log.info(
+            "{name} listening on {address} port {port}",
+            name=self.name,
+            address=self.address,
+            port=self.boundPort(),
+        )
+        waiting, self._waiting = self._waiting, []
+        for d in waiting:
+            d.callback(self.listeningPort)
+
+    def boundPort(self) -> int | None:
+        """
+        @return: the port actually bound (useful when configured as 0).
+        """
+        if self.listeningPort is None:
+            return None
+        return self.listeningPort.getHost().port
+
+    def whenListening(self) -> Deferred:
+        """
+        @return: a L{Deferred} firing with the L{IListeningPort} once bound.
+        """
+        if self.listeningPort is not None:
+            return succeed(self.listeningPort)
+        d: Deferred = Deferred()
+        self._waiting.append(d)
+        return d
+
+    def stopService(self):
+        """
+        Stop listening.
+        """
+        Service.stopService(self)
+        port, self.listeningPort = self.listeningPort, None
+        if port is not None:
+            return port.stopListening()
+        return None
+
+
+class UDPListenerService(TCPListenerService):
+    """
+    The same for a UDP L{DatagramProtocol} (MGCP, RTP).
+    """
+
+    def startService(self) -> None:
+        """
+        Bind now; raise L{ListenerError} if the port cannot be bound.
+        """
+        Service.startService(self)
+        from twisted.internet.error import CannotListenError
+
+        try:
+            self.listeningPort = self._reactor.listenUDP(
+                self.port, self.factory, interface=self.address
+            )
+        except CannotListenError as e:
+            Service.stopService(self)
+            raise ListenerError(self.name, self.address, self.port, str(e.socketError)) from e
+        waiting, self._waiting = self._waiting, []
+        for d in waiting:
+            d.callback(self.listeningPort)
+
+
+def isIPv6(address: str) -> bool:
+    """
+    @return: whether C{address} is an IPv6 literal.
+    """
+    return isinstance(ipaddress.ip_address(address), ipaddress.IPv6Address)

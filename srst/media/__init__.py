@@ -1,0 +1,1 @@
+"""Router-terminated media: RTP/SRTP packets, statistics, transports."""

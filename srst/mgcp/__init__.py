@@ -1,0 +1,1 @@
+"""MGCP gateway and CallManager fallback."""

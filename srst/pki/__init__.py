@@ -1,0 +1,1 @@
+"""Certificate server (CA), trustpoints and TLS contexts."""

@@ -1,0 +1,1 @@
+"""Analog voice ports and their DSP."""

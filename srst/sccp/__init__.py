@@ -1,0 +1,1 @@
+"""Skinny Client Control Protocol: codec, framing, station sessions, registry."""

@@ -1,0 +1,1 @@
+"""Command-line tools: srst-cli, srst-phone, srst-ccm."""

@@ -1,0 +1,1 @@
+"""srst trial tests."""

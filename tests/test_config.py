@@ -1,0 +1,235 @@
+"""
+Tests for L{srst.config}: router.yaml to frozen objects, and errors naming
+the YAML path, the bad value and what is allowed.
+"""
+
+import ipaddress
+import os
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from srst import config
+from srst.config import ConfigError, load, loadString
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+MINIMAL = """
+hostname: branch-router
+state-dir: var
+pki:
+  server: {name: srstcaserver, issuer-name: CN=srstcaserver}
+  trustpoints:
+    srstca: {enrollment: {server: srstcaserver}, subject-name: CN=branch-router}
+credentials: {ip-source-address: 127.0.0.1, port: 0, trustpoint: srstca}
+"""
+
+
+def problemsOf(test, text):
+    """
+    Load C{text}, which must fail, and return its problem lines.
+    """
+    error = test.assertRaises(ConfigError, loadString, text, "router.yaml")
+    return str(error).splitlines()
+
+
+class LoadTests(SynchronousTestCase):
+    """
+    Loading valid configurations.
+    """
+
+    def setUp(self):
+        self.cwd = os.getcwd()
+        os.chdir(ROOT)
+        self.addCleanup(os.chdir, self.cwd)
+
+    def test_shippedConfiguration(self):
+        """
+        The shipped etc/router.yaml loads, with the seed's values.
+        """
+        c = load(os.path.join("etc", "router.yaml"))
+        self.assertEqual(c.hostname, "branch-router")
+        self.assertEqual(c.credentials.ipSourceAddress, "127.0.0.1")
+        self.assertEqual(c.credentials.port, 2445)
+        self.assertEqual(c.credentials.trustpoint, "srstca")
+        self.assertEqual(c.pki.server.name, "srstcaserver")
+        self.assertEqual(c.pki.server.grant, "auto")
+        self.assertEqual(c.pki.server.databaseLevel, "complete")
+        self.assertEqual([tp.name for tp in c.pki.phoneTrustpoints], ["7970", "PEM", "7960"])
+        self.assertEqual(c.admin.socket, "var/srst.sock")
+        acl = c.accessLists[140]
+        self.assertEqual(len(acl.entries), 3)
+        self.assertEqual(acl.entries[0].source, ipaddress.ip_network("127.0.0.1/32"))
+        self.assertEqual(acl.entries[1].source, None)
+        [policyClass] = c.controlPlane.classes
+        self.assertEqual(policyClass.classMap.name, "sccp-class")
+        self.assertEqual(policyClass.police.rateBps, 8000)
+        self.assertEqual(policyClass.police.conformAction, "drop")
+
+    def test_portsMayBeZero(self):
+        """
+        Port 0 (ephemeral) is accepted so tests can run servers side by side.
+        """
+        c = loadString(MINIMAL)
+        self.assertEqual(c.credentials.port, 0)
+
+    def test_frozen(self):
+        """
+        Configuration objects cannot be changed after loading.
+        """
+        c = loadString(MINIMAL)
+        self.assertRaises(AttributeError, setattr, c, "hostname", "x")
+
+    def test_callManagerFallbackDefaults(self):
+        """
+        The secure SCCP port defaults to port + 443, and ephones are normalised.
+        """
+        c = loadString(MINIMAL + """
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+  port: 2000
+  max-dn: 30 dual-line
+  ephones:
+    - mac: 1000.1111.0002
+      buttons: [{line: 1, dn: "2002", label: "2002", name: Reception}]
+      speed-dials: [{button: 2, number: "2003", label: Lab}]
+""")
+        cmf = c.callManagerFallback
+        self.assertEqual(cmf.securePort, 2443)
+        self.assertEqual(cmf.maxDn, 30)
+        self.assertEqual(cmf.channelsPerDn, 2)
+        self.assertEqual(cmf.ephones[0].mac, "100011110002")
+        self.assertEqual(cmf.ephones[0].buttons[0].dn, "2002")
+
+
+class ErrorTests(SynchronousTestCase):
+    """
+    Every problem is reported, one line each, with its YAML path.
+    """
+
+    def test_yamlSyntaxError(self):
+        """
+        A YAML syntax error names the line.
+        """
+        [line] = problemsOf(self, "hostname: [unclosed\n")
+        self.assertIn("router.yaml: <yaml>", line)
+        self.assertIn("YAML syntax error", line)
+
+    def test_unknownKey(self):
+        """
+        An unknown key is rejected with its path and the known keys.
+        """
+        lines = problemsOf(self, MINIMAL + "colour: blue\n")
+        self.assertEqual(len(lines), 1)
+        self.assertIn("router.yaml: colour: 'blue' is not allowed; unknown key", lines[0])
+        self.assertIn("hostname", lines[0])
+
+    def test_nestedUnknownKey(self):
+        """
+        Unknown keys deep in a section name their full path.
+        """
+        lines = problemsOf(self, MINIMAL.replace("issuer-name:", "issuer:"))
+        self.assertTrue(any("pki.server.issuer" in l for l in lines), lines)
+
+    def test_wrongTypeAndChoice(self):
+        """
+        Wrong types and values outside a choice are each reported.
+        """
+        text = MINIMAL.replace("port: 0,", "port: seventy,").replace(
+            "issuer-name: CN=srstcaserver", "issuer-name: CN=srstcaserver, grant: sometimes")
+        lines = problemsOf(self, text)
+        self.assertEqual(len(lines), 2, lines)
+        self.assertTrue(any("credentials.port: 'seventy'" in l and "integer from 0 to 65535" in l for l in lines))
+        self.assertTrue(any("pki.server.grant: 'sometimes'" in l and "auto, manual" in l for l in lines))
+
+    def test_badAddress(self):
+        """
+        An address that is not an IP literal is rejected.
+        """
+        lines = problemsOf(self, MINIMAL.replace("ip-source-address: 127.0.0.1", "ip-source-address: localhost"))
+        self.assertIn("credentials.ip-source-address: 'localhost'", lines[0])
+
+    def test_missingFile(self):
+        """
+        A phone trustpoint naming a missing file says which file.
+        """
+        lines = problemsOf(self, MINIMAL.replace(
+            "  trustpoints:\n", "  trustpoints:\n    '7970': {certificates: [/nonexistent/CiscoCA.pem]}\n"))
+        self.assertEqual(len(lines), 1, lines)
+        self.assertIn("pki.trustpoints.7970.certificates[0]: '/nonexistent/CiscoCA.pem'", lines[0])
+        self.assertIn("existing, readable file", lines[0])
+
+    def test_missingConfigFile(self):
+        """
+        A configuration file that does not exist is one clear line.
+        """
+        error = self.assertRaises(ConfigError, load, "/nonexistent/router.yaml")
+        self.assertIn("/nonexistent/router.yaml", str(error))
+        self.assertIn("cannot read it", str(error))
+
+    def test_unknownTrustpointReference(self):
+        """
+        credentials.trustpoint must name an identity trustpoint.
+        """
+        lines = problemsOf(self, MINIMAL.replace("trustpoint: srstca", "trustpoint: nosuch"))
+        self.assertIn("credentials.trustpoint: 'nosuch'", lines[0])
+
+    def test_policeOutOfRange(self):
+        """
+        A police rate below the IOS minimum, an unknown action and a class map
+        naming a missing access list are all reported.
+        """
+        text = MINIMAL + """
+access-lists:
+  140: [{action: permit, protocol: tcp, source: any, port: 2445}]
+control-plane:
+  class-maps: {a: {match-access-group: 140}, b: {match-access-group: 150}}
+  service-policy:
+    input:
+      - {class: a, police: {rate-bps: 100, conform-action: explode}}
+"""
+        lines = problemsOf(self, text)
+        self.assertEqual(len(lines), 3, lines)
+        self.assertTrue(any("rate-bps: 100" in l for l in lines))
+        self.assertTrue(any("conform-action: 'explode'" in l for l in lines))
+        self.assertTrue(any("class-maps.b.match-access-group: 150" in l for l in lines))
+
+    def test_badAccessListSource(self):
+        """
+        An access-list source that is neither any, an address nor a prefix is rejected.
+        """
+        lines = problemsOf(self, MINIMAL + "access-lists:\n  140: [{action: deny, source: somewhere}]\n")
+        self.assertIn("access-lists.140[0].source: 'somewhere'", lines[0])
+
+    def test_ephoneProblems(self):
+        """
+        Bad MACs, bad DNs and reused buttons in ephones are reported.
+        """
+        text = MINIMAL + """
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+  ephones:
+    - {mac: nonsense}
+    - mac: 1000.1111.0003
+      buttons: [{line: 1, dn: "20a2"}]
+      speed-dials: [{button: 1, number: "2003"}]
+"""
+        lines = problemsOf(self, text)
+        self.assertTrue(any("ephones[0].mac: 'nonsense'" in l for l in lines), lines)
+        self.assertTrue(any("ephones[1].buttons[0].dn: '20a2'" in l for l in lines), lines)
+        self.assertTrue(any("ephones[1].buttons" in l and "used once" in l for l in lines), lines)
+
+    def test_errorsListedTogether(self):
+        """
+        Several problems in different sections all appear, one per line.
+        """
+        text = MINIMAL.replace("hostname: branch-router", "hostname: 'bad host!'") + "admin: {socket: 5, extra: 1}\n"
+        lines = problemsOf(self, text)
+        self.assertEqual(len(lines), 2, lines)
+        self.assertTrue(all(l.startswith("router.yaml: ") for l in lines))
+
+    def test_exportedNames(self):
+        """
+        The module exports its loader and error type.
+        """
+        self.assertIn("load", config.__all__)
+        self.assertIs(config.ConfigError, ConfigError)
