@@ -1,0 +1,336 @@
+"""
+Tests for L{srst.debug}: the debug switches and IOS debug line formatting.
+"""
+
+from __future__ import annotations
+
+import calendar
+
+from twisted.logger import Logger, LogLevel, globalLogPublisher
+from twisted.python.failure import Failure
+from twisted.trial.unittest import SynchronousTestCase
+
+from srst.debug import DebugSwitches, debugEventData, debugLogger, formatIOSDebugLine
+
+CREDENTIALS = "srst.debug.credentials"
+REGISTER = "srst.debug.ephone.register"
+STATE = "srst.debug.ephone.state"
+
+
+def messages(events):
+    """
+    @return: the C{log_format} of every event in C{events}.
+    """
+    return [event["log_format"] for event in events]
+
+
+class DebugSwitchesTests(SynchronousTestCase):
+    """
+    Tests for L{DebugSwitches}.
+    """
+
+    def setUp(self):
+        self.published = []
+        self.switches = DebugSwitches(self.published.append)
+
+    def test_debugDroppedWhenOff(self):
+        """
+        A debug event on a debug logger reaches nobody while its switch is off.
+        """
+        debugLogger(CREDENTIALS, self.switches).debug("handshake")
+        self.assertEqual(self.published, [])
+        self.assertEqual(self.switches.enabledNamespaces(), ())
+
+    def test_infoPassesWhenOff(self):
+        """
+        Only debug-level events are gated: an info event on a debug logger is
+        forwarded even when the switch is off.
+        """
+        debugLogger(CREDENTIALS, self.switches).info("started")
+        self.assertEqual(messages(self.published), ["started"])
+
+    def test_otherNamespacesNotGated(self):
+        """
+        Debug events outside C{srst.debug} published to the observer pass.
+        """
+        Logger(namespace="srst.sccp", observer=self.switches.observer).debug("frame")
+        self.assertEqual(messages(self.published), ["frame"])
+
+    def test_enable(self):
+        """
+        An enabled switch lets its debug events through to the publisher,
+        with their namespace and fields intact.
+        """
+        self.switches.enable(CREDENTIALS)
+        debugLogger(CREDENTIALS, self.switches).debug("socket {socket}", socket=1)
+        [event] = self.published
+        self.assertEqual(event["log_namespace"], CREDENTIALS)
+        self.assertEqual(event["log_level"], LogLevel.debug)
+        self.assertEqual(event["socket"], 1)
+        self.assertEqual(self.switches.enabledNamespaces(), (CREDENTIALS,))
+
+    def test_hierarchical(self):
+        """
+        Enabling C{srst.debug.ephone} enables register and state, but not
+        other categories nor a namespace that merely shares the prefix.
+        """
+        self.switches.enable("srst.debug.ephone")
+        debugLogger(REGISTER, self.switches).debug("register")
+        debugLogger(STATE, self.switches).debug("state")
+        debugLogger("srst.debug.mgcp", self.switches).debug("mgcp")
+        debugLogger("srst.debug.ephonex", self.switches).debug("ephonex")
+        self.assertEqual(messages(self.published), ["register", "state"])
+        self.assertTrue(self.switches.isEnabled(REGISTER))
+        self.assertFalse(self.switches.isEnabled("srst.debug.mgcp"))
+
+    def test_disable(self):
+        """
+        Disabling an enabled switch drops its debug events again.
+        """
+        self.switches.enable(REGISTER)
+        self.switches.disable(REGISTER)
+        debugLogger(REGISTER, self.switches).debug("register")
+        self.assertEqual(self.published, [])
+        self.assertEqual(self.switches.enabledNamespaces(), ())
+
+    def test_disableParent(self):
+        """
+        Disabling a parent namespace also undoes enables below it.
+        """
+        self.switches.enable(REGISTER)
+        self.switches.enable(STATE)
+        self.switches.enable(CREDENTIALS)
+        self.switches.disable("srst.debug.ephone")
+        self.assertEqual(self.switches.enabledNamespaces(), (CREDENTIALS,))
+
+    def test_streamReceives(self):
+        """
+        An attached stream turns its switch on and receives matching events;
+        the global publisher receives them too.
+        """
+        stream = []
+        self.switches.addStream(stream.append, [CREDENTIALS])
+        debugLogger(CREDENTIALS, self.switches).debug("handshake")
+        self.assertEqual(messages(stream), ["handshake"])
+        self.assertEqual(messages(self.published), ["handshake"])
+        self.assertEqual(self.switches.enabledNamespaces(), (CREDENTIALS,))
+        self.assertEqual(self.switches.streamCount(), 1)
+
+    def test_streamHierarchical(self):
+        """
+        A stream for C{srst.debug.ephone} receives register and state events.
+        """
+        stream = []
+        self.switches.addStream(stream.append, ["srst.debug.ephone"])
+        debugLogger(REGISTER, self.switches).debug("register")
+        debugLogger(STATE, self.switches).debug("state")
+        self.assertEqual(messages(stream), ["register", "state"])
+
+    def test_streamOnlyItsNamespaces(self):
+        """
+        A stream does not see events of other categories even when those
+        are switched on by someone else.
+        """
+        stream = []
+        self.switches.addStream(stream.append, [CREDENTIALS])
+        self.switches.enable(REGISTER)
+        debugLogger(REGISTER, self.switches).debug("register")
+        Logger(namespace="srst.sccp", observer=self.switches.observer).info("other")
+        self.assertEqual(stream, [])
+        self.assertEqual(messages(self.published), ["register", "other"])
+
+    def test_removeStream(self):
+        """
+        Removing the last stream turns its switch off and it receives nothing
+        more.
+        """
+        stream = []
+        self.switches.addStream(stream.append, [CREDENTIALS])
+        self.switches.removeStream(stream.append)
+        debugLogger(CREDENTIALS, self.switches).debug("handshake")
+        self.assertEqual(stream, [])
+        self.assertEqual(self.published, [])
+        self.assertEqual(self.switches.enabledNamespaces(), ())
+        self.switches.removeStream(stream.append)  # unknown: no effect
+        self.assertEqual(self.switches.streamCount(), 0)
+
+    def test_removeStreamKeepsOtherStream(self):
+        """
+        While another stream needs the switch it stays on and that stream
+        keeps receiving.
+        """
+        first, second = [], []
+        self.switches.addStream(first.append, [CREDENTIALS])
+        self.switches.addStream(second.append, [CREDENTIALS])
+        self.switches.removeStream(first.append)
+        debugLogger(CREDENTIALS, self.switches).debug("handshake")
+        self.assertEqual(first, [])
+        self.assertEqual(messages(second), ["handshake"])
+
+    def test_removeStreamKeepsExplicit(self):
+        """
+        A switch enabled explicitly stays on when a stream for it goes away.
+        """
+        stream = []
+        self.switches.enable(CREDENTIALS)
+        self.switches.addStream(stream.append, [CREDENTIALS])
+        self.switches.removeStream(stream.append)
+        debugLogger(CREDENTIALS, self.switches).debug("handshake")
+        self.assertEqual(messages(self.published), ["handshake"])
+
+    def test_disableKeepsStream(self):
+        """
+        Disabling a switch a stream still needs leaves it on for the stream.
+        """
+        stream = []
+        self.switches.addStream(stream.append, [CREDENTIALS])
+        self.switches.enable(CREDENTIALS)
+        self.switches.disable(CREDENTIALS)
+        debugLogger(CREDENTIALS, self.switches).debug("handshake")
+        self.assertEqual(messages(stream), ["handshake"])
+
+    def test_addStreamAgainReplaces(self):
+        """
+        Adding the same observer again replaces its namespaces.
+        """
+        stream = []
+        self.switches.addStream(stream.append, [CREDENTIALS])
+        self.switches.addStream(stream.append, [REGISTER])
+        debugLogger(CREDENTIALS, self.switches).debug("handshake")
+        debugLogger(REGISTER, self.switches).debug("register")
+        self.assertEqual(messages(stream), ["register"])
+        self.assertEqual(self.switches.enabledNamespaces(), (REGISTER,))
+
+    def test_disableAll(self):
+        """
+        C{disableAll} forgets explicit enables and detaches every stream.
+        """
+        stream = []
+        self.switches.enable(REGISTER)
+        self.switches.addStream(stream.append, [CREDENTIALS])
+        self.switches.disableAll()
+        debugLogger(CREDENTIALS, self.switches).debug("handshake")
+        debugLogger(REGISTER, self.switches).debug("register")
+        self.assertEqual(stream, [])
+        self.assertEqual(self.published, [])
+        self.assertEqual(self.switches.enabledNamespaces(), ())
+        self.assertEqual(self.switches.streamCount(), 0)
+
+    def test_badNamespaces(self):
+        """
+        Empty or dotted-edge namespaces, and streams without namespaces, are
+        refused with L{ValueError}.
+        """
+        self.assertRaises(ValueError, self.switches.enable, "")
+        self.assertRaises(ValueError, self.switches.disable, ".srst")
+        self.assertRaises(ValueError, self.switches.addStream, [].append, [])
+        self.assertRaises(ValueError, self.switches.addStream, [].append, ["srst."])
+        self.assertRaises(ValueError, debugLogger, "", self.switches)
+        self.assertEqual(self.switches.enabledNamespaces(), ())
+
+    def test_brokenStream(self):
+        """
+        A stream observer that raises does not stop delivery to the publisher;
+        the failure is reported to the remaining observers.
+        """
+
+        def broken(event):
+            raise ZeroDivisionError()
+
+        self.switches.addStream(broken, [CREDENTIALS])
+        debugLogger(CREDENTIALS, self.switches).debug("handshake")
+        self.assertEqual(self.published[0]["log_format"], "handshake")
+        failures = [e for e in self.published if "log_failure" in e]
+        self.assertEqual(len(failures), 1)
+        self.assertTrue(failures[0]["log_failure"].check(ZeroDivisionError))
+
+    def test_defaultPublisherIsGlobal(self):
+        """
+        Without an explicit publisher, events that pass go to the global log
+        publisher.
+        """
+        events = []
+        globalLogPublisher.addObserver(events.append)
+        self.addCleanup(globalLogPublisher.removeObserver, events.append)
+        switches = DebugSwitches()
+        switches.enable(CREDENTIALS)
+        switches.logger(CREDENTIALS).debug("to the world")
+        self.assertIn("to the world", messages(events))
+
+
+def _event(logFormat, logTime=None, **fields):
+    event = {
+        "log_format": logFormat,
+        "log_level": LogLevel.debug,
+        "log_namespace": CREDENTIALS,
+    }
+    if logTime is not None:
+        event["log_time"] = logTime
+    event.update(fields)
+    return event
+
+
+class FormatTests(SynchronousTestCase):
+    """
+    Tests for L{formatIOSDebugLine} and L{debugEventData}.
+    """
+
+    def test_seedLine(self):
+        """
+        An event renders as the seed document's debug line: UTC timestamp
+        with milliseconds, a colon, the formatted message.
+        """
+        when = calendar.timegm((2024, 9, 29, 1, 1, 50)) + 0.903
+        event = _event(
+            "Credentials service: Start TLS Handshake {socket} {ip} {port}",
+            when,
+            socket=1,
+            ip="10.1.1.13",
+            port=2187,
+        )
+        self.assertEqual(
+            formatIOSDebugLine(event),
+            "Sep 29 01:01:50.903: Credentials service: Start TLS Handshake 1 10.1.1.13 2187",
+        )
+
+    def test_singleDigitDay(self):
+        """
+        Days below 10 are space-padded, as IOS prints them.
+        """
+        when = calendar.timegm((2025, 3, 1, 0, 2, 3)) + 0.004
+        self.assertEqual(formatIOSDebugLine(_event("x", when)), "Mar  1 00:02:03.004: x")
+
+    def test_noTime(self):
+        """
+        An event without C{log_time} renders as its message alone.
+        """
+        self.assertEqual(formatIOSDebugLine(_event("just text")), "just text")
+
+    def test_failure(self):
+        """
+        An attached failure's traceback follows the message.
+        """
+        try:
+            1 / 0
+        except ZeroDivisionError:
+            failure = Failure()
+        line = formatIOSDebugLine(_event("oops", 0.0, log_failure=failure))
+        self.assertTrue(line.startswith("Jan  1 00:00:00.000: oops\n"))
+        self.assertIn("ZeroDivisionError", line)
+
+    def test_eventData(self):
+        """
+        The JSON facts hold time, namespace, level name, text and the scalar
+        fields only.
+        """
+        event = _event("socket {socket}", 12.5, socket=3, peer=("1.2.3.4", 5), log_source=object())
+        self.assertEqual(
+            debugEventData(event),
+            {
+                "time": 12.5,
+                "namespace": CREDENTIALS,
+                "level": "debug",
+                "text": "socket 3",
+                "fields": {"socket": 3},
+            },
+        )
