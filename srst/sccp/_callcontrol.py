@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_sccp_messages,tests.test_sccp_wire -*-
+# -*- test-case-name: tests.test_sccp_messages,tests.test_sccp_properties -*-
 """
 SCCP call-control messages (sccp.md 2.2, 2.3, 5.4): what the phone sends when
 the user acts (hook, keys, softkeys), and what the router sends to drive the

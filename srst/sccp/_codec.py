@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_sccp_messages,tests.test_sccp_wire -*-
+# -*- test-case-name: tests.test_sccp_messages,tests.test_sccp_properties -*-
 """
 The SCCP codec core: the message base class and registry, the errors, and
 L{decodeMessage} / L{encodeMessage}.

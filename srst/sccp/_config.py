@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_sccp_messages,tests.test_sccp_wire -*-
+# -*- test-case-name: tests.test_sccp_messages,tests.test_sccp_properties -*-
 """
 SCCP configuration messages a phone asks for while registering (sccp.md 2.2,
 4.1): button and softkey templates, softkey sets, line / speed-dial /

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_sccp_messages,tests.test_sccp_wire -*-
+# -*- test-case-name: tests.test_sccp_messages,tests.test_sccp_properties -*-
 """
 Field types of the SCCP codec: how one message field is laid out on the
 wire.  (The SRTP key block is in L{srst.sccp._keys}.)

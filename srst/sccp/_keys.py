@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_sccp_messages,tests.test_sccp_wire -*-
+# -*- test-case-name: tests.test_sccp_messages,tests.test_sccp_properties -*-
 """
 The SRTP key block of OpenReceiveChannel (rx key) and StartMediaTransmission
 (tx key), sccp.md 3.2: the L{KeyInfo} value type and its field kind.

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_sccp_messages,tests.test_sccp_wire -*-
+# -*- test-case-name: tests.test_sccp_messages,tests.test_sccp_properties -*-
 """
 SCCP media messages (sccp.md 2.4, 3): opening and closing RTP streams on
 phones, with the SRTP keys.

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_sccp_messages,tests.test_sccp_wire -*-
+# -*- test-case-name: tests.test_sccp_messages,tests.test_sccp_properties -*-
 """
 SCCP registration and management messages (sccp.md 2.2, 4): Register and
 its answers, keepalives, capabilities, alarms, reset and unregistration.
