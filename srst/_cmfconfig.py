@@ -147,6 +147,7 @@ def readCallManagerFallback(
     c: Reader,
     identity: Callable[[str], Any],
     phoneTrustpointNames: list[str],
+    certificateServer: str | None = None,
 ) -> CallManagerFallbackConfig:
     """
     Validate C{call-manager-fallback}.
@@ -154,6 +155,9 @@ def readCallManagerFallback(
     @param identity: looks up an identity trustpoint by name (C{None} when
         there is none).
     @param phoneTrustpointNames: the configured phone CA trustpoints.
+    @param certificateServer: the local certificate server's name, which
+        C{phone-trustpoints} may also name (phones with certificates from the
+        router's own CA, as in a lab).
     """
     address = c.address("ip-source-address", required=True)
     port = c.port("port", 2000)
@@ -161,7 +165,8 @@ def readCallManagerFallback(
     trustpoint = c.string("trustpoint")
     if trustpoint is not None and identity(trustpoint) is None:
         c.problem("trustpoint", trustpoint, "expected the name of an identity trustpoint under pki.trustpoints")
-    phoneTps = c.listOf("phone-trustpoints", lambda v, p: _trustpointName(v, p, phoneTrustpointNames, c.problems))
+    allowed = phoneTrustpointNames + ([certificateServer] if certificateServer else [])
+    phoneTps = c.listOf("phone-trustpoints", lambda v, p: _trustpointName(v, p, allowed, c.problems))
     if not c.has("phone-trustpoints"):
         phoneTps = list(phoneTrustpointNames)
     if trustpoint is not None and not phoneTps:

@@ -228,7 +228,8 @@ def _readRouter(root: Reader, source: str) -> RouterConfig:
     cmf = None
     if root.has("call-manager-fallback"):
         cmf = readCallManagerFallback(root.child("call-manager-fallback"), pki.identity,
-                                      [tp.name for tp in pki.phoneTrustpoints])
+                                      [tp.name for tp in pki.phoneTrustpoints],
+                                      pki.server.name if pki.server is not None else None)
     else:
         root.raw("call-manager-fallback")
     controlPlane = None
@@ -300,7 +301,7 @@ def _readPki(pki: Reader) -> PkiConfig:
         tp = Reader(trustpoints.raw(name), trustpoints.sub(str(name)), trustpoints.problems)
         if tp.has("certificates") and not tp.has("enrollment"):
             files = tp.listOf("certificates", _fileItem(tp))
-            if not files:
+            if not tp.raw("certificates"):
                 tp.problem("certificates", tp.raw("certificates"), "expected a non-empty list of certificate files (PEM or DER)")
             phones.append(PhoneTrustpointConfig(
                 str(name), tuple(files),
@@ -419,7 +420,7 @@ def _readAccessLists(lists: Reader) -> dict[int, AccessList]:
         if not isinstance(raw, list):
             lists.problem(str(number), raw, "expected a list of entries {action, protocol, source, port}")
             continue
-        entries = Reader({"entries": raw}, path, lists.problems).listOf("entries", entry)
+        entries = [e for e in (entry(value, f"{path}[{i}]") for i, value in enumerate(raw)) if e is not None]
         result[n] = AccessList(number=n, entries=tuple(entries))
     return result
 

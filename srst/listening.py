@@ -42,6 +42,9 @@ class TCPListenerService(Service):
     """
 
     log = Logger()
+    backlog = 1024
+    """Pending connections the kernel queues; a flood of new connections
+    must reach the policer (which counts and drops them), not overflow."""
 
     def __init__(self, name: str, reactor, address: str, port: int, factory) -> None:
         self.setName(name)
@@ -61,7 +64,7 @@ class TCPListenerService(Service):
 
         try:
             self.listeningPort = self._reactor.listenTCP(
-                self.port, self.factory, interface=self.address
+                self.port, self.factory, backlog=self.backlog, interface=self.address
             )
         except CannotListenError as e:
             Service.stopService(self)

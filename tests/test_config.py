@@ -211,12 +211,14 @@ call-manager-fallback:
     - {mac: nonsense}
     - mac: 1000.1111.0003
       buttons: [{line: 1, dn: "20a2"}]
+    - mac: 1000.1111.0004
+      buttons: [{line: 1, dn: "2004"}]
       speed-dials: [{button: 1, number: "2003"}]
 """
         lines = problemsOf(self, text)
         self.assertTrue(any("ephones[0].mac: 'nonsense'" in l for l in lines), lines)
         self.assertTrue(any("ephones[1].buttons[0].dn: '20a2'" in l for l in lines), lines)
-        self.assertTrue(any("ephones[1].buttons" in l and "used once" in l for l in lines), lines)
+        self.assertTrue(any("ephones[2].buttons" in l and "used once" in l for l in lines), lines)
 
     def test_errorsListedTogether(self):
         """

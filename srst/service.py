@@ -1,0 +1,393 @@
+# -*- test-case-name: tests.test_service -*-
+"""
+The composition root: C{makeService(config, reactor)} builds the router's
+L{RouterService} from a validated L{RouterConfig}, and L{Options} is what
+C{twistd srst} parses.
+
+Start-up order: the admin socket and the plain listeners come up at once;
+the PKI (certificate server, the router's identities, phone trustpoints) is
+brought up off the reactor thread, and the TLS listeners that present an
+identity start when it is enrolled (with C{grant: manual}, when the operator
+grants the router's request).
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from functools import partial
+from typing import Any, Callable
+
+from twisted.application.service import MultiService
+from twisted.internet.defer import CancelledError, Deferred, maybeDeferred, succeed
+from twisted.internet.threads import deferToThreadPool
+from twisted.logger import Logger
+from twisted.protocols.tls import TLSMemoryBIOFactory
+from twisted.python import usage
+from twisted.python.failure import Failure
+
+from srst._configreader import ConfigError, ConfigProblem
+from srst.admin.commands import CommandTable
+from srst.admin.server import AdminFactory, AdminSocketService
+from srst.config import IdentityTrustpointConfig, RouterConfig, load
+from srst.credentials import CredentialsFactory, registerCredentialsCommands
+from srst.debug import DebugSwitches
+from srst.listening import TCPListenerService
+from srst.pki.ca import CertificateServer
+from srst.pki.commands import registerPkiCommands
+from srst.pki.tls import serverTLSOptions
+from srst.pki.trust import (
+    CertificateFileError,
+    IdentityTrustpoint,
+    PhoneTrustpoint,
+    loadCertificateFile,
+    loadPrivateKeyFile,
+)
+from srst.policing import ControlPlane, PolicingFactory, registerPolicingCommands
+from srst.sccp.commands import registerSccpCommands
+from srst.sccp.factory import REGISTER_NAMESPACE, STATE_NAMESPACE, SkinnyFactory
+from srst.sccp.registry import EphoneRegistry
+
+
+def utcNow() -> datetime.datetime:
+    """
+    The wall clock for certificate validity (style.md section 2.3: only
+    certificates use wall-clock time).
+    """
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+class Options(usage.Options):
+    """
+    C{twistd srst} options.
+    """
+
+    optParameters = [["config", "c", "etc/router.yaml", "the router configuration (YAML)"]]
+
+    def postOptions(self) -> None:
+        """
+        Load and validate the configuration, including the certificate files
+        it names; any problem becomes one L{usage.UsageError} with a line per
+        problem.
+        """
+        try:
+            self.routerConfig = load(self["config"])
+            preflight(self.routerConfig)
+        except ConfigError as e:
+            raise usage.UsageError(str(e))
+
+
+def preflight(config: RouterConfig) -> None:
+    """
+    Check that every certificate and key file the configuration names is
+    usable, before anything starts or is written.
+
+    @raise ConfigError: naming the YAML path and the file's problem.
+    """
+    problems = []
+    for tp in config.pki.phoneTrustpoints:
+        for index, path in enumerate(tp.certificates):
+            try:
+                loadCertificateFile(path)
+            except CertificateFileError as e:
+                problems.append(ConfigProblem(f"pki.trustpoints.{tp.name}.certificates[{index}]", path, e.reason))
+    for identity in config.pki.identities:
+        if identity.enrollment != "terminal":
+            continue
+        base = f"pki.trustpoints.{identity.name}.terminal"
+        try:
+            loadCertificateFile(identity.certificateFile)
+        except CertificateFileError as e:
+            problems.append(ConfigProblem(f"{base}.certificate", identity.certificateFile, e.reason))
+        try:
+            loadPrivateKeyFile(identity.keyFile)
+        except CertificateFileError as e:
+            problems.append(ConfigProblem(f"{base}.key", identity.keyFile, e.reason))
+        for index, path in enumerate(identity.chainFiles):
+            try:
+                loadCertificateFile(path)
+            except CertificateFileError as e:
+                problems.append(ConfigProblem(f"{base}.chain[{index}]", path, e.reason))
+    if problems:
+        raise ConfigError(config.source, problems)
+
+
+def makeService(config: RouterConfig, reactor: Any) -> "RouterService":
+    """
+    Build the router from its configuration.  The only caller that passes
+    the global reactor is the twistd plugin.
+    """
+    runInThread = partial(deferToThreadPool, reactor, reactor.getThreadPool())
+    return RouterService(config, reactor, now=utcNow, runInThread=runInThread,
+                         callFromThread=reactor.callFromThread)
+
+
+class RouterService(MultiService):
+    """
+    Everything srst runs, as one service.
+
+    @ivar config: the L{RouterConfig}.
+    @ivar commands: the admin L{CommandTable}.
+    @ivar debug: the L{DebugSwitches}.
+    @ivar controlPlane: the control-plane policy runtime shared by every
+        listener.
+    @ivar certificateServer: the L{CertificateServer}, or C{None}.
+    @ivar identities: the router's L{IdentityTrustpoint}s by name.
+    @ivar phoneTrustpoints: the L{PhoneTrustpoint}s by name.
+    @ivar credentialsFactory: the L{CredentialsFactory} once its identity
+        is enrolled.
+    """
+
+    log = Logger()
+
+    def __init__(
+        self,
+        config: RouterConfig,
+        reactor: Any,
+        *,
+        now: Callable[[], datetime.datetime],
+        runInThread: Callable[..., Deferred],
+        callFromThread: Callable[..., Any],
+    ) -> None:
+        MultiService.__init__(self)
+        self.setName("srst")
+        self.config = config
+        self.reactor = reactor
+        self.now = now
+        self.runInThread = runInThread
+        self.commands = CommandTable()
+        self.debug = DebugSwitches()
+        self.controlPlane = ControlPlane(config.controlPlane, reactor) if config.controlPlane else None
+        self.pkiDirectory = os.path.join(config.stateDir, "pki")
+        self.certificateServer = None
+        server = config.pki.server
+        if server is not None:
+            self.certificateServer = CertificateServer(
+                server.name,
+                os.path.join(self.pkiDirectory, "server", server.name),
+                server.issuerName,
+                now=now,
+                keyType=server.keypair.type,
+                keyBits=server.keypair.bits if server.keypair.type == "rsa" else None,
+                databaseLevel=server.databaseLevel,
+                grant=server.grant,
+                caLifetimeDays=server.caDays,
+                certificateLifetimeDays=server.certificateDays,
+                crlLifetimeHours=server.crlHours,
+                callFromThread=callFromThread,
+            )
+        self.identities = {
+            identity.name: IdentityTrustpoint(
+                identity.name,
+                os.path.join(self.pkiDirectory, "trustpoints", identity.name),
+                subjectName=identity.subjectName,
+                keyType=identity.keypair.type,
+                keyBits=identity.keypair.bits if identity.keypair.type == "rsa" else None,
+            )
+            for identity in config.pki.identities
+        }
+        self.phoneTrustpoints = {
+            tp.name: PhoneTrustpoint.fromFiles(tp.name, tp.certificates) for tp in config.pki.phoneTrustpoints
+        }
+        self.credentialsFactory: CredentialsFactory | None = None
+        self._ready: Deferred | None = None
+        self._readyWaiters: list[Deferred] = []
+        self._outcome: Failure | RouterService | None = None
+
+        adminFactory = AdminFactory(self.commands, self.debug, reactor)
+        self.admin = AdminSocketService(reactor, config.admin.socket, adminFactory)
+        self.admin.setName("admin")
+        self.admin.setServiceParent(self)
+        registerPkiCommands(
+            self.commands,
+            self.certificateServer,
+            list(self.identities.values()),
+            list(self.phoneTrustpoints.values()),
+            runInThread=runInThread,
+        )
+        if self.controlPlane is not None:
+            registerPolicingCommands(self.commands, self.controlPlane)
+        self.registry: EphoneRegistry | None = None
+        self.skinnyFactories: list[SkinnyFactory] = []
+        cmf = config.callManagerFallback
+        if cmf is not None:
+            self.registry = EphoneRegistry(cmf, config.stateDir)
+            plain = self._skinnyFactory(secure=False)
+            listener = TCPListenerService("sccp", reactor, cmf.ipSourceAddress, cmf.port, self.policed(plain))
+            listener.setServiceParent(self)
+            registerSccpCommands(self.commands, self.registry, self.skinnyFactories)
+        if config.credentials is not None:
+            registerCredentialsCommands(
+                self.commands,
+                config.credentials.ipSourceAddress,
+                config.credentials.port,
+                config.credentials.trustpoint,
+            )
+
+    # -- listeners
+
+    def policed(self, factory: Any, protocol: str = "tcp") -> Any:
+        """
+        Wrap a listener's factory in the control-plane policy, when there is one.
+        """
+        if self.controlPlane is None:
+            return factory
+        return PolicingFactory(factory, self.controlPlane, self.reactor, protocol=protocol)
+
+    def _startCredentials(self) -> None:
+        c = self.config.credentials
+        identity = self.identities[c.trustpoint]
+        options = serverTLSOptions(
+            "credentials", identity.certificate, identity.privateKey, identity.chain, profile=c.tlsProfile
+        )
+        from cryptography.hazmat.primitives.serialization import Encoding
+
+        self.credentialsFactory = CredentialsFactory(
+            identity.certificate.public_bytes(Encoding.DER),
+            self.reactor,
+            handshakeTimeout=c.handshakeTimeout,
+            idleTimeout=c.idleTimeout,
+            debugLog=self.debug.logger("srst.debug.credentials"),
+        )
+        tls = TLSMemoryBIOFactory(options, False, self.credentialsFactory, clock=self.reactor)
+        listener = TCPListenerService("credentials", self.reactor, c.ipSourceAddress, c.port, self.policed(tls))
+        listener.setServiceParent(self)
+
+    def _skinnyFactory(self, secure: bool, tlsOptions: Any = None) -> SkinnyFactory:
+        factory = SkinnyFactory(
+            self.config.callManagerFallback,
+            self.reactor,
+            self.registry,
+            self.now,
+            secure=secure,
+            tlsOptions=tlsOptions,
+            serverName=self.config.hostname,
+            registerLog=self.debug.logger(REGISTER_NAMESPACE),
+            stateLog=self.debug.logger(STATE_NAMESPACE),
+        )
+        self.skinnyFactories.append(factory)
+        return factory
+
+    def _startSecureSccp(self) -> None:
+        cmf = self.config.callManagerFallback
+        identity = self.identities[cmf.trustpoint]
+        anchors = []
+        for name in cmf.phoneTrustpoints:
+            if name in self.phoneTrustpoints:
+                anchors.extend(self.phoneTrustpoints[name].certificates)
+            else:
+                anchors.append(self.certificateServer.caCertificate)
+        options = serverTLSOptions(
+            "sccp secure", identity.certificate, identity.privateKey, identity.chain,
+            profile=cmf.tlsProfile, trustedCertificates=anchors,
+        )
+        factory = self._skinnyFactory(secure=True, tlsOptions=options)
+        tls = TLSMemoryBIOFactory(options, False, factory, clock=self.reactor)
+        listener = TCPListenerService("sccp-secure", self.reactor, cmf.ipSourceAddress, cmf.securePort,
+                                      self.policed(tls))
+        listener.setServiceParent(self)
+
+    def listener(self, name: str) -> TCPListenerService | None:
+        """
+        @return: the listener service called C{name} (C{"credentials"}, ...).
+        """
+        try:
+            return self.getServiceNamed(name)
+        except KeyError:
+            return None
+
+    def ports(self) -> dict[str, int | None]:
+        """
+        @return: the bound port of every TCP/UDP listener, by name.
+        """
+        return {
+            service.name: service.boundPort()
+            for service in self
+            if isinstance(service, TCPListenerService)
+        }
+
+    # -- lifecycle
+
+    def startService(self) -> None:
+        """
+        Start the admin socket, then bring up the PKI and the TLS listeners.
+        """
+        os.makedirs(self.config.stateDir, mode=0o700, exist_ok=True)
+        MultiService.startService(self)
+        self._ready = Deferred.fromCoroutine(self._bringUp())
+        self._ready.addCallbacks(self._up, self._failed)
+
+    async def _bringUp(self) -> None:
+        server = self.certificateServer
+        if server is not None:
+            await self.runInThread(server.start)
+        for config in self.config.pki.identities:
+            await self._enroll(config)
+        if self.config.credentials is not None and self.running:
+            self._startCredentials()
+        cmf = self.config.callManagerFallback
+        if cmf is not None and cmf.trustpoint is not None and self.running:
+            self._startSecureSccp()
+
+    async def _enroll(self, config: IdentityTrustpointConfig) -> None:
+        identity = self.identities[config.name]
+        if config.enrollment == "terminal":
+            await self.runInThread(identity.installFromFiles, config.certificateFile, config.keyFile,
+                                   list(config.chainFiles))
+            return
+        dnsNames, addresses = self._subjectAltNames()
+        if not (await self.runInThread(identity.load)):
+            if identity.pendingRequestId is None:
+                self.log.info("trustpoint {name}: enrolling with certificate server {server}",
+                              name=config.name, server=config.server)
+        await identity.enroll(self.certificateServer, dnsNames, addresses, self.runInThread)
+        self.log.info("trustpoint {name}: certificate serial {serial} from {issuer}, MD5 fingerprint {fp}",
+                      name=config.name, serial=format(identity.certificate.serial_number, "X"),
+                      issuer=identity.certificate.issuer.rfc4514_string(), fp=identity.fingerprint("md5"))
+
+    def _subjectAltNames(self) -> tuple[list[str], list[str]]:
+        addresses = []
+        for section in (self.config.credentials, self.config.callManagerFallback):
+            if section is not None and section.ipSourceAddress not in addresses:
+                addresses.append(section.ipSourceAddress)
+        return [self.config.hostname], addresses
+
+    def _up(self, _: None) -> None:
+        self.log.info("srst {hostname} ready: {ports}", hostname=self.config.hostname, ports=self.ports())
+        self._outcome = self
+        waiters, self._readyWaiters = self._readyWaiters, []
+        for d in waiters:
+            d.callback(self)
+
+    def _failed(self, failure: Failure) -> None:
+        self._outcome = failure
+        waiters, self._readyWaiters = self._readyWaiters, []
+        for d in waiters:
+            d.errback(failure)
+        if failure.check(CancelledError):
+            return
+        if not waiters:
+            self.log.failure("srst could not start", failure)
+            if self.running and hasattr(self.reactor, "stop"):
+                self.reactor.stop()
+
+    def whenReady(self) -> Deferred:
+        """
+        @return: a L{Deferred} firing with this service once every listener
+            is up (failing if start-up failed).
+        """
+        if isinstance(self._outcome, Failure):
+            return Deferred.fromFailure(self._outcome)
+        if self._outcome is not None:
+            return succeed(self)
+        d: Deferred = Deferred()
+        self._readyWaiters.append(d)
+        return d
+
+    def stopService(self) -> Deferred:
+        """
+        Stop every listener and cancel a start-up still in progress.
+        """
+        if self._ready is not None and not self._ready.called:
+            self._ready.cancel()
+        return maybeDeferred(MultiService.stopService, self)

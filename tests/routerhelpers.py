@@ -1,0 +1,128 @@
+"""
+Helpers for integration tests that run the real L{RouterService} on
+127.0.0.1 with ephemeral ports and a temporary state directory.
+"""
+
+import os
+import shutil
+import tempfile
+import textwrap
+
+from twisted.internet import reactor
+from twisted.internet.defer import maybeDeferred
+
+from srst.config import loadString
+from srst.service import RouterService, utcNow
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PHONE_CA_DIR = os.path.join(ROOT, "etc", "phone-ca")
+
+BASE = """
+hostname: branch-router
+state-dir: {stateDir}
+pki:
+  server:
+    name: srstcaserver
+    issuer-name: CN=srstcaserver
+    database-level: complete
+    grant: {grant}
+    rsakeypair: {{type: ecdsa, bits: 256}}
+  trustpoints:
+    srstca:
+      enrollment: {{server: srstcaserver}}
+      subject-name: CN=branch-router
+      rsakeypair: {{type: ecdsa, bits: 256}}
+    "7970": {{certificates: [{phoneCA}]}}
+credentials:
+  ip-source-address: 127.0.0.1
+  port: 0
+  trustpoint: srstca
+admin:
+  socket: {socket}
+"""
+
+SEED_POLICY = """
+access-lists:
+  140:
+    - {{action: deny, protocol: tcp, source: 127.0.0.1/32, port: {port}}}
+    - {{action: permit, protocol: tcp, source: any, port: {port}}}
+    - {{action: deny, protocol: ip, source: any}}
+control-plane:
+  class-maps:
+    sccp-class: {{match-access-group: 140}}
+  service-policy:
+    name: control-plane-policy
+    input:
+      - class: sccp-class
+        police: {{rate-bps: 8000, normal-burst: 1500, max-burst: 1500,
+                 conform-action: drop, exceed-action: drop}}
+"""
+
+
+def freePort():
+    """
+    A TCP port on 127.0.0.1 that was free a moment ago (for tests whose
+    access lists must name the listener's port).
+    """
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def synchronously(f, *args, **kwargs):
+    """
+    A C{runInThread} that runs on the calling thread (tests use small EC keys).
+    """
+    return maybeDeferred(f, *args, **kwargs)
+
+
+def stateDirectory(testCase):
+    """
+    A short temporary directory (UNIX socket paths are limited to 108 bytes),
+    removed after the test.
+    """
+    path = tempfile.mkdtemp(prefix="srst-")
+    testCase.addCleanup(shutil.rmtree, path, True)
+    return path
+
+
+def routerYaml(stateDir, grant="auto", extra="", phoneCA=None, credentialsPort=0):
+    """
+    The YAML text of a test router.
+    """
+    return textwrap.dedent(BASE).replace("port: 0", f"port: {credentialsPort}").format(
+        stateDir=stateDir,
+        grant=grant,
+        phoneCA=phoneCA or os.path.join(PHONE_CA_DIR, "CiscoCA.pem"),
+        socket=os.path.join(stateDir, "srst.sock"),
+    ) + textwrap.dedent(extra)
+
+
+def startRouter(testCase, yamlText, credentialsPort=None):
+    """
+    Start a L{RouterService} from C{yamlText}; it is stopped after the test.
+
+    @return: a L{Deferred} firing with the service once ready.
+    """
+    config = loadString(yamlText, "test-router.yaml")
+    if credentialsPort is not None:
+        import attrs
+
+        config = attrs.evolve(config, credentials=attrs.evolve(config.credentials, port=credentialsPort))
+    service = RouterService(config, reactor, now=utcNow, runInThread=synchronously,
+                            callFromThread=reactor.callFromThread)
+    service.startService()
+    testCase.addCleanup(service.stopService)
+    return service.whenReady()
+
+
+def runCommand(service, *words):
+    """
+    Run an admin command in-process.
+
+    @return: a L{Deferred} firing with its L{CommandResult}.
+    """
+    command, variables = service.commands.lookup(list(words))
+    return maybeDeferred(command.handler, **variables)
