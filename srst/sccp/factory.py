@@ -1,0 +1,251 @@
+# -*- test-case-name: tests.test_sccp_protocol -*-
+"""
+The SCCP listener factory: one L{SkinnyFactory} per listener, plain (TCP
+2000) or secure (TLS 2443, C{secure=True}).
+
+The composition root wires them as::
+
+    registry = EphoneRegistry(config.callManagerFallback, stateDir)
+    plain = SkinnyFactory(cmf, reactor, registry, now, secure=False, ...)
+    secure = SkinnyFactory(cmf, reactor, registry, now, secure=True,
+                           tlsOptions=serverOptions, ...)
+    PolicingFactory(plain, ...)                                   # port
+    PolicingFactory(TLSMemoryBIOFactory(serverOptions, False, secure), ...)  # secure port
+
+Both share the registry, so C{max-ephones}, ephone numbers and directory
+numbers span the two listeners.  The factory holds the configuration, the
+clock and the collaborators, builds protocol + station pairs, counts
+connections, handshakes and errors, and writes the C{debug ephone register}
+lines about sockets and TLS (seed: C{New Skinny socket accepted [2] (0
+active)}, C{sin_family 2, sin_port 51617, in_addr 10.5.43.177}, C{Start TLS
+Handshake 0 10.5.43.177 51617}, C{TLS Handshake completes}).  It does not
+parse or decide.
+"""
+
+from __future__ import annotations
+
+import datetime
+import socket
+from collections import Counter
+from typing import Any, Callable
+
+from cryptography import x509
+from twisted.internet.interfaces import IReactorTime
+from twisted.internet.protocol import Factory
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from srst._cmfconfig import CallManagerFallbackConfig
+from srst.pki.tls import HandshakeFailure, describeSSLError
+from srst.sccp import messages as m
+from srst.sccp._templates import StationSettings, dateTemplate, idlePrompt
+from srst.sccp.protocol import SkinnyProtocol
+from srst.sccp.registry import Ephone, EphoneRegistry
+from srst.sccp.station import Station, StationCore
+
+REGISTER_NAMESPACE = "srst.debug.ephone.register"
+"""The log namespace of C{debug ephone register}."""
+
+STATE_NAMESPACE = "srst.debug.ephone.state"
+"""The log namespace of C{debug ephone state}."""
+
+HANDSHAKE_TIMED_OUT = "handshake timed out"
+"""The handshake-failure reason of a phone that did not finish in time."""
+
+
+def _noCall(ephone: Ephone) -> bool:
+    return False
+
+
+class SkinnyFactory(Factory):
+    """
+    Builds the sessions of one SCCP listener.
+
+    @ivar config: the C{call-manager-fallback} section.
+    @ivar clock: timers.
+    @ivar registry: the shared L{EphoneRegistry}.
+    @ivar secure: whether this is the TLS listener.
+    @ivar activeConnections: connections open now.
+    @ivar connectionsAccepted: connections accepted since start.
+    @ivar handshakesCompleted: TLS handshakes completed.
+    @ivar handshakeFailures: failed TLS handshakes, by reason.
+    @ivar inputErrors: connections closed for bad input, by kind.
+    @ivar protocols: the open connections, by socket number.
+    """
+
+    noisy = False
+    log = Logger()
+
+    def __init__(
+        self,
+        config: CallManagerFallbackConfig,
+        clock: IReactorTime,
+        registry: EphoneRegistry,
+        now: Callable[[], datetime.datetime],
+        *,
+        secure: bool,
+        tlsOptions: Any = None,
+        serverName: str = "srst",
+        registerLog: Logger = Logger(namespace=REGISTER_NAMESPACE),
+        stateLog: Logger = Logger(namespace=STATE_NAMESPACE),
+        hasActiveCall: Callable[[Ephone], bool] = _noCall,
+        callHandler: Callable[[Station, m.Message], None] | None = None,
+    ) -> None:
+        """
+        @param config: the C{call-manager-fallback} section.
+        @param clock: the reactor's L{IReactorTime}.
+        @param registry: the registry both listeners share.
+        @param now: local wall-clock time, for DefineTimeDate.
+        @param secure: C{True} for the TLS listener.
+        @param tlsOptions: the listener's L{srst.pki.tls.ServerTLSOptions}
+            (its C{handshakeFailure} explains failed handshakes); L{None}
+            describes them from the connection's error alone.
+        @param serverName: the router's name in ConfigStat and ServerRes.
+        @param registerLog: the C{debug ephone register} logger.
+        @param stateLog: the C{debug ephone state} logger.
+        @param hasActiveCall: whether a phone has a call (its Unregister is
+            then refused); the call engine provides it.
+        @param callHandler: receives a registered phone's call-control
+            messages (the call engine); L{None} logs and ignores them.
+        """
+        self.config = config
+        self.clock = clock
+        self.registry = registry
+        self.now = now
+        self.secure = secure
+        self.tlsOptions = tlsOptions
+        self.serverName = serverName
+        self.registerLog = registerLog
+        self.stateLog = stateLog
+        self.hasActiveCall = hasActiveCall
+        self.callHandler = callHandler
+        self.settings = StationSettings(
+            keepAlive=config.timeouts.keepalive,
+            dateTemplate=dateTemplate(config.dateFormat),
+            idlePrompt=idlePrompt(config.systemMessage),
+            serverName=serverName,
+            serverAddress=config.ipSourceAddress,
+            serverPort=config.securePort if secure else config.port,
+            secure=secure,
+        )
+        self.activeConnections = 0
+        self.connectionsAccepted = 0
+        self.handshakesCompleted = 0
+        self.handshakeFailures: Counter[str] = Counter()
+        self.inputErrors: Counter[str] = Counter()
+        self.protocols: dict[int, SkinnyProtocol] = {}
+        self._sockets = 0
+
+    def buildProtocol(self, addr: Any) -> SkinnyProtocol:
+        """
+        @return: a L{SkinnyProtocol} with the next socket number (from 1).
+        """
+        self._sockets += 1
+        return SkinnyProtocol(self, self._sockets)
+
+    # -- called by the protocol ------------------------------------------------------
+
+    def connectionOpened(self, protocol: SkinnyProtocol) -> Station:
+        """
+        Count and log a new connection and build its session.
+
+        @param protocol: the connection.
+        @return: its L{Station}.
+        """
+        log = self.registerLog
+        fields = dict(socket=protocol.socketNumber, ip=protocol.peerHost, port=protocol.peerPort)
+        log.debug("New Skinny socket accepted [{socket}] ({active} active)", active=self.activeConnections,
+                  **fields)
+        family = socket.AF_INET6 if ":" in protocol.peerHost else socket.AF_INET
+        log.debug("sin_family {family}, sin_port {port}, in_addr {ip}", family=int(family), **fields)
+        self.activeConnections += 1
+        self.connectionsAccepted += 1
+        self.protocols[protocol.socketNumber] = protocol
+        if self.secure:
+            log.debug("skinny_socket_process: secure skinny sessions = {sessions}",
+                      sessions=self.activeConnections, **fields)
+            log.debug("Start TLS Handshake {socket} {ip} {port}", **fields)
+        core = StationCore(
+            clock=self.clock, sender=protocol, registry=self.registry, settings=self.settings, now=self.now,
+            socket=protocol.socketNumber, peerHost=protocol.peerHost, peerPort=protocol.peerPort,
+            registerLog=self.registerLog, stateLog=self.stateLog, callHandler=self.callHandler)
+        return Station(core, self.hasActiveCall)
+
+    def handshakeCompleted(self, protocol: SkinnyProtocol, certificate: x509.Certificate | None) -> None:
+        """
+        Count and log a completed TLS handshake.
+
+        @param protocol: the connection.
+        @param certificate: the phone's verified certificate.
+        """
+        self.handshakesCompleted += 1
+        self.registerLog.debug(
+            "TLS Handshake completes", socket=protocol.socketNumber, ip=protocol.peerHost, port=protocol.peerPort,
+            subject=certificate.subject.rfc4514_string() if certificate is not None else None)
+
+    def describeHandshakeFailure(self, transport: Any, reason: Failure, timedOut: bool) -> HandshakeFailure:
+        """
+        Why the TLS handshake on C{transport} failed.
+
+        @param transport: the protocol's transport (the TLS protocol).
+        @param reason: the C{connectionLost} reason.
+        @param timedOut: whether the session gave up waiting for it.
+        @return: the failure, with the certificate verification error when
+            the TLS options recorded one.
+        """
+        if timedOut:
+            return HandshakeFailure(HANDSHAKE_TIMED_OUT)
+        if self.tlsOptions is not None:
+            return self.tlsOptions.handshakeFailure(transport, reason)
+        return describeSSLError(reason)
+
+    def handshakeFailed(self, protocol: SkinnyProtocol, failure: HandshakeFailure) -> None:
+        """
+        Count and log a TLS handshake that did not complete.
+
+        @param protocol: the connection.
+        @param failure: why (L{HandshakeFailure.reason} is what is counted).
+        """
+        self.handshakeFailures[failure.reason] += 1
+        fields = dict(socket=protocol.socketNumber, ip=protocol.peerHost, port=protocol.peerPort,
+                      reason=failure.reason, detail=failure.detail, subject=failure.subject,
+                      verifyCode=failure.verifyCode)
+        self.log.warn("TLS handshake failed with {ip} {port} (socket {socket}): {reason}", **fields)
+        self.registerLog.debug("TLS Handshake fails: {reason}", **fields)
+
+    def countInputError(self, kind: str) -> None:
+        """
+        Count a connection closed for bad input.
+
+        @param kind: e.g. C{"bad frame"}.
+        """
+        self.inputErrors[kind] += 1
+
+    def connectionClosed(self, protocol: SkinnyProtocol) -> None:
+        """
+        A connection ended.
+
+        @param protocol: the connection.
+        """
+        if self.protocols.pop(protocol.socketNumber, None) is not None:
+            self.activeConnections -= 1
+        self.registerLog.debug("Skinny socket [{socket}] closed ({active} active)", socket=protocol.socketNumber,
+                               active=self.activeConnections, ip=protocol.peerHost, port=protocol.peerPort)
+
+    # -- for show commands -------------------------------------------------------------
+
+    def statistics(self) -> dict[str, Any]:
+        """
+        @return: the listener's counters (JSON-serialisable).
+        """
+        return {
+            "secure": self.secure,
+            "activeConnections": self.activeConnections,
+            "connectionsAccepted": self.connectionsAccepted,
+            "handshakesCompleted": self.handshakesCompleted,
+            "handshakeFailures": dict(self.handshakeFailures),
+            "inputErrors": dict(self.inputErrors),
+        }
+
+
+__all__ = ["HANDSHAKE_TIMED_OUT", "REGISTER_NAMESPACE", "STATE_NAMESPACE", "SkinnyFactory"]
