@@ -244,6 +244,7 @@ class PolicingFactory(WrappingFactory):
     """
 
     protocol = PolicingProtocol
+    noisy = False
 
     def __init__(
         self,
