@@ -1,0 +1,499 @@
+# -*- test-case-name: tests.test_phone -*-
+"""
+C{srst-phone}: simulated Cisco SCCP phones, for testing and loading an srst
+router.
+
+Register phones and hold them until Ctrl-C (or for C{--hold} seconds), then
+unregister them all::
+
+    srst-phone register --host 127.0.0.1 --port 2000 [--count N]
+        [--mac 000000000001] [--type 7970] [--version 11]
+        [--concurrency 100] [--hold SECONDS] [--alarm] [--json]
+
+Over TLS (port 2443 by default), with one client certificate for every
+phone, or an LSC minted per MAC from a CA, the way CAPF does::
+
+    srst-phone register --tls --ca router-ca.pem --cert lsc.pem --key lsc.key
+    srst-phone register --tls --ca router-ca.pem --count 1500 \\
+        --issue-from-ca capf.pem --ca-key capf.key
+
+Issue one LSC into files::
+
+    srst-phone issue-lsc --ca-cert capf.pem --ca-key capf.key \\
+        --mac 00:11:22:33:44:55 --out-cert lsc.pem --out-key lsc.key
+
+C{register} reports how many phones registered, registrations per second
+and the p50/p99 registration latency (see L{srst.tools._phoneload}).  The
+phones themselves are L{srst.tools._phoneclient.SimulatedPhone}; tests use
+them directly.
+
+Exit codes: 0 success; 1 some phones did not register (or unregister);
+2 usage error; 3 an unreadable certificate, key or CA file, or a CA that
+cannot issue.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import sys
+from typing import Any, Callable, Optional, Sequence, TextIO
+
+from twisted.internet.defer import Deferred, succeed
+from twisted.internet.task import deferLater
+from twisted.python.failure import Failure
+
+from srst.pki.ca import KeySpecError
+from srst.pki.trust import (
+    CertificateFileError,
+    loadCertificateFile,
+    loadPrivateKeyFile,
+)
+from srst.tools._phoneclient import (
+    PhoneConfig,
+    PhoneDisconnected,
+    PhoneError,
+    PhoneState,
+    RegistrationRejected,
+    RegistrationTimedOut,
+    SimulatedPhone,
+    UnknownModelError,
+    UnregisterRefused,
+    UnregisterTimedOut,
+    deviceTypeForModel,
+)
+from srst.tools._phoneload import LoadGenerator, LoadResult, percentile
+from srst.tools._phonewire import (
+    PhoneProtocol,
+    clientTLSOptions,
+    connectPhone,
+)
+from srst.tools.lsc import (
+    InvalidMacError,
+    IssuedLSC,
+    LSCIssueError,
+    issueLSC,
+    loadCA,
+    macRange,
+    normalizeMac,
+    writeLSC,
+)
+
+EXIT_OK = 0
+EXIT_INCOMPLETE = 1
+EXIT_USAGE = 2
+EXIT_FILES = 3
+
+PLAIN_PORT = 2000
+TLS_PORT = 2443
+
+RunInThread = Callable[..., Deferred]
+"""C{runInThread(f, *args)}: run C{f} off the reactor thread."""
+
+
+def _utcNow() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+# -- argument parsing ---------------------------------------------------------
+
+
+def _mac(text: str) -> str:
+    try:
+        return normalizeMac(text)
+    except InvalidMacError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _model(text: str) -> int:
+    try:
+        return deviceTypeForModel(text)
+    except UnknownModelError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1: %s" % (text,))
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must not be negative: %s" % (text,))
+    return value
+
+
+def _version(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 255:
+        raise argparse.ArgumentTypeError(
+            "a protocol version is 1..255: %s" % (text,))
+    return value
+
+
+def _when(text: str) -> datetime.datetime:
+    try:
+        when = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            "not an ISO 8601 time: %s" % (text,)) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return when
+
+
+def _addRegister(commands: Any) -> None:
+    p = commands.add_parser(
+        "register", help="register phones and hold them (load generator)",
+        description="Register simulated phones, report registrations/s and "
+        "latency, hold the registrations with keepalives until Ctrl-C (or "
+        "--hold seconds), then unregister them.")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="the router's IPv4 address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None,
+                   help="its SCCP port (default 2000, or 2443 with --tls)")
+    p.add_argument("--count", type=_positive, default=1,
+                   help="how many phones (default 1)")
+    p.add_argument("--mac", type=_mac, default="000000000001",
+                   help="MAC of the first phone; the others count up "
+                   "(default 000000000001)")
+    p.add_argument("--type", dest="deviceType", type=_model, default="7970",
+                   help="phone model or device type number (default 7970)")
+    p.add_argument("--version", dest="protocolVersion", type=_version,
+                   default=11, help="highest protocol version the phones "
+                   "advertise (default 11)")
+    p.add_argument("--concurrency", type=_positive, default=100,
+                   help="phones connecting at the same time (default 100)")
+    p.add_argument("--hold", type=_seconds, default=None, metavar="SECONDS",
+                   help="unregister and exit after this long (default: "
+                   "hold until Ctrl-C)")
+    p.add_argument("--timeout", type=_seconds, default=30.0,
+                   help="seconds a phone may take to register (default 30)")
+    p.add_argument("--alarm", action="store_true",
+                   help="send an Alarm before Register, as rebooted phones do")
+    p.add_argument("--json", action="store_true",
+                   help="print the figures as JSON")
+    p.add_argument("--decode-all", dest="decodeAll", action="store_true",
+                   help="decode every message the router sends (slower; by "
+                   "default only those that drive registration are decoded)")
+    tls = p.add_argument_group("TLS")
+    tls.add_argument("--tls", action="store_true",
+                     help="connect with TLS (secure SCCP)")
+    tls.add_argument("--ca", metavar="FILE",
+                     help="the router's CA certificate(s) to verify it with")
+    tls.add_argument("--cert", metavar="FILE",
+                     help="client certificate (LSC) used by every phone")
+    tls.add_argument("--key", metavar="FILE", help="its private key")
+    tls.add_argument("--issue-from-ca", dest="issueFromCA", metavar="FILE",
+                     help="mint an LSC per phone from this CA certificate")
+    tls.add_argument("--ca-key", dest="caKey", metavar="FILE",
+                     help="the private key of --issue-from-ca")
+    tls.add_argument("--lsc-key-type", dest="lscKeyType", default="ecdsa",
+                     choices=("ecdsa", "rsa"),
+                     help="key type of minted LSCs (default ecdsa P-256)")
+    tls.add_argument("--share-key", dest="shareKey", action="store_true",
+                     help="give every minted LSC the same key (fast RSA)")
+    tls.add_argument("--no-verify-host", dest="verifyHost",
+                     action="store_false",
+                     help="check only the router's chain, not that its "
+                     "certificate names --host (what real phones do)")
+    p.set_defaults(func=_register)
+
+
+def _addIssueLSC(commands: Any) -> None:
+    p = commands.add_parser(
+        "issue-lsc", help="issue a phone LSC from a CA, like CAPF",
+        description="Issue a Locally Significant Certificate (CN=SEP<MAC>, "
+        "clientAuth) signed by the given CA and write it and its key as PEM.")
+    p.add_argument("--ca-cert", dest="caCert", required=True, metavar="FILE")
+    p.add_argument("--ca-key", dest="caKey", required=True, metavar="FILE")
+    p.add_argument("--mac", type=_mac, required=True)
+    p.add_argument("--out-cert", dest="outCert", required=True, metavar="FILE")
+    p.add_argument("--out-key", dest="outKey", required=True, metavar="FILE")
+    p.add_argument("--key-type", dest="keyType", default="ecdsa",
+                   choices=("ecdsa", "rsa"))
+    p.add_argument("--key-bits", dest="keyBits", type=int, default=None,
+                   help="RSA key size (default 2048)")
+    p.add_argument("--days", type=_positive, default=5 * 365,
+                   help="validity in days (default 1825)")
+    p.add_argument("--not-before", dest="notBefore", type=_when,
+                   help="start of validity (ISO 8601, UTC if no zone)")
+    p.add_argument("--not-after", dest="notAfter", type=_when,
+                   help="end of validity (a past time makes an expired LSC)")
+    p.add_argument("--chain", action="store_true",
+                   help="append the CA certificate to --out-cert")
+    p.add_argument("--server-auth", dest="serverAuth", action="store_true",
+                   help="also allow TLS server authentication")
+    p.set_defaults(func=_issueOne)
+
+
+class _Parser(argparse.ArgumentParser):
+    def parse_args(self, args: Any = None, namespace: Any = None) -> Any:
+        parsed = argparse.ArgumentParser.parse_args(self, args, namespace)
+        if parsed.command == "register":
+            _checkRegister(self, parsed)
+        return parsed
+
+
+def _checkRegister(parser: argparse.ArgumentParser,
+                   args: argparse.Namespace) -> None:
+    if (args.cert or args.issueFromCA) and not args.tls:
+        parser.error("--cert and --issue-from-ca need --tls")
+    if args.tls and not args.ca:
+        parser.error("--tls needs --ca (the router's CA certificate)")
+    if bool(args.cert) != bool(args.key):
+        parser.error("--cert and --key go together")
+    if args.cert and args.issueFromCA:
+        parser.error("use either --cert or --issue-from-ca")
+    if bool(args.issueFromCA) != bool(args.caKey):
+        parser.error("--issue-from-ca and --ca-key go together")
+    try:
+        macRange(args.mac, args.count)
+    except ValueError as e:
+        parser.error(str(e))
+    if args.port is None:
+        args.port = TLS_PORT if args.tls else PLAIN_PORT
+
+
+def makeParser() -> argparse.ArgumentParser:
+    """
+    @return: the C{srst-phone} argument parser.
+    """
+    parser = _Parser(
+        prog="srst-phone",
+        description="Simulated Cisco SCCP phones for an srst router.",
+        epilog="exit codes: 0 ok, 1 phones did not register, 2 usage, "
+        "3 unreadable certificate/key/CA")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND",
+                                     required=True)
+    _addRegister(commands)
+    _addIssueLSC(commands)
+    return parser
+
+
+# -- issue-lsc ---------------------------------------------------------------
+
+
+def _issueOne(reactor: Any, args: argparse.Namespace, out: TextIO,
+              err: TextIO, runInThread: RunInThread) -> Deferred[int]:
+    try:
+        caCertificate, caKey = loadCA(args.caCert, args.caKey)
+    except (CertificateFileError, LSCIssueError) as e:
+        err.write("srst-phone: %s\n" % (e,))
+        return succeed(EXIT_FILES)
+    notAfter = args.notAfter
+    validity = datetime.timedelta(days=args.days)
+
+    def issue() -> IssuedLSC:
+        return issueLSC(caCertificate, caKey, args.mac, now=_utcNow,
+                        notBefore=args.notBefore, notAfter=notAfter,
+                        validity=validity, keyType=args.keyType,
+                        keyBits=args.keyBits, serverAuth=args.serverAuth)
+
+    def write(issued: IssuedLSC) -> int:
+        writeLSC(issued, args.outCert, args.outKey, includeChain=args.chain)
+        certificate = issued.certificate
+        out.write("issued %s serial %X valid %s to %s\n" % (
+            certificate.subject.rfc4514_string(), certificate.serial_number,
+            certificate.not_valid_before_utc.isoformat(),
+            certificate.not_valid_after_utc.isoformat()))
+        return EXIT_OK
+
+    def failed(reason: Failure) -> int:
+        reason.trap(LSCIssueError, KeySpecError, OSError)
+        err.write("srst-phone: %s\n" % (reason.value,))
+        return EXIT_FILES
+
+    return runInThread(issue).addCallback(write).addErrback(failed)
+
+
+# -- register ------------------------------------------------------------------
+
+
+def _loadTLS(args: argparse.Namespace) -> dict[str, Any]:
+    """
+    Read the files named by the TLS options.
+
+    @raise CertificateFileError: for an unreadable file.
+    @raise LSCIssueError: for a CA key that does not match.
+    """
+    loaded: dict[str, Any] = {}
+    if not args.tls:
+        return loaded
+    loaded["trusted"] = loadCertificateFile(args.ca)
+    if args.cert:
+        loaded["certificate"] = loadCertificateFile(args.cert)[0]
+        loaded["privateKey"] = loadPrivateKeyFile(args.key)
+    if args.issueFromCA:
+        loaded["issuer"] = loadCA(args.issueFromCA, args.caKey)
+    return loaded
+
+
+def _issueAll(issuer: tuple[Any, Any], macs: Sequence[str], keyType: str,
+              shareKey: bool) -> dict[str, IssuedLSC]:
+    caCertificate, caKey = issuer
+    issued: dict[str, IssuedLSC] = {}
+    shared = None
+    for mac in macs:
+        lsc = issueLSC(caCertificate, caKey, mac, now=_utcNow,
+                       keyType=keyType, privateKey=shared)
+        if shareKey:
+            shared = lsc.privateKey
+        issued[mac] = lsc
+    return issued
+
+
+async def _registerFlow(reactor: Any, args: argparse.Namespace,
+                        loaded: dict[str, Any], out: TextIO, err: TextIO,
+                        runInThread: RunInThread) -> int:
+    macs = macRange(args.mac, args.count)
+    lscs: dict[str, IssuedLSC] = {}
+    if "issuer" in loaded:
+        lscs = await runInThread(_issueAll, loaded["issuer"], macs,
+                                 args.lscKeyType, args.shareKey)
+    configs = [PhoneConfig(mac=mac, deviceType=args.deviceType,
+                           protocolVersion=args.protocolVersion,
+                           sendAlarm=args.alarm,
+                           registrationTimeout=args.timeout,
+                           decodeAll=args.decodeAll)
+               for mac in macs]
+
+    def tlsOptions(config: PhoneConfig) -> Any:
+        lsc = lscs.get(config.mac)
+        if lsc is not None:
+            certificate, key = lsc.certificate, lsc.privateKey
+        else:
+            certificate = loaded.get("certificate")
+            key = loaded.get("privateKey")
+        return clientTLSOptions(args.host, loaded["trusted"], certificate,
+                                key, verifyHost=args.verifyHost)
+
+    generator = LoadGenerator(reactor, args.host, args.port, configs,
+                              tlsOptionsFor=tlsOptions if args.tls else None,
+                              concurrency=args.concurrency)
+
+    def reportUnregistered(counts: tuple[int, int]) -> tuple[int, int]:
+        if not args.json:
+            out.write("unregistered %d phones (%d failed)\n" % counts)
+        out.flush()
+        return counts
+
+    def onShutdown() -> Deferred[tuple[int, int]]:
+        return generator.unregisterAll().addCallback(reportUnregistered)
+
+    trigger = reactor.addSystemEventTrigger("before", "shutdown", onShutdown)
+    result: LoadResult = await generator.run()
+    if args.json:
+        out.write(json.dumps(result.asDict()) + "\n")
+    else:
+        out.write(result.describe() + "\n")
+        if args.hold is None:
+            out.write("holding %d registrations; Ctrl-C to unregister\n"
+                      % (result.registered,))
+    out.flush()
+    if args.hold is None:
+        await Deferred()  # until Ctrl-C; onShutdown unregisters
+    await deferLater(reactor, args.hold)
+    reactor.removeSystemEventTrigger(trigger)
+    unregistered, failed = await onShutdown()
+    if result.registered < result.attempted or failed:
+        return EXIT_INCOMPLETE
+    return EXIT_OK
+
+
+def _register(reactor: Any, args: argparse.Namespace, out: TextIO,
+              err: TextIO, runInThread: RunInThread) -> Deferred[int]:
+    try:
+        loaded = _loadTLS(args)
+    except (CertificateFileError, LSCIssueError) as e:
+        err.write("srst-phone: %s\n" % (e,))
+        return succeed(EXIT_FILES)
+    d = Deferred.fromCoroutine(_registerFlow(reactor, args, loaded, out, err,
+                                             runInThread))
+
+    def failed(reason: Failure) -> int:
+        reason.trap(LSCIssueError, KeySpecError)
+        err.write("srst-phone: %s\n" % (reason.value,))
+        return EXIT_FILES
+
+    return d.addErrback(failed)
+
+
+# -- entry points --------------------------------------------------------------
+
+
+def run(reactor: Any, argv: Sequence[str], out: TextIO, err: TextIO,
+        runInThread: RunInThread) -> Deferred[int]:
+    """
+    Run one C{srst-phone} command on a running reactor.
+
+    @param reactor: provides C{IReactorTCP}, C{IReactorTime} and
+        C{IReactorCore} (for the Ctrl-C shutdown trigger).
+    @param argv: the arguments, without the program name.
+    @param out: where results go.
+    @param err: where errors go.
+    @param runInThread: C{runInThread(f, *args) -> Deferred}, for key
+        generation.
+    @return: a L{Deferred} firing with the exit code.
+    @raise SystemExit: on a usage error (from C{argparse}, code 2).
+    """
+    args = makeParser().parse_args(list(argv))
+    return args.func(reactor, args, out, err, runInThread)
+
+
+def _main(reactor: Any, argv: Sequence[str]) -> Deferred[None]:
+    from twisted.internet.threads import deferToThreadPool
+    from twisted.logger import (
+        FilteringLogObserver,
+        LogLevel,
+        LogLevelFilterPredicate,
+        globalLogBeginner,
+        textFileLogObserver,
+    )
+
+    globalLogBeginner.beginLoggingTo([FilteringLogObserver(
+        textFileLogObserver(sys.stderr),
+        [LogLevelFilterPredicate(defaultLogLevel=LogLevel.warn)])],
+        redirectStandardIO=False)
+
+    def runInThread(f: Callable[..., Any], *a: Any) -> Deferred[Any]:
+        return deferToThreadPool(reactor, reactor.getThreadPool(), f, *a)
+
+    d = run(reactor, argv, sys.stdout, sys.stderr, runInThread)
+
+    def exit(code: int) -> None:
+        if code:
+            raise SystemExit(code)
+
+    return d.addCallback(exit)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    """
+    The C{srst-phone} console script.
+
+    @param argv: the arguments without the program name; C{sys.argv[1:]}
+        when L{None}.
+    """
+    from twisted.internet.task import react
+
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    makeParser().parse_args(arguments)  # usage errors exit 2 before the reactor runs
+    react(_main, (arguments,))
+
+
+__all__ = [
+    "EXIT_FILES", "EXIT_INCOMPLETE", "EXIT_OK", "EXIT_USAGE", "LoadGenerator",
+    "LoadResult", "PhoneConfig", "PhoneDisconnected", "PhoneError",
+    "PhoneProtocol", "PhoneState", "RegistrationRejected",
+    "RegistrationTimedOut", "SimulatedPhone", "UnregisterRefused",
+    "UnregisterTimedOut", "clientTLSOptions", "connectPhone",
+    "deviceTypeForModel", "makeParser", "main", "percentile", "run",
+]
+
+if __name__ == "__main__":
+    main()
