@@ -180,9 +180,11 @@ class PropertyTests(SynchronousTestCase):
     def test_arbitraryFrames(self, data, version):
         """Arbitrary bytes given as a frame only ever raise DecodeError."""
         try:
-            m.decodeMessage(data, protocolVersion=version)
-        except m.DecodeError:
-            pass
+            decoded = m.decodeMessage(data, protocolVersion=version)
+        except m.DecodeError as e:
+            self.assertIsInstance(e, ValueError)
+        else:
+            self.assertIsInstance(decoded, m.Message)
 
 
 def sampleMessages():

@@ -1,0 +1,158 @@
+# -*- test-case-name: tests.test_ports_dsp -*-
+"""
+Call-progress tones of the North American precise tone plan, generated as
+16-bit linear PCM at 8 kHz in 20 ms frames.
+
+Every sample is computed from its absolute index in the tone, so phase
+and cadence carry across frames exactly, however long the tone plays.
+Levels are per frequency component, in dBm0, with a 0 dBm0 sine peaking
+3.17 dB below full scale (the G.711 digital milliwatt).
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+
+from attrs import define, field, frozen, validators
+
+from srst.ports.g711 import FRAME_SAMPLES, SAMPLE_RATE
+
+_FULL_SCALE = 32767
+_DIGITAL_MILLIWATT_DB = 3.17
+
+
+@frozen
+class ToneSpec:
+    """
+    One call-progress tone.
+
+    @ivar frequencies: the component frequencies in Hz.
+    @ivar levelDbm0: the level of each component, in dBm0.
+    @ivar cadence: (on, off) pairs in seconds, repeated; empty for a
+        continuous tone.
+    """
+
+    frequencies: tuple[float, ...]
+    levelDbm0: float
+    cadence: tuple[tuple[float, float], ...] = ()
+
+    @property
+    def amplitude(self) -> float:
+        """The peak amplitude of each component in 16-bit PCM."""
+        return _FULL_SCALE * 10.0 ** (
+            (self.levelDbm0 - _DIGITAL_MILLIWATT_DB) / 20.0)
+
+
+class CallProgressTone(enum.Enum):
+    """The tones a voice port plays to its line."""
+
+    DIAL = "dial"
+    RINGBACK = "ringback"
+    BUSY = "busy"
+    REORDER = "reorder"
+    SILENCE = "silence"
+
+
+TONE_PLAN = {
+    CallProgressTone.DIAL: ToneSpec((350.0, 440.0), -13.0),
+    CallProgressTone.RINGBACK: ToneSpec((440.0, 480.0), -19.0,
+                                        ((2.0, 4.0),)),
+    CallProgressTone.BUSY: ToneSpec((480.0, 620.0), -24.0, ((0.5, 0.5),)),
+    CallProgressTone.REORDER: ToneSpec((480.0, 620.0), -24.0,
+                                       ((0.25, 0.25),)),
+    CallProgressTone.SILENCE: ToneSpec((), 0.0),
+}
+"""The North American precise tone plan (Telcordia GR-506 / LSSGR)."""
+
+
+def _cadenceSamples(spec: ToneSpec,
+                    sampleRate: int) -> tuple[tuple[int, int], ...]:
+    return tuple((round(on * sampleRate), round(off * sampleRate))
+                 for on, off in spec.cadence)
+
+
+@define
+class ToneGenerator:
+    """
+    Plays one tone as successive PCM frames.
+
+    @ivar tone: the tone playing.
+    @ivar sampleRate: samples per second (8000).
+    @ivar frameSamples: samples per frame (160, 20 ms).
+    @ivar position: index of the next sample to generate.
+    """
+
+    tone: CallProgressTone = field(
+        validator=validators.instance_of(CallProgressTone))
+    sampleRate: int = field(default=SAMPLE_RATE,
+                            validator=[validators.instance_of(int),
+                                       validators.gt(0)])
+    frameSamples: int = field(default=FRAME_SAMPLES,
+                              validator=[validators.instance_of(int),
+                                         validators.gt(0)])
+    position: int = field(default=0, init=False)
+    _spec: ToneSpec = field(init=False)
+    _cadence: tuple[tuple[int, int], ...] = field(init=False)
+    _cycle: int = field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self._spec = TONE_PLAN[self.tone]
+        self._cadence = _cadenceSamples(self._spec, self.sampleRate)
+        self._cycle = sum(on + off for on, off in self._cadence)
+
+    @property
+    def spec(self) -> ToneSpec:
+        """The tone's frequencies, level and cadence."""
+        return self._spec
+
+    def isOn(self, index: int) -> bool:
+        """
+        Whether the cadence sounds the tone at a sample.
+
+        @param index: the sample's index from the tone's start.
+        @return: L{True} during an "on" period or for a continuous tone.
+        """
+        if not self._spec.frequencies:
+            return False
+        if not self._cadence:
+            return True
+        offset = index % self._cycle
+        for on, off in self._cadence:
+            if offset < on:
+                return True
+            offset -= on + off
+            if offset < 0:
+                return False
+        return False
+
+    def sample(self, index: int) -> int:
+        """
+        One sample of the tone.
+
+        @param index: the sample's index from the tone's start.
+        @return: the signed 16-bit sample.
+        """
+        if not self.isOn(index):
+            return 0
+        t = index / self.sampleRate
+        value = sum(math.sin(2.0 * math.pi * f * t)
+                    for f in self._spec.frequencies)
+        return max(-32768, min(32767,
+                               round(self._spec.amplitude * value)))
+
+    def nextFrame(self) -> tuple[int, ...]:
+        """
+        The next frame, continuing phase and cadence from the last one.
+
+        @return: C{frameSamples} signed 16-bit samples.
+        """
+        start = self.position
+        self.position += self.frameSamples
+        return tuple(self.sample(i) for i in range(start, self.position))
+
+    def __iter__(self) -> "ToneGenerator":
+        return self
+
+    def __next__(self) -> tuple[int, ...]:
+        return self.nextFrame()

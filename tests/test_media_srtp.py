@@ -1,0 +1,257 @@
+"""
+Tests for L{srst.media.srtp}: SRTP keys, their SCCP key block form, and
+protect/unprotect through pylibsrtp.
+"""
+
+from twisted.logger import formatEvent
+from twisted.trial.unittest import SynchronousTestCase
+
+from srst.media.rtp import RtpPacket, decodeRtp, encodeRtp
+from srst.media.srtp import (
+    MASTER_KEY_LENGTH,
+    MASTER_SALT_LENGTH,
+    SrtpError,
+    SrtpKeyError,
+    SrtpKeys,
+    SrtpProfile,
+    SrtpReceiver,
+    SrtpSender,
+    generateKeys,
+)
+from srst.sccp.constants import KeyAlgorithm
+from srst.sccp.messages import KeyInfo
+
+KEY = bytes(range(1, 17))
+SALT = bytes(range(101, 115))
+PROFILES = list(SrtpProfile)
+
+
+def rtp(seq, payload=b"\xff" * 160, ssrc=0xCAFE):
+    """The bytes of an RTP packet of G.711 audio."""
+    return encodeRtp(RtpPacket(payloadType=0, sequenceNumber=seq,
+                               timestamp=seq * 160, ssrc=ssrc,
+                               payload=payload))
+
+
+RTCP_RR = b"\x80\xc9\x00\x01\x00\x00\xca\xfe"
+
+
+class SrtpKeysTests(SynchronousTestCase):
+    """
+    The key value type and its conversions.
+    """
+
+    def test_generateDefaults(self):
+        """
+        Generated keys use AES_CM_128_HMAC_SHA1_32 with a 16-byte key and a
+        14-byte salt, fresh on every call.
+        """
+        keys = generateKeys()
+        self.assertEqual(keys.profile, SrtpProfile.AES_CM_128_HMAC_SHA1_32)
+        self.assertEqual(len(keys.masterKey), MASTER_KEY_LENGTH)
+        self.assertEqual(len(keys.masterSalt), MASTER_SALT_LENGTH)
+        self.assertNotEqual(generateKeys(), keys)
+        self.assertEqual(
+            generateKeys(SrtpProfile.AES_CM_128_HMAC_SHA1_80).profile,
+            SrtpProfile.AES_CM_128_HMAC_SHA1_80)
+
+    def test_reprHidesKeys(self):
+        """
+        Neither repr(), str() nor a formatted log event shows the key or
+        salt bytes.
+        """
+        keys = SrtpKeys(SrtpProfile.AES_CM_128_HMAC_SHA1_32, KEY, SALT)
+        for text in (repr(keys), str(keys),
+                     formatEvent({"log_format": "{keys}", "keys": keys})):
+            self.assertIn("AES_CM_128_HMAC_SHA1_32", text)
+            self.assertIn("hidden", text)
+            self.assertNotIn(repr(KEY), text)
+            self.assertNotIn(KEY.hex(), text)
+            self.assertNotIn(SALT.hex(), text)
+        self.assertNotIn(KEY.hex(), repr(SrtpSender(keys)))
+        self.assertNotIn(KEY.hex(), repr(SrtpReceiver(keys)))
+
+    def test_wrongLengths(self):
+        """
+        A key that is not 16 bytes or a salt that is not 14 is refused.
+        """
+        self.assertRaises(ValueError, SrtpKeys, 1, KEY[:15], SALT)
+        self.assertRaises(ValueError, SrtpKeys, 1, KEY, SALT + b"\x00")
+        self.assertRaises(ValueError, SrtpKeys, 9, KEY, SALT)
+
+    def test_keyInfoRoundTrip(self):
+        """
+        Keys become a key block with the profile's algorithm id, key
+        length 16 and salt length 14, and come back unchanged, for both
+        profiles.
+        """
+        for profile in PROFILES:
+            keys = SrtpKeys(profile, KEY, SALT)
+            info = keys.toKeyInfo()
+            self.assertEqual(info.algorithmId, int(profile))
+            self.assertEqual((info.keyLength, info.saltLength), (16, 14))
+            self.assertEqual(SrtpKeys.fromKeyInfo(info), keys)
+            self.assertNotIn(KEY.hex(), repr(info))
+        self.assertEqual(
+            SrtpKeys(1, KEY, SALT).toKeyInfo().algorithmId,
+            KeyAlgorithm.AES_CM_128_HMAC_SHA1_32)
+
+    def test_keyInfoThroughSccpCodec(self):
+        """
+        Keys sent in an SCCP key block (salt padded to 16 bytes on the
+        wire) decode to the same keys.
+        """
+        from srst.sccp._keys import KEY_INFO
+        keys = generateKeys()
+        wire = KEY_INFO.encode(keys.toKeyInfo(), 11)
+        self.assertEqual(len(wire), 48)
+        self.assertEqual(wire[4:8], b"\x10\x00\x0e\x00")
+        self.assertEqual(wire[24:38], keys.masterSalt)
+        self.assertEqual(wire[38:40], b"\x00\x00")
+        info, _ = KEY_INFO.decode(wire, 0, 11)
+        self.assertEqual(SrtpKeys.fromKeyInfo(info), keys)
+
+    def test_paddedSaltAccepted(self):
+        """
+        A key block whose salt carries the two zero pad bytes is accepted.
+        """
+        info = KeyInfo(algorithmId=1, key=KEY, salt=SALT + b"\x00\x00")
+        self.assertEqual(SrtpKeys.fromKeyInfo(info).masterSalt, SALT)
+
+    def test_keyInfoRefused(self):
+        """
+        Algorithm NONE, an unsupported algorithm, or a short key or salt
+        raise SrtpKeyError without showing key bytes.
+        """
+        for info in (KeyInfo(),
+                     KeyInfo(algorithmId=3, key=KEY, salt=SALT),
+                     KeyInfo(algorithmId=1, key=KEY[:8], salt=SALT),
+                     KeyInfo(algorithmId=1, key=KEY, salt=SALT[:10]),
+                     KeyInfo(algorithmId=1, key=KEY, salt=SALT + b"ab")):
+            e = self.assertRaises(SrtpKeyError, SrtpKeys.fromKeyInfo, info)
+            self.assertIsInstance(e, ValueError)
+            self.assertNotIn(KEY.hex(), str(e))
+            self.assertTrue(str(e).startswith("unusable SRTP key block"))
+
+
+class ProtectTests(SynchronousTestCase):
+    """
+    Protecting and unprotecting packets.
+    """
+
+    def test_roundTripBothProfiles(self):
+        """
+        A receiver with the sender's keys recovers every packet exactly;
+        the SRTP packet carries the profile's tag and an encrypted payload.
+        """
+        for profile in PROFILES:
+            keys = generateKeys(profile)
+            sender, receiver = SrtpSender(keys), SrtpReceiver(keys)
+            for seq in (1, 2, 3, 65535, 0):
+                plain = rtp(seq)
+                protected = sender.protect(plain)
+                self.assertEqual(len(protected),
+                                 len(plain) + profile.tagLength)
+                self.assertEqual(protected[:12], plain[:12])
+                self.assertNotEqual(protected[12:172], plain[12:])
+                self.assertEqual(receiver.unprotect(protected), plain)
+                self.assertEqual(decodeRtp(plain).sequenceNumber, seq)
+
+    def test_rtcpRoundTrip(self):
+        """
+        SRTCP with the same keys round-trips an RTCP receiver report.
+        """
+        keys = generateKeys()
+        protected = SrtpSender(keys).protectRtcp(RTCP_RR)
+        self.assertNotEqual(protected, RTCP_RR)
+        self.assertEqual(SrtpReceiver(keys).unprotectRtcp(protected),
+                         RTCP_RR)
+
+    def test_otherKeysCannotUnprotect(self):
+        """
+        A third party with other keys gets SrtpError, not the audio.
+        """
+        keys = generateKeys()
+        protected = SrtpSender(keys).protect(rtp(5))
+        e = self.assertRaises(SrtpError, SrtpReceiver(generateKeys())
+                              .unprotect, protected)
+        self.assertIsInstance(e, ValueError)
+        self.assertEqual((e.operation, e.ssrc, e.sequenceNumber),
+                         ("unprotect", 0xCAFE, 5))
+        self.assertIn("ssrc 0x0000cafe, seq 5", str(e))
+
+    def test_profileMismatchRejected(self):
+        """
+        The same key and salt under the other tag length do not
+        authenticate.
+        """
+        keys = SrtpKeys(SrtpProfile.AES_CM_128_HMAC_SHA1_80, KEY, SALT)
+        protected = SrtpSender(keys).protect(rtp(1))
+        other = SrtpKeys(SrtpProfile.AES_CM_128_HMAC_SHA1_32, KEY, SALT)
+        self.assertRaises(SrtpError, SrtpReceiver(other).unprotect,
+                          protected)
+
+    def test_replayRejected(self):
+        """
+        A packet delivered twice is accepted once; the replay raises
+        SrtpError.
+        """
+        keys = generateKeys()
+        protected = SrtpSender(keys).protect(rtp(7))
+        receiver = SrtpReceiver(keys)
+        receiver.unprotect(protected)
+        e = self.assertRaises(SrtpError, receiver.unprotect, protected)
+        self.assertIn("replay", str(e))
+
+    def test_tamperedRejected(self):
+        """
+        Flipping one payload bit, the tag, or the header makes
+        authentication fail; the receiver still takes the genuine packet.
+        """
+        keys = generateKeys()
+        protected = SrtpSender(keys).protect(rtp(9))
+        receiver = SrtpReceiver(keys)
+        for index in (20, len(protected) - 1, 1):
+            tampered = bytearray(protected)
+            tampered[index] ^= 0x01
+            self.assertRaises(SrtpError, receiver.unprotect,
+                              bytes(tampered))
+        self.assertEqual(receiver.unprotect(protected), rtp(9))
+
+    def test_tamperedRtcpRejected(self):
+        """
+        A tampered SRTCP packet raises SrtpError naming the operation.
+        """
+        keys = generateKeys()
+        tampered = bytearray(SrtpSender(keys).protectRtcp(RTCP_RR))
+        tampered[-1] ^= 0xFF
+        e = self.assertRaises(SrtpError, SrtpReceiver(keys).unprotectRtcp,
+                              bytes(tampered))
+        self.assertEqual(e.operation, "unprotect_rtcp")
+
+    def test_garbageRejected(self):
+        """
+        Bytes too short to be SRTP raise SrtpError with no SSRC.
+        """
+        receiver = SrtpReceiver(generateKeys())
+        for data in (b"", b"abc"):
+            e = self.assertRaises(SrtpError, receiver.unprotect, data)
+            self.assertIsNone(e.ssrc)
+        self.assertRaises(SrtpError, SrtpSender(generateKeys()).protect,
+                          b"ab")
+
+    def test_senderRefusesRepeatedSequence(self):
+        """
+        Protecting the same sequence number twice (a two-time pad) raises
+        SrtpError.
+        """
+        sender = SrtpSender(generateKeys())
+        sender.protect(rtp(3))
+        e = self.assertRaises(SrtpError, sender.protect, rtp(3))
+        self.assertEqual(e.operation, "protect")
+
+    def test_notKeys(self):
+        """
+        Building a sender from anything but SrtpKeys is a TypeError.
+        """
+        self.assertRaises((TypeError, AttributeError), SrtpSender, KEY)
