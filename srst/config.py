@@ -258,7 +258,7 @@ def _readKeySpec(reader: Reader) -> KeySpec:
     if keyType == "ecdsa":
         bits = reader.integer("bits", 256, 256, 256)
     else:
-        bits = reader.integer("bits", 2048, 512, 8192)
+        bits = reader.integer("bits", 2048, 1024, 8192)
     reader.finish()
     return KeySpec(keyType or "rsa", bits or 2048)
 

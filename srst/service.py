@@ -18,6 +18,7 @@ import os
 from functools import partial
 from typing import Any, Callable
 
+from cryptography.hazmat.primitives.serialization import Encoding
 from twisted.application.service import MultiService
 from twisted.internet.defer import CancelledError, Deferred, maybeDeferred, succeed
 from twisted.internet.threads import deferToThreadPool
@@ -240,8 +241,6 @@ class RouterService(MultiService):
         options = serverTLSOptions(
             "credentials", identity.certificate, identity.privateKey, identity.chain, profile=c.tlsProfile
         )
-        from cryptography.hazmat.primitives.serialization import Encoding
-
         self.credentialsFactory = CredentialsFactory(
             identity.certificate.public_bytes(Encoding.DER),
             self.reactor,
