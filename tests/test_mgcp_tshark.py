@@ -1,0 +1,185 @@
+"""
+Wireshark's MGCP dissector reads what L{srst.mgcp.messages} encodes: the
+worked examples of mgcp.md section 10 (and a piggy-backed datagram) are
+written to a pcap between a gateway (127.0.0.1:2427) and a call agent
+(127.0.0.1:2727) and run through C{tshark}.
+"""
+
+import os
+import shutil
+import struct
+
+from twisted.internet import reactor
+from twisted.internet.defer import inlineCallbacks
+from twisted.internet.utils import getProcessOutputAndValue
+from twisted.trial.unittest import SkipTest, TestCase
+
+from srst.mgcp.messages import (
+    Command,
+    decodeMessage,
+    encodeDatagram,
+    encodeMessage,
+)
+from tests.test_mgcp_messages import EXAMPLES, wire
+
+GATEWAY = (bytes((127, 0, 0, 1)), 2427)
+CALL_AGENT = (bytes((127, 0, 0, 1)), 2727)
+
+# (sent by the gateway?, example name) in the order of the flows.
+EXCHANGE = [
+    (True, "rsip"), (False, "rsip200"), (False, "auep"), (True, "auep200"),
+    (False, "rqnt1"), (True, "rqnt1ok"), (True, "ntfyHd"),
+    (False, "ntfyHdOk"), (False, "rqntDial"), (True, "ntfyDigit"),
+    (False, "rqntDigits"), (False, "crcx"), (True, "crcx200"),
+    (False, "rqntRingback"), (False, "mdcx"), (True, "ntfyHu"),
+    (False, "dlcx"), (True, "dlcx250"), (False, "crcxIn"),
+    (False, "mdcxIn"), (False, "dlcxIn"), (False, "asteriskRqnt"),
+    (False, "asteriskCrcx"), (False, "asteriskAck"), (True, "auepEs"),
+    (True, "keepalive"), (True, "gatewayDlcx"), (True, "rsipDisconnected"),
+    (False, "epcf"), (False, "aucx"), (True, "aucx200"), (True, "auepFull"),
+    (False, "profile"), (True, "package"), (False, "mesg"),
+]
+
+
+def _checksum(data):
+    if len(data) % 2:
+        data += b"\x00"
+    total = sum(struct.unpack("!%dH" % (len(data) // 2,), data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def udpPacket(source, destination, payload):
+    """
+    An IPv4/UDP packet (raw IP link type) with correct checksums.
+
+    @param source: C{(address bytes, port)}.
+    @param destination: C{(address bytes, port)}.
+    @param payload: the datagram.
+    @return: the packet bytes.
+    """
+    length = 8 + len(payload)
+    header = struct.pack("!HHHH", source[1], destination[1], length, 0)
+    pseudo = source[0] + destination[0] + struct.pack("!BBH", 0, 17, length)
+    checksum = _checksum(pseudo + header + payload) or 0xFFFF
+    header = header[:6] + struct.pack("!H", checksum)
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + length, 0, 0x4000, 64,
+                     17, 0, source[0], destination[0])
+    ip = ip[:10] + struct.pack("!H", _checksum(ip)) + ip[12:]
+    return ip + header + payload
+
+
+def buildUdpPcap(datagrams):
+    """
+    A pcap file of UDP datagrams between the gateway and the call agent.
+
+    @param datagrams: C{(fromGateway, payload)} pairs in order.
+    @return: the file contents.
+    """
+    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 101)]
+    for index, (fromGateway, payload) in enumerate(datagrams):
+        ends = (GATEWAY, CALL_AGENT) if fromGateway else (CALL_AGENT,
+                                                          GATEWAY)
+        packet = udpPacket(ends[0], ends[1], payload)
+        out.append(struct.pack("<IIII", 1700000000 + index, 0, len(packet),
+                               len(packet)))
+        out.append(packet)
+    return b"".join(out)
+
+
+class TsharkTests(TestCase):
+    """
+    tshark decodes the encoded examples without malformed-packet or
+    error-level expert items, and sees the same verbs, codes and ids.
+    """
+
+    timeout = 60
+
+    def setUp(self):
+        self.tsharkPath = shutil.which("tshark")
+        if self.tsharkPath is None:
+            raise SkipTest("tshark not installed")
+        home = self.mktemp()
+        os.makedirs(home)
+        self.env = dict(os.environ, HOME=home)
+        self.messages = [decodeMessage(wire(EXAMPLES[name]))
+                         for _, name in EXCHANGE]
+        datagrams = [(fromGateway, encodeMessage(message))
+                     for (fromGateway, _), message in zip(EXCHANGE,
+                                                          self.messages)]
+        self.piggyback = [decodeMessage(wire(EXAMPLES["rqnt1ok"])),
+                          decodeMessage(wire(EXAMPLES["ntfyHd"]))]
+        datagrams.append((True, encodeDatagram(self.piggyback)))
+        self.path = self.mktemp() + ".pcap"
+        with open(self.path, "wb") as capture:
+            capture.write(buildUdpPcap(datagrams))
+
+    def tshark(self, *arguments):
+        """
+        Run tshark on the capture and return its output lines.
+        """
+        d = getProcessOutputAndValue(
+            self.tsharkPath,
+            ("-n", "-r", self.path, "-d", "udp.port==2427,mgcp")
+            + arguments, env=self.env, reactor=reactor)
+
+        def check(result):
+            out, err, code = result
+            self.assertEqual(code, 0, err)
+            return out.decode("utf-8").splitlines()
+        return d.addCallback(check)
+
+    @inlineCallbacks
+    def test_noMalformed(self):
+        """
+        No packet is malformed or carries an error-level expert item.
+        """
+        lines = yield self.tshark(
+            "-Y", "_ws.malformed || _ws.expert.severity == error")
+        self.assertEqual(lines, [])
+
+    @inlineCallbacks
+    def test_verbsAndCodes(self):
+        """
+        Every datagram dissects as MGCP with our verbs, response codes and
+        transaction ids; the piggy-backed datagram shows both messages.
+        """
+        lines = yield self.tshark(
+            "-T", "fields", "-E", "separator=;", "-E", "aggregator=,",
+            "-e", "mgcp.req.verb", "-e", "mgcp.rsp.rspcode",
+            "-e", "mgcp.transid")
+        expected = []
+        for message in self.messages:
+            if isinstance(message, Command):
+                expected.append("%s;;%d" % (message.verb,
+                                            message.transactionId))
+            else:
+                expected.append(";%d;%d" % (message.code,
+                                            message.transactionId))
+        expected.append("NTFY;200;1002,2")
+        self.assertEqual(lines, expected)
+
+    @inlineCallbacks
+    def test_parametersAndSdp(self):
+        """
+        tshark reads the same request ids, call ids, connection ids,
+        observed events and SDP addresses and ports as our decoder.
+        """
+        lines = yield self.tshark(
+            "-T", "fields", "-E", "separator=;", "-E", "aggregator=,",
+            "-e", "mgcp.param.requestid", "-e", "mgcp.param.callid",
+            "-e", "mgcp.param.connectionid", "-e", "mgcp.param.observedevents",
+            "-e", "sdp.connection_info.address", "-e", "sdp.media.port")
+        expected = []
+        for message in self.messages:
+            # Wireshark hands the whole body to one SDP dissection, so only
+            # the first of AUCX's two descriptors shows up.
+            bodies = message.sdp[:1]
+            expected.append(";".join([
+                message.raw("X") or "", message.raw("C") or "",
+                message.raw("I") or "", message.raw("O") or "",
+                ",".join(body.address for body in bodies),
+                ",".join(str(body.mediaPort) for body in bodies)]))
+        self.assertEqual(lines[:-1], expected)
+        self.assertEqual(lines[-1], "1;;;L/hd;;")
