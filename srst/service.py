@@ -263,6 +263,7 @@ class RouterService(MultiService):
             serverName=self.config.hostname,
             registerLog=self.debug.logger(REGISTER_NAMESPACE),
             stateLog=self.debug.logger(STATE_NAMESPACE),
+            debugEnabled=self.debug.isEnabled,
         )
         self.skinnyFactories.append(factory)
         return factory

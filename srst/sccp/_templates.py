@@ -7,13 +7,17 @@ C{show ephone}, line count), and the answers to the configuration requests
 of sccp.md 4.1 (L{configurationReplies}).
 
 Pure data and pure functions; the station session (L{srst.sccp.station})
-sends what they return.
+sends what they return.  The replies that depend only on the settings, the
+protocol version and a phone's button layout (RegisterAck, CapabilitiesReq,
+the softkey template and sets, the button template, the idle prompt) are
+encoded once and their bytes remembered (L{encodedConfigurationReplies},
+L{encodedReply}): every registering phone asks for them.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Hashable, Iterable
 
 from attrs import define, frozen
 
@@ -391,6 +395,81 @@ _REPLIES: dict[type, Callable[[Any, Ephone, StationSettings], list[m.Message]]] 
 }
 
 
+def _buttonLayout(msg: Any, ephone: Ephone, settings: StationSettings) -> Hashable:
+    return (tuple(line.assignment.button for line in ephone.lines), tuple(sd.button for sd in ephone.speedDials))
+
+
+def _softKeySetsPrompt(msg: Any, ephone: Ephone, settings: StationSettings) -> Hashable:
+    return settings.idlePrompt if ephone.registrationComplete else m.LABEL_YOUR_CURRENT_OPTIONS
+
+
+_CACHE_KEYS: dict[type, Callable[[Any, Ephone, StationSettings], Hashable]] = {
+    m.ButtonTemplateReq: _buttonLayout,
+    m.SoftKeyTemplateReq: lambda msg, e, s: (),
+    m.SoftKeySetReq: _softKeySetsPrompt,
+}
+"""
+The configuration requests whose replies are cached, and what their replies
+depend on besides the protocol version (exactly the inputs their builder in
+L{_REPLIES} reads).
+"""
+
+ENCODED_CACHE_SIZE = 1024
+"""Encoded replies remembered at most (the cache starts over beyond it)."""
+
+_encoded: dict[Hashable, bytes] = {}
+
+
+def _remembered(key: Hashable, build: Callable[[], bytes]) -> bytes:
+    data = _encoded.get(key)
+    if data is None:
+        if len(_encoded) >= ENCODED_CACHE_SIZE:
+            _encoded.clear()
+        data = _encoded[key] = build()
+    return data
+
+
+def _encodeAll(msgs: Iterable[m.Message], version: int) -> bytes:
+    return b"".join(m.encodeMessage(msg, protocolVersion=version) for msg in msgs)
+
+
+def encodedReply(key: Hashable, msg: Callable[[], m.Message], version: int) -> bytes:
+    """
+    One reply encoded with C{version}, from the cache when it was encoded
+    before.
+
+    @param key: everything the message depends on (besides the version);
+        the same key must always give the same message.
+    @param msg: builds the message (called on a cache miss only).
+    @param version: the negotiated protocol version.
+    @return: the frame.
+    """
+    return _remembered(("reply", key, version), lambda: m.encodeMessage(msg(), protocolVersion=version))
+
+
+def encodedConfigurationReplies(msg: m.Message, ephone: Ephone, settings: StationSettings,
+                                version: int) -> bytes | None:
+    """
+    L{configurationReplies}, encoded with C{version}: the frames to send.
+
+    @param msg: the request.
+    @param ephone: the phone's record.
+    @param settings: the listener's settings.
+    @param version: the negotiated protocol version.
+    @return: the frames, one after the other (possibly none), or L{None}
+        when C{msg} is not a configuration request.
+    """
+    kind = type(msg)
+    reply = _REPLIES.get(kind)
+    if reply is None:
+        return None
+    cacheKey = _CACHE_KEYS.get(kind)
+    if cacheKey is None:
+        return _encodeAll(reply(msg, ephone, settings), version)
+    return _remembered((kind, cacheKey(msg, ephone, settings), version),
+                       lambda: _encodeAll(reply(msg, ephone, settings), version))
+
+
 def configurationReplies(msg: m.Message, ephone: Ephone, settings: StationSettings) -> list[m.Message] | None:
     """
     The answer to a configuration request of a registered phone (sccp.md
@@ -415,6 +494,6 @@ __all__ = [
     "ALL_KEYS", "ALL_LINE_DISPLAY_OPTIONS", "BLANK", "DATE_TEMPLATES", "MAX_PROTOCOL_VERSION", "PhoneModel",
     "SECONDARY_KEEPALIVE", "SOFT_KEY_INFO_BASE", "SOFT_KEY_SETS", "SOFT_KEY_TEMPLATE", "StationSettings",
     "TEMPLATE_EVENTS", "UNKNOWN_MODEL", "buttonTemplate", "configurationReplies", "dateTemplate",
-    "displayText", "idlePrompt", "negotiateVersion", "phoneModel", "registerAck", "registerAckFeatures",
+    "ENCODED_CACHE_SIZE", "displayText", "encodedConfigurationReplies", "encodedReply", "idlePrompt", "negotiateVersion", "phoneModel", "registerAck", "registerAckFeatures",
     "softKeySetKeys",
 ]

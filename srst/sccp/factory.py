@@ -41,7 +41,7 @@ from srst.sccp import messages as m
 from srst.sccp._templates import StationSettings, dateTemplate, idlePrompt
 from srst.sccp.protocol import SkinnyProtocol
 from srst.sccp.registry import Ephone, EphoneRegistry
-from srst.sccp.station import Station, StationCore
+from srst.sccp.station import Station, StationCore, alwaysEnabled
 
 REGISTER_NAMESPACE = "srst.debug.ephone.register"
 """The log namespace of C{debug ephone register}."""
@@ -90,6 +90,7 @@ class SkinnyFactory(Factory):
         stateLog: Logger = Logger(namespace=STATE_NAMESPACE),
         hasActiveCall: Callable[[Ephone], bool] = _noCall,
         callHandler: Callable[[Station, m.Message], None] | None = None,
+        debugEnabled: Callable[[str], bool] = alwaysEnabled,
     ) -> None:
         """
         @param config: the C{call-manager-fallback} section.
@@ -107,6 +108,11 @@ class SkinnyFactory(Factory):
             then refused); the call engine provides it.
         @param callHandler: receives a registered phone's call-control
             messages (the call engine); L{None} logs and ignores them.
+        @param debugEnabled: whether a debug category (by log namespace) is
+            on: the router passes L{srst.debug.DebugSwitches.isEnabled} so
+            that the lines of C{debug ephone register} and C{debug ephone
+            state} are not built while those are off.  The default builds
+            them all and leaves the choice to the log observers.
         """
         self.config = config
         self.clock = clock
@@ -119,6 +125,7 @@ class SkinnyFactory(Factory):
         self.stateLog = stateLog
         self.hasActiveCall = hasActiveCall
         self.callHandler = callHandler
+        self.debugEnabled = debugEnabled
         self.settings = StationSettings(
             keepAlive=config.timeouts.keepalive,
             dateTemplate=dateTemplate(config.dateFormat),
@@ -153,22 +160,25 @@ class SkinnyFactory(Factory):
         @return: its L{Station}.
         """
         log = self.registerLog
+        debug = self._registerDebug()
         fields = dict(socket=protocol.socketNumber, ip=protocol.peerHost, port=protocol.peerPort)
-        log.debug("New Skinny socket accepted [{socket}] ({active} active)", active=self.activeConnections,
-                  **fields)
-        family = socket.AF_INET6 if ":" in protocol.peerHost else socket.AF_INET
-        log.debug("sin_family {family}, sin_port {port}, in_addr {ip}", family=int(family), **fields)
+        if debug:
+            log.debug("New Skinny socket accepted [{socket}] ({active} active)", active=self.activeConnections,
+                      **fields)
+            family = socket.AF_INET6 if ":" in protocol.peerHost else socket.AF_INET
+            log.debug("sin_family {family}, sin_port {port}, in_addr {ip}", family=int(family), **fields)
         self.activeConnections += 1
         self.connectionsAccepted += 1
         self.protocols[protocol.socketNumber] = protocol
-        if self.secure:
+        if self.secure and debug:
             log.debug("skinny_socket_process: secure skinny sessions = {sessions}",
                       sessions=self.activeConnections, **fields)
             log.debug("Start TLS Handshake {socket} {ip} {port}", **fields)
         core = StationCore(
             clock=self.clock, sender=protocol, registry=self.registry, settings=self.settings, now=self.now,
             socket=protocol.socketNumber, peerHost=protocol.peerHost, peerPort=protocol.peerPort,
-            registerLog=self.registerLog, stateLog=self.stateLog, callHandler=self.callHandler)
+            registerLog=self.registerLog, stateLog=self.stateLog, callHandler=self.callHandler,
+            debugEnabled=self.debugEnabled)
         return Station(core, self.hasActiveCall)
 
     def handshakeCompleted(self, protocol: SkinnyProtocol, certificate: x509.Certificate | None) -> None:
@@ -179,6 +189,8 @@ class SkinnyFactory(Factory):
         @param certificate: the phone's verified certificate.
         """
         self.handshakesCompleted += 1
+        if not self._registerDebug():
+            return
         self.registerLog.debug(
             "TLS Handshake completes", socket=protocol.socketNumber, ip=protocol.peerHost, port=protocol.peerPort,
             subject=certificate.subject.rfc4514_string() if certificate is not None else None)
@@ -211,7 +223,8 @@ class SkinnyFactory(Factory):
                       reason=failure.reason, detail=failure.detail, subject=failure.subject,
                       verifyCode=failure.verifyCode)
         self.log.warn("TLS handshake failed with {ip} {port} (socket {socket}): {reason}", **fields)
-        self.registerLog.debug("TLS Handshake fails: {reason}", **fields)
+        if self._registerDebug():
+            self.registerLog.debug("TLS Handshake fails: {reason}", **fields)
 
     def countInputError(self, kind: str) -> None:
         """
@@ -229,8 +242,13 @@ class SkinnyFactory(Factory):
         """
         if self.protocols.pop(protocol.socketNumber, None) is not None:
             self.activeConnections -= 1
+        if not self._registerDebug():
+            return
         self.registerLog.debug("Skinny socket [{socket}] closed ({active} active)", socket=protocol.socketNumber,
                                active=self.activeConnections, ip=protocol.peerHost, port=protocol.peerPort)
+
+    def _registerDebug(self) -> bool:
+        return self.debugEnabled(self.registerLog.namespace)
 
     # -- for show commands -------------------------------------------------------------
 

@@ -21,6 +21,12 @@ is told when the handshake completes (L{IHandshakeListener}) and hands the
 verified client certificate to the station; a connection that ends before
 the handshake completed is reported to the factory with the reason.
 
+Everything the station sends while the protocol dispatches the frames of
+one read is written with one C{transport.write} when the read has been
+handled (over TLS: one record instead of one per message); messages sent at
+other times (timers, the call engine) are written at once.  Closing the
+connection writes what is pending first.
+
 Like Twisted's C{LineReceiver}, the protocol can be paused: while paused
 (L{SkinnyProtocol.pauseProducing}) it stops parsing and reading, and
 L{SkinnyProtocol.resumeProducing} parses what was buffered.
@@ -33,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 from automat import NoTransition
 from twisted.internet.interfaces import IHandshakeListener
 from twisted.internet.protocol import Protocol, connectionDone
-from twisted.logger import Logger
+from twisted.logger import Logger, LogLevel
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
@@ -97,6 +103,7 @@ class SkinnyProtocol(Protocol):
         self._paused = False
         self._parsing = False
         self._closing = False
+        self._pending: list[bytes] | None = None
 
     # -- connection lifecycle --------------------------------------------------
 
@@ -123,6 +130,7 @@ class SkinnyProtocol(Protocol):
         Report a failed TLS handshake, end the session (unregistering the
         phone, cancelling its timers) and leave the factory's count.
         """
+        self._flush()
         self._closing = True
         if self.secure and not self.handshakeDone:
             station = self.station
@@ -163,6 +171,7 @@ class SkinnyProtocol(Protocol):
         if self._parsing:
             return
         self._parsing = True
+        self._pending = []
         try:
             while self._buffer and not self._paused and not self._closing:
                 try:
@@ -184,6 +193,7 @@ class SkinnyProtocol(Protocol):
                     self._frameReceived(frame)
         finally:
             self._parsing = False
+            self._flush()
 
     def _frameReceived(self, frame: bytes) -> None:
         try:
@@ -207,17 +217,19 @@ class SkinnyProtocol(Protocol):
         and ignored, an unexpected exception is logged and closes this
         connection only.
         """
-        with self.log.failuresHandled("{peer}: while handling {action}", peer=self._peerText(),
-                                      action=getattr(action, "__name__", repr(action)),
-                                      ephone=self._ephoneNumber(), socket=self.socketNumber) as op:
-            try:
-                action(*args)
-            except NoTransition as e:
-                self.log.warn("{peer}: {what} ignored in state {state}", peer=self._peerText(),
-                              what=_describe(args) or getattr(action, "__name__", "input"),
-                              state=getattr(e.state, "name", str(e.state)), input=str(e.symbol),
-                              ephone=self._ephoneNumber(), socket=self.socketNumber)
-        if op.failed:
+        try:
+            action(*args)
+        except NoTransition as e:
+            self.log.warn("{peer}: {what} ignored in state {state}", peer=self._peerText(),
+                          what=_describe(args) or getattr(action, "__name__", "input"),
+                          state=getattr(e.state, "name", str(e.state)), input=str(e.symbol),
+                          ephone=self._ephoneNumber(), socket=self.socketNumber)
+        except BaseException:
+            # What Logger.failuresHandled does, without building the event
+            # fields for every message that is handled fine.
+            self.log.failure("{peer}: while handling {action}", Failure(), LogLevel.critical,
+                             peer=self._peerText(), action=getattr(action, "__name__", repr(action)),
+                             ephone=self._ephoneNumber(), socket=self.socketNumber)
             self._abort()
 
     def _badInput(self, what: str, error: m.DecodeError) -> None:
@@ -238,7 +250,32 @@ class SkinnyProtocol(Protocol):
         """
         if self._closing or self.transport is None:
             return
-        self.transport.write(m.encodeMessage(msg, protocolVersion=self.protocolVersion))
+        data = m.encodeMessage(msg, protocolVersion=self.protocolVersion)
+        if self._pending is not None:
+            self._pending.append(data)
+        else:
+            self.transport.write(data)
+
+    def sendEncoded(self, data: bytes) -> None:
+        """
+        Send a message already encoded (with the negotiated protocol
+        version): a cached constant reply.
+
+        @param data: one whole frame.
+        """
+        if self._closing or self.transport is None:
+            return
+        if self._pending is not None:
+            self._pending.append(data)
+        else:
+            self.transport.write(data)
+
+    def _flush(self) -> None:
+        """Write what was sent while dispatching, in one write; stop batching."""
+        pending = self._pending
+        self._pending = None
+        if pending and self.transport is not None:
+            self.transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
 
     def loseConnection(self) -> None:
         """Close after what was sent (RegisterReject, ...) is flushed."""
@@ -250,14 +287,23 @@ class SkinnyProtocol(Protocol):
 
     def _close(self) -> None:
         if not self._closing:
+            self._flushBeforeClosing()
             self._closing = True
             self.transport.loseConnection()
 
     def _abort(self) -> None:
         wasClosing = self._closing
+        if not wasClosing:
+            self._flushBeforeClosing()
         self._closing = True
         if not wasClosing or not getattr(self.transport, "disconnected", False):
             self.transport.abortConnection()
+
+    def _flushBeforeClosing(self) -> None:
+        """Write what is pending; keep batching until the read is handled."""
+        if self._pending:
+            self.transport.write(b"".join(self._pending))
+            self._pending = []
 
     # -- pausing: stop parsing while paused ------------------------------------------
 

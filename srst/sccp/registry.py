@@ -30,6 +30,13 @@ Limits: C{max-ephones} counts registered phones only (a standby connection
 that only sends keepalives never reaches the registry); a phone
 re-registering is not counted twice.  C{max-dn} bounds the directory numbers
 in use by registered phones, the new phone's included.
+
+Bookkeeping is incremental so that admitting and registering a phone costs
+the same with 10 or 10,000 phones registered: the registry keeps the
+registered phones, the phones holding each directory number, the numbers
+already taken for auto-assignment and the lowest number of the range that
+may still be free, and updates them in L{EphoneRegistry.register} and
+L{EphoneRegistry.unregister}.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ import enum
 import json
 import os
 import re
+from collections import Counter
 from typing import Any, Callable
 
 from attrs import define, field, frozen
@@ -376,12 +384,24 @@ class EphoneRegistry:
         self._assignments: dict[str, str] = (
             _readAssignments(self.autoAssignPath) if self.autoAssignPath is not None else {})
         self._ephones: dict[str, Ephone] = {}
+        self._byNumber: dict[int, Ephone] = {}
         self._configs: dict[str, EphoneConfig] = {}
         self._dnTags: dict[str, int] = {}
         self._configuredDns: set[str] = set()
+        # Incremental indexes (see the module docstring): the registered
+        # phones by MAC; the MACs of the registered phones with a line for
+        # each directory number in use; the registered phones by the id of
+        # the session holding them; how many phones each auto-assigned
+        # number is remembered for; the auto-assign range position below
+        # which every number is taken.
+        self._registered: dict[str, Ephone] = {}
+        self._dnHolders: dict[str, set[str]] = {}
+        self._holders: dict[int, dict[str, Ephone]] = {}
+        self._assignedDns: Counter[str] = Counter(self._assignments.values())
+        self._freeCursor = 0
         for ephoneConfig in config.ephones:
             self._configs[ephoneConfig.mac] = ephoneConfig
-            self._ephones[ephoneConfig.mac] = Ephone(len(self._ephones) + 1, ephoneConfig.mac, configured=True)
+            self._addEphone(Ephone(len(self._ephones) + 1, ephoneConfig.mac, configured=True))
             for button in sorted(ephoneConfig.buttons, key=lambda b: b.button):
                 self._configuredDns.add(button.dn)
                 self._dnTag(button.dn)
@@ -402,7 +422,13 @@ class EphoneRegistry:
         """
         @return: the registered phones, by ephone number.
         """
-        return [e for e in self.ephones() if e.registered]
+        return sorted(self._registered.values(), key=lambda e: e.number)
+
+    def registeredCount(self) -> int:
+        """
+        @return: how many phones are registered (what C{max-ephones} limits).
+        """
+        return len(self._registered)
 
     def byMac(self, mac: str) -> Ephone | None:
         """
@@ -416,10 +442,7 @@ class EphoneRegistry:
         @param number: an ephone number.
         @return: the phone, or L{None}.
         """
-        for ephone in self._ephones.values():
-            if ephone.number == number:
-                return ephone
-        return None
+        return self._byNumber.get(number)
 
     def byDn(self, dn: str) -> list[Ephone]:
         """
@@ -429,13 +452,16 @@ class EphoneRegistry:
         @param dn: the directory number.
         @return: those phones, by ephone number.
         """
-        return [e for e in self.registeredEphones() if any(line.assignment.dn == dn for line in e.lines)]
+        holders = self._dnHolders.get(dn)
+        if not holders:
+            return []
+        return sorted((self._ephones[mac] for mac in holders), key=lambda e: e.number)
 
     def dnsInUse(self) -> set[str]:
         """
         @return: the directory numbers of the registered phones' lines.
         """
-        return {line.assignment.dn for e in self._ephones.values() if e.registered for line in e.lines}
+        return set(self._dnHolders)
 
     def rememberedDn(self, mac: str) -> str | None:
         """
@@ -463,10 +489,11 @@ class EphoneRegistry:
         @return: an L{Admission}, or the L{Rejection}.
         """
         mac = mac.upper()
-        others = [e for e in self._ephones.values() if e.registered and e.mac != mac]
-        if len(others) >= self.config.maxEphones:
+        current = self._registered.get(mac)
+        others = len(self._registered) - (current is not None)
+        if others >= self.config.maxEphones:
             return Rejection(RejectReason.MAX_EPHONES,
-                             f"{len(others)} phones registered, max-ephones is {self.config.maxEphones}")
+                             f"{others} phones registered, max-ephones is {self.config.maxEphones}")
         ephoneNumber = self._numberFor(mac)
         ephoneConfig = self._configs.get(mac)
         autoAssigned: str | None = None
@@ -482,12 +509,29 @@ class EphoneRegistry:
                 return Rejection(RejectReason.NO_LINES, f"the phone is not configured and {detail}")
             lines = (LineAssignment(1, 1, autoAssigned, self._peekDnTag(autoAssigned)),)
             speedDials = ()
-        inUse = {line.assignment.dn for e in others for line in e.lines}
-        wanted = inUse | {line.dn for line in lines}
-        if len(wanted) > self.config.maxDn:
+        wanted = self._dnsWanted(mac, current, lines)
+        if wanted > self.config.maxDn:
             return Rejection(RejectReason.MAX_DN,
-                             f"{len(wanted)} directory numbers would be in use, max-dn is {self.config.maxDn}")
+                             f"{wanted} directory numbers would be in use, max-dn is {self.config.maxDn}")
         return Admission(mac, ephoneNumber, lines, speedDials, autoAssigned, newAssignment)
+
+    def _dnsWanted(self, mac: str, current: Ephone | None, lines: tuple[LineAssignment, ...]) -> int:
+        """
+        @return: how many directory numbers would be in use with C{mac}
+            registered with C{lines} (its current lines, if registered,
+            replaced by them).
+        """
+        holders = self._dnHolders
+        inUse = len(holders)
+        if current is not None:
+            # Numbers only this phone holds stop being in use.
+            inUse -= sum(1 for dn in {line.assignment.dn for line in current.lines} if holders[dn] == {mac})
+        extra = 0
+        for dn in {line.dn for line in lines}:
+            dnHolders = holders.get(dn)
+            if not dnHolders or dnHolders == {mac}:
+                extra += 1
+        return inUse + extra
 
     def _numberFor(self, mac: str) -> int:
         ephone = self._ephones.get(mac)
@@ -532,14 +576,41 @@ class EphoneRegistry:
         remembered = self._assignments.get(mac)
         if remembered is not None and self._inRange(remembered) and remembered not in self._configuredDns:
             return remembered, False
-        taken = self._configuredDns | {dn for m, dn in self._assignments.items() if m != mac}
+        # The lowest number of the range that is neither configured nor
+        # remembered for another phone.  Every number before the cursor is
+        # configured or remembered (for some phone); only this phone's own
+        # remembered number, which it may get back, can be free among them.
         first, last = dnRange
         width = len(str(first))
-        for value in range(first, last + 1):
+        configured = self._configuredDns
+        assigned = self._assignedDns
+        value = first + self._freeCursor
+        while value <= last:
             dn = str(value).zfill(width)
-            if dn not in taken:
-                return dn, True
+            if dn not in configured and not assigned[dn]:
+                break
+            value += 1
+        self._freeCursor = value - first
+        own = self._ownCandidate(remembered, first, last, width)
+        if own is not None and own <= value:
+            return remembered, True
+        if value <= last:
+            return str(value).zfill(width), True
         return None, False
+
+    def _ownCandidate(self, remembered: str | None, first: int, last: int, width: int) -> int | None:
+        """
+        @return: the range value whose number is C{remembered} when only
+            this phone has that number remembered and it is not configured
+            (the range scan may give it back), else L{None}.
+        """
+        if (remembered is None or not remembered.isdigit() or remembered in self._configuredDns
+                or self._assignedDns[remembered] != 1):
+            return None
+        value = int(remembered)
+        if first <= value <= last and str(value).zfill(width) == remembered:
+            return value
+        return None
 
     # -- registration ------------------------------------------------------------
 
@@ -558,22 +629,22 @@ class EphoneRegistry:
         """
         mac = admission.mac
         if admission.newAssignment and admission.autoAssigned is not None:
-            assignments = dict(self._assignments)
-            assignments[mac] = admission.autoAssigned
-            self._save(assignments)
-            self._assignments = assignments
+            self._remember(mac, admission.autoAssigned)
         ephone = self._ephones.get(mac)
         if ephone is None:
-            ephone = self._ephones[mac] = Ephone(self._numberFor(mac), mac)
+            ephone = self._addEphone(Ephone(self._numberFor(mac), mac))
         previous = ephone.station
         for line in admission.lines:
             self._dnTag(line.dn)
         channels = self.config.channelsPerDn
         oldStates = {line.assignment.dn: line.channels for line in ephone.lines} if previous is not None else {}
+        if previous is not None:
+            self._dropRegistration(ephone, previous)
         ephone.lines = [Line(line, list(oldStates.get(line.dn, [LINE_IDLE] * channels)))
                         for line in admission.lines]
         ephone.speedDials = admission.speedDials
         ephone.station = station
+        self._addRegistration(ephone, station)
         ephone.deviceName = details.deviceName
         ephone.socket = details.socket
         ephone.peerHost = details.peerHost
@@ -607,17 +678,67 @@ class EphoneRegistry:
         @param station: a session given to L{register}.
         @return: the phone's record, or L{None}.
         """
-        for ephone in self._ephones.values():
-            if ephone.station is station:
-                ephone.station = None
-                ephone.socket = -1
-                for line in ephone.lines:
-                    line.channels = [LINE_IDLE] * len(line.channels)
-                ephone.activeLine = ephone.mediaActive = ephone.offhook = ephone.ringing = 0
-                self.log.info("ephone-{ephone} {device} unregistered", ephone=ephone.number,
-                              device=ephone.deviceName, mac=ephone.mac)
-                return ephone
-        return None
+        held = self._holders.get(id(station))
+        candidates = [e for e in held.values() if e.station is station] if held else []
+        if not candidates:
+            return None
+        ephone = min(candidates, key=lambda e: e.number)
+        self._dropRegistration(ephone, station)
+        ephone.station = None
+        ephone.socket = -1
+        for line in ephone.lines:
+            line.channels = [LINE_IDLE] * len(line.channels)
+        ephone.activeLine = ephone.mediaActive = ephone.offhook = ephone.ringing = 0
+        self.log.info("ephone-{ephone} {device} unregistered", ephone=ephone.number,
+                      device=ephone.deviceName, mac=ephone.mac)
+        return ephone
+
+    def _addEphone(self, ephone: Ephone) -> Ephone:
+        self._ephones[ephone.mac] = ephone
+        self._byNumber[ephone.number] = ephone
+        return ephone
+
+    def _addRegistration(self, ephone: Ephone, station: Any) -> None:
+        """Index a registration: C{ephone} is now held by C{station}."""
+        mac = ephone.mac
+        self._registered[mac] = ephone
+        self._holders.setdefault(id(station), {})[mac] = ephone
+        for line in ephone.lines:
+            self._dnHolders.setdefault(line.assignment.dn, set()).add(mac)
+
+    def _dropRegistration(self, ephone: Ephone, station: Any) -> None:
+        """Forget the indexes of C{ephone}'s registration by C{station}."""
+        mac = ephone.mac
+        self._registered.pop(mac, None)
+        held = self._holders.get(id(station))
+        if held is not None:
+            held.pop(mac, None)
+            if not held:
+                del self._holders[id(station)]
+        for line in ephone.lines:
+            holders = self._dnHolders.get(line.assignment.dn)
+            if holders is not None:
+                holders.discard(mac)
+                if not holders:
+                    del self._dnHolders[line.assignment.dn]
+
+    def _remember(self, mac: str, dn: str) -> None:
+        """
+        Remember C{dn} as C{mac}'s auto-assigned number, on disk first.
+
+        @raise OSError: when it cannot be saved (nothing changes).
+        """
+        if self.autoAssignPath is not None:
+            self._save({**self._assignments, mac: dn})
+        old = self._assignments.get(mac)
+        self._assignments[mac] = dn
+        self._assignedDns[dn] += 1
+        if old is not None:
+            self._assignedDns[old] -= 1
+            if not self._assignedDns[old]:
+                del self._assignedDns[old]
+                # A number became free again: scan the range from its start.
+                self._freeCursor = 0
 
     def _newLine(self, assignment: LineAssignment) -> Line:
         return Line(assignment, [LINE_IDLE] * self.config.channelsPerDn)

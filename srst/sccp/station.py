@@ -43,7 +43,7 @@ from __future__ import annotations
 import datetime
 import enum
 import re
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Hashable, Protocol
 
 from attrs import define, field
 from automat import NoTransition, TypeMachineBuilder
@@ -56,7 +56,8 @@ from srst.sccp import messages as m
 from srst.sccp._templates import (
     SECONDARY_KEEPALIVE,
     StationSettings,
-    configurationReplies,
+    encodedConfigurationReplies,
+    encodedReply,
     negotiateVersion,
     phoneModel,
     registerAck,
@@ -71,6 +72,17 @@ from srst.sccp.registry import (
     Rejection,
     macFromDeviceName,
 )
+
+def alwaysEnabled(namespace: str) -> bool:
+    """
+    The default debug gate: every debug category is on (its events are
+    built and emitted; the log observers decide what to keep).
+
+    @param namespace: a debug category's log namespace.
+    @return: C{True}.
+    """
+    return True
+
 
 KEEPALIVE_TIMEOUT_FACTOR = 3
 """A registered phone is dropped after this many keepalive intervals of silence."""
@@ -132,6 +144,9 @@ class IMessageSender(Protocol):
     def sendMessage(self, msg: m.Message) -> None:
         "Encode and send one message."
 
+    def sendEncoded(self, data: bytes) -> None:
+        "Send frames already encoded with C{protocolVersion}."
+
     def loseConnection(self) -> None:
         "Close after sending what is queued."
 
@@ -156,6 +171,9 @@ class StationCore:
     @ivar stateLog: the C{debug ephone state} logger.
     @ivar callHandler: gets the registered phone's other messages (the call
         engine), or L{None} to log and ignore them.
+    @ivar debugEnabled: whether a debug category (by log namespace) is on;
+        the debug lines of a category that is off are not even built (the
+        router passes L{srst.debug.DebugSwitches.isEnabled}).
     @ivar ephone: the registered phone's record.
     @ivar certificate: the verified TLS client certificate.
     @ivar standbyKeepAlives: KeepAlives acknowledged while not registered.
@@ -173,6 +191,7 @@ class StationCore:
     registerLog: Logger
     stateLog: Logger
     callHandler: Callable[[Any, m.Message], None] | None = None
+    debugEnabled: Callable[[str], bool] = alwaysEnabled
     station: Any = field(default=None, repr=False)
     ephone: Ephone | None = None
     certificate: x509.Certificate | None = None
@@ -188,8 +207,14 @@ class StationCore:
             return f"ephone-{self.ephone.number}[{self.socket}]"
         return f"[{self.socket}]"
 
+    def registerDebug(self) -> bool:
+        """@return: whether C{debug ephone register} lines are wanted."""
+        return self.debugEnabled(self.registerLog.namespace)
+
     def stateChanged(self, old: str, new: str, why: str) -> None:
         """Log a transition to C{debug ephone state}."""
+        if not self.debugEnabled(self.stateLog.namespace):
+            return
         self.stateLog.debug(
             "{station}:{old} -> {new} ({why})", station=self.label(), old=old, new=new, why=why,
             socket=self.socket, ephone=self.ephone.number if self.ephone else None, ip=self.peerHost)
@@ -199,6 +224,13 @@ class StationCore:
     def send(self, msg: m.Message) -> None:
         """Send one message to the phone."""
         self.sender.sendMessage(msg)
+
+    def sendCached(self, key: Hashable, msg: Callable[[], m.Message]) -> None:
+        """
+        Send a message that depends only on C{key} (and the protocol
+        version), encoded once (L{encodedReply}).
+        """
+        self.sender.sendEncoded(encodedReply(key, msg, self.sender.protocolVersion))
 
     def startTimer(self, seconds: float, expire: Callable[[], None]) -> IDelayedCall:
         """@return: a timer calling C{expire} after C{seconds}."""
@@ -214,12 +246,15 @@ class StationCore:
         self.ephone = ephone
         version = ephone.protocolVersion
         self.sender.protocolVersion = version
-        self.send(registerAck(self.settings, version))
-        self.registerLog.debug(
-            "{station}:RegisterAck sent to {device}: keepalive period {keepalive}, SCCP ver {version}",
-            station=self.label(), device=ephone.deviceName, keepalive=self.settings.keepAlive,
-            version=version, socket=self.socket, ephone=ephone.number, ip=self.peerHost)
-        self.send(m.CapabilitiesReq())
+        settings = self.settings
+        self.sendCached(("RegisterAck", settings.keepAlive, settings.dateTemplate),
+                        lambda: registerAck(settings, version))
+        if self.registerDebug():
+            self.registerLog.debug(
+                "{station}:RegisterAck sent to {device}: keepalive period {keepalive}, SCCP ver {version}",
+                station=self.label(), device=ephone.deviceName, keepalive=settings.keepAlive,
+                version=version, socket=self.socket, ephone=ephone.number, ip=self.peerHost)
+        self.sendCached("CapabilitiesReq", m.CapabilitiesReq)
 
     def rejectRegistration(self, rejection: Rejection) -> None:
         """Send RegisterReject with the reason's text and close."""
@@ -238,10 +273,10 @@ class StationCore:
         if isinstance(msg, m.RegisterAvailableLines):
             self._ephone().availableLines = msg.maxNumOfAvailLines
             return
-        replies = configurationReplies(msg, self._ephone(), self.settings)
+        replies = encodedConfigurationReplies(msg, self._ephone(), self.settings, self.sender.protocolVersion)
         if replies is not None:
-            for reply in replies:
-                self.send(reply)
+            if replies:
+                self.sender.sendEncoded(replies)
         elif self.callHandler is not None:
             self.callHandler(self.station, msg)
         else:
@@ -261,7 +296,7 @@ class StationCore:
     def unregistered(self, why: str) -> None:
         """Give the registration back to the registry."""
         ephone = self.registry.unregister(self.station)
-        if ephone is not None:
+        if ephone is not None and self.registerDebug():
             self.registerLog.debug("{station}:Unregistered {device}: {why}", station=self.label(),
                                    device=ephone.deviceName, why=why, socket=self.socket,
                                    ephone=ephone.number, ip=self.peerHost)
@@ -270,6 +305,8 @@ class StationCore:
     def _capabilities(self, msg: m.CapabilitiesRes) -> None:
         ephone = self._ephone()
         ephone.capabilities = tuple(int(c.payloadCapability) for c in msg.capabilities)
+        if not self.registerDebug():
+            return
         self.registerLog.debug("{station}:Capabilities {codecs}", station=self.label(),
                                codecs=list(ephone.capabilities), socket=self.socket,
                                ephone=ephone.number, ip=self.peerHost)
@@ -279,7 +316,10 @@ class StationCore:
         ephone = self._ephone()
         if not ephone.registrationComplete:
             ephone.registrationComplete = True
-            self.send(m.DisplayPromptStatus(0, self.settings.idlePrompt, 0, 0))
+            prompt = self.settings.idlePrompt
+            self.sendCached(("DisplayPromptStatus", prompt), lambda: m.DisplayPromptStatus(0, prompt, 0, 0))
+            if not self.registerDebug():
+                return
             self.registerLog.debug(
                 "{station}:Registration complete for {device}, idle prompt sent", station=self.label(),
                 device=ephone.deviceName, socket=self.socket, ephone=ephone.number, ip=self.peerHost)
@@ -408,14 +448,14 @@ def _makeStationMachine():  # type: ignore[no-untyped-def]
     def _standbyKeepAlive(inputs: StationInputs, core: StationCore, timer: IDelayedCall) -> None:
         timer.reset(STANDBY_TIMEOUT)
         core.standbyKeepAlives += 1
-        core.send(m.KeepAliveAck())
+        core.sendCached("KeepAliveAck", m.KeepAliveAck)
 
     @registered.upon(StationInputs.keepAlive).loop()
     def _keepAlive(inputs: StationInputs, core: StationCore, timer: IDelayedCall) -> None:
         timer.reset(core.keepAliveTimeout)
         if core.ephone is not None:
             core.ephone.keepalives += 1
-        core.send(m.KeepAliveAck())
+        core.sendCached("KeepAliveAck", m.KeepAliveAck)
 
     @connected.upon(StationInputs.note).loop()
     def _noteConnected(inputs: StationInputs, core: StationCore, timer: IDelayedCall, msg: m.Message) -> None:
@@ -486,8 +526,9 @@ def _makeStationMachine():  # type: ignore[no-untyped-def]
     def _unregisterRefused(inputs: StationInputs, core: StationCore, timer: IDelayedCall) -> None:
         timer.reset(core.keepAliveTimeout)
         core.send(m.UnregisterAck(UnregisterStatus.NAK))
-        core.registerLog.debug("{station}:Unregister refused: the phone has a call", station=core.label(),
-                               socket=core.socket, ip=core.peerHost)
+        if core.registerDebug():
+            core.registerLog.debug("{station}:Unregister refused: the phone has a call", station=core.label(),
+                                   socket=core.socket, ip=core.peerHost)
 
     @registered.upon(StationInputs.replaced).to(closed)
     def _replaced(inputs: StationInputs, core: StationCore, timer: IDelayedCall) -> None:
@@ -618,11 +659,12 @@ class Station:
                           ip=core.peerHost, port=core.peerPort, state=status.value, device=msg.deviceName,
                           socket=core.socket)
             return
-        core.registerLog.debug(
-            "{station} StationRegisterMessage from {ip}: DeviceName {device} Instance {instance} "
-            "deviceType {deviceType} protocol {maxVersion}", station=core.label(), ip=core.peerHost,
-            device=msg.deviceName, instance=msg.instance, deviceType=int(msg.deviceType),
-            maxVersion=msg.protocolVersion, socket=core.socket)
+        if core.registerDebug():
+            core.registerLog.debug(
+                "{station} StationRegisterMessage from {ip}: DeviceName {device} Instance {instance} "
+                "deviceType {deviceType} protocol {maxVersion}", station=core.label(), ip=core.peerHost,
+                device=msg.deviceName, instance=msg.instance, deviceType=int(msg.deviceType),
+                maxVersion=msg.protocolVersion, socket=core.socket)
         decision = self._admit(msg)
         if isinstance(decision, Rejection):
             self._reject(msg, decision)
@@ -645,9 +687,10 @@ class Station:
             self._reject(msg, Rejection(RejectReason.STORAGE, str(e)))
             return
         if previous is not None and previous is not self:
-            core.registerLog.debug("ephone-{ephone}: {device} registers again; closing socket {old}",
-                                   ephone=ephone.number, device=ephone.deviceName,
-                                   old=previous.core.socket, socket=core.socket, ip=core.peerHost)
+            if core.registerDebug():
+                core.registerLog.debug("ephone-{ephone}: {device} registers again; closing socket {old}",
+                                       ephone=ephone.number, device=ephone.deviceName,
+                                       old=previous.core.socket, socket=core.socket, ip=core.peerHost)
             try:
                 previous.replaced()
             except NoTransition:
@@ -675,9 +718,10 @@ class Station:
         core.log.warn("{station}: Register from {device} at {ip} {port} rejected: {reason} ({detail})",
                       station=core.label(), device=msg.deviceName, ip=core.peerHost, port=core.peerPort,
                       reason=rejection.reason.description, detail=rejection.detail, socket=core.socket)
-        core.registerLog.debug("{station}:RegisterReject sent to {device}: {reason}", station=core.label(),
-                               device=msg.deviceName, reason=rejection.reason.description,
-                               socket=core.socket, ip=core.peerHost)
+        if core.registerDebug():
+            core.registerLog.debug("{station}:RegisterReject sent to {device}: {reason}", station=core.label(),
+                                   device=msg.deviceName, reason=rejection.reason.description,
+                                   socket=core.socket, ip=core.peerHost)
         self.machine.registrationRejected(rejection)
 
     def _unregister(self, msg: m.Unregister) -> None:
@@ -690,6 +734,6 @@ class Station:
 
 __all__ = [
     "HANDSHAKE_TIMEOUT", "HANDSHAKE_TIMEOUT_REASON", "IMessageSender", "KEEPALIVE_TIMEOUT_FACTOR",
-    "STANDBY_TIMEOUT", "Station", "StationCore", "StationInputs", "StationMachine", "StationStatus",
+    "STANDBY_TIMEOUT", "Station", "alwaysEnabled", "StationCore", "StationInputs", "StationMachine", "StationStatus",
     "certificateCommonNames", "certificateMatchesDevice",
 ]
