@@ -70,6 +70,14 @@ FIRST_MAC = "0000AA000001"
 WARMUP_MAC = "0000BB000001"
 
 
+def _debugOff(namespace: str) -> bool:
+    """
+    Debug categories are off, as on a router nobody is debugging (the
+    service passes DebugSwitches.isEnabled).
+    """
+    return False
+
+
 def _utcNow() -> datetime.datetime:
     return datetime.datetime.now(datetime.timezone.utc)
 
@@ -193,10 +201,11 @@ def serve(reactor, mode: str, directory: str, count: str):
             "sccp secure", loadCertificateFile(path("router.pem"))[0],
             loadPrivateKeyFile(path("router.key")), loadCertificateFile(path("router-ca.pem")),
             trustedCertificates=loadCertificateFile(path("phone-ca.pem")))
-        factory = SkinnyFactory(config, reactor, registry, _utcNow, secure=True, tlsOptions=options)
+        factory = SkinnyFactory(config, reactor, registry, _utcNow, secure=True, tlsOptions=options,
+                                debugEnabled=_debugOff)
         listening = TLSMemoryBIOFactory(options, False, factory, clock=reactor)
     else:
-        factory = SkinnyFactory(config, reactor, registry, _utcNow, secure=False)
+        factory = SkinnyFactory(config, reactor, registry, _utcNow, secure=False, debugEnabled=_debugOff)
         listening = factory
     port = reactor.listenTCP(0, listening, interface=HOST, backlog=4096)
     sys.stdout.write(f"LISTENING {port.getHost().port}\n")
