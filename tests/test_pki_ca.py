@@ -22,7 +22,7 @@ from twisted.internet.utils import getProcessOutputAndValue
 from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
-from srst.pki import _files
+from srst import _files
 from srst.pki.ca import (
     CAExpiredError,
     CertificateServer,

@@ -25,7 +25,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from srst.pki._files import FileWriter, readBytes
+from srst._files import FileWriter, readBytes
 from srst.pki._x509 import PrivateKey, publicKeysEqual
 from srst.pki.errors import CertificateStoreError
 

@@ -31,8 +31,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from twisted.internet.defer import Deferred, fail, succeed
 
+from srst._files import FileWriter, readBytes
 from srst.pki._database import readJsonObject
-from srst.pki._files import FileWriter, readBytes
 from srst.pki._x509 import fingerprint
 from srst.pki.errors import CertificateStoreError, RequestRejectedError, RequestStateError, UnknownRequestError
 

@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 from twisted.logger import Logger
 
-from srst.pki._files import readBytes
+from srst._files import readBytes
 from srst.pki.errors import CertificateFileError, InvalidRequestError, KeySpecError, NameParseError
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey

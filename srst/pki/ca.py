@@ -49,6 +49,7 @@ from cryptography.hazmat.primitives import serialization
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 
+from srst._files import FileWriter, atomicWrite, ensureDirectory, removeStaleTemporaries
 from srst.pki._database import (
     DatabaseLevel,
     loadCACertificate,
@@ -59,7 +60,6 @@ from srst.pki._database import (
     recoverLastSerial,
     serialFileName,
 )
-from srst.pki._files import FileWriter, atomicWrite, ensureDirectory, removeStaleTemporaries
 from srst.pki._requests import EnrollmentRequest, RequestQueue, RequestState
 from srst.pki._signing import buildCACertificate, buildCertificate, buildCrl
 from srst.pki._time import iosTime, isoTime

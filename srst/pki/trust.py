@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives import hashes
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 
-from srst.pki._files import FileWriter, atomicWrite, ensureDirectory, readBytes, removeFile, removeStaleTemporaries
+from srst._files import FileWriter, atomicWrite, ensureDirectory, readBytes, removeFile, removeStaleTemporaries
 from srst.pki._x509 import (
     PrivateKey,
     certificateDer,

@@ -6,23 +6,22 @@ recordings of what a line said.
 16-bit linear PCM files go through the stdlib C{wave} module.  8-bit
 G.711 files (WAVE_FORMAT_ALAW 6, WAVE_FORMAT_MULAW 7), which C{wave} does
 not read, are read and written here.  Everything else is refused with a
-L{WavError} naming the file.  Files are written atomically: a temporary
-file in the same directory, C{fsync}, C{os.replace}, C{fsync} of the
-directory.
+L{WavError} naming the file.  Files are written atomically
+(L{srst._files.atomicWrite}): a temporary file in the same directory,
+C{fsync}, C{os.replace}, C{fsync} of the directory.
 """
 
 from __future__ import annotations
 
 import enum
 import io
-import os
 import struct
-import tempfile
 import wave
 from typing import Sequence
 
 from attrs import frozen
 
+from srst._files import atomicWrite
 from srst.ports import g711
 
 WAV_SAMPLE_RATE = g711.SAMPLE_RATE
@@ -204,24 +203,7 @@ def writeWav(path: str, samples: Sequence[int],
     @raise ValueError: for a sample outside -32768..32767.
     """
     data = formatWav(samples, encoding)
-    directory = os.path.dirname(os.path.abspath(path))
-    temp = None
     try:
-        fd, temp = tempfile.mkstemp(dir=directory, prefix=".wav-",
-                                    suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temp, path)
-        temp = None
-        dirFd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dirFd)
-        finally:
-            os.close(dirFd)
+        atomicWrite(path, data, 0o600)  # recordings of calls: owner only
     except OSError as e:
         raise WavError(path, "cannot write: %s" % (e.strerror or e,)) from None
-    finally:
-        if temp is not None and os.path.exists(temp):
-            os.unlink(temp)

@@ -37,320 +37,36 @@ registered phones, the phones holding each directory number, the numbers
 already taken for auto-assignment and the lowest number of the range that
 may still be free, and updates them in L{EphoneRegistry.register} and
 L{EphoneRegistry.unregister}.
+
+The value types live in L{srst.sccp._ephone} and the file of remembered
+assignments in L{srst.sccp._autoassign}; this module re-exports their
+public names.
 """
 
 from __future__ import annotations
 
-import enum
-import json
 import os
-import re
 from collections import Counter
-from typing import Any, Callable
+from typing import Any
 
-from attrs import define, field, frozen
 from twisted.logger import Logger
 
 from srst._cmfconfig import CallManagerFallbackConfig, EphoneConfig
-from srst.pki._files import atomicWrite, ensureDirectory
-
-FileWriter = Callable[[str, bytes, int], None]
-"""C{writer(path, data, mode)}: replace C{path} atomically (L{atomicWrite})."""
-
-AUTO_ASSIGN_FILE = os.path.join("sccp", "auto-assign.json")
-"""Where auto-assigned numbers are remembered, relative to the state directory."""
-
-_DEVICE_NAME = re.compile(r"^SEP([0-9A-Fa-f]{12})$")
-
-
-def macFromDeviceName(deviceName: str) -> str | None:
-    """
-    The MAC address in an IP phone's device name.
-
-    @param deviceName: Register.deviceName, e.g. C{"SEP001122334455"}.
-    @return: twelve upper-case hex digits, or L{None} when the name is not
-        C{SEP} followed by exactly 12 hex digits.
-    """
-    match = _DEVICE_NAME.match(deviceName)
-    if match is None:
-        return None
-    return match.group(1).upper()
-
-
-def dottedMac(mac: str) -> str:
-    """
-    @param mac: twelve hex digits.
-    @return: the IOS form, C{"1000.1111.000B"}.
-    """
-    return ".".join((mac[0:4], mac[4:8], mac[8:12]))
-
-
-class RejectReason(enum.Enum):
-    """
-    Why a registration is refused: a short reason for logs and counters,
-    and the RegisterReject text sent to the phone (at most 32 bytes).
-    """
-
-    INVALID_DEVICE_NAME = ("invalid device name", "Invalid device name")
-    NO_CERTIFICATE = ("no client certificate", "No client certificate")
-    CERTIFICATE_MISMATCH = ("device name does not match certificate", "Certificate mismatch")
-    MAX_EPHONES = ("max-ephones reached", "Max ephones exceeded")
-    MAX_DN = ("max-dn reached", "Max DN exceeded")
-    NO_LINES = ("no directory number available", "No DN available")
-    STORAGE = ("auto-assign state not saved", "Registration failed")
-
-    def __init__(self, description: str, text: str) -> None:
-        self.description = description
-        self.text = text
-
-
-@frozen
-class Rejection:
-    """
-    A refused registration.
-
-    @ivar reason: the L{RejectReason}.
-    @ivar detail: one line for the log.
-    """
-
-    reason: RejectReason
-    detail: str = ""
-
-
-@frozen
-class LineAssignment:
-    """
-    A line button given to a phone.
-
-    @ivar button: the button number (1-based).
-    @ivar instance: the line instance (1-based, in button order): what
-        LineStatReq and call-control messages use.
-    @ivar dn: the directory number.
-    @ivar dnTag: the IOS C{ephone-dn} tag (C{dn 14} in C{show ephone}).
-    @ivar label: the button label (empty: the number).
-    @ivar name: the display name (empty: none).
-    """
-
-    button: int
-    instance: int
-    dn: str
-    dnTag: int
-    label: str = ""
-    name: str = ""
-
-
-@frozen
-class SpeedDialAssignment:
-    """
-    A speed-dial button.
-
-    @ivar button: the button number.
-    @ivar instance: the speed-dial instance (1-based, in button order).
-    @ivar number: the number it dials.
-    @ivar label: its label.
-    """
-
-    button: int
-    instance: int
-    number: str
-    label: str = ""
-
-
-@frozen
-class Admission:
-    """
-    A registration the registry will accept (L{EphoneRegistry.admit}).
-
-    @ivar mac: twelve upper-case hex digits.
-    @ivar ephoneNumber: the phone's ephone number.
-    @ivar lines: its line buttons.
-    @ivar speedDials: its speed dials.
-    @ivar autoAssigned: the auto-assigned number, or L{None} for a
-        configured phone.
-    @ivar newAssignment: whether that number still has to be remembered.
-    """
-
-    mac: str
-    ephoneNumber: int
-    lines: tuple[LineAssignment, ...]
-    speedDials: tuple[SpeedDialAssignment, ...] = ()
-    autoAssigned: str | None = None
-    newAssignment: bool = False
-
-
-@frozen
-class RegistrationDetails:
-    """
-    What the session learnt about a registering phone.
-
-    @ivar deviceName: Register.deviceName.
-    @ivar socket: the listener's connection number (C{TCP socket:[n]}).
-    @ivar peerHost: the phone's address.
-    @ivar peerPort: its source port.
-    @ivar deviceType: Register.deviceType.
-    @ivar model: the model name for C{show ephone}.
-    @ivar maxProtocolVersion: the highest protocol version of the phone.
-    @ivar protocolVersion: the negotiated version.
-    @ivar maxLine: line buttons of the phone.
-    @ivar secure: whether it connected over TLS with a verified certificate.
-    @ivar certificateSubject: that certificate's subject, if any.
-    @ivar loadInfo: its firmware name, if it said.
-    """
-
-    deviceName: str
-    socket: int
-    peerHost: str
-    peerPort: int
-    deviceType: int
-    model: str
-    maxProtocolVersion: int
-    protocolVersion: int
-    maxLine: int
-    secure: bool = False
-    certificateSubject: str | None = None
-    loadInfo: str = ""
-
-
-LINE_IDLE = "IDLE"
-"""The state of an idle line channel, as C{show ephone} prints it."""
-
-
-@define
-class Line:
-    """
-    A line button of an ephone and the state of each of its channels.
-
-    @ivar assignment: the L{LineAssignment}.
-    @ivar channels: one state per channel (C{"IDLE"}, ...): 1, 2 or 8 per
-        C{max-dn} line mode.
-    """
-
-    assignment: LineAssignment
-    channels: list[str]
-
-
-@define
-class Ephone:
-    """
-    Everything the router knows about one phone (by MAC address).
-
-    Fields set at registration stay after unregistration (C{show ephone}
-    prints the last values); C{socket} goes back to -1.
-
-    @ivar station: the session of the registered phone, or L{None}.
-    @ivar keepalives: KeepAlives received in the current registration.
-    @ivar capabilities: the codec ids of the phone's CapabilitiesRes.
-    @ivar activeLine, mediaActive, offhook, ringing, reset, resetSent,
-        paging, debug: the counters C{show ephone} prints, kept up to date
-        by the call engine.
-    """
-
-    number: int
-    mac: str
-    configured: bool = False
-    deviceName: str = ""
-    socket: int = -1
-    peerHost: str = "0.0.0.0"
-    peerPort: int = 0
-    deviceType: int = 0
-    model: str = "Unknown"
-    maxProtocolVersion: int = 0
-    protocolVersion: int = 0
-    keepalives: int = 0
-    maxLine: int = 0
-    availableLines: int = 0
-    secure: bool = False
-    certificateSubject: str | None = None
-    loadInfo: str = ""
-    lines: list[Line] = field(factory=list)
-    speedDials: tuple[SpeedDialAssignment, ...] = ()
-    capabilities: tuple[int, ...] = ()
-    registrationComplete: bool = False
-    station: Any = field(default=None, repr=False, eq=False)
-    activeLine: int = 0
-    mediaActive: int = 0
-    offhook: int = 0
-    ringing: int = 0
-    reset: int = 0
-    resetSent: int = 0
-    paging: int = 0
-    debug: int = 0
-
-    @property
-    def registered(self) -> bool:
-        """Whether a session currently holds this phone's registration."""
-        return self.station is not None
-
-    @property
-    def dottedMac(self) -> str:
-        """The MAC as IOS prints it (C{1000.1111.0002})."""
-        return dottedMac(self.mac)
-
-    def line(self, instance: int) -> Line | None:
-        """
-        @param instance: a line instance (1-based).
-        @return: that line, or L{None}.
-        """
-        for line in self.lines:
-            if line.assignment.instance == instance:
-                return line
-        return None
-
-    def speedDial(self, instance: int) -> SpeedDialAssignment | None:
-        """
-        @param instance: a speed-dial instance (1-based).
-        @return: that speed dial, or L{None}.
-        """
-        for speedDial in self.speedDials:
-            if speedDial.instance == instance:
-                return speedDial
-        return None
-
-
-class AutoAssignStateError(ValueError):
-    """
-    The remembered auto-assignments cannot be read.
-
-    @ivar path: the file.
-    @ivar reason: what is wrong with it.
-    """
-
-    def __init__(self, path: str, reason: str) -> None:
-        ValueError.__init__(self, path, reason)
-        self.path = path
-        self.reason = reason
-
-    def __str__(self) -> str:
-        return f"cannot read auto-assigned directory numbers from {self.path}: {self.reason}"
-
-
-_STATE_VERSION = 1
-
-
-def _readAssignments(path: str) -> dict[str, str]:
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except FileNotFoundError:
-        return {}
-    except OSError as e:
-        raise AutoAssignStateError(path, e.strerror or str(e)) from e
-    try:
-        document = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as e:
-        raise AutoAssignStateError(path, f"not JSON ({e})") from e
-    if not isinstance(document, dict) or document.get("version") != _STATE_VERSION:
-        raise AutoAssignStateError(path, f"expected an object with version {_STATE_VERSION}")
-    assignments = document.get("assignments")
-    if not isinstance(assignments, dict):
-        raise AutoAssignStateError(path, "expected an object under 'assignments'")
-    result = {}
-    for mac, dn in assignments.items():
-        if not (isinstance(mac, str) and re.fullmatch(r"[0-9A-F]{12}", mac)
-                and isinstance(dn, str) and re.fullmatch(r"[0-9]{1,15}", dn)):
-            raise AutoAssignStateError(path, f"bad assignment {mac!r}: {dn!r}")
-        result[mac] = dn
-    return result
+from srst._files import FileWriter, atomicWrite
+from srst.sccp._autoassign import AUTO_ASSIGN_FILE, AutoAssignStateError, readAssignments, writeAssignments
+from srst.sccp._ephone import (
+    LINE_IDLE,
+    Admission,
+    Ephone,
+    Line,
+    LineAssignment,
+    RegistrationDetails,
+    RejectReason,
+    Rejection,
+    SpeedDialAssignment,
+    dottedMac,
+    macFromDeviceName,
+)
 
 
 class EphoneRegistry:
@@ -382,7 +98,7 @@ class EphoneRegistry:
         self._writer = writer
         self.autoAssignPath = os.path.join(stateDir, AUTO_ASSIGN_FILE) if stateDir is not None else None
         self._assignments: dict[str, str] = (
-            _readAssignments(self.autoAssignPath) if self.autoAssignPath is not None else {})
+            readAssignments(self.autoAssignPath) if self.autoAssignPath is not None else {})
         self._ephones: dict[str, Ephone] = {}
         self._byNumber: dict[int, Ephone] = {}
         self._configs: dict[str, EphoneConfig] = {}
@@ -746,10 +462,7 @@ class EphoneRegistry:
     def _save(self, assignments: dict[str, str]) -> None:
         if self.autoAssignPath is None:
             return
-        ensureDirectory(os.path.dirname(self.autoAssignPath))
-        document = {"version": _STATE_VERSION, "assignments": dict(sorted(assignments.items()))}
-        data = (json.dumps(document, indent=2, sort_keys=True) + "\n").encode("utf-8")
-        self._writer(self.autoAssignPath, data, 0o644)
+        writeAssignments(self.autoAssignPath, assignments, self._writer)
 
 
 __all__ = [

@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from srst.pki._files import atomicWrite
+from srst._files import atomicWrite
 from srst.pki.ca import PrivateKey, generatePrivateKey
 from srst.pki.trust import loadCertificateFile, loadPrivateKeyFile
 

@@ -1,0 +1,254 @@
+# -*- test-case-name: tests.test_sccp_station -*-
+"""
+The core of a phone's SCCP session (L{srst.sccp.station}): the
+collaborators the station machine's transitions use, what the session
+learnt about the phone, and the answers it sends (RegisterAck,
+RegisterReject, the replies to a registered phone's requests), plus the
+session's timeouts.
+
+L{srst.sccp.station} re-exports every public name here; import them from
+there.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any, Callable, Hashable, Protocol
+
+from attrs import define, field
+from cryptography import x509
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.logger import Logger
+
+from srst.sccp import messages as m
+from srst.sccp._templates import (
+    SECONDARY_KEEPALIVE,
+    StationSettings,
+    encodedConfigurationReplies,
+    encodedReply,
+    registerAck,
+)
+from srst.sccp.registry import Ephone, EphoneRegistry, Rejection
+
+
+def alwaysEnabled(namespace: str) -> bool:
+    """
+    The default debug gate: every debug category is on (its events are
+    built and emitted; the log observers decide what to keep).
+
+    @param namespace: a debug category's log namespace.
+    @return: C{True}.
+    """
+    return True
+
+
+KEEPALIVE_TIMEOUT_FACTOR = 3
+"""A registered phone is dropped after this many keepalive intervals of silence."""
+
+STANDBY_TIMEOUT = KEEPALIVE_TIMEOUT_FACTOR * SECONDARY_KEEPALIVE
+"""Seconds of silence after which an unregistered connection is closed."""
+
+HANDSHAKE_TIMEOUT = 30.0
+"""Seconds a phone has to complete the TLS handshake on the secure listener."""
+
+HANDSHAKE_TIMEOUT_REASON = "TLS handshake timed out"
+"""The session's close reason when the handshake did not complete in time."""
+
+
+class IMessageSender(Protocol):
+    """What the session needs from its connection (L{SkinnyProtocol})."""
+
+    protocolVersion: int
+
+    def sendMessage(self, msg: m.Message) -> None:
+        "Encode and send one message."
+
+    def sendEncoded(self, data: bytes) -> None:
+        "Send frames already encoded with C{protocolVersion}."
+
+    def loseConnection(self) -> None:
+        "Close after sending what is queued."
+
+    def abortConnection(self) -> None:
+        "Close at once."
+
+
+@define
+class StationCore:
+    """
+    The machine's core: collaborators and what the session learnt.
+
+    @ivar clock: timers.
+    @ivar sender: the connection (sends messages, closes).
+    @ivar registry: the shared L{EphoneRegistry}.
+    @ivar settings: the listener's L{StationSettings}.
+    @ivar now: local wall-clock time for DefineTimeDate.
+    @ivar socket: the listener's connection number.
+    @ivar peerHost: the phone's address.
+    @ivar peerPort: its port.
+    @ivar registerLog: the C{debug ephone register} logger.
+    @ivar stateLog: the C{debug ephone state} logger.
+    @ivar callHandler: gets the registered phone's other messages (the call
+        engine), or L{None} to log and ignore them.
+    @ivar debugEnabled: whether a debug category (by log namespace) is on;
+        the debug lines of a category that is off are not even built (the
+        router passes L{srst.debug.DebugSwitches.isEnabled}).
+    @ivar ephone: the registered phone's record.
+    @ivar certificate: the verified TLS client certificate.
+    @ivar standbyKeepAlives: KeepAlives acknowledged while not registered.
+    @ivar closeReason: why the session ended.
+    """
+
+    clock: IReactorTime
+    sender: IMessageSender
+    registry: EphoneRegistry
+    settings: StationSettings
+    now: Callable[[], datetime.datetime]
+    socket: int
+    peerHost: str
+    peerPort: int
+    registerLog: Logger
+    stateLog: Logger
+    callHandler: Callable[[Any, m.Message], None] | None = None
+    debugEnabled: Callable[[str], bool] = alwaysEnabled
+    station: Any = field(default=None, repr=False)
+    ephone: Ephone | None = None
+    certificate: x509.Certificate | None = None
+    standbyKeepAlives: int = 0
+    closeReason: str = ""
+    log: Logger = field(factory=lambda: Logger(namespace="srst.sccp.station"))
+
+    # -- logging ------------------------------------------------------------------
+
+    def label(self) -> str:
+        """IOS-style session name: C{ephone-3[5]}, or C{[5]} before registration."""
+        if self.ephone is not None:
+            return f"ephone-{self.ephone.number}[{self.socket}]"
+        return f"[{self.socket}]"
+
+    def registerDebug(self) -> bool:
+        """@return: whether C{debug ephone register} lines are wanted."""
+        return self.debugEnabled(self.registerLog.namespace)
+
+    def stateChanged(self, old: str, new: str, why: str) -> None:
+        """Log a transition to C{debug ephone state}."""
+        if not self.debugEnabled(self.stateLog.namespace):
+            return
+        self.stateLog.debug(
+            "{station}:{old} -> {new} ({why})", station=self.label(), old=old, new=new, why=why,
+            socket=self.socket, ephone=self.ephone.number if self.ephone else None, ip=self.peerHost)
+
+    # -- outputs ------------------------------------------------------------------
+
+    def send(self, msg: m.Message) -> None:
+        """Send one message to the phone."""
+        self.sender.sendMessage(msg)
+
+    def sendCached(self, key: Hashable, msg: Callable[[], m.Message]) -> None:
+        """
+        Send a message that depends only on C{key} (and the protocol
+        version), encoded once (L{encodedReply}).
+        """
+        self.sender.sendEncoded(encodedReply(key, msg, self.sender.protocolVersion))
+
+    def startTimer(self, seconds: float, expire: Callable[[], None]) -> IDelayedCall:
+        """@return: a timer calling C{expire} after C{seconds}."""
+        return self.clock.callLater(seconds, expire)
+
+    @property
+    def keepAliveTimeout(self) -> float:
+        """Seconds of silence after which a registered phone is dropped."""
+        return KEEPALIVE_TIMEOUT_FACTOR * self.settings.keepAlive
+
+    def acceptRegistration(self, ephone: Ephone) -> None:
+        """Answer an admitted Register: RegisterAck, then CapabilitiesReq."""
+        self.ephone = ephone
+        version = ephone.protocolVersion
+        self.sender.protocolVersion = version
+        settings = self.settings
+        self.sendCached(("RegisterAck", settings.keepAlive, settings.dateTemplate),
+                        lambda: registerAck(settings, version))
+        if self.registerDebug():
+            self.registerLog.debug(
+                "{station}:RegisterAck sent to {device}: keepalive period {keepalive}, SCCP ver {version}",
+                station=self.label(), device=ephone.deviceName, keepalive=settings.keepAlive,
+                version=version, socket=self.socket, ephone=ephone.number, ip=self.peerHost)
+        self.sendCached("CapabilitiesReq", m.CapabilitiesReq)
+
+    def rejectRegistration(self, rejection: Rejection) -> None:
+        """Send RegisterReject with the reason's text and close."""
+        self.closeReason = rejection.reason.description
+        self.send(m.RegisterReject(text=rejection.reason.text))
+        self.sender.loseConnection()
+
+    def answer(self, msg: m.Message) -> None:
+        """Answer a registered phone's request (or pass it to the call engine)."""
+        if isinstance(msg, m.TimeDateReq):
+            self._timeDate()
+            return
+        if isinstance(msg, m.CapabilitiesRes):
+            self._capabilities(msg)
+            return
+        if isinstance(msg, m.RegisterAvailableLines):
+            self._ephone().availableLines = msg.maxNumOfAvailLines
+            return
+        replies = encodedConfigurationReplies(msg, self._ephone(), self.settings, self.sender.protocolVersion)
+        if replies is not None:
+            if replies:
+                self.sender.sendEncoded(replies)
+        elif self.callHandler is not None:
+            self.callHandler(self.station, msg)
+        else:
+            self.log.info("{station}: {message} not handled", station=self.label(),
+                          message=type(msg).__name__, ip=self.peerHost, socket=self.socket)
+
+    def note(self, msg: m.Message) -> None:
+        """Log an informational message (Alarm, HeadsetStatus, ...)."""
+        if isinstance(msg, m.Alarm):
+            self.log.info("{station}: alarm from {ip} severity {severity}: {text}", station=self.label(),
+                          ip=self.peerHost, severity=int(msg.alarmSeverity), text=msg.text,
+                          param1=msg.parm1, param2=msg.parm2, socket=self.socket)
+        else:
+            self.log.info("{station}: {message} from {ip}", station=self.label(),
+                          message=type(msg).__name__, ip=self.peerHost, socket=self.socket)
+
+    def unregistered(self, why: str) -> None:
+        """Give the registration back to the registry."""
+        ephone = self.registry.unregister(self.station)
+        if ephone is not None and self.registerDebug():
+            self.registerLog.debug("{station}:Unregistered {device}: {why}", station=self.label(),
+                                   device=ephone.deviceName, why=why, socket=self.socket,
+                                   ephone=ephone.number, ip=self.peerHost)
+        self.ephone = None
+
+    def _capabilities(self, msg: m.CapabilitiesRes) -> None:
+        ephone = self._ephone()
+        ephone.capabilities = tuple(int(c.payloadCapability) for c in msg.capabilities)
+        if not self.registerDebug():
+            return
+        self.registerLog.debug("{station}:Capabilities {codecs}", station=self.label(),
+                               codecs=list(ephone.capabilities), socket=self.socket,
+                               ephone=ephone.number, ip=self.peerHost)
+
+    def _timeDate(self) -> None:
+        self.send(m.DefineTimeDate.fromDateTime(self.now()))
+        ephone = self._ephone()
+        if not ephone.registrationComplete:
+            ephone.registrationComplete = True
+            prompt = self.settings.idlePrompt
+            self.sendCached(("DisplayPromptStatus", prompt), lambda: m.DisplayPromptStatus(0, prompt, 0, 0))
+            if not self.registerDebug():
+                return
+            self.registerLog.debug(
+                "{station}:Registration complete for {device}, idle prompt sent", station=self.label(),
+                device=ephone.deviceName, socket=self.socket, ephone=ephone.number, ip=self.peerHost)
+
+    def _ephone(self) -> Ephone:
+        assert self.ephone is not None, "only registered phones ask for their configuration"
+        return self.ephone
+
+
+__all__ = [
+    "HANDSHAKE_TIMEOUT", "HANDSHAKE_TIMEOUT_REASON", "IMessageSender", "KEEPALIVE_TIMEOUT_FACTOR",
+    "STANDBY_TIMEOUT", "StationCore", "alwaysEnabled",
+]
