@@ -29,6 +29,8 @@ from twisted.python.failure import Failure
 
 from srst._configreader import ConfigError, ConfigProblem
 from srst.admin.commands import CommandTable
+from srst.calls.engine import CallEngine
+from srst.calls.sccpline import SccpCallControl
 from srst.admin.server import AdminFactory, AdminSocketService
 from srst.config import IdentityTrustpointConfig, RouterConfig, load
 from srst.credentials import CredentialsFactory, registerCredentialsCommands
@@ -209,10 +211,15 @@ class RouterService(MultiService):
         if self.controlPlane is not None:
             registerPolicingCommands(self.commands, self.controlPlane)
         self.registry: EphoneRegistry | None = None
+        self.callEngine: CallEngine | None = None
+        self.callControl: SccpCallControl | None = None
         self.skinnyFactories: list[SkinnyFactory] = []
         cmf = config.callManagerFallback
         if cmf is not None:
             self.registry = EphoneRegistry(cmf, config.stateDir)
+            self.callEngine = CallEngine(reactor, interdigit=cmf.timeouts.interdigit,
+                                         ringing=cmf.timeouts.ringing, secondaryDialtone=cmf.secondaryDialtone)
+            self.callControl = SccpCallControl(self.callEngine, self.registry)
             plain = self._skinnyFactory(secure=False)
             listener = TCPListenerService("sccp", reactor, cmf.ipSourceAddress, cmf.port, self.policed(plain))
             listener.setServiceParent(self)
@@ -264,6 +271,9 @@ class RouterService(MultiService):
             registerLog=self.debug.logger(REGISTER_NAMESPACE),
             stateLog=self.debug.logger(STATE_NAMESPACE),
             debugEnabled=self.debug.isEnabled,
+            callHandler=self.callControl.callHandler,
+            hasActiveCall=self.callControl.hasActiveCall,
+            sessionClosed=self.callControl.stationLost,
         )
         self.skinnyFactories.append(factory)
         return factory

@@ -91,6 +91,7 @@ class SkinnyFactory(Factory):
         hasActiveCall: Callable[[Ephone], bool] = _noCall,
         callHandler: Callable[[Station, m.Message], None] | None = None,
         debugEnabled: Callable[[str], bool] = alwaysEnabled,
+        sessionClosed: Callable[[Station], None] | None = None,
     ) -> None:
         """
         @param config: the C{call-manager-fallback} section.
@@ -106,6 +107,8 @@ class SkinnyFactory(Factory):
         @param stateLog: the C{debug ephone state} logger.
         @param hasActiveCall: whether a phone has a call (its Unregister is
             then refused); the call engine provides it.
+        @param sessionClosed: told when a connection's session ends (lost,
+            keepalive timeout, replaced), so the call engine clears its calls.
         @param callHandler: receives a registered phone's call-control
             messages (the call engine); L{None} logs and ignores them.
         @param debugEnabled: whether a debug category (by log namespace) is
@@ -125,6 +128,7 @@ class SkinnyFactory(Factory):
         self.stateLog = stateLog
         self.hasActiveCall = hasActiveCall
         self.callHandler = callHandler
+        self.sessionClosed = sessionClosed
         self.debugEnabled = debugEnabled
         self.settings = StationSettings(
             keepAlive=config.timeouts.keepalive,
@@ -242,6 +246,9 @@ class SkinnyFactory(Factory):
         """
         if self.protocols.pop(protocol.socketNumber, None) is not None:
             self.activeConnections -= 1
+        station = getattr(protocol, "station", None)
+        if self.sessionClosed is not None and station is not None:
+            self.sessionClosed(station)
         if not self._registerDebug():
             return
         self.registerLog.debug("Skinny socket [{socket}] closed ({active} active)", socket=protocol.socketNumber,

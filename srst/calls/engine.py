@@ -1,0 +1,390 @@
+# -*- test-case-name: tests.test_calls_engine -*-
+"""
+The call engine: basic two-party calls between endpoints (sccp.md 5.4).
+
+The engine knows legs (L{srst.calls.leg}), calls and media
+(L{srst.calls.media}); it reaches endpoints only through
+L{srst.calls.interfaces.ICallEndpoint} and finds numbers through
+L{srst.calls.interfaces.IDirectory}.  An adapter (the SCCP one is
+L{srst.calls.sccpline.SccpCallControl}) turns what a device does into the
+engine's methods:
+
+  - L{CallEngine.seize}, L{CallEngine.digit}: an endpoint goes off hook and
+    dials; the number is routed when complete (L{srst.calls.dialing}).
+  - L{CallEngine.answer}, L{CallEngine.hangUp}, L{CallEngine.hold},
+    L{CallEngine.resume}: the user's actions on a leg.
+  - L{CallEngine.mediaReady}: an endpoint opened its receive port; the other
+    side is told to transmit there.
+  - L{CallEngine.endpointGone}: the device disappeared; its calls clear.
+
+A call attempt to a number nobody has fails with reorder, to an endpoint
+that already has a call (the caller itself included) with busy.  Media is
+SRTP (fresh keys per direction, L{MediaSession}) when both endpoints are
+secure; L{ICallEndpoint.connected} tells the endpoints which.
+
+Methods that act on a leg raise L{CallStateError} when the leg cannot do
+that now (an Automat C{NoTransition} from a leg machine means the same); in
+both cases nothing changed.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any, Callable, Iterable
+
+from attrs import define, field
+from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
+
+from srst.calls.dialing import DialStep, combine
+from srst.calls.interfaces import Destination, DialMatch, FailureReason, IDirectory, LineRef, Party
+from srst.calls.leg import Leg, LegStatus, newLeg
+from srst.calls.media import MediaSession, MediaStream, NoCommonCodec, chooseCodec
+from srst.media.srtp import SrtpKeys, generateKeys
+
+
+class CallStateError(RuntimeError):
+    """
+    An action a leg cannot take in its state.
+
+    @ivar action: what was asked.
+    @ivar status: the leg's L{LegStatus}, or L{None} for no leg.
+    """
+
+    def __init__(self, action: str, status: LegStatus | None) -> None:
+        RuntimeError.__init__(self, action, status)
+        self.action = action
+        self.status = status
+
+    def __str__(self) -> str:
+        where = self.status.stateName if self.status is not None else "no call"
+        return "cannot %s in state %s" % (self.action, where)
+
+
+@define(eq=False)
+class Call:
+    """
+    A two-party call.
+
+    @ivar number: a sequence number, for logs and show commands.
+    @ivar caller: the calling leg.
+    @ivar callee: the called leg.
+    @ivar media: the call's L{MediaSession}.
+    @ivar secure: whether both endpoints take SRTP keys.
+    @ivar heldBy: the legs that put the call on hold.
+    """
+
+    number: int
+    caller: Leg
+    callee: Leg
+    media: MediaSession
+    secure: bool
+    heldBy: list[Leg] = field(factory=list)
+
+    def other(self, leg: Leg) -> Leg:
+        """@return: the leg that is not C{leg}."""
+        return self.callee if leg is self.caller else self.caller
+
+    @property
+    def encrypted(self) -> bool:
+        """Whether the call's media is SRTP."""
+        return self.secure
+
+
+def _party(line: LineRef) -> Party:
+    return Party(line.number, line.name)
+
+
+class CallEngine:
+    """
+    Calls between endpoints.
+
+    @ivar clock: timers.
+    @ivar interdigit: the inter-digit timeout, seconds.
+    @ivar ringing: the no-answer timeout, seconds.
+    @ivar secondaryDialtone: the access code for outside dial tone, or L{None}.
+    """
+
+    log = Logger(namespace="srst.calls.engine")
+
+    def __init__(self, clock: IReactorTime, *, interdigit: float, ringing: float,
+                 secondaryDialtone: str | None = None, keyFactory: Callable[[], SrtpKeys] = generateKeys) -> None:
+        """
+        @param clock: the reactor's L{IReactorTime}.
+        @param interdigit: C{timeouts interdigit}, seconds.
+        @param ringing: C{timeouts ringing}: seconds a call rings unanswered
+            before it is cleared (0: for ever).
+        @param secondaryDialtone: C{secondary-dialtone}, or L{None}.
+        @param keyFactory: makes SRTP master keys (tests inject).
+        """
+        self.clock = clock
+        self.interdigit = interdigit
+        self.ringing = ringing
+        self.secondaryDialtone = secondaryDialtone
+        self._keyFactory = keyFactory
+        self._directories: list[IDirectory] = []
+        self._legs: dict[int, list[Leg]] = {}
+        self._calls: list[Call] = []
+        self._references = itertools.count(1)
+        self._partyIds = itertools.count(0x01000001)
+        self._callNumbers = itertools.count(1)
+
+    # -- set-up and lookups --------------------------------------------------------------------
+
+    def addDirectory(self, directory: IDirectory) -> None:
+        """
+        @param directory: numbers to route to (searched in the order added).
+        """
+        self._directories.append(directory)
+
+    def legsOf(self, endpoint: Any) -> list[Leg]:
+        """@return: the endpoint's legs (not released)."""
+        return list(self._legs.get(id(endpoint), ()))
+
+    def hasCall(self, endpoint: Any) -> bool:
+        """@return: whether the endpoint has a leg (off hook, ringing, in a call)."""
+        return bool(self._legs.get(id(endpoint)))
+
+    def calls(self) -> list[Call]:
+        """@return: the calls (both legs exist)."""
+        return list(self._calls)
+
+    # -- inputs ----------------------------------------------------------------------------------
+
+    def seize(self, endpoint: Any, line: LineRef) -> Leg:
+        """
+        The endpoint goes off hook on C{line} to place a call.
+
+        @return: the new leg (dialling).
+        @raise CallStateError: when the endpoint already has a leg.
+        """
+        current = self.legsOf(endpoint)
+        if current:
+            raise CallStateError("go off hook", current[0].status)
+        leg = self._newLeg(endpoint, line)
+        leg.machine.seize()
+        return leg
+
+    def digit(self, leg: Leg, digit: str) -> None:
+        """
+        A digit dialled on C{leg}; the number is routed once complete.
+
+        @raise CallStateError: when the leg is not dialling.
+        """
+        if leg.status is not LegStatus.DIALING:
+            raise CallStateError("dial", leg.status)
+        collector = leg.collector
+        first = not collector.digits
+        step = collector.add(digit, self._match(collector.digits + digit) if digit != "#" else None)
+        leg.machine.digit(digit, first)
+        if step is DialStep.SECONDARY_DIALTONE:
+            leg.machine.secondaryDialTone()
+        elif step is DialStep.COMPLETE:
+            self._route(leg, collector.digits)
+
+    def answer(self, leg: Leg) -> None:
+        """
+        The ringing C{leg} answers: connect both legs and open the media.
+
+        @raise CallStateError: when the leg is not ringing.
+        """
+        call = leg.call
+        if leg.status is not LegStatus.RING_IN or call is None:
+            raise CallStateError("answer", leg.status)
+        leg.machine.answer()
+        caller = call.caller
+        caller.machine.remoteAnswered()
+        self.log.info("call {call}: {callee} answered {caller}", call=call.number, callee=leg.line.number,
+                      caller=caller.line.number, secure=call.secure)
+        self._connect(call, answering=leg)
+
+    def hangUp(self, leg: Leg) -> None:
+        """
+        C{leg} hangs up: both legs of its call are released.
+
+        @raise CallStateError: when the leg is already released.
+        """
+        if leg.status in (LegStatus.RELEASED, LegStatus.IDLE):
+            raise CallStateError("hang up", leg.status)
+        call = leg.call
+        if call is None:
+            self._release(leg, None)
+            return
+        self._clear(call, leg)
+
+    def hold(self, leg: Leg) -> None:
+        """
+        C{leg} puts its connected call on hold: media closes on both sides.
+
+        @raise CallStateError: when the leg is not connected.
+        """
+        call = leg.call
+        if leg.status is not LegStatus.CONNECTED or call is None:
+            raise CallStateError("hold", leg.status)
+        leg.machine.hold()
+        other = call.other(leg)
+        streams = {id(s.leg): s for s in call.media.close()}
+        call.heldBy.append(leg)
+        leg.endpoint.held(leg, streams.get(id(leg)))
+        if other not in call.heldBy:
+            other.endpoint.heldByRemote(other, streams.get(id(other)), not call.secure)
+
+    def resume(self, leg: Leg) -> None:
+        """
+        C{leg} takes its call off hold; media reopens with fresh keys unless
+        the other side holds it too.
+
+        @raise CallStateError: when the leg did not hold the call.
+        """
+        call = leg.call
+        if leg.status is not LegStatus.HELD or call is None:
+            raise CallStateError("resume", leg.status)
+        leg.machine.resume()
+        call.heldBy.remove(leg)
+        other = call.other(leg)
+        if not call.heldBy:
+            other.endpoint.resumedByRemote(other)
+            self._openMedia(call, [leg, other])
+
+    def mediaReady(self, leg: Leg, passThruPartyId: int, host: str, port: int) -> None:
+        """
+        C{leg}'s endpoint opened its receive port at C{host}:C{port}: tell
+        the other side to transmit there.  A stale answer is ignored.
+        """
+        call = leg.call
+        if call is None:
+            return
+        remote = call.media.ackReceived(leg, passThruPartyId, host, port)
+        if remote is None or remote.transmitting:
+            return
+        remote.transmitting = True
+        remote.leg.endpoint.startTransmit(remote.leg, remote)
+
+    def mediaFailed(self, leg: Leg, reason: str) -> None:
+        """
+        C{leg}'s endpoint could not open or use its media: clear the call.
+        """
+        self.log.warn("call leg {line} ref {reference}: media failed ({reason}); clearing",
+                      line=leg.line.number, reference=leg.callReference, reason=reason)
+        if leg.status not in (LegStatus.RELEASED, LegStatus.IDLE):
+            self.hangUp(leg)
+
+    def endpointGone(self, endpoint: Any) -> None:
+        """
+        The endpoint disappeared (connection lost, unregistered): clear its
+        calls; the other sides get the hang-up.
+        """
+        for leg in self.legsOf(endpoint):
+            if leg.status not in (LegStatus.RELEASED, LegStatus.IDLE):
+                self.hangUp(leg)
+        self._legs.pop(id(endpoint), None)
+
+    def dialTimedOut(self, leg: Leg) -> None:
+        """
+        The inter-digit timer of C{leg} fired: route what was dialled.
+        """
+        if leg.status is not LegStatus.DIALING:
+            return
+        self._route(leg, leg.collector.timedOut())
+
+    def ringTimedOut(self, leg: Leg) -> None:
+        """
+        C{leg} rang for C{timeouts ringing} without an answer: clear the call.
+        """
+        if leg.status is not LegStatus.RING_IN:
+            return
+        self.log.info("{line} not answered in {seconds} s; clearing", line=leg.line.number, seconds=self.ringing)
+        self.hangUp(leg)
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _newLeg(self, endpoint: Any, line: LineRef) -> Leg:
+        leg = newLeg(endpoint, line, next(self._references), self.clock, self.interdigit, self.dialTimedOut,
+                     self.secondaryDialtone, self.ringing, self.ringTimedOut)
+        self._legs.setdefault(id(endpoint), []).append(leg)
+        return leg
+
+    def _match(self, digits: str) -> DialMatch:
+        return combine([d.match(digits) for d in self._directories])
+
+    def _resolve(self, number: str) -> list[Destination]:
+        found: list[Destination] = []
+        for directory in self._directories:
+            found.extend(directory.resolve(number))
+        return found
+
+    def _route(self, leg: Leg, number: str) -> None:
+        destinations = self._resolve(number) if number else []
+        if not destinations:
+            self.log.info("{line} dialled {number}: unknown number", line=leg.line.number, number=number)
+            leg.machine.fail(FailureReason.UNKNOWN_NUMBER)
+            return
+        free = [d for d in destinations if not self.hasCall(d.endpoint)]
+        if not free:
+            self.log.info("{line} dialled {number}: busy", line=leg.line.number, number=number)
+            leg.machine.fail(FailureReason.BUSY)
+            return
+        destination = free[0]
+        callee = self._newLeg(destination.endpoint, destination.line)
+        secure = bool(leg.endpoint.secure and destination.endpoint.secure)
+        call = Call(next(self._callNumbers), leg, callee, MediaSession(self._partyIds, self._keyFactory), secure)
+        leg.call = callee.call = call
+        self._calls.append(call)
+        self.log.info("call {call}: {caller} calls {callee}", call=call.number, caller=leg.line.number,
+                      callee=destination.line.number, secure=secure)
+        leg.machine.placed(_party(destination.line))
+        callee.machine.offer(_party(leg.line))
+
+    def _connect(self, call: Call, answering: Leg) -> None:
+        streams = self._createStreams(call)
+        if streams is None:
+            return
+        other = call.other(answering)
+        first, second = streams[id(answering)], streams[id(other)]
+        first.receiving = True
+        answering.endpoint.openReceive(answering, first)
+        answering.endpoint.connected(answering, _party(other.line), call.encrypted)
+        other.endpoint.connected(other, _party(answering.line), call.encrypted)
+        second.receiving = True
+        other.endpoint.openReceive(other, second)
+
+    def _openMedia(self, call: Call, order: Iterable[Leg]) -> None:
+        streams = self._createStreams(call)
+        if streams is None:
+            return
+        for leg in order:
+            stream = streams[id(leg)]
+            stream.receiving = True
+            leg.endpoint.openReceive(leg, stream)
+
+    def _createStreams(self, call: Call) -> dict[int, MediaStream] | None:
+        caller, callee = call.caller, call.callee
+        try:
+            codec = chooseCodec(tuple(caller.endpoint.capabilities), tuple(callee.endpoint.capabilities))
+        except NoCommonCodec as e:
+            self.log.warn("call {call}: {error}; clearing", call=call.number, error=str(e))
+            self._clear(call, call.callee)
+            return None
+        a, b = call.media.open(caller, callee, codec, call.secure)
+        return {id(caller): a, id(callee): b}
+
+    def _clear(self, call: Call, first: Leg) -> None:
+        streams = {id(s.leg): s for s in call.media.close()}
+        if call in self._calls:
+            self._calls.remove(call)
+        self.log.info("call {call}: {line} hung up", call=call.number, line=first.line.number)
+        for leg in (first, call.other(first)):
+            if leg.status not in (LegStatus.RELEASED, LegStatus.IDLE):
+                stream = streams.get(id(leg))
+                self._release(leg, stream if stream is not None and stream.active else None)
+
+    def _release(self, leg: Leg, stream: MediaStream | None) -> None:
+        legs = self._legs.get(id(leg.endpoint))
+        if legs is not None and leg in legs:
+            legs.remove(leg)
+            if not legs:
+                del self._legs[id(leg.endpoint)]
+        leg.machine.release(stream)
+
+
+__all__ = ["Call", "CallEngine", "CallStateError"]

@@ -1,0 +1,179 @@
+# -*- test-case-name: tests.test_calls_engine -*-
+"""
+The seams of the call engine (style.md 2.13): the engine talks to the
+endpoints of a call (SCCP phones today; voice ports and MGCP endpoints
+later) through L{ICallEndpoint}, and finds the endpoints of a dialled number
+through L{IDirectory}.  Neither side sees the other's wire format.
+
+Values crossing the seam are frozen attrs classes: L{LineRef} (which line of
+an endpoint a leg uses), L{Party} (who is on the other side),
+L{Destination} (what a number resolves to), and the media descriptions of
+L{srst.calls.media}.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from attrs import frozen
+from zope.interface import Attribute, Interface
+
+
+@frozen
+class LineRef:
+    """
+    The line of an endpoint a leg uses.
+
+    @ivar instance: the line instance on the endpoint (1-based).
+    @ivar number: the line's directory number.
+    @ivar name: the display name (empty: none).
+    @ivar tag: the IOS C{ephone-dn} tag, for C{debug ephone state}.
+    """
+
+    instance: int
+    number: str
+    name: str = ""
+    tag: int = 0
+
+
+@frozen
+class Party:
+    """
+    The other side of a leg, for caller/called displays.
+
+    @ivar number: the directory number.
+    @ivar name: the display name (empty: none).
+    """
+
+    number: str
+    name: str = ""
+
+
+@frozen
+class Destination:
+    """
+    An endpoint line that a dialled number reaches.
+
+    @ivar endpoint: the L{ICallEndpoint}.
+    @ivar line: the L{LineRef} on it.
+    """
+
+    endpoint: object
+    line: LineRef
+
+
+class DialMatch(enum.Enum):
+    """How the digits dialled so far match the numbers of a directory."""
+
+    NONE = "none"
+    """No number starts with them: the call cannot complete."""
+
+    PREFIX = "prefix"
+    """Some numbers start with them; more digits are needed."""
+
+    EXACT = "exact"
+    """They are a number, and no longer number starts with them."""
+
+    EXACT_OR_LONGER = "exact or longer"
+    """They are a number, but a longer one starts with them too."""
+
+
+class FailureReason(enum.Enum):
+    """Why a call attempt failed (what the caller hears and sees)."""
+
+    BUSY = "busy"
+    UNKNOWN_NUMBER = "unknown number"
+    CONGESTION = "congestion"
+
+
+class IDirectory(Interface):
+    """
+    Numbers the engine can reach (the registered phones' lines, later voice
+    ports and MGCP endpoints).
+    """
+
+    def match(digits: str) -> DialMatch:
+        """
+        @param digits: the digits dialled so far (no terminator).
+        @return: how they match this directory's numbers.
+        """
+
+    def resolve(number: str) -> list:
+        """
+        @param number: a complete number.
+        @return: the L{Destination}s that ring for it (empty: unknown).
+        """
+
+
+class ICallEndpoint(Interface):
+    """
+    One device that takes part in calls.  The engine calls these methods in
+    the order the device must see them; an implementation turns each into
+    its own signalling (L{srst.calls.sccpline.SccpEndpoint}: SCCP messages
+    in the order of sccp.md 5.4).  Every method gets the L{srst.calls.leg.Leg}
+    concerned; none may raise for a leg it no longer knows.
+    """
+
+    label = Attribute("A short name for logs (C{ephone-2[2]}).")
+    secure = Attribute("Whether SRTP keys may be sent to it (authenticated, encrypted signalling).")
+    capabilities = Attribute("The codec ids it accepts, most preferred first (may be empty).")
+
+    def seized(leg) -> None:
+        """The leg went off hook to dial: dial tone, "Enter number"."""
+
+    def digitsStarted(leg) -> None:
+        """The first digit arrived: stop the dial tone."""
+
+    def secondaryDialTone(leg) -> None:
+        """The digits so far are the secondary dial tone access code."""
+
+    def proceeding(leg, called: Party) -> None:
+        """The dialled number was accepted and the call is being offered."""
+
+    def alerting(leg, caller: Party) -> None:
+        """An incoming call rings on this leg."""
+
+    def ringback(leg, called: Party) -> None:
+        """The called party is ringing: play ringback."""
+
+    def failed(leg, reason: FailureReason) -> None:
+        """The call attempt failed: busy, reorder."""
+
+    def answering(leg) -> None:
+        """This (called) leg answered; media follows."""
+
+    def openReceive(leg, stream) -> None:
+        """
+        Open a receive port for a L{srst.calls.media.MediaStream} (with its
+        receive key); the endpoint reports it with
+        L{srst.calls.engine.CallEngine.mediaReady}.
+        """
+
+    def startTransmit(leg, stream) -> None:
+        """Send media to the stream's remote address (with its transmit key)."""
+
+    def connected(leg, remote: Party, encrypted: bool) -> None:
+        """The call is connected; C{encrypted} says whether media is SRTP."""
+
+    def held(leg, stream) -> None:
+        """This leg put the call on hold; C{stream} was open or L{None}."""
+
+    def heldByRemote(leg, stream, playTone: bool) -> None:
+        """The other side put the call on hold; play the hold tone or not."""
+
+    def resumed(leg) -> None:
+        """This leg took the call off hold; media follows."""
+
+    def resumedByRemote(leg) -> None:
+        """The other side took the call off hold; media follows."""
+
+    def released(leg, stream, answered: bool) -> None:
+        """
+        The leg is cleared: close the stream (if not L{None}) and go idle.
+        C{answered} says whether the leg was connected (or held).
+        """
+
+
+__all__ = [
+    "Destination", "DialMatch", "FailureReason", "ICallEndpoint", "IDirectory", "LineRef", "Party",
+]

@@ -1,0 +1,170 @@
+"""
+Integration tests for the call engine: the real router on 127.0.0.1 with
+simulated phones (srst-phone's API) registered over mutual TLS with LSCs
+from a CA configured as a phone trustpoint, and over plain TCP, calling
+each other.  The engine is wired into the listeners' factories the way the
+service is to do it (C{callHandler}, C{hasActiveCall}, C{stationLost}).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any, Callable
+
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred, inlineCallbacks, succeed
+from twisted.trial.unittest import TestCase
+
+from srst.calls.engine import CallEngine
+from srst.calls.sccpline import SccpCallControl
+from srst.media.srtp import SrtpKeys, SrtpReceiver, SrtpSender
+from srst.sccp import messages as m
+from srst.sccp.constants import CallSecurityStatus, CallState, RingMode
+from srst.tools._phoneclient import SimulatedPhone
+from srst.tools._phonetypes import PhoneConfig
+from srst.tools._phonewire import clientTLSOptions, connectPhone
+from srst.tools.lsc import issueLSC
+from tests.routerhelpers import routerYaml, startRouter, stateDirectory
+from tests.test_sccp_integration import CMF, PHONE_CA, now
+from tests.pkihelpers import writePem
+
+RTP_PORTS = {"0000000000D1": 24000, "0000000000D2": 24002}
+
+
+def waitFor(phone: SimulatedPhone, predicate: Callable[[m.Message], bool]) -> Deferred:
+    """
+    @return: a L{Deferred} firing with the first message (already received
+        or coming) that satisfies C{predicate}.
+    """
+    for msg in phone.received:
+        if predicate(msg):
+            return succeed(msg)
+    d: Deferred = Deferred()
+
+    def observe(msg: m.Message) -> None:
+        if not d.called and predicate(msg):
+            phone.removeMessageObserver(observe)
+            d.callback(msg)
+
+    phone.addMessageObserver(observe)
+    return d
+
+
+def autoAck(phone: SimulatedPhone, port: int) -> None:
+    """Make the phone answer every OpenReceiveChannel with its RTP address."""
+
+    def observe(msg: m.Message) -> None:
+        if isinstance(msg, m.OpenReceiveChannel):
+            phone.sendMessage(m.OpenReceiveChannelAck(0, ipaddress.IPv4Address("127.0.0.1"), port,
+                                                      msg.passThruPartyId, msg.callReference))
+
+    phone.addMessageObserver(observe)
+
+
+def callState(state: int) -> Callable[[m.Message], bool]:
+    return lambda msg: isinstance(msg, m.CallState) and msg.callState == state
+
+
+class CallIntegrationTests(TestCase):
+    """
+    Two phones call each other through the router over real sockets.
+    """
+
+    timeout = 60
+
+    @inlineCallbacks
+    def startRouter(self) -> Any:
+        stateDir = stateDirectory(self)
+        capf = writePem(stateDir, "capf.pem", PHONE_CA.certificate)
+        text = routerYaml(stateDir, extra=CMF.format(maxEphones=10)).replace(
+            '"7970": {certificates:', f'capf: {{certificates: [{capf}]}}\n    "7970": {{certificates:')
+        service = yield startRouter(self, text)
+        self.engine = service.callEngine
+        self.control = service.callControl
+        self.service = service
+        self.caCertificate = service.certificateServer.caCertificate
+        return service
+
+    @inlineCallbacks
+    def phone(self, mac: str, tls: bool = True) -> Any:
+        """@return: a registered phone that acks OpenReceiveChannel, and its DN."""
+        phone = SimulatedPhone(PhoneConfig(mac=mac), clock=reactor)
+        ports = self.service.ports()
+        if tls:
+            lsc = issueLSC(PHONE_CA.certificate, PHONE_CA.key, mac, now=now)
+            options = clientTLSOptions("127.0.0.1", [self.caCertificate], lsc.certificate, lsc.privateKey)
+            connectPhone(reactor, phone, "127.0.0.1", ports["sccp-secure"], tlsOptions=options)
+        else:
+            connectPhone(reactor, phone, "127.0.0.1", ports["sccp"])
+        self.addCleanup(phone.stop)
+        yield phone.whenRegistered()
+        autoAck(phone, RTP_PORTS[mac])
+        dn = self.service.registry.byMac(mac).lines[0].assignment.dn
+        return phone, dn
+
+    @inlineCallbacks
+    def call(self, tlsB: bool) -> Any:
+        """Alice (TLS) calls Bob; both end up with media started."""
+        yield self.startRouter()
+        a, dnA = yield self.phone("0000000000D1")
+        b, dnB = yield self.phone("0000000000D2", tls=tlsB)
+        ringing = waitFor(b, lambda msg: isinstance(msg, m.SetRinger) and msg.ringMode == RingMode.INSIDE)
+        a.offHook()
+        a.pressKeys(dnB)
+        yield ringing
+        smtA = waitFor(a, lambda msg: isinstance(msg, m.StartMediaTransmission))
+        smtB = waitFor(b, lambda msg: isinstance(msg, m.StartMediaTransmission))
+        b.offHook()
+        smtA = yield smtA
+        smtB = yield smtB
+        return a, b, smtA, smtB
+
+    @inlineCallbacks
+    def test_secureCall(self) -> None:
+        """
+        Two TLS phones get OpenReceiveChannel and StartMediaTransmission
+        with matching key pairs (A's tx key is B's rx key and the other way
+        round), each SMT points at the other phone's RTP port, CallInfo
+        shows encrypted; after A hangs up both phones are on hook and every
+        channel is idle.
+        """
+        a, b, smtA, smtB = yield self.call(tlsB=True)
+        orcA = a.receivedOfType(m.OpenReceiveChannel)[-1]
+        orcB = b.receivedOfType(m.OpenReceiveChannel)[-1]
+        self.assertEqual((smtA.remotePortNumber, smtB.remotePortNumber), (24002, 24000))
+        self.assertEqual(smtA.txKey, orcB.rxKey)
+        self.assertEqual(smtB.txKey, orcA.rxKey)
+        self.assertNotEqual(smtA.txKey.key, smtB.txKey.key)
+        self.assertEqual(smtA.txKey.algorithmId, 1)
+        rtp = bytes.fromhex("80000001000000a0cafebabe") + b"\xd5" * 160
+        protected = SrtpSender(SrtpKeys.fromKeyInfo(smtA.txKey)).protect(rtp)
+        self.assertEqual(SrtpReceiver(SrtpKeys.fromKeyInfo(orcB.rxKey)).unprotect(protected), rtp)
+        self.assertEqual(a.receivedOfType(m.CallInfo)[-1].callSecurityStatus, CallSecurityStatus.ENCRYPTED)
+        self.assertEqual(b.receivedOfType(m.CallInfo)[-1].callSecurityStatus, CallSecurityStatus.ENCRYPTED)
+
+        onHookA, onHookB = waitFor(a, callState(CallState.ON_HOOK)), waitFor(b, callState(CallState.ON_HOOK))
+        a.onHook()
+        yield onHookA
+        yield onHookB
+        self.assertEqual(self.engine.calls(), [])
+        for ephone in self.service.registry.registeredEphones():
+            self.assertEqual(ephone.lines[0].channels, ["IDLE"])
+            self.assertEqual((ephone.offhook, ephone.mediaActive), (0, 0))
+
+    @inlineCallbacks
+    def test_secureToClearTextCall(self) -> None:
+        """
+        A TLS phone calling a clear-text phone: no keys in any media
+        message, CallInfo not authenticated; when the clear-text phone
+        disconnects the TLS phone is put on hook.
+        """
+        a, b, smtA, smtB = yield self.call(tlsB=False)
+        orcA = a.receivedOfType(m.OpenReceiveChannel)[-1]
+        orcB = b.receivedOfType(m.OpenReceiveChannel)[-1]
+        self.assertEqual({smtA.txKey, smtB.txKey, orcA.rxKey, orcB.rxKey}, {m.NO_KEY})
+        self.assertEqual(a.receivedOfType(m.CallInfo)[-1].callSecurityStatus,
+                         CallSecurityStatus.NOT_AUTHENTICATED)
+        onHookA = waitFor(a, callState(CallState.ON_HOOK))
+        yield b.stop()
+        yield onHookA
+        self.assertEqual(self.engine.calls(), [])
