@@ -122,6 +122,9 @@ class SimulatedPhone(PhoneCallControl):
     @ivar keepAliveAcks: how many KeepAliveAcks came in.
     @ivar connectedAt: clock time of the connection, or C{None}.
     @ivar registeredAt: clock time registration completed, or C{None}.
+    @ivar media: the L{srst.tools._phonemedia.PhoneMedia} that answers the
+        router's media messages, or C{None} (the default: the phone opens no
+        RTP ports and leaves OpenReceiveChannel to its observers).
     """
 
     def __init__(self, config: PhoneConfig, *, clock: IReactorTime) -> None:
@@ -143,6 +146,7 @@ class SimulatedPhone(PhoneCallControl):
         self.keepAliveAcks = 0
         self.connectedAt: Optional[float] = None
         self.registeredAt: Optional[float] = None
+        self.media: Any = None
         self._unanswered = 0
         self._pending: collections.Counter[int] = collections.Counter()
         self.skipped = 0

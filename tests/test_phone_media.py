@@ -1,0 +1,574 @@
+"""
+Tests for L{srst.tools._phonemedia}: a simulated phone's RTP and SRTP.
+
+The unit tests drive L{PhoneMedia} with a fake phone and a fake reactor
+(a L{Clock} with in-memory UDP ports); the integration tests put two
+simulated phones with media through the real router on 127.0.0.1 and
+count what flows between them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any, Callable, Optional
+
+import attrs
+
+from twisted.internet import reactor
+from twisted.internet.address import IPv4Address
+from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.error import CannotListenError
+from twisted.internet.task import Clock, deferLater
+from twisted.trial.unittest import SynchronousTestCase, TestCase
+
+from srst.media.rtp import PayloadType, RtpPacket, decodeRtp, encodeRtp
+from srst.media.srtp import (
+    SrtpError,
+    SrtpKeys,
+    SrtpProfile,
+    SrtpReceiver,
+    SrtpSender,
+    generateKeys,
+)
+from srst.ports.g711 import G711Law, decode
+from srst.sccp import messages as m
+from srst.sccp.constants import CallState, Codec, MediaStatus, RingMode
+from srst.tools._phoneclient import SimulatedPhone
+from srst.tools._phonemedia import PACKET_INTERVAL, PhoneMedia
+from srst.tools._phonetypes import PhoneConfig
+from srst.tools._phonewire import clientTLSOptions, connectPhone
+from srst.tools.lsc import issueLSC
+from tests.pkihelpers import writePem
+from tests.routerhelpers import routerYaml, startRouter, stateDirectory
+from tests.test_calls_integration import callState, waitFor
+from tests.test_sccp_integration import CMF, PHONE_CA, now
+
+KEYS_AB = SrtpKeys(SrtpProfile.AES_CM_128_HMAC_SHA1_32, b"\x01" * 16, b"\x02" * 14)
+KEYS_BA = SrtpKeys(SrtpProfile.AES_CM_128_HMAC_SHA1_32, b"\x03" * 16, b"\x04" * 14)
+
+
+class FakeUdpPort:
+    """An in-memory UDP port of L{FakeUdpReactor}."""
+
+    def __init__(self, reactor: FakeUdpReactor, protocol: Any, interface: str, port: int) -> None:
+        self.reactor = reactor
+        self.protocol = protocol
+        self.address = (interface, port)
+        self.listening = True
+
+    def getHost(self) -> IPv4Address:
+        return IPv4Address("UDP", *self.address)
+
+    def write(self, datagram: bytes, addr: tuple[str, int]) -> None:
+        self.reactor.written.append((self.address, addr, datagram))
+        target = self.reactor.ports.get(addr)
+        if target is not None and self.reactor.deliver:
+            target.protocol.datagramReceived(datagram, self.address)
+
+    def stopListening(self) -> None:
+        self.listening = False
+        del self.reactor.ports[self.address]
+        self.protocol.doStop()
+
+
+class FakeUdpReactor(Clock):
+    """
+    A L{Clock} with in-memory UDP: every datagram written is recorded and,
+    with C{deliver} on, handed to the port it is addressed to.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ports: dict[tuple[str, int], FakeUdpPort] = {}
+        self.written: list[tuple[tuple[str, int], tuple[str, int], bytes]] = []
+        self.deliver = True
+        self.refuse = False
+        self._nextPort = 30000
+
+    def listenUDP(self, port: int, protocol: Any, interface: str = "", maxPacketSize: int = 8192) -> FakeUdpPort:
+        if self.refuse:
+            raise CannotListenError(interface, port, OSError("refused by the test"))
+        self._nextPort += 2
+        fake = FakeUdpPort(self, protocol, interface, self._nextPort)
+        self.ports[fake.address] = fake
+        protocol.makeConnection(fake)
+        return fake
+
+    def sentTo(self, port: int) -> list[bytes]:
+        """@return: the datagrams written to 127.0.0.1:C{port}."""
+        return [data for _, to, data in self.written if to == ("127.0.0.1", port)]
+
+
+class FakePhone:
+    """The parts of a L{SimulatedPhone} that L{PhoneMedia} uses."""
+
+    deviceName = "SEP00000000AAAA"
+
+    def __init__(self) -> None:
+        self.sent: list[m.Message] = []
+        self.observers: list[Callable[[m.Message], None]] = []
+        self.disconnected: Deferred[BaseException] = Deferred()
+        self.media: Any = None
+
+    def addMessageObserver(self, observer: Callable[[m.Message], None]) -> None:
+        self.observers.append(observer)
+
+    def whenDisconnected(self) -> Deferred[BaseException]:
+        return self.disconnected
+
+    def sendMessage(self, msg: m.Message) -> None:
+        self.sent.append(msg)
+
+    def receive(self, msg: m.Message) -> None:
+        for observer in self.observers:
+            observer(msg)
+
+
+def orc(partyId: int = 0x1000101, keys: Optional[SrtpKeys] = None, codec: int = Codec.G711_ULAW_64K) -> m.OpenReceiveChannel:
+    return m.OpenReceiveChannel(
+        conferenceId=7, passThruPartyId=partyId, millisecondPacketSize=20, compressionType=codec,
+        echoCancellation=0, codecMode=0, dynamicPayload=0, codecParam1=0, codecParam2=0, callReference=7,
+        rxKey=keys.toKeyInfo() if keys is not None else m.NO_KEY)
+
+
+def smt(port: int, partyId: int = 0x1000101, keys: Optional[SrtpKeys] = None,
+        codec: int = Codec.G711_ULAW_64K, keyInfo: Optional[m.KeyInfo] = None) -> m.StartMediaTransmission:
+    if keyInfo is None:
+        keyInfo = keys.toKeyInfo() if keys is not None else m.NO_KEY
+    return m.StartMediaTransmission(
+        conferenceId=7, passThruPartyId=partyId, remoteIpAddr=ipaddress.IPv4Address("127.0.0.1"),
+        remotePortNumber=port, millisecondPacketSize=20, compressionType=codec, precedenceValue=0xB8,
+        silenceSuppression=0, maxFramesPerPacket=0, codecMode=0, dynamicPayload=0, codecParam1=0,
+        codecParam2=0, callReference=7, txKey=keyInfo)
+
+
+class PhoneMediaTests(SynchronousTestCase):
+    """
+    L{PhoneMedia} on a fake phone and a fake reactor.
+    """
+
+    def setUp(self) -> None:
+        self.reactor = FakeUdpReactor()
+        self.phone = FakePhone()
+        self.media = PhoneMedia(self.phone, reactor=self.reactor)
+
+    def frames(self, count: int) -> None:
+        """Advance the clock by C{count} packet intervals, a hair more each."""
+        self.reactor.pump([PACKET_INTERVAL + 1e-6] * count)
+
+    def test_attaches(self) -> None:
+        """
+        A new PhoneMedia becomes the phone's C{media} and observes its
+        messages; nothing is open before the router asks.
+        """
+        self.assertIs(self.phone.media, self.media)
+        self.assertEqual(self.phone.observers, [self.media.messageReceived])
+        self.assertFalse(self.media.active)
+        self.assertEqual(self.reactor.ports, {})
+
+    def test_openReceiveChannelAck(self) -> None:
+        """
+        OpenReceiveChannel binds a UDP port on 127.0.0.1 and is answered
+        with OpenReceiveChannelAck carrying that address and port, the
+        passThruPartyId and the callReference.
+        """
+        self.phone.receive(orc(0x1234))
+        [(address, port)] = self.reactor.ports
+        self.assertEqual(address, "127.0.0.1")
+        self.assertEqual(self.phone.sent, [m.OpenReceiveChannelAck(
+            MediaStatus.OK, ipaddress.IPv4Address("127.0.0.1"), port, 0x1234, 7)])
+        self.assertIsNone(self.media.channels[0x1234].receiver)
+
+    def test_openReceiveChannelTwice(self) -> None:
+        """
+        A second OpenReceiveChannel for the same stream keeps its port,
+        takes the new key and is acknowledged again with the same port.
+        """
+        self.phone.receive(orc(0x1234))
+        self.phone.receive(orc(0x1234, keys=KEYS_AB))
+        self.assertEqual(len(self.reactor.ports), 1)
+        first, second = self.phone.sent
+        self.assertEqual(first, second)
+        self.assertIsNotNone(self.media.channels[0x1234].receiver)
+
+    def test_noPort(self) -> None:
+        """
+        When no UDP port can be bound, the ack says OUT_OF_SOCKETS with
+        port 0 and no channel is kept.
+        """
+        self.reactor.refuse = True
+        self.phone.receive(orc(0x1234))
+        [ack] = self.phone.sent
+        self.assertEqual((ack.mediaReceptionStatus, ack.portNumber), (MediaStatus.OUT_OF_SOCKETS, 0))
+        self.assertEqual(self.media.channels, {})
+
+    def test_unusableRxKey(self) -> None:
+        """
+        An rx key block with an algorithm srst cannot use (AEAD) is
+        acknowledged with ENCODER_OR_DECODER_FAILED and opens no port.
+        """
+        self.phone.receive(attrs.evolve(orc(0x1234), rxKey=m.KeyInfo(algorithmId=5, key=b"k" * 16,
+                                                                      salt=b"s" * 14)))
+        [ack] = self.phone.sent
+        self.assertEqual(ack.mediaReceptionStatus, MediaStatus.ENCODER_OR_DECODER_FAILED)
+        self.assertEqual(self.reactor.ports, {})
+
+    def rtp(self, seq: int, payload: bytes = b"\xff" * 160) -> bytes:
+        return encodeRtp(RtpPacket(payloadType=0, sequenceNumber=seq, timestamp=seq * 160, ssrc=0xCAFE,
+                                   payload=payload))
+
+    def test_receiveSrtp(self) -> None:
+        """
+        On a port opened with a key, packets protected with that key are
+        counted as decrypted and their payload kept; packets under other
+        keys and plain RTP count as decrypt failures.
+        """
+        self.phone.receive(orc(0x1234, keys=KEYS_AB))
+        [ack] = self.phone.sent
+        protocol = self.reactor.ports[("127.0.0.1", ack.portNumber)].protocol
+        sender = SrtpSender(KEYS_AB)
+        protocol.datagramReceived(sender.protect(self.rtp(1, b"\x01" * 160)), ("127.0.0.1", 9))
+        protocol.datagramReceived(SrtpSender(KEYS_BA).protect(self.rtp(2)), ("127.0.0.1", 9))
+        protocol.datagramReceived(self.rtp(3), ("127.0.0.1", 9))
+        media = self.media
+        self.assertEqual((media.packetsReceived, media.packetsDecrypted, media.decryptFailures,
+                          media.plainPacketsReceived), (3, 1, 2, 0))
+        self.assertEqual(media.lastPayload, b"\x01" * 160)
+        self.assertEqual(len(media.captured), 3)
+
+    def test_receivePlain(self) -> None:
+        """
+        On a port opened without a key, RTP is decoded as plain RTP and
+        counted; a datagram that is not RTP counts as malformed.
+        """
+        self.phone.receive(orc(0x1234))
+        [ack] = self.phone.sent
+        protocol = self.reactor.ports[("127.0.0.1", ack.portNumber)].protocol
+        protocol.datagramReceived(self.rtp(1, b"\x02" * 160), ("127.0.0.1", 9))
+        protocol.datagramReceived(b"\x00junk", ("127.0.0.1", 9))
+        media = self.media
+        self.assertEqual((media.packetsReceived, media.plainPacketsReceived, media.malformedPackets,
+                          media.packetsDecrypted), (2, 1, 1, 0))
+        self.assertEqual(media.lastPacket.sequenceNumber, 1)
+        self.assertEqual(media.lastPayload, b"\x02" * 160)
+        self.assertEqual(media.channels[0x1234].statistics.snapshot().received, 1)
+
+    def test_transmitPlain(self) -> None:
+        """
+        StartMediaTransmission with G.711 u-law and no key sends a plain
+        RTP packet at once and one every 20 ms: payload type 0, 160 bytes,
+        consecutive sequence numbers, timestamps 160 apart, one SSRC,
+        marker on the first packet only; the audio is a tone, not silence.
+        """
+        self.phone.receive(smt(24000))
+        self.frames(49)
+        packets = [decodeRtp(data) for data in self.reactor.sentTo(24000)]
+        self.assertEqual(len(packets), 50)
+        self.assertEqual(self.media.packetsSent, 50)
+        self.assertEqual({(p.payloadType, len(p.payload), p.ssrc) for p in packets},
+                         {(PayloadType.PCMU, 160, self.media.transmitters[0x1000101].ssrc)})
+        for before, after in zip(packets, packets[1:]):
+            self.assertEqual((after.sequenceNumber - before.sequenceNumber) % 65536, 1)
+            self.assertEqual((after.timestamp - before.timestamp) % 2**32, 160)
+        self.assertEqual([p.marker for p in packets], [True] + [False] * 49)
+        self.assertGreater(max(abs(s) for s in decode(G711Law.ULAW, packets[-1].payload)), 1000)
+
+    def test_transmitAlaw(self) -> None:
+        """
+        compressionType G.711 A-law sends payload type 8.
+        """
+        self.phone.receive(smt(24000, codec=Codec.G711_ALAW_64K))
+        [data] = self.reactor.sentTo(24000)
+        self.assertEqual(decodeRtp(data).payloadType, PayloadType.PCMA)
+
+    def test_lateTick(self) -> None:
+        """
+        When the clock jumps 100 ms, one packet goes out and its timestamp
+        accounts for the five frames that passed.
+        """
+        self.phone.receive(smt(24000))
+        self.reactor.advance(0.1)
+        first, second = [decodeRtp(data) for data in self.reactor.sentTo(24000)]
+        self.assertEqual((second.timestamp - first.timestamp) % 2**32, 800)
+        self.assertEqual((second.sequenceNumber - first.sequenceNumber) % 65536, 1)
+
+    def test_transmitSrtp(self) -> None:
+        """
+        With a tx key every packet is SRTP under that key: it decrypts with
+        the key to G.711 RTP, carries a 4-byte tag, and does not decrypt
+        under another key.
+        """
+        self.phone.receive(smt(24000, keys=KEYS_AB))
+        self.frames(9)
+        sent = self.reactor.sentTo(24000)
+        self.assertEqual(len(sent), 10)
+        receiver = SrtpReceiver(KEYS_AB)
+        transmitter = self.media.transmitters[0x1000101]
+        for data in sent:
+            self.assertEqual(len(data), 12 + 160 + 4)
+            packet = decodeRtp(receiver.unprotect(data))
+            self.assertEqual(packet.payloadType, PayloadType.PCMU)
+        self.assertEqual(packet, transmitter.lastSent)
+        self.assertNotEqual(decodeRtp(sent[-1][:-4]).payload, packet.payload)
+        self.assertRaises(SrtpError, SrtpReceiver(KEYS_BA).unprotect, sent[0])
+
+    def test_endToEnd(self) -> None:
+        """
+        Two PhoneMedias set up the way the router does it (ORC, ack, SMT to
+        the acknowledged port) exchange SRTP both ways and decrypt every
+        packet.
+        """
+        other = FakePhone()
+        otherMedia = PhoneMedia(other, reactor=self.reactor)
+        self.phone.receive(orc(1, keys=KEYS_BA))
+        other.receive(orc(2, keys=KEYS_AB))
+        [ackA], [ackB] = self.phone.sent, other.sent
+        self.phone.receive(smt(ackB.portNumber, 1, keys=KEYS_AB))
+        other.receive(smt(ackA.portNumber, 2, keys=KEYS_BA))
+        self.frames(49)
+        for media in self.media, otherMedia:
+            self.assertEqual((media.packetsSent, media.packetsReceived, media.packetsDecrypted,
+                              media.decryptFailures), (50, 50, 50, 0))
+
+    def test_sendError(self) -> None:
+        """
+        A datagram the socket refuses is counted in C{sendErrors} and the
+        stream keeps going.
+        """
+        self.phone.receive(smt(24000))
+        [port] = self.reactor.ports.values()
+
+        def refuse(datagram: bytes, addr: tuple[str, int]) -> None:
+            raise OSError(1, "Operation not permitted")
+
+        port.write = refuse  # type: ignore[method-assign]
+        self.frames(2)
+        self.assertEqual((self.media.sendErrors, self.media.packetsSent), (2, 1))
+        self.assertTrue(self.media.transmitters[0x1000101]._call.running)
+
+    def test_protectFailureStopsStream(self) -> None:
+        """
+        When SRTP protection fails the stream stops sending, the failure is
+        logged and counted, and no timer is left behind.
+        """
+        self.phone.receive(smt(24000, keys=KEYS_AB))
+        transmitter = self.media.transmitters[0x1000101]
+
+        class Broken:
+            def protect(self, rtp: bytes) -> bytes:
+                raise SrtpError("protect", "test failure")
+
+        transmitter.sender = Broken()  # type: ignore[assignment]
+        self.frames(3)
+        self.assertEqual(len(self.flushLoggedErrors(SrtpError)), 1)
+        self.assertEqual((self.media.sendErrors, self.media.packetsSent), (1, 1))
+        self.assertEqual(self.reactor.getDelayedCalls(), [])
+
+    def test_unsupportedCodec(self) -> None:
+        """
+        StartMediaTransmission with a codec other than G.711 is answered
+        with MediaTransmissionFailure and nothing is sent.
+        """
+        self.phone.receive(smt(24000, codec=Codec.G729))
+        self.reactor.advance(1)
+        self.assertEqual(self.reactor.written, [])
+        [failure] = self.phone.sent
+        self.assertIsInstance(failure, m.MediaTransmissionFailure)
+        self.assertEqual((failure.passThruPartyId, failure.remotePortNumber), (0x1000101, 24000))
+        self.assertEqual(self.media.failures, [failure])
+
+    def test_unusableTxKey(self) -> None:
+        """
+        A tx key block with an unusable algorithm is answered with
+        MediaTransmissionFailure; no clear-text media leaks.
+        """
+        self.phone.receive(smt(24000, keyInfo=m.KeyInfo(algorithmId=5, key=b"k" * 16, salt=b"s" * 14)))
+        self.reactor.advance(1)
+        self.assertEqual(self.reactor.written, [])
+        self.assertIsInstance(self.phone.sent[0], m.MediaTransmissionFailure)
+        self.assertEqual(self.media.transmitters, {})
+
+    def test_stopMediaTransmission(self) -> None:
+        """
+        StopMediaTransmission stops the packets and closes the sending
+        port; CloseReceiveChannel closes the receive port.
+        """
+        self.phone.receive(orc(0x1234))
+        self.phone.receive(smt(24000, 0x1234))
+        self.reactor.advance(PACKET_INTERVAL)
+        self.phone.receive(m.StopMediaTransmission(7, 0x1234, 7))
+        self.reactor.advance(1)
+        self.assertEqual(len(self.reactor.sentTo(24000)), 2)
+        self.assertEqual(self.media.transmitters, {})
+        self.assertEqual(len(self.reactor.ports), 1)
+        self.phone.receive(m.CloseReceiveChannel(7, 0x1234, 7))
+        self.assertEqual(self.reactor.ports, {})
+        self.assertFalse(self.media.active)
+        self.assertEqual(self.reactor.getDelayedCalls(), [])
+
+    def test_restartTransmission(self) -> None:
+        """
+        A second StartMediaTransmission for a stream re-points it: the old
+        stream stops and a new one (new SSRC) goes to the new address.
+        """
+        self.phone.receive(smt(24000))
+        oldSsrc = self.media.transmitters[0x1000101].ssrc
+        self.phone.receive(smt(24002))
+        self.reactor.advance(PACKET_INTERVAL)
+        self.assertEqual(len(self.reactor.sentTo(24000)), 1)
+        self.assertEqual(len(self.reactor.sentTo(24002)), 2)
+        self.assertEqual(len(self.reactor.ports), 1)
+        self.assertNotEqual(decodeRtp(self.reactor.sentTo(24002)[0]).ssrc, oldSsrc)
+
+    def test_disconnectCleansUp(self) -> None:
+        """
+        When the phone's connection ends every timer stops and every port
+        closes; media messages after that are ignored.
+        """
+        self.phone.receive(orc(0x1234))
+        self.phone.receive(smt(24000, 0x1234))
+        self.phone.disconnected.callback(ConnectionError("gone"))
+        self.assertTrue(self.media.stopped)
+        self.assertEqual((self.reactor.ports, self.reactor.getDelayedCalls()), ({}, []))
+        self.phone.receive(orc(0x5678))
+        self.assertEqual((self.reactor.ports, len(self.phone.sent)), ({}, 1))
+
+    def test_stop(self) -> None:
+        """
+        L{PhoneMedia.stop} closes everything and fires once the ports are
+        closed.
+        """
+        self.phone.receive(orc(0x1234))
+        self.phone.receive(smt(24000, 0x1234))
+        self.assertIsNone(self.successResultOf(self.media.stop()))
+        self.assertEqual((self.reactor.ports, self.reactor.getDelayedCalls()), ({}, []))
+
+    def test_phoneWithoutMedia(self) -> None:
+        """
+        A simulated phone has no media unless one is attached.
+        """
+        self.assertIsNone(SimulatedPhone(PhoneConfig(mac="0000000000AA"), clock=Clock()).media)
+
+
+@inlineCallbacks
+def waitUntil(condition: Callable[[], bool], what: str, timeout: float = 5.0) -> Any:
+    """
+    Poll C{condition} every 20 ms of real time.
+
+    @raise AssertionError: when it does not hold within C{timeout} seconds.
+    """
+    deadline = reactor.seconds() + timeout
+    while not condition():
+        if reactor.seconds() > deadline:
+            raise AssertionError("timed out after %g s waiting for %s" % (timeout, what))
+        yield deferLater(reactor, 0.02, lambda: None)
+
+
+class PhoneMediaIntegrationTests(TestCase):
+    """
+    Simulated phones with media in calls through the real router.
+    """
+
+    timeout = 30
+
+    @inlineCallbacks
+    def startRouter(self) -> Any:
+        stateDir = stateDirectory(self)
+        capf = writePem(stateDir, "capf.pem", PHONE_CA.certificate)
+        text = routerYaml(stateDir, extra=CMF.format(maxEphones=10)).replace(
+            '"7970": {certificates:', f'capf: {{certificates: [{capf}]}}\n    "7970": {{certificates:')
+        self.service = yield startRouter(self, text)
+        self.caCertificate = self.service.certificateServer.caCertificate
+
+    @inlineCallbacks
+    def phone(self, mac: str, tls: bool = True) -> Any:
+        """@return: a registered phone with media, and its DN."""
+        phone = SimulatedPhone(PhoneConfig(mac=mac), clock=reactor)
+        media = PhoneMedia(phone, reactor=reactor)
+        ports = self.service.ports()
+        if tls:
+            lsc = issueLSC(PHONE_CA.certificate, PHONE_CA.key, mac, now=now)
+            options = clientTLSOptions("127.0.0.1", [self.caCertificate], lsc.certificate, lsc.privateKey)
+            connectPhone(reactor, phone, "127.0.0.1", ports["sccp-secure"], tlsOptions=options)
+        else:
+            connectPhone(reactor, phone, "127.0.0.1", ports["sccp"])
+        self.addCleanup(phone.stop)
+        self.addCleanup(media.stop)
+        yield phone.whenRegistered()
+        dn = self.service.registry.byMac(mac).lines[0].assignment.dn
+        return phone, dn
+
+    @inlineCallbacks
+    def call(self, tlsB: bool) -> Any:
+        """A (TLS) calls B, B answers; returns once both are told to send."""
+        yield self.startRouter()
+        a, _ = yield self.phone("0000000000E1")
+        b, dnB = yield self.phone("0000000000E2", tls=tlsB)
+        ringing = waitFor(b, lambda msg: isinstance(msg, m.SetRinger) and msg.ringMode == RingMode.INSIDE)
+        a.offHook()
+        a.pressKeys(dnB)
+        yield ringing
+        smtA = waitFor(a, lambda msg: isinstance(msg, m.StartMediaTransmission))
+        smtB = waitFor(b, lambda msg: isinstance(msg, m.StartMediaTransmission))
+        b.offHook()
+        yield smtA
+        yield smtB
+        return a, b
+
+    @inlineCallbacks
+    def hangUp(self, a: SimulatedPhone, b: SimulatedPhone) -> Any:
+        """A hangs up; both phones end on hook with their media closed."""
+        onHookA, onHookB = waitFor(a, callState(CallState.ON_HOOK)), waitFor(b, callState(CallState.ON_HOOK))
+        a.onHook()
+        yield onHookA
+        yield onHookB
+        yield waitUntil(lambda: not (a.media.active or b.media.active), "media closed after hang-up")
+
+    @inlineCallbacks
+    def test_secureCallMedia(self) -> None:
+        """
+        Two TLS phones send SRTP to each other under the keys the router
+        distributed: at least 50 packets each way, at least 99 % of them
+        decrypt, and fresh keys decrypt none of the captured packets.
+        """
+        a, b = yield self.call(tlsB=True)
+        yield waitUntil(lambda: min(a.media.packetsDecrypted, b.media.packetsDecrypted) >= 50,
+                        "50 decrypted packets each way")
+        for media in a.media, b.media:
+            self.assertGreaterEqual(media.packetsDecrypted, 0.99 * media.packetsReceived)
+            self.assertEqual((media.plainPacketsReceived, media.malformedPackets), (0, 0))
+            self.assertEqual(len(media.lastPayload), 160)
+            self.assertEqual(media.lastPacket.payloadType, PayloadType.PCMU)
+            [transmitter] = media.transmitters.values()
+            self.assertIsNotNone(transmitter.sender)
+            stranger = SrtpReceiver(generateKeys())
+            captured = list(media.captured)
+            self.assertGreaterEqual(len(captured), 50)
+            for data in captured:
+                self.assertRaises(SrtpError, stranger.unprotect, data)
+        for receiving, sending in (a, b), (b, a):
+            [transmitter] = sending.media.transmitters.values()
+            self.assertEqual(receiving.media.lastPacket.ssrc, transmitter.ssrc)
+        yield self.hangUp(a, b)
+        sent = (a.media.packetsSent, b.media.packetsSent)
+        yield deferLater(reactor, 0.1, lambda: None)
+        self.assertEqual((a.media.packetsSent, b.media.packetsSent), sent)
+
+    @inlineCallbacks
+    def test_clearTextCallMedia(self) -> None:
+        """
+        A TLS phone calling a clear-text phone: no keys, both sides send and
+        receive plain G.711 RTP and decrypt nothing.
+        """
+        a, b = yield self.call(tlsB=False)
+        yield waitUntil(lambda: min(a.media.plainPacketsReceived, b.media.plainPacketsReceived) >= 50,
+                        "50 plain packets each way")
+        for media in a.media, b.media:
+            self.assertEqual((media.packetsDecrypted, media.decryptFailures, media.malformedPackets), (0, 0, 0))
+            self.assertEqual(media.plainPacketsReceived, media.packetsReceived)
+            [channel] = media.channels.values()
+            [transmitter] = media.transmitters.values()
+            self.assertEqual((channel.receiver, transmitter.sender), (None, None))
+            packet = decodeRtp(media.captured[-1])
+            self.assertEqual((packet.payloadType, len(packet.payload)), (PayloadType.PCMU, 160))
+        yield self.hangUp(a, b)
