@@ -29,7 +29,9 @@ from twisted.python.failure import Failure
 
 from srst._configreader import ConfigError, ConfigProblem
 from srst.admin.commands import CommandTable
+from srst.calls.commands import registerCallCommands
 from srst.calls.engine import CallEngine
+from srst.calls.forward import ForwardSettings
 from srst.calls.sccpline import SccpCallControl
 from srst.admin.server import AdminFactory, AdminSocketService
 from srst.config import IdentityTrustpointConfig, RouterConfig, load
@@ -217,13 +219,22 @@ class RouterService(MultiService):
         cmf = config.callManagerFallback
         if cmf is not None:
             self.registry = EphoneRegistry(cmf, config.stateDir)
-            self.callEngine = CallEngine(reactor, interdigit=cmf.timeouts.interdigit,
-                                         ringing=cmf.timeouts.ringing, secondaryDialtone=cmf.secondaryDialtone)
+            self.callEngine = CallEngine(
+                reactor,
+                interdigit=cmf.timeouts.interdigit,
+                ringing=cmf.timeouts.ringing,
+                secondaryDialtone=cmf.secondaryDialtone,
+                forwards=ForwardSettings.fromConfig(cmf.callForward),
+                transferSystem=cmf.transferSystem,
+                transferPatterns=cmf.transferPatterns,
+                channelsPerDn=cmf.channelsPerDn,
+            )
             self.callControl = SccpCallControl(self.callEngine, self.registry)
             plain = self._skinnyFactory(secure=False)
             listener = TCPListenerService("sccp", reactor, cmf.ipSourceAddress, cmf.port, self.policed(plain))
             listener.setServiceParent(self)
             registerSccpCommands(self.commands, self.registry, self.skinnyFactories)
+            registerCallCommands(self.commands, self.callEngine, self.registry)
         if config.credentials is not None:
             registerCredentialsCommands(
                 self.commands,

@@ -1,6 +1,6 @@
 # -*- test-case-name: tests.test_calls_engine -*-
 """
-The call engine: basic two-party calls between endpoints (sccp.md 5.4).
+The call engine: two-party calls between endpoints (sccp.md 5.4).
 
 The engine knows legs (L{srst.calls.leg}), calls and media
 (L{srst.calls.media}); it reaches endpoints only through
@@ -16,11 +16,17 @@ engine's methods:
   - L{CallEngine.mediaReady}: an endpoint opened its receive port; the other
     side is told to transmit there.
   - L{CallEngine.endpointGone}: the device disappeared; its calls clear.
+  - L{CallEngine.transfer}, L{CallEngine.pickUp}: the Transfer key
+    (L{srst.calls.transfer}) and picking up a shared-line call held on
+    another endpoint (L{srst.calls.sharedline}).
 
 A call attempt to a number nobody has fails with reorder, to an endpoint
-that already has a call (the caller itself included) with busy.  Media is
-SRTP (fresh keys per direction, L{MediaSession}) when both endpoints are
-secure; L{ICallEndpoint.connected} tells the endpoints which.
+that already has a call (the caller itself included) with busy.  Calls are
+forwarded as L{ForwardSettings} say (L{srst.calls.forward}: all, busy,
+no answer); a number on several endpoints rings them all, and the first to
+answer takes the call.  Media is SRTP (fresh keys per direction,
+L{MediaSession}) when both endpoints are secure; L{ICallEndpoint.connected}
+tells the endpoints which.
 
 Methods that act on a leg raise L{CallStateError} when the leg cannot do
 that now (an Automat C{NoTransition} from a leg machine means the same); in
@@ -37,9 +43,21 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from srst.calls.dialing import DialStep, combine
+from srst.calls.forward import ForwardReason, ForwardSettings, Redirect, usable
 from srst.calls.interfaces import Destination, DialMatch, FailureReason, IDirectory, LineRef, Party
 from srst.calls.leg import Leg, LegStatus, newLeg
 from srst.calls.media import MediaSession, MediaStream, NoCommonCodec, chooseCodec
+from srst.calls.sharedline import (
+    Monitor,
+    monitorsOf,
+    notifyHeld,
+    notifyIdle,
+    notifyResumed,
+    pickUp,
+    releaseAlternates,
+    showOutgoing,
+)
+from srst.calls.transfer import Transfer, allowed, complete, isBlind
 from srst.media.srtp import SrtpKeys, generateKeys
 
 
@@ -72,6 +90,8 @@ class Call:
     @ivar media: the call's L{MediaSession}.
     @ivar secure: whether both endpoints take SRTP keys.
     @ivar heldBy: the legs that put the call on hold.
+    @ivar alternates: while a shared line rings: all its ringing legs.
+    @ivar monitors: the L{Monitor}s of a shared line that show the call.
     """
 
     number: int
@@ -80,6 +100,8 @@ class Call:
     media: MediaSession
     secure: bool
     heldBy: list[Leg] = field(factory=list)
+    alternates: list[Leg] = field(factory=list)
+    monitors: list[Monitor] = field(factory=list)
 
     def other(self, leg: Leg) -> Leg:
         """@return: the leg that is not C{leg}."""
@@ -103,12 +125,15 @@ class CallEngine:
     @ivar interdigit: the inter-digit timeout, seconds.
     @ivar ringing: the no-answer timeout, seconds.
     @ivar secondaryDialtone: the access code for outside dial tone, or L{None}.
+    @ivar forwards: the L{ForwardSettings}.
     """
 
     log = Logger(namespace="srst.calls.engine")
 
     def __init__(self, clock: IReactorTime, *, interdigit: float, ringing: float,
-                 secondaryDialtone: str | None = None, keyFactory: Callable[[], SrtpKeys] = generateKeys) -> None:
+                 secondaryDialtone: str | None = None, keyFactory: Callable[[], SrtpKeys] = generateKeys,
+                 forwards: ForwardSettings | None = None, transferSystem: str = "full-consult",
+                 transferPatterns: Iterable[str] = (), channelsPerDn: int = 1) -> None:
         """
         @param clock: the reactor's L{IReactorTime}.
         @param interdigit: C{timeouts interdigit}, seconds.
@@ -116,12 +141,24 @@ class CallEngine:
             before it is cleared (0: for ever).
         @param secondaryDialtone: C{secondary-dialtone}, or L{None}.
         @param keyFactory: makes SRTP master keys (tests inject).
+        @param forwards: call forwarding targets (default: none).
+        @param transferSystem: C{transfer-system} (blind, full-blind,
+            full-consult, local-consult).
+        @param transferPatterns: C{transfer-pattern}s: non-local numbers
+            that may be transfer targets.
+        @param channelsPerDn: 1, or 2 with C{dual-line} (8 C{octo-line});
+            consultative transfer needs 2.
         """
         self.clock = clock
         self.interdigit = interdigit
         self.ringing = ringing
         self.secondaryDialtone = secondaryDialtone
         self._keyFactory = keyFactory
+        self.forwards = forwards if forwards is not None else ForwardSettings()
+        self.transferSystem = transferSystem
+        self.transferPatterns = tuple(transferPatterns)
+        self.channelsPerDn = channelsPerDn
+        self._transfers: list[Transfer] = []
         self._directories: list[IDirectory] = []
         self._legs: dict[int, list[Leg]] = {}
         self._calls: list[Call] = []
@@ -192,8 +229,11 @@ class CallEngine:
         if leg.status is not LegStatus.RING_IN or call is None:
             raise CallStateError("answer", leg.status)
         leg.machine.answer()
+        call.callee = leg
+        releaseAlternates(self, call, leg)
         caller = call.caller
-        caller.machine.remoteAnswered()
+        if caller.status is LegStatus.RING_OUT:
+            caller.machine.remoteAnswered()
         self.log.info("call {call}: {callee} answered {caller}", call=call.number, callee=leg.line.number,
                       caller=caller.line.number, secure=call.secure)
         self._connect(call, answering=leg)
@@ -228,6 +268,7 @@ class CallEngine:
         leg.endpoint.held(leg, streams.get(id(leg)))
         if other not in call.heldBy:
             other.endpoint.heldByRemote(other, streams.get(id(other)), not call.secure)
+        notifyHeld(call, leg.line.number)
 
     def resume(self, leg: Leg) -> None:
         """
@@ -241,10 +282,52 @@ class CallEngine:
             raise CallStateError("resume", leg.status)
         leg.machine.resume()
         call.heldBy.remove(leg)
+        notifyResumed(call, leg.line.number)
         other = call.other(leg)
         if not call.heldBy:
             other.endpoint.resumedByRemote(other)
             self._openMedia(call, [leg, other])
+
+    def transfer(self, leg: Leg) -> Leg | None:
+        """
+        The Transfer key on C{leg} (sccp.md 5.4 (h), L{srst.calls.transfer}):
+        on a connected call, hold it and open a consult leg; on a consult
+        leg (or its held leg) whose target rings or answered, complete.
+
+        @return: the new consult leg, or L{None} when the transfer completed.
+        @raise CallStateError: when the leg cannot transfer now.
+        """
+        for transfer in self._transfers:
+            if leg is transfer.consult or leg is transfer.held:
+                consult = transfer.consult
+                if consult.status not in (LegStatus.RING_OUT, LegStatus.CONNECTED) or consult.call is None:
+                    raise CallStateError("complete the transfer", consult.status)
+                complete(self, transfer)
+                return None
+        if leg.status is not LegStatus.CONNECTED or leg.call is None:
+            raise CallStateError("transfer", leg.status)
+        self.hold(leg)
+        consult = self._newLeg(leg.endpoint, leg.line)
+        consult.consult = True
+        self._transfers.append(Transfer(leg, consult, isBlind(self.transferSystem, self.channelsPerDn)))
+        consult.machine.seize()
+        return consult
+
+    def pickUp(self, endpoint: Any, reference: int) -> Leg:
+        """
+        C{endpoint} picks up a shared-line call held on another endpoint
+        (C{reference}: the reference it shows the call under, 0: any).
+
+        @return: the endpoint's new, connected leg.
+        @raise CallStateError: when no held shared-line call shows there.
+        """
+        for call in self._calls:
+            for monitor in monitorsOf(call, endpoint):
+                if monitor.held and (not reference or monitor.reference == reference):
+                    leg = pickUp(self, call, monitor)
+                    if leg is not None:
+                        return leg
+        raise CallStateError("pick up", None)
 
     def mediaReady(self, leg: Leg, passThruPartyId: int, host: str, port: int) -> None:
         """
@@ -274,8 +357,16 @@ class CallEngine:
         The endpoint disappeared (connection lost, unregistered): clear its
         calls; the other sides get the hang-up.
         """
+        for call in self._calls:
+            call.monitors = [mon for mon in call.monitors if mon.endpoint is not endpoint]
         for leg in self.legsOf(endpoint):
-            if leg.status not in (LegStatus.RELEASED, LegStatus.IDLE):
+            call = leg.call
+            if call is not None and leg in call.alternates and len(call.alternates) > 1:
+                call.alternates.remove(leg)
+                if call.callee is leg:
+                    call.callee = call.alternates[0]
+                self._release(leg, None)
+            elif leg.status not in (LegStatus.RELEASED, LegStatus.IDLE):
                 self.hangUp(leg)
         self._legs.pop(id(endpoint), None)
 
@@ -313,27 +404,111 @@ class CallEngine:
             found.extend(directory.resolve(number))
         return found
 
+    def newReference(self) -> int:
+        """@return: a fresh callReference (for adapter-only dialogues such as CFwdAll)."""
+        return next(self._references)
+
     def _route(self, leg: Leg, number: str) -> None:
+        transfer = next((t for t in self._transfers if t.consult is leg), None)
+        if transfer is not None and number and not self._resolve(number) \
+                and not allowed(self.transferPatterns, number):
+            self.log.info("{line}: transfer to {number} not allowed", line=leg.line.number, number=number)
+            leg.machine.fail(FailureReason.TRANSFER_REFUSED)
+            self.hangUp(leg)
+            return
+        redirect = None
+        target = usable(self.forwards.allFor(number), number, leg.line.number) if number else None
+        if target is not None:
+            self.log.info("{number} forwarded (all) to {target}", number=number, target=target)
+            redirect = Redirect(Party(number), Party(number), ForwardReason.ALL)
+            number = target
         destinations = self._resolve(number) if number else []
         if not destinations:
             self.log.info("{line} dialled {number}: unknown number", line=leg.line.number, number=number)
             leg.machine.fail(FailureReason.UNKNOWN_NUMBER)
             return
-        free = [d for d in destinations if not self.hasCall(d.endpoint)]
+        free = [d for d in destinations if not self._busy(d.endpoint)]
+        busyTarget = usable(self.forwards.busy, number, leg.line.number)
+        if not free and busyTarget is not None:
+            self.log.info("{number} busy; forwarded to {target}", number=number, target=busyTarget)
+            redirect = (redirect.then(Party(number), ForwardReason.BUSY) if redirect is not None
+                        else Redirect(Party(number), Party(number), ForwardReason.BUSY))
+            free = [d for d in self._resolve(busyTarget) if not self._busy(d.endpoint)]
         if not free:
             self.log.info("{line} dialled {number}: busy", line=leg.line.number, number=number)
             leg.machine.fail(FailureReason.BUSY)
             return
         destination = free[0]
         callee = self._newLeg(destination.endpoint, destination.line)
-        secure = bool(leg.endpoint.secure and destination.endpoint.secure)
-        call = Call(next(self._callNumbers), leg, callee, MediaSession(self._partyIds, self._keyFactory), secure)
-        leg.call = callee.call = call
-        self._calls.append(call)
+        callee.redirect = redirect
+        call = self._makeCall(leg, callee)
         self.log.info("call {call}: {caller} calls {callee}", call=call.number, caller=leg.line.number,
-                      callee=destination.line.number, secure=secure)
+                      callee=destination.line.number, secure=call.secure)
         leg.machine.placed(_party(destination.line))
-        callee.machine.offer(_party(leg.line))
+        showOutgoing(self, call, leg, self._resolve(leg.line.number))
+        self._offer(callee, leg)
+        if len(free) > 1:
+            call.alternates.append(callee)
+            for other in free[1:]:
+                alternate = self._newLeg(other.endpoint, other.line)
+                alternate.redirect, alternate.call = redirect, call
+                call.alternates.append(alternate)
+                self._offer(alternate, leg)
+        if transfer is not None and transfer.blind and transfer in self._transfers:
+            complete(self, transfer)
+
+    def _makeCall(self, caller: Leg, callee: Leg) -> Call:
+        """@return: a new call between two legs, registered with the engine."""
+        secure = bool(caller.endpoint.secure and callee.endpoint.secure)
+        call = Call(next(self._callNumbers), caller, callee, MediaSession(self._partyIds, self._keyFactory), secure)
+        caller.call = callee.call = call
+        self._calls.append(call)
+        return call
+
+    def _busy(self, endpoint: Any) -> bool:
+        """Whether the endpoint has a leg or shows a shared-line call."""
+        return self.hasCall(endpoint) or any(monitorsOf(call, endpoint) for call in self._calls)
+
+    def _offer(self, callee: Leg, caller: Leg) -> None:
+        """Ring C{callee}; arm forward-no-answer when it applies."""
+        if usable(self.forwards.noAnswer, callee.line.number, caller.line.number) is not None:
+            callee.ringing = self.forwards.noAnswerTimeout
+            callee.onRingTimeout = self._noAnswer
+        callee.machine.offer(_party(caller.line))
+
+    def _noAnswer(self, leg: Leg) -> None:
+        """
+        C{leg} rang C{no-answer-timeout} seconds: stop ringing it and ring
+        the forward-no-answer target instead (if free; else keep ringing).
+        """
+        call = leg.call
+        if leg.status is not LegStatus.RING_IN or call is None:
+            return
+        caller = call.caller
+        target = usable(self.forwards.noAnswer, leg.line.number, caller.line.number)
+        free = [d for d in self._resolve(target) if not self._busy(d.endpoint)] if target else []
+        if not free:
+            self.log.info("{line} not answered; forward target {target} unavailable", line=leg.line.number,
+                          target=target)
+            return
+        self.log.info("{line} not answered in {seconds} s; forwarded to {target}", line=leg.line.number,
+                      seconds=self.forwards.noAnswerTimeout, target=target)
+        others, call.alternates = [alt for alt in call.alternates if alt is not leg], []
+        for alternate in others:
+            self._release(alternate, None)
+        self._release(leg, None)
+        leg.call = None
+        destination = free[0]
+        callee = self._newLeg(destination.endpoint, destination.line)
+        by = _party(leg.line)
+        callee.redirect = (leg.redirect.then(by, ForwardReason.NO_ANSWER) if leg.redirect is not None
+                           else Redirect(by, by, ForwardReason.NO_ANSWER))
+        call.callee = callee
+        callee.call = call
+        call.secure = bool(caller.endpoint.secure and destination.endpoint.secure)
+        caller.remote = _party(destination.line)
+        caller.endpoint.redirected(caller, caller.remote)
+        self._offer(callee, caller)
 
     def _connect(self, call: Call, answering: Leg) -> None:
         streams = self._createStreams(call)
@@ -373,10 +548,12 @@ class CallEngine:
         if call in self._calls:
             self._calls.remove(call)
         self.log.info("call {call}: {line} hung up", call=call.number, line=first.line.number)
-        for leg in (first, call.other(first)):
+        alternates, call.alternates = call.alternates, []
+        for leg in [first, call.other(first), call.callee] + alternates:
             if leg.status not in (LegStatus.RELEASED, LegStatus.IDLE):
                 stream = streams.get(id(leg))
                 self._release(leg, stream if stream is not None and stream.active else None)
+        notifyIdle(call)
 
     def _release(self, leg: Leg, stream: MediaStream | None) -> None:
         legs = self._legs.get(id(leg.endpoint))
@@ -385,6 +562,12 @@ class CallEngine:
             if not legs:
                 del self._legs[id(leg.endpoint)]
         leg.machine.release(stream)
+        for transfer in [t for t in self._transfers if leg is t.consult or leg is t.held]:
+            self._transfers.remove(transfer)
+            held = transfer.held
+            if leg is transfer.consult and held.status is LegStatus.HELD and held.call is not None:
+                self.log.info("{line}: transfer cancelled; resuming", line=held.line.number)
+                self.resume(held)
 
 
 __all__ = ["Call", "CallEngine", "CallStateError"]

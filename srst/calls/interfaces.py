@@ -84,6 +84,7 @@ class FailureReason(enum.Enum):
     BUSY = "busy"
     UNKNOWN_NUMBER = "unknown number"
     CONGESTION = "congestion"
+    TRANSFER_REFUSED = "transfer refused"
 
 
 class IDirectory(Interface):
@@ -136,6 +137,9 @@ class ICallEndpoint(Interface):
     def ringback(leg, called: Party) -> None:
         """The called party is ringing: play ringback."""
 
+    def redirected(leg, called: Party) -> None:
+        """The call this leg placed was forwarded: C{called} rings now."""
+
     def failed(leg, reason: FailureReason) -> None:
         """The call attempt failed: busy, reorder."""
 
@@ -166,6 +170,28 @@ class ICallEndpoint(Interface):
 
     def resumedByRemote(leg) -> None:
         """The other side took the call off hold; media follows."""
+
+    def answeredElsewhere(leg) -> None:
+        """
+        This shared-line leg is cleared because another endpoint with the
+        line took the call: show it as in use elsewhere (the engine then
+        reports the call's changes with the C{remote*} methods).
+        """
+
+    def remoteInUse(line: LineRef, reference: int) -> None:
+        """The shared line's call is connected on another endpoint."""
+
+    def remoteHeld(line: LineRef, reference: int) -> None:
+        """The shared line's call is on hold on another endpoint: it may be picked up here."""
+
+    def remoteIdle(line: LineRef, reference: int) -> None:
+        """The shared line's call ended."""
+
+    def transferred(leg, remote: Party, ringing: bool) -> None:
+        """
+        A transfer gave this leg a new other side C{remote}; C{ringing}:
+        it still rings (this side hears ringback).
+        """
 
     def released(leg, stream, answered: bool) -> None:
         """

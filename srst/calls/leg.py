@@ -9,6 +9,7 @@ States::
     idle --offer--> ringIn --answer--> connected
     dialing --fail--> failed
     connected --hold--> held --resume--> connected
+    idle --takeOver--> connected      (shared-line pick-up of a held call)
     any but idle/released --release--> released
 
   - C{dialing} owns the inter-digit timer (its state data): entering arms
@@ -76,6 +77,12 @@ class Leg:
     @ivar call: the L{srst.calls.engine.Call}, once there is one.
     @ivar outgoing: whether this leg placed the call.
     @ivar remote: the party on the other side, once known.
+    @ivar redirect: the L{srst.calls.forward.Redirect} of a forwarded
+        incoming leg, or L{None}.
+    @ivar elsewhere: set before releasing a shared-line leg that another
+        phone took: the endpoint shows the call as in use elsewhere instead
+        of hanging up.
+    @ivar consult: whether this is a transfer's consult leg.
     @ivar machine: the leg's inputs (L{LegInputs}).
     """
 
@@ -91,6 +98,9 @@ class Leg:
     call: Any = None
     outgoing: bool = False
     remote: Party | None = None
+    redirect: Any = None
+    elsewhere: bool = False
+    consult: bool = False
     machine: "LegInputs" = field(default=None, repr=False)
 
     @property
@@ -128,6 +138,9 @@ class LegInputs(Protocol):
 
     def hold(self) -> None:
         "This leg puts the call on hold."
+
+    def takeOver(self) -> None:
+        "This idle leg picks up a shared-line call held on another phone."
 
     def resume(self) -> None:
         "This leg takes the call off hold."
@@ -217,6 +230,10 @@ def _makeLegMachine():  # type: ignore[no-untyped-def]
     def _hold(inputs: LegInputs, leg: Leg) -> None:
         "The engine closes the media and signals both legs."
 
+    @idle.upon(LegInputs.takeOver).to(connected)
+    def _takeOver(inputs: LegInputs, leg: Leg) -> None:
+        leg.endpoint.resumed(leg)
+
     @held.upon(LegInputs.resume).to(connected)
     def _resume(inputs: LegInputs, leg: Leg) -> None:
         leg.endpoint.resumed(leg)
@@ -229,7 +246,10 @@ def _makeLegMachine():  # type: ignore[no-untyped-def]
     @ringIn.upon(LegInputs.release).to(released)
     def _releaseRinging(inputs: LegInputs, leg: Leg, timer: object, stream: Any) -> None:
         _cancel(timer)
-        leg.endpoint.released(leg, stream, False)
+        if leg.elsewhere:
+            leg.endpoint.answeredElsewhere(leg)
+        else:
+            leg.endpoint.released(leg, stream, False)
 
     for state in (ringOut, failed):
         @state.upon(LegInputs.release).to(released)
@@ -239,7 +259,10 @@ def _makeLegMachine():  # type: ignore[no-untyped-def]
     for state in (connected, held):
         @state.upon(LegInputs.release).to(released)
         def _releaseAnswered(inputs: LegInputs, leg: Leg, stream: Any) -> None:
-            leg.endpoint.released(leg, stream, True)
+            if leg.elsewhere:
+                leg.endpoint.answeredElsewhere(leg)
+            else:
+                leg.endpoint.released(leg, stream, True)
 
     return builder.build()
 

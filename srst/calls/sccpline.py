@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_calls_engine,tests.test_calls_integration -*-
+# -*- test-case-name: tests.test_calls_engine,tests.test_calls_integration,tests.test_calls_transfer -*-
 """
 The SCCP side of the call engine.
 
@@ -10,7 +10,8 @@ the calls of a phone whose connection ended.  It gives the engine a
 L{RegistryDirectory} of the registered phones' directory numbers.
 
 L{SccpEndpoint} is one phone as an L{ICallEndpoint}: it sends the SCCP
-messages of each engine event in the order of sccp.md 5.4 (a)-(g), writes
+messages of each engine event in the order of sccp.md 5.4 (a)-(g) (the
+features (h)-(j) come from L{srst.calls.sccpfeatures}), writes
 the C{debug ephone state} lines of the seed (C{SetCallState line 1 DN 2(-1)
 chan 1 ref 6 TsOffHook}, C{Security Key Generation}, C{Send Decryption
 Key}, C{OpenReceiveChannelAck:IP ...}, C{StartMedia ...}, C{Send
@@ -33,6 +34,8 @@ from zope.interface import implementer
 
 from srst.calls.engine import CallEngine, CallStateError
 from srst.calls.dialing import RegistryDirectory, lineRef
+from srst.calls.forward import CallForwardKeys
+from srst.calls.sccpfeatures import FeatureControl, FeatureEndpoint
 from srst.calls.interfaces import FailureReason, ICallEndpoint, LineRef, Party
 from srst.calls.leg import Leg, LegStatus
 from srst.calls.media import MediaStream, codecName, payloadBytes
@@ -84,7 +87,7 @@ def _keyInfo(keys: Any) -> m.KeyInfo:
 
 
 @implementer(ICallEndpoint)
-class SccpEndpoint:
+class SccpEndpoint(FeatureEndpoint):
     """
     One registered phone as a call endpoint (see the module docstring).
 
@@ -179,12 +182,17 @@ class SccpEndpoint:
         own = Party(leg.line.number, leg.line.name)
         other = remote or Party("")
         calling, called = (own, other) if leg.outgoing else (other, own)
+        redirect = None if leg.outgoing else leg.redirect
+        original = redirect.original if redirect is not None else called
+        last = redirect.lastRedirecting if redirect is not None else Party("")
+        reason = int(redirect.reason) if redirect is not None else 0
+        callType = CallType.OUTBOUND if leg.outgoing else CallType.FORWARD if redirect else CallType.INBOUND
         return m.CallInfo(
             callingPartyName=calling.name, callingParty=calling.number, calledPartyName=called.name,
             calledParty=called.number, lineInstance=leg.line.instance, callReference=leg.callReference,
-            callType=CallType.OUTBOUND if leg.outgoing else CallType.INBOUND,
-            originalCalledPartyName=called.name, originalCalledParty=called.number,
-            callInstance=1, callSecurityStatus=security)
+            callType=callType, originalCalledPartyName=original.name, originalCalledParty=original.number,
+            lastRedirectingPartyName=last.name, lastRedirectingParty=last.number, originalCdpnRedirectReason=reason,
+            lastRedirectingReason=reason, callInstance=1, callSecurityStatus=security)
 
     def _stopStream(self, leg: Leg, stream: MediaStream | None) -> list[m.Message]:
         self._transmitting.discard(id(leg))
@@ -204,8 +212,8 @@ class SccpEndpoint:
             return
         states = list(self._channels.values())
         for line in ephone.lines:
-            line.channels[0] = next((s for l, s in states if l.line.instance == line.assignment.instance),
-                                    LINE_IDLE)
+            onLine = [s for l, s in states if l.line.instance == line.assignment.instance]
+            line.channels[:] = (onLine + [LINE_IDLE] * len(line.channels))[:len(line.channels)]
         offHook = [l for l, s in states if s in _OFF_HOOK_CHANNELS]
         ephone.offhook = int(bool(offHook))
         ephone.ringing = int(any(s == "RINGING" for l, s in states))
@@ -221,7 +229,8 @@ class SccpEndpoint:
         if self.speaker:
             self.send(m.SetSpeakerMode(SpeakerMode.ON))
         self.send(m.SetLamp(Stimulus.LINE, n, LampMode.ON), self._callState(leg, CallState.OFF_HOOK),
-                  self._keys(leg, SoftKeySet.OFF_HOOK), self._prompt(leg, m.LABEL_ENTER_NUMBER),
+                  self._keys(leg, SoftKeySet.OFF_HOOK_FEATURES if leg.consult else SoftKeySet.OFF_HOOK),
+                  self._prompt(leg, m.LABEL_ENTER_NUMBER),
                   m.ActivateCallPlane(n), self._tone(leg, Tone.INSIDE_DIAL))
         self._channel(leg, LegStatus.DIALING.channel)
         self.debug("SIEZE on activeLine {line} activeChan 1", line=n, ref=ref)
@@ -268,6 +277,8 @@ class SccpEndpoint:
                       self._prompt(leg, m.LABEL_BUSY))
         elif reason is FailureReason.UNKNOWN_NUMBER:
             self.send(self._prompt(leg, m.LABEL_UNKNOWN_NUMBER), self._tone(leg, Tone.REORDER))
+        elif reason is FailureReason.TRANSFER_REFUSED:
+            self.send(self._prompt(leg, m.LABEL_CAN_NOT_COMPLETE_TRANSFER), self._tone(leg, Tone.REORDER))
         else:
             self.send(self._tone(leg, Tone.REORDER), self._prompt(leg, m.LABEL_TEMP_FAIL))
         self._channel(leg, LegStatus.FAILED.channel)
@@ -375,13 +386,14 @@ class SccpEndpoint:
         self.speaker = False
 
 
-class SccpCallControl:
+class SccpCallControl(FeatureControl):
     """
     The SCCP adapter of the call engine (see the module docstring).
 
     @ivar engine: the L{CallEngine}.
     @ivar registry: the shared L{EphoneRegistry}.
     @ivar directory: the engine's L{RegistryDirectory} of registered phones.
+    @ivar forwardKeys: the CFwdAll dialogue (L{CallForwardKeys}).
     """
 
     log = _log
@@ -396,6 +408,7 @@ class SccpCallControl:
         self._endpoints: dict[int, SccpEndpoint] = {}
         self.directory = RegistryDirectory(registry, self.endpointFor)
         engine.addDirectory(self.directory)
+        self.forwardKeys = CallForwardKeys(engine.clock, engine.forwards, engine.interdigit, engine.newReference)
         self._handlers: dict[type, Callable[[SccpEndpoint, Any], None]] = {
             m.OffHook: lambda endpoint, msg: self._goOffHook(endpoint, msg.lineInstance, msg.callReference, False),
             m.OnHook: self._onHook,
@@ -454,6 +467,7 @@ class SccpCallControl:
             return
         del self._endpoints[id(station)]
         endpoint.gone = True
+        self.forwardKeys.gone(endpoint)
         self.engine.endpointGone(endpoint)
 
     # -- message handlers ---------------------------------------------------------------------------
@@ -485,7 +499,8 @@ class SccpCallControl:
             raise CallStateError("go off hook", self.engine.legsOf(endpoint)[0].status)
 
     def _onHook(self, endpoint: SccpEndpoint, msg: m.OnHook) -> None:
-        leg = self._leg(endpoint, msg.callReference) or self._leg(endpoint, 0)
+        ref = msg.callReference
+        leg = (self._leg(endpoint, ref) if ref else None) or self._active(endpoint)
         if leg is not None:
             endpoint.debug("ONHOOK")
             self.engine.hangUp(leg)
@@ -510,7 +525,14 @@ class SccpCallControl:
         elif event == SoftKeyEvent.HOLD:
             self.engine.hold(self._required(endpoint, ref, "hold", LegStatus.CONNECTED))
         elif event == SoftKeyEvent.RESUME:
-            self.engine.resume(self._required(endpoint, ref, "resume", LegStatus.HELD))
+            if self._leg(endpoint, 0, LegStatus.HELD) is None:
+                self.engine.pickUp(endpoint, ref)
+            else:
+                self.engine.resume(self._required(endpoint, ref, "resume", LegStatus.HELD))
+        elif event == SoftKeyEvent.TRANSFER:
+            self._transfer(endpoint, ref)
+        elif event == SoftKeyEvent.CFWD_ALL:
+            self._forwardAll(endpoint, msg.lineInstance)
         else:
             raise CallStateError("use softkey %d" % (int(event),), None)
 
@@ -530,17 +552,25 @@ class SccpCallControl:
                 self.engine.resume(held)
             else:
                 self.engine.hold(self._required(endpoint, msg.callReference, "hold", LegStatus.CONNECTED))
+        elif msg.stimulus == Stimulus.TRANSFER:
+            self._transfer(endpoint, msg.callReference)
+        elif msg.stimulus == Stimulus.FORWARD_ALL:
+            self._forwardAll(endpoint, msg.stimulusInstance)
         else:
             raise CallStateError("use button %d" % (int(msg.stimulus),), None)
 
     def _keypad(self, endpoint: SccpEndpoint, msg: m.KeypadButton) -> None:
         leg = self._leg(endpoint, 0, LegStatus.DIALING)
-        if leg is not None:
+        forwarding = self.forwardKeys.active(endpoint)
+        if leg is not None or forwarding:
             try:
                 digit = keypadCharacter(msg.kpButton)
             except ValueError as e:
-                raise CallStateError("dial %s" % (e,), leg.status) from None
-            self.engine.digit(leg, digit)
+                raise CallStateError("dial %s" % (e,), leg.status if leg else None) from None
+            if leg is not None:
+                self.engine.digit(leg, digit)
+            else:
+                self.forwardKeys.digit(endpoint, digit)
 
     def _enbloc(self, endpoint: SccpEndpoint, msg: m.EnblocCall) -> None:
         leg = self._leg(endpoint, 0, LegStatus.DIALING)
