@@ -1,0 +1,439 @@
+"""
+Integration tests for the call features (hold / resume, shared lines,
+transfer, call forwarding) through the real router on 127.0.0.1: TLS
+phones with LSCs from a CA configured as a phone trustpoint, each with a
+L{PhoneMedia} that answers the router's media messages and exchanges real
+SRTP with its peer.  Waits poll the phones every 20 ms with a bound; only
+the no-answer forward waits for a timer (the 3 s configuration minimum).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+from twisted.internet import reactor
+from twisted.internet.defer import inlineCallbacks
+from twisted.trial.unittest import TestCase
+
+from srst.sccp import messages as m
+from srst.sccp.constants import (
+    CallSecurityStatus,
+    CallState,
+    CallType,
+    RingMode,
+    SoftKeyEvent,
+    Tone,
+)
+from srst.tools._phoneclient import SimulatedPhone
+from srst.tools._phonemedia import PhoneMedia
+from srst.tools._phonetypes import PhoneConfig
+from srst.tools._phonewire import clientTLSOptions, connectPhone
+from srst.tools.lsc import issueLSC
+from tests.pkihelpers import writePem
+from tests.routerhelpers import routerYaml, startRouter, stateDirectory
+from tests.test_phone_media import waitUntil
+from tests.test_sccp_integration import PHONE_CA, now
+
+ALICE, BOB, CAROL, DESK1, DESK2 = "0000000000F1", "0000000000F2", "0000000000F3", "0000000000F4", "0000000000F5"
+DN_A, DN_B, DN_C, DN_SHARED = "3001", "3002", "3003", "3004"
+
+CMF = """
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+  port: 0
+  secure-port: 0
+  trustpoint: srstca
+  phone-trustpoints: [capf]
+  max-ephones: 10
+  max-dn: "50 dual-line"
+  transfer-system: full-consult
+  transfer-pattern: ["9...."]
+  call-forward: {no-answer: "3003", no-answer-timeout: 3}
+  ephones:
+    - {mac: 0000.0000.00F1, type: "7970", buttons: [{line: 1, dn: "3001", label: "3001", name: Alice}]}
+    - {mac: 0000.0000.00F2, type: "7970", buttons: [{line: 1, dn: "3002", label: "3002", name: Bob}]}
+    - {mac: 0000.0000.00F3, type: "7970", buttons: [{line: 1, dn: "3003", label: "3003", name: Carol}]}
+    - {mac: 0000.0000.00F4, type: "7970", buttons: [{line: 1, dn: "3004", label: "3004", name: Desk}]}
+    - {mac: 0000.0000.00F5, type: "7970", buttons: [{line: 1, dn: "3004", label: "3004", name: Desk}]}
+"""
+
+
+def isState(state: int, ref: Optional[int] = None) -> Callable[[m.Message], bool]:
+    """@return: a predicate for CallState C{state} (on call C{ref} if given)."""
+    return lambda msg: (isinstance(msg, m.CallState) and msg.callState == state
+                        and (ref is None or msg.callReference == ref))
+
+
+def isType(messageType: type, **fields: Any) -> Callable[[m.Message], bool]:
+    """@return: a predicate for a C{messageType} message with the given field values."""
+    return lambda msg: isinstance(msg, messageType) and all(getattr(msg, k) == v for k, v in fields.items())
+
+
+RINGING = isType(m.SetRinger, ringMode=RingMode.INSIDE)
+HOLD_TONE = isType(m.StartTone, tone=Tone.HOLD)
+
+
+@inlineCallbacks
+def expect(phone: SimulatedPhone, predicate: Callable[[m.Message], bool], what: str,
+           since: int = 0, timeout: float = 5.0) -> Any:
+    """
+    Wait for a message satisfying C{predicate} in C{phone.received[since:]}.
+
+    @return: a L{Deferred} firing with the first such message.
+    @raise AssertionError: when none arrives within C{timeout} seconds.
+    """
+    found: list[m.Message] = []
+
+    def check() -> bool:
+        found[:] = [msg for msg in phone.received[since:] if predicate(msg)][:1]
+        return bool(found)
+
+    yield waitUntil(check, "%s: %s" % (phone.deviceName, what), timeout)
+    return found[0]
+
+
+class CallFeaturesIntegrationTests(TestCase):
+    """
+    Hold, shared lines, transfer and forwarding between TLS phones with SRTP
+    media on a router configured with dual-line DNs, full-consult transfer,
+    transfer-pattern 9...., no-answer forward to Carol after 3 s and one DN
+    on two phones.
+    """
+
+    timeout = 30
+
+    @inlineCallbacks
+    def setUp(self) -> Any:
+        stateDir = stateDirectory(self)
+        capf = writePem(stateDir, "capf.pem", PHONE_CA.certificate)
+        text = routerYaml(stateDir, extra=CMF).replace(
+            '"7970": {certificates:', f'capf: {{certificates: [{capf}]}}\n    "7970": {{certificates:')
+        self.service = yield startRouter(self, text)
+        self.engine = self.service.callEngine
+        self.caCertificate = self.service.certificateServer.caCertificate
+        self.phones: list[SimulatedPhone] = []
+
+    @inlineCallbacks
+    def register(self, *macs: str) -> Any:
+        """@return: registered TLS phones with media, one per MAC, in order."""
+        phones = []
+        for mac in macs:
+            phone = SimulatedPhone(PhoneConfig(mac=mac), clock=reactor)
+            media = PhoneMedia(phone, reactor=reactor)
+            lsc = issueLSC(PHONE_CA.certificate, PHONE_CA.key, mac, now=now)
+            options = clientTLSOptions("127.0.0.1", [self.caCertificate], lsc.certificate, lsc.privateKey)
+            connectPhone(reactor, phone, "127.0.0.1", self.service.ports()["sccp-secure"], tlsOptions=options)
+            self.addCleanup(phone.stop)
+            self.addCleanup(media.stop)
+            phones.append(phone)
+        for phone in phones:
+            yield phone.whenRegistered()
+        self.phones.extend(phones)
+        return phones
+
+    def ref(self, phone: SimulatedPhone, state: int, since: int = 0) -> int:
+        """@return: the call reference of the last CallState C{state} since C{since}."""
+        return [msg for msg in phone.received[since:] if isState(state)(msg)][-1].callReference
+
+    @inlineCallbacks
+    def connectCall(self, caller: SimulatedPhone, callee: SimulatedPhone, number: str) -> Any:
+        """
+        C{caller} dials C{number}, C{callee} answers; both are told they are
+        connected, SRTP flows both ways.
+
+        @return: the call references of caller and callee.
+        """
+        mark = len(caller.received), len(callee.received)
+        caller.offHook()
+        caller.pressKeys(number)
+        yield expect(callee, RINGING, "ringing", mark[1])
+        refCallee = self.ref(callee, CallState.RING_IN, mark[1])
+        callee.offHook()
+        yield expect(caller, isState(CallState.CONNECTED), "caller connected", mark[0])
+        yield expect(callee, isState(CallState.CONNECTED, refCallee), "callee connected", mark[1])
+        yield self.assertMediaFlows(caller, callee)
+        return self.ref(caller, CallState.CONNECTED, mark[0]), refCallee
+
+    def lastInfo(self, phone: SimulatedPhone) -> m.CallInfo:
+        """@return: the last CallInfo the phone received."""
+        return phone.receivedOfType(m.CallInfo)[-1]
+
+    def assertSecureInfo(self, phone: SimulatedPhone, calling: str, called: str) -> m.CallInfo:
+        """The phone's last CallInfo names C{calling} and C{called} and shows encrypted."""
+        info = self.lastInfo(phone)
+        self.assertEqual((info.callingParty, info.calledParty, info.callSecurityStatus),
+                         (calling, called, CallSecurityStatus.ENCRYPTED))
+        return info
+
+    @inlineCallbacks
+    def assertMediaFlows(self, x: SimulatedPhone, y: SimulatedPhone, packets: int = 10) -> Any:
+        """
+        C{x} and C{y} each send SRTP on exactly one stream and each decrypts
+        at least C{packets} more packets from the other's stream.
+        """
+        def streams() -> bool:
+            return len(x.media.transmitters) == 1 and len(y.media.transmitters) == 1
+
+        yield waitUntil(streams, "one SRTP stream each on %s and %s" % (x.deviceName, y.deviceName))
+        base = x.media.packetsDecrypted, y.media.packetsDecrypted
+
+        def flowing() -> bool:
+            if not streams():
+                return False
+            for receiving, sending, start in (x, y, base[0]), (y, x, base[1]):
+                [transmitter] = sending.media.transmitters.values()
+                if receiving.media.packetsDecrypted < start + packets or receiving.media.lastPacket is None \
+                        or receiving.media.lastPacket.ssrc != transmitter.ssrc:
+                    return False
+            return True
+
+        yield waitUntil(flowing, "SRTP both ways between %s and %s" % (x.deviceName, y.deviceName))
+        for phone in x, y:
+            [transmitter] = phone.media.transmitters.values()
+            self.assertIsNotNone(transmitter.sender)
+            self.assertEqual(phone.media.plainPacketsReceived, 0)
+
+    def rxKeys(self, *phones: SimulatedPhone) -> set[bytes]:
+        """@return: every rx key the router gave these phones so far."""
+        return {orc.rxKey.key for phone in phones for orc in phone.receivedOfType(m.OpenReceiveChannel)}
+
+    @inlineCallbacks
+    def hangUpAndCheckIdle(self, phone: SimulatedPhone, *others: SimulatedPhone) -> Any:
+        """
+        C{phone} hangs up; everyone ends on hook with media closed, the
+        engine has no call and every channel in the registry is idle.
+        """
+        phone.onHook()
+        yield waitUntil(lambda: self.engine.calls() == [], "no call left")
+        yield waitUntil(lambda: not any(p.media.active for p in self.phones), "all media closed")
+        for other in (phone,) + others:
+            self.assertEqual(other.receivedOfType(m.CallState)[-1].callState, CallState.ON_HOOK)
+        self.assertAllIdle()
+
+    def assertAllIdle(self) -> None:
+        """Every channel of every registered ephone is idle, nothing off hook."""
+        self.assertEqual(self.engine.calls(), [])
+        ephones = self.service.registry.registeredEphones()
+        self.assertEqual(len(ephones), len(self.phones))
+        for ephone in ephones:
+            self.assertEqual({state for line in ephone.lines for state in line.channels}, {"IDLE"})
+            self.assertEqual((ephone.offhook, ephone.mediaActive), (0, 0))
+
+    @inlineCallbacks
+    def test_holdAndResumeEitherParty(self) -> None:
+        """
+        Alice holds (HOLD state, both phones' media closed, no hold tone on
+        a secure call) and resumes with new SRTP keys and media both ways; then Bob does
+        the same from his side.
+        """
+        a, b = yield self.register(ALICE, BOB)
+        refA, refB = yield self.connectCall(a, b, DN_B)
+        self.assertSecureInfo(a, DN_A, DN_B)
+        self.assertSecureInfo(b, DN_A, DN_B)
+        for holder, heldParty, ref in (a, b, refA), (b, a, refB):
+            keys = self.rxKeys(a, b)
+            mark = len(holder.received), len(heldParty.received)
+            holder.softKey(SoftKeyEvent.HOLD, 1, ref)
+            yield expect(holder, isState(CallState.HOLD, ref), "hold", mark[0])
+            yield expect(heldParty, isType(m.CloseReceiveChannel), "held party's media closed", mark[1])
+            yield waitUntil(lambda: not (holder.media.active or heldParty.media.active), "media closed")
+            self.assertEqual([msg for msg in heldParty.received[mark[1]:] if HOLD_TONE(msg)], [])
+            mark = len(holder.received), len(heldParty.received)
+            holder.softKey(SoftKeyEvent.RESUME, 1, ref)
+            yield expect(holder, isState(CallState.CONNECTED, ref), "resumed", mark[0])
+            for phone, since in (holder, mark[0]), (heldParty, mark[1]):
+                orc = yield expect(phone, isType(m.OpenReceiveChannel), "media reopened", since)
+                self.assertNotIn(orc.rxKey.key, keys)
+            yield self.assertMediaFlows(a, b)
+        yield self.hangUpAndCheckIdle(a, b)
+
+    @inlineCallbacks
+    def test_sharedLine(self) -> None:
+        """
+        A call to the shared DN rings both phones; the one that answers is
+        connected and the other shows CallRemoteMultiline; held there, the
+        other phone picks it up with Resume and media flows to it.
+        """
+        a, desk1, desk2 = yield self.register(ALICE, DESK1, DESK2)
+        mark = len(desk1.received), len(desk2.received)
+        a.offHook()
+        a.pressKeys(DN_SHARED)
+        yield expect(desk1, RINGING, "ringing", mark[0])
+        yield expect(desk2, RINGING, "ringing", mark[1])
+        ref1, ref2 = self.ref(desk1, CallState.RING_IN, mark[0]), self.ref(desk2, CallState.RING_IN, mark[1])
+        desk1.offHook()
+        yield expect(desk2, isState(CallState.CALL_REMOTE_MULTILINE, ref2), "in use elsewhere", mark[1])
+        yield expect(desk1, isState(CallState.CONNECTED, ref1), "connected", mark[0])
+        yield self.assertMediaFlows(a, desk1)
+        self.assertSecureInfo(desk1, DN_A, DN_SHARED)
+        self.assertFalse(desk2.media.active)
+
+        mark = len(desk1.received), len(desk2.received)
+        desk1.softKey(SoftKeyEvent.HOLD, 1, ref1)
+        yield expect(desk1, isState(CallState.HOLD, ref1), "hold", mark[0])
+        yield expect(desk2, isState(CallState.REMOTE_HOLD, ref2), "remote hold", mark[1])
+        mark = len(desk1.received), len(desk2.received)
+        desk2.softKey(SoftKeyEvent.RESUME, 1, ref2)
+        yield expect(desk2, isState(CallState.CONNECTED, ref2), "picked up", mark[1])
+        yield expect(desk1, isState(CallState.CALL_REMOTE_MULTILINE, ref1), "in use elsewhere", mark[0])
+        yield self.assertMediaFlows(a, desk2)
+        self.assertFalse(desk1.media.active)
+        self.assertEqual(self.engine.calls()[0].callee.endpoint.station.ephone.mac, DESK2)
+        yield self.hangUpAndCheckIdle(a, desk1, desk2)
+
+    @inlineCallbacks
+    def startTransfer(self) -> Any:
+        """
+        Alice calls Bob, Bob answers and presses Transfer: his call is held
+        and a consult leg opens with dial tone.
+
+        @return: the phones, Bob's original and consult call references.
+        """
+        a, b, c = yield self.register(ALICE, BOB, CAROL)
+        _, refB = yield self.connectCall(a, b, DN_B)
+        mark, markA = len(b.received), len(a.received)
+        b.softKey(SoftKeyEvent.TRANSFER, 1, refB)
+        yield expect(b, isState(CallState.HOLD, refB), "original call held", mark)
+        yield expect(b, isState(CallState.OFF_HOOK), "consult leg", mark)
+        consult = self.ref(b, CallState.OFF_HOOK, mark)
+        self.assertNotEqual(consult, refB)
+        yield expect(a, isType(m.CloseReceiveChannel), "Alice's media closed", markA)
+        return a, b, c, refB, consult
+
+    @inlineCallbacks
+    def assertTransferred(self, a: SimulatedPhone, b: SimulatedPhone, c: SimulatedPhone,
+                          refB: int, consult: int, mark: tuple[int, int, int]) -> Any:
+        """
+        Bob's two legs end and he is idle; Alice and Carol are connected
+        with each other in CallInfo and SRTP flows between them.
+        """
+        yield expect(b, isState(CallState.ON_HOOK, refB), "original leg cleared", mark[1])
+        yield expect(b, isState(CallState.ON_HOOK, consult), "consult leg cleared", mark[1])
+        yield expect(a, isState(CallState.CONNECTED), "connected to Carol", mark[0])
+        yield expect(c, isState(CallState.CONNECTED), "connected to Alice", mark[2])
+        yield self.assertMediaFlows(a, c)
+        for phone, other in (a, DN_C), (c, DN_A):
+            info = self.lastInfo(phone)
+            self.assertIn(other, (info.callingParty, info.calledParty))
+            self.assertEqual(info.callSecurityStatus, CallSecurityStatus.ENCRYPTED)
+        self.assertFalse(b.media.active)
+        self.assertEqual(self.service.registry.byMac(BOB).lines[0].channels, ["IDLE", "IDLE"])
+        [call] = self.engine.calls()
+        self.assertEqual({call.caller.line.number, call.callee.line.number}, {DN_A, DN_C})
+
+    @inlineCallbacks
+    def test_consultTransfer(self) -> None:
+        """
+        Bob consults Carol (SRTP between them while Alice is held) and
+        presses Transfer again: Alice and Carol are connected with SRTP
+        between them and Bob is idle.
+        """
+        a, b, c, refB, consult = yield self.startTransfer()
+        markC = len(c.received)
+        b.pressKeys(DN_C)
+        yield expect(c, RINGING, "ringing", markC)
+        c.offHook()
+        yield expect(b, isState(CallState.CONNECTED, consult), "consult connected")
+        yield self.assertMediaFlows(b, c)
+        self.assertEqual(self.service.registry.byMac(BOB).lines[0].channels, ["HOLD", "CONNECTED"])
+        mark = len(a.received), len(b.received), len(c.received)
+        b.softKey(SoftKeyEvent.TRANSFER, 1, consult)
+        yield self.assertTransferred(a, b, c, refB, consult, mark)
+        yield self.hangUpAndCheckIdle(c, a, b)
+
+    @inlineCallbacks
+    def test_blindTransferWhileRinging(self) -> None:
+        """
+        Transfer pressed again while Carol rings completes blind: Bob is
+        cleared, Alice hears ringback, and when Carol answers Alice and
+        Carol are connected with SRTP.
+        """
+        a, b, c, refB, consult = yield self.startTransfer()
+        markC = len(c.received)
+        b.pressKeys(DN_C)
+        yield expect(c, RINGING, "ringing", markC)
+        yield expect(b, isState(CallState.RING_OUT, consult), "consult ringback")
+        mark = len(a.received), len(b.received), len(c.received)
+        b.softKey(SoftKeyEvent.TRANSFER, 1, consult)
+        yield expect(a, isState(CallState.RING_OUT), "ringback to Carol", mark[0])
+        yield expect(b, isState(CallState.ON_HOOK, refB), "Bob cleared", mark[1])
+        c.offHook()
+        yield self.assertTransferred(a, b, c, refB, consult, mark)
+        yield self.hangUpAndCheckIdle(a, b, c)
+
+    @inlineCallbacks
+    def test_transferRefusedByPattern(self) -> None:
+        """
+        A non-local target outside transfer-pattern 9.... is refused with
+        "Can Not Complete Transfer"; the consult leg clears and the original
+        call resumes with new SRTP keys and media both ways.
+        """
+        a, b, c, refB, consult = yield self.startTransfer()
+        keys = self.rxKeys(a, b)
+        mark = len(a.received), len(b.received)
+        b.pressKeys("5")
+        yield expect(b, isType(m.DisplayPromptStatus, promptStatus=m.LABEL_CAN_NOT_COMPLETE_TRANSFER,
+                               callReference=consult), "refused", mark[1])
+        yield expect(b, isState(CallState.ON_HOOK, consult), "consult leg cleared", mark[1])
+        yield expect(b, isState(CallState.CONNECTED, refB), "original call resumed", mark[1])
+        for phone, since in (a, mark[0]), (b, mark[1]):
+            orc = yield expect(phone, isType(m.OpenReceiveChannel), "media reopened", since)
+            self.assertNotIn(orc.rxKey.key, keys)
+        yield self.assertMediaFlows(a, b)
+        self.assertEqual([msg for msg in c.received if RINGING(msg)], [])
+        yield self.hangUpAndCheckIdle(b, a)
+
+    @inlineCallbacks
+    def test_noAnswerForward(self) -> None:
+        """
+        Bob not answering for the 3 s no-answer-timeout stops his ringing,
+        rings Carol with a forwarded CallInfo (original called 3002) and
+        names Carol to Alice; Carol answers and SRTP flows with Alice.
+        """
+        a, b, c = yield self.register(ALICE, BOB, CAROL)
+        mark = len(a.received), len(b.received), len(c.received)
+        a.offHook()
+        a.pressKeys(DN_B)
+        yield expect(b, RINGING, "ringing", mark[1])
+        started = reactor.seconds()
+        refB = self.ref(b, CallState.RING_IN, mark[1])
+        yield expect(c, RINGING, "forwarded ringing", mark[2], timeout=8)
+        self.assertGreaterEqual(reactor.seconds() - started, 2.5)
+        yield expect(b, isState(CallState.ON_HOOK, refB), "Bob stops ringing", mark[1])
+        info = self.lastInfo(c)
+        self.assertEqual((info.callingParty, info.calledParty, info.callType, info.originalCalledParty),
+                         (DN_A, DN_C, CallType.FORWARD, DN_B))
+        self.assertEqual(self.lastInfo(a).calledParty, DN_C)
+        c.offHook()
+        yield expect(a, isState(CallState.CONNECTED), "connected", mark[0])
+        yield self.assertMediaFlows(a, c)
+        self.assertFalse(b.media.active)
+        yield self.hangUpAndCheckIdle(a, b, c)
+
+    @inlineCallbacks
+    def test_forwardAllSoftKey(self) -> None:
+        """
+        Bob's CFwdAll softkey, 3003 and '#' give ForwardStat(all active,
+        3003); a call to Bob then rings Carol at once with a forwarded
+        CallInfo, Bob's phone does not ring, and Carol answers with SRTP.
+        """
+        a, b, c = yield self.register(ALICE, BOB, CAROL)
+        mark = len(b.received)
+        b.softKey(SoftKeyEvent.CFWD_ALL, 1, 0)
+        yield expect(b, isType(m.DisplayPromptStatus, promptStatus=m.LABEL_ENTER_NUMBER), "enter number", mark)
+        b.pressKeys(DN_C + "#")
+        stat = yield expect(b, isType(m.ForwardStat, forwardAllActive=1), "forward-all on", mark)
+        self.assertEqual(stat.forwardAllDirnum, DN_C)
+        yield expect(b, isState(CallState.ON_HOOK), "input ended", mark)
+        mark = len(a.received), len(b.received), len(c.received)
+        a.offHook()
+        a.pressKeys(DN_B)
+        yield expect(c, RINGING, "forwarded ringing", mark[2])
+        info = self.lastInfo(c)
+        self.assertEqual((info.callingParty, info.calledParty, info.callType, info.originalCalledParty),
+                         (DN_A, DN_C, CallType.FORWARD, DN_B))
+        c.offHook()
+        yield expect(a, isState(CallState.CONNECTED), "connected", mark[0])
+        yield self.assertMediaFlows(a, c)
+        self.assertEqual([msg for msg in b.received[mark[1]:] if RINGING(msg)], [])
+        yield self.hangUpAndCheckIdle(c, a)
