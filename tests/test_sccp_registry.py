@@ -191,6 +191,60 @@ class AdmissionTests(SynchronousTestCase):
         self.assertEqual(registry.admit("0011223344BB").autoAssigned, "2001")
 
 
+class DnsWithPrefixTests(SynchronousTestCase):
+    """
+    L{EphoneRegistry.dnsWithPrefix}: the numbers in use starting with some
+    digits, kept sorted as phones register and unregister.
+    """
+
+    def setUp(self) -> None:
+        config = makeConfig(autoAssign=None, maxDn=30, ephones=(
+            EphoneConfig("00000000000A", buttons=(LineButton(1, "2010"), LineButton(2, "201"))),
+            EphoneConfig("00000000000B", buttons=(LineButton(1, "2010"), LineButton(2, "2100"))),
+            EphoneConfig("00000000000C", buttons=(LineButton(1, "30"),))))
+        self.registry = EphoneRegistry(config, None)
+        self.stations = [registerDirectly(self.registry, mac)[1]
+                         for mac in ("00000000000C", "00000000000B", "00000000000A")]
+
+    def test_sortedPrefixMatches(self) -> None:
+        """
+        The numbers starting with the prefix come back sorted as strings,
+        the prefix itself first when in use, a shared number once; the empty
+        prefix gives every number in use, and an unknown prefix none.
+        """
+        registry = self.registry
+        self.assertEqual(registry.dnsWithPrefix("2"), ["201", "2010", "2100"])
+        self.assertEqual(registry.dnsWithPrefix("201"), ["201", "2010"])
+        self.assertEqual(registry.dnsWithPrefix("2010"), ["2010"])
+        self.assertEqual(registry.dnsWithPrefix(""), ["201", "2010", "2100", "30"])
+        self.assertEqual([registry.dnsWithPrefix(p) for p in ("1", "2011", "20100", "4")], [[]] * 4)
+
+    def test_limit(self) -> None:
+        """
+        C{limit} caps how many numbers come back, the lowest first.
+        """
+        registry = self.registry
+        self.assertEqual(registry.dnsWithPrefix("2", 2), ["201", "2010"])
+        self.assertEqual(registry.dnsWithPrefix("", 1), ["201"])
+        self.assertEqual(registry.dnsWithPrefix("2", 0), [])
+        self.assertEqual(registry.dnsWithPrefix("2", 10), ["201", "2010", "2100"])
+
+    def test_followsUnregister(self) -> None:
+        """
+        A number leaves the index when its last holder unregisters, and comes
+        back when a holder registers again; a stale session changes nothing.
+        """
+        registry = self.registry
+        self.assertIsNone(registry.unregister(object()))
+        registry.unregister(self.stations[2])
+        self.assertEqual(registry.dnsWithPrefix("2"), ["2010", "2100"])
+        registry.unregister(self.stations[1])
+        self.assertEqual(registry.dnsWithPrefix(""), ["30"])
+        registerDirectly(registry, "00000000000A")
+        self.assertEqual(registry.dnsWithPrefix(""), ["201", "2010", "30"])
+        self.assertEqual(registry.dnsWithPrefix(""), sorted(registry.dnsInUse()))
+
+
 class PersistenceTests(SynchronousTestCase):
     """
     Auto-assigned numbers survive a restart.

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_calls_engine -*-
+# -*- test-case-name: tests.test_calls_dialing,tests.test_calls_engine -*-
 """
 Digit collection (sccp.md 5.4 (b)): when is a dialled number complete?
 
@@ -15,7 +15,9 @@ complete when:
     leg on the injected clock) completes it with what was dialled.
 
 L{RegistryDirectory} is the L{IDirectory} of the phones registered in the
-L{EphoneRegistry}: exact directory-number match (L{EphoneRegistry.byDn}).
+L{EphoneRegistry}: exact directory-number match (L{EphoneRegistry.byDn}),
+and prefix matching of dialled digits by bisection over the registry's
+sorted numbers in use (L{EphoneRegistry.dnsWithPrefix}).
 
 Pure logic: no clock, no I/O.
 """
@@ -142,18 +144,23 @@ class RegistryDirectory:
 
     def match(self, digits: str) -> DialMatch:
         """
-        How C{digits} match the numbers in use (one pass over them; C{max-dn}
-        keeps the set small).
+        How C{digits} match the numbers in use: the first two numbers in use
+        starting with them, in sorted order (L{EphoneRegistry.dnsWithPrefix},
+        a bisection, so the cost does not grow with the phones registered).
+        C{digits} sorts before every longer number starting with it, so it
+        is in use exactly when it comes first, and a longer number exists
+        exactly when another one is found.
+
+        @param digits: the digits dialled so far.
+        @return: L{DialMatch.EXACT}, L{DialMatch.EXACT_OR_LONGER},
+            L{DialMatch.PREFIX} or L{DialMatch.NONE}.
         """
-        exact = longer = False
-        for dn in self.registry.dnsInUse():
-            if dn == digits:
-                exact = True
-            elif dn.startswith(digits):
-                longer = True
-        if exact:
-            return DialMatch.EXACT_OR_LONGER if longer else DialMatch.EXACT
-        return DialMatch.PREFIX if longer else DialMatch.NONE
+        found = self.registry.dnsWithPrefix(digits, 2)
+        if not found:
+            return DialMatch.NONE
+        if found[0] != digits:
+            return DialMatch.PREFIX
+        return DialMatch.EXACT_OR_LONGER if len(found) > 1 else DialMatch.EXACT
 
     def resolve(self, number: str) -> list[Destination]:
         """

@@ -8,7 +8,8 @@ station sessions (L{srst.sccp.station}) ask it to L{admit
 <EphoneRegistry.admit>} a phone (a pure decision), then L{register
 <EphoneRegistry.register>} it, and L{unregister <EphoneRegistry.unregister>}
 it when the session ends.  The call engine finds phones by directory number
-with L{EphoneRegistry.byDn}.
+with L{EphoneRegistry.byDn}, and matches dialled digits against the
+numbers in use with L{EphoneRegistry.dnsWithPrefix}.
 
 Numbering: every MAC address gets an ephone number (C{ephone-1}, ...) that
 stays the same for the life of the process.  Configured ephones get 1..N in
@@ -34,6 +35,7 @@ in use by registered phones, the new phone's included.
 Bookkeeping is incremental so that admitting and registering a phone costs
 the same with 10 or 10,000 phones registered: the registry keeps the
 registered phones, the phones holding each directory number, the numbers
+in use in sorted order (for prefix queries by bisection), the numbers
 already taken for auto-assignment and the lowest number of the range that
 may still be free, and updates them in L{EphoneRegistry.register} and
 L{EphoneRegistry.unregister}.
@@ -46,6 +48,7 @@ public names.
 from __future__ import annotations
 
 import os
+from bisect import bisect_left, insort
 from collections import Counter
 from typing import Any
 
@@ -106,12 +109,15 @@ class EphoneRegistry:
         self._configuredDns: set[str] = set()
         # Incremental indexes (see the module docstring): the registered
         # phones by MAC; the MACs of the registered phones with a line for
-        # each directory number in use; the registered phones by the id of
-        # the session holding them; how many phones each auto-assigned
-        # number is remembered for; the auto-assign range position below
-        # which every number is taken.
+        # each directory number in use; those numbers, sorted (a new number
+        # is inserted by bisection: a pointer move, microseconds even with
+        # 10,000 numbers); the registered phones by the id of the session
+        # holding them; how many phones each auto-assigned number is
+        # remembered for; the auto-assign range position below which every
+        # number is taken.
         self._registered: dict[str, Ephone] = {}
         self._dnHolders: dict[str, set[str]] = {}
+        self._sortedDns: list[str] = []
         self._holders: dict[int, dict[str, Ephone]] = {}
         self._assignedDns: Counter[str] = Counter(self._assignments.values())
         self._freeCursor = 0
@@ -178,6 +184,28 @@ class EphoneRegistry:
         @return: the directory numbers of the registered phones' lines.
         """
         return set(self._dnHolders)
+
+    def dnsWithPrefix(self, prefix: str, limit: int | None = None) -> list[str]:
+        """
+        The directory numbers in use that start with C{prefix} (C{prefix}
+        itself included), in sorted order.  Costs O(log n + k) for n numbers
+        in use and k returned, so dialled digits can be matched on every
+        digit with thousands of phones registered.
+
+        @param prefix: the leading digits (the empty string matches every
+            number).
+        @param limit: return at most this many numbers; L{None} for all.
+        @return: those numbers, sorted as strings; C{prefix} comes first
+            when it is itself in use.
+        """
+        dns = self._sortedDns
+        index = bisect_left(dns, prefix)
+        end = len(dns) if limit is None else min(len(dns), index + max(limit, 0))
+        found = []
+        while index < end and dns[index].startswith(prefix):
+            found.append(dns[index])
+            index += 1
+        return found
 
     def rememberedDn(self, mac: str) -> str | None:
         """
@@ -420,7 +448,12 @@ class EphoneRegistry:
         self._registered[mac] = ephone
         self._holders.setdefault(id(station), {})[mac] = ephone
         for line in ephone.lines:
-            self._dnHolders.setdefault(line.assignment.dn, set()).add(mac)
+            dn = line.assignment.dn
+            holders = self._dnHolders.get(dn)
+            if holders is None:
+                holders = self._dnHolders[dn] = set()
+                insort(self._sortedDns, dn)
+            holders.add(mac)
 
     def _dropRegistration(self, ephone: Ephone, station: Any) -> None:
         """Forget the indexes of C{ephone}'s registration by C{station}."""
@@ -432,11 +465,13 @@ class EphoneRegistry:
             if not held:
                 del self._holders[id(station)]
         for line in ephone.lines:
-            holders = self._dnHolders.get(line.assignment.dn)
+            dn = line.assignment.dn
+            holders = self._dnHolders.get(dn)
             if holders is not None:
                 holders.discard(mac)
                 if not holders:
-                    del self._dnHolders[line.assignment.dn]
+                    del self._dnHolders[dn]
+                    del self._sortedDns[bisect_left(self._sortedDns, dn)]
 
     def _remember(self, mac: str, dn: str) -> None:
         """
