@@ -1,0 +1,564 @@
+# -*- test-case-name: tests.test_media_transport -*-
+"""
+UDP transport for router-terminated RTP/SRTP media.
+
+L{RtpPortAllocator} hands out even ports of the configured
+C{rtp-port-range} and binds them through a caller-supplied
+C{listen(port, protocol)} callable, skipping ports the host already uses.
+L{RtpStream} is one media endpoint, a L{DatagramProtocol}: it builds and
+(optionally) SRTP-protects what it sends, checks, decrypts and accounts for
+what it receives (RFC 3550 statistics), drops bad input without raising,
+and reports an RTP-unreachable far end once.
+
+To police RTP with the control-plane policy, bind a
+C{srst.policing.PolicingDatagramProtocol} wrapping the stream instead of
+the stream itself; the stream then shares the wrapper's transport.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any, Callable, Optional
+
+from attrs import frozen
+from twisted.internet.defer import Deferred, maybeDeferred, succeed
+from twisted.internet.error import CannotListenError
+from twisted.internet.interfaces import (
+    IDelayedCall,
+    IListeningPort,
+    IReactorTime,
+)
+from twisted.internet.protocol import DatagramProtocol
+from twisted.logger import Logger
+
+from srst.media.rtp import (
+    G711_CLOCK_RATE,
+    PayloadType,
+    ReceiveSnapshot,
+    ReceiveStatistics,
+    RtpDecodeError,
+    RtpPacket,
+    SendSnapshot,
+    SendStatistics,
+    decodeRtp,
+    encodeRtp,
+)
+from srst.media.srtp import SrtpError, SrtpKeys, SrtpReceiver, SrtpSender
+
+DEFAULT_PORT_RANGE = "16384-32767"
+"""The default C{media.rtp-port-range} (architecture.md)."""
+
+DEFAULT_BIND_ATTEMPTS = 16
+"""How many even ports L{RtpPortAllocator.bind} tries before giving up."""
+
+_RTP_HEADER_LENGTH = 12
+_SEQ_MOD = 1 << 16
+_TS_MOD = 1 << 32
+
+Address = tuple[str, int]
+ListenCallable = Callable[[int, DatagramProtocol], IListeningPort]
+
+
+class InvalidPortRange(ValueError):
+    """
+    An RTP port range is not C{"LOW-HIGH"} with an even port in it.
+
+    @ivar text: the range as given.
+    @ivar reason: what is wrong, as one line.
+    """
+
+    def __init__(self, text: str, reason: str) -> None:
+        super().__init__(text, reason)
+        self.text = text
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return "invalid RTP port range %r: %s" % (self.text, self.reason)
+
+
+class PortRangeExhausted(RuntimeError):
+    """
+    No even RTP port could be handed out.
+
+    @ivar low: the first port of the range.
+    @ivar high: the last port of the range.
+    @ivar inUse: how many ports of the range srst holds.
+    @ivar bindFailures: how many ports the host refused to bind in the
+        failed request (0 when every port was already held).
+    """
+
+    def __init__(self, low: int, high: int, inUse: int,
+                 bindFailures: int = 0) -> None:
+        super().__init__(low, high, inUse, bindFailures)
+        self.low = low
+        self.high = high
+        self.inUse = inUse
+        self.bindFailures = bindFailures
+
+    def __str__(self) -> str:
+        text = "no free even RTP port in %d-%d (%d in use)" % (
+            self.low, self.high, self.inUse)
+        if self.bindFailures:
+            text += ", %d refused by the host" % (self.bindFailures,)
+        return text
+
+
+class StreamNotReady(RuntimeError):
+    """
+    L{RtpStream.send} was called before the far end was known, before
+    the stream was bound, or after it was closed.
+
+    @ivar reason: which, as one line.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return "RTP stream cannot send: %s" % (self.reason,)
+
+
+def parsePortRange(text: str) -> tuple[int, int]:
+    """
+    Parse an RTP port range such as C{"16384-32767"}.
+
+    @param text: C{"LOW-HIGH"}, 1024 <= LOW <= HIGH <= 65535.
+    @return: C{(low, high)}, both inclusive.
+    @raise InvalidPortRange: when malformed, out of bounds, or holding no
+        even port.
+    """
+    if not isinstance(text, str):
+        raise InvalidPortRange(repr(text), "not text")
+    parts = text.strip().split("-")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise InvalidPortRange(text, "expected LOW-HIGH")
+    low, high = int(parts[0]), int(parts[1])
+    if not 1024 <= low <= high <= 65535:
+        raise InvalidPortRange(text, "need 1024 <= LOW <= HIGH <= 65535")
+    if low % 2 and low == high:
+        raise InvalidPortRange(text, "no even port in the range")
+    return low, high
+
+
+class RtpPortAllocator:
+    """
+    Hands out even RTP ports of one range on one address, never the same
+    port twice while it is held, cycling through the range so a released
+    port is not reused at once.
+
+    @ivar address: the local address streams bind to (for the caller's
+        C{listen}).
+    @ivar low: the first port of the range.
+    @ivar high: the last port of the range.
+    @ivar maxBindAttempts: ports L{bind} tries per request.
+    """
+
+    log = Logger(namespace="srst.media.transport")
+
+    def __init__(self, address: str, rangeText: str,
+                 maxBindAttempts: int = DEFAULT_BIND_ATTEMPTS) -> None:
+        """
+        @param address: the local address (C{media.address}).
+        @param rangeText: the range, as in C{media.rtp-port-range}.
+        @param maxBindAttempts: how many even ports L{bind} tries.
+        @raise InvalidPortRange: for a bad range.
+        """
+        if maxBindAttempts < 1:
+            raise ValueError("maxBindAttempts must be at least 1")
+        self.address = address
+        self.low, self.high = parsePortRange(rangeText)
+        self.maxBindAttempts = maxBindAttempts
+        first = self.low + (self.low % 2)
+        self._ports = range(first, self.high + 1, 2)
+        self._next = 0
+        self._inUse: set[int] = set()
+
+    def __repr__(self) -> str:
+        return "<RtpPortAllocator %s %d-%d, %d in use>" % (
+            self.address, self.low, self.high, len(self._inUse))
+
+    @property
+    def inUse(self) -> frozenset[int]:
+        """The ports currently held."""
+        return frozenset(self._inUse)
+
+    @property
+    def capacity(self) -> int:
+        """How many even ports the range holds."""
+        return len(self._ports)
+
+    def allocate(self) -> int:
+        """
+        Reserve the next free even port without binding it.
+
+        @return: the port, now held until L{release}.
+        @raise PortRangeExhausted: when every even port is held.
+        """
+        for offset in range(len(self._ports)):
+            index = (self._next + offset) % len(self._ports)
+            port = self._ports[index]
+            if port not in self._inUse:
+                self._next = (index + 1) % len(self._ports)
+                self._inUse.add(port)
+                return port
+        raise PortRangeExhausted(self.low, self.high, len(self._inUse))
+
+    def release(self, port: int) -> None:
+        """
+        Give a port back; releasing a port not held does nothing.
+
+        @param port: the port.
+        """
+        self._inUse.discard(port)
+
+    def bind(self, protocol: DatagramProtocol,
+             listen: ListenCallable) -> IListeningPort:
+        """
+        Reserve an even port and bind C{protocol} to it with C{listen};
+        a port the host refuses (L{CannotListenError}) is released and the
+        next is tried, up to L{maxBindAttempts} ports.
+
+        @param protocol: the protocol to bind (an L{RtpStream}, possibly
+            wrapped for policing).
+        @param listen: C{listen(port, protocol)}, e.g. C{lambda p, proto:
+            reactor.listenUDP(p, proto, interface=allocator.address)}.
+        @return: what C{listen} returned; its port stays held until
+            L{release}.
+        @raise PortRangeExhausted: when no port is free or every attempt
+            was refused.
+        """
+        failures = 0
+        for _ in range(min(self.maxBindAttempts, len(self._ports))):
+            try:
+                port = self.allocate()
+            except PortRangeExhausted as e:
+                raise PortRangeExhausted(self.low, self.high, e.inUse,
+                                         failures) from None
+            try:
+                return listen(port, protocol)
+            except CannotListenError as e:
+                self.release(port)
+                failures += 1
+                self.log.warn(
+                    "RTP port {port} on {address} is busy on the host "
+                    "({reason}); trying the next",
+                    port=port, address=self.address,
+                    reason=str(e.socketError))
+        raise PortRangeExhausted(self.low, self.high, len(self._inUse),
+                                 failures)
+
+
+@frozen
+class StreamCounters:
+    """
+    Datagram counters of one L{RtpStream}.
+
+    @ivar received: every datagram that arrived.
+    @ivar decrypted: SRTP packets that authenticated and decrypted.
+    @ivar malformed: datagrams that are not RTP (dropped).
+    @ivar authFailures: SRTP packets that failed authentication (dropped).
+    @ivar replays: SRTP packets already seen (dropped).
+    @ivar wrongSource: datagrams not from the known far end (dropped).
+    @ivar delivered: payloads handed to C{onPayload}.
+    """
+
+    received: int
+    decrypted: int
+    malformed: int
+    authFailures: int
+    replays: int
+    wrongSource: int
+    delivered: int
+
+
+@frozen
+class StreamSnapshot:
+    """
+    One L{RtpStream} as show commands see it.
+
+    @ivar localPort: the bound port, or L{None} before binding.
+    @ivar remote: the far end C{(host, port)}, or L{None}.
+    @ivar ssrc: the SSRC this stream sends with.
+    @ivar payloadType: the payload type it sends.
+    @ivar secure: whether SRTP protects sending or receiving.
+    @ivar unreachable: whether the RTP-unreachable timeout fired.
+    @ivar closed: whether L{RtpStream.close} was called.
+    @ivar counters: the datagram counters.
+    @ivar receive: the RFC 3550 receive statistics.
+    @ivar send: the send statistics.
+    """
+
+    localPort: Optional[int]
+    remote: Optional[Address]
+    ssrc: int
+    payloadType: int
+    secure: bool
+    unreachable: bool
+    closed: bool
+    counters: StreamCounters
+    receive: ReceiveSnapshot
+    send: SendSnapshot
+
+
+class RtpStream(DatagramProtocol):
+    """
+    One router-terminated media stream endpoint.
+
+    Receive path, in order: a datagram from anywhere but L{remote} (once
+    known) counts as C{wrongSource}; with receive keys it must
+    authenticate (C{authFailures}) and be new (C{replays}); then it must
+    decode as RTP (C{malformed}).  Each of those is dropped, never raised;
+    the first of each kind is logged as a warning, later ones at debug in
+    C{srst.debug.media}.  A good packet feeds the statistics, resets the
+    RTP-unreachable timer and goes to C{onPayload(payload, packet)}.
+
+    @ivar clock: the clock for arrival times and the unreachable timer.
+    @ivar payloadType: the payload type sent.
+    @ivar ssrc: the SSRC sent.
+    @ivar unreachableTimeout: seconds without a valid packet after
+        L{startMedia} before C{onUnreachable}, or L{None} for never.
+    @ivar localPort: the bound port, or L{None} before binding.
+    @ivar unreachable: whether the unreachable timeout fired.
+    @ivar closed: whether L{close} was called.
+    """
+
+    log = Logger(namespace="srst.media.transport")
+    _debugLog = Logger(namespace="srst.debug.media")
+    noisy = False
+
+    def __init__(self, clock: IReactorTime, *,
+                 payloadType: int = PayloadType.PCMU,
+                 clockRate: int = G711_CLOCK_RATE,
+                 txKeys: Optional[SrtpKeys] = None,
+                 rxKeys: Optional[SrtpKeys] = None,
+                 onPayload: Optional[Callable[[bytes, RtpPacket], Any]] = None,
+                 onUnreachable: Optional[Callable[[], Any]] = None,
+                 unreachableTimeout: Optional[float] = None,
+                 releasePort: Optional[Callable[[int], Any]] = None,
+                 ssrc: Optional[int] = None,
+                 minSequential: int = 2) -> None:
+        """
+        @param clock: the reactor's time provider (or a L{task.Clock}).
+        @param payloadType: the payload type to send.
+        @param clockRate: RTP timestamp units per second received.
+        @param txKeys: SRTP keys to protect what is sent, or L{None} for
+            plain RTP.
+        @param rxKeys: SRTP keys to check what is received, or L{None}.
+        @param onPayload: called with C{(payload, packet)} per good packet.
+        @param onUnreachable: called once when the far end is silent for
+            C{unreachableTimeout} seconds after L{startMedia}.
+        @param unreachableTimeout: seconds, or L{None} to never time out.
+        @param releasePort: called with the bound port by L{close}, e.g.
+            L{RtpPortAllocator.release}.
+        @param ssrc: the SSRC to send with; random when L{None}.
+        @param minSequential: RFC 3550 probation, see L{ReceiveStatistics}.
+        """
+        if unreachableTimeout is not None and unreachableTimeout <= 0:
+            raise ValueError("unreachableTimeout must be positive")
+        self.clock = clock
+        self.payloadType = int(payloadType)
+        self.ssrc = secrets.randbits(32) if ssrc is None else ssrc
+        self.unreachableTimeout = unreachableTimeout
+        self.localPort: Optional[int] = None
+        self.unreachable = False
+        self.closed = False
+        self._remote: Optional[Address] = None
+        self._onPayload = onPayload
+        self._onUnreachable = onUnreachable
+        self._releasePort = releasePort
+        self._sender = SrtpSender(txKeys) if txKeys is not None else None
+        self._receiver = SrtpReceiver(rxKeys) if rxKeys is not None else None
+        self._sequence = secrets.randbits(16)
+        self._timestamp = secrets.randbits(32)
+        self._rxStats = ReceiveStatistics(clockRate=clockRate,
+                                          minSequential=minSequential)
+        self._txStats = SendStatistics()
+        self._timer: Optional[IDelayedCall] = None
+        self._counts = dict.fromkeys(
+            ("received", "decrypted", "malformed", "authFailures",
+             "replays", "wrongSource", "delivered"), 0)
+
+    def __repr__(self) -> str:
+        return "<RtpStream port=%s remote=%s ssrc=0x%08x%s>" % (
+            self.localPort, self._remote, self.ssrc,
+            " srtp" if self.secure else "")
+
+    @property
+    def secure(self) -> bool:
+        """Whether SRTP protects either direction."""
+        return self._sender is not None or self._receiver is not None
+
+    @property
+    def remote(self) -> Optional[Address]:
+        """The far end C{(host, port)}; set it once it is known."""
+        return self._remote
+
+    @remote.setter
+    def remote(self, address: Optional[Address]) -> None:
+        if address is not None:
+            host, port = address
+            address = (str(host), int(port))
+        self._remote = address
+
+    def startProtocol(self) -> None:
+        """
+        Note the bound port.
+        """
+        self.localPort = getattr(self.transport.getHost(), "port", None)
+
+    def stopProtocol(self) -> None:
+        """
+        The port stopped listening: cancel the timer.
+        """
+        self._cancelTimer()
+
+    def startMedia(self) -> None:
+        """
+        Media started: arm the RTP-unreachable timer (when configured and
+        not already armed or fired).  Each good packet resets it.
+        """
+        if (self.unreachableTimeout is None or self.closed
+                or self.unreachable or self._timer is not None):
+            return
+        self._timer = self.clock.callLater(self.unreachableTimeout,
+                                           self._unreachableTimedOut)
+
+    def _unreachableTimedOut(self) -> None:
+        self._timer = None
+        self.unreachable = True
+        self.log.warn(
+            "RTP from {remote} to port {localPort} unreachable: no valid "
+            "packet for {timeout} s",
+            remote=self._remote, localPort=self.localPort,
+            timeout=self.unreachableTimeout, ssrc=self.ssrc,
+            received=self._counts["received"])
+        if self._onUnreachable is not None:
+            with self.log.failuresHandled(
+                    "while reporting RTP unreachable on {localPort}",
+                    localPort=self.localPort):
+                self._onUnreachable()
+
+    def _cancelTimer(self) -> None:
+        timer, self._timer = self._timer, None
+        if timer is not None and timer.active():
+            timer.cancel()
+
+    def send(self, payload: bytes, timestampAdvance: int,
+             marker: bool = False) -> bytes:
+        """
+        Send one payload to L{remote} as RTP, or SRTP with the send keys.
+
+        @param payload: the payload.
+        @param timestampAdvance: timestamp units this payload lasts (160
+            for 20 ms of G.711); added after sending.
+        @param marker: the RTP marker bit.
+        @return: the datagram written.
+        @raise StreamNotReady: before binding or L{remote}, or after
+            L{close}.
+        @raise SrtpError: if libsrtp refuses to protect the packet.
+        """
+        if self.closed:
+            raise StreamNotReady("closed")
+        if self.transport is None:
+            raise StreamNotReady("not bound")
+        if self._remote is None:
+            raise StreamNotReady("far end not known")
+        packet = RtpPacket(payloadType=self.payloadType,
+                           sequenceNumber=self._sequence,
+                           timestamp=self._timestamp, ssrc=self.ssrc,
+                           payload=payload, marker=marker)
+        datagram = encodeRtp(packet)
+        if self._sender is not None:
+            datagram = self._sender.protect(datagram)
+        self.transport.write(datagram, self._remote)
+        self._txStats.sent(packet)
+        self._sequence = (self._sequence + 1) % _SEQ_MOD
+        self._timestamp = (self._timestamp + timestampAdvance) % _TS_MOD
+        return datagram
+
+    def _drop(self, kind: str, addr: Any, reason: str) -> None:
+        self._counts[kind] += 1
+        count = self._counts[kind]
+        if count == 1:
+            emit = self.log.warn
+        else:
+            emit = self._debugLog.debug
+        emit("dropped RTP datagram from {peer} on port {localPort} "
+             "({kind}): {reason}",
+             peer=addr, localPort=self.localPort, kind=kind, reason=reason,
+             count=count)
+
+    def datagramReceived(self, datagram: bytes, addr: Any) -> None:
+        """
+        Check, decrypt, account for and deliver one datagram; bad ones
+        are counted and dropped.
+        """
+        self._counts["received"] += 1
+        if self.closed:
+            return
+        if self._remote is not None and tuple(addr) != self._remote:
+            self._drop("wrongSource", addr,
+                       "expected %s:%d" % self._remote)
+            return
+        if self._receiver is not None:
+            if (len(datagram) < _RTP_HEADER_LENGTH
+                    or datagram[0] >> 6 != 2):
+                self._drop("malformed", addr, "not an SRTP packet")
+                return
+            try:
+                datagram = self._receiver.unprotect(datagram)
+            except SrtpError as e:
+                kind = "replays" if "replay" in e.reason else "authFailures"
+                self._drop(kind, addr, str(e))
+                return
+            self._counts["decrypted"] += 1
+        try:
+            packet = decodeRtp(datagram)
+        except RtpDecodeError as e:
+            self._drop("malformed", addr, str(e))
+            return
+        self._rxStats.receive(packet, self.clock.seconds())
+        if self._timer is not None:
+            self._timer.reset(self.unreachableTimeout)
+        self._counts["delivered"] += 1
+        if self._onPayload is not None:
+            with self.log.failuresHandled(
+                    "while delivering RTP payload on {localPort}",
+                    localPort=self.localPort):
+                self._onPayload(packet.payload, packet)
+
+    @property
+    def counters(self) -> StreamCounters:
+        """The datagram counters so far."""
+        return StreamCounters(**self._counts)
+
+    def snapshot(self) -> StreamSnapshot:
+        """
+        @return: the stream's state and statistics, as a frozen value.
+        """
+        return StreamSnapshot(
+            localPort=self.localPort, remote=self._remote, ssrc=self.ssrc,
+            payloadType=self.payloadType, secure=self.secure,
+            unreachable=self.unreachable, closed=self.closed,
+            counters=self.counters, receive=self._rxStats.snapshot(),
+            send=self._txStats.snapshot())
+
+    def close(self) -> Deferred[None]:
+        """
+        Stop: cancel the timer, stop listening and release the port.
+        Calling it again does nothing.
+
+        @return: fires when the port has stopped listening.
+        """
+        if self.closed:
+            return succeed(None)
+        self.closed = True
+        self._cancelTimer()
+        transport, port = self.transport, self.localPort
+        if port is not None and self._releasePort is not None:
+            self._releasePort(port)
+        if transport is None:
+            return succeed(None)
+        done: Deferred[Any] = maybeDeferred(transport.stopListening)
+        return done.addCallback(lambda ignored: None)
