@@ -27,6 +27,8 @@ from attrs import field, frozen
 
 from srst._configreader import ConfigError, ConfigProblem, Reader
 from srst._cmfconfig import CallManagerFallbackConfig, readCallManagerFallback
+from srst._portsconfig import VoicePortConfig, readDialPeers, readVoicePorts
+from srst.calls.dialplan import DialPeer
 from srst.policing import (
     AccessList,
     AccessListEntry,
@@ -169,6 +171,8 @@ class RouterConfig:
     accessLists: dict[int, AccessList] = field(factory=dict)
     controlPlane: ControlPlanePolicy | None = None
     admin: AdminConfig = AdminConfig()
+    voicePorts: tuple[VoicePortConfig, ...] = ()
+    dialPeers: tuple[DialPeer, ...] = ()
 
 
 def load(path: str) -> RouterConfig:
@@ -240,6 +244,8 @@ def _readRouter(root: Reader, source: str) -> RouterConfig:
     adminReader = root.child("admin")
     admin = AdminConfig(socket=adminReader.string("socket", os.path.join(stateDir or "var", "srst.sock")))
     adminReader.finish()
+    voicePorts = readVoicePorts(root.child("voice-ports"))
+    dialPeers = readDialPeers(root, "dial-peers", voicePorts)
     return RouterConfig(
         source=source,
         hostname=hostname or "Router",
@@ -250,6 +256,8 @@ def _readRouter(root: Reader, source: str) -> RouterConfig:
         accessLists=accessLists,
         controlPlane=controlPlane,
         admin=admin,
+        voicePorts=voicePorts,
+        dialPeers=dialPeers,
     )
 
 

@@ -48,6 +48,9 @@ from srst.pki.trust import (
     loadCertificateFile,
     loadPrivateKeyFile,
 )
+from srst.ports.commands import registerVoicePortCommands
+from srst.ports.simulated import SimulatedBackend
+from srst.ports.voiceport import newVoicePort
 from srst.policing import ControlPlane, PolicingFactory, registerPolicingCommands
 from srst.sccp.commands import registerSccpCommands
 from srst.sccp.factory import REGISTER_NAMESPACE, STATE_NAMESPACE, SkinnyFactory
@@ -235,6 +238,8 @@ class RouterService(MultiService):
             listener.setServiceParent(self)
             registerSccpCommands(self.commands, self.registry, self.skinnyFactories)
             registerCallCommands(self.commands, self.callEngine, self.registry)
+        self.voicePorts = [newVoicePort(port, SimulatedBackend(port.name, port.signal)) for port in config.voicePorts]
+        registerVoicePortCommands(self.commands, self.voicePorts)
         if config.credentials is not None:
             registerCredentialsCommands(
                 self.commands,

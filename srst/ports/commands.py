@@ -1,0 +1,122 @@
+# -*- test-case-name: tests.test_ports_commands -*-
+"""
+Voice-port operator commands.
+
+C{show voice port summary} prints one row per port, as IOS does::
+
+                                               IN       OUT
+    PORT            CH   SIG-TYPE   ADMIN OPER STATUS   STATUS   EC
+    =============== == ============ ===== ==== ======== ======== ==
+    1/0/0           --  fxs-ls       up    dorm on-hook  idle     y
+    1/1/0           --  fxo-ls       up    dorm idle     on-hook  y
+
+  - C{OPER}: C{dorm} while the port is idle, C{up} otherwise.
+  - C{IN STATUS} / C{OUT STATUS}: for an FXS port, the telephone's hook
+    (C{on-hook}, C{off-hook}) and what the port sends it (C{idle},
+    C{ringing}); for an FXO port, what the exchange sends (C{idle},
+    C{ringing}) and the port's own hook towards it.
+  - C{EC}: echo cancellation, always C{y}.
+
+C{voice-port <name> offhook | onhook | dial <digits> | flash | play <wav> |
+record <wav>} drives a port's simulated line
+(L{srst.ports.voiceport.SimulatedBackend}); a recording is written when the
+line goes on hook.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+from srst.admin.commands import CommandError, CommandResult, CommandTable
+from srst.ports.simulated import LineError, SimulatedBackend
+from srst.ports.voiceport import PortStatus, VoicePort, VoicePortStateError
+
+_HEADER = (
+    "                                           IN       OUT",
+    "PORT            CH   SIG-TYPE   ADMIN OPER STATUS   STATUS   EC",
+    "=============== == ============ ===== ==== ======== ======== ==",
+)
+
+_OFF_HOOK = frozenset({PortStatus.OFF_HOOK, PortStatus.COLLECTING, PortStatus.CONNECTED})
+
+
+def _statuses(port: VoicePort) -> tuple[str, str]:
+    status = port.status
+    hook = "off-hook" if status in _OFF_HOOK else "on-hook"
+    ringing = "ringing" if status is PortStatus.RINGING else "idle"
+    if port.config.signal.isFxs:
+        return hook, ringing
+    return ringing, hook
+
+
+def renderSummary(ports: Sequence[VoicePort]) -> CommandResult:
+    """
+    @param ports: the voice ports, in configuration order.
+    @return: C{show voice port summary}.
+    """
+    lines = list(_HEADER)
+    data = []
+    for port in ports:
+        inStatus, outStatus = _statuses(port)
+        oper = port.status.oper
+        lines.append(f"{port.name:<15} {'--':<3} {port.config.signal.short:<12} {'up':<5} {oper:<4} "
+                     f"{inStatus:<8} {outStatus:<8} y")
+        data.append({"port": port.name, "channel": None, "signal": port.config.signal.configName,
+                     "admin": "up", "oper": oper, "inStatus": inStatus, "outStatus": outStatus,
+                     "state": port.status.stateName, "description": port.config.description,
+                     "txPackets": port.txPackets, "rxPackets": port.rxPackets})
+    return CommandResult("\n".join(lines), data)
+
+
+def registerVoicePortCommands(table: CommandTable, ports: Sequence[VoicePort]) -> None:
+    """
+    Register C{show voice port summary} and the C{voice-port <name> ...}
+    line commands.
+
+    @param table: the router's command table.
+    @param ports: the voice ports.
+    """
+    byName = {port.name: port for port in ports}
+
+    def backendOf(name: str) -> tuple[VoicePort, SimulatedBackend]:
+        port = byName.get(name)
+        if port is None:
+            known = ", ".join(byName) or "none configured"
+            raise CommandError(f"voice-port {name} does not exist (voice ports: {known})")
+        if not isinstance(port.backend, SimulatedBackend):
+            raise CommandError(f"voice-port {name} is not a simulated line")
+        return port, port.backend
+
+    def lineCommand(action: Callable[[SimulatedBackend, str], Any]) -> Callable[..., CommandResult]:
+        def handler(name: str, argument: str = "") -> CommandResult:
+            port, backend = backendOf(name)
+            try:
+                action(backend, argument)
+            except (VoicePortStateError, LineError) as e:
+                raise CommandError(str(e)) from None
+            inStatus, outStatus = _statuses(port)
+            return CommandResult(f"voice-port {port.name}: {port.status.stateName}",
+                                 {"port": port.name, "state": port.status.stateName,
+                                  "inStatus": inStatus, "outStatus": outStatus})
+        return handler
+
+    table.add("show voice port summary", lambda: renderSummary(ports),
+              help="voice ports: signalling, operational and hook state")
+    table.add("voice-port <name> offhook", lineCommand(lambda b, _: b.offHook()),
+              help="simulated line: lift the handset")
+    table.add("voice-port <name> onhook", lineCommand(lambda b, _: b.onHook()),
+              help="simulated line: hang up (writes a running recording)")
+    table.add("voice-port <name> flash", lineCommand(lambda b, _: b.flash()),
+              help="simulated line: hook flash")
+    dial = lineCommand(lambda b, digits: b.dial(digits))
+    table.add("voice-port <name> dial <digits>", lambda name, digits: dial(name, digits),
+              help="simulated line: dial DTMF digits")
+    play = lineCommand(lambda b, path: b.play(path))
+    table.add("voice-port <name> play <wav>", lambda name, wav: play(name, wav),
+              help="simulated line: play an 8 kHz WAV file towards the far end")
+    record = lineCommand(lambda b, path: b.record(path))
+    table.add("voice-port <name> record <wav>", lambda name, wav: record(name, wav),
+              help="simulated line: record the far end to a WAV file (written on hook)")
+
+
+__all__ = ["registerVoicePortCommands", "renderSummary"]

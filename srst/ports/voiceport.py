@@ -1,0 +1,446 @@
+# -*- test-case-name: tests.test_ports_voiceport -*-
+"""
+Analog voice ports (FXS and FXO loop start) as Automat state machines.
+
+A L{VoicePort} interprets raw line events from its L{IVoicePortBackend}
+(hook, digits, flash, ringing from the exchange), drives its DSP
+(L{srst.ports.dsp.SimulatedDsp}: dial tone after off-hook, silence after the
+first digit) and tells every subscribed L{IVoicePortListener} (the call
+engine).  The engine commands the port with L{VoicePort.ring},
+L{VoicePort.stopRinging}, L{VoicePort.seize}, L{VoicePort.release},
+L{VoicePort.playTone}, L{VoicePort.stopTone}, L{VoicePort.connectMedia}
+and L{VoicePort.disconnectMedia}.
+
+States: C{idle} -> C{offHook} (FXS: dial tone) -> C{collecting} (digits)
+-> C{connected} -> back to C{idle} on hook; C{idle} -> C{ringing} (FXS:
+the engine rings the phone; FXO: the exchange rings the line) ->
+C{connected} when answered (FXS: off hook; FXO: L{VoicePort.seize}).
+
+Audio is pulled: whoever carries the media calls L{VoicePort.tick} every
+20 ms on its own clock and hands what the far end sends to
+L{VoicePort.receivePayload}.  No timers here.
+
+L{srst.ports.simulated.SimulatedBackend} is the software line that
+C{srst-cli voice-port ...} and the tests drive.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, Callable, Protocol
+
+from attrs import define, field
+from automat import NoTransition, TypeMachineBuilder
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from srst._portsconfig import VoicePortConfig
+from srst.ports.dsp import SimulatedDsp
+from srst.ports.g711 import G711Law
+from srst.ports.interfaces import ILineListener, IVoicePortBackend, IVoicePortListener
+from srst.ports.tones import CallProgressTone
+
+class PortStatus(enum.Enum):
+    """
+    The state of a voice port; C{oper} is C{show voice port summary}'s
+    OPER column.
+    """
+
+    IDLE = ("idle", "dorm")
+    OFF_HOOK = ("offHook", "up")
+    COLLECTING = ("collecting", "up")
+    RINGING = ("ringing", "up")
+    CONNECTED = ("connected", "up")
+
+    def __init__(self, stateName: str, oper: str) -> None:
+        self.stateName = stateName
+        self.oper = oper
+
+
+class VoicePortStateError(RuntimeError):
+    """
+    Something was asked of a voice port that its state does not allow.
+
+    @ivar port: the port's name.
+    @ivar action: what was asked.
+    @ivar status: the port's L{PortStatus}.
+    """
+
+    def __init__(self, port: str, action: str, status: PortStatus) -> None:
+        RuntimeError.__init__(self, port, action, status)
+        self.port = port
+        self.action = action
+        self.status = status
+
+    def __str__(self) -> str:
+        return f"voice-port {self.port} is {self.status.stateName}: cannot {self.action}"
+
+
+class VoicePortInputs(Protocol):
+    """The inputs of the voice-port machine."""
+
+    def lineOffHook(self) -> None:
+        "The line went off hook."
+
+    def lineOnHook(self) -> None:
+        "The line went on hook."
+
+    def lineDigit(self, digit: str) -> None:
+        "A digit was received from the line."
+
+    def lineFlash(self) -> None:
+        "A hook flash was received."
+
+    def lineRinging(self, callerId: str | None) -> None:
+        "FXO: the exchange rings the line."
+
+    def lineRingingStopped(self) -> None:
+        "FXO: the exchange stopped ringing."
+
+    def ring(self, callerId: str | None) -> None:
+        "FXS: the engine rings the phone."
+
+    def stopRinging(self) -> None:
+        "FXS: the engine stops ringing the phone."
+
+    def seize(self) -> None:
+        "FXO: the engine takes the line off hook."
+
+    def release(self) -> None:
+        "FXO: the engine puts the line back on hook."
+
+    def connectMedia(self, sink: Callable[[bytes], Any]) -> None:
+        "Send the port's audio to C{sink}."
+
+    def disconnectMedia(self) -> None:
+        "Stop sending audio."
+
+    def status(self) -> PortStatus:
+        "The current state."
+
+
+def _makeVoicePortMachine():  # type: ignore[no-untyped-def]
+    builder = TypeMachineBuilder(VoicePortInputs, "VoicePort")
+    idle = builder.state("idle")
+    offHook = builder.state("offHook")
+    collecting = builder.state("collecting")
+    ringing = builder.state("ringing")
+    connected = builder.state("connected")
+
+    for state, value in ((idle, PortStatus.IDLE), (offHook, PortStatus.OFF_HOOK),
+                         (collecting, PortStatus.COLLECTING), (ringing, PortStatus.RINGING),
+                         (connected, PortStatus.CONNECTED)):
+        state.upon(VoicePortInputs.status).loop().returns(value)
+
+    @idle.upon(VoicePortInputs.lineOffHook).to(offHook)
+    def _offHook(inputs: VoicePortInputs, port: VoicePort) -> None:
+        if port.config.signal.isFxs:
+            port.dsp.playTone(CallProgressTone.DIAL)
+        port._notify("offHook")
+
+    @idle.upon(VoicePortInputs.seize).to(offHook)
+    def _seizeIdle(inputs: VoicePortInputs, port: VoicePort) -> None:
+        port.backend.seize()
+
+    @idle.upon(VoicePortInputs.ring).to(ringing)
+    def _ring(inputs: VoicePortInputs, port: VoicePort, callerId: str | None) -> None:
+        port.callerId = callerId
+        port.backend.ring(callerId)
+
+    @idle.upon(VoicePortInputs.lineRinging).to(ringing)
+    def _incoming(inputs: VoicePortInputs, port: VoicePort, callerId: str | None) -> None:
+        port.callerId = callerId
+        port._notify("incoming", callerId)
+
+    for state in (offHook, collecting):
+        @state.upon(VoicePortInputs.lineDigit).to(collecting)
+        def _digit(inputs: VoicePortInputs, port: VoicePort, digit: str) -> None:
+            if port.dsp.playing is CallProgressTone.DIAL:
+                port.dsp.stop()
+            port.digits += digit
+            port._notify("digit", digit)
+
+    for state in (offHook, collecting, connected):
+        @state.upon(VoicePortInputs.lineFlash).loop()
+        def _flash(inputs: VoicePortInputs, port: VoicePort) -> None:
+            port._notify("flash")
+
+        @state.upon(VoicePortInputs.lineOnHook).to(idle)
+        def _onHook(inputs: VoicePortInputs, port: VoicePort) -> None:
+            port._clear()
+            port._notify("onHook")
+
+        @state.upon(VoicePortInputs.release).to(idle)
+        def _release(inputs: VoicePortInputs, port: VoicePort) -> None:
+            port.backend.release()
+            port._clear()
+
+    for state in (offHook, collecting):
+        @state.upon(VoicePortInputs.connectMedia).to(connected)
+        def _connect(inputs: VoicePortInputs, port: VoicePort, sink: Callable[[bytes], Any]) -> None:
+            port.dsp.stop()
+            port.sink = sink
+
+    @connected.upon(VoicePortInputs.connectMedia).loop()
+    def _reconnect(inputs: VoicePortInputs, port: VoicePort, sink: Callable[[bytes], Any]) -> None:
+        port.sink = sink
+
+    @connected.upon(VoicePortInputs.lineDigit).loop()
+    def _inCallDigit(inputs: VoicePortInputs, port: VoicePort, digit: str) -> None:
+        port._notify("digit", digit)
+
+    @connected.upon(VoicePortInputs.disconnectMedia).to(offHook)
+    def _disconnect(inputs: VoicePortInputs, port: VoicePort) -> None:
+        port.sink = None
+
+    @ringing.upon(VoicePortInputs.lineOffHook).to(connected)
+    def _answer(inputs: VoicePortInputs, port: VoicePort) -> None:
+        port.backend.stopRinging()
+        port._notify("offHook")
+
+    @ringing.upon(VoicePortInputs.seize).to(connected)
+    def _seizeRinging(inputs: VoicePortInputs, port: VoicePort) -> None:
+        port.backend.seize()
+
+    @ringing.upon(VoicePortInputs.stopRinging).to(idle)
+    def _stopRinging(inputs: VoicePortInputs, port: VoicePort) -> None:
+        port.backend.stopRinging()
+        port._clear()
+
+    @ringing.upon(VoicePortInputs.lineRingingStopped).to(idle)
+    def _ringingStopped(inputs: VoicePortInputs, port: VoicePort) -> None:
+        port._clear()
+        port._notify("onHook")
+
+    return builder.build()
+
+
+VoicePortMachine = _makeVoicePortMachine()
+"""The voice-port machine (C{VoicePortMachine(port)} gives its inputs)."""
+
+
+@implementer(ILineListener)
+@define(eq=False)
+class VoicePort:
+    """
+    One voice port: the machine's core, and the API the call engine uses.
+
+    @ivar config: the port's L{VoicePortConfig}.
+    @ivar backend: the L{IVoicePortBackend} carrying the line.
+    @ivar dsp: the port's L{SimulatedDsp}.
+    @ivar listeners: the subscribed L{IVoicePortListener}s.
+    @ivar sink: where L{tick} sends audio while connected, or L{None}.
+    @ivar callerId: the caller of the current or last ringing call.
+    @ivar digits: the digits dialled since the port went off hook.
+    @ivar txPackets: payloads sent to a sink.
+    @ivar rxPackets: payloads received from the far end.
+    """
+
+    config: VoicePortConfig
+    backend: Any
+    dsp: SimulatedDsp
+    listeners: list[Any] = field(factory=list)
+    sink: Callable[[bytes], Any] | None = None
+    callerId: str | None = None
+    digits: str = ""
+    txPackets: int = 0
+    rxPackets: int = 0
+    _machine: Any = field(default=None, repr=False)
+
+    _log = Logger(namespace="srst.debug.voiceport")
+
+    @property
+    def name(self) -> str:
+        """The IOS voice-port name."""
+        return self.config.name
+
+    @property
+    def status(self) -> PortStatus:
+        """The port's state."""
+        return self._machine.status()
+
+    def subscribe(self, listener: Any) -> None:
+        """
+        Report this port's events to C{listener}.
+
+        @param listener: an L{IVoicePortListener}.
+        """
+        self.listeners.append(IVoicePortListener(listener))
+
+    def unsubscribe(self, listener: Any) -> None:
+        """
+        Stop reporting to C{listener} (nothing happens if it is not subscribed).
+        """
+        if listener in self.listeners:
+            self.listeners.remove(listener)
+
+    def _notify(self, event: str, *args: Any) -> None:
+        self._log.debug("voice-port {port}: {event} {args}", port=self.name, event=event, args=args)
+        for listener in list(self.listeners):
+            getattr(listener, event)(self, *args)
+
+    def _clear(self) -> None:
+        self.dsp.stop()
+        self.sink = None
+        self.digits = ""
+
+    def _input(self, action: str, name: str, *args: Any) -> Any:
+        try:
+            return getattr(self._machine, name)(*args)
+        except NoTransition:
+            raise VoicePortStateError(self.name, action, self.status) from None
+
+    def lineOffHook(self) -> None:
+        """
+        See L{ILineListener.lineOffHook}.
+
+        @raise VoicePortStateError: when the port is already off hook.
+        """
+        self._input("go off hook", "lineOffHook")
+
+    def lineOnHook(self) -> None:
+        """
+        See L{ILineListener.lineOnHook}.
+
+        @raise VoicePortStateError: when the port is on hook.
+        """
+        self._input("go on hook", "lineOnHook")
+
+    def lineDigit(self, digit: str) -> None:
+        """
+        See L{ILineListener.lineDigit}.
+
+        @raise VoicePortStateError: when the port is not off hook.
+        """
+        self._input("dial", "lineDigit", digit)
+
+    def lineFlash(self) -> None:
+        """
+        See L{ILineListener.lineFlash}.
+
+        @raise VoicePortStateError: when the port is not off hook.
+        """
+        self._input("flash", "lineFlash")
+
+    def lineRinging(self, callerId: str | None) -> None:
+        """
+        See L{ILineListener.lineRinging}.
+
+        @raise VoicePortStateError: when the port is not idle.
+        """
+        self._input("ring", "lineRinging", callerId)
+
+    def lineRingingStopped(self) -> None:
+        """
+        See L{ILineListener.lineRingingStopped}.
+
+        @raise VoicePortStateError: when the port is not ringing.
+        """
+        self._input("stop ringing", "lineRingingStopped")
+
+    def ring(self, callerId: str | None = None) -> None:
+        """
+        Ring the telephone on this FXS port.
+
+        @param callerId: the calling number, if known.
+        @raise VoicePortStateError: when the port is not idle.
+        """
+        self._input("ring", "ring", callerId)
+
+    def stopRinging(self) -> None:
+        """
+        Stop ringing (the caller gave up).
+
+        @raise VoicePortStateError: when the port is not ringing.
+        """
+        self._input("stop ringing", "stopRinging")
+
+    def seize(self) -> None:
+        """
+        FXO: take the line off hook, to dial out or to answer its ringing.
+
+        @raise VoicePortStateError: when the port is not idle or ringing.
+        """
+        self._input("seize", "seize")
+
+    def release(self) -> None:
+        """
+        FXO: put the line back on hook, ending its call.  (An FXS port is
+        cleared by its telephone going on hook; the engine disconnects its
+        media and plays a tone meanwhile.)
+
+        @raise VoicePortStateError: on an FXS port, or when the port is idle
+            or ringing.
+        """
+        if self.config.signal.isFxs:
+            raise VoicePortStateError(self.name, "release (an FXS port is released by going on hook)",
+                                      self.status)
+        self._input("release", "release")
+
+    def connectMedia(self, sink: Callable[[bytes], Any]) -> None:
+        """
+        Start sending this port's audio: each L{tick} passes one G.711
+        payload to C{sink}.
+
+        @raise VoicePortStateError: when the port is idle or ringing.
+        """
+        self._input("connect media", "connectMedia", sink)
+
+    def disconnectMedia(self) -> None:
+        """
+        Stop sending audio; the port stays off hook.
+
+        @raise VoicePortStateError: when the port is not connected.
+        """
+        self._input("disconnect media", "disconnectMedia")
+
+    def playTone(self, tone: CallProgressTone) -> None:
+        """
+        Play a call-progress tone to the line (and to the sink, if any).
+
+        @param tone: the tone.
+        """
+        self.dsp.playTone(tone)
+
+    def stopTone(self) -> None:
+        """Stop whatever is playing."""
+        self.dsp.stop()
+
+    def tick(self) -> bytes:
+        """
+        The next 20 ms of audio this port sends; call it every 20 ms.
+
+        @return: one G.711 payload, also passed to the sink when connected.
+        """
+        payload = self.dsp.nextPayload()
+        if self.sink is not None:
+            self.txPackets += 1
+            self.sink(payload)
+        return payload
+
+    def receivePayload(self, payload: bytes) -> tuple[int, ...]:
+        """
+        Audio from the far end, to play to the line.
+
+        @param payload: one G.711 payload.
+        @return: its linear samples.
+        """
+        self.rxPackets += 1
+        return self.dsp.receivePayload(payload)
+
+
+def newVoicePort(config: VoicePortConfig, backend: Any, law: G711Law = G711Law.ULAW) -> VoicePort:
+    """
+    @param config: the port's configuration.
+    @param backend: its L{IVoicePortBackend}.
+    @param law: the G.711 law of its audio.
+    @return: an idle L{VoicePort} attached to C{backend}.
+    """
+    port = VoicePort(config, IVoicePortBackend(backend), SimulatedDsp(law))
+    port._machine = VoicePortMachine(port)
+    backend.attach(port, port.dsp)
+    return port
+
+
+__all__ = ["PortStatus", "VoicePort", "VoicePortInputs", "VoicePortMachine", "VoicePortStateError",
+           "newVoicePort"]
