@@ -1,0 +1,518 @@
+# -*- test-case-name: tests.test_mgcp_transactions -*-
+"""
+The MGCP transaction layer (RFC 3435; mgcp.md sections 2.1, 4, 5.1 and 11).
+
+L{MgcpTransactions} is a transport-free core: it takes a C{send(bytes,
+addr)} callable and a clock, and is fed datagrams with
+L{MgcpTransactions.datagramReceived}.  L{MgcpTransactionProtocol} is the
+thin C{DatagramProtocol} around it.
+
+Incoming commands are handed to a handler C{handler(command, peer)} that
+returns a L{Response} or a L{Deferred} firing with one.  Responses are
+cached per C{(peer, transactionId)} for T-HIST: a duplicate command is
+answered byte-identically (or with C{100} while still executing) and never
+executed twice.  A final response sent after a provisional carries an empty
+C{K:} and is retransmitted until the C{000} acknowledgement arrives.
+
+Outgoing commands (L{MgcpTransactions.sendCommand}) get gateway transaction
+ids, are retransmitted with exponential backoff and fail with
+L{MgcpTimeout} after Max2 retransmissions or Tsmax.  Choices made here:
+responses are matched to our commands by transaction id alone (as
+Wireshark does); a final response asking for an acknowledgement (empty
+C{K:}) is acknowledged at once with a C{000} rather than with C{K:} on the
+next command; retransmission timers have no random jitter, so the schedule
+is exactly that of mgcp.md 10.4.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Callable, Optional, Union
+
+import attrs
+from attrs import define
+from twisted.internet.defer import Deferred, fail, maybeDeferred
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.protocol import DatagramProtocol
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from srst.mgcp._retransmit import (
+    MgcpTimeout,
+    MgcpTransactionsClosed,
+    Peer,
+    RetransmissionPolicy,
+    TransactionCounters,
+    _Retransmitter,
+)
+from srst.mgcp.constants import MAX_TRANSACTION_ID, ResponseCode, responseText
+from srst.mgcp.messages import (
+    Command,
+    MgcpDecodeError,
+    Parameter,
+    Response,
+    ResponseAck,
+    decodeMessage,
+    encodeMessage,
+    errorResponse,
+    splitDatagram,
+)
+
+__all__ = [
+    "MgcpTimeout", "MgcpTransactionsClosed", "RetransmissionPolicy",
+    "TransactionCounters", "MgcpTransactions", "MgcpTransactionProtocol",
+    "Handler", "Peer",
+]
+
+Handler = Callable[[Command, Peer], Union[Response, "Deferred[Response]"]]
+"""Executes one incoming command and returns its final response."""
+
+_FIRST_ID_RANGE = (500000000, 899999999)
+
+
+@define(eq=False)
+class _Incoming:
+    peer: Peer
+    transactionId: int
+    handling: Optional[Deferred] = None
+    data: Optional[bytes] = None
+    provisionalSent: bool = False
+    provisionalTimer: Optional[IDelayedCall] = None
+    expiry: Optional[IDelayedCall] = None
+    retransmitter: Optional[_Retransmitter] = None
+
+    def cancelTimers(self) -> None:
+        for call in (self.provisionalTimer, self.expiry):
+            if call is not None and call.active():
+                call.cancel()
+        self.provisionalTimer = self.expiry = None
+        if self.retransmitter is not None:
+            self.retransmitter.cancel()
+            self.retransmitter = None
+
+
+@define(eq=False)
+class _Outgoing:
+    transactionId: int
+    peer: Peer
+    data: bytes
+    deferred: Deferred
+    retransmitter: Optional[_Retransmitter] = None
+    finalTimer: Optional[IDelayedCall] = None
+
+    def cancelTimers(self) -> None:
+        if self.retransmitter is not None:
+            self.retransmitter.cancel()
+        if self.finalTimer is not None and self.finalTimer.active():
+            self.finalTimer.cancel()
+        self.finalTimer = None
+
+
+class MgcpTransactions:
+    """
+    The sans-IO MGCP transaction layer for one UDP socket.
+
+    @ivar counters: a L{TransactionCounters}.
+    @ivar policy: the L{RetransmissionPolicy}.
+    """
+
+    log = Logger()
+    debugLog = Logger(namespace="srst.debug.mgcp")
+
+    def __init__(self, clock: IReactorTime, send: Callable[[bytes, Peer],
+                                                            None],
+                 handler: Handler,
+                 policy: RetransmissionPolicy = RetransmissionPolicy(),
+                 firstTransactionId: Optional[int] = None) -> None:
+        """
+        @param clock: timers and C{seconds()}.
+        @param send: C{send(data, peer)} puts one datagram on the wire.
+        @param handler: executes incoming commands (see L{Handler}); the
+            transaction id of its response is set to the command's.
+        @param policy: the timers.
+        @param firstTransactionId: the first gateway transaction id; by
+            default a random one in 500 000 000 .. 899 999 999, far from
+            the small ids call agents use.
+        """
+        self.clock = clock
+        self.policy = policy
+        self.counters = TransactionCounters()
+        self._send = send
+        self._handler = handler
+        if firstTransactionId is None:
+            firstTransactionId = random.SystemRandom().randint(
+                *_FIRST_ID_RANGE)
+        if not 1 <= firstTransactionId <= MAX_TRANSACTION_ID:
+            raise ValueError("first transaction id %r outside 1..%d"
+                             % (firstTransactionId, MAX_TRANSACTION_ID))
+        self._nextId = firstTransactionId
+        self._incoming: dict[tuple[Peer, int], _Incoming] = {}
+        self._outgoing: dict[int, _Outgoing] = {}
+        self._recentIds: dict[int, IDelayedCall] = {}
+        self._closed = False
+
+    # -- input ------------------------------------------------------------
+
+    def datagramReceived(self, data: bytes, peer: Peer) -> None:
+        """
+        Process one received datagram (maybe several piggy-backed messages).
+
+        @param data: the datagram.
+        @param peer: its source address; answers go there.
+        """
+        if self._closed:
+            return
+        self.counters.datagramsReceived += 1
+        try:
+            parts = splitDatagram(data)
+        except MgcpDecodeError as error:
+            self._malformed(error, peer)
+            return
+        for part in parts:
+            try:
+                message = decodeMessage(part)
+            except MgcpDecodeError as error:
+                self._malformed(error, peer)
+                continue
+            if isinstance(message, Command):
+                self._commandReceived(message, peer)
+            else:
+                self._responseReceived(message, peer)
+
+    def _malformed(self, error: MgcpDecodeError, peer: Peer) -> None:
+        self.counters.malformed += 1
+        reply = errorResponse(error)
+        self.log.warn("MGCP: malformed message from {peer}: {error}",
+                      peer=peer, error=str(error), code=error.code,
+                      transactionId=error.transactionId,
+                      answered=reply is not None)
+        if reply is not None:
+            self._send(encodeMessage(reply), peer)
+
+    # -- incoming commands --------------------------------------------------
+
+    def _commandReceived(self, command: Command, peer: Peer) -> None:
+        self.counters.commandsReceived += 1
+        confirmed = command.get("K")
+        if confirmed is not None:
+            self._freeConfirmed(peer, confirmed)
+        key = (peer, command.transactionId)
+        entry = self._incoming.get(key)
+        if entry is not None:
+            self.counters.duplicates += 1
+            self.debugLog.debug(
+                "MGCP: duplicate {verb} {transactionId} from {peer}",
+                verb=command.verb, transactionId=command.transactionId,
+                peer=peer, executing=entry.data is None)
+            if entry.data is None:
+                self._sendProvisional(entry)
+            else:
+                self._send(entry.data, peer)
+            return
+        entry = _Incoming(peer, command.transactionId)
+        self._incoming[key] = entry
+        self.debugLog.debug("MGCP: executing {verb} {transactionId} from "
+                            "{peer}", verb=command.verb,
+                            transactionId=command.transactionId, peer=peer)
+        handling = maybeDeferred(self._handler, command, peer)
+        handling.addCallbacks(self._handled, self._handlerFailed,
+                              callbackArgs=(entry,), errbackArgs=(entry,))
+        if entry.data is None and not self._closed:
+            entry.handling = handling
+            entry.provisionalTimer = self.clock.callLater(
+                self.policy.provisionalDelay, self._provisionalDue, entry)
+
+    def _freeConfirmed(self, peer: Peer, confirmed: ResponseAck) -> None:
+        for key, entry in list(self._incoming.items()):
+            if (key[0] == peer and entry.data is not None
+                    and entry.transactionId in confirmed):
+                entry.cancelTimers()
+                del self._incoming[key]
+
+    def _provisionalDue(self, entry: _Incoming) -> None:
+        entry.provisionalTimer = None
+        self._sendProvisional(entry)
+
+    def _sendProvisional(self, entry: _Incoming) -> None:
+        if entry.provisionalTimer is not None:
+            if entry.provisionalTimer.active():
+                entry.provisionalTimer.cancel()
+            entry.provisionalTimer = None
+        entry.provisionalSent = True
+        self.counters.provisionalsSent += 1
+        provisional = Response(ResponseCode.EXECUTING, entry.transactionId,
+                               responseText(ResponseCode.EXECUTING))
+        self._send(encodeMessage(provisional), entry.peer)
+
+    def _handled(self, response: Response, entry: _Incoming) -> None:
+        if self._closed:
+            return
+        if not isinstance(response, Response):
+            self._handlerFailed(Failure(TypeError(
+                "MGCP handler returned %r, not a Response" % (response,))),
+                entry)
+            return
+        self._finish(entry, response)
+
+    def _handlerFailed(self, reason: Failure, entry: _Incoming) -> None:
+        if self._closed:
+            return
+        self.log.failure("MGCP: handler failed for transaction "
+                         "{transactionId} from {peer}", reason,
+                         transactionId=entry.transactionId, peer=entry.peer)
+        self._finish(entry, Response(ResponseCode.TRANSIENT_ERROR,
+                                     entry.transactionId,
+                                     responseText(
+                                         ResponseCode.TRANSIENT_ERROR)))
+
+    def _finish(self, entry: _Incoming, response: Response) -> None:
+        entry.handling = None
+        if entry.provisionalTimer is not None:
+            entry.provisionalTimer.cancel()
+            entry.provisionalTimer = None
+        parameters = response.parameters
+        if entry.provisionalSent:
+            parameters = tuple(p for p in parameters if p.name != "K") + (
+                Parameter("K", ""),)
+        response = attrs.evolve(response, transactionId=entry.transactionId,
+                                parameters=parameters)
+        entry.data = encodeMessage(response)
+        self._send(entry.data, entry.peer)
+        if entry.provisionalSent:
+            entry.retransmitter = _Retransmitter(
+                self.clock, self.policy,
+                lambda: self._resendResponse(entry),
+                lambda: self._responseUnacknowledged(entry))
+            entry.retransmitter.start()
+        entry.expiry = self.clock.callLater(self.policy.thist, self._expire,
+                                            entry)
+
+    def _resendResponse(self, entry: _Incoming) -> None:
+        self.counters.retransmissions += 1
+        assert entry.data is not None
+        self._send(entry.data, entry.peer)
+
+    def _responseUnacknowledged(self, entry: _Incoming) -> None:
+        entry.retransmitter = None
+        self.counters.unacknowledged += 1
+        self.log.warn("MGCP: no 000 from {peer} for response "
+                      "{transactionId}", peer=entry.peer,
+                      transactionId=entry.transactionId)
+
+    def _expire(self, entry: _Incoming) -> None:
+        entry.expiry = None
+        entry.cancelTimers()
+        key = (entry.peer, entry.transactionId)
+        if self._incoming.get(key) is entry:
+            del self._incoming[key]
+
+    # -- responses ----------------------------------------------------------
+
+    def _responseReceived(self, response: Response, peer: Peer) -> None:
+        transactionId = response.transactionId
+        if response.code == ResponseCode.RESPONSE_ACK:
+            self.counters.acksReceived += 1
+            entry = self._incoming.get((peer, transactionId))
+            if entry is not None and entry.retransmitter is not None:
+                entry.retransmitter.cancel()
+                entry.retransmitter = None
+            return
+        self.counters.responsesReceived += 1
+        outgoing = self._outgoing.get(transactionId)
+        if outgoing is None:
+            if transactionId in self._recentIds:
+                self.counters.duplicates += 1
+                self._acknowledge(response, peer)
+            else:
+                self.counters.unmatchedResponses += 1
+                self.log.warn("MGCP: response {code} {transactionId} from "
+                              "{peer} matches no transaction",
+                              code=response.code,
+                              transactionId=transactionId, peer=peer)
+            return
+        if outgoing.retransmitter is not None:
+            outgoing.retransmitter.cancel()
+        if response.isProvisional:
+            if outgoing.finalTimer is None:
+                outgoing.finalTimer = self.clock.callLater(
+                    self.policy.tsmax, self._timedOut, outgoing)
+            else:
+                outgoing.finalTimer.reset(self.policy.tsmax)
+            return
+        outgoing.cancelTimers()
+        del self._outgoing[transactionId]
+        self._remember(transactionId)
+        self._acknowledge(response, peer)
+        outgoing.deferred.callback(response)
+
+    def _acknowledge(self, response: Response, peer: Peer) -> None:
+        ack = response.get("K")
+        if ack is not None and not ack.ranges:
+            self._send(encodeMessage(Response(ResponseCode.RESPONSE_ACK,
+                                              response.transactionId)), peer)
+
+    # -- outgoing commands --------------------------------------------------
+
+    def sendCommand(self, command: Command, peer: Peer) -> Deferred:
+        """
+        Send a command and wait for its final response.
+
+        @param command: the command; its transaction id is replaced by a
+            fresh gateway id.
+        @param peer: the call agent's address.
+        @return: a L{Deferred} firing with the final L{Response}, or
+            failing with L{MgcpTimeout} or L{MgcpTransactionsClosed}.
+            Cancelling it abandons the transaction.
+        """
+        if self._closed:
+            return fail(MgcpTransactionsClosed())
+        transactionId = self._allocateId()
+        command = attrs.evolve(command, transactionId=transactionId)
+        data = encodeMessage(command)
+
+        def cancel(deferred: Deferred) -> None:
+            entry = self._outgoing.pop(transactionId, None)
+            if entry is not None:
+                entry.cancelTimers()
+                self._remember(transactionId)
+
+        outgoing = _Outgoing(transactionId, peer, data, Deferred(cancel))
+        outgoing.retransmitter = _Retransmitter(
+            self.clock, self.policy, lambda: self._resendCommand(outgoing),
+            lambda: self._timedOut(outgoing))
+        self._outgoing[transactionId] = outgoing
+        self.counters.commandsSent += 1
+        self.debugLog.debug("MGCP: sending {verb} {transactionId} to {peer}",
+                            verb=command.verb, transactionId=transactionId,
+                            peer=peer)
+        self._send(data, peer)
+        outgoing.retransmitter.start()
+        return outgoing.deferred
+
+    def _allocateId(self) -> int:
+        busy = {key[1] for key in self._incoming}
+        while True:
+            candidate = self._nextId
+            self._nextId = candidate % MAX_TRANSACTION_ID + 1
+            if (candidate not in self._outgoing
+                    and candidate not in self._recentIds
+                    and candidate not in busy):
+                return candidate
+
+    def _resendCommand(self, outgoing: _Outgoing) -> None:
+        self.counters.retransmissions += 1
+        assert outgoing.retransmitter is not None
+        if outgoing.retransmitter.count == self.policy.max1:
+            self.log.warn("MGCP: {peer} suspect after {count} retransmissions"
+                          " of {transactionId}", peer=outgoing.peer,
+                          count=self.policy.max1,
+                          transactionId=outgoing.transactionId)
+        self._send(outgoing.data, outgoing.peer)
+
+    def _timedOut(self, outgoing: _Outgoing) -> None:
+        outgoing.finalTimer = None
+        outgoing.cancelTimers()
+        attempts = 1
+        if outgoing.retransmitter is not None:
+            attempts += outgoing.retransmitter.count
+        if self._outgoing.get(outgoing.transactionId) is outgoing:
+            del self._outgoing[outgoing.transactionId]
+        self._remember(outgoing.transactionId)
+        self.counters.timeouts += 1
+        error = MgcpTimeout(outgoing.transactionId, attempts, outgoing.peer)
+        self.log.warn("{error}", error=str(error),
+                      transactionId=outgoing.transactionId,
+                      peer=outgoing.peer, attempts=attempts)
+        outgoing.deferred.errback(error)
+
+    def _remember(self, transactionId: int) -> None:
+        old = self._recentIds.pop(transactionId, None)
+        if old is not None and old.active():
+            old.cancel()
+        self._recentIds[transactionId] = self.clock.callLater(
+            self.policy.thist, self._recentIds.pop, transactionId, None)
+
+    # -- lifecycle ----------------------------------------------------------
+
+    @property
+    def pending(self) -> int:
+        """
+        The number of outgoing commands awaiting a final response.
+        """
+        return len(self._outgoing)
+
+    @property
+    def cached(self) -> int:
+        """
+        The number of incoming transactions in the response cache.
+        """
+        return len(self._incoming)
+
+    def close(self) -> None:
+        """
+        Cancel every timer, cancel running handlers, forget the cache and
+        fail outstanding commands with L{MgcpTransactionsClosed}.
+        Idempotent.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        incoming, self._incoming = self._incoming, {}
+        for entry in incoming.values():
+            entry.cancelTimers()
+            if entry.handling is not None:
+                handling, entry.handling = entry.handling, None
+                handling.cancel()
+        for call in self._recentIds.values():
+            if call.active():
+                call.cancel()
+        self._recentIds.clear()
+        outgoing, self._outgoing = self._outgoing, {}
+        for entry in outgoing.values():
+            entry.cancelTimers()
+            entry.deferred.errback(MgcpTransactionsClosed(
+                entry.transactionId))
+
+
+class MgcpTransactionProtocol(DatagramProtocol):
+    """
+    The thin datagram protocol around L{MgcpTransactions}: received
+    datagrams go to the core, the core writes through the transport, and
+    C{stopProtocol} closes the core.
+
+    @ivar transactions: the L{MgcpTransactions} core.
+    """
+
+    def __init__(self, clock: IReactorTime, handler: Handler,
+                 policy: RetransmissionPolicy = RetransmissionPolicy(),
+                 firstTransactionId: Optional[int] = None) -> None:
+        """
+        @param clock: timers.
+        @param handler: see L{MgcpTransactions}.
+        @param policy: the timers.
+        @param firstTransactionId: see L{MgcpTransactions}.
+        """
+        self.transactions = MgcpTransactions(clock, self._write, handler,
+                                             policy, firstTransactionId)
+
+    def _write(self, data: bytes, peer: Peer) -> None:
+        if self.transport is not None:
+            self.transport.write(data, peer)
+
+    def datagramReceived(self, datagram: bytes, addr: Peer) -> None:
+        """
+        Hand a datagram to the core.
+        """
+        self.transactions.datagramReceived(datagram, addr)
+
+    def sendCommand(self, command: Command, peer: Peer) -> Deferred:
+        """
+        See L{MgcpTransactions.sendCommand}.
+        """
+        return self.transactions.sendCommand(command, peer)
+
+    def stopProtocol(self) -> None:
+        """
+        Close the core: timers cancelled, pending commands failed.
+        """
+        self.transactions.close()

@@ -1,0 +1,522 @@
+"""
+Tests for L{srst.mgcp.transactions}.
+"""
+
+from __future__ import annotations
+
+from twisted.internet import reactor
+from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.task import Clock
+from twisted.trial.unittest import SynchronousTestCase, TestCase
+
+from srst.mgcp.constants import MAX_TRANSACTION_ID
+from srst.mgcp.messages import (
+    Command,
+    Response,
+    decodeMessage,
+    encodeMessage,
+)
+from srst.mgcp.transactions import (
+    MgcpTimeout,
+    MgcpTransactionProtocol,
+    MgcpTransactions,
+    MgcpTransactionsClosed,
+    RetransmissionPolicy,
+)
+
+CA = ("127.0.0.1", 2427)
+OTHER_CA = ("127.0.0.2", 2427)
+RQNT = b"RQNT 1201 aaln/1@gw MGCP 0.1\r\nX: 1\r\nR: hd\r\n"
+
+
+def rqnt(transactionId: int = 1201, extra: bytes = b"") -> bytes:
+    """
+    @return: an RQNT datagram with the given id and extra parameter lines.
+    """
+    return (b"RQNT %d aaln/1@gw MGCP 0.1\r\nX: 1\r\n" % (transactionId,)
+            + extra + b"R: hd\r\n")
+
+
+def ntfy() -> Command:
+    """
+    @return: an NTFY command (its id is replaced when sent).
+    """
+    return Command("NTFY", 1, "aaln/1@gw", "MGCP 0.1",
+                   parameters=[("X", "1"), ("O", "hd")])
+
+
+class FakeDatagramTransport:
+    """
+    Records datagrams written.
+    """
+
+    def __init__(self) -> None:
+        self.written: list[tuple[bytes, object]] = []
+
+    def write(self, data: bytes, addr: object) -> None:
+        self.written.append((data, addr))
+
+
+class Harness:
+    """
+    A transaction layer on a L{Clock} whose datagrams are recorded and
+    whose handler is scripted.
+    """
+
+    def __init__(self, firstTransactionId: int = 700000000) -> None:
+        self.clock = Clock()
+        self.sent: list[tuple[bytes, object]] = []
+        self.executed: list[tuple[Command, object]] = []
+        self.replies: list = []
+        self.transactions = MgcpTransactions(
+            self.clock, lambda data, peer: self.sent.append((data, peer)),
+            self.handle, RetransmissionPolicy(),
+            firstTransactionId=firstTransactionId)
+
+    def handle(self, command: Command, peer: object):
+        """
+        Record the command; answer with the next scripted reply (raising it
+        if it is an exception), else C{200 OK}.
+        """
+        self.executed.append((command, peer))
+        if self.replies:
+            reply = self.replies.pop(0)
+            if isinstance(reply, Exception):
+                raise reply
+            return reply
+        return Response(200, command.transactionId, "OK")
+
+    def decoded(self) -> list:
+        """
+        @return: every datagram sent so far, decoded.
+        """
+        return [decodeMessage(data) for data, peer in self.sent]
+
+
+class IncomingTests(SynchronousTestCase):
+    """
+    Commands received from a call agent.
+    """
+
+    def test_executesAndAnswers(self) -> None:
+        """
+        A command is handed to the handler once and its response goes back
+        to the sender.
+        """
+        h = Harness()
+        h.transactions.datagramReceived(RQNT, CA)
+        self.assertEqual(len(h.executed), 1)
+        self.assertEqual(h.executed[0][0].verb, "RQNT")
+        self.assertEqual(h.sent, [(b"200 1201 OK\r\n", CA)])
+        self.assertEqual(h.transactions.counters.commandsReceived, 1)
+
+    def test_duplicateAnsweredIdentically(self) -> None:
+        """
+        A retransmitted command is not executed again and gets the
+        byte-identical cached response.
+        """
+        h = Harness()
+        h.replies.append(Response(250, 1201, "Connection was deleted",
+                                  parameters=[("P", "PS=1")]))
+        h.transactions.datagramReceived(RQNT, CA)
+        h.transactions.datagramReceived(RQNT, CA)
+        self.assertEqual(len(h.executed), 1)
+        self.assertEqual(len(h.sent), 2)
+        self.assertEqual(h.sent[0], h.sent[1])
+        self.assertEqual(h.transactions.counters.duplicates, 1)
+
+    def test_sameIdOtherPeerIsNew(self) -> None:
+        """
+        The cache is keyed per peer: the same id from another address is a
+        new transaction.
+        """
+        h = Harness()
+        h.transactions.datagramReceived(RQNT, CA)
+        h.transactions.datagramReceived(RQNT, OTHER_CA)
+        self.assertEqual(len(h.executed), 2)
+        self.assertEqual([peer for data, peer in h.sent], [CA, OTHER_CA])
+
+    def test_quickDeferredNoProvisional(self) -> None:
+        """
+        A handler Deferred firing before the provisional threshold gets a
+        plain final response with no K: and no retransmission.
+        """
+        h = Harness()
+        pending: Deferred = Deferred()
+        h.replies.append(pending)
+        h.transactions.datagramReceived(RQNT, CA)
+        self.assertEqual(h.sent, [])
+        h.clock.advance(0.1)
+        pending.callback(Response(200, 1201, "OK"))
+        self.assertEqual(h.sent, [(b"200 1201 OK\r\n", CA)])
+        h.clock.advance(5)
+        self.assertEqual(len(h.sent), 1)
+
+    def test_duplicateWhileExecuting(self) -> None:
+        """
+        A duplicate of a command still executing gets a 100 provisional and
+        is not executed again; the final response then asks for a 000.
+        """
+        h = Harness()
+        pending: Deferred = Deferred()
+        h.replies.append(pending)
+        h.transactions.datagramReceived(RQNT, CA)
+        h.transactions.datagramReceived(RQNT, CA)
+        self.assertEqual(len(h.executed), 1)
+        self.assertEqual(len(h.sent), 1)
+        self.assertEqual(h.sent[0][1], CA)
+        self.assertEqual(h.decoded()[0].code, 100)
+        self.assertEqual(h.decoded()[0].transactionId, 1201)
+        h.clock.advance(0.3)
+        self.assertEqual(len(h.sent), 1)
+        pending.callback(Response(200, 1201, "OK"))
+        self.assertEqual(h.sent[-1][0], b"200 1201 OK\r\nK:\r\n")
+        h.transactions.close()
+        self.assertEqual(h.clock.getDelayedCalls(), [])
+
+    def test_slowHandlerProvisionalThenAckedFinal(self) -> None:
+        """
+        A slow handler gets a 100 after the threshold; the final then
+        carries an empty K: and is retransmitted until the 000 arrives.
+        """
+        h = Harness()
+        pending: Deferred = Deferred()
+        h.replies.append(pending)
+        h.transactions.datagramReceived(RQNT, CA)
+        h.clock.advance(0.2)
+        self.assertEqual([m.code for m in h.decoded()], [100])
+        pending.callback(Response(200, 1201, "OK"))
+        final = h.sent[-1][0]
+        self.assertEqual(final, b"200 1201 OK\r\nK:\r\n")
+        h.clock.advance(0.5)
+        h.clock.advance(1.0)
+        self.assertEqual([data for data, peer in h.sent[1:]], [final] * 3)
+        h.transactions.datagramReceived(b"000 1201\r\n", CA)
+        h.clock.advance(10)
+        self.assertEqual(len(h.sent), 4)
+        self.assertEqual(h.transactions.counters.acksReceived, 1)
+        # still cached for duplicates after the ack
+        h.transactions.datagramReceived(RQNT, CA)
+        self.assertEqual(h.sent[-1], (final, CA))
+        self.assertEqual(len(h.executed), 1)
+
+    def test_unacknowledgedFinalGivesUp(self) -> None:
+        """
+        A K: final response whose 000 never comes is retransmitted Max2
+        times and then left in the cache.
+        """
+        h = Harness()
+        pending: Deferred = Deferred()
+        h.replies.append(pending)
+        h.transactions.datagramReceived(RQNT, CA)
+        h.clock.advance(0.2)
+        pending.callback(Response(200, 1201, "OK"))
+        h.clock.pump([0.5] * 60)
+        self.assertEqual(len(h.sent), 2 + 7)
+        self.assertEqual(h.transactions.counters.unacknowledged, 1)
+
+    def test_unsolicitedAckIgnored(self) -> None:
+        """
+        A 000 for any id, known or not, is counted and never answered.
+        """
+        h = Harness()
+        h.transactions.datagramReceived(RQNT, CA)
+        h.transactions.datagramReceived(b"000 1201 OK\r\n", CA)
+        h.transactions.datagramReceived(b"000 77\r\n", CA)
+        self.assertEqual(len(h.sent), 1)
+        self.assertEqual(h.transactions.counters.acksReceived, 2)
+        self.assertEqual(h.transactions.counters.unmatchedResponses, 0)
+
+    def test_responseAckFreesCache(self) -> None:
+        """
+        A command whose K: confirms earlier ids frees those cached
+        responses, so a later repeat of such an id is executed anew.
+        """
+        h = Harness()
+        h.transactions.datagramReceived(rqnt(1201), CA)
+        h.transactions.datagramReceived(rqnt(1202), CA)
+        self.assertEqual(h.transactions.cached, 2)
+        h.transactions.datagramReceived(rqnt(1203, b"K: 1200-1201\r\n"), CA)
+        self.assertEqual(h.transactions.cached, 2)
+        h.transactions.datagramReceived(rqnt(1201), CA)
+        self.assertEqual(len(h.executed), 4)
+        h.transactions.datagramReceived(rqnt(1202), CA)
+        self.assertEqual(len(h.executed), 4)
+
+    def test_cacheExpiresAfterThist(self) -> None:
+        """
+        A cached response is forgotten T-HIST (30 s) after it was sent.
+        """
+        h = Harness()
+        h.transactions.datagramReceived(RQNT, CA)
+        h.clock.advance(29.9)
+        h.transactions.datagramReceived(RQNT, CA)
+        self.assertEqual(len(h.executed), 1)
+        h.clock.advance(0.1)
+        self.assertEqual(h.transactions.cached, 0)
+        self.assertEqual(h.clock.getDelayedCalls(), [])
+        h.transactions.datagramReceived(RQNT, CA)
+        self.assertEqual(len(h.executed), 2)
+
+    def test_malformedWithId(self) -> None:
+        """
+        A command that fails to decode but has a readable id gets a 510
+        with that id and is not executed.
+        """
+        h = Harness()
+        h.transactions.datagramReceived(
+            b"RQNT 1204 aaln/1@gw MGCP 0.1\r\nthis is not a parameter\r\n",
+            CA)
+        self.assertEqual(h.executed, [])
+        [reply] = h.decoded()
+        self.assertEqual((reply.code, reply.transactionId), (510, 1204))
+        self.assertEqual(h.transactions.counters.malformed, 1)
+
+    def test_malformedWithoutIdDropped(self) -> None:
+        """
+        Garbage without a transaction id, or a bad response, is dropped.
+        """
+        h = Harness()
+        h.transactions.datagramReceived(b"\x00\x01 garbage\r\n", CA)
+        h.transactions.datagramReceived(b"200 x OK\r\n", CA)
+        h.transactions.datagramReceived(b"200 5 OK\r\nnope\r\n", CA)
+        self.assertEqual(h.sent, [])
+        self.assertEqual(h.transactions.counters.malformed, 3)
+
+    def test_piggyBacked(self) -> None:
+        """
+        Piggy-backed commands are executed in order, each answered.
+        """
+        h = Harness()
+        h.transactions.datagramReceived(rqnt(1) + b".\r\n" + rqnt(2), CA)
+        self.assertEqual([c.transactionId for c, p in h.executed], [1, 2])
+        self.assertEqual([m.transactionId for m in h.decoded()], [1, 2])
+
+    def test_handlerFailure(self) -> None:
+        """
+        A handler that raises is logged and answered with 400.
+        """
+        h = Harness()
+        h.replies.append(ZeroDivisionError("bug"))
+        h.transactions.datagramReceived(rqnt(9), CA)
+        self.assertEqual(h.decoded()[-1].code, 400)
+        self.assertEqual(len(self.flushLoggedErrors(ZeroDivisionError)), 1)
+        h.transactions.close()
+        self.assertEqual(h.clock.getDelayedCalls(), [])
+
+
+class OutgoingTests(SynchronousTestCase):
+    """
+    Commands sent by the gateway.
+    """
+
+    def test_responseFires(self) -> None:
+        """
+        The final response fires the Deferred; the command got a gateway
+        id.
+        """
+        h = Harness(firstTransactionId=700000000)
+        d = h.transactions.sendCommand(ntfy(), CA)
+        [(data, peer)] = h.sent
+        self.assertEqual(peer, CA)
+        self.assertTrue(data.startswith(b"NTFY 700000000 aaln/1@gw MGCP 0.1"))
+        h.transactions.datagramReceived(b"200 700000000 OK\r\n", CA)
+        self.assertEqual(self.successResultOf(d).code, 200)
+        self.assertEqual(h.transactions.pending, 0)
+
+    def test_retransmissionScheduleThenTimeout(self) -> None:
+        """
+        Unanswered commands are resent identically at 0.5, 1.5, 3.5, 7.5,
+        11.5, 15.5, 19.5 s and fail with MgcpTimeout at 20 s (mgcp.md 10.4).
+        """
+        h = Harness()
+        times: list[float] = []
+        h.transactions._send = lambda data, peer: (
+            times.append(h.clock.seconds()), h.sent.append((data, peer)))
+        d = h.transactions.sendCommand(ntfy(), CA)
+        h.clock.pump([0.25] * 79)
+        self.assertNoResult(d)
+        h.clock.advance(0.25)
+        self.assertEqual(times, [0, 0.5, 1.5, 3.5, 7.5, 11.5, 15.5, 19.5])
+        self.assertEqual(len({data for data, peer in h.sent}), 1)
+        error = self.failureResultOf(d, MgcpTimeout).value
+        self.assertEqual(error.transactionId, 700000000)
+        self.assertEqual(error.attempts, 8)
+        self.assertIn("timed out after 8 attempts", str(error))
+        self.assertEqual(h.transactions.counters.timeouts, 1)
+
+    def test_provisionalStopsRetransmission(self) -> None:
+        """
+        A 100 stops retransmission; the final response still fires the
+        Deferred, and without it the command fails after Tsmax.
+        """
+        h = Harness()
+        d = h.transactions.sendCommand(ntfy(), CA)
+        h.clock.advance(0.5)
+        h.transactions.datagramReceived(b"100 700000000\r\n", CA)
+        h.clock.advance(10)
+        self.assertEqual(len(h.sent), 2)
+        h.transactions.datagramReceived(b"200 700000000 OK\r\n", CA)
+        self.assertEqual(self.successResultOf(d).code, 200)
+
+        d2 = h.transactions.sendCommand(ntfy(), CA)
+        h.clock.advance(0.5)
+        h.transactions.datagramReceived(b"100 700000001\r\n", CA)
+        h.clock.advance(19.9)
+        self.assertNoResult(d2)
+        h.clock.advance(0.1)
+        self.assertEqual(self.failureResultOf(d2, MgcpTimeout).value.attempts,
+                         2)
+        self.assertEqual(h.transactions.pending, 0)
+
+    def test_finalAskingForAckIsAcknowledged(self) -> None:
+        """
+        A final response with an empty K: is acknowledged with a 000, again
+        for each duplicate of it.
+        """
+        h = Harness()
+        d = h.transactions.sendCommand(ntfy(), CA)
+        h.transactions.datagramReceived(b"200 700000000 OK\r\nK:\r\n", CA)
+        self.successResultOf(d)
+        self.assertEqual(h.sent[-1], (b"000 700000000\r\n", CA))
+        h.transactions.datagramReceived(b"200 700000000 OK\r\nK:\r\n", CA)
+        self.assertEqual(h.sent[-1], (b"000 700000000\r\n", CA))
+        self.assertEqual(len(h.sent), 3)
+
+    def test_idsWrapAndSkipZero(self) -> None:
+        """
+        Ids increment, wrap from 999999999 to 1 and are never 0.
+        """
+        h = Harness(firstTransactionId=MAX_TRANSACTION_ID - 1)
+        sent = [h.transactions.sendCommand(ntfy(), CA) for i in range(3)]
+        ids = [decodeMessage(data).transactionId for data, peer in h.sent]
+        self.assertEqual(ids, [MAX_TRANSACTION_ID - 1, MAX_TRANSACTION_ID, 1])
+        h.transactions.close()
+        for d in sent:
+            self.failureResultOf(d, MgcpTransactionsClosed)
+
+    def test_idsNotReusedInWindow(self) -> None:
+        """
+        Ids still pending, recently completed or used by a cached incoming
+        transaction are skipped.
+        """
+        h = Harness(firstTransactionId=5)
+        h.transactions.datagramReceived(rqnt(6), CA)
+        d = h.transactions.sendCommand(ntfy(), CA)
+        h.transactions.datagramReceived(b"200 5 OK\r\n", CA)
+        self.successResultOf(d)
+        h.transactions._nextId = 5
+        d = h.transactions.sendCommand(ntfy(), CA)
+        self.assertEqual(decodeMessage(h.sent[-1][0]).transactionId, 7)
+        h.transactions.close()
+        self.failureResultOf(d, MgcpTransactionsClosed)
+
+    def test_randomFirstId(self) -> None:
+        """
+        By default the first id is random and far from call agent ids.
+        """
+        transactions = MgcpTransactions(Clock(), lambda d, p: None,
+                                        lambda c, p: None,
+                                        RetransmissionPolicy())
+        self.assertGreaterEqual(transactions._nextId, 500000000)
+
+    def test_unmatchedResponse(self) -> None:
+        """
+        A response for no known transaction is counted and dropped.
+        """
+        h = Harness()
+        h.transactions.datagramReceived(b"200 42 OK\r\n", CA)
+        self.assertEqual(h.transactions.counters.unmatchedResponses, 1)
+        self.assertEqual(h.sent, [])
+
+    def test_cancel(self) -> None:
+        """
+        Cancelling the Deferred stops retransmission.
+        """
+        h = Harness()
+        d = h.transactions.sendCommand(ntfy(), CA)
+        d.cancel()
+        self.failureResultOf(d, CancelledError)
+        h.clock.advance(5)
+        self.assertEqual(len(h.sent), 1)
+
+
+class CloseTests(SynchronousTestCase):
+    """
+    Shutting the layer down.
+    """
+
+    def test_closeCancelsEverything(self) -> None:
+        """
+        close() leaves no timers, fails pending commands with
+        MgcpTransactionsClosed and cancels running handlers.
+        """
+        h = Harness()
+        running: Deferred = Deferred()
+        h.replies.append(running)
+        h.transactions.datagramReceived(rqnt(1), CA)
+        h.transactions.datagramReceived(rqnt(2), CA)
+        d = h.transactions.sendCommand(ntfy(), CA)
+        h.transactions.close()
+        self.assertEqual(h.clock.getDelayedCalls(), [])
+        self.assertEqual(self.failureResultOf(
+            d, MgcpTransactionsClosed).value.transactionId, 700000000)
+        self.assertTrue(running.called)
+        self.failureResultOf(h.transactions.sendCommand(ntfy(), CA),
+                             MgcpTransactionsClosed)
+        sent = len(h.sent)
+        h.transactions.datagramReceived(rqnt(3), CA)
+        self.assertEqual(len(h.sent), sent)
+
+    def test_protocolStop(self) -> None:
+        """
+        stopProtocol on the datagram protocol closes the core.
+        """
+        clock = Clock()
+        protocol = MgcpTransactionProtocol(clock, lambda c, p: None,
+                                           RetransmissionPolicy(), 10)
+        transport = FakeDatagramTransport()
+        protocol.makeConnection(transport)
+        d = protocol.sendCommand(ntfy(), CA)
+        self.assertEqual(transport.written[0][1], CA)
+        self.assertTrue(transport.written[0][0].startswith(b"NTFY 10 "))
+        protocol.doStop()
+        self.failureResultOf(d, MgcpTransactionsClosed)
+        self.assertEqual(clock.getDelayedCalls(), [])
+
+
+class SocketTests(TestCase):
+    """
+    Two transaction endpoints over real UDP sockets on 127.0.0.1.
+    """
+
+    timeout = 30
+
+    def test_exchange(self) -> None:
+        """
+        A command sent from one endpoint is executed by the other and its
+        response fires the sender's Deferred.
+        """
+        seen = []
+
+        def handle(command, peer):
+            seen.append(command.verb)
+            return Response(200, command.transactionId, "OK")
+
+        server = MgcpTransactionProtocol(reactor, handle,
+                                         RetransmissionPolicy(), 100)
+        client = MgcpTransactionProtocol(reactor, handle,
+                                         RetransmissionPolicy(), 900000000)
+        serverPort = reactor.listenUDP(0, server, interface="127.0.0.1")
+        self.addCleanup(serverPort.stopListening)
+        clientPort = reactor.listenUDP(0, client, interface="127.0.0.1")
+        self.addCleanup(clientPort.stopListening)
+        d = client.sendCommand(
+            ntfy(), ("127.0.0.1", serverPort.getHost().port))
+
+        def check(response):
+            self.assertEqual(response.code, 200)
+            self.assertEqual(response.transactionId, 900000000)
+            self.assertEqual(seen, ["NTFY"])
+            self.assertEqual(encodeMessage(response), b"200 900000000 OK\r\n")
+        return d.addCallback(check)
