@@ -32,6 +32,8 @@ from srst.admin.commands import CommandTable
 from srst.calls.commands import registerCallCommands
 from srst.calls.engine import CallEngine
 from srst.calls.forward import ForwardSettings
+from srst.calls.portdirectory import PortDirectory
+from srst.calls.portline import VoicePortEndpoint
 from srst.calls.sccpline import SccpCallControl
 from srst.admin.server import AdminFactory, AdminSocketService
 from srst.config import IdentityTrustpointConfig, RouterConfig, load
@@ -239,6 +241,10 @@ class RouterService(MultiService):
             registerSccpCommands(self.commands, self.registry, self.skinnyFactories)
             registerCallCommands(self.commands, self.callEngine, self.registry)
         self.voicePorts = [newVoicePort(port, SimulatedBackend(port.name, port.signal)) for port in config.voicePorts]
+        self.portEndpoints: dict[str, VoicePortEndpoint] = {}
+        if self.callEngine is not None:
+            self.portEndpoints = {port.name: VoicePortEndpoint(self.callEngine, port) for port in self.voicePorts}
+            self.callEngine.addDirectory(PortDirectory(config.dialPeers, self.portEndpoints))
         registerVoicePortCommands(self.commands, self.voicePorts)
         if config.credentials is not None:
             registerCredentialsCommands(

@@ -1,0 +1,71 @@
+# -*- test-case-name: tests.test_calls_ports -*-
+"""
+The POTS dial-peers as an L{IDirectory}: a number that
+L{srst.calls.dialplan.DialPlan} completes to a dial-peer with a C{port}
+resolves to that voice port's L{srst.calls.portline.VoicePortEndpoint}.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+from zope.interface import implementer
+
+from srst.calls.dialing import combine
+from srst.calls.dialplan import DialPeer, DialPlan, MatchKind
+from srst.calls.interfaces import Destination, DialMatch, IDirectory
+
+_MATCHES = {
+    MatchKind.COMPLETE: DialMatch.EXACT,
+    MatchKind.NEEDS_MORE: DialMatch.PREFIX,
+    MatchKind.NO_MATCH: DialMatch.NONE,
+}
+
+
+@implementer(IDirectory)
+class PortDirectory:
+    """
+    Numbers routed by POTS dial-peers to voice ports.
+
+    @ivar plan: the L{DialPlan} of the peers.
+    @ivar endpoints: the L{VoicePortEndpoint} of each port name.
+    @ivar others: directories whose matches are combined with the plan's in
+        L{match} (empty when the engine is given each directory itself).
+    """
+
+    def __init__(self, peers: Sequence[DialPeer], endpoints: Mapping[str, Any],
+                 others: Sequence[Any] = ()) -> None:
+        """
+        @param peers: C{config.dialPeers}.
+        @param endpoints: port name to its endpoint.
+        @param others: other L{IDirectory}s to combine with (see L{match}).
+        """
+        self.plan = DialPlan([peer for peer in peers if peer.type == "pots"])
+        self.endpoints = dict(endpoints)
+        self.others = tuple(others)
+
+    def match(self, digits: str) -> DialMatch:
+        """
+        @return: how C{digits} match the dial-peers (combined with the other
+            directories' answers by L{combine}).
+        """
+        own = _MATCHES[self.plan.match(digits).kind]
+        return combine([own] + [other.match(digits) for other in self.others])
+
+    def resolve(self, number: str) -> list[Destination]:
+        """
+        @return: the voice port of the dial-peer C{number} completes to, if
+            it has a port that exists here; then the other directories'.
+        """
+        found = []
+        result = self.plan.match(number, timedOut=True)
+        peer = result.peer
+        if result.kind is MatchKind.COMPLETE and isinstance(peer, DialPeer) and peer.port in self.endpoints:
+            endpoint = self.endpoints[peer.port]
+            found.append(Destination(endpoint, endpoint.line(number)))
+        for other in self.others:
+            found.extend(other.resolve(number))
+        return found
+
+
+__all__ = ["PortDirectory"]

@@ -1,0 +1,77 @@
+"""
+The running router routes a phone's call to a voice port through its
+dial-peers (signalling only): real sockets, the service's own wiring, and the
+operator's C{srst-cli voice-port} commands driving the simulated line.
+"""
+
+from twisted.internet import reactor
+from twisted.internet.defer import inlineCallbacks
+from twisted.trial.unittest import TestCase
+
+from srst.ports.voiceport import PortStatus
+from srst.sccp import messages as m
+from srst.sccp.constants import CallState as CallStateValue
+from srst.tools._phoneclient import SimulatedPhone
+from srst.tools._phonetypes import PhoneConfig
+from srst.tools._phonewire import connectPhone
+from tests.routerhelpers import routerYaml, runCommand, startRouter, stateDirectory
+from tests.test_calls_integration import waitFor
+
+PORTS = """
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+  port: 0
+  auto-assign: {dn-range: "2000-2099"}
+voice-ports:
+  1/0/0: {signal: fxs-loop-start}
+dial-peers:
+  - {tag: 81234, type: pots, destination-pattern: "81234", port: 1/0/0}
+"""
+
+
+def callState(state):
+    return lambda msg: isinstance(msg, m.CallState) and msg.callState == state
+
+
+class PhoneToPortTests(TestCase):
+    """
+    A phone dials the seed's 81234 and voice port 1/0/0 rings.
+    """
+
+    timeout = 30
+
+    @inlineCallbacks
+    def test_dialPortAndAnswer(self):
+        """
+        The port rings when a registered phone dials 81234; the operator takes
+        the simulated line off hook and the phone sees the call connected; the
+        phone hangs up and the port's call is cleared.
+        """
+        stateDir = stateDirectory(self)
+        service = yield startRouter(self, routerYaml(stateDir, extra=PORTS))
+        phone = SimulatedPhone(PhoneConfig(mac="0000000000F1"), clock=reactor)
+        connectPhone(reactor, phone, "127.0.0.1", service.ports()["sccp"])
+        self.addCleanup(phone.stop)
+        yield phone.whenRegistered()
+        port = service.voicePorts[0]
+
+        ringOut = waitFor(phone, callState(CallStateValue.RING_OUT))
+        phone.offHook()
+        phone.pressKeys("81234")
+        yield ringOut
+        self.assertEqual(port.status, PortStatus.RINGING)
+
+        connected = waitFor(phone, callState(CallStateValue.CONNECTED))
+        result = yield runCommand(service, "voice-port", "1/0/0", "offhook")
+        self.assertEqual(result.exitCode, 0)
+        yield connected
+        self.assertEqual(port.status, PortStatus.CONNECTED)
+        summary = yield runCommand(service, "show", "voice", "port", "summary")
+        self.assertIn("1/0/0", summary.text)
+
+        onHook = waitFor(phone, callState(CallStateValue.ON_HOOK))
+        phone.onHook()
+        yield onHook
+        yield runCommand(service, "voice-port", "1/0/0", "onhook")
+        self.assertEqual(port.status, PortStatus.IDLE)
+        self.assertEqual(service.callEngine.calls(), [])
