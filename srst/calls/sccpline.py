@@ -59,26 +59,9 @@ from srst.sccp.constants import (
 )
 from srst.sccp.registry import LINE_IDLE, Ephone, EphoneRegistry
 
-ALL_KEYS = 0xFFFFFFFF
-"""SelectSoftKeys.validKeyMask enabling every key of the set."""
-PRECEDENCE_LEVEL = 4
-"""CallState.precedenceLevel as CUCM sends it."""
-TOS_EF = 0xB8
-"""StartMediaTransmission.precedenceValue: DSCP EF."""
-NOTIFY_SECONDS, NOTIFY_PRIORITY = 10, 5
-"""How long and with which priority the incoming-call notification shows."""
-KEY_NOT_ACTIVE_SECONDS = 5
-"""How long "Key Is Not Active" shows."""
+from srst.calls._sccpvalues import (ALL_KEYS, KEY_NOT_ACTIVE_SECONDS, NOTIFY_PRIORITY, NOTIFY_SECONDS,
+                                    PRECEDENCE_LEVEL, TOS_EF, _OFF_HOOK_CHANNELS, _TONE_NAMES, _TS)
 
-_TS = {
-    CallState.OFF_HOOK: "TsOffHook", CallState.ON_HOOK: "TsOnHook", CallState.RING_OUT: "TsRingOut",
-    CallState.RING_IN: "TsRingIn", CallState.CONNECTED: "TsConnected", CallState.BUSY: "TsBusy",
-    CallState.HOLD: "TsHold", CallState.PROCEED: "TsProceed",
-}
-_TONE_NAMES = {Tone.INSIDE_DIAL: "DtInsideDialTone", Tone.OUTSIDE_DIAL: "DtOutsideDialTone",
-               Tone.ALERTING: "DtAlertingTone", Tone.LINE_BUSY: "DtBusyTone", Tone.REORDER: "DtReorderTone",
-               Tone.HOLD: "DtHoldTone"}
-_OFF_HOOK_CHANNELS = frozenset(("SEIZE", "ALERTING", "CONNECTED", "HOLD"))
 _log = Logger(namespace="srst.calls.sccp")
 
 

@@ -14,29 +14,8 @@ tests as a Python API::
     yield phone.whenRegistered()
     yield phone.unregister()
 
-Registration (sccp.md 4.1), as a 79xx does it:
-
-  1. on connect: optionally L{Alarm} (C{Last=...}), then L{Register}
-     (device name C{SEP<MAC>}, device type, the phone's highest protocol
-     version, its IPv4 address);
-  2. L{RegisterAck}: take the negotiated protocol version and the keepalive
-     interval, start keepalives; or L{RegisterReject}: close;
-  3. L{CapabilitiesReq} -> L{CapabilitiesRes} (G.711 mu-law and A-law, G.729
-     by default), followed in the same write by ButtonTemplateReq,
-     SoftKeyTemplateReq, SoftKeySetReq and ConfigStatReq (if the router sends
-     no CapabilitiesReq within C{capabilitiesWait} seconds of RegisterAck,
-     the requests go out anyway);
-  4. L{ButtonTemplate} -> LineStatReq and ForwardStatReq for every line
-     button, SpeedDialStatReq for every speed-dial button, then
-     RegisterAvailableLines and TimeDateReq.
-
-B{Registration is complete} when RegisterAck has arrived, both request
-batches have been sent, and every request has had its answer (ButtonTemplate,
-SoftKeyTemplateRes, SoftKeySetRes, ConfigStat, one LineStat and ForwardStat
-per line, one SpeedDialStat per speed dial, DefineTimeDate).  TimeDateReq
-goes last, so with a router that answers in order, the DefineTimeDate
-answering it completes the registration.  L{SimulatedPhone.whenRegistered}
-fires then; the idle prompt that follows is recorded, not waited for.
+The registration sequence and what counts as "registered" are described in
+docs/srst-phone.md.
 
 A phone in I{standby} mode (L{PhoneConfig.standby}) only connects and sends
 KeepAlive every C{standbyKeepAliveInterval} seconds, like the standby
@@ -80,27 +59,11 @@ from srst.tools._phonetypes import (
     UnregisterTimedOut,
     deviceTypeForModel,
 )
+from srst.tools._phonetypes import CONFIGURATION_ANSWERS as _CONFIGURATION_ANSWERS
+from srst.tools._phonetypes import STATE_MESSAGES as _STATE_MESSAGES
 
 _log = Logger(namespace="srst.tools.phone")
 _debug = Logger(namespace="srst.debug.phone")
-
-
-_CONFIGURATION_ANSWERS = {
-    m.ButtonTemplateReq: m.ButtonTemplate.MESSAGE_ID,
-    m.SoftKeyTemplateReq: m.SoftKeyTemplateRes.MESSAGE_ID,
-    m.SoftKeySetReq: m.SoftKeySetRes.MESSAGE_ID,
-    m.ConfigStatReq: m.ConfigStat.MESSAGE_ID,
-    m.LineStatReq: m.LineStat.MESSAGE_ID,
-    m.ForwardStatReq: m.ForwardStat.MESSAGE_ID,
-    m.SpeedDialStatReq: m.SpeedDialStat.MESSAGE_ID,
-    m.TimeDateReq: m.DefineTimeDate.MESSAGE_ID,
-}
-"""Each configuration request and the id of the message that answers it."""
-
-_STATE_MESSAGES = frozenset(cls.MESSAGE_ID for cls in (
-    m.KeepAliveAck, m.RegisterAck, m.RegisterReject, m.CapabilitiesReq,
-    m.ButtonTemplate, m.UnregisterAck, m.Reset))
-"""The messages a phone must decode to keep its state (see C{decodeAll})."""
 
 
 class SimulatedPhone(PhoneCallControl):

@@ -331,3 +331,21 @@ __all__ = [
     "RegistrationTimedOut", "TRANSITIONS", "UnknownModelError",
     "UnregisterRefused", "UnregisterTimedOut", "deviceTypeForModel",
 ]
+
+
+CONFIGURATION_ANSWERS = {
+    m.ButtonTemplateReq: m.ButtonTemplate.MESSAGE_ID,
+    m.SoftKeyTemplateReq: m.SoftKeyTemplateRes.MESSAGE_ID,
+    m.SoftKeySetReq: m.SoftKeySetRes.MESSAGE_ID,
+    m.ConfigStatReq: m.ConfigStat.MESSAGE_ID,
+    m.LineStatReq: m.LineStat.MESSAGE_ID,
+    m.ForwardStatReq: m.ForwardStat.MESSAGE_ID,
+    m.SpeedDialStatReq: m.SpeedDialStat.MESSAGE_ID,
+    m.TimeDateReq: m.DefineTimeDate.MESSAGE_ID,
+}
+"""Each configuration request and the id of the message that answers it."""
+
+STATE_MESSAGES = frozenset(cls.MESSAGE_ID for cls in (
+    m.KeepAliveAck, m.RegisterAck, m.RegisterReject, m.CapabilitiesReq,
+    m.ButtonTemplate, m.UnregisterAck, m.Reset))
+"""The messages a phone must decode to keep its state (see C{decodeAll})."""
