@@ -32,8 +32,6 @@ from srst.admin.commands import CommandTable
 from srst.calls.commands import registerCallCommands
 from srst.calls.engine import CallEngine
 from srst.calls.forward import ForwardSettings
-from srst.calls.portdirectory import PortDirectory
-from srst.calls.portline import VoicePortEndpoint
 from srst.calls.sccpline import SccpCallControl
 from srst.admin.server import AdminFactory, AdminSocketService
 from srst.config import IdentityTrustpointConfig, RouterConfig, load
@@ -51,9 +49,8 @@ from srst.pki.trust import (
     loadPrivateKeyFile,
 )
 from srst.ports.commands import registerVoicePortCommands
-from srst.ports.simulated import SimulatedBackend
-from srst.ports.voiceport import newVoicePort
 from srst.policing import ControlPlane, PolicingFactory, registerPolicingCommands
+from srst.portservice import VoicePortService
 from srst.sccp.commands import registerSccpCommands
 from srst.sccp.factory import REGISTER_NAMESPACE, STATE_NAMESPACE, SkinnyFactory
 from srst.sccp.registry import EphoneRegistry
@@ -240,11 +237,10 @@ class RouterService(MultiService):
             listener.setServiceParent(self)
             registerSccpCommands(self.commands, self.registry, self.skinnyFactories)
             registerCallCommands(self.commands, self.callEngine, self.registry)
-        self.voicePorts = [newVoicePort(port, SimulatedBackend(port.name, port.signal)) for port in config.voicePorts]
-        self.portEndpoints: dict[str, VoicePortEndpoint] = {}
-        if self.callEngine is not None:
-            self.portEndpoints = {port.name: VoicePortEndpoint(self.callEngine, port) for port in self.voicePorts}
-            self.callEngine.addDirectory(PortDirectory(config.dialPeers, self.portEndpoints))
+        self.portService = VoicePortService(config, reactor, self.callEngine, self.controlPlane)
+        self.portService.setServiceParent(self)
+        self.voicePorts = self.portService.ports
+        self.portEndpoints = self.portService.endpoints
         registerVoicePortCommands(self.commands, self.voicePorts)
         if config.credentials is not None:
             registerCredentialsCommands(

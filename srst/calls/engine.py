@@ -113,6 +113,16 @@ class Call:
         return self.secure
 
 
+def _mediaAvailable(endpoint: Any) -> bool:
+    """
+    Whether C{endpoint} can take a call's media now: an endpoint that
+    terminates media on the router (a voice port) has a C{mediaAvailable()}
+    that says whether an RTP port is free; other endpoints always can.
+    """
+    check = getattr(endpoint, "mediaAvailable", None)
+    return True if check is None else bool(check())
+
+
 def _party(line: LineRef) -> Party:
     return Party(line.number, line.name)
 
@@ -434,6 +444,13 @@ class CallEngine:
             redirect = (redirect.then(Party(number), ForwardReason.BUSY) if redirect is not None
                         else Redirect(Party(number), Party(number), ForwardReason.BUSY))
             free = [d for d in self._resolve(busyTarget) if not self._busy(d.endpoint)]
+        withMedia = [d for d in free if _mediaAvailable(d.endpoint)]
+        if free and not withMedia:
+            self.log.warn("{line} dialled {number}: no media resources at the destination; refused",
+                          line=leg.line.number, number=number)
+            leg.machine.fail(FailureReason.CONGESTION)
+            return
+        free = withMedia
         if not free:
             self.log.info("{line} dialled {number}: busy", line=leg.line.number, number=number)
             leg.machine.fail(FailureReason.BUSY)

@@ -28,12 +28,15 @@ class LineRef:
     @ivar number: the line's directory number.
     @ivar name: the display name (empty: none).
     @ivar tag: the IOS C{ephone-dn} tag, for C{debug ephone state}.
+    @ivar forwarded: the digits a dial-peer forwards to the endpoint
+        (C{forward-digits}, C{prefix}); empty when none.
     """
 
     instance: int
     number: str
     name: str = ""
     tag: int = 0
+    forwarded: str = ""
 
 
 @frozen

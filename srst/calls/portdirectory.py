@@ -62,10 +62,30 @@ class PortDirectory:
         peer = result.peer
         if result.kind is MatchKind.COMPLETE and isinstance(peer, DialPeer) and peer.port in self.endpoints:
             endpoint = self.endpoints[peer.port]
-            found.append(Destination(endpoint, endpoint.line(number)))
+            found.append(Destination(endpoint, endpoint.line(number, result.forwardedDigits)))
         for other in self.others:
             found.extend(other.resolve(number))
         return found
 
 
-__all__ = ["PortDirectory"]
+def portNumber(portName: str, peers: Sequence[DialPeer], stationId: str | None = None) -> str:
+    """
+    The number a voice port calls with: its C{station-id number}, else the
+    C{destination-pattern} of the first POTS dial-peer on the port that is
+    a plain number (IOS takes the calling number from that peer).
+
+    @param portName: the voice port.
+    @param peers: C{config.dialPeers}.
+    @param stationId: the port's C{station-id number}, or L{None}.
+    @return: the number, or C{""} when there is none.
+    """
+    if stationId:
+        return stationId
+    for peer in peers:
+        pattern = peer.destinationPattern
+        if peer.port == portName and pattern and pattern.isdigit():
+            return pattern
+    return ""
+
+
+__all__ = ["PortDirectory", "portNumber"]

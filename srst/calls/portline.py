@@ -1,16 +1,28 @@
 # -*- test-case-name: tests.test_calls_ports -*-
 """
 Voice ports as call endpoints: L{VoicePortEndpoint} is the
-L{ICallEndpoint} of one FXS L{srst.ports.voiceport.VoicePort}, and follows
-the port as its L{IVoicePortListener}.
+L{ICallEndpoint} of one L{srst.ports.voiceport.VoicePort}, and follows the
+port as its L{IVoicePortListener}.
 
-This round carries signalling only: an incoming call rings the port, the
-telephone going off hook answers it, either side hanging up clears it.  A
-telephone that goes off hook to dial holds a leg (so the port is busy to
-callers) and its digits are passed to the engine; the port has no number
-of its own yet, so its calls show none.  The
-media hooks record the far end's address (L{VoicePortEndpoint.remoteMedia})
-for the step that terminates RTP on the router; no audio flows yet.
+  - FXS (a telephone on the port): an incoming call rings it and going off
+    hook answers; going off hook on an idle port seizes a leg whose digits
+    the engine routes (the port calls with its station-id number).
+  - FXO (a line from the exchange): a call routed to the port seizes the
+    line and dials the dial-peer's forwarded digits, and is connected at
+    once (loop start cannot see the far end answer); the exchange ringing
+    the port calls the C{connection plar} number, or without one the port
+    answers and gives dial tone for a second stage of digits.
+
+Media is terminated on the router: L{ICallEndpoint.openReceive} opens a
+L{srst.ports.media.PortMediaLeg} with the stream's keys (SRTP towards a
+secure phone, so the port counts as secure: the lock covers the IP leg
+only), reports it with L{CallEngine.mediaReady}, and
+L{ICallEndpoint.startTransmit} points it at the far end.  When no RTP port
+is free the port takes no call (L{mediaAvailable}: the caller hears
+reorder) and an off-hook telephone hears reorder.
+
+While the MGCP gateway controls the port (L{active} is false) the
+endpoint ignores the line and the port is not offered calls.
 """
 
 from __future__ import annotations
@@ -22,9 +34,12 @@ from zope.interface import implementer
 
 from srst.calls.interfaces import FailureReason, ICallEndpoint, LineRef, Party
 from srst.calls.leg import LegStatus
+from srst.media.rtp import PayloadType
+from srst.media.transport import PortRangeExhausted, StreamSnapshot
 from srst.ports.interfaces import IVoicePortListener
 from srst.ports.tones import CallProgressTone
 from srst.ports.voiceport import PortStatus
+from srst.sccp.constants import Codec
 
 _FAILURE_TONES = {
     FailureReason.BUSY: CallProgressTone.BUSY,
@@ -33,98 +48,187 @@ _FAILURE_TONES = {
     FailureReason.TRANSFER_REFUSED: CallProgressTone.REORDER,
 }
 
+_PAYLOAD_TYPES = {Codec.G711_ULAW_64K: PayloadType.PCMU, Codec.G711_ALAW_64K: PayloadType.PCMA}
+
+_OFF_HOOK = (PortStatus.OFF_HOOK, PortStatus.COLLECTING, PortStatus.CONNECTED)
+
 
 @implementer(ICallEndpoint, IVoicePortListener)
 class VoicePortEndpoint:
     """
-    The call engine's view of one FXS voice port.
+    The call engine's view of one voice port.
 
     @ivar engine: the L{srst.calls.engine.CallEngine}.
     @ivar port: the L{srst.ports.voiceport.VoicePort}.
+    @ivar media: the L{srst.ports.media.PortMediaResources}, or L{None}
+        for signalling only (no audio).
+    @ivar number: the port's own number (C{station-id number}, else its
+        dial-peer's), shown to the parties it calls; may be empty.
+    @ivar plar: FXO: the number the exchange's calls go to, or L{None}.
     @ivar label: the port name, for logs.
-    @ivar secure: always C{False}: a port takes no SRTP keys.
+    @ivar secure: whether the router terminates SRTP for it (with media).
     @ivar capabilities: G.711 mu-law, then A-law (the port's DSP codecs).
     @ivar leg: the engine leg on this port, or L{None}.
+    @ivar mediaLeg: the open L{srst.ports.media.PortMediaLeg}, or L{None}.
     @ivar remoteMedia: the far end's C{(host, port)} from the last
-        L{startTransmit}, kept for router-terminated media (not used yet).
+        L{startTransmit}.
+    @ivar active: whether local call control has the port (not MGCP).
     """
 
     log = Logger(namespace="srst.debug.voiceport.call")
-    secure = False
     capabilities = (4, 2)
 
-    def __init__(self, engine: Any, port: Any) -> None:
+    def __init__(self, engine: Any, port: Any, media: Any = None, *, number: str = "", name: str = "",
+                 plar: str | None = None) -> None:
         """
         @param engine: the call engine.
         @param port: the voice port; this endpoint subscribes to it.
+        @param media: the shared L{srst.ports.media.PortMediaResources}, or
+            L{None} for signalling only.
+        @param number: the port's calling number.
+        @param name: the port's calling name (C{station-id name}).
+        @param plar: FXO: C{connection plar}, or L{None}.
         """
         self.engine = engine
         self.port = port
+        self.media = media
+        self.number = number
+        self.displayName = name
+        self.plar = plar
         self.label = "voice-port " + port.name
+        self.secure = media is not None
         self.leg: Any = None
+        self.mediaLeg: Any = None
         self.remoteMedia: tuple[str, int] | None = None
+        self.active = True
+        self.unreachable = 0
         port.subscribe(self)
 
-    def line(self, number: str) -> LineRef:
+    @property
+    def isFxs(self) -> bool:
+        """Whether a telephone is on the port (else the exchange)."""
+        return bool(self.port.config.signal.isFxs)
+
+    def line(self, number: str, forwarded: str = "") -> LineRef:
         """
-        @param number: the number that reached this port.
+        @param number: the number that reached this port (or its own).
+        @param forwarded: the digits its dial-peer forwards.
         @return: the L{LineRef} a leg on this port uses.
         """
-        return LineRef(1, number, self.label)
+        return LineRef(1, number, self.displayName or self.label, forwarded=forwarded)
+
+    def mediaAvailable(self) -> bool:
+        """
+        @return: whether the port can take a call: local control has it
+            and an RTP port is free (always, without media).
+        """
+        if not self.active:
+            return False
+        if self.media is None or self.media.available():
+            return True
+        self.media.refused(self.port.name, "no RTP port free in the media range")
+        return False
+
+    def mediaSnapshot(self) -> StreamSnapshot | None:
+        """@return: the statistics of the open media leg, or L{None}."""
+        return self.mediaLeg.snapshot() if self.mediaLeg is not None else None
 
     # -- IVoicePortListener ----------------------------------------------------------------------
 
     def offHook(self, port: Any) -> None:
         """
         The telephone went off hook: answer the ringing leg, or else seize
-        a leg so that the engine sees the port busy (its digits are routed
-        by L{digit}).
+        a leg to dial (reorder when no RTP port is free).
         """
+        if not self.active:
+            return
         leg = self.leg
         if leg is None:
-            self.leg = self.engine.seize(self, self.line(""))
+            if self.media is not None and not self.media.available():
+                self.media.refused(port.name, "no RTP port free in the media range")
+                port.playTone(CallProgressTone.REORDER)
+                return
+            self.leg = self.engine.seize(self, self.line(self.number))
         elif leg.status is LegStatus.RING_IN:
             self.engine.answer(leg)
 
     def onHook(self, port: Any) -> None:
-        """The telephone hung up: clear its leg."""
+        """The telephone hung up (or the exchange stopped ringing): clear its leg."""
         leg, self.leg = self.leg, None
+        self._closeMedia()
         if leg is not None and leg.status not in (LegStatus.RELEASED, LegStatus.IDLE):
             self.engine.hangUp(leg)
 
     def digit(self, port: Any, digit: str) -> None:
         """A digit dialled on the port: pass it to a dialling leg."""
         leg = self.leg
-        if leg is not None and leg.status is LegStatus.DIALING:
+        if self.active and leg is not None and leg.status is LegStatus.DIALING:
             self.engine.digit(leg, digit)
 
     def flash(self, port: Any) -> None:
-        """Hook flash is not used in this round."""
+        """Hook flash has no feature on an analogue port here."""
 
     def incoming(self, port: Any, callerId: str | None) -> None:
-        """FXO ringing is not routed in this round."""
+        """
+        The exchange rings an FXO port: call the C{plar} number, or answer
+        and give dial tone for the caller's digits.
+        """
+        if not self.active or self.leg is not None:
+            return
+        if self.media is not None and not self.media.available():
+            self.media.refused(port.name, "no RTP port free in the media range")
+            return
+        leg = self.engine.seize(self, self.line(callerId or self.number))
+        self.leg = leg
+        if self.plar is None:
+            port.seize()
+            port.playTone(CallProgressTone.DIAL)
+            return
+        self.log.debug("{port}: incoming from {caller}; plar {plar}", port=port.name, caller=callerId,
+                       plar=self.plar)
+        for digit in self.plar:
+            if self.leg is not leg or leg.status is not LegStatus.DIALING:
+                break
+            self.engine.digit(leg, digit)
 
     # -- ICallEndpoint ---------------------------------------------------------------------------
 
     def alerting(self, leg: Any, caller: Party) -> None:
-        """Ring the telephone with the caller's number."""
+        """
+        FXS: ring the telephone with the caller's number.  FXO: seize the
+        line, dial the forwarded digits, and answer (next turn).
+        """
         self.leg = leg
-        self.log.debug("{port}: ringing for {caller}", port=self.port.name, caller=caller.number)
-        self.port.ring(caller.number or None)
+        self.log.debug("{port}: call from {caller}", port=self.port.name, caller=caller.number)
+        if self.isFxs:
+            self.port.ring(caller.number or None)
+            return
+        self.port.seize()
+        digits = leg.line.forwarded
+        if digits:
+            self.port.outpulse(digits)
+        self.engine.clock.callLater(0, self._answerLine, leg)
+
+    def _answerLine(self, leg: Any) -> None:
+        if leg is self.leg and leg.status is LegStatus.RING_IN:
+            self.engine.answer(leg)
 
     def released(self, leg: Any, stream: Any, answered: bool) -> None:
         """
-        The call ended: stop ringing, or play reorder to a telephone still
-        off hook (it goes idle when it hangs up).
+        The call ended: close the media, stop ringing, release an FXO line,
+        or play reorder to a telephone still off hook.
         """
         if leg is not self.leg:
             return
         self.leg = None
         self.remoteMedia = None
+        self._closeMedia()
         status = self.port.status
-        if status is PortStatus.RINGING:
+        if status is PortStatus.RINGING and self.isFxs:
             self.port.stopRinging()
-        elif status is not PortStatus.IDLE:
+        elif not self.isFxs and status in _OFF_HOOK:
+            self.port.release()
+        elif status is not PortStatus.IDLE and self.isFxs:
             self.port.playTone(CallProgressTone.REORDER)
 
     def failed(self, leg: Any, reason: FailureReason) -> None:
@@ -133,31 +237,66 @@ class VoicePortEndpoint:
 
     def ringback(self, leg: Any, called: Party) -> None:
         """Play ringback to the line."""
-        self.port.playTone(CallProgressTone.RINGBACK)
+        if self.port.status in _OFF_HOOK:
+            self.port.playTone(CallProgressTone.RINGBACK)
 
     def connected(self, leg: Any, remote: Party, encrypted: bool) -> None:
-        """The call is connected: stop any tone."""
+        """The call is connected: stop any tone; an FXO port rung by the exchange answers it."""
+        if not self.isFxs and self.port.status is PortStatus.RINGING:
+            self.port.seize()
         self.port.stopTone()
 
     def openReceive(self, leg: Any, stream: Any) -> None:
-        """No router media yet: the receive port is opened in a later step."""
+        """
+        Open the router's RTP (or SRTP, with the stream's keys) port for
+        this leg and report it; with no port free the call is cleared.
+        """
+        if self.media is None:
+            return
+        self._closeMedia()
+        payloadType = _PAYLOAD_TYPES.get(stream.codec, PayloadType.PCMU)
+        mediaLeg = self.media.newLeg(self.port, payloadType, txKeys=stream.txKeys, rxKeys=stream.rxKeys,
+                                     onUnreachable=lambda: self._unreachable(leg))
+        try:
+            host, number = mediaLeg.open()
+        except PortRangeExhausted as e:
+            self.media.refused(self.port.name, str(e))
+            self.engine.mediaFailed(leg, str(e))
+            return
+        self.mediaLeg = mediaLeg
+        self.log.debug("{port}: media on {host}:{number} ({kind})", port=self.port.name, host=host,
+                       number=number, kind="SRTP" if mediaLeg.secure else "RTP")
+        self.engine.clock.callLater(0, self.engine.mediaReady, leg, stream.passThruPartyId, host, number)
 
     def startTransmit(self, leg: Any, stream: Any) -> None:
-        """Record the far end's media address for router-terminated media (none sent yet)."""
+        """Send the port's audio to the far end's media address."""
         remote = stream.remote
         self.remoteMedia = remote.address if remote is not None else None
+        if self.mediaLeg is not None and self.remoteMedia is not None and leg is self.leg:
+            self.mediaLeg.start(self.remoteMedia)
+
+    def _unreachable(self, leg: Any) -> None:
+        self.unreachable += 1
+        self.log.warn("{port}: RTP from the far end unreachable (call {reference}); the call stays up",
+                      port=self.port.name, reference=leg.callReference)
+
+    def _closeMedia(self) -> None:
+        mediaLeg, self.mediaLeg = self.mediaLeg, None
+        if mediaLeg is not None:
+            mediaLeg.close()
 
     def seized(self, leg: Any) -> None:
-        """Outgoing calls from ports are not routed in this round."""
+        """The port went off hook to dial: the port already gives dial tone."""
 
     def digitsStarted(self, leg: Any) -> None:
-        """Outgoing calls from ports are not routed in this round."""
+        """The port stops dial tone at the first digit itself."""
 
     def secondaryDialTone(self, leg: Any) -> None:
-        """Outgoing calls from ports are not routed in this round."""
+        """The access code was dialled: dial tone again."""
+        self.port.playTone(CallProgressTone.DIAL)
 
     def proceeding(self, leg: Any, called: Party) -> None:
-        """Outgoing calls from ports are not routed in this round."""
+        """The number is being offered; ringback follows."""
 
     def redirected(self, leg: Any, called: Party) -> None:
         """Nothing to show on an analogue line."""
@@ -169,14 +308,15 @@ class VoicePortEndpoint:
         """A port does not hold calls."""
 
     def heldByRemote(self, leg: Any, stream: Any, playTone: bool) -> None:
-        """The far end held the call: silence until it resumes."""
+        """The far end held the call: close the media (fresh media follows the resume)."""
+        self._closeMedia()
         self.port.stopTone()
 
     def resumed(self, leg: Any) -> None:
         """A port does not hold calls."""
 
     def resumedByRemote(self, leg: Any) -> None:
-        """The far end resumed; media follows (a later step)."""
+        """The far end resumed; the engine opens new media."""
 
     def answeredElsewhere(self, leg: Any) -> None:
         """A port has no shared lines."""
@@ -191,7 +331,7 @@ class VoicePortEndpoint:
         """A port has no shared lines."""
 
     def transferred(self, leg: Any, remote: Party, ringing: bool) -> None:
-        """A transfer gave the port a new far end; nothing to show."""
+        """A transfer gave the port a new far end; new media follows."""
 
 
 __all__ = ["VoicePortEndpoint"]

@@ -424,6 +424,13 @@ class RtpStream(DatagramProtocol):
         self._timer = self.clock.callLater(self.unreachableTimeout,
                                            self._unreachableTimedOut)
 
+    def stopMedia(self) -> None:
+        """
+        Media paused (hold, a receive-less mode): disarm the
+        RTP-unreachable timer until the next L{startMedia}.
+        """
+        self._cancelTimer()
+
     def _unreachableTimedOut(self) -> None:
         self._timer = None
         self.unreachable = True

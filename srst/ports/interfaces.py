@@ -89,6 +89,11 @@ class IVoicePortBackend(Interface):
         FXO: put the line back on hook.
         """
 
+    def outpulse(digits: str) -> None:
+        """
+        FXO: dial C{digits} towards the exchange (DTMF) after seizing.
+        """
+
 
 class IVoicePortListener(Interface):
     """

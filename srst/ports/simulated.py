@@ -55,6 +55,7 @@ class SimulatedBackend:
     @ivar ringCount: how many times the port was rung.
     @ivar callerId: the caller id of the last ring.
     @ivar seized: FXO: whether the port holds the line off hook.
+    @ivar outpulsed: FXO: the digits the port dialled towards the exchange.
     @ivar recordPath: where the running recording will be written.
     """
 
@@ -64,6 +65,7 @@ class SimulatedBackend:
     ringCount: int = 0
     callerId: str | None = None
     seized: bool = False
+    outpulsed: str = ""
     recordPath: str | None = None
     _listener: Any = None
     _dsp: Any = None
@@ -91,6 +93,10 @@ class SimulatedBackend:
     def release(self) -> None:
         """See L{IVoicePortBackend.release}."""
         self.seized = False
+
+    def outpulse(self, digits: str) -> None:
+        """See L{IVoicePortBackend.outpulse}: the exchange hears them."""
+        self.outpulsed += digits
 
     def _fxs(self, action: str) -> None:
         if not self.signal.isFxs:

@@ -109,6 +109,17 @@ class VoicePortInputs(Protocol):
     def release(self) -> None:
         "FXO: the engine puts the line back on hook."
 
+    def outpulse(self, digits: str) -> None:
+        """
+        Dial C{digits} towards the exchange on a seized FXO line.
+
+        @raise VoicePortStateError: on an FXS port, or when the line is not
+            seized.
+        """
+        if self.config.signal.isFxs or self.status not in (PortStatus.OFF_HOOK, PortStatus.CONNECTED):
+            raise VoicePortStateError(self.name, "outpulse digits", self.status)
+        self.backend.outpulse(digits)
+
     def connectMedia(self, sink: Callable[[bytes], Any]) -> None:
         "Send the port's audio to C{sink}."
 
@@ -178,7 +189,8 @@ def _makeVoicePortMachine():  # type: ignore[no-untyped-def]
     for state in (offHook, collecting):
         @state.upon(VoicePortInputs.connectMedia).to(connected)
         def _connect(inputs: VoicePortInputs, port: VoicePort, sink: Callable[[bytes], Any]) -> None:
-            port.dsp.stop()
+            if isinstance(port.dsp.playing, CallProgressTone):
+                port.dsp.stop()
             port.sink = sink
 
     @connected.upon(VoicePortInputs.connectMedia).loop()

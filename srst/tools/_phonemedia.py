@@ -261,6 +261,8 @@ class PhoneMedia:
     @ivar lastPayload: the payload of the last packet decoded, or L{None}.
     @ivar lastPacket: the last L{RtpPacket} decoded, or L{None}.
     @ivar captured: the last datagrams received, raw, oldest first.
+    @ivar payloads: the payloads of the last packets decoded (after
+        decryption), oldest first.
     @ivar failures: the L{MediaTransmissionFailure}s the phone sent.
     @ivar stopped: whether L{stop} ran (the phone's connection ended).
     """
@@ -295,6 +297,8 @@ class PhoneMedia:
         self.lastPayload: Optional[bytes] = None
         self.lastPacket: Optional[RtpPacket] = None
         self.captured: collections.deque[bytes] = collections.deque(
+            maxlen=captureLimit)
+        self.payloads: collections.deque[bytes] = collections.deque(
             maxlen=captureLimit)
         self.failures: list[m.MediaTransmissionFailure] = []
         self.stopped = False
@@ -469,6 +473,7 @@ class PhoneMedia:
         channel.statistics.receive(packet, self._reactor.seconds())
         self.lastPacket = packet
         self.lastPayload = packet.payload
+        self.payloads.append(packet.payload)
 
     # -- stopping ----------------------------------------------------------------
 

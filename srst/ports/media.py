@@ -1,0 +1,385 @@
+# -*- test-case-name: tests.test_ports_media -*-
+"""
+Router-terminated media of a voice port.
+
+A L{PortMediaLeg} joins one L{srst.ports.voiceport.VoicePort} to one
+L{srst.media.transport.RtpStream}: L{PortMediaLeg.open} binds an even port
+from the L{srst.media.transport.RtpPortAllocator} (inside the control-plane
+policy when one is given), L{PortMediaLeg.start} points it at the far end
+and starts sending the port's audio, and what arrives is decoded and played
+to the line.  Both call control paths use it: the local call engine
+(L{srst.calls.portline.VoicePortEndpoint}) and the MGCP gateway.
+
+Audio is pulled from the ports by one L{MediaPump}: a single
+L{LoopingCall} every 20 ms ticks every port with a started leg, so a
+thousand legs cost one timer, not a thousand.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+from twisted.internet.defer import Deferred, succeed
+from twisted.internet.interfaces import IReactorTime
+from twisted.internet.task import LoopingCall
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from srst.media.rtp import PayloadType
+from srst.media.srtp import SrtpKeys
+from srst.media.transport import RtpPortAllocator, RtpStream, StreamSnapshot
+from srst.ports.g711 import FRAME_SAMPLES, G711Law
+from srst.ports.interfaces import IVoicePortListener
+from srst.ports.voiceport import PortStatus, VoicePortStateError
+
+PACKET_INTERVAL = 0.02
+"""Seconds of audio per packet (20 ms)."""
+
+MAX_CATCH_UP = 5
+"""Packet intervals the pump replays at most after a late tick."""
+
+_LAWS = {int(PayloadType.PCMU): G711Law.ULAW, int(PayloadType.PCMA): G711Law.ALAW}
+
+_CONNECTABLE = (PortStatus.OFF_HOOK, PortStatus.COLLECTING, PortStatus.CONNECTED)
+
+
+class UnsupportedPayloadType(ValueError):
+    """
+    A leg was asked to carry a payload type a voice port's DSP cannot
+    encode (only G.711: 0 PCMU and 8 PCMA).
+    """
+
+    def __init__(self, payloadType: int) -> None:
+        ValueError.__init__(self, payloadType)
+        self.payloadType = payloadType
+
+    def __str__(self) -> str:
+        return "payload type %d is not G.711 (0 PCMU or 8 PCMA)" % (self.payloadType,)
+
+
+def lawOf(payloadType: int) -> G711Law:
+    """
+    @param payloadType: an RTP payload type.
+    @return: its G.711 law.
+    @raise UnsupportedPayloadType: for anything but PCMU and PCMA.
+    """
+    try:
+        return _LAWS[int(payloadType)]
+    except KeyError:
+        raise UnsupportedPayloadType(int(payloadType)) from None
+
+
+class MediaPump:
+    """
+    Ticks every started leg (or anything with C{tick()} and C{name}) once
+    per 20 ms from one timer.
+
+    @ivar clock: the clock of the timer.
+    @ivar ticks: how many intervals were run (including catch-up ones).
+    """
+
+    log = Logger(namespace="srst.ports.media")
+
+    def __init__(self, clock: IReactorTime, interval: float = PACKET_INTERVAL) -> None:
+        """
+        @param clock: the reactor's L{IReactorTime} (a L{task.Clock} in tests).
+        @param interval: seconds between ticks.
+        """
+        self.clock = clock
+        self.interval = interval
+        self.ticks = 0
+        self._ports: dict[int, Any] = {}
+        self._loop: Optional[LoopingCall] = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the timer runs (some port is ticked)."""
+        return self._loop is not None
+
+    def __len__(self) -> int:
+        return len(self._ports)
+
+    def add(self, port: Any) -> None:
+        """
+        Tick C{port} every interval from now on (adding it twice is harmless).
+        """
+        self._ports[id(port)] = port
+        if self._loop is None:
+            loop = LoopingCall.withCount(self._tick)
+            loop.clock = self.clock
+            self._loop = loop
+            loop.start(self.interval, now=False).addErrback(
+                lambda failure: self.log.failure("media pump stopped", failure))
+
+    def discard(self, port: Any) -> None:
+        """
+        Stop ticking C{port}; the timer stops with the last port.
+        """
+        self._ports.pop(id(port), None)
+        if not self._ports:
+            self.stop()
+
+    def stop(self) -> None:
+        """Stop ticking every port (service shutdown)."""
+        self._ports.clear()
+        loop, self._loop = self._loop, None
+        if loop is not None and loop.running:
+            loop.stop()
+
+    def _tick(self, count: int) -> None:
+        for _ in range(min(count, MAX_CATCH_UP)):
+            self.ticks += 1
+            for port in list(self._ports.values()):
+                with self.log.failuresHandled("while ticking {port}", port=port.name):
+                    port.tick()
+
+
+class PortMediaResources:
+    """
+    What the router's voice-port legs share: the reactor, the RTP port
+    range, the pump, the control-plane wrapper and the RTP-unreachable
+    timeout; L{newLeg} makes a leg with them.
+
+    @ivar allocator: the L{RtpPortAllocator} of C{media.rtp-port-range}.
+    @ivar pump: the L{MediaPump}.
+    @ivar unreachableTimeout: seconds (C{media.rtp-unreachable-ms}), or
+        L{None}.
+    @ivar refusals: calls refused because no RTP port was free.
+    """
+
+    log = Logger(namespace="srst.ports.media")
+
+    def __init__(self, reactor: Any, allocator: RtpPortAllocator, pump: MediaPump, *,
+                 unreachableTimeout: float | None = None, wrap: Callable[[Any], Any] | None = None) -> None:
+        """
+        @param reactor: C{listenUDP} and the clock.
+        @param allocator: the RTP port range.
+        @param pump: the router's pump.
+        @param unreachableTimeout: seconds without RTP before a leg reports
+            it, or L{None}.
+        @param wrap: wraps each stream before binding (policing), or L{None}.
+        """
+        self.reactor = reactor
+        self.allocator = allocator
+        self.pump = pump
+        self.unreachableTimeout = unreachableTimeout
+        self.refusals = 0
+        self._wrap = wrap
+
+    def available(self) -> bool:
+        """@return: whether an RTP port is free for one more leg."""
+        return len(self.allocator.inUse) < self.allocator.capacity
+
+    def refused(self, portName: str, reason: str) -> None:
+        """
+        Count and log a call refused for want of an RTP port.
+
+        @param portName: the voice port.
+        @param reason: why.
+        """
+        self.refusals += 1
+        self.log.warn("voice-port {port}: call refused: {reason}", port=portName, reason=reason,
+                      refusals=self.refusals)
+
+    def newLeg(self, port: Any, payloadType: int = PayloadType.PCMU, *, txKeys: SrtpKeys | None = None,
+               rxKeys: SrtpKeys | None = None, onUnreachable: Callable[[], Any] | None = None) -> "PortMediaLeg":
+        """
+        @return: a new, unbound L{PortMediaLeg} for C{port}.
+        @raise UnsupportedPayloadType: for a payload type that is not G.711.
+        """
+        return PortMediaLeg(reactor=self.reactor, allocator=self.allocator, pump=self.pump, port=port,
+                            payloadType=payloadType, txKeys=txKeys, rxKeys=rxKeys,
+                            unreachableTimeout=self.unreachableTimeout, onUnreachable=onUnreachable,
+                            wrap=self._wrap)
+
+
+@implementer(IVoicePortListener)
+class PortMediaLeg:
+    """
+    One voice port's RTP or SRTP stream.
+
+    Sending starts with L{start} and lasts while the line is off hook:
+    a leg started while the port still rings attaches when it goes off
+    hook.  Receiving plays every good payload to the line while
+    C{receiving} is true.
+
+    @ivar port: the L{srst.ports.voiceport.VoicePort}.
+    @ivar payloadType: 0 (PCMU) or 8 (PCMA).
+    @ivar stream: the L{RtpStream}.
+    @ivar local: C{(address, port)} where the leg receives, once open.
+    @ivar sending: whether the port's audio is sent to the far end.
+    @ivar receiving: whether received audio is played to the line.
+    """
+
+    log = Logger(namespace="srst.ports.media")
+
+    def __init__(self, *, reactor: Any, allocator: RtpPortAllocator, pump: MediaPump, port: Any,
+                 payloadType: int = PayloadType.PCMU, txKeys: SrtpKeys | None = None,
+                 rxKeys: SrtpKeys | None = None, unreachableTimeout: float | None = None,
+                 onUnreachable: Callable[[], Any] | None = None,
+                 wrap: Callable[[Any], Any] | None = None) -> None:
+        """
+        @param reactor: provides C{listenUDP} and the clock.
+        @param allocator: where the RTP port comes from (its C{address} is
+            bound).
+        @param pump: the router's L{MediaPump}.
+        @param port: the voice port.
+        @param payloadType: the G.711 payload type to send and expect.
+        @param txKeys: SRTP keys to send with, or L{None} for RTP.
+        @param rxKeys: SRTP keys to receive with, or L{None}.
+        @param unreachableTimeout: seconds without RTP before
+            C{onUnreachable}, or L{None}.
+        @param onUnreachable: called once when the far end falls silent.
+        @param wrap: wraps the stream before binding (control-plane
+            policing), or L{None}.
+        @raise UnsupportedPayloadType: for a payload type that is not G.711.
+        """
+        self.law = lawOf(payloadType)
+        self.reactor = reactor
+        self.allocator = allocator
+        self.pump = pump
+        self.port = port
+        self.payloadType = int(payloadType)
+        self.stream = RtpStream(reactor, payloadType=self.payloadType, txKeys=txKeys, rxKeys=rxKeys,
+                                onPayload=self._received, onUnreachable=onUnreachable,
+                                unreachableTimeout=unreachableTimeout, releasePort=allocator.release)
+        self._wrap = wrap
+        self.local: tuple[str, int] | None = None
+        self.sending = False
+        self.receiving = True
+        self._listening: Any = None
+        self._subscribed = False
+        self._sink = self._send
+
+    def __repr__(self) -> str:
+        return "<PortMediaLeg %s %r%s>" % (self.port.name, self.stream,
+                                            " sending" if self.sending else "")
+
+    @property
+    def secure(self) -> bool:
+        """Whether the leg carries SRTP."""
+        return self.stream.secure
+
+    @property
+    def closed(self) -> bool:
+        """Whether L{close} was called."""
+        return self.stream.closed
+
+    def open(self) -> tuple[str, int]:
+        """
+        Bind the stream to an even port of the range.
+
+        @return: C{(address, port)} where it receives.
+        @raise srst.media.transport.PortRangeExhausted: when no port is free.
+        """
+        if self.local is not None:
+            return self.local
+        protocol = self._wrap(self.stream) if self._wrap is not None else self.stream
+        address = self.allocator.address
+        self._listening = self.allocator.bind(
+            protocol, lambda number, proto: self.reactor.listenUDP(number, proto, interface=address))
+        self.local = (address, self._listening.getHost().port)
+        return self.local
+
+    def start(self, remote: tuple[str, int]) -> None:
+        """
+        Send the port's audio to C{remote} every 20 ms (from when the line
+        is off hook) and arm the RTP-unreachable timer.
+
+        @param remote: the far end's C{(host, port)}.
+        """
+        if self.closed:
+            return
+        self.stream.remote = remote
+        self.stream.startMedia()
+        self.sending = True
+        if not self._subscribed:
+            self.port.subscribe(self)
+            self._subscribed = True
+        self._attach()
+
+    def pause(self) -> None:
+        """Stop sending (hold, a send-less mode); the port stays bound."""
+        self.sending = False
+        self.stream.stopMedia()
+        self._detach()
+
+    def close(self) -> Deferred[None]:
+        """
+        Stop sending and receiving, and give the RTP port back.
+
+        @return: fires when the UDP port has stopped listening.
+        """
+        if self.closed:
+            return succeed(None)
+        self.sending = False
+        self._detach()
+        if self._subscribed:
+            self.port.unsubscribe(self)
+            self._subscribed = False
+        return self.stream.close()
+
+    def snapshot(self) -> StreamSnapshot:
+        """@return: the stream's statistics."""
+        return self.stream.snapshot()
+
+    @property
+    def name(self) -> str:
+        """The voice port's name (for the pump's logs)."""
+        return str(self.port.name)
+
+    def tick(self) -> None:
+        """
+        One packet interval (the pump calls it): join the port's audio to
+        this leg once the line is off hook, and send its next payload.
+        """
+        port = self.port
+        if port.sink is not self._sink:
+            if port.status not in _CONNECTABLE:
+                return
+            port.dsp.law = self.law
+            try:
+                port.connectMedia(self._sink)
+            except VoicePortStateError as e:
+                self.log.warn("voice-port {port}: cannot send media: {error}", port=port.name, error=str(e))
+                return
+        port.tick()
+
+    def _attach(self) -> None:
+        if self.sending and not self.closed:
+            self.pump.add(self)
+
+    def _detach(self) -> None:
+        self.pump.discard(self)
+        if self.port.sink is self._sink:
+            self.port.disconnectMedia()
+
+    def _send(self, payload: bytes) -> None:
+        if self.sending and not self.closed and self.stream.remote is not None:
+            self.stream.send(payload, FRAME_SAMPLES)
+
+    def _received(self, payload: bytes, packet: Any) -> None:
+        if self.receiving and self.port.status is not PortStatus.IDLE:
+            self.port.dsp.law = self.law
+            self.port.receivePayload(payload)
+
+    # -- IVoicePortListener: attach when the line goes off hook ----------------------------------
+
+    def offHook(self, port: Any) -> None:
+        """The line went off hook (answered): the next tick joins its audio."""
+
+    def onHook(self, port: Any) -> None:
+        """The line went on hook: stop ticking it (the call control closes the leg)."""
+        self.pump.discard(self)
+
+    def digit(self, port: Any, digit: str) -> None:
+        """Digits are for the call control."""
+
+    def flash(self, port: Any) -> None:
+        """Hook flash is for the call control."""
+
+    def incoming(self, port: Any, callerId: str | None) -> None:
+        """Ringing from the line is for the call control."""
+
+
+__all__ = ["MAX_CATCH_UP", "MediaPump", "PACKET_INTERVAL", "PortMediaLeg", "PortMediaResources", "UnsupportedPayloadType", "lawOf"]

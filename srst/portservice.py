@@ -1,0 +1,100 @@
+# -*- test-case-name: tests.test_calls_ports_service -*-
+"""
+The router's voice ports as a service: the ports of C{voice-ports:}, the
+media they share (C{media:}: the RTP port range, one pump, control-plane
+policing of the RTP datagrams), and the local call control of each port
+(L{srst.calls.portline.VoicePortEndpoint}, routed by the POTS dial-peers).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.application.service import Service
+from twisted.internet.defer import Deferred, gatherResults
+from twisted.logger import Logger
+
+from srst._policing_datagram import PolicingDatagramProtocol
+from srst.calls.portdirectory import PortDirectory, portNumber
+from srst.calls.portline import VoicePortEndpoint
+from srst.media.transport import RtpPortAllocator
+from srst.ports.media import MediaPump, PortMediaResources
+from srst.ports.simulated import SimulatedBackend
+from srst.ports.voiceport import newVoicePort
+
+DEFAULT_MEDIA_ADDRESS = "127.0.0.1"
+DEFAULT_RTP_PORT_RANGE = "16384-32767"
+DEFAULT_UNREACHABLE_MS = 1000
+
+
+class VoicePortService(Service):
+    """
+    The voice ports, their media and their local call control.
+
+    @ivar ports: the L{srst.ports.voiceport.VoicePort}s, in config order.
+    @ivar media: the L{PortMediaResources} they share.
+    @ivar endpoints: port name to its L{VoicePortEndpoint} (empty without
+        a call engine).
+    @ivar directory: the L{PortDirectory} added to the engine, or L{None}.
+    """
+
+    log = Logger(namespace="srst.ports")
+    name = "voice-ports"
+
+    def __init__(self, config: Any, reactor: Any, callEngine: Any, controlPlane: Any) -> None:
+        """
+        @param config: the L{srst.config.RouterConfig}.
+        @param reactor: C{listenUDP} and the clock.
+        @param callEngine: the L{srst.calls.engine.CallEngine}, or L{None}.
+        @param controlPlane: the L{srst.policing.ControlPlane}, or L{None}:
+            with one, every RTP datagram passes the control-plane policy.
+        """
+        media = getattr(config, "media", None)
+        address = getattr(media, "address", DEFAULT_MEDIA_ADDRESS)
+        rangeText = getattr(media, "rtpPortRange", DEFAULT_RTP_PORT_RANGE)
+        unreachableMs = getattr(media, "unreachableMs", DEFAULT_UNREACHABLE_MS)
+        wrap = None
+        if controlPlane is not None:
+            def wrap(stream: Any) -> Any:
+                return PolicingDatagramProtocol(stream, controlPlane, "udp")
+        self.pump = MediaPump(reactor)
+        self.media = PortMediaResources(
+            reactor, RtpPortAllocator(address, rangeText), self.pump,
+            unreachableTimeout=unreachableMs / 1000.0 if unreachableMs else None, wrap=wrap)
+        self.ports = [newVoicePort(port, SimulatedBackend(port.name, port.signal)) for port in config.voicePorts]
+        self.endpoints: dict[str, VoicePortEndpoint] = {}
+        self.directory: PortDirectory | None = None
+        if callEngine is not None:
+            for port in self.ports:
+                portConfig = port.config
+                self.endpoints[port.name] = VoicePortEndpoint(
+                    callEngine, port, self.media,
+                    number=portNumber(port.name, config.dialPeers, getattr(portConfig, "stationIdNumber", None)),
+                    name=getattr(portConfig, "stationIdName", None) or "",
+                    plar=getattr(portConfig, "plarNumber", None))
+            self.directory = PortDirectory(config.dialPeers, self.endpoints)
+            callEngine.addDirectory(self.directory)
+
+    def port(self, name: str) -> Any:
+        """
+        @return: the voice port called C{name}.
+        @raise KeyError: when there is none.
+        """
+        for port in self.ports:
+            if port.name == name:
+                return port
+        raise KeyError(name)
+
+    def stopService(self) -> Deferred:
+        """Stop the pump and close every open media leg."""
+        Service.stopService(self)
+        self.pump.stop()
+        closing = []
+        for endpoint in self.endpoints.values():
+            if endpoint.mediaLeg is not None:
+                leg, endpoint.mediaLeg = endpoint.mediaLeg, None
+                closing.append(leg.close())
+        return gatherResults(closing).addCallback(lambda ignored: None)
+
+
+__all__ = ["VoicePortService"]
