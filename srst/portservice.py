@@ -72,8 +72,22 @@ class VoicePortService(Service):
                     number=portNumber(port.name, config.dialPeers, getattr(portConfig, "stationIdNumber", None)),
                     name=getattr(portConfig, "stationIdName", None) or "",
                     plar=getattr(portConfig, "plarNumber", None))
+            for peer in config.dialPeers:
+                endpoint = self.endpoints.get(peer.port)
+                if endpoint is not None and not endpoint.dialPeer:
+                    endpoint.dialPeer = peer.tag
             self.directory = PortDirectory(config.dialPeers, self.endpoints)
             callEngine.addDirectory(self.directory)
+
+    def mediaOf(self, name: str) -> Any:
+        """
+        @return: the statistics of the open media stream of the port
+            C{name} (local call control or MGCP), or L{None}.
+        """
+        endpoint = self.endpoints.get(name)
+        if endpoint is not None and endpoint.mediaLeg is not None:
+            return endpoint.mediaSnapshot()
+        return None
 
     def port(self, name: str) -> Any:
         """

@@ -241,7 +241,7 @@ class RouterService(MultiService):
         self.portService.setServiceParent(self)
         self.voicePorts = self.portService.ports
         self.portEndpoints = self.portService.endpoints
-        registerVoicePortCommands(self.commands, self.voicePorts)
+        registerVoicePortCommands(self.commands, self.voicePorts, self.portService.mediaOf)
         if config.credentials is not None:
             registerCredentialsCommands(
                 self.commands,

@@ -378,16 +378,33 @@ class RtpStreamBadInputTests(SynchronousTestCase):
         self.assertOnly(replays=1)
 
     def test_wrongSource(self) -> None:
-        """Once the far end is known, datagrams from another address or
-        port are dropped before any decryption."""
+        """Once the far end is known, datagrams from another host are
+        dropped before any decryption; the first valid packet from the far
+        end's host latches its source, and other ports are dropped after."""
         self.pair.a.send(b"payload", 160)
         datagram = self.pair.ta.written.pop()[0]
         self.pair.b.datagramReceived(datagram, ("127.0.0.2", ADDR_A[1]))
-        self.pair.b.datagramReceived(datagram, (HOST, ADDR_A[1] + 2))
-        self.assertOnly(wrongSource=2)
+        self.assertOnly(wrongSource=1)
         self.assertEqual(self.pair.b.counters.decrypted, 0)
         self.pair.b.datagramReceived(datagram, ADDR_A)
         self.assertEqual([p for p, _ in self.pair.gotB], [b"payload"])
+        self.assertEqual(self.pair.b.source, ADDR_A)
+        self.pair.a.send(b"second", 160)
+        second = self.pair.ta.written.pop()[0]
+        self.pair.b.datagramReceived(second, (HOST, ADDR_A[1] + 2))
+        self.assertEqual(self.pair.b.counters.wrongSource, 2)
+        self.assertEqual(len(self.pair.gotB), 1)
+
+    def test_sourceLatchedFromAnotherPort(self) -> None:
+        """A far end that sends from another port than it receives on
+        (same host) is accepted and latched; a new remote unlatches."""
+        self.pair.a.send(b"payload", 160)
+        datagram = self.pair.ta.written.pop()[0]
+        other = (HOST, ADDR_A[1] + 10)
+        self.pair.b.datagramReceived(datagram, other)
+        self.assertEqual(self.pair.b.source, other)
+        self.pair.b.remote = (HOST, ADDR_A[1] + 20)
+        self.assertIsNone(self.pair.b.source)
 
 
 class RtpStreamTimerTests(SynchronousTestCase):

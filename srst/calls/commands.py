@@ -25,10 +25,12 @@ four lines for each of its calls that is connected or on hold::
   - The codec and the bytes of audio per packet (srst never asks for voice
     activity detection: C{no vad}).
   - The packet counters, jitter and latency.  Phones send their media to
-    each other, not through the router, so srst does not see it: these are
-    0 unless the engine's media stream knows them (attributes C{txPackets},
-    C{txBytes}, C{rxPackets}, C{rxBytes}, C{lost}, C{jitter} and
-    C{latency} of L{srst.calls.media.MediaStream}, which today has none).
+    each other, not through the router, so for a call between phones srst
+    does not see it and prints 0.  For a call to a voice port the router
+    terminates the media itself and prints its stream's statistics from
+    the phone's side (L{routerMediaCounters}): Tx what the router
+    received from the phone, Rx what it sent, Lost and Jitter (ms) of the
+    phone's stream as the router measured them (RFC 3550).
   - C{callingDn}: the caller's C{ephone-dn} tag on the called phone, -1 on
     the calling one; C{calledDn} the other way round.
 
@@ -149,6 +151,26 @@ def mediaCounters(stream: MediaStream | None) -> MediaCounters:
     return MediaCounters(**{name: int(getattr(stream, name, 0) or 0) for name in _COUNTERS})
 
 
+def routerMediaCounters(endpoint: Any) -> MediaCounters | None:
+    """
+    The counters of a call whose far end is terminated on the router (a
+    voice port), from the phone's point of view: what the router received
+    is what the phone sent, and the other way round; loss and jitter as
+    the router measured the phone's stream.
+
+    @param endpoint: the far end's endpoint.
+    @return: the counters, or L{None} when the router does not terminate
+        that endpoint's media (another phone) or it has no stream open.
+    """
+    snapshotOf = getattr(endpoint, "mediaSnapshot", None)
+    snapshot = snapshotOf() if snapshotOf is not None else None
+    if snapshot is None:
+        return None
+    received, sent = snapshot.receive, snapshot.send
+    return MediaCounters(txPackets=received.packets, txBytes=received.octets, rxPackets=sent.packets,
+                         rxBytes=sent.octets, lost=received.lost, jitter=int(round(received.jitterMs)))
+
+
 def _ephoneOf(leg: Leg) -> Ephone | None:
     """@return: the registry record of the leg's phone, or L{None}."""
     return getattr(leg.endpoint, "ephone", None)
@@ -211,7 +233,8 @@ class ActiveCall:
         return cls(
             secure=bool(call.secure), dnTag=leg.line.tag, channel=1, number=leg.line.number,
             local=_address(own), remote=remoteAddress, via=remoteAddress[0], codec=int(codec),
-            packetBytes=payloadBytes(codec, milliseconds), counters=mediaCounters(own),
+            packetBytes=payloadBytes(codec, milliseconds),
+            counters=routerMediaCounters(other.endpoint) or mediaCounters(own),
             callingDn=-1 if leg.outgoing else tag, calledDn=tag if leg.outgoing else -1,
             state=leg.status.channel)
 
@@ -316,10 +339,13 @@ class VoiceCallRow:
     number: str
     state: str
     secure: bool
+    voicePort: str | None = None
 
     @property
     def port(self) -> str:
-        """C{50/0/14.0}."""
+        """C{50/0/14.0} for a phone's line, the voice port's name (C{1/0/0}) for a port."""
+        if self.voicePort is not None:
+            return self.voicePort
         return f"{VOICE_PORT_PREFIX}{self.dnTag}.{self.channel}"
 
     @classmethod
@@ -338,8 +364,9 @@ class VoiceCallRow:
             ccVdb=CCVDB_BASE + (leg.callReference * 0x3A4C) % 0x01000000, dnTag=leg.line.tag, channel=0,
             called=dialled if leg is call.caller else "*" + calledNumber,
             codec=_STATUS_CODECS.get(codec, "None") if codec is not None else "None",
-            localPeer=DIAL_PEER_BASE + leg.line.tag, remotePeer=DIAL_PEER_BASE + other.line.tag,
-            number=leg.line.number, state=leg.status.channel, secure=bool(call.secure))
+            localPeer=_dialPeer(leg), remotePeer=_dialPeer(other),
+            number=leg.line.number, state=leg.status.channel, secure=bool(call.secure),
+            voicePort=_voicePortName(leg))
 
     def render(self) -> str:
         """@return: the row, single-spaced as in the seed (DSP/Ch empty)."""
@@ -354,6 +381,20 @@ class VoiceCallRow:
             "dialPeers": [self.localPeer, self.remotePeer], "dnTag": self.dnTag, "number": self.number,
             "state": self.state, "secure": self.secure,
         }
+
+
+def _voicePortName(leg: Leg) -> str | None:
+    """@return: the name of the voice port the leg is on, or L{None} for a phone."""
+    port = getattr(leg.endpoint, "port", None)
+    name = getattr(port, "name", None)
+    return str(name) if name is not None else None
+
+
+def _dialPeer(leg: Leg) -> int:
+    """@return: the dial-peer of a leg: a port's POTS peer tag, else the phone line's pseudo peer."""
+    if _voicePortName(leg) is not None:
+        return int(getattr(leg.endpoint, "dialPeer", 0) or 0)
+    return DIAL_PEER_BASE + leg.line.tag
 
 
 def voiceCallRows(engine: CallEngine) -> list[VoiceCallRow]:
@@ -397,6 +438,7 @@ def registerCallCommands(table: CommandTable, engine: CallEngine, registry: Epho
 __all__ = [
     "ActiveCall", "CALL_ID_BASE", "CCVDB_BASE", "CID_BASE", "DIAL_PEER_BASE", "MediaCounters",
     "NO_ACTIVE_CALLS", "SHOWN_STATUSES", "UNKNOWN_ADDRESS", "VOICE_CALL_HEADER", "VOICE_PORT_PREFIX",
-    "VoiceCallRow", "activeCallsByEphone", "mediaCounters", "registerCallCommands", "showEphoneOffhook",
+    "VoiceCallRow", "activeCallsByEphone", "mediaCounters", "registerCallCommands", "routerMediaCounters",
+    "showEphoneOffhook",
     "showVoiceCallStatus", "voiceCallRows",
 ]

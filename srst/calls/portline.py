@@ -73,6 +73,8 @@ class VoicePortEndpoint:
     @ivar remoteMedia: the far end's C{(host, port)} from the last
         L{startTransmit}.
     @ivar active: whether local call control has the port (not MGCP).
+    @ivar dialPeer: the tag of the POTS dial-peer on the port (0: none),
+        for C{show voice call status}.
     """
 
     log = Logger(namespace="srst.debug.voiceport.call")
@@ -102,6 +104,7 @@ class VoicePortEndpoint:
         self.remoteMedia: tuple[str, int] | None = None
         self.active = True
         self.unreachable = 0
+        self.dialPeer = 0
         port.subscribe(self)
 
     @property

@@ -305,8 +305,9 @@ class RtpStream(DatagramProtocol):
     """
     One router-terminated media stream endpoint.
 
-    Receive path, in order: a datagram from anywhere but L{remote} (once
-    known) counts as C{wrongSource}; with receive keys it must
+    Receive path, in order: once L{remote} is known, a datagram from
+    another host, or (after the first valid packet latched L{source}) from
+    any address but L{source}, counts as C{wrongSource}; with receive keys it must
     authenticate (C{authFailures}) and be new (C{replays}); then it must
     decode as RTP (C{malformed}).  Each of those is dropped, never raised;
     the first of each kind is logged as a warning, later ones at debug in
@@ -364,6 +365,7 @@ class RtpStream(DatagramProtocol):
         self.unreachable = False
         self.closed = False
         self._remote: Optional[Address] = None
+        self._source: Optional[Address] = None
         self._onPayload = onPayload
         self._onUnreachable = onUnreachable
         self._releasePort = releasePort
@@ -399,7 +401,18 @@ class RtpStream(DatagramProtocol):
         if address is not None:
             host, port = address
             address = (str(host), int(port))
+        if address != self._remote:
+            self._source = None
         self._remote = address
+
+    @property
+    def source(self) -> Optional[Address]:
+        """
+        The far end's sending address: latched from the first valid
+        packet from L{remote}'s host (a phone may send from another port
+        than it receives on); later packets from elsewhere are dropped.
+        """
+        return self._source
 
     def startProtocol(self) -> None:
         """
@@ -504,9 +517,15 @@ class RtpStream(DatagramProtocol):
         self._counts["received"] += 1
         if self.closed:
             return
-        if self._remote is not None and tuple(addr) != self._remote:
+        source = self._source
+        if source is not None:
+            if tuple(addr) != source:
+                self._drop("wrongSource", addr,
+                           "expected %s:%d" % source)
+                return
+        elif self._remote is not None and addr[0] != self._remote[0]:
             self._drop("wrongSource", addr,
-                       "expected %s:%d" % self._remote)
+                       "expected a packet from %s" % (self._remote[0],))
             return
         if self._receiver is not None:
             if (len(datagram) < _RTP_HEADER_LENGTH
@@ -525,6 +544,8 @@ class RtpStream(DatagramProtocol):
         except RtpDecodeError as e:
             self._drop("malformed", addr, str(e))
             return
+        if source is None and self._remote is not None:
+            self._source = (str(addr[0]), int(addr[1]))
         self._rxStats.receive(packet, self.clock.seconds())
         if self._timer is not None:
             self._timer.reset(self.unreachableTimeout)

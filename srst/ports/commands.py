@@ -17,6 +17,11 @@ C{show voice port summary} prints one row per port, as IOS does::
     C{ringing}) and the port's own hook towards it.
   - C{EC}: echo cancellation, always C{y}.
 
+Below the table, each port with an open RTP/SRTP stream on the router gets
+one line of its statistics (an srst addition; IOS shows them elsewhere)::
+
+    1/0/0           SRTP port 16384 to 127.0.0.1 24000 Tx Pkts 295 bytes 47200 Rx Pkts 277 bytes 44320 Lost 0 Jitter 0 Dropped 0
+
 C{voice-port <name> offhook | onhook | dial <digits> | flash | play <wav> |
 record <wav>} drives a port's simulated line
 (L{srst.ports.voiceport.SimulatedBackend}); a recording is written when the
@@ -49,32 +54,74 @@ def _statuses(port: VoicePort) -> tuple[str, str]:
     return ringing, hook
 
 
-def renderSummary(ports: Sequence[VoicePort]) -> CommandResult:
+def _noMedia(name: str) -> Any:
+    return None
+
+
+def _mediaFacts(snapshot: Any) -> dict[str, Any]:
+    received, sent = snapshot.receive, snapshot.send
+    counters = snapshot.counters
+    local = ("0.0.0.0", snapshot.localPort or 0)
+    remote = snapshot.remote or ("0.0.0.0", 0)
+    return {
+        "kind": "SRTP" if snapshot.secure else "RTP", "localPort": local[1],
+        "remote": {"ip": remote[0], "port": remote[1]},
+        "txPackets": sent.packets, "txBytes": sent.octets, "rxPackets": received.packets,
+        "rxBytes": received.octets, "lost": received.lost, "jitterMs": round(received.jitterMs, 3),
+        "dropped": {"malformed": counters.malformed, "authFailures": counters.authFailures,
+                    "replays": counters.replays, "wrongSource": counters.wrongSource},
+        "unreachable": snapshot.unreachable,
+    }
+
+
+def _mediaLine(name: str, facts: dict[str, Any]) -> str:
+    dropped = sum(facts["dropped"].values())
+    return (f"{name:<15} {facts['kind']} port {facts['localPort']} to {facts['remote']['ip']}"
+            f" {facts['remote']['port']} Tx Pkts {facts['txPackets']} bytes {facts['txBytes']}"
+            f" Rx Pkts {facts['rxPackets']} bytes {facts['rxBytes']} Lost {facts['lost']}"
+            f" Jitter {int(round(facts['jitterMs']))} Dropped {dropped}"
+            + (" rtp-unreachable" if facts["unreachable"] else ""))
+
+
+def renderSummary(ports: Sequence[VoicePort], mediaOf: Callable[[str], Any] = _noMedia) -> CommandResult:
     """
     @param ports: the voice ports, in configuration order.
+    @param mediaOf: the L{srst.media.transport.StreamSnapshot} of a port's
+        open media stream, or L{None}; ports with one get a line each under
+        the table (and a C{media} object in the JSON).
     @return: C{show voice port summary}.
     """
     lines = list(_HEADER)
+    mediaLines = []
     data = []
     for port in ports:
         inStatus, outStatus = _statuses(port)
         oper = port.status.oper
         lines.append(f"{port.name:<15} {'--':<3} {port.config.signal.short:<12} {'up':<5} {oper:<4} "
                      f"{inStatus:<8} {outStatus:<8} y")
+        snapshot = mediaOf(port.name)
+        facts = _mediaFacts(snapshot) if snapshot is not None else None
+        if facts is not None:
+            mediaLines.append(_mediaLine(port.name, facts))
         data.append({"port": port.name, "channel": None, "signal": port.config.signal.configName,
                      "admin": "up", "oper": oper, "inStatus": inStatus, "outStatus": outStatus,
                      "state": port.status.stateName, "description": port.config.description,
-                     "txPackets": port.txPackets, "rxPackets": port.rxPackets})
+                     "txPackets": port.txPackets, "rxPackets": port.rxPackets, "media": facts})
+    if mediaLines:
+        lines += ["", "Media streams:"] + mediaLines
     return CommandResult("\n".join(lines), data)
 
 
-def registerVoicePortCommands(table: CommandTable, ports: Sequence[VoicePort]) -> None:
+def registerVoicePortCommands(table: CommandTable, ports: Sequence[VoicePort],
+                              mediaOf: Callable[[str], Any] = _noMedia) -> None:
     """
     Register C{show voice port summary} and the C{voice-port <name> ...}
     line commands.
 
     @param table: the router's command table.
     @param ports: the voice ports.
+    @param mediaOf: a port name's open stream snapshot or L{None} (see
+        L{renderSummary}).
     """
     byName = {port.name: port for port in ports}
 
@@ -100,7 +147,7 @@ def registerVoicePortCommands(table: CommandTable, ports: Sequence[VoicePort]) -
                                   "inStatus": inStatus, "outStatus": outStatus})
         return handler
 
-    table.add("show voice port summary", lambda: renderSummary(ports),
+    table.add("show voice port summary", lambda: renderSummary(ports, mediaOf),
               help="voice ports: signalling, operational and hook state")
     table.add("voice-port <name> offhook", lineCommand(lambda b, _: b.offHook()),
               help="simulated line: lift the handset")

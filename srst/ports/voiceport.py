@@ -109,17 +109,6 @@ class VoicePortInputs(Protocol):
     def release(self) -> None:
         "FXO: the engine puts the line back on hook."
 
-    def outpulse(self, digits: str) -> None:
-        """
-        Dial C{digits} towards the exchange on a seized FXO line.
-
-        @raise VoicePortStateError: on an FXS port, or when the line is not
-            seized.
-        """
-        if self.config.signal.isFxs or self.status not in (PortStatus.OFF_HOOK, PortStatus.CONNECTED):
-            raise VoicePortStateError(self.name, "outpulse digits", self.status)
-        self.backend.outpulse(digits)
-
     def connectMedia(self, sink: Callable[[bytes], Any]) -> None:
         "Send the port's audio to C{sink}."
 
@@ -258,6 +247,7 @@ class VoicePort:
     txPackets: int = 0
     rxPackets: int = 0
     _machine: Any = field(default=None, repr=False)
+    _pending: list[tuple[str, tuple[Any, ...]]] = field(factory=list, repr=False)
 
     _log = Logger(namespace="srst.debug.voiceport")
 
@@ -288,8 +278,19 @@ class VoicePort:
 
     def _notify(self, event: str, *args: Any) -> None:
         self._log.debug("voice-port {port}: {event} {args}", port=self.name, event=event, args=args)
-        for listener in list(self.listeners):
-            getattr(listener, event)(self, *args)
+        self._pending.append((event, args))
+
+    def _flush(self) -> None:
+        """
+        Tell the listeners what the last transition reported, once the
+        machine has settled: a listener may then ask the port's status or
+        command it (ring, play a tone, seize) without re-entering the
+        machine.
+        """
+        while self._pending:
+            event, args = self._pending.pop(0)
+            for listener in list(self.listeners):
+                getattr(listener, event)(self, *args)
 
     def _clear(self) -> None:
         self.dsp.stop()
@@ -298,9 +299,11 @@ class VoicePort:
 
     def _input(self, action: str, name: str, *args: Any) -> Any:
         try:
-            return getattr(self._machine, name)(*args)
+            result = getattr(self._machine, name)(*args)
         except NoTransition:
             raise VoicePortStateError(self.name, action, self.status) from None
+        self._flush()
+        return result
 
     def lineOffHook(self) -> None:
         """
@@ -388,6 +391,17 @@ class VoicePort:
             raise VoicePortStateError(self.name, "release (an FXS port is released by going on hook)",
                                       self.status)
         self._input("release", "release")
+
+    def outpulse(self, digits: str) -> None:
+        """
+        Dial C{digits} towards the exchange on a seized FXO line.
+
+        @raise VoicePortStateError: on an FXS port, or when the line is not
+            seized.
+        """
+        if self.config.signal.isFxs or self.status not in (PortStatus.OFF_HOOK, PortStatus.CONNECTED):
+            raise VoicePortStateError(self.name, "outpulse digits", self.status)
+        self.backend.outpulse(digits)
 
     def connectMedia(self, sink: Callable[[bytes], Any]) -> None:
         """
