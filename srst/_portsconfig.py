@@ -4,7 +4,8 @@ The C{voice-ports:} and C{dial-peers:} sections of router.yaml.
 
 C{voice-ports:} maps IOS voice-port names (C{slot/subunit/port}, e.g.
 C{1/0/0}) to C{{signal: fxs-loop-start | fxo-loop-start, timing:
-{hookflash-out-ms: N}, description: text}}.  C{dial-peers:} is a list of
+{hookflash-out-ms: N}, description: text, station-id: {number: digits,
+name: text}, connection: {plar: digits}}}.  C{dial-peers:} is a list of
 C{dial-peer voice TAG pots} entries whose C{port} must name a configured
 voice port.  Every problem is recorded as a L{ConfigProblem} naming its
 YAML path; nothing stops at the first one.
@@ -29,6 +30,8 @@ from srst.calls.dialplan import (
 )
 
 _PORT_NAME = re.compile(r"^[0-9]{1,3}/[0-9]{1,3}/[0-9]{1,3}$")
+_DIGITS = re.compile(r"^[0-9*#]{1,32}$")
+_DIGITS_ALLOWED = "expected 1 to 32 digits (0-9, * and #)"
 
 MIN_HOOKFLASH_OUT_MS = 50
 """The shortest C{timing hookflash-out} IOS accepts."""
@@ -71,12 +74,29 @@ class VoicePortConfig:
     @ivar signal: the L{Signal}.
     @ivar hookflashOutMs: C{timing hookflash-out}, milliseconds.
     @ivar description: the C{description}, or L{None}.
+    @ivar stationIdNumber: C{station-id number}: the calling number the port
+        presents, or L{None}.
+    @ivar stationIdName: C{station-id name}: the calling name the port
+        presents, or L{None}.
+    @ivar plarNumber: C{connection plar}: the number called as soon as the
+        port goes off-hook (FXS) or rings (FXO), or L{None}.
     """
 
     name: str
     signal: Signal = Signal.FXS_LOOP_START
     hookflashOutMs: int = DEFAULT_HOOKFLASH_OUT_MS
     description: str | None = None
+    stationIdNumber: str | None = None
+    stationIdName: str | None = None
+    plarNumber: str | None = None
+
+
+def _digits(reader: Reader, key: str) -> str | None:
+    value = reader.string(key)
+    if value is not None and not _DIGITS.match(value):
+        reader.problem(key, value, _DIGITS_ALLOWED)
+        return None
+    return value
 
 
 def readVoicePorts(reader: Reader) -> tuple[VoicePortConfig, ...]:
@@ -106,12 +126,19 @@ def readVoicePorts(reader: Reader) -> tuple[VoicePortConfig, ...]:
                                    MIN_HOOKFLASH_OUT_MS, MAX_HOOKFLASH_OUT_MS)
         timing.finish()
         description = port.string("description")
+        stationId = port.child("station-id")
+        stationNumber = _digits(stationId, "number")
+        stationName = stationId.string("name")
+        stationId.finish()
+        connection = port.child("connection")
+        plar = _digits(connection, "plar")
+        connection.finish()
         port.finish()
         if signalName is None:
             continue
         ports.append(VoicePortConfig(name, _SIGNALS[signalName],
                                      hookflash if hookflash is not None else DEFAULT_HOOKFLASH_OUT_MS,
-                                     description))
+                                     description, stationNumber, stationName, plar))
     return tuple(ports)
 
 

@@ -27,6 +27,18 @@ from attrs import field, frozen
 
 from srst._configreader import ConfigError, ConfigProblem, Reader
 from srst._cmfconfig import CallManagerFallbackConfig, readCallManagerFallback
+from srst._mgcpconfig import (
+    CcmManagerConfig,
+    HostPort,
+    MediaConfig,
+    MgcpConfig,
+    MgcpTimers,
+    Switchback,
+    SwitchbackMode,
+    readCcmManager,
+    readMedia,
+    readMgcp,
+)
 from srst._portsconfig import VoicePortConfig, readDialPeers, readVoicePorts
 from srst.calls.dialplan import DialPeer
 from srst.policing import (
@@ -39,9 +51,16 @@ from srst.policing import (
 )
 
 __all__ = [
+    "CcmManagerConfig",
     "ConfigError",
     "ConfigProblem",
+    "HostPort",
+    "MediaConfig",
+    "MgcpConfig",
+    "MgcpTimers",
     "RouterConfig",
+    "Switchback",
+    "SwitchbackMode",
     "load",
     "loadString",
 ]
@@ -160,6 +179,11 @@ class RouterConfig:
     Everything srst was configured with.
 
     @ivar source: the file it was read from (for messages).
+    @ivar media: the C{media:} section (defaults when absent).
+    @ivar mgcp: the C{mgcp:} section, or L{None} when there is no MGCP
+        gateway.
+    @ivar ccmManager: the C{ccm-manager:} section, or L{None} when absent
+        (it needs C{mgcp:}).
     """
 
     source: str
@@ -173,6 +197,9 @@ class RouterConfig:
     admin: AdminConfig = AdminConfig()
     voicePorts: tuple[VoicePortConfig, ...] = ()
     dialPeers: tuple[DialPeer, ...] = ()
+    media: MediaConfig = MediaConfig()
+    mgcp: MgcpConfig | None = None
+    ccmManager: CcmManagerConfig | None = None
 
 
 def load(path: str) -> RouterConfig:
@@ -246,6 +273,17 @@ def _readRouter(root: Reader, source: str) -> RouterConfig:
     adminReader.finish()
     voicePorts = readVoicePorts(root.child("voice-ports"))
     dialPeers = readDialPeers(root, "dial-peers", voicePorts)
+    media = readMedia(root.child("media"))
+    mgcp = readMgcp(root.child("mgcp")) if root.has("mgcp") else None
+    root.raw("mgcp")
+    ccmManager = None
+    if root.has("ccm-manager"):
+        ccmManager = readCcmManager(root.child("ccm-manager"))
+        if mgcp is None:
+            root.problem("ccm-manager", root.raw("ccm-manager"),
+                         "ccm-manager needs an mgcp: section (the MGCP gateway it manages)")
+    else:
+        root.raw("ccm-manager")
     return RouterConfig(
         source=source,
         hostname=hostname or "Router",
@@ -258,6 +296,9 @@ def _readRouter(root: Reader, source: str) -> RouterConfig:
         admin=admin,
         voicePorts=voicePorts,
         dialPeers=dialPeers,
+        media=media,
+        mgcp=mgcp,
+        ccmManager=ccmManager,
     )
 
 

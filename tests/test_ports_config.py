@@ -101,6 +101,40 @@ class VoicePortsConfigTests(SynchronousTestCase):
                                             "unknown key") for line in lines))
         self.assertEqual(len(lines), 4)
 
+    def test_stationIdAndPlar(self):
+        """
+        C{station-id: {number, name}} and C{connection: {plar}} are read;
+        ports without them have L{None}.
+        """
+        c = loadString(MINIMAL + """
+voice-ports:
+  1/0/1: {signal: fxs-loop-start, station-id: {number: 81236, name: Lobby phone}}
+  1/1/1: {signal: fxo-loop-start, connection: {plar: "2002"}}
+  1/0/2: {signal: fxs-loop-start}
+""")
+        first, second, third = c.voicePorts
+        self.assertEqual((first.stationIdNumber, first.stationIdName, first.plarNumber),
+                         ("81236", "Lobby phone", None))
+        self.assertEqual((second.stationIdNumber, second.stationIdName, second.plarNumber),
+                         (None, None, "2002"))
+        self.assertEqual(third, VoicePortConfig("1/0/2"))
+
+    def test_badStationIdAndPlar(self):
+        """
+        Non-digit numbers and unknown keys under C{station-id} and
+        C{connection} are reported at their paths.
+        """
+        lines = problemsOf(self, MINIMAL + """
+voice-ports:
+  1/0/1: {signal: fxs-loop-start, station-id: {number: "81-236", nick: x}, connection: {plar: abc, trunk: 1}}
+""")
+        text = "\n".join(lines)
+        self.assertIn("voice-ports.1/0/1.station-id.number: '81-236' is not allowed; expected 1 to 32 digits", text)
+        self.assertIn("voice-ports.1/0/1.station-id.nick", text)
+        self.assertIn("voice-ports.1/0/1.connection.plar: 'abc' is not allowed; expected 1 to 32 digits", text)
+        self.assertIn("voice-ports.1/0/1.connection.trunk", text)
+        self.assertEqual(len(lines), 4)
+
 
 class DialPeersConfigTests(SynchronousTestCase):
     """

@@ -1,0 +1,430 @@
+# -*- test-case-name: tests.test_mgcp_config -*-
+"""
+The C{media:}, C{mgcp:} and C{ccm-manager:} sections of router.yaml.
+
+C{media:} says where the router's own RTP endpoints live.  C{mgcp:} is the
+MGCP gateway (IOS C{mgcp}, C{mgcp call-agent}, C{mgcp dtmf-relay}, C{mgcp
+sdp simple}, C{mgcp rtp unreachable}, C{mgcp package-capability}, C{mgcp
+restart-delay}, C{mgcp request timeout} and the C{mgcp profile default}
+timers of mgcp.md 5.1).  C{ccm-manager:} is CallManager keepalive,
+redundant hosts, MGCP gateway fallback and switchback (mgcp.md 9).
+
+Every problem is recorded as a L{ConfigProblem} naming its YAML path.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from typing import Any
+
+from attrs import frozen
+
+from srst._configreader import ConfigProblem, Reader
+from srst.media.transport import InvalidPortRange, parsePortRange
+from srst.mgcp.constants import CALL_AGENT_PORT, GATEWAY_PORT
+from srst.mgcp.transactions import RetransmissionPolicy
+
+DEFAULT_MGCP_PORT = 2427
+"""The MGCP port of gateways and call agents (C{mgcp call-agent <ip> 2427})."""
+
+PACKAGE_NAMES = ("L", "D", "G", "R", "SST")
+"""Packages an analog gateway may advertise (mgcp.md 7.4)."""
+
+DEFAULT_PACKAGES = ("L", "D", "G", "R")
+"""Line, DTMF, generic media and RTP (IOS default plus C{rtp-package})."""
+
+MAX_REDUNDANT_HOSTS = 2
+"""C{ccm-manager redundant-host ip1 [ip2]}."""
+
+_SCHEDULE = re.compile(r"^schedule-time\s+([0-9]{1,2}):([0-9]{2})$")
+_UPTIME = re.compile(r"^uptime-delay\s+([0-9]{1,4})$")
+_SWITCHBACK_ALLOWED = ("expected immediate, graceful, never, schedule-time HH:MM (00:00 to 23:59) "
+                       "or uptime-delay N (minutes, 1 to 1440)")
+
+
+@frozen
+class MediaConfig:
+    """
+    The C{media:} section: the router's own RTP/SRTP endpoints.
+
+    @ivar address: the IP address RTP sockets bind to.
+    @ivar rtpPortRange: C{"LOW-HIGH"}, valid for
+        L{srst.media.transport.parsePortRange}.
+    @ivar unreachableMs: how long an RTP peer may stay unreachable (ICMP port
+        unreachable with no RTP arriving) before the call is torn down,
+        milliseconds; L{None} disables the check.
+    """
+
+    address: str = "127.0.0.1"
+    rtpPortRange: str = "16384-32767"
+    unreachableMs: int | None = 1000
+
+
+@frozen
+class HostPort:
+    """
+    An MGCP UDP address.
+
+    @ivar host: an IPv4 or IPv6 address literal.
+    @ivar port: the UDP port.
+    """
+
+    host: str
+    port: int = DEFAULT_MGCP_PORT
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """
+        @return: C{(host, port)}, the form datagram transports use.
+        """
+        return (self.host, self.port)
+
+
+@frozen
+class MgcpTimers:
+    """
+    C{mgcp request timeout} and the C{mgcp profile default} timers
+    (mgcp.md 5.1), Cisco IOS defaults.
+
+    @ivar requestTimeoutMs: first retransmission timeout, milliseconds.
+    @ivar requestTimeoutMaxMs: cap of the doubling timeout, milliseconds.
+    @ivar max1Retries: retransmissions after which the call agent is suspect.
+    @ivar max2Retries: retransmissions after which a command fails.
+    @ivar tsmax: longest a command stays in the retransmission queue, seconds.
+    @ivar thist: how long responses are remembered, seconds.
+    @ivar tdinit: disconnected procedure initial window, seconds.
+    @ivar tdmin: least wait between disconnected RSIPs on local activity,
+        seconds.
+    @ivar tdmax: longest disconnected timer, seconds.
+    """
+
+    requestTimeoutMs: int = 500
+    requestTimeoutMaxMs: int = 4000
+    max1Retries: int = 5
+    max2Retries: int = 7
+    tsmax: int = 20
+    thist: int = 30
+    tdinit: int = 15
+    tdmin: int = 15
+    tdmax: int = 600
+
+    def retransmissionPolicy(self) -> RetransmissionPolicy:
+        """
+        @return: the L{RetransmissionPolicy} the transaction layer uses for
+            these timers.
+        """
+        return RetransmissionPolicy(
+            initial=self.requestTimeoutMs / 1000.0,
+            maximum=self.requestTimeoutMaxMs / 1000.0,
+            max1=self.max1Retries,
+            max2=self.max2Retries,
+            tsmax=float(self.tsmax),
+            thist=float(self.thist),
+        )
+
+
+@frozen
+class MgcpConfig:
+    """
+    The C{mgcp:} section.
+
+    @ivar callAgent: C{mgcp call-agent <ip> <port>}.
+    @ivar bind: the gateway's own UDP endpoint.
+    @ivar version: C{version 0.1} or C{1.0}.
+    @ivar dtmfRelay: C{"out-of-band"} (RFC 2833 events) or C{"none"}
+        (in-band audio).
+    @ivar sdp: C{"simple"} (C{mgcp sdp simple}: no C{o=}, C{s=}, C{t=}) or
+        C{"full"}.
+    @ivar rtpUnreachableTimeoutMs: C{mgcp rtp unreachable timeout},
+        milliseconds.
+    @ivar rtpUnreachableAction: C{"notify"} (tell the call agent with a
+        gateway DLCX).
+    @ivar restartDelay: RestartDelay sent in graceful RSIPs, seconds.
+    @ivar packageCapabilities: package names advertised in AUEP C{v:}, in
+        L{PACKAGE_NAMES} order.
+    @ivar timers: the L{MgcpTimers}.
+    """
+
+    callAgent: HostPort
+    bind: HostPort = HostPort("127.0.0.1", GATEWAY_PORT)
+    version: str = "0.1"
+    dtmfRelay: str = "out-of-band"
+    sdp: str = "simple"
+    rtpUnreachableTimeoutMs: int = 1000
+    rtpUnreachableAction: str = "notify"
+    restartDelay: int = 0
+    packageCapabilities: tuple[str, ...] = DEFAULT_PACKAGES
+    timers: MgcpTimers = MgcpTimers()
+
+
+class SwitchbackMode(enum.Enum):
+    """
+    C{ccm-manager switchback} modes, with their C{show ccm-manager} names.
+    """
+
+    IMMEDIATE = ("immediate", "Immediate")
+    GRACEFUL = ("graceful", "Graceful")
+    NEVER = ("never", "Never")
+    SCHEDULE_TIME = ("schedule-time", "Schedule-time")
+    UPTIME_DELAY = ("uptime-delay", "Uptime-delay")
+
+    def __init__(self, configName: str, displayName: str) -> None:
+        self.configName = configName
+        self.displayName = displayName
+
+
+@frozen
+class Switchback:
+    """
+    When ports go back to CallManager after it answers again.
+
+    @ivar mode: the L{SwitchbackMode}.
+    @ivar time: C{(hour, minute)} for L{SwitchbackMode.SCHEDULE_TIME}, else
+        L{None}.
+    @ivar minutes: the delay for L{SwitchbackMode.UPTIME_DELAY}, else
+        L{None}.
+    """
+
+    mode: SwitchbackMode = SwitchbackMode.GRACEFUL
+    time: tuple[int, int] | None = None
+    minutes: int | None = None
+
+    def __str__(self) -> str:
+        if self.time is not None:
+            return "schedule-time %02d:%02d" % self.time
+        if self.minutes is not None:
+            return "uptime-delay %d" % (self.minutes,)
+        return self.mode.configName
+
+
+@frozen
+class CcmManagerConfig:
+    """
+    The C{ccm-manager:} section.
+
+    @ivar fallbackMgcp: C{ccm-manager fallback-mgcp}: hand the MGCP ports to
+        local call control when no call agent answers.
+    @ivar switchback: the L{Switchback} policy.
+    @ivar keepaliveInterval: seconds of silence after which an empty NTFY
+        keepalive is sent.
+    @ivar failoverInterval: seconds without hearing from the call agent
+        after which it counts as lost.
+    @ivar redundantHosts: C{ccm-manager redundant-host}: up to two backup
+        call agents, in order.
+    """
+
+    fallbackMgcp: bool = False
+    switchback: Switchback = Switchback()
+    keepaliveInterval: int = 15
+    failoverInterval: int = 30
+    redundantHosts: tuple[HostPort, ...] = ()
+
+
+def parseSwitchback(value: Any) -> Switchback | None:
+    """
+    Parse a C{switchback:} value.
+
+    @param value: C{"immediate"}, C{"graceful"}, C{"never"},
+        C{"schedule-time HH:MM"} or C{"uptime-delay N"}.
+    @return: the L{Switchback}, or L{None} when C{value} is none of those.
+    """
+    if not isinstance(value, str):
+        return None
+    text = " ".join(value.strip().lower().split())
+    for mode in (SwitchbackMode.IMMEDIATE, SwitchbackMode.GRACEFUL, SwitchbackMode.NEVER):
+        if text == mode.configName:
+            return Switchback(mode)
+    match = _SCHEDULE.match(text)
+    if match is not None:
+        hour, minute = int(match.group(1)), int(match.group(2))
+        if hour <= 23 and minute <= 59:
+            return Switchback(SwitchbackMode.SCHEDULE_TIME, time=(hour, minute))
+        return None
+    match = _UPTIME.match(text)
+    if match is not None and 1 <= int(match.group(1)) <= 1440:
+        return Switchback(SwitchbackMode.UPTIME_DELAY, minutes=int(match.group(1)))
+    return None
+
+
+def readMedia(reader: Reader) -> MediaConfig:
+    """
+    Read the C{media:} mapping (all defaults when absent).
+    """
+    address = reader.address("address", "127.0.0.1")
+    portRange = reader.string("rtp-port-range", "16384-32767")
+    if portRange is not None:
+        try:
+            parsePortRange(portRange)
+        except InvalidPortRange as e:
+            reader.problem("rtp-port-range", portRange, e.reason + " (e.g. 16384-32767)")
+            portRange = None
+    unreachable: int | None = 1000
+    if reader.has("rtp-unreachable-ms") and reader.raw("rtp-unreachable-ms") is None:
+        unreachable = None
+    else:
+        unreachable = reader.integer("rtp-unreachable-ms", 1000, 100, 60000)
+        if unreachable is None:
+            unreachable = 1000
+    reader.finish()
+    return MediaConfig(address or "127.0.0.1", portRange or "16384-32767", unreachable)
+
+
+def _hostPort(reader: Reader, defaultHost: str | None, defaultPort: int) -> HostPort | None:
+    host = reader.address("host", defaultHost, required=defaultHost is None)
+    port = reader.port("port", defaultPort)
+    if host is None:
+        return None
+    return HostPort(host, port if port is not None else defaultPort)
+
+
+def _version(reader: Reader) -> str:
+    value = reader.raw("version", "0.1")
+    text = str(value) if isinstance(value, (str, float)) and not isinstance(value, bool) else None
+    if text not in ("0.1", "1.0"):
+        reader.problem("version", value, 'expected "0.1" or "1.0" (MGCP protocol version)')
+        return "0.1"
+    return text
+
+
+def _packages(reader: Reader) -> tuple[str, ...]:
+    if not reader.has("package-capabilities"):
+        reader.raw("package-capabilities")
+        return DEFAULT_PACKAGES
+    allowed = "expected a package name: " + ", ".join(PACKAGE_NAMES)
+
+    def item(value: Any, path: str) -> str | None:
+        name = value.upper() if isinstance(value, str) else None
+        if name not in PACKAGE_NAMES:
+            reader.problems.append(ConfigProblem(path, value, allowed))
+            return None
+        return name
+
+    names = reader.listOf("package-capabilities", item)
+    if len(set(names)) != len(names):
+        reader.problem("package-capabilities", reader.raw("package-capabilities"),
+                       "expected each package at most once")
+    return tuple(name for name in PACKAGE_NAMES if name in names)
+
+
+def _readTimers(t: Reader) -> MgcpTimers:
+    d = MgcpTimers()
+    initial = t.integer("request-timeout-ms", d.requestTimeoutMs, 1, 10000)
+    maximum = t.integer("request-timeout-max-ms", d.requestTimeoutMaxMs, 1, 60000)
+    max1 = t.integer("max1-retries", d.max1Retries, 3, 30)
+    max2 = t.integer("max2-retries", d.max2Retries, 3, 30)
+    timers = MgcpTimers(
+        requestTimeoutMs=initial if initial is not None else d.requestTimeoutMs,
+        requestTimeoutMaxMs=maximum if maximum is not None else d.requestTimeoutMaxMs,
+        max1Retries=max1 if max1 is not None else d.max1Retries,
+        max2Retries=max2 if max2 is not None else d.max2Retries,
+        tsmax=t.integer("tsmax", d.tsmax, 1, 100) or d.tsmax,
+        thist=t.integer("thist", d.thist, 1, 120) or d.thist,
+        tdinit=t.integer("tdinit", d.tdinit, 1, 30) or d.tdinit,
+        tdmin=t.integer("tdmin", d.tdmin, 1, 30) or d.tdmin,
+        tdmax=t.integer("tdmax", d.tdmax, 300, 600) or d.tdmax,
+    )
+    if initial is not None and maximum is not None and maximum < initial:
+        t.problem("request-timeout-max-ms", maximum,
+                  f"expected at least request-timeout-ms ({initial})")
+    if max1 is not None and max2 is not None and max2 < max1:
+        t.problem("max2-retries", max2, f"expected at least max1-retries ({max1})")
+    t.finish()
+    return timers
+
+
+def readMgcp(m: Reader) -> MgcpConfig:
+    """
+    Read the C{mgcp:} mapping.
+    """
+    bind = _hostPort(m.child("bind"), "127.0.0.1", GATEWAY_PORT)
+    callAgentReader = m.child("call-agent")
+    callAgent = _hostPort(callAgentReader, None, DEFAULT_MGCP_PORT)
+    version = _version(callAgentReader)
+    callAgentReader.finish()
+    dtmf = m.string("dtmf-relay", "out-of-band", choices=["out-of-band", "none"])
+    sdp = m.string("sdp", "simple", choices=["simple", "full"])
+    unreachable = m.child("rtp-unreachable")
+    timeoutMs = unreachable.integer("timeout-ms", 1000, 1000, 10000)
+    action = unreachable.string("action", "notify", choices=["notify"])
+    unreachable.finish()
+    restartDelay = m.integer("restart-delay", 0, 0, 600)
+    packages = _packages(m)
+    timers = _readTimers(m.child("timers"))
+    m.finish()
+    return MgcpConfig(
+        callAgent=callAgent or HostPort("127.0.0.1", CALL_AGENT_PORT),
+        bind=bind or HostPort("127.0.0.1", GATEWAY_PORT),
+        version=version,
+        dtmfRelay=dtmf or "out-of-band",
+        sdp=sdp or "simple",
+        rtpUnreachableTimeoutMs=timeoutMs or 1000,
+        rtpUnreachableAction=action or "notify",
+        restartDelay=restartDelay or 0,
+        packageCapabilities=packages,
+        timers=timers,
+    )
+
+
+def readCcmManager(c: Reader) -> CcmManagerConfig:
+    """
+    Read the C{ccm-manager:} mapping.
+    """
+    fallback = c.boolean("fallback-mgcp", False)
+    switchback = Switchback()
+    if c.has("switchback"):
+        raw = c.raw("switchback")
+        parsed = parseSwitchback(raw)
+        if parsed is None:
+            c.problem("switchback", raw, _SWITCHBACK_ALLOWED)
+        else:
+            switchback = parsed
+    else:
+        c.raw("switchback")
+    keepalive = c.integer("keepalive-interval", 15, 1, 3600)
+    failover = c.integer("failover-interval", 30, 2, 7200)
+    if keepalive is not None and failover is not None and failover <= keepalive:
+        c.problem("failover-interval", failover,
+                  f"expected more seconds than keepalive-interval ({keepalive}) so a keepalive "
+                  "can be answered before the call agent counts as lost")
+
+    def host(value: Any, path: str) -> HostPort | None:
+        if not isinstance(value, dict):
+            c.problems.append(ConfigProblem(path, value, "expected {host: <ip>, port: 2427}"))
+            return None
+        h = Reader(value, path, c.problems)
+        result = _hostPort(h, None, DEFAULT_MGCP_PORT)
+        h.finish()
+        return result
+
+    hosts = c.listOf("redundant-hosts", host)
+    raw = c.raw("redundant-hosts")
+    if isinstance(raw, list) and len(raw) > MAX_REDUNDANT_HOSTS:
+        c.problem("redundant-hosts", raw, f"expected at most {MAX_REDUNDANT_HOSTS} backup call agents")
+        hosts = hosts[:MAX_REDUNDANT_HOSTS]
+    c.finish()
+    return CcmManagerConfig(
+        fallbackMgcp=fallback,
+        switchback=switchback,
+        keepaliveInterval=keepalive or 15,
+        failoverInterval=failover or 30,
+        redundantHosts=tuple(hosts),
+    )
+
+
+__all__ = [
+    "CcmManagerConfig",
+    "DEFAULT_MGCP_PORT",
+    "DEFAULT_PACKAGES",
+    "HostPort",
+    "MediaConfig",
+    "MgcpConfig",
+    "MgcpTimers",
+    "PACKAGE_NAMES",
+    "Switchback",
+    "SwitchbackMode",
+    "parseSwitchback",
+    "readCcmManager",
+    "readMedia",
+    "readMgcp",
+]

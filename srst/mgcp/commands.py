@@ -1,0 +1,195 @@
+# -*- test-case-name: tests.test_mgcp_commands -*-
+"""
+MGCP gateway operator commands: C{show ccm-manager} and C{show ccm-manager
+fallback-mgcp} (mgcp.md 9.5), rendered from a
+L{srst.mgcp.fallback.FallbackMonitor}.
+
+The gateway is analog only, so the Backhaul/PRI block of the IOS output is
+left out.  Times are shown in UTC as IOS does
+(C{09:33:10 UTC Mar 24 2015 (elapsed time: 00:00:01)}).  The C{Status}
+column shows C{Registered}, C{Registering}, C{Switchback Pending} or
+C{Down} for the primary call agent; backups configured with
+C{redundant-hosts} show C{Standby} (the monitor does not contact them) and
+missing ones C{None}.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from srst.admin.commands import CommandResult, CommandTable
+from srst.mgcp.fallback import FallbackMonitor, FallbackStatus
+
+BACKHAUL_PORT = 2428
+"""C{Backhaul/Redundant link port}: the IOS default, shown for the shape."""
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+_PRIMARY_STATUS = {
+    FallbackStatus.STOPPED: "Down",
+    FallbackStatus.REGISTERING: "Registering",
+    FallbackStatus.REGISTERED: "Registered",
+    FallbackStatus.DISCONNECTED: "Down",
+    FallbackStatus.FALLBACK: "Down",
+    FallbackStatus.SWITCHBACK_PENDING: "Switchback Pending",
+}
+
+_BACKUPS = ("First Backup", "Second Backup")
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(timezone.utc)
+
+
+def formatTime(moment: datetime | None, now: datetime | None = None) -> str:
+    """
+    Render a time as C{show ccm-manager} does.
+
+    @param moment: the time (an aware L{datetime}; naive ones are taken as
+        UTC), or L{None}.
+    @param now: the current time, to add C{(elapsed time: HH:MM:SS)}; or
+        L{None} for no elapsed time.
+    @return: C{"09:33:10 UTC Mar 24 2015 (elapsed time: 00:00:01)"}, or
+        C{"None"}.
+    """
+    if moment is None:
+        return "None"
+    t = _utc(moment)
+    text = f"{t:%H:%M:%S} UTC {_MONTHS[t.month - 1]} {t.day} {t.year}"
+    if now is None:
+        return text
+    elapsed = max(0, int((_utc(now) - t).total_seconds()))
+    hours, rest = divmod(elapsed, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{text} (elapsed time: {hours:02d}:{minutes:02d}:{seconds:02d})"
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else _utc(moment).isoformat()
+
+
+def _switchbackText(monitor: FallbackMonitor) -> str:
+    switchback = monitor.config.switchback
+    text = switchback.mode.displayName
+    if switchback.time is not None:
+        text += " %02d:%02d" % switchback.time
+    if switchback.minutes is not None:
+        text += f" {switchback.minutes} minutes"
+    return text
+
+
+def _field(label: str, value: Any) -> str:
+    return f"{label + ':':<32}{value}"
+
+
+def renderCcmManager(monitor: FallbackMonitor, domain: str, now: datetime) -> CommandResult:
+    """
+    @param monitor: the fallback monitor.
+    @param domain: the MGCP domain name (the router's host name).
+    @param now: the current wall-clock time.
+    @return: C{show ccm-manager}.
+    """
+    status = _PRIMARY_STATUS[monitor.status]
+    lines = [
+        f"MGCP Domain Name: {domain}",
+        f"{'Priority':<16}{'Status':<25}Host",
+        "=" * 60,
+        f"{'Primary':<16}{status:<25}{monitor.callAgent}",
+    ]
+    agents = [{"priority": "primary", "status": status, "host": monitor.callAgent}]
+    backups = monitor.config.redundantHosts
+    for index, label in enumerate(_BACKUPS):
+        if index < len(backups):
+            lines.append(f"{label:<16}{'Standby':<25}{backups[index].host}")
+            agents.append({"priority": label.lower(), "status": "Standby", "host": backups[index].host,
+                           "port": backups[index].port})
+        else:
+            lines.append(f"{label:<16}None")
+    times = {
+        "lastKeepaliveSent": monitor.lastKeepaliveSent,
+        "lastTraffic": monitor.lastTraffic,
+        "lastFailover": monitor.lastFailover,
+        "lastSwitchback": monitor.lastSwitchback,
+        "fallbackStart": monitor.fallbackStart,
+        "fallbackEnd": monitor.fallbackEnd,
+    }
+    active = monitor.activeCallManager
+    lines += [
+        "",
+        _field("Current active Call Manager", active or "None"),
+        _field("Backhaul/Redundant link port", BACKHAUL_PORT),
+        _field("Failover Interval", f"{monitor.config.failoverInterval} seconds"),
+        _field("Keepalive Interval", f"{monitor.config.keepaliveInterval} seconds"),
+        _field("Last keepalive sent", formatTime(times["lastKeepaliveSent"], now)),
+        _field("Last MGCP traffic time", formatTime(times["lastTraffic"], now)),
+        _field("Last failover time", formatTime(times["lastFailover"], now)),
+        _field("Last switchback time", formatTime(times["lastSwitchback"], now)),
+        _field("Switchback mode", _switchbackText(monitor)),
+        _field("MGCP Fallback mode", monitor.fallbackMode),
+        _field("Last MGCP Fallback start time", formatTime(times["fallbackStart"], now)),
+        _field("Last MGCP Fallback end time", formatTime(times["fallbackEnd"], now)),
+        _field("MGCP Download Tones", "Disabled"),
+        _field("TFTP retry count to shut Ports", 2),
+        "",
+        "FAX mode: disable",
+        "Configuration Error History:",
+    ]
+    data = {
+        "domain": domain,
+        "callAgents": agents,
+        "activeCallManager": active,
+        "state": monitor.status.value,
+        "failoverInterval": monitor.config.failoverInterval,
+        "keepaliveInterval": monitor.config.keepaliveInterval,
+        "switchback": str(monitor.config.switchback),
+        "fallbackMode": monitor.fallbackMode,
+        "pendingPorts": sorted(monitor.pendingPorts),
+    }
+    data.update({key: _iso(value) for key, value in times.items()})
+    return CommandResult("\n".join(lines), data)
+
+
+def renderFallbackMgcp(monitor: FallbackMonitor) -> CommandResult:
+    """
+    @param monitor: the fallback monitor.
+    @return: C{show ccm-manager fallback-mgcp}.
+    """
+    active = monitor.activeCallManager
+    lines = [
+        _field("Current active Call Manager", active or "None"),
+        _field("MGCP Fallback mode", monitor.fallbackMode),
+        _field("Last MGCP Fallback start time", formatTime(monitor.fallbackStart)),
+        _field("Last MGCP Fallback end time", formatTime(monitor.fallbackEnd)),
+    ]
+    data = {
+        "activeCallManager": active,
+        "fallbackMode": monitor.fallbackMode,
+        "state": monitor.status.value,
+        "fallbackStart": _iso(monitor.fallbackStart),
+        "fallbackEnd": _iso(monitor.fallbackEnd),
+        "pendingPorts": sorted(monitor.pendingPorts),
+    }
+    return CommandResult("\n".join(lines), data)
+
+
+def registerMgcpCommands(table: CommandTable, fallback: FallbackMonitor, config: Any,
+                         now: Callable[[], datetime]) -> None:
+    """
+    Register C{show ccm-manager} and C{show ccm-manager fallback-mgcp}.
+
+    @param table: the router's command table.
+    @param fallback: the gateway's L{FallbackMonitor}.
+    @param config: the L{srst.config.RouterConfig} (its C{hostname} is the
+        MGCP domain name).
+    @param now: returns the aware wall-clock time.
+    """
+    table.add("show ccm-manager", lambda: renderCcmManager(fallback, config.hostname, now()),
+              help="MGCP call agents, keepalive, fallback and switchback status")
+    table.add("show ccm-manager fallback-mgcp", lambda: renderFallbackMgcp(fallback),
+              help="MGCP gateway fallback status")
+
+
+__all__ = ["BACKHAUL_PORT", "formatTime", "registerMgcpCommands", "renderCcmManager", "renderFallbackMgcp"]

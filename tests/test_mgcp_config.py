@@ -1,0 +1,355 @@
+"""
+Tests for L{srst._mgcpconfig}: the C{media:}, C{mgcp:} and C{ccm-manager:}
+sections of router.yaml, read into L{srst.config.RouterConfig}.
+"""
+
+import os
+
+import attrs
+from twisted.trial.unittest import SynchronousTestCase
+
+from srst import config
+from srst._mgcpconfig import DEFAULT_PACKAGES, parseSwitchback
+from srst.config import (
+    CcmManagerConfig,
+    ConfigError,
+    HostPort,
+    MediaConfig,
+    MgcpConfig,
+    MgcpTimers,
+    Switchback,
+    SwitchbackMode,
+    load,
+    loadString,
+)
+from srst.mgcp.transactions import RetransmissionPolicy
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+MINIMAL = """
+hostname: branch-router
+state-dir: var
+pki:
+  server: {name: srstcaserver, issuer-name: CN=srstcaserver}
+  trustpoints:
+    srstca: {enrollment: {server: srstcaserver}, subject-name: CN=branch-router}
+credentials: {ip-source-address: 127.0.0.1, port: 0, trustpoint: srstca}
+"""
+
+MGCP = """
+mgcp:
+  call-agent: {host: 127.0.0.1}
+"""
+
+
+def problemsOf(test, text):
+    """
+    Load C{text}, which must fail, and return its problem lines.
+    """
+    error = test.assertRaises(ConfigError, loadString, text, "router.yaml")
+    return str(error).splitlines()
+
+
+class MediaConfigTests(SynchronousTestCase):
+    """
+    The C{media:} section.
+    """
+
+    def test_absent(self):
+        """
+        Without C{media:} the configuration still has one, with defaults.
+        """
+        self.assertEqual(loadString(MINIMAL).media, MediaConfig("127.0.0.1", "16384-32767", 1000))
+
+    def test_values(self):
+        """
+        Address, port range and unreachable timeout are read; IPv6
+        addresses are normalised.
+        """
+        c = loadString(MINIMAL + "media: {address: '::1', rtp-port-range: 20000-20099, rtp-unreachable-ms: 250}\n")
+        self.assertEqual(c.media, MediaConfig("::1", "20000-20099", 250))
+
+    def test_unreachableDisabled(self):
+        """
+        C{rtp-unreachable-ms: null} disables the unreachable check.
+        """
+        c = loadString(MINIMAL + "media: {rtp-unreachable-ms: null}\n")
+        self.assertIsNone(c.media.unreachableMs)
+
+    def test_problems(self):
+        """
+        A bad address, a port range L{parsePortRange} rejects (with its
+        reason), an out-of-range timeout and an unknown key are all
+        reported with their paths.
+        """
+        lines = problemsOf(self, MINIMAL + (
+            "media: {address: nowhere, rtp-port-range: 80-90, rtp-unreachable-ms: 50, colour: red}\n"))
+        self.assertEqual(len(lines), 4, lines)
+        self.assertIn("media.address: 'nowhere'", lines[0])
+        self.assertIn("media.rtp-port-range: '80-90' is not allowed; need 1024 <= LOW <= HIGH <= 65535", lines[1])
+        self.assertIn("media.rtp-unreachable-ms: 50 is not allowed; expected an integer from 100 to 60000",
+                      lines[2])
+        self.assertIn("media.colour", lines[3])
+
+    def test_malformedPortRange(self):
+        """
+        A port range that is not LOW-HIGH says so.
+        """
+        [line] = problemsOf(self, MINIMAL + "media: {rtp-port-range: lots}\n")
+        self.assertIn("media.rtp-port-range: 'lots' is not allowed; expected LOW-HIGH", line)
+
+
+class MgcpConfigTests(SynchronousTestCase):
+    """
+    The C{mgcp:} section.
+    """
+
+    def test_absent(self):
+        """
+        Without C{mgcp:} there is no MGCP gateway and no ccm-manager.
+        """
+        c = loadString(MINIMAL)
+        self.assertIsNone(c.mgcp)
+        self.assertIsNone(c.ccmManager)
+
+    def test_defaults(self):
+        """
+        Only the call agent's host is required; everything else has the
+        Cisco defaults of mgcp.md 5.1 and the seed.
+        """
+        m = loadString(MINIMAL + MGCP).mgcp
+        self.assertEqual(m, MgcpConfig(callAgent=HostPort("127.0.0.1", 2427)))
+        self.assertEqual(m.bind, HostPort("127.0.0.1", 2427))
+        self.assertEqual((m.version, m.dtmfRelay, m.sdp), ("0.1", "out-of-band", "simple"))
+        self.assertEqual((m.rtpUnreachableTimeoutMs, m.rtpUnreachableAction), (1000, "notify"))
+        self.assertEqual(m.restartDelay, 0)
+        self.assertEqual(m.packageCapabilities, DEFAULT_PACKAGES)
+        self.assertEqual(m.timers, MgcpTimers(500, 4000, 5, 7, 20, 30, 15, 15, 600))
+
+    def test_allValues(self):
+        """
+        Every key is read into the frozen value.
+        """
+        c = loadString(MINIMAL + """
+mgcp:
+  bind: {host: 127.0.0.2, port: 0}
+  call-agent: {host: 127.0.0.1, port: 2727, version: 1.0}
+  dtmf-relay: none
+  sdp: full
+  rtp-unreachable: {timeout-ms: 2000, action: notify}
+  restart-delay: 30
+  package-capabilities: [sst, R, L, D]
+  timers: {request-timeout-ms: 200, request-timeout-max-ms: 2000, max1-retries: 3, max2-retries: 4,
+           tsmax: 10, thist: 20, tdinit: 5, tdmin: 6, tdmax: 300}
+""")
+        self.assertEqual(c.mgcp, MgcpConfig(
+            callAgent=HostPort("127.0.0.1", 2727), bind=HostPort("127.0.0.2", 0), version="1.0",
+            dtmfRelay="none", sdp="full", rtpUnreachableTimeoutMs=2000, rtpUnreachableAction="notify",
+            restartDelay=30, packageCapabilities=("L", "D", "R", "SST"),
+            timers=MgcpTimers(200, 2000, 3, 4, 10, 20, 5, 6, 300)))
+        self.assertEqual(c.mgcp.callAgent.address, ("127.0.0.1", 2727))
+
+    def test_frozen(self):
+        """
+        The MGCP configuration values cannot be changed.
+        """
+        m = loadString(MINIMAL + MGCP).mgcp
+        self.assertRaises(attrs.exceptions.FrozenInstanceError, setattr, m, "sdp", "full")
+        self.assertRaises(attrs.exceptions.FrozenInstanceError, setattr, m.timers, "tsmax", 1)
+
+    def test_retransmissionPolicy(self):
+        """
+        The timers convert to the transaction layer's policy in seconds.
+        """
+        policy = MgcpTimers(requestTimeoutMs=250, requestTimeoutMaxMs=3000).retransmissionPolicy()
+        self.assertEqual(policy, RetransmissionPolicy(initial=0.25, maximum=3.0, max1=5, max2=7,
+                                                      tsmax=20.0, thist=30.0))
+
+    def test_callAgentRequired(self):
+        """
+        An C{mgcp:} without a call agent host names the missing key.
+        """
+        [line] = problemsOf(self, MINIMAL + "mgcp: {sdp: simple}\n")
+        self.assertIn("mgcp.call-agent.host: missing; required", line)
+
+    def test_problems(self):
+        """
+        Bad values everywhere in the section are all reported, each with
+        its YAML path and what is allowed.
+        """
+        lines = problemsOf(self, MINIMAL + """
+mgcp:
+  bind: {host: localhost}
+  call-agent: {host: 127.0.0.1, port: 99999, version: "2.0", colour: red}
+  dtmf-relay: in-band
+  sdp: fancy
+  rtp-unreachable: {timeout-ms: 10, action: drop}
+  restart-delay: 601
+  package-capabilities: [L, FXR, L]
+  timers: {max1-retries: 2, max2-retries: 31, tsmax: 0, thist: 0, tdinit: 31, tdmin: 0, tdmax: 100,
+           request-timeout-ms: 0, request-timeout-max-ms: 0, t-foo: 1}
+""")
+        text = "\n".join(lines)
+        for path in ["mgcp.bind.host", "mgcp.call-agent.port", "mgcp.call-agent.version",
+                     "mgcp.call-agent.colour", "mgcp.dtmf-relay", "mgcp.sdp",
+                     "mgcp.rtp-unreachable.timeout-ms", "mgcp.rtp-unreachable.action",
+                     "mgcp.restart-delay", "mgcp.package-capabilities[1]", "mgcp.package-capabilities:",
+                     "mgcp.timers.max1-retries", "mgcp.timers.max2-retries", "mgcp.timers.tsmax",
+                     "mgcp.timers.thist", "mgcp.timers.tdinit", "mgcp.timers.tdmin", "mgcp.timers.tdmax",
+                     "mgcp.timers.request-timeout-ms", "mgcp.timers.request-timeout-max-ms",
+                     "mgcp.timers.t-foo"]:
+            self.assertIn("router.yaml: " + path, text)
+        self.assertIn("expected a package name: L, D, G, R, SST", text)
+        self.assertIn("expected each package at most once", text)
+
+    def test_timerConsistency(self):
+        """
+        The maximum request timeout may not be below the initial one, nor
+        Max2 below Max1.
+        """
+        lines = problemsOf(self, MINIMAL + MGCP + (
+            "  timers: {request-timeout-ms: 1000, request-timeout-max-ms: 500, max1-retries: 8, max2-retries: 6}\n"))
+        self.assertEqual(lines, [
+            "router.yaml: mgcp.timers.request-timeout-max-ms: 500 is not allowed; "
+            "expected at least request-timeout-ms (1000)",
+            "router.yaml: mgcp.timers.max2-retries: 6 is not allowed; expected at least max1-retries (8)",
+        ])
+
+    def test_unknownKey(self):
+        """
+        Unknown keys in C{mgcp:} are problems listing the known ones.
+        """
+        [line] = problemsOf(self, MINIMAL + MGCP + "  fax: t38\n")
+        self.assertIn("mgcp.fax: 't38' is not allowed; unknown key; known keys here: bind, call-agent", line)
+
+
+class CcmManagerConfigTests(SynchronousTestCase):
+    """
+    The C{ccm-manager:} section.
+    """
+
+    def test_defaults(self):
+        """
+        An empty C{ccm-manager:} has fallback off, graceful switchback and
+        the 15 s / 30 s keepalive and failover intervals.
+        """
+        c = loadString(MINIMAL + MGCP + "ccm-manager: {}\n")
+        self.assertEqual(c.ccmManager, CcmManagerConfig())
+        self.assertEqual(c.ccmManager, CcmManagerConfig(False, Switchback(SwitchbackMode.GRACEFUL), 15, 30, ()))
+
+    def test_values(self):
+        """
+        Every key is read; redundant hosts default to port 2427.
+        """
+        c = loadString(MINIMAL + MGCP + """
+ccm-manager:
+  fallback-mgcp: true
+  switchback: uptime-delay 10
+  keepalive-interval: 5
+  failover-interval: 12
+  redundant-hosts: [{host: 127.0.0.2}, {host: 127.0.0.3, port: 2428}]
+""")
+        self.assertEqual(c.ccmManager, CcmManagerConfig(
+            fallbackMgcp=True, switchback=Switchback(SwitchbackMode.UPTIME_DELAY, minutes=10),
+            keepaliveInterval=5, failoverInterval=12,
+            redundantHosts=(HostPort("127.0.0.2", 2427), HostPort("127.0.0.3", 2428))))
+
+    def test_switchbackForms(self):
+        """
+        Every IOS switchback form parses into its mode and argument, and
+        prints back as written.
+        """
+        cases = {
+            "immediate": Switchback(SwitchbackMode.IMMEDIATE),
+            "graceful": Switchback(SwitchbackMode.GRACEFUL),
+            "never": Switchback(SwitchbackMode.NEVER),
+            "schedule-time 02:30": Switchback(SwitchbackMode.SCHEDULE_TIME, time=(2, 30)),
+            "schedule-time 23:59": Switchback(SwitchbackMode.SCHEDULE_TIME, time=(23, 59)),
+            "uptime-delay 1": Switchback(SwitchbackMode.UPTIME_DELAY, minutes=1),
+            "uptime-delay 1440": Switchback(SwitchbackMode.UPTIME_DELAY, minutes=1440),
+        }
+        for text, expected in cases.items():
+            self.assertEqual(parseSwitchback(text), expected, text)
+            self.assertEqual(str(expected), text)
+        self.assertEqual(parseSwitchback("  Schedule-Time   7:05 "), Switchback(SwitchbackMode.SCHEDULE_TIME, time=(7, 5)))
+
+    def test_badSwitchback(self):
+        """
+        Malformed or out-of-range switchback values are rejected, naming
+        every allowed form.
+        """
+        for bad in ["sometimes", "schedule-time 24:00", "schedule-time 12:60", "schedule-time noon",
+                    "uptime-delay 0", "uptime-delay 1441", "uptime-delay", 5, True]:
+            self.assertIsNone(parseSwitchback(bad), bad)
+        [line] = problemsOf(self, MINIMAL + MGCP + "ccm-manager: {switchback: uptime-delay 0}\n")
+        self.assertEqual(line, "router.yaml: ccm-manager.switchback: 'uptime-delay 0' is not allowed; "
+                               "expected immediate, graceful, never, schedule-time HH:MM (00:00 to 23:59) "
+                               "or uptime-delay N (minutes, 1 to 1440)")
+
+    def test_failoverMustExceedKeepalive(self):
+        """
+        The failover interval must be longer than the keepalive interval,
+        and the problem says why.
+        """
+        [line] = problemsOf(self, MINIMAL + MGCP + "ccm-manager: {keepalive-interval: 30, failover-interval: 30}\n")
+        self.assertIn("ccm-manager.failover-interval: 30 is not allowed; expected more seconds than "
+                      "keepalive-interval (30)", line)
+
+    def test_redundantHostProblems(self):
+        """
+        More than two redundant hosts, a host that is no address and a bad
+        entry are each reported.
+        """
+        lines = problemsOf(self, MINIMAL + MGCP + """
+ccm-manager:
+  fallback-mgcp: yes please
+  redundant-hosts: [{host: 127.0.0.2}, {host: ccm.example}, 7]
+""")
+        text = "\n".join(lines)
+        self.assertIn("ccm-manager.fallback-mgcp: 'yes please' is not allowed; expected true or false", text)
+        self.assertIn("ccm-manager.redundant-hosts[1].host: 'ccm.example'", text)
+        self.assertIn("ccm-manager.redundant-hosts[2]: 7 is not allowed; expected {host: <ip>, port: 2427}", text)
+        self.assertIn("ccm-manager.redundant-hosts: ", text)
+        self.assertIn("expected at most 2 backup call agents", text)
+
+    def test_needsMgcp(self):
+        """
+        A C{ccm-manager:} without an C{mgcp:} section is a problem at
+        C{ccm-manager}.
+        """
+        [line] = problemsOf(self, MINIMAL + "ccm-manager: {fallback-mgcp: true}\n")
+        self.assertTrue(line.startswith("router.yaml: ccm-manager: "), line)
+        self.assertIn("ccm-manager needs an mgcp: section", line)
+
+
+class ShippedConfigurationTests(SynchronousTestCase):
+    """
+    The shipped etc/router.yaml has the seed's MGCP gateway.
+    """
+
+    def test_shipped(self):
+        """
+        etc/router.yaml configures media, an MGCP gateway talking to the
+        loopback call agent on 2727, and fallback with graceful switchback.
+        """
+        cwd = os.getcwd()
+        os.chdir(ROOT)
+        self.addCleanup(os.chdir, cwd)
+        c = load(os.path.join("etc", "router.yaml"))
+        self.assertEqual(c.media, MediaConfig())
+        self.assertEqual(c.mgcp.callAgent, HostPort("127.0.0.1", 2727))
+        self.assertEqual(c.mgcp.bind, HostPort("127.0.0.1", 2427))
+        self.assertEqual(c.mgcp.packageCapabilities, ("L", "D", "G", "R", "SST"))
+        self.assertTrue(c.ccmManager.fallbackMgcp)
+        self.assertEqual(c.ccmManager.switchback, Switchback(SwitchbackMode.GRACEFUL))
+        ports = {p.name: p for p in c.voicePorts}
+        self.assertEqual((ports["1/0/1"].stationIdNumber, ports["1/0/1"].stationIdName), ("81236", "Lobby"))
+        self.assertEqual(ports["1/1/1"].plarNumber, "2002")
+
+    def test_exported(self):
+        """
+        The configuration module exports the new section types.
+        """
+        for name in ["MediaConfig", "MgcpConfig", "MgcpTimers", "CcmManagerConfig", "HostPort",
+                     "Switchback", "SwitchbackMode"]:
+            self.assertIn(name, config.__all__)
