@@ -22,11 +22,6 @@ from srst.ports.media import MediaPump, PortMediaResources
 from srst.ports.simulated import SimulatedBackend
 from srst.ports.voiceport import newVoicePort
 
-DEFAULT_MEDIA_ADDRESS = "127.0.0.1"
-DEFAULT_RTP_PORT_RANGE = "16384-32767"
-DEFAULT_UNREACHABLE_MS = 1000
-
-
 class VoicePortService(Service):
     """
     The voice ports, their media and their local call control.
@@ -49,17 +44,15 @@ class VoicePortService(Service):
         @param controlPlane: the L{srst.policing.ControlPlane}, or L{None}:
             with one, every RTP datagram passes the control-plane policy.
         """
-        media = getattr(config, "media", None)
-        address = getattr(media, "address", DEFAULT_MEDIA_ADDRESS)
-        rangeText = getattr(media, "rtpPortRange", DEFAULT_RTP_PORT_RANGE)
-        unreachableMs = getattr(media, "unreachableMs", DEFAULT_UNREACHABLE_MS)
+        media = config.media
+        unreachableMs = media.unreachableMs
         wrap = None
         if controlPlane is not None:
             def wrap(stream: Any) -> Any:
                 return PolicingDatagramProtocol(stream, controlPlane, "udp")
         self.pump = MediaPump(reactor)
         self.media = PortMediaResources(
-            reactor, RtpPortAllocator(address, rangeText), self.pump,
+            reactor, RtpPortAllocator(media.address, media.rtpPortRange), self.pump,
             unreachableTimeout=unreachableMs / 1000.0 if unreachableMs else None, wrap=wrap)
         self.ports = [newVoicePort(port, SimulatedBackend(port.name, port.signal)) for port in config.voicePorts]
         self.endpoints: dict[str, VoicePortEndpoint] = {}
@@ -69,9 +62,8 @@ class VoicePortService(Service):
                 portConfig = port.config
                 self.endpoints[port.name] = VoicePortEndpoint(
                     callEngine, port, self.media,
-                    number=portNumber(port.name, config.dialPeers, getattr(portConfig, "stationIdNumber", None)),
-                    name=getattr(portConfig, "stationIdName", None) or "",
-                    plar=getattr(portConfig, "plarNumber", None))
+                    number=portNumber(port.name, config.dialPeers, portConfig.stationIdNumber),
+                    name=portConfig.stationIdName or "", plar=portConfig.plarNumber)
             for peer in config.dialPeers:
                 endpoint = self.endpoints.get(peer.port)
                 if endpoint is not None and not endpoint.dialPeer:

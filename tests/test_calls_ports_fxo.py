@@ -18,7 +18,10 @@ from srst.ports.tones import CallProgressTone
 from srst.ports.voiceport import PortStatus, newVoicePort
 from srst.sccp import messages as m
 from srst.sccp.constants import CallState, Tone
-from tests.test_calls_engine import MAC_A, CallRouter, dial
+from srst.media.transport import RtpPortAllocator
+from srst.ports.media import MediaPump, PortMediaResources
+from tests.test_calls_engine import MAC_A, CallRouter, ack, dial, only
+from tests.test_ports_media import PortReactor
 from tests.test_calls_ports import states, tones
 
 FXO = "1/1/0"
@@ -133,6 +136,14 @@ class PortCallsPhoneTests(SynchronousTestCase):
         setup.phoneLine.onHook()
         self.assertIn(CallState.ON_HOOK, states(setup.a.received()))
 
+    def test_fxsPlar(self) -> None:
+        """An FXS port with connection plar calls its number as soon as the handset lifts."""
+        setup = FxoSetup()
+        setup.inside.plar = "2001"
+        setup.phoneLine.offHook()
+        self.assertIn(CallState.RING_IN, states(setup.a.received()))
+        self.assertIs(setup.fxs.dsp.playing, CallProgressTone.RINGBACK)
+
     def test_unknownNumberReorder(self) -> None:
         """A number nobody has gives the port reorder."""
         setup = FxoSetup()
@@ -162,3 +173,40 @@ class PortNumberTests(SynchronousTestCase):
         self.assertEqual(portNumber("1/0/0", peers, "5000"), "5000")
         self.assertEqual(portNumber("1/0/0", peers), "81234")
         self.assertEqual(portNumber("1/0/9", peers), "")
+
+
+class PortMediaUnreachableTests(SynchronousTestCase):
+    """The router's stream of a port call reports a silent far end."""
+
+    def test_unreachableReported(self) -> None:
+        """
+        A phone that stops sending RTP for the media timeout is logged and
+        counted on the port's endpoint; the call stays up.
+        """
+        router = CallRouter()
+        reactor = PortReactor()
+        router.engine.clock = reactor
+        resources = PortMediaResources(reactor, RtpPortAllocator("127.0.0.1", "42000-42009"),
+                                       MediaPump(reactor), unreachableTimeout=1.0)
+        config = VoicePortConfig("1/0/0")
+        backend = SimulatedBackend("1/0/0", config.signal)
+        port = newVoicePort(config, backend)
+        endpoint = VoicePortEndpoint(router.engine, port, resources)
+        router.engine.addDirectory(PortDirectory([DialPeer(1, destinationPattern="81234", port="1/0/0")],
+                                                 {"1/0/0": endpoint}))
+        phone = router.phone(MAC_A)
+        phone.send(m.OffHook())
+        dial(phone, "81234")
+        backend.offHook()
+        reactor.advance(0)
+        orc = only(phone.received(), m.OpenReceiveChannel)
+        ack(phone, orc, "127.0.0.1", 25552)
+        self.assertTrue(endpoint.mediaLeg.sending)
+        reactor.pump([0.1] * 15)
+        self.assertEqual(endpoint.unreachable, 1)
+        self.assertTrue(endpoint.mediaSnapshot().unreachable)
+        self.assertEqual(len(router.engine.calls()), 1)
+        self.assertGreater(len(reactor.sentTo(25552)), 40)
+        backend.onHook()
+        self.assertIsNone(endpoint.mediaLeg)
+        self.assertEqual(resources.allocator.inUse, frozenset())

@@ -56,6 +56,21 @@ dial-peers:
 """
 
 
+RTP_POLICY = """
+access-lists:
+  150:
+    - {action: permit, protocol: udp, source: 127.0.0.1/32}
+control-plane:
+  class-maps:
+    rtp-class: {match-access-group: 150}
+  service-policy:
+    input:
+      - class: rtp-class
+        police: {rate-bps: 16000, normal-burst: 1500, max-burst: 1500,
+                 conform-action: transmit, exceed-action: drop}
+"""
+
+
 def contains(haystack: Sequence[bytes], needle: Sequence[bytes]) -> bool:
     """@return: whether C{needle} occurs in C{haystack} as a contiguous run."""
     haystack, needle = list(haystack), list(needle)
@@ -76,11 +91,11 @@ class PortMediaTests(TestCase):
     timeout = 30
 
     @inlineCallbacks
-    def startRouter(self, rtpRange: str = "41000-41099") -> Any:
+    def startRouter(self, rtpRange: str = "41000-41099", policy: str = "") -> Any:
         stateDir = stateDirectory(self)
         self.stateDir = stateDir
         capf = writePem(stateDir, "capf.pem", PHONE_CA.certificate)
-        text = routerYaml(stateDir, extra=PORTS.format(rtpRange=rtpRange)).replace(
+        text = routerYaml(stateDir, extra=PORTS.format(rtpRange=rtpRange) + policy).replace(
             '"7970": {certificates:', f'capf: {{certificates: [{capf}]}}\n    "7970": {{certificates:')
         self.service = yield startRouter(self, text)
         self.engine = self.service.callEngine
@@ -269,3 +284,28 @@ class PortMediaTests(TestCase):
             allocator.release(number)
         other.backend.onHook()
         phone.onHook()
+
+    @inlineCallbacks
+    def test_rtpPoliced(self) -> None:
+        """
+        With a control-plane class matching UDP from the phone's address,
+        the RTP the phone sends over the class's rate is dropped and counted
+        in the policy's statistics; what conforms still plays, and the call's
+        TCP signalling is not policed.
+        """
+        yield self.startRouter(rtpRange="41200-41219", policy=RTP_POLICY)
+        phone, dn = yield self.phone("0000000000E5")
+        port, endpoint = yield self.phoneCallsPort(phone)
+        stats = self.service.controlPlane.stats().byName("rtp-class")
+        yield waitUntil(lambda: self.service.controlPlane.stats().byName("rtp-class").droppedPackets > 20,
+                        "RTP over the rate dropped")
+        stats = self.service.controlPlane.stats().byName("rtp-class")
+        delivered = endpoint.mediaLeg.snapshot().counters.delivered
+        self.assertGreater(delivered, 0)
+        self.assertLess(delivered, phone.media.packetsSent)
+        self.assertGreater(stats.packets, stats.droppedPackets)
+        show = yield runCommand(self.service, "show", "policy-map", "control-plane")
+        self.assertIn("rtp-class", show.text)
+        phone.onHook()
+        yield waitUntil(lambda: not self.engine.calls(), "the call cleared")
+        port.backend.onHook()

@@ -64,7 +64,8 @@ class VoicePortEndpoint:
         for signalling only (no audio).
     @ivar number: the port's own number (C{station-id number}, else its
         dial-peer's), shown to the parties it calls; may be empty.
-    @ivar plar: FXO: the number the exchange's calls go to, or L{None}.
+    @ivar plar: C{connection plar}: the number an FXS port going off hook,
+        or the exchange ringing an FXO port, calls at once; or L{None}.
     @ivar label: the port name, for logs.
     @ivar secure: whether the router terminates SRTP for it (with media).
     @ivar capabilities: G.711 mu-law, then A-law (the port's DSP codecs).
@@ -89,7 +90,7 @@ class VoicePortEndpoint:
             L{None} for signalling only.
         @param number: the port's calling number.
         @param name: the port's calling name (C{station-id name}).
-        @param plar: FXO: C{connection plar}, or L{None}.
+        @param plar: C{connection plar}, or L{None}.
         """
         self.engine = engine
         self.port = port
@@ -151,9 +152,19 @@ class VoicePortEndpoint:
                 self.media.refused(port.name, "no RTP port free in the media range")
                 port.playTone(CallProgressTone.REORDER)
                 return
-            self.leg = self.engine.seize(self, self.line(self.number))
+            self.leg = leg = self.engine.seize(self, self.line(self.number))
+            if self.plar is not None:
+                self._dial(leg, self.plar)
         elif leg.status is LegStatus.RING_IN:
             self.engine.answer(leg)
+
+    def _dial(self, leg: Any, digits: str) -> None:
+        """Dial C{digits} on C{leg} (C{connection plar}) while it still collects digits."""
+        self.log.debug("{port}: plar {plar}", port=self.port.name, plar=digits)
+        for digit in digits:
+            if self.leg is not leg or leg.status is not LegStatus.DIALING:
+                break
+            self.engine.digit(leg, digit)
 
     def onHook(self, port: Any) -> None:
         """The telephone hung up (or the exchange stopped ringing): clear its leg."""
@@ -187,12 +198,8 @@ class VoicePortEndpoint:
             port.seize()
             port.playTone(CallProgressTone.DIAL)
             return
-        self.log.debug("{port}: incoming from {caller}; plar {plar}", port=port.name, caller=callerId,
-                       plar=self.plar)
-        for digit in self.plar:
-            if self.leg is not leg or leg.status is not LegStatus.DIALING:
-                break
-            self.engine.digit(leg, digit)
+        self.log.debug("{port}: incoming from {caller}", port=port.name, caller=callerId)
+        self._dial(leg, self.plar)
 
     # -- ICallEndpoint ---------------------------------------------------------------------------
 
