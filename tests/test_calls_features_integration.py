@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Callable, Optional
 
 from twisted.internet import reactor
-from twisted.internet.defer import inlineCallbacks
+from twisted.internet.defer import gatherResults, inlineCallbacks
 from twisted.trial.unittest import TestCase
 
 from srst.sccp import messages as m
@@ -25,14 +25,9 @@ from srst.sccp.constants import (
     Tone,
 )
 from srst.tools._phoneclient import SimulatedPhone
-from srst.tools._phonemedia import PhoneMedia
-from srst.tools._phonetypes import PhoneConfig
-from srst.tools._phonewire import clientTLSOptions, connectPhone
-from srst.tools.lsc import issueLSC
-from tests.pkihelpers import writePem
-from tests.routerhelpers import routerYaml, startRouter, stateDirectory
+from tests.phonehelpers import registeredPhone, routerYamlWithCapf
+from tests.routerhelpers import startRouter, stateDirectory
 from tests.test_phone_media import waitUntil
-from tests.test_sccp_integration import PHONE_CA, now
 
 ALICE, BOB, CAROL, DESK1, DESK2 = "0000000000F1", "0000000000F2", "0000000000F3", "0000000000F4", "0000000000F5"
 DN_A, DN_B, DN_C, DN_SHARED = "3001", "3002", "3003", "3004"
@@ -104,11 +99,7 @@ class CallFeaturesIntegrationTests(TestCase):
 
     @inlineCallbacks
     def setUp(self) -> Any:
-        stateDir = stateDirectory(self)
-        capf = writePem(stateDir, "capf.pem", PHONE_CA.certificate)
-        text = routerYaml(stateDir, extra=CMF).replace(
-            '"7970": {certificates:', f'capf: {{certificates: [{capf}]}}\n    "7970": {{certificates:')
-        self.service = yield startRouter(self, text)
+        self.service = yield startRouter(self, routerYamlWithCapf(stateDirectory(self), CMF))
         self.engine = self.service.callEngine
         self.caCertificate = self.service.certificateServer.caCertificate
         self.phones: list[SimulatedPhone] = []
@@ -116,18 +107,8 @@ class CallFeaturesIntegrationTests(TestCase):
     @inlineCallbacks
     def register(self, *macs: str) -> Any:
         """@return: registered TLS phones with media, one per MAC, in order."""
-        phones = []
-        for mac in macs:
-            phone = SimulatedPhone(PhoneConfig(mac=mac), clock=reactor)
-            media = PhoneMedia(phone, reactor=reactor)
-            lsc = issueLSC(PHONE_CA.certificate, PHONE_CA.key, mac, now=now)
-            options = clientTLSOptions("127.0.0.1", [self.caCertificate], lsc.certificate, lsc.privateKey)
-            connectPhone(reactor, phone, "127.0.0.1", self.service.ports()["sccp-secure"], tlsOptions=options)
-            self.addCleanup(phone.stop)
-            self.addCleanup(media.stop)
-            phones.append(phone)
-        for phone in phones:
-            yield phone.whenRegistered()
+        registered = yield gatherResults([registeredPhone(self, self.service, mac) for mac in macs])
+        phones = [phone for phone, dn in registered]
         self.phones.extend(phones)
         return phones
 

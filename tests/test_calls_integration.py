@@ -11,22 +11,16 @@ from __future__ import annotations
 import ipaddress
 from typing import Any, Callable
 
-from twisted.internet import reactor
 from twisted.internet.defer import Deferred, inlineCallbacks, succeed
 from twisted.trial.unittest import TestCase
 
-from srst.calls.engine import CallEngine
-from srst.calls.sccpline import SccpCallControl
 from srst.media.srtp import SrtpKeys, SrtpReceiver, SrtpSender
 from srst.sccp import messages as m
 from srst.sccp.constants import CallSecurityStatus, CallState, RingMode
 from srst.tools._phoneclient import SimulatedPhone
-from srst.tools._phonetypes import PhoneConfig
-from srst.tools._phonewire import clientTLSOptions, connectPhone
-from srst.tools.lsc import issueLSC
-from tests.routerhelpers import routerYaml, startRouter, stateDirectory
-from tests.test_sccp_integration import CMF, PHONE_CA, now
-from tests.pkihelpers import writePem
+from tests.phonehelpers import registeredPhone, routerYamlWithCapf
+from tests.routerhelpers import startRouter, stateDirectory
+from tests.test_sccp_integration import CMF
 
 RTP_PORTS = {"0000000000D1": 24000, "0000000000D2": 24002}
 
@@ -74,11 +68,7 @@ class CallIntegrationTests(TestCase):
 
     @inlineCallbacks
     def startRouter(self) -> Any:
-        stateDir = stateDirectory(self)
-        capf = writePem(stateDir, "capf.pem", PHONE_CA.certificate)
-        text = routerYaml(stateDir, extra=CMF.format(maxEphones=10)).replace(
-            '"7970": {certificates:', f'capf: {{certificates: [{capf}]}}\n    "7970": {{certificates:')
-        service = yield startRouter(self, text)
+        service = yield startRouter(self, routerYamlWithCapf(stateDirectory(self), CMF.format(maxEphones=10)))
         self.engine = service.callEngine
         self.control = service.callControl
         self.service = service
@@ -88,18 +78,8 @@ class CallIntegrationTests(TestCase):
     @inlineCallbacks
     def phone(self, mac: str, tls: bool = True) -> Any:
         """@return: a registered phone that acks OpenReceiveChannel, and its DN."""
-        phone = SimulatedPhone(PhoneConfig(mac=mac), clock=reactor)
-        ports = self.service.ports()
-        if tls:
-            lsc = issueLSC(PHONE_CA.certificate, PHONE_CA.key, mac, now=now)
-            options = clientTLSOptions("127.0.0.1", [self.caCertificate], lsc.certificate, lsc.privateKey)
-            connectPhone(reactor, phone, "127.0.0.1", ports["sccp-secure"], tlsOptions=options)
-        else:
-            connectPhone(reactor, phone, "127.0.0.1", ports["sccp"])
-        self.addCleanup(phone.stop)
-        yield phone.whenRegistered()
+        phone, dn = yield registeredPhone(self, self.service, mac, tls, media=False)
         autoAck(phone, RTP_PORTS[mac])
-        dn = self.service.registry.byMac(mac).lines[0].assignment.dn
         return phone, dn
 
     @inlineCallbacks

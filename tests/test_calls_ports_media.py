@@ -11,7 +11,6 @@ import os
 import socket
 from typing import Any, Sequence
 
-from twisted.internet import reactor
 from twisted.internet.defer import inlineCallbacks
 from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import TestCase
@@ -24,16 +23,10 @@ from srst.ports.voiceport import PortStatus
 from srst.ports.wav import WavEncoding, writeWav
 from srst.sccp import messages as m
 from srst.sccp.constants import CallSecurityStatus, CallState, Tone
-from srst.tools._phoneclient import SimulatedPhone
-from srst.tools._phonemedia import PhoneMedia
-from srst.tools._phonetypes import PhoneConfig
-from srst.tools._phonewire import clientTLSOptions, connectPhone
-from srst.tools.lsc import issueLSC
-from tests.pkihelpers import writePem
-from tests.routerhelpers import routerYaml, runCommand, startRouter, stateDirectory
+from tests.phonehelpers import registeredPhone, routerYamlWithCapf
+from tests.routerhelpers import runCommand, startRouter, stateDirectory
 from tests.test_calls_integration import callState, waitFor
 from tests.test_phone_media import waitUntil
-from tests.test_sccp_integration import PHONE_CA, now
 
 PORTS = """
 call-manager-fallback:
@@ -92,38 +85,21 @@ class PortMediaTests(TestCase):
 
     @inlineCallbacks
     def startRouter(self, rtpRange: str = "41000-41099", policy: str = "") -> Any:
-        stateDir = stateDirectory(self)
-        self.stateDir = stateDir
-        capf = writePem(stateDir, "capf.pem", PHONE_CA.certificate)
-        text = routerYaml(stateDir, extra=PORTS.format(rtpRange=rtpRange) + policy).replace(
-            '"7970": {certificates:', f'capf: {{certificates: [{capf}]}}\n    "7970": {{certificates:')
+        self.stateDir = stateDirectory(self)
+        text = routerYamlWithCapf(self.stateDir, PORTS.format(rtpRange=rtpRange) + policy)
         self.service = yield startRouter(self, text)
         self.engine = self.service.callEngine
         return self.service
 
-    @inlineCallbacks
     def phone(self, mac: str, tls: bool = True) -> Any:
-        """@return: a registered phone with media, and its DN."""
-        phone = SimulatedPhone(PhoneConfig(mac=mac), clock=reactor)
-        media = PhoneMedia(phone, reactor=reactor)
-        ports = self.service.ports()
-        if tls:
-            lsc = issueLSC(PHONE_CA.certificate, PHONE_CA.key, mac, now=now)
-            caCertificate = self.service.certificateServer.caCertificate
-            options = clientTLSOptions("127.0.0.1", [caCertificate], lsc.certificate, lsc.privateKey)
-            connectPhone(reactor, phone, "127.0.0.1", ports["sccp-secure"], tlsOptions=options)
-        else:
-            connectPhone(reactor, phone, "127.0.0.1", ports["sccp"])
-        self.addCleanup(phone.stop)
-        self.addCleanup(media.stop)
-        yield phone.whenRegistered()
-        return phone, self.service.registry.byMac(mac).lines[0].assignment.dn
+        """@return: a L{Deferred} firing with a registered phone with media, and its DN."""
+        return registeredPhone(self, self.service, mac, tls)
 
     def port(self, name: str) -> Any:
         return self.service.portService.port(name)
 
     @inlineCallbacks
-    def phoneCallsPort(self, phone: SimulatedPhone) -> Any:
+    def phoneCallsPort(self, phone: Any) -> Any:
         """The phone dials 81234; 1/0/0 rings and answers; media flows both ways."""
         port = self.port("1/0/0")
         phone.offHook()

@@ -36,12 +36,10 @@ from srst.sccp.constants import CallState, Codec, MediaStatus, RingMode
 from srst.tools._phoneclient import SimulatedPhone
 from srst.tools._phonemedia import PACKET_INTERVAL, PhoneMedia
 from srst.tools._phonetypes import PhoneConfig
-from srst.tools._phonewire import clientTLSOptions, connectPhone
-from srst.tools.lsc import issueLSC
-from tests.pkihelpers import writePem
-from tests.routerhelpers import routerYaml, startRouter, stateDirectory
+from tests.phonehelpers import registeredPhone, routerYamlWithCapf
+from tests.routerhelpers import startRouter, stateDirectory
 from tests.test_calls_integration import callState, waitFor
-from tests.test_sccp_integration import CMF, PHONE_CA, now
+from tests.test_sccp_integration import CMF
 
 KEYS_AB = SrtpKeys(SrtpProfile.AES_CM_128_HMAC_SHA1_32, b"\x01" * 16, b"\x02" * 14)
 KEYS_BA = SrtpKeys(SrtpProfile.AES_CM_128_HMAC_SHA1_32, b"\x03" * 16, b"\x04" * 14)
@@ -473,30 +471,13 @@ class PhoneMediaIntegrationTests(TestCase):
 
     @inlineCallbacks
     def startRouter(self) -> Any:
-        stateDir = stateDirectory(self)
-        capf = writePem(stateDir, "capf.pem", PHONE_CA.certificate)
-        text = routerYaml(stateDir, extra=CMF.format(maxEphones=10)).replace(
-            '"7970": {certificates:', f'capf: {{certificates: [{capf}]}}\n    "7970": {{certificates:')
+        text = routerYamlWithCapf(stateDirectory(self), CMF.format(maxEphones=10))
         self.service = yield startRouter(self, text)
         self.caCertificate = self.service.certificateServer.caCertificate
 
-    @inlineCallbacks
     def phone(self, mac: str, tls: bool = True) -> Any:
-        """@return: a registered phone with media, and its DN."""
-        phone = SimulatedPhone(PhoneConfig(mac=mac), clock=reactor)
-        media = PhoneMedia(phone, reactor=reactor)
-        ports = self.service.ports()
-        if tls:
-            lsc = issueLSC(PHONE_CA.certificate, PHONE_CA.key, mac, now=now)
-            options = clientTLSOptions("127.0.0.1", [self.caCertificate], lsc.certificate, lsc.privateKey)
-            connectPhone(reactor, phone, "127.0.0.1", ports["sccp-secure"], tlsOptions=options)
-        else:
-            connectPhone(reactor, phone, "127.0.0.1", ports["sccp"])
-        self.addCleanup(phone.stop)
-        self.addCleanup(media.stop)
-        yield phone.whenRegistered()
-        dn = self.service.registry.byMac(mac).lines[0].assignment.dn
-        return phone, dn
+        """@return: a L{Deferred} firing with a registered phone with media, and its DN."""
+        return registeredPhone(self, self.service, mac, tls)
 
     @inlineCallbacks
     def call(self, tlsB: bool) -> Any:

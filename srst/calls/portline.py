@@ -76,6 +76,9 @@ class VoicePortEndpoint:
     @ivar active: whether local call control has the port (not MGCP).
     @ivar dialPeer: the tag of the POTS dial-peer on the port (0: none),
         for C{show voice call status}.
+    @ivar idleObservers: called with the port name whenever a local call
+        on the port has ended and the line is idle (MGCP switchback).
+    @ivar returnWhenIdle: the port is to go back to MGCP when idle.
     """
 
     log = Logger(namespace="srst.debug.voiceport.call")
@@ -104,6 +107,8 @@ class VoicePortEndpoint:
         self.mediaLeg: Any = None
         self.remoteMedia: tuple[str, int] | None = None
         self.active = True
+        self.returnWhenIdle = False
+        self.idleObservers: list[Any] = []
         self.unreachable = 0
         self.dialPeer = 0
         port.subscribe(self)
@@ -172,6 +177,14 @@ class VoicePortEndpoint:
         self._closeMedia()
         if leg is not None and leg.status not in (LegStatus.RELEASED, LegStatus.IDLE):
             self.engine.hangUp(leg)
+        if self.active:
+            self._idle()
+
+    def _idle(self) -> None:
+        """Tell the observers the port has no call and its line is idle."""
+        if self.leg is None and self.port.status is PortStatus.IDLE:
+            for observer in list(self.idleObservers):
+                observer(self.port.name)
 
     def digit(self, port: Any, digit: str) -> None:
         """A digit dialled on the port: pass it to a dialling leg."""
@@ -240,6 +253,7 @@ class VoicePortEndpoint:
             self.port.release()
         elif status is not PortStatus.IDLE and self.isFxs:
             self.port.playTone(CallProgressTone.REORDER)
+        self._idle()
 
     def failed(self, leg: Any, reason: FailureReason) -> None:
         """A call attempt from the port failed: play busy or reorder."""
