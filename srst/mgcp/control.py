@@ -1,0 +1,199 @@
+# -*- test-case-name: tests.test_mgcp_control -*-
+"""
+Who controls each voice port: CallManager over MGCP, or the router's own
+call control in fallback (mgcp.md 9.3, 9.4).
+
+L{PortControl} is the L{IFallbackTarget} the fallback monitor drives.  A
+port has one owner at a time:
+
+  - B{MGCP}: the gateway's endpoint follows the line and the call agent;
+    the local L{srst.calls.portline.VoicePortEndpoint} is inactive (it
+    ignores the line and takes no calls).
+  - B{LOCAL}: on fallback every port is relinquished by the gateway:
+    calls being set up are cleared at once, a connected MGCP call keeps
+    its media until the line hangs up; then the local endpoint becomes
+    active and the port's dial-peers route its calls (SRST).
+  - Switchback returns a port to MGCP only when the local endpoint has no
+    call on it (L{isPortIdle}); the monitor decides when (immediate,
+    graceful, schedule-time, uptime-delay) and sends the RSIP.
+
+L{MgcpService} puts the gateway on its UDP socket (inside the
+control-plane policy), starts the monitor and stops both.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping, Sequence
+
+from twisted.application.service import MultiService
+from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from srst._policing_datagram import PolicingDatagramProtocol
+from srst.listening import UDPListenerService
+from srst.mgcp.fallback import FallbackMonitor, IFallbackTarget, newFallbackMonitor
+from srst.ports.voiceport import PortStatus
+
+
+@implementer(IFallbackTarget)
+class PortControl:
+    """
+    The owner of each voice port between the MGCP gateway and local call
+    control.
+
+    @ivar gateway: the L{srst.mgcp.gateway.MgcpGateway}.
+    @ivar local: port name to its L{VoicePortEndpoint} (may lack some
+        ports: those stay with MGCP only).
+    @ivar monitor: the L{FallbackMonitor} told when a local port goes idle
+        (set after construction).
+    """
+
+    log = Logger(namespace="srst.mgcp.control")
+
+    def __init__(self, gateway: Any, local: Mapping[str, Any]) -> None:
+        """
+        @param gateway: the MGCP gateway (it controls every port at first).
+        @param local: the local endpoints; they are made inactive here.
+        """
+        self.gateway = gateway
+        self.local = dict(local)
+        self.monitor: FallbackMonitor | None = None
+        for name, endpoint in self.local.items():
+            endpoint.active = False
+            endpoint.idleObservers.append(self._localIdle)
+
+    def owner(self, name: str) -> str:
+        """@return: C{"MGCP"} or C{"LOCAL"} for voice port C{name}."""
+        return "MGCP" if self.gateway.controlled(name) else "LOCAL"
+
+    # -- IFallbackTarget -----------------------------------------------------------------------
+
+    def sendKeepalive(self) -> Deferred:
+        """See L{IFallbackTarget.sendKeepalive}."""
+        return self.gateway.sendKeepalive()
+
+    def sendRestart(self, method: str, portNames: Sequence[str]) -> Deferred:
+        """See L{IFallbackTarget.sendRestart}."""
+        return self.gateway.sendRestart(method, portNames=list(portNames))
+
+    def enterFallback(self) -> None:
+        """
+        Relinquish every port: the gateway clears transient calls and keeps
+        connected ones; each port turns local once idle.
+        """
+        for name in self.portNames():
+            if self.gateway.controlled(name):
+                self.gateway.relinquish(name, self._relinquished)
+
+    def portNames(self) -> Sequence[str]:
+        """See L{IFallbackTarget.portNames}."""
+        return list(self.gateway.endpoints)
+
+    def isPortIdle(self, name: str) -> bool:
+        """
+        @return: whether neither MGCP nor local call control has a call on
+            the port and its line is idle.
+        """
+        endpoint = self.local.get(name)
+        if endpoint is not None and (endpoint.leg is not None or endpoint.mediaLeg is not None):
+            return False
+        port = self.gateway.endpoints[name].port
+        return bool(self.gateway.isIdle(name)) and port.status is PortStatus.IDLE
+
+    def returnPort(self, name: str) -> None:
+        """
+        Give the port back to MGCP (switchback).  A call the local control
+        still has on it stays up and the port is handed over when it ends.
+        """
+        endpoint = self.local.get(name)
+        if endpoint is not None and not self.isPortIdle(name):
+            self.log.info("voice-port {port}: switchback waits for the local call to end", port=name)
+            endpoint.returnWhenIdle = True
+            return
+        if endpoint is not None:
+            endpoint.active = False
+            endpoint.returnWhenIdle = False
+        if not self.gateway.controlled(name):
+            self.gateway.reclaim(name)
+            self.log.info("voice-port {port}: back under MGCP control", port=name)
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _relinquished(self, name: str) -> None:
+        endpoint = self.local.get(name)
+        if endpoint is not None:
+            endpoint.active = True
+        self.log.info("voice-port {port}: under local call control (fallback)", port=name)
+
+    def _localIdle(self, name: str) -> None:
+        endpoint = self.local.get(name)
+        if endpoint is not None and endpoint.returnWhenIdle:
+            self.returnPort(name)
+            return
+        if self.monitor is not None:
+            self.monitor.portIdle(name)
+
+
+class MgcpService(MultiService):
+    """
+    The MGCP gateway on its UDP port, with the fallback monitor.
+
+    @ivar gateway: the L{srst.mgcp.gateway.MgcpGateway}.
+    @ivar control: the L{PortControl}.
+    @ivar monitor: the L{FallbackMonitor}.
+    @ivar listener: the UDP listener (named C{mgcp}).
+    """
+
+    name = "mgcp"
+
+    def __init__(self, reactor: Any, gateway: Any, local: Mapping[str, Any], ccmManager: Any,
+                 bind: tuple[str, int], now: Callable[[], Any], controlPlane: Any = None) -> None:
+        """
+        @param reactor: C{listenUDP} and the clock.
+        @param gateway: the gateway (not started).
+        @param local: the ports' local endpoints.
+        @param ccmManager: the L{srst.config.CcmManagerConfig}.
+        @param bind: the gateway's C{(host, port)}.
+        @param now: aware wall-clock time.
+        @param controlPlane: the L{srst.policing.ControlPlane}, or L{None}.
+        """
+        MultiService.__init__(self)
+        self.gateway = gateway
+        self.control = PortControl(gateway, local)
+        host, port = gateway.callAgent
+        self.monitor = newFallbackMonitor(reactor, now, ccmManager, host, self.control)
+        self.control.monitor = self.monitor
+        gateway.trafficObservers.append(self.monitor.trafficReceived)
+        gateway.timeoutObservers.append(self.monitor.transactionTimedOut)
+        self._clock = reactor
+        self._booting: Any = None
+        protocol: Any = gateway.protocol
+        if controlPlane is not None:
+            protocol = PolicingDatagramProtocol(protocol, controlPlane, "udp")
+        self.listener = UDPListenerService("mgcp", reactor, bind[0], bind[1], protocol)
+        self.listener.setServiceParent(self)
+
+    def startService(self) -> None:
+        """
+        Bind the socket, then after C{mgcp restart-delay} let the monitor
+        register with the call agent (the boot RSIP).
+        """
+        MultiService.startService(self)
+        self._booting = self._clock.callLater(self.gateway.restartDelay, self._boot)
+
+    def _boot(self) -> None:
+        self._booting = None
+        self.monitor.start()
+
+    def stopService(self) -> Deferred:
+        """Stop the monitor and the gateway's timers and connections, then the socket."""
+        booting, self._booting = self._booting, None
+        if booting is not None and booting.active():
+            booting.cancel()
+        self.monitor.stop()
+        stopping = self.gateway.stop()
+        return stopping.addBoth(lambda ignored: maybeDeferred(MultiService.stopService, self))
+
+
+__all__ = ["MgcpService", "PortControl"]
