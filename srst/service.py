@@ -28,16 +28,20 @@ from twisted.python import usage
 from twisted.python.failure import Failure
 
 from srst._configreader import ConfigError, ConfigProblem
-from srst.admin.commands import CommandTable
+from srst.admin.commands import CommandTable, DebugRequest
 from srst.calls.commands import registerCallCommands
 from srst.calls.engine import CallEngine
 from srst.calls.forward import ForwardSettings
 from srst.calls.sccpline import SccpCallControl
 from srst.admin.server import AdminFactory, AdminSocketService
-from srst.config import IdentityTrustpointConfig, RouterConfig, load
+from srst.config import CcmManagerConfig, IdentityTrustpointConfig, RouterConfig, load
 from srst.credentials import CredentialsFactory, registerCredentialsCommands
 from srst.debug import DebugSwitches
 from srst.listening import TCPListenerService
+from srst.mgcp.commands import registerMgcpCommands
+from srst.mgcp.control import MgcpService
+from srst.mgcp.gateway import DEBUG_NAMESPACE as MGCP_DEBUG_NAMESPACE
+from srst.mgcp.gateway import MgcpGateway
 from srst.pki.ca import CertificateServer
 from srst.pki.commands import registerPkiCommands
 from srst.pki.tls import serverTLSOptions
@@ -242,6 +246,9 @@ class RouterService(MultiService):
         self.voicePorts = self.portService.ports
         self.portEndpoints = self.portService.endpoints
         registerVoicePortCommands(self.commands, self.voicePorts, self.portService.mediaOf)
+        self.mgcpService: MgcpService | None = None
+        if config.mgcp is not None:
+            self.mgcpService = self._mgcp(config)
         if config.credentials is not None:
             registerCredentialsCommands(
                 self.commands,
@@ -249,6 +256,30 @@ class RouterService(MultiService):
                 config.credentials.port,
                 config.credentials.trustpoint,
             )
+
+    def _mgcp(self, config: RouterConfig) -> MgcpService:
+        """
+        The MGCP gateway for the voice ports, with its fallback monitor and
+        the C{show ccm-manager} and C{debug mgcp} commands.
+        """
+        mgcp = config.mgcp
+        timers = mgcp.timers
+        media = self.portService.media
+        gateway = MgcpGateway(
+            clock=self.reactor, domain=config.hostname, ports=self.voicePorts,
+            newLeg=lambda port, payloadType: media.newLeg(port, payloadType),
+            callAgent=mgcp.callAgent.address, restartDelay=mgcp.restartDelay,
+            policy=timers.retransmissionPolicy(), version=mgcp.version, tdinit=timers.tdinit,
+            tdmin=timers.tdmin, tdmax=timers.tdmax, packages=mgcp.packageCapabilities,
+            debugLog=self.debug.logger(MGCP_DEBUG_NAMESPACE))
+        service = MgcpService(self.reactor, gateway, self.portEndpoints,
+                              config.ccmManager or CcmManagerConfig(), mgcp.bind.address, self.now,
+                              self.controlPlane)
+        service.setServiceParent(self)
+        registerMgcpCommands(self.commands, service.monitor, config, self.now)
+        self.commands.add("debug mgcp", lambda: DebugRequest("MGCP packets debugging is on", (MGCP_DEBUG_NAMESPACE,)),
+                          help="stream MGCP packets, executions and endpoint events", streaming=True)
+        return service
 
     # -- listeners
 
@@ -328,11 +359,10 @@ class RouterService(MultiService):
         """
         @return: the bound port of every TCP/UDP listener, by name.
         """
-        return {
-            service.name: service.boundPort()
-            for service in self
-            if isinstance(service, TCPListenerService)
-        }
+        listeners = [service for service in self if isinstance(service, TCPListenerService)]
+        if self.mgcpService is not None:
+            listeners.append(self.mgcpService.listener)
+        return {service.name: service.boundPort() for service in listeners}
 
     # -- lifecycle
 

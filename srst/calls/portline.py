@@ -41,6 +41,8 @@ from srst.ports.tones import CallProgressTone
 from srst.ports.voiceport import PortStatus
 from srst.sccp.constants import Codec
 
+_log = Logger(namespace="srst.debug.voiceport.call")
+
 _FAILURE_TONES = {
     FailureReason.BUSY: CallProgressTone.BUSY,
     FailureReason.UNKNOWN_NUMBER: CallProgressTone.REORDER,
@@ -81,7 +83,6 @@ class VoicePortEndpoint:
     @ivar returnWhenIdle: the port is to go back to MGCP when idle.
     """
 
-    log = Logger(namespace="srst.debug.voiceport.call")
     capabilities = (4, 2)
 
     def __init__(self, engine: Any, port: Any, media: Any = None, *, number: str = "", name: str = "",
@@ -165,7 +166,7 @@ class VoicePortEndpoint:
 
     def _dial(self, leg: Any, digits: str) -> None:
         """Dial C{digits} on C{leg} (C{connection plar}) while it still collects digits."""
-        self.log.debug("{port}: plar {plar}", port=self.port.name, plar=digits)
+        _log.debug("{port}: plar {plar}", port=self.port.name, plar=digits)
         for digit in digits:
             if self.leg is not leg or leg.status is not LegStatus.DIALING:
                 break
@@ -211,7 +212,7 @@ class VoicePortEndpoint:
             port.seize()
             port.playTone(CallProgressTone.DIAL)
             return
-        self.log.debug("{port}: incoming from {caller}", port=port.name, caller=callerId)
+        _log.debug("{port}: incoming from {caller}", port=port.name, caller=callerId)
         self._dial(leg, self.plar)
 
     # -- ICallEndpoint ---------------------------------------------------------------------------
@@ -222,7 +223,7 @@ class VoicePortEndpoint:
         line, dial the forwarded digits, and answer (next turn).
         """
         self.leg = leg
-        self.log.debug("{port}: call from {caller}", port=self.port.name, caller=caller.number)
+        _log.debug("{port}: call from {caller}", port=self.port.name, caller=caller.number)
         if self.isFxs:
             self.port.ring(caller.number or None)
             return
@@ -288,7 +289,7 @@ class VoicePortEndpoint:
             self.engine.mediaFailed(leg, str(e))
             return
         self.mediaLeg = mediaLeg
-        self.log.debug("{port}: media on {host}:{number} ({kind})", port=self.port.name, host=host,
+        _log.debug("{port}: media on {host}:{number} ({kind})", port=self.port.name, host=host,
                        number=number, kind="SRTP" if mediaLeg.secure else "RTP")
         self.engine.clock.callLater(0, self.engine.mediaReady, leg, stream.passThruPartyId, host, number)
 
@@ -301,7 +302,7 @@ class VoicePortEndpoint:
 
     def _unreachable(self, leg: Any) -> None:
         self.unreachable += 1
-        self.log.warn("{port}: RTP from the far end unreachable (call {reference}); the call stays up",
+        _log.warn("{port}: RTP from the far end unreachable (call {reference}); the call stays up",
                       port=self.port.name, reference=leg.callReference)
 
     def _closeMedia(self) -> None:

@@ -59,6 +59,9 @@ Address = tuple[str, int]
 ListenCallable = Callable[[int, DatagramProtocol], IListeningPort]
 
 
+_DEBUG_LOG = Logger(namespace="srst.debug.media")
+"""Later drops of a kind (the first is a warning)."""
+
 class InvalidPortRange(ValueError):
     """
     An RTP port range is not C{"LOW-HIGH"} with an even port in it.
@@ -325,7 +328,6 @@ class RtpStream(DatagramProtocol):
     """
 
     log = Logger(namespace="srst.media.transport")
-    _debugLog = Logger(namespace="srst.debug.media")
     noisy = False
 
     def __init__(self, clock: IReactorTime, *,
@@ -503,7 +505,7 @@ class RtpStream(DatagramProtocol):
         if count == 1:
             emit = self.log.warn
         else:
-            emit = self._debugLog.debug
+            emit = _DEBUG_LOG.debug
         emit("dropped RTP datagram from {peer} on port {localPort} "
              "({kind}): {reason}",
              peer=addr, localPort=self.localPort, kind=kind, reason=reason,

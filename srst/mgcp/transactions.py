@@ -70,6 +70,9 @@ Handler = Callable[[Command, Peer], Union[Response, "Deferred[Response]"]]
 _FIRST_ID_RANGE = (500000000, 899999999)
 
 
+_DEBUG_LOG = Logger(namespace="srst.debug.mgcp")
+"""The C{debug mgcp} logger (an instance attribute so its namespace holds)."""
+
 @define(eq=False)
 class _Incoming:
     peer: Peer
@@ -117,7 +120,6 @@ class MgcpTransactions:
     """
 
     log = Logger()
-    debugLog = Logger(namespace="srst.debug.mgcp")
 
     def __init__(self, clock: IReactorTime, send: Callable[[bytes, Peer],
                                                             None],
@@ -134,6 +136,7 @@ class MgcpTransactions:
             default a random one in 500 000 000 .. 899 999 999, far from
             the small ids call agents use.
         """
+        self.debugLog = _DEBUG_LOG
         self.clock = clock
         self.policy = policy
         self.counters = TransactionCounters()

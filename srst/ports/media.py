@@ -333,20 +333,31 @@ class PortMediaLeg:
         One packet interval (the pump calls it): join the port's audio to
         this leg once the line is off hook, and send its next payload.
         """
+        if self._join():
+            self.port.tick()
+
+    def _join(self) -> bool:
+        """
+        Make this leg the port's sink if the line is off hook.
+
+        @return: whether the port's audio now goes to this leg.
+        """
         port = self.port
-        if port.sink is not self._sink:
-            if port.status not in _CONNECTABLE:
-                return
-            port.dsp.law = self.law
-            try:
-                port.connectMedia(self._sink)
-            except VoicePortStateError as e:
-                self.log.warn("voice-port {port}: cannot send media: {error}", port=port.name, error=str(e))
-                return
-        port.tick()
+        if port.sink is self._sink:
+            return True
+        if port.status not in _CONNECTABLE:
+            return False
+        port.dsp.law = self.law
+        try:
+            port.connectMedia(self._sink)
+        except VoicePortStateError as e:
+            self.log.warn("voice-port {port}: cannot send media: {error}", port=port.name, error=str(e))
+            return False
+        return True
 
     def _attach(self) -> None:
         if self.sending and not self.closed:
+            self._join()
             self.pump.add(self)
 
     def _detach(self) -> None:

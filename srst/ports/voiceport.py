@@ -40,6 +40,9 @@ from srst.ports.g711 import G711Law
 from srst.ports.interfaces import ILineListener, IVoicePortBackend, IVoicePortListener
 from srst.ports.tones import CallProgressTone
 
+_log = Logger(namespace="srst.debug.voiceport")
+
+
 class PortStatus(enum.Enum):
     """
     The state of a voice port; C{oper} is C{show voice port summary}'s
@@ -249,8 +252,6 @@ class VoicePort:
     _machine: Any = field(default=None, repr=False)
     _pending: list[tuple[str, tuple[Any, ...]]] = field(factory=list, repr=False)
 
-    _log = Logger(namespace="srst.debug.voiceport")
-
     @property
     def name(self) -> str:
         """The IOS voice-port name."""
@@ -277,7 +278,7 @@ class VoicePort:
             self.listeners.remove(listener)
 
     def _notify(self, event: str, *args: Any) -> None:
-        self._log.debug("voice-port {port}: {event} {args}", port=self.name, event=event, args=args)
+        _log.debug("voice-port {port}: {event} {args}", port=self.name, event=event, args=args)
         self._pending.append((event, args))
 
     def _flush(self) -> None:

@@ -1,0 +1,554 @@
+# -*- test-case-name: tests.test_mgcp_gateway,tests.test_mgcp_gateway_integration -*-
+"""
+The MGCP gateway: the router's analog voice ports as MGCP endpoints under
+a call agent (CallManager), mgcp.md 3-6 and 9.
+
+L{MgcpGateway} owns one L{srst.mgcp.endpoint.MgcpEndpoint} per voice port
+(C{1/0/0} is C{aaln/S1/SU0/0@<domain>}), runs the transaction layer of
+L{srst.mgcp.transactions} on its L{MgcpGateway.protocol} (bind it with
+C{reactor.listenUDP(port, gateway.protocol, interface=host)}), dispatches
+the call agent's commands by endpoint name and verb, sends NTFY, RSIP and
+keepalives, and runs the disconnected procedure (mgcp.md 5.3) when a
+command to the call agent times out.
+
+Dispatch rules: a domain other than the gateway's, or a local name that is
+no endpoint, gets 500; a verb the gateway does not execute (NTFY, RSIP,
+MESG, C{X...}) 504.  C{*} ("all of") is accepted by RQNT, DLCX, EPCF and
+AUEP (which then lists the endpoints in C{Z:} lines); C{$} ("any of") by
+CRCX, which picks an idle endpoint (410 when none) and names it in C{Z:};
+other wildcards get 503.  An endpoint relinquished to local call control
+(fallback) answers 501 (endpoint not ready), except that DLCX of a call it
+still carries is executed.
+
+Every datagram in and out is logged at debug level in the
+C{srst.debug.mgcp} namespace in the shape of IOS C{debug mgcp packets}.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random as _random
+import re
+from typing import Any, Callable, Iterable, Optional, Sequence
+
+from twisted.internet.defer import Deferred, DeferredList, gatherResults, succeed
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from srst.mgcp._disconnected import DisconnectedProcedure
+from srst.mgcp._gatewaytypes import (
+    GatewayCounters,
+    GatewayProtocol,
+    MgcpErrorResponse,
+    UnknownVoicePort,
+    expectSuccess,
+    peerText,
+    printable,
+)
+from srst.mgcp._naming import (
+    ALL_OF,
+    ANY_OF,
+    localNameOf,
+    matchEndpoints,
+    splitEndpointName,
+    wildcardKind,
+)
+from srst.mgcp._signals import MgcpCommandError
+from srst.mgcp.constants import GATEWAY_PORT, MAX_MESSAGE_SIZE, ResponseCode, Verb, responseText
+from srst.mgcp.endpoint import ConnectionInfo, MgcpEndpoint
+from srst.mgcp.messages import Command, NotifiedEntity, Response
+from srst.mgcp.transactions import MgcpTimeout, MgcpTransactions, Peer, RetransmissionPolicy
+
+__all__ = ["MgcpGateway", "GatewayCounters", "MgcpErrorResponse", "UnknownVoicePort",
+           "RELINQUISHED_CODE", "DEBUG_NAMESPACE"]
+
+DEBUG_NAMESPACE = "srst.debug.mgcp"
+"""The C{debug mgcp} category: packets, executions, endpoint events."""
+
+RELINQUISHED_CODE = ResponseCode.ENDPOINT_NOT_READY
+"""What a relinquished (fallback) endpoint answers the call agent: 501."""
+
+_CODE = re.compile(rb"\s*([0-9]{3})\s")
+_MAX_REDIRECTS = 3
+
+
+class MgcpGateway:
+    """
+    The router's MGCP gateway.
+
+    @ivar domain: the endpoint domain (C{hostname.domain}).
+    @ivar callAgent: the call agent's C{(host, port)}.
+    @ivar endpoints: the L{MgcpEndpoint}s by voice-port name.
+    @ivar protocol: the C{DatagramProtocol} to bind.
+    @ivar transactions: the L{MgcpTransactions} core.
+    @ivar disconnected: the L{DisconnectedProcedure}.
+    @ivar registered: whether the call agent accepted the last restart RSIP.
+    @ivar trafficObservers: called with no argument for every valid
+        message (command or response) from the call agent.
+    @ivar timeoutObservers: called with no argument whenever an outgoing
+        command exhausts its retransmissions.
+    @ivar disconnectedProcedure: whether timeouts start the disconnected
+        procedure.
+    @ivar debugLog: the C{srst.debug.mgcp} logger (packets in and out).
+    """
+
+    log = Logger(namespace="srst.mgcp.gateway")
+
+    def __init__(self, *, clock: IReactorTime, domain: str, ports: Iterable[Any],
+                 newLeg: Callable[[Any, int], Any], callAgent: tuple[str, int],
+                 restartDelay: float = 0.0,
+                 policy: RetransmissionPolicy = RetransmissionPolicy(),
+                 random: Callable[[], float] = _random.random, version: str = "0.1",
+                 tdinit: float = 15.0, tdmin: float = 15.0, tdmax: float = 600.0,
+                 tcrit: float = 4.0, tpar: float = 16.0,
+                 packages: Iterable[str] = ("L", "D", "G", "R"),
+                 firstTransactionId: Optional[int] = None, maxConnections: int = 4,
+                 debugLog: Optional[Logger] = None, disconnectedProcedure: bool = True) -> None:
+        """
+        @param clock: the reactor's L{IReactorTime} (a L{task.Clock} in tests).
+        @param domain: the endpoint domain, e.g. C{"gw1.example.com"}.
+        @param ports: the L{srst.ports.voiceport.VoicePort}s to control.
+        @param newLeg: C{newLeg(port, payloadType)} returns an unopened
+            L{srst.ports.media.PortMediaLeg}.
+        @param callAgent: C{(host, port)} of C{mgcp call-agent}.
+        @param restartDelay: seconds from L{start} to the boot RSIP.
+        @param policy: retransmission timers (mgcp.md 5.1).
+        @param random: returns a float in C{[0, 1)} (the Tdinit draw).
+        @param version: the protocol version sent, C{"0.1"} or C{"1.0"}.
+        @param tdinit: disconnected procedure initial window, seconds.
+        @param tdmin: disconnected procedure minimum wait, seconds.
+        @param tdmax: disconnected procedure maximum timer, seconds.
+        @param tcrit: digit map T(critical), seconds.
+        @param tpar: digit map T(partial), seconds.
+        @param packages: package names advertised in AUEP.
+        @param firstTransactionId: the first id of the gateway's commands
+            (random by default, see L{MgcpTransactions}).
+        @param maxConnections: connections per endpoint.
+        @param debugLog: the C{srst.debug.mgcp} logger (the service passes
+            the one of its debug switches); by default a plain L{Logger} in
+            that namespace.
+        @param disconnectedProcedure: whether a timed-out command starts
+            the disconnected procedure of mgcp.md 5.3.
+        """
+        self.clock = clock
+        self.domain = domain
+        self.callAgent = (str(callAgent[0]), int(callAgent[1]))
+        self.restartDelay = restartDelay
+        self.version = "MGCP " + version
+        self.packages = tuple(packages)
+        self.registered = False
+        self.disconnectedProcedure = disconnectedProcedure
+        self.debugLog = debugLog if debugLog is not None else Logger(namespace=DEBUG_NAMESPACE)
+        self.trafficObservers: list[Callable[[], None]] = []
+        self.timeoutObservers: list[Callable[[], None]] = []
+        self.protocol = GatewayProtocol(self)
+        self.transactions = MgcpTransactions(clock, self._write, self._handle, policy,
+                                             firstTransactionId)
+        self.transactions.debugLog = self.debugLog
+        self.disconnected = DisconnectedProcedure(
+            clock, random, lambda seconds: self.sendRestart("disconnected", seconds),
+            tdinit, tdmin, tdmax)
+        self._received = self._sent = self._notifications = 0
+        self._keepalives = self._restarts = self._timeouts = 0
+        self._errors: dict[int, int] = {}
+        self._nextConnectionId = 1
+        self._bootCall: Optional[IDelayedCall] = None
+        self._stopped = False
+        self.endpoints: dict[str, MgcpEndpoint] = {}
+        self._byLocalName: dict[str, MgcpEndpoint] = {}
+        for port in ports:
+            name = "%s@%s" % (localNameOf(port.name), domain)
+            endpoint = MgcpEndpoint(
+                clock=clock, name=name, port=port, newLeg=newLeg,
+                newConnectionId=self._newConnectionId, notify=self._notify,
+                activity=lambda endpoint: self.disconnected.localActivity(),
+                tcrit=tcrit, tpar=tpar, maxConnections=maxConnections, debugLog=self.debugLog)
+            self.endpoints[port.name] = endpoint
+            self._byLocalName[localNameOf(port.name).lower()] = endpoint
+
+    # -- public API for the service and the fallback glue ------------------------------------
+
+    def endpointName(self, portName: str) -> str:
+        """
+        @param portName: a voice-port name, C{"1/0/0"}.
+        @return: its endpoint name, C{"aaln/S1/SU0/0@<domain>"}.
+        @raise UnknownVoicePort: when the gateway does not control that port.
+        """
+        return self._endpoint(portName).name
+
+    def start(self) -> None:
+        """
+        Send the boot RSIP (C{RM: restart} for C{*@<domain>}) after the
+        restart delay.  Does nothing after L{stop}, which is final.
+        """
+        if not self._stopped and self._bootCall is None:
+            self._bootCall = self.clock.callLater(self.restartDelay, self._boot)
+
+    def _boot(self) -> None:
+        self._bootCall = None
+        self.sendRestart("restart").addErrback(
+            lambda failure: self.log.warn("MGCP: boot RSIP failed: {error}",
+                                          error=failure.getErrorMessage()))
+
+    def stop(self) -> Deferred[None]:
+        """
+        Cancel every timer, fail outstanding commands and close every RTP
+        port.
+
+        @return: fires when the RTP ports are closed.
+        """
+        self._stopped = True
+        call, self._bootCall = self._bootCall, None
+        if call is not None and call.active():
+            call.cancel()
+        self.disconnected.stop()
+        self.transactions.close()
+        closing = [endpoint.close() for endpoint in self.endpoints.values()]
+        return DeferredList(closing, consumeErrors=True).addCallback(lambda ignored: None)
+
+    def sendKeepalive(self) -> Deferred[Response]:
+        """
+        Send the keepalive: an empty C{NTFY <id> *@<domain>} with C{N:},
+        C{X: 0} and an empty C{O:} (mgcp.md 9.1).
+
+        @return: fires with the 2xx L{Response}; fails with L{MgcpTimeout}
+            or L{MgcpErrorResponse}.
+        """
+        self._keepalives += 1
+        command = Command("NTFY", 1, "*@" + self.domain, self.version,
+                          parameters=[("N", self._defaultEntity()), ("X", "0"), ("O", "")])
+        return self._sendCommand(command, self.callAgent).addCallback(expectSuccess)
+
+    def sendRestart(self, method: str, delay: Optional[int] = None,
+                    portNames: Optional[Sequence[str]] = None) -> Deferred[Response]:
+        """
+        Send C{RSIP <id> *@<domain>} with C{RM: <method>} (and C{RD:}).  A
+        521 answer with C{N:} moves the gateway to that call agent and the
+        RSIP is sent there.
+
+        @param method: C{"restart"}, C{"graceful"}, C{"forced"},
+            C{"disconnected"} or C{"cancel-graceful"}.
+        @param delay: the C{RD:} value in seconds, or C{None} for none.
+        @param portNames: restart only these voice ports' endpoints, one
+            RSIP each (graceful switchback); C{None}, or every port, sends
+            the single wildcard RSIP; an empty list sends nothing.
+        @return: fires with the 2xx L{Response} (the first one when several
+            RSIPs were sent, C{None} when none was); fails with L{MgcpTimeout} or
+            L{MgcpErrorResponse} (the first failure).
+        @raise UnknownVoicePort: for a port the gateway does not control.
+        """
+        if portNames is not None and not portNames:
+            return succeed(None)
+        if portNames is not None and set(portNames) != set(self.endpoints):
+            names = [self._endpoint(name).name for name in portNames]
+            sending = [self._restart(method, delay, name, 0) for name in names]
+            return gatherResults(sending, consumeErrors=True).addCallbacks(
+                lambda responses: responses[0], lambda failure: failure.value.subFailure)
+        return self._restart(method, delay, "*@" + self.domain, 0)
+
+    def _restart(self, method: str, delay: Optional[int], endpointName: str,
+                 redirects: int) -> Deferred[Response]:
+        self._restarts += 1
+        parameters: list[Any] = [("RM", method)]
+        if delay is not None:
+            parameters.append(("RD", int(delay)))
+        command = Command("RSIP", 1, endpointName, self.version, parameters=parameters)
+
+        def answered(response: Response) -> Any:
+            entity = response.get("N") if response.code == 521 else None
+            if entity is not None and redirects < _MAX_REDIRECTS:
+                self.callAgent = self._entityAddress(entity)
+                self.log.info("MGCP: redirected to call agent {callAgent}",
+                              callAgent=self.callAgent)
+                return self._restart(method, delay, endpointName, redirects + 1)
+            if method in ("restart", "disconnected"):
+                self.registered = 200 <= response.code <= 299
+            self.disconnected.stop()
+            return expectSuccess(response)
+
+        return self._sendCommand(command, self.callAgent).addCallback(answered)
+
+    def relinquish(self, portName: str, whenIdle: Callable[[str], Any]) -> None:
+        """
+        Hand a port to local call control (MGCP gateway fallback): its
+        requested events, signals and transient connections are cleared
+        locally (no message is sent), a connected call keeps its media until
+        the line goes on hook or the call agent deletes it, and
+        C{whenIdle(portName)} is called once the port is idle (at once when
+        it already is).  Meanwhile the endpoint ignores the line and answers
+        the call agent L{RELINQUISHED_CODE} (501).
+
+        @param portName: the voice-port name.
+        @param whenIdle: called once with C{portName}.
+        @raise UnknownVoicePort: for a port the gateway does not control.
+        """
+        self._endpoint(portName).relinquish(whenIdle)
+
+    def reclaim(self, portName: str) -> None:
+        """
+        MGCP controls the port again (the local call control must have
+        left it idle).
+
+        @param portName: the voice-port name.
+        @raise UnknownVoicePort: for a port the gateway does not control.
+        """
+        self._endpoint(portName).reclaim()
+
+    def controlled(self, portName: str) -> bool:
+        """
+        @param portName: the voice-port name.
+        @return: whether MGCP controls the port (not relinquished).
+        @raise UnknownVoicePort: for a port the gateway does not control.
+        """
+        return self._endpoint(portName).controlled
+
+    def connectionsOf(self, portName: str) -> tuple[ConnectionInfo, ...]:
+        """
+        @param portName: the voice-port name.
+        @return: the port's MGCP connections.
+        @raise UnknownVoicePort: for a port the gateway does not control.
+        """
+        return self._endpoint(portName).connectionInfos()
+
+    def isIdle(self, portName: str) -> bool:
+        """
+        @param portName: the voice-port name.
+        @return: whether the port is on hook without MGCP connections.
+        @raise UnknownVoicePort: for a port the gateway does not control.
+        """
+        return self._endpoint(portName).isIdle
+
+    @property
+    def counters(self) -> GatewayCounters:
+        """The counters, as a frozen snapshot."""
+        core = self.transactions.counters
+        return GatewayCounters(
+            received=self._received, sent=self._sent,
+            commandsReceived=core.commandsReceived, malformed=core.malformed,
+            duplicates=core.duplicates, unknownEndpoint=self._errors.get(500, 0),
+            unknownVerb=self._errors.get(504, 0), notifications=self._notifications,
+            keepalives=self._keepalives, restarts=self._restarts,
+            retransmissions=core.retransmissions, timeouts=self._timeouts,
+            errors=dict(self._errors))
+
+    # -- datagrams --------------------------------------------------------------------------
+
+    def datagramReceived(self, data: bytes, peer: Peer) -> None:
+        """
+        Log and count one datagram and hand it to the transaction layer.
+
+        @param data: the datagram.
+        @param peer: its source.
+        """
+        self._received += 1
+        self.debugLog.debug("MGCP Packet received from {peer}--->\n{text}\n<---",
+                            peer=peerText(peer), text=printable(data), size=len(data))
+        core = self.transactions.counters
+        before = core.commandsReceived + core.responsesReceived + core.acksReceived
+        self.transactions.datagramReceived(data, peer)
+        if core.commandsReceived + core.responsesReceived + core.acksReceived != before:
+            self._traffic()
+
+    def _write(self, data: bytes, peer: Peer) -> None:
+        self._sent += 1
+        match = _CODE.match(data)
+        if match is not None and int(match.group(1)) >= 400:
+            code = int(match.group(1))
+            self._errors[code] = self._errors.get(code, 0) + 1
+        self.debugLog.debug("MGCP Packet sent to {peer}--->\n{text}\n<---",
+                            peer=peerText(peer), text=printable(data), size=len(data))
+        self.protocol.write(data, peer)
+
+    def _traffic(self) -> None:
+        for observer in list(self.trafficObservers):
+            with self.log.failuresHandled("while reporting MGCP traffic"):
+                observer()
+
+    # -- outgoing commands ------------------------------------------------------------------
+
+    def _sendCommand(self, command: Command, peer: Peer) -> Deferred[Response]:
+        return self.transactions.sendCommand(command, peer).addErrback(self._commandFailed)
+
+    def _commandFailed(self, failure: Failure) -> Failure:
+        if failure.check(MgcpTimeout) and not self._stopped:
+            self._timeouts += 1
+            self.registered = False
+            for observer in list(self.timeoutObservers):
+                with self.log.failuresHandled("while reporting an MGCP timeout"):
+                    observer()
+            if self.disconnectedProcedure:
+                self.disconnected.enter()
+        return failure
+
+    def _defaultEntity(self) -> NotifiedEntity:
+        return NotifiedEntity(None, self.callAgent[0], self.callAgent[1])
+
+    def _entityAddress(self, entity: NotifiedEntity) -> tuple[str, int]:
+        host = entity.host.strip("[]")
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            self.log.warn("MGCP: notified entity {entity} is no address; using the call agent",
+                          entity=entity.encode())
+            host = self.callAgent[0]
+        return (host, entity.port or GATEWAY_PORT)
+
+    def _notify(self, endpoint: MgcpEndpoint, observed: tuple, requestId: str) -> None:
+        entity = endpoint.notifiedEntity or self._defaultEntity()
+        command = Command("NTFY", 1, endpoint.name, self.version,
+                          parameters=[("N", entity), ("X", requestId), ("O", observed)])
+        self._notifications += 1
+
+        def answered(response: Response) -> None:
+            if not 200 <= response.code <= 299:
+                self.log.warn("MGCP: NTFY for {endpoint} refused: {code}",
+                              endpoint=endpoint.name, code=response.code)
+                endpoint.notificationFailed()
+
+        def failed(failure: Failure) -> None:
+            self.log.warn("MGCP: NTFY for {endpoint} failed: {error}", endpoint=endpoint.name,
+                          error=failure.getErrorMessage())
+            endpoint.notificationFailed()
+
+        self._sendCommand(command, self._entityAddress(entity)).addCallbacks(answered, failed)
+
+    def _newConnectionId(self) -> str:
+        value = self._nextConnectionId
+        self._nextConnectionId = value % 0xFFFFFFFF + 1
+        return "%X" % (value,)
+
+    # -- incoming commands -------------------------------------------------------------------
+
+    def _endpoint(self, portName: str) -> MgcpEndpoint:
+        try:
+            return self.endpoints[portName]
+        except KeyError:
+            raise UnknownVoicePort(portName) from None
+
+    def _handle(self, command: Command, peer: Peer) -> Any:
+        self.disconnected.commandReceived()
+        try:
+            return self._dispatch(command)
+        except MgcpCommandError as error:
+            self.debugLog.debug("MGCP: {verb} {transactionId} {endpoint} refused: {error}",
+                                verb=command.verb, transactionId=command.transactionId,
+                                endpoint=command.endpoint, error=str(error))
+            return Response(error.code, command.transactionId, responseText(error.code))
+
+    def _dispatch(self, command: Command) -> Any:
+        verb = Verb.lookup(command.verb)
+        handler = {Verb.CRCX: self._crcx, Verb.MDCX: self._single, Verb.AUCX: self._single,
+                   Verb.DLCX: self._dlcx, Verb.RQNT: self._rqnt, Verb.AUEP: self._auep,
+                   Verb.EPCF: self._epcf}.get(verb)  # type: ignore[call-overload]
+        if handler is None:
+            raise MgcpCommandError(ResponseCode.UNKNOWN_COMMAND,
+                                   "the gateway does not execute %s" % (command.verb,))
+        local, domain = splitEndpointName(command.endpoint)
+        if domain.lower() != self.domain.lower():
+            raise MgcpCommandError(ResponseCode.UNKNOWN_ENDPOINT,
+                                   "domain %r is not %r" % (domain, self.domain))
+        kind = wildcardKind(local)
+        if kind is None:
+            endpoint = self._byLocalName.get(local.lower())
+            if endpoint is None:
+                raise MgcpCommandError(ResponseCode.UNKNOWN_ENDPOINT, "no endpoint %r" % (local,))
+            targets = [endpoint]
+        else:
+            names = matchEndpoints(local, list(self._byLocalName))
+            if not names:
+                raise MgcpCommandError(ResponseCode.UNKNOWN_ENDPOINT, "no endpoint %r" % (local,))
+            targets = [self._byLocalName[name] for name in names]
+        return handler(command, kind, targets)
+
+    def _controlledOnly(self, endpoint: MgcpEndpoint) -> MgcpEndpoint:
+        if not endpoint.controlled:
+            raise MgcpCommandError(RELINQUISHED_CODE,
+                                   "%s is under local call control" % (endpoint.name,))
+        return endpoint
+
+    def _crcx(self, command: Command, kind: Optional[str], targets: list) -> Response:
+        if kind == ALL_OF:
+            raise MgcpCommandError(ResponseCode.WILDCARD_TOO_COMPLICATED, "CRCX on all of")
+        if kind == ANY_OF:
+            free = [e for e in targets if e.controlled and e.isIdle]
+            if not free:
+                raise MgcpCommandError(ResponseCode.NO_ENDPOINT_AVAILABLE, "no idle endpoint")
+            response = free[0].createConnection(command)
+            return Response(response.code, response.transactionId, response.commentary,
+                            parameters=response.parameters + (("Z", free[0].name),),
+                            sdp=response.sdp)
+        return self._controlledOnly(targets[0]).createConnection(command)
+
+    def _single(self, command: Command, kind: Optional[str], targets: list) -> Response:
+        if kind is not None:
+            raise MgcpCommandError(ResponseCode.WILDCARD_TOO_COMPLICATED,
+                                   "%s on a wildcard" % (command.verb,))
+        endpoint = self._controlledOnly(targets[0])
+        if command.verb == "MDCX":
+            return endpoint.modifyConnection(command)
+        return endpoint.auditConnection(command)
+
+    def _dlcx(self, command: Command, kind: Optional[str], targets: list) -> Any:
+        if kind == ANY_OF:
+            raise MgcpCommandError(ResponseCode.WILDCARD_TOO_COMPLICATED, "DLCX on any of")
+        if kind is None:
+            endpoint = targets[0]
+            if not endpoint.controlled and not endpoint.connections:
+                self._controlledOnly(endpoint)
+            return endpoint.deleteConnections(command)
+        if command.get("I"):
+            raise MgcpCommandError(ResponseCode.WILDCARD_TOO_COMPLICATED, "DLCX I: on a wildcard")
+        callId = command.get("C")
+        closing = []
+        for endpoint in targets:
+            chosen = [c for c in endpoint.connections.values()
+                      if callId is None or c.callId.upper() == callId.upper()]
+            if chosen:
+                closing.append(endpoint.dropConnections(chosen))
+        response = Response(ResponseCode.CONNECTION_DELETED, command.transactionId,
+                            responseText(ResponseCode.CONNECTION_DELETED))
+        if not closing:
+            return succeed(response)
+        return DeferredList(closing, consumeErrors=True).addCallback(lambda ignored: response)
+
+    def _rqnt(self, command: Command, kind: Optional[str], targets: list) -> Response:
+        if kind == ANY_OF:
+            raise MgcpCommandError(ResponseCode.WILDCARD_TOO_COMPLICATED, "RQNT on any of")
+        if kind is None:
+            return self._controlledOnly(targets[0]).notificationRequest(command)
+        live = [endpoint for endpoint in targets if endpoint.controlled]
+        requests = [(endpoint, endpoint.prepareRequest(command, required=True))
+                    for endpoint in live]
+        for endpoint, request in requests:
+            endpoint.applyRequest(request)
+        return Response(ResponseCode.OK, command.transactionId, responseText(ResponseCode.OK))
+
+    def _auep(self, command: Command, kind: Optional[str], targets: list) -> Response:
+        if kind is not None:
+            return Response(ResponseCode.OK, command.transactionId, responseText(ResponseCode.OK),
+                            parameters=[("Z", endpoint.name) for endpoint in targets])
+        return self._controlledOnly(targets[0]).auditEndpoint(
+            command, self.capabilities, self.packageList, MAX_MESSAGE_SIZE)
+
+    def _epcf(self, command: Command, kind: Optional[str], targets: list) -> Response:
+        if kind == ANY_OF:
+            raise MgcpCommandError(ResponseCode.WILDCARD_TOO_COMPLICATED, "EPCF on any of")
+        live = [endpoint for endpoint in targets if endpoint.controlled]
+        if kind is None:
+            self._controlledOnly(targets[0])
+        response = Response(ResponseCode.OK, command.transactionId, responseText(ResponseCode.OK))
+        for endpoint in live:
+            response = endpoint.configure(command)
+        return response
+
+    @property
+    def capabilities(self) -> str:
+        """The AUEP C{A:} value (mgcp.md 6.7, G.711 only)."""
+        return ("a:PCMU;PCMA, p:20, e:on, s:off, v:%s, "
+                "m:sendonly;recvonly;sendrecv;inactive;confrnce" % (";".join(self.packages),))
+
+    @property
+    def packageList(self) -> str:
+        """The AUEP C{PL:} value."""
+        return ",".join("%s:%d" % (name, 1 if name == "L" else 0) for name in self.packages)

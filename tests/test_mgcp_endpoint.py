@@ -1,0 +1,345 @@
+"""
+Tests for L{srst.mgcp.endpoint} (with L{srst.mgcp._requests},
+L{srst.mgcp._signals}, L{srst.mgcp._connections}) and
+L{srst.mgcp._naming}: requested events and actions, quarantine, signals on
+the voice port, connection modes, audits and endpoint names.
+"""
+
+from __future__ import annotations
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from srst.media.transport import RtpPortAllocator
+from srst.mgcp._naming import (
+    BadPortName,
+    localNameOf,
+    matchEndpoints,
+    matchLocalName,
+    portNameOf,
+    wildcardKind,
+)
+from srst.mgcp.messages import Response
+from srst.ports.tones import CallProgressTone
+from srst.ports.voiceport import PortStatus
+from tests.mgcphelpers import DOMAIN, GatewayHarness
+
+EP0 = "aaln/S1/SU0/0@" + DOMAIN
+FXO = "aaln/S1/SU1/0@" + DOMAIN
+
+
+class NamingTests(SynchronousTestCase):
+    """
+    Voice-port names and endpoint local names (mgcp.md 3).
+    """
+
+    def test_localNames(self) -> None:
+        """
+        1/0/0 is aaln/S1/SU0/0, 1/1/3 aaln/S1/SU1/3, 1/0 aaln/S1/0, and back.
+        """
+        self.assertEqual(localNameOf("1/0/0"), "aaln/S1/SU0/0")
+        self.assertEqual(localNameOf("1/1/3"), "aaln/S1/SU1/3")
+        self.assertEqual(localNameOf("1/0"), "aaln/S1/0")
+        self.assertEqual(portNameOf("AALN/s1/su1/3"), "1/1/3")
+        self.assertEqual(portNameOf("aaln/S1/0"), "1/0")
+        self.assertIsNone(portNameOf("ds/ds1-1/1"))
+        self.assertRaises(BadPortName, localNameOf, "0/0/0/0")
+
+    def test_wildcards(self) -> None:
+        """
+        A trailing * covers any deeper name, a middle one exactly one term;
+        $ is any-of.
+        """
+        names = ["aaln/S1/SU0/0", "aaln/S1/SU0/1", "aaln/S1/SU1/0"]
+        self.assertEqual(matchEndpoints("*", names), names)
+        self.assertEqual(matchEndpoints("aaln/*", names), names)
+        self.assertEqual(matchEndpoints("aaln/S1/SU0/*", names), names[:2])
+        self.assertEqual(matchEndpoints("aaln/S1/*/0", names), [names[0], names[2]])
+        self.assertTrue(matchLocalName("AALN/s1/su0/0", "aaln/S1/SU0/0"))
+        self.assertFalse(matchLocalName("aaln/S1", "aaln/S1/SU0/0"))
+        self.assertEqual(wildcardKind("aaln/$"), "$")
+        self.assertEqual(wildcardKind("aaln/*"), "*")
+        self.assertIsNone(wildcardKind("aaln/S1/SU0/0"))
+
+
+class RequestTests(SynchronousTestCase):
+    """
+    RQNT semantics: actions, quarantine, errors (mgcp.md 6.5, 7.1).
+    """
+
+    def setUp(self) -> None:
+        self.h = GatewayHarness()
+        self.line = self.h.lines["1/0/0"]
+        self.port = self.h.ports["1/0/0"]
+        self.endpoint = self.h.gateway.endpoints["1/0/0"]
+
+    def rqnt(self, extra: str, requestId: str = "1", endpoint: str = EP0) -> Response:
+        self.transaction = getattr(self, "transaction", 1000) + 1
+        return self.h.response("RQNT %d %s MGCP 0.1\nX: %s\n%s" % (
+            self.transaction, endpoint, requestId, extra))
+
+    def observed(self) -> list[str]:
+        return [c.raw("O") for c in self.h.allCommands("NTFY")]
+
+    def test_lockstep(self) -> None:
+        """
+        Without Q: loop, events after an NTFY are held until the next RQNT,
+        which processes them against its own R:.
+        """
+        self.rqnt("R: L/hd, L/hu, D/[0-9]\n")
+        self.line.offHook()
+        self.line.dial("5")
+        self.assertEqual(self.observed(), ["L/hd"])
+        self.rqnt("R: L/hu, D/[0-9]\n", "2")
+        self.assertEqual(self.observed(), ["L/hd", "D/5"])
+        self.assertEqual(self.h.allCommands("NTFY")[-1].raw("X"), "2")
+
+    def test_discard(self) -> None:
+        """
+        Q: discard drops the held events.
+        """
+        self.rqnt("R: L/hd, D/[0-9]\n")
+        self.line.offHook()
+        self.line.dial("5")
+        self.rqnt("R: D/[0-9]\nQ: discard\n", "2")
+        self.assertEqual(self.observed(), ["L/hd"])
+
+    def test_loop(self) -> None:
+        """
+        Q: loop notifies every event under the same request.
+        """
+        self.rqnt("R: L/hd, L/hu, L/hf, D/[0-9]\nQ: process,loop\n")
+        self.line.offHook()
+        self.line.flash()
+        self.line.dial("12")
+        self.line.onHook()
+        self.assertEqual(self.observed(), ["L/hd", "L/hf", "D/1", "D/2", "L/hu"])
+
+    def test_accumulateAndIgnore(self) -> None:
+        """
+        A accumulates into the next notification; I ignores; unrequested
+        on-hook is not reported.
+        """
+        self.rqnt("R: D/[0-9](A), D/#(N), L/hf(I)\nQ: loop\n")
+        self.line.offHook()
+        self.line.dial("12")
+        self.line.flash()
+        self.assertEqual(self.observed(), ["L/hd"])
+        self.line.dial("#")
+        self.assertEqual(self.observed(), ["L/hd", "D/1,D/2,D/#"])
+        self.line.onHook()
+        self.assertEqual(len(self.observed()), 2)
+
+    def test_embedded(self) -> None:
+        """
+        E(S(L/dl),R(...)) switches to the embedded request when the event
+        occurs: dial tone starts and the new events are detected.
+        """
+        self.rqnt("R: L/hd(N,E(S(L/dl),R(D/[0-9](N),L/hu(N))))\nQ: loop\n")
+        self.line.offHook()
+        self.assertIs(self.port.dsp.playing, CallProgressTone.DIAL)
+        self.line.dial("7")
+        self.assertEqual(self.observed(), ["L/hd", "D/7"])
+
+    def test_persistentOffHook(self) -> None:
+        """
+        Off-hook is reported without a request, with X: 0.
+        """
+        self.line.offHook()
+        [ntfy] = self.h.allCommands("NTFY")
+        self.assertEqual((ntfy.raw("X"), ntfy.raw("O")), ("0", "L/hd"))
+
+    def test_errors(self) -> None:
+        """
+        Unknown package 518, unknown event 522, D action without digit map
+        519, swap action 523, missing X: 510, ringing an off-hook phone 401;
+        each leaves the previous request in place.
+        """
+        self.rqnt("R: L/hd\n", "9")
+        self.assertEqual(self.rqnt("R: Z/foo\n").code, 518)
+        self.assertEqual(self.rqnt("R: L/zz\n").code, 522)
+        self.assertEqual(self.rqnt("R: D/[0-9](D)\n").code, 519)
+        self.assertEqual(self.rqnt("R: L/hu(S)\n").code, 523)
+        self.assertEqual(self.rqnt("S: L/zz\n").code, 522)
+        self.assertEqual(self.h.response("RQNT 999 %s MGCP 0.1\nR: L/hd\n" % (EP0,)).code, 510)
+        self.assertEqual(self.endpoint.requestId, "9")
+        self.line.offHook()
+        self.assertEqual(self.rqnt("S: L/rg\n").code, 401)
+
+    def test_wildcard(self) -> None:
+        """
+        An RQNT on aaln/* arms every endpoint.
+        """
+        self.assertEqual(self.rqnt("R: L/hd\n", "5", "aaln/*@" + DOMAIN).code, 200)
+        self.assertEqual([e.requestId for e in self.h.gateway.endpoints.values()],
+                         ["5", "5", "5"])
+
+
+class SignalTests(SynchronousTestCase):
+    """
+    S: signals on the voice port (mgcp.md 7.2).
+    """
+
+    def setUp(self) -> None:
+        self.h = GatewayHarness()
+        self.line = self.h.lines["1/0/0"]
+        self.port = self.h.ports["1/0/0"]
+
+    def rqnt(self, extra: str, requestId: str = "1") -> Response:
+        self.transaction = getattr(self, "transaction", 1000) + 1
+        return self.h.response("RQNT %d %s MGCP 0.1\nX: %s\n%s" % (
+            self.transaction, EP0, requestId, extra))
+
+    def test_ringTimeout(self) -> None:
+        """
+        L/rg rings with the L/ci number and stops after 180 s, reporting
+        L/oc when requested.
+        """
+        self.rqnt('R: L/hd, L/oc\nS: L/rg, L/ci(10/14/17/26,"81234",Alice)\n')
+        self.assertTrue(self.line.ringing)
+        self.assertEqual(self.line.callerId, "81234")
+        self.h.reactor.advance(179)
+        self.assertTrue(self.line.ringing)
+        self.h.reactor.advance(1)
+        self.assertFalse(self.line.ringing)
+        self.assertEqual(self.h.allCommands("NTFY")[-1].raw("O"), "L/oc")
+
+    def test_toneReplacedAndStopped(self) -> None:
+        """
+        Tones follow S:: ringback (to= overrides the time-out), then busy;
+        an empty S: stops it.
+        """
+        self.line.offHook()
+        self.rqnt("S: G/rt(to=2000)\n")
+        self.assertIs(self.port.dsp.playing, CallProgressTone.RINGBACK)
+        self.h.reactor.advance(2)
+        self.assertIsNone(self.port.dsp.playing)
+        self.rqnt("S: L/bz\n")
+        self.assertIs(self.port.dsp.playing, CallProgressTone.BUSY)
+        self.rqnt("S: L/ro\n")
+        self.assertIs(self.port.dsp.playing, CallProgressTone.REORDER)
+        self.rqnt("S:\n")
+        self.assertIsNone(self.port.dsp.playing)
+
+    def test_ringStoppedByRequest(self) -> None:
+        """
+        A new RQNT without L/rg stops the ringing; one repeating it keeps it.
+        """
+        self.rqnt("S: L/rg\n")
+        self.rqnt("S: L/rg\n", "2")
+        self.assertEqual(self.line.ringCount, 1)
+        self.rqnt("R: L/hd\n", "3")
+        self.assertFalse(self.line.ringing)
+        self.assertIs(self.port.status, PortStatus.IDLE)
+
+    def test_fxoSignals(self) -> None:
+        """
+        An FXO line cannot ring (513); its incoming ringing is L/rg.
+        """
+        response = self.h.response("RQNT 5 %s MGCP 0.1\nX: 1\nS: L/rg\n" % (FXO,))
+        self.assertEqual(response.code, 513)
+        self.h.response("RQNT 6 %s MGCP 0.1\nX: 2\nR: L/rg\n" % (FXO,))
+        self.h.lines["1/1/0"].ringLine("5551212")
+        self.assertEqual(self.h.allCommands("NTFY")[-1].raw("O"), "L/rg")
+
+
+class ConnectionModeTests(SynchronousTestCase):
+    """
+    Connection modes, EPCF, AUCX, FXO seizure (mgcp.md 6.1, 6.8, 6.10).
+    """
+
+    def setUp(self) -> None:
+        self.h = GatewayHarness()
+
+    def crcx(self, endpoint: str = EP0, mode: str = "sendrecv", extra: str = "",
+             transaction: int = 20) -> Response:
+        return self.h.response("CRCX %d %s MGCP 0.1\nC: 5A\nM: %s\n%s" % (
+            transaction, endpoint, mode, extra))
+
+    def test_modes(self) -> None:
+        """
+        recvonly plays but does not send; inactive neither; sendonly sends
+        but does not play.
+        """
+        sdp = "\nv=0\nc=IN IP4 127.0.0.1\nm=audio 5000 RTP/AVP 0\n"
+        connectionId = self.crcx(mode="recvonly", extra=sdp).raw("I")
+        leg = self.h.legs[0]
+        self.assertEqual((leg.sending, leg.receiving), (False, True))
+        for transaction, mode, expected in ((21, "sendonly", (True, False)),
+                                            (22, "inactive", (False, False)),
+                                            (23, "confrnce", (True, True))):
+            response = self.h.response("MDCX %d %s MGCP 0.1\nI: %s\nM: %s\n"
+                                       % (transaction, EP0, connectionId, mode))
+            self.assertEqual(response.code, 200)
+            self.assertEqual((leg.sending, leg.receiving), expected, mode)
+
+    def test_notifiedEntityOnly(self) -> None:
+        """
+        A CRCX carrying N: but no request sets the notified entity and keeps
+        the current request.
+        """
+        self.h.response("RQNT 10 %s MGCP 0.1\nX: 9\nR: L/hd\n" % (EP0,))
+        self.crcx(extra="N: ca@127.0.0.3:2427\n")
+        endpoint = self.h.gateway.endpoints["1/0/0"]
+        self.assertEqual(endpoint.notifiedEntity.host, "127.0.0.3")
+        self.assertEqual(endpoint.requestId, "9")
+        self.assertEqual(len(endpoint.requested), 1)
+
+    def test_bearerLaw(self) -> None:
+        """
+        EPCF B: e:A makes new connections prefer PCMA; e:x gets 532.
+        """
+        response = self.h.response("EPCF 30 %s MGCP 0.1\nB: e:A\n" % (EP0,))
+        self.assertEqual(response.code, 200)
+        self.assertEqual(self.crcx().sdp[0].payloadTypes, (8,))
+        self.assertEqual(self.h.response("EPCF 31 %s MGCP 0.1\nB: e:x\n" % (EP0,)).code, 532)
+
+    def test_auditConnection(self) -> None:
+        """
+        AUCX returns C:, M: and the local then remote SDP.
+        """
+        sdp = "\nv=0\nc=IN IP4 127.0.0.1\nm=audio 5000 RTP/AVP 0\n"
+        connectionId = self.crcx(extra=sdp).raw("I")
+        response = self.h.response("AUCX 40 %s MGCP 0.1\nI: %s\nF: C,M,LC,RC\n"
+                                   % (EP0, connectionId))
+        self.assertEqual((response.raw("C"), response.raw("M")), ("5A", "sendrecv"))
+        self.assertEqual([s.mediaPort for s in response.sdp],
+                         [self.h.legs[0].local[1], 5000])
+
+    def test_connectionLimit(self) -> None:
+        """
+        A fifth connection on one endpoint gets 540.
+        """
+        for transaction in range(4):
+            self.assertEqual(self.crcx(transaction=50 + transaction).code, 200)
+        self.assertEqual(self.crcx(transaction=60).code, 540)
+
+    def test_noRtpPort(self) -> None:
+        """
+        When the RTP port range is exhausted CRCX gets 403 (no resources now).
+        """
+        self.h.allocator = RtpPortAllocator("127.0.0.1", "40000-40001")
+        self.assertEqual(self.crcx(transaction=90).code, 200)
+        self.assertEqual(self.crcx(endpoint="aaln/S1/SU0/1@" + DOMAIN, transaction=91).code, 403)
+        self.assertEqual(len(self.h.gateway.connectionsOf("1/0/1")), 0)
+
+    def test_fxoSeizure(self) -> None:
+        """
+        A connection on an idle FXO line seizes it; deleting the last one
+        releases it.
+        """
+        connectionId = self.crcx(endpoint=FXO).raw("I")
+        self.assertTrue(self.h.lines["1/1/0"].seized)
+        response = self.h.response("DLCX 70 %s MGCP 0.1\nI: %s\n" % (FXO, connectionId))
+        self.assertEqual(response.code, 250)
+        self.assertFalse(self.h.lines["1/1/0"].seized)
+        self.assertIs(self.h.ports["1/1/0"].status, PortStatus.IDLE)
+
+    def test_deleteByCall(self) -> None:
+        """
+        DLCX with C: only deletes that call's connections; an unknown call
+        gets 516.
+        """
+        self.crcx()
+        self.assertEqual(self.h.response("DLCX 80 %s MGCP 0.1\nC: 77\n" % (EP0,)).code, 516)
+        self.assertEqual(self.h.response("DLCX 81 %s MGCP 0.1\nC: 5a\n" % (EP0,)).code, 250)
+        self.assertEqual(self.h.gateway.connectionsOf("1/0/0"), ())

@@ -1,0 +1,648 @@
+"""
+Tests for L{srst.mgcp.gateway}: registration, dispatch, NTFY, connections
+with real media legs on an in-memory reactor, error codes, keepalives, the
+disconnected procedure and fallback hand-over.
+"""
+
+from __future__ import annotations
+
+from twisted.logger import Logger
+from twisted.trial.unittest import SynchronousTestCase
+
+from srst.mgcp.constants import ResponseCode
+from srst.mgcp.gateway import MgcpErrorResponse, UnknownVoicePort
+from srst.mgcp.messages import Command, Response
+from srst.mgcp.transactions import MgcpTimeout
+from srst.ports.tones import CallProgressTone
+from srst.ports.voiceport import PortStatus
+from tests.mgcphelpers import CA, DOMAIN, GatewayHarness, wire
+
+EP0 = "aaln/S1/SU0/0@" + DOMAIN
+EP1 = "aaln/S1/SU0/1@" + DOMAIN
+
+CRCX = """CRCX 1010 %s MGCP 0.1
+C: A0000000010000010000000F
+X: 7
+L: p:20, a:PCMU, s:off, t:b8
+M: recvonly
+R: L/hu
+Q: process,loop
+""" % (EP0,)
+
+SDP_REMOTE = """
+v=0
+o=- 25 0 IN IP4 10.1.1.40
+s=SIP Call
+c=IN IP4 127.0.0.1
+t=0 0
+m=audio 29632 RTP/AVP 0
+"""
+
+
+def sdpText(message: Response) -> str:
+    """@return: the message's first SDP body as text."""
+    from srst.mgcp.sdp import encodeSdp
+    return encodeSdp(message.sdp[0])
+
+
+class RegistrationTests(SynchronousTestCase):
+    """
+    The boot RSIP of mgcp.md 10.1.
+    """
+
+    def test_restartAfterDelay(self) -> None:
+        """
+        start() sends nothing before the restart delay, then one RSIP restart
+        for the whole gateway; a 200 marks the gateway registered.
+        """
+        h = GatewayHarness(restartDelay=3)
+        h.gateway.start()
+        h.reactor.advance(2.9)
+        self.assertEqual(h.sent(), [])
+        h.reactor.advance(0.1)
+        [rsip] = h.commands("RSIP")
+        self.assertEqual(rsip.endpoint, "*@" + DOMAIN)
+        self.assertEqual(rsip.version, "MGCP 0.1")
+        self.assertEqual(rsip.raw("RM"), "restart")
+        self.assertFalse(h.gateway.registered)
+        h.answer(rsip)
+        self.assertTrue(h.gateway.registered)
+
+    def test_redirect(self) -> None:
+        """
+        A 521 answer with N: moves the gateway to that call agent and the
+        RSIP is sent again there.
+        """
+        h = GatewayHarness()
+        h.gateway.start()
+        h.reactor.advance(0)
+        [rsip] = h.take()
+        h.answer(rsip, 521, parameters=[("N", "10.9.9.9:2427")])
+        [again] = h.commands("RSIP")
+        self.assertEqual(h.transport.written[-1][1], ("10.9.9.9", 2427))
+        self.assertEqual(h.gateway.callAgent, ("10.9.9.9", 2427))
+        self.assertEqual(again.raw("RM"), "restart")
+
+    def test_stopCancelsBoot(self) -> None:
+        """
+        stop() before the restart delay cancels the boot RSIP.
+        """
+        h = GatewayHarness(restartDelay=5)
+        h.gateway.start()
+        self.successResultOf(h.gateway.stop())
+        h.reactor.advance(10)
+        self.assertEqual(h.sent(), [])
+
+
+class NotificationTests(SynchronousTestCase):
+    """
+    RQNT, line events and NTFY (mgcp.md 6.5, 6.6, 10.2).
+    """
+
+    def setUp(self) -> None:
+        self.h = GatewayHarness()
+        self.line = self.h.lines["1/0/0"]
+        self.port = self.h.ports["1/0/0"]
+
+    def rqnt(self, extra: str, requestId: str = "1") -> Response:
+        return self.h.response("RQNT 1002 %s MGCP 0.1\nX: %s\n%s" % (EP0, requestId, extra))
+
+    def test_offHookNotified(self) -> None:
+        """
+        After RQNT R: L/hd, lifting the handset sends NTFY O: L/hd with the
+        request's X: and N: to the call agent.
+        """
+        self.assertEqual(self.rqnt("R: L/hd\nQ: process,loop\n").code, 200)
+        self.line.offHook()
+        [ntfy] = self.h.commands("NTFY")
+        self.assertEqual(ntfy.endpoint, EP0)
+        self.assertEqual(ntfy.raw("X"), "1")
+        self.assertEqual(ntfy.raw("O"), "L/hd")
+        self.assertEqual(ntfy.raw("N"), "127.0.0.1:2427")
+        self.assertEqual(self.h.transport.written[-1][1], CA)
+
+    def test_notifiedEntity(self) -> None:
+        """
+        An N: in the RQNT becomes where NTFYs go and what they carry.
+        """
+        self.rqnt("N: ca@127.0.0.2:2727\nR: L/hd\n")
+        self.line.offHook()
+        [ntfy] = self.h.commands("NTFY")
+        self.assertEqual(ntfy.raw("N"), "ca@127.0.0.2:2727")
+        self.assertEqual(self.h.transport.written[-1][1], ("127.0.0.2", 2727))
+
+    def test_dialTone(self) -> None:
+        """
+        S: L/dl plays dial tone; the first digit stops it and is notified.
+        """
+        self.line.offHook()
+        self.assertIsNone(self.port.dsp.playing)
+        self.rqnt("R: L/hu,D/[0-9ABCD*#]\nS: L/dl\nQ: process,loop\n", "2")
+        self.assertIs(self.port.dsp.playing, CallProgressTone.DIAL)
+        self.line.dial("2")
+        self.assertIsNone(self.port.dsp.playing)
+        ntfy = self.h.commands("NTFY")[-1]
+        self.assertEqual((ntfy.raw("X"), ntfy.raw("O")), ("2", "D/2"))
+
+    def test_digitMap(self) -> None:
+        """
+        With a digit map, digits are collected and one NTFY carries them all
+        when the map matches.
+        """
+        self.line.offHook()
+        self.h.take()
+        self.rqnt("R: L/hu, D/[0-9#*T](D)\nD: (0T|[1-7]xxx|9xxxxxxx)\n", "3")
+        self.line.dial("123")
+        self.assertEqual(self.h.commands("NTFY"), [])
+        self.line.dial("4")
+        [ntfy] = self.h.commands("NTFY")
+        self.assertEqual((ntfy.raw("X"), ntfy.raw("O")), ("3", "D/1234"))
+
+    def test_digitMapCriticalTimer(self) -> None:
+        """
+        A full match that could still grow waits T(critical), 4 s, then is
+        reported.
+        """
+        self.line.offHook()
+        self.h.answer(self.h.take()[0])
+        self.rqnt("R: D/[0-9#*T](D)\nD: (0|00)\n")
+        self.line.dial("0")
+        self.h.reactor.advance(3.9)
+        self.assertEqual(self.h.commands("NTFY"), [])
+        self.h.reactor.advance(0.1)
+        [ntfy] = self.h.commands("NTFY")
+        self.assertEqual(ntfy.raw("O"), "D/0")
+
+    def test_ntfyRefusedDropsRequest(self) -> None:
+        """
+        When the call agent refuses an NTFY, the endpoint's request is
+        dropped.
+        """
+        self.rqnt("R: L/hd, L/hu\nQ: loop\n")
+        self.line.offHook()
+        [ntfy] = self.h.commands("NTFY")
+        self.h.answer(ntfy, 510)
+        self.assertEqual(self.h.gateway.endpoints["1/0/0"].requested, ())
+
+    def test_debugLog(self) -> None:
+        """
+        Every datagram in and out is logged in srst.debug.mgcp with its text.
+        """
+        events: list[dict] = []
+        self.h.gateway.debugLog = Logger(namespace="srst.debug.mgcp", observer=events.append)
+        self.rqnt("R: L/hd\n")
+        texts = [e.get("text", "") for e in events]
+        self.assertTrue(any(t.startswith("RQNT 1002 " + EP0) for t in texts))
+        self.assertTrue(any(t.startswith("200 1002") for t in texts))
+        self.assertTrue(all(e["log_namespace"] == "srst.debug.mgcp" for e in events))
+
+    def test_trafficObservers(self) -> None:
+        """
+        Every valid command or response from the call agent calls the traffic
+        observers; garbage does not.
+        """
+        calls: list[int] = []
+        self.h.gateway.trafficObservers.append(lambda: calls.append(1))
+        self.rqnt("R: L/hd\n")
+        self.assertEqual(len(calls), 1)
+        self.h.gateway.protocol.datagramReceived(b"\x00\xff garbage", CA)
+        self.assertEqual(len(calls), 1)
+        d = self.h.gateway.sendKeepalive()
+        self.h.answer(self.h.commands("NTFY")[-1])
+        self.successResultOf(d)
+        self.assertEqual(len(calls), 2)
+
+
+class ConnectionTests(SynchronousTestCase):
+    """
+    CRCX, MDCX, DLCX with real media legs (mgcp.md 6.2-6.4).
+    """
+
+    def setUp(self) -> None:
+        self.h = GatewayHarness()
+
+    def crcx(self) -> Response:
+        response = self.h.response(CRCX)
+        self.assertEqual(response.code, 200)
+        return response
+
+    def test_create(self) -> None:
+        """
+        CRCX answers 200 with I: and simple SDP on an even bound RTP port.
+        """
+        response = self.crcx()
+        connectionId = response.raw("I")
+        self.assertTrue(connectionId)
+        sdp = response.sdp[0]
+        self.assertEqual(sdp.address, "127.0.0.1")
+        self.assertEqual(sdp.payloadTypes, (0,))
+        self.assertEqual(sdp.mediaPort % 2, 0)
+        self.assertIn(sdp.mediaPort, self.h.allocator.inUse)
+        self.assertIn(("127.0.0.1", sdp.mediaPort), self.h.reactor.ports)
+        self.assertEqual(sdpText(response), "v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio %d RTP/AVP 0\r\n"
+                         % (sdp.mediaPort,))
+        [info] = self.h.gateway.connectionsOf("1/0/0")
+        self.assertEqual((info.connectionId, info.mode), (connectionId, "recvonly"))
+
+    def test_duplicateExecutedOnce(self) -> None:
+        """
+        A retransmitted CRCX (same transaction id) is answered identically
+        and creates one connection.
+        """
+        self.h.receive(CRCX)
+        self.h.receive(CRCX)
+        first, second = self.h.transport.written
+        self.assertEqual(first[0], second[0])
+        self.assertEqual(len(self.h.gateway.connectionsOf("1/0/0")), 1)
+        self.assertEqual(len(self.h.allocator.inUse), 1)
+
+    def test_modify(self) -> None:
+        """
+        MDCX with sendrecv and a remote SDP points the leg at the far end
+        and starts sending.
+        """
+        connectionId = self.crcx().raw("I")
+        self.h.lines["1/0/0"].offHook()
+        response = self.h.response(
+            "MDCX 1012 %s MGCP 0.1\nC: A0000000010000010000000F\nI: %s\nM: sendrecv\n%s"
+            % (EP0, connectionId, SDP_REMOTE))
+        self.assertEqual(response.code, 200)
+        [info] = self.h.gateway.connectionsOf("1/0/0")
+        self.assertEqual((info.mode, info.remote), ("sendrecv", ("127.0.0.1", 29632)))
+        leg = self.h.legs[0]
+        self.assertTrue(leg.sending)
+        self.h.reactor.advance(0.02)
+        self.assertIs(self.h.ports["1/0/0"].status, PortStatus.CONNECTED)
+        self.assertTrue(any(to == ("127.0.0.1", 29632) for _, to, _ in self.h.reactor.written))
+
+    def test_delete(self) -> None:
+        """
+        DLCX answers 250 with P: statistics and gives the RTP port back.
+        """
+        connectionId = self.crcx().raw("I")
+        response = self.h.response(
+            "DLCX 1013 %s MGCP 0.1\nC: A0000000010000010000000F\nI: %s\nX: 10\nR: L/hd\nS:\n"
+            % (EP0, connectionId))
+        self.assertEqual(response.code, 250)
+        stats = response.get("P")
+        self.assertEqual([name for name, _ in stats.items],
+                         ["PS", "OS", "PR", "OR", "PL", "JI", "LA"])
+        self.assertEqual(self.h.allocator.inUse, frozenset())
+        self.assertEqual(self.h.gateway.connectionsOf("1/0/0"), ())
+        self.assertEqual(self.h.gateway.endpoints["1/0/0"].requestId, "10")
+
+    def test_deleteWildcard(self) -> None:
+        """
+        DLCX on aaln/* deletes every connection and answers 250.
+        """
+        self.crcx()
+        response = self.h.response("DLCX 1014 aaln/*@%s MGCP 0.1\n" % (DOMAIN,))
+        self.assertEqual(response.code, 250)
+        self.assertEqual(self.h.allocator.inUse, frozenset())
+
+    def test_anyOf(self) -> None:
+        """
+        CRCX on aaln/S1/SU0/$ picks an idle endpoint and names it in Z:.
+        """
+        response = self.h.response(CRCX.replace(EP0, "aaln/S1/SU0/$@" + DOMAIN))
+        self.assertEqual(response.code, 200)
+        self.assertEqual(response.raw("Z"), EP0)
+
+    def test_ringWithConnection(self) -> None:
+        """
+        A CRCX carrying S: L/rg rings the phone; answering it is notified
+        with the CRCX's X:.
+        """
+        self.h.response(CRCX.replace("R: L/hu", "R: L/hd\nS: L/rg"))
+        line = self.h.lines["1/0/0"]
+        self.assertTrue(line.ringing)
+        line.offHook()
+        self.assertFalse(line.ringing)
+        ntfy = self.h.commands("NTFY")[-1]
+        self.assertEqual((ntfy.raw("X"), ntfy.raw("O")), ("7", "L/hd"))
+
+
+class ErrorTests(SynchronousTestCase):
+    """
+    Response codes of mgcp.md 8 and robustness against bad datagrams.
+    """
+
+    def setUp(self) -> None:
+        self.h = GatewayHarness()
+
+    def code(self, text: str) -> int:
+        return self.h.response(text).code
+
+    def test_unknownEndpoint(self) -> None:
+        """
+        An unknown local name or another domain gets 500, and is counted.
+        """
+        self.assertEqual(self.code("RQNT 1 aaln/S9/SU0/0@%s MGCP 0.1\nX: 1\n" % (DOMAIN,)), 500)
+        self.assertEqual(self.code("RQNT 2 aaln/S1/SU0/0@other MGCP 0.1\nX: 1\n"), 500)
+        self.assertEqual(self.h.gateway.counters.unknownEndpoint, 2)
+
+    def test_unknownVerb(self) -> None:
+        """
+        An unknown verb, an experimental one and a call-agent-only verb
+        get 504, counted.
+        """
+        self.assertEqual(self.code("FOOO 3 %s MGCP 0.1\n" % (EP0,)), 504)
+        self.assertEqual(self.code("XABC 4 %s MGCP 0.1\n" % (EP0,)), 504)
+        self.assertEqual(self.code("NTFY 5 %s MGCP 0.1\nX: 1\nO: L/hd\n" % (EP0,)), 504)
+        self.assertEqual(self.h.gateway.counters.unknownVerb, 3)
+        self.assertEqual(self.h.gateway.counters.errors[504], 3)
+
+    def test_badSdp(self) -> None:
+        """
+        A CRCX with unparseable SDP gets 509 and binds nothing.
+        """
+        text = CRCX + "\nv=0\nm=audio x RTP/AVP 0\n"
+        self.assertEqual(self.code(text), ResponseCode.REMOTE_DESCRIPTOR_ERROR)
+        self.assertEqual(self.h.allocator.inUse, frozenset())
+
+    def test_unsupportedCodec(self) -> None:
+        """
+        A remote SDP offering only G.729 gets 534; an L: a: without G.711
+        too; a packetisation period without 20 ms gets 535.
+        """
+        text = CRCX.replace("a:PCMU, ", "") + "\nv=0\nc=IN IP4 127.0.0.1\nm=audio 4000 RTP/AVP 18\n"
+        self.assertEqual(self.code(text), 534)
+        self.assertEqual(self.code(CRCX.replace("1010", "1011").replace("a:PCMU", "a:G729")), 534)
+        self.assertEqual(self.code(CRCX.replace("1010", "1012").replace("p:20", "p:30")), 535)
+        self.assertEqual(self.h.allocator.inUse, frozenset())
+
+    def test_unknownConnection(self) -> None:
+        """
+        MDCX, AUCX and DLCX of an unknown connection id get 515; a wrong
+        call id 516; a missing I: 510.
+        """
+        self.assertEqual(self.code("MDCX 6 %s MGCP 0.1\nC: 1\nI: FF\nM: sendrecv\n" % (EP0,)), 515)
+        self.assertEqual(self.code("AUCX 7 %s MGCP 0.1\nI: FF\nF: M\n" % (EP0,)), 515)
+        self.assertEqual(self.code("DLCX 8 %s MGCP 0.1\nC: 1\nI: FF\n" % (EP0,)), 515)
+        connectionId = self.h.response(CRCX).raw("I")
+        self.assertEqual(self.code("MDCX 9 %s MGCP 0.1\nC: 2\nI: %s\n" % (EP0, connectionId)), 516)
+        self.assertEqual(self.code("MDCX 10 %s MGCP 0.1\nC: 2\n" % (EP0,)), 510)
+
+    def test_badMode(self) -> None:
+        """
+        A loopback mode gets 517; CRCX without C: 510.
+        """
+        self.assertEqual(self.code(CRCX.replace("recvonly", "netwloop")), 517)
+        self.assertEqual(self.code(CRCX.replace("1010", "1011").replace(
+            "C: A0000000010000010000000F\n", "")), 510)
+
+    def test_garbage(self) -> None:
+        """
+        Oversized, binary and headerless datagrams are dropped and counted,
+        never raised.
+        """
+        g = self.h.gateway
+        g.protocol.datagramReceived(b"\xff\x00\x01" * 50, CA)
+        g.protocol.datagramReceived(b"", CA)
+        g.protocol.datagramReceived(b"RQNT 77 " + EP0.encode() + b" MGCP 0.1\r\nX: "
+                                    + b"1" * 5000 + b"\r\n", CA)
+        self.assertEqual(g.counters.malformed, 2)
+        self.assertEqual(g.counters.received, 3)
+        self.assertTrue(all(data.startswith(b"510 77") for data, _ in self.h.transport.written))
+
+    def test_auditEndpoint(self) -> None:
+        """
+        AUEP F: A returns the capabilities; on aaln/* it lists endpoints in Z:.
+        """
+        response = self.h.response("AUEP 1001 %s MGCP 0.1\nF: A, ES, X\n" % (EP0,))
+        self.assertEqual(response.code, 200)
+        self.assertIn("a:PCMU;PCMA", response.raw("A"))
+        self.assertEqual((response.raw("ES"), response.raw("X")), ("L/hu", "0"))
+        response = self.h.response("AUEP 1002 aaln/*@%s MGCP 0.1\n" % (DOMAIN,))
+        self.assertEqual([str(z) for z in response.getAll("Z")],
+                         [EP0, EP1, "aaln/S1/SU1/0@" + DOMAIN])
+        self.assertEqual(self.code("AUEP 1003 %s MGCP 0.1\nF: QQ\n" % (EP0,)), 539)
+
+
+class KeepaliveTests(SynchronousTestCase):
+    """
+    sendKeepalive, sendRestart and the disconnected procedure (mgcp.md 5.3, 9.1).
+    """
+
+    def setUp(self) -> None:
+        self.h = GatewayHarness(random=lambda: 0.2)
+        self.timeouts: list[int] = []
+        self.h.gateway.timeoutObservers.append(lambda: self.timeouts.append(1))
+
+    def test_keepalive(self) -> None:
+        """
+        The keepalive is an empty NTFY for *@domain with N:, X: 0 and O:;
+        a 200 fires its Deferred.
+        """
+        d = self.h.gateway.sendKeepalive()
+        [ntfy] = self.h.commands("NTFY")
+        self.assertEqual(ntfy.endpoint, "*@" + DOMAIN)
+        self.assertEqual((ntfy.raw("N"), ntfy.raw("X"), ntfy.raw("O")),
+                         ("127.0.0.1:2427", "0", ""))
+        self.h.answer(ntfy)
+        self.assertEqual(self.successResultOf(d).code, 200)
+
+    def test_keepaliveRefused(self) -> None:
+        """
+        An error response fails the keepalive with MgcpErrorResponse.
+        """
+        d = self.h.gateway.sendKeepalive()
+        self.h.answer(self.h.commands("NTFY")[0], 500)
+        self.assertEqual(self.failureResultOf(d, MgcpErrorResponse).value.code, 500)
+
+    def test_disconnected(self) -> None:
+        """
+        A keepalive timing out fails with MgcpTimeout, calls the timeout
+        observers, and Tdinit*random later an RSIP disconnected with RD:
+        goes out; its failure doubles the wait; a 200 ends the procedure.
+        """
+        d = self.h.gateway.sendKeepalive()
+        self.h.reactor.advance(20)
+        self.failureResultOf(d, MgcpTimeout)
+        self.assertEqual(self.timeouts, [1])
+        self.assertTrue(self.h.gateway.disconnected.active)
+        self.h.take()
+        self.h.reactor.advance(2.9)
+        self.assertEqual(self.h.commands("RSIP"), [])
+        self.h.reactor.advance(0.1)
+        [rsip] = self.h.commands("RSIP")
+        self.assertEqual((rsip.raw("RM"), rsip.raw("RD")), ("disconnected", "3"))
+        self.h.reactor.advance(20)
+        self.assertEqual(self.timeouts, [1, 1])
+        self.h.take()
+        self.h.reactor.advance(5.9)
+        self.assertEqual(self.h.commands("RSIP"), [])
+        self.h.reactor.advance(0.1)
+        [rsip] = self.h.commands("RSIP")
+        self.assertEqual(rsip.raw("RD"), "29")
+        self.h.answer(rsip)
+        self.assertFalse(self.h.gateway.disconnected.active)
+
+    def test_commandEndsWait(self) -> None:
+        """
+        A command from the call agent while disconnected sends the RSIP
+        disconnected at once.
+        """
+        self.h.gateway.sendKeepalive().addErrback(lambda f: None)
+        self.h.reactor.advance(20)
+        self.h.take()
+        self.h.receive("RQNT 5 %s MGCP 0.1\nX: 1\n" % (EP0,))
+        self.assertEqual(self.h.commands("RSIP")[0].raw("RM"), "disconnected")
+
+    def test_localActivity(self) -> None:
+        """
+        Lifting a handset while disconnected sends the disconnected RSIP at
+        once, or Tdmin after the previous attempt when that is later.
+        """
+        self.h.gateway.disconnected.tdmin = 25
+        self.h.gateway.sendKeepalive().addErrback(lambda f: None)
+        self.h.reactor.advance(20)
+        self.h.lines["1/0/0"].offHook()
+        [first] = self.h.commands("RSIP")
+        self.assertEqual(first.raw("RM"), "disconnected")
+        self.h.reactor.advance(20)
+        self.h.take()
+        self.h.lines["1/0/0"].onHook()
+        self.h.lines["1/0/0"].offHook()
+        self.h.reactor.advance(4.9)
+        self.assertEqual(self.h.commands("RSIP"), [])
+        self.h.reactor.advance(0.1)
+        self.assertEqual(self.h.commands("RSIP")[0].raw("RD"), "25")
+
+    def test_restart(self) -> None:
+        """
+        sendRestart sends RM: and RD: for the whole gateway.
+        """
+        d = self.h.gateway.sendRestart("graceful", 0)
+        [rsip] = self.h.commands("RSIP")
+        self.assertEqual((rsip.endpoint, rsip.raw("RM"), rsip.raw("RD")),
+                         ("*@" + DOMAIN, "graceful", "0"))
+        self.h.answer(rsip)
+        self.successResultOf(d)
+
+
+    def test_restartSomePorts(self) -> None:
+        """
+        sendRestart for some ports sends one RSIP per endpoint and fires
+        once all are answered; for every port it sends the wildcard.
+        """
+        d = self.h.gateway.sendRestart("restart", portNames=["1/0/0", "1/0/1"])
+        rsips = self.h.commands("RSIP")
+        self.assertEqual([r.endpoint for r in rsips], [EP0, EP1])
+        self.h.answer(rsips[0])
+        self.assertNoResult(d)
+        self.h.answer(rsips[1])
+        self.assertEqual(self.successResultOf(d).code, 200)
+        self.h.take()
+        self.h.gateway.sendRestart("restart", portNames=["1/0/0", "1/0/1", "1/1/0"])
+        self.assertEqual([r.endpoint for r in self.h.commands("RSIP")], ["*@" + DOMAIN])
+
+    def test_restartSomePortsRefused(self) -> None:
+        """
+        A refusal of one of several RSIPs fails the whole with its error.
+        """
+        d = self.h.gateway.sendRestart("restart", portNames=["1/0/1"])
+        self.h.answer(self.h.commands("RSIP")[0], 502)
+        self.assertEqual(self.failureResultOf(d, MgcpErrorResponse).value.code, 502)
+
+    def test_noDisconnectedProcedure(self) -> None:
+        """
+        With the disconnected procedure switched off a timeout only reaches
+        the observers.
+        """
+        self.h.gateway.disconnectedProcedure = False
+        self.h.gateway.sendKeepalive().addErrback(lambda f: None)
+        self.h.reactor.advance(20)
+        self.assertEqual(self.timeouts, [1])
+        self.assertFalse(self.h.gateway.disconnected.active)
+
+
+class FallbackTests(SynchronousTestCase):
+    """
+    relinquish/reclaim for MGCP gateway fallback (mgcp.md 9.3).
+    """
+
+    def setUp(self) -> None:
+        self.h = GatewayHarness()
+        self.idle: list[str] = []
+
+    def connectCall(self) -> str:
+        connectionId = self.h.response(CRCX).raw("I")
+        self.h.lines["1/0/0"].offHook()
+        self.h.response("MDCX 1012 %s MGCP 0.1\nC: A0000000010000010000000F\nI: %s\n"
+                        "M: sendrecv\n%s" % (EP0, connectionId, SDP_REMOTE))
+        return connectionId
+
+    def test_idleAtOnce(self) -> None:
+        """
+        Relinquishing an idle port calls whenIdle at once; MGCP commands for
+        it then get 501 and line events are not notified.
+        """
+        self.h.gateway.relinquish("1/0/0", self.idle.append)
+        self.assertEqual(self.idle, ["1/0/0"])
+        self.assertFalse(self.h.gateway.controlled("1/0/0"))
+        self.assertEqual(self.h.response("RQNT 3 %s MGCP 0.1\nX: 1\n" % (EP0,)).code, 501)
+        self.h.lines["1/0/0"].offHook()
+        self.assertEqual(self.h.commands("NTFY"), [])
+
+    def test_connectedCallKept(self) -> None:
+        """
+        A connected call keeps its media until the line goes on hook; then
+        the leg is closed and whenIdle is called.
+        """
+        self.connectCall()
+        self.h.gateway.relinquish("1/0/0", self.idle.append)
+        self.assertEqual(self.idle, [])
+        self.assertTrue(self.h.legs[0].sending)
+        self.assertFalse(self.h.gateway.isIdle("1/0/0"))
+        self.h.lines["1/0/0"].onHook()
+        self.assertEqual(self.idle, ["1/0/0"])
+        self.assertEqual(self.h.allocator.inUse, frozenset())
+        self.assertEqual([c for c in self.h.commands("NTFY") if c.raw("O") == "L/hu"], [])
+
+    def test_callAgentDeletes(self) -> None:
+        """
+        The call agent may still delete a kept call; the port is idle once
+        it is also on hook.
+        """
+        connectionId = self.connectCall()
+        self.h.gateway.relinquish("1/0/0", self.idle.append)
+        response = self.h.response("DLCX 20 %s MGCP 0.1\nC: A0000000010000010000000F\nI: %s\n"
+                                   % (EP0, connectionId))
+        self.assertEqual(response.code, 250)
+        self.assertEqual(self.idle, [])
+        self.h.lines["1/0/0"].onHook()
+        self.assertEqual(self.idle, ["1/0/0"])
+
+    def test_transientCleared(self) -> None:
+        """
+        A ringing call is transient: relinquishing stops the ringing and
+        closes its leg, and the port is idle at once.
+        """
+        self.h.response(CRCX.replace("R: L/hu", "R: L/hd\nS: L/rg"))
+        self.h.gateway.relinquish("1/0/0", self.idle.append)
+        self.assertFalse(self.h.lines["1/0/0"].ringing)
+        self.assertEqual(self.h.allocator.inUse, frozenset())
+        self.assertEqual(self.idle, ["1/0/0"])
+        self.assertEqual(self.h.sent(), [])
+
+    def test_reclaim(self) -> None:
+        """
+        After reclaim the port is controlled again and notifies off-hook.
+        """
+        self.h.gateway.relinquish("1/0/0", self.idle.append)
+        self.h.gateway.reclaim("1/0/0")
+        self.assertTrue(self.h.gateway.controlled("1/0/0"))
+        self.h.lines["1/0/0"].offHook()
+        self.assertEqual(self.h.commands("NTFY")[-1].raw("O"), "L/hd")
+
+    def test_names(self) -> None:
+        """
+        endpointName maps voice ports to Cisco endpoint names; unknown ports
+        raise UnknownVoicePort.
+        """
+        self.assertEqual(self.h.gateway.endpointName("1/0/1"), EP1)
+        self.assertEqual(self.h.gateway.endpointName("1/1/0"), "aaln/S1/SU1/0@" + DOMAIN)
+        self.assertRaises(UnknownVoicePort, self.h.gateway.endpointName, "2/0/0")
+        self.assertIsInstance(Command("RQNT", 1, EP0, "MGCP 0.1"), Command)
+        self.assertEqual(wire("a\n"), b"a\r\n")
