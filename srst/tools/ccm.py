@@ -2,11 +2,11 @@
 """
 C{srst-ccm}: a CallManager stand-in.
 
-Today it has one command group, C{credentials}::
+It has two command groups.  C{credentials}::
 
     srst-ccm credentials fetch --host 127.0.0.1 --port 2445 [--ca ca.pem] [--timeout 10]
 
-which does what CallManager's CTL provider does against a Secure SRST router:
+does what CallManager's CTL provider does against a Secure SRST router:
 open TLS to the credentials service (no client certificate), take the
 router's certificate from the handshake, send a request, read the
 length-prefixed DER certificate the service answers, and check that both are
@@ -14,15 +14,26 @@ the same certificate.  It prints the certificate (PEM) and its SHA-1 and
 SHA-256 fingerprints, the values a CallManager administrator is asked to
 accept.  The wire exchange is described in C{docs/credentials-protocol.md}.
 
+C{mgcp}::
+
+    srst-ccm mgcp agent --domain branch-router --line 81234=aaln/S1/SU0/0 \
+        --line 81236=1/0/1 [--listen 127.0.0.1:2727] [--gateway 127.0.0.1:2427] \
+        [--digit-map "(8xxxx)"] [--duration 60] [--no-audit]
+
+runs an MGCP call agent (L{srst.tools._callagent.CallAgent}) that registers
+the gateway's analog lines and connects calls between them as CallManager
+does; it prints one line per event until SIGINT or C{--duration} seconds,
+then a summary (C{docs/srst-ccm.md}).
+
 Command groups are added with a function that takes the subparsers object
-(see L{_addCredentialsCommands}); an C{mgcp} call-agent group plugs in the
-same way.  Every leaf command is a function C{(reactor, args, out, err) ->
+(see L{_addCredentialsCommands}, L{_addMgcpCommands}).  Every leaf command is a function C{(reactor, args, out, err) ->
 Deferred[int]}, so L{run} can be called in-process by tests.
 
 Exit codes: 0 success; 1 the two certificates differ; 2 usage error;
 3 connection failed (refused, unreachable); 4 TLS failure (handshake or
 verification); 5 timeout; 6 protocol error (bad reply); 7 unreadable C{--ca}
-file.
+file.  C{mgcp agent} exits 0 when stopped, 2 for bad options and 3 when it
+cannot listen.
 """
 
 from __future__ import annotations
@@ -38,7 +49,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from service_identity import VerificationError
 from twisted.internet.defer import CancelledError, Deferred, succeed
 from twisted.internet.endpoints import HostnameEndpoint
-from twisted.internet.error import ConnectError
+from twisted.internet.error import CannotListenError, ConnectError
 from twisted.internet.interfaces import IDelayedCall, IHandshakeListener
 from twisted.internet.protocol import Factory, Protocol, connectionDone
 from twisted.internet.ssl import (
@@ -58,6 +69,7 @@ from srst.credentials import (
     decodeCertificateReply,
     describeFailure,
 )
+from srst.tools._callagent import CallAgent, LineSpecError, parseLineSpec
 
 EXIT_OK = 0
 EXIT_MISMATCH = 1
@@ -439,7 +451,100 @@ def _addCredentialsCommands(groups: Any) -> None:
     fetch.set_defaults(func=_credentialsFetch)
 
 
-_COMMAND_GROUPS: list[Callable[[Any], None]] = [_addCredentialsCommands]
+def _hostPort(text: str) -> tuple[str, int]:
+    host, colon, port = text.rpartition(":")
+    if not colon or not host or not port.isdigit() or int(port) > 65535:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
+    return host.strip("[]"), int(port)
+
+
+def _lineArgument(text: str) -> Any:
+    try:
+        return parseLineSpec(text)
+    except LineSpecError as e:
+        raise argparse.ArgumentTypeError(str(e)) from e
+
+
+def _mgcpAgent(reactor: Any, args: argparse.Namespace, out: TextIO, err: TextIO):
+    try:
+        agent = CallAgent(reactor, args.domain, args.lines, args.gateway, args.listen,
+                          args.digitMap, args.audit, f"MGCP {args.protocolVersion}")
+        agent.start()
+    except ValueError as e:
+        err.write(f"srst-ccm: {e}\n")
+        return succeed(EXIT_USAGE)
+    except CannotListenError as e:
+        err.write(f"srst-ccm: cannot listen on {args.listen[0]}:{args.listen[1]}: {e.socketError}\n")
+        return succeed(EXIT_CONNECT)
+
+    def show(event: Any) -> None:
+        out.write(event.describe() + "\n")
+        out.flush()
+
+    host, port = agent.listenAddress
+    out.write(f"listening on {host}:{port} for {agent.domain}, digit map {agent.digitMapText}\n")
+    out.flush()
+    agent.observers.append(show)
+    done: Deferred[int] = Deferred()
+    handles: dict[str, Any] = {}
+
+    def summary(_: object) -> int:
+        c = agent.counters
+        out.write(f"stopped: {len(agent.calls)} calls, {c.commandsSent} commands sent,"
+                  f" {c.responsesReceived} responses, {c.errorResponses} errors,"
+                  f" {c.timeouts} timeouts, {c.commandsReceived} commands received\n")
+        out.flush()
+        return EXIT_OK
+
+    def finish() -> Deferred[int]:
+        if "finishing" not in handles:
+            timer, trigger = handles.get("timer"), handles.pop("trigger", None)
+            if timer is not None and timer.active():
+                timer.cancel()
+            if trigger is not None:
+                reactor.removeSystemEventTrigger(trigger)
+            handles["finishing"] = agent.stop().addCallback(summary)
+            handles["finishing"].chainDeferred(done)
+        return done
+
+    if args.duration:
+        handles["timer"] = reactor.callLater(args.duration, finish)
+    handles["trigger"] = reactor.addSystemEventTrigger("before", "shutdown", finish)
+    return done
+
+
+def _addMgcpCommands(groups: Any) -> None:
+    mgcp = groups.add_parser("mgcp", help="act as CallManager towards an MGCP gateway")
+    actions = mgcp.add_subparsers(dest="action", metavar="ACTION", required=True)
+    agent = actions.add_parser(
+        "agent",
+        help="run an MGCP call agent for the gateway's analog lines",
+        description="Register the gateway's endpoints (RSIP, AUEP, RQNT) and connect"
+        " calls between the configured lines (CRCX, MDCX, DLCX) as CallManager does,"
+        " printing one line per event until SIGINT or --duration.",
+    )
+    agent.add_argument("--listen", type=_hostPort, default=("127.0.0.1", 2727),
+                       metavar="HOST:PORT", help="UDP address to listen on (default 127.0.0.1:2727)")
+    agent.add_argument("--gateway", type=_hostPort, metavar="HOST:PORT",
+                       help="the gateway's MGCP address (default: where its RSIP came from)")
+    agent.add_argument("--domain", required=True,
+                       help="the gateway's MGCP domain name, as in aaln/S1/SU0/0@DOMAIN")
+    agent.add_argument("--line", type=_lineArgument, action="append", required=True,
+                       dest="lines", metavar="NUMBER=ENDPOINT",
+                       help="a directory number on an endpoint (aaln/S1/SU0/0 or voice port"
+                       " 1/0/0); repeat for each line")
+    agent.add_argument("--digit-map", dest="digitMap", metavar="MAP",
+                       help="the digit map sent with dial tone (default: from the numbers)")
+    agent.add_argument("--duration", type=float, default=None, metavar="SECONDS",
+                       help="stop after this many seconds (default: run until SIGINT)")
+    agent.add_argument("--no-audit", dest="audit", action="store_false",
+                       help="do not send AUEP before arming the lines")
+    agent.add_argument("--protocol-version", dest="protocolVersion", default="0.1",
+                       help="MGCP version of our commands (default 0.1, as with CallManager)")
+    agent.set_defaults(func=_mgcpAgent)
+
+
+_COMMAND_GROUPS: list[Callable[[Any], None]] = [_addCredentialsCommands, _addMgcpCommands]
 
 
 def makeParser() -> argparse.ArgumentParser:
@@ -450,7 +555,8 @@ def makeParser() -> argparse.ArgumentParser:
         prog="srst-ccm",
         description="CallManager stand-in for a Secure SRST router.",
         epilog="exit codes: 0 ok, 1 certificate mismatch, 2 usage, 3 connection failed,"
-        " 4 TLS failure, 5 timeout, 6 bad reply, 7 unreadable CA file",
+        " 4 TLS failure, 5 timeout, 6 bad reply, 7 unreadable CA file;"
+        " mgcp agent: 0 stopped, 2 bad options, 3 cannot listen",
     )
     groups = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for addGroup in _COMMAND_GROUPS:
