@@ -80,6 +80,9 @@ __all__ = [
 ]
 
 
+_DEBUG_LOG = Logger(namespace="srst.debug.mgcp")
+
+
 def _ok(code: int) -> Response:
     return Response(code, 1, responseText(code))
 
@@ -98,7 +101,6 @@ class CallAgent(EventSource):
     """
 
     log = Logger()
-    debugLog = Logger(namespace="srst.debug.mgcp")
 
     def __init__(self, reactor, domain: str, lines: Iterable[LineSpec],
                  gateway: Optional[Peer] = None,
@@ -426,7 +428,7 @@ class CallAgent(EventSource):
             elif name.lower() == "hu":
                 self._onHook(line)
             else:
-                self.debugLog.debug("MGCP call agent: ignored {event} on "
+                _DEBUG_LOG.debug("MGCP call agent: ignored {event} on "
                                     "{endpoint}", event=observed.encode(),
                                     endpoint=line.endpoint)
         if digits:

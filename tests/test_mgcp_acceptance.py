@@ -1,0 +1,219 @@
+"""
+Acceptance tests for the MGCP gateway with fallback: the real router on
+127.0.0.1 whose voice ports are controlled by C{srst-ccm}'s call agent
+(L{srst.tools._callagent.CallAgent}) over real UDP; the agent is stopped
+and restarted to simulate the WAN failing and coming back.  Detection and
+switchback intervals are shortened (1 s keepalive, 2 s failover) so the
+real-time run stays short; the exact timing with the defaults is shown
+with L{task.Clock} in tests.test_mgcp_fallback.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from typing import Any
+
+from twisted.internet import reactor
+from twisted.internet.defer import inlineCallbacks
+from twisted.internet.utils import getProcessOutputAndValue
+from twisted.trial.unittest import SkipTest, TestCase
+
+from srst.mgcp.fallback import FallbackStatus
+from srst.ports import g711
+from srst.ports.tones import CallProgressTone
+from srst.ports.voiceport import PortStatus
+from srst.sccp import messages as m
+from srst.sccp.constants import CallState
+from srst.tools._callagent import CallAgent, parseLineSpec
+from tests.phonehelpers import registeredPhone, routerYamlWithCapf
+from tests.routerhelpers import runCommand, startRouter, stateDirectory
+from tests.test_calls_integration import callState, waitFor
+from tests.test_mgcp_tshark import buildUdpPcap
+from tests.test_phone_media import waitUntil
+from tests.test_sccp_integration import CMF
+
+GATEWAY = """
+media:
+  address: 127.0.0.1
+  rtp-port-range: "{rtpRange}"
+voice-ports:
+  1/0/0: {{signal: fxs-loop-start}}
+  1/0/1: {{signal: fxs-loop-start}}
+dial-peers:
+  - {{tag: 81234, type: pots, destination-pattern: "81234", port: 1/0/0, application: mgcpapp}}
+  - {{tag: 81236, type: pots, destination-pattern: "81236", port: 1/0/1, application: mgcpapp}}
+mgcp:
+  bind: {{host: 127.0.0.1, port: 0}}
+  call-agent: {{host: 127.0.0.1, port: {agentPort}}}
+  timers: {{request-timeout-ms: 100, request-timeout-max-ms: 400, tsmax: 3}}
+ccm-manager:
+  fallback-mgcp: true
+  switchback: graceful
+  keepalive-interval: 1
+  failover-interval: 2
+"""
+
+SAMPLES = [((i * 7919) % 16001) - 8000 for i in range(1600)]
+
+
+class MgcpGatewayAcceptanceTests(TestCase):
+    """
+    CallManager (the call agent) controls the voice ports; when it goes
+    away the router takes them over, and it gives them back when it returns.
+    """
+
+    timeout = 60
+
+    @inlineCallbacks
+    def setUp(self) -> Any:
+        self.agent = CallAgent(reactor, "branch-router",
+                               [parseLineSpec("81234=1/0/0"), parseLineSpec("81236=1/0/1")],
+                               listenAddress=("127.0.0.1", 0))
+        self.agent.start()
+        self.addCleanup(self.agent.stop)
+        extra = CMF.format(maxEphones=10) + GATEWAY.format(
+            rtpRange="43000-43099", agentPort=self.agent.listenAddress[1])
+        self.service = yield startRouter(self, routerYamlWithCapf(stateDirectory(self), extra))
+        self.gateway = self.service.mgcpService.gateway
+        self.monitor = self.service.mgcpService.monitor
+        self.control = self.service.mgcpService.control
+        self.ports = {port.name: port for port in self.service.voicePorts}
+        self.captured: list[tuple[bool, bytes]] = []
+        self.tap()
+        yield self.agent.whenRegistered()
+
+    def tap(self) -> None:
+        """Record every MGCP datagram the gateway sends and receives (for tshark)."""
+        gateway, protocol = self.gateway, self.gateway.protocol
+        received, write = gateway.datagramReceived, protocol.write
+
+        def tapReceived(data: bytes, peer: Any) -> None:
+            self.captured.append((False, data))
+            received(data, peer)
+
+        def tapWrite(data: bytes, peer: Any) -> None:
+            self.captured.append((True, data))
+            write(data, peer)
+
+        gateway.datagramReceived = tapReceived
+        protocol.write = tapWrite
+
+    @inlineCallbacks
+    def portCall(self) -> Any:
+        """1/0/0 calls 81236 under the call agent; 1/0/1 answers; audio flows from 1/0/0 to 1/0/1."""
+        a, b = self.ports["1/0/0"], self.ports["1/0/1"]
+        a.backend.offHook()
+        yield waitUntil(lambda: a.dsp.playing is CallProgressTone.DIAL, "dial tone from the call agent")
+        a.backend.dial("81236")
+        yield waitUntil(lambda: b.status is PortStatus.RINGING, "1/0/1 rung by the call agent")
+        b.backend.offHook()
+        yield self.agent.whenCallConnected()
+        yield waitUntil(lambda: a.status is PortStatus.CONNECTED and b.status is PortStatus.CONNECTED,
+                        "both ports connected")
+        b.dsp.startRecording()
+        a.dsp.playSamples(SAMPLES)
+        yield waitUntil(lambda: any(b.dsp.lastReceived), "audio at 1/0/1")
+        return a, b
+
+    @inlineCallbacks
+    def test_callUnderCallAgent(self) -> None:
+        """
+        The gateway registers with the call agent; two FXS ports call each
+        other under its control with RTP between the gateway's own
+        endpoints (the played samples arrive exactly); hanging up deletes
+        both connections; tshark decodes the whole exchange with no
+        malformed packet.
+        """
+        self.assertTrue(self.gateway.registered)
+        self.assertEqual(self.monitor.status, FallbackStatus.REGISTERED)
+        show = yield runCommand(self.service, "show", "ccm-manager")
+        self.assertIn("Registered", show.text)
+        self.assertIn("Enabled/OFF", show.text)
+        a, b = yield self.portCall()
+        self.assertEqual(len(self.gateway.connectionsOf("1/0/0")), 1)
+        self.assertEqual(len(self.gateway.connectionsOf("1/0/1")), 1)
+        yield waitUntil(lambda: a.dsp.playing is None, "the samples played out")
+        settled = b.rxPackets + 5
+        yield waitUntil(lambda: b.rxPackets >= settled, "the last packets at 1/0/1")
+        recorded = b.dsp.stopRecording()
+        expected = g711.depacketise(a.dsp.law, g711.packetise(a.dsp.law, SAMPLES))
+        found = any(recorded[i:i + len(expected)] == expected for i in range(len(recorded) - len(expected) + 1))
+        self.assertTrue(found, "the played samples arrive at 1/0/1 sample for sample")
+        a.backend.onHook()
+        yield self.agent.whenCallReleased()
+        yield waitUntil(lambda: not self.gateway.connectionsOf("1/0/0") and not self.gateway.connectionsOf("1/0/1"),
+                        "both connections deleted")
+        b.backend.onHook()
+        yield self.checkCapture()
+
+    @inlineCallbacks
+    def checkCapture(self) -> Any:
+        """tshark decodes every datagram captured so far as MGCP, none malformed."""
+        tshark = shutil.which("tshark")
+        if tshark is None:
+            raise SkipTest("tshark not installed")
+        captured = list(self.captured)
+        path = self.mktemp() + ".pcap"
+        with open(path, "wb") as capture:
+            capture.write(buildUdpPcap(captured))
+        home = self.mktemp()
+        os.makedirs(home)
+        out, err, code = yield getProcessOutputAndValue(
+            tshark, ("-n", "-r", path, "-d", "udp.port==2427,mgcp", "-T", "fields", "-e", "mgcp.req.verb",
+                     "-e", "mgcp.rsp.rspcode", "-e", "_ws.malformed"),
+            env=dict(os.environ, HOME=home), reactor=reactor)
+        self.assertEqual(code, 0, err)
+        lines = out.decode("utf-8").splitlines()
+        self.assertEqual(len(lines), len(captured))
+        self.assertFalse([line for line in lines if line.split("\t")[-1]], "malformed packets")
+        verbs = {line.split("\t")[0] for line in lines}
+        self.assertTrue({"RSIP", "RQNT", "NTFY", "CRCX", "MDCX", "DLCX"} <= verbs, verbs)
+
+    @inlineCallbacks
+    def test_fallbackAndSwitchback(self) -> None:
+        """
+        The call agent stops: the router falls back within the detection
+        time and a connected port call survives it; then 1/0/0 calls a TLS
+        phone through local call control with SRTP on the phone leg.  The
+        call agent returns: graceful switchback gives the idle port back at
+        once and 1/0/0 only when its local call ends.
+        """
+        a, b = yield self.portCall()
+        phone, dn = yield registeredPhone(self, self.service, "0000000000F1")
+        yield self.agent.stop()
+        lost = reactor.seconds()
+        yield waitUntil(lambda: self.monitor.status is FallbackStatus.FALLBACK, "fallback", timeout=10)
+        self.assertLess(reactor.seconds() - lost, 2 + 1 + 1.5)
+        show = yield runCommand(self.service, "show", "ccm-manager", "fallback-mgcp")
+        self.assertIn("Enabled/ON", show.text)
+        before = b.rxPackets
+        yield waitUntil(lambda: b.rxPackets > before + 25, "the connected MGCP call still carries audio")
+        self.assertEqual((a.status, b.status), (PortStatus.CONNECTED, PortStatus.CONNECTED))
+        self.assertEqual(self.control.owner("1/0/0"), "LOCAL")
+        self.assertFalse(self.service.portEndpoints["1/0/0"].active)
+
+        a.backend.onHook()
+        b.backend.onHook()
+        yield waitUntil(lambda: self.service.portEndpoints["1/0/0"].active
+                        and self.service.portEndpoints["1/0/1"].active, "both ports under local control")
+        self.assertEqual(self.gateway.connectionsOf("1/0/0"), ())
+
+        a.backend.offHook()
+        a.backend.dial(dn)
+        yield waitFor(phone, lambda msg: isinstance(msg, m.SetRinger) and msg.ringMode != 1)
+        phone.offHook()
+        yield waitFor(phone, callState(CallState.CONNECTED))
+        local = self.service.portEndpoints["1/0/0"]
+        yield waitUntil(lambda: phone.media.packetsDecrypted > 10 and local.mediaLeg is not None
+                        and local.mediaLeg.snapshot().counters.decrypted > 10, "SRTP both ways")
+        self.assertTrue(local.mediaLeg.secure)
+
+        self.agent.start()
+        yield waitUntil(lambda: self.control.owner("1/0/1") == "MGCP", "1/0/1 back under MGCP", timeout=10)
+        self.assertEqual(self.control.owner("1/0/0"), "LOCAL")
+        self.assertIs(a.status, PortStatus.CONNECTED)
+        a.backend.onHook()
+        yield waitUntil(lambda: self.control.owner("1/0/0") == "MGCP", "1/0/0 back after its call", timeout=10)
+        yield waitUntil(lambda: self.monitor.status is FallbackStatus.REGISTERED, "registered again", timeout=10)
+        phone.onHook()
