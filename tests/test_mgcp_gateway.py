@@ -9,6 +9,7 @@ from __future__ import annotations
 from twisted.logger import Logger
 from twisted.trial.unittest import SynchronousTestCase
 
+from srst.mgcp._control import ControlState
 from srst.mgcp.constants import ResponseCode
 from srst.mgcp.gateway import MgcpErrorResponse, UnknownVoicePort
 from srst.mgcp.messages import Command, Response
@@ -599,6 +600,24 @@ class FallbackTests(SynchronousTestCase):
         self.assertEqual(self.idle, ["1/0/0"])
         self.assertEqual(self.h.allocator.inUse, frozenset())
         self.assertEqual([c for c in self.h.commands("NTFY") if c.raw("O") == "L/hu"], [])
+
+    def test_controlStates(self) -> None:
+        """
+        The endpoint's control machine goes controlled -> draining (a
+        connected call kept) -> local (on hook) -> controlled (reclaim);
+        relinquishing again while draining only replaces the callback.
+        """
+        endpoint = self.h.gateway.endpoints["1/0/0"]
+        self.assertIs(endpoint.controlState, ControlState.CONTROLLED)
+        self.connectCall()
+        self.h.gateway.relinquish("1/0/0", lambda name: None)
+        self.h.gateway.relinquish("1/0/0", self.idle.append)
+        self.assertIs(endpoint.controlState, ControlState.DRAINING)
+        self.h.lines["1/0/0"].onHook()
+        self.assertIs(endpoint.controlState, ControlState.LOCAL)
+        self.assertEqual(self.idle, ["1/0/0"])
+        self.h.gateway.reclaim("1/0/0")
+        self.assertIs(endpoint.controlState, ControlState.CONTROLLED)
 
     def test_callAgentDeletes(self) -> None:
         """

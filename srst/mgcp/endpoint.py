@@ -35,6 +35,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from srst.mgcp._control import ControlState, EndpointControlMachine
 from srst.mgcp._connections import (
     PCMA,
     PCMU,
@@ -66,7 +67,6 @@ class MgcpEndpoint(RequestHandling):
 
     @ivar name: the full endpoint name, C{aaln/S1/SU0/0@gw1.example.com}.
     @ivar port: the L{srst.ports.voiceport.VoicePort}.
-    @ivar controlled: whether MGCP controls the port (not relinquished).
     @ivar requestId: the current C{X:} (C{"0"} before any request).
     @ivar requested: the current requested events.
     @ivar digitMap: the current digit map, or C{None}.
@@ -101,7 +101,7 @@ class MgcpEndpoint(RequestHandling):
         self.clock = clock
         self.name = name
         self.port = port
-        self.controlled = True
+        self._control = EndpointControlMachine(self)
         self.debugLog = debugLog if debugLog is not None else Logger(namespace="srst.debug.mgcp")
         self._initRequests()
         self.connections: dict[str, Connection] = {}
@@ -119,6 +119,21 @@ class MgcpEndpoint(RequestHandling):
     def __repr__(self) -> str:
         return "<MgcpEndpoint %s port %s%s>" % (self.name, self.port.name,
                                                  "" if self.controlled else " relinquished")
+
+    @property
+    def controlled(self) -> bool:
+        """Whether MGCP controls the port (see L{srst.mgcp._control})."""
+        return self._control.state() is ControlState.CONTROLLED
+
+    @property
+    def controlState(self) -> ControlState:
+        """The endpoint's L{ControlState}."""
+        return self._control.state()
+
+    @property
+    def carriesConnectedCall(self) -> bool:
+        """Whether the line is off hook with a connection carrying a call."""
+        return self.port.status in _HOLDING and any(c.carriesCall for c in self.connections.values())
 
     @property
     def isIdle(self) -> bool:
@@ -419,13 +434,7 @@ class MgcpEndpoint(RequestHandling):
 
         @param whenIdle: called once with the voice-port name.
         """
-        self.controlled = False
-        self._whenIdle = whenIdle
-        self._forgetRequest()
-        connected = self.port.status in _HOLDING and any(
-            c.carriesCall for c in self.connections.values())
-        if not connected:
-            self._dropConnections(self.connections.values())
+        self._control.relinquish(whenIdle)
         self._checkIdle()
 
     def reclaim(self) -> None:
@@ -433,15 +442,11 @@ class MgcpEndpoint(RequestHandling):
         MGCP controls the port again, with an empty request (the call agent
         re-arms it after the restart RSIP).
         """
-        self.controlled = True
-        self._whenIdle = None
-        self._forgetRequest()
+        self._control.reclaim()
 
     def _checkIdle(self) -> None:
-        if self.controlled or self._whenIdle is None or not self.isIdle:
-            return
-        whenIdle, self._whenIdle = self._whenIdle, None
-        whenIdle(self.port.name)
+        if self.isIdle:
+            self._control.idle()
 
     def close(self) -> Deferred[Any]:
         """
