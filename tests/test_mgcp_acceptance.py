@@ -10,12 +10,14 @@ with L{task.Clock} in tests.test_mgcp_fallback.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 from typing import Any
 
 from twisted.internet import reactor
 from twisted.internet.defer import inlineCallbacks
+from twisted.internet.threads import deferToThread
 from twisted.internet.utils import getProcessOutputAndValue
 from twisted.trial.unittest import SkipTest, TestCase
 
@@ -25,6 +27,7 @@ from srst.ports.tones import CallProgressTone
 from srst.ports.voiceport import PortStatus
 from srst.sccp import messages as m
 from srst.sccp.constants import CallState
+from srst.tools import cli
 from srst.tools._callagent import CallAgent, parseLineSpec
 from tests.phonehelpers import registeredPhone, routerYamlWithCapf
 from tests.routerhelpers import runCommand, startRouter, stateDirectory
@@ -169,6 +172,26 @@ class MgcpGatewayAcceptanceTests(TestCase):
         self.assertFalse([line for line in lines if line.split("\t")[-1]], "malformed packets")
         verbs = {line.split("\t")[0] for line in lines}
         self.assertTrue({"RSIP", "RQNT", "NTFY", "CRCX", "MDCX", "DLCX"} <= verbs, verbs)
+
+    @inlineCallbacks
+    def test_debugMgcp(self) -> None:
+        """
+        C{srst-cli debug mgcp} streams the gateway's packets (IOS C{debug
+        mgcp packets} style) until debugging is turned off.
+        """
+        stdout = io.StringIO()
+        result = deferToThread(cli.main, ["--socket", self.service.config.admin.socket, "debug", "mgcp"],
+                               stdout, io.StringIO())
+        yield waitUntil(lambda: "srst.debug.mgcp" in self.service.debug.enabledNamespaces(), "debug mgcp on")
+        self.ports["1/0/1"].backend.offHook()
+        yield waitUntil(lambda: "O: L/hd" in stdout.getvalue(), "the NTFY in the stream")
+        self.ports["1/0/1"].backend.onHook()
+        self.service.admin.factory.undebugAll()
+        code = yield result
+        self.assertEqual(code, 0)
+        text = stdout.getvalue()
+        self.assertIn("MGCP Packet sent to", text)
+        self.assertIn("NTFY", text)
 
     @inlineCallbacks
     def test_fallbackAndSwitchback(self) -> None:
