@@ -29,9 +29,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from twisted.logger import Logger
 from zope.interface import implementer
 
+from srst.debug import sharedDebugLogger
 from srst.calls.interfaces import FailureReason, ICallEndpoint, LineRef, Party
 from srst.calls.leg import LegStatus
 from srst.media.rtp import PayloadType
@@ -41,7 +41,7 @@ from srst.ports.tones import CallProgressTone
 from srst.ports.voiceport import PortStatus
 from srst.sccp.constants import Codec
 
-_log = Logger(namespace="srst.debug.voiceport.call")
+_log = sharedDebugLogger("srst.debug.voiceport.call")
 
 _FAILURE_TONES = {
     FailureReason.BUSY: CallProgressTone.BUSY,

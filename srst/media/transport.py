@@ -31,6 +31,7 @@ from twisted.internet.interfaces import (
 from twisted.internet.protocol import DatagramProtocol
 from twisted.logger import Logger
 
+from srst.debug import sharedDebugLogger
 from srst.media.rtp import (
     G711_CLOCK_RATE,
     PayloadType,
@@ -59,7 +60,7 @@ Address = tuple[str, int]
 ListenCallable = Callable[[int, DatagramProtocol], IListeningPort]
 
 
-_DEBUG_LOG = Logger(namespace="srst.debug.media")
+_DEBUG_LOG = sharedDebugLogger("srst.debug.media")
 """Later drops of a kind (the first is a warning)."""
 
 class InvalidPortRange(ValueError):

@@ -37,6 +37,7 @@ from twisted.internet.protocol import DatagramProtocol
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from srst.debug import sharedDebugLogger
 from srst.mgcp._retransmit import (
     MgcpTimeout,
     MgcpTransactionsClosed,
@@ -70,7 +71,7 @@ Handler = Callable[[Command, Peer], Union[Response, "Deferred[Response]"]]
 _FIRST_ID_RANGE = (500000000, 899999999)
 
 
-_DEBUG_LOG = Logger(namespace="srst.debug.mgcp")
+_DEBUG_LOG = sharedDebugLogger("srst.debug.mgcp")
 """The C{debug mgcp} logger (an instance attribute so its namespace holds)."""
 
 @define(eq=False)

@@ -31,16 +31,16 @@ from typing import Any, Callable, Protocol
 
 from attrs import define, field
 from automat import NoTransition, TypeMachineBuilder
-from twisted.logger import Logger
 from zope.interface import implementer
 
+from srst.debug import sharedDebugLogger
 from srst._portsconfig import VoicePortConfig
 from srst.ports.dsp import SimulatedDsp
 from srst.ports.g711 import G711Law
 from srst.ports.interfaces import ILineListener, IVoicePortBackend, IVoicePortListener
 from srst.ports.tones import CallProgressTone
 
-_log = Logger(namespace="srst.debug.voiceport")
+_log = sharedDebugLogger("srst.debug.voiceport")
 
 
 class PortStatus(enum.Enum):

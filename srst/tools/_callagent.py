@@ -34,6 +34,7 @@ from twisted.internet.interfaces import IDelayedCall, IListeningPort
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from srst.debug import sharedDebugLogger
 from srst.mgcp.constants import ResponseCode, RestartMethod, responseText
 from srst.mgcp.messages import (
     Command,
@@ -80,7 +81,7 @@ __all__ = [
 ]
 
 
-_DEBUG_LOG = Logger(namespace="srst.debug.mgcp")
+_DEBUG_LOG = sharedDebugLogger("srst.debug.mgcp")
 
 
 def _ok(code: int) -> Response:
