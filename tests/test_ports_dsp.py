@@ -308,6 +308,27 @@ def handWav(tag, body, rate=8000, bits=8, channels=1, extra=b""):
     return b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WAVE" + chunks
 
 
+class ToneCacheTests(SynchronousTestCase):
+    """
+    Tone frames are computed once per period position and shared.
+    """
+
+    def test_cachedFramesMatchTheFormula(self) -> None:
+        """Every tone's frames over more than one full cadence equal the samples computed directly."""
+        for tone in CallProgressTone:
+            generator, reference = ToneGenerator(tone), ToneGenerator(tone)
+            for index in range(320):
+                start = index * 160
+                self.assertEqual(generator.nextFrame(),
+                                 tuple(reference.sample(i) for i in range(start, start + 160)), (tone, index))
+
+    def test_framesShared(self) -> None:
+        """A repeating tone gives the same frame object again one waveform period later (dial tone: 5 frames)."""
+        generator = ToneGenerator(CallProgressTone.DIAL)
+        frames = [generator.nextFrame() for _ in range(6)]
+        self.assertIs(frames[5], frames[0])
+
+
 class WavTests(SynchronousTestCase):
     """
     Reading and writing 8 kHz mono WAV files.

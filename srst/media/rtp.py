@@ -19,7 +19,7 @@ import enum
 import struct
 from typing import Any, Callable, Optional
 
-from attrs import define, field, frozen, validators
+from attrs import define, field, frozen, setters, validators
 
 RTP_VERSION = 2
 """The only RTP version there is (RFC 3550 5.1)."""
@@ -146,6 +146,40 @@ class RtpPacket:
         return RTP_VERSION
 
 
+_PLAIN_FIRST_OCTET = RTP_VERSION << 6
+"""Version 2 with no padding, no extension and no CSRC: what phones send."""
+
+_FIELDS = ("payloadType", "sequenceNumber", "timestamp", "ssrc", "payload",
+           "marker", "csrcs", "extension", "padding")
+
+
+def _plainPacket(payloadType: int, sequenceNumber: int, timestamp: int,
+                 ssrc: int, payload: bytes, marker: bool) -> RtpPacket:
+    """
+    Build an L{RtpPacket} from header fields that are in range by
+    construction (unpacked from a fixed header), skipping the validators:
+    the media path decodes 50 packets a second per stream.
+    """
+    packet = object.__new__(RtpPacket)
+    for name, value in zip(_FIELDS, (payloadType, sequenceNumber, timestamp,
+                                     ssrc, payload, marker, (), None, 0)):
+        object.__setattr__(packet, name, value)
+    return packet
+
+
+def encodeRtpHeader(payloadType: int, sequenceNumber: int, timestamp: int,
+                    ssrc: int, marker: bool = False) -> bytes:
+    """
+    The fixed 12-byte header of a plain packet (no padding, extension or
+    CSRC), for senders that add the payload themselves.
+
+    @raise struct.error: for a value out of range.
+    """
+    return _HEADER.pack(_PLAIN_FIRST_OCTET,
+                        (0x80 if marker else 0) | payloadType,
+                        sequenceNumber, timestamp, ssrc)
+
+
 def encodeRtp(packet: RtpPacket) -> bytes:
     """
     Serialise an RTP packet in network byte order.
@@ -183,6 +217,11 @@ def decodeRtp(data: bytes) -> RtpPacket:
     if not isinstance(data, bytes):
         raise TypeError("RTP datagrams are bytes, not %s"
                         % (type(data).__name__,))
+    if len(data) >= _HEADER.size and data[0] == _PLAIN_FIRST_OCTET:
+        first, second, sequenceNumber, timestamp, ssrc = _HEADER.unpack_from(
+            data, 0)
+        return _plainPacket(second & 0x7F, sequenceNumber, timestamp, ssrc,
+                            data[_HEADER.size:], bool(second & 0x80))
     if len(data) < _HEADER.size:
         raise RtpDecodeError(0, "%d bytes, shorter than the %d-byte header"
                              % (len(data), _HEADER.size))
@@ -278,7 +317,7 @@ class ReportBlock:
     jitter: int
 
 
-@define
+@define(on_setattr=setters.NO_OP)
 class ReceiveStatistics:
     """
     RFC 3550 receive statistics of one stream.  Feed every packet to
@@ -486,7 +525,7 @@ class SendSnapshot:
     octets: int
 
 
-@define
+@define(on_setattr=setters.NO_OP)
 class SendStatistics:
     """
     Counters of one send stream (the RTCP sender report figures).
@@ -501,8 +540,16 @@ class SendStatistics:
 
         @param packet: the packet.
         """
+        self.sentPayload(len(packet.payload))
+
+    def sentPayload(self, octets: int) -> None:
+        """
+        Account for one sent packet by its payload size.
+
+        @param octets: the payload octets.
+        """
         self._packets += 1
-        self._octets += len(packet.payload)
+        self._octets += octets
 
     def snapshot(self) -> SendSnapshot:
         """

@@ -42,7 +42,7 @@ from srst.media.rtp import (
     SendSnapshot,
     SendStatistics,
     decodeRtp,
-    encodeRtp,
+    encodeRtpHeader,
 )
 from srst.media.srtp import SrtpError, SrtpKeys, SrtpReceiver, SrtpSender
 
@@ -487,15 +487,13 @@ class RtpStream(DatagramProtocol):
             raise StreamNotReady("not bound")
         if self._remote is None:
             raise StreamNotReady("far end not known")
-        packet = RtpPacket(payloadType=self.payloadType,
-                           sequenceNumber=self._sequence,
-                           timestamp=self._timestamp, ssrc=self.ssrc,
-                           payload=payload, marker=marker)
-        datagram = encodeRtp(packet)
+        datagram = encodeRtpHeader(self.payloadType, self._sequence,
+                                   self._timestamp, self.ssrc,
+                                   marker) + payload
         if self._sender is not None:
             datagram = self._sender.protect(datagram)
         self.transport.write(datagram, self._remote)
-        self._txStats.sent(packet)
+        self._txStats.sentPayload(len(payload))
         self._sequence = (self._sequence + 1) % _SEQ_MOD
         self._timestamp = (self._timestamp + timestampAdvance) % _TS_MOD
         return datagram
@@ -554,10 +552,11 @@ class RtpStream(DatagramProtocol):
             self._timer.reset(self.unreachableTimeout)
         self._counts["delivered"] += 1
         if self._onPayload is not None:
-            with self.log.failuresHandled(
-                    "while delivering RTP payload on {localPort}",
-                    localPort=self.localPort):
+            try:
                 self._onPayload(packet.payload, packet)
+            except Exception:
+                self.log.failure("while delivering RTP payload on {localPort}",
+                                 localPort=self.localPort)
 
     @property
     def counters(self) -> StreamCounters:

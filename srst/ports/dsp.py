@@ -23,6 +23,10 @@ from srst.ports.tones import CallProgressTone, ToneGenerator
 from srst.ports.wav import WavEncoding, readWav, writeWav
 
 
+_ENCODED_CACHE_SIZE = 512
+"""Distinct frames whose G.711 payload a DSP keeps (tones and silence repeat)."""
+
+
 @define
 class SimulatedDsp:
     """
@@ -40,7 +44,8 @@ class SimulatedDsp:
     _frames: Optional[Iterator[tuple[int, ...]]] = field(default=None,
                                                          init=False)
     _recorded: Optional[list[int]] = field(default=None, init=False)
-    _lastReceived: tuple[int, ...] = field(default=(), init=False)
+    _lastPayload: bytes = field(default=b"", init=False)
+    _encoded: dict[G711Law, dict[tuple[int, ...], bytes]] = field(factory=dict, init=False, repr=False)
 
     @property
     def recording(self) -> bool:
@@ -50,7 +55,7 @@ class SimulatedDsp:
     @property
     def lastReceived(self) -> tuple[int, ...]:
         """The linear samples of the last payload received."""
-        return self._lastReceived
+        return g711.decode(self.law, self._lastPayload)
 
     def playTone(self, tone: CallProgressTone) -> None:
         """
@@ -107,7 +112,14 @@ class SimulatedDsp:
 
         @return: 160 bytes in L{law}.
         """
-        return g711.encode(self.law, self.nextFrame())
+        frame = self.nextFrame()
+        cache = self._encoded.setdefault(self.law, {})
+        payload = cache.get(frame)
+        if payload is None:
+            payload = g711.encode(self.law, frame)
+            if len(cache) < _ENCODED_CACHE_SIZE:
+                cache[frame] = payload
+        return payload
 
     def receivePayload(self, payload: bytes) -> tuple[int, ...]:
         """
@@ -116,11 +128,19 @@ class SimulatedDsp:
         @param payload: the payload, in L{law}.
         @return: its linear samples (also kept when recording).
         """
-        samples = g711.decode(self.law, payload)
-        self._lastReceived = samples
+        self.takePayload(payload)
+        return g711.decode(self.law, payload)
+
+    def takePayload(self, payload: bytes) -> None:
+        """
+        Take one received G.711 payload without returning its samples: it
+        is decoded only when recording (or when L{lastReceived} is read).
+
+        @param payload: the payload, in L{law}.
+        """
+        self._lastPayload = payload
         if self._recorded is not None:
-            self._recorded.extend(samples)
-        return samples
+            self._recorded.extend(g711.decode(self.law, payload))
 
     def startRecording(self) -> None:
         """Start keeping received audio, discarding any earlier take."""

@@ -130,8 +130,10 @@ class MediaPump:
         for _ in range(min(count, MAX_CATCH_UP)):
             self.ticks += 1
             for port in list(self._ports.values()):
-                with self.log.failuresHandled("while ticking {port}", port=port.name):
+                try:
                     port.tick()
+                except Exception:
+                    self.log.failure("while ticking {port}", port=port.name)
 
 
 class PortMediaResources:
@@ -370,9 +372,10 @@ class PortMediaLeg:
             self.stream.send(payload, FRAME_SAMPLES)
 
     def _received(self, payload: bytes, packet: Any) -> None:
-        if self.receiving and self.port.status is not PortStatus.IDLE:
-            self.port.dsp.law = self.law
-            self.port.receivePayload(payload)
+        port = self.port
+        if self.receiving and port.status is not PortStatus.IDLE:
+            port.dsp.law = self.law
+            port.takePayload(payload)
 
     # -- IVoicePortListener: attach when the line goes off hook ----------------------------------
 

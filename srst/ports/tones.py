@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 import math
+from typing import Any
 
 from attrs import define, field, frozen, validators
 
@@ -72,6 +73,33 @@ def _cadenceSamples(spec: ToneSpec,
                  for on, off in spec.cadence)
 
 
+_MAX_CACHED_PERIOD = 10 * 60 * SAMPLE_RATE
+"""Tones repeating within ten minutes have their frames cached."""
+
+_FRAMES: dict[tuple[Any, ...], tuple[int, ...]] = {}
+"""Computed tone frames by (tone, rate, frame size, start within the period)."""
+
+
+def _period(spec: ToneSpec, sampleRate: int, cycle: int) -> int:
+    """
+    @return: the samples after which a tone repeats exactly: the least
+        common multiple of its waveform's period (the rate over the
+        frequencies' greatest common divisor, for whole frequencies) and its
+        cadence cycle.
+    """
+    period = 1
+    if spec.frequencies:
+        if not all(float(f).is_integer() for f in spec.frequencies):
+            return 1 << 62
+        common = 0
+        for f in spec.frequencies:
+            common = math.gcd(common, int(f))
+        period = sampleRate // math.gcd(sampleRate, common)
+    if cycle:
+        period = period * cycle // math.gcd(period, cycle)
+    return period
+
+
 @define
 class ToneGenerator:
     """
@@ -95,11 +123,13 @@ class ToneGenerator:
     _spec: ToneSpec = field(init=False)
     _cadence: tuple[tuple[int, int], ...] = field(init=False)
     _cycle: int = field(init=False)
+    _period: int = field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self._spec = TONE_PLAN[self.tone]
         self._cadence = _cadenceSamples(self._spec, self.sampleRate)
         self._cycle = sum(on + off for on, off in self._cadence)
+        self._period = _period(self._spec, self.sampleRate, self._cycle)
 
     @property
     def spec(self) -> ToneSpec:
@@ -144,12 +174,22 @@ class ToneGenerator:
     def nextFrame(self) -> tuple[int, ...]:
         """
         The next frame, continuing phase and cadence from the last one.
+        A tone repeats after L{period} samples, so each distinct frame is
+        computed once per process and then shared.
 
         @return: C{frameSamples} signed 16-bit samples.
         """
         start = self.position
         self.position += self.frameSamples
-        return tuple(self.sample(i) for i in range(start, self.position))
+        if self._period > _MAX_CACHED_PERIOD:
+            return tuple(self.sample(i) for i in range(start, self.position))
+        offset = start % self._period
+        key = (self.tone, self.sampleRate, self.frameSamples, offset)
+        frame = _FRAMES.get(key)
+        if frame is None:
+            frame = tuple(self.sample(i) for i in range(offset, offset + self.frameSamples))
+            _FRAMES[key] = frame
+        return frame
 
     def __iter__(self) -> "ToneGenerator":
         return self

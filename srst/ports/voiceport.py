@@ -251,6 +251,7 @@ class VoicePort:
     rxPackets: int = 0
     _machine: Any = field(default=None, repr=False)
     _pending: list[tuple[str, tuple[Any, ...]]] = field(factory=list, repr=False)
+    _status: PortStatus = field(default=PortStatus.IDLE, repr=False)
 
     @property
     def name(self) -> str:
@@ -259,8 +260,11 @@ class VoicePort:
 
     @property
     def status(self) -> PortStatus:
-        """The port's state."""
-        return self._machine.status()
+        """
+        The port's state (as of the last settled transition: listeners
+        hear of a transition only after it, see L{_flush}).
+        """
+        return self._status
 
     def subscribe(self, listener: Any) -> None:
         """
@@ -303,6 +307,7 @@ class VoicePort:
             result = getattr(self._machine, name)(*args)
         except NoTransition:
             raise VoicePortStateError(self.name, action, self.status) from None
+        self._status = self._machine.status()
         self._flush()
         return result
 
@@ -444,6 +449,16 @@ class VoicePort:
             self.txPackets += 1
             self.sink(payload)
         return payload
+
+    def takePayload(self, payload: bytes) -> None:
+        """
+        Audio from the far end, to play to the line (the media path: the
+        samples are decoded only when recording).
+
+        @param payload: one G.711 payload.
+        """
+        self.rxPackets += 1
+        self.dsp.takePayload(payload)
 
     def receivePayload(self, payload: bytes) -> tuple[int, ...]:
         """
