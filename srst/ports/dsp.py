@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Iterator, Optional, Sequence, Union
 
-from attrs import define, field, validators
+from attrs import define, field, setters, validators
 
 from srst.ports import g711
 from srst.ports.g711 import FRAME_SAMPLES, G711Law
@@ -27,7 +27,7 @@ _ENCODED_CACHE_SIZE = 512
 """Distinct frames whose G.711 payload a DSP keeps (tones and silence repeat)."""
 
 
-@define
+@define(on_setattr=setters.NO_OP)
 class SimulatedDsp:
     """
     One voice port's DSP channel.

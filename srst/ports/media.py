@@ -276,6 +276,7 @@ class PortMediaLeg:
         """
         if self.local is not None:
             return self.local
+        self.port.dsp.law = self.law
         protocol = self._wrap(self.stream) if self._wrap is not None else self.stream
         address = self.allocator.address
         self._listening = self.allocator.bind(
@@ -292,6 +293,7 @@ class PortMediaLeg:
         """
         if self.closed:
             return
+        self.port.dsp.law = self.law
         self.stream.remote = remote
         self.stream.startMedia()
         self.sending = True
@@ -374,7 +376,6 @@ class PortMediaLeg:
     def _received(self, payload: bytes, packet: Any) -> None:
         port = self.port
         if self.receiving and port.status is not PortStatus.IDLE:
-            port.dsp.law = self.law
             port.takePayload(payload)
 
     # -- IVoicePortListener: attach when the line goes off hook ----------------------------------
