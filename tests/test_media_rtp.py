@@ -388,6 +388,76 @@ class ReceiveStatisticsTests(SynchronousTestCase):
         self.assertAlmostEqual(stats.jitter, 0.0, places=6)
 
 
+class _GeneralPathStatistics(ReceiveStatistics):
+    """
+    The oracle for the in-order short path: RFC 3550 A.1 and A.8 applied
+    to every packet, as L{ReceiveStatistics.receiveHeader} does for any
+    packet that is not the next in sequence.
+    """
+
+    def receiveHeader(self, ssrc, seq, timestamp, payloadLength, arrival):
+        self._packets += 1
+        self._octets += payloadLength
+        if self.ssrc != ssrc:
+            self._startSource(ssrc, seq)
+        valid = self._updateSeq(seq)
+        if valid or self._probation:
+            self._updateJitter(timestamp, arrival)
+        return valid
+
+
+# Packet streams as steps from one packet to the next: mostly the next in
+# order, with losses, duplicates, reordering, large jumps, wrap-around and
+# a change of source.
+_STEPS = st.lists(
+    st.tuples(
+        st.sampled_from([1] * 6 + [0, 2, 5, -1, -3, 3500, -200, 32768]),
+        st.integers(0, 40),
+        st.integers(0, 19).map(lambda n: n == 0)),
+    max_size=120)
+
+
+class ReceiveShortPathTests(SynchronousTestCase):
+    """
+    The next-in-sequence short path of L{ReceiveStatistics.receiveHeader}
+    gives exactly the statistics of the general path.
+    """
+
+    @given(st.integers(0, 65535), st.integers(0, 2 ** 32 - 1), _STEPS,
+           st.integers(1, 3))
+    @settings(max_examples=300, deadline=None)
+    def test_sameAsGeneralPath(self, firstSeq, firstTs, steps, minSequential):
+        fast = ReceiveStatistics(minSequential=minSequential)
+        general = _GeneralPathStatistics(minSequential=minSequential)
+        seq, ts, ssrc, arrival = firstSeq, firstTs, SSRC, 100.0
+        for advance, lateMs, newSource in [(0, 0, False)] + steps:
+            seq = (seq + advance) % 65536
+            ts = (ts + 160 * advance) % (1 << 32)
+            arrival += 0.020 * max(advance, 0) + lateMs / 1000.0
+            if newSource:
+                ssrc = (ssrc + 1) % (1 << 32)
+            self.assertEqual(
+                fast.receiveHeader(ssrc, seq, ts, 160, arrival),
+                general.receiveHeader(ssrc, seq, ts, 160, arrival))
+        self.assertEqual(fast.snapshot(), general.snapshot())
+        self.assertEqual(fast.extendedHighestSequence,
+                         general.extendedHighestSequence)
+
+    def test_receiveIsReceiveHeader(self):
+        """
+        L{ReceiveStatistics.receive} of a packet is
+        L{ReceiveStatistics.receiveHeader} of its fields.
+        """
+        a, b = ReceiveStatistics(), ReceiveStatistics()
+        for i, seq in enumerate([65534, 65535, 0, 2, 1, 1]):
+            p = packet(seq)
+            arrival = 1.0 + 0.02 * i
+            self.assertEqual(
+                a.receive(p, arrival),
+                b.receiveHeader(p.ssrc, seq, p.timestamp, 160, arrival))
+        self.assertEqual(a.snapshot(), b.snapshot())
+
+
 class SendStatisticsTests(SynchronousTestCase):
     """
     Send counters.

@@ -42,6 +42,7 @@ _MAX_CSRCS = 15
 _CUMULATIVE_LOST_MAX = 0x7FFFFF
 _CUMULATIVE_LOST_MIN = -0x800000
 _DUPLICATE_WINDOW = 1024
+_SEEN_MASK = (1 << _DUPLICATE_WINDOW) - 1
 
 
 class PayloadType(enum.IntEnum):
@@ -366,10 +367,10 @@ class ReceiveStatistics:
         self._expectedPrior = 0
         self._seen = 1
 
-    def _startSource(self, packet: RtpPacket) -> None:
-        self.ssrc = packet.ssrc
-        self._initSeq(packet.sequenceNumber)
-        self._maxSeq = (packet.sequenceNumber - 1) % RTP_SEQ_MOD
+    def _startSource(self, ssrc: int, seq: int) -> None:
+        self.ssrc = ssrc
+        self._initSeq(seq)
+        self._maxSeq = (seq - 1) % RTP_SEQ_MOD
         self._seen = 0
         self._probation = self.minSequential
         self._haveReference = False
@@ -421,17 +422,17 @@ class ReceiveStatistics:
             self._misordered += 1
             self._seen |= bit
 
-    def _updateJitter(self, packet: RtpPacket, arrival: float) -> None:
+    def _updateJitter(self, timestamp: int, arrival: float) -> None:
         if not self._haveReference:
             self._haveReference = True
         else:
-            elapsed = (packet.timestamp - self._lastTimestamp) % (1 << 32)
+            elapsed = (timestamp - self._lastTimestamp) % (1 << 32)
             if elapsed >= 1 << 31:
                 elapsed -= 1 << 32
             d = abs((arrival - self._lastArrival) * self.clockRate - elapsed)
             self._jitter += (d - self._jitter) / 16.0
         self._lastArrival = arrival
-        self._lastTimestamp = packet.timestamp
+        self._lastTimestamp = timestamp
 
     def receive(self, packet: RtpPacket, arrival: float) -> bool:
         """
@@ -443,13 +444,42 @@ class ReceiveStatistics:
         @return: whether RFC 3550 A.1 validation accepted it (L{False}
             while a new source is on probation and for a large jump).
         """
+        return self.receiveHeader(packet.ssrc, packet.sequenceNumber,
+                                  packet.timestamp, len(packet.payload),
+                                  arrival)
+
+    def receiveHeader(self, ssrc: int, seq: int, timestamp: int,
+                      payloadLength: int, arrival: float) -> bool:
+        """
+        L{receive} from the header fields, for a receiver that has not
+        built an L{RtpPacket}; the next in-sequence packet of a validated
+        source (nearly every packet of a call) takes a short path.
+
+        @return: as L{receive}.
+        """
         self._packets += 1
-        self._octets += len(packet.payload)
-        if self.ssrc != packet.ssrc:
-            self._startSource(packet)
-        valid = self._updateSeq(packet.sequenceNumber)
+        self._octets += payloadLength
+        if self.ssrc != ssrc:
+            self._startSource(ssrc, seq)
+        elif (not self._probation and self._haveReference
+                and seq == (self._maxSeq + 1) & 0xFFFF):
+            # The next packet in order (RFC 3550 A.1 with udelta == 1).
+            if seq == 0:
+                self._cycles += RTP_SEQ_MOD
+            self._maxSeq = seq
+            self._seen = ((self._seen << 1) | 1) & _SEEN_MASK
+            self._received += 1
+            elapsed = (timestamp - self._lastTimestamp) & 0xFFFFFFFF
+            if elapsed >= 0x80000000:
+                elapsed -= 0x100000000
+            d = abs((arrival - self._lastArrival) * self.clockRate - elapsed)
+            self._jitter += (d - self._jitter) / 16.0
+            self._lastArrival = arrival
+            self._lastTimestamp = timestamp
+            return True
+        valid = self._updateSeq(seq)
         if valid or self._probation:
-            self._updateJitter(packet, arrival)
+            self._updateJitter(timestamp, arrival)
         return valid
 
     @property

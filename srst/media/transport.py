@@ -18,6 +18,7 @@ the stream itself; the stream then shares the wrapper's transport.
 from __future__ import annotations
 
 import secrets
+import struct
 from typing import Any, Callable, Optional
 
 from attrs import frozen
@@ -53,6 +54,9 @@ DEFAULT_BIND_ATTEMPTS = 16
 """How many even ports L{RtpPortAllocator.bind} tries before giving up."""
 
 _RTP_HEADER_LENGTH = 12
+_FIXED_HEADER = struct.Struct("!BHII")
+"""The fixed RTP header after its first octet: marker and payload type,
+sequence number, timestamp, SSRC."""
 _SEQ_MOD = 1 << 16
 _TS_MOD = 1 << 32
 
@@ -337,6 +341,7 @@ class RtpStream(DatagramProtocol):
                  txKeys: Optional[SrtpKeys] = None,
                  rxKeys: Optional[SrtpKeys] = None,
                  onPayload: Optional[Callable[[bytes, RtpPacket], Any]] = None,
+                 onAudio: Optional[Callable[[bytes], Any]] = None,
                  onUnreachable: Optional[Callable[[], Any]] = None,
                  unreachableTimeout: Optional[float] = None,
                  releasePort: Optional[Callable[[int], Any]] = None,
@@ -350,6 +355,9 @@ class RtpStream(DatagramProtocol):
             plain RTP.
         @param rxKeys: SRTP keys to check what is received, or L{None}.
         @param onPayload: called with C{(payload, packet)} per good packet.
+        @param onAudio: called with the payload alone per good packet,
+            instead of C{onPayload} (no L{RtpPacket} is built: the
+            cheaper hook for a media path that only plays the payload).
         @param onUnreachable: called once when the far end is silent for
             C{unreachableTimeout} seconds after L{startMedia}.
         @param unreachableTimeout: seconds, or L{None} to never time out.
@@ -370,6 +378,7 @@ class RtpStream(DatagramProtocol):
         self._remote: Optional[Address] = None
         self._source: Optional[Address] = None
         self._onPayload = onPayload
+        self._onAudio = onAudio
         self._onUnreachable = onUnreachable
         self._releasePort = releasePort
         self._sender = SrtpSender(txKeys) if txKeys is not None else None
@@ -540,23 +549,39 @@ class RtpStream(DatagramProtocol):
                 self._drop(kind, addr, str(e))
                 return
             self._counts["decrypted"] += 1
-        try:
-            packet = decodeRtp(datagram)
-        except RtpDecodeError as e:
-            self._drop("malformed", addr, str(e))
-            return
+        if len(datagram) >= _RTP_HEADER_LENGTH and datagram[0] == 0x80:
+            # What phones send: version 2, no padding, extension or CSRC.
+            # The header is read in place; an RtpPacket is built only for
+            # an onPayload that takes one.
+            _, seq, timestamp, ssrc = _FIXED_HEADER.unpack_from(
+                datagram, 1)
+            payload = datagram[_RTP_HEADER_LENGTH:]
+            packet = None
+        else:
+            try:
+                packet = decodeRtp(datagram)
+            except RtpDecodeError as e:
+                self._drop("malformed", addr, str(e))
+                return
+            payload, seq = packet.payload, packet.sequenceNumber
+            timestamp, ssrc = packet.timestamp, packet.ssrc
         if source is None and self._remote is not None:
             self._source = (str(addr[0]), int(addr[1]))
-        self._rxStats.receive(packet, self.clock.seconds())
+        self._rxStats.receiveHeader(ssrc, seq, timestamp, len(payload),
+                                    self.clock.seconds())
         if self._timer is not None:
             self._timer.reset(self.unreachableTimeout)
         self._counts["delivered"] += 1
-        if self._onPayload is not None:
-            try:
-                self._onPayload(packet.payload, packet)
-            except Exception:
-                self.log.failure("while delivering RTP payload on {localPort}",
-                                 localPort=self.localPort)
+        try:
+            if self._onAudio is not None:
+                self._onAudio(payload)
+            elif self._onPayload is not None:
+                if packet is None:
+                    packet = decodeRtp(datagram)
+                self._onPayload(payload, packet)
+        except Exception:
+            self.log.failure("while delivering RTP payload on {localPort}",
+                             localPort=self.localPort)
 
     @property
     def counters(self) -> StreamCounters:

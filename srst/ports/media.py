@@ -28,6 +28,7 @@ from zope.interface import implementer
 from srst.media.rtp import PayloadType
 from srst.media.srtp import SrtpKeys
 from srst.media.transport import RtpPortAllocator, RtpStream, StreamSnapshot
+from srst.media.udpport import listenMediaUDP
 from srst.ports.g711 import FRAME_SAMPLES, G711Law
 from srst.ports.interfaces import IVoicePortListener
 from srst.ports.voiceport import PortStatus, VoicePortStateError
@@ -243,7 +244,7 @@ class PortMediaLeg:
         self.port = port
         self.payloadType = int(payloadType)
         self.stream = RtpStream(reactor, payloadType=self.payloadType, txKeys=txKeys, rxKeys=rxKeys,
-                                onPayload=self._received, onUnreachable=onUnreachable,
+                                onAudio=self._received, onUnreachable=onUnreachable,
                                 unreachableTimeout=unreachableTimeout, releasePort=allocator.release)
         self._wrap = wrap
         self.local: tuple[str, int] | None = None
@@ -280,7 +281,7 @@ class PortMediaLeg:
         protocol = self._wrap(self.stream) if self._wrap is not None else self.stream
         address = self.allocator.address
         self._listening = self.allocator.bind(
-            protocol, lambda number, proto: self.reactor.listenUDP(number, proto, interface=address))
+            protocol, lambda number, proto: listenMediaUDP(self.reactor, number, proto, interface=address))
         self.local = (address, self._listening.getHost().port)
         return self.local
 
@@ -373,7 +374,7 @@ class PortMediaLeg:
         if self.sending and not self.closed and self.stream.remote is not None:
             self.stream.send(payload, FRAME_SAMPLES)
 
-    def _received(self, payload: bytes, packet: Any) -> None:
+    def _received(self, payload: bytes) -> None:
         port = self.port
         if self.receiving and port.status is not PortStatus.IDLE:
             port.takePayload(payload)
