@@ -243,6 +243,34 @@ class IncomingTests(SynchronousTestCase):
         h.transactions.datagramReceived(rqnt(1202), CA)
         self.assertEqual(len(h.executed), 4)
 
+    def test_responseAckWideRangeFreesOnlyThatPeer(self) -> None:
+        """
+        A K: range wider than the cache (here every possible id) frees the
+        confirmed responses of the peer that sent it and no other's, and
+        leaves a transaction still executing alone.
+        """
+        h = Harness()
+        h.transactions.datagramReceived(rqnt(1201), CA)
+        h.transactions.datagramReceived(rqnt(1202), OTHER_CA)
+        h.transactions.datagramReceived(
+            rqnt(1203, b"K: 1-999999999\r\n"), CA)
+        self.assertEqual(h.transactions.cached, 2)  # 1202 of OTHER_CA, 1203
+        h.transactions.datagramReceived(rqnt(1201), CA)
+        self.assertEqual(len(h.executed), 4)
+        h.transactions.datagramReceived(rqnt(1202), OTHER_CA)
+        self.assertEqual(len(h.executed), 4)
+
+    def test_gatewayIdsSkipCachedIncomingIds(self) -> None:
+        """
+        A gateway transaction id is never one a call agent's cached
+        transaction uses, whichever call agent sent it.
+        """
+        h = Harness(firstTransactionId=1201)
+        h.transactions.datagramReceived(rqnt(1201), CA)
+        h.transactions.datagramReceived(rqnt(1202), OTHER_CA)
+        h.transactions.sendCommand(ntfy(), CA)
+        self.assertTrue(h.sent[-1][0].startswith(b"NTFY 1203 "))
+
     def test_cacheExpiresAfterThist(self) -> None:
         """
         A cached response is forgotten T-HIST (30 s) after it was sent.

@@ -151,6 +151,7 @@ class MgcpTransactions:
                              % (firstTransactionId, MAX_TRANSACTION_ID))
         self._nextId = firstTransactionId
         self._incoming: dict[tuple[Peer, int], _Incoming] = {}
+        self._incomingIds: dict[int, int] = {}  # id -> peers it is cached for
         self._outgoing: dict[int, _Outgoing] = {}
         self._recentIds: dict[int, IDelayedCall] = {}
         self._closed = False
@@ -215,6 +216,8 @@ class MgcpTransactions:
             return
         entry = _Incoming(peer, command.transactionId)
         self._incoming[key] = entry
+        ids = self._incomingIds
+        ids[command.transactionId] = ids.get(command.transactionId, 0) + 1
         self.debugLog.debug("MGCP: executing {verb} {transactionId} from "
                             "{peer}", verb=command.verb,
                             transactionId=command.transactionId, peer=peer)
@@ -227,11 +230,29 @@ class MgcpTransactions:
                 self.policy.provisionalDelay, self._provisionalDue, entry)
 
     def _freeConfirmed(self, peer: Peer, confirmed: ResponseAck) -> None:
-        for key, entry in list(self._incoming.items()):
-            if (key[0] == peer and entry.data is not None
-                    and entry.transactionId in confirmed):
+        # Look the confirmed ids up, or scan the cache when the ranges hold
+        # more ids than it does (a K: range can span millions).
+        span = sum(last - first + 1 for first, last in confirmed.ranges)
+        if span <= len(self._incoming):
+            keys = [(peer, transactionId) for first, last in confirmed.ranges
+                    for transactionId in range(first, last + 1)]
+        else:
+            keys = [key for key in self._incoming
+                    if key[0] == peer and key[1] in confirmed]
+        for key in keys:
+            entry = self._incoming.get(key)
+            if entry is not None and entry.data is not None:
                 entry.cancelTimers()
-                del self._incoming[key]
+                self._uncache(key)
+
+    def _uncache(self, key: tuple[Peer, int]) -> None:
+        del self._incoming[key]
+        ids = self._incomingIds
+        remaining = ids[key[1]] - 1
+        if remaining:
+            ids[key[1]] = remaining
+        else:
+            del ids[key[1]]
 
     def _provisionalDue(self, entry: _Incoming) -> None:
         entry.provisionalTimer = None
@@ -308,7 +329,7 @@ class MgcpTransactions:
         entry.cancelTimers()
         key = (entry.peer, entry.transactionId)
         if self._incoming.get(key) is entry:
-            del self._incoming[key]
+            self._uncache(key)
 
     # -- responses ----------------------------------------------------------
 
@@ -394,13 +415,12 @@ class MgcpTransactions:
         return outgoing.deferred
 
     def _allocateId(self) -> int:
-        busy = {key[1] for key in self._incoming}
         while True:
             candidate = self._nextId
             self._nextId = candidate % MAX_TRANSACTION_ID + 1
             if (candidate not in self._outgoing
                     and candidate not in self._recentIds
-                    and candidate not in busy):
+                    and candidate not in self._incomingIds):
                 return candidate
 
     def _resendCommand(self, outgoing: _Outgoing) -> None:
@@ -462,6 +482,7 @@ class MgcpTransactions:
             return
         self._closed = True
         incoming, self._incoming = self._incoming, {}
+        self._incomingIds.clear()
         for entry in incoming.values():
             entry.cancelTimers()
             if entry.handling is not None:
