@@ -518,6 +518,58 @@ class SimulatedDspTests(SynchronousTestCase):
         self.assertEqual(dsp.nextFrame(), (0,) * 160)
         self.assertIsNone(dsp.playing)
 
+    def test_playSamplesPayloadsThenSilence(self):
+        """
+        Played samples go out as the G.711 of each frame in the DSP's law
+        (a law change applies from the next frame), the last frame padded,
+        then silence.
+        """
+        samples = tuple((i * 97) % 4000 - 2000 for i in range(400))
+        dsp = SimulatedDsp(G711Law.ULAW)
+        dsp.playSamples(samples)
+        self.assertEqual(dsp.nextPayload(),
+                         g711.encode(G711Law.ULAW, samples[:160]))
+        dsp.law = G711Law.ALAW
+        self.assertEqual(dsp.nextPayload(),
+                         g711.encode(G711Law.ALAW, samples[160:320]))
+        self.assertEqual(dsp.nextPayload(),
+                         g711.encode(G711Law.ALAW,
+                                     samples[320:] + (0,) * 80))
+        self.assertEqual(dsp.nextPayload(), bytes([G711Law.ALAW.silence]) * 160)
+        self.assertIsNone(dsp.playing)
+
+    def test_portsPlayingOneAnnouncementShareEncoding(self):
+        """
+        Ports playing the same sample tuple encode each frame once between
+        them, from wherever each is in the announcement.
+        """
+        encoded = []
+        original = g711.encode
+
+        def counting(law, frame):
+            encoded.append(law)
+            return original(law, frame)
+
+        self.patch(g711, "encode", counting)
+        samples = tuple(range(-1600, 1600, 2))  # 10 frames
+        first, second = SimulatedDsp(G711Law.ULAW), SimulatedDsp(G711Law.ULAW)
+        first.playSamples(samples)
+        payloads = [first.nextPayload() for _ in range(10)]
+        second.playSamples(samples)
+        self.assertEqual([second.nextPayload() for _ in range(10)], payloads)
+        self.assertEqual(len(encoded), 10)
+
+    def test_playSamplesCopiesAList(self):
+        """
+        A list of samples is copied when play starts: changing it later
+        does not change what is sent.
+        """
+        samples = [500] * 160
+        dsp = SimulatedDsp(G711Law.ULAW)
+        dsp.playSamples(samples)
+        samples[:] = [-500] * 160
+        self.assertEqual(dsp.nextFrame(), (500,) * 160)
+
     def test_playBadWavKeepsPlaying(self):
         """
         A WAV file that cannot be read raises WavError and the current

@@ -13,6 +13,7 @@ except reading and writing WAV files when asked.
 
 from __future__ import annotations
 
+import weakref
 from typing import Iterator, Optional, Sequence, Union
 
 from attrs import define, field, setters, validators
@@ -25,6 +26,60 @@ from srst.ports.wav import WavEncoding, readWav, writeWav
 
 _ENCODED_CACHE_SIZE = 512
 """Distinct frames whose G.711 payload a DSP keeps (tones and silence repeat)."""
+
+
+class _Clip:
+    """
+    Linear PCM to play once, cut into 20 ms frames on demand, each frame's
+    G.711 payload encoded once per law: every port playing the same
+    announcement (the same tuple) shares one clip, so a payload costs a
+    list lookup, not an encoding, per port and packet.
+
+    @ivar samples: the samples.
+    @ivar count: how many frames (the last padded with silence).
+    """
+
+    def __init__(self, samples: Sequence[int]) -> None:
+        self.samples = samples
+        self.count = -(-len(samples) // FRAME_SAMPLES)
+        self._payloads: dict[G711Law, list[Optional[bytes]]] = {}
+
+    def frame(self, index: int) -> tuple[int, ...]:
+        """The linear samples of frame C{index}."""
+        start = index * FRAME_SAMPLES
+        frame = tuple(self.samples[start:start + FRAME_SAMPLES])
+        return frame + (0,) * (FRAME_SAMPLES - len(frame))
+
+    def payload(self, law: G711Law, index: int) -> bytes:
+        """
+        Frame C{index} as G.711 in C{law}.
+
+        @raise ValueError: for a sample outside -32768..32767.
+        """
+        payloads = self._payloads.get(law)
+        if payloads is None:
+            payloads = self._payloads[law] = [None] * self.count
+        payload = payloads[index]
+        if payload is None:
+            payload = payloads[index] = g711.encode(law, self.frame(index))
+        return payload
+
+
+_clips: "weakref.WeakValueDictionary[int, _Clip]" = weakref.WeakValueDictionary()
+"""The clips being played, by the id of their (immutable) sample tuple."""
+
+
+def _clipOf(samples: Sequence[int]) -> _Clip:
+    """
+    The clip of C{samples}: the one already playing for the same tuple, or
+    a new one (a list, which could change, always gets its own copy).
+    """
+    if type(samples) is not tuple:
+        return _Clip(tuple(samples))
+    clip = _clips.get(id(samples))
+    if clip is None or clip.samples is not samples:
+        clip = _clips[id(samples)] = _Clip(samples)
+    return clip
 
 
 @define(on_setattr=setters.NO_OP)
@@ -43,6 +98,8 @@ class SimulatedDsp:
                                                         init=False)
     _frames: Optional[Iterator[tuple[int, ...]]] = field(default=None,
                                                          init=False)
+    _clip: Optional[_Clip] = field(default=None, init=False, repr=False)
+    _position: int = field(default=0, init=False, repr=False)
     _recorded: Optional[list[int]] = field(default=None, init=False)
     _lastPayload: bytes = field(default=b"", init=False)
     _encoded: dict[G711Law, dict[tuple[int, ...], bytes]] = field(factory=dict, init=False, repr=False)
@@ -65,6 +122,7 @@ class SimulatedDsp:
         @param tone: the tone.
         """
         self._frames = iter(ToneGenerator(tone))
+        self._clip = None
         self.playing = tone
 
     def playSamples(self, samples: Sequence[int],
@@ -75,7 +133,9 @@ class SimulatedDsp:
         @param samples: signed 16-bit samples at 8 kHz.
         @param name: what L{playing} shows meanwhile.
         """
-        self._frames = g711.frames(samples, FRAME_SAMPLES)
+        self._frames = None
+        self._clip = _clipOf(samples)
+        self._position = 0
         self.playing = name
 
     def playWav(self, path: str) -> None:
@@ -91,6 +151,7 @@ class SimulatedDsp:
     def stop(self) -> None:
         """Stop playing: send silence."""
         self._frames = None
+        self._clip = None
         self.playing = None
 
     def nextFrame(self) -> tuple[int, ...]:
@@ -99,6 +160,12 @@ class SimulatedDsp:
 
         @return: 160 signed 16-bit samples.
         """
+        clip = self._clip
+        if clip is not None:
+            if self._position < clip.count:
+                self._position += 1
+                return clip.frame(self._position - 1)
+            self.stop()
         if self._frames is not None:
             frame = next(self._frames, None)
             if frame is not None:
@@ -112,6 +179,10 @@ class SimulatedDsp:
 
         @return: 160 bytes in L{law}.
         """
+        clip = self._clip
+        if clip is not None and self._position < clip.count:
+            self._position += 1
+            return clip.payload(self.law, self._position - 1)
         frame = self.nextFrame()
         cache = self._encoded.setdefault(self.law, {})
         payload = cache.get(frame)
