@@ -21,9 +21,10 @@ L{srst.ports.media.MediaPump}.  Every 20 ms every port sends one 160-byte
 G.711 u-law payload (172 bytes of RTP, 176 of SRTP) and every packet the
 phones send is authenticated, decrypted, accounted for (RFC 3550) and
 played to the port.  What the ports play (C{--audio}): C{samples} (the
-default) is one pre-computed second of dial tone repeated, played as a WAV
-announcement is (L{srst.ports.dsp.SimulatedDsp.playSamples}: sliced per
-frame, G.711 payloads of repeating frames cached); C{tone} is the port's own
+default) is a pre-computed run of dial tone, the same tuple for every
+port, played as a WAV announcement is (L{srst.ports.dsp.SimulatedDsp.
+playSamples}: each frame encoded once per law in a clip the ports share);
+C{tone} is the port's own
 tone generator (L{srst.ports.voiceport.VoicePort.playTone}, frames cached per
 position in the tone's period); C{silence} plays nothing.
 Logging is filtered to warnings, as in production with debugging off.

@@ -570,6 +570,31 @@ class SimulatedDspTests(SynchronousTestCase):
         samples[:] = [-500] * 160
         self.assertEqual(dsp.nextFrame(), (500,) * 160)
 
+    def test_portsPlayingOneWavShareItsSamples(self):
+        """
+        Ports playing the same WAV file play one copy of its samples (and
+        so share its encoded frames); a file rewritten since is read anew.
+        """
+        directory = self.mktemp()
+        os.makedirs(directory)
+        path = os.path.join(directory, "announce.wav")
+        writeWav(path, [1000] * 320)
+        encoded = []
+        original = g711.encode
+        self.patch(g711, "encode",
+                   lambda law, frame: encoded.append(law) or original(law, frame))
+        first, second = SimulatedDsp(G711Law.ULAW), SimulatedDsp(G711Law.ULAW)
+        first.playWav(path)
+        second.playWav(path)
+        self.assertEqual([first.nextPayload(), first.nextPayload()],
+                         [second.nextPayload(), second.nextPayload()])
+        self.assertEqual(len(encoded), 2)
+        writeWav(path, [-1000] * 480)
+        os.utime(path, ns=(1, 1))
+        third = SimulatedDsp(G711Law.ULAW)
+        third.playWav(path)
+        self.assertEqual(third.nextFrame(), (-1000,) * 160)
+
     def test_playBadWavKeepsPlaying(self):
         """
         A WAV file that cannot be read raises WavError and the current

@@ -13,7 +13,9 @@ except reading and writing WAV files when asked.
 
 from __future__ import annotations
 
+import os
 import weakref
+from functools import lru_cache
 from typing import Iterator, Optional, Sequence, Union
 
 from attrs import define, field, setters, validators
@@ -67,6 +69,16 @@ class _Clip:
 
 _clips: "weakref.WeakValueDictionary[int, _Clip]" = weakref.WeakValueDictionary()
 """The clips being played, by the id of their (immutable) sample tuple."""
+
+
+@lru_cache(maxsize=16)
+def _wavSamples(path: str, mtime: int, size: int) -> tuple[int, ...]:
+    """
+    The samples of a WAV file as one tuple, kept for the file's path,
+    modification time and size: ports playing the same announcement play
+    the same tuple, hence one shared L{_Clip}.
+    """
+    return tuple(readWav(path).samples)
 
 
 def _clipOf(samples: Sequence[int]) -> _Clip:
@@ -146,7 +158,14 @@ class SimulatedDsp:
         @raise srst.ports.wav.WavError: when it cannot be read or is not
             8 kHz mono PCM, A-law or µ-law; what was playing continues.
         """
-        self.playSamples(readWav(path).samples, name=path)
+        try:
+            status = os.stat(path)
+        except OSError:
+            samples = readWav(path).samples  # raises the WavError naming the file
+        else:
+            samples = _wavSamples(path, status.st_mtime_ns,
+                                  status.st_size)
+        self.playSamples(samples, name=path)
 
     def stop(self) -> None:
         """Stop playing: send silence."""
