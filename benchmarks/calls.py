@@ -60,6 +60,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+from _common import processCpuSeconds, quietLogging  # noqa: E402
+
 HOST = "127.0.0.1"
 FIRST_MAC = "0000AA000001"
 FIRST_DN = 100000
@@ -76,21 +78,6 @@ def _debugOff(namespace: str) -> bool:
 
 def _utcNow() -> datetime.datetime:
     return datetime.datetime.now(datetime.timezone.utc)
-
-
-def _quietLogging() -> None:
-    from twisted.logger import (
-        FilteringLogObserver,
-        LogLevel,
-        LogLevelFilterPredicate,
-        globalLogBeginner,
-        textFileLogObserver,
-    )
-
-    globalLogBeginner.beginLoggingTo(
-        [FilteringLogObserver(textFileLogObserver(sys.stderr),
-                              [LogLevelFilterPredicate(defaultLogLevel=LogLevel.warn)])],
-        redirectStandardIO=False)
 
 
 # ---------------------------------------------------------------------------
@@ -113,7 +100,7 @@ def serve(reactor, count: str, nodelay: str = "off"):
     from srst.sccp.factory import SkinnyFactory
     from srst.sccp.registry import EphoneRegistry
 
-    _quietLogging()
+    quietLogging()
     total = int(count)
     config = CallManagerFallbackConfig(
         ipSourceAddress=HOST, port=0, securePort=0, maxEphones=total, maxDn=total,
@@ -162,9 +149,7 @@ class Server:
 
     def cpu(self) -> float:
         """@return: user + system CPU seconds so far."""
-        with open(f"/proc/{self.process.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return processCpuSeconds(self.process.pid)
 
     def stop(self) -> dict:
         self.process.send_signal(signal.SIGTERM)
@@ -398,7 +383,7 @@ def runLoad(server: Server, phones: int, count: int, levels: list[int], warmup: 
     results: list[dict] = []
 
     async def main(reactor):
-        _quietLogging()
+        quietLogging()
         results.extend(await _measure(reactor, server, phones, count, levels, warmup, nodelay))
 
     try:

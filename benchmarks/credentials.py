@@ -41,6 +41,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+from _common import processCpuSeconds  # noqa: E402
+
 from cryptography import x509  # noqa: E402
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
@@ -172,13 +174,6 @@ def serve(reactor, certFile: str, keyFile: str, caFile: str, application: str = 
 # Client
 
 
-def _cpuSeconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    # utime and stime are fields 14 and 15 of stat(5); after the ")" they are 12 and 13.
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def hammer(port: int, caFile: str, threads: int, duration: float) -> dict:
     """
     Full handshakes against C{HOST:port} from C{threads} threads for
@@ -269,9 +264,9 @@ class Target:
         self.cpu = 0.0
 
     def measure(self, caFile: str, threads: int, duration: float) -> dict:
-        before = _cpuSeconds(self.process.pid)
+        before = processCpuSeconds(self.process.pid)
         result = hammer(self.port, caFile, threads, duration)
-        self.cpu += _cpuSeconds(self.process.pid) - before
+        self.cpu += processCpuSeconds(self.process.pid) - before
         self.results.append(result)
         return result
 

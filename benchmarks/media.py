@@ -98,6 +98,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+from _common import boxBusySeconds, processCpuSeconds, quietLogging  # noqa: E402
+
 HOST = "127.0.0.1"
 PORT_RANGE = "16384-32767"
 INTERVAL = 0.02
@@ -115,21 +117,6 @@ PROFILE_LINES = 25
 RTP_HEADER = struct.Struct("!BBHII")
 
 
-def _quietLogging() -> None:
-    from twisted.logger import (
-        FilteringLogObserver,
-        LogLevel,
-        LogLevelFilterPredicate,
-        globalLogBeginner,
-        textFileLogObserver,
-    )
-
-    globalLogBeginner.beginLoggingTo(
-        [FilteringLogObserver(textFileLogObserver(sys.stderr),
-                              [LogLevelFilterPredicate(defaultLogLevel=LogLevel.warn)])],
-        redirectStandardIO=False)
-
-
 def _writeAtomically(path: str, text: str) -> None:
     directory = os.path.dirname(path)
     fd, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-")
@@ -143,14 +130,6 @@ def _writeAtomically(path: str, text: str) -> None:
         os.fsync(dirFd)
     finally:
         os.close(dirFd)
-
-
-def _machineBusySeconds() -> float:
-    """@return: CPU seconds all processes have spent busy since boot (all cores)."""
-    with open("/proc/stat") as f:
-        fields = f.readline().split()[1:]
-    user, nice, system, idle, iowait, irq, softirq, steal = (int(v) for v in fields[:8])
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
 def _audioSamples(seconds: float) -> tuple[int, ...]:
@@ -238,7 +217,7 @@ def serve(reactor, peersPath: str, keysPath: str, audio: str, seconds: str):
     from srst.ports.tones import CallProgressTone
     from srst.ports.voiceport import newVoicePort
 
-    _quietLogging()
+    quietLogging()
     if MAX_CATCH_UP != MAX_CATCH_UP_SHOWN:
         raise RuntimeError(f"srst.ports.media.MAX_CATCH_UP is {MAX_CATCH_UP}; update MAX_CATCH_UP_SHOWN")
     with open(peersPath) as f:
@@ -447,9 +426,7 @@ class Router:
 
     def cpu(self) -> float:
         """@return: user + system CPU seconds so far."""
-        with open(f"/proc/{self.process.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return processCpuSeconds(self.process.pid)
 
     def stop(self) -> None:
         """End the child: EOF on stdin, then SIGTERM, then SIGKILL (a wedged reactor ignores SIGTERM)."""
@@ -574,7 +551,7 @@ class Phones:
         return [m + c if m >= 0 else -1 for m, c in zip(self.maxSeq, self.cycles)]
 
     def mark(self) -> dict:
-        return {"time": time.monotonic(), "cpu": time.process_time(), "machine": _machineBusySeconds(),
+        return {"time": time.monotonic(), "cpu": time.process_time(), "machine": boxBusySeconds(),
                 "sent": list(self.sent),
                 "received": list(self.received), "extended": self.extended()}
 
@@ -642,7 +619,6 @@ def _drive(router: Router, phones: Phones, legs: int, seconds: float, warmup: fl
     nextDue = 0.0
     phase = "starting"
     phaseEnd = 0.0
-    stopSent = False
     phonesSending = True
     stopDeadline = 0.0
     stoppedCleanly = False
@@ -686,7 +662,6 @@ def _drive(router: Router, phones: Phones, legs: int, seconds: float, warmup: fl
             phase = "final mark"
         elif phase == "final mark" and len(replies.get("MARK", [])) >= 3:
             router.send("STOP")
-            stopSent = True
             stopDeadline = now + STOP_SECONDS
             phase = "stopping"
         elif phase == "stopping" and ("STOPPED" in replies or now > stopDeadline):

@@ -72,33 +72,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+from _common import boxBusySeconds, processCpuSeconds, quietLogging  # noqa: E402
+
 HOST = "127.0.0.1"
 DOMAIN = "gw1.example.com"
 RTP_RANGE = "20000-29999"
 MAX_CONNECTIONS = 4
 PHASE_SECONDS = 20.0
-
-
-def _quietLogging() -> None:
-    from twisted.logger import (
-        FilteringLogObserver,
-        LogLevel,
-        LogLevelFilterPredicate,
-        globalLogBeginner,
-        textFileLogObserver,
-    )
-
-    globalLogBeginner.beginLoggingTo(
-        [FilteringLogObserver(textFileLogObserver(sys.stderr),
-                              [LogLevelFilterPredicate(defaultLogLevel=LogLevel.warn)])],
-        redirectStandardIO=False)
-
-
-def _cpuOf(pid: int) -> float:
-    """@return: user + system CPU seconds of process C{pid} so far."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _selfCpu() -> float:
@@ -155,7 +135,7 @@ def serve(reactor, ports: str, caPort: str, freeze: str = "off"):
     from srst.ports.simulated import SimulatedBackend
     from srst.ports.voiceport import newVoicePort
 
-    _quietLogging()
+    quietLogging()
     pauses = _GcPauses()
 
     class BaselineResponder(DatagramProtocol):
@@ -258,7 +238,7 @@ class Server:
         self.baseline = (HOST, int(baselinePort))
 
     def cpu(self) -> float:
-        return _cpuOf(self.process.pid)
+        return processCpuSeconds(self.process.pid)
 
     def profiling(self, on: bool) -> None:
         """Start or stop the server's profiler (when it has one)."""
@@ -367,13 +347,6 @@ class CallAgent:
                     clientCpu=_selfCpu() - cpuBefore)
 
 
-def _busyJiffies() -> int:
-    """@return: busy (non-idle, non-iowait) jiffies of the whole box so far."""
-    with open("/proc/stat") as f:
-        fields = [int(x) for x in f.readline().split()[1:]]
-    return sum(fields) - fields[3] - fields[4]
-
-
 def _quantile(ordered: list[float], q: float) -> float | None:
     if not ordered:
         return None
@@ -389,12 +362,12 @@ async def _phase(reactor, agent: CallAgent, server: Server, name: str, target, a
                         min(deadline, time.perf_counter() + PHASE_SECONDS))
     await deferLater(reactor, 0.2, lambda: None)
     server.profiling(name == "gateway")
-    serverBefore, clientBefore, boxBefore = server.cpu(), _selfCpu(), _busyJiffies()
+    serverBefore, clientBefore, boxBefore = server.cpu(), _selfCpu(), boxBusySeconds()
     result = await agent.run(target, -(-args.transactions // 2), args.concurrency, args.ports,
                              min(deadline, time.perf_counter() + PHASE_SECONDS))
     serverCpu = server.cpu() - serverBefore
     clientCpu = _selfCpu() - clientBefore
-    boxCpu = (_busyJiffies() - boxBefore) / os.sysconf("SC_CLK_TCK")
+    boxCpu = boxBusySeconds() - boxBefore
     server.profiling(False)
     count = result["transactions"] or 1
     seconds = result["seconds"] or 1e-9
@@ -459,7 +432,7 @@ def runLoad(args) -> tuple[dict, dict]:
     async def main(reactor):
         import gc
 
-        _quietLogging()
+        quietLogging()
         pauses = _GcPauses()
         agent = CallAgent(reactor)
         # The call agent is the harness: keep its collector off the start-up heap.

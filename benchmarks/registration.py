@@ -59,6 +59,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+from _common import processCpuSeconds, quietLogging  # noqa: E402
+
 from cryptography import x509  # noqa: E402
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
@@ -157,21 +159,6 @@ def makeCertificates(directory: str) -> dict[str, str]:
 # The server child process (python registration.py --serve MODE DIR COUNT)
 
 
-def _quietLogging() -> None:
-    from twisted.logger import (
-        FilteringLogObserver,
-        LogLevel,
-        LogLevelFilterPredicate,
-        globalLogBeginner,
-        textFileLogObserver,
-    )
-
-    globalLogBeginner.beginLoggingTo(
-        [FilteringLogObserver(textFileLogObserver(sys.stderr),
-                              [LogLevelFilterPredicate(defaultLogLevel=LogLevel.warn)])],
-        redirectStandardIO=False)
-
-
 def serve(reactor, mode: str, directory: str, count: str):
     """
     Run one SCCP listener on an ephemeral 127.0.0.1 port; print
@@ -186,7 +173,7 @@ def serve(reactor, mode: str, directory: str, count: str):
     from srst.sccp.factory import SkinnyFactory
     from srst.sccp.registry import EphoneRegistry
 
-    _quietLogging()
+    quietLogging()
     total = int(count) + WARMUP_PHONES
     config = CallManagerFallbackConfig(
         ipSourceAddress=HOST, port=0, securePort=0, maxEphones=total, maxDn=total,
@@ -245,9 +232,7 @@ class Server:
 
     def cpu(self) -> float:
         """@return: user + system CPU seconds so far."""
-        with open(f"/proc/{self.process.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return processCpuSeconds(self.process.pid)
 
     def stop(self) -> dict:
         self.process.send_signal(signal.SIGTERM)
@@ -341,7 +326,7 @@ def runLoad(servers: list[Server], paths: dict[str, str], count: int, concurrenc
     results: list[dict] = []
 
     async def main(reactor):
-        _quietLogging()
+        quietLogging()
         for server in servers:
             results.append(await _measure(reactor, server, paths, count, concurrency))
 
