@@ -74,7 +74,8 @@ class VoicePortService(Service):
     def mediaOf(self, name: str) -> Any:
         """
         @return: the statistics of the open media stream of the port
-            C{name} (local call control or MGCP), or L{None}.
+            C{name} under local call control, or L{None} (the service
+            adds MGCP connections: L{srst.service.RouterService}).
         """
         endpoint = self.endpoints.get(name)
         if endpoint is not None and endpoint.mediaLeg is not None:

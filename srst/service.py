@@ -245,7 +245,7 @@ class RouterService(MultiService):
         self.portService.setServiceParent(self)
         self.voicePorts = self.portService.ports
         self.portEndpoints = self.portService.endpoints
-        registerVoicePortCommands(self.commands, self.voicePorts, self.portService.mediaOf)
+        registerVoicePortCommands(self.commands, self.voicePorts, self._portMediaOf)
         self.mgcpService: MgcpService | None = None
         if config.mgcp is not None:
             self.mgcpService = self._mgcp(config)
@@ -256,6 +256,17 @@ class RouterService(MultiService):
                 config.credentials.port,
                 config.credentials.trustpoint,
             )
+
+    def _portMediaOf(self, name: str) -> Any:
+        """
+        @return: the statistics of the voice port C{name}'s open media
+            stream, under local call control or, failing that, of its
+            newest MGCP connection; L{None} when it has neither.
+        """
+        snapshot = self.portService.mediaOf(name)
+        if snapshot is None and self.mgcpService is not None:
+            snapshot = self.mgcpService.gateway.mediaOf(name)
+        return snapshot
 
     def _mgcp(self, config: RouterConfig) -> MgcpService:
         """

@@ -143,6 +143,14 @@ class MgcpGatewayAcceptanceTests(TestCase):
         expected = g711.depacketise(a.dsp.law, g711.packetise(a.dsp.law, SAMPLES))
         found = any(recorded[i:i + len(expected)] == expected for i in range(len(recorded) - len(expected) + 1))
         self.assertTrue(found, "the played samples arrive at 1/0/1 sample for sample")
+        summary = yield runCommand(self.service, "show", "voice", "port", "summary")
+        self.assertIn("Media streams:", summary.text)
+        media = {row["port"]: row["media"] for row in summary.data}
+        for name in ("1/0/0", "1/0/1"):
+            self.assertIsNotNone(media[name], f"{name}'s MGCP connection shows in the summary")
+        self.assertGreater(media["1/0/0"]["txPackets"], 0)
+        self.assertGreater(media["1/0/1"]["rxPackets"], 0)
+        self.assertEqual(media["1/0/1"]["lost"], 0)
         a.backend.onHook()
         yield self.agent.whenCallReleased()
         yield waitUntil(lambda: not self.gateway.connectionsOf("1/0/0") and not self.gateway.connectionsOf("1/0/1"),

@@ -177,6 +177,19 @@ class MgcpGateway:
         """
         return self._endpoint(portName).name
 
+    def mediaOf(self, portName: str) -> Any:
+        """
+        @param portName: a voice-port name.
+        @return: the stream statistics (a L{srst.media.transport.StreamSnapshot})
+            of the newest connection on the port's endpoint, or L{None}
+            when it has none (or the gateway does not serve the port).
+        """
+        endpoint = self.endpoints.get(portName)
+        if endpoint is None or not endpoint.connections:
+            return None
+        *_, newest = endpoint.connections.values()
+        return newest.leg.snapshot()
+
     def start(self) -> None:
         """
         Send the boot RSIP (C{RM: restart} for C{*@<domain>}) after the
