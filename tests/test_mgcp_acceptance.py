@@ -5,7 +5,9 @@ Acceptance tests for the MGCP gateway with fallback: the real router on
 and restarted to simulate the WAN failing and coming back.  Detection and
 switchback intervals are shortened (1 s keepalive, 2 s failover) so the
 real-time run stays short; the exact timing with the defaults is shown
-with L{task.Clock} in tests.test_mgcp_fallback.
+with L{task.Clock} in tests.test_mgcp_detection (this gateway and the
+same call agent over UDP, every MGCP timer on the clock) and
+tests.test_mgcp_fallback (the monitor alone).
 """
 
 from __future__ import annotations

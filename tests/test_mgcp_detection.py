@@ -1,0 +1,168 @@
+"""
+End-to-end detection timing of the MGCP fallback with the default timers
+(mgcp.md 9.1: keepalive after 15 s of silence, fallback after 30 s): the
+real gateway (L{srst.mgcp.control.MgcpService}) and the real C{srst-ccm}
+call agent talk over UDP on 127.0.0.1, while every MGCP timer of the
+gateway (keepalives, retransmissions, failover, probing) runs on a
+L{task.Clock}.  The test advances the clock and only lets the reactor
+carry the datagrams each step puts on the wire; no protocol timer waits
+for real time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from twisted.internet import reactor
+from twisted.internet.defer import inlineCallbacks
+from twisted.internet.task import Clock, deferLater
+from twisted.trial.unittest import TestCase
+
+from srst._mgcpconfig import CcmManagerConfig, Switchback, SwitchbackMode
+from srst._portsconfig import Signal, VoicePortConfig
+from srst.media.transport import RtpPortAllocator
+from srst.mgcp.control import MgcpService
+from srst.mgcp.fallback import FallbackStatus
+from srst.mgcp.gateway import MgcpGateway
+from srst.ports.media import MediaPump, PortMediaResources
+from srst.ports.simulated import SimulatedBackend
+from srst.ports.voiceport import newVoicePort
+from srst.tools._callagent import CallAgent, parseLineSpec
+from tests.test_phone_media import waitUntil
+
+BASE = datetime(2026, 12, 5, 9, 0, 0, tzinfo=timezone.utc)
+PORTS = ("1/0/0", "1/0/1")
+
+
+class ClockedReactor:
+    """
+    The real reactor's sockets with a L{Clock}'s time: the gateway binds
+    real UDP ports and schedules everything on the clock.
+    """
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+
+    def listenUDP(self, *args: Any, **kwargs: Any) -> Any:
+        return reactor.listenUDP(*args, **kwargs)
+
+    def callLater(self, *args: Any, **kwargs: Any) -> Any:
+        return self.clock.callLater(*args, **kwargs)
+
+    def seconds(self) -> float:
+        return self.clock.seconds()
+
+    def getDelayedCalls(self) -> Any:
+        return self.clock.getDelayedCalls()
+
+
+class DetectionTimingTests(TestCase):
+    """
+    The call agent stops answering: the ports go to local control exactly
+    at the failover interval; it answers again: they come back.
+    """
+
+    timeout = 30
+
+    @inlineCallbacks
+    def setUp(self) -> Any:
+        self.clock = Clock()
+        self.clock.advance(1000.0)
+        self.agent = CallAgent(reactor, "branch-router",
+                               [parseLineSpec("81234=1/0/0"), parseLineSpec("81236=1/0/1")],
+                               listenAddress=("127.0.0.1", 0))
+        self.agent.start()
+        self.addCleanup(self.agent.stop)
+        clocked = ClockedReactor(self.clock)
+        ports = [newVoicePort(VoicePortConfig(name, Signal.FXS_LOOP_START),
+                              SimulatedBackend(name, Signal.FXS_LOOP_START)) for name in PORTS]
+        media = PortMediaResources(clocked, RtpPortAllocator("127.0.0.1", "43200-43299"),
+                                   MediaPump(self.clock))
+        self.gateway = MgcpGateway(
+            clock=self.clock, domain="branch-router", ports=ports,
+            newLeg=lambda port, payloadType: media.newLeg(port, payloadType),
+            callAgent=self.agent.listenAddress, restartDelay=2.0)
+        config = CcmManagerConfig(fallbackMgcp=True, switchback=Switchback(SwitchbackMode.IMMEDIATE))
+        self.service = MgcpService(clocked, self.gateway, {}, config, ("127.0.0.1", 0),
+                                   lambda: BASE + timedelta(seconds=self.clock.seconds()))
+        self.monitor = self.service.monitor
+        self.service.startService()
+        self.addCleanup(self.service.stopService)
+        self.heard: list[float] = []
+        self.gateway.trafficObservers.append(lambda: self.heard.append(self.clock.seconds()))
+        self.sent: list[bytes] = []
+        write = self.gateway.protocol.write
+        self.gateway.protocol.write = lambda data, peer: (self.sent.append(data), write(data, peer))[1]
+        self.clock.advance(2.0)  # the restart delay: the boot RSIP goes out
+        yield self.agent.whenRegistered()
+        yield waitUntil(lambda: self.monitor.status is FallbackStatus.REGISTERED, "registered")
+
+    @inlineCallbacks
+    def settle(self) -> Any:
+        """Let the reactor carry what is on the wire (a few real milliseconds)."""
+        for _ in range(3):
+            yield deferLater(reactor, 0.005, lambda: None)
+
+    @inlineCallbacks
+    def advance(self, seconds: float, step: float = 1.0) -> Any:
+        """Advance the clock in steps, letting datagrams through after each."""
+        end = self.clock.seconds() + seconds
+        while self.clock.seconds() < end - 1e-9:
+            self.clock.advance(min(step, end - self.clock.seconds()))
+            yield self.settle()
+
+    def keepalivesSent(self) -> int:
+        """Keepalive NTFYs sent so far (an empty NTFY, C{X: 0}), retransmissions not counted."""
+        return len({data.split()[1] for data in self.sent
+                    if data.startswith(b"NTFY ") and b"\nX: 0" in data.replace(b"\r", b"")})
+
+    def restartsSent(self) -> int:
+        """RSIP commands sent so far, retransmissions not counted."""
+        return len({data.split()[1] for data in self.sent if data.startswith(b"RSIP ")})
+
+    @inlineCallbacks
+    def test_answeredKeepalivesKeepControl(self) -> Any:
+        """
+        While the call agent answers, an empty NTFY keepalive goes out
+        after each 15 s of silence and the gateway never falls back.
+        """
+        yield self.advance(60.0)
+        self.assertGreaterEqual(self.keepalivesSent(), 3)
+        self.assertIs(self.monitor.status, FallbackStatus.REGISTERED)
+        self.assertTrue(all(self.gateway.controlled(name) for name in PORTS))
+
+    @inlineCallbacks
+    def test_fallbackAtFailoverIntervalThenSwitchback(self) -> Any:
+        """
+        The call agent stops: a keepalive goes out 15 s after it was last
+        heard and the ports go to local control 30 s after (not a step
+        sooner); probing goes on every 15 s; when the call agent listens
+        again the next probe is answered and switchback (immediate) sends
+        RSIP and gives the ports back to MGCP.
+        """
+        yield self.agent.stop()
+        yield self.settle()
+        lastHeard = self.heard[-1]
+        keepalives = self.keepalivesSent()
+        yield self.advance(lastHeard + 15.0 - self.clock.seconds() - 0.5)
+        self.assertEqual(self.keepalivesSent(), keepalives)
+        yield self.advance(1.0)
+        self.assertEqual(self.keepalivesSent(), keepalives + 1)
+        yield self.advance(lastHeard + 30.0 - self.clock.seconds() - 0.5)
+        self.assertIs(self.monitor.status, FallbackStatus.REGISTERED)
+        yield self.advance(0.5)
+        self.assertIs(self.monitor.status, FallbackStatus.FALLBACK)
+        self.assertEqual(self.monitor.fallbackStart, BASE + timedelta(seconds=lastHeard + 30.0))
+        self.assertFalse(any(self.gateway.controlled(name) for name in PORTS))
+        probes = self.keepalivesSent()
+        yield self.advance(30.0)
+        self.assertGreaterEqual(self.keepalivesSent(), probes + 2)
+        self.assertIs(self.monitor.status, FallbackStatus.FALLBACK)
+
+        self.agent.start()
+        restarts = self.restartsSent()
+        yield self.advance(16.0)
+        yield waitUntil(lambda: self.monitor.status is FallbackStatus.REGISTERED, "switched back")
+        self.assertTrue(all(self.gateway.controlled(name) for name in PORTS))
+        self.assertGreater(self.restartsSent(), restarts)
