@@ -16,7 +16,7 @@ L{srst.ports.simulated.SimulatedBackend}), each taken off hook by its
 backend, each with a L{srst.ports.media.PortMediaLeg} (SRTP both ways,
 AES_CM_128_HMAC_SHA1_32, keys from L{srst.media.srtp.generateKeys}, an even
 port of 16384-32767 on 127.0.0.1 from an
-L{srst.media.transport.RtpPortAllocator}), all ticked by ONE
+L{srst.media.portrange.RtpPortAllocator}), all ticked by ONE
 L{srst.ports.media.MediaPump}.  Every 20 ms every port sends one 160-byte
 G.711 u-law payload (172 bytes of RTP, 176 of SRTP) and every packet the
 phones send is authenticated, decrypted, accounted for (RFC 3550) and
@@ -211,7 +211,7 @@ def serve(reactor, peersPath: str, keysPath: str, audio: str, seconds: str):
 
     from srst._portsconfig import Signal, VoicePortConfig
     from srst.media.srtp import generateKeys
-    from srst.media.transport import RtpPortAllocator
+    from srst.media.portrange import RtpPortAllocator
     from srst.ports.media import MAX_CATCH_UP, MediaPump, PortMediaLeg
     from srst.ports.simulated import SimulatedBackend
     from srst.ports.tones import CallProgressTone

@@ -128,7 +128,7 @@ def serve(reactor, ports: str, caPort: str, freeze: str = "off"):
 
     from srst._portsconfig import Signal, VoicePortConfig
     from srst.debug import DebugSwitches
-    from srst.media.transport import RtpPortAllocator
+    from srst.media.portrange import RtpPortAllocator
     from srst.mgcp.gateway import DEBUG_NAMESPACE, MgcpGateway
     from srst.mgcp.messages import Command, MgcpDecodeError, Response, decodeMessage, encodeMessage
     from srst.ports.media import MediaPump, PortMediaResources

@@ -21,7 +21,7 @@ from typing import Any
 from attrs import frozen
 
 from srst._configreader import ConfigProblem, Reader
-from srst.media.transport import InvalidPortRange, parsePortRange
+from srst.media.portrange import InvalidPortRange, parsePortRange
 from srst.mgcp.constants import CALL_AGENT_PORT, GATEWAY_PORT
 from srst.mgcp.transactions import RetransmissionPolicy
 
@@ -50,7 +50,7 @@ class MediaConfig:
 
     @ivar address: the IP address RTP sockets bind to.
     @ivar rtpPortRange: C{"LOW-HIGH"}, valid for
-        L{srst.media.transport.parsePortRange}.
+        L{srst.media.portrange.parsePortRange}.
     @ivar unreachableMs: how long an RTP peer may stay unreachable (ICMP port
         unreachable with no RTP arriving) before the call is torn down,
         milliseconds; L{None} disables the check.

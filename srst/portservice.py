@@ -8,7 +8,8 @@ policing of the RTP datagrams), and the local call control of each port
 
 from __future__ import annotations
 
-from typing import Any
+from functools import partial
+from typing import Any, Callable
 
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred, gatherResults
@@ -17,7 +18,7 @@ from twisted.logger import Logger
 from srst._policing_datagram import PolicingDatagramProtocol
 from srst.calls.portdirectory import PortDirectory, portNumber
 from srst.calls.portline import VoicePortEndpoint
-from srst.media.transport import RtpPortAllocator
+from srst.media.portrange import RtpPortAllocator
 from srst.ports.media import MediaPump, PortMediaResources
 from srst.ports.simulated import SimulatedBackend
 from srst.ports.voiceport import newVoicePort
@@ -46,10 +47,9 @@ class VoicePortService(Service):
         """
         media = config.media
         unreachableMs = media.unreachableMs
-        wrap = None
+        wrap: Callable[[Any], Any] | None = None
         if controlPlane is not None:
-            def wrap(stream: Any) -> Any:
-                return PolicingDatagramProtocol(stream, controlPlane, "udp")
+            wrap = partial(PolicingDatagramProtocol, controlPlane=controlPlane, protocol="udp")
         self.pump = MediaPump(reactor)
         self.media = PortMediaResources(
             reactor, RtpPortAllocator(media.address, media.rtpPortRange), self.pump,

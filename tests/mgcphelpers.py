@@ -12,7 +12,7 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.task import Clock
 
 from srst._portsconfig import Signal, VoicePortConfig
-from srst.media.transport import RtpPortAllocator
+from srst.media.portrange import RtpPortAllocator
 from srst.mgcp.gateway import MgcpGateway
 from srst.mgcp.messages import Command, Response, decodeMessage, encodeMessage
 from srst.ports.media import MediaPump, PortMediaLeg

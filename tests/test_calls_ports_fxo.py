@@ -5,7 +5,6 @@ in-memory SCCP phones, the call engine on a L{task.Clock}, simulated lines.
 
 from __future__ import annotations
 
-from typing import Any
 
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -18,7 +17,7 @@ from srst.ports.tones import CallProgressTone
 from srst.ports.voiceport import PortStatus, newVoicePort
 from srst.sccp import messages as m
 from srst.sccp.constants import CallState, Tone
-from srst.media.transport import RtpPortAllocator
+from srst.media.portrange import RtpPortAllocator
 from srst.ports.media import MediaPump, PortMediaResources
 from tests.test_calls_engine import MAC_A, CallRouter, ack, dial, only
 from tests.test_ports_media import PortReactor

@@ -70,7 +70,7 @@ def contains(haystack: Sequence[bytes], needle: Sequence[bytes]) -> bool:
     return any(haystack[i:i + len(needle)] == needle for i in range(len(haystack) - len(needle) + 1))
 
 
-def testSamples(count: int) -> list[int]:
+def sampleAudio(count: int) -> list[int]:
     """@return: C{count} samples of a deterministic, non-periodic test signal."""
     return [((i * 7919) % 16001) - 8000 for i in range(count)]
 
@@ -130,7 +130,7 @@ class PortMediaTests(TestCase):
         self.assertNotEqual(orc.rxKey.key, b"")
         self.assertEqual(phone.receivedOfType(m.CallInfo)[-1].callSecurityStatus, CallSecurityStatus.ENCRYPTED)
 
-        samples = testSamples(8000)
+        samples = sampleAudio(8000)
         path = os.path.join(self.stateDir, "announcement.wav")
         writeWav(path, samples, WavEncoding.PCM16)
         recording = os.path.join(self.stateDir, "phone.wav")

@@ -16,14 +16,13 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from srst.media.rtp import PayloadType, RtpPacket, decodeRtp, encodeRtp
 from srst.media.srtp import SrtpProfile, SrtpSender, generateKeys
-from srst.media.transport import (
+from srst.media.portrange import (
     InvalidPortRange,
     PortRangeExhausted,
     RtpPortAllocator,
-    RtpStream,
-    StreamNotReady,
     parsePortRange,
 )
+from srst.media.transport import RtpStream, StreamNotReady
 from srst.policing import (
     AccessList,
     AccessListEntry,

@@ -21,7 +21,7 @@ from twisted.trial.unittest import TestCase
 
 from srst._mgcpconfig import CcmManagerConfig, Switchback, SwitchbackMode
 from srst._portsconfig import Signal, VoicePortConfig
-from srst.media.transport import RtpPortAllocator
+from srst.media.portrange import RtpPortAllocator
 from srst.mgcp.control import MgcpService
 from srst.mgcp.fallback import FallbackStatus
 from srst.mgcp.gateway import MgcpGateway

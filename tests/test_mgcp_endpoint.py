@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from srst.media.transport import RtpPortAllocator
+from srst.media.portrange import RtpPortAllocator
 from srst.mgcp._naming import (
     BadPortName,
     localNameOf,

@@ -17,7 +17,7 @@ from twisted.internet.task import deferLater
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from srst._portsconfig import Signal, VoicePortConfig
-from srst.media.transport import RtpPortAllocator
+from srst.media.portrange import RtpPortAllocator
 from srst.mgcp.gateway import MgcpGateway
 from srst.mgcp.messages import Command, Response
 from srst.mgcp.transactions import MgcpTransactionProtocol

@@ -13,7 +13,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from srst._portsconfig import Signal, VoicePortConfig
 from srst.media.rtp import RtpPacket, decodeRtp, encodeRtp
 from srst.media.srtp import SrtpReceiver, SrtpSender
-from srst.media.transport import PortRangeExhausted, RtpPortAllocator
+from srst.media.portrange import PortRangeExhausted, RtpPortAllocator
 from srst.ports import g711
 from srst.ports.g711 import G711Law
 from srst.ports.media import (

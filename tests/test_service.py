@@ -5,7 +5,6 @@ the seed's control-plane policy, and the show commands.
 """
 
 import os
-import shutil
 import stat
 
 from cryptography import x509

@@ -35,7 +35,8 @@ from srst.debug import sharedDebugLogger
 from srst.calls.interfaces import FailureReason, ICallEndpoint, LineRef, Party
 from srst.calls.leg import LegStatus
 from srst.media.rtp import PayloadType
-from srst.media.transport import PortRangeExhausted, StreamSnapshot
+from srst.media.portrange import PortRangeExhausted
+from srst.media.transport import StreamSnapshot
 from srst.ports.interfaces import IVoicePortListener
 from srst.ports.tones import CallProgressTone
 from srst.ports.voiceport import PortStatus

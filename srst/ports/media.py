@@ -4,7 +4,7 @@ Router-terminated media of a voice port.
 
 A L{PortMediaLeg} joins one L{srst.ports.voiceport.VoicePort} to one
 L{srst.media.transport.RtpStream}: L{PortMediaLeg.open} binds an even port
-from the L{srst.media.transport.RtpPortAllocator} (inside the control-plane
+from the L{srst.media.portrange.RtpPortAllocator} (inside the control-plane
 policy when one is given), L{PortMediaLeg.start} points it at the far end
 and starts sending the port's audio, and what arrives is decoded and played
 to the line.  Both call control paths use it: the local call engine
@@ -27,7 +27,8 @@ from zope.interface import implementer
 
 from srst.media.rtp import PayloadType
 from srst.media.srtp import SrtpKeys
-from srst.media.transport import RtpPortAllocator, RtpStream, StreamSnapshot
+from srst.media.portrange import RtpPortAllocator
+from srst.media.transport import RtpStream, StreamSnapshot
 from srst.media.udpport import listenMediaUDP
 from srst.ports.g711 import FRAME_SAMPLES, G711Law
 from srst.ports.interfaces import IVoicePortListener
@@ -273,7 +274,7 @@ class PortMediaLeg:
         Bind the stream to an even port of the range.
 
         @return: C{(address, port)} where it receives.
-        @raise srst.media.transport.PortRangeExhausted: when no port is free.
+        @raise srst.media.portrange.PortRangeExhausted: when no port is free.
         """
         if self.local is not None:
             return self.local
