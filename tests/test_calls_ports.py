@@ -22,7 +22,10 @@ from srst.ports.tones import CallProgressTone
 from srst.ports.voiceport import PortStatus, newVoicePort
 from srst.sccp import messages as m
 from srst.sccp.constants import CallState, Tone
+from srst.media.portrange import RtpPortAllocator
+from srst.ports.media import MediaPump, PortMediaResources
 from tests.test_calls_engine import MAC_A, MAC_B, CallRouter, ack, dial, only
+from tests.test_ports_media import PortReactor
 
 PORT = "1/0/0"
 
@@ -181,6 +184,64 @@ class PortCallTests(SynchronousTestCase):
         self.assertIn(CallState.BUSY, states(received))
         self.assertIn(Tone.LINE_BUSY, tones(received))
         self.assertEqual(setup.port.status, PortStatus.CONNECTED)
+
+    def test_portStillOffHookAfterCallIsBusy(self) -> None:
+        """
+        After the phone hung up, a telephone still off hook (hearing
+        reorder) makes the port busy: a second caller hears busy, the
+        port is not rung, and nothing raises.
+        """
+        setup = PortSetup()
+        setup.ring()
+        setup.backend.offHook()
+        setup.a.received()
+        setup.a.send(m.OnHook())
+        setup.a.received()
+        self.assertIs(setup.port.dsp.playing, CallProgressTone.REORDER)
+        b = setup.router.phone(MAC_B)
+        received = setup.ring(b)
+        self.assertIn(CallState.BUSY, states(received))
+        self.assertIn(Tone.LINE_BUSY, tones(received))
+        self.assertEqual((setup.engine.legsOf(setup.endpoint), setup.backend.ringCount), ([], 1))
+        self.assertIs(setup.port.dsp.playing, CallProgressTone.REORDER)
+        setup.backend.onHook()
+        b.send(m.OnHook())
+        b.received()
+        self.assertNotIn(CallState.BUSY, states(setup.ring(b)))
+        self.assertIs(setup.port.status, PortStatus.RINGING)
+
+    def test_rtpRangeExhaustedAtAnswer(self) -> None:
+        """
+        When the last RTP port is gone by the time the port answers, the
+        call is cleared whole: the phone goes on hook and is not connected
+        afterwards, the engine holds no call and no RTP port stays held.
+        """
+        reactor = PortReactor()
+        router = CallRouter()
+        router.engine.clock = reactor
+        media = PortMediaResources(reactor, RtpPortAllocator("127.0.0.1", "42000-42003"), MediaPump(reactor))
+        config = VoicePortConfig(PORT)
+        backend = SimulatedBackend(PORT, config.signal)
+        port = newVoicePort(config, backend)
+        endpoint = VoicePortEndpoint(router.engine, port, media)
+        router.engine.addDirectory(PortDirectory([DialPeer(1, destinationPattern="81234", port=PORT)],
+                                                 {PORT: endpoint}))
+        phone = router.phone(MAC_A)
+        phone.send(m.OffHook())
+        dial(phone, "81234")
+        phone.received()
+        taken = []
+        while media.available():
+            taken.append(media.allocator.allocate())
+        backend.offHook()
+        reactor.advance(0)
+        received = states(phone.received())
+        self.assertIn(CallState.ON_HOOK, received)
+        self.assertNotIn(CallState.CONNECTED, received[received.index(CallState.ON_HOOK):])
+        self.assertEqual(router.engine.calls(), [])
+        self.assertEqual(router.engine.legsOf(endpoint), [])
+        self.assertEqual(media.allocator.inUse, frozenset(taken))
+        self.assertEqual(media.refusals, 1)
 
     def test_portOffHook(self) -> None:
         """

@@ -123,6 +123,16 @@ def _mediaAvailable(endpoint: Any) -> bool:
     return True if check is None else bool(check())
 
 
+def _lineBusy(endpoint: Any) -> bool:
+    """
+    Whether C{endpoint}'s line is in use without a call: a voice port
+    whose telephone is still off hook after its call ended has a
+    C{lineBusy()} that says so; other endpoints never are.
+    """
+    check = getattr(endpoint, "lineBusy", None)
+    return False if check is None else bool(check())
+
+
 def _party(line: LineRef) -> Party:
     return Party(line.number, line.name)
 
@@ -483,8 +493,9 @@ class CallEngine:
         return call
 
     def _busy(self, endpoint: Any) -> bool:
-        """Whether the endpoint has a leg or shows a shared-line call."""
-        return self.hasCall(endpoint) or any(monitorsOf(call, endpoint) for call in self._calls)
+        """Whether the endpoint has a leg, shows a shared-line call, or its line is in use."""
+        return (self.hasCall(endpoint) or _lineBusy(endpoint)
+                or any(monitorsOf(call, endpoint) for call in self._calls))
 
     def _offer(self, callee: Leg, caller: Leg) -> None:
         """Ring C{callee}; arm forward-no-answer when it applies."""

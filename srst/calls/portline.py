@@ -140,6 +140,14 @@ class VoicePortEndpoint:
         self.media.refused(self.port.name, "no RTP port free in the media range")
         return False
 
+    def lineBusy(self) -> bool:
+        """
+        @return: whether the line is in use with no call on it (a telephone
+            still off hook hearing reorder, an FXO line not yet released):
+            the engine then treats the port as busy.
+        """
+        return self.leg is None and self.port.status is not PortStatus.IDLE
+
     def mediaSnapshot(self) -> StreamSnapshot | None:
         """@return: the statistics of the open media leg, or L{None}."""
         return self.mediaLeg.snapshot() if self.mediaLeg is not None else None
@@ -287,7 +295,8 @@ class VoicePortEndpoint:
             host, number = mediaLeg.open()
         except PortRangeExhausted as e:
             self.media.refused(self.port.name, str(e))
-            self.engine.mediaFailed(leg, str(e))
+            # Cleared on the next turn: the engine is still connecting the call.
+            self.engine.clock.callLater(0, self.engine.mediaFailed, leg, str(e))
             return
         self.mediaLeg = mediaLeg
         _log.debug("{port}: media on {host}:{number} ({kind})", port=self.port.name, host=host,
