@@ -144,9 +144,10 @@ class VoicePortEndpoint:
         """
         @return: whether the line is in use with no call on it (a telephone
             still off hook hearing reorder, an FXO line not yet released):
-            the engine then treats the port as busy.
+            the engine then treats the port as busy.  A port MGCP controls
+            is not busy but unavailable (L{mediaAvailable}: reorder).
         """
-        return self.leg is None and self.port.status is not PortStatus.IDLE
+        return self.active and self.leg is None and self.port.status is not PortStatus.IDLE
 
     def mediaSnapshot(self) -> StreamSnapshot | None:
         """@return: the statistics of the open media leg, or L{None}."""
