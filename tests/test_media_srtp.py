@@ -240,6 +240,16 @@ class ProtectTests(SynchronousTestCase):
         self.assertRaises(SrtpError, SrtpSender(generateKeys()).protect,
                           b"ab")
 
+    def test_tooLongRejected(self):
+        """
+        A packet longer than libsrtp's buffer raises SrtpError (pylibsrtp
+        raises a plain ValueError), protecting or unprotecting.
+        """
+        keys = generateKeys()
+        packet = b"\x80\x00\x00\x01" + bytes(8) + bytes(2000)
+        self.assertRaises(SrtpError, SrtpReceiver(keys).unprotect, packet)
+        self.assertRaises(SrtpError, SrtpSender(keys).protect, packet)
+
     def test_senderRefusesRepeatedSequence(self):
         """
         Protecting the same sequence number twice (a two-time pad) raises

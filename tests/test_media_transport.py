@@ -22,7 +22,7 @@ from srst.media.portrange import (
     RtpPortAllocator,
     parsePortRange,
 )
-from srst.media.transport import RtpStream, StreamNotReady
+from srst.media.transport import MAX_DATAGRAM, RtpStream, StreamNotReady
 from srst.policing import (
     AccessList,
     AccessListEntry,
@@ -404,6 +404,98 @@ class RtpStreamBadInputTests(SynchronousTestCase):
         self.assertEqual(self.pair.b.source, other)
         self.pair.b.remote = (HOST, ADDR_A[1] + 20)
         self.assertIsNone(self.pair.b.source)
+
+
+class RtpStreamRobustnessTests(SynchronousTestCase):
+    """
+    Failures around a stream that must not stop it or leak: a refused
+    send, an oversized datagram, a stray sender, a payload type it does
+    not play, a port closing.
+    """
+
+    def test_refusedSendKeepsSrtpGoing(self) -> None:
+        """
+        A send the host refuses is counted and logged, not raised; the
+        next packet gets a fresh SRTP index and decrypts at the far end
+        (it is not refused as a replay of the failed one).
+        """
+        pair = StreamPair(secure=True)
+        write = pair.ta.write
+        failures = [OSError(105, "No buffer space available")]
+
+        def flaky(datagram: bytes, addr: Any = None) -> None:
+            if failures:
+                raise failures.pop()
+            write(datagram, addr)
+
+        pair.ta.write = flaky
+        with capturedLogs() as events:
+            pair.a.send(b"lost", 160)
+            pair.a.send(b"next", 160)
+        self.assertEqual(pair.a.counters.sendFailures, 1)
+        self.assertEqual(pair.a.snapshot().send.packets, 1)
+        self.assertEqual(len([e for e in events if e["log_level"] == LogLevel.warn]), 1)
+        pair.pump()
+        self.assertEqual([p for p, _ in pair.gotB], [b"next"])
+
+    def test_oversizedDatagram(self) -> None:
+        """
+        A datagram longer than L{MAX_DATAGRAM} is malformed, on an SRTP
+        stream (libsrtp would refuse it with a ValueError) and a plain one.
+        """
+        for secure in (True, False):
+            pair = StreamPair(secure=secure)
+            pair.b.datagramReceived(b"\x80" + bytes(MAX_DATAGRAM), ADDR_A)
+            self.assertEqual((pair.b.counters.malformed, pair.b.counters.authFailures), (1, 0))
+            self.assertEqual(pair.gotB, [])
+
+    def test_farEndRelatches(self) -> None:
+        """
+        A stray packet from another port of the far end's host may latch
+        first; the far end's own address still gets through (and latches),
+        and the stray port is dropped after.
+        """
+        pair = StreamPair()
+        stray = (HOST, ADDR_A[1] + 40)
+        pair.b.datagramReceived(encodeRtp(RtpPacket(0, 1, 1, 99, b"stale")), stray)
+        self.assertEqual(pair.b.source, stray)
+        pair.a.send(b"real", 160)
+        pair.pump()
+        self.assertEqual(pair.b.source, ADDR_A)
+        pair.b.datagramReceived(encodeRtp(RtpPacket(0, 2, 2, 99, b"stale")), stray)
+        self.assertEqual([p for p, _ in pair.gotB], [b"stale", b"real"])
+        self.assertEqual(pair.b.counters.wrongSource, 1)
+
+    def test_otherPayloadTypesNotDelivered(self) -> None:
+        """
+        With C{acceptPayloadTypes}, comfort noise, telephone events and
+        another codec are accounted for but not delivered.
+        """
+        got: list[bytes] = []
+        stream = RtpStream(Clock(), onAudio=got.append, acceptPayloadTypes=frozenset({0}))
+        bindFake(stream, 20000)
+        for seq, payloadType in enumerate((0, 13, 101, 8, 0)):
+            stream.datagramReceived(encodeRtp(RtpPacket(payloadType, seq, seq * 160, 7, b"%d" % payloadType)),
+                                    ADDR_B)
+        self.assertEqual(got, [b"0", b"0"])
+        self.assertEqual((stream.counters.otherPayloadType, stream.counters.delivered), (3, 2))
+        self.assertEqual(stream.snapshot().receive.packets, 5)
+
+    def test_portReleasedOnlyOnceClosed(self) -> None:
+        """
+        The port goes back to the range only when the socket has closed,
+        so it cannot be handed out while still bound.
+        """
+        released: list[int] = []
+        stream = RtpStream(Clock(), releasePort=released.append)
+        transport = bindFake(stream, 20000)
+        closing: defer.Deferred[None] = defer.Deferred()
+        transport.stopListening = lambda: closing
+        done = stream.close()
+        self.assertEqual(released, [])
+        closing.callback(None)
+        self.assertEqual(released, [20000])
+        self.successResultOf(done)
 
 
 class RtpStreamTimerTests(SynchronousTestCase):

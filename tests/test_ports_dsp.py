@@ -594,6 +594,14 @@ class SimulatedDspTests(SynchronousTestCase):
         third = SimulatedDsp(G711Law.ULAW)
         third.playWav(path)
         self.assertEqual(third.nextFrame(), (-1000,) * 160)
+        # Replaced by a file of the same size with the same times (cp -p).
+        staged = path + ".new"
+        writeWav(staged, [2000] * 480)
+        os.utime(staged, ns=(1, 1))
+        os.replace(staged, path)
+        fourth = SimulatedDsp(G711Law.ULAW)
+        fourth.playWav(path)
+        self.assertEqual(fourth.nextFrame(), (2000,) * 160)
 
     def test_playBadWavKeepsPlaying(self):
         """

@@ -247,7 +247,7 @@ class SrtpSender:
         """
         try:
             return self._session.protect(rtp)
-        except pylibsrtp.Error as e:
+        except (pylibsrtp.Error, ValueError) as e:
             ssrc, seq = _rtpIds(rtp)
             raise SrtpError("protect", str(e), ssrc, seq) from None
 
@@ -261,7 +261,7 @@ class SrtpSender:
         """
         try:
             return self._session.protect_rtcp(rtcp)
-        except pylibsrtp.Error as e:
+        except (pylibsrtp.Error, ValueError) as e:
             raise SrtpError("protect_rtcp", str(e),
                             _rtcpSsrc(rtcp)) from None
 
@@ -291,11 +291,12 @@ class SrtpReceiver:
         @param srtp: the SRTP packet.
         @return: the RTP packet.
         @raise SrtpError: when authentication fails (wrong keys, tampering),
-            the packet is a replay, or it is too short.
+            the packet is a replay, or it is too short or too long for
+            libsrtp's buffer.
         """
         try:
             return self._session.unprotect(srtp)
-        except pylibsrtp.Error as e:
+        except (pylibsrtp.Error, ValueError) as e:
             ssrc, seq = _rtpIds(srtp)
             raise SrtpError("unprotect", str(e), ssrc, seq) from None
 
@@ -310,6 +311,6 @@ class SrtpReceiver:
         """
         try:
             return self._session.unprotect_rtcp(srtcp)
-        except pylibsrtp.Error as e:
+        except (pylibsrtp.Error, ValueError) as e:
             raise SrtpError("unprotect_rtcp", str(e),
                             _rtcpSsrc(srtcp)) from None

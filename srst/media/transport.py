@@ -21,6 +21,7 @@ from typing import Any, Callable, Optional
 
 from attrs import frozen
 from twisted.internet.defer import Deferred, maybeDeferred, succeed
+from twisted.internet.error import MessageLengthError
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.internet.protocol import DatagramProtocol
 from twisted.logger import Logger
@@ -39,6 +40,10 @@ from srst.media.rtp import (
     encodeRtpHeader,
 )
 from srst.media.srtp import SrtpError, SrtpKeys, SrtpReceiver, SrtpSender
+
+MAX_DATAGRAM = 1500
+"""Longer datagrams are dropped as malformed (G.711 at 20 ms is 172 bytes
+of RTP; libsrtp's buffer holds 1500)."""
 
 _RTP_HEADER_LENGTH = 12
 _FIXED_HEADER = struct.Struct("!BHII")
@@ -80,7 +85,11 @@ class StreamCounters:
     @ivar authFailures: SRTP packets that failed authentication (dropped).
     @ivar replays: SRTP packets already seen (dropped).
     @ivar wrongSource: datagrams not from the known far end (dropped).
-    @ivar delivered: payloads handed to C{onPayload}.
+    @ivar otherPayloadType: good packets of a payload type the stream does
+        not play (comfort noise, telephone events, another codec): counted
+        in the statistics, not delivered.
+    @ivar delivered: payloads handed to C{onPayload} or C{onAudio}.
+    @ivar sendFailures: packets the host refused to send.
     """
 
     received: int
@@ -89,7 +98,9 @@ class StreamCounters:
     authFailures: int
     replays: int
     wrongSource: int
+    otherPayloadType: int
     delivered: int
+    sendFailures: int
 
 
 @frozen
@@ -158,7 +169,8 @@ class RtpStream(DatagramProtocol):
                  unreachableTimeout: Optional[float] = None,
                  releasePort: Optional[Callable[[int], Any]] = None,
                  ssrc: Optional[int] = None,
-                 minSequential: int = 2) -> None:
+                 minSequential: int = 2,
+                 acceptPayloadTypes: Optional[frozenset[int]] = None) -> None:
         """
         @param clock: the reactor's time provider (or a L{task.Clock}).
         @param payloadType: the payload type to send.
@@ -177,6 +189,9 @@ class RtpStream(DatagramProtocol):
             L{RtpPortAllocator.release}.
         @param ssrc: the SSRC to send with; random when L{None}.
         @param minSequential: RFC 3550 probation, see L{ReceiveStatistics}.
+        @param acceptPayloadTypes: the payload types delivered; packets of
+            others are accounted for and counted as C{otherPayloadType}
+            but not delivered.  L{None} delivers every payload type.
         """
         if unreachableTimeout is not None and unreachableTimeout <= 0:
             raise ValueError("unreachableTimeout must be positive")
@@ -191,6 +206,7 @@ class RtpStream(DatagramProtocol):
         self._source: Optional[Address] = None
         self._onPayload = onPayload
         self._onAudio = onAudio
+        self._accept = acceptPayloadTypes
         self._onUnreachable = onUnreachable
         self._releasePort = releasePort
         self._sender = SrtpSender(txKeys) if txKeys is not None else None
@@ -203,7 +219,8 @@ class RtpStream(DatagramProtocol):
         self._timer: Optional[IDelayedCall] = None
         self._counts = dict.fromkeys(
             ("received", "decrypted", "malformed", "authFailures",
-             "replays", "wrongSource", "delivered"), 0)
+             "replays", "wrongSource", "otherPayloadType", "delivered",
+             "sendFailures"), 0)
 
     def __repr__(self) -> str:
         return "<RtpStream port=%s remote=%s ssrc=0x%08x%s>" % (
@@ -297,7 +314,10 @@ class RtpStream(DatagramProtocol):
         @param timestampAdvance: timestamp units this payload lasts (160
             for 20 ms of G.711); added after sending.
         @param marker: the RTP marker bit.
-        @return: the datagram written.
+        @return: the datagram (also when the host refused to send it: a
+            failed send is counted as C{sendFailures} and logged, and the
+            sequence number moves on all the same, so the next packet gets
+            a fresh SRTP index instead of being refused as a replay).
         @raise StreamNotReady: before binding or L{remote}, or after
             L{close}.
         @raise SrtpError: if libsrtp refuses to protect the packet.
@@ -313,11 +333,22 @@ class RtpStream(DatagramProtocol):
                                    marker) + payload
         if self._sender is not None:
             datagram = self._sender.protect(datagram)
-        self.transport.write(datagram, self._remote)
-        self._txStats.sentPayload(len(payload))
         self._sequence = (self._sequence + 1) % _SEQ_MOD
         self._timestamp = (self._timestamp + timestampAdvance) % _TS_MOD
+        try:
+            self.transport.write(datagram, self._remote)
+        except (OSError, MessageLengthError) as e:
+            self._sendFailed(e)
+            return datagram
+        self._txStats.sentPayload(len(payload))
         return datagram
+
+    def _sendFailed(self, error: Exception) -> None:
+        self._counts["sendFailures"] += 1
+        count = self._counts["sendFailures"]
+        emit = self.log.warn if count == 1 else _DEBUG_LOG.debug
+        emit("RTP to {remote} from port {localPort} not sent: {error}",
+             remote=self._remote, localPort=self.localPort, error=str(error), count=count)
 
     def _drop(self, kind: str, addr: Any, reason: str) -> None:
         self._counts[kind] += 1
@@ -339,9 +370,13 @@ class RtpStream(DatagramProtocol):
         self._counts["received"] += 1
         if self.closed:
             return
+        if len(datagram) > MAX_DATAGRAM:
+            self._drop("malformed", addr, "%d bytes, longer than %d"
+                       % (len(datagram), MAX_DATAGRAM))
+            return
         source = self._source
         if source is not None:
-            if tuple(addr) != source:
+            if tuple(addr) != source and tuple(addr) != self._remote:
                 self._drop("wrongSource", addr,
                            "expected %s:%d" % source)
                 return
@@ -365,8 +400,9 @@ class RtpStream(DatagramProtocol):
             # What phones send: version 2, no padding, extension or CSRC.
             # The header is read in place; an RtpPacket is built only for
             # an onPayload that takes one.
-            _, seq, timestamp, ssrc = _FIXED_HEADER.unpack_from(
+            second, seq, timestamp, ssrc = _FIXED_HEADER.unpack_from(
                 datagram, 1)
+            payloadType = second & 0x7F
             payload = datagram[_RTP_HEADER_LENGTH:]
             packet = None
         else:
@@ -377,12 +413,19 @@ class RtpStream(DatagramProtocol):
                 return
             payload, seq = packet.payload, packet.sequenceNumber
             timestamp, ssrc = packet.timestamp, packet.ssrc
-        if source is None and self._remote is not None:
+            payloadType = packet.payloadType
+        if self._remote is not None and (source is None
+                                         or tuple(addr) == self._remote):
+            # Latch the sender; the far end's own address always re-latches
+            # (a stray packet from elsewhere on its host cannot lock it out).
             self._source = (str(addr[0]), int(addr[1]))
         self._rxStats.receiveHeader(ssrc, seq, timestamp, len(payload),
                                     self.clock.seconds())
         if self._timer is not None:
             self._timer.reset(self.unreachableTimeout)
+        if self._accept is not None and payloadType not in self._accept:
+            self._counts["otherPayloadType"] += 1
+            return
         self._counts["delivered"] += 1
         try:
             if self._onAudio is not None:
@@ -423,9 +466,16 @@ class RtpStream(DatagramProtocol):
         self.closed = True
         self._cancelTimer()
         transport, port = self.transport, self.localPort
-        if port is not None and self._releasePort is not None:
-            self._releasePort(port)
+
+        def release(result: object) -> object:
+            # Only once the socket is closed: a port handed out again
+            # before that could not be bound.
+            if port is not None and self._releasePort is not None:
+                self._releasePort(port)
+            return result
+
         if transport is None:
+            release(None)
             return succeed(None)
         done: Deferred[Any] = maybeDeferred(transport.stopListening)
-        return done.addCallback(lambda ignored: None)
+        return done.addBoth(release).addCallback(lambda ignored: None)

@@ -70,6 +70,7 @@ def _mediaFacts(snapshot: Any) -> dict[str, Any]:
         "rxBytes": received.octets, "lost": received.lost, "jitterMs": round(received.jitterMs, 3),
         "dropped": {"malformed": counters.malformed, "authFailures": counters.authFailures,
                     "replays": counters.replays, "wrongSource": counters.wrongSource},
+        "otherPayloadType": counters.otherPayloadType, "sendFailures": counters.sendFailures,
         "unreachable": snapshot.unreachable,
     }
 

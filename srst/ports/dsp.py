@@ -72,11 +72,13 @@ _clips: "weakref.WeakValueDictionary[int, _Clip]" = weakref.WeakValueDictionary(
 
 
 @lru_cache(maxsize=16)
-def _wavSamples(path: str, mtime: int, size: int) -> tuple[int, ...]:
+def _wavSamples(path: str, version: tuple[int, ...]) -> tuple[int, ...]:
     """
-    The samples of a WAV file as one tuple, kept for the file's path,
-    modification time and size: ports playing the same announcement play
-    the same tuple, hence one shared L{_Clip}.
+    The samples of a WAV file as one tuple, kept for the file's path and
+    version (device, inode, size, modification and change times: a file
+    replaced or rewritten, even with its times preserved, is read anew):
+    ports playing the same announcement play the same tuple, hence one
+    shared L{_Clip}.
     """
     return tuple(readWav(path).samples)
 
@@ -163,8 +165,8 @@ class SimulatedDsp:
         except OSError:
             samples = readWav(path).samples  # raises the WavError naming the file
         else:
-            samples = _wavSamples(path, status.st_mtime_ns,
-                                  status.st_size)
+            samples = _wavSamples(path, (status.st_dev, status.st_ino, status.st_size,
+                                         status.st_mtime_ns, status.st_ctime_ns))
         self.playSamples(samples, name=path)
 
     def stop(self) -> None:

@@ -246,6 +246,7 @@ class PortMediaLeg:
         self.payloadType = int(payloadType)
         self.stream = RtpStream(reactor, payloadType=self.payloadType, txKeys=txKeys, rxKeys=rxKeys,
                                 onAudio=self._received, onUnreachable=onUnreachable,
+                                acceptPayloadTypes=frozenset((self.payloadType,)),
                                 unreachableTimeout=unreachableTimeout, releasePort=allocator.release)
         self._wrap = wrap
         self.local: tuple[str, int] | None = None
