@@ -375,16 +375,24 @@ class SwitchbackTests(SynchronousTestCase):
 
     def test_immediate(self):
         """
-        Switchback immediate returns every port, busy or not, as soon as the
-        call agent answers, and sends RSIP restart for them.
+        Switchback immediate happens as soon as the call agent answers,
+        calls or not: the idle ports go back at once with RSIP restart; a
+        port with a call keeps it and follows, with its own RSIP, when the
+        call ends (an RSIP restart says the port has no connection).
         """
         clock, target, monitor = inFallback(switchbackConfig(Switchback(SwitchbackMode.IMMEDIATE)),
                                             busy={"1/0/0"})
         clock.advance(15)
         target.keepalives[-1].callback(None)
         self.assertIs(monitor.status, FallbackStatus.REGISTERING)
-        self.assertEqual(target.actions, [("keepalive",), ("return", "1/0/0"), ("return", "1/0/1"),
-                                          ("return", "1/1/0"), ("restart", "restart", PORTS)])
+        self.assertEqual(target.actions, [("keepalive",), ("return", "1/0/1"), ("return", "1/1/0"),
+                                          ("restart", "restart", ("1/0/1", "1/1/0"))])
+        self.assertEqual(monitor.pendingPorts, {"1/0/0"})
+        target.busy.clear()
+        monitor.portIdle("1/0/0")
+        self.assertEqual(target.actions[4:], [("return", "1/0/0"), ("restart", "restart", ("1/0/0",))])
+        self.assertEqual(monitor.pendingPorts, set())
+        del target.actions[4:]
         self.assertEqual(monitor.lastSwitchback, BASE + timedelta(seconds=45))
         self.assertEqual(monitor.fallbackEnd, BASE + timedelta(seconds=45))
         self.assertEqual(monitor.fallbackMode, "Enabled/OFF")

@@ -334,11 +334,12 @@ class FallbackMonitor:
             self._machine._switchbackNow()
 
     def _switchback(self) -> None:
+        # Every mode returns the idle ports now; a port with a call (a local
+        # one, or an MGCP call kept through fallback) stays until the call
+        # ends and then re-registers with its own RSIP (mgcp.md 9.4): an
+        # RSIP restart says the port has no connection.
         names = list(self.target.portNames())
-        if self.config.switchback.mode is SwitchbackMode.GRACEFUL:
-            returned = [name for name in names if self.target.isPortIdle(name)]
-        else:
-            returned = names
+        returned = [name for name in names if self.target.isPortIdle(name)]
         self.pendingPorts = set(names) - set(returned)
         self.lastSwitchback = self.fallbackEnd = self.now()
         self._log.info("MGCP switchback: ports {ports} back to the call agent; {pending} still local",

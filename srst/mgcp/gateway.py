@@ -360,7 +360,10 @@ class MgcpGateway:
         core = self.transactions.counters
         before = core.commandsReceived + core.responsesReceived + core.acksReceived
         self.transactions.datagramReceived(data, peer)
-        if core.commandsReceived + core.responsesReceived + core.acksReceived != before:
+        fromCallAgent = peer[0] == self.callAgent[0]
+        if fromCallAgent and core.commandsReceived + core.responsesReceived + core.acksReceived != before:
+            # Only the call agent's own traffic proves it is alive (mgcp.md 9.1):
+            # a stray datagram from elsewhere must not end fallback.
             self._traffic()
 
     def _write(self, data: bytes, peer: Peer) -> None:

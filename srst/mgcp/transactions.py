@@ -344,6 +344,14 @@ class MgcpTransactions:
             return
         self.counters.responsesReceived += 1
         outgoing = self._outgoing.get(transactionId)
+        if outgoing is not None and outgoing.peer[0] != peer[0]:
+            # Only the host the command went to can answer it.
+            self.counters.unmatchedResponses += 1
+            self.log.warn("MGCP: response {code} {transactionId} from {peer}, "
+                          "but the command went to {commandPeer}",
+                          code=response.code, transactionId=transactionId,
+                          peer=peer, commandPeer=outgoing.peer)
+            return
         if outgoing is None:
             if transactionId in self._recentIds:
                 self.counters.duplicates += 1

@@ -1,0 +1,172 @@
+"""
+Switchback and call-agent liveness with the real gateway, the real
+L{PortControl} and local endpoints, and the fallback monitor, all on one
+fake reactor: a call kept through fallback, a port busy at switchback,
+the call agent lost again before a busy port returns, and datagrams from
+hosts other than the call agent.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from srst._mgcpconfig import CcmManagerConfig, Switchback, SwitchbackMode
+from srst.calls.dialplan import DialPeer
+from srst.calls.portdirectory import PortDirectory
+from srst.calls.portline import VoicePortEndpoint
+from srst.mgcp.control import PortControl
+from srst.mgcp.fallback import FallbackStatus, newFallbackMonitor
+from srst.mgcp.messages import Command, Response, decodeMessage, encodeMessage
+from tests.mgcphelpers import CA, DOMAIN, GatewayHarness
+from tests.test_calls_engine import CallRouter
+
+BASE = datetime(2026, 12, 5, 9, 0, 0, tzinfo=timezone.utc)
+EP0 = "aaln/S1/SU0/0@%s" % (DOMAIN,)
+
+
+class Branch:
+    """
+    The gateway's FXS ports 1/0/0 and 1/0/1 with local endpoints (81234,
+    81235) and a fallback monitor; a call agent the test answers for.
+    """
+
+    def __init__(self, mode: SwitchbackMode) -> None:
+        self.h = GatewayHarness(fxo=())
+        self.reactor = self.h.reactor
+        self.gateway = self.h.gateway
+        router = CallRouter()
+        router.engine.clock = self.reactor
+        self.local = {name: VoicePortEndpoint(router.engine, port, number="8123%d" % (4 + index,))
+                      for index, (name, port) in enumerate(sorted(self.h.ports.items()))}
+        router.engine.addDirectory(PortDirectory(
+            [DialPeer(81234 + i, destinationPattern="8123%d" % (4 + i,), port=name)
+             for i, name in enumerate(sorted(self.local))], self.local))
+        self.control = PortControl(self.gateway, self.local)
+        self.monitor = newFallbackMonitor(
+            self.reactor, lambda: BASE + timedelta(seconds=self.reactor.seconds()),
+            CcmManagerConfig(fallbackMgcp=True, switchback=Switchback(mode)), CA[0], self.control)
+        self.control.monitor = self.monitor
+        self.gateway.trafficObservers.append(self.monitor.trafficReceived)
+        self.gateway.timeoutObservers.append(self.monitor.transactionTimedOut)
+        self.monitor.start()
+        self.answer()
+
+    def answer(self) -> list[Command]:
+        """The call agent answers 200 to every command sent since the last call."""
+        commands = []
+        for data, _ in list(self.h.transport.written):
+            message = decodeMessage(data)
+            if isinstance(message, Command):
+                commands.append(message)
+                self.h.receive(encodeMessage(Response(200, message.transactionId, "OK")).decode())
+        del self.h.transport.written[:]
+        return commands
+
+    def silence(self, seconds: float) -> None:
+        """The call agent hears nothing for C{seconds}."""
+        del self.h.transport.written[:]
+        self.reactor.advance(seconds)
+        del self.h.transport.written[:]
+
+    def restartedPorts(self, commands: list[Command]) -> list[str]:
+        return [str(c.endpoint) for c in commands if c.verb == "RSIP"]
+
+    def connectedMgcpCall(self) -> None:
+        """1/0/0 off hook with a sendrecv connection: an MGCP call in progress."""
+        self.h.lines["1/0/0"].offHook()
+        self.answer()
+        self.h.receive("CRCX 10 %s MGCP 0.1\nC: 1\nM: sendrecv\n\nv=0\nc=IN IP4 127.0.0.1\n"
+                       "m=audio 5000 RTP/AVP 0\n" % (EP0,))
+        self.answer()
+
+
+class SwitchbackTests(SynchronousTestCase):
+    """
+    Ports come back to MGCP only when idle, each announcing itself with
+    RSIP, whatever the switchback mode.
+    """
+
+    def test_keptCallOutlivesFallback(self) -> None:
+        """
+        An MGCP call kept through fallback is still up at (immediate)
+        switchback: the idle port goes back at once, 1/0/0 when its call
+        ends, with its own RSIP, and then answers the call agent again.
+        """
+        b = Branch(SwitchbackMode.IMMEDIATE)
+        b.connectedMgcpCall()
+        b.silence(46)
+        self.assertIs(b.monitor.status, FallbackStatus.FALLBACK)
+        self.assertEqual(len(b.gateway.connectionsOf("1/0/0")), 1)
+        b.h.receive("AUEP 11 aaln/S1/SU0/1@%s MGCP 0.1\nF: ES\n" % (DOMAIN,))
+        commands = b.answer()
+        self.assertEqual(b.control.owner("1/0/1"), "MGCP")
+        self.assertEqual(b.control.owner("1/0/0"), "LOCAL")
+        self.assertNotIn(EP0, b.restartedPorts(commands))
+        b.h.lines["1/0/0"].onHook()
+        commands = b.answer()
+        self.assertEqual(b.control.owner("1/0/0"), "MGCP")
+        self.assertFalse(b.local["1/0/0"].active)
+        self.assertIn(EP0, b.restartedPorts(commands))
+        b.h.receive("AUEP 12 %s MGCP 0.1\nF: ES\n" % (EP0,))
+        self.assertTrue(b.h.transport.written[-1][0].startswith(b"200 12"))
+
+    def test_lostAgainBeforeBusyPortReturns(self) -> None:
+        """
+        A port whose local call outlasts switchback stays with local call
+        control if the call agent is lost again before the call ends, and
+        takes calls there after it.
+        """
+        b = Branch(SwitchbackMode.IMMEDIATE)
+        b.silence(31)
+        self.assertIs(b.monitor.status, FallbackStatus.FALLBACK)
+        b.h.lines["1/0/0"].offHook()
+        b.h.receive("AUEP 11 aaln/S1/SU0/1@%s MGCP 0.1\nF: ES\n" % (DOMAIN,))
+        b.answer()
+        self.assertEqual(b.monitor.pendingPorts, {"1/0/0"})
+        b.silence(31)
+        self.assertIs(b.monitor.status, FallbackStatus.FALLBACK)
+        b.h.lines["1/0/0"].onHook()
+        self.assertEqual(b.control.owner("1/0/0"), "LOCAL")
+        self.assertTrue(b.local["1/0/0"].active)
+        self.assertEqual(b.control.owner("1/0/1"), "LOCAL")
+
+
+class LivenessTests(SynchronousTestCase):
+    """
+    Only the call agent's own traffic proves it is alive.
+    """
+
+    def test_strayResponseDoesNotEndFallback(self) -> None:
+        """
+        A response from another host, even one matching a command's
+        transaction id, neither ends fallback nor answers the command.
+        """
+        b = Branch(SwitchbackMode.GRACEFUL)
+        b.silence(31)
+        self.assertIs(b.monitor.status, FallbackStatus.FALLBACK)
+        b.reactor.advance(15)  # a probe goes out
+        probe = decodeMessage(b.h.transport.written[0][0])
+        self.assertIsInstance(probe, Command)
+        stray = ("10.66.66.66", 2427)
+        b.h.receive("200 %d OK\n" % (probe.transactionId,), stray)
+        b.h.receive("200 4242 OK\n", stray)
+        self.assertIs(b.monitor.status, FallbackStatus.FALLBACK)
+        self.assertEqual([b.control.owner(n) for n in ("1/0/0", "1/0/1")], ["LOCAL", "LOCAL"])
+        b.h.receive("200 %d OK\n" % (probe.transactionId,), CA)
+        self.assertIsNot(b.monitor.status, FallbackStatus.FALLBACK)
+
+    def test_commandsFromOtherHostsAreNotLiveness(self) -> None:
+        """
+        A command from another host is answered but does not count as the
+        call agent being heard.
+        """
+        b = Branch(SwitchbackMode.GRACEFUL)
+        heard: list[Any] = []
+        b.gateway.trafficObservers.append(lambda: heard.append(1))
+        b.h.receive("AUEP 20 %s MGCP 0.1\nF: ES\n" % (EP0,), ("10.66.66.66", 2427))
+        self.assertEqual(heard, [])
+        b.h.receive("AUEP 21 %s MGCP 0.1\nF: ES\n" % (EP0,))
+        self.assertEqual(heard, [1])
