@@ -406,6 +406,19 @@ class ErrorTests(SynchronousTestCase):
         self.assertEqual(g.counters.received, 3)
         self.assertTrue(all(data.startswith(b"510 77") for data, _ in self.h.transport.written))
 
+    def test_deeplyNestedEmbeddedRequests(self) -> None:
+        """
+        Embedded requests nested hundreds deep (about 3 KB) get 510 and
+        the message piggy-backed after them is still answered; four levels
+        are accepted.
+        """
+        nested = "L/hd(E(R(" * 300 + "L/hu" + ")))" * 300
+        self.h.receive("RQNT 12 %s MGCP 0.1\nX: 1\nR: %s\n.\nAUEP 13 %s MGCP 0.1\nF: ES\n"
+                       % (EP0, nested, EP0))
+        self.assertEqual([(r.code, r.transactionId) for r in self.h.take()], [(510, 12), (200, 13)])
+        four = "L/hd(E(R(" * 4 + "L/hu" + ")))" * 4
+        self.assertEqual(self.code("RQNT 14 %s MGCP 0.1\nX: 1\nR: %s\n" % (EP0, four)), 200)
+
     def test_auditEndpoint(self) -> None:
         """
         AUEP F: A returns the capabilities; on aaln/* it lists endpoints in Z:.

@@ -264,7 +264,13 @@ def encodeEventList(events) -> str:
     return ",".join(event.encode() for event in events)
 
 
-def _parseAction(text: str) -> RequestedAction:
+MAX_EMBEDDED_DEPTH = 4
+"""Embedded requests (C{E(R(...))}) nested deeper than this are refused
+(510): the grammar allows nesting, no call agent needs more, and an
+unbounded depth would let one datagram exhaust the parser's stack."""
+
+
+def _parseAction(text: str, depth: int) -> RequestedAction:
     head, groups = splitParenthesised(text)
     action = EventAction.lookup(head)
     if action is None:
@@ -274,13 +280,16 @@ def _parseAction(text: str) -> RequestedAction:
         if len(groups) != 1:
             raise protocolError("embedded request needs one group: %r"
                                 % (text,))
-        return RequestedAction(action, _parseEmbedded(groups[0]))
+        if depth >= MAX_EMBEDDED_DEPTH:
+            raise protocolError("embedded requests nested deeper than %d"
+                                % (MAX_EMBEDDED_DEPTH,))
+        return RequestedAction(action, _parseEmbedded(groups[0], depth + 1))
     if groups:
         raise protocolError("action %r takes no parameters" % (text,))
     return RequestedAction(action)
 
 
-def _parseEmbedded(text: str) -> EmbeddedRequest:
+def _parseEmbedded(text: str, depth: int) -> EmbeddedRequest:
     requested = signals = digitMap = None
     for item in splitList(text):
         head, groups = splitParenthesised(item)
@@ -288,7 +297,7 @@ def _parseEmbedded(text: str) -> EmbeddedRequest:
             raise protocolError("bad embedded request item %r" % (item,))
         kind = head.upper()
         if kind == "R" and requested is None:
-            requested = parseRequestedEvents(groups[0])
+            requested = _parseRequestedEvents(groups[0], depth)
         elif kind == "S" and signals is None:
             signals = parseSignalRequests(groups[0])
         elif kind == "D" and digitMap is None:
@@ -304,8 +313,14 @@ def parseRequestedEvents(text: str) -> tuple[RequestedEvent, ...]:
 
     @param text: the value; empty means "detect nothing".
     @return: the requested events in order.
-    @raise MgcpDecodeError: 510 if malformed, 523 for an unknown action.
+    @raise MgcpDecodeError: 510 if malformed (embedded requests nested
+        deeper than L{MAX_EMBEDDED_DEPTH} included), 523 for an unknown
+        action.
     """
+    return _parseRequestedEvents(text, 0)
+
+
+def _parseRequestedEvents(text: str, depth: int) -> tuple[RequestedEvent, ...]:
     result = []
     for item in splitList(text):
         head, groups = splitParenthesised(item)
@@ -317,7 +332,7 @@ def parseRequestedEvents(text: str) -> tuple[RequestedEvent, ...]:
             actionItems = splitList(groups[0])
             if not actionItems:
                 raise protocolError("empty action list in %r" % (item,))
-            actions = tuple(_parseAction(a) for a in actionItems)
+            actions = tuple(_parseAction(a, depth) for a in actionItems)
         if len(groups) == 2:
             parameters = groups[1]
         result.append(RequestedEvent(parseEventName(head), actions,
