@@ -361,6 +361,26 @@ class ErrorTests(SynchronousTestCase):
         self.assertEqual(self.code(text), ResponseCode.REMOTE_DESCRIPTOR_ERROR)
         self.assertEqual(self.h.allocator.inUse, frozenset())
 
+    def test_remoteAddressNotIpv4(self) -> None:
+        """
+        A remote descriptor whose connection address is a host name, IPv6
+        or not an address at all gets 505 (CRCX and MDCX), binds nothing
+        and leaves an existing connection as it was.
+        """
+        for n, address in enumerate(("IN IP4 ca.example.com", "IN IP6 ::1", "IN IP4 999.1.2.3")):
+            text = CRCX.replace("1010", str(1100 + n)) + "\nv=0\nc=%s\nm=audio 5000 RTP/AVP 0\n" % (address,)
+            self.assertEqual(self.code(text), ResponseCode.UNSUPPORTED_REMOTE_DESCRIPTOR, address)
+        self.assertEqual(self.h.allocator.inUse, frozenset())
+        good = CRCX + "\nv=0\nc=IN IP4 127.0.0.1\nm=audio 5000 RTP/AVP 0\n"
+        response = self.h.response(good)
+        self.assertEqual(response.code, 200)
+        [connectionId] = response.get("I")
+        self.assertEqual(self.code("MDCX 1200 %s MGCP 0.1\nC: A0000000010000010000000F\nI: %s\nM: sendrecv\n\n"
+                                   "v=0\nc=IN IP4 ca.example.com\nm=audio 5002 RTP/AVP 0\n"
+                                   % (EP0, connectionId)), ResponseCode.UNSUPPORTED_REMOTE_DESCRIPTOR)
+        [info] = self.h.gateway.connectionsOf("1/0/0")
+        self.assertEqual((info.remote, info.mode), (("127.0.0.1", 5000), "recvonly"))
+
     def test_unsupportedCodec(self) -> None:
         """
         A remote SDP offering only G.729 gets 534; an L: a: without G.711

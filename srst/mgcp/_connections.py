@@ -12,6 +12,8 @@ stays bound).
 
 from __future__ import annotations
 
+import ipaddress
+
 from typing import Any, Optional
 
 from attrs import define, frozen
@@ -171,12 +173,20 @@ def remoteAddress(remoteSdp: Optional[SessionDescription]) -> Optional[tuple[str
     @param remoteSdp: a remote descriptor, or C{None}.
     @return: where to send RTP, or C{None} when the descriptor says not to
         (port 0, address 0.0.0.0) or there is none.
+    @raise MgcpCommandError: 505 when the address is not an IPv4 literal
+        (a host name, IPv6, or nonsense such as C{999.1.2.3}).
     """
     if remoteSdp is None:
         return None
     address, port = remoteSdp.address, remoteSdp.mediaPort
     if not address or not port or address == "0.0.0.0":
         return None
+    try:
+        ipaddress.IPv4Address(address)
+    except ValueError:
+        # Media goes to an IPv4 literal: no name lookups, no IPv6 legs.
+        raise MgcpCommandError(ResponseCode.UNSUPPORTED_REMOTE_DESCRIPTOR,
+                               "connection address %r is not an IPv4 address" % (address,)) from None
     return (address, port)
 
 

@@ -221,6 +221,7 @@ class MgcpEndpoint(RequestHandling):
         options = command.get("L")
         remoteSdp = command.sdp[0] if command.sdp else None
         payloadType = choosePayloadType(options, remoteSdp, self.payloadType)
+        remote = remoteAddress(remoteSdp)
         request = self.prepareRequest(command, required=False)
         leg = self._newLeg(self.port, payloadType)
         try:
@@ -231,7 +232,7 @@ class MgcpEndpoint(RequestHandling):
         connectionId = self._newConnectionId()
         localSdp = simpleSdp(local[0], local[1], [payloadType])
         connection = Connection(connectionId, callId, mode, leg, local, localSdp,
-                                remoteAddress(remoteSdp), remoteSdp, options)
+                                remote, remoteSdp, options)
         self.connections[connectionId.upper()] = connection
         if not self.isFxs and self.port.status in (PortStatus.IDLE, PortStatus.RINGING):
             self.port.seize()
@@ -263,11 +264,12 @@ class MgcpEndpoint(RequestHandling):
                     raise MgcpCommandError(ResponseCode.CODEC_NEGOTIATION_FAILURE,
                                            "connection %s carries payload type %d"
                                            % (connection.connectionId, connection.leg.payloadType))
+        remote = remoteAddress(remoteSdp) if remoteSdp is not None else connection.remote
         request = self.prepareRequest(command, required=False)
         connection.mode = mode
         if remoteSdp is not None:
             connection.remoteSdp = remoteSdp
-            connection.remote = remoteAddress(remoteSdp)
+            connection.remote = remote
         if options is not None:
             connection.options = options
         connection.applyMode()
