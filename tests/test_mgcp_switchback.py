@@ -33,7 +33,7 @@ class Branch:
     81235) and a fallback monitor; a call agent the test answers for.
     """
 
-    def __init__(self, mode: SwitchbackMode) -> None:
+    def __init__(self, mode: SwitchbackMode, fallbackMgcp: bool = True) -> None:
         self.h = GatewayHarness(fxo=())
         self.reactor = self.h.reactor
         self.gateway = self.h.gateway
@@ -47,12 +47,13 @@ class Branch:
         self.control = PortControl(self.gateway, self.local)
         self.monitor = newFallbackMonitor(
             self.reactor, lambda: BASE + timedelta(seconds=self.reactor.seconds()),
-            CcmManagerConfig(fallbackMgcp=True, switchback=Switchback(mode)), CA[0], self.control)
+            CcmManagerConfig(fallbackMgcp=fallbackMgcp, switchback=Switchback(mode)), CA[0], self.control)
         self.control.monitor = self.monitor
         self.gateway.trafficObservers.append(self.monitor.trafficReceived)
         self.gateway.timeoutObservers.append(self.monitor.transactionTimedOut)
         self.monitor.start()
         self.answer()
+        assert self.monitor.status is FallbackStatus.REGISTERED, self.monitor.status
 
     def answer(self) -> list[Command]:
         """The call agent answers 200 to every command sent since the last call."""
@@ -61,7 +62,8 @@ class Branch:
             message = decodeMessage(data)
             if isinstance(message, Command):
                 commands.append(message)
-                self.h.receive(encodeMessage(Response(200, message.transactionId, "OK")).decode())
+                self.gateway.protocol.datagramReceived(
+                    encodeMessage(Response(200, message.transactionId, "OK")), CA)
         del self.h.transport.written[:]
         return commands
 
@@ -132,6 +134,29 @@ class SwitchbackTests(SynchronousTestCase):
         self.assertEqual(b.control.owner("1/0/0"), "LOCAL")
         self.assertTrue(b.local["1/0/0"].active)
         self.assertEqual(b.control.owner("1/0/1"), "LOCAL")
+
+
+class DisconnectedTests(SynchronousTestCase):
+    """
+    Without C{fallback-mgcp}, the call agent lost and heard again.
+    """
+
+    def test_restartSparesPortsWithConnections(self) -> None:
+        """
+        When the call agent is heard again, RSIP restart names only the
+        ports without a call (restart says no connection exists); the
+        MGCP call that outlived the disconnection keeps its connection.
+        """
+        b = Branch(SwitchbackMode.GRACEFUL, fallbackMgcp=False)
+        b.connectedMgcpCall()
+        b.silence(60)
+        self.assertIs(b.monitor.status, FallbackStatus.DISCONNECTED)
+        b.h.receive("AUEP 11 aaln/S1/SU0/1@%s MGCP 0.1\nF: ES\n" % (DOMAIN,))
+        commands = b.answer()
+        restarts = [c for c in commands if c.verb == "RSIP" and str(c.get("RM")).lower() == "restart"]
+        self.assertEqual([str(c.endpoint) for c in restarts], ["aaln/S1/SU0/1@%s" % (DOMAIN,)])
+        self.assertIs(b.monitor.status, FallbackStatus.REGISTERED)
+        self.assertEqual(len(b.gateway.connectionsOf("1/0/0")), 1)
 
 
 class LivenessTests(SynchronousTestCase):

@@ -141,7 +141,7 @@ def _makeFallbackMachine():  # type: ignore[no-untyped-def]
     @registering.upon(I._keepaliveDue).loop()
     def _retryRestart(i: FallbackInputs, core: FallbackMonitor) -> None:
         core._returnIdlePending()
-        core._sendRestart(core._mgcpPorts())
+        core._sendRestart(core._restartablePorts())
 
     for state in (registering, registered):
         @state.upon(I.portIdle).loop()
@@ -220,7 +220,7 @@ def _makeFallbackMachine():  # type: ignore[no-untyped-def]
             core._heard()
             core._cancelTimers()
             core._armFailover()
-            core._sendRestart(core.target.portNames())
+            core._sendRestart(core._restartablePorts())
             core._changed("disconnected", "registering", "call agent heard")
 
         @fallback.upon(method).loop()

@@ -295,8 +295,15 @@ class FallbackMonitor:
         self._debug.debug("MGCP RSIP restart failed: {reason}", reason=reason.getErrorMessage())
         self._machine._restartFailed()
 
-    def _mgcpPorts(self) -> list[str]:
-        return [name for name in self.target.portNames() if name not in self.pendingPorts]
+    def _restartablePorts(self) -> list[str]:
+        """
+        The MGCP ports an RSIP restart may name: not waiting for switchback
+        and idle (restart says the endpoint has no connection, mgcp.md 5.2;
+        a port whose MGCP call outlived a disconnection keeps it, and the
+        call agent knows it from the disconnected procedure's RSIP).
+        """
+        return [name for name in self.target.portNames()
+                if name not in self.pendingPorts and self.target.isPortIdle(name)]
 
     def _callAgentLost(self) -> None:
         self.lastFailover = self.now()
