@@ -278,7 +278,8 @@ class RouterService(MultiService):
         media = self.portService.media
         gateway = MgcpGateway(
             clock=self.reactor, domain=config.hostname, ports=self.voicePorts,
-            newLeg=lambda port, payloadType: media.newLeg(port, payloadType),
+            newLeg=lambda port, payloadType: media.newLeg(
+                port, payloadType, unreachableTimeout=mgcp.rtpUnreachableTimeoutMs / 1000.0),
             callAgent=mgcp.callAgent.address, restartDelay=mgcp.restartDelay,
             policy=timers.retransmissionPolicy(), version=mgcp.version, tdinit=timers.tdinit,
             tdmin=timers.tdmin, tdmax=timers.tdmax, packages=mgcp.packageCapabilities,

@@ -87,7 +87,9 @@ class GatewayHarness:
 
     def __init__(self, restartDelay: float = 0.0, random: Any = lambda: 0.5,
                  fxs: tuple[str, ...] = ("1/0/0", "1/0/1"),
-                 fxo: tuple[str, ...] = ("1/1/0",)) -> None:
+                 fxo: tuple[str, ...] = ("1/1/0",),
+                 unreachableTimeout: float | None = None) -> None:
+        self.unreachableTimeout = unreachableTimeout
         self.reactor = FakeUdpReactor()
         self.allocator = RtpPortAllocator("127.0.0.1", "40000-40100")
         self.pump = MediaPump(self.reactor)
@@ -109,7 +111,8 @@ class GatewayHarness:
     def newLeg(self, port: Any, payloadType: int) -> PortMediaLeg:
         """The C{newLeg} callable: a leg on the fake reactor."""
         leg = PortMediaLeg(reactor=self.reactor, allocator=self.allocator, pump=self.pump,
-                           port=port, payloadType=payloadType)
+                           port=port, payloadType=payloadType,
+                           unreachableTimeout=self.unreachableTimeout)
         self.legs.append(leg)
         return leg
 

@@ -439,6 +439,31 @@ class ErrorTests(SynchronousTestCase):
         four = "L/hd(E(R(" * 4 + "L/hu" + ")))" * 4
         self.assertEqual(self.code("RQNT 14 %s MGCP 0.1\nX: 1\nR: %s\n" % (EP0, four)), 200)
 
+    def test_rtpUnreachableDeletesAndReports(self) -> None:
+        """
+        A sendrecv connection that receives no RTP for the unreachable
+        timeout is deleted (its RTP port released) and reported to the
+        call agent with a DLCX carrying C:, I:, E: 902 and P:; a sendonly
+        connection expects no RTP and is kept.
+        """
+        h = GatewayHarness(unreachableTimeout=1.0)
+        sdp = "\nv=0\nc=IN IP4 127.0.0.1\nm=audio 5000 RTP/AVP 0\n"
+        h.lines["1/0/0"].offHook()
+        h.take()
+        [connectionId] = h.response(CRCX.replace("recvonly", "sendrecv") + sdp).get("I")
+        [other] = h.response(CRCX.replace("1010", "1011").replace("recvonly", "sendonly")
+                             .replace("S1/SU0/0", "S1/SU0/1") + sdp).get("I")
+        h.reactor.advance(1.0)
+        [dlcx] = [m for m in h.take() if isinstance(m, Command) and m.verb == "DLCX"]
+        self.assertEqual((dlcx.verb, str(dlcx.endpoint)), ("DLCX", EP0))
+        self.assertEqual((dlcx.get("C"), dlcx.get("I")), ("A0000000010000010000000F", (connectionId,)))
+        self.assertEqual(dlcx.get("E").code, 902)
+        self.assertIsNotNone(dlcx.get("P"))
+        self.assertEqual(h.gateway.connectionsOf("1/0/0"), ())
+        self.assertEqual(len(h.gateway.connectionsOf("1/0/1")), 1)
+        self.assertEqual(len(h.allocator.inUse), 1)
+        self.assertEqual(h.gateway.counters.connectionsLost, 1)
+
     def test_auditEndpoint(self) -> None:
         """
         AUEP F: A returns the capabilities; on aaln/* it lists endpoints in Z:.

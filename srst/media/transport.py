@@ -152,6 +152,8 @@ class RtpStream(DatagramProtocol):
         L{startMedia} before C{onUnreachable}, or L{None} for never.
     @ivar localPort: the bound port, or L{None} before binding.
     @ivar unreachable: whether the unreachable timeout fired.
+    @ivar onUnreachable: called once when the timeout fires, or L{None}
+        (may be set after construction).
     @ivar closed: whether L{close} was called.
     """
 
@@ -207,7 +209,7 @@ class RtpStream(DatagramProtocol):
         self._onPayload = onPayload
         self._onAudio = onAudio
         self._accept = acceptPayloadTypes
-        self._onUnreachable = onUnreachable
+        self.onUnreachable = onUnreachable
         self._releasePort = releasePort
         self._sender = SrtpSender(txKeys) if txKeys is not None else None
         self._receiver = SrtpReceiver(rxKeys) if rxKeys is not None else None
@@ -294,11 +296,11 @@ class RtpStream(DatagramProtocol):
             remote=self._remote, localPort=self.localPort,
             timeout=self.unreachableTimeout, ssrc=self.ssrc,
             received=self._counts["received"])
-        if self._onUnreachable is not None:
+        if self.onUnreachable is not None:
             with self.log.failuresHandled(
                     "while reporting RTP unreachable on {localPort}",
                     localPort=self.localPort):
-                self._onUnreachable()
+                self.onUnreachable()
 
     def _cancelTimer(self) -> None:
         timer, self._timer = self._timer, None

@@ -107,7 +107,7 @@ class Connection:
         """
         self.leg.receiving = self.mode in _RECEIVING
         if self.mode in _SENDING and self.remote is not None:
-            self.leg.start(self.remote)
+            self.leg.start(self.remote, expectMedia=self.leg.receiving)
         elif self.leg.sending:
             self.leg.pause()
 

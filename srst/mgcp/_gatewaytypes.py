@@ -66,6 +66,8 @@ class GatewayCounters:
     @ivar retransmissions: commands and responses resent.
     @ivar timeouts: outgoing commands that exhausted retransmission.
     @ivar errors: error responses sent, by code (400 and up).
+    @ivar connectionsLost: connections deleted because their RTP stopped
+        (reported to the call agent with a DLCX while it controls the port).
     """
 
     received: int
@@ -81,6 +83,7 @@ class GatewayCounters:
     retransmissions: int
     timeouts: int
     errors: dict[int, int]
+    connectionsLost: int = 0
 
 
 class GatewayProtocol(DatagramProtocol):

@@ -81,7 +81,8 @@ class MgcpEndpoint(RequestHandling):
                  notify: Callable[["MgcpEndpoint", tuple[ObservedEvent, ...], str], Any],
                  activity: Callable[["MgcpEndpoint"], Any], tcrit: float = 4.0,
                  tpar: float = 16.0, maxConnections: int = 4,
-                 debugLog: Optional[Logger] = None) -> None:
+                 debugLog: Optional[Logger] = None,
+                 mediaLost: Optional[Callable[["MgcpEndpoint", Connection, Any], Any]] = None) -> None:
         """
         @param clock: timers (signal time-outs, digit map timers).
         @param name: the full endpoint name.
@@ -97,6 +98,10 @@ class MgcpEndpoint(RequestHandling):
         @param tpar: T(partial) inter-digit timer, seconds.
         @param maxConnections: connections per endpoint before 540.
         @param debugLog: the C{srst.debug.mgcp} logger.
+        @param mediaLost: C{mediaLost(endpoint, connection, statistics)} once
+            a connection whose RTP stopped arriving (the leg's unreachable
+            timeout) has been deleted here: the gateway tells the call
+            agent with a DLCX of its own.
         """
         self.clock = clock
         self.name = name
@@ -112,6 +117,7 @@ class MgcpEndpoint(RequestHandling):
         self._newLeg = newLeg
         self._newConnectionId = newConnectionId
         self._notify = notify
+        self._mediaLost = mediaLost
         self._activity = activity
         self._whenIdle: Optional[Callable[[str], Any]] = None
         port.subscribe(self)
@@ -230,6 +236,7 @@ class MgcpEndpoint(RequestHandling):
             leg.close()
             raise MgcpCommandError(ResponseCode.NO_RESOURCES_NOW, str(error)) from error
         connectionId = self._newConnectionId()
+        leg.onUnreachable = lambda: self._rtpUnreachable(connectionId)
         localSdp = simpleSdp(local[0], local[1], [payloadType])
         connection = Connection(connectionId, callId, mode, leg, local, localSdp,
                                 remote, remoteSdp, options)
@@ -445,6 +452,22 @@ class MgcpEndpoint(RequestHandling):
         re-arms it after the restart RSIP).
         """
         self._control.reclaim()
+
+    def _rtpUnreachable(self, connectionId: str) -> None:
+        """
+        No RTP arrived on a connection for C{mgcp rtp unreachable timeout}
+        (mgcp.md 6.4, C{action notify}): delete it here, then report it.
+        """
+        connection = self.connections.get(connectionId.upper())
+        if connection is None:
+            return
+        statistics = connectionStatistics(connection.leg.snapshot())
+        self.debugLog.debug("MGCP endpoint {endpoint}: connection {connection} RTP unreachable; deleted",
+                            endpoint=self.name, connection=connectionId)
+        self._dropConnections([connection])
+        self._checkIdle()
+        if self._mediaLost is not None:
+            self._mediaLost(self, connection, statistics)
 
     def _checkIdle(self) -> None:
         if self.isIdle:

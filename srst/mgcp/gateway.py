@@ -55,9 +55,16 @@ from srst.mgcp._naming import (
     wildcardKind,
 )
 from srst.mgcp._signals import MgcpCommandError
-from srst.mgcp.constants import GATEWAY_PORT, MAX_MESSAGE_SIZE, ResponseCode, Verb, responseText
+from srst.mgcp.constants import (
+    GATEWAY_PORT,
+    MAX_MESSAGE_SIZE,
+    ReasonCode,
+    ResponseCode,
+    Verb,
+    responseText,
+)
 from srst.mgcp.endpoint import ConnectionInfo, MgcpEndpoint
-from srst.mgcp.messages import Command, NotifiedEntity, Response
+from srst.mgcp.messages import Command, NotifiedEntity, Reason, Response
 from srst.mgcp.transactions import MgcpTimeout, MgcpTransactions, Peer, RetransmissionPolicy
 
 __all__ = ["MgcpGateway", "GatewayCounters", "MgcpErrorResponse", "UnknownVoicePort",
@@ -151,6 +158,7 @@ class MgcpGateway:
             tdinit, tdmin, tdmax)
         self._received = self._sent = self._notifications = 0
         self._keepalives = self._restarts = self._timeouts = 0
+        self._connectionsLost = 0
         self._errors: dict[int, int] = {}
         self._nextConnectionId = 1
         self._bootCall: Optional[IDelayedCall] = None
@@ -163,7 +171,8 @@ class MgcpGateway:
                 clock=clock, name=name, port=port, newLeg=newLeg,
                 newConnectionId=self._newConnectionId, notify=self._notify,
                 activity=lambda endpoint: self.disconnected.localActivity(),
-                tcrit=tcrit, tpar=tpar, maxConnections=maxConnections, debugLog=self.debugLog)
+                tcrit=tcrit, tpar=tpar, maxConnections=maxConnections, debugLog=self.debugLog,
+                mediaLost=self._mediaLost)
             self.endpoints[port.name] = endpoint
             self._byLocalName[localNameOf(port.name).lower()] = endpoint
 
@@ -343,7 +352,7 @@ class MgcpGateway:
             unknownVerb=self._errors.get(504, 0), notifications=self._notifications,
             keepalives=self._keepalives, restarts=self._restarts,
             retransmissions=core.retransmissions, timeouts=self._timeouts,
-            errors=dict(self._errors))
+            errors=dict(self._errors), connectionsLost=self._connectionsLost)
 
     # -- datagrams --------------------------------------------------------------------------
 
@@ -428,6 +437,30 @@ class MgcpGateway:
             endpoint.notificationFailed()
 
         self._sendCommand(command, self._entityAddress(entity)).addCallbacks(answered, failed)
+
+    def _mediaLost(self, endpoint: MgcpEndpoint, connection: Any, statistics: Any) -> None:
+        """
+        A connection was deleted because its RTP stopped (C{mgcp rtp
+        unreachable ... action notify}): tell the call agent with a DLCX
+        carrying C{C:}, C{I:}, C{E: 902} and the C{P:} statistics (mgcp.md
+        6.4).  While the port is relinquished (fallback) nobody is told.
+        """
+        self._connectionsLost += 1
+        self.log.warn("MGCP: {endpoint} connection {connection}: RTP unreachable; deleted",
+                      endpoint=endpoint.name, connection=connection.connectionId)
+        if not endpoint.controlled:
+            return
+        entity = endpoint.notifiedEntity or self._defaultEntity()
+        command = Command("DLCX", 1, endpoint.name, self.version, parameters=[
+            ("C", connection.callId), ("I", connection.connectionId),
+            ("E", Reason(ReasonCode.LOSS_OF_LOWER_LAYER_CONNECTIVITY, "RTP unreachable")),
+            ("P", statistics)])
+
+        def failed(failure: Failure) -> None:
+            self.log.warn("MGCP: DLCX for {endpoint} failed: {error}", endpoint=endpoint.name,
+                          error=failure.getErrorMessage())
+
+        self._sendCommand(command, self._entityAddress(entity)).addErrback(failed)
 
     def _newConnectionId(self) -> str:
         value = self._nextConnectionId

@@ -71,6 +71,13 @@ def lawOf(payloadType: int) -> G711Law:
         raise UnsupportedPayloadType(int(payloadType)) from None
 
 
+class _Default:
+    """The type of L{_DEFAULT}: an argument left to its default."""
+
+
+_DEFAULT = _Default()
+
+
 class MediaPump:
     """
     Ticks every started leg (or anything with C{tick()} and C{name}) once
@@ -186,14 +193,19 @@ class PortMediaResources:
                       refusals=self.refusals)
 
     def newLeg(self, port: Any, payloadType: int = PayloadType.PCMU, *, txKeys: SrtpKeys | None = None,
-               rxKeys: SrtpKeys | None = None, onUnreachable: Callable[[], Any] | None = None) -> "PortMediaLeg":
+               rxKeys: SrtpKeys | None = None, onUnreachable: Callable[[], Any] | None = None,
+               unreachableTimeout: float | None | _Default = _DEFAULT) -> "PortMediaLeg":
         """
+        @param unreachableTimeout: seconds, L{None} for never, or by default
+            the resources' L{unreachableTimeout} (MGCP legs pass C{mgcp
+            rtp-unreachable}'s).
         @return: a new, unbound L{PortMediaLeg} for C{port}.
         @raise UnsupportedPayloadType: for a payload type that is not G.711.
         """
+        timeout = self.unreachableTimeout if isinstance(unreachableTimeout, _Default) else unreachableTimeout
         return PortMediaLeg(reactor=self.reactor, allocator=self.allocator, pump=self.pump, port=port,
                             payloadType=payloadType, txKeys=txKeys, rxKeys=rxKeys,
-                            unreachableTimeout=self.unreachableTimeout, onUnreachable=onUnreachable,
+                            unreachableTimeout=timeout, onUnreachable=onUnreachable,
                             wrap=self._wrap)
 
 
@@ -287,18 +299,23 @@ class PortMediaLeg:
         self.local = (address, self._listening.getHost().port)
         return self.local
 
-    def start(self, remote: tuple[str, int]) -> None:
+    def start(self, remote: tuple[str, int], expectMedia: bool = True) -> None:
         """
         Send the port's audio to C{remote} every 20 ms (from when the line
         is off hook) and arm the RTP-unreachable timer.
 
         @param remote: the far end's C{(host, port)}.
+        @param expectMedia: whether the far end sends too (else, as for an
+            MGCP C{sendonly} connection, the timer is not armed).
         """
         if self.closed:
             return
         self.port.dsp.law = self.law
         self.stream.remote = remote
-        self.stream.startMedia()
+        if expectMedia:
+            self.stream.startMedia()
+        else:
+            self.stream.stopMedia()
         self.sending = True
         if not self._subscribed:
             self.port.subscribe(self)
@@ -329,6 +346,15 @@ class PortMediaLeg:
     def snapshot(self) -> StreamSnapshot:
         """@return: the stream's statistics."""
         return self.stream.snapshot()
+
+    @property
+    def onUnreachable(self) -> Callable[[], Any] | None:
+        """Called once when no RTP arrives for the unreachable timeout (settable)."""
+        return self.stream.onUnreachable
+
+    @onUnreachable.setter
+    def onUnreachable(self, callback: Callable[[], Any] | None) -> None:
+        self.stream.onUnreachable = callback
 
     @property
     def name(self) -> str:
