@@ -458,6 +458,9 @@ class CallEngine:
         if free and not withMedia:
             self.log.warn("{line} dialled {number}: no media resources at the destination; refused",
                           line=leg.line.number, number=number)
+            refused = getattr(free[0].endpoint, "mediaRefused", None)
+            if refused is not None:
+                refused()
             leg.machine.fail(FailureReason.CONGESTION)
             return
         free = withMedia

@@ -135,10 +135,15 @@ class VoicePortEndpoint:
         """
         if not self.active:
             return False
-        if self.media is None or self.media.available():
-            return True
-        self.media.refused(self.port.name, "no RTP port free in the media range")
-        return False
+        return self.media is None or self.media.available()
+
+    def mediaRefused(self) -> None:
+        """
+        The engine refused a call to this port for want of media (after
+        L{mediaAvailable} said no): count and log it, once per call.
+        """
+        if self.media is not None and self.active:
+            self.media.refused(self.port.name, "no RTP port free in the media range")
 
     def lineBusy(self) -> bool:
         """
