@@ -243,30 +243,6 @@ class PortCallTests(SynchronousTestCase):
         self.assertEqual(media.allocator.inUse, frozenset(taken))
         self.assertEqual(media.refusals, 1)
 
-    def test_refusalCountedOncePerCall(self) -> None:
-        """
-        A call refused for want of RTP ports is counted (and logged) once,
-        however many ports its dial-peers hunt over.
-        """
-        reactor = PortReactor()
-        router = CallRouter()
-        router.engine.clock = reactor
-        media = PortMediaResources(reactor, RtpPortAllocator("127.0.0.1", "42000-42001"), MediaPump(reactor))
-        endpoints = {}
-        for name in ("1/0/0", "1/0/1"):
-            config = VoicePortConfig(name)
-            endpoints[name] = VoicePortEndpoint(router.engine, newVoicePort(config, SimulatedBackend(name, config.signal)),
-                                                media)
-        router.engine.addDirectory(PortDirectory(
-            [DialPeer(1, destinationPattern="81234", port="1/0/0"),
-             DialPeer(2, destinationPattern="81234", port="1/0/1")], endpoints))
-        media.allocator.allocate()
-        phone = router.phone(MAC_A)
-        phone.send(m.OffHook())
-        dial(phone, "81234")
-        self.assertIn(Tone.REORDER, tones(phone.received()))
-        self.assertEqual(media.refusals, 1)
-
     def test_portOffHook(self) -> None:
         """
         A port whose telephone is off hook (dialling) is busy to callers;
