@@ -113,24 +113,15 @@ class Call:
         return self.secure
 
 
-def _mediaAvailable(endpoint: Any) -> bool:
+def _asks(endpoint: Any, question: str, default: bool) -> bool:
     """
-    Whether C{endpoint} can take a call's media now: an endpoint that
-    terminates media on the router (a voice port) has a C{mediaAvailable()}
-    that says whether an RTP port is free; other endpoints always can.
+    An endpoint's answer to an optional question, C{default} when it has
+    no such method: C{mediaAvailable()} (a voice port: is an RTP port
+    free?) and C{lineBusy()} (a voice port: is its line in use without a
+    call, a telephone still off hook?).
     """
-    check = getattr(endpoint, "mediaAvailable", None)
-    return True if check is None else bool(check())
-
-
-def _lineBusy(endpoint: Any) -> bool:
-    """
-    Whether C{endpoint}'s line is in use without a call: a voice port
-    whose telephone is still off hook after its call ended has a
-    C{lineBusy()} that says so; other endpoints never are.
-    """
-    check = getattr(endpoint, "lineBusy", None)
-    return False if check is None else bool(check())
+    check = getattr(endpoint, question, None)
+    return default if check is None else bool(check())
 
 
 def _party(line: LineRef) -> Party:
@@ -454,7 +445,7 @@ class CallEngine:
             redirect = (redirect.then(Party(number), ForwardReason.BUSY) if redirect is not None
                         else Redirect(Party(number), Party(number), ForwardReason.BUSY))
             free = [d for d in self._resolve(busyTarget) if not self._busy(d.endpoint)]
-        withMedia = [d for d in free if _mediaAvailable(d.endpoint)]
+        withMedia = [d for d in free if _asks(d.endpoint, "mediaAvailable", True)]
         if free and not withMedia:
             self.log.warn("{line} dialled {number}: no media resources at the destination; refused",
                           line=leg.line.number, number=number)
@@ -497,7 +488,7 @@ class CallEngine:
 
     def _busy(self, endpoint: Any) -> bool:
         """Whether the endpoint has a leg, shows a shared-line call, or its line is in use."""
-        return (self.hasCall(endpoint) or _lineBusy(endpoint)
+        return (self.hasCall(endpoint) or _asks(endpoint, "lineBusy", False)
                 or any(monitorsOf(call, endpoint) for call in self._calls))
 
     def _offer(self, callee: Leg, caller: Leg) -> None:

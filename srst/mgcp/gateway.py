@@ -55,14 +55,7 @@ from srst.mgcp._naming import (
     wildcardKind,
 )
 from srst.mgcp._signals import MgcpCommandError
-from srst.mgcp.constants import (
-    GATEWAY_PORT,
-    MAX_MESSAGE_SIZE,
-    ReasonCode,
-    ResponseCode,
-    Verb,
-    responseText,
-)
+from srst.mgcp.constants import GATEWAY_PORT, MAX_MESSAGE_SIZE, ReasonCode, ResponseCode, Verb, responseText
 from srst.mgcp.endpoint import ConnectionInfo, MgcpEndpoint
 from srst.mgcp.messages import Command, NotifiedEntity, Reason, Response
 from srst.mgcp.transactions import MgcpTimeout, MgcpTransactions, Peer, RetransmissionPolicy
