@@ -112,7 +112,7 @@ class GatewayHarness:
         """The C{newLeg} callable: a leg on the fake reactor."""
         leg = PortMediaLeg(reactor=self.reactor, allocator=self.allocator, pump=self.pump,
                            port=port, payloadType=payloadType,
-                           unreachableTimeout=self.unreachableTimeout)
+                           unreachableTimeout=self.unreachableTimeout, unreachableAfterMedia=True)
         self.legs.append(leg)
         return leg
 

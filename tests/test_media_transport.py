@@ -515,6 +515,30 @@ class RtpStreamTimerTests(SynchronousTestCase):
         stream.remote = ADDR_B
         return clock, stream, fired, released
 
+    def test_unreachableAfterMedia(self) -> None:
+        """
+        With C{unreachableAfterMedia} the timeout runs only once RTP has
+        arrived: silence before any packet (a call still ringing) never
+        fires it, silence after media does; pausing disarms it.
+        """
+        clock, stream, fired, _ = self.makeStream()
+        stream.unreachableAfterMedia = True
+        stream.startMedia()
+        clock.advance(10)
+        self.assertEqual(fired, [])
+        stream.datagramReceived(encodeRtp(RtpPacket(0, 1, 160, 7, b"x")), ADDR_B)
+        clock.advance(0.9)
+        self.assertEqual(fired, [])
+        clock.advance(0.1)
+        self.assertEqual(fired, [1])
+        clock2, paused, fired2, _ = self.makeStream()
+        paused.unreachableAfterMedia = True
+        paused.startMedia()
+        paused.stopMedia()
+        paused.datagramReceived(encodeRtp(RtpPacket(0, 1, 160, 7, b"x")), ADDR_B)
+        clock2.advance(10)
+        self.assertEqual(fired2, [])
+
     def test_unreachableOnce(self) -> None:
         """With no packets after media starts, C{onUnreachable} is called
         once after the timeout, with a warning carrying fields."""

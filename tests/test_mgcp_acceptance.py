@@ -138,6 +138,10 @@ class MgcpGatewayAcceptanceTests(TestCase):
         a, b = yield self.portCall()
         self.assertEqual(len(self.gateway.connectionsOf("1/0/0")), 1)
         self.assertEqual(len(self.gateway.connectionsOf("1/0/1")), 1)
+        for connection in self.gateway.endpoints["1/0/1"].connections.values():
+            # mgcp rtp unreachable timeout 1000 action notify, timed from the first packet.
+            stream = connection.leg.stream
+            self.assertEqual((stream.unreachableTimeout, stream.unreachableAfterMedia), (1.0, True))
         yield waitUntil(lambda: a.dsp.playing is None, "the samples played out")
         settled = b.rxPackets + 5
         yield waitUntil(lambda: b.rxPackets >= settled, "the last packets at 1/0/1")

@@ -27,7 +27,7 @@ from srst.mgcp.fallback import FallbackStatus
 from srst.mgcp.gateway import MgcpGateway
 from srst.ports.media import MediaPump, PortMediaResources
 from srst.ports.simulated import SimulatedBackend
-from srst.ports.voiceport import newVoicePort
+from srst.ports.voiceport import PortStatus, newVoicePort
 from srst.tools._callagent import CallAgent, parseLineSpec
 from tests.test_phone_media import waitUntil
 
@@ -77,11 +77,13 @@ class DetectionTimingTests(TestCase):
         clocked = ClockedReactor(self.clock)
         ports = [newVoicePort(VoicePortConfig(name, Signal.FXS_LOOP_START),
                               SimulatedBackend(name, Signal.FXS_LOOP_START)) for name in PORTS]
+        self.ports = {port.name: port for port in ports}
         media = PortMediaResources(clocked, RtpPortAllocator("127.0.0.1", "43200-43299"),
                                    MediaPump(self.clock))
         self.gateway = MgcpGateway(
             clock=self.clock, domain="branch-router", ports=ports,
-            newLeg=lambda port, payloadType: media.newLeg(port, payloadType),
+            newLeg=lambda port, payloadType: media.newLeg(
+                port, payloadType, unreachableTimeout=1.0, unreachableAfterMedia=True),
             callAgent=self.agent.listenAddress, restartDelay=2.0)
         config = CcmManagerConfig(fallbackMgcp=True, switchback=Switchback(SwitchbackMode.IMMEDIATE))
         self.service = MgcpService(clocked, self.gateway, {}, config, ("127.0.0.1", 0),
@@ -166,3 +168,32 @@ class DetectionTimingTests(TestCase):
         yield waitUntil(lambda: self.monitor.status is FallbackStatus.REGISTERED, "switched back")
         self.assertTrue(all(self.gateway.controlled(name) for name in PORTS))
         self.assertGreater(self.restartsSent(), restarts)
+
+    @inlineCallbacks
+    def test_longRingingKeepsTheCall(self) -> Any:
+        """
+        A call that rings longer than the RTP-unreachable timeout (1 s, as
+        the seed configures) is not torn down: the called side's
+        connection receives nothing until it answers, which is not RTP
+        loss; once answered, media flows and both connections stay.
+        """
+        a, b = self.ports["1/0/0"], self.ports["1/0/1"]
+        a.backend.offHook()
+        yield self.settle()
+        for digit in "81236":
+            a.backend.dial(digit)
+        yield self.advance(1.0, step=0.1)
+        yield waitUntil(lambda: b.status is PortStatus.RINGING, "1/0/1 rung by the call agent")
+        yield self.advance(5.0)
+        self.assertIs(b.status, PortStatus.RINGING)
+        self.assertEqual(len(self.gateway.connectionsOf("1/0/0")), 1)
+        connected = self.agent.whenCallConnected()
+        b.backend.offHook()
+        yield self.settle()
+        yield connected
+        yield self.advance(3.0, step=0.1)
+        self.assertEqual((len(self.gateway.connectionsOf("1/0/0")), len(self.gateway.connectionsOf("1/0/1"))),
+                         (1, 1))
+        self.assertEqual(self.gateway.counters.connectionsLost, 0)
+        self.assertGreater(b.rxPackets, 0)
+        self.assertGreater(a.rxPackets, 0)

@@ -12,6 +12,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from srst.mgcp._control import ControlState
 from srst.mgcp.constants import ResponseCode
 from srst.mgcp.gateway import MgcpErrorResponse, UnknownVoicePort
+from srst.media.rtp import RtpPacket, encodeRtp
 from srst.mgcp.messages import Command, Response
 from srst.mgcp.transactions import MgcpTimeout
 from srst.ports.tones import CallProgressTone
@@ -441,21 +442,31 @@ class ErrorTests(SynchronousTestCase):
 
     def test_rtpUnreachableDeletesAndReports(self) -> None:
         """
-        A sendrecv connection that receives no RTP for the unreachable
-        timeout is deleted (its RTP port released) and reported to the
-        call agent with a DLCX carrying C:, I:, E: 902 and P:; a sendonly
-        connection expects no RTP and is kept.
+        A sendrecv connection whose RTP stops for the unreachable timeout
+        is deleted (its RTP port released) and reported to the call agent
+        with a DLCX carrying C:, I:, E: 902 and P:.  One that has received
+        nothing yet (the far end still rings) and a sendonly one (which
+        expects nothing) are kept.
         """
         h = GatewayHarness(unreachableTimeout=1.0)
         sdp = "\nv=0\nc=IN IP4 127.0.0.1\nm=audio 5000 RTP/AVP 0\n"
         h.lines["1/0/0"].offHook()
         h.take()
         [connectionId] = h.response(CRCX.replace("recvonly", "sendrecv") + sdp).get("I")
-        [other] = h.response(CRCX.replace("1010", "1011").replace("recvonly", "sendonly")
-                             .replace("S1/SU0/0", "S1/SU0/1") + sdp).get("I")
-        h.reactor.advance(1.0)
+        h.response(CRCX.replace("1010", "1011").replace("recvonly", "sendonly")
+                   .replace("S1/SU0/0", "S1/SU0/1") + sdp)
+        h.reactor.advance(5.0)
+        self.assertEqual([m.verb for m in h.take() if isinstance(m, Command) and m.verb == "DLCX"], [])
+        [leg] = [leg for leg in h.legs if leg.port.name == "1/0/0"]
+        for seq in range(3):
+            leg.stream.datagramReceived(encodeRtp(RtpPacket(0, seq, seq * 160, 7, bytes(160))),
+                                        ("127.0.0.1", 5000))
+            h.reactor.advance(0.02)
+        h.reactor.advance(0.9)
+        self.assertEqual(len(h.gateway.connectionsOf("1/0/0")), 1)
+        h.reactor.advance(0.1)
         [dlcx] = [m for m in h.take() if isinstance(m, Command) and m.verb == "DLCX"]
-        self.assertEqual((dlcx.verb, str(dlcx.endpoint)), ("DLCX", EP0))
+        self.assertEqual(str(dlcx.endpoint), EP0)
         self.assertEqual((dlcx.get("C"), dlcx.get("I")), ("A0000000010000010000000F", (connectionId,)))
         self.assertEqual(dlcx.get("E").code, 902)
         self.assertIsNotNone(dlcx.get("P"))

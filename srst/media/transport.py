@@ -172,7 +172,8 @@ class RtpStream(DatagramProtocol):
                  releasePort: Optional[Callable[[int], Any]] = None,
                  ssrc: Optional[int] = None,
                  minSequential: int = 2,
-                 acceptPayloadTypes: Optional[frozenset[int]] = None) -> None:
+                 acceptPayloadTypes: Optional[frozenset[int]] = None,
+                 unreachableAfterMedia: bool = False) -> None:
         """
         @param clock: the reactor's time provider (or a L{task.Clock}).
         @param payloadType: the payload type to send.
@@ -194,6 +195,9 @@ class RtpStream(DatagramProtocol):
         @param acceptPayloadTypes: the payload types delivered; packets of
             others are accounted for and counted as C{otherPayloadType}
             but not delivered.  L{None} delivers every payload type.
+        @param unreachableAfterMedia: arm the RTP-unreachable timer only
+            once a first good packet has arrived (media that I{stops}, not
+            media that has not started yet: a call still ringing).
         """
         if unreachableTimeout is not None and unreachableTimeout <= 0:
             raise ValueError("unreachableTimeout must be positive")
@@ -209,6 +213,8 @@ class RtpStream(DatagramProtocol):
         self._onPayload = onPayload
         self._onAudio = onAudio
         self._accept = acceptPayloadTypes
+        self.unreachableAfterMedia = unreachableAfterMedia
+        self._armOnMedia = False
         self.onUnreachable = onUnreachable
         self._releasePort = releasePort
         self._sender = SrtpSender(txKeys) if txKeys is not None else None
@@ -277,6 +283,9 @@ class RtpStream(DatagramProtocol):
         if (self.unreachableTimeout is None or self.closed
                 or self.unreachable or self._timer is not None):
             return
+        if self.unreachableAfterMedia and not self._rxStats.snapshot().packets:
+            self._armOnMedia = True  # armed by the first good packet
+            return
         self._timer = self.clock.callLater(self.unreachableTimeout,
                                            self._unreachableTimedOut)
 
@@ -303,6 +312,7 @@ class RtpStream(DatagramProtocol):
                 self.onUnreachable()
 
     def _cancelTimer(self) -> None:
+        self._armOnMedia = False
         timer, self._timer = self._timer, None
         if timer is not None and timer.active():
             timer.cancel()
@@ -425,6 +435,9 @@ class RtpStream(DatagramProtocol):
                                     self.clock.seconds())
         if self._timer is not None:
             self._timer.reset(self.unreachableTimeout)
+        elif self._armOnMedia:
+            self._armOnMedia = False
+            self.startMedia()
         if self._accept is not None and payloadType not in self._accept:
             self._counts["otherPayloadType"] += 1
             return

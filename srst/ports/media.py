@@ -194,11 +194,15 @@ class PortMediaResources:
 
     def newLeg(self, port: Any, payloadType: int = PayloadType.PCMU, *, txKeys: SrtpKeys | None = None,
                rxKeys: SrtpKeys | None = None, onUnreachable: Callable[[], Any] | None = None,
-               unreachableTimeout: float | None | _Default = _DEFAULT) -> "PortMediaLeg":
+               unreachableTimeout: float | None | _Default = _DEFAULT,
+               unreachableAfterMedia: bool = False) -> "PortMediaLeg":
         """
         @param unreachableTimeout: seconds, L{None} for never, or by default
             the resources' L{unreachableTimeout} (MGCP legs pass C{mgcp
             rtp-unreachable}'s).
+        @param unreachableAfterMedia: time out only once RTP has arrived
+            (MGCP legs: a connection made while the far end still rings
+            receives nothing yet).
         @return: a new, unbound L{PortMediaLeg} for C{port}.
         @raise UnsupportedPayloadType: for a payload type that is not G.711.
         """
@@ -206,6 +210,7 @@ class PortMediaResources:
         return PortMediaLeg(reactor=self.reactor, allocator=self.allocator, pump=self.pump, port=port,
                             payloadType=payloadType, txKeys=txKeys, rxKeys=rxKeys,
                             unreachableTimeout=timeout, onUnreachable=onUnreachable,
+                            unreachableAfterMedia=unreachableAfterMedia,
                             wrap=self._wrap)
 
 
@@ -233,7 +238,8 @@ class PortMediaLeg:
                  payloadType: int = PayloadType.PCMU, txKeys: SrtpKeys | None = None,
                  rxKeys: SrtpKeys | None = None, unreachableTimeout: float | None = None,
                  onUnreachable: Callable[[], Any] | None = None,
-                 wrap: Callable[[Any], Any] | None = None) -> None:
+                 wrap: Callable[[Any], Any] | None = None,
+                 unreachableAfterMedia: bool = False) -> None:
         """
         @param reactor: provides C{listenUDP} and the clock.
         @param allocator: where the RTP port comes from (its C{address} is
@@ -248,6 +254,7 @@ class PortMediaLeg:
         @param onUnreachable: called once when the far end falls silent.
         @param wrap: wraps the stream before binding (control-plane
             policing), or L{None}.
+        @param unreachableAfterMedia: time out only once RTP has arrived.
         @raise UnsupportedPayloadType: for a payload type that is not G.711.
         """
         self.law = lawOf(payloadType)
@@ -259,6 +266,7 @@ class PortMediaLeg:
         self.stream = RtpStream(reactor, payloadType=self.payloadType, txKeys=txKeys, rxKeys=rxKeys,
                                 onAudio=self._received, onUnreachable=onUnreachable,
                                 acceptPayloadTypes=frozenset((self.payloadType,)),
+                                unreachableAfterMedia=unreachableAfterMedia,
                                 unreachableTimeout=unreachableTimeout, releasePort=allocator.release)
         self._wrap = wrap
         self.local: tuple[str, int] | None = None
