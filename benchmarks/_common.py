@@ -1,13 +1,20 @@
 """
 What the benchmarks share: their logging in the server child, and the
-CPU figures they read from /proc.  Imported as C{_common} (the benchmarks
-run as scripts, with this directory first on C{sys.path}).
+CPU figures they read from /proc, and the checkout on C{sys.path}.
+Imported as C{_common} (the benchmarks run as scripts, with this directory
+first on C{sys.path}).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+"""The checkout the benchmarks belong to; put first on C{sys.path} so they
+(and their server children) import its C{srst}."""
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
 
 
 def quietLogging() -> None:

@@ -37,11 +37,7 @@ import tempfile
 import threading
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-
-from _common import processCpuSeconds  # noqa: E402
+from _common import processCpuSeconds  # noqa: E402 (puts the checkout on sys.path)
 
 from cryptography import x509  # noqa: E402
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402

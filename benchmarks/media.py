@@ -94,11 +94,7 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-
-from _common import boxBusySeconds, processCpuSeconds, quietLogging  # noqa: E402
+from _common import boxBusySeconds, processCpuSeconds, quietLogging  # noqa: E402 (puts the checkout on sys.path)
 
 HOST = "127.0.0.1"
 PORT_RANGE = "16384-32767"

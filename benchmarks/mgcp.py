@@ -68,11 +68,7 @@ import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-
-from _common import boxBusySeconds, processCpuSeconds, quietLogging  # noqa: E402
+from _common import boxBusySeconds, processCpuSeconds, quietLogging  # noqa: E402 (puts the checkout on sys.path)
 
 HOST = "127.0.0.1"
 DOMAIN = "gw1.example.com"

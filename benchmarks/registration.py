@@ -55,11 +55,7 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-
-from _common import processCpuSeconds, quietLogging  # noqa: E402
+from _common import ROOT, processCpuSeconds, quietLogging  # noqa: E402 (puts the checkout on sys.path)
 
 from cryptography import x509  # noqa: E402
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402

@@ -23,18 +23,10 @@ from srst.config import (
     loadString,
 )
 from srst.mgcp.transactions import RetransmissionPolicy
+from tests.test_config import MINIMAL
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-MINIMAL = """
-hostname: branch-router
-state-dir: var
-pki:
-  server: {name: srstcaserver, issuer-name: CN=srstcaserver}
-  trustpoints:
-    srstca: {enrollment: {server: srstcaserver}, subject-name: CN=branch-router}
-credentials: {ip-source-address: 127.0.0.1, port: 0, trustpoint: srstca}
-"""
 
 MGCP = """
 mgcp:

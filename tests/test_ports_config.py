@@ -8,16 +8,8 @@ from twisted.trial.unittest import SynchronousTestCase
 from srst._portsconfig import DEFAULT_HOOKFLASH_OUT_MS, Signal, VoicePortConfig
 from srst.calls.dialplan import DialPeer
 from srst.config import ConfigError, loadString
+from tests.test_config import MINIMAL
 
-MINIMAL = """
-hostname: branch-router
-state-dir: var
-pki:
-  server: {name: srstcaserver, issuer-name: CN=srstcaserver}
-  trustpoints:
-    srstca: {enrollment: {server: srstcaserver}, subject-name: CN=branch-router}
-credentials: {ip-source-address: 127.0.0.1, port: 0, trustpoint: srstca}
-"""
 
 PORTS = """
 voice-ports:
