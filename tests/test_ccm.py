@@ -25,6 +25,7 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 import srst
 from srst.credentials import CERTIFICATE_REQUEST, encodeCertificateReply
 from srst.tools import ccm
+from srst.tools._credentialsfetch import _FetchProtocol
 from srst.tools.ccm import (
     EXIT_CA_FILE,
     EXIT_CONNECT,
@@ -38,7 +39,6 @@ from srst.tools.ccm import (
     FetchResult,
     FetchTimedOut,
     FetchTLSFailed,
-    _FetchProtocol,
     fetchCredentials,
     fingerprint,
     loadCACertificates,
