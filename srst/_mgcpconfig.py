@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 import re
-from typing import Any
+from typing import Any, Optional
 
 from attrs import frozen
 
@@ -136,7 +136,8 @@ class MgcpConfig:
         (in-band audio).
     @ivar sdp: C{"simple"} (C{mgcp sdp simple}: no C{o=}, C{s=}, C{t=}) or
         C{"full"}.
-    @ivar rtpUnreachableTimeoutMs: C{mgcp rtp unreachable timeout},
+    @ivar rtpUnreachableTimeoutMs: C{mgcp rtp unreachable timeout}, or
+        L{None} when C{rtp-unreachable: null} turns the check off,
         milliseconds.
     @ivar rtpUnreachableAction: C{"notify"} (tell the call agent with a
         gateway DLCX).
@@ -151,7 +152,7 @@ class MgcpConfig:
     version: str = "0.1"
     dtmfRelay: str = "out-of-band"
     sdp: str = "simple"
-    rtpUnreachableTimeoutMs: int = 1000
+    rtpUnreachableTimeoutMs: Optional[int] = 1000
     rtpUnreachableAction: str = "notify"
     restartDelay: int = 0
     packageCapabilities: tuple[str, ...] = DEFAULT_PACKAGES
@@ -344,10 +345,15 @@ def readMgcp(m: Reader) -> MgcpConfig:
     callAgentReader.finish()
     dtmf = m.string("dtmf-relay", "out-of-band", choices=["out-of-band", "none"])
     sdp = m.string("sdp", "simple", choices=["simple", "full"])
-    unreachable = m.child("rtp-unreachable")
-    timeoutMs = unreachable.integer("timeout-ms", 1000, 1000, 10000)
-    action = unreachable.string("action", "notify", choices=["notify"])
-    unreachable.finish()
+    if m.has("rtp-unreachable") and m.raw("rtp-unreachable") is None:
+        # no mgcp rtp unreachable timeout: connections are never torn down for it
+        timeoutMs, action = None, "notify"
+        m.child("rtp-unreachable").finish()
+    else:
+        unreachable = m.child("rtp-unreachable")
+        timeoutMs = unreachable.integer("timeout-ms", 1000, 1000, 10000) or 1000
+        action = unreachable.string("action", "notify", choices=["notify"])
+        unreachable.finish()
     restartDelay = m.integer("restart-delay", 0, 0, 600)
     packages = _packages(m)
     timers = _readTimers(m.child("timers"))
@@ -358,7 +364,7 @@ def readMgcp(m: Reader) -> MgcpConfig:
         version=version,
         dtmfRelay=dtmf or "out-of-band",
         sdp=sdp or "simple",
-        rtpUnreachableTimeoutMs=timeoutMs or 1000,
+        rtpUnreachableTimeoutMs=timeoutMs,
         rtpUnreachableAction=action or "notify",
         restartDelay=restartDelay or 0,
         packageCapabilities=packages,

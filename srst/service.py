@@ -279,8 +279,9 @@ class RouterService(MultiService):
         gateway = MgcpGateway(
             clock=self.reactor, domain=config.hostname, ports=self.voicePorts,
             newLeg=lambda port, payloadType: media.newLeg(
-                port, payloadType, unreachableTimeout=mgcp.rtpUnreachableTimeoutMs / 1000.0,
-                unreachableAfterMedia=True),
+                port, payloadType, unreachableAfterMedia=True,
+                unreachableTimeout=(mgcp.rtpUnreachableTimeoutMs / 1000.0
+                                    if mgcp.rtpUnreachableTimeoutMs is not None else None)),
             callAgent=mgcp.callAgent.address, restartDelay=mgcp.restartDelay,
             policy=timers.retransmissionPolicy(), version=mgcp.version, tdinit=timers.tdinit,
             tdmin=timers.tdmin, tdmax=timers.tdmax, packages=mgcp.packageCapabilities,

@@ -539,6 +539,34 @@ class RtpStreamTimerTests(SynchronousTestCase):
         clock2.advance(10)
         self.assertEqual(fired2, [])
 
+    def test_newFarEndTimedAfresh(self) -> None:
+        """
+        When the far end changes (an MGCP MDCX with a new remote), the
+        timeout runs for the new far end from scratch: with
+        C{unreachableAfterMedia} from its first packet, otherwise from the
+        change.
+        """
+        clock, stream, fired, _ = self.makeStream()
+        stream.unreachableAfterMedia = True
+        stream.startMedia()
+        stream.datagramReceived(encodeRtp(RtpPacket(0, 1, 160, 7, b"x")), ADDR_B)
+        clock.advance(0.5)
+        moved = (HOST, ADDR_B[1] + 100)
+        stream.remote = moved
+        clock.advance(5)
+        self.assertEqual(fired, [])
+        stream.datagramReceived(encodeRtp(RtpPacket(0, 1, 160, 8, b"x")), moved)
+        clock.advance(1)
+        self.assertEqual(fired, [1])
+        clock, stream, fired, _ = self.makeStream()
+        stream.startMedia()
+        clock.advance(0.8)
+        stream.remote = (HOST, ADDR_B[1] + 100)
+        clock.advance(0.8)
+        self.assertEqual(fired, [])
+        clock.advance(0.2)
+        self.assertEqual(fired, [1])
+
     def test_unreachableOnce(self) -> None:
         """With no packets after media starts, C{onUnreachable} is called
         once after the timeout, with a warning carrying fields."""

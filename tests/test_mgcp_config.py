@@ -68,6 +68,15 @@ class MediaConfigTests(SynchronousTestCase):
         c = loadString(MINIMAL + "media: {rtp-unreachable-ms: null}\n")
         self.assertIsNone(c.media.unreachableMs)
 
+    def test_mgcpUnreachableDisabled(self):
+        """
+        C{mgcp: rtp-unreachable: null} (no mgcp rtp unreachable timeout)
+        turns the MGCP check off; absent, it is 1000 ms.
+        """
+        base = MINIMAL + "mgcp:\n  call-agent: {host: 127.0.0.1}\n"
+        self.assertEqual(loadString(base).mgcp.rtpUnreachableTimeoutMs, 1000)
+        self.assertIsNone(loadString(base + "  rtp-unreachable: null\n").mgcp.rtpUnreachableTimeoutMs)
+
     def test_problems(self):
         """
         A bad address, a port range L{parsePortRange} rejects (with its

@@ -450,6 +450,65 @@ class SwitchbackTests(SynchronousTestCase):
         self.assertEqual(target.actions, [("return", "1/1/0"), ("restart", "restart", ("1/1/0",))])
         self.assertEqual(monitor.pendingPorts, {"1/0/0", "1/0/1"})
 
+    def test_immediateEveryPortBusy(self):
+        """
+        Switchback immediate with a call on every port waits in
+        switchback-pending (keepalives answered, the call agent not lost)
+        and goes as soon as a port is idle; leaving fallback with nothing
+        to register would only time out back into it.
+        """
+        clock, target, monitor = inFallback(switchbackConfig(Switchback(SwitchbackMode.IMMEDIATE)),
+                                            busy=set(PORTS))
+        monitor.trafficReceived()
+        self.assertIs(monitor.status, FallbackStatus.SWITCHBACK_PENDING)
+        for _ in range(4):
+            clock.advance(15)
+            target.keepalives[-1].callback(None)
+        self.assertIs(monitor.status, FallbackStatus.SWITCHBACK_PENDING)
+        self.assertEqual(target.of("restart"), [])
+        target.busy.discard("1/0/1")
+        monitor.portIdle("1/0/1")
+        self.assertIs(monitor.status, FallbackStatus.REGISTERING)
+        self.assertEqual(target.actions[-2:], [("return", "1/0/1"), ("restart", "restart", ("1/0/1",))])
+        target.restarts[-1].callback(None)
+        self.assertIs(monitor.status, FallbackStatus.REGISTERED)
+        self.assertEqual(monitor.pendingPorts, {"1/0/0", "1/1/0"})
+
+    def test_uptimeDelayEveryPortBusy(self):
+        """
+        Once the uptime delay has passed, switchback waits for a first idle
+        port instead of leaving fallback with none.
+        """
+        clock, target, monitor = inFallback(switchbackConfig(Switchback(SwitchbackMode.UPTIME_DELAY, minutes=1)),
+                                            busy=set(PORTS))
+        monitor.trafficReceived()
+        for _ in range(8):
+            clock.advance(10)
+            monitor.trafficReceived()
+        self.assertIs(monitor.status, FallbackStatus.SWITCHBACK_PENDING)
+        self.assertEqual(target.of("restart"), [])
+        target.busy.discard("1/0/0")
+        monitor.portIdle("1/0/0")
+        self.assertIs(monitor.status, FallbackStatus.REGISTERING)
+        self.assertEqual(target.of("restart"), [("restart", "restart", ("1/0/0",))])
+
+    def test_reconnectedWithEveryPortBusy(self):
+        """
+        Without fallback, a call agent heard again while every port has a
+        call gets no RSIP restart (none may be named) and the gateway is
+        registered on the next turn.
+        """
+        clock, target, monitor = makeMonitor(CcmManagerConfig(fallbackMgcp=False), start="registered")
+        target.busy.update(PORTS)
+        clock.advance(30)
+        self.assertIs(monitor.status, FallbackStatus.DISCONNECTED)
+        del target.actions[:]
+        monitor.trafficReceived()
+        self.assertIs(monitor.status, FallbackStatus.REGISTERING)
+        clock.advance(0)
+        self.assertIs(monitor.status, FallbackStatus.REGISTERED)
+        self.assertEqual(target.of("restart"), [])
+
     def test_gracefulPolls(self):
         """
         A port that became idle without notice is found at the next

@@ -196,8 +196,9 @@ class RtpStream(DatagramProtocol):
             others are accounted for and counted as C{otherPayloadType}
             but not delivered.  L{None} delivers every payload type.
         @param unreachableAfterMedia: arm the RTP-unreachable timer only
-            once a first good packet has arrived (media that I{stops}, not
-            media that has not started yet: a call still ringing).
+            once a good packet has arrived after L{startMedia} (or after
+            L{remote} changed): media that I{stops}, not media that has
+            not started yet (a call still ringing, a far end just moved).
         """
         if unreachableTimeout is not None and unreachableTimeout <= 0:
             raise ValueError("unreachableTimeout must be positive")
@@ -250,9 +251,14 @@ class RtpStream(DatagramProtocol):
         if address is not None:
             host, port = address
             address = (str(host), int(port))
-        if address != self._remote:
-            self._source = None
+        changed = address != self._remote
         self._remote = address
+        if changed:
+            self._source = None
+            if self._timer is not None or self._armOnMedia:
+                # A new far end: time it on its own packets, not the old one's.
+                self._cancelTimer()
+                self.startMedia()
 
     @property
     def source(self) -> Optional[Address]:
@@ -283,9 +289,12 @@ class RtpStream(DatagramProtocol):
         if (self.unreachableTimeout is None or self.closed
                 or self.unreachable or self._timer is not None):
             return
-        if self.unreachableAfterMedia and not self._rxStats.snapshot().packets:
-            self._armOnMedia = True  # armed by the first good packet
-            return
+        if self.unreachableAfterMedia:
+            self._armOnMedia = True  # armed by the next good packet
+        else:
+            self._arm()
+
+    def _arm(self) -> None:
         self._timer = self.clock.callLater(self.unreachableTimeout,
                                            self._unreachableTimedOut)
 
@@ -437,7 +446,7 @@ class RtpStream(DatagramProtocol):
             self._timer.reset(self.unreachableTimeout)
         elif self._armOnMedia:
             self._armOnMedia = False
-            self.startMedia()
+            self._arm()
         if self._accept is not None and payloadType not in self._accept:
             self._counts["otherPayloadType"] += 1
             return

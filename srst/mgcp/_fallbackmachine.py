@@ -254,11 +254,11 @@ def _makeFallbackMachine():  # type: ignore[no-untyped-def]
     def _pendingKeepalive(i: FallbackInputs, core: FallbackMonitor) -> None:
         core._sendKeepalive()
         core._armKeepalive()
-        core._checkGraceful()
+        core._checkSwitchback()
 
     @pending.upon(I.portIdle).loop()
     def _pendingPortIdle(i: FallbackInputs, core: FallbackMonitor, name: str) -> None:
-        core._checkGraceful()
+        core._checkSwitchback()
 
     ignore(pending, I._restartAnswered, I._awaitSwitchback)
 

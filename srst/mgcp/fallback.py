@@ -156,6 +156,7 @@ class FallbackMonitor:
     _keepaliveTimer: IDelayedCall | None = None
     _failoverTimer: IDelayedCall | None = None
     _switchbackTimer: IDelayedCall | None = None
+    _switchbackDue: bool = False
     _machine: Any = field(default=None, repr=False)
 
     _log = Logger(namespace="srst.mgcp.fallback")
@@ -285,8 +286,17 @@ class FallbackMonitor:
         self._machine._probeFailed()
 
     def _sendRestart(self, ports: Sequence[str]) -> None:
+        if not ports:
+            # Nothing to restart (every port has a call): registered as it
+            # is, on the next turn (this runs inside a transition).
+            self.clock.callLater(0, self._nothingToRestart)
+            return
         self._debug.debug("MGCP RSIP restart for {ports}", ports=list(ports))
         self.target.sendRestart(RESTART, list(ports)).addCallbacks(self._restartAnswered, self._restartFailed)
+
+    def _nothingToRestart(self) -> None:
+        if self.status is FallbackStatus.REGISTERING:
+            self._machine._restartAnswered()
 
     def _restartAnswered(self, result: object) -> None:
         self._machine._restartAnswered()
@@ -318,26 +328,42 @@ class FallbackMonitor:
 
     def _callAgentBack(self) -> None:
         mode = self.config.switchback.mode
-        if mode is SwitchbackMode.IMMEDIATE:
+        if mode is SwitchbackMode.IMMEDIATE and self._anyPortIdle():
             self._machine._switchbackNow()
         elif mode is not SwitchbackMode.NEVER:
             self._machine._awaitSwitchback()
 
     def _armSwitchback(self) -> None:
         switchback = self.config.switchback
+        self._switchbackDue = False
         if switchback.mode is SwitchbackMode.UPTIME_DELAY and switchback.minutes is not None:
             delay = switchback.minutes * 60.0
         elif switchback.mode is SwitchbackMode.SCHEDULE_TIME and switchback.time is not None:
             delay = secondsUntil(self.now(), switchback.time)
         else:
-            self._checkGraceful()
+            self._checkSwitchback()
             return
-        self._switchbackTimer = self.clock.callLater(delay, self._machine._switchbackNow)
+        self._switchbackTimer = self.clock.callLater(delay, self._switchbackTimeReached)
 
-    def _checkGraceful(self) -> None:
-        if self.config.switchback.mode is not SwitchbackMode.GRACEFUL:
-            return
-        if any(self.target.isPortIdle(name) for name in self.target.portNames()):
+    def _switchbackTimeReached(self) -> None:
+        self._switchbackTimer = None
+        self._switchbackDue = True
+        self._checkSwitchback()
+
+    def _anyPortIdle(self) -> bool:
+        return any(self.target.isPortIdle(name) for name in self.target.portNames())
+
+    def _checkSwitchback(self) -> None:
+        """
+        Switch back once it is due (graceful and immediate: as soon as the
+        call agent answers; schedule-time and uptime-delay: once their time
+        came) and some port is idle to go first: with every port in a call
+        there is nothing to return yet, and leaving fallback with no port
+        registered would only time out back into it.
+        """
+        due = self._switchbackDue or self.config.switchback.mode in (
+            SwitchbackMode.GRACEFUL, SwitchbackMode.IMMEDIATE)
+        if due and self._anyPortIdle():
             self._machine._switchbackNow()
 
     def _switchback(self) -> None:
