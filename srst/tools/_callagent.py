@@ -372,14 +372,7 @@ class CallAgent(EventSource, CallFlow):
     def _dropCall(self, line: Line, reason: str) -> None:
         call = line.call
         if call is not None and call.active:
-            call.state = CallState.RELEASED
-            call.ended = self.reactor.seconds()
-            call.reason = reason
-            for party in call.parties():
-                party.call = None
-            self._emit(EventKind.RELEASED, (call.caller.number,
-                                            call.called.number),
-                       "call %d (%s)" % (call.index, reason), call)
+            self._markReleased(call, reason)
 
     def _register(self, lines: list[Line], generation: int) -> None:
         arming = []

@@ -137,7 +137,8 @@ class CallFlow:
                                          call.called.number),
                    "call %d" % (call.index,), call)
 
-    def _release(self, call: Call, by: Optional[Line], reason: str) -> None:
+    def _markReleased(self, call: Call, reason: str) -> None:
+        """The call is over: record why, free its lines, report it."""
         call.state = CallState.RELEASED
         call.ended = self.reactor.seconds()
         call.reason = reason
@@ -146,6 +147,9 @@ class CallFlow:
         self._emit(EventKind.RELEASED, (call.caller.number,
                                         call.called.number),
                    "call %d (%s)" % (call.index, reason), call)
+
+    def _release(self, call: Call, by: Optional[Line], reason: str) -> None:
+        self._markReleased(call, reason)
         for line in call.parties():
             deleting = self._deleteConnection(call, line)
             if line is by or line.state is LineState.ALERTING:
