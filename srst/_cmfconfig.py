@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from attrs import frozen
 
-from srst._configreader import ConfigProblem, Reader
+from srst.configreader import ConfigProblem, Reader
 
 _DN = re.compile(r"^[0-9*#]{1,24}$")
 _PATTERN = re.compile(r"^[0-9.*#T+\[\]\-]{1,32}$")

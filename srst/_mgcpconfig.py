@@ -20,7 +20,7 @@ from typing import Any, Optional
 
 from attrs import frozen
 
-from srst._configreader import ConfigProblem, Reader
+from srst.configreader import ConfigProblem, Reader
 from srst.media.portrange import InvalidPortRange, parsePortRange
 from srst.mgcp.constants import CALL_AGENT_PORT, GATEWAY_PORT
 from srst.mgcp.transactions import RetransmissionPolicy

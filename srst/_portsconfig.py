@@ -19,7 +19,7 @@ from typing import Any
 
 from attrs import frozen
 
-from srst._configreader import ConfigProblem, Reader
+from srst.configreader import ConfigProblem, Reader
 from srst.calls.dialplan import (
     MAX_PREFERENCE,
     MIN_PREFERENCE,

@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 from attrs import field, frozen
 
-from srst._configreader import ConfigError, ConfigProblem, Reader
+from srst.configreader import ConfigError, ConfigProblem, Reader
 from srst._cmfconfig import CallManagerFallbackConfig, readCallManagerFallback
 from srst._mgcpconfig import (
     CcmManagerConfig,

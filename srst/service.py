@@ -27,7 +27,7 @@ from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.python import usage
 from twisted.python.failure import Failure
 
-from srst._configreader import ConfigError, ConfigProblem
+from srst.configreader import ConfigError, ConfigProblem
 from srst.admin.commands import CommandTable, DebugRequest
 from srst.calls.commands import registerCallCommands
 from srst.calls.engine import CallEngine

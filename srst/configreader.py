@@ -3,8 +3,9 @@
 A small validating reader for YAML mappings that collects every problem with
 its YAML path instead of stopping at the first one.
 
-L{srst.config} builds the frozen configuration with it; nothing else should
-need it.
+This is the bottom layer of the house: each package's C{config} module reads
+its own section of router.yaml with a L{Reader}, and L{srst.config} walks the
+document, hands each section to its owner and reports the problems together.
 """
 
 from __future__ import annotations
