@@ -17,7 +17,6 @@ the reference.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 from typing import Any
@@ -41,14 +40,7 @@ from srst._mgcpconfig import (
 )
 from srst._portsconfig import VoicePortConfig, readDialPeers, readVoicePorts
 from srst.calls.dialplan import DialPeer
-from srst.policing import (
-    AccessList,
-    AccessListEntry,
-    ClassMap,
-    ControlPlanePolicy,
-    Police,
-    PolicyClass,
-)
+from srst.policing.config import AccessList, ControlPlanePolicy, readAccessLists, readControlPlane
 
 __all__ = [
     "CcmManagerConfig",
@@ -250,7 +242,7 @@ def _readRouter(root: Reader, source: str) -> RouterConfig:
         root.problem("hostname", hostname, "expected a host name (letters, digits, hyphens, dots)")
     stateDir = root.string("state-dir", "var")
     pki = _readPki(root.child("pki"))
-    accessLists = _readAccessLists(root.child("access-lists"))
+    accessLists = readAccessLists(root.child("access-lists"))
     credentials = None
     if root.has("credentials"):
         credentials = _readCredentials(root.child("credentials"), pki)
@@ -265,7 +257,7 @@ def _readRouter(root: Reader, source: str) -> RouterConfig:
         root.raw("call-manager-fallback")
     controlPlane = None
     if root.has("control-plane"):
-        controlPlane = _readControlPlane(root.child("control-plane"), accessLists)
+        controlPlane = readControlPlane(root.child("control-plane"), accessLists)
     else:
         root.raw("control-plane")
     adminReader = root.child("admin")
@@ -421,106 +413,3 @@ def _readCredentials(c: Reader, pki: PkiConfig) -> CredentialsConfig:
     )
     c.finish()
     return config
-
-
-def _readSource(value: Any, path: str, problems: list[ConfigProblem]):
-    if value == "any":
-        return None
-    if isinstance(value, str):
-        text = value[5:].strip() if value.startswith("host ") else value
-        try:
-            return ipaddress.ip_network(text, strict=True)
-        except ValueError:
-            pass
-    problems.append(ConfigProblem(path, value, "expected any, an address (10.1.1.11) or a prefix (10.1.1.0/24)"))
-    return None
-
-
-def _readAccessLists(lists: Reader) -> dict[int, AccessList]:
-    result: dict[int, AccessList] = {}
-    for number in lists.keys():
-        path = lists.sub(str(number))
-        try:
-            n = int(number)
-        except (TypeError, ValueError):
-            n = -1
-        if not 1 <= n <= 2699:
-            lists.problem(str(number), number, "expected an access-list number from 1 to 2699")
-            continue
-
-        def entry(value: Any, entryPath: str) -> AccessListEntry | None:
-            e = Reader(value, entryPath, lists.problems)
-            if not isinstance(value, dict):
-                return None
-            action = e.string("action", required=True, choices=["permit", "deny"])
-            protocol = e.string("protocol", "ip", choices=["ip", "tcp", "udp"])
-            sourcePath = e.sub("source")
-            sourceRaw = e.raw("source", "any")
-            source = _readSource(sourceRaw, sourcePath, lists.problems)
-            port = e.integer("port", None, 1, 65535)
-            if port is not None and protocol == "ip":
-                e.problem("port", port, "a port needs protocol tcp or udp")
-            e.finish()
-            if action is None:
-                return None
-            return AccessListEntry(action=action, protocol=protocol or "ip", source=source, port=port)
-
-        raw = lists.raw(number)
-        if not isinstance(raw, list):
-            lists.problem(str(number), raw, "expected a list of entries {action, protocol, source, port}")
-            continue
-        entries = [e for e in (entry(value, f"{path}[{i}]") for i, value in enumerate(raw)) if e is not None]
-        result[n] = AccessList(number=n, entries=tuple(entries))
-    return result
-
-
-def _readPolice(p: Reader) -> Police | None:
-    rate = p.integer("rate-bps", required=True, minimum=8000, maximum=2000000000)
-    normal = p.integer("normal-burst", 1500, 1000, 512000000)
-    maxBurst = p.integer("max-burst", normal or 1500, 1000, 512000000)
-    conform = p.string("conform-action", "transmit", choices=["transmit", "drop"])
-    exceed = p.string("exceed-action", "drop", choices=["transmit", "drop"])
-    p.finish()
-    if rate is None:
-        return None
-    return Police(rateBps=rate, normalBurst=normal or 1500, maxBurst=maxBurst or 1500,
-                  conformAction=conform or "transmit", exceedAction=exceed or "drop")
-
-
-def _readControlPlane(cp: Reader, accessLists: dict[int, AccessList]) -> ControlPlanePolicy | None:
-    classMaps: dict[str, ClassMap] = {}
-    maps = cp.child("class-maps")
-    for name in maps.keys():
-        m = Reader(maps.raw(name), maps.sub(str(name)), maps.problems)
-        group = m.integer("match-access-group", required=True, minimum=1, maximum=2699)
-        m.finish()
-        if group is None:
-            continue
-        if group not in accessLists:
-            m.problem("match-access-group", group, "expected the number of an access list under access-lists")
-            continue
-        classMaps[str(name)] = ClassMap(name=str(name), accessList=accessLists[group])
-    policy = cp.child("service-policy")
-    policyName = policy.string("name", "control-plane-policy")
-    classes = []
-
-    def policyClass(value: Any, path: str) -> PolicyClass | None:
-        c = Reader(value, path, cp.problems)
-        if not isinstance(value, dict):
-            return None
-        name = c.string("class", required=True)
-        if name is not None and name not in classMaps:
-            c.problem("class", name, "expected the name of a class map under control-plane.class-maps")
-            name = None
-        police = _readPolice(c.child("police")) if c.has("police") else None
-        if not c.has("police"):
-            c.problem("police", None, "required; a police {rate-bps, normal-burst, max-burst, conform-action, exceed-action}")
-        c.finish()
-        if name is None or police is None:
-            return None
-        return PolicyClass(classMap=classMaps[name], police=police)
-
-    classes = policy.listOf("input", policyClass)
-    policy.finish()
-    cp.finish()
-    return ControlPlanePolicy(name=policyName or "control-plane-policy", classes=tuple(classes))

@@ -15,10 +15,10 @@ from twisted.application.service import Service
 from twisted.internet.defer import Deferred, gatherResults
 from twisted.logger import Logger
 
-from srst._policing_datagram import PolicingDatagramProtocol
 from srst.calls.portdirectory import PortDirectory, portNumber
 from srst.calls.portline import VoicePortEndpoint
 from srst.media.portrange import RtpPortAllocator
+from srst.policing.datagram import PolicingDatagramProtocol
 from srst.ports.media import MediaPump, PortMediaResources
 from srst.ports.simulated import SimulatedBackend
 from srst.ports.voiceport import newVoicePort
@@ -42,7 +42,7 @@ class VoicePortService(Service):
         @param config: the L{srst.config.RouterConfig}.
         @param reactor: C{listenUDP} and the clock.
         @param callEngine: the L{srst.calls.engine.CallEngine}, or L{None}.
-        @param controlPlane: the L{srst.policing.ControlPlane}, or L{None}:
+        @param controlPlane: the L{srst.policing.meter.ControlPlane}, or L{None}:
             with one, every RTP datagram passes the control-plane policy.
         """
         media = config.media

@@ -53,7 +53,9 @@ from srst.pki.trust import (
     loadPrivateKeyFile,
 )
 from srst.ports.commands import registerVoicePortCommands
-from srst.policing import ControlPlane, PolicingFactory, registerPolicingCommands
+from srst.policing.commands import registerPolicingCommands
+from srst.policing.meter import ControlPlane
+from srst.policing.stream import PolicingFactory
 from srst.portservice import VoicePortService
 from srst.sccp.commands import registerSccpCommands
 from srst.sccp.factory import REGISTER_NAMESPACE, STATE_NAMESPACE, SkinnyFactory

@@ -173,33 +173,6 @@ class ErrorTests(SynchronousTestCase):
         lines = problemsOf(self, MINIMAL.replace("trustpoint: srstca", "trustpoint: nosuch"))
         self.assertIn("credentials.trustpoint: 'nosuch'", lines[0])
 
-    def test_policeOutOfRange(self):
-        """
-        A police rate below the IOS minimum, an unknown action and a class map
-        naming a missing access list are all reported.
-        """
-        text = MINIMAL + """
-access-lists:
-  140: [{action: permit, protocol: tcp, source: any, port: 2445}]
-control-plane:
-  class-maps: {a: {match-access-group: 140}, b: {match-access-group: 150}}
-  service-policy:
-    input:
-      - {class: a, police: {rate-bps: 100, conform-action: explode}}
-"""
-        lines = problemsOf(self, text)
-        self.assertEqual(len(lines), 3, lines)
-        self.assertTrue(any("rate-bps: 100" in l for l in lines))
-        self.assertTrue(any("conform-action: 'explode'" in l for l in lines))
-        self.assertTrue(any("class-maps.b.match-access-group: 150" in l for l in lines))
-
-    def test_badAccessListSource(self):
-        """
-        An access-list source that is neither any, an address nor a prefix is rejected.
-        """
-        lines = problemsOf(self, MINIMAL + "access-lists:\n  140: [{action: deny, source: somewhere}]\n")
-        self.assertIn("access-lists.140[0].source: 'somewhere'", lines[0])
-
     def test_ephoneProblems(self):
         """
         Bad MACs, bad DNs and reused buttons in ephones are reported.

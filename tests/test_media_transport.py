@@ -23,16 +23,16 @@ from srst.media.portrange import (
     parsePortRange,
 )
 from srst.media.transport import MAX_DATAGRAM, RtpStream, StreamNotReady
-from srst.policing import (
+from srst.policing.config import (
     AccessList,
     AccessListEntry,
     ClassMap,
-    ControlPlane,
     ControlPlanePolicy,
     Police,
-    PolicingDatagramProtocol,
     PolicyClass,
 )
+from srst.policing.datagram import PolicingDatagramProtocol
+from srst.policing.meter import ControlPlane
 
 HOST = "127.0.0.1"
 ADDR_A = (HOST, 20000)

@@ -30,9 +30,9 @@ from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from srst._policing_datagram import PolicingDatagramProtocol
 from srst.listening import UDPListenerService
 from srst.mgcp.fallback import FallbackMonitor, IFallbackTarget, newFallbackMonitor
+from srst.policing.datagram import PolicingDatagramProtocol
 from srst.ports.voiceport import PortStatus
 
 

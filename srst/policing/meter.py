@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_policing -*-
+# -*- test-case-name: tests.test_policing_meter -*-
 """
 The measuring half of control-plane policing: token buckets, counters and
 rates, and L{ControlPlane}, the runtime every policed listener shares.
@@ -11,7 +11,7 @@ a factory.
 
 Nothing here schedules anything.  L{TokenBucket} is sans-IO (time is a
 parameter); L{ControlPlane} only reads C{clock.seconds()}.  The wrappers in
-L{srst.policing} own the timers.
+L{srst.policing.stream} and L{srst.policing.datagram} own the timers.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from attrs import define, field, frozen, validators
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
-from srst._policing_types import (
+from srst.policing.config import (
     CLASS_DEFAULT,
     ControlPlanePolicy,
     IPProtocol,

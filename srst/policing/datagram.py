@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_policing -*-
+# -*- test-case-name: tests.test_policing_datagram,tests.test_policing_datagram_integration -*-
 """
 The datagram half of control-plane policing: L{PolicingDatagramProtocol}
 wraps a UDP listener's protocol (MGCP, RTP).  L{WrappingFactory} is
@@ -12,8 +12,9 @@ from typing import Any
 
 from twisted.internet.protocol import DatagramProtocol
 
-from srst._policing_meter import ControlPlane
-from srst._policing_types import IPProtocol, LocalPort, PoliceAction, resolvePort, sourceAddressOf
+from srst.policing.addressing import LocalPort, resolvePort, sourceAddressOf
+from srst.policing.config import IPProtocol, PoliceAction
+from srst.policing.meter import ControlPlane
 
 
 class PolicingDatagramProtocol(DatagramProtocol):

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_policing -*-
+# -*- test-case-name: tests.test_policing_stream,tests.test_policing_stream_integration -*-
 """
 The stream half of control-plane policing: L{PolicingFactory} and
 L{PolicingProtocol}, a L{WrappingFactory}/L{ProtocolWrapper} pair that sits
@@ -13,15 +13,9 @@ from typing import Any
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 
-from srst._policing_meter import SEGMENT_BYTES, ControlPlane, Verdict
-from srst._policing_types import (
-    IPProtocol,
-    LocalPort,
-    PoliceAction,
-    PolicyClass,
-    resolvePort,
-    sourceAddressOf,
-)
+from srst.policing.addressing import LocalPort, resolvePort, sourceAddressOf
+from srst.policing.config import IPProtocol, PoliceAction, PolicyClass
+from srst.policing.meter import SEGMENT_BYTES, ControlPlane, Verdict
 
 _RESUME_SLACK = 1e-6
 """Seconds of refill not worth waiting for (floating-point noise)."""

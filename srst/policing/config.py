@@ -1,12 +1,13 @@
-# -*- test-case-name: tests.test_policing -*-
+# -*- test-case-name: tests.test_policing_config -*-
 """
-The configuration values of control-plane policing: access lists, class maps,
-police actions and the policy map, with the IOS matching rules.
+The C{access-lists:} and C{control-plane:} sections of router.yaml: access
+lists, class maps, police actions and the policy map, with the IOS matching
+rules.
 
 Everything here is a frozen value with pure methods; nothing imports
-C{twisted.internet}.  C{srst.config} builds these from the C{access-lists}
-and C{control-plane} sections of router.yaml; the attrs validators repeat the
-IOS ranges so a value built by hand is checked the same way.
+C{twisted.internet}.  L{readAccessLists} and L{readControlPlane} build them
+from router.yaml; the attrs validators repeat the IOS ranges so a value built
+by hand is checked the same way.
 
 IOS semantics reproduced (seed "Configuration 2", MQC):
 
@@ -25,9 +26,11 @@ from __future__ import annotations
 
 import enum
 import ipaddress
-from typing import Any, Callable, Union
+from typing import Any, Union
 
 from attrs import field, frozen, validators
+
+from srst.configreader import ConfigProblem, Reader
 
 IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
@@ -43,14 +46,6 @@ POLICE_BURST_BYTES = (1000, 512000000)
 
 CLASS_DEFAULT = "class-default"
 """The implicit last class of every policy map."""
-
-LocalPort = Union[int, Callable[[], Union[int, None]], None]
-"""
-How a wrapper learns the destination port that access lists compare with:
-an int (the configured service port), a callable returning it (or C{None}
-while unknown), or C{None} to use the accepting socket's own port.
-"""
-
 
 class AclAction(enum.StrEnum):
     """
@@ -352,29 +347,120 @@ class ControlPlanePolicy:
         return None
 
 
-def sourceAddressOf(addr: Any) -> IPAddress | None:
-    """
-    The source IP address of a peer, as access lists see it.
-
-    @param addr: an L{IPv4Address}/L{IPv6Address} (TCP) or a C{(host, port,
-        ...)} tuple (UDP).
-    @return: the normalised address (see L{toAddress}), or C{None} if the
-        peer has no IP address (a UNIX socket, an unparsable host).
-    """
-    host = addr[0] if isinstance(addr, tuple) and addr else getattr(addr, "host", None)
-    if not isinstance(host, str):
+def _readSource(value: Any, path: str, problems: list[ConfigProblem]) -> IPNetwork | None:
+    if value == "any":
         return None
-    try:
-        return toAddress(host)
-    except ValueError:
+    if isinstance(value, str):
+        text = value[5:].strip() if value.startswith("host ") else value
+        try:
+            return ipaddress.ip_network(text, strict=True)
+        except ValueError:
+            pass
+    problems.append(ConfigProblem(path, value, "expected any, an address (10.1.1.11) or a prefix (10.1.1.0/24)"))
+    return None
+
+
+def readAccessLists(lists: Reader) -> dict[int, AccessList]:
+    """
+    Validate C{access-lists:}: numbered lists of C{{action, protocol,
+    source, port}} entries.
+
+    @param lists: the reader of the section.
+    @return: the valid lists by number (a list with problems is left out or
+        keeps only its valid entries; the problems are on C{lists}).
+    """
+    result: dict[int, AccessList] = {}
+    for number in lists.keys():
+        path = lists.sub(str(number))
+        try:
+            n = int(number)
+        except (TypeError, ValueError):
+            n = -1
+        if not 1 <= n <= 2699:
+            lists.problem(str(number), number, "expected an access-list number from 1 to 2699")
+            continue
+
+        def entry(value: Any, entryPath: str) -> AccessListEntry | None:
+            e = Reader(value, entryPath, lists.problems)
+            if not isinstance(value, dict):
+                return None
+            action = e.string("action", required=True, choices=["permit", "deny"])
+            protocol = e.string("protocol", "ip", choices=["ip", "tcp", "udp"])
+            sourcePath = e.sub("source")
+            sourceRaw = e.raw("source", "any")
+            source = _readSource(sourceRaw, sourcePath, lists.problems)
+            port = e.integer("port", None, 1, 65535)
+            if port is not None and protocol == "ip":
+                e.problem("port", port, "a port needs protocol tcp or udp")
+            e.finish()
+            if action is None:
+                return None
+            return AccessListEntry(action=action, protocol=protocol or "ip", source=source, port=port)
+
+        raw = lists.raw(number)
+        if not isinstance(raw, list):
+            lists.problem(str(number), raw, "expected a list of entries {action, protocol, source, port}")
+            continue
+        entries = [e for e in (entry(value, f"{path}[{i}]") for i, value in enumerate(raw)) if e is not None]
+        result[n] = AccessList(number=n, entries=tuple(entries))
+    return result
+
+
+def _readPolice(p: Reader) -> Police | None:
+    rate = p.integer("rate-bps", required=True, minimum=8000, maximum=2000000000)
+    normal = p.integer("normal-burst", 1500, 1000, 512000000)
+    maxBurst = p.integer("max-burst", normal or 1500, 1000, 512000000)
+    conform = p.string("conform-action", "transmit", choices=["transmit", "drop"])
+    exceed = p.string("exceed-action", "drop", choices=["transmit", "drop"])
+    p.finish()
+    if rate is None:
         return None
+    return Police(rateBps=rate, normalBurst=normal or 1500, maxBurst=maxBurst or 1500,
+                  conformAction=conform or "transmit", exceedAction=exceed or "drop")
 
 
-def resolvePort(localPort: LocalPort) -> int | None:
+def readControlPlane(cp: Reader, accessLists: dict[int, AccessList]) -> ControlPlanePolicy:
     """
-    @param localPort: see L{LocalPort}.
-    @return: the port it gives now, or C{None} if unknown.
+    Validate C{control-plane:}: its C{class-maps} and the C{service-policy}
+    applied on input.
+
+    @param cp: the reader of the section.
+    @param accessLists: the lists read by L{readAccessLists}, which class
+        maps name.
+    @return: the policy (without the classes that had problems).
     """
-    if callable(localPort):
-        return localPort()
-    return localPort
+    classMaps: dict[str, ClassMap] = {}
+    maps = cp.child("class-maps")
+    for name in maps.keys():
+        m = Reader(maps.raw(name), maps.sub(str(name)), maps.problems)
+        group = m.integer("match-access-group", required=True, minimum=1, maximum=2699)
+        m.finish()
+        if group is None:
+            continue
+        if group not in accessLists:
+            m.problem("match-access-group", group, "expected the number of an access list under access-lists")
+            continue
+        classMaps[str(name)] = ClassMap(name=str(name), accessList=accessLists[group])
+    policy = cp.child("service-policy")
+    policyName = policy.string("name", "control-plane-policy")
+
+    def policyClass(value: Any, path: str) -> PolicyClass | None:
+        c = Reader(value, path, cp.problems)
+        if not isinstance(value, dict):
+            return None
+        name = c.string("class", required=True)
+        if name is not None and name not in classMaps:
+            c.problem("class", name, "expected the name of a class map under control-plane.class-maps")
+            name = None
+        police = _readPolice(c.child("police")) if c.has("police") else None
+        if not c.has("police"):
+            c.problem("police", None, "required; a police {rate-bps, normal-burst, max-burst, conform-action, exceed-action}")
+        c.finish()
+        if name is None or police is None:
+            return None
+        return PolicyClass(classMap=classMaps[name], police=police)
+
+    classes = policy.listOf("input", policyClass)
+    policy.finish()
+    cp.finish()
+    return ControlPlanePolicy(name=policyName or "control-plane-policy", classes=tuple(classes))

@@ -1,5 +1,5 @@
 """
-Integration tests for L{srst.policing} on real loopback sockets.
+Integration tests for L{srst.policing.stream} on real loopback sockets.
 
 Linux routes all of 127.0.0.0/8 to the loopback interface, so a client bound
 to 127.0.0.2 is an "untrusted host" and one bound to 127.0.0.1 the trusted
@@ -10,36 +10,26 @@ credentials service port (C{localPort=2445}).
 
 from __future__ import annotations
 
-import sys
-
 from attrs import evolve
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, DeferredList, DeferredSemaphore, gatherResults, inlineCallbacks
-from twisted.internet.error import ConnectError, ConnectionDone, ConnectionLost
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
-from twisted.internet.protocol import DatagramProtocol, Factory, Protocol
-from twisted.trial.unittest import SkipTest, TestCase
+from twisted.internet.error import ConnectError, ConnectionDone, ConnectionLost
+from twisted.internet.protocol import Factory, Protocol
+from twisted.trial.unittest import TestCase
 
-from srst.policing import (
-    CLASS_DEFAULT,
-    ControlPlane,
-    PolicingDatagramProtocol,
-    PolicingFactory,
-    registerPolicingCommands,
-)
 from srst.admin.commands import CommandTable
-from tests.test_policing import CREDENTIALS_PORT, TRUSTED, UNTRUSTED, mgcpPolicy, seedPolicy
+from srst.policing.commands import registerPolicingCommands
+from srst.policing.config import CLASS_DEFAULT
+from srst.policing.meter import ControlPlane
+from srst.policing.stream import PolicingFactory
+from tests.policinghelpers import CREDENTIALS_PORT, TRUSTED, UNTRUSTED, requireLoopbackAliases, seedPolicy
 
 UNTRUSTED_CONNECTIONS = 500
 TRUSTED_CONNECTIONS = 20
 CONCURRENCY = 100
 READ_SIZE = 65536
 """The most a Twisted TCP transport reads at once."""
-
-
-def _requireLoopbackAliases():
-    if not sys.platform.startswith("linux"):
-        raise SkipTest("needs 127.0.0.2 on the loopback interface (Linux)")
 
 
 class EchoServer(Protocol):
@@ -107,7 +97,7 @@ class TCPPolicingTests(TestCase):
     timeout = 30
 
     def setUp(self):
-        _requireLoopbackAliases()
+        requireLoopbackAliases()
 
     def listen(self, policy, serverFactory):
         self.controlPlane = ControlPlane(policy, reactor)
@@ -206,55 +196,3 @@ class TCPPolicingTests(TestCase):
         minimum = (len(payload) + 60 - 1500 - READ_SIZE) / (rateBps / 8)
         self.assertGreaterEqual(elapsed, minimum * 0.95)
         self.assertGreater(self.controlPlane.stats().byName("sccp-class").throttledReads, 0)
-
-
-class UDPPolicingTests(TestCase):
-    """
-    A policed UDP echo listener (the shape MGCP will use).
-    """
-
-    timeout = 30
-
-    def setUp(self):
-        _requireLoopbackAliases()
-
-    @inlineCallbacks
-    def test_dropsUntrustedDatagrams(self):
-        """
-        Datagrams from 127.0.0.2 to the policed port are dropped and counted;
-        the trusted host's datagram, sent after them, is echoed.
-        """
-
-        class Echo(DatagramProtocol):
-            def datagramReceived(self, datagram, addr):
-                self.transport.write(datagram, addr)
-
-        class Listener(DatagramProtocol):
-            def __init__(self):
-                self.received = []
-                self.got = Deferred()
-
-            def datagramReceived(self, datagram, addr):
-                self.received.append(datagram)
-                if not self.got.called:
-                    self.got.callback(datagram)
-
-        controlPlane = ControlPlane(mgcpPolicy(), reactor)
-        server = reactor.listenUDP(0, PolicingDatagramProtocol(Echo(), controlPlane, localPort=2427),
-                                   interface="127.0.0.1")
-        self.addCleanup(server.stopListening)
-        serverPort = server.getHost().port
-        untrusted, trusted = Listener(), Listener()
-        untrustedPort = reactor.listenUDP(0, untrusted, interface=UNTRUSTED)
-        self.addCleanup(untrustedPort.stopListening)
-        trustedPort = reactor.listenUDP(0, trusted, interface=TRUSTED)
-        self.addCleanup(trustedPort.stopListening)
-
-        for n in range(50):
-            untrustedPort.write(b"RSIP %d" % n, ("127.0.0.1", serverPort))
-        trustedPort.write(b"AUEP 1", ("127.0.0.1", serverPort))
-        echoed = yield trusted.got
-        self.assertEqual(echoed, b"AUEP 1")
-        self.assertEqual(untrusted.received, [])
-        mgcp = controlPlane.stats().byName("mgcp-class")
-        self.assertEqual((mgcp.packets, mgcp.droppedPackets), (50, 50))

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_policing -*-
+# -*- test-case-name: tests.test_policing_commands -*-
 """
 C{show policy-map control-plane}: the IOS rendering of L{PolicyStats} and
 its registration on the admin L{CommandTable}.
@@ -30,8 +30,8 @@ policy-map interface} output for a single-rate, two-colour policer::
 
 from __future__ import annotations
 
-from srst._policing_meter import ClassStats, ControlPlane, PolicyStats
 from srst.admin.commands import CommandResult, CommandTable
+from srst.policing.meter import ClassStats, ControlPlane, PolicyStats
 
 
 def _renderClass(stats: ClassStats) -> list[str]:
