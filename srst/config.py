@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any
 
 import yaml
 from attrs import field, frozen
@@ -40,6 +39,7 @@ from srst._mgcpconfig import (
 )
 from srst._portsconfig import VoicePortConfig, readDialPeers, readVoicePorts
 from srst.calls.dialplan import DialPeer
+from srst.pki.config import PkiConfig, readPki
 from srst.policing.config import AccessList, ControlPlanePolicy, readAccessLists, readControlPlane
 
 __all__ = [
@@ -56,90 +56,6 @@ __all__ = [
     "load",
     "loadString",
 ]
-
-_SUBJECT = re.compile(r"^\s*[A-Za-z][A-Za-z0-9.]*\s*=\s*[^,=]+(\s*,\s*[A-Za-z][A-Za-z0-9.]*\s*=\s*[^,=]+)*\s*$")
-
-
-@frozen
-class KeySpec:
-    """
-    A key pair to generate (IOS C{rsakeypair}).
-
-    @ivar type: C{"rsa"} or C{"ecdsa"}.
-    @ivar bits: RSA modulus size, or 256 for ECDSA P-256.
-    """
-
-    type: str = "rsa"
-    bits: int = 2048
-
-
-@frozen
-class CertificateServerConfig:
-    """
-    C{crypto pki server <name>}.
-    """
-
-    name: str
-    issuerName: str
-    databaseLevel: str = "complete"
-    grant: str = "auto"
-    caDays: int = 1095
-    certificateDays: int = 365
-    crlHours: int = 168
-    keypair: KeySpec = KeySpec()
-
-
-@frozen
-class IdentityTrustpointConfig:
-    """
-    A trustpoint holding one of the router's own identities (C{srstca}).
-
-    @ivar enrollment: C{"server"} (enroll with the local certificate server
-        named by C{server}) or C{"terminal"} (use C{certificateFile} and
-        C{keyFile}, optionally C{chainFiles}).
-    """
-
-    name: str
-    enrollment: str
-    server: str | None = None
-    certificateFile: str | None = None
-    keyFile: str | None = None
-    chainFiles: tuple[str, ...] = ()
-    subjectName: str | None = None
-    keypair: KeySpec = KeySpec()
-    revocationCheck: str = "none"
-
-
-@frozen
-class PhoneTrustpointConfig:
-    """
-    A trustpoint holding only CA certificates that issue phone certificates
-    (CAPF for LSCs, the Cisco manufacturing CA for MICs).
-    """
-
-    name: str
-    certificates: tuple[str, ...]
-    revocationCheck: str = "none"
-
-
-@frozen
-class PkiConfig:
-    """
-    The C{pki:} section.
-    """
-
-    server: CertificateServerConfig | None = None
-    identities: tuple[IdentityTrustpointConfig, ...] = ()
-    phoneTrustpoints: tuple[PhoneTrustpointConfig, ...] = ()
-
-    def identity(self, name: str) -> IdentityTrustpointConfig | None:
-        """
-        @return: the identity trustpoint called C{name}, if any.
-        """
-        for identity in self.identities:
-            if identity.name == name:
-                return identity
-        return None
 
 
 @frozen
@@ -241,7 +157,7 @@ def _readRouter(root: Reader, source: str) -> RouterConfig:
     if hostname and not _HOSTNAME.match(hostname):
         root.problem("hostname", hostname, "expected a host name (letters, digits, hyphens, dots)")
     stateDir = root.string("state-dir", "var")
-    pki = _readPki(root.child("pki"))
+    pki = readPki(root.child("pki"))
     accessLists = readAccessLists(root.child("access-lists"))
     credentials = None
     if root.has("credentials"):
@@ -292,109 +208,6 @@ def _readRouter(root: Reader, source: str) -> RouterConfig:
         mgcp=mgcp,
         ccmManager=ccmManager,
     )
-
-
-def _readKeySpec(reader: Reader) -> KeySpec:
-    keyType = reader.string("type", "rsa", choices=["rsa", "ecdsa"])
-    if keyType == "ecdsa":
-        bits = reader.integer("bits", 256, 256, 256)
-    else:
-        bits = reader.integer("bits", 2048, 1024, 8192)
-    reader.finish()
-    return KeySpec(keyType or "rsa", bits or 2048)
-
-
-def _checkSubject(reader: Reader, key: str, value: str | None) -> None:
-    if value is not None and not _SUBJECT.match(value):
-        reader.problem(key, value, "expected a distinguished name such as CN=srstcaserver or CN=router,O=Branch")
-
-
-def _readPki(pki: Reader) -> PkiConfig:
-    server = None
-    if pki.has("server"):
-        s = pki.child("server")
-        name = s.string("name", required=True)
-        issuer = s.string("issuer-name", f"CN={name}" if name else None)
-        _checkSubject(s, "issuer-name", issuer)
-        lifetime = s.child("lifetime")
-        caDays = lifetime.integer("ca-days", 1095, 1, 7305)
-        certDays = lifetime.integer("certificate-days", 365, 1, 7305)
-        crlHours = lifetime.integer("crl-hours", 168, 1, 8760)
-        lifetime.finish()
-        keypair = _readKeySpec(s.child("rsakeypair"))
-        server = CertificateServerConfig(
-            name=name or "srstcaserver",
-            issuerName=issuer or "CN=srstcaserver",
-            databaseLevel=s.string("database-level", "complete", choices=["minimal", "names", "complete"]) or "complete",
-            grant=s.string("grant", "auto", choices=["auto", "manual"]) or "auto",
-            caDays=caDays or 1095,
-            certificateDays=certDays or 365,
-            crlHours=crlHours or 168,
-            keypair=keypair,
-        )
-        s.finish()
-    else:
-        pki.raw("server")
-    identities = []
-    phones = []
-    trustpoints = pki.child("trustpoints")
-    for name in trustpoints.keys():
-        tp = Reader(trustpoints.raw(name), trustpoints.sub(str(name)), trustpoints.problems)
-        if tp.has("certificates") and not tp.has("enrollment"):
-            files = tp.listOf("certificates", _fileItem(tp))
-            if not tp.raw("certificates"):
-                tp.problem("certificates", tp.raw("certificates"), "expected a non-empty list of certificate files (PEM or DER)")
-            phones.append(PhoneTrustpointConfig(
-                str(name), tuple(files),
-                tp.string("revocation-check", "none", choices=["none", "crl"]) or "none"))
-        else:
-            identities.append(_readIdentity(str(name), tp, server))
-        tp.finish()
-    pki.finish()
-    return PkiConfig(server, tuple(identities), tuple(phones))
-
-
-def _fileItem(reader: Reader):
-    def item(value: Any, path: str) -> str | None:
-        if not isinstance(value, str) or not value:
-            reader.problems.append(ConfigProblem(path, value, "expected a file path"))
-            return None
-        if not os.path.isfile(value):
-            reader.problems.append(ConfigProblem(path, value, "expected an existing, readable file"))
-            return None
-        return value
-    return item
-
-
-def _readIdentity(name: str, tp: Reader, server: CertificateServerConfig | None) -> IdentityTrustpointConfig:
-    enrollment = tp.raw("enrollment")
-    subject = tp.string("subject-name")
-    _checkSubject(tp, "subject-name", subject)
-    keypair = _readKeySpec(tp.child("rsakeypair"))
-    revocation = tp.string("revocation-check", "none", choices=["none", "crl"]) or "none"
-    if enrollment == "terminal":
-        files = tp.child("terminal")
-        cert = files.string("certificate", required=True)
-        key = files.string("key", required=True)
-        chain = files.listOf("chain", _fileItem(files))
-        for fieldName, value in (("certificate", cert), ("key", key)):
-            if value is not None and not os.path.isfile(value):
-                files.problem(fieldName, value, "expected an existing, readable file")
-        files.finish()
-        return IdentityTrustpointConfig(name, "terminal", None, cert, key, tuple(chain), subject, keypair, revocation)
-    if isinstance(enrollment, dict):
-        e = Reader(enrollment, tp.sub("enrollment"), tp.problems)
-        if e.has("url"):
-            e.problem("url", e.raw("url"), "SCEP enrollment over HTTP is not supported; use {server: <name>} or terminal")
-        serverName = e.string("server", required=not e.has("url"))
-        e.finish()
-        if serverName is not None and (server is None or server.name != serverName):
-            tp.problem("enrollment", enrollment,
-                       "expected {server: <name>} naming the certificate server configured under pki.server")
-        return IdentityTrustpointConfig(name, "server", serverName, None, None, (), subject, keypair, revocation)
-    tp.problem("enrollment", enrollment,
-               "expected {server: <name>} or terminal (identity trustpoint), or a certificates: list (phone CA trustpoint)")
-    return IdentityTrustpointConfig(name, "server", None, None, None, (), subject, keypair, revocation)
 
 
 def _readCredentials(c: Reader, pki: PkiConfig) -> CredentialsConfig:

@@ -34,7 +34,7 @@ from srst.calls.engine import CallEngine
 from srst.calls.forward import ForwardSettings
 from srst.calls.sccpline import SccpCallControl
 from srst.admin.server import AdminFactory, AdminSocketService
-from srst.config import CcmManagerConfig, IdentityTrustpointConfig, RouterConfig, load
+from srst.config import CcmManagerConfig, RouterConfig, load
 from srst.credentials import CredentialsFactory, registerCredentialsCommands
 from srst.debug import DebugSwitches
 from srst.listening import TCPListenerService
@@ -44,6 +44,7 @@ from srst.mgcp.gateway import DEBUG_NAMESPACE as MGCP_DEBUG_NAMESPACE
 from srst.mgcp.gateway import MgcpGateway
 from srst.pki.ca import CertificateServer
 from srst.pki.commands import registerPkiCommands
+from srst.pki.config import IdentityTrustpointConfig
 from srst.pki.tls import serverTLSOptions
 from srst.pki.trust import (
     CertificateFileError,

@@ -148,16 +148,6 @@ class ErrorTests(SynchronousTestCase):
         lines = problemsOf(self, MINIMAL.replace("ip-source-address: 127.0.0.1", "ip-source-address: localhost"))
         self.assertIn("credentials.ip-source-address: 'localhost'", lines[0])
 
-    def test_missingFile(self):
-        """
-        A phone trustpoint naming a missing file says which file.
-        """
-        lines = problemsOf(self, MINIMAL.replace(
-            "  trustpoints:\n", "  trustpoints:\n    '7970': {certificates: [/nonexistent/CiscoCA.pem]}\n"))
-        self.assertEqual(len(lines), 1, lines)
-        self.assertIn("pki.trustpoints.7970.certificates[0]: '/nonexistent/CiscoCA.pem'", lines[0])
-        self.assertIn("existing, readable file", lines[0])
-
     def test_missingConfigFile(self):
         """
         A configuration file that does not exist is one clear line.

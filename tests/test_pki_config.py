@@ -1,0 +1,87 @@
+"""
+Tests for L{srst.pki.config}: the C{pki:} section of router.yaml (the
+certificate server and the trustpoints), read through L{srst.config}.
+"""
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from srst.config import loadString
+from srst.pki.config import IdentityTrustpointConfig, KeySpec
+from tests.test_config import MINIMAL, problemsOf
+
+
+class PkiConfigTests(SynchronousTestCase):
+    """
+    Valid C{pki:} sections.
+    """
+
+    def test_identityAndServer(self):
+        """
+        An identity enrolled with the local certificate server keeps its
+        subject name and default key; the server's lifetimes default to IOS's.
+        """
+        pki = loadString(MINIMAL).pki
+        self.assertEqual(pki.identity("srstca"),
+                         IdentityTrustpointConfig("srstca", "server", "srstcaserver",
+                                                  subjectName="CN=branch-router"))
+        self.assertIsNone(pki.identity("nosuch"))
+        self.assertEqual((pki.server.caDays, pki.server.certificateDays, pki.server.crlHours), (1095, 365, 168))
+        self.assertEqual(pki.server.keypair, KeySpec("rsa", 2048))
+
+    def test_ecdsaKeypair(self):
+        """
+        C{rsakeypair: {type: ecdsa}} means P-256.
+        """
+        text = MINIMAL.replace("subject-name: CN=branch-router}",
+                               "subject-name: CN=branch-router, rsakeypair: {type: ecdsa}}")
+        self.assertEqual(loadString(text).pki.identity("srstca").keypair, KeySpec("ecdsa", 256))
+
+
+class PkiConfigErrorTests(SynchronousTestCase):
+    """
+    Problems in C{pki:} name their YAML path.
+    """
+
+    def test_missingFile(self):
+        """
+        A phone trustpoint naming a missing file says which file.
+        """
+        lines = problemsOf(self, MINIMAL.replace(
+            "  trustpoints:\n", "  trustpoints:\n    '7970': {certificates: [/nonexistent/CiscoCA.pem]}\n"))
+        self.assertEqual(len(lines), 1, lines)
+        self.assertIn("pki.trustpoints.7970.certificates[0]: '/nonexistent/CiscoCA.pem'", lines[0])
+        self.assertIn("existing, readable file", lines[0])
+
+    def test_scepEnrollment(self):
+        """
+        SCEP enrollment (C{enrollment: {url: ...}}) is refused with a
+        pointer to what is supported.
+        """
+        lines = problemsOf(self, MINIMAL.replace("{enrollment: {server: srstcaserver}",
+                                                 "{enrollment: {url: 'http://ca.example/'}"))
+        self.assertEqual(lines, [
+            "router.yaml: pki.trustpoints.srstca.enrollment.url: 'http://ca.example/' is not allowed; "
+            "SCEP enrollment over HTTP is not supported; use {server: <name>} or terminal",
+        ])
+
+    def test_badSubjectName(self):
+        """
+        A subject name that is not a distinguished name is rejected.
+        """
+        lines = problemsOf(self, MINIMAL.replace("subject-name: CN=branch-router", "subject-name: branch-router"))
+        self.assertEqual(lines, [
+            "router.yaml: pki.trustpoints.srstca.subject-name: 'branch-router' is not allowed; "
+            "expected a distinguished name such as CN=srstcaserver or CN=router,O=Branch",
+        ])
+
+    def test_unknownServer(self):
+        """
+        An identity that enrolls with a certificate server that is not the
+        configured one is rejected.
+        """
+        lines = problemsOf(self, MINIMAL.replace("{enrollment: {server: srstcaserver}",
+                                                 "{enrollment: {server: elsewhere}"))
+        self.assertEqual(len(lines), 1, lines)
+        self.assertIn("pki.trustpoints.srstca.enrollment: {'server': 'elsewhere'} is not allowed; "
+                      "expected {server: <name>} naming the certificate server configured under pki.server",
+                      lines[0])
