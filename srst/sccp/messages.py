@@ -85,7 +85,7 @@ from srst.sccp._codec import (
     messageIdOf,
     registeredMessages,
 )
-from srst.sccp._config import (
+from srst.sccp._configmessages import (
     ButtonDefinition,
     ButtonTemplate,
     ButtonTemplateReq,
