@@ -90,9 +90,9 @@ def serve(reactor, count: str, nodelay: str = "off"):
     from twisted.internet.defer import Deferred
     from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 
-    from srst._cmfconfig import CallManagerFallbackConfig
     from srst.calls.engine import CallEngine
     from srst.calls.sccpline import SccpCallControl
+    from srst.sccp.config import CallManagerFallbackConfig
     from srst.sccp.factory import SkinnyFactory
     from srst.sccp.registry import EphoneRegistry
 

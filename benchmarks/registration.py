@@ -163,9 +163,9 @@ def serve(reactor, mode: str, directory: str, count: str):
     from twisted.internet.defer import Deferred
     from twisted.protocols.tls import TLSMemoryBIOFactory
 
-    from srst._cmfconfig import CallManagerFallbackConfig
     from srst.pki.tls import serverTLSOptions
     from srst.pki.trust import loadCertificateFile, loadPrivateKeyFile
+    from srst.sccp.config import CallManagerFallbackConfig
     from srst.sccp.factory import SkinnyFactory
     from srst.sccp.registry import EphoneRegistry
 

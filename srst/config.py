@@ -24,7 +24,6 @@ import yaml
 from attrs import field, frozen
 
 from srst.configreader import ConfigError, ConfigProblem, Reader
-from srst._cmfconfig import CallManagerFallbackConfig, readCallManagerFallback
 from srst._mgcpconfig import (
     CcmManagerConfig,
     HostPort,
@@ -41,6 +40,7 @@ from srst._portsconfig import VoicePortConfig, readDialPeers, readVoicePorts
 from srst.calls.dialplan import DialPeer
 from srst.pki.config import PkiConfig, readPki
 from srst.policing.config import AccessList, ControlPlanePolicy, readAccessLists, readControlPlane
+from srst.sccp.config import CallManagerFallbackConfig, readCallManagerFallback
 
 __all__ = [
     "CcmManagerConfig",

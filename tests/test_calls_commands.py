@@ -10,7 +10,6 @@ from typing import Any
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from srst._cmfconfig import EphoneConfig, LineButton
 from srst.admin.commands import CommandResult, CommandTable
 from srst.calls.commands import (
     NO_ACTIVE_CALLS,
@@ -21,6 +20,7 @@ from srst.calls.commands import (
 )
 from srst.calls.media import MediaStream
 from srst.sccp import messages as m
+from srst.sccp.config import EphoneConfig, LineButton
 from srst.sccp.constants import Codec, DeviceType, SoftKeyEvent
 from tests.test_calls_engine import A_REF, MAC_A, MAC_B, MAC_C, CallRouter, CallSetup, callConfig, dial
 

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
-from srst._cmfconfig import EphoneConfig, LineButton
 from srst.calls.dialing import RegistryDirectory
 from srst.calls.interfaces import DialMatch, IDirectory, LineRef
+from srst.sccp.config import EphoneConfig, LineButton
 from srst.sccp.registry import EphoneRegistry
 from tests.test_sccp_registry import registerDirectly
 from tests.test_sccp_station import makeConfig

@@ -14,7 +14,6 @@ from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
-from srst._cmfconfig import EphoneConfig, LineButton, Timeouts
 from srst.calls.dialing import DialStep, DigitCollector, combine
 from srst.calls.engine import CallEngine, CallStateError
 from srst.calls.interfaces import DialMatch, ICallEndpoint, IDirectory, LineRef
@@ -22,6 +21,7 @@ from srst.calls.leg import LegStatus, newLeg
 from srst.calls.sccpline import ALL_KEYS, SccpCallControl
 from srst.media.srtp import generateKeys
 from srst.sccp import messages as m
+from srst.sccp.config import EphoneConfig, LineButton, Timeouts
 from srst.sccp.constants import (
     CallSecurityStatus,
     CallState,

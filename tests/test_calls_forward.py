@@ -10,12 +10,12 @@ from typing import Any
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from srst._cmfconfig import CallForward
 from srst.calls.forward import ForwardReason, ForwardSettings, Redirect, usable
 from srst.calls.interfaces import Party
 from srst.calls.leg import LegStatus
 from srst.calls.sccpline import ALL_KEYS
 from srst.sccp import messages as m
+from srst.sccp.config import CallForward
 from srst.sccp.constants import (
     CallState,
     CallType,

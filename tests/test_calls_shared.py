@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from srst._cmfconfig import EphoneConfig, LineButton
 from srst.calls.leg import LegStatus
 from srst.calls.sccpline import ALL_KEYS
 from srst.sccp import messages as m
+from srst.sccp.config import EphoneConfig, LineButton
 from srst.sccp.constants import (
     CallState,
     DeviceType,

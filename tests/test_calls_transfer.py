@@ -11,12 +11,12 @@ from typing import Any
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
-from srst._cmfconfig import CallForward
 from srst.calls.engine import CallEngine
 from srst.calls.forward import ForwardSettings
 from srst.calls.leg import LegStatus
 from srst.calls.transfer import allowed, isBlind, patternMatches
 from srst.sccp import messages as m
+from srst.sccp.config import CallForward
 from srst.sccp.constants import (
     CallState,
     CallType,

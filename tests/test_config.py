@@ -79,28 +79,6 @@ class LoadTests(SynchronousTestCase):
         c = loadString(MINIMAL)
         self.assertRaises(AttributeError, setattr, c, "hostname", "x")
 
-    def test_callManagerFallbackDefaults(self):
-        """
-        The secure SCCP port defaults to port + 443, and ephones are normalised.
-        """
-        c = loadString(MINIMAL + """
-call-manager-fallback:
-  ip-source-address: 127.0.0.1
-  port: 2000
-  max-dn: 30 dual-line
-  ephones:
-    - mac: 1000.1111.0002
-      buttons: [{line: 1, dn: "2002", label: "2002", name: Reception}]
-      speed-dials: [{button: 2, number: "2003", label: Lab}]
-""")
-        cmf = c.callManagerFallback
-        self.assertEqual(cmf.securePort, 2443)
-        self.assertEqual(cmf.maxDn, 30)
-        self.assertEqual(cmf.channelsPerDn, 2)
-        self.assertEqual(cmf.ephones[0].mac, "100011110002")
-        self.assertEqual(cmf.ephones[0].buttons[0].dn, "2002")
-
-
 class ErrorTests(SynchronousTestCase):
     """
     Every problem is reported, one line each, with its YAML path.
@@ -162,26 +140,6 @@ class ErrorTests(SynchronousTestCase):
         """
         lines = problemsOf(self, MINIMAL.replace("trustpoint: srstca", "trustpoint: nosuch"))
         self.assertIn("credentials.trustpoint: 'nosuch'", lines[0])
-
-    def test_ephoneProblems(self):
-        """
-        Bad MACs, bad DNs and reused buttons in ephones are reported.
-        """
-        text = MINIMAL + """
-call-manager-fallback:
-  ip-source-address: 127.0.0.1
-  ephones:
-    - {mac: nonsense}
-    - mac: 1000.1111.0003
-      buttons: [{line: 1, dn: "20a2"}]
-    - mac: 1000.1111.0004
-      buttons: [{line: 1, dn: "2004"}]
-      speed-dials: [{button: 1, number: "2003"}]
-"""
-        lines = problemsOf(self, text)
-        self.assertTrue(any("ephones[0].mac: 'nonsense'" in l for l in lines), lines)
-        self.assertTrue(any("ephones[1].buttons[0].dn: '20a2'" in l for l in lines), lines)
-        self.assertTrue(any("ephones[2].buttons" in l and "used once" in l for l in lines), lines)
 
     def test_errorsListedTogether(self):
         """

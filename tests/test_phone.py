@@ -1172,7 +1172,7 @@ class SkinnyFixture:
     """
 
     def __init__(self, testCase, tlsOptions=None, maxEphones=5):
-        from srst._cmfconfig import CallManagerFallbackConfig
+        from srst.sccp.config import CallManagerFallbackConfig
         from srst.sccp.factory import SkinnyFactory
         from srst.sccp.registry import EphoneRegistry
 

@@ -11,8 +11,8 @@ from typing import Any
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from srst._cmfconfig import EphoneConfig, LineButton
 from srst.sccp import messages as m
+from srst.sccp.config import EphoneConfig, LineButton
 from srst.sccp.registry import (
     AUTO_ASSIGN_FILE,
     Admission,

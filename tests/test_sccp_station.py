@@ -20,8 +20,8 @@ from twisted.internet.testing import StringTransportWithDisconnection
 from twisted.logger import Logger
 from twisted.trial.unittest import SynchronousTestCase
 
-from srst._cmfconfig import CallManagerFallbackConfig, EphoneConfig, LineButton, SpeedDial, Timeouts
 from srst.sccp import messages as m
+from srst.sccp.config import CallManagerFallbackConfig, EphoneConfig, LineButton, SpeedDial, Timeouts
 from srst.sccp.constants import (
     REGISTER_ACK_FEATURES_V4_V10,
     REGISTER_ACK_FEATURES_V11,

@@ -35,10 +35,10 @@ from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from srst._cmfconfig import CallManagerFallbackConfig
 from srst.pki.tls import HandshakeFailure, describeSSLError
 from srst.sccp import messages as m
 from srst.sccp._templates import StationSettings, dateTemplate, idlePrompt
+from srst.sccp.config import CallManagerFallbackConfig
 from srst.sccp.protocol import SkinnyProtocol
 from srst.sccp.registry import Ephone, EphoneRegistry
 from srst.sccp.station import Station, StationCore, alwaysEnabled

@@ -54,7 +54,6 @@ from typing import Any
 
 from twisted.logger import Logger
 
-from srst._cmfconfig import CallManagerFallbackConfig, EphoneConfig
 from srst._files import FileWriter, atomicWrite
 from srst.sccp._autoassign import AUTO_ASSIGN_FILE, AutoAssignStateError, readAssignments, writeAssignments
 from srst.sccp._ephone import (
@@ -70,6 +69,7 @@ from srst.sccp._ephone import (
     dottedMac,
     macFromDeviceName,
 )
+from srst.sccp.config import CallManagerFallbackConfig, EphoneConfig
 
 
 class EphoneRegistry:

@@ -1,7 +1,11 @@
-# -*- test-case-name: tests.test_config -*-
+# -*- test-case-name: tests.test_sccp_config -*-
 """
 The C{call-manager-fallback:} section of router.yaml: SCCP listeners, limits,
 timers, lines of known phones and call-control features.
+
+The trustpoints it names belong to the C{pki:} section: L{srst.config} reads
+that first and hands L{readCallManagerFallback} what it needs to check the
+names.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from typing import Any, Callable
 from attrs import frozen
 
 from srst.configreader import ConfigProblem, Reader
+from srst.pki.config import IdentityTrustpointConfig
 
 _DN = re.compile(r"^[0-9*#]{1,24}$")
 _PATTERN = re.compile(r"^[0-9.*#T+\[\]\-]{1,32}$")
@@ -145,7 +150,7 @@ def _number(reader: Reader, key: str, required: bool = False) -> str | None:
 
 def readCallManagerFallback(
     c: Reader,
-    identity: Callable[[str], Any],
+    identity: Callable[[str], IdentityTrustpointConfig | None],
     phoneTrustpointNames: list[str],
     certificateServer: str | None = None,
 ) -> CallManagerFallbackConfig:

@@ -1,0 +1,85 @@
+"""
+Tests for L{srst.sccp.config}: the C{call-manager-fallback:} section of
+router.yaml, read through L{srst.config}.
+"""
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from srst.config import loadString
+from srst.sccp.config import normalizeMac
+from tests.test_config import MINIMAL, problemsOf
+
+
+class CallManagerFallbackConfigTests(SynchronousTestCase):
+    """
+    Valid C{call-manager-fallback:} sections.
+    """
+
+    def test_callManagerFallbackDefaults(self):
+        """
+        The secure SCCP port defaults to port + 443, and ephones are normalised.
+        """
+        c = loadString(MINIMAL + """
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+  port: 2000
+  max-dn: 30 dual-line
+  ephones:
+    - mac: 1000.1111.0002
+      buttons: [{line: 1, dn: "2002", label: "2002", name: Reception}]
+      speed-dials: [{button: 2, number: "2003", label: Lab}]
+""")
+        cmf = c.callManagerFallback
+        self.assertEqual(cmf.securePort, 2443)
+        self.assertEqual(cmf.maxDn, 30)
+        self.assertEqual(cmf.channelsPerDn, 2)
+        self.assertEqual(cmf.ephones[0].mac, "100011110002")
+        self.assertEqual(cmf.ephones[0].buttons[0].dn, "2002")
+
+    def test_normalizeMac(self):
+        """
+        The three spellings of a MAC address give twelve upper-case hex
+        digits; anything else gives C{None}.
+        """
+        for text in ("1000.1111.000a", "10001111000A", "SEP10001111000a"):
+            self.assertEqual(normalizeMac(text), "10001111000A")
+        self.assertIsNone(normalizeMac("1000.1111"))
+
+
+class CallManagerFallbackErrorTests(SynchronousTestCase):
+    """
+    Problems in C{call-manager-fallback:} name their YAML path.
+    """
+
+    def test_ephoneProblems(self):
+        """
+        Bad MACs, bad DNs and reused buttons in ephones are reported.
+        """
+        text = MINIMAL + """
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+  ephones:
+    - {mac: nonsense}
+    - mac: 1000.1111.0003
+      buttons: [{line: 1, dn: "20a2"}]
+    - mac: 1000.1111.0004
+      buttons: [{line: 1, dn: "2004"}]
+      speed-dials: [{button: 1, number: "2003"}]
+"""
+        lines = problemsOf(self, text)
+        self.assertTrue(any("ephones[0].mac: 'nonsense'" in l for l in lines), lines)
+        self.assertTrue(any("ephones[1].buttons[0].dn: '20a2'" in l for l in lines), lines)
+        self.assertTrue(any("ephones[2].buttons" in l and "used once" in l for l in lines), lines)
+
+    def test_unknownTrustpoint(self):
+        """
+        The secure listener's trustpoint must be an identity trustpoint
+        under C{pki:}.
+        """
+        lines = problemsOf(self, MINIMAL + """
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+  trustpoint: nosuch
+""")
+        self.assertIn("router.yaml: call-manager-fallback.trustpoint: 'nosuch' is not allowed; "
+                      "expected the name of an identity trustpoint under pki.trustpoints", lines)
