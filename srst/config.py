@@ -17,7 +17,6 @@ the reference.
 
 from __future__ import annotations
 
-import os
 import re
 
 import yaml
@@ -37,6 +36,7 @@ from srst._mgcpconfig import (
     readMgcp,
 )
 from srst._portsconfig import VoicePortConfig, readDialPeers, readVoicePorts
+from srst.admin.config import AdminConfig, readAdmin
 from srst.calls.dialplan import DialPeer
 from srst.pki.config import PkiConfig, readPki
 from srst.policing.config import AccessList, ControlPlanePolicy, readAccessLists, readControlPlane
@@ -70,15 +70,6 @@ class CredentialsConfig:
     tlsProfile: str = "modern"
     handshakeTimeout: int = 10
     idleTimeout: int = 30
-
-
-@frozen
-class AdminConfig:
-    """
-    The admin socket C{srst-cli} talks to.
-    """
-
-    socket: str = "var/srst.sock"
 
 
 @frozen
@@ -176,9 +167,7 @@ def _readRouter(root: Reader, source: str) -> RouterConfig:
         controlPlane = readControlPlane(root.child("control-plane"), accessLists)
     else:
         root.raw("control-plane")
-    adminReader = root.child("admin")
-    admin = AdminConfig(socket=adminReader.string("socket", os.path.join(stateDir or "var", "srst.sock")))
-    adminReader.finish()
+    admin = readAdmin(root.child("admin"), stateDir or "var")
     voicePorts = readVoicePorts(root.child("voice-ports"))
     dialPeers = readDialPeers(root, "dial-peers", voicePorts)
     media = readMedia(root.child("media"))
