@@ -7,6 +7,15 @@ returns a L{RouterConfig} or raises L{ConfigError} listing every problem, one
 line each, naming the YAML path, the bad value and what is allowed.  Nothing is
 written anywhere before validation passes.
 
+Each section is read by the package that owns it, with a
+L{srst.configreader.Reader} on the shared list of problems
+(L{srst.pki.config}, L{srst.policing.config}, L{srst.sccp.config},
+L{srst.admin.config}, ...); this module walks the document, hands each
+section to its owner in order, checks what crosses sections (a trustpoint a
+section names must be configured under C{pki:}, C{ccm-manager:} needs
+C{mgcp:}) and assembles the L{RouterConfig}.  It reads the top-level keys
+(C{hostname}, C{state-dir}) and the C{credentials:} section itself.
+
 Relative paths in the file (C{state-dir}, certificate files, the admin socket)
 are relative to the working directory of the process, as in the shipped
 C{etc/router.yaml} which is run from the repository root.
@@ -43,18 +52,18 @@ from srst.policing.config import AccessList, ControlPlanePolicy, readAccessLists
 from srst.sccp.config import CallManagerFallbackConfig, readCallManagerFallback
 
 __all__ = [
+    "CredentialsConfig",
+    "RouterConfig",
+    "load",
+    "loadString",
+    # Re-exported until srst.mgcp and srst.media own their sections.
     "CcmManagerConfig",
-    "ConfigError",
-    "ConfigProblem",
     "HostPort",
     "MediaConfig",
     "MgcpConfig",
     "MgcpTimers",
-    "RouterConfig",
     "Switchback",
     "SwitchbackMode",
-    "load",
-    "loadString",
 ]
 
 
