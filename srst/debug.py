@@ -18,10 +18,10 @@ A switch is on while it is explicitly enabled (L{DebugSwitches.enable}) or
 while at least one stream asks for it (L{DebugSwitches.addStream}); removing
 the last stream turns it off again unless it was enabled explicitly.
 
-Debug loggers are made with L{debugLogger}::
+Debug loggers are made with L{DebugSwitches.logger}::
 
     switches = DebugSwitches()
-    log = debugLogger("srst.debug.credentials", switches)
+    log = switches.logger("srst.debug.credentials")
     log.debug("Credentials service: TLS Handshake completes.")
 
 Debug observers run in the reactor thread: log debug events from there.
@@ -29,7 +29,7 @@ Debug observers run in the reactor thread: log debug events from there.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Iterable
 
 from attrs import frozen
 from twisted.logger import (
@@ -40,12 +40,9 @@ from twisted.logger import (
     LogLevel,
     LogLevelFilterPredicate,
     LogPublisher,
-    eventAsText,
     globalLogPublisher,
 )
 from zope.interface import implementer
-
-from srst.admin.render import iosTimestamp
 
 DEBUG_ROOT = "srst.debug"
 """The namespace under which every debug category lives."""
@@ -213,22 +210,14 @@ class DebugSwitches:
 
     def logger(self, namespace: str) -> Logger:
         """
+        Make the logger for one debug category.
+
+        @param namespace: e.g. C{"srst.debug.credentials"}.
         @return: a L{Logger} for C{namespace} that publishes through these
-            switches; same as L{debugLogger}C{(namespace, self)}.
+            switches.
+        @raise ValueError: for an empty or malformed namespace.
         """
         return Logger(namespace=_checkNamespace(namespace), observer=self.observer)
-
-
-def debugLogger(namespace: str, switches: DebugSwitches) -> Logger:
-    """
-    Make the logger for one debug category.
-
-    @param namespace: e.g. C{"srst.debug.credentials"}.
-    @param switches: the router's switches.
-    @return: a L{Logger} publishing to C{switches.observer}.
-    @raise ValueError: for an empty or malformed namespace.
-    """
-    return switches.logger(namespace)
 
 
 @implementer(ILogObserver)
@@ -266,54 +255,8 @@ def sharedDebugLogger(namespace: str) -> Logger:
     return Logger(namespace=_checkNamespace(namespace), observer=_gate)
 
 
-def formatIOSDebugLine(event: LogEvent) -> str:
-    """
-    Render an event as an IOS debug line:
-    C{"Sep 29 01:01:50.903: Credentials service: TLS Handshake completes."}.
-    The timestamp is the event's C{log_time} in UTC with milliseconds; an
-    attached failure's traceback follows on further lines.
-
-    @param event: a log event.
-    @return: the line (no trailing newline).
-    """
-    text = eventAsText(event, includeTimestamp=False, includeSystem=False)
-    logTime = event.get("log_time")
-    if logTime is None:
-        return text
-    return iosTimestamp(logTime) + ": " + text
-
-
-_SCALARS = (str, int, float, bool, type(None))
-
-
-def debugEventData(event: LogEvent) -> dict[str, Any]:
-    """
-    The JSON-serialisable facts of a debug event, for C{srst-cli --json
-    debug ...}: time, namespace, level, formatted text and the event's own
-    scalar fields (those not starting with C{log_}).
-
-    @param event: a log event.
-    @return: a dict of JSON-safe values.
-    """
-    level = event.get("log_level")
-    return {
-        "time": event.get("log_time"),
-        "namespace": event.get("log_namespace"),
-        "level": level.name if level is not None else None,
-        "text": eventAsText(event, includeTimestamp=False, includeSystem=False),
-        "fields": {
-            key: value
-            for key, value in event.items()
-            if isinstance(key, str) and not key.startswith("log_") and isinstance(value, _SCALARS)
-        },
-    }
-
-
 __all__ = [
     "DEBUG_ROOT",
     "DebugSwitches",
-    "debugEventData",
-    "debugLogger",
-    "formatIOSDebugLine",
     "sharedDebugLogger",
 ]

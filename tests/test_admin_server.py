@@ -17,7 +17,6 @@ from twisted.logger import Logger
 from twisted.trial.unittest import SynchronousTestCase
 
 from srst.admin.commands import CommandError, CommandResult, CommandTable, DebugRequest
-from srst.admin.render import columns, iosDuration, iosTimestamp
 from srst.admin.server import (
     IDLE_TIMEOUT,
     MAX_REQUEST_SIZE,
@@ -30,7 +29,7 @@ from srst.admin.server import (
     listenAdminSocket,
     registerDebugCommand,
 )
-from srst.debug import DebugSwitches, debugLogger
+from srst.debug import DebugSwitches
 
 CREDENTIALS = "srst.debug.credentials"
 BANNER = "Credentials server debugging is enabled"
@@ -54,7 +53,7 @@ class Harness:
         )
         registerDebugCommand(self.table, "debug credentials", BANNER, (CREDENTIALS,))
         self.factory = AdminFactory(self.table, self.switches, self.clock, maxRequestSize=maxRequestSize)
-        self.debugLog = debugLogger(CREDENTIALS, self.switches)
+        self.debugLog = self.switches.logger(CREDENTIALS)
 
     def connect(self):
         """
@@ -387,7 +386,7 @@ class StreamTests(SynchronousTestCase):
         _, transport = self.harness.request(["debug", "credentials"])
         transport.clear()
         self.harness.switches.enable("srst.debug.ephone.register")
-        debugLogger("srst.debug.ephone.register", self.harness.switches).debug("register")
+        self.harness.switches.logger("srst.debug.ephone.register").debug("register")
         Logger(namespace="srst.admin", observer=self.harness.switches.observer).info("other")
         self.harness.debugLog.debug("Credentials service: TLS Handshake completes.")
         [message] = answers(transport)
@@ -644,37 +643,3 @@ class ListenTests(SynchronousTestCase):
         self.assertFalse(transport.connected)
         self.assertFalse(service.running)
         self.successResultOf(service.stopService())
-
-
-class RenderTests(SynchronousTestCase):
-    """
-    Tests for L{srst.admin.render}.
-    """
-
-    def test_iosTimestamp(self):
-        """
-        Timestamps are UTC, English month, space-padded day, milliseconds
-        rounded.
-        """
-        self.assertEqual(iosTimestamp(0), "Jan  1 00:00:00.000")
-        self.assertEqual(iosTimestamp(1727571710.903), "Sep 29 01:01:50.903")
-        self.assertEqual(iosTimestamp(59.9996), "Jan  1 00:01:00.000")
-
-    def test_iosDuration(self):
-        """
-        Durations print as hh:mm:ss, then XdYYh, then XwYd.
-        """
-        self.assertEqual(iosDuration(-5), "00:00:00")
-        self.assertEqual(iosDuration(3723), "01:02:03")
-        self.assertEqual(iosDuration(86400 + 2 * 3600 + 59), "1d02h")
-        self.assertEqual(iosDuration(23 * 86400), "3w2d")
-
-    def test_columns(self):
-        """
-        Cells are padded to their column width; an over-long cell pushes the
-        row right by one space; trailing spaces are stripped.
-        """
-        self.assertEqual(
-            columns([("ab", "c", "d"), ("abcdef", "", "x"), ("a",)], [4, 3]),
-            ["ab  c  d", "abcdef    x", "a"],
-        )

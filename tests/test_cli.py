@@ -16,7 +16,7 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from srst.admin.commands import CommandResult, CommandTable
 from srst.admin.server import AdminFactory, AdminSocketService, registerDebugCommand
-from srst.debug import DebugSwitches, debugLogger
+from srst.debug import DebugSwitches
 from srst.tools import cli
 
 CREDENTIALS = "srst.debug.credentials"
@@ -451,7 +451,7 @@ class IntegrationTests(TestCase):
         """
         result = self.runCli("--socket", self.path, "debug", "credentials")
         await self.streamStarted
-        debugLogger(CREDENTIALS, self.switches).debug("Credentials service: TLS Handshake completes.")
+        self.switches.logger(CREDENTIALS).debug("Credentials service: TLS Handshake completes.")
         self.factory.undebugAll()
         code, out, _ = await result
         printed = out.splitlines()

@@ -1,16 +1,14 @@
 """
-Tests for L{srst.debug}: the debug switches and IOS debug line formatting.
+Tests for L{srst.debug}: the debug switches and the loggers that publish
+through them.
 """
 
 from __future__ import annotations
 
-import calendar
-
 from twisted.logger import Logger, LogLevel, globalLogPublisher
-from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
-from srst.debug import DebugSwitches, debugEventData, debugLogger, formatIOSDebugLine, sharedDebugLogger
+from srst.debug import DebugSwitches, sharedDebugLogger
 
 CREDENTIALS = "srst.debug.credentials"
 REGISTER = "srst.debug.ephone.register"
@@ -37,7 +35,7 @@ class DebugSwitchesTests(SynchronousTestCase):
         """
         A debug event on a debug logger reaches nobody while its switch is off.
         """
-        debugLogger(CREDENTIALS, self.switches).debug("handshake")
+        self.switches.logger(CREDENTIALS).debug("handshake")
         self.assertEqual(self.published, [])
         self.assertEqual(self.switches.enabledNamespaces(), ())
 
@@ -46,7 +44,7 @@ class DebugSwitchesTests(SynchronousTestCase):
         Only debug-level events are gated: an info event on a debug logger is
         forwarded even when the switch is off.
         """
-        debugLogger(CREDENTIALS, self.switches).info("started")
+        self.switches.logger(CREDENTIALS).info("started")
         self.assertEqual(messages(self.published), ["started"])
 
     def test_otherNamespacesNotGated(self):
@@ -62,7 +60,7 @@ class DebugSwitchesTests(SynchronousTestCase):
         with their namespace and fields intact.
         """
         self.switches.enable(CREDENTIALS)
-        debugLogger(CREDENTIALS, self.switches).debug("socket {socket}", socket=1)
+        self.switches.logger(CREDENTIALS).debug("socket {socket}", socket=1)
         [event] = self.published
         self.assertEqual(event["log_namespace"], CREDENTIALS)
         self.assertEqual(event["log_level"], LogLevel.debug)
@@ -75,10 +73,10 @@ class DebugSwitchesTests(SynchronousTestCase):
         other categories nor a namespace that merely shares the prefix.
         """
         self.switches.enable("srst.debug.ephone")
-        debugLogger(REGISTER, self.switches).debug("register")
-        debugLogger(STATE, self.switches).debug("state")
-        debugLogger("srst.debug.mgcp", self.switches).debug("mgcp")
-        debugLogger("srst.debug.ephonex", self.switches).debug("ephonex")
+        self.switches.logger(REGISTER).debug("register")
+        self.switches.logger(STATE).debug("state")
+        self.switches.logger("srst.debug.mgcp").debug("mgcp")
+        self.switches.logger("srst.debug.ephonex").debug("ephonex")
         self.assertEqual(messages(self.published), ["register", "state"])
         self.assertTrue(self.switches.isEnabled(REGISTER))
         self.assertFalse(self.switches.isEnabled("srst.debug.mgcp"))
@@ -89,7 +87,7 @@ class DebugSwitchesTests(SynchronousTestCase):
         """
         self.switches.enable(REGISTER)
         self.switches.disable(REGISTER)
-        debugLogger(REGISTER, self.switches).debug("register")
+        self.switches.logger(REGISTER).debug("register")
         self.assertEqual(self.published, [])
         self.assertEqual(self.switches.enabledNamespaces(), ())
 
@@ -110,7 +108,7 @@ class DebugSwitchesTests(SynchronousTestCase):
         """
         stream = []
         self.switches.addStream(stream.append, [CREDENTIALS])
-        debugLogger(CREDENTIALS, self.switches).debug("handshake")
+        self.switches.logger(CREDENTIALS).debug("handshake")
         self.assertEqual(messages(stream), ["handshake"])
         self.assertEqual(messages(self.published), ["handshake"])
         self.assertEqual(self.switches.enabledNamespaces(), (CREDENTIALS,))
@@ -122,8 +120,8 @@ class DebugSwitchesTests(SynchronousTestCase):
         """
         stream = []
         self.switches.addStream(stream.append, ["srst.debug.ephone"])
-        debugLogger(REGISTER, self.switches).debug("register")
-        debugLogger(STATE, self.switches).debug("state")
+        self.switches.logger(REGISTER).debug("register")
+        self.switches.logger(STATE).debug("state")
         self.assertEqual(messages(stream), ["register", "state"])
 
     def test_streamOnlyItsNamespaces(self):
@@ -134,7 +132,7 @@ class DebugSwitchesTests(SynchronousTestCase):
         stream = []
         self.switches.addStream(stream.append, [CREDENTIALS])
         self.switches.enable(REGISTER)
-        debugLogger(REGISTER, self.switches).debug("register")
+        self.switches.logger(REGISTER).debug("register")
         Logger(namespace="srst.sccp", observer=self.switches.observer).info("other")
         self.assertEqual(stream, [])
         self.assertEqual(messages(self.published), ["register", "other"])
@@ -147,7 +145,7 @@ class DebugSwitchesTests(SynchronousTestCase):
         stream = []
         self.switches.addStream(stream.append, [CREDENTIALS])
         self.switches.removeStream(stream.append)
-        debugLogger(CREDENTIALS, self.switches).debug("handshake")
+        self.switches.logger(CREDENTIALS).debug("handshake")
         self.assertEqual(stream, [])
         self.assertEqual(self.published, [])
         self.assertEqual(self.switches.enabledNamespaces(), ())
@@ -163,7 +161,7 @@ class DebugSwitchesTests(SynchronousTestCase):
         self.switches.addStream(first.append, [CREDENTIALS])
         self.switches.addStream(second.append, [CREDENTIALS])
         self.switches.removeStream(first.append)
-        debugLogger(CREDENTIALS, self.switches).debug("handshake")
+        self.switches.logger(CREDENTIALS).debug("handshake")
         self.assertEqual(first, [])
         self.assertEqual(messages(second), ["handshake"])
 
@@ -175,7 +173,7 @@ class DebugSwitchesTests(SynchronousTestCase):
         self.switches.enable(CREDENTIALS)
         self.switches.addStream(stream.append, [CREDENTIALS])
         self.switches.removeStream(stream.append)
-        debugLogger(CREDENTIALS, self.switches).debug("handshake")
+        self.switches.logger(CREDENTIALS).debug("handshake")
         self.assertEqual(messages(self.published), ["handshake"])
 
     def test_disableKeepsStream(self):
@@ -186,7 +184,7 @@ class DebugSwitchesTests(SynchronousTestCase):
         self.switches.addStream(stream.append, [CREDENTIALS])
         self.switches.enable(CREDENTIALS)
         self.switches.disable(CREDENTIALS)
-        debugLogger(CREDENTIALS, self.switches).debug("handshake")
+        self.switches.logger(CREDENTIALS).debug("handshake")
         self.assertEqual(messages(stream), ["handshake"])
 
     def test_addStreamAgainReplaces(self):
@@ -196,8 +194,8 @@ class DebugSwitchesTests(SynchronousTestCase):
         stream = []
         self.switches.addStream(stream.append, [CREDENTIALS])
         self.switches.addStream(stream.append, [REGISTER])
-        debugLogger(CREDENTIALS, self.switches).debug("handshake")
-        debugLogger(REGISTER, self.switches).debug("register")
+        self.switches.logger(CREDENTIALS).debug("handshake")
+        self.switches.logger(REGISTER).debug("register")
         self.assertEqual(messages(stream), ["register"])
         self.assertEqual(self.switches.enabledNamespaces(), (REGISTER,))
 
@@ -209,8 +207,8 @@ class DebugSwitchesTests(SynchronousTestCase):
         self.switches.enable(REGISTER)
         self.switches.addStream(stream.append, [CREDENTIALS])
         self.switches.disableAll()
-        debugLogger(CREDENTIALS, self.switches).debug("handshake")
-        debugLogger(REGISTER, self.switches).debug("register")
+        self.switches.logger(CREDENTIALS).debug("handshake")
+        self.switches.logger(REGISTER).debug("register")
         self.assertEqual(stream, [])
         self.assertEqual(self.published, [])
         self.assertEqual(self.switches.enabledNamespaces(), ())
@@ -225,7 +223,7 @@ class DebugSwitchesTests(SynchronousTestCase):
         self.assertRaises(ValueError, self.switches.disable, ".srst")
         self.assertRaises(ValueError, self.switches.addStream, [].append, [])
         self.assertRaises(ValueError, self.switches.addStream, [].append, ["srst."])
-        self.assertRaises(ValueError, debugLogger, "", self.switches)
+        self.assertRaises(ValueError, self.switches.logger, "")
         self.assertEqual(self.switches.enabledNamespaces(), ())
 
     def test_brokenStream(self):
@@ -238,7 +236,7 @@ class DebugSwitchesTests(SynchronousTestCase):
             raise ZeroDivisionError()
 
         self.switches.addStream(broken, [CREDENTIALS])
-        debugLogger(CREDENTIALS, self.switches).debug("handshake")
+        self.switches.logger(CREDENTIALS).debug("handshake")
         self.assertEqual(self.published[0]["log_format"], "handshake")
         failures = [e for e in self.published if "log_failure" in e]
         self.assertEqual(len(failures), 1)
@@ -256,18 +254,6 @@ class DebugSwitchesTests(SynchronousTestCase):
         switches.enable(CREDENTIALS)
         switches.logger(CREDENTIALS).debug("to the world")
         self.assertIn("to the world", messages(events))
-
-
-def _event(logFormat, logTime=None, **fields):
-    event = {
-        "log_format": logFormat,
-        "log_level": LogLevel.debug,
-        "log_namespace": CREDENTIALS,
-    }
-    if logTime is not None:
-        event["log_time"] = logTime
-    event.update(fields)
-    return event
 
 
 class SharedDebugLoggerTests(SynchronousTestCase):
@@ -312,69 +298,3 @@ class SharedDebugLoggerTests(SynchronousTestCase):
         second.enable("srst.debug.voiceport")
         sharedDebugLogger("srst.debug.voiceport").debug("still routed")
         self.assertEqual(len(published), 1)
-
-
-class FormatTests(SynchronousTestCase):
-    """
-    Tests for L{formatIOSDebugLine} and L{debugEventData}.
-    """
-
-    def test_seedLine(self):
-        """
-        An event renders as the seed document's debug line: UTC timestamp
-        with milliseconds, a colon, the formatted message.
-        """
-        when = calendar.timegm((2024, 9, 29, 1, 1, 50)) + 0.903
-        event = _event(
-            "Credentials service: Start TLS Handshake {socket} {ip} {port}",
-            when,
-            socket=1,
-            ip="10.1.1.13",
-            port=2187,
-        )
-        self.assertEqual(
-            formatIOSDebugLine(event),
-            "Sep 29 01:01:50.903: Credentials service: Start TLS Handshake 1 10.1.1.13 2187",
-        )
-
-    def test_singleDigitDay(self):
-        """
-        Days below 10 are space-padded, as IOS prints them.
-        """
-        when = calendar.timegm((2025, 3, 1, 0, 2, 3)) + 0.004
-        self.assertEqual(formatIOSDebugLine(_event("x", when)), "Mar  1 00:02:03.004: x")
-
-    def test_noTime(self):
-        """
-        An event without C{log_time} renders as its message alone.
-        """
-        self.assertEqual(formatIOSDebugLine(_event("just text")), "just text")
-
-    def test_failure(self):
-        """
-        An attached failure's traceback follows the message.
-        """
-        try:
-            1 / 0
-        except ZeroDivisionError:
-            failure = Failure()
-        line = formatIOSDebugLine(_event("oops", 0.0, log_failure=failure))
-        self.assertTrue(line.startswith("Jan  1 00:00:00.000: oops\n"))
-        self.assertIn("ZeroDivisionError", line)
-
-    def test_eventData(self):
-        """
-        The JSON facts hold time, namespace, level name, text and the scalar
-        fields only.
-        """
-        event = _event("socket {socket}", 12.5, socket=3, peer=("1.2.3.4", 5), log_source=object())
-        self.assertEqual(
-            debugEventData(event),
-            {
-                "time": 12.5,
-                "namespace": CREDENTIALS,
-                "level": "debug",
-                "text": "socket 3",
-                "fields": {"socket": 3},
-            },
-        )

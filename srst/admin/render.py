@@ -1,16 +1,20 @@
-# -*- test-case-name: tests.test_admin_server -*-
+# -*- test-case-name: tests.test_admin_render -*-
 """
 Small text helpers shared by the IOS-style renderings of show and debug
-commands.
+commands, and the rendering of debug events for C{srst-cli}
+(L{formatIOSDebugLine}, L{debugEventData}).
 
-Everything here is pure: numbers and strings in, strings out, so renderers in
-every subsystem can use them and tests can pin their exact output.
+Everything here is pure: numbers, strings and log events in, strings out, so
+renderers in every subsystem can use them and tests can pin their exact
+output.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
+
+from twisted.logger import LogEvent, eventAsText
 
 _MONTHS = (
     "Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -81,3 +85,46 @@ def columns(rows: Iterable[Sequence[str]], widths: Sequence[int]) -> list[str]:
             parts.append(text)
         lines.append("".join(parts).rstrip())
     return lines
+
+
+def formatIOSDebugLine(event: LogEvent) -> str:
+    """
+    Render an event as an IOS debug line:
+    C{"Sep 29 01:01:50.903: Credentials service: TLS Handshake completes."}.
+    The timestamp is the event's C{log_time} in UTC with milliseconds; an
+    attached failure's traceback follows on further lines.
+
+    @param event: a log event.
+    @return: the line (no trailing newline).
+    """
+    text = eventAsText(event, includeTimestamp=False, includeSystem=False)
+    logTime = event.get("log_time")
+    if logTime is None:
+        return text
+    return iosTimestamp(logTime) + ": " + text
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def debugEventData(event: LogEvent) -> dict[str, Any]:
+    """
+    The JSON-serialisable facts of a debug event, for C{srst-cli --json
+    debug ...}: time, namespace, level, formatted text and the event's own
+    scalar fields (those not starting with C{log_}).
+
+    @param event: a log event.
+    @return: a dict of JSON-safe values.
+    """
+    level = event.get("log_level")
+    return {
+        "time": event.get("log_time"),
+        "namespace": event.get("log_namespace"),
+        "level": level.name if level is not None else None,
+        "text": eventAsText(event, includeTimestamp=False, includeSystem=False),
+        "fields": {
+            key: value
+            for key, value in event.items()
+            if isinstance(key, str) and not key.startswith("log_") and isinstance(value, _SCALARS)
+        },
+    }

@@ -48,8 +48,8 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from srst.admin.commands import CommandError, CommandResult, CommandTable, DebugRequest
-from srst.admin.render import columns
-from srst.debug import DebugSwitches, debugEventData, formatIOSDebugLine
+from srst.admin.render import columns, debugEventData, formatIOSDebugLine
+from srst.debug import DebugSwitches
 
 MAX_REQUEST_SIZE = 64 * 1024
 """The longest request line accepted, in bytes (without the newline)."""
