@@ -138,7 +138,8 @@ def serve(reactor, certFile: str, keyFile: str, caFile: str, application: str = 
     from twisted.internet.ssl import CertificateOptions
     from twisted.protocols.tls import TLSMemoryBIOFactory
 
-    from srst.credentials import CredentialsFactory
+    from srst.credentials import DEBUG_NAMESPACE, CredentialsFactory
+    from srst.debug import DebugSwitches
 
     with open(certFile, "rb") as f:
         cert = x509.load_pem_x509_certificate(f.read())
@@ -147,7 +148,8 @@ def serve(reactor, certFile: str, keyFile: str, caFile: str, application: str = 
     with open(keyFile, "rb") as f:
         key = serialization.load_pem_private_key(f.read(), password=None)
     options = CertificateOptions(privateKey=key, certificate=cert, extraCertChain=[ca])
-    factory = CredentialsFactory(cert.public_bytes(serialization.Encoding.DER), clock=reactor)
+    factory = CredentialsFactory(cert.public_bytes(serialization.Encoding.DER), clock=reactor,
+                                 debugLog=DebugSwitches().logger(DEBUG_NAMESPACE))
     application = factory if application == "credentials" else Factory.forProtocol(Protocol)
     port = reactor.listenTCP(
         0, TLSMemoryBIOFactory(options, False, application, clock=reactor),

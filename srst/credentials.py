@@ -7,7 +7,10 @@ certificate from it, to put into the phones' configuration files.  The
 TLS layer is Twisted's: the service is built by the composition root as::
 
     PolicingFactory(TLSMemoryBIOFactory(serverOptions, False,
-                                        CredentialsFactory(der, clock=reactor)), ...)
+                                        CredentialsFactory(der, reactor, debugLog)), ...)
+
+where C{debugLog} is C{switches.logger(DEBUG_NAMESPACE)} on the router's
+L{srst.debug.DebugSwitches}.
 
 so L{CredentialsProtocol} is the application protocol I{inside} TLS.  It
 only observes the handshake (the IOS C{debug credentials} lines, a handshake
@@ -30,7 +33,7 @@ from attrs import asdict, define
 from cryptography import x509
 from OpenSSL import SSL
 from twisted.internet.error import ConnectionDone, ConnectionLost
-from twisted.internet.interfaces import IDelayedCall, IHandshakeListener, IReactorTime
+from twisted.internet.interfaces import IAddress, IDelayedCall, IHandshakeListener, IReactorTime, ITransport
 from twisted.internet.protocol import Factory, Protocol, connectionDone
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
@@ -66,9 +69,6 @@ HEX_LOG_BYTES = 64
 
 WOULD_BLOCK_INTERVAL = 1.0
 """IOS retries a pending handshake, and logs it, about once per second."""
-
-_debugLog = Logger(namespace=DEBUG_NAMESPACE)
-
 
 class InvalidCertificate(ValueError):
     """
@@ -183,7 +183,7 @@ class CredentialsStatistics:
         return asdict(self)
 
 
-def _peerOf(transport: Any) -> tuple[str, int]:
+def _peerOf(transport: ITransport) -> tuple[str, int]:
     peer = transport.getPeer()
     return str(getattr(peer, "host", peer)), int(getattr(peer, "port", 0))
 
@@ -408,18 +408,19 @@ class CredentialsFactory(Factory):
         self,
         certificate: bytes,
         clock: IReactorTime,
+        debugLog: Logger,
         handshakeTimeout: float = 10.0,
         idleTimeout: float = 30.0,
         closeTimeout: float = 5.0,
-        debugLog: Logger = _debugLog,
     ) -> None:
         """
         @param certificate: the router certificate, DER.
         @param clock: the reactor's L{IReactorTime}.
+        @param debugLog: the C{debug credentials} logger: the router's
+            C{switches.logger(DEBUG_NAMESPACE)}.
         @param handshakeTimeout: see L{handshakeTimeout}.
         @param idleTimeout: see L{idleTimeout}.
         @param closeTimeout: see L{closeTimeout}.
-        @param debugLog: the C{srst.debug.credentials} logger (tests inject one).
         @raise InvalidCertificate: if C{certificate} is not DER X.509.
         """
         try:
@@ -435,7 +436,7 @@ class CredentialsFactory(Factory):
         self.statistics = CredentialsStatistics()
         self._sockets = 0
 
-    def buildProtocol(self, addr: Any) -> CredentialsProtocol:
+    def buildProtocol(self, addr: IAddress) -> CredentialsProtocol:
         """
         @return: a L{CredentialsProtocol} with the next socket number (from 1).
         """

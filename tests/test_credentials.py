@@ -52,6 +52,7 @@ from srst.credentials import (
     encodeCertificateReply,
     registerCredentialsCommands,
 )
+from srst.debug import DebugSwitches
 
 SERVER = IPv4Address("TCP", "10.1.1.22", 2445)
 CALLMANAGER = IPv4Address("TCP", "10.1.1.13", 2187)
@@ -559,7 +560,8 @@ class FactoryTests(SynchronousTestCase):
         A certificate that is not DER X.509 is refused at construction with
         a one-line message.
         """
-        error = self.assertRaises(InvalidCertificate, CredentialsFactory, b"junk", Clock())
+        error = self.assertRaises(InvalidCertificate, CredentialsFactory, b"junk", Clock(),
+                                  DebugSwitches().logger(DEBUG_NAMESPACE))
         self.assertTrue(str(error).startswith("credentials certificate is not a DER X.509"))
         self.assertNotIn("\n", str(error))
 
@@ -643,7 +645,8 @@ class CommandTests(SynchronousTestCase):
 
     def setUp(self):
         self.table = CommandTable()
-        self.factory = CredentialsFactory(makePKI().server.der, clock=Clock())
+        self.factory = CredentialsFactory(makePKI().server.der, clock=Clock(),
+                                          debugLog=DebugSwitches().logger(DEBUG_NAMESPACE))
         registerCredentialsCommands(self.table, "10.1.1.22", 2445, "srstca", self.factory)
 
     def test_showCredentialsText(self):
@@ -761,6 +764,7 @@ def startCredentialsService(
     factory = CredentialsFactory(
         certificate if certificate is not None else pki.server.der,
         clock=reactor,
+        debugLog=DebugSwitches().logger(DEBUG_NAMESPACE),
         handshakeTimeout=handshakeTimeout,
     )
     tracking = TrackingFactory(TLSMemoryBIOFactory(serverOptions(pki), False, factory, clock=reactor))
