@@ -13,7 +13,9 @@ import ipaddress
 
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred, succeed
-from twisted.internet.interfaces import IListeningPort
+from twisted.internet.error import CannotListenError
+from twisted.internet.interfaces import IListeningPort, IProtocolFactory, IReactorTCP, IReactorUDP
+from twisted.internet.protocol import DatagramProtocol
 from twisted.logger import Logger
 
 
@@ -33,48 +35,44 @@ class ListenerError(RuntimeError):
         return f"cannot listen for {self.name} on {self.address} port {self.port}: {self.reason}"
 
 
-class TCPListenerService(Service):
+class ListenerService(Service):
     """
-    Listen on a TCP port (TLS, when wanted, is inside the factory: policing
-    wraps TLS wraps the application, style.md section 2.9).
+    A listener bound when the service starts: a port that cannot be bound
+    stops start-up with L{ListenerError}.  Subclasses say how to bind
+    (L{_listen}).
 
+    @ivar address: the address to bind.
+    @ivar port: the port to bind (0 for any free port).
     @ivar listeningPort: the L{IListeningPort} once listening.
     """
 
     log = Logger()
-    backlog = 1024
-    """Pending connections the kernel queues; a flood of new connections
-    must reach the policer (which counts and drops them), not overflow."""
 
-    def __init__(self, name: str, reactor, address: str, port: int, factory) -> None:
+    def __init__(self, name: str, address: str, port: int) -> None:
         self.setName(name)
-        self._reactor = reactor
         self.address = address
         self.port = port
-        self.factory = factory
         self.listeningPort: IListeningPort | None = None
-        self._waiting: list[Deferred] = []
+        self._waiting: list[Deferred[IListeningPort]] = []
+
+    def _listen(self) -> IListeningPort:
+        """
+        Bind.
+
+        @raise CannotListenError: if the port cannot be bound.
+        """
+        raise NotImplementedError()
 
     def startService(self) -> None:
         """
         Bind now; raise L{ListenerError} if the port cannot be bound.
         """
         Service.startService(self)
-        from twisted.internet.error import CannotListenError
-
         try:
-            self.listeningPort = self._reactor.listenTCP(
-                self.port, self.factory, backlog=self.backlog, interface=self.address
-            )
+            self.listeningPort = self._listen()
         except CannotListenError as e:
             Service.stopService(self)
             raise ListenerError(self.name, self.address, self.port, str(e.socketError)) from e
-        self.log.info(
-            "{name} listening on {address} port {port}",
-            name=self.name,
-            address=self.address,
-            port=self.boundPort(),
-        )
         waiting, self._waiting = self._waiting, []
         for d in waiting:
             d.callback(self.listeningPort)
@@ -87,17 +85,17 @@ class TCPListenerService(Service):
             return None
         return self.listeningPort.getHost().port
 
-    def whenListening(self) -> Deferred:
+    def whenListening(self) -> Deferred[IListeningPort]:
         """
         @return: a L{Deferred} firing with the L{IListeningPort} once bound.
         """
         if self.listeningPort is not None:
             return succeed(self.listeningPort)
-        d: Deferred = Deferred()
+        d: Deferred[IListeningPort] = Deferred()
         self._waiting.append(d)
         return d
 
-    def stopService(self):
+    def stopService(self) -> Deferred[None] | None:
         """
         Stop listening.
         """
@@ -108,28 +106,61 @@ class TCPListenerService(Service):
         return None
 
 
-class UDPListenerService(TCPListenerService):
+class TCPListenerService(ListenerService):
+    """
+    Listen on a TCP port (TLS, when wanted, is inside the factory: policing
+    wraps TLS wraps the application, style.md section 2.9).
+    """
+
+    backlog = 1024
+    """Pending connections the kernel queues; a flood of new connections
+    must reach the policer (which counts and drops them), not overflow."""
+
+    def __init__(self, name: str, reactor: IReactorTCP, address: str, port: int,
+                 factory: IProtocolFactory) -> None:
+        """
+        @param name: the service name (C{"credentials"}, C{"sccp"}, ...).
+        @param reactor: binds the port.
+        @param address: the address to bind.
+        @param port: the port to bind (0 for any free port).
+        @param factory: the listener's factory.
+        """
+        ListenerService.__init__(self, name, address, port)
+        self._reactor = reactor
+        self.factory = factory
+
+    def _listen(self) -> IListeningPort:
+        listeningPort = self._reactor.listenTCP(self.port, self.factory, backlog=self.backlog,
+                                                interface=self.address)
+        self.log.info(
+            "{name} listening on {address} port {port}",
+            name=self.name,
+            address=self.address,
+            port=listeningPort.getHost().port,
+        )
+        return listeningPort
+
+
+class UDPListenerService(ListenerService):
     """
     The same for a UDP L{DatagramProtocol} (MGCP, RTP).
     """
 
-    def startService(self) -> None:
+    def __init__(self, name: str, reactor: IReactorUDP, address: str, port: int,
+                 protocol: DatagramProtocol) -> None:
         """
-        Bind now; raise L{ListenerError} if the port cannot be bound.
+        @param name: the service name (C{"mgcp"}).
+        @param reactor: binds the port.
+        @param address: the address to bind.
+        @param port: the port to bind (0 for any free port).
+        @param protocol: the listener's protocol.
         """
-        Service.startService(self)
-        from twisted.internet.error import CannotListenError
+        ListenerService.__init__(self, name, address, port)
+        self._reactor = reactor
+        self.protocol = protocol
 
-        try:
-            self.listeningPort = self._reactor.listenUDP(
-                self.port, self.factory, interface=self.address
-            )
-        except CannotListenError as e:
-            Service.stopService(self)
-            raise ListenerError(self.name, self.address, self.port, str(e.socketError)) from e
-        waiting, self._waiting = self._waiting, []
-        for d in waiting:
-            d.callback(self.listeningPort)
+    def _listen(self) -> IListeningPort:
+        return self._reactor.listenUDP(self.port, self.protocol, interface=self.address)
 
 
 def isIPv6(address: str) -> bool:

@@ -214,7 +214,7 @@ class AdminProtocol(Protocol):
         d.addCallback(self._answered)
         d.addErrback(self._failed)
 
-    def _answered(self, result: Any) -> None:
+    def _answered(self, result: object) -> None:
         if self._lost:
             self.log.info("admin client left before the answer to {command!r}", command=self._command)
             return
@@ -370,7 +370,7 @@ class AdminFactory(Factory):
         self._streams: list[AdminProtocol] = []
         registerAdminCommands(table, self)
 
-    def dispatch(self, argv: Sequence[str]) -> Any:
+    def dispatch(self, argv: Sequence[str]) -> CommandResult | DebugRequest | Deferred[CommandResult | DebugRequest]:
         """
         Run the command for C{argv}.
 

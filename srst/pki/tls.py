@@ -42,11 +42,12 @@ from twisted.internet.ssl import (
     trustRootFromCertificates,
 )
 from twisted.logger import Logger
+from twisted.protocols.tls import TLSMemoryBIOProtocol
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from srst.pki.errors import TLSContextError
-from srst.pki.trust import certificateDer, certificateFromDer
+from srst.pki.trust import PrivateKey, certificateDer, certificateFromDer
 
 _log = Logger(namespace="srst.pki.tls")
 
@@ -281,7 +282,7 @@ def describeSSLError(reason: Failure | BaseException) -> HandshakeFailure:
 _FORGIVEN_FOR_ANCHORS = (79, 26)
 
 
-def _certificateDer(certificate: Any) -> bytes:
+def _certificateDer(certificate: crypto.X509) -> bytes:
     return bytes(crypto.dump_certificate(crypto.FILETYPE_ASN1, certificate))
 
 
@@ -304,7 +305,7 @@ class _VerifyRecord:
         self.depth: int | None = None
         self.subject: str | None = None
 
-    def callback(self, connection: SSL.Connection, certificate: Any, code: int, depth: int, ok: int) -> bool:
+    def callback(self, connection: SSL.Connection, certificate: crypto.X509, code: int, depth: int, ok: int) -> bool:
         if ok:
             return True
         der = _certificateDer(certificate)
@@ -349,9 +350,9 @@ class ServerTLSOptions:
             self._context = certificateOptions.getContext()
         except SSL.Error as e:
             raise TLSContextError(listener, _contextErrorText(e, profile)) from e
-        self._records: weakref.WeakKeyDictionary[Any, _VerifyRecord] = weakref.WeakKeyDictionary()
+        self._records: weakref.WeakKeyDictionary[TLSMemoryBIOProtocol, _VerifyRecord] = weakref.WeakKeyDictionary()
 
-    def serverConnectionForTLS(self, tlsProtocol: Any) -> SSL.Connection:
+    def serverConnectionForTLS(self, tlsProtocol: TLSMemoryBIOProtocol) -> SSL.Connection:
         """
         Make the connection; with mutual TLS, install a verify callback that
         records the first verification error (verification itself is
@@ -367,7 +368,7 @@ class ServerTLSOptions:
             connection.set_verify(self._context.get_verify_mode(), record.callback)
         return connection
 
-    def handshakeFailure(self, transport: Any, reason: Failure | BaseException) -> HandshakeFailure:
+    def handshakeFailure(self, transport: TLSMemoryBIOProtocol, reason: Failure | BaseException) -> HandshakeFailure:
         """
         Why the handshake on C{transport} failed.
 
@@ -401,7 +402,7 @@ def _contextErrorText(error: SSL.Error, profile: TLSProfile) -> str:
 def serverTLSOptions(
     listener: str,
     certificate: x509.Certificate,
-    privateKey: Any,
+    privateKey: PrivateKey,
     chain: Sequence[x509.Certificate] = (),
     *,
     profile: TLSProfile | str = TLSProfile.MODERN,
@@ -449,7 +450,7 @@ def _isMarkedCA(certificate: x509.Certificate) -> bool:
 def phoneClientTLSOptions(
     trustedCertificates: Sequence[x509.Certificate],
     certificate: x509.Certificate | None = None,
-    privateKey: Any = None,
+    privateKey: PrivateKey | None = None,
     *,
     profile: TLSProfile | str = TLSProfile.MODERN,
     tls10Only: bool = False,

@@ -204,7 +204,7 @@ class AccessList:
     )
 
     def evaluate(
-        self, protocol: IPProtocol | str, sourceAddress: Any, destinationPort: int | None
+        self, protocol: IPProtocol | str, sourceAddress: IPAddress | str, destinationPort: int | None
     ) -> AclAction | None:
         """
         Run a packet through the list: the first matching entry wins.
@@ -243,7 +243,7 @@ class ClassMap:
         if value == CLASS_DEFAULT:
             raise ValueError(f"{CLASS_DEFAULT} is implicit and cannot be defined")
 
-    def matches(self, protocol: IPProtocol | str, sourceAddress: Any, destinationPort: int | None) -> bool:
+    def matches(self, protocol: IPProtocol | str, sourceAddress: IPAddress | str, destinationPort: int | None) -> bool:
         """
         @return: whether the packet belongs to this class: its access list
             permits it (deny and no match both mean "not in this class").
@@ -328,7 +328,7 @@ class ControlPlanePolicy:
     )
 
     def classify(
-        self, protocol: IPProtocol | str, sourceAddress: Any, destinationPort: int | None
+        self, protocol: IPProtocol | str, sourceAddress: IPAddress | str, destinationPort: int | None
     ) -> PolicyClass | None:
         """
         Find the class of a packet, MQC style: the first class whose class

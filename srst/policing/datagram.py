@@ -8,8 +8,7 @@ simply checks each one before delivering it.
 
 from __future__ import annotations
 
-from typing import Any
-
+from twisted.internet.interfaces import IUDPTransport
 from twisted.internet.protocol import DatagramProtocol
 
 from srst.policing.addressing import LocalPort, resolvePort, sourceAddressOf
@@ -58,7 +57,7 @@ class PolicingDatagramProtocol(DatagramProtocol):
         """
         return f"{self.wrappedProtocol.logPrefix()} (PolicingDatagramProtocol)"
 
-    def makeConnection(self, transport: Any) -> None:
+    def makeConnection(self, transport: IUDPTransport) -> None:
         """
         Start, and connect the wrapped protocol to the same transport.
         """
@@ -84,7 +83,7 @@ class PolicingDatagramProtocol(DatagramProtocol):
             port = getattr(self.transport.getHost(), "port", None)
         return port
 
-    def datagramReceived(self, datagram: bytes, addr: Any) -> None:
+    def datagramReceived(self, datagram: bytes, addr: tuple[str | int, ...]) -> None:
         """
         Classify, meter, and deliver or drop C{datagram}.
         """

@@ -26,6 +26,7 @@ from twisted.logger import Logger
 from srst.policing.config import (
     CLASS_DEFAULT,
     ControlPlanePolicy,
+    IPAddress,
     IPProtocol,
     MatchType,
     Police,
@@ -379,7 +380,7 @@ class ControlPlane:
     # -- classification and metering
 
     def classify(
-        self, protocol: IPProtocol | str, sourceAddress: Any, destinationPort: int | None
+        self, protocol: IPProtocol | str, sourceAddress: IPAddress | str, destinationPort: int | None
     ) -> PolicyClass | None:
         """
         @return: the packet's L{PolicyClass}, or C{None} for class-default
@@ -437,7 +438,7 @@ class ControlPlane:
         counters.dropped.add(nbytes, self.clock.seconds())
 
     def admitConnection(
-        self, protocol: IPProtocol | str, sourceAddress: Any, destinationPort: int | None
+        self, protocol: IPProtocol | str, sourceAddress: IPAddress | str | None, destinationPort: int | None
     ) -> Admission:
         """
         Decide on a new connection: classify it, and in a policed class meter

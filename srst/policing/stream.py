@@ -8,13 +8,19 @@ actions map onto a byte stream.
 
 from __future__ import annotations
 
-from typing import Any
-
-from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.interfaces import (
+    IAddress,
+    IDelayedCall,
+    IProtocol,
+    IProtocolFactory,
+    IReactorTime,
+    ITCPTransport,
+)
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
+from twisted.python.failure import Failure
 
 from srst.policing.addressing import LocalPort, resolvePort, sourceAddressOf
-from srst.policing.config import IPProtocol, PoliceAction, PolicyClass
+from srst.policing.config import IPAddress, IPProtocol, PoliceAction, PolicyClass
 from srst.policing.meter import SEGMENT_BYTES, ControlPlane, Verdict
 
 _RESUME_SLACK = 1e-6
@@ -40,9 +46,9 @@ class PolicingProtocol(ProtocolWrapper):
     def __init__(
         self,
         factory: PolicingFactory,
-        wrappedProtocol: Any,
+        wrappedProtocol: IProtocol | None,
         policyClass: PolicyClass | None = None,
-        pendingAddress: Any = None,
+        pendingAddress: IAddress | None = None,
     ) -> None:
         """
         @param factory: the L{PolicingFactory}.
@@ -74,7 +80,7 @@ class PolicingProtocol(ProtocolWrapper):
 
     # -- connection set-up and tear-down
 
-    def makeConnection(self, transport: Any) -> None:
+    def makeConnection(self, transport: ITCPTransport) -> None:
         """
         Connect the wrapped protocol, first deciding on the connection if
         C{buildProtocol} could not (it then aborts a refused connection
@@ -91,7 +97,7 @@ class PolicingProtocol(ProtocolWrapper):
             self.wrappedProtocol, self.policyClass = decided
         ProtocolWrapper.makeConnection(self, transport)
 
-    def connectionLost(self, reason: Any) -> None:
+    def connectionLost(self, reason: Failure) -> None:
         """
         Cancel the resume timer, unregister, and tell the wrapped protocol.
         """
@@ -242,7 +248,7 @@ class PolicingFactory(WrappingFactory):
 
     def __init__(
         self,
-        wrappedFactory: Any,
+        wrappedFactory: IProtocolFactory,
         controlPlane: ControlPlane,
         clock: IReactorTime,
         protocol: IPProtocol | str = "tcp",
@@ -265,7 +271,7 @@ class PolicingFactory(WrappingFactory):
         self.ipProtocol = IPProtocol(protocol)
         self.localPort = localPort
 
-    def buildProtocol(self, addr: Any) -> PolicingProtocol | None:
+    def buildProtocol(self, addr: IAddress) -> PolicingProtocol | None:
         """
         Classify the connection by peer address and listener port; refuse it
         (C{None}) when its class's action is C{drop}.  Otherwise wrap what
@@ -284,7 +290,9 @@ class PolicingFactory(WrappingFactory):
             return None
         return self.protocol(self, wrapped, admission.policyClass)
 
-    def _decideAccepted(self, addr: Any, transport: Any) -> tuple[Any, PolicyClass | None] | None:
+    def _decideAccepted(
+        self, addr: IAddress, transport: ITCPTransport
+    ) -> tuple[IProtocol, PolicyClass | None] | None:
         """
         Decide on a connection in C{makeConnection}, with the port of the
         accepted socket.
@@ -304,7 +312,7 @@ class PolicingFactory(WrappingFactory):
             return None
         return wrapped, admission.policyClass
 
-    def _logRefusal(self, policyClass: PolicyClass, verdict: Verdict, source: Any, addr: Any,
+    def _logRefusal(self, policyClass: PolicyClass, verdict: Verdict, source: IPAddress | None, addr: IAddress,
                     port: int | None) -> None:
         self.controlPlane.warn(
             "refuse",
