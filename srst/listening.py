@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_service -*-
+# -*- test-case-name: tests.test_listening,tests.test_service -*-
 """
 Listener services that fail start-up loudly and expose the bound port.
 

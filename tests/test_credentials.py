@@ -555,6 +555,13 @@ class FactoryTests(SynchronousTestCase):
         """
         self.assertRaises(TypeError, CredentialsFactory, makePKI().server.der)
 
+    def test_debugLogRequired(self):
+        """
+        The C{debug credentials} logger is a required argument: it comes from
+        the router's switches, never from a default that bypasses them.
+        """
+        self.assertRaises(TypeError, CredentialsFactory, makePKI().server.der, Clock())
+
     def test_invalidCertificate(self):
         """
         A certificate that is not DER X.509 is refused at construction with
