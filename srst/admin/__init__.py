@@ -1,1 +1,1 @@
-"""Operator interface: admin socket server, commands, show renderers."""
+"""Operator interface: the admin socket server and its config section, commands, show and debug renderers."""

@@ -1,1 +1,1 @@
-"""Certificate server (CA), trustpoints and TLS contexts."""
+"""Certificate server (CA), trustpoints and TLS contexts, and the pki: section of router.yaml."""

@@ -1,1 +1,1 @@
-"""Skinny Client Control Protocol: codec, framing, station sessions, registry."""
+"""Skinny Client Control Protocol: codec, framing, station sessions, registry, and the call-manager-fallback: section."""
