@@ -27,16 +27,15 @@ from attrs import field, frozen
 
 from srst.configreader import ConfigError, ConfigProblem, Reader
 from srst._cmfconfig import CallManagerFallbackConfig, readCallManagerFallback
-from srst._mgcpconfig import (
+from srst.media.config import MediaConfig, readMedia
+from srst.mgcp.config import (
     CcmManagerConfig,
     HostPort,
-    MediaConfig,
     MgcpConfig,
     MgcpTimers,
     Switchback,
     SwitchbackMode,
     readCcmManager,
-    readMedia,
     readMgcp,
 )
 from srst._portsconfig import VoicePortConfig, readDialPeers, readVoicePorts

@@ -19,9 +19,9 @@ from twisted.internet.defer import inlineCallbacks
 from twisted.internet.task import Clock, deferLater
 from twisted.trial.unittest import TestCase
 
-from srst._mgcpconfig import CcmManagerConfig, Switchback, SwitchbackMode
 from srst._portsconfig import Signal, VoicePortConfig
 from srst.media.portrange import RtpPortAllocator
+from srst.mgcp.config import CcmManagerConfig, Switchback, SwitchbackMode
 from srst.mgcp.control import MgcpService
 from srst.mgcp.fallback import FallbackStatus
 from srst.mgcp.gateway import MgcpGateway

@@ -9,8 +9,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
 from zope.interface import implementer
 
-from srst._mgcpconfig import CcmManagerConfig
-from srst._mgcpconfig import Switchback, SwitchbackMode
+from srst.mgcp.config import CcmManagerConfig, Switchback, SwitchbackMode
 from srst.mgcp.fallback import FallbackStatus, IFallbackTarget, newFallbackMonitor, secondsUntil
 from srst.mgcp.transactions import MgcpTimeout
 from twisted.python.failure import Failure

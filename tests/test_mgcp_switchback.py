@@ -13,10 +13,10 @@ from typing import Any
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from srst._mgcpconfig import CcmManagerConfig, Switchback, SwitchbackMode
 from srst.calls.dialplan import DialPeer
 from srst.calls.portdirectory import PortDirectory
 from srst.calls.portline import VoicePortEndpoint
+from srst.mgcp.config import CcmManagerConfig, Switchback, SwitchbackMode
 from srst.mgcp.control import PortControl
 from srst.mgcp.fallback import FallbackStatus, newFallbackMonitor
 from srst.mgcp.messages import Command, Response, decodeMessage, encodeMessage

@@ -9,6 +9,7 @@ from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
+from srst.mgcp.config import MgcpTimers
 from srst.mgcp.constants import MAX_TRANSACTION_ID
 from srst.mgcp.messages import (
     Command,
@@ -91,6 +92,21 @@ class Harness:
         @return: every datagram sent so far, decoded.
         """
         return [decodeMessage(data) for data, peer in self.sent]
+
+
+class PolicyTests(SynchronousTestCase):
+    """
+    L{RetransmissionPolicy} built from the configuration's timers.
+    """
+
+    def test_fromTimers(self) -> None:
+        """
+        The C{mgcp: timers:} settings convert to the transaction layer's
+        policy in seconds.
+        """
+        policy = RetransmissionPolicy.fromTimers(MgcpTimers(requestTimeoutMs=250, requestTimeoutMaxMs=3000))
+        self.assertEqual(policy, RetransmissionPolicy(initial=0.25, maximum=3.0, max1=5, max2=7,
+                                                      tsmax=20.0, thist=30.0))
 
 
 class IncomingTests(SynchronousTestCase):

@@ -12,6 +12,8 @@ from typing import Any, Callable, Optional
 from attrs import define, frozen
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 
+from srst.mgcp.config import MgcpTimers
+
 Peer = Any
 """A datagram address, normally C{(host, port)}."""
 
@@ -81,6 +83,22 @@ class RetransmissionPolicy:
     tsmax: float = 20.0
     thist: float = 30.0
     provisionalDelay: float = 0.2
+
+    @classmethod
+    def fromTimers(cls, timers: MgcpTimers) -> RetransmissionPolicy:
+        """
+        @param timers: the C{mgcp: timers:} settings (milliseconds and
+            seconds).
+        @return: the policy the transaction layer uses for them.
+        """
+        return cls(
+            initial=timers.requestTimeoutMs / 1000.0,
+            maximum=timers.requestTimeoutMaxMs / 1000.0,
+            max1=timers.max1Retries,
+            max2=timers.max2Retries,
+            tsmax=float(timers.tsmax),
+            thist=float(timers.thist),
+        )
 
 
 @define

@@ -56,7 +56,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import Interface
 
-from srst._mgcpconfig import CcmManagerConfig, SwitchbackMode
+from srst.mgcp.config import CcmManagerConfig, SwitchbackMode
 from srst.mgcp._fallbackmachine import FALLBACK_ON, FallbackInputs, FallbackMachine, FallbackStatus
 
 RESTART = "restart"
