@@ -6,21 +6,64 @@ over simulated voice ports.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from twisted.internet.address import IPv4Address
 from twisted.internet.task import Clock
+from twisted.logger import Logger
+from zope.interface import implementer
 
 from srst._portsconfig import Signal, VoicePortConfig
+from srst.debug import DebugSwitches
 from srst.media.portrange import RtpPortAllocator
-from srst.mgcp.gateway import MgcpGateway
+from srst.mgcp.gateway import DEBUG_NAMESPACE, MgcpGateway
 from srst.mgcp.messages import Command, Response, decodeMessage, encodeMessage
+from srst.mgcp.transactions import ITransactionOwner
 from srst.ports.media import MediaPump, PortMediaLeg
 from srst.ports.simulated import SimulatedBackend
 from srst.ports.voiceport import newVoicePort
 
 CA = ("127.0.0.1", 2427)
 DOMAIN = "gw1.example.com"
+
+
+def mgcpDebugLog() -> Logger:
+    """
+    @return: a C{debug mgcp} logger of switches of its own (all off).
+    """
+    return DebugSwitches().logger(DEBUG_NAMESPACE)
+
+
+@implementer(ITransactionOwner)
+class TransactionOwner:
+    """
+    The owner of a transaction layer in tests: executes commands with a
+    callable and records what the layer tells it.
+
+    @ivar handled: C{(message, peer)} of every L{messageHandled}.
+    @ivar responses: C{(response, peer)} of every L{responseSent}.
+    """
+
+    def __init__(self, execute: Callable[[Command, Any], Any]) -> None:
+        """
+        @param execute: C{execute(command, peer)} returns the response (or
+            a Deferred of it).
+        """
+        self.execute = execute
+        self.handled: list[tuple[Any, Any]] = []
+        self.responses: list[tuple[Response, Any]] = []
+
+    def commandReceived(self, command: Command, peer: Any) -> Any:
+        """Execute the command."""
+        return self.execute(command, peer)
+
+    def messageHandled(self, message: Any, peer: Any) -> None:
+        """Record it."""
+        self.handled.append((message, peer))
+
+    def responseSent(self, response: Response, peer: Any) -> None:
+        """Record it."""
+        self.responses.append((response, peer))
 
 
 class FakeUdpPort:
@@ -104,7 +147,7 @@ class GatewayHarness:
         self.gateway = MgcpGateway(clock=self.reactor, domain=DOMAIN,
                                    ports=list(self.ports.values()), newLeg=self.newLeg,
                                    callAgent=CA, restartDelay=restartDelay, random=random,
-                                   firstTransactionId=500)
+                                   firstTransactionId=500, debugLog=mgcpDebugLog())
         self.transport = RecordingTransport()
         self.gateway.protocol.makeConnection(self.transport)
 

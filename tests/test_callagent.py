@@ -31,6 +31,7 @@ from srst.tools._callagent import (
     parseLineSpec,
     voicePortEndpoint,
 )
+from tests.mgcphelpers import TransactionOwner, mgcpDebugLog
 
 DOMAIN = "branch-router"
 GW = ("127.0.0.1", 2427)
@@ -52,8 +53,8 @@ class FakeGateway:
 
     def __init__(self, clock, send, domain: str = DOMAIN,
                  callAgent=CA) -> None:
-        self.transactions = MgcpTransactions(clock, send, self.handle,
-                                             firstTransactionId=1)
+        self.transactions = MgcpTransactions(clock, send, TransactionOwner(self.handle),
+                                             firstTransactionId=1, debugLog=mgcpDebugLog())
         self.domain = domain
         self.callAgent = callAgent
         self.received: list[Command] = []
@@ -666,7 +667,8 @@ class UDPGateway:
     """
 
     def __init__(self, callAgent) -> None:
-        self.protocol = MgcpTransactionProtocol(reactor, lambda c, p: self.fake.handle(c, p))
+        self.protocol = MgcpTransactionProtocol(
+            reactor, TransactionOwner(lambda c, p: self.fake.handle(c, p)), debugLog=mgcpDebugLog())
         self.fake = FakeGateway(reactor, self.protocol.transactions.datagramReceived,
                                 callAgent=callAgent)
         self.fake.transactions = self.protocol.transactions

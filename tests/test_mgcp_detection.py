@@ -29,6 +29,7 @@ from srst.ports.media import MediaPump, PortMediaResources
 from srst.ports.simulated import SimulatedBackend
 from srst.ports.voiceport import PortStatus, newVoicePort
 from srst.tools._callagent import CallAgent, parseLineSpec
+from tests.mgcphelpers import mgcpDebugLog
 from tests.test_phone_media import waitUntil
 
 BASE = datetime(2026, 12, 5, 9, 0, 0, tzinfo=timezone.utc)
@@ -84,7 +85,7 @@ class DetectionTimingTests(TestCase):
             clock=self.clock, domain="branch-router", ports=ports,
             newLeg=lambda port, payloadType: media.newLeg(
                 port, payloadType, unreachableTimeout=1.0, unreachableAfterMedia=True),
-            callAgent=self.agent.listenAddress, restartDelay=2.0)
+            callAgent=self.agent.listenAddress, restartDelay=2.0, debugLog=mgcpDebugLog())
         config = CcmManagerConfig(fallbackMgcp=True, switchback=Switchback(SwitchbackMode.IMMEDIATE))
         self.service = MgcpService(clocked, self.gateway, {}, config, ("127.0.0.1", 0),
                                    lambda: BASE + timedelta(seconds=self.clock.seconds()))

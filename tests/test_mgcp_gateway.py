@@ -215,6 +215,68 @@ class NotificationTests(SynchronousTestCase):
         self.assertEqual(len(calls), 2)
 
 
+class CountersTests(SynchronousTestCase):
+    """
+    L{MgcpGateway.counters}: what each counter counts.
+    """
+
+    def setUp(self) -> None:
+        self.h = GatewayHarness()
+
+    def test_datagramsAndCommands(self) -> None:
+        """
+        C{received} and C{sent} count datagrams both ways (commands and
+        responses, garbage too); C{commandsReceived} counts well-formed
+        commands, duplicates included, and C{duplicates} the duplicates.
+        """
+        g = self.h.gateway
+        rqnt = "RQNT 20 %s MGCP 0.1\nX: 1\nR: L/hd\n" % (EP0,)
+        self.h.receive(rqnt)
+        self.h.receive(rqnt)
+        self.h.receive("AUEP 21 %s MGCP 0.1\nF: ES\n.\nAUEP 22 %s MGCP 0.1\nF: ES\n" % (EP0, EP0))
+        self.h.gateway.protocol.datagramReceived(b"\x00\xff garbage", CA)
+        d = g.sendKeepalive()
+        self.h.answer(self.h.commands("NTFY")[-1])
+        self.successResultOf(d)
+        c = g.counters
+        self.assertEqual((c.received, c.sent), (5, 5))
+        self.assertEqual((c.commandsReceived, c.duplicates, c.malformed), (4, 1, 1))
+
+    def test_errorsByCode(self) -> None:
+        """
+        C{errors} counts every error response sent by code, the answer to
+        a malformed command and each duplicate answered from the cache
+        included; 2xx answers are not errors.
+        """
+        g = self.h.gateway
+        unknown = "RQNT 30 aaln/S9/SU0/0@%s MGCP 0.1\nX: 1\n" % (DOMAIN,)
+        self.h.receive(unknown)
+        self.h.receive(unknown)
+        self.h.receive("RQNT 31 %s MGCP 0.1\nnot a parameter\n" % (EP0,))
+        self.h.receive("RQNT 32 %s MGCP 0.1\nX: 1\nR: L/hd\n" % (EP0,))
+        self.assertEqual([m.code for m in self.h.sent()], [500, 500, 510, 200])
+        self.assertEqual(g.counters.errors, {500: 2, 510: 1})
+        self.assertEqual((g.counters.unknownEndpoint, g.counters.unknownVerb), (2, 0))
+
+    def test_outgoing(self) -> None:
+        """
+        C{notifications}, C{keepalives} and C{restarts} count the NTFYs,
+        keepalive NTFYs and RSIPs sent; C{retransmissions} their resends
+        and C{timeouts} those never answered.
+        """
+        g = self.h.gateway
+        self.h.receive("RQNT 40 %s MGCP 0.1\nX: 1\nR: L/hd\n" % (EP0,))
+        self.h.lines["1/0/0"].offHook()
+        g.sendKeepalive().addErrback(lambda failure: None)
+        g.sendRestart("restart").addErrback(lambda failure: None)
+        self.h.reactor.advance(0.5)
+        c = g.counters
+        self.assertEqual((c.notifications, c.keepalives, c.restarts), (1, 1, 1))
+        self.assertEqual((c.retransmissions, c.timeouts), (3, 0))
+        self.h.reactor.pump([1.0] * 25)
+        self.assertEqual(g.counters.timeouts, 3)
+
+
 class ConnectionTests(SynchronousTestCase):
     """
     CRCX, MDCX, DLCX with real media legs (mgcp.md 6.2-6.4).

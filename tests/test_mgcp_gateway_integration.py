@@ -27,7 +27,7 @@ from srst.ports.tones import CallProgressTone
 from srst.ports.voiceport import PortStatus, newVoicePort
 from srst.tools._callagent import CallAgent as CallManagerAgent
 from srst.tools._callagenttypes import EventKind, LineSpec
-from tests.mgcphelpers import CA, GatewayHarness
+from tests.mgcphelpers import CA, GatewayHarness, TransactionOwner, mgcpDebugLog
 
 DOMAIN = "gw1.example.com"
 
@@ -40,7 +40,8 @@ class CallAgent:
 
     def __init__(self) -> None:
         self.received: list[Command] = []
-        self.protocol = MgcpTransactionProtocol(reactor, self.handle, firstTransactionId=1000)
+        self.protocol = MgcpTransactionProtocol(reactor, TransactionOwner(self.handle),
+                                                firstTransactionId=1000, debugLog=mgcpDebugLog())
 
     def handle(self, command: Command, peer: Any) -> Response:
         self.received.append(command)
@@ -65,7 +66,8 @@ class RealUdpCallTests(TestCase):
         self.caPort = reactor.listenUDP(0, self.callAgent.protocol, interface="127.0.0.1")
         self.caAddress = ("127.0.0.1", self.caPort.getHost().port)
         self.gateway = MgcpGateway(clock=reactor, domain=DOMAIN, ports=list(self.ports.values()),
-                                   newLeg=self.newLeg, callAgent=self.caAddress)
+                                   newLeg=self.newLeg, callAgent=self.caAddress,
+                                   debugLog=mgcpDebugLog())
         self.gwPort = reactor.listenUDP(0, self.gateway.protocol, interface="127.0.0.1")
         self.gwAddress = ("127.0.0.1", self.gwPort.getHost().port)
 

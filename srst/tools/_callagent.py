@@ -13,15 +13,18 @@ step is reported as a L{CallAgentEvent} to C{agent.observers} and to
 Deferreds from L{CallAgent.whenEvent} and friends.
 
 Messages go through L{srst.mgcp.transactions} (retransmission, duplicate
-detection); L{CallAgent.start} listens on UDP with an injected reactor,
-L{CallAgent.attach} wires the agent to any C{send} callable for in-memory
-tests.
+detection), whose owner the agent is; L{CallAgent.start} listens on UDP
+with an injected reactor, L{CallAgent.attach} wires the agent to any
+C{send} callable for in-memory tests.  What a command from the gateway
+asks the agent to do (arm the lines after an RSIP, answer an off-hook) is
+queued and done once the command is answered, so the gateway sees its
+answer first, as from CallManager.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Callable, Iterable, Optional
+from typing import Callable, Iterable, Optional, Protocol, Union
 
 from twisted.internet.defer import (
     Deferred,
@@ -31,10 +34,12 @@ from twisted.internet.defer import (
     succeed,
 )
 from twisted.internet.interfaces import IDelayedCall, IListeningPort
+from twisted.internet.protocol import DatagramProtocol
 from twisted.logger import Logger
 from twisted.python.failure import Failure
+from zope.interface import implementer
 
-from srst.debug import sharedDebugLogger
+from srst.debug import DebugSwitches
 from srst.mgcp.constants import ResponseCode, RestartMethod, responseText
 from srst.mgcp.messages import (
     Command,
@@ -46,6 +51,7 @@ from srst.mgcp.messages import (
     parseDigitMap,
 )
 from srst.mgcp.transactions import (
+    ITransactionOwner,
     MgcpTimeout,
     MgcpTransactionProtocol,
     MgcpTransactions,
@@ -77,17 +83,39 @@ __all__ = [
     "CallAgent", "Call", "CallAgentCounters", "CallAgentEvent", "CallState",
     "CommandRejected", "EventKind", "Line", "LineSpec", "LineSpecError",
     "LineState", "defaultDigitMap", "parseLineSpec", "voicePortEndpoint",
-    "DIGIT_EVENTS", "LOCAL_OPTIONS",
+    "DIGIT_EVENTS", "LOCAL_OPTIONS", "AgentReactor", "DEBUG_NAMESPACE",
 ]
 
 
-_DEBUG_LOG = sharedDebugLogger("srst.debug.mgcp")
+DEBUG_NAMESPACE = "srst.debug.mgcp"
+"""The C{debug mgcp} category the agent's debug events are in."""
+
+
+class AgentReactor(Protocol):
+    """
+    What a L{CallAgent} uses of its reactor: the clock
+    (L{twisted.internet.interfaces.IReactorTime}: call times, the
+    transaction layer's timers) and, for L{CallAgent.start},
+    L{twisted.internet.interfaces.IReactorUDP.listenUDP}.
+    """
+
+    def seconds(self) -> float:
+        "The current time."
+
+    def callLater(self, delay: float, callable: Callable[..., object], *args: object,
+                  **kwargs: object) -> IDelayedCall:
+        "Call C{callable} after C{delay} seconds."
+
+    def listenUDP(self, port: int, protocol: DatagramProtocol, interface: str = "",
+                  maxPacketSize: int = 8192) -> IListeningPort:
+        "Bind C{protocol} to a UDP port."
 
 
 def _ok(code: int) -> Response:
     return Response(code, 1, responseText(code))
 
 
+@implementer(ITransactionOwner)
 class CallAgent(EventSource, CallFlow):
     """
     A CallManager-like MGCP call agent for one gateway.
@@ -99,20 +127,21 @@ class CallAgent(EventSource, CallFlow):
     @ivar gateway: where commands go; learned from the gateway's commands
         when not configured.
     @ivar registered: whether the last restart finished arming the lines.
+    @ivar debugLog: the C{debug mgcp} logger (events the agent ignores, and
+        its transaction layer's lines).
     """
 
     log = Logger()
 
-    def __init__(self, reactor, domain: str, lines: Iterable[LineSpec],
+    def __init__(self, reactor: AgentReactor, domain: str, lines: Iterable[LineSpec],
                  gateway: Optional[Peer] = None,
                  listenAddress: tuple[str, int] = ("127.0.0.1", 2727),
                  digitMap: Optional[str] = None, audit: bool = True,
                  version: str = "MGCP 0.1",
-                 policy: RetransmissionPolicy = RetransmissionPolicy()
-                 ) -> None:
+                 policy: RetransmissionPolicy = RetransmissionPolicy(),
+                 debug: Optional[DebugSwitches] = None) -> None:
         """
-        @param reactor: C{IReactorTime} (timers), and C{IReactorUDP} for
-            L{start}.
+        @param reactor: the clock, and UDP for L{start} (L{AgentReactor}).
         @param domain: the gateway's domain name, e.g. C{"branch-router"}.
         @param lines: the L{LineSpec}s; numbers and endpoints are unique.
         @param gateway: the gateway's C{(host, port)}, or C{None} to use
@@ -123,10 +152,14 @@ class CallAgent(EventSource, CallFlow):
         @param audit: send C{AUEP F: A} before arming each line.
         @param version: the protocol version of our commands.
         @param policy: the retransmission timers.
+        @param debug: the debug switches its C{debug mgcp} lines go
+            through (C{srst-ccm} makes its own); by default a set of its
+            own, all off.
         @raise ValueError: for duplicate numbers or endpoints, or a bad
             digit map.
         """
         self.reactor = reactor
+        self.debugLog = (debug if debug is not None else DebugSwitches()).logger(DEBUG_NAMESPACE)
         self.domain = domain
         self.gateway = gateway
         self.listenAddress = listenAddress
@@ -156,7 +189,7 @@ class CallAgent(EventSource, CallFlow):
         self._learnGateway = gateway is None
         self._transactions: Optional[MgcpTransactions] = None
         self._port: Optional[IListeningPort] = None
-        self._pendingCalls: set[IDelayedCall] = set()
+        self._afterAnswer: list[Callable[[], object]] = []
         self._generation = 0
         self._requests = 0
 
@@ -170,8 +203,8 @@ class CallAgent(EventSource, CallFlow):
         @param send: C{send(data, peer)}.
         @return: the L{MgcpTransactions}.
         """
-        self._transactions = MgcpTransactions(self.reactor, send,
-                                              self.handleCommand, self.policy)
+        self._transactions = MgcpTransactions(self.reactor, send, self, self.policy,
+                                              debugLog=self.debugLog)
         return self._transactions
 
     def start(self) -> IListeningPort:
@@ -185,8 +218,8 @@ class CallAgent(EventSource, CallFlow):
         """
         if self._port is not None:
             return self._port
-        protocol = MgcpTransactionProtocol(self.reactor, self.handleCommand,
-                                           self.policy)
+        protocol = MgcpTransactionProtocol(self.reactor, self, self.policy,
+                                           debugLog=self.debugLog)
         interface, port = self.listenAddress
         self._port = self.reactor.listenUDP(port, protocol,
                                             interface=interface)
@@ -201,10 +234,7 @@ class CallAgent(EventSource, CallFlow):
 
         @return: a L{Deferred} firing when the port is closed.
         """
-        for call in self._pendingCalls:
-            if call.active():
-                call.cancel()
-        self._pendingCalls.clear()
+        self._afterAnswer.clear()
         port, self._port = self._port, None
         transactions, self._transactions = self._transactions, None
         if transactions is not None:
@@ -225,12 +255,12 @@ class CallAgent(EventSource, CallFlow):
 
     # -- sending ----------------------------------------------------------
 
-    def _later(self, function: Callable, *args) -> None:
-        def run() -> None:
-            self._pendingCalls.discard(call)
-            function(*args)
-        call = self.reactor.callLater(0, run)
-        self._pendingCalls.add(call)
+    def _later(self, function: Callable[..., object], *args: object) -> None:
+        """
+        Do C{function(*args)} once the command being executed is answered
+        (L{messageHandled}).
+        """
+        self._afterAnswer.append(lambda: function(*args))
 
     def _newRequestId(self, line: Line) -> str:
         self._requests += 1
@@ -289,12 +319,26 @@ class CallAgent(EventSource, CallFlow):
         self._request(line, events, signals).addErrback(
             self._logFailure, "RQNT " + events, line)
 
-    # -- incoming commands ------------------------------------------------
+    # -- ITransactionOwner -------------------------------------------------
 
-    def handleCommand(self, command: Command, peer: Peer) -> Response:
+    def messageHandled(self, message: Union[Command, Response], peer: Peer) -> None:
         """
-        Execute a command from the gateway (the transaction layer's
-        handler): RSIP, NTFY and DLCX; anything else gets 504.
+        The transaction layer is done with a message: a command from the
+        gateway is answered, so do what it asked for.
+        """
+        while self._afterAnswer:
+            self._afterAnswer.pop(0)()
+
+    def responseSent(self, response: Response, peer: Peer) -> None:
+        """
+        A response went to the gateway (nothing to count).
+        """
+
+    def commandReceived(self, command: Command, peer: Peer) -> Response:
+        """
+        Execute a command from the gateway (see L{ITransactionOwner}):
+        RSIP, NTFY and DLCX; anything else gets 504.  What it asks for is
+        done once it is answered.
 
         @param command: the command.
         @param peer: its source address.
@@ -422,7 +466,7 @@ class CallAgent(EventSource, CallFlow):
             elif name.lower() == "hu":
                 self._onHook(line)
             else:
-                _DEBUG_LOG.debug("MGCP call agent: ignored {event} on "
+                self.debugLog.debug("MGCP call agent: ignored {event} on "
                                     "{endpoint}", event=observed.encode(),
                                     endpoint=line.endpoint)
         if digits:
