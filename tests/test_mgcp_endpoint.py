@@ -161,7 +161,7 @@ class RequestTests(SynchronousTestCase):
         self.assertEqual(self.rqnt("R: L/hu(S)\n").code, 523)
         self.assertEqual(self.rqnt("S: L/zz\n").code, 522)
         self.assertEqual(self.h.response("RQNT 999 %s MGCP 0.1\nR: L/hd\n" % (EP0,)).code, 510)
-        self.assertEqual(self.endpoint.requestId, "9")
+        self.assertEqual(self.endpoint.notification.requestId, "9")
         self.line.offHook()
         self.assertEqual(self.rqnt("S: L/rg\n").code, 401)
 
@@ -170,7 +170,7 @@ class RequestTests(SynchronousTestCase):
         An RQNT on aaln/* arms every endpoint.
         """
         self.assertEqual(self.rqnt("R: L/hd\n", "5", "aaln/*@" + DOMAIN).code, 200)
-        self.assertEqual([e.requestId for e in self.h.gateway.endpoints.values()],
+        self.assertEqual([e.notification.requestId for e in self.h.gateway.endpoints.values()],
                          ["5", "5", "5"])
 
 
@@ -281,8 +281,8 @@ class ConnectionModeTests(SynchronousTestCase):
         self.crcx(extra="N: ca@127.0.0.3:2427\n")
         endpoint = self.h.gateway.endpoints["1/0/0"]
         self.assertEqual(endpoint.notifiedEntity.host, "127.0.0.3")
-        self.assertEqual(endpoint.requestId, "9")
-        self.assertEqual(len(endpoint.requested), 1)
+        self.assertEqual(endpoint.notification.requestId, "9")
+        self.assertEqual(len(endpoint.notification.requested), 1)
 
     def test_bearerLaw(self) -> None:
         """

@@ -184,7 +184,7 @@ class NotificationTests(SynchronousTestCase):
         self.line.offHook()
         [ntfy] = self.h.commands("NTFY")
         self.h.answer(ntfy, 510)
-        self.assertEqual(self.h.gateway.endpoints["1/0/0"].requested, ())
+        self.assertEqual(self.h.gateway.endpoints["1/0/0"].notification.requested, ())
 
     def test_debugLog(self) -> None:
         """
@@ -353,7 +353,7 @@ class ConnectionTests(SynchronousTestCase):
                          ["PS", "OS", "PR", "OR", "PL", "JI", "LA"])
         self.assertEqual(self.h.allocator.inUse, frozenset())
         self.assertEqual(self.h.gateway.connectionsOf("1/0/0"), ())
-        self.assertEqual(self.h.gateway.endpoints["1/0/0"].requestId, "10")
+        self.assertEqual(self.h.gateway.endpoints["1/0/0"].notification.requestId, "10")
 
     def test_deleteWildcard(self) -> None:
         """
@@ -763,6 +763,44 @@ class FallbackTests(SynchronousTestCase):
         self.assertEqual(self.idle, [])
         self.h.lines["1/0/0"].onHook()
         self.assertEqual(self.idle, ["1/0/0"])
+
+    def test_whenIdleMayReclaim(self) -> None:
+        """
+        whenIdle is called once the endpoint's control transition is over:
+        it may ask whether the port is controlled and reclaim it at once.
+        """
+        seen = []
+
+        def whenIdle(name: str) -> None:
+            seen.append((name, self.h.gateway.controlled(name)))
+            self.h.gateway.reclaim(name)
+
+        self.connectCall()
+        self.h.gateway.relinquish("1/0/0", whenIdle)
+        self.h.lines["1/0/0"].onHook()
+        self.assertEqual(seen, [("1/0/0", False)])
+        self.assertTrue(self.h.gateway.controlled("1/0/0"))
+        self.h.lines["1/0/0"].offHook()
+        self.assertEqual(self.h.commands("NTFY")[-1].raw("O"), "L/hd")
+
+    def test_whenIdleAfterTheCommand(self) -> None:
+        """
+        When the call agent's DLCX of the call kept on an FXO port leaves
+        the port idle (the gateway releases the line), whenIdle is called
+        once the DLCX is answered: what it sends follows the 250.
+        """
+        fxo = "aaln/S1/SU1/0@" + DOMAIN
+        sentBefore = []
+        connectionId = self.h.response(CRCX.replace(EP0, fxo).replace("M: recvonly", "M: sendrecv")
+                                       + SDP_REMOTE).raw("I")
+        self.assertIs(self.h.ports["1/1/0"].status, PortStatus.CONNECTED)
+        self.h.gateway.relinquish("1/1/0", lambda name: sentBefore.append(self.h.sent()))
+        self.assertEqual(sentBefore, [])
+        self.h.transport.written.clear()
+        self.h.receive("DLCX 21 %s MGCP 0.1\nC: A0000000010000010000000F\nI: %s\n" % (fxo, connectionId))
+        [before] = sentBefore
+        self.assertEqual([(m.code, m.transactionId) for m in before], [(250, 21)])
+        self.assertIs(self.h.ports["1/1/0"].status, PortStatus.IDLE)
 
     def test_transientCleared(self) -> None:
         """

@@ -125,11 +125,10 @@ class PortControl:
         if endpoint is not None:
             endpoint.active = True
         self.log.info("voice-port {port}: under local call control (fallback)", port=name)
-        if self.monitor is not None and name in getattr(self.monitor, "pendingPorts", ()):
+        if self.monitor is not None and name in self.monitor.pendingPorts:
             # A call kept through fallback outlasted it: the port, waiting
-            # for switchback, goes back now that it is idle (on the next
-            # turn: this runs inside the endpoint's control transition).
-            self.gateway.clock.callLater(0, self.monitor.portIdle, name)
+            # for switchback, goes back now that it is idle.
+            self.monitor.portIdle(name)
 
     def _localIdle(self, name: str) -> None:
         endpoint = self.local.get(name)

@@ -262,6 +262,8 @@ class MgcpGateway:
         self.transactions = MgcpTransactions(clock, self._write, self, policy, firstTransactionId,
                                              debugLog=debugLog)
         self._heard = False
+        self._executing = False
+        self._pending: list[Callable[[], object]] = []
         self.disconnected = DisconnectedProcedure(
             clock, random, lambda seconds: self.sendRestart("disconnected", seconds),
             tdinit, tdmin, tdmax)
@@ -400,21 +402,35 @@ class MgcpGateway:
 
         return self._sendCommand(command, self.callAgent).addCallback(answered)
 
-    def relinquish(self, portName: str, whenIdle: Callable[[str], Any]) -> None:
+    def relinquish(self, portName: str, whenIdle: Callable[[str], object]) -> None:
         """
         Hand a port to local call control (MGCP gateway fallback): its
         requested events, signals and transient connections are cleared
         locally (no message is sent), a connected call keeps its media until
         the line goes on hook or the call agent deletes it, and
         C{whenIdle(portName)} is called once the port is idle (at once when
-        it already is).  Meanwhile the endpoint ignores the line and answers
-        the call agent L{RELINQUISHED_CODE} (501).
+        it already is; when a command of the call agent, such as the DLCX
+        of the kept call, made it idle: once that command is answered).
+        Meanwhile the endpoint ignores the line and answers the call agent
+        L{RELINQUISHED_CODE} (501).
 
         @param portName: the voice-port name.
         @param whenIdle: called once with C{portName}.
         @raise UnknownVoicePort: for a port the gateway does not control.
         """
-        self._endpoint(portName).relinquish(whenIdle)
+        self._endpoint(portName).relinquish(lambda name: self._afterCommand(whenIdle, name))
+
+    def _afterCommand(self, function: Callable[[str], object], portName: str) -> None:
+        """
+        Call C{function(portName)} now, or, while a command of the call
+        agent is being executed, once the transaction layer has handled it
+        (L{messageHandled}): what it triggers then follows the command's
+        answer.
+        """
+        if self._executing:
+            self._pending.append(lambda: function(portName))
+        else:
+            function(portName)
 
     def reclaim(self, portName: str) -> None:
         """
@@ -495,9 +511,12 @@ class MgcpGateway:
         """
         A well-formed message of the datagram being received was handled:
         once the datagram is done, it counts as traffic if it came from the
-        call agent (L{datagramReceived}).
+        call agent (L{datagramReceived}).  What a command left to do after
+        its answer (L{relinquish}) is done now.
         """
         self._heard = True
+        while self._pending:
+            self._pending.pop(0)()
 
     def responseSent(self, response: Response, peer: Peer) -> None:
         """
@@ -603,6 +622,7 @@ class MgcpGateway:
         the dispatch rules); a refused one is answered with its error code.
         """
         self.disconnected.commandReceived()
+        self._executing = True
         try:
             return self._dispatch(command)
         except MgcpCommandError as error:
@@ -610,6 +630,8 @@ class MgcpGateway:
                                 verb=command.verb, transactionId=command.transactionId,
                                 endpoint=command.endpoint, error=str(error))
             return Response(error.code, command.transactionId, responseText(error.code))
+        finally:
+            self._executing = False
 
     def _dispatch(self, command: Command) -> Any:
         verb = Verb.lookup(command.verb)
@@ -693,10 +715,10 @@ class MgcpGateway:
         if kind is None:
             return self._controlledOnly(targets[0]).notificationRequest(command)
         live = [endpoint for endpoint in targets if endpoint.controlled]
-        requests = [(endpoint, endpoint.prepareRequest(command, required=True))
+        requests = [(endpoint, endpoint.notification.prepareRequest(command, required=True))
                     for endpoint in live]
         for endpoint, request in requests:
-            endpoint.applyRequest(request)
+            endpoint.notification.applyRequest(request)
         return Response(ResponseCode.OK, command.transactionId, responseText(ResponseCode.OK))
 
     def _auep(self, command: Command, kind: Optional[str], targets: list) -> Response:
