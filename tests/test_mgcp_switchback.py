@@ -47,7 +47,8 @@ class Branch:
         self.control = PortControl(self.gateway, self.local)
         self.monitor = newFallbackMonitor(
             self.reactor, lambda: BASE + timedelta(seconds=self.reactor.seconds()),
-            CcmManagerConfig(fallbackMgcp=fallbackMgcp, switchback=Switchback(mode)), CA[0], self.control)
+            CcmManagerConfig(fallbackMgcp=fallbackMgcp, switchback=Switchback(mode)), CA[0], self.control,
+            self.gateway.debugLog)
         self.control.monitor = self.monitor
         self.gateway.trafficObservers.append(self.monitor.trafficReceived)
         self.gateway.timeoutObservers.append(self.monitor.transactionTimedOut)

@@ -166,7 +166,7 @@ class MgcpService(MultiService):
         self.gateway = gateway
         self.control = PortControl(gateway, local)
         host, port = gateway.callAgent
-        self.monitor = newFallbackMonitor(reactor, now, ccmManager, host, self.control)
+        self.monitor = newFallbackMonitor(reactor, now, ccmManager, host, self.control, gateway.debugLog)
         self.control.monitor = self.monitor
         gateway.trafficObservers.append(self.monitor.trafficReceived)
         gateway.timeoutObservers.append(self.monitor.transactionTimedOut)
