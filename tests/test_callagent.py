@@ -15,10 +15,11 @@ from twisted.internet import reactor
 from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.task import Clock, deferLater
 from twisted.trial.unittest import SynchronousTestCase, TestCase
+from zope.interface.verify import verifyObject
 
-from srst.mgcp.messages import Command, Response
+from srst.mgcp.messages import Command, Response, decodeMessage
 from srst.mgcp.sdp import simpleSdp
-from srst.mgcp.transactions import MgcpTimeout, MgcpTransactionProtocol, MgcpTransactions
+from srst.mgcp.transactions import ITransactionOwner, MgcpTimeout, MgcpTransactionProtocol, MgcpTransactions
 from srst.tools import ccm
 from srst.tools._callagent import (
     CallAgent,
@@ -203,6 +204,39 @@ class LineSpecTests(SynchronousTestCase):
         self.assertRaises(ValueError, CallAgent, clock, DOMAIN, LINES + [LINES[0]])
         self.assertRaises(ValueError, CallAgent, clock, DOMAIN, LINES, digitMap="(8x[")
         self.assertRaises(ValueError, CallAgent, clock, DOMAIN, LINES, version="1.0")
+
+
+class TransactionOwnerTests(SynchronousTestCase):
+    """
+    The agent as its transaction layer's owner.
+    """
+
+    def test_provides(self):
+        """
+        The agent provides L{ITransactionOwner}.
+        """
+        self.assertTrue(verifyObject(ITransactionOwner, Harness().agent))
+
+    def test_answerFirst(self):
+        """
+        What a command asks of the agent is done once the command is
+        answered, in the same turn: the gateway gets the 200 to its RSIP
+        before the audits, and the 200 to its off-hook NTFY before the
+        dial-tone RQNT.
+        """
+        h = Harness()
+
+        def deliver() -> list:
+            receiver, data, source = h.queue.pop(0)
+            receiver.datagramReceived(data, source)
+            sent = [decodeMessage(data) for receiver, data, source in h.queue]
+            return [m.code if isinstance(m, Response) else (m.verb, m.endpoint.split("@")[0]) for m in sent]
+
+        h.gateway.rsip()
+        self.assertEqual(deliver(), [200, ("AUEP", A), ("AUEP", B)])
+        h.pump()
+        h.gateway.notify(A, "L/hd")
+        self.assertEqual(deliver(), [200, ("RQNT", A)])
 
 
 class RegistrationTests(SynchronousTestCase):

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from twisted.logger import Logger
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface.verify import verifyObject
 
 from srst.mgcp._control import ControlState
 from srst.mgcp.constants import ResponseCode
 from srst.mgcp.gateway import MgcpErrorResponse, UnknownVoicePort
 from srst.media.rtp import RtpPacket, encodeRtp
 from srst.mgcp.messages import Command, Response
-from srst.mgcp.transactions import MgcpTimeout
+from srst.mgcp.transactions import ITransactionOwner, MgcpTimeout
 from srst.ports.tones import CallProgressTone
 from srst.ports.voiceport import PortStatus
 from tests.mgcphelpers import CA, DOMAIN, GatewayHarness, wire
@@ -213,6 +214,18 @@ class NotificationTests(SynchronousTestCase):
         self.h.answer(self.h.commands("NTFY")[-1])
         self.successResultOf(d)
         self.assertEqual(len(calls), 2)
+
+
+class TransactionOwnerTests(SynchronousTestCase):
+    """
+    The gateway as its transaction layer's owner.
+    """
+
+    def test_provides(self) -> None:
+        """
+        The gateway provides L{ITransactionOwner}.
+        """
+        self.assertTrue(verifyObject(ITransactionOwner, GatewayHarness().gateway))
 
 
 class CountersTests(SynchronousTestCase):

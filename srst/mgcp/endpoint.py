@@ -35,7 +35,6 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from srst.media.transport import StreamSnapshot
 from srst.mgcp._connections import (
     PCMA,
     PCMU,

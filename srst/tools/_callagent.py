@@ -59,7 +59,6 @@ from srst.mgcp.transactions import (
     Peer,
     RetransmissionPolicy,
 )
-from srst.tools._callagentcalls import CallFlow
 from srst.tools._callagenttypes import (
     DIGIT_EVENTS,
     LOCAL_OPTIONS,
@@ -75,6 +74,7 @@ from srst.tools._callagenttypes import (
     LineSpecError,
     LineState,
     defaultDigitMap,
+    _Abandoned,
     parseLineSpec,
     voicePortEndpoint,
 )
@@ -116,7 +116,7 @@ def _ok(code: int) -> Response:
 
 
 @implementer(ITransactionOwner)
-class CallAgent(EventSource, CallFlow):
+class CallAgent(EventSource):
     """
     A CallManager-like MGCP call agent for one gateway.
 
@@ -255,7 +255,7 @@ class CallAgent(EventSource, CallFlow):
 
     # -- sending ----------------------------------------------------------
 
-    def _later(self, function: Callable[..., object], *args: object) -> None:
+    def _onceAnswered(self, function: Callable[..., object], *args: object) -> None:
         """
         Do C{function(*args)} once the command being executed is answered
         (L{messageHandled}).
@@ -368,10 +368,10 @@ class CallAgent(EventSource, CallFlow):
                 return _ok(ResponseCode.OK)
             if len(lines) == 1:
                 self.counters.notifies += 1
-                self._later(self._observed, lines[0], command.get("O"))
+                self._onceAnswered(self._observed, lines[0], command.get("O"))
                 return _ok(ResponseCode.OK)
         if command.verb == "DLCX" and len(lines) == 1:
-            self._later(self._gatewayDeleted, lines[0], command)
+            self._onceAnswered(self._gatewayDeleted, lines[0], command)
             return _ok(ResponseCode.OK)
         if command.verb in ("RSIP", "NTFY", "DLCX"):
             return _ok(ResponseCode.UNKNOWN_ENDPOINT)
@@ -390,18 +390,18 @@ class CallAgent(EventSource, CallFlow):
                 self._dropCall(line, "gateway restarted")
                 line.state = LineState.UNKNOWN
             self._emit(EventKind.RESTART, numbers, command.endpoint)
-            self._later(self._register, lines, self._generation)
+            self._onceAnswered(self._register, lines, self._generation)
         elif method is RestartMethod.DISCONNECTED:
             self._emit(EventKind.DISCONNECTED, numbers, command.endpoint)
             unknown = [line for line in lines
                        if line.state is LineState.UNKNOWN]
             if unknown:
-                self._later(self._register, unknown, self._generation)
+                self._onceAnswered(self._register, unknown, self._generation)
         elif method is RestartMethod.CANCEL_GRACEFUL:
             for line in lines:
                 line.outOfService = False
                 if line.state is LineState.OUT_OF_SERVICE:
-                    self._later(self._arm, line)
+                    self._onceAnswered(self._arm, line)
         elif method in (RestartMethod.GRACEFUL, RestartMethod.FORCED):
             forced = method is RestartMethod.FORCED
             for line in lines:
@@ -519,3 +519,150 @@ class CallAgent(EventSource, CallFlow):
         line.state = LineState.CLEARING
         self._request(line, "L/hu(N)", signal).addErrback(
             self._logFailure, "RQNT " + signal, line)
+
+    # -- calls (mgcp.md 10): CRCX the caller recvonly, CRCX the called line
+    # with the caller's SDP and ringing, ringback; on answer MDCX the caller
+    # sendrecv; on hang-up (either side, or a gateway DLCX) DLCX both and
+    # re-arm the lines.
+
+    def _setUp(self, caller: Line, called: Line) -> None:
+        index = len(self.calls) + 1
+        call = Call(index, "A%023X" % (index,), caller, called,
+                    started=self.reactor.seconds())
+        self.calls.append(call)
+        caller.call = called.call = call
+        caller.state = LineState.RINGBACK
+        called.state = LineState.ALERTING
+        creating = self._send("CRCX", caller, [
+            ("C", call.callId), ("L", LOCAL_OPTIONS), ("M", "recvonly"),
+            ("X", self._newRequestId(caller)), ("R", "L/hu(N)"),
+            ("Q", "process,loop")])
+        creating.addCallback(self._created, call, caller)
+        creating.addCallback(self._createCalled, call)
+        creating.addCallback(self._ringing, call)
+        creating.addErrback(self._setUpFailed, call)
+
+    def _created(self, response: Response, call: Call, line: Line) -> None:
+        connections = response.get("I") or ()
+        if connections:
+            call.connectionIds[line.endpoint] = connections[0]
+        if response.sdp:
+            call.sdp[line.endpoint] = response.sdp[0]
+        if not call.active:
+            self._deleteConnection(call, line)
+            raise _Abandoned()
+        if not connections or not response.sdp:
+            raise CommandRejected("CRCX", line.endpoint,
+                                  ResponseCode.PROTOCOL_ERROR)
+
+    def _createCalled(self, _, call: Call) -> Deferred:
+        called = call.called
+        creating = self._send("CRCX", called, [
+            ("C", call.callId), ("L", LOCAL_OPTIONS), ("M", "sendrecv"),
+            ("X", self._newRequestId(called)), ("R", "L/hd(N)"),
+            ("S", "L/rg"), ("Q", "process,loop")],
+            sdp=(call.sdp[call.caller.endpoint],))
+        return creating.addCallback(self._created, call, called)
+
+    def _ringing(self, _, call: Call) -> None:
+        call.state = CallState.RINGING
+        self._emit(EventKind.RINGING, (call.caller.number, call.called.number),
+                   "call %d" % (call.index,), call)
+        self._request(call.caller, "L/hu(N)", "L/rt").addErrback(
+            self._logFailure, "ringback", call.caller)
+
+    def _setUpFailed(self, reason: Failure, call: Call) -> None:
+        if reason.check(_Abandoned) or not call.active:
+            return None
+        self._logFailure(reason, "call set-up", call.caller)
+        self._fail(call, "set-up failed: %s" % (reason.getErrorMessage(),))
+        return None
+
+    def _fail(self, call: Call, reason: str) -> None:
+        call.state = CallState.FAILED
+        call.ended = self.reactor.seconds()
+        call.reason = reason
+        caller, called = call.parties()
+        caller.call = called.call = None
+        self._emit(EventKind.FAILED, (caller.number, called.number),
+                   "call %d %s" % (call.index, reason), call)
+        for line in call.parties():
+            self._deleteConnection(call, line)
+        if self._transactions is None:
+            return
+        self._tone(caller, EventKind.REORDER, "L/ro", "call %d failed"
+                   % (call.index,))
+        if called.state is LineState.CONNECTED:
+            self._arm(called, LineState.CLEARING, "L/hu(N)")
+        else:
+            self._arm(called)
+
+    def _answer(self, call: Call) -> None:
+        caller, called = call.parties()
+        called.state = LineState.CONNECTED
+        modifying = self._send("MDCX", caller, [
+            ("C", call.callId), ("I", call.connectionIds[caller.endpoint]),
+            ("M", "sendrecv")], sdp=(call.sdp[called.endpoint],))
+        modifying.addCallback(self._connected, call)
+        modifying.addErrback(self._setUpFailed, call)
+
+    def _connected(self, _, call: Call) -> None:
+        if not call.active:
+            return
+        call.state = CallState.CONNECTED
+        call.connected = self.reactor.seconds()
+        for line in call.parties():
+            line.state = LineState.CONNECTED
+            self._request(line, "L/hu(N)", "").addErrback(
+                self._logFailure, "RQNT L/hu", line)
+        self._emit(EventKind.CONNECTED, (call.caller.number,
+                                         call.called.number),
+                   "call %d" % (call.index,), call)
+
+    def _markReleased(self, call: Call, reason: str) -> None:
+        """The call is over: record why, free its lines, report it."""
+        call.state = CallState.RELEASED
+        call.ended = self.reactor.seconds()
+        call.reason = reason
+        for line in call.parties():
+            line.call = None
+        self._emit(EventKind.RELEASED, (call.caller.number,
+                                        call.called.number),
+                   "call %d (%s)" % (call.index, reason), call)
+
+    def _release(self, call: Call, by: Optional[Line], reason: str) -> None:
+        self._markReleased(call, reason)
+        for line in call.parties():
+            deleting = self._deleteConnection(call, line)
+            if line is by or line.state is LineState.ALERTING:
+                state, events = LineState.IDLE, "L/hd(N)"
+            else:
+                state, events = LineState.CLEARING, "L/hu(N)"
+            line.state = state
+            deleting.addCallback(lambda _, l=line, s=state, e=events:
+                                 self._arm(l, s, e))
+
+    def _deleteConnection(self, call: Call, line: Line) -> Deferred:
+        connection = call.connectionIds.pop(line.endpoint, None)
+        if connection is None:
+            return succeed(None)
+        deleting = self._send("DLCX", line, [("C", call.callId),
+                                             ("I", connection)])
+
+        def deleted(response: Response) -> None:
+            statistics = response.raw("P")
+            if statistics is not None:
+                call.statistics[line.endpoint] = statistics
+
+        return deleting.addCallbacks(deleted, self._logFailure,
+                                     errbackArgs=("DLCX", line))
+
+    def _gatewayDeleted(self, line: Line, command: Command) -> None:
+        call = line.call
+        if call is None or not call.active:
+            return
+        if command.raw("P") is not None:
+            call.statistics[line.endpoint] = command.raw("P")
+        call.connectionIds.pop(line.endpoint, None)
+        self._release(call, None, "gateway deleted the connection on %s"
+                      % (line.number,))
