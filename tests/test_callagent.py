@@ -13,7 +13,7 @@ import sys
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, inlineCallbacks
-from twisted.internet.task import Clock, deferLater
+from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from zope.interface.verify import verifyObject
 
@@ -63,8 +63,27 @@ class FakeGateway:
         self.connections: dict[str, str] = {}
         self.reject: dict[tuple[str, str], int] = {}
         self._next = 0x1A
+        self._waiting: list = []
+
+    def whenReceived(self, condition) -> Deferred:
+        """
+        @return: a Deferred firing once C{condition()} holds, checked after
+            each command is executed.
+        """
+        waiting: Deferred = Deferred()
+        self._waiting.append((condition, waiting))
+        return waiting
 
     def handle(self, command: Command, peer) -> Response:
+        response = self._execute(command)
+        for entry in list(self._waiting):
+            condition, waiting = entry
+            if condition():
+                self._waiting.remove(entry)
+                waiting.callback(None)
+        return response
+
+    def _execute(self, command: Command) -> Response:
         self.received.append(command)
         local = command.endpoint.partition("@")[0]
         if command.has("X"):
@@ -747,9 +766,10 @@ class UDPTests(TestCase):
         call = yield connected
         self.assertEqual(call.called.number, "81236")
         released = agent.whenCallReleased()
+        deleted = gateway.whenReceived(lambda: len(gateway.commands("DLCX")) == 2)
         yield gateway.notify(A, "L/hu")
         yield released
-        yield deferLater(reactor, 0.05, lambda: None)
+        yield deleted
         self.assertEqual(len(gateway.commands("DLCX")), 2)
         self.assertEqual(gateway.connections, {})
         self.assertEqual(agent.counters.timeouts, 0)
