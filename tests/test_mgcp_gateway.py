@@ -1,7 +1,8 @@
 """
-Tests for L{srst.mgcp.gateway}: registration, dispatch, NTFY, connections
-with real media legs on an in-memory reactor, error codes, keepalives, the
-disconnected procedure and fallback hand-over.
+Tests for L{srst.mgcp.gateway} (with L{srst.mgcp._naming} and
+L{srst.mgcp._disconnected}): endpoint names, registration, dispatch, NTFY,
+connections with real media legs on an in-memory reactor, error codes and
+counters, keepalives, the disconnected procedure and fallback hand-over.
 """
 
 from __future__ import annotations
@@ -10,8 +11,16 @@ from twisted.logger import Logger
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
-from srst.mgcp._control import ControlState
+from srst.mgcp._naming import (
+    BadPortName,
+    localNameOf,
+    matchEndpoints,
+    matchLocalName,
+    portNameOf,
+    wildcardKind,
+)
 from srst.mgcp.constants import ResponseCode
+from srst.mgcp.endpoint import ControlState
 from srst.mgcp.gateway import MgcpErrorResponse, UnknownVoicePort
 from srst.media.rtp import RtpPacket, encodeRtp
 from srst.mgcp.messages import Command, Response
@@ -46,6 +55,40 @@ def sdpText(message: Response) -> str:
     """@return: the message's first SDP body as text."""
     from srst.mgcp.sdp import encodeSdp
     return encodeSdp(message.sdp[0])
+
+
+class NamingTests(SynchronousTestCase):
+    """
+    Voice-port names and endpoint local names (mgcp.md 3).
+    """
+
+    def test_localNames(self) -> None:
+        """
+        1/0/0 is aaln/S1/SU0/0, 1/1/3 aaln/S1/SU1/3, 1/0 aaln/S1/0, and back.
+        """
+        self.assertEqual(localNameOf("1/0/0"), "aaln/S1/SU0/0")
+        self.assertEqual(localNameOf("1/1/3"), "aaln/S1/SU1/3")
+        self.assertEqual(localNameOf("1/0"), "aaln/S1/0")
+        self.assertEqual(portNameOf("AALN/s1/su1/3"), "1/1/3")
+        self.assertEqual(portNameOf("aaln/S1/0"), "1/0")
+        self.assertIsNone(portNameOf("ds/ds1-1/1"))
+        self.assertRaises(BadPortName, localNameOf, "0/0/0/0")
+
+    def test_wildcards(self) -> None:
+        """
+        A trailing * covers any deeper name, a middle one exactly one term;
+        $ is any-of.
+        """
+        names = ["aaln/S1/SU0/0", "aaln/S1/SU0/1", "aaln/S1/SU1/0"]
+        self.assertEqual(matchEndpoints("*", names), names)
+        self.assertEqual(matchEndpoints("aaln/*", names), names)
+        self.assertEqual(matchEndpoints("aaln/S1/SU0/*", names), names[:2])
+        self.assertEqual(matchEndpoints("aaln/S1/*/0", names), [names[0], names[2]])
+        self.assertTrue(matchLocalName("AALN/s1/su0/0", "aaln/S1/SU0/0"))
+        self.assertFalse(matchLocalName("aaln/S1", "aaln/S1/SU0/0"))
+        self.assertEqual(wildcardKind("aaln/$"), "$")
+        self.assertEqual(wildcardKind("aaln/*"), "*")
+        self.assertIsNone(wildcardKind("aaln/S1/SU0/0"))
 
 
 class RegistrationTests(SynchronousTestCase):
