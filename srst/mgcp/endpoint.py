@@ -49,7 +49,7 @@ from srst.mgcp._control import ControlState, EndpointControlMachine, WhenIdle
 from srst.mgcp._requests import NotificationRequest, NotificationState, commandResponse
 from srst.mgcp._signals import MgcpCommandError
 from srst.mgcp.constants import ResponseCode
-from srst.mgcp.messages import Command, ConnectionParameters, ObservedEvent, Response
+from srst.mgcp.messages import Command, ConnectionParameters, NotifiedEntity, ObservedEvent, Response
 from srst.mgcp.sdp import simpleSdp
 from srst.ports.interfaces import IVoicePortListener
 from srst.ports.media import PortMediaLeg
@@ -130,9 +130,8 @@ class MgcpEndpoint:
         return bool(self.port.config.signal.isFxs)
 
     @property
-    def notifiedEntity(self) -> Any:
-        """The last C{N:} received (a L{srst.mgcp.messages.NotifiedEntity}),
-        or C{None} for the gateway's call agent."""
+    def notifiedEntity(self) -> Optional[NotifiedEntity]:
+        """The last C{N:} received, or C{None} for the gateway's call agent."""
         return self.notification.notifiedEntity
 
     @property

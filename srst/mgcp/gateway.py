@@ -49,8 +49,12 @@ from srst.mgcp._naming import (
 )
 from srst.mgcp._signals import MgcpCommandError
 from srst.mgcp.constants import GATEWAY_PORT, MAX_MESSAGE_SIZE, ReasonCode, ResponseCode, Verb, responseText
+from srst.media.transport import StreamSnapshot
+from srst.mgcp._connections import Connection
 from srst.mgcp.endpoint import ConnectionInfo, MgcpEndpoint
-from srst.mgcp.messages import Command, NotifiedEntity, Reason, Response
+from srst.mgcp.messages import Command, ConnectionParameters, NotifiedEntity, Reason, Response
+from srst.ports.media import PortMediaLeg
+from srst.ports.voiceport import VoicePort
 from srst.mgcp.transactions import (
     ITransactionOwner,
     MgcpTimeout,
@@ -212,8 +216,8 @@ class MgcpGateway:
 
     log = Logger(namespace="srst.mgcp.gateway")
 
-    def __init__(self, *, clock: IReactorTime, domain: str, ports: Iterable[Any],
-                 newLeg: Callable[[Any, int], Any], callAgent: tuple[str, int],
+    def __init__(self, *, clock: IReactorTime, domain: str, ports: Iterable[VoicePort],
+                 newLeg: Callable[[VoicePort, int], PortMediaLeg], callAgent: tuple[str, int],
                  restartDelay: float = 0.0,
                  policy: RetransmissionPolicy = RetransmissionPolicy(),
                  random: Callable[[], float] = _random.random, version: str = "0.1",
@@ -297,7 +301,7 @@ class MgcpGateway:
         """
         return self._endpoint(portName).name
 
-    def mediaOf(self, portName: str) -> Any:
+    def mediaOf(self, portName: str) -> StreamSnapshot | None:
         """
         @param portName: a voice-port name.
         @return: the stream statistics (a L{srst.media.transport.StreamSnapshot})
@@ -579,7 +583,8 @@ class MgcpGateway:
 
         self._sendCommand(command, self._entityAddress(entity)).addCallbacks(answered, failed)
 
-    def _mediaLost(self, endpoint: MgcpEndpoint, connection: Any, statistics: Any) -> None:
+    def _mediaLost(self, endpoint: MgcpEndpoint, connection: Connection,
+                   statistics: ConnectionParameters) -> None:
         """
         A connection was deleted because its RTP stopped (C{mgcp rtp
         unreachable ... action notify}): tell the call agent with a DLCX
