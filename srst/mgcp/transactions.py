@@ -163,7 +163,7 @@ class RetransmissionPolicy:
     @ivar tsmax: longest a message stays in the retransmission queue, and
         longest to wait for a final response after a provisional, seconds.
     @ivar thist: how long responses (and used ids) are remembered, seconds.
-    @ivar provisionalDelay: how long a handler may run before a C{100}
+    @ivar provisionalDelay: how long the owner may execute a command before a C{100}
         provisional is sent, seconds.
     """
 
@@ -691,7 +691,7 @@ class MgcpTransactions:
 
     def close(self) -> None:
         """
-        Cancel every timer, cancel running handlers, forget the cache and
+        Cancel every timer, cancel commands still executing, forget the cache and
         fail outstanding commands with L{MgcpTransactionsClosed}.
         Idempotent.
         """
