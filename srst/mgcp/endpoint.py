@@ -510,7 +510,10 @@ class MgcpEndpoint:
     def _rtpUnreachable(self, connectionId: str) -> None:
         """
         No RTP arrived on a connection for C{mgcp rtp unreachable timeout}
-        (mgcp.md 6.4, C{action notify}): delete it here, then report it.
+        (mgcp.md 6.4, C{action notify}): delete it here and report it (to
+        the call agent only while it controls the port: reported before a
+        relinquished port that is now idle can be handed back), then see
+        whether the port is idle.
         """
         connection = self.connections.get(connectionId.upper())
         if connection is None:
@@ -519,9 +522,9 @@ class MgcpEndpoint:
         self.debugLog.debug("MGCP endpoint {endpoint}: connection {connection} RTP unreachable; deleted",
                             endpoint=self.name, connection=connectionId)
         self._dropConnections([connection])
-        self._checkIdle()
         if self._mediaLost is not None:
             self._mediaLost(self, connection, statistics)
+        self._checkIdle()
 
     def _checkIdle(self) -> None:
         if self.isIdle:
