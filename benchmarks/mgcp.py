@@ -263,18 +263,27 @@ class CallAgent:
     """
 
     def __init__(self, reactor) -> None:
+        from srst.debug import DebugSwitches
         from srst.mgcp.transactions import MgcpTransactionProtocol
 
         self.reactor = reactor
         self.received: collections.Counter = collections.Counter()
-        self.protocol = MgcpTransactionProtocol(reactor, self._handle, firstTransactionId=1)
+        self.protocol = MgcpTransactionProtocol(reactor, self, firstTransactionId=1,
+                                                debugLog=DebugSwitches().logger("srst.debug.mgcp"))
         self._callIds = 0
 
-    def _handle(self, command, peer):
+    def commandReceived(self, command, peer):
+        """The transaction layer's owner: answer every command 200."""
         from srst.mgcp.messages import Response
 
         self.received[command.verb] += 1
         return Response(200, command.transactionId, "OK")
+
+    def messageHandled(self, message, peer) -> None:
+        """The transaction layer's owner: nothing to do."""
+
+    def responseSent(self, response, peer) -> None:
+        """The transaction layer's owner: nothing to count."""
 
     def _callId(self) -> str:
         self._callIds += 1

@@ -32,18 +32,8 @@ import yaml
 from attrs import field, frozen
 
 from srst.configreader import ConfigError, ConfigProblem, Reader
-from srst._mgcpconfig import (
-    CcmManagerConfig,
-    HostPort,
-    MediaConfig,
-    MgcpConfig,
-    MgcpTimers,
-    Switchback,
-    SwitchbackMode,
-    readCcmManager,
-    readMedia,
-    readMgcp,
-)
+from srst.media.config import MediaConfig, readMedia
+from srst.mgcp.config import CcmManagerConfig, MgcpConfig, readCcmManager, readMgcp
 from srst._portsconfig import VoicePortConfig, readDialPeers, readVoicePorts
 from srst.admin.config import AdminConfig, readAdmin
 from srst.calls.dialplan import DialPeer
@@ -56,14 +46,6 @@ __all__ = [
     "RouterConfig",
     "load",
     "loadString",
-    # Re-exported until srst.mgcp and srst.media own their sections.
-    "CcmManagerConfig",
-    "HostPort",
-    "MediaConfig",
-    "MgcpConfig",
-    "MgcpTimers",
-    "Switchback",
-    "SwitchbackMode",
 ]
 
 

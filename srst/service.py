@@ -34,14 +34,16 @@ from srst.calls.engine import CallEngine
 from srst.calls.forward import ForwardSettings
 from srst.calls.sccpline import SccpCallControl
 from srst.admin.server import AdminFactory, AdminSocketService
-from srst.config import CcmManagerConfig, RouterConfig, load
+from srst.config import RouterConfig, load
 from srst.credentials import CredentialsFactory, registerCredentialsCommands
 from srst.debug import DebugSwitches
 from srst.listening import TCPListenerService
 from srst.mgcp.commands import registerMgcpCommands
+from srst.mgcp.config import CcmManagerConfig
 from srst.mgcp.control import MgcpService
 from srst.mgcp.gateway import DEBUG_NAMESPACE as MGCP_DEBUG_NAMESPACE
 from srst.mgcp.gateway import MgcpGateway
+from srst.mgcp.transactions import RetransmissionPolicy
 from srst.pki.ca import CertificateServer
 from srst.pki.commands import registerPkiCommands
 from srst.pki.config import IdentityTrustpointConfig
@@ -286,7 +288,7 @@ class RouterService(MultiService):
                 unreachableTimeout=(mgcp.rtpUnreachableTimeoutMs / 1000.0
                                     if mgcp.rtpUnreachableTimeoutMs is not None else None)),
             callAgent=mgcp.callAgent.address, restartDelay=mgcp.restartDelay,
-            policy=timers.retransmissionPolicy(), version=mgcp.version, tdinit=timers.tdinit,
+            policy=RetransmissionPolicy.fromTimers(timers), version=mgcp.version, tdinit=timers.tdinit,
             tdmin=timers.tdmin, tdmax=timers.tdmax, packages=mgcp.packageCapabilities,
             debugLog=self.debug.logger(MGCP_DEBUG_NAMESPACE))
         service = MgcpService(self.reactor, gateway, self.portEndpoints,

@@ -1,26 +1,219 @@
 """
 Helpers for the MGCP gateway tests: an in-memory UDP reactor for the RTP
-legs, a recording datagram transport and a harness that builds a gateway
-over simulated voice ports.
+legs, a recording datagram transport, a harness that builds a gateway over
+simulated voice ports, the owner of a transaction layer, and for tests on
+real sockets a L{DatagramWire} that fires Deferreds as datagrams arrive.
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional
+import collections
+from typing import Any, Callable, Optional
 
+from twisted.internet import reactor as globalReactor
 from twisted.internet.address import IPv4Address
+from twisted.internet.defer import Deferred, succeed
+from twisted.internet.interfaces import IListeningPort, IReactorTime
+from twisted.internet.protocol import DatagramProtocol
 from twisted.internet.task import Clock
+from twisted.logger import Logger
+from zope.interface import implementer
 
 from srst._portsconfig import Signal, VoicePortConfig
+from srst.debug import DebugSwitches
 from srst.media.portrange import RtpPortAllocator
-from srst.mgcp.gateway import MgcpGateway
+from srst.mgcp.gateway import DEBUG_NAMESPACE, MgcpGateway
 from srst.mgcp.messages import Command, Response, decodeMessage, encodeMessage
+from srst.mgcp.transactions import ITransactionOwner
 from srst.ports.media import MediaPump, PortMediaLeg
 from srst.ports.simulated import SimulatedBackend
 from srst.ports.voiceport import newVoicePort
 
 CA = ("127.0.0.1", 2427)
 DOMAIN = "gw1.example.com"
+
+
+def mgcpDebugLog() -> Logger:
+    """
+    @return: a C{debug mgcp} logger of switches of its own (all off).
+    """
+    return DebugSwitches().logger(DEBUG_NAMESPACE)
+
+
+@implementer(ITransactionOwner)
+class TransactionOwner:
+    """
+    The owner of a transaction layer in tests: executes commands with a
+    callable and records what the layer tells it.
+
+    @ivar handled: C{(message, peer)} of every L{messageHandled}.
+    @ivar responses: C{(response, peer)} of every L{responseSent}.
+    """
+
+    def __init__(self, execute: Callable[[Command, Any], Any]) -> None:
+        """
+        @param execute: C{execute(command, peer)} returns the response (or
+            a Deferred of it).
+        """
+        self.execute = execute
+        self.handled: list[tuple[Any, Any]] = []
+        self.responses: list[tuple[Response, Any]] = []
+
+    def commandReceived(self, command: Command, peer: Any) -> Any:
+        """Execute the command."""
+        return self.execute(command, peer)
+
+    def messageHandled(self, message: Any, peer: Any) -> None:
+        """Record it."""
+        self.handled.append((message, peer))
+
+    def responseSent(self, response: Response, peer: Any) -> None:
+        """Record it."""
+        self.responses.append((response, peer))
+
+
+class _WatchedTransport:
+    """The transport a watched protocol writes through: counts what it sends."""
+
+    def __init__(self, wire: "DatagramWire", port: IListeningPort) -> None:
+        self._wire = wire
+        self._port = port
+
+    def write(self, datagram: bytes, addr: Any = None) -> Any:
+        self._wire._sent(addr)
+        return self._port.write(datagram, addr)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._port, name)
+
+
+class _WatchedProtocol(DatagramProtocol):
+    """Wraps a protocol bound through a L{DatagramWire}: reports each arrival."""
+
+    noisy = False
+
+    def __init__(self, wire: "DatagramWire", wrapped: DatagramProtocol) -> None:
+        self.wire = wire
+        self.wrapped = wrapped
+
+    def makeConnection(self, transport: Any) -> None:
+        DatagramProtocol.makeConnection(self, transport)
+        self.wrapped.makeConnection(_WatchedTransport(self.wire, transport))
+
+    def doStop(self) -> None:
+        DatagramProtocol.doStop(self)
+        self.wrapped.doStop()
+
+    def connectionRefused(self) -> None:
+        self.wrapped.connectionRefused()
+
+    def datagramReceived(self, datagram: bytes, addr: Any) -> None:
+        host = self.transport.getHost()
+        self.wire._arriving((host.host, host.port))
+        self.wrapped.datagramReceived(datagram, addr)
+        self.wire._check()
+
+
+class DatagramWire:
+    """
+    The UDP sockets of a test on real 127.0.0.1 sockets, watched: a test
+    waits for what it expects to arrive instead of sleeping.
+    L{when} fires once a condition holds, checked as each datagram
+    arrives; L{quiet} fires once every datagram sent to a watched socket
+    that still listens has arrived (what the clock's last step put on the
+    wire has been carried, and everything it caused too).
+    """
+
+    def __init__(self) -> None:
+        self._listening: set[tuple[str, int]] = set()
+        self._sentTo: collections.Counter = collections.Counter()
+        self._receivedAt: collections.Counter = collections.Counter()
+        self._waiters: list[tuple[Callable[[], bool], Deferred]] = []
+
+    def listen(self, reactor: Any, port: int, protocol: DatagramProtocol, interface: str = "",
+               maxPacketSize: int = 8192) -> IListeningPort:
+        """
+        Bind C{protocol} with C{reactor.listenUDP}, watched.
+        """
+        listening = reactor.listenUDP(port, _WatchedProtocol(self, protocol), interface=interface,
+                                      maxPacketSize=maxPacketSize)
+        host = listening.getHost()
+        address = (host.host, host.port)
+        self._listening.add(address)
+        stop = listening.stopListening
+
+        def stopListening() -> Any:
+            self._forget(address)
+            return stop()
+
+        listening.stopListening = stopListening  # type: ignore[method-assign]
+        return listening
+
+    def when(self, condition: Callable[[], bool]) -> Deferred[None]:
+        """
+        @return: a Deferred firing once C{condition()} holds: at once, or
+            on the arrival of the datagram after which it does.
+        """
+        if condition():
+            return succeed(None)
+        waiting: Deferred[None] = Deferred()
+        self._waiters.append((condition, waiting))
+        return waiting
+
+    def quiet(self) -> Deferred[None]:
+        """
+        @return: a Deferred firing once every datagram sent to a socket
+            that still listens has arrived.
+        """
+        return self.when(self._isQuiet)
+
+    def _isQuiet(self) -> bool:
+        return all(self._sentTo[address] == self._receivedAt[address] for address in self._listening)
+
+    def _sent(self, address: Any) -> None:
+        if address is not None and tuple(address[:2]) in self._listening:
+            self._sentTo[tuple(address[:2])] += 1
+
+    def _arriving(self, address: tuple[str, int]) -> None:
+        if address in self._listening:
+            self._receivedAt[address] += 1
+
+    def _forget(self, address: tuple[str, int]) -> None:
+        self._listening.discard(address)
+        del self._sentTo[address], self._receivedAt[address]
+        self._check()
+
+    def _check(self) -> None:
+        for entry in list(self._waiters):
+            condition, waiting = entry
+            if entry in self._waiters and condition():
+                self._waiters.remove(entry)
+                waiting.callback(None)
+
+
+class WiredReactor:
+    """
+    Real UDP sockets bound through a L{DatagramWire}, with the time of
+    another clock (a L{Clock} for the gateway's timers, or the reactor).
+    Not a POSIX reactor, so media legs bind through it too.
+    """
+
+    def __init__(self, clock: IReactorTime, wire: DatagramWire) -> None:
+        self.clock = clock
+        self.wire = wire
+
+    def listenUDP(self, port: int, protocol: DatagramProtocol, interface: str = "",
+                  maxPacketSize: int = 8192) -> IListeningPort:
+        return self.wire.listen(globalReactor, port, protocol, interface, maxPacketSize)
+
+    def callLater(self, *args: Any, **kwargs: Any) -> Any:
+        return self.clock.callLater(*args, **kwargs)
+
+    def seconds(self) -> float:
+        return self.clock.seconds()
+
+    def getDelayedCalls(self) -> Any:
+        return self.clock.getDelayedCalls()
 
 
 class FakeUdpPort:
@@ -104,7 +297,7 @@ class GatewayHarness:
         self.gateway = MgcpGateway(clock=self.reactor, domain=DOMAIN,
                                    ports=list(self.ports.values()), newLeg=self.newLeg,
                                    callAgent=CA, restartDelay=restartDelay, random=random,
-                                   firstTransactionId=500)
+                                   firstTransactionId=500, debugLog=mgcpDebugLog())
         self.transport = RecordingTransport()
         self.gateway.protocol.makeConnection(self.transport)
 

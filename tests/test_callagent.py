@@ -13,12 +13,13 @@ import sys
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, inlineCallbacks
-from twisted.internet.task import Clock, deferLater
+from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase, TestCase
+from zope.interface.verify import verifyObject
 
-from srst.mgcp.messages import Command, Response
+from srst.mgcp.messages import Command, Response, decodeMessage
 from srst.mgcp.sdp import simpleSdp
-from srst.mgcp.transactions import MgcpTimeout, MgcpTransactionProtocol, MgcpTransactions
+from srst.mgcp.transactions import ITransactionOwner, MgcpTimeout, MgcpTransactionProtocol, MgcpTransactions
 from srst.tools import ccm
 from srst.tools._callagent import (
     CallAgent,
@@ -31,6 +32,7 @@ from srst.tools._callagent import (
     parseLineSpec,
     voicePortEndpoint,
 )
+from tests.mgcphelpers import TransactionOwner, mgcpDebugLog
 
 DOMAIN = "branch-router"
 GW = ("127.0.0.1", 2427)
@@ -52,8 +54,8 @@ class FakeGateway:
 
     def __init__(self, clock, send, domain: str = DOMAIN,
                  callAgent=CA) -> None:
-        self.transactions = MgcpTransactions(clock, send, self.handle,
-                                             firstTransactionId=1)
+        self.transactions = MgcpTransactions(clock, send, TransactionOwner(self.handle),
+                                             firstTransactionId=1, debugLog=mgcpDebugLog())
         self.domain = domain
         self.callAgent = callAgent
         self.received: list[Command] = []
@@ -61,8 +63,27 @@ class FakeGateway:
         self.connections: dict[str, str] = {}
         self.reject: dict[tuple[str, str], int] = {}
         self._next = 0x1A
+        self._waiting: list = []
+
+    def whenReceived(self, condition) -> Deferred:
+        """
+        @return: a Deferred firing once C{condition()} holds, checked after
+            each command is executed.
+        """
+        waiting: Deferred = Deferred()
+        self._waiting.append((condition, waiting))
+        return waiting
 
     def handle(self, command: Command, peer) -> Response:
+        response = self._execute(command)
+        for entry in list(self._waiting):
+            condition, waiting = entry
+            if condition():
+                self._waiting.remove(entry)
+                waiting.callback(None)
+        return response
+
+    def _execute(self, command: Command) -> Response:
         self.received.append(command)
         local = command.endpoint.partition("@")[0]
         if command.has("X"):
@@ -202,6 +223,39 @@ class LineSpecTests(SynchronousTestCase):
         self.assertRaises(ValueError, CallAgent, clock, DOMAIN, LINES + [LINES[0]])
         self.assertRaises(ValueError, CallAgent, clock, DOMAIN, LINES, digitMap="(8x[")
         self.assertRaises(ValueError, CallAgent, clock, DOMAIN, LINES, version="1.0")
+
+
+class TransactionOwnerTests(SynchronousTestCase):
+    """
+    The agent as its transaction layer's owner.
+    """
+
+    def test_provides(self):
+        """
+        The agent provides L{ITransactionOwner}.
+        """
+        self.assertTrue(verifyObject(ITransactionOwner, Harness().agent))
+
+    def test_answerFirst(self):
+        """
+        What a command asks of the agent is done once the command is
+        answered, in the same turn: the gateway gets the 200 to its RSIP
+        before the audits, and the 200 to its off-hook NTFY before the
+        dial-tone RQNT.
+        """
+        h = Harness()
+
+        def deliver() -> list:
+            receiver, data, source = h.queue.pop(0)
+            receiver.datagramReceived(data, source)
+            sent = [decodeMessage(data) for receiver, data, source in h.queue]
+            return [m.code if isinstance(m, Response) else (m.verb, m.endpoint.split("@")[0]) for m in sent]
+
+        h.gateway.rsip()
+        self.assertEqual(deliver(), [200, ("AUEP", A), ("AUEP", B)])
+        h.pump()
+        h.gateway.notify(A, "L/hd")
+        self.assertEqual(deliver(), [200, ("RQNT", A)])
 
 
 class RegistrationTests(SynchronousTestCase):
@@ -666,7 +720,8 @@ class UDPGateway:
     """
 
     def __init__(self, callAgent) -> None:
-        self.protocol = MgcpTransactionProtocol(reactor, lambda c, p: self.fake.handle(c, p))
+        self.protocol = MgcpTransactionProtocol(
+            reactor, TransactionOwner(lambda c, p: self.fake.handle(c, p)), debugLog=mgcpDebugLog())
         self.fake = FakeGateway(reactor, self.protocol.transactions.datagramReceived,
                                 callAgent=callAgent)
         self.fake.transactions = self.protocol.transactions
@@ -711,9 +766,10 @@ class UDPTests(TestCase):
         call = yield connected
         self.assertEqual(call.called.number, "81236")
         released = agent.whenCallReleased()
+        deleted = gateway.whenReceived(lambda: len(gateway.commands("DLCX")) == 2)
         yield gateway.notify(A, "L/hu")
         yield released
-        yield deferLater(reactor, 0.05, lambda: None)
+        yield deleted
         self.assertEqual(len(gateway.commands("DLCX")), 2)
         self.assertEqual(gateway.connections, {})
         self.assertEqual(agent.counters.timeouts, 0)

@@ -16,12 +16,7 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from srst.media.rtp import PayloadType, RtpPacket, decodeRtp, encodeRtp
 from srst.media.srtp import SrtpProfile, SrtpSender, generateKeys
-from srst.media.portrange import (
-    InvalidPortRange,
-    PortRangeExhausted,
-    RtpPortAllocator,
-    parsePortRange,
-)
+from srst.media.portrange import PortRangeExhausted, RtpPortAllocator
 from srst.media.transport import MAX_DATAGRAM, RtpStream, StreamNotReady
 from srst.policing.config import (
     AccessList,
@@ -66,24 +61,6 @@ def bindFake(protocol: DatagramProtocol, port: int) -> FakeDatagramTransport:
     transport = FakeDatagramTransport(protocol, port)
     protocol.makeConnection(transport)
     return transport
-
-
-class ParsePortRangeTests(SynchronousTestCase):
-    """
-    Tests for L{parsePortRange}.
-    """
-
-    def test_valid(self) -> None:
-        """A LOW-HIGH range parses to its two inclusive bounds."""
-        self.assertEqual(parsePortRange("16384-32767"), (16384, 32767))
-
-    def test_invalid(self) -> None:
-        """Malformed, reversed, out-of-bounds and even-less ranges raise."""
-        for text in ("", "16384", "a-b", "32767-16384", "80-90",
-                     "16384-70000", "16385-16385"):
-            with self.assertRaises(InvalidPortRange) as cm:
-                parsePortRange(text)
-            self.assertIn(repr(text), str(cm.exception))
 
 
 class RtpPortAllocatorTests(SynchronousTestCase):

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta, timezone
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from srst._mgcpconfig import CcmManagerConfig, HostPort, Switchback, SwitchbackMode
 from srst.admin.commands import CommandTable
 from srst.config import loadString
 from srst.mgcp.commands import formatTime, registerMgcpCommands
+from srst.mgcp.config import CcmManagerConfig, HostPort, Switchback, SwitchbackMode
 from tests.test_mgcp_fallback import BASE, makeMonitor
 
 CONFIG = """

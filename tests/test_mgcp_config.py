@@ -1,6 +1,6 @@
 """
-Tests for L{srst._mgcpconfig}: the C{media:}, C{mgcp:} and C{ccm-manager:}
-sections of router.yaml, read into L{srst.config.RouterConfig}.
+Tests for L{srst.mgcp.config}: the C{mgcp:} and C{ccm-manager:} sections of
+router.yaml, read into L{srst.config.RouterConfig}.
 """
 
 import os
@@ -8,21 +8,21 @@ import os
 import attrs
 from twisted.trial.unittest import SynchronousTestCase
 
-from srst import config
-from srst._mgcpconfig import DEFAULT_PACKAGES, parseSwitchback
-from srst.config import (
+from srst.config import load, loadString
+from srst.configreader import ConfigError
+from srst.media import config as mediaConfig
+from srst.media.config import MediaConfig
+from srst.mgcp import config
+from srst.mgcp.config import (
+    DEFAULT_PACKAGES,
     CcmManagerConfig,
-    ConfigError,
     HostPort,
-    MediaConfig,
     MgcpConfig,
     MgcpTimers,
     Switchback,
     SwitchbackMode,
-    load,
-    loadString,
+    parseSwitchback,
 )
-from srst.mgcp.transactions import RetransmissionPolicy
 from tests.test_config import MINIMAL
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -40,64 +40,6 @@ def problemsOf(test, text):
     """
     error = test.assertRaises(ConfigError, loadString, text, "router.yaml")
     return str(error).splitlines()
-
-
-class MediaConfigTests(SynchronousTestCase):
-    """
-    The C{media:} section.
-    """
-
-    def test_absent(self):
-        """
-        Without C{media:} the configuration still has one, with defaults.
-        """
-        self.assertEqual(loadString(MINIMAL).media, MediaConfig("127.0.0.1", "16384-32767", 1000))
-
-    def test_values(self):
-        """
-        Address, port range and unreachable timeout are read; IPv6
-        addresses are normalised.
-        """
-        c = loadString(MINIMAL + "media: {address: '::1', rtp-port-range: 20000-20099, rtp-unreachable-ms: 250}\n")
-        self.assertEqual(c.media, MediaConfig("::1", "20000-20099", 250))
-
-    def test_unreachableDisabled(self):
-        """
-        C{rtp-unreachable-ms: null} disables the unreachable check.
-        """
-        c = loadString(MINIMAL + "media: {rtp-unreachable-ms: null}\n")
-        self.assertIsNone(c.media.unreachableMs)
-
-    def test_mgcpUnreachableDisabled(self):
-        """
-        C{mgcp: rtp-unreachable: null} (no mgcp rtp unreachable timeout)
-        turns the MGCP check off; absent, it is 1000 ms.
-        """
-        base = MINIMAL + "mgcp:\n  call-agent: {host: 127.0.0.1}\n"
-        self.assertEqual(loadString(base).mgcp.rtpUnreachableTimeoutMs, 1000)
-        self.assertIsNone(loadString(base + "  rtp-unreachable: null\n").mgcp.rtpUnreachableTimeoutMs)
-
-    def test_problems(self):
-        """
-        A bad address, a port range L{parsePortRange} rejects (with its
-        reason), an out-of-range timeout and an unknown key are all
-        reported with their paths.
-        """
-        lines = problemsOf(self, MINIMAL + (
-            "media: {address: nowhere, rtp-port-range: 80-90, rtp-unreachable-ms: 50, colour: red}\n"))
-        self.assertEqual(len(lines), 4, lines)
-        self.assertIn("media.address: 'nowhere'", lines[0])
-        self.assertIn("media.rtp-port-range: '80-90' is not allowed; need 1024 <= LOW <= HIGH <= 65535", lines[1])
-        self.assertIn("media.rtp-unreachable-ms: 50 is not allowed; expected an integer from 100 to 60000",
-                      lines[2])
-        self.assertIn("media.colour", lines[3])
-
-    def test_malformedPortRange(self):
-        """
-        A port range that is not LOW-HIGH says so.
-        """
-        [line] = problemsOf(self, MINIMAL + "media: {rtp-port-range: lots}\n")
-        self.assertIn("media.rtp-port-range: 'lots' is not allowed; expected LOW-HIGH", line)
 
 
 class MgcpConfigTests(SynchronousTestCase):
@@ -150,6 +92,15 @@ mgcp:
             timers=MgcpTimers(200, 2000, 3, 4, 10, 20, 5, 6, 300)))
         self.assertEqual(c.mgcp.callAgent.address, ("127.0.0.1", 2727))
 
+    def test_mgcpUnreachableDisabled(self):
+        """
+        C{mgcp: rtp-unreachable: null} (no mgcp rtp unreachable timeout)
+        turns the MGCP check off; absent, it is 1000 ms.
+        """
+        base = MINIMAL + "mgcp:\n  call-agent: {host: 127.0.0.1}\n"
+        self.assertEqual(loadString(base).mgcp.rtpUnreachableTimeoutMs, 1000)
+        self.assertIsNone(loadString(base + "  rtp-unreachable: null\n").mgcp.rtpUnreachableTimeoutMs)
+
     def test_frozen(self):
         """
         The MGCP configuration values cannot be changed.
@@ -157,14 +108,6 @@ mgcp:
         m = loadString(MINIMAL + MGCP).mgcp
         self.assertRaises(attrs.exceptions.FrozenInstanceError, setattr, m, "sdp", "full")
         self.assertRaises(attrs.exceptions.FrozenInstanceError, setattr, m.timers, "tsmax", 1)
-
-    def test_retransmissionPolicy(self):
-        """
-        The timers convert to the transaction layer's policy in seconds.
-        """
-        policy = MgcpTimers(requestTimeoutMs=250, requestTimeoutMaxMs=3000).retransmissionPolicy()
-        self.assertEqual(policy, RetransmissionPolicy(initial=0.25, maximum=3.0, max1=5, max2=7,
-                                                      tsmax=20.0, thist=30.0))
 
     def test_callAgentRequired(self):
         """
@@ -349,8 +292,11 @@ class ShippedConfigurationTests(SynchronousTestCase):
 
     def test_exported(self):
         """
-        The configuration module exports the new section types.
+        The sections' owners export their section types: C{media:} from
+        L{srst.media.config}, C{mgcp:} and C{ccm-manager:} from
+        L{srst.mgcp.config}.
         """
-        for name in ["MediaConfig", "MgcpConfig", "MgcpTimers", "CcmManagerConfig", "HostPort",
+        self.assertIn("MediaConfig", mediaConfig.__all__)
+        for name in ["MgcpConfig", "MgcpTimers", "CcmManagerConfig", "HostPort",
                      "Switchback", "SwitchbackMode"]:
             self.assertIn(name, config.__all__)

@@ -77,10 +77,11 @@ class FakeGateway:
 
 
 class FakeMonitor:
-    """Records the ports reported idle."""
+    """Records the ports reported idle; none waits for switchback."""
 
     def __init__(self) -> None:
         self.idle: list[str] = []
+        self.pendingPorts: set[str] = set()
 
     def portIdle(self, name: str) -> None:
         self.idle.append(name)
@@ -181,6 +182,21 @@ class PortControlTests(SynchronousTestCase):
         port = setup.ports[1]
         port.backend.offHook()
         port.backend.onHook()
+        self.assertEqual(setup.monitor.idle, ["1/0/1"])
+
+    def test_keptCallEndsWhilePending(self) -> None:
+        """
+        A port waiting for switchback whose MGCP call, kept through
+        fallback, ends is reported idle to the monitor at once; one not
+        waiting is not.
+        """
+        setup = Setup()
+        setup.gateway.endpoints["1/0/0"].busy = True
+        setup.gateway.endpoints["1/0/1"].busy = True
+        setup.control.enterFallback()
+        setup.monitor.pendingPorts.add("1/0/1")
+        setup.gateway.callEnded("1/0/0")
+        setup.gateway.callEnded("1/0/1")
         self.assertEqual(setup.monitor.idle, ["1/0/1"])
 
     def test_restartAndKeepalive(self) -> None:

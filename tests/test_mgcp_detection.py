@@ -4,9 +4,10 @@ End-to-end detection timing of the MGCP fallback with the default timers
 real gateway (L{srst.mgcp.control.MgcpService}) and the real C{srst-ccm}
 call agent talk over UDP on 127.0.0.1, while every MGCP timer of the
 gateway (keepalives, retransmissions, failover, probing) runs on a
-L{task.Clock}.  The test advances the clock and only lets the reactor
-carry the datagrams each step puts on the wire; no protocol timer waits
-for real time.
+L{task.Clock}.  The test advances the clock and lets the reactor carry
+the datagrams each step puts on the wire, waiting on Deferreds that fire as
+they arrive (L{tests.mgcphelpers.DatagramWire}); nothing waits for real
+time.
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from twisted.internet import reactor
-from twisted.internet.defer import inlineCallbacks
-from twisted.internet.task import Clock, deferLater
+from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.task import Clock
 from twisted.trial.unittest import TestCase
 
-from srst._mgcpconfig import CcmManagerConfig, Switchback, SwitchbackMode
 from srst._portsconfig import Signal, VoicePortConfig
 from srst.media.portrange import RtpPortAllocator
+from srst.mgcp.config import CcmManagerConfig, Switchback, SwitchbackMode
 from srst.mgcp.control import MgcpService
 from srst.mgcp.fallback import FallbackStatus
 from srst.mgcp.gateway import MgcpGateway
@@ -29,32 +30,10 @@ from srst.ports.media import MediaPump, PortMediaResources
 from srst.ports.simulated import SimulatedBackend
 from srst.ports.voiceport import PortStatus, newVoicePort
 from srst.tools._callagent import CallAgent, parseLineSpec
-from tests.test_phone_media import waitUntil
+from tests.mgcphelpers import DatagramWire, WiredReactor, mgcpDebugLog
 
 BASE = datetime(2026, 12, 5, 9, 0, 0, tzinfo=timezone.utc)
 PORTS = ("1/0/0", "1/0/1")
-
-
-class ClockedReactor:
-    """
-    The real reactor's sockets with a L{Clock}'s time: the gateway binds
-    real UDP ports and schedules everything on the clock.
-    """
-
-    def __init__(self, clock: Clock) -> None:
-        self.clock = clock
-
-    def listenUDP(self, *args: Any, **kwargs: Any) -> Any:
-        return reactor.listenUDP(*args, **kwargs)
-
-    def callLater(self, *args: Any, **kwargs: Any) -> Any:
-        return self.clock.callLater(*args, **kwargs)
-
-    def seconds(self) -> float:
-        return self.clock.seconds()
-
-    def getDelayedCalls(self) -> Any:
-        return self.clock.getDelayedCalls()
 
 
 class DetectionTimingTests(TestCase):
@@ -69,12 +48,13 @@ class DetectionTimingTests(TestCase):
     def setUp(self) -> Any:
         self.clock = Clock()
         self.clock.advance(1000.0)
-        self.agent = CallAgent(reactor, "branch-router",
+        self.wire = DatagramWire()
+        self.agent = CallAgent(WiredReactor(reactor, self.wire), "branch-router",
                                [parseLineSpec("81234=1/0/0"), parseLineSpec("81236=1/0/1")],
                                listenAddress=("127.0.0.1", 0))
         self.agent.start()
         self.addCleanup(self.agent.stop)
-        clocked = ClockedReactor(self.clock)
+        clocked = WiredReactor(self.clock, self.wire)
         ports = [newVoicePort(VoicePortConfig(name, Signal.FXS_LOOP_START),
                               SimulatedBackend(name, Signal.FXS_LOOP_START)) for name in PORTS]
         self.ports = {port.name: port for port in ports}
@@ -84,7 +64,7 @@ class DetectionTimingTests(TestCase):
             clock=self.clock, domain="branch-router", ports=ports,
             newLeg=lambda port, payloadType: media.newLeg(
                 port, payloadType, unreachableTimeout=1.0, unreachableAfterMedia=True),
-            callAgent=self.agent.listenAddress, restartDelay=2.0)
+            callAgent=self.agent.listenAddress, restartDelay=2.0, debugLog=mgcpDebugLog())
         config = CcmManagerConfig(fallbackMgcp=True, switchback=Switchback(SwitchbackMode.IMMEDIATE))
         self.service = MgcpService(clocked, self.gateway, {}, config, ("127.0.0.1", 0),
                                    lambda: BASE + timedelta(seconds=self.clock.seconds()))
@@ -98,13 +78,14 @@ class DetectionTimingTests(TestCase):
         self.gateway.protocol.write = lambda data, peer: (self.sent.append(data), write(data, peer))[1]
         self.clock.advance(2.0)  # the restart delay: the boot RSIP goes out
         yield self.agent.whenRegistered()
-        yield waitUntil(lambda: self.monitor.status is FallbackStatus.REGISTERED, "registered")
+        yield self.wire.when(lambda: self.monitor.status is FallbackStatus.REGISTERED)
 
-    @inlineCallbacks
-    def settle(self) -> Any:
-        """Let the reactor carry what is on the wire (a few real milliseconds)."""
-        for _ in range(3):
-            yield deferLater(reactor, 0.005, lambda: None)
+    def settle(self) -> Deferred[None]:
+        """
+        Let the reactor carry what is on the wire: fires once every datagram
+        sent to a socket still listening has arrived.
+        """
+        return self.wire.quiet()
 
     @inlineCallbacks
     def advance(self, seconds: float, step: float = 1.0) -> Any:
@@ -165,7 +146,7 @@ class DetectionTimingTests(TestCase):
         self.agent.start()
         restarts = self.restartsSent()
         yield self.advance(16.0)
-        yield waitUntil(lambda: self.monitor.status is FallbackStatus.REGISTERED, "switched back")
+        yield self.wire.when(lambda: self.monitor.status is FallbackStatus.REGISTERED)
         self.assertTrue(all(self.gateway.controlled(name) for name in PORTS))
         self.assertGreater(self.restartsSent(), restarts)
 
@@ -183,7 +164,7 @@ class DetectionTimingTests(TestCase):
         for digit in "81236":
             a.backend.dial(digit)
         yield self.advance(1.0, step=0.1)
-        yield waitUntil(lambda: b.status is PortStatus.RINGING, "1/0/1 rung by the call agent")
+        yield self.wire.when(lambda: b.status is PortStatus.RINGING)
         yield self.advance(5.0)
         self.assertIs(b.status, PortStatus.RINGING)
         self.assertEqual(len(self.gateway.connectionsOf("1/0/0")), 1)

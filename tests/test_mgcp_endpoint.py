@@ -1,8 +1,8 @@
 """
 Tests for L{srst.mgcp.endpoint} (with L{srst.mgcp._requests},
-L{srst.mgcp._signals}, L{srst.mgcp._connections}) and
-L{srst.mgcp._naming}: requested events and actions, quarantine, signals on
-the voice port, connection modes, audits and endpoint names.
+L{srst.mgcp._signals}, L{srst.mgcp._connections} and
+L{srst.mgcp._control}): requested events and actions, quarantine, signals
+on the voice port, connection modes and audits.
 """
 
 from __future__ import annotations
@@ -10,14 +10,6 @@ from __future__ import annotations
 from twisted.trial.unittest import SynchronousTestCase
 
 from srst.media.portrange import RtpPortAllocator
-from srst.mgcp._naming import (
-    BadPortName,
-    localNameOf,
-    matchEndpoints,
-    matchLocalName,
-    portNameOf,
-    wildcardKind,
-)
 from srst.mgcp.messages import Response
 from srst.ports.tones import CallProgressTone
 from srst.ports.voiceport import PortStatus
@@ -25,40 +17,6 @@ from tests.mgcphelpers import DOMAIN, GatewayHarness
 
 EP0 = "aaln/S1/SU0/0@" + DOMAIN
 FXO = "aaln/S1/SU1/0@" + DOMAIN
-
-
-class NamingTests(SynchronousTestCase):
-    """
-    Voice-port names and endpoint local names (mgcp.md 3).
-    """
-
-    def test_localNames(self) -> None:
-        """
-        1/0/0 is aaln/S1/SU0/0, 1/1/3 aaln/S1/SU1/3, 1/0 aaln/S1/0, and back.
-        """
-        self.assertEqual(localNameOf("1/0/0"), "aaln/S1/SU0/0")
-        self.assertEqual(localNameOf("1/1/3"), "aaln/S1/SU1/3")
-        self.assertEqual(localNameOf("1/0"), "aaln/S1/0")
-        self.assertEqual(portNameOf("AALN/s1/su1/3"), "1/1/3")
-        self.assertEqual(portNameOf("aaln/S1/0"), "1/0")
-        self.assertIsNone(portNameOf("ds/ds1-1/1"))
-        self.assertRaises(BadPortName, localNameOf, "0/0/0/0")
-
-    def test_wildcards(self) -> None:
-        """
-        A trailing * covers any deeper name, a middle one exactly one term;
-        $ is any-of.
-        """
-        names = ["aaln/S1/SU0/0", "aaln/S1/SU0/1", "aaln/S1/SU1/0"]
-        self.assertEqual(matchEndpoints("*", names), names)
-        self.assertEqual(matchEndpoints("aaln/*", names), names)
-        self.assertEqual(matchEndpoints("aaln/S1/SU0/*", names), names[:2])
-        self.assertEqual(matchEndpoints("aaln/S1/*/0", names), [names[0], names[2]])
-        self.assertTrue(matchLocalName("AALN/s1/su0/0", "aaln/S1/SU0/0"))
-        self.assertFalse(matchLocalName("aaln/S1", "aaln/S1/SU0/0"))
-        self.assertEqual(wildcardKind("aaln/$"), "$")
-        self.assertEqual(wildcardKind("aaln/*"), "*")
-        self.assertIsNone(wildcardKind("aaln/S1/SU0/0"))
 
 
 class RequestTests(SynchronousTestCase):
@@ -161,7 +119,7 @@ class RequestTests(SynchronousTestCase):
         self.assertEqual(self.rqnt("R: L/hu(S)\n").code, 523)
         self.assertEqual(self.rqnt("S: L/zz\n").code, 522)
         self.assertEqual(self.h.response("RQNT 999 %s MGCP 0.1\nR: L/hd\n" % (EP0,)).code, 510)
-        self.assertEqual(self.endpoint.requestId, "9")
+        self.assertEqual(self.endpoint.notification.requestId, "9")
         self.line.offHook()
         self.assertEqual(self.rqnt("S: L/rg\n").code, 401)
 
@@ -170,7 +128,7 @@ class RequestTests(SynchronousTestCase):
         An RQNT on aaln/* arms every endpoint.
         """
         self.assertEqual(self.rqnt("R: L/hd\n", "5", "aaln/*@" + DOMAIN).code, 200)
-        self.assertEqual([e.requestId for e in self.h.gateway.endpoints.values()],
+        self.assertEqual([e.notification.requestId for e in self.h.gateway.endpoints.values()],
                          ["5", "5", "5"])
 
 
@@ -281,8 +239,8 @@ class ConnectionModeTests(SynchronousTestCase):
         self.crcx(extra="N: ca@127.0.0.3:2427\n")
         endpoint = self.h.gateway.endpoints["1/0/0"]
         self.assertEqual(endpoint.notifiedEntity.host, "127.0.0.3")
-        self.assertEqual(endpoint.requestId, "9")
-        self.assertEqual(len(endpoint.requested), 1)
+        self.assertEqual(endpoint.notification.requestId, "9")
+        self.assertEqual(len(endpoint.notification.requested), 1)
 
     def test_bearerLaw(self) -> None:
         """

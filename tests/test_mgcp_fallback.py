@@ -7,14 +7,16 @@ from datetime import datetime, timedelta, timezone
 
 from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
+from twisted.logger import capturedLogs
 from zope.interface import implementer
 
-from srst._mgcpconfig import CcmManagerConfig
-from srst._mgcpconfig import Switchback, SwitchbackMode
+from srst.mgcp.config import CcmManagerConfig, Switchback, SwitchbackMode
 from srst.mgcp.fallback import FallbackStatus, IFallbackTarget, newFallbackMonitor, secondsUntil
 from srst.mgcp.transactions import MgcpTimeout
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
+
+from tests.mgcphelpers import mgcpDebugLog
 
 BASE = datetime(2015, 3, 24, 9, 33, 10, tzinfo=timezone.utc)
 """Wall-clock time at clock.seconds() == 0."""
@@ -84,7 +86,7 @@ def makeMonitor(config=None, ports=PORTS, start=None):
         return BASE + timedelta(seconds=clock.seconds())
 
     monitor = newFallbackMonitor(clock, now, config if config is not None else CcmManagerConfig(fallbackMgcp=True),
-                                 "127.0.0.1", target)
+                                 "127.0.0.1", target, mgcpDebugLog())
     if start in ("registering", "registered"):
         monitor.start()
     if start == "registered":
@@ -495,17 +497,20 @@ class SwitchbackTests(SynchronousTestCase):
     def test_reconnectedWithEveryPortBusy(self):
         """
         Without fallback, a call agent heard again while every port has a
-        call gets no RSIP restart (none may be named) and the gateway is
-        registered on the next turn.
+        call gets no RSIP restart (none may be named): the gateway goes
+        through registering and is registered as soon as that transition
+        ends, with no timer involved.
         """
         clock, target, monitor = makeMonitor(CcmManagerConfig(fallbackMgcp=False), start="registered")
         target.busy.update(PORTS)
         clock.advance(30)
         self.assertIs(monitor.status, FallbackStatus.DISCONNECTED)
         del target.actions[:]
-        monitor.trafficReceived()
-        self.assertIs(monitor.status, FallbackStatus.REGISTERING)
-        clock.advance(0)
+        with capturedLogs() as events:
+            monitor.trafficReceived()
+        transitions = [(e["old"], e["new"]) for e in events if e.get("log_namespace") == "srst.mgcp.fallback"
+                       and "new" in e]
+        self.assertEqual(transitions, [("disconnected", "registering"), ("registering", "registered")])
         self.assertIs(monitor.status, FallbackStatus.REGISTERED)
         self.assertEqual(target.of("restart"), [])
 
@@ -659,7 +664,7 @@ class RobustnessTests(SynchronousTestCase):
         """
         inputs = ["start", "stop", "trafficReceived", "transactionTimedOut", "_keepaliveDue", "_lost",
                   "_disconnected", "_restartAnswered", "_restartFailed", "_probeFailed", "_switchbackNow",
-                  "_awaitSwitchback"]
+                  "_awaitSwitchback", "_switchbackTime"]
         for state in FallbackStatus:
             for name in inputs + ["portIdle"]:
                 clock, target, monitor = monitorIn(state)

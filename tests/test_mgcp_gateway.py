@@ -1,20 +1,30 @@
 """
-Tests for L{srst.mgcp.gateway}: registration, dispatch, NTFY, connections
-with real media legs on an in-memory reactor, error codes, keepalives, the
-disconnected procedure and fallback hand-over.
+Tests for L{srst.mgcp.gateway} (with L{srst.mgcp._naming} and
+L{srst.mgcp._disconnected}): endpoint names, registration, dispatch, NTFY,
+connections with real media legs on an in-memory reactor, error codes and
+counters, keepalives, the disconnected procedure and fallback hand-over.
 """
 
 from __future__ import annotations
 
 from twisted.logger import Logger
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface.verify import verifyObject
 
-from srst.mgcp._control import ControlState
+from srst.mgcp._naming import (
+    BadPortName,
+    localNameOf,
+    matchEndpoints,
+    matchLocalName,
+    portNameOf,
+    wildcardKind,
+)
 from srst.mgcp.constants import ResponseCode
+from srst.mgcp.endpoint import ControlState
 from srst.mgcp.gateway import MgcpErrorResponse, UnknownVoicePort
 from srst.media.rtp import RtpPacket, encodeRtp
 from srst.mgcp.messages import Command, Response
-from srst.mgcp.transactions import MgcpTimeout
+from srst.mgcp.transactions import ITransactionOwner, MgcpTimeout
 from srst.ports.tones import CallProgressTone
 from srst.ports.voiceport import PortStatus
 from tests.mgcphelpers import CA, DOMAIN, GatewayHarness, wire
@@ -45,6 +55,40 @@ def sdpText(message: Response) -> str:
     """@return: the message's first SDP body as text."""
     from srst.mgcp.sdp import encodeSdp
     return encodeSdp(message.sdp[0])
+
+
+class NamingTests(SynchronousTestCase):
+    """
+    Voice-port names and endpoint local names (mgcp.md 3).
+    """
+
+    def test_localNames(self) -> None:
+        """
+        1/0/0 is aaln/S1/SU0/0, 1/1/3 aaln/S1/SU1/3, 1/0 aaln/S1/0, and back.
+        """
+        self.assertEqual(localNameOf("1/0/0"), "aaln/S1/SU0/0")
+        self.assertEqual(localNameOf("1/1/3"), "aaln/S1/SU1/3")
+        self.assertEqual(localNameOf("1/0"), "aaln/S1/0")
+        self.assertEqual(portNameOf("AALN/s1/su1/3"), "1/1/3")
+        self.assertEqual(portNameOf("aaln/S1/0"), "1/0")
+        self.assertIsNone(portNameOf("ds/ds1-1/1"))
+        self.assertRaises(BadPortName, localNameOf, "0/0/0/0")
+
+    def test_wildcards(self) -> None:
+        """
+        A trailing * covers any deeper name, a middle one exactly one term;
+        $ is any-of.
+        """
+        names = ["aaln/S1/SU0/0", "aaln/S1/SU0/1", "aaln/S1/SU1/0"]
+        self.assertEqual(matchEndpoints("*", names), names)
+        self.assertEqual(matchEndpoints("aaln/*", names), names)
+        self.assertEqual(matchEndpoints("aaln/S1/SU0/*", names), names[:2])
+        self.assertEqual(matchEndpoints("aaln/S1/*/0", names), [names[0], names[2]])
+        self.assertTrue(matchLocalName("AALN/s1/su0/0", "aaln/S1/SU0/0"))
+        self.assertFalse(matchLocalName("aaln/S1", "aaln/S1/SU0/0"))
+        self.assertEqual(wildcardKind("aaln/$"), "$")
+        self.assertEqual(wildcardKind("aaln/*"), "*")
+        self.assertIsNone(wildcardKind("aaln/S1/SU0/0"))
 
 
 class RegistrationTests(SynchronousTestCase):
@@ -184,7 +228,7 @@ class NotificationTests(SynchronousTestCase):
         self.line.offHook()
         [ntfy] = self.h.commands("NTFY")
         self.h.answer(ntfy, 510)
-        self.assertEqual(self.h.gateway.endpoints["1/0/0"].requested, ())
+        self.assertEqual(self.h.gateway.endpoints["1/0/0"].notification.requested, ())
 
     def test_debugLog(self) -> None:
         """
@@ -213,6 +257,80 @@ class NotificationTests(SynchronousTestCase):
         self.h.answer(self.h.commands("NTFY")[-1])
         self.successResultOf(d)
         self.assertEqual(len(calls), 2)
+
+
+class TransactionOwnerTests(SynchronousTestCase):
+    """
+    The gateway as its transaction layer's owner.
+    """
+
+    def test_provides(self) -> None:
+        """
+        The gateway provides L{ITransactionOwner}.
+        """
+        self.assertTrue(verifyObject(ITransactionOwner, GatewayHarness().gateway))
+
+
+class CountersTests(SynchronousTestCase):
+    """
+    L{MgcpGateway.counters}: what each counter counts.
+    """
+
+    def setUp(self) -> None:
+        self.h = GatewayHarness()
+
+    def test_datagramsAndCommands(self) -> None:
+        """
+        C{received} and C{sent} count datagrams both ways (commands and
+        responses, garbage too); C{commandsReceived} counts well-formed
+        commands, duplicates included, and C{duplicates} the duplicates.
+        """
+        g = self.h.gateway
+        rqnt = "RQNT 20 %s MGCP 0.1\nX: 1\nR: L/hd\n" % (EP0,)
+        self.h.receive(rqnt)
+        self.h.receive(rqnt)
+        self.h.receive("AUEP 21 %s MGCP 0.1\nF: ES\n.\nAUEP 22 %s MGCP 0.1\nF: ES\n" % (EP0, EP0))
+        self.h.gateway.protocol.datagramReceived(b"\x00\xff garbage", CA)
+        d = g.sendKeepalive()
+        self.h.answer(self.h.commands("NTFY")[-1])
+        self.successResultOf(d)
+        c = g.counters
+        self.assertEqual((c.received, c.sent), (5, 5))
+        self.assertEqual((c.commandsReceived, c.duplicates, c.malformed), (4, 1, 1))
+
+    def test_errorsByCode(self) -> None:
+        """
+        C{errors} counts every error response sent by code, the answer to
+        a malformed command and each duplicate answered from the cache
+        included; 2xx answers are not errors.
+        """
+        g = self.h.gateway
+        unknown = "RQNT 30 aaln/S9/SU0/0@%s MGCP 0.1\nX: 1\n" % (DOMAIN,)
+        self.h.receive(unknown)
+        self.h.receive(unknown)
+        self.h.receive("RQNT 31 %s MGCP 0.1\nnot a parameter\n" % (EP0,))
+        self.h.receive("RQNT 32 %s MGCP 0.1\nX: 1\nR: L/hd\n" % (EP0,))
+        self.assertEqual([m.code for m in self.h.sent()], [500, 500, 510, 200])
+        self.assertEqual(g.counters.errors, {500: 2, 510: 1})
+        self.assertEqual((g.counters.unknownEndpoint, g.counters.unknownVerb), (2, 0))
+
+    def test_outgoing(self) -> None:
+        """
+        C{notifications}, C{keepalives} and C{restarts} count the NTFYs,
+        keepalive NTFYs and RSIPs sent; C{retransmissions} their resends
+        and C{timeouts} those never answered.
+        """
+        g = self.h.gateway
+        self.h.receive("RQNT 40 %s MGCP 0.1\nX: 1\nR: L/hd\n" % (EP0,))
+        self.h.lines["1/0/0"].offHook()
+        g.sendKeepalive().addErrback(lambda failure: None)
+        g.sendRestart("restart").addErrback(lambda failure: None)
+        self.h.reactor.advance(0.5)
+        c = g.counters
+        self.assertEqual((c.notifications, c.keepalives, c.restarts), (1, 1, 1))
+        self.assertEqual((c.retransmissions, c.timeouts), (3, 0))
+        self.h.reactor.pump([1.0] * 25)
+        self.assertEqual(g.counters.timeouts, 3)
 
 
 class ConnectionTests(SynchronousTestCase):
@@ -291,7 +409,7 @@ class ConnectionTests(SynchronousTestCase):
                          ["PS", "OS", "PR", "OR", "PL", "JI", "LA"])
         self.assertEqual(self.h.allocator.inUse, frozenset())
         self.assertEqual(self.h.gateway.connectionsOf("1/0/0"), ())
-        self.assertEqual(self.h.gateway.endpoints["1/0/0"].requestId, "10")
+        self.assertEqual(self.h.gateway.endpoints["1/0/0"].notification.requestId, "10")
 
     def test_deleteWildcard(self) -> None:
         """
@@ -701,6 +819,44 @@ class FallbackTests(SynchronousTestCase):
         self.assertEqual(self.idle, [])
         self.h.lines["1/0/0"].onHook()
         self.assertEqual(self.idle, ["1/0/0"])
+
+    def test_whenIdleMayReclaim(self) -> None:
+        """
+        whenIdle is called once the endpoint's control transition is over:
+        it may ask whether the port is controlled and reclaim it at once.
+        """
+        seen = []
+
+        def whenIdle(name: str) -> None:
+            seen.append((name, self.h.gateway.controlled(name)))
+            self.h.gateway.reclaim(name)
+
+        self.connectCall()
+        self.h.gateway.relinquish("1/0/0", whenIdle)
+        self.h.lines["1/0/0"].onHook()
+        self.assertEqual(seen, [("1/0/0", False)])
+        self.assertTrue(self.h.gateway.controlled("1/0/0"))
+        self.h.lines["1/0/0"].offHook()
+        self.assertEqual(self.h.commands("NTFY")[-1].raw("O"), "L/hd")
+
+    def test_whenIdleAfterTheCommand(self) -> None:
+        """
+        When the call agent's DLCX of the call kept on an FXO port leaves
+        the port idle (the gateway releases the line), whenIdle is called
+        once the DLCX is answered: what it sends follows the 250.
+        """
+        fxo = "aaln/S1/SU1/0@" + DOMAIN
+        sentBefore = []
+        connectionId = self.h.response(CRCX.replace(EP0, fxo).replace("M: recvonly", "M: sendrecv")
+                                       + SDP_REMOTE).raw("I")
+        self.assertIs(self.h.ports["1/1/0"].status, PortStatus.CONNECTED)
+        self.h.gateway.relinquish("1/1/0", lambda name: sentBefore.append(self.h.sent()))
+        self.assertEqual(sentBefore, [])
+        self.h.transport.written.clear()
+        self.h.receive("DLCX 21 %s MGCP 0.1\nC: A0000000010000010000000F\nI: %s\n" % (fxo, connectionId))
+        [before] = sentBefore
+        self.assertEqual([(m.code, m.transactionId) for m in before], [(250, 21)])
+        self.assertIs(self.h.ports["1/1/0"].status, PortStatus.IDLE)
 
     def test_transientCleared(self) -> None:
         """

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from typing import Callable
+
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, inlineCallbacks
-from twisted.internet.task import deferLater
+from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from srst._portsconfig import Signal, VoicePortConfig
@@ -27,7 +29,14 @@ from srst.ports.tones import CallProgressTone
 from srst.ports.voiceport import PortStatus, newVoicePort
 from srst.tools._callagent import CallAgent as CallManagerAgent
 from srst.tools._callagenttypes import EventKind, LineSpec
-from tests.mgcphelpers import CA, GatewayHarness
+from tests.mgcphelpers import (
+    CA,
+    DatagramWire,
+    GatewayHarness,
+    TransactionOwner,
+    WiredReactor,
+    mgcpDebugLog,
+)
 
 DOMAIN = "gw1.example.com"
 
@@ -40,17 +49,35 @@ class CallAgent:
 
     def __init__(self) -> None:
         self.received: list[Command] = []
-        self.protocol = MgcpTransactionProtocol(reactor, self.handle, firstTransactionId=1000)
+        self.protocol = MgcpTransactionProtocol(reactor, TransactionOwner(self.handle),
+                                                firstTransactionId=1000, debugLog=mgcpDebugLog())
+        self._waiting: list[tuple[Callable[[], bool], Deferred[None]]] = []
 
     def handle(self, command: Command, peer: Any) -> Response:
         self.received.append(command)
+        for entry in list(self._waiting):
+            condition, waiting = entry
+            if condition():
+                self._waiting.remove(entry)
+                waiting.callback(None)
         return Response(200, command.transactionId, "OK")
+
+    def whenReceived(self, condition: Callable[[list[Command]], bool]) -> Deferred[None]:
+        """
+        @return: a Deferred firing once C{condition(received)} holds for the
+            commands received (checked as each arrives).
+        """
+        waiting: Deferred[None] = Deferred()
+        self._waiting.append((lambda: condition(self.received), waiting))
+        return waiting
 
 
 class RealUdpCallTests(TestCase):
     """
     Two FXS ports joined by MGCP over real UDP.
     """
+
+    timeout = 30
 
     def setUp(self) -> None:
         self.ports = {}
@@ -59,14 +86,17 @@ class RealUdpCallTests(TestCase):
             backend = SimulatedBackend(name, Signal.FXS_LOOP_START)
             self.ports[name] = newVoicePort(VoicePortConfig(name), backend)
             self.lines[name] = backend
+        self.wire = DatagramWire()
+        self.mediaClock = Clock()
         self.allocator = RtpPortAllocator("127.0.0.1", "40000-40100")
-        self.pump = MediaPump(reactor)
+        self.pump = MediaPump(self.mediaClock)
         self.callAgent = CallAgent()
-        self.caPort = reactor.listenUDP(0, self.callAgent.protocol, interface="127.0.0.1")
+        self.caPort = self.wire.listen(reactor, 0, self.callAgent.protocol, interface="127.0.0.1")
         self.caAddress = ("127.0.0.1", self.caPort.getHost().port)
         self.gateway = MgcpGateway(clock=reactor, domain=DOMAIN, ports=list(self.ports.values()),
-                                   newLeg=self.newLeg, callAgent=self.caAddress)
-        self.gwPort = reactor.listenUDP(0, self.gateway.protocol, interface="127.0.0.1")
+                                   newLeg=self.newLeg, callAgent=self.caAddress,
+                                   debugLog=mgcpDebugLog())
+        self.gwPort = self.wire.listen(reactor, 0, self.gateway.protocol, interface="127.0.0.1")
         self.gwAddress = ("127.0.0.1", self.gwPort.getHost().port)
 
     @inlineCallbacks
@@ -77,22 +107,14 @@ class RealUdpCallTests(TestCase):
         yield self.caPort.stopListening()
 
     def newLeg(self, port: Any, payloadType: int) -> PortMediaLeg:
-        return PortMediaLeg(reactor=reactor, allocator=self.allocator, pump=self.pump, port=port,
-                            payloadType=payloadType)
+        """RTP on real sockets through the wire, media timed by the test's clock."""
+        return PortMediaLeg(reactor=WiredReactor(self.mediaClock, self.wire), allocator=self.allocator,
+                            pump=self.pump, port=port, payloadType=payloadType)
 
     def send(self, verb: str, portName: str, parameters: list, sdp: tuple = ()) -> Deferred:
         command = Command(verb, 1, self.gateway.endpointName(portName), "MGCP 0.1",
                           parameters=parameters, sdp=sdp)
         return self.callAgent.protocol.sendCommand(command, self.gwAddress)
-
-    @inlineCallbacks
-    def waitFor(self, condition: Any, timeout: float = 5.0) -> Any:
-        waited = 0.0
-        while not condition():
-            if waited >= timeout:
-                self.fail("condition not met in %s s" % (timeout,))
-            yield deferLater(reactor, 0.02, lambda: None)
-            waited += 0.02
 
     @inlineCallbacks
     def test_call(self) -> Any:
@@ -101,11 +123,13 @@ class RealUdpCallTests(TestCase):
         ports so a tone played on 1/0/0 is received on 1/0/1; DLCX answers
         250 with statistics and frees both RTP ports.
         """
+        restarted = self.callAgent.whenReceived(lambda received: any(c.verb == "RSIP" for c in received))
         self.gateway.start()
-        yield self.waitFor(lambda: any(c.verb == "RSIP" for c in self.callAgent.received))
+        yield restarted
+        notified = self.callAgent.whenReceived(lambda received: sum(c.verb == "NTFY" for c in received) == 2)
         self.lines["1/0/0"].offHook()
         self.lines["1/0/1"].offHook()
-        yield self.waitFor(lambda: sum(c.verb == "NTFY" for c in self.callAgent.received) == 2)
+        yield notified
         first = yield self.send("CRCX", "1/0/0", [("C", "ABC1"), ("M", "sendrecv")])
         self.assertEqual(first.code, 200)
         second = yield self.send("CRCX", "1/0/1", [("C", "ABC1"), ("M", "sendrecv")],
@@ -115,11 +139,12 @@ class RealUdpCallTests(TestCase):
                                                      ("M", "sendrecv")], sdp=second.sdp)
         self.assertEqual(modified.code, 200)
         listener = self.ports["1/0/1"]
-        yield self.waitFor(lambda: all(p.status is PortStatus.CONNECTED
-                                       for p in self.ports.values()))
+        self.mediaClock.advance(self.pump.interval)
+        self.assertEqual([p.status for p in self.ports.values()], [PortStatus.CONNECTED] * 2)
         listener.dsp.startRecording()
         self.ports["1/0/0"].playTone(CallProgressTone.DIAL)
-        yield self.waitFor(lambda: any(listener.dsp.lastReceived))
+        self.mediaClock.pump([self.pump.interval] * 5)
+        yield self.wire.when(lambda: any(listener.dsp.lastReceived))
         self.assertGreater(len(listener.dsp.stopRecording()), 0)
         deleted = yield self.send("DLCX", "1/0/0", [("C", "ABC1"), ("I", first.raw("I"))])
         self.assertEqual(deleted.code, 250)

@@ -13,10 +13,10 @@ from typing import Any
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from srst._mgcpconfig import CcmManagerConfig, Switchback, SwitchbackMode
 from srst.calls.dialplan import DialPeer
 from srst.calls.portdirectory import PortDirectory
 from srst.calls.portline import VoicePortEndpoint
+from srst.mgcp.config import CcmManagerConfig, Switchback, SwitchbackMode
 from srst.mgcp.control import PortControl
 from srst.mgcp.fallback import FallbackStatus, newFallbackMonitor
 from srst.mgcp.messages import Command, Response, decodeMessage, encodeMessage
@@ -47,7 +47,8 @@ class Branch:
         self.control = PortControl(self.gateway, self.local)
         self.monitor = newFallbackMonitor(
             self.reactor, lambda: BASE + timedelta(seconds=self.reactor.seconds()),
-            CcmManagerConfig(fallbackMgcp=fallbackMgcp, switchback=Switchback(mode)), CA[0], self.control)
+            CcmManagerConfig(fallbackMgcp=fallbackMgcp, switchback=Switchback(mode)), CA[0], self.control,
+            self.gateway.debugLog)
         self.control.monitor = self.monitor
         self.gateway.trafficObservers.append(self.monitor.trafficReceived)
         self.gateway.timeoutObservers.append(self.monitor.transactionTimedOut)

@@ -8,7 +8,9 @@ from twisted.internet import reactor
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase, TestCase
+from zope.interface.verify import verifyObject
 
+from srst.mgcp.config import MgcpTimers
 from srst.mgcp.constants import MAX_TRANSACTION_ID
 from srst.mgcp.messages import (
     Command,
@@ -17,12 +19,14 @@ from srst.mgcp.messages import (
     encodeMessage,
 )
 from srst.mgcp.transactions import (
+    ITransactionOwner,
     MgcpTimeout,
     MgcpTransactionProtocol,
     MgcpTransactions,
     MgcpTransactionsClosed,
     RetransmissionPolicy,
 )
+from tests.mgcphelpers import TransactionOwner, mgcpDebugLog
 
 CA = ("127.0.0.1", 2427)
 OTHER_CA = ("127.0.0.2", 2427)
@@ -60,7 +64,9 @@ class FakeDatagramTransport:
 class Harness:
     """
     A transaction layer on a L{Clock} whose datagrams are recorded and
-    whose handler is scripted.
+    whose owner's answers are scripted.
+
+    @ivar owner: the L{TransactionOwner}, recording what it is told.
     """
 
     def __init__(self, firstTransactionId: int = 700000000) -> None:
@@ -68,10 +74,11 @@ class Harness:
         self.sent: list[tuple[bytes, object]] = []
         self.executed: list[tuple[Command, object]] = []
         self.replies: list = []
+        self.owner = TransactionOwner(self.handle)
         self.transactions = MgcpTransactions(
             self.clock, lambda data, peer: self.sent.append((data, peer)),
-            self.handle, RetransmissionPolicy(),
-            firstTransactionId=firstTransactionId)
+            self.owner, RetransmissionPolicy(),
+            firstTransactionId=firstTransactionId, debugLog=mgcpDebugLog())
 
     def handle(self, command: Command, peer: object):
         """
@@ -91,6 +98,21 @@ class Harness:
         @return: every datagram sent so far, decoded.
         """
         return [decodeMessage(data) for data, peer in self.sent]
+
+
+class PolicyTests(SynchronousTestCase):
+    """
+    L{RetransmissionPolicy} built from the configuration's timers.
+    """
+
+    def test_fromTimers(self) -> None:
+        """
+        The C{mgcp: timers:} settings convert to the transaction layer's
+        policy in seconds.
+        """
+        policy = RetransmissionPolicy.fromTimers(MgcpTimers(requestTimeoutMs=250, requestTimeoutMaxMs=3000))
+        self.assertEqual(policy, RetransmissionPolicy(initial=0.25, maximum=3.0, max1=5, max2=7,
+                                                      tsmax=20.0, thist=30.0))
 
 
 class IncomingTests(SynchronousTestCase):
@@ -333,6 +355,85 @@ class IncomingTests(SynchronousTestCase):
         self.assertEqual(h.clock.getDelayedCalls(), [])
 
 
+class OwnerTests(SynchronousTestCase):
+    """
+    What the layer tells its owner (L{ITransactionOwner}): every
+    well-formed message once handled, and every response it sends.
+    """
+
+    def test_ownerInterface(self) -> None:
+        """
+        The test owner provides L{ITransactionOwner}.
+        """
+        self.assertTrue(verifyObject(ITransactionOwner, Harness().owner))
+
+    def test_commandHandledAfterItsAnswer(self) -> None:
+        """
+        A command is reported as handled once it was executed and its
+        response sent, which is reported too.
+        """
+        h = Harness()
+        seen = []
+        h.owner.messageHandled = lambda message, peer: seen.append((message.verb, peer, len(h.sent)))
+        h.transactions.datagramReceived(RQNT, CA)
+        self.assertEqual(seen, [("RQNT", CA, 1)])
+        [(response, peer)] = h.owner.responses
+        self.assertEqual((response.code, response.transactionId, peer), (200, 1201, CA))
+
+    def test_everyMessageHandled(self) -> None:
+        """
+        Duplicates, responses (matched or not) and 000 acknowledgements are
+        reported in order; malformed messages are not.
+        """
+        h = Harness()
+        h.transactions.datagramReceived(RQNT, CA)
+        h.transactions.datagramReceived(RQNT, CA)
+        d = h.transactions.sendCommand(ntfy(), CA)
+        h.transactions.datagramReceived(b"200 700000000 OK\r\n", CA)
+        h.transactions.datagramReceived(b"200 42 OK\r\n", OTHER_CA)
+        h.transactions.datagramReceived(b"000 77\r\n", CA)
+        h.transactions.datagramReceived(b"\x00\x01 garbage\r\n", CA)
+        h.transactions.datagramReceived(b"RQNT 1204 aaln/1@gw MGCP 0.1\r\nnot a parameter\r\n", CA)
+        self.successResultOf(d)
+        self.assertEqual(
+            [(getattr(message, "verb", None) or message.code, peer) for message, peer in h.owner.handled],
+            [("RQNT", CA), ("RQNT", CA), (200, CA), (200, OTHER_CA), (0, CA)])
+
+    def test_piggyBackedEachHandled(self) -> None:
+        """
+        Each message of a piggy-backed datagram is reported.
+        """
+        h = Harness()
+        h.transactions.datagramReceived(rqnt(1) + b".\r\n" + rqnt(2), CA)
+        self.assertEqual([message.transactionId for message, peer in h.owner.handled], [1, 2])
+
+    def test_everyResponseSent(self) -> None:
+        """
+        The owner hears of every response put on the wire: the answer to a
+        malformed command, a provisional, a final asking for a 000 and its
+        retransmission, the cached answer to a duplicate, and the 000 that
+        acknowledges a final response to one of our commands.
+        """
+        h = Harness()
+        h.transactions.datagramReceived(b"RQNT 1204 aaln/1@gw MGCP 0.1\r\nnot a parameter\r\n", CA)
+        pending: Deferred = Deferred()
+        h.replies.append(pending)
+        h.transactions.datagramReceived(RQNT, CA)
+        h.clock.advance(0.2)
+        pending.callback(Response(404, 1201, "Insufficient bandwidth"))
+        h.clock.advance(0.5)
+        h.transactions.datagramReceived(b"000 1201\r\n", CA)
+        h.transactions.datagramReceived(RQNT, CA)
+        d = h.transactions.sendCommand(ntfy(), CA)
+        h.transactions.datagramReceived(b"200 700000000 OK\r\nK:\r\n", CA)
+        self.successResultOf(d)
+        self.assertEqual([(r.code, r.transactionId, peer) for r, peer in h.owner.responses],
+                         [(510, 1204, CA), (100, 1201, CA), (404, 1201, CA), (404, 1201, CA),
+                          (404, 1201, CA), (0, 700000000, CA)])
+        self.assertEqual([encodeMessage(r) for r, peer in h.owner.responses],
+                         [data for data, peer in h.sent if isinstance(decodeMessage(data), Response)])
+
+
 class OutgoingTests(SynchronousTestCase):
     """
     Commands sent by the gateway.
@@ -444,8 +545,8 @@ class OutgoingTests(SynchronousTestCase):
         By default the first id is random and far from call agent ids.
         """
         transactions = MgcpTransactions(Clock(), lambda d, p: None,
-                                        lambda c, p: None,
-                                        RetransmissionPolicy())
+                                        TransactionOwner(lambda c, p: None),
+                                        RetransmissionPolicy(), debugLog=mgcpDebugLog())
         self.assertGreaterEqual(transactions._nextId, 500000000)
 
     def test_unmatchedResponse(self) -> None:
@@ -501,8 +602,8 @@ class CloseTests(SynchronousTestCase):
         stopProtocol on the datagram protocol closes the core.
         """
         clock = Clock()
-        protocol = MgcpTransactionProtocol(clock, lambda c, p: None,
-                                           RetransmissionPolicy(), 10)
+        protocol = MgcpTransactionProtocol(clock, TransactionOwner(lambda c, p: None),
+                                           RetransmissionPolicy(), 10, debugLog=mgcpDebugLog())
         transport = FakeDatagramTransport()
         protocol.makeConnection(transport)
         d = protocol.sendCommand(ntfy(), CA)
@@ -531,10 +632,10 @@ class SocketTests(TestCase):
             seen.append(command.verb)
             return Response(200, command.transactionId, "OK")
 
-        server = MgcpTransactionProtocol(reactor, handle,
-                                         RetransmissionPolicy(), 100)
-        client = MgcpTransactionProtocol(reactor, handle,
-                                         RetransmissionPolicy(), 900000000)
+        server = MgcpTransactionProtocol(reactor, TransactionOwner(handle),
+                                         RetransmissionPolicy(), 100, debugLog=mgcpDebugLog())
+        client = MgcpTransactionProtocol(reactor, TransactionOwner(handle),
+                                         RetransmissionPolicy(), 900000000, debugLog=mgcpDebugLog())
         serverPort = reactor.listenUDP(0, server, interface="127.0.0.1")
         self.addCleanup(serverPort.stopListening)
         clientPort = reactor.listenUDP(0, client, interface="127.0.0.1")

@@ -1,7 +1,8 @@
 # -*- test-case-name: tests.test_media_transport -*-
 """
-The RTP port range: C{media.rtp-port-range} parsed, and the allocator that
-hands out its even ports and binds media streams to them.
+The RTP port allocator: hands out the even ports of C{media.rtp-port-range}
+(parsed by L{srst.media.config.parsePortRange}) and binds media streams to
+them.
 """
 
 from __future__ import annotations
@@ -13,31 +14,13 @@ from twisted.internet.interfaces import IListeningPort
 from twisted.internet.protocol import DatagramProtocol
 from twisted.logger import Logger
 
-DEFAULT_PORT_RANGE = "16384-32767"
-"""The default C{media.rtp-port-range} (architecture.md)."""
+from srst.media.config import parsePortRange
 
 DEFAULT_BIND_ATTEMPTS = 16
 """How many even ports L{RtpPortAllocator.bind} tries before giving up."""
 
 ListenCallable = Callable[[int, DatagramProtocol], IListeningPort]
 """C{listen(port, protocol)}: binds a protocol to a UDP port."""
-
-
-class InvalidPortRange(ValueError):
-    """
-    An RTP port range is not C{"LOW-HIGH"} with an even port in it.
-
-    @ivar text: the range as given.
-    @ivar reason: what is wrong, as one line.
-    """
-
-    def __init__(self, text: str, reason: str) -> None:
-        super().__init__(text, reason)
-        self.text = text
-        self.reason = reason
-
-    def __str__(self) -> str:
-        return "invalid RTP port range %r: %s" % (self.text, self.reason)
 
 
 class PortRangeExhausted(RuntimeError):
@@ -67,28 +50,6 @@ class PortRangeExhausted(RuntimeError):
         return text
 
 
-def parsePortRange(text: str) -> tuple[int, int]:
-    """
-    Parse an RTP port range such as C{"16384-32767"}.
-
-    @param text: C{"LOW-HIGH"}, 1024 <= LOW <= HIGH <= 65535.
-    @return: C{(low, high)}, both inclusive.
-    @raise InvalidPortRange: when malformed, out of bounds, or holding no
-        even port.
-    """
-    if not isinstance(text, str):
-        raise InvalidPortRange(repr(text), "not text")
-    parts = text.strip().split("-")
-    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
-        raise InvalidPortRange(text, "expected LOW-HIGH")
-    low, high = int(parts[0]), int(parts[1])
-    if not 1024 <= low <= high <= 65535:
-        raise InvalidPortRange(text, "need 1024 <= LOW <= HIGH <= 65535")
-    if low % 2 and low == high:
-        raise InvalidPortRange(text, "no even port in the range")
-    return low, high
-
-
 class RtpPortAllocator:
     """
     Hands out even RTP ports of one range on one address, never the same
@@ -110,7 +71,7 @@ class RtpPortAllocator:
         @param address: the local address (C{media.address}).
         @param rangeText: the range, as in C{media.rtp-port-range}.
         @param maxBindAttempts: how many even ports L{bind} tries.
-        @raise InvalidPortRange: for a bad range.
+        @raise srst.media.config.InvalidPortRange: for a bad range.
         """
         if maxBindAttempts < 1:
             raise ValueError("maxBindAttempts must be at least 1")
@@ -197,5 +158,4 @@ class RtpPortAllocator:
                                  failures)
 
 
-__all__ = ["DEFAULT_BIND_ATTEMPTS", "DEFAULT_PORT_RANGE", "InvalidPortRange", "ListenCallable",
-           "PortRangeExhausted", "RtpPortAllocator", "parsePortRange"]
+__all__ = ["DEFAULT_BIND_ATTEMPTS", "ListenCallable", "PortRangeExhausted", "RtpPortAllocator"]

@@ -18,9 +18,11 @@ from typing import Any, Optional
 
 from attrs import define, frozen
 
+from srst.media.transport import StreamSnapshot
 from srst.mgcp._signals import MgcpCommandError
 from srst.mgcp.constants import ConnectionMode, ResponseCode
 from srst.mgcp.messages import ConnectionParameters, OptionList, SessionDescription, parseRange
+from srst.ports.media import PortMediaLeg
 
 PCMU = 0
 PCMA = 8
@@ -82,7 +84,7 @@ class Connection:
     connectionId: str
     callId: str
     mode: ConnectionMode
-    leg: Any
+    leg: PortMediaLeg
     local: tuple[str, int]
     localSdp: SessionDescription
     remote: Optional[tuple[str, int]] = None
@@ -190,11 +192,11 @@ def remoteAddress(remoteSdp: Optional[SessionDescription]) -> Optional[tuple[str
     return (address, port)
 
 
-def connectionStatistics(snapshot: Any) -> ConnectionParameters:
+def connectionStatistics(snapshot: StreamSnapshot) -> ConnectionParameters:
     """
     The C{P:} value of a connection (mgcp.md 2.3).
 
-    @param snapshot: the leg's L{srst.media.transport.StreamSnapshot}.
+    @param snapshot: the leg's L{StreamSnapshot}.
     @return: C{PS, OS, PR, OR, PL, JI, LA}.
     """
     receive, send = snapshot.receive, snapshot.send

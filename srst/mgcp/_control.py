@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_mgcp_gateway -*-
+# -*- test-case-name: tests.test_mgcp_endpoint,tests.test_mgcp_gateway -*-
 """
 The control lifecycle of one MGCP endpoint (style.md: MGCP endpoints are
 explicit state machines), as an Automat C{TypeMachineBuilder} machine:
@@ -8,14 +8,17 @@ explicit state machines), as an Automat C{TypeMachineBuilder} machine:
   - C{draining}: relinquished to local call control (fallback) while a
     connected MGCP call is kept; the line is no longer reported, and when
     the call ends (on hook, or the call agent deletes it) the endpoint
-    becomes C{local}.
+    becomes C{local}.  The state's data is the C{whenIdle} callable to
+    report that with.
   - C{local}: the router's own call control has the port; the endpoint
     answers the call agent 501 until L{EndpointControl.reclaim}.
 
-The machine's core is the L{srst.mgcp.endpoint.MgcpEndpoint}: a
-transition drops connections or forgets requests through it, and the
+The machine's core is the L{srst.mgcp.endpoint.MgcpEndpoint} (an
+L{ControlCore}): a transition calls only its public methods, and the
 C{local} state is entered only through L{EndpointControl.idle}, which the
 endpoint calls once it has no connection and its line is idle.
+
+L{srst.mgcp.endpoint} re-exports L{ControlState}; import it from there.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from __future__ import annotations
 import enum
 from typing import Any, Callable, Protocol
 
+from attrs import define
 from automat import TypeMachineBuilder
 
 
@@ -34,10 +38,14 @@ class ControlState(enum.Enum):
     LOCAL = "local"
 
 
+WhenIdle = Callable[[str], object]
+"""C{whenIdle(portName)}: told once a relinquished port is idle."""
+
+
 class EndpointControl(Protocol):
     """The inputs of an endpoint's control machine."""
 
-    def relinquish(self, whenIdle: Callable[[str], Any]) -> None:
+    def relinquish(self, whenIdle: WhenIdle) -> None:
         "Fallback: stop MGCP control; C{whenIdle(portName)} once the port is idle."
 
     def idle(self) -> None:
@@ -50,54 +58,79 @@ class EndpointControl(Protocol):
         "The current state."
 
 
+class ControlCore(Protocol):
+    """What the control machine's transitions ask of the endpoint."""
+
+    def stopControl(self) -> None:
+        "Forget the request and drop the connections that carry no connected call."
+
+    def resumeControl(self) -> None:
+        "Start over under MGCP control with an empty request."
+
+    def reportLocal(self, whenIdle: WhenIdle) -> None:
+        "Tell C{whenIdle} that the port is idle, once the transition is over."
+
+
+@define
+class _Draining:
+    """The data of C{draining}: whom to tell when the port is idle."""
+
+    whenIdle: WhenIdle
+
+
 def _makeControlMachine():  # type: ignore[no-untyped-def]
-    builder = TypeMachineBuilder(EndpointControl, Any)
+    builder = TypeMachineBuilder(EndpointControl, ControlCore)
+
+    def startDraining(inputs: EndpointControl, core: ControlCore, whenIdle: WhenIdle) -> _Draining:
+        return _Draining(whenIdle)
+
     controlled = builder.state("controlled")
-    draining = builder.state("draining")
+    draining = builder.state("draining", startDraining)
     local = builder.state("local")
 
-    for state, value in ((controlled, ControlState.CONTROLLED), (draining, ControlState.DRAINING),
-                         (local, ControlState.LOCAL)):
-        state.upon(EndpointControl.state).loop().returns(value)
+    controlled.upon(EndpointControl.state).loop().returns(ControlState.CONTROLLED)
+    draining.upon(EndpointControl.state, nodata=True).loop().returns(ControlState.DRAINING)
+    local.upon(EndpointControl.state).loop().returns(ControlState.LOCAL)
 
     @controlled.upon(EndpointControl.relinquish).to(draining)
-    def _relinquish(inputs: EndpointControl, endpoint: Any, whenIdle: Callable[[str], Any]) -> None:
-        endpoint._whenIdle = whenIdle
-        endpoint._forgetRequest()
-        if not endpoint.carriesConnectedCall:
-            endpoint._dropConnections(endpoint.connections.values())
+    def _relinquish(inputs: EndpointControl, core: ControlCore, whenIdle: WhenIdle) -> None:
+        core.stopControl()
 
-    for state in (draining, local):
-        @state.upon(EndpointControl.relinquish).loop()
-        def _again(inputs: EndpointControl, endpoint: Any, whenIdle: Callable[[str], Any]) -> None:
-            endpoint._whenIdle = whenIdle
+    @draining.upon(EndpointControl.relinquish).loop()
+    def _relinquishAgain(inputs: EndpointControl, core: ControlCore, data: _Draining,
+                         whenIdle: WhenIdle) -> None:
+        data.whenIdle = whenIdle
+
+    @local.upon(EndpointControl.relinquish).loop()
+    def _alreadyLocal(inputs: EndpointControl, core: ControlCore, whenIdle: WhenIdle) -> None:
+        "The port is local already: nothing is reported again."
 
     @draining.upon(EndpointControl.idle).to(local)
-    def _drained(inputs: EndpointControl, endpoint: Any) -> None:
-        whenIdle, endpoint._whenIdle = endpoint._whenIdle, None
-        if whenIdle is not None:
-            whenIdle(endpoint.port.name)
+    def _drained(inputs: EndpointControl, core: ControlCore, data: _Draining) -> None:
+        core.reportLocal(data.whenIdle)
 
     for state in (controlled, local):
         @state.upon(EndpointControl.idle).loop()
-        def _idleAnyway(inputs: EndpointControl, endpoint: Any) -> None:
-            pass
+        def _idleAnyway(inputs: EndpointControl, core: ControlCore) -> None:
+            "Nothing waits for it."
 
-    for state in (draining, local):
-        @state.upon(EndpointControl.reclaim).to(controlled)
-        def _reclaim(inputs: EndpointControl, endpoint: Any) -> None:
-            endpoint._whenIdle = None
-            endpoint._forgetRequest()
+    @draining.upon(EndpointControl.reclaim).to(controlled)
+    def _reclaimDraining(inputs: EndpointControl, core: ControlCore, data: _Draining) -> None:
+        core.resumeControl()
+
+    @local.upon(EndpointControl.reclaim).to(controlled)
+    def _reclaim(inputs: EndpointControl, core: ControlCore) -> None:
+        core.resumeControl()
 
     @controlled.upon(EndpointControl.reclaim).loop()
-    def _reclaimAgain(inputs: EndpointControl, endpoint: Any) -> None:
-        pass
+    def _reclaimAgain(inputs: EndpointControl, core: ControlCore) -> None:
+        "MGCP controls the port already."
 
     return builder.build()
 
 
-EndpointControlMachine = _makeControlMachine()
+EndpointControlMachine: Any = _makeControlMachine()
 """C{EndpointControlMachine(endpoint)} gives an endpoint's L{EndpointControl} inputs."""
 
 
-__all__ = ["ControlState", "EndpointControl", "EndpointControlMachine"]
+__all__ = ["ControlCore", "ControlState", "EndpointControl", "EndpointControlMachine", "WhenIdle"]

@@ -13,12 +13,14 @@ response to the RSIP ends the procedure.  Connections are not touched.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
+
+from srst.mgcp.messages import Response
 
 
 class DisconnectedProcedure:
@@ -34,7 +36,7 @@ class DisconnectedProcedure:
     log = Logger(namespace="srst.mgcp.gateway")
 
     def __init__(self, clock: IReactorTime, random: Callable[[], float],
-                 sendRestart: Callable[[int], Deferred[Any]], tdinit: float = 15.0,
+                 sendRestart: Callable[[int], Deferred[Response]], tdinit: float = 15.0,
                  tdmin: float = 15.0, tdmax: float = 600.0) -> None:
         """
         @param clock: timers.
@@ -126,11 +128,11 @@ class DisconnectedProcedure:
         sending = self._sendRestart(int(now - self.since))
         sending.addCallbacks(self._answered, self._failed)
 
-    def _answered(self, response: Any) -> None:
+    def _answered(self, response: Response) -> None:
         self._inFlight = False
         if self.active:
             self.log.info("MGCP: call agent answered the disconnected RSIP ({code})",
-                          code=getattr(response, "code", None))
+                          code=response.code)
         self.stop()
 
     def _failed(self, reason: Failure) -> None:

@@ -2,8 +2,15 @@
 """
 The states and transitions of the MGCP fallback monitor (the diagram is in
 L{srst.mgcp.fallback}), built with Automat's C{TypeMachineBuilder} over a
-L{srst.mgcp.fallback.FallbackMonitor}.  The monitor owns the timers; every
-transition out of a state cancels them.
+L{FallbackCore}.  The timers are the data of the states they belong to:
+each state's factory arms them on entry (C{registering}: the failover timer
+and, after a failed RSIP, the retry timer; C{registered}: keepalive and
+failover; C{disconnected} and C{fallback}: the probe; C{switchback-pending}:
+keepalive, failover and the C{uptime-delay}/C{schedule-time} timer), and
+every transition out of a state cancels them.  An input raised from inside
+a transition (the call agent lost after a timeout, switchback due, an RSIP
+with no port to name) is queued by Automat and runs when the transition
+ends.
 
 L{srst.mgcp.fallback} re-exports every public name here; import them from
 there.
@@ -12,17 +19,18 @@ there.
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from typing import Any, Callable, Protocol
 
+from attrs import define
 from automat import TypeMachineBuilder
+from twisted.internet.interfaces import IDelayedCall
 
-if TYPE_CHECKING:
-    from srst.mgcp.fallback import FallbackMonitor
+from srst.mgcp._fallbackcore import FallbackCore
 
 
 class FallbackStatus(enum.Enum):
     """
-    The state of a L{FallbackMonitor}.
+    The state of a L{srst.mgcp.fallback.FallbackMonitor}.
     """
 
     STOPPED = "stopped"
@@ -47,7 +55,7 @@ class FallbackInputs(Protocol):
         "Stop all timers; nothing more is sent."
 
     def trafficReceived(self) -> None:
-        "A valid message arrived from the call agent."
+        "A valid message arrived from the call agent (or it answered a keepalive)."
 
     def transactionTimedOut(self) -> None:
         "A command the gateway sent got no answer."
@@ -79,48 +87,147 @@ class FallbackInputs(Protocol):
     def _awaitSwitchback(self) -> None:
         "The call agent is back; switchback waits for its condition."
 
+    def _switchbackTime(self) -> None:
+        "The C{uptime-delay} or C{schedule-time} timer fired."
+
     def status(self) -> FallbackStatus:
         "The current state."
 
 
-def _makeFallbackMachine():  # type: ignore[no-untyped-def]
-    builder = TypeMachineBuilder(FallbackInputs, "FallbackMonitor")
-    stopped = builder.state("stopped")
-    registering = builder.state("registering")
-    registered = builder.state("registered")
-    disconnected = builder.state("disconnected")
-    fallback = builder.state("fallback")
-    pending = builder.state("switchbackPending")
-    allStates = (stopped, registering, registered, disconnected, fallback, pending)
+def _cancel(timer: IDelayedCall | None) -> None:
+    if timer is not None and timer.active():
+        timer.cancel()
 
-    for state, value in zip(allStates, FallbackStatus):
-        state.upon(FallbackInputs.status).loop().returns(value)
+
+def _reset(timer: IDelayedCall | None, seconds: float) -> None:
+    if timer is not None and timer.active():
+        timer.reset(seconds)
+
+
+class _Timers:
+    """The data of a state: its timers."""
+
+    def cancel(self) -> None:
+        "Cancel them (every transition out of the state does)."
+        raise NotImplementedError()
+
+
+@define
+class _Registering(_Timers):
+    """The timers of C{registering}: failover, and the RSIP retry after a failure."""
+
+    failover: IDelayedCall
+    retry: IDelayedCall | None = None
+
+    def cancel(self) -> None:
+        _cancel(self.failover)
+        _cancel(self.retry)
+
+
+@define
+class _Watching(_Timers):
+    """The timers of C{registered}: keepalive and failover."""
+
+    keepalive: IDelayedCall
+    failover: IDelayedCall
+
+    def cancel(self) -> None:
+        _cancel(self.keepalive)
+        _cancel(self.failover)
+
+
+@define
+class _Probing(_Timers):
+    """The timer of C{disconnected} and C{fallback}: the next probe."""
+
+    probe: IDelayedCall
+
+    def cancel(self) -> None:
+        _cancel(self.probe)
+
+
+@define
+class _AwaitingSwitchback(_Watching):
+    """
+    The timers of C{switchback-pending}: keepalive, failover and the
+    C{uptime-delay}/C{schedule-time} timer (L{None} for the other modes),
+    and whether that time came.
+    """
+
+    switchback: IDelayedCall | None
+    timeReached: bool = False
+
+    def cancel(self) -> None:
+        super().cancel()
+        _cancel(self.switchback)
+
+
+def _lose(inputs: FallbackInputs, core: FallbackCore) -> Callable[[], None]:
+    """@return: the input for a lost call agent: fallback when selected."""
+    return inputs._lost if core.config.fallbackMgcp else inputs._disconnected
+
+
+def _makeFallbackMachine():  # type: ignore[no-untyped-def]
+    builder = TypeMachineBuilder(FallbackInputs, FallbackCore)
+    I = FallbackInputs
+
+    def keepaliveTimer(inputs: FallbackInputs, core: FallbackCore) -> IDelayedCall:
+        return core.startTimer(core.config.keepaliveInterval, inputs._keepaliveDue)
+
+    def failoverTimer(inputs: FallbackInputs, core: FallbackCore) -> IDelayedCall:
+        return core.startTimer(core.config.failoverInterval, _lose(inputs, core))
+
+    def startRegistering(inputs: FallbackInputs, core: FallbackCore, *args: object) -> _Registering:
+        return _Registering(failoverTimer(inputs, core))
+
+    def startWatching(inputs: FallbackInputs, core: FallbackCore, *args: object) -> _Watching:
+        return _Watching(keepaliveTimer(inputs, core), failoverTimer(inputs, core))
+
+    def startProbing(inputs: FallbackInputs, core: FallbackCore, *args: object) -> _Probing:
+        return _Probing(keepaliveTimer(inputs, core))
+
+    def startAwaiting(inputs: FallbackInputs, core: FallbackCore, *args: object) -> _AwaitingSwitchback:
+        keepalive, failover = keepaliveTimer(inputs, core), failoverTimer(inputs, core)
+        delay = core.switchbackDelay()
+        timer = core.startTimer(delay, inputs._switchbackTime) if delay is not None else None
+        return _AwaitingSwitchback(keepalive, failover, timer)
+
+    stopped = builder.state("stopped")
+    registering = builder.state("registering", startRegistering)
+    registered = builder.state("registered", startWatching)
+    disconnected = builder.state("disconnected", startProbing)
+    fallback = builder.state("fallback", startProbing)
+    pending = builder.state("switchbackPending", startAwaiting)
+    dataStates = (registering, registered, disconnected, fallback, pending)
+
+    stopped.upon(I.status).loop().returns(FallbackStatus.STOPPED)
+    for state, value in zip(dataStates, list(FallbackStatus)[1:]):
+        state.upon(I.status, nodata=True).loop().returns(value)
 
     def ignore(state: Any, *inputs: Callable[..., None]) -> None:
         for method in inputs:
-            @state.upon(method).loop()
-            def _ignored(i: FallbackInputs, core: FallbackMonitor, *args: Any) -> None:
-                pass
+            upon = state.upon(method) if state is stopped else state.upon(method, nodata=True)
 
-    I = FallbackInputs
+            @upon.loop()
+            def _ignored(i: FallbackInputs, core: FallbackCore, *args: Any) -> None:
+                "Nothing to do in this state."
 
     # stopped
 
     @stopped.upon(I.start).to(registering)
-    def _start(i: FallbackInputs, core: FallbackMonitor) -> None:
-        core._changed("stopped", "registering", "start")
-        core._armFailover()
-        core._sendRestart(core.target.portNames())
+    def _start(i: FallbackInputs, core: FallbackCore) -> None:
+        core.changed("stopped", "registering", "start")
+        core.sendRestart(i, core.allPorts())
 
     ignore(stopped, I.stop, I.trafficReceived, I.transactionTimedOut, I.portIdle, I._keepaliveDue,
            I._lost, I._disconnected, I._restartAnswered, I._restartFailed, I._probeFailed,
-           I._switchbackNow, I._awaitSwitchback)
+           I._switchbackNow, I._awaitSwitchback, I._switchbackTime)
 
-    for state, status in zip(allStates[1:], list(FallbackStatus)[1:]):
+    for state, status in zip(dataStates, list(FallbackStatus)[1:]):
         def stopFrom(name: str) -> Callable[..., None]:
-            def _stop(i: FallbackInputs, core: FallbackMonitor) -> None:
-                core._cancelTimers()
-                core._changed(name, "stopped", "stop")
+            def _stop(i: FallbackInputs, core: FallbackCore, timers: _Timers) -> None:
+                timers.cancel()
+                core.changed(name, "stopped", "stop")
             return _stop
         state.upon(I.stop).to(stopped)(stopFrom(status.value))
         ignore(state, I.start)
@@ -128,65 +235,72 @@ def _makeFallbackMachine():  # type: ignore[no-untyped-def]
     # registering: boot, after the call agent came back, after switchback
 
     @registering.upon(I._restartAnswered).to(registered)
-    def _registered(i: FallbackInputs, core: FallbackMonitor) -> None:
-        core._heard()
-        core._cancelTimers()
-        core._armDetection()
-        core._changed("registering", "registered", "RSIP restart answered")
+    def _registered(i: FallbackInputs, core: FallbackCore, timers: _Registering) -> None:
+        core.heard()
+        timers.cancel()
+        core.changed("registering", "registered", "RSIP restart answered")
 
     @registering.upon(I._restartFailed).loop()
-    def _restartFailed(i: FallbackInputs, core: FallbackMonitor) -> None:
-        core._armKeepalive()
+    def _restartFailed(i: FallbackInputs, core: FallbackCore, timers: _Registering) -> None:
+        _cancel(timers.retry)
+        timers.retry = keepaliveTimer(i, core)
 
     @registering.upon(I._keepaliveDue).loop()
-    def _retryRestart(i: FallbackInputs, core: FallbackMonitor) -> None:
-        core._returnIdlePending()
-        core._sendRestart(core._restartablePorts())
+    def _retryRestart(i: FallbackInputs, core: FallbackCore, timers: _Registering) -> None:
+        core.returnIdlePending(i)
+        core.sendRestart(i, core.restartablePorts())
+
+    @registering.upon(I.trafficReceived).loop()
+    def _heardRegistering(i: FallbackInputs, core: FallbackCore, timers: _Registering) -> None:
+        core.heard()
+        _reset(timers.retry, core.config.keepaliveInterval)
+        _reset(timers.failover, core.config.failoverInterval)
 
     for state in (registering, registered):
-        @state.upon(I.portIdle).loop()
-        def _portIdle(i: FallbackInputs, core: FallbackMonitor, name: str) -> None:
-            core._returnPending(name)
+        @state.upon(I.portIdle, nodata=True).loop()
+        def _portIdle(i: FallbackInputs, core: FallbackCore, name: str) -> None:
+            core.returnPending(i, name)
 
-    ignore(registering, I.transactionTimedOut, I._probeFailed, I._switchbackNow, I._awaitSwitchback)
+    ignore(registering, I.transactionTimedOut, I._probeFailed, I._switchbackNow, I._awaitSwitchback,
+           I._switchbackTime)
 
     # registered
 
     @registered.upon(I._keepaliveDue).loop()
-    def _keepalive(i: FallbackInputs, core: FallbackMonitor) -> None:
-        core._returnIdlePending()
-        core._sendKeepalive()
-        core._armKeepalive()
+    def _keepalive(i: FallbackInputs, core: FallbackCore, timers: _Watching) -> None:
+        core.returnIdlePending(i)
+        core.sendKeepalive(i)
+        timers.keepalive = keepaliveTimer(i, core)
 
     for state in (registered, pending):
-        for method in (I.transactionTimedOut, I._restartFailed, I._probeFailed):
-            @state.upon(method).loop()
-            def _timedOut(i: FallbackInputs, core: FallbackMonitor) -> None:
-                core._suspect()
-
-    ignore(registered, I._restartAnswered, I._switchbackNow, I._awaitSwitchback)
-
-    # the call agent is heard from
-
-    for state in (registering, registered, pending):
         @state.upon(I.trafficReceived).loop()
-        def _traffic(i: FallbackInputs, core: FallbackMonitor) -> None:
-            core._heard()
+        def _heard(i: FallbackInputs, core: FallbackCore, timers: _Watching) -> None:
+            core.heard()
+            _reset(timers.keepalive, core.config.keepaliveInterval)
+            _reset(timers.failover, core.config.failoverInterval)
+
+        for method in (I.transactionTimedOut, I._restartFailed, I._probeFailed):
+            @state.upon(method, nodata=True).loop()
+            def _timedOut(i: FallbackInputs, core: FallbackCore) -> None:
+                if core.lostOnTimeout():
+                    _lose(i, core)()
+                else:
+                    core.sendKeepalive(i)
+
+    ignore(registered, I._restartAnswered, I._switchbackNow, I._awaitSwitchback, I._switchbackTime)
 
     # the call agent is lost
 
     def lostFrom(name: str) -> tuple[Callable[..., None], Callable[..., None]]:
-        def _fallback(i: FallbackInputs, core: FallbackMonitor) -> None:
-            core._cancelTimers()
-            core._enterFallback()
-            core._armKeepalive()
-            core._changed(name, "fallback", "call agent lost")
+        def _fallback(i: FallbackInputs, core: FallbackCore, timers: _Timers) -> None:
+            timers.cancel()
+            core.enterFallback()
+            core.changed(name, "fallback", "call agent lost")
 
-        def _disconnect(i: FallbackInputs, core: FallbackMonitor) -> None:
-            core._cancelTimers()
-            core._callAgentLost()
-            core._armKeepalive()
-            core._changed(name, "disconnected", "call agent lost; fallback-mgcp not selected")
+        def _disconnect(i: FallbackInputs, core: FallbackCore, timers: _Timers) -> None:
+            timers.cancel()
+            core.callAgentLost()
+            core.changed(name, "disconnected", "call agent lost; fallback-mgcp not selected")
         return _fallback, _disconnect
 
     for state, status in ((registering, FallbackStatus.REGISTERING), (registered, FallbackStatus.REGISTERED)):
@@ -195,11 +309,10 @@ def _makeFallbackMachine():  # type: ignore[no-untyped-def]
         state.upon(I._disconnected).to(disconnected)(toDisconnected)
 
     @pending.upon(I._lost).to(fallback)
-    def _lostAgain(i: FallbackInputs, core: FallbackMonitor) -> None:
-        core._cancelTimers()
-        core._callAgentLost()
-        core._armKeepalive()
-        core._changed("switchback-pending", "fallback", "call agent lost again")
+    def _lostAgain(i: FallbackInputs, core: FallbackCore, timers: _AwaitingSwitchback) -> None:
+        timers.cancel()
+        core.callAgentLost()
+        core.changed("switchback-pending", "fallback", "call agent lost again")
 
     ignore(pending, I._disconnected)
 
@@ -207,42 +320,44 @@ def _makeFallbackMachine():  # type: ignore[no-untyped-def]
 
     for state in (disconnected, fallback):
         @state.upon(I._keepaliveDue).loop()
-        def _probe(i: FallbackInputs, core: FallbackMonitor) -> None:
-            core._sendKeepalive()
-            core._armKeepalive()
+        def _probe(i: FallbackInputs, core: FallbackCore, timers: _Probing) -> None:
+            core.sendKeepalive(i)
+            timers.probe = keepaliveTimer(i, core)
 
         ignore(state, I.transactionTimedOut, I.portIdle, I._lost, I._disconnected, I._restartFailed,
-               I._probeFailed)
+               I._probeFailed, I._switchbackTime)
 
     for method in (I.trafficReceived, I._restartAnswered):
         @disconnected.upon(method).to(registering)
-        def _reconnect(i: FallbackInputs, core: FallbackMonitor) -> None:
-            core._heard()
-            core._cancelTimers()
-            core._armFailover()
-            core._sendRestart(core._restartablePorts())
-            core._changed("disconnected", "registering", "call agent heard")
+        def _reconnect(i: FallbackInputs, core: FallbackCore, timers: _Probing) -> None:
+            core.heard()
+            timers.cancel()
+            core.sendRestart(i, core.restartablePorts())
+            core.changed("disconnected", "registering", "call agent heard")
 
         @fallback.upon(method).loop()
-        def _reachable(i: FallbackInputs, core: FallbackMonitor) -> None:
-            core._heard()
-            core._callAgentBack()
+        def _reachable(i: FallbackInputs, core: FallbackCore, timers: _Probing) -> None:
+            core.heard()
+            _reset(timers.probe, core.config.keepaliveInterval)
+            if core.switchbackAtOnce():
+                i._switchbackNow()
+            elif core.switchbackAwaited():
+                i._awaitSwitchback()
 
     ignore(disconnected, I._switchbackNow, I._awaitSwitchback)
 
     @fallback.upon(I._awaitSwitchback).to(pending)
-    def _awaitSwitchback(i: FallbackInputs, core: FallbackMonitor) -> None:
-        core._cancelTimers()
-        core._armDetection()
-        core._changed("fallback", "switchback-pending", f"call agent heard; switchback {core.config.switchback}")
-        core._armSwitchback()
+    def _awaitSwitchback(i: FallbackInputs, core: FallbackCore, timers: _Probing) -> None:
+        timers.cancel()
+        core.changed("fallback", "switchback-pending", f"call agent heard; switchback {core.config.switchback}")
+        if core.switchbackDelay() is None and core.switchbackReady(False):
+            i._switchbackNow()
 
     def switchbackFrom(name: str) -> Callable[..., None]:
-        def _switchback(i: FallbackInputs, core: FallbackMonitor) -> None:
-            core._cancelTimers()
-            core._armFailover()
-            core._switchback()
-            core._changed(name, "registering", "switchback")
+        def _switchback(i: FallbackInputs, core: FallbackCore, timers: _Timers) -> None:
+            timers.cancel()
+            core.switchback(i)
+            core.changed(name, "registering", "switchback")
         return _switchback
 
     for state, status in ((fallback, FallbackStatus.FALLBACK), (pending, FallbackStatus.SWITCHBACK_PENDING)):
@@ -251,14 +366,24 @@ def _makeFallbackMachine():  # type: ignore[no-untyped-def]
     # switchback pending
 
     @pending.upon(I._keepaliveDue).loop()
-    def _pendingKeepalive(i: FallbackInputs, core: FallbackMonitor) -> None:
-        core._sendKeepalive()
-        core._armKeepalive()
-        core._checkSwitchback()
+    def _pendingKeepalive(i: FallbackInputs, core: FallbackCore, timers: _AwaitingSwitchback) -> None:
+        core.sendKeepalive(i)
+        timers.keepalive = keepaliveTimer(i, core)
+        if core.switchbackReady(timers.timeReached):
+            i._switchbackNow()
 
     @pending.upon(I.portIdle).loop()
-    def _pendingPortIdle(i: FallbackInputs, core: FallbackMonitor, name: str) -> None:
-        core._checkSwitchback()
+    def _pendingPortIdle(i: FallbackInputs, core: FallbackCore, timers: _AwaitingSwitchback,
+                         name: str) -> None:
+        if core.switchbackReady(timers.timeReached):
+            i._switchbackNow()
+
+    @pending.upon(I._switchbackTime).loop()
+    def _switchbackTime(i: FallbackInputs, core: FallbackCore, timers: _AwaitingSwitchback) -> None:
+        timers.switchback = None
+        timers.timeReached = True
+        if core.switchbackReady(True):
+            i._switchbackNow()
 
     ignore(pending, I._restartAnswered, I._awaitSwitchback)
 
@@ -266,7 +391,7 @@ def _makeFallbackMachine():  # type: ignore[no-untyped-def]
 
 
 FallbackMachine = _makeFallbackMachine()
-"""The fallback machine (C{FallbackMachine(monitor)} gives its inputs)."""
+"""The fallback machine (C{FallbackMachine(core)} gives its L{FallbackInputs})."""
 
 
 __all__ = ["FALLBACK_ON", "FallbackInputs", "FallbackMachine", "FallbackStatus"]

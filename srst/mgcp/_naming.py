@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_mgcp_endpoint -*-
+# -*- test-case-name: tests.test_mgcp_gateway -*-
 """
 MGCP endpoint names of the router's analog voice ports (mgcp.md 3).
 

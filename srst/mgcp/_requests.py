@@ -5,8 +5,11 @@ events and their actions, signals on the voice port with their time-outs,
 digit-map collection with the T(critical)/T(partial) timers, quarantine
 (C{Q:} step/loop, process/discard) and persistent off-hook.
 
-L{RequestHandling} is the part of L{srst.mgcp.endpoint.MgcpEndpoint} that
-holds this state; the endpoint feeds it line events through C{_event}.
+L{NotificationState} holds this for one endpoint
+(L{srst.mgcp.endpoint.MgcpEndpoint} owns one): the endpoint hands it the
+requests the call agent sends and the line events of its port
+(L{NotificationState.event}), and it plays the signals on the port and
+sends the notifications through the C{notify} callable it was given.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ from srst.mgcp.messages import (
     Response,
     SignalRequest,
 )
-from srst.ports.voiceport import PortStatus
+from srst.ports.voiceport import PortStatus, VoicePort
 
 _REQUEST_LINES = ("X", "R", "S", "D", "Q", "T")
 
@@ -89,31 +92,47 @@ def commandResponse(command: Command, code: int, parameters: Any = (), sdp: Any 
     return Response(code, command.transactionId, responseText(code), parameters=parameters, sdp=sdp)
 
 
-class RequestHandling:
+class NotificationState:
     """
     Requested events, signals, digit map and quarantine of one endpoint.
+
+    The endpoint forgets the request (L{forget}, which stops every signal)
+    when MGCP stops controlling its port, and feeds line events only while
+    MGCP controls it; so events, signal time-outs included, are reported
+    only under MGCP control.
 
     @ivar requestId: the current C{X:} (C{"0"} before any request).
     @ivar requested: the current requested events.
     @ivar digitMap: the current digit map, or C{None}.
     @ivar notifiedEntity: the last C{N:} received, or C{None} for the
         gateway's call agent.
+    @ivar step: whether quarantine is lockstep (C{Q: step}).
     """
 
-    debugLog: Logger
-    clock: IReactorTime
-    port: Any
-    name: str
-    tcrit: float
-    tpar: float
-    _notify: Callable[..., Any]
-
-    def _initRequests(self) -> None:
+    def __init__(self, *, clock: IReactorTime, port: VoicePort, endpointName: str,
+                 notify: Callable[[tuple[ObservedEvent, ...], str], object], debugLog: Logger,
+                 tcrit: float = 4.0, tpar: float = 16.0) -> None:
+        """
+        @param clock: signal time-outs and the digit map timers.
+        @param port: the endpoint's voice port: signals are played on it.
+        @param endpointName: the endpoint's name, for the debug lines.
+        @param notify: C{notify(observedEvents, requestId)} sends an NTFY.
+        @param debugLog: the C{debug mgcp} logger.
+        @param tcrit: T(critical) inter-digit timer, seconds.
+        @param tpar: T(partial) inter-digit timer, seconds.
+        """
+        self.clock = clock
+        self.port = port
+        self.endpointName = endpointName
+        self.debugLog = debugLog
+        self.tcrit = tcrit
+        self.tpar = tpar
+        self._notify = notify
         self.requestId = "0"
         self.requested: tuple[RequestedEvent, ...] = ()
         self.digitMap: Optional[DigitMap] = None
         self.notifiedEntity: Optional[NotifiedEntity] = None
-        self._step = True
+        self.step = True
         self._process = True
         self._awaitingRequest = False
         self._quarantine: list[tuple[str, str]] = []
@@ -186,7 +205,7 @@ class RequestHandling:
         self.requestId = request.requestId
         self.requested = request.events
         self.digitMap = request.digitMap
-        self._step, self._process = request.step, request.process
+        self.step, self._process = request.step, request.process
         self._observed = []
         self._resetDigits()
         self._awaitingRequest = False
@@ -280,17 +299,42 @@ class RequestHandling:
             return
         active.timer = None
         self._stopSignal(key)
-        if self.controlled:
-            self._event("L", "oc")
+        self.event("L", "oc")
 
     @property
     def activeSignals(self) -> tuple[SignalRequest, ...]:
         """The signals currently applied."""
         return tuple(active.request for active in self._signals.values())
 
-    def _event(self, package: str, name: str) -> None:
-        self.debugLog.debug("MGCP endpoint {endpoint}: event {package}/{name}", endpoint=self.name,
-                            package=package, name=name, held=self._awaitingRequest)
+    def playing(self, package: str, name: str) -> bool:
+        """
+        @return: whether the signal C{package/name} (name lower case) is
+            applied.
+        """
+        return (package, name) in self._signals
+
+    def lineOnHook(self) -> None:
+        """
+        The line went on hook: forget the tones and ringing it carried (the
+        port has stopped them) and the digits being collected.
+        """
+        for key in [k for k, a in self._signals.items() if a.spec.kind is not SignalKind.NONE]:
+            active = self._signals.pop(key)
+            if active.timer is not None and active.timer.active():
+                active.timer.cancel()
+        self._resetDigits()
+
+    def event(self, package: str, name: str) -> None:
+        """
+        A line event: hold it back (quarantine), or match it against the
+        requested events and notify, accumulate or collect it.
+
+        @param package: C{"L"} or C{"D"}.
+        @param name: e.g. C{"hd"}, or a digit (upper case).
+        """
+        self.debugLog.debug("MGCP endpoint {endpoint}: event {package}/{name}",
+                            endpoint=self.endpointName, package=package, name=name,
+                            held=self._awaitingRequest)
         if self._awaitingRequest:
             self._quarantine.append((package, name))
             return
@@ -331,9 +375,9 @@ class RequestHandling:
         observed = tuple(self._observed)
         self._observed = []
         self._resetDigits()
-        if self._step:
+        if self.step:
             self._awaitingRequest = True
-        self._notify(self, observed, self.requestId)
+        self._notify(observed, self.requestId)
 
     # -- digit map ------------------------------------------------------------------------------
 
@@ -372,7 +416,12 @@ class RequestHandling:
         self._observed.append(ObservedEvent(EventName("D", dialString)))
         self._sendNotify()
 
-    def _forgetRequest(self) -> None:
+    def forget(self) -> None:
+        """
+        Forget the request: stop every signal, cancel the digit timer and
+        start over with an empty request (fallback, switchback, gateway
+        stop).
+        """
         self._stopSignals()
         self.requestId = "0"
         self.requested = ()
@@ -380,8 +429,8 @@ class RequestHandling:
         self._observed = []
         self._quarantine = []
         self._awaitingRequest = False
-        self._step = self._process = True
+        self.step = self._process = True
         self._resetDigits()
 
 
-__all__ = ["NotificationRequest", "RequestHandling", "commandResponse"]
+__all__ = ["NotificationRequest", "NotificationState", "commandResponse"]

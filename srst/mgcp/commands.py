@@ -16,7 +16,7 @@ missing ones C{None}.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 from srst.admin.commands import CommandResult, CommandTable
 from srst.mgcp.fallback import FallbackMonitor, FallbackStatus
@@ -36,6 +36,12 @@ _PRIMARY_STATUS = {
 }
 
 _BACKUPS = ("First Backup", "Second Backup")
+
+
+class NamedRouter(Protocol):
+    """What the commands read of the router's configuration."""
+
+    hostname: str
 
 
 def _utc(moment: datetime) -> datetime:
@@ -175,7 +181,7 @@ def renderFallbackMgcp(monitor: FallbackMonitor) -> CommandResult:
     return CommandResult("\n".join(lines), data)
 
 
-def registerMgcpCommands(table: CommandTable, fallback: FallbackMonitor, config: Any,
+def registerMgcpCommands(table: CommandTable, fallback: FallbackMonitor, config: NamedRouter,
                          now: Callable[[], datetime]) -> None:
     """
     Register C{show ccm-manager} and C{show ccm-manager fallback-mgcp}.

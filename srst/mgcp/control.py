@@ -23,17 +23,61 @@ control-plane policy), starts the monitor and stops both.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Callable, Mapping, Protocol, Sequence
 
 from twisted.application.service import MultiService
 from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.interfaces import IDelayedCall, IListeningPort
+from twisted.internet.protocol import DatagramProtocol
 from twisted.logger import Logger
 from zope.interface import implementer
 
 from srst.listening import UDPListenerService
+from srst.mgcp.config import CcmManagerConfig
 from srst.mgcp.fallback import FallbackMonitor, IFallbackTarget, newFallbackMonitor
+from srst.mgcp.gateway import MgcpGateway
+from srst.mgcp.messages import Response
 from srst.policing.datagram import PolicingDatagramProtocol
 from srst.ports.voiceport import PortStatus
+
+
+class LocalEndpoint(Protocol):
+    """
+    What L{PortControl} uses of a port's local call control (the voice
+    port's call endpoint, L{srst.calls.portline.VoicePortEndpoint}).
+
+    @ivar active: whether local call control has the port.
+    @ivar returnWhenIdle: whether the port goes back to MGCP once idle.
+    @ivar idleObservers: called with the port name when a local call ends.
+    @ivar leg: the local call's leg, or L{None}.
+    @ivar mediaLeg: the local call's media, or L{None}.
+    """
+
+    active: bool
+    returnWhenIdle: bool
+    idleObservers: list[Callable[[str], object]]
+    leg: object
+    mediaLeg: object
+
+
+class MgcpReactor(Protocol):
+    """
+    What the MGCP service uses of the reactor: the clock
+    (L{twisted.internet.interfaces.IReactorTime}) and
+    L{twisted.internet.interfaces.IReactorUDP.listenUDP}.
+    """
+
+    def seconds(self) -> float:
+        "The current time."
+
+    def callLater(self, delay: float, callable: Callable[..., object], *args: object,
+                  **kwargs: object) -> IDelayedCall:
+        "Call C{callable} after C{delay} seconds."
+
+    def listenUDP(self, port: int, protocol: DatagramProtocol, interface: str = "",
+                  maxPacketSize: int = 8192) -> IListeningPort:
+        "Bind C{protocol} to a UDP port."
 
 
 @implementer(IFallbackTarget)
@@ -51,7 +95,7 @@ class PortControl:
 
     log = Logger(namespace="srst.mgcp.control")
 
-    def __init__(self, gateway: Any, local: Mapping[str, Any]) -> None:
+    def __init__(self, gateway: MgcpGateway, local: Mapping[str, LocalEndpoint]) -> None:
         """
         @param gateway: the MGCP gateway (it controls every port at first).
         @param local: the local endpoints; they are made inactive here.
@@ -69,11 +113,11 @@ class PortControl:
 
     # -- IFallbackTarget -----------------------------------------------------------------------
 
-    def sendKeepalive(self) -> Deferred:
+    def sendKeepalive(self) -> Deferred[Response]:
         """See L{IFallbackTarget.sendKeepalive}."""
         return self.gateway.sendKeepalive()
 
-    def sendRestart(self, method: str, portNames: Sequence[str]) -> Deferred:
+    def sendRestart(self, method: str, portNames: Sequence[str]) -> Deferred[Response]:
         """See L{IFallbackTarget.sendRestart}."""
         return self.gateway.sendRestart(method, portNames=list(portNames))
 
@@ -125,11 +169,10 @@ class PortControl:
         if endpoint is not None:
             endpoint.active = True
         self.log.info("voice-port {port}: under local call control (fallback)", port=name)
-        if self.monitor is not None and name in getattr(self.monitor, "pendingPorts", ()):
+        if self.monitor is not None and name in self.monitor.pendingPorts:
             # A call kept through fallback outlasted it: the port, waiting
-            # for switchback, goes back now that it is idle (on the next
-            # turn: this runs inside the endpoint's control transition).
-            self.gateway.clock.callLater(0, self.monitor.portIdle, name)
+            # for switchback, goes back now that it is idle.
+            self.monitor.portIdle(name)
 
     def _localIdle(self, name: str) -> None:
         endpoint = self.local.get(name)
@@ -152,13 +195,14 @@ class MgcpService(MultiService):
 
     name = "mgcp"
 
-    def __init__(self, reactor: Any, gateway: Any, local: Mapping[str, Any], ccmManager: Any,
-                 bind: tuple[str, int], now: Callable[[], Any], controlPlane: Any = None) -> None:
+    def __init__(self, reactor: MgcpReactor, gateway: MgcpGateway, local: Mapping[str, LocalEndpoint],
+                 ccmManager: CcmManagerConfig, bind: tuple[str, int], now: Callable[[], datetime],
+                 controlPlane: Any = None) -> None:
         """
         @param reactor: C{listenUDP} and the clock.
         @param gateway: the gateway (not started).
         @param local: the ports' local endpoints.
-        @param ccmManager: the L{srst.config.CcmManagerConfig}.
+        @param ccmManager: the C{ccm-manager:} settings.
         @param bind: the gateway's C{(host, port)}.
         @param now: aware wall-clock time.
         @param controlPlane: the L{srst.policing.ControlPlane}, or L{None}.
@@ -167,13 +211,13 @@ class MgcpService(MultiService):
         self.gateway = gateway
         self.control = PortControl(gateway, local)
         host, port = gateway.callAgent
-        self.monitor = newFallbackMonitor(reactor, now, ccmManager, host, self.control)
+        self.monitor = newFallbackMonitor(reactor, now, ccmManager, host, self.control, gateway.debugLog)
         self.control.monitor = self.monitor
         gateway.trafficObservers.append(self.monitor.trafficReceived)
         gateway.timeoutObservers.append(self.monitor.transactionTimedOut)
         self._clock = reactor
-        self._booting: Any = None
-        protocol: Any = gateway.protocol
+        self._booting: IDelayedCall | None = None
+        protocol: DatagramProtocol = gateway.protocol
         if controlPlane is not None:
             protocol = PolicingDatagramProtocol(protocol, controlPlane, "udp")
         self.listener = UDPListenerService("mgcp", reactor, bind[0], bind[1], protocol)
@@ -191,7 +235,7 @@ class MgcpService(MultiService):
         self._booting = None
         self.monitor.start()
 
-    def stopService(self) -> Deferred:
+    def stopService(self) -> Deferred[None]:
         """Stop the monitor and the gateway's timers and connections, then the socket."""
         booting, self._booting = self._booting, None
         if booting is not None and booting.active():

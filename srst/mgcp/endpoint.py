@@ -28,14 +28,13 @@ hook or the call agent deletes it, and then reports the port idle.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 from twisted.internet.defer import Deferred, DeferredList, succeed
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from srst.mgcp._control import ControlState, EndpointControlMachine
 from srst.mgcp._connections import (
     PCMA,
     PCMU,
@@ -46,43 +45,43 @@ from srst.mgcp._connections import (
     connectionStatistics,
     remoteAddress,
 )
-from srst.mgcp._requests import NotificationRequest, RequestHandling, commandResponse
-from srst.mgcp._signals import MgcpCommandError, SignalKind
+from srst.mgcp._control import ControlState, EndpointControlMachine, WhenIdle
+from srst.mgcp._requests import NotificationRequest, NotificationState, commandResponse
+from srst.mgcp._signals import MgcpCommandError
 from srst.mgcp.constants import ResponseCode
-from srst.mgcp.messages import Command, ObservedEvent, Response
+from srst.mgcp.messages import Command, ConnectionParameters, NotifiedEntity, ObservedEvent, Response
 from srst.mgcp.sdp import simpleSdp
 from srst.ports.interfaces import IVoicePortListener
-from srst.ports.voiceport import PortStatus
+from srst.ports.media import PortMediaLeg
+from srst.ports.voiceport import PortStatus, VoicePort
 
-__all__ = ["MgcpEndpoint", "MgcpCommandError", "ConnectionInfo", "NotificationRequest",
-           "bearerPayloadType"]
+__all__ = ["MgcpEndpoint", "MgcpCommandError", "ConnectionInfo", "ControlState", "NotificationRequest",
+           "NotificationState", "bearerPayloadType"]
 
 _HOLDING = (PortStatus.OFF_HOOK, PortStatus.COLLECTING, PortStatus.CONNECTED)
 
 
 @implementer(IVoicePortListener)
-class MgcpEndpoint(RequestHandling):
+class MgcpEndpoint:
     """
     The MGCP endpoint of one voice port.
 
     @ivar name: the full endpoint name, C{aaln/S1/SU0/0@gw1.example.com}.
-    @ivar port: the L{srst.ports.voiceport.VoicePort}.
-    @ivar requestId: the current C{X:} (C{"0"} before any request).
-    @ivar requested: the current requested events.
-    @ivar digitMap: the current digit map, or C{None}.
-    @ivar notifiedEntity: the last C{N:} received, or C{None} for the
-        gateway's call agent.
+    @ivar port: the L{VoicePort}.
+    @ivar notification: the L{NotificationState}: the current request
+        (C{X:}, C{R:}, C{S:}, C{D:}, C{Q:}, C{N:}), what it observed and
+        the signals it plays.
     @ivar connections: live L{Connection}s by upper-case id.
     @ivar payloadType: the bearer law's payload type (EPCF C{B: e:mu|e:A}).
     """
 
-    def __init__(self, *, clock: IReactorTime, name: str, port: Any,
-                 newLeg: Callable[[Any, int], Any], newConnectionId: Callable[[], str],
-                 notify: Callable[["MgcpEndpoint", tuple[ObservedEvent, ...], str], Any],
-                 activity: Callable[["MgcpEndpoint"], Any], tcrit: float = 4.0,
-                 tpar: float = 16.0, maxConnections: int = 4,
-                 debugLog: Optional[Logger] = None,
-                 mediaLost: Optional[Callable[["MgcpEndpoint", Connection, Any], Any]] = None) -> None:
+    def __init__(self, *, clock: IReactorTime, name: str, port: VoicePort,
+                 newLeg: Callable[[VoicePort, int], PortMediaLeg], newConnectionId: Callable[[], str],
+                 notify: Callable[[MgcpEndpoint, tuple[ObservedEvent, ...], str], object],
+                 activity: Callable[[MgcpEndpoint], object], tcrit: float = 4.0,
+                 tpar: float = 16.0, maxConnections: int = 4, debugLog: Logger,
+                 mediaLost: Optional[Callable[[MgcpEndpoint, Connection, ConnectionParameters],
+                                              object]] = None) -> None:
         """
         @param clock: timers (signal time-outs, digit map timers).
         @param name: the full endpoint name.
@@ -106,25 +105,34 @@ class MgcpEndpoint(RequestHandling):
         self.clock = clock
         self.name = name
         self.port = port
+        self.debugLog = debugLog
+        self.notification = NotificationState(
+            clock=clock, port=port, endpointName=name, debugLog=debugLog, tcrit=tcrit, tpar=tpar,
+            notify=lambda observed, requestId: notify(self, observed, requestId))
         self._control = EndpointControlMachine(self)
-        self.debugLog = debugLog if debugLog is not None else Logger(namespace="srst.debug.mgcp")
-        self._initRequests()
+        self._localReports: list[WhenIdle] = []
         self.connections: dict[str, Connection] = {}
         self.payloadType = PCMU
-        self.tcrit = tcrit
-        self.tpar = tpar
         self.maxConnections = maxConnections
         self._newLeg = newLeg
         self._newConnectionId = newConnectionId
-        self._notify = notify
         self._mediaLost = mediaLost
         self._activity = activity
-        self._whenIdle: Optional[Callable[[str], Any]] = None
         port.subscribe(self)
 
     def __repr__(self) -> str:
         return "<MgcpEndpoint %s port %s%s>" % (self.name, self.port.name,
                                                  "" if self.controlled else " relinquished")
+
+    @property
+    def isFxs(self) -> bool:
+        """Whether the port faces a telephone."""
+        return bool(self.port.config.signal.isFxs)
+
+    @property
+    def notifiedEntity(self) -> Optional[NotifiedEntity]:
+        """The last C{N:} received, or C{None} for the gateway's call agent."""
+        return self.notification.notifiedEntity
 
     @property
     def controlled(self) -> bool:
@@ -152,43 +160,39 @@ class MgcpEndpoint(RequestHandling):
 
     # -- line events ----------------------------------------------------------------------------
 
-    def offHook(self, port: Any) -> None:
+    def offHook(self, port: VoicePort) -> None:
         """The line went off hook: report C{L/hd}."""
         if not self.controlled:
             return
         if (self.isFxs and self.port.status is PortStatus.OFF_HOOK
-                and not any(key in self._signals for key in (("L", "dl"), ("L", "sl")))):
+                and not any(self.notification.playing("L", name) for name in ("dl", "sl"))):
             self.port.stopTone()
         self._activity(self)
-        self._event("L", "hd")
+        self.notification.event("L", "hd")
 
-    def onHook(self, port: Any) -> None:
+    def onHook(self, port: VoicePort) -> None:
         """The line went on hook: report C{L/hu} (or, relinquished, end the kept call)."""
-        for key in [k for k, a in self._signals.items() if a.spec.kind is not SignalKind.NONE]:
-            active = self._signals.pop(key)
-            if active.timer is not None and active.timer.active():
-                active.timer.cancel()
-        self._resetDigits()
+        self.notification.lineOnHook()
         if not self.controlled:
             self._dropConnections(self.connections.values())
             self._checkIdle()
             return
-        self._event("L", "hu")
+        self.notification.event("L", "hu")
 
-    def digit(self, port: Any, digit: str) -> None:
+    def digit(self, port: VoicePort, digit: str) -> None:
         """A DTMF digit: report C{D/<digit>} or feed the digit map."""
         if self.controlled:
-            self._event("D", digit.upper())
+            self.notification.event("D", digit.upper())
 
-    def flash(self, port: Any) -> None:
+    def flash(self, port: VoicePort) -> None:
         """A hook flash: report C{L/hf}."""
         if self.controlled:
-            self._event("L", "hf")
+            self.notification.event("L", "hf")
 
-    def incoming(self, port: Any, callerId: Optional[str]) -> None:
+    def incoming(self, port: VoicePort, callerId: Optional[str]) -> None:
         """FXO: the exchange rings the line: report C{L/rg}."""
         if self.controlled:
-            self._event("L", "rg")
+            self.notification.event("L", "rg")
 
     # -- connections ------------------------------------------------------------------------
 
@@ -228,7 +232,7 @@ class MgcpEndpoint(RequestHandling):
         remoteSdp = command.sdp[0] if command.sdp else None
         payloadType = choosePayloadType(options, remoteSdp, self.payloadType)
         remote = remoteAddress(remoteSdp)
-        request = self.prepareRequest(command, required=False)
+        request = self.notification.prepareRequest(command, required=False)
         leg = self._newLeg(self.port, payloadType)
         try:
             local = leg.open()
@@ -272,7 +276,7 @@ class MgcpEndpoint(RequestHandling):
                                            "connection %s carries payload type %d"
                                            % (connection.connectionId, connection.leg.payloadType))
         remote = remoteAddress(remoteSdp) if remoteSdp is not None else connection.remote
-        request = self.prepareRequest(command, required=False)
+        request = self.notification.prepareRequest(command, required=False)
         connection.mode = mode
         if remoteSdp is not None:
             connection.remoteSdp = remoteSdp
@@ -303,7 +307,7 @@ class MgcpEndpoint(RequestHandling):
                                        "no connection of call %s on %s" % (callId, self.name))
         else:
             targets = list(self.connections.values())
-        request = self.prepareRequest(command, required=False) if self.controlled else None
+        request = self.notification.prepareRequest(command, required=False) if self.controlled else None
         parameters = []
         if len(targets) == 1:
             parameters.append(("P", connectionStatistics(targets[0].leg.snapshot())))
@@ -316,11 +320,26 @@ class MgcpEndpoint(RequestHandling):
 
     def _finishRequest(self, command: Command, request: Optional[NotificationRequest]) -> None:
         if request is not None:
-            self.applyRequest(request)
+            self.notification.applyRequest(request)
         elif command.has("N"):
-            self.notifiedEntity = command.get("N")
+            self.notification.notifiedEntity = command.get("N")
 
-    def dropConnections(self, targets: Any) -> Deferred[Any]:
+    def notificationRequest(self, command: Command) -> Response:
+        """
+        Execute an RQNT (mgcp.md 6.5).
+
+        @raise MgcpCommandError: with the previous request left in place.
+        """
+        return self.notification.notificationRequest(command)
+
+    def notificationFailed(self) -> None:
+        """
+        The call agent refused or never answered a notification (see
+        L{NotificationState.notificationFailed}).
+        """
+        self.notification.notificationFailed()
+
+    def dropConnections(self, targets: Iterable[Connection]) -> Deferred[Any]:
         """
         Delete connections without a response (wildcard DLCX, fallback):
         close their legs, release a seized FXO line left without one, and
@@ -333,7 +352,7 @@ class MgcpEndpoint(RequestHandling):
         self._checkIdle()
         return closing
 
-    def _dropConnections(self, targets: Any) -> Deferred[Any]:
+    def _dropConnections(self, targets: Iterable[Connection]) -> Deferred[Any]:
         targets = list(targets)
         closing = []
         for connection in targets:
@@ -360,8 +379,8 @@ class MgcpEndpoint(RequestHandling):
             if info == "C":
                 parameters.append(("C", connection.callId))
             elif info == "N":
-                if self.notifiedEntity is not None:
-                    parameters.append(("N", self.notifiedEntity))
+                if self.notification.notifiedEntity is not None:
+                    parameters.append(("N", self.notification.notifiedEntity))
             elif info == "L":
                 if connection.options is not None:
                     parameters.append(("L", connection.options))
@@ -391,19 +410,20 @@ class MgcpEndpoint(RequestHandling):
         @raise MgcpCommandError: 539 for an info code it cannot return.
         """
         held = self.port.status in (PortStatus.IDLE, PortStatus.RINGING)
+        notification = self.notification
         values: dict[str, Any] = {
             "A": capabilities,
-            "R": self.requested,
-            "S": self.activeSignals,
-            "D": self.digitMap.encode() if self.digitMap is not None else "",
-            "X": self.requestId,
+            "R": notification.requested,
+            "S": notification.activeSignals,
+            "D": notification.digitMap.encode() if notification.digitMap is not None else "",
+            "X": notification.requestId,
             "I": ",".join(c.connectionId for c in self.connections.values()),
             "ES": "L/hu" if held else "L/hd",
             "RM": "restart",
             "RD": 0,
-            "Q": "process,step" if self._step else "process,loop",
+            "Q": "process,step" if notification.step else "process,loop",
             "T": "",
-            "O": self.observedEvents,
+            "O": notification.observedEvents,
             "E": "000 Endpoint state is normal",
             "PL": packages,
             "MD": maxDatagram,
@@ -412,8 +432,8 @@ class MgcpEndpoint(RequestHandling):
         parameters: list[Any] = []
         for info in command.get("F") or ():
             if info == "N":
-                if self.notifiedEntity is not None:
-                    parameters.append(("N", self.notifiedEntity))
+                if notification.notifiedEntity is not None:
+                    parameters.append(("N", notification.notifiedEntity))
             elif info in values:
                 parameters.append((info, values[info]))
             else:
@@ -435,7 +455,7 @@ class MgcpEndpoint(RequestHandling):
 
     # -- fallback --------------------------------------------------------------------------
 
-    def relinquish(self, whenIdle: Callable[[str], Any]) -> None:
+    def relinquish(self, whenIdle: WhenIdle) -> None:
         """
         Stop MGCP control (fallback): forget the request and signals, drop
         transient connections locally, keep a connected call's media, and
@@ -443,7 +463,7 @@ class MgcpEndpoint(RequestHandling):
 
         @param whenIdle: called once with the voice-port name.
         """
-        self._control.relinquish(whenIdle)
+        self._controlInput(self._control.relinquish, whenIdle)
         self._checkIdle()
 
     def reclaim(self) -> None:
@@ -451,12 +471,49 @@ class MgcpEndpoint(RequestHandling):
         MGCP controls the port again, with an empty request (the call agent
         re-arms it after the restart RSIP).
         """
-        self._control.reclaim()
+        self._controlInput(self._control.reclaim)
+
+    def _controlInput(self, input: Callable[..., None], *args: object) -> None:
+        """
+        Feed the control machine, then report what its transitions queued
+        (L{reportLocal}): whoever is told may ask the endpoint its state or
+        reclaim it, which the machine cannot take from inside a transition.
+        """
+        input(*args)
+        while self._localReports:
+            self._localReports.pop(0)(self.port.name)
+
+    # -- what the control machine's transitions do (srst.mgcp._control) ---------------------
+
+    def stopControl(self) -> None:
+        """
+        Relinquished: forget the request and its signals, and drop the
+        connections unless they carry a connected call (kept until it ends).
+        """
+        self.notification.forget()
+        if not self.carriesConnectedCall:
+            self._dropConnections(self.connections.values())
+
+    def resumeControl(self) -> None:
+        """
+        Reclaimed: start over with an empty request.
+        """
+        self.notification.forget()
+
+    def reportLocal(self, whenIdle: WhenIdle) -> None:
+        """
+        The relinquished port is idle: tell C{whenIdle} once the control
+        machine's transition is over.
+        """
+        self._localReports.append(whenIdle)
 
     def _rtpUnreachable(self, connectionId: str) -> None:
         """
         No RTP arrived on a connection for C{mgcp rtp unreachable timeout}
-        (mgcp.md 6.4, C{action notify}): delete it here, then report it.
+        (mgcp.md 6.4, C{action notify}): delete it here and report it (to
+        the call agent only while it controls the port: reported before a
+        relinquished port that is now idle can be handed back), then see
+        whether the port is idle.
         """
         connection = self.connections.get(connectionId.upper())
         if connection is None:
@@ -465,13 +522,13 @@ class MgcpEndpoint(RequestHandling):
         self.debugLog.debug("MGCP endpoint {endpoint}: connection {connection} RTP unreachable; deleted",
                             endpoint=self.name, connection=connectionId)
         self._dropConnections([connection])
-        self._checkIdle()
         if self._mediaLost is not None:
             self._mediaLost(self, connection, statistics)
+        self._checkIdle()
 
     def _checkIdle(self) -> None:
         if self.isIdle:
-            self._control.idle()
+            self._controlInput(self._control.idle)
 
     def close(self) -> Deferred[Any]:
         """
@@ -479,7 +536,7 @@ class MgcpEndpoint(RequestHandling):
 
         @return: fires when the RTP ports are closed.
         """
-        self._forgetRequest()
+        self.notification.forget()
         self.port.unsubscribe(self)
         return self._dropConnections(self.connections.values())
 

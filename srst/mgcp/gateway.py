@@ -28,24 +28,17 @@ from __future__ import annotations
 
 import ipaddress
 import random as _random
-import re
-from typing import Any, Callable, Iterable, Optional, Sequence
+from typing import Any, Callable, Iterable, Optional, Sequence, Union
 
+from attrs import frozen
 from twisted.internet.defer import Deferred, DeferredList, gatherResults, succeed
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.protocol import DatagramProtocol
 from twisted.logger import Logger
 from twisted.python.failure import Failure
+from zope.interface import implementer
 
 from srst.mgcp._disconnected import DisconnectedProcedure
-from srst.mgcp._gatewaytypes import (
-    GatewayCounters,
-    GatewayProtocol,
-    MgcpErrorResponse,
-    UnknownVoicePort,
-    expectSuccess,
-    peerText,
-    printable,
-)
 from srst.mgcp._naming import (
     ALL_OF,
     ANY_OF,
@@ -56,12 +49,23 @@ from srst.mgcp._naming import (
 )
 from srst.mgcp._signals import MgcpCommandError
 from srst.mgcp.constants import GATEWAY_PORT, MAX_MESSAGE_SIZE, ReasonCode, ResponseCode, Verb, responseText
+from srst.media.transport import StreamSnapshot
+from srst.mgcp._connections import Connection
 from srst.mgcp.endpoint import ConnectionInfo, MgcpEndpoint
-from srst.mgcp.messages import Command, NotifiedEntity, Reason, Response
-from srst.mgcp.transactions import MgcpTimeout, MgcpTransactions, Peer, RetransmissionPolicy
+from srst.mgcp.messages import Command, ConnectionParameters, NotifiedEntity, Reason, Response
+from srst.ports.media import PortMediaLeg
+from srst.ports.voiceport import VoicePort
+from srst.mgcp.transactions import (
+    ITransactionOwner,
+    MgcpTimeout,
+    MgcpTransactions,
+    Peer,
+    RetransmissionPolicy,
+)
 
-__all__ = ["MgcpGateway", "GatewayCounters", "MgcpErrorResponse", "UnknownVoicePort",
-           "RELINQUISHED_CODE", "DEBUG_NAMESPACE"]
+__all__ = ["MgcpGateway", "GatewayCounters", "GatewayProtocol", "MgcpErrorResponse",
+           "UnknownVoicePort", "RELINQUISHED_CODE", "DEBUG_NAMESPACE", "expectSuccess", "peerText",
+           "printable"]
 
 DEBUG_NAMESPACE = "srst.debug.mgcp"
 """The C{debug mgcp} category: packets, executions, endpoint events."""
@@ -69,10 +73,127 @@ DEBUG_NAMESPACE = "srst.debug.mgcp"
 RELINQUISHED_CODE = ResponseCode.ENDPOINT_NOT_READY
 """What a relinquished (fallback) endpoint answers the call agent: 501."""
 
-_CODE = re.compile(rb"\s*([0-9]{3})\s")
 _MAX_REDIRECTS = 3
 
 
+class MgcpErrorResponse(RuntimeError):
+    """
+    The call agent answered one of the gateway's commands with a non-2xx
+    code.
+
+    @ivar response: the L{Response}.
+    """
+
+    def __init__(self, response: Response) -> None:
+        RuntimeError.__init__(self, response)
+        self.response = response
+
+    @property
+    def code(self) -> int:
+        """The response code."""
+        return self.response.code
+
+    def __str__(self) -> str:
+        return "call agent answered %03d %s" % (self.response.code,
+                                                self.response.commentary or responseText(
+                                                    self.response.code))
+
+
+class UnknownVoicePort(KeyError):
+    """
+    A voice-port name the gateway has no endpoint for.
+    """
+
+    def __str__(self) -> str:
+        return "no MGCP endpoint for voice-port %r" % (self.args[0],)
+
+
+@frozen
+class GatewayCounters:
+    """
+    What the gateway has seen and done, for show commands.
+
+    @ivar received: datagrams received.
+    @ivar sent: datagrams sent.
+    @ivar commandsReceived: well-formed commands received (duplicates too).
+    @ivar malformed: messages that failed to decode (dropped or answered 5xx).
+    @ivar duplicates: duplicate commands answered from the response cache.
+    @ivar unknownEndpoint: commands answered 500.
+    @ivar unknownVerb: commands answered 504.
+    @ivar notifications: NTFYs sent (keepalives excluded).
+    @ivar keepalives: keepalive NTFYs sent.
+    @ivar restarts: RSIPs sent.
+    @ivar retransmissions: commands and responses resent.
+    @ivar timeouts: outgoing commands that exhausted retransmission.
+    @ivar errors: error responses sent, by code (400 and up).
+    @ivar connectionsLost: connections deleted because their RTP stopped
+        (reported to the call agent with a DLCX while it controls the port).
+    """
+
+    received: int
+    sent: int
+    commandsReceived: int
+    malformed: int
+    duplicates: int
+    unknownEndpoint: int
+    unknownVerb: int
+    notifications: int
+    keepalives: int
+    restarts: int
+    retransmissions: int
+    timeouts: int
+    errors: dict[int, int]
+    connectionsLost: int = 0
+
+
+class GatewayProtocol(DatagramProtocol):
+    """The UDP face of an L{MgcpGateway}."""
+
+    def __init__(self, gateway: MgcpGateway) -> None:
+        self.gateway = gateway
+
+    def datagramReceived(self, datagram: bytes, addr: Peer) -> None:
+        """Hand the datagram to the gateway."""
+        self.gateway.datagramReceived(datagram, addr)
+
+    def write(self, data: bytes, peer: Peer) -> None:
+        """Send one datagram, if bound."""
+        if self.transport is not None:
+            self.transport.write(data, peer)
+
+
+def peerText(peer: Peer) -> str:
+    """
+    @param peer: a datagram address.
+    @return: C{"host:port"}.
+    """
+    try:
+        host, port = peer[0], peer[1]
+    except (TypeError, IndexError):
+        return str(peer)
+    return "%s:%s" % (host, port)
+
+
+def expectSuccess(response: Response) -> Response:
+    """
+    @param response: a final response from the call agent.
+    @return: it, when 2xx.
+    @raise MgcpErrorResponse: otherwise.
+    """
+    if not 200 <= response.code <= 299:
+        raise MgcpErrorResponse(response)
+    return response
+
+
+def printable(data: bytes) -> str:
+    """
+    @param data: a datagram.
+    @return: its text for the debug log, LF line ends.
+    """
+    return data.decode("utf-8", "replace").replace("\r\n", "\n").rstrip("\n")
+
+
+@implementer(ITransactionOwner)
 class MgcpGateway:
     """
     The router's MGCP gateway.
@@ -95,8 +216,8 @@ class MgcpGateway:
 
     log = Logger(namespace="srst.mgcp.gateway")
 
-    def __init__(self, *, clock: IReactorTime, domain: str, ports: Iterable[Any],
-                 newLeg: Callable[[Any, int], Any], callAgent: tuple[str, int],
+    def __init__(self, *, clock: IReactorTime, domain: str, ports: Iterable[VoicePort],
+                 newLeg: Callable[[VoicePort, int], PortMediaLeg], callAgent: tuple[str, int],
                  restartDelay: float = 0.0,
                  policy: RetransmissionPolicy = RetransmissionPolicy(),
                  random: Callable[[], float] = _random.random, version: str = "0.1",
@@ -104,7 +225,7 @@ class MgcpGateway:
                  tcrit: float = 4.0, tpar: float = 16.0,
                  packages: Iterable[str] = ("L", "D", "G", "R"),
                  firstTransactionId: Optional[int] = None, maxConnections: int = 4,
-                 debugLog: Optional[Logger] = None, disconnectedProcedure: bool = True) -> None:
+                 debugLog: Logger, disconnectedProcedure: bool = True) -> None:
         """
         @param clock: the reactor's L{IReactorTime} (a L{task.Clock} in tests).
         @param domain: the endpoint domain, e.g. C{"gw1.example.com"}.
@@ -125,9 +246,8 @@ class MgcpGateway:
         @param firstTransactionId: the first id of the gateway's commands
             (random by default, see L{MgcpTransactions}).
         @param maxConnections: connections per endpoint.
-        @param debugLog: the C{srst.debug.mgcp} logger (the service passes
-            the one of its debug switches); by default a plain L{Logger} in
-            that namespace.
+        @param debugLog: the C{srst.debug.mgcp} logger, made by the router's
+            L{srst.debug.DebugSwitches.logger}.
         @param disconnectedProcedure: whether a timed-out command starts
             the disconnected procedure of mgcp.md 5.3.
         """
@@ -139,13 +259,15 @@ class MgcpGateway:
         self.packages = tuple(packages)
         self.registered = False
         self.disconnectedProcedure = disconnectedProcedure
-        self.debugLog = debugLog if debugLog is not None else Logger(namespace=DEBUG_NAMESPACE)
+        self.debugLog = debugLog
         self.trafficObservers: list[Callable[[], None]] = []
         self.timeoutObservers: list[Callable[[], None]] = []
         self.protocol = GatewayProtocol(self)
-        self.transactions = MgcpTransactions(clock, self._write, self._handle, policy,
-                                             firstTransactionId)
-        self.transactions.debugLog = self.debugLog
+        self.transactions = MgcpTransactions(clock, self._write, self, policy, firstTransactionId,
+                                             debugLog=debugLog)
+        self._heard = False
+        self._executing = False
+        self._pending: list[Callable[[], object]] = []
         self.disconnected = DisconnectedProcedure(
             clock, random, lambda seconds: self.sendRestart("disconnected", seconds),
             tdinit, tdmin, tdmax)
@@ -179,7 +301,7 @@ class MgcpGateway:
         """
         return self._endpoint(portName).name
 
-    def mediaOf(self, portName: str) -> Any:
+    def mediaOf(self, portName: str) -> StreamSnapshot | None:
         """
         @param portName: a voice-port name.
         @return: the stream statistics (a L{srst.media.transport.StreamSnapshot})
@@ -284,21 +406,35 @@ class MgcpGateway:
 
         return self._sendCommand(command, self.callAgent).addCallback(answered)
 
-    def relinquish(self, portName: str, whenIdle: Callable[[str], Any]) -> None:
+    def relinquish(self, portName: str, whenIdle: Callable[[str], object]) -> None:
         """
         Hand a port to local call control (MGCP gateway fallback): its
         requested events, signals and transient connections are cleared
         locally (no message is sent), a connected call keeps its media until
         the line goes on hook or the call agent deletes it, and
         C{whenIdle(portName)} is called once the port is idle (at once when
-        it already is).  Meanwhile the endpoint ignores the line and answers
-        the call agent L{RELINQUISHED_CODE} (501).
+        it already is; when a command of the call agent, such as the DLCX
+        of the kept call, made it idle: once that command is answered).
+        Meanwhile the endpoint ignores the line and answers the call agent
+        L{RELINQUISHED_CODE} (501).
 
         @param portName: the voice-port name.
         @param whenIdle: called once with C{portName}.
         @raise UnknownVoicePort: for a port the gateway does not control.
         """
-        self._endpoint(portName).relinquish(whenIdle)
+        self._endpoint(portName).relinquish(lambda name: self._afterCommand(whenIdle, name))
+
+    def _afterCommand(self, function: Callable[[str], object], portName: str) -> None:
+        """
+        Call C{function(portName)} now, or, while a command of the call
+        agent is being executed, once the transaction layer has handled it
+        (L{messageHandled}): what it triggers then follows the command's
+        answer.
+        """
+        if self._executing:
+            self._pending.append(lambda: function(portName))
+        else:
+            function(portName)
 
     def reclaim(self, portName: str) -> None:
         """
@@ -359,24 +495,40 @@ class MgcpGateway:
         self._received += 1
         self.debugLog.debug("MGCP Packet received from {peer}--->\n{text}\n<---",
                             peer=peerText(peer), text=printable(data), size=len(data))
-        core = self.transactions.counters
-        before = core.commandsReceived + core.responsesReceived + core.acksReceived
+        self._heard = False
         self.transactions.datagramReceived(data, peer)
-        fromCallAgent = peer[0] == self.callAgent[0]
-        if fromCallAgent and core.commandsReceived + core.responsesReceived + core.acksReceived != before:
+        heard, self._heard = self._heard, False
+        if heard and peer[0] == self.callAgent[0]:
             # Only the call agent's own traffic proves it is alive (mgcp.md 9.1):
             # a stray datagram from elsewhere must not end fallback.
             self._traffic()
 
     def _write(self, data: bytes, peer: Peer) -> None:
         self._sent += 1
-        match = _CODE.match(data)
-        if match is not None and int(match.group(1)) >= 400:
-            code = int(match.group(1))
-            self._errors[code] = self._errors.get(code, 0) + 1
         self.debugLog.debug("MGCP Packet sent to {peer}--->\n{text}\n<---",
                             peer=peerText(peer), text=printable(data), size=len(data))
         self.protocol.write(data, peer)
+
+    # -- ITransactionOwner ------------------------------------------------------------------
+
+    def messageHandled(self, message: Union[Command, Response], peer: Peer) -> None:
+        """
+        A well-formed message of the datagram being received was handled:
+        once the datagram is done, it counts as traffic if it came from the
+        call agent (L{datagramReceived}).  What a command left to do after
+        its answer (L{relinquish}) is done now.
+        """
+        self._heard = True
+        while self._pending:
+            self._pending.pop(0)()
+
+    def responseSent(self, response: Response, peer: Peer) -> None:
+        """
+        Count the error responses sent (400 and up; resent and
+        retransmitted ones too) by code.
+        """
+        if response.code >= 400:
+            self._errors[response.code] = self._errors.get(response.code, 0) + 1
 
     def _traffic(self) -> None:
         for observer in list(self.trafficObservers):
@@ -431,7 +583,8 @@ class MgcpGateway:
 
         self._sendCommand(command, self._entityAddress(entity)).addCallbacks(answered, failed)
 
-    def _mediaLost(self, endpoint: MgcpEndpoint, connection: Any, statistics: Any) -> None:
+    def _mediaLost(self, endpoint: MgcpEndpoint, connection: Connection,
+                   statistics: ConnectionParameters) -> None:
         """
         A connection was deleted because its RTP stopped (C{mgcp rtp
         unreachable ... action notify}): tell the call agent with a DLCX
@@ -468,8 +621,13 @@ class MgcpGateway:
         except KeyError:
             raise UnknownVoicePort(portName) from None
 
-    def _handle(self, command: Command, peer: Peer) -> Any:
+    def commandReceived(self, command: Command, peer: Peer) -> Union[Response, Deferred[Response]]:
+        """
+        Execute a command of the call agent (see the module docstring for
+        the dispatch rules); a refused one is answered with its error code.
+        """
         self.disconnected.commandReceived()
+        self._executing = True
         try:
             return self._dispatch(command)
         except MgcpCommandError as error:
@@ -477,6 +635,8 @@ class MgcpGateway:
                                 verb=command.verb, transactionId=command.transactionId,
                                 endpoint=command.endpoint, error=str(error))
             return Response(error.code, command.transactionId, responseText(error.code))
+        finally:
+            self._executing = False
 
     def _dispatch(self, command: Command) -> Any:
         verb = Verb.lookup(command.verb)
@@ -560,10 +720,10 @@ class MgcpGateway:
         if kind is None:
             return self._controlledOnly(targets[0]).notificationRequest(command)
         live = [endpoint for endpoint in targets if endpoint.controlled]
-        requests = [(endpoint, endpoint.prepareRequest(command, required=True))
+        requests = [(endpoint, endpoint.notification.prepareRequest(command, required=True))
                     for endpoint in live]
         for endpoint, request in requests:
-            endpoint.applyRequest(request)
+            endpoint.notification.applyRequest(request)
         return Response(ResponseCode.OK, command.transactionId, responseText(ResponseCode.OK))
 
     def _auep(self, command: Command, kind: Optional[str], targets: list) -> Response:

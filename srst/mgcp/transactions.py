@@ -3,12 +3,15 @@
 The MGCP transaction layer (RFC 3435; mgcp.md sections 2.1, 4, 5.1 and 11).
 
 L{MgcpTransactions} is a transport-free core: it takes a C{send(bytes,
-addr)} callable and a clock, and is fed datagrams with
-L{MgcpTransactions.datagramReceived}.  L{MgcpTransactionProtocol} is the
-thin C{DatagramProtocol} around it.
+addr)} callable, a clock and its owner (an L{ITransactionOwner}), and is fed
+datagrams with L{MgcpTransactions.datagramReceived}.
+L{MgcpTransactionProtocol} is the thin C{DatagramProtocol} around it.
 
-Incoming commands are handed to a handler C{handler(command, peer)} that
-returns a L{Response} or a L{Deferred} firing with one.  Responses are
+The owner is told what happens: a new command is handed to
+L{ITransactionOwner.commandReceived}, which returns a L{Response} or a
+L{Deferred} firing with one; every well-formed message, once the layer has
+dealt with it, to L{ITransactionOwner.messageHandled}; every response the
+layer puts on the wire to L{ITransactionOwner.responseSent}.  Responses are
 cached per C{(peer, transactionId)} for T-HIST: a duplicate command is
 answered byte-identically (or with C{100} while still executing) and never
 executed twice.  A final response sent after a provisional carries an empty
@@ -16,36 +19,30 @@ C{K:} and is retransmitted until the C{000} acknowledgement arrives.
 
 Outgoing commands (L{MgcpTransactions.sendCommand}) get gateway transaction
 ids, are retransmitted with exponential backoff and fail with
-L{MgcpTimeout} after Max2 retransmissions or Tsmax.  Choices made here:
-responses are matched to our commands by transaction id alone (as
-Wireshark does); a final response asking for an acknowledgement (empty
-C{K:}) is acknowledged at once with a C{000} rather than with C{K:} on the
-next command; retransmission timers have no random jitter, so the schedule
-is exactly that of mgcp.md 10.4.
+L{MgcpTimeout} after Max2 retransmissions or Tsmax; the L{Deferred} returned
+to the sender carries the result.  Choices made here: responses are matched
+to our commands by transaction id alone (as Wireshark does); a final
+response asking for an acknowledgement (empty C{K:}) is acknowledged at
+once with a C{000} rather than with C{K:} on the next command;
+retransmission timers have no random jitter, so the schedule is exactly
+that of mgcp.md 10.4.
 """
 
 from __future__ import annotations
 
 import random
-from typing import Callable, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 import attrs
-from attrs import define
+from attrs import define, frozen
 from twisted.internet.defer import Deferred, fail, maybeDeferred
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.internet.protocol import DatagramProtocol
 from twisted.logger import Logger
 from twisted.python.failure import Failure
+from zope.interface import Interface
 
-from srst.debug import sharedDebugLogger
-from srst.mgcp._retransmit import (
-    MgcpTimeout,
-    MgcpTransactionsClosed,
-    Peer,
-    RetransmissionPolicy,
-    TransactionCounters,
-    _Retransmitter,
-)
+from srst.mgcp.config import MgcpTimers
 from srst.mgcp.constants import MAX_TRANSACTION_ID, ResponseCode, responseText
 from srst.mgcp.messages import (
     Command,
@@ -60,25 +57,224 @@ from srst.mgcp.messages import (
 )
 
 __all__ = [
-    "MgcpTimeout", "MgcpTransactionsClosed", "RetransmissionPolicy",
-    "TransactionCounters", "MgcpTransactions", "MgcpTransactionProtocol",
-    "Handler", "Peer",
+    "ITransactionOwner", "MgcpTimeout", "MgcpTransactionsClosed", "RetransmissionPolicy",
+    "TransactionCounters", "MgcpTransactions", "MgcpTransactionProtocol", "Peer",
 ]
 
-Handler = Callable[[Command, Peer], Union[Response, "Deferred[Response]"]]
-"""Executes one incoming command and returns its final response."""
+Peer = tuple[Any, ...]
+"""A datagram address: C{(host, port)} (IPv6 sockets add flow and scope)."""
 
 _FIRST_ID_RANGE = (500000000, 899999999)
+_EPSILON = 1e-9
 
 
-_DEBUG_LOG = sharedDebugLogger("srst.debug.mgcp")
-"""The C{debug mgcp} logger (an instance attribute so its namespace holds)."""
+class ITransactionOwner(Interface):
+    """
+    The object a transaction layer works for (the MGCP gateway, the call
+    agent of C{srst-ccm}): it executes the commands received and is told
+    what the layer received and answered.
+    """
+
+    def commandReceived(command: Command, peer: Peer) -> Union[Response, "Deferred[Response]"]:
+        """
+        A new command arrived (not a duplicate, which the layer answers
+        from its cache): execute it.
+
+        @param command: the command.
+        @param peer: its source address; the response goes there.
+        @return: the final L{Response}, or a L{Deferred} firing with it; its
+            transaction id is set to the command's.  A failure is answered
+            C{400}.
+        """
+
+    def messageHandled(message: Union[Command, Response], peer: Peer) -> None:
+        """
+        The layer has dealt with one well-formed message of a datagram: a
+        command (new, and executed or still executing, or a duplicate
+        answered from the cache), a response (to one of our commands or to
+        none) or a C{000} acknowledgement.  Malformed messages are not
+        reported here (see L{MgcpTransactions.counters}).
+
+        @param message: the decoded message.
+        @param peer: its source address.
+        """
+
+    def responseSent(response: Response, peer: Peer) -> None:
+        """
+        The layer put a response on the wire: a final response (also one
+        resent for a duplicate command or retransmitted until its C{000}),
+        a C{100} provisional, a C{000} acknowledgement, or the error answer
+        to a malformed command.
+
+        @param response: the response as encoded.
+        @param peer: where it went.
+        """
+
+
+class MgcpTimeout(RuntimeError):
+    """
+    An outgoing command got no final response in time (Max2 retransmissions
+    or Tsmax elapsed).
+
+    @ivar transactionId: the command's transaction id.
+    @ivar attempts: how many times it was sent (first send included).
+    @ivar peer: where it was sent.
+    """
+
+    def __init__(self, transactionId: int, attempts: int, peer: Peer) -> None:
+        RuntimeError.__init__(self, transactionId, attempts, peer)
+        self.transactionId = transactionId
+        self.attempts = attempts
+        self.peer = peer
+
+    def __str__(self) -> str:
+        return "MGCP transaction %d to %r timed out after %d attempts" % (
+            self.transactionId, self.peer, self.attempts)
+
+
+class MgcpTransactionsClosed(RuntimeError):
+    """
+    The transaction layer was closed while a command was outstanding, or a
+    command was sent after it was closed.
+
+    @ivar transactionId: the command's transaction id, or C{None}.
+    """
+
+    def __init__(self, transactionId: Optional[int] = None) -> None:
+        RuntimeError.__init__(self, transactionId)
+        self.transactionId = transactionId
+
+    def __str__(self) -> str:
+        if self.transactionId is None:
+            return "MGCP transaction layer is closed"
+        return "MGCP transaction %d abandoned: transaction layer closed" % (
+            self.transactionId,)
+
+
+@frozen
+class RetransmissionPolicy:
+    """
+    Timer settings (mgcp.md 5.1), Cisco IOS defaults.
+
+    @ivar initial: first retransmission timeout, seconds.
+    @ivar maximum: cap for the doubling timeout, seconds.
+    @ivar max1: retransmissions after which the peer is suspect (logged).
+    @ivar max2: retransmissions after which the transaction fails.
+    @ivar tsmax: longest a message stays in the retransmission queue, and
+        longest to wait for a final response after a provisional, seconds.
+    @ivar thist: how long responses (and used ids) are remembered, seconds.
+    @ivar provisionalDelay: how long the owner may execute a command before a C{100}
+        provisional is sent, seconds.
+    """
+
+    initial: float = 0.5
+    maximum: float = 4.0
+    max1: int = 5
+    max2: int = 7
+    tsmax: float = 20.0
+    thist: float = 30.0
+    provisionalDelay: float = 0.2
+
+    @classmethod
+    def fromTimers(cls, timers: MgcpTimers) -> RetransmissionPolicy:
+        """
+        @param timers: the C{mgcp: timers:} settings (milliseconds and
+            seconds).
+        @return: the policy the transaction layer uses for them.
+        """
+        return cls(
+            initial=timers.requestTimeoutMs / 1000.0,
+            maximum=timers.requestTimeoutMaxMs / 1000.0,
+            max1=timers.max1Retries,
+            max2=timers.max2Retries,
+            tsmax=float(timers.tsmax),
+            thist=float(timers.thist),
+        )
+
+
+@define
+class TransactionCounters:
+    """
+    What the transaction layer has seen and done (for show commands).
+
+    @ivar datagramsReceived: datagrams fed in.
+    @ivar commandsReceived: well-formed commands received (duplicates too).
+    @ivar responsesReceived: well-formed non-000 responses received.
+    @ivar duplicates: duplicate commands answered from the cache, and
+        repeated final responses to our recent commands.
+    @ivar provisionalsSent: C{100} responses sent.
+    @ivar malformed: messages that failed to decode.
+    @ivar acksReceived: C{000} response acknowledgements received.
+    @ivar commandsSent: outgoing commands (first sends).
+    @ivar retransmissions: outgoing commands and K-responses resent.
+    @ivar timeouts: outgoing commands failed with L{MgcpTimeout}.
+    @ivar unmatchedResponses: responses for no known transaction.
+    @ivar unacknowledged: K-responses whose C{000} never came.
+    """
+
+    datagramsReceived: int = 0
+    commandsReceived: int = 0
+    responsesReceived: int = 0
+    duplicates: int = 0
+    provisionalsSent: int = 0
+    malformed: int = 0
+    acksReceived: int = 0
+    commandsSent: int = 0
+    retransmissions: int = 0
+    timeouts: int = 0
+    unmatchedResponses: int = 0
+    unacknowledged: int = 0
+
+
+@define
+class _Retransmitter:
+    """
+    Resends one datagram with exponential backoff until cancelled, Max2
+    retransmissions, or Tsmax since the first send.
+    """
+
+    clock: IReactorTime
+    policy: RetransmissionPolicy
+    resend: Callable[[], None]
+    giveUp: Callable[[], None]
+    deadline: float = 0.0
+    delay: float = 0.0
+    count: int = 0
+    call: Optional[IDelayedCall] = None
+
+    def start(self) -> None:
+        now = self.clock.seconds()
+        self.deadline = now + self.policy.tsmax
+        self.delay = self.policy.initial
+        self._arm(now)
+
+    def _arm(self, now: float) -> None:
+        when = min(now + self.delay, self.deadline)
+        self.call = self.clock.callLater(max(when - now, 0.0), self._fire)
+
+    def _fire(self) -> None:
+        self.call = None
+        now = self.clock.seconds()
+        if self.count >= self.policy.max2 or now >= self.deadline - _EPSILON:
+            self.giveUp()
+            return
+        self.count += 1
+        self.resend()
+        self.delay = min(self.delay * 2, self.policy.maximum)
+        self._arm(now)
+
+    def cancel(self) -> None:
+        if self.call is not None and self.call.active():
+            self.call.cancel()
+        self.call = None
+
 
 @define(eq=False)
 class _Incoming:
     peer: Peer
     transactionId: int
     handling: Optional[Deferred] = None
+    response: Optional[Response] = None
     data: Optional[bytes] = None
     provisionalSent: bool = False
     provisionalTimer: Optional[IDelayedCall] = None
@@ -118,31 +314,34 @@ class MgcpTransactions:
 
     @ivar counters: a L{TransactionCounters}.
     @ivar policy: the L{RetransmissionPolicy}.
+    @ivar debugLog: the C{debug mgcp} logger (duplicates, executions,
+        commands sent).
     """
 
     log = Logger()
 
-    def __init__(self, clock: IReactorTime, send: Callable[[bytes, Peer],
-                                                            None],
-                 handler: Handler,
+    def __init__(self, clock: IReactorTime, send: Callable[[bytes, Peer], None],
+                 owner: ITransactionOwner,
                  policy: RetransmissionPolicy = RetransmissionPolicy(),
-                 firstTransactionId: Optional[int] = None) -> None:
+                 firstTransactionId: Optional[int] = None, *, debugLog: Logger) -> None:
         """
         @param clock: timers and C{seconds()}.
         @param send: C{send(data, peer)} puts one datagram on the wire.
-        @param handler: executes incoming commands (see L{Handler}); the
-            transaction id of its response is set to the command's.
+        @param owner: executes incoming commands and is told what the
+            layer received and answered (L{ITransactionOwner}).
         @param policy: the timers.
         @param firstTransactionId: the first gateway transaction id; by
             default a random one in 500 000 000 .. 899 999 999, far from
             the small ids call agents use.
+        @param debugLog: the C{debug mgcp} logger, made by the owner's
+            L{srst.debug.DebugSwitches.logger}.
         """
-        self.debugLog = _DEBUG_LOG
+        self.debugLog = debugLog
         self.clock = clock
         self.policy = policy
         self.counters = TransactionCounters()
         self._send = send
-        self._handler = handler
+        self._owner = owner
         if firstTransactionId is None:
             firstTransactionId = random.SystemRandom().randint(
                 *_FIRST_ID_RANGE)
@@ -183,6 +382,16 @@ class MgcpTransactions:
                 self._commandReceived(message, peer)
             else:
                 self._responseReceived(message, peer)
+            self._owner.messageHandled(message, peer)
+
+    def _answer(self, response: Response, peer: Peer, data: Optional[bytes] = None) -> None:
+        """
+        Put a response on the wire and tell the owner.
+
+        @param data: its encoding, when already made.
+        """
+        self._send(encodeMessage(response) if data is None else data, peer)
+        self._owner.responseSent(response, peer)
 
     def _malformed(self, error: MgcpDecodeError, peer: Peer) -> None:
         self.counters.malformed += 1
@@ -192,7 +401,7 @@ class MgcpTransactions:
                       transactionId=error.transactionId,
                       answered=reply is not None)
         if reply is not None:
-            self._send(encodeMessage(reply), peer)
+            self._answer(reply, peer)
 
     # -- incoming commands --------------------------------------------------
 
@@ -208,11 +417,11 @@ class MgcpTransactions:
             self.debugLog.debug(
                 "MGCP: duplicate {verb} {transactionId} from {peer}",
                 verb=command.verb, transactionId=command.transactionId,
-                peer=peer, executing=entry.data is None)
-            if entry.data is None:
+                peer=peer, executing=entry.response is None)
+            if entry.response is None:
                 self._sendProvisional(entry)
             else:
-                self._send(entry.data, peer)
+                self._answer(entry.response, peer, entry.data)
             return
         entry = _Incoming(peer, command.transactionId)
         self._incoming[key] = entry
@@ -221,10 +430,10 @@ class MgcpTransactions:
         self.debugLog.debug("MGCP: executing {verb} {transactionId} from "
                             "{peer}", verb=command.verb,
                             transactionId=command.transactionId, peer=peer)
-        handling = maybeDeferred(self._handler, command, peer)
+        handling = maybeDeferred(self._owner.commandReceived, command, peer)
         handling.addCallbacks(self._handled, self._handlerFailed,
                               callbackArgs=(entry,), errbackArgs=(entry,))
-        if entry.data is None and not self._closed:
+        if entry.response is None and not self._closed:
             entry.handling = handling
             entry.provisionalTimer = self.clock.callLater(
                 self.policy.provisionalDelay, self._provisionalDue, entry)
@@ -241,7 +450,7 @@ class MgcpTransactions:
                     if key[0] == peer and key[1] in confirmed]
         for key in keys:
             entry = self._incoming.get(key)
-            if entry is not None and entry.data is not None:
+            if entry is not None and entry.response is not None:
                 entry.cancelTimers()
                 self._uncache(key)
 
@@ -267,7 +476,7 @@ class MgcpTransactions:
         self.counters.provisionalsSent += 1
         provisional = Response(ResponseCode.EXECUTING, entry.transactionId,
                                responseText(ResponseCode.EXECUTING))
-        self._send(encodeMessage(provisional), entry.peer)
+        self._answer(provisional, entry.peer)
 
     def _handled(self, response: Response, entry: _Incoming) -> None:
         if self._closed:
@@ -301,8 +510,8 @@ class MgcpTransactions:
                 Parameter("K", ""),)
         response = attrs.evolve(response, transactionId=entry.transactionId,
                                 parameters=parameters)
+        entry.response = response
         entry.data = encodeMessage(response)
-        self._send(entry.data, entry.peer)
         if entry.provisionalSent:
             entry.retransmitter = _Retransmitter(
                 self.clock, self.policy,
@@ -311,11 +520,12 @@ class MgcpTransactions:
             entry.retransmitter.start()
         entry.expiry = self.clock.callLater(self.policy.thist, self._expire,
                                             entry)
+        self._answer(response, entry.peer, entry.data)
 
     def _resendResponse(self, entry: _Incoming) -> None:
         self.counters.retransmissions += 1
-        assert entry.data is not None
-        self._send(entry.data, entry.peer)
+        assert entry.response is not None
+        self._answer(entry.response, entry.peer, entry.data)
 
     def _responseUnacknowledged(self, entry: _Incoming) -> None:
         entry.retransmitter = None
@@ -381,12 +591,11 @@ class MgcpTransactions:
     def _acknowledge(self, response: Response, peer: Peer) -> None:
         ack = response.get("K")
         if ack is not None and not ack.ranges:
-            self._send(encodeMessage(Response(ResponseCode.RESPONSE_ACK,
-                                              response.transactionId)), peer)
+            self._answer(Response(ResponseCode.RESPONSE_ACK, response.transactionId), peer)
 
     # -- outgoing commands --------------------------------------------------
 
-    def sendCommand(self, command: Command, peer: Peer) -> Deferred:
+    def sendCommand(self, command: Command, peer: Peer) -> Deferred[Response]:
         """
         Send a command and wait for its final response.
 
@@ -482,7 +691,7 @@ class MgcpTransactions:
 
     def close(self) -> None:
         """
-        Cancel every timer, cancel running handlers, forget the cache and
+        Cancel every timer, cancel commands still executing, forget the cache and
         fail outstanding commands with L{MgcpTransactionsClosed}.
         Idempotent.
         """
@@ -516,17 +725,18 @@ class MgcpTransactionProtocol(DatagramProtocol):
     @ivar transactions: the L{MgcpTransactions} core.
     """
 
-    def __init__(self, clock: IReactorTime, handler: Handler,
+    def __init__(self, clock: IReactorTime, owner: ITransactionOwner,
                  policy: RetransmissionPolicy = RetransmissionPolicy(),
-                 firstTransactionId: Optional[int] = None) -> None:
+                 firstTransactionId: Optional[int] = None, *, debugLog: Logger) -> None:
         """
         @param clock: timers.
-        @param handler: see L{MgcpTransactions}.
+        @param owner: see L{MgcpTransactions}.
         @param policy: the timers.
         @param firstTransactionId: see L{MgcpTransactions}.
+        @param debugLog: see L{MgcpTransactions}.
         """
-        self.transactions = MgcpTransactions(clock, self._write, handler,
-                                             policy, firstTransactionId)
+        self.transactions = MgcpTransactions(clock, self._write, owner, policy,
+                                             firstTransactionId, debugLog=debugLog)
 
     def _write(self, data: bytes, peer: Peer) -> None:
         if self.transport is not None:
@@ -538,7 +748,7 @@ class MgcpTransactionProtocol(DatagramProtocol):
         """
         self.transactions.datagramReceived(datagram, addr)
 
-    def sendCommand(self, command: Command, peer: Peer) -> Deferred:
+    def sendCommand(self, command: Command, peer: Peer) -> Deferred[Response]:
         """
         See L{MgcpTransactions.sendCommand}.
         """

@@ -13,15 +13,18 @@ step is reported as a L{CallAgentEvent} to C{agent.observers} and to
 Deferreds from L{CallAgent.whenEvent} and friends.
 
 Messages go through L{srst.mgcp.transactions} (retransmission, duplicate
-detection); L{CallAgent.start} listens on UDP with an injected reactor,
-L{CallAgent.attach} wires the agent to any C{send} callable for in-memory
-tests.
+detection), whose owner the agent is; L{CallAgent.start} listens on UDP
+with an injected reactor, L{CallAgent.attach} wires the agent to any
+C{send} callable for in-memory tests.  What a command from the gateway
+asks the agent to do (arm the lines after an RSIP, answer an off-hook) is
+queued and done once the command is answered, so the gateway sees its
+answer first, as from CallManager.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Callable, Iterable, Optional
+from typing import Callable, Iterable, Optional, Protocol, Union
 
 from twisted.internet.defer import (
     Deferred,
@@ -31,10 +34,12 @@ from twisted.internet.defer import (
     succeed,
 )
 from twisted.internet.interfaces import IDelayedCall, IListeningPort
+from twisted.internet.protocol import DatagramProtocol
 from twisted.logger import Logger
 from twisted.python.failure import Failure
+from zope.interface import implementer
 
-from srst.debug import sharedDebugLogger
+from srst.debug import DebugSwitches
 from srst.mgcp.constants import ResponseCode, RestartMethod, responseText
 from srst.mgcp.messages import (
     Command,
@@ -46,6 +51,7 @@ from srst.mgcp.messages import (
     parseDigitMap,
 )
 from srst.mgcp.transactions import (
+    ITransactionOwner,
     MgcpTimeout,
     MgcpTransactionProtocol,
     MgcpTransactions,
@@ -53,7 +59,6 @@ from srst.mgcp.transactions import (
     Peer,
     RetransmissionPolicy,
 )
-from srst.tools._callagentcalls import CallFlow
 from srst.tools._callagenttypes import (
     DIGIT_EVENTS,
     LOCAL_OPTIONS,
@@ -69,6 +74,7 @@ from srst.tools._callagenttypes import (
     LineSpecError,
     LineState,
     defaultDigitMap,
+    _Abandoned,
     parseLineSpec,
     voicePortEndpoint,
 )
@@ -77,18 +83,40 @@ __all__ = [
     "CallAgent", "Call", "CallAgentCounters", "CallAgentEvent", "CallState",
     "CommandRejected", "EventKind", "Line", "LineSpec", "LineSpecError",
     "LineState", "defaultDigitMap", "parseLineSpec", "voicePortEndpoint",
-    "DIGIT_EVENTS", "LOCAL_OPTIONS",
+    "DIGIT_EVENTS", "LOCAL_OPTIONS", "AgentReactor", "DEBUG_NAMESPACE",
 ]
 
 
-_DEBUG_LOG = sharedDebugLogger("srst.debug.mgcp")
+DEBUG_NAMESPACE = "srst.debug.mgcp"
+"""The C{debug mgcp} category the agent's debug events are in."""
+
+
+class AgentReactor(Protocol):
+    """
+    What a L{CallAgent} uses of its reactor: the clock
+    (L{twisted.internet.interfaces.IReactorTime}: call times, the
+    transaction layer's timers) and, for L{CallAgent.start},
+    L{twisted.internet.interfaces.IReactorUDP.listenUDP}.
+    """
+
+    def seconds(self) -> float:
+        "The current time."
+
+    def callLater(self, delay: float, callable: Callable[..., object], *args: object,
+                  **kwargs: object) -> IDelayedCall:
+        "Call C{callable} after C{delay} seconds."
+
+    def listenUDP(self, port: int, protocol: DatagramProtocol, interface: str = "",
+                  maxPacketSize: int = 8192) -> IListeningPort:
+        "Bind C{protocol} to a UDP port."
 
 
 def _ok(code: int) -> Response:
     return Response(code, 1, responseText(code))
 
 
-class CallAgent(EventSource, CallFlow):
+@implementer(ITransactionOwner)
+class CallAgent(EventSource):
     """
     A CallManager-like MGCP call agent for one gateway.
 
@@ -99,20 +127,21 @@ class CallAgent(EventSource, CallFlow):
     @ivar gateway: where commands go; learned from the gateway's commands
         when not configured.
     @ivar registered: whether the last restart finished arming the lines.
+    @ivar debugLog: the C{debug mgcp} logger (events the agent ignores, and
+        its transaction layer's lines).
     """
 
     log = Logger()
 
-    def __init__(self, reactor, domain: str, lines: Iterable[LineSpec],
+    def __init__(self, reactor: AgentReactor, domain: str, lines: Iterable[LineSpec],
                  gateway: Optional[Peer] = None,
                  listenAddress: tuple[str, int] = ("127.0.0.1", 2727),
                  digitMap: Optional[str] = None, audit: bool = True,
                  version: str = "MGCP 0.1",
-                 policy: RetransmissionPolicy = RetransmissionPolicy()
-                 ) -> None:
+                 policy: RetransmissionPolicy = RetransmissionPolicy(),
+                 debug: Optional[DebugSwitches] = None) -> None:
         """
-        @param reactor: C{IReactorTime} (timers), and C{IReactorUDP} for
-            L{start}.
+        @param reactor: the clock, and UDP for L{start} (L{AgentReactor}).
         @param domain: the gateway's domain name, e.g. C{"branch-router"}.
         @param lines: the L{LineSpec}s; numbers and endpoints are unique.
         @param gateway: the gateway's C{(host, port)}, or C{None} to use
@@ -123,10 +152,14 @@ class CallAgent(EventSource, CallFlow):
         @param audit: send C{AUEP F: A} before arming each line.
         @param version: the protocol version of our commands.
         @param policy: the retransmission timers.
+        @param debug: the debug switches its C{debug mgcp} lines go
+            through (C{srst-ccm} makes its own); by default a set of its
+            own, all off.
         @raise ValueError: for duplicate numbers or endpoints, or a bad
             digit map.
         """
         self.reactor = reactor
+        self.debugLog = (debug if debug is not None else DebugSwitches()).logger(DEBUG_NAMESPACE)
         self.domain = domain
         self.gateway = gateway
         self.listenAddress = listenAddress
@@ -156,7 +189,7 @@ class CallAgent(EventSource, CallFlow):
         self._learnGateway = gateway is None
         self._transactions: Optional[MgcpTransactions] = None
         self._port: Optional[IListeningPort] = None
-        self._pendingCalls: set[IDelayedCall] = set()
+        self._afterAnswer: list[Callable[[], object]] = []
         self._generation = 0
         self._requests = 0
 
@@ -170,8 +203,8 @@ class CallAgent(EventSource, CallFlow):
         @param send: C{send(data, peer)}.
         @return: the L{MgcpTransactions}.
         """
-        self._transactions = MgcpTransactions(self.reactor, send,
-                                              self.handleCommand, self.policy)
+        self._transactions = MgcpTransactions(self.reactor, send, self, self.policy,
+                                              debugLog=self.debugLog)
         return self._transactions
 
     def start(self) -> IListeningPort:
@@ -185,8 +218,8 @@ class CallAgent(EventSource, CallFlow):
         """
         if self._port is not None:
             return self._port
-        protocol = MgcpTransactionProtocol(self.reactor, self.handleCommand,
-                                           self.policy)
+        protocol = MgcpTransactionProtocol(self.reactor, self, self.policy,
+                                           debugLog=self.debugLog)
         interface, port = self.listenAddress
         self._port = self.reactor.listenUDP(port, protocol,
                                             interface=interface)
@@ -201,10 +234,7 @@ class CallAgent(EventSource, CallFlow):
 
         @return: a L{Deferred} firing when the port is closed.
         """
-        for call in self._pendingCalls:
-            if call.active():
-                call.cancel()
-        self._pendingCalls.clear()
+        self._afterAnswer.clear()
         port, self._port = self._port, None
         transactions, self._transactions = self._transactions, None
         if transactions is not None:
@@ -225,12 +255,12 @@ class CallAgent(EventSource, CallFlow):
 
     # -- sending ----------------------------------------------------------
 
-    def _later(self, function: Callable, *args) -> None:
-        def run() -> None:
-            self._pendingCalls.discard(call)
-            function(*args)
-        call = self.reactor.callLater(0, run)
-        self._pendingCalls.add(call)
+    def _onceAnswered(self, function: Callable[..., object], *args: object) -> None:
+        """
+        Do C{function(*args)} once the command being executed is answered
+        (L{messageHandled}).
+        """
+        self._afterAnswer.append(lambda: function(*args))
 
     def _newRequestId(self, line: Line) -> str:
         self._requests += 1
@@ -289,12 +319,26 @@ class CallAgent(EventSource, CallFlow):
         self._request(line, events, signals).addErrback(
             self._logFailure, "RQNT " + events, line)
 
-    # -- incoming commands ------------------------------------------------
+    # -- ITransactionOwner -------------------------------------------------
 
-    def handleCommand(self, command: Command, peer: Peer) -> Response:
+    def messageHandled(self, message: Union[Command, Response], peer: Peer) -> None:
         """
-        Execute a command from the gateway (the transaction layer's
-        handler): RSIP, NTFY and DLCX; anything else gets 504.
+        The transaction layer is done with a message: a command from the
+        gateway is answered, so do what it asked for.
+        """
+        while self._afterAnswer:
+            self._afterAnswer.pop(0)()
+
+    def responseSent(self, response: Response, peer: Peer) -> None:
+        """
+        A response went to the gateway (nothing to count).
+        """
+
+    def commandReceived(self, command: Command, peer: Peer) -> Response:
+        """
+        Execute a command from the gateway (see L{ITransactionOwner}):
+        RSIP, NTFY and DLCX; anything else gets 504.  What it asks for is
+        done once it is answered.
 
         @param command: the command.
         @param peer: its source address.
@@ -324,10 +368,10 @@ class CallAgent(EventSource, CallFlow):
                 return _ok(ResponseCode.OK)
             if len(lines) == 1:
                 self.counters.notifies += 1
-                self._later(self._observed, lines[0], command.get("O"))
+                self._onceAnswered(self._observed, lines[0], command.get("O"))
                 return _ok(ResponseCode.OK)
         if command.verb == "DLCX" and len(lines) == 1:
-            self._later(self._gatewayDeleted, lines[0], command)
+            self._onceAnswered(self._gatewayDeleted, lines[0], command)
             return _ok(ResponseCode.OK)
         if command.verb in ("RSIP", "NTFY", "DLCX"):
             return _ok(ResponseCode.UNKNOWN_ENDPOINT)
@@ -346,18 +390,18 @@ class CallAgent(EventSource, CallFlow):
                 self._dropCall(line, "gateway restarted")
                 line.state = LineState.UNKNOWN
             self._emit(EventKind.RESTART, numbers, command.endpoint)
-            self._later(self._register, lines, self._generation)
+            self._onceAnswered(self._register, lines, self._generation)
         elif method is RestartMethod.DISCONNECTED:
             self._emit(EventKind.DISCONNECTED, numbers, command.endpoint)
             unknown = [line for line in lines
                        if line.state is LineState.UNKNOWN]
             if unknown:
-                self._later(self._register, unknown, self._generation)
+                self._onceAnswered(self._register, unknown, self._generation)
         elif method is RestartMethod.CANCEL_GRACEFUL:
             for line in lines:
                 line.outOfService = False
                 if line.state is LineState.OUT_OF_SERVICE:
-                    self._later(self._arm, line)
+                    self._onceAnswered(self._arm, line)
         elif method in (RestartMethod.GRACEFUL, RestartMethod.FORCED):
             forced = method is RestartMethod.FORCED
             for line in lines:
@@ -422,7 +466,7 @@ class CallAgent(EventSource, CallFlow):
             elif name.lower() == "hu":
                 self._onHook(line)
             else:
-                _DEBUG_LOG.debug("MGCP call agent: ignored {event} on "
+                self.debugLog.debug("MGCP call agent: ignored {event} on "
                                     "{endpoint}", event=observed.encode(),
                                     endpoint=line.endpoint)
         if digits:
@@ -475,3 +519,150 @@ class CallAgent(EventSource, CallFlow):
         line.state = LineState.CLEARING
         self._request(line, "L/hu(N)", signal).addErrback(
             self._logFailure, "RQNT " + signal, line)
+
+    # -- calls (mgcp.md 10): CRCX the caller recvonly, CRCX the called line
+    # with the caller's SDP and ringing, ringback; on answer MDCX the caller
+    # sendrecv; on hang-up (either side, or a gateway DLCX) DLCX both and
+    # re-arm the lines.
+
+    def _setUp(self, caller: Line, called: Line) -> None:
+        index = len(self.calls) + 1
+        call = Call(index, "A%023X" % (index,), caller, called,
+                    started=self.reactor.seconds())
+        self.calls.append(call)
+        caller.call = called.call = call
+        caller.state = LineState.RINGBACK
+        called.state = LineState.ALERTING
+        creating = self._send("CRCX", caller, [
+            ("C", call.callId), ("L", LOCAL_OPTIONS), ("M", "recvonly"),
+            ("X", self._newRequestId(caller)), ("R", "L/hu(N)"),
+            ("Q", "process,loop")])
+        creating.addCallback(self._created, call, caller)
+        creating.addCallback(self._createCalled, call)
+        creating.addCallback(self._ringing, call)
+        creating.addErrback(self._setUpFailed, call)
+
+    def _created(self, response: Response, call: Call, line: Line) -> None:
+        connections = response.get("I") or ()
+        if connections:
+            call.connectionIds[line.endpoint] = connections[0]
+        if response.sdp:
+            call.sdp[line.endpoint] = response.sdp[0]
+        if not call.active:
+            self._deleteConnection(call, line)
+            raise _Abandoned()
+        if not connections or not response.sdp:
+            raise CommandRejected("CRCX", line.endpoint,
+                                  ResponseCode.PROTOCOL_ERROR)
+
+    def _createCalled(self, _, call: Call) -> Deferred:
+        called = call.called
+        creating = self._send("CRCX", called, [
+            ("C", call.callId), ("L", LOCAL_OPTIONS), ("M", "sendrecv"),
+            ("X", self._newRequestId(called)), ("R", "L/hd(N)"),
+            ("S", "L/rg"), ("Q", "process,loop")],
+            sdp=(call.sdp[call.caller.endpoint],))
+        return creating.addCallback(self._created, call, called)
+
+    def _ringing(self, _, call: Call) -> None:
+        call.state = CallState.RINGING
+        self._emit(EventKind.RINGING, (call.caller.number, call.called.number),
+                   "call %d" % (call.index,), call)
+        self._request(call.caller, "L/hu(N)", "L/rt").addErrback(
+            self._logFailure, "ringback", call.caller)
+
+    def _setUpFailed(self, reason: Failure, call: Call) -> None:
+        if reason.check(_Abandoned) or not call.active:
+            return None
+        self._logFailure(reason, "call set-up", call.caller)
+        self._fail(call, "set-up failed: %s" % (reason.getErrorMessage(),))
+        return None
+
+    def _fail(self, call: Call, reason: str) -> None:
+        call.state = CallState.FAILED
+        call.ended = self.reactor.seconds()
+        call.reason = reason
+        caller, called = call.parties()
+        caller.call = called.call = None
+        self._emit(EventKind.FAILED, (caller.number, called.number),
+                   "call %d %s" % (call.index, reason), call)
+        for line in call.parties():
+            self._deleteConnection(call, line)
+        if self._transactions is None:
+            return
+        self._tone(caller, EventKind.REORDER, "L/ro", "call %d failed"
+                   % (call.index,))
+        if called.state is LineState.CONNECTED:
+            self._arm(called, LineState.CLEARING, "L/hu(N)")
+        else:
+            self._arm(called)
+
+    def _answer(self, call: Call) -> None:
+        caller, called = call.parties()
+        called.state = LineState.CONNECTED
+        modifying = self._send("MDCX", caller, [
+            ("C", call.callId), ("I", call.connectionIds[caller.endpoint]),
+            ("M", "sendrecv")], sdp=(call.sdp[called.endpoint],))
+        modifying.addCallback(self._connected, call)
+        modifying.addErrback(self._setUpFailed, call)
+
+    def _connected(self, _, call: Call) -> None:
+        if not call.active:
+            return
+        call.state = CallState.CONNECTED
+        call.connected = self.reactor.seconds()
+        for line in call.parties():
+            line.state = LineState.CONNECTED
+            self._request(line, "L/hu(N)", "").addErrback(
+                self._logFailure, "RQNT L/hu", line)
+        self._emit(EventKind.CONNECTED, (call.caller.number,
+                                         call.called.number),
+                   "call %d" % (call.index,), call)
+
+    def _markReleased(self, call: Call, reason: str) -> None:
+        """The call is over: record why, free its lines, report it."""
+        call.state = CallState.RELEASED
+        call.ended = self.reactor.seconds()
+        call.reason = reason
+        for line in call.parties():
+            line.call = None
+        self._emit(EventKind.RELEASED, (call.caller.number,
+                                        call.called.number),
+                   "call %d (%s)" % (call.index, reason), call)
+
+    def _release(self, call: Call, by: Optional[Line], reason: str) -> None:
+        self._markReleased(call, reason)
+        for line in call.parties():
+            deleting = self._deleteConnection(call, line)
+            if line is by or line.state is LineState.ALERTING:
+                state, events = LineState.IDLE, "L/hd(N)"
+            else:
+                state, events = LineState.CLEARING, "L/hu(N)"
+            line.state = state
+            deleting.addCallback(lambda _, l=line, s=state, e=events:
+                                 self._arm(l, s, e))
+
+    def _deleteConnection(self, call: Call, line: Line) -> Deferred:
+        connection = call.connectionIds.pop(line.endpoint, None)
+        if connection is None:
+            return succeed(None)
+        deleting = self._send("DLCX", line, [("C", call.callId),
+                                             ("I", connection)])
+
+        def deleted(response: Response) -> None:
+            statistics = response.raw("P")
+            if statistics is not None:
+                call.statistics[line.endpoint] = statistics
+
+        return deleting.addCallbacks(deleted, self._logFailure,
+                                     errbackArgs=("DLCX", line))
+
+    def _gatewayDeleted(self, line: Line, command: Command) -> None:
+        call = line.call
+        if call is None or not call.active:
+            return
+        if command.raw("P") is not None:
+            call.statistics[line.endpoint] = command.raw("P")
+        call.connectionIds.pop(line.endpoint, None)
+        self._release(call, None, "gateway deleted the connection on %s"
+                      % (line.number,))

@@ -48,6 +48,7 @@ from twisted.internet.defer import Deferred, succeed
 from twisted.internet.error import CannotListenError
 from twisted.python.failure import Failure
 
+from srst.debug import DebugSwitches
 from srst.tools._callagent import CallAgent, LineSpecError, parseLineSpec
 from srst.tools._credentialsfetch import (
     EXIT_CA_FILE,
@@ -146,7 +147,8 @@ def _lineArgument(text: str) -> Any:
 def _mgcpAgent(reactor: Any, args: argparse.Namespace, out: TextIO, err: TextIO):
     try:
         agent = CallAgent(reactor, args.domain, args.lines, args.gateway, args.listen,
-                          args.digitMap, args.audit, f"MGCP {args.protocolVersion}")
+                          args.digitMap, args.audit, f"MGCP {args.protocolVersion}",
+                          debug=DebugSwitches())
         agent.start()
     except ValueError as e:
         err.write(f"srst-ccm: {e}\n")

@@ -1,8 +1,8 @@
 # -*- test-case-name: tests.test_mgcp_config -*-
 """
-The C{media:}, C{mgcp:} and C{ccm-manager:} sections of router.yaml.
+The C{mgcp:} and C{ccm-manager:} sections of router.yaml.
 
-C{media:} says where the router's own RTP endpoints live.  C{mgcp:} is the
+C{mgcp:} is the
 MGCP gateway (IOS C{mgcp}, C{mgcp call-agent}, C{mgcp dtmf-relay}, C{mgcp
 sdp simple}, C{mgcp rtp unreachable}, C{mgcp package-capability}, C{mgcp
 restart-delay}, C{mgcp request timeout} and the C{mgcp profile default}
@@ -21,9 +21,7 @@ from typing import Any, Optional
 from attrs import frozen
 
 from srst.configreader import ConfigProblem, Reader
-from srst.media.portrange import InvalidPortRange, parsePortRange
 from srst.mgcp.constants import CALL_AGENT_PORT, GATEWAY_PORT
-from srst.mgcp.transactions import RetransmissionPolicy
 
 DEFAULT_MGCP_PORT = 2427
 """The MGCP port of gateways and call agents (C{mgcp call-agent <ip> 2427})."""
@@ -41,24 +39,6 @@ _SCHEDULE = re.compile(r"^schedule-time\s+([0-9]{1,2}):([0-9]{2})$")
 _UPTIME = re.compile(r"^uptime-delay\s+([0-9]{1,4})$")
 _SWITCHBACK_ALLOWED = ("expected immediate, graceful, never, schedule-time HH:MM (00:00 to 23:59) "
                        "or uptime-delay N (minutes, 1 to 1440)")
-
-
-@frozen
-class MediaConfig:
-    """
-    The C{media:} section: the router's own RTP/SRTP endpoints.
-
-    @ivar address: the IP address RTP sockets bind to.
-    @ivar rtpPortRange: C{"LOW-HIGH"}, valid for
-        L{srst.media.portrange.parsePortRange}.
-    @ivar unreachableMs: how long an RTP peer may stay unreachable (ICMP port
-        unreachable with no RTP arriving) before the call is torn down,
-        milliseconds; L{None} disables the check.
-    """
-
-    address: str = "127.0.0.1"
-    rtpPortRange: str = "16384-32767"
-    unreachableMs: int | None = 1000
 
 
 @frozen
@@ -97,6 +77,9 @@ class MgcpTimers:
     @ivar tdmin: least wait between disconnected RSIPs on local activity,
         seconds.
     @ivar tdmax: longest disconnected timer, seconds.
+
+    The transaction layer builds its retransmission policy from these
+    (L{srst.mgcp.transactions.RetransmissionPolicy.fromTimers}).
     """
 
     requestTimeoutMs: int = 500
@@ -108,20 +91,6 @@ class MgcpTimers:
     tdinit: int = 15
     tdmin: int = 15
     tdmax: int = 600
-
-    def retransmissionPolicy(self) -> RetransmissionPolicy:
-        """
-        @return: the L{RetransmissionPolicy} the transaction layer uses for
-            these timers.
-        """
-        return RetransmissionPolicy(
-            initial=self.requestTimeoutMs / 1000.0,
-            maximum=self.requestTimeoutMaxMs / 1000.0,
-            max1=self.max1Retries,
-            max2=self.max2Retries,
-            tsmax=float(self.tsmax),
-            thist=float(self.thist),
-        )
 
 
 @frozen
@@ -246,29 +215,6 @@ def parseSwitchback(value: Any) -> Switchback | None:
     if match is not None and 1 <= int(match.group(1)) <= 1440:
         return Switchback(SwitchbackMode.UPTIME_DELAY, minutes=int(match.group(1)))
     return None
-
-
-def readMedia(reader: Reader) -> MediaConfig:
-    """
-    Read the C{media:} mapping (all defaults when absent).
-    """
-    address = reader.address("address", "127.0.0.1")
-    portRange = reader.string("rtp-port-range", "16384-32767")
-    if portRange is not None:
-        try:
-            parsePortRange(portRange)
-        except InvalidPortRange as e:
-            reader.problem("rtp-port-range", portRange, e.reason + " (e.g. 16384-32767)")
-            portRange = None
-    unreachable: int | None = 1000
-    if reader.has("rtp-unreachable-ms") and reader.raw("rtp-unreachable-ms") is None:
-        unreachable = None
-    else:
-        unreachable = reader.integer("rtp-unreachable-ms", 1000, 100, 60000)
-        if unreachable is None:
-            unreachable = 1000
-    reader.finish()
-    return MediaConfig(address or "127.0.0.1", portRange or "16384-32767", unreachable)
 
 
 def _hostPort(reader: Reader, defaultHost: str | None, defaultPort: int) -> HostPort | None:
@@ -423,7 +369,6 @@ __all__ = [
     "DEFAULT_MGCP_PORT",
     "DEFAULT_PACKAGES",
     "HostPort",
-    "MediaConfig",
     "MgcpConfig",
     "MgcpTimers",
     "PACKAGE_NAMES",
@@ -431,6 +376,5 @@ __all__ = [
     "SwitchbackMode",
     "parseSwitchback",
     "readCcmManager",
-    "readMedia",
     "readMgcp",
 ]

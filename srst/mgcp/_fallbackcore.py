@@ -1,0 +1,327 @@
+# -*- test-case-name: tests.test_mgcp_fallback -*-
+"""
+The core of the MGCP fallback monitor (L{srst.mgcp.fallback}): the
+collaborators the fallback machine's transitions use (the clock, the
+wall clock, the C{ccm-manager:} settings, the L{IFallbackTarget}), what
+C{show ccm-manager} shows (the times of the last keepalive, traffic,
+failover and switchback, the ports waiting for switchback), and the
+decisions and actions the transitions take.
+
+L{srst.mgcp.fallback} re-exports every public name here; import them from
+there.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Callable, Protocol, Sequence
+
+from attrs import define, field
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from zope.interface import Interface
+
+from srst.mgcp.config import CcmManagerConfig, SwitchbackMode
+
+RESTART = "restart"
+"""The RestartMethod of the RSIPs the monitor sends (mgcp.md 5.2)."""
+
+
+class IFallbackTarget(Interface):
+    """
+    What the fallback monitor controls: the MGCP gateway and the voice
+    ports.  Implemented by the service glue.
+    """
+
+    def sendKeepalive() -> Deferred:
+        """
+        Send an empty NTFY keepalive (C{NTFY <id> *@<gw>}, C{X: 0}, empty
+        C{O:}) to the call agent.
+
+        @return: a L{Deferred} firing when the call agent answers with 2xx
+            and failing when it answers otherwise or the transaction times
+            out.  The monitor reports a timeout itself; do not also call
+            L{srst.mgcp.fallback.FallbackMonitor.transactionTimedOut} for
+            it.
+        """
+
+    def sendRestart(method: str, portNames: Sequence[str]) -> Deferred:
+        """
+        Send RSIP with RestartMethod C{method} for the endpoints of
+        C{portNames} (the wildcard C{*@<gw>} when that is every port).
+
+        @return: a L{Deferred} as for L{sendKeepalive}.
+        """
+
+    def enterFallback() -> None:
+        """
+        Hand every port to local call control: clear calls being set up,
+        keep connected calls until they hang up, and answer no MGCP
+        commands for the ports.
+        """
+
+    def portNames() -> Sequence[str]:
+        """
+        @return: the names of the MGCP-controlled voice ports.
+        """
+
+    def isPortIdle(name: str) -> bool:
+        """
+        @return: whether voice port C{name} has no call (on hook, not
+            ringing).
+        """
+
+    def returnPort(name: str) -> None:
+        """
+        Give voice port C{name} back to MGCP control.  A connected local
+        call on it is the target's to keep or clear.
+        """
+
+
+class Answers(Protocol):
+    """The machine's inputs that the answers to keepalives and RSIPs feed."""
+
+    def trafficReceived(self) -> None:
+        "A keepalive was answered: the call agent is heard."
+
+    def _probeFailed(self) -> None:
+        "A keepalive got no (good) answer."
+
+    def _restartAnswered(self) -> None:
+        "An RSIP restart was answered (or there was none to send)."
+
+    def _restartFailed(self) -> None:
+        "An RSIP restart got no (good) answer."
+
+
+def secondsUntil(now: datetime, time: tuple[int, int]) -> float:
+    """
+    @param now: the current wall-clock time.
+    @param time: C{(hour, minute)}.
+    @return: seconds from C{now} to the next C{hour:minute} in C{now}'s
+        time zone (tomorrow's when today's has passed or is now).
+    """
+    hour, minute = time
+    target = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if target <= now:
+        target += timedelta(days=1)
+    return (target - now).total_seconds()
+
+
+@define
+class FallbackCore:
+    """
+    The fallback machine's core: collaborators, settings and what
+    C{show ccm-manager} shows.
+
+    @ivar clock: the reactor's time (timers, silence).
+    @ivar now: returns the aware wall-clock L{datetime} (C{schedule-time},
+        show output).
+    @ivar config: the C{ccm-manager:} settings.
+    @ivar callAgent: the call agent's address as shown (C{"127.0.0.1"}).
+    @ivar target: the L{IFallbackTarget}.
+    @ivar debugLog: the C{debug mgcp} logger.
+    @ivar lastKeepaliveSent: when the last keepalive was sent, or L{None}.
+    @ivar lastTraffic: when the call agent was last heard from, or L{None}.
+    @ivar lastFailover: when the call agent was last declared lost.
+    @ivar fallbackStart: when the ports last went to local control.
+    @ivar fallbackEnd: when they last came back (switchback).
+    @ivar lastSwitchback: when the last switchback happened.
+    @ivar pendingPorts: ports still under local control after a graceful
+        switchback, returned as each becomes idle.
+    @ivar heardAt: the clock time the call agent was last heard from.
+    """
+
+    clock: IReactorTime
+    now: Callable[[], datetime]
+    config: CcmManagerConfig
+    callAgent: str
+    target: IFallbackTarget
+    debugLog: Logger
+    lastKeepaliveSent: datetime | None = None
+    lastTraffic: datetime | None = None
+    lastFailover: datetime | None = None
+    fallbackStart: datetime | None = None
+    fallbackEnd: datetime | None = None
+    lastSwitchback: datetime | None = None
+    pendingPorts: set[str] = field(factory=set)
+    heardAt: float | None = None
+    log: Logger = field(factory=lambda: Logger(namespace="srst.mgcp.fallback"), repr=False)
+
+    # -- timers and logging ---------------------------------------------------------------
+
+    def startTimer(self, seconds: float, expire: Callable[[], None]) -> IDelayedCall:
+        """@return: a timer calling C{expire} after C{seconds}."""
+        return self.clock.callLater(seconds, expire)
+
+    def changed(self, old: str, new: str, why: str) -> None:
+        """Log a transition."""
+        self.log.info("MGCP fallback monitor: {old} -> {new} ({why})", old=old, new=new, why=why)
+
+    # -- the call agent heard or lost ------------------------------------------------------
+
+    def heard(self) -> None:
+        """The call agent was heard from: record when."""
+        self.lastTraffic = self.now()
+        self.heardAt = self.clock.seconds()
+
+    def silentFor(self) -> float:
+        """@return: seconds since the call agent was last heard from."""
+        if self.heardAt is None:
+            return float("inf")
+        return self.clock.seconds() - self.heardAt
+
+    def lostOnTimeout(self) -> bool:
+        """
+        A transaction timed out: does that make the call agent lost?  It
+        does when it has been silent for a keepalive interval as well;
+        otherwise a keepalive is to check.
+
+        @return: whether it is lost.
+        """
+        if self.silentFor() >= self.config.keepaliveInterval:
+            self.debugLog.debug("MGCP transaction timed out; call agent silent for {seconds:.0f} s: lost",
+                                seconds=min(self.silentFor(), 1e9))
+            return True
+        return False
+
+    def callAgentLost(self) -> None:
+        """Record and log the call agent's loss."""
+        self.lastFailover = self.now()
+        self.log.warn("MGCP call agent {agent} lost", agent=self.callAgent)
+
+    def enterFallback(self) -> None:
+        """The call agent is lost: hand every port to local call control."""
+        self.callAgentLost()
+        self.fallbackStart = self.now()
+        self.pendingPorts.clear()
+        self.log.warn("MGCP fallback: voice ports under local call control")
+        self.target.enterFallback()
+
+    # -- keepalives and RSIPs ---------------------------------------------------------------
+
+    def sendKeepalive(self, answers: Answers) -> None:
+        """
+        Send a keepalive; its answer is fed to C{answers.trafficReceived},
+        its failure to C{answers._probeFailed}.
+        """
+        self.lastKeepaliveSent = self.now()
+        self.debugLog.debug("MGCP keepalive to {agent}", agent=self.callAgent)
+
+        def failed(reason: Failure) -> None:
+            self.debugLog.debug("MGCP keepalive failed: {reason}", reason=reason.getErrorMessage())
+            answers._probeFailed()
+
+        self.target.sendKeepalive().addCallbacks(lambda result: answers.trafficReceived(), failed)
+
+    def sendRestart(self, answers: Answers, ports: Sequence[str]) -> None:
+        """
+        Send RSIP restart for C{ports}; its answer is fed to
+        C{answers._restartAnswered}, its failure to
+        C{answers._restartFailed}.  With no port to name (every port has a
+        call) the gateway is registered as it is: C{_restartAnswered} at
+        once (from a transition, Automat runs it when the transition ends).
+        """
+        if not ports:
+            answers._restartAnswered()
+            return
+        self.debugLog.debug("MGCP RSIP restart for {ports}", ports=list(ports))
+
+        def failed(reason: Failure) -> None:
+            self.debugLog.debug("MGCP RSIP restart failed: {reason}", reason=reason.getErrorMessage())
+            answers._restartFailed()
+
+        self.target.sendRestart(RESTART, list(ports)).addCallbacks(
+            lambda result: answers._restartAnswered(), failed)
+
+    def allPorts(self) -> list[str]:
+        """@return: every MGCP port, for the boot RSIP."""
+        return list(self.target.portNames())
+
+    def restartablePorts(self) -> list[str]:
+        """
+        The MGCP ports an RSIP restart may name: not waiting for switchback
+        and idle (restart says the endpoint has no connection, mgcp.md 5.2;
+        a port whose MGCP call outlived a disconnection keeps it, and the
+        call agent knows it from the disconnected procedure's RSIP).
+        """
+        return [name for name in self.target.portNames()
+                if name not in self.pendingPorts and self.target.isPortIdle(name)]
+
+    # -- switchback ----------------------------------------------------------------------------
+
+    def anyPortIdle(self) -> bool:
+        """@return: whether some port is idle (to go back first)."""
+        return any(self.target.isPortIdle(name) for name in self.target.portNames())
+
+    def switchbackAtOnce(self) -> bool:
+        """
+        The call agent is heard again in fallback: may the ports go back at
+        once?  Only with C{switchback: immediate} and a port idle to go
+        first.
+        """
+        return self.config.switchback.mode is SwitchbackMode.IMMEDIATE and self.anyPortIdle()
+
+    def switchbackAwaited(self) -> bool:
+        """@return: whether switchback ever happens (not C{never})."""
+        return self.config.switchback.mode is not SwitchbackMode.NEVER
+
+    def switchbackDelay(self) -> float | None:
+        """
+        @return: seconds until C{uptime-delay} or C{schedule-time} makes
+            switchback due, or L{None} for the modes due as soon as the
+            call agent answers.
+        """
+        switchback = self.config.switchback
+        if switchback.mode is SwitchbackMode.UPTIME_DELAY and switchback.minutes is not None:
+            return switchback.minutes * 60.0
+        if switchback.mode is SwitchbackMode.SCHEDULE_TIME and switchback.time is not None:
+            return secondsUntil(self.now(), switchback.time)
+        return None
+
+    def switchbackReady(self, timeReached: bool) -> bool:
+        """
+        Switch back once it is due (graceful and immediate: as soon as the
+        call agent answers; schedule-time and uptime-delay: once their time
+        came, C{timeReached}) and some port is idle to go first: with every
+        port in a call there is nothing to return yet, and leaving fallback
+        with no port registered would only time out back into it.
+        """
+        due = timeReached or self.config.switchback.mode in (
+            SwitchbackMode.GRACEFUL, SwitchbackMode.IMMEDIATE)
+        return due and self.anyPortIdle()
+
+    def switchback(self, answers: Answers) -> None:
+        """
+        Return the idle ports now and RSIP them; a port with a call (a local
+        one, or an MGCP call kept through fallback) stays until the call
+        ends and then re-registers with its own RSIP (mgcp.md 9.4): an RSIP
+        restart says the port has no connection.
+        """
+        names = list(self.target.portNames())
+        returned = [name for name in names if self.target.isPortIdle(name)]
+        self.pendingPorts = set(names) - set(returned)
+        self.lastSwitchback = self.fallbackEnd = self.now()
+        self.log.info("MGCP switchback: ports {ports} back to the call agent; {pending} still local",
+                      ports=returned, pending=sorted(self.pendingPorts))
+        for name in returned:
+            self.target.returnPort(name)
+        if returned:
+            self.sendRestart(answers, returned)
+
+    def returnPending(self, answers: Answers, name: str) -> None:
+        """Return port C{name} if it waits for switchback and is idle now."""
+        if name in self.pendingPorts and self.target.isPortIdle(name):
+            self.pendingPorts.discard(name)
+            self.target.returnPort(name)
+            self.sendRestart(answers, [name])
+
+    def returnIdlePending(self, answers: Answers) -> None:
+        """Return every port waiting for switchback that is idle now."""
+        for name in sorted(self.pendingPorts):
+            self.returnPending(answers, name)
+
+
+__all__ = ["Answers", "FallbackCore", "IFallbackTarget", "RESTART", "secondsUntil"]
