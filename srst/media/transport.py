@@ -16,7 +16,6 @@ the stream itself; the stream then shares the wrapper's transport.
 from __future__ import annotations
 
 import secrets
-import struct
 from typing import Any, Callable, Optional
 
 from attrs import frozen
@@ -29,6 +28,7 @@ from twisted.logger import Logger
 from srst.debug import sharedDebugLogger
 from srst.media.rtp import (
     G711_CLOCK_RATE,
+    RTP_HEADER_LENGTH,
     PayloadType,
     ReceiveSnapshot,
     ReceiveStatistics,
@@ -36,8 +36,10 @@ from srst.media.rtp import (
     RtpPacket,
     SendSnapshot,
     SendStatistics,
+    decodePlainHeader,
     decodeRtp,
     encodeRtpHeader,
+    isRtpHeader,
 )
 from srst.media.srtp import SrtpError, SrtpKeys, SrtpReceiver, SrtpSender
 
@@ -45,10 +47,6 @@ MAX_DATAGRAM = 1500
 """Longer datagrams are dropped as malformed (G.711 at 20 ms is 172 bytes
 of RTP; libsrtp's buffer holds 1500)."""
 
-_RTP_HEADER_LENGTH = 12
-_FIXED_HEADER = struct.Struct("!BHII")
-"""The fixed RTP header after its first octet: marker and payload type,
-sequence number, timestamp, SSRC."""
 _SEQ_MOD = 1 << 16
 _TS_MOD = 1 << 32
 
@@ -406,8 +404,7 @@ class RtpStream(DatagramProtocol):
                        "expected a packet from %s" % (self._remote[0],))
             return
         if self._receiver is not None:
-            if (len(datagram) < _RTP_HEADER_LENGTH
-                    or datagram[0] >> 6 != 2):
+            if not isRtpHeader(datagram):
                 self._drop("malformed", addr, "not an SRTP packet")
                 return
             try:
@@ -417,14 +414,13 @@ class RtpStream(DatagramProtocol):
                 self._drop(kind, addr, str(e))
                 return
             self._counts["decrypted"] += 1
-        if len(datagram) >= _RTP_HEADER_LENGTH and datagram[0] == 0x80:
+        header = decodePlainHeader(datagram)
+        if header is not None:
             # What phones send: version 2, no padding, extension or CSRC.
             # The header is read in place; an RtpPacket is built only for
             # an onPayload that takes one.
-            second, seq, timestamp, ssrc = _FIXED_HEADER.unpack_from(
-                datagram, 1)
-            payloadType = second & 0x7F
-            payload = datagram[_RTP_HEADER_LENGTH:]
+            payloadType, seq, timestamp, ssrc = header
+            payload = datagram[RTP_HEADER_LENGTH:]
             packet = None
         else:
             try:
