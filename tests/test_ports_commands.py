@@ -109,11 +109,10 @@ class VoicePortCommandsTests(SynchronousTestCase):
         writeWav(source, samples)
         target = self.mktemp() + ".wav"
         self.execute("voice-port 1/0/0 offhook")
-        sent = []
-        self.fxs.connectMedia(sent.append)
+        self.fxs.connectMedia()
         self.execute(f"voice-port 1/0/0 play {source}")
         self.execute(f"voice-port 1/0/0 record {target}")
-        self.fxs.tick()
+        sent = [self.fxs.nextPayload()]
         self.assertEqual(sent, g711.packetise(G711Law.ULAW, samples))
         self.fxs.receivePayload(sent[0])
         self.execute("voice-port 1/0/0 onhook")

@@ -101,11 +101,12 @@ class FxsTests(SynchronousTestCase):
 
     def test_idle(self):
         """
-        A new port is idle and sends silence.
+        A new port is idle, its DSP plays silence and it sends nothing.
         """
         port, _, _ = makePort()
         self.assertIs(port.status, PortStatus.IDLE)
-        self.assertEqual(peak(port.tick()), 0)
+        self.assertEqual(peak(port.dsp.nextPayload()), 0)
+        self.assertIsNone(port.nextPayload())
 
     def test_offHookDialTone(self):
         """
@@ -119,7 +120,7 @@ class FxsTests(SynchronousTestCase):
         self.assertIs(port.dsp.playing, CallProgressTone.DIAL)
         expected = ToneGenerator(CallProgressTone.DIAL)
         for _ in range(3):
-            payload = port.tick()
+            payload = port.dsp.nextPayload()
             self.assertEqual(payload, g711.encode(G711Law.ULAW, expected.nextFrame()))
         self.assertGreater(peak(payload), 1000)
 
@@ -133,7 +134,7 @@ class FxsTests(SynchronousTestCase):
         self.assertIs(port.status, PortStatus.COLLECTING)
         self.assertEqual(recorder.events[1:], [("digit", "1"), ("digit", "2"), ("digit", "#")])
         self.assertEqual(port.digits, "12#")
-        self.assertEqual(peak(port.tick()), 0)
+        self.assertEqual(peak(port.dsp.nextPayload()), 0)
 
     def test_digitKeepsOtherTone(self):
         """
@@ -227,21 +228,21 @@ class MediaTests(SynchronousTestCase):
 
     def test_connectMedia(self):
         """
-        Connected, every tick's payload goes to the sink; disconnected it
-        does not, and the port stays off hook.
+        Connected, every interval's payload is sent (and counted), dial tone
+        stopped; disconnected, nothing is, and the port stays off hook.
         """
         port, backend, _ = makePort()
-        sent = []
         backend.offHook()
-        port.connectMedia(sent.append)
+        self.assertIsNone(port.nextPayload())
+        port.connectMedia()
         self.assertIs(port.status, PortStatus.CONNECTED)
         self.assertIsNone(port.dsp.playing)
-        payload = port.tick()
-        self.assertEqual(sent, [payload])
+        payload = port.nextPayload()
+        self.assertEqual(payload, bytes([G711Law.ULAW.silence]) * FRAME_SAMPLES)
         self.assertEqual(port.txPackets, 1)
         port.disconnectMedia()
-        port.tick()
-        self.assertEqual(len(sent), 1)
+        self.assertIsNone(port.nextPayload())
+        self.assertEqual(port.txPackets, 1)
         self.assertIs(port.status, PortStatus.OFF_HOOK)
 
     def test_connectIdle(self):
@@ -249,7 +250,7 @@ class MediaTests(SynchronousTestCase):
         An idle port has no media to connect.
         """
         port, _, _ = makePort()
-        self.assertRaises(VoicePortStateError, port.connectMedia, [].append)
+        self.assertRaises(VoicePortStateError, port.connectMedia)
 
     def test_playWav(self):
         """
@@ -259,12 +260,10 @@ class MediaTests(SynchronousTestCase):
         path = self.mktemp() + ".wav"
         writeWav(path, samples)
         port, backend, _ = makePort()
-        sent = []
         backend.offHook()
-        port.connectMedia(sent.append)
+        port.connectMedia()
         backend.play(path)
-        for _ in range(3):
-            port.tick()
+        sent = [port.nextPayload() for _ in range(3)]
         self.assertEqual(sent[:2], g711.packetise(G711Law.ULAW, samples))
         self.assertEqual(peak(sent[2]), 0)
 
@@ -287,7 +286,7 @@ class MediaTests(SynchronousTestCase):
         port, backend, _ = makePort()
         path = self.mktemp() + ".wav"
         backend.offHook()
-        port.connectMedia([].append)
+        port.connectMedia()
         backend.record(path)
         frame = g711.encode(G711Law.ULAW, ToneGenerator(CallProgressTone.BUSY).nextFrame())
         port.receivePayload(frame)

@@ -17,7 +17,7 @@ thousand legs cost one timer, not a thousand.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Protocol
 
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IReactorTime
@@ -42,7 +42,8 @@ MAX_CATCH_UP = 5
 
 _LAWS = {int(PayloadType.PCMU): G711Law.ULAW, int(PayloadType.PCMA): G711Law.ALAW}
 
-_CONNECTABLE = (PortStatus.OFF_HOOK, PortStatus.COLLECTING, PortStatus.CONNECTED)
+_JOINABLE = (PortStatus.OFF_HOOK, PortStatus.COLLECTING)
+"""Off hook but not yet connected: a leg's first tick connects the media."""
 
 
 class UnsupportedPayloadType(ValueError):
@@ -78,10 +79,21 @@ class _Default:
 _DEFAULT = _Default()
 
 
+class Tickable(Protocol):
+    """What the L{MediaPump} ticks: a started L{PortMediaLeg}, in the router."""
+
+    @property
+    def name(self) -> str:
+        "What the pump's logs call it."
+
+    def tick(self) -> None:
+        "One packet interval."
+
+
 class MediaPump:
     """
-    Ticks every started leg (or anything with C{tick()} and C{name}) once
-    per 20 ms from one timer.
+    Ticks every started leg (or any other L{Tickable}) once per 20 ms from
+    one timer.
 
     @ivar clock: the clock of the timer.
     @ivar ticks: how many intervals were run (including catch-up ones).
@@ -97,7 +109,7 @@ class MediaPump:
         self.clock = clock
         self.interval = interval
         self.ticks = 0
-        self._ports: dict[int, Any] = {}
+        self._ports: dict[Tickable, None] = {}
         self._loop: Optional[LoopingCall] = None
 
     @property
@@ -108,11 +120,11 @@ class MediaPump:
     def __len__(self) -> int:
         return len(self._ports)
 
-    def add(self, port: Any) -> None:
+    def add(self, port: Tickable) -> None:
         """
         Tick C{port} every interval from now on (adding it twice is harmless).
         """
-        self._ports[id(port)] = port
+        self._ports[port] = None
         if self._loop is None:
             loop = LoopingCall.withCount(self._tick)
             loop.clock = self.clock
@@ -120,11 +132,11 @@ class MediaPump:
             loop.start(self.interval, now=False).addErrback(
                 lambda failure: self.log.failure("media pump stopped", failure))
 
-    def discard(self, port: Any) -> None:
+    def discard(self, port: Tickable) -> None:
         """
         Stop ticking C{port}; the timer stops with the last port.
         """
-        self._ports.pop(id(port), None)
+        self._ports.pop(port, None)
         if not self._ports:
             self.stop()
 
@@ -138,7 +150,7 @@ class MediaPump:
     def _tick(self, count: int) -> None:
         for _ in range(min(count, MAX_CATCH_UP)):
             self.ticks += 1
-            for port in list(self._ports.values()):
+            for port in list(self._ports):
                 try:
                     port.tick()
                 except Exception:
@@ -274,7 +286,7 @@ class PortMediaLeg:
         self.receiving = True
         self._listening: Any = None
         self._subscribed = False
-        self._sink = self._send
+        self._joined = False
 
     def __repr__(self) -> str:
         return "<PortMediaLeg %s %r%s>" % (self.port.name, self.stream,
@@ -371,29 +383,40 @@ class PortMediaLeg:
 
     def tick(self) -> None:
         """
-        One packet interval (the pump calls it): join the port's audio to
-        this leg once the line is off hook, and send its next payload.
+        One packet interval (the pump calls it): once the line is off hook,
+        connect the port's media, and send the port's next payload in this
+        leg's law.
         """
-        if self._join():
-            self.port.tick()
+        if not self._join():
+            return
+        port = self.port
+        port.dsp.law = self.law
+        payload = port.nextPayload()
+        if payload is not None and self.sending and not self.closed and self.stream.remote is not None:
+            self.stream.send(payload, FRAME_SAMPLES)
 
     def _join(self) -> bool:
         """
-        Make this leg the port's sink if the line is off hook.
+        Connect the port's media if the line is off hook (a ringing or idle
+        port sends nothing).
 
-        @return: whether the port's audio now goes to this leg.
+        @return: whether the port's audio now goes to the far end.
         """
         port = self.port
-        if port.sink is self._sink:
+        status = port.status
+        if status is PortStatus.CONNECTED:
+            self._joined = True
             return True
-        if port.status not in _CONNECTABLE:
+        if status not in _JOINABLE:
+            self._joined = False
             return False
         port.dsp.law = self.law
         try:
-            port.connectMedia(self._sink)
+            port.connectMedia()
         except VoicePortStateError as e:
             self.log.warn("voice-port {port}: cannot send media: {error}", port=port.name, error=str(e))
             return False
+        self._joined = True
         return True
 
     def _attach(self) -> None:
@@ -402,13 +425,11 @@ class PortMediaLeg:
             self.pump.add(self)
 
     def _detach(self) -> None:
+        """Stop ticking, and disconnect the port's media if this leg connected it."""
         self.pump.discard(self)
-        if self.port.sink is self._sink:
+        joined, self._joined = self._joined, False
+        if joined and self.port.status is PortStatus.CONNECTED:
             self.port.disconnectMedia()
-
-    def _send(self, payload: bytes) -> None:
-        if self.sending and not self.closed and self.stream.remote is not None:
-            self.stream.send(payload, FRAME_SAMPLES)
 
     def _received(self, payload: bytes) -> None:
         port = self.port
@@ -422,6 +443,7 @@ class PortMediaLeg:
 
     def onHook(self, port: Any) -> None:
         """The line went on hook: stop ticking it (the call control closes the leg)."""
+        self._joined = False
         self.pump.discard(self)
 
     def digit(self, port: Any, digit: str) -> None:

@@ -8,17 +8,19 @@ A L{VoicePort} interprets raw line events from its L{IVoicePortBackend}
 first digit) and tells every subscribed L{IVoicePortListener} (the call
 engine).  The engine commands the port with L{VoicePort.ring},
 L{VoicePort.stopRinging}, L{VoicePort.seize}, L{VoicePort.release},
-L{VoicePort.playTone}, L{VoicePort.stopTone}, L{VoicePort.connectMedia}
-and L{VoicePort.disconnectMedia}.
+L{VoicePort.playTone}, L{VoicePort.stopTone}; the media leg joins the
+port's audio with L{VoicePort.connectMedia} and leaves it with
+L{VoicePort.disconnectMedia}.
 
 States: C{idle} -> C{offHook} (FXS: dial tone) -> C{collecting} (digits)
 -> C{connected} -> back to C{idle} on hook; C{idle} -> C{ringing} (FXS:
 the engine rings the phone; FXO: the exchange rings the line) ->
 C{connected} when answered (FXS: off hook; FXO: L{VoicePort.seize}).
 
-Audio is pulled: whoever carries the media calls L{VoicePort.tick} every
-20 ms on its own clock and hands what the far end sends to
-L{VoicePort.receivePayload}.  No timers here.
+Audio is pulled: whoever carries the media asks L{VoicePort.nextPayload}
+every 20 ms on its own clock (a payload while the media is connected,
+nothing otherwise) and hands what the far end sends to
+L{VoicePort.takePayload}.  No timers here.
 
 L{srst.ports.simulated.SimulatedBackend} is the software line that
 C{srst-cli voice-port ...} and the tests drive.
@@ -27,7 +29,7 @@ C{srst-cli voice-port ...} and the tests drive.
 from __future__ import annotations
 
 import enum
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from attrs import define, field
 from automat import NoTransition, TypeMachineBuilder
@@ -112,11 +114,11 @@ class VoicePortInputs(Protocol):
     def release(self) -> None:
         "FXO: the engine puts the line back on hook."
 
-    def connectMedia(self, sink: Callable[[bytes], Any]) -> None:
-        "Send the port's audio to C{sink}."
+    def connectMedia(self) -> None:
+        "The call's media is connected: the port's audio goes to the far end."
 
     def disconnectMedia(self) -> None:
-        "Stop sending audio."
+        "The call's media is disconnected; the line stays off hook."
 
     def status(self) -> PortStatus:
         "The current state."
@@ -180,22 +182,17 @@ def _makeVoicePortMachine():  # type: ignore[no-untyped-def]
 
     for state in (offHook, collecting):
         @state.upon(VoicePortInputs.connectMedia).to(connected)
-        def _connect(inputs: VoicePortInputs, port: VoicePort, sink: Callable[[bytes], Any]) -> None:
+        def _connect(inputs: VoicePortInputs, port: VoicePort) -> None:
             if isinstance(port.dsp.playing, CallProgressTone):
                 port.dsp.stop()
-            port.sink = sink
 
-    @connected.upon(VoicePortInputs.connectMedia).loop()
-    def _reconnect(inputs: VoicePortInputs, port: VoicePort, sink: Callable[[bytes], Any]) -> None:
-        port.sink = sink
+    connected.upon(VoicePortInputs.connectMedia).loop().returns(None)
 
     @connected.upon(VoicePortInputs.lineDigit).loop()
     def _inCallDigit(inputs: VoicePortInputs, port: VoicePort, digit: str) -> None:
         port._notify("digit", digit)
 
-    @connected.upon(VoicePortInputs.disconnectMedia).to(offHook)
-    def _disconnect(inputs: VoicePortInputs, port: VoicePort) -> None:
-        port.sink = None
+    connected.upon(VoicePortInputs.disconnectMedia).to(offHook).returns(None)
 
     @ringing.upon(VoicePortInputs.lineOffHook).to(connected)
     def _answer(inputs: VoicePortInputs, port: VoicePort) -> None:
@@ -233,10 +230,10 @@ class VoicePort:
     @ivar backend: the L{IVoicePortBackend} carrying the line.
     @ivar dsp: the port's L{SimulatedDsp}.
     @ivar listeners: the subscribed L{IVoicePortListener}s.
-    @ivar sink: where L{tick} sends audio while connected, or L{None}.
     @ivar callerId: the caller of the current or last ringing call.
     @ivar digits: the digits dialled since the port went off hook.
-    @ivar txPackets: payloads sent to a sink.
+    @ivar txPackets: payloads handed out by L{nextPayload} (sent to the
+        far end).
     @ivar rxPackets: payloads received from the far end.
     """
 
@@ -244,7 +241,6 @@ class VoicePort:
     backend: Any
     dsp: SimulatedDsp
     listeners: list[Any] = field(factory=list)
-    sink: Callable[[bytes], Any] | None = None
     callerId: str | None = None
     digits: str = ""
     txPackets: int = 0
@@ -299,7 +295,6 @@ class VoicePort:
 
     def _clear(self) -> None:
         self.dsp.stop()
-        self.sink = None
         self.digits = ""
 
     def _input(self, action: str, name: str, *args: Any) -> Any:
@@ -409,18 +404,19 @@ class VoicePort:
             raise VoicePortStateError(self.name, "outpulse digits", self.status)
         self.backend.outpulse(digits)
 
-    def connectMedia(self, sink: Callable[[bytes], Any]) -> None:
+    def connectMedia(self) -> None:
         """
-        Start sending this port's audio: each L{tick} passes one G.711
-        payload to C{sink}.
+        The call's media is connected (the port is C{connected}, a
+        call-progress tone stops): L{nextPayload} gives the port's audio
+        from now on.
 
         @raise VoicePortStateError: when the port is idle or ringing.
         """
-        self._input("connect media", "connectMedia", sink)
+        self._input("connect media", "connectMedia")
 
     def disconnectMedia(self) -> None:
         """
-        Stop sending audio; the port stays off hook.
+        The call's media is disconnected; the port stays off hook.
 
         @raise VoicePortStateError: when the port is not connected.
         """
@@ -428,7 +424,8 @@ class VoicePort:
 
     def playTone(self, tone: CallProgressTone) -> None:
         """
-        Play a call-progress tone to the line (and to the sink, if any).
+        Play a call-progress tone to the line (and to the far end, while
+        the media is connected).
 
         @param tone: the tone.
         """
@@ -438,17 +435,18 @@ class VoicePort:
         """Stop whatever is playing."""
         self.dsp.stop()
 
-    def tick(self) -> bytes:
+    def nextPayload(self) -> bytes | None:
         """
-        The next 20 ms of audio this port sends; call it every 20 ms.
+        The next 20 ms of audio this port sends to the far end; the media
+        leg asks every 20 ms.
 
-        @return: one G.711 payload, also passed to the sink when connected.
+        @return: one G.711 payload from the DSP while the port is
+            C{connected} (counted in L{txPackets}), else L{None}.
         """
-        payload = self.dsp.nextPayload()
-        if self.sink is not None:
-            self.txPackets += 1
-            self.sink(payload)
-        return payload
+        if self._status is not PortStatus.CONNECTED:
+            return None
+        self.txPackets += 1
+        return self.dsp.nextPayload()
 
     def takePayload(self, payload: bytes) -> None:
         """
