@@ -387,13 +387,19 @@ class PortMediaLeg:
         connect the port's media, and send the port's next payload in this
         leg's law.
         """
-        if not self._join():
-            return
         port = self.port
         port.dsp.law = self.law
         payload = port.nextPayload()
-        if payload is not None and self.sending and not self.closed and self.stream.remote is not None:
-            self.stream.send(payload, FRAME_SAMPLES)
+        if payload is None:
+            if not self._join():
+                return
+            payload = port.nextPayload()
+            if payload is None:
+                return
+        self._joined = True
+        stream = self.stream
+        if self.sending and not stream.closed and stream.remote is not None:
+            stream.send(payload, FRAME_SAMPLES)
 
     def _join(self) -> bool:
         """
@@ -410,7 +416,6 @@ class PortMediaLeg:
         if status not in _JOINABLE:
             self._joined = False
             return False
-        port.dsp.law = self.law
         try:
             port.connectMedia()
         except VoicePortStateError as e:
