@@ -205,7 +205,7 @@ def serve(reactor, peersPath: str, keysPath: str, audio: str, seconds: str):
     from twisted.internet.defer import Deferred, DeferredList
     from twisted.protocols.basic import LineReceiver
 
-    from srst._portsconfig import Signal, VoicePortConfig
+    from srst.ports.config import Signal, VoicePortConfig
     from srst.media.srtp import generateKeys
     from srst.media.portrange import RtpPortAllocator
     from srst.ports.media import MAX_CATCH_UP, MediaPump, PortMediaLeg

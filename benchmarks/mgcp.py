@@ -122,7 +122,7 @@ def serve(reactor, ports: str, caPort: str, freeze: str = "off"):
     from twisted.internet.defer import Deferred
     from twisted.internet.protocol import DatagramProtocol
 
-    from srst._portsconfig import Signal, VoicePortConfig
+    from srst.ports.config import Signal, VoicePortConfig
     from srst.debug import DebugSwitches
     from srst.media.portrange import RtpPortAllocator
     from srst.mgcp.gateway import DEBUG_NAMESPACE, MgcpGateway

@@ -39,8 +39,6 @@ from srst._mgcpconfig import (
     readMedia,
     readMgcp,
 )
-from srst._portsconfig import VoicePortConfig, readDialPeers, readVoicePorts
-from srst.calls.dialplan import DialPeer
 from srst.policing import (
     AccessList,
     AccessListEntry,
@@ -49,6 +47,7 @@ from srst.policing import (
     Police,
     PolicyClass,
 )
+from srst.ports.config import DialPeer, VoicePortConfig, readDialPeers, readVoicePorts
 
 __all__ = [
     "CcmManagerConfig",

@@ -11,7 +11,7 @@ from typing import Any, Optional
 from twisted.internet.address import IPv4Address
 from twisted.internet.task import Clock
 
-from srst._portsconfig import Signal, VoicePortConfig
+from srst.ports.config import Signal, VoicePortConfig
 from srst.media.portrange import RtpPortAllocator
 from srst.mgcp.gateway import MgcpGateway
 from srst.mgcp.messages import Command, Response, decodeMessage, encodeMessage

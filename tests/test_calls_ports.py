@@ -11,8 +11,7 @@ from typing import Any
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
-from srst._portsconfig import VoicePortConfig
-from srst.calls.dialplan import DialPeer
+from srst.ports.config import DialPeer, VoicePortConfig
 from srst.calls.interfaces import DialMatch, ICallEndpoint, IDirectory
 from srst.calls.portdirectory import PortDirectory
 from srst.calls.portline import VoicePortEndpoint

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from srst._portsconfig import Signal, VoicePortConfig
-from srst.calls.dialplan import DialPeer
+from srst.ports.config import DialPeer, Signal, VoicePortConfig
 from srst.calls.portdirectory import PortDirectory, portNumber
 from srst.calls.portline import VoicePortEndpoint
 from srst.ports.simulated import SimulatedBackend

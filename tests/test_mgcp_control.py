@@ -12,8 +12,7 @@ from twisted.internet.defer import succeed
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
-from srst._portsconfig import VoicePortConfig
-from srst.calls.dialplan import DialPeer
+from srst.ports.config import DialPeer, VoicePortConfig
 from srst.calls.portdirectory import PortDirectory
 from srst.calls.portline import VoicePortEndpoint
 from srst.mgcp.control import PortControl

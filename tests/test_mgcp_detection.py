@@ -20,7 +20,7 @@ from twisted.internet.task import Clock, deferLater
 from twisted.trial.unittest import TestCase
 
 from srst._mgcpconfig import CcmManagerConfig, Switchback, SwitchbackMode
-from srst._portsconfig import Signal, VoicePortConfig
+from srst.ports.config import Signal, VoicePortConfig
 from srst.media.portrange import RtpPortAllocator
 from srst.mgcp.control import MgcpService
 from srst.mgcp.fallback import FallbackStatus

@@ -16,7 +16,7 @@ from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.task import deferLater
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
-from srst._portsconfig import Signal, VoicePortConfig
+from srst.ports.config import Signal, VoicePortConfig
 from srst.media.portrange import RtpPortAllocator
 from srst.mgcp.gateway import MgcpGateway
 from srst.mgcp.messages import Command, Response

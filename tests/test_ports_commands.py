@@ -8,7 +8,7 @@ import json
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
-from srst._portsconfig import Signal, VoicePortConfig
+from srst.ports.config import Signal, VoicePortConfig
 from srst.admin.commands import CommandError, CommandResult, CommandTable
 from srst.ports import g711
 from srst.ports.g711 import FRAME_SAMPLES, G711Law

@@ -10,7 +10,7 @@ from typing import Any
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from srst._portsconfig import Signal, VoicePortConfig
+from srst.ports.config import Signal, VoicePortConfig
 from srst.media.rtp import RtpPacket, decodeRtp, encodeRtp
 from srst.media.srtp import SrtpReceiver, SrtpSender
 from srst.media.portrange import PortRangeExhausted, RtpPortAllocator

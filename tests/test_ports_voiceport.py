@@ -9,7 +9,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
-from srst._portsconfig import Signal, VoicePortConfig
+from srst.ports.config import Signal, VoicePortConfig
 from srst.ports import g711
 from srst.ports.g711 import FRAME_SAMPLES, G711Law
 from srst.ports.interfaces import ILineListener, IVoicePortBackend, IVoicePortListener

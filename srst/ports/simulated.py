@@ -12,7 +12,7 @@ from typing import Any
 from attrs import define
 from zope.interface import implementer
 
-from srst._portsconfig import Signal
+from srst.ports.config import Signal
 from srst.ports.interfaces import IVoicePortBackend
 from srst.ports.wav import WavError
 

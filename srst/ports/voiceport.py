@@ -36,7 +36,7 @@ from automat import NoTransition, TypeMachineBuilder
 from zope.interface import implementer
 
 from srst.debug import sharedDebugLogger
-from srst._portsconfig import VoicePortConfig
+from srst.ports.config import VoicePortConfig
 from srst.ports.dsp import SimulatedDsp
 from srst.ports.g711 import G711Law
 from srst.ports.interfaces import ILineListener, IVoicePortBackend, IVoicePortListener
