@@ -18,6 +18,7 @@ from twisted.logger import Logger
 from srst._policing_datagram import PolicingDatagramProtocol
 from srst.calls.portdirectory import PortDirectory, portNumber
 from srst.calls.portline import VoicePortEndpoint
+from srst.debug import DebugSwitches
 from srst.media.portrange import RtpPortAllocator
 from srst.ports.media import MediaPump, PortMediaResources
 from srst.ports.simulated import SimulatedBackend
@@ -37,13 +38,16 @@ class VoicePortService(Service):
     log = Logger(namespace="srst.ports")
     name = "voice-ports"
 
-    def __init__(self, config: Any, reactor: Any, callEngine: Any, controlPlane: Any) -> None:
+    def __init__(self, config: Any, reactor: Any, callEngine: Any, controlPlane: Any,
+                 debug: DebugSwitches) -> None:
         """
         @param config: the L{srst.config.RouterConfig}.
         @param reactor: C{listenUDP} and the clock.
         @param callEngine: the L{srst.calls.engine.CallEngine}, or L{None}.
         @param controlPlane: the L{srst.policing.ControlPlane}, or L{None}:
             with one, every RTP datagram passes the control-plane policy.
+        @param debug: the router's debug switches (voice-port events, RTP
+            drops).
         """
         media = config.media
         unreachableMs = media.unreachableMs
@@ -52,9 +56,10 @@ class VoicePortService(Service):
             wrap = partial(PolicingDatagramProtocol, controlPlane=controlPlane, protocol="udp")
         self.pump = MediaPump(reactor)
         self.media = PortMediaResources(
-            reactor, RtpPortAllocator(media.address, media.rtpPortRange), self.pump,
+            reactor, RtpPortAllocator(media.address, media.rtpPortRange), self.pump, debug=debug,
             unreachableTimeout=unreachableMs / 1000.0 if unreachableMs else None, wrap=wrap)
-        self.ports = [newVoicePort(port, SimulatedBackend(port.name, port.signal)) for port in config.voicePorts]
+        self.ports = [newVoicePort(port, SimulatedBackend(port.name, port.signal), debug=debug)
+                      for port in config.voicePorts]
         self.endpoints: dict[str, VoicePortEndpoint] = {}
         self.directory: PortDirectory | None = None
         if callEngine is not None:

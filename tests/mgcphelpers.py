@@ -11,6 +11,7 @@ from typing import Any, Optional
 from twisted.internet.address import IPv4Address
 from twisted.internet.task import Clock
 
+from srst.debug import DebugSwitches
 from srst.ports.config import Signal, VoicePortConfig
 from srst.media.portrange import RtpPortAllocator
 from srst.mgcp.gateway import MgcpGateway
@@ -93,12 +94,13 @@ class GatewayHarness:
         self.reactor = FakeUdpReactor()
         self.allocator = RtpPortAllocator("127.0.0.1", "40000-40100")
         self.pump = MediaPump(self.reactor)
+        self.debug = DebugSwitches()
         self.ports = {}
         self.lines = {}
         for names, signal in ((fxs, Signal.FXS_LOOP_START), (fxo, Signal.FXO_LOOP_START)):
             for name in names:
                 backend = SimulatedBackend(name, signal)
-                self.ports[name] = newVoicePort(VoicePortConfig(name, signal), backend)
+                self.ports[name] = newVoicePort(VoicePortConfig(name, signal), backend, debug=self.debug)
                 self.lines[name] = backend
         self.legs: list[PortMediaLeg] = []
         self.gateway = MgcpGateway(clock=self.reactor, domain=DOMAIN,
@@ -111,7 +113,7 @@ class GatewayHarness:
     def newLeg(self, port: Any, payloadType: int) -> PortMediaLeg:
         """The C{newLeg} callable: a leg on the fake reactor."""
         leg = PortMediaLeg(reactor=self.reactor, allocator=self.allocator, pump=self.pump,
-                           port=port, payloadType=payloadType,
+                           port=port, debug=self.debug, payloadType=payloadType,
                            unreachableTimeout=self.unreachableTimeout, unreachableAfterMedia=True)
         self.legs.append(leg)
         return leg

@@ -14,6 +14,7 @@ from twisted.internet.task import Clock, deferLater
 from twisted.logger import LogLevel, capturedLogs
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
+from srst.debug import DebugSwitches
 from srst.media.rtp import PayloadType, RtpPacket, decodeRtp, encodeRtp
 from srst.media.srtp import SrtpProfile, SrtpSender, generateKeys
 from srst.media.portrange import (
@@ -130,7 +131,7 @@ class RtpPortAllocatorTests(SynchronousTestCase):
         bound instead."""
         allocator = RtpPortAllocator(HOST, "16384-16399")
         tried: list[int] = []
-        stream = RtpStream(Clock())
+        stream = RtpStream(Clock(), debug=DebugSwitches())
 
         def listen(port: int, protocol: DatagramProtocol) -> Any:
             tried.append(port)
@@ -160,7 +161,7 @@ class RtpPortAllocatorTests(SynchronousTestCase):
 
         with capturedLogs():
             with self.assertRaises(PortRangeExhausted) as cm:
-                allocator.bind(RtpStream(Clock()), listen)
+                allocator.bind(RtpStream(Clock(), debug=DebugSwitches()), listen)
         self.assertEqual(len(tried), 3)
         self.assertEqual(cm.exception.bindFailures, 3)
         self.assertIn("3 refused by the host", str(cm.exception))
@@ -173,7 +174,7 @@ class RtpPortAllocatorTests(SynchronousTestCase):
         allocator.allocate()
         calls: list[int] = []
         with self.assertRaises(PortRangeExhausted):
-            allocator.bind(RtpStream(Clock()),
+            allocator.bind(RtpStream(Clock(), debug=DebugSwitches()),
                            lambda port, proto: calls.append(port))
         self.assertEqual(calls, [])
 
@@ -191,10 +192,10 @@ class StreamPair:
         self.keysAB = keysAB
         self.gotA: list[tuple[bytes, RtpPacket]] = []
         self.gotB: list[tuple[bytes, RtpPacket]] = []
-        self.a = RtpStream(self.clock, txKeys=keysAB, rxKeys=keysBA,
+        self.a = RtpStream(self.clock, debug=DebugSwitches(), txKeys=keysAB, rxKeys=keysBA,
                            onPayload=lambda p, pkt: self.gotA.append(
                                (p, pkt)), **kwargs)
-        self.b = RtpStream(self.clock, txKeys=keysBA, rxKeys=keysAB,
+        self.b = RtpStream(self.clock, debug=DebugSwitches(), txKeys=keysBA, rxKeys=keysAB,
                            onPayload=lambda p, pkt: self.gotB.append(
                                (p, pkt)), **kwargs)
         self.ta = bindFake(self.a, ADDR_A[1])
@@ -269,7 +270,7 @@ class RtpStreamSendReceiveTests(SynchronousTestCase):
     def test_sendNotReady(self) -> None:
         """Sending before binding, before the far end is known, or after
         close raises L{StreamNotReady}."""
-        stream = RtpStream(Clock())
+        stream = RtpStream(Clock(), debug=DebugSwitches())
         self.assertRaises(StreamNotReady, stream.send, b"x", 160)
         transport = bindFake(stream, 20000)
         with self.assertRaises(StreamNotReady) as cm:
@@ -285,7 +286,7 @@ class RtpStreamSendReceiveTests(SynchronousTestCase):
         """Before L{RtpStream.remote} is set, packets from any source are
         accepted."""
         got: list[bytes] = []
-        stream = RtpStream(Clock(), onPayload=lambda p, pkt: got.append(p))
+        stream = RtpStream(Clock(), debug=DebugSwitches(), onPayload=lambda p, pkt: got.append(p))
         bindFake(stream, 20000)
         stream.datagramReceived(encodeRtp(RtpPacket(0, 1, 1, 7, b"hi")),
                                 ("127.0.0.9", 4000))
@@ -297,7 +298,7 @@ class RtpStreamSendReceiveTests(SynchronousTestCase):
         def boom(payload: bytes, packet: RtpPacket) -> None:
             raise ZeroDivisionError()
 
-        stream = RtpStream(Clock(), onPayload=boom)
+        stream = RtpStream(Clock(), debug=DebugSwitches(), onPayload=boom)
         bindFake(stream, 20000)
         with capturedLogs() as events:
             stream.datagramReceived(encodeRtp(RtpPacket(0, 1, 1, 7, b"x")),
@@ -333,6 +334,25 @@ class RtpStreamBadInputTests(SynchronousTestCase):
         self.assertEqual(len(warnings), 1)
         self.assertEqual(warnings[0]["kind"], "malformed")
         self.assertEqual(warnings[0]["peer"], ADDR_A)
+
+    def test_laterDropsInDebugMedia(self) -> None:
+        """
+        Drops after the first of a kind go to the stream's debug switches
+        in C{srst.debug.media}, which pass them only while that category
+        is on.
+        """
+        published: list[dict[str, Any]] = []
+        switches = DebugSwitches(publisher=published.append)
+        stream = RtpStream(Clock(), debug=switches)
+        bindFake(stream, 20004)
+        stream.datagramReceived(b"", ADDR_A)
+        stream.datagramReceived(b"", ADDR_A)
+        self.assertEqual(published, [])
+        switches.enable("srst.debug.media")
+        stream.datagramReceived(b"", ADDR_A)
+        self.assertEqual([(e["log_namespace"], e["log_level"], e["kind"], e["count"]) for e in published],
+                         [("srst.debug.media", LogLevel.debug, "malformed", 3)])
+        self.assertEqual(stream.counters.malformed, 3)
 
     def test_malformedPlain(self) -> None:
         """A plain stream drops an RTP datagram that does not decode."""
@@ -472,7 +492,7 @@ class RtpStreamRobustnessTests(SynchronousTestCase):
         another codec are accounted for but not delivered.
         """
         got: list[bytes] = []
-        stream = RtpStream(Clock(), onAudio=got.append, acceptPayloadTypes=frozenset({0}))
+        stream = RtpStream(Clock(), debug=DebugSwitches(), onAudio=got.append, acceptPayloadTypes=frozenset({0}))
         bindFake(stream, 20000)
         for seq, payloadType in enumerate((0, 13, 101, 8, 0)):
             stream.datagramReceived(encodeRtp(RtpPacket(payloadType, seq, seq * 160, 7, b"%d" % payloadType)),
@@ -487,7 +507,7 @@ class RtpStreamRobustnessTests(SynchronousTestCase):
         so it cannot be handed out while still bound.
         """
         released: list[int] = []
-        stream = RtpStream(Clock(), releasePort=released.append)
+        stream = RtpStream(Clock(), debug=DebugSwitches(), releasePort=released.append)
         transport = bindFake(stream, 20000)
         closing: defer.Deferred[None] = defer.Deferred()
         transport.stopListening = lambda: closing
@@ -508,7 +528,7 @@ class RtpStreamTimerTests(SynchronousTestCase):
         clock = Clock()
         fired: list[int] = []
         released: list[int] = []
-        stream = RtpStream(clock, unreachableTimeout=1.0,
+        stream = RtpStream(clock, debug=DebugSwitches(), unreachableTimeout=1.0,
                            onUnreachable=lambda: fired.append(1),
                            releasePort=released.append)
         bindFake(stream, 20000)
@@ -641,7 +661,7 @@ class RtpStreamTimerTests(SynchronousTestCase):
     def test_allocatorRelease(self) -> None:
         """Closing a stream bound through the allocator frees its port."""
         allocator = RtpPortAllocator(HOST, "16384-16385")
-        stream = RtpStream(Clock(), releasePort=allocator.release)
+        stream = RtpStream(Clock(), debug=DebugSwitches(), releasePort=allocator.release)
         allocator.bind(stream, lambda port, proto: bindFake(proto, port))
         self.assertEqual(allocator.inUse, frozenset([16384]))
         stream.close()
@@ -667,7 +687,7 @@ class RtpStreamPolicingTests(SynchronousTestCase):
         controlPlane = ControlPlane(policy, clock)
         allocator = RtpPortAllocator(HOST, "16384-16399")
         got: list[bytes] = []
-        stream = RtpStream(clock, releasePort=allocator.release,
+        stream = RtpStream(clock, debug=DebugSwitches(), releasePort=allocator.release,
                            onPayload=lambda p, pkt: got.append(p))
         wrapper = PolicingDatagramProtocol(stream, controlPlane)
         transport = allocator.bind(
@@ -701,10 +721,10 @@ class RtpStreamSocketTests(TestCase):
         with no loss in the receive statistics."""
         keysAB, keysBA = generateKeys(), generateKeys()
         got: dict[str, list[bytes]] = {"a": [], "b": []}
-        a = RtpStream(globalReactor, txKeys=keysAB, rxKeys=keysBA,
+        a = RtpStream(globalReactor, debug=DebugSwitches(), txKeys=keysAB, rxKeys=keysBA,
                       onPayload=lambda p, pkt: got["a"].append(p),
                       unreachableTimeout=10.0)
-        b = RtpStream(globalReactor, txKeys=keysBA, rxKeys=keysAB,
+        b = RtpStream(globalReactor, debug=DebugSwitches(), txKeys=keysBA, rxKeys=keysAB,
                       onPayload=lambda p, pkt: got["b"].append(p),
                       unreachableTimeout=10.0)
         for stream in (a, b):

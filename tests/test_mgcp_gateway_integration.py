@@ -16,6 +16,7 @@ from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.task import deferLater
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
+from srst.debug import DebugSwitches
 from srst.ports.config import Signal, VoicePortConfig
 from srst.media.portrange import RtpPortAllocator
 from srst.mgcp.gateway import MgcpGateway
@@ -53,11 +54,12 @@ class RealUdpCallTests(TestCase):
     """
 
     def setUp(self) -> None:
+        self.debug = DebugSwitches()
         self.ports = {}
         self.lines = {}
         for name in ("1/0/0", "1/0/1"):
             backend = SimulatedBackend(name, Signal.FXS_LOOP_START)
-            self.ports[name] = newVoicePort(VoicePortConfig(name), backend)
+            self.ports[name] = newVoicePort(VoicePortConfig(name), backend, debug=self.debug)
             self.lines[name] = backend
         self.allocator = RtpPortAllocator("127.0.0.1", "40000-40100")
         self.pump = MediaPump(reactor)
@@ -78,7 +80,7 @@ class RealUdpCallTests(TestCase):
 
     def newLeg(self, port: Any, payloadType: int) -> PortMediaLeg:
         return PortMediaLeg(reactor=reactor, allocator=self.allocator, pump=self.pump, port=port,
-                            payloadType=payloadType)
+                            debug=self.debug, payloadType=payloadType)
 
     def send(self, verb: str, portName: str, parameters: list, sdp: tuple = ()) -> Deferred:
         command = Command(verb, 1, self.gateway.endpointName(portName), "MGCP 0.1",

@@ -8,6 +8,7 @@ import json
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
+from srst.debug import DebugSwitches
 from srst.ports.config import Signal, VoicePortConfig
 from srst.admin.commands import CommandError, CommandResult, CommandTable
 from srst.ports import g711
@@ -35,7 +36,7 @@ class VoicePortCommandsTests(SynchronousTestCase):
         self.ports = []
         for name, signal in (("1/0/0", Signal.FXS_LOOP_START), ("1/1/0", Signal.FXO_LOOP_START)):
             backend = SimulatedBackend(name, signal)
-            self.ports.append(newVoicePort(VoicePortConfig(name, signal), backend, G711Law.ULAW))
+            self.ports.append(newVoicePort(VoicePortConfig(name, signal), backend, G711Law.ULAW, debug=DebugSwitches()))
         self.fxs, self.fxo = self.ports
         self.table = CommandTable()
         registerVoicePortCommands(self.table, self.ports)
@@ -153,7 +154,7 @@ class VoicePortCommandsTests(SynchronousTestCase):
         """
         A port behind another backend cannot be driven from the CLI.
         """
-        port = newVoicePort(VoicePortConfig("2/0/0"), _OtherBackend(), G711Law.ULAW)
+        port = newVoicePort(VoicePortConfig("2/0/0"), _OtherBackend(), G711Law.ULAW, debug=DebugSwitches())
         table = CommandTable()
         registerVoicePortCommands(table, [port])
         command, variables = table.lookup("voice-port 2/0/0 offhook".split())

@@ -10,6 +10,7 @@ from typing import Any
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from srst.debug import DebugSwitches
 from srst.ports.config import Signal, VoicePortConfig
 from srst.media.rtp import RtpPacket, decodeRtp, encodeRtp
 from srst.media.srtp import SrtpReceiver, SrtpSender
@@ -41,7 +42,7 @@ class PortReactor(FakeUdpReactor):
 
 def fxs(name: str = "1/0/0") -> Any:
     config = VoicePortConfig(name, Signal.FXS_LOOP_START)
-    return newVoicePort(config, SimulatedBackend(name, Signal.FXS_LOOP_START))
+    return newVoicePort(config, SimulatedBackend(name, Signal.FXS_LOOP_START), debug=DebugSwitches())
 
 
 class PortSender:
@@ -126,7 +127,8 @@ class PortMediaLegTests(SynchronousTestCase):
         self.reactor = PortReactor()
         self.allocator = RtpPortAllocator("127.0.0.1", "40000-40003")
         self.pump = MediaPump(self.reactor)
-        self.resources = PortMediaResources(self.reactor, self.allocator, self.pump, unreachableTimeout=1.0)
+        self.resources = PortMediaResources(self.reactor, self.allocator, self.pump, debug=DebugSwitches(),
+                                            unreachableTimeout=1.0)
         self.port = fxs()
 
     def leg(self, **kw: Any) -> PortMediaLeg:

@@ -9,6 +9,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
+from srst.debug import DebugSwitches
 from srst.ports.config import Signal, VoicePortConfig
 from srst.ports import g711
 from srst.ports.g711 import FRAME_SAMPLES, G711Law
@@ -50,7 +51,7 @@ def makePort(signal=Signal.FXS_LOOP_START, name="1/0/0"):
         L{Recorder}.
     """
     backend = SimulatedBackend(name, signal)
-    port = newVoicePort(VoicePortConfig(name, signal), backend, G711Law.ULAW)
+    port = newVoicePort(VoicePortConfig(name, signal), backend, G711Law.ULAW, debug=DebugSwitches())
     recorder = Recorder()
     port.subscribe(recorder)
     return port, backend, recorder
@@ -83,6 +84,24 @@ class InterfaceTests(SynchronousTestCase):
         """
         port, _, _ = makePort()
         self.assertRaises(TypeError, port.subscribe, object())
+
+    def test_debugEvents(self):
+        """
+        What a port tells its listeners is logged in
+        C{srst.debug.voiceport} through the switches it was given, while
+        that category is on.
+        """
+        published = []
+        switches = DebugSwitches(publisher=published.append)
+        backend = SimulatedBackend("1/0/0", Signal.FXS_LOOP_START)
+        port = newVoicePort(VoicePortConfig("1/0/0"), backend, debug=switches)
+        backend.offHook()
+        self.assertEqual(published, [])
+        switches.enable("srst.debug.voiceport")
+        backend.dial("5")
+        self.assertEqual([(e["log_namespace"], e["port"], e["event"], e["args"]) for e in published],
+                         [("srst.debug.voiceport", "1/0/0", "digit", ("5",))])
+        self.assertEqual(port.digits, "5")
 
     def test_unsubscribe(self):
         """

@@ -25,7 +25,7 @@ from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.internet.protocol import DatagramProtocol
 from twisted.logger import Logger
 
-from srst.debug import sharedDebugLogger
+from srst.debug import DebugSwitches
 from srst.media.rtp import (
     G711_CLOCK_RATE,
     RTP_HEADER_LENGTH,
@@ -52,9 +52,10 @@ _TS_MOD = 1 << 32
 
 Address = tuple[str, int]
 
+DEBUG_NAMESPACE = "srst.debug.media"
+"""The debug category of a stream's later drops of a kind (the first is a
+warning)."""
 
-_DEBUG_LOG = sharedDebugLogger("srst.debug.media")
-"""Later drops of a kind (the first is a warning)."""
 
 class StreamNotReady(RuntimeError):
     """
@@ -159,6 +160,7 @@ class RtpStream(DatagramProtocol):
     noisy = False
 
     def __init__(self, clock: IReactorTime, *,
+                 debug: DebugSwitches,
                  payloadType: int = PayloadType.PCMU,
                  clockRate: int = G711_CLOCK_RATE,
                  txKeys: Optional[SrtpKeys] = None,
@@ -174,6 +176,8 @@ class RtpStream(DatagramProtocol):
                  unreachableAfterMedia: bool = False) -> None:
         """
         @param clock: the reactor's time provider (or a L{task.Clock}).
+        @param debug: the router's switches; later drops of a kind are
+            logged in their L{DEBUG_NAMESPACE} category.
         @param payloadType: the payload type to send.
         @param clockRate: RTP timestamp units per second received.
         @param txKeys: SRTP keys to protect what is sent, or L{None} for
@@ -201,6 +205,7 @@ class RtpStream(DatagramProtocol):
         if unreachableTimeout is not None and unreachableTimeout <= 0:
             raise ValueError("unreachableTimeout must be positive")
         self.clock = clock
+        self._debugLog = debug.logger(DEBUG_NAMESPACE)
         self.payloadType = int(payloadType)
         self.ssrc = secrets.randbits(32) if ssrc is None else ssrc
         self.unreachableTimeout = unreachableTimeout
@@ -365,7 +370,7 @@ class RtpStream(DatagramProtocol):
     def _sendFailed(self, error: Exception) -> None:
         self._counts["sendFailures"] += 1
         count = self._counts["sendFailures"]
-        emit = self.log.warn if count == 1 else _DEBUG_LOG.debug
+        emit = self.log.warn if count == 1 else self._debugLog.debug
         emit("RTP to {remote} from port {localPort} not sent: {error}",
              remote=self._remote, localPort=self.localPort, error=str(error), count=count)
 
@@ -375,7 +380,7 @@ class RtpStream(DatagramProtocol):
         if count == 1:
             emit = self.log.warn
         else:
-            emit = _DEBUG_LOG.debug
+            emit = self._debugLog.debug
         emit("dropped RTP datagram from {peer} on port {localPort} "
              "({kind}): {reason}",
              peer=addr, localPort=self.localPort, kind=kind, reason=reason,

@@ -25,6 +25,7 @@ from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from srst.debug import DebugSwitches
 from srst.media.rtp import PayloadType
 from srst.media.srtp import SrtpKeys
 from srst.media.portrange import RtpPortAllocator
@@ -160,8 +161,8 @@ class MediaPump:
 class PortMediaResources:
     """
     What the router's voice-port legs share: the reactor, the RTP port
-    range, the pump, the control-plane wrapper and the RTP-unreachable
-    timeout; L{newLeg} makes a leg with them.
+    range, the pump, the debug switches, the control-plane wrapper and the
+    RTP-unreachable timeout; L{newLeg} makes a leg with them.
 
     @ivar allocator: the L{RtpPortAllocator} of C{media.rtp-port-range}.
     @ivar pump: the L{MediaPump}.
@@ -172,12 +173,14 @@ class PortMediaResources:
 
     log = Logger(namespace="srst.ports.media")
 
-    def __init__(self, reactor: Any, allocator: RtpPortAllocator, pump: MediaPump, *,
+    def __init__(self, reactor: Any, allocator: RtpPortAllocator, pump: MediaPump, *, debug: DebugSwitches,
                  unreachableTimeout: float | None = None, wrap: Callable[[Any], Any] | None = None) -> None:
         """
         @param reactor: C{listenUDP} and the clock.
         @param allocator: the RTP port range.
         @param pump: the router's pump.
+        @param debug: the router's debug switches (each leg's stream logs
+            through them).
         @param unreachableTimeout: seconds without RTP before a leg reports
             it, or L{None}.
         @param wrap: wraps each stream before binding (policing), or L{None}.
@@ -185,6 +188,7 @@ class PortMediaResources:
         self.reactor = reactor
         self.allocator = allocator
         self.pump = pump
+        self.debug = debug
         self.unreachableTimeout = unreachableTimeout
         self.refusals = 0
         self._wrap = wrap
@@ -220,7 +224,7 @@ class PortMediaResources:
         """
         timeout = self.unreachableTimeout if isinstance(unreachableTimeout, _Default) else unreachableTimeout
         return PortMediaLeg(reactor=self.reactor, allocator=self.allocator, pump=self.pump, port=port,
-                            payloadType=payloadType, txKeys=txKeys, rxKeys=rxKeys,
+                            debug=self.debug, payloadType=payloadType, txKeys=txKeys, rxKeys=rxKeys,
                             unreachableTimeout=timeout, onUnreachable=onUnreachable,
                             unreachableAfterMedia=unreachableAfterMedia,
                             wrap=self._wrap)
@@ -247,7 +251,7 @@ class PortMediaLeg:
     log = Logger(namespace="srst.ports.media")
 
     def __init__(self, *, reactor: Any, allocator: RtpPortAllocator, pump: MediaPump, port: Any,
-                 payloadType: int = PayloadType.PCMU, txKeys: SrtpKeys | None = None,
+                 debug: DebugSwitches, payloadType: int = PayloadType.PCMU, txKeys: SrtpKeys | None = None,
                  rxKeys: SrtpKeys | None = None, unreachableTimeout: float | None = None,
                  onUnreachable: Callable[[], Any] | None = None,
                  wrap: Callable[[Any], Any] | None = None,
@@ -258,6 +262,7 @@ class PortMediaLeg:
             bound).
         @param pump: the router's L{MediaPump}.
         @param port: the voice port.
+        @param debug: the router's debug switches, for the stream.
         @param payloadType: the G.711 payload type to send and expect.
         @param txKeys: SRTP keys to send with, or L{None} for RTP.
         @param rxKeys: SRTP keys to receive with, or L{None}.
@@ -275,7 +280,7 @@ class PortMediaLeg:
         self.pump = pump
         self.port = port
         self.payloadType = int(payloadType)
-        self.stream = RtpStream(reactor, payloadType=self.payloadType, txKeys=txKeys, rxKeys=rxKeys,
+        self.stream = RtpStream(reactor, debug=debug, payloadType=self.payloadType, txKeys=txKeys, rxKeys=rxKeys,
                                 onAudio=self._received, onUnreachable=onUnreachable,
                                 acceptPayloadTypes=frozenset((self.payloadType,)),
                                 unreachableAfterMedia=unreachableAfterMedia,

@@ -33,16 +33,18 @@ from typing import Any, Protocol
 
 from attrs import define, field
 from automat import NoTransition, TypeMachineBuilder
+from twisted.logger import Logger
 from zope.interface import implementer
 
-from srst.debug import sharedDebugLogger
+from srst.debug import DebugSwitches
 from srst.ports.config import VoicePortConfig
 from srst.ports.dsp import SimulatedDsp
 from srst.ports.g711 import G711Law
 from srst.ports.interfaces import ILineListener, IVoicePortBackend, IVoicePortListener
 from srst.ports.tones import CallProgressTone
 
-_log = sharedDebugLogger("srst.debug.voiceport")
+DEBUG_NAMESPACE = "srst.debug.voiceport"
+"""The debug category of what a port tells its listeners."""
 
 
 class PortStatus(enum.Enum):
@@ -229,6 +231,8 @@ class VoicePort:
     @ivar config: the port's L{VoicePortConfig}.
     @ivar backend: the L{IVoicePortBackend} carrying the line.
     @ivar dsp: the port's L{SimulatedDsp}.
+    @ivar debugLog: the L{DEBUG_NAMESPACE} logger (from the router's
+        L{DebugSwitches}).
     @ivar listeners: the subscribed L{IVoicePortListener}s.
     @ivar callerId: the caller of the current or last ringing call.
     @ivar digits: the digits dialled since the port went off hook.
@@ -240,6 +244,7 @@ class VoicePort:
     config: VoicePortConfig
     backend: Any
     dsp: SimulatedDsp
+    debugLog: Logger = field(repr=False)
     listeners: list[Any] = field(factory=list)
     callerId: str | None = None
     digits: str = ""
@@ -278,7 +283,7 @@ class VoicePort:
             self.listeners.remove(listener)
 
     def _notify(self, event: str, *args: Any) -> None:
-        _log.debug("voice-port {port}: {event} {args}", port=self.name, event=event, args=args)
+        self.debugLog.debug("voice-port {port}: {event} {args}", port=self.name, event=event, args=args)
         self._pending.append((event, args))
 
     def _flush(self) -> None:
@@ -469,14 +474,17 @@ class VoicePort:
         return self.dsp.receivePayload(payload)
 
 
-def newVoicePort(config: VoicePortConfig, backend: Any, law: G711Law = G711Law.ULAW) -> VoicePort:
+def newVoicePort(config: VoicePortConfig, backend: Any, law: G711Law = G711Law.ULAW, *,
+                 debug: DebugSwitches) -> VoicePort:
     """
     @param config: the port's configuration.
     @param backend: its L{IVoicePortBackend}.
     @param law: the G.711 law of its audio.
+    @param debug: the router's switches (the port's events are logged in
+        L{DEBUG_NAMESPACE}).
     @return: an idle L{VoicePort} attached to C{backend}.
     """
-    port = VoicePort(config, IVoicePortBackend(backend), SimulatedDsp(law))
+    port = VoicePort(config, IVoicePortBackend(backend), SimulatedDsp(law), debug.logger(DEBUG_NAMESPACE))
     port._machine = VoicePortMachine(port)
     backend.attach(port, port.dsp)
     return port
