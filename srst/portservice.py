@@ -13,16 +13,20 @@ from typing import Any, Callable
 
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet.protocol import DatagramProtocol
 from twisted.logger import Logger
 
 from srst._policing_datagram import PolicingDatagramProtocol
 from srst.calls.portdirectory import PortDirectory, portNumber
+from srst.calls.engine import CallEngine
 from srst.calls.portline import VoicePortEndpoint
 from srst.debug import DebugSwitches
 from srst.media.portrange import RtpPortAllocator
+from srst.media.transport import RtpStream, StreamSnapshot
+from srst.media.udpport import MediaReactor
 from srst.ports.media import MediaPump, PortMediaResources
 from srst.ports.simulated import SimulatedBackend
-from srst.ports.voiceport import newVoicePort
+from srst.ports.voiceport import VoicePort, newVoicePort
 
 class VoicePortService(Service):
     """
@@ -38,7 +42,7 @@ class VoicePortService(Service):
     log = Logger(namespace="srst.ports")
     name = "voice-ports"
 
-    def __init__(self, config: Any, reactor: Any, callEngine: Any, controlPlane: Any,
+    def __init__(self, config: Any, reactor: MediaReactor, callEngine: CallEngine | None, controlPlane: Any,
                  debug: DebugSwitches) -> None:
         """
         @param config: the L{srst.config.RouterConfig}.
@@ -51,7 +55,7 @@ class VoicePortService(Service):
         """
         media = config.media
         unreachableMs = media.unreachableMs
-        wrap: Callable[[Any], Any] | None = None
+        wrap: Callable[[RtpStream], DatagramProtocol] | None = None
         if controlPlane is not None:
             wrap = partial(PolicingDatagramProtocol, controlPlane=controlPlane, protocol="udp")
         self.pump = MediaPump(reactor)
@@ -76,7 +80,7 @@ class VoicePortService(Service):
             self.directory = PortDirectory(config.dialPeers, self.endpoints)
             callEngine.addDirectory(self.directory)
 
-    def mediaOf(self, name: str) -> Any:
+    def mediaOf(self, name: str) -> StreamSnapshot | None:
         """
         @return: the statistics of the open media stream of the port
             C{name} under local call control, or L{None} (the service
@@ -87,7 +91,7 @@ class VoicePortService(Service):
             return endpoint.mediaSnapshot()
         return None
 
-    def port(self, name: str) -> Any:
+    def port(self, name: str) -> VoicePort:
         """
         @return: the voice port called C{name}.
         @raise KeyError: when there is none.

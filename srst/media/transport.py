@@ -165,11 +165,11 @@ class RtpStream(DatagramProtocol):
                  clockRate: int = G711_CLOCK_RATE,
                  txKeys: Optional[SrtpKeys] = None,
                  rxKeys: Optional[SrtpKeys] = None,
-                 onPayload: Optional[Callable[[bytes, RtpPacket], Any]] = None,
-                 onAudio: Optional[Callable[[bytes], Any]] = None,
-                 onUnreachable: Optional[Callable[[], Any]] = None,
+                 onPayload: Optional[Callable[[bytes, RtpPacket], object]] = None,
+                 onAudio: Optional[Callable[[bytes], object]] = None,
+                 onUnreachable: Optional[Callable[[], object]] = None,
                  unreachableTimeout: Optional[float] = None,
-                 releasePort: Optional[Callable[[int], Any]] = None,
+                 releasePort: Optional[Callable[[int], object]] = None,
                  ssrc: Optional[int] = None,
                  minSequential: int = 2,
                  acceptPayloadTypes: Optional[frozenset[int]] = None,
@@ -374,7 +374,7 @@ class RtpStream(DatagramProtocol):
         emit("RTP to {remote} from port {localPort} not sent: {error}",
              remote=self._remote, localPort=self.localPort, error=str(error), count=count)
 
-    def _drop(self, kind: str, addr: Any, reason: str) -> None:
+    def _drop(self, kind: str, addr: Address, reason: str) -> None:
         self._counts[kind] += 1
         count = self._counts[kind]
         if count == 1:
@@ -386,7 +386,7 @@ class RtpStream(DatagramProtocol):
              peer=addr, localPort=self.localPort, kind=kind, reason=reason,
              count=count)
 
-    def datagramReceived(self, datagram: bytes, addr: Any) -> None:
+    def datagramReceived(self, datagram: bytes, addr: Address) -> None:
         """
         Check, decrypt, account for and deliver one datagram; bad ones
         are counted and dropped.

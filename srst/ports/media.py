@@ -20,7 +20,8 @@ from __future__ import annotations
 from typing import Any, Callable, Optional, Protocol
 
 from twisted.internet.defer import Deferred, succeed
-from twisted.internet.interfaces import IReactorTime
+from twisted.internet.interfaces import IListeningPort, IReactorTime
+from twisted.internet.protocol import DatagramProtocol
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from zope.interface import implementer
@@ -30,10 +31,10 @@ from srst.media.rtp import PayloadType
 from srst.media.srtp import SrtpKeys
 from srst.media.portrange import RtpPortAllocator
 from srst.media.transport import RtpStream, StreamSnapshot
-from srst.media.udpport import listenMediaUDP
+from srst.media.udpport import MediaReactor, listenMediaUDP
 from srst.ports.g711 import FRAME_SAMPLES, G711Law
 from srst.ports.interfaces import IVoicePortListener
-from srst.ports.voiceport import PortStatus, VoicePortStateError
+from srst.ports.voiceport import PortStatus, VoicePort, VoicePortStateError
 
 PACKET_INTERVAL = 0.02
 """Seconds of audio per packet (20 ms)."""
@@ -173,8 +174,9 @@ class PortMediaResources:
 
     log = Logger(namespace="srst.ports.media")
 
-    def __init__(self, reactor: Any, allocator: RtpPortAllocator, pump: MediaPump, *, debug: DebugSwitches,
-                 unreachableTimeout: float | None = None, wrap: Callable[[Any], Any] | None = None) -> None:
+    def __init__(self, reactor: MediaReactor, allocator: RtpPortAllocator, pump: MediaPump, *,
+                 debug: DebugSwitches, unreachableTimeout: float | None = None,
+                 wrap: Callable[[RtpStream], DatagramProtocol] | None = None) -> None:
         """
         @param reactor: C{listenUDP} and the clock.
         @param allocator: the RTP port range.
@@ -208,7 +210,7 @@ class PortMediaResources:
         self.log.warn("voice-port {port}: call refused: {reason}", port=portName, reason=reason,
                       refusals=self.refusals)
 
-    def newLeg(self, port: Any, payloadType: int = PayloadType.PCMU, *, txKeys: SrtpKeys | None = None,
+    def newLeg(self, port: VoicePort, payloadType: int = PayloadType.PCMU, *, txKeys: SrtpKeys | None = None,
                rxKeys: SrtpKeys | None = None, onUnreachable: Callable[[], Any] | None = None,
                unreachableTimeout: float | None | _Default = _DEFAULT,
                unreachableAfterMedia: bool = False) -> "PortMediaLeg":
@@ -250,11 +252,11 @@ class PortMediaLeg:
 
     log = Logger(namespace="srst.ports.media")
 
-    def __init__(self, *, reactor: Any, allocator: RtpPortAllocator, pump: MediaPump, port: Any,
+    def __init__(self, *, reactor: MediaReactor, allocator: RtpPortAllocator, pump: MediaPump, port: VoicePort,
                  debug: DebugSwitches, payloadType: int = PayloadType.PCMU, txKeys: SrtpKeys | None = None,
                  rxKeys: SrtpKeys | None = None, unreachableTimeout: float | None = None,
                  onUnreachable: Callable[[], Any] | None = None,
-                 wrap: Callable[[Any], Any] | None = None,
+                 wrap: Callable[[RtpStream], DatagramProtocol] | None = None,
                  unreachableAfterMedia: bool = False) -> None:
         """
         @param reactor: provides C{listenUDP} and the clock.
@@ -289,7 +291,7 @@ class PortMediaLeg:
         self.local: tuple[str, int] | None = None
         self.sending = False
         self.receiving = True
-        self._listening: Any = None
+        self._listening: IListeningPort | None = None
         self._subscribed = False
         self._joined = False
 
@@ -448,21 +450,21 @@ class PortMediaLeg:
 
     # -- IVoicePortListener: attach when the line goes off hook ----------------------------------
 
-    def offHook(self, port: Any) -> None:
+    def offHook(self, port: VoicePort) -> None:
         """The line went off hook (answered): the next tick joins its audio."""
 
-    def onHook(self, port: Any) -> None:
+    def onHook(self, port: VoicePort) -> None:
         """The line went on hook: stop ticking it (the call control closes the leg)."""
         self._joined = False
         self.pump.discard(self)
 
-    def digit(self, port: Any, digit: str) -> None:
+    def digit(self, port: VoicePort, digit: str) -> None:
         """Digits are for the call control."""
 
-    def flash(self, port: Any) -> None:
+    def flash(self, port: VoicePort) -> None:
         """Hook flash is for the call control."""
 
-    def incoming(self, port: Any, callerId: str | None) -> None:
+    def incoming(self, port: VoicePort, callerId: str | None) -> None:
         """Ringing from the line is for the call control."""
 
 

@@ -29,7 +29,7 @@ C{srst-cli voice-port ...} and the tests drive.
 from __future__ import annotations
 
 import enum
-from typing import Any, Protocol
+from typing import Protocol
 
 from attrs import define, field
 from automat import NoTransition, TypeMachineBuilder
@@ -242,16 +242,16 @@ class VoicePort:
     """
 
     config: VoicePortConfig
-    backend: Any
+    backend: IVoicePortBackend
     dsp: SimulatedDsp
     debugLog: Logger = field(repr=False)
-    listeners: list[Any] = field(factory=list)
+    listeners: list[IVoicePortListener] = field(factory=list)
     callerId: str | None = None
     digits: str = ""
     txPackets: int = 0
     rxPackets: int = 0
-    _machine: Any = field(default=None, repr=False)
-    _pending: list[tuple[str, tuple[Any, ...]]] = field(factory=list, repr=False)
+    _machine: VoicePortInputs = field(init=False, repr=False)
+    _pending: list[tuple[str, tuple[object, ...]]] = field(factory=list, repr=False)
     _status: PortStatus = field(default=PortStatus.IDLE, repr=False)
 
     @property
@@ -267,7 +267,7 @@ class VoicePort:
         """
         return self._status
 
-    def subscribe(self, listener: Any) -> None:
+    def subscribe(self, listener: IVoicePortListener) -> None:
         """
         Report this port's events to C{listener}.
 
@@ -275,14 +275,14 @@ class VoicePort:
         """
         self.listeners.append(IVoicePortListener(listener))
 
-    def unsubscribe(self, listener: Any) -> None:
+    def unsubscribe(self, listener: IVoicePortListener) -> None:
         """
         Stop reporting to C{listener} (nothing happens if it is not subscribed).
         """
         if listener in self.listeners:
             self.listeners.remove(listener)
 
-    def _notify(self, event: str, *args: Any) -> None:
+    def _notify(self, event: str, *args: object) -> None:
         self.debugLog.debug("voice-port {port}: {event} {args}", port=self.name, event=event, args=args)
         self._pending.append((event, args))
 
@@ -302,14 +302,13 @@ class VoicePort:
         self.dsp.stop()
         self.digits = ""
 
-    def _input(self, action: str, name: str, *args: Any) -> Any:
+    def _input(self, action: str, name: str, *args: object) -> None:
         try:
-            result = getattr(self._machine, name)(*args)
+            getattr(self._machine, name)(*args)
         except NoTransition:
             raise VoicePortStateError(self.name, action, self.status) from None
         self._status = self._machine.status()
         self._flush()
-        return result
 
     def lineOffHook(self) -> None:
         """
@@ -474,7 +473,7 @@ class VoicePort:
         return self.dsp.receivePayload(payload)
 
 
-def newVoicePort(config: VoicePortConfig, backend: Any, law: G711Law = G711Law.ULAW, *,
+def newVoicePort(config: VoicePortConfig, backend: IVoicePortBackend, law: G711Law = G711Law.ULAW, *,
                  debug: DebugSwitches) -> VoicePort:
     """
     @param config: the port's configuration.
