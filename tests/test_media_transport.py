@@ -10,7 +10,7 @@ from twisted.internet import defer, reactor as globalReactor
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import CannotListenError
 from twisted.internet.protocol import DatagramProtocol
-from twisted.internet.task import Clock, deferLater
+from twisted.internet.task import Clock
 from twisted.logger import LogLevel, capturedLogs
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
@@ -721,12 +721,19 @@ class RtpStreamSocketTests(TestCase):
         with no loss in the receive statistics."""
         keysAB, keysBA = generateKeys(), generateKeys()
         got: dict[str, list[bytes]] = {"a": [], "b": []}
+        allArrived: dict[str, defer.Deferred[None]] = {"a": defer.Deferred(), "b": defer.Deferred()}
+
+        def collect(name: str) -> Any:
+            def onPayload(payload: bytes, packet: RtpPacket) -> None:
+                got[name].append(payload)
+                if len(got[name]) == 50:
+                    allArrived[name].callback(None)
+            return onPayload
+
         a = RtpStream(globalReactor, debug=DebugSwitches(), txKeys=keysAB, rxKeys=keysBA,
-                      onPayload=lambda p, pkt: got["a"].append(p),
-                      unreachableTimeout=10.0)
+                      onPayload=collect("a"), unreachableTimeout=10.0)
         b = RtpStream(globalReactor, debug=DebugSwitches(), txKeys=keysBA, rxKeys=keysAB,
-                      onPayload=lambda p, pkt: got["b"].append(p),
-                      unreachableTimeout=10.0)
+                      onPayload=collect("b"), unreachableTimeout=10.0)
         for stream in (a, b):
             globalReactor.listenUDP(0, stream, interface=HOST)
             self.addCleanup(stream.close)
@@ -737,10 +744,7 @@ class RtpStreamSocketTests(TestCase):
         for i in range(50):
             a.send(b"a%02d" % (i,) + bytes(157), 160)
             b.send(b"b%02d" % (i,) + bytes(157), 160)
-        for _ in range(500):
-            if len(got["a"]) >= 50 and len(got["b"]) >= 50:
-                break
-            yield deferLater(globalReactor, 0.01, lambda: None)
+        yield defer.gatherResults([allArrived["a"], allArrived["b"]])
         self.assertEqual([p[:3] for p in got["b"]],
                          [b"a%02d" % (i,) for i in range(50)])
         self.assertEqual([p[:3] for p in got["a"]],
