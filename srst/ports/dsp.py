@@ -5,9 +5,10 @@ network every 20 ms (a call-progress tone, a WAV announcement, or
 silence) as G.711 payloads, and what it receives, decoded and optionally
 recorded.
 
-It is driven from outside: the media transport calls L{SimulatedDsp.
-nextPayload} once per packet interval on its own clock and hands every
-received payload to L{SimulatedDsp.receivePayload}.  No timers, no I/O
+It is driven from outside: its port's media leg takes
+L{SimulatedDsp.nextPayload} once per packet interval on its own clock
+(through L{srst.ports.voiceport.VoicePort.nextPayload}) and hands every
+received payload to L{SimulatedDsp.takePayload}.  No timers, no I/O
 except reading and writing WAV files when asked.
 """
 

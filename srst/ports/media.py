@@ -11,8 +11,9 @@ to the line.  Both call control paths use it: the local call engine
 (L{srst.calls.portline.VoicePortEndpoint}) and the MGCP gateway.
 
 Audio is pulled from the ports by one L{MediaPump}: a single
-L{LoopingCall} every 20 ms ticks every port with a started leg, so a
-thousand legs cost one timer, not a thousand.
+L{LoopingCall} every 20 ms ticks every started leg, so a thousand legs
+cost one timer, not a thousand; each tick is one call down the path, the
+equivalent of C{stream.send(port.nextPayload(), FRAME_SAMPLES)}.
 """
 
 from __future__ import annotations
@@ -111,22 +112,22 @@ class MediaPump:
         self.clock = clock
         self.interval = interval
         self.ticks = 0
-        self._ports: dict[Tickable, None] = {}
+        self._legs: dict[Tickable, None] = {}
         self._loop: Optional[LoopingCall] = None
 
     @property
     def running(self) -> bool:
-        """Whether the timer runs (some port is ticked)."""
+        """Whether the timer runs (some leg is ticked)."""
         return self._loop is not None
 
     def __len__(self) -> int:
-        return len(self._ports)
+        return len(self._legs)
 
-    def add(self, port: Tickable) -> None:
+    def add(self, leg: Tickable) -> None:
         """
-        Tick C{port} every interval from now on (adding it twice is harmless).
+        Tick C{leg} every interval from now on (adding it twice is harmless).
         """
-        self._ports[port] = None
+        self._legs[leg] = None
         if self._loop is None:
             loop = LoopingCall.withCount(self._tick)
             loop.clock = self.clock
@@ -134,17 +135,17 @@ class MediaPump:
             loop.start(self.interval, now=False).addErrback(
                 lambda failure: self.log.failure("media pump stopped", failure))
 
-    def discard(self, port: Tickable) -> None:
+    def discard(self, leg: Tickable) -> None:
         """
-        Stop ticking C{port}; the timer stops with the last port.
+        Stop ticking C{leg}; the timer stops with the last one.
         """
-        self._ports.pop(port, None)
-        if not self._ports:
+        self._legs.pop(leg, None)
+        if not self._legs:
             self.stop()
 
     def stop(self) -> None:
-        """Stop ticking every port (service shutdown)."""
-        self._ports.clear()
+        """Stop ticking every leg (service shutdown)."""
+        self._legs.clear()
         loop, self._loop = self._loop, None
         if loop is not None and loop.running:
             loop.stop()
@@ -152,11 +153,11 @@ class MediaPump:
     def _tick(self, count: int) -> None:
         for _ in range(min(count, MAX_CATCH_UP)):
             self.ticks += 1
-            for port in list(self._ports):
+            for leg in list(self._legs):
                 try:
-                    port.tick()
+                    leg.tick()
                 except Exception:
-                    self.log.failure("while ticking {port}", port=port.name)
+                    self.log.failure("while ticking {port}", port=leg.name)
 
 
 class PortMediaResources:
