@@ -282,6 +282,7 @@ class PortMediaLeg:
         self.allocator = allocator
         self.pump = pump
         self.port = port
+        self._dsp = port.dsp
         self.payloadType = int(payloadType)
         self.stream = RtpStream(reactor, debug=debug, payloadType=self.payloadType, txKeys=txKeys, rxKeys=rxKeys,
                                 onAudio=self._received, onUnreachable=onUnreachable,
@@ -396,7 +397,7 @@ class PortMediaLeg:
         leg's law.
         """
         port = self.port
-        port.dsp.law = self.law
+        self._dsp.law = self.law
         payload = port.nextPayload()
         if payload is None:
             if not self._join():

@@ -16,6 +16,9 @@ States: C{idle} -> C{offHook} (FXS: dial tone) -> C{collecting} (digits)
 -> C{connected} -> back to C{idle} on hook; C{idle} -> C{ringing} (FXS:
 the engine rings the phone; FXO: the exchange rings the line) ->
 C{connected} when answered (FXS: off hook; FXO: L{VoicePort.seize}).
+The transitions act on the machine's L{VoicePortCore} (the line, the DSP,
+the caller id and digits of the call) and only report events; the
+L{VoicePort} tells its listeners once the machine has settled.
 
 Audio is pulled: whoever carries the media asks L{VoicePort.nextPayload}
 every 20 ms on its own clock (a payload while the media is connected,
@@ -29,7 +32,7 @@ C{srst-cli voice-port ...} and the tests drive.
 from __future__ import annotations
 
 import enum
-from typing import Protocol
+from typing import Callable, Protocol
 
 from attrs import define, field
 from automat import NoTransition, TypeMachineBuilder
@@ -126,6 +129,47 @@ class VoicePortInputs(Protocol):
         "The current state."
 
 
+@define(eq=False)
+class VoicePortCore:
+    """
+    The voice-port machine's core: the port's line and DSP, what it learnt
+    of the current call, and the events its transitions report.
+
+    @ivar config: the port's L{VoicePortConfig}.
+    @ivar backend: the L{IVoicePortBackend} carrying the line.
+    @ivar dsp: the port's L{SimulatedDsp}.
+    @ivar debugLog: the L{DEBUG_NAMESPACE} logger (from the router's
+        L{DebugSwitches}).
+    @ivar callerId: the caller of the current or last ringing call.
+    @ivar digits: the digits dialled since the port went off hook.
+    @ivar events: what the transitions reported, for the listeners once
+        the machine has settled (see L{VoicePort}).
+    """
+
+    config: VoicePortConfig
+    backend: IVoicePortBackend
+    dsp: SimulatedDsp
+    debugLog: Logger = field(repr=False)
+    callerId: str | None = None
+    digits: str = ""
+    events: list[tuple[str, tuple[object, ...]]] = field(factory=list, repr=False)
+
+    def report(self, event: str, *args: object) -> None:
+        """
+        Queue an L{IVoicePortListener} event (logged in L{DEBUG_NAMESPACE}).
+
+        @param event: the listener method's name.
+        @param args: its arguments after the port.
+        """
+        self.debugLog.debug("voice-port {port}: {event} {args}", port=self.config.name, event=event, args=args)
+        self.events.append((event, args))
+
+    def clearCall(self) -> None:
+        """The line is back on hook: silence, and no digits."""
+        self.dsp.stop()
+        self.digits = ""
+
+
 def _makeVoicePortMachine():  # type: ignore[no-untyped-def]
     builder = TypeMachineBuilder(VoicePortInputs, "VoicePort")
     idle = builder.state("idle")
@@ -140,124 +184,140 @@ def _makeVoicePortMachine():  # type: ignore[no-untyped-def]
         state.upon(VoicePortInputs.status).loop().returns(value)
 
     @idle.upon(VoicePortInputs.lineOffHook).to(offHook)
-    def _offHook(inputs: VoicePortInputs, port: VoicePort) -> None:
-        if port.config.signal.isFxs:
-            port.dsp.playTone(CallProgressTone.DIAL)
-        port._notify("offHook")
+    def _offHook(inputs: VoicePortInputs, core: VoicePortCore) -> None:
+        if core.config.signal.isFxs:
+            core.dsp.playTone(CallProgressTone.DIAL)
+        core.report("offHook")
 
     @idle.upon(VoicePortInputs.seize).to(offHook)
-    def _seizeIdle(inputs: VoicePortInputs, port: VoicePort) -> None:
-        port.backend.seize()
+    def _seizeIdle(inputs: VoicePortInputs, core: VoicePortCore) -> None:
+        core.backend.seize()
 
     @idle.upon(VoicePortInputs.ring).to(ringing)
-    def _ring(inputs: VoicePortInputs, port: VoicePort, callerId: str | None) -> None:
-        port.callerId = callerId
-        port.backend.ring(callerId)
+    def _ring(inputs: VoicePortInputs, core: VoicePortCore, callerId: str | None) -> None:
+        core.callerId = callerId
+        core.backend.ring(callerId)
 
     @idle.upon(VoicePortInputs.lineRinging).to(ringing)
-    def _incoming(inputs: VoicePortInputs, port: VoicePort, callerId: str | None) -> None:
-        port.callerId = callerId
-        port._notify("incoming", callerId)
+    def _incoming(inputs: VoicePortInputs, core: VoicePortCore, callerId: str | None) -> None:
+        core.callerId = callerId
+        core.report("incoming", callerId)
 
     for state in (offHook, collecting):
         @state.upon(VoicePortInputs.lineDigit).to(collecting)
-        def _digit(inputs: VoicePortInputs, port: VoicePort, digit: str) -> None:
-            if port.dsp.playing is CallProgressTone.DIAL:
-                port.dsp.stop()
-            port.digits += digit
-            port._notify("digit", digit)
+        def _digit(inputs: VoicePortInputs, core: VoicePortCore, digit: str) -> None:
+            if core.dsp.playing is CallProgressTone.DIAL:
+                core.dsp.stop()
+            core.digits += digit
+            core.report("digit", digit)
 
     for state in (offHook, collecting, connected):
         @state.upon(VoicePortInputs.lineFlash).loop()
-        def _flash(inputs: VoicePortInputs, port: VoicePort) -> None:
-            port._notify("flash")
+        def _flash(inputs: VoicePortInputs, core: VoicePortCore) -> None:
+            core.report("flash")
 
         @state.upon(VoicePortInputs.lineOnHook).to(idle)
-        def _onHook(inputs: VoicePortInputs, port: VoicePort) -> None:
-            port._clear()
-            port._notify("onHook")
+        def _onHook(inputs: VoicePortInputs, core: VoicePortCore) -> None:
+            core.clearCall()
+            core.report("onHook")
 
         @state.upon(VoicePortInputs.release).to(idle)
-        def _release(inputs: VoicePortInputs, port: VoicePort) -> None:
-            port.backend.release()
-            port._clear()
+        def _release(inputs: VoicePortInputs, core: VoicePortCore) -> None:
+            core.backend.release()
+            core.clearCall()
 
     for state in (offHook, collecting):
         @state.upon(VoicePortInputs.connectMedia).to(connected)
-        def _connect(inputs: VoicePortInputs, port: VoicePort) -> None:
-            if isinstance(port.dsp.playing, CallProgressTone):
-                port.dsp.stop()
+        def _connect(inputs: VoicePortInputs, core: VoicePortCore) -> None:
+            if isinstance(core.dsp.playing, CallProgressTone):
+                core.dsp.stop()
 
     connected.upon(VoicePortInputs.connectMedia).loop().returns(None)
 
     @connected.upon(VoicePortInputs.lineDigit).loop()
-    def _inCallDigit(inputs: VoicePortInputs, port: VoicePort, digit: str) -> None:
-        port._notify("digit", digit)
+    def _inCallDigit(inputs: VoicePortInputs, core: VoicePortCore, digit: str) -> None:
+        core.report("digit", digit)
 
     connected.upon(VoicePortInputs.disconnectMedia).to(offHook).returns(None)
 
     @ringing.upon(VoicePortInputs.lineOffHook).to(connected)
-    def _answer(inputs: VoicePortInputs, port: VoicePort) -> None:
-        port.backend.stopRinging()
-        port._notify("offHook")
+    def _answer(inputs: VoicePortInputs, core: VoicePortCore) -> None:
+        core.backend.stopRinging()
+        core.report("offHook")
 
     @ringing.upon(VoicePortInputs.seize).to(connected)
-    def _seizeRinging(inputs: VoicePortInputs, port: VoicePort) -> None:
-        port.backend.seize()
+    def _seizeRinging(inputs: VoicePortInputs, core: VoicePortCore) -> None:
+        core.backend.seize()
 
     @ringing.upon(VoicePortInputs.stopRinging).to(idle)
-    def _stopRinging(inputs: VoicePortInputs, port: VoicePort) -> None:
-        port.backend.stopRinging()
-        port._clear()
+    def _stopRinging(inputs: VoicePortInputs, core: VoicePortCore) -> None:
+        core.backend.stopRinging()
+        core.clearCall()
 
     @ringing.upon(VoicePortInputs.lineRingingStopped).to(idle)
-    def _ringingStopped(inputs: VoicePortInputs, port: VoicePort) -> None:
-        port._clear()
-        port._notify("onHook")
+    def _ringingStopped(inputs: VoicePortInputs, core: VoicePortCore) -> None:
+        core.clearCall()
+        core.report("onHook")
 
     return builder.build()
 
 
 VoicePortMachine = _makeVoicePortMachine()
-"""The voice-port machine (C{VoicePortMachine(port)} gives its inputs)."""
+"""The voice-port machine (C{VoicePortMachine(core)} gives its inputs)."""
 
 
 @implementer(ILineListener)
 @define(eq=False)
 class VoicePort:
     """
-    One voice port: the machine's core, and the API the call engine uses.
+    One voice port: the API the call control uses, in front of the
+    voice-port machine and its L{VoicePortCore}.
 
-    @ivar config: the port's L{VoicePortConfig}.
-    @ivar backend: the L{IVoicePortBackend} carrying the line.
-    @ivar dsp: the port's L{SimulatedDsp}.
-    @ivar debugLog: the L{DEBUG_NAMESPACE} logger (from the router's
-        L{DebugSwitches}).
     @ivar listeners: the subscribed L{IVoicePortListener}s.
-    @ivar callerId: the caller of the current or last ringing call.
-    @ivar digits: the digits dialled since the port went off hook.
     @ivar txPackets: payloads handed out by L{nextPayload} (sent to the
         far end).
     @ivar rxPackets: payloads received from the far end.
     """
 
-    config: VoicePortConfig
-    backend: IVoicePortBackend
-    dsp: SimulatedDsp
-    debugLog: Logger = field(repr=False)
+    _core: VoicePortCore
     listeners: list[IVoicePortListener] = field(factory=list)
-    callerId: str | None = None
-    digits: str = ""
     txPackets: int = 0
     rxPackets: int = 0
     _machine: VoicePortInputs = field(init=False, repr=False)
-    _pending: list[tuple[str, tuple[object, ...]]] = field(factory=list, repr=False)
     _status: PortStatus = field(default=PortStatus.IDLE, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        self._machine = VoicePortMachine(self._core)
 
     @property
     def name(self) -> str:
         """The IOS voice-port name."""
-        return self.config.name
+        return self._core.config.name
+
+    @property
+    def config(self) -> VoicePortConfig:
+        """The port's L{VoicePortConfig}."""
+        return self._core.config
+
+    @property
+    def backend(self) -> IVoicePortBackend:
+        """The L{IVoicePortBackend} carrying the line."""
+        return self._core.backend
+
+    @property
+    def dsp(self) -> SimulatedDsp:
+        """The port's L{SimulatedDsp}."""
+        return self._core.dsp
+
+    @property
+    def callerId(self) -> str | None:
+        """The caller of the current or last ringing call."""
+        return self._core.callerId
+
+    @property
+    def digits(self) -> str:
+        """The digits dialled since the port went off hook."""
+        return self._core.digits
 
     @property
     def status(self) -> PortStatus:
@@ -282,10 +342,6 @@ class VoicePort:
         if listener in self.listeners:
             self.listeners.remove(listener)
 
-    def _notify(self, event: str, *args: object) -> None:
-        self.debugLog.debug("voice-port {port}: {event} {args}", port=self.name, event=event, args=args)
-        self._pending.append((event, args))
-
     def _flush(self) -> None:
         """
         Tell the listeners what the last transition reported, once the
@@ -293,18 +349,23 @@ class VoicePort:
         command it (ring, play a tone, seize) without re-entering the
         machine.
         """
-        while self._pending:
-            event, args = self._pending.pop(0)
+        events = self._core.events
+        while events:
+            event, args = events.pop(0)
             for listener in list(self.listeners):
                 getattr(listener, event)(self, *args)
 
-    def _clear(self) -> None:
-        self.dsp.stop()
-        self.digits = ""
+    def _input(self, action: str, machineInput: Callable[..., None], *args: object) -> None:
+        """
+        Give the machine one input, then tell the listeners.
 
-    def _input(self, action: str, name: str, *args: object) -> None:
+        @param action: what was asked, for the L{VoicePortStateError}.
+        @param machineInput: the machine's input method.
+        @raise VoicePortStateError: when the port's state has no
+            transition for it.
+        """
         try:
-            getattr(self._machine, name)(*args)
+            machineInput(*args)
         except NoTransition:
             raise VoicePortStateError(self.name, action, self.status) from None
         self._status = self._machine.status()
@@ -316,7 +377,7 @@ class VoicePort:
 
         @raise VoicePortStateError: when the port is already off hook.
         """
-        self._input("go off hook", "lineOffHook")
+        self._input("go off hook", self._machine.lineOffHook)
 
     def lineOnHook(self) -> None:
         """
@@ -324,7 +385,7 @@ class VoicePort:
 
         @raise VoicePortStateError: when the port is on hook.
         """
-        self._input("go on hook", "lineOnHook")
+        self._input("go on hook", self._machine.lineOnHook)
 
     def lineDigit(self, digit: str) -> None:
         """
@@ -332,7 +393,7 @@ class VoicePort:
 
         @raise VoicePortStateError: when the port is not off hook.
         """
-        self._input("dial", "lineDigit", digit)
+        self._input("dial", self._machine.lineDigit, digit)
 
     def lineFlash(self) -> None:
         """
@@ -340,7 +401,7 @@ class VoicePort:
 
         @raise VoicePortStateError: when the port is not off hook.
         """
-        self._input("flash", "lineFlash")
+        self._input("flash", self._machine.lineFlash)
 
     def lineRinging(self, callerId: str | None) -> None:
         """
@@ -348,7 +409,7 @@ class VoicePort:
 
         @raise VoicePortStateError: when the port is not idle.
         """
-        self._input("ring", "lineRinging", callerId)
+        self._input("ring", self._machine.lineRinging, callerId)
 
     def lineRingingStopped(self) -> None:
         """
@@ -356,7 +417,7 @@ class VoicePort:
 
         @raise VoicePortStateError: when the port is not ringing.
         """
-        self._input("stop ringing", "lineRingingStopped")
+        self._input("stop ringing", self._machine.lineRingingStopped)
 
     def ring(self, callerId: str | None = None) -> None:
         """
@@ -365,7 +426,7 @@ class VoicePort:
         @param callerId: the calling number, if known.
         @raise VoicePortStateError: when the port is not idle.
         """
-        self._input("ring", "ring", callerId)
+        self._input("ring", self._machine.ring, callerId)
 
     def stopRinging(self) -> None:
         """
@@ -373,7 +434,7 @@ class VoicePort:
 
         @raise VoicePortStateError: when the port is not ringing.
         """
-        self._input("stop ringing", "stopRinging")
+        self._input("stop ringing", self._machine.stopRinging)
 
     def seize(self) -> None:
         """
@@ -381,7 +442,7 @@ class VoicePort:
 
         @raise VoicePortStateError: when the port is not idle or ringing.
         """
-        self._input("seize", "seize")
+        self._input("seize", self._machine.seize)
 
     def release(self) -> None:
         """
@@ -392,10 +453,10 @@ class VoicePort:
         @raise VoicePortStateError: on an FXS port, or when the port is idle
             or ringing.
         """
-        if self.config.signal.isFxs:
+        if self._core.config.signal.isFxs:
             raise VoicePortStateError(self.name, "release (an FXS port is released by going on hook)",
                                       self.status)
-        self._input("release", "release")
+        self._input("release", self._machine.release)
 
     def outpulse(self, digits: str) -> None:
         """
@@ -404,9 +465,9 @@ class VoicePort:
         @raise VoicePortStateError: on an FXS port, or when the line is not
             seized.
         """
-        if self.config.signal.isFxs or self.status not in (PortStatus.OFF_HOOK, PortStatus.CONNECTED):
+        if self._core.config.signal.isFxs or self.status not in (PortStatus.OFF_HOOK, PortStatus.CONNECTED):
             raise VoicePortStateError(self.name, "outpulse digits", self.status)
-        self.backend.outpulse(digits)
+        self._core.backend.outpulse(digits)
 
     def connectMedia(self) -> None:
         """
@@ -416,7 +477,7 @@ class VoicePort:
 
         @raise VoicePortStateError: when the port is idle or ringing.
         """
-        self._input("connect media", "connectMedia")
+        self._input("connect media", self._machine.connectMedia)
 
     def disconnectMedia(self) -> None:
         """
@@ -424,7 +485,7 @@ class VoicePort:
 
         @raise VoicePortStateError: when the port is not connected.
         """
-        self._input("disconnect media", "disconnectMedia")
+        self._input("disconnect media", self._machine.disconnectMedia)
 
     def playTone(self, tone: CallProgressTone) -> None:
         """
@@ -433,11 +494,11 @@ class VoicePort:
 
         @param tone: the tone.
         """
-        self.dsp.playTone(tone)
+        self._core.dsp.playTone(tone)
 
     def stopTone(self) -> None:
         """Stop whatever is playing."""
-        self.dsp.stop()
+        self._core.dsp.stop()
 
     def nextPayload(self) -> bytes | None:
         """
@@ -450,7 +511,7 @@ class VoicePort:
         if self._status is not PortStatus.CONNECTED:
             return None
         self.txPackets += 1
-        return self.dsp.nextPayload()
+        return self._core.dsp.nextPayload()
 
     def takePayload(self, payload: bytes) -> None:
         """
@@ -460,7 +521,7 @@ class VoicePort:
         @param payload: one G.711 payload.
         """
         self.rxPackets += 1
-        self.dsp.takePayload(payload)
+        self._core.dsp.takePayload(payload)
 
     def receivePayload(self, payload: bytes) -> tuple[int, ...]:
         """
@@ -470,7 +531,7 @@ class VoicePort:
         @return: its linear samples.
         """
         self.rxPackets += 1
-        return self.dsp.receivePayload(payload)
+        return self._core.dsp.receivePayload(payload)
 
 
 def newVoicePort(config: VoicePortConfig, backend: IVoicePortBackend, law: G711Law = G711Law.ULAW, *,
@@ -483,11 +544,11 @@ def newVoicePort(config: VoicePortConfig, backend: IVoicePortBackend, law: G711L
         L{DEBUG_NAMESPACE}).
     @return: an idle L{VoicePort} attached to C{backend}.
     """
-    port = VoicePort(config, IVoicePortBackend(backend), SimulatedDsp(law), debug.logger(DEBUG_NAMESPACE))
-    port._machine = VoicePortMachine(port)
-    backend.attach(port, port.dsp)
+    core = VoicePortCore(config, IVoicePortBackend(backend), SimulatedDsp(law), debug.logger(DEBUG_NAMESPACE))
+    port = VoicePort(core)
+    backend.attach(port, core.dsp)
     return port
 
 
-__all__ = ["PortStatus", "VoicePort", "VoicePortInputs", "VoicePortMachine", "VoicePortStateError",
-           "newVoicePort"]
+__all__ = ["DEBUG_NAMESPACE", "PortStatus", "VoicePort", "VoicePortCore", "VoicePortInputs", "VoicePortMachine",
+           "VoicePortStateError", "newVoicePort"]
