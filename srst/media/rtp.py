@@ -45,6 +45,7 @@ _HEADER = struct.Struct("!BBHII")
 _PLAIN_FIELDS = struct.Struct("!BHII")
 """The fixed header after its first octet: marker and payload type,
 sequence number, timestamp, SSRC."""
+_unpackPlainFields = _PLAIN_FIELDS.unpack_from
 _IDS = struct.Struct("!H4xI")
 """The sequence number and the SSRC, from the third octet on."""
 _EXTENSION_HEADER = struct.Struct("!HH")
@@ -203,8 +204,10 @@ def decodePlainHeader(datagram: bytes) -> Optional[tuple[int, int, int, int]]:
     @return: C{(payloadType, sequenceNumber, timestamp, ssrc)}, or L{None}
         for any other datagram (L{decodeRtp} reads it, or says why not).
     """
-    if len(datagram) >= RTP_HEADER_LENGTH and datagram[0] == _PLAIN_FIRST_OCTET:
-        second, sequenceNumber, timestamp, ssrc = _PLAIN_FIELDS.unpack_from(datagram, 1)
+    # RTP_HEADER_LENGTH and _PLAIN_FIRST_OCTET as literals, and the bound
+    # unpack: every received packet of a call comes through here.
+    if len(datagram) >= 12 and datagram[0] == 0x80:
+        second, sequenceNumber, timestamp, ssrc = _unpackPlainFields(datagram, 1)
         return second & 0x7F, sequenceNumber, timestamp, ssrc
     return None
 
