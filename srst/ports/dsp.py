@@ -68,8 +68,9 @@ class _Clip:
         return payload
 
 
-_clips: "weakref.WeakValueDictionary[int, _Clip]" = weakref.WeakValueDictionary()
-"""The clips being played, by the id of their (immutable) sample tuple."""
+_clips: "weakref.WeakSet[_Clip]" = weakref.WeakSet()
+"""The clips being played; each holds its (immutable) sample tuple, which
+a port starting the same announcement finds it by."""
 
 
 @lru_cache(maxsize=16)
@@ -91,9 +92,11 @@ def _clipOf(samples: Sequence[int]) -> _Clip:
     """
     if type(samples) is not tuple:
         return _Clip(tuple(samples))
-    clip = _clips.get(id(samples))
-    if clip is None or clip.samples is not samples:
-        clip = _clips[id(samples)] = _Clip(samples)
+    for clip in _clips:
+        if clip.samples is samples:
+            return clip
+    clip = _Clip(samples)
+    _clips.add(clip)
     return clip
 
 
