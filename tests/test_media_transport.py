@@ -15,7 +15,7 @@ from twisted.logger import LogLevel, capturedLogs
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from srst.debug import DebugSwitches
-from srst.media.rtp import PayloadType, RtpPacket, decodeRtp, encodeRtp
+from srst.media.rtp import PayloadType, RtpExtension, RtpPacket, decodeRtp, encodeRtp
 from srst.media.srtp import SrtpProfile, SrtpSender, generateKeys
 from srst.media.portrange import (
     InvalidPortRange,
@@ -246,6 +246,23 @@ class RtpStreamSendReceiveTests(SynchronousTestCase):
         self.assertEqual(pair.a.snapshot().send.packets, 5)
         self.assertEqual(pair.a.snapshot().send.octets, 800)
         self.assertFalse(snapshot.secure)
+
+    def test_srtpHeaderReadOnce(self) -> None:
+        """An SRTP stream accounts for and delivers a plain packet (its
+        header read before decryption) and one with CSRCs and an extension
+        (decoded after decryption) alike."""
+        pair = StreamPair(secure=True)
+        sender = SrtpSender(pair.keysAB)
+        plain = RtpPacket(0, 10, 1600, 7, b"p" * 160)
+        rich = RtpPacket(0, 11, 1760, 7, b"r" * 160, csrcs=(1, 2),
+                         extension=RtpExtension(0xBEDE, b"abcd"))
+        for packet in (plain, rich):
+            pair.b.datagramReceived(sender.protect(encodeRtp(packet)), ADDR_A)
+        self.assertEqual(pair.gotB, [(b"p" * 160, plain), (b"r" * 160, rich)])
+        snapshot = pair.b.snapshot()
+        self.assertEqual((snapshot.counters.decrypted, snapshot.counters.delivered), (2, 2))
+        self.assertEqual((snapshot.receive.packets, snapshot.receive.octets,
+                          snapshot.receive.extendedHighestSequence), (2, 320, 11))
 
     def test_srtpRoundTrip(self) -> None:
         """SRTP both ways: what is written is not the plain RTP, and each

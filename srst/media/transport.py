@@ -408,8 +408,13 @@ class RtpStream(DatagramProtocol):
             self._drop("wrongSource", addr,
                        "expected a packet from %s" % (self._remote[0],))
             return
+        # What phones send: version 2, no padding, extension or CSRC.  The
+        # header is read once, in place (SRTP authenticates it but leaves
+        # it in the clear); an RtpPacket is built only for an onPayload
+        # that takes one.
+        header = decodePlainHeader(datagram)
         if self._receiver is not None:
-            if not isRtpHeader(datagram):
+            if header is None and not isRtpHeader(datagram):
                 self._drop("malformed", addr, "not an SRTP packet")
                 return
             try:
@@ -419,11 +424,7 @@ class RtpStream(DatagramProtocol):
                 self._drop(kind, addr, str(e))
                 return
             self._counts["decrypted"] += 1
-        header = decodePlainHeader(datagram)
         if header is not None:
-            # What phones send: version 2, no padding, extension or CSRC.
-            # The header is read in place; an RtpPacket is built only for
-            # an onPayload that takes one.
             payloadType, seq, timestamp, ssrc = header
             payload = datagram[RTP_HEADER_LENGTH:]
             packet = None
