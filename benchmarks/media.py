@@ -205,7 +205,8 @@ def serve(reactor, peersPath: str, keysPath: str, audio: str, seconds: str):
     from twisted.internet.defer import Deferred, DeferredList
     from twisted.protocols.basic import LineReceiver
 
-    from srst._portsconfig import Signal, VoicePortConfig
+    from srst.debug import DebugSwitches
+    from srst.ports.config import Signal, VoicePortConfig
     from srst.media.srtp import generateKeys
     from srst.media.portrange import RtpPortAllocator
     from srst.ports.media import MAX_CATCH_UP, MediaPump, PortMediaLeg
@@ -248,6 +249,7 @@ def serve(reactor, peersPath: str, keysPath: str, audio: str, seconds: str):
 
     allocator = RtpPortAllocator(HOST, PORT_RANGE)
     pump = MarkingPump(reactor)
+    debug = DebugSwitches()
     collections = {"began": 0.0, "count": 0, "seconds": 0.0, "longest": 0.0}
 
     def timeCollection(phase: str, info: dict) -> None:
@@ -265,10 +267,10 @@ def serve(reactor, peersPath: str, keysPath: str, audio: str, seconds: str):
     for index, peerPort in enumerate(peers):
         name = "1/0/%d" % (index,)
         backend = SimulatedBackend(name, Signal.FXS_LOOP_START)
-        port = newVoicePort(VoicePortConfig(name, Signal.FXS_LOOP_START), backend)
+        port = newVoicePort(VoicePortConfig(name, Signal.FXS_LOOP_START), backend, debug=debug)
         backend.offHook()
         txKeys, rxKeys = generateKeys(), generateKeys()
-        leg = PortMediaLeg(reactor=reactor, allocator=allocator, pump=pump, port=port,
+        leg = PortMediaLeg(reactor=reactor, allocator=allocator, pump=pump, port=port, debug=debug,
                            txKeys=txKeys, rxKeys=rxKeys)
         local = leg.open()
         legs.append((leg, peerPort))

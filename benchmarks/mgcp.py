@@ -122,7 +122,7 @@ def serve(reactor, ports: str, caPort: str, freeze: str = "off"):
     from twisted.internet.defer import Deferred
     from twisted.internet.protocol import DatagramProtocol
 
-    from srst._portsconfig import Signal, VoicePortConfig
+    from srst.ports.config import Signal, VoicePortConfig
     from srst.debug import DebugSwitches
     from srst.media.portrange import RtpPortAllocator
     from srst.mgcp.gateway import DEBUG_NAMESPACE, MgcpGateway
@@ -150,13 +150,13 @@ def serve(reactor, ports: str, caPort: str, freeze: str = "off"):
 
     pump = MediaPump(reactor)
     allocator = RtpPortAllocator(HOST, RTP_RANGE)
-    media = PortMediaResources(reactor, allocator, pump)
+    switches = DebugSwitches()
+    media = PortMediaResources(reactor, allocator, pump, debug=switches)
     voicePorts = []
     for index in range(int(ports)):
         name = f"1/0/{index}"
         voicePorts.append(newVoicePort(VoicePortConfig(name, Signal.FXS_LOOP_START),
-                                       SimulatedBackend(name, Signal.FXS_LOOP_START)))
-    switches = DebugSwitches()
+                                       SimulatedBackend(name, Signal.FXS_LOOP_START), debug=switches))
     gateway = MgcpGateway(clock=reactor, domain=DOMAIN, ports=voicePorts,
                           newLeg=lambda port, payloadType: media.newLeg(port, payloadType),
                           callAgent=(HOST, int(caPort)), maxConnections=MAX_CONNECTIONS,

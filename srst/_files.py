@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_pki_ca,tests.test_sccp_registry,tests.test_ports_dsp -*-
+# -*- test-case-name: tests.test_pki_ca,tests.test_sccp_registry,tests.test_ports_wav -*-
 """
 Crash-safe file writes for the router's state and data files.
 

@@ -34,10 +34,9 @@ from attrs import field, frozen
 from srst.configreader import ConfigError, ConfigProblem, Reader
 from srst.media.config import MediaConfig, readMedia
 from srst.mgcp.config import CcmManagerConfig, MgcpConfig, readCcmManager, readMgcp
-from srst._portsconfig import VoicePortConfig, readDialPeers, readVoicePorts
 from srst.admin.config import AdminConfig, readAdmin
-from srst.calls.dialplan import DialPeer
 from srst.pki.config import PkiConfig, readPki
+from srst.ports.config import DialPeer, VoicePortConfig, readDialPeers, readVoicePorts
 from srst.policing.config import AccessList, ControlPlanePolicy, readAccessLists, readControlPlane
 from srst.sccp.config import CallManagerFallbackConfig, readCallManagerFallback
 

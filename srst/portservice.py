@@ -13,15 +13,20 @@ from typing import Any, Callable
 
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet.protocol import DatagramProtocol
 from twisted.logger import Logger
 
 from srst.calls.portdirectory import PortDirectory, portNumber
+from srst.calls.engine import CallEngine
 from srst.calls.portline import VoicePortEndpoint
+from srst.debug import DebugSwitches
 from srst.media.portrange import RtpPortAllocator
+from srst.media.transport import RtpStream, StreamSnapshot
+from srst.media.udpport import MediaReactor
 from srst.policing.datagram import PolicingDatagramProtocol
 from srst.ports.media import MediaPump, PortMediaResources
 from srst.ports.simulated import SimulatedBackend
-from srst.ports.voiceport import newVoicePort
+from srst.ports.voiceport import VoicePort, newVoicePort
 
 class VoicePortService(Service):
     """
@@ -37,24 +42,28 @@ class VoicePortService(Service):
     log = Logger(namespace="srst.ports")
     name = "voice-ports"
 
-    def __init__(self, config: Any, reactor: Any, callEngine: Any, controlPlane: Any) -> None:
+    def __init__(self, config: Any, reactor: MediaReactor, callEngine: CallEngine | None, controlPlane: Any,
+                 debug: DebugSwitches) -> None:
         """
         @param config: the L{srst.config.RouterConfig}.
         @param reactor: C{listenUDP} and the clock.
         @param callEngine: the L{srst.calls.engine.CallEngine}, or L{None}.
         @param controlPlane: the L{srst.policing.meter.ControlPlane}, or L{None}:
             with one, every RTP datagram passes the control-plane policy.
+        @param debug: the router's debug switches (voice-port events, RTP
+            drops).
         """
         media = config.media
         unreachableMs = media.unreachableMs
-        wrap: Callable[[Any], Any] | None = None
+        wrap: Callable[[RtpStream], DatagramProtocol] | None = None
         if controlPlane is not None:
             wrap = partial(PolicingDatagramProtocol, controlPlane=controlPlane, protocol="udp")
         self.pump = MediaPump(reactor)
         self.media = PortMediaResources(
-            reactor, RtpPortAllocator(media.address, media.rtpPortRange), self.pump,
+            reactor, RtpPortAllocator(media.address, media.rtpPortRange), self.pump, debug=debug,
             unreachableTimeout=unreachableMs / 1000.0 if unreachableMs else None, wrap=wrap)
-        self.ports = [newVoicePort(port, SimulatedBackend(port.name, port.signal)) for port in config.voicePorts]
+        self.ports = [newVoicePort(port, SimulatedBackend(port.name, port.signal), debug=debug)
+                      for port in config.voicePorts]
         self.endpoints: dict[str, VoicePortEndpoint] = {}
         self.directory: PortDirectory | None = None
         if callEngine is not None:
@@ -71,7 +80,7 @@ class VoicePortService(Service):
             self.directory = PortDirectory(config.dialPeers, self.endpoints)
             callEngine.addDirectory(self.directory)
 
-    def mediaOf(self, name: str) -> Any:
+    def mediaOf(self, name: str) -> StreamSnapshot | None:
         """
         @return: the statistics of the open media stream of the port
             C{name} under local call control, or L{None} (the service
@@ -82,7 +91,7 @@ class VoicePortService(Service):
             return endpoint.mediaSnapshot()
         return None
 
-    def port(self, name: str) -> Any:
+    def port(self, name: str) -> VoicePort:
         """
         @return: the voice port called C{name}.
         @raise KeyError: when there is none.

@@ -246,7 +246,7 @@ class RouterService(MultiService):
             listener.setServiceParent(self)
             registerSccpCommands(self.commands, self.registry, self.skinnyFactories)
             registerCallCommands(self.commands, self.callEngine, self.registry)
-        self.portService = VoicePortService(config, reactor, self.callEngine, self.controlPlane)
+        self.portService = VoicePortService(config, reactor, self.callEngine, self.controlPlane, self.debug)
         self.portService.setServiceParent(self)
         self.voicePorts = self.portService.ports
         self.portEndpoints = self.portService.endpoints

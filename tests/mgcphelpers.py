@@ -19,8 +19,8 @@ from twisted.internet.task import Clock
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from srst._portsconfig import Signal, VoicePortConfig
 from srst.debug import DebugSwitches
+from srst.ports.config import Signal, VoicePortConfig
 from srst.media.portrange import RtpPortAllocator
 from srst.mgcp.gateway import DEBUG_NAMESPACE, MgcpGateway
 from srst.mgcp.messages import Command, Response, decodeMessage, encodeMessage
@@ -286,12 +286,13 @@ class GatewayHarness:
         self.reactor = FakeUdpReactor()
         self.allocator = RtpPortAllocator("127.0.0.1", "40000-40100")
         self.pump = MediaPump(self.reactor)
+        self.debug = DebugSwitches()
         self.ports = {}
         self.lines = {}
         for names, signal in ((fxs, Signal.FXS_LOOP_START), (fxo, Signal.FXO_LOOP_START)):
             for name in names:
                 backend = SimulatedBackend(name, signal)
-                self.ports[name] = newVoicePort(VoicePortConfig(name, signal), backend)
+                self.ports[name] = newVoicePort(VoicePortConfig(name, signal), backend, debug=self.debug)
                 self.lines[name] = backend
         self.legs: list[PortMediaLeg] = []
         self.gateway = MgcpGateway(clock=self.reactor, domain=DOMAIN,
@@ -304,7 +305,7 @@ class GatewayHarness:
     def newLeg(self, port: Any, payloadType: int) -> PortMediaLeg:
         """The C{newLeg} callable: a leg on the fake reactor."""
         leg = PortMediaLeg(reactor=self.reactor, allocator=self.allocator, pump=self.pump,
-                           port=port, payloadType=payloadType,
+                           port=port, debug=self.debug, payloadType=payloadType,
                            unreachableTimeout=self.unreachableTimeout, unreachableAfterMedia=True)
         self.legs.append(leg)
         return leg

@@ -1,25 +1,45 @@
 """
-Tests for L{srst.calls.dialplan}: parsing IOS destination-patterns, POTS
-dial-peer settings, and matching dialled digits against dial-peers and the
-registered directory numbers.
+Tests for L{srst.calls.dialplan}: parsing IOS destination-patterns and
+matching dialled digits against dial-peers and the registered directory
+numbers.  (The configured dial-peer value and its checks are tested with
+L{srst.ports.config} in L{tests.test_ports_config}.)
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
+from attrs import frozen
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
 from srst.calls.dialplan import (
-    DIGITS, DialPatternError, DialPeer, DialPeerError, DialPlan,
+    DIGITS, DialPatternError, DialPeerLike, DialPlan,
     ElementKind, ImplicitPeer, MatchKind, MatchResult, parseDestinationPattern)
 
+
+@frozen
+class Peer:
+    """
+    A dial-peer as the dial plan sees it (L{DialPeerLike}), plus the C{port}
+    and C{application} the seed table checks.
+    """
+
+    tag: int
+    destinationPattern: str | None = None
+    port: str | None = None
+    forwardDigits: Literal["all"] | int | None = None
+    prefix: str = ""
+    preference: int = 0
+    application: str | None = None
+
 SEED_PEERS = (
-    DialPeer(81235, destinationPattern="81235", port="1/1/0", forwardDigits="all",
+    Peer(81235, destinationPattern="81235", port="1/1/0", forwardDigits="all",
              application="mgcpapp"),
-    DialPeer(81234, destinationPattern="81234", port="1/0/0", application="mgcpapp"),
-    DialPeer(999100, port="1/0/0", application="mgcpapp"),
-    DialPeer(999110, port="1/1/0", application="mgcpapp"),
+    Peer(81234, destinationPattern="81234", port="1/0/0", application="mgcpapp"),
+    Peer(999100, port="1/0/0", application="mgcpapp"),
+    Peer(999110, port="1/1/0", application="mgcpapp"),
 )
 """The dial-peers of the seed configuration."""
 
@@ -27,7 +47,7 @@ SEED_PEERS = (
 def peerTags(result: MatchResult) -> int | None:
     """@return: the tag of the winning POTS peer, or L{None}."""
     peer = result.peer
-    return peer.tag if isinstance(peer, DialPeer) else None
+    return peer.tag if isinstance(peer, Peer) else None
 
 
 class ParseDestinationPatternTests(SynchronousTestCase):
@@ -134,57 +154,6 @@ class ParseDestinationPatternTests(SynchronousTestCase):
             self.assertEqual(pattern.text, text)
 
 
-class DialPeerTests(SynchronousTestCase):
-    """
-    L{DialPeer} validates its settings on construction.
-    """
-
-    def test_defaults(self) -> None:
-        """
-        A peer defaults to type pots, no pattern, IOS default digit
-        forwarding, no prefix and preference 0.
-        """
-        peer = DialPeer(1)
-        self.assertEqual(
-            (peer.type, peer.destinationPattern, peer.port, peer.forwardDigits, peer.prefix,
-             peer.preference, peer.application),
-            ("pots", None, None, None, "", 0, None))
-
-    def test_badPattern(self) -> None:
-        """
-        A malformed destination-pattern is refused with L{DialPatternError}.
-        """
-        self.assertRaises(DialPatternError, DialPeer, 1, destinationPattern="12x")
-
-    def test_badSettings(self) -> None:
-        """
-        A bad tag, type, forward-digits, prefix or preference is refused
-        with a L{DialPeerError} naming the tag and the setting.
-        """
-        cases = [
-            (dict(tag=0), "tag"),
-            (dict(tag=1, type="voip"), "type 'voip'"),
-            (dict(tag=1, forwardDigits="some"), "forward-digits 'some'"),
-            (dict(tag=1, forwardDigits=-1), "forward-digits -1"),
-            (dict(tag=1, prefix="9a"), "prefix '9a'"),
-            (dict(tag=1, preference=11), "preference 11"),
-            (dict(tag=1, preference=-1), "preference -1"),
-        ]
-        for kwargs, reason in cases:
-            error = self.assertRaises(DialPeerError, DialPeer, **kwargs)
-            self.assertIsInstance(error, ValueError)
-            self.assertIn(reason, str(error))
-            self.assertIn("bad dial-peer", str(error))
-
-    def test_frozen(self) -> None:
-        """
-        Dial-peers are immutable values.
-        """
-        peer = DialPeer(5, destinationPattern="5")
-        self.assertRaises(AttributeError, setattr, peer, "preference", 3)
-        self.assertEqual(peer, DialPeer(5, destinationPattern="5"))
-
-
 class SeedDialPlanTests(SynchronousTestCase):
     """
     The dial-peers of the seed configuration route as on the router.
@@ -232,7 +201,7 @@ class WildcardMatchTests(SynchronousTestCase):
         """
         C{.} matches one digit of any value, but not C{*} or C{#}.
         """
-        plan = DialPlan([DialPeer(1, destinationPattern="5...")])
+        plan = DialPlan([Peer(1, destinationPattern="5...")])
         self.assertEqual(plan.match("5").kind, MatchKind.NEEDS_MORE)
         self.assertEqual(plan.match("5907").kind, MatchKind.COMPLETE)
         self.assertEqual(plan.match("59*7").kind, MatchKind.NO_MATCH)
@@ -243,7 +212,7 @@ class WildcardMatchTests(SynchronousTestCase):
         A range accepts exactly its digits; a negated range every other
         digit.
         """
-        plan = DialPlan([DialPeer(1, destinationPattern="9[2-5][^1]")])
+        plan = DialPlan([Peer(1, destinationPattern="9[2-5][^1]")])
         cases = {"925": MatchKind.COMPLETE, "950": MatchKind.COMPLETE, "915": MatchKind.NO_MATCH,
                  "961": MatchKind.NO_MATCH, "921": MatchKind.NO_MATCH, "93": MatchKind.NEEDS_MORE}
         for digits, kind in cases.items():
@@ -254,7 +223,7 @@ class WildcardMatchTests(SynchronousTestCase):
         A C{T} pattern never completes before the inter-digit timeout,
         however many digits come.
         """
-        plan = DialPlan([DialPeer(7, destinationPattern="0T")])
+        plan = DialPlan([Peer(7, destinationPattern="0T")])
         for digits in ["0", "04940", "0494012345678"]:
             self.assertEqual(plan.match(digits), MatchResult(MatchKind.NEEDS_MORE), digits)
         self.assertEqual(plan.match("1").kind, MatchKind.NO_MATCH)
@@ -264,7 +233,7 @@ class WildcardMatchTests(SynchronousTestCase):
         After the timeout a C{T} pattern matches whatever digits followed
         its fixed part, including none; by default only those are forwarded.
         """
-        plan = DialPlan([DialPeer(7, destinationPattern="0T", port="1/1/0")])
+        plan = DialPlan([Peer(7, destinationPattern="0T", port="1/1/0")])
         result = plan.match("04940123", timedOut=True)
         self.assertEqual(result.kind, MatchKind.COMPLETE)
         self.assertEqual(peerTags(result), 7)
@@ -277,7 +246,7 @@ class WildcardMatchTests(SynchronousTestCase):
         A leading C{+} matches a literal C{+} and is stripped with the
         other leading exact digits.
         """
-        plan = DialPlan([DialPeer(3, destinationPattern="+49....")])
+        plan = DialPlan([Peer(3, destinationPattern="+49....")])
         result = plan.match("+491234")
         self.assertEqual((result.kind, result.forwardedDigits), (MatchKind.COMPLETE, "1234"))
         self.assertEqual(plan.match("491234").kind, MatchKind.NO_MATCH)
@@ -286,7 +255,7 @@ class WildcardMatchTests(SynchronousTestCase):
         """
         A trailing C{$} matches the same strings as the pattern without it.
         """
-        plan = DialPlan([DialPeer(3, destinationPattern="2002$")])
+        plan = DialPlan([Peer(3, destinationPattern="2002$")])
         self.assertEqual(plan.match("2002").kind, MatchKind.COMPLETE)
         self.assertEqual(plan.match("20021").kind, MatchKind.NO_MATCH)
 
@@ -295,7 +264,7 @@ class WildcardMatchTests(SynchronousTestCase):
         While a longer pattern can still match, a complete shorter one waits;
         at the timeout the shorter one wins.
         """
-        plan = DialPlan([DialPeer(1, destinationPattern="123"), DialPeer(2, destinationPattern="1234")])
+        plan = DialPlan([Peer(1, destinationPattern="123"), Peer(2, destinationPattern="1234")])
         self.assertEqual(plan.match("123").kind, MatchKind.NEEDS_MORE)
         self.assertEqual(peerTags(plan.match("123", timedOut=True)), 1)
         self.assertEqual(peerTags(plan.match("1234")), 2)
@@ -311,7 +280,7 @@ class ForwardDigitsTests(SynchronousTestCase):
         @return: the digits forwarded when C{digits} complete on a single
             peer with C{pattern} and the given settings.
         """
-        result = DialPlan([DialPeer(1, destinationPattern=pattern, **kwargs)]).match(digits, True)
+        result = DialPlan([Peer(1, destinationPattern=pattern, **kwargs)]).match(digits, True)
         self.assertEqual(result.kind, MatchKind.COMPLETE)
         return result.forwardedDigits
 
@@ -357,7 +326,7 @@ class RankingTests(SynchronousTestCase):
     specificity.
     """
 
-    def winner(self, peers: list[DialPeer], digits: str, dns: tuple[str, ...] = ()) -> MatchResult:
+    def winner(self, peers: list[DialPeerLike], digits: str, dns: tuple[str, ...] = ()) -> MatchResult:
         """
         @return: the match of C{digits} after the timeout.
         """
@@ -371,10 +340,10 @@ class RankingTests(SynchronousTestCase):
         whatever the preference and tag.
         """
         peers = [
-            DialPeer(1, destinationPattern="9T"),
-            DialPeer(2, destinationPattern="9...", preference=9),
-            DialPeer(3, destinationPattern="9[1-3]..", preference=10),
-            DialPeer(4, destinationPattern="91..", preference=10),
+            Peer(1, destinationPattern="9T"),
+            Peer(2, destinationPattern="9...", preference=9),
+            Peer(3, destinationPattern="9[1-3]..", preference=10),
+            Peer(4, destinationPattern="91..", preference=10),
         ]
         self.assertEqual(peerTags(self.winner(peers, "9123")), 4)
         self.assertEqual(peerTags(self.winner(peers[:3], "9123")), 3)
@@ -388,9 +357,9 @@ class RankingTests(SynchronousTestCase):
         preference the lowest tag, in any configuration order.
         """
         peers = [
-            DialPeer(30, destinationPattern="5..", preference=1),
-            DialPeer(20, destinationPattern="5..", preference=2),
-            DialPeer(10, destinationPattern="5..", preference=1),
+            Peer(30, destinationPattern="5..", preference=1),
+            Peer(20, destinationPattern="5..", preference=2),
+            Peer(10, destinationPattern="5..", preference=1),
         ]
         self.assertEqual(peerTags(self.winner(peers, "512")), 10)
         self.assertEqual(peerTags(self.winner(list(reversed(peers)), "512")), 10)
@@ -401,7 +370,7 @@ class RankingTests(SynchronousTestCase):
         A registered directory number beats a C{....} POTS peer and is
         forwarded whole.
         """
-        peers = [DialPeer(1, destinationPattern="....", port="1/0/0")]
+        peers = [Peer(1, destinationPattern="....", port="1/0/0")]
         result = self.winner(peers, "2002", dns=("2002", "2010"))
         self.assertEqual(result.peer, ImplicitPeer("2002"))
         self.assertEqual(result.forwardedDigits, "2002")
@@ -414,7 +383,7 @@ class RankingTests(SynchronousTestCase):
         A directory number beats a POTS peer with the very same exact
         pattern, even one with preference 0.
         """
-        peers = [DialPeer(1, destinationPattern="2002", preference=0)]
+        peers = [Peer(1, destinationPattern="2002", preference=0)]
         self.assertEqual(self.winner(peers, "2002", dns=("2002",)).peer, ImplicitPeer("2002"))
 
     def test_longerImplicitMakesPeerWait(self) -> None:
@@ -422,7 +391,7 @@ class RankingTests(SynchronousTestCase):
         A complete POTS peer waits while a longer directory number can still
         be dialled, and wins at the timeout.
         """
-        plan = DialPlan([DialPeer(1, destinationPattern="200")], implicitPeers=lambda: ("2001",))
+        plan = DialPlan([Peer(1, destinationPattern="200")], implicitPeers=lambda: ("2001",))
         self.assertEqual(plan.match("200").kind, MatchKind.NEEDS_MORE)
         self.assertEqual(peerTags(plan.match("200", timedOut=True)), 1)
         self.assertEqual(plan.match("2001").peer, ImplicitPeer("2001"))
@@ -455,10 +424,10 @@ class ArbitraryDigitsTests(SynchronousTestCase):
 
     plan = DialPlan(
         SEED_PEERS + (
-            DialPeer(1, destinationPattern="9T"),
-            DialPeer(2, destinationPattern="+1[2-9]........"),
-            DialPeer(3, destinationPattern="[^0]..#"),
-            DialPeer(4, destinationPattern="*7.$"),
+            Peer(1, destinationPattern="9T"),
+            Peer(2, destinationPattern="+1[2-9]........"),
+            Peer(3, destinationPattern="[^0]..#"),
+            Peer(4, destinationPattern="*7.$"),
         ),
         implicitPeers=lambda: ("2002", "2010", "20"))
 

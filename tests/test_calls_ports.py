@@ -11,8 +11,8 @@ from typing import Any
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
-from srst._portsconfig import VoicePortConfig
-from srst.calls.dialplan import DialPeer
+from srst.debug import DebugSwitches
+from srst.ports.config import DialPeer, VoicePortConfig
 from srst.calls.interfaces import DialMatch, ICallEndpoint, IDirectory
 from srst.calls.portdirectory import PortDirectory
 from srst.calls.portline import VoicePortEndpoint
@@ -48,7 +48,7 @@ class PortSetup:
         self.engine = self.router.engine
         config = VoicePortConfig(PORT)
         self.backend = SimulatedBackend(PORT, config.signal)
-        self.port = newVoicePort(config, self.backend)
+        self.port = newVoicePort(config, self.backend, debug=DebugSwitches())
         self.endpoint = VoicePortEndpoint(self.engine, self.port)
         self.directory = PortDirectory([DialPeer(1, destinationPattern="81234", port=PORT)],
                                        {PORT: self.endpoint})
@@ -219,10 +219,11 @@ class PortCallTests(SynchronousTestCase):
         reactor = PortReactor()
         router = CallRouter()
         router.engine.clock = reactor
-        media = PortMediaResources(reactor, RtpPortAllocator("127.0.0.1", "42000-42003"), MediaPump(reactor))
+        media = PortMediaResources(reactor, RtpPortAllocator("127.0.0.1", "42000-42003"), MediaPump(reactor),
+                                   debug=DebugSwitches())
         config = VoicePortConfig(PORT)
         backend = SimulatedBackend(PORT, config.signal)
-        port = newVoicePort(config, backend)
+        port = newVoicePort(config, backend, debug=DebugSwitches())
         endpoint = VoicePortEndpoint(router.engine, port, media)
         router.engine.addDirectory(PortDirectory([DialPeer(1, destinationPattern="81234", port=PORT)],
                                                  {PORT: endpoint}))

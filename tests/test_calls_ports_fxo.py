@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from srst._portsconfig import Signal, VoicePortConfig
-from srst.calls.dialplan import DialPeer
+from srst.debug import DebugSwitches
+from srst.ports.config import DialPeer, Signal, VoicePortConfig
 from srst.calls.portdirectory import PortDirectory, portNumber
 from srst.calls.portline import VoicePortEndpoint
 from srst.ports.simulated import SimulatedBackend
@@ -36,10 +36,10 @@ class FxoSetup:
         self.clock = self.router.clock
         fxo = VoicePortConfig(FXO, Signal.FXO_LOOP_START)
         self.line = SimulatedBackend(FXO, fxo.signal)
-        self.fxo = newVoicePort(fxo, self.line)
+        self.fxo = newVoicePort(fxo, self.line, debug=DebugSwitches())
         fxs = VoicePortConfig(FXS)
         self.phoneLine = SimulatedBackend(FXS, fxs.signal)
-        self.fxs = newVoicePort(fxs, self.phoneLine)
+        self.fxs = newVoicePort(fxs, self.phoneLine, debug=DebugSwitches())
         peers = [DialPeer(9, destinationPattern="9.......", port=FXO, forwardDigits=7),
                  DialPeer(81236, destinationPattern="81236", port=FXS)]
         self.outside = VoicePortEndpoint(self.engine, self.fxo, plar=plar)
@@ -186,10 +186,10 @@ class PortMediaUnreachableTests(SynchronousTestCase):
         reactor = PortReactor()
         router.engine.clock = reactor
         resources = PortMediaResources(reactor, RtpPortAllocator("127.0.0.1", "42000-42009"),
-                                       MediaPump(reactor), unreachableTimeout=1.0)
+                                       MediaPump(reactor), debug=DebugSwitches(), unreachableTimeout=1.0)
         config = VoicePortConfig("1/0/0")
         backend = SimulatedBackend("1/0/0", config.signal)
-        port = newVoicePort(config, backend)
+        port = newVoicePort(config, backend, debug=DebugSwitches())
         endpoint = VoicePortEndpoint(router.engine, port, resources)
         router.engine.addDirectory(PortDirectory([DialPeer(1, destinationPattern="81234", port="1/0/0")],
                                                  {"1/0/0": endpoint}))

@@ -12,15 +12,19 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from srst.media.rtp import (
     MAX_DROPOUT,
+    RTP_HEADER_LENGTH,
     PayloadType,
     ReceiveStatistics,
     RtpDecodeError,
     RtpExtension,
     RtpPacket,
     SendStatistics,
+    decodePlainHeader,
     decodeRtp,
     encodeRtp,
     encodeRtpHeader,
+    headerIds,
+    isRtpHeader,
 )
 
 SSRC = 0x11223344
@@ -213,6 +217,53 @@ class PlainPacketPathTests(SynchronousTestCase):
         decoded = decodeRtp(datagram)
         self.assertEqual(decoded, packet)
         self.assertEqual(attrs.evolve(decoded), packet)
+
+    @given(PACKETS)
+    @settings(max_examples=300)
+    def test_plainHeaderAsDecoded(self, packet) -> None:
+        """
+        decodePlainHeader reads exactly the header fields decodeRtp reads,
+        and the payload follows the fixed header, for every plain packet;
+        it declines every other one.
+        """
+        datagram = encodeRtp(packet)
+        header = decodePlainHeader(datagram)
+        plain = not (packet.csrcs or packet.extension is not None or packet.padding)
+        if not plain:
+            self.assertIsNone(header)
+            return
+        self.assertEqual(header, (packet.payloadType, packet.sequenceNumber, packet.timestamp, packet.ssrc))
+        self.assertEqual(datagram[RTP_HEADER_LENGTH:], packet.payload)
+
+    @given(PACKETS)
+    @settings(max_examples=200)
+    def test_idsAsDecoded(self, packet) -> None:
+        """headerIds and isRtpHeader agree with decodeRtp on every packet."""
+        datagram = encodeRtp(packet)
+        self.assertTrue(isRtpHeader(datagram))
+        self.assertEqual(headerIds(datagram), (packet.ssrc, packet.sequenceNumber))
+
+    @given(st.binary(max_size=40))
+    @settings(max_examples=300)
+    def test_shortCutsOnAnyBytes(self, datagram) -> None:
+        """
+        On arbitrary bytes the short cuts never raise: decodePlainHeader
+        answers only where decodeRtp decodes the same fields, isRtpHeader
+        only for 12 bytes or more of version 2, and headerIds only for 12
+        bytes or more.
+        """
+        header = decodePlainHeader(datagram)
+        if header is not None:
+            packet = decodeRtp(datagram)
+            self.assertEqual(header, (packet.payloadType, packet.sequenceNumber, packet.timestamp,
+                                      packet.ssrc))
+        self.assertEqual(isRtpHeader(datagram), len(datagram) >= 12 and datagram[0] >> 6 == 2)
+        ids = headerIds(datagram)
+        if len(datagram) < 12:
+            self.assertEqual(ids, (None, None))
+        else:
+            self.assertEqual(ids, (int.from_bytes(datagram[8:12], "big"),
+                                   int.from_bytes(datagram[2:4], "big")))
 
 
 class ReceiveStatisticsTests(SynchronousTestCase):

@@ -10,11 +10,12 @@ from twisted.internet import defer, reactor as globalReactor
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import CannotListenError
 from twisted.internet.protocol import DatagramProtocol
-from twisted.internet.task import Clock, deferLater
+from twisted.internet.task import Clock
 from twisted.logger import LogLevel, capturedLogs
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
-from srst.media.rtp import PayloadType, RtpPacket, decodeRtp, encodeRtp
+from srst.debug import DebugSwitches
+from srst.media.rtp import PayloadType, RtpExtension, RtpPacket, decodeRtp, encodeRtp
 from srst.media.srtp import SrtpProfile, SrtpSender, generateKeys
 from srst.media.portrange import PortRangeExhausted, RtpPortAllocator
 from srst.media.transport import MAX_DATAGRAM, RtpStream, StreamNotReady
@@ -107,7 +108,7 @@ class RtpPortAllocatorTests(SynchronousTestCase):
         bound instead."""
         allocator = RtpPortAllocator(HOST, "16384-16399")
         tried: list[int] = []
-        stream = RtpStream(Clock())
+        stream = RtpStream(Clock(), debug=DebugSwitches())
 
         def listen(port: int, protocol: DatagramProtocol) -> Any:
             tried.append(port)
@@ -137,7 +138,7 @@ class RtpPortAllocatorTests(SynchronousTestCase):
 
         with capturedLogs():
             with self.assertRaises(PortRangeExhausted) as cm:
-                allocator.bind(RtpStream(Clock()), listen)
+                allocator.bind(RtpStream(Clock(), debug=DebugSwitches()), listen)
         self.assertEqual(len(tried), 3)
         self.assertEqual(cm.exception.bindFailures, 3)
         self.assertIn("3 refused by the host", str(cm.exception))
@@ -150,7 +151,7 @@ class RtpPortAllocatorTests(SynchronousTestCase):
         allocator.allocate()
         calls: list[int] = []
         with self.assertRaises(PortRangeExhausted):
-            allocator.bind(RtpStream(Clock()),
+            allocator.bind(RtpStream(Clock(), debug=DebugSwitches()),
                            lambda port, proto: calls.append(port))
         self.assertEqual(calls, [])
 
@@ -168,10 +169,10 @@ class StreamPair:
         self.keysAB = keysAB
         self.gotA: list[tuple[bytes, RtpPacket]] = []
         self.gotB: list[tuple[bytes, RtpPacket]] = []
-        self.a = RtpStream(self.clock, txKeys=keysAB, rxKeys=keysBA,
+        self.a = RtpStream(self.clock, debug=DebugSwitches(), txKeys=keysAB, rxKeys=keysBA,
                            onPayload=lambda p, pkt: self.gotA.append(
                                (p, pkt)), **kwargs)
-        self.b = RtpStream(self.clock, txKeys=keysBA, rxKeys=keysAB,
+        self.b = RtpStream(self.clock, debug=DebugSwitches(), txKeys=keysBA, rxKeys=keysAB,
                            onPayload=lambda p, pkt: self.gotB.append(
                                (p, pkt)), **kwargs)
         self.ta = bindFake(self.a, ADDR_A[1])
@@ -223,6 +224,23 @@ class RtpStreamSendReceiveTests(SynchronousTestCase):
         self.assertEqual(pair.a.snapshot().send.octets, 800)
         self.assertFalse(snapshot.secure)
 
+    def test_srtpHeaderReadOnce(self) -> None:
+        """An SRTP stream accounts for and delivers a plain packet (its
+        header read before decryption) and one with CSRCs and an extension
+        (decoded after decryption) alike."""
+        pair = StreamPair(secure=True)
+        sender = SrtpSender(pair.keysAB)
+        plain = RtpPacket(0, 10, 1600, 7, b"p" * 160)
+        rich = RtpPacket(0, 11, 1760, 7, b"r" * 160, csrcs=(1, 2),
+                         extension=RtpExtension(0xBEDE, b"abcd"))
+        for packet in (plain, rich):
+            pair.b.datagramReceived(sender.protect(encodeRtp(packet)), ADDR_A)
+        self.assertEqual(pair.gotB, [(b"p" * 160, plain), (b"r" * 160, rich)])
+        snapshot = pair.b.snapshot()
+        self.assertEqual((snapshot.counters.decrypted, snapshot.counters.delivered), (2, 2))
+        self.assertEqual((snapshot.receive.packets, snapshot.receive.octets,
+                          snapshot.receive.extendedHighestSequence), (2, 320, 11))
+
     def test_srtpRoundTrip(self) -> None:
         """SRTP both ways: what is written is not the plain RTP, and each
         side decrypts and delivers the other's payloads."""
@@ -246,7 +264,7 @@ class RtpStreamSendReceiveTests(SynchronousTestCase):
     def test_sendNotReady(self) -> None:
         """Sending before binding, before the far end is known, or after
         close raises L{StreamNotReady}."""
-        stream = RtpStream(Clock())
+        stream = RtpStream(Clock(), debug=DebugSwitches())
         self.assertRaises(StreamNotReady, stream.send, b"x", 160)
         transport = bindFake(stream, 20000)
         with self.assertRaises(StreamNotReady) as cm:
@@ -262,7 +280,7 @@ class RtpStreamSendReceiveTests(SynchronousTestCase):
         """Before L{RtpStream.remote} is set, packets from any source are
         accepted."""
         got: list[bytes] = []
-        stream = RtpStream(Clock(), onPayload=lambda p, pkt: got.append(p))
+        stream = RtpStream(Clock(), debug=DebugSwitches(), onPayload=lambda p, pkt: got.append(p))
         bindFake(stream, 20000)
         stream.datagramReceived(encodeRtp(RtpPacket(0, 1, 1, 7, b"hi")),
                                 ("127.0.0.9", 4000))
@@ -274,7 +292,7 @@ class RtpStreamSendReceiveTests(SynchronousTestCase):
         def boom(payload: bytes, packet: RtpPacket) -> None:
             raise ZeroDivisionError()
 
-        stream = RtpStream(Clock(), onPayload=boom)
+        stream = RtpStream(Clock(), debug=DebugSwitches(), onPayload=boom)
         bindFake(stream, 20000)
         with capturedLogs() as events:
             stream.datagramReceived(encodeRtp(RtpPacket(0, 1, 1, 7, b"x")),
@@ -310,6 +328,25 @@ class RtpStreamBadInputTests(SynchronousTestCase):
         self.assertEqual(len(warnings), 1)
         self.assertEqual(warnings[0]["kind"], "malformed")
         self.assertEqual(warnings[0]["peer"], ADDR_A)
+
+    def test_laterDropsInDebugMedia(self) -> None:
+        """
+        Drops after the first of a kind go to the stream's debug switches
+        in C{srst.debug.media}, which pass them only while that category
+        is on.
+        """
+        published: list[dict[str, Any]] = []
+        switches = DebugSwitches(publisher=published.append)
+        stream = RtpStream(Clock(), debug=switches)
+        bindFake(stream, 20004)
+        stream.datagramReceived(b"", ADDR_A)
+        stream.datagramReceived(b"", ADDR_A)
+        self.assertEqual(published, [])
+        switches.enable("srst.debug.media")
+        stream.datagramReceived(b"", ADDR_A)
+        self.assertEqual([(e["log_namespace"], e["log_level"], e["kind"], e["count"]) for e in published],
+                         [("srst.debug.media", LogLevel.debug, "malformed", 3)])
+        self.assertEqual(stream.counters.malformed, 3)
 
     def test_malformedPlain(self) -> None:
         """A plain stream drops an RTP datagram that does not decode."""
@@ -449,7 +486,7 @@ class RtpStreamRobustnessTests(SynchronousTestCase):
         another codec are accounted for but not delivered.
         """
         got: list[bytes] = []
-        stream = RtpStream(Clock(), onAudio=got.append, acceptPayloadTypes=frozenset({0}))
+        stream = RtpStream(Clock(), debug=DebugSwitches(), onAudio=got.append, acceptPayloadTypes=frozenset({0}))
         bindFake(stream, 20000)
         for seq, payloadType in enumerate((0, 13, 101, 8, 0)):
             stream.datagramReceived(encodeRtp(RtpPacket(payloadType, seq, seq * 160, 7, b"%d" % payloadType)),
@@ -464,7 +501,7 @@ class RtpStreamRobustnessTests(SynchronousTestCase):
         so it cannot be handed out while still bound.
         """
         released: list[int] = []
-        stream = RtpStream(Clock(), releasePort=released.append)
+        stream = RtpStream(Clock(), debug=DebugSwitches(), releasePort=released.append)
         transport = bindFake(stream, 20000)
         closing: defer.Deferred[None] = defer.Deferred()
         transport.stopListening = lambda: closing
@@ -485,7 +522,7 @@ class RtpStreamTimerTests(SynchronousTestCase):
         clock = Clock()
         fired: list[int] = []
         released: list[int] = []
-        stream = RtpStream(clock, unreachableTimeout=1.0,
+        stream = RtpStream(clock, debug=DebugSwitches(), unreachableTimeout=1.0,
                            onUnreachable=lambda: fired.append(1),
                            releasePort=released.append)
         bindFake(stream, 20000)
@@ -618,7 +655,7 @@ class RtpStreamTimerTests(SynchronousTestCase):
     def test_allocatorRelease(self) -> None:
         """Closing a stream bound through the allocator frees its port."""
         allocator = RtpPortAllocator(HOST, "16384-16385")
-        stream = RtpStream(Clock(), releasePort=allocator.release)
+        stream = RtpStream(Clock(), debug=DebugSwitches(), releasePort=allocator.release)
         allocator.bind(stream, lambda port, proto: bindFake(proto, port))
         self.assertEqual(allocator.inUse, frozenset([16384]))
         stream.close()
@@ -644,7 +681,7 @@ class RtpStreamPolicingTests(SynchronousTestCase):
         controlPlane = ControlPlane(policy, clock)
         allocator = RtpPortAllocator(HOST, "16384-16399")
         got: list[bytes] = []
-        stream = RtpStream(clock, releasePort=allocator.release,
+        stream = RtpStream(clock, debug=DebugSwitches(), releasePort=allocator.release,
                            onPayload=lambda p, pkt: got.append(p))
         wrapper = PolicingDatagramProtocol(stream, controlPlane)
         transport = allocator.bind(
@@ -678,12 +715,19 @@ class RtpStreamSocketTests(TestCase):
         with no loss in the receive statistics."""
         keysAB, keysBA = generateKeys(), generateKeys()
         got: dict[str, list[bytes]] = {"a": [], "b": []}
-        a = RtpStream(globalReactor, txKeys=keysAB, rxKeys=keysBA,
-                      onPayload=lambda p, pkt: got["a"].append(p),
-                      unreachableTimeout=10.0)
-        b = RtpStream(globalReactor, txKeys=keysBA, rxKeys=keysAB,
-                      onPayload=lambda p, pkt: got["b"].append(p),
-                      unreachableTimeout=10.0)
+        allArrived: dict[str, defer.Deferred[None]] = {"a": defer.Deferred(), "b": defer.Deferred()}
+
+        def collect(name: str) -> Any:
+            def onPayload(payload: bytes, packet: RtpPacket) -> None:
+                got[name].append(payload)
+                if len(got[name]) == 50:
+                    allArrived[name].callback(None)
+            return onPayload
+
+        a = RtpStream(globalReactor, debug=DebugSwitches(), txKeys=keysAB, rxKeys=keysBA,
+                      onPayload=collect("a"), unreachableTimeout=10.0)
+        b = RtpStream(globalReactor, debug=DebugSwitches(), txKeys=keysBA, rxKeys=keysAB,
+                      onPayload=collect("b"), unreachableTimeout=10.0)
         for stream in (a, b):
             globalReactor.listenUDP(0, stream, interface=HOST)
             self.addCleanup(stream.close)
@@ -694,10 +738,7 @@ class RtpStreamSocketTests(TestCase):
         for i in range(50):
             a.send(b"a%02d" % (i,) + bytes(157), 160)
             b.send(b"b%02d" % (i,) + bytes(157), 160)
-        for _ in range(500):
-            if len(got["a"]) >= 50 and len(got["b"]) >= 50:
-                break
-            yield deferLater(globalReactor, 0.01, lambda: None)
+        yield defer.gatherResults([allArrived["a"], allArrived["b"]])
         self.assertEqual([p[:3] for p in got["b"]],
                          [b"a%02d" % (i,) for i in range(50)])
         self.assertEqual([p[:3] for p in got["a"]],

@@ -12,8 +12,8 @@ from twisted.internet.defer import succeed
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
-from srst._portsconfig import VoicePortConfig
-from srst.calls.dialplan import DialPeer
+from srst.debug import DebugSwitches
+from srst.ports.config import DialPeer, VoicePortConfig
 from srst.calls.portdirectory import PortDirectory
 from srst.calls.portline import VoicePortEndpoint
 from srst.mgcp.control import PortControl
@@ -98,7 +98,7 @@ class Setup:
         peers = []
         for index, name in enumerate(("1/0/0", "1/0/1")):
             config = VoicePortConfig(name)
-            port = newVoicePort(config, SimulatedBackend(name, config.signal))
+            port = newVoicePort(config, SimulatedBackend(name, config.signal), debug=DebugSwitches())
             self.ports.append(port)
             self.local[name] = VoicePortEndpoint(self.engine, port, number="8123%d" % (4 + index,))
             peers.append(DialPeer(81234 + index, destinationPattern="8123%d" % (4 + index,), port=name))

@@ -20,7 +20,8 @@ from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.task import Clock
 from twisted.trial.unittest import TestCase
 
-from srst._portsconfig import Signal, VoicePortConfig
+from srst.debug import DebugSwitches
+from srst.ports.config import Signal, VoicePortConfig
 from srst.media.portrange import RtpPortAllocator
 from srst.mgcp.config import CcmManagerConfig, Switchback, SwitchbackMode
 from srst.mgcp.control import MgcpService
@@ -55,11 +56,12 @@ class DetectionTimingTests(TestCase):
         self.agent.start()
         self.addCleanup(self.agent.stop)
         clocked = WiredReactor(self.clock, self.wire)
+        debug = DebugSwitches()
         ports = [newVoicePort(VoicePortConfig(name, Signal.FXS_LOOP_START),
-                              SimulatedBackend(name, Signal.FXS_LOOP_START)) for name in PORTS]
+                              SimulatedBackend(name, Signal.FXS_LOOP_START), debug=debug) for name in PORTS]
         self.ports = {port.name: port for port in ports}
         media = PortMediaResources(clocked, RtpPortAllocator("127.0.0.1", "43200-43299"),
-                                   MediaPump(self.clock))
+                                   MediaPump(self.clock), debug=debug)
         self.gateway = MgcpGateway(
             clock=self.clock, domain="branch-router", ports=ports,
             newLeg=lambda port, payloadType: media.newLeg(

@@ -18,7 +18,8 @@ from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
-from srst._portsconfig import Signal, VoicePortConfig
+from srst.debug import DebugSwitches
+from srst.ports.config import Signal, VoicePortConfig
 from srst.media.portrange import RtpPortAllocator
 from srst.mgcp.gateway import MgcpGateway
 from srst.mgcp.messages import Command, Response
@@ -80,11 +81,12 @@ class RealUdpCallTests(TestCase):
     timeout = 30
 
     def setUp(self) -> None:
+        self.debug = DebugSwitches()
         self.ports = {}
         self.lines = {}
         for name in ("1/0/0", "1/0/1"):
             backend = SimulatedBackend(name, Signal.FXS_LOOP_START)
-            self.ports[name] = newVoicePort(VoicePortConfig(name), backend)
+            self.ports[name] = newVoicePort(VoicePortConfig(name), backend, debug=self.debug)
             self.lines[name] = backend
         self.wire = DatagramWire()
         self.mediaClock = Clock()
@@ -109,7 +111,7 @@ class RealUdpCallTests(TestCase):
     def newLeg(self, port: Any, payloadType: int) -> PortMediaLeg:
         """RTP on real sockets through the wire, media timed by the test's clock."""
         return PortMediaLeg(reactor=WiredReactor(self.mediaClock, self.wire), allocator=self.allocator,
-                            pump=self.pump, port=port, payloadType=payloadType)
+                            pump=self.pump, port=port, debug=self.debug, payloadType=payloadType)
 
     def send(self, verb: str, portName: str, parameters: list, sdp: tuple = ()) -> Deferred:
         command = Command(verb, 1, self.gateway.endpointName(portName), "MGCP 0.1",

@@ -13,7 +13,7 @@ from typing import Any
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from srst.calls.dialplan import DialPeer
+from srst.ports.config import DialPeer
 from srst.calls.portdirectory import PortDirectory
 from srst.calls.portline import VoicePortEndpoint
 from srst.mgcp.config import CcmManagerConfig, Switchback, SwitchbackMode

@@ -8,7 +8,8 @@ import json
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
-from srst._portsconfig import Signal, VoicePortConfig
+from srst.debug import DebugSwitches
+from srst.ports.config import Signal, VoicePortConfig
 from srst.admin.commands import CommandError, CommandResult, CommandTable
 from srst.ports import g711
 from srst.ports.g711 import FRAME_SAMPLES, G711Law
@@ -35,7 +36,7 @@ class VoicePortCommandsTests(SynchronousTestCase):
         self.ports = []
         for name, signal in (("1/0/0", Signal.FXS_LOOP_START), ("1/1/0", Signal.FXO_LOOP_START)):
             backend = SimulatedBackend(name, signal)
-            self.ports.append(newVoicePort(VoicePortConfig(name, signal), backend, G711Law.ULAW))
+            self.ports.append(newVoicePort(VoicePortConfig(name, signal), backend, G711Law.ULAW, debug=DebugSwitches()))
         self.fxs, self.fxo = self.ports
         self.table = CommandTable()
         registerVoicePortCommands(self.table, self.ports)
@@ -109,11 +110,10 @@ class VoicePortCommandsTests(SynchronousTestCase):
         writeWav(source, samples)
         target = self.mktemp() + ".wav"
         self.execute("voice-port 1/0/0 offhook")
-        sent = []
-        self.fxs.connectMedia(sent.append)
+        self.fxs.connectMedia()
         self.execute(f"voice-port 1/0/0 play {source}")
         self.execute(f"voice-port 1/0/0 record {target}")
-        self.fxs.tick()
+        sent = [self.fxs.nextPayload()]
         self.assertEqual(sent, g711.packetise(G711Law.ULAW, samples))
         self.fxs.receivePayload(sent[0])
         self.execute("voice-port 1/0/0 onhook")
@@ -154,7 +154,7 @@ class VoicePortCommandsTests(SynchronousTestCase):
         """
         A port behind another backend cannot be driven from the CLI.
         """
-        port = newVoicePort(VoicePortConfig("2/0/0"), _OtherBackend(), G711Law.ULAW)
+        port = newVoicePort(VoicePortConfig("2/0/0"), _OtherBackend(), G711Law.ULAW, debug=DebugSwitches())
         table = CommandTable()
         registerVoicePortCommands(table, [port])
         command, variables = table.lookup("voice-port 2/0/0 offhook".split())

@@ -1,13 +1,14 @@
 """
-Tests for L{srst._portsconfig}: the C{voice-ports:} and C{dial-peers:}
-sections of router.yaml, read into L{srst.config.RouterConfig}.
+Tests for L{srst.ports.config}: the C{voice-ports:} and C{dial-peers:}
+sections of router.yaml, read into L{srst.config.RouterConfig}, and the
+L{DialPeer} value they give.
 """
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from srst._portsconfig import DEFAULT_HOOKFLASH_OUT_MS, Signal, VoicePortConfig
-from srst.calls.dialplan import DialPeer
+from srst.calls.dialplan import DialPatternError, DialPlan, MatchKind
 from srst.config import ConfigError, loadString
+from srst.ports.config import DEFAULT_HOOKFLASH_OUT_MS, DialPeer, DialPeerError, Signal, VoicePortConfig
 from tests.test_config import MINIMAL
 
 
@@ -192,3 +193,67 @@ dial-peers:
         """
         lines = problemsOf(self, MINIMAL + PORTS + "dial-peers: {tag: 1}\n")
         self.assertEqual(lines, ["router.yaml: dial-peers: {'tag': 1} is not allowed; expected a list"])
+
+
+class DialPeerTests(SynchronousTestCase):
+    """
+    L{DialPeer} validates its settings on construction.
+    """
+
+    def test_defaults(self) -> None:
+        """
+        A peer defaults to type pots, no pattern, IOS default digit
+        forwarding, no prefix and preference 0.
+        """
+        peer = DialPeer(1)
+        self.assertEqual(
+            (peer.type, peer.destinationPattern, peer.port, peer.forwardDigits, peer.prefix,
+             peer.preference, peer.application),
+            ("pots", None, None, None, "", 0, None))
+
+    def test_badPattern(self) -> None:
+        """
+        A malformed destination-pattern is refused with L{DialPatternError}.
+        """
+        self.assertRaises(DialPatternError, DialPeer, 1, destinationPattern="12x")
+
+    def test_badSettings(self) -> None:
+        """
+        A bad tag, type, forward-digits, prefix or preference is refused
+        with a L{DialPeerError} naming the tag and the setting.
+        """
+        cases = [
+            (dict(tag=0), "tag"),
+            (dict(tag=1, type="voip"), "type 'voip'"),
+            (dict(tag=1, forwardDigits="some"), "forward-digits 'some'"),
+            (dict(tag=1, forwardDigits=-1), "forward-digits -1"),
+            (dict(tag=1, prefix="9a"), "prefix '9a'"),
+            (dict(tag=1, preference=11), "preference 11"),
+            (dict(tag=1, preference=-1), "preference -1"),
+        ]
+        for kwargs, reason in cases:
+            error = self.assertRaises(DialPeerError, DialPeer, **kwargs)
+            self.assertIsInstance(error, ValueError)
+            self.assertIn(reason, str(error))
+            self.assertIn("bad dial-peer", str(error))
+
+    def test_frozen(self) -> None:
+        """
+        Dial-peers are immutable values.
+        """
+        peer = DialPeer(5, destinationPattern="5")
+        self.assertRaises(AttributeError, setattr, peer, "preference", 3)
+        self.assertEqual(peer, DialPeer(5, destinationPattern="5"))
+
+    def test_routesInTheDialPlan(self) -> None:
+        """
+        A configured dial-peer is what the dial plan routes with: it
+        matches on its pattern and forwards by its C{forward-digits} and
+        C{prefix}.
+        """
+        c = loadString(MINIMAL + PORTS + "dial-peers:\n  - {tag: 9, destination-pattern: 9T, port: 1/1/0,"
+                                         " prefix: '0'}\n")
+        result = DialPlan(c.dialPeers).match("9040123", timedOut=True)
+        self.assertEqual((result.kind, result.peer, result.forwardedDigits),
+                         (MatchKind.COMPLETE, c.dialPeers[0], "0040123"))
+

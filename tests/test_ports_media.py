@@ -10,7 +10,8 @@ from typing import Any
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from srst._portsconfig import Signal, VoicePortConfig
+from srst.debug import DebugSwitches
+from srst.ports.config import Signal, VoicePortConfig
 from srst.media.rtp import RtpPacket, decodeRtp, encodeRtp
 from srst.media.srtp import SrtpReceiver, SrtpSender
 from srst.media.portrange import PortRangeExhausted, RtpPortAllocator
@@ -41,7 +42,26 @@ class PortReactor(FakeUdpReactor):
 
 def fxs(name: str = "1/0/0") -> Any:
     config = VoicePortConfig(name, Signal.FXS_LOOP_START)
-    return newVoicePort(config, SimulatedBackend(name, Signal.FXS_LOOP_START))
+    return newVoicePort(config, SimulatedBackend(name, Signal.FXS_LOOP_START), debug=DebugSwitches())
+
+
+class PortSender:
+    """
+    The simplest thing a pump ticks: takes a connected port's next payload
+    each interval.
+
+    @ivar sent: the payloads taken.
+    """
+
+    def __init__(self, port: Any) -> None:
+        self.port = port
+        self.name = port.name
+        self.sent: list[bytes] = []
+
+    def tick(self) -> None:
+        payload = self.port.nextPayload()
+        if payload is not None:
+            self.sent.append(payload)
 
 
 class LawTests(SynchronousTestCase):
@@ -70,16 +90,16 @@ class MediaPumpTests(SynchronousTestCase):
         reactor = FakeUdpReactor()
         pump = MediaPump(reactor)
         ports = [fxs("1/0/%d" % (i,)) for i in range(3)]
-        sent: list[list[bytes]] = [[] for _ in ports]
-        for port, sink in zip(ports, sent):
+        senders = [PortSender(port) for port in ports]
+        for port, sender in zip(ports, senders):
             port.backend.offHook()
-            port.connectMedia(sink.append)
-            pump.add(port)
+            port.connectMedia()
+            pump.add(sender)
         self.assertTrue(pump.running)
         reactor.pump([0.02] * 5)
-        self.assertEqual([len(s) for s in sent], [5, 5, 5])
-        for port in ports:
-            pump.discard(port)
+        self.assertEqual([len(s.sent) for s in senders], [5, 5, 5])
+        for sender in senders:
+            pump.discard(sender)
         self.assertFalse(pump.running)
         self.assertEqual(reactor.getDelayedCalls(), [])
 
@@ -88,12 +108,12 @@ class MediaPumpTests(SynchronousTestCase):
         reactor = FakeUdpReactor()
         pump = MediaPump(reactor)
         port = fxs()
-        sent: list[bytes] = []
+        sender = PortSender(port)
         port.backend.offHook()
-        port.connectMedia(sent.append)
-        pump.add(port)
+        port.connectMedia()
+        pump.add(sender)
         reactor.advance(1.0)
-        self.assertEqual(len(sent), MAX_CATCH_UP)
+        self.assertEqual(len(sender.sent), MAX_CATCH_UP)
         pump.stop()
 
 
@@ -107,7 +127,8 @@ class PortMediaLegTests(SynchronousTestCase):
         self.reactor = PortReactor()
         self.allocator = RtpPortAllocator("127.0.0.1", "40000-40003")
         self.pump = MediaPump(self.reactor)
-        self.resources = PortMediaResources(self.reactor, self.allocator, self.pump, unreachableTimeout=1.0)
+        self.resources = PortMediaResources(self.reactor, self.allocator, self.pump, debug=DebugSwitches(),
+                                            unreachableTimeout=1.0)
         self.port = fxs()
 
     def leg(self, **kw: Any) -> PortMediaLeg:
@@ -213,7 +234,8 @@ class PortMediaLegTests(SynchronousTestCase):
         leg.close()
         self.assertFalse(self.pump.running)
         self.assertNotIn(leg, self.port.listeners)
-        self.assertIsNone(self.port.sink)
+        self.assertIs(self.port.status, PortStatus.OFF_HOOK)
+        self.assertIsNone(self.port.nextPayload())
 
     def test_unreachable(self) -> None:
         """A far end silent for the timeout is reported once."""

@@ -9,7 +9,8 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
-from srst._portsconfig import Signal, VoicePortConfig
+from srst.debug import DebugSwitches
+from srst.ports.config import Signal, VoicePortConfig
 from srst.ports import g711
 from srst.ports.g711 import FRAME_SAMPLES, G711Law
 from srst.ports.interfaces import ILineListener, IVoicePortBackend, IVoicePortListener
@@ -50,7 +51,7 @@ def makePort(signal=Signal.FXS_LOOP_START, name="1/0/0"):
         L{Recorder}.
     """
     backend = SimulatedBackend(name, signal)
-    port = newVoicePort(VoicePortConfig(name, signal), backend, G711Law.ULAW)
+    port = newVoicePort(VoicePortConfig(name, signal), backend, G711Law.ULAW, debug=DebugSwitches())
     recorder = Recorder()
     port.subscribe(recorder)
     return port, backend, recorder
@@ -84,6 +85,24 @@ class InterfaceTests(SynchronousTestCase):
         port, _, _ = makePort()
         self.assertRaises(TypeError, port.subscribe, object())
 
+    def test_debugEvents(self):
+        """
+        What a port tells its listeners is logged in
+        C{srst.debug.voiceport} through the switches it was given, while
+        that category is on.
+        """
+        published = []
+        switches = DebugSwitches(publisher=published.append)
+        backend = SimulatedBackend("1/0/0", Signal.FXS_LOOP_START)
+        port = newVoicePort(VoicePortConfig("1/0/0"), backend, debug=switches)
+        backend.offHook()
+        self.assertEqual(published, [])
+        switches.enable("srst.debug.voiceport")
+        backend.dial("5")
+        self.assertEqual([(e["log_namespace"], e["port"], e["event"], e["args"]) for e in published],
+                         [("srst.debug.voiceport", "1/0/0", "digit", ("5",))])
+        self.assertEqual(port.digits, "5")
+
     def test_unsubscribe(self):
         """
         An unsubscribed listener hears nothing more.
@@ -101,11 +120,12 @@ class FxsTests(SynchronousTestCase):
 
     def test_idle(self):
         """
-        A new port is idle and sends silence.
+        A new port is idle, its DSP plays silence and it sends nothing.
         """
         port, _, _ = makePort()
         self.assertIs(port.status, PortStatus.IDLE)
-        self.assertEqual(peak(port.tick()), 0)
+        self.assertEqual(peak(port.dsp.nextPayload()), 0)
+        self.assertIsNone(port.nextPayload())
 
     def test_offHookDialTone(self):
         """
@@ -119,7 +139,7 @@ class FxsTests(SynchronousTestCase):
         self.assertIs(port.dsp.playing, CallProgressTone.DIAL)
         expected = ToneGenerator(CallProgressTone.DIAL)
         for _ in range(3):
-            payload = port.tick()
+            payload = port.dsp.nextPayload()
             self.assertEqual(payload, g711.encode(G711Law.ULAW, expected.nextFrame()))
         self.assertGreater(peak(payload), 1000)
 
@@ -133,7 +153,7 @@ class FxsTests(SynchronousTestCase):
         self.assertIs(port.status, PortStatus.COLLECTING)
         self.assertEqual(recorder.events[1:], [("digit", "1"), ("digit", "2"), ("digit", "#")])
         self.assertEqual(port.digits, "12#")
-        self.assertEqual(peak(port.tick()), 0)
+        self.assertEqual(peak(port.dsp.nextPayload()), 0)
 
     def test_digitKeepsOtherTone(self):
         """
@@ -227,21 +247,21 @@ class MediaTests(SynchronousTestCase):
 
     def test_connectMedia(self):
         """
-        Connected, every tick's payload goes to the sink; disconnected it
-        does not, and the port stays off hook.
+        Connected, every interval's payload is sent (and counted), dial tone
+        stopped; disconnected, nothing is, and the port stays off hook.
         """
         port, backend, _ = makePort()
-        sent = []
         backend.offHook()
-        port.connectMedia(sent.append)
+        self.assertIsNone(port.nextPayload())
+        port.connectMedia()
         self.assertIs(port.status, PortStatus.CONNECTED)
         self.assertIsNone(port.dsp.playing)
-        payload = port.tick()
-        self.assertEqual(sent, [payload])
+        payload = port.nextPayload()
+        self.assertEqual(payload, bytes([G711Law.ULAW.silence]) * FRAME_SAMPLES)
         self.assertEqual(port.txPackets, 1)
         port.disconnectMedia()
-        port.tick()
-        self.assertEqual(len(sent), 1)
+        self.assertIsNone(port.nextPayload())
+        self.assertEqual(port.txPackets, 1)
         self.assertIs(port.status, PortStatus.OFF_HOOK)
 
     def test_connectIdle(self):
@@ -249,7 +269,7 @@ class MediaTests(SynchronousTestCase):
         An idle port has no media to connect.
         """
         port, _, _ = makePort()
-        self.assertRaises(VoicePortStateError, port.connectMedia, [].append)
+        self.assertRaises(VoicePortStateError, port.connectMedia)
 
     def test_playWav(self):
         """
@@ -259,12 +279,10 @@ class MediaTests(SynchronousTestCase):
         path = self.mktemp() + ".wav"
         writeWav(path, samples)
         port, backend, _ = makePort()
-        sent = []
         backend.offHook()
-        port.connectMedia(sent.append)
+        port.connectMedia()
         backend.play(path)
-        for _ in range(3):
-            port.tick()
+        sent = [port.nextPayload() for _ in range(3)]
         self.assertEqual(sent[:2], g711.packetise(G711Law.ULAW, samples))
         self.assertEqual(peak(sent[2]), 0)
 
@@ -287,7 +305,7 @@ class MediaTests(SynchronousTestCase):
         port, backend, _ = makePort()
         path = self.mktemp() + ".wav"
         backend.offHook()
-        port.connectMedia([].append)
+        port.connectMedia()
         backend.record(path)
         frame = g711.encode(G711Law.ULAW, ToneGenerator(CallProgressTone.BUSY).nextFrame())
         port.receivePayload(frame)

@@ -1,10 +1,12 @@
 # -*- test-case-name: tests.test_calls_dialplan -*-
 """
-POTS dial-peers and the dial plan that matches dialled digits against them,
-as IOS does (C{dial-peer voice TAG pots}).
+The dial plan that matches dialled digits against POTS dial-peers, as IOS
+does (C{dial-peer voice TAG pots}), and the IOS C{destination-pattern}
+grammar.
 
-A L{DialPeer} is one configured peer.  Its C{destination-pattern} is parsed
-by L{parseDestinationPattern} into a L{DestinationPattern}:
+A peer is any L{DialPeerLike} value (the configured ones are
+L{srst.ports.config.DialPeer}s).  Its C{destination-pattern} is parsed by
+L{parseDestinationPattern} into a L{DestinationPattern}:
 
   - C{0}-C{9}, C{*}, C{#}: that digit exactly;
   - C{.}: any one digit C{0}-C{9};
@@ -32,9 +34,9 @@ Pure logic: no clock, no I/O.
 from __future__ import annotations
 
 import enum
-from typing import Callable, Iterable, Literal, Sequence
+from typing import Callable, Iterable, Literal, Protocol, Sequence
 
-from attrs import field, frozen
+from attrs import frozen
 
 DIGITS = frozenset("0123456789")
 """What C{.}, C{T} and ranges match."""
@@ -68,23 +70,6 @@ class DialPatternError(ValueError):
     def __str__(self) -> str:
         where = "" if self.position is None else f" at position {self.position}"
         return f"bad destination-pattern {self.pattern!r}{where}: {self.reason}"
-
-
-class DialPeerError(ValueError):
-    """
-    A dial-peer setting other than the pattern is invalid.
-
-    @ivar tag: the dial-peer's tag.
-    @ivar reason: what is wrong.
-    """
-
-    def __init__(self, tag: object, reason: str) -> None:
-        super().__init__(tag, reason)
-        self.tag = tag
-        self.reason = reason
-
-    def __str__(self) -> str:
-        return f"bad dial-peer {self.tag!r}: {self.reason}"
 
 
 class ElementKind(enum.Enum):
@@ -224,81 +209,51 @@ def parseDestinationPattern(text: str) -> DestinationPattern:
     return DestinationPattern(text, tuple(elements), variable, exactEnd)
 
 
-def _checkPattern(instance: object, attribute: object, value: str | None) -> None:
-    if value is not None:
-        parseDestinationPattern(value)
-
-
-def _checkTag(instance: object, attribute: object, value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise DialPeerError(value, "the tag must be a positive integer")
-
-
-def _checkType(instance: DialPeer, attribute: object, value: str) -> None:
-    if value != "pots":
-        raise DialPeerError(instance.tag, f"type {value!r} is not supported (only 'pots')")
-
-
-def _checkForwardDigits(instance: DialPeer, attribute: object, value: object) -> None:
-    if value is None or value == "all":
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise DialPeerError(instance.tag, f"forward-digits {value!r} is not 'all' or a count >= 0")
-
-
-def _checkPrefix(instance: DialPeer, attribute: object, value: str) -> None:
-    if not isinstance(value, str) or not set(value) <= EXACT_CHARACTERS | {","}:
-        raise DialPeerError(instance.tag, f"prefix {value!r} may only hold digits, '*', '#' and ','")
-
-
-def _checkPreference(instance: DialPeer, attribute: object, value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not (
-            MIN_PREFERENCE <= value <= MAX_PREFERENCE):
-        raise DialPeerError(
-            instance.tag, f"preference {value!r} is not in {MIN_PREFERENCE}..{MAX_PREFERENCE}")
-
-
-@frozen
-class DialPeer:
+class DialPeerLike(Protocol):
     """
-    One C{dial-peer voice TAG pots}.
-
-    @ivar tag: the dial-peer tag.
-    @ivar type: always C{"pots"}.
-    @ivar destinationPattern: the C{destination-pattern}, or L{None}: a
-        peer without one never matches dialled digits.
-    @ivar port: the C{port} (an IOS voice-port name such as C{"1/0/0"}).
-    @ivar forwardDigits: C{forward-digits}: L{None} (the POTS default:
-        strip the leading exactly matched digits, forward the rest),
-        C{"all"}, or a count N (forward the last N digits).
-    @ivar prefix: the C{prefix} put before the forwarded digits.
-    @ivar preference: C{preference} 0..10, lower preferred.
-    @ivar application: the C{application}, e.g. C{"mgcpapp"}.
+    What the dial plan reads of a POTS dial-peer (L{srst.ports.config.DialPeer}
+    is the configured one).
     """
 
-    tag: int = field(validator=_checkTag)
-    type: str = field(default="pots", validator=_checkType)
-    destinationPattern: str | None = field(default=None, validator=_checkPattern)
-    port: str | None = None
-    forwardDigits: Literal["all"] | int | None = field(default=None, validator=_checkForwardDigits)
-    prefix: str = field(default="", validator=_checkPrefix)
-    preference: int = field(default=0, validator=_checkPreference)
-    application: str | None = None
+    @property
+    def tag(self) -> int:
+        "The dial-peer tag: the last tie-breaker, lower wins."
 
-    def forwarded(self, pattern: DestinationPattern, digits: str) -> str:
+    @property
+    def destinationPattern(self) -> str | None:
+        "The C{destination-pattern}, or L{None}: the peer never matches."
+
+    @property
+    def forwardDigits(self) -> Literal["all"] | int | None:
         """
-        @param pattern: this peer's parsed pattern.
-        @param digits: the dialled digits the pattern matched.
-        @return: what this peer sends on: its C{prefix} and the digits kept
-            by C{forward-digits}.
+        C{forward-digits}: L{None} (strip the leading exactly matched
+        digits), C{"all"}, or a count N (the last N digits).
         """
-        if self.forwardDigits == "all":
-            kept = digits
-        elif self.forwardDigits is None:
-            kept = digits[pattern.explicitPrefixLength:]
-        else:
-            kept = digits[max(0, len(digits) - self.forwardDigits):]
-        return self.prefix + kept
+
+    @property
+    def prefix(self) -> str:
+        "The C{prefix} put before the forwarded digits."
+
+    @property
+    def preference(self) -> int:
+        "C{preference}, L{MIN_PREFERENCE}..L{MAX_PREFERENCE}, lower preferred."
+
+
+def forwardedDigits(peer: DialPeerLike, pattern: DestinationPattern, digits: str) -> str:
+    """
+    @param peer: the peer the digits matched.
+    @param pattern: its parsed pattern.
+    @param digits: the dialled digits the pattern matched.
+    @return: what the peer sends on: its C{prefix} and the digits kept by
+        C{forward-digits}.
+    """
+    if peer.forwardDigits == "all":
+        kept = digits
+    elif peer.forwardDigits is None:
+        kept = digits[pattern.explicitPrefixLength:]
+    else:
+        kept = digits[max(0, len(digits) - peer.forwardDigits):]
+    return peer.prefix + kept
 
 
 @frozen
@@ -332,14 +287,14 @@ class MatchResult:
     The outcome of L{DialPlan.match}.
 
     @ivar kind: the L{MatchKind}.
-    @ivar peer: the winning L{DialPeer} or L{ImplicitPeer} when complete,
+    @ivar peer: the winning L{DialPeerLike} or L{ImplicitPeer} when complete,
         else L{None}.
     @ivar forwardedDigits: the digits to send to the peer when complete
         (for an implicit peer, the directory number), else C{""}.
     """
 
     kind: MatchKind
-    peer: DialPeer | ImplicitPeer | None = None
+    peer: DialPeerLike | ImplicitPeer | None = None
     forwardedDigits: str = ""
 
 
@@ -388,7 +343,7 @@ class DialPlan:
     @ivar peers: the configured dial-peers, in configuration order.
     """
 
-    def __init__(self, peers: Sequence[DialPeer],
+    def __init__(self, peers: Sequence[DialPeerLike],
                  implicitPeers: Callable[[], Iterable[str]] = _noImplicitPeers) -> None:
         """
         @param peers: the configured POTS dial-peers.
@@ -412,7 +367,7 @@ class DialPlan:
         @return: the L{MatchResult}.
         """
         waiting = False
-        best: tuple[tuple[object, ...], DialPeer | ImplicitPeer, str] | None = None
+        best: tuple[tuple[object, ...], DialPeerLike | ImplicitPeer, str] | None = None
         for dn in self._implicitPeers():
             if dn == digits:
                 key = ((-len(dn), 0, 0, 0), 0, 0, 0)
@@ -438,4 +393,4 @@ class DialPlan:
         if isinstance(winner, ImplicitPeer):
             return MatchResult(MatchKind.COMPLETE, winner, winner.dn)
         pattern = next(parsed for peer, parsed in self._patterns if peer is winner)
-        return MatchResult(MatchKind.COMPLETE, winner, winner.forwarded(pattern, matched))
+        return MatchResult(MatchKind.COMPLETE, winner, forwardedDigits(winner, pattern, matched))

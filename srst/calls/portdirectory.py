@@ -12,8 +12,9 @@ from typing import Any, Mapping, Sequence
 from zope.interface import implementer
 
 from srst.calls.dialing import combine
-from srst.calls.dialplan import DialPeer, DialPlan, MatchKind
+from srst.calls.dialplan import DialPlan, MatchKind
 from srst.calls.interfaces import Destination, DialMatch, IDirectory
+from srst.ports.config import DialPeer
 
 _MATCHES = {
     MatchKind.COMPLETE: DialMatch.EXACT,

@@ -3,7 +3,10 @@
 RTP (RFC 3550) as a sans-IO codec, and per-stream statistics.
 
 L{decodeRtp} turns a datagram into an L{RtpPacket} and L{encodeRtp} turns
-it back; malformed input only ever raises L{RtpDecodeError}.
+it back; malformed input only ever raises L{RtpDecodeError}.  This module is
+the one reader of the RTP header: the media path's short cuts are here too
+(L{encodeRtpHeader} for senders, L{decodePlainHeader} for the receive path,
+L{isRtpHeader} and L{headerIds} for SRTP's checks and error reports).
 L{ReceiveStatistics} follows RFC 3550 appendix A.1 (sequence validation
 with wrap-around, probation, C{MAX_DROPOUT}/C{MAX_MISORDER}), A.3 (expected,
 lost, fraction lost) and A.8 (interarrival jitter, from arrival times that
@@ -35,7 +38,16 @@ sequential packets that validate a new source."""
 G711_CLOCK_RATE = 8000
 """RTP timestamp clock rate of G.711 (RFC 3551 4.5.14)."""
 
+RTP_HEADER_LENGTH = 12
+"""Bytes of the fixed RTP header (RFC 3550 5.1)."""
+
 _HEADER = struct.Struct("!BBHII")
+_PLAIN_FIELDS = struct.Struct("!BHII")
+"""The fixed header after its first octet: marker and payload type,
+sequence number, timestamp, SSRC."""
+_unpackPlainFields = _PLAIN_FIELDS.unpack_from
+_IDS = struct.Struct("!H4xI")
+"""The sequence number and the SSRC, from the third octet on."""
 _EXTENSION_HEADER = struct.Struct("!HH")
 _WORD = struct.Struct("!I")
 _MAX_CSRCS = 15
@@ -179,6 +191,50 @@ def encodeRtpHeader(payloadType: int, sequenceNumber: int, timestamp: int,
     return _HEADER.pack(_PLAIN_FIRST_OCTET,
                         (0x80 if marker else 0) | payloadType,
                         sequenceNumber, timestamp, ssrc)
+
+
+def decodePlainHeader(datagram: bytes) -> Optional[tuple[int, int, int, int]]:
+    """
+    The header of a plain packet, read in place: the receive path's short
+    cut for what phones send (version 2, no padding, extension or CSRC),
+    which builds no L{RtpPacket}.  The payload is everything after the
+    first L{RTP_HEADER_LENGTH} bytes.
+
+    @param datagram: a datagram.
+    @return: C{(payloadType, sequenceNumber, timestamp, ssrc)}, or L{None}
+        for any other datagram (L{decodeRtp} reads it, or says why not).
+    """
+    # RTP_HEADER_LENGTH and _PLAIN_FIRST_OCTET as literals, and the bound
+    # unpack: every received packet of a call comes through here.
+    if len(datagram) >= 12 and datagram[0] == 0x80:
+        second, sequenceNumber, timestamp, ssrc = _unpackPlainFields(datagram, 1)
+        return second & 0x7F, sequenceNumber, timestamp, ssrc
+    return None
+
+
+def isRtpHeader(datagram: bytes) -> bool:
+    """
+    @param datagram: a datagram.
+    @return: whether it is long enough for the fixed header and says
+        version 2: what an (S)RTP packet must at least be before SRTP
+        can check it.
+    """
+    return len(datagram) >= RTP_HEADER_LENGTH and datagram[0] >> 6 == RTP_VERSION
+
+
+def headerIds(datagram: bytes) -> tuple[Optional[int], Optional[int]]:
+    """
+    The SSRC and sequence number of an RTP or SRTP packet (SRTP leaves the
+    header in the clear), for naming a packet in an error.
+
+    @param datagram: a datagram.
+    @return: C{(ssrc, sequenceNumber)}, or C{(None, None)} when it is
+        shorter than the fixed header.
+    """
+    if len(datagram) < RTP_HEADER_LENGTH:
+        return None, None
+    sequenceNumber, ssrc = _IDS.unpack_from(datagram, 2)
+    return ssrc, sequenceNumber
 
 
 def encodeRtp(packet: RtpPacket) -> bytes:

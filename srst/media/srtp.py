@@ -15,20 +15,18 @@ from __future__ import annotations
 
 import enum
 import os
-import struct
 from typing import Any, Callable, Optional
 
 import pylibsrtp
 from attrs import field, frozen
 
+from srst.media.rtp import headerIds
 from srst.sccp.constants import KeyAlgorithm
 from srst.sccp.messages import KeyInfo
 
 MASTER_KEY_LENGTH = 16
 MASTER_SALT_LENGTH = 14
 """AES-CM-128 master key and salt sizes (RFC 3711 8.2)."""
-
-_RTP_IDS = struct.Struct("!H4xI")
 
 
 class SrtpProfile(enum.IntEnum):
@@ -195,13 +193,6 @@ def generateKeys(
                     masterSalt=os.urandom(MASTER_SALT_LENGTH))
 
 
-def _rtpIds(packet: bytes) -> tuple[Optional[int], Optional[int]]:
-    if len(packet) < 12:
-        return None, None
-    sequenceNumber, ssrc = _RTP_IDS.unpack_from(packet, 2)
-    return ssrc, sequenceNumber
-
-
 def _rtcpSsrc(packet: bytes) -> Optional[int]:
     if len(packet) < 8:
         return None
@@ -248,7 +239,7 @@ class SrtpSender:
         try:
             return self._session.protect(rtp)
         except (pylibsrtp.Error, ValueError) as e:
-            ssrc, seq = _rtpIds(rtp)
+            ssrc, seq = headerIds(rtp)
             raise SrtpError("protect", str(e), ssrc, seq) from None
 
     def protectRtcp(self, rtcp: bytes) -> bytes:
@@ -297,7 +288,7 @@ class SrtpReceiver:
         try:
             return self._session.unprotect(srtp)
         except (pylibsrtp.Error, ValueError) as e:
-            ssrc, seq = _rtpIds(srtp)
+            ssrc, seq = headerIds(srtp)
             raise SrtpError("unprotect", str(e), ssrc, seq) from None
 
     def unprotectRtcp(self, srtcp: bytes) -> bytes:

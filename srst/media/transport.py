@@ -16,7 +16,6 @@ the stream itself; the stream then shares the wrapper's transport.
 from __future__ import annotations
 
 import secrets
-import struct
 from typing import Any, Callable, Optional
 
 from attrs import frozen
@@ -26,9 +25,10 @@ from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.internet.protocol import DatagramProtocol
 from twisted.logger import Logger
 
-from srst.debug import sharedDebugLogger
+from srst.debug import DebugSwitches
 from srst.media.rtp import (
     G711_CLOCK_RATE,
+    RTP_HEADER_LENGTH,
     PayloadType,
     ReceiveSnapshot,
     ReceiveStatistics,
@@ -36,8 +36,10 @@ from srst.media.rtp import (
     RtpPacket,
     SendSnapshot,
     SendStatistics,
+    decodePlainHeader,
     decodeRtp,
     encodeRtpHeader,
+    isRtpHeader,
 )
 from srst.media.srtp import SrtpError, SrtpKeys, SrtpReceiver, SrtpSender
 
@@ -45,18 +47,15 @@ MAX_DATAGRAM = 1500
 """Longer datagrams are dropped as malformed (G.711 at 20 ms is 172 bytes
 of RTP; libsrtp's buffer holds 1500)."""
 
-_RTP_HEADER_LENGTH = 12
-_FIXED_HEADER = struct.Struct("!BHII")
-"""The fixed RTP header after its first octet: marker and payload type,
-sequence number, timestamp, SSRC."""
 _SEQ_MOD = 1 << 16
 _TS_MOD = 1 << 32
 
 Address = tuple[str, int]
 
+DEBUG_NAMESPACE = "srst.debug.media"
+"""The debug category of a stream's later drops of a kind (the first is a
+warning)."""
 
-_DEBUG_LOG = sharedDebugLogger("srst.debug.media")
-"""Later drops of a kind (the first is a warning)."""
 
 class StreamNotReady(RuntimeError):
     """
@@ -161,21 +160,24 @@ class RtpStream(DatagramProtocol):
     noisy = False
 
     def __init__(self, clock: IReactorTime, *,
+                 debug: DebugSwitches,
                  payloadType: int = PayloadType.PCMU,
                  clockRate: int = G711_CLOCK_RATE,
                  txKeys: Optional[SrtpKeys] = None,
                  rxKeys: Optional[SrtpKeys] = None,
-                 onPayload: Optional[Callable[[bytes, RtpPacket], Any]] = None,
-                 onAudio: Optional[Callable[[bytes], Any]] = None,
-                 onUnreachable: Optional[Callable[[], Any]] = None,
+                 onPayload: Optional[Callable[[bytes, RtpPacket], object]] = None,
+                 onAudio: Optional[Callable[[bytes], object]] = None,
+                 onUnreachable: Optional[Callable[[], object]] = None,
                  unreachableTimeout: Optional[float] = None,
-                 releasePort: Optional[Callable[[int], Any]] = None,
+                 releasePort: Optional[Callable[[int], object]] = None,
                  ssrc: Optional[int] = None,
                  minSequential: int = 2,
                  acceptPayloadTypes: Optional[frozenset[int]] = None,
                  unreachableAfterMedia: bool = False) -> None:
         """
         @param clock: the reactor's time provider (or a L{task.Clock}).
+        @param debug: the router's switches; later drops of a kind are
+            logged in their L{DEBUG_NAMESPACE} category.
         @param payloadType: the payload type to send.
         @param clockRate: RTP timestamp units per second received.
         @param txKeys: SRTP keys to protect what is sent, or L{None} for
@@ -203,6 +205,7 @@ class RtpStream(DatagramProtocol):
         if unreachableTimeout is not None and unreachableTimeout <= 0:
             raise ValueError("unreachableTimeout must be positive")
         self.clock = clock
+        self._debugLog = debug.logger(DEBUG_NAMESPACE)
         self.payloadType = int(payloadType)
         self.ssrc = secrets.randbits(32) if ssrc is None else ssrc
         self.unreachableTimeout = unreachableTimeout
@@ -367,23 +370,23 @@ class RtpStream(DatagramProtocol):
     def _sendFailed(self, error: Exception) -> None:
         self._counts["sendFailures"] += 1
         count = self._counts["sendFailures"]
-        emit = self.log.warn if count == 1 else _DEBUG_LOG.debug
+        emit = self.log.warn if count == 1 else self._debugLog.debug
         emit("RTP to {remote} from port {localPort} not sent: {error}",
              remote=self._remote, localPort=self.localPort, error=str(error), count=count)
 
-    def _drop(self, kind: str, addr: Any, reason: str) -> None:
+    def _drop(self, kind: str, addr: Address, reason: str) -> None:
         self._counts[kind] += 1
         count = self._counts[kind]
         if count == 1:
             emit = self.log.warn
         else:
-            emit = _DEBUG_LOG.debug
+            emit = self._debugLog.debug
         emit("dropped RTP datagram from {peer} on port {localPort} "
              "({kind}): {reason}",
              peer=addr, localPort=self.localPort, kind=kind, reason=reason,
              count=count)
 
-    def datagramReceived(self, datagram: bytes, addr: Any) -> None:
+    def datagramReceived(self, datagram: bytes, addr: Address) -> None:
         """
         Check, decrypt, account for and deliver one datagram; bad ones
         are counted and dropped.
@@ -405,9 +408,13 @@ class RtpStream(DatagramProtocol):
             self._drop("wrongSource", addr,
                        "expected a packet from %s" % (self._remote[0],))
             return
+        # What phones send: version 2, no padding, extension or CSRC.  The
+        # header is read once, in place (SRTP authenticates it but leaves
+        # it in the clear); an RtpPacket is built only for an onPayload
+        # that takes one.
+        header = decodePlainHeader(datagram)
         if self._receiver is not None:
-            if (len(datagram) < _RTP_HEADER_LENGTH
-                    or datagram[0] >> 6 != 2):
+            if header is None and not isRtpHeader(datagram):
                 self._drop("malformed", addr, "not an SRTP packet")
                 return
             try:
@@ -417,14 +424,9 @@ class RtpStream(DatagramProtocol):
                 self._drop(kind, addr, str(e))
                 return
             self._counts["decrypted"] += 1
-        if len(datagram) >= _RTP_HEADER_LENGTH and datagram[0] == 0x80:
-            # What phones send: version 2, no padding, extension or CSRC.
-            # The header is read in place; an RtpPacket is built only for
-            # an onPayload that takes one.
-            second, seq, timestamp, ssrc = _FIXED_HEADER.unpack_from(
-                datagram, 1)
-            payloadType = second & 0x7F
-            payload = datagram[_RTP_HEADER_LENGTH:]
+        if header is not None:
+            payloadType, seq, timestamp, ssrc = header
+            payload = datagram[RTP_HEADER_LENGTH:]
             packet = None
         else:
             try:

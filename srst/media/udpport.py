@@ -12,16 +12,41 @@ until it changes.  Reading is Twisted's.
 L{listenMediaUDP} binds a L{MediaUdpPort} where the reactor is a POSIX
 file-descriptor reactor (epoll, poll, select) and falls back to
 C{reactor.listenUDP} elsewhere (test doubles, other reactors).
+
+L{MediaReactor} is what router-terminated media needs of the reactor: UDP
+ports and the clock.
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Callable, Optional, Protocol, Sequence
 
 from twisted.internet import udp
-from twisted.internet.interfaces import IListeningPort
+from twisted.internet.interfaces import IDelayedCall, IListeningPort, IReactorUDP
 from twisted.internet.posixbase import PosixReactorBase
 from twisted.internet.protocol import DatagramProtocol
+
+
+class MediaReactor(Protocol):
+    """
+    L{IReactorUDP} and L{IReactorTime} in one type: what a media leg binds
+    its port with and times its stream on (the reactor; a L{task.Clock}
+    with C{listenUDP} in tests).
+    """
+
+    def listenUDP(self, port: int, protocol: DatagramProtocol, interface: str = "",
+                  maxPacketSize: int = 8192) -> IListeningPort:
+        "See L{IReactorUDP.listenUDP}."
+
+    def seconds(self) -> float:
+        "See L{IReactorTime.seconds}."
+
+    def callLater(self, delay: float, callable: Callable[..., Any], *args: object,
+                  **kwargs: object) -> IDelayedCall:
+        "See L{IReactorTime.callLater}."
+
+    def getDelayedCalls(self) -> Sequence[IDelayedCall]:
+        "See L{IReactorTime.getDelayedCalls}."
 
 
 class MediaUdpPort(udp.Port):
@@ -47,7 +72,7 @@ class MediaUdpPort(udp.Port):
         return result
 
 
-def listenMediaUDP(reactor: Any, port: int, protocol: DatagramProtocol,
+def listenMediaUDP(reactor: IReactorUDP, port: int, protocol: DatagramProtocol,
                    interface: str = "", maxPacketSize: int = 8192) -> IListeningPort:
     """
     Bind C{protocol} to UDP C{port} on C{interface}, as
@@ -64,4 +89,4 @@ def listenMediaUDP(reactor: Any, port: int, protocol: DatagramProtocol,
     return listening
 
 
-__all__ = ["MediaUdpPort", "listenMediaUDP"]
+__all__ = ["MediaReactor", "MediaUdpPort", "listenMediaUDP"]

@@ -33,6 +33,7 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 from srst.admin.commands import CommandError, CommandResult, CommandTable
+from srst.media.transport import StreamSnapshot
 from srst.ports.simulated import LineError, SimulatedBackend
 from srst.ports.voiceport import PortStatus, VoicePort, VoicePortStateError
 
@@ -54,11 +55,11 @@ def _statuses(port: VoicePort) -> tuple[str, str]:
     return ringing, hook
 
 
-def _noMedia(name: str) -> Any:
+def _noMedia(name: str) -> StreamSnapshot | None:
     return None
 
 
-def _mediaFacts(snapshot: Any) -> dict[str, Any]:
+def _mediaFacts(snapshot: StreamSnapshot) -> dict[str, Any]:
     received, sent = snapshot.receive, snapshot.send
     counters = snapshot.counters
     local = ("0.0.0.0", snapshot.localPort or 0)
@@ -84,7 +85,8 @@ def _mediaLine(name: str, facts: dict[str, Any]) -> str:
             + (" rtp-unreachable" if facts["unreachable"] else ""))
 
 
-def renderSummary(ports: Sequence[VoicePort], mediaOf: Callable[[str], Any] = _noMedia) -> CommandResult:
+def renderSummary(ports: Sequence[VoicePort],
+                  mediaOf: Callable[[str], StreamSnapshot | None] = _noMedia) -> CommandResult:
     """
     @param ports: the voice ports, in configuration order.
     @param mediaOf: the L{srst.media.transport.StreamSnapshot} of a port's
@@ -114,7 +116,7 @@ def renderSummary(ports: Sequence[VoicePort], mediaOf: Callable[[str], Any] = _n
 
 
 def registerVoicePortCommands(table: CommandTable, ports: Sequence[VoicePort],
-                              mediaOf: Callable[[str], Any] = _noMedia) -> None:
+                              mediaOf: Callable[[str], StreamSnapshot | None] = _noMedia) -> None:
     """
     Register C{show voice port summary} and the C{voice-port <name> ...}
     line commands.
@@ -135,7 +137,7 @@ def registerVoicePortCommands(table: CommandTable, ports: Sequence[VoicePort],
             raise CommandError(f"voice-port {name} is not a simulated line")
         return port, port.backend
 
-    def lineCommand(action: Callable[[SimulatedBackend, str], Any]) -> Callable[..., CommandResult]:
+    def lineCommand(action: Callable[[SimulatedBackend, str], object]) -> Callable[..., CommandResult]:
         def handler(name: str, argument: str = "") -> CommandResult:
             port, backend = backendOf(name)
             try:

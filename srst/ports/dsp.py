@@ -5,9 +5,10 @@ network every 20 ms (a call-progress tone, a WAV announcement, or
 silence) as G.711 payloads, and what it receives, decoded and optionally
 recorded.
 
-It is driven from outside: the media transport calls L{SimulatedDsp.
-nextPayload} once per packet interval on its own clock and hands every
-received payload to L{SimulatedDsp.receivePayload}.  No timers, no I/O
+It is driven from outside: its port's media leg takes
+L{SimulatedDsp.nextPayload} once per packet interval on its own clock
+(through L{srst.ports.voiceport.VoicePort.nextPayload}) and hands every
+received payload to L{SimulatedDsp.takePayload}.  No timers, no I/O
 except reading and writing WAV files when asked.
 """
 
@@ -67,8 +68,9 @@ class _Clip:
         return payload
 
 
-_clips: "weakref.WeakValueDictionary[int, _Clip]" = weakref.WeakValueDictionary()
-"""The clips being played, by the id of their (immutable) sample tuple."""
+_clips: "weakref.WeakSet[_Clip]" = weakref.WeakSet()
+"""The clips being played; each holds its (immutable) sample tuple, which
+a port starting the same announcement finds it by."""
 
 
 @lru_cache(maxsize=16)
@@ -90,9 +92,11 @@ def _clipOf(samples: Sequence[int]) -> _Clip:
     """
     if type(samples) is not tuple:
         return _Clip(tuple(samples))
-    clip = _clips.get(id(samples))
-    if clip is None or clip.samples is not samples:
-        clip = _clips[id(samples)] = _Clip(samples)
+    for clip in _clips:
+        if clip.samples is samples:
+            return clip
+    clip = _Clip(samples)
+    _clips.add(clip)
     return clip
 
 

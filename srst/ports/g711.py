@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_ports_dsp -*-
+# -*- test-case-name: tests.test_ports_g711 -*-
 """
 G.711 (ITU-T G.711) µ-law and A-law companding of 16-bit linear PCM, and
 packetisation into 20 ms RTP payloads.

@@ -13,7 +13,14 @@ events once the port has interpreted them.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from zope.interface import Attribute, Interface
+
+from srst.ports.dsp import SimulatedDsp
+
+if TYPE_CHECKING:
+    from srst.ports.voiceport import VoicePort
 
 
 class ILineListener(Interface):
@@ -62,7 +69,7 @@ class IVoicePortBackend(Interface):
 
     name = Attribute("The IOS voice-port name, e.g. C{'1/0/0'}.")
 
-    def attach(listener: ILineListener, dsp: object) -> None:
+    def attach(listener: ILineListener, dsp: SimulatedDsp) -> None:
         """
         Start reporting line events to C{listener}; C{dsp} is the port's
         L{srst.ports.dsp.SimulatedDsp}, where the backend puts and takes
@@ -101,27 +108,27 @@ class IVoicePortListener(Interface):
     gets the L{srst.ports.voiceport.VoicePort} it concerns.
     """
 
-    def offHook(port: object) -> None:
+    def offHook(port: VoicePort) -> None:
         """
         The port went off hook to dial (FXS) or answered a ringing call.
         """
 
-    def onHook(port: object) -> None:
+    def onHook(port: VoicePort) -> None:
         """
         The port went back on hook.
         """
 
-    def digit(port: object, digit: str) -> None:
+    def digit(port: VoicePort, digit: str) -> None:
         """
         A digit was dialled on the port.
         """
 
-    def flash(port: object) -> None:
+    def flash(port: VoicePort) -> None:
         """
         A hook flash on the port.
         """
 
-    def incoming(port: object, callerId: str | None) -> None:
+    def incoming(port: VoicePort, callerId: str | None) -> None:
         """
         FXO: the exchange is ringing this port.
         """

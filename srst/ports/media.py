@@ -11,28 +11,31 @@ to the line.  Both call control paths use it: the local call engine
 (L{srst.calls.portline.VoicePortEndpoint}) and the MGCP gateway.
 
 Audio is pulled from the ports by one L{MediaPump}: a single
-L{LoopingCall} every 20 ms ticks every port with a started leg, so a
-thousand legs cost one timer, not a thousand.
+L{LoopingCall} every 20 ms ticks every started leg, so a thousand legs
+cost one timer, not a thousand; each tick is one call down the path, the
+equivalent of C{stream.send(port.nextPayload(), FRAME_SAMPLES)}.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Protocol
 
 from twisted.internet.defer import Deferred, succeed
-from twisted.internet.interfaces import IReactorTime
+from twisted.internet.interfaces import IListeningPort, IReactorTime
+from twisted.internet.protocol import DatagramProtocol
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from srst.debug import DebugSwitches
 from srst.media.rtp import PayloadType
 from srst.media.srtp import SrtpKeys
 from srst.media.portrange import RtpPortAllocator
 from srst.media.transport import RtpStream, StreamSnapshot
-from srst.media.udpport import listenMediaUDP
+from srst.media.udpport import MediaReactor, listenMediaUDP
 from srst.ports.g711 import FRAME_SAMPLES, G711Law
 from srst.ports.interfaces import IVoicePortListener
-from srst.ports.voiceport import PortStatus, VoicePortStateError
+from srst.ports.voiceport import PortStatus, VoicePort, VoicePortStateError
 
 PACKET_INTERVAL = 0.02
 """Seconds of audio per packet (20 ms)."""
@@ -42,7 +45,8 @@ MAX_CATCH_UP = 5
 
 _LAWS = {int(PayloadType.PCMU): G711Law.ULAW, int(PayloadType.PCMA): G711Law.ALAW}
 
-_CONNECTABLE = (PortStatus.OFF_HOOK, PortStatus.COLLECTING, PortStatus.CONNECTED)
+_JOINABLE = (PortStatus.OFF_HOOK, PortStatus.COLLECTING)
+"""Off hook but not yet connected: a leg's first tick connects the media."""
 
 
 class UnsupportedPayloadType(ValueError):
@@ -78,10 +82,21 @@ class _Default:
 _DEFAULT = _Default()
 
 
+class Tickable(Protocol):
+    """What the L{MediaPump} ticks: a started L{PortMediaLeg}, in the router."""
+
+    @property
+    def name(self) -> str:
+        "What the pump's logs call it."
+
+    def tick(self) -> None:
+        "One packet interval."
+
+
 class MediaPump:
     """
-    Ticks every started leg (or anything with C{tick()} and C{name}) once
-    per 20 ms from one timer.
+    Ticks every started leg (or any other L{Tickable}) once per 20 ms from
+    one timer.
 
     @ivar clock: the clock of the timer.
     @ivar ticks: how many intervals were run (including catch-up ones).
@@ -97,22 +112,22 @@ class MediaPump:
         self.clock = clock
         self.interval = interval
         self.ticks = 0
-        self._ports: dict[int, Any] = {}
+        self._legs: dict[Tickable, None] = {}
         self._loop: Optional[LoopingCall] = None
 
     @property
     def running(self) -> bool:
-        """Whether the timer runs (some port is ticked)."""
+        """Whether the timer runs (some leg is ticked)."""
         return self._loop is not None
 
     def __len__(self) -> int:
-        return len(self._ports)
+        return len(self._legs)
 
-    def add(self, port: Any) -> None:
+    def add(self, leg: Tickable) -> None:
         """
-        Tick C{port} every interval from now on (adding it twice is harmless).
+        Tick C{leg} every interval from now on (adding it twice is harmless).
         """
-        self._ports[id(port)] = port
+        self._legs[leg] = None
         if self._loop is None:
             loop = LoopingCall.withCount(self._tick)
             loop.clock = self.clock
@@ -120,17 +135,17 @@ class MediaPump:
             loop.start(self.interval, now=False).addErrback(
                 lambda failure: self.log.failure("media pump stopped", failure))
 
-    def discard(self, port: Any) -> None:
+    def discard(self, leg: Tickable) -> None:
         """
-        Stop ticking C{port}; the timer stops with the last port.
+        Stop ticking C{leg}; the timer stops with the last one.
         """
-        self._ports.pop(id(port), None)
-        if not self._ports:
+        self._legs.pop(leg, None)
+        if not self._legs:
             self.stop()
 
     def stop(self) -> None:
-        """Stop ticking every port (service shutdown)."""
-        self._ports.clear()
+        """Stop ticking every leg (service shutdown)."""
+        self._legs.clear()
         loop, self._loop = self._loop, None
         if loop is not None and loop.running:
             loop.stop()
@@ -138,18 +153,18 @@ class MediaPump:
     def _tick(self, count: int) -> None:
         for _ in range(min(count, MAX_CATCH_UP)):
             self.ticks += 1
-            for port in list(self._ports.values()):
+            for leg in list(self._legs):
                 try:
-                    port.tick()
+                    leg.tick()
                 except Exception:
-                    self.log.failure("while ticking {port}", port=port.name)
+                    self.log.failure("while ticking {port}", port=leg.name)
 
 
 class PortMediaResources:
     """
     What the router's voice-port legs share: the reactor, the RTP port
-    range, the pump, the control-plane wrapper and the RTP-unreachable
-    timeout; L{newLeg} makes a leg with them.
+    range, the pump, the debug switches, the control-plane wrapper and the
+    RTP-unreachable timeout; L{newLeg} makes a leg with them.
 
     @ivar allocator: the L{RtpPortAllocator} of C{media.rtp-port-range}.
     @ivar pump: the L{MediaPump}.
@@ -160,12 +175,15 @@ class PortMediaResources:
 
     log = Logger(namespace="srst.ports.media")
 
-    def __init__(self, reactor: Any, allocator: RtpPortAllocator, pump: MediaPump, *,
-                 unreachableTimeout: float | None = None, wrap: Callable[[Any], Any] | None = None) -> None:
+    def __init__(self, reactor: MediaReactor, allocator: RtpPortAllocator, pump: MediaPump, *,
+                 debug: DebugSwitches, unreachableTimeout: float | None = None,
+                 wrap: Callable[[RtpStream], DatagramProtocol] | None = None) -> None:
         """
         @param reactor: C{listenUDP} and the clock.
         @param allocator: the RTP port range.
         @param pump: the router's pump.
+        @param debug: the router's debug switches (each leg's stream logs
+            through them).
         @param unreachableTimeout: seconds without RTP before a leg reports
             it, or L{None}.
         @param wrap: wraps each stream before binding (policing), or L{None}.
@@ -173,6 +191,7 @@ class PortMediaResources:
         self.reactor = reactor
         self.allocator = allocator
         self.pump = pump
+        self.debug = debug
         self.unreachableTimeout = unreachableTimeout
         self.refusals = 0
         self._wrap = wrap
@@ -192,7 +211,7 @@ class PortMediaResources:
         self.log.warn("voice-port {port}: call refused: {reason}", port=portName, reason=reason,
                       refusals=self.refusals)
 
-    def newLeg(self, port: Any, payloadType: int = PayloadType.PCMU, *, txKeys: SrtpKeys | None = None,
+    def newLeg(self, port: VoicePort, payloadType: int = PayloadType.PCMU, *, txKeys: SrtpKeys | None = None,
                rxKeys: SrtpKeys | None = None, onUnreachable: Callable[[], Any] | None = None,
                unreachableTimeout: float | None | _Default = _DEFAULT,
                unreachableAfterMedia: bool = False) -> "PortMediaLeg":
@@ -208,7 +227,7 @@ class PortMediaResources:
         """
         timeout = self.unreachableTimeout if isinstance(unreachableTimeout, _Default) else unreachableTimeout
         return PortMediaLeg(reactor=self.reactor, allocator=self.allocator, pump=self.pump, port=port,
-                            payloadType=payloadType, txKeys=txKeys, rxKeys=rxKeys,
+                            debug=self.debug, payloadType=payloadType, txKeys=txKeys, rxKeys=rxKeys,
                             unreachableTimeout=timeout, onUnreachable=onUnreachable,
                             unreachableAfterMedia=unreachableAfterMedia,
                             wrap=self._wrap)
@@ -234,11 +253,11 @@ class PortMediaLeg:
 
     log = Logger(namespace="srst.ports.media")
 
-    def __init__(self, *, reactor: Any, allocator: RtpPortAllocator, pump: MediaPump, port: Any,
-                 payloadType: int = PayloadType.PCMU, txKeys: SrtpKeys | None = None,
+    def __init__(self, *, reactor: MediaReactor, allocator: RtpPortAllocator, pump: MediaPump, port: VoicePort,
+                 debug: DebugSwitches, payloadType: int = PayloadType.PCMU, txKeys: SrtpKeys | None = None,
                  rxKeys: SrtpKeys | None = None, unreachableTimeout: float | None = None,
                  onUnreachable: Callable[[], Any] | None = None,
-                 wrap: Callable[[Any], Any] | None = None,
+                 wrap: Callable[[RtpStream], DatagramProtocol] | None = None,
                  unreachableAfterMedia: bool = False) -> None:
         """
         @param reactor: provides C{listenUDP} and the clock.
@@ -246,6 +265,7 @@ class PortMediaLeg:
             bound).
         @param pump: the router's L{MediaPump}.
         @param port: the voice port.
+        @param debug: the router's debug switches, for the stream.
         @param payloadType: the G.711 payload type to send and expect.
         @param txKeys: SRTP keys to send with, or L{None} for RTP.
         @param rxKeys: SRTP keys to receive with, or L{None}.
@@ -262,8 +282,9 @@ class PortMediaLeg:
         self.allocator = allocator
         self.pump = pump
         self.port = port
+        self._dsp = port.dsp
         self.payloadType = int(payloadType)
-        self.stream = RtpStream(reactor, payloadType=self.payloadType, txKeys=txKeys, rxKeys=rxKeys,
+        self.stream = RtpStream(reactor, debug=debug, payloadType=self.payloadType, txKeys=txKeys, rxKeys=rxKeys,
                                 onAudio=self._received, onUnreachable=onUnreachable,
                                 acceptPayloadTypes=frozenset((self.payloadType,)),
                                 unreachableAfterMedia=unreachableAfterMedia,
@@ -272,9 +293,9 @@ class PortMediaLeg:
         self.local: tuple[str, int] | None = None
         self.sending = False
         self.receiving = True
-        self._listening: Any = None
+        self._listening: IListeningPort | None = None
         self._subscribed = False
-        self._sink = self._send
+        self._joined = False
 
     def __repr__(self) -> str:
         return "<PortMediaLeg %s %r%s>" % (self.port.name, self.stream,
@@ -371,29 +392,45 @@ class PortMediaLeg:
 
     def tick(self) -> None:
         """
-        One packet interval (the pump calls it): join the port's audio to
-        this leg once the line is off hook, and send its next payload.
+        One packet interval (the pump calls it): once the line is off hook,
+        connect the port's media, and send the port's next payload in this
+        leg's law.
         """
-        if self._join():
-            self.port.tick()
+        port = self.port
+        self._dsp.law = self.law
+        payload = port.nextPayload()
+        if payload is None:
+            if not self._join():
+                return
+            payload = port.nextPayload()
+            if payload is None:
+                return
+        self._joined = True
+        stream = self.stream
+        if self.sending and not stream.closed and stream.remote is not None:
+            stream.send(payload, FRAME_SAMPLES)
 
     def _join(self) -> bool:
         """
-        Make this leg the port's sink if the line is off hook.
+        Connect the port's media if the line is off hook (a ringing or idle
+        port sends nothing).
 
-        @return: whether the port's audio now goes to this leg.
+        @return: whether the port's audio now goes to the far end.
         """
         port = self.port
-        if port.sink is self._sink:
+        status = port.status
+        if status is PortStatus.CONNECTED:
+            self._joined = True
             return True
-        if port.status not in _CONNECTABLE:
+        if status not in _JOINABLE:
+            self._joined = False
             return False
-        port.dsp.law = self.law
         try:
-            port.connectMedia(self._sink)
+            port.connectMedia()
         except VoicePortStateError as e:
             self.log.warn("voice-port {port}: cannot send media: {error}", port=port.name, error=str(e))
             return False
+        self._joined = True
         return True
 
     def _attach(self) -> None:
@@ -402,13 +439,11 @@ class PortMediaLeg:
             self.pump.add(self)
 
     def _detach(self) -> None:
+        """Stop ticking, and disconnect the port's media if this leg connected it."""
         self.pump.discard(self)
-        if self.port.sink is self._sink:
+        joined, self._joined = self._joined, False
+        if joined and self.port.status is PortStatus.CONNECTED:
             self.port.disconnectMedia()
-
-    def _send(self, payload: bytes) -> None:
-        if self.sending and not self.closed and self.stream.remote is not None:
-            self.stream.send(payload, FRAME_SAMPLES)
 
     def _received(self, payload: bytes) -> None:
         port = self.port
@@ -417,20 +452,21 @@ class PortMediaLeg:
 
     # -- IVoicePortListener: attach when the line goes off hook ----------------------------------
 
-    def offHook(self, port: Any) -> None:
+    def offHook(self, port: VoicePort) -> None:
         """The line went off hook (answered): the next tick joins its audio."""
 
-    def onHook(self, port: Any) -> None:
+    def onHook(self, port: VoicePort) -> None:
         """The line went on hook: stop ticking it (the call control closes the leg)."""
+        self._joined = False
         self.pump.discard(self)
 
-    def digit(self, port: Any, digit: str) -> None:
+    def digit(self, port: VoicePort, digit: str) -> None:
         """Digits are for the call control."""
 
-    def flash(self, port: Any) -> None:
+    def flash(self, port: VoicePort) -> None:
         """Hook flash is for the call control."""
 
-    def incoming(self, port: Any, callerId: str | None) -> None:
+    def incoming(self, port: VoicePort, callerId: str | None) -> None:
         """Ringing from the line is for the call control."""
 
 

@@ -7,13 +7,12 @@ dial <digits> | flash | play <wav> | record <wav>} and by tests.
 
 from __future__ import annotations
 
-from typing import Any
-
 from attrs import define
 from zope.interface import implementer
 
-from srst._portsconfig import Signal
-from srst.ports.interfaces import IVoicePortBackend
+from srst.ports.config import Signal
+from srst.ports.dsp import SimulatedDsp
+from srst.ports.interfaces import ILineListener, IVoicePortBackend
 from srst.ports.wav import WavError
 
 DTMF_DIGITS = frozenset("0123456789*#ABCD")
@@ -67,10 +66,10 @@ class SimulatedBackend:
     seized: bool = False
     outpulsed: str = ""
     recordPath: str | None = None
-    _listener: Any = None
-    _dsp: Any = None
+    _listener: ILineListener | None = None
+    _dsp: SimulatedDsp | None = None
 
-    def attach(self, listener: Any, dsp: Any) -> None:
+    def attach(self, listener: ILineListener, dsp: SimulatedDsp) -> None:
         """See L{IVoicePortBackend.attach}."""
         self._listener = listener
         self._dsp = dsp

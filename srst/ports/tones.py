@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_ports_dsp -*-
+# -*- test-case-name: tests.test_ports_tones -*-
 """
 Call-progress tones of the North American precise tone plan, generated as
 16-bit linear PCM at 8 kHz in 20 ms frames.

@@ -8,17 +8,22 @@ A L{VoicePort} interprets raw line events from its L{IVoicePortBackend}
 first digit) and tells every subscribed L{IVoicePortListener} (the call
 engine).  The engine commands the port with L{VoicePort.ring},
 L{VoicePort.stopRinging}, L{VoicePort.seize}, L{VoicePort.release},
-L{VoicePort.playTone}, L{VoicePort.stopTone}, L{VoicePort.connectMedia}
-and L{VoicePort.disconnectMedia}.
+L{VoicePort.playTone}, L{VoicePort.stopTone}; the media leg joins the
+port's audio with L{VoicePort.connectMedia} and leaves it with
+L{VoicePort.disconnectMedia}.
 
 States: C{idle} -> C{offHook} (FXS: dial tone) -> C{collecting} (digits)
 -> C{connected} -> back to C{idle} on hook; C{idle} -> C{ringing} (FXS:
 the engine rings the phone; FXO: the exchange rings the line) ->
 C{connected} when answered (FXS: off hook; FXO: L{VoicePort.seize}).
+The transitions act on the machine's L{VoicePortCore} (the line, the DSP,
+the caller id and digits of the call) and only report events; the
+L{VoicePort} tells its listeners once the machine has settled.
 
-Audio is pulled: whoever carries the media calls L{VoicePort.tick} every
-20 ms on its own clock and hands what the far end sends to
-L{VoicePort.receivePayload}.  No timers here.
+Audio is pulled: whoever carries the media asks L{VoicePort.nextPayload}
+every 20 ms on its own clock (a payload while the media is connected,
+nothing otherwise) and hands what the far end sends to
+L{VoicePort.takePayload}.  No timers here.
 
 L{srst.ports.simulated.SimulatedBackend} is the software line that
 C{srst-cli voice-port ...} and the tests drive.
@@ -27,20 +32,22 @@ C{srst-cli voice-port ...} and the tests drive.
 from __future__ import annotations
 
 import enum
-from typing import Any, Callable, Protocol
+from typing import Callable, Protocol
 
 from attrs import define, field
 from automat import NoTransition, TypeMachineBuilder
+from twisted.logger import Logger
 from zope.interface import implementer
 
-from srst.debug import sharedDebugLogger
-from srst._portsconfig import VoicePortConfig
+from srst.debug import DebugSwitches
+from srst.ports.config import VoicePortConfig
 from srst.ports.dsp import SimulatedDsp
 from srst.ports.g711 import G711Law
 from srst.ports.interfaces import ILineListener, IVoicePortBackend, IVoicePortListener
 from srst.ports.tones import CallProgressTone
 
-_log = sharedDebugLogger("srst.debug.voiceport")
+DEBUG_NAMESPACE = "srst.debug.voiceport"
+"""The debug category of what a port tells its listeners."""
 
 
 class PortStatus(enum.Enum):
@@ -112,14 +119,55 @@ class VoicePortInputs(Protocol):
     def release(self) -> None:
         "FXO: the engine puts the line back on hook."
 
-    def connectMedia(self, sink: Callable[[bytes], Any]) -> None:
-        "Send the port's audio to C{sink}."
+    def connectMedia(self) -> None:
+        "The call's media is connected: the port's audio goes to the far end."
 
     def disconnectMedia(self) -> None:
-        "Stop sending audio."
+        "The call's media is disconnected; the line stays off hook."
 
     def status(self) -> PortStatus:
         "The current state."
+
+
+@define(eq=False)
+class VoicePortCore:
+    """
+    The voice-port machine's core: the port's line and DSP, what it learnt
+    of the current call, and the events its transitions report.
+
+    @ivar config: the port's L{VoicePortConfig}.
+    @ivar backend: the L{IVoicePortBackend} carrying the line.
+    @ivar dsp: the port's L{SimulatedDsp}.
+    @ivar debugLog: the L{DEBUG_NAMESPACE} logger (from the router's
+        L{DebugSwitches}).
+    @ivar callerId: the caller of the current or last ringing call.
+    @ivar digits: the digits dialled since the port went off hook.
+    @ivar events: what the transitions reported, for the listeners once
+        the machine has settled (see L{VoicePort}).
+    """
+
+    config: VoicePortConfig
+    backend: IVoicePortBackend
+    dsp: SimulatedDsp
+    debugLog: Logger = field(repr=False)
+    callerId: str | None = None
+    digits: str = ""
+    events: list[tuple[str, tuple[object, ...]]] = field(factory=list, repr=False)
+
+    def report(self, event: str, *args: object) -> None:
+        """
+        Queue an L{IVoicePortListener} event (logged in L{DEBUG_NAMESPACE}).
+
+        @param event: the listener method's name.
+        @param args: its arguments after the port.
+        """
+        self.debugLog.debug("voice-port {port}: {event} {args}", port=self.config.name, event=event, args=args)
+        self.events.append((event, args))
+
+    def clearCall(self) -> None:
+        """The line is back on hook: silence, and no digits."""
+        self.dsp.stop()
+        self.digits = ""
 
 
 def _makeVoicePortMachine():  # type: ignore[no-untyped-def]
@@ -136,127 +184,140 @@ def _makeVoicePortMachine():  # type: ignore[no-untyped-def]
         state.upon(VoicePortInputs.status).loop().returns(value)
 
     @idle.upon(VoicePortInputs.lineOffHook).to(offHook)
-    def _offHook(inputs: VoicePortInputs, port: VoicePort) -> None:
-        if port.config.signal.isFxs:
-            port.dsp.playTone(CallProgressTone.DIAL)
-        port._notify("offHook")
+    def _offHook(inputs: VoicePortInputs, core: VoicePortCore) -> None:
+        if core.config.signal.isFxs:
+            core.dsp.playTone(CallProgressTone.DIAL)
+        core.report("offHook")
 
     @idle.upon(VoicePortInputs.seize).to(offHook)
-    def _seizeIdle(inputs: VoicePortInputs, port: VoicePort) -> None:
-        port.backend.seize()
+    def _seizeIdle(inputs: VoicePortInputs, core: VoicePortCore) -> None:
+        core.backend.seize()
 
     @idle.upon(VoicePortInputs.ring).to(ringing)
-    def _ring(inputs: VoicePortInputs, port: VoicePort, callerId: str | None) -> None:
-        port.callerId = callerId
-        port.backend.ring(callerId)
+    def _ring(inputs: VoicePortInputs, core: VoicePortCore, callerId: str | None) -> None:
+        core.callerId = callerId
+        core.backend.ring(callerId)
 
     @idle.upon(VoicePortInputs.lineRinging).to(ringing)
-    def _incoming(inputs: VoicePortInputs, port: VoicePort, callerId: str | None) -> None:
-        port.callerId = callerId
-        port._notify("incoming", callerId)
+    def _incoming(inputs: VoicePortInputs, core: VoicePortCore, callerId: str | None) -> None:
+        core.callerId = callerId
+        core.report("incoming", callerId)
 
     for state in (offHook, collecting):
         @state.upon(VoicePortInputs.lineDigit).to(collecting)
-        def _digit(inputs: VoicePortInputs, port: VoicePort, digit: str) -> None:
-            if port.dsp.playing is CallProgressTone.DIAL:
-                port.dsp.stop()
-            port.digits += digit
-            port._notify("digit", digit)
+        def _digit(inputs: VoicePortInputs, core: VoicePortCore, digit: str) -> None:
+            if core.dsp.playing is CallProgressTone.DIAL:
+                core.dsp.stop()
+            core.digits += digit
+            core.report("digit", digit)
 
     for state in (offHook, collecting, connected):
         @state.upon(VoicePortInputs.lineFlash).loop()
-        def _flash(inputs: VoicePortInputs, port: VoicePort) -> None:
-            port._notify("flash")
+        def _flash(inputs: VoicePortInputs, core: VoicePortCore) -> None:
+            core.report("flash")
 
         @state.upon(VoicePortInputs.lineOnHook).to(idle)
-        def _onHook(inputs: VoicePortInputs, port: VoicePort) -> None:
-            port._clear()
-            port._notify("onHook")
+        def _onHook(inputs: VoicePortInputs, core: VoicePortCore) -> None:
+            core.clearCall()
+            core.report("onHook")
 
         @state.upon(VoicePortInputs.release).to(idle)
-        def _release(inputs: VoicePortInputs, port: VoicePort) -> None:
-            port.backend.release()
-            port._clear()
+        def _release(inputs: VoicePortInputs, core: VoicePortCore) -> None:
+            core.backend.release()
+            core.clearCall()
 
     for state in (offHook, collecting):
         @state.upon(VoicePortInputs.connectMedia).to(connected)
-        def _connect(inputs: VoicePortInputs, port: VoicePort, sink: Callable[[bytes], Any]) -> None:
-            if isinstance(port.dsp.playing, CallProgressTone):
-                port.dsp.stop()
-            port.sink = sink
+        def _connect(inputs: VoicePortInputs, core: VoicePortCore) -> None:
+            if isinstance(core.dsp.playing, CallProgressTone):
+                core.dsp.stop()
 
-    @connected.upon(VoicePortInputs.connectMedia).loop()
-    def _reconnect(inputs: VoicePortInputs, port: VoicePort, sink: Callable[[bytes], Any]) -> None:
-        port.sink = sink
+    connected.upon(VoicePortInputs.connectMedia).loop().returns(None)
 
     @connected.upon(VoicePortInputs.lineDigit).loop()
-    def _inCallDigit(inputs: VoicePortInputs, port: VoicePort, digit: str) -> None:
-        port._notify("digit", digit)
+    def _inCallDigit(inputs: VoicePortInputs, core: VoicePortCore, digit: str) -> None:
+        core.report("digit", digit)
 
-    @connected.upon(VoicePortInputs.disconnectMedia).to(offHook)
-    def _disconnect(inputs: VoicePortInputs, port: VoicePort) -> None:
-        port.sink = None
+    connected.upon(VoicePortInputs.disconnectMedia).to(offHook).returns(None)
 
     @ringing.upon(VoicePortInputs.lineOffHook).to(connected)
-    def _answer(inputs: VoicePortInputs, port: VoicePort) -> None:
-        port.backend.stopRinging()
-        port._notify("offHook")
+    def _answer(inputs: VoicePortInputs, core: VoicePortCore) -> None:
+        core.backend.stopRinging()
+        core.report("offHook")
 
     @ringing.upon(VoicePortInputs.seize).to(connected)
-    def _seizeRinging(inputs: VoicePortInputs, port: VoicePort) -> None:
-        port.backend.seize()
+    def _seizeRinging(inputs: VoicePortInputs, core: VoicePortCore) -> None:
+        core.backend.seize()
 
     @ringing.upon(VoicePortInputs.stopRinging).to(idle)
-    def _stopRinging(inputs: VoicePortInputs, port: VoicePort) -> None:
-        port.backend.stopRinging()
-        port._clear()
+    def _stopRinging(inputs: VoicePortInputs, core: VoicePortCore) -> None:
+        core.backend.stopRinging()
+        core.clearCall()
 
     @ringing.upon(VoicePortInputs.lineRingingStopped).to(idle)
-    def _ringingStopped(inputs: VoicePortInputs, port: VoicePort) -> None:
-        port._clear()
-        port._notify("onHook")
+    def _ringingStopped(inputs: VoicePortInputs, core: VoicePortCore) -> None:
+        core.clearCall()
+        core.report("onHook")
 
     return builder.build()
 
 
 VoicePortMachine = _makeVoicePortMachine()
-"""The voice-port machine (C{VoicePortMachine(port)} gives its inputs)."""
+"""The voice-port machine (C{VoicePortMachine(core)} gives its inputs)."""
 
 
 @implementer(ILineListener)
 @define(eq=False)
 class VoicePort:
     """
-    One voice port: the machine's core, and the API the call engine uses.
+    One voice port: the API the call control uses, in front of the
+    voice-port machine and its L{VoicePortCore}.
 
-    @ivar config: the port's L{VoicePortConfig}.
-    @ivar backend: the L{IVoicePortBackend} carrying the line.
-    @ivar dsp: the port's L{SimulatedDsp}.
     @ivar listeners: the subscribed L{IVoicePortListener}s.
-    @ivar sink: where L{tick} sends audio while connected, or L{None}.
-    @ivar callerId: the caller of the current or last ringing call.
-    @ivar digits: the digits dialled since the port went off hook.
-    @ivar txPackets: payloads sent to a sink.
+    @ivar txPackets: payloads handed out by L{nextPayload} (sent to the
+        far end).
     @ivar rxPackets: payloads received from the far end.
     """
 
-    config: VoicePortConfig
-    backend: Any
-    dsp: SimulatedDsp
-    listeners: list[Any] = field(factory=list)
-    sink: Callable[[bytes], Any] | None = None
-    callerId: str | None = None
-    digits: str = ""
+    _core: VoicePortCore
+    listeners: list[IVoicePortListener] = field(factory=list)
     txPackets: int = 0
     rxPackets: int = 0
-    _machine: Any = field(default=None, repr=False)
-    _pending: list[tuple[str, tuple[Any, ...]]] = field(factory=list, repr=False)
+    _machine: VoicePortInputs = field(init=False, repr=False)
     _status: PortStatus = field(default=PortStatus.IDLE, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        self._machine = VoicePortMachine(self._core)
 
     @property
     def name(self) -> str:
         """The IOS voice-port name."""
-        return self.config.name
+        return self._core.config.name
+
+    @property
+    def config(self) -> VoicePortConfig:
+        """The port's L{VoicePortConfig}."""
+        return self._core.config
+
+    @property
+    def backend(self) -> IVoicePortBackend:
+        """The L{IVoicePortBackend} carrying the line."""
+        return self._core.backend
+
+    @property
+    def dsp(self) -> SimulatedDsp:
+        """The port's L{SimulatedDsp}."""
+        return self._core.dsp
+
+    @property
+    def callerId(self) -> str | None:
+        """The caller of the current or last ringing call."""
+        return self._core.callerId
+
+    @property
+    def digits(self) -> str:
+        """The digits dialled since the port went off hook."""
+        return self._core.digits
 
     @property
     def status(self) -> PortStatus:
@@ -266,7 +327,7 @@ class VoicePort:
         """
         return self._status
 
-    def subscribe(self, listener: Any) -> None:
+    def subscribe(self, listener: IVoicePortListener) -> None:
         """
         Report this port's events to C{listener}.
 
@@ -274,16 +335,12 @@ class VoicePort:
         """
         self.listeners.append(IVoicePortListener(listener))
 
-    def unsubscribe(self, listener: Any) -> None:
+    def unsubscribe(self, listener: IVoicePortListener) -> None:
         """
         Stop reporting to C{listener} (nothing happens if it is not subscribed).
         """
         if listener in self.listeners:
             self.listeners.remove(listener)
-
-    def _notify(self, event: str, *args: Any) -> None:
-        _log.debug("voice-port {port}: {event} {args}", port=self.name, event=event, args=args)
-        self._pending.append((event, args))
 
     def _flush(self) -> None:
         """
@@ -292,24 +349,27 @@ class VoicePort:
         command it (ring, play a tone, seize) without re-entering the
         machine.
         """
-        while self._pending:
-            event, args = self._pending.pop(0)
+        events = self._core.events
+        while events:
+            event, args = events.pop(0)
             for listener in list(self.listeners):
                 getattr(listener, event)(self, *args)
 
-    def _clear(self) -> None:
-        self.dsp.stop()
-        self.sink = None
-        self.digits = ""
+    def _input(self, action: str, machineInput: Callable[..., None], *args: object) -> None:
+        """
+        Give the machine one input, then tell the listeners.
 
-    def _input(self, action: str, name: str, *args: Any) -> Any:
+        @param action: what was asked, for the L{VoicePortStateError}.
+        @param machineInput: the machine's input method.
+        @raise VoicePortStateError: when the port's state has no
+            transition for it.
+        """
         try:
-            result = getattr(self._machine, name)(*args)
+            machineInput(*args)
         except NoTransition:
             raise VoicePortStateError(self.name, action, self.status) from None
         self._status = self._machine.status()
         self._flush()
-        return result
 
     def lineOffHook(self) -> None:
         """
@@ -317,7 +377,7 @@ class VoicePort:
 
         @raise VoicePortStateError: when the port is already off hook.
         """
-        self._input("go off hook", "lineOffHook")
+        self._input("go off hook", self._machine.lineOffHook)
 
     def lineOnHook(self) -> None:
         """
@@ -325,7 +385,7 @@ class VoicePort:
 
         @raise VoicePortStateError: when the port is on hook.
         """
-        self._input("go on hook", "lineOnHook")
+        self._input("go on hook", self._machine.lineOnHook)
 
     def lineDigit(self, digit: str) -> None:
         """
@@ -333,7 +393,7 @@ class VoicePort:
 
         @raise VoicePortStateError: when the port is not off hook.
         """
-        self._input("dial", "lineDigit", digit)
+        self._input("dial", self._machine.lineDigit, digit)
 
     def lineFlash(self) -> None:
         """
@@ -341,7 +401,7 @@ class VoicePort:
 
         @raise VoicePortStateError: when the port is not off hook.
         """
-        self._input("flash", "lineFlash")
+        self._input("flash", self._machine.lineFlash)
 
     def lineRinging(self, callerId: str | None) -> None:
         """
@@ -349,7 +409,7 @@ class VoicePort:
 
         @raise VoicePortStateError: when the port is not idle.
         """
-        self._input("ring", "lineRinging", callerId)
+        self._input("ring", self._machine.lineRinging, callerId)
 
     def lineRingingStopped(self) -> None:
         """
@@ -357,7 +417,7 @@ class VoicePort:
 
         @raise VoicePortStateError: when the port is not ringing.
         """
-        self._input("stop ringing", "lineRingingStopped")
+        self._input("stop ringing", self._machine.lineRingingStopped)
 
     def ring(self, callerId: str | None = None) -> None:
         """
@@ -366,7 +426,7 @@ class VoicePort:
         @param callerId: the calling number, if known.
         @raise VoicePortStateError: when the port is not idle.
         """
-        self._input("ring", "ring", callerId)
+        self._input("ring", self._machine.ring, callerId)
 
     def stopRinging(self) -> None:
         """
@@ -374,7 +434,7 @@ class VoicePort:
 
         @raise VoicePortStateError: when the port is not ringing.
         """
-        self._input("stop ringing", "stopRinging")
+        self._input("stop ringing", self._machine.stopRinging)
 
     def seize(self) -> None:
         """
@@ -382,7 +442,7 @@ class VoicePort:
 
         @raise VoicePortStateError: when the port is not idle or ringing.
         """
-        self._input("seize", "seize")
+        self._input("seize", self._machine.seize)
 
     def release(self) -> None:
         """
@@ -393,10 +453,10 @@ class VoicePort:
         @raise VoicePortStateError: on an FXS port, or when the port is idle
             or ringing.
         """
-        if self.config.signal.isFxs:
+        if self._core.config.signal.isFxs:
             raise VoicePortStateError(self.name, "release (an FXS port is released by going on hook)",
                                       self.status)
-        self._input("release", "release")
+        self._input("release", self._machine.release)
 
     def outpulse(self, digits: str) -> None:
         """
@@ -405,50 +465,53 @@ class VoicePort:
         @raise VoicePortStateError: on an FXS port, or when the line is not
             seized.
         """
-        if self.config.signal.isFxs or self.status not in (PortStatus.OFF_HOOK, PortStatus.CONNECTED):
+        if self._core.config.signal.isFxs or self.status not in (PortStatus.OFF_HOOK, PortStatus.CONNECTED):
             raise VoicePortStateError(self.name, "outpulse digits", self.status)
-        self.backend.outpulse(digits)
+        self._core.backend.outpulse(digits)
 
-    def connectMedia(self, sink: Callable[[bytes], Any]) -> None:
+    def connectMedia(self) -> None:
         """
-        Start sending this port's audio: each L{tick} passes one G.711
-        payload to C{sink}.
+        The call's media is connected (the port is C{connected}, a
+        call-progress tone stops): L{nextPayload} gives the port's audio
+        from now on.
 
         @raise VoicePortStateError: when the port is idle or ringing.
         """
-        self._input("connect media", "connectMedia", sink)
+        self._input("connect media", self._machine.connectMedia)
 
     def disconnectMedia(self) -> None:
         """
-        Stop sending audio; the port stays off hook.
+        The call's media is disconnected; the port stays off hook.
 
         @raise VoicePortStateError: when the port is not connected.
         """
-        self._input("disconnect media", "disconnectMedia")
+        self._input("disconnect media", self._machine.disconnectMedia)
 
     def playTone(self, tone: CallProgressTone) -> None:
         """
-        Play a call-progress tone to the line (and to the sink, if any).
+        Play a call-progress tone to the line (and to the far end, while
+        the media is connected).
 
         @param tone: the tone.
         """
-        self.dsp.playTone(tone)
+        self._core.dsp.playTone(tone)
 
     def stopTone(self) -> None:
         """Stop whatever is playing."""
-        self.dsp.stop()
+        self._core.dsp.stop()
 
-    def tick(self) -> bytes:
+    def nextPayload(self) -> bytes | None:
         """
-        The next 20 ms of audio this port sends; call it every 20 ms.
+        The next 20 ms of audio this port sends to the far end; the media
+        leg asks every 20 ms.
 
-        @return: one G.711 payload, also passed to the sink when connected.
+        @return: one G.711 payload from the DSP while the port is
+            C{connected} (counted in L{txPackets}), else L{None}.
         """
-        payload = self.dsp.nextPayload()
-        if self.sink is not None:
-            self.txPackets += 1
-            self.sink(payload)
-        return payload
+        if self._status is not PortStatus.CONNECTED:
+            return None
+        self.txPackets += 1
+        return self._core.dsp.nextPayload()
 
     def takePayload(self, payload: bytes) -> None:
         """
@@ -458,7 +521,7 @@ class VoicePort:
         @param payload: one G.711 payload.
         """
         self.rxPackets += 1
-        self.dsp.takePayload(payload)
+        self._core.dsp.takePayload(payload)
 
     def receivePayload(self, payload: bytes) -> tuple[int, ...]:
         """
@@ -468,21 +531,24 @@ class VoicePort:
         @return: its linear samples.
         """
         self.rxPackets += 1
-        return self.dsp.receivePayload(payload)
+        return self._core.dsp.receivePayload(payload)
 
 
-def newVoicePort(config: VoicePortConfig, backend: Any, law: G711Law = G711Law.ULAW) -> VoicePort:
+def newVoicePort(config: VoicePortConfig, backend: IVoicePortBackend, law: G711Law = G711Law.ULAW, *,
+                 debug: DebugSwitches) -> VoicePort:
     """
     @param config: the port's configuration.
     @param backend: its L{IVoicePortBackend}.
     @param law: the G.711 law of its audio.
+    @param debug: the router's switches (the port's events are logged in
+        L{DEBUG_NAMESPACE}).
     @return: an idle L{VoicePort} attached to C{backend}.
     """
-    port = VoicePort(config, IVoicePortBackend(backend), SimulatedDsp(law))
-    port._machine = VoicePortMachine(port)
-    backend.attach(port, port.dsp)
+    core = VoicePortCore(config, IVoicePortBackend(backend), SimulatedDsp(law), debug.logger(DEBUG_NAMESPACE))
+    port = VoicePort(core)
+    backend.attach(port, core.dsp)
     return port
 
 
-__all__ = ["PortStatus", "VoicePort", "VoicePortInputs", "VoicePortMachine", "VoicePortStateError",
-           "newVoicePort"]
+__all__ = ["DEBUG_NAMESPACE", "PortStatus", "VoicePort", "VoicePortCore", "VoicePortInputs", "VoicePortMachine",
+           "VoicePortStateError", "newVoicePort"]

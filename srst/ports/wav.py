@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_ports_dsp -*-
+# -*- test-case-name: tests.test_ports_wav -*-
 """
 8 kHz mono WAV files for voice ports: announcements to play and
 recordings of what a line said.

@@ -7,27 +7,27 @@ C{1/0/0}) to C{{signal: fxs-loop-start | fxo-loop-start, timing:
 {hookflash-out-ms: N}, description: text, station-id: {number: digits,
 name: text}, connection: {plar: digits}}}.  C{dial-peers:} is a list of
 C{dial-peer voice TAG pots} entries whose C{port} must name a configured
-voice port.  Every problem is recorded as a L{ConfigProblem} naming its
-YAML path; nothing stops at the first one.
+voice port; each becomes a L{DialPeer}, the value the dial plan
+(L{srst.calls.dialplan.DialPlan}) routes with.  Every problem is recorded
+as a L{ConfigProblem} naming its YAML path; nothing stops at the first one.
 """
 
 from __future__ import annotations
 
 import enum
 import re
-from typing import Any
+from typing import Any, Literal
 
-from attrs import frozen
+from attrs import field, frozen
 
-from srst.configreader import ConfigProblem, Reader
 from srst.calls.dialplan import (
+    EXACT_CHARACTERS,
     MAX_PREFERENCE,
     MIN_PREFERENCE,
     DialPatternError,
-    DialPeer,
-    DialPeerError,
     parseDestinationPattern,
 )
+from srst.configreader import ConfigProblem, Reader
 
 _PORT_NAME = re.compile(r"^[0-9]{1,3}/[0-9]{1,3}/[0-9]{1,3}$")
 _DIGITS = re.compile(r"^[0-9*#]{1,32}$")
@@ -89,6 +89,86 @@ class VoicePortConfig:
     stationIdNumber: str | None = None
     stationIdName: str | None = None
     plarNumber: str | None = None
+
+
+class DialPeerError(ValueError):
+    """
+    A dial-peer setting other than the pattern is invalid.
+
+    @ivar tag: the dial-peer's tag.
+    @ivar reason: what is wrong.
+    """
+
+    def __init__(self, tag: object, reason: str) -> None:
+        super().__init__(tag, reason)
+        self.tag = tag
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"bad dial-peer {self.tag!r}: {self.reason}"
+
+
+def _checkPattern(instance: object, attribute: object, value: str | None) -> None:
+    if value is not None:
+        parseDestinationPattern(value)
+
+
+def _checkTag(instance: object, attribute: object, value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise DialPeerError(value, "the tag must be a positive integer")
+
+
+def _checkType(instance: DialPeer, attribute: object, value: str) -> None:
+    if value != "pots":
+        raise DialPeerError(instance.tag, f"type {value!r} is not supported (only 'pots')")
+
+
+def _checkForwardDigits(instance: DialPeer, attribute: object, value: object) -> None:
+    if value is None or value == "all":
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise DialPeerError(instance.tag, f"forward-digits {value!r} is not 'all' or a count >= 0")
+
+
+def _checkPrefix(instance: DialPeer, attribute: object, value: str) -> None:
+    if not isinstance(value, str) or not set(value) <= EXACT_CHARACTERS | {","}:
+        raise DialPeerError(instance.tag, f"prefix {value!r} may only hold digits, '*', '#' and ','")
+
+
+def _checkPreference(instance: DialPeer, attribute: object, value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not (
+            MIN_PREFERENCE <= value <= MAX_PREFERENCE):
+        raise DialPeerError(
+            instance.tag, f"preference {value!r} is not in {MIN_PREFERENCE}..{MAX_PREFERENCE}")
+
+
+@frozen
+class DialPeer:
+    """
+    One C{dial-peer voice TAG pots}, checked on construction.  The dial plan
+    (L{srst.calls.dialplan.DialPlan}) matches and forwards with it.
+
+    @ivar tag: the dial-peer tag.
+    @ivar type: always C{"pots"}.
+    @ivar destinationPattern: the C{destination-pattern}, or L{None}: a
+        peer without one never matches dialled digits.
+    @ivar port: the C{port} (an IOS voice-port name such as C{"1/0/0"}).
+    @ivar forwardDigits: C{forward-digits}: L{None} (the POTS default:
+        strip the leading exactly matched digits, forward the rest),
+        C{"all"}, or a count N (forward the last N digits).
+    @ivar prefix: the C{prefix} put before the forwarded digits.
+    @ivar preference: C{preference} 0..10, lower preferred.
+    @ivar application: the C{application}, e.g. C{"mgcpapp"}.
+    """
+
+    tag: int = field(validator=_checkTag)
+    type: str = field(default="pots", validator=_checkType)
+    destinationPattern: str | None = field(default=None, validator=_checkPattern)
+    port: str | None = None
+    forwardDigits: Literal["all"] | int | None = field(default=None, validator=_checkForwardDigits)
+    prefix: str = field(default="", validator=_checkPrefix)
+    preference: int = field(default=0, validator=_checkPreference)
+    application: str | None = None
 
 
 def _digits(reader: Reader, key: str) -> str | None:
@@ -210,4 +290,5 @@ def readDialPeers(root: Reader, key: str,
     return tuple(root.listOf(key, item))
 
 
-__all__ = ["Signal", "VoicePortConfig", "readDialPeers", "readVoicePorts"]
+__all__ = ["DEFAULT_HOOKFLASH_OUT_MS", "DialPeer", "DialPeerError", "MAX_HOOKFLASH_OUT_MS",
+           "MIN_HOOKFLASH_OUT_MS", "Signal", "VoicePortConfig", "readDialPeers", "readVoicePorts"]
