@@ -710,16 +710,17 @@ class SecureCallTests(SynchronousTestCase):
         RTP protected with A's transmit key is decrypted by B's receive key;
         a third key set cannot decrypt it.
         """
-        from srst.media.srtp import SrtpError, SrtpKeys, SrtpReceiver, SrtpSender, generateKeys
+        from srst.media.srtp import SrtpError, SrtpReceiver, SrtpSender, generateKeys
+        from srst.sccp.srtpkeys import fromKeyInfo
 
         call = CallSetup(self, secureA=True, secureB=True)
         call.connect()
         rtp = bytes.fromhex("80000001000000a0deadbeef") + b"\xff" * 160
-        protected = SrtpSender(SrtpKeys.fromKeyInfo(call.smtA.txKey)).protect(rtp)
+        protected = SrtpSender(fromKeyInfo(call.smtA.txKey)).protect(rtp)
         self.assertNotEqual(protected[12:172], rtp[12:])
-        self.assertEqual(SrtpReceiver(SrtpKeys.fromKeyInfo(call.orcB.rxKey)).unprotect(protected), rtp)
+        self.assertEqual(SrtpReceiver(fromKeyInfo(call.orcB.rxKey)).unprotect(protected), rtp)
         self.assertRaises(SrtpError, SrtpReceiver(generateKeys()).unprotect, protected)
-        self.assertRaises(SrtpError, SrtpReceiver(SrtpKeys.fromKeyInfo(call.orcA.rxKey)).unprotect, protected)
+        self.assertRaises(SrtpError, SrtpReceiver(fromKeyInfo(call.orcA.rxKey)).unprotect, protected)
 
     def test_clearTextCallHasNoKeys(self) -> None:
         """

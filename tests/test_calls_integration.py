@@ -14,9 +14,10 @@ from typing import Any, Callable
 from twisted.internet.defer import Deferred, inlineCallbacks, succeed
 from twisted.trial.unittest import TestCase
 
-from srst.media.srtp import SrtpKeys, SrtpReceiver, SrtpSender
+from srst.media.srtp import SrtpReceiver, SrtpSender
 from srst.sccp import messages as m
 from srst.sccp.constants import CallSecurityStatus, CallState, RingMode
+from srst.sccp.srtpkeys import fromKeyInfo
 from srst.tools._phoneclient import SimulatedPhone
 from tests.phonehelpers import registeredPhone, routerYamlWithCapf
 from tests.routerhelpers import startRouter, stateDirectory
@@ -117,8 +118,8 @@ class CallIntegrationTests(TestCase):
         self.assertNotEqual(smtA.txKey.key, smtB.txKey.key)
         self.assertEqual(smtA.txKey.algorithmId, 1)
         rtp = bytes.fromhex("80000001000000a0cafebabe") + b"\xd5" * 160
-        protected = SrtpSender(SrtpKeys.fromKeyInfo(smtA.txKey)).protect(rtp)
-        self.assertEqual(SrtpReceiver(SrtpKeys.fromKeyInfo(orcB.rxKey)).unprotect(protected), rtp)
+        protected = SrtpSender(fromKeyInfo(smtA.txKey)).protect(rtp)
+        self.assertEqual(SrtpReceiver(fromKeyInfo(orcB.rxKey)).unprotect(protected), rtp)
         self.assertEqual(a.receivedOfType(m.CallInfo)[-1].callSecurityStatus, CallSecurityStatus.ENCRYPTED)
         self.assertEqual(b.receivedOfType(m.CallInfo)[-1].callSecurityStatus, CallSecurityStatus.ENCRYPTED)
 

@@ -33,6 +33,7 @@ from srst.media.srtp import (
 from srst.ports.g711 import G711Law, decode
 from srst.sccp import messages as m
 from srst.sccp.constants import CallState, Codec, MediaStatus, RingMode
+from srst.sccp.srtpkeys import toKeyInfo
 from srst.tools._phoneclient import SimulatedPhone
 from srst.tools._phonemedia import PACKET_INTERVAL, PhoneMedia
 from srst.tools._phonetypes import PhoneConfig
@@ -126,13 +127,13 @@ def orc(partyId: int = 0x1000101, keys: Optional[SrtpKeys] = None, codec: int = 
     return m.OpenReceiveChannel(
         conferenceId=7, passThruPartyId=partyId, millisecondPacketSize=20, compressionType=codec,
         echoCancellation=0, codecMode=0, dynamicPayload=0, codecParam1=0, codecParam2=0, callReference=7,
-        rxKey=keys.toKeyInfo() if keys is not None else m.NO_KEY)
+        rxKey=toKeyInfo(keys))
 
 
 def smt(port: int, partyId: int = 0x1000101, keys: Optional[SrtpKeys] = None,
         codec: int = Codec.G711_ULAW_64K, keyInfo: Optional[m.KeyInfo] = None) -> m.StartMediaTransmission:
     if keyInfo is None:
-        keyInfo = keys.toKeyInfo() if keys is not None else m.NO_KEY
+        keyInfo = toKeyInfo(keys)
     return m.StartMediaTransmission(
         conferenceId=7, passThruPartyId=partyId, remoteIpAddr=ipaddress.IPv4Address("127.0.0.1"),
         remotePortNumber=port, millisecondPacketSize=20, compressionType=codec, precedenceValue=0xB8,

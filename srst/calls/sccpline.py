@@ -58,15 +58,12 @@ from srst.sccp.constants import (
     keypadCharacter,
 )
 from srst.sccp.registry import LINE_IDLE, Ephone, EphoneRegistry
+from srst.sccp.srtpkeys import toKeyInfo
 
 from srst.calls._sccpvalues import (ALL_KEYS, KEY_NOT_ACTIVE_SECONDS, NOTIFY_PRIORITY, NOTIFY_SECONDS,
                                     PRECEDENCE_LEVEL, TOS_EF, _OFF_HOOK_CHANNELS, _TONE_NAMES, _TS)
 
 _log = Logger(namespace="srst.calls.sccp")
-
-
-def _keyInfo(keys: Any) -> m.KeyInfo:
-    return keys.toKeyInfo() if keys is not None else m.NO_KEY
 
 
 @implementer(ICallEndpoint)
@@ -289,7 +286,7 @@ class SccpEndpoint(FeatureEndpoint):
                    ms=stream.milliseconds, size=payloadBytes(stream.codec, stream.milliseconds))
         self.send(m.OpenReceiveChannel(
             conferenceId=ref, passThruPartyId=stream.passThruPartyId, millisecondPacketSize=stream.milliseconds,
-            compressionType=stream.codec, echoCancellation=0, callReference=ref, rxKey=_keyInfo(stream.rxKeys)))
+            compressionType=stream.codec, echoCancellation=0, callReference=ref, rxKey=toKeyInfo(stream.rxKeys)))
         if stream.rxKeys is not None:
             self.debug("Send Decryption Key")
 
@@ -305,7 +302,7 @@ class SccpEndpoint(FeatureEndpoint):
             conferenceId=ref, passThruPartyId=stream.passThruPartyId, remoteIpAddr=ipaddress.ip_address(host),
             remotePortNumber=port, millisecondPacketSize=stream.milliseconds, compressionType=stream.codec,
             precedenceValue=TOS_EF, silenceSuppression=0, maxFramesPerPacket=0, callReference=ref,
-            txKey=_keyInfo(stream.txKeys)))
+            txKey=toKeyInfo(stream.txKeys)))
         if stream.txKeys is not None:
             self.debug("Send Encryption Key")
         self._transmitting.add(id(leg))

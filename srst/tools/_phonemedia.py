@@ -51,7 +51,6 @@ from srst.media.rtp import (
 )
 from srst.media.srtp import (
     SrtpError,
-    SrtpKeyError,
     SrtpKeys,
     SrtpReceiver,
     SrtpSender,
@@ -60,6 +59,7 @@ from srst.ports.g711 import FRAME_MS, FRAME_SAMPLES, G711Law, encode
 from srst.ports.tones import CallProgressTone, ToneGenerator
 from srst.sccp import messages as m
 from srst.sccp.constants import Codec, MediaStatus
+from srst.sccp.srtpkeys import SrtpKeyError, fromKeyInfo
 
 _log = Logger(namespace="srst.tools.phone.media")
 _debug = Logger(namespace="srst.debug.phone.media")
@@ -86,7 +86,7 @@ def _keysOf(info: m.KeyInfo) -> Optional[SrtpKeys]:
     """
     if not info.encrypted:
         return None
-    return SrtpKeys.fromKeyInfo(info)
+    return fromKeyInfo(info)
 
 
 class ReceiveChannel(DatagramProtocol):
