@@ -19,6 +19,7 @@ from srst.calls.commands import (
     mediaCounters,
     registerCallCommands,
 )
+from srst.calls.media import Codec as EngineCodec
 from srst.calls.media import MediaStream
 from srst.sccp import messages as m
 from srst.sccp.constants import Codec, DeviceType, SoftKeyEvent
@@ -326,14 +327,14 @@ class MediaCountersTests(SynchronousTestCase):
         """
         The engine's L{MediaStream} has no counters: all zeros.
         """
-        stream = MediaStream(None, 1, Codec.G711_ULAW_64K)
+        stream = MediaStream(None, 1, EngineCodec.G711_ULAW)
         self.assertEqual(mediaCounters(stream), MediaCounters())
 
     def test_knownCounters(self) -> None:
         """
         A stream carrying counters has them reported.
         """
-        stream = MediaStream(None, 1, Codec.G711_ULAW_64K)
+        stream = MediaStream(None, 1, EngineCodec.G711_ULAW)
         extended = type("CountingStream", (), {"txPackets": 295, "txBytes": 49468, "rxPackets": 277,
                                                "rxBytes": 46531, "lost": 1})()
         self.assertEqual(mediaCounters(extended), MediaCounters(295, 49468, 277, 46531, 1, 0, 0))

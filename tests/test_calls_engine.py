@@ -19,9 +19,12 @@ from srst.calls.dialing import DialStep, DigitCollector, combine
 from srst.calls.engine import CallEngine, CallStateError
 from srst.calls.interfaces import DialMatch, ICallEndpoint, IDirectory, LineRef
 from srst.calls.leg import LegStatus, newLeg
-from srst.calls.sccpline import ALL_KEYS, SccpCallControl
+from srst.calls.media import Codec as EngineCodec
+from srst.calls.media import ForeignCodec
+from srst.calls.sccpline import ALL_KEYS, SccpCallControl, engineCodec, sccpCodec
 from srst.media.srtp import generateKeys
 from srst.sccp import messages as m
+from srst.sccp.constants import Codec as SccpCodec
 from srst.sccp.constants import (
     CallSecurityStatus,
     CallState,
@@ -591,6 +594,34 @@ class BadInputTests(SynchronousTestCase):
         self.assertTrue(a.open)
         dial(a, "2")
         self.assertEqual(types(a.received()), ["StopTone", "SelectSoftKeys"])
+
+    def test_noCommonCodec(self) -> None:
+        """
+        A phone whose capabilities list only codecs srst cannot carry (G.729)
+        gets no default codec: its call is cleared when answered, on both
+        phones, and nothing is left of it.
+        """
+        router = CallRouter()
+        a = router.phone(MAC_A, capabilities=(SccpCodec.G729_ANNEX_A,))
+        b = router.phone(MAC_B)
+        a.send(m.OffHook())
+        dial(a, "2002")
+        a.received()
+        b.received()
+        b.send(m.OffHook())
+        self.assertNotIn("OpenReceiveChannel", types(a.received()))
+        self.assertIn(callState(CallState.ON_HOOK, B_REF), b.received())
+        BasicCallTests.assertAllIdle(self, router)  # type: ignore[arg-type]
+
+    def test_codecMapping(self) -> None:
+        """
+        SCCP compressionType 4 and 2 are the engine's G.711 u-law and A-law
+        and back; any other id is a codec srst does not carry, named by its
+        id.
+        """
+        self.assertEqual([engineCodec(c) for c in (4, 2, SccpCodec.G729_ANNEX_A)],
+                         [EngineCodec.G711_ULAW, EngineCodec.G711_ALAW, ForeignCodec("12")])
+        self.assertEqual([sccpCodec(c) for c in EngineCodec], [SccpCodec.G711_ULAW_64K, SccpCodec.G711_ALAW_64K])
 
     def test_mediaFailureClearsTheCall(self) -> None:
         """

@@ -79,9 +79,8 @@ from attrs import frozen
 from srst.admin.commands import CommandResult, CommandTable
 from srst.calls.engine import Call, CallEngine
 from srst.calls.leg import Leg, LegStatus
-from srst.calls.media import PACKET_MS, MediaStream, codecName, payloadBytes
+from srst.calls.media import DEFAULT_CODEC, PACKET_MS, Codec, MediaStream, payloadBytes
 from srst.sccp.commands import ephoneData, renderEphone
-from srst.sccp.constants import Codec
 from srst.sccp.registry import Ephone, EphoneRegistry
 
 CALL_ID_BASE = 0x1100
@@ -111,7 +110,6 @@ NO_ACTIVE_CALLS = "No active calls found"
 SHOWN_STATUSES = frozenset((LegStatus.CONNECTED, LegStatus.HELD))
 """The leg states C{show ephone offhook} prints an C{Active Call} block for."""
 
-_STATUS_CODECS = {Codec.G711_ULAW_64K: "g711ulaw", Codec.G711_ALAW_64K: "g711alaw"}
 _COUNTERS = ("txPackets", "txBytes", "rxPackets", "rxBytes", "lost", "jitter", "latency")
 
 
@@ -210,7 +208,7 @@ class ActiveCall:
     local: tuple[str, int]
     remote: tuple[str, int]
     via: str
-    codec: int
+    codec: Codec
     packetBytes: int
     counters: MediaCounters
     callingDn: int
@@ -226,13 +224,13 @@ class ActiveCall:
         """
         other = call.other(leg)
         own, remote = call.media.streamOf(leg), call.media.streamOf(other)
-        codec = (own.codec if own is not None else call.media.codec) or Codec.G711_ULAW_64K
+        codec = (own.codec if own is not None else call.media.codec) or DEFAULT_CODEC
         milliseconds = own.milliseconds if own is not None else PACKET_MS
         remoteAddress = _address(remote)
         tag = other.line.tag
         return cls(
             secure=bool(call.secure), dnTag=leg.line.tag, channel=1, number=leg.line.number,
-            local=_address(own), remote=remoteAddress, via=remoteAddress[0], codec=int(codec),
+            local=_address(own), remote=remoteAddress, via=remoteAddress[0], codec=codec,
             packetBytes=payloadBytes(codec, milliseconds),
             counters=routerMediaCounters(other.endpoint) or mediaCounters(own),
             callingDn=-1 if leg.outgoing else tag, calledDn=tag if leg.outgoing else -1,
@@ -245,7 +243,7 @@ class ActiveCall:
         return [
             f"{kind} on DN {self.dnTag} chan {self.channel} :{self.number} {self.local[0]} {self.local[1]}"
             f" to {self.remote[0]} {self.remote[1]} via {self.via}",
-            f"{codecName(self.codec)} {self.packetBytes} bytes no vad",
+            f"{self.codec.iosName} {self.packetBytes} bytes no vad",
             f"Tx Pkts {c.txPackets} bytes {c.txBytes} Rx Pkts {c.rxPackets} bytes {c.rxBytes} Lost {c.lost}",
             f"Jitter {c.jitter} Latency {c.latency} callingDn {self.callingDn} calledDn {self.calledDn}",
         ]
@@ -258,7 +256,7 @@ class ActiveCall:
             "state": self.state,
             "local": {"ip": self.local[0], "port": self.local[1]},
             "remote": {"ip": self.remote[0], "port": self.remote[1]},
-            "via": self.via, "codec": codecName(self.codec), "packetBytes": self.packetBytes, "vad": False,
+            "via": self.via, "codec": self.codec.iosName, "packetBytes": self.packetBytes, "vad": False,
             "txPackets": c.txPackets, "txBytes": c.txBytes, "rxPackets": c.rxPackets, "rxBytes": c.rxBytes,
             "lost": c.lost, "jitter": c.jitter, "latency": c.latency,
             "callingDn": self.callingDn, "calledDn": self.calledDn,
@@ -363,7 +361,7 @@ class VoiceCallRow:
             callId=CALL_ID_BASE + leg.callReference, cid=(CID_BASE + call.number) & 0xFFFF,
             ccVdb=CCVDB_BASE + (leg.callReference * 0x3A4C) % 0x01000000, dnTag=leg.line.tag, channel=0,
             called=dialled if leg is call.caller else "*" + calledNumber,
-            codec=_STATUS_CODECS.get(codec, "None") if codec is not None else "None",
+            codec=codec.keyword if codec is not None else "None",
             localPeer=_dialPeer(leg), remotePeer=_dialPeer(other),
             number=leg.line.number, state=leg.status.channel, secure=bool(call.secure),
             voicePort=_voicePortName(leg))

@@ -34,13 +34,13 @@ from zope.interface import implementer
 from srst.debug import sharedDebugLogger
 from srst.calls.interfaces import FailureReason, ICallEndpoint, LineRef, Party
 from srst.calls.leg import LegStatus
+from srst.calls.media import Codec
 from srst.media.rtp import PayloadType
 from srst.media.portrange import PortRangeExhausted
 from srst.media.transport import StreamSnapshot
 from srst.ports.interfaces import IVoicePortListener
 from srst.ports.tones import CallProgressTone
 from srst.ports.voiceport import PortStatus
-from srst.sccp.constants import Codec
 
 _log = sharedDebugLogger("srst.debug.voiceport.call")
 
@@ -51,7 +51,7 @@ _FAILURE_TONES = {
     FailureReason.TRANSFER_REFUSED: CallProgressTone.REORDER,
 }
 
-_PAYLOAD_TYPES = {Codec.G711_ULAW_64K: PayloadType.PCMU, Codec.G711_ALAW_64K: PayloadType.PCMA}
+_PAYLOAD_TYPES = {Codec.G711_ULAW: PayloadType.PCMU, Codec.G711_ALAW: PayloadType.PCMA}
 
 _OFF_HOOK = (PortStatus.OFF_HOOK, PortStatus.COLLECTING, PortStatus.CONNECTED)
 
@@ -84,7 +84,7 @@ class VoicePortEndpoint:
     @ivar returnWhenIdle: the port is to go back to MGCP when idle.
     """
 
-    capabilities = (4, 2)
+    capabilities = (Codec.G711_ULAW, Codec.G711_ALAW)
 
     def __init__(self, engine: Any, port: Any, media: Any = None, *, number: str = "", name: str = "",
                  plar: str | None = None) -> None:

@@ -38,8 +38,9 @@ from srst.calls.forward import CallForwardKeys
 from srst.calls.sccpfeatures import FeatureControl, FeatureEndpoint
 from srst.calls.interfaces import FailureReason, ICallEndpoint, LineRef, Party
 from srst.calls.leg import Leg, LegStatus
-from srst.calls.media import MediaStream, codecName, payloadBytes
+from srst.calls.media import Codec, ForeignCodec, MediaStream, OfferedCodec, payloadBytes
 from srst.sccp import messages as m
+from srst.sccp.constants import Codec as SccpCodec
 from srst.sccp.constants import (
     PROTOCOL_VERSION_CALL_REFERENCE,
     CallSecurityStatus,
@@ -64,6 +65,28 @@ from srst.calls._sccpvalues import (ALL_KEYS, KEY_NOT_ACTIVE_SECONDS, NOTIFY_PRI
                                     PRECEDENCE_LEVEL, TOS_EF, _OFF_HOOK_CHANNELS, _TONE_NAMES, _TS)
 
 _log = Logger(namespace="srst.calls.sccp")
+
+_SCCP_CODECS = {Codec.G711_ULAW: SccpCodec.G711_ULAW_64K, Codec.G711_ALAW: SccpCodec.G711_ALAW_64K}
+"""The compressionType of each codec the engine carries."""
+
+_ENGINE_CODECS = {int(sccp): codec for codec, sccp in _SCCP_CODECS.items()}
+
+
+def engineCodec(compressionType: int) -> OfferedCodec:
+    """
+    @param compressionType: an SCCP codec id (CapabilitiesRes).
+    @return: the engine's L{Codec} for it, or a L{ForeignCodec} named by
+        the id for a codec srst does not carry.
+    """
+    return _ENGINE_CODECS.get(compressionType) or ForeignCodec(str(int(compressionType)))
+
+
+def sccpCodec(codec: Codec) -> SccpCodec:
+    """
+    @param codec: a codec the engine carries.
+    @return: its SCCP compressionType.
+    """
+    return _SCCP_CODECS[codec]
 
 
 @implementer(ICallEndpoint)
@@ -112,10 +135,10 @@ class SccpEndpoint(FeatureEndpoint):
                     and ephone.protocolVersion >= PROTOCOL_VERSION_CALL_REFERENCE)
 
     @property
-    def capabilities(self) -> tuple[int, ...]:
-        """The codecs of the phone's CapabilitiesRes."""
+    def capabilities(self) -> tuple[OfferedCodec, ...]:
+        """The codecs of the phone's CapabilitiesRes, in the engine's terms."""
         ephone = self.ephone
-        return ephone.capabilities if ephone is not None else ()
+        return tuple(engineCodec(c) for c in ephone.capabilities) if ephone is not None else ()
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -282,11 +305,11 @@ class SccpEndpoint(FeatureEndpoint):
         if stream.rxKeys is not None:
             self.debug("Security Key Generation")
         self.debug("OpenReceive DN {dn} chan 1 codec {codec}:{codecName} duration {ms} ms bytes {size}",
-                   dn=leg.line.tag, codec=int(stream.codec), codecName=codecName(stream.codec),
+                   dn=leg.line.tag, codec=int(sccpCodec(stream.codec)), codecName=stream.codec.iosName,
                    ms=stream.milliseconds, size=payloadBytes(stream.codec, stream.milliseconds))
         self.send(m.OpenReceiveChannel(
             conferenceId=ref, passThruPartyId=stream.passThruPartyId, millisecondPacketSize=stream.milliseconds,
-            compressionType=stream.codec, echoCancellation=0, callReference=ref, rxKey=toKeyInfo(stream.rxKeys)))
+            compressionType=sccpCodec(stream.codec), echoCancellation=0, callReference=ref, rxKey=toKeyInfo(stream.rxKeys)))
         if stream.rxKeys is not None:
             self.debug("Send Decryption Key")
 
@@ -300,7 +323,7 @@ class SccpEndpoint(FeatureEndpoint):
         self.debug("StartMedia {ip} port={port}", ip=host, port=port)
         self.send(m.StartMediaTransmission(
             conferenceId=ref, passThruPartyId=stream.passThruPartyId, remoteIpAddr=ipaddress.ip_address(host),
-            remotePortNumber=port, millisecondPacketSize=stream.milliseconds, compressionType=stream.codec,
+            remotePortNumber=port, millisecondPacketSize=stream.milliseconds, compressionType=sccpCodec(stream.codec),
             precedenceValue=TOS_EF, silenceSuppression=0, maxFramesPerPacket=0, callReference=ref,
             txKey=toKeyInfo(stream.txKeys)))
         if stream.txKeys is not None:
