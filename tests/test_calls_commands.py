@@ -6,6 +6,7 @@ SCCP phones (the helpers of L{tests.test_calls_engine}).
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from twisted.trial.unittest import SynchronousTestCase
@@ -16,13 +17,12 @@ from srst.calls.commands import (
     NO_ACTIVE_CALLS,
     VOICE_CALL_HEADER,
     MediaCounters,
-    mediaCounters,
     registerCallCommands,
+    routerMediaCounters,
 )
-from srst.calls.media import Codec as EngineCodec
-from srst.calls.media import MediaStream
 from srst.sccp import messages as m
 from srst.sccp.constants import Codec, DeviceType, SoftKeyEvent
+from tests.callhelpers import FakeEndpoint
 from tests.test_calls_engine import A_REF, MAC_A, MAC_B, MAC_C, CallRouter, CallSetup, callConfig, dial
 
 MAC_D = "0000000000D4"
@@ -312,33 +312,39 @@ class ShowVoiceCallStatusTests(SynchronousTestCase):
         ])
 
 
-class MediaCountersTests(SynchronousTestCase):
+class RouterMediaCountersTests(SynchronousTestCase):
     """
-    L{mediaCounters}: zero unless the stream knows its counters.
+    L{routerMediaCounters}: the counters of media the router terminates
+    for the far end, from the phone's side; none for phones.
     """
+
+    def test_phoneFarEnd(self) -> None:
+        """
+        A phone's media does not pass through the router: no counters (show
+        ephone offhook prints zeros).
+        """
+        call, _ = connected(self)
+        endpoint = call.router.control.endpointFor(call.b.station)
+        self.assertIsNone(routerMediaCounters(endpoint))
+        self.assertEqual(MediaCounters(), MediaCounters(0, 0, 0, 0, 0, 0, 0))
 
     def test_noStream(self) -> None:
         """
-        No stream gives all zeros.
+        A far end that terminates media but has no stream open gives none.
         """
-        self.assertEqual(mediaCounters(None), MediaCounters())
-
-    def test_plainStream(self) -> None:
-        """
-        The engine's L{MediaStream} has no counters: all zeros.
-        """
-        stream = MediaStream(None, 1, EngineCodec.G711_ULAW)
-        self.assertEqual(mediaCounters(stream), MediaCounters())
+        self.assertIsNone(routerMediaCounters(FakeEndpoint(snapshot=None)))
 
     def test_knownCounters(self) -> None:
         """
-        A stream carrying counters has them reported.
+        A far end's stream statistics are reported from the phone's side:
+        what the router received is what the phone sent (Tx), what it sent
+        what the phone received (Rx); loss and jitter (rounded ms) of the
+        phone's stream as the router measured it.
         """
-        stream = MediaStream(None, 1, EngineCodec.G711_ULAW)
-        extended = type("CountingStream", (), {"txPackets": 295, "txBytes": 49468, "rxPackets": 277,
-                                               "rxBytes": 46531, "lost": 1})()
-        self.assertEqual(mediaCounters(extended), MediaCounters(295, 49468, 277, 46531, 1, 0, 0))
-        self.assertEqual(mediaCounters(stream).txPackets, 0)
+        snapshot = SimpleNamespace(receive=SimpleNamespace(packets=295, octets=49468, lost=1, jitterMs=2.6),
+                                   send=SimpleNamespace(packets=277, octets=46531))
+        self.assertEqual(routerMediaCounters(FakeEndpoint(snapshot=snapshot)),
+                         MediaCounters(295, 49468, 277, 46531, 1, 3, 0))
 
 
 class RegisterCallCommandsTests(SynchronousTestCase):

@@ -17,7 +17,7 @@ from zope.interface.verify import verifyObject
 from srst._cmfconfig import EphoneConfig, LineButton, Timeouts
 from srst.calls.dialing import DialStep, DigitCollector, combine
 from srst.calls.engine import CallEngine, CallStateError
-from srst.calls.interfaces import DialMatch, ICallEndpoint, IDirectory, LineRef
+from srst.calls.interfaces import DialMatch, FailureReason, ICallEndpoint, IDirectory, LineRef
 from srst.calls.leg import LegStatus, newLeg
 from srst.calls.media import Codec as EngineCodec
 from srst.calls.media import ForeignCodec
@@ -42,6 +42,7 @@ from srst.sccp.constants import (
     UnregisterStatus,
 )
 from srst.sccp.factory import SkinnyFactory
+from tests.callhelpers import FakeDirectory, FakeEndpoint
 from tests.pkihelpers import makePhoneCertificate
 from tests.test_sccp_station import NOW, Phone, Router, makeConfig, phoneCA, secureConnect, types
 
@@ -696,19 +697,107 @@ class LegMachineTests(SynchronousTestCase):
         Seizing arms the inter-digit timer; releasing cancels it.
         """
         clock = Clock()
-        events: list[str] = []
-
-        class Endpoint:
-            def __getattr__(self, name: str) -> Any:
-                return lambda *args: events.append(name)
-
-        leg = newLeg(Endpoint(), LineRef(1, "2001"), 7, clock, 10, lambda leg: events.append("timeout"))
+        endpoint = FakeEndpoint()
+        timeouts: list[Any] = []
+        leg = newLeg(endpoint, LineRef(1, "2001"), 7, clock, 10, timeouts.append)
         leg.machine.seize()
         self.assertEqual(len(clock.getDelayedCalls()), 1)
         leg.machine.release(None)
         self.assertEqual(clock.getDelayedCalls(), [])
-        self.assertEqual(events, ["seized", "released"])
-        self.assertEqual(leg.status, LegStatus.RELEASED)
+        self.assertEqual(endpoint.names(), ["seized", "released"])
+        self.assertEqual((leg.status, timeouts), (LegStatus.RELEASED, []))
+
+
+class Engine:
+    """A L{CallEngine} on a L{Clock} with one L{FakeDirectory}."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.clock = Clock()
+        kwargs.setdefault("interdigit", 10)
+        kwargs.setdefault("ringing", 0)
+        self.engine = CallEngine(self.clock, **kwargs)
+        self.directory = FakeDirectory()
+        self.engine.addDirectory(self.directory)
+
+    def endpoint(self, number: str, **kwargs: Any) -> tuple[FakeEndpoint, LineRef]:
+        """@return: a new fake endpoint with a line for C{number}, and the line."""
+        endpoint = FakeEndpoint(number, **kwargs)
+        return endpoint, self.directory.add(number, endpoint)
+
+    def dial(self, leg: Any, digits: str) -> None:
+        for digit in digits:
+            self.engine.digit(leg, digit)
+
+
+class DeviceNeutralTests(SynchronousTestCase):
+    """
+    The engine with fake endpoints: what it asks an endpoint through
+    L{ICallEndpoint} before it offers a call.
+    """
+
+    def test_fakesProvideTheInterfaces(self) -> None:
+        """
+        The test fakes implement every method of L{ICallEndpoint} and
+        L{IDirectory}.
+        """
+        self.assertTrue(verifyObject(ICallEndpoint, FakeEndpoint()))
+        self.assertTrue(verifyObject(IDirectory, FakeDirectory()))
+
+    def test_noMediaIsCongestion(self) -> None:
+        """
+        A free destination whose L{ICallEndpoint.mediaAvailable} says no is
+        not offered the call: the caller fails with congestion and the
+        destination is told once (L{ICallEndpoint.mediaRefused}).
+        """
+        setup = Engine()
+        a, lineA = setup.endpoint("2001")
+        b, _ = setup.endpoint("2002", available=False)
+        leg = setup.engine.seize(a, lineA)
+        setup.dial(leg, "2002")
+        self.assertEqual(a.events[-1], ("failed", leg, FailureReason.CONGESTION))
+        self.assertEqual((b.events, b.refusals, setup.engine.calls()), ([], 1, []))
+
+    def test_lineBusyIsBusy(self) -> None:
+        """
+        A destination whose line is in use without a call
+        (L{ICallEndpoint.lineBusy}) is busy: the caller fails with busy and
+        the destination hears nothing.
+        """
+        setup = Engine()
+        a, lineA = setup.endpoint("2001")
+        b, _ = setup.endpoint("2002", busy=True)
+        leg = setup.engine.seize(a, lineA)
+        setup.dial(leg, "2002")
+        self.assertEqual(a.events[-1], ("failed", leg, FailureReason.BUSY))
+        self.assertEqual((b.events, b.refusals), ([], 0))
+
+    def test_callBetweenFakes(self) -> None:
+        """
+        A call between two fake endpoints: the caller is seized, proceeds
+        and hears ringback, the callee is alerted; the callee answering
+        opens a receive stream on each side (answering side first) and
+        connects both; each side's receive address, once reported, makes
+        the other side transmit there.
+        """
+        setup = Engine()
+        a, lineA = setup.endpoint("2001")
+        b, lineB = setup.endpoint("2002")
+        legA = setup.engine.seize(a, lineA)
+        setup.dial(legA, "2002")
+        self.assertEqual(a.names(), ["seized", "digitsStarted", "proceeding", "ringback"])
+        [legB] = setup.engine.legsOf(b)
+        self.assertEqual(b.names(), ["alerting"])
+        setup.engine.answer(legB)
+        self.assertEqual(b.names()[1:], ["answering", "openReceive", "connected"])
+        self.assertEqual(a.names()[4:], ["connected", "openReceive"])
+        streamA, streamB = a.events[-1][2], b.events[2][2]
+        setup.engine.mediaReady(legA, streamA.passThruPartyId, "10.0.0.1", 4000)
+        self.assertEqual(b.events[-1], ("startTransmit", legB, streamB))
+        setup.engine.mediaReady(legB, streamB.passThruPartyId, "10.0.0.2", 4002)
+        self.assertEqual(a.events[-1], ("startTransmit", legA, streamA))
+        self.assertEqual((streamA.address, streamB.address), (("10.0.0.1", 4000), ("10.0.0.2", 4002)))
+        setup.engine.hangUp(legA)
+        self.assertEqual((a.names()[-1], b.names()[-1], setup.engine.calls()), ("released", "released", []))
 
 
 class SecureCallTests(SynchronousTestCase):

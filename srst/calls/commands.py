@@ -52,17 +52,19 @@ first, then the called one) under the seed's header::
   - C{ccVdb}: IOS prints the address of its call-control block; srst has
     none and prints a stable pseudo-address derived from the call
     reference (L{CCVDB_BASE}).
-  - C{Port}: C{50/0/<ephone-dn tag>.<channel index>}, the channel index
-    counting from 0 as in the seed (C{chan 1} is C{.0}).
+  - C{Port}: what the leg's endpoint calls its line
+    (L{ICallEndpoint.voicePortName}): for a phone
+    C{50/0/<ephone-dn tag>.<channel index>}, the channel index counting
+    from 0 as in the seed (C{chan 1} is C{.0}); for a voice port its name.
   - C{DSP/Ch}: empty, phone-to-phone calls use no DSP.
   - C{Called #}: on the calling leg the number dialled, on the called leg
     C{*} and the number of the line that rings (they differ when the call
     was forwarded).
   - C{Codec}: C{g711ulaw} or C{g711alaw}; C{None} while the call rings
     (no codec chosen yet).
-  - C{Dial-peers}: C{<own>/<other>}, the dial-peer tags IOS creates for
-    the ephone-dns, L{DIAL_PEER_BASE} plus the C{ephone-dn} tag (C{20014}
-    for DN 14).
+  - C{Dial-peers}: C{<own>/<other>}, the dial-peer tags of the two legs'
+    lines (L{ICallEndpoint.dialPeerTag}): for a phone the peer IOS creates
+    for the ephone-dn (C{20014} for DN 14), for a voice port its POTS peer.
 
 The closing line counts calls (two legs each): C{N active calls found},
 or C{No active calls found} when there is none.
@@ -78,6 +80,7 @@ from attrs import frozen
 
 from srst.admin.commands import CommandResult, CommandTable
 from srst.calls.engine import Call, CallEngine
+from srst.calls.interfaces import ICallEndpoint
 from srst.calls.leg import Leg, LegStatus
 from srst.calls.media import DEFAULT_CODEC, PACKET_MS, Codec, MediaStream, payloadBytes
 from srst.sccp.commands import ephoneData, renderEphone
@@ -92,12 +95,6 @@ CID_BASE = 0x2C00
 CCVDB_BASE = 0x86000000
 """The base of the pseudo C{ccVdb} addresses."""
 
-DIAL_PEER_BASE = 20000
-"""Added to an C{ephone-dn} tag to give the dial-peer tag IOS shows for it."""
-
-VOICE_PORT_PREFIX = "50/0/"
-"""The slot and subunit of the ephone-dn voice ports."""
-
 UNKNOWN_ADDRESS = ("0.0.0.0", 0)
 """What C{show ephone offhook} prints for a media address not known."""
 
@@ -110,7 +107,6 @@ NO_ACTIVE_CALLS = "No active calls found"
 SHOWN_STATUSES = frozenset((LegStatus.CONNECTED, LegStatus.HELD))
 """The leg states C{show ephone offhook} prints an C{Active Call} block for."""
 
-_COUNTERS = ("txPackets", "txBytes", "rxPackets", "rxBytes", "lost", "jitter", "latency")
 
 
 @frozen
@@ -136,20 +132,7 @@ class MediaCounters:
     latency: int = 0
 
 
-def mediaCounters(stream: MediaStream | None) -> MediaCounters:
-    """
-    The counters of a leg's media stream.
-
-    @param stream: the leg's open stream, or L{None}.
-    @return: the counters the stream carries (see the module docstring),
-        0 for each it does not.
-    """
-    if stream is None:
-        return MediaCounters()
-    return MediaCounters(**{name: int(getattr(stream, name, 0) or 0) for name in _COUNTERS})
-
-
-def routerMediaCounters(endpoint: Any) -> MediaCounters | None:
+def routerMediaCounters(endpoint: ICallEndpoint) -> MediaCounters | None:
     """
     The counters of a call whose far end is terminated on the router (a
     voice port), from the phone's point of view: what the router received
@@ -160,8 +143,7 @@ def routerMediaCounters(endpoint: Any) -> MediaCounters | None:
     @return: the counters, or L{None} when the router does not terminate
         that endpoint's media (another phone) or it has no stream open.
     """
-    snapshotOf = getattr(endpoint, "mediaSnapshot", None)
-    snapshot = snapshotOf() if snapshotOf is not None else None
+    snapshot = endpoint.mediaSnapshot()
     if snapshot is None:
         return None
     received, sent = snapshot.receive, snapshot.send
@@ -232,7 +214,7 @@ class ActiveCall:
             secure=bool(call.secure), dnTag=leg.line.tag, channel=1, number=leg.line.number,
             local=_address(own), remote=remoteAddress, via=remoteAddress[0], codec=codec,
             packetBytes=payloadBytes(codec, milliseconds),
-            counters=routerMediaCounters(other.endpoint) or mediaCounters(own),
+            counters=routerMediaCounters(other.endpoint) or MediaCounters(),
             callingDn=-1 if leg.outgoing else tag, calledDn=tag if leg.outgoing else -1,
             state=leg.status.channel)
 
@@ -323,6 +305,8 @@ class VoiceCallRow:
     @ivar number: the leg's own directory number.
     @ivar state: the leg's channel state.
     @ivar secure: whether the call's media is SRTP.
+    @ivar port: C{50/0/14.0} for a phone's line, the voice port's name
+        (C{1/0/0}) for a port (L{ICallEndpoint.voicePortName}).
     """
 
     callId: int
@@ -337,14 +321,7 @@ class VoiceCallRow:
     number: str
     state: str
     secure: bool
-    voicePort: str | None = None
-
-    @property
-    def port(self) -> str:
-        """C{50/0/14.0} for a phone's line, the voice port's name (C{1/0/0}) for a port."""
-        if self.voicePort is not None:
-            return self.voicePort
-        return f"{VOICE_PORT_PREFIX}{self.dnTag}.{self.channel}"
+    port: str
 
     @classmethod
     def fromLeg(cls, leg: Leg, call: Call) -> "VoiceCallRow":
@@ -362,9 +339,9 @@ class VoiceCallRow:
             ccVdb=CCVDB_BASE + (leg.callReference * 0x3A4C) % 0x01000000, dnTag=leg.line.tag, channel=0,
             called=dialled if leg is call.caller else "*" + calledNumber,
             codec=codec.keyword if codec is not None else "None",
-            localPeer=_dialPeer(leg), remotePeer=_dialPeer(other),
+            localPeer=leg.endpoint.dialPeerTag(leg.line), remotePeer=other.endpoint.dialPeerTag(other.line),
             number=leg.line.number, state=leg.status.channel, secure=bool(call.secure),
-            voicePort=_voicePortName(leg))
+            port=leg.endpoint.voicePortName(leg.line))
 
     def render(self) -> str:
         """@return: the row, single-spaced as in the seed (DSP/Ch empty)."""
@@ -379,20 +356,6 @@ class VoiceCallRow:
             "dialPeers": [self.localPeer, self.remotePeer], "dnTag": self.dnTag, "number": self.number,
             "state": self.state, "secure": self.secure,
         }
-
-
-def _voicePortName(leg: Leg) -> str | None:
-    """@return: the name of the voice port the leg is on, or L{None} for a phone."""
-    port = getattr(leg.endpoint, "port", None)
-    name = getattr(port, "name", None)
-    return str(name) if name is not None else None
-
-
-def _dialPeer(leg: Leg) -> int:
-    """@return: the dial-peer of a leg: a port's POTS peer tag, else the phone line's pseudo peer."""
-    if _voicePortName(leg) is not None:
-        return int(getattr(leg.endpoint, "dialPeer", 0) or 0)
-    return DIAL_PEER_BASE + leg.line.tag
 
 
 def voiceCallRows(engine: CallEngine) -> list[VoiceCallRow]:
@@ -434,9 +397,9 @@ def registerCallCommands(table: CommandTable, engine: CallEngine, registry: Epho
 
 
 __all__ = [
-    "ActiveCall", "CALL_ID_BASE", "CCVDB_BASE", "CID_BASE", "DIAL_PEER_BASE", "MediaCounters",
-    "NO_ACTIVE_CALLS", "SHOWN_STATUSES", "UNKNOWN_ADDRESS", "VOICE_CALL_HEADER", "VOICE_PORT_PREFIX",
-    "VoiceCallRow", "activeCallsByEphone", "mediaCounters", "registerCallCommands", "routerMediaCounters",
+    "ActiveCall", "CALL_ID_BASE", "CCVDB_BASE", "CID_BASE", "MediaCounters",
+    "NO_ACTIVE_CALLS", "SHOWN_STATUSES", "UNKNOWN_ADDRESS", "VOICE_CALL_HEADER",
+    "VoiceCallRow", "activeCallsByEphone", "registerCallCommands", "routerMediaCounters",
     "showEphoneOffhook",
     "showVoiceCallStatus", "voiceCallRows",
 ]

@@ -113,17 +113,6 @@ class Call:
         return self.secure
 
 
-def _asks(endpoint: Any, question: str, default: bool) -> bool:
-    """
-    An endpoint's answer to an optional question, C{default} when it has
-    no such method: C{mediaAvailable()} (a voice port: is an RTP port
-    free?) and C{lineBusy()} (a voice port: is its line in use without a
-    call, a telephone still off hook?).
-    """
-    check = getattr(endpoint, question, None)
-    return default if check is None else bool(check())
-
-
 def _party(line: LineRef) -> Party:
     return Party(line.number, line.name)
 
@@ -445,13 +434,11 @@ class CallEngine:
             redirect = (redirect.then(Party(number), ForwardReason.BUSY) if redirect is not None
                         else Redirect(Party(number), Party(number), ForwardReason.BUSY))
             free = [d for d in self._resolve(busyTarget) if not self._busy(d.endpoint)]
-        withMedia = [d for d in free if _asks(d.endpoint, "mediaAvailable", True)]
+        withMedia = [d for d in free if d.endpoint.mediaAvailable()]
         if free and not withMedia:
             self.log.warn("{line} dialled {number}: no media resources at the destination; refused",
                           line=leg.line.number, number=number)
-            refused = getattr(free[0].endpoint, "mediaRefused", None)
-            if refused is not None:
-                refused()
+            free[0].endpoint.mediaRefused()
             leg.machine.fail(FailureReason.CONGESTION)
             return
         free = withMedia
@@ -488,7 +475,7 @@ class CallEngine:
 
     def _busy(self, endpoint: Any) -> bool:
         """Whether the endpoint has a leg, shows a shared-line call, or its line is in use."""
-        return (self.hasCall(endpoint) or _asks(endpoint, "lineBusy", False)
+        return (self.hasCall(endpoint) or endpoint.lineBusy()
                 or any(monitorsOf(call, endpoint) for call in self._calls))
 
     def _offer(self, callee: Leg, caller: Leg) -> None:

@@ -18,6 +18,8 @@ import enum
 from attrs import frozen
 from zope.interface import Attribute, Interface
 
+from srst.media.transport import StreamSnapshot
+
 
 @frozen
 class LineRef:
@@ -116,11 +118,58 @@ class ICallEndpoint(Interface):
     its own signalling (L{srst.calls.sccpline.SccpEndpoint}: SCCP messages
     in the order of sccp.md 5.4).  Every method gets the L{srst.calls.leg.Leg}
     concerned; none may raise for a leg it no longer knows.
+
+    The first methods are questions: what the engine asks before it offers
+    a call, and what C{show voice call status} and C{show ephone offhook}
+    ask about an endpoint's legs.
     """
 
     label = Attribute("A short name for logs (C{ephone-2[2]}).")
     secure = Attribute("Whether SRTP keys may be sent to it (authenticated, encrypted signalling).")
-    capabilities = Attribute("The codec ids it accepts, most preferred first (may be empty).")
+    capabilities = Attribute(
+        "The codecs it accepts, most preferred first (L{srst.calls.media.OfferedCodec}s; may be empty).")
+
+    def mediaAvailable() -> bool:
+        """
+        @return: whether it can take a call's media now (a voice port: is an
+            RTP port free, does local call control have it?); when not, a
+            call to it fails with congestion.
+        """
+
+    def mediaRefused() -> None:
+        """
+        The engine refused a call to it after L{mediaAvailable} said no:
+        count and log that, once per call.
+        """
+
+    def lineBusy() -> bool:
+        """
+        @return: whether its line is in use without a call (a telephone still
+            off hook): the engine then treats it as busy.
+        """
+
+    def mediaSnapshot() -> StreamSnapshot | None:
+        """
+        @return: the statistics of the media the router terminates for it
+            (a voice port's RTP stream), or L{None} when the router does not
+            (phones send media to each other) or no stream is open.
+        """
+
+    def voicePortName(line: LineRef) -> str:
+        """
+        @param line: one of its lines.
+        @return: what C{show voice call status} prints as the line's C{Port}
+            (C{50/0/14.0} for a phone's C{ephone-dn}, C{1/0/0} for a voice
+            port).
+        """
+
+    def dialPeerTag(line: LineRef) -> int:
+        """
+        @param line: one of its lines.
+        @return: the dial-peer tag C{show voice call status} prints for it
+            (the POTS peer of a voice port, the implicit peer IOS creates for
+            an C{ephone-dn}).
+        """
 
     def seized(leg) -> None:
         """The leg went off hook to dial: dial tone, "Enter number"."""

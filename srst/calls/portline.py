@@ -158,6 +158,14 @@ class VoicePortEndpoint:
         """@return: the statistics of the open media leg, or L{None}."""
         return self.mediaLeg.snapshot() if self.mediaLeg is not None else None
 
+    def voicePortName(self, line: LineRef) -> str:
+        """@return: the port's name (C{1/0/0})."""
+        return str(self.port.name)
+
+    def dialPeerTag(self, line: LineRef) -> int:
+        """@return: the tag of the POTS dial-peer on the port (0: none)."""
+        return self.dialPeer
+
     # -- IVoicePortListener ----------------------------------------------------------------------
 
     def offHook(self, port: Any) -> None:

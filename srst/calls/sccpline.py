@@ -66,6 +66,12 @@ from srst.calls._sccpvalues import (ALL_KEYS, KEY_NOT_ACTIVE_SECONDS, NOTIFY_PRI
 
 _log = Logger(namespace="srst.calls.sccp")
 
+VOICE_PORT_PREFIX = "50/0/"
+"""The slot and subunit of the ephone-dn voice ports (C{show voice call status})."""
+
+DIAL_PEER_BASE = 20000
+"""Added to an C{ephone-dn} tag to give the dial-peer tag IOS shows for it."""
+
 _SCCP_CODECS = {Codec.G711_ULAW: SccpCodec.G711_ULAW_64K, Codec.G711_ALAW: SccpCodec.G711_ALAW_64K}
 """The compressionType of each codec the engine carries."""
 
@@ -139,6 +145,29 @@ class SccpEndpoint(FeatureEndpoint):
         """The codecs of the phone's CapabilitiesRes, in the engine's terms."""
         ephone = self.ephone
         return tuple(engineCodec(c) for c in ephone.capabilities) if ephone is not None else ()
+
+    def mediaAvailable(self) -> bool:
+        """A phone opens its own media ports: always."""
+        return True
+
+    def mediaRefused(self) -> None:
+        """Never asked: see L{mediaAvailable}."""
+
+    def lineBusy(self) -> bool:
+        """A phone's line is in use only with a call: never busy without one."""
+        return False
+
+    def mediaSnapshot(self) -> None:
+        """Phones send media to each other, not through the router: none."""
+        return None
+
+    def voicePortName(self, line: LineRef) -> str:
+        """C{50/0/<ephone-dn tag>.0}: the seed's pseudo voice port of the line's first channel."""
+        return f"{VOICE_PORT_PREFIX}{line.tag}.0"
+
+    def dialPeerTag(self, line: LineRef) -> int:
+        """The dial-peer IOS creates for the C{ephone-dn}: L{DIAL_PEER_BASE} plus its tag (C{20014})."""
+        return DIAL_PEER_BASE + line.tag
 
     # -- helpers ---------------------------------------------------------------------------------
 
