@@ -1,7 +1,7 @@
 """
-Tests for L{srst.calls.sharedline}: one directory number on two phones
-(sccp.md 5.4 (j)), asserting the exact messages each in-memory SCCP phone
-receives.
+Tests for shared lines (L{srst.calls.call}, L{srst.calls.engine}): one
+directory number on two phones (sccp.md 5.4 (j)), asserting the exact
+messages each in-memory SCCP phone receives.
 """
 
 from __future__ import annotations

@@ -354,7 +354,7 @@ class TransferTests(SynchronousTestCase):
         self.assertEqual(types(t.b.received())[-1], "SetRinger")
         self.assertEqual(types(t.c.received())[-4:], ["SetRinger", "CallState", "SetLamp", "SelectSoftKeys"])
         self.assertEqual(t.engine.calls(), [])
-        self.assertEqual(t.engine._transfers, [])
+        self.assertEqual(t.engine.transfers(), [])
         self.assertFalse([c for c in t.call.router.clock.getDelayedCalls() if "timedOut" not in repr(c.func)])
 
     def test_heldPartyGoneMidTransfer(self) -> None:
@@ -371,7 +371,7 @@ class TransferTests(SynchronousTestCase):
         t.b.transport.loseConnection()
         t.b.protocol.connectionLost(None)
         self.assertEqual(t.a.received(), hangUpSequence(A_REF, None))
-        self.assertEqual(t.engine._transfers, [])
+        self.assertEqual(t.engine.transfers(), [])
         self.assertEqual([call.caller.line.number for call in t.engine.calls()], ["2001"])
         t.c.send(m.OnHook())
         self.assertEqual(t.engine.calls(), [])

@@ -79,7 +79,8 @@ from typing import Any
 from attrs import frozen
 
 from srst.admin.commands import CommandResult, CommandTable
-from srst.calls.engine import Call, CallEngine
+from srst.calls.call import Call
+from srst.calls.engine import CallEngine
 from srst.calls.interfaces import ICallEndpoint
 from srst.calls.leg import Leg, LegStatus
 from srst.calls.media import DEFAULT_CODEC, PACKET_MS, Codec, MediaStream, payloadBytes

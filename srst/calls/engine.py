@@ -2,8 +2,10 @@
 """
 The call engine: two-party calls between endpoints (sccp.md 5.4).
 
-The engine knows legs (L{srst.calls.leg}), calls and media
-(L{srst.calls.media}); it reaches endpoints only through
+The engine owns the legs (L{srst.calls.leg}), the calls
+(L{srst.calls.call}: two legs, the holders, a shared line's ringing legs
+and monitors), their media (L{srst.calls.media}) and the transfers in
+progress; it reaches endpoints only through
 L{srst.calls.interfaces.ICallEndpoint} and finds numbers through
 L{srst.calls.interfaces.IDirectory}.  An adapter (the SCCP one is
 L{srst.calls.sccpline.SccpCallControl}) turns what a device does into the
@@ -17,8 +19,8 @@ engine's methods:
     side is told to transmit there.
   - L{CallEngine.endpointGone}: the device disappeared; its calls clear.
   - L{CallEngine.transfer}, L{CallEngine.pickUp}: the Transfer key
-    (L{srst.calls.transfer}) and picking up a shared-line call held on
-    another endpoint (L{srst.calls.sharedline}).
+    (the rules are in L{srst.calls.transfer}) and picking up a shared-line
+    call held on another endpoint (L{srst.calls.call}).
 
 A call attempt to a number nobody has fails with reorder, to an endpoint
 that already has a call (the caller itself included) with busy.  Calls are
@@ -36,28 +38,18 @@ both cases nothing changed.
 from __future__ import annotations
 
 import itertools
-from typing import Any, Callable, Iterable
+from typing import Callable, Iterable
 
-from attrs import define, field
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
+from srst.calls.call import Call, Monitor
 from srst.calls.dialing import DialStep, combine
 from srst.calls.forward import ForwardReason, ForwardSettings, Redirect, usable
-from srst.calls.interfaces import Destination, DialMatch, FailureReason, IDirectory, LineRef, Party
+from srst.calls.interfaces import Destination, DialMatch, FailureReason, ICallEndpoint, IDirectory, LineRef, Party
 from srst.calls.leg import Leg, LegStatus, newLeg
 from srst.calls.media import MediaSession, MediaStream, NoCommonCodec, chooseCodec
-from srst.calls.sharedline import (
-    Monitor,
-    monitorsOf,
-    notifyHeld,
-    notifyIdle,
-    notifyResumed,
-    pickUp,
-    releaseAlternates,
-    showOutgoing,
-)
-from srst.calls.transfer import Transfer, allowed, complete, isBlind
+from srst.calls.transfer import Transfer, allowed, isBlind
 from srst.media.srtp import SrtpKeys, generateKeys
 
 
@@ -79,40 +71,6 @@ class CallStateError(RuntimeError):
         return "cannot %s in state %s" % (self.action, where)
 
 
-@define(eq=False)
-class Call:
-    """
-    A two-party call.
-
-    @ivar number: a sequence number, for logs and show commands.
-    @ivar caller: the calling leg.
-    @ivar callee: the called leg.
-    @ivar media: the call's L{MediaSession}.
-    @ivar secure: whether both endpoints take SRTP keys.
-    @ivar heldBy: the legs that put the call on hold.
-    @ivar alternates: while a shared line rings: all its ringing legs.
-    @ivar monitors: the L{Monitor}s of a shared line that show the call.
-    """
-
-    number: int
-    caller: Leg
-    callee: Leg
-    media: MediaSession
-    secure: bool
-    heldBy: list[Leg] = field(factory=list)
-    alternates: list[Leg] = field(factory=list)
-    monitors: list[Monitor] = field(factory=list)
-
-    def other(self, leg: Leg) -> Leg:
-        """@return: the leg that is not C{leg}."""
-        return self.callee if leg is self.caller else self.caller
-
-    @property
-    def encrypted(self) -> bool:
-        """Whether the call's media is SRTP."""
-        return self.secure
-
-
 def _party(line: LineRef) -> Party:
     return Party(line.number, line.name)
 
@@ -126,6 +84,9 @@ class CallEngine:
     @ivar ringing: the no-answer timeout, seconds.
     @ivar secondaryDialtone: the access code for outside dial tone, or L{None}.
     @ivar forwards: the L{ForwardSettings}.
+    @ivar transferSystem: C{transfer-system}.
+    @ivar transferPatterns: C{transfer-pattern}s.
+    @ivar channelsPerDn: channels per directory number.
     """
 
     log = Logger(namespace="srst.calls.engine")
@@ -160,7 +121,7 @@ class CallEngine:
         self.channelsPerDn = channelsPerDn
         self._transfers: list[Transfer] = []
         self._directories: list[IDirectory] = []
-        self._legs: dict[int, list[Leg]] = {}
+        self._legs: dict[ICallEndpoint, list[Leg]] = {}
         self._calls: list[Call] = []
         self._references = itertools.count(1)
         self._partyIds = itertools.count(0x01000001)
@@ -174,21 +135,29 @@ class CallEngine:
         """
         self._directories.append(directory)
 
-    def legsOf(self, endpoint: Any) -> list[Leg]:
+    def legsOf(self, endpoint: ICallEndpoint) -> list[Leg]:
         """@return: the endpoint's legs (not released)."""
-        return list(self._legs.get(id(endpoint), ()))
+        return list(self._legs.get(endpoint, ()))
 
-    def hasCall(self, endpoint: Any) -> bool:
+    def hasCall(self, endpoint: ICallEndpoint) -> bool:
         """@return: whether the endpoint has a leg (off hook, ringing, in a call)."""
-        return bool(self._legs.get(id(endpoint)))
+        return bool(self._legs.get(endpoint))
 
     def calls(self) -> list[Call]:
         """@return: the calls (both legs exist)."""
         return list(self._calls)
 
+    def transfers(self) -> list[Transfer]:
+        """@return: the transfers in progress."""
+        return list(self._transfers)
+
+    def newReference(self) -> int:
+        """@return: a fresh callReference (for adapter-only dialogues such as CFwdAll)."""
+        return next(self._references)
+
     # -- inputs ----------------------------------------------------------------------------------
 
-    def seize(self, endpoint: Any, line: LineRef) -> Leg:
+    def seize(self, endpoint: ICallEndpoint, line: LineRef) -> Leg:
         """
         The endpoint goes off hook on C{line} to place a call.
 
@@ -229,8 +198,8 @@ class CallEngine:
         if leg.status is not LegStatus.RING_IN or call is None:
             raise CallStateError("answer", leg.status)
         leg.machine.answer()
-        call.callee = leg
-        releaseAlternates(self, call, leg)
+        for other in call.answeredBy(leg):
+            self._release(other, None)
         caller = call.caller
         if caller.status is LegStatus.RING_OUT:
             caller.machine.remoteAnswered()
@@ -263,12 +232,12 @@ class CallEngine:
             raise CallStateError("hold", leg.status)
         leg.machine.hold()
         other = call.other(leg)
-        streams = {id(s.leg): s for s in call.media.close()}
-        call.heldBy.append(leg)
-        leg.endpoint.held(leg, streams.get(id(leg)))
-        if other not in call.heldBy:
-            other.endpoint.heldByRemote(other, streams.get(id(other)), not call.secure)
-        notifyHeld(call, leg.line.number)
+        streams = self._closeMedia(call)
+        call.addHolder(leg)
+        leg.endpoint.held(leg, streams.get(leg))
+        if not call.isHeldBy(other):
+            other.endpoint.heldByRemote(other, streams.get(other), not call.secure)
+        call.showHeld(leg.line.number)
 
     def resume(self, leg: Leg) -> None:
         """
@@ -281,10 +250,10 @@ class CallEngine:
         if leg.status is not LegStatus.HELD or call is None:
             raise CallStateError("resume", leg.status)
         leg.machine.resume()
-        call.heldBy.remove(leg)
-        notifyResumed(call, leg.line.number)
+        call.removeHolder(leg)
+        call.showInUse(leg.line.number)
         other = call.other(leg)
-        if not call.heldBy:
+        if not call.held:
             other.endpoint.resumedByRemote(other)
             self._openMedia(call, [leg, other])
 
@@ -302,7 +271,7 @@ class CallEngine:
                 consult = transfer.consult
                 if consult.status not in (LegStatus.RING_OUT, LegStatus.CONNECTED) or consult.call is None:
                     raise CallStateError("complete the transfer", consult.status)
-                complete(self, transfer)
+                self._completeTransfer(transfer)
                 return None
         if leg.status is not LegStatus.CONNECTED or leg.call is None:
             raise CallStateError("transfer", leg.status)
@@ -313,7 +282,7 @@ class CallEngine:
         consult.machine.seize()
         return consult
 
-    def pickUp(self, endpoint: Any, reference: int) -> Leg:
+    def pickUp(self, endpoint: ICallEndpoint, reference: int) -> Leg:
         """
         C{endpoint} picks up a shared-line call held on another endpoint
         (C{reference}: the reference it shows the call under, 0: any).
@@ -322,9 +291,9 @@ class CallEngine:
         @raise CallStateError: when no held shared-line call shows there.
         """
         for call in self._calls:
-            for monitor in monitorsOf(call, endpoint):
+            for monitor in call.monitorsOn(endpoint):
                 if monitor.held and (not reference or monitor.reference == reference):
-                    leg = pickUp(self, call, monitor)
+                    leg = self._pickUp(call, monitor)
                     if leg is not None:
                         return leg
         raise CallStateError("pick up", None)
@@ -352,23 +321,20 @@ class CallEngine:
         if leg.status not in (LegStatus.RELEASED, LegStatus.IDLE):
             self.hangUp(leg)
 
-    def endpointGone(self, endpoint: Any) -> None:
+    def endpointGone(self, endpoint: ICallEndpoint) -> None:
         """
         The endpoint disappeared (connection lost, unregistered): clear its
         calls; the other sides get the hang-up.
         """
         for call in self._calls:
-            call.monitors = [mon for mon in call.monitors if mon.endpoint is not endpoint]
+            call.forgetEndpoint(endpoint)
         for leg in self.legsOf(endpoint):
             call = leg.call
-            if call is not None and leg in call.alternates and len(call.alternates) > 1:
-                call.alternates.remove(leg)
-                if call.callee is leg:
-                    call.callee = call.alternates[0]
+            if call is not None and call.dropAlternate(leg):
                 self._release(leg, None)
             elif leg.status not in (LegStatus.RELEASED, LegStatus.IDLE):
                 self.hangUp(leg)
-        self._legs.pop(id(endpoint), None)
+        self._legs.pop(endpoint, None)
 
     def dialTimedOut(self, leg: Leg) -> None:
         """
@@ -387,13 +353,56 @@ class CallEngine:
         self.log.info("{line} not answered in {seconds} s; clearing", line=leg.line.number, seconds=self.ringing)
         self.hangUp(leg)
 
-    # -- internals -------------------------------------------------------------------------------
+    # -- legs and calls ----------------------------------------------------------------------------
 
-    def _newLeg(self, endpoint: Any, line: LineRef) -> Leg:
+    def _newLeg(self, endpoint: ICallEndpoint, line: LineRef) -> Leg:
         leg = newLeg(endpoint, line, next(self._references), self.clock, self.interdigit, self.dialTimedOut,
                      self.secondaryDialtone, self.ringing, self.ringTimedOut)
-        self._legs.setdefault(id(endpoint), []).append(leg)
+        self._legs.setdefault(endpoint, []).append(leg)
         return leg
+
+    def _makeCall(self, caller: Leg, callee: Leg) -> Call:
+        """@return: a new call between two legs, registered with the engine."""
+        secure = bool(caller.endpoint.secure and callee.endpoint.secure)
+        call = Call(next(self._callNumbers), caller, callee, MediaSession(self._partyIds, self._keyFactory), secure)
+        caller.call = callee.call = call
+        self._calls.append(call)
+        return call
+
+    def _forgetCall(self, call: Call) -> None:
+        if call in self._calls:
+            self._calls.remove(call)
+
+    def _busy(self, endpoint: ICallEndpoint) -> bool:
+        """Whether the endpoint has a leg, shows a shared-line call, or its line is in use."""
+        return (self.hasCall(endpoint) or endpoint.lineBusy()
+                or any(call.monitorsOn(endpoint) for call in self._calls))
+
+    def _clear(self, call: Call, first: Leg) -> None:
+        streams = self._closeMedia(call)
+        self._forgetCall(call)
+        self.log.info("call {call}: {line} hung up", call=call.number, line=first.line.number)
+        alternates = call.takeAlternates()
+        for leg in [first, call.other(first), call.callee] + alternates:
+            if leg.status not in (LegStatus.RELEASED, LegStatus.IDLE):
+                self._release(leg, _activeStream(streams, leg))
+        call.showIdle()
+
+    def _release(self, leg: Leg, stream: MediaStream | None) -> None:
+        legs = self._legs.get(leg.endpoint)
+        if legs is not None and leg in legs:
+            legs.remove(leg)
+            if not legs:
+                del self._legs[leg.endpoint]
+        leg.machine.release(stream)
+        for transfer in [t for t in self._transfers if leg is t.consult or leg is t.held]:
+            self._transfers.remove(transfer)
+            held = transfer.held
+            if leg is transfer.consult and held.status is LegStatus.HELD and held.call is not None:
+                self.log.info("{line}: transfer cancelled; resuming", line=held.line.number)
+                self.resume(held)
+
+    # -- routing -----------------------------------------------------------------------------------
 
     def _match(self, digits: str) -> DialMatch:
         return combine([d.match(digits) for d in self._directories])
@@ -403,10 +412,6 @@ class CallEngine:
         for directory in self._directories:
             found.extend(directory.resolve(number))
         return found
-
-    def newReference(self) -> int:
-        """@return: a fresh callReference (for adapter-only dialogues such as CFwdAll)."""
-        return next(self._references)
 
     def _route(self, leg: Leg, number: str) -> None:
         transfer = next((t for t in self._transfers if t.consult is leg), None)
@@ -453,30 +458,17 @@ class CallEngine:
         self.log.info("call {call}: {caller} calls {callee}", call=call.number, caller=leg.line.number,
                       callee=destination.line.number, secure=call.secure)
         leg.machine.placed(_party(destination.line))
-        showOutgoing(self, call, leg, self._resolve(leg.line.number))
+        self._showOutgoing(call, leg)
         self._offer(callee, leg)
         if len(free) > 1:
-            call.alternates.append(callee)
+            call.addAlternate(callee)
             for other in free[1:]:
                 alternate = self._newLeg(other.endpoint, other.line)
                 alternate.redirect, alternate.call = redirect, call
-                call.alternates.append(alternate)
+                call.addAlternate(alternate)
                 self._offer(alternate, leg)
         if transfer is not None and transfer.blind and transfer in self._transfers:
-            complete(self, transfer)
-
-    def _makeCall(self, caller: Leg, callee: Leg) -> Call:
-        """@return: a new call between two legs, registered with the engine."""
-        secure = bool(caller.endpoint.secure and callee.endpoint.secure)
-        call = Call(next(self._callNumbers), caller, callee, MediaSession(self._partyIds, self._keyFactory), secure)
-        caller.call = callee.call = call
-        self._calls.append(call)
-        return call
-
-    def _busy(self, endpoint: Any) -> bool:
-        """Whether the endpoint has a leg, shows a shared-line call, or its line is in use."""
-        return (self.hasCall(endpoint) or endpoint.lineBusy()
-                or any(monitorsOf(call, endpoint) for call in self._calls))
+            self._completeTransfer(transfer)
 
     def _offer(self, callee: Leg, caller: Leg) -> None:
         """Ring C{callee}; arm forward-no-answer when it applies."""
@@ -502,9 +494,9 @@ class CallEngine:
             return
         self.log.info("{line} not answered in {seconds} s; forwarded to {target}", line=leg.line.number,
                       seconds=self.forwards.noAnswerTimeout, target=target)
-        others, call.alternates = [alt for alt in call.alternates if alt is not leg], []
-        for alternate in others:
-            self._release(alternate, None)
+        for alternate in call.takeAlternates():
+            if alternate is not leg:
+                self._release(alternate, None)
         self._release(leg, None)
         leg.call = None
         destination = free[0]
@@ -514,17 +506,103 @@ class CallEngine:
                            else Redirect(by, by, ForwardReason.NO_ANSWER))
         call.callee = callee
         callee.call = call
-        call.secure = bool(caller.endpoint.secure and destination.endpoint.secure)
+        call.updateSecurity()
         caller.remote = _party(destination.line)
         caller.endpoint.redirected(caller, caller.remote)
         self._offer(callee, caller)
+
+    # -- shared lines (sccp.md 5.4 (j), L{srst.calls.call}) -----------------------------------------
+
+    def _showOutgoing(self, call: Call, leg: Leg) -> None:
+        """
+        C{leg} placed C{call}: the other free endpoints with its number (a
+        shared line) show the call in use.
+        """
+        for other in self._resolve(leg.line.number):
+            if other.endpoint is not leg.endpoint and not self._busy(other.endpoint):
+                monitor = call.addMonitor(other.endpoint, other.line, self.newReference())
+                other.endpoint.remoteInUse(other.line, monitor.reference)
+
+    def _pickUp(self, call: Call, monitor: Monitor) -> Leg | None:
+        """
+        The endpoint of C{monitor} picks up the held shared-line call: the
+        former owner becomes a monitor, the new leg is connected and media
+        reopens.
+
+        @return: the new leg, or L{None} when the call is not held on the
+            monitor's number.
+        """
+        old = call.heldLegFor(monitor)
+        if old is None:
+            return None
+        leg = self._newLeg(monitor.endpoint, monitor.line)
+        leg.callReference = monitor.reference
+        leg.call = call
+        leg.remote = old.remote
+        leg.outgoing = old.outgoing
+        leg.redirect = old.redirect
+        call.takeOver(old, leg, monitor)
+        old.elsewhere = True
+        old.call = None
+        self._release(old, None)
+        leg.machine.takeOver()
+        call.updateSecurity()
+        call.showInUse(monitor.line.number)
+        call.addMonitor(old.endpoint, old.line, old.callReference)
+        if not call.held:
+            other = call.other(leg)
+            other.endpoint.resumedByRemote(other)
+            self._openMedia(call, [leg, other])
+        return leg
+
+    # -- transfer (sccp.md 5.4 (h), L{srst.calls.transfer}) -------------------------------------------
+
+    def _completeTransfer(self, transfer: Transfer) -> None:
+        """
+        Join B (the held call's other leg) and the consult leg's target C;
+        clear the transferor's legs.
+        """
+        held, consult = transfer.held, transfer.consult
+        first, second = held.call, consult.call
+        assert first is not None and second is not None, "a transfer completes between two calls"
+        b, c = first.other(held), second.other(consult)
+        ringing = c.status is LegStatus.RING_IN
+        self._transfers.remove(transfer)
+        streams = self._closeMedia(second)
+        first.media.close()
+        self._forgetCall(first)
+        self._forgetCall(second)
+        self.log.info("transfer: {b} to {c} by {a} ({how})", b=b.line.number, c=c.line.number,
+                      a=held.line.number, how="blind" if ringing else "consult")
+        for leg in (consult, held):
+            leg.call = None
+            self._release(leg, _activeStream(streams, leg))
+        call = self._makeCall(b, c)
+        call.adoptMonitors(first.takeMonitors() + second.takeMonitors(), (b.line.number, c.line.number))
+        call.adoptAlternates(second)
+        if b.status is LegStatus.HELD:
+            call.addHolder(b)
+        b.remote, c.remote = _party(c.line), _party(b.line)
+        if ringing:
+            b.endpoint.transferred(b, b.remote, True)
+            c.endpoint.transferred(c, c.remote, False)
+            return
+        streamC = streams.get(c)
+        if streamC is not None and streamC.active:
+            c.endpoint.heldByRemote(c, streamC, False)
+        for leg in (b, c):
+            leg.endpoint.connected(leg, leg.remote, call.encrypted)
+        if not call.held:
+            self._openMedia(call, [b, c])
+
+    # -- media ---------------------------------------------------------------------------------------
 
     def _connect(self, call: Call, answering: Leg) -> None:
         streams = self._createStreams(call)
         if streams is None:
             return
         other = call.other(answering)
-        first, second = streams[id(answering)], streams[id(other)]
+        first, second = streams[answering], streams[other]
         first.receiving = True
         answering.endpoint.openReceive(answering, first)
         answering.endpoint.connected(answering, _party(other.line), call.encrypted)
@@ -537,11 +615,11 @@ class CallEngine:
         if streams is None:
             return
         for leg in order:
-            stream = streams[id(leg)]
+            stream = streams[leg]
             stream.receiving = True
             leg.endpoint.openReceive(leg, stream)
 
-    def _createStreams(self, call: Call) -> dict[int, MediaStream] | None:
+    def _createStreams(self, call: Call) -> dict[Leg, MediaStream] | None:
         caller, callee = call.caller, call.callee
         try:
             codec = chooseCodec(tuple(caller.endpoint.capabilities), tuple(callee.endpoint.capabilities))
@@ -550,33 +628,18 @@ class CallEngine:
             self._clear(call, call.callee)
             return None
         a, b = call.media.open(caller, callee, codec, call.secure)
-        return {id(caller): a, id(callee): b}
+        return {caller: a, callee: b}
 
-    def _clear(self, call: Call, first: Leg) -> None:
-        streams = {id(s.leg): s for s in call.media.close()}
-        if call in self._calls:
-            self._calls.remove(call)
-        self.log.info("call {call}: {line} hung up", call=call.number, line=first.line.number)
-        alternates, call.alternates = call.alternates, []
-        for leg in [first, call.other(first), call.callee] + alternates:
-            if leg.status not in (LegStatus.RELEASED, LegStatus.IDLE):
-                stream = streams.get(id(leg))
-                self._release(leg, stream if stream is not None and stream.active else None)
-        notifyIdle(call)
-
-    def _release(self, leg: Leg, stream: MediaStream | None) -> None:
-        legs = self._legs.get(id(leg.endpoint))
-        if legs is not None and leg in legs:
-            legs.remove(leg)
-            if not legs:
-                del self._legs[id(leg.endpoint)]
-        leg.machine.release(stream)
-        for transfer in [t for t in self._transfers if leg is t.consult or leg is t.held]:
-            self._transfers.remove(transfer)
-            held = transfer.held
-            if leg is transfer.consult and held.status is LegStatus.HELD and held.call is not None:
-                self.log.info("{line}: transfer cancelled; resuming", line=held.line.number)
-                self.resume(held)
+    @staticmethod
+    def _closeMedia(call: Call) -> dict[Leg, MediaStream]:
+        """@return: the streams the call had open, by leg (to be closed at the endpoints)."""
+        return {stream.leg: stream for stream in call.media.close()}
 
 
-__all__ = ["Call", "CallEngine", "CallStateError"]
+def _activeStream(streams: dict[Leg, MediaStream], leg: Leg) -> MediaStream | None:
+    """@return: C{leg}'s stream when its endpoint has it open, else L{None}."""
+    stream = streams.get(leg)
+    return stream if stream is not None and stream.active else None
+
+
+__all__ = ["CallEngine", "CallStateError"]
