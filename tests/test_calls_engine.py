@@ -7,10 +7,12 @@ L{Clock}, asserting the exact messages each phone receives (sccp.md 5.4).
 from __future__ import annotations
 
 import ipaddress
+from functools import partial
 from typing import Any
 
 from automat import NoTransition
 from twisted.internet.task import Clock
+from twisted.logger import capturedLogs
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
@@ -190,6 +192,101 @@ class CallSetup:
         self.smtB = only(self.b.received(), m.StartMediaTransmission)
         ack(self.b, self.orcB, "10.1.1.9", 17520)
         self.smtA = only(self.a.received(), m.StartMediaTransmission)
+
+
+class InputQueueTests(SynchronousTestCase):
+    """
+    An input an endpoint raises while the engine runs another is queued and
+    runs when the current input has finished.
+    """
+
+    def call(self, **reactions: Any) -> tuple[Engine, FakeEndpoint, FakeEndpoint, Any]:
+        """
+        @return: the engine, endpoints A and B and A's leg: A dials B, whose
+            C{reactions} get the engine as first argument.
+        """
+        setup = Engine()
+        a, lineA = setup.endpoint("2001")
+        b, _ = setup.endpoint("2002")
+        for name, reaction in reactions.items():
+            b.reactions[name] = partial(reaction, setup.engine)
+        leg = setup.engine.seize(a, lineA)
+        setup.dial(leg, "2002")
+        return setup, a, b, leg
+
+    def test_mediaReadyFromOpenReceive(self) -> None:
+        """
+        An endpoint that reports its receive port from inside
+        L{ICallEndpoint.openReceive} (a voice port) is told nothing out of
+        order: the call is connected on both sides and the other side's
+        port requested first, then the other side transmits to it.
+        """
+        def report(engine: CallEngine, leg: Any, stream: Any) -> None:
+            engine.mediaReady(leg, stream.passThruPartyId, "10.0.0.2", 4002)
+
+        setup, a, b, legA = self.call(openReceive=report)
+        [legB] = setup.engine.legsOf(b)
+        setup.engine.answer(legB)
+        self.assertEqual(b.names(), ["alerting", "answering", "openReceive", "connected"])
+        self.assertEqual(a.names()[4:], ["connected", "openReceive", "startTransmit"])
+        self.assertEqual(a.events[-1][2].remote.address, ("10.0.0.2", 4002))
+
+    def test_answerFromAlerting(self) -> None:
+        """
+        An endpoint that answers from inside L{ICallEndpoint.alerting} (an
+        FXO line) is answered once the offer is complete: the caller hears
+        ringback first, then is connected.
+        """
+        setup, a, b, legA = self.call(alerting=lambda engine, leg, caller: engine.answer(leg))
+        self.assertEqual(a.names(), ["seized", "digitsStarted", "proceeding", "ringback", "connected",
+                                     "openReceive"])
+        self.assertEqual(b.names(), ["alerting", "answering", "openReceive", "connected"])
+        self.assertEqual(setup.engine.calls()[0].callee.status, LegStatus.CONNECTED)
+
+    def test_mediaFailedFromOpenReceive(self) -> None:
+        """
+        An endpoint that cannot open its media and says so from inside
+        L{ICallEndpoint.openReceive} has the call cleared once it is
+        connected: both sides are released, nothing is left.
+        """
+        setup, a, b, legA = self.call(openReceive=lambda engine, leg, stream: engine.mediaFailed(leg, "no port"))
+        [legB] = setup.engine.legsOf(b)
+        setup.engine.answer(legB)
+        self.assertEqual(b.names()[-3:], ["openReceive", "connected", "released"])
+        self.assertEqual(a.names()[-3:], ["connected", "openReceive", "released"])
+        self.assertEqual((setup.engine.calls(), setup.engine.legsOf(a), setup.engine.legsOf(b)), ([], [], []))
+
+    def test_queuedInputRefused(self) -> None:
+        """
+        A queued input the engine refuses when its turn comes (an answer
+        for a leg released by the input queued before it) is logged and
+        dropped; the inputs before it ran in order.
+        """
+        def giveUpThenAnswer(engine: CallEngine, leg: Any, caller: Any) -> None:
+            engine.hangUp(leg)
+            engine.answer(leg)
+
+        with capturedLogs() as events:
+            setup, a, b, legA = self.call(alerting=giveUpThenAnswer)
+        self.assertEqual(b.names(), ["alerting", "released"])
+        self.assertEqual(a.names()[-1], "released")
+        self.assertEqual(setup.engine.calls(), [])
+        [ignored] = [e for e in events if e.get("log_format", "").startswith("queued {input} ignored")]
+        self.assertEqual((ignored["input"], ignored["why"]), ("answer", "cannot answer in state released"))
+
+    def test_requestInsideInputRefused(self) -> None:
+        """
+        An input that returns a leg (seize) cannot wait in the queue: raised
+        from inside another input, it is refused with L{RuntimeError} (a bug
+        of the endpoint, as Automat refuses such an input), and the other
+        endpoint gets no leg.
+        """
+        other = FakeEndpoint("2003")
+        line = LineRef(1, "2003")
+        error = self.assertRaises(RuntimeError, self.call,
+                                  alerting=lambda engine, leg, caller: engine.seize(other, line))
+        self.assertEqual(str(error), "seize cannot be run from inside another input of the call engine")
+        self.assertEqual(other.events, [])
 
 
 class BasicCallTests(SynchronousTestCase):

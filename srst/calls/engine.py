@@ -33,13 +33,24 @@ tells the endpoints which.
 Methods that act on a leg raise L{CallStateError} when the leg cannot do
 that now (an Automat C{NoTransition} from a leg machine means the same); in
 both cases nothing changed.
+
+Each public method is an input, and inputs run one at a time: an input an
+endpoint raises while the engine is inside another one (a voice port
+reporting its media from L{ICallEndpoint.openReceive} while the engine
+connects the call, an FXO line answering from L{ICallEndpoint.alerting})
+is queued and runs when the current input has finished, as Automat runs an
+input raised from inside a transition.  As in Automat, only inputs that
+return nothing can wait: L{CallEngine.seize}, L{CallEngine.transfer} and
+L{CallEngine.pickUp} raised from inside another input are refused with
+C{RuntimeError}.
 """
 
 from __future__ import annotations
 
 import itertools
-from typing import Callable, Iterable
+from typing import Callable, Iterable, TypeVar
 
+from automat import NoTransition
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
@@ -69,6 +80,9 @@ class CallStateError(RuntimeError):
     def __str__(self) -> str:
         where = self.status.stateName if self.status is not None else "no call"
         return "cannot %s in state %s" % (self.action, where)
+
+
+_T = TypeVar("_T")
 
 
 def _party(line: LineRef) -> Party:
@@ -119,6 +133,7 @@ class CallEngine:
         self.transferSystem = transferSystem
         self.transferPatterns = tuple(transferPatterns)
         self.channelsPerDn = channelsPerDn
+        self._queue: list[tuple[Callable[..., None], tuple[object, ...]]] | None = None
         self._transfers: list[Transfer] = []
         self._directories: list[IDirectory] = []
         self._legs: dict[ICallEndpoint, list[Leg]] = {}
@@ -164,12 +179,7 @@ class CallEngine:
         @return: the new leg (dialling).
         @raise CallStateError: when the endpoint already has a leg.
         """
-        current = self.legsOf(endpoint)
-        if current:
-            raise CallStateError("go off hook", current[0].status)
-        leg = self._newLeg(endpoint, line)
-        leg.machine.seize()
-        return leg
+        return self._request(self._seize, endpoint, line)
 
     def digit(self, leg: Leg, digit: str) -> None:
         """
@@ -177,6 +187,160 @@ class CallEngine:
 
         @raise CallStateError: when the leg is not dialling.
         """
+        self._input(self._digit, leg, digit)
+
+    def answer(self, leg: Leg) -> None:
+        """
+        The ringing C{leg} answers: connect both legs and open the media.
+
+        @raise CallStateError: when the leg is not ringing.
+        """
+        self._input(self._answer, leg)
+
+    def hangUp(self, leg: Leg) -> None:
+        """
+        C{leg} hangs up: both legs of its call are released.
+
+        @raise CallStateError: when the leg is already released.
+        """
+        self._input(self._hangUp, leg)
+
+    def hold(self, leg: Leg) -> None:
+        """
+        C{leg} puts its connected call on hold: media closes on both sides.
+
+        @raise CallStateError: when the leg is not connected.
+        """
+        self._input(self._hold, leg)
+
+    def resume(self, leg: Leg) -> None:
+        """
+        C{leg} takes its call off hold; media reopens with fresh keys unless
+        the other side holds it too.
+
+        @raise CallStateError: when the leg did not hold the call.
+        """
+        self._input(self._resume, leg)
+
+    def transfer(self, leg: Leg) -> Leg | None:
+        """
+        The Transfer key on C{leg} (sccp.md 5.4 (h), L{srst.calls.transfer}):
+        on a connected call, hold it and open a consult leg; on a consult
+        leg (or its held leg) whose target rings or answered, complete.
+
+        @return: the new consult leg, or L{None} when the transfer completed.
+        @raise CallStateError: when the leg cannot transfer now.
+        """
+        return self._request(self._transfer, leg)
+
+    def pickUp(self, endpoint: ICallEndpoint, reference: int) -> Leg:
+        """
+        C{endpoint} picks up a shared-line call held on another endpoint
+        (C{reference}: the reference it shows the call under, 0: any).
+
+        @return: the endpoint's new, connected leg.
+        @raise CallStateError: when no held shared-line call shows there.
+        """
+        return self._request(self._pickUp, endpoint, reference)
+
+    def mediaReady(self, leg: Leg, passThruPartyId: int, host: str, port: int) -> None:
+        """
+        C{leg}'s endpoint opened its receive port at C{host}:C{port}: tell
+        the other side to transmit there.  A stale answer is ignored.
+        """
+        self._input(self._mediaReady, leg, passThruPartyId, host, port)
+
+    def mediaFailed(self, leg: Leg, reason: str) -> None:
+        """
+        C{leg}'s endpoint could not open or use its media: clear the call.
+        """
+        self._input(self._mediaFailed, leg, reason)
+
+    def endpointGone(self, endpoint: ICallEndpoint) -> None:
+        """
+        The endpoint disappeared (connection lost, unregistered): clear its
+        calls; the other sides get the hang-up.
+        """
+        self._input(self._endpointGone, endpoint)
+
+    def dialTimedOut(self, leg: Leg) -> None:
+        """
+        The inter-digit timer of C{leg} fired: route what was dialled.
+        """
+        self._input(self._dialTimedOut, leg)
+
+    def ringTimedOut(self, leg: Leg) -> None:
+        """
+        C{leg} rang for C{timeouts ringing} without an answer: clear the call.
+        """
+        self._input(self._ringTimedOut, leg)
+
+    def noAnswerTimedOut(self, leg: Leg) -> None:
+        """
+        C{leg} rang C{no-answer-timeout} seconds: stop ringing it and ring
+        the forward-no-answer target instead (if free; else keep ringing).
+        """
+        self._input(self._noAnswer, leg)
+
+    # -- running inputs ---------------------------------------------------------------------------
+
+    def _input(self, action: Callable[..., None], *args: object) -> None:
+        """
+        Run an input, or queue it when it arrives while another input runs
+        (an endpoint reporting its media from L{ICallEndpoint.openReceive},
+        a voice port answering from L{ICallEndpoint.alerting}): a queued
+        input runs when the current one has finished, as Automat runs an
+        input a transition raised.  A queued input the engine refuses
+        (L{CallStateError}) is logged and dropped: its caller is gone.
+        """
+        if self._queue is not None:
+            self._queue.append((action, args))
+            return
+        self._run(action, *args)
+
+    def _request(self, action: Callable[..., _T], *args: object) -> _T:
+        """
+        Run an input that returns something (a new leg): it cannot wait in
+        the queue, so it must not arrive while another input runs.
+
+        @raise RuntimeError: when it does.
+        """
+        if self._queue is not None:
+            raise RuntimeError("%s cannot be run from inside another input of the call engine"
+                               % (action.__name__.lstrip("_"),))
+        return self._run(action, *args)
+
+    def _run(self, action: Callable[..., _T], *args: object) -> _T:
+        queue: list[tuple[Callable[..., None], tuple[object, ...]]] = []
+        self._queue = queue
+        try:
+            return action(*args)
+        finally:
+            self._queue = None
+            while queue:
+                queued, queuedArgs = queue.pop(0)
+                self._runQueued(queued, queuedArgs)
+
+    def _runQueued(self, action: Callable[..., None], args: tuple[object, ...]) -> None:
+        name = action.__name__.lstrip("_")
+        try:
+            self._run(action, *args)
+        except (CallStateError, NoTransition) as e:
+            self.log.info("queued {input} ignored: {why}", input=name, why=str(e))
+        except Exception:
+            self.log.failure("while running the queued {input}", input=name)
+
+    # -- what the inputs do ---------------------------------------------------------------------
+
+    def _seize(self, endpoint: ICallEndpoint, line: LineRef) -> Leg:
+        current = self.legsOf(endpoint)
+        if current:
+            raise CallStateError("go off hook", current[0].status)
+        leg = self._newLeg(endpoint, line)
+        leg.machine.seize()
+        return leg
+
+    def _digit(self, leg: Leg, digit: str) -> None:
         if leg.status is not LegStatus.DIALING:
             raise CallStateError("dial", leg.status)
         collector = leg.collector
@@ -188,12 +352,7 @@ class CallEngine:
         elif step is DialStep.COMPLETE:
             self._route(leg, collector.digits)
 
-    def answer(self, leg: Leg) -> None:
-        """
-        The ringing C{leg} answers: connect both legs and open the media.
-
-        @raise CallStateError: when the leg is not ringing.
-        """
+    def _answer(self, leg: Leg) -> None:
         call = leg.call
         if leg.status is not LegStatus.RING_IN or call is None:
             raise CallStateError("answer", leg.status)
@@ -207,12 +366,7 @@ class CallEngine:
                       caller=caller.line.number, secure=call.secure)
         self._connect(call, answering=leg)
 
-    def hangUp(self, leg: Leg) -> None:
-        """
-        C{leg} hangs up: both legs of its call are released.
-
-        @raise CallStateError: when the leg is already released.
-        """
+    def _hangUp(self, leg: Leg) -> None:
         if leg.status in (LegStatus.RELEASED, LegStatus.IDLE):
             raise CallStateError("hang up", leg.status)
         call = leg.call
@@ -221,12 +375,7 @@ class CallEngine:
             return
         self._clear(call, leg)
 
-    def hold(self, leg: Leg) -> None:
-        """
-        C{leg} puts its connected call on hold: media closes on both sides.
-
-        @raise CallStateError: when the leg is not connected.
-        """
+    def _hold(self, leg: Leg) -> None:
         call = leg.call
         if leg.status is not LegStatus.CONNECTED or call is None:
             raise CallStateError("hold", leg.status)
@@ -239,13 +388,7 @@ class CallEngine:
             other.endpoint.heldByRemote(other, streams.get(other), not call.secure)
         call.showHeld(leg.line.number)
 
-    def resume(self, leg: Leg) -> None:
-        """
-        C{leg} takes its call off hold; media reopens with fresh keys unless
-        the other side holds it too.
-
-        @raise CallStateError: when the leg did not hold the call.
-        """
+    def _resume(self, leg: Leg) -> None:
         call = leg.call
         if leg.status is not LegStatus.HELD or call is None:
             raise CallStateError("resume", leg.status)
@@ -257,15 +400,7 @@ class CallEngine:
             other.endpoint.resumedByRemote(other)
             self._openMedia(call, [leg, other])
 
-    def transfer(self, leg: Leg) -> Leg | None:
-        """
-        The Transfer key on C{leg} (sccp.md 5.4 (h), L{srst.calls.transfer}):
-        on a connected call, hold it and open a consult leg; on a consult
-        leg (or its held leg) whose target rings or answered, complete.
-
-        @return: the new consult leg, or L{None} when the transfer completed.
-        @raise CallStateError: when the leg cannot transfer now.
-        """
+    def _transfer(self, leg: Leg) -> Leg | None:
         for transfer in self._transfers:
             if leg is transfer.consult or leg is transfer.held:
                 consult = transfer.consult
@@ -275,34 +410,23 @@ class CallEngine:
                 return None
         if leg.status is not LegStatus.CONNECTED or leg.call is None:
             raise CallStateError("transfer", leg.status)
-        self.hold(leg)
+        self._hold(leg)
         consult = self._newLeg(leg.endpoint, leg.line)
         consult.consult = True
         self._transfers.append(Transfer(leg, consult, isBlind(self.transferSystem, self.channelsPerDn)))
         consult.machine.seize()
         return consult
 
-    def pickUp(self, endpoint: ICallEndpoint, reference: int) -> Leg:
-        """
-        C{endpoint} picks up a shared-line call held on another endpoint
-        (C{reference}: the reference it shows the call under, 0: any).
-
-        @return: the endpoint's new, connected leg.
-        @raise CallStateError: when no held shared-line call shows there.
-        """
+    def _pickUp(self, endpoint: ICallEndpoint, reference: int) -> Leg:
         for call in self._calls:
             for monitor in call.monitorsOn(endpoint):
                 if monitor.held and (not reference or monitor.reference == reference):
-                    leg = self._pickUp(call, monitor)
+                    leg = self._takeOver(call, monitor)
                     if leg is not None:
                         return leg
         raise CallStateError("pick up", None)
 
-    def mediaReady(self, leg: Leg, passThruPartyId: int, host: str, port: int) -> None:
-        """
-        C{leg}'s endpoint opened its receive port at C{host}:C{port}: tell
-        the other side to transmit there.  A stale answer is ignored.
-        """
+    def _mediaReady(self, leg: Leg, passThruPartyId: int, host: str, port: int) -> None:
         call = leg.call
         if call is None:
             return
@@ -312,20 +436,13 @@ class CallEngine:
         remote.transmitting = True
         remote.leg.endpoint.startTransmit(remote.leg, remote)
 
-    def mediaFailed(self, leg: Leg, reason: str) -> None:
-        """
-        C{leg}'s endpoint could not open or use its media: clear the call.
-        """
+    def _mediaFailed(self, leg: Leg, reason: str) -> None:
         self.log.warn("call leg {line} ref {reference}: media failed ({reason}); clearing",
                       line=leg.line.number, reference=leg.callReference, reason=reason)
         if leg.status not in (LegStatus.RELEASED, LegStatus.IDLE):
-            self.hangUp(leg)
+            self._hangUp(leg)
 
-    def endpointGone(self, endpoint: ICallEndpoint) -> None:
-        """
-        The endpoint disappeared (connection lost, unregistered): clear its
-        calls; the other sides get the hang-up.
-        """
+    def _endpointGone(self, endpoint: ICallEndpoint) -> None:
         for call in self._calls:
             call.forgetEndpoint(endpoint)
         for leg in self.legsOf(endpoint):
@@ -333,25 +450,19 @@ class CallEngine:
             if call is not None and call.dropAlternate(leg):
                 self._release(leg, None)
             elif leg.status not in (LegStatus.RELEASED, LegStatus.IDLE):
-                self.hangUp(leg)
+                self._hangUp(leg)
         self._legs.pop(endpoint, None)
 
-    def dialTimedOut(self, leg: Leg) -> None:
-        """
-        The inter-digit timer of C{leg} fired: route what was dialled.
-        """
+    def _dialTimedOut(self, leg: Leg) -> None:
         if leg.status is not LegStatus.DIALING:
             return
         self._route(leg, leg.collector.timedOut())
 
-    def ringTimedOut(self, leg: Leg) -> None:
-        """
-        C{leg} rang for C{timeouts ringing} without an answer: clear the call.
-        """
+    def _ringTimedOut(self, leg: Leg) -> None:
         if leg.status is not LegStatus.RING_IN:
             return
         self.log.info("{line} not answered in {seconds} s; clearing", line=leg.line.number, seconds=self.ringing)
-        self.hangUp(leg)
+        self._hangUp(leg)
 
     # -- legs and calls ----------------------------------------------------------------------------
 
@@ -400,7 +511,7 @@ class CallEngine:
             held = transfer.held
             if leg is transfer.consult and held.status is LegStatus.HELD and held.call is not None:
                 self.log.info("{line}: transfer cancelled; resuming", line=held.line.number)
-                self.resume(held)
+                self._resume(held)
 
     # -- routing -----------------------------------------------------------------------------------
 
@@ -419,7 +530,7 @@ class CallEngine:
                 and not allowed(self.transferPatterns, number):
             self.log.info("{line}: transfer to {number} not allowed", line=leg.line.number, number=number)
             leg.machine.fail(FailureReason.TRANSFER_REFUSED)
-            self.hangUp(leg)
+            self._hangUp(leg)
             return
         redirect = None
         target = usable(self.forwards.allFor(number), number, leg.line.number) if number else None
@@ -474,7 +585,7 @@ class CallEngine:
         """Ring C{callee}; arm forward-no-answer when it applies."""
         if usable(self.forwards.noAnswer, callee.line.number, caller.line.number) is not None:
             callee.ringing = self.forwards.noAnswerTimeout
-            callee.onRingTimeout = self._noAnswer
+            callee.onRingTimeout = self.noAnswerTimedOut
         callee.machine.offer(_party(caller.line))
 
     def _noAnswer(self, leg: Leg) -> None:
@@ -523,7 +634,7 @@ class CallEngine:
                 monitor = call.addMonitor(other.endpoint, other.line, self.newReference())
                 other.endpoint.remoteInUse(other.line, monitor.reference)
 
-    def _pickUp(self, call: Call, monitor: Monitor) -> Leg | None:
+    def _takeOver(self, call: Call, monitor: Monitor) -> Leg | None:
         """
         The endpoint of C{monitor} picks up the held shared-line call: the
         former owner becomes a monitor, the new leg is connected and media

@@ -16,7 +16,8 @@ port as its L{IVoicePortListener}.
 Media is terminated on the router: L{ICallEndpoint.openReceive} opens a
 L{srst.ports.media.PortMediaLeg} with the stream's keys (SRTP towards a
 secure phone, so the port counts as secure: the lock covers the IP leg
-only), reports it with L{CallEngine.mediaReady}, and
+only), reports it with L{CallEngine.mediaReady} (which the engine runs
+once it has finished connecting the call), and
 L{ICallEndpoint.startTransmit} points it at the far end.  When no RTP port
 is free the port takes no call (L{mediaAvailable}: the caller hears
 reorder) and an off-hook telephone hears reorder.
@@ -243,7 +244,8 @@ class VoicePortEndpoint:
     def alerting(self, leg: Any, caller: Party) -> None:
         """
         FXS: ring the telephone with the caller's number.  FXO: seize the
-        line, dial the forwarded digits, and answer (next turn).
+        line, dial the forwarded digits, and answer (the engine runs the
+        answer once it has finished offering the call).
         """
         self.leg = leg
         _log.debug("{port}: call from {caller}", port=self.port.name, caller=caller.number)
@@ -254,11 +256,7 @@ class VoicePortEndpoint:
         digits = leg.line.forwarded
         if digits:
             self.port.outpulse(digits)
-        self.engine.clock.callLater(0, self._answerLine, leg)
-
-    def _answerLine(self, leg: Any) -> None:
-        if leg is self.leg and leg.status is LegStatus.RING_IN:
-            self.engine.answer(leg)
+        self.engine.answer(leg)
 
     def released(self, leg: Any, stream: Any, answered: bool) -> None:
         """
@@ -309,13 +307,12 @@ class VoicePortEndpoint:
             host, number = mediaLeg.open()
         except PortRangeExhausted as e:
             self.media.refused(self.port.name, str(e))
-            # Cleared on the next turn: the engine is still connecting the call.
-            self.engine.clock.callLater(0, self.engine.mediaFailed, leg, str(e))
+            self.engine.mediaFailed(leg, str(e))
             return
         self.mediaLeg = mediaLeg
         _log.debug("{port}: media on {host}:{number} ({kind})", port=self.port.name, host=host,
-                       number=number, kind="SRTP" if mediaLeg.secure else "RTP")
-        self.engine.clock.callLater(0, self.engine.mediaReady, leg, stream.passThruPartyId, host, number)
+                   number=number, kind="SRTP" if mediaLeg.secure else "RTP")
+        self.engine.mediaReady(leg, stream.passThruPartyId, host, number)
 
     def startTransmit(self, leg: Any, stream: Any) -> None:
         """Send the port's audio to the far end's media address."""
