@@ -106,8 +106,7 @@ def serve(reactor, count: str, nodelay: str = "off"):
                         secondaryDialtone=config.secondaryDialtone)
     control = SccpCallControl(engine, registry)
     factory = SkinnyFactory(config, reactor, registry, _utcNow, secure=False, debugEnabled=_debugOff,
-                            callHandler=control.callHandler, hasActiveCall=control.hasActiveCall,
-                            sessionClosed=control.stationLost)
+                            listener=control)
     listening = factory
     if nodelay == "on":
         class NoDelay(ProtocolWrapper):

@@ -334,9 +334,7 @@ class RouterService(MultiService):
             registerLog=self.debug.logger(REGISTER_NAMESPACE),
             stateLog=self.debug.logger(STATE_NAMESPACE),
             debugEnabled=self.debug.isEnabled,
-            callHandler=self.callControl.callHandler,
-            hasActiveCall=self.callControl.hasActiveCall,
-            sessionClosed=self.callControl.stationLost,
+            listener=self.callControl,
         )
         self.skinnyFactories.append(factory)
         return factory

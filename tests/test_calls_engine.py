@@ -65,8 +65,7 @@ def callConfig(**kwargs: Any) -> Any:
 class CallRouter:
     """
     L{Router} plus the call engine wired into both listeners the way the
-    service does it: C{callHandler}, C{hasActiveCall}, and C{stationLost}
-    when a connection closes.
+    service does it: the SCCP call adapter is their station listener.
     """
 
     def __init__(self, config: Any = None, keyFactory: Any = generateKeys) -> None:
@@ -76,18 +75,10 @@ class CallRouter:
         self.engine = CallEngine(self.clock, interdigit=cmf.timeouts.interdigit, ringing=cmf.timeouts.ringing,
                                  secondaryDialtone=cmf.secondaryDialtone, keyFactory=keyFactory)
         self.control = SccpCallControl(self.engine, self.router.registry)
-        self.router.factoryArgs = dict(callHandler=self.control.callHandler,
-                                       hasActiveCall=self.control.hasActiveCall)
+        self.router.factoryArgs = dict(listener=self.control)
         self.plain = self.router.plain
-        self.wire(self.plain)
+        self.plain.listener = self.control
         self.secure = self.router.makeFactory(secure=True)
-        self.wire(self.secure)
-
-    def wire(self, factory: SkinnyFactory) -> None:
-        """Give a factory the engine's hooks."""
-        factory.callHandler = self.control.callHandler
-        factory.hasActiveCall = self.control.hasActiveCall
-        factory.sessionClosed = self.control.stationLost
 
     def phone(self, mac: str, secure: bool = False, version: int = 11,
               capabilities: tuple[int, ...] = (4, 2)) -> Phone:

@@ -2,8 +2,8 @@
 Integration tests for the call engine: the real router on 127.0.0.1 with
 simulated phones (srst-phone's API) registered over mutual TLS with LSCs
 from a CA configured as a phone trustpoint, and over plain TCP, calling
-each other.  The engine is wired into the listeners' factories the way the
-service is to do it (C{callHandler}, C{hasActiveCall}, C{stationLost}).
+each other, through the call adapter the service makes the listeners'
+station listener.
 """
 
 from __future__ import annotations

@@ -60,6 +60,7 @@ from srst.sccp.constants import (
 )
 from srst.sccp.registry import LINE_IDLE, Ephone, EphoneRegistry
 from srst.sccp.srtpkeys import toKeyInfo
+from srst.sccp.station import IStationListener
 
 from srst.calls._sccpvalues import (ALL_KEYS, KEY_NOT_ACTIVE_SECONDS, NOTIFY_PRIORITY, NOTIFY_SECONDS,
                                     PRECEDENCE_LEVEL, TOS_EF, _OFF_HOOK_CHANNELS, _TONE_NAMES, _TS)
@@ -123,7 +124,7 @@ class SccpEndpoint(FeatureEndpoint):
     @property
     def label(self) -> str:
         """C{ephone-2[2]}."""
-        return self.station.core.label()
+        return self.station.label()
 
     @property
     def ephone(self) -> Ephone | None:
@@ -188,11 +189,7 @@ class SccpEndpoint(FeatureEndpoint):
 
     def debug(self, text: str, **fields: Any) -> None:
         """Write a C{debug ephone state} line prefixed with the station (if that debug is on)."""
-        core = self.station.core
-        enabled = getattr(core, "debugEnabled", None)
-        if enabled is not None and not enabled(core.stateLog.namespace):
-            return
-        core.stateLog.debug("{station}:" + text, station=self.label, socket=core.socket, **fields)
+        self.station.stateDebug(text, **fields)
 
     def _callState(self, leg: Leg, state: CallState) -> m.CallState:
         self.debug("SetCallState line {line} DN {dn}(-1) chan 1 ref {ref} {ts}", line=leg.line.instance,
@@ -410,7 +407,7 @@ class SccpEndpoint(FeatureEndpoint):
             self.send(m.StopTone(n, ref), m.SetLamp(Stimulus.LINE, n, LampMode.OFF), m.ClearPromptStatus(n, ref))
             self.send(*self._stopStream(leg, stream))
             self.send(self._callState(leg, CallState.ON_HOOK), m.SelectSoftKeys(0, 0, SoftKeySet.ON_HOOK, ALL_KEYS),
-                      m.DefineTimeDate.fromDateTime(self.station.core.now()), m.SetSpeakerMode(SpeakerMode.OFF))
+                      m.DefineTimeDate.fromDateTime(self.station.now()), m.SetSpeakerMode(SpeakerMode.OFF))
             if answered:
                 self.send(m.SetRinger(RingMode.OFF, RingDuration.NORMAL, 0, 0))
         self._transmitting.discard(id(leg))
@@ -418,6 +415,7 @@ class SccpEndpoint(FeatureEndpoint):
         self.speaker = False
 
 
+@implementer(IStationListener)
 class SccpCallControl(FeatureControl):
     """
     The SCCP adapter of the call engine (see the module docstring).
@@ -461,9 +459,9 @@ class SccpCallControl(FeatureControl):
             endpoint = self._endpoints[id(station)] = SccpEndpoint(station)
         return endpoint
 
-    def callHandler(self, station: Any, msg: m.Message) -> None:
+    def callMessageReceived(self, station: Any, msg: m.Message) -> None:
         """
-        A registered phone's call-control message (C{SkinnyFactory(callHandler=...)}).
+        A registered phone's call-control message (L{IStationListener}).
 
         @param station: its session.
         @param msg: the message.
@@ -483,16 +481,16 @@ class SccpCallControl(FeatureControl):
             if isinstance(msg, (m.SoftKeyEvent, m.Stimulus)):
                 endpoint.send(m.DisplayNotify(KEY_NOT_ACTIVE_SECONDS, m.LABEL_KEY_IS_NOT_ACTIVE))
 
-    def hasActiveCall(self, ephone: Ephone) -> bool:
-        """Whether the phone has a call (C{SkinnyFactory(hasActiveCall=...)})."""
-        station = ephone.station
-        endpoint = self._endpoints.get(id(station)) if station is not None else None
+    def hasActiveCall(self, station: Any) -> bool:
+        """Whether the phone has a call (L{IStationListener})."""
+        endpoint = self._endpoints.get(id(station))
         return endpoint is not None and endpoint.station is station and self.engine.hasCall(endpoint)
 
-    def stationLost(self, station: Any) -> None:
+    def sessionEnded(self, station: Any) -> None:
         """
-        A phone's session ended (connection lost, unregistered, replaced):
-        its calls clear, the other sides hear the hang-up.
+        A phone's registration ended (L{IStationListener}: connection lost,
+        keepalive timeout, Unregister, replaced): its calls clear, the other
+        sides hear the hang-up.
         """
         endpoint = self._endpoints.get(id(station))
         if endpoint is None or endpoint.station is not station:
