@@ -9,7 +9,7 @@ Run from the checkout::
 
 The server is a child process (C{--serve}): the real
 L{srst.sccp.factory.SkinnyFactory}, L{srst.sccp.registry.EphoneRegistry},
-L{srst.calls.engine.CallEngine} and L{srst.calls.sccpline.SccpCallControl},
+L{srst.calls.engine.CallEngine} and L{srst.sccp.callcontrol.SccpCallControl},
 wired as L{srst.service} wires them, on plain TCP on 127.0.0.1, debug
 categories off, logging filtered to warnings (the registration benchmark's
 set-up, L{benchmarks/registration.py}).  Auto-assigned directory numbers
@@ -92,7 +92,7 @@ def serve(reactor, count: str, nodelay: str = "off"):
 
     from srst._cmfconfig import CallManagerFallbackConfig
     from srst.calls.engine import CallEngine
-    from srst.calls.sccpline import SccpCallControl
+    from srst.sccp.callcontrol import SccpCallControl
     from srst.sccp.factory import SkinnyFactory
     from srst.sccp.registry import EphoneRegistry
 

@@ -32,7 +32,6 @@ from srst.admin.commands import CommandTable, DebugRequest
 from srst.calls.commands import registerCallCommands
 from srst.calls.engine import CallEngine
 from srst.calls.forward import ForwardSettings
-from srst.calls.sccpline import SccpCallControl
 from srst.admin.server import AdminFactory, AdminSocketService
 from srst.config import CcmManagerConfig, IdentityTrustpointConfig, RouterConfig, load
 from srst.credentials import CredentialsFactory, registerCredentialsCommands
@@ -55,7 +54,8 @@ from srst.pki.trust import (
 from srst.ports.commands import registerVoicePortCommands
 from srst.policing import ControlPlane, PolicingFactory, registerPolicingCommands
 from srst.portservice import VoicePortService
-from srst.sccp.commands import registerSccpCommands
+from srst.sccp.callcontrol import SccpCallControl
+from srst.sccp.commands import registerOffhookCommand, registerSccpCommands
 from srst.sccp.factory import REGISTER_NAMESPACE, STATE_NAMESPACE, SkinnyFactory
 from srst.sccp.registry import EphoneRegistry
 
@@ -240,7 +240,8 @@ class RouterService(MultiService):
             listener = TCPListenerService("sccp", reactor, cmf.ipSourceAddress, cmf.port, self.policed(plain))
             listener.setServiceParent(self)
             registerSccpCommands(self.commands, self.registry, self.skinnyFactories)
-            registerCallCommands(self.commands, self.callEngine, self.registry)
+            registerOffhookCommand(self.commands, self.callControl)
+            registerCallCommands(self.commands, self.callEngine)
         self.portService = VoicePortService(config, reactor, self.callEngine, self.controlPlane)
         self.portService.setServiceParent(self)
         self.voicePorts = self.portService.ports

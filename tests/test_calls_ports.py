@@ -24,7 +24,7 @@ from srst.sccp import messages as m
 from srst.sccp.constants import CallState, Tone
 from srst.media.portrange import RtpPortAllocator
 from srst.ports.media import MediaPump, PortMediaResources
-from tests.test_calls_engine import MAC_A, MAC_B, CallRouter, ack, dial, only
+from tests.callhelpers import MAC_A, MAC_B, CallRouter, ack, dial, only
 from tests.test_ports_media import PortReactor
 
 PORT = "1/0/0"

@@ -19,7 +19,7 @@ from srst.sccp import messages as m
 from srst.sccp.constants import CallState, Tone
 from srst.media.portrange import RtpPortAllocator
 from srst.ports.media import MediaPump, PortMediaResources
-from tests.test_calls_engine import MAC_A, CallRouter, ack, dial, only
+from tests.callhelpers import MAC_A, CallRouter, ack, dial, only
 from tests.test_ports_media import PortReactor
 from tests.test_calls_ports import states, tones
 

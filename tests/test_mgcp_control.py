@@ -22,7 +22,7 @@ from srst.ports.simulated import SimulatedBackend
 from srst.ports.voiceport import newVoicePort
 from srst.sccp import messages as m
 from srst.sccp.constants import CallState
-from tests.test_calls_engine import MAC_A, CallRouter, dial
+from tests.callhelpers import MAC_A, CallRouter, dial
 from tests.test_calls_ports import states
 
 

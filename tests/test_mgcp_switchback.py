@@ -20,8 +20,8 @@ from srst.calls.portline import VoicePortEndpoint
 from srst.mgcp.control import PortControl
 from srst.mgcp.fallback import FallbackStatus, newFallbackMonitor
 from srst.mgcp.messages import Command, Response, decodeMessage, encodeMessage
+from tests.callhelpers import CallRouter
 from tests.mgcphelpers import CA, DOMAIN, GatewayHarness
-from tests.test_calls_engine import CallRouter
 
 BASE = datetime(2026, 12, 5, 9, 0, 0, tzinfo=timezone.utc)
 EP0 = "aaln/S1/SU0/0@%s" % (DOMAIN,)

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_calls_engine,tests.test_calls_shared -*-
+# -*- test-case-name: tests.test_calls_call -*-
 """
 A two-party call: its legs, who holds it, and on a shared line (one
 directory number on several endpoints, sccp.md 5.4 (j)) the legs that ring

@@ -1,41 +1,9 @@
 # -*- test-case-name: tests.test_calls_commands -*-
 """
-The call operator commands: C{show ephone offhook} and C{show voice call
-status}, in the format of the seed's samples
-(secure-srst-configuration-example, steps 2 and 3 of "Verify").
-
-C{show ephone offhook} prints, for every registered phone that is off hook,
-its C{show ephone} record (L{srst.sccp.commands.renderEphone}: header lines
-and line buttons with their channel states, C{CONNECTED} and so on), then
-four lines for each of its calls that is connected or on hold::
-
-    Active Secure Call on DN 14 chan 1 :2002 10.1.1.40 29632 to 10.1.1.40 25616 via 10.1.1.40
-    G711Ulaw64k 160 bytes no vad
-    Tx Pkts 0 bytes 0 Rx Pkts 0 bytes 0 Lost 0
-    Jitter 0 Latency 0 callingDn 22 calledDn -1
-
-  - C{Active Secure Call} when the call's media is SRTP, C{Active Call}
-    for clear text.
-  - C{DN <tag> chan 1 :<number>}: the phone's C{ephone-dn} tag and number.
-  - Then where this phone receives media (the address of its
-    OpenReceiveChannelAck), C{to} where the other phone receives, C{via}
-    the other phone's media address.  An address that is not known (not
-    yet acknowledged, or media closed while the call is on hold) prints as
-    C{0.0.0.0 0}.
-  - The codec and the bytes of audio per packet (srst never asks for voice
-    activity detection: C{no vad}).
-  - The packet counters, jitter and latency.  Phones send their media to
-    each other, not through the router, so for a call between phones srst
-    does not see it and prints 0.  For a call to a voice port the router
-    terminates the media itself and prints its stream's statistics from
-    the phone's side (L{routerMediaCounters}): Tx what the router
-    received from the phone, Rx what it sent, Lost and Jitter (ms) of the
-    phone's stream as the router measured them (RFC 3550).
-  - C{callingDn}: the caller's C{ephone-dn} tag on the called phone, -1 on
-    the calling one; C{calledDn} the other way round.
-
-As for C{show ephone}, each line is printed whole (the seed's breaks come
-from an 80-column terminal) and without trailing spaces.
+The call operator command C{show voice call status}, in the format of the
+seed's sample (secure-srst-configuration-example, step 3 of "Verify").
+It knows devices only through L{ICallEndpoint} (C{show ephone offhook},
+which renders phones, is L{srst.sccp.commands}).
 
 C{show voice call status} prints one row per call leg (the calling leg
 first, then the called one) under the seed's header::
@@ -69,7 +37,7 @@ first, then the called one) under the seed's header::
 The closing line counts calls (two legs each): C{N active calls found},
 or C{No active calls found} when there is none.
 
-Both commands answer C{--json} with the same facts.
+C{--json} answers with the same facts.
 """
 
 from __future__ import annotations
@@ -81,11 +49,7 @@ from attrs import frozen
 from srst.admin.commands import CommandResult, CommandTable
 from srst.calls.call import Call
 from srst.calls.engine import CallEngine
-from srst.calls.interfaces import ICallEndpoint
-from srst.calls.leg import Leg, LegStatus
-from srst.calls.media import DEFAULT_CODEC, PACKET_MS, Codec, MediaStream, payloadBytes
-from srst.sccp.commands import ephoneData, renderEphone
-from srst.sccp.registry import Ephone, EphoneRegistry
+from srst.calls.leg import Leg
 
 CALL_ID_BASE = 0x1100
 """Added to a leg's call reference to give its C{CallID}."""
@@ -96,196 +60,11 @@ CID_BASE = 0x2C00
 CCVDB_BASE = 0x86000000
 """The base of the pseudo C{ccVdb} addresses."""
 
-UNKNOWN_ADDRESS = ("0.0.0.0", 0)
-"""What C{show ephone offhook} prints for a media address not known."""
-
 VOICE_CALL_HEADER = "CallID CID ccVdb Port DSP/Ch Called # Codec Dial-peers"
 """The header of C{show voice call status} (seed)."""
 
 NO_ACTIVE_CALLS = "No active calls found"
 """C{show voice call status} when there is no call."""
-
-SHOWN_STATUSES = frozenset((LegStatus.CONNECTED, LegStatus.HELD))
-"""The leg states C{show ephone offhook} prints an C{Active Call} block for."""
-
-
-
-@frozen
-class MediaCounters:
-    """
-    The media statistics of one leg, as far as the router knows them.
-
-    @ivar txPackets: packets the phone sent.
-    @ivar txBytes: bytes it sent.
-    @ivar rxPackets: packets it received.
-    @ivar rxBytes: bytes it received.
-    @ivar lost: packets lost.
-    @ivar jitter: jitter, milliseconds.
-    @ivar latency: latency, milliseconds.
-    """
-
-    txPackets: int = 0
-    txBytes: int = 0
-    rxPackets: int = 0
-    rxBytes: int = 0
-    lost: int = 0
-    jitter: int = 0
-    latency: int = 0
-
-
-def routerMediaCounters(endpoint: ICallEndpoint) -> MediaCounters | None:
-    """
-    The counters of a call whose far end is terminated on the router (a
-    voice port), from the phone's point of view: what the router received
-    is what the phone sent, and the other way round; loss and jitter as
-    the router measured the phone's stream.
-
-    @param endpoint: the far end's endpoint.
-    @return: the counters, or L{None} when the router does not terminate
-        that endpoint's media (another phone) or it has no stream open.
-    """
-    snapshot = endpoint.mediaSnapshot()
-    if snapshot is None:
-        return None
-    received, sent = snapshot.receive, snapshot.send
-    return MediaCounters(txPackets=received.packets, txBytes=received.octets, rxPackets=sent.packets,
-                         rxBytes=sent.octets, lost=received.lost, jitter=int(round(received.jitterMs)))
-
-
-def _ephoneOf(leg: Leg) -> Ephone | None:
-    """@return: the registry record of the leg's phone, or L{None}."""
-    return getattr(leg.endpoint, "ephone", None)
-
-
-def _address(stream: MediaStream | None) -> tuple[str, int]:
-    if stream is None or stream.address is None:
-        return UNKNOWN_ADDRESS
-    return stream.address
-
-
-@frozen
-class ActiveCall:
-    """
-    What C{show ephone offhook} says about one leg of a connected (or held)
-    call.
-
-    @ivar secure: whether the media is SRTP.
-    @ivar dnTag: the leg's C{ephone-dn} tag.
-    @ivar channel: the line channel (1).
-    @ivar number: the leg's directory number.
-    @ivar local: where this phone receives media (host, port).
-    @ivar remote: where the other phone receives media.
-    @ivar via: the other phone's media host.
-    @ivar codec: the call's codec.
-    @ivar packetBytes: bytes of audio per packet.
-    @ivar counters: the L{MediaCounters}.
-    @ivar callingDn: the caller's tag on the called side, else -1.
-    @ivar calledDn: the called tag on the calling side, else -1.
-    @ivar state: the leg's channel state (C{CONNECTED}, C{HOLD}).
-    """
-
-    secure: bool
-    dnTag: int
-    channel: int
-    number: str
-    local: tuple[str, int]
-    remote: tuple[str, int]
-    via: str
-    codec: Codec
-    packetBytes: int
-    counters: MediaCounters
-    callingDn: int
-    calledDn: int
-    state: str
-
-    @classmethod
-    def fromLeg(cls, leg: Leg, call: Call) -> "ActiveCall":
-        """
-        @param leg: a leg of C{call}.
-        @param call: the call.
-        @return: the leg's facts.
-        """
-        other = call.other(leg)
-        own, remote = call.media.streamOf(leg), call.media.streamOf(other)
-        codec = (own.codec if own is not None else call.media.codec) or DEFAULT_CODEC
-        milliseconds = own.milliseconds if own is not None else PACKET_MS
-        remoteAddress = _address(remote)
-        tag = other.line.tag
-        return cls(
-            secure=bool(call.secure), dnTag=leg.line.tag, channel=1, number=leg.line.number,
-            local=_address(own), remote=remoteAddress, via=remoteAddress[0], codec=codec,
-            packetBytes=payloadBytes(codec, milliseconds),
-            counters=routerMediaCounters(other.endpoint) or MediaCounters(),
-            callingDn=-1 if leg.outgoing else tag, calledDn=tag if leg.outgoing else -1,
-            state=leg.status.channel)
-
-    def render(self) -> list[str]:
-        """@return: the four lines of the seed."""
-        c = self.counters
-        kind = "Active Secure Call" if self.secure else "Active Call"
-        return [
-            f"{kind} on DN {self.dnTag} chan {self.channel} :{self.number} {self.local[0]} {self.local[1]}"
-            f" to {self.remote[0]} {self.remote[1]} via {self.via}",
-            f"{self.codec.iosName} {self.packetBytes} bytes no vad",
-            f"Tx Pkts {c.txPackets} bytes {c.txBytes} Rx Pkts {c.rxPackets} bytes {c.rxBytes} Lost {c.lost}",
-            f"Jitter {c.jitter} Latency {c.latency} callingDn {self.callingDn} calledDn {self.calledDn}",
-        ]
-
-    def asDict(self) -> dict[str, Any]:
-        """@return: the JSON facts."""
-        c = self.counters
-        return {
-            "secure": self.secure, "dnTag": self.dnTag, "channel": self.channel, "number": self.number,
-            "state": self.state,
-            "local": {"ip": self.local[0], "port": self.local[1]},
-            "remote": {"ip": self.remote[0], "port": self.remote[1]},
-            "via": self.via, "codec": self.codec.iosName, "packetBytes": self.packetBytes, "vad": False,
-            "txPackets": c.txPackets, "txBytes": c.txBytes, "rxPackets": c.rxPackets, "rxBytes": c.rxBytes,
-            "lost": c.lost, "jitter": c.jitter, "latency": c.latency,
-            "callingDn": self.callingDn, "calledDn": self.calledDn,
-        }
-
-
-def activeCallsByEphone(engine: CallEngine) -> dict[int, list[ActiveCall]]:
-    """
-    The connected or held call legs of every phone.
-
-    @param engine: the call engine.
-    @return: L{ActiveCall}s by C{id()} of the phone's L{Ephone}, in line
-        order.
-    """
-    found: dict[int, list[tuple[int, ActiveCall]]] = {}
-    for call in engine.calls():
-        for leg in (call.caller, call.callee):
-            ephone = _ephoneOf(leg)
-            if ephone is None or leg.status not in SHOWN_STATUSES:
-                continue
-            found.setdefault(id(ephone), []).append((leg.line.instance, ActiveCall.fromLeg(leg, call)))
-    return {key: [active for _, active in sorted(legs, key=lambda item: item[0])]
-            for key, legs in found.items()}
-
-
-def showEphoneOffhook(engine: CallEngine, registry: EphoneRegistry) -> CommandResult:
-    """
-    Render C{show ephone offhook}.
-
-    @param engine: the call engine.
-    @param registry: the ephone registry.
-    @return: the result; C{data["ephones"]} has the C{show ephone} facts of
-        each off-hook phone plus its C{"calls"}.
-    """
-    active = activeCallsByEphone(engine)
-    lines: list[str] = []
-    phones: list[dict[str, Any]] = []
-    for ephone in registry.registeredEphones():
-        if not ephone.offhook:
-            continue
-        calls = active.get(id(ephone), [])
-        lines.extend(renderEphone(ephone))
-        for call in calls:
-            lines.extend(call.render())
-        phones.append(dict(ephoneData(ephone), calls=[call.asDict() for call in calls]))
-    return CommandResult("\n".join(lines), {"ephones": phones})
 
 
 @frozen
@@ -383,24 +162,18 @@ def showVoiceCallStatus(engine: CallEngine) -> CommandResult:
     return CommandResult("\n".join(lines), data)
 
 
-def registerCallCommands(table: CommandTable, engine: CallEngine, registry: EphoneRegistry) -> None:
+def registerCallCommands(table: CommandTable, engine: CallEngine) -> None:
     """
-    Register C{show ephone offhook} and C{show voice call status}.
+    Register C{show voice call status}.
 
     @param table: the admin command table.
     @param engine: the call engine.
-    @param registry: the ephone registry.
     """
-    table.add("show ephone offhook", lambda: showEphoneOffhook(engine, registry),
-              help="off-hook IP phones and their active calls")
     table.add("show voice call status", lambda: showVoiceCallStatus(engine),
               help="call legs: call ids, ports, called numbers, codecs, dial-peers")
 
 
 __all__ = [
-    "ActiveCall", "CALL_ID_BASE", "CCVDB_BASE", "CID_BASE", "MediaCounters",
-    "NO_ACTIVE_CALLS", "SHOWN_STATUSES", "UNKNOWN_ADDRESS", "VOICE_CALL_HEADER",
-    "VoiceCallRow", "activeCallsByEphone", "registerCallCommands", "routerMediaCounters",
-    "showEphoneOffhook",
-    "showVoiceCallStatus", "voiceCallRows",
+    "CALL_ID_BASE", "CCVDB_BASE", "CID_BASE", "NO_ACTIVE_CALLS", "VOICE_CALL_HEADER", "VoiceCallRow",
+    "registerCallCommands", "showVoiceCallStatus", "voiceCallRows",
 ]

@@ -8,7 +8,7 @@ and monitors), their media (L{srst.calls.media}) and the transfers in
 progress; it reaches endpoints only through
 L{srst.calls.interfaces.ICallEndpoint} and finds numbers through
 L{srst.calls.interfaces.IDirectory}.  An adapter (the SCCP one is
-L{srst.calls.sccpline.SccpCallControl}) turns what a device does into the
+L{srst.sccp.callcontrol.SccpCallControl}) turns what a device does into the
 engine's methods:
 
   - L{CallEngine.seize}, L{CallEngine.digit}: an endpoint goes off hook and

@@ -115,7 +115,7 @@ class ICallEndpoint(Interface):
     """
     One device that takes part in calls.  The engine calls these methods in
     the order the device must see them; an implementation turns each into
-    its own signalling (L{srst.calls.sccpline.SccpEndpoint}: SCCP messages
+    its own signalling (L{srst.sccp.callendpoint.SccpEndpoint}: SCCP messages
     in the order of sccp.md 5.4).  Every method gets the L{srst.calls.leg.Leg}
     concerned; none may raise for a leg it no longer knows.
 

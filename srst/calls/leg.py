@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_calls_engine -*-
+# -*- test-case-name: tests.test_calls_leg -*-
 """
 A call leg: one endpoint line's part in a call, as an Automat
 C{TypeMachineBuilder} machine (style.md 2.6).

@@ -1,41 +1,36 @@
-# -*- test-case-name: tests.test_calls_engine,tests.test_calls_integration,tests.test_calls_transfer -*-
+# -*- test-case-name: tests.test_sccp_callendpoint -*-
 """
-The SCCP side of the call engine.
+One registered SCCP phone as a call endpoint.
 
-L{SccpCallControl} plugs into L{srst.sccp.factory.SkinnyFactory}: its
-C{callHandler(station, msg)} gets a registered phone's call-control
-messages and turns them into engine inputs; C{hasActiveCall(ephone)} tells
-the station whether to refuse an Unregister; C{stationLost(station)} clears
-the calls of a phone whose connection ended.  It gives the engine a
-L{RegistryDirectory} of the registered phones' directory numbers.
+L{SccpEndpoint} is the L{ICallEndpoint} of one phone: it sends the SCCP
+messages of each engine event in the order of sccp.md 5.4: (a)-(g) for
+basic calls (dial tone, digits, ringing, answer, media, hang-up, hold), (h)
+transfer, (i) forwarding, (j) shared lines (in use elsewhere, remote hold,
+idle).  It writes the C{debug ephone state} lines of the seed
+(C{SetCallState line 1 DN 2(-1) chan 1 ref 6 TsOffHook}, C{Security Key
+Generation}, C{Send Decryption Key}, C{StartMedia ...}, C{Send Encryption
+Key}) through its station (never a key), and keeps the C{show ephone}
+fields of the phone's L{Ephone} (line channels, off hook, ringing, active
+line, media active) up to date.
 
-L{SccpEndpoint} is one phone as an L{ICallEndpoint}: it sends the SCCP
-messages of each engine event in the order of sccp.md 5.4 (a)-(g) (the
-features (h)-(j) come from L{srst.calls.sccpfeatures}), writes
-the C{debug ephone state} lines of the seed (C{SetCallState line 1 DN 2(-1)
-chan 1 ref 6 TsOffHook}, C{Security Key Generation}, C{Send Decryption
-Key}, C{OpenReceiveChannelAck:IP ...}, C{StartMedia ...}, C{Send
-Encryption Key}) on the station's state logger (never a key), and keeps the
-C{show ephone} fields of the phone's L{Ephone} up to date.
+It speaks the engine's vocabulary on one side and SCCP on the other:
+L{engineCodec} and L{sccpCodec} map SCCP compressionType ids 4 and 2 to
+and from the engine's G.711 codecs (any other id is a codec srst does not
+carry), L{srst.sccp.srtpkeys} turns the engine's SRTP keys into key blocks,
+and each L{FailureReason} becomes its tone and prompt.
 
-Bad input never escapes: a message the phone's call state does not allow
-(Automat C{NoTransition}, L{CallStateError}) is logged and ignored; a
-softkey out of state gets "Key Is Not Active" (sccp.md 5.4 (k)).
+The phone is reached only through its L{ICallStation}: the label, C{send},
+the ephone, C{now()} and the C{debug ephone state} writer.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from typing import Any, Callable
+from typing import Any
 
-from automat import NoTransition
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from srst.calls.engine import CallEngine, CallStateError
-from srst.calls.dialing import RegistryDirectory, lineRef
-from srst.calls.forward import CallForwardKeys
-from srst.calls.sccpfeatures import FeatureControl, FeatureEndpoint
 from srst.calls.interfaces import FailureReason, ICallEndpoint, LineRef, Party
 from srst.calls.leg import Leg, LegStatus
 from srst.calls.media import Codec, ForeignCodec, MediaStream, OfferedCodec, payloadBytes
@@ -47,31 +42,53 @@ from srst.sccp.constants import (
     CallState,
     CallType,
     LampMode,
-    MediaStatus,
     RingDuration,
     RingMode,
-    SoftKeyEvent,
     SoftKeySet,
     SpeakerMode,
     Stimulus,
     Tone,
     ToneDirection,
-    keypadCharacter,
 )
-from srst.sccp.registry import LINE_IDLE, Ephone, EphoneRegistry
+from srst.sccp.registry import LINE_IDLE, Ephone
 from srst.sccp.srtpkeys import toKeyInfo
-from srst.sccp.station import IStationListener
+from srst.sccp.station import ICallStation
 
-from srst.calls._sccpvalues import (ALL_KEYS, KEY_NOT_ACTIVE_SECONDS, NOTIFY_PRIORITY, NOTIFY_SECONDS,
-                                    PRECEDENCE_LEVEL, TOS_EF, _OFF_HOOK_CHANNELS, _TONE_NAMES, _TS)
+log = Logger(namespace="srst.calls.sccp")
+"""The log of the SCCP call adapter (bad input, messages it cannot send)."""
 
-_log = Logger(namespace="srst.calls.sccp")
+ALL_KEYS = 0xFFFFFFFF
+"""SelectSoftKeys.validKeyMask enabling every key of the set."""
+
+PRECEDENCE_LEVEL = 4
+"""CallState.precedenceLevel as CUCM sends it."""
+
+TOS_EF = 0xB8
+"""StartMediaTransmission.precedenceValue: DSCP EF."""
+
+NOTIFY_SECONDS, NOTIFY_PRIORITY = 10, 5
+"""How long and with which priority the incoming-call notification shows."""
 
 VOICE_PORT_PREFIX = "50/0/"
 """The slot and subunit of the ephone-dn voice ports (C{show voice call status})."""
 
 DIAL_PEER_BASE = 20000
 """Added to an C{ephone-dn} tag to give the dial-peer tag IOS shows for it."""
+
+_TS = {
+    CallState.OFF_HOOK: "TsOffHook", CallState.ON_HOOK: "TsOnHook", CallState.RING_OUT: "TsRingOut",
+    CallState.RING_IN: "TsRingIn", CallState.CONNECTED: "TsConnected", CallState.BUSY: "TsBusy",
+    CallState.HOLD: "TsHold", CallState.PROCEED: "TsProceed",
+}
+"""The IOS names C{debug ephone state} prints for call states."""
+
+_TONE_NAMES = {Tone.INSIDE_DIAL: "DtInsideDialTone", Tone.OUTSIDE_DIAL: "DtOutsideDialTone",
+               Tone.ALERTING: "DtAlertingTone", Tone.LINE_BUSY: "DtBusyTone", Tone.REORDER: "DtReorderTone",
+               Tone.HOLD: "DtHoldTone"}
+"""The IOS names C{debug ephone state} prints for tones."""
+
+_OFF_HOOK_CHANNELS = frozenset(("SEIZE", "ALERTING", "CONNECTED", "HOLD"))
+"""The channel states that count as off hook in C{show ephone}."""
 
 _SCCP_CODECS = {Codec.G711_ULAW: SccpCodec.G711_ULAW_64K, Codec.G711_ALAW: SccpCodec.G711_ALAW_64K}
 """The compressionType of each codec the engine carries."""
@@ -97,27 +114,26 @@ def sccpCodec(codec: Codec) -> SccpCodec:
 
 
 @implementer(ICallEndpoint)
-class SccpEndpoint(FeatureEndpoint):
+class SccpEndpoint:
     """
     One registered phone as a call endpoint (see the module docstring).
 
-    @ivar station: the phone's L{srst.sccp.station.Station}.
+    @ivar station: the phone's session, as an L{ICallStation}.
     @ivar gone: whether the phone disappeared (nothing is sent any more).
     @ivar speaker: whether the phone went off hook on the speaker (softkey
         or line key) rather than the handset.
     """
 
-    def __init__(self, station: Any) -> None:
+    def __init__(self, station: ICallStation) -> None:
         """
-        @param station: a registered phone's session (C{send}, C{ephone},
-            C{core.stateLog}, C{core.now}, C{core.label()}).
+        @param station: a registered phone's session.
         """
         self.station = station
         self.gone = False
         self.speaker = False
-        self._channels: dict[int, tuple[Leg, str]] = {}
-        self._transmitting: set[int] = set()
-        self._holdTone: set[int] = set()
+        self._channels: dict[Leg, str] = {}
+        self._transmitting: set[Leg] = set()
+        self._holdTone: set[Leg] = set()
 
     # -- ICallEndpoint attributes --------------------------------------------------------------
 
@@ -184,7 +200,7 @@ class SccpEndpoint(FeatureEndpoint):
             try:
                 self.station.send(msg)
             except m.EncodeError as e:
-                _log.error("{station}: cannot send {message}: {error}", station=self.label,
+                log.error("{station}: cannot send {message}: {error}", station=self.label,
                            message=type(msg).__name__, error=str(e))
 
     def debug(self, text: str, **fields: Any) -> None:
@@ -224,7 +240,7 @@ class SccpEndpoint(FeatureEndpoint):
             lastRedirectingReason=reason, callInstance=1, callSecurityStatus=security)
 
     def _stopStream(self, leg: Leg, stream: MediaStream | None) -> list[m.Message]:
-        self._transmitting.discard(id(leg))
+        self._transmitting.discard(leg)
         if stream is None:
             return []
         ref = leg.callReference
@@ -233,13 +249,13 @@ class SccpEndpoint(FeatureEndpoint):
 
     def _channel(self, leg: Leg, state: str | None) -> None:
         if state is None:
-            self._channels.pop(id(leg), None)
+            self._channels.pop(leg, None)
         else:
-            self._channels[id(leg)] = (leg, state)
+            self._channels[leg] = state
         ephone = self.ephone
         if ephone is None:
             return
-        states = list(self._channels.values())
+        states = list(self._channels.items())
         for line in ephone.lines:
             onLine = [s for l, s in states if l.line.instance == line.assignment.instance]
             line.channels[:] = (onLine + [LINE_IDLE] * len(line.channels))[:len(line.channels)]
@@ -335,7 +351,8 @@ class SccpEndpoint(FeatureEndpoint):
                    ms=stream.milliseconds, size=payloadBytes(stream.codec, stream.milliseconds))
         self.send(m.OpenReceiveChannel(
             conferenceId=ref, passThruPartyId=stream.passThruPartyId, millisecondPacketSize=stream.milliseconds,
-            compressionType=sccpCodec(stream.codec), echoCancellation=0, callReference=ref, rxKey=toKeyInfo(stream.rxKeys)))
+            compressionType=sccpCodec(stream.codec), echoCancellation=0, callReference=ref,
+            rxKey=toKeyInfo(stream.rxKeys)))
         if stream.rxKeys is not None:
             self.debug("Send Decryption Key")
 
@@ -349,13 +366,13 @@ class SccpEndpoint(FeatureEndpoint):
         self.debug("StartMedia {ip} port={port}", ip=host, port=port)
         self.send(m.StartMediaTransmission(
             conferenceId=ref, passThruPartyId=stream.passThruPartyId, remoteIpAddr=ipaddress.ip_address(host),
-            remotePortNumber=port, millisecondPacketSize=stream.milliseconds, compressionType=sccpCodec(stream.codec),
-            precedenceValue=TOS_EF, silenceSuppression=0, maxFramesPerPacket=0, callReference=ref,
-            txKey=toKeyInfo(stream.txKeys)))
+            remotePortNumber=port, millisecondPacketSize=stream.milliseconds,
+            compressionType=sccpCodec(stream.codec), precedenceValue=TOS_EF, silenceSuppression=0,
+            maxFramesPerPacket=0, callReference=ref, txKey=toKeyInfo(stream.txKeys)))
         if stream.txKeys is not None:
             self.debug("Send Encryption Key")
-        self._transmitting.add(id(leg))
-        self._channel(leg, self._channels.get(id(leg), (leg, LegStatus.CONNECTED.channel))[1])
+        self._transmitting.add(leg)
+        self._channel(leg, self._channels.get(leg, LegStatus.CONNECTED.channel))
 
     def connected(self, leg: Leg, remote: Party, encrypted: bool) -> None:
         """sccp.md 5.4 (d): Connected, with the padlock when encrypted."""
@@ -367,8 +384,8 @@ class SccpEndpoint(FeatureEndpoint):
 
     def held(self, leg: Leg, stream: MediaStream | None) -> None:
         """sccp.md 5.4 (g), holder side."""
-        if id(leg) in self._holdTone:
-            self._holdTone.discard(id(leg))
+        if leg in self._holdTone:
+            self._holdTone.discard(leg)
             self.send(m.StopTone(leg.line.instance, leg.callReference))
         self.send(*self._stopStream(leg, stream))
         self.send(m.SetLamp(Stimulus.LINE, leg.line.instance, LampMode.WINK), self._callState(leg, CallState.HOLD),
@@ -380,9 +397,9 @@ class SccpEndpoint(FeatureEndpoint):
         """sccp.md 5.4 (g), held side: media closes; hold tone unless secure."""
         self.send(*self._stopStream(leg, stream))
         if playTone:
-            self._holdTone.add(id(leg))
+            self._holdTone.add(leg)
             self.send(self._tone(leg, Tone.HOLD))
-        self._channel(leg, self._channels.get(id(leg), (leg, LegStatus.CONNECTED.channel))[1])
+        self._channel(leg, self._channels.get(leg, LegStatus.CONNECTED.channel))
 
     def resumed(self, leg: Leg) -> None:
         """sccp.md 5.4 (g): Resume, media follows."""
@@ -392,14 +409,14 @@ class SccpEndpoint(FeatureEndpoint):
 
     def resumedByRemote(self, leg: Leg) -> None:
         """The other side resumed: stop the hold tone."""
-        if id(leg) in self._holdTone:
-            self._holdTone.discard(id(leg))
+        if leg in self._holdTone:
+            self._holdTone.discard(leg)
             self.send(m.StopTone(leg.line.instance, leg.callReference))
 
     def released(self, leg: Leg, stream: MediaStream | None, answered: bool) -> None:
         """sccp.md 5.4 (f): the hang-up sequence."""
         n, ref = leg.line.instance, leg.callReference
-        self._holdTone.discard(id(leg))
+        self._holdTone.discard(leg)
         if not leg.outgoing and not answered:
             self.send(m.SetRinger(RingMode.OFF, RingDuration.NORMAL, 0, 0), self._callState(leg, CallState.ON_HOOK),
                       m.SetLamp(Stimulus.LINE, n, LampMode.OFF), m.SelectSoftKeys(0, 0, SoftKeySet.ON_HOOK, ALL_KEYS))
@@ -410,233 +427,72 @@ class SccpEndpoint(FeatureEndpoint):
                       m.DefineTimeDate.fromDateTime(self.station.now()), m.SetSpeakerMode(SpeakerMode.OFF))
             if answered:
                 self.send(m.SetRinger(RingMode.OFF, RingDuration.NORMAL, 0, 0))
-        self._transmitting.discard(id(leg))
+        self._transmitting.discard(leg)
         self._channel(leg, None)
         self.speaker = False
 
+    # -- ICallEndpoint: transfer, forwarding, shared lines (sccp.md 5.4 (h)-(j)) ----------------
 
-@implementer(IStationListener)
-class SccpCallControl(FeatureControl):
-    """
-    The SCCP adapter of the call engine (see the module docstring).
+    def transferred(self, leg: Leg, remote: Party, ringing: bool) -> None:
+        """sccp.md 5.4 (h): a transfer gave the leg a new other side (ringing: ringback)."""
+        if leg in self._holdTone:
+            self._holdTone.discard(leg)
+            self.send(m.StopTone(leg.line.instance, leg.callReference))
+        if ringing:
+            self.send(self._callState(leg, CallState.RING_OUT), self._tone(leg, Tone.ALERTING))
+        self.send(self._callInfo(leg, remote, CallSecurityStatus.UNKNOWN))
 
-    @ivar engine: the L{CallEngine}.
-    @ivar registry: the shared L{EphoneRegistry}.
-    @ivar directory: the engine's L{RegistryDirectory} of registered phones.
-    @ivar forwardKeys: the CFwdAll dialogue (L{CallForwardKeys}).
-    """
+    def redirected(self, leg: Leg, called: Party) -> None:
+        """sccp.md 5.4 (i): the caller's CallInfo names the forward target."""
+        self.send(self._callInfo(leg, called, CallSecurityStatus.UNKNOWN))
 
-    log = _log
+    def answeredElsewhere(self, leg: Leg) -> None:
+        """sccp.md 5.4 (j): another phone with the shared line took the call."""
+        ringing = self._channels.get(leg, "") == LegStatus.RING_IN.channel
+        self._transmitting.discard(leg)
+        self._channel(leg, None)
+        self._showInUse(leg.line, leg.callReference, ringing)
 
-    def __init__(self, engine: CallEngine, registry: EphoneRegistry) -> None:
+    def remoteInUse(self, line: LineRef, reference: int) -> None:
+        """sccp.md 5.4 (j): the shared line is in use on another phone."""
+        self._showInUse(line, reference, False)
+
+    def remoteHeld(self, line: LineRef, reference: int) -> None:
         """
-        @param engine: the call engine; this adapter adds itself as a directory.
-        @param registry: the registry both SCCP listeners share.
+        sccp.md 5.4 (j): the shared line's call is held elsewhere; Resume
+        picks it up: flashing lamp, CallState(RemoteHold), OnHold keys.
         """
-        self.engine = engine
-        self.registry = registry
-        self._endpoints: dict[int, SccpEndpoint] = {}
-        self.directory = RegistryDirectory(registry, self.endpointFor)
-        engine.addDirectory(self.directory)
-        self.forwardKeys = CallForwardKeys(engine.clock, engine.forwards, engine.interdigit, engine.newReference)
-        self._handlers: dict[type, Callable[[SccpEndpoint, Any], None]] = {
-            m.OffHook: lambda endpoint, msg: self._goOffHook(endpoint, msg.lineInstance, msg.callReference, False),
-            m.OnHook: self._onHook,
-            m.SoftKeyEvent: self._softKey,
-            m.Stimulus: self._stimulus,
-            m.KeypadButton: self._keypad,
-            m.EnblocCall: self._enbloc,
-            m.OpenReceiveChannelAck: self._receiveAck,
-            m.MediaTransmissionFailure: self._transmissionFailure,
-        }
+        n = line.instance
+        self.send(m.SetLamp(Stimulus.LINE, n, LampMode.FLASH),
+                  m.CallState(CallState.REMOTE_HOLD, n, reference, 0, PRECEDENCE_LEVEL, 0),
+                  m.SelectSoftKeys(n, reference, SoftKeySet.ON_HOLD, ALL_KEYS))
 
-    # -- hooks for SkinnyFactory -----------------------------------------------------------------
-
-    def endpointFor(self, station: Any) -> SccpEndpoint:
-        """@return: the endpoint of a registered phone's session."""
-        endpoint = self._endpoints.get(id(station))
-        if endpoint is None or endpoint.station is not station:
-            endpoint = self._endpoints[id(station)] = SccpEndpoint(station)
-        return endpoint
-
-    def callMessageReceived(self, station: Any, msg: m.Message) -> None:
+    def remoteIdle(self, line: LineRef, reference: int) -> None:
         """
-        A registered phone's call-control message (L{IStationListener}).
-
-        @param station: its session.
-        @param msg: the message.
+        sccp.md 5.4 (j): the shared line's call ended: lamp Off,
+        CallState(OnHook), OnHook keys, DefineTimeDate.
         """
-        if station.ephone is None:
-            return
-        endpoint = self.endpointFor(station)
-        handler = self._handlers.get(type(msg))
-        if handler is None:
-            self.log.debug("{station}: {message} ignored", station=endpoint.label, message=type(msg).__name__)
-            return
-        try:
-            handler(endpoint, msg)
-        except (NoTransition, CallStateError) as e:
-            self.log.info("{station}: {message} ignored: {why}", station=endpoint.label,
-                          message=type(msg).__name__, why=str(e))
-            if isinstance(msg, (m.SoftKeyEvent, m.Stimulus)):
-                endpoint.send(m.DisplayNotify(KEY_NOT_ACTIVE_SECONDS, m.LABEL_KEY_IS_NOT_ACTIVE))
+        n = line.instance
+        self.send(m.SetLamp(Stimulus.LINE, n, LampMode.OFF),
+                  m.CallState(CallState.ON_HOOK, n, reference, 0, PRECEDENCE_LEVEL, 0),
+                  m.SelectSoftKeys(0, 0, SoftKeySet.ON_HOOK, ALL_KEYS),
+                  m.DefineTimeDate.fromDateTime(self.station.now()))
 
-    def hasActiveCall(self, station: Any) -> bool:
-        """Whether the phone has a call (L{IStationListener})."""
-        endpoint = self._endpoints.get(id(station))
-        return endpoint is not None and endpoint.station is station and self.engine.hasCall(endpoint)
-
-    def sessionEnded(self, station: Any) -> None:
+    def _showInUse(self, line: LineRef, reference: int, ringing: bool) -> None:
         """
-        A phone's registration ended (L{IStationListener}: connection lost,
-        keepalive timeout, Unregister, replaced): its calls clear, the other
-        sides hear the hang-up.
+        The "in use elsewhere" sequence: SetRinger(Off) and
+        ClearPromptStatus when it rang, lamp On, CallState(CallRemoteMultiline),
+        SelectSoftKeys(InUseHint).
         """
-        endpoint = self._endpoints.get(id(station))
-        if endpoint is None or endpoint.station is not station:
-            return
-        del self._endpoints[id(station)]
-        endpoint.gone = True
-        self.forwardKeys.gone(endpoint)
-        self.engine.endpointGone(endpoint)
-
-    # -- message handlers ---------------------------------------------------------------------------
-
-    def _line(self, endpoint: SccpEndpoint, instance: int) -> LineRef:
-        ephone = endpoint.ephone
-        if ephone is None or not ephone.lines:
-            raise CallStateError("go off hook without a line", None)
-        line = ephone.line(instance) if instance else None
-        return lineRef(line or ephone.lines[0])
-
-    def _leg(self, endpoint: SccpEndpoint, reference: int, *statuses: LegStatus) -> Leg | None:
-        for leg in self.engine.legsOf(endpoint):
-            if (not reference or leg.callReference == reference) and (not statuses or leg.status in statuses):
-                return leg
-        return None
-
-    def _goOffHook(self, endpoint: SccpEndpoint, instance: int, reference: int, speaker: bool) -> None:
-        ringing = self._leg(endpoint, reference, LegStatus.RING_IN) or self._leg(endpoint, 0, LegStatus.RING_IN)
-        if ringing is not None:
-            endpoint.debug("OFFHOOK")
-            endpoint.speaker = speaker
-            self.engine.answer(ringing)
-        elif not self.engine.hasCall(endpoint):
-            endpoint.debug("OFFHOOK")
-            endpoint.speaker = speaker
-            self.engine.seize(endpoint, self._line(endpoint, instance))
-        else:
-            raise CallStateError("go off hook", self.engine.legsOf(endpoint)[0].status)
-
-    def _onHook(self, endpoint: SccpEndpoint, msg: m.OnHook) -> None:
-        ref = msg.callReference
-        leg = (self._leg(endpoint, ref) if ref else None) or self._active(endpoint)
-        if leg is not None:
-            endpoint.debug("ONHOOK")
-            self.engine.hangUp(leg)
-
-    def _softKey(self, endpoint: SccpEndpoint, msg: m.SoftKeyEvent) -> None:
-        event, ref = msg.softKeyEvent, msg.callReference
-        if event == SoftKeyEvent.NEW_CALL:
-            if self.engine.hasCall(endpoint):
-                raise CallStateError("start a new call", self.engine.legsOf(endpoint)[0].status)
-            self._goOffHook(endpoint, msg.lineInstance, 0, speaker=True)
-        elif event == SoftKeyEvent.ANSWER:
-            leg = self._leg(endpoint, ref, LegStatus.RING_IN) or self._leg(endpoint, 0, LegStatus.RING_IN)
-            if leg is None:
-                raise CallStateError("answer", None)
-            endpoint.speaker = True
-            self.engine.answer(leg)
-        elif event == SoftKeyEvent.END_CALL:
-            leg = self._leg(endpoint, ref) or self._leg(endpoint, 0)
-            if leg is None:
-                raise CallStateError("end a call", None)
-            self.engine.hangUp(leg)
-        elif event == SoftKeyEvent.HOLD:
-            self.engine.hold(self._required(endpoint, ref, "hold", LegStatus.CONNECTED))
-        elif event == SoftKeyEvent.RESUME:
-            if self._leg(endpoint, 0, LegStatus.HELD) is None:
-                self.engine.pickUp(endpoint, ref)
-            else:
-                self.engine.resume(self._required(endpoint, ref, "resume", LegStatus.HELD))
-        elif event == SoftKeyEvent.TRANSFER:
-            self._transfer(endpoint, ref)
-        elif event == SoftKeyEvent.CFWD_ALL:
-            self._forwardAll(endpoint, msg.lineInstance)
-        else:
-            raise CallStateError("use softkey %d" % (int(event),), None)
-
-    def _required(self, endpoint: SccpEndpoint, reference: int, action: str, status: LegStatus) -> Leg:
-        leg = self._leg(endpoint, reference, status) or self._leg(endpoint, 0, status)
-        if leg is None:
-            raise CallStateError(action, None)
-        return leg
-
-    def _stimulus(self, endpoint: SccpEndpoint, msg: m.Stimulus) -> None:
-        if msg.stimulus == Stimulus.LINE:
-            if self._leg(endpoint, 0, LegStatus.RING_IN) is not None or not self.engine.hasCall(endpoint):
-                self._goOffHook(endpoint, msg.stimulusInstance, msg.callReference, speaker=True)
-        elif msg.stimulus == Stimulus.HOLD:
-            held = self._leg(endpoint, 0, LegStatus.HELD)
-            if held is not None:
-                self.engine.resume(held)
-            else:
-                self.engine.hold(self._required(endpoint, msg.callReference, "hold", LegStatus.CONNECTED))
-        elif msg.stimulus == Stimulus.TRANSFER:
-            self._transfer(endpoint, msg.callReference)
-        elif msg.stimulus == Stimulus.FORWARD_ALL:
-            self._forwardAll(endpoint, msg.stimulusInstance)
-        else:
-            raise CallStateError("use button %d" % (int(msg.stimulus),), None)
-
-    def _keypad(self, endpoint: SccpEndpoint, msg: m.KeypadButton) -> None:
-        leg = self._leg(endpoint, 0, LegStatus.DIALING)
-        forwarding = self.forwardKeys.active(endpoint)
-        if leg is not None or forwarding:
-            try:
-                digit = keypadCharacter(msg.kpButton)
-            except ValueError as e:
-                raise CallStateError("dial %s" % (e,), leg.status if leg else None) from None
-            if leg is not None:
-                self.engine.digit(leg, digit)
-            else:
-                self.forwardKeys.digit(endpoint, digit)
-
-    def _enbloc(self, endpoint: SccpEndpoint, msg: m.EnblocCall) -> None:
-        leg = self._leg(endpoint, 0, LegStatus.DIALING)
-        if leg is None:
-            self._goOffHook(endpoint, msg.lineInstance, 0, speaker=True)
-            leg = self._leg(endpoint, 0, LegStatus.DIALING)
-        number = msg.calledParty.rstrip("#")
-        for digit in number + "#":
-            if leg is None or leg.status is not LegStatus.DIALING:
-                break
-            self.engine.digit(leg, digit)
-
-    def _receiveAck(self, endpoint: SccpEndpoint, msg: m.OpenReceiveChannelAck) -> None:
-        leg = self._mediaLeg(endpoint, msg.callReference, msg.passThruPartyId)
-        if leg is None:
-            return
-        endpoint.debug("OpenReceiveChannelAck:IP {ip}, port={port}, dn_index={dn}, dn={dn}, chan=1",
-                       ip=str(msg.ipAddr), port=msg.portNumber, dn=leg.line.tag)
-        if msg.mediaReceptionStatus != MediaStatus.OK:
-            self.engine.mediaFailed(leg, "OpenReceiveChannelAck status %d" % (int(msg.mediaReceptionStatus),))
-            return
-        self.engine.mediaReady(leg, msg.passThruPartyId, str(msg.ipAddr), msg.portNumber)
-
-    def _transmissionFailure(self, endpoint: SccpEndpoint, msg: m.MediaTransmissionFailure) -> None:
-        leg = self._mediaLeg(endpoint, msg.callReference, msg.passThruPartyId)
-        if leg is not None:
-            self.engine.mediaFailed(leg, "MediaTransmissionFailure")
-
-    def _mediaLeg(self, endpoint: SccpEndpoint, reference: int, passThruPartyId: int) -> Leg | None:
-        for leg in self.engine.legsOf(endpoint):
-            if reference and leg.callReference != reference:
-                continue
-            stream = leg.call.media.streamOf(leg) if leg.call is not None else None
-            if stream is not None and stream.passThruPartyId == passThruPartyId:
-                return leg
-        return None
+        n = line.instance
+        if ringing:
+            self.send(m.SetRinger(RingMode.OFF, RingDuration.NORMAL, 0, 0), m.ClearPromptStatus(n, reference))
+        self.send(m.SetLamp(Stimulus.LINE, n, LampMode.ON),
+                  m.CallState(CallState.CALL_REMOTE_MULTILINE, n, reference, 0, PRECEDENCE_LEVEL, 0),
+                  m.SelectSoftKeys(n, reference, SoftKeySet.IN_USE_HINT, ALL_KEYS))
 
 
-__all__ = ["SccpCallControl", "SccpEndpoint"]
+__all__ = [
+    "ALL_KEYS", "DIAL_PEER_BASE", "NOTIFY_PRIORITY", "NOTIFY_SECONDS", "PRECEDENCE_LEVEL", "SccpEndpoint", "TOS_EF",
+    "VOICE_PORT_PREFIX", "engineCodec", "sccpCodec",
+]
