@@ -52,8 +52,8 @@ from srst.pki.trust import (
     loadPrivateKeyFile,
 )
 from srst.ports.commands import registerVoicePortCommands
+from srst.ports.service import VoicePortService
 from srst.policing import ControlPlane, PolicingFactory, registerPolicingCommands
-from srst.portservice import VoicePortService
 from srst.sccp.callcontrol import SccpCallControl
 from srst.sccp.commands import registerOffhookCommand, registerSccpCommands
 from srst.sccp.factory import REGISTER_NAMESPACE, STATE_NAMESPACE, SkinnyFactory
@@ -242,7 +242,7 @@ class RouterService(MultiService):
             registerSccpCommands(self.commands, self.registry, self.skinnyFactories)
             registerOffhookCommand(self.commands, self.callControl)
             registerCallCommands(self.commands, self.callEngine)
-        self.portService = VoicePortService(config, reactor, self.callEngine, self.controlPlane)
+        self.portService = VoicePortService(config, reactor, self.callEngine, self.controlPlane, self.debug)
         self.portService.setServiceParent(self)
         self.voicePorts = self.portService.ports
         self.portEndpoints = self.portService.endpoints

@@ -32,7 +32,9 @@ from srst.calls.commands import registerCallCommands
 from srst.calls.engine import CallEngine
 from srst.calls.interfaces import Destination, DialMatch, ICallEndpoint, IDirectory, LineRef
 from srst.calls.media import Codec, OfferedCodec
+from srst.debug import DebugSwitches
 from srst.media.srtp import generateKeys
+from srst.ports.callendpoint import DEBUG_NAMESPACE
 from srst.sccp import messages as m
 from srst.sccp.callcontrol import SccpCallControl
 from srst.sccp.callendpoint import ALL_KEYS
@@ -242,6 +244,10 @@ class Engine:
     def dial(self, leg: Any, digits: str) -> None:
         for digit in digits:
             self.engine.digit(leg, digit)
+
+
+PORT_DEBUG_LOG = DebugSwitches().logger(DEBUG_NAMESPACE)
+"""The C{debug voice-port} logger of the voice-port call endpoints in tests (switched off)."""
 
 
 # -- in-memory SCCP phones -----------------------------------------------------------------------

@@ -37,9 +37,9 @@ from srst.sccp.srtpkeys import toKeyInfo
 from srst.tools._phoneclient import SimulatedPhone
 from srst.tools._phonemedia import PACKET_INTERVAL, PhoneMedia
 from srst.tools._phonetypes import PhoneConfig
+from tests.callhelpers import isCallState, waitFor
 from tests.phonehelpers import registeredPhone, routerYamlWithCapf
 from tests.routerhelpers import startRouter, stateDirectory
-from tests.test_calls_integration import callState, waitFor
 from tests.test_sccp_integration import CMF
 
 KEYS_AB = SrtpKeys(SrtpProfile.AES_CM_128_HMAC_SHA1_32, b"\x01" * 16, b"\x02" * 14)
@@ -500,7 +500,7 @@ class PhoneMediaIntegrationTests(TestCase):
     @inlineCallbacks
     def hangUp(self, a: SimulatedPhone, b: SimulatedPhone) -> Any:
         """A hangs up; both phones end on hook with their media closed."""
-        onHookA, onHookB = waitFor(a, callState(CallState.ON_HOOK)), waitFor(b, callState(CallState.ON_HOOK))
+        onHookA, onHookB = waitFor(a, isCallState(CallState.ON_HOOK)), waitFor(b, isCallState(CallState.ON_HOOK))
         a.onHook()
         yield onHookA
         yield onHookB

@@ -1,27 +1,48 @@
-# -*- test-case-name: tests.test_calls_ports_service -*-
+# -*- test-case-name: tests.test_ports_service -*-
 """
 The router's voice ports as a service: the ports of C{voice-ports:}, the
 media they share (C{media:}: the RTP port range, one pump, control-plane
 policing of the RTP datagrams), and the local call control of each port
-(L{srst.calls.portline.VoicePortEndpoint}, routed by the POTS dial-peers).
+(L{srst.ports.callendpoint.VoicePortEndpoint}, routed by the POTS
+dial-peers: L{srst.ports.directory.PortDirectory}).
 """
 
 from __future__ import annotations
 
 from functools import partial
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet.interfaces import IDelayedCall, IListeningPort
+from twisted.internet.protocol import DatagramProtocol
 from twisted.logger import Logger
 
 from srst._policing_datagram import PolicingDatagramProtocol
-from srst.calls.portdirectory import PortDirectory, portNumber
-from srst.calls.portline import VoicePortEndpoint
+from srst.calls.engine import CallEngine
+from srst.debug import DebugSwitches
 from srst.media.portrange import RtpPortAllocator
+from srst.media.transport import StreamSnapshot
+from srst.ports.callendpoint import DEBUG_NAMESPACE, VoicePortEndpoint
+from srst.ports.directory import PortDirectory, portNumber
 from srst.ports.media import MediaPump, PortMediaResources
 from srst.ports.simulated import SimulatedBackend
-from srst.ports.voiceport import newVoicePort
+from srst.ports.voiceport import VoicePort, newVoicePort
+
+
+class PortsReactor(Protocol):
+    """What the voice ports need of the reactor: L{IReactorUDP} and L{IReactorTime}."""
+
+    def listenUDP(self, port: int, protocol: DatagramProtocol, interface: str = "",
+                  maxPacketSize: int = 8192) -> IListeningPort:
+        "See L{twisted.internet.interfaces.IReactorUDP.listenUDP}."
+
+    def callLater(self, delay: float, callable: Callable[..., Any], *args: object, **kwargs: object) -> IDelayedCall:
+        "See L{twisted.internet.interfaces.IReactorTime.callLater}."
+
+    def seconds(self) -> float:
+        "See L{twisted.internet.interfaces.IReactorTime.seconds}."
+
 
 class VoicePortService(Service):
     """
@@ -37,13 +58,16 @@ class VoicePortService(Service):
     log = Logger(namespace="srst.ports")
     name = "voice-ports"
 
-    def __init__(self, config: Any, reactor: Any, callEngine: Any, controlPlane: Any) -> None:
+    def __init__(self, config: Any, reactor: PortsReactor, callEngine: CallEngine | None, controlPlane: Any,
+                 switches: DebugSwitches) -> None:
         """
         @param config: the L{srst.config.RouterConfig}.
         @param reactor: C{listenUDP} and the clock.
         @param callEngine: the L{srst.calls.engine.CallEngine}, or L{None}.
         @param controlPlane: the L{srst.policing.ControlPlane}, or L{None}:
             with one, every RTP datagram passes the control-plane policy.
+        @param switches: the router's debug switches (the call endpoints'
+            C{debug voice-port} logger).
         """
         media = config.media
         unreachableMs = media.unreachableMs
@@ -58,10 +82,11 @@ class VoicePortService(Service):
         self.endpoints: dict[str, VoicePortEndpoint] = {}
         self.directory: PortDirectory | None = None
         if callEngine is not None:
+            debugLog = switches.logger(DEBUG_NAMESPACE)
             for port in self.ports:
                 portConfig = port.config
                 self.endpoints[port.name] = VoicePortEndpoint(
-                    callEngine, port, self.media,
+                    callEngine, port, self.media, debugLog=debugLog,
                     number=portNumber(port.name, config.dialPeers, portConfig.stationIdNumber),
                     name=portConfig.stationIdName or "", plar=portConfig.plarNumber)
             for peer in config.dialPeers:
@@ -71,7 +96,7 @@ class VoicePortService(Service):
             self.directory = PortDirectory(config.dialPeers, self.endpoints)
             callEngine.addDirectory(self.directory)
 
-    def mediaOf(self, name: str) -> Any:
+    def mediaOf(self, name: str) -> StreamSnapshot | None:
         """
         @return: the statistics of the open media stream of the port
             C{name} under local call control, or L{None} (the service
@@ -82,7 +107,7 @@ class VoicePortService(Service):
             return endpoint.mediaSnapshot()
         return None
 
-    def port(self, name: str) -> Any:
+    def port(self, name: str) -> VoicePort:
         """
         @return: the voice port called C{name}.
         @raise KeyError: when there is none.

@@ -23,9 +23,9 @@ from srst.ports.voiceport import PortStatus
 from srst.ports.wav import WavEncoding, writeWav
 from srst.sccp import messages as m
 from srst.sccp.constants import CallSecurityStatus, CallState, Tone
+from tests.callhelpers import isCallState, waitFor
 from tests.phonehelpers import registeredPhone, routerYamlWithCapf
 from tests.routerhelpers import runCommand, startRouter, stateDirectory
-from tests.test_calls_integration import callState, waitFor
 from tests.test_phone_media import waitUntil
 
 PORTS = """
@@ -106,7 +106,7 @@ class PortMediaTests(TestCase):
         phone.pressKeys("81234")
         yield waitUntil(lambda: port.status is PortStatus.RINGING, "1/0/0 ringing")
         port.backend.offHook()
-        yield waitFor(phone, callState(CallState.CONNECTED))
+        yield waitFor(phone, isCallState(CallState.CONNECTED))
         endpoint = self.service.portEndpoints["1/0/0"]
         yield waitUntil(lambda: endpoint.mediaLeg is not None and endpoint.mediaLeg.sending
                         and phone.media.transmitters and phone.media.packetsReceived > 5,
@@ -196,7 +196,7 @@ class PortMediaTests(TestCase):
         self.assertNotEqual(info.callSecurityStatus, CallSecurityStatus.ENCRYPTED)
         self.assertIs(port.dsp.playing, CallProgressTone.RINGBACK)
         phone.offHook()
-        yield waitFor(phone, callState(CallState.CONNECTED))
+        yield waitFor(phone, isCallState(CallState.CONNECTED))
         endpoint = self.service.portEndpoints["1/0/1"]
         yield waitUntil(lambda: phone.media.plainPacketsReceived > 10 and endpoint.mediaLeg is not None
                         and endpoint.mediaLeg.snapshot().receive.packets > 10, "plain RTP both ways")
@@ -204,7 +204,7 @@ class PortMediaTests(TestCase):
         self.assertEqual(phone.media.packetsDecrypted, 0)
         self.assertTrue(port.dsp.lastReceived)
         port.backend.onHook()
-        yield waitFor(phone, callState(CallState.ON_HOOK))
+        yield waitFor(phone, isCallState(CallState.ON_HOOK))
         phone.onHook()
         yield waitUntil(lambda: not self.engine.calls(), "the call cleared")
 

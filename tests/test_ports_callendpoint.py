@@ -1,7 +1,8 @@
 """
-Tests for L{srst.calls.portline} and L{srst.calls.portdirectory}: in-memory
-SCCP phones call an FXS voice port on a L{SimulatedBackend} through a POTS
-dial-peer (signalling only).
+Tests for L{srst.ports.callendpoint}: in-memory SCCP phones call an FXS
+voice port on a L{SimulatedBackend} through a POTS dial-peer (signalling
+only), call out through an FXO port and are called from it, and a port's
+own calls; the call engine on a L{Clock}.
 """
 
 from __future__ import annotations
@@ -11,20 +12,20 @@ from typing import Any
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
-from srst._portsconfig import VoicePortConfig
+from srst._portsconfig import Signal, VoicePortConfig
 from srst.calls.dialplan import DialPeer
-from srst.calls.interfaces import DialMatch, ICallEndpoint, IDirectory
-from srst.calls.portdirectory import PortDirectory
-from srst.calls.portline import VoicePortEndpoint
+from srst.calls.interfaces import ICallEndpoint
+from srst.media.portrange import RtpPortAllocator
+from srst.ports.callendpoint import VoicePortEndpoint
+from srst.ports.directory import PortDirectory, portNumber
 from srst.ports.interfaces import IVoicePortListener
+from srst.ports.media import MediaPump, PortMediaResources
 from srst.ports.simulated import SimulatedBackend
 from srst.ports.tones import CallProgressTone
 from srst.ports.voiceport import PortStatus, newVoicePort
 from srst.sccp import messages as m
 from srst.sccp.constants import CallState, Tone
-from srst.media.portrange import RtpPortAllocator
-from srst.ports.media import MediaPump, PortMediaResources
-from tests.callhelpers import MAC_A, MAC_B, CallRouter, ack, dial, only
+from tests.callhelpers import MAC_A, MAC_B, PORT_DEBUG_LOG, CallRouter, ack, dial, only
 from tests.test_ports_media import PortReactor
 
 PORT = "1/0/0"
@@ -49,7 +50,7 @@ class PortSetup:
         config = VoicePortConfig(PORT)
         self.backend = SimulatedBackend(PORT, config.signal)
         self.port = newVoicePort(config, self.backend)
-        self.endpoint = VoicePortEndpoint(self.engine, self.port)
+        self.endpoint = VoicePortEndpoint(self.engine, self.port, debugLog=PORT_DEBUG_LOG)
         self.directory = PortDirectory([DialPeer(1, destinationPattern="81234", port=PORT)],
                                        {PORT: self.endpoint})
         self.engine.addDirectory(self.directory)
@@ -61,34 +62,6 @@ class PortSetup:
         phone.send(m.OffHook())
         dial(phone, "81234")
         return phone.received()
-
-
-class PortDirectoryTests(SynchronousTestCase):
-    """L{PortDirectory} matches and resolves through the dial-peers."""
-
-    def test_matchAndResolve(self) -> None:
-        """
-        Prefixes of the pattern need more digits, the full number is exact
-        and resolves to the port's endpoint; other digits match nothing.
-        """
-        setup = PortSetup()
-        directory = setup.directory
-        self.assertTrue(verifyObject(IDirectory, directory))
-        self.assertEqual([directory.match(d) for d in ("8", "8123", "81234", "81230")],
-                         [DialMatch.PREFIX, DialMatch.PREFIX, DialMatch.EXACT, DialMatch.NONE])
-        [destination] = directory.resolve("81234")
-        self.assertIs(destination.endpoint, setup.endpoint)
-        self.assertEqual(destination.line.number, "81234")
-        self.assertEqual(directory.resolve("81230"), [])
-
-    def test_combinedWithOthers(self) -> None:
-        """Other directories' matches and destinations are combined with the plan's."""
-        setup = PortSetup()
-        combined = PortDirectory(setup.directory.plan.peers, {PORT: setup.endpoint},
-                                 others=[setup.router.control.directory])
-        self.assertEqual(combined.match("2001"), DialMatch.EXACT)
-        self.assertEqual(len(combined.resolve("2001")), 1)
-        self.assertEqual(combined.match("81234"), DialMatch.EXACT)
 
 
 class PortCallTests(SynchronousTestCase):
@@ -223,7 +196,7 @@ class PortCallTests(SynchronousTestCase):
         config = VoicePortConfig(PORT)
         backend = SimulatedBackend(PORT, config.signal)
         port = newVoicePort(config, backend)
-        endpoint = VoicePortEndpoint(router.engine, port, media)
+        endpoint = VoicePortEndpoint(router.engine, port, media, debugLog=PORT_DEBUG_LOG)
         router.engine.addDirectory(PortDirectory([DialPeer(1, destinationPattern="81234", port=PORT)],
                                                  {PORT: endpoint}))
         phone = router.phone(MAC_A)
@@ -256,3 +229,178 @@ class PortCallTests(SynchronousTestCase):
         self.assertIs(setup.port.dsp.playing, CallProgressTone.REORDER)
         setup.backend.onHook()
         self.assertEqual(setup.engine.legsOf(setup.endpoint), [])
+
+
+FXO = "1/1/0"
+FXS = "1/0/1"
+
+
+class FxoSetup:
+    """Phone A (DN 2001), FXO port 1/1/0 behind dial-peer 9 + 7 digits, FXS 1/0/1 with number 81236."""
+
+    def __init__(self, plar: str | None = "2001") -> None:
+        self.router = CallRouter()
+        self.engine = self.router.engine
+        self.clock = self.router.clock
+        fxo = VoicePortConfig(FXO, Signal.FXO_LOOP_START)
+        self.line = SimulatedBackend(FXO, fxo.signal)
+        self.fxo = newVoicePort(fxo, self.line)
+        fxs = VoicePortConfig(FXS)
+        self.phoneLine = SimulatedBackend(FXS, fxs.signal)
+        self.fxs = newVoicePort(fxs, self.phoneLine)
+        peers = [DialPeer(9, destinationPattern="9.......", port=FXO, forwardDigits=7),
+                 DialPeer(81236, destinationPattern="81236", port=FXS)]
+        self.outside = VoicePortEndpoint(self.engine, self.fxo, plar=plar, debugLog=PORT_DEBUG_LOG)
+        self.inside = VoicePortEndpoint(self.engine, self.fxs, number=portNumber(FXS, peers), name="Lobby",
+                                        debugLog=PORT_DEBUG_LOG)
+        self.engine.addDirectory(PortDirectory(peers, {FXO: self.outside, FXS: self.inside}))
+        self.a = self.router.phone(MAC_A)
+
+
+class FxoTests(SynchronousTestCase):
+    """Calls out of and into the exchange through an FXO port."""
+
+    def test_outgoingSeizesAndOutpulses(self) -> None:
+        """
+        A phone dialling 9 and seven digits seizes the FXO line, which dials
+        the forwarded seven digits to the exchange and connects at once.
+        """
+        setup = FxoSetup()
+        setup.a.send(m.OffHook())
+        dial(setup.a, "95551234")
+        self.assertTrue(setup.line.seized)
+        self.assertEqual(setup.line.outpulsed, "5551234")
+        self.assertIn(CallState.CONNECTED, states(setup.a.received()))
+        self.assertIs(setup.fxo.status, PortStatus.OFF_HOOK)
+        setup.a.send(m.OnHook())
+        self.assertFalse(setup.line.seized)
+        self.assertIs(setup.fxo.status, PortStatus.IDLE)
+
+    def test_incomingPlar(self) -> None:
+        """
+        The exchange ringing the port calls the plar number with the
+        exchange's caller id; the phone answering seizes the line.
+        """
+        setup = FxoSetup()
+        setup.line.ringLine("4085551000")
+        received = setup.a.received()
+        self.assertIn(CallState.RING_IN, states(received))
+        info = [msg for msg in received if isinstance(msg, m.CallInfo)][-1]
+        self.assertEqual(info.callingParty, "4085551000")
+        self.assertFalse(setup.line.seized)
+        setup.a.send(m.OffHook())
+        self.assertTrue(setup.line.seized)
+        self.assertIn(CallState.CONNECTED, states(setup.a.received()))
+        self.assertIs(setup.fxo.status, PortStatus.CONNECTED)
+
+    def test_incomingAbandoned(self) -> None:
+        """The exchange stopping ringing before an answer clears the phone's ringing call."""
+        setup = FxoSetup()
+        setup.line.ringLine("4085551000")
+        setup.a.received()
+        setup.line.stopRingLine()
+        self.assertIn(CallState.ON_HOOK, states(setup.a.received()))
+        self.assertEqual(setup.engine.calls(), [])
+        self.assertEqual(setup.engine.legsOf(setup.outside), [])
+
+    def test_incomingTwoStage(self) -> None:
+        """
+        Without plar the port answers the exchange with dial tone and routes
+        the digits the caller sends (as a DTMF detector reports them).
+        """
+        setup = FxoSetup(plar=None)
+        setup.line.ringLine(None)
+        self.assertTrue(setup.line.seized)
+        self.assertIs(setup.fxo.dsp.playing, CallProgressTone.DIAL)
+        for digit in "2001":
+            setup.fxo.lineDigit(digit)
+        setup.clock.advance(setup.engine.interdigit)
+        self.assertIn(CallState.RING_IN, states(setup.a.received()))
+
+
+class PortCallsPhoneTests(SynchronousTestCase):
+    """An FXS port calls a phone with its own number."""
+
+    def test_portCallsPhone(self) -> None:
+        """
+        The telephone on 1/0/1 dials 2001: the phone rings showing 81236
+        (the port's dial-peer number) and "Lobby"; the port hears ringback;
+        the phone answering connects both and stops the tone.
+        """
+        setup = FxoSetup()
+        setup.phoneLine.offHook()
+        self.assertIs(setup.fxs.dsp.playing, CallProgressTone.DIAL)
+        setup.phoneLine.dial("2001")
+        setup.clock.advance(setup.engine.interdigit)
+        received = setup.a.received()
+        self.assertIn(CallState.RING_IN, states(received))
+        info = [msg for msg in received if isinstance(msg, m.CallInfo)][-1]
+        self.assertEqual((info.callingParty, info.callingPartyName), ("81236", "Lobby"))
+        self.assertIs(setup.fxs.dsp.playing, CallProgressTone.RINGBACK)
+        setup.a.send(m.OffHook())
+        self.assertIn(CallState.CONNECTED, states(setup.a.received()))
+        self.assertIsNone(setup.fxs.dsp.playing)
+        setup.phoneLine.onHook()
+        self.assertIn(CallState.ON_HOOK, states(setup.a.received()))
+
+    def test_fxsPlar(self) -> None:
+        """An FXS port with connection plar calls its number as soon as the handset lifts."""
+        setup = FxoSetup()
+        setup.inside.plar = "2001"
+        setup.phoneLine.offHook()
+        self.assertIn(CallState.RING_IN, states(setup.a.received()))
+        self.assertIs(setup.fxs.dsp.playing, CallProgressTone.RINGBACK)
+
+    def test_unknownNumberReorder(self) -> None:
+        """A number nobody has gives the port reorder."""
+        setup = FxoSetup()
+        setup.phoneLine.offHook()
+        setup.phoneLine.dial("7777")
+        setup.clock.advance(setup.engine.interdigit)
+        self.assertIs(setup.fxs.dsp.playing, CallProgressTone.REORDER)
+
+    def test_inactiveWhileMgcpControls(self) -> None:
+        """A port handed to MGCP ignores its line and is not offered calls (the caller hears reorder)."""
+        setup = FxoSetup()
+        setup.inside.active = False
+        setup.phoneLine.offHook()
+        self.assertEqual(setup.engine.legsOf(setup.inside), [])
+        setup.a.send(m.OffHook())
+        dial(setup.a, "81236")
+        self.assertIn(Tone.REORDER, tones(setup.a.received()))
+
+
+class PortMediaUnreachableTests(SynchronousTestCase):
+    """The router's stream of a port call reports a silent far end."""
+
+    def test_unreachableReported(self) -> None:
+        """
+        A phone that stops sending RTP for the media timeout is logged and
+        counted on the port's endpoint; the call stays up.
+        """
+        router = CallRouter()
+        reactor = PortReactor()
+        router.engine.clock = reactor
+        resources = PortMediaResources(reactor, RtpPortAllocator("127.0.0.1", "42000-42009"),
+                                       MediaPump(reactor), unreachableTimeout=1.0)
+        config = VoicePortConfig("1/0/0")
+        backend = SimulatedBackend("1/0/0", config.signal)
+        port = newVoicePort(config, backend)
+        endpoint = VoicePortEndpoint(router.engine, port, resources, debugLog=PORT_DEBUG_LOG)
+        router.engine.addDirectory(PortDirectory([DialPeer(1, destinationPattern="81234", port="1/0/0")],
+                                                 {"1/0/0": endpoint}))
+        phone = router.phone(MAC_A)
+        phone.send(m.OffHook())
+        dial(phone, "81234")
+        backend.offHook()
+        orc = only(phone.received(), m.OpenReceiveChannel)
+        ack(phone, orc, "127.0.0.1", 25552)
+        self.assertTrue(endpoint.mediaLeg.sending)
+        reactor.pump([0.1] * 15)
+        self.assertEqual(endpoint.unreachable, 1)
+        self.assertTrue(endpoint.mediaSnapshot().unreachable)
+        self.assertEqual(len(router.engine.calls()), 1)
+        self.assertGreater(len(reactor.sentTo(25552)), 40)
+        backend.onHook()
+        self.assertIsNone(endpoint.mediaLeg)
+        self.assertEqual(resources.allocator.inUse, frozenset())
