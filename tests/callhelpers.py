@@ -21,8 +21,9 @@ from __future__ import annotations
 import ipaddress
 from typing import Any, Callable
 
-from twisted.internet.defer import Deferred, succeed
-from twisted.internet.task import Clock
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred, inlineCallbacks, succeed
+from twisted.internet.task import Clock, deferLater
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
@@ -523,6 +524,73 @@ def waitFor(phone: SimulatedPhone, predicate: Callable[[m.Message], bool], since
 
     phone.addMessageObserver(observe)
     return d
+
+
+def waitUntil(condition: Callable[[], bool], what: str, *phones: SimulatedPhone, timeout: float = 5.0) -> Deferred:
+    """
+    Wait for C{condition()} to hold, checking it now and again after every
+    message one of C{phones} receives and every datagram its media (if any)
+    receives: the events that change what the condition looks at (a
+    router-side condition is checked on the phones' events too, which
+    follow it: the messages the router sends with the change, or the media
+    a connected port sends every 20 ms).  No polling.
+
+    @param what: what is awaited, for the failure.
+    @param timeout: seconds after which the wait fails with
+        C{AssertionError} (a guard against a hang, not a polling period).
+    @return: a L{Deferred} firing with L{None} once the condition holds.
+    """
+    if condition():
+        return succeed(None)
+    done: Deferred = Deferred()
+
+    def check(*ignored: object) -> None:
+        if done.called:
+            return
+        try:
+            holds = condition()
+        except Exception:
+            stop()
+            done.errback()
+            return
+        if holds:
+            stop()
+            done.callback(None)
+
+    def expire() -> None:
+        stop(cancelTimer=False)
+        done.errback(AssertionError("timed out after %g s waiting for %s" % (timeout, what)))
+
+    def stop(cancelTimer: bool = True) -> None:
+        for phone in phones:
+            phone.removeMessageObserver(check)
+            if phone.media is not None:
+                phone.media.removePacketObserver(check)
+        if cancelTimer and timer.active():
+            timer.cancel()
+
+    for phone in phones:
+        phone.addMessageObserver(check)
+        if phone.media is not None:
+            phone.media.addPacketObserver(check)
+    timer = reactor.callLater(timeout, expire)
+    return done
+
+
+@inlineCallbacks
+def pollUntil(condition: Callable[[], bool], what: str, timeout: float = 5.0) -> Any:
+    """
+    Poll C{condition} every 20 ms of real time (the old way, kept only for
+    L{tests.test_mgcp_acceptance}, whose MGCP-side conditions offer no event
+    to wait on yet; new tests use L{waitFor} and L{waitUntil}).
+
+    @raise AssertionError: when it does not hold within C{timeout} seconds.
+    """
+    deadline = reactor.seconds() + timeout
+    while not condition():
+        if reactor.seconds() > deadline:
+            raise AssertionError("timed out after %g s waiting for %s" % (timeout, what))
+        yield deferLater(reactor, 0.02, lambda: None)
 
 
 def autoAck(phone: SimulatedPhone, port: int) -> None:

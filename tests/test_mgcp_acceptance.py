@@ -32,10 +32,10 @@ from srst.sccp.constants import CallState
 from srst.tools import cli
 from srst.tools._callagent import CallAgent, parseLineSpec
 from tests.callhelpers import isCallState, waitFor
+from tests.callhelpers import pollUntil as waitUntil
 from tests.phonehelpers import registeredPhone, routerYamlWithCapf
 from tests.routerhelpers import runCommand, startRouter, stateDirectory
 from tests.test_mgcp_tshark import buildUdpPcap
-from tests.test_phone_media import waitUntil
 from tests.test_sccp_integration import CMF
 
 GATEWAY = """

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from twisted.internet.defer import Deferred, gatherResults
 from twisted.logger import Logger
 from zope.interface import implementer
 
@@ -72,6 +73,7 @@ class VoicePortEndpoint:
     The call engine's view of one voice port.
 
     @ivar engine: the L{srst.calls.engine.CallEngine}.
+    @ivar debugLog: the C{debug voice-port} logger.
     @ivar port: the L{srst.ports.voiceport.VoicePort}.
     @ivar media: the L{srst.ports.media.PortMediaResources}, or L{None}
         for signalling only (no audio).
@@ -126,6 +128,7 @@ class VoicePortEndpoint:
         self.idleObservers: list[Callable[[str], object]] = []
         self.unreachable = 0
         self.dialPeer = 0
+        self._closing: list[Deferred[None]] = []
         port.subscribe(self)
 
     @property
@@ -340,8 +343,26 @@ class VoicePortEndpoint:
 
     def _closeMedia(self) -> None:
         mediaLeg, self.mediaLeg = self.mediaLeg, None
-        if mediaLeg is not None:
-            mediaLeg.close()
+        if mediaLeg is None:
+            return
+        closing = mediaLeg.close()
+        if not closing.called:
+            self._closing.append(closing)
+            closing.addBoth(self._closed, closing)
+
+    def _closed(self, result: object, closing: Deferred[None]) -> object:
+        self._closing.remove(closing)
+        return result
+
+    def closeMedia(self) -> Deferred[None]:
+        """
+        Close the open media leg, if any (the service stopping).
+
+        @return: a L{Deferred} firing once every media leg this endpoint
+            closed has stopped listening: its RTP port is back in the range.
+        """
+        self._closeMedia()
+        return gatherResults(list(self._closing)).addCallback(lambda ignored: None)
 
     def seized(self, leg: Leg) -> None:
         """The port went off hook to dial: the port already gives dial tone."""

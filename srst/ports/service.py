@@ -118,14 +118,13 @@ class VoicePortService(Service):
         raise KeyError(name)
 
     def stopService(self) -> Deferred:
-        """Stop the pump and close every open media leg."""
+        """
+        Stop the pump and close every open media leg; fires once every leg
+        the endpoints closed (now or before) has stopped listening.
+        """
         Service.stopService(self)
         self.pump.stop()
-        closing = []
-        for endpoint in self.endpoints.values():
-            if endpoint.mediaLeg is not None:
-                leg, endpoint.mediaLeg = endpoint.mediaLeg, None
-                closing.append(leg.close())
+        closing = [endpoint.closeMedia() for endpoint in self.endpoints.values()]
         return gatherResults(closing).addCallback(lambda ignored: None)
 
 
