@@ -21,7 +21,7 @@ so forwarding cannot loop.
 from __future__ import annotations
 
 import enum
-from typing import Any
+from typing import Protocol
 
 from attrs import define, field, frozen
 
@@ -55,6 +55,15 @@ class Redirect:
         return Redirect(self.original, by, reason)
 
 
+class CallForwardConfig(Protocol):
+    """The C{call-forward} configuration the settings start from (the SCCP section's)."""
+
+    all: str | None
+    busy: str | None
+    noAnswer: str | None
+    noAnswerTimeout: float
+
+
 @define
 class ForwardSettings:
     """
@@ -74,9 +83,10 @@ class ForwardSettings:
     perDn: dict[str, str] = field(factory=dict)
 
     @classmethod
-    def fromConfig(cls, callForward: Any) -> "ForwardSettings":
+    def fromConfig(cls, callForward: CallForwardConfig) -> "ForwardSettings":
         """
-        @param callForward: a L{srst._cmfconfig.CallForward}.
+        @param callForward: the C{call-forward} section (C{CallForward} of
+            the C{call-manager-fallback} configuration).
         @return: the settings it configures.
         """
         return cls(callForward.all, callForward.busy, callForward.noAnswer, callForward.noAnswerTimeout)
@@ -103,4 +113,4 @@ def usable(target: str | None, *avoid: str) -> str | None:
     return target
 
 
-__all__ = ["ForwardReason", "ForwardSettings", "Redirect", "usable"]
+__all__ = ["CallForwardConfig", "ForwardReason", "ForwardSettings", "Redirect", "usable"]

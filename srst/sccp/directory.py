@@ -14,12 +14,13 @@ L{LineRef} (L{lineRef}).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
 from zope.interface import implementer
 
 from srst.calls.interfaces import Destination, DialMatch, ICallEndpoint, IDirectory, LineRef
 from srst.sccp.registry import EphoneRegistry, Line
+from srst.sccp.station import ICallStation
 
 
 def lineRef(line: Line) -> LineRef:
@@ -39,7 +40,7 @@ class RegistryDirectory:
     @ivar registry: the shared L{EphoneRegistry}.
     """
 
-    def __init__(self, registry: EphoneRegistry, endpointFor: Callable[[Any], ICallEndpoint]) -> None:
+    def __init__(self, registry: EphoneRegistry, endpointFor: Callable[[ICallStation], ICallEndpoint]) -> None:
         """
         @param registry: the registry.
         @param endpointFor: the call endpoint of a registered phone's
