@@ -1,14 +1,19 @@
 # -*- test-case-name: tests.test_calls_engine -*-
 """
 The seams of the call engine (style.md 2.13): the engine talks to the
-endpoints of a call (SCCP phones today; voice ports and MGCP endpoints
-later) through L{ICallEndpoint}, and finds the endpoints of a dialled number
-through L{IDirectory}.  Neither side sees the other's wire format.
+endpoints of a call through L{ICallEndpoint}, and finds the endpoints of a
+dialled number through L{IDirectory}.  Neither side sees the other's wire
+format.  Device adapters plug in from above: SCCP phones
+(L{srst.sccp.callendpoint}, L{srst.sccp.directory}), analogue voice ports
+(L{srst.ports.callendpoint}, L{srst.ports.directory}); a new kind of device
+(a SIP phone, a conference bridge, music on hold) is one more pair.
 
 Values crossing the seam are frozen attrs classes: L{LineRef} (which line of
 an endpoint a leg uses), L{Party} (who is on the other side),
-L{Destination} (what a number resolves to), and the media descriptions of
-L{srst.calls.media}.
+L{Destination} (what a number resolves to), the media descriptions of
+L{srst.calls.media} (codecs, streams with their SRTP keys), and the
+engine's reasons a call attempt fails (L{FailureReason}: each adapter turns
+it into its own tones and prompts).
 """
 
 from __future__ import annotations
@@ -63,7 +68,7 @@ class Destination:
     @ivar line: the L{LineRef} on it.
     """
 
-    endpoint: object
+    endpoint: ICallEndpoint
     line: LineRef
 
 
@@ -202,7 +207,9 @@ class ICallEndpoint(Interface):
         """
         Open a receive port for a L{srst.calls.media.MediaStream} (with its
         receive key); the endpoint reports it with
-        L{srst.calls.engine.CallEngine.mediaReady}.
+        L{srst.calls.engine.CallEngine.mediaReady} (or C{mediaFailed}), later
+        or at once: a report made from inside this call runs when the
+        engine has finished connecting the call.
         """
 
     def startTransmit(leg, stream) -> None:

@@ -32,13 +32,14 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from automat import NoTransition
+from twisted.logger import Logger
 from zope.interface import implementer
 
 from srst.calls.engine import CallEngine, CallStateError
 from srst.calls.interfaces import LineRef
 from srst.calls.leg import Leg, LegStatus
 from srst.sccp import messages as m
-from srst.sccp.callendpoint import SccpEndpoint, log
+from srst.sccp.callendpoint import SccpEndpoint
 from srst.sccp.constants import MediaStatus, SoftKeyEvent, Stimulus, keypadCharacter
 from srst.sccp.directory import RegistryDirectory, lineRef
 from srst.sccp.forwardkeys import CallForwardKeys
@@ -60,7 +61,7 @@ class SccpCallControl:
     @ivar forwardKeys: the CFwdAll dialogue (L{CallForwardKeys}).
     """
 
-    log = log
+    log = Logger(namespace="srst.calls.sccp")
 
     def __init__(self, engine: CallEngine, registry: EphoneRegistry) -> None:
         """

@@ -54,8 +54,7 @@ from srst.sccp.registry import LINE_IDLE, Ephone
 from srst.sccp.srtpkeys import toKeyInfo
 from srst.sccp.station import ICallStation
 
-log = Logger(namespace="srst.calls.sccp")
-"""The log of the SCCP call adapter (bad input, messages it cannot send)."""
+_log = Logger(namespace="srst.calls.sccp")
 
 ALL_KEYS = 0xFFFFFFFF
 """SelectSoftKeys.validKeyMask enabling every key of the set."""
@@ -200,7 +199,7 @@ class SccpEndpoint:
             try:
                 self.station.send(msg)
             except m.EncodeError as e:
-                log.error("{station}: cannot send {message}: {error}", station=self.label,
+                _log.error("{station}: cannot send {message}: {error}", station=self.label,
                            message=type(msg).__name__, error=str(e))
 
     def debug(self, text: str, **fields: Any) -> None:
