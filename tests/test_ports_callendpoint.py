@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from twisted.internet.defer import Deferred
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
@@ -404,3 +405,64 @@ class PortMediaUnreachableTests(SynchronousTestCase):
         backend.onHook()
         self.assertIsNone(endpoint.mediaLeg)
         self.assertEqual(resources.allocator.inUse, frozenset())
+
+class PortMediaCloseTests(SynchronousTestCase):
+    """The router's RTP port of a port call goes back to the range once closed."""
+
+    def test_closeMediaWaitsForThePort(self) -> None:
+        """
+        A media leg closed when the call ends gives its RTP port back only
+        once the port has stopped listening; L{VoicePortEndpoint.closeMedia}
+        fires then (the service's stop waits for it).
+        """
+        router = CallRouter()
+        reactor = SlowCloseReactor()
+        router.engine.clock = reactor
+        resources = PortMediaResources(reactor, RtpPortAllocator("127.0.0.1", "42000-42009"), MediaPump(reactor))
+        config = VoicePortConfig("1/0/0")
+        backend = SimulatedBackend("1/0/0", config.signal)
+        endpoint = VoicePortEndpoint(router.engine, newVoicePort(config, backend), resources,
+                                     debugLog=PORT_DEBUG_LOG)
+        router.engine.addDirectory(PortDirectory([DialPeer(1, destinationPattern="81234", port="1/0/0")],
+                                                 {"1/0/0": endpoint}))
+        phone = router.phone(MAC_A)
+        phone.send(m.OffHook())
+        dial(phone, "81234")
+        backend.offHook()
+        self.assertIsNotNone(endpoint.mediaLeg)
+        self.assertEqual(len(resources.allocator.inUse), 1)
+        backend.onHook()
+        closed = endpoint.closeMedia()
+        self.assertNoResult(closed)
+        self.assertEqual(len(resources.allocator.inUse), 1)
+        [stopping] = reactor.stopping
+        stopping.callback(None)
+        self.assertIsNone(self.successResultOf(closed))
+        self.assertEqual(resources.allocator.inUse, frozenset())
+        self.assertIsNone(self.successResultOf(endpoint.closeMedia()))
+
+
+class SlowCloseReactor(PortReactor):
+    """
+    A L{PortReactor} whose UDP ports stop listening only when the test fires
+    the L{Deferred} their C{stopListening} returned.
+
+    @ivar stopping: those Deferreds, in order.
+    """
+
+    def __init__(self) -> None:
+        PortReactor.__init__(self)
+        self.stopping: list[Deferred] = []
+
+    def listenUDP(self, port: int, protocol: Any, interface: str = "", maxPacketSize: int = 8192) -> Any:
+        listening = PortReactor.listenUDP(self, port, protocol, interface, maxPacketSize)
+        stop = listening.stopListening
+
+        def stopLater() -> Deferred:
+            stop()
+            done: Deferred = Deferred()
+            self.stopping.append(done)
+            return done
+
+        listening.stopListening = stopLater
+        return listening

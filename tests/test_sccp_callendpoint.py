@@ -35,6 +35,7 @@ from srst.sccp.constants import (
     SpeakerMode,
     Stimulus,
     Tone,
+    UnregisterStatus,
 )
 from srst.sccp.constants import Codec as SccpCodec
 from tests.callhelpers import (
@@ -748,6 +749,23 @@ class SharedLineTests(SynchronousTestCase):
         self.assertEqual(shared.router.engine.calls()[0].callee.status, LegStatus.HELD)
         shared.a.send(m.OnHook())
         self.assertAllIdle(shared)
+
+    def test_monitorUnregisters(self) -> None:
+        """
+        A sharing phone that unregisters while showing the call (it has no
+        call of its own, so its Unregister is accepted) shows it no more:
+        its registration's end clears it from the call, and it is not told
+        about the hold.
+        """
+        shared = SharedLine()
+        shared.carolAnswers()
+        self.assertEqual(shared.b.ask(m.Unregister()), [m.UnregisterAck(UnregisterStatus.OK)])
+        self.assertEqual(shared.router.engine.calls()[0].monitors, [])
+        shared.c.send(m.SoftKeyEvent(SoftKeyEvent.HOLD, 1, SHARED_C_REF))
+        self.assertEqual(shared.b.received(), [])
+        shared.a.send(m.OnHook())
+        self.assertEqual(shared.b.received(), [])
+        self.assertEqual(shared.router.engine.calls(), [])
 
     def test_outgoingShowsInUseAndPickUp(self) -> None:
         """
