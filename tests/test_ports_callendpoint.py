@@ -406,6 +406,7 @@ class PortMediaUnreachableTests(SynchronousTestCase):
         self.assertIsNone(endpoint.mediaLeg)
         self.assertEqual(resources.allocator.inUse, frozenset())
 
+
 class PortMediaCloseTests(SynchronousTestCase):
     """The router's RTP port of a port call goes back to the range once closed."""
 
