@@ -9,7 +9,7 @@ Run from the checkout::
 
 The server is a child process (C{--serve}): the real
 L{srst.sccp.factory.SkinnyFactory}, L{srst.sccp.registry.EphoneRegistry},
-L{srst.calls.engine.CallEngine} and L{srst.calls.sccpline.SccpCallControl},
+L{srst.calls.engine.CallEngine} and L{srst.sccp.callcontrol.SccpCallControl},
 wired as L{srst.service} wires them, on plain TCP on 127.0.0.1, debug
 categories off, logging filtered to warnings (the registration benchmark's
 set-up, L{benchmarks/registration.py}).  Auto-assigned directory numbers
@@ -91,7 +91,7 @@ def serve(reactor, count: str, nodelay: str = "off"):
     from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 
     from srst.calls.engine import CallEngine
-    from srst.calls.sccpline import SccpCallControl
+    from srst.sccp.callcontrol import SccpCallControl
     from srst.sccp.config import CallManagerFallbackConfig
     from srst.sccp.factory import SkinnyFactory
     from srst.sccp.registry import EphoneRegistry
@@ -106,8 +106,7 @@ def serve(reactor, count: str, nodelay: str = "off"):
                         secondaryDialtone=config.secondaryDialtone)
     control = SccpCallControl(engine, registry)
     factory = SkinnyFactory(config, reactor, registry, _utcNow, secure=False, debugEnabled=_debugOff,
-                            callHandler=control.callHandler, hasActiveCall=control.hasActiveCall,
-                            sessionClosed=control.stationLost)
+                            listener=control)
     listening = factory
     if nodelay == "on":
         class NoDelay(ProtocolWrapper):

@@ -13,7 +13,7 @@ reactor, on 127.0.0.1 only.  It holds two UDP listeners:
 
   - the gateway: L{srst.mgcp.gateway.MgcpGateway} over C{--ports}
     simulated FXS voice ports C{1/0/0} .. (C{newVoicePort} on a
-    C{SimulatedBackend}, as L{srst.portservice} builds them), with real RTP
+    C{SimulatedBackend}, as L{srst.ports.service} builds them), with real RTP
     legs (L{srst.ports.media.PortMediaResources}: an C{RtpPortAllocator} on
     127.0.0.1, one C{MediaPump}), debug categories off (its C{debugLog}
     publishes through a L{srst.debug.DebugSwitches} with nothing enabled,

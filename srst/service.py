@@ -32,7 +32,6 @@ from srst.admin.commands import CommandTable, DebugRequest
 from srst.calls.commands import registerCallCommands
 from srst.calls.engine import CallEngine
 from srst.calls.forward import ForwardSettings
-from srst.calls.sccpline import SccpCallControl
 from srst.admin.server import AdminFactory, AdminSocketService
 from srst.config import RouterConfig, load
 from srst.credentials import CredentialsFactory, registerCredentialsCommands
@@ -59,8 +58,9 @@ from srst.ports.commands import registerVoicePortCommands
 from srst.policing.commands import registerPolicingCommands
 from srst.policing.meter import ControlPlane
 from srst.policing.stream import PolicingFactory
-from srst.portservice import VoicePortService
-from srst.sccp.commands import registerSccpCommands
+from srst.ports.service import VoicePortService
+from srst.sccp.callcontrol import SccpCallControl
+from srst.sccp.commands import registerOffhookCommand, registerSccpCommands
 from srst.sccp.factory import REGISTER_NAMESPACE, STATE_NAMESPACE, SkinnyFactory
 from srst.sccp.registry import EphoneRegistry
 
@@ -245,7 +245,8 @@ class RouterService(MultiService):
             listener = TCPListenerService("sccp", reactor, cmf.ipSourceAddress, cmf.port, self.policed(plain))
             listener.setServiceParent(self)
             registerSccpCommands(self.commands, self.registry, self.skinnyFactories)
-            registerCallCommands(self.commands, self.callEngine, self.registry)
+            registerOffhookCommand(self.commands, self.callControl)
+            registerCallCommands(self.commands, self.callEngine)
         self.portService = VoicePortService(config, reactor, self.callEngine, self.controlPlane, self.debug)
         self.portService.setServiceParent(self)
         self.voicePorts = self.portService.ports
@@ -339,9 +340,7 @@ class RouterService(MultiService):
             registerLog=self.debug.logger(REGISTER_NAMESPACE),
             stateLog=self.debug.logger(STATE_NAMESPACE),
             debugEnabled=self.debug.isEnabled,
-            callHandler=self.callControl.callHandler,
-            hasActiveCall=self.callControl.hasActiveCall,
-            sessionClosed=self.callControl.stationLost,
+            listener=self.callControl,
         )
         self.skinnyFactories.append(factory)
         return factory

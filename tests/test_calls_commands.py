@@ -1,207 +1,21 @@
 """
-Tests for L{srst.calls.commands}: C{show ephone offhook} and C{show voice
-call status} rendered from calls set up by the engine between in-memory
-SCCP phones (the helpers of L{tests.test_calls_engine}).
+Tests for L{srst.calls.commands}: C{show voice call status} rendered from
+calls set up by the engine between in-memory SCCP phones (the helpers of
+L{tests.callhelpers}).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from twisted.trial.unittest import SynchronousTestCase
 
-from srst.admin.commands import CommandResult, CommandTable
-from srst.calls.commands import (
-    NO_ACTIVE_CALLS,
-    VOICE_CALL_HEADER,
-    MediaCounters,
-    mediaCounters,
-    registerCallCommands,
-)
-from srst.calls.media import MediaStream
-from srst.sccp import messages as m
 from srst.sccp.config import EphoneConfig, LineButton
-from srst.sccp.constants import Codec, DeviceType, SoftKeyEvent
-from tests.test_calls_engine import A_REF, MAC_A, MAC_B, MAC_C, CallRouter, CallSetup, callConfig, dial
+from srst.admin.commands import CommandTable
+from srst.calls.commands import NO_ACTIVE_CALLS, VOICE_CALL_HEADER, registerCallCommands
+from srst.sccp import messages as m
+from srst.sccp.constants import DeviceType
+from tests.callhelpers import MAC_A, MAC_B, MAC_C, CallRouter, CallSetup, Commands, callConfig, connected, dial
 
 MAC_D = "0000000000D4"
-
-EPHONE_A_SECURE = [
-    "ephone-1 Mac:0000.0000.00A1 TCP socket:[1] activeLine:1 REGISTERED in SCCP ver 11"
-    " + Authentication + Encryption with TLS connection",
-    "mediaActive:1 offhook:1 ringing:0 reset:0 reset_sent:0 paging 0 debug:0",
-    "IP:10.1.1.40 30001 7970 keepalive 0 max_line 8",
-    "button 1: dn 1 number 2001 Alice CH1 CONNECTED",
-]
-EPHONE_B_SECURE = [
-    "ephone-2 Mac:0000.0000.00B2 TCP socket:[2] activeLine:1 REGISTERED in SCCP ver 11"
-    " + Authentication + Encryption with TLS connection",
-    "mediaActive:1 offhook:1 ringing:0 reset:0 reset_sent:0 paging 0 debug:0",
-    "IP:10.1.1.40 30002 7970 keepalive 0 max_line 8",
-    "button 1: dn 2 number 2002 Bob CH1 CONNECTED",
-]
-
-
-class Commands:
-    """The call commands registered on a table, for one L{CallRouter}."""
-
-    def __init__(self, router: CallRouter) -> None:
-        self.table = CommandTable()
-        registerCallCommands(self.table, router.engine, router.router.registry)
-
-    def run(self, words: str) -> CommandResult:
-        """@return: the result of a command."""
-        command, variables = self.table.lookup(words.split())
-        result = command.handler(**variables)
-        assert isinstance(result, CommandResult)
-        return result
-
-    def lines(self, words: str) -> list[str]:
-        """@return: the text of a command, split into lines."""
-        text = self.run(words).text
-        return text.split("\n") if text else []
-
-
-def connected(testCase: SynchronousTestCase, **kwargs: Any) -> tuple[CallSetup, Commands]:
-    """@return: a connected call from Alice (2001, DN 1) to Bob (2002, DN 2), and the commands."""
-    call = CallSetup(testCase, **kwargs)
-    call.connect()
-    return call, Commands(call.router)
-
-
-class ShowEphoneOffhookTests(SynchronousTestCase):
-    """
-    C{show ephone offhook}: the C{show ephone} record of each off-hook phone
-    followed by the seed's four lines per connected call.
-    """
-
-    def test_noPhoneOffHook(self) -> None:
-        """
-        With registered phones all on hook the command prints nothing and
-        lists no phones.
-        """
-        router = CallRouter()
-        router.phone(MAC_A)
-        router.phone(MAC_B)
-        result = Commands(router).run("show ephone offhook")
-        self.assertEqual(result.text, "")
-        self.assertEqual(result.data, {"ephones": []})
-
-    def test_secureCall(self) -> None:
-        """
-        A connected call between two TLS phones prints C{Active Secure
-        Call} with each phone's receive address, the other's, the codec line,
-        zero counters (the router does not see phone-to-phone media) and the
-        calling/called DN tags.
-        """
-        _, commands = connected(self, secureA=True, secureB=True)
-        self.assertEqual(commands.lines("show ephone offhook"), EPHONE_A_SECURE + [
-            "Active Secure Call on DN 1 chan 1 :2001 10.1.1.8 25552 to 10.1.1.9 17520 via 10.1.1.9",
-            "G711Ulaw64k 160 bytes no vad",
-            "Tx Pkts 0 bytes 0 Rx Pkts 0 bytes 0 Lost 0",
-            "Jitter 0 Latency 0 callingDn -1 calledDn 2",
-        ] + EPHONE_B_SECURE + [
-            "Active Secure Call on DN 2 chan 1 :2002 10.1.1.9 17520 to 10.1.1.8 25552 via 10.1.1.8",
-            "G711Ulaw64k 160 bytes no vad",
-            "Tx Pkts 0 bytes 0 Rx Pkts 0 bytes 0 Lost 0",
-            "Jitter 0 Latency 0 callingDn 1 calledDn -1",
-        ])
-
-    def test_clearTextCall(self) -> None:
-        """
-        When either phone is not secure the call is printed as C{Active
-        Call} and the header has no security suffix.
-        """
-        _, commands = connected(self, secureA=True, secureB=False)
-        lines = commands.lines("show ephone offhook")
-        self.assertIn("Active Call on DN 1 chan 1 :2001 10.1.1.8 25552 to 10.1.1.9 17520 via 10.1.1.9", lines)
-        self.assertIn("Active Call on DN 2 chan 1 :2002 10.1.1.9 17520 to 10.1.1.8 25552 via 10.1.1.8", lines)
-        self.assertIn("ephone-2 Mac:0000.0000.00B2 TCP socket:[1] activeLine:1 REGISTERED in SCCP ver 11", lines)
-        self.assertFalse([line for line in lines if "Secure" in line])
-
-    def test_json(self) -> None:
-        """
-        C{--json} gives each off-hook phone's C{show ephone} facts and its
-        calls with addresses, codec, counters and DN tags.
-        """
-        _, commands = connected(self, secureA=True, secureB=True)
-        data = commands.run("show ephone offhook").data
-        self.assertEqual([(e["ephone"], e["offhook"], e["buttons"][0]["channels"]) for e in data["ephones"]],
-                         [(1, 1, ["CONNECTED"]), (2, 1, ["CONNECTED"])])
-        self.assertEqual(data["ephones"][0]["calls"], [{
-            "secure": True, "dnTag": 1, "channel": 1, "number": "2001", "state": "CONNECTED",
-            "local": {"ip": "10.1.1.8", "port": 25552}, "remote": {"ip": "10.1.1.9", "port": 17520},
-            "via": "10.1.1.9", "codec": "G711Ulaw64k", "packetBytes": 160, "vad": False,
-            "txPackets": 0, "txBytes": 0, "rxPackets": 0, "rxBytes": 0, "lost": 0, "jitter": 0, "latency": 0,
-            "callingDn": -1, "calledDn": 2,
-        }])
-
-    def test_dialling(self) -> None:
-        """
-        A phone that is off hook and still dialling is listed with its
-        C{SEIZE} channel and no call lines; an idle phone is not listed.
-        """
-        router = CallRouter()
-        a = router.phone(MAC_A)
-        router.phone(MAC_B)
-        a.send(m.OffHook())
-        dial(a, "20")
-        self.assertEqual(Commands(router).lines("show ephone offhook"), [
-            "ephone-1 Mac:0000.0000.00A1 TCP socket:[1] activeLine:1 REGISTERED in SCCP ver 11",
-            "mediaActive:0 offhook:1 ringing:0 reset:0 reset_sent:0 paging 0 debug:0",
-            "IP:10.1.1.40 30001 7970 keepalive 0 max_line 8",
-            "button 1: dn 1 number 2001 Alice CH1 SEIZE",
-        ])
-
-    def test_ringing(self) -> None:
-        """
-        While the call rings only the caller is off hook (C{ALERTING}) and
-        no call lines are printed: there is no media yet.
-        """
-        call = CallSetup(self)
-        call.ring()
-        lines = Commands(call.router).lines("show ephone offhook")
-        self.assertEqual(lines[0].split()[0], "ephone-1")
-        self.assertEqual(lines[-1], "button 1: dn 1 number 2001 Alice CH1 ALERTING")
-        self.assertEqual(len(lines), 4)
-
-    def test_held(self) -> None:
-        """
-        A call on hold is still listed; its media is closed, so the
-        addresses print as C{0.0.0.0 0}.
-        """
-        call, commands = connected(self)
-        call.a.send(m.SoftKeyEvent(SoftKeyEvent.HOLD, 1, A_REF))
-        lines = commands.lines("show ephone offhook")
-        self.assertIn("button 1: dn 1 number 2001 Alice CH1 HOLD", lines)
-        self.assertIn("Active Call on DN 1 chan 1 :2001 0.0.0.0 0 to 0.0.0.0 0 via 0.0.0.0", lines)
-        self.assertIn("Active Call on DN 2 chan 1 :2002 0.0.0.0 0 to 0.0.0.0 0 via 0.0.0.0", lines)
-
-    def test_alaw(self) -> None:
-        """
-        A call between phones that only offer G.711 A-law shows
-        C{G711Alaw64k}.
-        """
-        router = CallRouter()
-        call = CallSetup(self, router=router)
-        call.a.send(m.CapabilitiesRes([m.MediaCapability(Codec.G711_ALAW_64K, 40)]))
-        call.b.send(m.CapabilitiesRes([m.MediaCapability(Codec.G711_ALAW_64K, 40)]))
-        call.a.received()
-        call.b.received()
-        call.connect()
-        commands = Commands(router)
-        self.assertEqual(commands.lines("show ephone offhook").count("G711Alaw64k 160 bytes no vad"), 2)
-        self.assertEqual({leg["codec"] for leg in commands.run("show voice call status").data["legs"]},
-                         {"g711alaw"})
-
-    def test_hungUp(self) -> None:
-        """
-        Once both phones hang up nothing is off hook.
-        """
-        call, commands = connected(self)
-        call.a.send(m.OnHook())
-        call.b.send(m.OnHook())
-        self.assertEqual(commands.lines("show ephone offhook"), [])
 
 
 class ShowVoiceCallStatusTests(SynchronousTestCase):
@@ -311,49 +125,19 @@ class ShowVoiceCallStatusTests(SynchronousTestCase):
         ])
 
 
-class MediaCountersTests(SynchronousTestCase):
-    """
-    L{mediaCounters}: zero unless the stream knows its counters.
-    """
-
-    def test_noStream(self) -> None:
-        """
-        No stream gives all zeros.
-        """
-        self.assertEqual(mediaCounters(None), MediaCounters())
-
-    def test_plainStream(self) -> None:
-        """
-        The engine's L{MediaStream} has no counters: all zeros.
-        """
-        stream = MediaStream(None, 1, Codec.G711_ULAW_64K)
-        self.assertEqual(mediaCounters(stream), MediaCounters())
-
-    def test_knownCounters(self) -> None:
-        """
-        A stream carrying counters has them reported.
-        """
-        stream = MediaStream(None, 1, Codec.G711_ULAW_64K)
-        extended = type("CountingStream", (), {"txPackets": 295, "txBytes": 49468, "rxPackets": 277,
-                                               "rxBytes": 46531, "lost": 1})()
-        self.assertEqual(mediaCounters(extended), MediaCounters(295, 49468, 277, 46531, 1, 0, 0))
-        self.assertEqual(mediaCounters(stream).txPackets, 0)
-
-
 class RegisterCallCommandsTests(SynchronousTestCase):
     """
-    L{registerCallCommands} adds both commands to the table.
+    L{registerCallCommands} adds C{show voice call status} to the table.
     """
 
     def test_registered(self) -> None:
         """
-        Both commands are registered with help text, and registering twice
-        is refused by the table.
+        The command is registered with help text, and registering twice is
+        refused by the table.
         """
-        router = CallRouter()
-        commands = Commands(router)
-        patterns = {" ".join(c.pattern): c.help for c in commands.table.commands()}
-        self.assertEqual(sorted(patterns), ["show ephone offhook", "show voice call status"])
+        table = CommandTable()
+        registerCallCommands(table, CallRouter().engine)
+        patterns = {" ".join(c.pattern): c.help for c in table.commands()}
+        self.assertEqual(sorted(patterns), ["show voice call status"])
         self.assertTrue(all(patterns.values()))
-        self.assertRaises(ValueError, registerCallCommands, commands.table, router.engine,
-                          router.router.registry)
+        self.assertRaises(ValueError, registerCallCommands, table, CallRouter().engine)

@@ -3,13 +3,14 @@ Integration tests for the call features (hold / resume, shared lines,
 transfer, call forwarding) through the real router on 127.0.0.1: TLS
 phones with LSCs from a CA configured as a phone trustpoint, each with a
 L{PhoneMedia} that answers the router's media messages and exchanges real
-SRTP with its peer.  Waits poll the phones every 20 ms with a bound; only
-the no-answer forward waits for a timer (the 3 s configuration minimum).
+SRTP with its peer.  Waits are Deferreds fired by what the phones receive
+(messages, media packets), with a bound; only the no-answer forward waits
+for a timer (the 3 s configuration minimum).
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 from twisted.internet import reactor
 from twisted.internet.defer import gatherResults, inlineCallbacks
@@ -25,9 +26,9 @@ from srst.sccp.constants import (
     Tone,
 )
 from srst.tools._phoneclient import SimulatedPhone
+from tests.callhelpers import isCallState, isMessage, waitUntil
 from tests.phonehelpers import registeredPhone, routerYamlWithCapf
 from tests.routerhelpers import startRouter, stateDirectory
-from tests.test_phone_media import waitUntil
 
 ALICE, BOB, CAROL, DESK1, DESK2 = "0000000000F1", "0000000000F2", "0000000000F3", "0000000000F4", "0000000000F5"
 DN_A, DN_B, DN_C, DN_SHARED = "3001", "3002", "3003", "3004"
@@ -53,19 +54,8 @@ call-manager-fallback:
 """
 
 
-def isState(state: int, ref: Optional[int] = None) -> Callable[[m.Message], bool]:
-    """@return: a predicate for CallState C{state} (on call C{ref} if given)."""
-    return lambda msg: (isinstance(msg, m.CallState) and msg.callState == state
-                        and (ref is None or msg.callReference == ref))
-
-
-def isType(messageType: type, **fields: Any) -> Callable[[m.Message], bool]:
-    """@return: a predicate for a C{messageType} message with the given field values."""
-    return lambda msg: isinstance(msg, messageType) and all(getattr(msg, k) == v for k, v in fields.items())
-
-
-RINGING = isType(m.SetRinger, ringMode=RingMode.INSIDE)
-HOLD_TONE = isType(m.StartTone, tone=Tone.HOLD)
+RINGING = isMessage(m.SetRinger, ringMode=RingMode.INSIDE)
+HOLD_TONE = isMessage(m.StartTone, tone=Tone.HOLD)
 
 
 @inlineCallbacks
@@ -83,7 +73,7 @@ def expect(phone: SimulatedPhone, predicate: Callable[[m.Message], bool], what: 
         found[:] = [msg for msg in phone.received[since:] if predicate(msg)][:1]
         return bool(found)
 
-    yield waitUntil(check, "%s: %s" % (phone.deviceName, what), timeout)
+    yield waitUntil(check, "%s: %s" % (phone.deviceName, what), phone, timeout=timeout)
     return found[0]
 
 
@@ -114,7 +104,7 @@ class CallFeaturesIntegrationTests(TestCase):
 
     def ref(self, phone: SimulatedPhone, state: int, since: int = 0) -> int:
         """@return: the call reference of the last CallState C{state} since C{since}."""
-        return [msg for msg in phone.received[since:] if isState(state)(msg)][-1].callReference
+        return [msg for msg in phone.received[since:] if isCallState(state)(msg)][-1].callReference
 
     @inlineCallbacks
     def connectCall(self, caller: SimulatedPhone, callee: SimulatedPhone, number: str) -> Any:
@@ -130,8 +120,8 @@ class CallFeaturesIntegrationTests(TestCase):
         yield expect(callee, RINGING, "ringing", mark[1])
         refCallee = self.ref(callee, CallState.RING_IN, mark[1])
         callee.offHook()
-        yield expect(caller, isState(CallState.CONNECTED), "caller connected", mark[0])
-        yield expect(callee, isState(CallState.CONNECTED, refCallee), "callee connected", mark[1])
+        yield expect(caller, isCallState(CallState.CONNECTED), "caller connected", mark[0])
+        yield expect(callee, isCallState(CallState.CONNECTED, refCallee), "callee connected", mark[1])
         yield self.assertMediaFlows(caller, callee)
         return self.ref(caller, CallState.CONNECTED, mark[0]), refCallee
 
@@ -155,7 +145,7 @@ class CallFeaturesIntegrationTests(TestCase):
         def streams() -> bool:
             return len(x.media.transmitters) == 1 and len(y.media.transmitters) == 1
 
-        yield waitUntil(streams, "one SRTP stream each on %s and %s" % (x.deviceName, y.deviceName))
+        yield waitUntil(streams, "one SRTP stream each on %s and %s" % (x.deviceName, y.deviceName), x, y)
         base = x.media.packetsDecrypted, y.media.packetsDecrypted
 
         def flowing() -> bool:
@@ -168,7 +158,7 @@ class CallFeaturesIntegrationTests(TestCase):
                     return False
             return True
 
-        yield waitUntil(flowing, "SRTP both ways between %s and %s" % (x.deviceName, y.deviceName))
+        yield waitUntil(flowing, "SRTP both ways between %s and %s" % (x.deviceName, y.deviceName), x, y)
         for phone in x, y:
             [transmitter] = phone.media.transmitters.values()
             self.assertIsNotNone(transmitter.sender)
@@ -184,9 +174,15 @@ class CallFeaturesIntegrationTests(TestCase):
         C{phone} hangs up; everyone ends on hook with media closed, the
         engine has no call and every channel in the registry is idle.
         """
+        def onHook(phone: SimulatedPhone) -> bool:
+            states = phone.receivedOfType(m.CallState)
+            return bool(states) and states[-1].callState == CallState.ON_HOOK
+
         phone.onHook()
-        yield waitUntil(lambda: self.engine.calls() == [], "no call left")
-        yield waitUntil(lambda: not any(p.media.active for p in self.phones), "all media closed")
+        yield waitUntil(lambda: all(onHook(other) for other in (phone,) + others), "everyone on hook",
+                        *self.phones)
+        yield waitUntil(lambda: self.engine.calls() == [], "no call left", *self.phones)
+        yield waitUntil(lambda: not any(p.media.active for p in self.phones), "all media closed", *self.phones)
         for other in (phone,) + others:
             self.assertEqual(other.receivedOfType(m.CallState)[-1].callState, CallState.ON_HOOK)
         self.assertAllIdle()
@@ -215,15 +211,16 @@ class CallFeaturesIntegrationTests(TestCase):
             keys = self.rxKeys(a, b)
             mark = len(holder.received), len(heldParty.received)
             holder.softKey(SoftKeyEvent.HOLD, 1, ref)
-            yield expect(holder, isState(CallState.HOLD, ref), "hold", mark[0])
-            yield expect(heldParty, isType(m.CloseReceiveChannel), "held party's media closed", mark[1])
-            yield waitUntil(lambda: not (holder.media.active or heldParty.media.active), "media closed")
+            yield expect(holder, isCallState(CallState.HOLD, ref), "hold", mark[0])
+            yield expect(heldParty, isMessage(m.CloseReceiveChannel), "held party's media closed", mark[1])
+            yield waitUntil(lambda: not (holder.media.active or heldParty.media.active), "media closed",
+                            holder, heldParty)
             self.assertEqual([msg for msg in heldParty.received[mark[1]:] if HOLD_TONE(msg)], [])
             mark = len(holder.received), len(heldParty.received)
             holder.softKey(SoftKeyEvent.RESUME, 1, ref)
-            yield expect(holder, isState(CallState.CONNECTED, ref), "resumed", mark[0])
+            yield expect(holder, isCallState(CallState.CONNECTED, ref), "resumed", mark[0])
             for phone, since in (holder, mark[0]), (heldParty, mark[1]):
-                orc = yield expect(phone, isType(m.OpenReceiveChannel), "media reopened", since)
+                orc = yield expect(phone, isMessage(m.OpenReceiveChannel), "media reopened", since)
                 self.assertNotIn(orc.rxKey.key, keys)
             yield self.assertMediaFlows(a, b)
         yield self.hangUpAndCheckIdle(a, b)
@@ -243,20 +240,20 @@ class CallFeaturesIntegrationTests(TestCase):
         yield expect(desk2, RINGING, "ringing", mark[1])
         ref1, ref2 = self.ref(desk1, CallState.RING_IN, mark[0]), self.ref(desk2, CallState.RING_IN, mark[1])
         desk1.offHook()
-        yield expect(desk2, isState(CallState.CALL_REMOTE_MULTILINE, ref2), "in use elsewhere", mark[1])
-        yield expect(desk1, isState(CallState.CONNECTED, ref1), "connected", mark[0])
+        yield expect(desk2, isCallState(CallState.CALL_REMOTE_MULTILINE, ref2), "in use elsewhere", mark[1])
+        yield expect(desk1, isCallState(CallState.CONNECTED, ref1), "connected", mark[0])
         yield self.assertMediaFlows(a, desk1)
         self.assertSecureInfo(desk1, DN_A, DN_SHARED)
         self.assertFalse(desk2.media.active)
 
         mark = len(desk1.received), len(desk2.received)
         desk1.softKey(SoftKeyEvent.HOLD, 1, ref1)
-        yield expect(desk1, isState(CallState.HOLD, ref1), "hold", mark[0])
-        yield expect(desk2, isState(CallState.REMOTE_HOLD, ref2), "remote hold", mark[1])
+        yield expect(desk1, isCallState(CallState.HOLD, ref1), "hold", mark[0])
+        yield expect(desk2, isCallState(CallState.REMOTE_HOLD, ref2), "remote hold", mark[1])
         mark = len(desk1.received), len(desk2.received)
         desk2.softKey(SoftKeyEvent.RESUME, 1, ref2)
-        yield expect(desk2, isState(CallState.CONNECTED, ref2), "picked up", mark[1])
-        yield expect(desk1, isState(CallState.CALL_REMOTE_MULTILINE, ref1), "in use elsewhere", mark[0])
+        yield expect(desk2, isCallState(CallState.CONNECTED, ref2), "picked up", mark[1])
+        yield expect(desk1, isCallState(CallState.CALL_REMOTE_MULTILINE, ref1), "in use elsewhere", mark[0])
         yield self.assertMediaFlows(a, desk2)
         self.assertFalse(desk1.media.active)
         self.assertEqual(self.engine.calls()[0].callee.endpoint.station.ephone.mac, DESK2)
@@ -274,11 +271,11 @@ class CallFeaturesIntegrationTests(TestCase):
         _, refB = yield self.connectCall(a, b, DN_B)
         mark, markA = len(b.received), len(a.received)
         b.softKey(SoftKeyEvent.TRANSFER, 1, refB)
-        yield expect(b, isState(CallState.HOLD, refB), "original call held", mark)
-        yield expect(b, isState(CallState.OFF_HOOK), "consult leg", mark)
+        yield expect(b, isCallState(CallState.HOLD, refB), "original call held", mark)
+        yield expect(b, isCallState(CallState.OFF_HOOK), "consult leg", mark)
         consult = self.ref(b, CallState.OFF_HOOK, mark)
         self.assertNotEqual(consult, refB)
-        yield expect(a, isType(m.CloseReceiveChannel), "Alice's media closed", markA)
+        yield expect(a, isMessage(m.CloseReceiveChannel), "Alice's media closed", markA)
         return a, b, c, refB, consult
 
     @inlineCallbacks
@@ -288,10 +285,10 @@ class CallFeaturesIntegrationTests(TestCase):
         Bob's two legs end and he is idle; Alice and Carol are connected
         with each other in CallInfo and SRTP flows between them.
         """
-        yield expect(b, isState(CallState.ON_HOOK, refB), "original leg cleared", mark[1])
-        yield expect(b, isState(CallState.ON_HOOK, consult), "consult leg cleared", mark[1])
-        yield expect(a, isState(CallState.CONNECTED), "connected to Carol", mark[0])
-        yield expect(c, isState(CallState.CONNECTED), "connected to Alice", mark[2])
+        yield expect(b, isCallState(CallState.ON_HOOK, refB), "original leg cleared", mark[1])
+        yield expect(b, isCallState(CallState.ON_HOOK, consult), "consult leg cleared", mark[1])
+        yield expect(a, isCallState(CallState.CONNECTED), "connected to Carol", mark[0])
+        yield expect(c, isCallState(CallState.CONNECTED), "connected to Alice", mark[2])
         yield self.assertMediaFlows(a, c)
         for phone, other in (a, DN_C), (c, DN_A):
             info = self.lastInfo(phone)
@@ -314,7 +311,7 @@ class CallFeaturesIntegrationTests(TestCase):
         b.pressKeys(DN_C)
         yield expect(c, RINGING, "ringing", markC)
         c.offHook()
-        yield expect(b, isState(CallState.CONNECTED, consult), "consult connected")
+        yield expect(b, isCallState(CallState.CONNECTED, consult), "consult connected")
         yield self.assertMediaFlows(b, c)
         self.assertEqual(self.service.registry.byMac(BOB).lines[0].channels, ["HOLD", "CONNECTED"])
         mark = len(a.received), len(b.received), len(c.received)
@@ -333,11 +330,11 @@ class CallFeaturesIntegrationTests(TestCase):
         markC = len(c.received)
         b.pressKeys(DN_C)
         yield expect(c, RINGING, "ringing", markC)
-        yield expect(b, isState(CallState.RING_OUT, consult), "consult ringback")
+        yield expect(b, isCallState(CallState.RING_OUT, consult), "consult ringback")
         mark = len(a.received), len(b.received), len(c.received)
         b.softKey(SoftKeyEvent.TRANSFER, 1, consult)
-        yield expect(a, isState(CallState.RING_OUT), "ringback to Carol", mark[0])
-        yield expect(b, isState(CallState.ON_HOOK, refB), "Bob cleared", mark[1])
+        yield expect(a, isCallState(CallState.RING_OUT), "ringback to Carol", mark[0])
+        yield expect(b, isCallState(CallState.ON_HOOK, refB), "Bob cleared", mark[1])
         c.offHook()
         yield self.assertTransferred(a, b, c, refB, consult, mark)
         yield self.hangUpAndCheckIdle(a, b, c)
@@ -353,12 +350,12 @@ class CallFeaturesIntegrationTests(TestCase):
         keys = self.rxKeys(a, b)
         mark = len(a.received), len(b.received)
         b.pressKeys("5")
-        yield expect(b, isType(m.DisplayPromptStatus, promptStatus=m.LABEL_CAN_NOT_COMPLETE_TRANSFER,
+        yield expect(b, isMessage(m.DisplayPromptStatus, promptStatus=m.LABEL_CAN_NOT_COMPLETE_TRANSFER,
                                callReference=consult), "refused", mark[1])
-        yield expect(b, isState(CallState.ON_HOOK, consult), "consult leg cleared", mark[1])
-        yield expect(b, isState(CallState.CONNECTED, refB), "original call resumed", mark[1])
+        yield expect(b, isCallState(CallState.ON_HOOK, consult), "consult leg cleared", mark[1])
+        yield expect(b, isCallState(CallState.CONNECTED, refB), "original call resumed", mark[1])
         for phone, since in (a, mark[0]), (b, mark[1]):
-            orc = yield expect(phone, isType(m.OpenReceiveChannel), "media reopened", since)
+            orc = yield expect(phone, isMessage(m.OpenReceiveChannel), "media reopened", since)
             self.assertNotIn(orc.rxKey.key, keys)
         yield self.assertMediaFlows(a, b)
         self.assertEqual([msg for msg in c.received if RINGING(msg)], [])
@@ -380,13 +377,13 @@ class CallFeaturesIntegrationTests(TestCase):
         refB = self.ref(b, CallState.RING_IN, mark[1])
         yield expect(c, RINGING, "forwarded ringing", mark[2], timeout=8)
         self.assertGreaterEqual(reactor.seconds() - started, 2.5)
-        yield expect(b, isState(CallState.ON_HOOK, refB), "Bob stops ringing", mark[1])
+        yield expect(b, isCallState(CallState.ON_HOOK, refB), "Bob stops ringing", mark[1])
         info = self.lastInfo(c)
         self.assertEqual((info.callingParty, info.calledParty, info.callType, info.originalCalledParty),
                          (DN_A, DN_C, CallType.FORWARD, DN_B))
         self.assertEqual(self.lastInfo(a).calledParty, DN_C)
         c.offHook()
-        yield expect(a, isState(CallState.CONNECTED), "connected", mark[0])
+        yield expect(a, isCallState(CallState.CONNECTED), "connected", mark[0])
         yield self.assertMediaFlows(a, c)
         self.assertFalse(b.media.active)
         yield self.hangUpAndCheckIdle(a, b, c)
@@ -401,11 +398,11 @@ class CallFeaturesIntegrationTests(TestCase):
         a, b, c = yield self.register(ALICE, BOB, CAROL)
         mark = len(b.received)
         b.softKey(SoftKeyEvent.CFWD_ALL, 1, 0)
-        yield expect(b, isType(m.DisplayPromptStatus, promptStatus=m.LABEL_ENTER_NUMBER), "enter number", mark)
+        yield expect(b, isMessage(m.DisplayPromptStatus, promptStatus=m.LABEL_ENTER_NUMBER), "enter number", mark)
         b.pressKeys(DN_C + "#")
-        stat = yield expect(b, isType(m.ForwardStat, forwardAllActive=1), "forward-all on", mark)
+        stat = yield expect(b, isMessage(m.ForwardStat, forwardAllActive=1), "forward-all on", mark)
         self.assertEqual(stat.forwardAllDirnum, DN_C)
-        yield expect(b, isState(CallState.ON_HOOK), "input ended", mark)
+        yield expect(b, isCallState(CallState.ON_HOOK), "input ended", mark)
         mark = len(a.received), len(b.received), len(c.received)
         a.offHook()
         a.pressKeys(DN_B)
@@ -414,7 +411,7 @@ class CallFeaturesIntegrationTests(TestCase):
         self.assertEqual((info.callingParty, info.calledParty, info.callType, info.originalCalledParty),
                          (DN_A, DN_C, CallType.FORWARD, DN_B))
         c.offHook()
-        yield expect(a, isState(CallState.CONNECTED), "connected", mark[0])
+        yield expect(a, isCallState(CallState.CONNECTED), "connected", mark[0])
         yield self.assertMediaFlows(a, c)
         self.assertEqual([msg for msg in b.received[mark[1]:] if RINGING(msg)], [])
         yield self.hangUpAndCheckIdle(c, a)

@@ -2,61 +2,27 @@
 Integration tests for the call engine: the real router on 127.0.0.1 with
 simulated phones (srst-phone's API) registered over mutual TLS with LSCs
 from a CA configured as a phone trustpoint, and over plain TCP, calling
-each other.  The engine is wired into the listeners' factories the way the
-service is to do it (C{callHandler}, C{hasActiveCall}, C{stationLost}).
+each other, through the call adapter the service makes the listeners'
+station listener.
 """
 
 from __future__ import annotations
 
-import ipaddress
-from typing import Any, Callable
+from typing import Any
 
-from twisted.internet.defer import Deferred, inlineCallbacks, succeed
+from twisted.internet.defer import inlineCallbacks
 from twisted.trial.unittest import TestCase
 
-from srst.media.srtp import SrtpKeys, SrtpReceiver, SrtpSender
+from srst.media.srtp import SrtpReceiver, SrtpSender
 from srst.sccp import messages as m
 from srst.sccp.constants import CallSecurityStatus, CallState, RingMode
-from srst.tools._phoneclient import SimulatedPhone
+from srst.sccp.srtpkeys import fromKeyInfo
+from tests.callhelpers import autoAck, isCallState, waitFor
 from tests.phonehelpers import registeredPhone, routerYamlWithCapf
 from tests.routerhelpers import startRouter, stateDirectory
 from tests.test_sccp_integration import CMF
 
 RTP_PORTS = {"0000000000D1": 24000, "0000000000D2": 24002}
-
-
-def waitFor(phone: SimulatedPhone, predicate: Callable[[m.Message], bool]) -> Deferred:
-    """
-    @return: a L{Deferred} firing with the first message (already received
-        or coming) that satisfies C{predicate}.
-    """
-    for msg in phone.received:
-        if predicate(msg):
-            return succeed(msg)
-    d: Deferred = Deferred()
-
-    def observe(msg: m.Message) -> None:
-        if not d.called and predicate(msg):
-            phone.removeMessageObserver(observe)
-            d.callback(msg)
-
-    phone.addMessageObserver(observe)
-    return d
-
-
-def autoAck(phone: SimulatedPhone, port: int) -> None:
-    """Make the phone answer every OpenReceiveChannel with its RTP address."""
-
-    def observe(msg: m.Message) -> None:
-        if isinstance(msg, m.OpenReceiveChannel):
-            phone.sendMessage(m.OpenReceiveChannelAck(0, ipaddress.IPv4Address("127.0.0.1"), port,
-                                                      msg.passThruPartyId, msg.callReference))
-
-    phone.addMessageObserver(observe)
-
-
-def callState(state: int) -> Callable[[m.Message], bool]:
-    return lambda msg: isinstance(msg, m.CallState) and msg.callState == state
 
 
 class CallIntegrationTests(TestCase):
@@ -117,12 +83,12 @@ class CallIntegrationTests(TestCase):
         self.assertNotEqual(smtA.txKey.key, smtB.txKey.key)
         self.assertEqual(smtA.txKey.algorithmId, 1)
         rtp = bytes.fromhex("80000001000000a0cafebabe") + b"\xd5" * 160
-        protected = SrtpSender(SrtpKeys.fromKeyInfo(smtA.txKey)).protect(rtp)
-        self.assertEqual(SrtpReceiver(SrtpKeys.fromKeyInfo(orcB.rxKey)).unprotect(protected), rtp)
+        protected = SrtpSender(fromKeyInfo(smtA.txKey)).protect(rtp)
+        self.assertEqual(SrtpReceiver(fromKeyInfo(orcB.rxKey)).unprotect(protected), rtp)
         self.assertEqual(a.receivedOfType(m.CallInfo)[-1].callSecurityStatus, CallSecurityStatus.ENCRYPTED)
         self.assertEqual(b.receivedOfType(m.CallInfo)[-1].callSecurityStatus, CallSecurityStatus.ENCRYPTED)
 
-        onHookA, onHookB = waitFor(a, callState(CallState.ON_HOOK)), waitFor(b, callState(CallState.ON_HOOK))
+        onHookA, onHookB = waitFor(a, isCallState(CallState.ON_HOOK)), waitFor(b, isCallState(CallState.ON_HOOK))
         a.onHook()
         yield onHookA
         yield onHookB
@@ -144,7 +110,7 @@ class CallIntegrationTests(TestCase):
         self.assertEqual({smtA.txKey, smtB.txKey, orcA.rxKey, orcB.rxKey}, {m.NO_KEY})
         self.assertEqual(a.receivedOfType(m.CallInfo)[-1].callSecurityStatus,
                          CallSecurityStatus.NOT_AUTHENTICATED)
-        onHookA = waitFor(a, callState(CallState.ON_HOOK))
+        onHookA = waitFor(a, isCallState(CallState.ON_HOOK))
         yield b.stop()
         yield onHookA
         self.assertEqual(self.engine.calls(), [])

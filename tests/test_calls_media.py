@@ -10,17 +10,18 @@ import itertools
 from twisted.trial.unittest import SynchronousTestCase
 
 from srst.calls.media import (
+    CARRIED_CODECS,
     DEFAULT_CODEC,
+    Codec,
+    ForeignCodec,
     MediaSession,
     NoCommonCodec,
     chooseCodec,
-    codecName,
     payloadBytes,
 )
 from srst.media.srtp import SrtpError, SrtpReceiver, SrtpSender, generateKeys
-from srst.sccp.constants import Codec
 
-ULAW, ALAW, G729 = Codec.G711_ULAW_64K, Codec.G711_ALAW_64K, Codec.G729_ANNEX_A
+ULAW, ALAW, G729 = Codec.G711_ULAW, Codec.G711_ALAW, ForeignCodec("12")
 
 RTP = bytes.fromhex("80000001000000a0cafebabe") + b"\xd5" * 160
 
@@ -52,15 +53,21 @@ class CodecTests(SynchronousTestCase):
         Lists without a shared G.711 raise L{NoCommonCodec} naming both.
         """
         error = self.assertRaises(NoCommonCodec, chooseCodec, [ULAW], [ALAW])
-        self.assertEqual(str(error), "no common G.711 codec between [4] and [2]")
+        self.assertEqual(str(error), "no common G.711 codec between [G711Ulaw64k] and [G711Alaw64k]")
+        error = self.assertRaises(NoCommonCodec, chooseCodec, [G729, ULAW], [ALAW, ForeignCodec("9")])
+        self.assertEqual(str(error), "no common G.711 codec between [12, G711Ulaw64k] and [G711Alaw64k, 9]")
         self.assertRaises(NoCommonCodec, chooseCodec, [G729], [G729])
         self.assertRaises(NoCommonCodec, chooseCodec, [], [G729])
 
     def test_names(self) -> None:
         """
-        IOS codec names and G.711 payload sizes for debug lines.
+        IOS codec names and keywords and G.711 payload sizes for debug lines
+        and show commands; the engine carries exactly G.711 u-law and A-law,
+        u-law by default.
         """
-        self.assertEqual((codecName(ULAW), codecName(ALAW), codecName(G729)), ("G711Ulaw64k", "G711Alaw64k", "12"))
+        self.assertEqual((ULAW.iosName, ALAW.iosName, G729.name), ("G711Ulaw64k", "G711Alaw64k", "12"))
+        self.assertEqual((ULAW.keyword, ALAW.keyword), ("g711ulaw", "g711alaw"))
+        self.assertEqual((CARRIED_CODECS, DEFAULT_CODEC), ((ULAW, ALAW), ULAW))
         self.assertEqual((payloadBytes(ULAW), payloadBytes(ULAW, 30)), (160, 240))
 
 

@@ -1,6 +1,6 @@
 """
-Tests for L{srst.media.srtp}: SRTP keys, their SCCP key block form, and
-protect/unprotect through pylibsrtp.
+Tests for L{srst.media.srtp}: SRTP keys and protect/unprotect through
+pylibsrtp (their SCCP key block form: L{tests.test_sccp_srtpkeys}).
 """
 
 from twisted.logger import formatEvent
@@ -11,15 +11,12 @@ from srst.media.srtp import (
     MASTER_KEY_LENGTH,
     MASTER_SALT_LENGTH,
     SrtpError,
-    SrtpKeyError,
     SrtpKeys,
     SrtpProfile,
     SrtpReceiver,
     SrtpSender,
     generateKeys,
 )
-from srst.sccp.constants import KeyAlgorithm
-from srst.sccp.messages import KeyInfo
 
 KEY = bytes(range(1, 17))
 SALT = bytes(range(101, 115))
@@ -38,7 +35,7 @@ RTCP_RR = b"\x80\xc9\x00\x01\x00\x00\xca\xfe"
 
 class SrtpKeysTests(SynchronousTestCase):
     """
-    The key value type and its conversions.
+    The key value type.
     """
 
     def test_generateDefaults(self):
@@ -78,60 +75,6 @@ class SrtpKeysTests(SynchronousTestCase):
         self.assertRaises(ValueError, SrtpKeys, 1, KEY[:15], SALT)
         self.assertRaises(ValueError, SrtpKeys, 1, KEY, SALT + b"\x00")
         self.assertRaises(ValueError, SrtpKeys, 9, KEY, SALT)
-
-    def test_keyInfoRoundTrip(self):
-        """
-        Keys become a key block with the profile's algorithm id, key
-        length 16 and salt length 14, and come back unchanged, for both
-        profiles.
-        """
-        for profile in PROFILES:
-            keys = SrtpKeys(profile, KEY, SALT)
-            info = keys.toKeyInfo()
-            self.assertEqual(info.algorithmId, int(profile))
-            self.assertEqual((info.keyLength, info.saltLength), (16, 14))
-            self.assertEqual(SrtpKeys.fromKeyInfo(info), keys)
-            self.assertNotIn(KEY.hex(), repr(info))
-        self.assertEqual(
-            SrtpKeys(1, KEY, SALT).toKeyInfo().algorithmId,
-            KeyAlgorithm.AES_CM_128_HMAC_SHA1_32)
-
-    def test_keyInfoThroughSccpCodec(self):
-        """
-        Keys sent in an SCCP key block (salt padded to 16 bytes on the
-        wire) decode to the same keys.
-        """
-        from srst.sccp._keys import KEY_INFO
-        keys = generateKeys()
-        wire = KEY_INFO.encode(keys.toKeyInfo(), 11)
-        self.assertEqual(len(wire), 48)
-        self.assertEqual(wire[4:8], b"\x10\x00\x0e\x00")
-        self.assertEqual(wire[24:38], keys.masterSalt)
-        self.assertEqual(wire[38:40], b"\x00\x00")
-        info, _ = KEY_INFO.decode(wire, 0, 11)
-        self.assertEqual(SrtpKeys.fromKeyInfo(info), keys)
-
-    def test_paddedSaltAccepted(self):
-        """
-        A key block whose salt carries the two zero pad bytes is accepted.
-        """
-        info = KeyInfo(algorithmId=1, key=KEY, salt=SALT + b"\x00\x00")
-        self.assertEqual(SrtpKeys.fromKeyInfo(info).masterSalt, SALT)
-
-    def test_keyInfoRefused(self):
-        """
-        Algorithm NONE, an unsupported algorithm, or a short key or salt
-        raise SrtpKeyError without showing key bytes.
-        """
-        for info in (KeyInfo(),
-                     KeyInfo(algorithmId=3, key=KEY, salt=SALT),
-                     KeyInfo(algorithmId=1, key=KEY[:8], salt=SALT),
-                     KeyInfo(algorithmId=1, key=KEY, salt=SALT[:10]),
-                     KeyInfo(algorithmId=1, key=KEY, salt=SALT + b"ab")):
-            e = self.assertRaises(SrtpKeyError, SrtpKeys.fromKeyInfo, info)
-            self.assertIsInstance(e, ValueError)
-            self.assertNotIn(KEY.hex(), str(e))
-            self.assertTrue(str(e).startswith("unusable SRTP key block"))
 
 
 class ProtectTests(SynchronousTestCase):

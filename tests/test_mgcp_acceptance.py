@@ -31,11 +31,11 @@ from srst.sccp import messages as m
 from srst.sccp.constants import CallState
 from srst.tools import cli
 from srst.tools._callagent import CallAgent, parseLineSpec
+from tests.callhelpers import isCallState, waitFor
+from tests.callhelpers import pollUntil as waitUntil
 from tests.phonehelpers import registeredPhone, routerYamlWithCapf
 from tests.routerhelpers import runCommand, startRouter, stateDirectory
-from tests.test_calls_integration import callState, waitFor
 from tests.test_mgcp_tshark import buildUdpPcap
-from tests.test_phone_media import waitUntil
 from tests.test_sccp_integration import CMF
 
 GATEWAY = """
@@ -240,7 +240,7 @@ class MgcpGatewayAcceptanceTests(TestCase):
         a.backend.dial(dn)
         yield waitFor(phone, lambda msg: isinstance(msg, m.SetRinger) and msg.ringMode != 1)
         phone.offHook()
-        yield waitFor(phone, callState(CallState.CONNECTED))
+        yield waitFor(phone, isCallState(CallState.CONNECTED))
         local = self.service.portEndpoints["1/0/0"]
         yield waitUntil(lambda: phone.media.packetsDecrypted > 10 and local.mediaLeg is not None
                         and local.mediaLeg.snapshot().counters.decrypted > 10, "SRTP both ways")

@@ -14,16 +14,16 @@ from zope.interface.verify import verifyObject
 
 from srst.debug import DebugSwitches
 from srst.ports.config import DialPeer, VoicePortConfig
-from srst.calls.portdirectory import PortDirectory
-from srst.calls.portline import VoicePortEndpoint
 from srst.mgcp.control import PortControl
 from srst.mgcp.fallback import IFallbackTarget
+from srst.ports.callendpoint import VoicePortEndpoint
+from srst.ports.directory import PortDirectory
 from srst.ports.simulated import SimulatedBackend
 from srst.ports.voiceport import newVoicePort
 from srst.sccp import messages as m
 from srst.sccp.constants import CallState
-from tests.test_calls_engine import MAC_A, CallRouter, dial
-from tests.test_calls_ports import states
+from tests.callhelpers import MAC_A, PORT_DEBUG_LOG, CallRouter, dial
+from tests.test_ports_callendpoint import states
 
 
 class FakeEndpoint:
@@ -100,7 +100,8 @@ class Setup:
             config = VoicePortConfig(name)
             port = newVoicePort(config, SimulatedBackend(name, config.signal), debug=DebugSwitches())
             self.ports.append(port)
-            self.local[name] = VoicePortEndpoint(self.engine, port, number="8123%d" % (4 + index,))
+            self.local[name] = VoicePortEndpoint(self.engine, port, number="8123%d" % (4 + index,),
+                                                 debugLog=PORT_DEBUG_LOG)
             peers.append(DialPeer(81234 + index, destinationPattern="8123%d" % (4 + index,), port=name))
         self.engine.addDirectory(PortDirectory(peers, self.local))
         self.gateway = FakeGateway(self.ports)

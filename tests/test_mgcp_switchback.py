@@ -13,15 +13,15 @@ from typing import Any
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from srst.ports.config import DialPeer
-from srst.calls.portdirectory import PortDirectory
-from srst.calls.portline import VoicePortEndpoint
 from srst.mgcp.config import CcmManagerConfig, Switchback, SwitchbackMode
+from srst.ports.config import DialPeer
 from srst.mgcp.control import PortControl
 from srst.mgcp.fallback import FallbackStatus, newFallbackMonitor
 from srst.mgcp.messages import Command, Response, decodeMessage, encodeMessage
+from srst.ports.callendpoint import VoicePortEndpoint
+from srst.ports.directory import PortDirectory
+from tests.callhelpers import PORT_DEBUG_LOG, CallRouter
 from tests.mgcphelpers import CA, DOMAIN, GatewayHarness
-from tests.test_calls_engine import CallRouter
 
 BASE = datetime(2026, 12, 5, 9, 0, 0, tzinfo=timezone.utc)
 EP0 = "aaln/S1/SU0/0@%s" % (DOMAIN,)
@@ -39,7 +39,8 @@ class Branch:
         self.gateway = self.h.gateway
         router = CallRouter()
         router.engine.clock = self.reactor
-        self.local = {name: VoicePortEndpoint(router.engine, port, number="8123%d" % (4 + index,))
+        self.local = {name: VoicePortEndpoint(router.engine, port, number="8123%d" % (4 + index,),
+                                              debugLog=PORT_DEBUG_LOG)
                       for index, (name, port) in enumerate(sorted(self.h.ports.items()))}
         router.engine.addDirectory(PortDirectory(
             [DialPeer(81234 + i, destinationPattern="8123%d" % (4 + i,), port=name)

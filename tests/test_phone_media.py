@@ -14,11 +14,10 @@ from typing import Any, Callable, Optional
 
 import attrs
 
-from twisted.internet import reactor
 from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.error import CannotListenError
-from twisted.internet.task import Clock, deferLater
+from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from srst.media.rtp import PayloadType, RtpPacket, decodeRtp, encodeRtp
@@ -33,12 +32,13 @@ from srst.media.srtp import (
 from srst.ports.g711 import G711Law, decode
 from srst.sccp import messages as m
 from srst.sccp.constants import CallState, Codec, MediaStatus, RingMode
+from srst.sccp.srtpkeys import toKeyInfo
 from srst.tools._phoneclient import SimulatedPhone
 from srst.tools._phonemedia import PACKET_INTERVAL, PhoneMedia
 from srst.tools._phonetypes import PhoneConfig
+from tests.callhelpers import isCallState, waitFor, waitUntil
 from tests.phonehelpers import registeredPhone, routerYamlWithCapf
 from tests.routerhelpers import startRouter, stateDirectory
-from tests.test_calls_integration import callState, waitFor
 from tests.test_sccp_integration import CMF
 
 KEYS_AB = SrtpKeys(SrtpProfile.AES_CM_128_HMAC_SHA1_32, b"\x01" * 16, b"\x02" * 14)
@@ -126,13 +126,13 @@ def orc(partyId: int = 0x1000101, keys: Optional[SrtpKeys] = None, codec: int = 
     return m.OpenReceiveChannel(
         conferenceId=7, passThruPartyId=partyId, millisecondPacketSize=20, compressionType=codec,
         echoCancellation=0, codecMode=0, dynamicPayload=0, codecParam1=0, codecParam2=0, callReference=7,
-        rxKey=keys.toKeyInfo() if keys is not None else m.NO_KEY)
+        rxKey=toKeyInfo(keys))
 
 
 def smt(port: int, partyId: int = 0x1000101, keys: Optional[SrtpKeys] = None,
         codec: int = Codec.G711_ULAW_64K, keyInfo: Optional[m.KeyInfo] = None) -> m.StartMediaTransmission:
     if keyInfo is None:
-        keyInfo = keys.toKeyInfo() if keys is not None else m.NO_KEY
+        keyInfo = toKeyInfo(keys)
     return m.StartMediaTransmission(
         conferenceId=7, passThruPartyId=partyId, remoteIpAddr=ipaddress.IPv4Address("127.0.0.1"),
         remotePortNumber=port, millisecondPacketSize=20, compressionType=codec, precedenceValue=0xB8,
@@ -250,6 +250,34 @@ class PhoneMediaTests(SynchronousTestCase):
         self.assertEqual(media.lastPacket.sequenceNumber, 1)
         self.assertEqual(media.lastPayload, b"\x02" * 160)
         self.assertEqual(media.channels[0x1234].statistics.snapshot().received, 1)
+
+    def test_packetObservers(self) -> None:
+        """
+        A packet observer is called after every datagram received, counted
+        whatever it was (decoded, malformed), until it is removed.
+        """
+        self.phone.receive(orc(0x1234))
+        [ack] = self.phone.sent
+        protocol = self.reactor.ports[("127.0.0.1", ack.portNumber)].protocol
+        seen: list[int] = []
+        observer = lambda: seen.append(self.media.packetsReceived)  # noqa: E731
+        self.media.addPacketObserver(observer)
+        protocol.datagramReceived(self.rtp(1), ("127.0.0.1", 9))
+        protocol.datagramReceived(b"\x00junk", ("127.0.0.1", 9))
+        self.media.removePacketObserver(observer)
+        protocol.datagramReceived(self.rtp(2), ("127.0.0.1", 9))
+        self.assertEqual(seen, [1, 2])
+
+    def test_transmitterSending(self) -> None:
+        """
+        A transmitter is sending from StartMediaTransmission until it is
+        stopped, after which its port is gone.
+        """
+        self.phone.receive(smt(24000, 0x1234))
+        [transmitter] = self.media.transmitters.values()
+        self.assertTrue(transmitter.sending)
+        self.phone.receive(m.StopMediaTransmission(7, 0x1234, 7))
+        self.assertEqual((transmitter.sending, transmitter.port), (False, None))
 
     def test_transmitPlain(self) -> None:
         """
@@ -448,20 +476,6 @@ class PhoneMediaTests(SynchronousTestCase):
         self.assertIsNone(SimulatedPhone(PhoneConfig(mac="0000000000AA"), clock=Clock()).media)
 
 
-@inlineCallbacks
-def waitUntil(condition: Callable[[], bool], what: str, timeout: float = 5.0) -> Any:
-    """
-    Poll C{condition} every 20 ms of real time.
-
-    @raise AssertionError: when it does not hold within C{timeout} seconds.
-    """
-    deadline = reactor.seconds() + timeout
-    while not condition():
-        if reactor.seconds() > deadline:
-            raise AssertionError("timed out after %g s waiting for %s" % (timeout, what))
-        yield deferLater(reactor, 0.02, lambda: None)
-
-
 class PhoneMediaIntegrationTests(TestCase):
     """
     Simulated phones with media in calls through the real router.
@@ -499,22 +513,23 @@ class PhoneMediaIntegrationTests(TestCase):
     @inlineCallbacks
     def hangUp(self, a: SimulatedPhone, b: SimulatedPhone) -> Any:
         """A hangs up; both phones end on hook with their media closed."""
-        onHookA, onHookB = waitFor(a, callState(CallState.ON_HOOK)), waitFor(b, callState(CallState.ON_HOOK))
+        onHookA, onHookB = waitFor(a, isCallState(CallState.ON_HOOK)), waitFor(b, isCallState(CallState.ON_HOOK))
         a.onHook()
         yield onHookA
         yield onHookB
-        yield waitUntil(lambda: not (a.media.active or b.media.active), "media closed after hang-up")
+        yield waitUntil(lambda: not (a.media.active or b.media.active), "media closed after hang-up", a, b)
 
     @inlineCallbacks
     def test_secureCallMedia(self) -> None:
         """
         Two TLS phones send SRTP to each other under the keys the router
         distributed: at least 50 packets each way, at least 99 % of them
-        decrypt, and fresh keys decrypt none of the captured packets.
+        decrypt, and fresh keys decrypt none of the captured packets; after
+        the hang-up neither phone sends any more.
         """
         a, b = yield self.call(tlsB=True)
         yield waitUntil(lambda: min(a.media.packetsDecrypted, b.media.packetsDecrypted) >= 50,
-                        "50 decrypted packets each way")
+                        "50 decrypted packets each way", a, b)
         for media in a.media, b.media:
             self.assertGreaterEqual(media.packetsDecrypted, 0.99 * media.packetsReceived)
             self.assertEqual((media.plainPacketsReceived, media.malformedPackets), (0, 0))
@@ -530,10 +545,10 @@ class PhoneMediaIntegrationTests(TestCase):
         for receiving, sending in (a, b), (b, a):
             [transmitter] = sending.media.transmitters.values()
             self.assertEqual(receiving.media.lastPacket.ssrc, transmitter.ssrc)
+        transmitters = [t for phone in (a, b) for t in phone.media.transmitters.values()]
+        self.assertEqual([t.sending for t in transmitters], [True, True])
         yield self.hangUp(a, b)
-        sent = (a.media.packetsSent, b.media.packetsSent)
-        yield deferLater(reactor, 0.1, lambda: None)
-        self.assertEqual((a.media.packetsSent, b.media.packetsSent), sent)
+        self.assertEqual([(t.sending, t.port) for t in transmitters], [(False, None), (False, None)])
 
     @inlineCallbacks
     def test_clearTextCallMedia(self) -> None:
@@ -543,7 +558,7 @@ class PhoneMediaIntegrationTests(TestCase):
         """
         a, b = yield self.call(tlsB=False)
         yield waitUntil(lambda: min(a.media.plainPacketsReceived, b.media.plainPacketsReceived) >= 50,
-                        "50 plain packets each way")
+                        "50 plain packets each way", a, b)
         for media in a.media, b.media:
             self.assertEqual((media.packetsDecrypted, media.decryptFailures, media.malformedPackets), (0, 0, 0))
             self.assertEqual(media.plainPacketsReceived, media.packetsReceived)

@@ -8,7 +8,7 @@ import datetime
 import os
 
 from twisted.internet import reactor
-from twisted.internet.defer import DeferredList, inlineCallbacks
+from twisted.internet.defer import DeferredList, gatherResults, inlineCallbacks
 from twisted.trial.unittest import TestCase
 
 from srst.sccp import messages as m
@@ -16,6 +16,7 @@ from srst.tools._phoneclient import SimulatedPhone
 from srst.tools._phonetypes import PhoneConfig
 from srst.tools._phonewire import clientTLSOptions, connectPhone
 from srst.tools.lsc import issueLSC
+from tests.callhelpers import waitFor
 from tests.pkihelpers import makeCA, writePem
 from tests.routerhelpers import routerYaml, runCommand, startRouter, stateDirectory
 
@@ -112,11 +113,12 @@ class SecureRegistrationTests(TestCase):
         bad.protocol.transport.write(b"\xff\xff\xff\x7f" + os.urandom(64))
         yield lost
         acks = []
+        answered = []
         for p in good:
-            p.addMessageObserver(lambda msg, p=p: acks.append(p) if isinstance(msg, m.KeepAliveAck) else None)
+            keepAliveAck = waitFor(p, lambda msg: isinstance(msg, m.KeepAliveAck), since=len(p.received))
+            answered.append(keepAliveAck.addCallback(lambda msg, p=p: acks.append(p)))
             p.sendMessage(m.KeepAlive())
-        while len(acks) < len(good):
-            yield deferLater(0.05)
+        yield gatherResults(answered)
         self.assertEqual(sorted(id(p) for p in acks), sorted(id(p) for p in good))
         registered = yield runCommand(self.service, "show", "ephone", "registered")
         self.assertEqual(len([l for l in registered.text.splitlines() if l.startswith("ephone-")]), 199)
@@ -209,9 +211,3 @@ class SecureRegistrationTests(TestCase):
         yield a.whenRegistered()
         self.assertEqual(service.registry.byMac("0000000000C1").lines[0].assignment.dn, dnA)
         self.assertNotEqual(service.registry.byMac("0000000000C2").lines[0].assignment.dn, dnA)
-
-
-def deferLater(seconds):
-    from twisted.internet.task import deferLater as _deferLater
-
-    return _deferLater(reactor, seconds, lambda: None)

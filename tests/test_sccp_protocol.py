@@ -31,6 +31,7 @@ from tests.test_sccp_station import (
     CONFIGURED_MAC,
     CertificateTransport,
     Events,
+    Listener,
     Router,
     makeConfig,
     phoneCA,
@@ -207,7 +208,7 @@ class BadInputTests(SynchronousTestCase):
         def broken(station: Any, msg: m.Message) -> None:
             raise ZeroDivisionError("call engine bug")
 
-        self.router.plain.callHandler = broken
+        self.router.plain.listener = Listener(onMessage=broken)
         bad = self.router.connect(port=41000)
         bad.register()
         bad.send(m.OffHook())
@@ -269,8 +270,8 @@ class PauseTests(SynchronousTestCase):
         the chunk for later.
         """
         seen: list[str] = []
-        router = Router(callHandler=lambda station, msg: (seen.append(type(msg).__name__),
-                                                          station.core.sender.pauseProducing()))
+        router = Router(listener=Listener(onMessage=lambda station, msg: (
+            seen.append(type(msg).__name__), station.core.sender.pauseProducing())))
         phone = router.connect()
         phone.register()
         phone.send(m.OffHook(), m.OnHook())

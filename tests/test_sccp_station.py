@@ -19,6 +19,8 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransportWithDisconnection
 from twisted.logger import Logger
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
+from zope.interface.verify import verifyObject
 
 from srst.sccp import messages as m
 from srst.sccp.config import CallManagerFallbackConfig, EphoneConfig, LineButton, SpeedDial, Timeouts
@@ -32,7 +34,14 @@ from srst.sccp.constants import (
 )
 from srst.sccp.factory import SkinnyFactory
 from srst.sccp.registry import EphoneRegistry
-from srst.sccp.station import HANDSHAKE_TIMEOUT, STANDBY_TIMEOUT, StationStatus, certificateMatchesDevice
+from srst.sccp.station import (
+    HANDSHAKE_TIMEOUT,
+    STANDBY_TIMEOUT,
+    ICallStation,
+    IStationListener,
+    StationStatus,
+    certificateMatchesDevice,
+)
 from srst.sccp._templates import (
     SOFT_KEY_SETS,
     SOFT_KEY_TEMPLATE,
@@ -82,6 +91,36 @@ class Events:
     def find(self, needle: str) -> list[dict[str, Any]]:
         """@return: the events whose format contains C{needle}."""
         return [e for e in self.events if needle in e.get("log_format", "")]
+
+
+@implementer(IStationListener)
+class Listener:
+    """
+    A station listener that records what it is told.
+
+    @ivar messages: C{(station, message)} for each call-control message.
+    @ivar ended: the stations whose registration ended, in order.
+    @ivar activeCall: what L{hasActiveCall} answers.
+    @ivar onMessage: called with C{(station, message)} after recording, or
+        L{None}.
+    """
+
+    def __init__(self, activeCall: bool = False, onMessage: Any = None) -> None:
+        self.messages: list[tuple[Any, m.Message]] = []
+        self.ended: list[Any] = []
+        self.activeCall = activeCall
+        self.onMessage = onMessage
+
+    def callMessageReceived(self, station: Any, msg: m.Message) -> None:
+        self.messages.append((station, msg))
+        if self.onMessage is not None:
+            self.onMessage(station, msg)
+
+    def hasActiveCall(self, station: Any) -> bool:
+        return self.activeCall
+
+    def sessionEnded(self, station: Any) -> None:
+        self.ended.append(station)
 
 
 class Router:
@@ -380,16 +419,17 @@ class RegistrationSequenceTests(SynchronousTestCase):
         self.assertTrue(phone.open)
         self.assertTrue(router.registry.byMac(CONFIGURED_MAC).registered)
 
-    def test_callHandler(self) -> None:
+    def test_callMessages(self) -> None:
         """
-        A registered phone's call-control messages go to the call handler.
+        A registered phone's call-control messages go to the station
+        listener.
         """
-        seen: list[Any] = []
-        router = Router(callHandler=lambda station, msg: seen.append((station, msg)))
+        listener = Listener()
+        router = Router(listener=listener)
         phone = router.connect()
         phone.register()
         phone.send(m.OffHook())
-        self.assertEqual(seen, [(phone.station, m.OffHook())])
+        self.assertEqual(listener.messages, [(phone.station, m.OffHook())])
 
 
 class StandbyTests(SynchronousTestCase):
@@ -616,7 +656,7 @@ class UnregisterTests(SynchronousTestCase):
         While the phone has a call Unregister is refused with status 2 (NAK)
         and the phone stays registered.
         """
-        router = Router(hasActiveCall=lambda ephone: True)
+        router = Router(listener=Listener(activeCall=True))
         phone = router.connect()
         phone.register()
         self.assertEqual(phone.ask(m.Unregister()), [m.UnregisterAck(UnregisterStatus.NAK)])
@@ -629,6 +669,132 @@ class UnregisterTests(SynchronousTestCase):
         router = Router()
         phone = router.connect()
         self.assertEqual(phone.ask(m.Unregister()), [m.UnregisterAck(UnregisterStatus.OK)])
+
+
+class RegistrationEndTests(SynchronousTestCase):
+    """
+    However a registration ends, the station listener is told once, after
+    the registry released the phone.
+    """
+
+    def router(self) -> tuple[Router, Listener, list[Any]]:
+        """
+        @return: a router whose listener notes, when told, whether the
+            registry still had the phone registered to that session.
+        """
+        listener = Listener()
+        router = Router(makeConfig(maxEphones=2), listener=listener)
+        heldThen: list[Any] = []
+        ended = listener.sessionEnded
+
+        def sessionEnded(station: Any) -> None:
+            heldThen.append(router.registry.byMac(CONFIGURED_MAC).station is station)
+            ended(station)
+
+        listener.sessionEnded = sessionEnded  # type: ignore[method-assign]
+        return router, listener, heldThen
+
+    def test_connectionLost(self) -> None:
+        """
+        A registered phone's connection lost: told once.
+        """
+        router, listener, heldThen = self.router()
+        phone = router.connect()
+        phone.register()
+        phone.transport.loseConnection()
+        self.assertEqual((listener.ended, heldThen), ([phone.station], [False]))
+
+    def test_keepAliveTimeout(self) -> None:
+        """
+        The keepalive timeout, whose abort then loses the connection: told
+        once.
+        """
+        router, listener, heldThen = self.router()
+        phone = router.connect()
+        phone.register()
+        router.clock.advance(90)
+        self.assertTrue(phone.transport.disconnected)
+        self.assertEqual((listener.ended, heldThen), ([phone.station], [False]))
+
+    def test_replaced(self) -> None:
+        """
+        The device registering on another connection: the old session is
+        told once (the registry holds the phone for the new one), the new
+        one not at all.
+        """
+        router, listener, heldThen = self.router()
+        old = router.connect(port=40000)
+        old.register()
+        new = router.connect(port=40001)
+        new.register()
+        self.assertTrue(old.transport.disconnected)
+        self.assertEqual((listener.ended, heldThen), ([old.station], [False]))
+        self.assertIs(router.registry.byMac(CONFIGURED_MAC).station, new.station)
+
+    def test_unregister(self) -> None:
+        """
+        Unregister: told once; the connection closing later (not registered
+        any more) tells nothing; registering again and losing the connection
+        is a second registration, told again.
+        """
+        router, listener, heldThen = self.router()
+        phone = router.connect()
+        phone.register()
+        phone.send(m.Unregister())
+        self.assertEqual((listener.ended, heldThen), ([phone.station], [False]))
+        phone.register()
+        phone.transport.loseConnection()
+        self.assertEqual(listener.ended, [phone.station, phone.station])
+
+    def test_neverRegistered(self) -> None:
+        """
+        A connection that never registered ends without a word to the
+        listener.
+        """
+        router, listener, heldThen = self.router()
+        phone = router.connect()
+        phone.transport.loseConnection()
+        self.assertEqual(listener.ended, [])
+
+
+class CallStationTests(SynchronousTestCase):
+    """
+    What a station offers the call adapter (L{ICallStation}).
+    """
+
+    def test_interface(self) -> None:
+        """
+        A station provides L{ICallStation}: its label, its ephone, the
+        wall-clock time, and sending.
+        """
+        router = Router()
+        phone = router.connect()
+        phone.register()
+        station = phone.station
+        self.assertTrue(verifyObject(ICallStation, station))
+        self.assertEqual((station.label(), station.ephone, station.now()),
+                         ("ephone-1[1]", router.registry.byMac(CONFIGURED_MAC), NOW))
+        station.send(m.KeepAliveAck())
+        self.assertEqual(phone.received(), [m.KeepAliveAck()])
+
+    def test_stateDebug(self) -> None:
+        """
+        State debug lines carry the station's label and socket; while the
+        category is off none is written and the station says so.
+        """
+        router = Router()
+        phone = router.connect()
+        phone.register()
+        phone.station.stateDebug("OFFHOOK line {line}", line=1)
+        [event] = router.debug.find("OFFHOOK")
+        self.assertEqual((event["log_format"], event["station"], event["socket"], event["line"]),
+                         ("{station}:OFFHOOK line {line}", "ephone-1[1]", 1, 1))
+        self.assertTrue(phone.station.stateDebugEnabled())
+        quiet = Router(debugEnabled=lambda namespace: namespace != "srst.debug.ephone.state")
+        other = quiet.connect()
+        other.register()
+        other.station.stateDebug("OFFHOOK")
+        self.assertEqual((quiet.debug.find("OFFHOOK"), other.station.stateDebugEnabled()), ([], False))
 
 
 class SecureRegistrationTests(SynchronousTestCase):

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_calls_dialing,tests.test_calls_engine -*-
+# -*- test-case-name: tests.test_calls_dialing -*-
 """
 Digit collection (sccp.md 5.4 (b)): when is a dialled number complete?
 
@@ -14,10 +14,8 @@ complete when:
   - otherwise the inter-digit timeout (C{timeouts interdigit}, armed by the
     leg on the injected clock) completes it with what was dialled.
 
-L{RegistryDirectory} is the L{IDirectory} of the phones registered in the
-L{EphoneRegistry}: exact directory-number match (L{EphoneRegistry.byDn}),
-and prefix matching of dialled digits by bisection over the registry's
-sorted numbers in use (L{EphoneRegistry.dnsWithPrefix}).
+L{combine} merges what several directories
+(L{srst.calls.interfaces.IDirectory}) say about the same digits.
 
 Pure logic: no clock, no I/O.
 """
@@ -25,13 +23,11 @@ Pure logic: no clock, no I/O.
 from __future__ import annotations
 
 import enum
-from typing import Any, Callable, Sequence
+from typing import Sequence
 
 from attrs import define
-from zope.interface import implementer
 
-from srst.calls.interfaces import Destination, DialMatch, IDirectory, LineRef
-from srst.sccp.registry import EphoneRegistry, Line
+from srst.calls.interfaces import DialMatch
 
 TERMINATOR = "#"
 """Ends dialling at once."""
@@ -116,66 +112,4 @@ class DigitCollector:
         return self.digits
 
 
-def lineRef(line: Line) -> LineRef:
-    """
-    @param line: a registered phone's line.
-    @return: its L{LineRef}.
-    """
-    assignment = line.assignment
-    return LineRef(assignment.instance, assignment.dn, assignment.name, assignment.dnTag)
-
-
-@implementer(IDirectory)
-class RegistryDirectory:
-    """
-    The directory numbers of the registered phones.
-
-    @ivar registry: the shared L{EphoneRegistry}.
-    """
-
-    def __init__(self, registry: EphoneRegistry, endpointFor: Callable[[Any], Any]) -> None:
-        """
-        @param registry: the registry.
-        @param endpointFor: the call endpoint of a registered phone's
-            session (C{ephone.station}).
-        """
-        self.registry = registry
-        self._endpointFor = endpointFor
-
-    def match(self, digits: str) -> DialMatch:
-        """
-        How C{digits} match the numbers in use: the first two numbers in use
-        starting with them, in sorted order (L{EphoneRegistry.dnsWithPrefix},
-        a bisection, so the cost does not grow with the phones registered).
-        C{digits} sorts before every longer number starting with it, so it
-        is in use exactly when it comes first, and a longer number exists
-        exactly when another one is found.
-
-        @param digits: the digits dialled so far.
-        @return: L{DialMatch.EXACT}, L{DialMatch.EXACT_OR_LONGER},
-            L{DialMatch.PREFIX} or L{DialMatch.NONE}.
-        """
-        found = self.registry.dnsWithPrefix(digits, 2)
-        if not found:
-            return DialMatch.NONE
-        if found[0] != digits:
-            return DialMatch.PREFIX
-        return DialMatch.EXACT_OR_LONGER if len(found) > 1 else DialMatch.EXACT
-
-    def resolve(self, number: str) -> list[Destination]:
-        """
-        @return: the registered phones with a line for C{number}, each with
-            that line, by ephone number.
-        """
-        found = []
-        for ephone in self.registry.byDn(number):
-            if ephone.station is None:
-                continue
-            for line in ephone.lines:
-                if line.assignment.dn == number:
-                    found.append(Destination(self._endpointFor(ephone.station), lineRef(line)))
-                    break
-        return found
-
-
-__all__ = ["DialStep", "DigitCollector", "RegistryDirectory", "TERMINATOR", "combine", "lineRef"]
+__all__ = ["DialStep", "DigitCollector", "TERMINATOR", "combine"]

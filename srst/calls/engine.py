@@ -2,11 +2,13 @@
 """
 The call engine: two-party calls between endpoints (sccp.md 5.4).
 
-The engine knows legs (L{srst.calls.leg}), calls and media
-(L{srst.calls.media}); it reaches endpoints only through
+The engine owns the legs (L{srst.calls.leg}), the calls
+(L{srst.calls.call}: two legs, the holders, a shared line's ringing legs
+and monitors), their media (L{srst.calls.media}) and the transfers in
+progress; it reaches endpoints only through
 L{srst.calls.interfaces.ICallEndpoint} and finds numbers through
 L{srst.calls.interfaces.IDirectory}.  An adapter (the SCCP one is
-L{srst.calls.sccpline.SccpCallControl}) turns what a device does into the
+L{srst.sccp.callcontrol.SccpCallControl}) turns what a device does into the
 engine's methods:
 
   - L{CallEngine.seize}, L{CallEngine.digit}: an endpoint goes off hook and
@@ -17,8 +19,8 @@ engine's methods:
     side is told to transmit there.
   - L{CallEngine.endpointGone}: the device disappeared; its calls clear.
   - L{CallEngine.transfer}, L{CallEngine.pickUp}: the Transfer key
-    (L{srst.calls.transfer}) and picking up a shared-line call held on
-    another endpoint (L{srst.calls.sharedline}).
+    (the rules are in L{srst.calls.transfer}) and picking up a shared-line
+    call held on another endpoint (L{srst.calls.call}).
 
 A call attempt to a number nobody has fails with reorder, to an endpoint
 that already has a call (the caller itself included) with busy.  Calls are
@@ -31,33 +33,34 @@ tells the endpoints which.
 Methods that act on a leg raise L{CallStateError} when the leg cannot do
 that now (an Automat C{NoTransition} from a leg machine means the same); in
 both cases nothing changed.
+
+Each public method is an input, and inputs run one at a time: an input an
+endpoint raises while the engine is inside another one (a voice port
+reporting its media from L{ICallEndpoint.openReceive} while the engine
+connects the call, an FXO line answering from L{ICallEndpoint.alerting})
+is queued and runs when the current input has finished, as Automat runs an
+input raised from inside a transition.  As in Automat, only inputs that
+return nothing can wait: L{CallEngine.seize}, L{CallEngine.transfer} and
+L{CallEngine.pickUp} raised from inside another input are refused with
+C{RuntimeError}.
 """
 
 from __future__ import annotations
 
 import itertools
-from typing import Any, Callable, Iterable
+from typing import Callable, Iterable, TypeVar
 
-from attrs import define, field
+from automat import NoTransition
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
+from srst.calls.call import Call, Monitor
 from srst.calls.dialing import DialStep, combine
 from srst.calls.forward import ForwardReason, ForwardSettings, Redirect, usable
-from srst.calls.interfaces import Destination, DialMatch, FailureReason, IDirectory, LineRef, Party
+from srst.calls.interfaces import Destination, DialMatch, FailureReason, ICallEndpoint, IDirectory, LineRef, Party
 from srst.calls.leg import Leg, LegStatus, newLeg
 from srst.calls.media import MediaSession, MediaStream, NoCommonCodec, chooseCodec
-from srst.calls.sharedline import (
-    Monitor,
-    monitorsOf,
-    notifyHeld,
-    notifyIdle,
-    notifyResumed,
-    pickUp,
-    releaseAlternates,
-    showOutgoing,
-)
-from srst.calls.transfer import Transfer, allowed, complete, isBlind
+from srst.calls.transfer import Transfer, allowed, isBlind
 from srst.media.srtp import SrtpKeys, generateKeys
 
 
@@ -79,49 +82,7 @@ class CallStateError(RuntimeError):
         return "cannot %s in state %s" % (self.action, where)
 
 
-@define(eq=False)
-class Call:
-    """
-    A two-party call.
-
-    @ivar number: a sequence number, for logs and show commands.
-    @ivar caller: the calling leg.
-    @ivar callee: the called leg.
-    @ivar media: the call's L{MediaSession}.
-    @ivar secure: whether both endpoints take SRTP keys.
-    @ivar heldBy: the legs that put the call on hold.
-    @ivar alternates: while a shared line rings: all its ringing legs.
-    @ivar monitors: the L{Monitor}s of a shared line that show the call.
-    """
-
-    number: int
-    caller: Leg
-    callee: Leg
-    media: MediaSession
-    secure: bool
-    heldBy: list[Leg] = field(factory=list)
-    alternates: list[Leg] = field(factory=list)
-    monitors: list[Monitor] = field(factory=list)
-
-    def other(self, leg: Leg) -> Leg:
-        """@return: the leg that is not C{leg}."""
-        return self.callee if leg is self.caller else self.caller
-
-    @property
-    def encrypted(self) -> bool:
-        """Whether the call's media is SRTP."""
-        return self.secure
-
-
-def _asks(endpoint: Any, question: str, default: bool) -> bool:
-    """
-    An endpoint's answer to an optional question, C{default} when it has
-    no such method: C{mediaAvailable()} (a voice port: is an RTP port
-    free?) and C{lineBusy()} (a voice port: is its line in use without a
-    call, a telephone still off hook?).
-    """
-    check = getattr(endpoint, question, None)
-    return default if check is None else bool(check())
+_T = TypeVar("_T")
 
 
 def _party(line: LineRef) -> Party:
@@ -137,6 +98,9 @@ class CallEngine:
     @ivar ringing: the no-answer timeout, seconds.
     @ivar secondaryDialtone: the access code for outside dial tone, or L{None}.
     @ivar forwards: the L{ForwardSettings}.
+    @ivar transferSystem: C{transfer-system}.
+    @ivar transferPatterns: C{transfer-pattern}s.
+    @ivar channelsPerDn: channels per directory number.
     """
 
     log = Logger(namespace="srst.calls.engine")
@@ -169,9 +133,10 @@ class CallEngine:
         self.transferSystem = transferSystem
         self.transferPatterns = tuple(transferPatterns)
         self.channelsPerDn = channelsPerDn
+        self._queue: list[tuple[Callable[..., None], tuple[object, ...]]] | None = None
         self._transfers: list[Transfer] = []
         self._directories: list[IDirectory] = []
-        self._legs: dict[int, list[Leg]] = {}
+        self._legs: dict[ICallEndpoint, list[Leg]] = {}
         self._calls: list[Call] = []
         self._references = itertools.count(1)
         self._partyIds = itertools.count(0x01000001)
@@ -185,33 +150,36 @@ class CallEngine:
         """
         self._directories.append(directory)
 
-    def legsOf(self, endpoint: Any) -> list[Leg]:
+    def legsOf(self, endpoint: ICallEndpoint) -> list[Leg]:
         """@return: the endpoint's legs (not released)."""
-        return list(self._legs.get(id(endpoint), ()))
+        return list(self._legs.get(endpoint, ()))
 
-    def hasCall(self, endpoint: Any) -> bool:
+    def hasCall(self, endpoint: ICallEndpoint) -> bool:
         """@return: whether the endpoint has a leg (off hook, ringing, in a call)."""
-        return bool(self._legs.get(id(endpoint)))
+        return bool(self._legs.get(endpoint))
 
     def calls(self) -> list[Call]:
         """@return: the calls (both legs exist)."""
         return list(self._calls)
 
+    def transfers(self) -> list[Transfer]:
+        """@return: the transfers in progress."""
+        return list(self._transfers)
+
+    def newReference(self) -> int:
+        """@return: a fresh callReference (for adapter-only dialogues such as CFwdAll)."""
+        return next(self._references)
+
     # -- inputs ----------------------------------------------------------------------------------
 
-    def seize(self, endpoint: Any, line: LineRef) -> Leg:
+    def seize(self, endpoint: ICallEndpoint, line: LineRef) -> Leg:
         """
         The endpoint goes off hook on C{line} to place a call.
 
         @return: the new leg (dialling).
         @raise CallStateError: when the endpoint already has a leg.
         """
-        current = self.legsOf(endpoint)
-        if current:
-            raise CallStateError("go off hook", current[0].status)
-        leg = self._newLeg(endpoint, line)
-        leg.machine.seize()
-        return leg
+        return self._request(self._seize, endpoint, line)
 
     def digit(self, leg: Leg, digit: str) -> None:
         """
@@ -219,6 +187,160 @@ class CallEngine:
 
         @raise CallStateError: when the leg is not dialling.
         """
+        self._input(self._digit, leg, digit)
+
+    def answer(self, leg: Leg) -> None:
+        """
+        The ringing C{leg} answers: connect both legs and open the media.
+
+        @raise CallStateError: when the leg is not ringing.
+        """
+        self._input(self._answer, leg)
+
+    def hangUp(self, leg: Leg) -> None:
+        """
+        C{leg} hangs up: both legs of its call are released.
+
+        @raise CallStateError: when the leg is already released.
+        """
+        self._input(self._hangUp, leg)
+
+    def hold(self, leg: Leg) -> None:
+        """
+        C{leg} puts its connected call on hold: media closes on both sides.
+
+        @raise CallStateError: when the leg is not connected.
+        """
+        self._input(self._hold, leg)
+
+    def resume(self, leg: Leg) -> None:
+        """
+        C{leg} takes its call off hold; media reopens with fresh keys unless
+        the other side holds it too.
+
+        @raise CallStateError: when the leg did not hold the call.
+        """
+        self._input(self._resume, leg)
+
+    def transfer(self, leg: Leg) -> Leg | None:
+        """
+        The Transfer key on C{leg} (sccp.md 5.4 (h), L{srst.calls.transfer}):
+        on a connected call, hold it and open a consult leg; on a consult
+        leg (or its held leg) whose target rings or answered, complete.
+
+        @return: the new consult leg, or L{None} when the transfer completed.
+        @raise CallStateError: when the leg cannot transfer now.
+        """
+        return self._request(self._transfer, leg)
+
+    def pickUp(self, endpoint: ICallEndpoint, reference: int) -> Leg:
+        """
+        C{endpoint} picks up a shared-line call held on another endpoint
+        (C{reference}: the reference it shows the call under, 0: any).
+
+        @return: the endpoint's new, connected leg.
+        @raise CallStateError: when no held shared-line call shows there.
+        """
+        return self._request(self._pickUp, endpoint, reference)
+
+    def mediaReady(self, leg: Leg, passThruPartyId: int, host: str, port: int) -> None:
+        """
+        C{leg}'s endpoint opened its receive port at C{host}:C{port}: tell
+        the other side to transmit there.  A stale answer is ignored.
+        """
+        self._input(self._mediaReady, leg, passThruPartyId, host, port)
+
+    def mediaFailed(self, leg: Leg, reason: str) -> None:
+        """
+        C{leg}'s endpoint could not open or use its media: clear the call.
+        """
+        self._input(self._mediaFailed, leg, reason)
+
+    def endpointGone(self, endpoint: ICallEndpoint) -> None:
+        """
+        The endpoint disappeared (connection lost, unregistered): clear its
+        calls; the other sides get the hang-up.
+        """
+        self._input(self._endpointGone, endpoint)
+
+    def dialTimedOut(self, leg: Leg) -> None:
+        """
+        The inter-digit timer of C{leg} fired: route what was dialled.
+        """
+        self._input(self._dialTimedOut, leg)
+
+    def ringTimedOut(self, leg: Leg) -> None:
+        """
+        C{leg} rang for C{timeouts ringing} without an answer: clear the call.
+        """
+        self._input(self._ringTimedOut, leg)
+
+    def noAnswerTimedOut(self, leg: Leg) -> None:
+        """
+        C{leg} rang C{no-answer-timeout} seconds: stop ringing it and ring
+        the forward-no-answer target instead (if free; else keep ringing).
+        """
+        self._input(self._noAnswer, leg)
+
+    # -- running inputs ---------------------------------------------------------------------------
+
+    def _input(self, action: Callable[..., None], *args: object) -> None:
+        """
+        Run an input, or queue it when it arrives while another input runs
+        (an endpoint reporting its media from L{ICallEndpoint.openReceive},
+        a voice port answering from L{ICallEndpoint.alerting}): a queued
+        input runs when the current one has finished, as Automat runs an
+        input a transition raised.  A queued input the engine refuses
+        (L{CallStateError}) is logged and dropped: its caller is gone.
+        """
+        if self._queue is not None:
+            self._queue.append((action, args))
+            return
+        self._run(action, *args)
+
+    def _request(self, action: Callable[..., _T], *args: object) -> _T:
+        """
+        Run an input that returns something (a new leg): it cannot wait in
+        the queue, so it must not arrive while another input runs.
+
+        @raise RuntimeError: when it does.
+        """
+        if self._queue is not None:
+            raise RuntimeError("%s cannot be run from inside another input of the call engine"
+                               % (action.__name__.lstrip("_"),))
+        return self._run(action, *args)
+
+    def _run(self, action: Callable[..., _T], *args: object) -> _T:
+        queue: list[tuple[Callable[..., None], tuple[object, ...]]] = []
+        self._queue = queue
+        try:
+            return action(*args)
+        finally:
+            self._queue = None
+            while queue:
+                queued, queuedArgs = queue.pop(0)
+                self._runQueued(queued, queuedArgs)
+
+    def _runQueued(self, action: Callable[..., None], args: tuple[object, ...]) -> None:
+        name = action.__name__.lstrip("_")
+        try:
+            self._run(action, *args)
+        except (CallStateError, NoTransition) as e:
+            self.log.info("queued {input} ignored: {why}", input=name, why=str(e))
+        except Exception:
+            self.log.failure("while running the queued {input}", input=name)
+
+    # -- what the inputs do ---------------------------------------------------------------------
+
+    def _seize(self, endpoint: ICallEndpoint, line: LineRef) -> Leg:
+        current = self.legsOf(endpoint)
+        if current:
+            raise CallStateError("go off hook", current[0].status)
+        leg = self._newLeg(endpoint, line)
+        leg.machine.seize()
+        return leg
+
+    def _digit(self, leg: Leg, digit: str) -> None:
         if leg.status is not LegStatus.DIALING:
             raise CallStateError("dial", leg.status)
         collector = leg.collector
@@ -230,18 +352,13 @@ class CallEngine:
         elif step is DialStep.COMPLETE:
             self._route(leg, collector.digits)
 
-    def answer(self, leg: Leg) -> None:
-        """
-        The ringing C{leg} answers: connect both legs and open the media.
-
-        @raise CallStateError: when the leg is not ringing.
-        """
+    def _answer(self, leg: Leg) -> None:
         call = leg.call
         if leg.status is not LegStatus.RING_IN or call is None:
             raise CallStateError("answer", leg.status)
         leg.machine.answer()
-        call.callee = leg
-        releaseAlternates(self, call, leg)
+        for other in call.answeredBy(leg):
+            self._release(other, None)
         caller = call.caller
         if caller.status is LegStatus.RING_OUT:
             caller.machine.remoteAnswered()
@@ -249,12 +366,7 @@ class CallEngine:
                       caller=caller.line.number, secure=call.secure)
         self._connect(call, answering=leg)
 
-    def hangUp(self, leg: Leg) -> None:
-        """
-        C{leg} hangs up: both legs of its call are released.
-
-        @raise CallStateError: when the leg is already released.
-        """
+    def _hangUp(self, leg: Leg) -> None:
         if leg.status in (LegStatus.RELEASED, LegStatus.IDLE):
             raise CallStateError("hang up", leg.status)
         call = leg.call
@@ -263,88 +375,58 @@ class CallEngine:
             return
         self._clear(call, leg)
 
-    def hold(self, leg: Leg) -> None:
-        """
-        C{leg} puts its connected call on hold: media closes on both sides.
-
-        @raise CallStateError: when the leg is not connected.
-        """
+    def _hold(self, leg: Leg) -> None:
         call = leg.call
         if leg.status is not LegStatus.CONNECTED or call is None:
             raise CallStateError("hold", leg.status)
         leg.machine.hold()
         other = call.other(leg)
-        streams = {id(s.leg): s for s in call.media.close()}
-        call.heldBy.append(leg)
-        leg.endpoint.held(leg, streams.get(id(leg)))
-        if other not in call.heldBy:
-            other.endpoint.heldByRemote(other, streams.get(id(other)), not call.secure)
-        notifyHeld(call, leg.line.number)
+        streams = self._closeMedia(call)
+        call.addHolder(leg)
+        leg.endpoint.held(leg, streams.get(leg))
+        if not call.isHeldBy(other):
+            other.endpoint.heldByRemote(other, streams.get(other), not call.secure)
+        call.showHeld(leg.line.number)
 
-    def resume(self, leg: Leg) -> None:
-        """
-        C{leg} takes its call off hold; media reopens with fresh keys unless
-        the other side holds it too.
-
-        @raise CallStateError: when the leg did not hold the call.
-        """
+    def _resume(self, leg: Leg) -> None:
         call = leg.call
         if leg.status is not LegStatus.HELD or call is None:
             raise CallStateError("resume", leg.status)
         leg.machine.resume()
-        call.heldBy.remove(leg)
-        notifyResumed(call, leg.line.number)
+        call.removeHolder(leg)
+        call.showInUse(leg.line.number)
         other = call.other(leg)
-        if not call.heldBy:
+        if not call.held:
             other.endpoint.resumedByRemote(other)
             self._openMedia(call, [leg, other])
 
-    def transfer(self, leg: Leg) -> Leg | None:
-        """
-        The Transfer key on C{leg} (sccp.md 5.4 (h), L{srst.calls.transfer}):
-        on a connected call, hold it and open a consult leg; on a consult
-        leg (or its held leg) whose target rings or answered, complete.
-
-        @return: the new consult leg, or L{None} when the transfer completed.
-        @raise CallStateError: when the leg cannot transfer now.
-        """
+    def _transfer(self, leg: Leg) -> Leg | None:
         for transfer in self._transfers:
             if leg is transfer.consult or leg is transfer.held:
                 consult = transfer.consult
                 if consult.status not in (LegStatus.RING_OUT, LegStatus.CONNECTED) or consult.call is None:
                     raise CallStateError("complete the transfer", consult.status)
-                complete(self, transfer)
+                self._completeTransfer(transfer)
                 return None
         if leg.status is not LegStatus.CONNECTED or leg.call is None:
             raise CallStateError("transfer", leg.status)
-        self.hold(leg)
+        self._hold(leg)
         consult = self._newLeg(leg.endpoint, leg.line)
         consult.consult = True
         self._transfers.append(Transfer(leg, consult, isBlind(self.transferSystem, self.channelsPerDn)))
         consult.machine.seize()
         return consult
 
-    def pickUp(self, endpoint: Any, reference: int) -> Leg:
-        """
-        C{endpoint} picks up a shared-line call held on another endpoint
-        (C{reference}: the reference it shows the call under, 0: any).
-
-        @return: the endpoint's new, connected leg.
-        @raise CallStateError: when no held shared-line call shows there.
-        """
+    def _pickUp(self, endpoint: ICallEndpoint, reference: int) -> Leg:
         for call in self._calls:
-            for monitor in monitorsOf(call, endpoint):
+            for monitor in call.monitorsOn(endpoint):
                 if monitor.held and (not reference or monitor.reference == reference):
-                    leg = pickUp(self, call, monitor)
+                    leg = self._takeOver(call, monitor)
                     if leg is not None:
                         return leg
         raise CallStateError("pick up", None)
 
-    def mediaReady(self, leg: Leg, passThruPartyId: int, host: str, port: int) -> None:
-        """
-        C{leg}'s endpoint opened its receive port at C{host}:C{port}: tell
-        the other side to transmit there.  A stale answer is ignored.
-        """
+    def _mediaReady(self, leg: Leg, passThruPartyId: int, host: str, port: int) -> None:
         call = leg.call
         if call is None:
             return
@@ -354,57 +436,84 @@ class CallEngine:
         remote.transmitting = True
         remote.leg.endpoint.startTransmit(remote.leg, remote)
 
-    def mediaFailed(self, leg: Leg, reason: str) -> None:
-        """
-        C{leg}'s endpoint could not open or use its media: clear the call.
-        """
+    def _mediaFailed(self, leg: Leg, reason: str) -> None:
         self.log.warn("call leg {line} ref {reference}: media failed ({reason}); clearing",
                       line=leg.line.number, reference=leg.callReference, reason=reason)
         if leg.status not in (LegStatus.RELEASED, LegStatus.IDLE):
-            self.hangUp(leg)
+            self._hangUp(leg)
 
-    def endpointGone(self, endpoint: Any) -> None:
-        """
-        The endpoint disappeared (connection lost, unregistered): clear its
-        calls; the other sides get the hang-up.
-        """
+    def _endpointGone(self, endpoint: ICallEndpoint) -> None:
         for call in self._calls:
-            call.monitors = [mon for mon in call.monitors if mon.endpoint is not endpoint]
+            call.forgetEndpoint(endpoint)
         for leg in self.legsOf(endpoint):
             call = leg.call
-            if call is not None and leg in call.alternates and len(call.alternates) > 1:
-                call.alternates.remove(leg)
-                if call.callee is leg:
-                    call.callee = call.alternates[0]
+            if call is not None and call.dropAlternate(leg):
                 self._release(leg, None)
             elif leg.status not in (LegStatus.RELEASED, LegStatus.IDLE):
-                self.hangUp(leg)
-        self._legs.pop(id(endpoint), None)
+                self._hangUp(leg)
+        self._legs.pop(endpoint, None)
 
-    def dialTimedOut(self, leg: Leg) -> None:
-        """
-        The inter-digit timer of C{leg} fired: route what was dialled.
-        """
+    def _dialTimedOut(self, leg: Leg) -> None:
         if leg.status is not LegStatus.DIALING:
             return
         self._route(leg, leg.collector.timedOut())
 
-    def ringTimedOut(self, leg: Leg) -> None:
-        """
-        C{leg} rang for C{timeouts ringing} without an answer: clear the call.
-        """
+    def _ringTimedOut(self, leg: Leg) -> None:
         if leg.status is not LegStatus.RING_IN:
             return
         self.log.info("{line} not answered in {seconds} s; clearing", line=leg.line.number, seconds=self.ringing)
-        self.hangUp(leg)
+        self._hangUp(leg)
 
-    # -- internals -------------------------------------------------------------------------------
+    # -- legs and calls ----------------------------------------------------------------------------
 
-    def _newLeg(self, endpoint: Any, line: LineRef) -> Leg:
+    def _newLeg(self, endpoint: ICallEndpoint, line: LineRef) -> Leg:
         leg = newLeg(endpoint, line, next(self._references), self.clock, self.interdigit, self.dialTimedOut,
                      self.secondaryDialtone, self.ringing, self.ringTimedOut)
-        self._legs.setdefault(id(endpoint), []).append(leg)
+        self._legs.setdefault(endpoint, []).append(leg)
         return leg
+
+    def _makeCall(self, caller: Leg, callee: Leg) -> Call:
+        """@return: a new call between two legs, registered with the engine."""
+        secure = bool(caller.endpoint.secure and callee.endpoint.secure)
+        call = Call(next(self._callNumbers), caller, callee, MediaSession(self._partyIds, self._keyFactory), secure)
+        caller.call = callee.call = call
+        self._calls.append(call)
+        return call
+
+    def _forgetCall(self, call: Call) -> None:
+        if call in self._calls:
+            self._calls.remove(call)
+
+    def _busy(self, endpoint: ICallEndpoint) -> bool:
+        """Whether the endpoint has a leg, shows a shared-line call, or its line is in use."""
+        return (self.hasCall(endpoint) or endpoint.lineBusy()
+                or any(call.monitorsOn(endpoint) for call in self._calls))
+
+    def _clear(self, call: Call, first: Leg) -> None:
+        streams = self._closeMedia(call)
+        self._forgetCall(call)
+        self.log.info("call {call}: {line} hung up", call=call.number, line=first.line.number)
+        alternates = call.takeAlternates()
+        for leg in [first, call.other(first), call.callee] + alternates:
+            if leg.status not in (LegStatus.RELEASED, LegStatus.IDLE):
+                self._release(leg, _activeStream(streams, leg))
+        call.showIdle()
+
+    def _release(self, leg: Leg, stream: MediaStream | None) -> None:
+        legs = self._legs.get(leg.endpoint)
+        if legs is not None and leg in legs:
+            legs.remove(leg)
+            if not legs:
+                del self._legs[leg.endpoint]
+        leg.machine.release(stream)
+        for transfer in [t for t in self._transfers if leg is t.consult or leg is t.held]:
+            self._transfers.remove(transfer)
+            held = transfer.held
+            if leg is transfer.consult and held.status is LegStatus.HELD and held.call is not None:
+                self.log.info("{line}: transfer cancelled; resuming", line=held.line.number)
+                self._resume(held)
+
+    # -- routing -----------------------------------------------------------------------------------
 
     def _match(self, digits: str) -> DialMatch:
         return combine([d.match(digits) for d in self._directories])
@@ -415,17 +524,13 @@ class CallEngine:
             found.extend(directory.resolve(number))
         return found
 
-    def newReference(self) -> int:
-        """@return: a fresh callReference (for adapter-only dialogues such as CFwdAll)."""
-        return next(self._references)
-
     def _route(self, leg: Leg, number: str) -> None:
         transfer = next((t for t in self._transfers if t.consult is leg), None)
         if transfer is not None and number and not self._resolve(number) \
                 and not allowed(self.transferPatterns, number):
             self.log.info("{line}: transfer to {number} not allowed", line=leg.line.number, number=number)
             leg.machine.fail(FailureReason.TRANSFER_REFUSED)
-            self.hangUp(leg)
+            self._hangUp(leg)
             return
         redirect = None
         target = usable(self.forwards.allFor(number), number, leg.line.number) if number else None
@@ -445,13 +550,11 @@ class CallEngine:
             redirect = (redirect.then(Party(number), ForwardReason.BUSY) if redirect is not None
                         else Redirect(Party(number), Party(number), ForwardReason.BUSY))
             free = [d for d in self._resolve(busyTarget) if not self._busy(d.endpoint)]
-        withMedia = [d for d in free if _asks(d.endpoint, "mediaAvailable", True)]
+        withMedia = [d for d in free if d.endpoint.mediaAvailable()]
         if free and not withMedia:
             self.log.warn("{line} dialled {number}: no media resources at the destination; refused",
                           line=leg.line.number, number=number)
-            refused = getattr(free[0].endpoint, "mediaRefused", None)
-            if refused is not None:
-                refused()
+            free[0].endpoint.mediaRefused()
             leg.machine.fail(FailureReason.CONGESTION)
             return
         free = withMedia
@@ -466,36 +569,23 @@ class CallEngine:
         self.log.info("call {call}: {caller} calls {callee}", call=call.number, caller=leg.line.number,
                       callee=destination.line.number, secure=call.secure)
         leg.machine.placed(_party(destination.line))
-        showOutgoing(self, call, leg, self._resolve(leg.line.number))
+        self._showOutgoing(call, leg)
         self._offer(callee, leg)
         if len(free) > 1:
-            call.alternates.append(callee)
+            call.addAlternate(callee)
             for other in free[1:]:
                 alternate = self._newLeg(other.endpoint, other.line)
                 alternate.redirect, alternate.call = redirect, call
-                call.alternates.append(alternate)
+                call.addAlternate(alternate)
                 self._offer(alternate, leg)
         if transfer is not None and transfer.blind and transfer in self._transfers:
-            complete(self, transfer)
-
-    def _makeCall(self, caller: Leg, callee: Leg) -> Call:
-        """@return: a new call between two legs, registered with the engine."""
-        secure = bool(caller.endpoint.secure and callee.endpoint.secure)
-        call = Call(next(self._callNumbers), caller, callee, MediaSession(self._partyIds, self._keyFactory), secure)
-        caller.call = callee.call = call
-        self._calls.append(call)
-        return call
-
-    def _busy(self, endpoint: Any) -> bool:
-        """Whether the endpoint has a leg, shows a shared-line call, or its line is in use."""
-        return (self.hasCall(endpoint) or _asks(endpoint, "lineBusy", False)
-                or any(monitorsOf(call, endpoint) for call in self._calls))
+            self._completeTransfer(transfer)
 
     def _offer(self, callee: Leg, caller: Leg) -> None:
         """Ring C{callee}; arm forward-no-answer when it applies."""
         if usable(self.forwards.noAnswer, callee.line.number, caller.line.number) is not None:
             callee.ringing = self.forwards.noAnswerTimeout
-            callee.onRingTimeout = self._noAnswer
+            callee.onRingTimeout = self.noAnswerTimedOut
         callee.machine.offer(_party(caller.line))
 
     def _noAnswer(self, leg: Leg) -> None:
@@ -515,9 +605,9 @@ class CallEngine:
             return
         self.log.info("{line} not answered in {seconds} s; forwarded to {target}", line=leg.line.number,
                       seconds=self.forwards.noAnswerTimeout, target=target)
-        others, call.alternates = [alt for alt in call.alternates if alt is not leg], []
-        for alternate in others:
-            self._release(alternate, None)
+        for alternate in call.takeAlternates():
+            if alternate is not leg:
+                self._release(alternate, None)
         self._release(leg, None)
         leg.call = None
         destination = free[0]
@@ -527,17 +617,103 @@ class CallEngine:
                            else Redirect(by, by, ForwardReason.NO_ANSWER))
         call.callee = callee
         callee.call = call
-        call.secure = bool(caller.endpoint.secure and destination.endpoint.secure)
+        call.updateSecurity()
         caller.remote = _party(destination.line)
         caller.endpoint.redirected(caller, caller.remote)
         self._offer(callee, caller)
+
+    # -- shared lines (sccp.md 5.4 (j), L{srst.calls.call}) -----------------------------------------
+
+    def _showOutgoing(self, call: Call, leg: Leg) -> None:
+        """
+        C{leg} placed C{call}: the other free endpoints with its number (a
+        shared line) show the call in use.
+        """
+        for other in self._resolve(leg.line.number):
+            if other.endpoint is not leg.endpoint and not self._busy(other.endpoint):
+                monitor = call.addMonitor(other.endpoint, other.line, self.newReference())
+                other.endpoint.remoteInUse(other.line, monitor.reference)
+
+    def _takeOver(self, call: Call, monitor: Monitor) -> Leg | None:
+        """
+        The endpoint of C{monitor} picks up the held shared-line call: the
+        former owner becomes a monitor, the new leg is connected and media
+        reopens.
+
+        @return: the new leg, or L{None} when the call is not held on the
+            monitor's number.
+        """
+        old = call.heldLegFor(monitor)
+        if old is None:
+            return None
+        leg = self._newLeg(monitor.endpoint, monitor.line)
+        leg.callReference = monitor.reference
+        leg.call = call
+        leg.remote = old.remote
+        leg.outgoing = old.outgoing
+        leg.redirect = old.redirect
+        call.takeOver(old, leg, monitor)
+        old.elsewhere = True
+        old.call = None
+        self._release(old, None)
+        leg.machine.takeOver()
+        call.updateSecurity()
+        call.showInUse(monitor.line.number)
+        call.addMonitor(old.endpoint, old.line, old.callReference)
+        if not call.held:
+            other = call.other(leg)
+            other.endpoint.resumedByRemote(other)
+            self._openMedia(call, [leg, other])
+        return leg
+
+    # -- transfer (sccp.md 5.4 (h), L{srst.calls.transfer}) -------------------------------------------
+
+    def _completeTransfer(self, transfer: Transfer) -> None:
+        """
+        Join B (the held call's other leg) and the consult leg's target C;
+        clear the transferor's legs.
+        """
+        held, consult = transfer.held, transfer.consult
+        first, second = held.call, consult.call
+        assert first is not None and second is not None, "a transfer completes between two calls"
+        b, c = first.other(held), second.other(consult)
+        ringing = c.status is LegStatus.RING_IN
+        self._transfers.remove(transfer)
+        streams = self._closeMedia(second)
+        first.media.close()
+        self._forgetCall(first)
+        self._forgetCall(second)
+        self.log.info("transfer: {b} to {c} by {a} ({how})", b=b.line.number, c=c.line.number,
+                      a=held.line.number, how="blind" if ringing else "consult")
+        for leg in (consult, held):
+            leg.call = None
+            self._release(leg, _activeStream(streams, leg))
+        call = self._makeCall(b, c)
+        call.adoptMonitors(first.takeMonitors() + second.takeMonitors(), (b.line.number, c.line.number))
+        call.adoptAlternates(second)
+        if b.status is LegStatus.HELD:
+            call.addHolder(b)
+        b.remote, c.remote = _party(c.line), _party(b.line)
+        if ringing:
+            b.endpoint.transferred(b, b.remote, True)
+            c.endpoint.transferred(c, c.remote, False)
+            return
+        streamC = streams.get(c)
+        if streamC is not None and streamC.active:
+            c.endpoint.heldByRemote(c, streamC, False)
+        for leg in (b, c):
+            leg.endpoint.connected(leg, leg.remote, call.encrypted)
+        if not call.held:
+            self._openMedia(call, [b, c])
+
+    # -- media ---------------------------------------------------------------------------------------
 
     def _connect(self, call: Call, answering: Leg) -> None:
         streams = self._createStreams(call)
         if streams is None:
             return
         other = call.other(answering)
-        first, second = streams[id(answering)], streams[id(other)]
+        first, second = streams[answering], streams[other]
         first.receiving = True
         answering.endpoint.openReceive(answering, first)
         answering.endpoint.connected(answering, _party(other.line), call.encrypted)
@@ -550,11 +726,11 @@ class CallEngine:
         if streams is None:
             return
         for leg in order:
-            stream = streams[id(leg)]
+            stream = streams[leg]
             stream.receiving = True
             leg.endpoint.openReceive(leg, stream)
 
-    def _createStreams(self, call: Call) -> dict[int, MediaStream] | None:
+    def _createStreams(self, call: Call) -> dict[Leg, MediaStream] | None:
         caller, callee = call.caller, call.callee
         try:
             codec = chooseCodec(tuple(caller.endpoint.capabilities), tuple(callee.endpoint.capabilities))
@@ -563,33 +739,18 @@ class CallEngine:
             self._clear(call, call.callee)
             return None
         a, b = call.media.open(caller, callee, codec, call.secure)
-        return {id(caller): a, id(callee): b}
+        return {caller: a, callee: b}
 
-    def _clear(self, call: Call, first: Leg) -> None:
-        streams = {id(s.leg): s for s in call.media.close()}
-        if call in self._calls:
-            self._calls.remove(call)
-        self.log.info("call {call}: {line} hung up", call=call.number, line=first.line.number)
-        alternates, call.alternates = call.alternates, []
-        for leg in [first, call.other(first), call.callee] + alternates:
-            if leg.status not in (LegStatus.RELEASED, LegStatus.IDLE):
-                stream = streams.get(id(leg))
-                self._release(leg, stream if stream is not None and stream.active else None)
-        notifyIdle(call)
-
-    def _release(self, leg: Leg, stream: MediaStream | None) -> None:
-        legs = self._legs.get(id(leg.endpoint))
-        if legs is not None and leg in legs:
-            legs.remove(leg)
-            if not legs:
-                del self._legs[id(leg.endpoint)]
-        leg.machine.release(stream)
-        for transfer in [t for t in self._transfers if leg is t.consult or leg is t.held]:
-            self._transfers.remove(transfer)
-            held = transfer.held
-            if leg is transfer.consult and held.status is LegStatus.HELD and held.call is not None:
-                self.log.info("{line}: transfer cancelled; resuming", line=held.line.number)
-                self.resume(held)
+    @staticmethod
+    def _closeMedia(call: Call) -> dict[Leg, MediaStream]:
+        """@return: the streams the call had open, by leg (to be closed at the endpoints)."""
+        return {stream.leg: stream for stream in call.media.close()}
 
 
-__all__ = ["Call", "CallEngine", "CallStateError"]
+def _activeStream(streams: dict[Leg, MediaStream], leg: Leg) -> MediaStream | None:
+    """@return: C{leg}'s stream when its endpoint has it open, else L{None}."""
+    stream = streams.get(leg)
+    return stream if stream is not None and stream.active else None
+
+
+__all__ = ["CallEngine", "CallStateError"]

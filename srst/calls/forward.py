@@ -9,10 +9,10 @@ Call forwarding (sccp.md 5.4 (i)).
     C{no-answer-timeout}).
   - L{Redirect}: why a called leg rings although another number was
     dialled; the SCCP endpoint shows it in CallInfo (callType 3).
-  - L{CallForwardKeys}: the CFwdAll softkey dialogue of SCCP phones:
-    "Enter number", digits, C{#} / CFwdAll again / inter-digit timeout;
-    then ForwardStat and "Forwarded to"; CFwdAll on a forwarded line
-    cancels.
+
+A phone sets its forward-all target with its own dialogue (SCCP phones:
+the CFwdAll softkey, L{srst.sccp.forwardkeys}), which stores it here with
+L{ForwardSettings.setAll}.
 
 A target never forwards back to its own number or to the caller's number,
 so forwarding cannot loop.
@@ -21,20 +21,11 @@ so forwarding cannot loop.
 from __future__ import annotations
 
 import enum
-from typing import Any, Callable
+from typing import Protocol
 
 from attrs import define, field, frozen
-from twisted.internet.interfaces import IDelayedCall, IReactorTime
-from twisted.logger import Logger
 
-from srst.calls.interfaces import LineRef, Party
-from srst.sccp import messages as m
-from srst.sccp.constants import CallState, SoftKeySet, SpeakerMode
-
-FORWARD_NOTIFY_SECONDS = 10
-"""How long "Forwarded to" shows."""
-
-_log = Logger(namespace="srst.calls.forward")
+from srst.calls.interfaces import Party
 
 
 class ForwardReason(enum.IntEnum):
@@ -64,6 +55,15 @@ class Redirect:
         return Redirect(self.original, by, reason)
 
 
+class CallForwardConfig(Protocol):
+    """The C{call-forward} configuration the settings start from (the SCCP section's)."""
+
+    all: str | None
+    busy: str | None
+    noAnswer: str | None
+    noAnswerTimeout: float
+
+
 @define
 class ForwardSettings:
     """
@@ -83,9 +83,10 @@ class ForwardSettings:
     perDn: dict[str, str] = field(factory=dict)
 
     @classmethod
-    def fromConfig(cls, callForward: Any) -> "ForwardSettings":
+    def fromConfig(cls, callForward: CallForwardConfig) -> "ForwardSettings":
         """
-        @param callForward: a L{srst._cmfconfig.CallForward}.
+        @param callForward: the C{call-forward} section (C{CallForward} of
+            the C{call-manager-fallback} configuration).
         @return: the settings it configures.
         """
         return cls(callForward.all, callForward.busy, callForward.noAnswer, callForward.noAnswerTimeout)
@@ -112,107 +113,4 @@ def usable(target: str | None, *avoid: str) -> str | None:
     return target
 
 
-@define
-class _Input:
-    line: LineRef
-    reference: int
-    timer: Any
-    digits: str = ""
-
-
-class CallForwardKeys:
-    """
-    The CFwdAll softkey of SCCP phones (see the module docstring).
-
-    @ivar settings: the engine's L{ForwardSettings}.
-    """
-
-    def __init__(self, clock: IReactorTime, settings: ForwardSettings, timeout: float,
-                 newReference: Callable[[], int]) -> None:
-        """
-        @param clock: for the input timeout.
-        @param settings: where forward-all targets are kept.
-        @param timeout: seconds without a digit that end the input.
-        @param newReference: gives a fresh callReference.
-        """
-        self.clock = clock
-        self.settings = settings
-        self.timeout = timeout
-        self._newReference = newReference
-        self._inputs: dict[int, tuple[Any, _Input]] = {}
-
-    def active(self, endpoint: Any) -> bool:
-        """@return: whether the endpoint is entering a forward number."""
-        return id(endpoint) in self._inputs
-
-    def pressed(self, endpoint: Any, line: LineRef) -> None:
-        """
-        CFwdAll (softkey or button): start the input, end it when it runs,
-        or cancel the line's forward-all.
-        """
-        current = self._inputs.get(id(endpoint))
-        if current is not None:
-            self._finish(endpoint)
-            return
-        if line.number in self.settings.perDn:
-            self.settings.setAll(line.number, None)
-            _log.info("{station}: forward-all of {dn} cancelled", station=endpoint.label, dn=line.number)
-            endpoint.send(m.ForwardStat(0, line.instance, 0, "", 0, "", 0, ""))
-            return
-        ref = self._newReference()
-        timer = self.clock.callLater(self.timeout, self._finish, endpoint)
-        self._inputs[id(endpoint)] = (endpoint, _Input(line, ref, timer))
-        n = line.instance
-        endpoint.send(m.CallState(CallState.OFF_HOOK, n, ref, 0, 4, 0),
-                      m.SelectSoftKeys(n, ref, SoftKeySet.OFF_HOOK_FEATURES, 0xFFFFFFFF),
-                      m.SetSpeakerMode(SpeakerMode.ON),
-                      m.DisplayPromptStatus(0, m.LABEL_ENTER_NUMBER, n, ref))
-
-    def digit(self, endpoint: Any, digit: str) -> bool:
-        """
-        A keypad digit.
-
-        @return: whether it belonged to a forward input.
-        """
-        entry = self._inputs.get(id(endpoint))
-        if entry is None:
-            return False
-        state = entry[1]
-        if digit == "#":
-            self._finish(endpoint)
-        else:
-            state.digits += digit
-            state.timer.reset(self.timeout)
-        return True
-
-    def gone(self, endpoint: Any) -> None:
-        """The endpoint disappeared: drop its input."""
-        entry = self._inputs.pop(id(endpoint), None)
-        if entry is not None:
-            _cancel(entry[1].timer)
-
-    def _finish(self, endpoint: Any) -> None:
-        entry = self._inputs.pop(id(endpoint), None)
-        if entry is None:
-            return
-        state = entry[1]
-        _cancel(state.timer)
-        n, ref, number = state.line.instance, state.reference, state.digits
-        target = usable(number, state.line.number)
-        if target is not None:
-            self.settings.setAll(state.line.number, target)
-            _log.info("{station}: {dn} forwarded to {target}", station=endpoint.label, dn=state.line.number,
-                      target=target)
-            endpoint.send(m.ForwardStat(1, n, 1, target, 0, "", 0, ""))
-        endpoint.send(m.CallState(CallState.ON_HOOK, n, ref, 0, 4, 0),
-                      m.SelectSoftKeys(0, 0, SoftKeySet.ON_HOOK, 0xFFFFFFFF), m.SetSpeakerMode(SpeakerMode.OFF))
-        if target is not None:
-            endpoint.send(m.DisplayNotify(FORWARD_NOTIFY_SECONDS, (m.LABEL_FORWARDED_TO + target)[:32]))
-
-
-def _cancel(timer: Any) -> None:
-    if IDelayedCall.providedBy(timer) and timer.active():
-        timer.cancel()
-
-
-__all__ = ["CallForwardKeys", "ForwardReason", "ForwardSettings", "Redirect", "usable"]
+__all__ = ["CallForwardConfig", "ForwardReason", "ForwardSettings", "Redirect", "usable"]

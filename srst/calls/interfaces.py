@@ -1,14 +1,19 @@
 # -*- test-case-name: tests.test_calls_engine -*-
 """
 The seams of the call engine (style.md 2.13): the engine talks to the
-endpoints of a call (SCCP phones today; voice ports and MGCP endpoints
-later) through L{ICallEndpoint}, and finds the endpoints of a dialled number
-through L{IDirectory}.  Neither side sees the other's wire format.
+endpoints of a call through L{ICallEndpoint}, and finds the endpoints of a
+dialled number through L{IDirectory}.  Neither side sees the other's wire
+format.  Device adapters plug in from above: SCCP phones
+(L{srst.sccp.callendpoint}, L{srst.sccp.directory}), analogue voice ports
+(L{srst.ports.callendpoint}, L{srst.ports.directory}); a new kind of device
+(a SIP phone, a conference bridge, music on hold) is one more pair.
 
 Values crossing the seam are frozen attrs classes: L{LineRef} (which line of
 an endpoint a leg uses), L{Party} (who is on the other side),
-L{Destination} (what a number resolves to), and the media descriptions of
-L{srst.calls.media}.
+L{Destination} (what a number resolves to), the media descriptions of
+L{srst.calls.media} (codecs, streams with their SRTP keys), and the
+engine's reasons a call attempt fails (L{FailureReason}: each adapter turns
+it into its own tones and prompts).
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ import enum
 
 from attrs import frozen
 from zope.interface import Attribute, Interface
+
+from srst.media.transport import StreamSnapshot
 
 
 @frozen
@@ -61,7 +68,7 @@ class Destination:
     @ivar line: the L{LineRef} on it.
     """
 
-    endpoint: object
+    endpoint: ICallEndpoint
     line: LineRef
 
 
@@ -113,14 +120,61 @@ class ICallEndpoint(Interface):
     """
     One device that takes part in calls.  The engine calls these methods in
     the order the device must see them; an implementation turns each into
-    its own signalling (L{srst.calls.sccpline.SccpEndpoint}: SCCP messages
+    its own signalling (L{srst.sccp.callendpoint.SccpEndpoint}: SCCP messages
     in the order of sccp.md 5.4).  Every method gets the L{srst.calls.leg.Leg}
     concerned; none may raise for a leg it no longer knows.
+
+    The first methods are questions: what the engine asks before it offers
+    a call, and what C{show voice call status} and C{show ephone offhook}
+    ask about an endpoint's legs.
     """
 
     label = Attribute("A short name for logs (C{ephone-2[2]}).")
     secure = Attribute("Whether SRTP keys may be sent to it (authenticated, encrypted signalling).")
-    capabilities = Attribute("The codec ids it accepts, most preferred first (may be empty).")
+    capabilities = Attribute(
+        "The codecs it accepts, most preferred first (L{srst.calls.media.OfferedCodec}s; may be empty).")
+
+    def mediaAvailable() -> bool:
+        """
+        @return: whether it can take a call's media now (a voice port: is an
+            RTP port free, does local call control have it?); when not, a
+            call to it fails with congestion.
+        """
+
+    def mediaRefused() -> None:
+        """
+        The engine refused a call to it after L{mediaAvailable} said no:
+        count and log that, once per call.
+        """
+
+    def lineBusy() -> bool:
+        """
+        @return: whether its line is in use without a call (a telephone still
+            off hook): the engine then treats it as busy.
+        """
+
+    def mediaSnapshot() -> StreamSnapshot | None:
+        """
+        @return: the statistics of the media the router terminates for it
+            (a voice port's RTP stream), or L{None} when the router does not
+            (phones send media to each other) or no stream is open.
+        """
+
+    def voicePortName(line: LineRef) -> str:
+        """
+        @param line: one of its lines.
+        @return: what C{show voice call status} prints as the line's C{Port}
+            (C{50/0/14.0} for a phone's C{ephone-dn}, C{1/0/0} for a voice
+            port).
+        """
+
+    def dialPeerTag(line: LineRef) -> int:
+        """
+        @param line: one of its lines.
+        @return: the dial-peer tag C{show voice call status} prints for it
+            (the POTS peer of a voice port, the implicit peer IOS creates for
+            an C{ephone-dn}).
+        """
 
     def seized(leg) -> None:
         """The leg went off hook to dial: dial tone, "Enter number"."""
@@ -153,7 +207,9 @@ class ICallEndpoint(Interface):
         """
         Open a receive port for a L{srst.calls.media.MediaStream} (with its
         receive key); the endpoint reports it with
-        L{srst.calls.engine.CallEngine.mediaReady}.
+        L{srst.calls.engine.CallEngine.mediaReady} (or C{mediaFailed}), later
+        or at once: a report made from inside this call runs when the
+        engine has finished connecting the call.
         """
 
     def startTransmit(leg, stream) -> None:

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_calls_engine -*-
+# -*- test-case-name: tests.test_calls_leg -*-
 """
 A call leg: one endpoint line's part in a call, as an Automat
 C{TypeMachineBuilder} machine (style.md 2.6).
@@ -30,14 +30,19 @@ nothing; the engine and the SCCP adapter catch it at their boundary.
 from __future__ import annotations
 
 import enum
-from typing import Any, Callable, Protocol
+from typing import TYPE_CHECKING, Callable, Protocol
 
 from attrs import define, field
 from automat import TypeMachineBuilder
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 
 from srst.calls.dialing import DigitCollector
-from srst.calls.interfaces import FailureReason, LineRef, Party
+from srst.calls.interfaces import FailureReason, ICallEndpoint, LineRef, Party
+from srst.calls.media import MediaStream
+
+if TYPE_CHECKING:
+    from srst.calls.call import Call
+    from srst.calls.forward import Redirect
 
 
 class LegStatus(enum.Enum):
@@ -74,7 +79,7 @@ class Leg:
     @ivar ringing: seconds an incoming call rings unanswered (0: for ever).
     @ivar onRingTimeout: called with this leg when it rang that long.
     @ivar collector: the digits dialled (outgoing legs).
-    @ivar call: the L{srst.calls.engine.Call}, once there is one.
+    @ivar call: the L{srst.calls.call.Call}, once there is one.
     @ivar outgoing: whether this leg placed the call.
     @ivar remote: the party on the other side, once known.
     @ivar redirect: the L{srst.calls.forward.Redirect} of a forwarded
@@ -86,7 +91,7 @@ class Leg:
     @ivar machine: the leg's inputs (L{LegInputs}).
     """
 
-    endpoint: Any
+    endpoint: ICallEndpoint
     line: LineRef
     callReference: int
     clock: IReactorTime
@@ -95,10 +100,10 @@ class Leg:
     ringing: float = 0
     onRingTimeout: Callable[["Leg"], None] | None = None
     collector: DigitCollector = field(factory=DigitCollector)
-    call: Any = None
+    call: Call | None = None
     outgoing: bool = False
     remote: Party | None = None
-    redirect: Any = None
+    redirect: Redirect | None = None
     elsewhere: bool = False
     consult: bool = False
     machine: "LegInputs" = field(default=None, repr=False)
@@ -145,7 +150,7 @@ class LegInputs(Protocol):
     def resume(self) -> None:
         "This leg takes the call off hold."
 
-    def release(self, stream: Any) -> None:
+    def release(self, stream: MediaStream | None) -> None:
         "The leg is cleared; C{stream} is its open media, or L{None}."
 
     def status(self) -> LegStatus:
@@ -239,12 +244,12 @@ def _makeLegMachine():  # type: ignore[no-untyped-def]
         leg.endpoint.resumed(leg)
 
     @dialing.upon(LegInputs.release).to(released)
-    def _releaseDialing(inputs: LegInputs, leg: Leg, timer: IDelayedCall, stream: Any) -> None:
+    def _releaseDialing(inputs: LegInputs, leg: Leg, timer: IDelayedCall, stream: MediaStream | None) -> None:
         _cancel(timer)
         leg.endpoint.released(leg, None, False)
 
     @ringIn.upon(LegInputs.release).to(released)
-    def _releaseRinging(inputs: LegInputs, leg: Leg, timer: object, stream: Any) -> None:
+    def _releaseRinging(inputs: LegInputs, leg: Leg, timer: object, stream: MediaStream | None) -> None:
         _cancel(timer)
         if leg.elsewhere:
             leg.endpoint.answeredElsewhere(leg)
@@ -253,12 +258,12 @@ def _makeLegMachine():  # type: ignore[no-untyped-def]
 
     for state in (ringOut, failed):
         @state.upon(LegInputs.release).to(released)
-        def _releaseUnanswered(inputs: LegInputs, leg: Leg, stream: Any) -> None:
+        def _releaseUnanswered(inputs: LegInputs, leg: Leg, stream: MediaStream | None) -> None:
             leg.endpoint.released(leg, stream, False)
 
     for state in (connected, held):
         @state.upon(LegInputs.release).to(released)
-        def _releaseAnswered(inputs: LegInputs, leg: Leg, stream: Any) -> None:
+        def _releaseAnswered(inputs: LegInputs, leg: Leg, stream: MediaStream | None) -> None:
             if leg.elsewhere:
                 leg.endpoint.answeredElsewhere(leg)
             else:
@@ -271,7 +276,7 @@ LegMachine = _makeLegMachine()
 """The leg machine (C{LegMachine(leg)} gives its L{LegInputs})."""
 
 
-def newLeg(endpoint: Any, line: LineRef, callReference: int, clock: IReactorTime, interdigit: float,
+def newLeg(endpoint: ICallEndpoint, line: LineRef, callReference: int, clock: IReactorTime, interdigit: float,
            onDialTimeout: Callable[[Leg], None], secondaryDialtone: str | None = None, ringing: float = 0,
            onRingTimeout: Callable[[Leg], None] | None = None) -> Leg:
     """

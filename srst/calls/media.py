@@ -2,9 +2,14 @@
 """
 Media negotiation for a two-party call (sccp.md 2.4, 3, 5.4 (e)).
 
+  - L{Codec}: the codecs the engine carries between endpoints (G.711
+    u-law and A-law), with their IOS names.  Each adapter maps its
+    device's codec ids to and from them (the SCCP compressionType ids, a
+    voice port's RTP payload types); a codec a device offers that srst
+    cannot carry is a L{ForeignCodec}.
   - L{chooseCodec}: the first codec of the caller's capabilities that the
-    other side also has, among those srst can carry (G.711 u-law and A-law);
-    G.711 u-law when a side sent no capabilities.
+    other side also has, among those srst can carry; G.711 u-law when a
+    side sent no capabilities.
   - L{MediaSession}: one per call.  L{MediaSession.open} describes a
     L{MediaStream} per leg: a fresh passThruPartyId and, for a secure call,
     fresh SRTP master keys per direction.  K_AB (what A sends to B) is A's
@@ -18,23 +23,62 @@ Keys live only in L{srst.media.srtp.SrtpKeys}, whose repr hides them.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator, Sequence
+import enum
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence, Union
 
-from attrs import define, field
+from attrs import define, field, frozen
 
 from srst.media.srtp import SrtpKeys, generateKeys
-from srst.sccp.constants import Codec
+
+if TYPE_CHECKING:
+    from srst.calls.leg import Leg
 
 PACKET_MS = 20
 """Packetization of every stream, milliseconds."""
 
-CARRIED_CODECS = (Codec.G711_ULAW_64K, Codec.G711_ALAW_64K)
+
+class Codec(enum.Enum):
+    """
+    The codecs srst sets up between endpoints.
+
+    @ivar iosName: the name IOS prints in C{debug ephone state} and C{show
+        ephone offhook} (C{G711Ulaw64k}).
+    @ivar keyword: the IOS C{codec} keyword, as C{show voice call status}
+        prints it (C{g711ulaw}).
+    """
+
+    G711_ULAW = ("G711Ulaw64k", "g711ulaw")
+    G711_ALAW = ("G711Alaw64k", "g711alaw")
+
+    def __init__(self, iosName: str, keyword: str) -> None:
+        self.iosName = iosName
+        self.keyword = keyword
+
+
+@frozen
+class ForeignCodec:
+    """
+    A codec an endpoint offers that srst cannot carry (G.729, ...).
+
+    @ivar name: what the device calls it, for logs (an SCCP phone: the
+        compressionType id).
+    """
+
+    name: str
+
+
+OfferedCodec = Union[Codec, ForeignCodec]
+"""One entry of an endpoint's capabilities."""
+
+CARRIED_CODECS = tuple(Codec)
 """The codecs srst sets up between endpoints."""
 
-DEFAULT_CODEC = Codec.G711_ULAW_64K
+DEFAULT_CODEC = Codec.G711_ULAW
 """The codec used when an endpoint did not say what it supports."""
 
-_IOS_NAMES = {Codec.G711_ULAW_64K: "G711Ulaw64k", Codec.G711_ALAW_64K: "G711Alaw64k"}
+
+def _names(codecs: Sequence[OfferedCodec]) -> str:
+    return "[%s]" % (", ".join(c.iosName if isinstance(c, Codec) else c.name for c in codecs),)
 
 
 class NoCommonCodec(ValueError):
@@ -45,50 +89,43 @@ class NoCommonCodec(ValueError):
     @ivar second: the second endpoint's codecs.
     """
 
-    def __init__(self, first: Sequence[int], second: Sequence[int]) -> None:
+    def __init__(self, first: Sequence[OfferedCodec], second: Sequence[OfferedCodec]) -> None:
         ValueError.__init__(self, tuple(first), tuple(second))
         self.first = tuple(first)
         self.second = tuple(second)
 
     def __str__(self) -> str:
-        return "no common G.711 codec between %s and %s" % ([int(c) for c in self.first],
-                                                             [int(c) for c in self.second])
+        return "no common G.711 codec between %s and %s" % (_names(self.first), _names(self.second))
 
 
-def chooseCodec(first: Sequence[int], second: Sequence[int]) -> Codec:
+def chooseCodec(first: Sequence[OfferedCodec], second: Sequence[OfferedCodec]) -> Codec:
     """
     Pick the codec of a call.
 
-    @param first: the codec ids of the first (calling) endpoint, preferred
+    @param first: the codecs of the first (calling) endpoint, preferred
         first; empty when unknown.
     @param second: those of the other endpoint.
     @return: the first codec of C{first} that C{second} has too and srst
-        carries; L{DEFAULT_CODEC} when either list is empty.
-    @raise NoCommonCodec: when both lists are known and share none.
+        carries; L{DEFAULT_CODEC} when both lists are empty, the first
+        carried codec of the other list when one is.
+    @raise NoCommonCodec: when both lists are known and share none, or the
+        only known list has no codec srst carries.
     """
     if not first or not second:
         known = first or second
         for codec in known:
-            if codec in CARRIED_CODECS:
-                return Codec(codec)
+            if isinstance(codec, Codec):
+                return codec
         if known:
             raise NoCommonCodec(first, second)
         return DEFAULT_CODEC
     for codec in first:
-        if codec in CARRIED_CODECS and codec in second:
-            return Codec(codec)
+        if isinstance(codec, Codec) and codec in second:
+            return codec
     raise NoCommonCodec(first, second)
 
 
-def codecName(codec: int) -> str:
-    """
-    @param codec: a codec id.
-    @return: the IOS name (C{G711Ulaw64k}), or the number.
-    """
-    return _IOS_NAMES.get(codec, str(int(codec)))
-
-
-def payloadBytes(codec: int, milliseconds: int = PACKET_MS) -> int:
+def payloadBytes(codec: Codec, milliseconds: int = PACKET_MS) -> int:
     """
     @return: bytes of G.711 audio per packet (160 for 20 ms).
     """
@@ -111,7 +148,7 @@ class MediaStream:
     @ivar transmitting: whether the leg was told to send.
     """
 
-    leg: Any = field(repr=False)
+    leg: "Leg" = field(repr=False)
     passThruPartyId: int
     codec: Codec
     milliseconds: int = PACKET_MS
@@ -140,18 +177,18 @@ class MediaSession:
 
     @ivar partyIds: where passThruPartyIds come from.
     @ivar keyFactory: makes SRTP keys (L{generateKeys}).
-    @ivar streams: the open streams, by leg id.
+    @ivar streams: the open streams, by leg.
     @ivar codec: the codec of the last L{open}.
     @ivar secure: whether the last L{open} made keys.
     """
 
     partyIds: Iterator[int]
     keyFactory: Callable[[], SrtpKeys] = generateKeys
-    streams: dict[int, MediaStream] = field(factory=dict)
+    streams: dict[Leg, MediaStream] = field(factory=dict)
     codec: Codec | None = None
     secure: bool = False
 
-    def open(self, first: Any, second: Any, codec: Codec, secure: bool) -> tuple[MediaStream, MediaStream]:
+    def open(self, first: Leg, second: Leg, codec: Codec, secure: bool) -> tuple[MediaStream, MediaStream]:
         """
         Describe fresh streams for both legs.
 
@@ -167,16 +204,16 @@ class MediaSession:
         a = MediaStream(first, next(self.partyIds), codec, rxKeys=backward, txKeys=forward)
         b = MediaStream(second, next(self.partyIds), codec, rxKeys=forward, txKeys=backward)
         a.remote, b.remote = b, a
-        self.streams = {id(first): a, id(second): b}
+        self.streams = {first: a, second: b}
         self.codec = codec
         self.secure = secure
         return a, b
 
-    def streamOf(self, leg: Any) -> MediaStream | None:
+    def streamOf(self, leg: Leg) -> MediaStream | None:
         """@return: the open stream of C{leg}, or L{None}."""
-        return self.streams.get(id(leg))
+        return self.streams.get(leg)
 
-    def ackReceived(self, leg: Any, passThruPartyId: int, host: str, port: int) -> MediaStream | None:
+    def ackReceived(self, leg: Leg, passThruPartyId: int, host: str, port: int) -> MediaStream | None:
         """
         A leg reported its receive address.
 
@@ -187,12 +224,12 @@ class MediaSession:
         @return: the other leg's stream, which should now transmit to
             C{(host, port)}; L{None} for a stale or unknown ack.
         """
-        stream = self.streams.get(id(leg))
+        stream = self.streams.get(leg)
         if stream is None or stream.passThruPartyId != passThruPartyId or not stream.receiving:
             return None
         stream.address = (host, port)
         remote = stream.remote
-        if remote is None or self.streams.get(id(remote.leg)) is not remote:
+        if remote is None or self.streams.get(remote.leg) is not remote:
             return None
         return remote
 
@@ -208,6 +245,6 @@ class MediaSession:
 
 
 __all__ = [
-    "CARRIED_CODECS", "DEFAULT_CODEC", "MediaSession", "MediaStream", "NoCommonCodec", "PACKET_MS",
-    "chooseCodec", "codecName", "payloadBytes",
+    "CARRIED_CODECS", "Codec", "DEFAULT_CODEC", "ForeignCodec", "MediaSession", "MediaStream", "NoCommonCodec",
+    "OfferedCodec", "PACKET_MS", "chooseCodec", "payloadBytes",
 ]

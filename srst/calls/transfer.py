@@ -21,20 +21,22 @@ cleared before the transfer completes (EndCall, the target hangs up, a
 failure, the phone unregistering) resumes the held call when it is still
 there; a held leg cleared first leaves the consult leg as an ordinary call.
 
-The functions take the engine (L{srst.calls.engine.CallEngine}) and use its
-internals; the engine calls them from its public methods.
+This module holds the rules: which numbers may be transfer targets
+(L{patternMatches}, L{allowed}), whether transfers are blind (L{isBlind}),
+and the record of a transfer in progress (L{Transfer}).  The engine
+(L{srst.calls.engine.CallEngine}), which owns the calls, legs and
+transfers, runs them: L{CallEngine.transfer
+<srst.calls.engine.CallEngine.transfer>} starts and completes one.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Sequence
+from typing import Sequence
 
-from attrs import define
+from attrs import frozen
 
-from srst.calls.interfaces import Party
-from srst.calls.leg import LegStatus
-from srst.calls.sharedline import handOver
+from srst.calls.leg import Leg
 
 _WILDCARDS = {".": "[0-9*#]", "T": "[0-9*#]*"}
 
@@ -67,7 +69,7 @@ def allowed(patterns: Sequence[str], number: str) -> bool:
     return any(patternMatches(p, number) for p in patterns)
 
 
-@define(eq=False)
+@frozen(eq=False)
 class Transfer:
     """
     A transfer in progress.
@@ -77,8 +79,8 @@ class Transfer:
     @ivar blind: whether the transfer completes as soon as the target rings.
     """
 
-    held: Any
-    consult: Any
+    held: Leg
+    consult: Leg
     blind: bool
 
 
@@ -91,52 +93,4 @@ def isBlind(system: str, channels: int) -> bool:
     return system in ("blind", "full-blind") or channels < 2
 
 
-def complete(engine: Any, transfer: Transfer) -> None:
-    """
-    Join B (the held call's other leg) and the consult leg's target C;
-    clear the transferor's legs.
-    """
-    held, consult = transfer.held, transfer.consult
-    first, second = held.call, consult.call
-    b, c = first.other(held), second.other(consult)
-    ringing = c.status is LegStatus.RING_IN
-    engine._transfers.remove(transfer)
-    streams = {id(s.leg): s for s in second.media.close()}
-    first.media.close()
-    for call in (first, second):
-        if call in engine._calls:
-            engine._calls.remove(call)
-    engine.log.info("transfer: {b} to {c} by {a} ({how})", b=b.line.number, c=c.line.number, a=held.line.number,
-                    how="blind" if ringing else "consult")
-    for leg in (consult, held):
-        stream = streams.get(id(leg))
-        leg.call = None
-        engine._release(leg, stream if stream is not None and stream.active else None)
-    call = engine._makeCall(b, c)
-    handOver(first.monitors + second.monitors, call, (b.line.number, c.line.number))
-    first.monitors, second.monitors = [], []
-    call.alternates, second.alternates = second.alternates, []
-    for alternate in call.alternates:
-        alternate.call = call
-    if b.status is LegStatus.HELD:
-        call.heldBy.append(b)
-    b.call = c.call = call
-    b.remote, c.remote = _party(c.line), _party(b.line)
-    if ringing:
-        b.endpoint.transferred(b, b.remote, True)
-        c.endpoint.transferred(c, c.remote, False)
-        return
-    streamC = streams.get(id(c))
-    if streamC is not None and streamC.active:
-        c.endpoint.heldByRemote(c, streamC, False)
-    for leg in (b, c):
-        leg.endpoint.connected(leg, leg.remote, call.encrypted)
-    if not call.heldBy:
-        engine._openMedia(call, [b, c])
-
-
-def _party(line: Any) -> Party:
-    return Party(line.number, line.name)
-
-
-__all__ = ["Transfer", "allowed", "complete", "isBlind", "patternMatches"]
+__all__ = ["Transfer", "allowed", "isBlind", "patternMatches"]

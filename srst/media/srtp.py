@@ -3,8 +3,8 @@
 SRTP (RFC 3711) for router-terminated media, a thin layer over pylibsrtp.
 
 L{SrtpKeys} is a master key and salt for one direction of one call, the
-same pair the router sends a phone in the SCCP key blocks (sccp.md 3):
-L{SrtpKeys.toKeyInfo} and L{SrtpKeys.fromKeyInfo} convert.  L{SrtpSender}
+same pair the router sends a phone in the SCCP key blocks (sccp.md 3;
+L{srst.sccp.srtpkeys} converts).  L{SrtpSender}
 protects the RTP (and RTCP) the router sends, L{SrtpReceiver} checks and
 decrypts what it receives; every libsrtp failure becomes an L{SrtpError}.
 
@@ -21,8 +21,6 @@ import pylibsrtp
 from attrs import field, frozen
 
 from srst.media.rtp import headerIds
-from srst.sccp.constants import KeyAlgorithm
-from srst.sccp.messages import KeyInfo
 
 MASTER_KEY_LENGTH = 16
 MASTER_SALT_LENGTH = 14
@@ -55,21 +53,6 @@ _LIBSRTP_PROFILES = {
     SrtpProfile.AES_CM_128_HMAC_SHA1_80:
         pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_80,
 }
-
-
-class SrtpKeyError(ValueError):
-    """
-    A key block cannot be used as SRTP keys.
-
-    @ivar reason: why, as one line (never the key itself).
-    """
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-    def __str__(self) -> str:
-        return "unusable SRTP key block: %s" % (self.reason,)
 
 
 class SrtpError(ValueError):
@@ -135,47 +118,6 @@ class SrtpKeys:
                 "masterSalt=<hidden>)" % (self.profile.name,))
 
     __str__ = __repr__
-
-    def toKeyInfo(self) -> KeyInfo:
-        """
-        The SCCP key block carrying these keys (sccp.md 3.2): algorithm id
-        of the profile, keyLength 16, saltLength 14; the codec pads the
-        salt field to 16 bytes.
-
-        @return: the key block.
-        """
-        return KeyInfo(algorithmId=KeyAlgorithm(int(self.profile)),
-                       key=self.masterKey, salt=self.masterSalt)
-
-    @classmethod
-    def fromKeyInfo(cls, info: KeyInfo) -> "SrtpKeys":
-        """
-        Keys from an SCCP key block.  A 16-byte salt is accepted when its
-        last two bytes are the zero padding.
-
-        @param info: the key block.
-        @return: the keys.
-        @raise SrtpKeyError: for algorithm NONE or one srst does not
-            support, or a key or salt of the wrong length.
-        """
-        try:
-            profile = SrtpProfile(info.algorithmId)
-        except ValueError:
-            raise SrtpKeyError("algorithm id %d is not one of %s" % (
-                int(info.algorithmId),
-                ", ".join("%d (%s)" % (int(p), p.name)
-                          for p in SrtpProfile))) from None
-        salt = info.salt
-        if (len(salt) == MASTER_SALT_LENGTH + 2
-                and salt[MASTER_SALT_LENGTH:] == b"\x00\x00"):
-            salt = salt[:MASTER_SALT_LENGTH]
-        if len(info.key) != MASTER_KEY_LENGTH:
-            raise SrtpKeyError("key is %d bytes, expected %d"
-                               % (len(info.key), MASTER_KEY_LENGTH))
-        if len(salt) != MASTER_SALT_LENGTH:
-            raise SrtpKeyError("salt is %d bytes, expected %d"
-                               % (len(info.salt), MASTER_SALT_LENGTH))
-        return cls(profile=profile, masterKey=info.key, masterSalt=salt)
 
 
 def generateKeys(

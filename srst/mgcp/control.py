@@ -7,7 +7,7 @@ L{PortControl} is the L{IFallbackTarget} the fallback monitor drives.  A
 port has one owner at a time:
 
   - B{MGCP}: the gateway's endpoint follows the line and the call agent;
-    the local L{srst.calls.portline.VoicePortEndpoint} is inactive (it
+    the local L{srst.ports.callendpoint.VoicePortEndpoint} is inactive (it
     ignores the line and takes no calls).
   - B{LOCAL}: on fallback every port is relinquished by the gateway:
     calls being set up are cleared at once, a connected MGCP call keeps
@@ -45,7 +45,7 @@ from srst.ports.voiceport import PortStatus
 class LocalEndpoint(Protocol):
     """
     What L{PortControl} uses of a port's local call control (the voice
-    port's call endpoint, L{srst.calls.portline.VoicePortEndpoint}).
+    port's call endpoint, L{srst.ports.callendpoint.VoicePortEndpoint}).
 
     @ivar active: whether local call control has the port.
     @ivar returnWhenIdle: whether the port goes back to MGCP once idle.

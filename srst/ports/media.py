@@ -8,7 +8,7 @@ from the L{srst.media.portrange.RtpPortAllocator} (inside the control-plane
 policy when one is given), L{PortMediaLeg.start} points it at the far end
 and starts sending the port's audio, and what arrives is decoded and played
 to the line.  Both call control paths use it: the local call engine
-(L{srst.calls.portline.VoicePortEndpoint}) and the MGCP gateway.
+(L{srst.ports.callendpoint.VoicePortEndpoint}) and the MGCP gateway.
 
 Audio is pulled from the ports by one L{MediaPump}: a single
 L{LoopingCall} every 20 ms ticks every started leg, so a thousand legs

@@ -13,7 +13,7 @@ there.
 from __future__ import annotations
 
 import datetime
-from typing import Any, Callable, Hashable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Hashable, Protocol
 
 from attrs import define, field
 from cryptography import x509
@@ -29,6 +29,9 @@ from srst.sccp._templates import (
     registerAck,
 )
 from srst.sccp.registry import Ephone, EphoneRegistry, Rejection
+
+if TYPE_CHECKING:
+    from srst.sccp.station import IStationListener
 
 
 def alwaysEnabled(namespace: str) -> bool:
@@ -88,8 +91,9 @@ class StationCore:
     @ivar peerPort: its port.
     @ivar registerLog: the C{debug ephone register} logger.
     @ivar stateLog: the C{debug ephone state} logger.
-    @ivar callHandler: gets the registered phone's other messages (the call
-        engine), or L{None} to log and ignore them.
+    @ivar listener: the call adapter (L{srst.sccp.station.IStationListener}):
+        gets the registered phone's call-control messages and is told when
+        the registration ends; or L{None} to log and ignore those messages.
     @ivar debugEnabled: whether a debug category (by log namespace) is on;
         the debug lines of a category that is off are not even built (the
         router passes L{srst.debug.DebugSwitches.isEnabled}).
@@ -109,7 +113,7 @@ class StationCore:
     peerPort: int
     registerLog: Logger
     stateLog: Logger
-    callHandler: Callable[[Any, m.Message], None] | None = None
+    listener: IStationListener | None = None
     debugEnabled: Callable[[str], bool] = alwaysEnabled
     station: Any = field(default=None, repr=False)
     ephone: Ephone | None = None
@@ -196,8 +200,8 @@ class StationCore:
         if replies is not None:
             if replies:
                 self.sender.sendEncoded(replies)
-        elif self.callHandler is not None:
-            self.callHandler(self.station, msg)
+        elif self.listener is not None:
+            self.listener.callMessageReceived(self.station, msg)
         else:
             self.log.info("{station}: {message} not handled", station=self.label(),
                           message=type(msg).__name__, ip=self.peerHost, socket=self.socket)
@@ -212,14 +216,35 @@ class StationCore:
             self.log.info("{station}: {message} from {ip}", station=self.label(),
                           message=type(msg).__name__, ip=self.peerHost, socket=self.socket)
 
-    def unregistered(self, why: str) -> None:
-        """Give the registration back to the registry."""
+    def registrationEnded(self, why: str) -> None:
+        """
+        The registration this session held ended (Unregister, keepalive
+        timeout, connection lost, the device registered again elsewhere):
+        give it back to the registry (unless another session holds it now),
+        then tell the listener, which clears the phone's calls.  Every end
+        of a registration comes here, once.
+        """
         ephone = self.registry.unregister(self.station)
         if ephone is not None and self.registerDebug():
             self.registerLog.debug("{station}:Unregistered {device}: {why}", station=self.label(),
                                    device=ephone.deviceName, why=why, socket=self.socket,
                                    ephone=ephone.number, ip=self.peerHost)
         self.ephone = None
+        if self.listener is not None:
+            self.listener.sessionEnded(self.station)
+
+    def stateDebugEnabled(self) -> bool:
+        """@return: whether C{debug ephone state} lines are wanted."""
+        return self.debugEnabled(self.stateLog.namespace)
+
+    def stateDebug(self, text: str, **fields: Any) -> None:
+        """
+        Write a C{debug ephone state} line, prefixed with the session's
+        label, with the session's fields (nothing while that debug is off).
+        """
+        if not self.debugEnabled(self.stateLog.namespace):
+            return
+        self.stateLog.debug("{station}:" + text, station=self.label(), socket=self.socket, **fields)
 
     def _capabilities(self, msg: m.CapabilitiesRes) -> None:
         ephone = self._ephone()

@@ -225,7 +225,7 @@ def _makeStationMachine():  # type: ignore[no-untyped-def]
     def _unregister(inputs: StationInputs, core: StationCore, timer: IDelayedCall) -> None:
         _cancel(timer)
         core.send(m.UnregisterAck(UnregisterStatus.OK))
-        core.unregistered("Unregister")
+        core.registrationEnded("Unregister")
         core.stateChanged("registered", "connected", "Unregister")
 
     @registered.upon(StationInputs.unregisterRefused).loop()
@@ -241,14 +241,14 @@ def _makeStationMachine():  # type: ignore[no-untyped-def]
         _cancel(timer)
         core.closeReason = "the device registered again on another connection"
         core.stateChanged("registered", "closed", core.closeReason)
-        core.ephone = None
+        core.registrationEnded(core.closeReason)
         core.sender.abortConnection()
 
     @registered.upon(StationInputs.timedOut).to(closed)
     def _keepAliveTimedOut(inputs: StationInputs, core: StationCore, timer: IDelayedCall) -> None:
         core.closeReason = f"no keepalive for {core.keepAliveTimeout:g} s"
         core.stateChanged("registered", "closed", core.closeReason)
-        core.unregistered(core.closeReason)
+        core.registrationEnded(core.closeReason)
         core.sender.abortConnection()
 
     @registered.upon(StationInputs.lost).to(closed)
@@ -256,7 +256,7 @@ def _makeStationMachine():  # type: ignore[no-untyped-def]
         _cancel(timer)
         core.closeReason = core.closeReason or "connection lost"
         core.stateChanged("registered", "closed", core.closeReason)
-        core.unregistered(core.closeReason)
+        core.registrationEnded(core.closeReason)
 
     # closed
 

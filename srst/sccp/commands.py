@@ -1,8 +1,8 @@
 # -*- test-case-name: tests.test_sccp_commands -*-
 """
 The SCCP operator commands: C{show ephone}, C{show ephone registered},
-C{show ephone unregistered}, C{debug ephone register} and C{debug ephone
-state}.
+C{show ephone unregistered}, C{show ephone offhook}, C{debug ephone
+register} and C{debug ephone state}.
 
 C{show ephone} follows the seed's sample (secure-srst-configuration-example,
 "show ephone"), one record per phone::
@@ -31,14 +31,57 @@ without trailing spaces.  The line breaks otherwise are the seed's.
 
 C{--json} returns the same facts under C{"ephones"}, plus the listeners'
 counters under C{"listeners"}.
+
+C{show ephone offhook} prints, for every registered phone that is off hook,
+its C{show ephone} record (L{renderEphone}: header lines
+and line buttons with their channel states, C{CONNECTED} and so on), then
+four lines for each of its calls that is connected or on hold::
+
+    Active Secure Call on DN 14 chan 1 :2002 10.1.1.40 29632 to 10.1.1.40 25616 via 10.1.1.40
+    G711Ulaw64k 160 bytes no vad
+    Tx Pkts 0 bytes 0 Rx Pkts 0 bytes 0 Lost 0
+    Jitter 0 Latency 0 callingDn 22 calledDn -1
+
+  - C{Active Secure Call} when the call's media is SRTP, C{Active Call}
+    for clear text.
+  - C{DN <tag> chan 1 :<number>}: the phone's C{ephone-dn} tag and number.
+  - Then where this phone receives media (the address of its
+    OpenReceiveChannelAck), C{to} where the other phone receives, C{via}
+    the other phone's media address.  An address that is not known (not
+    yet acknowledged, or media closed while the call is on hold) prints as
+    C{0.0.0.0 0}.
+  - The codec and the bytes of audio per packet (srst never asks for voice
+    activity detection: C{no vad}).
+  - The packet counters, jitter and latency.  Phones send their media to
+    each other, not through the router, so for a call between phones srst
+    does not see it and prints 0.  For a call to a voice port the router
+    terminates the media itself and prints its stream's statistics from
+    the phone's side (L{routerMediaCounters}): Tx what the router
+    received from the phone, Rx what it sent, Lost and Jitter (ms) of the
+    phone's stream as the router measured them (RFC 3550).
+  - C{callingDn}: the caller's C{ephone-dn} tag on the called phone, -1 on
+    the calling one; C{calledDn} the other way round.
+
+As for C{show ephone}, each line is printed whole (the seed's breaks come
+from an 80-column terminal) and without trailing spaces.
+
+C{--json} answers with the same facts: the C{show ephone} facts of each
+off-hook phone plus its C{"calls"}.
 """
 
 from __future__ import annotations
 
 from typing import Any, Iterable, Sequence
 
+from attrs import frozen
+
 from srst.admin.commands import CommandResult, CommandTable
 from srst.admin.server import registerDebugCommand
+from srst.calls.call import Call
+from srst.calls.interfaces import ICallEndpoint
+from srst.calls.leg import Leg, LegStatus
+from srst.calls.media import DEFAULT_CODEC, PACKET_MS, Codec, MediaStream, payloadBytes
+from srst.sccp.callcontrol import SccpCallControl
 from srst.sccp.factory import REGISTER_NAMESPACE, STATE_NAMESPACE
 from srst.sccp.registry import Ephone, EphoneRegistry
 
@@ -53,6 +96,12 @@ SECURE_SUFFIX = " + Authentication + Encryption with TLS connection"
 
 DEFAULT_LINE_NAME = "CM Fallback"
 """The name C{show ephone} prints for a line with no configured name."""
+
+UNKNOWN_ADDRESS = ("0.0.0.0", 0)
+"""What C{show ephone offhook} prints for a media address not known."""
+
+SHOWN_STATUSES = frozenset((LegStatus.CONNECTED, LegStatus.HELD))
+"""The leg states C{show ephone offhook} prints an C{Active Call} block for."""
 
 
 def renderEphone(ephone: Ephone) -> list[str]:
@@ -182,7 +231,196 @@ def registerSccpCommands(table: CommandTable, registry: EphoneRegistry, listener
                          help="stream IP phone state debugging")
 
 
+@frozen
+class MediaCounters:
+    """
+    The media statistics of one leg, as far as the router knows them.
+
+    @ivar txPackets: packets the phone sent.
+    @ivar txBytes: bytes it sent.
+    @ivar rxPackets: packets it received.
+    @ivar rxBytes: bytes it received.
+    @ivar lost: packets lost.
+    @ivar jitter: jitter, milliseconds.
+    @ivar latency: latency, milliseconds.
+    """
+
+    txPackets: int = 0
+    txBytes: int = 0
+    rxPackets: int = 0
+    rxBytes: int = 0
+    lost: int = 0
+    jitter: int = 0
+    latency: int = 0
+
+
+def routerMediaCounters(endpoint: ICallEndpoint) -> MediaCounters | None:
+    """
+    The counters of a call whose far end is terminated on the router (a
+    voice port), from the phone's point of view: what the router received
+    is what the phone sent, and the other way round; loss and jitter as
+    the router measured the phone's stream.
+
+    @param endpoint: the far end's endpoint.
+    @return: the counters, or L{None} when the router does not terminate
+        that endpoint's media (another phone) or it has no stream open.
+    """
+    snapshot = endpoint.mediaSnapshot()
+    if snapshot is None:
+        return None
+    received, sent = snapshot.receive, snapshot.send
+    return MediaCounters(txPackets=received.packets, txBytes=received.octets, rxPackets=sent.packets,
+                         rxBytes=sent.octets, lost=received.lost, jitter=int(round(received.jitterMs)))
+
+
+def _address(stream: MediaStream | None) -> tuple[str, int]:
+    if stream is None or stream.address is None:
+        return UNKNOWN_ADDRESS
+    return stream.address
+
+
+@frozen
+class ActiveCall:
+    """
+    What C{show ephone offhook} says about one leg of a connected (or held)
+    call.
+
+    @ivar secure: whether the media is SRTP.
+    @ivar dnTag: the leg's C{ephone-dn} tag.
+    @ivar channel: the line channel (1).
+    @ivar number: the leg's directory number.
+    @ivar local: where this phone receives media (host, port).
+    @ivar remote: where the other phone receives media.
+    @ivar via: the other phone's media host.
+    @ivar codec: the call's codec.
+    @ivar packetBytes: bytes of audio per packet.
+    @ivar counters: the L{MediaCounters}.
+    @ivar callingDn: the caller's tag on the called side, else -1.
+    @ivar calledDn: the called tag on the calling side, else -1.
+    @ivar state: the leg's channel state (C{CONNECTED}, C{HOLD}).
+    """
+
+    secure: bool
+    dnTag: int
+    channel: int
+    number: str
+    local: tuple[str, int]
+    remote: tuple[str, int]
+    via: str
+    codec: Codec
+    packetBytes: int
+    counters: MediaCounters
+    callingDn: int
+    calledDn: int
+    state: str
+
+    @classmethod
+    def fromLeg(cls, leg: Leg, call: Call) -> "ActiveCall":
+        """
+        @param leg: a leg of C{call}.
+        @param call: the call.
+        @return: the leg's facts.
+        """
+        other = call.other(leg)
+        own, remote = call.media.streamOf(leg), call.media.streamOf(other)
+        codec = (own.codec if own is not None else call.media.codec) or DEFAULT_CODEC
+        milliseconds = own.milliseconds if own is not None else PACKET_MS
+        remoteAddress = _address(remote)
+        tag = other.line.tag
+        return cls(
+            secure=bool(call.secure), dnTag=leg.line.tag, channel=1, number=leg.line.number,
+            local=_address(own), remote=remoteAddress, via=remoteAddress[0], codec=codec,
+            packetBytes=payloadBytes(codec, milliseconds),
+            counters=routerMediaCounters(other.endpoint) or MediaCounters(),
+            callingDn=-1 if leg.outgoing else tag, calledDn=tag if leg.outgoing else -1,
+            state=leg.status.channel)
+
+    def render(self) -> list[str]:
+        """@return: the four lines of the seed."""
+        c = self.counters
+        kind = "Active Secure Call" if self.secure else "Active Call"
+        return [
+            f"{kind} on DN {self.dnTag} chan {self.channel} :{self.number} {self.local[0]} {self.local[1]}"
+            f" to {self.remote[0]} {self.remote[1]} via {self.via}",
+            f"{self.codec.iosName} {self.packetBytes} bytes no vad",
+            f"Tx Pkts {c.txPackets} bytes {c.txBytes} Rx Pkts {c.rxPackets} bytes {c.rxBytes} Lost {c.lost}",
+            f"Jitter {c.jitter} Latency {c.latency} callingDn {self.callingDn} calledDn {self.calledDn}",
+        ]
+
+    def asDict(self) -> dict[str, Any]:
+        """@return: the JSON facts."""
+        c = self.counters
+        return {
+            "secure": self.secure, "dnTag": self.dnTag, "channel": self.channel, "number": self.number,
+            "state": self.state,
+            "local": {"ip": self.local[0], "port": self.local[1]},
+            "remote": {"ip": self.remote[0], "port": self.remote[1]},
+            "via": self.via, "codec": self.codec.iosName, "packetBytes": self.packetBytes, "vad": False,
+            "txPackets": c.txPackets, "txBytes": c.txBytes, "rxPackets": c.rxPackets, "rxBytes": c.rxBytes,
+            "lost": c.lost, "jitter": c.jitter, "latency": c.latency,
+            "callingDn": self.callingDn, "calledDn": self.calledDn,
+        }
+
+
+def activeCallsByEphone(control: SccpCallControl) -> dict[int, list[ActiveCall]]:
+    """
+    The connected or held call legs of every registered phone.
+
+    @param control: the SCCP call adapter (its engine, registry and the
+        phones' endpoints).
+    @return: L{ActiveCall}s by ephone number, in line order.
+    """
+    ephones: dict[ICallEndpoint, Ephone] = {}
+    for ephone in control.registry.registeredEphones():
+        endpoint = control.endpointOf(ephone)
+        if endpoint is not None:
+            ephones[endpoint] = ephone
+    found: dict[int, list[tuple[int, ActiveCall]]] = {}
+    for call in control.engine.calls():
+        for leg in (call.caller, call.callee):
+            owner = ephones.get(leg.endpoint)
+            if owner is None or leg.status not in SHOWN_STATUSES:
+                continue
+            found.setdefault(owner.number, []).append((leg.line.instance, ActiveCall.fromLeg(leg, call)))
+    return {key: [active for _, active in sorted(legs, key=lambda item: item[0])]
+            for key, legs in found.items()}
+
+
+def showEphoneOffhook(control: SccpCallControl) -> CommandResult:
+    """
+    Render C{show ephone offhook}.
+
+    @param control: the SCCP call adapter.
+    @return: the result; C{data["ephones"]} has the C{show ephone} facts of
+        each off-hook phone plus its C{"calls"}.
+    """
+    active = activeCallsByEphone(control)
+    lines: list[str] = []
+    phones: list[dict[str, Any]] = []
+    for ephone in control.registry.registeredEphones():
+        if not ephone.offhook:
+            continue
+        calls = active.get(ephone.number, [])
+        lines.extend(renderEphone(ephone))
+        for call in calls:
+            lines.extend(call.render())
+        phones.append(dict(ephoneData(ephone), calls=[call.asDict() for call in calls]))
+    return CommandResult("\n".join(lines), {"ephones": phones})
+
+
+def registerOffhookCommand(table: CommandTable, control: SccpCallControl) -> None:
+    """
+    Register C{show ephone offhook}.
+
+    @param table: the admin command table.
+    @param control: the SCCP call adapter.
+    """
+    table.add("show ephone offhook", lambda: showEphoneOffhook(control),
+              help="off-hook IP phones and their active calls")
+
+
 __all__ = [
-    "DEFAULT_LINE_NAME", "REGISTER_BANNER", "SECURE_SUFFIX", "STATE_BANNER", "ephoneData",
-    "registerSccpCommands", "renderEphone", "showEphones",
+    "ActiveCall", "DEFAULT_LINE_NAME", "MediaCounters", "REGISTER_BANNER", "SECURE_SUFFIX", "SHOWN_STATUSES",
+    "STATE_BANNER", "UNKNOWN_ADDRESS", "activeCallsByEphone", "ephoneData", "registerOffhookCommand",
+    "registerSccpCommands", "renderEphone", "routerMediaCounters", "showEphoneOffhook", "showEphones",
 ]

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import enum
 
-from srst.sccp._messageids import MessageId, sentByPhone
-
 # Protocol versions at which layouts change (sccp.md 1.3, 1.4, 2.4).
 PROTOCOL_VERSION_CALL_REFERENCE = 5
 """From this version media messages carry callReference and SRTP key blocks."""
@@ -34,6 +32,124 @@ PROTOCOL_VERSION_PACKED_DN = 18
 
 PROTOCOL_VERSION_MAX = 22
 """The highest protocol version any known phone speaks."""
+
+
+class MessageId(enum.IntEnum):
+    """
+    SCCP message ids (sccp.md 2.1).
+    """
+
+    # Phone -> router.
+    KEEP_ALIVE = 0x0000
+    REGISTER = 0x0001
+    IP_PORT = 0x0002
+    KEYPAD_BUTTON = 0x0003
+    ENBLOC_CALL = 0x0004
+    STIMULUS = 0x0005
+    OFF_HOOK = 0x0006
+    ON_HOOK = 0x0007
+    HOOK_FLASH = 0x0008
+    FORWARD_STAT_REQ = 0x0009
+    SPEED_DIAL_STAT_REQ = 0x000A
+    LINE_STAT_REQ = 0x000B
+    CONFIG_STAT_REQ = 0x000C
+    TIME_DATE_REQ = 0x000D
+    BUTTON_TEMPLATE_REQ = 0x000E
+    VERSION_REQ = 0x000F
+    CAPABILITIES_RES = 0x0010
+    SERVER_REQ = 0x0012
+    ALARM = 0x0020
+    OPEN_RECEIVE_CHANNEL_ACK = 0x0022
+    CONNECTION_STATISTICS_RES = 0x0023
+    OFF_HOOK_WITH_CGPN = 0x0024
+    SOFT_KEY_SET_REQ = 0x0025
+    SOFT_KEY_EVENT = 0x0026
+    UNREGISTER = 0x0027
+    SOFT_KEY_TEMPLATE_REQ = 0x0028
+    REGISTER_TOKEN_REQ = 0x0029
+    MEDIA_TRANSMISSION_FAILURE = 0x002A
+    HEADSET_STATUS = 0x002B
+    REGISTER_AVAILABLE_LINES = 0x002D
+    UPDATE_CAPABILITIES = 0x0030
+    SERVICE_URL_STAT_REQ = 0x0033
+    FEATURE_STAT_REQ = 0x0034
+    UPDATE_CAPABILITIES_V2 = 0x0043
+    UPDATE_CAPABILITIES_V3 = 0x0044
+    SUBSCRIPTION_STAT_REQ = 0x0048
+    MEDIA_PATH_EVENT = 0x0049
+    START_MEDIA_TRANSMISSION_ACK = 0x0154
+    XML_ALARM = 0x015A
+    # Router -> phone.
+    REGISTER_ACK = 0x0081
+    START_TONE = 0x0082
+    STOP_TONE = 0x0083
+    SET_RINGER = 0x0085
+    SET_LAMP = 0x0086
+    SET_SPEAKER_MODE = 0x0088
+    SET_MICRO_MODE = 0x0089
+    START_MEDIA_TRANSMISSION = 0x008A
+    STOP_MEDIA_TRANSMISSION = 0x008B
+    START_MEDIA_RECEPTION = 0x008C
+    STOP_MEDIA_RECEPTION = 0x008D
+    CALL_INFO = 0x008F
+    FORWARD_STAT = 0x0090
+    SPEED_DIAL_STAT = 0x0091
+    LINE_STAT = 0x0092
+    CONFIG_STAT = 0x0093
+    DEFINE_TIME_DATE = 0x0094
+    BUTTON_TEMPLATE = 0x0097
+    VERSION = 0x0098
+    DISPLAY_TEXT = 0x0099
+    CLEAR_DISPLAY = 0x009A
+    CAPABILITIES_REQ = 0x009B
+    REGISTER_REJECT = 0x009D
+    SERVER_RES = 0x009E
+    RESET = 0x009F
+    KEEP_ALIVE_ACK = 0x0100
+    OPEN_RECEIVE_CHANNEL = 0x0105
+    CLOSE_RECEIVE_CHANNEL = 0x0106
+    CONNECTION_STATISTICS_REQ = 0x0107
+    SOFT_KEY_TEMPLATE_RES = 0x0108
+    SOFT_KEY_SET_RES = 0x0109
+    SELECT_SOFT_KEYS = 0x0110
+    CALL_STATE = 0x0111
+    DISPLAY_PROMPT_STATUS = 0x0112
+    CLEAR_PROMPT_STATUS = 0x0113
+    DISPLAY_NOTIFY = 0x0114
+    CLEAR_NOTIFY = 0x0115
+    ACTIVATE_CALL_PLANE = 0x0116
+    DEACTIVATE_CALL_PLANE = 0x0117
+    UNREGISTER_ACK = 0x0118
+    BACK_SPACE_REQ = 0x0119
+    REGISTER_TOKEN_ACK = 0x011A
+    REGISTER_TOKEN_REJECT = 0x011B
+    DIALED_NUMBER = 0x011D
+    FEATURE_STAT = 0x011F
+    DISPLAY_PRI_NOTIFY = 0x0120
+    CLEAR_PRI_NOTIFY = 0x0121
+    DISPLAY_NOTIFY_V2 = 0x0143
+    DISPLAY_PRI_NOTIFY_V2 = 0x0144
+    DISPLAY_PROMPT_STATUS_V2 = 0x0145
+    FEATURE_STAT_V2 = 0x0146
+    LINE_STAT_V2 = 0x0147
+    SERVICE_URL_STAT_V2 = 0x0148
+    SPEED_DIAL_STAT_V2 = 0x0149
+    CALL_INFO_V2 = 0x014A
+
+
+_PHONE_SENT_HIGH_IDS = frozenset(
+    {MessageId.START_MEDIA_TRANSMISSION_ACK, MessageId.XML_ALARM})
+
+
+def sentByPhone(messageId: int) -> bool:
+    """
+    Tell whether a message id is one that phones send (to the router).
+
+    @param messageId: an SCCP message id.
+    @return: C{True} for phone-to-router ids (below 0x80, plus
+        StartMediaTransmissionAck and XMLAlarm), C{False} otherwise.
+    """
+    return messageId < 0x80 or messageId in _PHONE_SENT_HIGH_IDS
 
 
 class CallState(enum.IntEnum):

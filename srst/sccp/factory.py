@@ -36,12 +36,11 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from srst.pki.tls import HandshakeFailure, describeSSLError
-from srst.sccp import messages as m
 from srst.sccp._templates import StationSettings, dateTemplate, idlePrompt
 from srst.sccp.config import CallManagerFallbackConfig
 from srst.sccp.protocol import SkinnyProtocol
-from srst.sccp.registry import Ephone, EphoneRegistry
-from srst.sccp.station import Station, StationCore, alwaysEnabled
+from srst.sccp.registry import EphoneRegistry
+from srst.sccp.station import IStationListener, Station, StationCore, alwaysEnabled
 
 REGISTER_NAMESPACE = "srst.debug.ephone.register"
 """The log namespace of C{debug ephone register}."""
@@ -51,10 +50,6 @@ STATE_NAMESPACE = "srst.debug.ephone.state"
 
 HANDSHAKE_TIMED_OUT = "handshake timed out"
 """The handshake-failure reason of a phone that did not finish in time."""
-
-
-def _noCall(ephone: Ephone) -> bool:
-    return False
 
 
 class SkinnyFactory(Factory):
@@ -88,10 +83,8 @@ class SkinnyFactory(Factory):
         serverName: str = "srst",
         registerLog: Logger = Logger(namespace=REGISTER_NAMESPACE),
         stateLog: Logger = Logger(namespace=STATE_NAMESPACE),
-        hasActiveCall: Callable[[Ephone], bool] = _noCall,
-        callHandler: Callable[[Station, m.Message], None] | None = None,
+        listener: IStationListener | None = None,
         debugEnabled: Callable[[str], bool] = alwaysEnabled,
-        sessionClosed: Callable[[Station], None] | None = None,
     ) -> None:
         """
         @param config: the C{call-manager-fallback} section.
@@ -105,12 +98,10 @@ class SkinnyFactory(Factory):
         @param serverName: the router's name in ConfigStat and ServerRes.
         @param registerLog: the C{debug ephone register} logger.
         @param stateLog: the C{debug ephone state} logger.
-        @param hasActiveCall: whether a phone has a call (its Unregister is
-            then refused); the call engine provides it.
-        @param sessionClosed: told when a connection's session ends (lost,
-            keepalive timeout, replaced), so the call engine clears its calls.
-        @param callHandler: receives a registered phone's call-control
-            messages (the call engine); L{None} logs and ignores them.
+        @param listener: the call adapter: receives a registered phone's
+            call-control messages, says whether a phone has a call (its
+            Unregister is then refused), and is told when a registration
+            ends; L{None} logs and ignores call-control messages.
         @param debugEnabled: whether a debug category (by log namespace) is
             on: the router passes L{srst.debug.DebugSwitches.isEnabled} so
             that the lines of C{debug ephone register} and C{debug ephone
@@ -126,9 +117,7 @@ class SkinnyFactory(Factory):
         self.serverName = serverName
         self.registerLog = registerLog
         self.stateLog = stateLog
-        self.hasActiveCall = hasActiveCall
-        self.callHandler = callHandler
-        self.sessionClosed = sessionClosed
+        self.listener = listener
         self.debugEnabled = debugEnabled
         self.settings = StationSettings(
             keepAlive=config.timeouts.keepalive,
@@ -181,9 +170,9 @@ class SkinnyFactory(Factory):
         core = StationCore(
             clock=self.clock, sender=protocol, registry=self.registry, settings=self.settings, now=self.now,
             socket=protocol.socketNumber, peerHost=protocol.peerHost, peerPort=protocol.peerPort,
-            registerLog=self.registerLog, stateLog=self.stateLog, callHandler=self.callHandler,
+            registerLog=self.registerLog, stateLog=self.stateLog, listener=self.listener,
             debugEnabled=self.debugEnabled)
-        return Station(core, self.hasActiveCall)
+        return Station(core)
 
     def handshakeCompleted(self, protocol: SkinnyProtocol, certificate: x509.Certificate | None) -> None:
         """
@@ -246,9 +235,6 @@ class SkinnyFactory(Factory):
         """
         if self.protocols.pop(protocol.socketNumber, None) is not None:
             self.activeConnections -= 1
-        station = getattr(protocol, "station", None)
-        if self.sessionClosed is not None and station is not None:
-            self.sessionClosed(station)
         if not self._registerDebug():
             return
         self.registerLog.debug("Skinny socket [{socket}] closed ({active} active)", socket=protocol.socketNumber,

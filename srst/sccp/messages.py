@@ -36,7 +36,7 @@ Use::
     encoding L{EncodeError}.
 """
 
-from srst.sccp._callcontrol import (
+from srst.sccp._callmessages import (
     ActivateCallPlane,
     BackSpaceReq,
     CallInfo,

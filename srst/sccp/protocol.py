@@ -134,7 +134,7 @@ class SkinnyProtocol(Protocol):
         self._closing = True
         if self.secure and not self.handshakeDone:
             station = self.station
-            timedOut = station is not None and station.core.closeReason == HANDSHAKE_TIMEOUT_REASON
+            timedOut = station is not None and station.closeReason == HANDSHAKE_TIMEOUT_REASON
             self.factory.handshakeFailed(
                 self, self.factory.describeHandshakeFailure(self.transport, reason, timedOut))
         if self._buffer:

@@ -111,14 +111,14 @@ class EphoneRegistry:
         # phones by MAC; the MACs of the registered phones with a line for
         # each directory number in use; those numbers, sorted (a new number
         # is inserted by bisection: a pointer move, microseconds even with
-        # 10,000 numbers); the registered phones by the id of the session
+        # 10,000 numbers); the registered phones by the session
         # holding them; how many phones each auto-assigned number is
         # remembered for; the auto-assign range position below which every
         # number is taken.
         self._registered: dict[str, Ephone] = {}
         self._dnHolders: dict[str, set[str]] = {}
         self._sortedDns: list[str] = []
-        self._holders: dict[int, dict[str, Ephone]] = {}
+        self._holders: dict[Any, dict[str, Ephone]] = {}
         self._assignedDns: Counter[str] = Counter(self._assignments.values())
         self._freeCursor = 0
         for ephoneConfig in config.ephones:
@@ -422,7 +422,7 @@ class EphoneRegistry:
         @param station: a session given to L{register}.
         @return: the phone's record, or L{None}.
         """
-        held = self._holders.get(id(station))
+        held = self._holders.get(station)
         candidates = [e for e in held.values() if e.station is station] if held else []
         if not candidates:
             return None
@@ -446,7 +446,7 @@ class EphoneRegistry:
         """Index a registration: C{ephone} is now held by C{station}."""
         mac = ephone.mac
         self._registered[mac] = ephone
-        self._holders.setdefault(id(station), {})[mac] = ephone
+        self._holders.setdefault(station, {})[mac] = ephone
         for line in ephone.lines:
             dn = line.assignment.dn
             holders = self._dnHolders.get(dn)
@@ -459,11 +459,11 @@ class EphoneRegistry:
         """Forget the indexes of C{ephone}'s registration by C{station}."""
         mac = ephone.mac
         self._registered.pop(mac, None)
-        held = self._holders.get(id(station))
+        held = self._holders.get(station)
         if held is not None:
             held.pop(mac, None)
             if not held:
-                del self._holders[id(station)]
+                del self._holders[station]
         for line in ephone.lines:
             dn = line.assignment.dn
             holders = self._dnHolders.get(dn)

@@ -37,18 +37,30 @@ inputs (admit or reject a Register, accept or refuse an Unregister).  The
 machine's core, L{StationCore}, holds the collaborators and sends the
 answers through the protocol's C{sendMessage}.
 
+The call adapter above the station (L{srst.sccp.callcontrol}) is its
+L{IStationListener}: it gets a registered phone's call-control messages,
+says whether the phone has a call (which refuses its Unregister), and is
+told once when the registration ends, whatever ended it (Unregister,
+keepalive timeout, connection lost, the device registering again on
+another connection), right after the registry released the phone.  It
+talks back to the phone through the narrow L{ICallStation} the station
+provides: its label, C{send}, the ephone, C{now()}, and the C{debug ephone
+state} lines.
+
 The core lives in L{srst.sccp._stationcore} and the machine in
 L{srst.sccp._stationmachine}; this module re-exports their public names.
 """
 
 from __future__ import annotations
 
+import datetime
 import re
 from typing import Any, Callable
 
 from automat import NoTransition
 from cryptography import x509
 from cryptography.x509.oid import NameOID
+from zope.interface import Attribute, Interface, implementer
 
 from srst.sccp import messages as m
 from srst.sccp._stationcore import (
@@ -70,6 +82,53 @@ from srst.sccp.registry import (
     Rejection,
     macFromDeviceName,
 )
+
+
+class ICallStation(Interface):
+    """
+    What a registered phone's session offers the call adapter above it.
+    """
+
+    ephone = Attribute("The registered phone's L{Ephone}, or L{None} when the session holds no registration.")
+
+    def label() -> str:
+        """@return: the IOS-style session name, C{ephone-3[5]}."""
+
+    def send(msg: m.Message) -> None:
+        """Send a router-to-phone message."""
+
+    def now() -> datetime.datetime:
+        """@return: the local wall-clock time (for DefineTimeDate)."""
+
+    def stateDebugEnabled() -> bool:
+        """@return: whether C{debug ephone state} lines are wanted (skip building costly ones)."""
+
+    def stateDebug(text: str, **fields: Any) -> None:
+        """
+        Write a C{debug ephone state} line: C{text} (a format string) after
+        the session's label, with C{fields} and the session's own; nothing
+        while that debug is off.
+        """
+
+
+class IStationListener(Interface):
+    """
+    The call adapter above the stations (L{srst.sccp.callcontrol.SccpCallControl}).
+    """
+
+    def callMessageReceived(station: ICallStation, msg: m.Message) -> None:
+        """A registered phone sent a call-control message."""
+
+    def hasActiveCall(station: ICallStation) -> bool:
+        """@return: whether the phone has a call (its Unregister is then refused)."""
+
+    def sessionEnded(station: ICallStation) -> None:
+        """
+        The registration of C{station} ended (Unregister, keepalive timeout,
+        connection lost, replaced by another connection), after the
+        registry released it: clear the phone's calls.  Told once per
+        registration.
+        """
 
 
 def certificateCommonNames(certificate: x509.Certificate) -> list[str]:
@@ -101,6 +160,7 @@ def certificateMatchesDevice(certificate: x509.Certificate, deviceName: str) -> 
     return False
 
 
+@implementer(ICallStation)
 class Station:
     """
     One phone connection's session: decodes nothing, decides what each
@@ -110,16 +170,14 @@ class Station:
     @ivar machine: the machine (L{StationInputs}).
     """
 
-    def __init__(self, core: StationCore, hasActiveCall: Callable[[Ephone], bool]) -> None:
+    def __init__(self, core: StationCore) -> None:
         """
-        @param core: the core (its C{station} is set to this session).
-        @param hasActiveCall: whether a phone has a call, which refuses its
-            Unregister (UnregisterAck NAK).
+        @param core: the core (its C{station} is set to this session; its
+            C{listener}, if any, is told about calls).
         """
         self.core = core
         core.station = self
         self.machine: StationInputs = StationMachine(core)
-        self._hasActiveCall = hasActiveCall
         self._dispatch: dict[type, Callable[[Any], None]] = {
             m.KeepAlive: lambda msg: self.machine.keepAlive(),
             m.Register: self._register,
@@ -136,6 +194,27 @@ class Station:
     def ephone(self) -> Ephone | None:
         """The registered phone's record, or L{None}."""
         return self.core.ephone
+
+    @property
+    def closeReason(self) -> str:
+        """Why the session ended (empty while it runs)."""
+        return self.core.closeReason
+
+    def label(self) -> str:
+        """See L{ICallStation.label}."""
+        return self.core.label()
+
+    def now(self) -> datetime.datetime:
+        """See L{ICallStation.now}."""
+        return self.core.now()
+
+    def stateDebugEnabled(self) -> bool:
+        """See L{ICallStation.stateDebugEnabled}."""
+        return self.core.stateDebugEnabled()
+
+    def stateDebug(self, text: str, **fields: Any) -> None:
+        """See L{ICallStation.stateDebug}."""
+        self.core.stateDebug(text, **fields)
 
     def status(self) -> StationStatus:
         """@return: the session's state."""
@@ -261,15 +340,17 @@ class Station:
         self.machine.registrationRejected(rejection)
 
     def _unregister(self, msg: m.Unregister) -> None:
-        ephone = self.core.ephone
-        if self.machine.status() is StationStatus.REGISTERED and ephone is not None and self._hasActiveCall(ephone):
+        listener = self.core.listener
+        if (self.machine.status() is StationStatus.REGISTERED and self.core.ephone is not None
+                and listener is not None and listener.hasActiveCall(self)):
             self.machine.unregisterRefused()
         else:
             self.machine.unregisterAccepted()
 
 
 __all__ = [
-    "HANDSHAKE_TIMEOUT", "HANDSHAKE_TIMEOUT_REASON", "IMessageSender", "KEEPALIVE_TIMEOUT_FACTOR",
+    "HANDSHAKE_TIMEOUT", "HANDSHAKE_TIMEOUT_REASON", "ICallStation", "IMessageSender", "IStationListener",
+    "KEEPALIVE_TIMEOUT_FACTOR",
     "STANDBY_TIMEOUT", "Station", "alwaysEnabled", "StationCore", "StationInputs", "StationMachine", "StationStatus",
     "certificateCommonNames", "certificateMatchesDevice",
 ]

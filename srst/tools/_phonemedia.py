@@ -32,7 +32,7 @@ from __future__ import annotations
 import collections
 import ipaddress
 import secrets
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from twisted.internet.defer import Deferred, DeferredList, maybeDeferred, succeed
 from twisted.internet.error import CannotListenError
@@ -51,7 +51,6 @@ from srst.media.rtp import (
 )
 from srst.media.srtp import (
     SrtpError,
-    SrtpKeyError,
     SrtpKeys,
     SrtpReceiver,
     SrtpSender,
@@ -60,6 +59,7 @@ from srst.ports.g711 import FRAME_MS, FRAME_SAMPLES, G711Law, encode
 from srst.ports.tones import CallProgressTone, ToneGenerator
 from srst.sccp import messages as m
 from srst.sccp.constants import Codec, MediaStatus
+from srst.sccp.srtpkeys import SrtpKeyError, fromKeyInfo
 
 _log = Logger(namespace="srst.tools.phone.media")
 _debug = Logger(namespace="srst.debug.phone.media")
@@ -86,7 +86,7 @@ def _keysOf(info: m.KeyInfo) -> Optional[SrtpKeys]:
     """
     if not info.encrypted:
         return None
-    return SrtpKeys.fromKeyInfo(info)
+    return fromKeyInfo(info)
 
 
 class ReceiveChannel(DatagramProtocol):
@@ -221,6 +221,11 @@ class Transmitter(DatagramProtocol):
         self.statistics.sent(packet)
         self._media.packetsSent += 1
 
+    @property
+    def sending(self) -> bool:
+        """Whether packets are still being sent (L{stop} not called)."""
+        return self._call is not None and self._call.running
+
     def stop(self) -> Deferred[None]:
         """
         Stop sending and close the port.
@@ -303,6 +308,7 @@ class PhoneMedia:
         self.failures: list[m.MediaTransmissionFailure] = []
         self.stopped = False
         self._closing: list[Deferred[None]] = []
+        self._packetObservers: list[Callable[[], None]] = []
         phone.media = self
         phone.addMessageObserver(self.messageReceived)
         phone.whenDisconnected().addCallback(self._disconnected)
@@ -446,8 +452,31 @@ class PhoneMedia:
 
     # -- receiving -----------------------------------------------------------
 
+    def addPacketObserver(self, observer: Callable[[], None]) -> None:
+        """
+        Call C{observer()} after every datagram received on a receive port
+        has been counted (and decoded, when it could be): a test waits on
+        the media's counters this way instead of polling them.
+
+        @param observer: a callable taking no argument.
+        """
+        self._packetObservers.append(observer)
+
+    def removePacketObserver(self, observer: Callable[[], None]) -> None:
+        """
+        @param observer: an observer added with L{addPacketObserver}.
+        """
+        self._packetObservers.remove(observer)
+
     def _datagramReceived(self, channel: ReceiveChannel,
                           datagram: bytes) -> None:
+        try:
+            self._count(channel, datagram)
+        finally:
+            for observer in list(self._packetObservers):
+                observer()
+
+    def _count(self, channel: ReceiveChannel, datagram: bytes) -> None:
         self.packetsReceived += 1
         self.captured.append(datagram)
         if channel.receiver is not None:

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_calls_ports -*-
+# -*- test-case-name: tests.test_ports_callendpoint -*-
 """
 Voice ports as call endpoints: L{VoicePortEndpoint} is the
 L{ICallEndpoint} of one L{srst.ports.voiceport.VoicePort}, and follows the
@@ -16,33 +16,44 @@ port as its L{IVoicePortListener}.
 Media is terminated on the router: L{ICallEndpoint.openReceive} opens a
 L{srst.ports.media.PortMediaLeg} with the stream's keys (SRTP towards a
 secure phone, so the port counts as secure: the lock covers the IP leg
-only), reports it with L{CallEngine.mediaReady}, and
+only), reports it with L{CallEngine.mediaReady} (which the engine runs
+once it has finished connecting the call), and
 L{ICallEndpoint.startTransmit} points it at the far end.  When no RTP port
 is free the port takes no call (L{mediaAvailable}: the caller hears
 reorder) and an off-hook telephone hears reorder.
 
 While the MGCP gateway controls the port (L{active} is false) the
 endpoint ignores the line and the port is not offered calls.
+
+The endpoint speaks the engine's vocabulary to the port: a L{FailureReason}
+becomes the port's busy or reorder tone, the engine's codecs its RTP
+payload types (G.711 u-law PCMU, A-law PCMA).  Its C{debug voice-port}
+lines go to the logger the service makes from the router's
+L{srst.debug.DebugSwitches}.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Callable
 
+from twisted.internet.defer import Deferred, gatherResults
+from twisted.logger import Logger
 from zope.interface import implementer
 
-from srst.debug import sharedDebugLogger
+from srst.calls.engine import CallEngine
 from srst.calls.interfaces import FailureReason, ICallEndpoint, LineRef, Party
-from srst.calls.leg import LegStatus
-from srst.media.rtp import PayloadType
+from srst.calls.leg import Leg, LegStatus
+from srst.calls.media import Codec, MediaStream
 from srst.media.portrange import PortRangeExhausted
+from srst.media.rtp import PayloadType
 from srst.media.transport import StreamSnapshot
 from srst.ports.interfaces import IVoicePortListener
+from srst.ports.media import PortMediaLeg, PortMediaResources
 from srst.ports.tones import CallProgressTone
-from srst.ports.voiceport import PortStatus
-from srst.sccp.constants import Codec
+from srst.ports.voiceport import PortStatus, VoicePort
 
-_log = sharedDebugLogger("srst.debug.voiceport.call")
+DEBUG_NAMESPACE = "srst.debug.voiceport.call"
+"""The log namespace of the voice ports' call debug lines."""
 
 _FAILURE_TONES = {
     FailureReason.BUSY: CallProgressTone.BUSY,
@@ -51,7 +62,7 @@ _FAILURE_TONES = {
     FailureReason.TRANSFER_REFUSED: CallProgressTone.REORDER,
 }
 
-_PAYLOAD_TYPES = {Codec.G711_ULAW_64K: PayloadType.PCMU, Codec.G711_ALAW_64K: PayloadType.PCMA}
+_PAYLOAD_TYPES = {Codec.G711_ULAW: PayloadType.PCMU, Codec.G711_ALAW: PayloadType.PCMA}
 
 _OFF_HOOK = (PortStatus.OFF_HOOK, PortStatus.COLLECTING, PortStatus.CONNECTED)
 
@@ -62,6 +73,7 @@ class VoicePortEndpoint:
     The call engine's view of one voice port.
 
     @ivar engine: the L{srst.calls.engine.CallEngine}.
+    @ivar debugLog: the C{debug voice-port} logger.
     @ivar port: the L{srst.ports.voiceport.VoicePort}.
     @ivar media: the L{srst.ports.media.PortMediaResources}, or L{None}
         for signalling only (no audio).
@@ -84,20 +96,23 @@ class VoicePortEndpoint:
     @ivar returnWhenIdle: the port is to go back to MGCP when idle.
     """
 
-    capabilities = (4, 2)
+    capabilities = (Codec.G711_ULAW, Codec.G711_ALAW)
 
-    def __init__(self, engine: Any, port: Any, media: Any = None, *, number: str = "", name: str = "",
-                 plar: str | None = None) -> None:
+    def __init__(self, engine: CallEngine, port: VoicePort, media: PortMediaResources | None = None, *,
+                 debugLog: Logger, number: str = "", name: str = "", plar: str | None = None) -> None:
         """
         @param engine: the call engine.
         @param port: the voice port; this endpoint subscribes to it.
         @param media: the shared L{srst.ports.media.PortMediaResources}, or
             L{None} for signalling only.
+        @param debugLog: the C{debug voice-port} logger (L{DEBUG_NAMESPACE},
+            from the router's L{srst.debug.DebugSwitches}).
         @param number: the port's calling number.
         @param name: the port's calling name (C{station-id name}).
         @param plar: C{connection plar}, or L{None}.
         """
         self.engine = engine
+        self.debugLog = debugLog
         self.port = port
         self.media = media
         self.number = number
@@ -105,14 +120,15 @@ class VoicePortEndpoint:
         self.plar = plar
         self.label = "voice-port " + port.name
         self.secure = media is not None
-        self.leg: Any = None
-        self.mediaLeg: Any = None
+        self.leg: Leg | None = None
+        self.mediaLeg: PortMediaLeg | None = None
         self.remoteMedia: tuple[str, int] | None = None
         self.active = True
         self.returnWhenIdle = False
-        self.idleObservers: list[Any] = []
+        self.idleObservers: list[Callable[[str], object]] = []
         self.unreachable = 0
         self.dialPeer = 0
+        self._closing: list[Deferred[None]] = []
         port.subscribe(self)
 
     @property
@@ -158,9 +174,17 @@ class VoicePortEndpoint:
         """@return: the statistics of the open media leg, or L{None}."""
         return self.mediaLeg.snapshot() if self.mediaLeg is not None else None
 
+    def voicePortName(self, line: LineRef) -> str:
+        """@return: the port's name (C{1/0/0})."""
+        return str(self.port.name)
+
+    def dialPeerTag(self, line: LineRef) -> int:
+        """@return: the tag of the POTS dial-peer on the port (0: none)."""
+        return self.dialPeer
+
     # -- IVoicePortListener ----------------------------------------------------------------------
 
-    def offHook(self, port: Any) -> None:
+    def offHook(self, port: VoicePort) -> None:
         """
         The telephone went off hook: answer the ringing leg, or else seize
         a leg to dial (reorder when no RTP port is free).
@@ -179,15 +203,15 @@ class VoicePortEndpoint:
         elif leg.status is LegStatus.RING_IN:
             self.engine.answer(leg)
 
-    def _dial(self, leg: Any, digits: str) -> None:
+    def _dial(self, leg: Leg, digits: str) -> None:
         """Dial C{digits} on C{leg} (C{connection plar}) while it still collects digits."""
-        _log.debug("{port}: plar {plar}", port=self.port.name, plar=digits)
+        self.debugLog.debug("{port}: plar {plar}", port=self.port.name, plar=digits)
         for digit in digits:
             if self.leg is not leg or leg.status is not LegStatus.DIALING:
                 break
             self.engine.digit(leg, digit)
 
-    def onHook(self, port: Any) -> None:
+    def onHook(self, port: VoicePort) -> None:
         """The telephone hung up (or the exchange stopped ringing): clear its leg."""
         leg, self.leg = self.leg, None
         self._closeMedia()
@@ -202,16 +226,16 @@ class VoicePortEndpoint:
             for observer in list(self.idleObservers):
                 observer(self.port.name)
 
-    def digit(self, port: Any, digit: str) -> None:
+    def digit(self, port: VoicePort, digit: str) -> None:
         """A digit dialled on the port: pass it to a dialling leg."""
         leg = self.leg
         if self.active and leg is not None and leg.status is LegStatus.DIALING:
             self.engine.digit(leg, digit)
 
-    def flash(self, port: Any) -> None:
+    def flash(self, port: VoicePort) -> None:
         """Hook flash has no feature on an analogue port here."""
 
-    def incoming(self, port: Any, callerId: str | None) -> None:
+    def incoming(self, port: VoicePort, callerId: str | None) -> None:
         """
         The exchange rings an FXO port: call the C{plar} number, or answer
         and give dial tone for the caller's digits.
@@ -227,18 +251,19 @@ class VoicePortEndpoint:
             port.seize()
             port.playTone(CallProgressTone.DIAL)
             return
-        _log.debug("{port}: incoming from {caller}", port=port.name, caller=callerId)
+        self.debugLog.debug("{port}: incoming from {caller}", port=port.name, caller=callerId)
         self._dial(leg, self.plar)
 
     # -- ICallEndpoint ---------------------------------------------------------------------------
 
-    def alerting(self, leg: Any, caller: Party) -> None:
+    def alerting(self, leg: Leg, caller: Party) -> None:
         """
         FXS: ring the telephone with the caller's number.  FXO: seize the
-        line, dial the forwarded digits, and answer (next turn).
+        line, dial the forwarded digits, and answer (the engine runs the
+        answer once it has finished offering the call).
         """
         self.leg = leg
-        _log.debug("{port}: call from {caller}", port=self.port.name, caller=caller.number)
+        self.debugLog.debug("{port}: call from {caller}", port=self.port.name, caller=caller.number)
         if self.isFxs:
             self.port.ring(caller.number or None)
             return
@@ -246,13 +271,9 @@ class VoicePortEndpoint:
         digits = leg.line.forwarded
         if digits:
             self.port.outpulse(digits)
-        self.engine.clock.callLater(0, self._answerLine, leg)
+        self.engine.answer(leg)
 
-    def _answerLine(self, leg: Any) -> None:
-        if leg is self.leg and leg.status is LegStatus.RING_IN:
-            self.engine.answer(leg)
-
-    def released(self, leg: Any, stream: Any, answered: bool) -> None:
+    def released(self, leg: Leg, stream: MediaStream | None, answered: bool) -> None:
         """
         The call ended: close the media, stop ringing, release an FXO line,
         or play reorder to a telephone still off hook.
@@ -271,22 +292,22 @@ class VoicePortEndpoint:
             self.port.playTone(CallProgressTone.REORDER)
         self._idle()
 
-    def failed(self, leg: Any, reason: FailureReason) -> None:
+    def failed(self, leg: Leg, reason: FailureReason) -> None:
         """A call attempt from the port failed: play busy or reorder."""
         self.port.playTone(_FAILURE_TONES[reason])
 
-    def ringback(self, leg: Any, called: Party) -> None:
+    def ringback(self, leg: Leg, called: Party) -> None:
         """Play ringback to the line."""
         if self.port.status in _OFF_HOOK:
             self.port.playTone(CallProgressTone.RINGBACK)
 
-    def connected(self, leg: Any, remote: Party, encrypted: bool) -> None:
+    def connected(self, leg: Leg, remote: Party, encrypted: bool) -> None:
         """The call is connected: stop any tone; an FXO port rung by the exchange answers it."""
         if not self.isFxs and self.port.status is PortStatus.RINGING:
             self.port.seize()
         self.port.stopTone()
 
-    def openReceive(self, leg: Any, stream: Any) -> None:
+    def openReceive(self, leg: Leg, stream: MediaStream) -> None:
         """
         Open the router's RTP (or SRTP, with the stream's keys) port for
         this leg and report it; with no port free the call is cleared.
@@ -301,65 +322,82 @@ class VoicePortEndpoint:
             host, number = mediaLeg.open()
         except PortRangeExhausted as e:
             self.media.refused(self.port.name, str(e))
-            # Cleared on the next turn: the engine is still connecting the call.
-            self.engine.clock.callLater(0, self.engine.mediaFailed, leg, str(e))
+            self.engine.mediaFailed(leg, str(e))
             return
         self.mediaLeg = mediaLeg
-        _log.debug("{port}: media on {host}:{number} ({kind})", port=self.port.name, host=host,
-                       number=number, kind="SRTP" if mediaLeg.secure else "RTP")
-        self.engine.clock.callLater(0, self.engine.mediaReady, leg, stream.passThruPartyId, host, number)
+        self.debugLog.debug("{port}: media on {host}:{number} ({kind})", port=self.port.name, host=host,
+                   number=number, kind="SRTP" if mediaLeg.secure else "RTP")
+        self.engine.mediaReady(leg, stream.passThruPartyId, host, number)
 
-    def startTransmit(self, leg: Any, stream: Any) -> None:
+    def startTransmit(self, leg: Leg, stream: MediaStream) -> None:
         """Send the port's audio to the far end's media address."""
         remote = stream.remote
         self.remoteMedia = remote.address if remote is not None else None
         if self.mediaLeg is not None and self.remoteMedia is not None and leg is self.leg:
             self.mediaLeg.start(self.remoteMedia)
 
-    def _unreachable(self, leg: Any) -> None:
+    def _unreachable(self, leg: Leg) -> None:
         self.unreachable += 1
-        _log.warn("{port}: RTP from the far end unreachable (call {reference}); the call stays up",
+        self.debugLog.warn("{port}: RTP from the far end unreachable (call {reference}); the call stays up",
                       port=self.port.name, reference=leg.callReference)
 
     def _closeMedia(self) -> None:
         mediaLeg, self.mediaLeg = self.mediaLeg, None
-        if mediaLeg is not None:
-            mediaLeg.close()
+        if mediaLeg is None:
+            return
+        closing = mediaLeg.close()
+        if not closing.called:
+            self._closing.append(closing)
+            closing.addBoth(self._closed, closing)
 
-    def seized(self, leg: Any) -> None:
+    def _closed(self, result: object, closing: Deferred[None]) -> object:
+        self._closing.remove(closing)
+        return result
+
+    def closeMedia(self) -> Deferred[None]:
+        """
+        Close the open media leg, if any (the service stopping).
+
+        @return: a L{Deferred} firing once every media leg this endpoint
+            closed has stopped listening: its RTP port is back in the range.
+        """
+        self._closeMedia()
+        return gatherResults(list(self._closing)).addCallback(lambda ignored: None)
+
+    def seized(self, leg: Leg) -> None:
         """The port went off hook to dial: the port already gives dial tone."""
 
-    def digitsStarted(self, leg: Any) -> None:
+    def digitsStarted(self, leg: Leg) -> None:
         """The port stops dial tone at the first digit itself."""
 
-    def secondaryDialTone(self, leg: Any) -> None:
+    def secondaryDialTone(self, leg: Leg) -> None:
         """The access code was dialled: dial tone again."""
         self.port.playTone(CallProgressTone.DIAL)
 
-    def proceeding(self, leg: Any, called: Party) -> None:
+    def proceeding(self, leg: Leg, called: Party) -> None:
         """The number is being offered; ringback follows."""
 
-    def redirected(self, leg: Any, called: Party) -> None:
+    def redirected(self, leg: Leg, called: Party) -> None:
         """Nothing to show on an analogue line."""
 
-    def answering(self, leg: Any) -> None:
+    def answering(self, leg: Leg) -> None:
         """The port answered; the engine connects it next."""
 
-    def held(self, leg: Any, stream: Any) -> None:
+    def held(self, leg: Leg, stream: MediaStream | None) -> None:
         """A port does not hold calls."""
 
-    def heldByRemote(self, leg: Any, stream: Any, playTone: bool) -> None:
+    def heldByRemote(self, leg: Leg, stream: MediaStream | None, playTone: bool) -> None:
         """The far end held the call: close the media (fresh media follows the resume)."""
         self._closeMedia()
         self.port.stopTone()
 
-    def resumed(self, leg: Any) -> None:
+    def resumed(self, leg: Leg) -> None:
         """A port does not hold calls."""
 
-    def resumedByRemote(self, leg: Any) -> None:
+    def resumedByRemote(self, leg: Leg) -> None:
         """The far end resumed; the engine opens new media."""
 
-    def answeredElsewhere(self, leg: Any) -> None:
+    def answeredElsewhere(self, leg: Leg) -> None:
         """A port has no shared lines."""
 
     def remoteInUse(self, line: LineRef, reference: int) -> None:
@@ -371,7 +409,7 @@ class VoicePortEndpoint:
     def remoteIdle(self, line: LineRef, reference: int) -> None:
         """A port has no shared lines."""
 
-    def transferred(self, leg: Any, remote: Party, ringing: bool) -> None:
+    def transferred(self, leg: Leg, remote: Party, ringing: bool) -> None:
         """A transfer gave the port a new far end; new media follows."""
 
 

@@ -1,9 +1,10 @@
-# -*- test-case-name: tests.test_calls_ports_service -*-
+# -*- test-case-name: tests.test_ports_service -*-
 """
 The router's voice ports as a service: the ports of C{voice-ports:}, the
 media they share (C{media:}: the RTP port range, one pump, control-plane
 policing of the RTP datagrams), and the local call control of each port
-(L{srst.calls.portline.VoicePortEndpoint}, routed by the POTS dial-peers).
+(L{srst.ports.callendpoint.VoicePortEndpoint}, routed by the POTS
+dial-peers: L{srst.ports.directory.PortDirectory}).
 """
 
 from __future__ import annotations
@@ -16,17 +17,18 @@ from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.protocol import DatagramProtocol
 from twisted.logger import Logger
 
-from srst.calls.portdirectory import PortDirectory, portNumber
 from srst.calls.engine import CallEngine
-from srst.calls.portline import VoicePortEndpoint
 from srst.debug import DebugSwitches
 from srst.media.portrange import RtpPortAllocator
 from srst.media.transport import RtpStream, StreamSnapshot
 from srst.media.udpport import MediaReactor
 from srst.policing.datagram import PolicingDatagramProtocol
+from srst.ports.callendpoint import DEBUG_NAMESPACE, VoicePortEndpoint
+from srst.ports.directory import PortDirectory, portNumber
 from srst.ports.media import MediaPump, PortMediaResources
 from srst.ports.simulated import SimulatedBackend
 from srst.ports.voiceport import VoicePort, newVoicePort
+
 
 class VoicePortService(Service):
     """
@@ -51,7 +53,7 @@ class VoicePortService(Service):
         @param controlPlane: the L{srst.policing.meter.ControlPlane}, or L{None}:
             with one, every RTP datagram passes the control-plane policy.
         @param debug: the router's debug switches (voice-port events, RTP
-            drops).
+            drops, the call endpoints' C{debug voice-port} logger).
         """
         media = config.media
         unreachableMs = media.unreachableMs
@@ -67,10 +69,11 @@ class VoicePortService(Service):
         self.endpoints: dict[str, VoicePortEndpoint] = {}
         self.directory: PortDirectory | None = None
         if callEngine is not None:
+            debugLog = debug.logger(DEBUG_NAMESPACE)
             for port in self.ports:
                 portConfig = port.config
                 self.endpoints[port.name] = VoicePortEndpoint(
-                    callEngine, port, self.media,
+                    callEngine, port, self.media, debugLog=debugLog,
                     number=portNumber(port.name, config.dialPeers, portConfig.stationIdNumber),
                     name=portConfig.stationIdName or "", plar=portConfig.plarNumber)
             for peer in config.dialPeers:
@@ -102,14 +105,13 @@ class VoicePortService(Service):
         raise KeyError(name)
 
     def stopService(self) -> Deferred:
-        """Stop the pump and close every open media leg."""
+        """
+        Stop the pump and close every open media leg; fires once every leg
+        the endpoints closed (now or before) has stopped listening.
+        """
         Service.stopService(self)
         self.pump.stop()
-        closing = []
-        for endpoint in self.endpoints.values():
-            if endpoint.mediaLeg is not None:
-                leg, endpoint.mediaLeg = endpoint.mediaLeg, None
-                closing.append(leg.close())
+        closing = [endpoint.closeMedia() for endpoint in self.endpoints.values()]
         return gatherResults(closing).addCallback(lambda ignored: None)
 
 

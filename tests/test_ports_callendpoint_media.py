@@ -23,10 +23,9 @@ from srst.ports.voiceport import PortStatus
 from srst.ports.wav import WavEncoding, writeWav
 from srst.sccp import messages as m
 from srst.sccp.constants import CallSecurityStatus, CallState, Tone
+from tests.callhelpers import isCallState, waitFor, waitUntil
 from tests.phonehelpers import registeredPhone, routerYamlWithCapf
 from tests.routerhelpers import runCommand, startRouter, stateDirectory
-from tests.test_calls_integration import callState, waitFor
-from tests.test_phone_media import waitUntil
 
 PORTS = """
 call-manager-fallback:
@@ -104,13 +103,14 @@ class PortMediaTests(TestCase):
         port = self.port("1/0/0")
         phone.offHook()
         phone.pressKeys("81234")
-        yield waitUntil(lambda: port.status is PortStatus.RINGING, "1/0/0 ringing")
+        yield waitFor(phone, isCallState(CallState.RING_OUT))
+        self.assertIs(port.status, PortStatus.RINGING)
         port.backend.offHook()
-        yield waitFor(phone, callState(CallState.CONNECTED))
+        yield waitFor(phone, isCallState(CallState.CONNECTED))
         endpoint = self.service.portEndpoints["1/0/0"]
         yield waitUntil(lambda: endpoint.mediaLeg is not None and endpoint.mediaLeg.sending
                         and phone.media.transmitters and phone.media.packetsReceived > 5,
-                        "media both ways between the phone and 1/0/0")
+                        "media both ways between the phone and 1/0/0", phone)
         return port, endpoint
 
     @inlineCallbacks
@@ -137,8 +137,8 @@ class PortMediaTests(TestCase):
         port.backend.record(recording)
         port.backend.play(path)
         expected = g711.packetise(G711Law.ULAW, samples)
-        yield waitUntil(lambda: port.dsp.playing is None, "the WAV file played out", timeout=5)
-        yield waitUntil(lambda: contains(phone.media.payloads, expected[-40:]), "the WAV at the phone")
+        yield waitUntil(lambda: port.dsp.playing is None, "the WAV file played out", phone, timeout=5)
+        yield waitUntil(lambda: contains(phone.media.payloads, expected[-40:]), "the WAV at the phone", phone)
         self.assertEqual(phone.media.decryptFailures, 0)
         self.assertEqual(phone.media.plainPacketsReceived, 0)
         self.assertTrue(contains(phone.media.payloads, expected[-100:]))
@@ -172,9 +172,10 @@ class PortMediaTests(TestCase):
         self.assertIn(" 1/0/0 ", status.text)
 
         phone.onHook()
-        yield waitUntil(lambda: endpoint.mediaLeg is None and not self.engine.calls(), "the call cleared")
+        yield waitUntil(lambda: endpoint.mediaLeg is None and not self.engine.calls(), "the call cleared", phone)
         port.backend.onHook()
-        yield waitUntil(lambda: not self.service.portService.media.allocator.inUse, "the RTP port freed")
+        yield endpoint.closeMedia()
+        self.assertEqual(self.service.portService.media.allocator.inUse, frozenset())
 
     @inlineCallbacks
     def test_portCallsClearTextPhone(self) -> None:
@@ -190,23 +191,23 @@ class PortMediaTests(TestCase):
         self.assertIs(port.dsp.playing, CallProgressTone.DIAL)
         port.backend.dial(dn)
         yield waitUntil(lambda: phone.receivedOfType(m.SetRinger) and any(
-            msg.ringMode != 1 for msg in phone.receivedOfType(m.SetRinger)), "the phone ringing", timeout=15)
+            msg.ringMode != 1 for msg in phone.receivedOfType(m.SetRinger)), "the phone ringing", phone, timeout=15)
         info = phone.receivedOfType(m.CallInfo)[-1]
         self.assertEqual((info.callingParty, info.callingPartyName), ("81236", "Lobby"))
         self.assertNotEqual(info.callSecurityStatus, CallSecurityStatus.ENCRYPTED)
         self.assertIs(port.dsp.playing, CallProgressTone.RINGBACK)
         phone.offHook()
-        yield waitFor(phone, callState(CallState.CONNECTED))
+        yield waitFor(phone, isCallState(CallState.CONNECTED))
         endpoint = self.service.portEndpoints["1/0/1"]
         yield waitUntil(lambda: phone.media.plainPacketsReceived > 10 and endpoint.mediaLeg is not None
-                        and endpoint.mediaLeg.snapshot().receive.packets > 10, "plain RTP both ways")
+                        and endpoint.mediaLeg.snapshot().receive.packets > 10, "plain RTP both ways", phone)
         self.assertFalse(endpoint.mediaLeg.secure)
         self.assertEqual(phone.media.packetsDecrypted, 0)
         self.assertTrue(port.dsp.lastReceived)
         port.backend.onHook()
-        yield waitFor(phone, callState(CallState.ON_HOOK))
+        yield waitFor(phone, isCallState(CallState.ON_HOOK))
         phone.onHook()
-        yield waitUntil(lambda: not self.engine.calls(), "the call cleared")
+        yield waitUntil(lambda: not self.engine.calls(), "the call cleared", phone)
 
     @inlineCallbacks
     def test_badRtpIsCountedAndDropped(self) -> None:
@@ -226,9 +227,10 @@ class PortMediaTests(TestCase):
         stranger.sendto(b"\x80garbage", local)
         forged = encodeRtp(RtpPacket(0, 1, 160, transmitter.ssrc, b"\xff" * 160)) + b"\x00" * 14
         stranger.sendto(forged, local)
-        yield waitUntil(lambda: endpoint.mediaLeg.snapshot().counters.wrongSource >= 2, "the stranger counted")
+        yield waitUntil(lambda: endpoint.mediaLeg.snapshot().counters.wrongSource >= 2, "the stranger counted", phone)
         before = endpoint.mediaLeg.snapshot().counters.delivered
-        yield waitUntil(lambda: endpoint.mediaLeg.snapshot().counters.delivered > before + 10, "audio carries on")
+        yield waitUntil(lambda: endpoint.mediaLeg.snapshot().counters.delivered > before + 10, "audio carries on",
+                        phone)
         self.assertEqual(len(self.engine.calls()), 1)
         self.flushLoggedErrors()
 
@@ -274,7 +276,7 @@ class PortMediaTests(TestCase):
         port, endpoint = yield self.phoneCallsPort(phone)
         stats = self.service.controlPlane.stats().byName("rtp-class")
         yield waitUntil(lambda: self.service.controlPlane.stats().byName("rtp-class").droppedPackets > 20,
-                        "RTP over the rate dropped")
+                        "RTP over the rate dropped", phone)
         stats = self.service.controlPlane.stats().byName("rtp-class")
         delivered = endpoint.mediaLeg.snapshot().counters.delivered
         self.assertGreater(delivered, 0)
@@ -283,5 +285,5 @@ class PortMediaTests(TestCase):
         show = yield runCommand(self.service, "show", "policy-map", "control-plane")
         self.assertIn("rtp-class", show.text)
         phone.onHook()
-        yield waitUntil(lambda: not self.engine.calls(), "the call cleared")
+        yield waitUntil(lambda: not self.engine.calls(), "the call cleared", phone)
         port.backend.onHook()

@@ -1,19 +1,21 @@
-# -*- test-case-name: tests.test_calls_ports -*-
+# -*- test-case-name: tests.test_ports_directory -*-
 """
-The POTS dial-peers as an L{IDirectory}: a number that
+The POTS dial-peers as the call engine's L{IDirectory}: a number that
 L{srst.calls.dialplan.DialPlan} completes to a dial-peer with a C{port}
-resolves to that voice port's L{srst.calls.portline.VoicePortEndpoint}.
+resolves to that voice port's L{srst.ports.callendpoint.VoicePortEndpoint};
+L{portNumber} is the number a port calls with.
 """
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Mapping, Sequence
 
 from zope.interface import implementer
 
 from srst.calls.dialing import combine
 from srst.calls.dialplan import DialPlan, MatchKind
 from srst.calls.interfaces import Destination, DialMatch, IDirectory
+from srst.ports.callendpoint import VoicePortEndpoint
 from srst.ports.config import DialPeer
 
 _MATCHES = {
@@ -34,8 +36,8 @@ class PortDirectory:
         L{match} (empty when the engine is given each directory itself).
     """
 
-    def __init__(self, peers: Sequence[DialPeer], endpoints: Mapping[str, Any],
-                 others: Sequence[Any] = ()) -> None:
+    def __init__(self, peers: Sequence[DialPeer], endpoints: Mapping[str, VoicePortEndpoint],
+                 others: Sequence[IDirectory] = ()) -> None:
         """
         @param peers: C{config.dialPeers}.
         @param endpoints: port name to its endpoint.

@@ -9,13 +9,12 @@ from twisted.internet.defer import inlineCallbacks
 from twisted.trial.unittest import TestCase
 
 from srst.ports.voiceport import PortStatus
-from srst.sccp import messages as m
 from srst.sccp.constants import CallState as CallStateValue
 from srst.tools._phoneclient import SimulatedPhone
 from srst.tools._phonetypes import PhoneConfig
 from srst.tools._phonewire import connectPhone
+from tests.callhelpers import isCallState, waitFor
 from tests.routerhelpers import routerYaml, runCommand, startRouter, stateDirectory
-from tests.test_calls_integration import waitFor
 
 PORTS = """
 call-manager-fallback:
@@ -27,10 +26,6 @@ voice-ports:
 dial-peers:
   - {tag: 81234, type: pots, destination-pattern: "81234", port: 1/0/0}
 """
-
-
-def callState(state):
-    return lambda msg: isinstance(msg, m.CallState) and msg.callState == state
 
 
 class PhoneToPortTests(TestCase):
@@ -55,13 +50,13 @@ class PhoneToPortTests(TestCase):
         yield phone.whenRegistered()
         port = service.voicePorts[0]
 
-        ringOut = waitFor(phone, callState(CallStateValue.RING_OUT))
+        ringOut = waitFor(phone, isCallState(CallStateValue.RING_OUT))
         phone.offHook()
         phone.pressKeys("81234")
         yield ringOut
         self.assertEqual(port.status, PortStatus.RINGING)
 
-        connected = waitFor(phone, callState(CallStateValue.CONNECTED))
+        connected = waitFor(phone, isCallState(CallStateValue.CONNECTED))
         result = yield runCommand(service, "voice-port", "1/0/0", "offhook")
         self.assertEqual(result.exitCode, 0)
         yield connected
@@ -69,7 +64,7 @@ class PhoneToPortTests(TestCase):
         summary = yield runCommand(service, "show", "voice", "port", "summary")
         self.assertIn("1/0/0", summary.text)
 
-        onHook = waitFor(phone, callState(CallStateValue.ON_HOOK))
+        onHook = waitFor(phone, isCallState(CallStateValue.ON_HOOK))
         phone.onHook()
         yield onHook
         yield runCommand(service, "voice-port", "1/0/0", "onhook")

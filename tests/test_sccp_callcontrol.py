@@ -1,0 +1,623 @@
+"""
+Tests for L{srst.sccp.callcontrol}: the SCCP call flows of basic calls
+between in-memory phones on a L{Clock} (off hook, dialling, ringing,
+answer, media, hang-up, hold, SRTP keys, bad input), asserting the exact
+messages each phone receives, in the order of sccp.md 5.4.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from automat import NoTransition
+from twisted.trial.unittest import SynchronousTestCase
+from zope.interface.verify import verifyObject
+
+from srst.sccp.config import EphoneConfig, LineButton, Timeouts
+from srst.calls.engine import CallStateError
+from srst.calls.interfaces import DialMatch, ICallEndpoint, IDirectory, LineRef
+from srst.calls.leg import LegStatus
+from srst.media.srtp import SrtpError, SrtpReceiver, SrtpSender, generateKeys
+from srst.sccp import messages as m
+from srst.sccp.callendpoint import ALL_KEYS
+from srst.sccp.constants import (
+    CallSecurityStatus,
+    CallState,
+    CallType,
+    LampMode,
+    RingDuration,
+    RingMode,
+    SoftKeyEvent,
+    SoftKeySet,
+    SpeakerMode,
+    Stimulus,
+    Tone,
+    UnregisterStatus,
+)
+from srst.sccp.srtpkeys import fromKeyInfo
+from tests.callhelpers import (
+    A_REF,
+    B_REF,
+    MAC_A,
+    MAC_B,
+    MAC_C,
+    CallRouter,
+    CallSetup,
+    ack,
+    assertAllIdle,
+    callConfig,
+    callInfo,
+    callState,
+    dial,
+    hangUpSequence,
+    keys,
+    offHookSequence,
+    only,
+    prompt,
+    tone,
+)
+from tests.test_sccp_station import types
+
+IDLE_LINE = [["IDLE"]]
+"""The line channels of an idle phone with one line."""
+
+
+class BasicCallTests(SynchronousTestCase):
+    """
+    Off hook, dialling, ringing, answer, media and hang-up between two
+    clear-text phones.
+    """
+
+    def test_offHookDialTone(self) -> None:
+        """
+        Lifting the handset gives the (a) sequence without the speaker;
+        the NewCall softkey and the line key add SetSpeakerMode(On).
+        """
+        router = CallRouter()
+        a, b, c = router.phone(MAC_A), router.phone(MAC_B), router.phone(MAC_C)
+        self.assertEqual(a.ask(m.OffHook()), offHookSequence(A_REF))
+        self.assertEqual(b.ask(m.SoftKeyEvent(SoftKeyEvent.NEW_CALL, 0, 0)), offHookSequence(2, speaker=True))
+        self.assertEqual(c.ask(m.Stimulus(Stimulus.LINE, 1)), offHookSequence(3, speaker=True))
+
+    def test_ringAndAnswer(self) -> None:
+        """
+        Dialling Bob's number gives Alice (b) then RingOut with ringback,
+        Bob rings (c); Bob answering gives him (d) with OpenReceiveChannel
+        and Alice Connected then OpenReceiveChannel; each ack sends
+        StartMediaTransmission to the other phone with the acking phone's
+        address.
+        """
+        call = CallSetup(self)
+        ringA, ringB = call.ring()
+        self.assertEqual(ringA[len(offHookSequence(A_REF)):], [
+            m.StopTone(1, A_REF), keys(SoftKeySet.DIGITS_FOLLOWING, A_REF),
+            m.DialedNumber("2002", 1, A_REF), callState(CallState.PROCEED, A_REF),
+            callInfo("2001", "Alice", "2002", "", A_REF, CallType.OUTBOUND, 0),
+            keys(SoftKeySet.RING_OUT, A_REF), prompt(m.LABEL_RING_OUT, A_REF),
+            callState(CallState.RING_OUT, A_REF), tone(Tone.ALERTING, A_REF),
+            callInfo("2001", "Alice", "2002", "Bob", A_REF, CallType.OUTBOUND, 0)])
+        text = m.LABEL_FROM + "Alice"
+        self.assertEqual(ringB, [
+            callState(CallState.RING_IN, B_REF), keys(SoftKeySet.RING_IN, B_REF), prompt(text, B_REF),
+            m.DisplayPriNotify(10, 5, text), callInfo("2001", "Alice", "2002", "Bob", B_REF, CallType.INBOUND, 0),
+            m.SetLamp(Stimulus.LINE, 1, LampMode.BLINK), m.SetRinger(RingMode.INSIDE, RingDuration.NORMAL, 1, B_REF)])
+
+        call.b.send(m.OffHook())
+        answerB, answerA = call.b.received(), call.a.received()
+        orcB = answerB[6]
+        self.assertEqual(answerB, [
+            m.SetRinger(RingMode.OFF, RingDuration.NORMAL, 0, 0), m.SetLamp(Stimulus.LINE, 1, LampMode.ON),
+            callState(CallState.OFF_HOOK, B_REF), m.ActivateCallPlane(1),
+            m.SetRinger(RingMode.OFF, RingDuration.NORMAL, 1, B_REF), m.StopTone(1, B_REF), orcB,
+            m.StopTone(1, B_REF), callState(CallState.CONNECTED, B_REF), keys(SoftKeySet.CONNECTED, B_REF),
+            prompt(m.LABEL_CONNECTED, B_REF),
+            callInfo("2001", "Alice", "2002", "Bob", B_REF, CallType.INBOUND, CallSecurityStatus.NOT_AUTHENTICATED)])
+        self.assertIsInstance(orcB, m.OpenReceiveChannel)
+        orcA = answerA[-1]
+        self.assertEqual(answerA, [
+            m.StopTone(1, A_REF), callState(CallState.CONNECTED, A_REF), keys(SoftKeySet.CONNECTED, A_REF),
+            prompt(m.LABEL_CONNECTED, A_REF),
+            callInfo("2001", "Alice", "2002", "Bob", A_REF, CallType.OUTBOUND, CallSecurityStatus.NOT_AUTHENTICATED),
+            orcA])
+        for orc, ref in ((orcA, A_REF), (orcB, B_REF)):
+            self.assertEqual((orc.conferenceId, orc.callReference, orc.millisecondPacketSize,
+                              orc.compressionType, orc.rxKey), (ref, ref, 20, 4, m.NO_KEY))
+        self.assertNotEqual(orcA.passThruPartyId, orcB.passThruPartyId)
+
+        self.assertEqual(ack(call.a, orcA, "10.1.1.8", 25552), [])
+        smtB = only(call.b.received(), m.StartMediaTransmission)
+        self.assertEqual((str(smtB.remoteIpAddr), smtB.remotePortNumber, smtB.passThruPartyId, smtB.callReference,
+                          smtB.compressionType, smtB.precedenceValue, smtB.txKey),
+                         ("10.1.1.8", 25552, orcB.passThruPartyId, B_REF, 4, 0xB8, m.NO_KEY))
+        self.assertEqual(ack(call.b, orcB, "10.1.1.9", 17520), [])
+        smtA = only(call.a.received(), m.StartMediaTransmission)
+        self.assertEqual((str(smtA.remoteIpAddr), smtA.remotePortNumber, smtA.passThruPartyId),
+                         ("10.1.1.9", 17520, orcA.passThruPartyId))
+
+
+    def test_hangUpByCaller(self) -> None:
+        """
+        The caller's OnHook gives both phones the (f) sequence with
+        CloseReceiveChannel and StopMediaTransmission; everything is idle
+        afterwards.
+        """
+        call = CallSetup(self)
+        call.connect()
+        self.assertEqual(call.a.ask(m.OnHook()), hangUpSequence(A_REF, call.orcA))
+        self.assertEqual(call.b.received(), hangUpSequence(B_REF, call.orcB))
+        assertAllIdle(self, call.router, IDLE_LINE)
+
+    def test_hangUpByCallee(self) -> None:
+        """
+        The callee's EndCall softkey clears both sides the same way.
+        """
+        call = CallSetup(self)
+        call.connect()
+        self.assertEqual(call.b.ask(m.SoftKeyEvent(SoftKeyEvent.END_CALL, 1, B_REF)), hangUpSequence(B_REF, call.orcB))
+        self.assertEqual(call.a.received(), hangUpSequence(A_REF, call.orcA))
+        assertAllIdle(self, call.router, IDLE_LINE)
+
+    def test_callerGivesUpWhileRinging(self) -> None:
+        """
+        The caller hanging up while the callee rings stops the ringer:
+        SetRinger Off, CallState OnHook, lamp Off, OnHook softkeys.
+        """
+        call = CallSetup(self)
+        call.ring()
+        self.assertEqual(call.a.ask(m.OnHook()), hangUpSequence(A_REF, None, answered=False))
+        self.assertEqual(call.b.received(), [
+            m.SetRinger(RingMode.OFF, RingDuration.NORMAL, 0, 0), callState(CallState.ON_HOOK, B_REF),
+            m.SetLamp(Stimulus.LINE, 1, LampMode.OFF), m.SelectSoftKeys(0, 0, SoftKeySet.ON_HOOK, ALL_KEYS)])
+        assertAllIdle(self, call.router, IDLE_LINE)
+
+    def test_noAnswerTimeout(self) -> None:
+        """
+        A call still ringing after timeouts ringing is cleared on both
+        phones; answering in time cancels the timer.
+        """
+        call = CallSetup(self, router=CallRouter(callConfig(timeouts=Timeouts(ringing=30))))
+        call.ring()
+        call.router.clock.advance(29)
+        self.assertEqual((call.a.received(), call.b.received()), ([], []))
+        call.router.clock.advance(1)
+        self.assertEqual(types(call.b.received()), ["SetRinger", "CallState", "SetLamp", "SelectSoftKeys"])
+        self.assertEqual(call.a.received(), hangUpSequence(A_REF, None, answered=False))
+        assertAllIdle(self, call.router, IDLE_LINE)
+        call.ring()
+        call.b.send(m.OffHook())
+        call.router.clock.advance(60)
+        self.assertEqual(call.router.engine.calls()[0].callee.status, LegStatus.CONNECTED)
+
+    def test_busy(self) -> None:
+        """
+        Calling a phone that has a call gives busy: CallState Busy, busy
+        tone, "Busy"; the call in progress is untouched.
+        """
+        call = CallSetup(self)
+        call.connect()
+        c = call.router.phone(MAC_C)
+        c.send(m.OffHook())
+        c.received()
+        dial(c, "2001")
+        self.assertEqual(c.received(), [
+            m.StopTone(1, 3), keys(SoftKeySet.DIGITS_FOLLOWING, 3), callState(CallState.BUSY, 3),
+            tone(Tone.LINE_BUSY, 3), prompt(m.LABEL_BUSY, 3)])
+        self.assertEqual((call.a.received(), call.b.received()), ([], []))
+        self.assertEqual(c.ask(m.OnHook()), hangUpSequence(3, None, answered=False))
+        self.assertEqual(len(call.router.engine.calls()), 1)
+
+    def test_unknownNumber(self) -> None:
+        """
+        A digit no registered number starts with ends dialling at once with
+        "Unknown Number" and reorder; hanging up clears it.
+        """
+        router = CallRouter()
+        a = router.phone(MAC_A)
+        router.phone(MAC_B)
+        a.send(m.OffHook())
+        a.received()
+        dial(a, "29")
+        self.assertEqual(a.received(), [
+            m.StopTone(1, A_REF), keys(SoftKeySet.DIGITS_FOLLOWING, A_REF),
+            prompt(m.LABEL_UNKNOWN_NUMBER, A_REF), tone(Tone.REORDER, A_REF)])
+        self.assertEqual(router.engine.legsOf(router.control.endpointFor(a.station))[0].status, LegStatus.FAILED)
+        dial(a, "1")
+        self.assertEqual(a.received(), [])
+        self.assertEqual(a.ask(m.OnHook()), hangUpSequence(A_REF, None, answered=False))
+        assertAllIdle(self, router, IDLE_LINE)
+
+    def test_callingYourself(self) -> None:
+        """
+        Dialling one's own number gives busy.
+        """
+        router = CallRouter()
+        a = router.phone(MAC_A)
+        a.send(m.OffHook())
+        a.received()
+        dial(a, "2001")
+        received = a.received()
+        self.assertEqual(received[2:], [callState(CallState.BUSY, A_REF), tone(Tone.LINE_BUSY, A_REF),
+                                        prompt(m.LABEL_BUSY, A_REF)])
+        a.send(m.OnHook())
+        assertAllIdle(self, router, IDLE_LINE)
+
+    def test_disappearingPhone(self) -> None:
+        """
+        When the callee's connection drops mid-call, the caller gets the
+        hang-up sequence at once and nothing is left of the call.
+        """
+        call = CallSetup(self)
+        call.connect()
+        call.b.transport.loseConnection()
+        self.assertEqual(call.a.received(), hangUpSequence(A_REF, call.orcA))
+        assertAllIdle(self, call.router, IDLE_LINE)
+        self.assertEqual(call.router.router.registry.byMac(MAC_B).station, None)
+
+    def test_disappearingCaller(self) -> None:
+        """
+        When the caller disappears while the callee rings, the ringing stops.
+        """
+        call = CallSetup(self)
+        call.ring()
+        call.a.transport.loseConnection()
+        self.assertEqual(types(call.b.received()), ["SetRinger", "CallState", "SetLamp", "SelectSoftKeys"])
+        assertAllIdle(self, call.router, IDLE_LINE)
+
+    def test_unregisterRefusedDuringCall(self) -> None:
+        """
+        A phone with a call gets UnregisterAck NAK; once idle it may
+        unregister.
+        """
+        call = CallSetup(self)
+        call.connect()
+        self.assertEqual(call.a.ask(m.Unregister()), [m.UnregisterAck(UnregisterStatus.NAK)])
+        call.a.send(m.OnHook())
+        call.a.received()
+        self.assertEqual(call.a.ask(m.Unregister()), [m.UnregisterAck(UnregisterStatus.OK)])
+
+    def test_stimulusLineAndEnbloc(self) -> None:
+        """
+        The line key answers a ringing call; EnblocCall on an idle phone
+        goes off hook on the speaker and dials the whole number.
+        """
+        router = CallRouter()
+        a, b = router.phone(MAC_A), router.phone(MAC_B)
+        received = a.ask(m.EnblocCall("2002", 1))
+        self.assertEqual(received[:len(offHookSequence(A_REF, True))], offHookSequence(A_REF, True))
+        self.assertIn(m.DialedNumber("2002", 1, A_REF), received)
+        b.received()
+        b.send(m.Stimulus(Stimulus.LINE, 1, B_REF))
+        answered = b.received()
+        self.assertEqual(answered[1], m.SetSpeakerMode(SpeakerMode.ON))
+        self.assertIn(callState(CallState.CONNECTED, B_REF), answered)
+
+
+class DialingTests(SynchronousTestCase):
+    """
+    Digit collection: exact match, '#', secondary dial tone and the
+    inter-digit timeout on the clock.
+    """
+
+    def router(self, **kwargs: Any) -> CallRouter:
+        ephones = (EphoneConfig(MAC_A, "7970", (LineButton(1, "2001", "2001", "Alice"),)),
+                   EphoneConfig(MAC_B, "7970", (LineButton(1, "2002", "2002", "Bob"),)),
+                   EphoneConfig(MAC_C, "7970", (LineButton(1, "20021", "20021", "Carol"),)))
+        return CallRouter(callConfig(ephones=ephones, **kwargs))
+
+    def test_interdigitTimeout(self) -> None:
+        """
+        A number that is also the start of a longer one waits for the
+        inter-digit timeout (timeouts interdigit), then rings.
+        """
+        router = self.router(timeouts=Timeouts(interdigit=5))
+        a, b = router.phone(MAC_A), router.phone(MAC_B)
+        router.phone(MAC_C)
+        a.send(m.OffHook())
+        dial(a, "2002")
+        self.assertEqual(b.received(), [])
+        router.clock.advance(4.9)
+        self.assertEqual(b.received(), [])
+        router.clock.advance(0.1)
+        self.assertEqual(types(b.received())[0], "CallState")
+        self.assertEqual(router.engine.calls()[0].callee.line.number, "2002")
+
+    def test_eachDigitResetsTheTimer(self) -> None:
+        """
+        Every digit restarts the inter-digit timer; an incomplete number
+        times out to reorder.
+        """
+        router = self.router(timeouts=Timeouts(interdigit=5))
+        a = router.phone(MAC_A)
+        router.phone(MAC_B)
+        a.send(m.OffHook())
+        dial(a, "20")
+        router.clock.advance(4)
+        dial(a, "0")
+        router.clock.advance(4)
+        self.assertNotIn(tone(Tone.REORDER, A_REF), a.received())
+        router.clock.advance(1)
+        self.assertEqual(a.received(), [prompt(m.LABEL_UNKNOWN_NUMBER, A_REF), tone(Tone.REORDER, A_REF)])
+
+    def test_poundEndsDialling(self) -> None:
+        """
+        '#' completes the number at once.
+        """
+        router = self.router()
+        a, b = router.phone(MAC_A), router.phone(MAC_B)
+        a.send(m.OffHook())
+        dial(a, "2002#")
+        self.assertEqual(types(b.received())[0], "CallState")
+        self.assertIn(m.DialedNumber("2002", 1, A_REF), a.received())
+
+    def test_secondaryDialtone(self) -> None:
+        """
+        The secondary-dialtone access code plays the outside dial tone and
+        does not fail as an unknown number.
+        """
+        router = self.router(secondaryDialtone="9")
+        a = router.phone(MAC_A)
+        a.send(m.OffHook())
+        a.received()
+        dial(a, "9")
+        self.assertEqual(a.received()[-1], tone(Tone.OUTSIDE_DIAL, A_REF))
+
+
+class BadInputTests(SynchronousTestCase):
+    """
+    Messages out of state never raise and never leave a call stuck.
+    """
+
+    def test_softKeysOutOfState(self) -> None:
+        """
+        Hold, Resume, Answer and EndCall on an idle phone get "Key Is Not
+        Active"; an unknown softkey too; nothing else happens.
+        """
+        router = CallRouter()
+        a = router.phone(MAC_A)
+        for event in (SoftKeyEvent.HOLD, SoftKeyEvent.RESUME, SoftKeyEvent.ANSWER, SoftKeyEvent.END_CALL,
+                      SoftKeyEvent.PARK):
+            self.assertEqual(a.ask(m.SoftKeyEvent(event, 1, 99)), [m.DisplayNotify(5, m.LABEL_KEY_IS_NOT_ACTIVE)])
+        self.assertTrue(a.open)
+        assertAllIdle(self, router, IDLE_LINE)
+
+
+    def test_inputDuringCall(self) -> None:
+        """
+        Digits, OffHook, NewCall and the line key during a connected call
+        change nothing; OnHook on an idle phone is ignored.
+        """
+        call = CallSetup(self)
+        call.connect()
+        dial(call.a, "123")
+        call.a.send(m.OffHook())
+        self.assertEqual(call.a.received(), [])
+        self.assertEqual(call.a.ask(m.SoftKeyEvent(SoftKeyEvent.NEW_CALL)),
+                         [m.DisplayNotify(5, m.LABEL_KEY_IS_NOT_ACTIVE)])
+        self.assertEqual(call.a.ask(m.Stimulus(Stimulus.LINE, 1)), [])
+        self.assertEqual(call.a.ask(m.StartMediaTransmissionAck()), [])
+        self.assertEqual(call.router.engine.calls()[0].caller.status, LegStatus.CONNECTED)
+        c = call.router.phone(MAC_C)
+        self.assertEqual(c.ask(m.OnHook()), [])
+        self.assertEqual(c.ask(m.OpenReceiveChannelAck()), [])
+        self.assertTrue(call.a.open and c.open)
+
+    def test_badKeypadValue(self) -> None:
+        """
+        A keypad value outside the keypad is ignored; dialling goes on.
+        """
+        router = CallRouter()
+        a = router.phone(MAC_A)
+        a.send(m.OffHook())
+        a.received()
+        self.assertEqual(a.ask(m.KeypadButton(0x77)), [])
+        self.assertTrue(a.open)
+        dial(a, "2")
+        self.assertEqual(types(a.received()), ["StopTone", "SelectSoftKeys"])
+
+    def test_mediaFailureClearsTheCall(self) -> None:
+        """
+        An OpenReceiveChannelAck with an error status clears the call on
+        both phones.
+        """
+        call = CallSetup(self)
+        call.ring()
+        call.b.send(m.OffHook())
+        orcB = only(call.b.received(), m.OpenReceiveChannel)
+        call.a.received()
+        self.assertEqual(types(ack(call.b, orcB, "10.1.1.9", 17520, status=2))[:3],
+                         ["StopTone", "SetLamp", "ClearPromptStatus"])
+        self.assertIn(callState(CallState.ON_HOOK, A_REF), call.a.received())
+        assertAllIdle(self, call.router, IDLE_LINE)
+
+    def test_staleAck(self) -> None:
+        """
+        An ack with an unknown passThruPartyId sends nothing.
+        """
+        call = CallSetup(self)
+        call.ring()
+        call.b.send(m.OffHook())
+        orcB = only(call.b.received(), m.OpenReceiveChannel)
+        call.a.received()
+        call.b.send(m.OpenReceiveChannelAck(0, orcB.sourceIpAddr, 4000, orcB.passThruPartyId + 100, B_REF))
+        self.assertEqual((call.a.received(), call.b.received()), ([], []))
+
+    def test_engineRefusesOutOfStateInputs(self) -> None:
+        """
+        The engine raises L{CallStateError} (and the leg machine
+        C{NoTransition}) for actions a leg cannot take, changing nothing.
+        """
+        router = CallRouter()
+        a = router.phone(MAC_A)
+        a.send(m.OffHook())
+        leg = router.engine.legsOf(router.control.endpointFor(a.station))[0]
+        for action in (router.engine.answer, router.engine.hold, router.engine.resume):
+            error = self.assertRaises(CallStateError, action, leg)
+            self.assertIn("in state dialing", str(error))
+        self.assertRaises(CallStateError, router.engine.seize, router.control.endpointFor(a.station),
+                          leg.line)
+        self.assertRaises(NoTransition, leg.machine.answer)
+        self.assertEqual(leg.status, LegStatus.DIALING)
+
+    def test_interfaces(self) -> None:
+        """
+        The SCCP endpoint provides L{ICallEndpoint} and the registry
+        directory L{IDirectory}: exact match of registered numbers only.
+        """
+        router = CallRouter()
+        a = router.phone(MAC_A)
+        self.assertTrue(verifyObject(ICallEndpoint, router.control.endpointFor(a.station)))
+        directory = router.control.directory
+        self.assertTrue(verifyObject(IDirectory, directory))
+        self.assertEqual(directory.match("200"), DialMatch.PREFIX)
+        self.assertEqual(directory.match("2001"), DialMatch.EXACT)
+        self.assertEqual(directory.match("3"), DialMatch.NONE)
+        self.assertEqual(directory.resolve("2002"), [])
+        [destination] = directory.resolve("2001")
+        self.assertEqual(destination.line, LineRef(1, "2001", "Alice", 1))
+        self.assertIs(destination.endpoint, router.control.endpointFor(a.station))
+
+
+class HoldTests(SynchronousTestCase):
+    """
+    Hold and resume from either side (sccp.md 5.4 (g)).
+    """
+
+    def test_holdAndResume(self) -> None:
+        """
+        Hold closes media on both phones, winks the holder's lamp and shows
+        Hold; the held clear-text phone hears the hold tone.  Resume
+        reopens media on both with new passThruPartyIds.
+        """
+        call = CallSetup(self)
+        call.connect()
+        held = call.a.ask(m.SoftKeyEvent(SoftKeyEvent.HOLD, 1, A_REF))
+        pid = call.orcA.passThruPartyId
+        self.assertEqual(held, [
+            m.CloseReceiveChannel(A_REF, pid, A_REF), m.StopMediaTransmission(A_REF, pid, A_REF),
+            m.SetLamp(Stimulus.LINE, 1, LampMode.WINK), callState(CallState.HOLD, A_REF),
+            keys(SoftKeySet.ON_HOLD, A_REF), prompt(m.LABEL_HOLD, A_REF), m.SetSpeakerMode(SpeakerMode.OFF)])
+        pidB = call.orcB.passThruPartyId
+        self.assertEqual(call.b.received(), [
+            m.CloseReceiveChannel(B_REF, pidB, B_REF), m.StopMediaTransmission(B_REF, pidB, B_REF),
+            tone(Tone.HOLD, B_REF)])
+        alice = call.router.router.registry.byMac(MAC_A)
+        self.assertEqual((alice.lines[0].channels, alice.mediaActive), (["HOLD"], 0))
+
+        resumed = call.a.ask(m.SoftKeyEvent(SoftKeyEvent.RESUME, 1, A_REF))
+        self.assertEqual(resumed[:4], [callState(CallState.CONNECTED, A_REF), keys(SoftKeySet.CONNECTED, A_REF),
+                                       m.SetLamp(Stimulus.LINE, 1, LampMode.ON), m.SetSpeakerMode(SpeakerMode.ON)])
+        orcA = only(resumed, m.OpenReceiveChannel)
+        receivedB = call.b.received()
+        self.assertEqual(receivedB[0], m.StopTone(1, B_REF))
+        orcB = only(receivedB, m.OpenReceiveChannel)
+        self.assertNotIn(orcA.passThruPartyId, (call.orcA.passThruPartyId, call.orcB.passThruPartyId))
+        ack(call.a, orcA, "10.1.1.8", 25554)
+        smtB = only(call.b.received(), m.StartMediaTransmission)
+        self.assertEqual((smtB.remotePortNumber, smtB.passThruPartyId), (25554, orcB.passThruPartyId))
+        call.b.send(m.OnHook())
+        self.assertEqual(call.a.received(), hangUpSequence(A_REF, orcA))
+
+    def test_secureResumeHasFreshKeysAndNoHoldTone(self) -> None:
+        """
+        On a secure call the held phone gets no hold tone, and resuming
+        sends a new key pair, still paired per direction.
+        """
+        call = CallSetup(self, secureA=True, secureB=True)
+        call.connect()
+        call.b.send(m.SoftKeyEvent(SoftKeyEvent.HOLD, 1, B_REF))
+        call.b.received()
+        self.assertEqual(types(call.a.received()), ["CloseReceiveChannel", "StopMediaTransmission"])
+        call.b.send(m.Stimulus(Stimulus.HOLD, 1, B_REF))
+        orcB = only(call.b.received(), m.OpenReceiveChannel)
+        orcA = only(call.a.received(), m.OpenReceiveChannel)
+        self.assertNotIn(orcA.rxKey, (call.orcA.rxKey, call.orcB.rxKey))
+        ack(call.a, orcA, "10.1.1.8", 25552)
+        smtB = only(call.b.received(), m.StartMediaTransmission)
+        ack(call.b, orcB, "10.1.1.9", 17520)
+        smtA = only(call.a.received(), m.StartMediaTransmission)
+        self.assertEqual((smtA.txKey, smtB.txKey), (orcB.rxKey, orcA.rxKey))
+
+    def test_bothSidesHold(self) -> None:
+        """
+        When both sides hold, media reopens only after both resumed; a
+        hang-up while held clears both phones.
+        """
+        call = CallSetup(self)
+        call.connect()
+        call.a.send(m.SoftKeyEvent(SoftKeyEvent.HOLD, 1, A_REF))
+        call.b.received()
+        self.assertEqual(call.b.ask(m.SoftKeyEvent(SoftKeyEvent.HOLD, 1, B_REF))[:2],
+                         [m.StopTone(1, B_REF), m.SetLamp(Stimulus.LINE, 1, LampMode.WINK)])
+        call.a.received()
+        self.assertEqual(types(call.a.ask(m.SoftKeyEvent(SoftKeyEvent.RESUME, 1, A_REF))),
+                         ["CallState", "SelectSoftKeys", "SetLamp", "SetSpeakerMode"])
+        self.assertEqual(call.b.received(), [])
+        self.assertEqual(types(call.b.ask(m.SoftKeyEvent(SoftKeyEvent.RESUME, 1, B_REF))),
+                         ["CallState", "SelectSoftKeys", "SetLamp", "SetSpeakerMode", "OpenReceiveChannel"])
+        self.assertEqual(types(call.a.received()), ["OpenReceiveChannel"])
+        call.b.send(m.SoftKeyEvent(SoftKeyEvent.HOLD, 1, B_REF))
+        call.b.received()
+        call.a.received()
+        call.b.send(m.OnHook())
+        self.assertEqual(call.b.received(), hangUpSequence(B_REF, None))
+        self.assertEqual(call.a.received(), hangUpSequence(A_REF, None))
+        assertAllIdle(self, call.router, IDLE_LINE)
+
+
+class SecureCallTests(SynchronousTestCase):
+    """
+    SRTP keys per direction between two phones registered over verified
+    TLS, and no keys when either side is clear text.
+    """
+
+    def test_keyPairing(self) -> None:
+        """
+        K_AB goes in StartMediaTransmission to A and OpenReceiveChannel to
+        B, K_BA in StartMediaTransmission to B and OpenReceiveChannel to A;
+        the two differ, use AES_CM_128_HMAC_SHA1_32, and CallInfo after
+        connect shows encrypted (3).
+        """
+        call = CallSetup(self, secureA=True, secureB=True)
+        call.connect()
+        kAB, kBA = call.smtA.txKey, call.smtB.txKey
+        self.assertEqual(call.orcB.rxKey, kAB)
+        self.assertEqual(call.orcA.rxKey, kBA)
+        self.assertNotEqual(kAB.key, kBA.key)
+        for info in (kAB, kBA):
+            self.assertEqual((info.algorithmId, info.keyLength, info.saltLength), (1, 16, 14))
+        self.assertEqual(only(call.answerA, m.CallInfo).callSecurityStatus, CallSecurityStatus.ENCRYPTED)
+        self.assertEqual(only(call.answerB, m.CallInfo).callSecurityStatus, CallSecurityStatus.ENCRYPTED)
+        self.assertEqual([i.callSecurityStatus for i in call.ringA if isinstance(i, m.CallInfo)], [0, 0])
+
+    def test_packetsDecryptOnlyWithThePairedKey(self) -> None:
+        """
+        RTP protected with A's transmit key is decrypted by B's receive key;
+        a third key set cannot decrypt it.
+        """
+        call = CallSetup(self, secureA=True, secureB=True)
+        call.connect()
+        rtp = bytes.fromhex("80000001000000a0deadbeef") + b"\xff" * 160
+        protected = SrtpSender(fromKeyInfo(call.smtA.txKey)).protect(rtp)
+        self.assertNotEqual(protected[12:172], rtp[12:])
+        self.assertEqual(SrtpReceiver(fromKeyInfo(call.orcB.rxKey)).unprotect(protected), rtp)
+        self.assertRaises(SrtpError, SrtpReceiver(generateKeys()).unprotect, protected)
+        self.assertRaises(SrtpError, SrtpReceiver(fromKeyInfo(call.orcA.rxKey)).unprotect, protected)
+
+    def test_clearTextCallHasNoKeys(self) -> None:
+        """
+        Two clear-text phones: algorithm 0 / NO_KEY everywhere, CallInfo
+        status 1.
+        """
+        call = CallSetup(self)
+        call.connect()
+        self.assertEqual({call.smtA.txKey, call.smtB.txKey, call.orcA.rxKey, call.orcB.rxKey}, {m.NO_KEY})
+        self.assertEqual(only(call.answerA, m.CallInfo).callSecurityStatus, CallSecurityStatus.NOT_AUTHENTICATED)
+
+    def test_secureToClearText(self) -> None:
+        """
+        A secure phone calling a clear-text phone gets no keys, status 1.
+        """
+        call = CallSetup(self, secureA=True)
+        call.connect()
+        self.assertEqual({call.smtA.txKey, call.smtB.txKey, call.orcA.rxKey, call.orcB.rxKey}, {m.NO_KEY})
+        self.assertEqual(only(call.answerB, m.CallInfo).callSecurityStatus, CallSecurityStatus.NOT_AUTHENTICATED)

@@ -1,0 +1,106 @@
+"""
+Tests for L{srst.sccp.forwardkeys}: the CFwdAll softkey dialogue of SCCP
+phones (sccp.md 5.4 (i)), asserting the exact messages each in-memory phone
+receives.
+"""
+
+from __future__ import annotations
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from srst.calls.forward import ForwardReason
+from srst.sccp import messages as m
+from srst.sccp.callendpoint import ALL_KEYS
+from srst.sccp.constants import CallState, SoftKeyEvent, SoftKeySet, SpeakerMode, Stimulus
+from tests.callhelpers import Phones, callState, dial, forwardedInfo, keys
+from tests.test_sccp_station import types
+
+
+class CallForwardKeysTests(SynchronousTestCase):
+    """
+    The CFwdAll softkey and button dialogue.
+    """
+
+    def test_softKeySetsForward(self) -> None:
+        """
+        CFwdAll opens "Enter number" on a fresh reference; the digits and
+        '#' give ForwardStat(active), OnHook, OnHook keys, speaker off and
+        "Forwarded to 2003"; a call to Bob then rings Carol.
+        """
+        phones = Phones()
+        ref = 1
+        self.assertEqual(phones.b.ask(m.SoftKeyEvent(SoftKeyEvent.CFWD_ALL, 1, 0)), [
+            callState(CallState.OFF_HOOK, ref), keys(SoftKeySet.OFF_HOOK_FEATURES, ref),
+            m.SetSpeakerMode(SpeakerMode.ON), m.DisplayPromptStatus(0, m.LABEL_ENTER_NUMBER, 1, ref)])
+        dial(phones.b, "2003")
+        self.assertEqual(phones.b.received(), [])
+        self.assertEqual(phones.b.ask(m.KeypadButton(15)), [
+            m.ForwardStat(1, 1, 1, "2003", 0, "", 0, ""), callState(CallState.ON_HOOK, ref),
+            m.SelectSoftKeys(0, 0, SoftKeySet.ON_HOOK, ALL_KEYS), m.SetSpeakerMode(SpeakerMode.OFF),
+            m.DisplayNotify(10, m.LABEL_FORWARDED_TO + "2003")])
+        phones.aCallsBob()
+        self.assertEqual(phones.b.received(), [])
+        self.assertEqual(phones.c.received()[4], forwardedInfo(3, "2002", ForwardReason.ALL))
+        phones.a.send(m.OnHook())
+        phones.assertAllIdle(self)
+
+    def test_softKeyCancels(self) -> None:
+        """
+        CFwdAll on a forwarded line sends ForwardStat all zero and calls
+        ring the phone again.
+        """
+        phones = Phones()
+        phones.b.send(m.SoftKeyEvent(SoftKeyEvent.CFWD_ALL, 1, 0))
+        dial(phones.b, "2003#")
+        phones.b.received()
+        self.assertEqual(phones.b.ask(m.SoftKeyEvent(SoftKeyEvent.CFWD_ALL, 1, 0)),
+                         [m.ForwardStat(0, 1, 0, "", 0, "", 0, "")])
+        phones.aCallsBob()
+        self.assertEqual(types(phones.b.received())[0], "CallState")
+        self.assertEqual(phones.c.received(), [])
+        phones.a.send(m.OnHook())
+        phones.assertAllIdle(self)
+
+    def test_keyAgainOrTimeoutEndsInput(self) -> None:
+        """
+        The forward button pressed again ends the input like '#'; the
+        inter-digit timeout does too, and with no digits nothing is set.
+        """
+        phones = Phones()
+        phones.b.send(m.Stimulus(Stimulus.FORWARD_ALL, 1))
+        dial(phones.b, "2003")
+        phones.b.received()
+        self.assertEqual(phones.b.ask(m.Stimulus(Stimulus.FORWARD_ALL, 1))[0],
+                         m.ForwardStat(1, 1, 1, "2003", 0, "", 0, ""))
+        self.assertEqual(phones.router.engine.forwards.perDn, {"2002": "2003"})
+        phones.c.send(m.SoftKeyEvent(SoftKeyEvent.CFWD_ALL, 1, 0))
+        phones.c.received()
+        phones.router.clock.advance(phones.router.engine.interdigit)
+        self.assertEqual(phones.c.received(), [
+            callState(CallState.ON_HOOK, 2), m.SelectSoftKeys(0, 0, SoftKeySet.ON_HOOK, ALL_KEYS),
+            m.SetSpeakerMode(SpeakerMode.OFF)])
+        self.assertEqual(phones.router.engine.forwards.perDn, {"2002": "2003"})
+        phones.assertAllIdle(self)
+
+    def test_notDuringCall(self) -> None:
+        """
+        CFwdAll while the phone has a call is "Key Is Not Active".
+        """
+        phones = Phones()
+        phones.a.send(m.OffHook())
+        phones.a.received()
+        self.assertEqual(phones.a.ask(m.SoftKeyEvent(SoftKeyEvent.CFWD_ALL, 1, 0)),
+                         [m.DisplayNotify(5, m.LABEL_KEY_IS_NOT_ACTIVE)])
+        phones.a.send(m.OnHook())
+        phones.assertAllIdle(self)
+
+    def test_unregisterDuringInput(self) -> None:
+        """
+        A phone that disappears while entering a number leaves no timer.
+        """
+        phones = Phones()
+        phones.b.send(m.SoftKeyEvent(SoftKeyEvent.CFWD_ALL, 1, 0))
+        phones.b.transport.loseConnection()
+        phones.b.protocol.connectionLost(None)
+        self.assertFalse(phones.router.control.forwardKeys.active(phones.b))
+        self.assertFalse([c for c in phones.router.clock.getDelayedCalls() if "timedOut" not in repr(c.func)])
