@@ -196,18 +196,6 @@ class DebugSwitches:
         """
         return len(self._streams)
 
-    def install(self) -> None:
-        """
-        Make these the switches of every L{sharedDebugLogger} (the running
-        router's, from its start until L{uninstall}).
-        """
-        _gate.switches = self
-
-    def uninstall(self) -> None:
-        """Stop being the shared switches (nothing happens if others were installed since)."""
-        if _gate.switches is self:
-            _gate.switches = None
-
     def logger(self, namespace: str) -> Logger:
         """
         Make the logger for one debug category.
@@ -220,43 +208,7 @@ class DebugSwitches:
         return Logger(namespace=_checkNamespace(namespace), observer=self.observer)
 
 
-@implementer(ILogObserver)
-class _SharedGate:
-    """
-    The observer of L{sharedDebugLogger}s: forwards to the running router's
-    L{DebugSwitches} (L{DebugSwitches.install}); with none installed,
-    debug-level events are dropped and others go to the global publisher.
-    """
-
-    switches: "DebugSwitches | None" = None
-
-    def __call__(self, event: LogEvent) -> None:
-        switches = self.switches
-        if switches is not None:
-            switches.observer(event)
-        elif event.get("log_level", LogLevel.info) > LogLevel.debug:
-            globalLogPublisher(event)
-
-
-_gate = _SharedGate()
-
-
-def sharedDebugLogger(namespace: str) -> Logger:
-    """
-    A debug logger for code that is not handed the router's switches
-    (voice ports, RTP streams, the call agent of C{srst-ccm}): it publishes
-    through the installed L{DebugSwitches}, so its debug events appear only
-    while their category is on.
-
-    @param namespace: e.g. C{"srst.debug.media"}.
-    @return: the L{Logger}.
-    @raise ValueError: for an empty or malformed namespace.
-    """
-    return Logger(namespace=_checkNamespace(namespace), observer=_gate)
-
-
 __all__ = [
     "DEBUG_ROOT",
     "DebugSwitches",
-    "sharedDebugLogger",
 ]

@@ -389,7 +389,6 @@ class RouterService(MultiService):
         Start the admin socket, then bring up the PKI and the TLS listeners.
         """
         os.makedirs(self.config.stateDir, mode=0o700, exist_ok=True)
-        self.debug.install()
         MultiService.startService(self)
         self._ready = Deferred.fromCoroutine(self._bringUp())
         self._ready.addCallbacks(self._up, self._failed)
@@ -467,9 +466,4 @@ class RouterService(MultiService):
         """
         if self._ready is not None and not self._ready.called:
             self._ready.cancel()
-        stopping = maybeDeferred(MultiService.stopService, self)
-        return stopping.addBoth(self._uninstallDebug)
-
-    def _uninstallDebug(self, result: Any) -> Any:
-        self.debug.uninstall()
-        return result
+        return maybeDeferred(MultiService.stopService, self)

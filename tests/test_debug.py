@@ -8,7 +8,7 @@ from __future__ import annotations
 from twisted.logger import Logger, LogLevel, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
-from srst.debug import DebugSwitches, sharedDebugLogger
+from srst.debug import DebugSwitches
 
 CREDENTIALS = "srst.debug.credentials"
 REGISTER = "srst.debug.ephone.register"
@@ -254,47 +254,3 @@ class DebugSwitchesTests(SynchronousTestCase):
         switches.enable(CREDENTIALS)
         switches.logger(CREDENTIALS).debug("to the world")
         self.assertIn("to the world", messages(events))
-
-
-class SharedDebugLoggerTests(SynchronousTestCase):
-    """
-    L{sharedDebugLogger}: debug loggers of code that is not handed the
-    switches follow the installed router's switches.
-    """
-
-    def test_followsInstalledSwitches(self) -> None:
-        """
-        With switches installed, a shared logger's debug events pass only
-        while their category is on; uninstalled, debug events are dropped
-        and warnings still reach the global publisher.
-        """
-        published: list[dict] = []
-        switches = DebugSwitches(published.append)
-        log = sharedDebugLogger("srst.debug.media")
-        switches.install()
-        self.addCleanup(switches.uninstall)
-        log.debug("dropped while off")
-        switches.enable("srst.debug.media")
-        log.debug("passes while on")
-        self.assertEqual([e["log_format"] for e in published], ["passes while on"])
-        switches.uninstall()
-        seen: list[dict] = []
-        globalLogPublisher.addObserver(seen.append)
-        self.addCleanup(globalLogPublisher.removeObserver, seen.append)
-        log.debug("no switches: dropped")
-        log.warn("no switches: warning kept")
-        self.assertEqual([e["log_format"] for e in seen], ["no switches: warning kept"])
-        self.flushLoggedErrors()
-
-    def test_uninstallOnlyOwn(self) -> None:
-        """Uninstalling switches that were replaced leaves the newer ones in place."""
-        first, second = DebugSwitches(lambda e: None), DebugSwitches(lambda e: None)
-        first.install()
-        second.install()
-        self.addCleanup(second.uninstall)
-        first.uninstall()
-        published: list[dict] = []
-        second._fanOut.addObserver(published.append)
-        second.enable("srst.debug.voiceport")
-        sharedDebugLogger("srst.debug.voiceport").debug("still routed")
-        self.assertEqual(len(published), 1)
