@@ -21,11 +21,13 @@ from typing import Any, Callable
 from cryptography.hazmat.primitives.serialization import Encoding
 from twisted.application.service import MultiService
 from twisted.internet.defer import CancelledError, Deferred, maybeDeferred, succeed
+from twisted.internet.interfaces import IListeningPort, IProtocolFactory
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.python import usage
 from twisted.python.failure import Failure
+from twisted.python.threadpool import ThreadPool
 
 from srst.configreader import ConfigError, ConfigProblem
 from srst.admin.commands import CommandTable, DebugRequest
@@ -43,10 +45,12 @@ from srst.mgcp.control import MgcpService
 from srst.mgcp.gateway import DEBUG_NAMESPACE as MGCP_DEBUG_NAMESPACE
 from srst.mgcp.gateway import MgcpGateway
 from srst.mgcp.transactions import RetransmissionPolicy
+from srst.media.transport import StreamSnapshot
+from srst.media.udpport import MediaReactor
 from srst.pki.ca import CertificateServer
 from srst.pki.commands import registerPkiCommands
 from srst.pki.config import IdentityTrustpointConfig
-from srst.pki.tls import serverTLSOptions
+from srst.pki.tls import ServerTLSOptions, serverTLSOptions
 from srst.pki.trust import (
     CertificateFileError,
     IdentityTrustpoint,
@@ -63,6 +67,35 @@ from srst.sccp.callcontrol import SccpCallControl
 from srst.sccp.commands import registerOffhookCommand, registerSccpCommands
 from srst.sccp.factory import REGISTER_NAMESPACE, STATE_NAMESPACE, SkinnyFactory
 from srst.sccp.registry import EphoneRegistry
+
+
+class RouterReactor(MediaReactor):
+    """
+    What the router needs of its reactor, as one type: the clock and UDP
+    (L{MediaReactor}: media legs, MGCP), TCP listeners
+    (L{twisted.internet.interfaces.IReactorTCP}), the admin socket
+    (L{twisted.internet.interfaces.IReactorUNIX}), the thread pool for the
+    PKI (L{twisted.internet.interfaces.IReactorThreads},
+    L{twisted.internet.interfaces.IReactorFromThreads}) and C{stop}
+    (L{twisted.internet.interfaces.IReactorCore}) when start-up fails.
+    """
+
+    def listenTCP(self, port: int, factory: IProtocolFactory, backlog: int = 50,
+                  interface: str = "") -> IListeningPort:
+        "See L{twisted.internet.interfaces.IReactorTCP.listenTCP}."
+
+    def listenUNIX(self, address: str, factory: IProtocolFactory, backlog: int = 50, mode: int = 0o666,
+                   wantPID: bool = False) -> IListeningPort:
+        "See L{twisted.internet.interfaces.IReactorUNIX.listenUNIX}."
+
+    def getThreadPool(self) -> ThreadPool:
+        "See L{twisted.internet.interfaces.IReactorThreads.getThreadPool}."
+
+    def callFromThread(self, callable: Callable[..., Any], *args: object, **kwargs: object) -> None:
+        "See L{twisted.internet.interfaces.IReactorFromThreads.callFromThread}."
+
+    def stop(self) -> None:
+        "See L{twisted.internet.interfaces.IReactorCore.stop}."
 
 
 def utcNow() -> datetime.datetime:
@@ -128,7 +161,7 @@ def preflight(config: RouterConfig) -> None:
         raise ConfigError(config.source, problems)
 
 
-def makeService(config: RouterConfig, reactor: Any) -> "RouterService":
+def makeService(config: RouterConfig, reactor: RouterReactor) -> "RouterService":
     """
     Build the router from its configuration.  The only caller that passes
     the global reactor is the twistd plugin.
@@ -159,7 +192,7 @@ class RouterService(MultiService):
     def __init__(
         self,
         config: RouterConfig,
-        reactor: Any,
+        reactor: RouterReactor,
         *,
         now: Callable[[], datetime.datetime],
         runInThread: Callable[..., Deferred],
@@ -263,7 +296,7 @@ class RouterService(MultiService):
                 config.credentials.trustpoint,
             )
 
-    def _portMediaOf(self, name: str) -> Any:
+    def _portMediaOf(self, name: str) -> StreamSnapshot | None:
         """
         @return: the statistics of the voice port C{name}'s open media
             stream, under local call control or, failing that, of its
@@ -303,7 +336,7 @@ class RouterService(MultiService):
 
     # -- listeners
 
-    def policed(self, factory: Any, protocol: str = "tcp") -> Any:
+    def policed(self, factory: IProtocolFactory, protocol: str = "tcp") -> IProtocolFactory:
         """
         Wrap a listener's factory in the control-plane policy, when there is one.
         """
@@ -328,7 +361,7 @@ class RouterService(MultiService):
         listener = TCPListenerService("credentials", self.reactor, c.ipSourceAddress, c.port, self.policed(tls))
         listener.setServiceParent(self)
 
-    def _skinnyFactory(self, secure: bool, tlsOptions: Any = None) -> SkinnyFactory:
+    def _skinnyFactory(self, secure: bool, tlsOptions: ServerTLSOptions | None = None) -> SkinnyFactory:
         factory = SkinnyFactory(
             self.config.callManagerFallback,
             self.reactor,
@@ -444,7 +477,7 @@ class RouterService(MultiService):
             return
         if not waiters:
             self.log.failure("srst could not start", failure)
-            if self.running and hasattr(self.reactor, "stop"):
+            if self.running:
                 self.reactor.stop()
 
     def whenReady(self) -> Deferred:

@@ -30,12 +30,12 @@ from collections import Counter
 from typing import Any, Callable
 
 from cryptography import x509
-from twisted.internet.interfaces import IReactorTime
+from twisted.internet.interfaces import IAddress, IReactorTime, ITransport
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from srst.pki.tls import HandshakeFailure, describeSSLError
+from srst.pki.tls import HandshakeFailure, ServerTLSOptions, describeSSLError
 from srst.sccp._templates import StationSettings, dateTemplate, idlePrompt
 from srst.sccp.config import CallManagerFallbackConfig
 from srst.sccp.protocol import SkinnyProtocol
@@ -79,7 +79,7 @@ class SkinnyFactory(Factory):
         now: Callable[[], datetime.datetime],
         *,
         secure: bool,
-        tlsOptions: Any = None,
+        tlsOptions: ServerTLSOptions | None = None,
         serverName: str = "srst",
         registerLog: Logger = Logger(namespace=REGISTER_NAMESPACE),
         stateLog: Logger = Logger(namespace=STATE_NAMESPACE),
@@ -136,7 +136,7 @@ class SkinnyFactory(Factory):
         self.protocols: dict[int, SkinnyProtocol] = {}
         self._sockets = 0
 
-    def buildProtocol(self, addr: Any) -> SkinnyProtocol:
+    def buildProtocol(self, addr: IAddress) -> SkinnyProtocol:
         """
         @return: a L{SkinnyProtocol} with the next socket number (from 1).
         """
@@ -188,7 +188,7 @@ class SkinnyFactory(Factory):
             "TLS Handshake completes", socket=protocol.socketNumber, ip=protocol.peerHost, port=protocol.peerPort,
             subject=certificate.subject.rfc4514_string() if certificate is not None else None)
 
-    def describeHandshakeFailure(self, transport: Any, reason: Failure, timedOut: bool) -> HandshakeFailure:
+    def describeHandshakeFailure(self, transport: ITransport, reason: Failure, timedOut: bool) -> HandshakeFailure:
         """
         Why the TLS handshake on C{transport} failed.
 
