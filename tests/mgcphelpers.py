@@ -275,13 +275,14 @@ def wire(text: str) -> bytes:
 class GatewayHarness:
     """
     A gateway on a L{FakeUdpReactor} with FXS ports 1/0/0, 1/0/1 and FXO
-    port 1/1/0, recording what it sends.
+    port 1/1/0, recording what it sends; C{gatewayOptions} go to
+    L{MgcpGateway} as they are.
     """
 
     def __init__(self, restartDelay: float = 0.0, random: Any = lambda: 0.5,
                  fxs: tuple[str, ...] = ("1/0/0", "1/0/1"),
                  fxo: tuple[str, ...] = ("1/1/0",),
-                 unreachableTimeout: float | None = None) -> None:
+                 unreachableTimeout: float | None = None, **gatewayOptions: Any) -> None:
         self.unreachableTimeout = unreachableTimeout
         self.reactor = FakeUdpReactor()
         self.allocator = RtpPortAllocator("127.0.0.1", "40000-40100")
@@ -297,7 +298,7 @@ class GatewayHarness:
         self.gateway = MgcpGateway(clock=self.reactor, domain=DOMAIN,
                                    ports=list(self.ports.values()), newLeg=self.newLeg,
                                    callAgent=CA, restartDelay=restartDelay, random=random,
-                                   firstTransactionId=500, debugLog=mgcpDebugLog())
+                                   firstTransactionId=500, debugLog=mgcpDebugLog(), **gatewayOptions)
         self.transport = RecordingTransport()
         self.gateway.protocol.makeConnection(self.transport)
 

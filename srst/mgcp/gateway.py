@@ -38,7 +38,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from srst.mgcp._disconnected import DisconnectedProcedure
+from srst.mgcp._disconnected import DisconnectedCore, DisconnectedInputs, DisconnectedMachine, DisconnectedStatus
 from srst.mgcp._naming import (
     ALL_OF,
     ANY_OF,
@@ -63,7 +63,7 @@ from srst.mgcp.transactions import (
     RetransmissionPolicy,
 )
 
-__all__ = ["MgcpGateway", "GatewayCounters", "GatewayProtocol", "MgcpErrorResponse",
+__all__ = ["MgcpGateway", "DisconnectedStatus", "GatewayCounters", "GatewayProtocol", "MgcpErrorResponse",
            "UnknownVoicePort", "RELINQUISHED_CODE", "DEBUG_NAMESPACE", "expectSuccess", "peerText",
            "printable"]
 
@@ -203,7 +203,8 @@ class MgcpGateway:
     @ivar endpoints: the L{MgcpEndpoint}s by voice-port name.
     @ivar protocol: the C{DatagramProtocol} to bind.
     @ivar transactions: the L{MgcpTransactions} core.
-    @ivar disconnected: the L{DisconnectedProcedure}.
+    @ivar disconnected: the disconnected procedure's inputs
+        (L{srst.mgcp._disconnected.DisconnectedInputs}).
     @ivar registered: whether the call agent accepted the last restart RSIP.
     @ivar trafficObservers: called with no argument for every valid
         message (command or response) from the call agent.
@@ -268,9 +269,10 @@ class MgcpGateway:
         self._heard = False
         self._executing = False
         self._pending: list[Callable[[], object]] = []
-        self.disconnected = DisconnectedProcedure(
-            clock, random, lambda seconds: self.sendRestart("disconnected", seconds),
-            tdinit, tdmin, tdmax)
+        self.disconnected: DisconnectedInputs = DisconnectedMachine(DisconnectedCore(
+            clock=clock, random=random,
+            sendRestart=lambda seconds: self.sendRestart("disconnected", seconds),
+            tdinit=tdinit, tdmin=tdmin, tdmax=tdmax))
         self._received = self._sent = self._notifications = 0
         self._keepalives = self._restarts = self._timeouts = 0
         self._connectionsLost = 0
@@ -548,7 +550,7 @@ class MgcpGateway:
                 with self.log.failuresHandled("while reporting an MGCP timeout"):
                     observer()
             if self.disconnectedProcedure:
-                self.disconnected.enter()
+                self.disconnected.commandTimedOut()
         return failure
 
     def _defaultEntity(self) -> NotifiedEntity:
