@@ -17,6 +17,7 @@ from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from zope.interface.verify import verifyObject
 
+from srst.debug import DebugSwitches
 from srst.mgcp.messages import Command, Response, decodeMessage
 from srst.mgcp.sdp import simpleSdp
 from srst.mgcp.transactions import ITransactionOwner, MgcpTimeout, MgcpTransactionProtocol, MgcpTransactions
@@ -129,13 +130,18 @@ class FakeGateway:
 class Harness:
     """
     A L{CallAgent} and a L{FakeGateway} joined in memory on one L{Clock}.
+
+    @ivar switches: the agent's debug switches (all off at first).
+    @ivar debugEvents: what passed them.
     """
 
     def __init__(self, **options) -> None:
         self.clock = Clock()
         self.queue: list = []
         self.dropping = False
-        self.agent = CallAgent(self.clock, DOMAIN, LINES, GW, CA, **options)
+        self.debugEvents: list = []
+        self.switches = DebugSwitches(self.debugEvents.append)
+        self.agent = CallAgent(self.clock, DOMAIN, LINES, GW, CA, debug=self.switches, **options)
         self.events: list = []
         self.agent.observers.append(self.events.append)
         self.agentSide = self.agent.attach(self._fromAgent)
@@ -219,10 +225,36 @@ class LineSpecTests(SynchronousTestCase):
         Duplicate numbers or endpoints, a bad digit map or a bad version are
         a L{ValueError}.
         """
-        clock = Clock()
-        self.assertRaises(ValueError, CallAgent, clock, DOMAIN, LINES + [LINES[0]])
-        self.assertRaises(ValueError, CallAgent, clock, DOMAIN, LINES, digitMap="(8x[")
-        self.assertRaises(ValueError, CallAgent, clock, DOMAIN, LINES, version="1.0")
+        clock, debug = Clock(), DebugSwitches()
+        self.assertRaises(ValueError, CallAgent, clock, DOMAIN, LINES + [LINES[0]], debug=debug)
+        self.assertRaises(ValueError, CallAgent, clock, DOMAIN, LINES, digitMap="(8x[", debug=debug)
+        self.assertRaises(ValueError, CallAgent, clock, DOMAIN, LINES, version="1.0", debug=debug)
+
+    def test_debugRequired(self):
+        """
+        The agent takes its debug switches from its creator: there is no
+        default set.
+        """
+        self.assertRaises(TypeError, CallAgent, Clock(), DOMAIN, LINES)
+
+    def test_debugThroughSwitches(self):
+        """
+        The agent's C{debug mgcp} lines (here: an event it ignores, and its
+        transaction layer's) pass through the switches it was given: none
+        while C{debug mgcp} is off, and they are there once it is on.
+        """
+        h = Harness()
+        h.register()
+        h.gateway.notify(A, "L/hf")
+        h.pump()
+        self.assertEqual(h.debugEvents, [])
+        h.switches.enable("srst.debug.mgcp")
+        h.gateway.notify(A, "L/hf")
+        h.pump()
+        self.assertTrue(h.debugEvents)
+        self.assertEqual({event["log_namespace"] for event in h.debugEvents}, {"srst.debug.mgcp"})
+        ignored = [event for event in h.debugEvents if event.get("event") == "L/hf"]
+        self.assertEqual([event["endpoint"] for event in ignored], [A + "@" + DOMAIN])
 
 
 class TransactionOwnerTests(SynchronousTestCase):
@@ -735,7 +767,8 @@ class UDPTests(TestCase):
     """
 
     def startAgent(self, **options) -> CallAgent:
-        agent = CallAgent(reactor, DOMAIN, LINES, listenAddress=("127.0.0.1", 0), **options)
+        agent = CallAgent(reactor, DOMAIN, LINES, listenAddress=("127.0.0.1", 0), debug=DebugSwitches(),
+                          **options)
         agent.start()
         self.addCleanup(agent.stop)
         return agent

@@ -23,6 +23,7 @@ from twisted.internet.threads import deferToThread
 from twisted.internet.utils import getProcessOutputAndValue
 from twisted.trial.unittest import SkipTest, TestCase
 
+from srst.debug import DebugSwitches
 from srst.mgcp.fallback import FallbackStatus
 from srst.ports import g711
 from srst.ports.tones import CallProgressTone
@@ -74,7 +75,7 @@ class MgcpGatewayAcceptanceTests(TestCase):
     def setUp(self) -> Any:
         self.agent = CallAgent(reactor, "branch-router",
                                [parseLineSpec("81234=1/0/0"), parseLineSpec("81236=1/0/1")],
-                               listenAddress=("127.0.0.1", 0))
+                               listenAddress=("127.0.0.1", 0), debug=DebugSwitches())
         self.agent.start()
         self.addCleanup(self.agent.stop)
         extra = CMF.format(maxEphones=10) + GATEWAY.format(

@@ -19,6 +19,7 @@ from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from srst._portsconfig import Signal, VoicePortConfig
+from srst.debug import DebugSwitches
 from srst.media.portrange import RtpPortAllocator
 from srst.mgcp.gateway import MgcpGateway
 from srst.mgcp.messages import Command, Response
@@ -168,7 +169,7 @@ class CallManagerInteropTests(SynchronousTestCase):
         self.agent = CallManagerAgent(
             self.h.reactor, DOMAIN, [LineSpec("81234", "aaln/S1/SU0/0"),
                                      LineSpec("81236", "aaln/S1/SU0/1")],
-            gateway=self.GATEWAY)
+            gateway=self.GATEWAY, debug=DebugSwitches())
         self.events: list[EventKind] = []
         self.agent.observers.append(lambda event: self.events.append(event.kind))
         core = self.agent.attach(

@@ -139,7 +139,7 @@ class CallAgent(EventSource):
                  digitMap: Optional[str] = None, audit: bool = True,
                  version: str = "MGCP 0.1",
                  policy: RetransmissionPolicy = RetransmissionPolicy(),
-                 debug: Optional[DebugSwitches] = None) -> None:
+                 *, debug: DebugSwitches) -> None:
         """
         @param reactor: the clock, and UDP for L{start} (L{AgentReactor}).
         @param domain: the gateway's domain name, e.g. C{"branch-router"}.
@@ -153,13 +153,12 @@ class CallAgent(EventSource):
         @param version: the protocol version of our commands.
         @param policy: the retransmission timers.
         @param debug: the debug switches its C{debug mgcp} lines go
-            through (C{srst-ccm} makes its own); by default a set of its
-            own, all off.
+            through (C{srst-ccm} makes its own).
         @raise ValueError: for duplicate numbers or endpoints, or a bad
             digit map.
         """
         self.reactor = reactor
-        self.debugLog = (debug if debug is not None else DebugSwitches()).logger(DEBUG_NAMESPACE)
+        self.debugLog = debug.logger(DEBUG_NAMESPACE)
         self.domain = domain
         self.gateway = gateway
         self.listenAddress = listenAddress
