@@ -33,7 +33,7 @@ from srst.tools._callagent import (
     parseLineSpec,
     voicePortEndpoint,
 )
-from tests.mgcphelpers import TransactionOwner, mgcpDebugLog
+from tests.mgcphelpers import FakeUdpReactor, TransactionOwner, mgcpDebugLog
 
 DOMAIN = "branch-router"
 GW = ("127.0.0.1", 2427)
@@ -758,6 +758,69 @@ class UDPGateway:
                                 callAgent=callAgent)
         self.fake.transactions = self.protocol.transactions
         self.port = reactor.listenUDP(0, self.protocol, interface="127.0.0.1")
+
+
+class TriggerReactor(FakeUdpReactor):
+    """
+    A L{FakeUdpReactor} with the system event triggers of C{IReactorCore},
+    recorded.
+
+    @ivar triggers: trigger id -> C{(phase, eventType, fire)}.
+    @ivar removed: the ids given to C{removeSystemEventTrigger}.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.triggers: dict = {}
+        self.removed: list = []
+
+    def addSystemEventTrigger(self, phase, eventType, callable, *args, **kwargs):
+        triggerID = len(self.triggers) + len(self.removed) + 1
+        self.triggers[triggerID] = (phase, eventType, lambda: callable(*args, **kwargs))
+        return triggerID
+
+    def removeSystemEventTrigger(self, triggerID) -> None:
+        self.removed.append(triggerID)
+        del self.triggers[triggerID]
+
+
+class AgentCommandTests(SynchronousTestCase):
+    """
+    How C{srst-ccm mgcp agent} ends, on a reactor whose time and shutdown
+    the test drives.
+    """
+
+    ARGUMENTS = ["mgcp", "agent", "--listen", "127.0.0.1:0", "--domain", DOMAIN, "--line", "81234=1/0/0"]
+
+    def test_shutdown(self):
+        """
+        The reactor shutting down stops the agent (its socket closes, the
+        summary is printed, exit 0) before the reactor stops; the trigger
+        that fired is not removed.
+        """
+        r, out = TriggerReactor(), io.StringIO()
+        finished = ccm.run(r, self.ARGUMENTS, out, io.StringIO())
+        self.assertNoResult(finished)
+        self.assertEqual(len(r.ports), 1)
+        [(phase, eventType, fire)] = r.triggers.values()
+        self.assertEqual((phase, eventType), ("before", "shutdown"))
+        self.assertIs(fire(), finished)
+        self.assertEqual(self.successResultOf(finished), ccm.EXIT_OK)
+        self.assertEqual((r.ports, r.removed), ({}, []))
+        self.assertTrue(out.getvalue().splitlines()[-1].startswith("stopped: 0 calls"))
+
+    def test_duration(self):
+        """
+        With C{--duration} the agent stops after that many seconds and
+        removes its shutdown trigger.
+        """
+        r = TriggerReactor()
+        finished = ccm.run(r, self.ARGUMENTS + ["--duration", "5"], io.StringIO(), io.StringIO())
+        r.advance(4.9)
+        self.assertNoResult(finished)
+        r.advance(0.1)
+        self.assertEqual(self.successResultOf(finished), ccm.EXIT_OK)
+        self.assertEqual((r.ports, r.triggers, r.removed, r.getDelayedCalls()), ({}, {}, [1], []))
 
 
 class UDPTests(TestCase):
