@@ -226,7 +226,7 @@ class CallAgent(EventSource):
         self.listenAddress = (interface, self._port.getHost().port)
         return self._port
 
-    def stop(self) -> Deferred:
+    def stop(self) -> Deferred[None]:
         """
         Stop listening (a WAN failure as seen by the gateway): pending
         commands fail quietly, timers are cancelled, line states are kept.
@@ -242,7 +242,7 @@ class CallAgent(EventSource):
             return succeed(None)
         return maybeDeferred(port.stopListening)
 
-    def whenRegistered(self) -> Deferred:
+    def whenRegistered(self) -> Deferred[None]:
         """
         @return: a L{Deferred} firing with C{None} at once if the lines are
             armed, else when the next restart finishes arming them.
@@ -267,7 +267,7 @@ class CallAgent(EventSource):
         return line.requestId
 
     def _send(self, verb: str, line: Line, parameters: list,
-              sdp: tuple[SessionDescription, ...] = ()) -> Deferred:
+              sdp: tuple[SessionDescription, ...] = ()) -> Deferred[Response]:
         if self._transactions is None or self.gateway is None:
             return fail(MgcpTransactionsClosed())
         command = Command(verb, 1, line.endpoint, self.version,
@@ -290,7 +290,7 @@ class CallAgent(EventSource):
         return sending.addCallbacks(answered, timedOut)
 
     def _request(self, line: Line, events: str, signals: Optional[str] = None,
-                 digitMap: bool = False) -> Deferred:
+                 digitMap: bool = False) -> Deferred[Response]:
         parameters = [("X", self._newRequestId(line)), ("R", events)]
         if signals is not None:
             parameters.append(("S", signals))
@@ -441,7 +441,7 @@ class CallAgent(EventSource):
             line.state = LineState.IDLE
         return None
 
-    def _registered(self, results, lines: list[Line], generation: int) -> None:
+    def _registered(self, results: object, lines: list[Line], generation: int) -> None:
         if generation != self._generation or self._transactions is None:
             return
         armed = [line for line in lines if line.state is not
@@ -554,7 +554,7 @@ class CallAgent(EventSource):
             raise CommandRejected("CRCX", line.endpoint,
                                   ResponseCode.PROTOCOL_ERROR)
 
-    def _createCalled(self, _, call: Call) -> Deferred:
+    def _createCalled(self, _: object, call: Call) -> Deferred[Response]:
         called = call.called
         creating = self._send("CRCX", called, [
             ("C", call.callId), ("L", LOCAL_OPTIONS), ("M", "sendrecv"),
@@ -641,7 +641,7 @@ class CallAgent(EventSource):
             deleting.addCallback(lambda _, l=line, s=state, e=events:
                                  self._arm(l, s, e))
 
-    def _deleteConnection(self, call: Call, line: Line) -> Deferred:
+    def _deleteConnection(self, call: Call, line: Line) -> Deferred[None]:
         connection = call.connectionIds.pop(line.endpoint, None)
         if connection is None:
             return succeed(None)
