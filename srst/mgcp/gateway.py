@@ -394,7 +394,7 @@ class MgcpGateway:
             parameters.append(("RD", int(delay)))
         command = Command("RSIP", 1, endpointName, self.version, parameters=parameters)
 
-        def answered(response: Response) -> Any:
+        def answered(response: Response) -> Union[Response, Deferred[Response]]:
             entity = response.get("N") if response.code == 521 else None
             if entity is not None and redirects < _MAX_REDIRECTS:
                 self.callAgent = self._entityAddress(entity)
@@ -640,7 +640,7 @@ class MgcpGateway:
         finally:
             self._executing = False
 
-    def _dispatch(self, command: Command) -> Any:
+    def _dispatch(self, command: Command) -> Union[Response, Deferred[Response]]:
         verb = Verb.lookup(command.verb)
         handler = {Verb.CRCX: self._crcx, Verb.MDCX: self._single, Verb.AUCX: self._single,
                    Verb.DLCX: self._dlcx, Verb.RQNT: self._rqnt, Verb.AUEP: self._auep,
@@ -671,7 +671,7 @@ class MgcpGateway:
                                    "%s is under local call control" % (endpoint.name,))
         return endpoint
 
-    def _crcx(self, command: Command, kind: Optional[str], targets: list) -> Response:
+    def _crcx(self, command: Command, kind: Optional[str], targets: list[MgcpEndpoint]) -> Response:
         if kind == ALL_OF:
             raise MgcpCommandError(ResponseCode.WILDCARD_TOO_COMPLICATED, "CRCX on all of")
         if kind == ANY_OF:
@@ -684,7 +684,7 @@ class MgcpGateway:
                             sdp=response.sdp)
         return self._controlledOnly(targets[0]).createConnection(command)
 
-    def _single(self, command: Command, kind: Optional[str], targets: list) -> Response:
+    def _single(self, command: Command, kind: Optional[str], targets: list[MgcpEndpoint]) -> Response:
         if kind is not None:
             raise MgcpCommandError(ResponseCode.WILDCARD_TOO_COMPLICATED,
                                    "%s on a wildcard" % (command.verb,))
@@ -693,7 +693,8 @@ class MgcpGateway:
             return endpoint.modifyConnection(command)
         return endpoint.auditConnection(command)
 
-    def _dlcx(self, command: Command, kind: Optional[str], targets: list) -> Any:
+    def _dlcx(self, command: Command, kind: Optional[str],
+              targets: list[MgcpEndpoint]) -> Union[Response, Deferred[Response]]:
         if kind == ANY_OF:
             raise MgcpCommandError(ResponseCode.WILDCARD_TOO_COMPLICATED, "DLCX on any of")
         if kind is None:
@@ -716,7 +717,7 @@ class MgcpGateway:
             return succeed(response)
         return DeferredList(closing, consumeErrors=True).addCallback(lambda ignored: response)
 
-    def _rqnt(self, command: Command, kind: Optional[str], targets: list) -> Response:
+    def _rqnt(self, command: Command, kind: Optional[str], targets: list[MgcpEndpoint]) -> Response:
         if kind == ANY_OF:
             raise MgcpCommandError(ResponseCode.WILDCARD_TOO_COMPLICATED, "RQNT on any of")
         if kind is None:
@@ -728,14 +729,14 @@ class MgcpGateway:
             endpoint.notification.applyRequest(request)
         return Response(ResponseCode.OK, command.transactionId, responseText(ResponseCode.OK))
 
-    def _auep(self, command: Command, kind: Optional[str], targets: list) -> Response:
+    def _auep(self, command: Command, kind: Optional[str], targets: list[MgcpEndpoint]) -> Response:
         if kind is not None:
             return Response(ResponseCode.OK, command.transactionId, responseText(ResponseCode.OK),
                             parameters=[("Z", endpoint.name) for endpoint in targets])
         return self._controlledOnly(targets[0]).auditEndpoint(
             command, self.capabilities, self.packageList, MAX_MESSAGE_SIZE)
 
-    def _epcf(self, command: Command, kind: Optional[str], targets: list) -> Response:
+    def _epcf(self, command: Command, kind: Optional[str], targets: list[MgcpEndpoint]) -> Response:
         if kind == ANY_OF:
             raise MgcpCommandError(ResponseCode.WILDCARD_TOO_COMPLICATED, "EPCF on any of")
         live = [endpoint for endpoint in targets if endpoint.controlled]
