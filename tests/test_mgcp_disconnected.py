@@ -23,6 +23,10 @@ from srst.mgcp.messages import Response
 from srst.mgcp.transactions import MgcpTimeout
 
 
+TIMEOUT = MgcpTimeout(1, 5, ("127.0.0.1", 2427))
+"""How an RSIP's transaction fails when the call agent never answers."""
+
+
 class Procedure:
     """
     A disconnected procedure on a L{Clock} (C{random()} is 0.2, so the
@@ -53,7 +57,7 @@ class Procedure:
 
     def timeOut(self, index: int = -1) -> None:
         """Fail an RSIP sent, as its transaction timing out."""
-        self.sent[index][1].errback(MgcpTimeout(1, 5, ("127.0.0.1", 2427)))
+        self.sent[index][1].errback(TIMEOUT)
 
 
 class DisconnectedProcedureTests(SynchronousTestCase):
@@ -244,7 +248,7 @@ class DisconnectedProcedureTests(SynchronousTestCase):
         """
         clock = Clock()
         inputs: DisconnectedInputs = DisconnectedMachine(DisconnectedCore(
-            clock=clock, random=lambda: 0.0, sendRestart=lambda seconds: fail(MgcpTimeout(1, 5, ("127.0.0.1", 2427)))))
+            clock=clock, random=lambda: 0.0, sendRestart=lambda seconds: fail(TIMEOUT)))
         inputs.commandTimedOut()
         clock.advance(0)
         self.assertIs(inputs.status(), DisconnectedStatus.RETRYING)
