@@ -22,8 +22,8 @@ import ipaddress
 from typing import Any, Callable
 
 from twisted.internet import reactor
-from twisted.internet.defer import Deferred, inlineCallbacks, succeed
-from twisted.internet.task import Clock, deferLater
+from twisted.internet.defer import Deferred, succeed
+from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
@@ -575,22 +575,6 @@ def waitUntil(condition: Callable[[], bool], what: str, *phones: SimulatedPhone,
             phone.media.addPacketObserver(check)
     timer = reactor.callLater(timeout, expire)
     return done
-
-
-@inlineCallbacks
-def pollUntil(condition: Callable[[], bool], what: str, timeout: float = 5.0) -> Any:
-    """
-    Poll C{condition} every 20 ms of real time (the old way, kept only for
-    L{tests.test_mgcp_acceptance}, whose MGCP-side conditions offer no event
-    to wait on yet; new tests use L{waitFor} and L{waitUntil}).
-
-    @raise AssertionError: when it does not hold within C{timeout} seconds.
-    """
-    deadline = reactor.seconds() + timeout
-    while not condition():
-        if reactor.seconds() > deadline:
-            raise AssertionError("timed out after %g s waiting for %s" % (timeout, what))
-        yield deferLater(reactor, 0.02, lambda: None)
 
 
 def autoAck(phone: SimulatedPhone, port: int) -> None:

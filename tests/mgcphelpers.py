@@ -2,22 +2,26 @@
 Helpers for the MGCP gateway tests: an in-memory UDP reactor for the RTP
 legs, a recording datagram transport, a harness that builds a gateway over
 simulated voice ports, the owner of a transaction layer, and for tests on
-real sockets a L{DatagramWire} that fires Deferreds as datagrams arrive.
+real sockets a L{DatagramWire} that fires Deferreds as datagrams arrive
+(and, for a whole router, as it logs and as a thread writes), with the
+reactors that bind their UDP sockets through it.
 """
 
 from __future__ import annotations
 
 import collections
+import io
+import threading
 from typing import Any, Callable, Optional
 
 from twisted.internet import reactor as globalReactor
 from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred, succeed
-from twisted.internet.interfaces import IListeningPort, IReactorTime
+from twisted.internet.interfaces import IDelayedCall, IListeningPort, IReactorTime
 from twisted.internet.protocol import DatagramProtocol
 from twisted.internet.task import Clock
-from twisted.logger import Logger
-from zope.interface import implementer
+from twisted.logger import ILogObserver, Logger, LogEvent, LogPublisher, globalLogPublisher
+from zope.interface import directlyProvides, implementer, providedBy, provider
 
 from srst.debug import DebugSwitches
 from srst.ports.config import Signal, VoicePortConfig
@@ -121,7 +125,11 @@ class DatagramWire:
     L{when} fires once a condition holds, checked as each datagram
     arrives; L{quiet} fires once every datagram sent to a watched socket
     that still listens has arrived (what the clock's last step put on the
-    wire has been carried, and everything it caused too).
+    wire has been carried, and everything it caused too).  For a whole
+    router, whose state also changes on its timers, the conditions are
+    checked as well after each log event (L{watchLogs}: the router logs
+    its state changes) and after each write of another thread
+    (L{ThreadOutput}).
     """
 
     def __init__(self) -> None:
@@ -129,6 +137,7 @@ class DatagramWire:
         self._sentTo: collections.Counter = collections.Counter()
         self._receivedAt: collections.Counter = collections.Counter()
         self._waiters: list[tuple[Callable[[], bool], Deferred]] = []
+        self._nextCheck: Optional[IDelayedCall] = None
 
     def listen(self, reactor: Any, port: int, protocol: DatagramProtocol, interface: str = "",
                maxPacketSize: int = 8192) -> IListeningPort:
@@ -152,13 +161,55 @@ class DatagramWire:
     def when(self, condition: Callable[[], bool]) -> Deferred[None]:
         """
         @return: a Deferred firing once C{condition()} holds: at once, or
-            on the arrival of the datagram after which it does.
+            on the arrival of the datagram (or the event of L{watchLogs} or
+            L{ThreadOutput}) after which it does.  Cancelling it stops the
+            waiting.
         """
         if condition():
             return succeed(None)
-        waiting: Deferred[None] = Deferred()
-        self._waiters.append((condition, waiting))
+        entry: tuple[Callable[[], bool], Deferred[None]]
+
+        def cancel(waiting: Deferred[None]) -> None:
+            if entry in self._waiters:
+                self._waiters.remove(entry)
+
+        waiting: Deferred[None] = Deferred(cancel)
+        entry = (condition, waiting)
+        self._waiters.append(entry)
         return waiting
+
+    def check(self) -> None:
+        """
+        Something happened besides a datagram arriving (called in the
+        reactor thread, out of the stack of whatever happened): fire the
+        waiters whose condition now holds.
+        """
+        self._check()
+
+    def watchLogs(self, testCase: Any, reactor: IReactorTime,
+                  publisher: LogPublisher = globalLogPublisher) -> None:
+        """
+        Also check the conditions after each event logged to C{publisher}
+        (until C{testCase} ends): on the reactor's next turn, out of the
+        stack of the code that logged, and only while someone waits.
+        """
+        @provider(ILogObserver)
+        def observe(event: LogEvent) -> None:
+            if self._waiters and self._nextCheck is None:
+                self._nextCheck = reactor.callLater(0, self._loggedCheck)
+
+        def stop() -> None:
+            publisher.removeObserver(observe)
+            nextCheck, self._nextCheck = self._nextCheck, None
+            if nextCheck is not None and nextCheck.active():
+                nextCheck.cancel()
+
+        publisher.addObserver(observe)
+        testCase.addCleanup(stop)
+
+    def _loggedCheck(self) -> None:
+        self._nextCheck = None
+        self._check()
 
     def quiet(self) -> Deferred[None]:
         """
@@ -189,6 +240,54 @@ class DatagramWire:
             if entry in self._waiters and condition():
                 self._waiters.remove(entry)
                 waiting.callback(None)
+
+
+class ThreadOutput(io.StringIO):
+    """
+    A text stream that another thread writes (C{srst-cli} run with
+    C{deferToThread}): each write makes a L{DatagramWire} check its
+    conditions in the reactor thread, so a test can wait for the text.
+    """
+
+    def __init__(self, wire: DatagramWire, reactor: Any) -> None:
+        """
+        @param wire: whose conditions to check.
+        @param reactor: provides C{IReactorThreads.callFromThread}.
+        """
+        super().__init__()
+        self._wire = wire
+        self._reactor = reactor
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            written = super().write(text)
+        self._reactor.callFromThread(self._wire.check)
+        return written
+
+    def getvalue(self) -> str:
+        with self._lock:
+            return super().getvalue()
+
+
+class WatchedReactor:
+    """
+    A reactor whose UDP sockets are bound through a L{DatagramWire} and
+    which is otherwise that reactor (its interfaces too): for a whole
+    router on real sockets (its MGCP socket and every RTP leg).
+    """
+
+    def __init__(self, reactor: Any, wire: DatagramWire) -> None:
+        self._reactor = reactor
+        self.wire = wire
+        directlyProvides(self, providedBy(reactor))
+
+    def listenUDP(self, port: int, protocol: DatagramProtocol, interface: str = "",
+                  maxPacketSize: int = 8192) -> IListeningPort:
+        return self.wire.listen(self._reactor, port, protocol, interface, maxPacketSize)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._reactor, name)
 
 
 class WiredReactor:
@@ -275,13 +374,14 @@ def wire(text: str) -> bytes:
 class GatewayHarness:
     """
     A gateway on a L{FakeUdpReactor} with FXS ports 1/0/0, 1/0/1 and FXO
-    port 1/1/0, recording what it sends.
+    port 1/1/0, recording what it sends; C{gatewayOptions} go to
+    L{MgcpGateway} as they are.
     """
 
     def __init__(self, restartDelay: float = 0.0, random: Any = lambda: 0.5,
                  fxs: tuple[str, ...] = ("1/0/0", "1/0/1"),
                  fxo: tuple[str, ...] = ("1/1/0",),
-                 unreachableTimeout: float | None = None) -> None:
+                 unreachableTimeout: float | None = None, **gatewayOptions: Any) -> None:
         self.unreachableTimeout = unreachableTimeout
         self.reactor = FakeUdpReactor()
         self.allocator = RtpPortAllocator("127.0.0.1", "40000-40100")
@@ -298,7 +398,7 @@ class GatewayHarness:
         self.gateway = MgcpGateway(clock=self.reactor, domain=DOMAIN,
                                    ports=list(self.ports.values()), newLeg=self.newLeg,
                                    callAgent=CA, restartDelay=restartDelay, random=random,
-                                   firstTransactionId=500, debugLog=mgcpDebugLog())
+                                   firstTransactionId=500, debugLog=mgcpDebugLog(), **gatewayOptions)
         self.transport = RecordingTransport()
         self.gateway.protocol.makeConnection(self.transport)
 

@@ -100,10 +100,12 @@ def routerYaml(stateDir, grant="auto", extra="", phoneCA=None, credentialsPort=0
     ) + textwrap.dedent(extra)
 
 
-def startRouter(testCase, yamlText, credentialsPort=None):
+def startRouter(testCase, yamlText, credentialsPort=None, reactor=reactor):
     """
     Start a L{RouterService} from C{yamlText}; it is stopped after the test.
 
+    @param reactor: the router's reactor: the global one, or one that
+        stands for it (L{tests.mgcphelpers.WatchedReactor}).
     @return: a L{Deferred} firing with the service once ready.
     """
     config = loadString(yamlText, "test-router.yaml")

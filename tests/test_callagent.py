@@ -17,6 +17,7 @@ from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from zope.interface.verify import verifyObject
 
+from srst.debug import DebugSwitches
 from srst.mgcp.messages import Command, Response, decodeMessage
 from srst.mgcp.sdp import simpleSdp
 from srst.mgcp.transactions import ITransactionOwner, MgcpTimeout, MgcpTransactionProtocol, MgcpTransactions
@@ -32,7 +33,7 @@ from srst.tools._callagent import (
     parseLineSpec,
     voicePortEndpoint,
 )
-from tests.mgcphelpers import TransactionOwner, mgcpDebugLog
+from tests.mgcphelpers import FakeUdpReactor, TransactionOwner, mgcpDebugLog
 
 DOMAIN = "branch-router"
 GW = ("127.0.0.1", 2427)
@@ -129,13 +130,18 @@ class FakeGateway:
 class Harness:
     """
     A L{CallAgent} and a L{FakeGateway} joined in memory on one L{Clock}.
+
+    @ivar switches: the agent's debug switches (all off at first).
+    @ivar debugEvents: what passed them.
     """
 
     def __init__(self, **options) -> None:
         self.clock = Clock()
         self.queue: list = []
         self.dropping = False
-        self.agent = CallAgent(self.clock, DOMAIN, LINES, GW, CA, **options)
+        self.debugEvents: list = []
+        self.switches = DebugSwitches(self.debugEvents.append)
+        self.agent = CallAgent(self.clock, DOMAIN, LINES, GW, CA, debug=self.switches, **options)
         self.events: list = []
         self.agent.observers.append(self.events.append)
         self.agentSide = self.agent.attach(self._fromAgent)
@@ -219,10 +225,36 @@ class LineSpecTests(SynchronousTestCase):
         Duplicate numbers or endpoints, a bad digit map or a bad version are
         a L{ValueError}.
         """
-        clock = Clock()
-        self.assertRaises(ValueError, CallAgent, clock, DOMAIN, LINES + [LINES[0]])
-        self.assertRaises(ValueError, CallAgent, clock, DOMAIN, LINES, digitMap="(8x[")
-        self.assertRaises(ValueError, CallAgent, clock, DOMAIN, LINES, version="1.0")
+        clock, debug = Clock(), DebugSwitches()
+        self.assertRaises(ValueError, CallAgent, clock, DOMAIN, LINES + [LINES[0]], debug=debug)
+        self.assertRaises(ValueError, CallAgent, clock, DOMAIN, LINES, digitMap="(8x[", debug=debug)
+        self.assertRaises(ValueError, CallAgent, clock, DOMAIN, LINES, version="1.0", debug=debug)
+
+    def test_debugRequired(self):
+        """
+        The agent takes its debug switches from its creator: there is no
+        default set.
+        """
+        self.assertRaises(TypeError, CallAgent, Clock(), DOMAIN, LINES)
+
+    def test_debugThroughSwitches(self):
+        """
+        The agent's C{debug mgcp} lines (here: an event it ignores, and its
+        transaction layer's) pass through the switches it was given: none
+        while C{debug mgcp} is off, and they are there once it is on.
+        """
+        h = Harness()
+        h.register()
+        h.gateway.notify(A, "L/hf")
+        h.pump()
+        self.assertEqual(h.debugEvents, [])
+        h.switches.enable("srst.debug.mgcp")
+        h.gateway.notify(A, "L/hf")
+        h.pump()
+        self.assertTrue(h.debugEvents)
+        self.assertEqual({event["log_namespace"] for event in h.debugEvents}, {"srst.debug.mgcp"})
+        ignored = [event for event in h.debugEvents if event.get("event") == "L/hf"]
+        self.assertEqual([event["endpoint"] for event in ignored], [A + "@" + DOMAIN])
 
 
 class TransactionOwnerTests(SynchronousTestCase):
@@ -728,6 +760,69 @@ class UDPGateway:
         self.port = reactor.listenUDP(0, self.protocol, interface="127.0.0.1")
 
 
+class TriggerReactor(FakeUdpReactor):
+    """
+    A L{FakeUdpReactor} with the system event triggers of C{IReactorCore},
+    recorded.
+
+    @ivar triggers: trigger id -> C{(phase, eventType, fire)}.
+    @ivar removed: the ids given to C{removeSystemEventTrigger}.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.triggers: dict = {}
+        self.removed: list = []
+
+    def addSystemEventTrigger(self, phase, eventType, callable, *args, **kwargs):
+        triggerID = len(self.triggers) + len(self.removed) + 1
+        self.triggers[triggerID] = (phase, eventType, lambda: callable(*args, **kwargs))
+        return triggerID
+
+    def removeSystemEventTrigger(self, triggerID) -> None:
+        self.removed.append(triggerID)
+        del self.triggers[triggerID]
+
+
+class AgentCommandTests(SynchronousTestCase):
+    """
+    How C{srst-ccm mgcp agent} ends, on a reactor whose time and shutdown
+    the test drives.
+    """
+
+    ARGUMENTS = ["mgcp", "agent", "--listen", "127.0.0.1:0", "--domain", DOMAIN, "--line", "81234=1/0/0"]
+
+    def test_shutdown(self):
+        """
+        The reactor shutting down stops the agent (its socket closes, the
+        summary is printed, exit 0) before the reactor stops; the trigger
+        that fired is not removed.
+        """
+        r, out = TriggerReactor(), io.StringIO()
+        finished = ccm.run(r, self.ARGUMENTS, out, io.StringIO())
+        self.assertNoResult(finished)
+        self.assertEqual(len(r.ports), 1)
+        [(phase, eventType, fire)] = r.triggers.values()
+        self.assertEqual((phase, eventType), ("before", "shutdown"))
+        self.assertIs(fire(), finished)
+        self.assertEqual(self.successResultOf(finished), ccm.EXIT_OK)
+        self.assertEqual((r.ports, r.removed), ({}, []))
+        self.assertTrue(out.getvalue().splitlines()[-1].startswith("stopped: 0 calls"))
+
+    def test_duration(self):
+        """
+        With C{--duration} the agent stops after that many seconds and
+        removes its shutdown trigger.
+        """
+        r = TriggerReactor()
+        finished = ccm.run(r, self.ARGUMENTS + ["--duration", "5"], io.StringIO(), io.StringIO())
+        r.advance(4.9)
+        self.assertNoResult(finished)
+        r.advance(0.1)
+        self.assertEqual(self.successResultOf(finished), ccm.EXIT_OK)
+        self.assertEqual((r.ports, r.triggers, r.removed, r.getDelayedCalls()), ({}, {}, [1], []))
+
+
 class UDPTests(TestCase):
     """
     The call agent on real UDP sockets on 127.0.0.1, and C{srst-ccm mgcp
@@ -735,7 +830,8 @@ class UDPTests(TestCase):
     """
 
     def startAgent(self, **options) -> CallAgent:
-        agent = CallAgent(reactor, DOMAIN, LINES, listenAddress=("127.0.0.1", 0), **options)
+        agent = CallAgent(reactor, DOMAIN, LINES, listenAddress=("127.0.0.1", 0), debug=DebugSwitches(),
+                          **options)
         agent.start()
         self.addCleanup(agent.stop)
         return agent

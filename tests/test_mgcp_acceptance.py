@@ -8,21 +8,28 @@ real-time run stays short; the exact timing with the defaults is shown
 with L{task.Clock} in tests.test_mgcp_detection (this gateway and the
 same call agent over UDP, every MGCP timer on the clock) and
 tests.test_mgcp_fallback (the monitor alone).
+
+Nothing polls: every UDP socket of the router and of the call agent is
+bound through a L{tests.mgcphelpers.DatagramWire}, and each wait is a
+Deferred that fires when the datagram, the log event (the router logs its
+state changes: the fallback monitor's transitions, a port changing owner)
+or the C{srst-cli} output after which its condition holds arrives, with a
+deadline in real time.
 """
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
-from typing import Any
+from typing import Any, Callable
 
 from twisted.internet import reactor
-from twisted.internet.defer import inlineCallbacks
+from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.threads import deferToThread
 from twisted.internet.utils import getProcessOutputAndValue
 from twisted.trial.unittest import SkipTest, TestCase
 
+from srst.debug import DebugSwitches
 from srst.mgcp.fallback import FallbackStatus
 from srst.ports import g711
 from srst.ports.tones import CallProgressTone
@@ -32,7 +39,7 @@ from srst.sccp.constants import CallState
 from srst.tools import cli
 from srst.tools._callagent import CallAgent, parseLineSpec
 from tests.callhelpers import isCallState, waitFor
-from tests.callhelpers import pollUntil as waitUntil
+from tests.mgcphelpers import DatagramWire, ThreadOutput, WatchedReactor
 from tests.phonehelpers import registeredPhone, routerYamlWithCapf
 from tests.routerhelpers import runCommand, startRouter, stateDirectory
 from tests.test_mgcp_tshark import buildUdpPcap
@@ -72,14 +79,18 @@ class MgcpGatewayAcceptanceTests(TestCase):
 
     @inlineCallbacks
     def setUp(self) -> Any:
-        self.agent = CallAgent(reactor, "branch-router",
+        self.wire = DatagramWire()
+        self.wire.watchLogs(self, reactor)
+        watched = WatchedReactor(reactor, self.wire)
+        self.agent = CallAgent(watched, "branch-router",
                                [parseLineSpec("81234=1/0/0"), parseLineSpec("81236=1/0/1")],
-                               listenAddress=("127.0.0.1", 0))
+                               listenAddress=("127.0.0.1", 0), debug=DebugSwitches())
         self.agent.start()
         self.addCleanup(self.agent.stop)
         extra = CMF.format(maxEphones=10) + GATEWAY.format(
             rtpRange="43000-43099", agentPort=self.agent.listenAddress[1])
-        self.service = yield startRouter(self, routerYamlWithCapf(stateDirectory(self), extra))
+        self.service = yield startRouter(self, routerYamlWithCapf(stateDirectory(self), extra),
+                                         reactor=watched)
         self.gateway = self.service.mgcpService.gateway
         self.monitor = self.service.mgcpService.monitor
         self.control = self.service.mgcpService.control
@@ -87,6 +98,17 @@ class MgcpGatewayAcceptanceTests(TestCase):
         self.captured: list[tuple[bool, bytes]] = []
         self.tap()
         yield self.agent.whenRegistered()
+
+    def until(self, condition: Callable[[], bool], what: str, timeout: float = 5.0) -> Deferred[None]:
+        """
+        @return: a Deferred firing once C{condition()} holds (checked as
+            each datagram, log event or C{srst-cli} line arrives); it fails
+            when that takes more than C{timeout} seconds.
+        """
+        def timedOut(result: object, timeout: float) -> None:
+            raise AssertionError("timed out after %g s waiting for %s" % (timeout, what))
+
+        return self.wire.when(condition).addTimeout(timeout, reactor, onTimeoutCancel=timedOut)
 
     def tap(self) -> None:
         """Record every MGCP datagram the gateway sends and receives (for tshark)."""
@@ -109,16 +131,16 @@ class MgcpGatewayAcceptanceTests(TestCase):
         """1/0/0 calls 81236 under the call agent; 1/0/1 answers; audio flows from 1/0/0 to 1/0/1."""
         a, b = self.ports["1/0/0"], self.ports["1/0/1"]
         a.backend.offHook()
-        yield waitUntil(lambda: a.dsp.playing is CallProgressTone.DIAL, "dial tone from the call agent")
+        yield self.until(lambda: a.dsp.playing is CallProgressTone.DIAL, "dial tone from the call agent")
         a.backend.dial("81236")
-        yield waitUntil(lambda: b.status is PortStatus.RINGING, "1/0/1 rung by the call agent")
+        yield self.until(lambda: b.status is PortStatus.RINGING, "1/0/1 rung by the call agent")
         b.backend.offHook()
         yield self.agent.whenCallConnected()
-        yield waitUntil(lambda: a.status is PortStatus.CONNECTED and b.status is PortStatus.CONNECTED,
-                        "both ports connected")
+        yield self.until(lambda: a.status is PortStatus.CONNECTED and b.status is PortStatus.CONNECTED,
+                         "both ports connected")
         b.dsp.startRecording()
         a.dsp.playSamples(SAMPLES)
-        yield waitUntil(lambda: any(b.dsp.lastReceived), "audio at 1/0/1")
+        yield self.until(lambda: any(b.dsp.lastReceived), "audio at 1/0/1")
         return a, b
 
     @inlineCallbacks
@@ -142,9 +164,9 @@ class MgcpGatewayAcceptanceTests(TestCase):
             # mgcp rtp unreachable timeout 1000 action notify, timed from the first packet.
             stream = connection.leg.stream
             self.assertEqual((stream.unreachableTimeout, stream.unreachableAfterMedia), (1.0, True))
-        yield waitUntil(lambda: a.dsp.playing is None, "the samples played out")
+        yield self.until(lambda: a.dsp.playing is None, "the samples played out")
         settled = b.rxPackets + 5
-        yield waitUntil(lambda: b.rxPackets >= settled, "the last packets at 1/0/1")
+        yield self.until(lambda: b.rxPackets >= settled, "the last packets at 1/0/1")
         recorded = b.dsp.stopRecording()
         expected = g711.depacketise(a.dsp.law, g711.packetise(a.dsp.law, SAMPLES))
         found = any(recorded[i:i + len(expected)] == expected for i in range(len(recorded) - len(expected) + 1))
@@ -159,8 +181,8 @@ class MgcpGatewayAcceptanceTests(TestCase):
         self.assertEqual(media["1/0/1"]["lost"], 0)
         a.backend.onHook()
         yield self.agent.whenCallReleased()
-        yield waitUntil(lambda: not self.gateway.connectionsOf("1/0/0") and not self.gateway.connectionsOf("1/0/1"),
-                        "both connections deleted")
+        yield self.until(lambda: not self.gateway.connectionsOf("1/0/0") and not self.gateway.connectionsOf("1/0/1"),
+                         "both connections deleted")
         b.backend.onHook()
         yield self.checkCapture()
 
@@ -193,12 +215,13 @@ class MgcpGatewayAcceptanceTests(TestCase):
         C{srst-cli debug mgcp} streams the gateway's packets (IOS C{debug
         mgcp packets} style) until debugging is turned off.
         """
-        stdout = io.StringIO()
+        stdout = ThreadOutput(self.wire, reactor)
         result = deferToThread(cli.main, ["--socket", self.service.config.admin.socket, "debug", "mgcp"],
-                               stdout, io.StringIO())
-        yield waitUntil(lambda: "srst.debug.mgcp" in self.service.debug.enabledNamespaces(), "debug mgcp on")
+                               stdout, ThreadOutput(self.wire, reactor))
+        yield self.until(lambda: stdout.getvalue() != "", "the debug stream's banner")
+        self.assertIn("srst.debug.mgcp", self.service.debug.enabledNamespaces())
         self.ports["1/0/1"].backend.offHook()
-        yield waitUntil(lambda: "O: L/hd" in stdout.getvalue(), "the NTFY in the stream")
+        yield self.until(lambda: "O: L/hd" in stdout.getvalue(), "the NTFY in the stream")
         self.ports["1/0/1"].backend.onHook()
         self.service.admin.factory.undebugAll()
         code = yield result
@@ -220,20 +243,20 @@ class MgcpGatewayAcceptanceTests(TestCase):
         phone, dn = yield registeredPhone(self, self.service, "0000000000F1")
         yield self.agent.stop()
         lost = reactor.seconds()
-        yield waitUntil(lambda: self.monitor.status is FallbackStatus.FALLBACK, "fallback", timeout=10)
+        yield self.until(lambda: self.monitor.status is FallbackStatus.FALLBACK, "fallback", timeout=10)
         self.assertLess(reactor.seconds() - lost, 2 + 1 + 1.5)
         show = yield runCommand(self.service, "show", "ccm-manager", "fallback-mgcp")
         self.assertIn("Enabled/ON", show.text)
         before = b.rxPackets
-        yield waitUntil(lambda: b.rxPackets > before + 25, "the connected MGCP call still carries audio")
+        yield self.until(lambda: b.rxPackets > before + 25, "the connected MGCP call still carries audio")
         self.assertEqual((a.status, b.status), (PortStatus.CONNECTED, PortStatus.CONNECTED))
         self.assertEqual(self.control.owner("1/0/0"), "LOCAL")
         self.assertFalse(self.service.portEndpoints["1/0/0"].active)
 
         a.backend.onHook()
         b.backend.onHook()
-        yield waitUntil(lambda: self.service.portEndpoints["1/0/0"].active
-                        and self.service.portEndpoints["1/0/1"].active, "both ports under local control")
+        yield self.until(lambda: self.service.portEndpoints["1/0/0"].active
+                         and self.service.portEndpoints["1/0/1"].active, "both ports under local control")
         self.assertEqual(self.gateway.connectionsOf("1/0/0"), ())
 
         a.backend.offHook()
@@ -242,15 +265,15 @@ class MgcpGatewayAcceptanceTests(TestCase):
         phone.offHook()
         yield waitFor(phone, isCallState(CallState.CONNECTED))
         local = self.service.portEndpoints["1/0/0"]
-        yield waitUntil(lambda: phone.media.packetsDecrypted > 10 and local.mediaLeg is not None
-                        and local.mediaLeg.snapshot().counters.decrypted > 10, "SRTP both ways")
+        yield self.until(lambda: phone.media.packetsDecrypted > 10 and local.mediaLeg is not None
+                         and local.mediaLeg.snapshot().counters.decrypted > 10, "SRTP both ways")
         self.assertTrue(local.mediaLeg.secure)
 
         self.agent.start()
-        yield waitUntil(lambda: self.control.owner("1/0/1") == "MGCP", "1/0/1 back under MGCP", timeout=10)
+        yield self.until(lambda: self.control.owner("1/0/1") == "MGCP", "1/0/1 back under MGCP", timeout=10)
         self.assertEqual(self.control.owner("1/0/0"), "LOCAL")
         self.assertIs(a.status, PortStatus.CONNECTED)
         a.backend.onHook()
-        yield waitUntil(lambda: self.control.owner("1/0/0") == "MGCP", "1/0/0 back after its call", timeout=10)
-        yield waitUntil(lambda: self.monitor.status is FallbackStatus.REGISTERED, "registered again", timeout=10)
+        yield self.until(lambda: self.control.owner("1/0/0") == "MGCP", "1/0/0 back after its call", timeout=10)
+        yield self.until(lambda: self.monitor.status is FallbackStatus.REGISTERED, "registered again", timeout=10)
         phone.onHook()

@@ -52,7 +52,7 @@ class DetectionTimingTests(TestCase):
         self.wire = DatagramWire()
         self.agent = CallAgent(WiredReactor(reactor, self.wire), "branch-router",
                                [parseLineSpec("81234=1/0/0"), parseLineSpec("81236=1/0/1")],
-                               listenAddress=("127.0.0.1", 0))
+                               listenAddress=("127.0.0.1", 0), debug=DebugSwitches())
         self.agent.start()
         self.addCleanup(self.agent.stop)
         clocked = WiredReactor(self.clock, self.wire)

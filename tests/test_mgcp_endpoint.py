@@ -10,6 +10,7 @@ from __future__ import annotations
 from twisted.trial.unittest import SynchronousTestCase
 
 from srst.media.portrange import RtpPortAllocator
+from srst.mgcp.endpoint import ControlState
 from srst.mgcp.messages import Response
 from srst.ports.tones import CallProgressTone
 from srst.ports.voiceport import PortStatus
@@ -301,3 +302,60 @@ class ConnectionModeTests(SynchronousTestCase):
         self.assertEqual(self.h.response("DLCX 80 %s MGCP 0.1\nC: 77\n" % (EP0,)).code, 516)
         self.assertEqual(self.h.response("DLCX 81 %s MGCP 0.1\nC: 5a\n" % (EP0,)).code, 250)
         self.assertEqual(self.h.gateway.connectionsOf("1/0/0"), ())
+
+
+class ControlTests(SynchronousTestCase):
+    """
+    The endpoint's control machine (L{srst.mgcp._control}) as the endpoint
+    runs it: relinquish, the report of a port gone local, reclaim.
+    """
+
+    def setUp(self) -> None:
+        self.h = GatewayHarness()
+        self.endpoint = self.h.gateway.endpoints["1/0/0"]
+
+    def test_reportAfterTheInput(self) -> None:
+        """
+        The one told that a relinquished port is idle is told once the
+        machine's input is over: it may ask the endpoint its state and
+        reclaim it at once.
+        """
+        seen = []
+
+        def whenIdle(name: str) -> None:
+            seen.append((name, self.endpoint.controlState))
+            self.endpoint.reclaim()
+
+        self.endpoint.relinquish(whenIdle)
+        self.assertEqual(seen, [("1/0/0", ControlState.LOCAL)])
+        self.assertIs(self.endpoint.controlState, ControlState.CONTROLLED)
+
+    def test_keptCallDrains(self) -> None:
+        """
+        Relinquished with a connected call, the endpoint drains: the
+        request is forgotten, the connection kept, and the port reported
+        local only when the line goes on hook.
+        """
+        self.h.response("CRCX 1010 %s MGCP 0.1\nC: 1\nM: sendrecv\nX: 7\nR: L/hu\n\n"
+                        "v=0\nc=IN IP4 127.0.0.1\nm=audio 29632 RTP/AVP 0\n" % (EP0,))
+        self.h.lines["1/0/0"].offHook()
+        self.assertTrue(self.endpoint.carriesConnectedCall)
+        seen: list[str] = []
+        self.endpoint.relinquish(seen.append)
+        self.assertIs(self.endpoint.controlState, ControlState.DRAINING)
+        self.assertEqual((len(self.endpoint.connections), self.endpoint.notification.requestId, seen),
+                         (1, "0", []))
+        self.h.lines["1/0/0"].onHook()
+        self.assertEqual((self.endpoint.connections, seen), ({}, ["1/0/0"]))
+        self.assertIs(self.endpoint.controlState, ControlState.LOCAL)
+
+    def test_transientConnectionsDropped(self) -> None:
+        """
+        Relinquished without a connected call, the endpoint drops its
+        connections and is local at once.
+        """
+        self.h.response("CRCX 1010 %s MGCP 0.1\nC: 1\nM: recvonly\n" % (EP0,))
+        seen: list[str] = []
+        self.endpoint.relinquish(seen.append)
+        self.assertEqual((self.endpoint.connections, seen), ({}, ["1/0/0"]))
+        self.assertIs(self.endpoint.controlState, ControlState.LOCAL)

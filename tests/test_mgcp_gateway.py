@@ -1,6 +1,6 @@
 """
-Tests for L{srst.mgcp.gateway} (with L{srst.mgcp._naming} and
-L{srst.mgcp._disconnected}): endpoint names, registration, dispatch, NTFY,
+Tests for L{srst.mgcp.gateway} (with L{srst.mgcp._naming}, and
+L{srst.mgcp._disconnected} as the gateway runs it): endpoint names, registration, dispatch, NTFY,
 connections with real media legs on an in-memory reactor, error codes and
 counters, keepalives, the disconnected procedure and fallback hand-over.
 """
@@ -21,7 +21,7 @@ from srst.mgcp._naming import (
 )
 from srst.mgcp.constants import ResponseCode
 from srst.mgcp.endpoint import ControlState
-from srst.mgcp.gateway import MgcpErrorResponse, UnknownVoicePort
+from srst.mgcp.gateway import DisconnectedStatus, MgcpErrorResponse, UnknownVoicePort
 from srst.media.rtp import RtpPacket, encodeRtp
 from srst.mgcp.messages import Command, Response
 from srst.mgcp.transactions import ITransactionOwner, MgcpTimeout
@@ -648,7 +648,7 @@ class KeepaliveTests(SynchronousTestCase):
         self.h.reactor.advance(20)
         self.failureResultOf(d, MgcpTimeout)
         self.assertEqual(self.timeouts, [1])
-        self.assertTrue(self.h.gateway.disconnected.active)
+        self.assertIs(self.h.gateway.disconnected.status(), DisconnectedStatus.WAITING)
         self.h.take()
         self.h.reactor.advance(2.9)
         self.assertEqual(self.h.commands("RSIP"), [])
@@ -664,7 +664,7 @@ class KeepaliveTests(SynchronousTestCase):
         [rsip] = self.h.commands("RSIP")
         self.assertEqual(rsip.raw("RD"), "29")
         self.h.answer(rsip)
-        self.assertFalse(self.h.gateway.disconnected.active)
+        self.assertIs(self.h.gateway.disconnected.status(), DisconnectedStatus.CONNECTED)
 
     def test_commandEndsWait(self) -> None:
         """
@@ -682,7 +682,7 @@ class KeepaliveTests(SynchronousTestCase):
         Lifting a handset while disconnected sends the disconnected RSIP at
         once, or Tdmin after the previous attempt when that is later.
         """
-        self.h.gateway.disconnected.tdmin = 25
+        self.h = GatewayHarness(random=lambda: 0.2, tdmin=25)
         self.h.gateway.sendKeepalive().addErrback(lambda f: None)
         self.h.reactor.advance(20)
         self.h.lines["1/0/0"].offHook()
@@ -742,7 +742,7 @@ class KeepaliveTests(SynchronousTestCase):
         self.h.gateway.sendKeepalive().addErrback(lambda f: None)
         self.h.reactor.advance(20)
         self.assertEqual(self.timeouts, [1])
-        self.assertFalse(self.h.gateway.disconnected.active)
+        self.assertIs(self.h.gateway.disconnected.status(), DisconnectedStatus.CONNECTED)
 
 
 class FallbackTests(SynchronousTestCase):

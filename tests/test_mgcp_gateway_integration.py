@@ -170,7 +170,7 @@ class CallManagerInteropTests(SynchronousTestCase):
         self.agent = CallManagerAgent(
             self.h.reactor, DOMAIN, [LineSpec("81234", "aaln/S1/SU0/0"),
                                      LineSpec("81236", "aaln/S1/SU0/1")],
-            gateway=self.GATEWAY)
+            gateway=self.GATEWAY, debug=DebugSwitches())
         self.events: list[EventKind] = []
         self.agent.observers.append(lambda event: self.events.append(event.kind))
         core = self.agent.attach(

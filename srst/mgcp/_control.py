@@ -13,10 +13,14 @@ explicit state machines), as an Automat C{TypeMachineBuilder} machine:
   - C{local}: the router's own call control has the port; the endpoint
     answers the call agent 501 until L{EndpointControl.reclaim}.
 
-The machine's core is the L{srst.mgcp.endpoint.MgcpEndpoint} (an
-L{ControlCore}): a transition calls only its public methods, and the
-C{local} state is entered only through L{EndpointControl.idle}, which the
-endpoint calls once it has no connection and its line is idle.
+The machine's core is a L{ControlCore} the endpoint owns: what the
+transitions act on (the endpoint's notification state, the dropping of its
+transient connections) and the reports of a port gone local, which the
+endpoint hands out once the input that queued them is over (whoever is
+told may ask the endpoint its state or reclaim it, which the machine cannot
+take from inside a transition).  The C{local} state is entered only through
+L{EndpointControl.idle}, which the endpoint feeds once it has no connection
+and its line is idle.
 
 L{srst.mgcp.endpoint} re-exports L{ControlState}; import it from there.
 """
@@ -24,10 +28,12 @@ L{srst.mgcp.endpoint} re-exports L{ControlState}; import it from there.
 from __future__ import annotations
 
 import enum
-from typing import Any, Callable, Protocol
+from typing import Callable, Protocol
 
-from attrs import define
+from attrs import define, field
 from automat import TypeMachineBuilder
+
+from srst.mgcp._requests import NotificationState
 
 
 class ControlState(enum.Enum):
@@ -54,21 +60,46 @@ class EndpointControl(Protocol):
     def reclaim(self) -> None:
         "Switchback: MGCP controls the port again."
 
-    def state(self) -> ControlState:
+    def status(self) -> ControlState:
         "The current state."
 
 
-class ControlCore(Protocol):
-    """What the control machine's transitions ask of the endpoint."""
+@define(eq=False)
+class ControlCore:
+    """
+    The control machine's core, owned by the endpoint.
+
+    @ivar portName: the voice port's name, told to C{whenIdle}.
+    @ivar notification: the endpoint's L{NotificationState} (its request,
+        signals and observed events).
+    @ivar dropTransient: drops the endpoint's connections unless its line
+        holds a connected call (kept until the call ends).
+    @ivar reports: the C{whenIdle} callables to tell, once the input that
+        queued them is over (L{flushReports}).
+    """
+
+    portName: str
+    notification: NotificationState
+    dropTransient: Callable[[], object]
+    reports: list[WhenIdle] = field(factory=list)
 
     def stopControl(self) -> None:
-        "Forget the request and drop the connections that carry no connected call."
+        """Relinquished: forget the request and its signals, drop the transient connections."""
+        self.notification.forget()
+        self.dropTransient()
 
     def resumeControl(self) -> None:
-        "Start over under MGCP control with an empty request."
+        """Reclaimed: start over under MGCP control with an empty request."""
+        self.notification.forget()
 
     def reportLocal(self, whenIdle: WhenIdle) -> None:
-        "Tell C{whenIdle} that the port is idle, once the transition is over."
+        """The relinquished port is idle: tell C{whenIdle} once the input is over."""
+        self.reports.append(whenIdle)
+
+    def flushReports(self) -> None:
+        """Tell every queued C{whenIdle} the port's name (after an input, never from a transition)."""
+        while self.reports:
+            self.reports.pop(0)(self.portName)
 
 
 @define
@@ -88,9 +119,9 @@ def _makeControlMachine():  # type: ignore[no-untyped-def]
     draining = builder.state("draining", startDraining)
     local = builder.state("local")
 
-    controlled.upon(EndpointControl.state).loop().returns(ControlState.CONTROLLED)
-    draining.upon(EndpointControl.state, nodata=True).loop().returns(ControlState.DRAINING)
-    local.upon(EndpointControl.state).loop().returns(ControlState.LOCAL)
+    controlled.upon(EndpointControl.status).loop().returns(ControlState.CONTROLLED)
+    draining.upon(EndpointControl.status, nodata=True).loop().returns(ControlState.DRAINING)
+    local.upon(EndpointControl.status).loop().returns(ControlState.LOCAL)
 
     @controlled.upon(EndpointControl.relinquish).to(draining)
     def _relinquish(inputs: EndpointControl, core: ControlCore, whenIdle: WhenIdle) -> None:
@@ -129,8 +160,8 @@ def _makeControlMachine():  # type: ignore[no-untyped-def]
     return builder.build()
 
 
-EndpointControlMachine: Any = _makeControlMachine()
-"""C{EndpointControlMachine(endpoint)} gives an endpoint's L{EndpointControl} inputs."""
+EndpointControlMachine = _makeControlMachine()
+"""C{EndpointControlMachine(core)} gives an endpoint's L{EndpointControl} inputs."""
 
 
 __all__ = ["ControlCore", "ControlState", "EndpointControl", "EndpointControlMachine", "WhenIdle"]

@@ -24,7 +24,7 @@ control-plane policy), starts the monitor and stops both.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from typing import Callable, Mapping, Protocol, Sequence
 
 from twisted.application.service import MultiService
 from twisted.internet.defer import Deferred, maybeDeferred
@@ -39,6 +39,7 @@ from srst.mgcp.fallback import FallbackMonitor, IFallbackTarget, newFallbackMoni
 from srst.mgcp.gateway import MgcpGateway
 from srst.mgcp.messages import Response
 from srst.policing.datagram import PolicingDatagramProtocol
+from srst.policing.meter import ControlPlane
 from srst.ports.voiceport import PortStatus
 
 
@@ -197,7 +198,7 @@ class MgcpService(MultiService):
 
     def __init__(self, reactor: MgcpReactor, gateway: MgcpGateway, local: Mapping[str, LocalEndpoint],
                  ccmManager: CcmManagerConfig, bind: tuple[str, int], now: Callable[[], datetime],
-                 controlPlane: Any = None) -> None:
+                 controlPlane: ControlPlane | None = None) -> None:
         """
         @param reactor: C{listenUDP} and the clock.
         @param gateway: the gateway (not started).
@@ -205,7 +206,8 @@ class MgcpService(MultiService):
         @param ccmManager: the C{ccm-manager:} settings.
         @param bind: the gateway's C{(host, port)}.
         @param now: aware wall-clock time.
-        @param controlPlane: the L{srst.policing.ControlPlane}, or L{None}.
+        @param controlPlane: the control-plane policy its datagrams go
+            through (L{srst.policing.meter.ControlPlane}), or L{None}.
         """
         MultiService.__init__(self)
         self.gateway = gateway

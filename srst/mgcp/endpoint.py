@@ -45,7 +45,7 @@ from srst.mgcp._connections import (
     connectionStatistics,
     remoteAddress,
 )
-from srst.mgcp._control import ControlState, EndpointControlMachine, WhenIdle
+from srst.mgcp._control import ControlCore, ControlState, EndpointControl, EndpointControlMachine, WhenIdle
 from srst.mgcp._requests import NotificationRequest, NotificationState, commandResponse
 from srst.mgcp._signals import MgcpCommandError
 from srst.mgcp.constants import ResponseCode
@@ -109,8 +109,9 @@ class MgcpEndpoint:
         self.notification = NotificationState(
             clock=clock, port=port, endpointName=name, debugLog=debugLog, tcrit=tcrit, tpar=tpar,
             notify=lambda observed, requestId: notify(self, observed, requestId))
-        self._control = EndpointControlMachine(self)
-        self._localReports: list[WhenIdle] = []
+        self._controlCore = ControlCore(portName=port.name, notification=self.notification,
+                                        dropTransient=self._dropTransient)
+        self._control: EndpointControl = EndpointControlMachine(self._controlCore)
         self.connections: dict[str, Connection] = {}
         self.payloadType = PCMU
         self.maxConnections = maxConnections
@@ -137,12 +138,12 @@ class MgcpEndpoint:
     @property
     def controlled(self) -> bool:
         """Whether MGCP controls the port (see L{srst.mgcp._control})."""
-        return self._control.state() is ControlState.CONTROLLED
+        return self._control.status() is ControlState.CONTROLLED
 
     @property
     def controlState(self) -> ControlState:
         """The endpoint's L{ControlState}."""
-        return self._control.state()
+        return self._control.status()
 
     @property
     def carriesConnectedCall(self) -> bool:
@@ -475,37 +476,19 @@ class MgcpEndpoint:
 
     def _controlInput(self, input: Callable[..., None], *args: object) -> None:
         """
-        Feed the control machine, then report what its transitions queued
-        (L{reportLocal}): whoever is told may ask the endpoint its state or
-        reclaim it, which the machine cannot take from inside a transition.
+        Feed the control machine, then hand out the reports of a port gone
+        local that its transitions queued (L{ControlCore.flushReports}).
         """
         input(*args)
-        while self._localReports:
-            self._localReports.pop(0)(self.port.name)
+        self._controlCore.flushReports()
 
-    # -- what the control machine's transitions do (srst.mgcp._control) ---------------------
-
-    def stopControl(self) -> None:
+    def _dropTransient(self) -> None:
         """
-        Relinquished: forget the request and its signals, and drop the
+        Relinquished (the control machine's C{dropTransient}): drop the
         connections unless they carry a connected call (kept until it ends).
         """
-        self.notification.forget()
         if not self.carriesConnectedCall:
             self._dropConnections(self.connections.values())
-
-    def resumeControl(self) -> None:
-        """
-        Reclaimed: start over with an empty request.
-        """
-        self.notification.forget()
-
-    def reportLocal(self, whenIdle: WhenIdle) -> None:
-        """
-        The relinquished port is idle: tell C{whenIdle} once the control
-        machine's transition is over.
-        """
-        self._localReports.append(whenIdle)
 
     def _rtpUnreachable(self, connectionId: str) -> None:
         """

@@ -38,7 +38,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from srst.mgcp._disconnected import DisconnectedProcedure
+from srst.mgcp._disconnected import DisconnectedCore, DisconnectedInputs, DisconnectedMachine, DisconnectedStatus
 from srst.mgcp._naming import (
     ALL_OF,
     ANY_OF,
@@ -63,7 +63,7 @@ from srst.mgcp.transactions import (
     RetransmissionPolicy,
 )
 
-__all__ = ["MgcpGateway", "GatewayCounters", "GatewayProtocol", "MgcpErrorResponse",
+__all__ = ["MgcpGateway", "DisconnectedStatus", "GatewayCounters", "GatewayProtocol", "MgcpErrorResponse",
            "UnknownVoicePort", "RELINQUISHED_CODE", "DEBUG_NAMESPACE", "expectSuccess", "peerText",
            "printable"]
 
@@ -203,7 +203,8 @@ class MgcpGateway:
     @ivar endpoints: the L{MgcpEndpoint}s by voice-port name.
     @ivar protocol: the C{DatagramProtocol} to bind.
     @ivar transactions: the L{MgcpTransactions} core.
-    @ivar disconnected: the L{DisconnectedProcedure}.
+    @ivar disconnected: the disconnected procedure's inputs
+        (L{srst.mgcp._disconnected.DisconnectedInputs}).
     @ivar registered: whether the call agent accepted the last restart RSIP.
     @ivar trafficObservers: called with no argument for every valid
         message (command or response) from the call agent.
@@ -268,9 +269,10 @@ class MgcpGateway:
         self._heard = False
         self._executing = False
         self._pending: list[Callable[[], object]] = []
-        self.disconnected = DisconnectedProcedure(
-            clock, random, lambda seconds: self.sendRestart("disconnected", seconds),
-            tdinit, tdmin, tdmax)
+        self.disconnected: DisconnectedInputs = DisconnectedMachine(DisconnectedCore(
+            clock=clock, random=random,
+            sendRestart=lambda seconds: self.sendRestart("disconnected", seconds),
+            tdinit=tdinit, tdmin=tdmin, tdmax=tdmax))
         self._received = self._sent = self._notifications = 0
         self._keepalives = self._restarts = self._timeouts = 0
         self._connectionsLost = 0
@@ -392,7 +394,7 @@ class MgcpGateway:
             parameters.append(("RD", int(delay)))
         command = Command("RSIP", 1, endpointName, self.version, parameters=parameters)
 
-        def answered(response: Response) -> Any:
+        def answered(response: Response) -> Union[Response, Deferred[Response]]:
             entity = response.get("N") if response.code == 521 else None
             if entity is not None and redirects < _MAX_REDIRECTS:
                 self.callAgent = self._entityAddress(entity)
@@ -548,7 +550,7 @@ class MgcpGateway:
                 with self.log.failuresHandled("while reporting an MGCP timeout"):
                     observer()
             if self.disconnectedProcedure:
-                self.disconnected.enter()
+                self.disconnected.commandTimedOut()
         return failure
 
     def _defaultEntity(self) -> NotifiedEntity:
@@ -638,7 +640,7 @@ class MgcpGateway:
         finally:
             self._executing = False
 
-    def _dispatch(self, command: Command) -> Any:
+    def _dispatch(self, command: Command) -> Union[Response, Deferred[Response]]:
         verb = Verb.lookup(command.verb)
         handler = {Verb.CRCX: self._crcx, Verb.MDCX: self._single, Verb.AUCX: self._single,
                    Verb.DLCX: self._dlcx, Verb.RQNT: self._rqnt, Verb.AUEP: self._auep,
@@ -669,7 +671,7 @@ class MgcpGateway:
                                    "%s is under local call control" % (endpoint.name,))
         return endpoint
 
-    def _crcx(self, command: Command, kind: Optional[str], targets: list) -> Response:
+    def _crcx(self, command: Command, kind: Optional[str], targets: list[MgcpEndpoint]) -> Response:
         if kind == ALL_OF:
             raise MgcpCommandError(ResponseCode.WILDCARD_TOO_COMPLICATED, "CRCX on all of")
         if kind == ANY_OF:
@@ -682,7 +684,7 @@ class MgcpGateway:
                             sdp=response.sdp)
         return self._controlledOnly(targets[0]).createConnection(command)
 
-    def _single(self, command: Command, kind: Optional[str], targets: list) -> Response:
+    def _single(self, command: Command, kind: Optional[str], targets: list[MgcpEndpoint]) -> Response:
         if kind is not None:
             raise MgcpCommandError(ResponseCode.WILDCARD_TOO_COMPLICATED,
                                    "%s on a wildcard" % (command.verb,))
@@ -691,7 +693,8 @@ class MgcpGateway:
             return endpoint.modifyConnection(command)
         return endpoint.auditConnection(command)
 
-    def _dlcx(self, command: Command, kind: Optional[str], targets: list) -> Any:
+    def _dlcx(self, command: Command, kind: Optional[str],
+              targets: list[MgcpEndpoint]) -> Union[Response, Deferred[Response]]:
         if kind == ANY_OF:
             raise MgcpCommandError(ResponseCode.WILDCARD_TOO_COMPLICATED, "DLCX on any of")
         if kind is None:
@@ -714,7 +717,7 @@ class MgcpGateway:
             return succeed(response)
         return DeferredList(closing, consumeErrors=True).addCallback(lambda ignored: response)
 
-    def _rqnt(self, command: Command, kind: Optional[str], targets: list) -> Response:
+    def _rqnt(self, command: Command, kind: Optional[str], targets: list[MgcpEndpoint]) -> Response:
         if kind == ANY_OF:
             raise MgcpCommandError(ResponseCode.WILDCARD_TOO_COMPLICATED, "RQNT on any of")
         if kind is None:
@@ -726,14 +729,14 @@ class MgcpGateway:
             endpoint.notification.applyRequest(request)
         return Response(ResponseCode.OK, command.transactionId, responseText(ResponseCode.OK))
 
-    def _auep(self, command: Command, kind: Optional[str], targets: list) -> Response:
+    def _auep(self, command: Command, kind: Optional[str], targets: list[MgcpEndpoint]) -> Response:
         if kind is not None:
             return Response(ResponseCode.OK, command.transactionId, responseText(ResponseCode.OK),
                             parameters=[("Z", endpoint.name) for endpoint in targets])
         return self._controlledOnly(targets[0]).auditEndpoint(
             command, self.capabilities, self.packageList, MAX_MESSAGE_SIZE)
 
-    def _epcf(self, command: Command, kind: Optional[str], targets: list) -> Response:
+    def _epcf(self, command: Command, kind: Optional[str], targets: list[MgcpEndpoint]) -> Response:
         if kind == ANY_OF:
             raise MgcpCommandError(ResponseCode.WILDCARD_TOO_COMPLICATED, "EPCF on any of")
         live = [endpoint for endpoint in targets if endpoint.controlled]

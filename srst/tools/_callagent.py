@@ -139,7 +139,7 @@ class CallAgent(EventSource):
                  digitMap: Optional[str] = None, audit: bool = True,
                  version: str = "MGCP 0.1",
                  policy: RetransmissionPolicy = RetransmissionPolicy(),
-                 debug: Optional[DebugSwitches] = None) -> None:
+                 *, debug: DebugSwitches) -> None:
         """
         @param reactor: the clock, and UDP for L{start} (L{AgentReactor}).
         @param domain: the gateway's domain name, e.g. C{"branch-router"}.
@@ -153,13 +153,12 @@ class CallAgent(EventSource):
         @param version: the protocol version of our commands.
         @param policy: the retransmission timers.
         @param debug: the debug switches its C{debug mgcp} lines go
-            through (C{srst-ccm} makes its own); by default a set of its
-            own, all off.
+            through (C{srst-ccm} makes its own).
         @raise ValueError: for duplicate numbers or endpoints, or a bad
             digit map.
         """
         self.reactor = reactor
-        self.debugLog = (debug if debug is not None else DebugSwitches()).logger(DEBUG_NAMESPACE)
+        self.debugLog = debug.logger(DEBUG_NAMESPACE)
         self.domain = domain
         self.gateway = gateway
         self.listenAddress = listenAddress
@@ -227,7 +226,7 @@ class CallAgent(EventSource):
         self.listenAddress = (interface, self._port.getHost().port)
         return self._port
 
-    def stop(self) -> Deferred:
+    def stop(self) -> Deferred[None]:
         """
         Stop listening (a WAN failure as seen by the gateway): pending
         commands fail quietly, timers are cancelled, line states are kept.
@@ -243,7 +242,7 @@ class CallAgent(EventSource):
             return succeed(None)
         return maybeDeferred(port.stopListening)
 
-    def whenRegistered(self) -> Deferred:
+    def whenRegistered(self) -> Deferred[None]:
         """
         @return: a L{Deferred} firing with C{None} at once if the lines are
             armed, else when the next restart finishes arming them.
@@ -268,7 +267,7 @@ class CallAgent(EventSource):
         return line.requestId
 
     def _send(self, verb: str, line: Line, parameters: list,
-              sdp: tuple[SessionDescription, ...] = ()) -> Deferred:
+              sdp: tuple[SessionDescription, ...] = ()) -> Deferred[Response]:
         if self._transactions is None or self.gateway is None:
             return fail(MgcpTransactionsClosed())
         command = Command(verb, 1, line.endpoint, self.version,
@@ -291,7 +290,7 @@ class CallAgent(EventSource):
         return sending.addCallbacks(answered, timedOut)
 
     def _request(self, line: Line, events: str, signals: Optional[str] = None,
-                 digitMap: bool = False) -> Deferred:
+                 digitMap: bool = False) -> Deferred[Response]:
         parameters = [("X", self._newRequestId(line)), ("R", events)]
         if signals is not None:
             parameters.append(("S", signals))
@@ -442,7 +441,7 @@ class CallAgent(EventSource):
             line.state = LineState.IDLE
         return None
 
-    def _registered(self, results, lines: list[Line], generation: int) -> None:
+    def _registered(self, results: object, lines: list[Line], generation: int) -> None:
         if generation != self._generation or self._transactions is None:
             return
         armed = [line for line in lines if line.state is not
@@ -555,7 +554,7 @@ class CallAgent(EventSource):
             raise CommandRejected("CRCX", line.endpoint,
                                   ResponseCode.PROTOCOL_ERROR)
 
-    def _createCalled(self, _, call: Call) -> Deferred:
+    def _createCalled(self, _: object, call: Call) -> Deferred[Response]:
         called = call.called
         creating = self._send("CRCX", called, [
             ("C", call.callId), ("L", LOCAL_OPTIONS), ("M", "sendrecv"),
@@ -642,7 +641,7 @@ class CallAgent(EventSource):
             deleting.addCallback(lambda _, l=line, s=state, e=events:
                                  self._arm(l, s, e))
 
-    def _deleteConnection(self, call: Call, line: Line) -> Deferred:
+    def _deleteConnection(self, call: Call, line: Line) -> Deferred[None]:
         connection = call.connectionIds.pop(line.endpoint, None)
         if connection is None:
             return succeed(None)

@@ -16,6 +16,7 @@ from twisted.internet.defer import Deferred, DeferredList
 from twisted.logger import Logger
 
 from srst.mgcp.constants import responseText
+from srst.mgcp.messages import SessionDescription
 
 DIGIT_EVENTS = "L/hu(N),D/[0-9#*T](D)"
 """The requested events while collecting digits."""
@@ -220,9 +221,9 @@ class Call:
     caller: Line
     called: Line
     state: CallState = CallState.SETUP
-    connectionIds: dict = field(factory=dict)
-    sdp: dict = field(factory=dict)
-    statistics: dict = field(factory=dict)
+    connectionIds: dict[str, str] = field(factory=dict)
+    sdp: dict[str, SessionDescription] = field(factory=dict)
+    statistics: dict[str, str] = field(factory=dict)
     started: float = 0.0
     connected: Optional[float] = None
     ended: Optional[float] = None
@@ -301,24 +302,24 @@ class EventSource:
 
     def __init__(self) -> None:
         self.observers: list[Callable[[CallAgentEvent], None]] = []
-        self._waiters: list[tuple[EventKind, Optional[str], Deferred]] = []
+        self._waiters: list[tuple[EventKind, Optional[str], Deferred[CallAgentEvent]]] = []
 
     def whenEvent(self, kind: EventKind,
-                  number: Optional[str] = None) -> Deferred:
+                  number: Optional[str] = None) -> Deferred[CallAgentEvent]:
         """
         @param kind: the L{EventKind} to wait for.
         @param number: only an event concerning this directory number.
         @return: a L{Deferred} firing with the next such L{CallAgentEvent};
             cancelling it stops waiting.
         """
-        def cancel(deferred: Deferred) -> None:
+        def cancel(deferred: Deferred[CallAgentEvent]) -> None:
             self._waiters[:] = [w for w in self._waiters if w[2] is not
                                 deferred]
-        deferred: Deferred = Deferred(cancel)
+        deferred: Deferred[CallAgentEvent] = Deferred(cancel)
         self._waiters.append((kind, number, deferred))
         return deferred
 
-    def whenCallConnected(self, number: Optional[str] = None) -> Deferred:
+    def whenCallConnected(self, number: Optional[str] = None) -> Deferred[Optional[Call]]:
         """
         @param number: a caller or called number, or C{None} for any call.
         @return: a L{Deferred} firing with the next L{Call} that connects.
@@ -326,7 +327,7 @@ class EventSource:
         return self.whenEvent(EventKind.CONNECTED, number).addCallback(
             lambda event: event.call)
 
-    def whenCallReleased(self, number: Optional[str] = None) -> Deferred:
+    def whenCallReleased(self, number: Optional[str] = None) -> Deferred[Optional[Call]]:
         """
         @param number: a caller or called number, or C{None} for any call.
         @return: a L{Deferred} firing with the next L{Call} that is
@@ -335,7 +336,7 @@ class EventSource:
         released = self.whenEvent(EventKind.RELEASED, number)
         failed = self.whenEvent(EventKind.FAILED, number)
 
-        def first(result):
+        def first(result: tuple[CallAgentEvent, int]) -> Optional[Call]:
             for other in (released, failed):
                 if not other.called:
                     other.cancel()

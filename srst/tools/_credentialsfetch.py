@@ -10,7 +10,8 @@ service answers, and check the two are the same certificate
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+import typing
+from typing import Callable, Sequence, Union
 
 from attrs import frozen
 from cryptography import x509
@@ -20,7 +21,14 @@ from service_identity import VerificationError
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.endpoints import HostnameEndpoint
 from twisted.internet.error import ConnectError
-from twisted.internet.interfaces import IDelayedCall, IHandshakeListener
+from twisted.internet.interfaces import (
+    IConnector,
+    IDelayedCall,
+    IHandshakeListener,
+    IHostnameResolver,
+    IOpenSSLClientConnectionCreator,
+)
+from twisted.internet.protocol import ClientFactory
 from twisted.internet.protocol import Factory, Protocol, connectionDone
 from twisted.internet.ssl import (
     Certificate,
@@ -28,7 +36,7 @@ from twisted.internet.ssl import (
     optionsForClientTLS,
     trustRootFromCertificates,
 )
-from twisted.protocols.tls import TLSMemoryBIOFactory
+from twisted.protocols.tls import TLSMemoryBIOFactory, TLSMemoryBIOProtocol
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
@@ -49,6 +57,34 @@ EXIT_TLS = 4
 EXIT_TIMEOUT = 5
 EXIT_PROTOCOL = 6
 EXIT_CA_FILE = 7
+
+
+class FetchReactor(typing.Protocol):
+    """
+    What a fetch uses of the reactor, as L{HostnameEndpoint} and the TLS
+    layer need it: L{twisted.internet.interfaces.IReactorTCP.connectTCP},
+    the clock (L{twisted.internet.interfaces.IReactorTime}: the deadline,
+    the endpoint's and the TLS layer's timers) and the name resolver of
+    L{twisted.internet.interfaces.IReactorPluggableNameResolver}.
+    """
+
+    @property
+    def nameResolver(self) -> IHostnameResolver:
+        "Resolves the service's host name."
+
+    def seconds(self) -> float:
+        "The current time."
+
+    def callLater(self, delay: float, callable: Callable[..., object], *args: object,
+                  **kwargs: object) -> IDelayedCall:
+        "Call C{callable} after C{delay} seconds."
+
+    def getDelayedCalls(self) -> Sequence[IDelayedCall]:
+        "The timers not yet run."
+
+    def connectTCP(self, host: str, port: int, factory: ClientFactory, timeout: float = 30,
+                   bindAddress: tuple[str, int] | None = None) -> IConnector:
+        "Connect C{factory} to C{host}:C{port} over TCP."
 
 
 class FetchError(RuntimeError):
@@ -146,6 +182,13 @@ class FetchResult:
         ) == self.replyCertificate.public_bytes(Encoding.DER)
 
 
+TLSCreator = Union[IOpenSSLClientConnectionCreator, CertificateOptions]
+"""What the fetch's TLS layer is built from: verifying client options, or any certificate."""
+
+FetchOutcome = Union[FetchResult, Failure]
+"""How a fetch ends: its L{FetchResult}, or a L{Failure} of a L{FetchError}."""
+
+
 def fingerprint(certificate: x509.Certificate, algorithm: hashes.HashAlgorithm) -> str:
     """
     @return: the certificate's fingerprint as upper-case hex pairs joined
@@ -181,7 +224,7 @@ class _FetchProtocol(Protocol):
     """
 
     def __init__(
-        self, host: str, port: int, request: bytes, finished: Callable[[Any], None]
+        self, host: str, port: int, request: bytes, finished: Callable[[FetchOutcome], None]
     ) -> None:
         self._host = host
         self._port = port
@@ -222,7 +265,7 @@ class _FetchProtocol(Protocol):
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         self._finished(self._outcome(reason))
 
-    def _outcome(self, reason: Failure) -> Any:
+    def _outcome(self, reason: Failure) -> FetchOutcome:
         host, port = self._host, self._port
         if self.timedOut:
             return Failure(FetchTimedOut(host, port, "no complete reply"))
@@ -260,10 +303,10 @@ class _Fetch:
 
     def __init__(
         self,
-        reactor: Any,
+        reactor: FetchReactor,
         host: str,
         port: int,
-        creator: Any,
+        creator: TLSCreator,
         timeout: float,
         request: bytes,
     ) -> None:
@@ -281,7 +324,7 @@ class _Fetch:
         self._connecting = endpoint.connect(tlsFactory)
         self._connecting.addCallbacks(self._connectionMade, self._connectionFailed)
 
-    def _connectionMade(self, tlsProtocol: Any) -> None:
+    def _connectionMade(self, tlsProtocol: TLSMemoryBIOProtocol) -> None:
         self._connected = True
 
     def _connectionFailed(self, reason: Failure) -> None:
@@ -313,7 +356,7 @@ class _Fetch:
         else:
             self._connecting.cancel()
 
-    def _finish(self, outcome: Any) -> None:
+    def _finish(self, outcome: FetchOutcome) -> None:
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
         self._timer = None
@@ -326,7 +369,7 @@ class _Fetch:
 
 
 def fetchCredentials(
-    reactor: Any,
+    reactor: FetchReactor,
     host: str,
     port: int,
     caCertificates: Sequence[x509.Certificate] | None = None,
@@ -341,7 +384,7 @@ def fetchCredentials(
     caller (a test) never leaves a socket behind.
 
     @param reactor: provides C{IReactorTCP}, C{IReactorTime} and
-        C{IReactorPluggableNameResolver}.
+        C{IReactorPluggableNameResolver} (L{FetchReactor}).
     @param host: the service's address (an IP address or a name).
     @param port: its TCP port.
     @param caCertificates: when given, the server's chain must verify against
@@ -358,7 +401,7 @@ def fetchCredentials(
         trustRoot = trustRootFromCertificates(
             [Certificate.loadPEM(c.public_bytes(Encoding.PEM)) for c in caCertificates]
         )
-        creator: Any = optionsForClientTLS(host, trustRoot=trustRoot)
+        creator: TLSCreator = optionsForClientTLS(host, trustRoot=trustRoot)
     else:
         creator = CertificateOptions()
     return _Fetch(reactor, host, port, creator, timeout, request).result

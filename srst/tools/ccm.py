@@ -40,16 +40,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, Callable, Sequence, TextIO
+from typing import Callable, Protocol, Sequence, TextIO, TypeAlias
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.error import CannotListenError
+from twisted.internet.interfaces import IDelayedCall
 from twisted.python.failure import Failure
 
 from srst.debug import DebugSwitches
-from srst.tools._callagent import CallAgent, LineSpecError, parseLineSpec
+from srst.tools._callagent import AgentReactor, CallAgent, CallAgentEvent, LineSpec, LineSpecError, parseLineSpec
 from srst.tools._credentialsfetch import (
     EXIT_CA_FILE,
     EXIT_CONNECT,
@@ -63,6 +64,7 @@ from srst.tools._credentialsfetch import (
     FetchConnectionFailed,
     FetchError,
     FetchProtocolError,
+    FetchReactor,
     FetchResult,
     FetchTimedOut,
     FetchTLSFailed,
@@ -72,8 +74,30 @@ from srst.tools._credentialsfetch import (
 )
 
 
+class CcmReactor(AgentReactor, FetchReactor, Protocol):
+    """
+    What C{srst-ccm} uses of the reactor: the call agent's
+    (L{AgentReactor}: the clock and C{IReactorUDP.listenUDP}), the
+    credentials client's (L{FetchReactor}: C{IReactorTCP.connectTCP}, the
+    clock and C{IReactorPluggableNameResolver}), and the system event
+    triggers of L{twisted.internet.interfaces.IReactorCore} that stop the
+    agent before the reactor shuts down.
+    """
 
-def _credentialsFetch(reactor: Any, args: argparse.Namespace, out: TextIO, err: TextIO):
+    def addSystemEventTrigger(self, phase: str, eventType: str, callable: Callable[..., object],
+                              *args: object, **kwargs: object) -> object:
+        "Call C{callable} at C{phase} of C{eventType}; returns the trigger's id."
+
+    def removeSystemEventTrigger(self, triggerID: object) -> None:
+        "Remove a trigger added with C{addSystemEventTrigger}."
+
+
+_SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+"""The type of the object a command group adds its commands to."""
+
+
+def _credentialsFetch(reactor: FetchReactor, args: argparse.Namespace, out: TextIO,
+                      err: TextIO) -> Deferred[int]:
     try:
         caCertificates = loadCACertificates(args.ca) if args.ca else None
     except CAFileError as e:
@@ -104,7 +128,7 @@ def _credentialsFetch(reactor: Any, args: argparse.Namespace, out: TextIO, err: 
     return d
 
 
-def _addCredentialsCommands(groups: Any) -> None:
+def _addCredentialsCommands(groups: _SubParsers) -> None:
     credentials = groups.add_parser(
         "credentials", help="talk to a Secure SRST credentials service"
     )
@@ -137,14 +161,14 @@ def _hostPort(text: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def _lineArgument(text: str) -> Any:
+def _lineArgument(text: str) -> LineSpec:
     try:
         return parseLineSpec(text)
     except LineSpecError as e:
         raise argparse.ArgumentTypeError(str(e)) from e
 
 
-def _mgcpAgent(reactor: Any, args: argparse.Namespace, out: TextIO, err: TextIO):
+def _mgcpAgent(reactor: CcmReactor, args: argparse.Namespace, out: TextIO, err: TextIO) -> Deferred[int]:
     try:
         agent = CallAgent(reactor, args.domain, args.lines, args.gateway, args.listen,
                           args.digitMap, args.audit, f"MGCP {args.protocolVersion}",
@@ -157,7 +181,7 @@ def _mgcpAgent(reactor: Any, args: argparse.Namespace, out: TextIO, err: TextIO)
         err.write(f"srst-ccm: cannot listen on {args.listen[0]}:{args.listen[1]}: {e.socketError}\n")
         return succeed(EXIT_CONNECT)
 
-    def show(event: Any) -> None:
+    def show(event: CallAgentEvent) -> None:
         out.write(event.describe() + "\n")
         out.flush()
 
@@ -166,7 +190,9 @@ def _mgcpAgent(reactor: Any, args: argparse.Namespace, out: TextIO, err: TextIO)
     out.flush()
     agent.observers.append(show)
     done: Deferred[int] = Deferred()
-    handles: dict[str, Any] = {}
+    timer: IDelayedCall | None = None
+    trigger: object = None
+    finishing = False
 
     def summary(_: object) -> int:
         c = agent.counters
@@ -177,23 +203,29 @@ def _mgcpAgent(reactor: Any, args: argparse.Namespace, out: TextIO, err: TextIO)
         return EXIT_OK
 
     def finish() -> Deferred[int]:
-        if "finishing" not in handles:
-            timer, trigger = handles.get("timer"), handles.pop("trigger", None)
+        nonlocal trigger, finishing
+        if not finishing:
+            finishing = True
             if timer is not None and timer.active():
                 timer.cancel()
             if trigger is not None:
                 reactor.removeSystemEventTrigger(trigger)
-            handles["finishing"] = agent.stop().addCallback(summary)
-            handles["finishing"].chainDeferred(done)
+                trigger = None
+            agent.stop().addCallback(summary).chainDeferred(done)
         return done
 
+    def shuttingDown() -> Deferred[int]:
+        nonlocal trigger
+        trigger = None  # firing now: a fired trigger is not removed
+        return finish()
+
     if args.duration:
-        handles["timer"] = reactor.callLater(args.duration, finish)
-    handles["trigger"] = reactor.addSystemEventTrigger("before", "shutdown", finish)
+        timer = reactor.callLater(args.duration, finish)
+    trigger = reactor.addSystemEventTrigger("before", "shutdown", shuttingDown)
     return done
 
 
-def _addMgcpCommands(groups: Any) -> None:
+def _addMgcpCommands(groups: _SubParsers) -> None:
     mgcp = groups.add_parser("mgcp", help="act as CallManager towards an MGCP gateway")
     actions = mgcp.add_subparsers(dest="action", metavar="ACTION", required=True)
     agent = actions.add_parser(
@@ -224,7 +256,7 @@ def _addMgcpCommands(groups: Any) -> None:
     agent.set_defaults(func=_mgcpAgent)
 
 
-_COMMAND_GROUPS: list[Callable[[Any], None]] = [_addCredentialsCommands, _addMgcpCommands]
+_COMMAND_GROUPS: list[Callable[[_SubParsers], None]] = [_addCredentialsCommands, _addMgcpCommands]
 
 
 def makeParser() -> argparse.ArgumentParser:
@@ -245,11 +277,12 @@ def makeParser() -> argparse.ArgumentParser:
 
 
 def run(
-    reactor: Any, argv: Sequence[str], out: TextIO, err: TextIO
+    reactor: CcmReactor, argv: Sequence[str], out: TextIO, err: TextIO
 ) -> Deferred[int]:
     """
     Run one C{srst-ccm} command on a running reactor.
 
+    @param reactor: the reactor (L{CcmReactor}).
     @param argv: the arguments, without the program name.
     @param out: where results go.
     @param err: where errors go.
@@ -260,7 +293,7 @@ def run(
     return args.func(reactor, args, out, err)
 
 
-def _main(reactor: Any, argv: Sequence[str]) -> Deferred[None]:
+def _main(reactor: CcmReactor, argv: Sequence[str]) -> Deferred[None]:
     d = run(reactor, argv, sys.stdout, sys.stderr)
 
     def exit(code: int) -> None:
@@ -295,5 +328,5 @@ __all__ = [
     "FetchProtocolError", "FetchResult", "FetchTLSFailed", "FetchTimedOut", "fetchCredentials",
     "fingerprint", "loadCACertificates",
     # the command line
-    "main", "makeParser", "run",
+    "CcmReactor", "main", "makeParser", "run",
 ]
