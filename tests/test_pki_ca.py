@@ -1,7 +1,8 @@
 """
 Tests for L{srst.pki.ca} (the certificate server, with its database
 L{srst.pki._database}, request queue L{srst.pki._requests}, signing
-L{srst.pki._signing} and errors L{srst.pki.errors}) and L{srst.pki._files}.
+L{srst.pki._signing} and errors L{srst.pki.errors}) and the atomic writes of
+L{srst._files} it relies on.
 """
 
 from __future__ import annotations
