@@ -40,14 +40,14 @@ from srst.sccp.constants import (
     UnregisterStatus,
 )
 from srst.tools import phone as cli
-from srst.tools._phoneclient import (
+from srst.tools._phoneclient import SimulatedPhone
+from srst.tools._phonetypes import (
     PhoneConfig,
     PhoneDisconnected,
     PhoneState,
     PhoneStateError,
     RegistrationRejected,
     RegistrationTimedOut,
-    SimulatedPhone,
     UnknownModelError,
     UnregisterRefused,
     UnregisterTimedOut,

@@ -23,12 +23,12 @@ from twisted.internet.defer import Deferred, DeferredList, succeed
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from srst.tools._phoneclient import (
+from srst.tools._phoneclient import SimulatedPhone
+from srst.tools._phonetypes import (
     PhoneConfig,
     PhoneError,
     PhoneState,
     RegistrationRejected,
-    SimulatedPhone,
 )
 from srst.tools._phonewire import buildTLSContext, connectPhone
 

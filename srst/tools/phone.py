@@ -50,20 +50,20 @@ from srst.pki.trust import (
     loadCertificateFile,
     loadPrivateKeyFile,
 )
-from srst.tools._phoneclient import (
+from srst.tools._phoneclient import SimulatedPhone
+from srst.tools._phoneload import LoadGenerator, LoadResult, percentile
+from srst.tools._phonetypes import (
     PhoneConfig,
     PhoneDisconnected,
     PhoneError,
     PhoneState,
     RegistrationRejected,
     RegistrationTimedOut,
-    SimulatedPhone,
     UnknownModelError,
     UnregisterRefused,
     UnregisterTimedOut,
     deviceTypeForModel,
 )
-from srst.tools._phoneload import LoadGenerator, LoadResult, percentile
 from srst.tools._phonewire import (
     PhoneProtocol,
     clientTLSOptions,
