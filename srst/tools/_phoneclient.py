@@ -35,7 +35,7 @@ The phone itself invents no call behaviour.
 from __future__ import annotations
 
 import collections
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Generic, Optional, TypeVar
 
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
@@ -55,6 +55,10 @@ from srst.tools._phonetypes import (
     UnregisterRefused,
     UnregisterTimedOut,
 )
+
+if TYPE_CHECKING:
+    from srst.tools._phonemedia import PhoneMedia
+    from srst.tools._phonewire import PhoneProtocol
 
 _log = Logger(namespace="srst.tools.phone")
 _debug = Logger(namespace="srst.debug.phone")
@@ -92,14 +96,17 @@ _STATE_MESSAGES = frozenset(cls.MESSAGE_ID for cls in (
 """The messages a phone must decode to keep its state (see C{decodeAll})."""
 
 
-class OneShot:
+_T = TypeVar("_T")
+
+
+class OneShot(Generic[_T]):
     """
     Deferreds for a one-shot event: fired with a value or failed with an
     exception, now or later.
     """
 
     def __init__(self) -> None:
-        self._pending: list[Deferred[Any]] = []
+        self._pending: list[Deferred[_T]] = []
         self._outcome: Optional[tuple[bool, Any]] = None
 
     @property
@@ -107,18 +114,18 @@ class OneShot:
         """Whether the event happened (fired or failed)."""
         return self._outcome is not None
 
-    def wait(self) -> Deferred[Any]:
+    def wait(self) -> Deferred[_T]:
         """
         @return: a L{Deferred} with the event's outcome, now or later.
         """
         if self._outcome is None:
-            d: Deferred[Any] = Deferred()
+            d: Deferred[_T] = Deferred()
             self._pending.append(d)
             return d
         ok, value = self._outcome
         return succeed(value) if ok else fail(value)
 
-    def fire(self, value: Any) -> None:
+    def fire(self, value: _T) -> None:
         """
         The event happened: fire every waiter with C{value} (only the first
         outcome counts).
@@ -177,7 +184,7 @@ class SimulatedPhone:
         self.config = config
         self.clock = clock
         self.state = PhoneState.IDLE
-        self.protocol: Any = None
+        self.protocol: Optional[PhoneProtocol] = None
         self.received: list[m.Message] = []
         self.sent: list[m.Message] = []
         self.negotiatedVersion: Optional[int] = None
@@ -188,7 +195,7 @@ class SimulatedPhone:
         self.keepAliveAcks = 0
         self.connectedAt: Optional[float] = None
         self.registeredAt: Optional[float] = None
-        self.media: Any = None
+        self.media: Optional[PhoneMedia] = None
         self._unanswered = 0
         self._pending: collections.Counter[int] = collections.Counter()
         self.skipped = 0
@@ -200,10 +207,10 @@ class SimulatedPhone:
         self._capabilitiesCall: Optional[IDelayedCall] = None
         self._registrationCall: Optional[IDelayedCall] = None
         self._unregisterCall: Optional[IDelayedCall] = None
-        self._registered = OneShot()
-        self._rejected = OneShot()
-        self._disconnected = OneShot()
-        self._unregistered: Optional[OneShot] = None
+        self._registered: OneShot[SimulatedPhone] = OneShot()
+        self._rejected: OneShot[m.RegisterReject] = OneShot()
+        self._disconnected: OneShot[BaseException] = OneShot()
+        self._unregistered: Optional[OneShot[None]] = None
 
     def __repr__(self) -> str:
         return "<SimulatedPhone %s %s>" % (self.config.deviceName,
@@ -279,13 +286,13 @@ class SimulatedPhone:
 
     # -- connection (called by the protocol) ---------------------------------
 
-    def connectionMade(self, protocol: Any) -> None:
+    def connectionMade(self, protocol: PhoneProtocol) -> None:
         """
         The connection is up: start standby keepalives or register.
 
-        @param protocol: the L{srst.tools._phonewire.PhoneProtocol}; it
-            provides C{sendMessages(messages, protocolVersion)},
-            C{protocolVersion}, C{transport} and C{localAddress()}.
+        @param protocol: the connection's
+            L{srst.tools._phonewire.PhoneProtocol}, which the phone sends
+            through from now on.
         """
         self.protocol = protocol
         self.connectedAt = self.clock.seconds()
@@ -321,12 +328,12 @@ class SimulatedPhone:
             return
         wasState = self.state
         self._enter(PhoneState.CLOSED)
-        for name in ("_keepAliveCall", "_capabilitiesCall",
-                     "_registrationCall", "_unregisterCall"):
-            call = getattr(self, name)
+        for call in (self._keepAliveCall, self._capabilitiesCall,
+                     self._registrationCall, self._unregisterCall):
             if call is not None and call.active():
                 call.cancel()
-            setattr(self, name, None)
+        self._keepAliveCall = self._capabilitiesCall = None
+        self._registrationCall = self._unregisterCall = None
         text = reason.getErrorMessage() if reason is not None else "closed"
         gone = PhoneDisconnected(self.deviceName, "connection closed in state "
                                  "%s: %s" % (wasState.value, text))
@@ -340,12 +347,12 @@ class SimulatedPhone:
         self._disconnected.fire(reason.value)
 
     def _loseConnection(self) -> None:
-        if self.protocol is not None and self.protocol.transport is not None:
-            self.protocol.transport.loseConnection()
+        if self.protocol is not None:
+            self.protocol.loseConnection()
 
     def _abortConnection(self) -> None:
-        if self.protocol is not None and self.protocol.transport is not None:
-            self.protocol.transport.abortConnection()
+        if self.protocol is not None:
+            self.protocol.abortConnection()
 
     # -- registration ----------------------------------------------------------
 
