@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import collections
 import math
-from typing import Any, Callable, Iterator, Optional, Sequence
+from typing import Callable, Iterator, Optional, Sequence
 
 from attrs import frozen
 from twisted.internet.defer import Deferred, DeferredList, succeed
+from twisted.internet.interfaces import IOpenSSLClientConnectionCreator
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -30,9 +31,15 @@ from srst.tools._phonetypes import (
     PhoneState,
     RegistrationRejected,
 )
-from srst.tools._phonewire import buildTLSContext, connectPhone
+from srst.tools._phonewire import PhoneReactor, buildTLSContext, connectPhone
 
 _log = Logger(namespace="srst.tools.phone")
+
+TLSOptionsFor = Callable[[PhoneConfig], IOpenSSLClientConnectionCreator]
+"""Builds one phone's TLS client connection creator from its config."""
+
+_Work = Iterator[tuple[int, tuple[SimulatedPhone,
+                                  Optional[IOpenSSLClientConnectionCreator]]]]
 
 
 def percentile(sortedValues: Sequence[float], fraction: float) -> float:
@@ -88,7 +95,7 @@ class LoadResult:
         """99th-percentile latency in seconds."""
         return percentile(self.latencies, 0.99)
 
-    def asDict(self) -> dict[str, Any]:
+    def asDict(self) -> dict[str, object]:
         """
         @return: the figures for C{--json} (latencies in milliseconds).
         """
@@ -128,12 +135,13 @@ class LoadGenerator:
     @ivar phones: the phones, in configuration order (filled by L{run}).
     """
 
-    def __init__(self, reactor: Any, host: str, port: int,
+    def __init__(self, reactor: PhoneReactor, host: str, port: int,
                  configs: Sequence[PhoneConfig], *,
-                 tlsOptionsFor: Optional[Callable[[PhoneConfig], Any]] = None,
+                 tlsOptionsFor: Optional[TLSOptionsFor] = None,
                  concurrency: int = 100, connectTimeout: float = 30) -> None:
         """
-        @param reactor: provides C{IReactorTCP} and C{IReactorTime}.
+        @param reactor: TCP and the clock
+            (L{srst.tools._phonewire.PhoneReactor}).
         @param host: the router's IPv4 address.
         @param port: its SCCP port.
         @param configs: one L{PhoneConfig} per phone.
@@ -186,8 +194,7 @@ class LoadGenerator:
         d.addCallback(lambda _: self._result())
         return d
 
-    def _worker(self, work: Iterator[tuple[int, tuple[SimulatedPhone, Any]]]
-                ) -> Deferred[None]:
+    def _worker(self, work: _Work) -> Deferred[None]:
         done: Deferred[None] = Deferred()
 
         def startNext(_: object = None) -> None:
@@ -205,7 +212,8 @@ class LoadGenerator:
         return done
 
     def _one(self, index: int, phone: SimulatedPhone,
-             creator: Any) -> Deferred[None]:
+             creator: Optional[IOpenSSLClientConnectionCreator]
+             ) -> Deferred[None]:
         self._started[index] = self.reactor.seconds()
         connecting = connectPhone(self.reactor, phone, self.host, self.port,
                                   creator, timeout=self.connectTimeout)
@@ -255,8 +263,8 @@ class LoadGenerator:
             every connection is closed.
         """
         self._stopping = True
-        waits: list[Deferred[Any]] = []
-        unregistering = []
+        waits: list[Deferred[BaseException]] = []
+        unregistering: list[Deferred[None]] = []
         for phone in self.phones:
             if phone.state in (PhoneState.REGISTERED, PhoneState.CONFIGURING):
                 unregistering.append(phone.unregister())
@@ -264,9 +272,9 @@ class LoadGenerator:
                 waits.append(phone.stop())
         if not unregistering and not waits:
             return succeed((0, 0))
-        d = DeferredList(unregistering + waits, consumeErrors=True)
+        d = DeferredList([*unregistering, *waits], consumeErrors=True)
 
-        def count(results: list[tuple[bool, Any]]) -> tuple[int, int]:
+        def count(results: list[tuple[bool, object]]) -> tuple[int, int]:
             outcomes = results[:len(unregistering)]
             ok = sum(1 for success, _ in outcomes if success)
             return ok, len(outcomes) - ok
@@ -274,4 +282,4 @@ class LoadGenerator:
         return d.addCallback(count)
 
 
-__all__ = ["LoadGenerator", "LoadResult", "percentile"]
+__all__ = ["LoadGenerator", "LoadResult", "TLSOptionsFor", "percentile"]
