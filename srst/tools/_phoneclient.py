@@ -42,6 +42,7 @@ from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from srst.debug import DebugSwitches
 from srst.sccp import messages as m
 from srst.sccp.constants import AlarmSeverity, UnregisterStatus, keypadButton
 from srst.tools._phonetypes import (
@@ -61,7 +62,9 @@ if TYPE_CHECKING:
     from srst.tools._phonewire import PhoneProtocol
 
 _log = Logger(namespace="srst.tools.phone")
-_debug = Logger(namespace="srst.debug.phone")
+
+DEBUG_NAMESPACE = "srst.debug.phone"
+"""The debug category of a phone's registration lines."""
 
 _TRANSITIONS = {
     PhoneState.IDLE: {PhoneState.STANDBY, PhoneState.REGISTERING,
@@ -176,13 +179,19 @@ class SimulatedPhone:
         RTP ports and leaves OpenReceiveChannel to its observers).
     """
 
-    def __init__(self, config: PhoneConfig, *, clock: IReactorTime) -> None:
+    def __init__(self, config: PhoneConfig, *, clock: IReactorTime,
+                 debug: Optional[DebugSwitches] = None) -> None:
         """
         @param config: what the phone is.
         @param clock: the time source for keepalives and timeouts.
+        @param debug: the debug switches its L{DEBUG_NAMESPACE} lines go
+            through (a load generator shares one set among its phones); by
+            default a set of its own, all off.
         """
         self.config = config
         self.clock = clock
+        self._debug = (debug if debug is not None
+                       else DebugSwitches()).logger(DEBUG_NAMESPACE)
         self.state = PhoneState.IDLE
         self.protocol: Optional[PhoneProtocol] = None
         self.received: list[m.Message] = []
@@ -496,7 +505,7 @@ class SimulatedPhone:
         if self._registrationCall is not None:
             self._registrationCall.cancel()
             self._registrationCall = None
-        _debug.debug("{device}: registered at protocol {version}, keepalive "
+        self._debug.debug("{device}: registered at protocol {version}, keepalive "
                      "{interval} s, lines {lines}", device=self.deviceName,
                      version=self.negotiatedVersion,
                      interval=self.keepAliveInterval,
@@ -762,4 +771,4 @@ class SimulatedPhone:
     }
 
 
-__all__ = ["SimulatedPhone"]
+__all__ = ["DEBUG_NAMESPACE", "SimulatedPhone"]

@@ -24,6 +24,8 @@ from twisted.internet.interfaces import IOpenSSLClientConnectionCreator
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from srst.debug import DebugSwitches
+
 from srst.tools._phoneclient import SimulatedPhone
 from srst.tools._phonetypes import (
     PhoneConfig,
@@ -138,7 +140,8 @@ class LoadGenerator:
     def __init__(self, reactor: PhoneReactor, host: str, port: int,
                  configs: Sequence[PhoneConfig], *,
                  tlsOptionsFor: Optional[TLSOptionsFor] = None,
-                 concurrency: int = 100, connectTimeout: float = 30) -> None:
+                 concurrency: int = 100, connectTimeout: float = 30,
+                 debug: Optional[DebugSwitches] = None) -> None:
         """
         @param reactor: TCP and the clock
             (L{srst.tools._phonewire.PhoneReactor}).
@@ -150,6 +153,8 @@ class LoadGenerator:
         @param concurrency: at most this many phones connect and register at
             the same time.
         @param connectTimeout: seconds per TCP connection attempt.
+        @param debug: the debug switches every phone's debug lines go
+            through; by default one set of its own, all off.
         @raise ValueError: for a concurrency below 1.
         """
         if concurrency < 1:
@@ -162,6 +167,7 @@ class LoadGenerator:
         self.tlsOptionsFor = tlsOptionsFor
         self.concurrency = concurrency
         self.connectTimeout = connectTimeout
+        self.debug = debug if debug is not None else DebugSwitches()
         self.phones: list[SimulatedPhone] = []
         self._started: dict[int, float] = {}
         self._latencies: list[float] = []
@@ -183,7 +189,8 @@ class LoadGenerator:
         for creator in creators:
             if creator is not None:
                 buildTLSContext(creator, self.reactor)
-        self.phones = [SimulatedPhone(config, clock=self.reactor)
+        self.phones = [SimulatedPhone(config, clock=self.reactor,
+                                      debug=self.debug)
                        for config in self.configs]
         work = iter(list(enumerate(zip(self.phones, creators))))
         self._begin = self.reactor.seconds()

@@ -56,6 +56,7 @@ from srst.media.srtp import (
     SrtpReceiver,
     SrtpSender,
 )
+from srst.debug import DebugSwitches
 from srst.media.udpport import MediaReactor
 from srst.ports.g711 import FRAME_MS, FRAME_SAMPLES, G711Law, encode
 from srst.ports.tones import CallProgressTone, ToneGenerator
@@ -65,7 +66,9 @@ from srst.sccp.srtpkeys import SrtpKeyError, fromKeyInfo
 from srst.tools._phoneclient import SimulatedPhone
 
 _log = Logger(namespace="srst.tools.phone.media")
-_debug = Logger(namespace="srst.debug.phone.media")
+
+DEBUG_NAMESPACE = "srst.debug.phone.media"
+"""The debug category of a phone's media lines."""
 
 PACKET_INTERVAL = FRAME_MS / 1000.0
 """Seconds between two RTP packets of a stream (20 ms)."""
@@ -157,8 +160,10 @@ class Transmitter(DatagramProtocol):
 
     def __init__(self, media: PhoneMedia, passThruPartyId: int,
                  destination: tuple[str, int], law: G711Law,
-                 sender: Optional[SrtpSender], tone: CallProgressTone) -> None:
+                 sender: Optional[SrtpSender], tone: CallProgressTone,
+                 debugLog: Logger) -> None:
         self._media = media
+        self._debug = debugLog
         self.passThruPartyId = passThruPartyId
         self.destination = destination
         self.law = law
@@ -215,7 +220,7 @@ class Transmitter(DatagramProtocol):
         except OSError as e:
             self._media.sendFailed()
             self._writeErrors += 1
-            log = _log.warn if self._writeErrors == 1 else _debug.debug
+            log = _log.warn if self._writeErrors == 1 else self._debug.debug
             log("stream {stream}: cannot send RTP to {host}:{port}: "
                 "{error} ({count} so far)", stream=self.passThruPartyId,
                 host=self.destination[0], port=self.destination[1],
@@ -279,7 +284,8 @@ class PhoneMedia:
     def __init__(self, phone: SimulatedPhone, *, reactor: MediaReactor,
                  interface: str = "127.0.0.1",
                  tone: CallProgressTone = CallProgressTone.DIAL,
-                 captureLimit: int = DEFAULT_CAPTURE_LIMIT) -> None:
+                 captureLimit: int = DEFAULT_CAPTURE_LIMIT,
+                 debug: Optional[DebugSwitches] = None) -> None:
         """
         Attach to C{phone}: observe its messages, become C{phone.media},
         and stop when its connection ends.
@@ -290,8 +296,12 @@ class PhoneMedia:
         @param interface: the IPv4 address to bind and announce.
         @param tone: the tone to send.
         @param captureLimit: how many received datagrams to keep.
+        @param debug: the debug switches its L{DEBUG_NAMESPACE} lines go
+            through; by default a set of its own, all off.
         """
         self.phone = phone
+        self._debug = (debug if debug is not None
+                       else DebugSwitches()).logger(DEBUG_NAMESPACE)
         self.interface = str(ipaddress.IPv4Address(interface))
         self.tone = tone
         self._reactor = reactor
@@ -374,7 +384,7 @@ class PhoneMedia:
                 return
             self.channels[msg.passThruPartyId] = channel
         port = channel.port.getHost().port
-        _debug.debug("{device}: receiving stream {stream} on {host}:{port} "
+        self._debug.debug("{device}: receiving stream {stream} on {host}:{port} "
                      "({kind})", device=self.phone.deviceName,
                      stream=msg.passThruPartyId, host=self.interface,
                      port=port, kind="SRTP" if receiver else "RTP")
@@ -409,14 +419,15 @@ class PhoneMedia:
         transmitter = Transmitter(
             self, msg.passThruPartyId,
             (str(msg.remoteIpAddr), msg.remotePortNumber), law,
-            SrtpSender(keys) if keys is not None else None, self.tone)
+            SrtpSender(keys) if keys is not None else None, self.tone,
+            self._debug)
         try:
             transmitter.port = self._listen(transmitter)
         except CannotListenError as e:
             self._refuseTransmission(msg, str(e))
             return
         self.transmitters[msg.passThruPartyId] = transmitter
-        _debug.debug("{device}: sending stream {stream} to {host}:{port} "
+        self._debug.debug("{device}: sending stream {stream} to {host}:{port} "
                      "({law}, {kind})", device=self.phone.deviceName,
                      stream=msg.passThruPartyId, host=str(msg.remoteIpAddr),
                      port=msg.remotePortNumber, law=law.value,
@@ -506,7 +517,7 @@ class PhoneMedia:
                 datagram = channel.receiver.unprotect(datagram)
             except SrtpError as e:
                 self.decryptFailures += 1
-                _debug.debug("{device}: stream {stream}: {error}",
+                self._debug.debug("{device}: stream {stream}: {error}",
                              device=self.phone.deviceName,
                              stream=channel.passThruPartyId, error=str(e))
                 return
@@ -515,7 +526,7 @@ class PhoneMedia:
             packet = decodeRtp(datagram)
         except RtpDecodeError as e:
             self.malformedPackets += 1
-            _debug.debug("{device}: stream {stream}: {error}",
+            self._debug.debug("{device}: stream {stream}: {error}",
                          device=self.phone.deviceName,
                          stream=channel.passThruPartyId, error=str(e))
             return
@@ -555,5 +566,5 @@ class PhoneMedia:
         self.stop()
 
 
-__all__ = ["CODEC_LAWS", "PACKET_INTERVAL", "PhoneMedia", "ReceiveChannel",
-           "Transmitter"]
+__all__ = ["CODEC_LAWS", "DEBUG_NAMESPACE", "PACKET_INTERVAL", "PhoneMedia",
+           "ReceiveChannel", "Transmitter"]
