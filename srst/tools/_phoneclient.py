@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_phone -*-
+# -*- test-case-name: tests.test_phone_client -*-
 """
 A simulated Cisco SCCP phone: the session that registers, holds the
 registration with keepalives, sends what its user does (handset, keypad,

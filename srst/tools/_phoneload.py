@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_phone -*-
+# -*- test-case-name: tests.test_phone_load -*-
 """
 The load generator behind C{srst-phone register}: connect and register many
 simulated phones with bounded concurrency, measure each registration, hold

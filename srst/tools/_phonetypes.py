@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_phone -*-
+# -*- test-case-name: tests.test_phone_types -*-
 """
 The value types of the simulated phone (L{srst.tools._phoneclient}): model
 names to device types, L{PhoneConfig} (what a phone is), L{PhoneState}

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_phone -*-
+# -*- test-case-name: tests.test_phone_wire -*-
 """
 The wire side of a simulated phone: L{PhoneProtocol} frames the SCCP byte
 stream (plain TCP or TLS, the framing is the same) and hands decoded
