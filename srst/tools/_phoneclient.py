@@ -505,11 +505,12 @@ class SimulatedPhone:
         if self._registrationCall is not None:
             self._registrationCall.cancel()
             self._registrationCall = None
-        self._debug.debug("{device}: registered at protocol {version}, keepalive "
-                     "{interval} s, lines {lines}", device=self.deviceName,
-                     version=self.negotiatedVersion,
-                     interval=self.keepAliveInterval,
-                     lines=self.settings.lines)
+        self._debug.debug("{device}: registered at protocol {version}, "
+                          "keepalive {interval} s, lines {lines}",
+                          device=self.deviceName,
+                          version=self.negotiatedVersion,
+                          interval=self.keepAliveInterval,
+                          lines=self.settings.lines)
         self._registered.fire(self)
 
     def _registerReject(self, msg: m.RegisterReject) -> None:

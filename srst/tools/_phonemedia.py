@@ -42,6 +42,7 @@ from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from srst.debug import DebugSwitches
 from srst.media.rtp import (
     ReceiveStatistics,
     RtpDecodeError,
@@ -56,7 +57,6 @@ from srst.media.srtp import (
     SrtpReceiver,
     SrtpSender,
 )
-from srst.debug import DebugSwitches
 from srst.media.udpport import MediaReactor
 from srst.ports.g711 import FRAME_MS, FRAME_SAMPLES, G711Law, encode
 from srst.ports.tones import CallProgressTone, ToneGenerator
@@ -384,10 +384,11 @@ class PhoneMedia:
                 return
             self.channels[msg.passThruPartyId] = channel
         port = channel.port.getHost().port
-        self._debug.debug("{device}: receiving stream {stream} on {host}:{port} "
-                     "({kind})", device=self.phone.deviceName,
-                     stream=msg.passThruPartyId, host=self.interface,
-                     port=port, kind="SRTP" if receiver else "RTP")
+        self._debug.debug("{device}: receiving stream {stream} on "
+                          "{host}:{port} ({kind})",
+                          device=self.phone.deviceName,
+                          stream=msg.passThruPartyId, host=self.interface,
+                          port=port, kind="SRTP" if receiver else "RTP")
         self._ack(msg, MediaStatus.OK, port)
 
     def _refuseTransmission(self, msg: m.StartMediaTransmission,
@@ -427,11 +428,13 @@ class PhoneMedia:
             self._refuseTransmission(msg, str(e))
             return
         self.transmitters[msg.passThruPartyId] = transmitter
-        self._debug.debug("{device}: sending stream {stream} to {host}:{port} "
-                     "({law}, {kind})", device=self.phone.deviceName,
-                     stream=msg.passThruPartyId, host=str(msg.remoteIpAddr),
-                     port=msg.remotePortNumber, law=law.value,
-                     kind="SRTP" if keys else "RTP")
+        self._debug.debug("{device}: sending stream {stream} to "
+                          "{host}:{port} ({law}, {kind})",
+                          device=self.phone.deviceName,
+                          stream=msg.passThruPartyId,
+                          host=str(msg.remoteIpAddr),
+                          port=msg.remotePortNumber, law=law.value,
+                          kind="SRTP" if keys else "RTP")
         transmitter.start(self._reactor)
 
     def _track(self, closing: Deferred[None]) -> None:
@@ -518,8 +521,9 @@ class PhoneMedia:
             except SrtpError as e:
                 self.decryptFailures += 1
                 self._debug.debug("{device}: stream {stream}: {error}",
-                             device=self.phone.deviceName,
-                             stream=channel.passThruPartyId, error=str(e))
+                                  device=self.phone.deviceName,
+                                  stream=channel.passThruPartyId,
+                                  error=str(e))
                 return
             self.packetsDecrypted += 1
         try:
@@ -527,8 +531,8 @@ class PhoneMedia:
         except RtpDecodeError as e:
             self.malformedPackets += 1
             self._debug.debug("{device}: stream {stream}: {error}",
-                         device=self.phone.deviceName,
-                         stream=channel.passThruPartyId, error=str(e))
+                              device=self.phone.deviceName,
+                              stream=channel.passThruPartyId, error=str(e))
             return
         if channel.receiver is None:
             self.plainPacketsReceived += 1
