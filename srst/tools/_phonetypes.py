@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import ipaddress
-from typing import Any, Callable, Optional
+from typing import Any, Callable, ClassVar, Optional
 
 from attrs import Factory, define, field, frozen
 
@@ -236,35 +236,56 @@ class PhoneSettings:
 
         @param msg: the message.
         """
-        recorder = _RECORDERS.get(type(msg))
+        recorder = self._RECORDERS.get(type(msg))
         if recorder is not None:
             recorder(self, msg)
 
-
-def _buttonTemplate(settings: PhoneSettings, msg: m.ButtonTemplate) -> None:
-    settings.buttons = msg.buttons
-    settings.lines = [b.instanceNumber for b in msg.buttons
+    def _buttonTemplate(self, msg: m.ButtonTemplate) -> None:
+        self.buttons = msg.buttons
+        self.lines = [b.instanceNumber for b in msg.buttons
                       if b.buttonDefinition == Stimulus.LINE]
-    settings.speedDials = [b.instanceNumber for b in msg.buttons
+        self.speedDials = [b.instanceNumber for b in msg.buttons
                            if b.buttonDefinition == Stimulus.SPEED_DIAL]
 
+    def _lineStat(self, msg: m.LineStat) -> None:
+        self.lineStats[msg.lineNumber] = msg
 
-_RECORDERS: dict[type, Callable[[PhoneSettings, Any], None]] = {
-    m.ButtonTemplate: _buttonTemplate,
-    m.LineStat: lambda s, msg: s.lineStats.__setitem__(msg.lineNumber, msg),
-    m.ForwardStat: lambda s, msg: s.forwardStats.__setitem__(
-        msg.lineNumber, msg),
-    m.SpeedDialStat: lambda s, msg: s.speedDialStats.__setitem__(
-        msg.speedDialNumber, msg),
-    m.SoftKeyTemplateRes: lambda s, msg: setattr(s, "softKeyTemplate", msg),
-    m.SoftKeySetRes: lambda s, msg: setattr(s, "softKeySets", msg),
-    m.ConfigStat: lambda s, msg: setattr(s, "configStat", msg),
-    m.DefineTimeDate: lambda s, msg: setattr(s, "timeDate", msg),
-    m.DisplayPromptStatus: lambda s, msg: setattr(s, "prompt",
-                                                  msg.promptStatus),
-    m.SelectSoftKeys: lambda s, msg: setattr(s, "softKeySet",
-                                             msg.softKeySetIndex),
-}
+    def _forwardStat(self, msg: m.ForwardStat) -> None:
+        self.forwardStats[msg.lineNumber] = msg
+
+    def _speedDialStat(self, msg: m.SpeedDialStat) -> None:
+        self.speedDialStats[msg.speedDialNumber] = msg
+
+    def _softKeyTemplateRes(self, msg: m.SoftKeyTemplateRes) -> None:
+        self.softKeyTemplate = msg
+
+    def _softKeySetRes(self, msg: m.SoftKeySetRes) -> None:
+        self.softKeySets = msg
+
+    def _configStat(self, msg: m.ConfigStat) -> None:
+        self.configStat = msg
+
+    def _defineTimeDate(self, msg: m.DefineTimeDate) -> None:
+        self.timeDate = msg
+
+    def _displayPromptStatus(self, msg: m.DisplayPromptStatus) -> None:
+        self.prompt = msg.promptStatus
+
+    def _selectSoftKeys(self, msg: m.SelectSoftKeys) -> None:
+        self.softKeySet = msg.softKeySetIndex
+
+    _RECORDERS: ClassVar[dict[type, Callable[[PhoneSettings, Any], None]]] = {
+        m.ButtonTemplate: _buttonTemplate,
+        m.LineStat: _lineStat,
+        m.ForwardStat: _forwardStat,
+        m.SpeedDialStat: _speedDialStat,
+        m.SoftKeyTemplateRes: _softKeyTemplateRes,
+        m.SoftKeySetRes: _softKeySetRes,
+        m.ConfigStat: _configStat,
+        m.DefineTimeDate: _defineTimeDate,
+        m.DisplayPromptStatus: _displayPromptStatus,
+        m.SelectSoftKeys: _selectSoftKeys,
+    }
 
 
 __all__ = [
