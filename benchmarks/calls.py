@@ -311,7 +311,7 @@ async def _measure(reactor, server: Server, phones: int, count: int, levels: lis
                    nodelay: bool) -> list[dict]:
     from twisted.internet.task import deferLater
 
-    from srst.tools._phoneclient import PhoneConfig
+    from srst.tools._phonetypes import PhoneConfig
     from srst.tools._phoneload import LoadGenerator
     from srst.tools.lsc import macRange
 

@@ -251,7 +251,7 @@ def _phones(first: str, count: int, paths: dict[str, str], tls: bool):
     freshly minted LSC per phone.
     """
     from srst.pki.trust import loadCertificateFile, loadPrivateKeyFile
-    from srst.tools._phoneclient import PhoneConfig
+    from srst.tools._phonetypes import PhoneConfig
     from srst.tools._phonewire import clientTLSOptions
     from srst.tools.lsc import issueLSC, macRange
 

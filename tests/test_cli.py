@@ -369,6 +369,26 @@ class SocketPathTests(SynchronousTestCase):
             self.assertIn(reason, str(error))
 
 
+class LineNotifyingOutput(io.StringIO):
+    """
+    The output of a C{srst-cli} running in a thread: C{firstLine} fires, in
+    the reactor thread, once it has printed its first line (for a debug
+    command, the banner: the router has attached the stream by then).
+    """
+
+    def __init__(self):
+        io.StringIO.__init__(self)
+        self.firstLine = Deferred()
+        self._printed = False
+
+    def write(self, text):
+        written = io.StringIO.write(self, text)
+        if not self._printed and "\n" in text:
+            self._printed = True
+            reactor.callFromThread(self.firstLine.callback, None)
+        return written
+
+
 class IntegrationTests(TestCase):
     """
     C{srst-cli}'s real C{main} against a real admin socket, the blocking
@@ -378,33 +398,25 @@ class IntegrationTests(TestCase):
     timeout = 30
 
     def setUp(self):
-        self.streamStarted = Deferred()
-        testCase = self
-
-        class NotifyingFactory(AdminFactory):
-            def streamStarted(self, protocol, namespaces):
-                AdminFactory.streamStarted(self, protocol, namespaces)
-                # Let the protocol finish starting the stream first.
-                reactor.callLater(0, testCase.streamStarted.callback, protocol)
-
         self.table = CommandTable()
         self.table.add("show credentials", lambda: CommandResult("Credentials PORT: 2445", {"port": 2445}))
         registerDebugCommand(self.table, "debug credentials", BANNER, (CREDENTIALS,))
         self.switches = DebugSwitches(lambda event: None)
-        self.factory = NotifyingFactory(self.table, self.switches, reactor)
+        self.factory = AdminFactory(self.table, self.switches, reactor)
         self.directory = self.mktemp()
         self.path = os.path.join(self.directory, "srst.sock")
         self.service = AdminSocketService(reactor, self.path, self.factory)
         self.service.startService()
         self.addCleanup(self.service.stopService)
 
-    def runCli(self, *argv):
+    def runCli(self, *argv, stdout=None):
         """
         Run C{main} in a thread.
 
+        @param stdout: where it prints (a new L{io.StringIO} by default).
         @return: a L{Deferred} firing with (exit code, stdout, stderr).
         """
-        stdout, stderr = io.StringIO(), io.StringIO()
+        stdout, stderr = stdout or io.StringIO(), io.StringIO()
         d = deferToThread(cli.main, list(argv), stdout, stderr)
         d.addCallback(lambda code: (code, stdout.getvalue(), stderr.getvalue()))
         return d
@@ -449,8 +461,9 @@ class IntegrationTests(TestCase):
         A debug stream prints the banner and the debug lines logged while it
         runs, and ends with exit 0 when the router turns debugging off.
         """
-        result = self.runCli("--socket", self.path, "debug", "credentials")
-        await self.streamStarted
+        stdout = LineNotifyingOutput()
+        result = self.runCli("--socket", self.path, "debug", "credentials", stdout=stdout)
+        await stdout.firstLine
         self.switches.logger(CREDENTIALS).debug("Credentials service: TLS Handshake completes.")
         self.factory.undebugAll()
         code, out, _ = await result

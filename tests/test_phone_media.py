@@ -18,8 +18,10 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.error import CannotListenError
 from twisted.internet.task import Clock
+from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
+from srst.debug import DebugSwitches
 from srst.media.rtp import PayloadType, RtpPacket, decodeRtp, encodeRtp
 from srst.media.srtp import (
     SrtpError,
@@ -34,7 +36,7 @@ from srst.sccp import messages as m
 from srst.sccp.constants import CallState, Codec, MediaStatus, RingMode
 from srst.sccp.srtpkeys import toKeyInfo
 from srst.tools._phoneclient import SimulatedPhone
-from srst.tools._phonemedia import PACKET_INTERVAL, PhoneMedia
+from srst.tools._phonemedia import DEBUG_NAMESPACE, PACKET_INTERVAL, PhoneMedia
 from srst.tools._phonetypes import PhoneConfig
 from tests.callhelpers import isCallState, waitFor, waitUntil
 from tests.phonehelpers import registeredPhone, routerYamlWithCapf
@@ -474,6 +476,45 @@ class PhoneMediaTests(SynchronousTestCase):
         A simulated phone has no media unless one is attached.
         """
         self.assertIsNone(SimulatedPhone(PhoneConfig(mac="0000000000AA"), clock=Clock()).media)
+
+
+class PhoneMediaDebugTests(SynchronousTestCase):
+    """
+    The media's debug lines go through the debug switches it is given.
+    """
+
+    def test_streamLines(self) -> None:
+        """
+        With C{srst.debug.phone.media} on, opening a receive channel and
+        starting a transmission each log a debug line naming the device,
+        the stream and its kind.
+        """
+        events: list[dict[str, Any]] = []
+        switches = DebugSwitches(events.append)
+        switches.enable(DEBUG_NAMESPACE)
+        phone = FakePhone()
+        PhoneMedia(phone, reactor=FakeUdpReactor(), debug=switches)
+        phone.receive(orc(0x1234, keys=KEYS_AB))
+        phone.receive(smt(24000, 0x1234))
+        lines = [e for e in events if e["log_namespace"] == DEBUG_NAMESPACE]
+        self.assertEqual([(e["device"], e["stream"], e["kind"]) for e in lines],
+                         [(FakePhone.deviceName, 0x1234, "SRTP"), (FakePhone.deviceName, 0x1234, "RTP")])
+        self.assertIn("receiving", lines[0]["log_format"])
+        self.assertIn("sending", lines[1]["log_format"])
+
+    def test_offByDefault(self) -> None:
+        """
+        Media given no switches has its own, all off: its debug lines reach
+        no observer, not even the global one.
+        """
+        events: list[dict[str, Any]] = []
+        globalLogPublisher.addObserver(events.append)
+        self.addCleanup(globalLogPublisher.removeObserver, events.append)
+        phone = FakePhone()
+        PhoneMedia(phone, reactor=FakeUdpReactor())
+        phone.receive(orc(0x1234))
+        phone.receive(smt(24000, 0x1234))
+        self.assertEqual([e for e in events if e["log_namespace"].startswith("srst.debug")], [])
 
 
 class PhoneMediaIntegrationTests(TestCase):

@@ -1,8 +1,9 @@
-# -*- test-case-name: tests.test_phone -*-
+# -*- test-case-name: tests.test_phone_client -*-
 """
 A simulated Cisco SCCP phone: the session that registers, holds the
-registration with keepalives and unregisters, built on the same codec as
-the router (L{srst.sccp.messages}).
+registration with keepalives, sends what its user does (handset, keypad,
+softkeys, buttons) and unregisters, built on the same codec as the router
+(L{srst.sccp.messages}).
 
 The split is the router's (style.md 2.5): L{PhoneProtocol}
 (L{srst.tools._phonewire}) frames bytes and hands decoded messages to a
@@ -24,49 +25,137 @@ L{SimulatedPhone.register} turns it into a registration.
 
 Everything received is recorded in order (L{SimulatedPhone.received}),
 everything sent too (L{SimulatedPhone.sent}), so tests assert on sequences.
-Call control and media plug in later through the C{offHook}/C{onHook}/
-C{pressKeys}/C{softKey}/C{stimulus} senders and message observers; the phone
-itself invents no call behaviour.
+The call-control senders (L{SimulatedPhone.offHook}, C{onHook},
+C{pressKeys}, C{softKey}, C{stimulus}, C{sendMessage}) only send; what the
+router answers goes to the message observers, where call-control tests,
+tools and the phone's media (L{srst.tools._phonemedia}) follow the call.
+The phone itself invents no call behaviour.
 """
 
 from __future__ import annotations
 
 import collections
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Generic, Optional, TypeVar
 
-from twisted.internet.defer import Deferred, fail
+from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from srst.debug import DebugSwitches
 from srst.sccp import messages as m
-from srst.sccp.constants import AlarmSeverity, UnregisterStatus
-from srst.tools._phonecalls import PhoneCallControl
+from srst.sccp.constants import AlarmSeverity, UnregisterStatus, keypadButton
 from srst.tools._phonetypes import (
-    DEFAULT_CAPABILITIES,
-    TRANSITIONS,
-    OneShot,
     PhoneConfig,
     PhoneDisconnected,
-    PhoneError,
     PhoneSettings,
     PhoneState,
     PhoneStateError,
     RegistrationRejected,
     RegistrationTimedOut,
-    UnknownModelError,
     UnregisterRefused,
     UnregisterTimedOut,
-    deviceTypeForModel,
 )
-from srst.tools._phonetypes import CONFIGURATION_ANSWERS as _CONFIGURATION_ANSWERS
-from srst.tools._phonetypes import STATE_MESSAGES as _STATE_MESSAGES
+
+if TYPE_CHECKING:
+    from srst.tools._phonemedia import PhoneMedia
+    from srst.tools._phonewire import PhoneProtocol
 
 _log = Logger(namespace="srst.tools.phone")
-_debug = Logger(namespace="srst.debug.phone")
+
+DEBUG_NAMESPACE = "srst.debug.phone"
+"""The debug category of a phone's registration lines."""
+
+_TRANSITIONS = {
+    PhoneState.IDLE: {PhoneState.STANDBY, PhoneState.REGISTERING,
+                      PhoneState.CLOSED},
+    PhoneState.STANDBY: {PhoneState.REGISTERING, PhoneState.CLOSED},
+    PhoneState.REGISTERING: {PhoneState.CONFIGURING, PhoneState.REJECTED,
+                             PhoneState.CLOSED},
+    PhoneState.CONFIGURING: {PhoneState.REGISTERED, PhoneState.UNREGISTERING,
+                             PhoneState.CLOSED},
+    PhoneState.REGISTERED: {PhoneState.UNREGISTERING, PhoneState.CLOSED},
+    PhoneState.UNREGISTERING: {PhoneState.REGISTERED, PhoneState.CLOSED},
+    PhoneState.REJECTED: {PhoneState.CLOSED},
+    PhoneState.CLOSED: set(),
+}
+"""The states a phone may go to from each state."""
+
+_CONFIGURATION_ANSWERS = {
+    m.ButtonTemplateReq: m.ButtonTemplate.MESSAGE_ID,
+    m.SoftKeyTemplateReq: m.SoftKeyTemplateRes.MESSAGE_ID,
+    m.SoftKeySetReq: m.SoftKeySetRes.MESSAGE_ID,
+    m.ConfigStatReq: m.ConfigStat.MESSAGE_ID,
+    m.LineStatReq: m.LineStat.MESSAGE_ID,
+    m.ForwardStatReq: m.ForwardStat.MESSAGE_ID,
+    m.SpeedDialStatReq: m.SpeedDialStat.MESSAGE_ID,
+    m.TimeDateReq: m.DefineTimeDate.MESSAGE_ID,
+}
+"""Each configuration request and the id of the message that answers it."""
+
+_STATE_MESSAGES = frozenset(cls.MESSAGE_ID for cls in (
+    m.KeepAliveAck, m.RegisterAck, m.RegisterReject, m.CapabilitiesReq,
+    m.ButtonTemplate, m.UnregisterAck, m.Reset))
+"""The messages a phone must decode to keep its state (see C{decodeAll})."""
 
 
-class SimulatedPhone(PhoneCallControl):
+_T = TypeVar("_T")
+
+
+class OneShot(Generic[_T]):
+    """
+    Deferreds for a one-shot event: fired with a value or failed with an
+    exception, now or later.
+    """
+
+    def __init__(self) -> None:
+        self._pending: list[Deferred[_T]] = []
+        self._outcome: Optional[tuple[bool, Any]] = None
+
+    @property
+    def done(self) -> bool:
+        """Whether the event happened (fired or failed)."""
+        return self._outcome is not None
+
+    def wait(self) -> Deferred[_T]:
+        """
+        @return: a L{Deferred} with the event's outcome, now or later.
+        """
+        if self._outcome is None:
+            d: Deferred[_T] = Deferred()
+            self._pending.append(d)
+            return d
+        ok, value = self._outcome
+        return succeed(value) if ok else fail(value)
+
+    def fire(self, value: _T) -> None:
+        """
+        The event happened: fire every waiter with C{value} (only the first
+        outcome counts).
+        """
+        self._finish((True, value))
+
+    def fail(self, error: BaseException) -> None:
+        """
+        The event cannot happen: fail every waiter with C{error} (only the
+        first outcome counts).
+        """
+        self._finish((False, error))
+
+    def _finish(self, outcome: tuple[bool, Any]) -> None:
+        if self._outcome is not None:
+            return
+        self._outcome = outcome
+        pending, self._pending = self._pending, []
+        ok, value = outcome
+        for d in pending:
+            if ok:
+                d.callback(value)
+            else:
+                d.errback(Failure(value))
+
+
+class SimulatedPhone:
     """
     One simulated phone on one connection (see the module docstring).
 
@@ -90,15 +179,21 @@ class SimulatedPhone(PhoneCallControl):
         RTP ports and leaves OpenReceiveChannel to its observers).
     """
 
-    def __init__(self, config: PhoneConfig, *, clock: IReactorTime) -> None:
+    def __init__(self, config: PhoneConfig, *, clock: IReactorTime,
+                 debug: Optional[DebugSwitches] = None) -> None:
         """
         @param config: what the phone is.
         @param clock: the time source for keepalives and timeouts.
+        @param debug: the debug switches its L{DEBUG_NAMESPACE} lines go
+            through (a load generator shares one set among its phones); by
+            default a set of its own, all off.
         """
         self.config = config
         self.clock = clock
+        self._debug = (debug if debug is not None
+                       else DebugSwitches()).logger(DEBUG_NAMESPACE)
         self.state = PhoneState.IDLE
-        self.protocol: Any = None
+        self.protocol: Optional[PhoneProtocol] = None
         self.received: list[m.Message] = []
         self.sent: list[m.Message] = []
         self.negotiatedVersion: Optional[int] = None
@@ -109,7 +204,7 @@ class SimulatedPhone(PhoneCallControl):
         self.keepAliveAcks = 0
         self.connectedAt: Optional[float] = None
         self.registeredAt: Optional[float] = None
-        self.media: Any = None
+        self.media: Optional[PhoneMedia] = None
         self._unanswered = 0
         self._pending: collections.Counter[int] = collections.Counter()
         self.skipped = 0
@@ -121,10 +216,10 @@ class SimulatedPhone(PhoneCallControl):
         self._capabilitiesCall: Optional[IDelayedCall] = None
         self._registrationCall: Optional[IDelayedCall] = None
         self._unregisterCall: Optional[IDelayedCall] = None
-        self._registered = OneShot()
-        self._rejected = OneShot()
-        self._disconnected = OneShot()
-        self._unregistered: Optional[OneShot] = None
+        self._registered: OneShot[SimulatedPhone] = OneShot()
+        self._rejected: OneShot[m.RegisterReject] = OneShot()
+        self._disconnected: OneShot[BaseException] = OneShot()
+        self._unregistered: Optional[OneShot[None]] = None
 
     def __repr__(self) -> str:
         return "<SimulatedPhone %s %s>" % (self.config.deviceName,
@@ -188,7 +283,7 @@ class SimulatedPhone(PhoneCallControl):
     # -- transitions ---------------------------------------------------------
 
     def _enter(self, state: PhoneState) -> None:
-        if state not in TRANSITIONS[self.state]:
+        if state not in _TRANSITIONS[self.state]:
             raise PhoneStateError(self.deviceName, "cannot go from %s to %s"
                                   % (self.state.value, state.value))
         self.state = state
@@ -200,13 +295,13 @@ class SimulatedPhone(PhoneCallControl):
 
     # -- connection (called by the protocol) ---------------------------------
 
-    def connectionMade(self, protocol: Any) -> None:
+    def connectionMade(self, protocol: PhoneProtocol) -> None:
         """
         The connection is up: start standby keepalives or register.
 
-        @param protocol: the L{srst.tools._phonewire.PhoneProtocol}; it
-            provides C{sendMessages(messages, protocolVersion)},
-            C{protocolVersion}, C{transport} and C{localAddress()}.
+        @param protocol: the connection's
+            L{srst.tools._phonewire.PhoneProtocol}, which the phone sends
+            through from now on.
         """
         self.protocol = protocol
         self.connectedAt = self.clock.seconds()
@@ -242,12 +337,12 @@ class SimulatedPhone(PhoneCallControl):
             return
         wasState = self.state
         self._enter(PhoneState.CLOSED)
-        for name in ("_keepAliveCall", "_capabilitiesCall",
-                     "_registrationCall", "_unregisterCall"):
-            call = getattr(self, name)
+        for call in (self._keepAliveCall, self._capabilitiesCall,
+                     self._registrationCall, self._unregisterCall):
             if call is not None and call.active():
                 call.cancel()
-            setattr(self, name, None)
+        self._keepAliveCall = self._capabilitiesCall = None
+        self._registrationCall = self._unregisterCall = None
         text = reason.getErrorMessage() if reason is not None else "closed"
         gone = PhoneDisconnected(self.deviceName, "connection closed in state "
                                  "%s: %s" % (wasState.value, text))
@@ -261,12 +356,12 @@ class SimulatedPhone(PhoneCallControl):
         self._disconnected.fire(reason.value)
 
     def _loseConnection(self) -> None:
-        if self.protocol is not None and self.protocol.transport is not None:
-            self.protocol.transport.loseConnection()
+        if self.protocol is not None:
+            self.protocol.loseConnection()
 
     def _abortConnection(self) -> None:
-        if self.protocol is not None and self.protocol.transport is not None:
-            self.protocol.transport.abortConnection()
+        if self.protocol is not None:
+            self.protocol.abortConnection()
 
     # -- registration ----------------------------------------------------------
 
@@ -410,11 +505,12 @@ class SimulatedPhone(PhoneCallControl):
         if self._registrationCall is not None:
             self._registrationCall.cancel()
             self._registrationCall = None
-        _debug.debug("{device}: registered at protocol {version}, keepalive "
-                     "{interval} s, lines {lines}", device=self.deviceName,
-                     version=self.negotiatedVersion,
-                     interval=self.keepAliveInterval,
-                     lines=self.settings.lines)
+        self._debug.debug("{device}: registered at protocol {version}, "
+                          "keepalive {interval} s, lines {lines}",
+                          device=self.deviceName,
+                          version=self.negotiatedVersion,
+                          interval=self.keepAliveInterval,
+                          lines=self.settings.lines)
         self._registered.fire(self)
 
     def _registerReject(self, msg: m.RegisterReject) -> None:
@@ -525,6 +621,97 @@ class SimulatedPhone(PhoneCallControl):
             self._loseConnection()
         return self.whenDisconnected()
 
+    # -- call control: what the user does (only sends; what the router
+    # answers goes to the message observers) ----------------------------------
+
+    def _checkRegistered(self, what: str) -> None:
+        if self.state is not PhoneState.REGISTERED:
+            raise PhoneStateError(self.deviceName, "%s needs a registered "
+                                  "phone, not %s" % (what, self.state.value))
+
+    def offHook(self, lineInstance: int = 0, callReference: int = 0) -> None:
+        """
+        Lift the handset: send OffHook.
+
+        @param lineInstance: the line (0: a new call; protocol 11 and up).
+        @param callReference: the call to answer (protocol 11 and up).
+        @raise PhoneStateError: when not registered.
+        """
+        self._checkRegistered("offHook")
+        self._send(m.OffHook(lineInstance=lineInstance,
+                             callReference=callReference))
+
+    def onHook(self, lineInstance: int = 0, callReference: int = 0) -> None:
+        """
+        Hang up: send OnHook.
+
+        @param lineInstance: the line.
+        @param callReference: the call.
+        @raise PhoneStateError: when not registered.
+        """
+        self._checkRegistered("onHook")
+        self._send(m.OnHook(lineInstance=lineInstance,
+                            callReference=callReference))
+
+    def pressKeys(self, digits: str, lineInstance: int = 0,
+                  callReference: int = 0) -> None:
+        """
+        Dial: one KeypadButton per character, in one write.
+
+        @param digits: characters of C{"0123456789ABCD*#+"}.
+        @param lineInstance: the line.
+        @param callReference: the call.
+        @raise ValueError: for a character that is not on a keypad.
+        @raise PhoneStateError: when not registered.
+        """
+        self._checkRegistered("pressKeys")
+        buttons = [keypadButton(c) for c in digits]
+        self._send(*[m.KeypadButton(kpButton=b, lineInstance=lineInstance,
+                                    callReference=callReference)
+                     for b in buttons])
+
+    def softKey(self, softKeyEvent: int, lineInstance: int = 0,
+                callReference: int = 0) -> None:
+        """
+        Press a softkey: send SoftKeyEvent.
+
+        @param softKeyEvent: a L{srst.sccp.constants.SoftKeyEvent}.
+        @param lineInstance: the line (0 when idle).
+        @param callReference: the call (0 when idle).
+        @raise PhoneStateError: when not registered.
+        """
+        self._checkRegistered("softKey")
+        self._send(m.SoftKeyEvent(softKeyEvent=softKeyEvent,
+                                  lineInstance=lineInstance,
+                                  callReference=callReference))
+
+    def stimulus(self, stimulus: int, stimulusInstance: int = 1,
+                 callReference: int = 0) -> None:
+        """
+        Press a feature or line button: send Stimulus.
+
+        @param stimulus: a L{srst.sccp.constants.Stimulus}.
+        @param stimulusInstance: the button's instance.
+        @param callReference: the call.
+        @raise PhoneStateError: when not registered.
+        """
+        self._checkRegistered("stimulus")
+        self._send(m.Stimulus(stimulus=stimulus,
+                              stimulusInstance=stimulusInstance,
+                              callReference=callReference))
+
+    def sendMessage(self, msg: m.Message) -> None:
+        """
+        Send any message at the negotiated version (media answers such as
+        OpenReceiveChannelAck, or protocol experiments).
+
+        @param msg: the message.
+        @raise PhoneStateError: when not connected.
+        """
+        if self.protocol is None or self.state is PhoneState.CLOSED:
+            raise PhoneStateError(self.deviceName, "not connected")
+        self._send(msg)
+
     # -- receiving ------------------------------------------------------------
 
     def wantsMessage(self, messageId: int) -> bool:
@@ -585,9 +772,4 @@ class SimulatedPhone(PhoneCallControl):
     }
 
 
-__all__ = [
-    "DEFAULT_CAPABILITIES", "PhoneConfig", "PhoneDisconnected", "PhoneError",
-    "PhoneSettings", "PhoneState", "PhoneStateError", "RegistrationRejected",
-    "RegistrationTimedOut", "SimulatedPhone", "UnknownModelError",
-    "UnregisterRefused", "UnregisterTimedOut", "deviceTypeForModel",
-]
+__all__ = ["DEBUG_NAMESPACE", "SimulatedPhone"]

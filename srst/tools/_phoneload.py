@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_phone -*-
+# -*- test-case-name: tests.test_phone_load -*-
 """
 The load generator behind C{srst-phone register}: connect and register many
 simulated phones with bounded concurrency, measure each registration, hold
@@ -16,23 +16,32 @@ from __future__ import annotations
 
 import collections
 import math
-from typing import Any, Callable, Iterator, Optional, Sequence
+from typing import Callable, Iterator, Optional, Sequence
 
 from attrs import frozen
 from twisted.internet.defer import Deferred, DeferredList, succeed
+from twisted.internet.interfaces import IOpenSSLClientConnectionCreator
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from srst.tools._phoneclient import (
+from srst.debug import DebugSwitches
+
+from srst.tools._phoneclient import SimulatedPhone
+from srst.tools._phonetypes import (
     PhoneConfig,
     PhoneError,
     PhoneState,
     RegistrationRejected,
-    SimulatedPhone,
 )
-from srst.tools._phonewire import buildTLSContext, connectPhone
+from srst.tools._phonewire import PhoneReactor, buildTLSContext, connectPhone
 
 _log = Logger(namespace="srst.tools.phone")
+
+TLSOptionsFor = Callable[[PhoneConfig], IOpenSSLClientConnectionCreator]
+"""Builds one phone's TLS client connection creator from its config."""
+
+_Work = Iterator[tuple[int, tuple[SimulatedPhone,
+                                  Optional[IOpenSSLClientConnectionCreator]]]]
 
 
 def percentile(sortedValues: Sequence[float], fraction: float) -> float:
@@ -88,7 +97,7 @@ class LoadResult:
         """99th-percentile latency in seconds."""
         return percentile(self.latencies, 0.99)
 
-    def asDict(self) -> dict[str, Any]:
+    def asDict(self) -> dict[str, object]:
         """
         @return: the figures for C{--json} (latencies in milliseconds).
         """
@@ -128,12 +137,14 @@ class LoadGenerator:
     @ivar phones: the phones, in configuration order (filled by L{run}).
     """
 
-    def __init__(self, reactor: Any, host: str, port: int,
+    def __init__(self, reactor: PhoneReactor, host: str, port: int,
                  configs: Sequence[PhoneConfig], *,
-                 tlsOptionsFor: Optional[Callable[[PhoneConfig], Any]] = None,
-                 concurrency: int = 100, connectTimeout: float = 30) -> None:
+                 tlsOptionsFor: Optional[TLSOptionsFor] = None,
+                 concurrency: int = 100, connectTimeout: float = 30,
+                 debug: Optional[DebugSwitches] = None) -> None:
         """
-        @param reactor: provides C{IReactorTCP} and C{IReactorTime}.
+        @param reactor: TCP and the clock
+            (L{srst.tools._phonewire.PhoneReactor}).
         @param host: the router's IPv4 address.
         @param port: its SCCP port.
         @param configs: one L{PhoneConfig} per phone.
@@ -142,6 +153,8 @@ class LoadGenerator:
         @param concurrency: at most this many phones connect and register at
             the same time.
         @param connectTimeout: seconds per TCP connection attempt.
+        @param debug: the debug switches every phone's debug lines go
+            through; by default one set of its own, all off.
         @raise ValueError: for a concurrency below 1.
         """
         if concurrency < 1:
@@ -154,6 +167,7 @@ class LoadGenerator:
         self.tlsOptionsFor = tlsOptionsFor
         self.concurrency = concurrency
         self.connectTimeout = connectTimeout
+        self.debug = debug if debug is not None else DebugSwitches()
         self.phones: list[SimulatedPhone] = []
         self._started: dict[int, float] = {}
         self._latencies: list[float] = []
@@ -175,7 +189,8 @@ class LoadGenerator:
         for creator in creators:
             if creator is not None:
                 buildTLSContext(creator, self.reactor)
-        self.phones = [SimulatedPhone(config, clock=self.reactor)
+        self.phones = [SimulatedPhone(config, clock=self.reactor,
+                                      debug=self.debug)
                        for config in self.configs]
         work = iter(list(enumerate(zip(self.phones, creators))))
         self._begin = self.reactor.seconds()
@@ -186,8 +201,7 @@ class LoadGenerator:
         d.addCallback(lambda _: self._result())
         return d
 
-    def _worker(self, work: Iterator[tuple[int, tuple[SimulatedPhone, Any]]]
-                ) -> Deferred[None]:
+    def _worker(self, work: _Work) -> Deferred[None]:
         done: Deferred[None] = Deferred()
 
         def startNext(_: object = None) -> None:
@@ -205,7 +219,8 @@ class LoadGenerator:
         return done
 
     def _one(self, index: int, phone: SimulatedPhone,
-             creator: Any) -> Deferred[None]:
+             creator: Optional[IOpenSSLClientConnectionCreator]
+             ) -> Deferred[None]:
         self._started[index] = self.reactor.seconds()
         connecting = connectPhone(self.reactor, phone, self.host, self.port,
                                   creator, timeout=self.connectTimeout)
@@ -255,8 +270,8 @@ class LoadGenerator:
             every connection is closed.
         """
         self._stopping = True
-        waits: list[Deferred[Any]] = []
-        unregistering = []
+        waits: list[Deferred[BaseException]] = []
+        unregistering: list[Deferred[None]] = []
         for phone in self.phones:
             if phone.state in (PhoneState.REGISTERED, PhoneState.CONFIGURING):
                 unregistering.append(phone.unregister())
@@ -264,9 +279,9 @@ class LoadGenerator:
                 waits.append(phone.stop())
         if not unregistering and not waits:
             return succeed((0, 0))
-        d = DeferredList(unregistering + waits, consumeErrors=True)
+        d = DeferredList([*unregistering, *waits], consumeErrors=True)
 
-        def count(results: list[tuple[bool, Any]]) -> tuple[int, int]:
+        def count(results: list[tuple[bool, object]]) -> tuple[int, int]:
             outcomes = results[:len(unregistering)]
             ok = sum(1 for success, _ in outcomes if success)
             return ok, len(outcomes) - ok
@@ -274,4 +289,4 @@ class LoadGenerator:
         return d.addCallback(count)
 
 
-__all__ = ["LoadGenerator", "LoadResult", "percentile"]
+__all__ = ["LoadGenerator", "LoadResult", "TLSOptionsFor", "percentile"]

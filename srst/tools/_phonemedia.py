@@ -36,11 +36,13 @@ from typing import Any, Callable, Optional
 
 from twisted.internet.defer import Deferred, DeferredList, maybeDeferred, succeed
 from twisted.internet.error import CannotListenError
+from twisted.internet.interfaces import IListeningPort, IReactorTime
 from twisted.internet.protocol import DatagramProtocol
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from srst.debug import DebugSwitches
 from srst.media.rtp import (
     ReceiveStatistics,
     RtpDecodeError,
@@ -55,14 +57,18 @@ from srst.media.srtp import (
     SrtpReceiver,
     SrtpSender,
 )
+from srst.media.udpport import MediaReactor
 from srst.ports.g711 import FRAME_MS, FRAME_SAMPLES, G711Law, encode
 from srst.ports.tones import CallProgressTone, ToneGenerator
 from srst.sccp import messages as m
 from srst.sccp.constants import Codec, MediaStatus
 from srst.sccp.srtpkeys import SrtpKeyError, fromKeyInfo
+from srst.tools._phoneclient import SimulatedPhone
 
 _log = Logger(namespace="srst.tools.phone.media")
-_debug = Logger(namespace="srst.debug.phone.media")
+
+DEBUG_NAMESPACE = "srst.debug.phone.media"
+"""The debug category of a phone's media lines."""
 
 PACKET_INTERVAL = FRAME_MS / 1000.0
 """Seconds between two RTP packets of a stream (20 ms)."""
@@ -108,20 +114,21 @@ class ReceiveChannel(DatagramProtocol):
         self.callReference = callReference
         self.receiver = receiver
         self.statistics = ReceiveStatistics(minSequential=1)
-        self.port: Any = None
+        self.port: Optional[IListeningPort] = None
 
     def __repr__(self) -> str:
         return "<ReceiveChannel %d %s>" % (
             self.passThruPartyId, "SRTP" if self.receiver else "RTP")
 
-    def datagramReceived(self, datagram: bytes, addr: Any) -> None:
+    def datagramReceived(self, datagram: bytes,
+                         addr: tuple[str, int]) -> None:
         """
         Hand one datagram to the L{PhoneMedia}.
 
         @param datagram: the (S)RTP packet.
         @param addr: the sender's (host, port).
         """
-        self._media._datagramReceived(self, datagram)
+        self._media.datagramReceived(self, datagram)
 
     def close(self) -> Deferred[None]:
         """
@@ -153,8 +160,10 @@ class Transmitter(DatagramProtocol):
 
     def __init__(self, media: PhoneMedia, passThruPartyId: int,
                  destination: tuple[str, int], law: G711Law,
-                 sender: Optional[SrtpSender], tone: CallProgressTone) -> None:
+                 sender: Optional[SrtpSender], tone: CallProgressTone,
+                 debugLog: Logger) -> None:
         self._media = media
+        self._debug = debugLog
         self.passThruPartyId = passThruPartyId
         self.destination = destination
         self.law = law
@@ -166,7 +175,7 @@ class Transmitter(DatagramProtocol):
         self._tone = ToneGenerator(tone)
         self.statistics = SendStatistics()
         self.lastSent: Optional[RtpPacket] = None
-        self.port: Any = None
+        self.port: Optional[IListeningPort] = None
         self._call: Optional[LoopingCall] = None
         self._writeErrors = 0
 
@@ -175,11 +184,11 @@ class Transmitter(DatagramProtocol):
             self.passThruPartyId, self.destination[0], self.destination[1],
             "SRTP" if self.sender else "RTP")
 
-    def start(self, clock: Any) -> None:
+    def start(self, clock: IReactorTime) -> None:
         """
         Send the first packet now and one every 20 ms of C{clock}.
 
-        @param clock: an C{IReactorTime}.
+        @param clock: the clock.
         """
         call = LoopingCall.withCount(self._tick)
         call.clock = clock
@@ -188,7 +197,7 @@ class Transmitter(DatagramProtocol):
 
     def _failed(self, reason: Failure) -> None:
         self._call = None
-        self._media.sendErrors += 1
+        self._media.sendFailed()
         _log.failure("stream {stream}: sending stopped", reason,
                      stream=self.passThruPartyId)
 
@@ -207,11 +216,11 @@ class Transmitter(DatagramProtocol):
         if self.sender is not None:
             data = self.sender.protect(data)
         try:
-            self.port.write(data, self.destination)
+            self.transport.write(data, self.destination)
         except OSError as e:
-            self._media.sendErrors += 1
+            self._media.sendFailed()
             self._writeErrors += 1
-            log = _log.warn if self._writeErrors == 1 else _debug.debug
+            log = _log.warn if self._writeErrors == 1 else self._debug.debug
             log("stream {stream}: cannot send RTP to {host}:{port}: "
                 "{error} ({count} so far)", stream=self.passThruPartyId,
                 host=self.destination[0], port=self.destination[1],
@@ -219,7 +228,7 @@ class Transmitter(DatagramProtocol):
             return
         self.lastSent = packet
         self.statistics.sent(packet)
-        self._media.packetsSent += 1
+        self._media.packetSent()
 
     @property
     def sending(self) -> bool:
@@ -241,8 +250,8 @@ class Transmitter(DatagramProtocol):
         return _stopListening(port)
 
 
-def _stopListening(port: Any) -> Deferred[None]:
-    done: Deferred[Any] = maybeDeferred(port.stopListening)
+def _stopListening(port: IListeningPort) -> Deferred[None]:
+    done: Deferred[object] = maybeDeferred(port.stopListening)
     return done.addCallback(lambda ignored: None)
 
 
@@ -272,21 +281,27 @@ class PhoneMedia:
     @ivar stopped: whether L{stop} ran (the phone's connection ended).
     """
 
-    def __init__(self, phone: Any, *, reactor: Any,
+    def __init__(self, phone: SimulatedPhone, *, reactor: MediaReactor,
                  interface: str = "127.0.0.1",
                  tone: CallProgressTone = CallProgressTone.DIAL,
-                 captureLimit: int = DEFAULT_CAPTURE_LIMIT) -> None:
+                 captureLimit: int = DEFAULT_CAPTURE_LIMIT,
+                 debug: Optional[DebugSwitches] = None) -> None:
         """
         Attach to C{phone}: observe its messages, become C{phone.media},
         and stop when its connection ends.
 
         @param phone: the phone.
-        @param reactor: an C{IReactorUDP} and C{IReactorTime}.
+        @param reactor: UDP and the clock
+            (L{srst.media.udpport.MediaReactor}).
         @param interface: the IPv4 address to bind and announce.
         @param tone: the tone to send.
         @param captureLimit: how many received datagrams to keep.
+        @param debug: the debug switches its L{DEBUG_NAMESPACE} lines go
+            through; by default a set of its own, all off.
         """
         self.phone = phone
+        self._debug = (debug if debug is not None
+                       else DebugSwitches()).logger(DEBUG_NAMESPACE)
         self.interface = str(ipaddress.IPv4Address(interface))
         self.tone = tone
         self._reactor = reactor
@@ -331,7 +346,7 @@ class PhoneMedia:
         if handler is not None:
             handler(self, msg)
 
-    def _listen(self, protocol: DatagramProtocol) -> Any:
+    def _listen(self, protocol: DatagramProtocol) -> IListeningPort:
         return self._reactor.listenUDP(0, protocol, interface=self.interface)
 
     def _ack(self, msg: m.OpenReceiveChannel, status: MediaStatus,
@@ -369,10 +384,11 @@ class PhoneMedia:
                 return
             self.channels[msg.passThruPartyId] = channel
         port = channel.port.getHost().port
-        _debug.debug("{device}: receiving stream {stream} on {host}:{port} "
-                     "({kind})", device=self.phone.deviceName,
-                     stream=msg.passThruPartyId, host=self.interface,
-                     port=port, kind="SRTP" if receiver else "RTP")
+        self._debug.debug("{device}: receiving stream {stream} on "
+                          "{host}:{port} ({kind})",
+                          device=self.phone.deviceName,
+                          stream=msg.passThruPartyId, host=self.interface,
+                          port=port, kind="SRTP" if receiver else "RTP")
         self._ack(msg, MediaStatus.OK, port)
 
     def _refuseTransmission(self, msg: m.StartMediaTransmission,
@@ -404,18 +420,21 @@ class PhoneMedia:
         transmitter = Transmitter(
             self, msg.passThruPartyId,
             (str(msg.remoteIpAddr), msg.remotePortNumber), law,
-            SrtpSender(keys) if keys is not None else None, self.tone)
+            SrtpSender(keys) if keys is not None else None, self.tone,
+            self._debug)
         try:
             transmitter.port = self._listen(transmitter)
         except CannotListenError as e:
             self._refuseTransmission(msg, str(e))
             return
         self.transmitters[msg.passThruPartyId] = transmitter
-        _debug.debug("{device}: sending stream {stream} to {host}:{port} "
-                     "({law}, {kind})", device=self.phone.deviceName,
-                     stream=msg.passThruPartyId, host=str(msg.remoteIpAddr),
-                     port=msg.remotePortNumber, law=law.value,
-                     kind="SRTP" if keys else "RTP")
+        self._debug.debug("{device}: sending stream {stream} to "
+                          "{host}:{port} ({law}, {kind})",
+                          device=self.phone.deviceName,
+                          stream=msg.passThruPartyId,
+                          host=str(msg.remoteIpAddr),
+                          port=msg.remotePortNumber, law=law.value,
+                          kind="SRTP" if keys else "RTP")
         transmitter.start(self._reactor)
 
     def _track(self, closing: Deferred[None]) -> None:
@@ -423,7 +442,7 @@ class PhoneMedia:
             return
         self._closing.append(closing)
 
-        def closed(result: Any) -> Any:
+        def closed(result: object) -> object:
             if closing in self._closing:
                 self._closing.remove(closing)
             return result
@@ -443,12 +462,22 @@ class PhoneMedia:
         if channel is not None:
             self._track(channel.close())
 
-    _HANDLERS: dict[type, Any] = {
+    _HANDLERS: dict[type, Callable[[PhoneMedia, Any], None]] = {
         m.OpenReceiveChannel: _openReceiveChannel,
         m.StartMediaTransmission: _startMediaTransmission,
         m.StopMediaTransmission: _stopMediaTransmission,
         m.CloseReceiveChannel: _closeReceiveChannel,
     }
+
+    # -- what the streams report ---------------------------------------------
+
+    def packetSent(self) -> None:
+        """A L{Transmitter} sent one packet."""
+        self.packetsSent += 1
+
+    def sendFailed(self) -> None:
+        """A L{Transmitter} could not send a packet (or stopped sending)."""
+        self.sendErrors += 1
 
     # -- receiving -----------------------------------------------------------
 
@@ -468,8 +497,15 @@ class PhoneMedia:
         """
         self._packetObservers.remove(observer)
 
-    def _datagramReceived(self, channel: ReceiveChannel,
-                          datagram: bytes) -> None:
+    def datagramReceived(self, channel: ReceiveChannel,
+                         datagram: bytes) -> None:
+        """
+        Count (and decode, when it can be) one datagram a receive channel
+        got, then tell the packet observers.
+
+        @param channel: the L{ReceiveChannel} it arrived on.
+        @param datagram: the (S)RTP packet.
+        """
         try:
             self._count(channel, datagram)
         finally:
@@ -484,18 +520,19 @@ class PhoneMedia:
                 datagram = channel.receiver.unprotect(datagram)
             except SrtpError as e:
                 self.decryptFailures += 1
-                _debug.debug("{device}: stream {stream}: {error}",
-                             device=self.phone.deviceName,
-                             stream=channel.passThruPartyId, error=str(e))
+                self._debug.debug("{device}: stream {stream}: {error}",
+                                  device=self.phone.deviceName,
+                                  stream=channel.passThruPartyId,
+                                  error=str(e))
                 return
             self.packetsDecrypted += 1
         try:
             packet = decodeRtp(datagram)
         except RtpDecodeError as e:
             self.malformedPackets += 1
-            _debug.debug("{device}: stream {stream}: {error}",
-                         device=self.phone.deviceName,
-                         stream=channel.passThruPartyId, error=str(e))
+            self._debug.debug("{device}: stream {stream}: {error}",
+                              device=self.phone.deviceName,
+                              stream=channel.passThruPartyId, error=str(e))
             return
         if channel.receiver is None:
             self.plainPacketsReceived += 1
@@ -526,12 +563,12 @@ class PhoneMedia:
         for channel in self.channels.values():
             closing.append(channel.close())
         self.channels = {}
-        done: Deferred[Any] = DeferredList(closing, consumeErrors=True)
+        done: Deferred[object] = DeferredList(closing, consumeErrors=True)
         return done.addCallback(lambda ignored: None)
 
     def _disconnected(self, reason: BaseException) -> None:
         self.stop()
 
 
-__all__ = ["CODEC_LAWS", "PACKET_INTERVAL", "PhoneMedia", "ReceiveChannel",
-           "Transmitter"]
+__all__ = ["CODEC_LAWS", "DEBUG_NAMESPACE", "PACKET_INTERVAL", "PhoneMedia",
+           "ReceiveChannel", "Transmitter"]

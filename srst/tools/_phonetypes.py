@@ -1,20 +1,18 @@
-# -*- test-case-name: tests.test_phone -*-
+# -*- test-case-name: tests.test_phone_types -*-
 """
-Values, errors and helpers of the simulated phone (L{srst.tools._phoneclient}):
-model names to device types, L{PhoneConfig}, L{PhoneState} and its allowed
-transitions, the L{PhoneError} family, and L{OneShot}, the Deferreds of a
-one-shot event, and L{PhoneSettings}, what the router told the phone.
+The value types of the simulated phone (L{srst.tools._phoneclient}): model
+names to device types, L{PhoneConfig} (what a phone is), L{PhoneState}
+(where its connection is), the L{PhoneError} family, and L{PhoneSettings}
+(what the router told the phone).
 """
 
 from __future__ import annotations
 
 import enum
 import ipaddress
-from typing import Any, Callable, Optional
+from typing import Any, Callable, ClassVar, Optional
 
 from attrs import Factory, define, field, frozen
-from twisted.internet.defer import Deferred, fail, succeed
-from twisted.python.failure import Failure
 
 from srst.sccp import messages as m
 from srst.sccp.constants import Codec, DeviceType, Stimulus
@@ -154,21 +152,6 @@ class PhoneState(enum.Enum):
     CLOSED = "closed"                # connection gone (terminal)
 
 
-TRANSITIONS = {
-    PhoneState.IDLE: {PhoneState.STANDBY, PhoneState.REGISTERING,
-                      PhoneState.CLOSED},
-    PhoneState.STANDBY: {PhoneState.REGISTERING, PhoneState.CLOSED},
-    PhoneState.REGISTERING: {PhoneState.CONFIGURING, PhoneState.REJECTED,
-                             PhoneState.CLOSED},
-    PhoneState.CONFIGURING: {PhoneState.REGISTERED, PhoneState.UNREGISTERING,
-                             PhoneState.CLOSED},
-    PhoneState.REGISTERED: {PhoneState.UNREGISTERING, PhoneState.CLOSED},
-    PhoneState.UNREGISTERING: {PhoneState.REGISTERED, PhoneState.CLOSED},
-    PhoneState.REJECTED: {PhoneState.CLOSED},
-    PhoneState.CLOSED: set(),
-}
-
-
 # -- errors --------------------------------------------------------------------
 
 
@@ -213,47 +196,6 @@ class PhoneStateError(PhoneError):
     """An operation the phone cannot do in its current state."""
 
 
-class OneShot:
-    """
-    Deferreds for a one-shot event: fired with a value or failed with an
-    exception, now or later.
-    """
-
-    def __init__(self) -> None:
-        self._pending: list[Deferred[Any]] = []
-        self._outcome: Optional[tuple[bool, Any]] = None
-
-    @property
-    def done(self) -> bool:
-        return self._outcome is not None
-
-    def wait(self) -> Deferred[Any]:
-        if self._outcome is None:
-            d: Deferred[Any] = Deferred()
-            self._pending.append(d)
-            return d
-        ok, value = self._outcome
-        return succeed(value) if ok else fail(value)
-
-    def fire(self, value: Any) -> None:
-        self._finish((True, value))
-
-    def fail(self, error: BaseException) -> None:
-        self._finish((False, error))
-
-    def _finish(self, outcome: tuple[bool, Any]) -> None:
-        if self._outcome is not None:
-            return
-        self._outcome = outcome
-        pending, self._pending = self._pending, []
-        ok, value = outcome
-        for d in pending:
-            if ok:
-                d.callback(value)
-            else:
-                d.errback(Failure(value))
-
-
 @define
 class PhoneSettings:
     """
@@ -294,58 +236,61 @@ class PhoneSettings:
 
         @param msg: the message.
         """
-        recorder = _RECORDERS.get(type(msg))
+        recorder = self._RECORDERS.get(type(msg))
         if recorder is not None:
             recorder(self, msg)
 
-
-def _buttonTemplate(settings: PhoneSettings, msg: m.ButtonTemplate) -> None:
-    settings.buttons = msg.buttons
-    settings.lines = [b.instanceNumber for b in msg.buttons
+    def _buttonTemplate(self, msg: m.ButtonTemplate) -> None:
+        self.buttons = msg.buttons
+        self.lines = [b.instanceNumber for b in msg.buttons
                       if b.buttonDefinition == Stimulus.LINE]
-    settings.speedDials = [b.instanceNumber for b in msg.buttons
+        self.speedDials = [b.instanceNumber for b in msg.buttons
                            if b.buttonDefinition == Stimulus.SPEED_DIAL]
 
+    def _lineStat(self, msg: m.LineStat) -> None:
+        self.lineStats[msg.lineNumber] = msg
 
-_RECORDERS: dict[type, Callable[[PhoneSettings, Any], None]] = {
-    m.ButtonTemplate: _buttonTemplate,
-    m.LineStat: lambda s, msg: s.lineStats.__setitem__(msg.lineNumber, msg),
-    m.ForwardStat: lambda s, msg: s.forwardStats.__setitem__(
-        msg.lineNumber, msg),
-    m.SpeedDialStat: lambda s, msg: s.speedDialStats.__setitem__(
-        msg.speedDialNumber, msg),
-    m.SoftKeyTemplateRes: lambda s, msg: setattr(s, "softKeyTemplate", msg),
-    m.SoftKeySetRes: lambda s, msg: setattr(s, "softKeySets", msg),
-    m.ConfigStat: lambda s, msg: setattr(s, "configStat", msg),
-    m.DefineTimeDate: lambda s, msg: setattr(s, "timeDate", msg),
-    m.DisplayPromptStatus: lambda s, msg: setattr(s, "prompt",
-                                                  msg.promptStatus),
-    m.SelectSoftKeys: lambda s, msg: setattr(s, "softKeySet",
-                                             msg.softKeySetIndex),
-}
+    def _forwardStat(self, msg: m.ForwardStat) -> None:
+        self.forwardStats[msg.lineNumber] = msg
+
+    def _speedDialStat(self, msg: m.SpeedDialStat) -> None:
+        self.speedDialStats[msg.speedDialNumber] = msg
+
+    def _softKeyTemplateRes(self, msg: m.SoftKeyTemplateRes) -> None:
+        self.softKeyTemplate = msg
+
+    def _softKeySetRes(self, msg: m.SoftKeySetRes) -> None:
+        self.softKeySets = msg
+
+    def _configStat(self, msg: m.ConfigStat) -> None:
+        self.configStat = msg
+
+    def _defineTimeDate(self, msg: m.DefineTimeDate) -> None:
+        self.timeDate = msg
+
+    def _displayPromptStatus(self, msg: m.DisplayPromptStatus) -> None:
+        self.prompt = msg.promptStatus
+
+    def _selectSoftKeys(self, msg: m.SelectSoftKeys) -> None:
+        self.softKeySet = msg.softKeySetIndex
+
+    _RECORDERS: ClassVar[dict[type, Callable[[PhoneSettings, Any], None]]] = {
+        m.ButtonTemplate: _buttonTemplate,
+        m.LineStat: _lineStat,
+        m.ForwardStat: _forwardStat,
+        m.SpeedDialStat: _speedDialStat,
+        m.SoftKeyTemplateRes: _softKeyTemplateRes,
+        m.SoftKeySetRes: _softKeySetRes,
+        m.ConfigStat: _configStat,
+        m.DefineTimeDate: _defineTimeDate,
+        m.DisplayPromptStatus: _displayPromptStatus,
+        m.SelectSoftKeys: _selectSoftKeys,
+    }
 
 
 __all__ = [
-    "DEFAULT_CAPABILITIES", "OneShot", "PhoneConfig", "PhoneDisconnected",
-    "PhoneError", "PhoneSettings", "PhoneState", "PhoneStateError", "RegistrationRejected",
-    "RegistrationTimedOut", "TRANSITIONS", "UnknownModelError",
-    "UnregisterRefused", "UnregisterTimedOut", "deviceTypeForModel",
+    "DEFAULT_CAPABILITIES", "PhoneConfig", "PhoneDisconnected", "PhoneError",
+    "PhoneSettings", "PhoneState", "PhoneStateError", "RegistrationRejected",
+    "RegistrationTimedOut", "UnknownModelError", "UnregisterRefused",
+    "UnregisterTimedOut", "deviceTypeForModel",
 ]
-
-
-CONFIGURATION_ANSWERS = {
-    m.ButtonTemplateReq: m.ButtonTemplate.MESSAGE_ID,
-    m.SoftKeyTemplateReq: m.SoftKeyTemplateRes.MESSAGE_ID,
-    m.SoftKeySetReq: m.SoftKeySetRes.MESSAGE_ID,
-    m.ConfigStatReq: m.ConfigStat.MESSAGE_ID,
-    m.LineStatReq: m.LineStat.MESSAGE_ID,
-    m.ForwardStatReq: m.ForwardStat.MESSAGE_ID,
-    m.SpeedDialStatReq: m.SpeedDialStat.MESSAGE_ID,
-    m.TimeDateReq: m.DefineTimeDate.MESSAGE_ID,
-}
-"""Each configuration request and the id of the message that answers it."""
-
-STATE_MESSAGES = frozenset(cls.MESSAGE_ID for cls in (
-    m.KeepAliveAck, m.RegisterAck, m.RegisterReject, m.CapabilitiesReq,
-    m.ButtonTemplate, m.UnregisterAck, m.Reset))
-"""The messages a phone must decode to keep its state (see C{decodeAll})."""

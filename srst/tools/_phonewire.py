@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_phone -*-
+# -*- test-case-name: tests.test_phone_wire -*-
 """
 The wire side of a simulated phone: L{PhoneProtocol} frames the SCCP byte
 stream (plain TCP or TLS, the framing is the same) and hands decoded
@@ -11,26 +11,31 @@ from __future__ import annotations
 
 import ipaddress
 import struct
-from typing import Any, Iterable, Optional, Sequence
+import typing
+from typing import Any, Callable, Iterable, Optional, Sequence
 
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
+from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import TCP4ClientEndpoint, wrapClientTLS
-from twisted.internet.interfaces import IHandshakeListener
-from twisted.internet.protocol import ClientFactory, Factory, Protocol
-from twisted.internet.ssl import (
-    Certificate,
-    optionsForClientTLS,
-    trustRootFromCertificates,
+from twisted.internet.interfaces import (
+    IAddress,
+    IConnector,
+    IDelayedCall,
+    IHandshakeListener,
+    IOpenSSLClientConnectionCreator,
+    IReactorTime,
+    IStreamClientEndpoint,
 )
+from twisted.internet.protocol import ClientFactory, Factory, Protocol
+from twisted.internet.ssl import optionsForClientTLS
 from twisted.logger import Logger
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from srst.pki.ca import PrivateKey
-from srst.pki.tls import phoneClientTLSOptions
+from srst.pki.tls import phoneClientTLSOptions, trustRootFor
 from srst.sccp import messages as m
 from srst.tools._phoneclient import SimulatedPhone
 
@@ -39,6 +44,29 @@ _log = Logger(namespace="srst.tools.phone")
 ANY_ADDRESS = ipaddress.IPv4Address(0)
 
 _MESSAGE_ID = struct.Struct("<I")
+
+
+class PhoneReactor(typing.Protocol):
+    """
+    What connecting a phone uses of the reactor: TCP
+    (L{twisted.internet.interfaces.IReactorTCP.connectTCP}) and the clock
+    (L{IReactorTime}: the phone's timers, the TLS handshake's).
+    """
+
+    def connectTCP(self, host: str, port: int, factory: ClientFactory,
+                   timeout: float = 30,
+                   bindAddress: Optional[tuple[str, int]] = None) -> IConnector:
+        "See L{twisted.internet.interfaces.IReactorTCP.connectTCP}."
+
+    def seconds(self) -> float:
+        "See L{IReactorTime.seconds}."
+
+    def callLater(self, delay: float, callable: Callable[..., object],
+                  *args: object, **kwargs: object) -> IDelayedCall:
+        "See L{IReactorTime.callLater}."
+
+    def getDelayedCalls(self) -> Sequence[IDelayedCall]:
+        "See L{IReactorTime.getDelayedCalls}."
 
 
 @implementer(IHandshakeListener)
@@ -74,11 +102,18 @@ class PhoneProtocol(Protocol):
         @return: the connection's local IPv4 address (0.0.0.0 if it is not
             IPv4), what a phone puts in Register.
         """
-        host = getattr(self.transport.getHost(), "host", None)
-        try:
-            return ipaddress.IPv4Address(host)
-        except ValueError:
+        address = self.transport.getHost()
+        if not isinstance(address, IPv4Address):
             return ANY_ADDRESS
+        return ipaddress.IPv4Address(address.host)
+
+    def loseConnection(self) -> None:
+        """Close the connection once what was written is sent."""
+        self.transport.loseConnection()
+
+    def abortConnection(self) -> None:
+        """Close the connection at once, dropping what was not sent."""
+        self.transport.abortConnection()
 
     def encode(self, msg: m.Message,
                protocolVersion: Optional[int] = None) -> bytes:
@@ -156,16 +191,10 @@ class PhoneFactory(ClientFactory):
     def __init__(self, phone: SimulatedPhone) -> None:
         self.phone = phone
 
-    def buildProtocol(self, addr: Any) -> PhoneProtocol:
+    def buildProtocol(self, addr: IAddress) -> PhoneProtocol:
         protocol = PhoneProtocol(self.phone)
         protocol.factory = self
         return protocol
-
-
-def _trustRoot(certificates: Sequence[x509.Certificate]) -> Any:
-    return trustRootFromCertificates(
-        [Certificate.loadPEM(c.public_bytes(Encoding.PEM))
-         for c in certificates])
 
 
 def clientTLSOptions(
@@ -175,7 +204,7 @@ def clientTLSOptions(
     privateKey: Optional[PrivateKey] = None,
     *,
     verifyHost: bool = True,
-) -> Any:
+) -> IOpenSSLClientConnectionCreator:
     """
     The TLS client side of a phone.
 
@@ -188,19 +217,20 @@ def clientTLSOptions(
     @param verifyHost: check the router's name as well as its chain.  Real
         phones only pin the certificate CallManager gave them, so C{False}
         behaves like a phone (L{srst.pki.tls.phoneClientTLSOptions}).
-    @return: an C{IOpenSSLClientConnectionCreator}.
+    @return: the client connection creator.
     """
     if not verifyHost:
         return phoneClientTLSOptions(trustedCertificates, certificate,
                                      privateKey)
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = {}  # optionsForClientTLS's own type
     if certificate is not None:
         extra = {"certificate": certificate, "privateKey": privateKey}
-    return optionsForClientTLS(host, trustRoot=_trustRoot(trustedCertificates),
+    return optionsForClientTLS(host, trustRoot=trustRootFor(trustedCertificates),
                                extraCertificateOptions=extra)
 
 
-def buildTLSContext(creator: Any, clock: Any) -> None:
+def buildTLSContext(creator: IOpenSSLClientConnectionCreator,
+                    clock: IReactorTime) -> None:
     """
     Make a client connection creator build its OpenSSL context now.
     Twisted builds it lazily, at the first connection; a load generator
@@ -214,14 +244,15 @@ def buildTLSContext(creator: Any, clock: Any) -> None:
     creator.clientConnectionForTLS(factory.buildProtocol(None))
 
 
-def connectPhone(reactor: Any, phone: SimulatedPhone, host: str, port: int,
-                 tlsOptions: Any = None,
+def connectPhone(reactor: PhoneReactor, phone: SimulatedPhone, host: str,
+                 port: int,
+                 tlsOptions: Optional[IOpenSSLClientConnectionCreator] = None,
                  timeout: float = 30) -> Deferred[PhoneProtocol]:
     """
     Connect a phone to a router.  The phone starts registering (or its
     standby keepalives) as soon as the connection is up.
 
-    @param reactor: provides C{IReactorTCP} and C{IReactorTime}.
+    @param reactor: TCP and the clock (L{PhoneReactor}).
     @param phone: the phone (fresh, never connected).
     @param host: the router's IPv4 address.
     @param port: its SCCP port (2000 plain, 2443 TLS).
@@ -232,7 +263,8 @@ def connectPhone(reactor: Any, phone: SimulatedPhone, host: str, port: int,
         connected (TLS may still be handshaking), or failing with the
         connection error (the phone's waiters fail too).
     """
-    endpoint: Any = TCP4ClientEndpoint(reactor, host, port, timeout=timeout)
+    endpoint: IStreamClientEndpoint = TCP4ClientEndpoint(reactor, host, port,
+                                                         timeout=timeout)
     if tlsOptions is not None:
         endpoint = wrapClientTLS(tlsOptions, endpoint, clock=reactor)
     d = endpoint.connect(PhoneFactory(phone))
@@ -245,5 +277,5 @@ def connectPhone(reactor: Any, phone: SimulatedPhone, host: str, port: int,
     return d
 
 
-__all__ = ["PhoneFactory", "PhoneProtocol", "buildTLSContext",
+__all__ = ["PhoneFactory", "PhoneProtocol", "PhoneReactor", "buildTLSContext",
            "clientTLSOptions", "connectPhone"]

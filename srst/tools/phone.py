@@ -38,34 +38,45 @@ import argparse
 import datetime
 import json
 import sys
+import typing
 from typing import Any, Callable, Optional, Sequence, TextIO
 
+from attrs import frozen
+from cryptography import x509
 from twisted.internet.defer import Deferred, succeed
+from twisted.internet.interfaces import IOpenSSLClientConnectionCreator
 from twisted.internet.task import deferLater
 from twisted.python.failure import Failure
+from twisted.python.threadpool import ThreadPool
 
-from srst.pki.ca import KeySpecError
+from srst.pki.ca import KeySpecError, PrivateKey
 from srst.pki.trust import (
     CertificateFileError,
     loadCertificateFile,
     loadPrivateKeyFile,
 )
-from srst.tools._phoneclient import (
+from srst.tools._phoneclient import SimulatedPhone
+from srst.tools._phoneload import (
+    LoadGenerator,
+    LoadResult,
+    TLSOptionsFor,
+    percentile,
+)
+from srst.tools._phonetypes import (
     PhoneConfig,
     PhoneDisconnected,
     PhoneError,
     PhoneState,
     RegistrationRejected,
     RegistrationTimedOut,
-    SimulatedPhone,
     UnknownModelError,
     UnregisterRefused,
     UnregisterTimedOut,
     deviceTypeForModel,
 )
-from srst.tools._phoneload import LoadGenerator, LoadResult, percentile
 from srst.tools._phonewire import (
     PhoneProtocol,
+    PhoneReactor,
     clientTLSOptions,
     connectPhone,
 )
@@ -88,8 +99,35 @@ EXIT_FILES = 3
 PLAIN_PORT = 2000
 TLS_PORT = 2443
 
-RunInThread = Callable[..., Deferred]
+RunInThread = Callable[..., Deferred[Any]]
 """C{runInThread(f, *args)}: run C{f} off the reactor thread."""
+
+
+class ToolReactor(PhoneReactor, typing.Protocol):
+    """
+    What C{srst-phone} uses of the reactor: what phones connect with
+    (L{PhoneReactor}: TCP and the clock) and the shutdown trigger that
+    unregisters them on Ctrl-C
+    (L{twisted.internet.interfaces.IReactorCore}).
+    """
+
+    def addSystemEventTrigger(self, phase: str, eventType: str,
+                              callable: Callable[..., object],
+                              *args: object, **kwargs: object) -> object:
+        "See L{twisted.internet.interfaces.IReactorCore.addSystemEventTrigger}."
+
+    def removeSystemEventTrigger(self, triggerID: object) -> None:
+        "See L{twisted.internet.interfaces.IReactorCore.removeSystemEventTrigger}."
+
+
+class _MainReactor(ToolReactor, typing.Protocol):
+    """
+    The reactor of the console script: a L{ToolReactor} with a thread pool
+    (L{twisted.internet.interfaces.IReactorThreads}) for key generation.
+    """
+
+    def getThreadPool(self) -> ThreadPool:
+        "See L{twisted.internet.interfaces.IReactorThreads.getThreadPool}."
 
 
 def _utcNow() -> datetime.datetime:
@@ -146,7 +184,8 @@ def _when(text: str) -> datetime.datetime:
     return when
 
 
-def _addRegister(commands: Any) -> None:
+def _addRegister(
+        commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = commands.add_parser(
         "register", help="register phones and hold them (load generator)",
         description="Register simulated phones, report registrations/s and "
@@ -204,7 +243,8 @@ def _addRegister(commands: Any) -> None:
     p.set_defaults(func=_register)
 
 
-def _addIssueLSC(commands: Any) -> None:
+def _addIssueLSC(
+        commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = commands.add_parser(
         "issue-lsc", help="issue a phone LSC from a CA, like CAPF",
         description="Issue a Locally Significant Certificate (CN=SEP<MAC>, "
@@ -232,7 +272,10 @@ def _addIssueLSC(commands: Any) -> None:
 
 
 class _Parser(argparse.ArgumentParser):
-    def parse_args(self, args: Any = None, namespace: Any = None) -> Any:
+    def parse_args(  # type: ignore[override]
+            self, args: Optional[Sequence[str]] = None,
+            namespace: Optional[argparse.Namespace] = None,
+    ) -> argparse.Namespace:
         parsed = argparse.ArgumentParser.parse_args(self, args, namespace)
         if parsed.command == "register":
             _checkRegister(self, parsed)
@@ -278,7 +321,7 @@ def makeParser() -> argparse.ArgumentParser:
 # -- issue-lsc ---------------------------------------------------------------
 
 
-def _issueOne(reactor: Any, args: argparse.Namespace, out: TextIO,
+def _issueOne(reactor: ToolReactor, args: argparse.Namespace, out: TextIO,
               err: TextIO, runInThread: RunInThread) -> Deferred[int]:
     try:
         caCertificate, caKey = loadCA(args.caCert, args.caKey)
@@ -314,27 +357,46 @@ def _issueOne(reactor: Any, args: argparse.Namespace, out: TextIO,
 # -- register ------------------------------------------------------------------
 
 
-def _loadTLS(args: argparse.Namespace) -> dict[str, Any]:
+@frozen
+class _TLSFiles:
+    """
+    What the TLS options of C{register} name, read.
+
+    @ivar trusted: the router's CA certificates (C{--ca}).
+    @ivar certificate: the client certificate every phone uses (C{--cert}).
+    @ivar privateKey: its key (C{--key}).
+    @ivar issuer: the CA certificate and key LSCs are minted from
+        (C{--issue-from-ca}, C{--ca-key}).
+    """
+
+    trusted: list[x509.Certificate]
+    certificate: Optional[x509.Certificate] = None
+    privateKey: Optional[PrivateKey] = None
+    issuer: Optional[tuple[x509.Certificate, PrivateKey]] = None
+
+
+def _loadTLS(args: argparse.Namespace) -> Optional[_TLSFiles]:
     """
     Read the files named by the TLS options.
 
+    @return: what they hold, or L{None} without C{--tls}.
     @raise CertificateFileError: for an unreadable file.
     @raise LSCIssueError: for a CA key that does not match.
     """
-    loaded: dict[str, Any] = {}
     if not args.tls:
-        return loaded
-    loaded["trusted"] = loadCertificateFile(args.ca)
+        return None
+    trusted = loadCertificateFile(args.ca)
+    certificate = privateKey = issuer = None
     if args.cert:
-        loaded["certificate"] = loadCertificateFile(args.cert)[0]
-        loaded["privateKey"] = loadPrivateKeyFile(args.key)
+        certificate = loadCertificateFile(args.cert)[0]
+        privateKey = loadPrivateKeyFile(args.key)
     if args.issueFromCA:
-        loaded["issuer"] = loadCA(args.issueFromCA, args.caKey)
-    return loaded
+        issuer = loadCA(args.issueFromCA, args.caKey)
+    return _TLSFiles(trusted, certificate, privateKey, issuer)
 
 
-def _issueAll(issuer: tuple[Any, Any], macs: Sequence[str], keyType: str,
-              shareKey: bool) -> dict[str, IssuedLSC]:
+def _issueAll(issuer: tuple[x509.Certificate, PrivateKey], macs: Sequence[str],
+              keyType: str, shareKey: bool) -> dict[str, IssuedLSC]:
     caCertificate, caKey = issuer
     issued: dict[str, IssuedLSC] = {}
     shared = None
@@ -347,13 +409,13 @@ def _issueAll(issuer: tuple[Any, Any], macs: Sequence[str], keyType: str,
     return issued
 
 
-async def _registerFlow(reactor: Any, args: argparse.Namespace,
-                        loaded: dict[str, Any], out: TextIO, err: TextIO,
+async def _registerFlow(reactor: ToolReactor, args: argparse.Namespace,
+                        tls: Optional[_TLSFiles], out: TextIO, err: TextIO,
                         runInThread: RunInThread) -> int:
     macs = macRange(args.mac, args.count)
     lscs: dict[str, IssuedLSC] = {}
-    if "issuer" in loaded:
-        lscs = await runInThread(_issueAll, loaded["issuer"], macs,
+    if tls is not None and tls.issuer is not None:
+        lscs = await runInThread(_issueAll, tls.issuer, macs,
                                  args.lscKeyType, args.shareKey)
     configs = [PhoneConfig(mac=mac, deviceType=args.deviceType,
                            protocolVersion=args.protocolVersion,
@@ -362,18 +424,22 @@ async def _registerFlow(reactor: Any, args: argparse.Namespace,
                            decodeAll=args.decodeAll)
                for mac in macs]
 
-    def tlsOptions(config: PhoneConfig) -> Any:
-        lsc = lscs.get(config.mac)
-        if lsc is not None:
-            certificate, key = lsc.certificate, lsc.privateKey
-        else:
-            certificate = loaded.get("certificate")
-            key = loaded.get("privateKey")
-        return clientTLSOptions(args.host, loaded["trusted"], certificate,
-                                key, verifyHost=args.verifyHost)
+    tlsOptionsFor: Optional[TLSOptionsFor] = None
+    if tls is not None:
+        files = tls
+
+        def tlsOptions(config: PhoneConfig) -> IOpenSSLClientConnectionCreator:
+            lsc = lscs.get(config.mac)
+            if lsc is not None:
+                certificate, key = lsc.certificate, lsc.privateKey
+            else:
+                certificate, key = files.certificate, files.privateKey
+            return clientTLSOptions(args.host, files.trusted, certificate,
+                                    key, verifyHost=args.verifyHost)
+        tlsOptionsFor = tlsOptions
 
     generator = LoadGenerator(reactor, args.host, args.port, configs,
-                              tlsOptionsFor=tlsOptions if args.tls else None,
+                              tlsOptionsFor=tlsOptionsFor,
                               concurrency=args.concurrency)
 
     def reportUnregistered(counts: tuple[int, int]) -> tuple[int, int]:
@@ -405,14 +471,14 @@ async def _registerFlow(reactor: Any, args: argparse.Namespace,
     return EXIT_OK
 
 
-def _register(reactor: Any, args: argparse.Namespace, out: TextIO,
+def _register(reactor: ToolReactor, args: argparse.Namespace, out: TextIO,
               err: TextIO, runInThread: RunInThread) -> Deferred[int]:
     try:
-        loaded = _loadTLS(args)
+        tls = _loadTLS(args)
     except (CertificateFileError, LSCIssueError) as e:
         err.write("srst-phone: %s\n" % (e,))
         return succeed(EXIT_FILES)
-    d = Deferred.fromCoroutine(_registerFlow(reactor, args, loaded, out, err,
+    d = Deferred.fromCoroutine(_registerFlow(reactor, args, tls, out, err,
                                              runInThread))
 
     def failed(reason: Failure) -> int:
@@ -426,13 +492,13 @@ def _register(reactor: Any, args: argparse.Namespace, out: TextIO,
 # -- entry points --------------------------------------------------------------
 
 
-def run(reactor: Any, argv: Sequence[str], out: TextIO, err: TextIO,
+def run(reactor: ToolReactor, argv: Sequence[str], out: TextIO, err: TextIO,
         runInThread: RunInThread) -> Deferred[int]:
     """
     Run one C{srst-phone} command on a running reactor.
 
-    @param reactor: provides C{IReactorTCP}, C{IReactorTime} and
-        C{IReactorCore} (for the Ctrl-C shutdown trigger).
+    @param reactor: TCP, the clock and the Ctrl-C shutdown trigger
+        (L{ToolReactor}).
     @param argv: the arguments, without the program name.
     @param out: where results go.
     @param err: where errors go.
@@ -445,7 +511,7 @@ def run(reactor: Any, argv: Sequence[str], out: TextIO, err: TextIO,
     return args.func(reactor, args, out, err, runInThread)
 
 
-def _main(reactor: Any, argv: Sequence[str]) -> Deferred[None]:
+def _main(reactor: _MainReactor, argv: Sequence[str]) -> Deferred[None]:
     from twisted.internet.threads import deferToThreadPool
     from twisted.logger import (
         FilteringLogObserver,
@@ -460,7 +526,7 @@ def _main(reactor: Any, argv: Sequence[str]) -> Deferred[None]:
         [LogLevelFilterPredicate(defaultLogLevel=LogLevel.warn)])],
         redirectStandardIO=False)
 
-    def runInThread(f: Callable[..., Any], *a: Any) -> Deferred[Any]:
+    def runInThread(f: Callable[..., object], *a: object) -> Deferred[Any]:
         return deferToThreadPool(reactor, reactor.getThreadPool(), f, *a)
 
     d = run(reactor, argv, sys.stdout, sys.stderr, runInThread)
@@ -490,8 +556,9 @@ __all__ = [
     "EXIT_FILES", "EXIT_INCOMPLETE", "EXIT_OK", "EXIT_USAGE", "LoadGenerator",
     "LoadResult", "PhoneConfig", "PhoneDisconnected", "PhoneError",
     "PhoneProtocol", "PhoneState", "RegistrationRejected",
-    "RegistrationTimedOut", "SimulatedPhone", "UnregisterRefused",
-    "UnregisterTimedOut", "clientTLSOptions", "connectPhone",
+    "RegistrationTimedOut", "SimulatedPhone", "ToolReactor",
+    "UnregisterRefused", "UnregisterTimedOut", "clientTLSOptions",
+    "connectPhone",
     "deviceTypeForModel", "makeParser", "main", "percentile", "run",
 ]
 
