@@ -97,6 +97,7 @@ class DebugSwitches:
         self.observer: ILogObserver = FilteringLogObserver(self._fanOut, [self.predicate])
         self._explicit: set[str] = set()
         self._streams: dict[ILogObserver, _StreamFilter] = {}
+        self._loggers: dict[str, Logger] = {}
         self._refresh()
 
     def _refresh(self) -> None:
@@ -198,14 +199,19 @@ class DebugSwitches:
 
     def logger(self, namespace: str) -> Logger:
         """
-        Make the logger for one debug category.
+        The logger of one debug category: made on first use and shared by
+        everything that logs in that category afterwards (a stream per RTP
+        leg asks for it, so it must not cost a new object each time).
 
         @param namespace: e.g. C{"srst.debug.credentials"}.
         @return: a L{Logger} for C{namespace} that publishes through these
             switches.
         @raise ValueError: for an empty or malformed namespace.
         """
-        return Logger(namespace=_checkNamespace(namespace), observer=self.observer)
+        logger = self._loggers.get(namespace) if isinstance(namespace, str) else None
+        if logger is None:
+            logger = self._loggers[namespace] = Logger(namespace=_checkNamespace(namespace), observer=self.observer)
+        return logger
 
 
 __all__ = [

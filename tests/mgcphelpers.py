@@ -51,7 +51,7 @@ class TransactionOwner:
     callable and records what the layer tells it.
 
     @ivar handled: C{(message, peer)} of every L{messageHandled}.
-    @ivar responses: C{(response, peer)} of every L{responseSent}.
+    @ivar responses: C{(code, transactionId, peer)} of every L{responseSent}.
     """
 
     def __init__(self, execute: Callable[[Command, Any], Any]) -> None:
@@ -61,7 +61,7 @@ class TransactionOwner:
         """
         self.execute = execute
         self.handled: list[tuple[Any, Any]] = []
-        self.responses: list[tuple[Response, Any]] = []
+        self.responses: list[tuple[int, int, Any]] = []
 
     def commandReceived(self, command: Command, peer: Any) -> Any:
         """Execute the command."""
@@ -71,9 +71,9 @@ class TransactionOwner:
         """Record it."""
         self.handled.append((message, peer))
 
-    def responseSent(self, response: Response, peer: Any) -> None:
+    def responseSent(self, code: int, transactionId: int, peer: Any) -> None:
         """Record it."""
-        self.responses.append((response, peer))
+        self.responses.append((code, transactionId, peer))
 
 
 class _WatchedTransport:

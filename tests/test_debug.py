@@ -254,3 +254,21 @@ class DebugSwitchesTests(SynchronousTestCase):
         switches.enable(CREDENTIALS)
         switches.logger(CREDENTIALS).debug("to the world")
         self.assertIn("to the world", messages(events))
+
+
+class LoggerTests(SynchronousTestCase):
+    """
+    L{DebugSwitches.logger}.
+    """
+
+    def test_oneLoggerPerCategory(self) -> None:
+        """
+        Asking twice for a category's logger gives the same logger (every
+        RTP stream asks for one), and a malformed namespace is still refused.
+        """
+        switches = DebugSwitches(lambda event: None)
+        self.assertIs(switches.logger("srst.debug.media"), switches.logger("srst.debug.media"))
+        self.assertIsNot(switches.logger("srst.debug.media"), switches.logger("srst.debug.mgcp"))
+        self.assertEqual(switches.logger("srst.debug.mgcp").namespace, "srst.debug.mgcp")
+        for bad in ("", ".srst", "srst.", None, 7):
+            self.assertRaises(ValueError, switches.logger, bad)

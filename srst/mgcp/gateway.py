@@ -524,13 +524,13 @@ class MgcpGateway:
         while self._pending:
             self._pending.pop(0)()
 
-    def responseSent(self, response: Response, peer: Peer) -> None:
+    def responseSent(self, code: int, transactionId: int, peer: Peer) -> None:
         """
         Count the error responses sent (400 and up; resent and
         retransmitted ones too) by code.
         """
-        if response.code >= 400:
-            self._errors[response.code] = self._errors.get(response.code, 0) + 1
+        if code >= 400:
+            self._errors[code] = self._errors.get(code, 0) + 1
 
     def _traffic(self) -> None:
         for observer in list(self.trafficObservers):

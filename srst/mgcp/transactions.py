@@ -99,14 +99,15 @@ class ITransactionOwner(Interface):
         @param peer: its source address.
         """
 
-    def responseSent(response: Response, peer: Peer) -> None:
+    def responseSent(code: int, transactionId: int, peer: Peer) -> None:
         """
         The layer put a response on the wire: a final response (also one
         resent for a duplicate command or retransmitted until its C{000}),
         a C{100} provisional, a C{000} acknowledgement, or the error answer
         to a malformed command.
 
-        @param response: the response as encoded.
+        @param code: its response code.
+        @param transactionId: its transaction id.
         @param peer: where it went.
         """
 
@@ -274,7 +275,7 @@ class _Incoming:
     peer: Peer
     transactionId: int
     handling: Optional[Deferred] = None
-    response: Optional[Response] = None
+    code: Optional[int] = None
     data: Optional[bytes] = None
     provisionalSent: bool = False
     provisionalTimer: Optional[IDelayedCall] = None
@@ -384,14 +385,23 @@ class MgcpTransactions:
                 self._responseReceived(message, peer)
             self._owner.messageHandled(message, peer)
 
-    def _answer(self, response: Response, peer: Peer, data: Optional[bytes] = None) -> None:
+    def _answer(self, response: Response, peer: Peer) -> None:
         """
         Put a response on the wire and tell the owner.
-
-        @param data: its encoding, when already made.
         """
-        self._send(encodeMessage(response) if data is None else data, peer)
-        self._owner.responseSent(response, peer)
+        self._send(encodeMessage(response), peer)
+        self._owner.responseSent(response.code, response.transactionId, peer)
+
+    def _resend(self, entry: _Incoming) -> None:
+        """
+        Put an entry's final response on the wire (its first sending, the
+        answer to a duplicate command, a retransmission until its C{000})
+        and tell the owner.  Only its code and encoding are kept for
+        T-HIST, not the response with its parameters and SDP.
+        """
+        assert entry.code is not None and entry.data is not None
+        self._send(entry.data, entry.peer)
+        self._owner.responseSent(entry.code, entry.transactionId, entry.peer)
 
     def _malformed(self, error: MgcpDecodeError, peer: Peer) -> None:
         self.counters.malformed += 1
@@ -417,11 +427,11 @@ class MgcpTransactions:
             self.debugLog.debug(
                 "MGCP: duplicate {verb} {transactionId} from {peer}",
                 verb=command.verb, transactionId=command.transactionId,
-                peer=peer, executing=entry.response is None)
-            if entry.response is None:
+                peer=peer, executing=entry.code is None)
+            if entry.code is None:
                 self._sendProvisional(entry)
             else:
-                self._answer(entry.response, peer, entry.data)
+                self._resend(entry)
             return
         entry = _Incoming(peer, command.transactionId)
         self._incoming[key] = entry
@@ -433,7 +443,7 @@ class MgcpTransactions:
         handling = maybeDeferred(self._owner.commandReceived, command, peer)
         handling.addCallbacks(self._handled, self._handlerFailed,
                               callbackArgs=(entry,), errbackArgs=(entry,))
-        if entry.response is None and not self._closed:
+        if entry.code is None and not self._closed:
             entry.handling = handling
             entry.provisionalTimer = self.clock.callLater(
                 self.policy.provisionalDelay, self._provisionalDue, entry)
@@ -450,7 +460,7 @@ class MgcpTransactions:
                     if key[0] == peer and key[1] in confirmed]
         for key in keys:
             entry = self._incoming.get(key)
-            if entry is not None and entry.response is not None:
+            if entry is not None and entry.code is not None:
                 entry.cancelTimers()
                 self._uncache(key)
 
@@ -510,7 +520,7 @@ class MgcpTransactions:
                 Parameter("K", ""),)
         response = attrs.evolve(response, transactionId=entry.transactionId,
                                 parameters=parameters)
-        entry.response = response
+        entry.code = response.code
         entry.data = encodeMessage(response)
         if entry.provisionalSent:
             entry.retransmitter = _Retransmitter(
@@ -520,12 +530,11 @@ class MgcpTransactions:
             entry.retransmitter.start()
         entry.expiry = self.clock.callLater(self.policy.thist, self._expire,
                                             entry)
-        self._answer(response, entry.peer, entry.data)
+        self._resend(entry)
 
     def _resendResponse(self, entry: _Incoming) -> None:
         self.counters.retransmissions += 1
-        assert entry.response is not None
-        self._answer(entry.response, entry.peer, entry.data)
+        self._resend(entry)
 
     def _responseUnacknowledged(self, entry: _Incoming) -> None:
         entry.retransmitter = None

@@ -328,7 +328,7 @@ class CallAgent(EventSource):
         while self._afterAnswer:
             self._afterAnswer.pop(0)()
 
-    def responseSent(self, response: Response, peer: Peer) -> None:
+    def responseSent(self, code: int, transactionId: int, peer: Peer) -> None:
         """
         A response went to the gateway (nothing to count).
         """
