@@ -46,7 +46,7 @@ from srst.mgcp.gateway import DEBUG_NAMESPACE as MGCP_DEBUG_NAMESPACE
 from srst.mgcp.gateway import MgcpGateway
 from srst.mgcp.transactions import RetransmissionPolicy
 from srst.media.transport import StreamSnapshot
-from srst.media.udpport import MediaReactor
+from srst.media.udpport import UDPReactor
 from srst.pki.ca import CertificateServer
 from srst.pki.commands import registerPkiCommands
 from srst.pki.config import IdentityTrustpointConfig
@@ -69,10 +69,10 @@ from srst.sccp.factory import REGISTER_NAMESPACE, STATE_NAMESPACE, SkinnyFactory
 from srst.sccp.registry import EphoneRegistry
 
 
-class RouterReactor(MediaReactor):
+class RouterReactor(UDPReactor):
     """
     What the router needs of its reactor, as one type: the clock and UDP
-    (L{MediaReactor}: media legs, MGCP), TCP listeners
+    (L{UDPReactor}: media legs, MGCP), TCP listeners
     (L{twisted.internet.interfaces.IReactorTCP}), the admin socket
     (L{twisted.internet.interfaces.IReactorUNIX}), the thread pool for the
     PKI (L{twisted.internet.interfaces.IReactorThreads},

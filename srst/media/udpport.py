@@ -13,7 +13,7 @@ L{listenMediaUDP} binds a L{MediaUdpPort} where the reactor is a POSIX
 file-descriptor reactor (epoll, poll, select) and falls back to
 C{reactor.listenUDP} elsewhere (test doubles, other reactors).
 
-L{MediaReactor} is what router-terminated media needs of the reactor: UDP
+L{UDPReactor} is what router-terminated media needs of the reactor: UDP
 ports and the clock.
 """
 
@@ -27,11 +27,12 @@ from twisted.internet.posixbase import PosixReactorBase
 from twisted.internet.protocol import DatagramProtocol
 
 
-class MediaReactor(Protocol):
+class UDPReactor(Protocol):
     """
-    L{IReactorUDP} and L{IReactorTime} in one type: what a media leg binds
-    its port with and times its stream on (the reactor; a L{task.Clock}
-    with C{listenUDP} in tests).
+    L{IReactorUDP} and L{IReactorTime} in one type: what binds a UDP port
+    and times what happens on it (a media leg and its stream, the MGCP
+    gateway and its transactions, srst-ccm's call agent); the reactor, or a
+    L{task.Clock} with C{listenUDP} in tests.
     """
 
     def listenUDP(self, port: int, protocol: DatagramProtocol, interface: str = "",
@@ -89,4 +90,4 @@ def listenMediaUDP(reactor: IReactorUDP, port: int, protocol: DatagramProtocol,
     return listening
 
 
-__all__ = ["MediaReactor", "MediaUdpPort", "listenMediaUDP"]
+__all__ = ["UDPReactor", "MediaUdpPort", "listenMediaUDP"]

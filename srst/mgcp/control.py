@@ -28,12 +28,13 @@ from typing import Callable, Mapping, Protocol, Sequence
 
 from twisted.application.service import MultiService
 from twisted.internet.defer import Deferred, maybeDeferred
-from twisted.internet.interfaces import IDelayedCall, IListeningPort
+from twisted.internet.interfaces import IDelayedCall
 from twisted.internet.protocol import DatagramProtocol
 from twisted.logger import Logger
 from zope.interface import implementer
 
 from srst.listening import UDPListenerService
+from srst.media.udpport import UDPReactor
 from srst.mgcp.config import CcmManagerConfig
 from srst.mgcp.fallback import FallbackMonitor, IFallbackTarget, newFallbackMonitor
 from srst.mgcp.gateway import MgcpGateway
@@ -60,25 +61,6 @@ class LocalEndpoint(Protocol):
     idleObservers: list[Callable[[str], object]]
     leg: object
     mediaLeg: object
-
-
-class MgcpReactor(Protocol):
-    """
-    What the MGCP service uses of the reactor: the clock
-    (L{twisted.internet.interfaces.IReactorTime}) and
-    L{twisted.internet.interfaces.IReactorUDP.listenUDP}.
-    """
-
-    def seconds(self) -> float:
-        "The current time."
-
-    def callLater(self, delay: float, callable: Callable[..., object], *args: object,
-                  **kwargs: object) -> IDelayedCall:
-        "Call C{callable} after C{delay} seconds."
-
-    def listenUDP(self, port: int, protocol: DatagramProtocol, interface: str = "",
-                  maxPacketSize: int = 8192) -> IListeningPort:
-        "Bind C{protocol} to a UDP port."
 
 
 @implementer(IFallbackTarget)
@@ -196,7 +178,7 @@ class MgcpService(MultiService):
 
     name = "mgcp"
 
-    def __init__(self, reactor: MgcpReactor, gateway: MgcpGateway, local: Mapping[str, LocalEndpoint],
+    def __init__(self, reactor: UDPReactor, gateway: MgcpGateway, local: Mapping[str, LocalEndpoint],
                  ccmManager: CcmManagerConfig, bind: tuple[str, int], now: Callable[[], datetime],
                  controlPlane: ControlPlane | None = None) -> None:
         """

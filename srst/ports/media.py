@@ -32,7 +32,7 @@ from srst.media.rtp import PayloadType
 from srst.media.srtp import SrtpKeys
 from srst.media.portrange import RtpPortAllocator
 from srst.media.transport import RtpStream, StreamSnapshot
-from srst.media.udpport import MediaReactor, listenMediaUDP
+from srst.media.udpport import UDPReactor, listenMediaUDP
 from srst.ports.g711 import FRAME_SAMPLES, G711Law
 from srst.ports.interfaces import IVoicePortListener
 from srst.ports.voiceport import PortStatus, VoicePort, VoicePortStateError
@@ -175,7 +175,7 @@ class PortMediaResources:
 
     log = Logger(namespace="srst.ports.media")
 
-    def __init__(self, reactor: MediaReactor, allocator: RtpPortAllocator, pump: MediaPump, *,
+    def __init__(self, reactor: UDPReactor, allocator: RtpPortAllocator, pump: MediaPump, *,
                  debug: DebugSwitches, unreachableTimeout: float | None = None,
                  wrap: Callable[[RtpStream], DatagramProtocol] | None = None) -> None:
         """
@@ -253,7 +253,7 @@ class PortMediaLeg:
 
     log = Logger(namespace="srst.ports.media")
 
-    def __init__(self, *, reactor: MediaReactor, allocator: RtpPortAllocator, pump: MediaPump, port: VoicePort,
+    def __init__(self, *, reactor: UDPReactor, allocator: RtpPortAllocator, pump: MediaPump, port: VoicePort,
                  debug: DebugSwitches, payloadType: int = PayloadType.PCMU, txKeys: SrtpKeys | None = None,
                  rxKeys: SrtpKeys | None = None, unreachableTimeout: float | None = None,
                  onUnreachable: Callable[[], Any] | None = None,

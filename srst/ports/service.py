@@ -21,7 +21,7 @@ from srst.calls.engine import CallEngine
 from srst.debug import DebugSwitches
 from srst.media.portrange import RtpPortAllocator
 from srst.media.transport import RtpStream, StreamSnapshot
-from srst.media.udpport import MediaReactor
+from srst.media.udpport import UDPReactor
 from srst.policing.datagram import PolicingDatagramProtocol
 from srst.ports.callendpoint import DEBUG_NAMESPACE, VoicePortEndpoint
 from srst.ports.directory import PortDirectory, portNumber
@@ -44,7 +44,7 @@ class VoicePortService(Service):
     log = Logger(namespace="srst.ports")
     name = "voice-ports"
 
-    def __init__(self, config: Any, reactor: MediaReactor, callEngine: CallEngine | None, controlPlane: Any,
+    def __init__(self, config: Any, reactor: UDPReactor, callEngine: CallEngine | None, controlPlane: Any,
                  debug: DebugSwitches) -> None:
         """
         @param config: the L{srst.config.RouterConfig}.

@@ -24,7 +24,7 @@ answer first, as from CallManager.
 from __future__ import annotations
 
 import re
-from typing import Callable, Iterable, Optional, Protocol, Union
+from typing import Callable, Iterable, Optional, Union
 
 from twisted.internet.defer import (
     Deferred,
@@ -33,13 +33,13 @@ from twisted.internet.defer import (
     maybeDeferred,
     succeed,
 )
-from twisted.internet.interfaces import IDelayedCall, IListeningPort
-from twisted.internet.protocol import DatagramProtocol
+from twisted.internet.interfaces import IListeningPort
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from srst.debug import DebugSwitches
+from srst.media.udpport import UDPReactor
 from srst.mgcp.constants import ResponseCode, RestartMethod, responseText
 from srst.mgcp.messages import (
     Command,
@@ -83,32 +83,12 @@ __all__ = [
     "CallAgent", "Call", "CallAgentCounters", "CallAgentEvent", "CallState",
     "CommandRejected", "EventKind", "Line", "LineSpec", "LineSpecError",
     "LineState", "defaultDigitMap", "parseLineSpec", "voicePortEndpoint",
-    "DIGIT_EVENTS", "LOCAL_OPTIONS", "AgentReactor", "DEBUG_NAMESPACE",
+    "DIGIT_EVENTS", "LOCAL_OPTIONS", "DEBUG_NAMESPACE",
 ]
 
 
 DEBUG_NAMESPACE = "srst.debug.mgcp"
 """The C{debug mgcp} category the agent's debug events are in."""
-
-
-class AgentReactor(Protocol):
-    """
-    What a L{CallAgent} uses of its reactor: the clock
-    (L{twisted.internet.interfaces.IReactorTime}: call times, the
-    transaction layer's timers) and, for L{CallAgent.start},
-    L{twisted.internet.interfaces.IReactorUDP.listenUDP}.
-    """
-
-    def seconds(self) -> float:
-        "The current time."
-
-    def callLater(self, delay: float, callable: Callable[..., object], *args: object,
-                  **kwargs: object) -> IDelayedCall:
-        "Call C{callable} after C{delay} seconds."
-
-    def listenUDP(self, port: int, protocol: DatagramProtocol, interface: str = "",
-                  maxPacketSize: int = 8192) -> IListeningPort:
-        "Bind C{protocol} to a UDP port."
 
 
 def _ok(code: int) -> Response:
@@ -133,7 +113,7 @@ class CallAgent(EventSource):
 
     log = Logger()
 
-    def __init__(self, reactor: AgentReactor, domain: str, lines: Iterable[LineSpec],
+    def __init__(self, reactor: UDPReactor, domain: str, lines: Iterable[LineSpec],
                  gateway: Optional[Peer] = None,
                  listenAddress: tuple[str, int] = ("127.0.0.1", 2727),
                  digitMap: Optional[str] = None, audit: bool = True,
@@ -141,7 +121,7 @@ class CallAgent(EventSource):
                  policy: RetransmissionPolicy = RetransmissionPolicy(),
                  *, debug: DebugSwitches) -> None:
         """
-        @param reactor: the clock, and UDP for L{start} (L{AgentReactor}).
+        @param reactor: the clock, and UDP for L{start} (L{srst.media.udpport.UDPReactor}).
         @param domain: the gateway's domain name, e.g. C{"branch-router"}.
         @param lines: the L{LineSpec}s; numbers and endpoints are unique.
         @param gateway: the gateway's C{(host, port)}, or C{None} to use

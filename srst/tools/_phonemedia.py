@@ -57,7 +57,7 @@ from srst.media.srtp import (
     SrtpReceiver,
     SrtpSender,
 )
-from srst.media.udpport import MediaReactor
+from srst.media.udpport import UDPReactor
 from srst.ports.g711 import FRAME_MS, FRAME_SAMPLES, G711Law, encode
 from srst.ports.tones import CallProgressTone, ToneGenerator
 from srst.sccp import messages as m
@@ -281,7 +281,7 @@ class PhoneMedia:
     @ivar stopped: whether L{stop} ran (the phone's connection ended).
     """
 
-    def __init__(self, phone: SimulatedPhone, *, reactor: MediaReactor,
+    def __init__(self, phone: SimulatedPhone, *, reactor: UDPReactor,
                  interface: str = "127.0.0.1",
                  tone: CallProgressTone = CallProgressTone.DIAL,
                  captureLimit: int = DEFAULT_CAPTURE_LIMIT,
@@ -292,7 +292,7 @@ class PhoneMedia:
 
         @param phone: the phone.
         @param reactor: UDP and the clock
-            (L{srst.media.udpport.MediaReactor}).
+            (L{srst.media.udpport.UDPReactor}).
         @param interface: the IPv4 address to bind and announce.
         @param tone: the tone to send.
         @param captureLimit: how many received datagrams to keep.

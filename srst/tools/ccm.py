@@ -50,7 +50,8 @@ from twisted.internet.interfaces import IDelayedCall
 from twisted.python.failure import Failure
 
 from srst.debug import DebugSwitches
-from srst.tools._callagent import AgentReactor, CallAgent, CallAgentEvent, LineSpec, LineSpecError, parseLineSpec
+from srst.media.udpport import UDPReactor
+from srst.tools._callagent import CallAgent, CallAgentEvent, LineSpec, LineSpecError, parseLineSpec
 from srst.tools._credentialsfetch import (
     EXIT_CA_FILE,
     EXIT_CONNECT,
@@ -74,10 +75,10 @@ from srst.tools._credentialsfetch import (
 )
 
 
-class CcmReactor(AgentReactor, FetchReactor, Protocol):
+class CcmReactor(UDPReactor, FetchReactor, Protocol):
     """
     What C{srst-ccm} uses of the reactor: the call agent's
-    (L{AgentReactor}: the clock and C{IReactorUDP.listenUDP}), the
+    (L{UDPReactor}: the clock and C{IReactorUDP.listenUDP}), the
     credentials client's (L{FetchReactor}: C{IReactorTCP.connectTCP}, the
     clock and C{IReactorPluggableNameResolver}), and the system event
     triggers of L{twisted.internet.interfaces.IReactorCore} that stop the
