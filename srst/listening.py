@@ -10,6 +10,7 @@ the ephemeral port a listener got (style.md section 2.3).
 from __future__ import annotations
 
 import ipaddress
+from abc import ABC, abstractmethod
 
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred, succeed
@@ -35,7 +36,7 @@ class ListenerError(RuntimeError):
         return f"cannot listen for {self.name} on {self.address} port {self.port}: {self.reason}"
 
 
-class ListenerService(Service):
+class ListenerService(Service, ABC):
     """
     A listener bound when the service starts: a port that cannot be bound
     stops start-up with L{ListenerError}.  Subclasses say how to bind
@@ -55,13 +56,13 @@ class ListenerService(Service):
         self.listeningPort: IListeningPort | None = None
         self._waiting: list[Deferred[IListeningPort]] = []
 
+    @abstractmethod
     def _listen(self) -> IListeningPort:
         """
         Bind.
 
         @raise CannotListenError: if the port cannot be bound.
         """
-        raise NotImplementedError()
 
     def startService(self) -> None:
         """

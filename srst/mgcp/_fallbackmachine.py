@@ -19,6 +19,7 @@ there.
 from __future__ import annotations
 
 import enum
+from abc import ABC, abstractmethod
 from typing import Any, Callable, Protocol
 
 from attrs import define
@@ -104,12 +105,12 @@ def _reset(timer: IDelayedCall | None, seconds: float) -> None:
         timer.reset(seconds)
 
 
-class _Timers:
+class _Timers(ABC):
     """The data of a state: its timers."""
 
+    @abstractmethod
     def cancel(self) -> None:
         "Cancel them (every transition out of the state does)."
-        raise NotImplementedError()
 
 
 @define
