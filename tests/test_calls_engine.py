@@ -178,6 +178,48 @@ class InputQueueTests(SynchronousTestCase):
         [ignored] = [e for e in events if e.get("log_format", "").startswith("queued {input} ignored")]
         self.assertEqual((ignored["input"], ignored["why"]), ("answer", "cannot answer in state released"))
 
+    def test_queueIsFirstInFirstOut(self) -> None:
+        """
+        Queued inputs run in the order they were raised, and an input a
+        queued one raises waits behind those queued before it: both sides
+        report their media while the call connects (B first), B's report
+        makes A transmit and A then reports a failure, which runs only after
+        A's own report has made B transmit.
+        """
+        setup = Engine()
+        a, lineA = setup.endpoint("2001")
+        b, _ = setup.endpoint("2002")
+        engine = setup.engine
+        for endpoint, host in ((a, "10.0.0.1"), (b, "10.0.0.2")):
+            endpoint.reactions["openReceive"] = (
+                lambda leg, stream, host=host: engine.mediaReady(leg, stream.passThruPartyId, host, 4000))
+        a.reactions["startTransmit"] = lambda leg, stream: engine.mediaFailed(leg, "transmit failed")
+        legA = engine.seize(a, lineA)
+        setup.dial(legA, "2002")
+        [legB] = engine.legsOf(b)
+        engine.answer(legB)
+        self.assertEqual(a.names()[-3:], ["openReceive", "startTransmit", "released"])
+        self.assertEqual(b.names()[-4:], ["openReceive", "connected", "startTransmit", "released"])
+        self.assertEqual(engine.calls(), [])
+
+    def test_queuedInputFails(self) -> None:
+        """
+        A queued input that fails unexpectedly is logged as a failure; the
+        inputs queued after it still run and the engine takes inputs again.
+        """
+        def broken(engine: CallEngine, leg: Any, caller: Any) -> None:
+            engine.mediaReady(None, 0, "10.0.0.2", 4002)  # type: ignore[arg-type]
+            engine.answer(leg)
+
+        with capturedLogs() as events:
+            setup, a, b, legA = self.call(alerting=broken)
+        self.assertEqual(len(self.flushLoggedErrors(AttributeError)), 1)
+        self.assertEqual([e["input"] for e in events if e.get("log_format", "").startswith("while running")],
+                         ["mediaReady"])
+        self.assertEqual(b.names()[:2], ["alerting", "answering"])
+        setup.engine.hangUp(legA)
+        self.assertEqual((setup.engine.calls(), setup.engine.legsOf(a), setup.engine.legsOf(b)), ([], [], []))
+
     def test_requestInsideInputRefused(self) -> None:
         """
         An input that returns a leg (seize) cannot wait in the queue: raised

@@ -48,6 +48,7 @@ C{RuntimeError}.
 from __future__ import annotations
 
 import itertools
+from collections import deque
 from typing import Callable, Iterable, TypeVar
 
 from automat import NoTransition
@@ -133,7 +134,8 @@ class CallEngine:
         self.transferSystem = transferSystem
         self.transferPatterns = tuple(transferPatterns)
         self.channelsPerDn = channelsPerDn
-        self._queue: list[tuple[Callable[..., None], tuple[object, ...]]] | None = None
+        self._running = False
+        self._queue: deque[tuple[Callable[..., None], tuple[object, ...]]] = deque()
         self._transfers: list[Transfer] = []
         self._directories: list[IDirectory] = []
         self._legs: dict[ICallEndpoint, list[Leg]] = {}
@@ -293,7 +295,7 @@ class CallEngine:
         input a transition raised.  A queued input the engine refuses
         (L{CallStateError}) is logged and dropped: its caller is gone.
         """
-        if self._queue is not None:
+        if self._running:
             self._queue.append((action, args))
             return
         self._run(action, *args)
@@ -305,26 +307,31 @@ class CallEngine:
 
         @raise RuntimeError: when it does.
         """
-        if self._queue is not None:
+        if self._running:
             raise RuntimeError("%s cannot be run from inside another input of the call engine"
                                % (action.__name__.lstrip("_"),))
         return self._run(action, *args)
 
     def _run(self, action: Callable[..., _T], *args: object) -> _T:
-        queue: list[tuple[Callable[..., None], tuple[object, ...]]] = []
-        self._queue = queue
+        """
+        Run an input, then every input queued meanwhile, first queued first
+        run (an input a queued one raises goes to the end of the queue).
+        """
+        self._running = True
         try:
             return action(*args)
         finally:
-            self._queue = None
-            while queue:
-                queued, queuedArgs = queue.pop(0)
-                self._runQueued(queued, queuedArgs)
+            try:
+                while self._queue:
+                    queued, queuedArgs = self._queue.popleft()
+                    self._runQueued(queued, queuedArgs)
+            finally:
+                self._running = False
 
     def _runQueued(self, action: Callable[..., None], args: tuple[object, ...]) -> None:
         name = action.__name__.lstrip("_")
         try:
-            self._run(action, *args)
+            action(*args)
         except (CallStateError, NoTransition) as e:
             self.log.info("queued {input} ignored: {why}", input=name, why=str(e))
         except Exception:
