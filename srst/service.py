@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime
 import os
 from functools import partial
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 from cryptography.hazmat.primitives.serialization import Encoding
 from twisted.application.service import MultiService
@@ -69,7 +69,7 @@ from srst.sccp.factory import REGISTER_NAMESPACE, STATE_NAMESPACE, SkinnyFactory
 from srst.sccp.registry import EphoneRegistry
 
 
-class RouterReactor(UDPReactor):
+class RouterReactor(UDPReactor, Protocol):
     """
     What the router needs of its reactor, as one type: the clock and UDP
     (L{UDPReactor}: media legs, MGCP), TCP listeners

@@ -52,6 +52,7 @@ class TransactionOwner:
 
     @ivar handled: C{(message, peer)} of every L{messageHandled}.
     @ivar responses: C{(code, transactionId, peer)} of every L{responseSent}.
+    @ivar answered: C{(transactionId, peer)} of every L{commandAnswered}.
     """
 
     def __init__(self, execute: Callable[[Command, Any], Any]) -> None:
@@ -62,6 +63,7 @@ class TransactionOwner:
         self.execute = execute
         self.handled: list[tuple[Any, Any]] = []
         self.responses: list[tuple[int, int, Any]] = []
+        self.answered: list[tuple[int, Any]] = []
 
     def commandReceived(self, command: Command, peer: Any) -> Any:
         """Execute the command."""
@@ -74,6 +76,10 @@ class TransactionOwner:
     def responseSent(self, code: int, transactionId: int, peer: Any) -> None:
         """Record it."""
         self.responses.append((code, transactionId, peer))
+
+    def commandAnswered(self, transactionId: int, peer: Any) -> None:
+        """Record it."""
+        self.answered.append((transactionId, peer))
 
 
 class _WatchedTransport:
@@ -330,16 +336,35 @@ class FakeUdpPort:
     def write(self, datagram: bytes, addr: tuple[str, int]) -> None:
         self.reactor.written.append((self.address, addr, datagram))
 
-    def stopListening(self) -> None:
+    def stopListening(self) -> Any:
+        """
+        Close the port: at once, or, with the reactor's C{closeLater}, on
+        the next turn as Twisted's own UDP port does (the L{Deferred} it
+        returns fires then).
+        """
+        if not self.reactor.closeLater:
+            self._close()
+            return None
+        closed: Deferred[None] = Deferred()
+        self.reactor.callLater(0, lambda: (self._close(), closed.callback(None)))
+        return closed
+
+    def _close(self) -> None:
         self.reactor.ports.pop(self.address, None)
         self.protocol.doStop()
 
 
 class FakeUdpReactor(Clock):
-    """A L{Clock} whose C{listenUDP} binds in memory, on the port asked for."""
+    """
+    A L{Clock} whose C{listenUDP} binds in memory, on the port asked for.
 
-    def __init__(self) -> None:
+    @ivar closeLater: whether a port closes on the next turn (as Twisted's
+        does) rather than at once.
+    """
+
+    def __init__(self, closeLater: bool = False) -> None:
         super().__init__()
+        self.closeLater = closeLater
         self.ports: dict[tuple[str, int], FakeUdpPort] = {}
         self.written: list[tuple[tuple[str, int], tuple[str, int], bytes]] = []
 
@@ -381,9 +406,10 @@ class GatewayHarness:
     def __init__(self, restartDelay: float = 0.0, random: Any = lambda: 0.5,
                  fxs: tuple[str, ...] = ("1/0/0", "1/0/1"),
                  fxo: tuple[str, ...] = ("1/1/0",),
-                 unreachableTimeout: float | None = None, **gatewayOptions: Any) -> None:
+                 unreachableTimeout: float | None = None, closeLater: bool = False,
+                 **gatewayOptions: Any) -> None:
         self.unreachableTimeout = unreachableTimeout
-        self.reactor = FakeUdpReactor()
+        self.reactor = FakeUdpReactor(closeLater)
         self.allocator = RtpPortAllocator("127.0.0.1", "40000-40100")
         self.pump = MediaPump(self.reactor)
         self.debug = DebugSwitches()

@@ -7,6 +7,8 @@ counters, keepalives, the disconnected procedure and fallback hand-over.
 
 from __future__ import annotations
 
+from typing import Callable
+
 from twisted.logger import Logger
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
@@ -312,6 +314,7 @@ class CountersTests(SynchronousTestCase):
         self.h.receive("RQNT 32 %s MGCP 0.1\nX: 1\nR: L/hd\n" % (EP0,))
         self.assertEqual([m.code for m in self.h.sent()], [500, 500, 510, 200])
         self.assertEqual(g.counters.errors, {500: 2, 510: 1})
+        self.assertEqual({type(code) for code in g.counters.errors}, {int})
         self.assertEqual((g.counters.unknownEndpoint, g.counters.unknownVerb), (2, 0))
 
     def test_outgoing(self) -> None:
@@ -845,6 +848,37 @@ class FallbackTests(SynchronousTestCase):
         the port idle (the gateway releases the line), whenIdle is called
         once the DLCX is answered: what it sends follows the 250.
         """
+        self.assertWhenIdleAfterTheCommand()
+
+    def test_whenIdleAfterTheCommandClosingLater(self) -> None:
+        """
+        The same when the RTP port closes on the next turn, as Twisted's do:
+        the 250 waits for the close, and whenIdle waits for the 250.
+        """
+        self.h = GatewayHarness(closeLater=True)
+        self.assertWhenIdleAfterTheCommand(turn=lambda: self.h.reactor.advance(0))
+
+    def test_afterTheCommandFailure(self) -> None:
+        """
+        A failure of what a command set off is logged; the gateway goes on
+        (the datagram is still counted as the call agent's traffic).
+        """
+        fxo = "aaln/S1/SU1/0@" + DOMAIN
+        connectionId = self.h.response(CRCX.replace(EP0, fxo).replace("M: recvonly", "M: sendrecv")
+                                       + SDP_REMOTE).raw("I")
+        heard = []
+        self.h.gateway.trafficObservers.append(lambda: heard.append(True))
+
+        def broken(name: str) -> None:
+            raise RuntimeError("broken observer")
+
+        self.h.gateway.relinquish("1/1/0", broken)
+        self.h.receive("DLCX 21 %s MGCP 0.1\nC: A0000000010000010000000F\nI: %s\n" % (fxo, connectionId))
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+        self.assertEqual(heard, [True])
+        self.assertEqual([(m.code, m.transactionId) for m in self.h.sent()][-1], (250, 21))
+
+    def assertWhenIdleAfterTheCommand(self, turn: Callable[[], object] = lambda: None) -> None:
         fxo = "aaln/S1/SU1/0@" + DOMAIN
         sentBefore = []
         connectionId = self.h.response(CRCX.replace(EP0, fxo).replace("M: recvonly", "M: sendrecv")
@@ -854,6 +888,7 @@ class FallbackTests(SynchronousTestCase):
         self.assertEqual(sentBefore, [])
         self.h.transport.written.clear()
         self.h.receive("DLCX 21 %s MGCP 0.1\nC: A0000000010000010000000F\nI: %s\n" % (fxo, connectionId))
+        turn()
         [before] = sentBefore
         self.assertEqual([(m.code, m.transactionId) for m in before], [(250, 21)])
         self.assertIs(self.h.ports["1/1/0"].status, PortStatus.IDLE)

@@ -367,6 +367,35 @@ class OwnerTests(SynchronousTestCase):
         """
         self.assertTrue(verifyObject(ITransactionOwner, Harness().owner))
 
+    def test_commandAnsweredOnce(self) -> None:
+        """
+        The owner is told a command is answered once its final response is
+        first on the wire: at once for a synchronous answer, when the
+        Deferred fires for an asynchronous one (after a provisional, and
+        before its retransmissions), for a handler's failure (400); never
+        for a duplicate or a retransmission.
+        """
+        h = Harness()
+        h.transactions.datagramReceived(RQNT, CA)
+        self.assertEqual(h.owner.answered, [(1201, CA)])
+        h.transactions.datagramReceived(RQNT, CA)
+        self.assertEqual(h.owner.answered, [(1201, CA)])
+        pending: Deferred = Deferred()
+        h.replies.append(pending)
+        h.transactions.datagramReceived(rqnt(2), CA)
+        h.clock.advance(0.2)
+        self.assertEqual(h.owner.answered, [(1201, CA)])
+        sentBefore = len(h.sent)
+        h.owner.commandAnswered = lambda tid, peer: h.owner.answered.append((tid, peer, len(h.sent)))
+        pending.callback(Response(200, 2, "OK"))
+        self.assertEqual(h.owner.answered[-1], (2, CA, sentBefore + 1))
+        h.clock.advance(1.0)
+        self.assertEqual(len(h.owner.answered), 2)
+        h.replies.append(RuntimeError("broken handler"))
+        h.transactions.datagramReceived(rqnt(3), CA)
+        self.assertEqual(h.owner.answered[-1][:2], (3, CA))
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+
     def test_commandHandledAfterItsAnswer(self) -> None:
         """
         A command is reported as handled once it was executed and its

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ipaddress
 import random as _random
+from functools import partial
 from typing import Any, Callable, Iterable, Optional, Sequence, Union
 
 from attrs import frozen
@@ -267,8 +268,8 @@ class MgcpGateway:
         self.transactions = MgcpTransactions(clock, self._write, self, policy, firstTransactionId,
                                              debugLog=debugLog)
         self._heard = False
-        self._executing = False
-        self._pending: list[Callable[[], object]] = []
+        self._executing: tuple[Peer, int] | None = None
+        self._afterAnswer: dict[tuple[Peer, int], list[Callable[[], object]]] = {}
         self.disconnected: DisconnectedInputs = DisconnectedMachine(DisconnectedCore(
             clock=clock, random=random,
             sendRestart=lambda seconds: self.sendRestart("disconnected", seconds),
@@ -343,6 +344,7 @@ class MgcpGateway:
             call.cancel()
         self.disconnected.stop()
         self.transactions.close()
+        self._afterAnswer.clear()
         closing = [endpoint.close() for endpoint in self.endpoints.values()]
         return DeferredList(closing, consumeErrors=True).addCallback(lambda ignored: None)
 
@@ -428,13 +430,13 @@ class MgcpGateway:
 
     def _afterCommand(self, function: Callable[[str], object], portName: str) -> None:
         """
-        Call C{function(portName)} now, or, while a command of the call
-        agent is being executed, once the transaction layer has handled it
-        (L{messageHandled}): what it triggers then follows the command's
-        answer.
+        Call C{function(portName)} now, or, when a command of the call agent
+        being executed set it off, once that command's final response is on
+        the wire (L{commandAnswered}; a DLCX is answered only once its RTP
+        ports have closed): what it triggers follows the command's answer.
         """
-        if self._executing:
-            self._pending.append(lambda: function(portName))
+        if self._executing is not None:
+            self._afterAnswer.setdefault(self._executing, []).append(partial(function, portName))
         else:
             function(portName)
 
@@ -517,12 +519,19 @@ class MgcpGateway:
         """
         A well-formed message of the datagram being received was handled:
         once the datagram is done, it counts as traffic if it came from the
-        call agent (L{datagramReceived}).  What a command left to do after
-        its answer (L{relinquish}) is done now.
+        call agent (L{datagramReceived}).
         """
         self._heard = True
-        while self._pending:
-            self._pending.pop(0)()
+
+    def commandAnswered(self, transactionId: int, peer: Peer) -> None:
+        """
+        A command of the call agent is answered: do what it set off
+        (L{_afterCommand}).  A failure there is logged; the rest still runs.
+        """
+        for function in self._afterAnswer.pop((peer, transactionId), ()):
+            with self.log.failuresHandled("while doing what MGCP transaction {transactionId} set off",
+                                          transactionId=transactionId):
+                function()
 
     def responseSent(self, code: int, transactionId: int, peer: Peer) -> None:
         """
@@ -530,6 +539,7 @@ class MgcpGateway:
         retransmitted ones too) by code.
         """
         if code >= 400:
+            code = int(code)
             self._errors[code] = self._errors.get(code, 0) + 1
 
     def _traffic(self) -> None:
@@ -629,7 +639,7 @@ class MgcpGateway:
         the dispatch rules); a refused one is answered with its error code.
         """
         self.disconnected.commandReceived()
-        self._executing = True
+        self._executing = (peer, command.transactionId)
         try:
             return self._dispatch(command)
         except MgcpCommandError as error:
@@ -638,7 +648,7 @@ class MgcpGateway:
                                 endpoint=command.endpoint, error=str(error))
             return Response(error.code, command.transactionId, responseText(error.code))
         finally:
-            self._executing = False
+            self._executing = None
 
     def _dispatch(self, command: Command) -> Union[Response, Deferred[Response]]:
         verb = Verb.lookup(command.verb)

@@ -11,7 +11,9 @@ The owner is told what happens: a new command is handed to
 L{ITransactionOwner.commandReceived}, which returns a L{Response} or a
 L{Deferred} firing with one; every well-formed message, once the layer has
 dealt with it, to L{ITransactionOwner.messageHandled}; every response the
-layer puts on the wire to L{ITransactionOwner.responseSent}.  Responses are
+layer puts on the wire to L{ITransactionOwner.responseSent}, and the first
+sending of a command's final response also to
+L{ITransactionOwner.commandAnswered}.  Responses are
 cached per C{(peer, transactionId)} for T-HIST: a duplicate command is
 answered byte-identically (or with C{100} while still executing) and never
 executed twice.  A final response sent after a provisional carries an empty
@@ -97,6 +99,16 @@ class ITransactionOwner(Interface):
 
         @param message: the decoded message.
         @param peer: its source address.
+        """
+
+    def commandAnswered(transactionId: int, peer: Peer) -> None:
+        """
+        The final response to a command the owner executed is on the wire
+        (its first sending: a duplicate or a retransmission is not
+        reported again), so what the command set off may follow it now.
+
+        @param transactionId: the command's transaction id.
+        @param peer: where the command came from.
         """
 
     def responseSent(code: int, transactionId: int, peer: Peer) -> None:
@@ -531,6 +543,7 @@ class MgcpTransactions:
         entry.expiry = self.clock.callLater(self.policy.thist, self._expire,
                                             entry)
         self._resend(entry)
+        self._owner.commandAnswered(entry.transactionId, entry.peer)
 
     def _resendResponse(self, entry: _Incoming) -> None:
         self.counters.retransmissions += 1

@@ -168,7 +168,8 @@ class CallAgent(EventSource):
         self._learnGateway = gateway is None
         self._transactions: Optional[MgcpTransactions] = None
         self._port: Optional[IListeningPort] = None
-        self._afterAnswer: list[Callable[[], object]] = []
+        self._answering: Optional[tuple[Peer, int]] = None
+        self._afterAnswer: dict[tuple[Peer, int], list[Callable[[], object]]] = {}
         self._generation = 0
         self._requests = 0
 
@@ -237,9 +238,10 @@ class CallAgent(EventSource):
     def _onceAnswered(self, function: Callable[..., object], *args: object) -> None:
         """
         Do C{function(*args)} once the command being executed is answered
-        (L{messageHandled}).
+        (L{commandAnswered}).
         """
-        self._afterAnswer.append(lambda: function(*args))
+        assert self._answering is not None, "only a command being executed is answered"
+        self._afterAnswer.setdefault(self._answering, []).append(lambda: function(*args))
 
     def _newRequestId(self, line: Line) -> str:
         self._requests += 1
@@ -302,11 +304,19 @@ class CallAgent(EventSource):
 
     def messageHandled(self, message: Union[Command, Response], peer: Peer) -> None:
         """
-        The transaction layer is done with a message: a command from the
-        gateway is answered, so do what it asked for.
+        The transaction layer is done with a message (nothing to do: what a
+        command asks for waits for its answer, L{commandAnswered}).
         """
-        while self._afterAnswer:
-            self._afterAnswer.pop(0)()
+
+    def commandAnswered(self, transactionId: int, peer: Peer) -> None:
+        """
+        A command from the gateway is answered: do what it asked for.  A
+        failure there is logged; the rest still runs.
+        """
+        for function in self._afterAnswer.pop((peer, transactionId), ()):
+            with self.log.failuresHandled("while doing what MGCP transaction {transactionId} asked for",
+                                          transactionId=transactionId):
+                function()
 
     def responseSent(self, code: int, transactionId: int, peer: Peer) -> None:
         """
@@ -323,6 +333,13 @@ class CallAgent(EventSource):
         @param peer: its source address.
         @return: the response.
         """
+        self._answering = (peer, command.transactionId)
+        try:
+            return self._execute(command, peer)
+        finally:
+            self._answering = None
+
+    def _execute(self, command: Command, peer: Peer) -> Response:
         self.counters.commandsReceived += 1
         if self._learnGateway:
             self.gateway = peer
