@@ -746,6 +746,48 @@ class RegistrationEndTests(SynchronousTestCase):
         phone.transport.loseConnection()
         self.assertEqual(listener.ended, [phone.station, phone.station])
 
+    def brokenRouter(self) -> tuple[Router, Listener]:
+        """@return: a router whose listener fails when told a registration ended."""
+        listener = Listener()
+
+        def sessionEnded(station: Any) -> None:
+            listener.ended.append(station)
+            raise RuntimeError("broken listener")
+
+        listener.sessionEnded = sessionEnded  # type: ignore[method-assign]
+        return Router(makeConfig(maxEphones=2), listener=listener), listener
+
+    def test_listenerFailsOnKeepAliveTimeout(self) -> None:
+        """
+        A listener that fails when told of the keepalive timeout has its
+        failure logged; the phone's connection is closed all the same and
+        the registry no longer holds it.
+        """
+        router, listener = self.brokenRouter()
+        phone = router.connect()
+        phone.register()
+        router.clock.advance(90)
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+        self.assertEqual(listener.ended, [phone.station])
+        self.assertTrue(phone.transport.disconnected)
+        self.assertIsNone(router.registry.byMac(CONFIGURED_MAC).station)
+
+    def test_listenerFailsOnReplaced(self) -> None:
+        """
+        A listener that fails when told the old session was replaced has
+        its failure logged; the new session stays connected and registered.
+        """
+        router, listener = self.brokenRouter()
+        old = router.connect(port=40000)
+        old.register()
+        new = router.connect(port=40001)
+        answers = new.register()
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+        self.assertIsInstance(answers[0], m.RegisterAck)
+        self.assertTrue(old.transport.disconnected)
+        self.assertFalse(new.transport.disconnected)
+        self.assertIs(router.registry.byMac(CONFIGURED_MAC).station, new.station)
+
     def test_neverRegistered(self) -> None:
         """
         A connection that never registered ends without a word to the

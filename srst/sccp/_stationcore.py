@@ -231,7 +231,11 @@ class StationCore:
                                    ephone=ephone.number, ip=self.peerHost)
         self.ephone = None
         if self.listener is not None:
-            self.listener.sessionEnded(self.station)
+            # A bug in the listener (the call engine) must not leave this
+            # session half ended: its connection is closed all the same.
+            with self.log.failuresHandled("{station}: while ending the calls of an ended registration",
+                                          station=self.label(), socket=self.socket, ip=self.peerHost):
+                self.listener.sessionEnded(self.station)
 
     def stateDebugEnabled(self) -> bool:
         """@return: whether C{debug ephone state} lines are wanted."""
