@@ -104,7 +104,7 @@ class CallEngine:
     @ivar channelsPerDn: channels per directory number.
     """
 
-    log = Logger(namespace="srst.calls.engine")
+    log = Logger()
 
     def __init__(self, clock: IReactorTime, *, interdigit: float, ringing: float,
                  secondaryDialtone: str | None = None, keyFactory: Callable[[], SrtpKeys] = generateKeys,

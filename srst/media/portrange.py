@@ -63,7 +63,7 @@ class RtpPortAllocator:
     @ivar maxBindAttempts: ports L{bind} tries per request.
     """
 
-    log = Logger(namespace="srst.media.transport")
+    log = Logger()
 
     def __init__(self, address: str, rangeText: str,
                  maxBindAttempts: int = DEFAULT_BIND_ATTEMPTS) -> None:

@@ -156,7 +156,7 @@ class RtpStream(DatagramProtocol):
     @ivar closed: whether L{close} was called.
     """
 
-    log = Logger(namespace="srst.media.transport")
+    log = Logger()
     noisy = False
 
     def __init__(self, clock: IReactorTime, *,

@@ -76,7 +76,7 @@ class PortControl:
         (set after construction).
     """
 
-    log = Logger(namespace="srst.mgcp.control")
+    log = Logger()
 
     def __init__(self, gateway: MgcpGateway, local: Mapping[str, LocalEndpoint]) -> None:
         """

@@ -216,7 +216,7 @@ class MgcpGateway:
     @ivar debugLog: the C{srst.debug.mgcp} logger (packets in and out).
     """
 
-    log = Logger(namespace="srst.mgcp.gateway")
+    log = Logger()
 
     def __init__(self, *, clock: IReactorTime, domain: str, ports: Iterable[VoicePort],
                  newLeg: Callable[[VoicePort, int], PortMediaLeg], callAgent: tuple[str, int],

@@ -102,7 +102,7 @@ class MediaPump:
     @ivar ticks: how many intervals were run (including catch-up ones).
     """
 
-    log = Logger(namespace="srst.ports.media")
+    log = Logger()
 
     def __init__(self, clock: IReactorTime, interval: float = PACKET_INTERVAL) -> None:
         """
@@ -173,7 +173,7 @@ class PortMediaResources:
     @ivar refusals: calls refused because no RTP port was free.
     """
 
-    log = Logger(namespace="srst.ports.media")
+    log = Logger()
 
     def __init__(self, reactor: UDPReactor, allocator: RtpPortAllocator, pump: MediaPump, *,
                  debug: DebugSwitches, unreachableTimeout: float | None = None,
@@ -251,7 +251,7 @@ class PortMediaLeg:
     @ivar receiving: whether received audio is played to the line.
     """
 
-    log = Logger(namespace="srst.ports.media")
+    log = Logger()
 
     def __init__(self, *, reactor: UDPReactor, allocator: RtpPortAllocator, pump: MediaPump, port: VoicePort,
                  debug: DebugSwitches, payloadType: int = PayloadType.PCMU, txKeys: SrtpKeys | None = None,

@@ -15,7 +15,6 @@ from typing import Any, Callable
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.protocol import DatagramProtocol
-from twisted.logger import Logger
 
 from srst.calls.engine import CallEngine
 from srst.debug import DebugSwitches
@@ -41,7 +40,6 @@ class VoicePortService(Service):
     @ivar directory: the L{PortDirectory} added to the engine, or L{None}.
     """
 
-    log = Logger(namespace="srst.ports")
     name = "voice-ports"
 
     def __init__(self, config: Any, reactor: UDPReactor, callEngine: CallEngine | None, controlPlane: Any,

@@ -61,7 +61,7 @@ class SccpCallControl:
     @ivar forwardKeys: the CFwdAll dialogue (L{CallForwardKeys}).
     """
 
-    log = Logger(namespace="srst.calls.sccp")
+    log = Logger()
 
     def __init__(self, engine: CallEngine, registry: EphoneRegistry) -> None:
         """
