@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import enum
 import re
-from typing import Any
+from typing import TYPE_CHECKING
 
 from attrs import define, field, frozen
 
 _DEVICE_NAME = re.compile(r"^SEP([0-9A-Fa-f]{12})$")
+
+if TYPE_CHECKING:
+    from srst.sccp.station import Station
 
 
 def macFromDeviceName(deviceName: str) -> str | None:
@@ -224,7 +227,7 @@ class Ephone:
     speedDials: tuple[SpeedDialAssignment, ...] = ()
     capabilities: tuple[int, ...] = ()
     registrationComplete: bool = False
-    station: Any = field(default=None, repr=False, eq=False)
+    station: Station | None = field(default=None, repr=False, eq=False)
     activeLine: int = 0
     mediaActive: int = 0
     offhook: int = 0

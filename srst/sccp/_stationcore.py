@@ -31,7 +31,7 @@ from srst.sccp._templates import (
 from srst.sccp.registry import Ephone, EphoneRegistry, Rejection
 
 if TYPE_CHECKING:
-    from srst.sccp.station import IStationListener
+    from srst.sccp.station import IStationListener, Station
 
 
 def alwaysEnabled(namespace: str) -> bool:
@@ -115,7 +115,7 @@ class StationCore:
     stateLog: Logger
     listener: IStationListener | None = None
     debugEnabled: Callable[[str], bool] = alwaysEnabled
-    station: Any = field(default=None, repr=False)
+    station: Station = field(default=None, repr=False)
     ephone: Ephone | None = None
     certificate: x509.Certificate | None = None
     standbyKeepAlives: int = 0

@@ -50,7 +50,7 @@ from __future__ import annotations
 import os
 from bisect import bisect_left, insort
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING
 
 from twisted.logger import Logger
 
@@ -70,6 +70,9 @@ from srst.sccp._ephone import (
     macFromDeviceName,
 )
 from srst.sccp.config import CallManagerFallbackConfig, EphoneConfig
+
+if TYPE_CHECKING:
+    from srst.sccp.station import Station
 
 
 class EphoneRegistry:
@@ -118,7 +121,7 @@ class EphoneRegistry:
         self._registered: dict[str, Ephone] = {}
         self._dnHolders: dict[str, set[str]] = {}
         self._sortedDns: list[str] = []
-        self._holders: dict[Any, dict[str, Ephone]] = {}
+        self._holders: dict[Station, dict[str, Ephone]] = {}
         self._assignedDns: Counter[str] = Counter(self._assignments.values())
         self._freeCursor = 0
         for ephoneConfig in config.ephones:
@@ -358,8 +361,8 @@ class EphoneRegistry:
 
     # -- registration ------------------------------------------------------------
 
-    def register(self, admission: Admission, station: Any,
-                 details: RegistrationDetails) -> tuple[Ephone, Any]:
+    def register(self, admission: Admission, station: Station,
+                 details: RegistrationDetails) -> tuple[Ephone, Station | None]:
         """
         Record a registration admitted by L{admit}.  A new auto-assignment is
         written to disk first; if that fails nothing changes.
@@ -412,7 +415,7 @@ class EphoneRegistry:
             mac=mac, lines=[line.dn for line in admission.lines], replaced=previous is not None)
         return ephone, previous
 
-    def unregister(self, station: Any) -> Ephone | None:
+    def unregister(self, station: Station) -> Ephone | None:
         """
         End the registration held by C{station}; its lines' numbers are free
         for other phones (an auto-assigned number stays remembered for this
@@ -442,7 +445,7 @@ class EphoneRegistry:
         self._byNumber[ephone.number] = ephone
         return ephone
 
-    def _addRegistration(self, ephone: Ephone, station: Any) -> None:
+    def _addRegistration(self, ephone: Ephone, station: Station) -> None:
         """Index a registration: C{ephone} is now held by C{station}."""
         mac = ephone.mac
         self._registered[mac] = ephone
@@ -455,7 +458,7 @@ class EphoneRegistry:
                 insort(self._sortedDns, dn)
             holders.add(mac)
 
-    def _dropRegistration(self, ephone: Ephone, station: Any) -> None:
+    def _dropRegistration(self, ephone: Ephone, station: Station) -> None:
         """Forget the indexes of C{ephone}'s registration by C{station}."""
         mac = ephone.mac
         self._registered.pop(mac, None)

@@ -200,6 +200,11 @@ class Station:
         """Why the session ended (empty while it runs)."""
         return self.core.closeReason
 
+    @property
+    def socket(self) -> int:
+        """The listener's number of this session's connection (C{[5]} in C{ephone-3[5]})."""
+        return self.core.socket
+
     def label(self) -> str:
         """See L{ICallStation.label}."""
         return self.core.label()
@@ -305,7 +310,7 @@ class Station:
             if core.registerDebug():
                 core.registerLog.debug("ephone-{ephone}: {device} registers again; closing socket {old}",
                                        ephone=ephone.number, device=ephone.deviceName,
-                                       old=previous.core.socket, socket=core.socket, ip=core.peerHost)
+                                       old=previous.socket, socket=core.socket, ip=core.peerHost)
             try:
                 previous.replaced()
             except NoTransition:
