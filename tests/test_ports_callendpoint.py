@@ -365,7 +365,7 @@ class PortCallsPhoneTests(SynchronousTestCase):
     def test_inactiveWhileMgcpControls(self) -> None:
         """A port handed to MGCP ignores its line and is not offered calls (the caller hears reorder)."""
         setup = FxoSetup()
-        setup.inside.active = False
+        setup.inside.giveUpControl()
         setup.phoneLine.offHook()
         self.assertEqual(setup.engine.legsOf(setup.inside), [])
         setup.a.send(m.OffHook())

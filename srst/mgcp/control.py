@@ -50,17 +50,22 @@ class LocalEndpoint(Protocol):
     port's call endpoint, L{srst.ports.callendpoint.VoicePortEndpoint}).
 
     @ivar active: whether local call control has the port.
-    @ivar returnWhenIdle: whether the port goes back to MGCP once idle.
-    @ivar idleObservers: called with the port name when a local call ends.
     @ivar leg: the local call's leg, or L{None}.
     @ivar mediaLeg: the local call's media, or L{None}.
     """
 
     active: bool
-    returnWhenIdle: bool
-    idleObservers: list[Callable[[str], object]]
     leg: object
     mediaLeg: object
+
+    def takeControl(self) -> None:
+        "Local call control has the port now."
+
+    def giveUpControl(self) -> None:
+        "The port is MGCP's."
+
+    def whenIdle(self, observer: Callable[[str], object]) -> None:
+        "Call C{observer(portName)} whenever a local call ends and the line is idle."
 
 
 @implementer(IFallbackTarget)
@@ -86,9 +91,10 @@ class PortControl:
         self.gateway = gateway
         self.local = dict(local)
         self.monitor: FallbackMonitor | None = None
+        self._returnWhenIdle: set[str] = set()
         for name, endpoint in self.local.items():
-            endpoint.active = False
-            endpoint.idleObservers.append(self._localIdle)
+            endpoint.giveUpControl()
+            endpoint.whenIdle(self._localIdle)
 
     def owner(self, name: str) -> str:
         """@return: C{"MGCP"} or C{"LOCAL"} for voice port C{name}."""
@@ -136,11 +142,11 @@ class PortControl:
         endpoint = self.local.get(name)
         if endpoint is not None and not self.isPortIdle(name):
             self.log.info("voice-port {port}: switchback waits for the local call to end", port=name)
-            endpoint.returnWhenIdle = True
+            self._returnWhenIdle.add(name)
             return
+        self._returnWhenIdle.discard(name)
         if endpoint is not None:
-            endpoint.active = False
-            endpoint.returnWhenIdle = False
+            endpoint.giveUpControl()
         if not self.gateway.controlled(name):
             self.gateway.reclaim(name)
             self.log.info("voice-port {port}: back under MGCP control", port=name)
@@ -150,7 +156,7 @@ class PortControl:
     def _relinquished(self, name: str) -> None:
         endpoint = self.local.get(name)
         if endpoint is not None:
-            endpoint.active = True
+            endpoint.takeControl()
         self.log.info("voice-port {port}: under local call control (fallback)", port=name)
         if self.monitor is not None and name in self.monitor.pendingPorts:
             # A call kept through fallback outlasted it: the port, waiting
@@ -158,8 +164,7 @@ class PortControl:
             self.monitor.portIdle(name)
 
     def _localIdle(self, name: str) -> None:
-        endpoint = self.local.get(name)
-        if endpoint is not None and endpoint.returnWhenIdle:
+        if name in self._returnWhenIdle:
             self.returnPort(name)
             return
         if self.monitor is not None:

@@ -88,12 +88,10 @@ class VoicePortEndpoint:
     @ivar mediaLeg: the open L{srst.ports.media.PortMediaLeg}, or L{None}.
     @ivar remoteMedia: the far end's C{(host, port)} from the last
         L{startTransmit}.
-    @ivar active: whether local call control has the port (not MGCP).
+    @ivar active: whether local call control has the port (not MGCP):
+        L{takeControl}, L{giveUpControl}.
     @ivar dialPeer: the tag of the POTS dial-peer on the port (0: none),
         for C{show voice call status}.
-    @ivar idleObservers: called with the port name whenever a local call
-        on the port has ended and the line is idle (MGCP switchback).
-    @ivar returnWhenIdle: the port is to go back to MGCP when idle.
     """
 
     capabilities = (Codec.G711_ULAW, Codec.G711_ALAW)
@@ -124,12 +122,29 @@ class VoicePortEndpoint:
         self.mediaLeg: PortMediaLeg | None = None
         self.remoteMedia: tuple[str, int] | None = None
         self.active = True
-        self.returnWhenIdle = False
-        self.idleObservers: list[Callable[[str], object]] = []
+        self._idleObservers: list[Callable[[str], object]] = []
         self.unreachable = 0
         self.dialPeer = 0
         self._closing: list[Deferred[None]] = []
         port.subscribe(self)
+
+    def takeControl(self) -> None:
+        """Local call control has the port now (MGCP gateway fallback)."""
+        self.active = True
+
+    def giveUpControl(self) -> None:
+        """
+        The port is MGCP's: the line is ignored here and the port is offered
+        no calls.
+        """
+        self.active = False
+
+    def whenIdle(self, observer: Callable[[str], object]) -> None:
+        """
+        @param observer: called with the port name whenever a local call
+            on the port has ended and the line is idle (MGCP switchback).
+        """
+        self._idleObservers.append(observer)
 
     @property
     def isFxs(self) -> bool:
@@ -223,7 +238,7 @@ class VoicePortEndpoint:
     def _idle(self) -> None:
         """Tell the observers the port has no call and its line is idle."""
         if self.leg is None and self.port.status is PortStatus.IDLE:
-            for observer in list(self.idleObservers):
+            for observer in list(self._idleObservers):
                 observer(self.port.name)
 
     def digit(self, port: VoicePort, digit: str) -> None:

@@ -10,7 +10,7 @@ dial-peers: L{srst.ports.directory.PortDirectory}).
 from __future__ import annotations
 
 from functools import partial
-from typing import Any, Callable
+from typing import Callable, Protocol, Sequence
 
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred, gatherResults
@@ -18,15 +18,30 @@ from twisted.internet.protocol import DatagramProtocol
 
 from srst.calls.engine import CallEngine
 from srst.debug import DebugSwitches
+from srst.media.config import MediaConfig
 from srst.media.portrange import RtpPortAllocator
 from srst.media.transport import RtpStream, StreamSnapshot
 from srst.media.udpport import UDPReactor
 from srst.policing.datagram import PolicingDatagramProtocol
+from srst.policing.meter import ControlPlane
 from srst.ports.callendpoint import DEBUG_NAMESPACE, VoicePortEndpoint
+from srst.ports.config import DialPeer, VoicePortConfig
 from srst.ports.directory import PortDirectory, portNumber
 from srst.ports.media import MediaPump, PortMediaResources
 from srst.ports.simulated import SimulatedBackend
 from srst.ports.voiceport import VoicePort, newVoicePort
+
+
+class PortSections(Protocol):
+    """
+    The sections of the router's configuration the voice ports are built
+    from (L{srst.config.RouterConfig} has them; this package cannot import
+    it).
+    """
+
+    media: MediaConfig
+    voicePorts: Sequence[VoicePortConfig]
+    dialPeers: Sequence[DialPeer]
 
 
 class VoicePortService(Service):
@@ -42,10 +57,11 @@ class VoicePortService(Service):
 
     name = "voice-ports"
 
-    def __init__(self, config: Any, reactor: UDPReactor, callEngine: CallEngine | None, controlPlane: Any,
-                 debug: DebugSwitches) -> None:
+    def __init__(self, config: PortSections, reactor: UDPReactor, callEngine: CallEngine | None,
+                 controlPlane: ControlPlane | None, debug: DebugSwitches) -> None:
         """
-        @param config: the L{srst.config.RouterConfig}.
+        @param config: the router's configuration (its C{media},
+            C{voicePorts} and C{dialPeers} sections).
         @param reactor: C{listenUDP} and the clock.
         @param callEngine: the L{srst.calls.engine.CallEngine}, or L{None}.
         @param controlPlane: the L{srst.policing.meter.ControlPlane}, or L{None}:
