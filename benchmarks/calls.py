@@ -67,11 +67,6 @@ TARGET_RATE = 300.0
 TARGET_P99_MS = 20.0
 
 
-def _debugOff(namespace: str) -> bool:
-    """Debug categories are off, as on a router nobody is debugging."""
-    return False
-
-
 def _utcNow() -> datetime.datetime:
     return datetime.datetime.now(datetime.timezone.utc)
 
@@ -93,6 +88,7 @@ def serve(reactor, count: str, nodelay: str = "off"):
     from srst.calls.engine import CallEngine
     from srst.sccp.callcontrol import SccpCallControl
     from srst.sccp.config import CallManagerFallbackConfig
+    from srst.debug import DebugSwitches
     from srst.sccp.factory import SkinnyFactory
     from srst.sccp.registry import EphoneRegistry
 
@@ -105,7 +101,7 @@ def serve(reactor, count: str, nodelay: str = "off"):
     engine = CallEngine(reactor, interdigit=config.timeouts.interdigit, ringing=config.timeouts.ringing,
                         secondaryDialtone=config.secondaryDialtone)
     control = SccpCallControl(engine, registry)
-    factory = SkinnyFactory(config, reactor, registry, _utcNow, secure=False, debugEnabled=_debugOff,
+    factory = SkinnyFactory(config, reactor, registry, _utcNow, secure=False, debug=DebugSwitches(),
                             listener=control)
     listening = factory
     if nodelay == "on":

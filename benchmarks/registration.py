@@ -68,14 +68,6 @@ FIRST_MAC = "0000AA000001"
 WARMUP_MAC = "0000BB000001"
 
 
-def _debugOff(namespace: str) -> bool:
-    """
-    Debug categories are off, as on a router nobody is debugging (the
-    service passes DebugSwitches.isEnabled).
-    """
-    return False
-
-
 def _utcNow() -> datetime.datetime:
     return datetime.datetime.now(datetime.timezone.utc)
 
@@ -166,6 +158,7 @@ def serve(reactor, mode: str, directory: str, count: str):
     from srst.pki.tls import serverTLSOptions
     from srst.pki.trust import loadCertificateFile, loadPrivateKeyFile
     from srst.sccp.config import CallManagerFallbackConfig
+    from srst.debug import DebugSwitches
     from srst.sccp.factory import SkinnyFactory
     from srst.sccp.registry import EphoneRegistry
 
@@ -185,10 +178,10 @@ def serve(reactor, mode: str, directory: str, count: str):
             loadPrivateKeyFile(path("router.key")), loadCertificateFile(path("router-ca.pem")),
             trustedCertificates=loadCertificateFile(path("phone-ca.pem")))
         factory = SkinnyFactory(config, reactor, registry, _utcNow, secure=True, tlsOptions=options,
-                                debugEnabled=_debugOff)
+                                debug=DebugSwitches())
         listening = TLSMemoryBIOFactory(options, False, factory, clock=reactor)
     else:
-        factory = SkinnyFactory(config, reactor, registry, _utcNow, secure=False, debugEnabled=_debugOff)
+        factory = SkinnyFactory(config, reactor, registry, _utcNow, secure=False, debug=DebugSwitches())
         listening = factory
     port = reactor.listenTCP(0, listening, interface=HOST, backlog=4096)
     sys.stdout.write(f"LISTENING {port.getHost().port}\n")

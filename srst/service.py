@@ -65,7 +65,7 @@ from srst.policing.stream import PolicingFactory
 from srst.ports.service import VoicePortService
 from srst.sccp.callcontrol import SccpCallControl
 from srst.sccp.commands import registerOffhookCommand, registerSccpCommands
-from srst.sccp.factory import REGISTER_NAMESPACE, STATE_NAMESPACE, SkinnyFactory
+from srst.sccp.factory import SkinnyFactory
 from srst.sccp.registry import EphoneRegistry
 
 
@@ -370,9 +370,7 @@ class RouterService(MultiService):
             secure=secure,
             tlsOptions=tlsOptions,
             serverName=self.config.hostname,
-            registerLog=self.debug.logger(REGISTER_NAMESPACE),
-            stateLog=self.debug.logger(STATE_NAMESPACE),
-            debugEnabled=self.debug.isEnabled,
+            debug=self.debug,
             listener=self.callControl,
         )
         self.skinnyFactories.append(factory)

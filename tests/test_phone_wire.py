@@ -193,6 +193,7 @@ class SkinnyFixture:
     """
 
     def __init__(self, testCase, tlsOptions=None, maxEphones=5):
+        from srst.debug import DebugSwitches
         from srst.sccp.config import CallManagerFallbackConfig
         from srst.sccp.factory import SkinnyFactory
         from srst.sccp.registry import EphoneRegistry
@@ -203,7 +204,7 @@ class SkinnyFixture:
         self.registry = EphoneRegistry(config, None)
         self.factory = SkinnyFactory(
             config, reactor, self.registry, utcNow,
-            secure=tlsOptions is not None, tlsOptions=tlsOptions)
+            secure=tlsOptions is not None, debug=DebugSwitches(), tlsOptions=tlsOptions)
         wrapped = self.factory
         if tlsOptions is not None:
             wrapped = TLSMemoryBIOFactory(tlsOptions, False, self.factory,

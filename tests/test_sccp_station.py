@@ -22,6 +22,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
+from srst.debug import DebugSwitches
 from srst.sccp import messages as m
 from srst.sccp.config import CallManagerFallbackConfig, EphoneConfig, LineButton, SpeedDial, Timeouts
 from srst.sccp.constants import (
@@ -130,21 +131,26 @@ class Router:
     """
 
     def __init__(self, config: CallManagerFallbackConfig | None = None, stateDir: str | None = None,
-                 registry: EphoneRegistry | None = None, **factoryArgs: Any) -> None:
+                 registry: EphoneRegistry | None = None, debugOn: tuple[str, ...] = ("srst.debug.ephone",),
+                 **factoryArgs: Any) -> None:
+        """
+        @param debugOn: the debug categories switched on (their events are
+            in L{debug}).
+        """
         self.clock = Clock()
         self.config = config or makeConfig()
         self.registry = registry or EphoneRegistry(self.config, stateDir)
         self.debug = Events()
-        self.registerLog = Logger(namespace="srst.debug.ephone.register", observer=self.debug)
-        self.stateLog = Logger(namespace="srst.debug.ephone.state", observer=self.debug)
+        self.switches = DebugSwitches(self.debug)
+        for namespace in debugOn:
+            self.switches.enable(namespace)
         self.factoryArgs = factoryArgs
         self.plain = self.makeFactory(secure=False)
 
     def makeFactory(self, secure: bool) -> SkinnyFactory:
         """@return: a listener factory sharing the registry."""
         return SkinnyFactory(self.config, self.clock, self.registry, lambda: NOW, secure=secure,
-                             serverName="branch-router", registerLog=self.registerLog, stateLog=self.stateLog,
-                             **self.factoryArgs)
+                             debug=self.switches, serverName="branch-router", **self.factoryArgs)
 
     def connect(self, host: str = "10.1.1.40", port: int = 32626, factory: SkinnyFactory | None = None,
                 transport: StringTransportWithDisconnection | None = None) -> Phone:
@@ -832,7 +838,7 @@ class CallStationTests(SynchronousTestCase):
         self.assertEqual((event["log_format"], event["station"], event["socket"], event["line"]),
                          ("{station}:OFFHOOK line {line}", "ephone-1[1]", 1, 1))
         self.assertTrue(phone.station.stateDebugEnabled())
-        quiet = Router(debugEnabled=lambda namespace: namespace != "srst.debug.ephone.state")
+        quiet = Router(debugOn=("srst.debug.ephone.register",))
         other = quiet.connect()
         other.register()
         other.station.stateDebug("OFFHOOK")

@@ -34,17 +34,6 @@ if TYPE_CHECKING:
     from srst.sccp.station import IStationListener, Station
 
 
-def alwaysEnabled(namespace: str) -> bool:
-    """
-    The default debug gate: every debug category is on (its events are
-    built and emitted; the log observers decide what to keep).
-
-    @param namespace: a debug category's log namespace.
-    @return: C{True}.
-    """
-    return True
-
-
 KEEPALIVE_TIMEOUT_FACTOR = 3
 """A registered phone is dropped after this many keepalive intervals of silence."""
 
@@ -113,8 +102,8 @@ class StationCore:
     peerPort: int
     registerLog: Logger
     stateLog: Logger
+    debugEnabled: Callable[[str], bool]
     listener: IStationListener | None = None
-    debugEnabled: Callable[[str], bool] = alwaysEnabled
     station: Station = field(default=None, repr=False)
     ephone: Ephone | None = None
     certificate: x509.Certificate | None = None
@@ -279,5 +268,5 @@ class StationCore:
 
 __all__ = [
     "HANDSHAKE_TIMEOUT", "HANDSHAKE_TIMEOUT_REASON", "IMessageSender", "KEEPALIVE_TIMEOUT_FACTOR",
-    "STANDBY_TIMEOUT", "StationCore", "alwaysEnabled",
+    "STANDBY_TIMEOUT", "StationCore",
 ]

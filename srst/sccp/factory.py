@@ -35,12 +35,13 @@ from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from srst.debug import DebugSwitches
 from srst.pki.tls import HandshakeFailure, ServerTLSOptions, describeSSLError
 from srst.sccp._templates import StationSettings, dateTemplate, idlePrompt
 from srst.sccp.config import CallManagerFallbackConfig
 from srst.sccp.protocol import SkinnyProtocol
 from srst.sccp.registry import EphoneRegistry
-from srst.sccp.station import IStationListener, Station, StationCore, alwaysEnabled
+from srst.sccp.station import IStationListener, Station, StationCore
 
 REGISTER_NAMESPACE = "srst.debug.ephone.register"
 """The log namespace of C{debug ephone register}."""
@@ -79,12 +80,10 @@ class SkinnyFactory(Factory):
         now: Callable[[], datetime.datetime],
         *,
         secure: bool,
+        debug: DebugSwitches,
         tlsOptions: ServerTLSOptions | None = None,
         serverName: str = "srst",
-        registerLog: Logger = Logger(namespace=REGISTER_NAMESPACE),
-        stateLog: Logger = Logger(namespace=STATE_NAMESPACE),
         listener: IStationListener | None = None,
-        debugEnabled: Callable[[str], bool] = alwaysEnabled,
     ) -> None:
         """
         @param config: the C{call-manager-fallback} section.
@@ -92,21 +91,17 @@ class SkinnyFactory(Factory):
         @param registry: the registry both listeners share.
         @param now: local wall-clock time, for DefineTimeDate.
         @param secure: C{True} for the TLS listener.
+        @param debug: the router's debug switches: the C{debug ephone
+            register} and C{debug ephone state} loggers come from them, and
+            their lines are not even built while those are off.
         @param tlsOptions: the listener's L{srst.pki.tls.ServerTLSOptions}
             (its C{handshakeFailure} explains failed handshakes); L{None}
             describes them from the connection's error alone.
         @param serverName: the router's name in ConfigStat and ServerRes.
-        @param registerLog: the C{debug ephone register} logger.
-        @param stateLog: the C{debug ephone state} logger.
         @param listener: the call adapter: receives a registered phone's
             call-control messages, says whether a phone has a call (its
             Unregister is then refused), and is told when a registration
             ends; L{None} logs and ignores call-control messages.
-        @param debugEnabled: whether a debug category (by log namespace) is
-            on: the router passes L{srst.debug.DebugSwitches.isEnabled} so
-            that the lines of C{debug ephone register} and C{debug ephone
-            state} are not built while those are off.  The default builds
-            them all and leaves the choice to the log observers.
         """
         self.config = config
         self.clock = clock
@@ -115,10 +110,10 @@ class SkinnyFactory(Factory):
         self.secure = secure
         self.tlsOptions = tlsOptions
         self.serverName = serverName
-        self.registerLog = registerLog
-        self.stateLog = stateLog
+        self.registerLog = debug.logger(REGISTER_NAMESPACE)
+        self.stateLog = debug.logger(STATE_NAMESPACE)
         self.listener = listener
-        self.debugEnabled = debugEnabled
+        self.debugEnabled = debug.isEnabled
         self.settings = StationSettings(
             keepAlive=config.timeouts.keepalive,
             dateTemplate=dateTemplate(config.dateFormat),

@@ -70,7 +70,6 @@ from srst.sccp._stationcore import (
     STANDBY_TIMEOUT,
     IMessageSender,
     StationCore,
-    alwaysEnabled,
 )
 from srst.sccp._stationmachine import StationInputs, StationMachine, StationStatus
 from srst.sccp._templates import negotiateVersion, phoneModel
@@ -356,6 +355,6 @@ class Station:
 __all__ = [
     "HANDSHAKE_TIMEOUT", "HANDSHAKE_TIMEOUT_REASON", "ICallStation", "IMessageSender", "IStationListener",
     "KEEPALIVE_TIMEOUT_FACTOR",
-    "STANDBY_TIMEOUT", "Station", "alwaysEnabled", "StationCore", "StationInputs", "StationMachine", "StationStatus",
+    "STANDBY_TIMEOUT", "Station", "StationCore", "StationInputs", "StationMachine", "StationStatus",
     "certificateCommonNames", "certificateMatchesDevice",
 ]
