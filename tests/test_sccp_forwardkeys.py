@@ -6,13 +6,16 @@ receives.
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 from twisted.trial.unittest import SynchronousTestCase
 
 from srst.calls.forward import ForwardReason
 from srst.sccp import messages as m
 from srst.sccp.callendpoint import ALL_KEYS
 from srst.sccp.constants import CallState, SoftKeyEvent, SoftKeySet, SpeakerMode, Stimulus
-from tests.callhelpers import Phones, callState, dial, forwardedInfo, keys
+from tests.callhelpers import MAC_B, Phones, callState, dial, forwardedInfo, keys
 from tests.test_sccp_station import types
 
 
@@ -96,11 +99,39 @@ class CallForwardKeysTests(SynchronousTestCase):
 
     def test_unregisterDuringInput(self) -> None:
         """
-        A phone that disappears while entering a number leaves no timer.
+        A phone that disappears while entering a number leaves no timer and
+        no input, and the adapter forgets its endpoint.
+        """
+        phones = Phones()
+        control = phones.router.control
+        phones.b.send(m.SoftKeyEvent(SoftKeyEvent.CFWD_ALL, 1, 0))
+        endpoint = control.endpointOf(phones.b.station.ephone)
+        self.assertTrue(control.forwardKeys.active(endpoint))
+        phones.b.transport.loseConnection()
+        phones.b.protocol.connectionLost(None)
+        self.assertFalse(control.forwardKeys.active(endpoint))
+        self.assertTrue(endpoint.gone)
+        forgotten = weakref.ref(endpoint)
+        del endpoint
+        gc.collect()
+        self.assertIsNone(forgotten())
+        self.assertFalse([c for c in phones.router.clock.getDelayedCalls() if "timedOut" not in repr(c.func)])
+
+    def test_unregisterMessageDuringInput(self) -> None:
+        """
+        A phone that unregisters while entering a number forwards nothing:
+        the digits it had entered are dropped with the input, and calls to
+        its number still ring it once it registers again.
         """
         phones = Phones()
         phones.b.send(m.SoftKeyEvent(SoftKeyEvent.CFWD_ALL, 1, 0))
-        phones.b.transport.loseConnection()
-        phones.b.protocol.connectionLost(None)
-        self.assertFalse(phones.router.control.forwardKeys.active(phones.b))
-        self.assertFalse([c for c in phones.router.clock.getDelayedCalls() if "timedOut" not in repr(c.func)])
+        dial(phones.b, "2003")
+        phones.b.received()
+        phones.b.send(m.Unregister())
+        phones.router.clock.advance(30)
+        self.assertEqual(phones.router.engine.forwards.perDn, {})
+        phones.b.register("SEP" + MAC_B, protocolVersion=11)
+        phones.b.received()
+        phones.aCallsBob()
+        self.assertEqual(types(phones.b.received())[0], "CallState")
+        self.assertEqual(phones.c.received(), [])
