@@ -193,11 +193,25 @@ class LayerTests(SynchronousTestCase):
             with open(path, encoding="utf-8") as f:
                 tree = ast.parse(f.read(), path)
             for node in ast.walk(tree):
-                if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                        and node.func.attr == "callLater" and node.args
-                        and isinstance(node.args[0], ast.Constant) and node.args[0].value == 0):
+                if isinstance(node, ast.Call) and _zeroDelay(node):
                     wrong.append(f"{name}:{node.lineno}")
         self.assertEqual(wrong, [])
+
+
+def _zeroDelay(call: ast.Call) -> bool:
+    """
+    @return: whether C{call} is C{x.callLater(0, ...)} (or C{delay=0}), or
+        C{deferLater(clock, 0, ...)}.
+    """
+    function = call.func
+    name = function.attr if isinstance(function, ast.Attribute) else getattr(function, "id", None)
+    if name == "callLater":
+        delay = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "delay"), None)
+    elif name == "deferLater":
+        delay = call.args[1] if len(call.args) > 1 else next((k.value for k in call.keywords if k.arg == "delay"), None)
+    else:
+        return False
+    return isinstance(delay, ast.Constant) and delay.value == 0
 
 
 def _usesTwisted(module: str, paths: dict[str, str], seen: set[str] | None = None) -> bool:
