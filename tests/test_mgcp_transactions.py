@@ -196,6 +196,32 @@ class IncomingTests(SynchronousTestCase):
         h.transactions.close()
         self.assertEqual(h.clock.getDelayedCalls(), [])
 
+    def test_responseAckWhileExecutingKeepsAtMostOnce(self) -> None:
+        """
+        A K: naming a command still executing (in another command) does not
+        free its transaction: a retransmission of that command is answered
+        100 and not executed a second time, and the eventual final response
+        is the one cached for later retransmissions (issue 17 item 11).
+        """
+        h = Harness()
+        pending: Deferred = Deferred()
+        h.replies.append(pending)
+        h.transactions.datagramReceived(rqnt(1201), CA)
+        h.transactions.datagramReceived(rqnt(1202, b"K: 1201\r\n"), CA)
+        self.assertEqual([c.transactionId for c, peer in h.executed], [1201, 1202])
+        h.transactions.datagramReceived(rqnt(1201), CA)
+        self.assertEqual([c.transactionId for c, peer in h.executed], [1201, 1202])
+        self.assertEqual([(m.code, m.transactionId) for m in h.decoded()],
+                         [(200, 1202), (100, 1201)])
+        pending.callback(Response(200, 1201, "OK"))
+        final = h.sent[-1]
+        self.assertEqual(final, (b"200 1201 OK\r\nK:\r\n", CA))
+        h.transactions.datagramReceived(b"000 1201\r\n", CA)
+        h.transactions.datagramReceived(rqnt(1201), CA)
+        self.assertEqual(h.sent[-1], final)
+        self.assertEqual(len(h.executed), 2)
+        self.assertEqual(h.transactions.counters.duplicates, 2)
+
     def test_slowHandlerProvisionalThenAckedFinal(self) -> None:
         """
         A slow handler gets a 100 after the threshold; the final then
