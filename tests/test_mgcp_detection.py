@@ -75,6 +75,7 @@ class DetectionTimingTests(TestCase):
         self.addCleanup(self.service.stopService)
         self.heard: list[float] = []
         self.gateway.trafficObservers.append(lambda: self.heard.append(self.clock.seconds()))
+        self.gateway.commandObservers.append(lambda: self.heard.append(self.clock.seconds()))
         self.sent: list[bytes] = []
         write = self.gateway.protocol.write
         self.gateway.protocol.write = lambda data, peer: (self.sent.append(data), write(data, peer))[1]

@@ -356,6 +356,39 @@ class FallbackTests(SynchronousTestCase):
         self.assertIs(monitor.status, FallbackStatus.FALLBACK)
         self.assertEqual(target.of("return"), [])
 
+    def test_commandIsNoProof(self):
+        """
+        A command from the call agent's address in fallback (or with
+        fallback not selected, disconnected) ends neither: only an answer
+        to the gateway's own keepalive does.
+        """
+        for config, status in ((switchbackConfig(Switchback(SwitchbackMode.IMMEDIATE)), FallbackStatus.FALLBACK),
+                               (CcmManagerConfig(), FallbackStatus.DISCONNECTED)):
+            clock, target, monitor = makeMonitor(config, start="registered")
+            clock.advance(30)
+            self.assertIs(monitor.status, status)
+            del target.actions[:]
+            for i in range(5):
+                monitor.commandReceived()
+            self.assertIs(monitor.status, status)
+            self.assertEqual(target.actions, [])
+            clock.advance(15)
+            target.keepalives[-1].callback(None)
+            self.assertIs(monitor.status, FallbackStatus.REGISTERING)
+            self.assertEqual(target.actions[-1][:2], ("restart", "restart"))
+
+    def test_commandHoldsOffKeepalive(self):
+        """
+        While registered, a command from the call agent counts as hearing
+        from it: no keepalive and no fallback while commands keep coming.
+        """
+        clock, target, monitor = makeMonitor(start="registered")
+        for i in range(6):
+            clock.advance(10)
+            monitor.commandReceived()
+        self.assertEqual(target.of("keepalive"), [])
+        self.assertIs(monitor.status, FallbackStatus.REGISTERED)
+
     def test_lostAgainAfterSwitchback(self):
         """
         When the RSIP after a switchback goes unanswered the ports go back
@@ -662,7 +695,7 @@ class RobustnessTests(SynchronousTestCase):
         Every input, public or fed back from a keepalive, RSIP or timer, is
         accepted in every state.
         """
-        inputs = ["start", "stop", "trafficReceived", "transactionTimedOut", "_keepaliveDue", "_lost",
+        inputs = ["start", "stop", "trafficReceived", "commandReceived", "transactionTimedOut", "_keepaliveDue", "_lost",
                   "_disconnected", "_restartAnswered", "_restartFailed", "_probeFailed", "_switchbackNow",
                   "_awaitSwitchback", "_switchbackTime"]
         for state in FallbackStatus:

@@ -246,19 +246,24 @@ class NotificationTests(SynchronousTestCase):
 
     def test_trafficObservers(self) -> None:
         """
-        Every valid command or response from the call agent calls the traffic
-        observers; garbage does not.
+        A valid command from the call agent calls the command observers; an
+        answer to one of the gateway's own commands calls the traffic
+        observers (the proof that the call agent is alive); garbage and a
+        response matching no command call neither.
         """
-        calls: list[int] = []
-        self.h.gateway.trafficObservers.append(lambda: calls.append(1))
+        commands: list[int] = []
+        traffic: list[int] = []
+        self.h.gateway.commandObservers.append(lambda: commands.append(1))
+        self.h.gateway.trafficObservers.append(lambda: traffic.append(1))
         self.rqnt("R: L/hd\n")
-        self.assertEqual(len(calls), 1)
+        self.assertEqual((len(commands), len(traffic)), (1, 0))
         self.h.gateway.protocol.datagramReceived(b"\x00\xff garbage", CA)
-        self.assertEqual(len(calls), 1)
+        self.h.gateway.protocol.datagramReceived(b"200 4242 OK\r\n", CA)
+        self.assertEqual((len(commands), len(traffic)), (1, 0))
         d = self.h.gateway.sendKeepalive()
         self.h.answer(self.h.commands("NTFY")[-1])
         self.successResultOf(d)
-        self.assertEqual(len(calls), 2)
+        self.assertEqual((len(commands), len(traffic)), (1, 1))
 
 
 class TransactionOwnerTests(SynchronousTestCase):
@@ -861,13 +866,13 @@ class FallbackTests(SynchronousTestCase):
     def test_afterTheCommandFailure(self) -> None:
         """
         A failure of what a command set off is logged; the gateway goes on
-        (the datagram is still counted as the call agent's traffic).
+        (the datagram is still reported as the call agent's command).
         """
         fxo = "aaln/S1/SU1/0@" + DOMAIN
         connectionId = self.h.response(CRCX.replace(EP0, fxo).replace("M: recvonly", "M: sendrecv")
                                        + SDP_REMOTE).raw("I")
         heard = []
-        self.h.gateway.trafficObservers.append(lambda: heard.append(True))
+        self.h.gateway.commandObservers.append(lambda: heard.append(True))
 
         def broken(name: str) -> None:
             raise RuntimeError("broken observer")

@@ -9,14 +9,15 @@ hosts other than the call agent.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any
 
+from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from srst.mgcp.config import CcmManagerConfig, Switchback, SwitchbackMode
 from srst.ports.config import DialPeer
 from srst.mgcp.control import PortControl
 from srst.mgcp.fallback import FallbackStatus, newFallbackMonitor
+from srst.mgcp.gateway import DisconnectedStatus
 from srst.mgcp.messages import Command, Response, decodeMessage, encodeMessage
 from srst.ports.callendpoint import VoicePortEndpoint
 from srst.ports.directory import PortDirectory
@@ -52,6 +53,7 @@ class Branch:
             self.gateway.debugLog)
         self.control.monitor = self.monitor
         self.gateway.trafficObservers.append(self.monitor.trafficReceived)
+        self.gateway.commandObservers.append(self.monitor.commandReceived)
         self.gateway.timeoutObservers.append(self.monitor.transactionTimedOut)
         self.monitor.start()
         self.answer()
@@ -74,6 +76,31 @@ class Branch:
         del self.h.transport.written[:]
         self.reactor.advance(seconds)
         del self.h.transport.written[:]
+
+    def probeAnswered(self) -> list[Command]:
+        """
+        The call agent is back: the clock runs until the next keepalive
+        probe goes out, and the call agent answers it (and every other
+        command sent meanwhile).
+
+        @return: the commands the gateway sent after the answer.
+        """
+        for second in range(16):
+            if any(isinstance(m, Command) and m.verb == "NTFY" and m.get("X") == "0"
+                   for m in (decodeMessage(data) for data, _ in self.h.transport.written)):
+                break
+            self.reactor.advance(1)
+        else:
+            raise AssertionError("no keepalive probe in 16 s")
+        mark = len(self.h.transport.history)
+        self.answer()
+        commands = [m for m in (decodeMessage(data) for data, _ in self.h.transport.history[mark:])
+                    if isinstance(m, Command)]
+        for command in commands:
+            self.gateway.protocol.datagramReceived(
+                encodeMessage(Response(200, command.transactionId, "OK")), CA)
+        del self.h.transport.written[:]
+        return commands
 
     def restartedPorts(self, commands: list[Command]) -> list[str]:
         return [str(c.endpoint) for c in commands if c.verb == "RSIP"]
@@ -104,8 +131,7 @@ class SwitchbackTests(SynchronousTestCase):
         b.silence(46)
         self.assertIs(b.monitor.status, FallbackStatus.FALLBACK)
         self.assertEqual(len(b.gateway.connectionsOf("1/0/0")), 1)
-        b.h.receive("AUEP 11 aaln/S1/SU0/1@%s MGCP 0.1\nF: ES\n" % (DOMAIN,))
-        commands = b.answer()
+        commands = b.probeAnswered()
         self.assertEqual(b.control.owner("1/0/1"), "MGCP")
         self.assertEqual(b.control.owner("1/0/0"), "LOCAL")
         self.assertNotIn(EP0, b.restartedPorts(commands))
@@ -127,8 +153,7 @@ class SwitchbackTests(SynchronousTestCase):
         b.silence(31)
         self.assertIs(b.monitor.status, FallbackStatus.FALLBACK)
         b.h.lines["1/0/0"].offHook()
-        b.h.receive("AUEP 11 aaln/S1/SU0/1@%s MGCP 0.1\nF: ES\n" % (DOMAIN,))
-        b.answer()
+        b.probeAnswered()
         self.assertEqual(b.monitor.pendingPorts, {"1/0/0"})
         b.silence(31)
         self.assertIs(b.monitor.status, FallbackStatus.FALLBACK)
@@ -153,8 +178,7 @@ class DisconnectedTests(SynchronousTestCase):
         b.connectedMgcpCall()
         b.silence(60)
         self.assertIs(b.monitor.status, FallbackStatus.DISCONNECTED)
-        b.h.receive("AUEP 11 aaln/S1/SU0/1@%s MGCP 0.1\nF: ES\n" % (DOMAIN,))
-        commands = b.answer()
+        commands = b.probeAnswered()
         restarts = [c for c in commands if c.verb == "RSIP" and str(c.get("RM")).lower() == "restart"]
         self.assertEqual([str(c.endpoint) for c in restarts], ["aaln/S1/SU0/1@%s" % (DOMAIN,)])
         self.assertIs(b.monitor.status, FallbackStatus.REGISTERED)
@@ -185,15 +209,101 @@ class LivenessTests(SynchronousTestCase):
         b.h.receive("200 %d OK\n" % (probe.transactionId,), CA)
         self.assertIsNot(b.monitor.status, FallbackStatus.FALLBACK)
 
-    def test_commandsFromOtherHostsAreNotLiveness(self) -> None:
+    def test_commandsAreNotLiveness(self) -> None:
         """
-        A command from another host is answered but does not count as the
-        call agent being heard.
+        A command, from the call agent's address or any other, is no proof
+        that the call agent is alive: only the call agent's answer to one
+        of the gateway's own commands calls the traffic observers.  Commands
+        from the call agent's address call the command observers.
         """
         b = Branch(SwitchbackMode.GRACEFUL)
-        heard: list[Any] = []
-        b.gateway.trafficObservers.append(lambda: heard.append(1))
+        heard: list[str] = []
+        b.gateway.trafficObservers.append(lambda: heard.append("traffic"))
+        b.gateway.commandObservers.append(lambda: heard.append("command"))
         b.h.receive("AUEP 20 %s MGCP 0.1\nF: ES\n" % (EP0,), ("10.66.66.66", 2427))
         self.assertEqual(heard, [])
         b.h.receive("AUEP 21 %s MGCP 0.1\nF: ES\n" % (EP0,))
-        self.assertEqual(heard, [1])
+        self.assertEqual(heard, ["command"])
+        keepalive = b.gateway.sendKeepalive()
+        b.answer()
+        self.successResultOf(keepalive)
+        self.assertEqual(heard, ["command", "traffic"])
+
+    def test_commandFromCallAgentAddressKeepsFallback(self) -> None:
+        """
+        In fallback, an AUEP from an ephemeral port on the call agent's
+        address (not the call agent answering) is answered 501 (the port is
+        under local call control) and ends nothing; neither does an answer
+        to the probe from another port of that address; the call agent's
+        own answer to the probe does, and the ports go back.
+        """
+        b = Branch(SwitchbackMode.IMMEDIATE)
+        b.silence(31)
+        self.assertIs(b.monitor.status, FallbackStatus.FALLBACK)
+        ephemeral = (CA[0], 40123)
+        answer = b.h.response("AUEP 30 %s MGCP 0.1\nF: ES\n" % (EP0,), ephemeral)
+        self.assertEqual((answer.code, answer.commentary), (501, "Endpoint not ready"))
+        self.assertEqual(b.h.transport.history[-1][1], ephemeral)
+        b.h.receive("AUEP 31 *@%s MGCP 0.1\n" % (DOMAIN,), ephemeral)
+        b.reactor.advance(15)
+        probe = max((m for m in b.h.take() if isinstance(m, Command)), key=lambda m: m.transactionId)
+        self.assertEqual((probe.verb, probe.get("X")), ("NTFY", "0"))
+        b.h.receive("200 %d OK\n" % (probe.transactionId,), ephemeral)
+        self.assertIs(b.monitor.status, FallbackStatus.FALLBACK)
+        self.assertEqual([b.control.owner(n) for n in ("1/0/0", "1/0/1")], ["LOCAL", "LOCAL"])
+        self.assertEqual(b.gateway.transactions.counters.unmatchedResponses, 1)
+        b.h.receive("200 %d OK\n" % (probe.transactionId,), CA)
+        self.assertIs(b.monitor.status, FallbackStatus.REGISTERING)
+        self.assertEqual([b.control.owner(n) for n in ("1/0/0", "1/0/1")], ["MGCP", "MGCP"])
+
+
+class OutageTests(SynchronousTestCase):
+    """
+    Requests from an outage that the call agent never answered are
+    superseded once it answers again, not retransmitted behind the
+    switchback's RSIP restart.
+    """
+
+    def rsips(self, b: Branch, since: int = 0) -> list[tuple[int, str]]:
+        """@return: C{(transactionId, RM)} of every RSIP datagram sent after C{since} datagrams."""
+        return [(m.transactionId, str(m.get("RM")).lower())
+                for m in (decodeMessage(data) for data, _ in b.h.transport.history[since:])
+                if isinstance(m, Command) and m.verb == "RSIP"]
+
+    def test_disconnectedRsipSupersededBySwitchback(self) -> None:
+        """
+        The call agent goes silent: the keepalive times out, the
+        disconnected procedure sends C{RSIP RM: disconnected} and
+        retransmits it, the ports fall back.  The call agent comes back and
+        answers a probe (not the RSIP): switchback sends C{RM: restart},
+        and from then on no C{RM: disconnected} datagram goes out (chan_mgcp
+        resets every line on any RSIP but a keepalive, and would cut the
+        first call); a late answer to it changes nothing.
+        """
+        b = Branch(SwitchbackMode.IMMEDIATE)
+        with capturedLogs() as events:
+            for second in range(44):
+                b.reactor.advance(1)
+            disconnected = [tid for tid, method in self.rsips(b) if method == "disconnected"]
+            self.assertEqual(len(set(disconnected)), 1)
+            self.assertGreater(len(disconnected), 1, "the disconnected RSIP is being retransmitted")
+            self.assertIs(b.monitor.status, FallbackStatus.FALLBACK)
+            self.assertIs(b.gateway.disconnected.status(), DisconnectedStatus.SENDING)
+            b.reactor.advance(1)  # the probe at 45 s
+            probes = [m for m in b.h.sent() if isinstance(m, Command) and m.verb == "NTFY"]
+            mark = len(b.h.transport.history)
+            b.h.answer(probes[-1])
+            restarts = self.rsips(b, mark)
+            self.assertEqual([method for tid, method in restarts], ["restart"])
+            self.assertIs(b.gateway.disconnected.status(), DisconnectedStatus.CONNECTED)
+            b.h.receive("200 %d OK\n" % (restarts[0][0],))
+            self.assertIs(b.monitor.status, FallbackStatus.REGISTERED)
+            b.h.receive("200 %d OK\n" % (disconnected[0],))
+            b.reactor.advance(25)  # past the end of the disconnected RSIP's retransmission (62.5 s)
+        self.assertIs(b.monitor.status, FallbackStatus.REGISTERED)
+        self.assertIs(b.gateway.disconnected.status(), DisconnectedStatus.CONNECTED)
+        self.assertEqual([method for tid, method in self.rsips(b, mark)], ["restart"] * len(self.rsips(b, mark)))
+        texts = [formatEvent(e) for e in events]
+        self.assertIn("MGCP: call agent 127.0.0.1:2427 answers again; 1 request(s) from the outage superseded: %d"
+                      % (disconnected[0],), texts)
+        self.assertFalse([t for t in texts if "disconnected RSIP failed" in t])

@@ -20,6 +20,7 @@ from srst.mgcp.messages import (
 )
 from srst.mgcp.transactions import (
     ITransactionOwner,
+    MgcpSuperseded,
     MgcpTimeout,
     MgcpTransactionProtocol,
     MgcpTransactions,
@@ -612,6 +613,44 @@ class OutgoingTests(SynchronousTestCase):
         h.transactions.datagramReceived(b"200 42 OK\r\n", CA)
         self.assertEqual(h.transactions.counters.unmatchedResponses, 1)
         self.assertEqual(h.sent, [])
+
+    def test_responseFromAnotherPortUnmatched(self) -> None:
+        """
+        A response must come from the address (host and port) its command
+        went to: one from another port of that host is counted unmatched
+        and does not complete the command.
+        """
+        h = Harness()
+        d = h.transactions.sendCommand(ntfy(), CA)
+        h.transactions.datagramReceived(b"200 700000000 OK\r\n", (CA[0], 40123))
+        self.assertNoResult(d)
+        self.assertEqual(h.transactions.counters.unmatchedResponses, 1)
+        h.transactions.datagramReceived(b"200 700000000 OK\r\n", CA)
+        self.assertEqual(self.successResultOf(d).code, 200)
+
+    def test_supersede(self) -> None:
+        """
+        Superseding a host's outstanding commands fails them with
+        L{MgcpSuperseded} and stops their retransmission; a late answer to
+        one is a repeated answer, not an unmatched one; commands to other
+        hosts go on.
+        """
+        h = Harness()
+        first = h.transactions.sendCommand(ntfy(), CA)
+        second = h.transactions.sendCommand(ntfy(), CA)
+        other = h.transactions.sendCommand(ntfy(), OTHER_CA)
+        self.assertEqual(h.transactions.supersede(CA[0]), [700000000, 700000001])
+        error = self.failureResultOf(first, MgcpSuperseded).value
+        self.assertEqual(str(error), "MGCP transaction 700000000 to ('127.0.0.1', 2427) superseded: the call "
+                         "agent answered a later request after an outage")
+        self.failureResultOf(second, MgcpSuperseded)
+        del h.sent[:]
+        h.clock.pump([1] * 25)
+        self.assertEqual({peer for data, peer in h.sent}, {OTHER_CA})
+        self.failureResultOf(other, MgcpTimeout)
+        h.transactions.datagramReceived(b"200 700000000 OK\r\n", CA)
+        self.assertEqual(h.transactions.counters.unmatchedResponses, 0)
+        self.assertEqual(h.transactions.counters.duplicates, 1)
 
     def test_cancel(self) -> None:
         """

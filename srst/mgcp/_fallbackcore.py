@@ -187,6 +187,17 @@ class FallbackCore:
             return True
         return False
 
+    def commandWhileLost(self) -> None:
+        """
+        A command arrived from the call agent's address while it counts as
+        lost: the gateway answers it (501 for a port under local call
+        control), but a datagram is no proof that the call agent runs
+        (anyone can send one from its address); only its answer to the
+        next keepalive is.
+        """
+        self.debugLog.debug("MGCP command from {agent} while it counts as lost: not taken as proof "
+                            "that it is back; the next keepalive decides", agent=self.callAgent)
+
     def callAgentLost(self) -> None:
         """Record and log the call agent's loss."""
         self.lastFailover = self.now()

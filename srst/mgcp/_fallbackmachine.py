@@ -56,7 +56,10 @@ class FallbackInputs(Protocol):
         "Stop all timers; nothing more is sent."
 
     def trafficReceived(self) -> None:
-        "A valid message arrived from the call agent (or it answered a keepalive)."
+        "The call agent answered one of the gateway's commands (a keepalive, an RSIP, ...)."
+
+    def commandReceived(self) -> None:
+        "A command arrived from the call agent's address (no proof that it is alive)."
 
     def transactionTimedOut(self) -> None:
         "A command the gateway sent got no answer."
@@ -220,7 +223,7 @@ def _makeFallbackMachine():  # type: ignore[no-untyped-def]
         core.changed("stopped", "registering", "start")
         core.sendRestart(i, core.allPorts())
 
-    ignore(stopped, I.stop, I.trafficReceived, I.transactionTimedOut, I.portIdle, I._keepaliveDue,
+    ignore(stopped, I.stop, I.trafficReceived, I.commandReceived, I.transactionTimedOut, I.portIdle, I._keepaliveDue,
            I._lost, I._disconnected, I._restartAnswered, I._restartFailed, I._probeFailed,
            I._switchbackNow, I._awaitSwitchback, I._switchbackTime)
 
@@ -252,6 +255,7 @@ def _makeFallbackMachine():  # type: ignore[no-untyped-def]
         core.sendRestart(i, core.restartablePorts())
 
     @registering.upon(I.trafficReceived).loop()
+    @registering.upon(I.commandReceived).loop()
     def _heardRegistering(i: FallbackInputs, core: FallbackCore, timers: _Registering) -> None:
         core.heard()
         _reset(timers.retry, core.config.keepaliveInterval)
@@ -275,6 +279,7 @@ def _makeFallbackMachine():  # type: ignore[no-untyped-def]
 
     for state in (registered, pending):
         @state.upon(I.trafficReceived).loop()
+        @state.upon(I.commandReceived).loop()
         def _heard(i: FallbackInputs, core: FallbackCore, timers: _Watching) -> None:
             core.heard()
             _reset(timers.keepalive, core.config.keepaliveInterval)
@@ -327,6 +332,10 @@ def _makeFallbackMachine():  # type: ignore[no-untyped-def]
 
         ignore(state, I.transactionTimedOut, I.portIdle, I._lost, I._disconnected, I._restartFailed,
                I._probeFailed, I._switchbackTime)
+
+        @state.upon(I.commandReceived, nodata=True).loop()
+        def _notProof(i: FallbackInputs, core: FallbackCore) -> None:
+            core.commandWhileLost()
 
     for method in (I.trafficReceived, I._restartAnswered):
         @disconnected.upon(method).to(registering)

@@ -203,6 +203,7 @@ class MgcpService(MultiService):
         self.monitor = newFallbackMonitor(reactor, now, ccmManager, host, self.control, gateway.debugLog)
         self.control.monitor = self.monitor
         gateway.trafficObservers.append(self.monitor.trafficReceived)
+        gateway.commandObservers.append(self.monitor.commandReceived)
         gateway.timeoutObservers.append(self.monitor.transactionTimedOut)
         self._clock = reactor
         self._booting: IDelayedCall | None = None

@@ -21,10 +21,15 @@ interval an empty NTFY keepalive is sent (and again every interval while
 the silence lasts); when it has been silent for the failover interval it
 counts as lost.  A transaction that timed out (L{FallbackMonitor.transactionTimedOut})
 makes it lost at once if nothing has been heard from it for a keepalive
-interval either; otherwise a keepalive is sent to check.  While the call
-agent is lost it is probed with a keepalive every keepalive interval, and
-any message from it (L{FallbackMonitor.trafficReceived}) or an answered
-probe means it is back.
+interval either; otherwise a keepalive is sent to check.  Heard means an
+answer to one of the gateway's commands (L{FallbackMonitor.trafficReceived})
+or, while it is registered, a command from its address
+(L{FallbackMonitor.commandReceived}).  While the call agent is lost it is
+probed with a keepalive every keepalive interval, and only an answer to one
+of the gateway's own commands (the probe, matched by transaction id and by
+the address it went to) means it is back: a command from its address is
+answered (501 for a port under local call control) but proves nothing, as
+anyone can send a datagram from an address.
 
 Switchback (9.4) returns ports with L{IFallbackTarget.returnPort} and then
 sends RSIP restart for them.  C{immediate} returns every port as soon as
@@ -90,10 +95,18 @@ class FallbackMonitor:
 
     def trafficReceived(self) -> None:
         """
-        Any valid MGCP message (command or response) arrived from the call
-        agent.
+        The call agent answered one of the gateway's commands (matched by
+        transaction id and address): it is alive.
         """
         self._machine.trafficReceived()
+
+    def commandReceived(self) -> None:
+        """
+        A valid command arrived from the call agent's address: it holds
+        off keepalives while the call agent is registered, and is no proof
+        that it is back while it counts as lost.
+        """
+        self._machine.commandReceived()
 
     def transactionTimedOut(self) -> None:
         """

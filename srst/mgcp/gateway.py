@@ -207,8 +207,14 @@ class MgcpGateway:
     @ivar disconnected: the disconnected procedure's inputs
         (L{srst.mgcp._disconnected.DisconnectedInputs}).
     @ivar registered: whether the call agent accepted the last restart RSIP.
-    @ivar trafficObservers: called with no argument for every valid
-        message (command or response) from the call agent.
+    @ivar trafficObservers: called with no argument whenever the call
+        agent answers one of the gateway's own commands (the response
+        matched by transaction id and by the address the command went to):
+        the proof that it is alive.
+    @ivar commandObservers: called with no argument for every datagram
+        from the call agent's address that carried a valid command: traffic
+        that holds off keepalives, but no proof that it is alive (anyone can
+        send a datagram from an address).
     @ivar timeoutObservers: called with no argument whenever an outgoing
         command exhausts its retransmissions.
     @ivar disconnectedProcedure: whether timeouts start the disconnected
@@ -263,11 +269,13 @@ class MgcpGateway:
         self.disconnectedProcedure = disconnectedProcedure
         self.debugLog = debugLog
         self.trafficObservers: list[Callable[[], None]] = []
+        self.commandObservers: list[Callable[[], None]] = []
         self.timeoutObservers: list[Callable[[], None]] = []
         self.protocol = GatewayProtocol(self)
         self.transactions = MgcpTransactions(clock, self._write, self, policy, firstTransactionId,
                                              debugLog=debugLog)
         self._heard = False
+        self._outage = False
         self._executing: tuple[Peer, int] | None = None
         self._afterAnswer: dict[tuple[Peer, int], list[Callable[[], object]]] = {}
         self.disconnected: DisconnectedInputs = DisconnectedMachine(DisconnectedCore(
@@ -503,9 +511,11 @@ class MgcpGateway:
         self.transactions.datagramReceived(data, peer)
         heard, self._heard = self._heard, False
         if heard and peer[0] == self.callAgent[0]:
-            # Only the call agent's own traffic proves it is alive (mgcp.md 9.1):
-            # a stray datagram from elsewhere must not end fallback.
-            self._traffic()
+            # Commands hold off keepalives; only an answer to the gateway's
+            # own command proves the call agent alive (_answered).
+            for observer in list(self.commandObservers):
+                with self.log.failuresHandled("while reporting an MGCP command"):
+                    observer()
 
     def _write(self, data: bytes, peer: Peer) -> None:
         self._sent += 1
@@ -518,10 +528,11 @@ class MgcpGateway:
     def messageHandled(self, message: Union[Command, Response], peer: Peer) -> None:
         """
         A well-formed message of the datagram being received was handled:
-        once the datagram is done, it counts as traffic if it came from the
-        call agent (L{datagramReceived}).
+        once the datagram is done, a command from the call agent is
+        reported to the L{commandObservers} (L{datagramReceived}).
         """
-        self._heard = True
+        if isinstance(message, Command):
+            self._heard = True
 
     def commandAnswered(self, transactionId: int, peer: Peer) -> None:
         """
@@ -550,10 +561,34 @@ class MgcpGateway:
     # -- outgoing commands ------------------------------------------------------------------
 
     def _sendCommand(self, command: Command, peer: Peer) -> Deferred[Response]:
-        return self.transactions.sendCommand(command, peer).addErrback(self._commandFailed)
+        return self.transactions.sendCommand(command, peer).addCallbacks(
+            partial(self._answered, peer), self._commandFailed)
+
+    def _answered(self, peer: Peer, response: Response) -> Response:
+        """
+        The call agent answered one of the gateway's commands: it is alive.
+        After an outage (a command timed out), the commands still
+        outstanding to it are from the outage and it never answered them:
+        the disconnected procedure ends and they are superseded (not
+        retransmitted behind what the gateway sends now, such as the
+        switchback's RSIP restart: a late C{RM: disconnected} makes a call
+        agent reset every line).
+        """
+        if self._outage and not self._stopped:
+            self._outage = False
+            self.disconnected.stop()
+            superseded = self.transactions.supersede(peer[0])
+            if superseded:
+                self.log.info("MGCP: call agent {peer} answers again; {count} request(s) from the outage "
+                              "superseded: {transactionIds}", peer=peerText(peer), count=len(superseded),
+                              transactionIds=" ".join(map(str, superseded)))
+        if peer[0] == self.callAgent[0]:
+            self._traffic()
+        return response
 
     def _commandFailed(self, failure: Failure) -> Failure:
         if failure.check(MgcpTimeout) and not self._stopped:
+            self._outage = True
             self._timeouts += 1
             self.registered = False
             for observer in list(self.timeoutObservers):

@@ -22,8 +22,13 @@ C{K:} and is retransmitted until the C{000} acknowledgement arrives.
 Outgoing commands (L{MgcpTransactions.sendCommand}) get gateway transaction
 ids, are retransmitted with exponential backoff and fail with
 L{MgcpTimeout} after Max2 retransmissions or Tsmax; the L{Deferred} returned
-to the sender carries the result.  Choices made here: responses are matched
-to our commands by transaction id alone (as Wireshark does); a final
+to the sender carries the result.  L{MgcpTransactions.supersede} ends the
+commands still outstanding to a host at once (after an outage, once the
+call agent answers again, mgcp.md 5.3): their retransmission stops, their
+L{Deferred}s fail with L{MgcpSuperseded}, and a late answer to one is
+ignored like any repeated answer.  Choices made here: a response is matched
+to our command by transaction id and must come from the address (host and
+port) the command went to; anything else is counted as unmatched; a final
 response asking for an acknowledgement (empty C{K:}) is acknowledged at
 once with a C{000} rather than with C{K:} on the next command;
 retransmission timers have no random jitter, so the schedule is exactly
@@ -59,7 +64,7 @@ from srst.mgcp.messages import (
 )
 
 __all__ = [
-    "ITransactionOwner", "MgcpTimeout", "MgcpTransactionsClosed", "RetransmissionPolicy",
+    "ITransactionOwner", "MgcpSuperseded", "MgcpTimeout", "MgcpTransactionsClosed", "RetransmissionPolicy",
     "TransactionCounters", "MgcpTransactions", "MgcpTransactionProtocol", "Peer",
 ]
 
@@ -143,6 +148,26 @@ class MgcpTimeout(RuntimeError):
     def __str__(self) -> str:
         return "MGCP transaction %d to %r timed out after %d attempts" % (
             self.transactionId, self.peer, self.attempts)
+
+
+class MgcpSuperseded(RuntimeError):
+    """
+    An outgoing command was abandoned unanswered because the peer answered
+    a later one after an outage (L{MgcpTransactions.supersede}): it is not
+    retransmitted any more and a late answer to it is ignored.
+
+    @ivar transactionId: the command's transaction id.
+    @ivar peer: where it was sent.
+    """
+
+    def __init__(self, transactionId: int, peer: Peer) -> None:
+        RuntimeError.__init__(self, transactionId, peer)
+        self.transactionId = transactionId
+        self.peer = peer
+
+    def __str__(self) -> str:
+        return ("MGCP transaction %d to %r superseded: the call agent answered a later "
+                "request after an outage" % (self.transactionId, self.peer))
 
 
 class MgcpTransactionsClosed(RuntimeError):
@@ -576,8 +601,8 @@ class MgcpTransactions:
             return
         self.counters.responsesReceived += 1
         outgoing = self._outgoing.get(transactionId)
-        if outgoing is not None and outgoing.peer[0] != peer[0]:
-            # Only the host the command went to can answer it.
+        if outgoing is not None and tuple(outgoing.peer[:2]) != tuple(peer[:2]):
+            # Only the address (host and port) the command went to can answer it.
             self.counters.unmatchedResponses += 1
             self.log.warn("MGCP: response {code} {transactionId} from {peer}, "
                           "but the command went to {commandPeer}",
@@ -694,6 +719,26 @@ class MgcpTransactions:
             old.cancel()
         self._recentIds[transactionId] = self.clock.callLater(
             self.policy.thist, self._recentIds.pop, transactionId, None)
+
+    def supersede(self, host: str) -> list[int]:
+        """
+        End every command still outstanding to C{host} at once: its
+        retransmission stops, its id is remembered for T-HIST (a late
+        answer is ignored as a repeated one) and its L{Deferred} fails with
+        L{MgcpSuperseded}.
+
+        @param host: the peer's host, as in the C{peer} given to
+            L{sendCommand}.
+        @return: the superseded transaction ids, oldest first.
+        """
+        superseded = [outgoing for outgoing in self._outgoing.values() if outgoing.peer[0] == host]
+        for outgoing in superseded:
+            del self._outgoing[outgoing.transactionId]
+            outgoing.cancelTimers()
+            self._remember(outgoing.transactionId)
+        for outgoing in superseded:
+            outgoing.deferred.errback(MgcpSuperseded(outgoing.transactionId, outgoing.peer))
+        return [outgoing.transactionId for outgoing in superseded]
 
     # -- lifecycle ----------------------------------------------------------
 
