@@ -324,12 +324,13 @@ class RouterService(MultiService):
             callAgent=mgcp.callAgent.address, restartDelay=mgcp.restartDelay,
             policy=RetransmissionPolicy.fromTimers(timers), version=mgcp.version, tdinit=timers.tdinit,
             tdmin=timers.tdmin, tdmax=timers.tdmax, packages=mgcp.packageCapabilities,
-            debugLog=self.debug.logger(MGCP_DEBUG_NAMESPACE))
+            debugLog=self.debug.logger(MGCP_DEBUG_NAMESPACE), validateSource=mgcp.validateSource,
+            redundantHosts=[host.host for host in (config.ccmManager or CcmManagerConfig()).redundantHosts])
         service = MgcpService(self.reactor, gateway, self.portEndpoints,
                               config.ccmManager or CcmManagerConfig(), mgcp.bind.address, self.now,
                               self.controlPlane)
         service.setServiceParent(self)
-        registerMgcpCommands(self.commands, service.monitor, config, self.now)
+        registerMgcpCommands(self.commands, service.monitor, config, self.now, gateway=gateway)
         self.commands.add("debug mgcp", lambda: DebugRequest("MGCP packets debugging is on", (MGCP_DEBUG_NAMESPACE,)),
                           help="stream MGCP packets, executions and endpoint events", streaming=True)
         return service

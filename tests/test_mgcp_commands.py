@@ -10,8 +10,9 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from srst.admin.commands import CommandTable
 from srst.config import loadString
-from srst.mgcp.commands import formatTime, registerMgcpCommands
+from srst.mgcp.commands import formatTime, registerMgcpCommands, renderMgcp
 from srst.mgcp.config import CcmManagerConfig, HostPort, Switchback, SwitchbackMode
+from tests.mgcphelpers import DOMAIN, GatewayHarness
 from tests.test_mgcp_fallback import BASE, makeMonitor
 
 CONFIG = """
@@ -198,3 +199,53 @@ class FormatTimeTests(SynchronousTestCase):
         self.assertEqual(formatTime(moment), "10:15:22 UTC Mar 1 2006")
         self.assertEqual(formatTime(moment, moment + timedelta(days=2, seconds=61)),
                          "10:15:22 UTC Mar 1 2006 (elapsed time: 48:01:01)")
+
+
+class GatewayCommandTests(SynchronousTestCase):
+    """
+    C{show mgcp} and C{show mgcp statistics}, registered with a gateway.
+    """
+
+    def setUp(self):
+        self.h = GatewayHarness(redundantHosts=["127.0.0.3"])
+        self.table = CommandTable()
+        clock, target, monitor = makeMonitor()
+        registerMgcpCommands(self.table, monitor, loadString(CONFIG, "router.yaml"), lambda: BASE,
+                             gateway=self.h.gateway)
+
+    def show(self, words):
+        """@return: what C{words} answers."""
+        command, variables = self.table.lookup(words.split())
+        return command.handler(**variables)
+
+    def test_showMgcp(self):
+        """
+        C{show mgcp} shows the call agent and whether its source address
+        is validated, as IOS does.
+        """
+        result = self.show("show mgcp")
+        self.assertEqual(result.text, "\n".join([
+            "MGCP Admin State ACTIVE, Oper State ACTIVE - Cause Code NONE",
+            "MGCP call-agent: 127.0.0.1 2427 Initial protocol service is MGCP 0.1",
+            "MGCP validate call-agent source-ipaddr ENABLED",
+            "MGCP request timeout 500",
+            "MGCP maximum exponential request timeout 4000",
+            "MGCP restart delay 0"]))
+        self.assertEqual(result.data["callAgents"], ["127.0.0.1", "127.0.0.3"])
+        json.dumps(result.data)
+        off = GatewayHarness(validateSource=False).gateway
+        self.assertIn("MGCP validate call-agent source-ipaddr DISABLED", renderMgcp(off).text)
+
+    def test_showMgcpStatistics(self):
+        """
+        C{show mgcp statistics} counts the datagrams dropped by source
+        validation as IOS's C{Unrecognized rx pkts}, apart from parse
+        errors.
+        """
+        self.h.receive("AUEP 1 *@%s MGCP 0.1\n" % (DOMAIN,), ("127.0.0.2", 2427))
+        self.h.receive("garbage\n")
+        result = self.show("show mgcp statistics")
+        self.assertEqual(result.text.splitlines()[:2], [
+            "UDP pkts rx 2, tx 0", "Unrecognized rx pkts 1, MGCP message parsing errors 1"])
+        self.assertEqual((result.data["refused"], result.data["malformed"]), (1, 1))
+        json.dumps(result.data)

@@ -92,6 +92,22 @@ mgcp:
             timers=MgcpTimers(200, 2000, 3, 4, 10, 20, 5, 6, 300)))
         self.assertEqual(c.mgcp.callAgent.address, ("127.0.0.1", 2727))
 
+    def test_validateSource(self):
+        """
+        C{mgcp: validate: call-agent-source-ipaddr} (C{mgcp validate
+        call-agent source-ipaddr}) is on unless turned off; a value that is
+        no boolean, or another key under C{validate:}, is a problem naming
+        its path.
+        """
+        base = MINIMAL + MGCP
+        self.assertTrue(loadString(base).mgcp.validateSource)
+        self.assertTrue(loadString(base + "  validate: {call-agent-source-ipaddr: true}\n").mgcp.validateSource)
+        self.assertFalse(loadString(base + "  validate: {call-agent-source-ipaddr: false}\n").mgcp.validateSource)
+        lines = problemsOf(self, base + "  validate: {call-agent-source-ipaddr: maybe, domain-name: true}\n")
+        text = "\n".join(lines)
+        self.assertIn("router.yaml: mgcp.validate.call-agent-source-ipaddr: 'maybe' is not allowed", text)
+        self.assertIn("router.yaml: mgcp.validate.domain-name: True is not allowed; unknown key", text)
+
     def test_mgcpUnreachableDisabled(self):
         """
         C{mgcp: rtp-unreachable: null} (no mgcp rtp unreachable timeout)

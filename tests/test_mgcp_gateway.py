@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from twisted.logger import Logger
+from twisted.logger import LogLevel, Logger, capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
@@ -23,7 +23,7 @@ from srst.mgcp._naming import (
 )
 from srst.mgcp.constants import ResponseCode
 from srst.mgcp.endpoint import ControlState
-from srst.mgcp.gateway import DisconnectedStatus, MgcpErrorResponse, UnknownVoicePort
+from srst.mgcp.gateway import REFUSED_LOG_INTERVAL, DisconnectedStatus, MgcpErrorResponse, UnknownVoicePort
 from srst.media.rtp import RtpPacket, encodeRtp
 from srst.mgcp.messages import Command, Response
 from srst.mgcp.transactions import ITransactionOwner, MgcpTimeout
@@ -339,6 +339,73 @@ class CountersTests(SynchronousTestCase):
         self.assertEqual((c.retransmissions, c.timeouts), (3, 0))
         self.h.reactor.pump([1.0] * 25)
         self.assertEqual(g.counters.timeouts, 3)
+
+
+class SourceValidationTests(SynchronousTestCase):
+    """
+    C{mgcp validate call-agent source-ipaddr}: only call agents may send
+    the gateway MGCP.
+    """
+
+    AUEP = "AUEP 40 %s MGCP 0.1\nF: ES\n" % (EP0,)
+
+    def test_oncePerSourcePerInterval(self) -> None:
+        """
+        Datagrams from a host that is no call agent are dropped unanswered
+        and counted; one warning names the source, and the next, an
+        interval later, says how many were dropped meanwhile.
+        """
+        h = GatewayHarness()
+        stranger = ("127.0.0.2", 40000)
+        with capturedLogs() as events:
+            for i in range(5):
+                h.receive(self.AUEP, (stranger[0], 40000 + i))
+            h.reactor.advance(REFUSED_LOG_INTERVAL)
+            h.receive(self.AUEP, stranger)
+        self.assertEqual(h.transport.history, [])
+        self.assertEqual(h.gateway.counters.refused, 6)
+        self.assertEqual(h.gateway.counters.commandsReceived, 0)
+        self.assertEqual([formatEvent(e) for e in events if e["log_level"] is LogLevel.warn], [
+            "MGCP: datagram from 127.0.0.2:40000 dropped: not a call agent "
+            "(mgcp validate call-agent source-ipaddr)",
+            "MGCP: datagram from 127.0.0.2:40000 dropped: not a call agent "
+            "(mgcp validate call-agent source-ipaddr); 4 more from 127.0.0.2 dropped in the last 60 s"])
+
+    def test_callAgents(self) -> None:
+        """
+        The call agent (from any port, and written as an IPv4-mapped IPv6
+        address) and a C{redundant-host} are answered.
+        """
+        h = GatewayHarness(redundantHosts=["127.0.0.3"])
+        for peer in [(CA[0], 40123), ("::ffff:127.0.0.1", 2427, 0, 0), ("127.0.0.3", 2427)]:
+            h.receive(self.AUEP.replace("40", "4%d" % (len(h.transport.history),)), peer)
+            self.assertEqual(h.transport.history[-1][1], peer)
+        self.assertEqual(h.gateway.counters.refused, 0)
+        self.assertTrue(h.gateway.isCallAgent("127.0.0.3"))
+        self.assertFalse(h.gateway.isCallAgent("127.0.0.2"))
+
+    def test_redirectedCallAgent(self) -> None:
+        """
+        After a 521 redirect moves the gateway to another call agent, that
+        one may command it.
+        """
+        h = GatewayHarness()
+        h.gateway.start()
+        h.reactor.advance(0)
+        [rsip] = h.commands("RSIP")
+        h.answer(rsip, 521, parameters=[("N", "ca@[127.0.0.4]:2427")])
+        self.assertEqual(h.gateway.callAgent, ("127.0.0.4", 2427))
+        self.assertTrue(h.gateway.isCallAgent("127.0.0.4"))
+
+    def test_off(self) -> None:
+        """
+        With validation off, any host may command the gateway (IOS's
+        default).
+        """
+        h = GatewayHarness(validateSource=False)
+        h.receive(self.AUEP, ("127.0.0.2", 40000))
+        self.assertEqual(h.transport.history[-1][1], ("127.0.0.2", 40000))
+        self.assertEqual(h.gateway.counters.refused, 0)
 
 
 class ConnectionTests(SynchronousTestCase):

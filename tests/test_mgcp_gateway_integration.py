@@ -9,18 +9,19 @@ call between two lines.
 
 from __future__ import annotations
 
-from typing import Any
-
-from typing import Callable
+import socket
+from typing import Any, Callable
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.task import Clock
+from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from srst.debug import DebugSwitches
 from srst.ports.config import Signal, VoicePortConfig
 from srst.media.portrange import RtpPortAllocator
+from srst.mgcp.commands import renderMgcpStatistics
 from srst.mgcp.gateway import MgcpGateway
 from srst.mgcp.messages import Command, Response
 from srst.mgcp.transactions import MgcpTransactionProtocol
@@ -223,3 +224,87 @@ class CallManagerInteropTests(SynchronousTestCase):
         self.assertEqual(self.h.gateway.connectionsOf("1/0/1"), ())
         self.assertEqual(self.h.allocator.inUse, frozenset())
         self.assertIn(EventKind.RELEASED, self.events)
+
+
+class SourceValidationTests(TestCase):
+    """
+    C{mgcp validate call-agent source-ipaddr} on real UDP sockets: while
+    the call agent (127.0.0.1) is in control, another host (127.0.0.2)
+    gets no answer and commands nothing (issue 17 item 1).
+    """
+
+    timeout = 30
+
+    def setUp(self) -> None:
+        debug = DebugSwitches()
+        self.ports = {name: newVoicePort(VoicePortConfig(name), SimulatedBackend(name, Signal.FXS_LOOP_START),
+                                         debug=debug) for name in ("1/0/0", "1/0/1")}
+        self.allocator = RtpPortAllocator("127.0.0.1", "40200-40299")
+        mediaClock = Clock()
+        wire = DatagramWire()
+        pump = MediaPump(mediaClock)
+        self.addCleanup(pump.stop)
+        self.callAgent = CallAgent()
+        caPort = wire.listen(reactor, 0, self.callAgent.protocol, interface="127.0.0.1")
+        self.addCleanup(caPort.stopListening)
+        self.gateway = MgcpGateway(
+            clock=reactor, domain=DOMAIN, ports=list(self.ports.values()),
+            newLeg=lambda port, payloadType: PortMediaLeg(
+                reactor=WiredReactor(mediaClock, wire), allocator=self.allocator, pump=pump, port=port,
+                debug=debug, payloadType=payloadType),
+            callAgent=("127.0.0.1", caPort.getHost().port), debugLog=mgcpDebugLog())
+        gwPort = wire.listen(reactor, 0, self.gateway.protocol, interface="127.0.0.1")
+        self.addCleanup(gwPort.stopListening)
+        self.addCleanup(self.gateway.stop)
+        self.gwAddress = ("127.0.0.1", gwPort.getHost().port)
+        self.stranger = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.addCleanup(self.stranger.close)
+        self.stranger.bind(("127.0.0.2", 0))
+        self.stranger.setblocking(False)
+        self.events: list[dict] = []
+        globalLogPublisher.addObserver(self.events.append)
+        self.addCleanup(globalLogPublisher.removeObserver, self.events.append)
+
+    def command(self, verb: str, portName: str, parameters: list, sdp: tuple = ()) -> Deferred:
+        """The call agent sends a command and gets its response."""
+        return self.callAgent.protocol.sendCommand(Command(
+            verb, 1, self.gateway.endpointName(portName), "MGCP 0.1", parameters=parameters, sdp=sdp),
+            self.gwAddress)
+
+    @inlineCallbacks
+    def test_strangerDropped(self) -> Any:
+        """
+        RQNT (ring) and CRCX (RTP towards an address of its choosing) from
+        127.0.0.2, and a malformed datagram, are dropped: no answer, no
+        ringing, no connection or RTP port; one log line names the source
+        and the rule, and C{show mgcp statistics} counts the three.  The
+        call agent's own RQNT and CRCX still work.
+        """
+        ep0, ep1 = self.gateway.endpointName("1/0/0"), self.gateway.endpointName("1/0/1")
+        for datagram in [
+                "RQNT 77 %s MGCP 0.1\r\nX: 1\r\nS: L/rg\r\n" % (ep0,),
+                "CRCX 78 %s MGCP 0.1\r\nC: 1\r\nM: sendrecv\r\n\r\nv=0\r\nc=IN IP4 127.0.0.2\r\n"
+                "m=audio 40000 RTP/AVP 0\r\n" % (ep1,),
+                "NOT MGCP AT ALL\r\n"]:
+            self.stranger.sendto(datagram.encode("ascii"), self.gwAddress)
+        answer = yield self.command("AUEP", "1/0/0", [("F", "ES")])
+        self.assertEqual(answer.code, 200)
+        self.assertRaises(BlockingIOError, self.stranger.recv, 2048)
+        self.assertIs(self.ports["1/0/0"].status, PortStatus.IDLE)
+        self.assertEqual(self.gateway.connectionsOf("1/0/1"), ())
+        self.assertEqual(self.allocator.inUse, frozenset())
+        self.assertEqual(self.gateway.counters.refused, 3)
+        self.assertEqual(self.gateway.counters.malformed, 0)
+        self.assertIn("Unrecognized rx pkts 3, MGCP message parsing errors 0",
+                      renderMgcpStatistics(self.gateway).text)
+        refusals = [formatEvent(e) for e in self.events if "not a call agent" in formatEvent(e)]
+        self.assertEqual(len(refusals), 1)
+        self.assertRegex(refusals[0], r"^MGCP: datagram from 127\.0\.0\.2:\d+ dropped: not a call agent "
+                                      r"\(mgcp validate call-agent source-ipaddr\)$")
+
+        rung = yield self.command("RQNT", "1/0/0", [("X", "1"), ("S", "L/rg")])
+        self.assertEqual(rung.code, 200)
+        self.assertIs(self.ports["1/0/0"].status, PortStatus.RINGING)
+        created = yield self.command("CRCX", "1/0/1", [("C", "1"), ("M", "recvonly")])
+        self.assertEqual(created.code, 200)
+        self.assertEqual(len(self.gateway.connectionsOf("1/0/1")), 1)

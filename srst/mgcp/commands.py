@@ -2,7 +2,11 @@
 """
 MGCP gateway operator commands: C{show ccm-manager} and C{show ccm-manager
 fallback-mgcp} (mgcp.md 9.5), rendered from a
-L{srst.mgcp.fallback.FallbackMonitor}.
+L{srst.mgcp.fallback.FallbackMonitor}; C{show mgcp} and C{show mgcp
+statistics}, rendered from the L{srst.mgcp.gateway.MgcpGateway}, in the
+shape of IOS but only with the lines the gateway has facts for.  The
+datagrams dropped by source validation (C{mgcp validate call-agent
+source-ipaddr}) are IOS's C{Unrecognized rx pkts}.
 
 The gateway is analog only, so the Backhaul/PRI block of the IOS output is
 left out.  Times are shown in UTC as IOS does
@@ -20,6 +24,7 @@ from typing import Any, Callable, Protocol
 
 from srst.admin.commands import CommandResult, CommandTable
 from srst.mgcp.fallback import FallbackMonitor, FallbackStatus
+from srst.mgcp.gateway import MgcpGateway
 
 BACKHAUL_PORT = 2428
 """C{Backhaul/Redundant link port}: the IOS default, shown for the shape."""
@@ -181,21 +186,83 @@ def renderFallbackMgcp(monitor: FallbackMonitor) -> CommandResult:
     return CommandResult("\n".join(lines), data)
 
 
-def registerMgcpCommands(table: CommandTable, fallback: FallbackMonitor, config: NamedRouter,
-                         now: Callable[[], datetime]) -> None:
+def _enabled(flag: bool) -> str:
+    return "ENABLED" if flag else "DISABLED"
+
+
+def renderMgcp(gateway: MgcpGateway) -> CommandResult:
     """
-    Register C{show ccm-manager} and C{show ccm-manager fallback-mgcp}.
+    @param gateway: the MGCP gateway.
+    @return: C{show mgcp}.
+    """
+    host, port = gateway.callAgent
+    policy = gateway.transactions.policy
+    lines = [
+        "MGCP Admin State ACTIVE, Oper State ACTIVE - Cause Code NONE",
+        f"MGCP call-agent: {host} {port} Initial protocol service is {gateway.version}",
+        f"MGCP validate call-agent source-ipaddr {_enabled(gateway.validateSource)}",
+        f"MGCP request timeout {round(policy.initial * 1000)}",
+        f"MGCP maximum exponential request timeout {round(policy.maximum * 1000)}",
+        f"MGCP restart delay {gateway.restartDelay:g}",
+    ]
+    data = {
+        "callAgent": {"host": host, "port": port},
+        "version": gateway.version,
+        "validateCallAgentSourceIpaddr": gateway.validateSource,
+        "callAgents": sorted(gateway.trustedHosts),
+        "requestTimeoutMs": round(policy.initial * 1000),
+        "requestTimeoutMaxMs": round(policy.maximum * 1000),
+        "restartDelay": gateway.restartDelay,
+    }
+    return CommandResult("\n".join(lines), data)
+
+
+def renderMgcpStatistics(gateway: MgcpGateway) -> CommandResult:
+    """
+    @param gateway: the MGCP gateway.
+    @return: C{show mgcp statistics}.
+    """
+    c = gateway.counters
+    lines = [
+        f"UDP pkts rx {c.received}, tx {c.sent}",
+        f"Unrecognized rx pkts {c.refused}, MGCP message parsing errors {c.malformed}",
+        f"Duplicate MGCP ack tx {c.duplicates}",
+        f"RestartInProgress tx {c.restarts}",
+        f"Notify tx {c.notifications + c.keepalives} (keepalives {c.keepalives})",
+        f"Retransmissions tx {c.retransmissions}, timeouts {c.timeouts}",
+    ]
+    data = {
+        "received": c.received, "sent": c.sent, "refused": c.refused, "malformed": c.malformed,
+        "duplicates": c.duplicates, "restarts": c.restarts, "notifications": c.notifications,
+        "keepalives": c.keepalives, "retransmissions": c.retransmissions, "timeouts": c.timeouts,
+        "errors": {str(code): count for code, count in sorted(c.errors.items())},
+    }
+    return CommandResult("\n".join(lines), data)
+
+
+def registerMgcpCommands(table: CommandTable, fallback: FallbackMonitor, config: NamedRouter,
+                         now: Callable[[], datetime], gateway: MgcpGateway | None = None) -> None:
+    """
+    Register C{show ccm-manager} and C{show ccm-manager fallback-mgcp}, and
+    with a C{gateway} C{show mgcp} and C{show mgcp statistics}.
 
     @param table: the router's command table.
     @param fallback: the gateway's L{FallbackMonitor}.
     @param config: the L{srst.config.RouterConfig} (its C{hostname} is the
         MGCP domain name).
     @param now: returns the aware wall-clock time.
+    @param gateway: the L{MgcpGateway}, or L{None}.
     """
     table.add("show ccm-manager", lambda: renderCcmManager(fallback, config.hostname, now()),
               help="MGCP call agents, keepalive, fallback and switchback status")
     table.add("show ccm-manager fallback-mgcp", lambda: renderFallbackMgcp(fallback),
               help="MGCP gateway fallback status")
+    if gateway is not None:
+        table.add("show mgcp", lambda: renderMgcp(gateway),
+                  help="MGCP gateway settings: call agent, source validation, timers")
+        table.add("show mgcp statistics", lambda: renderMgcpStatistics(gateway),
+                  help="MGCP datagrams and commands counted, drops by source validation")
 
 
-__all__ = ["BACKHAUL_PORT", "formatTime", "registerMgcpCommands", "renderCcmManager", "renderFallbackMgcp"]
+__all__ = ["BACKHAUL_PORT", "formatTime", "registerMgcpCommands", "renderCcmManager", "renderFallbackMgcp",
+           "renderMgcp", "renderMgcpStatistics"]

@@ -5,8 +5,8 @@ The C{mgcp:} and C{ccm-manager:} sections of router.yaml.
 C{mgcp:} is the
 MGCP gateway (IOS C{mgcp}, C{mgcp call-agent}, C{mgcp dtmf-relay}, C{mgcp
 sdp simple}, C{mgcp rtp unreachable}, C{mgcp package-capability}, C{mgcp
-restart-delay}, C{mgcp request timeout} and the C{mgcp profile default}
-timers of mgcp.md 5.1).  C{ccm-manager:} is CallManager keepalive,
+restart-delay}, C{mgcp request timeout}, C{mgcp validate call-agent
+source-ipaddr} and the C{mgcp profile default} timers of mgcp.md 5.1).  C{ccm-manager:} is CallManager keepalive,
 redundant hosts, MGCP gateway fallback and switchback (mgcp.md 9).
 
 Every problem is recorded as a L{ConfigProblem} naming its YAML path.
@@ -114,6 +114,10 @@ class MgcpConfig:
     @ivar packageCapabilities: package names advertised in AUEP C{v:}, in
         L{PACKAGE_NAMES} order.
     @ivar timers: the L{MgcpTimers}.
+    @ivar validateSource: C{mgcp validate call-agent source-ipaddr}: only
+        the call agent (and the C{ccm-manager: redundant-hosts}) may send
+        the gateway MGCP; datagrams from any other host are dropped
+        unanswered.  On by default (IOS: off).
     """
 
     callAgent: HostPort
@@ -126,6 +130,7 @@ class MgcpConfig:
     restartDelay: int = 0
     packageCapabilities: tuple[str, ...] = DEFAULT_PACKAGES
     timers: MgcpTimers = MgcpTimers()
+    validateSource: bool = True
 
 
 class SwitchbackMode(enum.Enum):
@@ -303,6 +308,9 @@ def readMgcp(m: Reader) -> MgcpConfig:
     restartDelay = m.integer("restart-delay", 0, 0, 600)
     packages = _packages(m)
     timers = _readTimers(m.child("timers"))
+    validate = m.child("validate")
+    validateSource = validate.boolean("call-agent-source-ipaddr", True)
+    validate.finish()
     m.finish()
     return MgcpConfig(
         callAgent=callAgent or HostPort("127.0.0.1", CALL_AGENT_PORT),
@@ -315,6 +323,7 @@ def readMgcp(m: Reader) -> MgcpConfig:
         restartDelay=restartDelay or 0,
         packageCapabilities=packages,
         timers=timers,
+        validateSource=validateSource,
     )
 
 

@@ -20,6 +20,15 @@ other wildcards get 503.  An endpoint relinquished to local call control
 (fallback) answers 501 (endpoint not ready), except that DLCX of a call it
 still carries is executed.
 
+Source validation (C{mgcp validate call-agent source-ipaddr}, on by
+default): only the call agent (the configured one, the one a 521 redirect
+moved the gateway to) and the C{ccm-manager redundant-host}s may send the
+gateway MGCP.  A datagram from any other host is dropped before it is
+decoded: no answer at all (not even to a malformed one), nothing executed,
+counted in L{GatewayCounters.refused} (C{show mgcp statistics}), and logged
+once per source host per L{REFUSED_LOG_INTERVAL} with how many more were
+dropped since.
+
 Every datagram in and out is logged at debug level in the
 C{srst.debug.mgcp} namespace in the shape of IOS C{debug mgcp packets}.
 """
@@ -65,8 +74,8 @@ from srst.mgcp.transactions import (
 )
 
 __all__ = ["MgcpGateway", "DisconnectedStatus", "GatewayCounters", "GatewayProtocol", "MgcpErrorResponse",
-           "UnknownVoicePort", "RELINQUISHED_CODE", "DEBUG_NAMESPACE", "expectSuccess", "peerText",
-           "printable"]
+           "UnknownVoicePort", "RELINQUISHED_CODE", "DEBUG_NAMESPACE", "REFUSED_LOG_INTERVAL",
+           "expectSuccess", "peerText", "printable"]
 
 DEBUG_NAMESPACE = "srst.debug.mgcp"
 """The C{debug mgcp} category: packets, executions, endpoint events."""
@@ -75,6 +84,66 @@ RELINQUISHED_CODE = ResponseCode.ENDPOINT_NOT_READY
 """What a relinquished (fallback) endpoint answers the call agent: 501."""
 
 _MAX_REDIRECTS = 3
+
+REFUSED_LOG_INTERVAL = 60.0
+"""Seconds during which further datagrams from a refused source are only counted, not logged."""
+
+_MAX_REFUSED_SOURCES = 1024
+"""Refused source hosts remembered for the log's interval (a bound on memory)."""
+
+
+def _hostKey(host: Any) -> str:
+    """
+    @return: C{host} in one canonical text form (an IPv4-mapped IPv6
+        address as its IPv4 address), for comparing addresses.
+    """
+    text = str(host).strip("[]")
+    try:
+        address = ipaddress.ip_address(text.split("%", 1)[0])
+    except ValueError:
+        return text.lower()
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(address)
+
+
+class _RefusedSources:
+    """
+    Counts the datagrams dropped by source validation and says when one
+    should be logged: the first from a host, then the first after each
+    L{REFUSED_LOG_INTERVAL}, with how many were dropped in between.  At
+    most L{_MAX_REFUSED_SOURCES} hosts are remembered; past that, hosts
+    whose interval is over are forgotten, and a new host finding no room
+    is counted without a log line.
+    """
+
+    def __init__(self, clock: IReactorTime) -> None:
+        self.clock = clock
+        self.total = 0
+        self._sources: dict[str, list[float | int]] = {}
+
+    def refused(self, host: str) -> Optional[int]:
+        """
+        Count one dropped datagram from C{host}.
+
+        @return: how many more from it were dropped silently since it was
+            last logged (0 the first time), when this one is to be logged;
+            L{None} when it is only counted.
+        """
+        self.total += 1
+        now = self.clock.seconds()
+        entry = self._sources.get(host)
+        if entry is not None and now - entry[0] < REFUSED_LOG_INTERVAL:
+            entry[1] += 1
+            return None
+        if entry is None and len(self._sources) >= _MAX_REFUSED_SOURCES:
+            for key in [k for k, (since, _) in self._sources.items() if now - since >= REFUSED_LOG_INTERVAL]:
+                del self._sources[key]
+            if len(self._sources) >= _MAX_REFUSED_SOURCES:
+                return None
+        suppressed = int(entry[1]) if entry is not None else 0
+        self._sources[host] = [now, 0]
+        return suppressed
 
 
 class MgcpErrorResponse(RuntimeError):
@@ -129,6 +198,8 @@ class GatewayCounters:
     @ivar errors: error responses sent, by code (400 and up).
     @ivar connectionsLost: connections deleted because their RTP stopped
         (reported to the call agent with a DLCX while it controls the port).
+    @ivar refused: datagrams dropped unanswered because their source is no
+        call agent (C{mgcp validate call-agent source-ipaddr}).
     """
 
     received: int
@@ -145,6 +216,7 @@ class GatewayCounters:
     timeouts: int
     errors: dict[int, int]
     connectionsLost: int = 0
+    refused: int = 0
 
 
 class GatewayProtocol(DatagramProtocol):
@@ -233,7 +305,8 @@ class MgcpGateway:
                  tcrit: float = 4.0, tpar: float = 16.0,
                  packages: Iterable[str] = ("L", "D", "G", "R"),
                  firstTransactionId: Optional[int] = None, maxConnections: int = 4,
-                 debugLog: Logger, disconnectedProcedure: bool = True) -> None:
+                 debugLog: Logger, disconnectedProcedure: bool = True,
+                 validateSource: bool = True, redundantHosts: Iterable[str] = ()) -> None:
         """
         @param clock: the reactor's L{IReactorTime} (a L{task.Clock} in tests).
         @param domain: the endpoint domain, e.g. C{"gw1.example.com"}.
@@ -258,10 +331,18 @@ class MgcpGateway:
             L{srst.debug.DebugSwitches.logger}.
         @param disconnectedProcedure: whether a timed-out command starts
             the disconnected procedure of mgcp.md 5.3.
+        @param validateSource: C{mgcp validate call-agent source-ipaddr}:
+            drop datagrams from hosts that are no call agent (see the
+            module docstring).
+        @param redundantHosts: the C{ccm-manager redundant-host} addresses,
+            also call agents for source validation.
         """
         self.clock = clock
         self.domain = domain
         self.callAgent = (str(callAgent[0]), int(callAgent[1]))
+        self.validateSource = validateSource
+        self.trustedHosts = frozenset(_hostKey(host) for host in (self.callAgent[0], *redundantHosts))
+        self._refused = _RefusedSources(clock)
         self.restartDelay = restartDelay
         self.version = "MGCP " + version
         self.packages = tuple(packages)
@@ -493,7 +574,8 @@ class MgcpGateway:
             unknownVerb=self._errors.get(504, 0), notifications=self._notifications,
             keepalives=self._keepalives, restarts=self._restarts,
             retransmissions=core.retransmissions, timeouts=self._timeouts,
-            errors=dict(self._errors), connectionsLost=self._connectionsLost)
+            errors=dict(self._errors), connectionsLost=self._connectionsLost,
+            refused=self._refused.total)
 
     # -- datagrams --------------------------------------------------------------------------
 
@@ -505,6 +587,9 @@ class MgcpGateway:
         @param peer: its source.
         """
         self._received += 1
+        if self.validateSource and not self.isCallAgent(peer[0]):
+            self._refuse(peer)
+            return
         self.debugLog.debug("MGCP Packet received from {peer}--->\n{text}\n<---",
                             peer=peerText(peer), text=printable(data), size=len(data))
         self._heard = False
@@ -516,6 +601,26 @@ class MgcpGateway:
             for observer in list(self.commandObservers):
                 with self.log.failuresHandled("while reporting an MGCP command"):
                     observer()
+
+    def isCallAgent(self, host: str) -> bool:
+        """
+        @param host: a datagram's source host.
+        @return: whether it is a call agent: the configured one, a
+            C{redundant-host}, or the one the gateway now works with.
+        """
+        key = _hostKey(host)
+        return key in self.trustedHosts or key == _hostKey(self.callAgent[0])
+
+    def _refuse(self, peer: Peer) -> None:
+        host = _hostKey(peer[0])
+        suppressed = self._refused.refused(host)
+        if suppressed is None:
+            return
+        more = "" if not suppressed else "; %d more from %s dropped in the last %d s" % (
+            suppressed, host, REFUSED_LOG_INTERVAL)
+        self.log.warn("MGCP: datagram from {peer} dropped: not a call agent "
+                      "(mgcp validate call-agent source-ipaddr){more}",
+                      peer=peerText(peer), more=more, suppressed=suppressed)
 
     def _write(self, data: bytes, peer: Peer) -> None:
         self._sent += 1
