@@ -630,24 +630,27 @@ class OutgoingTests(SynchronousTestCase):
 
     def test_supersede(self) -> None:
         """
-        Superseding a host's outstanding commands fails them with
-        L{MgcpSuperseded} and stops their retransmission; a late answer to
-        one is a repeated answer, not an unmatched one; commands to other
-        hosts go on.
+        Superseding a host's outstanding commands sent before a time fails
+        them with L{MgcpSuperseded} and stops their retransmission; a late
+        answer to one is a repeated answer, not an unmatched one; later
+        commands to that host and commands to other hosts go on.
         """
         h = Harness()
         first = h.transactions.sendCommand(ntfy(), CA)
         second = h.transactions.sendCommand(ntfy(), CA)
         other = h.transactions.sendCommand(ntfy(), OTHER_CA)
-        self.assertEqual(h.transactions.supersede(CA[0]), [700000000, 700000001])
+        h.clock.advance(0.1)
+        later = h.transactions.sendCommand(ntfy(), CA)
+        self.assertEqual(h.transactions.supersede(CA[0], h.clock.seconds()), [700000000, 700000001])
         error = self.failureResultOf(first, MgcpSuperseded).value
         self.assertEqual(str(error), "MGCP transaction 700000000 to ('127.0.0.1', 2427) superseded: the call "
                          "agent answered a later request after an outage")
         self.failureResultOf(second, MgcpSuperseded)
         del h.sent[:]
         h.clock.pump([1] * 25)
-        self.assertEqual({peer for data, peer in h.sent}, {OTHER_CA})
+        self.assertEqual({decodeMessage(data).transactionId for data, peer in h.sent}, {700000002, 700000003})
         self.failureResultOf(other, MgcpTimeout)
+        self.failureResultOf(later, MgcpTimeout)
         h.transactions.datagramReceived(b"200 700000000 OK\r\n", CA)
         self.assertEqual(h.transactions.counters.unmatchedResponses, 0)
         self.assertEqual(h.transactions.counters.duplicates, 1)

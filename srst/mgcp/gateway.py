@@ -667,14 +667,15 @@ class MgcpGateway:
 
     def _sendCommand(self, command: Command, peer: Peer) -> Deferred[Response]:
         return self.transactions.sendCommand(command, peer).addCallbacks(
-            partial(self._answered, peer), self._commandFailed)
+            partial(self._answered, peer, self.clock.seconds()), self._commandFailed)
 
-    def _answered(self, peer: Peer, response: Response) -> Response:
+    def _answered(self, peer: Peer, sentAt: float, response: Response) -> Response:
         """
-        The call agent answered one of the gateway's commands: it is alive.
-        After an outage (a command timed out), the commands still
-        outstanding to it are from the outage and it never answered them:
-        the disconnected procedure ends and they are superseded (not
+        The call agent answered one of the gateway's commands (first sent
+        at C{sentAt}): it is alive.  After an outage (a command timed out),
+        the commands still outstanding to it that are older than the one
+        it answered are from the outage and it never answered them: the
+        disconnected procedure ends and they are superseded (not
         retransmitted behind what the gateway sends now, such as the
         switchback's RSIP restart: a late C{RM: disconnected} makes a call
         agent reset every line).
@@ -682,7 +683,7 @@ class MgcpGateway:
         if self._outage and not self._stopped:
             self._outage = False
             self.disconnected.stop()
-            superseded = self.transactions.supersede(peer[0])
+            superseded = self.transactions.supersede(peer[0], sentAt)
             if superseded:
                 self.log.info("MGCP: call agent {peer} answers again; {count} request(s) from the outage "
                               "superseded: {transactionIds}", peer=peerText(peer), count=len(superseded),

@@ -23,8 +23,8 @@ Outgoing commands (L{MgcpTransactions.sendCommand}) get gateway transaction
 ids, are retransmitted with exponential backoff and fail with
 L{MgcpTimeout} after Max2 retransmissions or Tsmax; the L{Deferred} returned
 to the sender carries the result.  L{MgcpTransactions.supersede} ends the
-commands still outstanding to a host at once (after an outage, once the
-call agent answers again, mgcp.md 5.3): their retransmission stops, their
+older commands still outstanding to a host at once (after an outage, once the
+call agent answers a later one, mgcp.md 5.3): their retransmission stops, their
 L{Deferred}s fail with L{MgcpSuperseded}, and a late answer to one is
 ignored like any repeated answer.  Choices made here: a response is matched
 to our command by transaction id and must come from the address (host and
@@ -335,6 +335,7 @@ class _Outgoing:
     peer: Peer
     data: bytes
     deferred: Deferred
+    sentAt: float = 0.0
     retransmitter: Optional[_Retransmitter] = None
     finalTimer: Optional[IDelayedCall] = None
 
@@ -665,7 +666,7 @@ class MgcpTransactions:
                 entry.cancelTimers()
                 self._remember(transactionId)
 
-        outgoing = _Outgoing(transactionId, peer, data, Deferred(cancel))
+        outgoing = _Outgoing(transactionId, peer, data, Deferred(cancel), self.clock.seconds())
         outgoing.retransmitter = _Retransmitter(
             self.clock, self.policy, lambda: self._resendCommand(outgoing),
             lambda: self._timedOut(outgoing))
@@ -720,18 +721,21 @@ class MgcpTransactions:
         self._recentIds[transactionId] = self.clock.callLater(
             self.policy.thist, self._recentIds.pop, transactionId, None)
 
-    def supersede(self, host: str) -> list[int]:
+    def supersede(self, host: str, sentBefore: float) -> list[int]:
         """
-        End every command still outstanding to C{host} at once: its
-        retransmission stops, its id is remembered for T-HIST (a late
-        answer is ignored as a repeated one) and its L{Deferred} fails with
-        L{MgcpSuperseded}.
+        End every command still outstanding to C{host} that was first sent
+        before C{sentBefore}: its retransmission stops, its id is
+        remembered for T-HIST (a late answer is ignored as a repeated one)
+        and its L{Deferred} fails with L{MgcpSuperseded}.  Later commands
+        are still in flight and go on.
 
         @param host: the peer's host, as in the C{peer} given to
             L{sendCommand}.
+        @param sentBefore: a time of the layer's clock.
         @return: the superseded transaction ids, oldest first.
         """
-        superseded = [outgoing for outgoing in self._outgoing.values() if outgoing.peer[0] == host]
+        superseded = [outgoing for outgoing in self._outgoing.values()
+                      if outgoing.peer[0] == host and outgoing.sentAt < sentBefore]
         for outgoing in superseded:
             del self._outgoing[outgoing.transactionId]
             outgoing.cancelTimers()
