@@ -10,7 +10,9 @@ the ephemeral port a listener got (style.md section 2.3).
 from __future__ import annotations
 
 import ipaddress
+import resource
 from abc import ABC, abstractmethod
+from typing import Callable
 
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred, succeed
@@ -169,3 +171,38 @@ def isIPv6(address: str) -> bool:
     @return: whether C{address} is an IPv6 literal.
     """
     return isinstance(ipaddress.ip_address(address), ipaddress.IPv6Address)
+
+
+def raiseOpenFileLimit(
+    log: Logger,
+    getrlimit: Callable[[int], tuple[int, int]] = resource.getrlimit,
+    setrlimit: Callable[[int, tuple[int, int]], None] = resource.setrlimit,
+) -> int | None:
+    """
+    Raise the process's soft open-file limit (C{RLIMIT_NOFILE}) to its hard
+    limit, so that every descriptor the system grants the router is usable
+    (a shell's C{ulimit -n} is often 1024 with a much higher hard limit),
+    and log one line with the old and new values.
+
+    @param log: where the line goes.
+    @param getrlimit: reads the limit (L{resource.getrlimit}).
+    @param setrlimit: sets it (L{resource.setrlimit}).
+    @return: the soft limit now in force, or L{None} when it is unlimited.
+    """
+    soft, hard = getrlimit(resource.RLIMIT_NOFILE)
+    new = soft
+    if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or soft < hard):
+        try:
+            setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError) as e:
+            log.warn("open-file limit (RLIMIT_NOFILE) stays {soft}: cannot raise it to the hard limit {hard}: "
+                     "{error}", soft=_limitText(soft), hard=_limitText(hard), error=str(e))
+            return soft
+        new = hard
+    log.info("open-file limit (RLIMIT_NOFILE) {old} -> {new} (hard limit {hard})",
+             old=_limitText(soft), new=_limitText(new), hard=_limitText(hard))
+    return None if new == resource.RLIM_INFINITY else new
+
+
+def _limitText(value: int) -> str:
+    return "unlimited" if value == resource.RLIM_INFINITY else str(value)

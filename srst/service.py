@@ -38,7 +38,7 @@ from srst.admin.server import AdminFactory, AdminSocketService
 from srst.config import RouterConfig, load
 from srst.credentials import CredentialsFactory, registerCredentialsCommands
 from srst.debug import DebugSwitches
-from srst.listening import TCPListenerService
+from srst.listening import TCPListenerService, raiseOpenFileLimit
 from srst.mgcp.commands import registerMgcpCommands
 from srst.mgcp.config import CcmManagerConfig
 from srst.mgcp.control import MgcpService
@@ -66,6 +66,7 @@ from srst.ports.service import VoicePortService
 from srst.sccp.callcontrol import SccpCallControl
 from srst.sccp.commands import registerOffhookCommand, registerSccpCommands
 from srst.sccp.factory import SkinnyFactory
+from srst.sccp.limits import ConnectionCaps, ConnectionLimitFactory, ConnectionLimits, fitConnectionCaps
 from srst.sccp.registry import EphoneRegistry
 
 
@@ -164,11 +165,14 @@ def preflight(config: RouterConfig) -> None:
 def makeService(config: RouterConfig, reactor: RouterReactor) -> "RouterService":
     """
     Build the router from its configuration.  The only caller that passes
-    the global reactor is the twistd plugin.
+    the global reactor is the twistd plugin.  The process's soft open-file
+    limit is raised to its hard limit first (the SCCP connection caps are
+    fitted to it).
     """
+    openFileLimit = raiseOpenFileLimit(RouterService.log)
     runInThread = partial(deferToThreadPool, reactor, reactor.getThreadPool())
     return RouterService(config, reactor, now=utcNow, runInThread=runInThread,
-                         callFromThread=reactor.callFromThread)
+                         callFromThread=reactor.callFromThread, openFileLimit=openFileLimit)
 
 
 class RouterService(MultiService):
@@ -197,7 +201,12 @@ class RouterService(MultiService):
         now: Callable[[], datetime.datetime],
         runInThread: Callable[..., Deferred],
         callFromThread: Callable[..., Any],
+        openFileLimit: int | None = None,
     ) -> None:
+        """
+        @param openFileLimit: the process's open-file limit, which the SCCP
+            connection caps must leave room under (L{None}: no limit).
+        """
         MultiService.__init__(self)
         self.setName("srst")
         self.config = config
@@ -260,8 +269,11 @@ class RouterService(MultiService):
         self.callEngine: CallEngine | None = None
         self.callControl: SccpCallControl | None = None
         self.skinnyFactories: list[SkinnyFactory] = []
+        self.connectionLimits: ConnectionLimits | None = None
         cmf = config.callManagerFallback
         if cmf is not None:
+            caps = fitConnectionCaps(ConnectionCaps.fromConfig(cmf), openFileLimit, self.log)
+            self.connectionLimits = ConnectionLimits(caps, reactor)
             self.registry = EphoneRegistry(cmf, config.stateDir)
             self.callEngine = CallEngine(
                 reactor,
@@ -275,9 +287,10 @@ class RouterService(MultiService):
             )
             self.callControl = SccpCallControl(self.callEngine, self.registry)
             plain = self._skinnyFactory(secure=False)
-            listener = TCPListenerService("sccp", reactor, cmf.ipSourceAddress, cmf.port, self.policed(plain))
+            listener = TCPListenerService("sccp", reactor, cmf.ipSourceAddress, cmf.port,
+                                          self.policed(ConnectionLimitFactory(plain, self.connectionLimits)))
             listener.setServiceParent(self)
-            registerSccpCommands(self.commands, self.registry, self.skinnyFactories)
+            registerSccpCommands(self.commands, self.registry, self.skinnyFactories, self.connectionLimits)
             registerOffhookCommand(self.commands, self.callControl)
             registerCallCommands(self.commands, self.callEngine)
         self.portService = VoicePortService(config, reactor, self.callEngine, self.controlPlane, self.debug)
@@ -392,8 +405,9 @@ class RouterService(MultiService):
         )
         factory = self._skinnyFactory(secure=True, tlsOptions=options)
         tls = TLSMemoryBIOFactory(options, False, factory, clock=self.reactor)
+        limited = ConnectionLimitFactory(tls, self.connectionLimits)
         listener = TCPListenerService("sccp-secure", self.reactor, cmf.ipSourceAddress, cmf.securePort,
-                                      self.policed(tls))
+                                      self.policed(limited))
         listener.setServiceParent(self)
 
     def listener(self, name: str) -> TCPListenerService | None:

@@ -10,14 +10,18 @@ import re
 import socket
 import stat
 
+from twisted.internet import reactor
 from twisted.internet.defer import Deferred
+from twisted.internet.endpoints import UNIXClientEndpoint, connectProtocol
+from twisted.internet.protocol import Protocol
 from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactorClock, StringTransportWithDisconnection
 from twisted.logger import Logger
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from srst.admin.commands import CommandError, CommandResult, CommandTable, DebugRequest
 from srst.admin.server import (
+    BACKLOG,
     IDLE_TIMEOUT,
     MAX_REQUEST_SIZE,
     UNDEBUG_ALL_TEXT,
@@ -34,6 +38,10 @@ from srst.debug import DebugSwitches
 CREDENTIALS = "srst.debug.credentials"
 BANNER = "Credentials server debugging is enabled"
 IOS_LINE = re.compile(r"^[A-Z][a-z]{2} [ 0-9]\d \d\d:\d\d:\d\d\.\d{3}: ")
+
+
+DEEP_REQUEST = b'{"argv": ' + b"[" * 2000 + b"]" * 2000 + b"}"
+"""A request nested 2000 levels deep (the fuzz run's), well under MAX_REQUEST_SIZE."""
 
 
 class Harness:
@@ -357,6 +365,14 @@ class DecodeRequestTests(SynchronousTestCase):
         error = self.assertRaises(BadRequest, decodeRequest, b'{"argv": 3}')
         self.assertEqual(str(error), 'bad admin request: "argv" is not a list of strings')
 
+    def test_nestedTooDeeply(self):
+        """
+        A request nested deeper than the parser's recursion limit is a
+        L{BadRequest}, not a C{RecursionError}.
+        """
+        error = self.assertRaises(BadRequest, decodeRequest, DEEP_REQUEST)
+        self.assertEqual(str(error), "bad admin request: nested too deeply")
+
 
 class StreamTests(SynchronousTestCase):
     """
@@ -579,12 +595,13 @@ class ListenTests(SynchronousTestCase):
 
     def test_listen(self):
         """
-        The socket is listened on with mode 0600 and its directory is created
-        with mode 0700.
+        The socket is listened on with mode 0600 and a backlog of 1024 (a
+        burst of clients waits instead of being refused), and its directory
+        is created with mode 0700.
         """
         listenAdminSocket(self.reactor, self.path, self.factory)
-        [(address, factory, _, mode, _)] = self.reactor.unixServers
-        self.assertEqual((address, factory, mode), (self.path, self.factory, 0o600))
+        [(address, factory, backlog, mode, _)] = self.reactor.unixServers
+        self.assertEqual((address, factory, backlog, mode), (self.path, self.factory, 1024, 0o600))
         self.assertEqual(stat.S_IMODE(os.stat(os.path.dirname(self.path)).st_mode), 0o700)
 
     def _bind(self):
@@ -643,3 +660,107 @@ class ListenTests(SynchronousTestCase):
         self.assertFalse(transport.connected)
         self.assertFalse(service.running)
         self.successResultOf(service.stopService())
+
+
+class AnswerCollector(Protocol):
+    """
+    An admin client: sends one request line, collects the answer, and fires
+    C{done} with it when the server closes the connection.
+    """
+
+    def __init__(self, request):
+        self.request = request
+        self.received = b""
+        self.done = Deferred()
+
+    def connectionMade(self):
+        self.transport.write(self.request)
+
+    def dataReceived(self, data):
+        self.received += data
+
+    def connectionLost(self, reason):
+        self.done.callback([json.loads(line) for line in self.received.splitlines()])
+
+
+class RealSocketTests(TestCase):
+    """
+    The admin socket over a real UNIX socket with the reactor.
+    """
+
+    timeout = 20
+
+    def setUp(self):
+        self.path = os.path.join(self.mktemp(), "srst.sock")
+        self.service = AdminSocketService(reactor, self.path, Harness().factory)
+        self.service.startService()
+        self.addCleanup(self.service.stopService)
+
+    async def ask(self, request):
+        client = AnswerCollector(request)
+        await connectProtocol(UNIXClientEndpoint(reactor, self.path), client)
+        return await client.done
+
+    async def test_deepRequest(self):
+        """
+        A request nested 2000 levels deep is answered C{% Malformed request}
+        (it used to raise an unhandled RecursionError and get no answer), and
+        the next client is served.
+        """
+        self.assertEqual(await self.ask(DEEP_REQUEST + b"\n"), [{"error": "% Malformed request", "exit": 1}])
+        answer = await self.ask(b'{"argv": ["show", "credentials"]}\n')
+        self.assertEqual(answer, [{"text": "Credentials IP: 127.0.0.1", "data": None, "exit": 0}])
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    async def test_burst(self):
+        """
+        200 clients connecting while the router accepts none (the reactor is
+        busy running this test) are all queued by the kernel, none refused
+        (Twisted's default backlog of 50 refused the 52nd with EAGAIN), and
+        are then served.
+        """
+        clients = []
+        for _ in range(200):
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.addCleanup(sock.close)
+            sock.setblocking(False)
+            sock.connect(self.path)
+            clients.append(sock)
+        self.assertGreater(BACKLOG, len(clients))
+        for sock in clients[1:]:
+            sock.close()
+        first = clients[0]
+        first.sendall(b'{"argv": ["show", "credentials"]}\n')
+        answered = Deferred()
+
+        def readable():
+            reactor.removeReader(watcher)
+            answered.callback(first.recv(4096))
+
+        watcher = _Readable(first, readable)
+        reactor.addReader(watcher)
+        self.addCleanup(reactor.removeReader, watcher)
+        self.assertEqual(json.loads(await answered)["text"], "Credentials IP: 127.0.0.1")
+
+
+class _Readable:
+    """
+    An L{IReadDescriptor} for a plain socket: calls C{readable} when it can
+    be read.
+    """
+
+    def __init__(self, sock, readable):
+        self.sock = sock
+        self.readable = readable
+
+    def fileno(self):
+        return self.sock.fileno()
+
+    def doRead(self):
+        self.readable()
+
+    def connectionLost(self, reason):
+        pass
+
+    def logPrefix(self):
+        return "admin-client"

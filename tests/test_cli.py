@@ -4,9 +4,11 @@ Tests for L{srst.tools.cli}, the C{srst-cli} console script.
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
+import socket
 import stat
 
 from twisted.internet import reactor
@@ -367,6 +369,91 @@ class SocketPathTests(SynchronousTestCase):
             error = self.assertRaises(cli.CliError, cli.socketPath, None, path)
             self.assertIn(path, str(error))
             self.assertIn(reason, str(error))
+
+
+class ConnectRetryTests(SynchronousTestCase):
+    """
+    L{cli._connect} retries a refused or busy admin socket briefly, with an
+    injected sleep (no real waiting).
+    """
+
+    def setUp(self):
+        directory = self.mktemp()
+        os.makedirs(directory)
+        self.path = os.path.join(directory, "srst.sock")
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.addCleanup(self.server.close)
+        self.server.bind(self.path)
+        self.slept = []
+
+    def connect(self, duringSleep=lambda: None):
+        def sleep(seconds):
+            self.slept.append(seconds)
+            duringSleep()
+
+        sock = cli._connect(self.path, 5.0, sleep=sleep)
+        self.addCleanup(sock.close)
+        return sock
+
+    def test_refusedThenListening(self):
+        """
+        A socket nobody listens on yet (the router restarting) refuses the
+        first attempt; once the router listens, the next attempt connects.
+        """
+        sock = self.connect(duringSleep=lambda: self.server.listen(5))
+        self.assertEqual(self.slept, [0.1])
+        accepted, _ = self.server.accept()
+        self.addCleanup(accepted.close)
+        sock.sendall(b"ping")
+        self.assertEqual(accepted.recv(4), b"ping")
+
+    def test_busyThenAccepting(self):
+        """
+        A listen queue that is full (EAGAIN: many clients at once) is retried;
+        once the router accepts one waiting client, the next attempt
+        connects.
+        """
+        self.server.listen(0)
+        waiting = []
+        while True:
+            client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.addCleanup(client.close)
+            client.setblocking(False)
+            try:
+                client.connect(self.path)
+            except BlockingIOError:
+                break
+            waiting.append(client)
+        self.assertTrue(waiting)
+
+        def acceptOne():
+            accepted, _ = self.server.accept()
+            self.addCleanup(accepted.close)
+
+        self.connect(duringSleep=acceptOne)
+        self.assertEqual(self.slept, [0.1])
+
+    def test_givesUp(self):
+        """
+        A socket that keeps refusing is tried five times within about 1.5
+        seconds, then reported as before, exit 2.
+        """
+        error = self.assertRaises(cli.CliError, self.connect)
+        self.assertEqual(self.slept, [0.1, 0.2, 0.4, 0.8])
+        self.assertLess(sum(self.slept), 2)
+        self.assertEqual(error.message, f"srst-cli: cannot reach srst at {self.path}: Connection refused")
+        self.assertEqual(error.exitCode, 2)
+
+    def test_missingNotRetried(self):
+        """
+        A socket file that does not exist is reported at once (the router is
+        not running there at all).
+        """
+        os.unlink(self.path)
+        error = self.assertRaises(cli.CliError, self.connect)
+        self.assertEqual(self.slept, [])
+        self.assertEqual(error.message,
+                         f"srst-cli: cannot reach srst at {self.path}: {os.strerror(errno.ENOENT)}")
 
 
 class LineNotifyingOutput(io.StringIO):

@@ -5,14 +5,16 @@ start-up loudly and expose the bound port.
 
 from __future__ import annotations
 
+import resource
+
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import CannotListenError
 from twisted.internet.protocol import DatagramProtocol, Factory, Protocol
 from twisted.internet.testing import MemoryReactor, RaisingMemoryReactor
-from twisted.logger import capturedLogs
+from twisted.logger import Logger, capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
-from srst.listening import ListenerError, TCPListenerService, UDPListenerService
+from srst.listening import ListenerError, TCPListenerService, UDPListenerService, raiseOpenFileLimit
 
 
 class TCPListenerServiceTests(SynchronousTestCase):
@@ -119,3 +121,64 @@ class UDPListenerServiceTests(SynchronousTestCase):
         error = self.assertRaises(ListenerError, service.startService)
         self.assertEqual(str(error), "cannot listen for mgcp on 127.0.0.1 port 2427: in use")
         self.assertFalse(service.running)
+
+
+class RaiseOpenFileLimitTests(SynchronousTestCase):
+    """
+    L{raiseOpenFileLimit} with a fake C{getrlimit}/C{setrlimit} (the real
+    one is exercised by the router started under a small limit in
+    L{tests.test_sccp_fdlimits}).
+    """
+
+    def setUp(self):
+        self.limits = {resource.RLIMIT_NOFILE: (256, 4096)}
+        self.refuse = None
+
+    def getrlimit(self, which):
+        return self.limits[which]
+
+    def setrlimit(self, which, limits):
+        if self.refuse is not None:
+            raise self.refuse
+        self.limits[which] = limits
+
+    def raiseLimit(self):
+        with capturedLogs() as events:
+            result = raiseOpenFileLimit(Logger(), self.getrlimit, self.setrlimit)
+        return result, [formatEvent(e) for e in events]
+
+    def test_raised(self):
+        """
+        The soft limit goes up to the hard limit, in one line naming both.
+        """
+        self.assertEqual(self.raiseLimit(),
+                         (4096, ["open-file limit (RLIMIT_NOFILE) 256 -> 4096 (hard limit 4096)"]))
+        self.assertEqual(self.limits[resource.RLIMIT_NOFILE], (4096, 4096))
+
+    def test_alreadyAtHardLimit(self):
+        """
+        A soft limit already at the hard limit is only reported.
+        """
+        self.limits[resource.RLIMIT_NOFILE] = (4096, 4096)
+        self.refuse = AssertionError("not called")
+        self.assertEqual(self.raiseLimit(),
+                         (4096, ["open-file limit (RLIMIT_NOFILE) 4096 -> 4096 (hard limit 4096)"]))
+
+    def test_unlimited(self):
+        """
+        An unlimited hard limit is asked for; unlimited means no limit.
+        """
+        self.limits[resource.RLIMIT_NOFILE] = (1024, resource.RLIM_INFINITY)
+        self.assertEqual(self.raiseLimit(),
+                         (None, ["open-file limit (RLIMIT_NOFILE) 1024 -> unlimited (hard limit unlimited)"]))
+
+    def test_refused(self):
+        """
+        When the system refuses, the soft limit stays, with a warning saying
+        why.
+        """
+        self.refuse = ValueError("not allowed to raise maximum limit")
+        self.limits[resource.RLIMIT_NOFILE] = (1024, resource.RLIM_INFINITY)
+        self.assertEqual(self.raiseLimit(), (1024, [
+            "open-file limit (RLIMIT_NOFILE) stays 1024: cannot raise it to the hard limit unlimited: not "
+            "allowed to raise maximum limit"]))

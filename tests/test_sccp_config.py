@@ -36,6 +36,47 @@ call-manager-fallback:
         self.assertEqual(cmf.ephones[0].mac, "100011110002")
         self.assertEqual(cmf.ephones[0].buttons[0].dn, "2002")
 
+    def test_connectionLimitsDerived(self):
+        """
+        By default an SCCP listener pair keeps at most two connections per
+        phone plus a margin of 16, and 4 per source address.
+        """
+        c = loadString(MINIMAL + """
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+  max-ephones: 100
+""")
+        cmf = c.callManagerFallback
+        self.assertEqual((cmf.maxConnections, cmf.maxConnectionsPerHost), (None, None))
+        self.assertEqual((cmf.connectionLimit, cmf.connectionLimitPerHost), (216, 4))
+
+    def test_connectionLimitsConfigured(self):
+        """
+        C{max-connections} and C{max-connections-per-host} override the
+        derived caps; a per-host cap is never above the global one.
+        """
+        c = loadString(MINIMAL + """
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+  max-connections: 50
+  max-connections-per-host: 30
+""")
+        cmf = c.callManagerFallback
+        self.assertEqual((cmf.connectionLimit, cmf.connectionLimitPerHost), (50, 30))
+        c = loadString(MINIMAL + """
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+  max-connections: 3
+""")
+        self.assertEqual(c.callManagerFallback.connectionLimitPerHost, 3)
+        c = loadString(MINIMAL + """
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+  max-ephones: 2
+  max-connections-per-host: 300
+""")
+        self.assertEqual(c.callManagerFallback.connectionLimitPerHost, 20)
+
     def test_normalizeMac(self):
         """
         The three spellings of a MAC address give twelve upper-case hex
@@ -70,6 +111,28 @@ call-manager-fallback:
         self.assertTrue(any("ephones[0].mac: 'nonsense'" in l for l in lines), lines)
         self.assertTrue(any("ephones[1].buttons[0].dn: '20a2'" in l for l in lines), lines)
         self.assertTrue(any("ephones[2].buttons" in l and "used once" in l for l in lines), lines)
+
+    def test_connectionLimitProblems(self):
+        """
+        Connection caps must be positive integers, and the per-host cap may
+        not exceed C{max-connections}.
+        """
+        lines = problemsOf(self, MINIMAL + """
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+  max-connections: 0
+""")
+        self.assertIn("call-manager-fallback.max-connections: 0 is not allowed; expected an integer from 1 to 100000",
+                      "\n".join(lines))
+        lines = problemsOf(self, MINIMAL + """
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+  max-connections: 10
+  max-connections-per-host: 11
+""")
+        self.assertIn("call-manager-fallback.max-connections-per-host: 11 is not allowed; expected at most "
+                      "max-connections (10)", "\n".join(lines))
+
 
     def test_unknownTrustpoint(self):
         """

@@ -28,6 +28,7 @@ call-manager-fallback:
   trustpoint: srstca
   phone-trustpoints: [capf]
   max-ephones: {maxEphones}
+  max-connections-per-host: 300        # every simulated phone is 127.0.0.1
   max-dn: 500
   auto-assign: {{dn-range: "2000-2499"}}
   ephones:

@@ -26,6 +26,7 @@ from srst.debug import DebugSwitches
 from srst.sccp import messages as m
 from srst.sccp.config import CallManagerFallbackConfig, EphoneConfig, LineButton, SpeedDial, Timeouts
 from srst.sccp.constants import (
+    AlarmSeverity,
     REGISTER_ACK_FEATURES_V4_V10,
     REGISTER_ACK_FEATURES_V11,
     DeviceType,
@@ -473,6 +474,28 @@ class StandbyTests(SynchronousTestCase):
         self.assertTrue(phone.transport.disconnected)
         self.assertIs(phone.station.status(), StationStatus.CLOSED)
         self.assertEqual(router.clock.getDelayedCalls(), [])
+
+    def test_onlyKeepAliveKeepsUnregisteredOpen(self) -> None:
+        """
+        An unregistered connection that sends Alarms, RegisterTokenReqs and
+        Unregisters but neither Register nor KeepAlive is answered, yet
+        closed STANDBY_TIMEOUT after it opened, with the reason; a standby
+        connection sending KeepAlives beside it stays.
+        """
+        router = Router()
+        chatty = router.connect(port=40001)
+        standby = router.connect(port=40002)
+        for _ in range(3):
+            router.clock.advance(STANDBY_TIMEOUT / 4)
+            chatty.send(m.Alarm(alarmSeverity=AlarmSeverity.INFORMATIONAL, text="Last=Reset", parm1=0, parm2=0))
+            self.assertEqual(chatty.ask(m.RegisterTokenReq()), [m.RegisterTokenAck()])
+            self.assertEqual(types(chatty.ask(m.Unregister())), ["UnregisterAck"])
+            self.assertEqual(standby.ask(m.KeepAlive()), [m.KeepAliveAck()])
+        router.clock.advance(STANDBY_TIMEOUT / 4)
+        self.assertTrue(chatty.transport.disconnected)
+        self.assertEqual(chatty.station.closeReason, f"no Register or KeepAlive for {STANDBY_TIMEOUT} s")
+        self.assertFalse(standby.transport.disconnected)
+        self.assertIs(standby.station.status(), StationStatus.CONNECTED)
 
 
 class RejectTests(SynchronousTestCase):

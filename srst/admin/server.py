@@ -60,6 +60,14 @@ IDLE_TIMEOUT = 30.0
 SOCKET_MODE = 0o600
 """The admin socket's file mode: only the router's own user may connect."""
 
+BACKLOG = 1024
+"""
+Connections the kernel queues on the admin socket before the router accepts
+them (Twisted's default is 50): a burst of C{srst-cli} clients (a monitoring
+script run by many hosts' cron jobs at once, a shell loop) must wait, not be
+refused with C{EAGAIN}.  Linux caps it at C{net.core.somaxconn} (4096).
+"""
+
 UNDEBUG_ALL_TEXT = "All possible debugging has been turned off"
 """What IOS answers to C{undebug all}; also the closing line of each stream."""
 
@@ -120,6 +128,10 @@ def decodeRequest(line: bytes) -> tuple[list[str], bool]:
         request = json.loads(line.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as e:
         raise BadRequest(f"not UTF-8 JSON ({e})") from e
+    except RecursionError as e:
+        # A line of nothing but brackets nests deeper than the parser's
+        # recursion limit long before MAX_REQUEST_SIZE.
+        raise BadRequest("nested too deeply") from e
     if not isinstance(request, dict):
         raise BadRequest("not a JSON object")
     argv = request.get("argv")
@@ -525,7 +537,7 @@ def listenAdminSocket(reactor: IReactorUNIX, path: str, factory: Factory) -> ILi
     Listen on the admin socket: create its directory (mode 0700) if needed,
     remove a stale socket file, and make sure the socket is created with
     mode 0600 (the umask is tightened around the bind, then the mode is
-    checked).
+    checked); the listen backlog is L{BACKLOG}.
 
     @param reactor: the reactor.
     @param path: the socket path (relative to the working directory).
@@ -539,7 +551,7 @@ def listenAdminSocket(reactor: IReactorUNIX, path: str, factory: Factory) -> ILi
     _removeStaleSocket(path)
     previousUmask = os.umask(0o177)
     try:
-        port = reactor.listenUNIX(path, factory, mode=SOCKET_MODE)
+        port = reactor.listenUNIX(path, factory, backlog=BACKLOG, mode=SOCKET_MODE)
     finally:
         os.umask(previousUmask)
     # A fake reactor (MemoryReactor) creates no file.

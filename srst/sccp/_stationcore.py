@@ -38,7 +38,8 @@ KEEPALIVE_TIMEOUT_FACTOR = 3
 """A registered phone is dropped after this many keepalive intervals of silence."""
 
 STANDBY_TIMEOUT = KEEPALIVE_TIMEOUT_FACTOR * SECONDARY_KEEPALIVE
-"""Seconds of silence after which an unregistered connection is closed."""
+"""Seconds without Register or KeepAlive after which an unregistered connection is closed
+(three standby keepalive periods)."""
 
 HANDSHAKE_TIMEOUT = 30.0
 """Seconds a phone has to complete the TLS handshake on the secure listener."""

@@ -163,9 +163,13 @@ def _makeStationMachine():  # type: ignore[no-untyped-def]
             core.ephone.keepalives += 1
         core.sendCached("KeepAliveAck", m.KeepAliveAck)
 
+    # Before registration only KeepAlive (the standby connection's message,
+    # sccp.md 4.3) keeps a connection open: Alarms, tokens or Unregisters do
+    # not, so a connection that never registers and is no standby
+    # connection is closed STANDBY_TIMEOUT after it opened.
+
     @connected.upon(StationInputs.note).loop()
     def _noteConnected(inputs: StationInputs, core: StationCore, timer: IDelayedCall, msg: m.Message) -> None:
-        timer.reset(STANDBY_TIMEOUT)
         core.note(msg)
 
     @registered.upon(StationInputs.note).loop()
@@ -175,7 +179,6 @@ def _makeStationMachine():  # type: ignore[no-untyped-def]
 
     @connected.upon(StationInputs.tokenRequested).loop()
     def _tokenConnected(inputs: StationInputs, core: StationCore, timer: IDelayedCall) -> None:
-        timer.reset(STANDBY_TIMEOUT)
         core.send(m.RegisterTokenAck())
 
     @registered.upon(StationInputs.tokenRequested).loop()
@@ -185,7 +188,6 @@ def _makeStationMachine():  # type: ignore[no-untyped-def]
 
     @connected.upon(StationInputs.unregisterAccepted).loop()
     def _unregisterUnregistered(inputs: StationInputs, core: StationCore, timer: IDelayedCall) -> None:
-        timer.reset(STANDBY_TIMEOUT)
         core.send(m.UnregisterAck(UnregisterStatus.OK))
 
     # connected: registration
@@ -204,7 +206,7 @@ def _makeStationMachine():  # type: ignore[no-untyped-def]
 
     @connected.upon(StationInputs.timedOut).to(closed)
     def _standbyTimedOut(inputs: StationInputs, core: StationCore, timer: IDelayedCall) -> None:
-        core.closeReason = f"no message for {STANDBY_TIMEOUT} s before registration"
+        core.closeReason = f"no Register or KeepAlive for {STANDBY_TIMEOUT} s"
         core.stateChanged("connected", "closed", core.closeReason)
         core.sender.abortConnection()
 

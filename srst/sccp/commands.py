@@ -83,6 +83,7 @@ from srst.calls.leg import Leg, LegStatus
 from srst.calls.media import DEFAULT_CODEC, PACKET_MS, Codec, MediaStream, payloadBytes
 from srst.sccp.callcontrol import SccpCallControl
 from srst.sccp.factory import REGISTER_NAMESPACE, STATE_NAMESPACE
+from srst.sccp.limits import ConnectionLimits
 from srst.sccp.registry import Ephone, EphoneRegistry
 
 REGISTER_BANNER = "EPHONE registration debugging is enabled"
@@ -187,13 +188,16 @@ def ephoneData(ephone: Ephone) -> dict[str, Any]:
     }
 
 
-def showEphones(ephones: Iterable[Ephone], listeners: Sequence[Any] = ()) -> CommandResult:
+def showEphones(ephones: Iterable[Ephone], listeners: Sequence[Any] = (),
+                limits: ConnectionLimits | None = None) -> CommandResult:
     """
     Render C{show ephone} for some phones.
 
     @param ephones: the phones, in order.
     @param listeners: the L{srst.sccp.factory.SkinnyFactory} objects whose
         counters C{--json} adds.
+    @param limits: the connection caps and counters C{--json} adds (as
+        C{connectionLimits}).
     @return: the result.
     """
     phones = list(ephones)
@@ -201,26 +205,30 @@ def showEphones(ephones: Iterable[Ephone], listeners: Sequence[Any] = ()) -> Com
     data: dict[str, Any] = {"ephones": [ephoneData(e) for e in phones]}
     if listeners:
         data["listeners"] = [listener.statistics() for listener in listeners]
+    if limits is not None:
+        data["connectionLimits"] = limits.statistics()
     return CommandResult(text, data)
 
 
-def registerSccpCommands(table: CommandTable, registry: EphoneRegistry, listeners: Sequence[Any] = ()) -> None:
+def registerSccpCommands(table: CommandTable, registry: EphoneRegistry, listeners: Sequence[Any] = (),
+                         limits: ConnectionLimits | None = None) -> None:
     """
     Register the SCCP show and debug commands.
 
     @param table: the admin command table.
     @param registry: the ephone registry.
     @param listeners: the SCCP listener factories (for their counters).
+    @param limits: the listeners' connection caps (for their counters).
     """
 
     def showAll() -> CommandResult:
-        return showEphones(registry.ephones(), listeners)
+        return showEphones(registry.ephones(), listeners, limits)
 
     def showRegistered() -> CommandResult:
-        return showEphones(registry.registeredEphones(), listeners)
+        return showEphones(registry.registeredEphones(), listeners, limits)
 
     def showUnregistered() -> CommandResult:
-        return showEphones([e for e in registry.ephones() if not e.registered], listeners)
+        return showEphones([e for e in registry.ephones() if not e.registered], listeners, limits)
 
     table.add("show ephone", showAll, help="IP phones: registration, lines, security")
     table.add("show ephone registered", showRegistered, help="registered IP phones")

@@ -18,6 +18,21 @@ from attrs import frozen
 from srst.configreader import ConfigProblem, Reader
 from srst.pki.config import IdentityTrustpointConfig
 
+CONNECTION_MARGIN = 16
+"""
+SCCP connections allowed beyond two per phone by default (C{max-connections}
+= 2 x C{max-ephones} + this): connections that are only passing through,
+such as TLS handshakes under way, phones over C{max-ephones} being told
+RegisterReject, a monitoring probe.
+"""
+
+CONNECTIONS_PER_HOST = 4
+"""
+The default C{max-connections-per-host}: a phone holds at most two
+connections (its standby connection and its registration), and a phone that
+restarts opens its next two before the router has seen the old ones go.
+"""
+
 _DN = re.compile(r"^[0-9*#]{1,24}$")
 _PATTERN = re.compile(r"^[0-9.*#T+\[\]\-]{1,32}$")
 _MAC = re.compile(r"^(?:SEP)?([0-9A-Fa-f]{4})\.?([0-9A-Fa-f]{4})\.?([0-9A-Fa-f]{4})$")
@@ -111,6 +126,10 @@ class CallManagerFallbackConfig:
         must chain to.
     @ivar lineMode: C{"single"}, C{"dual-line"} or C{"octo-line"} (channels
         per DN: 1, 2, 8).
+    @ivar maxConnections: C{max-connections} as configured, or L{None} for
+        the default (L{connectionLimit} gives the value in force).
+    @ivar maxConnectionsPerHost: C{max-connections-per-host} as configured,
+        or L{None} for the default (L{connectionLimitPerHost}).
     """
 
     ipSourceAddress: str
@@ -131,6 +150,31 @@ class CallManagerFallbackConfig:
     dateFormat: str = "M/D/Y"
     autoAssign: tuple[int, int] | None = None
     ephones: tuple[EphoneConfig, ...] = ()
+    maxConnections: int | None = None
+    maxConnectionsPerHost: int | None = None
+
+    @property
+    def connectionLimit(self) -> int:
+        """
+        @return: the SCCP connections (plain and TLS together) the router
+            keeps open at most: C{max-connections}, by default two per phone
+            (a standby connection and a registration each) plus
+            L{CONNECTION_MARGIN}.
+        """
+        if self.maxConnections is not None:
+            return self.maxConnections
+        return 2 * self.maxEphones + CONNECTION_MARGIN
+
+    @property
+    def connectionLimitPerHost(self) -> int:
+        """
+        @return: the SCCP connections one source address may hold:
+            C{max-connections-per-host}, by default L{CONNECTIONS_PER_HOST},
+            and never more than L{connectionLimit} (a configured
+            C{max-connections} below it is an error; a derived one wins).
+        """
+        perHost = CONNECTIONS_PER_HOST if self.maxConnectionsPerHost is None else self.maxConnectionsPerHost
+        return min(perHost, self.connectionLimit)
 
     @property
     def channelsPerDn(self) -> int:
@@ -178,6 +222,11 @@ def readCallManagerFallback(
         c.problem("trustpoint", trustpoint,
                   "a secure listener needs at least one phone CA trustpoint (pki.trustpoints with certificates:)")
     maxEphones = c.integer("max-ephones", 15, 1, 5000)
+    maxConnections = c.integer("max-connections", None, 1, 100000)
+    perHost = c.integer("max-connections-per-host", None, 1, 100000)
+    if perHost is not None and maxConnections is not None and perHost > maxConnections:
+        c.problem("max-connections-per-host", perHost, f"expected at most max-connections ({maxConnections})")
+        perHost = None
     maxDn, lineMode = _readMaxDn(c)
     secondary = c.string("secondary-dialtone")
     if secondary is not None and not _DN.match(secondary):
@@ -229,6 +278,8 @@ def readCallManagerFallback(
         dateFormat=c.string("date-format", "M/D/Y", choices=["m/d/y", "d/m/y", "y/m/d", "m/d/ya"]) or "m/d/y",
         autoAssign=autoAssign,
         ephones=tuple(ephones),
+        maxConnections=maxConnections,
+        maxConnectionsPerHost=perHost,
     )
     c.finish()
     return config

@@ -17,10 +17,13 @@ States::
     must complete within L{HANDSHAKE_TIMEOUT}.  No SCCP message can be
     accepted before it (TLS delivers none anyway).
   - C{connected}: not registered.  KeepAlive is acknowledged (a phone keeps
-    such a I{standby} connection to its next server, sccp.md 4.3), Alarm is
-    logged, RegisterTokenReq is granted; nothing here counts against
-    C{max-ephones}.  A connection that stays silent for L{STANDBY_TIMEOUT}
-    is closed.
+    such a I{standby} connection to its next server while registered to
+    CallManager, sccp.md 4.3), Alarm is logged, RegisterTokenReq is
+    granted; nothing here counts against C{max-ephones} (the listeners'
+    C{max-connections} caps bound these connections instead).  A
+    connection that sends neither Register nor KeepAlive for
+    L{STANDBY_TIMEOUT} is closed: only KeepAlive keeps a standby connection
+    open.
   - C{registered}: the phone holds its registration in the
     L{EphoneRegistry}.  Any message counts as life; when nothing arrives for
     L{KEEPALIVE_TIMEOUT_FACTOR} times the keepalive interval (3 x 30 s by

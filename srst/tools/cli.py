@@ -23,18 +23,21 @@ This is a plain blocking client: no reactor.
 Exit codes: 0 success (or a debug stream ended); 1 the router answered
 with an error (C{% Invalid input detected}, ...), or the command's own exit
 code; 2 usage error, unreadable configuration or the router cannot be
-reached; 3 the router's answer was missing or not understood (or it did not
+reached (a refused or busy socket is retried for about 1.5 seconds
+first); 3 the router's answer was missing or not understood (or it did not
 answer within C{--timeout}); 130 interrupted while waiting for an answer.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import socket
 import sys
-from typing import NoReturn, Sequence, TextIO
+import time
+from typing import Callable, NoReturn, Sequence, TextIO
 
 import yaml
 
@@ -49,6 +52,16 @@ DEFAULT_CONFIG = os.path.join("etc", "router.yaml")
 DEFAULT_STATE_DIR = "var"
 SOCKET_NAME = "srst.sock"
 DEFAULT_TIMEOUT = 60.0
+
+CONNECT_RETRY_DELAYS = (0.1, 0.2, 0.4, 0.8)
+"""
+Seconds to wait before each new attempt when connecting fails with
+C{EAGAIN} (the router's listen queue is full: many clients at once) or
+C{ECONNREFUSED} (nobody listens yet: the router is restarting): five
+attempts within about 1.5 seconds, then the error is reported.
+"""
+
+_RETRYABLE = frozenset({errno.EAGAIN, errno.ECONNREFUSED})
 
 
 class CliError(RuntimeError):
@@ -153,15 +166,32 @@ def socketPath(socketOption: str | None, configOption: str | None) -> str:
     return path
 
 
-def _connect(path: str, timeout: float) -> socket.socket:
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.settimeout(timeout)
-    try:
-        sock.connect(path)
-    except OSError as e:
-        sock.close()
-        raise CliError(f"srst-cli: cannot reach srst at {path}: {e.strerror or e}", EXIT_UNREACHABLE) from e
-    return sock
+def _connect(path: str, timeout: float, sleep: Callable[[float], object] = time.sleep) -> socket.socket:
+    """
+    Connect to the admin socket, retrying a busy or refusing socket (see
+    L{CONNECT_RETRY_DELAYS}).
+
+    @param path: the socket path.
+    @param timeout: the socket's timeout.
+    @param sleep: waits between attempts.
+    @return: the connected socket.
+    @raise CliError: if the last attempt fails, or one fails for any other
+        reason (no such file, permission denied).
+    """
+    delays = iter(CONNECT_RETRY_DELAYS)
+    while True:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(timeout)
+        try:
+            sock.connect(path)
+            return sock
+        except OSError as e:
+            sock.close()
+            delay = next(delays, None) if e.errno in _RETRYABLE else None
+            if delay is None:
+                raise CliError(f"srst-cli: cannot reach srst at {path}: {e.strerror or e}",
+                               EXIT_UNREACHABLE) from e
+        sleep(delay)
 
 
 class _Session:
