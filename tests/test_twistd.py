@@ -137,3 +137,57 @@ class TwistdTests(TestCase):
         self.assertIn("pki.server.grant: 'sometimes' is not allowed", text)
         self.assertNotIn("Traceback", text)
         self.assertFalse(os.path.exists(os.path.join(stateDir, "state")))
+
+
+def runTwistd(configPath, cwd, memoryLimit=None):
+    """
+    Run twistd in the foreground on C{configPath} until it exits.
+
+    @param memoryLimit: if given, the child's address-space limit in bytes
+        (C{RLIMIT_AS}), set before twistd starts.
+    @return: a L{Deferred} firing with C{(output text, exit code)}.
+    """
+    prelude = ""
+    if memoryLimit is not None:
+        prelude = f"import resource; resource.setrlimit(resource.RLIMIT_AS, ({memoryLimit}, {memoryLimit})); "
+    d = getProcessOutputAndValue(
+        sys.executable, ["-c", prelude + TWISTD, "-n", "--pidfile=", "srst", "--config", configPath],
+        env=dict(os.environ, PYTHONPATH=ROOT), path=cwd, reactor=reactor)
+    return d.addCallback(lambda result: ((result[0] + result[1]).decode("utf-8", "replace"), result[2]))
+
+
+class StartupErrorTests(TestCase):
+    """
+    What stops twistd before the router runs gives one line naming the file
+    and the YAML path, exit status 1 and no traceback.
+    """
+
+    timeout = 30
+
+    def writeConfig(self, text):
+        """
+        A fresh directory holding router.yaml with C{text}.
+
+        @return: C{(directory, path of router.yaml)}.
+        """
+        directory = stateDirectory(self)
+        path = os.path.join(directory, "router.yaml")
+        with open(path, "w") as f:
+            f.write(text)
+        return directory, path
+
+    @inlineCallbacks
+    def test_aliasBomb(self):
+        """
+        A "billion laughs" alias bomb in router.yaml is refused under a
+        512 MB memory limit, at once, with one line naming the file.
+        """
+        from tests.test_configreader import aliasBomb
+
+        directory, path = self.writeConfig(aliasBomb())
+        text, code = yield runTwistd(path, directory, memoryLimit=512 * 1024 * 1024)
+        self.assertEqual(code, 1, text)
+        self.assertIn(f"{path}: <yaml>: aliases expand to more than 1000000 values (an alias bomb?)"
+                      " at line 8 column 5\n", text)
+        self.assertNotIn("Traceback", text)
+        self.assertNotIn("MemoryError", text)
