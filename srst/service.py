@@ -29,6 +29,7 @@ from twisted.python import usage
 from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
 
+from srst._files import ensureDirectory, makeDirectory
 from srst.configreader import ConfigError, ConfigProblem
 from srst.admin.commands import CommandTable, DebugRequest
 from srst.calls.commands import registerCallCommands
@@ -419,10 +420,26 @@ class RouterService(MultiService):
         """
         Start the admin socket, then bring up the PKI and the TLS listeners.
         """
-        os.makedirs(self.config.stateDir, mode=0o700, exist_ok=True)
+        self._prepareStateDirectory()
         MultiService.startService(self)
         self._ready = Deferred.fromCoroutine(self._bringUp())
         self._ready.addCallbacks(self._up, self._failed)
+
+    def _prepareStateDirectory(self) -> None:
+        """
+        Create the state directory (mode 0700 whatever the umask; an
+        existing one is the operator's and is left as it is) and the
+        directories srst keeps its keys in (0700; tightened with a warning
+        when an older run left them open to other users).
+        """
+        makeDirectory(self.config.stateDir)
+        subdirectories = [self.pkiDirectory] if self.certificateServer or self.identities else []
+        if self.certificateServer is not None:
+            subdirectories.append(os.path.join(self.pkiDirectory, "server"))
+        if self.identities:
+            subdirectories.append(os.path.join(self.pkiDirectory, "trustpoints"))
+        for directory in subdirectories:
+            ensureDirectory(directory)
 
     async def _bringUp(self) -> None:
         server = self.certificateServer

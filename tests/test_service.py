@@ -13,6 +13,7 @@ from twisted.internet import reactor
 from twisted.internet.defer import inlineCallbacks
 from twisted.internet.protocol import ClientFactory, Protocol
 from twisted.internet.defer import Deferred, DeferredList
+from twisted.logger import capturedLogs
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from srst.config import ConfigError, loadString
@@ -63,6 +64,43 @@ class FirstStartTests(TestCase):
         self.assertTrue(os.path.exists(os.path.join(caDir, "02.cer")))
         self.assertEqual(stat.S_IMODE(os.stat(os.path.join(stateDir, "pki", "trustpoints", "srstca",
                                                            "key.pem")).st_mode), 0o600)
+
+    @inlineCallbacks
+    def test_stateDirectoriesPrivateUnderOpenUmask(self):
+        """
+        Under umask 000 every directory the router creates in its state
+        directory (and the state directory itself) is 0700: other users can
+        list neither the CA database nor the trustpoints.
+        """
+        self.addCleanup(os.umask, os.umask(0))
+        stateDir = os.path.join(stateDirectory(self), "state")
+        yield startRouter(self, routerYaml(stateDir))
+        directories = [stateDir]
+        for parent, names, _ in os.walk(stateDir):
+            directories.extend(os.path.join(parent, name) for name in names)
+        self.assertIn(os.path.join(stateDir, "pki", "trustpoints", "srstca"), directories)
+        self.assertIn(os.path.join(stateDir, "pki", "server", "srstcaserver", "requests"), directories)
+        self.assertEqual({path: oct(stat.S_IMODE(os.stat(path).st_mode)) for path in directories},
+                         {path: oct(0o700) for path in directories})
+
+    @inlineCallbacks
+    def test_openStateDirectoriesTightened(self):
+        """
+        State directories an older run left open to other users are
+        tightened to 0700 at start, with a warning naming each one.
+        """
+        stateDir = stateDirectory(self)
+        opened = [os.path.join(stateDir, *names)
+                  for names in [("pki",), ("pki", "server"), ("pki", "server", "srstcaserver"),
+                                ("pki", "trustpoints"), ("pki", "trustpoints", "srstca")]]
+        for path in opened:
+            os.mkdir(path)
+            os.chmod(path, 0o777)
+        with capturedLogs() as events:
+            yield startRouter(self, routerYaml(stateDir))
+        self.assertEqual([oct(stat.S_IMODE(os.stat(path).st_mode)) for path in opened], [oct(0o700)] * len(opened))
+        warned = [e["path"] for e in events if e.get("log_namespace") == "srst.files"]
+        self.assertEqual(sorted(warned), sorted(opened))
 
     @inlineCallbacks
     def test_fetchReturnsHandshakeCertificate(self):

@@ -47,6 +47,7 @@ from twisted.logger import LogEvent, Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from srst._files import makeDirectory
 from srst.admin.commands import CommandError, CommandResult, CommandTable, DebugRequest
 from srst.admin.render import columns, debugEventData, formatIOSDebugLine
 from srst.debug import DebugSwitches
@@ -535,7 +536,7 @@ def listenAdminSocket(reactor: IReactorUNIX, path: str, factory: Factory) -> ILi
     """
     directory = os.path.dirname(path)
     if directory:
-        os.makedirs(directory, mode=0o700, exist_ok=True)
+        makeDirectory(directory)
     _removeStaleSocket(path)
     previousUmask = os.umask(0o177)
     try:
