@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_pki_ca,tests.test_sccp_registry,tests.test_ports_wav -*-
+# -*- test-case-name: tests.test_files,tests.test_pki_ca,tests.test_sccp_registry,tests.test_ports_wav -*-
 """
 Crash-safe file writes for the router's state and data files.
 
@@ -17,8 +17,13 @@ fails on the k-th write to simulate a crash between any two writes.
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from typing import Callable
+
+from twisted.logger import Logger
+
+_log = Logger(namespace="srst.files")
 
 FileWriter = Callable[[str, bytes, int], None]
 """
@@ -102,18 +107,54 @@ def removeStaleTemporaries(directory: str) -> list[str]:
     return stale
 
 
-def ensureDirectory(path: str, mode: int = 0o700) -> None:
+def makeDirectory(path: str, mode: int = 0o700) -> None:
     """
-    Create C{path} and missing parents with permissions C{mode} (existing
-    directories keep theirs).
+    Create C{path} and its missing parents, each with exactly the
+    permissions C{mode} whatever the umask (C{os.makedirs} applies C{mode}
+    to the last directory only, and through the umask); directories that
+    exist keep theirs.
 
     @param path: the directory.
-    @param mode: permission bits for directories created here.
+    @param mode: permission bits for each directory created here.
+    @raise OSError: if a directory cannot be created (a file is in the way,
+        permission denied).
     """
-    if os.path.isdir(path):
-        return
-    os.makedirs(path, mode=mode, exist_ok=True)
-    fsyncDirectory(os.path.dirname(os.path.abspath(path)))
+    missing = []
+    current = os.path.abspath(path)
+    while not os.path.isdir(current):
+        missing.append(current)
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    for directory in reversed(missing):
+        try:
+            os.mkdir(directory, mode)
+        except FileExistsError:
+            if not os.path.isdir(directory):
+                raise
+            continue
+        os.chmod(directory, mode)
+        fsyncDirectory(os.path.dirname(directory))
+
+
+def ensureDirectory(path: str, mode: int = 0o700) -> None:
+    """
+    Make sure the state directory C{path} exists with permissions C{mode}:
+    created (with its missing parents) as L{makeDirectory} does, or, when it
+    exists with permission bits beyond C{mode} (left by an older version or
+    a loose umask), tightened to C{mode} with a warning naming it.
+
+    @param path: the directory.
+    @param mode: its permission bits.
+    @raise OSError: if it cannot be created or tightened.
+    """
+    makeDirectory(path, mode)
+    current = stat.S_IMODE(os.stat(path).st_mode)
+    if current & ~mode:
+        os.chmod(path, mode)
+        _log.warn("state directory {path} was mode {old}, open to other users: tightened to {new}",
+                  path=path, old=format(current, "04o"), new=format(mode, "04o"))
 
 
 def readBytes(path: str) -> bytes:
@@ -129,6 +170,6 @@ def readBytes(path: str) -> bytes:
 
 
 __all__ = [
-    "FileWriter", "atomicWrite", "ensureDirectory", "fsyncDirectory", "readBytes", "removeFile",
+    "FileWriter", "atomicWrite", "ensureDirectory", "fsyncDirectory", "makeDirectory", "readBytes", "removeFile",
     "removeStaleTemporaries",
 ]

@@ -28,10 +28,9 @@ from __future__ import annotations
 
 import re
 
-import yaml
 from attrs import field, frozen
 
-from srst.configreader import ConfigError, ConfigProblem, Reader
+from srst.configreader import ConfigError, ConfigProblem, Reader, parseDocument
 from srst.media.config import MediaConfig, readMedia
 from srst.mgcp.config import CcmManagerConfig, MgcpConfig, readCcmManager, readMgcp
 from srst.admin.config import AdminConfig, readAdmin
@@ -96,7 +95,9 @@ def load(path: str) -> RouterConfig:
     Read and validate the router configuration at C{path}.
 
     @raise ConfigError: with one problem per line when the file is missing,
-        unreadable, not YAML, or has invalid values.
+        unreadable, not YAML, empty, or has invalid values (see
+        L{srst.configreader.parseDocument} for what the YAML itself may not
+        hold).
     """
     try:
         with open(path, encoding="utf-8") as f:
@@ -114,13 +115,7 @@ def loadString(text: str, source: str = "<string>") -> RouterConfig:
 
     @raise ConfigError: see L{load}.
     """
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1} column {mark.column + 1}" if mark else "somewhere"
-        problem = getattr(e, "problem", None) or str(e)
-        raise ConfigError(source, [ConfigProblem("<yaml>", where, f"YAML syntax error: {problem}")])
+    data = parseDocument(text, source)
     problems: list[ConfigProblem] = []
     root = Reader(data, "", problems)
     config = _readRouter(root, source)

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import datetime
 import os
+import socket
 from functools import partial
 from typing import Any, Callable, Protocol
 
 from cryptography.hazmat.primitives.serialization import Encoding
 from twisted.application.service import MultiService
-from twisted.internet.defer import CancelledError, Deferred, maybeDeferred, succeed
+from twisted.internet.defer import CancelledError, Deferred, DeferredList, maybeDeferred, succeed
 from twisted.internet.interfaces import IListeningPort, IProtocolFactory
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
@@ -29,16 +30,17 @@ from twisted.python import usage
 from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
 
+from srst._files import ensureDirectory, makeDirectory
 from srst.configreader import ConfigError, ConfigProblem
 from srst.admin.commands import CommandTable, DebugRequest
 from srst.calls.commands import registerCallCommands
 from srst.calls.engine import CallEngine
 from srst.calls.forward import ForwardSettings
-from srst.admin.server import AdminFactory, AdminSocketService
+from srst.admin.server import AdminFactory, AdminSocketError, AdminSocketService, adminSocketProblem
 from srst.config import RouterConfig, load
 from srst.credentials import CredentialsFactory, registerCredentialsCommands
 from srst.debug import DebugSwitches
-from srst.listening import TCPListenerService, raiseOpenFileLimit
+from srst.listening import ListenerError, TCPListenerService, isIPv6, raiseOpenFileLimit
 from srst.mgcp.commands import registerMgcpCommands
 from srst.mgcp.config import CcmManagerConfig
 from srst.mgcp.control import MgcpService
@@ -50,6 +52,7 @@ from srst.media.udpport import UDPReactor
 from srst.pki.ca import CertificateServer
 from srst.pki.commands import registerPkiCommands
 from srst.pki.config import IdentityTrustpointConfig
+from srst.pki.errors import CertificateServerError, TrustpointError
 from srst.pki.tls import ServerTLSOptions, serverTLSOptions
 from srst.pki.trust import (
     CertificateFileError,
@@ -158,8 +161,102 @@ def preflight(config: RouterConfig) -> None:
                 loadCertificateFile(path)
             except CertificateFileError as e:
                 problems.append(ConfigProblem(f"{base}.chain[{index}]", path, e.reason))
+    problems.extend(_stateProblems(config))
+    problems.extend(_listenerProblems(config))
     if problems:
         raise ConfigError(config.source, problems)
+
+
+def _stateProblems(config: RouterConfig) -> list[ConfigProblem]:
+    """
+    The state directory and the admin socket can be created: no file where
+    a directory must be, no file, directory or live server where the socket
+    goes.
+    """
+    problems = []
+    for key, directory in [("state-dir", config.stateDir), ("admin.socket", os.path.dirname(config.admin.socket))]:
+        existing = os.path.abspath(directory)
+        while not os.path.exists(existing) and os.path.dirname(existing) != existing:
+            existing = os.path.dirname(existing)
+        if not os.path.isdir(existing):
+            what = "exists and is not a directory" if existing == os.path.abspath(directory) else \
+                f"cannot be created: {existing} is not a directory"
+            problems.append(ConfigProblem.because(key, f"{directory} {what}"))
+    if not problems:
+        reason = adminSocketProblem(config.admin.socket)
+        if reason is not None:
+            problems.append(ConfigProblem.because("admin.socket", f"{config.admin.socket} {reason}"))
+    return problems
+
+
+def _listeners(config: RouterConfig) -> list[tuple[str, int, str, int]]:
+    """
+    @return: C{(YAML path, socket type, address, port)} of every port the
+        router listens on.
+    """
+    listeners = []
+    if config.credentials is not None:
+        listeners.append(("credentials.port", socket.SOCK_STREAM, config.credentials.ipSourceAddress,
+                          config.credentials.port))
+    cmf = config.callManagerFallback
+    if cmf is not None:
+        listeners.append(("call-manager-fallback.port", socket.SOCK_STREAM, cmf.ipSourceAddress, cmf.port))
+        if cmf.trustpoint is not None:
+            listeners.append(("call-manager-fallback.secure-port", socket.SOCK_STREAM, cmf.ipSourceAddress,
+                              cmf.securePort))
+    if config.mgcp is not None:
+        host, port = config.mgcp.bind.address
+        listeners.append(("mgcp.bind.port", socket.SOCK_DGRAM, host, port))
+    return listeners
+
+
+def _listenerProblems(config: RouterConfig) -> list[ConfigProblem]:
+    """
+    Every configured port can be bound now (as the reactor binds it: TCP
+    with C{SO_REUSEADDR}), and no two listeners share one, so that a port
+    in use stops start-up before anything is written rather than after the
+    PKI is up.  (A port taken in between still stops start-up:
+    L{RouterService.startService}.)
+    """
+    problems = []
+    taken: dict[tuple[int, str, int], str] = {}
+    for path, kind, address, port in _listeners(config):
+        if port == 0:
+            continue
+        where = f"{address} port {port}"
+        if (kind, address, port) in taken:
+            problems.append(ConfigProblem.because(path, f"{where} is {taken[kind, address, port]} already"))
+            continue
+        taken[kind, address, port] = path
+        probe = socket.socket(socket.AF_INET6 if isIPv6(address) else socket.AF_INET, kind)
+        try:
+            if kind == socket.SOCK_STREAM:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((address, port))
+        except OSError as e:
+            problems.append(ConfigProblem.because(path, f"cannot listen on {where}: {e.strerror}"))
+        finally:
+            probe.close()
+    return problems
+
+
+class StartupError(RuntimeError):
+    """
+    The router could not start: a port, the admin socket or the state
+    directory could not be had.  Its text is the one line the operator sees.
+    """
+
+    def __init__(self, reason: str) -> None:
+        RuntimeError.__init__(self, reason)
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+_STARTUP_ERRORS = (ListenerError, AdminSocketError, CertificateServerError, TrustpointError, OSError)
+"""What stops start-up for a reason outside srst (a port or file in the way,
+a damaged state directory): one line, no traceback."""
 
 
 def makeService(config: RouterConfig, reactor: RouterReactor) -> "RouterService":
@@ -251,6 +348,7 @@ class RouterService(MultiService):
         self._ready: Deferred | None = None
         self._readyWaiters: list[Deferred] = []
         self._outcome: Failure | RouterService | None = None
+        self._stopping: Deferred[None] | None = None
 
         adminFactory = AdminFactory(self.commands, self.debug, reactor)
         self.admin = AdminSocketService(reactor, config.admin.socket, adminFactory)
@@ -433,11 +531,57 @@ class RouterService(MultiService):
     def startService(self) -> None:
         """
         Start the admin socket, then bring up the PKI and the TLS listeners.
+
+        @raise StartupError: if the state directory, the admin socket or a
+            listener bound at once cannot be had; what had started is
+            stopped again.  (A TLS listener that cannot bind later fails
+            L{whenReady}, or, with nobody waiting, logs one line and stops
+            the reactor.)
         """
-        os.makedirs(self.config.stateDir, mode=0o700, exist_ok=True)
-        MultiService.startService(self)
+        try:
+            self._prepareStateDirectory()
+        except OSError as e:
+            raise StartupError(f"state-dir {self.config.stateDir}: cannot create {e.filename}: {e.strerror}") from e
+        try:
+            MultiService.startService(self)
+        except (ListenerError, AdminSocketError) as e:
+            self._stopStarted()
+            raise StartupError(str(e)) from e
         self._ready = Deferred.fromCoroutine(self._bringUp())
         self._ready.addCallbacks(self._up, self._failed)
+
+    def _stopStarted(self) -> None:
+        """
+        Stop the children that started before one failed (the admin socket
+        file goes away with its listener).
+        """
+        stopping = [maybeDeferred(child.stopService) for child in reversed(list(self)) if child.running]
+        self.running = False
+        self._stopping = DeferredList(stopping, consumeErrors=True).addCallback(lambda _: None)
+
+    def _reason(self, error: BaseException) -> str:
+        """
+        @return: the one line saying why start-up failed.
+        """
+        if isinstance(error, OSError) and error.filename is not None:
+            return f"state-dir {self.config.stateDir}: {error.filename}: {error.strerror}"
+        return str(error)
+
+    def _prepareStateDirectory(self) -> None:
+        """
+        Create the state directory (mode 0700 whatever the umask; an
+        existing one is the operator's and is left as it is) and the
+        directories srst keeps its keys in (0700; tightened with a warning
+        when an older run left them open to other users).
+        """
+        makeDirectory(self.config.stateDir)
+        subdirectories = [self.pkiDirectory] if self.certificateServer or self.identities else []
+        if self.certificateServer is not None:
+            subdirectories.append(os.path.join(self.pkiDirectory, "server"))
+        if self.identities:
+            subdirectories.append(os.path.join(self.pkiDirectory, "trustpoints"))
+        for directory in subdirectories:
+            ensureDirectory(directory)
 
     async def _bringUp(self) -> None:
         server = self.certificateServer
@@ -489,7 +633,10 @@ class RouterService(MultiService):
         if failure.check(CancelledError):
             return
         if not waiters:
-            self.log.failure("srst could not start", failure)
+            if failure.check(*_STARTUP_ERRORS):
+                self.log.critical("srst could not start: {reason}", reason=self._reason(failure.value))
+            else:
+                self.log.failure("srst could not start", failure)
             if self.running:
                 self.reactor.stop()
 
@@ -508,8 +655,43 @@ class RouterService(MultiService):
 
     def stopService(self) -> Deferred:
         """
-        Stop every listener and cancel a start-up still in progress.
+        Stop every listener and cancel a start-up still in progress (after
+        a failed start, wait for what had started to stop).
         """
         if self._ready is not None and not self._ready.called:
             self._ready.cancel()
+        if not self.running and self._stopping is not None:
+            return self._stopping
         return maybeDeferred(MultiService.stopService, self)
+
+
+class ExitOnStartupError(MultiService):
+    """
+    What C{twistd srst} runs: the L{RouterService} as its one child, with a
+    L{StartupError} turned into one logged line and exit status 1 (as twistd
+    does itself when it cannot drop privileges), where twistd would print a
+    traceback for an exception raised while starting.
+
+    @ivar router: the L{RouterService}.
+    """
+
+    log = Logger()
+
+    def __init__(self, router: RouterService) -> None:
+        MultiService.__init__(self)
+        self.router = router
+        router.setServiceParent(self)
+
+    def startService(self) -> None:
+        """
+        Start the router.
+
+        @raise SystemExit: with status 1, once the reason is logged, if the
+            router could not start.
+        """
+        try:
+            MultiService.startService(self)
+        except StartupError as e:
+            self.running = False
+            self.log.critical("srst could not start: {reason}", reason=e.reason)
+            raise SystemExit(1) from e

@@ -604,6 +604,16 @@ class ListenTests(SynchronousTestCase):
         self.assertEqual((address, factory, backlog, mode), (self.path, self.factory, 1024, 0o600))
         self.assertEqual(stat.S_IMODE(os.stat(os.path.dirname(self.path)).st_mode), 0o700)
 
+    def test_directoriesPrivateUnderOpenUmask(self):
+        """
+        Under umask 000 every directory created for the socket, parents
+        included, is 0700.
+        """
+        self.addCleanup(os.umask, os.umask(0))
+        listenAdminSocket(self.reactor, self.path, self.factory)
+        self.assertEqual([oct(stat.S_IMODE(os.stat(d).st_mode)) for d in [self.directory, os.path.dirname(self.path)]],
+                         [oct(0o700)] * 2)
+
     def _bind(self):
         os.makedirs(os.path.dirname(self.path))
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

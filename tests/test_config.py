@@ -150,6 +150,34 @@ class ErrorTests(SynchronousTestCase):
         self.assertEqual(len(lines), 2, lines)
         self.assertTrue(all(l.startswith("router.yaml: ") for l in lines))
 
+    def test_emptyFile(self):
+        """
+        An empty file (or one holding only comments) is an error, not a
+        router with no services.
+        """
+        path = self.mktemp()
+        with open(path, "w") as f:
+            f.write("# call-manager-fallback:\n#   max-ephones: 15\n")
+        error = self.assertRaises(ConfigError, load, path)
+        self.assertEqual(str(error), f"{path}: <document>: empty (nothing but comments or null);"
+                                     " expected a mapping of keys to values")
+
+    def test_duplicateKey(self):
+        """
+        A key given twice is an error naming both lines (the last value used
+        to win silently).
+        """
+        lines = problemsOf(self, MINIMAL + "state-dir: elsewhere\n")
+        self.assertEqual(lines, ["router.yaml: state-dir: duplicate key at line 9 (first at line 3)"])
+
+    def test_tooDeep(self):
+        """
+        Nesting past Python's recursion limit is one line, not a
+        L{RecursionError}.
+        """
+        [line] = problemsOf(self, MINIMAL + "x: " + "[" * 2000 + "]" * 2000 + "\n")
+        self.assertEqual(line, "router.yaml: <yaml>: nested deeper than 64 levels at line 9 column 67")
+
     def test_exportedNames(self):
         """
         The module exports its loader and error type.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from typing import Any
 
 from twisted.trial.unittest import SynchronousTestCase
@@ -286,6 +287,20 @@ class PersistenceTests(SynchronousTestCase):
         second = restarted.connect(port=40001)
         second.register("SEP0011223344BB")
         self.assertEqual(second.ask(m.LineStatReq(1))[0].lineDirNumber, "2000")
+
+    def test_directoryPrivate(self) -> None:
+        """
+        The C{sccp} directory that holds the assignments (phones' MAC
+        addresses are not for other users) is created 0700 under umask 000,
+        and one an older run left open is tightened to 0700.
+        """
+        self.addCleanup(os.umask, os.umask(0))
+        directory = os.path.dirname(os.path.join(self.stateDir, AUTO_ASSIGN_FILE))
+        registerDirectly(EphoneRegistry(makeConfig(), self.stateDir), "0011223344AA")
+        self.assertEqual(oct(stat.S_IMODE(os.stat(directory).st_mode)), oct(0o700))
+        os.chmod(directory, 0o777)
+        registerDirectly(EphoneRegistry(makeConfig(), self.stateDir), "0011223344BB")
+        self.assertEqual(oct(stat.S_IMODE(os.stat(directory).st_mode)), oct(0o700))
 
     def test_atomicWriter(self) -> None:
         """

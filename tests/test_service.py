@@ -4,7 +4,9 @@ ephemeral ports, its CA made on first start, CallManager's credentials fetch,
 the seed's control-plane policy, and the show commands.
 """
 
+import errno
 import os
+import socket
 import stat
 
 from cryptography import x509
@@ -13,11 +15,16 @@ from twisted.internet import reactor
 from twisted.internet.defer import inlineCallbacks
 from twisted.internet.protocol import ClientFactory, Protocol
 from twisted.internet.defer import Deferred, DeferredList
+from twisted.internet.endpoints import TCP4ClientEndpoint
+from twisted.internet.protocol import Factory
+from twisted.logger import LogLevel, capturedLogs, formatEvent
+from zope.interface import directlyProvides, providedBy
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from srst.config import ConfigError, loadString
 from srst.pki.ca import certificateFingerprint
-from srst.service import preflight
+from srst.listening import ListenerError
+from srst.service import ExitOnStartupError, RouterService, StartupError, makeService, preflight, utcNow
 from srst.tools.ccm import fetchCredentials
 from tests.routerhelpers import (
     SEED_POLICY,
@@ -26,6 +33,7 @@ from tests.routerhelpers import (
     runCommand,
     startRouter,
     stateDirectory,
+    synchronously,
 )
 
 
@@ -63,6 +71,43 @@ class FirstStartTests(TestCase):
         self.assertTrue(os.path.exists(os.path.join(caDir, "02.cer")))
         self.assertEqual(stat.S_IMODE(os.stat(os.path.join(stateDir, "pki", "trustpoints", "srstca",
                                                            "key.pem")).st_mode), 0o600)
+
+    @inlineCallbacks
+    def test_stateDirectoriesPrivateUnderOpenUmask(self):
+        """
+        Under umask 000 every directory the router creates in its state
+        directory (and the state directory itself) is 0700: other users can
+        list neither the CA database nor the trustpoints.
+        """
+        self.addCleanup(os.umask, os.umask(0))
+        stateDir = os.path.join(stateDirectory(self), "state")
+        yield startRouter(self, routerYaml(stateDir))
+        directories = [stateDir]
+        for parent, names, _ in os.walk(stateDir):
+            directories.extend(os.path.join(parent, name) for name in names)
+        self.assertIn(os.path.join(stateDir, "pki", "trustpoints", "srstca"), directories)
+        self.assertIn(os.path.join(stateDir, "pki", "server", "srstcaserver", "requests"), directories)
+        self.assertEqual({path: oct(stat.S_IMODE(os.stat(path).st_mode)) for path in directories},
+                         {path: oct(0o700) for path in directories})
+
+    @inlineCallbacks
+    def test_openStateDirectoriesTightened(self):
+        """
+        State directories an older run left open to other users are
+        tightened to 0700 at start, with a warning naming each one.
+        """
+        stateDir = stateDirectory(self)
+        opened = [os.path.join(stateDir, *names)
+                  for names in [("pki",), ("pki", "server"), ("pki", "server", "srstcaserver"),
+                                ("pki", "trustpoints"), ("pki", "trustpoints", "srstca")]]
+        for path in opened:
+            os.mkdir(path)
+            os.chmod(path, 0o777)
+        with capturedLogs() as events:
+            yield startRouter(self, routerYaml(stateDir))
+        self.assertEqual([oct(stat.S_IMODE(os.stat(path).st_mode)) for path in opened], [oct(0o700)] * len(opened))
+        warned = [e["path"] for e in events if e.get("log_namespace") == "srst.files"]
+        self.assertEqual(sorted(warned), sorted(opened))
 
     @inlineCallbacks
     def test_fetchReturnsHandshakeCertificate(self):
@@ -239,3 +284,235 @@ class PreflightTests(SynchronousTestCase):
         error = self.assertRaises(ConfigError, preflight, config)
         self.assertIn("pki.trustpoints.7970.certificates[0]", str(error))
         self.assertIn("bogus.0", str(error))
+
+    def test_duplicatePort(self):
+        """
+        Two listeners configured on one port stop start-up with a line naming
+        the second and the first.
+        """
+        stateDir = stateDirectory(self)
+        port = freePort()
+        config = loadString(routerYaml(stateDir, credentialsPort=port, extra=f"""
+            call-manager-fallback:
+              ip-source-address: 127.0.0.1
+              port: {port}
+            """), "t.yaml")
+        error = self.assertRaises(ConfigError, preflight, config)
+        self.assertEqual(str(error), f"t.yaml: call-manager-fallback.port: 127.0.0.1 port {port}"
+                                     " is credentials.port already")
+
+    def test_udpPortInUse(self):
+        """
+        The MGCP gateway's UDP port, held by another socket, is one line
+        naming mgcp.bind.port.
+        """
+        holder = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.addCleanup(holder.close)
+        holder.bind(("127.0.0.1", 0))
+        port = holder.getsockname()[1]
+        stateDir = stateDirectory(self)
+        config = loadString(routerYaml(stateDir, extra=f"""
+            voice-ports:
+              1/0/0: {{signal: fxs-loop-start}}
+            mgcp:
+              bind: {{host: 127.0.0.1, port: {port}}}
+              call-agent: {{host: 127.0.0.1, port: 2727}}
+            """), "t.yaml")
+        error = self.assertRaises(ConfigError, preflight, config)
+        self.assertEqual(str(error), f"t.yaml: mgcp.bind.port: cannot listen on 127.0.0.1 port {port}:"
+                                     " Address already in use")
+
+
+class StopRecordingReactor:
+    """
+    The global reactor, except that C{stop} is recorded rather than done.
+    """
+
+    def __init__(self):
+        self.stopped = 0
+        directlyProvides(self, providedBy(reactor))
+
+    def stop(self):
+        self.stopped += 1
+
+    def __getattr__(self, name):
+        return getattr(reactor, name)
+
+
+class MakeServiceTests(TestCase):
+    """
+    L{makeService}, as the twistd plugin calls it, run in-process on
+    ephemeral loopback ports.
+    """
+
+    timeout = 30
+
+    @inlineCallbacks
+    def test_startListenStop(self):
+        """
+        The service built by L{makeService} (PKI work in the reactor's
+        thread pool) comes up with the credentials, SCCP and secure SCCP
+        listeners and the admin socket accepting connections, and stopping
+        it closes them all.
+        """
+        stateDir = stateDirectory(self)
+        config = loadString(routerYaml(stateDir, extra="""
+            call-manager-fallback:
+              ip-source-address: 127.0.0.1
+              port: 0
+              trustpoint: srstca
+            """), "t.yaml")
+        service = makeService(config, reactor)
+        self.assertIsInstance(service, RouterService)
+        service.startService()
+        self.addCleanup(lambda: service.stopService() if service.running else None)
+        yield service.whenReady()
+        ports = service.ports()
+        self.assertEqual(sorted(ports), ["credentials", "sccp", "sccp-secure"])
+        for name, port in ports.items():
+            yield TCP4ClientEndpoint(reactor, "127.0.0.1", port).connect(
+                Factory.forProtocol(Protocol)).addCallback(lambda p: p.transport.loseConnection())
+        result = yield runCommand(service, "show", "credentials")
+        self.assertIn("Trustpoint: srstca", result.text)
+        self.assertTrue(stat.S_ISSOCK(os.stat(config.admin.socket).st_mode))
+        yield service.stopService()
+        for port in ports.values():
+            probe = socket.socket()
+            self.addCleanup(probe.close)
+            self.assertEqual(probe.connect_ex(("127.0.0.1", port)), errno.ECONNREFUSED)
+        self.assertFalse(os.path.exists(config.admin.socket))
+
+
+class StartupFailureTests(TestCase):
+    """
+    A port or the admin socket taken when the router starts stops start-up
+    with one line.
+    """
+
+    timeout = 30
+
+    def holdPort(self):
+        """
+        @return: a TCP port on 127.0.0.1 another socket listens on.
+        """
+        holder = socket.socket()
+        self.addCleanup(holder.close)
+        holder.bind(("127.0.0.1", 0))
+        holder.listen(1)
+        return holder.getsockname()[1]
+
+    @inlineCallbacks
+    def test_plainPortTaken(self):
+        """
+        A taken SCCP port makes C{startService} raise L{StartupError} naming
+        the listener, the address and the reason; the admin socket that had
+        started is closed and its file removed.
+        """
+        stateDir = stateDirectory(self)
+        port = self.holdPort()
+        config = loadString(routerYaml(stateDir, extra=f"""
+            call-manager-fallback:
+              ip-source-address: 127.0.0.1
+              port: {port}
+            """), "t.yaml")
+        service = RouterService(config, reactor, now=utcNow, runInThread=synchronously,
+                                callFromThread=reactor.callFromThread)
+        error = self.assertRaises(StartupError, service.startService)
+        self.assertEqual(str(error), f"cannot listen for sccp on 127.0.0.1 port {port}:"
+                                     " [Errno 98] Address already in use")
+        self.assertFalse(service.running)
+        self.assertFalse(service.admin.running)
+        yield service.stopService()
+        self.assertFalse(os.path.exists(config.admin.socket))
+
+    def test_exitOnStartupError(self):
+        """
+        What twistd runs logs the reason as one critical line and exits
+        with status 1 (twistd would print a traceback for the exception).
+        """
+        stateDir = stateDirectory(self)
+        port = self.holdPort()
+        config = loadString(routerYaml(stateDir, extra=f"""
+            call-manager-fallback:
+              ip-source-address: 127.0.0.1
+              port: {port}
+            """), "t.yaml")
+        service = ExitOnStartupError(makeService(config, reactor))
+        with capturedLogs() as events:
+            error = self.assertRaises(SystemExit, service.startService)
+        self.assertEqual(error.code, 1)
+        [event] = [e for e in events if e["log_level"] == LogLevel.critical]
+        self.assertEqual(formatEvent(event), f"srst could not start: cannot listen for sccp on 127.0.0.1"
+                                             f" port {port}: [Errno 98] Address already in use")
+        self.assertFalse(service.running)
+
+    def test_adminSocketTakenAtStart(self):
+        """
+        An admin socket path that another server took after the
+        configuration was checked stops start-up with one line.
+        """
+        stateDir = stateDirectory(self)
+        config = loadString(routerYaml(stateDir), "t.yaml")
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.addCleanup(server.close)
+        server.bind(config.admin.socket)
+        server.listen(1)
+        service = RouterService(config, reactor, now=utcNow, runInThread=synchronously,
+                                callFromThread=reactor.callFromThread)
+        error = self.assertRaises(StartupError, service.startService)
+        self.assertEqual(str(error), f"admin socket {config.admin.socket}: another server is listening on it")
+
+    def test_stateDirTakenAtStart(self):
+        """
+        A file where a key directory goes stops start-up with one line naming
+        the state directory.
+        """
+        stateDir = stateDirectory(self)
+        with open(os.path.join(stateDir, "pki"), "w"):
+            pass
+        config = loadString(routerYaml(stateDir), "t.yaml")
+        service = RouterService(config, reactor, now=utcNow, runInThread=synchronously,
+                                callFromThread=reactor.callFromThread)
+        error = self.assertRaises(StartupError, service.startService)
+        self.assertEqual(str(error), f"state-dir {stateDir}: cannot create {stateDir}/pki: File exists")
+
+    @inlineCallbacks
+    def test_credentialsPortTakenLater(self):
+        """
+        The credentials port, bound once the router's certificate is
+        enrolled, taken by then: L{RouterService.whenReady} fails with the
+        reason.
+        """
+        stateDir = stateDirectory(self)
+        port = self.holdPort()
+        config = loadString(routerYaml(stateDir, credentialsPort=port), "t.yaml")
+        service = RouterService(config, reactor, now=utcNow, runInThread=synchronously,
+                                callFromThread=reactor.callFromThread)
+        ready = service.whenReady()
+        service.startService()
+        self.addCleanup(service.stopService)
+        error = yield self.assertFailure(ready, ListenerError)
+        self.assertEqual(str(error), f"cannot listen for credentials on 127.0.0.1 port {port}:"
+                                     " [Errno 98] Address already in use")
+
+    def test_credentialsPortTakenNobodyWaiting(self):
+        """
+        With nobody waiting for the router (twistd), a port taken when the
+        TLS listeners start logs one critical line, no traceback, and stops
+        the reactor.
+        """
+        stateDir = stateDirectory(self)
+        port = self.holdPort()
+        config = loadString(routerYaml(stateDir, credentialsPort=port), "t.yaml")
+        stopRecording = StopRecordingReactor()
+        service = RouterService(config, stopRecording, now=utcNow, runInThread=synchronously,
+                                callFromThread=reactor.callFromThread)
+        with capturedLogs() as events:
+            service.startService()
+        self.addCleanup(service.stopService)
+        self.assertEqual(stopRecording.stopped, 1)
+        [event] = [e for e in events if e["log_level"] >= LogLevel.error]
+        self.assertEqual(event["log_level"], LogLevel.critical)
+        self.assertNotIn("log_failure", event)
+        self.assertEqual(formatEvent(event), f"srst could not start: cannot listen for credentials on"
+                                             f" 127.0.0.1 port {port}: [Errno 98] Address already in use")

@@ -137,3 +137,156 @@ class TwistdTests(TestCase):
         self.assertIn("pki.server.grant: 'sometimes' is not allowed", text)
         self.assertNotIn("Traceback", text)
         self.assertFalse(os.path.exists(os.path.join(stateDir, "state")))
+
+
+def runTwistd(configPath, cwd, memoryLimit=None):
+    """
+    Run twistd in the foreground on C{configPath} until it exits.
+
+    @param memoryLimit: if given, the child's address-space limit in bytes
+        (C{RLIMIT_AS}), set before twistd starts.
+    @return: a L{Deferred} firing with C{(output text, exit code)}.
+    """
+    prelude = ""
+    if memoryLimit is not None:
+        prelude = f"import resource; resource.setrlimit(resource.RLIMIT_AS, ({memoryLimit}, {memoryLimit})); "
+    d = getProcessOutputAndValue(
+        sys.executable, ["-c", prelude + TWISTD, "-n", "--pidfile=", "srst", "--config", configPath],
+        env=dict(os.environ, PYTHONPATH=ROOT), path=cwd, reactor=reactor)
+    return d.addCallback(lambda result: ((result[0] + result[1]).decode("utf-8", "replace"), result[2]))
+
+
+class StartupErrorTests(TestCase):
+    """
+    What stops twistd before the router runs gives one line naming the file
+    and the YAML path, exit status 1 and no traceback.
+    """
+
+    timeout = 30
+
+    def writeConfig(self, text):
+        """
+        A fresh directory holding router.yaml with C{text}.
+
+        @return: C{(directory, path of router.yaml)}.
+        """
+        directory = stateDirectory(self)
+        path = os.path.join(directory, "router.yaml")
+        with open(path, "w") as f:
+            f.write(text)
+        return directory, path
+
+    @inlineCallbacks
+    def test_aliasBomb(self):
+        """
+        A "billion laughs" alias bomb in router.yaml is refused under a
+        512 MB memory limit, at once, with one line naming the file.
+        """
+        from tests.test_configreader import aliasBomb
+
+        directory, path = self.writeConfig(aliasBomb())
+        text, code = yield runTwistd(path, directory, memoryLimit=512 * 1024 * 1024)
+        self.assertEqual(code, 1, text)
+        self.assertIn(f"{path}: <yaml>: aliases expand to more than 1000000 values (an alias bomb?)"
+                      " at line 8 column 5\n", text)
+        self.assertNotIn("Traceback", text)
+        self.assertNotIn("MemoryError", text)
+
+    def assertOneLine(self, text, code, line):
+        """
+        twistd exited with status 1, printed C{line} on a line of its own and
+        no traceback.
+        """
+        self.assertEqual(code, 1, text)
+        self.assertIn("\n" + line + "\n", text)
+        self.assertNotIn("Traceback", text)
+
+    @inlineCallbacks
+    def test_tooDeep(self):
+        """
+        Nesting deeper than Python's recursion limit is one line, not a
+        RecursionError.
+        """
+        directory, path = self.writeConfig("hostname: x\ndeep: " + "[" * 3000 + "]" * 3000 + "\n")
+        text, code = yield runTwistd(path, directory)
+        self.assertOneLine(text, code, f"-c -n: {path}: <yaml>: nested deeper than 64 levels at line 2 column 70")
+
+    @inlineCallbacks
+    def test_stateDirIsAFile(self):
+        """
+        A state-dir that is a file (or lies below one) is one line naming it.
+        """
+        directory = stateDirectory(self)
+        stateFile = os.path.join(directory, "var")
+        with open(stateFile, "w"):
+            pass
+        path = os.path.join(directory, "router.yaml")
+        for stateDir, reason in [(stateFile, "exists and is not a directory"),
+                                 (os.path.join(stateFile, "srst"), f"cannot be created: {stateFile} is not a directory")]:
+            with open(path, "w") as f:
+                f.write(routerYaml(stateDir).replace(os.path.join(stateDir, "srst.sock"),
+                                                     os.path.join(directory, "srst.sock")))
+            text, code = yield runTwistd(path, directory)
+            self.assertOneLine(text, code, f"-c -n: {path}: state-dir: {stateDir} {reason}")
+
+    @inlineCallbacks
+    def test_adminSocketTaken(self):
+        """
+        An admin socket path taken by a live server, a regular file or a
+        directory is one line each, and none of them is removed.
+        """
+        import socket
+
+        directory = stateDirectory(self)
+        stateDir = os.path.join(directory, "state")
+        socketPath = os.path.join(stateDir, "srst.sock")
+        configPath = os.path.join(directory, "router.yaml")
+        with open(configPath, "w") as f:
+            f.write(routerYaml(stateDir))
+        os.mkdir(stateDir)
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.addCleanup(server.close)
+        server.bind(socketPath)
+        server.listen(1)
+        text, code = yield runTwistd(configPath, directory)
+        self.assertOneLine(text, code, f"-c -n: {configPath}: admin.socket: {socketPath}"
+                                       " another server is listening on it")
+        server.close()
+        os.unlink(socketPath)
+        with open(socketPath, "w") as f:
+            f.write("precious")
+        text, code = yield runTwistd(configPath, directory)
+        self.assertOneLine(text, code, f"-c -n: {configPath}: admin.socket: {socketPath} exists and is not a socket")
+        os.unlink(socketPath)
+        os.mkdir(socketPath)
+        text, code = yield runTwistd(configPath, directory)
+        self.assertOneLine(text, code, f"-c -n: {configPath}: admin.socket: {socketPath}"
+                                       " exists and is a directory, not a socket")
+        self.assertEqual(sorted(os.listdir(stateDir)), ["srst.sock"])
+
+    @inlineCallbacks
+    def test_portInUse(self):
+        """
+        A listening port another program holds stops start-up with one line
+        naming the YAML key, before anything is written.
+        """
+        import socket
+
+        holder = socket.socket()
+        self.addCleanup(holder.close)
+        holder.bind(("127.0.0.1", 0))
+        holder.listen(1)
+        port = holder.getsockname()[1]
+        directory = stateDirectory(self)
+        stateDir = os.path.join(directory, "state")
+        configPath = os.path.join(directory, "router.yaml")
+        with open(configPath, "w") as f:
+            f.write(routerYaml(stateDir, extra=f"""
+                call-manager-fallback:
+                  ip-source-address: 127.0.0.1
+                  port: {port}
+                """))
+        text, code = yield runTwistd(configPath, directory)
+        self.assertOneLine(text, code, f"-c -n: {configPath}: call-manager-fallback.port:"
+                                       f" cannot listen on 127.0.0.1 port {port}: Address already in use")
+        self.assertFalse(os.path.exists(stateDir))

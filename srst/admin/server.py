@@ -35,6 +35,7 @@ from typing import Any, Iterable, Sequence
 
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred, maybeDeferred, succeed
+from twisted.internet.error import CannotListenError
 from twisted.internet.interfaces import (
     IDelayedCall,
     IListeningPort,
@@ -47,6 +48,7 @@ from twisted.logger import LogEvent, Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from srst._files import makeDirectory
 from srst.admin.commands import CommandError, CommandResult, CommandTable, DebugRequest
 from srst.admin.render import columns, debugEventData, formatIOSDebugLine
 from srst.debug import DebugSwitches
@@ -500,32 +502,52 @@ def registerDebugCommand(
     table.add(words, debugCommand, help=help or f"stream {words} output", streaming=True)
 
 
-def _removeStaleSocket(path: str) -> None:
+def adminSocketProblem(path: str) -> str | None:
     """
-    Remove a socket file nobody listens on any more (left by a crash).
+    Say why the admin socket cannot be created at C{path}, changing nothing:
+    a file or directory that is not a socket is in its place, a server
+    answers on it, or a parent is not a directory.  A socket file nobody
+    listens on (left by a crash) is no problem: it is removed when listening.
     Connecting to a UNIX socket either succeeds or fails at once, so the
     probe does not block in practice; it runs only at start-up.
 
-    @raise AdminSocketError: if C{path} is not a socket or a server
-        answers on it.
+    @param path: the socket path.
+    @return: the reason, or L{None} when the socket can be created.
     """
     try:
         mode = os.lstat(path).st_mode
     except FileNotFoundError:
-        return
+        return None
+    except NotADirectoryError:
+        return "a parent of it is not a directory"
+    if stat.S_ISDIR(mode):
+        return "exists and is a directory, not a socket"
     if not stat.S_ISSOCK(mode):
-        raise AdminSocketError(path, "exists and is not a socket")
+        return "exists and is not a socket"
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         probe.settimeout(1.0)
         probe.connect(path)
     except OSError as e:
         if e.errno not in (errno.ECONNREFUSED, errno.ENOENT):
-            raise AdminSocketError(path, e.strerror or str(e)) from e
+            return e.strerror or str(e)
     else:
-        raise AdminSocketError(path, "another server is listening on it")
+        return "another server is listening on it"
     finally:
         probe.close()
+    return None
+
+
+def _removeStaleSocket(path: str) -> None:
+    """
+    Remove a socket file nobody listens on any more (left by a crash).
+
+    @raise AdminSocketError: if C{path} is not a socket or a server
+        answers on it (L{adminSocketProblem}).
+    """
+    problem = adminSocketProblem(path)
+    if problem is not None:
+        raise AdminSocketError(path, problem)
     try:
         os.unlink(path)
     except FileNotFoundError:
@@ -547,11 +569,16 @@ def listenAdminSocket(reactor: IReactorUNIX, path: str, factory: Factory) -> ILi
     """
     directory = os.path.dirname(path)
     if directory:
-        os.makedirs(directory, mode=0o700, exist_ok=True)
+        try:
+            makeDirectory(directory)
+        except OSError as e:
+            raise AdminSocketError(path, f"cannot create its directory: {e.strerror}") from e
     _removeStaleSocket(path)
     previousUmask = os.umask(0o177)
     try:
         port = reactor.listenUNIX(path, factory, backlog=BACKLOG, mode=SOCKET_MODE)
+    except CannotListenError as e:
+        raise AdminSocketError(path, str(e.socketError)) from e
     finally:
         os.umask(previousUmask)
     # A fake reactor (MemoryReactor) creates no file.

@@ -25,9 +25,9 @@ class SRSTServiceMaker:
     def makeService(self, options):
         from twisted.internet import reactor  # the only global-reactor import in srst
 
-        from srst.service import makeService
+        from srst.service import ExitOnStartupError, makeService
 
-        return makeService(options.routerConfig, reactor)
+        return ExitOnStartupError(makeService(options.routerConfig, reactor))
 
 
 serviceMaker = SRSTServiceMaker()
