@@ -66,7 +66,7 @@ from srst.ports.service import VoicePortService
 from srst.sccp.callcontrol import SccpCallControl
 from srst.sccp.commands import registerOffhookCommand, registerSccpCommands
 from srst.sccp.factory import SkinnyFactory
-from srst.sccp.registry import EphoneRegistry
+from srst.sccp.registry import EphoneRegistry, ReservationService
 
 
 class RouterReactor(UDPReactor, Protocol):
@@ -262,7 +262,10 @@ class RouterService(MultiService):
         self.skinnyFactories: list[SkinnyFactory] = []
         cmf = config.callManagerFallback
         if cmf is not None:
-            self.registry = EphoneRegistry(cmf, config.stateDir)
+            self.registry = EphoneRegistry(cmf, config.stateDir, reactor)
+            reservations = ReservationService(self.registry)
+            reservations.setName("sccp-auto-assign")
+            reservations.setServiceParent(self)
             self.callEngine = CallEngine(
                 reactor,
                 interdigit=cmf.timeouts.interdigit,

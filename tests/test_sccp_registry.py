@@ -9,6 +9,8 @@ import json
 import os
 from typing import Any
 
+from twisted.internet.task import Clock
+from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
 from srst.sccp import messages as m
@@ -24,7 +26,7 @@ from srst.sccp.registry import (
     dottedMac,
     macFromDeviceName,
 )
-from tests.test_sccp_station import CONFIGURED_MAC, Router, makeConfig
+from tests.test_sccp_station import CONFIGURED_MAC, Events, Router, makeConfig
 
 
 def details(deviceName: str, socket: int = 1) -> RegistrationDetails:
@@ -36,12 +38,17 @@ class _Station:
     """A stand-in session."""
 
 
-def registerDirectly(registry: EphoneRegistry, mac: str) -> tuple[Any, Any]:
-    """Admit and register C{mac}; @return: (ephone, station)."""
+def registerDirectly(registry: EphoneRegistry, mac: str, complete: bool = True) -> tuple[Any, Any]:
+    """
+    Admit and register C{mac} and, with C{complete}, complete its
+    registration (as the phone's TimeDateReq does); @return: (ephone, station).
+    """
     admission = registry.admit(mac)
     assert isinstance(admission, Admission), admission
     station = _Station()
     ephone, _ = registry.register(admission, station, details("SEP" + mac))
+    if complete:
+        registry.registrationCompleted(ephone)
     return ephone, station
 
 
@@ -80,7 +87,7 @@ class NumberingTests(SynchronousTestCase):
         config = makeConfig(ephones=(
             EphoneConfig("00000000000B", buttons=(LineButton(1, "2011"),)),
             EphoneConfig("00000000000A", buttons=(LineButton(1, "2010"),))))
-        registry = EphoneRegistry(config, None)
+        registry = EphoneRegistry(config, None, Clock())
         self.assertEqual([(e.number, e.mac, e.registered) for e in registry.ephones()],
                          [(1, "00000000000B", False), (2, "00000000000A", False)])
         ephone, station = registerDirectly(registry, "0011223344AA")
@@ -97,7 +104,7 @@ class NumberingTests(SynchronousTestCase):
         Configured numbers get dn tags in configuration order, others when
         first used.
         """
-        registry = EphoneRegistry(makeConfig(), None)
+        registry = EphoneRegistry(makeConfig(), None, Clock())
         self.assertEqual(registry.dnTag("2002"), 1)
         self.assertIsNone(registry.dnTag("2000"))
         ephone, _ = registerDirectly(registry, "0011223344AA")
@@ -116,7 +123,7 @@ class AdmissionTests(SynchronousTestCase):
         """
         config = makeConfig(ephones=(EphoneConfig(CONFIGURED_MAC, buttons=(
             LineButton(3, "2003", "L3"), LineButton(1, "2001", "L1", "Reception"))),))
-        admission = EphoneRegistry(config, None).admit(CONFIGURED_MAC)
+        admission = EphoneRegistry(config, None, Clock()).admit(CONFIGURED_MAC)
         self.assertEqual([(a.button, a.instance, a.dn, a.label, a.name) for a in admission.lines],
                          [(1, 1, "2001", "L1", "Reception"), (3, 2, "2003", "L3", "")])
         self.assertIsNone(admission.autoAssigned)
@@ -125,7 +132,7 @@ class AdmissionTests(SynchronousTestCase):
         """
         Admission is a pure decision: nothing is registered or remembered.
         """
-        registry = EphoneRegistry(makeConfig(), None)
+        registry = EphoneRegistry(makeConfig(), None, Clock())
         admission = registry.admit("0011223344AA")
         self.assertEqual((admission.autoAssigned, admission.newAssignment), ("2000", True))
         self.assertEqual(registry.rememberedDn("0011223344AA"), None)
@@ -137,7 +144,7 @@ class AdmissionTests(SynchronousTestCase):
         A phone that is already registered may register again at the limit;
         another phone may not.
         """
-        registry = EphoneRegistry(makeConfig(maxEphones=1), None)
+        registry = EphoneRegistry(makeConfig(maxEphones=1), None, Clock())
         registerDirectly(registry, CONFIGURED_MAC)
         self.assertIsInstance(registry.admit(CONFIGURED_MAC), Admission)
         rejection = registry.admit("0011223344AA")
@@ -153,7 +160,7 @@ class AdmissionTests(SynchronousTestCase):
             EphoneConfig("00000000000A", buttons=(LineButton(1, "2010"),)),
             EphoneConfig("00000000000B", buttons=(LineButton(1, "2010"), LineButton(2, "2011"))),
             EphoneConfig("00000000000C", buttons=(LineButton(1, "2012"),))))
-        registry = EphoneRegistry(config, None)
+        registry = EphoneRegistry(config, None, Clock())
         registerDirectly(registry, "00000000000A")
         registerDirectly(registry, "00000000000B")
         self.assertEqual(registry.dnsInUse(), {"2010", "2011"})
@@ -167,11 +174,11 @@ class AdmissionTests(SynchronousTestCase):
         """
         config = makeConfig(autoAssign=(1, 9), maxDn=30, ephones=(
             EphoneConfig(CONFIGURED_MAC, buttons=(LineButton(1, "1"),)),))
-        registry = EphoneRegistry(config, None)
+        registry = EphoneRegistry(config, None, Clock())
         self.assertEqual(registry.admit("0011223344AA").autoAssigned, "2")
         config = makeConfig(autoAssign=(100, 102), ephones=(
             EphoneConfig(CONFIGURED_MAC, buttons=(LineButton(1, "100"),)),))
-        registry = EphoneRegistry(config, None)
+        registry = EphoneRegistry(config, None, Clock())
         registerDirectly(registry, "0011223344AA")
         self.assertEqual(registry.admit("0011223344BB").autoAssigned, "102")
         self.assertEqual(registry.admit("0011223344AA").autoAssigned, "101")
@@ -181,7 +188,7 @@ class AdmissionTests(SynchronousTestCase):
         Unregistering frees the number for lookups and max-dn, but it stays
         remembered for the phone; a stale session's unregister does nothing.
         """
-        registry = EphoneRegistry(makeConfig(), None)
+        registry = EphoneRegistry(makeConfig(), None, Clock())
         ephone, station = registerDirectly(registry, "0011223344AA")
         self.assertIsNone(registry.unregister(_Station()))
         self.assertTrue(ephone.registered)
@@ -202,7 +209,7 @@ class DnsWithPrefixTests(SynchronousTestCase):
             EphoneConfig("00000000000A", buttons=(LineButton(1, "2010"), LineButton(2, "201"))),
             EphoneConfig("00000000000B", buttons=(LineButton(1, "2010"), LineButton(2, "2100"))),
             EphoneConfig("00000000000C", buttons=(LineButton(1, "30"),))))
-        self.registry = EphoneRegistry(config, None)
+        self.registry = EphoneRegistry(config, None, Clock())
         self.stations = [registerDirectly(self.registry, mac)[1]
                          for mac in ("00000000000C", "00000000000B", "00000000000A")]
 
@@ -259,14 +266,15 @@ class PersistenceTests(SynchronousTestCase):
         A phone gets the same auto-assigned number from a new registry on
         the same state directory, and other phones do not get it.
         """
-        registry = EphoneRegistry(makeConfig(), self.stateDir)
+        registry = EphoneRegistry(makeConfig(), self.stateDir, Clock())
         registerDirectly(registry, "0011223344AA")
         registerDirectly(registry, "0011223344BB")
         path = os.path.join(self.stateDir, AUTO_ASSIGN_FILE)
         with open(path) as f:
-            self.assertEqual(json.load(f), {"version": 1, "assignments": {
-                "0011223344AA": "2000", "0011223344BB": "2001"}})
-        restarted = EphoneRegistry(makeConfig(), self.stateDir)
+            self.assertEqual(json.load(f), {"version": 2, "reservations": {
+                "0011223344AA": {"dn": "2000", "last-seen": "1970-01-01T00:00:00+00:00"},
+                "0011223344BB": {"dn": "2001", "last-seen": "1970-01-01T00:00:00+00:00"}}})
+        restarted = EphoneRegistry(makeConfig(), self.stateDir, Clock())
         self.assertEqual(restarted.admit("0011223344BB").autoAssigned, "2001")
         self.assertEqual(restarted.admit("0011223344BB").newAssignment, False)
         # 2002 belongs to the configured ephone.
@@ -278,7 +286,9 @@ class PersistenceTests(SynchronousTestCase):
         phone's LineStat carries its old number.
         """
         router = Router(stateDir=self.stateDir)
-        router.connect().register("SEP0011223344BB")
+        phone = router.connect()
+        phone.register("SEP0011223344BB")
+        phone.ask(m.TimeDateReq())
         restarted = Router(makeConfig(ephones=()), stateDir=self.stateDir)
         first = restarted.connect(port=40000)
         first.register("SEP0011223344CC")
@@ -289,42 +299,60 @@ class PersistenceTests(SynchronousTestCase):
 
     def test_atomicWriter(self) -> None:
         """
-        Assignments are written through the atomic writer, only when a new
-        number is given out.
+        Reservations are written through the atomic writer, only when a new
+        number is reserved (the last-seen time of an unregistration waits
+        for the next write).
         """
         writes: list[tuple[str, bytes, int]] = []
-        registry = EphoneRegistry(makeConfig(), self.stateDir, writer=lambda *a: writes.append(a))
+        registry = EphoneRegistry(makeConfig(), self.stateDir, Clock(), writer=lambda *a: writes.append(a))
         _, station = registerDirectly(registry, "0011223344AA")
         registry.unregister(station)
         registerDirectly(registry, "0011223344AA")
         registerDirectly(registry, CONFIGURED_MAC)
         self.assertEqual(len(writes), 1)
         self.assertEqual(writes[0][0], os.path.join(self.stateDir, AUTO_ASSIGN_FILE))
-        self.assertIn(b'"0011223344AA": "2000"', writes[0][1])
+        self.assertEqual(json.loads(writes[0][1])["reservations"], {
+            "0011223344AA": {"dn": "2000", "last-seen": "1970-01-01T00:00:00+00:00"}})
 
     def test_writeFailure(self) -> None:
         """
-        When the assignment cannot be written, register raises and nothing
-        changes; over SCCP the phone is rejected.
+        When a new reservation cannot be written, the error is logged with
+        the file and the reason, the phone stays registered with its
+        number, the reservation is kept in memory and written by the next
+        flush that succeeds.
         """
-        def failing(path: str, data: bytes, mode: int) -> None:
-            raise OSError(28, "No space left on device")
+        failures = [OSError(28, "No space left on device")]
+        writes: list[bytes] = []
 
-        registry = EphoneRegistry(makeConfig(), self.stateDir, writer=failing)
-        admission = registry.admit("0011223344AA")
-        self.assertRaises(OSError, registry.register, admission, _Station(), details("SEP0011223344AA"))
-        self.assertEqual((registry.rememberedDn("0011223344AA"), registry.byMac("0011223344AA")), (None, None))
-        router = Router(registry=registry)
-        phone = router.connect()
-        self.assertEqual(phone.register("SEP0011223344AA"), [m.RegisterReject("Registration failed")])
+        def writer(path: str, data: bytes, mode: int) -> None:
+            if failures:
+                raise failures.pop()
+            writes.append(data)
+
+        events = Events()
+        globalLogPublisher.addObserver(events)
+        self.addCleanup(globalLogPublisher.removeObserver, events)
+        registry = EphoneRegistry(makeConfig(), self.stateDir, Clock(), writer=writer)
+        ephone, _ = registerDirectly(registry, "0011223344AA")
+        [error] = events.find("cannot save the reservations")
+        self.assertEqual(formatEvent(error), (
+            f"auto-assign: cannot save the reservations in {registry.autoAssignPath}: [Errno 28] No space left"
+            " on device; they are kept in memory and saved again within the hour"))
+        self.assertTrue(ephone.registered)
+        self.assertEqual(registry.rememberedDn("0011223344AA"), "2000")
+        self.assertEqual(writes, [])
+        registry.flush()
+        self.assertEqual(list(json.loads(writes[0])["reservations"]), ["0011223344AA"])
+        registry.flush()
+        self.assertEqual(len(writes), 1)
 
     def test_remembersOutsideNewRange(self) -> None:
         """
         A remembered number outside a changed range is replaced by one from
         the new range.
         """
-        registerDirectly(EphoneRegistry(makeConfig(), self.stateDir), "0011223344AA")
-        registry = EphoneRegistry(makeConfig(autoAssign=(3000, 3009)), self.stateDir)
+        registerDirectly(EphoneRegistry(makeConfig(), self.stateDir, Clock()), "0011223344AA")
+        registry = EphoneRegistry(makeConfig(autoAssign=(3000, 3009)), self.stateDir, Clock())
         ephone, _ = registerDirectly(registry, "0011223344AA")
         self.assertEqual(ephone.lines[0].assignment.dn, "3000")
         self.assertEqual(registry.rememberedDn("0011223344AA"), "3000")
@@ -336,10 +364,12 @@ class PersistenceTests(SynchronousTestCase):
         """
         path = os.path.join(self.stateDir, AUTO_ASSIGN_FILE)
         os.makedirs(os.path.dirname(path))
-        for content in (b"{not json", b'{"version": 2}', b'{"version": 1, "assignments": {"x": 1}}'):
+        for content in (b"{not json", b'{"version": 3}', b'{"version": 2}', b'{"version": 1, "assignments": {"x": 1}}',
+                        b'{"version": 2, "reservations": {"0011223344AA": {"dn": "2000"}}}',
+                        b'{"version": 2, "reservations": {"0011223344AA": {"dn": "2000", "last-seen": "x"}}}'):
             with open(path, "wb") as f:
                 f.write(content)
-            error = self.assertRaises(AutoAssignStateError, EphoneRegistry, makeConfig(), self.stateDir)
+            error = self.assertRaises(AutoAssignStateError, EphoneRegistry, makeConfig(), self.stateDir, Clock())
             self.assertEqual(error.path, path)
             self.assertIn(path, str(error))
 
@@ -347,7 +377,7 @@ class PersistenceTests(SynchronousTestCase):
         """
         Without a state directory assignments are kept in memory only.
         """
-        registry = EphoneRegistry(makeConfig(), None)
+        registry = EphoneRegistry(makeConfig(), None, Clock())
         registerDirectly(registry, "0011223344AA")
         self.assertIsNone(registry.autoAssignPath)
         self.assertEqual(registry.rememberedDn("0011223344AA"), "2000")

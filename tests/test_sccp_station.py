@@ -139,7 +139,7 @@ class Router:
         """
         self.clock = Clock()
         self.config = config or makeConfig()
-        self.registry = registry or EphoneRegistry(self.config, stateDir)
+        self.registry = registry or EphoneRegistry(self.config, stateDir, self.clock)
         self.debug = Events()
         self.switches = DebugSwitches(self.debug)
         for namespace in debugOn:
@@ -315,7 +315,9 @@ class RegistrationSequenceTests(SynchronousTestCase):
     def test_autoAssignedEphone(self) -> None:
         """
         A phone that is not configured gets the first number of the
-        auto-assign range on button 1 and the matching line status.
+        auto-assign range on button 1 and the matching line status; the
+        number is held for it until its registration completes (TimeDateReq),
+        then reserved.
         """
         router = Router()
         phone = router.connect()
@@ -328,7 +330,11 @@ class RegistrationSequenceTests(SynchronousTestCase):
         ephone = router.registry.byMac("0011223344AA")
         self.assertEqual((ephone.number, ephone.deviceName, [line.assignment.dn for line in ephone.lines]),
                          (2, "SEP0011223344AA", ["2000"]))
-        self.assertEqual(router.registry.rememberedDn("0011223344AA"), "2000")
+        self.assertEqual((router.registry.heldDn("0011223344AA"), router.registry.rememberedDn("0011223344AA")),
+                         ("2000", None))
+        phone.ask(m.TimeDateReq())
+        self.assertEqual((router.registry.heldDn("0011223344AA"), router.registry.rememberedDn("0011223344AA")),
+                         (None, "2000"))
 
     def test_pipelinedRequests(self) -> None:
         """
