@@ -36,6 +36,24 @@ call-manager-fallback:
         self.assertEqual(cmf.ephones[0].mac, "100011110002")
         self.assertEqual(cmf.ephones[0].buttons[0].dn, "2002")
 
+    def test_reservationTimeout(self):
+        """
+        C{auto-assign.reservation-timeout-days} defaults to 30; C{0},
+        C{none} and C{null} turn expiry off.
+        """
+        def timeout(extra):
+            return loadString(MINIMAL + f"""
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+  auto-assign: {{dn-range: "2000-2099"{extra}}}
+""").callManagerFallback.reservationTimeoutDays
+
+        self.assertEqual(timeout(""), 30)
+        self.assertEqual(timeout(", reservation-timeout-days: 7"), 7)
+        self.assertEqual(timeout(", reservation-timeout-days: 3650"), 3650)
+        for off in ("0", "none", "None", "null"):
+            self.assertIsNone(timeout(f", reservation-timeout-days: {off}"), off)
+
     def test_normalizeMac(self):
         """
         The three spellings of a MAC address give twelve upper-case hex
@@ -70,6 +88,21 @@ call-manager-fallback:
         self.assertTrue(any("ephones[0].mac: 'nonsense'" in l for l in lines), lines)
         self.assertTrue(any("ephones[1].buttons[0].dn: '20a2'" in l for l in lines), lines)
         self.assertTrue(any("ephones[2].buttons" in l and "used once" in l for l in lines), lines)
+
+    def test_badReservationTimeout(self):
+        """
+        A reservation timeout that is not a number of days from 1 to 3650
+        (or 0/none) is reported at its YAML path.
+        """
+        for bad, shown in (("-1", "-1"), ("3651", "3651"), ("30d", "'30d'"), ("true", "True"), ("1.5", "1.5")):
+            lines = problemsOf(self, MINIMAL + f"""
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+  auto-assign: {{dn-range: "2000-2099", reservation-timeout-days: {bad}}}
+""")
+            self.assertEqual(lines, [
+                f"router.yaml: call-manager-fallback.auto-assign.reservation-timeout-days: {shown} is not allowed;"
+                " expected a number of days from 1 to 3650, or 0 or none for reservations that never expire"])
 
     def test_unknownTrustpoint(self):
         """

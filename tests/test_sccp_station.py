@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import os
 from typing import Any
 
 from twisted.internet.address import IPv4Address
@@ -526,6 +527,27 @@ class RejectTests(SynchronousTestCase):
         router = Router(makeConfig(autoAssign=None))
         phone = router.connect()
         self.assertRejected(phone, phone.register("SEP0011223344AA"), "No DN available")
+
+    def test_droppedRegistrationsReserveNothing(self) -> None:
+        """
+        Phones that send Register and drop before completing their
+        registration (twice as many as the range holds) leave no
+        reservation and write nothing: the next phone still gets the
+        range's first number, reserved once it asks for the time.
+        """
+        stateDir = self.mktemp()
+        router = Router(stateDir=stateDir)
+        for index in range(20):
+            phone = router.connect(port=40000 + index)
+            self.assertEqual(types(phone.register("SEP%012X" % (0xD0000 + index))), ["RegisterAck", "CapabilitiesReq"])
+            phone.transport.loseConnection()
+        self.assertFalse(os.path.exists(stateDir))
+        phone = router.connect(port=41000)
+        phone.register("SEP0011223344AA")
+        self.assertEqual(phone.ask(m.LineStatReq(1))[0].lineDirNumber, "2000")
+        phone.ask(m.TimeDateReq())
+        self.assertEqual([(s.mac, s.dn) for s in router.registry.reservations()], [("0011223344AA", "2000")])
+        self.assertEqual(os.listdir(os.path.join(stateDir, "sccp")), ["auto-assign.json"])
 
     def test_autoAssignRangeExhausted(self) -> None:
         """
