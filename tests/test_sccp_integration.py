@@ -35,7 +35,7 @@ call-manager-fallback:
   phone-trustpoints: [capf]
   max-ephones: {maxEphones}
   max-dn: 500
-  auto-assign: {{dn-range: "{dnRange}"}}
+  auto-assign: {{dn-range: "2000-2499"}}
   ephones:
     - mac: 1000.1111.0002
       type: "7970"
@@ -125,7 +125,7 @@ class SecureRegistrationTests(TestCase):
         """
         stateDir = stateDir or stateDirectory(self)
         capf = writePem(stateDir, "capf.pem", PHONE_CA.certificate)
-        text = routerYaml(stateDir, extra=CMF.format(maxEphones=maxEphones, dnRange=dnRange)).replace(
+        text = routerYaml(stateDir, extra=CMF.format(maxEphones=maxEphones).replace("2000-2499", dnRange)).replace(
             '"7970": {certificates:', f'capf: {{certificates: [{capf}]}}\n    "7970": {{certificates:')
         service = yield startRouter(self, text)
         self.caCertificate = service.certificateServer.caCertificate
