@@ -97,7 +97,7 @@ def serve(reactor, count: str, nodelay: str = "off"):
     config = CallManagerFallbackConfig(
         ipSourceAddress=HOST, port=0, securePort=0, maxEphones=total, maxDn=total,
         autoAssign=(FIRST_DN, FIRST_DN + total))
-    registry = EphoneRegistry(config, None)
+    registry = EphoneRegistry(config, None, reactor)
     engine = CallEngine(reactor, interdigit=config.timeouts.interdigit, ringing=config.timeouts.ringing,
                         secondaryDialtone=config.secondaryDialtone)
     control = SccpCallControl(engine, registry)

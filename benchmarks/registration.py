@@ -167,7 +167,7 @@ def serve(reactor, mode: str, directory: str, count: str):
     config = CallManagerFallbackConfig(
         ipSourceAddress=HOST, port=0, securePort=0, maxEphones=total, maxDn=total,
         autoAssign=(100000, 100000 + total))
-    registry = EphoneRegistry(config, None)
+    registry = EphoneRegistry(config, None, reactor)
 
     def path(name: str) -> str:
         return os.path.join(directory, name)

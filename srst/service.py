@@ -70,7 +70,7 @@ from srst.sccp.callcontrol import SccpCallControl
 from srst.sccp.commands import registerOffhookCommand, registerSccpCommands
 from srst.sccp.factory import SkinnyFactory
 from srst.sccp.limits import ConnectionCaps, ConnectionLimitFactory, ConnectionLimits, fitConnectionCaps
-from srst.sccp.registry import EphoneRegistry
+from srst.sccp.registry import EphoneRegistry, ReservationService
 
 
 class RouterReactor(UDPReactor, Protocol):
@@ -372,7 +372,10 @@ class RouterService(MultiService):
         if cmf is not None:
             caps = fitConnectionCaps(ConnectionCaps.fromConfig(cmf), openFileLimit, self.log)
             self.connectionLimits = ConnectionLimits(caps, reactor)
-            self.registry = EphoneRegistry(cmf, config.stateDir)
+            self.registry = EphoneRegistry(cmf, config.stateDir, reactor)
+            reservations = ReservationService(self.registry)
+            reservations.setName("sccp-auto-assign")
+            reservations.setServiceParent(self)
             self.callEngine = CallEngine(
                 reactor,
                 interdigit=cmf.timeouts.interdigit,

@@ -201,7 +201,7 @@ class SkinnyFixture:
         config = CallManagerFallbackConfig(
             ipSourceAddress="127.0.0.1", port=0, securePort=0,
             maxEphones=maxEphones, maxDn=maxEphones, autoAssign=(1000, 1999))
-        self.registry = EphoneRegistry(config, None)
+        self.registry = EphoneRegistry(config, None, reactor)
         self.factory = SkinnyFactory(
             config, reactor, self.registry, utcNow,
             secure=tlsOptions is not None, debug=DebugSwitches(), tlsOptions=tlsOptions)

@@ -8,11 +8,13 @@ of L{tests.callhelpers}).
 from __future__ import annotations
 
 import json
+import os
 from types import SimpleNamespace
+from typing import Any
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from srst.admin.commands import CommandTable, DebugRequest
+from srst.admin.commands import CommandError, CommandResult, CommandTable, DebugRequest
 from srst.sccp import messages as m
 from srst.sccp.commands import (
     MediaCounters,
@@ -23,7 +25,7 @@ from srst.sccp.commands import (
     showEphones,
 )
 from srst.sccp.constants import Codec, SoftKeyEvent
-from srst.sccp.registry import Ephone, Line, LineAssignment
+from srst.sccp.registry import Ephone, EphoneRegistry, Line, LineAssignment
 from tests.callhelpers import (
     A_REF,
     MAC_A,
@@ -35,6 +37,7 @@ from tests.callhelpers import (
     connected,
     dial,
 )
+from tests.test_sccp_registry import DAY, EPOCH, clockAt, registerDirectly
 from tests.test_sccp_station import CONFIGURED_MAC, Router, makeConfig
 
 SEED_SHOW_EPHONE = """\
@@ -193,6 +196,141 @@ class CommandTableTests(SynchronousTestCase):
         """
         self.assertIn("Mac:" + ".".join((CONFIGURED_MAC[:4], CONFIGURED_MAC[4:8], CONFIGURED_MAC[8:])),
                       self.execute("show ephone unregistered").text)
+
+
+class AutoAssignCommandTests(SynchronousTestCase):
+    """
+    C{show ephone auto-assign} and C{clear ephone auto-assign}.
+    """
+
+    def setUp(self) -> None:
+        self.stateDir = self.mktemp()
+        os.makedirs(self.stateDir)
+
+    def table(self, **config: Any) -> tuple[CommandTable, EphoneRegistry, Any]:
+        """
+        @return: a command table over a registry (state directory, a clock
+            at L{EPOCH}) where 0011.2233.44AA is registered with 2000,
+            0011.2233.44BB unregistered a day ago with 2001 and
+            0011.2233.44CC is registering with 2003 held; and that clock.
+        """
+        clock = clockAt()
+        registry = EphoneRegistry(makeConfig(**config), self.stateDir, clock)
+        registerDirectly(registry, "0011223344AA")
+        _, station = registerDirectly(registry, "0011223344BB")
+        clock.advance(DAY + 3 * 3600)
+        registry.unregister(station)
+        registerDirectly(registry, "0011223344CC", complete=False)
+        clock.advance(DAY)
+        table = CommandTable()
+        registerSccpCommands(table, registry)
+        return table, registry, clock
+
+    def execute(self, table: CommandTable, words: str) -> CommandResult:
+        """@return: what the command answers."""
+        command, variables = table.lookup(words.split())
+        result = command.handler(**variables)
+        json.dumps(result.data)
+        return result
+
+    def test_show(self) -> None:
+        """
+        The reservations are listed by number with whether the phone is
+        registered, how long ago it was last seen and when the reservation
+        expires, after the configuration and the count of free numbers (a
+        number held for a phone still registering is not free, nor listed).
+        """
+        table, _, _ = self.table()
+        self.assertEqual(self.execute(table, "show ephone auto-assign").text.split("\n"), [
+            "auto-assign dn-range 2000-2009 reservation-timeout-days 30: 2 reservations, 6 numbers free",
+            "Mac             DN    Registered  Last seen  Expires in",
+            "0011.2233.44AA  2000  yes         now        -",
+            "0011.2233.44BB  2001  no          1d00h      4w1d",
+        ])
+
+    def test_json(self) -> None:
+        """
+        C{--json} gives the same facts, times in ISO 8601.
+        """
+        table, _, _ = self.table()
+        self.assertEqual(self.execute(table, "show ephone auto-assign").data, {
+            "dnRange": "2000-2009", "reservationTimeoutDays": 30, "free": 6, "reservations": [
+                {"mac": "0011.2233.44AA", "dn": "2000", "registered": True, "lastSeen": "2024-07-01T12:16:02+00:00",
+                 "lastSeenSecondsAgo": 0, "expires": None},
+                {"mac": "0011.2233.44BB", "dn": "2001", "registered": False,
+                 "lastSeen": "2024-06-30T12:16:02+00:00", "lastSeenSecondsAgo": DAY,
+                 "expires": "2024-07-30T12:16:02+00:00"}]})
+
+    def test_showWithoutExpiryOrRange(self) -> None:
+        """
+        Without expiry the reservations never expire; without auto-assign
+        the header says so and the remembered reservations are still listed
+        (as last written: an unregistration's time waits for the next write).
+        """
+        table, _, _ = self.table(reservationTimeoutDays=None)
+        lines = self.execute(table, "show ephone auto-assign").text.split("\n")
+        self.assertEqual((lines[0], lines[-1]), (
+            "auto-assign dn-range 2000-2009 reservation-timeout-days none: 2 reservations, 6 numbers free",
+            "0011.2233.44BB  2001  no          1d00h      never"))
+        table = CommandTable()
+        registerSccpCommands(table, EphoneRegistry(makeConfig(autoAssign=None), self.stateDir,
+                                                   clockAt(EPOCH + 2 * DAY)))
+        self.assertEqual(self.execute(table, "show ephone auto-assign").text.split("\n"), [
+            "auto-assign is not configured: 2 reservations",
+            "Mac             DN    Registered  Last seen  Expires in",
+            "0011.2233.44AA  2000  no          2d00h      4w0d",
+            "0011.2233.44BB  2001  no          2d00h      4w0d",
+        ])
+
+    def test_clearOne(self) -> None:
+        """
+        Clearing the MAC of a phone that is not registered frees its number
+        (any MAC spelling); a registered phone's is refused, as is a MAC with
+        no reservation or not a MAC at all, with the reason.
+        """
+        table, registry, _ = self.table()
+        result = self.execute(table, "clear ephone auto-assign SEP0011223344bb")
+        self.assertEqual((result.text, result.exitCode),
+                         ("Cleared the auto-assign reservation of DN 2001 for 0011.2233.44BB", 0))
+        self.assertEqual(registry.rememberedDn("0011223344BB"), None)
+        for words, message in (
+                ("clear ephone auto-assign 0011.2233.44AA",
+                 "0011.2233.44AA is registered: DN 2000 stays reserved for it; clear it after the phone unregisters"),
+                ("clear ephone auto-assign 0011.2233.44BB", "No auto-assign reservation for 0011.2233.44BB"),
+                ("clear ephone auto-assign 0011.2233.44CC", "No auto-assign reservation for 0011.2233.44CC"),
+                ("clear ephone auto-assign nonsense",
+                 "Invalid MAC address nonsense: expected a MAC such as 1000.1111.0002, or all")):
+            error = self.assertRaises(CommandError, self.execute, table, words)
+            self.assertEqual(str(error), message)
+        self.assertEqual(registry.rememberedDn("0011223344AA"), "2000")
+
+    def test_clearAll(self) -> None:
+        """
+        C{all} clears every reservation but those of registered phones, and
+        says which were kept.
+        """
+        table, registry, _ = self.table()
+        result = self.execute(table, "clear ephone auto-assign all")
+        self.assertEqual(result.text.split("\n"), [
+            "Cleared 1 auto-assign reservation", "Kept 1 of registered phones: 0011.2233.44AA (DN 2000)"])
+        self.assertEqual([s.mac for s in registry.reservations()], ["0011223344AA"])
+        self.assertEqual(self.execute(table, "clear ephone auto-assign ALL").text, "Cleared 0 auto-assign reservations\n"
+                         "Kept 1 of registered phones: 0011.2233.44AA (DN 2000)")
+
+    def test_clearCannotSave(self) -> None:
+        """
+        When the file cannot be written, nothing is cleared and the error
+        names the file and the reason.
+        """
+        table, registry, _ = self.table()
+
+        def failing(path: str, data: bytes, mode: int) -> None:
+            raise OSError(13, "Permission denied")
+
+        registry._writer = failing
+        error = self.assertRaises(CommandError, self.execute, table, "clear ephone auto-assign all")
+        self.assertEqual(str(error), f"Cannot save {registry.autoAssignPath}: Permission denied; nothing was cleared")
+        self.assertEqual(registry.rememberedDn("0011223344BB"), "2001")
 
 
 EPHONE_A_SECURE = [

@@ -76,6 +76,23 @@ call-manager-fallback:
   max-connections-per-host: 300
 """)
         self.assertEqual(c.callManagerFallback.connectionLimitPerHost, 20)
+    def test_reservationTimeout(self):
+        """
+        C{auto-assign.reservation-timeout-days} defaults to 30; C{0},
+        C{none} and C{null} turn expiry off.
+        """
+        def timeout(extra):
+            return loadString(MINIMAL + f"""
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+  auto-assign: {{dn-range: "2000-2099"{extra}}}
+""").callManagerFallback.reservationTimeoutDays
+
+        self.assertEqual(timeout(""), 30)
+        self.assertEqual(timeout(", reservation-timeout-days: 7"), 7)
+        self.assertEqual(timeout(", reservation-timeout-days: 3650"), 3650)
+        for off in ("0", "none", "None", "null"):
+            self.assertIsNone(timeout(f", reservation-timeout-days: {off}"), off)
 
     def test_normalizeMac(self):
         """
@@ -133,6 +150,20 @@ call-manager-fallback:
         self.assertIn("call-manager-fallback.max-connections-per-host: 11 is not allowed; expected at most "
                       "max-connections (10)", "\n".join(lines))
 
+    def test_badReservationTimeout(self):
+        """
+        A reservation timeout that is not a number of days from 1 to 3650
+        (or 0/none) is reported at its YAML path.
+        """
+        for bad, shown in (("-1", "-1"), ("3651", "3651"), ("30d", "'30d'"), ("true", "True"), ("1.5", "1.5")):
+            lines = problemsOf(self, MINIMAL + f"""
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+  auto-assign: {{dn-range: "2000-2099", reservation-timeout-days: {bad}}}
+""")
+            self.assertEqual(lines, [
+                f"router.yaml: call-manager-fallback.auto-assign.reservation-timeout-days: {shown} is not allowed;"
+                " expected a number of days from 1 to 3650, or 0 or none for reservations that never expire"])
 
     def test_unknownTrustpoint(self):
         """

@@ -5,13 +5,18 @@ port and plain TCP on the clear-text port.
 """
 
 import datetime
+import json
 import os
 
 from twisted.internet import reactor
-from twisted.internet.defer import DeferredList, gatherResults, inlineCallbacks
+from twisted.internet.defer import Deferred, DeferredList, gatherResults, inlineCallbacks, succeed
+from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
+from twisted.internet.protocol import Protocol
+from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import TestCase
 
 from srst.sccp import messages as m
+from srst.sccp.registry import AUTO_ASSIGN_FILE
 from srst.tools._phoneclient import SimulatedPhone
 from srst.tools._phonetypes import PhoneConfig
 from srst.tools._phonewire import clientTLSOptions, connectPhone
@@ -19,6 +24,7 @@ from srst.tools.lsc import issueLSC
 from tests.callhelpers import waitFor
 from tests.pkihelpers import makeCA, writePem
 from tests.routerhelpers import routerYaml, runCommand, startRouter, stateDirectory
+from tests.test_sccp_station import registerMessage
 
 CMF = """
 call-manager-fallback:
@@ -49,6 +55,62 @@ def macOf(n):
     return "%012X" % n
 
 
+class DriveBy(Protocol):
+    """
+    What a fuzz or a careless neighbour does on the plain port: send a
+    Register for some MAC, read the answer and hang up.
+
+    @ivar answered: fires with the answer's class name once the connection
+        is closed.
+    """
+
+    def __init__(self, mac):
+        self.mac = mac
+        self.buffer = b""
+        self.answer = None
+        self.answered = Deferred()
+
+    def connectionMade(self):
+        self.transport.write(m.encodeMessage(registerMessage("SEP" + self.mac), protocolVersion=5))
+
+    def dataReceived(self, data):
+        frames, self.buffer = m.splitFrames(self.buffer + data)
+        for frame in frames:
+            msg = m.decodeMessage(frame, protocolVersion=5)
+            if self.answer is None and isinstance(msg, (m.RegisterAck, m.RegisterReject)):
+                self.answer = type(msg).__name__
+                self.transport.loseConnection()
+
+    def connectionLost(self, reason):
+        self.answered.callback(self.answer)
+
+
+class Unregistrations:
+    """
+    Watches the registry's log for the end of each registration, by MAC.
+    """
+
+    def __init__(self, testCase):
+        self.seen = set()
+        self.waiting = {}
+        globalLogPublisher.addObserver(self)
+        testCase.addCleanup(globalLogPublisher.removeObserver, self)
+
+    def __call__(self, event):
+        if event.get("log_format", "").endswith("{device} unregistered"):
+            mac = event.get("mac")
+            self.seen.add(mac)
+            d = self.waiting.pop(mac, None)
+            if d is not None:
+                d.callback(mac)
+
+    def wait(self, mac):
+        """@return: a L{Deferred} firing once the registration of C{mac} has ended."""
+        if mac in self.seen:
+            return succeed(mac)
+        return self.waiting.setdefault(mac, Deferred())
+
+
 class SecureRegistrationTests(TestCase):
     """
     Phones register over TLS with LSCs from a CA configured as a phone
@@ -58,13 +120,13 @@ class SecureRegistrationTests(TestCase):
     timeout = 120
 
     @inlineCallbacks
-    def startRouter(self, maxEphones=250, stateDir=None):
+    def startRouter(self, maxEphones=250, stateDir=None, dnRange="2000-2499"):
         """
         Start a router whose phone trustpoint "capf" is PHONE_CA.
         """
         stateDir = stateDir or stateDirectory(self)
         capf = writePem(stateDir, "capf.pem", PHONE_CA.certificate)
-        text = routerYaml(stateDir, extra=CMF.format(maxEphones=maxEphones)).replace(
+        text = routerYaml(stateDir, extra=CMF.format(maxEphones=maxEphones).replace("2000-2499", dnRange)).replace(
             '"7970": {certificates:', f'capf: {{certificates: [{capf}]}}\n    "7970": {{certificates:')
         service = yield startRouter(self, text)
         self.caCertificate = service.certificateServer.caCertificate
@@ -192,6 +254,69 @@ class SecureRegistrationTests(TestCase):
         self.assertIn("REGISTERED in SCCP ver 11", header)
         self.assertNotIn("Authentication", header)
         self.assertIn("button 1: dn 1 number 2002 Reception CH1 IDLE", shown.text)
+
+    @inlineCallbacks
+    def driveBys(self, macs):
+        """
+        Let every MAC in C{macs} connect to the plain port at once, send
+        only Register and hang up; wait until the router has ended each
+        registration it accepted.
+
+        @return: the answers (RegisterAck or RegisterReject), by MAC.
+        """
+        unregistrations = Unregistrations(self)
+        endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", self.service.ports()["sccp"])
+        connections = [connectProtocol(endpoint, DriveBy(mac)) for mac in macs]
+        protocols = yield gatherResults(connections)
+        answers = yield gatherResults([p.answered for p in protocols])
+        yield gatherResults([unregistrations.wait(mac) for mac, answer in zip(macs, answers)
+                             if answer == "RegisterAck"])
+        return dict(zip(macs, answers))
+
+    def reservationsOnDisk(self):
+        """@return: the DN reserved on disk by MAC."""
+        with open(os.path.join(self.stateDir, AUTO_ASSIGN_FILE)) as f:
+            document = json.load(f)
+        self.assertEqual(document["version"], 2)
+        return {mac: entry["dn"] for mac, entry in document["reservations"].items()}
+
+    @inlineCallbacks
+    def test_driveByRegistersReserveNothing(self):
+        """
+        The issue's reproduction: many more MACs than the auto-assign range
+        holds send only Register over plain TCP and hang up.  They leave no
+        reservation: a TLS phone then gets the range's first number and
+        the file holds its reservation alone.  After a restart on the same
+        state directory and another wave, a plain phone gets the next
+        number, the TLS phone keeps its own, and C{show ephone auto-assign}
+        lists the two.
+        """
+        service = yield self.startRouter(dnRange="2000-2009")
+        answers = yield self.driveBys([macOf(0xD0000 + i) for i in range(40)])
+        self.assertIn("RegisterAck", answers.values())
+        self.assertEqual(set(answers.values()) - {"RegisterAck", "RegisterReject"}, set())
+        secure = self.phone("0000000000E1")
+        yield secure.whenRegistered()
+        self.assertEqual(service.registry.byMac("0000000000E1").lines[0].assignment.dn, "2000")
+        self.assertEqual(self.reservationsOnDisk(), {"0000000000E1": "2000"})
+        yield secure.unregister()
+
+        yield service.stopService()
+        service = yield self.startRouter(dnRange="2000-2009", stateDir=self.stateDir)
+        yield self.driveBys([macOf(0xD1000 + i) for i in range(40)])
+        plain = self.phone("0000000000E2", tls=False)
+        yield plain.whenRegistered()
+        secure = self.phone("0000000000E1")
+        yield secure.whenRegistered()
+        self.assertEqual([service.registry.byMac(mac).lines[0].assignment.dn for mac in ("0000000000E1", "0000000000E2")],
+                         ["2000", "2001"])
+        self.assertEqual(self.reservationsOnDisk(), {"0000000000E1": "2000", "0000000000E2": "2001"})
+        shown = yield runCommand(service, "show", "ephone", "auto-assign")
+        self.assertEqual(shown.text.splitlines(), [
+            "auto-assign dn-range 2000-2009 reservation-timeout-days 30: 2 reservations, 7 numbers free",
+            "Mac             DN    Registered  Last seen  Expires in",
+            "0000.0000.00E1  2000  yes         now        -",
+            "0000.0000.00E2  2001  yes         now        -"])
 
     @inlineCallbacks
     def test_autoAssignedSurvivesRestart(self):

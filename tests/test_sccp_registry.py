@@ -10,22 +10,26 @@ import os
 import stat
 from typing import Any
 
+from twisted.internet.task import Clock
+from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
 from srst.sccp import messages as m
 from srst.sccp.config import EphoneConfig, LineButton
 from srst.sccp.registry import (
     AUTO_ASSIGN_FILE,
+    HOUSEKEEPING_INTERVAL,
     Admission,
     AutoAssignStateError,
     EphoneRegistry,
     RegistrationDetails,
     RejectReason,
     Rejection,
+    ReservationService,
     dottedMac,
     macFromDeviceName,
 )
-from tests.test_sccp_station import CONFIGURED_MAC, Router, makeConfig
+from tests.test_sccp_station import CONFIGURED_MAC, Events, Router, makeConfig
 
 
 def details(deviceName: str, socket: int = 1) -> RegistrationDetails:
@@ -37,12 +41,17 @@ class _Station:
     """A stand-in session."""
 
 
-def registerDirectly(registry: EphoneRegistry, mac: str) -> tuple[Any, Any]:
-    """Admit and register C{mac}; @return: (ephone, station)."""
+def registerDirectly(registry: EphoneRegistry, mac: str, complete: bool = True) -> tuple[Any, Any]:
+    """
+    Admit and register C{mac} and, with C{complete}, complete its
+    registration (as the phone's TimeDateReq does); @return: (ephone, station).
+    """
     admission = registry.admit(mac)
     assert isinstance(admission, Admission), admission
     station = _Station()
     ephone, _ = registry.register(admission, station, details("SEP" + mac))
+    if complete:
+        registry.registrationCompleted(ephone)
     return ephone, station
 
 
@@ -81,7 +90,7 @@ class NumberingTests(SynchronousTestCase):
         config = makeConfig(ephones=(
             EphoneConfig("00000000000B", buttons=(LineButton(1, "2011"),)),
             EphoneConfig("00000000000A", buttons=(LineButton(1, "2010"),))))
-        registry = EphoneRegistry(config, None)
+        registry = EphoneRegistry(config, None, Clock())
         self.assertEqual([(e.number, e.mac, e.registered) for e in registry.ephones()],
                          [(1, "00000000000B", False), (2, "00000000000A", False)])
         ephone, station = registerDirectly(registry, "0011223344AA")
@@ -98,7 +107,7 @@ class NumberingTests(SynchronousTestCase):
         Configured numbers get dn tags in configuration order, others when
         first used.
         """
-        registry = EphoneRegistry(makeConfig(), None)
+        registry = EphoneRegistry(makeConfig(), None, Clock())
         self.assertEqual(registry.dnTag("2002"), 1)
         self.assertIsNone(registry.dnTag("2000"))
         ephone, _ = registerDirectly(registry, "0011223344AA")
@@ -117,7 +126,7 @@ class AdmissionTests(SynchronousTestCase):
         """
         config = makeConfig(ephones=(EphoneConfig(CONFIGURED_MAC, buttons=(
             LineButton(3, "2003", "L3"), LineButton(1, "2001", "L1", "Reception"))),))
-        admission = EphoneRegistry(config, None).admit(CONFIGURED_MAC)
+        admission = EphoneRegistry(config, None, Clock()).admit(CONFIGURED_MAC)
         self.assertEqual([(a.button, a.instance, a.dn, a.label, a.name) for a in admission.lines],
                          [(1, 1, "2001", "L1", "Reception"), (3, 2, "2003", "L3", "")])
         self.assertIsNone(admission.autoAssigned)
@@ -126,7 +135,7 @@ class AdmissionTests(SynchronousTestCase):
         """
         Admission is a pure decision: nothing is registered or remembered.
         """
-        registry = EphoneRegistry(makeConfig(), None)
+        registry = EphoneRegistry(makeConfig(), None, Clock())
         admission = registry.admit("0011223344AA")
         self.assertEqual((admission.autoAssigned, admission.newAssignment), ("2000", True))
         self.assertEqual(registry.rememberedDn("0011223344AA"), None)
@@ -138,7 +147,7 @@ class AdmissionTests(SynchronousTestCase):
         A phone that is already registered may register again at the limit;
         another phone may not.
         """
-        registry = EphoneRegistry(makeConfig(maxEphones=1), None)
+        registry = EphoneRegistry(makeConfig(maxEphones=1), None, Clock())
         registerDirectly(registry, CONFIGURED_MAC)
         self.assertIsInstance(registry.admit(CONFIGURED_MAC), Admission)
         rejection = registry.admit("0011223344AA")
@@ -154,7 +163,7 @@ class AdmissionTests(SynchronousTestCase):
             EphoneConfig("00000000000A", buttons=(LineButton(1, "2010"),)),
             EphoneConfig("00000000000B", buttons=(LineButton(1, "2010"), LineButton(2, "2011"))),
             EphoneConfig("00000000000C", buttons=(LineButton(1, "2012"),))))
-        registry = EphoneRegistry(config, None)
+        registry = EphoneRegistry(config, None, Clock())
         registerDirectly(registry, "00000000000A")
         registerDirectly(registry, "00000000000B")
         self.assertEqual(registry.dnsInUse(), {"2010", "2011"})
@@ -168,11 +177,11 @@ class AdmissionTests(SynchronousTestCase):
         """
         config = makeConfig(autoAssign=(1, 9), maxDn=30, ephones=(
             EphoneConfig(CONFIGURED_MAC, buttons=(LineButton(1, "1"),)),))
-        registry = EphoneRegistry(config, None)
+        registry = EphoneRegistry(config, None, Clock())
         self.assertEqual(registry.admit("0011223344AA").autoAssigned, "2")
         config = makeConfig(autoAssign=(100, 102), ephones=(
             EphoneConfig(CONFIGURED_MAC, buttons=(LineButton(1, "100"),)),))
-        registry = EphoneRegistry(config, None)
+        registry = EphoneRegistry(config, None, Clock())
         registerDirectly(registry, "0011223344AA")
         self.assertEqual(registry.admit("0011223344BB").autoAssigned, "102")
         self.assertEqual(registry.admit("0011223344AA").autoAssigned, "101")
@@ -182,7 +191,7 @@ class AdmissionTests(SynchronousTestCase):
         Unregistering frees the number for lookups and max-dn, but it stays
         remembered for the phone; a stale session's unregister does nothing.
         """
-        registry = EphoneRegistry(makeConfig(), None)
+        registry = EphoneRegistry(makeConfig(), None, Clock())
         ephone, station = registerDirectly(registry, "0011223344AA")
         self.assertIsNone(registry.unregister(_Station()))
         self.assertTrue(ephone.registered)
@@ -203,7 +212,7 @@ class DnsWithPrefixTests(SynchronousTestCase):
             EphoneConfig("00000000000A", buttons=(LineButton(1, "2010"), LineButton(2, "201"))),
             EphoneConfig("00000000000B", buttons=(LineButton(1, "2010"), LineButton(2, "2100"))),
             EphoneConfig("00000000000C", buttons=(LineButton(1, "30"),))))
-        self.registry = EphoneRegistry(config, None)
+        self.registry = EphoneRegistry(config, None, Clock())
         self.stations = [registerDirectly(self.registry, mac)[1]
                          for mac in ("00000000000C", "00000000000B", "00000000000A")]
 
@@ -260,14 +269,15 @@ class PersistenceTests(SynchronousTestCase):
         A phone gets the same auto-assigned number from a new registry on
         the same state directory, and other phones do not get it.
         """
-        registry = EphoneRegistry(makeConfig(), self.stateDir)
+        registry = EphoneRegistry(makeConfig(), self.stateDir, Clock())
         registerDirectly(registry, "0011223344AA")
         registerDirectly(registry, "0011223344BB")
         path = os.path.join(self.stateDir, AUTO_ASSIGN_FILE)
         with open(path) as f:
-            self.assertEqual(json.load(f), {"version": 1, "assignments": {
-                "0011223344AA": "2000", "0011223344BB": "2001"}})
-        restarted = EphoneRegistry(makeConfig(), self.stateDir)
+            self.assertEqual(json.load(f), {"version": 2, "reservations": {
+                "0011223344AA": {"dn": "2000", "last-seen": "1970-01-01T00:00:00+00:00"},
+                "0011223344BB": {"dn": "2001", "last-seen": "1970-01-01T00:00:00+00:00"}}})
+        restarted = EphoneRegistry(makeConfig(), self.stateDir, Clock())
         self.assertEqual(restarted.admit("0011223344BB").autoAssigned, "2001")
         self.assertEqual(restarted.admit("0011223344BB").newAssignment, False)
         # 2002 belongs to the configured ephone.
@@ -279,7 +289,9 @@ class PersistenceTests(SynchronousTestCase):
         phone's LineStat carries its old number.
         """
         router = Router(stateDir=self.stateDir)
-        router.connect().register("SEP0011223344BB")
+        phone = router.connect()
+        phone.register("SEP0011223344BB")
+        phone.ask(m.TimeDateReq())
         restarted = Router(makeConfig(ephones=()), stateDir=self.stateDir)
         first = restarted.connect(port=40000)
         first.register("SEP0011223344CC")
@@ -304,42 +316,60 @@ class PersistenceTests(SynchronousTestCase):
 
     def test_atomicWriter(self) -> None:
         """
-        Assignments are written through the atomic writer, only when a new
-        number is given out.
+        Reservations are written through the atomic writer, only when a new
+        number is reserved (the last-seen time of an unregistration waits
+        for the next write).
         """
         writes: list[tuple[str, bytes, int]] = []
-        registry = EphoneRegistry(makeConfig(), self.stateDir, writer=lambda *a: writes.append(a))
+        registry = EphoneRegistry(makeConfig(), self.stateDir, Clock(), writer=lambda *a: writes.append(a))
         _, station = registerDirectly(registry, "0011223344AA")
         registry.unregister(station)
         registerDirectly(registry, "0011223344AA")
         registerDirectly(registry, CONFIGURED_MAC)
         self.assertEqual(len(writes), 1)
         self.assertEqual(writes[0][0], os.path.join(self.stateDir, AUTO_ASSIGN_FILE))
-        self.assertIn(b'"0011223344AA": "2000"', writes[0][1])
+        self.assertEqual(json.loads(writes[0][1])["reservations"], {
+            "0011223344AA": {"dn": "2000", "last-seen": "1970-01-01T00:00:00+00:00"}})
 
     def test_writeFailure(self) -> None:
         """
-        When the assignment cannot be written, register raises and nothing
-        changes; over SCCP the phone is rejected.
+        When a new reservation cannot be written, the error is logged with
+        the file and the reason, the phone stays registered with its
+        number, the reservation is kept in memory and written by the next
+        flush that succeeds.
         """
-        def failing(path: str, data: bytes, mode: int) -> None:
-            raise OSError(28, "No space left on device")
+        failures = [OSError(28, "No space left on device")]
+        writes: list[bytes] = []
 
-        registry = EphoneRegistry(makeConfig(), self.stateDir, writer=failing)
-        admission = registry.admit("0011223344AA")
-        self.assertRaises(OSError, registry.register, admission, _Station(), details("SEP0011223344AA"))
-        self.assertEqual((registry.rememberedDn("0011223344AA"), registry.byMac("0011223344AA")), (None, None))
-        router = Router(registry=registry)
-        phone = router.connect()
-        self.assertEqual(phone.register("SEP0011223344AA"), [m.RegisterReject("Registration failed")])
+        def writer(path: str, data: bytes, mode: int) -> None:
+            if failures:
+                raise failures.pop()
+            writes.append(data)
+
+        events = Events()
+        globalLogPublisher.addObserver(events)
+        self.addCleanup(globalLogPublisher.removeObserver, events)
+        registry = EphoneRegistry(makeConfig(), self.stateDir, Clock(), writer=writer)
+        ephone, _ = registerDirectly(registry, "0011223344AA")
+        [error] = events.find("cannot save the reservations")
+        self.assertEqual(formatEvent(error), (
+            f"auto-assign: cannot save the reservations in {registry.autoAssignPath}: [Errno 28] No space left"
+            " on device; they are kept in memory and saved again within the hour"))
+        self.assertTrue(ephone.registered)
+        self.assertEqual(registry.rememberedDn("0011223344AA"), "2000")
+        self.assertEqual(writes, [])
+        registry.flush()
+        self.assertEqual(list(json.loads(writes[0])["reservations"]), ["0011223344AA"])
+        registry.flush()
+        self.assertEqual(len(writes), 1)
 
     def test_remembersOutsideNewRange(self) -> None:
         """
         A remembered number outside a changed range is replaced by one from
         the new range.
         """
-        registerDirectly(EphoneRegistry(makeConfig(), self.stateDir), "0011223344AA")
-        registry = EphoneRegistry(makeConfig(autoAssign=(3000, 3009)), self.stateDir)
+        registerDirectly(EphoneRegistry(makeConfig(), self.stateDir, Clock()), "0011223344AA")
+        registry = EphoneRegistry(makeConfig(autoAssign=(3000, 3009)), self.stateDir, Clock())
         ephone, _ = registerDirectly(registry, "0011223344AA")
         self.assertEqual(ephone.lines[0].assignment.dn, "3000")
         self.assertEqual(registry.rememberedDn("0011223344AA"), "3000")
@@ -351,10 +381,12 @@ class PersistenceTests(SynchronousTestCase):
         """
         path = os.path.join(self.stateDir, AUTO_ASSIGN_FILE)
         os.makedirs(os.path.dirname(path))
-        for content in (b"{not json", b'{"version": 2}', b'{"version": 1, "assignments": {"x": 1}}'):
+        for content in (b"{not json", b'{"version": 3}', b'{"version": 2}', b'{"version": 1, "assignments": {"x": 1}}',
+                        b'{"version": 2, "reservations": {"0011223344AA": {"dn": "2000"}}}',
+                        b'{"version": 2, "reservations": {"0011223344AA": {"dn": "2000", "last-seen": "x"}}}'):
             with open(path, "wb") as f:
                 f.write(content)
-            error = self.assertRaises(AutoAssignStateError, EphoneRegistry, makeConfig(), self.stateDir)
+            error = self.assertRaises(AutoAssignStateError, EphoneRegistry, makeConfig(), self.stateDir, Clock())
             self.assertEqual(error.path, path)
             self.assertIn(path, str(error))
 
@@ -362,7 +394,298 @@ class PersistenceTests(SynchronousTestCase):
         """
         Without a state directory assignments are kept in memory only.
         """
-        registry = EphoneRegistry(makeConfig(), None)
+        registry = EphoneRegistry(makeConfig(), None, Clock())
         registerDirectly(registry, "0011223344AA")
         self.assertIsNone(registry.autoAssignPath)
         self.assertEqual(registry.rememberedDn("0011223344AA"), "2000")
+
+
+DAY = 86400
+EPOCH = 1719652562.0
+"""2024-06-29T09:16:02Z: where the tests' clocks start."""
+
+
+def clockAt(seconds: float = EPOCH) -> Clock:
+    """@return: a L{Clock} showing C{seconds} since the epoch."""
+    clock = Clock()
+    clock.advance(seconds)
+    return clock
+
+
+class Disk:
+    """A writer that keeps what it was given, and the last document."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+
+    def __call__(self, path: str, data: bytes, mode: int) -> None:
+        self.writes.append(data)
+
+    @property
+    def reservations(self) -> dict[str, Any]:
+        """The reservations of the last write."""
+        return json.loads(self.writes[-1])["reservations"]
+
+
+class ReservationTests(SynchronousTestCase):
+    """
+    Auto-assigned numbers become reservations only when a registration
+    completes; reservations expire when their phone has not been seen for
+    C{reservation-timeout-days}, and the longest-unseen is reused when the
+    range is full.
+    """
+
+    def setUp(self) -> None:
+        self.stateDir = self.mktemp()
+        os.makedirs(self.stateDir)
+        self.clock = clockAt()
+        self.disk = Disk()
+        self.events = Events()
+        globalLogPublisher.addObserver(self.events)
+        self.addCleanup(globalLogPublisher.removeObserver, self.events)
+
+    def registry(self, **config: Any) -> EphoneRegistry:
+        """@return: a registry on the state directory, the clock and the recording writer."""
+        return EphoneRegistry(makeConfig(**config), self.stateDir, self.clock, writer=self.disk)
+
+    def logged(self, needle: str) -> list[str]:
+        """@return: the text of the log events whose format contains C{needle}."""
+        return [formatEvent(e) for e in self.events.find(needle)]
+
+    def test_dropBeforeCompletionLeavesNothing(self) -> None:
+        """
+        A phone that registers and goes before its registration completes
+        only held its number: nothing is written, and the number goes to
+        the next phone.
+        """
+        registry = self.registry()
+        ephone, station = registerDirectly(registry, "0011223344AA", complete=False)
+        self.assertEqual((registry.heldDn("0011223344AA"), registry.rememberedDn("0011223344AA")), ("2000", None))
+        self.assertEqual(registry.admit("0011223344BB").autoAssigned, "2001")
+        registry.unregister(station)
+        self.assertEqual((registry.heldDn("0011223344AA"), registry.rememberedDn("0011223344AA")), (None, None))
+        self.assertEqual(registry.admit("0011223344BB").autoAssigned, "2000")
+        registry.housekeeping()
+        self.assertEqual((self.disk.writes, registry.reservations()), ([], []))
+
+    def test_registeringAgainKeepsTheHold(self) -> None:
+        """
+        A phone registering again on a new connection before completing
+        keeps the number held for it, and completing reserves that number.
+        """
+        registry = self.registry()
+        registerDirectly(registry, "0011223344AA", complete=False)
+        admission = registry.admit("0011223344AA")
+        self.assertEqual((admission.autoAssigned, admission.newAssignment), ("2000", True))
+        ephone, previous = registry.register(admission, _Station(), details("SEP0011223344AA", 2))
+        self.assertIsNotNone(previous)
+        self.assertIsNone(registry.unregister(previous))
+        self.assertEqual(registry.heldDn("0011223344AA"), "2000")
+        registry.registrationCompleted(ephone)
+        self.assertEqual(self.disk.reservations, {
+            "0011223344AA": {"dn": "2000", "last-seen": "2024-06-29T09:16:02+00:00"}})
+        self.assertEqual(self.logged("reserved for"), ["auto-assign: DN 2000 reserved for 0011.2233.44AA"])
+
+    def test_lastSeen(self) -> None:
+        """
+        A reservation notes when its phone unregistered, written with the
+        next housekeeping (not at once); a registered phone counts as seen
+        at every housekeeping.
+        """
+        registry = self.registry()
+        _, station = registerDirectly(registry, "0011223344AA")
+        registerDirectly(registry, "0011223344BB")
+        self.clock.advance(3 * DAY)
+        registry.unregister(station)
+        self.assertEqual(len(self.disk.writes), 2)
+        self.clock.advance(DAY)
+        registry.housekeeping()
+        self.assertEqual(self.disk.reservations, {
+            "0011223344AA": {"dn": "2000", "last-seen": "2024-07-02T09:16:02+00:00"},
+            "0011223344BB": {"dn": "2001", "last-seen": "2024-07-03T09:16:02+00:00"}})
+        self.assertEqual([(s.mac, s.lastSeen, s.registered, s.expires) for s in registry.reservations()], [
+            ("0011223344AA", EPOCH + 3 * DAY, False, EPOCH + 33 * DAY),
+            ("0011223344BB", EPOCH + 4 * DAY, True, None)])
+
+    def test_expiry(self) -> None:
+        """
+        The reservation of a phone not seen for reservation-timeout-days is
+        given up by the housekeeping (logged), not a second earlier; a
+        registered phone's reservation never expires.
+        """
+        registry = self.registry(reservationTimeoutDays=30)
+        _, station = registerDirectly(registry, "0011223344AA")
+        registerDirectly(registry, "0011223344BB")
+        registry.unregister(station)
+        self.clock.advance(30 * DAY - 1)
+        registry.housekeeping()
+        self.assertEqual(registry.rememberedDn("0011223344AA"), "2000")
+        self.clock.advance(1)
+        registry.housekeeping()
+        self.assertEqual((registry.rememberedDn("0011223344AA"), registry.rememberedDn("0011223344BB")),
+                         (None, "2001"))
+        self.assertEqual(self.logged("expired"), [
+            "auto-assign: the reservation of DN 2000 for 0011.2233.44AA expired (not seen for 4w2d)"])
+        self.assertEqual(list(self.disk.reservations), ["0011223344BB"])
+        self.assertEqual(registry.admit("0011223344CC").autoAssigned, "2000")
+
+    def test_noExpiry(self) -> None:
+        """
+        With reservation-timeout-days off, reservations are kept for ever.
+        """
+        registry = self.registry(reservationTimeoutDays=None)
+        _, station = registerDirectly(registry, "0011223344AA")
+        registry.unregister(station)
+        self.clock.advance(3650 * DAY)
+        registry.housekeeping()
+        self.assertEqual(registry.rememberedDn("0011223344AA"), "2000")
+        self.assertEqual(registry.reservations()[0].expires, None)
+
+    def test_fullRangeReusesLongestUnseen(self) -> None:
+        """
+        When the range is full, a new phone gets the number of the phone
+        not registered now that has gone unseen the longest; that phone
+        loses it only when the new phone's registration completes (logged
+        with both MACs), so a new phone that drops takes nothing.
+        """
+        registry = self.registry(autoAssign=(3000, 3002), ephones=())
+        stations = {mac: registerDirectly(registry, mac)[1] for mac in ("00000000000A", "00000000000B", "00000000000C")}
+        self.clock.advance(10)
+        registry.unregister(stations["00000000000B"])
+        self.clock.advance(10)
+        registry.unregister(stations["00000000000C"])
+        admission = registry.admit("00000000000D")
+        self.assertEqual((admission.autoAssigned, admission.reusedFrom), ("3001", "00000000000B"))
+        _, dropped = registerDirectly(registry, "00000000000D", complete=False)
+        registry.unregister(dropped)
+        self.assertEqual(registry.rememberedDn("00000000000B"), "3001")
+        self.assertEqual(self.logged("lost DN"), [])
+
+        ephone, _ = registerDirectly(registry, "00000000000D", complete=False)
+        self.assertEqual(registry.admit("00000000000E").reusedFrom, "00000000000C")
+        registry.registrationCompleted(ephone)
+        self.assertEqual((registry.rememberedDn("00000000000B"), registry.rememberedDn("00000000000D")),
+                         (None, "3001"))
+        self.assertEqual(self.logged("lost DN"), [
+            "auto-assign: every number of the dn-range is reserved; 0000.0000.000B lost DN 3001 to"
+            " 0000.0000.000D (not seen for 00:00:10)"])
+        self.assertEqual(self.disk.reservations, {
+            "00000000000A": {"dn": "3000", "last-seen": "2024-06-29T09:16:02+00:00"},
+            "00000000000C": {"dn": "3002", "last-seen": "2024-06-29T09:16:22+00:00"},
+            "00000000000D": {"dn": "3001", "last-seen": "2024-06-29T09:16:22+00:00"}})
+
+    def test_registeredPhonesAreNeverReused(self) -> None:
+        """
+        A full range of reservations of registered phones (or numbers held
+        for phones registering now) leaves a new phone with no number.
+        """
+        registry = self.registry(autoAssign=(3000, 3001), ephones=())
+        registerDirectly(registry, "00000000000A")
+        registerDirectly(registry, "00000000000B", complete=False)
+        self.assertEqual(registry.admit("00000000000C"), Rejection(
+            RejectReason.NO_LINES, "the phone is not configured and every number of the auto-assign dn-range is taken"))
+
+    def test_ownerComingBackWhileReused(self) -> None:
+        """
+        A phone whose number a new phone is completing its registration
+        with gets another number (here the next longest-unseen), never the
+        same one twice.
+        """
+        registry = self.registry(autoAssign=(3000, 3001), ephones=())
+        stations = {mac: registerDirectly(registry, mac)[1] for mac in ("00000000000A", "00000000000B")}
+        registry.unregister(stations["00000000000A"])
+        self.clock.advance(5)
+        registry.unregister(stations["00000000000B"])
+        newcomer, _ = registerDirectly(registry, "00000000000C", complete=False)
+        self.assertEqual(registry.heldDn("00000000000C"), "3000")
+        owner, _ = registerDirectly(registry, "00000000000A", complete=False)
+        self.assertEqual(owner.lines[0].assignment.dn, "3001")
+        registry.registrationCompleted(owner)
+        registry.registrationCompleted(newcomer)
+        self.assertEqual({s.mac: s.dn for s in registry.reservations()},
+                         {"00000000000A": "3001", "00000000000C": "3000"})
+        self.assertEqual(registry.freeNumbers(), 0)
+
+    def test_clear(self) -> None:
+        """
+        Clearing forgets reservations of phones that are not registered (on
+        disk at once) and keeps those of registered phones; the numbers go
+        to the next phones.
+        """
+        registry = self.registry()
+        _, station = registerDirectly(registry, "0011223344AA")
+        registerDirectly(registry, "0011223344BB")
+        registry.unregister(station)
+        cleared, kept = registry.clearReservations(None)
+        self.assertEqual(([s.mac for s in cleared], [s.mac for s in kept]), (["0011223344AA"], ["0011223344BB"]))
+        self.assertEqual(list(self.disk.reservations), ["0011223344BB"])
+        self.assertEqual(registry.clearReservations("0011223344AA"), ([], []))
+        self.assertEqual(registry.admit("0011223344CC").autoAssigned, "2000")
+
+    def test_clearWriteFailure(self) -> None:
+        """
+        When the file cannot be written, clearing raises and nothing changes.
+        """
+        def failing(path: str, data: bytes, mode: int) -> None:
+            raise OSError(13, "Permission denied")
+
+        registry = self.registry()
+        _, station = registerDirectly(registry, "0011223344AA")
+        registry.unregister(station)
+        registry._writer = failing
+        self.assertRaises(OSError, registry.clearReservations, "0011223344AA")
+        self.assertEqual(registry.rememberedDn("0011223344AA"), "2000")
+
+    def test_versionOneFile(self) -> None:
+        """
+        A version 1 file (numbers without last-seen times) still loads; its
+        phones count as seen when it is read, and the next write is version
+        2 with every reservation.
+        """
+        path = os.path.join(self.stateDir, AUTO_ASSIGN_FILE)
+        os.makedirs(os.path.dirname(path))
+        with open(path, "w") as f:
+            json.dump({"version": 1, "assignments": {"0011223344AA": "2000", "0011223344BB": "2001"}}, f)
+        registry = self.registry()
+        self.assertEqual([(s.mac, s.dn, s.lastSeen) for s in registry.reservations()],
+                         [("0011223344AA", "2000", EPOCH), ("0011223344BB", "2001", EPOCH)])
+        registerDirectly(registry, "0011223344CC")
+        self.assertEqual(json.loads(self.disk.writes[-1]), {"version": 2, "reservations": {
+            "0011223344AA": {"dn": "2000", "last-seen": "2024-06-29T09:16:02+00:00"},
+            "0011223344BB": {"dn": "2001", "last-seen": "2024-06-29T09:16:02+00:00"},
+            "0011223344CC": {"dn": "2003", "last-seen": "2024-06-29T09:16:02+00:00"}}})
+
+
+class ReservationServiceTests(SynchronousTestCase):
+    """
+    L{ReservationService} runs the housekeeping at start and hourly, and
+    writes what is left when it stops.
+    """
+
+    def test_hourly(self) -> None:
+        """
+        The housekeeping runs when the service starts (expiring what expired
+        while the router was down) and every hour; stopping cancels the
+        timer and writes the last-seen times not written yet.
+        """
+        stateDir = self.mktemp()
+        os.makedirs(stateDir)
+        clock = clockAt()
+        disk = Disk()
+        registry = EphoneRegistry(makeConfig(reservationTimeoutDays=1), stateDir, clock, writer=disk)
+        _, station = registerDirectly(registry, "0011223344AA")
+        registry.unregister(station)
+        clock.advance(DAY)
+        service = ReservationService(registry)
+        service.startService()
+        self.assertEqual((registry.reservations(), len(disk.writes)), ([], 2))
+        self.assertEqual([call.getTime() for call in clock.getDelayedCalls()], [EPOCH + DAY + HOUSEKEEPING_INTERVAL])
+        _, station = registerDirectly(registry, "0011223344BB")
+        clock.advance(HOUSEKEEPING_INTERVAL)
+        self.assertEqual(len(disk.writes), 4)
+        self.assertEqual(disk.reservations["0011223344BB"]["last-seen"], "2024-06-30T10:16:02+00:00")
+        clock.advance(60)
+        registry.unregister(station)
+        service.stopService()
+        self.assertEqual(clock.getDelayedCalls(), [])
+        self.assertEqual(disk.reservations["0011223344BB"]["last-seen"], "2024-06-30T10:17:02+00:00")

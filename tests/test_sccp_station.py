@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import os
 from typing import Any
 
 from twisted.internet.address import IPv4Address
@@ -140,7 +141,7 @@ class Router:
         """
         self.clock = Clock()
         self.config = config or makeConfig()
-        self.registry = registry or EphoneRegistry(self.config, stateDir)
+        self.registry = registry or EphoneRegistry(self.config, stateDir, self.clock)
         self.debug = Events()
         self.switches = DebugSwitches(self.debug)
         for namespace in debugOn:
@@ -316,7 +317,9 @@ class RegistrationSequenceTests(SynchronousTestCase):
     def test_autoAssignedEphone(self) -> None:
         """
         A phone that is not configured gets the first number of the
-        auto-assign range on button 1 and the matching line status.
+        auto-assign range on button 1 and the matching line status; the
+        number is held for it until its registration completes (TimeDateReq),
+        then reserved.
         """
         router = Router()
         phone = router.connect()
@@ -329,7 +332,11 @@ class RegistrationSequenceTests(SynchronousTestCase):
         ephone = router.registry.byMac("0011223344AA")
         self.assertEqual((ephone.number, ephone.deviceName, [line.assignment.dn for line in ephone.lines]),
                          (2, "SEP0011223344AA", ["2000"]))
-        self.assertEqual(router.registry.rememberedDn("0011223344AA"), "2000")
+        self.assertEqual((router.registry.heldDn("0011223344AA"), router.registry.rememberedDn("0011223344AA")),
+                         ("2000", None))
+        phone.ask(m.TimeDateReq())
+        self.assertEqual((router.registry.heldDn("0011223344AA"), router.registry.rememberedDn("0011223344AA")),
+                         (None, "2000"))
 
     def test_pipelinedRequests(self) -> None:
         """
@@ -543,6 +550,27 @@ class RejectTests(SynchronousTestCase):
         router = Router(makeConfig(autoAssign=None))
         phone = router.connect()
         self.assertRejected(phone, phone.register("SEP0011223344AA"), "No DN available")
+
+    def test_droppedRegistrationsReserveNothing(self) -> None:
+        """
+        Phones that send Register and drop before completing their
+        registration (twice as many as the range holds) leave no
+        reservation and write nothing: the next phone still gets the
+        range's first number, reserved once it asks for the time.
+        """
+        stateDir = self.mktemp()
+        router = Router(stateDir=stateDir)
+        for index in range(20):
+            phone = router.connect(port=40000 + index)
+            self.assertEqual(types(phone.register("SEP%012X" % (0xD0000 + index))), ["RegisterAck", "CapabilitiesReq"])
+            phone.transport.loseConnection()
+        self.assertFalse(os.path.exists(stateDir))
+        phone = router.connect(port=41000)
+        phone.register("SEP0011223344AA")
+        self.assertEqual(phone.ask(m.LineStatReq(1))[0].lineDirNumber, "2000")
+        phone.ask(m.TimeDateReq())
+        self.assertEqual([(s.mac, s.dn) for s in router.registry.reservations()], [("0011223344AA", "2000")])
+        self.assertEqual(os.listdir(os.path.join(stateDir, "sccp")), ["auto-assign.json"])
 
     def test_autoAssignRangeExhausted(self) -> None:
         """

@@ -58,7 +58,6 @@ class RejectReason(enum.Enum):
     MAX_EPHONES = ("max-ephones reached", "Max ephones exceeded")
     MAX_DN = ("max-dn reached", "Max DN exceeded")
     NO_LINES = ("no directory number available", "No DN available")
-    STORAGE = ("auto-assign state not saved", "Registration failed")
 
     def __init__(self, description: str, text: str) -> None:
         self.description = description
@@ -128,7 +127,10 @@ class Admission:
     @ivar speedDials: its speed dials.
     @ivar autoAssigned: the auto-assigned number, or L{None} for a
         configured phone.
-    @ivar newAssignment: whether that number still has to be remembered.
+    @ivar newAssignment: whether that number still has to become the
+        phone's reservation (it is held until the registration completes).
+    @ivar reusedFrom: the MAC whose reservation that number is (the range
+        is full and that phone has gone unseen the longest), or L{None}.
     """
 
     mac: str
@@ -137,6 +139,7 @@ class Admission:
     speedDials: tuple[SpeedDialAssignment, ...] = ()
     autoAssigned: str | None = None
     newAssignment: bool = False
+    reusedFrom: str | None = None
 
 
 @frozen

@@ -253,7 +253,9 @@ class StationCore:
         self.send(m.DefineTimeDate.fromDateTime(self.now()))
         ephone = self._ephone()
         if not ephone.registrationComplete:
-            ephone.registrationComplete = True
+            # The phone's last registration request: its registration is
+            # complete, and a number held for it becomes its reservation.
+            self.registry.registrationCompleted(ephone)
             prompt = self.settings.idlePrompt
             self.sendCached(("DisplayPromptStatus", prompt), lambda: m.DisplayPromptStatus(0, prompt, 0, 0))
             if not self.registerDebug():

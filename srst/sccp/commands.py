@@ -1,8 +1,9 @@
 # -*- test-case-name: tests.test_sccp_commands -*-
 """
 The SCCP operator commands: C{show ephone}, C{show ephone registered},
-C{show ephone unregistered}, C{show ephone offhook}, C{debug ephone
-register} and C{debug ephone state}.
+C{show ephone unregistered}, C{show ephone offhook}, C{show ephone
+auto-assign}, C{clear ephone auto-assign}, C{debug ephone register} and
+C{debug ephone state}.
 
 C{show ephone} follows the seed's sample (secure-srst-configuration-example,
 "show ephone"), one record per phone::
@@ -67,15 +68,37 @@ from an 80-column terminal) and without trailing spaces.
 
 C{--json} answers with the same facts: the C{show ephone} facts of each
 off-hook phone plus its C{"calls"}.
+
+C{show ephone auto-assign} lists the auto-assign reservations (numbers kept
+for phones that are not configured; L{srst.sccp.registry}), by number, after
+a line with the configuration and the count of numbers still free::
+
+    auto-assign dn-range 2000-2009 reservation-timeout-days 30: 2 reservations, 7 numbers free
+    Mac             DN    Registered  Last seen  Expires in
+    0011.2233.44AA  2000  yes         now        -
+    0011.2233.44BB  2001  no          1d02h      4w1d
+
+Ages and remaining times print as IOS prints them (C{00:12:05} below a
+day, C{1d02h} below a week, C{4w1d} beyond); C{never} when reservations do
+not expire.  C{--json} gives the same facts with times in ISO 8601 (UTC).
+IOS has no such command: it keeps no reservations across reloads.
+
+C{clear ephone auto-assign <mac>|all} forgets reservations so the numbers
+can go to other phones.  A registered phone keeps its number: clearing it
+is refused (C{all} clears the others and says which were kept); clear it
+again once the phone has unregistered.
 """
 
 from __future__ import annotations
 
 from typing import Any, Iterable, Sequence
 
+import datetime
+
 from attrs import frozen
 
-from srst.admin.commands import CommandResult, CommandTable
+from srst.admin.commands import CommandError, CommandResult, CommandTable
+from srst.admin.render import iosDuration
 from srst.admin.server import registerDebugCommand
 from srst.calls.call import Call
 from srst.calls.interfaces import ICallEndpoint
@@ -83,8 +106,9 @@ from srst.calls.leg import Leg, LegStatus
 from srst.calls.media import DEFAULT_CODEC, PACKET_MS, Codec, MediaStream, payloadBytes
 from srst.sccp.callcontrol import SccpCallControl
 from srst.sccp.factory import REGISTER_NAMESPACE, STATE_NAMESPACE
+from srst.sccp.config import normalizeMac
 from srst.sccp.limits import ConnectionLimits
-from srst.sccp.registry import Ephone, EphoneRegistry
+from srst.sccp.registry import Ephone, EphoneRegistry, ReservationStatus
 
 REGISTER_BANNER = "EPHONE registration debugging is enabled"
 """What IOS prints for C{debug ephone register} (seed)."""
@@ -233,10 +257,104 @@ def registerSccpCommands(table: CommandTable, registry: EphoneRegistry, listener
     table.add("show ephone", showAll, help="IP phones: registration, lines, security")
     table.add("show ephone registered", showRegistered, help="registered IP phones")
     table.add("show ephone unregistered", showUnregistered, help="known IP phones that are not registered")
+    table.add("show ephone auto-assign", lambda: showAutoAssign(registry),
+              help="auto-assigned directory numbers reserved for phones")
+    table.add("clear ephone auto-assign <target>", lambda target: clearAutoAssign(registry, target),
+              help="forget the auto-assign reservation of a MAC (or all) that is not registered")
     registerDebugCommand(table, "debug ephone register", REGISTER_BANNER, (REGISTER_NAMESPACE,),
                          help="stream IP phone registration debugging")
     registerDebugCommand(table, "debug ephone state", STATE_BANNER, (STATE_NAMESPACE,),
                          help="stream IP phone state debugging")
+
+
+def _isoTime(seconds: float | None) -> str | None:
+    if seconds is None:
+        return None
+    return datetime.datetime.fromtimestamp(int(seconds), datetime.timezone.utc).isoformat()
+
+
+def _reservationData(status: ReservationStatus, now: float) -> dict[str, Any]:
+    return {
+        "mac": status.dottedMac, "dn": status.dn, "registered": status.registered,
+        "lastSeen": _isoTime(status.lastSeen), "lastSeenSecondsAgo": max(0, int(now - status.lastSeen)),
+        "expires": _isoTime(status.expires),
+    }
+
+
+def showAutoAssign(registry: EphoneRegistry) -> CommandResult:
+    """
+    Render C{show ephone auto-assign}.
+
+    @param registry: the ephone registry.
+    @return: the result; C{data} has the range, the timeout, the free count
+        and the C{"reservations"}.
+    """
+    now = registry.clock.seconds()
+    config = registry.config
+    reservations = registry.reservations()
+    days = config.reservationTimeoutDays
+    free = registry.freeNumbers()
+    count = f"{len(reservations)} reservation{'' if len(reservations) == 1 else 's'}"
+    if config.autoAssign is None:
+        dnRange = None
+        header = f"auto-assign is not configured: {count}"
+    else:
+        first, last = config.autoAssign
+        width = len(str(first))
+        dnRange = f"{str(first).zfill(width)}-{str(last).zfill(width)}"
+        header = (f"auto-assign dn-range {dnRange} reservation-timeout-days {days or 'none'}: {count},"
+                  f" {free} number{'' if free == 1 else 's'} free")
+    dnWidth = max([4] + [len(r.dn) + 2 for r in reservations])
+    lines = [header, f"{'Mac':<16}{'DN':<{dnWidth}}{'Registered':<12}{'Last seen':<11}Expires in"]
+    for r in reservations:
+        if r.registered:
+            seen, expires = "now", "-"
+        else:
+            seen = iosDuration(now - r.lastSeen)
+            expires = "never" if r.expires is None else iosDuration(r.expires - now)
+        lines.append(f"{r.dottedMac:<16}{r.dn:<{dnWidth}}{'yes' if r.registered else 'no':<12}{seen:<11}{expires}")
+    data = {
+        "dnRange": dnRange, "reservationTimeoutDays": days, "free": free,
+        "reservations": [_reservationData(r, now) for r in reservations],
+    }
+    return CommandResult("\n".join(lines), data)
+
+
+def clearAutoAssign(registry: EphoneRegistry, target: str) -> CommandResult:
+    """
+    Run C{clear ephone auto-assign <mac>|all}.
+
+    @param registry: the ephone registry.
+    @param target: a MAC (C{1000.1111.0002}, C{100011110002} or
+        C{SEP100011110002}) or C{all}.
+    @return: what was cleared (and, for C{all}, kept).
+    @raise CommandError: for a bad MAC, a MAC with no reservation, a
+        registered phone, or a file that cannot be written (then nothing
+        is cleared).
+    """
+    everything = target.lower() == "all"
+    mac = None if everything else normalizeMac(target)
+    if not everything and mac is None:
+        raise CommandError(f"Invalid MAC address {target}: expected a MAC such as 1000.1111.0002, or all")
+    try:
+        cleared, kept = registry.clearReservations(mac)
+    except OSError as e:
+        raise CommandError(f"Cannot save {registry.autoAssignPath}: {e.strerror or e}; nothing was cleared") from e
+    now = registry.clock.seconds()
+    data = {"cleared": [_reservationData(r, now) for r in cleared], "kept": [_reservationData(r, now) for r in kept]}
+    if mac is not None:
+        if kept:
+            raise CommandError(f"{kept[0].dottedMac} is registered: DN {kept[0].dn} stays reserved for it;"
+                               " clear it after the phone unregisters")
+        if not cleared:
+            raise CommandError(f"No auto-assign reservation for {target}")
+        return CommandResult(f"Cleared the auto-assign reservation of DN {cleared[0].dn} for {cleared[0].dottedMac}",
+                             data)
+    lines = [f"Cleared {len(cleared)} auto-assign reservation{'' if len(cleared) == 1 else 's'}"]
+    if kept:
+        lines.append(f"Kept {len(kept)} of registered phones: "
+                     + ", ".join(f"{r.dottedMac} (DN {r.dn})" for r in kept))
+    return CommandResult("\n".join(lines), data)
 
 
 @frozen
@@ -429,6 +547,7 @@ def registerOffhookCommand(table: CommandTable, control: SccpCallControl) -> Non
 
 __all__ = [
     "ActiveCall", "DEFAULT_LINE_NAME", "MediaCounters", "REGISTER_BANNER", "SECURE_SUFFIX", "SHOWN_STATUSES",
-    "STATE_BANNER", "UNKNOWN_ADDRESS", "activeCallsByEphone", "ephoneData", "registerOffhookCommand",
-    "registerSccpCommands", "renderEphone", "routerMediaCounters", "showEphoneOffhook", "showEphones",
+    "STATE_BANNER", "UNKNOWN_ADDRESS", "activeCallsByEphone", "clearAutoAssign", "ephoneData",
+    "registerOffhookCommand", "registerSccpCommands", "renderEphone", "routerMediaCounters", "showAutoAssign",
+    "showEphoneOffhook", "showEphones",
 ]

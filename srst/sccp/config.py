@@ -51,6 +51,13 @@ def normalizeMac(text: str) -> str | None:
     return "".join(match.groups()).upper()
 
 
+DEFAULT_RESERVATION_TIMEOUT_DAYS = 30
+"""How long an auto-assigned number stays reserved for a phone not seen (days)."""
+
+MAX_RESERVATION_TIMEOUT_DAYS = 3650
+"""The longest C{auto-assign.reservation-timeout-days} accepted."""
+
+
 @frozen
 class LineButton:
     """
@@ -130,6 +137,11 @@ class CallManagerFallbackConfig:
         the default (L{connectionLimit} gives the value in force).
     @ivar maxConnectionsPerHost: C{max-connections-per-host} as configured,
         or L{None} for the default (L{connectionLimitPerHost}).
+    @ivar autoAssign: C{auto-assign.dn-range} as C{(first, last)}, or
+        L{None} when phones that are not configured are refused.
+    @ivar reservationTimeoutDays: C{auto-assign.reservation-timeout-days}:
+        the auto-assigned number of a phone not seen for this many days is
+        given up; L{None} keeps reservations for ever.
     """
 
     ipSourceAddress: str
@@ -149,6 +161,7 @@ class CallManagerFallbackConfig:
     systemMessage: str | None = None
     dateFormat: str = "M/D/Y"
     autoAssign: tuple[int, int] | None = None
+    reservationTimeoutDays: int | None = DEFAULT_RESERVATION_TIMEOUT_DAYS
     ephones: tuple[EphoneConfig, ...] = ()
     maxConnections: int | None = None
     maxConnectionsPerHost: int | None = None
@@ -252,9 +265,11 @@ def readCallManagerFallback(
     )
     forward.finish()
     autoAssign = None
+    reservationTimeoutDays: int | None = DEFAULT_RESERVATION_TIMEOUT_DAYS
     if c.has("auto-assign"):
         a = c.child("auto-assign")
         rangeText = a.string("dn-range", required=True)
+        reservationTimeoutDays = _reservationTimeout(a)
         a.finish()
         autoAssign = _dnRange(rangeText, a)
     ephones = c.listOf("ephones", lambda v, p: _ephone(v, p, c.problems))
@@ -277,6 +292,7 @@ def readCallManagerFallback(
         systemMessage=c.string("system-message"),
         dateFormat=c.string("date-format", "M/D/Y", choices=["m/d/y", "d/m/y", "y/m/d", "m/d/ya"]) or "m/d/y",
         autoAssign=autoAssign,
+        reservationTimeoutDays=reservationTimeoutDays,
         ephones=tuple(ephones),
         maxConnections=maxConnections,
         maxConnectionsPerHost=perHost,
@@ -321,6 +337,24 @@ def _dnRange(text: str | None, reader: Reader) -> tuple[int, int] | None:
         reader.problem("dn-range", text, "expected FIRST-LAST with digits of equal length, FIRST <= LAST, e.g. 2000-2099")
         return None
     return int(match.group(1)), int(match.group(2))
+
+
+def _reservationTimeout(reader: Reader) -> int | None:
+    """
+    C{reservation-timeout-days}: 1 to 3650 days, or C{0}/C{null}/C{none}
+    for reservations that never expire.
+    """
+    key = "reservation-timeout-days"
+    if not reader.has(key):
+        return DEFAULT_RESERVATION_TIMEOUT_DAYS
+    raw = reader.raw(key)
+    if raw is None or (isinstance(raw, str) and raw.lower() == "none"):
+        return None
+    if isinstance(raw, int) and not isinstance(raw, bool) and 0 <= raw <= MAX_RESERVATION_TIMEOUT_DAYS:
+        return raw or None
+    reader.problem(key, raw, f"expected a number of days from 1 to {MAX_RESERVATION_TIMEOUT_DAYS}, "
+                             "or 0 or none for reservations that never expire")
+    return DEFAULT_RESERVATION_TIMEOUT_DAYS
 
 
 def _ephone(value: Any, path: str, problems: list[ConfigProblem]) -> EphoneConfig | None:

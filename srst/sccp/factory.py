@@ -5,7 +5,7 @@ The SCCP listener factory: one L{SkinnyFactory} per listener, plain (TCP
 
 The composition root wires them as::
 
-    registry = EphoneRegistry(config.callManagerFallback, stateDir)
+    registry = EphoneRegistry(config.callManagerFallback, stateDir, reactor)
     plain = SkinnyFactory(cmf, reactor, registry, now, secure=False, ...)
     secure = SkinnyFactory(cmf, reactor, registry, now, secure=True,
                            tlsOptions=serverOptions, ...)

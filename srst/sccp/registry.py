@@ -19,13 +19,30 @@ same way: configured numbers first, in configuration order.
 
 Lines: a configured ephone (C{call-manager-fallback.ephones}, keyed by MAC)
 gets its configured line buttons and speed dials.  Any other phone gets one
-line (button 1) from C{auto-assign.dn-range}: the number it had before if it
-registered earlier (also in an earlier run of the router), else the lowest
-number of the range that is neither configured nor remembered for another
-phone.  Assignments are remembered in C{<state-dir>/sccp/auto-assign.json},
-written atomically before the phone is accepted; a number stays reserved
-for its phone after the phone unregisters.  Without C{auto-assign}, a phone
-that is not configured is refused.
+line (button 1) from C{auto-assign.dn-range}: the number reserved for it if
+it registered earlier (also in an earlier run of the router), else the
+lowest number of the range that is neither configured nor reserved or held
+for another phone, else (the range is full) the number of the phone not
+registered now that has gone unseen the longest, which loses it (logged).
+Without C{auto-assign}, a phone that is not configured is refused.
+
+Reservations: a new number is only I{held} (in memory) while its phone
+registers; it becomes the phone's I{reservation} when the registration
+completes (L{EphoneRegistry.registrationCompleted}: the phone asked for the
+time, the last request of its registration, and got the idle prompt) and
+is written then to C{<state-dir>/sccp/auto-assign.json}, atomically.  A
+phone that drops before that (a Register and nothing more, as a fuzz or a
+careless neighbour sends) leaves nothing on disk and its hold is released.
+A reservation remembers when its phone was last seen (registration
+completed or ended); one whose phone has not been seen for
+C{auto-assign.reservation-timeout-days} expires.  IOS keeps no
+reservations across reloads; keeping them is srst's own feature, so it is
+bounded.  Last-seen times are written with the next write, at the latest
+by the hourly L{EphoneRegistry.housekeeping} that L{ReservationService}
+runs (so a mass registration after a fallback does not rewrite the file
+once per phone), and when the service stops.  C{srst-cli show ephone
+auto-assign} lists the reservations, C{clear ephone auto-assign} clears
+them (L{srst.sccp.commands}).
 
 Limits: C{max-ephones} counts registered phones only (a standby connection
 that only sends keepalives never reaches the registry); a phone
@@ -52,10 +69,19 @@ from bisect import bisect_left, insort
 from collections import Counter
 from typing import TYPE_CHECKING
 
+from attrs import frozen
+from twisted.application.service import Service
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 
 from srst._files import FileWriter, atomicWrite
-from srst.sccp._autoassign import AUTO_ASSIGN_FILE, AutoAssignStateError, readAssignments, writeAssignments
+from srst.sccp._autoassign import (
+    AUTO_ASSIGN_FILE,
+    AutoAssignStateError,
+    Reservation,
+    readReservations,
+    writeReservations,
+)
 from srst.sccp._ephone import (
     LINE_IDLE,
     Admission,
@@ -69,10 +95,60 @@ from srst.sccp._ephone import (
     dottedMac,
     macFromDeviceName,
 )
+from srst.admin.render import iosDuration
 from srst.sccp.config import CallManagerFallbackConfig, EphoneConfig
 
 if TYPE_CHECKING:
     from srst.sccp.station import Station
+
+
+HOUSEKEEPING_INTERVAL = 3600.0
+"""
+Seconds between two runs of L{EphoneRegistry.housekeeping}: how late a
+reservation may expire, and how much last-seen history a crash may lose.
+"""
+
+_DAY = 86400
+
+
+@frozen
+class ReservationStatus:
+    """
+    What C{show ephone auto-assign} says about one reservation.
+
+    @ivar mac: twelve upper-case hex digits.
+    @ivar dn: the reserved number.
+    @ivar lastSeen: when the phone was last seen (seconds since the epoch;
+        now for a registered phone).
+    @ivar registered: whether the phone is registered now.
+    @ivar expires: when the reservation expires, or L{None} (the phone is
+        registered, or reservations do not expire).
+    """
+
+    mac: str
+    dn: str
+    lastSeen: float
+    registered: bool
+    expires: float | None
+
+    @property
+    def dottedMac(self) -> str:
+        """The MAC as IOS prints it."""
+        return dottedMac(self.mac)
+
+
+@frozen
+class _Hold:
+    """
+    A number given to a phone whose registration has not completed yet.
+
+    @ivar dn: the number.
+    @ivar reusedFrom: the MAC whose reservation it was (the range was
+        full), or L{None}.
+    """
+
+    dn: str
+    reusedFrom: str | None = None
 
 
 class EphoneRegistry:
@@ -80,8 +156,11 @@ class EphoneRegistry:
     The phones of both SCCP listeners, by MAC and by directory number.
 
     @ivar config: the C{call-manager-fallback} configuration.
+    @ivar clock: what last-seen times and expiry are measured with.
     @ivar autoAssignPath: the file remembering auto-assigned numbers, or
         L{None} when nothing is stored (no state directory).
+    @ivar reservationTimeout: seconds after which the reservation of a
+        phone not seen expires, or L{None} for never.
     """
 
     log = Logger()
@@ -90,21 +169,29 @@ class EphoneRegistry:
         self,
         config: CallManagerFallbackConfig,
         stateDir: str | None,
+        clock: IReactorTime,
         writer: FileWriter = atomicWrite,
     ) -> None:
         """
         @param config: the C{call-manager-fallback} section.
         @param stateDir: the router's state directory; L{None} keeps
             auto-assignments in memory only.
+        @param clock: the reactor's clock (seconds since the epoch).
         @param writer: how state files are replaced (tests inject failures).
         @raise AutoAssignStateError: when the remembered assignments exist
             but cannot be read.
         """
         self.config = config
+        self.clock = clock
         self._writer = writer
         self.autoAssignPath = os.path.join(stateDir, AUTO_ASSIGN_FILE) if stateDir is not None else None
-        self._assignments: dict[str, str] = (
-            readAssignments(self.autoAssignPath) if self.autoAssignPath is not None else {})
+        days = config.reservationTimeoutDays
+        self.reservationTimeout: float | None = float(days * _DAY) if days else None
+        self._reservations: dict[str, Reservation] = (
+            readReservations(self.autoAssignPath, clock.seconds()) if self.autoAssignPath is not None else {})
+        self._holds: dict[str, _Hold] = {}
+        self._heldDns: dict[str, str] = {}
+        self._dirty = False
         self._ephones: dict[str, Ephone] = {}
         self._byNumber: dict[int, Ephone] = {}
         self._configs: dict[str, EphoneConfig] = {}
@@ -115,14 +202,14 @@ class EphoneRegistry:
         # each directory number in use; those numbers, sorted (a new number
         # is inserted by bisection: a pointer move, microseconds even with
         # 10,000 numbers); the registered phones by the session
-        # holding them; how many phones each auto-assigned number is
-        # remembered for; the auto-assign range position below which every
-        # number is taken.
+        # holding them; how many reservations and holds each auto-assigned
+        # number has (and, for held numbers, the MAC holding it); the
+        # auto-assign range position below which every number is taken.
         self._registered: dict[str, Ephone] = {}
         self._dnHolders: dict[str, set[str]] = {}
         self._sortedDns: list[str] = []
         self._holders: dict[Station, dict[str, Ephone]] = {}
-        self._assignedDns: Counter[str] = Counter(self._assignments.values())
+        self._assignedDns: Counter[str] = Counter(r.dn for r in self._reservations.values())
         self._freeCursor = 0
         for ephoneConfig in config.ephones:
             self._configs[ephoneConfig.mac] = ephoneConfig
@@ -213,10 +300,46 @@ class EphoneRegistry:
     def rememberedDn(self, mac: str) -> str | None:
         """
         @param mac: twelve hex digits.
-        @return: the number auto-assigned to that phone (now or in an
-            earlier run), or L{None}.
+        @return: the number reserved for that phone (its registration
+            completed, now or in an earlier run), or L{None}.
         """
-        return self._assignments.get(mac.upper())
+        reservation = self._reservations.get(mac.upper())
+        return reservation.dn if reservation is not None else None
+
+    def heldDn(self, mac: str) -> str | None:
+        """
+        @param mac: twelve hex digits.
+        @return: the number held for that phone while its registration
+            completes, or L{None}.
+        """
+        hold = self._holds.get(mac.upper())
+        return hold.dn if hold is not None else None
+
+    def reservations(self) -> list[ReservationStatus]:
+        """
+        @return: every reservation, by number.
+        """
+        now = self.clock.seconds()
+        return sorted((self._status(mac, r, now) for mac, r in self._reservations.items()),
+                      key=lambda status: (status.dn, status.mac))
+
+    def freeNumbers(self) -> int | None:
+        """
+        @return: how many numbers of the auto-assign range are neither
+            configured nor reserved or held, or L{None} without a range.
+        """
+        if self.config.autoAssign is None:
+            return None
+        first, last = self.config.autoAssign
+        taken = {dn for dn in self._configuredDns | set(self._assignedDns) if self._inRange(dn)}
+        return last - first + 1 - len(taken)
+
+    def _status(self, mac: str, reservation: Reservation, now: float) -> ReservationStatus:
+        registered = mac in self._registered
+        lastSeen = now if registered else reservation.lastSeen
+        timeout = self.reservationTimeout
+        expires = None if registered or timeout is None else reservation.lastSeen + timeout
+        return ReservationStatus(mac, reservation.dn, lastSeen, registered, expires)
 
     def dnTag(self, dn: str) -> int | None:
         """
@@ -245,11 +368,12 @@ class EphoneRegistry:
         ephoneConfig = self._configs.get(mac)
         autoAssigned: str | None = None
         newAssignment = False
+        reusedFrom: str | None = None
         if ephoneConfig is not None:
             lines = self._configuredLines(ephoneConfig)
             speedDials = self._configuredSpeedDials(ephoneConfig)
         else:
-            autoAssigned, newAssignment = self._autoAssign(mac)
+            autoAssigned, newAssignment, reusedFrom = self._autoAssign(mac)
             if autoAssigned is None:
                 detail = ("no auto-assign dn-range is configured" if self.config.autoAssign is None
                           else "every number of the auto-assign dn-range is taken")
@@ -260,7 +384,7 @@ class EphoneRegistry:
         if wanted > self.config.maxDn:
             return Rejection(RejectReason.MAX_DN,
                              f"{wanted} directory numbers would be in use, max-dn is {self.config.maxDn}")
-        return Admission(mac, ephoneNumber, lines, speedDials, autoAssigned, newAssignment)
+        return Admission(mac, ephoneNumber, lines, speedDials, autoAssigned, newAssignment, reusedFrom)
 
     def _dnsWanted(self, mac: str, current: Ephone | None, lines: tuple[LineAssignment, ...]) -> int:
         """
@@ -316,18 +440,43 @@ class EphoneRegistry:
         width = len(str(first))
         return dn.isdigit() and len(dn) == width and first <= int(dn) <= last
 
-    def _autoAssign(self, mac: str) -> tuple[str | None, bool]:
-        dnRange = self.config.autoAssign
-        if dnRange is None:
-            return None, False
-        remembered = self._assignments.get(mac)
-        if remembered is not None and self._inRange(remembered) and remembered not in self._configuredDns:
-            return remembered, False
-        # The lowest number of the range that is neither configured nor
-        # remembered for another phone.  Every number before the cursor is
-        # configured or remembered (for some phone); only this phone's own
-        # remembered number, which it may get back, can be free among them.
-        first, last = dnRange
+    def _autoAssign(self, mac: str) -> tuple[str | None, bool, str | None]:
+        """
+        @return: C{(number, new, reusedFrom)}: the number for C{mac} (or
+            L{None}), whether it still has to become the phone's
+            reservation, and whose reservation it takes (the range is full).
+        """
+        if self.config.autoAssign is None:
+            return None, False, None
+        reservation = self._reservations.get(mac)
+        if reservation is not None and self._availableTo(reservation.dn, mac):
+            return reservation.dn, False, None
+        hold = self._holds.get(mac)
+        if hold is not None and self._availableTo(hold.dn, mac):
+            return hold.dn, True, hold.reusedFrom
+        free = self._lowestFree()
+        if free is not None:
+            return free, True, None
+        victim = self._longestUnseen()
+        if victim is not None:
+            return self._reservations[victim].dn, True, victim
+        return None, False, None
+
+    def _availableTo(self, dn: str, mac: str) -> bool:
+        """
+        @return: whether C{mac} may have C{dn} (its reservation or hold):
+            in the range, not configured, not held for another phone.
+        """
+        return self._inRange(dn) and dn not in self._configuredDns and self._heldDns.get(dn, mac) == mac
+
+    def _lowestFree(self) -> str | None:
+        """
+        @return: the lowest number of the range that is neither configured
+            nor reserved or held, or L{None}.  Every number before the
+            cursor is taken, so a scan starts there.
+        """
+        assert self.config.autoAssign is not None
+        first, last = self.config.autoAssign
         width = len(str(first))
         configured = self._configuredDns
         assigned = self._assignedDns
@@ -338,45 +487,43 @@ class EphoneRegistry:
                 break
             value += 1
         self._freeCursor = value - first
-        own = self._ownCandidate(remembered, first, last, width)
-        if own is not None and own <= value:
-            return remembered, True
-        if value <= last:
-            return str(value).zfill(width), True
-        return None, False
+        return str(value).zfill(width) if value <= last else None
 
-    def _ownCandidate(self, remembered: str | None, first: int, last: int, width: int) -> int | None:
+    def _longestUnseen(self) -> str | None:
         """
-        @return: the range value whose number is C{remembered} when only
-            this phone has that number remembered and it is not configured
-            (the range scan may give it back), else L{None}.
+        @return: the MAC of the phone, not registered now, whose reservation
+            of a range number (not held for another phone) has gone unseen
+            the longest; L{None} when there is none.
         """
-        if (remembered is None or not remembered.isdigit() or remembered in self._configuredDns
-                or self._assignedDns[remembered] != 1):
-            return None
-        value = int(remembered)
-        if first <= value <= last and str(value).zfill(width) == remembered:
-            return value
-        return None
+        best: tuple[tuple[float, str], str] | None = None
+        registered = self._registered
+        for mac, reservation in self._reservations.items():
+            dn = reservation.dn
+            if mac in registered or not self._availableTo(dn, mac):
+                continue
+            key = (reservation.lastSeen, dn)
+            if best is None or key < best[0]:
+                best = (key, mac)
+        return best[1] if best is not None else None
 
     # -- registration ------------------------------------------------------------
 
     def register(self, admission: Admission, station: Station,
                  details: RegistrationDetails) -> tuple[Ephone, Station | None]:
         """
-        Record a registration admitted by L{admit}.  A new auto-assignment is
-        written to disk first; if that fails nothing changes.
+        Record a registration admitted by L{admit}.  A new auto-assigned
+        number is held for the phone until its registration completes
+        (L{registrationCompleted}) or ends; nothing is written yet.
 
         @param admission: what L{admit} returned (just before).
         @param station: the session now holding the registration.
         @param details: what the session learnt about the phone.
         @return: C{(ephone, previous)}: the phone's record and the session
             that held its registration until now (to be closed), or L{None}.
-        @raise OSError: when the auto-assignment cannot be saved.
         """
         mac = admission.mac
         if admission.newAssignment and admission.autoAssigned is not None:
-            self._remember(mac, admission.autoAssigned)
+            self._hold(mac, _Hold(admission.autoAssigned, admission.reusedFrom))
         ephone = self._ephones.get(mac)
         if ephone is None:
             ephone = self._addEphone(Ephone(self._numberFor(mac), mac))
@@ -415,12 +562,57 @@ class EphoneRegistry:
             mac=mac, lines=[line.dn for line in admission.lines], replaced=previous is not None)
         return ephone, previous
 
+    def registrationCompleted(self, ephone: Ephone) -> None:
+        """
+        The registration of C{ephone} completed (the phone asked for the
+        time, the last request of its registration): a number held for it
+        becomes its reservation, written at once (taking the reservation of
+        the phone it was reused from, logged); an existing reservation
+        notes that the phone was seen now.  Once per registration.
+
+        A reservation that cannot be written is kept in memory (the phone
+        stays registered with its number) and written again by
+        L{housekeeping}; the error is logged.
+
+        @param ephone: a registered phone.
+        """
+        if ephone.registrationComplete:
+            return
+        ephone.registrationComplete = True
+        mac = ephone.mac
+        now = self.clock.seconds()
+        hold = self._holds.pop(mac, None)
+        if hold is None:
+            reservation = self._reservations.get(mac)
+            if reservation is not None:
+                self._reservations[mac] = Reservation(reservation.dn, now)
+                self._dirty = True
+            return
+        del self._heldDns[hold.dn]
+        old = self._reservations.get(mac)
+        self._reservations[mac] = Reservation(hold.dn, now)
+        if old is not None:
+            self._release(old.dn)
+        victim = self._reservations.get(hold.reusedFrom) if hold.reusedFrom is not None else None
+        if hold.reusedFrom is not None and victim is not None and victim.dn == hold.dn:
+            del self._reservations[hold.reusedFrom]
+            self._release(victim.dn)
+            self.log.warn(
+                "auto-assign: every number of the dn-range is reserved; {victim} lost DN {dn} to {mac}"
+                " (not seen for {age})", victim=dottedMac(hold.reusedFrom), dn=hold.dn, mac=dottedMac(mac),
+                age=iosDuration(now - victim.lastSeen))
+        self.log.info("auto-assign: DN {dn} reserved for {mac}", dn=hold.dn, mac=dottedMac(mac),
+                      ephone=ephone.number)
+        self._save()
+
     def unregister(self, station: Station) -> Ephone | None:
         """
         End the registration held by C{station}; its lines' numbers are free
-        for other phones (an auto-assigned number stays remembered for this
-        phone).  Nothing happens when C{station} holds no registration (for
-        example because another session replaced it).
+        for other phones.  An auto-assigned number stays reserved for this
+        phone (noting that it was seen now) when its registration had
+        completed; a number only held for it is released.  Nothing happens
+        when C{station} holds no registration (for example because another
+        session replaced it).
 
         @param station: a session given to L{register}.
         @return: the phone's record, or L{None}.
@@ -436,9 +628,81 @@ class EphoneRegistry:
         for line in ephone.lines:
             line.channels = [LINE_IDLE] * len(line.channels)
         ephone.activeLine = ephone.mediaActive = ephone.offhook = ephone.ringing = 0
+        mac = ephone.mac
+        hold = self._holds.pop(mac, None)
+        if hold is not None:
+            del self._heldDns[hold.dn]
+            self._release(hold.dn)
+        elif ephone.registrationComplete and mac in self._reservations:
+            self._reservations[mac] = Reservation(self._reservations[mac].dn, self.clock.seconds())
+            self._dirty = True
         self.log.info("ephone-{ephone} {device} unregistered", ephone=ephone.number,
                       device=ephone.deviceName, mac=ephone.mac)
         return ephone
+
+    # -- reservations --------------------------------------------------------------
+
+    def housekeeping(self) -> None:
+        """
+        Note that the registered phones with a reservation are seen now,
+        expire the reservations of phones not seen for
+        C{reservation-timeout-days} (logged), and write what changed
+        since the last write.  L{ReservationService} runs it hourly.
+        """
+        now = self.clock.seconds()
+        for mac in self._registered:
+            reservation = self._reservations.get(mac)
+            if reservation is not None:
+                self._reservations[mac] = Reservation(reservation.dn, now)
+                self._dirty = True
+        timeout = self.reservationTimeout
+        if timeout is not None:
+            expired = [(mac, r) for mac, r in self._reservations.items()
+                       if mac not in self._registered and now - r.lastSeen >= timeout]
+            for mac, reservation in sorted(expired, key=lambda item: item[1].dn):
+                del self._reservations[mac]
+                self._release(reservation.dn)
+                self._dirty = True
+                self.log.info("auto-assign: the reservation of DN {dn} for {mac} expired (not seen for {age})",
+                              dn=reservation.dn, mac=dottedMac(mac), age=iosDuration(now - reservation.lastSeen))
+        self.flush()
+
+    def flush(self) -> None:
+        """
+        Write the reservations if anything changed since the last write
+        (last-seen times).
+        """
+        if self._dirty:
+            self._save()
+
+    def clearReservations(self, mac: str | None) -> tuple[list[ReservationStatus], list[ReservationStatus]]:
+        """
+        Forget the reservation of one phone, or of every phone, except
+        those of registered phones: a registered phone keeps its number
+        (clear it again once the phone has unregistered).
+
+        @param mac: twelve upper-case hex digits, or L{None} for all.
+        @return: C{(cleared, kept)}; both empty when C{mac} has no
+            reservation.
+        @raise OSError: when the file cannot be written (nothing changes).
+        """
+        now = self.clock.seconds()
+        macs = [mac] if mac is not None else list(self._reservations)
+        found = [self._status(m, self._reservations[m], now) for m in macs if m in self._reservations]
+        cleared = [status for status in found if not status.registered]
+        kept = [status for status in found if status.registered]
+        if cleared:
+            gone = {status.mac for status in cleared}
+            if self.autoAssignPath is not None:
+                writeReservations(self.autoAssignPath,
+                                  {m: r for m, r in self._reservations.items() if m not in gone}, self._writer)
+            self._dirty = False
+            for status in cleared:
+                del self._reservations[status.mac]
+                self._release(status.dn)
+                self.log.info("auto-assign: the reservation of DN {dn} for {mac} was cleared", dn=status.dn,
+                              mac=status.dottedMac)
+        return sorted(cleared, key=lambda s: s.dn), sorted(kept, key=lambda s: s.dn)
 
     def _addEphone(self, ephone: Ephone) -> Ephone:
         self._ephones[ephone.mac] = ephone
@@ -476,35 +740,89 @@ class EphoneRegistry:
                     del self._dnHolders[dn]
                     del self._sortedDns[bisect_left(self._sortedDns, dn)]
 
-    def _remember(self, mac: str, dn: str) -> None:
-        """
-        Remember C{dn} as C{mac}'s auto-assigned number, on disk first.
-
-        @raise OSError: when it cannot be saved (nothing changes).
-        """
-        if self.autoAssignPath is not None:
-            self._save({**self._assignments, mac: dn})
-        old = self._assignments.get(mac)
-        self._assignments[mac] = dn
-        self._assignedDns[dn] += 1
+    def _hold(self, mac: str, hold: _Hold) -> None:
+        """Hold C{hold.dn} for C{mac} (instead of what it held before)."""
+        old = self._holds.get(mac)
+        if old == hold:
+            return
         if old is not None:
-            self._assignedDns[old] -= 1
-            if not self._assignedDns[old]:
-                del self._assignedDns[old]
-                # A number became free again: scan the range from its start.
-                self._freeCursor = 0
+            del self._heldDns[old.dn]
+            self._release(old.dn)
+        self._holds[mac] = hold
+        self._heldDns[hold.dn] = mac
+        self._assignedDns[hold.dn] += 1
+
+    def _release(self, dn: str) -> None:
+        """One reservation or hold of C{dn} is gone."""
+        self._assignedDns[dn] -= 1
+        if self._assignedDns[dn] <= 0:
+            del self._assignedDns[dn]
+            # A number became free again: scan the range from its start.
+            self._freeCursor = 0
 
     def _newLine(self, assignment: LineAssignment) -> Line:
         return Line(assignment, [LINE_IDLE] * self.config.channelsPerDn)
 
-    def _save(self, assignments: dict[str, str]) -> None:
-        if self.autoAssignPath is None:
+    def _save(self) -> None:
+        """
+        Write every reservation; when that fails, log it and leave them to
+        the next L{flush}.
+        """
+        path = self.autoAssignPath
+        if path is None:
+            self._dirty = False
             return
-        writeAssignments(self.autoAssignPath, assignments, self._writer)
+        try:
+            writeReservations(path, self._reservations, self._writer)
+        except OSError as e:
+            self._dirty = True
+            self.log.error("auto-assign: cannot save the reservations in {path}: {error}; they are kept in memory"
+                           " and saved again within the hour", path=path, error=str(e))
+            return
+        self._dirty = False
+
+
+class ReservationService(Service):
+    """
+    Runs the registry's L{housekeeping <EphoneRegistry.housekeeping>} when
+    it starts and every L{HOUSEKEEPING_INTERVAL} seconds on the registry's
+    clock, and writes what is left to write when it stops.
+    """
+
+    log = Logger()
+
+    def __init__(self, registry: EphoneRegistry, interval: float = HOUSEKEEPING_INTERVAL) -> None:
+        """
+        @param registry: the ephone registry.
+        @param interval: seconds between two runs.
+        """
+        self.registry = registry
+        self.interval = interval
+        self._call: IDelayedCall | None = None
+
+    def startService(self) -> None:
+        """Expire what expired while the router was down; start the timer."""
+        Service.startService(self)
+        self._run()
+
+    def _run(self) -> None:
+        self._call = None
+        with self.log.failuresHandled("auto-assign housekeeping failed"):
+            self.registry.housekeeping()
+        self._call = self.registry.clock.callLater(self.interval, self._run)
+
+    def stopService(self) -> None:
+        """Stop the timer and write the last-seen times not written yet."""
+        Service.stopService(self)
+        if self._call is not None and self._call.active():
+            self._call.cancel()
+        self._call = None
+        self.registry.flush()
 
 
 __all__ = [
     "AUTO_ASSIGN_FILE", "Admission", "AutoAssignStateError", "Ephone", "EphoneRegistry",
-    "FileWriter", "LINE_IDLE", "Line", "LineAssignment", "RegistrationDetails", "RejectReason",
-    "Rejection", "SpeedDialAssignment", "dottedMac", "macFromDeviceName",
+    "FileWriter", "HOUSEKEEPING_INTERVAL", "LINE_IDLE", "Line", "LineAssignment", "RegistrationDetails",
+    "RejectReason", "Rejection", "Reservation", "ReservationService", "ReservationStatus",
+    "SpeedDialAssignment", "dottedMac", "macFromDeviceName",
 ]

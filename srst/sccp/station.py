@@ -301,13 +301,7 @@ class Station:
             maxLine=msg.maxNumberOfLines or model.maxLines, secure=core.settings.secure,
             certificateSubject=certificate.subject.rfc4514_string() if certificate is not None else None,
             loadInfo=msg.loadInfo)
-        try:
-            ephone, previous = core.registry.register(decision, self, details)
-        except OSError as e:
-            core.log.error("{station}: cannot save the auto-assigned number for {device}: {error}",
-                           station=core.label(), device=msg.deviceName, error=str(e), socket=core.socket)
-            self._reject(msg, Rejection(RejectReason.STORAGE, str(e)))
-            return
+        ephone, previous = core.registry.register(decision, self, details)
         if previous is not None and previous is not self:
             if core.registerDebug():
                 core.registerLog.debug("ephone-{ephone}: {device} registers again; closing socket {old}",
