@@ -308,10 +308,10 @@ class PersistenceTests(SynchronousTestCase):
         """
         self.addCleanup(os.umask, os.umask(0))
         directory = os.path.dirname(os.path.join(self.stateDir, AUTO_ASSIGN_FILE))
-        registerDirectly(EphoneRegistry(makeConfig(), self.stateDir), "0011223344AA")
+        registerDirectly(EphoneRegistry(makeConfig(), self.stateDir, Clock()), "0011223344AA")
         self.assertEqual(oct(stat.S_IMODE(os.stat(directory).st_mode)), oct(0o700))
         os.chmod(directory, 0o777)
-        registerDirectly(EphoneRegistry(makeConfig(), self.stateDir), "0011223344BB")
+        registerDirectly(EphoneRegistry(makeConfig(), self.stateDir, Clock()), "0011223344BB")
         self.assertEqual(oct(stat.S_IMODE(os.stat(directory).st_mode)), oct(0o700))
 
     def test_atomicWriter(self) -> None:
