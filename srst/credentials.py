@@ -41,6 +41,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from srst.admin.commands import CommandResult, CommandTable, DebugRequest
+from srst.lograte import LogLimiter
 
 DEBUG_NAMESPACE = "srst.debug.credentials"
 """The log namespace C{debug credentials} turns on."""
@@ -281,7 +282,8 @@ class CredentialsProtocol(Protocol):
         self._stopTicks()
         factory = self.factory
         factory.statistics.handshakesTimedOut += 1
-        self.log.warn(
+        factory.logLimiter.warn(
+            self.log, self.peerHost, "TLS handshakes not completed in time",
             "Credentials service: TLS handshake with {ip} {port} not completed"
             " within {timeout} s; closing",
             ip=self.peerHost,
@@ -303,7 +305,8 @@ class CredentialsProtocol(Protocol):
         if self._received > MAX_REQUEST_BYTES:
             self._rejected = True
             factory.statistics.requestsRejected += 1
-            self.log.warn(
+            factory.logLimiter.warn(
+                self.log, self.peerHost, "connections aborted for sending too much",
                 "Credentials service: {ip} {port} sent {received} bytes after the"
                 " handshake (limit {limit}); aborting",
                 ip=self.peerHost,
@@ -316,7 +319,8 @@ class CredentialsProtocol(Protocol):
             return
         if self._idleTimer is not None and self._idleTimer.active():
             self._idleTimer.reset(factory.idleTimeout)
-        self.log.info(
+        factory.logLimiter.info(
+            self.log, self.peerHost, "requests received",
             "Credentials service: {ip} {port} sent {length} bytes: {hex}{more}",
             ip=self.peerHost,
             port=self.peerPort,
@@ -330,7 +334,8 @@ class CredentialsProtocol(Protocol):
             reply = encodeCertificateReply(factory.certificate)
             self.transport.write(reply)
             factory.statistics.requestsAnswered += 1
-            self.log.info(
+            factory.logLimiter.info(
+                self.log, self.peerHost, "certificates sent",
                 "Credentials service: sent the certificate ({length} bytes) to {ip} {port}",
                 ip=self.peerHost,
                 port=self.peerPort,
@@ -341,7 +346,8 @@ class CredentialsProtocol(Protocol):
     def _idleTimedOut(self) -> None:
         self._idleTimer = None
         factory = self.factory
-        self.log.info(
+        factory.logLimiter.info(
+            self.log, self.peerHost, "idle connections closed",
             "Credentials service: {ip} {port} idle for {timeout} s; closing",
             ip=self.peerHost,
             port=self.peerPort,
@@ -379,7 +385,8 @@ class CredentialsProtocol(Protocol):
             ip=self.peerHost,
             port=self.peerPort,
         )
-        self.log.warn(
+        factory.logLimiter.warn(
+            self.log, self.peerHost, f"failed TLS handshakes ({why})",
             "Credentials service: TLS handshake with {ip} {port} failed: {reason}",
             ip=self.peerHost,
             port=self.peerPort,
@@ -400,6 +407,8 @@ class CredentialsFactory(Factory):
     @ivar closeTimeout: seconds to wait for the peer's TLS close before aborting.
     @ivar debugLog: the C{debug credentials} logger.
     @ivar statistics: the service's L{CredentialsStatistics}.
+    @ivar logLimiter: the L{LogLimiter} of the lines any client can cause
+        (handshakes, requests); it stops with the listener.
     """
 
     noisy = False
@@ -435,6 +444,15 @@ class CredentialsFactory(Factory):
         self.debugLog = debugLog
         self.statistics = CredentialsStatistics()
         self._sockets = 0
+        self.logLimiter = LogLimiter(clock)
+
+    def startFactory(self) -> None:
+        """The listener started: rate-limit peer log lines."""
+        self.logLimiter.start()
+
+    def stopFactory(self) -> None:
+        """The listener stopped: log what the rate limit held back."""
+        self.logLimiter.stop()
 
     def buildProtocol(self, addr: IAddress) -> CredentialsProtocol:
         """

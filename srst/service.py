@@ -398,7 +398,7 @@ class RouterService(MultiService):
         self.portService.setServiceParent(self)
         self.voicePorts = self.portService.ports
         self.portEndpoints = self.portService.endpoints
-        registerVoicePortCommands(self.commands, self.voicePorts, self._portMediaOf)
+        registerVoicePortCommands(self.commands, self.voicePorts, self._portMediaOf, runInThread=runInThread)
         self.mgcpService: MgcpService | None = None
         if config.mgcp is not None:
             self.mgcpService = self._mgcp(config)

@@ -23,7 +23,7 @@ ROOT = os.path.dirname(os.path.abspath(srst.__file__))
 
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("srst.configreader", "srst._files"),
-    ("srst.debug",),
+    ("srst.debug", "srst.lograte"),
     ("srst.admin", "srst.listening"),
     ("srst.pki", "srst.policing"),
     ("srst.media",),

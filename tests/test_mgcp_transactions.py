@@ -7,6 +7,7 @@ from __future__ import annotations
 from twisted.internet import reactor
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.task import Clock
+from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from zope.interface.verify import verifyObject
 
@@ -359,6 +360,25 @@ class IncomingTests(SynchronousTestCase):
         h.transactions.datagramReceived(b"200 5 OK\r\nnope\r\n", CA)
         self.assertEqual(h.sent, [])
         self.assertEqual(h.transactions.counters.malformed, 3)
+
+    def test_malformedFloodLoggedOncePerPeer(self) -> None:
+        """
+        1000 malformed datagrams from one host give one warning and, a
+        minute later, one summary of the other 999; another host gets its
+        own warning.  Every one is still counted.
+        """
+        h = Harness()
+        with capturedLogs() as events:
+            for n in range(1000):
+                h.transactions.datagramReceived(b"\x00 garbage %d\r\n" % (n,), ("127.0.0.2", 40000 + n))
+            h.transactions.datagramReceived(b"\x00 garbage\r\n", ("127.0.0.3", 2427))
+            h.clock.advance(60)
+        lines = [formatEvent(e) for e in events if e["log_namespace"].startswith("srst.mgcp")]
+        self.assertEqual(len(lines), 3, lines)
+        self.assertTrue(lines[0].startswith("MGCP: malformed message from ('127.0.0.2', 40000): "), lines[0])
+        self.assertTrue(lines[1].startswith("MGCP: malformed message from ('127.0.0.3', 2427): "), lines[1])
+        self.assertEqual(lines[2], "127.0.0.2: 999 more malformed messages in the last minute")
+        self.assertEqual(h.transactions.counters.malformed, 1001)
 
     def test_piggyBacked(self) -> None:
         """

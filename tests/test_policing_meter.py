@@ -6,7 +6,7 @@ L{ControlPlane} shared by every policed listener.
 from __future__ import annotations
 
 from twisted.internet.task import Clock
-from twisted.logger import LogLevel, capturedLogs
+from twisted.logger import formatEvent, LogLevel, capturedLogs
 from twisted.trial.unittest import SynchronousTestCase
 
 from srst.policing.config import CLASS_DEFAULT
@@ -135,8 +135,9 @@ class ControlPlaneTests(SynchronousTestCase):
 
     def test_warnRateLimited(self):
         """
-        Warnings about one class and kind are logged at most once a second,
-        the next one carrying how many were suppressed.
+        Warnings about one class and kind are logged once a minute; the
+        repeats are summed up when the minute is over, at the same level and
+        in the same namespace.
         """
         clock = Clock()
         cp = ControlPlane(seedPolicy(), clock)
@@ -147,7 +148,11 @@ class ControlPlaneTests(SynchronousTestCase):
             clock.advance(1.0)
             cp.warn("refuse", sccp, "refused {peer}", peer="y")
             cp.warn("abort", sccp, "aborted {peer}", peer="z")
-        self.assertEqual([(e["peer"], e["suppressed"], e["kind"]) for e in events],
-                         [("x", 0, "refuse"), ("y", 4, "refuse"), ("z", 0, "abort")])
+            clock.advance(59.0)
+        self.assertEqual([formatEvent(e) for e in events], [
+            "refused x", "aborted z", "control-plane sccp-class: 5 more connections dropped in the last minute"])
+        self.assertEqual([(e.get("policyClass"), e.get("kind")) for e in events[:2]],
+                         [("sccp-class", "refuse"), ("sccp-class", "abort")])
         self.assertTrue(all(e["log_level"] == LogLevel.warn for e in events))
         self.assertEqual({e["log_namespace"] for e in events}, {"srst.policing"})
+        self.assertEqual(clock.getDelayedCalls(), [])

@@ -374,14 +374,16 @@ class ThrottleTests(SynchronousTestCase):
     def test_timersCancelledWhenFactoryStops(self):
         """
         When the listener stops, every resume timer of its connections is
-        cancelled.
+        cancelled, and so is the timer of the summary of the throttle
+        warnings (the last policed listener stopped).
         """
         self.factory, self.app, self.cp, self.clock = policed(rateLimitPolicy())
         self.factory.doStart()
         protocols = [connect(self.factory, UNTRUSTED, 40000 + n)[0] for n in range(3)]
         for protocol in protocols:
             protocol.dataReceived(b"a" * 3000)
-        self.assertEqual(len(self.clock.getDelayedCalls()), 3)
+        self.assertEqual(len(self.clock.getDelayedCalls()), 4)
+        self.assertTrue(self.cp.logLimiter.timerArmed)
         self.factory.doStop()
         self.assertEqual(self.clock.getDelayedCalls(), [])
 

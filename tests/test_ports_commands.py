@@ -4,8 +4,15 @@ C{voice-port <name> ...} commands that drive simulated lines.
 """
 
 import json
+import os
+import stat
+import threading
+from functools import partial
 
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.threads import deferToThreadPool
+from twisted.trial.unittest import SynchronousTestCase, TestCase
 from zope.interface import implementer
 
 from srst.debug import DebugSwitches
@@ -15,10 +22,11 @@ from srst.ports import g711
 from srst.ports.g711 import FRAME_SAMPLES, G711Law
 from srst.ports.commands import registerVoicePortCommands
 from srst.ports.interfaces import IVoicePortBackend
+from twisted.python.failure import Failure
 from srst.ports.tones import CallProgressTone
 from srst.ports.simulated import SimulatedBackend
 from srst.ports.voiceport import PortStatus, newVoicePort
-from srst.ports.wav import readWav, writeWav
+from srst.ports.wav import MAX_WAV_BYTES, MAX_WAV_SECONDS, WavEncoding, readWav, writeWav
 
 HEADER = [
     "                                           IN       OUT",
@@ -39,16 +47,24 @@ class VoicePortCommandsTests(SynchronousTestCase):
             self.ports.append(newVoicePort(VoicePortConfig(name, signal), backend, G711Law.ULAW, debug=DebugSwitches()))
         self.fxs, self.fxo = self.ports
         self.table = CommandTable()
-        registerVoicePortCommands(self.table, self.ports)
+        registerVoicePortCommands(self.table, self.ports, runInThread=maybeDeferred)
 
     def execute(self, words):
         """
-        Dispatch C{words} as the admin server does.
+        Dispatch C{words} as the admin server does (a handler may answer
+        with a L{Deferred}: here it has fired already).
 
         @return: the L{CommandResult}.
+        @raise CommandError: when the command fails.
         """
         command, variables = self.table.lookup(words.split())
         result = command.handler(**variables)
+        if isinstance(result, Deferred):
+            outcome = []
+            result.addBoth(outcome.append)
+            [result] = outcome
+            if isinstance(result, Failure):
+                result.raiseException()
         self.assertIsInstance(result, CommandResult)
         return result
 
@@ -156,10 +172,241 @@ class VoicePortCommandsTests(SynchronousTestCase):
         """
         port = newVoicePort(VoicePortConfig("2/0/0"), _OtherBackend(), G711Law.ULAW, debug=DebugSwitches())
         table = CommandTable()
-        registerVoicePortCommands(table, [port])
+        registerVoicePortCommands(table, [port], runInThread=maybeDeferred)
         command, variables = table.lookup("voice-port 2/0/0 offhook".split())
         error = self.assertRaises(CommandError, command.handler, **variables)
         self.assertEqual(str(error), "voice-port 2/0/0 is not a simulated line")
+
+
+class PlayAndRecordSafetyTests(SynchronousTestCase):
+    """
+    C{play} reads only regular files within the limits, off the reactor
+    thread; C{record} refuses a path it cannot write when it is given.
+    """
+
+    def setUp(self):
+        backend = SimulatedBackend("1/0/0", Signal.FXS_LOOP_START)
+        self.port = newVoicePort(VoicePortConfig("1/0/0", Signal.FXS_LOOP_START), backend, G711Law.ULAW,
+                                 debug=DebugSwitches())
+        self.queued = []
+        self.table = CommandTable()
+        registerVoicePortCommands(self.table, [self.port], runInThread=self.runLater)
+        self.runInThread = maybeDeferred
+
+    def runLater(self, f, *args):
+        """
+        A C{runInThread} that only queues the call, as a busy thread pool
+        would, unless the test runs it at once (L{runInThread}).
+        """
+        if self.runInThread is not None:
+            return self.runInThread(f, *args)
+        d = Deferred()
+        self.queued.append((f, args, d))
+        return d
+
+    def handle(self, words):
+        """
+        @return: the handler's answer (a L{Deferred} for C{play}).
+        """
+        command, variables = self.table.lookup(words.split())
+        return command.handler(**variables)
+
+    def refusal(self, words):
+        """
+        @return: the message of the L{CommandError} C{words} fail with (the
+            CLI prints it after C{%}).
+        """
+        try:
+            result = self.handle(words)
+        except CommandError as e:
+            return str(e)
+        return str(self.failureResultOf(result, CommandError).value)
+
+    def test_playReadsOffTheReactorThread(self):
+        """
+        C{play} hands the reading of its file to C{runInThread} and answers
+        when it is done; meanwhile other commands are answered.
+        """
+        self.runInThread = None
+        path = self.mktemp() + ".wav"
+        samples = [(i % 50) * 100 for i in range(FRAME_SAMPLES)]
+        writeWav(path, samples)
+        self.handle("voice-port 1/0/0 offhook")
+        pending = self.handle(f"voice-port 1/0/0 play {path}")
+        self.assertNoResult(pending)
+        self.assertEqual([(f.__name__, args) for f, args, _ in self.queued], [("loadWav", (path,))])
+        self.assertIs(self.port.dsp.playing, CallProgressTone.DIAL)
+        summary = self.handle("show voice port summary")
+        self.assertIn("1/0/0           --  fxs-ls       up    up   off-hook idle     y", summary.text)
+        f, args, d = self.queued.pop()
+        d.callback(f(*args))
+        self.assertEqual(self.successResultOf(pending).text, "voice-port 1/0/0: offHook")
+        self.assertEqual(self.port.dsp.playing, path)
+
+    def test_playDevice(self):
+        """
+        C{play /dev/zero} (which never ends) is refused without reading it.
+        """
+        self.assertEqual(self.refusal("voice-port 1/0/0 play /dev/zero"),
+                         "voice-port 1/0/0: /dev/zero: not a regular file (a character device)")
+        self.assertIsNone(self.port.dsp.playing)
+
+    def test_playDirectory(self):
+        """
+        A directory is refused as no regular file.
+        """
+        path = self.mktemp()
+        os.mkdir(path)
+        self.assertEqual(self.refusal(f"voice-port 1/0/0 play {path}"),
+                         f"voice-port 1/0/0: {path}: not a regular file (a directory)")
+
+    def test_playOversized(self):
+        """
+        A file bigger than L{MAX_WAV_BYTES} is refused unread (it is sparse
+        here: reading it would take the memory the limit protects).
+        """
+        path = self.mktemp()
+        with open(path, "wb") as f:
+            f.truncate(MAX_WAV_BYTES + 1)
+        self.assertEqual(self.refusal(f"voice-port 1/0/0 play {path}"),
+                         f"voice-port 1/0/0: {path}: 4194305 bytes; the limit is 4194304 bytes "
+                         f"(180 s of 8 kHz audio)")
+        self.assertIsNone(self.port.dsp.playing)
+
+    def test_playTooLong(self):
+        """
+        A file within the byte limit holding more than L{MAX_WAV_SECONDS}
+        of audio (8-bit G.711 packs 8000 samples a second) is refused.
+        """
+        path = self.mktemp() + ".wav"
+        writeWav(path, [0] * ((MAX_WAV_SECONDS + 1) * 8000), WavEncoding.ALAW)
+        self.assertLess(os.path.getsize(path), MAX_WAV_BYTES)
+        self.assertEqual(self.refusal(f"voice-port 1/0/0 play {path}"),
+                         f"voice-port 1/0/0: {path}: 181.0 s of audio; the limit is 180 s")
+
+    def test_playLongest(self):
+        """
+        A file of exactly L{MAX_WAV_SECONDS} of 16-bit audio plays.
+        """
+        path = self.mktemp() + ".wav"
+        writeWav(path, [0] * (MAX_WAV_SECONDS * 8000))
+        self.assertEqual(self.handle(f"voice-port 1/0/0 play {path}").result.text, "voice-port 1/0/0: idle")
+        self.assertEqual(self.port.dsp.playing, path)
+
+    def test_recordUnderAFile(self):
+        """
+        C{record} to a path whose directory is a regular file is refused
+        when the command is given, and nothing is recorded.
+        """
+        parent = self.mktemp() + ".txt"
+        with open(parent, "w") as f:
+            f.write("not a directory")
+        path = os.path.join(parent, "x.wav")
+        self.assertEqual(self.refusal(f"voice-port 1/0/0 record {path}"),
+                         f"voice-port 1/0/0: {path}: cannot write: Not a directory")
+        self.assertFalse(self.port.dsp.recording)
+        self.assertIsNone(self.port.backend.recordPath)
+
+    def test_recordMissingDirectory(self):
+        """
+        C{record} into a directory that does not exist is refused at once.
+        """
+        path = os.path.join(self.mktemp(), "x.wav")
+        self.assertEqual(self.refusal(f"voice-port 1/0/0 record {path}"),
+                         f"voice-port 1/0/0: {path}: cannot write: No such file or directory")
+        self.assertFalse(self.port.dsp.recording)
+
+    def test_recordOverADevice(self):
+        """
+        C{record /dev/null} is refused: the recording would replace the
+        device node with a regular file.
+        """
+        self.assertEqual(self.refusal("voice-port 1/0/0 record /dev/null"),
+                         "voice-port 1/0/0: /dev/null: cannot write: not a regular file (a character device)")
+        self.assertTrue(stat.S_ISCHR(os.stat("/dev/null").st_mode))
+
+    def test_recordAgainLeavesNoTemporaryFile(self):
+        """
+        The file a recording opened is removed when another recording
+        replaces it; the last one is written on hook, and nothing else is
+        left in the directory.
+        """
+        directory = self.mktemp()
+        os.mkdir(directory)
+        first, second = os.path.join(directory, "a.wav"), os.path.join(directory, "b.wav")
+        self.handle("voice-port 1/0/0 offhook")
+        self.handle(f"voice-port 1/0/0 record {first}")
+        self.handle(f"voice-port 1/0/0 record {second}")
+        self.handle("voice-port 1/0/0 onhook")
+        self.assertEqual(os.listdir(directory), ["b.wav"])
+        self.assertEqual(readWav(second).samples, ())
+
+
+class PlayThroughTheThreadPoolTests(TestCase):
+    """
+    C{play} with the reactor's own thread pool, as the router runs it.
+    """
+
+    timeout = 10
+
+    def setUp(self):
+        backend = SimulatedBackend("1/0/0", Signal.FXS_LOOP_START)
+        self.port = newVoicePort(VoicePortConfig("1/0/0", Signal.FXS_LOOP_START), backend, G711Law.ULAW,
+                                 debug=DebugSwitches())
+        self.table = CommandTable()
+        registerVoicePortCommands(self.table, [self.port],
+                                  runInThread=partial(deferToThreadPool, reactor, reactor.getThreadPool()))
+
+    def play(self, path):
+        command, variables = self.table.lookup(["voice-port", "1/0/0", "play", path])
+        return command.handler(**variables)
+
+    def test_fifoWithNoWriter(self):
+        """
+        C{play} of a FIFO that nobody writes is refused at once: it is not
+        a regular file.  (Before, the read blocked until a writer came; a
+        timer thread opens the FIFO's write end after 2 s so that such a
+        bug fails this test instead of hanging it.)
+        """
+        fifo = self.mktemp()
+        os.mkfifo(fifo)
+        rescue = threading.Timer(2.0, _openWriteEnd, [fifo])
+        rescue.start()
+        self.addCleanup(rescue.join)
+        self.addCleanup(rescue.cancel)
+        d = self.play(fifo)
+        self.assertFailure(d, CommandError)
+        d.addCallback(lambda e: self.assertEqual(
+            str(e), f"voice-port 1/0/0: {fifo}: not a regular file (a FIFO)"))
+        return d
+
+    def test_playsAfterLoading(self):
+        """
+        A WAV file read in the thread pool plays once loaded.
+        """
+        path = self.mktemp() + ".wav"
+        samples = [(i % 80) * 200 - 8000 for i in range(FRAME_SAMPLES * 2)]
+        writeWav(path, samples)
+        self.port.backend.offHook()
+
+        def played(result):
+            self.assertEqual(result.text, "voice-port 1/0/0: offHook")
+            self.assertEqual(self.port.dsp.playing, path)
+            self.port.connectMedia()
+            self.assertEqual([self.port.nextPayload() for _ in range(2)], g711.packetise(G711Law.ULAW, samples))
+
+        return self.play(path).addCallback(played)
+
+
+def _openWriteEnd(fifo):
+    """
+    Open and close C{fifo}'s write end if a reader waits on it (never
+    blocks: without a reader the open fails with ENXIO).
+    """
+    try:
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    except OSError:
+        pass
 
 
 @implementer(IVoicePortBackend)

@@ -10,15 +10,18 @@ import random
 import struct
 from typing import Any
 
+from twisted.internet import reactor
 from twisted.internet.address import IPv4Address
+from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.error import ConnectionLost
 from twisted.internet.interfaces import IHandshakeListener
-from twisted.internet.protocol import Factory, Protocol
-from twisted.logger import Logger
+from twisted.internet.protocol import ClientCreator, Factory, Protocol
+from twisted.internet.testing import EventLoggingObserver
+from twisted.logger import Logger, formatEvent, globalLogPublisher
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.python.failure import Failure
 from twisted.test import iosim
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.trial.unittest import SynchronousTestCase, TestCase
 from zope.interface import implementer
 
 from srst.pki.tls import HandshakeFailure, phoneClientTLSOptions, serverTLSOptions
@@ -118,18 +121,27 @@ class BadInputTests(SynchronousTestCase):
     def test_randomBytes(self) -> None:
         """
         Random bytes close the connection with a logged reason; another
-        registered phone keeps working.
+        registered phone keeps working.  The reason is logged once per kind
+        of bad input from one peer, and the repeats are summed up when the
+        minute is over.
         """
         rng = random.Random(2000)
+        events = Events()
         for _ in range(20):
             bad = self.router.connect(port=41000)
-            events = Events()
             bad.protocol.log = Logger(namespace="test", observer=events)
             bad.protocol.dataReceived(bytes(rng.randrange(256) for _ in range(64)))
             self.assertFalse(bad.open)
-            self.assertTrue(events.find("closing"))
         self.assertGoodStillWorks()
-        self.assertEqual(self.router.clock.getDelayedCalls()[0].getTime(), 90)
+        self.assertEqual(self.router.clock.getDelayedCalls()[0].getTime(), 60)
+        self.assertEqual(self.router.clock.getDelayedCalls()[1].getTime(), 90)
+        closing = events.find("closing")
+        self.assertEqual([e["what"] for e in closing], ["bad frame"])
+        self.router.clock.advance(60)
+        self.assertEqual([formatEvent(e) for e in events.find("more {what}")], [
+            "10.1.1.40: 19 more connections closed (bad frame) in the last minute",
+            "10.1.1.40: 19 more connections closed with an unfinished frame in the last minute"])
+        self.assertEqual(len(events.events), 4)
 
     def test_impossibleLength(self) -> None:
         """
@@ -496,3 +508,68 @@ class InMemoryTLSTests(SynchronousTestCase):
         self.assertEqual(phone.received, b"")
         self.assertEqual(dict(secure.handshakeFailures), {"unknown issuer": 1})
         self.assertEqual(router.registry.registeredEphones(), [])
+
+
+class _Flooder(Protocol):
+    """
+    Send C{count} frames of an unknown message, then a KeepAlive; fire
+    C{acked} when the router answers (every frame has been handled).
+    """
+
+    def __init__(self, count: int, acked: Deferred[None]) -> None:
+        self.count = count
+        self.acked = acked
+
+    def connectionMade(self) -> None:
+        unknown = struct.pack("<III", 8, 0, 0x7777) + b"junk"
+        self.transport.write(unknown * self.count + m.encodeMessage(m.KeepAlive(), protocolVersion=0))
+
+    def dataReceived(self, data: bytes) -> None:
+        if not self.acked.called:
+            self.acked.callback(None)
+
+
+class LogFloodTests(TestCase):
+    """
+    Garbage from peers over real loopback sockets is logged once per peer
+    and kind, and summed up when the minute (on the factory's clock) is over.
+    """
+
+    timeout = 10
+
+    def test_thousandUnknownMessages(self) -> None:
+        """
+        1000 unknown messages from 127.0.0.1 give one line and one summary
+        with the other 999; 127.0.0.2, flooding at the same time, gets its
+        own first line and summary.
+        """
+        router = Router()
+        events = EventLoggingObserver.createWithCleanup(self, globalLogPublisher)
+        port = reactor.listenTCP(0, router.plain, interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        address = port.getHost()
+        done = []
+        for source in ("127.0.0.1", "127.0.0.2"):
+            acked: Deferred[None] = Deferred()
+            client = ClientCreator(reactor, _Flooder, 1000, acked)
+            connected = client.connectTCP(address.host, address.port, bindAddress=(source, 0))
+            connected.addCallback(lambda p: self.addCleanup(p.transport.loseConnection))
+            done.append(acked)
+
+        def check(ignored: object) -> None:
+            def lines(summary: bool) -> list[str]:
+                return sorted(formatEvent(e) for e in events
+                              if e["log_namespace"].startswith("srst.sccp") and "unknown" in formatEvent(e)
+                              and e.get("summary", False) is summary)
+            first = lines(summary=False)
+            self.assertEqual([line.split(": ", 1)[1] for line in first],
+                             ["unknown message 0x7777 (4 bytes) ignored"] * 2)
+            self.assertEqual([line.split()[1] for line in first], ["127.0.0.1", "127.0.0.2"])
+            self.assertEqual(lines(summary=True), [])
+            router.clock.advance(60)
+            self.assertEqual(lines(summary=True), [
+                "127.0.0.1: 999 more unknown messages ignored in the last minute",
+                "127.0.0.2: 999 more unknown messages ignored in the last minute"])
+            self.assertEqual(len(lines(summary=False)), 2)
+
+        return gatherResults(done).addCallback(check)

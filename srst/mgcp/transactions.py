@@ -49,6 +49,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import Interface
 
+from srst.lograte import LogLimiter
 from srst.mgcp.config import MgcpTimers
 from srst.mgcp.constants import MAX_TRANSACTION_ID, ResponseCode, responseText
 from srst.mgcp.messages import (
@@ -352,6 +353,9 @@ class MgcpTransactions:
     The sans-IO MGCP transaction layer for one UDP socket.
 
     @ivar counters: a L{TransactionCounters}.
+    @ivar logLimiter: the L{srst.lograte.LogLimiter} of the lines any host
+        can cause (malformed messages, stray responses); it stops on
+        L{close}.
     @ivar policy: the L{RetransmissionPolicy}.
     @ivar debugLog: the C{debug mgcp} logger (duplicates, executions,
         commands sent).
@@ -393,6 +397,7 @@ class MgcpTransactions:
         self._outgoing: dict[int, _Outgoing] = {}
         self._recentIds: dict[int, IDelayedCall] = {}
         self._closed = False
+        self.logLimiter = LogLimiter(clock)
 
     # -- input ------------------------------------------------------------
 
@@ -444,10 +449,11 @@ class MgcpTransactions:
     def _malformed(self, error: MgcpDecodeError, peer: Peer) -> None:
         self.counters.malformed += 1
         reply = errorResponse(error)
-        self.log.warn("MGCP: malformed message from {peer}: {error}",
-                      peer=peer, error=str(error), code=error.code,
-                      transactionId=error.transactionId,
-                      answered=reply is not None)
+        self.logLimiter.warn(self.log, peer[0], "malformed messages",
+                             "MGCP: malformed message from {peer}: {error}",
+                             peer=peer, error=str(error), code=error.code,
+                             transactionId=error.transactionId,
+                             answered=reply is not None)
         if reply is not None:
             self._answer(reply, peer)
 
@@ -605,10 +611,11 @@ class MgcpTransactions:
         if outgoing is not None and tuple(outgoing.peer[:2]) != tuple(peer[:2]):
             # Only the address (host and port) the command went to can answer it.
             self.counters.unmatchedResponses += 1
-            self.log.warn("MGCP: response {code} {transactionId} from {peer}, "
-                          "but the command went to {commandPeer}",
-                          code=response.code, transactionId=transactionId,
-                          peer=peer, commandPeer=outgoing.peer)
+            self.logLimiter.warn(self.log, peer[0], "responses from a host the command did not go to",
+                                 "MGCP: response {code} {transactionId} from {peer}, "
+                                 "but the command went to {commandPeer}",
+                                 code=response.code, transactionId=transactionId,
+                                 peer=peer, commandPeer=outgoing.peer)
             return
         if outgoing is None:
             if transactionId in self._recentIds:
@@ -616,10 +623,11 @@ class MgcpTransactions:
                 self._acknowledge(response, peer)
             else:
                 self.counters.unmatchedResponses += 1
-                self.log.warn("MGCP: response {code} {transactionId} from "
-                              "{peer} matches no transaction",
-                              code=response.code,
-                              transactionId=transactionId, peer=peer)
+                self.logLimiter.warn(self.log, peer[0], "responses matching no transaction",
+                                     "MGCP: response {code} {transactionId} from "
+                                     "{peer} matches no transaction",
+                                     code=response.code,
+                                     transactionId=transactionId, peer=peer)
             return
         if outgoing.retransmitter is not None:
             outgoing.retransmitter.cancel()
@@ -780,6 +788,7 @@ class MgcpTransactions:
             if call.active():
                 call.cancel()
         self._recentIds.clear()
+        self.logLimiter.stop()
         outgoing, self._outgoing = self._outgoing, {}
         for entry in outgoing.values():
             entry.cancelTimers()

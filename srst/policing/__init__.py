@@ -51,6 +51,7 @@ the middle without desynchronising TLS and SCCP framing):
   - Class-default traffic is counted (C{show}) but never metered or held.
 
 Warnings (refused, aborted, throttled, dropped) are logged in the
-C{srst.policing} namespace with fields, at most once a second per class and
-kind, each carrying how many like events it stands for (C{suppressed}).
+C{srst.policing} namespace with fields, through the control plane's
+L{srst.lograte.LogLimiter}: the first per class and kind at once, the
+repeats summed up when the minute is over.
 """

@@ -64,11 +64,19 @@ class PolicingDatagramProtocol(DatagramProtocol):
         DatagramProtocol.makeConnection(self, transport)
         self.wrappedProtocol.makeConnection(transport)
 
+    def doStart(self) -> None:
+        """
+        Start, and tell the control plane.
+        """
+        DatagramProtocol.doStart(self)
+        self.controlPlane.listenerStarted()
+
     def doStop(self) -> None:
         """
-        Stop, and stop the wrapped protocol.
+        Stop, tell the control plane, and stop the wrapped protocol.
         """
         DatagramProtocol.doStop(self)
+        self.controlPlane.listenerStopped()
         self.wrappedProtocol.doStop()
 
     def connectionRefused(self) -> None:

@@ -23,6 +23,7 @@ from attrs import define, field, frozen, validators
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
+from srst.lograte import LogLimiter
 from srst.policing.config import (
     CLASS_DEFAULT,
     ControlPlanePolicy,
@@ -52,8 +53,9 @@ MSS on Ethernet), so large reads are metered the way IOS meters segments.
 LOG_NAMESPACE = "srst.policing"
 """Where policing warnings (refused, aborted, throttled, dropped) are logged."""
 
-WARN_INTERVAL = 1.0
-"""At most one warning per class and kind of event per this many seconds."""
+_WARNED = {"refuse": "connections dropped", "abort": "connections aborted",
+           "throttle": "connections throttled", "datagram": "datagrams dropped"}
+"""What a summary of each kind of warning says (L{srst.lograte})."""
 
 
 @define
@@ -363,6 +365,8 @@ class ControlPlane:
     @ivar policy: the L{ControlPlanePolicy}.
     @ivar clock: the L{IReactorTime} whose C{seconds()} is "now".
     @ivar log: the L{Logger} for warnings, namespace L{LOG_NAMESPACE}.
+    @ivar logLimiter: the L{LogLimiter} of those warnings: it runs while a
+        policed listener runs (L{listenerStarted}, L{listenerStopped}).
     """
 
     def __init__(self, policy: ControlPlanePolicy, clock: IReactorTime) -> None:
@@ -374,8 +378,8 @@ class ControlPlane:
         }
         self._counters: dict[str, _Counters] = {c.name: _Counters() for c in policy.classes}
         self._counters[CLASS_DEFAULT] = _Counters()
-        self._warned: dict[tuple[str, str], float] = {}
-        self._suppressed: dict[tuple[str, str], int] = {}
+        self.logLimiter = LogLimiter(clock)
+        self._listeners = 0
 
     # -- classification and metering
 
@@ -492,20 +496,31 @@ class ControlPlane:
 
     def warn(self, kind: str, policyClass: PolicyClass, format: str, **fields: Any) -> None:
         """
-        Log a warning about a peer, at most once per L{WARN_INTERVAL} per
-        class and C{kind}: a flood must not become a log flood.  The event
-        carries C{suppressed}, the number of like events not logged since the
-        previous one, and C{policyClass}, the class name.
+        Log a warning about a peer through L{logLimiter}, keyed by class and
+        C{kind} (the policer is aggregate, and so is its log): the first of
+        a minute is logged, the rest are summed up when the minute is over
+        (C{"control-plane sccp-class: 999 more datagrams dropped in the last
+        minute"}).  The event carries C{policyClass}, the class name, and
+        C{kind}.
         """
-        key = (policyClass.name, kind)
-        now = self.clock.seconds()
-        last = self._warned.get(key)
-        if last is not None and 0 <= now - last < WARN_INTERVAL:
-            self._suppressed[key] = self._suppressed.get(key, 0) + 1
-            return
-        self._warned[key] = now
-        suppressed = self._suppressed.pop(key, 0)
-        self.log.warn(format, policyClass=policyClass.name, suppressed=suppressed, kind=kind, **fields)
+        self.logLimiter.warn(self.log, f"control-plane {policyClass.name}", _WARNED.get(kind, kind), format,
+                             policyClass=policyClass.name, kind=kind, **fields)
+
+    def listenerStarted(self) -> None:
+        """
+        A policed listener started: warnings are rate-limited while one runs.
+        """
+        self._listeners += 1
+        self.logLimiter.start()
+
+    def listenerStopped(self) -> None:
+        """
+        A policed listener stopped; with the last one, the held-back
+        warnings are summed up now (L{LogLimiter.stop}).
+        """
+        self._listeners = max(self._listeners - 1, 0)
+        if not self._listeners:
+            self.logLimiter.stop()
 
     def stats(self) -> PolicyStats:
         """

@@ -333,11 +333,20 @@ class PolicingFactory(WrappingFactory):
         p._cancelResume()
         WrappingFactory.unregisterProtocol(self, p)
 
+    def doStart(self) -> None:
+        """
+        The listener started: start as usual and tell the control plane.
+        """
+        WrappingFactory.doStart(self)
+        self.controlPlane.listenerStarted()
+
     def doStop(self) -> None:
         """
         The listener stopped: cancel every resume timer (throttled
-        connections stay paused until they close), then stop as usual.
+        connections stay paused until they close), tell the control plane,
+        then stop as usual.
         """
         for p in list(self.protocols):
             p._cancelResume()
+        self.controlPlane.listenerStopped()
         WrappingFactory.doStop(self)

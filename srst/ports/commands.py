@@ -24,7 +24,11 @@ one line of its statistics (an srst addition; IOS shows them elsewhere)::
 
 C{voice-port <name> offhook | onhook | dial <digits> | flash | play <wav> |
 record <wav>} drives a port's simulated line
-(L{srst.ports.voiceport.SimulatedBackend}); a recording is written when the
+(L{srst.ports.voiceport.SimulatedBackend}).  C{play} reads the file off the
+reactor thread (through the C{runInThread} the router passes in) and only
+a regular file within the limits of L{srst.ports.wav} (C{MAX_WAV_BYTES},
+C{MAX_WAV_SECONDS}); C{record} opens its file at once, so a path that
+cannot be written is refused then, and the recording is written when the
 line goes on hook.
 """
 
@@ -32,10 +36,15 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
+from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
+
 from srst.admin.commands import CommandError, CommandResult, CommandTable
 from srst.media.transport import StreamSnapshot
+from srst.ports.dsp import loadWav
 from srst.ports.simulated import LineError, SimulatedBackend
 from srst.ports.voiceport import PortStatus, VoicePort, VoicePortStateError
+from srst.ports.wav import WavError
 
 _HEADER = (
     "                                           IN       OUT",
@@ -116,7 +125,8 @@ def renderSummary(ports: Sequence[VoicePort],
 
 
 def registerVoicePortCommands(table: CommandTable, ports: Sequence[VoicePort],
-                              mediaOf: Callable[[str], StreamSnapshot | None] = _noMedia) -> None:
+                              mediaOf: Callable[[str], StreamSnapshot | None] = _noMedia, *,
+                              runInThread: Callable[..., Deferred[Any]]) -> None:
     """
     Register C{show voice port summary} and the C{voice-port <name> ...}
     line commands.
@@ -125,6 +135,9 @@ def registerVoicePortCommands(table: CommandTable, ports: Sequence[VoicePort],
     @param ports: the voice ports.
     @param mediaOf: a port name's open stream snapshot or L{None} (see
         L{renderSummary}).
+    @param runInThread: runs a blocking call off the reactor thread and
+        returns a L{Deferred} of its result (the router's thread pool):
+        C{play} reads its WAV file through it.
     """
     byName = {port.name: port for port in ports}
 
@@ -137,6 +150,12 @@ def registerVoicePortCommands(table: CommandTable, ports: Sequence[VoicePort],
             raise CommandError(f"voice-port {name} is not a simulated line")
         return port, port.backend
 
+    def answer(port: VoicePort) -> CommandResult:
+        inStatus, outStatus = _statuses(port)
+        return CommandResult(f"voice-port {port.name}: {port.status.stateName}",
+                             {"port": port.name, "state": port.status.stateName,
+                              "inStatus": inStatus, "outStatus": outStatus})
+
     def lineCommand(action: Callable[[SimulatedBackend, str], object]) -> Callable[..., CommandResult]:
         def handler(name: str, argument: str = "") -> CommandResult:
             port, backend = backendOf(name)
@@ -144,11 +163,21 @@ def registerVoicePortCommands(table: CommandTable, ports: Sequence[VoicePort],
                 action(backend, argument)
             except (VoicePortStateError, LineError) as e:
                 raise CommandError(str(e)) from None
-            inStatus, outStatus = _statuses(port)
-            return CommandResult(f"voice-port {port.name}: {port.status.stateName}",
-                                 {"port": port.name, "state": port.status.stateName,
-                                  "inStatus": inStatus, "outStatus": outStatus})
+            return answer(port)
         return handler
+
+    def play(name: str, wav: str) -> Deferred[CommandResult]:
+        port, backend = backendOf(name)
+
+        def loaded(samples: tuple[int, ...]) -> CommandResult:
+            backend.playSamples(samples, name=wav)
+            return answer(port)
+
+        def unreadable(failure: Failure) -> None:
+            failure.trap(WavError)
+            raise CommandError(str(LineError(port.name, str(failure.value))))
+
+        return runInThread(loadWav, wav).addCallbacks(loaded, unreadable)
 
     table.add("show voice port summary", lambda: renderSummary(ports, mediaOf),
               help="voice ports: signalling, operational and hook state")
@@ -161,8 +190,7 @@ def registerVoicePortCommands(table: CommandTable, ports: Sequence[VoicePort],
     dial = lineCommand(lambda b, digits: b.dial(digits))
     table.add("voice-port <name> dial <digits>", lambda name, digits: dial(name, digits),
               help="simulated line: dial DTMF digits")
-    play = lineCommand(lambda b, path: b.play(path))
-    table.add("voice-port <name> play <wav>", lambda name, wav: play(name, wav),
+    table.add("voice-port <name> play <wav>", play,
               help="simulated line: play an 8 kHz WAV file towards the far end")
     record = lineCommand(lambda b, path: b.record(path))
     table.add("voice-port <name> record <wav>", lambda name, wav: record(name, wav),

@@ -9,12 +9,14 @@ It is driven from outside: its port's media leg takes
 L{SimulatedDsp.nextPayload} once per packet interval on its own clock
 (through L{srst.ports.voiceport.VoicePort.nextPayload}) and hands every
 received payload to L{SimulatedDsp.takePayload}.  No timers, no I/O
-except reading and writing WAV files when asked.
+except reading and writing WAV files when asked (L{loadWav} reads one
+in whatever thread calls it).
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import weakref
 from functools import lru_cache
 from typing import Iterator, Optional, Sequence, Union
@@ -73,7 +75,12 @@ _clips: "weakref.WeakSet[_Clip]" = weakref.WeakSet()
 a port starting the same announcement finds it by."""
 
 
-@lru_cache(maxsize=16)
+_WAV_CACHE_SIZE = 4
+"""Announcements whose samples stay cached (each up to
+L{srst.ports.wav.MAX_WAV_SECONDS} of audio, tens of MB as Python ints)."""
+
+
+@lru_cache(maxsize=_WAV_CACHE_SIZE)
 def _wavSamples(path: str, version: tuple[int, ...]) -> tuple[int, ...]:
     """
     The samples of a WAV file as one tuple, kept for the file's path and
@@ -83,6 +90,27 @@ def _wavSamples(path: str, version: tuple[int, ...]) -> tuple[int, ...]:
     shared L{_Clip}.
     """
     return tuple(readWav(path).samples)
+
+
+def loadWav(path: str) -> tuple[int, ...]:
+    """
+    The samples of an 8 kHz mono WAV file, to hand to
+    L{SimulatedDsp.playSamples}: the same tuple for the same unchanged
+    file.  It reads the file (up to L{srst.ports.wav.MAX_WAV_BYTES}), so
+    the router calls it off the reactor thread; it may run in any thread.
+
+    @param path: the file.
+    @raise srst.ports.wav.WavError: when it cannot be read, is no regular
+        file, is too big or is not 8 kHz mono PCM, A-law or µ-law.
+    """
+    try:
+        status = os.stat(path)
+    except OSError:
+        status = None
+    if status is None or not stat.S_ISREG(status.st_mode):
+        return tuple(readWav(path).samples)  # raises the WavError naming the file
+    return _wavSamples(path, (status.st_dev, status.st_ino, status.st_size,
+                              status.st_mtime_ns, status.st_ctime_ns))
 
 
 def _clipOf(samples: Sequence[int]) -> _Clip:
@@ -163,15 +191,12 @@ class SimulatedDsp:
         @param path: the file.
         @raise srst.ports.wav.WavError: when it cannot be read or is not
             8 kHz mono PCM, A-law or µ-law; what was playing continues.
+
+        This reads the file on the calling thread (L{loadWav}); the
+        router's C{play} command loads it off the reactor thread and calls
+        L{playSamples}.
         """
-        try:
-            status = os.stat(path)
-        except OSError:
-            samples = readWav(path).samples  # raises the WavError naming the file
-        else:
-            samples = _wavSamples(path, (status.st_dev, status.st_ino, status.st_size,
-                                         status.st_mtime_ns, status.st_ctime_ns))
-        self.playSamples(samples, name=path)
+        self.playSamples(loadWav(path), name=path)
 
     def stop(self) -> None:
         """Stop playing: send silence."""

@@ -7,13 +7,15 @@ dial <digits> | flash | play <wav> | record <wav>} and by tests.
 
 from __future__ import annotations
 
+from typing import Sequence
+
 from attrs import define
 from zope.interface import implementer
 
 from srst.ports.config import Signal
 from srst.ports.dsp import SimulatedDsp
 from srst.ports.interfaces import ILineListener, IVoicePortBackend
-from srst.ports.wav import WavError
+from srst.ports.wav import WavError, WavWriter, openWavWriter
 
 DTMF_DIGITS = frozenset("0123456789*#ABCD")
 """The digits a line can carry."""
@@ -44,8 +46,9 @@ class SimulatedBackend:
     L{flash}; it shows whether the port rings it.  For an FXO port it is the
     exchange: L{ringLine}, L{stopRingLine}, and it shows whether the port
     seized it.  Both can L{play} a WAV file towards the far end and
-    L{record} what the far end sends; a recording is written when the line
-    goes on hook or on L{stopRecording}.
+    L{record} what the far end sends; a recording's file is opened when it
+    starts (a path that cannot be written is refused then) and written when
+    the line goes on hook or on L{stopRecording}.
 
     @ivar name: the voice-port name.
     @ivar signal: the port's L{Signal}.
@@ -68,6 +71,7 @@ class SimulatedBackend:
     recordPath: str | None = None
     _listener: ILineListener | None = None
     _dsp: SimulatedDsp | None = None
+    _recording: WavWriter | None = None
 
     def attach(self, listener: ILineListener, dsp: SimulatedDsp) -> None:
         """See L{IVoicePortBackend.attach}."""
@@ -168,19 +172,43 @@ class SimulatedBackend:
 
     def play(self, path: str) -> None:
         """
-        Play an 8 kHz mono WAV file towards the far end.
+        Play an 8 kHz mono WAV file towards the far end, reading it on the
+        calling thread (the C{play} command reads it off the reactor thread
+        with L{srst.ports.dsp.loadWav} and calls L{playSamples}).
 
-        @raise LineError: when the file cannot be read or is not 8 kHz mono.
+        @raise LineError: when the file cannot be read, is no regular file,
+            is too big or is not 8 kHz mono.
         """
         try:
             self._dsp.playWav(path)
         except WavError as e:
             raise LineError(self.name, str(e)) from None
 
+    def playSamples(self, samples: Sequence[int], name: str) -> None:
+        """
+        Play linear PCM towards the far end (a WAV file loaded already).
+
+        @param samples: signed 16-bit samples at 8 kHz.
+        @param name: what the DSP shows as playing (the file's path).
+        """
+        self._dsp.playSamples(samples, name=name)
+
     def record(self, path: str) -> None:
         """
-        Record what the far end sends, to be written to C{path}.
+        Record what the far end sends, to be written to C{path} when the
+        line goes on hook.  The file is opened now, so a path that cannot
+        be written is refused before anything is recorded; a recording
+        already running is given up.
+
+        @raise LineError: when C{path} cannot be written.
         """
+        try:
+            writer = openWavWriter(path)
+        except WavError as e:
+            raise LineError(self.name, str(e)) from None
+        if self._recording is not None:
+            self._recording.discard()
+        self._recording = writer
         self._dsp.startRecording()
         self.recordPath = path
 
@@ -191,13 +219,19 @@ class SimulatedBackend:
         @return: the recorded samples (empty when not recording).
         @raise LineError: when the file cannot be written.
         """
-        path, self.recordPath = self.recordPath, None
+        writer, self._recording = self._recording, None
+        self.recordPath = None
         if not self._dsp.recording:
+            if writer is not None:
+                writer.discard()
             return ()
-        try:
-            return self._dsp.stopRecording(path)
-        except WavError as e:
-            raise LineError(self.name, str(e)) from None
+        samples = self._dsp.stopRecording()
+        if writer is not None:
+            try:
+                writer.commit(samples)
+            except WavError as e:
+                raise LineError(self.name, str(e)) from None
+        return samples
 
 
 __all__ = ["DTMF_DIGITS", "LineError", "SimulatedBackend"]

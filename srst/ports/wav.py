@@ -9,23 +9,42 @@ not read, are read and written here.  Everything else is refused with a
 L{WavError} naming the file.  Files are written atomically
 (L{srst._files.atomicWrite}): a temporary file in the same directory,
 C{fsync}, C{os.replace}, C{fsync} of the directory.
+
+Limits, because the operator's C{play} must not freeze or exhaust the
+router: only a regular file is read (a FIFO, a device or a directory is
+refused without being read: it is opened non-blocking, so a FIFO with no
+writer cannot hang the reader), of at most L{MAX_WAV_BYTES} bytes and
+L{MAX_WAV_SECONDS} seconds of audio.  A recording's file is created when
+the recording starts (L{openWavWriter}), so a path that cannot be written
+is refused then, not when the call ends.
 """
 
 from __future__ import annotations
 
 import enum
 import io
+import os
+import stat
 import struct
+import tempfile
 import wave
 from typing import Sequence
 
 from attrs import frozen
 
-from srst._files import atomicWrite
+from srst._files import atomicWrite, fsyncDirectory
 from srst.ports import g711
 
 WAV_SAMPLE_RATE = g711.SAMPLE_RATE
 """The only sample rate voice ports play and record: 8000 Hz."""
+
+MAX_WAV_SECONDS = 180
+"""The longest audio a voice port plays: 3 minutes (1,440,000 samples).
+Samples are held in memory while a file plays (about 36 bytes each)."""
+
+MAX_WAV_BYTES = 4 * 1024 * 1024
+"""The largest WAV file read: 4 MiB, more than 3 minutes of 16-bit audio
+(2,880,000 bytes) and its headers; a bigger file is refused unread."""
 
 _RIFF = struct.Struct("<4sI4s")
 _CHUNK = struct.Struct("<4sI")
@@ -103,6 +122,12 @@ def _chunks(path: str, data: bytes) -> dict[bytes, bytes]:
     return chunks
 
 
+def _checkDuration(path: str, count: int) -> None:
+    if count > MAX_WAV_SECONDS * WAV_SAMPLE_RATE:
+        raise WavError(path, "%.1f s of audio; the limit is %d s"
+                       % (count / WAV_SAMPLE_RATE, MAX_WAV_SECONDS))
+
+
 def _samplesFromPcm(frames: bytes) -> tuple[int, ...]:
     return struct.unpack("<%dh" % (len(frames) // 2,), frames)
 
@@ -114,7 +139,8 @@ def parseWav(path: str, data: bytes) -> WavAudio:
     @param path: the file name, for errors.
     @param data: the file's contents.
     @return: its audio.
-    @raise WavError: when it is not 8 kHz mono 16-bit PCM, A-law or µ-law.
+    @raise WavError: when it is not 8 kHz mono 16-bit PCM, A-law or µ-law,
+        or holds more than L{MAX_WAV_SECONDS} of audio.
     """
     chunks = _chunks(path, data)
     tag, channels, rate, _, _, bits = _FMT.unpack_from(chunks[b"fmt "], 0)
@@ -132,6 +158,7 @@ def parseWav(path: str, data: bytes) -> WavAudio:
     if bits != expectedBits:
         raise WavError(path, "%d bits per sample, expected %d for %s"
                        % (bits, expectedBits, encoding.name))
+    _checkDuration(path, len(chunks[b"data"]) * 8 // bits)
     if encoding is WavEncoding.PCM16:
         try:
             with wave.open(io.BytesIO(data), "rb") as reader:
@@ -142,20 +169,66 @@ def parseWav(path: str, data: bytes) -> WavAudio:
     return WavAudio(g711.decode(_LAWS[encoding], chunks[b"data"]), encoding)
 
 
-def readWav(path: str) -> WavAudio:
+_FILE_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
+               (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+               (stat.S_ISSOCK, "a socket"))
+
+
+def _notRegular(mode: int) -> str | None:
     """
-    Read an 8 kHz mono WAV file.
+    @return: what kind of file C{mode} is when not a regular file (C{"a
+        FIFO"}), else L{None}.
+    """
+    if stat.S_ISREG(mode):
+        return None
+    for test, kind in _FILE_KINDS:
+        if test(mode):
+            return kind
+    return "not a regular file"
+
+
+def _tooBig(path: str, size: int, limit: int) -> WavError:
+    return WavError(path, "%d bytes; the limit is %d bytes (%d s of 8 kHz audio)"
+                    % (size, limit, MAX_WAV_SECONDS))
+
+
+def readWav(path: str, maxBytes: int = MAX_WAV_BYTES) -> WavAudio:
+    """
+    Read an 8 kHz mono WAV file: a regular file of at most C{maxBytes}.
+
+    The file is opened non-blocking and checked before anything is read:
+    a FIFO, a device, a socket or a directory is refused at once (a FIFO
+    with no writer would otherwise block the reader until one appears;
+    C{/dev/zero} never ends).  This blocks only as long as reading a
+    regular file of C{maxBytes} does: the router calls it off the reactor
+    thread.
 
     @param path: the file.
+    @param maxBytes: the largest file read.
     @return: its audio, as linear PCM.
-    @raise WavError: when the file cannot be read or is not 8 kHz mono
+    @raise WavError: when the file cannot be read, is no regular file, is
+        bigger than C{maxBytes} or L{MAX_WAV_SECONDS}, or is not 8 kHz mono
         16-bit PCM, A-law or µ-law.
     """
     try:
-        with open(path, "rb") as f:
-            data = f.read()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except OSError as e:
         raise WavError(path, "cannot read: %s" % (e.strerror or e,)) from None
+    try:
+        status = os.fstat(fd)
+        kind = _notRegular(status.st_mode)
+        if kind is not None:
+            raise WavError(path, "not a regular file (%s)" % (kind,))
+        if status.st_size > maxBytes:
+            raise _tooBig(path, status.st_size, maxBytes)
+        with open(fd, "rb", closefd=False) as f:
+            data = f.read(maxBytes + 1)
+    except OSError as e:
+        raise WavError(path, "cannot read: %s" % (e.strerror or e,)) from None
+    finally:
+        os.close(fd)
+    if len(data) > maxBytes:  # it grew since fstat
+        raise _tooBig(path, len(data), maxBytes)
     return parseWav(path, data)
 
 
@@ -207,3 +280,97 @@ def writeWav(path: str, samples: Sequence[int],
         atomicWrite(path, data, 0o600)  # recordings of calls: owner only
     except OSError as e:
         raise WavError(path, "cannot write: %s" % (e.strerror or e,)) from None
+
+
+class WavWriter:
+    """
+    A WAV file opened for writing now and written later, atomically: a
+    temporary file in the target's directory (owner-only, like every
+    recording of a call) that L{commit} fills, C{fsync}s and renames over
+    the target.  Made by L{openWavWriter}.
+
+    @ivar path: the target file.
+    """
+
+    def __init__(self, path: str, fd: int, temp: str) -> None:
+        self.path = path
+        self._fd: int | None = fd
+        self._temp = temp
+
+    def commit(self, samples: Sequence[int], encoding: WavEncoding = WavEncoding.PCM16) -> None:
+        """
+        Write C{samples} and put the file in place.
+
+        @raise WavError: when the file cannot be written (nothing is left
+            behind).
+        @raise ValueError: for a sample outside -32768..32767 (the file is
+            discarded).
+        """
+        fd, self._fd = self._fd, None
+        if fd is None:
+            raise WavError(self.path, "already written or discarded")
+        try:
+            data = formatWav(samples, encoding)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(self._temp, self.path)
+            fsyncDirectory(os.path.dirname(os.path.abspath(self.path)))
+        except OSError as e:
+            _unlinkQuietly(self._temp)
+            raise WavError(self.path, "cannot write: %s" % (e.strerror or e,)) from None
+        except BaseException:
+            _unlinkQuietly(self._temp)
+            raise
+
+    def discard(self) -> None:
+        """
+        Give the file up: the temporary file is removed and the target is
+        untouched.  Does nothing once committed or discarded.
+        """
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+            _unlinkQuietly(self._temp)
+
+
+def _unlinkQuietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def openWavWriter(path: str) -> WavWriter:
+    """
+    Open the WAV file C{path} for a later L{WavWriter.commit}: the
+    directory must exist and be writable now, and C{path} must not be a
+    directory, a device or a FIFO (replacing C{/dev/null} with a recording
+    would be a disaster when running as root).
+
+    @raise WavError: when C{path} cannot be written, saying why.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        pass
+    except OSError as e:
+        raise WavError(path, "cannot write: %s" % (e.strerror or e,)) from None
+    else:
+        kind = _notRegular(mode)
+        if kind is not None:
+            raise WavError(path, "cannot write: not a regular file (%s)" % (kind,))
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, temp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
+                                    dir=directory)
+    except OSError as e:
+        raise WavError(path, "cannot write: %s" % (e.strerror or e,)) from None
+    try:
+        os.fchmod(fd, 0o600)  # recordings of calls: owner only
+    except OSError as e:
+        os.close(fd)
+        _unlinkQuietly(temp)
+        raise WavError(path, "cannot write: %s" % (e.strerror or e,)) from None
+    return WavWriter(path, fd, temp)

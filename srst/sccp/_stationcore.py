@@ -20,6 +20,7 @@ from cryptography import x509
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 
+from srst.lograte import LogLimiter
 from srst.sccp import messages as m
 from srst.sccp._templates import (
     SECONDARY_KEEPALIVE,
@@ -87,6 +88,8 @@ class StationCore:
     @ivar debugEnabled: whether a debug category (by log namespace) is on;
         the debug lines of a category that is off are not even built (the
         router passes L{srst.debug.DebugSwitches.isEnabled}).
+    @ivar logLimiter: the listener's L{LogLimiter}: lines a peer can cause
+        at will (alarms, refused Registers) are logged through it.
     @ivar ephone: the registered phone's record.
     @ivar certificate: the verified TLS client certificate.
     @ivar standbyKeepAlives: KeepAlives acknowledged while not registered.
@@ -104,6 +107,7 @@ class StationCore:
     registerLog: Logger
     stateLog: Logger
     debugEnabled: Callable[[str], bool]
+    logLimiter: LogLimiter
     listener: IStationListener | None = None
     station: Station = field(default=None, repr=False)
     ephone: Ephone | None = None
@@ -193,18 +197,21 @@ class StationCore:
         elif self.listener is not None:
             self.listener.callMessageReceived(self.station, msg)
         else:
-            self.log.info("{station}: {message} not handled", station=self.label(),
-                          message=type(msg).__name__, ip=self.peerHost, socket=self.socket)
+            self.logLimiter.info(self.log, self.peerHost, "messages not handled",
+                                 "{station}: {message} not handled", station=self.label(),
+                                 message=type(msg).__name__, ip=self.peerHost, socket=self.socket)
 
     def note(self, msg: m.Message) -> None:
         """Log an informational message (Alarm, HeadsetStatus, ...)."""
         if isinstance(msg, m.Alarm):
-            self.log.info("{station}: alarm from {ip} severity {severity}: {text}", station=self.label(),
-                          ip=self.peerHost, severity=int(msg.alarmSeverity), text=msg.text,
-                          param1=msg.parm1, param2=msg.parm2, socket=self.socket)
+            self.logLimiter.info(self.log, self.peerHost, "alarms",
+                                 "{station}: alarm from {ip} severity {severity}: {text}", station=self.label(),
+                                 ip=self.peerHost, severity=int(msg.alarmSeverity), text=msg.text,
+                                 param1=msg.parm1, param2=msg.parm2, socket=self.socket)
         else:
-            self.log.info("{station}: {message} from {ip}", station=self.label(),
-                          message=type(msg).__name__, ip=self.peerHost, socket=self.socket)
+            self.logLimiter.info(self.log, self.peerHost, f"{type(msg).__name__} messages",
+                                 "{station}: {message} from {ip}", station=self.label(),
+                                 message=type(msg).__name__, ip=self.peerHost, socket=self.socket)
 
     def registrationEnded(self, why: str) -> None:
         """

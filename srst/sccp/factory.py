@@ -36,6 +36,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from srst.debug import DebugSwitches
+from srst.lograte import LogLimiter
 from srst.pki.tls import HandshakeFailure, ServerTLSOptions, describeSSLError
 from srst.sccp._templates import StationSettings, dateTemplate, idlePrompt
 from srst.sccp.config import CallManagerFallbackConfig
@@ -67,6 +68,9 @@ class SkinnyFactory(Factory):
     @ivar handshakeFailures: failed TLS handshakes, by reason.
     @ivar inputErrors: connections closed for bad input, by kind.
     @ivar protocols: the open connections, by socket number.
+    @ivar logLimiter: the L{LogLimiter} of the lines a peer can cause at
+        will (bad frames, failed handshakes, refused Registers); it stops
+        with the listener.
     """
 
     noisy = False
@@ -130,6 +134,15 @@ class SkinnyFactory(Factory):
         self.inputErrors: Counter[str] = Counter()
         self.protocols: dict[int, SkinnyProtocol] = {}
         self._sockets = 0
+        self.logLimiter = LogLimiter(clock)
+
+    def startFactory(self) -> None:
+        """The listener started: rate-limit peer log lines."""
+        self.logLimiter.start()
+
+    def stopFactory(self) -> None:
+        """The listener stopped: log what the rate limit held back."""
+        self.logLimiter.stop()
 
     def buildProtocol(self, addr: IAddress) -> SkinnyProtocol:
         """
@@ -166,7 +179,7 @@ class SkinnyFactory(Factory):
             clock=self.clock, sender=protocol, registry=self.registry, settings=self.settings, now=self.now,
             socket=protocol.socketNumber, peerHost=protocol.peerHost, peerPort=protocol.peerPort,
             registerLog=self.registerLog, stateLog=self.stateLog, listener=self.listener,
-            debugEnabled=self.debugEnabled)
+            debugEnabled=self.debugEnabled, logLimiter=self.logLimiter)
         return Station(core)
 
     def handshakeCompleted(self, protocol: SkinnyProtocol, certificate: x509.Certificate | None) -> None:
@@ -210,7 +223,8 @@ class SkinnyFactory(Factory):
         fields = dict(socket=protocol.socketNumber, ip=protocol.peerHost, port=protocol.peerPort,
                       reason=failure.reason, detail=failure.detail, subject=failure.subject,
                       verifyCode=failure.verifyCode)
-        self.log.warn("TLS handshake failed with {ip} {port} (socket {socket}): {reason}", **fields)
+        self.logLimiter.warn(self.log, protocol.peerHost, f"failed TLS handshakes ({failure.reason})",
+                             "TLS handshake failed with {ip} {port} (socket {socket}): {reason}", **fields)
         if self._registerDebug():
             self.registerLog.debug("TLS Handshake fails: {reason}", **fields)
 

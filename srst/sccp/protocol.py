@@ -138,9 +138,11 @@ class SkinnyProtocol(Protocol):
             self.factory.handshakeFailed(
                 self, self.factory.describeHandshakeFailure(self.transport, reason, timedOut))
         if self._buffer:
-            self.log.info("{peer}: connection closed with {count} bytes of an unfinished frame",
-                          peer=self._peerText(), count=len(self._buffer), ephone=self._ephoneNumber(),
-                          socket=self.socketNumber)
+            self.factory.logLimiter.info(
+                self.log, self.peerHost, "connections closed with an unfinished frame",
+                "{peer}: connection closed with {count} bytes of an unfinished frame",
+                peer=self._peerText(), count=len(self._buffer), ephone=self._ephoneNumber(),
+                socket=self.socketNumber)
             self._buffer = b""
         station = self.station
         if station is not None:
@@ -158,9 +160,11 @@ class SkinnyProtocol(Protocol):
         if self._closing:
             return
         if self._paused and len(self._buffer) + len(data) > MAX_BUFFER:
-            self.log.warn("{peer}: {count} bytes buffered (limit {limit}); aborting",
-                          peer=self._peerText(), count=len(self._buffer) + len(data), limit=MAX_BUFFER,
-                          ephone=self._ephoneNumber(), socket=self.socketNumber)
+            self.factory.logLimiter.warn(
+                self.log, self.peerHost, "connections aborted with a full buffer",
+                "{peer}: {count} bytes buffered (limit {limit}); aborting",
+                peer=self._peerText(), count=len(self._buffer) + len(data), limit=MAX_BUFFER,
+                ephone=self._ephoneNumber(), socket=self.socketNumber)
             self.factory.countInputError("buffer overflow")
             self._abort()
             return
@@ -203,9 +207,11 @@ class SkinnyProtocol(Protocol):
             self._close()
             return
         if isinstance(msg, m.UnknownMessage):
-            self.log.info("{peer}: unknown message {messageId} ({length} bytes) ignored",
-                          peer=self._peerText(), messageId=m.describeMessageId(msg.messageId),
-                          length=len(msg.body), ephone=self._ephoneNumber(), socket=self.socketNumber)
+            self.factory.logLimiter.info(
+                self.log, self.peerHost, "unknown messages ignored",
+                "{peer}: unknown message {messageId} ({length} bytes) ignored",
+                peer=self._peerText(), messageId=m.describeMessageId(msg.messageId),
+                length=len(msg.body), ephone=self._ephoneNumber(), socket=self.socketNumber)
             return
         station = self.station
         if station is not None:
@@ -220,10 +226,13 @@ class SkinnyProtocol(Protocol):
         try:
             action(*args)
         except NoTransition as e:
-            self.log.warn("{peer}: {what} ignored in state {state}", peer=self._peerText(),
-                          what=_describe(args) or getattr(action, "__name__", "input"),
-                          state=getattr(e.state, "name", str(e.state)), input=str(e.symbol),
-                          ephone=self._ephoneNumber(), socket=self.socketNumber)
+            state = getattr(e.state, "name", str(e.state))
+            self.factory.logLimiter.warn(
+                self.log, self.peerHost, "messages ignored in state " + state,
+                "{peer}: {what} ignored in state {state}", peer=self._peerText(),
+                what=_describe(args) or getattr(action, "__name__", "input"),
+                state=state, input=str(e.symbol),
+                ephone=self._ephoneNumber(), socket=self.socketNumber)
         except BaseException:
             # What Logger.failuresHandled does, without building the event
             # fields for every message that is handled fine.
@@ -234,9 +243,11 @@ class SkinnyProtocol(Protocol):
 
     def _badInput(self, what: str, error: m.DecodeError) -> None:
         self.factory.countInputError(what)
-        self.log.warn("{peer}: {what}, closing: {reason}", peer=self._peerText(), what=what,
-                      reason=str(error), messageId=error.messageId, offset=error.offset,
-                      ephone=self._ephoneNumber(), socket=self.socketNumber)
+        self.factory.logLimiter.warn(
+            self.log, self.peerHost, f"connections closed ({what})",
+            "{peer}: {what}, closing: {reason}", peer=self._peerText(), what=what,
+            reason=str(error), messageId=error.messageId, offset=error.offset,
+            ephone=self._ephoneNumber(), socket=self.socketNumber)
 
     # -- sending ----------------------------------------------------------------------
 

@@ -277,9 +277,10 @@ class Station:
         core = self.core
         status = self.machine.status()
         if status is not StationStatus.CONNECTED:
-            core.log.warn("{station}: Register from {ip} {port} ignored in state {state}", station=core.label(),
-                          ip=core.peerHost, port=core.peerPort, state=status.value, device=msg.deviceName,
-                          socket=core.socket)
+            core.logLimiter.warn(core.log, core.peerHost, "Registers ignored in state " + status.value,
+                                 "{station}: Register from {ip} {port} ignored in state {state}",
+                                 station=core.label(), ip=core.peerHost, port=core.peerPort, state=status.value,
+                                 device=msg.deviceName, socket=core.socket)
             return
         if core.registerDebug():
             core.registerLog.debug(
@@ -331,9 +332,10 @@ class Station:
 
     def _reject(self, msg: m.Register, rejection: Rejection) -> None:
         core = self.core
-        core.log.warn("{station}: Register from {device} at {ip} {port} rejected: {reason} ({detail})",
-                      station=core.label(), device=msg.deviceName, ip=core.peerHost, port=core.peerPort,
-                      reason=rejection.reason.description, detail=rejection.detail, socket=core.socket)
+        core.logLimiter.warn(core.log, core.peerHost, f"Registers rejected ({rejection.reason.description})",
+                             "{station}: Register from {device} at {ip} {port} rejected: {reason} ({detail})",
+                             station=core.label(), device=msg.deviceName, ip=core.peerHost, port=core.peerPort,
+                             reason=rejection.reason.description, detail=rejection.detail, socket=core.socket)
         if core.registerDebug():
             core.registerLog.debug("{station}:RegisterReject sent to {device}: {reason}", station=core.label(),
                                    device=msg.deviceName, reason=rejection.reason.description,
