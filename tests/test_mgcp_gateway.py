@@ -23,9 +23,10 @@ from srst.mgcp._naming import (
 )
 from srst.mgcp.constants import ResponseCode
 from srst.mgcp.endpoint import ControlState
-from srst.mgcp.gateway import REFUSED_LOG_INTERVAL, DisconnectedStatus, MgcpErrorResponse, UnknownVoicePort
+from srst.mgcp.gateway import DisconnectedStatus, MgcpErrorResponse, UnknownVoicePort
 from srst.media.rtp import RtpPacket, encodeRtp
 from srst.mgcp.messages import Command, Response
+from srst.lograte import INTERVAL
 from srst.mgcp.transactions import ITransactionOwner, MgcpTimeout
 from srst.ports.tones import CallProgressTone
 from srst.ports.voiceport import PortStatus
@@ -352,24 +353,48 @@ class SourceValidationTests(SynchronousTestCase):
     def test_oncePerSourcePerInterval(self) -> None:
         """
         Datagrams from a host that is no call agent are dropped unanswered
-        and counted; one warning names the source, and the next, an
-        interval later, says how many were dropped meanwhile.
+        and counted; one warning names the first source port, the rest
+        (from any port of that host) are not logged one by one but summed
+        up in one line when the minute is over, and a datagram after a
+        quiet minute is logged in full again.
         """
         h = GatewayHarness()
         stranger = ("127.0.0.2", 40000)
         with capturedLogs() as events:
             for i in range(5):
                 h.receive(self.AUEP, (stranger[0], 40000 + i))
-            h.reactor.advance(REFUSED_LOG_INTERVAL)
+            h.receive(self.AUEP, ("::ffff:127.0.0.2", 40009, 0, 0))
+            self.assertEqual(len(events), 1)
+            h.reactor.advance(INTERVAL)
+            h.reactor.advance(INTERVAL)
             h.receive(self.AUEP, stranger)
         self.assertEqual(h.transport.history, [])
-        self.assertEqual(h.gateway.counters.refused, 6)
+        self.assertEqual(h.gateway.counters.refused, 7)
         self.assertEqual(h.gateway.counters.commandsReceived, 0)
-        self.assertEqual([formatEvent(e) for e in events if e["log_level"] is LogLevel.warn], [
+        warnings = [e for e in events if e["log_level"] is LogLevel.warn]
+        self.assertEqual({e["log_namespace"] for e in warnings}, {"srst.mgcp.gateway.MgcpGateway"})
+        self.assertEqual([formatEvent(e) for e in warnings], [
             "MGCP: datagram from 127.0.0.2:40000 dropped: not a call agent "
             "(mgcp validate call-agent source-ipaddr)",
+            "127.0.0.2: 5 more MGCP datagrams dropped (not a call agent) in the last minute",
             "MGCP: datagram from 127.0.0.2:40000 dropped: not a call agent "
-            "(mgcp validate call-agent source-ipaddr); 4 more from 127.0.0.2 dropped in the last 60 s"])
+            "(mgcp validate call-agent source-ipaddr)"])
+
+    def test_refusalsSummedUpOnStop(self) -> None:
+        """
+        Stopping the gateway sums up the refusals not yet summed up and
+        leaves no timer behind.
+        """
+        h = GatewayHarness()
+        with capturedLogs() as events:
+            for i in range(3):
+                h.receive(self.AUEP, ("127.0.0.2", 40000 + i))
+            h.reactor.advance(30)
+            h.gateway.stop()
+        self.assertEqual([formatEvent(e) for e in events if e["log_level"] is LogLevel.warn][1:], [
+            "127.0.0.2: 2 more MGCP datagrams dropped (not a call agent) in the last 30 s"])
+        self.assertEqual(h.reactor.getDelayedCalls(), [])
+        self.assertEqual(h.gateway.counters.refused, 3)
 
     def test_callAgents(self) -> None:
         """

@@ -26,8 +26,10 @@ moved the gateway to) and the C{ccm-manager redundant-host}s may send the
 gateway MGCP.  A datagram from any other host is dropped before it is
 decoded: no answer at all (not even to a malformed one), nothing executed,
 counted in L{GatewayCounters.refused} (C{show mgcp statistics}), and logged
-once per source host per L{REFUSED_LOG_INTERVAL} with how many more were
-dropped since.
+through the transaction layer's L{srst.lograte.LogLimiter}: the first
+datagram per source host at once, the ones after it summed up once a
+minute (C{"127.0.0.2: 4 more MGCP datagrams dropped (not a call agent) in
+the last minute"}).
 
 Every datagram in and out is logged at debug level in the
 C{srst.debug.mgcp} namespace in the shape of IOS C{debug mgcp packets}.
@@ -74,7 +76,7 @@ from srst.mgcp.transactions import (
 )
 
 __all__ = ["MgcpGateway", "DisconnectedStatus", "GatewayCounters", "GatewayProtocol", "MgcpErrorResponse",
-           "UnknownVoicePort", "RELINQUISHED_CODE", "DEBUG_NAMESPACE", "REFUSED_LOG_INTERVAL",
+           "UnknownVoicePort", "RELINQUISHED_CODE", "DEBUG_NAMESPACE", "REFUSED_WHAT",
            "expectSuccess", "peerText", "printable"]
 
 DEBUG_NAMESPACE = "srst.debug.mgcp"
@@ -85,11 +87,8 @@ RELINQUISHED_CODE = ResponseCode.ENDPOINT_NOT_READY
 
 _MAX_REDIRECTS = 3
 
-REFUSED_LOG_INTERVAL = 60.0
-"""Seconds during which further datagrams from a refused source are only counted, not logged."""
-
-_MAX_REFUSED_SOURCES = 1024
-"""Refused source hosts remembered for the log's interval (a bound on memory)."""
+REFUSED_WHAT = "MGCP datagrams dropped (not a call agent)"
+"""What the summary of datagrams dropped by source validation calls them (L{srst.lograte})."""
 
 
 def _hostKey(host: Any) -> str:
@@ -105,45 +104,6 @@ def _hostKey(host: Any) -> str:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return str(address.ipv4_mapped)
     return str(address)
-
-
-class _RefusedSources:
-    """
-    Counts the datagrams dropped by source validation and says when one
-    should be logged: the first from a host, then the first after each
-    L{REFUSED_LOG_INTERVAL}, with how many were dropped in between.  At
-    most L{_MAX_REFUSED_SOURCES} hosts are remembered; past that, hosts
-    whose interval is over are forgotten, and a new host finding no room
-    is counted without a log line.
-    """
-
-    def __init__(self, clock: IReactorTime) -> None:
-        self.clock = clock
-        self.total = 0
-        self._sources: dict[str, list[float | int]] = {}
-
-    def refused(self, host: str) -> Optional[int]:
-        """
-        Count one dropped datagram from C{host}.
-
-        @return: how many more from it were dropped silently since it was
-            last logged (0 the first time), when this one is to be logged;
-            L{None} when it is only counted.
-        """
-        self.total += 1
-        now = self.clock.seconds()
-        entry = self._sources.get(host)
-        if entry is not None and now - entry[0] < REFUSED_LOG_INTERVAL:
-            entry[1] += 1
-            return None
-        if entry is None and len(self._sources) >= _MAX_REFUSED_SOURCES:
-            for key in [k for k, (since, _) in self._sources.items() if now - since >= REFUSED_LOG_INTERVAL]:
-                del self._sources[key]
-            if len(self._sources) >= _MAX_REFUSED_SOURCES:
-                return None
-        suppressed = int(entry[1]) if entry is not None else 0
-        self._sources[host] = [now, 0]
-        return suppressed
 
 
 class MgcpErrorResponse(RuntimeError):
@@ -342,7 +302,7 @@ class MgcpGateway:
         self.callAgent = (str(callAgent[0]), int(callAgent[1]))
         self.validateSource = validateSource
         self.trustedHosts = frozenset(_hostKey(host) for host in (self.callAgent[0], *redundantHosts))
-        self._refused = _RefusedSources(clock)
+        self._refused = 0
         self.restartDelay = restartDelay
         self.version = "MGCP " + version
         self.packages = tuple(packages)
@@ -575,7 +535,7 @@ class MgcpGateway:
             keepalives=self._keepalives, restarts=self._restarts,
             retransmissions=core.retransmissions, timeouts=self._timeouts,
             errors=dict(self._errors), connectionsLost=self._connectionsLost,
-            refused=self._refused.total)
+            refused=self._refused)
 
     # -- datagrams --------------------------------------------------------------------------
 
@@ -612,15 +572,11 @@ class MgcpGateway:
         return key in self.trustedHosts or key == _hostKey(self.callAgent[0])
 
     def _refuse(self, peer: Peer) -> None:
-        host = _hostKey(peer[0])
-        suppressed = self._refused.refused(host)
-        if suppressed is None:
-            return
-        more = "" if not suppressed else "; %d more from %s dropped in the last %d s" % (
-            suppressed, host, REFUSED_LOG_INTERVAL)
-        self.log.warn("MGCP: datagram from {peer} dropped: not a call agent "
-                      "(mgcp validate call-agent source-ipaddr){more}",
-                      peer=peerText(peer), more=more, suppressed=suppressed)
+        self._refused += 1
+        self.transactions.logLimiter.warn(
+            self.log, _hostKey(peer[0]), REFUSED_WHAT,
+            "MGCP: datagram from {peer} dropped: not a call agent (mgcp validate call-agent source-ipaddr)",
+            peer=peerText(peer))
 
     def _write(self, data: bytes, peer: Peer) -> None:
         self._sent += 1
