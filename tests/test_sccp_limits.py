@@ -168,9 +168,11 @@ class LimitFactoryTests(SynchronousTestCase):
     def test_summary(self):
         """
         Repeated refusals of one address are not logged one by one: the
-        first is, the rest are summarised in one line after the interval;
-        after that the next refusal is logged at once again.
+        first is, the rest are summed up in one line when the minute is
+        over; the listener's stop sums up those left and leaves no timer;
+        after a quiet minute the next refusal is logged in full again.
         """
+        self.plain.doStart()
         self.connect(self.plain, "10.1.1.9")
         self.connect(self.plain, "10.1.1.9")
         with capturedLogs() as events:
@@ -178,34 +180,75 @@ class LimitFactoryTests(SynchronousTestCase):
                 self.assertIsNone(self.connect(self.plain, "10.1.1.9"))
             self.assertEqual(len(events), 1)
             self.clock.advance(60)
+            self.assertEqual(len(events), 2)
             self.assertIsNone(self.connect(self.plain, "10.1.1.9"))
-        self.assertEqual(texts(events)[1:], [
-            "99 more SCCP connections from 10.1.1.9 refused in the last 60 s (max-connections-per-host 2)",
+            self.assertIsNone(self.connect(self.secure, "10.1.1.9"))
+            self.clock.advance(5)
+            self.assertEqual(len(events), 2)
+            self.plain.doStop()
+        self.assertEqual(texts(events), [
+            "SCCP connection from 10.1.1.9 refused: 2 open from that address (max-connections-per-host 2); "
+            "further refusals are summarised every 60 s",
+            "10.1.1.9: 99 more SCCP connections refused (max-connections-per-host 2) in the last minute",
+            "10.1.1.9: 2 more SCCP connections refused (max-connections-per-host 2) in the last 5 s"])
+        self.assertEqual({event["log_namespace"] for event in events}, {"srst.sccp.limits.ConnectionLimits"})
+        self.assertEqual(self.limits.refused["max-connections-per-host"], 102)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.plain.doStart()
+        self.clock.advance(60)
+        with capturedLogs() as events:
+            self.assertIsNone(self.connect(self.plain, "10.1.1.9"))
+        self.assertEqual(texts(events), [
             "SCCP connection from 10.1.1.9 refused: 2 open from that address (max-connections-per-host 2); "
             "further refusals are summarised every 60 s"])
-        self.assertEqual(self.limits.refused["max-connections-per-host"], 101)
+
+    def test_summaryWhileOneListenerRuns(self):
+        """
+        The listeners share the limits: while one of them still runs, the
+        other's stop does not end the rate limit.
+        """
+        self.plain.doStart()
+        self.secure.doStart()
+        self.connect(self.plain, "10.1.1.9")
+        self.connect(self.plain, "10.1.1.9")
+        self.secure.doStop()
         with capturedLogs() as events:
-            self.plain.doStart()
-            self.plain.doStop()
+            for _ in range(10):
+                self.assertIsNone(self.connect(self.plain, "10.1.1.9"))
+            self.clock.advance(60)
+        self.assertEqual(texts(events)[1:], [
+            "10.1.1.9: 9 more SCCP connections refused (max-connections-per-host 2) in the last minute"])
+        self.plain.doStop()
+        with capturedLogs() as events:
+            self.assertIsNone(self.connect(self.plain, "10.1.1.9"))
+            self.assertIsNone(self.connect(self.plain, "10.1.1.9"))
+        self.assertEqual(len(events), 2)
         self.assertEqual(self.clock.getDelayedCalls(), [])
-        self.assertEqual(events, [])
 
     def test_manySources(self):
         """
-        The refusal log remembers a bounded number of addresses; refusals
-        from more are summarised together.
+        The refusal log tracks a bounded number of addresses; refusals from
+        more are summed up together.
         """
         limits = ConnectionLimits(ConnectionCaps(total=1, perHost=1, configuredTotal=1), self.clock)
         factory = ConnectionLimitFactory(Quiet(), limits)
+        factory.doStart()
         self.connect(factory, "10.0.0.1")
         with capturedLogs() as events:
             for n in range(MAX_SUMMARY_SOURCES + 10):
                 self.assertIsNone(self.connect(factory, f"10.{n // 250}.{n % 250}.2"))
-            factory.doStart()
-            factory.doStop()
-        self.assertEqual(len(events), MAX_SUMMARY_SOURCES + 1)
-        self.assertEqual(texts(events)[-1],
-                         "10 more SCCP connections from other addresses refused in the last 60 s (max-connections 1)")
+            self.assertEqual(limits.logLimiter.tracked, MAX_SUMMARY_SOURCES + 1)
+            self.clock.advance(60)
+        self.assertEqual(len(events), MAX_SUMMARY_SOURCES + 2)
+        self.assertEqual(texts(events)[MAX_SUMMARY_SOURCES - 1:], [
+            f"SCCP connection from 10.{(MAX_SUMMARY_SOURCES - 1) // 250}.{(MAX_SUMMARY_SOURCES - 1) % 250}.2 "
+            "refused: 1 open in all (max-connections 1); further refusals are summarised every 60 s",
+            f"SCCP connection from 10.{MAX_SUMMARY_SOURCES // 250}.{MAX_SUMMARY_SOURCES % 250}.2 "
+            "refused: 1 open in all (max-connections 1); further refusals are summarised every 60 s",
+            "other peers: 9 more SCCP connections refused (max-connections 1) in the last minute"])
+        self.assertEqual(limits.refused["max-connections"], MAX_SUMMARY_SOURCES + 10)
+        factory.doStop()
+        self.assertEqual(self.clock.getDelayedCalls(), [])
 
     def test_wrappedRefuses(self):
         """

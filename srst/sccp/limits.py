@@ -19,9 +19,12 @@ in number instead:
 
 A connection over a cap is closed as soon as it is accepted, before any TLS
 work (L{ConnectionLimitFactory} sits outside TLS, inside the control-plane
-policy).  Each refusal is counted; the first of each source address and cap
-is logged at once, the others are summarised once per
-L{SUMMARY_INTERVAL}.
+policy).  Each refusal is counted and logged through a
+L{srst.lograte.LogLimiter}: the first of each source address and cap at
+once, the others summed up once a minute (C{"10.1.1.9: 99 more SCCP
+connections refused (max-connections-per-host 4) in the last minute"}), at
+most L{MAX_SUMMARY_SOURCES} addresses and caps apart (the others together,
+as C{"other peers"}).
 """
 
 from __future__ import annotations
@@ -31,10 +34,11 @@ from typing import Any
 
 from attrs import frozen
 from twisted.internet.address import IPv4Address, IPv6Address
-from twisted.internet.interfaces import IAddress, IDelayedCall, IProtocolFactory, IReactorTime
+from twisted.internet.interfaces import IAddress, IProtocolFactory, IReactorTime
 from twisted.logger import Logger
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 
+from srst.lograte import LogLimiter
 from srst.sccp.config import CallManagerFallbackConfig
 
 FD_RESERVE = 64
@@ -44,14 +48,8 @@ reactor's own, log and state files, a burst of C{srst-cli} clients and
 credentials fetches, MGCP and the voice ports' RTP sockets.
 """
 
-SUMMARY_INTERVAL = 60.0
-"""Seconds over which repeated refusals of one source address and cap are summarised in one line."""
-
 MAX_SUMMARY_SOURCES = 256
-"""Source addresses whose refusals are summarised one by one; beyond, they are summarised together."""
-
-OTHER_SOURCES = "other addresses"
-"""The source named in the summary of refusals beyond L{MAX_SUMMARY_SOURCES}."""
+"""Source addresses (and caps) whose refusals are summed up apart; beyond, they are summed up together."""
 
 MAX_CONNECTIONS = "max-connections"
 MAX_CONNECTIONS_PER_HOST = "max-connections-per-host"
@@ -128,25 +126,23 @@ class ConnectionLimits:
     @ivar open: connections open now.
     @ivar byHost: connections open now, by source address.
     @ivar refused: connections refused since start, by cap name.
+    @ivar logLimiter: the L{LogLimiter} of the refusal warnings: it runs
+        while a listener runs (L{listenerStarted}, L{listenerStopped}).
     """
 
     log = Logger()
 
-    def __init__(self, caps: ConnectionCaps, clock: IReactorTime,
-                 summaryInterval: float = SUMMARY_INTERVAL) -> None:
+    def __init__(self, caps: ConnectionCaps, clock: IReactorTime) -> None:
         """
         @param caps: the caps.
         @param clock: times the refusal summaries.
-        @param summaryInterval: seconds between summaries.
         """
         self.caps = caps
         self.open = 0
         self.byHost: Counter[str] = Counter()
         self.refused: Counter[str] = Counter()
-        self._clock = clock
-        self._summaryInterval = summaryInterval
-        self._unreported: dict[tuple[str, str], int] = {}
-        self._summaryCall: IDelayedCall | None = None
+        self.logLimiter = LogLimiter(clock, maxPeers=MAX_SUMMARY_SOURCES)
+        self._listeners = 0
 
     def admit(self, host: str) -> bool:
         """
@@ -176,41 +172,29 @@ class ConnectionLimits:
 
     def _refuse(self, host: str, cap: str, limit: int, count: int) -> None:
         self.refused[cap] += 1
-        key = (host, cap)
-        if key in self._unreported:
-            self._unreported[key] += 1
-            return
-        if len(self._unreported) >= MAX_SUMMARY_SOURCES:
-            other = (OTHER_SOURCES, cap)
-            self._unreported[other] = self._unreported.get(other, 0) + 1
-            return
-        self._unreported[key] = 0
         where = "from that address" if cap == MAX_CONNECTIONS_PER_HOST else "in all"
-        self.log.warn("SCCP connection from {host} refused: {count} open {where} ({cap} {limit}); "
-                      "further refusals are summarised every {interval:g} s",
-                      host=host, count=count, where=where, cap=cap, limit=limit,
-                      interval=self._summaryInterval)
-        if self._summaryCall is None:
-            self._summaryCall = self._clock.callLater(self._summaryInterval, self._summarise)
+        self.logLimiter.warn(self.log, host, f"SCCP connections refused ({cap} {limit})",
+                             "SCCP connection from {host} refused: {count} open {where} ({cap} {limit}); "
+                             "further refusals are summarised every {interval:g} s",
+                             host=host, count=count, where=where, cap=cap, limit=limit,
+                             interval=self.logLimiter.interval)
 
-    def _summarise(self) -> None:
-        self._summaryCall = None
-        unreported, self._unreported = self._unreported, {}
-        for (host, cap), count in unreported.items():
-            if count:
-                limit = self.caps.perHost if cap == MAX_CONNECTIONS_PER_HOST else self.caps.total
-                self.log.warn("{count} more SCCP connections from {host} refused in the last {interval:g} s "
-                              "({cap} {limit})", count=count, host=host, interval=self._summaryInterval,
-                              cap=cap, limit=limit)
+    def listenerStarted(self) -> None:
+        """
+        A listener started: refusals are rate-limited while one runs.
+        """
+        self._listeners += 1
+        self.logLimiter.start()
 
-    def flush(self) -> None:
+    def listenerStopped(self) -> None:
         """
-        Log the refusals not yet summarised and stop the summary timer (the
-        listeners stop).
+        A listener stopped; with the last one, the refusals not yet summed
+        up are summed up now and the summary timer stops
+        (L{LogLimiter.stop}).
         """
-        if self._summaryCall is not None:
-            self._summaryCall.cancel()
-            self._summarise()
+        self._listeners = max(self._listeners - 1, 0)
+        if not self._listeners:
+            self.logLimiter.stop()
 
     def statistics(self) -> dict[str, Any]:
         """
@@ -279,15 +263,21 @@ class ConnectionLimitFactory(WrappingFactory):
         if isinstance(p, _LimitedProtocol):
             self.limits.release(p.host)
 
+    def startFactory(self) -> None:
+        """
+        The listener started: its refusals are rate-limited.
+        """
+        WrappingFactory.startFactory(self)
+        self.limits.listenerStarted()
+
     def stopFactory(self) -> None:
         """
-        The listener stopped: log what refusals are left to summarise.
+        The listener stopped: with the last one, sum up the refusals left.
         """
         WrappingFactory.stopFactory(self)
-        self.limits.flush()
+        self.limits.listenerStopped()
 
 
 __all__ = [
-    "FD_RESERVE", "MAX_CONNECTIONS", "MAX_CONNECTIONS_PER_HOST", "MAX_SUMMARY_SOURCES", "OTHER_SOURCES",
-    "SUMMARY_INTERVAL", "ConnectionCaps", "ConnectionLimitFactory", "ConnectionLimits", "fitConnectionCaps",
+    "FD_RESERVE", "MAX_CONNECTIONS", "MAX_CONNECTIONS_PER_HOST", "MAX_SUMMARY_SOURCES", "ConnectionCaps", "ConnectionLimitFactory", "ConnectionLimits", "fitConnectionCaps",
 ]
