@@ -143,7 +143,7 @@ class PortMediaTests(TestCase):
         self.assertEqual(phone.media.plainPacketsReceived, 0)
         self.assertTrue(contains(phone.media.payloads, expected[-100:]))
 
-        recorded = port.backend.stopRecording()
+        recorded = yield port.backend.stopRecording()
         self.assertGreater(len(recorded), 20 * FRAME_SAMPLES)
         tone = ToneGenerator(CallProgressTone.DIAL)
         sent = [g711.decode(G711Law.ULAW, g711.encode(G711Law.ULAW, tone.nextFrame())) for _ in range(10)]

@@ -7,8 +7,8 @@ import os
 from twisted.trial.unittest import SynchronousTestCase
 
 from srst.ports import g711
-from srst.ports.dsp import SimulatedDsp
-from srst.ports.g711 import G711Law
+from srst.ports.dsp import MAX_RECORD_SAMPLES, SimulatedDsp
+from srst.ports.g711 import FRAME_SAMPLES, G711Law
 from srst.ports.tones import CallProgressTone, ToneGenerator
 from srst.ports.wav import WavError, readWav, writeWav
 
@@ -184,3 +184,20 @@ class SimulatedDspTests(SynchronousTestCase):
         self.assertEqual(take, g711.depacketise(G711Law.ULAW, payloads[1:]))
         self.assertEqual(readWav(path).samples, take)
         self.assertEqual(dsp.stopRecording(), ())
+
+    def test_recordingLimit(self):
+        """
+        A recording keeps at most its limit of samples (by default
+        L{MAX_RECORD_SAMPLES}, three minutes) and says so once, when full;
+        what comes after is dropped.
+        """
+        self.assertEqual(MAX_RECORD_SAMPLES, 180 * 8000)
+        dsp = SimulatedDsp(G711Law.ULAW)
+        full = []
+        dsp.startRecording(limit=2 * FRAME_SAMPLES + 40, full=lambda: full.append(dsp.recording))
+        payloads = [g711.encode(G711Law.ULAW, (index * 100,) * FRAME_SAMPLES) for index in range(4)]
+        for payload in payloads:
+            dsp.takePayload(payload)
+        self.assertEqual(full, [True])
+        self.assertEqual(dsp.stopRecording(),
+                         g711.depacketise(G711Law.ULAW, payloads[:2]) + g711.decode(G711Law.ULAW, payloads[2][:40]))

@@ -4,8 +4,11 @@ dial-peers (signalling only): real sockets, the service's own wiring, and the
 operator's C{srst-cli voice-port} commands driving the simulated line.
 """
 
+import os
+
 from twisted.internet import reactor
 from twisted.internet.defer import inlineCallbacks
+from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial.unittest import TestCase
 
 from srst.ports.voiceport import PortStatus
@@ -70,3 +73,34 @@ class PhoneToPortTests(TestCase):
         yield runCommand(service, "voice-port", "1/0/0", "onhook")
         self.assertEqual(port.status, PortStatus.IDLE)
         self.assertEqual(service.callEngine.calls(), [])
+
+
+class RecordingAtStopTests(TestCase):
+    """
+    A recording running when the router stops is given up cleanly.
+    """
+
+    timeout = 30
+
+    @inlineCallbacks
+    def test_stopRemovesTemporaryFile(self):
+        """
+        C{srst-cli voice-port 1/0/0 record FILE} opens a temporary file
+        next to FILE; when the router stops mid-recording, that file is
+        removed, nothing is written and the log says so.
+        """
+        stateDir = stateDirectory(self)
+        service = yield startRouter(self, routerYaml(stateDir, extra=PORTS))
+        directory = os.path.join(stateDir, "recordings")
+        os.mkdir(directory)
+        target = os.path.join(directory, "call.wav")
+        events = []
+        globalLogPublisher.addObserver(events.append)
+        self.addCleanup(globalLogPublisher.removeObserver, events.append)
+        result = yield runCommand(service, "voice-port", "1/0/0", "record", target)
+        self.assertEqual(result.exitCode, 0)
+        self.assertEqual(len(os.listdir(directory)), 1)
+        yield service.stopService()
+        self.assertEqual(os.listdir(directory), [])
+        self.assertIn(f"voice-port 1/0/0: recording to {target} given up: the router is stopping",
+                      [formatEvent(e) for e in events])

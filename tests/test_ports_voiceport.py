@@ -5,6 +5,9 @@ tones, its listener events and the simulated line with WAV play and record.
 
 import os
 
+from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.task import Clock, LoopingCall
+from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 from zope.interface.verify import verifyObject
@@ -17,7 +20,7 @@ from srst.ports.interfaces import ILineListener, IVoicePortBackend, IVoicePortLi
 from srst.ports.tones import CallProgressTone, ToneGenerator
 from srst.ports.simulated import LineError, SimulatedBackend
 from srst.ports.voiceport import PortStatus, VoicePortStateError, newVoicePort
-from srst.ports.wav import readWav, writeWav
+from srst.ports.wav import MAX_RECORD_SECONDS, readWav, writeWav
 
 
 @implementer(IVoicePortListener)
@@ -316,6 +319,116 @@ class MediaTests(SynchronousTestCase):
         self.assertEqual(audio.samples, g711.decode(G711Law.ULAW, frame) * 2)
         self.assertEqual(port.rxPackets, 2)
         self.assertIsNone(backend.recordPath)
+
+
+class RecordingLimitTests(SynchronousTestCase):
+    """
+    A recording is bounded like a file played (L{MAX_RECORD_SECONDS}) and
+    written through the C{runInThread} it was started with.
+    """
+
+    def setUp(self):
+        self.port, self.backend, _ = makePort()
+        self.directory = self.mktemp()
+        os.mkdir(self.directory)
+        self.path = os.path.join(self.directory, "call.wav")
+        self.queued = []
+        self.events = []
+        globalLogPublisher.addObserver(self.events.append)
+        self.addCleanup(globalLogPublisher.removeObserver, self.events.append)
+        self.backend.offHook()
+        self.port.connectMedia()
+
+    def queue(self, f, *args):
+        """A C{runInThread} that only queues the call, as a thread pool would."""
+        d = Deferred()
+        self.queued.append((d, f, args))
+        return d
+
+    def runQueued(self):
+        """Run the queued calls, as the thread pool would, and fire their L{Deferred}s."""
+        queued, self.queued = self.queued, []
+        for d, f, args in queued:
+            maybeDeferred(f, *args).chainDeferred(d)
+
+    def logged(self):
+        """@return: the text of what the simulated line logged."""
+        return [formatEvent(e) for e in self.events if e.get("log_namespace") == "srst.ports.simulated.SimulatedBackend"]
+
+    def test_stopsAtTheLimit(self):
+        """
+        Fed 20 ms frames on the clock for longer than the limit, a
+        recording stops at L{MAX_RECORD_SECONDS}, is written off the
+        reactor thread and a log line says so; later frames are not kept
+        and the hang-up writes nothing more.
+        """
+        clock = Clock()
+        frame = g711.encode(G711Law.ULAW, ToneGenerator(CallProgressTone.BUSY).nextFrame())
+        feed = LoopingCall(self.port.takePayload, frame)
+        feed.clock = clock
+        feed.start(0.02, now=False)
+        self.addCleanup(feed.stop)
+        self.backend.record(self.path, self.queue)
+        clock.pump([0.02] * (MAX_RECORD_SECONDS * 50 - 10))
+        self.assertEqual((self.backend.recordPath, self.queued, self.logged()), (self.path, [], []))
+        clock.pump([0.02] * 100)
+        self.assertIsNone(self.backend.recordPath)
+        self.assertFalse(self.port.dsp.recording)
+        self.assertFalse(os.path.exists(self.path))
+        self.runQueued()
+        audio = readWav(self.path)
+        self.assertEqual(len(audio.samples), MAX_RECORD_SECONDS * 8000)
+        self.assertEqual(audio.samples[:FRAME_SAMPLES], g711.decode(G711Law.ULAW, frame))
+        self.assertEqual(self.logged(), [
+            f"voice-port 1/0/0: recording stopped at the limit of 180 s; written to {self.path}"])
+        self.assertGreater(self.port.rxPackets, MAX_RECORD_SECONDS * 50)
+        self.assertEqual(self.successResultOf(self.backend.onHook()), ())
+        self.assertEqual(self.queued, [])
+
+    def test_limitUnwritable(self):
+        """
+        A recording that reaches the limit but cannot be written is logged
+        as an error naming the file and the reason.
+        """
+        self.backend.record(self.path, self.queue)
+        frame = g711.encode(G711Law.ULAW, (0,) * FRAME_SAMPLES)
+        for _ in range(MAX_RECORD_SECONDS * 50):
+            self.port.takePayload(frame)
+        for name in os.listdir(self.directory):
+            os.unlink(os.path.join(self.directory, name))
+        os.rmdir(self.directory)
+        self.runQueued()
+        [line] = self.logged()
+        self.assertTrue(line.startswith(f"voice-port 1/0/0: recording stopped at the limit of 180 s; {self.path}:"
+                                        " cannot write: "), line)
+
+    def test_hangUpWritesOffTheReactorThread(self):
+        """
+        On hook, the recording is written through the C{runInThread} it was
+        started with: nothing is written until that runs, then the hang-up's
+        L{Deferred} fires with the samples.
+        """
+        self.backend.record(self.path, self.queue)
+        frame = g711.encode(G711Law.ULAW, ToneGenerator(CallProgressTone.BUSY).nextFrame())
+        self.port.takePayload(frame)
+        written = self.backend.onHook()
+        self.assertNoResult(written)
+        self.assertFalse(os.path.exists(self.path))
+        self.runQueued()
+        self.assertEqual(self.successResultOf(written), g711.decode(G711Law.ULAW, frame))
+        self.assertEqual(readWav(self.path).samples, g711.decode(G711Law.ULAW, frame))
+
+    def test_discard(self):
+        """
+        A recording given up (the router stops) writes nothing, leaves no
+        temporary file and says so.
+        """
+        self.backend.record(self.path, self.queue)
+        self.assertEqual(len(os.listdir(self.directory)), 1)
+        self.backend.discardRecording("the router is stopping")
+        self.assertEqual((os.listdir(self.directory), self.queued), ([], []))
+        self.assertFalse(self.port.dsp.recording)
+        self.assertEqual(self.logged(), [f"voice-port 1/0/0: recording to {self.path} given up: the router is stopping"])
 
 
 class FxoTests(SynchronousTestCase):

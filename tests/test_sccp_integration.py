@@ -319,6 +319,37 @@ class SecureRegistrationTests(TestCase):
             "0000.0000.00E2  2001  yes         now        -"])
 
     @inlineCallbacks
+    def test_driveBysLeaveNoEphone(self):
+        """
+        Thirty MACs send only Register over plain TCP and hang up, between
+        a phone that stays registered and one that registered and left:
+        C{show ephone} then lists the configured ephone and the two real
+        phones only, the registry holds no record of any drive-by, and the
+        next phone gets the lowest ephone number.
+        """
+        service = yield self.startRouter()
+        stays = self.phone("0000000000F1", tls=False)
+        yield stays.whenRegistered()
+        leaves = self.phone("0000000000F2", tls=False)
+        yield leaves.whenRegistered()
+        yield leaves.unregister()
+        driveBys = [macOf(0xD2000 + i) for i in range(30)]
+        answers = yield self.driveBys(driveBys)
+        self.assertEqual(set(answers.values()), {"RegisterAck"})
+        shown = yield runCommand(service, "show", "ephone")
+        headers = [line.split(" IP:")[0] for line in shown.text.splitlines() if line.startswith("ephone-")]
+        self.assertEqual(headers, [
+            "ephone-1 Mac:1000.1111.0002 TCP socket:[-1] activeLine:0 UNREGISTERED",
+            "ephone-2 Mac:0000.0000.00F1 TCP socket:[1] activeLine:0 REGISTERED in SCCP ver 11",
+            "ephone-3 Mac:0000.0000.00F2 TCP socket:[-1] activeLine:0 UNREGISTERED"])
+        self.assertEqual([mac for mac in driveBys if service.registry.byMac(mac) is not None], [])
+        self.assertEqual([(e.mac, e.registered) for e in service.registry.ephones()],
+                         [("100011110002", False), ("0000000000F1", True), ("0000000000F2", False)])
+        late = self.phone("0000000000F3", tls=False)
+        yield late.whenRegistered()
+        self.assertEqual(service.registry.byMac("0000000000F3").number, 4)
+
+    @inlineCallbacks
     def test_autoAssignedSurvivesRestart(self):
         """
         A phone gets the same auto-assigned DN after the service restarts,

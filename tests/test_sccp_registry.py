@@ -114,6 +114,102 @@ class NumberingTests(SynchronousTestCase):
         self.assertEqual((ephone.lines[0].assignment.dnTag, registry.dnTag("2000")), (2, 2))
 
 
+class ForgettingTests(SynchronousTestCase):
+    """
+    Phones that are not configured are remembered only once a registration
+    of theirs completed, and at most C{max-ephones} of them while they are
+    unregistered.
+    """
+
+    def setUp(self) -> None:
+        self.events = Events()
+        globalLogPublisher.addObserver(self.events)
+        self.addCleanup(globalLogPublisher.removeObserver, self.events)
+
+    def test_driveByForgotten(self) -> None:
+        """
+        A phone that sends Register and goes before its registration
+        completes leaves no record: C{show ephone} and the lookups no
+        longer know it, and its ephone number goes to the next phone.  A
+        configured ephone that does the same stays.
+        """
+        registry = EphoneRegistry(makeConfig(), None, Clock())
+        ephone, station = registerDirectly(registry, "0011223344AA", complete=False)
+        self.assertEqual((ephone.number, registry.byNumber(2)), (2, ephone))
+        registry.unregister(station)
+        self.assertEqual([e.mac for e in registry.ephones()], [CONFIGURED_MAC])
+        self.assertEqual((registry.byMac("0011223344AA"), registry.byNumber(2)), (None, None))
+        configured, station = registerDirectly(registry, CONFIGURED_MAC, complete=False)
+        registry.unregister(station)
+        self.assertIs(registry.byMac(CONFIGURED_MAC), configured)
+        other, _ = registerDirectly(registry, "0011223344BB", complete=False)
+        self.assertEqual(other.number, 2)
+
+    def test_registeredOnceStays(self) -> None:
+        """
+        A phone whose registration completed once stays known, unregistered,
+        also after a later attempt that did not complete.
+        """
+        registry = EphoneRegistry(makeConfig(), None, Clock())
+        ephone, station = registerDirectly(registry, "0011223344AA")
+        registry.unregister(station)
+        again, station = registerDirectly(registry, "0011223344AA", complete=False)
+        registry.unregister(station)
+        self.assertIs(again, ephone)
+        self.assertEqual([(e.mac, e.number, e.registered) for e in registry.ephones()],
+                         [(CONFIGURED_MAC, 1, False), ("0011223344AA", 2, False)])
+
+    def test_lowestFreeNumber(self) -> None:
+        """
+        A new phone gets the lowest ephone number not in use: one freed by
+        a forgotten phone before a number never used.
+        """
+        registry = EphoneRegistry(makeConfig(), None, Clock())
+        _, first = registerDirectly(registry, "0011223344AA", complete=False)
+        _, second = registerDirectly(registry, "0011223344BB", complete=False)
+        kept, _ = registerDirectly(registry, "0011223344CC")
+        registry.unregister(second)
+        registry.unregister(first)
+        numbers = [registerDirectly(registry, mac, complete=False)[0].number
+                   for mac in ("0011223344DD", "0011223344EE", "0011223344FF")]
+        self.assertEqual((kept.number, numbers), (4, [2, 3, 5]))
+
+    def test_boundForgetsLongestUnregistered(self) -> None:
+        """
+        At most C{max-ephones} unregistered phones that are not configured
+        are remembered: the one unregistered the longest is forgotten first
+        (logged), a phone registering again is no longer a candidate, and
+        configured ephones do not count.
+        """
+        registry = EphoneRegistry(makeConfig(maxEphones=2), None, Clock())
+        stations = {mac: registerDirectly(registry, mac)[1] for mac in ("0011223344AA", "0011223344BB")}
+        for mac in ("0011223344AA", "0011223344BB"):
+            registry.unregister(stations[mac])
+        _, station = registerDirectly(registry, "0011223344AA")
+        registry.unregister(station)
+        _, station = registerDirectly(registry, "0011223344CC")
+        self.assertEqual(self.events.find("forgotten"), [])
+        registry.unregister(station)
+        self.assertEqual([(e.mac, e.number) for e in registry.ephones()],
+                         [(CONFIGURED_MAC, 1), ("0011223344AA", 2), ("0011223344CC", 4)])
+        self.assertEqual([formatEvent(e) for e in self.events.find("forgotten")],
+                         ["ephone-3 SEP0011223344BB forgotten: more than max-ephones 2 unregistered phones"
+                          " that are not configured are remembered"])
+        self.assertEqual(registerDirectly(registry, "0011223344DD")[0].number, 3)
+
+    def test_driveBysCostNothing(self) -> None:
+        """
+        A thousand MACs that each send Register and go leave the registry
+        as it was: no record, no ephone number used up.
+        """
+        registry = EphoneRegistry(makeConfig(), None, Clock())
+        for index in range(1000):
+            _, station = registerDirectly(registry, "%012X" % (0xAA0000000000 + index,), complete=False)
+            registry.unregister(station)
+        self.assertEqual([e.mac for e in registry.ephones()], [CONFIGURED_MAC])
+        self.assertEqual(registerDirectly(registry, "0011223344AA")[0].number, 2)
+
+
 class AdmissionTests(SynchronousTestCase):
     """
     What L{EphoneRegistry.admit} decides.

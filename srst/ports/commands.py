@@ -28,8 +28,10 @@ record <wav>} drives a port's simulated line
 reactor thread (through the C{runInThread} the router passes in) and only
 a regular file within the limits of L{srst.ports.wav} (C{MAX_WAV_BYTES},
 C{MAX_WAV_SECONDS}); C{record} opens its file at once, so a path that
-cannot be written is refused then, and the recording is written when the
-line goes on hook.
+cannot be written is refused then, and the recording is written off the
+reactor thread (the same C{runInThread}) when the line goes on hook (the
+C{onhook} command answers once it is written) or when it reaches
+C{MAX_RECORD_SECONDS} (logged).
 """
 
 from __future__ import annotations
@@ -137,7 +139,8 @@ def registerVoicePortCommands(table: CommandTable, ports: Sequence[VoicePort],
         L{renderSummary}).
     @param runInThread: runs a blocking call off the reactor thread and
         returns a L{Deferred} of its result (the router's thread pool):
-        C{play} reads its WAV file through it.
+        C{play} reads its WAV file through it, C{record} writes its file
+        through it.
     """
     byName = {port.name: port for port in ports}
 
@@ -179,11 +182,24 @@ def registerVoicePortCommands(table: CommandTable, ports: Sequence[VoicePort],
 
         return runInThread(loadWav, wav).addCallbacks(loaded, unreadable)
 
+    def onHook(name: str) -> Deferred[CommandResult]:
+        port, backend = backendOf(name)
+        try:
+            written = backend.onHook()
+        except (VoicePortStateError, LineError) as e:
+            raise CommandError(str(e)) from None
+
+        def unwritable(failure: Failure) -> None:
+            failure.trap(LineError)
+            raise CommandError(str(failure.value))
+
+        return written.addCallbacks(lambda samples: answer(port), unwritable)
+
     table.add("show voice port summary", lambda: renderSummary(ports, mediaOf),
               help="voice ports: signalling, operational and hook state")
     table.add("voice-port <name> offhook", lineCommand(lambda b, _: b.offHook()),
               help="simulated line: lift the handset")
-    table.add("voice-port <name> onhook", lineCommand(lambda b, _: b.onHook()),
+    table.add("voice-port <name> onhook", onHook,
               help="simulated line: hang up (writes a running recording)")
     table.add("voice-port <name> flash", lineCommand(lambda b, _: b.flash()),
               help="simulated line: hook flash")
@@ -192,7 +208,7 @@ def registerVoicePortCommands(table: CommandTable, ports: Sequence[VoicePort],
               help="simulated line: dial DTMF digits")
     table.add("voice-port <name> play <wav>", play,
               help="simulated line: play an 8 kHz WAV file towards the far end")
-    record = lineCommand(lambda b, path: b.record(path))
+    record = lineCommand(lambda b, path: b.record(path, runInThread))
     table.add("voice-port <name> record <wav>", lambda name, wav: record(name, wav),
               help="simulated line: record the far end to a WAV file (written on hook)")
 

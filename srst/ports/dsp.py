@@ -18,16 +18,20 @@ from __future__ import annotations
 import os
 import stat
 import weakref
+from array import array
 from functools import lru_cache
-from typing import Iterator, Optional, Sequence, Union
+from typing import Callable, Iterator, Optional, Sequence, Union
 
 from attrs import define, field, setters, validators
 
 from srst.ports import g711
 from srst.ports.g711 import FRAME_SAMPLES, G711Law
 from srst.ports.tones import CallProgressTone, ToneGenerator
-from srst.ports.wav import WavEncoding, readWav, writeWav
+from srst.ports.wav import MAX_RECORD_SECONDS, WAV_SAMPLE_RATE, WavEncoding, readWav, writeWav
 
+
+MAX_RECORD_SAMPLES = MAX_RECORD_SECONDS * WAV_SAMPLE_RATE
+"""The most samples a recording keeps (L{srst.ports.wav.MAX_RECORD_SECONDS})."""
 
 _ENCODED_CACHE_SIZE = 512
 """Distinct frames whose G.711 payload a DSP keeps (tones and silence repeat)."""
@@ -146,7 +150,9 @@ class SimulatedDsp:
                                                          init=False)
     _clip: Optional[_Clip] = field(default=None, init=False, repr=False)
     _position: int = field(default=0, init=False, repr=False)
-    _recorded: Optional[list[int]] = field(default=None, init=False)
+    _recorded: Optional["array[int]"] = field(default=None, init=False, repr=False)
+    _recordLimit: int = field(default=MAX_RECORD_SAMPLES, init=False, repr=False)
+    _recordFull: Optional[Callable[[], None]] = field(default=None, init=False, repr=False)
     _lastPayload: bytes = field(default=b"", init=False)
     _encoded: dict[G711Law, dict[tuple[int, ...], bytes]] = field(factory=dict, init=False, repr=False)
 
@@ -260,12 +266,37 @@ class SimulatedDsp:
         @param payload: the payload, in L{law}.
         """
         self._lastPayload = payload
-        if self._recorded is not None:
-            self._recorded.extend(g711.decode(self.law, payload))
+        recorded = self._recorded
+        if recorded is not None:
+            room = self._recordLimit - len(recorded)
+            recorded.extend(g711.decode(self.law, payload[:room]))
+            full = self._recordFull
+            if full is not None and len(recorded) >= self._recordLimit:
+                self._recordFull = None
+                full()
 
-    def startRecording(self) -> None:
-        """Start keeping received audio, discarding any earlier take."""
-        self._recorded = []
+    def startRecording(self, limit: int = MAX_RECORD_SAMPLES,
+                       full: Optional[Callable[[], None]] = None) -> None:
+        """
+        Start keeping received audio, discarding any earlier take.
+
+        @param limit: the most samples kept; what comes after is dropped.
+        @param full: called once, when the take holds C{limit} samples
+            (the owner stops the recording and writes it).
+        """
+        self._recorded = array("h")
+        self._recordLimit = limit
+        self._recordFull = full
+
+    def takeRecording(self) -> Optional["array[int]"]:
+        """
+        Stop recording and hand the take over as it is (16-bit samples,
+        not copied: the owner writes it off the reactor thread).
+
+        @return: the take, or L{None} when not recording.
+        """
+        recorded, self._recorded, self._recordFull = self._recorded, None, None
+        return recorded
 
     def stopRecording(
             self, path: Optional[str] = None,
@@ -279,8 +310,7 @@ class SimulatedDsp:
         @raise srst.ports.wav.WavError: when the file cannot be written;
             recording has stopped all the same.
         """
-        samples = tuple(self._recorded or ())
-        self._recorded = None
+        samples = tuple(self.takeRecording() or ())
         if path is not None:
             writeWav(path, samples, encoding)
         return samples

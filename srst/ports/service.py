@@ -120,11 +120,15 @@ class VoicePortService(Service):
 
     def stopService(self) -> Deferred:
         """
-        Stop the pump and close every open media leg; fires once every leg
+        Stop the pump, give up every running recording (its temporary file
+        is removed) and close every open media leg; fires once every leg
         the endpoints closed (now or before) has stopped listening.
         """
         Service.stopService(self)
         self.pump.stop()
+        for port in self.ports:
+            if isinstance(port.backend, SimulatedBackend):
+                port.backend.discardRecording("the router is stopping")
         closing = [endpoint.closeMedia() for endpoint in self.endpoints.values()]
         return gatherResults(closing).addCallback(lambda ignored: None)
 

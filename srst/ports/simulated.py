@@ -7,15 +7,21 @@ dial <digits> | flash | play <wav> | record <wav>} and by tests.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 from attrs import define
+from twisted.internet.defer import Deferred, maybeDeferred, succeed
+from twisted.logger import Logger
+from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from srst.ports.config import Signal
 from srst.ports.dsp import SimulatedDsp
 from srst.ports.interfaces import ILineListener, IVoicePortBackend
-from srst.ports.wav import WavError, WavWriter, openWavWriter
+from srst.ports.wav import MAX_RECORD_SECONDS, WavError, WavWriter, openWavWriter
+
+RunInThread = Callable[..., "Deferred[Any]"]
+"""Runs a blocking call off the reactor thread; a L{Deferred} of its result."""
 
 DTMF_DIGITS = frozenset("0123456789*#ABCD")
 """The digits a line can carry."""
@@ -48,7 +54,11 @@ class SimulatedBackend:
     seized it.  Both can L{play} a WAV file towards the far end and
     L{record} what the far end sends; a recording's file is opened when it
     starts (a path that cannot be written is refused then) and written when
-    the line goes on hook or on L{stopRecording}.
+    the line goes on hook, on L{stopRecording}, or when it reaches
+    L{MAX_RECORD_SECONDS} (logged), through the C{runInThread} given to
+    L{record}: off the reactor thread in the router.  A recording running
+    when the router stops is given up (L{discardRecording}): its temporary
+    file is removed.
 
     @ivar name: the voice-port name.
     @ivar signal: the port's L{Signal}.
@@ -72,6 +82,9 @@ class SimulatedBackend:
     _listener: ILineListener | None = None
     _dsp: SimulatedDsp | None = None
     _recording: WavWriter | None = None
+    _runInThread: RunInThread = maybeDeferred
+
+    log = Logger()
 
     def attach(self, listener: ILineListener, dsp: SimulatedDsp) -> None:
         """See L{IVoicePortBackend.attach}."""
@@ -115,17 +128,17 @@ class SimulatedBackend:
         self._fxs("go off hook")
         self._listener.lineOffHook()
 
-    def onHook(self) -> None:
+    def onHook(self) -> "Deferred[tuple[int, ...]]":
         """
         Hang up; a running recording is written.
 
-        @raise LineError: on an FXO port, or when the recording cannot be
-            written.
+        @return: what L{stopRecording} returns.
+        @raise LineError: on an FXO port.
         @raise VoicePortStateError: when already on hook.
         """
         self._fxs("go on hook")
         self._listener.lineOnHook()
-        self.stopRecording()
+        return self.stopRecording()
 
     def dial(self, digits: str) -> None:
         """
@@ -193,13 +206,16 @@ class SimulatedBackend:
         """
         self._dsp.playSamples(samples, name=name)
 
-    def record(self, path: str) -> None:
+    def record(self, path: str, runInThread: RunInThread = maybeDeferred) -> None:
         """
         Record what the far end sends, to be written to C{path} when the
-        line goes on hook.  The file is opened now, so a path that cannot
-        be written is refused before anything is recorded; a recording
-        already running is given up.
+        line goes on hook or the recording reaches L{MAX_RECORD_SECONDS}.
+        The file is opened now, so a path that cannot be written is refused
+        before anything is recorded; a recording already running is given
+        up.
 
+        @param runInThread: what writes the file (the router's thread
+            pool; by default the calling thread).
         @raise LineError: when C{path} cannot be written.
         """
         try:
@@ -209,29 +225,67 @@ class SimulatedBackend:
         if self._recording is not None:
             self._recording.discard()
         self._recording = writer
-        self._dsp.startRecording()
+        self._runInThread = runInThread
+        self._dsp.startRecording(full=self._recordingFull)
         self.recordPath = path
 
-    def stopRecording(self) -> tuple[int, ...]:
-        """
-        Stop recording and write the WAV file.
+    def _recordingFull(self) -> None:
+        """The recording reached its limit: stop it, write it, say so."""
+        path = self.recordPath
 
-        @return: the recorded samples (empty when not recording).
-        @raise LineError: when the file cannot be written.
+        def written(samples: tuple[int, ...]) -> None:
+            self.log.info("voice-port {port}: recording stopped at the limit of {limit} s; written to {path}",
+                          port=self.name, limit=MAX_RECORD_SECONDS, path=path, samples=len(samples))
+
+        def failed(failure: Failure) -> None:
+            failure.trap(LineError)
+            self.log.error("voice-port {port}: recording stopped at the limit of {limit} s; {error}",
+                           port=self.name, limit=MAX_RECORD_SECONDS, error=failure.value.reason)
+
+        self.stopRecording().addCallbacks(written, failed)
+
+    def stopRecording(self) -> "Deferred[tuple[int, ...]]":
+        """
+        Stop recording and write the WAV file (through the C{runInThread}
+        given to L{record}).
+
+        @return: a L{Deferred} firing with the recorded samples (empty when
+            not recording) once the file is written, or failing with a
+            L{LineError} when it cannot be.
         """
         writer, self._recording = self._recording, None
         self.recordPath = None
-        if not self._dsp.recording:
+        samples = self._dsp.takeRecording()
+        if samples is None or writer is None:
             if writer is not None:
                 writer.discard()
-            return ()
-        samples = self._dsp.stopRecording()
+            return succeed(tuple(samples or ()))
+
+        def commit() -> tuple[int, ...]:
+            assert writer is not None and samples is not None
+            writer.commit(samples)
+            return tuple(samples)
+
+        def unwritable(failure: Failure) -> Failure:
+            failure.trap(WavError)
+            return Failure(LineError(self.name, str(failure.value)))
+
+        return self._runInThread(commit).addErrback(unwritable)
+
+    def discardRecording(self, why: str) -> None:
+        """
+        Give a running recording up: nothing is written and its temporary
+        file is removed (logged).
+
+        @param why: the reason, for the log.
+        """
+        writer, self._recording = self._recording, None
+        path, self.recordPath = self.recordPath, None
+        self._dsp.takeRecording()
         if writer is not None:
-            try:
-                writer.commit(samples)
-            except WavError as e:
-                raise LineError(self.name, str(e)) from None
-        return samples
+            writer.discard()
+            self.log.info("voice-port {port}: recording to {path} given up: {why}", port=self.name,
+                          path=path, why=why)
 
 
 __all__ = ["DTMF_DIGITS", "LineError", "SimulatedBackend"]

@@ -16,7 +16,8 @@ refused without being read: it is opened non-blocking, so a FIFO with no
 writer cannot hang the reader), of at most L{MAX_WAV_BYTES} bytes and
 L{MAX_WAV_SECONDS} seconds of audio.  A recording's file is created when
 the recording starts (L{openWavWriter}), so a path that cannot be written
-is refused then, not when the call ends.
+is refused then, not when the call ends; a recording holds at most
+L{MAX_RECORD_SECONDS} of audio (the same limit as a file played).
 """
 
 from __future__ import annotations
@@ -41,6 +42,11 @@ WAV_SAMPLE_RATE = g711.SAMPLE_RATE
 MAX_WAV_SECONDS = 180
 """The longest audio a voice port plays: 3 minutes (1,440,000 samples).
 Samples are held in memory while a file plays (about 36 bytes each)."""
+
+MAX_RECORD_SECONDS = MAX_WAV_SECONDS
+"""The longest recording: the same 3 minutes as a file played, so every
+recording can be played back.  The DSP keeps it as 16-bit samples (2 bytes
+each: 2.9 MB at most per port) until it is written."""
 
 MAX_WAV_BYTES = 4 * 1024 * 1024
 """The largest WAV file read: 4 MiB, more than 3 minutes of 16-bit audio

@@ -204,6 +204,11 @@ class Ephone:
     @ivar station: the session of the registered phone, or L{None}.
     @ivar keepalives: KeepAlives received in the current registration.
     @ivar capabilities: the codec ids of the phone's CapabilitiesRes.
+    @ivar registrationComplete: whether the current (or last)
+        registration completed.
+    @ivar registeredOnce: whether any registration of this phone ever
+        completed in this run: a phone that is not configured and never
+        completed one is forgotten when its attempt ends.
     @ivar activeLine, mediaActive, offhook, ringing, reset, resetSent,
         paging, debug: the counters C{show ephone} prints, kept up to date
         by the call engine.
@@ -230,6 +235,7 @@ class Ephone:
     speedDials: tuple[SpeedDialAssignment, ...] = ()
     capabilities: tuple[int, ...] = ()
     registrationComplete: bool = False
+    registeredOnce: bool = False
     station: Station | None = field(default=None, repr=False, eq=False)
     activeLine: int = 0
     mediaActive: int = 0

@@ -11,11 +11,23 @@ it when the session ends.  The call engine finds phones by directory number
 with L{EphoneRegistry.byDn}, and matches dialled digits against the
 numbers in use with L{EphoneRegistry.dnsWithPrefix}.
 
-Numbering: every MAC address gets an ephone number (C{ephone-1}, ...) that
-stays the same for the life of the process.  Configured ephones get 1..N in
-configuration order; other phones get the next number when they first
-register.  Directory numbers get a C{dn} tag (IOS C{ephone-dn} number) the
-same way: configured numbers first, in configuration order.
+Numbering: configured ephones get C{ephone-1..N} in configuration order;
+any other phone gets the lowest ephone number not in use when it sends
+Register, as IOS gives an auto-registered phone the lowest free ephone tag.
+Directory numbers get a C{dn} tag (IOS C{ephone-dn} number) the same way:
+configured numbers first, in configuration order.
+
+Forgetting: the record of a phone that is not configured is made when it
+sends Register, but it is kept only once a registration of it completes
+(L{EphoneRegistry.registrationCompleted}).  A phone that drops before that
+(a Register and nothing more: a fuzz, a scan, a careless neighbour) is
+forgotten when its attempt ends, and its ephone number is free again:
+C{show ephone} lists only phones that registered, and a stream of
+drive-by MACs costs no memory.  A phone that did register once stays
+(C{UNREGISTERED} in C{show ephone}, as IOS shows it) with its number,
+but at most C{max-ephones} such unregistered, unconfigured phones are
+remembered: beyond that the one unregistered the longest is forgotten
+(logged).  Configured ephones are never forgotten.
 
 Lines: a configured ephone (C{call-manager-fallback.ephones}, keyed by MAC)
 gets its configured line buttons and speed dials.  Any other phone gets one
@@ -64,9 +76,10 @@ public names.
 
 from __future__ import annotations
 
+import heapq
 import os
 from bisect import bisect_left, insort
-from collections import Counter
+from collections import Counter, OrderedDict
 from typing import TYPE_CHECKING
 
 from attrs import frozen
@@ -194,6 +207,13 @@ class EphoneRegistry:
         self._dirty = False
         self._ephones: dict[str, Ephone] = {}
         self._byNumber: dict[int, Ephone] = {}
+        # Ephone numbers: the next never used, and those freed by
+        # forgotten phones (a heap: the lowest is given first).
+        self._nextNumber = 1
+        self._freedNumbers: list[int] = []
+        # The unconfigured phones that registered once and are not
+        # registered now, the one unregistered the longest first.
+        self._unregistered: OrderedDict[str, Ephone] = OrderedDict()
         self._configs: dict[str, EphoneConfig] = {}
         self._dnTags: dict[str, int] = {}
         self._configuredDns: set[str] = set()
@@ -213,7 +233,7 @@ class EphoneRegistry:
         self._freeCursor = 0
         for ephoneConfig in config.ephones:
             self._configs[ephoneConfig.mac] = ephoneConfig
-            self._addEphone(Ephone(len(self._ephones) + 1, ephoneConfig.mac, configured=True))
+            self._addEphone(Ephone(self._numberFor(ephoneConfig.mac), ephoneConfig.mac, configured=True))
             for button in sorted(ephoneConfig.buttons, key=lambda b: b.button):
                 self._configuredDns.add(button.dn)
                 self._dnTag(button.dn)
@@ -225,8 +245,8 @@ class EphoneRegistry:
 
     def ephones(self) -> list[Ephone]:
         """
-        @return: every known phone (configured, or registered at least once),
-            by ephone number.
+        @return: every known phone (configured, registered now or at least
+            once, or registering now), by ephone number.
         """
         return sorted(self._ephones.values(), key=lambda e: e.number)
 
@@ -405,10 +425,14 @@ class EphoneRegistry:
         return inUse + extra
 
     def _numberFor(self, mac: str) -> int:
+        """
+        @return: the ephone number of C{mac}: its own, or the lowest not
+            in use.
+        """
         ephone = self._ephones.get(mac)
         if ephone is not None:
             return ephone.number
-        return len(self._ephones) + 1
+        return self._freedNumbers[0] if self._freedNumbers else self._nextNumber
 
     def _peekDnTag(self, dn: str) -> int:
         tag = self._dnTags.get(dn)
@@ -527,6 +551,7 @@ class EphoneRegistry:
         ephone = self._ephones.get(mac)
         if ephone is None:
             ephone = self._addEphone(Ephone(self._numberFor(mac), mac))
+        self._unregistered.pop(mac, None)
         previous = ephone.station
         for line in admission.lines:
             self._dnTag(line.dn)
@@ -579,6 +604,7 @@ class EphoneRegistry:
         if ephone.registrationComplete:
             return
         ephone.registrationComplete = True
+        ephone.registeredOnce = True
         mac = ephone.mac
         now = self.clock.seconds()
         hold = self._holds.pop(mac, None)
@@ -614,6 +640,12 @@ class EphoneRegistry:
         when C{station} holds no registration (for example because another
         session replaced it).
 
+        A phone that is not configured is forgotten (its record and its
+        ephone number) when none of its registrations ever completed; one
+        that registered once is remembered as unregistered, and the one
+        unregistered the longest is forgotten when more than
+        C{max-ephones} are.
+
         @param station: a session given to L{register}.
         @return: the phone's record, or L{None}.
         """
@@ -636,9 +668,34 @@ class EphoneRegistry:
         elif ephone.registrationComplete and mac in self._reservations:
             self._reservations[mac] = Reservation(self._reservations[mac].dn, self.clock.seconds())
             self._dirty = True
+        if not ephone.configured:
+            if ephone.registeredOnce:
+                self._unregistered[mac] = ephone
+                self._forgetUnregistered()
+            else:
+                self._forget(ephone)
         self.log.info("ephone-{ephone} {device} unregistered", ephone=ephone.number,
                       device=ephone.deviceName, mac=ephone.mac)
         return ephone
+
+    def _forgetUnregistered(self) -> None:
+        """
+        Forget the unconfigured phones unregistered the longest while more
+        than C{max-ephones} are remembered (logged).
+        """
+        limit = self.config.maxEphones
+        while len(self._unregistered) > limit:
+            _, ephone = self._unregistered.popitem(last=False)
+            self._forget(ephone)
+            self.log.info("ephone-{ephone} {device} forgotten: more than max-ephones {limit} unregistered"
+                          " phones that are not configured are remembered", ephone=ephone.number,
+                          device=ephone.deviceName, mac=ephone.mac, limit=limit)
+
+    def _forget(self, ephone: Ephone) -> None:
+        """Drop the record of a phone that is not registered; free its number."""
+        del self._ephones[ephone.mac]
+        del self._byNumber[ephone.number]
+        heapq.heappush(self._freedNumbers, ephone.number)
 
     # -- reservations --------------------------------------------------------------
 
@@ -705,8 +762,14 @@ class EphoneRegistry:
         return sorted(cleared, key=lambda s: s.dn), sorted(kept, key=lambda s: s.dn)
 
     def _addEphone(self, ephone: Ephone) -> Ephone:
+        """Record C{ephone}, numbered by L{_numberFor}."""
+        number = ephone.number
+        if self._freedNumbers and self._freedNumbers[0] == number:
+            heapq.heappop(self._freedNumbers)
+        else:
+            self._nextNumber = number + 1
         self._ephones[ephone.mac] = ephone
-        self._byNumber[ephone.number] = ephone
+        self._byNumber[number] = ephone
         return ephone
 
     def _addRegistration(self, ephone: Ephone, station: Station) -> None:
