@@ -41,6 +41,7 @@ from tests.pkihelpers import (
     sharedKey,
     utcNow,
 )
+from tests.routerhelpers import within
 
 
 class ProtocolTests(SynchronousTestCase):
@@ -264,9 +265,9 @@ class SkinnyFactoryTests(TestCase):
         rejected = impostor.whenRejected()
         yield connectPhone(reactor, impostor, "127.0.0.1", router.portNumber,
                            options)
-        reject = yield rejected
-        self.assertIsInstance(reject, m.RegisterReject)
-        yield impostor.whenDisconnected()
+        reject = yield within(rejected, "RegisterReject for SEP00000000BEEF")
+        self.assertEqual(reject, m.RegisterReject("Certificate mismatch"))
+        yield within(impostor.whenDisconnected(), "SEP00000000BEEF to be disconnected")
         yield phone.unregister()
 
 
