@@ -6,13 +6,12 @@ written to a pcap between a gateway (127.0.0.1:2427) and a call agent
 """
 
 import os
-import shutil
 import struct
 
 from twisted.internet import reactor
 from twisted.internet.defer import inlineCallbacks
 from twisted.internet.utils import getProcessOutputAndValue
-from twisted.trial.unittest import SkipTest, TestCase
+from twisted.trial.unittest import TestCase
 
 from srst.mgcp.messages import (
     Command,
@@ -21,6 +20,7 @@ from srst.mgcp.messages import (
     encodeMessage,
 )
 from tests.test_mgcp_messages import EXAMPLES, wire
+from tests.toolhelpers import requireTool
 
 GATEWAY = (bytes((127, 0, 0, 1)), 2427)
 CALL_AGENT = (bytes((127, 0, 0, 1)), 2727)
@@ -97,9 +97,7 @@ class TsharkTests(TestCase):
     timeout = 60
 
     def setUp(self):
-        self.tsharkPath = shutil.which("tshark")
-        if self.tsharkPath is None:
-            raise SkipTest("tshark not installed")
+        self.tsharkPath = requireTool("tshark")
         home = self.mktemp()
         os.makedirs(home)
         self.env = dict(os.environ, HOME=home)

@@ -10,7 +10,6 @@ check it (skipped without tshark or when capturing is not permitted).
 
 import ipaddress
 import os
-import shutil
 import struct
 
 from twisted.internet import reactor
@@ -19,7 +18,7 @@ from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.protocol import ProcessProtocol
 from twisted.internet.utils import getProcessOutputAndValue
 from twisted.protocols.tls import TLSMemoryBIOFactory
-from twisted.trial.unittest import SkipTest, SynchronousTestCase, TestCase
+from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from srst.pki.tls import serverTLSOptions
 from srst.sccp import messages as m
@@ -42,6 +41,7 @@ from tests.pkihelpers import (
     utcNow,
 )
 from tests.routerhelpers import within
+from tests.toolhelpers import requireTool, unavailable
 
 
 class ProtocolTests(SynchronousTestCase):
@@ -348,9 +348,7 @@ class WireCaptureTests(TestCase):
     timeout = 60
 
     def setUp(self):
-        self.tsharkPath = shutil.which("tshark")
-        if self.tsharkPath is None:
-            raise SkipTest("tshark not installed")
+        self.tsharkPath = requireTool("tshark")
         home = self.mktemp()
         os.makedirs(home)
         self.env = dict(os.environ, HOME=home)
@@ -381,7 +379,7 @@ class WireCaptureTests(TestCase):
         try:
             yield capture.started
         except CaptureFailed as e:
-            raise SkipTest(str(e))
+            unavailable(str(e))
         return capture, process
 
     @inlineCallbacks

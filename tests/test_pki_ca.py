@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import shutil
 import stat
 from typing import Any
 
@@ -48,6 +47,7 @@ from srst.pki.ca import (
     serialFileName,
 )
 from tests.pkihelpers import sharedKey
+from tests.toolhelpers import requireTool
 
 UTC = datetime.timezone.utc
 T0 = datetime.datetime(2024, 4, 12, 19, 45, 16, tzinfo=UTC)
@@ -976,7 +976,9 @@ class OpenSSLCheckTests(ServerMixin, TestCase):
     """
 
     timeout = 30
-    skip = None if shutil.which("openssl") else "openssl not installed"
+
+    def setUp(self) -> None:
+        self.openssl = requireTool("openssl")
 
     @inlineCallbacks
     def test_verifyChainAndCRL(self) -> Any:
@@ -995,12 +997,12 @@ class OpenSSLCheckTests(ServerMixin, TestCase):
             f.write(cert.public_bytes(serialization.Encoding.PEM))
         for purpose in ("sslserver", "sslclient"):
             out, err, code = yield getProcessOutputAndValue(
-                shutil.which("openssl"), ["verify", "-purpose", purpose, "-CAfile", caFile, certFile],
+                self.openssl, ["verify", "-purpose", purpose, "-CAfile", caFile, certFile],
                 reactor=reactor)
             self.assertEqual(code, 0, (out, err))
             self.assertIn(b"OK", out)
         out, err, code = yield getProcessOutputAndValue(
-            shutil.which("openssl"),
+            self.openssl,
             ["crl", "-inform", "DER", "-in", os.path.join(server.directory, "crl.der"), "-CAfile", caFile,
              "-noout", "-text"], reactor=reactor)
         self.assertEqual(code, 0, (out, err))

@@ -7,14 +7,13 @@ what the codec sends.
 
 import ipaddress
 import os
-import shutil
 import struct
 
 import attrs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from twisted.internet.utils import getProcessOutputAndValue
-from twisted.trial.unittest import SkipTest, SynchronousTestCase, TestCase
+from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from srst.sccp import constants as c
 from srst.sccp import messages as m
@@ -40,6 +39,7 @@ from tests.test_sccp_messages import (
     SECURE,
     VERSIONS,
 )
+from tests.toolhelpers import requireTool
 
 
 def widest(version):
@@ -306,9 +306,7 @@ class TsharkDissectorTests(TestCase):
     timeout = 60
 
     def setUp(self):
-        self.tsharkPath = shutil.which("tshark")
-        if self.tsharkPath is None:
-            raise SkipTest("tshark not installed")
+        self.tsharkPath = requireTool("tshark")
 
     def tshark(self, path, *arguments):
         from twisted.internet import reactor
