@@ -12,8 +12,9 @@ Shared helpers of the call tests.
     the SCCP messages of sccp.md 5.4 (L{offHookSequence},
     L{hangUpSequence}, L{stopRinging}, ...) and L{assertAllIdle}.
   - Real sockets: L{waitFor} and L{waitUntil} (Deferreds fired by what a
-    simulated phone or its media receives), L{isCallState}, L{isMessage},
-    L{autoAck}.
+    simulated phone or its media receives, each bounded;
+    L{tests.routerhelpers.within} bounds any other wait), L{isCallState},
+    L{isMessage}, L{autoAck}.
 """
 
 from __future__ import annotations
@@ -505,10 +506,14 @@ def isMessage(messageType: type, **fields: Any) -> Callable[[m.Message], bool]:
     return lambda msg: isinstance(msg, messageType) and all(getattr(msg, k) == v for k, v in fields.items())
 
 
-def waitFor(phone: SimulatedPhone, predicate: Callable[[m.Message], bool], since: int = 0) -> Deferred:
+def waitFor(phone: SimulatedPhone, predicate: Callable[[m.Message], bool], since: int = 0,
+            timeout: float = 10.0, what: str = "the awaited message") -> Deferred:
     """
     @param since: look at C{phone.received[since:]} first (0: every
         message received so far).
+    @param timeout: seconds after which the wait fails with
+        C{AssertionError} naming C{what} (a bound on a hang under a bug,
+        not a polling period).
     @return: a L{Deferred} firing with the first message (already received
         since C{since}, or coming) that satisfies C{predicate}.
     """
@@ -520,9 +525,16 @@ def waitFor(phone: SimulatedPhone, predicate: Callable[[m.Message], bool], since
     def observe(msg: m.Message) -> None:
         if not d.called and predicate(msg):
             phone.removeMessageObserver(observe)
+            if timer.active():
+                timer.cancel()
             d.callback(msg)
 
+    def expire() -> None:
+        phone.removeMessageObserver(observe)
+        d.errback(AssertionError("timed out after %g s waiting for %s on %s" % (timeout, what, phone.deviceName)))
+
     phone.addMessageObserver(observe)
+    timer = reactor.callLater(timeout, expire)
     return d
 
 

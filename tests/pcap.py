@@ -1,12 +1,14 @@
 """
 A tiny pcap writer for tests: wrap byte payloads in IPv4/TCP packets of one
-connection so that outside dissectors (tshark) can read what srst encodes.
+connection, or in IPv4/UDP datagrams, so that outside dissectors (tshark) can
+read what srst encodes.
 
 The connection runs between a "phone" (127.0.0.2) and a "router"
 (127.0.0.1) on a given server port; it starts with a three-way handshake and
 sequence numbers follow the payloads, so TCP reassembly works.
 """
 
+import socket
 import struct
 
 PCAP_MAGIC = 0xA1B2C3D4
@@ -81,5 +83,42 @@ def buildPcap(segments, serverPort=2000):
                              PHONE_PORT, seq, ack, flags, payload)
         out.append(struct.pack("<IIII", 1700000000 + index, 0, len(packet),
                                len(packet)))
+        out.append(packet)
+    return b"".join(out)
+
+
+def udpPacket(source, destination, payload):
+    """
+    An IPv4/UDP packet (raw IP link type) with correct checksums.
+
+    @param source: C{(address bytes, port)}.
+    @param destination: C{(address bytes, port)}.
+    @param payload: the datagram.
+    @return: the packet bytes.
+    """
+    length = 8 + len(payload)
+    header = struct.pack("!HHHH", source[1], destination[1], length, 0)
+    pseudo = source[0] + destination[0] + struct.pack("!BBH", 0, 17, length)
+    checksum = _checksum(pseudo + header + payload) or 0xFFFF
+    header = header[:6] + struct.pack("!H", checksum)
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + length, 0, 0x4000, 64,
+                     17, 0, source[0], destination[0])
+    ip = ip[:10] + struct.pack("!H", _checksum(ip)) + ip[12:]
+    return ip + header + payload
+
+
+def buildUdpPcapOf(datagrams):
+    """
+    A pcap file of UDP datagrams between any two addresses.
+
+    @param datagrams: C{(source, destination, payload)} triples in order,
+        each address a C{(dotted IPv4 text, port)} pair as Twisted gives it.
+    @return: the file contents.
+    """
+    out = [struct.pack("<IHHiIII", PCAP_MAGIC, 2, 4, 0, 0, 65535, LINKTYPE_RAW)]
+    for index, (source, destination, payload) in enumerate(datagrams):
+        packet = udpPacket((socket.inet_aton(source[0]), source[1]),
+                           (socket.inet_aton(destination[0]), destination[1]), payload)
+        out.append(struct.pack("<IIII", 1700000000 + index // 50, (index % 50) * 20000, len(packet), len(packet)))
         out.append(packet)
     return b"".join(out)

@@ -9,7 +9,7 @@ import tempfile
 import textwrap
 
 from twisted.internet import reactor
-from twisted.internet.defer import maybeDeferred
+from twisted.internet.defer import Deferred, maybeDeferred
 
 from srst.config import loadString
 from srst.service import RouterService, utcNow
@@ -128,3 +128,18 @@ def runCommand(service, *words):
     """
     command, variables = service.commands.lookup(list(words))
     return maybeDeferred(command.handler, **variables)
+
+
+def within(d: Deferred, what: str, timeout: float = 10.0) -> Deferred:
+    """
+    Bound a wait on real sockets: C{d}, or an C{AssertionError} naming
+    C{what} once C{timeout} seconds pass (C{d} is cancelled), so that a bug
+    fails the test at once instead of hanging until trial's own timeout.
+
+    @return: C{d}, bounded.
+    """
+
+    def timedOut(result: object, seconds: float) -> object:
+        raise AssertionError("timed out after %g s waiting for %s" % (seconds, what))
+
+    return d.addTimeout(timeout, reactor, onTimeoutCancel=timedOut)

@@ -450,6 +450,16 @@ class ArbitraryDigitsTests(SynchronousTestCase):
     @settings(max_examples=200, deadline=None)
     def test_anyText(self, digits: str, timedOut: bool) -> None:
         """
-        Even text that is not dial digits is matched without raising.
+        Text with any character that is not a dial character (a letter, a
+        space, a non-ASCII digit such as U+0662) matches nothing and waits
+        for nothing: no peer, no forwarded digits.  Text of dial
+        characters only is matched as L{test_dialDigits} says.
         """
-        self.assertIsInstance(self.plan.match(digits, timedOut=timedOut), MatchResult)
+        result = self.plan.match(digits, timedOut=timedOut)
+        self.assertIsInstance(result, MatchResult)
+        if any(ch not in "0123456789*#+" for ch in digits):
+            self.assertEqual(result, MatchResult(MatchKind.NO_MATCH), digits)
+        else:
+            self.assertEqual(result.peer is not None, result.kind is MatchKind.COMPLETE)
+            if timedOut:
+                self.assertNotEqual(result.kind, MatchKind.NEEDS_MORE)

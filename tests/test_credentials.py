@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import os
-import shutil
 from functools import lru_cache
 
 from attrs import frozen
@@ -35,7 +34,7 @@ from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.python.failure import Failure
 from twisted.test.iosim import FakeTransport, connect
-from twisted.trial.unittest import SkipTest, SynchronousTestCase, TestCase
+from twisted.trial.unittest import SynchronousTestCase, TestCase
 from zope.interface import implementer
 
 from srst.admin.commands import CommandResult, CommandTable, DebugRequest
@@ -53,6 +52,7 @@ from srst.credentials import (
     registerCredentialsCommands,
 )
 from srst.debug import DebugSwitches
+from tests.toolhelpers import requireTool
 
 SERVER = IPv4Address("TCP", "10.1.1.22", 2445)
 CALLMANAGER = IPv4Address("TCP", "10.1.1.13", 2187)
@@ -842,9 +842,7 @@ class IntegrationTests(TestCase):
 
     @inlineCallbacks
     def _sClient(self, caPEM: bytes):
-        openssl = shutil.which("openssl")
-        if openssl is None:
-            raise SkipTest("openssl not installed")
+        openssl = requireTool("openssl")
         service = startCredentialsService(self, self.reactor)
         directory = self.mktemp()
         os.makedirs(directory)

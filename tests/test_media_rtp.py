@@ -104,20 +104,25 @@ class RtpCodecTests(SynchronousTestCase):
         """
         self.assertEqual(decodeRtp(encodeRtp(p)), p)
 
-    @given(st.binary(max_size=80))
+    @given(st.one_of(st.binary(max_size=80),
+                     st.binary(min_size=1, max_size=80).map(lambda b: bytes([0x80 | b[0] & 0x3F]) + b[1:])))
     @settings(max_examples=500, deadline=None)
     def test_arbitraryBytesOnlyRaiseDecodeError(self, data):
         """
-        Arbitrary bytes either decode to a packet or raise RtpDecodeError,
-        never IndexError or struct.error.
+        Arbitrary bytes (and arbitrary bytes with version 2) either decode
+        to a packet that encodes back to exactly those bytes, or raise
+        RtpDecodeError saying "malformed RTP packet" at an offset inside
+        the datagram; never IndexError or struct.error.
         """
         try:
             p = decodeRtp(data)
         except RtpDecodeError as e:
             self.assertIsInstance(e, ValueError)
             self.assertTrue(str(e).startswith("malformed RTP packet"))
+            self.assertTrue(0 <= e.offset <= len(data), (e.offset, len(data)))
         else:
             self.assertIsInstance(p, RtpPacket)
+            self.assertEqual(encodeRtp(p), data)
 
     @given(PACKETS, st.data())
     @settings(max_examples=200, deadline=None)

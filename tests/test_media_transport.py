@@ -4,6 +4,8 @@ Tests for L{srst.media.transport}: the RTP port allocator and L{RtpStream}.
 
 from __future__ import annotations
 
+import os
+import struct
 from typing import Any
 
 from twisted.internet import defer, reactor as globalReactor
@@ -11,6 +13,7 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.error import CannotListenError
 from twisted.internet.protocol import DatagramProtocol
 from twisted.internet.task import Clock
+from twisted.internet.utils import getProcessOutputAndValue
 from twisted.logger import LogLevel, capturedLogs
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
@@ -29,6 +32,8 @@ from srst.policing.config import (
 )
 from srst.policing.datagram import PolicingDatagramProtocol
 from srst.policing.meter import ControlPlane
+from tests.pcap import buildUdpPcapOf
+from tests.toolhelpers import requireTool
 
 HOST = "127.0.0.1"
 ADDR_A = (HOST, 20000)
@@ -752,3 +757,72 @@ class RtpStreamSocketTests(TestCase):
                              snapshot.receive.received)
             self.assertEqual(snapshot.send.packets, 50)
             self.assertFalse(snapshot.unreachable)
+
+
+class RtpTsharkTests(TestCase):
+    """
+    Wireshark's RTP dissector reads what an L{RtpStream} sends over a real
+    UDP socket on 127.0.0.1 (the router-terminated media of a voice-port
+    call), written to a pcap as it arrived.
+    """
+
+    timeout = 30
+
+    @defer.inlineCallbacks
+    def test_tsharkDecodesSentRtp(self) -> Any:
+        """
+        Twenty PCMA packets from a stream with SSRC 0x5EC0DE11, the first
+        marked: tshark finds no malformed packet and reads the SSRC,
+        consecutive sequence numbers, timestamps 160 apart, payload type 8,
+        the marker and the payloads that were sent, the same as the bytes
+        of the RTP header (RFC 3550 5.1) say.
+        """
+        tshark = requireTool("tshark")
+        count = 20
+        captured: list[tuple[Any, bytes]] = []
+        arrived: defer.Deferred[None] = defer.Deferred()
+
+        class Recorder(DatagramProtocol):
+            def datagramReceived(self, datagram: bytes, addr: Any) -> None:
+                captured.append((addr, datagram))
+                if len(captured) == count:
+                    arrived.callback(None)
+
+        port = globalReactor.listenUDP(0, Recorder(), interface=HOST)
+        self.addCleanup(port.stopListening)
+        stream = RtpStream(globalReactor, debug=DebugSwitches(), payloadType=PayloadType.PCMA, ssrc=0x5EC0DE11)
+        globalReactor.listenUDP(0, stream, interface=HOST)
+        self.addCleanup(stream.close)
+        destination = (HOST, port.getHost().port)
+        stream.remote = destination
+        payloads = [bytes((i * 7 + j) % 256 for j in range(160)) for i in range(count)]
+        sent = [stream.send(payload, 160, marker=(i == 0)) for i, payload in enumerate(payloads)]
+        yield arrived.addTimeout(10, globalReactor)
+        self.assertEqual([d for _, d in captured], sent)
+        self.assertEqual({addr for addr, _ in captured}, {(HOST, stream.localPort)})
+
+        path = self.mktemp() + ".pcap"
+        with open(path, "wb") as f:
+            f.write(buildUdpPcapOf([(addr, destination, d) for addr, d in captured]))
+        home = self.mktemp()
+        env = {"PATH": os.environ.get("PATH", ""), "HOME": home}
+        decodeAs = ("-n", "-r", path, "-d", "udp.port==%d,rtp" % (destination[1],))
+        out, err, code = yield getProcessOutputAndValue(
+            tshark, decodeAs + ("-Y", "_ws.malformed || _ws.expert.severity == error"), env=env,
+            reactor=globalReactor)
+        self.assertEqual((code, out), (0, b""), err)
+        out, err, code = yield getProcessOutputAndValue(
+            tshark, decodeAs + ("-T", "fields", "-E", "separator=;", "-e", "rtp.version", "-e", "rtp.ssrc",
+                                "-e", "rtp.seq", "-e", "rtp.timestamp", "-e", "rtp.p_type", "-e", "rtp.marker",
+                                "-e", "rtp.payload"),
+            env=env, reactor=globalReactor)
+        self.assertEqual(code, 0, err)
+        rows = [line.split(";") for line in out.decode("ascii").splitlines()]
+        self.assertEqual(len(rows), count)
+        firstSeq, firstTs = struct.unpack_from("!HI", sent[0], 2)
+        for i, (row, payload) in enumerate(zip(rows, payloads)):
+            version, ssrc, seq, timestamp, payloadType, marker, data = row
+            self.assertEqual((version, int(ssrc, 16), int(seq), int(timestamp), payloadType),
+                             ("2", 0x5EC0DE11, (firstSeq + i) % 65536, (firstTs + 160 * i) % 2 ** 32, "8"))
+            self.assertIn(marker, ("1", "True") if i == 0 else ("0", "False"))
+            self.assertEqual(bytes.fromhex(data.replace(":", "")), payload)

@@ -20,14 +20,13 @@ deadline in real time.
 from __future__ import annotations
 
 import os
-import shutil
 from typing import Any, Callable
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.threads import deferToThread
 from twisted.internet.utils import getProcessOutputAndValue
-from twisted.trial.unittest import SkipTest, TestCase
+from twisted.trial.unittest import TestCase
 
 from srst.debug import DebugSwitches
 from srst.mgcp.fallback import FallbackStatus
@@ -44,6 +43,7 @@ from tests.phonehelpers import registeredPhone, routerYamlWithCapf
 from tests.routerhelpers import runCommand, startRouter, stateDirectory
 from tests.test_mgcp_tshark import buildUdpPcap
 from tests.test_sccp_integration import CMF
+from tests.toolhelpers import requireTool
 
 GATEWAY = """
 media:
@@ -189,9 +189,7 @@ class MgcpGatewayAcceptanceTests(TestCase):
     @inlineCallbacks
     def checkCapture(self) -> Any:
         """tshark decodes every datagram captured so far as MGCP, none malformed."""
-        tshark = shutil.which("tshark")
-        if tshark is None:
-            raise SkipTest("tshark not installed")
+        tshark = requireTool("tshark")
         captured = list(self.captured)
         path = self.mktemp() + ".pcap"
         with open(path, "wb") as capture:

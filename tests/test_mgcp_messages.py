@@ -890,22 +890,45 @@ class PropertyTests(SynchronousTestCase):
     Hypothesis properties of the codec.
     """
 
+    def assertTypedDecodeError(self, error):
+        """
+        C{error} is a complete L{MgcpDecodeError}: a known response code, a
+        reason, a transaction id only when one was readable (and then
+        whether the message was a response), and the line a log shows.
+        """
+        self.assertIn(error.code, [c.value for c in ResponseCode])
+        self.assertGreaterEqual(error.code, 500, error)
+        self.assertTrue(error.reason.strip(), error)
+        if error.transactionId is not None:
+            self.assertTrue(0 <= error.transactionId <= constants.MAX_TRANSACTION_ID, error)
+            self.assertIn(error.isResponse, (True, False))
+        where = "" if error.transactionId is None else " (transaction %d)" % (error.transactionId,)
+        if error.parameter is not None:
+            where += " in %s:" % (error.parameter,)
+        self.assertEqual(str(error), "MGCP decode error %03d%s: %s" % (error.code, where, error.reason))
+
     @settings(max_examples=300, deadline=None)
-    @given(st.binary(max_size=300))
+    @given(st.one_of(
+        st.binary(max_size=300),
+        st.tuples(st.sampled_from([v.value for v in Verb] + ["200", "510", "000", "FOO"]),
+                  st.binary(max_size=200)).map(lambda vb: vb[0].encode("ascii") + b" " + vb[1])))
     def test_arbitraryBytes(self, data):
         """
-        Arbitrary bytes either decode or raise MgcpDecodeError, nothing
-        else.
+        Arbitrary bytes (and arbitrary bytes after a verb or a response
+        code) split into messages, and each either decodes to a message
+        that re-encodes to one decoding equal, or raises a complete
+        L{MgcpDecodeError} (L{assertTypedDecodeError}).
         """
-        try:
-            parts = splitDatagram(data)
-        except MgcpDecodeError:
-            return
+        parts = splitDatagram(data)
         for part in parts:
+            self.assertTrue(part.strip(), parts)
             try:
-                decodeMessage(part)
+                message = decodeMessage(part)
             except MgcpDecodeError as error:
-                self.assertIsInstance(str(error), str)
+                self.assertTypedDecodeError(error)
+            else:
+                self.assertIsInstance(message, (Command, Response))
+                self.assertEqual(decodeMessage(encodeMessage(message)), message)
 
     @settings(max_examples=300, deadline=None)
     @given(st.sampled_from(sorted(EXAMPLES)), st.integers(0, 400),
@@ -921,7 +944,8 @@ class PropertyTests(SynchronousTestCase):
         data = data[:offset] + garbage + data[offset:]
         try:
             message = decodeMessage(data)
-        except MgcpDecodeError:
+        except MgcpDecodeError as error:
+            self.assertTypedDecodeError(error)
             return
         self.assertEqual(decodeMessage(encodeMessage(message)), message)
 

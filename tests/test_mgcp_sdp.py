@@ -45,6 +45,32 @@ RICH = (
     "m=image 5000/2 udptl t38\r\n")
 
 
+VALID_LINES = [
+    "o=- 25678 753849 IN IP4 128.96.41.1", "s=-", "c=IN IP4 10.0.0.1", "t=0 0",
+    "m=audio 4000 RTP/AVP 0 8", "m=audio 4000/2 RTP/AVP 18", "a=rtpmap:0 PCMU/8000", "a=ptime:20",
+    "a=sendrecv", "b=AS:64", "",
+]
+"""SDP lines that are fine after C{v=0}, in any order."""
+
+BAD_LINES = ["v=0", "v=1", "c=IN IP6 ::1", "c=IN IP4", "c=ATM NSAP x", "m=audio 70000 RTP/AVP 0", "m=video x",
+             "not sdp"]
+"""SDP lines that are wrong or unsupported (or repeated, or misplaced)."""
+
+
+@st.composite
+def sdpTexts(draw):
+    """
+    C{v=0} (or something else), SDP lines in any order (mostly with an
+    C{m=} and a C{c=} line) and perhaps one bad line, joined by CRLF or LF.
+    """
+    body = draw(st.lists(st.sampled_from(VALID_LINES), max_size=6))
+    body += [line for line in ("m=audio 4000 RTP/AVP 0 8", "c=IN IP4 10.0.0.1") if draw(st.integers(0, 3))]
+    lines = [draw(st.sampled_from(["v=0", "v=0", "v=0", "v=1", ""]))] + draw(st.permutations(body))
+    if draw(st.booleans()):
+        lines.insert(draw(st.integers(1, len(lines))), draw(st.sampled_from(BAD_LINES)))
+    return draw(st.sampled_from(["\r\n", "\n"])).join(lines)
+
+
 class ParseTests(SynchronousTestCase):
     """
     Parsing SDP bodies.
@@ -205,12 +231,20 @@ class EncodeTests(SynchronousTestCase):
                          (address, port, tuple(payloadTypes)))
 
     @settings(max_examples=300, deadline=None)
-    @given(st.text(max_size=200))
+    @given(st.one_of(st.text(max_size=200), sdpTexts()))
     def test_arbitraryText(self, text):
         """
-        Arbitrary text either parses or raises SdpError.
+        Arbitrary text (and lines of SDP, valid or not, in any order)
+        either raises SdpError with code 509 or 505 and a reason, or parses
+        to a description with at least one m= line that encodes to text
+        parsing back equal.
         """
         try:
-            parseSdp(text)
+            description = parseSdp(text)
         except SdpError as error:
             self.assertIn(error.code, (505, 509))
+            self.assertTrue(error.reason)
+            self.assertEqual(str(error), "MGCP decode error %03d: %s" % (error.code, error.reason))
+            return
+        self.assertTrue(description.media)
+        self.assertEqual(parseSdp(encodeSdp(description)), description)

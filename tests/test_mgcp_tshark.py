@@ -6,13 +6,12 @@ written to a pcap between a gateway (127.0.0.1:2427) and a call agent
 """
 
 import os
-import shutil
 import struct
 
 from twisted.internet import reactor
 from twisted.internet.defer import inlineCallbacks
 from twisted.internet.utils import getProcessOutputAndValue
-from twisted.trial.unittest import SkipTest, TestCase
+from twisted.trial.unittest import TestCase
 
 from srst.mgcp.messages import (
     Command,
@@ -20,7 +19,9 @@ from srst.mgcp.messages import (
     encodeDatagram,
     encodeMessage,
 )
+from tests.pcap import udpPacket
 from tests.test_mgcp_messages import EXAMPLES, wire
+from tests.toolhelpers import requireTool
 
 GATEWAY = (bytes((127, 0, 0, 1)), 2427)
 CALL_AGENT = (bytes((127, 0, 0, 1)), 2727)
@@ -39,35 +40,6 @@ EXCHANGE = [
     (False, "epcf"), (False, "aucx"), (True, "aucx200"), (True, "auepFull"),
     (False, "profile"), (True, "package"), (False, "mesg"),
 ]
-
-
-def _checksum(data):
-    if len(data) % 2:
-        data += b"\x00"
-    total = sum(struct.unpack("!%dH" % (len(data) // 2,), data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
-
-
-def udpPacket(source, destination, payload):
-    """
-    An IPv4/UDP packet (raw IP link type) with correct checksums.
-
-    @param source: C{(address bytes, port)}.
-    @param destination: C{(address bytes, port)}.
-    @param payload: the datagram.
-    @return: the packet bytes.
-    """
-    length = 8 + len(payload)
-    header = struct.pack("!HHHH", source[1], destination[1], length, 0)
-    pseudo = source[0] + destination[0] + struct.pack("!BBH", 0, 17, length)
-    checksum = _checksum(pseudo + header + payload) or 0xFFFF
-    header = header[:6] + struct.pack("!H", checksum)
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + length, 0, 0x4000, 64,
-                     17, 0, source[0], destination[0])
-    ip = ip[:10] + struct.pack("!H", _checksum(ip)) + ip[12:]
-    return ip + header + payload
 
 
 def buildUdpPcap(datagrams):
@@ -97,9 +69,7 @@ class TsharkTests(TestCase):
     timeout = 60
 
     def setUp(self):
-        self.tsharkPath = shutil.which("tshark")
-        if self.tsharkPath is None:
-            raise SkipTest("tshark not installed")
+        self.tsharkPath = requireTool("tshark")
         home = self.mktemp()
         os.makedirs(home)
         self.env = dict(os.environ, HOME=home)

@@ -10,7 +10,6 @@ check it (skipped without tshark or when capturing is not permitted).
 
 import ipaddress
 import os
-import shutil
 import struct
 
 from twisted.internet import reactor
@@ -19,7 +18,7 @@ from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.protocol import ProcessProtocol
 from twisted.internet.utils import getProcessOutputAndValue
 from twisted.protocols.tls import TLSMemoryBIOFactory
-from twisted.trial.unittest import SkipTest, SynchronousTestCase, TestCase
+from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from srst.pki.tls import serverTLSOptions
 from srst.sccp import messages as m
@@ -41,6 +40,8 @@ from tests.pkihelpers import (
     sharedKey,
     utcNow,
 )
+from tests.routerhelpers import within
+from tests.toolhelpers import requireTool, unavailable
 
 
 class ProtocolTests(SynchronousTestCase):
@@ -264,9 +265,9 @@ class SkinnyFactoryTests(TestCase):
         rejected = impostor.whenRejected()
         yield connectPhone(reactor, impostor, "127.0.0.1", router.portNumber,
                            options)
-        reject = yield rejected
-        self.assertIsInstance(reject, m.RegisterReject)
-        yield impostor.whenDisconnected()
+        reject = yield within(rejected, "RegisterReject for SEP00000000BEEF")
+        self.assertEqual(reject, m.RegisterReject("Certificate mismatch"))
+        yield within(impostor.whenDisconnected(), "SEP00000000BEEF to be disconnected")
         yield phone.unregister()
 
 
@@ -347,9 +348,7 @@ class WireCaptureTests(TestCase):
     timeout = 60
 
     def setUp(self):
-        self.tsharkPath = shutil.which("tshark")
-        if self.tsharkPath is None:
-            raise SkipTest("tshark not installed")
+        self.tsharkPath = requireTool("tshark")
         home = self.mktemp()
         os.makedirs(home)
         self.env = dict(os.environ, HOME=home)
@@ -380,7 +379,7 @@ class WireCaptureTests(TestCase):
         try:
             yield capture.started
         except CaptureFailed as e:
-            raise SkipTest(str(e))
+            unavailable(str(e))
         return capture, process
 
     @inlineCallbacks

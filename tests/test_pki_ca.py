@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import shutil
 import stat
 from typing import Any
 
@@ -48,6 +47,7 @@ from srst.pki.ca import (
     serialFileName,
 )
 from tests.pkihelpers import sharedKey
+from tests.toolhelpers import requireTool
 
 UTC = datetime.timezone.utc
 T0 = datetime.datetime(2024, 4, 12, 19, 45, 16, tzinfo=UTC)
@@ -349,6 +349,41 @@ class FirstStartTests(ServerMixin, SynchronousTestCase):
             server.issue(makeCSR())
         os.unlink(os.path.join(server.directory, "ca.ser"))
         self.assertEqual(self.started(server.directory).issue(makeCSR()).serial_number, 5)
+
+    def assertRecoveredAfter(self, lastSerial: int) -> None:
+        """
+        Issue certificates up to C{lastSerial}, lose ca.ser, restart: the
+        next certificate has serial C{lastSerial + 1}, reuses no serial and
+        overwrites no stored certificate.
+        """
+        server = self.started()
+        csr = makeCSR()
+        issued = []
+        while not issued or issued[-1].serial_number < lastSerial:
+            issued.append(server.issue(csr))
+        self.assertEqual(issued[-1].serial_number, lastSerial)
+        os.unlink(os.path.join(server.directory, "ca.ser"))
+        again = self.started(server.directory)
+        following = again.issue(csr)
+        self.assertEqual(following.serial_number, lastSerial + 1)
+        self.assertNotIn(following.serial_number, [c.serial_number for c in issued])
+        for cert in issued:
+            self.assertEqual(again.issuedCertificate(cert.serial_number), cert)
+
+    def test_lostCounterRecoveredPast09(self) -> None:
+        """
+        The <serial>.cer names are hex: with 0A.cer the highest file, the
+        next serial is 0x0B (read as decimal, 0A.cer is skipped and serial
+        0x0A would be issued again).
+        """
+        self.assertRecoveredAfter(0x0A)
+
+    def test_lostCounterRecoveredPast0F(self) -> None:
+        """
+        With 10.cer (serial 16) the highest file, the next serial is 0x11
+        (read as decimal, 10.cer is serial 10 and 11..16 would be reused).
+        """
+        self.assertRecoveredAfter(0x10)
 
 
 class IssueTests(ServerMixin, SynchronousTestCase):
@@ -941,7 +976,9 @@ class OpenSSLCheckTests(ServerMixin, TestCase):
     """
 
     timeout = 30
-    skip = None if shutil.which("openssl") else "openssl not installed"
+
+    def setUp(self) -> None:
+        self.openssl = requireTool("openssl")
 
     @inlineCallbacks
     def test_verifyChainAndCRL(self) -> Any:
@@ -960,12 +997,12 @@ class OpenSSLCheckTests(ServerMixin, TestCase):
             f.write(cert.public_bytes(serialization.Encoding.PEM))
         for purpose in ("sslserver", "sslclient"):
             out, err, code = yield getProcessOutputAndValue(
-                shutil.which("openssl"), ["verify", "-purpose", purpose, "-CAfile", caFile, certFile],
+                self.openssl, ["verify", "-purpose", purpose, "-CAfile", caFile, certFile],
                 reactor=reactor)
             self.assertEqual(code, 0, (out, err))
             self.assertIn(b"OK", out)
         out, err, code = yield getProcessOutputAndValue(
-            shutil.which("openssl"),
+            self.openssl,
             ["crl", "-inform", "DER", "-in", os.path.join(server.directory, "crl.der"), "-CAfile", caFile,
              "-noout", "-text"], reactor=reactor)
         self.assertEqual(code, 0, (out, err))

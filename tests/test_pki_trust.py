@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.x509.oid import NameOID
 from twisted.internet.defer import maybeDeferred
-from twisted.trial.unittest import SkipTest, SynchronousTestCase
+from twisted.trial.unittest import SynchronousTestCase
 
 from srst.pki import _x509
 from srst.pki.ca import CertificateServer, RequestRejectedError, certificateFingerprint
@@ -37,12 +37,16 @@ from srst.pki.trust import (
 )
 from tests.pkihelpers import fixture, issueCertificate, makeCA, sharedKey, writeKey, writePem
 from tests.test_pki_ca import FakeNow, CrashingWriter
+from tests.toolhelpers import requireFile
 
 REPOSITORY_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SEED_DOCUMENT = os.path.join(REPOSITORY_ROOT, "..", "shared", "seed", "secure-srst-configuration-example.txt")
+SEED_DOCUMENT = os.environ.get("SRST_SEED_DOCUMENT") or os.path.join(
+    REPOSITORY_ROOT, "..", "shared", "seed", "secure-srst-configuration-example.txt")
 """
 The seed document, in the C{shared/} checkout beside the repository (as CI
-lays them out); tests that need it skip when it is absent.
+lays them out), or where C{SRST_SEED_DOCUMENT} says; tests that need it skip
+when it is absent, or fail under C{SRST_REQUIRE_TOOLS=1}
+(L{tests.toolhelpers}).
 """
 SEED_SERIALS = [
     ("srstca", "02", False), ("srstca", "01", True), ("srstcaserver", "01", True),
@@ -153,9 +157,7 @@ class IosChainTests(SynchronousTestCase):
         """
         The seed document itself (both copies of the srstca chain) parses.
         """
-        if not os.path.exists(SEED_DOCUMENT):
-            raise SkipTest(f"the seed document is not present at {os.path.normpath(SEED_DOCUMENT)}"
-                           " (expected shared/ beside the repository checkout)")
+        requireFile(SEED_DOCUMENT, "the seed document (expected in shared/ beside the repository checkout)")
         with open(SEED_DOCUMENT) as f:
             found = parseIosCertificateChain(f.read())
         self.assertEqual([(c.trustpoint, c.serial) for c in found],

@@ -196,11 +196,17 @@ class SplitFramesPropertyTests(SynchronousTestCase):
         """
         Arbitrary bytes either split into frames whose length fields are
         consistent, with a remainder shorter than C{maxFrame}, or raise
-        L{FrameError}; nothing else escapes.
+        L{FrameError} at the offset of a length field that is below 4 or
+        announces more than C{maxFrame} bytes, the bytes before it being
+        whole frames; nothing else escapes.
         """
         try:
             frames, remainder = splitFrames(data, maxFrame)
-        except FrameError:
+        except FrameError as e:
+            (length,) = struct.unpack_from("<I", data, e.offset)
+            self.assertTrue(length < 4 or length + 8 > maxFrame, (length, maxFrame))
+            self.assertEqual(splitFrames(data[:e.offset], maxFrame)[1], b"")
+            self.assertTrue(str(e).startswith("bad SCCP frame at stream offset %d: " % (e.offset,)), str(e))
             return
         for f in frames:
             self.assertEqual(struct.unpack_from("<I", f)[0] + 8, len(f))

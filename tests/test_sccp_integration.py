@@ -23,7 +23,7 @@ from srst.tools._phonewire import clientTLSOptions, connectPhone
 from srst.tools.lsc import issueLSC
 from tests.callhelpers import waitFor
 from tests.pkihelpers import makeCA, writePem
-from tests.routerhelpers import routerYaml, runCommand, startRouter, stateDirectory
+from tests.routerhelpers import routerYaml, runCommand, startRouter, stateDirectory, within
 from tests.test_sccp_station import registerMessage
 
 CMF = """
@@ -191,7 +191,7 @@ class SecureRegistrationTests(TestCase):
 
     @inlineCallbacks
     def assertRefused(self, phone, reason):
-        yield phone.whenDisconnected()
+        yield within(phone.whenDisconnected(), f"{phone.deviceName} to be disconnected ({reason})")
         self.assertIsNone(phone.registeredAt)
         self.assertNotIn(phone.deviceName, [e.deviceName for e in self.service.registry.registeredEphones()])
         failures = self.service.skinnyFactories[1].handshakeFailures
@@ -228,27 +228,27 @@ class SecureRegistrationTests(TestCase):
     def test_deviceMismatch(self):
         """
         A valid LSC for SEP000000000001 registering as SEP000000000002 gets
-        RegisterReject.
+        RegisterReject "Certificate mismatch".
         """
         yield self.startRouter()
         phone = self.phone("000000000001", deviceMac="000000000002")
-        reject = yield phone.whenRejected()
-        self.assertIsInstance(reject, m.RegisterReject)
+        reject = yield within(phone.whenRejected(), "RegisterReject for SEP000000000002")
+        self.assertEqual(reject, m.RegisterReject("Certificate mismatch"))
         self.assertEqual(self.service.registry.registeredEphones(), [])
 
     @inlineCallbacks
     def test_maxEphonesAndClearText(self):
         """
         Clear-text phones register on the plain port; the phone past
-        max-ephones gets RegisterReject.
+        max-ephones gets RegisterReject "Max ephones exceeded".
         """
         yield self.startRouter(maxEphones=2)
         first, second = self.phone("100011110002", tls=False), self.phone("0000000000B2", tls=False)
-        yield first.whenRegistered()
-        yield second.whenRegistered()
+        yield within(first.whenRegistered(), "SEP100011110002 to register")
+        yield within(second.whenRegistered(), "SEP0000000000B2 to register")
         third = self.phone("0000000000B3", tls=False)
-        reject = yield third.whenRejected()
-        self.assertIsInstance(reject, m.RegisterReject)
+        reject = yield within(third.whenRejected(), "RegisterReject for SEP0000000000B3")
+        self.assertEqual(reject, m.RegisterReject("Max ephones exceeded"))
         shown = yield runCommand(self.service, "show", "ephone")
         header = [l for l in shown.text.splitlines() if "Mac:1000.1111.0002" in l][0]
         self.assertIn("REGISTERED in SCCP ver 11", header)

@@ -7,14 +7,13 @@ what the codec sends.
 
 import ipaddress
 import os
-import shutil
 import struct
 
 import attrs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from twisted.internet.utils import getProcessOutputAndValue
-from twisted.trial.unittest import SkipTest, SynchronousTestCase, TestCase
+from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from srst.sccp import constants as c
 from srst.sccp import messages as m
@@ -40,6 +39,7 @@ from tests.test_sccp_messages import (
     SECURE,
     VERSIONS,
 )
+from tests.toolhelpers import requireTool
 
 
 def widest(version):
@@ -176,15 +176,45 @@ class PropertyTests(SynchronousTestCase):
         self.assertEqual(m.decodeMessage(fresh, protocolVersion=wide), msg)
 
     @settings(max_examples=500, deadline=None)
-    @given(st.binary(max_size=64), st.sampled_from(VERSIONS))
+    @given(st.one_of(
+        st.binary(max_size=64),
+        st.tuples(st.sampled_from([cls.MESSAGE_ID for cls in CLASSES] + [0x7777]),
+                  st.binary(max_size=60)).map(
+            lambda idBody: struct.pack("<III", len(idBody[1]) + 4, 0, idBody[0]) + idBody[1])),
+        st.sampled_from(VERSIONS))
     def test_arbitraryFrames(self, data, version):
-        """Arbitrary bytes given as a frame only ever raise DecodeError."""
+        """
+        Arbitrary bytes given as a frame either raise L{m.DecodeError}
+        saying where and why (a short frame, a length field that does not
+        match, or a body field at an offset inside the frame), or decode
+        to the message whose id the header names, which is re-sent byte for
+        byte and whose fresh encoding decodes equal.
+        """
         try:
             decoded = m.decodeMessage(data, protocolVersion=version)
         except m.DecodeError as e:
             self.assertIsInstance(e, ValueError)
-        else:
-            self.assertIsInstance(decoded, m.Message)
+            self.assertTrue(str(e).startswith("cannot decode SCCP "), str(e))
+            if len(data) < 12:
+                self.assertEqual((e.messageId, e.offset, e.reason),
+                                 (None, 0, f"frame of {len(data)} bytes is shorter than the 12-byte header"))
+                return
+            length, _, messageId = struct.unpack_from("<III", data)
+            self.assertEqual(e.messageId, messageId)
+            if length + 8 != len(data):
+                self.assertEqual((e.offset, e.reason),
+                                 (0, f"length field says {length} bytes follow, frame has {len(data) - 8}"))
+            else:
+                self.assertTrue(12 <= e.offset <= len(data), (e.offset, len(data)))
+                self.assertTrue(e.reason)
+            return
+        length, _, messageId = struct.unpack_from("<III", data)
+        self.assertEqual(length + 8, len(data))
+        self.assertEqual(m.messageIdOf(decoded), messageId)
+        self.assertEqual(m.encodeMessage(decoded, protocolVersion=version), data)
+        wide = widest(version)
+        fresh = m.encodeMessage(attrs.evolve(decoded), protocolVersion=wide)
+        self.assertEqual(m.decodeMessage(fresh, protocolVersion=wide), decoded)
 
 
 def sampleMessages():
@@ -276,9 +306,7 @@ class TsharkDissectorTests(TestCase):
     timeout = 60
 
     def setUp(self):
-        self.tsharkPath = shutil.which("tshark")
-        if self.tsharkPath is None:
-            raise SkipTest("tshark not installed")
+        self.tsharkPath = requireTool("tshark")
 
     def tshark(self, path, *arguments):
         from twisted.internet import reactor

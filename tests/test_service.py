@@ -24,6 +24,7 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 from srst.config import ConfigError, loadString
 from srst.pki.ca import certificateFingerprint
 from srst.listening import ListenerError
+from srst.policing.meter import CONNECTION_ATTEMPT_BYTES
 from srst.service import ExitOnStartupError, RouterService, StartupError, makeService, preflight, utcNow
 from srst.tools.ccm import fetchCredentials
 from tests.routerhelpers import (
@@ -260,10 +261,27 @@ class PolicingTests(TestCase):
         self.assertTrue(all(ok and r.matches for ok, r in results))
         self.assertEqual(received, [])
         stats = yield runCommand(service, "show", "policy-map", "control-plane")
-        self.assertIn("Class-map: sccp-class", stats.text)
-        data = stats.data
-        self.assertIn("500", stats.text)
-        self.assertTrue(data)
+        sccp, default = stats.data["classes"]
+        self.assertEqual((sccp["name"], default["name"]), ("sccp-class", "class-default"))
+        # Every attempt from 127.0.0.2 is one SYN-sized packet (60 bytes), policed and dropped.
+        self.assertEqual((sccp["packets"], sccp["bytes"]), (500, 500 * CONNECTION_ATTEMPT_BYTES))
+        self.assertEqual((sccp["droppedPackets"], sccp["droppedBytes"]), (500, 500 * CONNECTION_ATTEMPT_BYTES))
+        self.assertEqual((sccp["refusedConnections"], sccp["abortedConnections"]), (500, 0))
+        police = sccp["police"]
+        self.assertEqual(police["conformedPackets"] + police["exceededPackets"], 500)
+        self.assertEqual(police["conformedBytes"] + police["exceededBytes"], 500 * CONNECTION_ATTEMPT_BYTES)
+        # bc 1500 bytes lets at most 25 attempts (plus what the bucket refills) conform.
+        self.assertGreater(police["exceededPackets"], 400)
+        # The trusted fetches from 127.0.0.1 fall to class-default and are never dropped.
+        self.assertGreaterEqual(default["packets"], 10)
+        self.assertEqual((default["droppedPackets"], default["refusedConnections"]), (0, 0))
+        lines = stats.text.splitlines()
+        at = lines.index("    Class-map: sccp-class (match-all)")
+        self.assertEqual(lines[at + 1], f"      500 packets, {500 * CONNECTION_ATTEMPT_BYTES} bytes")
+        self.assertIn(f"        conformed {police['conformedPackets']} packets, {police['conformedBytes']} bytes; "
+                      "actions:", lines)
+        self.assertIn(f"        exceeded {police['exceededPackets']} packets, {police['exceededBytes']} bytes; "
+                      "actions:", lines)
 
 
 class PreflightTests(SynchronousTestCase):

@@ -5,7 +5,6 @@ in a child process, then C{openssl s_client} against its credentials port.
 
 import os
 import re
-import shutil
 import signal
 import sys
 
@@ -13,9 +12,10 @@ from twisted.internet import reactor
 from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.protocol import ProcessProtocol
 from twisted.internet.utils import getProcessOutputAndValue
-from twisted.trial.unittest import SkipTest, TestCase
+from twisted.trial.unittest import TestCase
 
 from tests.routerhelpers import ROOT, routerYaml, stateDirectory
+from tests.toolhelpers import requireTool
 
 TWISTD = "from twisted.scripts.twistd import run; run()"
 
@@ -75,8 +75,7 @@ class TwistdTests(TestCase):
     timeout = 120
 
     def setUp(self):
-        if shutil.which("openssl") is None:
-            raise SkipTest("openssl not installed")
+        requireTool("openssl")
 
     @inlineCallbacks
     def test_twistdCredentialsHandshake(self):
