@@ -104,3 +104,29 @@ class RecordingAtStopTests(TestCase):
         self.assertEqual(os.listdir(directory), [])
         self.assertIn(f"voice-port 1/0/0: recording to {target} given up: the router is stopping",
                       [formatEvent(e) for e in events])
+
+
+class StopTests(TestCase):
+    """
+    Stopping the router takes its voice ports out of service.
+    """
+
+    timeout = 30
+
+    @inlineCallbacks
+    def test_stopClearsCalls(self):
+        """
+        A port off hook (dialling, its inter-digit timer running) when the
+        router stops has its call cleared: the engine keeps no leg of it and
+        no timer of the call is left in the reactor.
+        """
+        stateDir = stateDirectory(self)
+        service = yield startRouter(self, routerYaml(stateDir, extra=PORTS))
+        result = yield runCommand(service, "voice-port", "1/0/0", "offhook")
+        self.assertEqual(result.exitCode, 0)
+        endpoint = service.portService.endpoints["1/0/0"]
+        self.assertEqual(len(service.callEngine.legsOf(endpoint)), 1)
+        engine = service.callEngine
+        yield service.stopService()
+        self.assertEqual(engine.legsOf(endpoint), [])
+        self.assertEqual([c for c in reactor.getDelayedCalls() if c.func == engine.dialTimedOut], [])

@@ -53,6 +53,7 @@ class VoicePortService(Service):
     @ivar endpoints: port name to its L{VoicePortEndpoint} (empty without
         a call engine).
     @ivar directory: the L{PortDirectory} added to the engine, or L{None}.
+    @ivar engine: the call engine the ports' endpoints belong to, or L{None}.
     """
 
     name = "voice-ports"
@@ -82,6 +83,7 @@ class VoicePortService(Service):
                       for port in config.voicePorts]
         self.endpoints: dict[str, VoicePortEndpoint] = {}
         self.directory: PortDirectory | None = None
+        self.engine = callEngine
         if callEngine is not None:
             debugLog = debug.logger(DEBUG_NAMESPACE)
             for port in self.ports:
@@ -121,14 +123,19 @@ class VoicePortService(Service):
     def stopService(self) -> Deferred:
         """
         Stop the pump, give up every running recording (its temporary file
-        is removed) and close every open media leg; fires once every leg
-        the endpoints closed (now or before) has stopped listening.
+        is removed), take the ports out of service (the engine clears their
+        calls: the other sides get the hang-up, no call timer is left) and
+        close every open media leg; fires once every leg the endpoints
+        closed (now or before) has stopped listening.
         """
         Service.stopService(self)
         self.pump.stop()
         for port in self.ports:
             if isinstance(port.backend, SimulatedBackend):
                 port.backend.discardRecording("the router is stopping")
+        if self.engine is not None:
+            for endpoint in self.endpoints.values():
+                self.engine.endpointGone(endpoint)
         closing = [endpoint.closeMedia() for endpoint in self.endpoints.values()]
         return gatherResults(closing).addCallback(lambda ignored: None)
 
