@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from twisted.internet import reactor
-from twisted.internet.defer import inlineCallbacks, maybeDeferred
+from twisted.internet.defer import maybeDeferred
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransportWithDisconnection
@@ -32,7 +32,7 @@ from srst.tools._phonetypes import PhoneConfig
 from srst.tools._phonewire import PhoneProtocol, clientTLSOptions, connectPhone
 from srst.tools.lsc import issueLSC
 from tests.pkihelpers import makeCA, makeServerCertificate, writePem
-from tests.routerhelpers import routerYaml
+from tests.routerhelpers import bounded, routerYaml
 from tests.test_sccp_integration import PHONE_CA, now
 
 MAC = "001122334455"
@@ -250,7 +250,7 @@ def routerYamlWithCapf(stateDir: str, extra: str) -> str:
         '"7970": {certificates:', f'capf: {{certificates: [{capf}]}}\n    "7970": {{certificates:')
 
 
-@inlineCallbacks
+@bounded
 def registeredPhone(testCase: Any, service: Any, mac: str, tls: bool = True, media: bool = True) -> Any:
     """
     Register a simulated phone with C{service} (stopped after the test).
