@@ -90,6 +90,7 @@ class SocketTests(TestCase):
         router = RouterFixture(self)
         phone = SimulatedPhone(PhoneConfig(mac=MAC, sendAlarm=True),
                                clock=reactor)
+        self.addCleanup(phone.stop)
         yield connectPhone(reactor, phone, "127.0.0.1", router.portNumber)
         yield phone.whenRegistered()
         self.assertEqual(phone.settings.lines, [1])
@@ -139,6 +140,7 @@ class TLSTests(TestCase):
         router = RouterFixture(self, tlsOptions=self.options)
         certificate, key = self.lsc()
         phone = SimulatedPhone(PhoneConfig(mac=MAC), clock=reactor)
+        self.addCleanup(phone.stop)
         protocol = yield connectPhone(
             reactor, phone, "127.0.0.1", router.portNumber,
             clientTLSOptions("127.0.0.1", [self.routerCA.certificate],
@@ -233,6 +235,7 @@ class SkinnyFactoryTests(TestCase):
         router = SkinnyFixture(self)
         phone = SimulatedPhone(PhoneConfig(mac=MAC, sendAlarm=True),
                                clock=reactor)
+        self.addCleanup(phone.stop)
         yield connectPhone(reactor, phone, "127.0.0.1", router.portNumber)
         yield phone.whenRegistered()
         self.assertEqual(phone.negotiatedVersion, 11)
@@ -257,6 +260,7 @@ class SkinnyFactoryTests(TestCase):
         options = clientTLSOptions("127.0.0.1", [routerCA.certificate],
                                    lsc.certificate, lsc.privateKey)
         phone = SimulatedPhone(PhoneConfig(mac=MAC), clock=reactor)
+        self.addCleanup(phone.stop)
         yield connectPhone(reactor, phone, "127.0.0.1", router.portNumber,
                            options)
         yield phone.whenRegistered()
@@ -390,6 +394,7 @@ class WireCaptureTests(TestCase):
         path = os.path.abspath(self.mktemp() + ".pcap")
         capture, process = yield self.startCapture(port, path)
         phone = SimulatedPhone(PhoneConfig(mac=MAC), clock=reactor)
+        self.addCleanup(phone.stop)
         yield connectPhone(reactor, phone, "127.0.0.1", port)
         yield phone.whenRegistered()
         yield phone.unregister()
