@@ -25,7 +25,7 @@ from typing import Any, Callable
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.task import Clock
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.trial.unittest import FailTest, SynchronousTestCase
 from zope.interface import implementer
 
 from srst.sccp.config import EphoneConfig, LineButton
@@ -512,7 +512,7 @@ def waitFor(phone: SimulatedPhone, predicate: Callable[[m.Message], bool], since
     @param since: look at C{phone.received[since:]} first (0: every
         message received so far).
     @param timeout: seconds after which the wait fails with
-        C{AssertionError} naming C{what} (a bound on a hang under a bug,
+        L{FailTest} naming C{what} (a bound on a hang under a bug,
         not a polling period).
     @return: a L{Deferred} firing with the first message (already received
         since C{since}, or coming) that satisfies C{predicate}.
@@ -531,7 +531,7 @@ def waitFor(phone: SimulatedPhone, predicate: Callable[[m.Message], bool], since
 
     def expire() -> None:
         phone.removeMessageObserver(observe)
-        d.errback(AssertionError("timed out after %g s waiting for %s on %s" % (timeout, what, phone.deviceName)))
+        d.errback(FailTest("timed out after %g s waiting for %s on %s" % (timeout, what, phone.deviceName)))
 
     phone.addMessageObserver(observe)
     timer = reactor.callLater(timeout, expire)
@@ -549,7 +549,7 @@ def waitUntil(condition: Callable[[], bool], what: str, *phones: SimulatedPhone,
 
     @param what: what is awaited, for the failure.
     @param timeout: seconds after which the wait fails with
-        C{AssertionError} (a guard against a hang, not a polling period).
+        L{FailTest} (a guard against a hang, not a polling period).
     @return: a L{Deferred} firing with L{None} once the condition holds.
     """
     if condition():
@@ -571,7 +571,7 @@ def waitUntil(condition: Callable[[], bool], what: str, *phones: SimulatedPhone,
 
     def expire() -> None:
         stop(cancelTimer=False)
-        done.errback(AssertionError("timed out after %g s waiting for %s" % (timeout, what)))
+        done.errback(FailTest("timed out after %g s waiting for %s" % (timeout, what)))
 
     def stop(cancelTimer: bool = True) -> None:
         for phone in phones:

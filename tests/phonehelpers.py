@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from twisted.internet import reactor
-from twisted.internet.defer import inlineCallbacks, maybeDeferred
+from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransportWithDisconnection
@@ -28,11 +28,11 @@ from srst.sccp import messages as m
 from srst.sccp.constants import SoftKeyEvent, Stimulus, UnregisterStatus
 from srst.tools._phoneclient import SimulatedPhone
 from srst.tools._phonemedia import PhoneMedia
-from srst.tools._phonetypes import PhoneConfig
+from srst.tools._phonetypes import PhoneConfig, PhoneState
 from srst.tools._phonewire import PhoneProtocol, clientTLSOptions, connectPhone
 from srst.tools.lsc import issueLSC
 from tests.pkihelpers import makeCA, makeServerCertificate, writePem
-from tests.routerhelpers import routerYaml
+from tests.routerhelpers import bounded, routerYaml, within
 from tests.test_sccp_integration import PHONE_CA, now
 
 MAC = "001122334455"
@@ -250,7 +250,22 @@ def routerYamlWithCapf(stateDir: str, extra: str) -> str:
         '"7970": {certificates:', f'capf: {{certificates: [{capf}]}}\n    "7970": {{certificates:')
 
 
-@inlineCallbacks
+def stopPhone(phone: SimulatedPhone, connected: Deferred) -> Deferred:
+    """
+    Stop a phone after a test: gracefully once registered; a phone that
+    never registered (a failed test) has its connection aborted, so that a
+    TLS handshake or a router that never answered does not hold the
+    clean-up until trial's timeout.
+
+    @param connected: what L{connectPhone} returned.
+    """
+    if phone.state is not PhoneState.REGISTERED:
+        connected.addCallback(lambda protocol: protocol.transport.abortConnection())
+        connected.addErrback(lambda reason: None)
+    return phone.stop()
+
+
+@bounded
 def registeredPhone(testCase: Any, service: Any, mac: str, tls: bool = True, media: bool = True) -> Any:
     """
     Register a simulated phone with C{service} (stopped after the test).
@@ -271,9 +286,9 @@ def registeredPhone(testCase: Any, service: Any, mac: str, tls: bool = True, med
         lsc = issueLSC(PHONE_CA.certificate, PHONE_CA.key, mac, now=now)
         caCertificate = service.certificateServer.caCertificate
         options = clientTLSOptions("127.0.0.1", [caCertificate], lsc.certificate, lsc.privateKey)
-        connectPhone(reactor, phone, "127.0.0.1", ports["sccp-secure"], tlsOptions=options)
+        connected = connectPhone(reactor, phone, "127.0.0.1", ports["sccp-secure"], tlsOptions=options)
     else:
-        connectPhone(reactor, phone, "127.0.0.1", ports["sccp"])
-    testCase.addCleanup(phone.stop)
-    yield phone.whenRegistered()
+        connected = connectPhone(reactor, phone, "127.0.0.1", ports["sccp"])
+    testCase.addCleanup(stopPhone, phone, connected)
+    yield within(phone.whenRegistered(), f"{phone.deviceName} to register")
     return phone, service.registry.byMac(mac).lines[0].assignment.dn

@@ -3,13 +3,21 @@ Helpers for integration tests that run the real L{RouterService} on
 127.0.0.1 with ephemeral ports and a temporary state directory.
 """
 
+from __future__ import annotations
+
+import functools
+import inspect
+import linecache
 import os
 import shutil
 import tempfile
 import textwrap
+import weakref
+from typing import Any, Callable, Coroutine, Generator, Union
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.trial.unittest import FailTest
 
 from srst.config import loadString
 from srst.service import RouterService, utcNow
@@ -132,7 +140,7 @@ def runCommand(service, *words):
 
 def within(d: Deferred, what: str, timeout: float = 10.0) -> Deferred:
     """
-    Bound a wait on real sockets: C{d}, or an C{AssertionError} naming
+    Bound a wait on real sockets: C{d}, or a L{FailTest} naming
     C{what} once C{timeout} seconds pass (C{d} is cancelled), so that a bug
     fails the test at once instead of hanging until trial's own timeout.
 
@@ -140,6 +148,75 @@ def within(d: Deferred, what: str, timeout: float = 10.0) -> Deferred:
     """
 
     def timedOut(result: object, seconds: float) -> object:
-        raise AssertionError("timed out after %g s waiting for %s" % (seconds, what))
+        raise FailTest("timed out after %g s waiting for %s" % (seconds, what))
 
     return d.addTimeout(timeout, reactor, onTimeoutCancel=timedOut)
+
+
+Steps = Union[Generator[Any, Any, Any], Coroutine[Any, Any, Any]]
+
+_stepwise: weakref.WeakSet[Deferred] = weakref.WeakSet()
+"""The Deferreds of running L{bounded} functions (each of their waits is bounded already)."""
+
+
+def bounded(f: Callable[..., Steps] | None = None, *, timeout: float = 10.0) -> Any:
+    """
+    Run a test (or a helper) that waits on Deferreds on real sockets, as
+    C{inlineCallbacks} runs a generator (or as trial runs an C{async def}),
+    with every wait bounded by L{within}: a wait still pending after
+    C{timeout} seconds is cancelled and fails the test with a L{FailTest}
+    naming the line that waited, instead of hanging until
+    trial's own timeout with the wait (and what it waits on) left behind for
+    the next test.  A wait on another L{bounded} function is left to that
+    function's own bounded waits.
+
+    Use as C{@bounded} or C{@bounded(timeout=60)} (a subprocess that truly
+    needs longer).
+    """
+    if f is None:
+        return functools.partial(bounded, timeout=timeout)
+
+    @functools.wraps(f)
+    def run(*args: Any, **kwargs: Any) -> Deferred:
+        d = Deferred.fromCoroutine(_boundEach(f(*args, **kwargs), timeout))
+        _stepwise.add(d)
+        return d
+
+    return run
+
+
+def _boundEach(steps: Steps, timeout: float) -> Generator[Any, Any, Any]:
+    """
+    Drive C{steps}, bounding each Deferred it waits on (see L{bounded}).
+    """
+    send: Callable[[Any], Any] = steps.send
+    value: Any = None
+    while True:
+        try:
+            waited = send(value)
+        except StopIteration as done:
+            return done.value
+        if isinstance(waited, Deferred) and waited not in _stepwise:
+            waited = within(waited, _waitingAt(steps), timeout)
+        try:
+            value = yield waited
+            send = steps.send
+        except GeneratorExit:
+            steps.close()
+            raise
+        except BaseException as e:
+            send, value = steps.throw, e
+
+
+def _waitingAt(steps: Steps) -> str:
+    """
+    @return: the source of the line where C{steps} is suspended, without
+        its C{yield}/C{await}, and where that line is.
+    """
+    frame = steps.gi_frame if inspect.isgenerator(steps) else steps.cr_frame
+    filename, lineno = frame.f_code.co_filename, frame.f_lineno
+    source = linecache.getline(filename, lineno).strip()
+    for keyword in ("yield ", "await "):
+        if keyword in source:
+            source = source.split(keyword, 1)[1]
+    return f"{source} ({os.path.basename(filename)}:{lineno})"

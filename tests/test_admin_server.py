@@ -34,6 +34,7 @@ from srst.admin.server import (
     registerDebugCommand,
 )
 from srst.debug import DebugSwitches
+from tests.routerhelpers import bounded
 
 CREDENTIALS = "srst.debug.credentials"
 BANNER = "Credentials server debugging is enabled"
@@ -706,11 +707,13 @@ class RealSocketTests(TestCase):
         self.service.startService()
         self.addCleanup(self.service.stopService)
 
+    @bounded
     async def ask(self, request):
         client = AnswerCollector(request)
         await connectProtocol(UNIXClientEndpoint(reactor, self.path), client)
         return await client.done
 
+    @bounded
     async def test_deepRequest(self):
         """
         A request nested 2000 levels deep is answered C{% Malformed request}
@@ -722,6 +725,7 @@ class RealSocketTests(TestCase):
         self.assertEqual(answer, [{"text": "Credentials IP: 127.0.0.1", "data": None, "exit": 0}])
         self.assertEqual(self.flushLoggedErrors(), [])
 
+    @bounded
     async def test_burst(self):
         """
         200 clients connecting while the router accepts none (the reactor is

@@ -12,7 +12,7 @@ import socket
 import sys
 
 from twisted.internet import reactor
-from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from zope.interface.verify import verifyObject
@@ -34,6 +34,7 @@ from srst.tools._callagent import (
     voicePortEndpoint,
 )
 from tests.mgcphelpers import FakeUdpReactor, TransactionOwner, mgcpDebugLog
+from tests.routerhelpers import bounded
 
 DOMAIN = "branch-router"
 GW = ("127.0.0.1", 2427)
@@ -841,7 +842,7 @@ class UDPTests(TestCase):
         self.addCleanup(gateway.port.stopListening)
         return gateway.fake
 
-    @inlineCallbacks
+    @bounded
     def test_call(self):
         """
         Over UDP, with the gateway's address learned from its RSIP: the
@@ -870,7 +871,7 @@ class UDPTests(TestCase):
         self.assertEqual(gateway.connections, {})
         self.assertEqual(agent.counters.timeouts, 0)
 
-    @inlineCallbacks
+    @bounded
     def test_stopStart(self):
         """
         C{stop} releases the UDP port (another socket can bind it) and
@@ -890,7 +891,7 @@ class UDPTests(TestCase):
         answer = yield gateway.rsip()
         self.assertEqual(answer.code, 200)
 
-    @inlineCallbacks
+    @bounded
     def test_run(self):
         """
         C{srst-ccm mgcp agent} prints where it listens, one line per event
@@ -913,7 +914,7 @@ class UDPTests(TestCase):
         self.assertIn("registered 81234 1 of 1 endpoints armed", lines)
         self.assertTrue(lines[-1].startswith("stopped: 0 calls, 2 commands sent"), lines[-1])
 
-    @inlineCallbacks
+    @bounded
     def test_cannotListen(self):
         """
         A port already in use makes C{srst-ccm mgcp agent} exit 3.

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from twisted.internet import reactor
-from twisted.internet.defer import gatherResults, inlineCallbacks
+from twisted.internet.defer import gatherResults
 from twisted.trial.unittest import TestCase
 
 from srst.sccp import messages as m
@@ -28,7 +28,7 @@ from srst.sccp.constants import (
 from srst.tools._phoneclient import SimulatedPhone
 from tests.callhelpers import isCallState, isMessage, waitUntil
 from tests.phonehelpers import registeredPhone, routerYamlWithCapf
-from tests.routerhelpers import startRouter, stateDirectory
+from tests.routerhelpers import bounded, startRouter, stateDirectory
 
 ALICE, BOB, CAROL, DESK1, DESK2 = "0000000000F1", "0000000000F2", "0000000000F3", "0000000000F4", "0000000000F5"
 DN_A, DN_B, DN_C, DN_SHARED = "3001", "3002", "3003", "3004"
@@ -58,7 +58,7 @@ RINGING = isMessage(m.SetRinger, ringMode=RingMode.INSIDE)
 HOLD_TONE = isMessage(m.StartTone, tone=Tone.HOLD)
 
 
-@inlineCallbacks
+@bounded
 def expect(phone: SimulatedPhone, predicate: Callable[[m.Message], bool], what: str,
            since: int = 0, timeout: float = 5.0) -> Any:
     """
@@ -87,14 +87,14 @@ class CallFeaturesIntegrationTests(TestCase):
 
     timeout = 30
 
-    @inlineCallbacks
+    @bounded
     def setUp(self) -> Any:
         self.service = yield startRouter(self, routerYamlWithCapf(stateDirectory(self), CMF))
         self.engine = self.service.callEngine
         self.caCertificate = self.service.certificateServer.caCertificate
         self.phones: list[SimulatedPhone] = []
 
-    @inlineCallbacks
+    @bounded
     def register(self, *macs: str) -> Any:
         """@return: registered TLS phones with media, one per MAC, in order."""
         registered = yield gatherResults([registeredPhone(self, self.service, mac) for mac in macs])
@@ -106,7 +106,7 @@ class CallFeaturesIntegrationTests(TestCase):
         """@return: the call reference of the last CallState C{state} since C{since}."""
         return [msg for msg in phone.received[since:] if isCallState(state)(msg)][-1].callReference
 
-    @inlineCallbacks
+    @bounded
     def connectCall(self, caller: SimulatedPhone, callee: SimulatedPhone, number: str) -> Any:
         """
         C{caller} dials C{number}, C{callee} answers; both are told they are
@@ -136,7 +136,7 @@ class CallFeaturesIntegrationTests(TestCase):
                          (calling, called, CallSecurityStatus.ENCRYPTED))
         return info
 
-    @inlineCallbacks
+    @bounded
     def assertMediaFlows(self, x: SimulatedPhone, y: SimulatedPhone, packets: int = 10) -> Any:
         """
         C{x} and C{y} each send SRTP on exactly one stream and each decrypts
@@ -168,7 +168,7 @@ class CallFeaturesIntegrationTests(TestCase):
         """@return: every rx key the router gave these phones so far."""
         return {orc.rxKey.key for phone in phones for orc in phone.receivedOfType(m.OpenReceiveChannel)}
 
-    @inlineCallbacks
+    @bounded
     def hangUpAndCheckIdle(self, phone: SimulatedPhone, *others: SimulatedPhone) -> Any:
         """
         C{phone} hangs up; everyone ends on hook with media closed, the
@@ -196,7 +196,7 @@ class CallFeaturesIntegrationTests(TestCase):
             self.assertEqual({state for line in ephone.lines for state in line.channels}, {"IDLE"})
             self.assertEqual((ephone.offhook, ephone.mediaActive), (0, 0))
 
-    @inlineCallbacks
+    @bounded
     def test_holdAndResumeEitherParty(self) -> None:
         """
         Alice holds (HOLD state, both phones' media closed, no hold tone on
@@ -225,7 +225,7 @@ class CallFeaturesIntegrationTests(TestCase):
             yield self.assertMediaFlows(a, b)
         yield self.hangUpAndCheckIdle(a, b)
 
-    @inlineCallbacks
+    @bounded
     def test_sharedLine(self) -> None:
         """
         A call to the shared DN rings both phones; the one that answers is
@@ -259,7 +259,7 @@ class CallFeaturesIntegrationTests(TestCase):
         self.assertEqual(self.engine.calls()[0].callee.endpoint.station.ephone.mac, DESK2)
         yield self.hangUpAndCheckIdle(a, desk1, desk2)
 
-    @inlineCallbacks
+    @bounded
     def startTransfer(self) -> Any:
         """
         Alice calls Bob, Bob answers and presses Transfer: his call is held
@@ -278,7 +278,7 @@ class CallFeaturesIntegrationTests(TestCase):
         yield expect(a, isMessage(m.CloseReceiveChannel), "Alice's media closed", markA)
         return a, b, c, refB, consult
 
-    @inlineCallbacks
+    @bounded
     def assertTransferred(self, a: SimulatedPhone, b: SimulatedPhone, c: SimulatedPhone,
                           refB: int, consult: int, mark: tuple[int, int, int]) -> Any:
         """
@@ -299,7 +299,7 @@ class CallFeaturesIntegrationTests(TestCase):
         [call] = self.engine.calls()
         self.assertEqual({call.caller.line.number, call.callee.line.number}, {DN_A, DN_C})
 
-    @inlineCallbacks
+    @bounded
     def test_consultTransfer(self) -> None:
         """
         Bob consults Carol (SRTP between them while Alice is held) and
@@ -319,7 +319,7 @@ class CallFeaturesIntegrationTests(TestCase):
         yield self.assertTransferred(a, b, c, refB, consult, mark)
         yield self.hangUpAndCheckIdle(c, a, b)
 
-    @inlineCallbacks
+    @bounded
     def test_blindTransferWhileRinging(self) -> None:
         """
         Transfer pressed again while Carol rings completes blind: Bob is
@@ -339,7 +339,7 @@ class CallFeaturesIntegrationTests(TestCase):
         yield self.assertTransferred(a, b, c, refB, consult, mark)
         yield self.hangUpAndCheckIdle(a, b, c)
 
-    @inlineCallbacks
+    @bounded
     def test_transferRefusedByPattern(self) -> None:
         """
         A non-local target outside transfer-pattern 9.... is refused with
@@ -361,7 +361,7 @@ class CallFeaturesIntegrationTests(TestCase):
         self.assertEqual([msg for msg in c.received if RINGING(msg)], [])
         yield self.hangUpAndCheckIdle(b, a)
 
-    @inlineCallbacks
+    @bounded
     def test_noAnswerForward(self) -> None:
         """
         Bob not answering for the 3 s no-answer-timeout stops his ringing,
@@ -388,7 +388,7 @@ class CallFeaturesIntegrationTests(TestCase):
         self.assertFalse(b.media.active)
         yield self.hangUpAndCheckIdle(a, b, c)
 
-    @inlineCallbacks
+    @bounded
     def test_forwardAllSoftKey(self) -> None:
         """
         Bob's CFwdAll softkey, 3003 and '#' give ForwardStat(all active,

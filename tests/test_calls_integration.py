@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from twisted.internet.defer import inlineCallbacks
 from twisted.trial.unittest import TestCase
 
 from srst.media.srtp import SrtpReceiver, SrtpSender
@@ -19,7 +18,7 @@ from srst.sccp.constants import CallSecurityStatus, CallState, RingMode
 from srst.sccp.srtpkeys import fromKeyInfo
 from tests.callhelpers import autoAck, isCallState, waitFor
 from tests.phonehelpers import registeredPhone, routerYamlWithCapf
-from tests.routerhelpers import startRouter, stateDirectory
+from tests.routerhelpers import bounded, startRouter, stateDirectory
 from tests.test_sccp_integration import CMF
 
 RTP_PORTS = {"0000000000D1": 24000, "0000000000D2": 24002}
@@ -32,7 +31,7 @@ class CallIntegrationTests(TestCase):
 
     timeout = 60
 
-    @inlineCallbacks
+    @bounded
     def startRouter(self) -> Any:
         service = yield startRouter(self, routerYamlWithCapf(stateDirectory(self), CMF.format(maxEphones=10)))
         self.engine = service.callEngine
@@ -41,14 +40,14 @@ class CallIntegrationTests(TestCase):
         self.caCertificate = service.certificateServer.caCertificate
         return service
 
-    @inlineCallbacks
+    @bounded
     def phone(self, mac: str, tls: bool = True) -> Any:
         """@return: a registered phone that acks OpenReceiveChannel, and its DN."""
         phone, dn = yield registeredPhone(self, self.service, mac, tls, media=False)
         autoAck(phone, RTP_PORTS[mac])
         return phone, dn
 
-    @inlineCallbacks
+    @bounded
     def call(self, tlsB: bool) -> Any:
         """Alice (TLS) calls Bob; both end up with media started."""
         yield self.startRouter()
@@ -65,7 +64,7 @@ class CallIntegrationTests(TestCase):
         smtB = yield smtB
         return a, b, smtA, smtB
 
-    @inlineCallbacks
+    @bounded
     def test_secureCall(self) -> None:
         """
         Two TLS phones get OpenReceiveChannel and StartMediaTransmission
@@ -97,7 +96,7 @@ class CallIntegrationTests(TestCase):
             self.assertEqual(ephone.lines[0].channels, ["IDLE"])
             self.assertEqual((ephone.offhook, ephone.mediaActive), (0, 0))
 
-    @inlineCallbacks
+    @bounded
     def test_secureToClearTextCall(self) -> None:
         """
         A TLS phone calling a clear-text phone: no keys in any media

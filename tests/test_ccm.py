@@ -13,7 +13,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 from twisted.internet import protocol
-from twisted.internet.defer import CancelledError, inlineCallbacks
+from twisted.internet.defer import CancelledError
 from twisted.internet.ssl import CertificateOptions
 from twisted.internet.task import Clock
 from twisted.internet.utils import getProcessOutputAndValue
@@ -45,6 +45,7 @@ from srst.tools.ccm import (
     makeParser,
     run,
 )
+from tests.routerhelpers import bounded
 from tests.test_credentials import (
     CALLMANAGER,
     SERVER,
@@ -227,7 +228,7 @@ class FetchTests(TestCase):
 
         self.reactor = reactor
 
-    @inlineCallbacks
+    @bounded
     def test_fetchReturnsHandshakeCertificate(self):
         """
         The fetch returns the certificate the handshake presented, and the
@@ -239,7 +240,7 @@ class FetchTests(TestCase):
         self.assertEqual(result.replyCertificate, result.handshakeCertificate)
         self.assertEqual(service.factory.statistics.requestsAnswered, 1)
 
-    @inlineCallbacks
+    @bounded
     def test_fetchVerifiesAgainstCA(self):
         """
         With the issuing CA the chain and the IP subjectAltName verify.
@@ -250,7 +251,7 @@ class FetchTests(TestCase):
         )
         self.assertTrue(result.matches)
 
-    @inlineCallbacks
+    @bounded
     def test_fetchWithOtherCAFails(self):
         """
         Against an unrelated CA the handshake fails with L{FetchTLSFailed}.
@@ -262,7 +263,7 @@ class FetchTests(TestCase):
         error = yield self.assertFailure(d, FetchTLSFailed)
         self.assertIn("TLS error", str(error))
 
-    @inlineCallbacks
+    @bounded
     def test_fetchWrongIPFails(self):
         """
         A certificate without an IP subjectAltName for the address connected
@@ -275,7 +276,7 @@ class FetchTests(TestCase):
         error = yield self.assertFailure(d, FetchTLSFailed)
         self.assertIn("certificate does not name 127.0.0.2 (IPAddressMismatch)", str(error))
 
-    @inlineCallbacks
+    @bounded
     def test_connectionRefused(self):
         """
         A closed port fails with L{FetchConnectionFailed}.
@@ -285,7 +286,7 @@ class FetchTests(TestCase):
         error = yield self.assertFailure(d, FetchConnectionFailed)
         self.assertIn("refused", str(error).lower())
 
-    @inlineCallbacks
+    @bounded
     def test_silentServerTimesOut(self):
         """
         A server that accepts but never speaks TLS makes the fetch fail with
@@ -300,7 +301,7 @@ class FetchTests(TestCase):
         d = fetchCredentials(self.reactor, "127.0.0.1", listening.getHost().port, timeout=0.3)
         yield self.assertFailure(d, FetchTimedOut)
 
-    @inlineCallbacks
+    @bounded
     def test_cancel(self):
         """
         Cancelling a fetch in progress aborts its connection.
@@ -310,7 +311,7 @@ class FetchTests(TestCase):
         d.cancel()
         yield self.assertFailure(d, CancelledError)
 
-    @inlineCallbacks
+    @bounded
     def _closedPort(self):
         listening = self.reactor.listenTCP(0, protocol.Factory(), interface="127.0.0.1")
         port = listening.getHost().port
@@ -335,7 +336,7 @@ class RunTests(TestCase):
     def _ccm(self, *argv: str):
         return run(self.reactor, list(argv), self.out, self.err)
 
-    @inlineCallbacks
+    @bounded
     def test_printsPEMAndFingerprints(self):
         """
         A successful fetch prints the certificate as PEM, then its SHA-1 and
@@ -354,7 +355,7 @@ class RunTests(TestCase):
         )
         self.assertEqual(x509.load_pem_x509_certificate(pem.encode("ascii")), certificate)
 
-    @inlineCallbacks
+    @bounded
     def test_mismatch(self):
         """
         When the reply carries another certificate than the handshake, the
@@ -369,7 +370,7 @@ class RunTests(TestCase):
         self.assertIn(fingerprint(pki.otherServer.certificate, hashes.SHA256()), message)
         self.assertEqual(self.out.getvalue(), "")
 
-    @inlineCallbacks
+    @bounded
     def test_caFile(self):
         """
         C{--ca} verifies against the file's CA; an unrelated CA is a TLS
@@ -387,7 +388,7 @@ class RunTests(TestCase):
         self.assertEqual((yield self._ccm(*base, "--ca", self.mktemp())), EXIT_CA_FILE)
         self.assertIn("cannot use CA file", self.err.getvalue())
 
-    @inlineCallbacks
+    @bounded
     def test_timeout(self):
         """
         A silent server gives exit code 5 and a timeout message.
@@ -429,7 +430,7 @@ class MainTests(TestCase):
             reactor=self.reactor,
         )
 
-    @inlineCallbacks
+    @bounded
     def test_success(self):
         """
         C{srst-ccm credentials fetch} against the service exits 0 and prints
@@ -443,7 +444,7 @@ class MainTests(TestCase):
         sha256 = fingerprint(makePKI().server.certificate, hashes.SHA256())
         self.assertIn(f"SHA-256 Fingerprint: {sha256}\n".encode("ascii"), out)
 
-    @inlineCallbacks
+    @bounded
     def test_refused(self):
         """
         A refused connection exits 3 with a message naming host and port.
@@ -458,7 +459,7 @@ class MainTests(TestCase):
         self.assertIn(f"cannot connect to the credentials service (127.0.0.1 port {port})".encode(), err)
         self.assertEqual(out, b"")
 
-    @inlineCallbacks
+    @bounded
     def test_usage(self):
         """
         A usage error exits 2.

@@ -20,6 +20,7 @@ from srst.admin.commands import CommandResult, CommandTable
 from srst.admin.server import AdminFactory, AdminSocketService, registerDebugCommand
 from srst.debug import DebugSwitches
 from srst.tools import cli
+from tests.routerhelpers import bounded
 
 CREDENTIALS = "srst.debug.credentials"
 BANNER = "Credentials server debugging is enabled"
@@ -508,6 +509,7 @@ class IntegrationTests(TestCase):
         d.addCallback(lambda code: (code, stdout.getvalue(), stderr.getvalue()))
         return d
 
+    @bounded
     async def test_show(self):
         """
         A show command prints the router's text and exits 0; the socket has
@@ -517,6 +519,7 @@ class IntegrationTests(TestCase):
         code, out, err = await self.runCli("--socket", self.path, "show", "credentials")
         self.assertEqual((code, out, err), (0, "Credentials PORT: 2445\n", ""))
 
+    @bounded
     async def test_configAndJSON(self):
         """
         The socket is found through C{--config}, and C{--json} prints the data.
@@ -527,6 +530,7 @@ class IntegrationTests(TestCase):
         code, out, _ = await self.runCli("--config", config, "--json", "show", "credentials")
         self.assertEqual((code, json.loads(out)), (0, {"port": 2445}))
 
+    @bounded
     async def test_unknownCommand(self):
         """
         An unknown command prints C{% Invalid input detected} and exits 1.
@@ -534,6 +538,7 @@ class IntegrationTests(TestCase):
         code, out, _ = await self.runCli("--socket", self.path, "show", "bogus")
         self.assertEqual((code, out), (1, "% Invalid input detected\n"))
 
+    @bounded
     async def test_missingSocket(self):
         """
         With no router listening, C{srst-cli} names the path and exits 2.
@@ -543,6 +548,7 @@ class IntegrationTests(TestCase):
         self.assertEqual(code, 2)
         self.assertEqual(err, f"srst-cli: cannot reach srst at {path}: No such file or directory\n")
 
+    @bounded
     async def test_debugStream(self):
         """
         A debug stream prints the banner and the debug lines logged while it

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from OpenSSL import SSL
 from twisted.internet import defer, protocol
 from twisted.internet.address import IPv4Address
-from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.internet.interfaces import IHandshakeListener
@@ -52,6 +52,7 @@ from srst.credentials import (
     registerCredentialsCommands,
 )
 from srst.debug import DebugSwitches
+from tests.routerhelpers import bounded
 from tests.toolhelpers import requireTool
 
 SERVER = IPv4Address("TCP", "10.1.1.22", 2445)
@@ -811,7 +812,7 @@ class IntegrationTests(TestCase):
 
         self.reactor = reactor
 
-    @inlineCallbacks
+    @bounded
     def test_badClientsDoNotBlockFetch(self):
         """
         While a non-TLS client and a stalled client are connected, a
@@ -840,7 +841,7 @@ class IntegrationTests(TestCase):
             (3, 1, 2, 1, 1),
         )
 
-    @inlineCallbacks
+    @bounded
     def _sClient(self, caPEM: bytes):
         openssl = requireTool("openssl")
         service = startCredentialsService(self, self.reactor)
@@ -860,7 +861,7 @@ class IntegrationTests(TestCase):
         yield service.tracking.whenIdle()
         return out, err, code, service
 
-    @inlineCallbacks
+    @bounded
     def test_opensslClientVerifies(self):
         """
         C{openssl s_client -CAfile ca.pem -verify_return_error} completes the
@@ -872,7 +873,7 @@ class IntegrationTests(TestCase):
         self.assertIn(b"CN = branch-router", out)
         self.assertEqual(service.factory.statistics.handshakesCompleted, 1)
 
-    @inlineCallbacks
+    @bounded
     def test_opensslClientRejectsOtherCA(self):
         """
         With an unrelated CA, C{s_client -verify_return_error} fails, and the

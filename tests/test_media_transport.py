@@ -33,6 +33,7 @@ from srst.policing.config import (
 from srst.policing.datagram import PolicingDatagramProtocol
 from srst.policing.meter import ControlPlane
 from tests.pcap import buildUdpPcapOf
+from tests.routerhelpers import bounded
 from tests.toolhelpers import requireTool
 
 HOST = "127.0.0.1"
@@ -714,7 +715,7 @@ class RtpStreamSocketTests(TestCase):
 
     timeout = 30
 
-    @defer.inlineCallbacks
+    @bounded
     def test_srtpExchange(self) -> Any:
         """Fifty SRTP packets each way between two bound streams arrive
         with no loss in the receive statistics."""
@@ -768,7 +769,7 @@ class RtpTsharkTests(TestCase):
 
     timeout = 30
 
-    @defer.inlineCallbacks
+    @bounded
     def test_tsharkDecodesSentRtp(self) -> Any:
         """
         Twenty PCMA packets from a stream with SSRC 0x5EC0DE11, the first

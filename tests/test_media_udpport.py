@@ -10,6 +10,7 @@ from twisted.internet.protocol import DatagramProtocol
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from srst.media.udpport import MediaUdpPort, listenMediaUDP
+from tests.routerhelpers import bounded
 
 HOST = "127.0.0.1"
 
@@ -49,7 +50,7 @@ class MediaUdpPortTests(TestCase):
         self.assertIsInstance(self.port, MediaUdpPort)
         self.assertEqual(self.port.getHost().host, HOST)
 
-    @defer.inlineCallbacks
+    @bounded
     def test_sendsEveryDatagramInOrder(self):
         """
         Every datagram written reaches the destination, from the port's

@@ -23,7 +23,7 @@ import os
 from typing import Any, Callable
 
 from twisted.internet import reactor
-from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.defer import Deferred
 from twisted.internet.threads import deferToThread
 from twisted.internet.utils import getProcessOutputAndValue
 from twisted.trial.unittest import TestCase
@@ -40,7 +40,7 @@ from srst.tools._callagent import CallAgent, parseLineSpec
 from tests.callhelpers import isCallState, waitFor
 from tests.mgcphelpers import DatagramWire, ThreadOutput, WatchedReactor
 from tests.phonehelpers import registeredPhone, routerYamlWithCapf
-from tests.routerhelpers import runCommand, startRouter, stateDirectory
+from tests.routerhelpers import bounded, runCommand, startRouter, stateDirectory
 from tests.test_mgcp_tshark import buildUdpPcap
 from tests.test_sccp_integration import CMF
 from tests.toolhelpers import requireTool
@@ -77,7 +77,7 @@ class MgcpGatewayAcceptanceTests(TestCase):
 
     timeout = 60
 
-    @inlineCallbacks
+    @bounded
     def setUp(self) -> Any:
         self.wire = DatagramWire()
         self.wire.watchLogs(self, reactor)
@@ -126,7 +126,7 @@ class MgcpGatewayAcceptanceTests(TestCase):
         gateway.datagramReceived = tapReceived
         protocol.write = tapWrite
 
-    @inlineCallbacks
+    @bounded
     def portCall(self) -> Any:
         """1/0/0 calls 81236 under the call agent; 1/0/1 answers; audio flows from 1/0/0 to 1/0/1."""
         a, b = self.ports["1/0/0"], self.ports["1/0/1"]
@@ -143,7 +143,7 @@ class MgcpGatewayAcceptanceTests(TestCase):
         yield self.until(lambda: any(b.dsp.lastReceived), "audio at 1/0/1")
         return a, b
 
-    @inlineCallbacks
+    @bounded
     def test_callUnderCallAgent(self) -> None:
         """
         The gateway registers with the call agent; two FXS ports call each
@@ -186,7 +186,7 @@ class MgcpGatewayAcceptanceTests(TestCase):
         b.backend.onHook()
         yield self.checkCapture()
 
-    @inlineCallbacks
+    @bounded
     def checkCapture(self) -> Any:
         """tshark decodes every datagram captured so far as MGCP, none malformed."""
         tshark = requireTool("tshark")
@@ -207,7 +207,7 @@ class MgcpGatewayAcceptanceTests(TestCase):
         verbs = {line.split("\t")[0] for line in lines}
         self.assertTrue({"RSIP", "RQNT", "NTFY", "CRCX", "MDCX", "DLCX"} <= verbs, verbs)
 
-    @inlineCallbacks
+    @bounded
     def test_debugMgcp(self) -> None:
         """
         C{srst-cli debug mgcp} streams the gateway's packets (IOS C{debug
@@ -228,7 +228,7 @@ class MgcpGatewayAcceptanceTests(TestCase):
         self.assertIn("MGCP Packet sent to", text)
         self.assertIn("NTFY", text)
 
-    @inlineCallbacks
+    @bounded
     def test_fallbackAndSwitchback(self) -> None:
         """
         The call agent stops: the router falls back within the detection

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from twisted.internet import reactor
-from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
 from twisted.trial.unittest import TestCase
 
@@ -32,6 +32,7 @@ from srst.ports.simulated import SimulatedBackend
 from srst.ports.voiceport import PortStatus, newVoicePort
 from srst.tools._callagent import CallAgent, parseLineSpec
 from tests.mgcphelpers import DatagramWire, WiredReactor, mgcpDebugLog
+from tests.routerhelpers import bounded
 
 BASE = datetime(2026, 12, 5, 9, 0, 0, tzinfo=timezone.utc)
 PORTS = ("1/0/0", "1/0/1")
@@ -45,7 +46,7 @@ class DetectionTimingTests(TestCase):
 
     timeout = 30
 
-    @inlineCallbacks
+    @bounded
     def setUp(self) -> Any:
         self.clock = Clock()
         self.clock.advance(1000.0)
@@ -90,7 +91,7 @@ class DetectionTimingTests(TestCase):
         """
         return self.wire.quiet()
 
-    @inlineCallbacks
+    @bounded
     def advance(self, seconds: float, step: float = 1.0) -> Any:
         """Advance the clock in steps, letting datagrams through after each."""
         end = self.clock.seconds() + seconds
@@ -107,7 +108,7 @@ class DetectionTimingTests(TestCase):
         """RSIP commands sent so far, retransmissions not counted."""
         return len({data.split()[1] for data in self.sent if data.startswith(b"RSIP ")})
 
-    @inlineCallbacks
+    @bounded
     def test_answeredKeepalivesKeepControl(self) -> Any:
         """
         While the call agent answers, an empty NTFY keepalive goes out
@@ -118,7 +119,7 @@ class DetectionTimingTests(TestCase):
         self.assertIs(self.monitor.status, FallbackStatus.REGISTERED)
         self.assertTrue(all(self.gateway.controlled(name) for name in PORTS))
 
-    @inlineCallbacks
+    @bounded
     def test_fallbackAtFailoverIntervalThenSwitchback(self) -> Any:
         """
         The call agent stops: a keepalive goes out 15 s after it was last
@@ -153,7 +154,7 @@ class DetectionTimingTests(TestCase):
         self.assertTrue(all(self.gateway.controlled(name) for name in PORTS))
         self.assertGreater(self.restartsSent(), restarts)
 
-    @inlineCallbacks
+    @bounded
     def test_longRingingKeepsTheCall(self) -> Any:
         """
         A call that rings longer than the RTP-unreachable timeout (1 s, as

@@ -9,13 +9,13 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from twisted.internet.defer import inlineCallbacks
 from twisted.trial.unittest import TestCase
 
 from srst.mgcp.messages import Command, MgcpDecodeError, Response, decodeMessage, encodeMessage, splitDatagram
 from srst.ports.tones import CallProgressTone
 from srst.ports.voiceport import PortStatus
 from tests.fuzzhelpers import TroubleObserver, mutate
+from tests.routerhelpers import bounded
 from tests import test_mgcp_gateway_integration as integration
 
 SEED = 2427
@@ -82,7 +82,7 @@ class GatewayPortFuzzTests(TestCase):
     newLeg = integration.RealUdpCallTests.newLeg
     send = integration.RealUdpCallTests.send
 
-    @inlineCallbacks
+    @bounded
     def test_fuzzGatewayPort(self) -> Any:
         """
         1500 mutated datagrams (of audits, RQNT, commands for a port that

@@ -13,7 +13,7 @@ import socket
 from typing import Any, Callable
 
 from twisted.internet import reactor
-from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
 from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase, TestCase
@@ -39,6 +39,7 @@ from tests.mgcphelpers import (
     WiredReactor,
     mgcpDebugLog,
 )
+from tests.routerhelpers import bounded
 
 DOMAIN = "gw1.example.com"
 
@@ -102,7 +103,7 @@ class RealUdpCallTests(TestCase):
         self.gwPort = self.wire.listen(reactor, 0, self.gateway.protocol, interface="127.0.0.1")
         self.gwAddress = ("127.0.0.1", self.gwPort.getHost().port)
 
-    @inlineCallbacks
+    @bounded
     def tearDown(self) -> Any:
         yield self.gateway.stop()
         self.pump.stop()
@@ -119,7 +120,7 @@ class RealUdpCallTests(TestCase):
                           parameters=parameters, sdp=sdp)
         return self.callAgent.protocol.sendCommand(command, self.gwAddress)
 
-    @inlineCallbacks
+    @bounded
     def test_call(self) -> Any:
         """
         The boot RSIP reaches the call agent; CRCX/CRCX/MDCX join the two
@@ -271,7 +272,7 @@ class SourceValidationTests(TestCase):
             verb, 1, self.gateway.endpointName(portName), "MGCP 0.1", parameters=parameters, sdp=sdp),
             self.gwAddress)
 
-    @inlineCallbacks
+    @bounded
     def test_strangerDropped(self) -> Any:
         """
         RQNT (ring) and CRCX (RTP towards an address of its choosing) from

@@ -29,6 +29,7 @@ from srst.mgcp.transactions import (
     RetransmissionPolicy,
 )
 from tests.mgcphelpers import TransactionOwner, mgcpDebugLog
+from tests.routerhelpers import within
 
 CA = ("127.0.0.1", 2427)
 OTHER_CA = ("127.0.0.2", 2427)
@@ -765,4 +766,4 @@ class SocketTests(TestCase):
             self.assertEqual(response.transactionId, 900000000)
             self.assertEqual(seen, ["NTFY"])
             self.assertEqual(encodeMessage(response), b"200 900000000 OK\r\n")
-        return d.addCallback(check)
+        return within(d, "the 200 to the NTFY").addCallback(check)

@@ -9,7 +9,6 @@ import os
 import struct
 
 from twisted.internet import reactor
-from twisted.internet.defer import inlineCallbacks
 from twisted.internet.utils import getProcessOutputAndValue
 from twisted.trial.unittest import TestCase
 
@@ -20,6 +19,7 @@ from srst.mgcp.messages import (
     encodeMessage,
 )
 from tests.pcap import udpPacket
+from tests.routerhelpers import bounded
 from tests.test_mgcp_messages import EXAMPLES, wire
 from tests.toolhelpers import requireTool
 
@@ -100,7 +100,7 @@ class TsharkTests(TestCase):
             return out.decode("utf-8").splitlines()
         return d.addCallback(check)
 
-    @inlineCallbacks
+    @bounded
     def test_noMalformed(self):
         """
         No packet is malformed or carries an error-level expert item.
@@ -109,7 +109,7 @@ class TsharkTests(TestCase):
             "-Y", "_ws.malformed || _ws.expert.severity == error")
         self.assertEqual(lines, [])
 
-    @inlineCallbacks
+    @bounded
     def test_verbsAndCodes(self):
         """
         Every datagram dissects as MGCP with our verbs, response codes and
@@ -130,7 +130,7 @@ class TsharkTests(TestCase):
         expected.append("NTFY;200;1002,2")
         self.assertEqual(lines, expected)
 
-    @inlineCallbacks
+    @bounded
     def test_parametersAndSdp(self):
         """
         tshark reads the same request ids, call ids, connection ids,

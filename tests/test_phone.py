@@ -9,7 +9,6 @@ import json
 import os
 
 from twisted.internet import reactor
-from twisted.internet.defer import inlineCallbacks
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
@@ -22,6 +21,7 @@ from tests.phonehelpers import (
     synchronously,
 )
 from tests.pkihelpers import makeCA, writeKey, writePem
+from tests.routerhelpers import bounded
 
 
 class ParserTests(SynchronousTestCase):
@@ -181,7 +181,7 @@ class RegisterCommandTests(TestCase):
 
     timeout = 30
 
-    @inlineCallbacks
+    @bounded
     def test_cliRegister(self):
         """srst-phone register --hold 0 registers, prints JSON figures and exits 0."""
         router = RouterFixture(self)
@@ -194,7 +194,7 @@ class RegisterCommandTests(TestCase):
         self.assertEqual(figures["registered"], 3)
         self.assertEqual(names(router.factory.received).count("Unregister"), 3)
 
-    @inlineCallbacks
+    @bounded
     def test_cliIncomplete(self):
         """srst-phone register exits 1 when a phone is refused."""
         router = RouterFixture(self, refuse={"SEP000000000001"})
@@ -218,7 +218,7 @@ class RegisterTLSCommandTests(TestCase):
     def setUp(self):
         self.routerCA, self.phoneCA, self.options = mutualTLS()
 
-    @inlineCallbacks
+    @bounded
     def test_cliIssueFromCA(self):
         """srst-phone register --tls --issue-from-ca mints an LSC per phone and registers them all."""
         router = RouterFixture(self, tlsOptions=self.options)
@@ -237,7 +237,7 @@ class RegisterTLSCommandTests(TestCase):
         self.assertIn("registered 2/2 phones", out.getvalue())
         self.assertIn("unregistered 2 phones (0 failed)", out.getvalue())
 
-    @inlineCallbacks
+    @bounded
     def test_cliBadFiles(self):
         """srst-phone register exits 3 when a TLS file cannot be read."""
         out, err = io.StringIO(), io.StringIO()

@@ -5,7 +5,6 @@ sockets against L{tests.phonehelpers.MiniRouter}.
 """
 
 from twisted.internet import reactor
-from twisted.internet.defer import inlineCallbacks
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
@@ -14,6 +13,7 @@ from srst.tools._phoneclient import DEBUG_NAMESPACE
 from srst.tools._phoneload import LoadGenerator, LoadResult, percentile
 from srst.tools._phonetypes import PhoneConfig
 from tests.phonehelpers import RouterFixture
+from tests.routerhelpers import bounded
 
 
 class LoadResultTests(SynchronousTestCase):
@@ -67,7 +67,7 @@ class LoadGeneratorTests(TestCase):
 
     timeout = 30
 
-    @inlineCallbacks
+    @bounded
     def test_loadGenerator(self):
         """The load generator registers every phone, reports them, and unregisters them all."""
         router = RouterFixture(self, refuse={"SEP000000000003"})
@@ -85,7 +85,7 @@ class LoadGeneratorTests(TestCase):
         self.assertEqual(counts, (4, 0))
         self.assertEqual(generator.registeredPhones(), [])
 
-    @inlineCallbacks
+    @bounded
     def test_debugSwitches(self):
         """Every phone of a load generator logs through the generator's one set of debug switches."""
         events = []

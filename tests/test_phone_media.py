@@ -15,7 +15,7 @@ from typing import Any, Callable, Optional
 import attrs
 
 from twisted.internet.address import IPv4Address
-from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.defer import Deferred
 from twisted.internet.error import CannotListenError
 from twisted.internet.task import Clock
 from twisted.logger import globalLogPublisher
@@ -40,7 +40,7 @@ from srst.tools._phonemedia import DEBUG_NAMESPACE, PACKET_INTERVAL, PhoneMedia
 from srst.tools._phonetypes import PhoneConfig
 from tests.callhelpers import isCallState, waitFor, waitUntil
 from tests.phonehelpers import registeredPhone, routerYamlWithCapf
-from tests.routerhelpers import startRouter, stateDirectory
+from tests.routerhelpers import bounded, startRouter, stateDirectory
 from tests.test_sccp_integration import CMF
 
 KEYS_AB = SrtpKeys(SrtpProfile.AES_CM_128_HMAC_SHA1_32, b"\x01" * 16, b"\x02" * 14)
@@ -524,7 +524,7 @@ class PhoneMediaIntegrationTests(TestCase):
 
     timeout = 30
 
-    @inlineCallbacks
+    @bounded
     def startRouter(self) -> Any:
         text = routerYamlWithCapf(stateDirectory(self), CMF.format(maxEphones=10))
         self.service = yield startRouter(self, text)
@@ -534,7 +534,7 @@ class PhoneMediaIntegrationTests(TestCase):
         """@return: a L{Deferred} firing with a registered phone with media, and its DN."""
         return registeredPhone(self, self.service, mac, tls)
 
-    @inlineCallbacks
+    @bounded
     def call(self, tlsB: bool) -> Any:
         """A (TLS) calls B, B answers; returns once both are told to send."""
         yield self.startRouter()
@@ -551,7 +551,7 @@ class PhoneMediaIntegrationTests(TestCase):
         yield smtB
         return a, b
 
-    @inlineCallbacks
+    @bounded
     def hangUp(self, a: SimulatedPhone, b: SimulatedPhone) -> Any:
         """A hangs up; both phones end on hook with their media closed."""
         onHookA, onHookB = waitFor(a, isCallState(CallState.ON_HOOK)), waitFor(b, isCallState(CallState.ON_HOOK))
@@ -560,7 +560,7 @@ class PhoneMediaIntegrationTests(TestCase):
         yield onHookB
         yield waitUntil(lambda: not (a.media.active or b.media.active), "media closed after hang-up", a, b)
 
-    @inlineCallbacks
+    @bounded
     def test_secureCallMedia(self) -> None:
         """
         Two TLS phones send SRTP to each other under the keys the router
@@ -591,7 +591,7 @@ class PhoneMediaIntegrationTests(TestCase):
         yield self.hangUp(a, b)
         self.assertEqual([(t.sending, t.port) for t in transmitters], [(False, None), (False, None)])
 
-    @inlineCallbacks
+    @bounded
     def test_clearTextCallMedia(self) -> None:
         """
         A TLS phone calling a clear-text phone: no keys, both sides send and

@@ -14,7 +14,7 @@ import struct
 
 from twisted.internet import reactor
 from twisted.internet.address import IPv6Address
-from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.defer import Deferred
 from twisted.internet.protocol import ProcessProtocol
 from twisted.internet.utils import getProcessOutputAndValue
 from twisted.protocols.tls import TLSMemoryBIOFactory
@@ -40,7 +40,7 @@ from tests.pkihelpers import (
     sharedKey,
     utcNow,
 )
-from tests.routerhelpers import within
+from tests.routerhelpers import bounded, within
 from tests.toolhelpers import requireTool, unavailable
 
 
@@ -84,12 +84,13 @@ class SocketTests(TestCase):
 
     timeout = 30
 
-    @inlineCallbacks
+    @bounded
     def test_plainRegistration(self):
         """A phone registers over TCP, keeps the router's answers, and unregisters cleanly."""
         router = RouterFixture(self)
         phone = SimulatedPhone(PhoneConfig(mac=MAC, sendAlarm=True),
                                clock=reactor)
+        self.addCleanup(phone.stop)
         yield connectPhone(reactor, phone, "127.0.0.1", router.portNumber)
         yield phone.whenRegistered()
         self.assertEqual(phone.settings.lines, [1])
@@ -103,7 +104,7 @@ class SocketTests(TestCase):
         self.assertIsInstance(router.factory.received[-1], m.Unregister)
         self.assertIs(phone.state, PhoneState.CLOSED)
 
-    @inlineCallbacks
+    @bounded
     def test_connectionRefused(self):
         """A phone that cannot connect fails whenRegistered with PhoneDisconnected."""
         router = RouterFixture(self)
@@ -133,12 +134,13 @@ class TLSTests(TestCase):
                           privateKey=sharedKey("tls-phone"))
         return issued.certificate, issued.privateKey
 
-    @inlineCallbacks
+    @bounded
     def test_tlsRegistration(self):
         """A phone with an LSC from the phone CA registers over TLS, the router's IP SAN verified."""
         router = RouterFixture(self, tlsOptions=self.options)
         certificate, key = self.lsc()
         phone = SimulatedPhone(PhoneConfig(mac=MAC), clock=reactor)
+        self.addCleanup(phone.stop)
         protocol = yield connectPhone(
             reactor, phone, "127.0.0.1", router.portNumber,
             clientTLSOptions("127.0.0.1", [self.routerCA.certificate],
@@ -149,7 +151,7 @@ class TLSTests(TestCase):
         self.assertEqual(peer.to_cryptography(), certificate)
         yield phone.unregister()
 
-    @inlineCallbacks
+    @bounded
     def test_foreignLSC(self):
         """A phone whose LSC comes from another CA cannot register."""
         router = RouterFixture(self, tlsOptions=self.options)
@@ -163,7 +165,7 @@ class TLSTests(TestCase):
         yield self.assertFailure(registered, PhoneDisconnected)
         self.assertEqual(router.factory.received, [])
 
-    @inlineCallbacks
+    @bounded
     def test_wrongRouterName(self):
         """A router certificate that does not name the address fails verification unless told not to check it."""
         router = RouterFixture(self, tlsOptions=self.options)
@@ -227,12 +229,13 @@ class SkinnyFactoryTests(TestCase):
 
     timeout = 30
 
-    @inlineCallbacks
+    @bounded
     def test_plain(self):
         """A plain phone registers with SkinnyFactory, gets an auto-assigned line, and unregisters."""
         router = SkinnyFixture(self)
         phone = SimulatedPhone(PhoneConfig(mac=MAC, sendAlarm=True),
                                clock=reactor)
+        self.addCleanup(phone.stop)
         yield connectPhone(reactor, phone, "127.0.0.1", router.portNumber)
         yield phone.whenRegistered()
         self.assertEqual(phone.negotiatedVersion, 11)
@@ -244,7 +247,7 @@ class SkinnyFactoryTests(TestCase):
         yield phone.unregister()
         self.assertEqual(router.registry.registeredEphones(), [])
 
-    @inlineCallbacks
+    @bounded
     def test_tls(self):
         """Over TLS the router admits a phone whose LSC names it and rejects one whose LSC names another phone."""
         routerCA, phoneCA = makeCA("router CA"), makeCA("CAPF-skinny")
@@ -257,6 +260,7 @@ class SkinnyFactoryTests(TestCase):
         options = clientTLSOptions("127.0.0.1", [routerCA.certificate],
                                    lsc.certificate, lsc.privateKey)
         phone = SimulatedPhone(PhoneConfig(mac=MAC), clock=reactor)
+        self.addCleanup(phone.stop)
         yield connectPhone(reactor, phone, "127.0.0.1", router.portNumber,
                            options)
         yield phone.whenRegistered()
@@ -363,7 +367,7 @@ class WireCaptureTests(TestCase):
             return out.decode("utf-8").splitlines()
         return d.addCallback(check)
 
-    @inlineCallbacks
+    @bounded
     def startCapture(self, port, path):
         capture = TsharkCapture()
         process = reactor.spawnProcess(capture, self.tsharkPath, [
@@ -382,7 +386,7 @@ class WireCaptureTests(TestCase):
             unavailable(str(e))
         return capture, process
 
-    @inlineCallbacks
+    @bounded
     def test_liveCapture(self):
         """A captured registration and unregistration decodes cleanly, in the expected order."""
         router = SkinnyFixture(self)
@@ -390,6 +394,7 @@ class WireCaptureTests(TestCase):
         path = os.path.abspath(self.mktemp() + ".pcap")
         capture, process = yield self.startCapture(port, path)
         phone = SimulatedPhone(PhoneConfig(mac=MAC), clock=reactor)
+        self.addCleanup(phone.stop)
         yield connectPhone(reactor, phone, "127.0.0.1", port)
         yield phone.whenRegistered()
         yield phone.unregister()

@@ -17,7 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from twisted.internet.defer import CancelledError, inlineCallbacks
+from twisted.internet.defer import CancelledError
 from twisted.internet.utils import getProcessOutputAndValue
 from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase, TestCase
@@ -47,6 +47,7 @@ from srst.pki.ca import (
     serialFileName,
 )
 from tests.pkihelpers import sharedKey
+from tests.routerhelpers import bounded
 from tests.toolhelpers import requireTool
 
 UTC = datetime.timezone.utc
@@ -980,7 +981,7 @@ class OpenSSLCheckTests(ServerMixin, TestCase):
     def setUp(self) -> None:
         self.openssl = requireTool("openssl")
 
-    @inlineCallbacks
+    @bounded
     def test_verifyChainAndCRL(self) -> Any:
         """
         openssl verify accepts an issued certificate against the CA (for

@@ -7,13 +7,14 @@ the trusted call agent (see L{tests.policinghelpers.mgcpPolicy}).
 from __future__ import annotations
 
 from twisted.internet import reactor
-from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.defer import Deferred
 from twisted.internet.protocol import DatagramProtocol
 from twisted.trial.unittest import TestCase
 
 from srst.policing.datagram import PolicingDatagramProtocol
 from srst.policing.meter import ControlPlane
 from tests.policinghelpers import TRUSTED, UNTRUSTED, mgcpPolicy, requireLoopbackAliases
+from tests.routerhelpers import bounded
 
 
 class UDPPolicingTests(TestCase):
@@ -26,7 +27,7 @@ class UDPPolicingTests(TestCase):
     def setUp(self):
         requireLoopbackAliases()
 
-    @inlineCallbacks
+    @bounded
     def test_dropsUntrustedDatagrams(self):
         """
         Datagrams from 127.0.0.2 to the policed port are dropped and counted;

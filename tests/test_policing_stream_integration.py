@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from attrs import evolve
 from twisted.internet import reactor
-from twisted.internet.defer import Deferred, DeferredList, DeferredSemaphore, gatherResults, inlineCallbacks
+from twisted.internet.defer import Deferred, DeferredList, DeferredSemaphore, gatherResults
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.internet.error import ConnectError, ConnectionDone, ConnectionLost
 from twisted.internet.protocol import Factory, Protocol
@@ -24,6 +24,7 @@ from srst.policing.config import CLASS_DEFAULT
 from srst.policing.meter import ControlPlane
 from srst.policing.stream import PolicingFactory
 from tests.policinghelpers import CREDENTIALS_PORT, TRUSTED, UNTRUSTED, requireLoopbackAliases, seedPolicy
+from tests.routerhelpers import bounded
 
 UNTRUSTED_CONNECTIONS = 500
 TRUSTED_CONNECTIONS = 20
@@ -120,7 +121,7 @@ class TCPPolicingTests(TestCase):
         d.addCallbacks(lambda _: client.lost, lambda f: f.trap(ConnectionDone, ConnectionLost, ConnectError))
         return d.addCallback(lambda _: client)
 
-    @inlineCallbacks
+    @bounded
     def test_seedDropsUntrustedEchoesTrusted(self):
         """
         500 connections from 127.0.0.2 are all dropped (no byte echoed) and
@@ -158,7 +159,7 @@ class TCPPolicingTests(TestCase):
         text = command.handler(**variables).text
         self.assertIn(f"      {UNTRUSTED_CONNECTIONS} packets, {UNTRUSTED_CONNECTIONS * 60} bytes", text)
 
-    @inlineCallbacks
+    @bounded
     def test_rateLimitedStream(self):
         """
         With conform transmit / exceed drop, a fast untrusted sender's 256 kB

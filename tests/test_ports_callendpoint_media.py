@@ -11,7 +11,6 @@ import os
 import socket
 from typing import Any, Sequence
 
-from twisted.internet.defer import inlineCallbacks
 from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import TestCase
 
@@ -25,7 +24,7 @@ from srst.sccp import messages as m
 from srst.sccp.constants import CallSecurityStatus, CallState, Tone
 from tests.callhelpers import isCallState, waitFor, waitUntil
 from tests.phonehelpers import registeredPhone, routerYamlWithCapf
-from tests.routerhelpers import runCommand, startRouter, stateDirectory
+from tests.routerhelpers import bounded, runCommand, startRouter, stateDirectory
 
 PORTS = """
 call-manager-fallback:
@@ -82,7 +81,7 @@ class PortMediaTests(TestCase):
 
     timeout = 30
 
-    @inlineCallbacks
+    @bounded
     def startRouter(self, rtpRange: str = "41000-41099", policy: str = "") -> Any:
         self.stateDir = stateDirectory(self)
         text = routerYamlWithCapf(self.stateDir, PORTS.format(rtpRange=rtpRange) + policy)
@@ -97,7 +96,7 @@ class PortMediaTests(TestCase):
     def port(self, name: str) -> Any:
         return self.service.portService.port(name)
 
-    @inlineCallbacks
+    @bounded
     def phoneCallsPort(self, phone: Any) -> Any:
         """The phone dials 81234; 1/0/0 rings and answers; media flows both ways."""
         port = self.port("1/0/0")
@@ -113,7 +112,7 @@ class PortMediaTests(TestCase):
                         "media both ways between the phone and 1/0/0", phone)
         return port, endpoint
 
-    @inlineCallbacks
+    @bounded
     def test_securePhoneToPortWithWav(self) -> None:
         """
         A secure phone dials 81234: 1/0/0 rings and goes off hook; a WAV file
@@ -177,7 +176,7 @@ class PortMediaTests(TestCase):
         yield endpoint.closeMedia()
         self.assertEqual(self.service.portService.media.allocator.inUse, frozenset())
 
-    @inlineCallbacks
+    @bounded
     def test_portCallsClearTextPhone(self) -> None:
         """
         Port 1/0/1 goes off hook and dials a clear-text phone's DN: the phone
@@ -191,7 +190,7 @@ class PortMediaTests(TestCase):
         self.assertIs(port.dsp.playing, CallProgressTone.DIAL)
         port.backend.dial(dn)
         yield waitUntil(lambda: phone.receivedOfType(m.SetRinger) and any(
-            msg.ringMode != 1 for msg in phone.receivedOfType(m.SetRinger)), "the phone ringing", phone, timeout=15)
+            msg.ringMode != 1 for msg in phone.receivedOfType(m.SetRinger)), "the phone ringing", phone, timeout=10)
         info = phone.receivedOfType(m.CallInfo)[-1]
         self.assertEqual((info.callingParty, info.callingPartyName), ("81236", "Lobby"))
         self.assertNotEqual(info.callSecurityStatus, CallSecurityStatus.ENCRYPTED)
@@ -209,7 +208,7 @@ class PortMediaTests(TestCase):
         phone.onHook()
         yield waitUntil(lambda: not self.engine.calls(), "the call cleared", phone)
 
-    @inlineCallbacks
+    @bounded
     def test_badRtpIsCountedAndDropped(self) -> None:
         """
         Garbage, forged SRTP and packets from a stranger sent to the port's
@@ -234,7 +233,7 @@ class PortMediaTests(TestCase):
         self.assertEqual(len(self.engine.calls()), 1)
         self.flushLoggedErrors()
 
-    @inlineCallbacks
+    @bounded
     def test_rangeExhaustedRefusesWithReorder(self) -> None:
         """
         With every RTP port of the media range in use, a phone dialling
@@ -263,7 +262,7 @@ class PortMediaTests(TestCase):
         other.backend.onHook()
         phone.onHook()
 
-    @inlineCallbacks
+    @bounded
     def test_rtpPoliced(self) -> None:
         """
         With a control-plane class matching UDP from the phone's address,

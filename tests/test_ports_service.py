@@ -7,7 +7,6 @@ operator's C{srst-cli voice-port} commands driving the simulated line.
 import os
 
 from twisted.internet import reactor
-from twisted.internet.defer import inlineCallbacks
 from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial.unittest import TestCase
 
@@ -17,7 +16,7 @@ from srst.tools._phoneclient import SimulatedPhone
 from srst.tools._phonetypes import PhoneConfig
 from srst.tools._phonewire import connectPhone
 from tests.callhelpers import isCallState, waitFor
-from tests.routerhelpers import routerYaml, runCommand, startRouter, stateDirectory
+from tests.routerhelpers import bounded, routerYaml, runCommand, startRouter, stateDirectory
 
 PORTS = """
 call-manager-fallback:
@@ -38,7 +37,7 @@ class PhoneToPortTests(TestCase):
 
     timeout = 30
 
-    @inlineCallbacks
+    @bounded
     def test_dialPortAndAnswer(self):
         """
         The port rings when a registered phone dials 81234; the operator takes
@@ -82,7 +81,7 @@ class RecordingAtStopTests(TestCase):
 
     timeout = 30
 
-    @inlineCallbacks
+    @bounded
     def test_stopRemovesTemporaryFile(self):
         """
         C{srst-cli voice-port 1/0/0 record FILE} opens a temporary file

@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 from twisted.internet import reactor
-from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.defer import Deferred
 from twisted.internet.protocol import ClientFactory, Protocol
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
@@ -24,7 +24,7 @@ from srst.tools._phonetypes import PhoneState
 from tests.callhelpers import autoAck, isCallState, waitFor
 from tests.fuzzhelpers import TroubleObserver, mutate
 from tests.phonehelpers import registeredPhone, routerYamlWithCapf
-from tests.routerhelpers import startRouter, stateDirectory, within
+from tests.routerhelpers import bounded, startRouter, stateDirectory, within
 from tests.test_sccp_integration import CMF
 from tests.test_sccp_messages import VERSIONS
 from tests.test_sccp_properties import sampleMessages, widest
@@ -90,7 +90,7 @@ class PlainPortFuzzTests(TestCase):
 
     timeout = 60
 
-    @inlineCallbacks
+    @bounded
     def setUpCall(self) -> Any:
         """Start the router; Alice calls Bob on the clear-text port and Bob answers."""
         self.service = yield startRouter(self, routerYamlWithCapf(stateDirectory(self), CMF.format(maxEphones=10)))
@@ -108,7 +108,7 @@ class PlainPortFuzzTests(TestCase):
         for d in connected:
             yield d
 
-    @inlineCallbacks
+    @bounded
     def test_fuzzPlainPort(self) -> Any:
         """
         120 connections from 127.0.0.1 each send mutated frames (half of

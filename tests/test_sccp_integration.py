@@ -9,7 +9,7 @@ import json
 import os
 
 from twisted.internet import reactor
-from twisted.internet.defer import Deferred, DeferredList, gatherResults, inlineCallbacks, succeed
+from twisted.internet.defer import Deferred, DeferredList, gatherResults, succeed
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.internet.protocol import Protocol
 from twisted.logger import globalLogPublisher
@@ -23,7 +23,7 @@ from srst.tools._phonewire import clientTLSOptions, connectPhone
 from srst.tools.lsc import issueLSC
 from tests.callhelpers import waitFor
 from tests.pkihelpers import makeCA, writePem
-from tests.routerhelpers import routerYaml, runCommand, startRouter, stateDirectory, within
+from tests.routerhelpers import bounded, routerYaml, runCommand, startRouter, stateDirectory, within
 from tests.test_sccp_station import registerMessage
 
 CMF = """
@@ -117,9 +117,9 @@ class SecureRegistrationTests(TestCase):
     trustpoint, and over plain TCP as clear-text phones.
     """
 
-    timeout = 120
+    timeout = 30
 
-    @inlineCallbacks
+    @bounded
     def startRouter(self, maxEphones=250, stateDir=None, dnRange="2000-2499"):
         """
         Start a router whose phone trustpoint "capf" is PHONE_CA.
@@ -153,7 +153,7 @@ class SecureRegistrationTests(TestCase):
         self.addCleanup(phone.stop)
         return phone
 
-    @inlineCallbacks
+    @bounded
     def test_200TLSPhonesAndAGarbageSender(self):
         """
         200 phones register over TLS and show as "+ Authentication +
@@ -189,7 +189,7 @@ class SecureRegistrationTests(TestCase):
         self.assertEqual(self.service.skinnyFactories[1].inputErrors.get("bad frame"), 1,
                          self.service.skinnyFactories[1].inputErrors)
 
-    @inlineCallbacks
+    @bounded
     def assertRefused(self, phone, reason):
         yield within(phone.whenDisconnected(), f"{phone.deviceName} to be disconnected ({reason})")
         self.assertIsNone(phone.registeredAt)
@@ -197,7 +197,7 @@ class SecureRegistrationTests(TestCase):
         failures = self.service.skinnyFactories[1].handshakeFailures
         self.assertIn(reason, failures, failures)
 
-    @inlineCallbacks
+    @bounded
     def test_noClientCertificate(self):
         """
         A phone without a certificate is refused at the TLS handshake, with the
@@ -206,7 +206,7 @@ class SecureRegistrationTests(TestCase):
         yield self.startRouter()
         yield self.assertRefused(self.phone("0000000000A1", ca=None), "no client certificate")
 
-    @inlineCallbacks
+    @bounded
     def test_unknownIssuer(self):
         """
         A certificate from a CA that is not a phone trustpoint is refused.
@@ -214,7 +214,7 @@ class SecureRegistrationTests(TestCase):
         yield self.startRouter()
         yield self.assertRefused(self.phone("0000000000A2", ca=OTHER_CA), "unknown issuer")
 
-    @inlineCallbacks
+    @bounded
     def test_expiredCertificate(self):
         """
         An expired LSC is refused.
@@ -224,7 +224,7 @@ class SecureRegistrationTests(TestCase):
         phone = self.phone("0000000000A3", notBefore=past - datetime.timedelta(days=365), notAfter=past)
         yield self.assertRefused(phone, "certificate expired")
 
-    @inlineCallbacks
+    @bounded
     def test_deviceMismatch(self):
         """
         A valid LSC for SEP000000000001 registering as SEP000000000002 gets
@@ -236,7 +236,7 @@ class SecureRegistrationTests(TestCase):
         self.assertEqual(reject, m.RegisterReject("Certificate mismatch"))
         self.assertEqual(self.service.registry.registeredEphones(), [])
 
-    @inlineCallbacks
+    @bounded
     def test_maxEphonesAndClearText(self):
         """
         Clear-text phones register on the plain port; the phone past
@@ -255,7 +255,7 @@ class SecureRegistrationTests(TestCase):
         self.assertNotIn("Authentication", header)
         self.assertIn("button 1: dn 1 number 2002 Reception CH1 IDLE", shown.text)
 
-    @inlineCallbacks
+    @bounded
     def driveBys(self, macs):
         """
         Let every MAC in C{macs} connect to the plain port at once, send
@@ -280,7 +280,7 @@ class SecureRegistrationTests(TestCase):
         self.assertEqual(document["version"], 2)
         return {mac: entry["dn"] for mac, entry in document["reservations"].items()}
 
-    @inlineCallbacks
+    @bounded
     def test_driveByRegistersReserveNothing(self):
         """
         The issue's reproduction: many more MACs than the auto-assign range
@@ -318,7 +318,7 @@ class SecureRegistrationTests(TestCase):
             "0000.0000.00E1  2000  yes         now        -",
             "0000.0000.00E2  2001  yes         now        -"])
 
-    @inlineCallbacks
+    @bounded
     def test_driveBysLeaveNoEphone(self):
         """
         Thirty MACs send only Register over plain TCP and hang up, between
@@ -349,7 +349,7 @@ class SecureRegistrationTests(TestCase):
         yield late.whenRegistered()
         self.assertEqual(service.registry.byMac("0000000000F3").number, 4)
 
-    @inlineCallbacks
+    @bounded
     def test_autoAssignedSurvivesRestart(self):
         """
         A phone gets the same auto-assigned DN after the service restarts,

@@ -34,7 +34,7 @@ from srst.tools._credentialsfetch import fetchCredentials
 from srst.tools._phoneclient import SimulatedPhone
 from srst.tools._phonetypes import PhoneConfig
 from srst.tools._phonewire import connectPhone
-from tests.routerhelpers import ROOT, routerYaml, stateDirectory
+from tests.routerhelpers import ROOT, bounded, routerYaml, stateDirectory
 
 
 def texts(events):
@@ -363,6 +363,7 @@ class OpenFileLimitTests(TestCase):
         d = gatherResults(settled).addTimeout(15, reactor)
         return d.addCallback(lambda results: Counter(results))
 
+    @bounded(timeout=30)
     async def test_idleConnectionsLeaveRoom(self):
         """
         Under C{RLIMIT_NOFILE} 128 (hard 192), the router raises its limit to

@@ -31,6 +31,7 @@ from srst.sccp._fields import (
 )
 from srst.sccp._keys import KeyBlock
 from tests.pcap import buildPcap
+from tests.routerhelpers import within
 from tests.test_sccp_messages import (
     PARTY,
     PEER_IP,
@@ -320,7 +321,7 @@ class TsharkDissectorTests(TestCase):
             out, err, code = result
             self.assertEqual(code, 0, err)
             return out.decode("utf-8").splitlines()
-        return d.addCallback(check)
+        return within(d, "tshark %s" % (" ".join(arguments),)).addCallback(check)
 
     def writeCapture(self, version):
         messages = sampleMessages()

@@ -12,7 +12,6 @@ import stat
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from twisted.internet import reactor
-from twisted.internet.defer import inlineCallbacks
 from twisted.internet.protocol import ClientFactory, Protocol
 from twisted.internet.defer import Deferred, DeferredList
 from twisted.internet.endpoints import TCP4ClientEndpoint
@@ -28,6 +27,7 @@ from srst.policing.meter import CONNECTION_ATTEMPT_BYTES
 from srst.service import ExitOnStartupError, RouterService, StartupError, makeService, preflight, utcNow
 from srst.tools.ccm import fetchCredentials
 from tests.routerhelpers import (
+    bounded,
     SEED_POLICY,
     freePort,
     routerYaml,
@@ -54,7 +54,7 @@ class FirstStartTests(TestCase):
 
     timeout = 60
 
-    @inlineCallbacks
+    @bounded
     def test_caAndIdentityCreated(self):
         """
         On first start the CA (key mode 0600) and the router's certificate,
@@ -73,7 +73,7 @@ class FirstStartTests(TestCase):
         self.assertEqual(stat.S_IMODE(os.stat(os.path.join(stateDir, "pki", "trustpoints", "srstca",
                                                            "key.pem")).st_mode), 0o600)
 
-    @inlineCallbacks
+    @bounded
     def test_stateDirectoriesPrivateUnderOpenUmask(self):
         """
         Under umask 000 every directory the router creates in its state
@@ -91,7 +91,7 @@ class FirstStartTests(TestCase):
         self.assertEqual({path: oct(stat.S_IMODE(os.stat(path).st_mode)) for path in directories},
                          {path: oct(0o700) for path in directories})
 
-    @inlineCallbacks
+    @bounded
     def test_openStateDirectoriesTightened(self):
         """
         State directories an older run left open to other users are
@@ -110,7 +110,7 @@ class FirstStartTests(TestCase):
         warned = [e["path"] for e in events if e.get("log_namespace") == "srst.files"]
         self.assertEqual(sorted(warned), sorted(opened))
 
-    @inlineCallbacks
+    @bounded
     def test_fetchReturnsHandshakeCertificate(self):
         """
         srst-ccm's fetch gets the same certificate in the handshake and in the
@@ -125,7 +125,7 @@ class FirstStartTests(TestCase):
         self.assertEqual(result.handshakeCertificate.public_bytes(Encoding.DER),
                          service.identities["srstca"].certificate.public_bytes(Encoding.DER))
 
-    @inlineCallbacks
+    @bounded
     def test_restartKeepsCAAndIdentity(self):
         """
         A second start on the same state directory keeps the CA fingerprint
@@ -142,7 +142,7 @@ class FirstStartTests(TestCase):
         self.assertEqual(second.identities["srstca"].certificate.serial_number, serial)
         self.assertEqual(second.certificateServer.lastSerial, 2)
 
-    @inlineCallbacks
+    @bounded
     def test_manualGrantWaitsForOperator(self):
         """
         With grant manual the credentials listener starts only after the
@@ -174,7 +174,7 @@ class ShowTests(TestCase):
 
     timeout = 60
 
-    @inlineCallbacks
+    @bounded
     def test_showCredentials(self):
         """
         show credentials prints exactly the seed's three lines.
@@ -188,7 +188,7 @@ class ShowTests(TestCase):
             "Trustpoint: srstca",
         ])
 
-    @inlineCallbacks
+    @bounded
     def test_showCryptoPkiServer(self):
         """
         show crypto pki server follows the seed's sample line for line, with
@@ -231,7 +231,7 @@ class PolicingTests(TestCase):
 
     timeout = 60
 
-    @inlineCallbacks
+    @bounded
     def test_seedPolicyDropsUntrusted(self):
         """
         500 connections from 127.0.0.2 are all dropped (no TLS served) and
@@ -365,7 +365,7 @@ class MakeServiceTests(TestCase):
 
     timeout = 30
 
-    @inlineCallbacks
+    @bounded
     def test_startListenStop(self):
         """
         The service built by L{makeService} (PKI work in the reactor's
@@ -419,7 +419,7 @@ class StartupFailureTests(TestCase):
         holder.listen(1)
         return holder.getsockname()[1]
 
-    @inlineCallbacks
+    @bounded
     def test_plainPortTaken(self):
         """
         A taken SCCP port makes C{startService} raise L{StartupError} naming
@@ -494,7 +494,7 @@ class StartupFailureTests(TestCase):
         error = self.assertRaises(StartupError, service.startService)
         self.assertEqual(str(error), f"state-dir {stateDir}: cannot create {stateDir}/pki: File exists")
 
-    @inlineCallbacks
+    @bounded
     def test_credentialsPortTakenLater(self):
         """
         The credentials port, bound once the router's certificate is

@@ -9,12 +9,12 @@ import signal
 import sys
 
 from twisted.internet import reactor
-from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.defer import Deferred
 from twisted.internet.protocol import ProcessProtocol
 from twisted.internet.utils import getProcessOutputAndValue
 from twisted.trial.unittest import TestCase
 
-from tests.routerhelpers import ROOT, routerYaml, stateDirectory
+from tests.routerhelpers import bounded, ROOT, routerYaml, stateDirectory
 from tests.toolhelpers import requireTool
 
 TWISTD = "from twisted.scripts.twistd import run; run()"
@@ -72,12 +72,12 @@ class TwistdTests(TestCase):
     The plugin runs under twistd with a temporary state directory.
     """
 
-    timeout = 120
+    timeout = 60
 
     def setUp(self):
         requireTool("openssl")
 
-    @inlineCallbacks
+    @bounded(timeout=30)
     def test_twistdCredentialsHandshake(self):
         """
         twistd creates the CA and the router certificate; openssl s_client
@@ -118,7 +118,7 @@ class TwistdTests(TestCase):
             self.assertEqual(f.read(), cert)
         yield stop()
 
-    @inlineCallbacks
+    @bounded(timeout=30)
     def test_badConfigExitsWithLines(self):
         """
         twistd with an invalid configuration prints the YAML path of each
@@ -175,7 +175,7 @@ class StartupErrorTests(TestCase):
             f.write(text)
         return directory, path
 
-    @inlineCallbacks
+    @bounded(timeout=30)
     def test_aliasBomb(self):
         """
         A "billion laughs" alias bomb in router.yaml is refused under a
@@ -200,7 +200,7 @@ class StartupErrorTests(TestCase):
         self.assertIn("\n" + line + "\n", text)
         self.assertNotIn("Traceback", text)
 
-    @inlineCallbacks
+    @bounded(timeout=30)
     def test_tooDeep(self):
         """
         Nesting deeper than Python's recursion limit is one line, not a
@@ -210,7 +210,7 @@ class StartupErrorTests(TestCase):
         text, code = yield runTwistd(path, directory)
         self.assertOneLine(text, code, f"-c -n: {path}: <yaml>: nested deeper than 64 levels at line 2 column 70")
 
-    @inlineCallbacks
+    @bounded(timeout=30)
     def test_stateDirIsAFile(self):
         """
         A state-dir that is a file (or lies below one) is one line naming it.
@@ -228,7 +228,7 @@ class StartupErrorTests(TestCase):
             text, code = yield runTwistd(path, directory)
             self.assertOneLine(text, code, f"-c -n: {path}: state-dir: {stateDir} {reason}")
 
-    @inlineCallbacks
+    @bounded(timeout=30)
     def test_adminSocketTaken(self):
         """
         An admin socket path taken by a live server, a regular file or a
@@ -263,7 +263,7 @@ class StartupErrorTests(TestCase):
                                        " exists and is a directory, not a socket")
         self.assertEqual(sorted(os.listdir(stateDir)), ["srst.sock"])
 
-    @inlineCallbacks
+    @bounded(timeout=30)
     def test_portInUse(self):
         """
         A listening port another program holds stops start-up with one line
