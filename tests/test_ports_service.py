@@ -112,7 +112,7 @@ class StopTests(TestCase):
 
     timeout = 30
 
-    @inlineCallbacks
+    @bounded
     def test_stopClearsCalls(self):
         """
         A port off hook (dialling, its inter-digit timer running) when the
