@@ -7,8 +7,7 @@ a call and the call agent controls the voice ports.
 
 The router runs as a child (C{_router.Router}).  Two clear-text phones
 register and Alice calls Bob; srst-ccm's call agent registers the gateway.
-Then, until the time is up: four workers (each from an address of its own,
-127.0.0.10-13, under max-connections-per-host) open connection after connection
+Then, until the time is up: four workers open connection after connection
 to the SCCP port, each sending mutated frames of a registration and a call
 (half of them after a valid Register of a new phone); and every 20 ms 20
 mutated MGCP commands and responses go to the gateway from the call
@@ -75,9 +74,7 @@ async def sccpWorker(reactor, rng: random.Random, port: int, deadline: float, co
         factory.data = data
         factory.done = Deferred()
         factory.clientConnectionFailed = lambda connector, reason, d=factory.done: d.callback(None)
-        # Each worker is a host of its own (127.0.0.10-13), one connection at a
-        # time: under max-connections-per-host, so the frames reach the parser.
-        reactor.connectTCP("127.0.0.1", port, factory, bindAddress=(f"127.0.0.{10 + worker}", 0))
+        reactor.connectTCP("127.0.0.1", port, factory)
         await factory.done
         counts["sccpConnections"] += 1
         counts["sccpFrames"] += len(pieces)
