@@ -27,6 +27,7 @@ from srst.mgcp.transactions import (
     MgcpTransactions,
     MgcpTransactionsClosed,
     RetransmissionPolicy,
+    TransactionCounters,
 )
 from tests.mgcphelpers import TransactionOwner, mgcpDebugLog
 from tests.routerhelpers import within
@@ -648,6 +649,71 @@ class OutgoingTests(SynchronousTestCase):
         self.assertEqual(h.transactions.counters.unmatchedResponses, 1)
         h.transactions.datagramReceived(b"200 700000000 OK\r\n", CA)
         self.assertEqual(self.successResultOf(d).code, 200)
+
+    def test_repeatedResponseFromAnotherHost(self) -> None:
+        """
+        A repeat of a final response must also come from the address the
+        command went to: one from another host is counted unmatched and
+        not acknowledged.
+        """
+        h = Harness()
+        d = h.transactions.sendCommand(ntfy(), CA)
+        h.transactions.datagramReceived(b"200 700000000 OK\r\n", CA)
+        self.assertEqual(self.successResultOf(d).code, 200)
+        del h.sent[:]
+        h.transactions.datagramReceived(b"200 700000000 OK\r\nK:\r\n", OTHER_CA)
+        self.assertEqual(h.sent, [])
+        self.assertEqual((h.transactions.counters.unmatchedResponses, h.transactions.counters.duplicates), (1, 0))
+        h.transactions.datagramReceived(b"200 700000000 OK\r\nK:\r\n", CA)
+        self.assertEqual(h.sent, [(b"000 700000000\r\n", CA)])
+
+    def test_answersReceived(self) -> None:
+        """
+        L{MgcpTransactions.answersReceived} takes the answers of a peer that
+        may not command: the final response to a command sent to that host
+        and port completes it, and a repeat asking for an acknowledgement
+        within T-HIST gets its C{000}; after T-HIST the repeat is no longer
+        taken.
+        """
+        h = Harness()
+        d = h.transactions.sendCommand(ntfy(), OTHER_CA)
+        self.assertTrue(h.transactions.answersReceived(b"200 700000000 OK\r\n", OTHER_CA))
+        self.assertEqual(self.successResultOf(d).code, 200)
+        self.assertEqual(h.transactions.counters.datagramsReceived, 1)
+        self.assertEqual([(m.code, p) for m, p in h.owner.handled], [(200, OTHER_CA)])
+        del h.sent[:]
+        self.assertTrue(h.transactions.answersReceived(b"200 700000000 OK\r\nK:\r\n", OTHER_CA))
+        self.assertEqual(h.sent, [(b"000 700000000\r\n", OTHER_CA)])
+        h.clock.advance(RetransmissionPolicy().thist)
+        self.assertFalse(h.transactions.answersReceived(b"200 700000000 OK\r\n", OTHER_CA))
+
+    def test_answersReceivedRefuses(self) -> None:
+        """
+        L{MgcpTransactions.answersReceived} takes nothing from an address
+        no command went to, and nothing of a datagram holding a command, a
+        C{000}, a malformed message or a response to a command sent
+        elsewhere (piggy-backed with a good answer too): nothing executed,
+        answered, completed or counted.
+        """
+        h = Harness()
+        self.assertFalse(h.transactions.answersReceived(b"200 1 OK\r\n", OTHER_CA))
+        toOther = h.transactions.sendCommand(ntfy(), OTHER_CA)
+        toCa = h.transactions.sendCommand(ntfy(), CA)
+        del h.sent[:]
+        for datagram, peer in [
+                (b"200 700000000 OK\r\n", (OTHER_CA[0], 2727)),
+                (b"200 700000001 OK\r\n", OTHER_CA),
+                (b"200 4711 OK\r\n", OTHER_CA),
+                (RQNT, OTHER_CA),
+                (b"000 700000000\r\n", OTHER_CA),
+                (b"NOT MGCP\r\n", OTHER_CA),
+                (b"200 700000000 OK\r\n.\r\n" + RQNT, OTHER_CA),
+                (b"200 700000000 OK\r\n.\r\n200 700000001 OK\r\n", OTHER_CA)]:
+            self.assertFalse(h.transactions.answersReceived(datagram, peer), datagram)
+        self.assertNoResult(toOther)
+        self.assertNoResult(toCa)
+        self.assertEqual((h.executed, h.sent, h.owner.handled), ([], [], []))
+        self.assertEqual(h.transactions.counters, TransactionCounters(commandsSent=2))
 
     def test_supersede(self) -> None:
         """

@@ -26,7 +26,10 @@ to the sender carries the result.  L{MgcpTransactions.supersede} ends the
 older commands still outstanding to a host at once (after an outage, once the
 call agent answers a later one, mgcp.md 5.3): their retransmission stops, their
 L{Deferred}s fail with L{MgcpSuperseded}, and a late answer to one is
-ignored like any repeated answer.  Choices made here: a response is matched
+ignored like any repeated answer.  L{MgcpTransactions.answersReceived}
+takes a datagram from a peer that may answer but not command (the owner's
+source validation): only when it holds nothing but responses to commands
+sent to that host and port.  Choices made here: a response (a repeated one too) is matched
 to our command by transaction id and must come from the address (host and
 port) the command went to; anything else is counted as unmatched; a final
 response asking for an acknowledgement (empty C{K:}) is acknowledged at
@@ -395,7 +398,7 @@ class MgcpTransactions:
         self._incoming: dict[tuple[Peer, int], _Incoming] = {}
         self._incomingIds: dict[int, int] = {}  # id -> peers it is cached for
         self._outgoing: dict[int, _Outgoing] = {}
-        self._recentIds: dict[int, IDelayedCall] = {}
+        self._recentIds: dict[int, tuple[Peer, IDelayedCall]] = {}  # id -> where it went, expiry
         self._closed = False
         self.logLimiter = LogLimiter(clock)
 
@@ -427,6 +430,65 @@ class MgcpTransactions:
             else:
                 self._responseReceived(message, peer)
             self._owner.messageHandled(message, peer)
+
+    def answersReceived(self, data: bytes, peer: Peer) -> bool:
+        """
+        Process one datagram from a peer that may answer the commands the
+        layer sent to it but not command (a notified entity that is no call
+        agent, under source validation): it is taken only when the layer has
+        a command outstanding to, or answered within T-HIST by, that host
+        and port, and every message in it decodes to a response (not a
+        C{000}) to such a command; then it is processed as
+        L{datagramReceived} would.  Anything else is dropped whole, before
+        decoding when nothing was sent to that address: nothing is
+        executed, answered, counted or logged here.
+
+        @param data: the datagram.
+        @param peer: its source address.
+        @return: whether the datagram was taken; the owner accounts for one
+            that was not.
+        """
+        if self._closed or not self._awaitsAnswerFrom(peer):
+            return False
+        try:
+            messages = [decodeMessage(part) for part in splitDatagram(data)]
+        except MgcpDecodeError:
+            return False
+        for message in messages:
+            if not (isinstance(message, Response) and message.code != ResponseCode.RESPONSE_ACK
+                    and self._sentTo(message.transactionId, peer)):
+                return False
+        self.counters.datagramsReceived += 1
+        for message in messages:
+            self._responseReceived(message, peer)
+            self._owner.messageHandled(message, peer)
+        return True
+
+    def _awaitsAnswerFrom(self, peer: Peer) -> bool:
+        """
+        @return: whether a command is outstanding to C{peer}'s host and
+            port, or was answered (or given up) there within T-HIST.
+        """
+        return (any(self._wentTo(outgoing.peer, peer) for outgoing in self._outgoing.values())
+                or any(self._wentTo(sentTo, peer) for sentTo, _ in self._recentIds.values()))
+
+    def _sentTo(self, transactionId: int, peer: Peer) -> bool:
+        """
+        @return: whether the command C{transactionId}, outstanding or
+            recent, went to C{peer}'s host and port.
+        """
+        outgoing = self._outgoing.get(transactionId)
+        if outgoing is not None:
+            return self._wentTo(outgoing.peer, peer)
+        recent = self._recentIds.get(transactionId)
+        return recent is not None and self._wentTo(recent[0], peer)
+
+    @staticmethod
+    def _wentTo(sentTo: Peer, peer: Peer) -> bool:
+        """
+        @return: whether C{peer} is the host and port C{sentTo} names.
+        """
+        return tuple(sentTo[:2]) == tuple(peer[:2])
 
     def _answer(self, response: Response, peer: Peer) -> None:
         """
@@ -608,7 +670,7 @@ class MgcpTransactions:
             return
         self.counters.responsesReceived += 1
         outgoing = self._outgoing.get(transactionId)
-        if outgoing is not None and tuple(outgoing.peer[:2]) != tuple(peer[:2]):
+        if outgoing is not None and not self._wentTo(outgoing.peer, peer):
             # Only the address (host and port) the command went to can answer it.
             self.counters.unmatchedResponses += 1
             self.logLimiter.warn(self.log, peer[0], "responses from a host the command did not go to",
@@ -618,7 +680,7 @@ class MgcpTransactions:
                                  peer=peer, commandPeer=outgoing.peer)
             return
         if outgoing is None:
-            if transactionId in self._recentIds:
+            if self._sentTo(transactionId, peer):
                 self.counters.duplicates += 1
                 self._acknowledge(response, peer)
             else:
@@ -640,7 +702,7 @@ class MgcpTransactions:
             return
         outgoing.cancelTimers()
         del self._outgoing[transactionId]
-        self._remember(transactionId)
+        self._remember(outgoing)
         self._acknowledge(response, peer)
         outgoing.deferred.callback(response)
 
@@ -672,7 +734,7 @@ class MgcpTransactions:
             entry = self._outgoing.pop(transactionId, None)
             if entry is not None:
                 entry.cancelTimers()
-                self._remember(transactionId)
+                self._remember(entry)
 
         outgoing = _Outgoing(transactionId, peer, data, Deferred(cancel), self.clock.seconds())
         outgoing.retransmitter = _Retransmitter(
@@ -714,7 +776,7 @@ class MgcpTransactions:
             attempts += outgoing.retransmitter.count
         if self._outgoing.get(outgoing.transactionId) is outgoing:
             del self._outgoing[outgoing.transactionId]
-        self._remember(outgoing.transactionId)
+        self._remember(outgoing)
         self.counters.timeouts += 1
         error = MgcpTimeout(outgoing.transactionId, attempts, outgoing.peer)
         self.log.warn("{error}", error=str(error),
@@ -722,12 +784,13 @@ class MgcpTransactions:
                       peer=outgoing.peer, attempts=attempts)
         outgoing.deferred.errback(error)
 
-    def _remember(self, transactionId: int) -> None:
+    def _remember(self, outgoing: _Outgoing) -> None:
+        transactionId = outgoing.transactionId
         old = self._recentIds.pop(transactionId, None)
-        if old is not None and old.active():
-            old.cancel()
-        self._recentIds[transactionId] = self.clock.callLater(
-            self.policy.thist, self._recentIds.pop, transactionId, None)
+        if old is not None and old[1].active():
+            old[1].cancel()
+        self._recentIds[transactionId] = (outgoing.peer, self.clock.callLater(
+            self.policy.thist, self._recentIds.pop, transactionId, None))
 
     def supersede(self, host: str, sentBefore: float) -> list[int]:
         """
@@ -747,7 +810,7 @@ class MgcpTransactions:
         for outgoing in superseded:
             del self._outgoing[outgoing.transactionId]
             outgoing.cancelTimers()
-            self._remember(outgoing.transactionId)
+            self._remember(outgoing)
         for outgoing in superseded:
             outgoing.deferred.errback(MgcpSuperseded(outgoing.transactionId, outgoing.peer))
         return [outgoing.transactionId for outgoing in superseded]
@@ -784,7 +847,7 @@ class MgcpTransactions:
             if entry.handling is not None:
                 handling, entry.handling = entry.handling, None
                 handling.cancel()
-        for call in self._recentIds.values():
+        for _, call in self._recentIds.values():
             if call.active():
                 call.cancel()
         self._recentIds.clear()
