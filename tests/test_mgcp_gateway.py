@@ -422,6 +422,115 @@ class SourceValidationTests(SynchronousTestCase):
         self.assertEqual(h.gateway.callAgent, ("127.0.0.4", 2427))
         self.assertTrue(h.gateway.isCallAgent("127.0.0.4"))
 
+    ENTITY = ("127.0.0.2", 2727)
+
+    def notifyElsewhere(self, h: GatewayHarness) -> Command:
+        """
+        Have the call agent name C{ca@127.0.0.2:2727} as the notified
+        entity of 1/0/0 and lift the handset.
+
+        @return: the NTFY the gateway sent there.
+        """
+        h.receive("RQNT 1002 %s MGCP 0.1\nX: 1\nN: ca@127.0.0.2:2727\nR: L/hd\n" % (EP0,))
+        h.lines["1/0/0"].offHook()
+        [ntfy] = h.commands("NTFY")
+        self.assertEqual(h.transport.written[-1][1], self.ENTITY)
+        return ntfy
+
+    def test_answerFromNotifiedEntity(self) -> None:
+        """
+        The answer to an NTFY sent to a notified entity that is no call
+        agent (C{N: ca@127.0.0.2:2727} from the call agent) is taken, from
+        the host and port the NTFY went to: not refused, the transaction
+        ends, nothing times out and the gateway stays registered.  A
+        repeat of that answer asking for an acknowledgement is
+        acknowledged.
+        """
+        h = GatewayHarness()
+        h.gateway.start()
+        h.reactor.advance(0)
+        [rsip] = h.commands("RSIP")
+        h.answer(rsip)
+        ntfy = self.notifyElsewhere(h)
+        with capturedLogs() as events:
+            h.answer(ntfy, peer=self.ENTITY)
+            h.transport.written.clear()
+            h.answer(ntfy, peer=self.ENTITY, parameters=[("K", "")])
+            [ack] = h.take()
+            h.reactor.pump([1.0] * 40)
+        self.assertEqual([formatEvent(e) for e in events if e["log_level"] >= LogLevel.warn], [])
+        self.assertEqual((ack.code, ack.transactionId), (0, ntfy.transactionId))
+        self.assertEqual(h.transport.history[-1][1], self.ENTITY)
+        counters = h.gateway.counters
+        self.assertEqual((counters.refused, counters.timeouts, counters.retransmissions), (0, 0, 0))
+        self.assertTrue(h.gateway.registered)
+        self.assertEqual(h.gateway.transactions.pending, 0)
+        self.assertIs(h.gateway.disconnected.status(), DisconnectedStatus.CONNECTED)
+
+    def test_answerFromOtherPortOfNotifiedEntity(self) -> None:
+        """
+        An answer from the notified entity's host but another port than
+        the NTFY went to is refused like any datagram from a host that is
+        no call agent; the NTFY stays outstanding.
+        """
+        h = GatewayHarness()
+        ntfy = self.notifyElsewhere(h)
+        with capturedLogs() as events:
+            h.answer(ntfy, peer=(self.ENTITY[0], 2728))
+        self.assertEqual(h.gateway.counters.refused, 1)
+        self.assertEqual(h.gateway.transactions.pending, 1)
+        self.assertEqual([formatEvent(e) for e in events if e["log_level"] is LogLevel.warn], [
+            "MGCP: datagram from 127.0.0.2:2728 dropped: not a call agent "
+            "(mgcp validate call-agent source-ipaddr)"])
+
+    def test_strayResponseRefused(self) -> None:
+        """
+        A response from a host that is no call agent and that matches no
+        command the gateway sent to it (none outstanding; one sent to the
+        call agent; while an NTFY to it is outstanding, another id, or the
+        NTFY's answer with a command piggy-backed) is dropped unanswered
+        and counted as refused.
+        """
+        h = GatewayHarness()
+        h.gateway.start()
+        h.reactor.advance(0)
+        [rsip] = h.commands("RSIP")
+        stranger = ("127.0.0.2", 2727)
+        h.transport.written.clear()
+        with capturedLogs() as events:
+            h.answer(rsip, peer=stranger)
+            h.receive("200 4711 OK\n", stranger)
+        self.assertEqual(h.gateway.counters.refused, 2)
+        self.assertEqual(h.gateway.transactions.pending, 1)
+        self.assertEqual(h.sent(), [])
+        self.assertEqual([formatEvent(e) for e in events if e["log_level"] is LogLevel.warn], [
+            "MGCP: datagram from 127.0.0.2:2727 dropped: not a call agent "
+            "(mgcp validate call-agent source-ipaddr)"])
+        h.answer(rsip)
+        ntfy = self.notifyElsewhere(h)
+        h.transport.written.clear()
+        h.receive("200 %d OK\n.\nAUEP 41 %s MGCP 0.1\nF: ES\n" % (ntfy.transactionId, EP0), stranger)
+        h.receive("200 4711 OK\n", stranger)
+        self.assertEqual(h.gateway.counters.refused, 4)
+        self.assertEqual(h.gateway.counters.commandsReceived, 1)
+        self.assertEqual(h.gateway.transactions.pending, 1)
+        self.assertEqual(h.sent(), [])
+
+    def test_commandFromNotifiedEntityRefused(self) -> None:
+        """
+        A notified entity that is no call agent may answer the gateway's
+        commands sent to it but not command the gateway: its AUEP, even
+        from the port the NTFY went to and while that NTFY is outstanding,
+        is dropped unanswered and counted as refused.
+        """
+        h = GatewayHarness()
+        self.notifyElsewhere(h)
+        h.transport.written.clear()
+        h.receive(self.AUEP, self.ENTITY)
+        self.assertEqual(h.sent(), [])
+        self.assertEqual(h.gateway.counters.refused, 1)
+        self.assertEqual(h.gateway.counters.commandsReceived, 1)
+
     def test_off(self) -> None:
         """
         With validation off, any host may command the gateway (IOS's

@@ -238,11 +238,12 @@ class SourceValidationTests(TestCase):
 
     def setUp(self) -> None:
         debug = DebugSwitches()
-        self.ports = {name: newVoicePort(VoicePortConfig(name), SimulatedBackend(name, Signal.FXS_LOOP_START),
-                                         debug=debug) for name in ("1/0/0", "1/0/1")}
+        self.lines = {name: SimulatedBackend(name, Signal.FXS_LOOP_START) for name in ("1/0/0", "1/0/1")}
+        self.ports = {name: newVoicePort(VoicePortConfig(name), line, debug=debug)
+                      for name, line in self.lines.items()}
         self.allocator = RtpPortAllocator("127.0.0.1", "40200-40299")
         mediaClock = Clock()
-        wire = DatagramWire()
+        self.wire = wire = DatagramWire()
         pump = MediaPump(mediaClock)
         self.addCleanup(pump.stop)
         self.callAgent = CallAgent()
@@ -309,3 +310,44 @@ class SourceValidationTests(TestCase):
         created = yield self.command("CRCX", "1/0/1", [("C", "1"), ("M", "recvonly")])
         self.assertEqual(created.code, 200)
         self.assertEqual(len(self.gateway.connectionsOf("1/0/1")), 1)
+
+    @bounded
+    def test_notifiedEntityAnswers(self) -> Any:
+        """
+        The call agent names a notified entity on another host
+        (C{N: ca@127.0.0.2:<port>}, as Asterisk or a clustered call agent
+        does); the NTFY for an off-hook goes there and its C{200} is taken:
+        nothing refused, retransmitted or timed out, and the gateway stays
+        registered.  A command from that host is still refused.
+        """
+        notified: list[Command] = []
+
+        def execute(command: Command, peer: Any) -> Response:
+            notified.append(command)
+            return Response(200, command.transactionId, "OK")
+
+        entity = MgcpTransactionProtocol(reactor, TransactionOwner(execute), debugLog=mgcpDebugLog())
+        entityPort = self.wire.listen(reactor, 0, entity, interface="127.0.0.2")
+        self.addCleanup(entityPort.stopListening)
+        entityAddress = "127.0.0.2:%d" % (entityPort.getHost().port,)
+        self.gateway.start()
+        yield self.wire.when(lambda: self.gateway.registered)
+        answer = yield self.command("RQNT", "1/0/0", [("X", "7"), ("N", "ca@" + entityAddress), ("R", "L/hd")])
+        self.assertEqual(answer.code, 200)
+        self.lines["1/0/0"].offHook()
+        yield self.wire.when(lambda: bool(notified) and self.gateway.transactions.pending == 0)
+        [ntfy] = notified
+        self.assertEqual((ntfy.verb, ntfy.raw("N"), ntfy.raw("O")), ("NTFY", "ca@" + entityAddress, "L/hd"))
+        counters = self.gateway.counters
+        self.assertEqual((counters.refused, counters.timeouts, counters.retransmissions), (0, 0, 0))
+        self.assertTrue(self.gateway.registered)
+        self.assertEqual([formatEvent(e) for e in self.events if "not a call agent" in formatEvent(e)], [])
+
+        refused = entity.sendCommand(Command("AUEP", 1, self.gateway.endpointName("1/0/1"), "MGCP 0.1",
+                                             parameters=[("F", "ES")]), self.gwAddress)
+        refused.addErrback(lambda failure: None)
+        self.addCleanup(refused.cancel)
+        yield self.wire.when(lambda: self.gateway.counters.refused == 1)
+        [refusal] = [formatEvent(e) for e in self.events if "not a call agent" in formatEvent(e)]
+        self.assertEqual(refusal, "MGCP: datagram from %s dropped: not a call agent "
+                                  "(mgcp validate call-agent source-ipaddr)" % (entityAddress,))

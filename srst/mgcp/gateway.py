@@ -22,9 +22,14 @@ still carries is executed.
 
 Source validation (C{mgcp validate call-agent source-ipaddr}, on by
 default): only the call agent (the configured one, the one a 521 redirect
-moved the gateway to) and the C{ccm-manager redundant-host}s may send the
-gateway MGCP.  A datagram from any other host is dropped before it is
-decoded: no answer at all (not even to a malformed one), nothing executed,
+moved the gateway to) and the C{ccm-manager redundant-host}s may command
+the gateway.  Another host may only answer the gateway's own commands sent
+to it (an NTFY to a notified entity a call agent named): a datagram from it
+is taken when every message in it is a response to a command sent to that
+host and port (L{MgcpTransactions.answersReceived}).  Any other datagram
+from another host, a command from such a notified entity too, is dropped,
+before it is decoded when no command went to its address: no answer at all
+(not even to a malformed one), nothing executed,
 counted in L{GatewayCounters.refused} (C{show mgcp statistics}), and logged
 through the transaction layer's L{srst.lograte.LogLimiter}: the first
 datagram per source host at once, the ones after it summed up once a
@@ -548,10 +553,15 @@ class MgcpGateway:
         """
         self._received += 1
         if self.validateSource and not self.isCallAgent(peer[0]):
-            self._refuse(peer)
+            # Validation is of commands: a host that is no call agent may
+            # still answer the gateway's own commands sent to it (an NTFY
+            # to the notified entity a call agent named).
+            if self.transactions.answersReceived(data, peer):
+                self._logReceived(data, peer)
+            else:
+                self._refuse(peer)
             return
-        self.debugLog.debug("MGCP Packet received from {peer}--->\n{text}\n<---",
-                            peer=peerText(peer), text=printable(data), size=len(data))
+        self._logReceived(data, peer)
         self._heard = False
         self.transactions.datagramReceived(data, peer)
         heard, self._heard = self._heard, False
@@ -561,6 +571,10 @@ class MgcpGateway:
             for observer in list(self.commandObservers):
                 with self.log.failuresHandled("while reporting an MGCP command"):
                     observer()
+
+    def _logReceived(self, data: bytes, peer: Peer) -> None:
+        self.debugLog.debug("MGCP Packet received from {peer}--->\n{text}\n<---",
+                            peer=peerText(peer), text=printable(data), size=len(data))
 
     def isCallAgent(self, host: str) -> bool:
         """
