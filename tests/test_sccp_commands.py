@@ -242,10 +242,10 @@ class AutoAssignCommandTests(SynchronousTestCase):
         """
         table, _, _ = self.table()
         self.assertEqual(self.execute(table, "show ephone auto-assign").text.split("\n"), [
-            "auto-assign dn-range 2000-2009 reservation-timeout-days 30: 2 reservations, 6 numbers free",
+            "auto-assign dn-range 2000-2009 reservation-timeout-days 365: 2 reservations, 6 numbers free",
             "Mac             DN    Registered  Last seen  Expires in",
             "0011.2233.44AA  2000  yes         now        -",
-            "0011.2233.44BB  2001  no          1d00h      4w1d",
+            "0011.2233.44BB  2001  no          1d00h      52w0d",
         ])
 
     def test_json(self) -> None:
@@ -254,12 +254,12 @@ class AutoAssignCommandTests(SynchronousTestCase):
         """
         table, _, _ = self.table()
         self.assertEqual(self.execute(table, "show ephone auto-assign").data, {
-            "dnRange": "2000-2009", "reservationTimeoutDays": 30, "free": 6, "reservations": [
+            "dnRange": "2000-2009", "reservationTimeoutDays": 365, "free": 6, "reservations": [
                 {"mac": "0011.2233.44AA", "dn": "2000", "registered": True, "lastSeen": "2024-07-01T12:16:02+00:00",
                  "lastSeenSecondsAgo": 0, "expires": None},
                 {"mac": "0011.2233.44BB", "dn": "2001", "registered": False,
                  "lastSeen": "2024-06-30T12:16:02+00:00", "lastSeenSecondsAgo": DAY,
-                 "expires": "2024-07-30T12:16:02+00:00"}]})
+                 "expires": "2025-06-30T12:16:02+00:00"}]})
 
     def test_showWithoutExpiryOrRange(self) -> None:
         """
@@ -278,8 +278,8 @@ class AutoAssignCommandTests(SynchronousTestCase):
         self.assertEqual(self.execute(table, "show ephone auto-assign").text.split("\n"), [
             "auto-assign is not configured: 2 reservations",
             "Mac             DN    Registered  Last seen  Expires in",
-            "0011.2233.44AA  2000  no          2d00h      4w0d",
-            "0011.2233.44BB  2001  no          2d00h      4w0d",
+            "0011.2233.44AA  2000  no          2d00h      51w6d",
+            "0011.2233.44BB  2001  no          2d00h      51w6d",
         ])
 
     def test_clearOne(self) -> None:

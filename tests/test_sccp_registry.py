@@ -600,7 +600,7 @@ class ReservationTests(SynchronousTestCase):
             "0011223344AA": {"dn": "2000", "last-seen": "2024-07-02T09:16:02+00:00"},
             "0011223344BB": {"dn": "2001", "last-seen": "2024-07-03T09:16:02+00:00"}})
         self.assertEqual([(s.mac, s.lastSeen, s.registered, s.expires) for s in registry.reservations()], [
-            ("0011223344AA", EPOCH + 3 * DAY, False, EPOCH + 33 * DAY),
+            ("0011223344AA", EPOCH + 3 * DAY, False, EPOCH + 368 * DAY),
             ("0011223344BB", EPOCH + 4 * DAY, True, None)])
 
     def test_expiry(self) -> None:

@@ -73,10 +73,10 @@ C{show ephone auto-assign} lists the auto-assign reservations (numbers kept
 for phones that are not configured; L{srst.sccp.registry}), by number, after
 a line with the configuration and the count of numbers still free::
 
-    auto-assign dn-range 2000-2009 reservation-timeout-days 30: 2 reservations, 7 numbers free
+    auto-assign dn-range 2000-2009 reservation-timeout-days 365: 2 reservations, 7 numbers free
     Mac             DN    Registered  Last seen  Expires in
     0011.2233.44AA  2000  yes         now        -
-    0011.2233.44BB  2001  no          1d02h      4w1d
+    0011.2233.44BB  2001  no          1d02h      51w6d
 
 Ages and remaining times print as IOS prints them (C{00:12:05} below a
 day, C{1d02h} below a week, C{4w1d} beyond); C{never} when reservations do
