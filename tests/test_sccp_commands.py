@@ -12,6 +12,8 @@ import os
 from types import SimpleNamespace
 from typing import Any
 
+from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 from srst.admin.commands import CommandError, CommandResult, CommandTable, DebugRequest
@@ -215,7 +217,7 @@ class AutoAssignCommandTests(SynchronousTestCase):
             0011.2233.44CC is registering with 2003 held; and that clock.
         """
         clock = clockAt()
-        registry = EphoneRegistry(makeConfig(**config), self.stateDir, clock)
+        registry = EphoneRegistry(makeConfig(**config), self.stateDir, clock, runInThread=maybeDeferred)
         registerDirectly(registry, "0011223344AA")
         _, station = registerDirectly(registry, "0011223344BB")
         clock.advance(DAY + 3 * 3600)
@@ -227,9 +229,20 @@ class AutoAssignCommandTests(SynchronousTestCase):
         return table, registry, clock
 
     def execute(self, table: CommandTable, words: str) -> CommandResult:
-        """@return: what the command answers."""
+        """
+        @return: what the command answers (at once: the registry writes
+            through a synchronous runner).
+        @raise CommandError: what the command refuses with.
+        """
         command, variables = table.lookup(words.split())
         result = command.handler(**variables)
+        if isinstance(result, Deferred):
+            outcome: list[Any] = []
+            result.addBoth(outcome.append)
+            [answer] = outcome
+            if isinstance(answer, Failure):
+                answer.raiseException()
+            result = answer
         json.dumps(result.data)
         return result
 
@@ -274,7 +287,7 @@ class AutoAssignCommandTests(SynchronousTestCase):
             "0011.2233.44BB  2001  no          1d00h      never"))
         table = CommandTable()
         registerSccpCommands(table, EphoneRegistry(makeConfig(autoAssign=None), self.stateDir,
-                                                   clockAt(EPOCH + 2 * DAY)))
+                                                   clockAt(EPOCH + 2 * DAY), runInThread=maybeDeferred))
         self.assertEqual(self.execute(table, "show ephone auto-assign").text.split("\n"), [
             "auto-assign is not configured: 2 reservations",
             "Mac             DN    Registered  Last seen  Expires in",
