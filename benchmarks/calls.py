@@ -82,7 +82,7 @@ def serve(reactor, count: str, nodelay: str = "off"):
     SIGTERM.  With C{nodelay} C{"on"} every accepted connection gets
     TCP_NODELAY (Nagle's algorithm off).
     """
-    from twisted.internet.defer import Deferred
+    from twisted.internet.defer import Deferred, maybeDeferred
     from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 
     from srst.calls.engine import CallEngine
@@ -97,7 +97,7 @@ def serve(reactor, count: str, nodelay: str = "off"):
     config = CallManagerFallbackConfig(
         ipSourceAddress=HOST, port=0, securePort=0, maxEphones=total, maxDn=total,
         autoAssign=(FIRST_DN, FIRST_DN + total))
-    registry = EphoneRegistry(config, None, reactor)
+    registry = EphoneRegistry(config, None, reactor, runInThread=maybeDeferred)
     engine = CallEngine(reactor, interdigit=config.timeouts.interdigit, ringing=config.timeouts.ringing,
                         secondaryDialtone=config.secondaryDialtone)
     control = SccpCallControl(engine, registry)

@@ -152,7 +152,7 @@ def serve(reactor, mode: str, directory: str, count: str):
     Run one SCCP listener on an ephemeral 127.0.0.1 port; print
     C{LISTENING <port>}, and the listener's counters as JSON on SIGTERM.
     """
-    from twisted.internet.defer import Deferred
+    from twisted.internet.defer import Deferred, maybeDeferred
     from twisted.protocols.tls import TLSMemoryBIOFactory
 
     from srst.pki.tls import serverTLSOptions
@@ -167,7 +167,7 @@ def serve(reactor, mode: str, directory: str, count: str):
     config = CallManagerFallbackConfig(
         ipSourceAddress=HOST, port=0, securePort=0, maxEphones=total, maxDn=total,
         autoAssign=(100000, 100000 + total))
-    registry = EphoneRegistry(config, None, reactor)
+    registry = EphoneRegistry(config, None, reactor, runInThread=maybeDeferred)
 
     def path(name: str) -> str:
         return os.path.join(directory, name)

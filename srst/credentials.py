@@ -386,7 +386,7 @@ class CredentialsProtocol(Protocol):
             port=self.peerPort,
         )
         factory.logLimiter.warn(
-            self.log, self.peerHost, f"failed TLS handshakes ({why})",
+            self.log, self.peerHost, "failed TLS handshakes",
             "Credentials service: TLS handshake with {ip} {port} failed: {reason}",
             ip=self.peerHost,
             port=self.peerPort,

@@ -372,7 +372,7 @@ class RouterService(MultiService):
         if cmf is not None:
             caps = fitConnectionCaps(ConnectionCaps.fromConfig(cmf), openFileLimit, self.log)
             self.connectionLimits = ConnectionLimits(caps, reactor)
-            self.registry = EphoneRegistry(cmf, config.stateDir, reactor)
+            self.registry = EphoneRegistry(cmf, config.stateDir, reactor, runInThread=runInThread)
             reservations = ReservationService(self.registry)
             reservations.setName("sccp-auto-assign")
             reservations.setServiceParent(self)

@@ -392,6 +392,31 @@ class HandshakeFailureTests(SynchronousTestCase):
         self.assertEqual(h.factory.statistics.handshakesFailed, 1)
         self.assertEqual(h.clock.getDelayedCalls(), [])
 
+    def test_failuresOfOnePeerShareOneKey(self):
+        """
+        Handshake failures of one peer for different reasons (OpenSSL's
+        text, a close mid-handshake) are one kind of event for the log
+        limiter: the first is logged with its reason, the next only counted
+        and summed up after a minute, and the limiter tracks one key, so
+        reason text a peer can vary cannot grow its table.
+        """
+        raw = RecordingClient()
+        first = Harness(clientProtocol=raw, clientOptions=False)
+        second = Harness(factory=first.factory, clock=first.clock)
+        with capturedLogs() as events:
+            first.connect(greet=False)
+            raw.transport.write(b"GET / HTTP/1.0\r\n\r\n")
+            first.pump.flush()
+            second.connect(greet=False)
+            second.server.connectionLost(Failure(ConnectionDone()))
+            self.assertEqual(first.factory.logLimiter.tracked, 1)
+            first.clock.advance(60)
+        [failed, summary] = _warnings(events)
+        self.assertTrue(formatEvent(failed).startswith(
+            "Credentials service: TLS handshake with 10.1.1.13 2187 failed: TLS error: "), formatEvent(failed))
+        self.assertEqual(formatEvent(summary), "10.1.1.13: 1 more failed TLS handshakes in the last minute")
+        self.assertEqual(first.factory.statistics.handshakesFailed, 2)
+
     def test_noClientCertificateRequested(self):
         """
         The service does not ask for a client certificate: a client that has

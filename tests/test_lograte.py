@@ -4,11 +4,14 @@ repeats are summed up once per interval, with one timer and a bounded
 table.
 """
 
+import gc
+import weakref
+
 from twisted.internet.task import Clock
 from twisted.logger import Logger, LogLevel, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
-from srst.lograte import LogLimiter
+from srst.lograte import OTHER_KINDS, LogLimiter
 
 
 class LogLimiterTests(SynchronousTestCase):
@@ -154,3 +157,55 @@ class LogLimiterTests(SynchronousTestCase):
         """
         self.assertRaises(ValueError, LogLimiter, self.clock, 0)
         self.assertRaises(ValueError, LogLimiter, self.clock, 60, 0)
+        self.assertRaises(ValueError, LogLimiter, self.clock, 60, 1, 0)
+
+    def test_kindsOfOtherPeersBounded(self):
+        """
+        Past C{maxKinds} kinds of event counted for peers not tracked, any
+        other kind counts under one catch-all key: a flood of events whose
+        C{what} varies (reason text from the peer) neither grows the table
+        nor gives a first line per kind; the summary names the catch-all.
+        """
+        limiter = self.limiter = LogLimiter(self.clock, maxPeers=2, maxKinds=3)
+        self.bad("127.0.0.1")
+        self.bad("127.0.0.2")
+        for n in range(500):
+            self.bad(f"10.0.{n // 256}.{n % 256}", what=f"failed TLS handshakes (reason {n})")
+        self.assertEqual(limiter.tracked, 2 + 3 + 1)
+        self.assertEqual(len(self.events), 2 + 3 + 1)
+        self.clock.advance(60)
+        self.assertEqual(self.lines()[6:], [f"other peers: 496 more {OTHER_KINDS} in the last minute"])
+        self.assertEqual((self.events[6]["log_namespace"], self.events[6]["log_level"]), ("srst.test", LogLevel.warn))
+
+    def test_summaryKeepsNoConnectionAlive(self):
+        """
+        A connection that logged through the limiter (its class's logger,
+        whose source is the connection) and was dropped is not kept alive
+        by the summary still pending; the summary comes in the
+        connection's namespace, to its observer, with no source.
+        """
+        seen = []
+
+        def observer(event):
+            seen.append((event["log_namespace"], event.get("log_source") is not None, formatEvent(event)))
+
+        class Connection:
+            log = Logger(observer=observer)
+
+            def __init__(self, limiter):
+                self.limiter = limiter
+
+            def garbage(self):
+                self.limiter.warn(self.log, "127.0.0.2", "bad frames", "{peer}: bad frame", peer="127.0.0.2")
+
+        connection = Connection(self.limiter)
+        connection.garbage()
+        connection.garbage()
+        dropped = weakref.ref(connection)
+        del connection
+        gc.collect()
+        self.assertIsNone(dropped())
+        self.assertTrue(self.limiter.timerArmed)
+        self.clock.advance(60)
+        self.assertEqual(seen, [("tests.test_lograte.Connection", True, "127.0.0.2: bad frame"),
+                                ("tests.test_lograte.Connection", False, "127.0.0.2: 1 more bad frames in the last minute")])

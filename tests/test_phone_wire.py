@@ -14,7 +14,7 @@ import struct
 
 from twisted.internet import reactor
 from twisted.internet.address import IPv6Address
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.protocol import ProcessProtocol
 from twisted.internet.utils import getProcessOutputAndValue
 from twisted.protocols.tls import TLSMemoryBIOFactory
@@ -204,7 +204,7 @@ class SkinnyFixture:
         config = CallManagerFallbackConfig(
             ipSourceAddress="127.0.0.1", port=0, securePort=0,
             maxEphones=maxEphones, maxDn=maxEphones, autoAssign=(1000, 1999))
-        self.registry = EphoneRegistry(config, None, reactor)
+        self.registry = EphoneRegistry(config, None, reactor, runInThread=maybeDeferred)
         self.factory = SkinnyFactory(
             config, reactor, self.registry, utcNow,
             secure=tlsOptions is not None, debug=DebugSwitches(), tlsOptions=tlsOptions)

@@ -133,7 +133,7 @@ class PortMediaTests(TestCase):
         path = os.path.join(self.stateDir, "announcement.wav")
         writeWav(path, samples, WavEncoding.PCM16)
         recording = os.path.join(self.stateDir, "phone.wav")
-        port.backend.record(recording)
+        port.backend.record(recording, self.service.runInThread)
         port.backend.play(path)
         expected = g711.packetise(G711Law.ULAW, samples)
         yield waitUntil(lambda: port.dsp.playing is None, "the WAV file played out", phone, timeout=5)

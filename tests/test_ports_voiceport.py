@@ -309,7 +309,7 @@ class MediaTests(SynchronousTestCase):
         path = self.mktemp() + ".wav"
         backend.offHook()
         port.connectMedia()
-        backend.record(path)
+        backend.record(path, maybeDeferred)
         frame = g711.encode(G711Law.ULAW, ToneGenerator(CallProgressTone.BUSY).nextFrame())
         port.receivePayload(frame)
         port.receivePayload(frame)
@@ -429,6 +429,18 @@ class RecordingLimitTests(SynchronousTestCase):
         self.assertEqual((os.listdir(self.directory), self.queued), ([], []))
         self.assertFalse(self.port.dsp.recording)
         self.assertEqual(self.logged(), [f"voice-port 1/0/0: recording to {self.path} given up: the router is stopping"])
+
+    def test_runInThreadRequired(self):
+        """
+        A recording cannot be started without saying how it is written:
+        there is no default that would write on the reactor thread, so a
+        caller that forgets the C{runInThread} fails at once and nothing is
+        opened or recorded.
+        """
+        error = self.assertRaises(TypeError, self.backend.record, self.path)
+        self.assertIn("runInThread", str(error))
+        self.assertEqual((os.listdir(self.directory), self.backend.recordPath), ([], None))
+        self.assertFalse(self.port.dsp.recording)
 
 
 class FxoTests(SynchronousTestCase):

@@ -78,7 +78,8 @@ call-manager-fallback:
         self.assertEqual(c.callManagerFallback.connectionLimitPerHost, 20)
     def test_reservationTimeout(self):
         """
-        C{auto-assign.reservation-timeout-days} defaults to 30; C{0},
+        C{auto-assign.reservation-timeout-days} defaults to 365 (phones are
+        seen only during WAN outages, months apart); C{0},
         C{none} and C{null} turn expiry off.
         """
         def timeout(extra):
@@ -88,7 +89,7 @@ call-manager-fallback:
   auto-assign: {{dn-range: "2000-2099"{extra}}}
 """).callManagerFallback.reservationTimeoutDays
 
-        self.assertEqual(timeout(""), 30)
+        self.assertEqual(timeout(""), 365)
         self.assertEqual(timeout(", reservation-timeout-days: 7"), 7)
         self.assertEqual(timeout(", reservation-timeout-days: 3650"), 3650)
         for off in ("0", "none", "None", "null"):

@@ -10,6 +10,7 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from twisted.internet.defer import maybeDeferred
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
@@ -38,7 +39,8 @@ def directoryFor(*lines: tuple[str, ...]) -> tuple[RegistryDirectory, EphoneRegi
     ephones = tuple(
         EphoneConfig(macOf(index), buttons=tuple(LineButton(button + 1, dn) for button, dn in enumerate(dns)))
         for index, dns in enumerate(lines))
-    registry = EphoneRegistry(makeConfig(autoAssign=None, maxDn=100, ephones=ephones), None, Clock())
+    registry = EphoneRegistry(makeConfig(autoAssign=None, maxDn=100, ephones=ephones), None, Clock(),
+                              runInThread=maybeDeferred)
     stations = [registerDirectly(registry, macOf(index))[1] for index in range(len(lines))]
     return RegistryDirectory(registry, lambda station: station), registry, stations
 

@@ -313,7 +313,7 @@ class SecureRegistrationTests(TestCase):
         self.assertEqual(self.reservationsOnDisk(), {"0000000000E1": "2000", "0000000000E2": "2001"})
         shown = yield runCommand(service, "show", "ephone", "auto-assign")
         self.assertEqual(shown.text.splitlines(), [
-            "auto-assign dn-range 2000-2009 reservation-timeout-days 30: 2 reservations, 7 numbers free",
+            "auto-assign dn-range 2000-2009 reservation-timeout-days 365: 2 reservations, 7 numbers free",
             "Mac             DN    Registered  Last seen  Expires in",
             "0000.0000.00E1  2000  yes         now        -",
             "0000.0000.00E2  2001  yes         now        -"])

@@ -393,6 +393,31 @@ class HandshakeFailureTests(SynchronousTestCase):
         self.assertTrue(router.debug.find("TLS Handshake fails"))
         self.assertEqual(router.clock.getDelayedCalls(), [])
 
+    def test_reasonsOfOnePeerShareOneLogKey(self) -> None:
+        """
+        Failed handshakes of one peer for different reasons are one kind
+        of event for the log limiter: the first is logged with its reason,
+        the next only counted (under its own reason) and summed up after a
+        minute without a reason, so reason text cannot grow the limiter's
+        table.
+        """
+        router = Router()
+        secure = router.makeFactory(secure=True)
+        events = Events()
+        secure.log = Logger(namespace="test", observer=events)
+        secure.tlsOptions = _FakeTLSOptions()
+        first = router.connect(factory=secure, transport=CertificateTransport(None))
+        first.protocol.connectionLost(Failure(ConnectionLost("gone")))
+        secure.tlsOptions = None
+        second = router.connect(factory=secure, transport=CertificateTransport(None))
+        second.transport.loseConnection()
+        self.assertEqual(dict(secure.handshakeFailures), {"unknown issuer": 1, "connection closed during handshake": 1})
+        self.assertEqual(secure.logLimiter.tracked, 1)
+        router.clock.advance(60)
+        self.assertEqual([formatEvent(e) for e in events.events], [
+            "TLS handshake failed with 10.1.1.40 32626 (socket 1): unknown issuer",
+            "10.1.1.40: 1 more failed TLS handshakes in the last minute"])
+
     def test_failureWithoutOptions(self) -> None:
         """
         Without TLS options the reason comes from the connection error.

@@ -10,6 +10,7 @@ import os
 import stat
 from typing import Any
 
+from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.task import Clock
 from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
@@ -90,7 +91,7 @@ class NumberingTests(SynchronousTestCase):
         config = makeConfig(ephones=(
             EphoneConfig("00000000000B", buttons=(LineButton(1, "2011"),)),
             EphoneConfig("00000000000A", buttons=(LineButton(1, "2010"),))))
-        registry = EphoneRegistry(config, None, Clock())
+        registry = EphoneRegistry(config, None, Clock(), runInThread=maybeDeferred)
         self.assertEqual([(e.number, e.mac, e.registered) for e in registry.ephones()],
                          [(1, "00000000000B", False), (2, "00000000000A", False)])
         ephone, station = registerDirectly(registry, "0011223344AA")
@@ -107,7 +108,7 @@ class NumberingTests(SynchronousTestCase):
         Configured numbers get dn tags in configuration order, others when
         first used.
         """
-        registry = EphoneRegistry(makeConfig(), None, Clock())
+        registry = EphoneRegistry(makeConfig(), None, Clock(), runInThread=maybeDeferred)
         self.assertEqual(registry.dnTag("2002"), 1)
         self.assertIsNone(registry.dnTag("2000"))
         ephone, _ = registerDirectly(registry, "0011223344AA")
@@ -133,7 +134,7 @@ class ForgettingTests(SynchronousTestCase):
         longer know it, and its ephone number goes to the next phone.  A
         configured ephone that does the same stays.
         """
-        registry = EphoneRegistry(makeConfig(), None, Clock())
+        registry = EphoneRegistry(makeConfig(), None, Clock(), runInThread=maybeDeferred)
         ephone, station = registerDirectly(registry, "0011223344AA", complete=False)
         self.assertEqual((ephone.number, registry.byNumber(2)), (2, ephone))
         registry.unregister(station)
@@ -150,7 +151,7 @@ class ForgettingTests(SynchronousTestCase):
         A phone whose registration completed once stays known, unregistered,
         also after a later attempt that did not complete.
         """
-        registry = EphoneRegistry(makeConfig(), None, Clock())
+        registry = EphoneRegistry(makeConfig(), None, Clock(), runInThread=maybeDeferred)
         ephone, station = registerDirectly(registry, "0011223344AA")
         registry.unregister(station)
         again, station = registerDirectly(registry, "0011223344AA", complete=False)
@@ -164,7 +165,7 @@ class ForgettingTests(SynchronousTestCase):
         A new phone gets the lowest ephone number not in use: one freed by
         a forgotten phone before a number never used.
         """
-        registry = EphoneRegistry(makeConfig(), None, Clock())
+        registry = EphoneRegistry(makeConfig(), None, Clock(), runInThread=maybeDeferred)
         _, first = registerDirectly(registry, "0011223344AA", complete=False)
         _, second = registerDirectly(registry, "0011223344BB", complete=False)
         kept, _ = registerDirectly(registry, "0011223344CC")
@@ -181,7 +182,7 @@ class ForgettingTests(SynchronousTestCase):
         (logged), a phone registering again is no longer a candidate, and
         configured ephones do not count.
         """
-        registry = EphoneRegistry(makeConfig(maxEphones=2), None, Clock())
+        registry = EphoneRegistry(makeConfig(maxEphones=2), None, Clock(), runInThread=maybeDeferred)
         stations = {mac: registerDirectly(registry, mac)[1] for mac in ("0011223344AA", "0011223344BB")}
         for mac in ("0011223344AA", "0011223344BB"):
             registry.unregister(stations[mac])
@@ -202,7 +203,7 @@ class ForgettingTests(SynchronousTestCase):
         A thousand MACs that each send Register and go leave the registry
         as it was: no record, no ephone number used up.
         """
-        registry = EphoneRegistry(makeConfig(), None, Clock())
+        registry = EphoneRegistry(makeConfig(), None, Clock(), runInThread=maybeDeferred)
         for index in range(1000):
             _, station = registerDirectly(registry, "%012X" % (0xAA0000000000 + index,), complete=False)
             registry.unregister(station)
@@ -222,7 +223,7 @@ class AdmissionTests(SynchronousTestCase):
         """
         config = makeConfig(ephones=(EphoneConfig(CONFIGURED_MAC, buttons=(
             LineButton(3, "2003", "L3"), LineButton(1, "2001", "L1", "Reception"))),))
-        admission = EphoneRegistry(config, None, Clock()).admit(CONFIGURED_MAC)
+        admission = EphoneRegistry(config, None, Clock(), runInThread=maybeDeferred).admit(CONFIGURED_MAC)
         self.assertEqual([(a.button, a.instance, a.dn, a.label, a.name) for a in admission.lines],
                          [(1, 1, "2001", "L1", "Reception"), (3, 2, "2003", "L3", "")])
         self.assertIsNone(admission.autoAssigned)
@@ -231,7 +232,7 @@ class AdmissionTests(SynchronousTestCase):
         """
         Admission is a pure decision: nothing is registered or remembered.
         """
-        registry = EphoneRegistry(makeConfig(), None, Clock())
+        registry = EphoneRegistry(makeConfig(), None, Clock(), runInThread=maybeDeferred)
         admission = registry.admit("0011223344AA")
         self.assertEqual((admission.autoAssigned, admission.newAssignment), ("2000", True))
         self.assertEqual(registry.rememberedDn("0011223344AA"), None)
@@ -243,7 +244,7 @@ class AdmissionTests(SynchronousTestCase):
         A phone that is already registered may register again at the limit;
         another phone may not.
         """
-        registry = EphoneRegistry(makeConfig(maxEphones=1), None, Clock())
+        registry = EphoneRegistry(makeConfig(maxEphones=1), None, Clock(), runInThread=maybeDeferred)
         registerDirectly(registry, CONFIGURED_MAC)
         self.assertIsInstance(registry.admit(CONFIGURED_MAC), Admission)
         rejection = registry.admit("0011223344AA")
@@ -259,7 +260,7 @@ class AdmissionTests(SynchronousTestCase):
             EphoneConfig("00000000000A", buttons=(LineButton(1, "2010"),)),
             EphoneConfig("00000000000B", buttons=(LineButton(1, "2010"), LineButton(2, "2011"))),
             EphoneConfig("00000000000C", buttons=(LineButton(1, "2012"),))))
-        registry = EphoneRegistry(config, None, Clock())
+        registry = EphoneRegistry(config, None, Clock(), runInThread=maybeDeferred)
         registerDirectly(registry, "00000000000A")
         registerDirectly(registry, "00000000000B")
         self.assertEqual(registry.dnsInUse(), {"2010", "2011"})
@@ -273,11 +274,11 @@ class AdmissionTests(SynchronousTestCase):
         """
         config = makeConfig(autoAssign=(1, 9), maxDn=30, ephones=(
             EphoneConfig(CONFIGURED_MAC, buttons=(LineButton(1, "1"),)),))
-        registry = EphoneRegistry(config, None, Clock())
+        registry = EphoneRegistry(config, None, Clock(), runInThread=maybeDeferred)
         self.assertEqual(registry.admit("0011223344AA").autoAssigned, "2")
         config = makeConfig(autoAssign=(100, 102), ephones=(
             EphoneConfig(CONFIGURED_MAC, buttons=(LineButton(1, "100"),)),))
-        registry = EphoneRegistry(config, None, Clock())
+        registry = EphoneRegistry(config, None, Clock(), runInThread=maybeDeferred)
         registerDirectly(registry, "0011223344AA")
         self.assertEqual(registry.admit("0011223344BB").autoAssigned, "102")
         self.assertEqual(registry.admit("0011223344AA").autoAssigned, "101")
@@ -287,7 +288,7 @@ class AdmissionTests(SynchronousTestCase):
         Unregistering frees the number for lookups and max-dn, but it stays
         remembered for the phone; a stale session's unregister does nothing.
         """
-        registry = EphoneRegistry(makeConfig(), None, Clock())
+        registry = EphoneRegistry(makeConfig(), None, Clock(), runInThread=maybeDeferred)
         ephone, station = registerDirectly(registry, "0011223344AA")
         self.assertIsNone(registry.unregister(_Station()))
         self.assertTrue(ephone.registered)
@@ -308,7 +309,7 @@ class DnsWithPrefixTests(SynchronousTestCase):
             EphoneConfig("00000000000A", buttons=(LineButton(1, "2010"), LineButton(2, "201"))),
             EphoneConfig("00000000000B", buttons=(LineButton(1, "2010"), LineButton(2, "2100"))),
             EphoneConfig("00000000000C", buttons=(LineButton(1, "30"),))))
-        self.registry = EphoneRegistry(config, None, Clock())
+        self.registry = EphoneRegistry(config, None, Clock(), runInThread=maybeDeferred)
         self.stations = [registerDirectly(self.registry, mac)[1]
                          for mac in ("00000000000C", "00000000000B", "00000000000A")]
 
@@ -365,7 +366,7 @@ class PersistenceTests(SynchronousTestCase):
         A phone gets the same auto-assigned number from a new registry on
         the same state directory, and other phones do not get it.
         """
-        registry = EphoneRegistry(makeConfig(), self.stateDir, Clock())
+        registry = EphoneRegistry(makeConfig(), self.stateDir, Clock(), runInThread=maybeDeferred)
         registerDirectly(registry, "0011223344AA")
         registerDirectly(registry, "0011223344BB")
         path = os.path.join(self.stateDir, AUTO_ASSIGN_FILE)
@@ -373,7 +374,7 @@ class PersistenceTests(SynchronousTestCase):
             self.assertEqual(json.load(f), {"version": 2, "reservations": {
                 "0011223344AA": {"dn": "2000", "last-seen": "1970-01-01T00:00:00+00:00"},
                 "0011223344BB": {"dn": "2001", "last-seen": "1970-01-01T00:00:00+00:00"}}})
-        restarted = EphoneRegistry(makeConfig(), self.stateDir, Clock())
+        restarted = EphoneRegistry(makeConfig(), self.stateDir, Clock(), runInThread=maybeDeferred)
         self.assertEqual(restarted.admit("0011223344BB").autoAssigned, "2001")
         self.assertEqual(restarted.admit("0011223344BB").newAssignment, False)
         # 2002 belongs to the configured ephone.
@@ -404,10 +405,12 @@ class PersistenceTests(SynchronousTestCase):
         """
         self.addCleanup(os.umask, os.umask(0))
         directory = os.path.dirname(os.path.join(self.stateDir, AUTO_ASSIGN_FILE))
-        registerDirectly(EphoneRegistry(makeConfig(), self.stateDir, Clock()), "0011223344AA")
+        registerDirectly(EphoneRegistry(makeConfig(), self.stateDir, Clock(),
+                                        runInThread=maybeDeferred), "0011223344AA")
         self.assertEqual(oct(stat.S_IMODE(os.stat(directory).st_mode)), oct(0o700))
         os.chmod(directory, 0o777)
-        registerDirectly(EphoneRegistry(makeConfig(), self.stateDir, Clock()), "0011223344BB")
+        registerDirectly(EphoneRegistry(makeConfig(), self.stateDir, Clock(),
+                                        runInThread=maybeDeferred), "0011223344BB")
         self.assertEqual(oct(stat.S_IMODE(os.stat(directory).st_mode)), oct(0o700))
 
     def test_atomicWriter(self) -> None:
@@ -417,7 +420,8 @@ class PersistenceTests(SynchronousTestCase):
         for the next write).
         """
         writes: list[tuple[str, bytes, int]] = []
-        registry = EphoneRegistry(makeConfig(), self.stateDir, Clock(), writer=lambda *a: writes.append(a))
+        registry = EphoneRegistry(makeConfig(), self.stateDir, Clock(),
+                                  runInThread=maybeDeferred, writer=lambda *a: writes.append(a))
         _, station = registerDirectly(registry, "0011223344AA")
         registry.unregister(station)
         registerDirectly(registry, "0011223344AA")
@@ -445,7 +449,7 @@ class PersistenceTests(SynchronousTestCase):
         events = Events()
         globalLogPublisher.addObserver(events)
         self.addCleanup(globalLogPublisher.removeObserver, events)
-        registry = EphoneRegistry(makeConfig(), self.stateDir, Clock(), writer=writer)
+        registry = EphoneRegistry(makeConfig(), self.stateDir, Clock(), runInThread=maybeDeferred, writer=writer)
         ephone, _ = registerDirectly(registry, "0011223344AA")
         [error] = events.find("cannot save the reservations")
         self.assertEqual(formatEvent(error), (
@@ -464,8 +468,10 @@ class PersistenceTests(SynchronousTestCase):
         A remembered number outside a changed range is replaced by one from
         the new range.
         """
-        registerDirectly(EphoneRegistry(makeConfig(), self.stateDir, Clock()), "0011223344AA")
-        registry = EphoneRegistry(makeConfig(autoAssign=(3000, 3009)), self.stateDir, Clock())
+        registerDirectly(EphoneRegistry(makeConfig(), self.stateDir, Clock(),
+                                        runInThread=maybeDeferred), "0011223344AA")
+        registry = EphoneRegistry(makeConfig(autoAssign=(3000, 3009)), self.stateDir, Clock(),
+                                  runInThread=maybeDeferred)
         ephone, _ = registerDirectly(registry, "0011223344AA")
         self.assertEqual(ephone.lines[0].assignment.dn, "3000")
         self.assertEqual(registry.rememberedDn("0011223344AA"), "3000")
@@ -482,7 +488,8 @@ class PersistenceTests(SynchronousTestCase):
                         b'{"version": 2, "reservations": {"0011223344AA": {"dn": "2000", "last-seen": "x"}}}'):
             with open(path, "wb") as f:
                 f.write(content)
-            error = self.assertRaises(AutoAssignStateError, EphoneRegistry, makeConfig(), self.stateDir, Clock())
+            error = self.assertRaises(AutoAssignStateError, EphoneRegistry, makeConfig(), self.stateDir, Clock(),
+                                      runInThread=maybeDeferred)
             self.assertEqual(error.path, path)
             self.assertIn(path, str(error))
 
@@ -490,7 +497,7 @@ class PersistenceTests(SynchronousTestCase):
         """
         Without a state directory assignments are kept in memory only.
         """
-        registry = EphoneRegistry(makeConfig(), None, Clock())
+        registry = EphoneRegistry(makeConfig(), None, Clock(), runInThread=maybeDeferred)
         registerDirectly(registry, "0011223344AA")
         self.assertIsNone(registry.autoAssignPath)
         self.assertEqual(registry.rememberedDn("0011223344AA"), "2000")
@@ -523,6 +530,138 @@ class Disk:
         return json.loads(self.writes[-1])["reservations"]
 
 
+class QueuedThread:
+    """
+    A C{runInThread} that only queues the calls, as a busy thread pool
+    would: nothing runs on the calling thread; L{run} runs what is queued.
+
+    @ivar calls: C{(deferred, f, args)} for each call not run yet.
+    """
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Deferred[Any], Any, tuple[Any, ...]]] = []
+
+    def __call__(self, f: Any, *args: Any) -> Deferred[Any]:
+        d: Deferred[Any] = Deferred()
+        self.calls.append((d, f, args))
+        return d
+
+    def run(self) -> None:
+        """Run the calls queued now (not those they queue) and fire their L{Deferred}s."""
+        calls, self.calls = self.calls, []
+        for d, f, args in calls:
+            maybeDeferred(f, *args).chainDeferred(d)
+
+
+class WriteTests(SynchronousTestCase):
+    """
+    The reservations are written off the reactor thread, one write at a
+    time, coalesced; stopping waits for the write in flight and writes what
+    is left.
+    """
+
+    def setUp(self) -> None:
+        self.stateDir = self.mktemp()
+        os.makedirs(self.stateDir)
+        self.clock = clockAt()
+        self.disk = Disk()
+        self.pool = QueuedThread()
+        self.registry = EphoneRegistry(makeConfig(), self.stateDir, self.clock, runInThread=self.pool,
+                                       writer=self.disk)
+
+    def test_burstWritesTwice(self) -> None:
+        """
+        A burst of completed registrations (a mass registration after a
+        fallback) writes nothing on the calling thread: the first asks for
+        one write, all the others share one follow-up write, started once
+        the first is done, with every reservation.
+        """
+        macs = [f"00112233440{n}" for n in range(8)]
+        for mac in macs:
+            registerDirectly(self.registry, mac)
+        self.assertEqual((self.disk.writes, len(self.pool.calls)), ([], 1))
+        self.pool.run()
+        self.assertEqual((list(self.disk.reservations), len(self.pool.calls)), (macs[:1], 1))
+        self.pool.run()
+        self.assertEqual((len(self.disk.writes), self.pool.calls), (2, []))
+        self.assertEqual({mac: r["dn"] for mac, r in self.disk.reservations.items()},
+                         {mac: self.registry.rememberedDn(mac) for mac in macs})
+
+    def test_stopWaitsAndFlushes(self) -> None:
+        """
+        Stopping the service waits for the write in flight, then writes
+        what changed meanwhile (a last-seen time), and only then is done.
+        """
+        service = ReservationService(self.registry)
+        service.startService()
+        self.assertEqual(self.pool.calls, [])
+        _, station = registerDirectly(self.registry, "0011223344AA")
+        self.clock.advance(60)
+        self.registry.unregister(station)
+        stopped = service.stopService()
+        self.assertNoResult(stopped)
+        self.assertEqual(self.disk.writes, [])
+        self.pool.run()
+        self.assertNoResult(stopped)
+        self.assertEqual(self.disk.reservations["0011223344AA"]["last-seen"], "2024-06-29T09:16:02+00:00")
+        self.pool.run()
+        self.successResultOf(stopped)
+        self.assertEqual(self.disk.reservations["0011223344AA"]["last-seen"], "2024-06-29T09:17:02+00:00")
+        self.assertEqual((self.pool.calls, self.clock.getDelayedCalls()), ([], []))
+
+    def test_flushWaitsForWriteInFlight(self) -> None:
+        """
+        With nothing left to write, a flush still waits for the write in
+        flight, and writes nothing more.
+        """
+        registerDirectly(self.registry, "0011223344AA")
+        flushed = self.registry.flush()
+        self.assertNoResult(flushed)
+        self.pool.run()
+        self.successResultOf(flushed)
+        self.assertEqual((len(self.disk.writes), self.pool.calls), (1, []))
+        self.successResultOf(self.registry.flush())
+
+    def test_clearAfterWriteInFlight(self) -> None:
+        """
+        A clear waits for the write in flight (which still has the
+        reservation), then writes the file without it, off the reactor
+        thread, and only then forgets it: an older write cannot land after
+        the clear and bring the reservation back.
+        """
+        _, station = registerDirectly(self.registry, "0011223344AA")
+        self.registry.unregister(station)
+        cleared = self.registry.clearReservations("0011223344AA")
+        self.pool.run()
+        self.assertNoResult(cleared)
+        self.assertEqual((list(self.disk.reservations), self.registry.rememberedDn("0011223344AA")),
+                         (["0011223344AA"], "2000"))
+        self.pool.run()
+        done, kept = self.successResultOf(cleared)
+        self.assertEqual(([s.mac for s in done], kept), (["0011223344AA"], []))
+        self.assertEqual((self.disk.reservations, self.registry.rememberedDn("0011223344AA")), ({}, None))
+        self.assertEqual(self.pool.calls, [])
+
+    def test_registeredDuringClearKeepsIt(self) -> None:
+        """
+        A phone that registers again while the file without its reservation
+        is being written keeps its number, and the file says so again with
+        the next write.
+        """
+        _, station = registerDirectly(self.registry, "0011223344AA")
+        self.registry.unregister(station)
+        self.pool.run()
+        cleared = self.registry.clearReservations("0011223344AA")
+        registerDirectly(self.registry, "0011223344AA")
+        self.pool.run()
+        done, kept = self.successResultOf(cleared)
+        self.assertEqual((done, [s.mac for s in kept]), ([], ["0011223344AA"]))
+        self.assertEqual((self.disk.reservations, self.registry.rememberedDn("0011223344AA")), ({}, "2000"))
+        self.registry.flush()
+        self.pool.run()
+        self.assertEqual(list(self.disk.reservations), ["0011223344AA"])
+
+
 class ReservationTests(SynchronousTestCase):
     """
     Auto-assigned numbers become reservations only when a registration
@@ -542,7 +681,8 @@ class ReservationTests(SynchronousTestCase):
 
     def registry(self, **config: Any) -> EphoneRegistry:
         """@return: a registry on the state directory, the clock and the recording writer."""
-        return EphoneRegistry(makeConfig(**config), self.stateDir, self.clock, writer=self.disk)
+        return EphoneRegistry(makeConfig(**config), self.stateDir, self.clock,
+                              runInThread=maybeDeferred, writer=self.disk)
 
     def logged(self, needle: str) -> list[str]:
         """@return: the text of the log events whose format contains C{needle}."""
@@ -600,7 +740,7 @@ class ReservationTests(SynchronousTestCase):
             "0011223344AA": {"dn": "2000", "last-seen": "2024-07-02T09:16:02+00:00"},
             "0011223344BB": {"dn": "2001", "last-seen": "2024-07-03T09:16:02+00:00"}})
         self.assertEqual([(s.mac, s.lastSeen, s.registered, s.expires) for s in registry.reservations()], [
-            ("0011223344AA", EPOCH + 3 * DAY, False, EPOCH + 33 * DAY),
+            ("0011223344AA", EPOCH + 3 * DAY, False, EPOCH + 368 * DAY),
             ("0011223344BB", EPOCH + 4 * DAY, True, None)])
 
     def test_expiry(self) -> None:
@@ -712,15 +852,15 @@ class ReservationTests(SynchronousTestCase):
         _, station = registerDirectly(registry, "0011223344AA")
         registerDirectly(registry, "0011223344BB")
         registry.unregister(station)
-        cleared, kept = registry.clearReservations(None)
+        cleared, kept = self.successResultOf(registry.clearReservations(None))
         self.assertEqual(([s.mac for s in cleared], [s.mac for s in kept]), (["0011223344AA"], ["0011223344BB"]))
         self.assertEqual(list(self.disk.reservations), ["0011223344BB"])
-        self.assertEqual(registry.clearReservations("0011223344AA"), ([], []))
+        self.assertEqual(self.successResultOf(registry.clearReservations("0011223344AA")), ([], []))
         self.assertEqual(registry.admit("0011223344CC").autoAssigned, "2000")
 
     def test_clearWriteFailure(self) -> None:
         """
-        When the file cannot be written, clearing raises and nothing changes.
+        When the file cannot be written, clearing fails and nothing changes.
         """
         def failing(path: str, data: bytes, mode: int) -> None:
             raise OSError(13, "Permission denied")
@@ -729,7 +869,7 @@ class ReservationTests(SynchronousTestCase):
         _, station = registerDirectly(registry, "0011223344AA")
         registry.unregister(station)
         registry._writer = failing
-        self.assertRaises(OSError, registry.clearReservations, "0011223344AA")
+        self.failureResultOf(registry.clearReservations("0011223344AA"), OSError)
         self.assertEqual(registry.rememberedDn("0011223344AA"), "2000")
 
     def test_versionOneFile(self) -> None:
@@ -768,7 +908,8 @@ class ReservationServiceTests(SynchronousTestCase):
         os.makedirs(stateDir)
         clock = clockAt()
         disk = Disk()
-        registry = EphoneRegistry(makeConfig(reservationTimeoutDays=1), stateDir, clock, writer=disk)
+        registry = EphoneRegistry(makeConfig(reservationTimeoutDays=1), stateDir, clock,
+                                  runInThread=maybeDeferred, writer=disk)
         _, station = registerDirectly(registry, "0011223344AA")
         registry.unregister(station)
         clock.advance(DAY)

@@ -16,6 +16,7 @@ import os
 from typing import Any
 
 from twisted.internet.address import IPv4Address
+from twisted.internet.defer import maybeDeferred
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransportWithDisconnection
 from twisted.logger import Logger
@@ -141,7 +142,7 @@ class Router:
         """
         self.clock = Clock()
         self.config = config or makeConfig()
-        self.registry = registry or EphoneRegistry(self.config, stateDir, self.clock)
+        self.registry = registry or EphoneRegistry(self.config, stateDir, self.clock, runInThread=maybeDeferred)
         self.debug = Events()
         self.switches = DebugSwitches(self.debug)
         for namespace in debugOn:

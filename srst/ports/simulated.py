@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 from attrs import define
-from twisted.internet.defer import Deferred, maybeDeferred, succeed
+from twisted.internet.defer import Deferred, succeed
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
@@ -82,7 +82,7 @@ class SimulatedBackend:
     _listener: ILineListener | None = None
     _dsp: SimulatedDsp | None = None
     _recording: WavWriter | None = None
-    _runInThread: RunInThread = maybeDeferred
+    _runInThread: RunInThread | None = None
 
     log = Logger()
 
@@ -206,7 +206,7 @@ class SimulatedBackend:
         """
         self._dsp.playSamples(samples, name=name)
 
-    def record(self, path: str, runInThread: RunInThread = maybeDeferred) -> None:
+    def record(self, path: str, runInThread: RunInThread) -> None:
         """
         Record what the far end sends, to be written to C{path} when the
         line goes on hook or the recording reaches L{MAX_RECORD_SECONDS}.
@@ -214,8 +214,9 @@ class SimulatedBackend:
         before anything is recorded; a recording already running is given
         up.
 
-        @param runInThread: what writes the file (the router's thread
-            pool; by default the calling thread).
+        @param runInThread: what writes the file: the router's thread
+            pool (required, so that no caller writes on the reactor thread
+            by forgetting it; tests pass a synchronous runner).
         @raise LineError: when C{path} cannot be written.
         """
         try:
@@ -261,6 +262,9 @@ class SimulatedBackend:
                 writer.discard()
             return succeed(tuple(samples or ()))
 
+        runInThread = self._runInThread
+        assert runInThread is not None
+
         def commit() -> tuple[int, ...]:
             assert writer is not None and samples is not None
             writer.commit(samples)
@@ -270,7 +274,7 @@ class SimulatedBackend:
             failure.trap(WavError)
             return Failure(LineError(self.name, str(failure.value)))
 
-        return self._runInThread(commit).addErrback(unwritable)
+        return runInThread(commit).addErrback(unwritable)
 
     def discardRecording(self, why: str) -> None:
         """

@@ -73,10 +73,10 @@ C{show ephone auto-assign} lists the auto-assign reservations (numbers kept
 for phones that are not configured; L{srst.sccp.registry}), by number, after
 a line with the configuration and the count of numbers still free::
 
-    auto-assign dn-range 2000-2009 reservation-timeout-days 30: 2 reservations, 7 numbers free
+    auto-assign dn-range 2000-2009 reservation-timeout-days 365: 2 reservations, 7 numbers free
     Mac             DN    Registered  Last seen  Expires in
     0011.2233.44AA  2000  yes         now        -
-    0011.2233.44BB  2001  no          1d02h      4w1d
+    0011.2233.44BB  2001  no          1d02h      51w6d
 
 Ages and remaining times print as IOS prints them (C{00:12:05} below a
 day, C{1d02h} below a week, C{4w1d} beyond); C{never} when reservations do
@@ -86,7 +86,8 @@ IOS has no such command: it keeps no reservations across reloads.
 C{clear ephone auto-assign <mac>|all} forgets reservations so the numbers
 can go to other phones.  A registered phone keeps its number: clearing it
 is refused (C{all} clears the others and says which were kept); clear it
-again once the phone has unregistered.
+again once the phone has unregistered.  The answer comes once the file is
+written (off the reactor thread).
 """
 
 from __future__ import annotations
@@ -96,6 +97,8 @@ from typing import Any, Iterable, Sequence
 import datetime
 
 from attrs import frozen
+from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
 
 from srst.admin.commands import CommandError, CommandResult, CommandTable
 from srst.admin.render import iosDuration
@@ -320,26 +323,36 @@ def showAutoAssign(registry: EphoneRegistry) -> CommandResult:
     return CommandResult("\n".join(lines), data)
 
 
-def clearAutoAssign(registry: EphoneRegistry, target: str) -> CommandResult:
+def clearAutoAssign(registry: EphoneRegistry, target: str) -> Deferred[CommandResult]:
     """
     Run C{clear ephone auto-assign <mac>|all}.
 
     @param registry: the ephone registry.
     @param target: a MAC (C{1000.1111.0002}, C{100011110002} or
         C{SEP100011110002}) or C{all}.
-    @return: what was cleared (and, for C{all}, kept).
-    @raise CommandError: for a bad MAC, a MAC with no reservation, a
-        registered phone, or a file that cannot be written (then nothing
-        is cleared).
+    @return: a L{Deferred} firing, once the file is written (off the
+        reactor thread), with what was cleared (and, for C{all}, kept).
+    @raise CommandError: for a bad MAC (at once); the L{Deferred} fails
+        with it for a MAC with no reservation, a registered phone, or a
+        file that cannot be written (then nothing is cleared).
     """
     everything = target.lower() == "all"
     mac = None if everything else normalizeMac(target)
     if not everything and mac is None:
         raise CommandError(f"Invalid MAC address {target}: expected a MAC such as 1000.1111.0002, or all")
-    try:
-        cleared, kept = registry.clearReservations(mac)
-    except OSError as e:
+
+    def unwritable(failure: Failure) -> None:
+        failure.trap(OSError)
+        e = failure.value
         raise CommandError(f"Cannot save {registry.autoAssignPath}: {e.strerror or e}; nothing was cleared") from e
+
+    return registry.clearReservations(mac).addCallbacks(
+        lambda result: _clearedResult(registry, target, mac, *result), unwritable)
+
+
+def _clearedResult(registry: EphoneRegistry, target: str, mac: str | None, cleared: list[ReservationStatus],
+                   kept: list[ReservationStatus]) -> CommandResult:
+    """@return: what L{clearAutoAssign} answers once the file is written."""
     now = registry.clock.seconds()
     data = {"cleared": [_reservationData(r, now) for r in cleared], "kept": [_reservationData(r, now) for r in kept]}
     if mac is not None:

@@ -51,8 +51,15 @@ def normalizeMac(text: str) -> str | None:
     return "".join(match.groups()).upper()
 
 
-DEFAULT_RESERVATION_TIMEOUT_DAYS = 30
-"""How long an auto-assigned number stays reserved for a phone not seen (days)."""
+DEFAULT_RESERVATION_TIMEOUT_DAYS = 365
+"""
+How long an auto-assigned number stays reserved for a phone not seen
+(days).  An SRST router sees its phones only during WAN outages, which
+can be months apart, so a shorter default would lose the numbers of every
+phone after a quiet spell; the table is bounded anyway (a full range
+reuses the reservation unseen the longest), so expiry only frees numbers
+nobody needs.
+"""
 
 MAX_RESERVATION_TIMEOUT_DAYS = 3650
 """The longest C{auto-assign.reservation-timeout-days} accepted."""

@@ -223,7 +223,7 @@ class SkinnyFactory(Factory):
         fields = dict(socket=protocol.socketNumber, ip=protocol.peerHost, port=protocol.peerPort,
                       reason=failure.reason, detail=failure.detail, subject=failure.subject,
                       verifyCode=failure.verifyCode)
-        self.logLimiter.warn(self.log, protocol.peerHost, f"failed TLS handshakes ({failure.reason})",
+        self.logLimiter.warn(self.log, protocol.peerHost, "failed TLS handshakes",
                              "TLS handshake failed with {ip} {port} (socket {socket}): {reason}", **fields)
         if self._registerDebug():
             self.registerLog.debug("TLS Handshake fails: {reason}", **fields)

@@ -56,6 +56,16 @@ once per phone), and when the service stops.  C{srst-cli show ephone
 auto-assign} lists the reservations, C{clear ephone auto-assign} clears
 them (L{srst.sccp.commands}).
 
+Writes: the file is rewritten and C{fsync}ed off the reactor thread,
+through the C{runInThread} the router gives the registry, one write at a
+time.  A write asked for while one is in flight waits for it and then
+writes the reservations as they are by then, so a burst of completed
+registrations (a mass registration after a fallback) costs two writes,
+not one per phone.  A reservation is in memory (and the phone registered
+with it) before it is on disk; a crash in between loses it, as a crash
+before the registration completed would.  Stopping waits for the write
+in flight and writes what is still unwritten (L{EphoneRegistry.flush}).
+
 Limits: C{max-ephones} counts registered phones only (a standby connection
 that only sends keepalives never reaches the registry); a phone
 re-registering is not counted twice.  C{max-dn} bounds the directory numbers
@@ -79,13 +89,15 @@ from __future__ import annotations
 import heapq
 import os
 from bisect import bisect_left, insort
-from collections import Counter, OrderedDict
-from typing import TYPE_CHECKING
+from collections import Counter, OrderedDict, deque
+from typing import TYPE_CHECKING, Any, Callable
 
 from attrs import frozen
 from twisted.application.service import Service
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from srst._files import FileWriter, atomicWrite
 from srst.sccp._autoassign import (
@@ -122,6 +134,10 @@ reservation may expire, and how much last-seen history a crash may lose.
 """
 
 _DAY = 86400
+
+RunInThread = Callable[..., "Deferred[Any]"]
+"""C{runInThread(f, *args)}: run the blocking C{f} off the reactor thread; a
+L{Deferred} of its result (fired on the reactor thread)."""
 
 
 @frozen
@@ -183,6 +199,8 @@ class EphoneRegistry:
         config: CallManagerFallbackConfig,
         stateDir: str | None,
         clock: IReactorTime,
+        *,
+        runInThread: RunInThread,
         writer: FileWriter = atomicWrite,
     ) -> None:
         """
@@ -190,6 +208,9 @@ class EphoneRegistry:
         @param stateDir: the router's state directory; L{None} keeps
             auto-assignments in memory only.
         @param clock: the reactor's clock (seconds since the epoch).
+        @param runInThread: runs the file writes off the reactor thread (the
+            router's thread pool; tests pass a synchronous or queueing
+            runner).
         @param writer: how state files are replaced (tests inject failures).
         @raise AutoAssignStateError: when the remembered assignments exist
             but cannot be read.
@@ -197,6 +218,7 @@ class EphoneRegistry:
         self.config = config
         self.clock = clock
         self._writer = writer
+        self._runInThread = runInThread
         self.autoAssignPath = os.path.join(stateDir, AUTO_ASSIGN_FILE) if stateDir is not None else None
         days = config.reservationTimeoutDays
         self.reservationTimeout: float | None = float(days * _DAY) if days else None
@@ -204,7 +226,16 @@ class EphoneRegistry:
             readReservations(self.autoAssignPath, clock.seconds()) if self.autoAssignPath is not None else {})
         self._holds: dict[str, _Hold] = {}
         self._heldDns: dict[str, str] = {}
+        # Writes (see the module docstring): whether the reservations in
+        # memory differ from the file; the jobs (writes, clears) waiting
+        # for the one in flight; whether one is in flight; the Deferred of
+        # the coalesced write waiting in that queue, if any; who waits for
+        # the queue to be empty.
         self._dirty = False
+        self._jobs: deque[Callable[[], Deferred[None]]] = deque()
+        self._busy = False
+        self._pendingSave: Deferred[None] | None = None
+        self._idleWaiters: list[Deferred[None]] = []
         self._ephones: dict[str, Ephone] = {}
         self._byNumber: dict[int, Ephone] = {}
         # Ephone numbers: the next never used, and those freed by
@@ -591,9 +622,10 @@ class EphoneRegistry:
         """
         The registration of C{ephone} completed (the phone asked for the
         time, the last request of its registration): a number held for it
-        becomes its reservation, written at once (taking the reservation of
-        the phone it was reused from, logged); an existing reservation
-        notes that the phone was seen now.  Once per registration.
+        becomes its reservation, written at once off the reactor thread
+        (taking the reservation of the phone it was reused from, logged);
+        an existing reservation notes that the phone was seen now.  Once
+        per registration.
 
         A reservation that cannot be written is kept in memory (the phone
         stays registered with its number) and written again by
@@ -629,6 +661,7 @@ class EphoneRegistry:
                 age=iosDuration(now - victim.lastSeen))
         self.log.info("auto-assign: DN {dn} reserved for {mac}", dn=hold.dn, mac=dottedMac(mac),
                       ephone=ephone.number)
+        self._dirty = True
         self._save()
 
     def unregister(self, station: Station) -> Ephone | None:
@@ -699,12 +732,14 @@ class EphoneRegistry:
 
     # -- reservations --------------------------------------------------------------
 
-    def housekeeping(self) -> None:
+    def housekeeping(self) -> Deferred[None]:
         """
         Note that the registered phones with a reservation are seen now,
         expire the reservations of phones not seen for
         C{reservation-timeout-days} (logged), and write what changed
         since the last write.  L{ReservationService} runs it hourly.
+
+        @return: a L{Deferred} firing once that is written (L{flush}).
         """
         now = self.clock.seconds()
         for mac in self._registered:
@@ -722,44 +757,85 @@ class EphoneRegistry:
                 self._dirty = True
                 self.log.info("auto-assign: the reservation of DN {dn} for {mac} expired (not seen for {age})",
                               dn=reservation.dn, mac=dottedMac(mac), age=iosDuration(now - reservation.lastSeen))
-        self.flush()
+        return self.flush()
 
-    def flush(self) -> None:
+    def flush(self) -> Deferred[None]:
         """
         Write the reservations if anything changed since the last write
-        (last-seen times).
+        (last-seen times), after the write in flight; what the service does
+        when it stops.
+
+        @return: a L{Deferred} firing (never failing: a failed write is
+            logged) once nothing is being written and what was unwritten
+            when this was called is written.
         """
         if self._dirty:
-            self._save()
+            return self._save()
+        if not self._busy:
+            return succeed(None)
+        idle: Deferred[None] = Deferred()
+        self._idleWaiters.append(idle)
+        return idle
 
-    def clearReservations(self, mac: str | None) -> tuple[list[ReservationStatus], list[ReservationStatus]]:
+    def clearReservations(self, mac: str | None) -> Deferred[tuple[list[ReservationStatus], list[ReservationStatus]]]:
         """
         Forget the reservation of one phone, or of every phone, except
         those of registered phones: a registered phone keeps its number
-        (clear it again once the phone has unregistered).
+        (clear it again once the phone has unregistered).  The file is
+        written first (off the reactor thread, after the write in flight);
+        the reservations are forgotten once it is.
 
         @param mac: twelve upper-case hex digits, or L{None} for all.
-        @return: C{(cleared, kept)}; both empty when C{mac} has no
-            reservation.
-        @raise OSError: when the file cannot be written (nothing changes).
+        @return: a L{Deferred} firing with C{(cleared, kept)}; both empty
+            when C{mac} has no reservation; failing with L{OSError} when
+            the file cannot be written (then nothing changes).
+        """
+        result: Deferred[tuple[list[ReservationStatus], list[ReservationStatus]]] = Deferred()
+        self._enqueue(lambda: self._clear(mac, result))
+        return result
+
+    def _clear(self, mac: str | None,
+               result: Deferred[tuple[list[ReservationStatus], list[ReservationStatus]]]) -> Deferred[None]:
+        """
+        The job of L{clearReservations}: decide what to clear now, write
+        the file without it, then forget it; a phone that registered again
+        meanwhile keeps its reservation.
         """
         now = self.clock.seconds()
         macs = [mac] if mac is not None else list(self._reservations)
         found = [self._status(m, self._reservations[m], now) for m in macs if m in self._reservations]
         cleared = [status for status in found if not status.registered]
         kept = [status for status in found if status.registered]
-        if cleared:
-            gone = {status.mac for status in cleared}
-            if self.autoAssignPath is not None:
-                writeReservations(self.autoAssignPath,
-                                  {m: r for m, r in self._reservations.items() if m not in gone}, self._writer)
-            self._dirty = False
+
+        def forget(_: object) -> None:
+            done = []
             for status in cleared:
+                reservation = self._reservations.get(status.mac)
+                if reservation is None or reservation.dn != status.dn or status.mac in self._registered:
+                    # It registered (or changed) while the file was written:
+                    # it stays, and the file must say so again.
+                    self._dirty = True
+                    kept.append(status)
+                    continue
                 del self._reservations[status.mac]
                 self._release(status.dn)
+                done.append(status)
                 self.log.info("auto-assign: the reservation of DN {dn} for {mac} was cleared", dn=status.dn,
                               mac=status.dottedMac)
-        return sorted(cleared, key=lambda s: s.dn), sorted(kept, key=lambda s: s.dn)
+            result.callback((sorted(done, key=lambda s: s.dn), sorted(kept, key=lambda s: s.dn)))
+
+        def failed(failure: Failure) -> None:
+            self._dirty = True
+            result.errback(failure)
+
+        if not cleared or self.autoAssignPath is None:
+            forget(None)
+            return succeed(None)
+        gone = {status.mac for status in cleared}
+        remaining = {m: r for m, r in self._reservations.items() if m not in gone}
+        self._dirty = False
+        return self._runInThread(writeReservations, self.autoAssignPath, remaining, self._writer).addCallbacks(
+            forget, failed)
 
     def _addEphone(self, ephone: Ephone) -> Ephone:
         """Record C{ephone}, numbered by L{_numberFor}."""
@@ -826,23 +902,73 @@ class EphoneRegistry:
     def _newLine(self, assignment: LineAssignment) -> Line:
         return Line(assignment, [LINE_IDLE] * self.config.channelsPerDn)
 
-    def _save(self) -> None:
+    # -- writing -------------------------------------------------------------------
+
+    def _save(self) -> Deferred[None]:
         """
-        Write every reservation; when that fails, log it and leave them to
-        the next L{flush}.
+        Write every reservation off the reactor thread: now, or after the
+        job in flight (then with whatever changed meanwhile: requests made
+        while one waits share it).  A failed write is logged and leaves the
+        reservations to the next L{flush}.
+
+        @return: a L{Deferred} firing (never failing) once written.
         """
-        path = self.autoAssignPath
-        if path is None:
+        if self.autoAssignPath is None:
             self._dirty = False
-            return
-        try:
-            writeReservations(path, self._reservations, self._writer)
-        except OSError as e:
-            self._dirty = True
-            self.log.error("auto-assign: cannot save the reservations in {path}: {error}; they are kept in memory"
-                           " and saved again within the hour", path=path, error=str(e))
-            return
+            return succeed(None)
+        pending, new = self._pendingSave, self._pendingSave is None
+        if pending is None:
+            pending = self._pendingSave = Deferred()
+        done: Deferred[None] = Deferred()
+        pending.addBoth(lambda result: done.callback(None) or result)
+        if new:
+            self._enqueue(self._write)
+        return done
+
+    def _write(self) -> Deferred[None]:
+        """The job of L{_save}: write the reservations as they are now."""
+        path = self.autoAssignPath
+        assert path is not None
+        waiting, self._pendingSave = self._pendingSave, None
+        snapshot = dict(self._reservations)
         self._dirty = False
+
+        def failed(failure: Failure) -> None:
+            self._dirty = True
+            if failure.check(OSError):
+                self.log.error("auto-assign: cannot save the reservations in {path}: {error}; they are kept in"
+                               " memory and saved again within the hour", path=path, error=str(failure.value))
+            else:
+                self.log.failure("auto-assign: cannot save the reservations in {path}", failure, path=path)
+
+        d = self._runInThread(writeReservations, path, snapshot, self._writer).addErrback(failed)
+        if waiting is not None:
+            d.addBoth(lambda _: waiting.callback(None))
+        return d
+
+    def _enqueue(self, job: Callable[[], Deferred[None]]) -> None:
+        """Run C{job} (it writes the file) once no other job is running."""
+        self._jobs.append(job)
+        if not self._busy:
+            self._next()
+
+    def _next(self) -> None:
+        """Start the next job, or wake who waits for the queue to be empty."""
+        while self._jobs:
+            job = self._jobs.popleft()
+            self._busy = True
+            d = job()
+            if not d.called:
+                d.addBoth(self._jobDone)
+                return
+            self._busy = False
+        idle, self._idleWaiters = self._idleWaiters, []
+        for waiter in idle:
+            waiter.callback(None)
+
+    def _jobDone(self, result: object) -> None:
+        self._busy = False
+        self._next()
 
 
 class ReservationService(Service):
@@ -874,18 +1000,24 @@ class ReservationService(Service):
             self.registry.housekeeping()
         self._call = self.registry.clock.callLater(self.interval, self._run)
 
-    def stopService(self) -> None:
-        """Stop the timer and write the last-seen times not written yet."""
+    def stopService(self) -> Deferred[None]:
+        """
+        Stop the timer; wait for the write in flight and write what is not
+        written yet (last-seen times).
+
+        @return: a L{Deferred} firing once that is on disk (or logged as
+            failed).
+        """
         Service.stopService(self)
         if self._call is not None and self._call.active():
             self._call.cancel()
         self._call = None
-        self.registry.flush()
+        return self.registry.flush()
 
 
 __all__ = [
     "AUTO_ASSIGN_FILE", "Admission", "AutoAssignStateError", "Ephone", "EphoneRegistry",
     "FileWriter", "HOUSEKEEPING_INTERVAL", "LINE_IDLE", "Line", "LineAssignment", "RegistrationDetails",
-    "RejectReason", "Rejection", "Reservation", "ReservationService", "ReservationStatus",
+    "RejectReason", "Rejection", "Reservation", "ReservationService", "ReservationStatus", "RunInThread",
     "SpeedDialAssignment", "dottedMac", "macFromDeviceName",
 ]
