@@ -15,15 +15,18 @@ from twisted.internet import reactor
 from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.protocol import ClientFactory, Factory, ProcessProtocol, Protocol
+from twisted.internet.error import ConnectionDone
 from twisted.internet.task import Clock
-from twisted.internet.testing import StringTransportWithDisconnection
+from twisted.internet.testing import StringTransport, StringTransportWithDisconnection
 from twisted.internet.threads import deferToThread
 from twisted.logger import Logger, capturedLogs, formatEvent, globalLogPublisher
+from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from srst.sccp import messages as m
 from srst.sccp.config import CallManagerFallbackConfig
 from srst.sccp.limits import (
+    CLOSING_ALLOWANCE,
     MAX_SUMMARY_SOURCES,
     ConnectionCaps,
     ConnectionLimitFactory,
@@ -155,7 +158,7 @@ class LimitFactoryTests(SynchronousTestCase):
             "(max-connections-per-host 2); further refusals are summarised every 60 s"])
         self.assertEqual(self.limits.statistics(), {
             "maxConnections": 5, "maxConnectionsPerHost": 2, "configuredMaxConnections": 5, "open": 3,
-            "registered": 0, "refused": {"max-connections-per-host": 1}, "closedToMakeRoom": 0})
+            "closing": 0, "registered": 0, "refused": {"max-connections-per-host": 1}, "closedToMakeRoom": 0})
 
     def test_perHostCountsUnregisteredOnly(self):
         """
@@ -245,6 +248,37 @@ class LimitFactoryTests(SynchronousTestCase):
         self.assertEqual(texts(events)[1:], [
             "10.1.1.1: 2 more SCCP connections closed to make room (max-connections 4) in the last minute"])
         self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_makeRoomBurst(self):
+        """
+        Connections closed to make room hold their descriptors until the
+        reactor closes them: while L{CLOSING_ALLOWANCE} of them are still
+        closing, a further connection over the cap is refused, with the
+        reason logged; once they have closed, room is made again.
+        """
+        limits = ConnectionLimits(ConnectionCaps(total=20, perHost=20, configuredTotal=20), self.clock)
+        factory = ConnectionLimitFactory(Quiet(), limits)
+        idle = []
+        for n in range(20):
+            protocol = factory.buildProtocol(IPv4Address("TCP", "10.1.1.1", 40000 + n))
+            transport = StringTransport()
+            protocol.makeConnection(transport)
+            idle.append((protocol, transport))
+        for n in range(CLOSING_ALLOWANCE):
+            self.assertIsNotNone(self.connect(factory, "10.1.1.2", 50000 + n))
+        self.assertEqual([transport.disconnected for protocol, transport in idle],
+                         [True] * CLOSING_ALLOWANCE + [False] * (20 - CLOSING_ALLOWANCE))
+        self.assertEqual((limits.open, limits.closing, limits.live), (20 + CLOSING_ALLOWANCE, CLOSING_ALLOWANCE, 20))
+        with capturedLogs() as events:
+            self.assertIsNone(self.connect(factory, "10.1.1.3", 50000))
+        self.assertEqual(texts(events), [
+            f"SCCP connection from 10.1.1.3 refused: 20 open in all and {CLOSING_ALLOWANCE} still closing to make "
+            "room (max-connections 20); further refusals are summarised every 60 s"])
+        for protocol, transport in idle[:CLOSING_ALLOWANCE]:
+            protocol.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual((limits.open, limits.closing), (20, 0))
+        self.assertIsNotNone(self.connect(factory, "10.1.1.3", 50000))
+        self.assertEqual((limits.open, limits.closing, limits.closedToMakeRoom), (21, 1, CLOSING_ALLOWANCE + 1))
 
     def test_totalAllRegistered(self):
         """
@@ -605,8 +639,9 @@ class OpenFileLimitTests(TestCase):
         data = json.loads(out.getvalue())
         self.assertEqual([e["mac"] for e in data["ephones"] if e["registered"]], ["1000.1111.00AA"])
         limits = data["connectionLimits"]
-        self.assertEqual((limits["open"], limits["registered"], limits["closedToMakeRoom"]),
-                         (128, 1, 160 - (128 - 41)))
+        self.assertEqual((limits["open"], limits["closing"], limits["registered"]), (128, 0, 1))
+        self.assertEqual(limits["closedToMakeRoom"] + limits["refused"].get("max-connections", 0), 160 - (128 - 41))
+        self.assertGreaterEqual(limits["closedToMakeRoom"], CLOSING_ALLOWANCE)
         fetched = await fetchCredentials(reactor, "127.0.0.1", ports["credentials"], timeout=10)
         self.assertTrue(fetched.matches)
         late = SimulatedPhone(PhoneConfig(mac="1000.1111.00AB"), clock=reactor)
@@ -628,7 +663,8 @@ class OpenFileLimitTests(TestCase):
                               r"oldest not registered", log)
         self.assertIn("127.0.0.2", closures)
         self.assertEqual(sorted(closures), sorted(set(closures)))
-        self.assertNotIn("refused: 128 open in all", log)
+        self.assertNotIn("refused: 128 open in all, each with a phone registered", log)
+        self.assertNotIn("EMFILE", log)
         self.assertNotIn("Too many open files", log)
         self.assertNotIn("Traceback", log)
 

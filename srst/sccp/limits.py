@@ -61,6 +61,16 @@ credentials fetches, MGCP and the voice ports' RTP sockets.
 MAX_SUMMARY_SOURCES = 256
 """Source addresses (and caps) whose refusals are summed up apart; beyond, they are summed up together."""
 
+CLOSING_ALLOWANCE = 16
+"""
+Connections closed to make room that may be closing at once.  An aborted
+socket is closed on the reactor's next iteration, while the listener may
+accept a hundred connections in one; so a burst over C{max-connections}
+closes this many connections for newcomers and refuses the rest of the
+burst, and the descriptors in use never exceed C{max-connections} plus
+this (well within L{FD_RESERVE}).
+"""
+
 MAX_CONNECTIONS = "max-connections"
 MAX_CONNECTIONS_PER_HOST = "max-connections-per-host"
 
@@ -159,8 +169,9 @@ class Admission:
     @ivar since: when it opened, or when its registration ended (the clock's
         seconds): its age as an unregistered connection.
     @ivar registered: whether a phone is registered on it.
-    @ivar counted: whether it still counts (it has not closed and was not
-        closed to make room).
+    @ivar closing: whether it was closed to make room (and its connection
+        has not ended yet).
+    @ivar counted: whether it still counts (its connection has not ended).
     """
 
     host: str
@@ -168,6 +179,7 @@ class Admission:
     close: Callable[[], None] = field(repr=False)
     since: float
     registered: bool = False
+    closing: bool = False
     counted: bool = True
 
 
@@ -198,7 +210,12 @@ class ConnectionLimits:
     from an address under its per-host cap.
 
     @ivar caps: the L{ConnectionCaps} in force.
-    @ivar open: connections open now.
+    @ivar open: connections open now (holding a descriptor), including
+        those closing to make room.
+    @ivar closing: connections closed to make room whose connection has
+        not ended yet (Twisted closes an aborted socket on the next reactor
+        iteration): they no longer count against C{max-connections}, and at
+        most L{CLOSING_ALLOWANCE} of them may be pending at once.
     @ivar registered: open connections on which a phone is registered.
     @ivar unregisteredByHost: open unregistered connections, by source
         address.
@@ -220,6 +237,7 @@ class ConnectionLimits:
         self.caps = caps
         self.clock = clock
         self.open = 0
+        self.closing = 0
         self.registered = 0
         self.unregisteredByHost: Counter[str] = Counter()
         self.refused: Counter[str] = Counter()
@@ -228,12 +246,18 @@ class ConnectionLimits:
         self._unregistered: dict[Admission, None] = {}
         self._listeners = 0
 
+    @property
+    def live(self) -> int:
+        """Open connections not closing to make room."""
+        return self.open - self.closing
+
     def admit(self, host: str) -> bool:
         """
         Whether a new connection from C{host} may open: C{host} holds fewer
         unregistered connections than the per-host cap, and C{max-connections}
         is not reached or an unregistered connection can be closed for it
-        (L{opened} closes it).
+        (L{opened} closes it) while fewer than L{CLOSING_ALLOWANCE} are still
+        closing.
 
         @return: whether it may open (if not, the refusal is counted and
             logged).
@@ -243,10 +267,16 @@ class ConnectionLimits:
             self._refuse(host, MAX_CONNECTIONS_PER_HOST, self.caps.perHost,
                          "{count} open from that address with no phone registered", unregistered)
             return False
-        if self.open >= self.caps.total and not self._unregistered:
-            self._refuse(host, MAX_CONNECTIONS, self.caps.total, "{count} open in all, each with a phone registered",
-                         self.open)
-            return False
+        if self.live >= self.caps.total:
+            if not self._unregistered:
+                self._refuse(host, MAX_CONNECTIONS, self.caps.total,
+                             "{count} open in all, each with a phone registered", self.live)
+                return False
+            if self.closing >= CLOSING_ALLOWANCE:
+                self._refuse(host, MAX_CONNECTIONS, self.caps.total,
+                             "{count} open in all and {closing} still closing to make room", self.live,
+                             closing=self.closing)
+                return False
         return True
 
     def opened(self, host: str, port: int, close: Callable[[], None]) -> Admission:
@@ -260,7 +290,7 @@ class ConnectionLimits:
         @return: its L{Admission}, for L{registrationChanged} and
             L{release}.
         """
-        if self.open >= self.caps.total and self._unregistered:
+        if self.live >= self.caps.total and self._unregistered:
             self._makeRoom(next(iter(self._unregistered)), host)
         admission = Admission(host, port, close, self.clock.seconds())
         self.open += 1
@@ -275,7 +305,7 @@ class ConnectionLimits:
         @param admission: the connection.
         @param registered: whether a phone is registered on it now.
         """
-        if not admission.counted or admission.registered == registered:
+        if not admission.counted or admission.closing or admission.registered == registered:
             return
         admission.registered = registered
         if registered:
@@ -289,14 +319,15 @@ class ConnectionLimits:
 
     def release(self, admission: Admission) -> None:
         """
-        A connection closed: it no longer counts (nothing happens for one
-        already closed to make room).
+        A connection closed: it no longer counts.
         """
         if not admission.counted:
             return
         admission.counted = False
         self.open -= 1
-        if admission.registered:
+        if admission.closing:
+            self.closing -= 1
+        elif admission.registered:
             self.registered -= 1
         else:
             self._forgetUnregistered(admission)
@@ -308,10 +339,12 @@ class ConnectionLimits:
             del self.unregisteredByHost[admission.host]
 
     def _makeRoom(self, victim: Admission, newHost: str) -> None:
-        # Uncount it first: its connection ends later (at once, under a
-        # test's transport), and its release then changes nothing.
-        count = self.open
-        self.release(victim)
+        # It counts as open (it holds its descriptor) until its connection
+        # has ended (L{release}), but no longer against max-connections.
+        count = self.live
+        self._forgetUnregistered(victim)
+        victim.closing = True
+        self.closing += 1
         self.closedToMakeRoom += 1
         limit = self.caps.total
         self.logLimiter.warn(
@@ -323,12 +356,13 @@ class ConnectionLimits:
             age=self.clock.seconds() - victim.since, interval=self.logLimiter.interval)
         victim.close()
 
-    def _refuse(self, host: str, cap: str, limit: int, why: str, count: int) -> None:
+    def _refuse(self, host: str, cap: str, limit: int, why: str, count: int, **fields: Any) -> None:
         self.refused[cap] += 1
         self.logLimiter.warn(self.log, host, f"SCCP connections refused ({cap} {limit})",
                              "SCCP connection from {host} refused: " + why + " ({cap} {limit}); "
                              "further refusals are summarised every {interval:g} s",
-                             host=host, count=count, cap=cap, limit=limit, interval=self.logLimiter.interval)
+                             host=host, count=count, cap=cap, limit=limit, interval=self.logLimiter.interval,
+                             **fields)
 
     def listenerStarted(self) -> None:
         """
@@ -356,6 +390,7 @@ class ConnectionLimits:
             "maxConnectionsPerHost": self.caps.perHost,
             "configuredMaxConnections": self.caps.configuredTotal,
             "open": self.open,
+            "closing": self.closing,
             "registered": self.registered,
             "refused": dict(self.refused),
             "closedToMakeRoom": self.closedToMakeRoom,
@@ -449,6 +484,7 @@ class ConnectionLimitFactory(WrappingFactory):
 
 
 __all__ = [
-    "FD_RESERVE", "MAX_CONNECTIONS", "MAX_CONNECTIONS_PER_HOST", "MAX_SUMMARY_SOURCES", "Admission", "ConnectionCaps",
-    "ConnectionLimitFactory", "ConnectionLimits", "IAdmittedConnection", "fitConnectionCaps",
+    "CLOSING_ALLOWANCE", "FD_RESERVE", "MAX_CONNECTIONS", "MAX_CONNECTIONS_PER_HOST", "MAX_SUMMARY_SOURCES",
+    "Admission", "ConnectionCaps", "ConnectionLimitFactory", "ConnectionLimits", "IAdmittedConnection",
+    "fitConnectionCaps",
 ]
