@@ -744,8 +744,10 @@ class RouterLockoutTests(TestCase):
         """
         The review's lockout: max-ephones 2 gives max-connections 20; five
         addresses hold four KeepAlive-only connections each (20, the cap);
-        a TLS phone from a sixth address still registers, and the oldest
-        idle connection was closed for it, with a warning naming both.
+        a TLS phone from a sixth address still registers (and counts as
+        registered: the session reaches the limits through TLS), and the
+        oldest idle connection was closed for it, with a warning naming
+        both.
         """
         yield self.startRouter(maxEphones=2)
         idle = []
@@ -760,7 +762,8 @@ class RouterLockoutTests(TestCase):
         self.assertEqual([client.transport.connected for client in idle[1:]], [True] * 19)
         ephone = self.service.registry.byMac("1000111100A7")
         self.assertEqual((ephone.registered, ephone.secure, ephone.peerHost), (True, True, "127.0.0.7"))
-        self.assertEqual(self.service.connectionLimits.statistics()["closedToMakeRoom"], 1)
+        statistics = self.service.connectionLimits.statistics()
+        self.assertEqual((statistics["open"], statistics["registered"], statistics["closedToMakeRoom"]), (20, 1, 1))
         closures = [line for line in self.logged if "closed to make room" in line]
         self.assertEqual(len(closures), 1)
         self.assertRegex(closures[0], (
