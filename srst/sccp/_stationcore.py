@@ -29,6 +29,7 @@ from srst.sccp._templates import (
     encodedReply,
     registerAck,
 )
+from srst.sccp.limits import IAdmittedConnection
 from srst.sccp.registry import Ephone, EphoneRegistry, Rejection
 
 if TYPE_CHECKING:
@@ -90,6 +91,11 @@ class StationCore:
         router passes L{srst.debug.DebugSwitches.isEnabled}).
     @ivar logLimiter: the listener's L{LogLimiter}: lines a peer can cause
         at will (alarms, refused Registers) are logged through it.
+    @ivar admitted: the listener's connection caps, told when a phone
+        registers on this connection and when its registration ends (a
+        registered connection is never closed to make room and does not
+        count against C{max-connections-per-host}); L{None} when the
+        listener has no caps.
     @ivar ephone: the registered phone's record.
     @ivar certificate: the verified TLS client certificate.
     @ivar standbyKeepAlives: KeepAlives acknowledged while not registered.
@@ -109,6 +115,7 @@ class StationCore:
     debugEnabled: Callable[[str], bool]
     logLimiter: LogLimiter
     listener: IStationListener | None = None
+    admitted: IAdmittedConnection | None = None
     station: Station = field(default=None, repr=False)
     ephone: Ephone | None = None
     certificate: x509.Certificate | None = None
@@ -159,8 +166,13 @@ class StationCore:
         return KEEPALIVE_TIMEOUT_FACTOR * self.settings.keepAlive
 
     def acceptRegistration(self, ephone: Ephone) -> None:
-        """Answer an admitted Register: RegisterAck, then CapabilitiesReq."""
+        """
+        Answer an admitted Register: RegisterAck, then CapabilitiesReq; the
+        connection caps learn that a phone registered on this connection.
+        """
         self.ephone = ephone
+        if self.admitted is not None:
+            self.admitted.phoneRegistered()
         version = ephone.protocolVersion
         self.sender.protocolVersion = version
         settings = self.settings
@@ -219,8 +231,11 @@ class StationCore:
         timeout, connection lost, the device registered again elsewhere):
         give it back to the registry (unless another session holds it now),
         then tell the listener, which clears the phone's calls.  Every end
-        of a registration comes here, once.
+        of a registration comes here, once; the connection caps learn that
+        this connection holds no registration any more.
         """
+        if self.admitted is not None:
+            self.admitted.phoneUnregistered()
         ephone = self.registry.unregister(self.station)
         if ephone is not None and self.registerDebug():
             self.registerLog.debug("{station}:Unregistered {device}: {why}", station=self.label(),

@@ -28,9 +28,10 @@ RegisterReject, a monitoring probe.
 
 CONNECTIONS_PER_HOST = 4
 """
-The default C{max-connections-per-host}: a phone holds at most two
-connections (its standby connection and its registration), and a phone that
-restarts opens its next two before the router has seen the old ones go.
+The default C{max-connections-per-host}, the connections with no phone
+registered one address may hold (registered phones behind one NAT address do
+not count): a phone that restarts opens its next two before the router has
+seen the old ones go.
 """
 
 _DN = re.compile(r"^[0-9*#]{1,24}$")
@@ -188,7 +189,8 @@ class CallManagerFallbackConfig:
     @property
     def connectionLimitPerHost(self) -> int:
         """
-        @return: the SCCP connections one source address may hold:
+        @return: the SCCP connections with no phone registered one source
+            address may hold:
             C{max-connections-per-host}, by default L{CONNECTIONS_PER_HOST},
             and never more than L{connectionLimit} (a configured
             C{max-connections} below it is an error; a derived one wins).

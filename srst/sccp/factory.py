@@ -40,6 +40,7 @@ from srst.lograte import LogLimiter
 from srst.pki.tls import HandshakeFailure, ServerTLSOptions, describeSSLError
 from srst.sccp._templates import StationSettings, dateTemplate, idlePrompt
 from srst.sccp.config import CallManagerFallbackConfig
+from srst.sccp.limits import IAdmittedConnection
 from srst.sccp.protocol import SkinnyProtocol
 from srst.sccp.registry import EphoneRegistry
 from srst.sccp.station import IStationListener, Station, StationCore
@@ -155,7 +156,9 @@ class SkinnyFactory(Factory):
 
     def connectionOpened(self, protocol: SkinnyProtocol) -> Station:
         """
-        Count and log a new connection and build its session.
+        Count and log a new connection and build its session (told the
+        connection caps of L{srst.sccp.limits} when the transport is
+        counted by them: the limits' wrapper, or TLS over it).
 
         @param protocol: the connection.
         @return: its L{Station}.
@@ -179,7 +182,8 @@ class SkinnyFactory(Factory):
             clock=self.clock, sender=protocol, registry=self.registry, settings=self.settings, now=self.now,
             socket=protocol.socketNumber, peerHost=protocol.peerHost, peerPort=protocol.peerPort,
             registerLog=self.registerLog, stateLog=self.stateLog, listener=self.listener,
-            debugEnabled=self.debugEnabled, logLimiter=self.logLimiter)
+            debugEnabled=self.debugEnabled, logLimiter=self.logLimiter,
+            admitted=IAdmittedConnection(protocol.transport, None))
         return Station(core)
 
     def handshakeCompleted(self, protocol: SkinnyProtocol, certificate: x509.Certificate | None) -> None:

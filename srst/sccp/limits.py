@@ -13,30 +13,40 @@ in number instead:
     L{srst.sccp.config.CallManagerFallbackConfig.connectionLimit}), and
     never more than the process's open-file limit less L{FD_RESERVE}, the
     descriptors kept for everything else (the admin socket, the credentials
-    port, MGCP, media, log and state files);
-  - C{max-connections-per-host}: the SCCP connections one source address
-    may hold, so that one host cannot take them all.
+    port, MGCP, media, log and state files).  When it is reached, a new
+    connection closes the oldest connection on which no phone is
+    registered, so that a few addresses holding idle connections cannot
+    lock new phones out; it is refused only when every open connection is
+    registered;
+  - C{max-connections-per-host}: the I{unregistered} SCCP connections one
+    source address may hold, so that one host cannot take them all;
+    registered phones behind one address (NAT, a VPN) do not count.
 
-A connection over a cap is closed as soon as it is accepted, before any TLS
+The SCCP session tells the limits when a phone registers on its connection
+and when that registration ends (L{IAdmittedConnection}, which the
+connection's transport provides).
+
+A refused connection is closed as soon as it is accepted, before any TLS
 work (L{ConnectionLimitFactory} sits outside TLS, inside the control-plane
-policy).  Each refusal is counted and logged through a
-L{srst.lograte.LogLimiter}: the first of each source address and cap at
-once, the others summed up once a minute (C{"10.1.1.9: 99 more SCCP
-connections refused (max-connections-per-host 4) in the last minute"}), at
-most L{MAX_SUMMARY_SOURCES} addresses and caps apart (the others together,
-as C{"other peers"}).
+policy).  Each refusal and each connection closed to make room is counted
+and logged through a L{srst.lograte.LogLimiter}: the first of each source
+address and cap at once, the others summed up once a minute (C{"10.1.1.9:
+99 more SCCP connections refused (max-connections-per-host 4) in the last
+minute"}), at most L{MAX_SUMMARY_SOURCES} addresses and caps apart (the
+others together, as C{"other peers"}).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import Any, Callable
 
-from attrs import frozen
+from attrs import define, field, frozen
 from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.interfaces import IAddress, IProtocolFactory, IReactorTime
 from twisted.logger import Logger
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
+from zope.interface import Interface, implementer
 
 from srst.lograte import LogLimiter
 from srst.sccp.config import CallManagerFallbackConfig
@@ -50,6 +60,16 @@ credentials fetches, MGCP and the voice ports' RTP sockets.
 
 MAX_SUMMARY_SOURCES = 256
 """Source addresses (and caps) whose refusals are summed up apart; beyond, they are summed up together."""
+
+CLOSING_ALLOWANCE = 16
+"""
+Connections closed to make room that may be closing at once.  An aborted
+socket is closed on the reactor's next iteration, while the listener may
+accept a hundred connections in one; so a burst over C{max-connections}
+closes this many connections for newcomers and refuses the rest of the
+burst, and the descriptors in use never exceed C{max-connections} plus
+this (well within L{FD_RESERVE}).
+"""
 
 MAX_CONNECTIONS = "max-connections"
 MAX_CONNECTIONS_PER_HOST = "max-connections-per-host"
@@ -117,17 +137,94 @@ def fitConnectionCaps(caps: ConnectionCaps, openFileLimit: int | None, log: Logg
     return fitted
 
 
+class IAdmittedConnection(Interface):
+    """
+    A connection admitted within L{ConnectionLimits}, as the protocol inside
+    it sees its transport (the limits' wrapper, or TLS over it, which
+    provides what its transport provides): the SCCP session tells it when a
+    phone registers on it and when that registration ends.
+    """
+
+    def phoneRegistered() -> None:
+        """
+        A phone registered on this connection: it no longer counts against
+        C{max-connections-per-host} and is never closed to make room.
+        """
+
+    def phoneUnregistered() -> None:
+        """
+        The registration on this connection ended: it is an unregistered
+        (standby) connection again, or about to close.
+        """
+
+
+@define(eq=False)
+class Admission:
+    """
+    One connection counted by L{ConnectionLimits}.
+
+    @ivar host: its source address.
+    @ivar port: its source port.
+    @ivar close: aborts the connection (to make room for a new one).
+    @ivar since: when it opened, or when its registration ended (the clock's
+        seconds): its age as an unregistered connection.
+    @ivar registered: whether a phone is registered on it.
+    @ivar closing: whether it was closed to make room (and its connection
+        has not ended yet).
+    @ivar counted: whether it still counts (its connection has not ended).
+    """
+
+    host: str
+    port: int
+    close: Callable[[], None] = field(repr=False)
+    since: float
+    registered: bool = False
+    closing: bool = False
+    counted: bool = True
+
+
 class ConnectionLimits:
     """
-    Counts the open SCCP connections of both listeners, overall and by source
-    address, and decides whether another may open.
+    Counts the open SCCP connections of both listeners, and decides whether
+    another may open and which connection, if any, is closed for it.
+
+    A phone proves itself by registering (on the TLS port with its
+    certificate), so a registered connection is safe: it is never closed
+    to make room and does not count against C{max-connections-per-host}
+    (any number of registered phones may share one address: NAT, a VPN
+    concentrator).  Unregistered connections (TLS handshakes, phones about
+    to register, standby connections sending only KeepAlives) are the
+    suspects:
+
+      - one source address holds at most C{max-connections-per-host} of
+        them: a connection over that is refused at accept;
+      - when C{max-connections} are open, a new connection closes the
+        oldest unregistered one (the one unregistered for longest), with a
+        warning naming both; only when every open connection is registered
+        is the new one refused.
+
+    A phone that connects is the youngest unregistered connection, so it is
+    closed to make room only if others open more connections than there
+    are unregistered ones older than it before it registers (a TLS
+    handshake and a Register: a few tens of milliseconds on a LAN), each
+    from an address under its per-host cap.
 
     @ivar caps: the L{ConnectionCaps} in force.
-    @ivar open: connections open now.
-    @ivar byHost: connections open now, by source address.
+    @ivar open: connections open now (holding a descriptor), including
+        those closing to make room.
+    @ivar closing: connections closed to make room whose connection has
+        not ended yet (Twisted closes an aborted socket on the next reactor
+        iteration): they no longer count against C{max-connections}, and at
+        most L{CLOSING_ALLOWANCE} of them may be pending at once.
+    @ivar registered: open connections on which a phone is registered.
+    @ivar unregisteredByHost: open unregistered connections, by source
+        address.
     @ivar refused: connections refused since start, by cap name.
-    @ivar logLimiter: the L{LogLimiter} of the refusal warnings: it runs
-        while a listener runs (L{listenerStarted}, L{listenerStopped}).
+    @ivar closedToMakeRoom: unregistered connections closed to make room for
+        a new one since start.
+    @ivar logLimiter: the L{LogLimiter} of the refusal and closure warnings:
+        it runs while a listener runs (L{listenerStarted},
+        L{listenerStopped}).
     """
 
     log = Logger()
@@ -135,49 +232,137 @@ class ConnectionLimits:
     def __init__(self, caps: ConnectionCaps, clock: IReactorTime) -> None:
         """
         @param caps: the caps.
-        @param clock: times the refusal summaries.
+        @param clock: times the refusal summaries and the connections' ages.
         """
         self.caps = caps
+        self.clock = clock
         self.open = 0
-        self.byHost: Counter[str] = Counter()
+        self.closing = 0
+        self.registered = 0
+        self.unregisteredByHost: Counter[str] = Counter()
         self.refused: Counter[str] = Counter()
+        self.closedToMakeRoom = 0
         self.logLimiter = LogLimiter(clock, maxPeers=MAX_SUMMARY_SOURCES)
+        self._unregistered: dict[Admission, None] = {}
         self._listeners = 0
+
+    @property
+    def live(self) -> int:
+        """Open connections not closing to make room."""
+        return self.open - self.closing
 
     def admit(self, host: str) -> bool:
         """
-        Count a new connection from C{host} if the caps allow it.
+        Whether a new connection from C{host} may open: C{host} holds fewer
+        unregistered connections than the per-host cap, and C{max-connections}
+        is not reached or an unregistered connection can be closed for it
+        (L{opened} closes it) while fewer than L{CLOSING_ALLOWANCE} are still
+        closing.
 
         @return: whether it may open (if not, the refusal is counted and
             logged).
         """
-        if self.byHost[host] >= self.caps.perHost:
-            self._refuse(host, MAX_CONNECTIONS_PER_HOST, self.caps.perHost, self.byHost[host])
+        unregistered = self.unregisteredByHost[host]
+        if unregistered >= self.caps.perHost:
+            self._refuse(host, MAX_CONNECTIONS_PER_HOST, self.caps.perHost,
+                         "{count} open from that address with no phone registered", unregistered)
             return False
-        if self.open >= self.caps.total:
-            self._refuse(host, MAX_CONNECTIONS, self.caps.total, self.open)
-            return False
-        self.open += 1
-        self.byHost[host] += 1
+        if self.live >= self.caps.total:
+            if not self._unregistered:
+                self._refuse(host, MAX_CONNECTIONS, self.caps.total,
+                             "{count} open in all, each with a phone registered", self.live)
+                return False
+            if self.closing >= CLOSING_ALLOWANCE:
+                self._refuse(host, MAX_CONNECTIONS, self.caps.total,
+                             "{count} open in all and {closing} still closing to make room", self.live,
+                             closing=self.closing)
+                return False
         return True
 
-    def release(self, host: str) -> None:
+    def opened(self, host: str, port: int, close: Callable[[], None]) -> Admission:
         """
-        A connection admitted from C{host} closed.
-        """
-        self.open -= 1
-        self.byHost[host] -= 1
-        if self.byHost[host] <= 0:
-            del self.byHost[host]
+        Count a connection L{admit} let open; when C{max-connections} are
+        open, first close the oldest unregistered connection (and log it).
 
-    def _refuse(self, host: str, cap: str, limit: int, count: int) -> None:
+        @param host: its source address.
+        @param port: its source port.
+        @param close: aborts it, should it be closed to make room later.
+        @return: its L{Admission}, for L{registrationChanged} and
+            L{release}.
+        """
+        if self.live >= self.caps.total and self._unregistered:
+            self._makeRoom(next(iter(self._unregistered)), host)
+        admission = Admission(host, port, close, self.clock.seconds())
+        self.open += 1
+        self._unregistered[admission] = None
+        self.unregisteredByHost[host] += 1
+        return admission
+
+    def registrationChanged(self, admission: Admission, registered: bool) -> None:
+        """
+        A phone registered on an open connection, or its registration ended.
+
+        @param admission: the connection.
+        @param registered: whether a phone is registered on it now.
+        """
+        if not admission.counted or admission.closing or admission.registered == registered:
+            return
+        admission.registered = registered
+        if registered:
+            self.registered += 1
+            self._forgetUnregistered(admission)
+        else:
+            self.registered -= 1
+            admission.since = self.clock.seconds()
+            self._unregistered[admission] = None
+            self.unregisteredByHost[admission.host] += 1
+
+    def release(self, admission: Admission) -> None:
+        """
+        A connection closed: it no longer counts.
+        """
+        if not admission.counted:
+            return
+        admission.counted = False
+        self.open -= 1
+        if admission.closing:
+            self.closing -= 1
+        elif admission.registered:
+            self.registered -= 1
+        else:
+            self._forgetUnregistered(admission)
+
+    def _forgetUnregistered(self, admission: Admission) -> None:
+        del self._unregistered[admission]
+        self.unregisteredByHost[admission.host] -= 1
+        if self.unregisteredByHost[admission.host] <= 0:
+            del self.unregisteredByHost[admission.host]
+
+    def _makeRoom(self, victim: Admission, newHost: str) -> None:
+        # It counts as open (it holds its descriptor) until its connection
+        # has ended (L{release}), but no longer against max-connections.
+        count = self.live
+        self._forgetUnregistered(victim)
+        victim.closing = True
+        self.closing += 1
+        self.closedToMakeRoom += 1
+        limit = self.caps.total
+        self.logLimiter.warn(
+            self.log, victim.host, f"SCCP connections closed to make room ({MAX_CONNECTIONS} {limit})",
+            "SCCP connection from {host} port {port} closed to make room for one from {newHost}: {count} open "
+            "in all ({cap} {limit}) and it was the oldest not registered ({age:.0f} s); further closures are "
+            "summarised every {interval:g} s",
+            host=victim.host, port=victim.port, newHost=newHost, count=count, cap=MAX_CONNECTIONS, limit=limit,
+            age=self.clock.seconds() - victim.since, interval=self.logLimiter.interval)
+        victim.close()
+
+    def _refuse(self, host: str, cap: str, limit: int, why: str, count: int, **fields: Any) -> None:
         self.refused[cap] += 1
-        where = "from that address" if cap == MAX_CONNECTIONS_PER_HOST else "in all"
         self.logLimiter.warn(self.log, host, f"SCCP connections refused ({cap} {limit})",
-                             "SCCP connection from {host} refused: {count} open {where} ({cap} {limit}); "
+                             "SCCP connection from {host} refused: " + why + " ({cap} {limit}); "
                              "further refusals are summarised every {interval:g} s",
-                             host=host, count=count, where=where, cap=cap, limit=limit,
-                             interval=self.logLimiter.interval)
+                             host=host, count=count, cap=cap, limit=limit, interval=self.logLimiter.interval,
+                             **fields)
 
     def listenerStarted(self) -> None:
         """
@@ -205,27 +390,43 @@ class ConnectionLimits:
             "maxConnectionsPerHost": self.caps.perHost,
             "configuredMaxConnections": self.caps.configuredTotal,
             "open": self.open,
+            "closing": self.closing,
+            "registered": self.registered,
             "refused": dict(self.refused),
+            "closedToMakeRoom": self.closedToMakeRoom,
         }
 
 
+@implementer(IAdmittedConnection)
 class _LimitedProtocol(ProtocolWrapper):
     """
     A connection counted by L{ConnectionLimits}.
 
-    @ivar host: the source address it was counted under.
+    @ivar admission: its count.
     """
 
-    def __init__(self, factory: WrappingFactory, wrappedProtocol: Any, host: str) -> None:
-        ProtocolWrapper.__init__(self, factory, wrappedProtocol)
-        self.host = host
+    admission: Admission
+
+    def phoneRegistered(self) -> None:
+        """See L{IAdmittedConnection.phoneRegistered}."""
+        self.factory.limits.registrationChanged(self.admission, True)
+
+    def phoneUnregistered(self) -> None:
+        """See L{IAdmittedConnection.phoneUnregistered}."""
+        self.factory.limits.registrationChanged(self.admission, False)
+
+    def closeToMakeRoom(self) -> None:
+        """Abort the connection: a newer one needs its place."""
+        if self.transport is not None:
+            self.transport.abortConnection()
 
 
 class ConnectionLimitFactory(WrappingFactory):
     """
     Admits a listener's connections within the shared L{ConnectionLimits}:
     over a cap, C{buildProtocol} returns L{None} and the connection is
-    closed as soon as it is accepted.
+    closed as soon as it is accepted; when C{max-connections} are open, an
+    older unregistered connection may be closed for it instead.
 
     @ivar limits: the shared counters.
     """
@@ -246,14 +447,18 @@ class ConnectionLimitFactory(WrappingFactory):
         @return: the wrapped protocol, or L{None} over a cap (or when the
             wrapped factory refuses).
         """
-        host = addr.host if isinstance(addr, (IPv4Address, IPv6Address)) else str(addr)
+        if isinstance(addr, (IPv4Address, IPv6Address)):
+            host, port = addr.host, addr.port
+        else:
+            host, port = str(addr), 0
         if not self.limits.admit(host):
             return None
         wrapped = self.wrappedFactory.buildProtocol(addr)
         if wrapped is None:
-            self.limits.release(host)
             return None
-        return _LimitedProtocol(self, wrapped, host)
+        protocol = _LimitedProtocol(self, wrapped)
+        protocol.admission = self.limits.opened(host, port, protocol.closeToMakeRoom)
+        return protocol
 
     def unregisterProtocol(self, p: ProtocolWrapper) -> None:
         """
@@ -261,7 +466,7 @@ class ConnectionLimitFactory(WrappingFactory):
         """
         WrappingFactory.unregisterProtocol(self, p)
         if isinstance(p, _LimitedProtocol):
-            self.limits.release(p.host)
+            self.limits.release(p.admission)
 
     def startFactory(self) -> None:
         """
@@ -279,5 +484,7 @@ class ConnectionLimitFactory(WrappingFactory):
 
 
 __all__ = [
-    "FD_RESERVE", "MAX_CONNECTIONS", "MAX_CONNECTIONS_PER_HOST", "MAX_SUMMARY_SOURCES", "ConnectionCaps", "ConnectionLimitFactory", "ConnectionLimits", "fitConnectionCaps",
+    "CLOSING_ALLOWANCE", "FD_RESERVE", "MAX_CONNECTIONS", "MAX_CONNECTIONS_PER_HOST", "MAX_SUMMARY_SOURCES",
+    "Admission", "ConnectionCaps", "ConnectionLimitFactory", "ConnectionLimits", "IAdmittedConnection",
+    "fitConnectionCaps",
 ]

@@ -247,7 +247,8 @@ def buildTLSContext(creator: IOpenSSLClientConnectionCreator,
 def connectPhone(reactor: PhoneReactor, phone: SimulatedPhone, host: str,
                  port: int,
                  tlsOptions: Optional[IOpenSSLClientConnectionCreator] = None,
-                 timeout: float = 30) -> Deferred[PhoneProtocol]:
+                 timeout: float = 30,
+                 bindAddress: Optional[tuple[str, int]] = None) -> Deferred[PhoneProtocol]:
     """
     Connect a phone to a router.  The phone starts registering (or its
     standby keepalives) as soon as the connection is up.
@@ -259,12 +260,14 @@ def connectPhone(reactor: PhoneReactor, phone: SimulatedPhone, host: str,
     @param tlsOptions: a client connection creator (L{clientTLSOptions})
         for TLS, C{None} for plain TCP.
     @param timeout: seconds for the TCP connection attempt.
+    @param bindAddress: the local C{(host, port)} to connect from (a phone
+        behind another address), or L{None} for the system's choice.
     @return: a L{Deferred} firing with the L{PhoneProtocol} once TCP is
         connected (TLS may still be handshaking), or failing with the
         connection error (the phone's waiters fail too).
     """
     endpoint: IStreamClientEndpoint = TCP4ClientEndpoint(reactor, host, port,
-                                                         timeout=timeout)
+                                                         timeout=timeout, bindAddress=bindAddress)
     if tlsOptions is not None:
         endpoint = wrapClientTLS(tlsOptions, endpoint, clock=reactor)
     d = endpoint.connect(PhoneFactory(phone))
