@@ -42,7 +42,7 @@ from srst.credentials import CredentialsFactory, registerCredentialsCommands
 from srst.debug import DebugSwitches
 from srst.listening import ListenerError, TCPListenerService, isIPv6, raiseOpenFileLimit
 from srst.mgcp.commands import registerMgcpCommands
-from srst.mgcp.config import CcmManagerConfig
+from srst.mgcp.config import CcmManagerConfig, mgcpPortNames
 from srst.mgcp.control import MgcpService
 from srst.mgcp.gateway import DEBUG_NAMESPACE as MGCP_DEBUG_NAMESPACE
 from srst.mgcp.gateway import MgcpGateway
@@ -423,14 +423,18 @@ class RouterService(MultiService):
 
     def _mgcp(self, config: RouterConfig) -> MgcpService:
         """
-        The MGCP gateway for the voice ports, with its fallback monitor and
-        the C{show ccm-manager} and C{debug mgcp} commands.
+        The MGCP gateway for the voice ports an C{application mgcpapp}
+        dial-peer binds (the others stay under local call control), with its
+        fallback monitor and the C{show ccm-manager} and C{debug mgcp}
+        commands.
         """
         mgcp = config.mgcp
         timers = mgcp.timers
         media = self.portService.media
+        bound = mgcpPortNames(config.dialPeers)
         gateway = MgcpGateway(
-            clock=self.reactor, domain=config.hostname, ports=self.voicePorts,
+            clock=self.reactor, domain=config.hostname,
+            ports=[port for port in self.voicePorts if port.name in bound],
             newLeg=lambda port, payloadType: media.newLeg(
                 port, payloadType, unreachableAfterMedia=True,
                 unreachableTimeout=(mgcp.rtpUnreachableTimeoutMs / 1000.0

@@ -21,6 +21,7 @@ from srst.mgcp.config import (
     MgcpTimers,
     Switchback,
     SwitchbackMode,
+    mgcpPortNames,
     parseSwitchback,
 )
 from tests.test_config import MINIMAL
@@ -282,6 +283,50 @@ ccm-manager:
         self.assertIn("ccm-manager needs an mgcp: section", line)
 
 
+class MgcpPortsTests(SynchronousTestCase):
+    """
+    Only the voice ports an C{application mgcpapp} dial-peer binds are
+    MGCP endpoints (mgcp.md 9.3).
+    """
+
+    PORTS = """
+voice-ports:
+  1/0/0: {signal: fxs-loop-start}
+  1/0/1: {signal: fxs-loop-start}
+  1/0/2: {signal: fxs-loop-start}
+"""
+
+    def test_boundPorts(self):
+        """
+        A dial-peer with C{application: mgcpapp} (any case) binds its port;
+        one with another application or none does not; several peers on a
+        port bind it once.
+        """
+        c = loadString(MINIMAL + MGCP + self.PORTS + """
+dial-peers:
+  - {tag: 1, destination-pattern: "81234", port: 1/0/0, application: mgcpapp}
+  - {tag: 2, port: 1/0/0, application: mgcpapp}
+  - {tag: 3, port: 1/0/1, application: MGCPAPP}
+  - {tag: 4, destination-pattern: "81237", port: 1/0/2}
+  - {tag: 5, destination-pattern: "81238", port: 1/0/2, application: session}
+""")
+        self.assertEqual(mgcpPortNames(c.dialPeers), {"1/0/0", "1/0/1"})
+        self.assertEqual(mgcpPortNames(()), frozenset())
+
+    def test_unknownPort(self):
+        """
+        An mgcpapp dial-peer naming no configured voice port is refused,
+        with the YAML path of its C{port}.
+        """
+        lines = problemsOf(self, MINIMAL + MGCP + self.PORTS + """
+dial-peers:
+  - {tag: 1, port: 1/0/0, application: mgcpapp}
+  - {tag: 2, port: 1/0/3, application: mgcpapp}
+""")
+        self.assertEqual(lines, ["router.yaml: dial-peers[1].port: '1/0/3' is not allowed; "
+                                 "expected the name of a voice port under voice-ports"])
+
+
 class ShippedConfigurationTests(SynchronousTestCase):
     """
     The shipped etc/router.yaml has the seed's MGCP gateway.
@@ -305,6 +350,7 @@ class ShippedConfigurationTests(SynchronousTestCase):
         ports = {p.name: p for p in c.voicePorts}
         self.assertEqual((ports["1/0/1"].stationIdNumber, ports["1/0/1"].stationIdName), ("81236", "Lobby"))
         self.assertEqual(ports["1/1/1"].plarNumber, "2002")
+        self.assertEqual(mgcpPortNames(c.dialPeers), {"1/0/0", "1/0/1", "1/1/0"})
 
     def test_exported(self):
         """

@@ -88,9 +88,13 @@ class FakeMonitor:
 
 
 class Setup:
-    """Phone A (2001), FXS ports 1/0/0 (81234) and 1/0/1 (81235) under a fake gateway."""
+    """
+    Phone A (2001), FXS ports 1/0/0 (81234) and 1/0/1 (81235); the fake
+    gateway serves C{mgcp} of them (both by default: both bound by
+    C{application mgcpapp} dial-peers).
+    """
 
-    def __init__(self) -> None:
+    def __init__(self, mgcp: tuple[str, ...] = ("1/0/0", "1/0/1")) -> None:
         self.router = CallRouter()
         self.engine = self.router.engine
         self.ports = []
@@ -104,7 +108,7 @@ class Setup:
                                                  debugLog=PORT_DEBUG_LOG)
             peers.append(DialPeer(81234 + index, destinationPattern="8123%d" % (4 + index,), port=name))
         self.engine.addDirectory(PortDirectory(peers, self.local))
-        self.gateway = FakeGateway(self.ports)
+        self.gateway = FakeGateway([port for port in self.ports if port.name in mgcp])
         self.control = PortControl(self.gateway, self.local)
         self.monitor = FakeMonitor()
         self.control.monitor = self.monitor
@@ -128,6 +132,26 @@ class PortControlTests(SynchronousTestCase):
         setup.a.send(m.OffHook())
         dial(setup.a, "81234")
         self.assertNotIn(CallState.RING_OUT, states(setup.a.received()))
+
+    def test_portWithoutMgcpappStaysLocal(self) -> None:
+        """
+        A port the gateway does not serve (no C{application mgcpapp}
+        dial-peer) is local from the start: a phone calls it while the
+        other port is under MGCP, and neither fallback nor its calls ending
+        involve it in the fallback transitions.
+        """
+        setup = Setup(mgcp=("1/0/0",))
+        self.assertEqual([setup.control.owner(n) for n in ("1/0/0", "1/0/1")], ["MGCP", "LOCAL"])
+        self.assertEqual((setup.local["1/0/0"].active, setup.local["1/0/1"].active), (False, True))
+        self.assertEqual(setup.control.portNames(), ["1/0/0"])
+        setup.a.send(m.OffHook())
+        dial(setup.a, "81235")
+        self.assertIn(CallState.RING_OUT, states(setup.a.received()))
+        setup.a.send(m.OnHook())
+        self.assertEqual(setup.engine.legsOf(setup.local["1/0/1"]), [])
+        setup.control.enterFallback()
+        self.assertEqual([setup.control.owner(n) for n in ("1/0/0", "1/0/1")], ["LOCAL", "LOCAL"])
+        self.assertEqual(setup.monitor.idle, [], "no port reported to the fallback monitor")
 
     def test_fallbackHandsIdlePortsOver(self) -> None:
         """Fallback makes every idle port local at once: the phone can call it."""

@@ -9,6 +9,12 @@ restart-delay}, C{mgcp request timeout}, C{mgcp validate call-agent
 source-ipaddr} and the C{mgcp profile default} timers of mgcp.md 5.1).  C{ccm-manager:} is CallManager keepalive,
 redundant hosts, MGCP gateway fallback and switchback (mgcp.md 9).
 
+Which voice ports are MGCP endpoints is the dial-peers' business, as in
+IOS: a port is under MGCP only when a POTS dial-peer binds it with
+C{application mgcpapp} (L{mgcpPortNames}, mgcp.md 9.3).  That such a
+dial-peer names a configured voice port is checked where dial-peers are
+read (L{srst.ports.config.readDialPeers}).
+
 Every problem is recorded as a L{ConfigProblem} naming its YAML path.
 """
 
@@ -16,12 +22,13 @@ from __future__ import annotations
 
 import enum
 import re
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
 
 from attrs import frozen
 
 from srst.configreader import ConfigProblem, Reader
 from srst.mgcp.constants import CALL_AGENT_PORT, GATEWAY_PORT
+from srst.ports.config import DialPeer
 
 DEFAULT_MGCP_PORT = 2427
 """The MGCP port of gateways and call agents (C{mgcp call-agent <ip> 2427})."""
@@ -31,6 +38,9 @@ PACKAGE_NAMES = ("L", "D", "G", "R", "SST")
 
 DEFAULT_PACKAGES = ("L", "D", "G", "R")
 """Line, DTMF, generic media and RTP (IOS default plus C{rtp-package})."""
+
+MGCP_APPLICATION = "mgcpapp"
+"""The dial-peer C{application} that binds its voice port to MGCP."""
 
 MAX_REDUNDANT_HOSTS = 2
 """C{ccm-manager redundant-host ip1 [ip2]}."""
@@ -373,16 +383,33 @@ def readCcmManager(c: Reader) -> CcmManagerConfig:
     )
 
 
+def mgcpPortNames(dialPeers: Iterable[DialPeer]) -> frozenset[str]:
+    """
+    The voice ports that are MGCP endpoints: those a POTS dial-peer binds
+    with C{application mgcpapp} (IOS compares application names without
+    regard to case).  Every other port stays under the router's own call
+    control, whether or not CallManager is reachable.
+
+    @param dialPeers: the configured dial-peers.
+    @return: the names of the ports they bind to MGCP.
+    """
+    return frozenset(peer.port for peer in dialPeers
+                     if peer.port is not None and peer.application is not None
+                     and peer.application.lower() == MGCP_APPLICATION)
+
+
 __all__ = [
     "CcmManagerConfig",
     "DEFAULT_MGCP_PORT",
     "DEFAULT_PACKAGES",
     "HostPort",
+    "MGCP_APPLICATION",
     "MgcpConfig",
     "MgcpTimers",
     "PACKAGE_NAMES",
     "Switchback",
     "SwitchbackMode",
+    "mgcpPortNames",
     "parseSwitchback",
     "readCcmManager",
     "readMgcp",

@@ -17,6 +17,12 @@ port has one owner at a time:
     call on it (L{isPortIdle}); the monitor decides when (immediate,
     graceful, schedule-time, uptime-delay) and sends the RSIP.
 
+Only the gateway's ports (those an C{application mgcpapp} dial-peer binds,
+L{srst.mgcp.config.mgcpPortNames}) have an owner to change.  Every other
+voice port is local from start to stop: its endpoint is never made
+inactive, fallback and switchback never touch it, and the call agent
+cannot name it (the gateway answers 500, endpoint unknown).
+
 L{MgcpService} puts the gateway on its UDP socket (inside the
 control-plane policy), starts the monitor and stops both.
 """
@@ -75,8 +81,8 @@ class PortControl:
     control.
 
     @ivar gateway: the L{srst.mgcp.gateway.MgcpGateway}.
-    @ivar local: port name to its L{VoicePortEndpoint} (may lack some
-        ports: those stay with MGCP only).
+    @ivar local: port name to its L{VoicePortEndpoint}, for the gateway's
+        ports only (a gateway port missing here stays with MGCP only).
     @ivar monitor: the L{FallbackMonitor} told when a local port goes idle
         (set after construction).
     """
@@ -85,11 +91,14 @@ class PortControl:
 
     def __init__(self, gateway: MgcpGateway, local: Mapping[str, LocalEndpoint]) -> None:
         """
-        @param gateway: the MGCP gateway (it controls every port at first).
-        @param local: the local endpoints; they are made inactive here.
+        @param gateway: the MGCP gateway (it controls every port of its own
+            at first).
+        @param local: the local endpoints of the voice ports; those of the
+            gateway's ports are made inactive here, the others are left
+            alone (local call control keeps them).
         """
         self.gateway = gateway
-        self.local = dict(local)
+        self.local = {name: endpoint for name, endpoint in local.items() if name in gateway.endpoints}
         self.monitor: FallbackMonitor | None = None
         self._returnWhenIdle: set[str] = set()
         for name, endpoint in self.local.items():
@@ -97,7 +106,12 @@ class PortControl:
             endpoint.whenIdle(self._localIdle)
 
     def owner(self, name: str) -> str:
-        """@return: C{"MGCP"} or C{"LOCAL"} for voice port C{name}."""
+        """
+        @return: C{"MGCP"} or C{"LOCAL"} for voice port C{name} (C{"LOCAL"}
+            always for a port the gateway does not serve).
+        """
+        if name not in self.gateway.endpoints:
+            return "LOCAL"
         return "MGCP" if self.gateway.controlled(name) else "LOCAL"
 
     # -- IFallbackTarget -----------------------------------------------------------------------

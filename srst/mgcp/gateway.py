@@ -3,7 +3,7 @@
 The MGCP gateway: the router's analog voice ports as MGCP endpoints under
 a call agent (CallManager), mgcp.md 3-6 and 9.
 
-L{MgcpGateway} owns one L{srst.mgcp.endpoint.MgcpEndpoint} per voice port
+L{MgcpGateway} owns one L{srst.mgcp.endpoint.MgcpEndpoint} per voice port it is given (the router gives it the ports an C{application mgcpapp} dial-peer binds)
 (C{1/0/0} is C{aaln/S1/SU0/0@<domain>}), runs the transaction layer of
 L{srst.mgcp.transactions} on its L{MgcpGateway.protocol} (bind it with
 C{reactor.listenUDP(port, gateway.protocol, interface=host)}), dispatches
