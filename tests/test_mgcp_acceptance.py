@@ -26,7 +26,9 @@ from twisted.internet import reactor
 from twisted.internet.defer import Deferred
 from twisted.internet.threads import deferToThread
 from twisted.internet.utils import getProcessOutputAndValue
+from twisted.logger import ILogObserver, LogEvent, formatEvent, globalLogPublisher
 from twisted.trial.unittest import TestCase
+from zope.interface import provider
 
 from srst.debug import DebugSwitches
 from srst.mgcp.fallback import FallbackStatus
@@ -52,9 +54,11 @@ media:
 voice-ports:
   1/0/0: {{signal: fxs-loop-start}}
   1/0/1: {{signal: fxs-loop-start}}
+  1/0/2: {{signal: fxs-loop-start}}
 dial-peers:
   - {{tag: 81234, type: pots, destination-pattern: "81234", port: 1/0/0, application: mgcpapp}}
   - {{tag: 81236, type: pots, destination-pattern: "81236", port: 1/0/1, application: mgcpapp}}
+  - {{tag: 81237, type: pots, destination-pattern: "81237", port: 1/0/2}}
 mgcp:
   bind: {{host: 127.0.0.1, port: 0}}
   call-agent: {{host: 127.0.0.1, port: {agentPort}}}
@@ -206,6 +210,78 @@ class MgcpGatewayAcceptanceTests(TestCase):
         self.assertFalse([line for line in lines if line.split("\t")[-1]], "malformed packets")
         verbs = {line.split("\t")[0] for line in lines}
         self.assertTrue({"RSIP", "RQNT", "NTFY", "CRCX", "MDCX", "DLCX"} <= verbs, verbs)
+
+    @bounded
+    def test_portWithoutMgcpapp(self) -> None:
+        """
+        1/0/2 has a dial-peer without C{application mgcpapp}: it is no MGCP
+        endpoint.  Through start, the boot RSIP, an C{AUEP *}, a call
+        between the MGCP ports, fallback and switchback it never appears on
+        the MGCP wire (tshark decodes all of it), it stays under local call
+        control (dial tone from the router, a phone calls it while the other
+        ports are under the call agent), and a command naming it is
+        answered 500 (endpoint unknown).
+        """
+        c = self.ports["1/0/2"]
+        local = self.service.portEndpoints["1/0/2"]
+        logged: list[str] = []
+
+        @provider(ILogObserver)
+        def observe(event: LogEvent) -> None:
+            text = formatEvent(event) or ""
+            if "1/0/2" in text or "su0/2" in text.lower():
+                logged.append(text)
+
+        globalLogPublisher.addObserver(observe)
+        self.addCleanup(globalLogPublisher.removeObserver, observe)
+        self.assertEqual(sorted(self.gateway.endpoints), ["1/0/0", "1/0/1"])
+        self.assertEqual((self.control.owner("1/0/2"), local.active), ("LOCAL", True))
+        self.assertTrue(self.gateway.registered)
+
+        audit = yield self.agent.auditEndpoint("*")
+        self.assertEqual(audit.code, 200)
+        self.assertEqual([p.value for p in audit.parameters if p.name == "Z"],
+                         ["aaln/S1/SU0/0@branch-router", "aaln/S1/SU0/1@branch-router"])
+
+        c.backend.offHook()
+        yield self.until(lambda: c.dsp.playing is CallProgressTone.DIAL, "the router's own dial tone on 1/0/2")
+        c.backend.onHook()
+        phone, dn = yield registeredPhone(self, self.service, "0000000000F2")
+        phone.offHook()
+        phone.pressKeys("81237")
+        yield self.until(lambda: c.status is PortStatus.RINGING, "1/0/2 rung by local call control")
+        c.backend.offHook()
+        yield waitFor(phone, isCallState(CallState.CONNECTED))
+        self.assertIsNotNone(local.leg)
+        phone.onHook()
+        yield self.until(lambda: local.leg is None, "the local call on 1/0/2 over")
+        c.backend.onHook()
+
+        a, b = yield self.portCall()
+        a.backend.onHook()
+        yield self.agent.whenCallReleased()
+        b.backend.onHook()
+
+        yield self.agent.stop()
+        yield self.until(lambda: self.monitor.status is FallbackStatus.FALLBACK, "fallback", timeout=10)
+        yield self.until(lambda: self.service.portEndpoints["1/0/0"].active
+                         and self.service.portEndpoints["1/0/1"].active, "the MGCP ports under local control")
+        self.assertNotIn("1/0/2", self.monitor.pendingPorts)
+        self.agent.start()
+        yield self.until(lambda: self.monitor.status is FallbackStatus.REGISTERED, "switchback", timeout=10)
+        yield self.until(lambda: self.control.owner("1/0/0") == "MGCP" and self.control.owner("1/0/1") == "MGCP",
+                         "the MGCP ports back under the call agent", timeout=10)
+        self.assertEqual((self.control.owner("1/0/2"), local.active), ("LOCAL", True))
+        self.assertEqual(logged, [], "nothing logged about 1/0/2 through fallback and switchback")
+
+        named = [data for sent, data in self.captured if b"su0/2" in data.lower()]
+        self.assertEqual(named, [], "1/0/2 on the MGCP wire")
+        verbs = {data.split(None, 1)[0] for sent, data in self.captured}
+        self.assertTrue({b"RSIP", b"AUEP", b"NTFY", b"RQNT", b"CRCX", b"DLCX"} <= verbs, verbs)
+        yield self.checkCapture()
+
+        unknown = yield self.agent.auditEndpoint("aaln/S1/SU0/2")
+        self.assertEqual((unknown.code, unknown.commentary), (500, "Unknown endpoint"))
 
     @bounded
     def test_debugMgcp(self) -> None:

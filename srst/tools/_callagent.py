@@ -271,6 +271,29 @@ class CallAgent(EventSource):
 
         return sending.addCallbacks(answered, timedOut)
 
+    def auditEndpoint(self, localName: str) -> Deferred[Response]:
+        """
+        Send C{AUEP <localName>@<domain>} (no C{F:}): with C{*} the gateway
+        names its endpoints in C{Z:} lines.
+
+        @param localName: e.g. C{"*"} or C{"aaln/S1/SU0/2"}.
+        @return: fires with the final L{Response}, whatever its code (an
+            error answer is the result, not a failure); fails with
+            L{MgcpTimeout} or L{MgcpTransactionsClosed}.
+        """
+        if self._transactions is None or self.gateway is None:
+            return fail(MgcpTransactionsClosed())
+        command = Command("AUEP", 1, "%s@%s" % (localName, self.domain), self.version)
+        self.counters.commandsSent += 1
+
+        def answered(response: Response) -> Response:
+            self.counters.responsesReceived += 1
+            if response.code >= 400:
+                self.counters.errorResponses += 1
+            return response
+
+        return self._transactions.sendCommand(command, self.gateway).addCallback(answered)
+
     def _request(self, line: Line, events: str, signals: Optional[str] = None,
                  digitMap: bool = False) -> Deferred[Response]:
         parameters = [("X", self._newRequestId(line)), ("R", events)]
