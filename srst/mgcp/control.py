@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_mgcp_control -*-
+# -*- test-case-name: tests.test_mgcp_control,tests.test_mgcp_acceptance -*-
 """
 Who controls each voice port: CallManager over MGCP, or the router's own
 call control in fallback (mgcp.md 9.3, 9.4).
