@@ -272,7 +272,9 @@ class NotificationState:
             if spec.kind is SignalKind.TONE:
                 for other in [k for k, a in self._signals.items() if a.spec.kind is SignalKind.TONE]:
                     self._stopSignal(other)
-                self.port.playTone(spec.tone)
+                # A signal on the endpoint (no @connection) is played on the
+                # analog line, never into the RTP stream to the far end.
+                self.port.playTone(spec.tone, lineOnly=signal.event.connection is None)
             elif spec.kind is SignalKind.RING:
                 if self.port.status is PortStatus.IDLE:
                     self.port.ring(callerId)
