@@ -33,7 +33,7 @@ from twisted.python.threadpool import ThreadPool
 from srst._files import ensureDirectory, makeDirectory
 from srst.configreader import ConfigError, ConfigProblem
 from srst.admin.commands import CommandTable, DebugRequest
-from srst.calls.commands import registerCallCommands
+from srst.calls.commands import ControlledCallRow, registerCallCommands
 from srst.calls.engine import CallEngine
 from srst.calls.forward import ForwardSettings
 from srst.admin.server import AdminFactory, AdminSocketError, AdminSocketService, adminSocketProblem
@@ -393,7 +393,7 @@ class RouterService(MultiService):
             listener.setServiceParent(self)
             registerSccpCommands(self.commands, self.registry, self.skinnyFactories, self.connectionLimits)
             registerOffhookCommand(self.commands, self.callControl)
-            registerCallCommands(self.commands, self.callEngine)
+            registerCallCommands(self.commands, self.callEngine, self._mgcpCallRows)
         self.portService = VoicePortService(config, reactor, self.callEngine, self.controlPlane, self.debug)
         self.portService.setServiceParent(self)
         self.voicePorts = self.portService.ports
@@ -421,6 +421,24 @@ class RouterService(MultiService):
             snapshot = self.mgcpService.gateway.mediaOf(name)
         return snapshot
 
+    def _mgcpCallRows(self) -> list[ControlledCallRow]:
+        """
+        @return: C{show voice call status} rows of the connections under
+            MGCP control (none without a gateway); a call kept on a port
+            in fallback is still the call agent's, and listed.
+        """
+        if self.mgcpService is None:
+            return []
+        gateway = self.mgcpService.gateway
+        rows = []
+        for name in gateway.endpoints:
+            for info in gateway.connectionsOf(name):
+                rows.append(ControlledCallRow(
+                    port=name, callId=info.callId, connectionId=info.connectionId,
+                    codec="g711alaw" if info.payloadType == 8 else "g711ulaw", remote=info.remote,
+                    mode=info.mode))
+        return rows
+
     def _mgcp(self, config: RouterConfig) -> MgcpService:
         """
         The MGCP gateway for the voice ports an C{application mgcpapp}
@@ -443,7 +461,7 @@ class RouterService(MultiService):
             policy=RetransmissionPolicy.fromTimers(timers), version=mgcp.version, tdinit=timers.tdinit,
             tdmin=timers.tdmin, tdmax=timers.tdmax, packages=mgcp.packageCapabilities,
             debugLog=self.debug.logger(MGCP_DEBUG_NAMESPACE), validateSource=mgcp.validateSource,
-            redundantHosts=[host.host for host in (config.ccmManager or CcmManagerConfig()).redundantHosts])
+            persistent=mgcp.persistent, redundantHosts=[host.host for host in (config.ccmManager or CcmManagerConfig()).redundantHosts])
         service = MgcpService(self.reactor, gateway, self.portEndpoints,
                               config.ccmManager or CcmManagerConfig(), mgcp.bind.address, self.now,
                               self.controlPlane)

@@ -10,7 +10,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from srst.sccp.config import EphoneConfig, LineButton
 from srst.admin.commands import CommandTable
-from srst.calls.commands import NO_ACTIVE_CALLS, VOICE_CALL_HEADER, registerCallCommands
+from srst.calls.commands import NO_ACTIVE_CALLS, VOICE_CALL_HEADER, ControlledCallRow, registerCallCommands, showVoiceCallStatus
 from srst.sccp import messages as m
 from srst.sccp.constants import DeviceType
 from tests.callhelpers import MAC_A, MAC_B, MAC_C, CallRouter, CallSetup, Commands, callConfig, connected, dial
@@ -32,7 +32,7 @@ class ShowVoiceCallStatusTests(SynchronousTestCase):
         router.phone(MAC_A)
         result = Commands(router).run("show voice call status")
         self.assertEqual(result.text, NO_ACTIVE_CALLS)
-        self.assertEqual(result.data, {"legs": [], "activeCalls": 0})
+        self.assertEqual(result.data, {"legs": [], "mgcp": [], "activeCalls": 0})
 
     def test_connectedCall(self) -> None:
         """
@@ -123,6 +123,32 @@ class ShowVoiceCallStatusTests(SynchronousTestCase):
             "0x1104 2C02 0x8600E930 50/0/4.0 *2004 g711ulaw 20004/20003",
             "2 active calls found",
         ])
+
+
+class ControlledCallRowTests(SynchronousTestCase):
+    """
+    Rows of calls under MGCP control in C{show voice call status}.
+    """
+
+    def test_rows(self):
+        """
+        Each MGCP connection is a row (connection id, call id, port, the
+        far end's RTP address or C{-}, codec, C{MGCP}); the connections of
+        one call id count as one call.
+        """
+        rows = [ControlledCallRow("1/0/0", "A1B2", "1f", "g711ulaw", ("127.0.0.1", 40002), "sendrecv"),
+                ControlledCallRow("1/0/1", "a1b2", "20", "g711alaw", ("::1", 40004), "sendrecv"),
+                ControlledCallRow("1/0/2", "C3", "21", "g711ulaw", None, "recvonly")]
+        engine = CallRouter().engine
+        result = showVoiceCallStatus(engine, rows)
+        lines = result.text.splitlines()
+        self.assertEqual(lines[0], VOICE_CALL_HEADER)
+        self.assertRegex(lines[1], r"^0x1F A1B2 0x[0-9A-F]{8} 1/0/0 127\.0\.0\.1:40002 g711ulaw MGCP$")
+        self.assertRegex(lines[2], r"^0x20 a1b2 0x[0-9A-F]{8} 1/0/1 \[::1\]:40004 g711alaw MGCP$")
+        self.assertRegex(lines[3], r"^0x21 C3 0x[0-9A-F]{8} 1/0/2 - g711ulaw MGCP$")
+        self.assertEqual(lines[4], "2 active calls found")
+        self.assertEqual(result.data["mgcp"][2], {"port": "1/0/2", "callId": "C3", "connectionId": "21",
+                                                  "codec": "g711ulaw", "remote": None, "mode": "recvonly"})
 
 
 class RegisterCallCommandsTests(SynchronousTestCase):

@@ -183,6 +183,19 @@ class MgcpGatewayAcceptanceTests(TestCase):
         self.assertGreater(media["1/0/0"]["txPackets"], 0)
         self.assertGreater(media["1/0/1"]["rxPackets"], 0)
         self.assertEqual(media["1/0/1"]["lost"], 0)
+        status = yield runCommand(self.service, "show", "voice", "call", "status")
+        (first,), (second,) = self.gateway.connectionsOf("1/0/0"), self.gateway.connectionsOf("1/0/1")
+        self.assertEqual(first.callId, second.callId)
+        lines = status.text.splitlines()
+        self.assertEqual(lines[0], "CallID CID ccVdb Port DSP/Ch Called # Codec Dial-peers")
+        for name, connection in (("1/0/0", first), ("1/0/1", second)):
+            host, port = connection.remote
+            row = [line for line in lines if f" {name} " in line]
+            self.assertEqual(len(row), 1, status.text)
+            self.assertRegex(row[0], rf"^0x{connection.connectionId.upper()} {connection.callId} 0x[0-9A-F]{{8}} "
+                                     rf"{name} {host}:{port} g711ulaw MGCP$")
+        self.assertEqual(lines[-1], "1 active calls found")
+        self.assertEqual([row["port"] for row in status.data["mgcp"]], ["1/0/0", "1/0/1"])
         a.backend.onHook()
         yield self.agent.whenCallReleased()
         yield self.until(lambda: not self.gateway.connectionsOf("1/0/0") and not self.gateway.connectionsOf("1/0/1"),

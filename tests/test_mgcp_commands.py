@@ -230,11 +230,17 @@ class GatewayCommandTests(SynchronousTestCase):
             "MGCP validate call-agent source-ipaddr ENABLED",
             "MGCP request timeout 500",
             "MGCP maximum exponential request timeout 4000",
-            "MGCP restart delay 0"]))
+            "MGCP restart delay 0",
+            "MGCP persistent hookflash: DISABLED",
+            "MGCP persistent offhook: ENABLED",
+            "MGCP persistent onhook: DISABLED"]))
         self.assertEqual(result.data["callAgents"], ["127.0.0.1", "127.0.0.3"])
+        self.assertEqual(result.data["persistent"], ["offhook"])
         json.dumps(result.data)
         off = GatewayHarness(validateSource=False).gateway
         self.assertIn("MGCP validate call-agent source-ipaddr DISABLED", renderMgcp(off).text)
+        asterisk = renderMgcp(GatewayHarness(persistent=["onhook", "offhook"]).gateway).text
+        self.assertIn("MGCP persistent offhook: ENABLED\nMGCP persistent onhook: ENABLED", asterisk)
 
     def test_showMgcpStatistics(self):
         """

@@ -93,6 +93,32 @@ mgcp:
             timers=MgcpTimers(200, 2000, 3, 4, 10, 20, 5, 6, 300)))
         self.assertEqual(c.mgcp.callAgent.address, ("127.0.0.1", 2727))
 
+    def test_persistent(self):
+        """
+        C{mgcp: persistent} (IOS C{mgcp persistent offhook|onhook|hookflash})
+        defaults to IOS's C{offhook} alone; a list names the events, kept in
+        C{show mgcp} order; an empty list makes none persistent.
+        """
+        base = MINIMAL + "mgcp:\n  call-agent: {host: 127.0.0.1}\n"
+        self.assertEqual(loadString(base).mgcp.persistent, ("offhook",))
+        self.assertEqual(loadString(base + "  persistent: [onhook, OffHook, hookflash]\n").mgcp.persistent,
+                         ("hookflash", "offhook", "onhook"))
+        self.assertEqual(loadString(base + "  persistent: []\n").mgcp.persistent, ())
+
+    def test_persistentProblems(self):
+        """
+        An unknown event, a repeated one or a value that is no list is a
+        problem naming its path.
+        """
+        base = MINIMAL + "mgcp:\n  call-agent: {host: 127.0.0.1}\n"
+        text = "\n".join(problemsOf(self, base + "  persistent: [onhook, ringing, onhook]\n"))
+        self.assertIn("router.yaml: mgcp.persistent[1]", text)
+        self.assertIn("expected an event name: hookflash, offhook, onhook", text)
+        self.assertIn("expected each event at most once", text)
+        text = "\n".join(problemsOf(self, base + "  persistent: onhook\n"))
+        self.assertIn("router.yaml: mgcp.persistent", text)
+        self.assertIn("expected a list", text)
+
     def test_validateSource(self):
         """
         C{mgcp: validate: call-agent-source-ipaddr} (C{mgcp validate

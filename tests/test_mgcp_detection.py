@@ -33,18 +33,25 @@ from srst.ports.voiceport import PortStatus, newVoicePort
 from srst.tools._callagent import CallAgent, parseLineSpec
 from tests.mgcphelpers import DatagramWire, WiredReactor, mgcpDebugLog
 from tests.routerhelpers import bounded
+from tests.test_mgcp_tshark import checkMgcpCapture
 
 BASE = datetime(2026, 12, 5, 9, 0, 0, tzinfo=timezone.utc)
 PORTS = ("1/0/0", "1/0/1")
 
 
-class DetectionTimingTests(TestCase):
+class GatewayOverUdp(TestCase):
     """
-    The call agent stops answering: the ports go to local control exactly
-    at the failover interval; it answers again: they come back.
+    The gateway and the C{srst-ccm} call agent on real UDP, the gateway's
+    timers on a L{task.Clock} (no test of its own).
     """
 
     timeout = 30
+    rearmAfterKeepalive: str | None = None
+    """The agent's C{rearmAfterKeepalive} (Asterisk's C{RQNT *@gw} after each keepalive)."""
+    persistent: tuple[str, ...] = ("offhook",)
+    """The gateway's C{mgcp persistent} events."""
+    unreachableTimeout: float | None = 1.0
+    """The RTP-unreachable timeout of the legs, seconds (C{None}: off)."""
 
     @bounded
     def setUp(self) -> Any:
@@ -53,7 +60,8 @@ class DetectionTimingTests(TestCase):
         self.wire = DatagramWire()
         self.agent = CallAgent(WiredReactor(reactor, self.wire), "branch-router",
                                [parseLineSpec("81234=1/0/0"), parseLineSpec("81236=1/0/1")],
-                               listenAddress=("127.0.0.1", 0), debug=DebugSwitches())
+                               listenAddress=("127.0.0.1", 0), debug=DebugSwitches(),
+                               rearmAfterKeepalive=self.rearmAfterKeepalive)
         self.agent.start()
         self.addCleanup(self.agent.stop)
         clocked = WiredReactor(self.clock, self.wire)
@@ -66,8 +74,9 @@ class DetectionTimingTests(TestCase):
         self.gateway = MgcpGateway(
             clock=self.clock, domain="branch-router", ports=ports,
             newLeg=lambda port, payloadType: media.newLeg(
-                port, payloadType, unreachableTimeout=1.0, unreachableAfterMedia=True),
-            callAgent=self.agent.listenAddress, restartDelay=2.0, debugLog=mgcpDebugLog())
+                port, payloadType, unreachableTimeout=self.unreachableTimeout, unreachableAfterMedia=True),
+            callAgent=self.agent.listenAddress, restartDelay=2.0, debugLog=mgcpDebugLog(),
+            persistent=self.persistent)
         config = CcmManagerConfig(fallbackMgcp=True, switchback=Switchback(SwitchbackMode.IMMEDIATE))
         self.service = MgcpService(clocked, self.gateway, {}, config, ("127.0.0.1", 0),
                                    lambda: BASE + timedelta(seconds=self.clock.seconds()))
@@ -78,8 +87,20 @@ class DetectionTimingTests(TestCase):
         self.gateway.trafficObservers.append(lambda: self.heard.append(self.clock.seconds()))
         self.gateway.commandObservers.append(lambda: self.heard.append(self.clock.seconds()))
         self.sent: list[bytes] = []
-        write = self.gateway.protocol.write
-        self.gateway.protocol.write = lambda data, peer: (self.sent.append(data), write(data, peer))[1]
+        self.captured: list[tuple[bool, bytes]] = []
+        write, received = self.gateway.protocol.write, self.gateway.datagramReceived
+
+        def tapWrite(data: bytes, peer: Any) -> None:
+            self.sent.append(data)
+            self.captured.append((True, data))
+            write(data, peer)
+
+        def tapReceived(data: bytes, peer: Any) -> None:
+            self.captured.append((False, data))
+            received(data, peer)
+
+        self.gateway.protocol.write = tapWrite
+        self.gateway.datagramReceived = tapReceived
         self.clock.advance(2.0)  # the restart delay: the boot RSIP goes out
         yield self.agent.whenRegistered()
         yield self.wire.when(lambda: self.monitor.status is FallbackStatus.REGISTERED)
@@ -107,6 +128,14 @@ class DetectionTimingTests(TestCase):
     def restartsSent(self) -> int:
         """RSIP commands sent so far, retransmissions not counted."""
         return len({data.split()[1] for data in self.sent if data.startswith(b"RSIP ")})
+
+
+
+class DetectionTimingTests(GatewayOverUdp):
+    """
+    The call agent stops answering: the ports go to local control exactly
+    at the failover interval; it answers again: they come back.
+    """
 
     @bounded
     def test_answeredKeepalivesKeepControl(self) -> Any:
@@ -182,3 +211,81 @@ class DetectionTimingTests(TestCase):
         self.assertEqual(self.gateway.counters.connectionsLost, 0)
         self.assertGreater(b.rxPackets, 0)
         self.assertGreater(a.rxPackets, 0)
+
+
+class PersistentOnHookTests(GatewayOverUdp):
+    """
+    An Asterisk-like call agent answers every keepalive with C{RQNT *@gw
+    R: L/hd(N)}, which replaces the requested events of every line, those
+    in a call too (issue 12 item 1): with C{mgcp persistent onhook} the
+    on-hook that ends the call is still reported.
+    """
+
+    rearmAfterKeepalive = "L/hd(N)"
+    persistent = ("offhook", "onhook")
+    unreachableTimeout = None  # the clock jumps a second at a time: RTP arrives between steps
+
+    @bounded
+    def connectedCall(self) -> Any:
+        """Port 1/0/0 calls 81236 (port 1/0/1), which answers."""
+        a, b = self.ports["1/0/0"], self.ports["1/0/1"]
+        a.backend.offHook()
+        yield self.settle()
+        for digit in "81236":
+            a.backend.dial(digit)
+        yield self.advance(1.0, step=0.1)
+        yield self.wire.when(lambda: b.status is PortStatus.RINGING)
+        connected = self.agent.whenCallConnected()
+        b.backend.offHook()
+        yield self.settle()
+        yield connected
+
+    def wildcardRequests(self) -> int:
+        """C{RQNT *@branch-router} commands received, retransmissions not counted."""
+        return len({data.split()[1] for fromGateway, data in self.captured
+                    if not fromGateway and data.startswith(b"RQNT ") and b" *@branch-router " in data})
+
+    @bounded
+    def test_onHookReportedAfterKeepaliveRearms(self) -> Any:
+        """
+        The call stays up over more than three keepalive intervals, each
+        keepalive answered by C{RQNT *@gw R: L/hd(N)}; the called side then
+        hangs up and the gateway notifies C{O: L/hu} although the current
+        request asks for off-hook only; the agent releases the call.  tshark
+        decodes every MGCP datagram, none malformed.
+        """
+        yield self.connectedCall()
+        keepalives, requests = self.keepalivesSent(), self.wildcardRequests()
+        yield self.advance(50.0)
+        self.assertGreaterEqual(self.keepalivesSent(), keepalives + 3)
+        self.assertGreaterEqual(self.wildcardRequests(), requests + 3)
+        b = self.ports["1/0/1"]
+        self.assertIs(b.status, PortStatus.CONNECTED)
+        self.assertEqual(len(self.gateway.connectionsOf("1/0/1")), 1)
+        self.assertEqual([str(r.event) for r in self.gateway.endpoints["1/0/1"].notification.requested],
+                         ["L/hd"])
+        released = self.agent.whenCallReleased()
+        b.backend.onHook()
+        yield self.settle()
+        call = yield released
+        self.assertIn("81236 hung up", call.reason)
+        hangUps = [data for data in self.sent if data.startswith(b"NTFY ") and b"aaln/S1/SU0/1@" in data
+                   and b"O: L/hu" in data]
+        self.assertTrue(hangUps, "no NTFY O: L/hu sent")
+        yield self.wire.when(lambda: not self.gateway.connectionsOf("1/0/0"))
+        yield checkMgcpCapture(self, self.captured, {"RQNT", "NTFY", "CRCX", "MDCX", "DLCX"})
+
+    @bounded
+    def test_offHookOnlyLosesTheOnHook(self) -> Any:
+        """
+        Without C{onhook} among the persistent events (IOS's default) the
+        same on-hook goes unreported: what the issue saw with Asterisk.
+        """
+        self.gateway.endpoints["1/0/1"].notification.persistent = frozenset({("L", "hd")})
+        yield self.connectedCall()
+        yield self.advance(20.0)
+        self.assertGreaterEqual(self.wildcardRequests(), 1)
+        self.ports["1/0/1"].backend.onHook()
+        yield self.settle()
+        self.assertFalse([data for data in self.sent if b"O: L/hu" in data])
+        self.assertEqual(len(self.gateway.connectionsOf("1/0/0")), 1)

@@ -296,6 +296,29 @@ class DetectionTests(SynchronousTestCase):
         self.assertIs(monitor.status, FallbackStatus.REGISTERED)
         self.assertEqual(target.of("keepalive"), [("keepalive",)])
 
+    def test_simultaneousTimeoutsOneKeepalive(self):
+        """
+        Six transactions timing out in the same instant while the call
+        agent was heard recently send one keepalive, not six (issue 12
+        item 6); once it is answered, the next timeout checks again, and a
+        failed check is followed by one new check.
+        """
+        clock, target, monitor = makeMonitor(start="registered")
+        clock.advance(10)
+        monitor.trafficReceived()
+        clock.advance(5)
+        for ignored in range(6):
+            monitor.transactionTimedOut()
+        self.assertEqual(target.of("keepalive"), [("keepalive",)])
+        self.assertEqual(monitor.keepalivesOutstanding, 1)
+        target.keepalives[-1].callback(None)
+        self.assertEqual(monitor.keepalivesOutstanding, 0)
+        clock.advance(1)
+        monitor.transactionTimedOut()
+        self.assertEqual(len(target.of("keepalive")), 2)
+        target.keepalives[-1].errback(timeout())
+        self.assertEqual((len(target.of("keepalive")), monitor.keepalivesOutstanding), (3, 1))
+
     def test_keepaliveTimeout(self):
         """
         A keepalive whose transaction times out counts as a transaction

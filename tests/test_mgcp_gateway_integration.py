@@ -158,6 +158,42 @@ class RealUdpCallTests(TestCase):
         self.assertGreater(deleted.get("P").get("PR"), 0)
         self.assertEqual(self.allocator.inUse, frozenset())
 
+    @bounded
+    def test_dialToneStaysOnTheLine(self) -> Any:
+        """
+        C{RQNT S: L/dl} on an endpoint in a connected call plays dial tone
+        to its analog line only (issue 12 item 6): the far end's RTP
+        carries silence meanwhile.
+        """
+        restarted = self.callAgent.whenReceived(lambda received: any(c.verb == "RSIP" for c in received))
+        self.gateway.start()
+        yield restarted
+        notified = self.callAgent.whenReceived(lambda received: sum(c.verb == "NTFY" for c in received) == 2)
+        self.lines["1/0/0"].offHook()
+        self.lines["1/0/1"].offHook()
+        yield notified
+        first = yield self.send("CRCX", "1/0/0", [("C", "ABC2"), ("M", "sendrecv")])
+        second = yield self.send("CRCX", "1/0/1", [("C", "ABC2"), ("M", "sendrecv")], sdp=first.sdp)
+        yield self.send("MDCX", "1/0/0", [("C", "ABC2"), ("I", first.raw("I")), ("M", "sendrecv")],
+                        sdp=second.sdp)
+        talker, listener = self.ports["1/0/0"], self.ports["1/0/1"]
+        self.mediaClock.advance(self.pump.interval)
+        self.assertEqual([p.status for p in self.ports.values()], [PortStatus.CONNECTED] * 2)
+        requested = yield self.send("RQNT", "1/0/0", [("X", "5"), ("R", "L/hu"), ("S", "L/dl")])
+        self.assertEqual(requested.code, 200)
+        self.assertIs(talker.dsp.playing, CallProgressTone.DIAL)
+        listener.dsp.startRecording()
+        before = listener.rxPackets
+        self.mediaClock.pump([self.pump.interval] * 5)
+        yield self.wire.when(lambda: listener.rxPackets >= before + 5)
+        heard = listener.dsp.stopRecording()
+        self.assertEqual(len(heard), 5 * 160)
+        self.assertFalse(any(heard), "dial tone reached the far end")
+        self.assertIs(talker.dsp.playing, CallProgressTone.DIAL)
+
+        yield self.send("DLCX", "1/0/0", [("C", "ABC2")])
+        yield self.send("DLCX", "1/0/1", [("C", "ABC2")])
+
 
 class CallManagerInteropTests(SynchronousTestCase):
     """

@@ -9,6 +9,7 @@ import os
 import struct
 
 from twisted.internet import reactor
+from twisted.internet.defer import inlineCallbacks
 from twisted.internet.utils import getProcessOutputAndValue
 from twisted.trial.unittest import TestCase
 
@@ -58,6 +59,35 @@ def buildUdpPcap(datagrams):
                                len(packet)))
         out.append(packet)
     return b"".join(out)
+
+
+@inlineCallbacks
+def checkMgcpCapture(case, captured, verbs):
+    """
+    Have tshark decode captured MGCP datagrams: every one decodes, none is
+    malformed, and C{verbs} are among them.
+
+    @param case: the L{TestCase} (temporary paths, assertions).
+    @param captured: C{(fromGateway, payload)} pairs.
+    @param verbs: the command verbs that must be present.
+    """
+    tshark = requireTool("tshark")
+    captured = list(captured)
+    path = case.mktemp() + ".pcap"
+    with open(path, "wb") as capture:
+        capture.write(buildUdpPcap(captured))
+    home = case.mktemp()
+    os.makedirs(home)
+    out, err, code = yield getProcessOutputAndValue(
+        tshark, ("-n", "-r", path, "-d", "udp.port==2427,mgcp", "-T", "fields", "-e", "mgcp.req.verb",
+                 "-e", "mgcp.rsp.rspcode", "-e", "_ws.malformed"),
+        env=dict(os.environ, HOME=home), reactor=reactor)
+    case.assertEqual(code, 0, err)
+    lines = out.decode("utf-8").splitlines()
+    case.assertEqual(len(lines), len(captured))
+    case.assertFalse([line for line in lines if line.split("\t")[-1]], "malformed packets")
+    seen = {line.split("\t")[0] for line in lines}
+    case.assertTrue(set(verbs) <= seen, seen)
 
 
 class TsharkTests(TestCase):

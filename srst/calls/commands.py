@@ -34,15 +34,27 @@ first, then the called one) under the seed's header::
     lines (L{ICallEndpoint.dialPeerTag}): for a phone the peer IOS creates
     for the ephone-dn (C{20014} for DN 14), for a voice port its POTS peer.
 
-The closing line counts calls (two legs each): C{N active calls found},
-or C{No active calls found} when there is none.
+Calls under MGCP control (the call agent's, not the engine's) follow, one
+row per MGCP connection (L{ControlledCallRow}), as IOS lists them too::
+
+    0x1A 7D3E4C 0x8600001A 1/0/1 127.0.0.1:40002 g711ulaw MGCP
+
+  - C{CallID}: the gateway's connection id (hex).
+  - C{CID}: the call agent's call id (C{C:}).
+  - C{Port}: the voice port; C{DSP/Ch} empty.
+  - C{Called #}: the gateway does not know the number under MGCP: this
+    column shows the far end's RTP address (C{-} before it is known).
+  - C{Codec}; C{Dial-peers} says C{MGCP} (the call is the call agent's).
+
+The closing line counts calls (two legs each, one per MGCP call id):
+C{N active calls found}, or C{No active calls found} when there is none.
 
 C{--json} answers with the same facts.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, Iterable, Optional
 
 from attrs import frozen
 
@@ -138,6 +150,49 @@ class VoiceCallRow:
         }
 
 
+@frozen
+class ControlledCallRow:
+    """
+    One row of C{show voice call status} for a connection under MGCP
+    control.
+
+    @ivar port: the voice port's name.
+    @ivar callId: the call agent's call id (C{C:}).
+    @ivar connectionId: the gateway's hex connection id.
+    @ivar codec: C{g711ulaw} or C{g711alaw}.
+    @ivar remote: the far end's RTP C{(host, port)}, or C{None} before it
+        is known.
+    @ivar mode: the connection mode, e.g. C{sendrecv}.
+    """
+
+    port: str
+    callId: str
+    connectionId: str
+    codec: str
+    remote: Optional[tuple[str, int]]
+    mode: str
+
+    @property
+    def remoteText(self) -> str:
+        """@return: C{host:port} (C{[v6]:port}), or C{-}."""
+        if self.remote is None:
+            return "-"
+        host, port = self.remote
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+    def render(self) -> str:
+        """@return: the row, in the columns of the engine's rows."""
+        ccVdb = CCVDB_BASE + (int(self.connectionId, 16) * 0x3A4C) % 0x01000000
+        return (f"0x{self.connectionId.upper()} {self.callId} 0x{ccVdb:08X} {self.port} {self.remoteText}"
+                f" {self.codec} MGCP")
+
+    def asDict(self) -> dict[str, Any]:
+        """@return: the JSON facts."""
+        return {"port": self.port, "callId": self.callId, "connectionId": self.connectionId,
+                "codec": self.codec, "remote": self.remoteText if self.remote is not None else None,
+                "mode": self.mode}
+
+
 def voiceCallRows(engine: CallEngine) -> list[VoiceCallRow]:
     """
     @param engine: the call engine.
@@ -146,34 +201,41 @@ def voiceCallRows(engine: CallEngine) -> list[VoiceCallRow]:
     return [VoiceCallRow.fromLeg(leg, call) for call in engine.calls() for leg in (call.caller, call.callee)]
 
 
-def showVoiceCallStatus(engine: CallEngine) -> CommandResult:
+def showVoiceCallStatus(engine: CallEngine, controlled: Iterable[ControlledCallRow] = ()) -> CommandResult:
     """
     Render C{show voice call status}.
 
     @param engine: the call engine.
-    @return: the result; C{data} has C{"legs"} and C{"activeCalls"}.
+    @param controlled: the rows of connections under MGCP control.
+    @return: the result; C{data} has C{"legs"}, C{"mgcp"} and
+        C{"activeCalls"}.
     """
     rows = voiceCallRows(engine)
-    count = len(engine.calls())
-    data = {"legs": [row.asDict() for row in rows], "activeCalls": count}
+    mgcp = list(controlled)
+    count = len(engine.calls()) + len({row.callId.upper() for row in mgcp})
+    data = {"legs": [row.asDict() for row in rows], "mgcp": [row.asDict() for row in mgcp],
+            "activeCalls": count}
     if not count:
         return CommandResult(NO_ACTIVE_CALLS, data)
-    lines = [VOICE_CALL_HEADER] + [row.render() for row in rows] + [f"{count} active calls found"]
+    lines = ([VOICE_CALL_HEADER] + [row.render() for row in rows] + [row.render() for row in mgcp]
+             + [f"{count} active calls found"])
     return CommandResult("\n".join(lines), data)
 
 
-def registerCallCommands(table: CommandTable, engine: CallEngine) -> None:
+def registerCallCommands(table: CommandTable, engine: CallEngine,
+                         controlled: Callable[[], Iterable[ControlledCallRow]] = lambda: ()) -> None:
     """
     Register C{show voice call status}.
 
     @param table: the admin command table.
     @param engine: the call engine.
+    @param controlled: returns the rows of connections under MGCP control.
     """
-    table.add("show voice call status", lambda: showVoiceCallStatus(engine),
+    table.add("show voice call status", lambda: showVoiceCallStatus(engine, controlled()),
               help="call legs: call ids, ports, called numbers, codecs, dial-peers")
 
 
 __all__ = [
-    "CALL_ID_BASE", "CCVDB_BASE", "CID_BASE", "NO_ACTIVE_CALLS", "VOICE_CALL_HEADER", "VoiceCallRow",
+    "CALL_ID_BASE", "CCVDB_BASE", "CID_BASE", "ControlledCallRow", "NO_ACTIVE_CALLS", "VOICE_CALL_HEADER", "VoiceCallRow",
     "registerCallCommands", "showVoiceCallStatus", "voiceCallRows",
 ]

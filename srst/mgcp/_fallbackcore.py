@@ -132,6 +132,8 @@ class FallbackCore:
     @ivar pendingPorts: ports still under local control after a graceful
         switchback, returned as each becomes idle.
     @ivar heardAt: the clock time the call agent was last heard from.
+    @ivar keepalivesOutstanding: keepalives sent and not yet answered or
+        failed.
     """
 
     clock: IReactorTime
@@ -148,6 +150,7 @@ class FallbackCore:
     lastSwitchback: datetime | None = None
     pendingPorts: set[str] = field(factory=set)
     heardAt: float | None = None
+    keepalivesOutstanding: int = 0
     log: Logger = field(factory=lambda: Logger(namespace="srst.mgcp.fallback"), repr=False)
 
     # -- timers and logging ---------------------------------------------------------------
@@ -225,7 +228,24 @@ class FallbackCore:
             self.debugLog.debug("MGCP keepalive failed: {reason}", reason=reason.getErrorMessage())
             answers._probeFailed()
 
-        self.target.sendKeepalive().addCallbacks(lambda result: answers.trafficReceived(), failed)
+        def done(result: object) -> object:
+            self.keepalivesOutstanding -= 1
+            return result
+
+        self.keepalivesOutstanding += 1
+        self.target.sendKeepalive().addBoth(done).addCallbacks(lambda result: answers.trafficReceived(), failed)
+
+    def checkWithKeepalive(self, answers: Answers) -> None:
+        """
+        A transaction timed out while the call agent was heard recently:
+        check it is there with a keepalive, unless one is already on its
+        way (several commands timing out together need one check, not one
+        each: its answer or failure speaks for all of them).
+        """
+        if self.keepalivesOutstanding:
+            self.debugLog.debug("MGCP transaction timed out; a keepalive is already outstanding")
+            return
+        self.sendKeepalive(answers)
 
     def sendRestart(self, answers: Answers, ports: Sequence[str]) -> None:
         """

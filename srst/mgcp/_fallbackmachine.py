@@ -291,7 +291,7 @@ def _makeFallbackMachine():  # type: ignore[no-untyped-def]
                 if core.lostOnTimeout():
                     _lose(i, core)()
                 else:
-                    core.sendKeepalive(i)
+                    core.checkWithKeepalive(i)
 
     ignore(registered, I._restartAnswered, I._switchbackNow, I._awaitSwitchback, I._switchbackTime)
 

@@ -3,7 +3,8 @@
 Notification requests of an MGCP endpoint (mgcp.md 6.5, 7): the requested
 events and their actions, signals on the voice port with their time-outs,
 digit-map collection with the T(critical)/T(partial) timers, quarantine
-(C{Q:} step/loop, process/discard) and persistent off-hook.
+(C{Q:} step/loop, process/discard) and persistent events (IOS C{mgcp
+persistent}: off-hook by default, on-hook and hook flash when configured).
 
 L{NotificationState} holds this for one endpoint
 (L{srst.mgcp.endpoint.MgcpEndpoint} owns one): the endpoint hands it the
@@ -111,7 +112,8 @@ class NotificationState:
 
     def __init__(self, *, clock: IReactorTime, port: VoicePort, endpointName: str,
                  notify: Callable[[tuple[ObservedEvent, ...], str], object], debugLog: Logger,
-                 tcrit: float = 4.0, tpar: float = 16.0) -> None:
+                 tcrit: float = 4.0, tpar: float = 16.0,
+                 persistent: frozenset[tuple[str, str]] = PERSISTENT) -> None:
         """
         @param clock: signal time-outs and the digit map timers.
         @param port: the endpoint's voice port: signals are played on it.
@@ -120,8 +122,12 @@ class NotificationState:
         @param debugLog: the C{debug mgcp} logger.
         @param tcrit: T(critical) inter-digit timer, seconds.
         @param tpar: T(partial) inter-digit timer, seconds.
+        @param persistent: the persistent events, C{(package, name)} pairs
+            (C{mgcp persistent}): notified even when the current request
+            does not ask for them.
         """
         self.clock = clock
+        self.persistent = persistent
         self.port = port
         self.endpointName = endpointName
         self.debugLog = debugLog
@@ -266,7 +272,9 @@ class NotificationState:
             if spec.kind is SignalKind.TONE:
                 for other in [k for k, a in self._signals.items() if a.spec.kind is SignalKind.TONE]:
                     self._stopSignal(other)
-                self.port.playTone(spec.tone)
+                # A signal on the endpoint (no @connection) is played on the
+                # analog line, never into the RTP stream to the far end.
+                self.port.playTone(spec.tone, lineOnly=signal.event.connection is None)
             elif spec.kind is SignalKind.RING:
                 if self.port.status is PortStatus.IDLE:
                     self.port.ring(callerId)
@@ -347,7 +355,7 @@ class NotificationState:
         requested = next((r for r in self.requested if eventMatches(r.event, package, name)), None)
         observed = ObservedEvent(EventName(package, name))
         if requested is None:
-            if (package, name) in PERSISTENT:
+            if (package, name) in self.persistent:
                 self._stopSignals()
                 self._observed.append(observed)
                 self._sendNotify()

@@ -37,8 +37,25 @@ _OTHER_EVENTS = {
     "R": frozenset({"rto", "iu", "qa", "ma", "uc", "oc", "of"}),
 }
 
-PERSISTENT = frozenset({("L", "hd")})
-"""Events reported even when not requested (IOS C{mgcp persistent offhook})."""
+PERSISTENT_EVENTS = {"offhook": ("L", "hd"), "onhook": ("L", "hu"), "hookflash": ("L", "hf")}
+"""The events IOS C{mgcp persistent offhook|onhook|hookflash} makes
+persistent: reported whatever the current RequestedEvents say (RFC 3435
+2.3.3)."""
+
+DEFAULT_PERSISTENT = ("offhook",)
+"""IOS's default: off-hook is persistent, on-hook and hook flash are not."""
+
+PERSISTENT = frozenset(PERSISTENT_EVENTS[name] for name in DEFAULT_PERSISTENT)
+"""The default persistent events, C{(package, name)} pairs."""
+
+
+def persistentEvents(names) -> frozenset[tuple[str, str]]:
+    """
+    @param names: IOS keywords among C{offhook}, C{onhook}, C{hookflash}.
+    @return: their C{(package, name)} events.
+    @raise KeyError: for another keyword.
+    """
+    return frozenset(PERSISTENT_EVENTS[name] for name in names)
 
 
 class MgcpCommandError(ValueError):
@@ -335,7 +352,7 @@ def callerIdNumber(signal: SignalRequest) -> Optional[str]:
     return number or None
 
 
-__all__ = ["DTMF", "PACKAGES", "PERSISTENT", "MgcpCommandError", "SignalKind", "SignalSpec",
+__all__ = ["DEFAULT_PERSISTENT", "DTMF", "PACKAGES", "PERSISTENT", "PERSISTENT_EVENTS", "persistentEvents", "MgcpCommandError", "SignalKind", "SignalSpec",
            "SIGNALS", "checkRequestedEvent", "eventMatches", "lookupSignal", "signalKey",
            "signalOff", "signalTimeout", "callerIdNumber", "digitSet", "packageOf",
            "defaultPackage"]

@@ -205,6 +205,8 @@ def renderMgcp(gateway: MgcpGateway) -> CommandResult:
         f"MGCP maximum exponential request timeout {round(policy.maximum * 1000)}",
         f"MGCP restart delay {gateway.restartDelay:g}",
     ]
+    lines += [f"MGCP persistent {name}: {_enabled(name in gateway.persistent)}"
+              for name in ("hookflash", "offhook", "onhook")]
     data = {
         "callAgent": {"host": host, "port": port},
         "version": gateway.version,
@@ -213,6 +215,7 @@ def renderMgcp(gateway: MgcpGateway) -> CommandResult:
         "requestTimeoutMs": round(policy.initial * 1000),
         "requestTimeoutMaxMs": round(policy.maximum * 1000),
         "restartDelay": gateway.restartDelay,
+        "persistent": list(gateway.persistent),
     }
     return CommandResult("\n".join(lines), data)
 

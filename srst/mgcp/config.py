@@ -6,7 +6,7 @@ C{mgcp:} is the
 MGCP gateway (IOS C{mgcp}, C{mgcp call-agent}, C{mgcp dtmf-relay}, C{mgcp
 sdp simple}, C{mgcp rtp unreachable}, C{mgcp package-capability}, C{mgcp
 restart-delay}, C{mgcp request timeout}, C{mgcp validate call-agent
-source-ipaddr} and the C{mgcp profile default} timers of mgcp.md 5.1).  C{ccm-manager:} is CallManager keepalive,
+source-ipaddr}, C{mgcp persistent} and the C{mgcp profile default} timers of mgcp.md 5.1).  C{ccm-manager:} is CallManager keepalive,
 redundant hosts, MGCP gateway fallback and switchback (mgcp.md 9).
 
 Which voice ports are MGCP endpoints is the dial-peers' business, as in
@@ -41,6 +41,12 @@ DEFAULT_PACKAGES = ("L", "D", "G", "R")
 
 MGCP_APPLICATION = "mgcpapp"
 """The dial-peer C{application} that binds its voice port to MGCP."""
+
+PERSISTENT_NAMES = ("hookflash", "offhook", "onhook")
+"""C{mgcp persistent hookflash|offhook|onhook}, in C{show mgcp} order."""
+
+DEFAULT_PERSISTENT = ("offhook",)
+"""IOS's default: persistent off-hook only."""
 
 MAX_REDUNDANT_HOSTS = 2
 """C{ccm-manager redundant-host ip1 [ip2]}."""
@@ -128,6 +134,10 @@ class MgcpConfig:
         the call agent (and the C{ccm-manager: redundant-hosts}) may send
         the gateway MGCP; datagrams from any other host are dropped
         unanswered.  On by default (IOS: off).
+    @ivar persistent: C{mgcp persistent}: the events (C{hookflash},
+        C{offhook}, C{onhook}, in that order) an endpoint notifies whatever
+        the call agent's current RequestedEvents say (RFC 3435 2.3.3).
+        IOS's default is C{offhook} alone.
     """
 
     callAgent: HostPort
@@ -141,6 +151,7 @@ class MgcpConfig:
     packageCapabilities: tuple[str, ...] = DEFAULT_PACKAGES
     timers: MgcpTimers = MgcpTimers()
     validateSource: bool = True
+    persistent: tuple[str, ...] = DEFAULT_PERSISTENT
 
 
 class SwitchbackMode(enum.Enum):
@@ -269,6 +280,24 @@ def _packages(reader: Reader) -> tuple[str, ...]:
     return tuple(name for name in PACKAGE_NAMES if name in names)
 
 
+def _persistent(reader: Reader) -> tuple[str, ...]:
+    if not reader.has("persistent"):
+        return DEFAULT_PERSISTENT
+    allowed = "expected an event name: " + ", ".join(PERSISTENT_NAMES)
+
+    def item(value: Any, path: str) -> str | None:
+        name = value.lower() if isinstance(value, str) else None
+        if name not in PERSISTENT_NAMES:
+            reader.problems.append(ConfigProblem(path, value, allowed))
+            return None
+        return name
+
+    names = reader.listOf("persistent", item)
+    if len(set(names)) != len(names):
+        reader.problem("persistent", reader.raw("persistent"), "expected each event at most once")
+    return tuple(name for name in PERSISTENT_NAMES if name in names)
+
+
 def _readTimers(t: Reader) -> MgcpTimers:
     d = MgcpTimers()
     initial = t.integer("request-timeout-ms", d.requestTimeoutMs, 1, 10000)
@@ -317,6 +346,7 @@ def readMgcp(m: Reader) -> MgcpConfig:
         unreachable.finish()
     restartDelay = m.integer("restart-delay", 0, 0, 600)
     packages = _packages(m)
+    persistent = _persistent(m)
     timers = _readTimers(m.child("timers"))
     validate = m.child("validate")
     validateSource = validate.boolean("call-agent-source-ipaddr", True)
@@ -334,6 +364,7 @@ def readMgcp(m: Reader) -> MgcpConfig:
         packageCapabilities=packages,
         timers=timers,
         validateSource=validateSource,
+        persistent=persistent,
     )
 
 

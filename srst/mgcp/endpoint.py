@@ -10,8 +10,9 @@ line events into notifications through the C{notify} callable.
 Requested events (C{R:}) are matched in order; actions C{N} (the default)
 notify, C{A} accumulate, C{D} collect digits against the digit map with the
 T(critical)/T(partial) timers, C{I} ignore, C{K} keep signals and
-C{E(...)} switch to an embedded request.  Off-hook is persistent (IOS
-C{mgcp persistent offhook}).  Quarantine follows C{Q:}: C{step} (the
+C{E(...)} switch to an embedded request.  Persistent events (IOS C{mgcp
+persistent}: off-hook by default, on-hook and hook flash when configured)
+are notified even when the current request does not ask for them.  Quarantine follows C{Q:}: C{step} (the
 default, as on IOS) holds events back after a notification until the next
 request, C{loop} does not; C{process} (default) replays held events
 against the new request, C{discard} drops them.
@@ -47,7 +48,7 @@ from srst.mgcp._connections import (
 )
 from srst.mgcp._control import ControlCore, ControlState, EndpointControl, EndpointControlMachine, WhenIdle
 from srst.mgcp._requests import NotificationRequest, NotificationState, commandResponse
-from srst.mgcp._signals import MgcpCommandError
+from srst.mgcp._signals import PERSISTENT, MgcpCommandError
 from srst.mgcp.constants import ResponseCode
 from srst.mgcp.messages import Command, ConnectionParameters, NotifiedEntity, ObservedEvent, Response
 from srst.mgcp.sdp import simpleSdp
@@ -80,6 +81,7 @@ class MgcpEndpoint:
                  notify: Callable[[MgcpEndpoint, tuple[ObservedEvent, ...], str], object],
                  activity: Callable[[MgcpEndpoint], object], tcrit: float = 4.0,
                  tpar: float = 16.0, maxConnections: int = 4, debugLog: Logger,
+                 persistent: frozenset[tuple[str, str]] = PERSISTENT,
                  mediaLost: Optional[Callable[[MgcpEndpoint, Connection, ConnectionParameters],
                                               object]] = None) -> None:
         """
@@ -96,6 +98,7 @@ class MgcpEndpoint:
         @param tcrit: T(critical) inter-digit timer, seconds.
         @param tpar: T(partial) inter-digit timer, seconds.
         @param maxConnections: connections per endpoint before 540.
+        @param persistent: the persistent events, C{(package, name)} pairs.
         @param debugLog: the C{srst.debug.mgcp} logger.
         @param mediaLost: C{mediaLost(endpoint, connection, statistics)} once
             a connection whose RTP stopped arriving (the leg's unreachable
@@ -108,7 +111,7 @@ class MgcpEndpoint:
         self.debugLog = debugLog
         self.notification = NotificationState(
             clock=clock, port=port, endpointName=name, debugLog=debugLog, tcrit=tcrit, tpar=tpar,
-            notify=lambda observed, requestId: notify(self, observed, requestId))
+            persistent=persistent, notify=lambda observed, requestId: notify(self, observed, requestId))
         self._controlCore = ControlCore(portName=port.name, notification=self.notification,
                                         dropTransient=self._dropTransient)
         self._control: EndpointControl = EndpointControlMachine(self._controlCore)

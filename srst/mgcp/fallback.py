@@ -145,6 +145,11 @@ class FallbackMonitor:
         return self._core.lastKeepaliveSent
 
     @property
+    def keepalivesOutstanding(self) -> int:
+        """Keepalives sent and not yet answered or failed."""
+        return self._core.keepalivesOutstanding
+
+    @property
     def lastTraffic(self) -> datetime | None:
         """When the call agent was last heard from, or L{None}."""
         return self._core.lastTraffic

@@ -64,7 +64,7 @@ from srst.mgcp._naming import (
     splitEndpointName,
     wildcardKind,
 )
-from srst.mgcp._signals import MgcpCommandError
+from srst.mgcp._signals import DEFAULT_PERSISTENT, PERSISTENT_EVENTS, MgcpCommandError, persistentEvents
 from srst.mgcp.constants import GATEWAY_PORT, MAX_MESSAGE_SIZE, ReasonCode, ResponseCode, Verb, responseText
 from srst.media.transport import StreamSnapshot
 from srst.mgcp._connections import Connection
@@ -271,7 +271,8 @@ class MgcpGateway:
                  packages: Iterable[str] = ("L", "D", "G", "R"),
                  firstTransactionId: Optional[int] = None, maxConnections: int = 4,
                  debugLog: Logger, disconnectedProcedure: bool = True,
-                 validateSource: bool = True, redundantHosts: Iterable[str] = ()) -> None:
+                 validateSource: bool = True, redundantHosts: Iterable[str] = (),
+                 persistent: Iterable[str] = DEFAULT_PERSISTENT) -> None:
         """
         @param clock: the reactor's L{IReactorTime} (a L{task.Clock} in tests).
         @param domain: the endpoint domain, e.g. C{"gw1.example.com"}.
@@ -301,6 +302,9 @@ class MgcpGateway:
             module docstring).
         @param redundantHosts: the C{ccm-manager redundant-host} addresses,
             also call agents for source validation.
+        @param persistent: C{mgcp persistent}: the IOS keywords
+            (C{offhook}, C{onhook}, C{hookflash}) of the events every
+            endpoint notifies whatever its current request says.
         """
         self.clock = clock
         self.domain = domain
@@ -335,6 +339,9 @@ class MgcpGateway:
         self._nextConnectionId = 1
         self._bootCall: Optional[IDelayedCall] = None
         self._stopped = False
+        persistent = set(persistent)
+        events = persistentEvents(persistent)
+        self.persistent = tuple(name for name in PERSISTENT_EVENTS if name in persistent)
         self.endpoints: dict[str, MgcpEndpoint] = {}
         self._byLocalName: dict[str, MgcpEndpoint] = {}
         for port in ports:
@@ -344,7 +351,7 @@ class MgcpGateway:
                 newConnectionId=self._newConnectionId, notify=self._notify,
                 activity=lambda endpoint: self.disconnected.localActivity(),
                 tcrit=tcrit, tpar=tpar, maxConnections=maxConnections, debugLog=self.debugLog,
-                mediaLost=self._mediaLost)
+                mediaLost=self._mediaLost, persistent=events)
             self.endpoints[port.name] = endpoint
             self._byLocalName[localNameOf(port.name).lower()] = endpoint
 

@@ -141,11 +141,16 @@ class SimulatedDsp:
     @ivar playing: what is being played: a L{CallProgressTone}, the name
         of a WAV file or C{"samples"}, or L{None} for silence.
     @ivar recording: whether received audio is being kept.
+    @ivar lineOnly: whether the tone playing is for the line alone: the
+        far end gets silence meanwhile (an MGCP signal on the endpoint,
+        such as C{S: L/dl}, is played on the analog line, never into the
+        RTP stream).
     """
 
     law: G711Law = field(validator=validators.instance_of(G711Law))
     playing: Union[CallProgressTone, str, None] = field(default=None,
                                                         init=False)
+    lineOnly: bool = field(default=False, init=False)
     _frames: Optional[Iterator[tuple[int, ...]]] = field(default=None,
                                                          init=False)
     _clip: Optional[_Clip] = field(default=None, init=False, repr=False)
@@ -166,16 +171,19 @@ class SimulatedDsp:
         """The linear samples of the last payload received."""
         return g711.decode(self.law, self._lastPayload)
 
-    def playTone(self, tone: CallProgressTone) -> None:
+    def playTone(self, tone: CallProgressTone, lineOnly: bool = False) -> None:
         """
         Start a call-progress tone from the beginning of its cadence,
         replacing whatever was playing.
 
         @param tone: the tone.
+        @param lineOnly: play it to the line alone, sending silence to the
+            far end (see L{lineOnly}).
         """
         self._frames = iter(ToneGenerator(tone))
         self._clip = None
         self.playing = tone
+        self.lineOnly = lineOnly
 
     def playSamples(self, samples: Sequence[int],
                     name: str = "samples") -> None:
@@ -189,6 +197,7 @@ class SimulatedDsp:
         self._clip = _clipOf(samples)
         self._position = 0
         self.playing = name
+        self.lineOnly = False
 
     def playWav(self, path: str) -> None:
         """
@@ -209,6 +218,7 @@ class SimulatedDsp:
         self._frames = None
         self._clip = None
         self.playing = None
+        self.lineOnly = False
 
     def nextFrame(self) -> tuple[int, ...]:
         """
@@ -240,6 +250,8 @@ class SimulatedDsp:
             self._position += 1
             return clip.payload(self.law, self._position - 1)
         frame = self.nextFrame()
+        if self.lineOnly:
+            frame = (0,) * FRAME_SAMPLES
         cache = self._encoded.setdefault(self.law, {})
         payload = cache.get(frame)
         if payload is None:

@@ -487,14 +487,16 @@ class VoicePort:
         """
         self._input("disconnect media", self._machine.disconnectMedia)
 
-    def playTone(self, tone: CallProgressTone) -> None:
+    def playTone(self, tone: CallProgressTone, lineOnly: bool = False) -> None:
         """
         Play a call-progress tone to the line (and to the far end, while
-        the media is connected).
+        the media is connected, unless C{lineOnly}).
 
         @param tone: the tone.
+        @param lineOnly: the far end gets silence meanwhile (an MGCP
+            signal on the endpoint is for the analog line alone).
         """
-        self._core.dsp.playTone(tone)
+        self._core.dsp.playTone(tone, lineOnly)
 
     def stopTone(self) -> None:
         """Stop whatever is playing."""

@@ -119,7 +119,7 @@ class CallAgent(EventSource):
                  digitMap: Optional[str] = None, audit: bool = True,
                  version: str = "MGCP 0.1",
                  policy: RetransmissionPolicy = RetransmissionPolicy(),
-                 *, debug: DebugSwitches) -> None:
+                 *, debug: DebugSwitches, rearmAfterKeepalive: Optional[str] = None) -> None:
         """
         @param reactor: the clock, and UDP for L{start} (L{srst.media.udpport.UDPReactor}).
         @param domain: the gateway's domain name, e.g. C{"branch-router"}.
@@ -134,6 +134,11 @@ class CallAgent(EventSource):
         @param policy: the retransmission timers.
         @param debug: the debug switches its C{debug mgcp} lines go
             through (C{srst-ccm} makes its own).
+        @param rearmAfterKeepalive: requested events, e.g. C{"L/hd(N)"}:
+            answer each keepalive with C{RQNT *@<domain>} asking for them
+            on every line, calls or not, as Asterisk's C{chan_mgcp} does
+            (the gateway's persistent events must then carry on-hook); or
+            C{None} (the default) for no such request.
         @raise ValueError: for duplicate numbers or endpoints, or a bad
             digit map.
         """
@@ -143,6 +148,7 @@ class CallAgent(EventSource):
         self.gateway = gateway
         self.listenAddress = listenAddress
         self.audit = audit
+        self.rearmAfterKeepalive = rearmAfterKeepalive
         self.version = version
         self.policy = policy
         if not re.match(r"MGCP [0-9]+\.[0-9]+\Z", version):
@@ -304,6 +310,22 @@ class CallAgent(EventSource):
         parameters.append(("Q", "process,loop"))
         return self._send("RQNT", line, parameters)
 
+    def _rearmAll(self, events: str) -> None:
+        """
+        Send C{RQNT *@<domain>} with C{R: events} (after a keepalive, as
+        Asterisk's C{chan_mgcp} does): the gateway replaces every line's
+        requested events, those of lines in a call included.
+        """
+        if self._transactions is None or self.gateway is None:
+            return
+        self._requests += 1
+        command = Command("RQNT", 1, "*@" + self.domain, self.version,
+                          parameters=[("X", "%X" % (self._requests,)), ("R", events)])
+        self.counters.commandsSent += 1
+        self._transactions.sendCommand(command, self.gateway).addErrback(
+            lambda reason: self.log.warn("MGCP call agent: RQNT *@{domain} failed: {error}",
+                                         domain=self.domain, error=reason.getErrorMessage()))
+
     def _logFailure(self, reason: Failure, what: str, line: Line) -> None:
         if reason.check(MgcpTransactionsClosed):
             return None
@@ -384,6 +406,8 @@ class CallAgent(EventSource):
         if command.verb == "NTFY":
             if not command.get("O"):
                 self.counters.keepalives += 1
+                if self.rearmAfterKeepalive is not None:
+                    self._onceAnswered(self._rearmAll, self.rearmAfterKeepalive)
                 return _ok(ResponseCode.OK)
             if len(lines) == 1:
                 self.counters.notifies += 1
