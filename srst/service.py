@@ -439,7 +439,8 @@ class RouterService(MultiService):
             policy=RetransmissionPolicy.fromTimers(timers), version=mgcp.version, tdinit=timers.tdinit,
             tdmin=timers.tdmin, tdmax=timers.tdmax, packages=mgcp.packageCapabilities,
             debugLog=self.debug.logger(MGCP_DEBUG_NAMESPACE), validateSource=mgcp.validateSource,
-            redundantHosts=[host.host for host in (config.ccmManager or CcmManagerConfig()).redundantHosts])
+            redundantHosts=[host.host for host in (config.ccmManager or CcmManagerConfig()).redundantHosts],
+            dtmfRelay=mgcp.dtmfRelay)
         service = MgcpService(self.reactor, gateway, self.portEndpoints,
                               config.ccmManager or CcmManagerConfig(), mgcp.bind.address, self.now,
                               self.controlPlane)

@@ -249,7 +249,7 @@ class ConnectionModeTests(SynchronousTestCase):
         """
         response = self.h.response("EPCF 30 %s MGCP 0.1\nB: e:A\n" % (EP0,))
         self.assertEqual(response.code, 200)
-        self.assertEqual(self.crcx().sdp[0].payloadTypes, (8,))
+        self.assertEqual(self.crcx().sdp[0].payloadTypes[0], 8)
         self.assertEqual(self.h.response("EPCF 31 %s MGCP 0.1\nB: e:x\n" % (EP0,)).code, 532)
 
     def test_auditConnection(self) -> None:

@@ -557,14 +557,18 @@ class ConnectionTests(SynchronousTestCase):
 
     def test_create(self) -> None:
         """
-        CRCX answers 200 with I: and simple SDP on an even bound RTP port.
+        CRCX answers 200 with I: and simple SDP on an even bound RTP port,
+        offering telephone-events (C{mgcp dtmf-relay} out of band, the
+        default) with IOS's NTE payload type 99.
         """
         response = self.crcx()
         connectionId = response.raw("I")
         self.assertTrue(connectionId)
         sdp = response.sdp[0]
         self.assertEqual(sdp.address, "127.0.0.1")
-        self.assertEqual(sdp.payloadTypes, (0,))
+        self.assertEqual(sdp.payloadTypes, (0, 99))
+        self.assertEqual(sdp.audio.rtpmaps, {99: "telephone-event/8000"})
+        self.assertEqual(sdp.audio.attribute("fmtp"), "99 0-15")
         self.assertEqual(sdp.mediaPort % 2, 0)
         self.assertIn(sdp.mediaPort, self.h.allocator.inUse)
         self.assertIn(("127.0.0.1", sdp.mediaPort), self.h.reactor.ports)

@@ -43,14 +43,15 @@ from srst.mgcp._connections import (
     checkMode,
     choosePayloadType,
     connectionStatistics,
+    localDescription,
     remoteAddress,
+    telephoneEventOf,
 )
 from srst.mgcp._control import ControlCore, ControlState, EndpointControl, EndpointControlMachine, WhenIdle
 from srst.mgcp._requests import NotificationRequest, NotificationState, commandResponse
 from srst.mgcp._signals import MgcpCommandError
 from srst.mgcp.constants import ResponseCode
 from srst.mgcp.messages import Command, ConnectionParameters, NotifiedEntity, ObservedEvent, Response
-from srst.mgcp.sdp import simpleSdp
 from srst.ports.interfaces import IVoicePortListener
 from srst.ports.media import PortMediaLeg
 from srst.ports.voiceport import PortStatus, VoicePort
@@ -81,7 +82,8 @@ class MgcpEndpoint:
                  activity: Callable[[MgcpEndpoint], object], tcrit: float = 4.0,
                  tpar: float = 16.0, maxConnections: int = 4, debugLog: Logger,
                  mediaLost: Optional[Callable[[MgcpEndpoint, Connection, ConnectionParameters],
-                                              object]] = None) -> None:
+                                              object]] = None,
+                 dtmfOutOfBand: bool = True) -> None:
         """
         @param clock: timers (signal time-outs, digit map timers).
         @param name: the full endpoint name.
@@ -101,6 +103,10 @@ class MgcpEndpoint:
             a connection whose RTP stopped arriving (the leg's unreachable
             timeout) has been deleted here: the gateway tells the call
             agent with a DLCX of its own.
+        @param dtmfOutOfBand: C{mgcp dtmf-relay ... mode out-of-band}: the
+            connections offer telephone-events, and send DTMF (the C{D/x}
+            signals and the digits dialled on the line) as RFC 4733 events
+            to a far end that offered them; else DTMF stays in the audio.
         """
         self.clock = clock
         self.name = name
@@ -108,7 +114,8 @@ class MgcpEndpoint:
         self.debugLog = debugLog
         self.notification = NotificationState(
             clock=clock, port=port, endpointName=name, debugLog=debugLog, tcrit=tcrit, tpar=tpar,
-            notify=lambda observed, requestId: notify(self, observed, requestId))
+            notify=lambda observed, requestId: notify(self, observed, requestId),
+            relayDigits=self._relayDigits)
         self._controlCore = ControlCore(portName=port.name, notification=self.notification,
                                         dropTransient=self._dropTransient)
         self._control: EndpointControl = EndpointControlMachine(self._controlCore)
@@ -118,6 +125,7 @@ class MgcpEndpoint:
         self._newLeg = newLeg
         self._newConnectionId = newConnectionId
         self._mediaLost = mediaLost
+        self.dtmfOutOfBand = dtmfOutOfBand
         self._activity = activity
         port.subscribe(self)
 
@@ -185,6 +193,11 @@ class MgcpEndpoint:
         if self.controlled:
             self.notification.event("D", digit.upper())
 
+    def _relayDigits(self, digits: str) -> None:
+        """DTMF signals played on the line go to each far end that takes telephone-events."""
+        for connection in self.connections.values():
+            connection.leg.relayDigits(digits)
+
     def flash(self, port: VoicePort) -> None:
         """A hook flash: report C{L/hf}."""
         if self.controlled:
@@ -242,7 +255,8 @@ class MgcpEndpoint:
             raise MgcpCommandError(ResponseCode.NO_RESOURCES_NOW, str(error)) from error
         connectionId = self._newConnectionId()
         leg.onUnreachable = lambda: self._rtpUnreachable(connectionId)
-        localSdp = simpleSdp(local[0], local[1], [payloadType])
+        leg.telephoneEvent = telephoneEventOf(remoteSdp, self.dtmfOutOfBand)
+        localSdp = localDescription(local[0], local[1], payloadType, self.dtmfOutOfBand, remoteSdp)
         connection = Connection(connectionId, callId, mode, leg, local, localSdp,
                                 remote, remoteSdp, options)
         self.connections[connectionId.upper()] = connection
@@ -282,6 +296,7 @@ class MgcpEndpoint:
         if remoteSdp is not None:
             connection.remoteSdp = remoteSdp
             connection.remote = remote
+            connection.leg.telephoneEvent = telephoneEventOf(remoteSdp, self.dtmfOutOfBand)
         if options is not None:
             connection.options = options
         connection.applyMode()

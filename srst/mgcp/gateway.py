@@ -271,7 +271,8 @@ class MgcpGateway:
                  packages: Iterable[str] = ("L", "D", "G", "R"),
                  firstTransactionId: Optional[int] = None, maxConnections: int = 4,
                  debugLog: Logger, disconnectedProcedure: bool = True,
-                 validateSource: bool = True, redundantHosts: Iterable[str] = ()) -> None:
+                 validateSource: bool = True, redundantHosts: Iterable[str] = (),
+                 dtmfRelay: str = "out-of-band") -> None:
         """
         @param clock: the reactor's L{IReactorTime} (a L{task.Clock} in tests).
         @param domain: the endpoint domain, e.g. C{"gw1.example.com"}.
@@ -301,6 +302,9 @@ class MgcpGateway:
             module docstring).
         @param redundantHosts: the C{ccm-manager redundant-host} addresses,
             also call agents for source validation.
+        @param dtmfRelay: C{mgcp dtmf-relay}: C{"out-of-band"} (RFC 4733
+            telephone-events to a far end that offers them) or C{"none"}
+            (DTMF in the audio).
         """
         self.clock = clock
         self.domain = domain
@@ -344,7 +348,7 @@ class MgcpGateway:
                 newConnectionId=self._newConnectionId, notify=self._notify,
                 activity=lambda endpoint: self.disconnected.localActivity(),
                 tcrit=tcrit, tpar=tpar, maxConnections=maxConnections, debugLog=self.debugLog,
-                mediaLost=self._mediaLost)
+                mediaLost=self._mediaLost, dtmfOutOfBand=dtmfRelay == "out-of-band")
             self.endpoints[port.name] = endpoint
             self._byLocalName[localNameOf(port.name).lower()] = endpoint
 
