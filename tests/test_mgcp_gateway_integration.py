@@ -84,9 +84,10 @@ class CallAgent:
         return waiting
 
 
-class RealUdpCallTests(TestCase):
+class TwoPortsOverUdp(TestCase):
     """
-    Two FXS ports joined by MGCP over real UDP.
+    A gateway with two FXS ports and a call agent on real UDP; media on
+    real sockets, timed by the test's clock.
     """
 
     timeout = 30
@@ -128,6 +129,12 @@ class RealUdpCallTests(TestCase):
         command = Command(verb, 1, self.gateway.endpointName(portName), "MGCP 0.1",
                           parameters=parameters, sdp=sdp)
         return self.callAgent.protocol.sendCommand(command, self.gwAddress)
+
+
+class RealUdpCallTests(TwoPortsOverUdp):
+    """
+    Two FXS ports joined by MGCP over real UDP.
+    """
 
     @bounded
     def test_call(self) -> Any:
@@ -178,19 +185,13 @@ class FarEnd(DatagramProtocol):
         self.datagrams.append(datagram)
 
 
-class DtmfSignalTests(TestCase):
+class DtmfSignalTests(TwoPortsOverUdp):
     """
     Mid-call DTMF (issue 12 item 2) on real UDP: the call agent relays a
     digit as C{RQNT S: D/5}; the gateway answers 200, plays the digit on
     the line in-band, and, relaying DTMF out of band to a far end that
     offered telephone-events, sends it as RFC 4733 events instead.
     """
-
-    timeout = 30
-    setUp = RealUdpCallTests.setUp
-    tearDown = RealUdpCallTests.tearDown
-    newLeg = RealUdpCallTests.newLeg
-    send = RealUdpCallTests.send
 
     def offHookBoth(self) -> Deferred:
         """Start the gateway, then lift both handsets: fires once both off-hooks are notified."""

@@ -17,7 +17,10 @@ request, C{loop} does not; C{process} (default) replays held events
 against the new request, C{discard} drops them.
 
 Signals (C{S:}) map onto the port: ringing and call-progress tones with
-their time-out, C{L/ci} gives the ring its caller id.  The port plays dial
+their time-out, C{L/ci} gives the ring its caller id, C{D/<digit>} plays
+the DTMF digit on the line (and, with C{mgcp dtmf-relay} out of band, sends
+it as RFC 4733 telephone-events to a far end whose SDP offered them, as it
+does the digits dialled on the line).  The port plays dial
 tone by itself when lifted; under MGCP that tone is stopped unless the call
 agent asked for C{L/dl}.
 
