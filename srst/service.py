@@ -461,7 +461,8 @@ class RouterService(MultiService):
             policy=RetransmissionPolicy.fromTimers(timers), version=mgcp.version, tdinit=timers.tdinit,
             tdmin=timers.tdmin, tdmax=timers.tdmax, packages=mgcp.packageCapabilities,
             debugLog=self.debug.logger(MGCP_DEBUG_NAMESPACE), validateSource=mgcp.validateSource,
-            persistent=mgcp.persistent, redundantHosts=[host.host for host in (config.ccmManager or CcmManagerConfig()).redundantHosts])
+            persistent=mgcp.persistent, dtmfRelay=mgcp.dtmfRelay,
+            redundantHosts=[host.host for host in (config.ccmManager or CcmManagerConfig()).redundantHosts])
         service = MgcpService(self.reactor, gateway, self.portEndpoints,
                               config.ccmManager or CcmManagerConfig(), mgcp.bind.address, self.now,
                               self.controlPlane)

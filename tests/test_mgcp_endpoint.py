@@ -14,6 +14,7 @@ from srst.mgcp.endpoint import ControlState
 from srst.mgcp.messages import Response
 from srst.ports.tones import CallProgressTone
 from srst.ports.voiceport import PortStatus
+from tests.dtmfhelpers import detectDigits
 from tests.mgcphelpers import DOMAIN, GatewayHarness
 
 EP0 = "aaln/S1/SU0/0@" + DOMAIN
@@ -201,6 +202,38 @@ class SignalTests(SynchronousTestCase):
         self.assertEqual(self.h.allCommands("NTFY")[-1].raw("O"), "L/rg")
 
 
+    def test_dtmfSignals(self) -> None:
+        """
+        C{D/x} DTMF signals (RFC 3660 2.2) answer 200 and play their digits
+        on the line, in order, as Q.23 tones of 100 ms with 100 ms of
+        silence; with or without the package name, parameters allowed.
+        """
+        self.line.offHook()
+        response = self.rqnt("S: D/1, d/#, 9(to=100)\n")
+        self.assertEqual((response.code, response.commentary), (200, "OK"))
+        self.assertEqual(self.port.dsp.playing, "dtmf 1#9")
+        frames = [sample for _ in range(31) for sample in self.port.dsp.nextFrame()]
+        self.assertEqual(detectDigits(frames), "1#9")
+        self.assertIsNone(self.port.dsp.playing)
+        self.assertEqual(self.h.ports["1/0/1"].dsp.playing, None)
+
+    def test_dtmfSignalOnFxo(self) -> None:
+        """An FXO line generates DTMF too (it dials with it)."""
+        response = self.h.response("RQNT 7 %s MGCP 0.1\nX: 1\nS: D/5\n" % (FXO,))
+        self.assertEqual(response.code, 200)
+        self.assertEqual(self.h.ports["1/1/0"].dsp.playing, "dtmf 5")
+
+    def test_dtmfSignalNotADigit(self) -> None:
+        """
+        C{D/x} (a wildcard), C{D/t} and a digit range are events, not
+        signals: 522, and nothing plays.
+        """
+        for signal in ("D/x", "D/t", "D/[0-9]"):
+            response = self.rqnt("S: %s\n" % (signal,))
+            self.assertEqual((response.code, response.commentary), (522, "No such event or signal"))
+        self.assertIsNone(self.port.dsp.playing)
+
+
 class ConnectionModeTests(SynchronousTestCase):
     """
     Connection modes, EPCF, AUCX, FXO seizure (mgcp.md 6.1, 6.8, 6.10).
@@ -249,7 +282,7 @@ class ConnectionModeTests(SynchronousTestCase):
         """
         response = self.h.response("EPCF 30 %s MGCP 0.1\nB: e:A\n" % (EP0,))
         self.assertEqual(response.code, 200)
-        self.assertEqual(self.crcx().sdp[0].payloadTypes, (8,))
+        self.assertEqual(self.crcx().sdp[0].payloadTypes[0], 8)
         self.assertEqual(self.h.response("EPCF 31 %s MGCP 0.1\nB: e:x\n" % (EP0,)).code, 532)
 
     def test_auditConnection(self) -> None:

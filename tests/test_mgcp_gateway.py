@@ -557,21 +557,36 @@ class ConnectionTests(SynchronousTestCase):
 
     def test_create(self) -> None:
         """
-        CRCX answers 200 with I: and simple SDP on an even bound RTP port.
+        CRCX answers 200 with I: and simple SDP on an even bound RTP port,
+        offering telephone-events (C{mgcp dtmf-relay} out of band, the
+        default) with IOS's NTE payload type 99.
         """
         response = self.crcx()
         connectionId = response.raw("I")
         self.assertTrue(connectionId)
         sdp = response.sdp[0]
         self.assertEqual(sdp.address, "127.0.0.1")
-        self.assertEqual(sdp.payloadTypes, (0,))
+        self.assertEqual(sdp.payloadTypes, (0, 99))
+        self.assertEqual(sdp.audio.rtpmaps, {99: "telephone-event/8000"})
+        self.assertEqual(sdp.audio.attribute("fmtp"), "99 0-15")
         self.assertEqual(sdp.mediaPort % 2, 0)
         self.assertIn(sdp.mediaPort, self.h.allocator.inUse)
         self.assertIn(("127.0.0.1", sdp.mediaPort), self.h.reactor.ports)
-        self.assertEqual(sdpText(response), "v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio %d RTP/AVP 0\r\n"
+        self.assertEqual(sdpText(response), "v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio %d RTP/AVP 0 99\r\n"
+                         "a=rtpmap:99 telephone-event/8000\r\na=fmtp:99 0-15\r\n"
                          % (sdp.mediaPort,))
         [info] = self.h.gateway.connectionsOf("1/0/0")
         self.assertEqual((info.connectionId, info.mode), (connectionId, "recvonly"))
+
+    def test_createInBandDtmf(self) -> None:
+        """
+        With C{dtmf-relay: none} the SDP offers G.711 alone (DTMF stays in
+        the audio).
+        """
+        self.h = GatewayHarness(dtmfRelay="none")
+        response = self.crcx()
+        self.assertEqual(sdpText(response), "v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio %d RTP/AVP 0\r\n"
+                         % (response.sdp[0].mediaPort,))
 
     def test_duplicateExecutedOnce(self) -> None:
         """

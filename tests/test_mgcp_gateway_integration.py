@@ -9,11 +9,14 @@ call between two lines.
 
 from __future__ import annotations
 
+import os
 import socket
 from typing import Any, Callable
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred
+from twisted.internet.protocol import DatagramProtocol
+from twisted.internet.utils import getProcessOutputAndValue
 from twisted.internet.task import Clock
 from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase, TestCase
@@ -23,7 +26,10 @@ from srst.ports.config import Signal, VoicePortConfig
 from srst.media.portrange import RtpPortAllocator
 from srst.mgcp.commands import renderMgcpStatistics
 from srst.mgcp.gateway import MgcpGateway
+from srst.media.dtmf import decodeTelephoneEvent
+from srst.media.rtp import decodeRtp
 from srst.mgcp.messages import Command, Response
+from srst.mgcp.sdp import parseSdp, simpleSdp
 from srst.mgcp.transactions import MgcpTransactionProtocol
 from srst.ports.media import MediaPump, PortMediaLeg
 from srst.ports.simulated import SimulatedBackend
@@ -39,7 +45,10 @@ from tests.mgcphelpers import (
     WiredReactor,
     mgcpDebugLog,
 )
+from tests.dtmfhelpers import detectDigits
 from tests.routerhelpers import bounded
+from tests.test_mgcp_tshark import buildUdpPcap
+from tests.toolhelpers import requireTool
 
 DOMAIN = "gw1.example.com"
 
@@ -75,9 +84,10 @@ class CallAgent:
         return waiting
 
 
-class RealUdpCallTests(TestCase):
+class TwoPortsOverUdp(TestCase):
     """
-    Two FXS ports joined by MGCP over real UDP.
+    A gateway with two FXS ports and a call agent on real UDP; media on
+    real sockets, timed by the test's clock.
     """
 
     timeout = 30
@@ -119,6 +129,12 @@ class RealUdpCallTests(TestCase):
         command = Command(verb, 1, self.gateway.endpointName(portName), "MGCP 0.1",
                           parameters=parameters, sdp=sdp)
         return self.callAgent.protocol.sendCommand(command, self.gwAddress)
+
+
+class RealUdpCallTests(TwoPortsOverUdp):
+    """
+    Two FXS ports joined by MGCP over real UDP.
+    """
 
     @bounded
     def test_call(self) -> Any:
@@ -193,6 +209,139 @@ class RealUdpCallTests(TestCase):
 
         yield self.send("DLCX", "1/0/0", [("C", "ABC2")])
         yield self.send("DLCX", "1/0/1", [("C", "ABC2")])
+
+
+class FarEnd(DatagramProtocol):
+    """An RTP far end that keeps every datagram it receives."""
+
+    def __init__(self) -> None:
+        self.datagrams: list[bytes] = []
+
+    def datagramReceived(self, datagram: bytes, addr: Any) -> None:
+        self.datagrams.append(datagram)
+
+
+class DtmfSignalTests(TwoPortsOverUdp):
+    """
+    Mid-call DTMF (issue 12 item 2) on real UDP: the call agent relays a
+    digit as C{RQNT S: D/5}; the gateway answers 200, plays the digit on
+    the line in-band, and, relaying DTMF out of band to a far end that
+    offered telephone-events, sends it as RFC 4733 events instead.
+    """
+
+    def offHookBoth(self) -> Deferred:
+        """Start the gateway, then lift both handsets: fires once both off-hooks are notified."""
+        restarted = self.callAgent.whenReceived(lambda received: any(c.verb == "RSIP" for c in received))
+        self.gateway.start()
+
+        def lift(_: object) -> Deferred:
+            notified = self.callAgent.whenReceived(
+                lambda received: sum(c.verb == "NTFY" for c in received) == 2)
+            self.lines["1/0/0"].offHook()
+            self.lines["1/0/1"].offHook()
+            return notified
+        return restarted.addCallback(lift)
+
+    def ticks(self, count: int) -> None:
+        self.mediaClock.pump([self.pump.interval] * count)
+
+    def allArrived(self, farEnd: FarEnd) -> Deferred:
+        """Fires once the far end has every packet port 1/0/0 sent."""
+        sent = self.gateway.mediaOf("1/0/0").send.packets
+        return self.wire.when(lambda: len(farEnd.datagrams) >= sent)
+
+    @bounded
+    def test_signalInBand(self) -> Any:
+        """
+        With a far end that offered no telephone-event, C{S: D/5} answers
+        200 and the digit travels in the audio: the far port's recording
+        decodes as DTMF 5.
+        """
+        yield self.offHookBoth()
+        first = yield self.send("CRCX", "1/0/0", [("C", "D1"), ("M", "sendrecv")])
+        self.assertEqual(first.sdp[0].audio.telephoneEvent, 99)
+        second = yield self.send("CRCX", "1/0/1", [("C", "D1"), ("M", "sendrecv")],
+                                 sdp=[simpleSdp(first.sdp[0].address, first.sdp[0].mediaPort, [0])])
+        plain = simpleSdp(second.sdp[0].address, second.sdp[0].mediaPort, [0])
+        modified = yield self.send("MDCX", "1/0/0", [("C", "D1"), ("I", first.raw("I")),
+                                                     ("M", "sendrecv")], sdp=[plain])
+        self.assertEqual(modified.code, 200)
+        self.ticks(1)
+        listener = self.ports["1/0/1"].dsp
+        listener.startRecording()
+        answered = yield self.send("RQNT", "1/0/0", [("X", "7"), ("R", "L/hu(N)"), ("S", "D/5")])
+        self.assertEqual((answered.code, answered.commentary), (200, "OK"))
+        self.assertEqual(self.ports["1/0/0"].dsp.playing, "dtmf 5")
+        self.ticks(12)
+        yield self.wire.when(lambda: self.allocator.inUse and len(listener.lastReceived) > 0)
+        yield self.wire.quiet()
+        self.assertEqual(detectDigits(listener.stopRecording()), "5")
+
+    @bounded
+    def test_signalOutOfBand(self) -> Any:
+        """
+        With C{dtmf-relay} out of band and a far end whose SDP offers
+        C{telephone-event} (payload type 101), C{S: D/5} answers 200 and the
+        far end receives RFC 4733 events for 5: a start packet with the
+        marker bit, the event repeated with growing durations, three end
+        packets, all with one timestamp, and no audio meanwhile; a digit
+        dialled on the line is reported as C{D/7} as the RQNT asked and
+        sent as events too.  tshark decodes the events without malformed
+        frames.
+        """
+        yield self.offHookBoth()
+        farEnd = FarEnd()
+        farPort = self.wire.listen(reactor, 0, farEnd, interface="127.0.0.1")
+        self.addCleanup(farPort.stopListening)
+        offer = parseSdp("v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio %d RTP/AVP 0 101\r\n"
+                         "a=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n"
+                         "a=fmtp:101 0-15\r\n" % (farPort.getHost().port,))
+        created = yield self.send("CRCX", "1/0/0", [("C", "D2"), ("M", "sendrecv")], sdp=[offer])
+        self.assertEqual(created.code, 200)
+        self.assertEqual(created.sdp[0].payloadTypes, (0, 101))
+        self.ticks(1)
+        answered = yield self.send("RQNT", "1/0/0", [("X", "8"), ("R", "L/hu(N),D/[0-9#*](N)"),
+                                                      ("S", "D/5")])
+        self.assertEqual((answered.code, answered.commentary), (200, "OK"))
+        self.ticks(10)
+        yield self.allArrived(farEnd)
+        packets = [decodeRtp(d) for d in farEnd.datagrams]
+        events = [(p.marker, p.timestamp, decodeTelephoneEvent(p.payload))
+                  for p in packets if p.payloadType == 101]
+        self.assertEqual([e.digit for _, _, e in events], ["5"] * 7)
+        self.assertEqual([m for m, _, _ in events], [True] + [False] * 6)
+        self.assertEqual(len({t for _, t, _ in events}), 1)
+        self.assertEqual([(e.end, e.duration) for _, _, e in events],
+                         [(False, 160), (False, 320), (False, 480), (False, 640)] + [(True, 800)] * 3)
+        kinds = [p.payloadType for p in packets]
+        first = kinds.index(101)
+        self.assertEqual(kinds[first:first + 7], [101] * 7)
+        self.assertEqual(packets[first + 7].payloadType, 0)
+        self.assertEqual(packets[first + 7].timestamp, packets[first].timestamp + 7 * 160)
+        notified = self.callAgent.whenReceived(lambda received: any(
+            c.verb == "NTFY" and "D/7" in str(c.raw("O")) for c in received))
+        self.lines["1/0/0"].dial("7")
+        yield notified
+        before = len(farEnd.datagrams)
+        self.ticks(8)
+        yield self.allArrived(farEnd)
+        dialled = [decodeTelephoneEvent(decodeRtp(d).payload) for d in farEnd.datagrams[before:]
+                   if decodeRtp(d).payloadType == 101]
+        self.assertEqual({e.digit for e in dialled}, {"7"})
+        self.assertEqual(sum(e.end for e in dialled), 3)
+        tshark = requireTool("tshark")
+        path = self.mktemp() + ".pcap"
+        with open(path, "wb") as capture:
+            capture.write(buildUdpPcap([(True, d) for d in farEnd.datagrams]))
+        out, err, code = yield getProcessOutputAndValue(
+            tshark, ("-n", "-r", path, "-d", "udp.port==2427,rtp", "-T", "fields",
+                     "-e", "rtpevent.event_id", "-e", "rtpevent.end_of_event", "-e", "_ws.malformed"),
+            env=dict(os.environ, HOME=self.mktemp()), reactor=reactor)
+        self.assertEqual(code, 0, err)
+        rows = [line.split("\t") for line in out.decode().splitlines() if line.split("\t")[0]]
+        self.assertEqual([row[0] for row in rows], ["5"] * 7 + ["7"] * 7)
+        self.assertEqual([row[1] for row in rows].count("1"), 6)
+        self.assertNotIn("malformed", out.decode().lower())
 
 
 class CallManagerInteropTests(SynchronousTestCase):

@@ -330,7 +330,7 @@ class RtpStream(DatagramProtocol):
             timer.cancel()
 
     def send(self, payload: bytes, timestampAdvance: int,
-             marker: bool = False) -> bytes:
+             marker: bool = False, payloadType: Optional[int] = None) -> bytes:
         """
         Send one payload to L{remote} as RTP, or SRTP with the send keys.
 
@@ -338,6 +338,8 @@ class RtpStream(DatagramProtocol):
         @param timestampAdvance: timestamp units this payload lasts (160
             for 20 ms of G.711); added after sending.
         @param marker: the RTP marker bit.
+        @param payloadType: the payload type of this packet (an RFC 4733
+            telephone-event), or L{None} for the stream's own.
         @return: the datagram (also when the host refused to send it: a
             failed send is counted as C{sendFailures} and logged, and the
             sequence number moves on all the same, so the next packet gets
@@ -352,7 +354,8 @@ class RtpStream(DatagramProtocol):
             raise StreamNotReady("not bound")
         if self._remote is None:
             raise StreamNotReady("far end not known")
-        datagram = encodeRtpHeader(self.payloadType, self._sequence,
+        datagram = encodeRtpHeader(self.payloadType if payloadType is None else payloadType,
+                                   self._sequence,
                                    self._timestamp, self.ssrc,
                                    marker) + payload
         if self._sender is not None:

@@ -22,6 +22,7 @@ from srst.media.transport import StreamSnapshot
 from srst.mgcp._signals import MgcpCommandError
 from srst.mgcp.constants import ConnectionMode, ResponseCode
 from srst.mgcp.messages import ConnectionParameters, OptionList, SessionDescription, parseRange
+from srst.mgcp.sdp import simpleSdp
 from srst.ports.media import PortMediaLeg
 
 PCMU = 0
@@ -42,6 +43,44 @@ _CODEC_NAMES = {
 
 PACKETIZATION_MS = 20
 """The only packetisation period the voice ports produce."""
+
+NTE_PAYLOAD_TYPE = 99
+"""The telephone-event payload type the gateway offers (IOS C{mgcp rtp
+payload-type nte} default, mgcp.md 2)."""
+
+
+def telephoneEventOf(remoteSdp: Optional[SessionDescription], outOfBand: bool) -> Optional[int]:
+    """
+    @param remoteSdp: the far end's descriptor, or C{None}.
+    @param outOfBand: whether C{mgcp dtmf-relay} is out of band.
+    @return: the payload type to send DTMF with as RFC 4733 events (the
+        far end's), or C{None}: DTMF stays in the audio.
+    """
+    if not outOfBand or remoteSdp is None or remoteSdp.audio is None:
+        return None
+    return remoteSdp.audio.telephoneEvent
+
+
+def localDescription(address: str, port: int, payloadType: int, outOfBand: bool,
+                     remoteSdp: Optional[SessionDescription]) -> SessionDescription:
+    """
+    The gateway's simple SDP for a connection.
+
+    @param address: where RTP is received.
+    @param port: its port.
+    @param payloadType: the G.711 payload type chosen.
+    @param outOfBand: whether C{mgcp dtmf-relay} is out of band: then
+        telephone-events are offered, with the far end's payload type when
+        it offered one, else L{NTE_PAYLOAD_TYPE}.
+    @param remoteSdp: the far end's descriptor, or C{None}.
+    """
+    if not outOfBand:
+        return simpleSdp(address, port, [payloadType])
+    nte = telephoneEventOf(remoteSdp, outOfBand)
+    if nte is None or nte == payloadType:
+        nte = NTE_PAYLOAD_TYPE
+    return simpleSdp(address, port, [payloadType, nte],
+                     ["rtpmap:%d telephone-event/8000" % (nte,), "fmtp:%d 0-15" % (nte,)])
 
 
 @frozen
@@ -207,4 +246,5 @@ def connectionStatistics(snapshot: StreamSnapshot) -> ConnectionParameters:
 
 
 __all__ = ["ConnectionInfo", "Connection", "SUPPORTED_MODES", "checkMode", "choosePayloadType",
-           "remoteAddress", "connectionStatistics", "PACKETIZATION_MS"]
+           "remoteAddress", "connectionStatistics", "PACKETIZATION_MS", "NTE_PAYLOAD_TYPE",
+           "localDescription", "telephoneEventOf"]

@@ -30,6 +30,7 @@ from srst.mgcp._signals import (
     checkRequestedEvent,
     eventMatches,
     lookupSignal,
+    signalDigit,
     signalKey,
     signalOff,
     signalTimeout,
@@ -113,7 +114,8 @@ class NotificationState:
     def __init__(self, *, clock: IReactorTime, port: VoicePort, endpointName: str,
                  notify: Callable[[tuple[ObservedEvent, ...], str], object], debugLog: Logger,
                  tcrit: float = 4.0, tpar: float = 16.0,
-                 persistent: frozenset[tuple[str, str]] = PERSISTENT) -> None:
+                 persistent: frozenset[tuple[str, str]] = PERSISTENT,
+                 relayDigits: Callable[[str], object] = lambda digits: None) -> None:
         """
         @param clock: signal time-outs and the digit map timers.
         @param port: the endpoint's voice port: signals are played on it.
@@ -125,6 +127,9 @@ class NotificationState:
         @param persistent: the persistent events, C{(package, name)} pairs
             (C{mgcp persistent}): notified even when the current request
             does not ask for them.
+        @param relayDigits: C{relayDigits(digits)} sends the DTMF signals
+            played on the line to the RTP far end as telephone-events too
+            (when the connections relay DTMF out of band).
         """
         self.clock = clock
         self.persistent = persistent
@@ -134,6 +139,7 @@ class NotificationState:
         self.tcrit = tcrit
         self.tpar = tpar
         self._notify = notify
+        self._relayDigits = relayDigits
         self.requestId = "0"
         self.requested: tuple[RequestedEvent, ...] = ()
         self.digitMap: Optional[DigitMap] = None
@@ -262,12 +268,19 @@ class NotificationState:
         for signal, spec in signals:
             if spec is not None and spec.kind is SignalKind.CALLER_ID:
                 callerId = callerIdNumber(signal)
+        digits = "".join(signalDigit(s) for s, spec in signals
+                         if spec is not None and spec.kind is SignalKind.DTMF)
+        if digits:
+            # Brief signals (RFC 3660 2.2): played once, in order, never "active".
+            self.port.playDigits(digits)
+            self._relayDigits(digits)
         for signal, spec in signals:
             key = signalKey(signal)
             if spec is None:
                 self._stopSignal(key)
                 continue
-            if key in self._signals or spec.kind in (SignalKind.NONE, SignalKind.CALLER_ID):
+            if key in self._signals or spec.kind in (SignalKind.NONE, SignalKind.CALLER_ID,
+                                                     SignalKind.DTMF):
                 continue
             if spec.kind is SignalKind.TONE:
                 for other in [k for k, a in self._signals.items() if a.spec.kind is SignalKind.TONE]:

@@ -212,6 +212,7 @@ class SignalKind(enum.Enum):
     """How a signal is rendered on the voice port."""
 
     TONE = "tone"
+    DTMF = "dtmf"
     RING = "ring"
     CALLER_ID = "callerId"
     NONE = "none"
@@ -274,6 +275,9 @@ SIGNALS: dict[tuple[str, str], SignalSpec] = {
 }
 """The signals an analog endpoint generates, by C{(package, name)}."""
 
+for _digit in DTMF:
+    # RFC 3660 2.2: a brief DTMF tone, on any line (an FXO port dials with it).
+    SIGNALS[("D", _digit.lower())] = SignalSpec(SignalKind.DTMF, fxsOnly=False)
 for _index in range(8):
     SIGNALS[("L", "r%d" % (_index,))] = _RING
 for _index in range(1, 5):
@@ -340,6 +344,14 @@ def signalTimeout(signal: SignalRequest, spec: SignalSpec) -> Optional[float]:
     return spec.timeout
 
 
+def signalDigit(signal: SignalRequest) -> str:
+    """
+    @param signal: a C{D/<digit>} request (L{SignalKind.DTMF}).
+    @return: its digit, upper case.
+    """
+    return signal.event.name.upper()
+
+
 def callerIdNumber(signal: SignalRequest) -> Optional[str]:
     """
     @param signal: an C{L/ci(time,number,name)} request.
@@ -354,5 +366,5 @@ def callerIdNumber(signal: SignalRequest) -> Optional[str]:
 
 __all__ = ["DEFAULT_PERSISTENT", "DTMF", "PACKAGES", "PERSISTENT", "PERSISTENT_EVENTS", "persistentEvents", "MgcpCommandError", "SignalKind", "SignalSpec",
            "SIGNALS", "checkRequestedEvent", "eventMatches", "lookupSignal", "signalKey",
-           "signalOff", "signalTimeout", "callerIdNumber", "digitSet", "packageOf",
+           "signalOff", "signalTimeout", "signalDigit", "callerIdNumber", "digitSet", "packageOf",
            "defaultPackage"]

@@ -18,7 +18,10 @@ request, C{loop} does not; C{process} (default) replays held events
 against the new request, C{discard} drops them.
 
 Signals (C{S:}) map onto the port: ringing and call-progress tones with
-their time-out, C{L/ci} gives the ring its caller id.  The port plays dial
+their time-out, C{L/ci} gives the ring its caller id, C{D/<digit>} plays
+the DTMF digit on the line (and, with C{mgcp dtmf-relay} out of band, sends
+it as RFC 4733 telephone-events to a far end whose SDP offered them, as it
+does the digits dialled on the line).  The port plays dial
 tone by itself when lifted; under MGCP that tone is stopped unless the call
 agent asked for C{L/dl}.
 
@@ -44,14 +47,15 @@ from srst.mgcp._connections import (
     checkMode,
     choosePayloadType,
     connectionStatistics,
+    localDescription,
     remoteAddress,
+    telephoneEventOf,
 )
 from srst.mgcp._control import ControlCore, ControlState, EndpointControl, EndpointControlMachine, WhenIdle
 from srst.mgcp._requests import NotificationRequest, NotificationState, commandResponse
 from srst.mgcp._signals import PERSISTENT, MgcpCommandError
 from srst.mgcp.constants import ResponseCode
 from srst.mgcp.messages import Command, ConnectionParameters, NotifiedEntity, ObservedEvent, Response
-from srst.mgcp.sdp import simpleSdp
 from srst.ports.interfaces import IVoicePortListener
 from srst.ports.media import PortMediaLeg
 from srst.ports.voiceport import PortStatus, VoicePort
@@ -83,7 +87,8 @@ class MgcpEndpoint:
                  tpar: float = 16.0, maxConnections: int = 4, debugLog: Logger,
                  persistent: frozenset[tuple[str, str]] = PERSISTENT,
                  mediaLost: Optional[Callable[[MgcpEndpoint, Connection, ConnectionParameters],
-                                              object]] = None) -> None:
+                                              object]] = None,
+                 dtmfOutOfBand: bool = True) -> None:
         """
         @param clock: timers (signal time-outs, digit map timers).
         @param name: the full endpoint name.
@@ -104,6 +109,10 @@ class MgcpEndpoint:
             a connection whose RTP stopped arriving (the leg's unreachable
             timeout) has been deleted here: the gateway tells the call
             agent with a DLCX of its own.
+        @param dtmfOutOfBand: C{mgcp dtmf-relay ... mode out-of-band}: the
+            connections offer telephone-events, and send DTMF (the C{D/x}
+            signals and the digits dialled on the line) as RFC 4733 events
+            to a far end that offered them; else DTMF stays in the audio.
         """
         self.clock = clock
         self.name = name
@@ -111,7 +120,8 @@ class MgcpEndpoint:
         self.debugLog = debugLog
         self.notification = NotificationState(
             clock=clock, port=port, endpointName=name, debugLog=debugLog, tcrit=tcrit, tpar=tpar,
-            persistent=persistent, notify=lambda observed, requestId: notify(self, observed, requestId))
+            persistent=persistent, notify=lambda observed, requestId: notify(self, observed, requestId),
+            relayDigits=self._relayDigits)
         self._controlCore = ControlCore(portName=port.name, notification=self.notification,
                                         dropTransient=self._dropTransient)
         self._control: EndpointControl = EndpointControlMachine(self._controlCore)
@@ -121,6 +131,7 @@ class MgcpEndpoint:
         self._newLeg = newLeg
         self._newConnectionId = newConnectionId
         self._mediaLost = mediaLost
+        self.dtmfOutOfBand = dtmfOutOfBand
         self._activity = activity
         port.subscribe(self)
 
@@ -188,6 +199,11 @@ class MgcpEndpoint:
         if self.controlled:
             self.notification.event("D", digit.upper())
 
+    def _relayDigits(self, digits: str) -> None:
+        """DTMF signals played on the line go to each far end that takes telephone-events."""
+        for connection in self.connections.values():
+            connection.leg.relayDigits(digits)
+
     def flash(self, port: VoicePort) -> None:
         """A hook flash: report C{L/hf}."""
         if self.controlled:
@@ -245,7 +261,8 @@ class MgcpEndpoint:
             raise MgcpCommandError(ResponseCode.NO_RESOURCES_NOW, str(error)) from error
         connectionId = self._newConnectionId()
         leg.onUnreachable = lambda: self._rtpUnreachable(connectionId)
-        localSdp = simpleSdp(local[0], local[1], [payloadType])
+        leg.telephoneEvent = telephoneEventOf(remoteSdp, self.dtmfOutOfBand)
+        localSdp = localDescription(local[0], local[1], payloadType, self.dtmfOutOfBand, remoteSdp)
         connection = Connection(connectionId, callId, mode, leg, local, localSdp,
                                 remote, remoteSdp, options)
         self.connections[connectionId.upper()] = connection
@@ -285,6 +302,7 @@ class MgcpEndpoint:
         if remoteSdp is not None:
             connection.remoteSdp = remoteSdp
             connection.remote = remote
+            connection.leg.telephoneEvent = telephoneEventOf(remoteSdp, self.dtmfOutOfBand)
         if options is not None:
             connection.options = options
         connection.applyMode()

@@ -272,7 +272,7 @@ class MgcpGateway:
                  firstTransactionId: Optional[int] = None, maxConnections: int = 4,
                  debugLog: Logger, disconnectedProcedure: bool = True,
                  validateSource: bool = True, redundantHosts: Iterable[str] = (),
-                 persistent: Iterable[str] = DEFAULT_PERSISTENT) -> None:
+                 persistent: Iterable[str] = DEFAULT_PERSISTENT, dtmfRelay: str = "out-of-band") -> None:
         """
         @param clock: the reactor's L{IReactorTime} (a L{task.Clock} in tests).
         @param domain: the endpoint domain, e.g. C{"gw1.example.com"}.
@@ -305,6 +305,9 @@ class MgcpGateway:
         @param persistent: C{mgcp persistent}: the IOS keywords
             (C{offhook}, C{onhook}, C{hookflash}) of the events every
             endpoint notifies whatever its current request says.
+        @param dtmfRelay: C{mgcp dtmf-relay}: C{"out-of-band"} (RFC 4733
+            telephone-events to a far end that offers them) or C{"none"}
+            (DTMF in the audio).
         """
         self.clock = clock
         self.domain = domain
@@ -351,7 +354,7 @@ class MgcpGateway:
                 newConnectionId=self._newConnectionId, notify=self._notify,
                 activity=lambda endpoint: self.disconnected.localActivity(),
                 tcrit=tcrit, tpar=tpar, maxConnections=maxConnections, debugLog=self.debugLog,
-                mediaLost=self._mediaLost, persistent=events)
+                mediaLost=self._mediaLost, persistent=events, dtmfOutOfBand=dtmfRelay == "out-of-band")
             self.endpoints[port.name] = endpoint
             self._byLocalName[localNameOf(port.name).lower()] = endpoint
 

@@ -102,6 +102,18 @@ class MediaDescription:
         return maps
 
     @property
+    def telephoneEvent(self) -> Optional[int]:
+        """
+        The payload type offered for RFC 4733 DTMF (C{a=rtpmap:<pt>
+        telephone-event/8000}, listed in C{m=}), or C{None}.
+        """
+        offered = self.payloadTypes
+        for pt, encoding in self.rtpmaps.items():
+            if pt in offered and encoding.lower().startswith("telephone-event/8000"):
+                return pt
+        return None
+
+    @property
     def ptime(self) -> Optional[int]:
         """
         The C{a=ptime} packetisation period in ms, or C{None}.

@@ -26,7 +26,7 @@ from attrs import define, field, setters, validators
 
 from srst.ports import g711
 from srst.ports.g711 import FRAME_SAMPLES, G711Law
-from srst.ports.tones import CallProgressTone, ToneGenerator
+from srst.ports.tones import CallProgressTone, ToneGenerator, dtmfSamples
 from srst.ports.wav import MAX_RECORD_SECONDS, WAV_SAMPLE_RATE, WavEncoding, readWav, writeWav
 
 
@@ -198,6 +198,17 @@ class SimulatedDsp:
         self._position = 0
         self.playing = name
         self.lineOnly = False
+
+    def playDigits(self, digits: str) -> None:
+        """
+        Play DTMF digits once (L{srst.ports.tones.dtmfSamples}), then fall
+        silent; L{playing} shows C{"dtmf <digits>"} meanwhile.
+
+        @param digits: C{0-9 * # A-D}.
+        @raise ValueError: for a character that is no DTMF digit; what was
+            playing continues.
+        """
+        self.playSamples(dtmfSamples(digits.upper()), name="dtmf " + digits.upper())
 
     def playWav(self, path: str) -> None:
         """

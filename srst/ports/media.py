@@ -28,6 +28,7 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from srst.debug import DebugSwitches
+from srst.media.dtmf import DigitRelay
 from srst.media.rtp import PayloadType
 from srst.media.srtp import SrtpKeys
 from srst.media.portrange import RtpPortAllocator
@@ -249,6 +250,10 @@ class PortMediaLeg:
     @ivar local: C{(address, port)} where the leg receives, once open.
     @ivar sending: whether the port's audio is sent to the far end.
     @ivar receiving: whether received audio is played to the line.
+    @ivar telephoneEvent: the far end's RFC 4733 telephone-event payload
+        type when DTMF is relayed out of band (L{relayDigits}, and the
+        digits dialled on the line while the leg sends), or L{None}: DTMF
+        stays in the audio.
     """
 
     log = Logger()
@@ -293,6 +298,8 @@ class PortMediaLeg:
         self.local: tuple[str, int] | None = None
         self.sending = False
         self.receiving = True
+        self._telephoneEvent: int | None = None
+        self._relay = DigitRelay(FRAME_SAMPLES)
         self._listening: IListeningPort | None = None
         self._subscribed = False
         self._joined = False
@@ -351,8 +358,37 @@ class PortMediaLeg:
             self._subscribed = True
         self._attach()
 
+    @property
+    def telephoneEvent(self) -> int | None:
+        """The telephone-event payload type, or L{None} (settable; L{None} drops queued digits)."""
+        return self._telephoneEvent
+
+    @telephoneEvent.setter
+    def telephoneEvent(self, payloadType: int | None) -> None:
+        self._telephoneEvent = payloadType
+        if payloadType is None:
+            self._relay.clear()
+
+    def relayDigits(self, digits: str) -> bool:
+        """
+        Send DTMF digits to the far end as RFC 4733 telephone-events, after
+        any still being sent: in the packet intervals they take, events go
+        instead of audio.
+
+        @param digits: C{0-9 * # A-D}.
+        @return: whether they will be sent (the leg sends to a far end
+            that takes telephone-events); else they stay in-band only.
+        @raise srst.media.dtmf.TelephoneEventError: for a character that
+            is no DTMF digit.
+        """
+        if self._telephoneEvent is None or not self.sending or self.closed:
+            return False
+        self._relay.add(digits)
+        return True
+
     def pause(self) -> None:
         """Stop sending (hold, a send-less mode); the port stays bound."""
+        self._relay.clear()
         self.sending = False
         self.stream.stopMedia()
         self._detach()
@@ -366,6 +402,7 @@ class PortMediaLeg:
         if self.closed:
             return succeed(None)
         self.sending = False
+        self._relay.clear()
         self._detach()
         if self._subscribed:
             self.port.unsubscribe(self)
@@ -394,7 +431,7 @@ class PortMediaLeg:
         """
         One packet interval (the pump calls it): once the line is off hook,
         connect the port's media, and send the port's next payload in this
-        leg's law.
+        leg's law, or the telephone-event of a digit being relayed.
         """
         port = self.port
         self._dsp.law = self.law
@@ -408,6 +445,12 @@ class PortMediaLeg:
         self._joined = True
         stream = self.stream
         if self.sending and not stream.closed and stream.remote is not None:
+            if self._relay.busy:
+                event = self._relay.next()
+                if event is not None:
+                    stream.send(event.payload, event.timestampAdvance, event.marker,
+                                self._telephoneEvent)
+                    return
             stream.send(payload, FRAME_SAMPLES)
 
     def _join(self) -> bool:
@@ -461,7 +504,11 @@ class PortMediaLeg:
         self.pump.discard(self)
 
     def digit(self, port: VoicePort, digit: str) -> None:
-        """Digits are for the call control."""
+        """
+        A digit dialled on the line: with L{telephoneEvent} set, relay it
+        to the far end too (it is the call control's all the same).
+        """
+        self.relayDigits(digit)
 
     def flash(self, port: VoicePort) -> None:
         """Hook flash is for the call control."""

@@ -1,7 +1,8 @@
 # -*- test-case-name: tests.test_ports_tones -*-
 """
 Call-progress tones of the North American precise tone plan, generated as
-16-bit linear PCM at 8 kHz in 20 ms frames.
+16-bit linear PCM at 8 kHz in 20 ms frames, and DTMF digits (ITU-T Q.23)
+as PCM to play once (L{dtmfSamples}).
 
 Every sample is computed from its absolute index in the tone, so phase
 and cadence carry across frames exactly, however long the tone plays.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import enum
 import math
+from functools import lru_cache
 from typing import Any
 
 from attrs import define, field, frozen, validators
@@ -65,6 +67,50 @@ TONE_PLAN = {
     CallProgressTone.SILENCE: ToneSpec((), 0.0),
 }
 """The North American precise tone plan (Telcordia GR-506 / LSSGR)."""
+
+
+DTMF_FREQUENCIES = {
+    digit: (low, high)
+    for row, low in zip(("123A", "456B", "789C", "*0#D"), (697.0, 770.0, 852.0, 941.0))
+    for digit, high in zip(row, (1209.0, 1336.0, 1477.0, 1633.0))
+}
+"""The low- and high-group frequencies of each DTMF digit (ITU-T Q.23)."""
+
+DTMF_LEVEL_DBM0 = -7.0
+"""The level of each of a digit's two frequencies, in dBm0."""
+
+DTMF_ON_SECONDS = 0.1
+DTMF_OFF_SECONDS = 0.1
+"""How long a digit sounds, and the silence after it (Q.24 asks at least
+40 ms of each; 100 ms + 100 ms is what every receiver detects)."""
+
+
+@lru_cache(maxsize=64)
+def dtmfSamples(digits: str, sampleRate: int = SAMPLE_RATE) -> tuple[int, ...]:
+    """
+    DTMF digits as linear PCM: each digit's two Q.23 frequencies for
+    L{DTMF_ON_SECONDS}, then L{DTMF_OFF_SECONDS} of silence.  The same
+    digits give the same tuple (cached), so ports playing them share it.
+
+    @param digits: C{0-9 * # A-D} (lower case accepted).
+    @param sampleRate: samples per second.
+    @return: signed 16-bit samples.
+    @raise ValueError: for a character that is no DTMF digit.
+    """
+    amplitude = ToneSpec((), DTMF_LEVEL_DBM0).amplitude
+    on = round(DTMF_ON_SECONDS * sampleRate)
+    off = (0,) * round(DTMF_OFF_SECONDS * sampleRate)
+    samples: list[int] = []
+    for digit in digits.upper():
+        if digit not in DTMF_FREQUENCIES:
+            raise ValueError("%r is no DTMF digit" % (digit,))
+        low, high = DTMF_FREQUENCIES[digit]
+        samples.extend(
+            round(amplitude * (math.sin(2.0 * math.pi * low * i / sampleRate)
+                               + math.sin(2.0 * math.pi * high * i / sampleRate)))
+            for i in range(on))
+        samples.extend(off)
+    return tuple(samples)
 
 
 def _cadenceSamples(spec: ToneSpec,

@@ -498,6 +498,16 @@ class VoicePort:
         """
         self._core.dsp.playTone(tone, lineOnly)
 
+    def playDigits(self, digits: str) -> None:
+        """
+        Play DTMF digits to the line (and to the far end, while the media
+        is connected and carries in-band DTMF), once.
+
+        @param digits: C{0-9 * # A-D}.
+        @raise ValueError: for a character that is no DTMF digit.
+        """
+        self._core.dsp.playDigits(digits)
+
     def stopTone(self) -> None:
         """Stop whatever is playing."""
         self._core.dsp.stop()
