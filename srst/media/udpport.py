@@ -29,6 +29,7 @@ ports and the clock.
 
 from __future__ import annotations
 
+import errno
 import socket
 import struct
 import sys
@@ -43,6 +44,7 @@ from twisted.internet.interfaces import (
 )
 from twisted.internet.posixbase import PosixReactorBase
 from twisted.internet.protocol import DatagramProtocol
+from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
@@ -64,6 +66,8 @@ destination unreachable / port unreachable, ICMPv6 destination unreachable /
 port unreachable."""
 
 _RECVERR = sys.platform.startswith("linux")
+
+_NOTHING_TO_READ = frozenset((errno.EAGAIN, errno.EWOULDBLOCK, errno.EINTR))
 
 
 def portUnreachable(ancillary: Sequence[tuple[int, int, bytes]]) -> bool:
@@ -116,6 +120,7 @@ class MediaUdpPort(udp.Port):
     """
 
     _checkedDestination: Optional[tuple[str, int]] = None
+    _log = Logger()
     refusals = 0
 
     def createInternetSocket(self) -> socket.socket:
@@ -132,10 +137,28 @@ class MediaUdpPort(udp.Port):
 
     def doRead(self) -> None:
         """
-        Read the queued ICMP errors, then the datagrams (Twisted's).
+        Read datagrams as Twisted's port does; read the queued ICMP errors
+        when the socket reports one (C{ECONNREFUSED}) or woke the reactor
+        with nothing to read (the select reactor reports a queued error as
+        readable), so the error queue costs no system call per datagram.
         """
-        self._readErrors()
-        udp.Port.doRead(self)
+        read = 0
+        while read < self.maxThroughput:
+            try:
+                data, addr = self.socket.recvfrom(self.maxPacketSize)
+            except OSError as e:
+                if e.errno == errno.ECONNREFUSED or (read == 0 and e.errno in _NOTHING_TO_READ):
+                    self._readErrors()
+                if e.errno in _NOTHING_TO_READ or e.errno == errno.ECONNREFUSED:
+                    return
+                raise
+            read += len(data)
+            if self.addressFamily == socket.AF_INET6:
+                addr = addr[:2]  # without flow info and scope id, as Twisted
+            try:
+                self.protocol.datagramReceived(data, addr)
+            except BaseException:
+                self._log.failure("while receiving a datagram on port {port}", port=self._realPortNumber)
 
     def _readErrors(self) -> bool:
         """
