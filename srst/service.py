@@ -45,7 +45,7 @@ from srst.mgcp.commands import registerMgcpCommands
 from srst.mgcp.config import CcmManagerConfig, mgcpPortNames
 from srst.mgcp.control import MgcpService
 from srst.mgcp.gateway import DEBUG_NAMESPACE as MGCP_DEBUG_NAMESPACE
-from srst.mgcp.gateway import MgcpGateway
+from srst.mgcp.gateway import MgcpGateway, mediaLegs
 from srst.mgcp.transactions import RetransmissionPolicy
 from srst.media.transport import StreamSnapshot
 from srst.media.udpport import UDPReactor
@@ -453,10 +453,7 @@ class RouterService(MultiService):
         gateway = MgcpGateway(
             clock=self.reactor, domain=config.hostname,
             ports=[port for port in self.voicePorts if port.name in bound],
-            newLeg=lambda port, payloadType: media.newLeg(
-                port, payloadType, unreachableAfterMedia=True,
-                unreachableTimeout=(mgcp.rtpUnreachableTimeoutMs / 1000.0
-                                    if mgcp.rtpUnreachableTimeoutMs is not None else None)),
+            newLeg=mediaLegs(media, mgcp),
             callAgent=mgcp.callAgent.address, restartDelay=mgcp.restartDelay,
             policy=RetransmissionPolicy.fromTimers(timers), version=mgcp.version, tdinit=timers.tdinit,
             tdmin=timers.tdmin, tdmax=timers.tdmax, packages=mgcp.packageCapabilities,

@@ -14,7 +14,7 @@ from twisted.internet.error import CannotListenError
 from twisted.internet.protocol import DatagramProtocol
 from twisted.internet.task import Clock
 from twisted.internet.utils import getProcessOutputAndValue
-from twisted.logger import LogLevel, capturedLogs
+from twisted.logger import LogLevel, capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from srst.debug import DebugSwitches
@@ -666,6 +666,78 @@ class RtpStreamTimerTests(SynchronousTestCase):
         self.assertEqual(allocator.inUse, frozenset([16384]))
         stream.close()
         self.assertEqual(allocator.inUse, frozenset())
+
+
+class RtpStreamRefusedTests(SynchronousTestCase):
+    """
+    Tests for the ICMP-port-unreachable trigger (C{mgcp rtp unreachable}):
+    L{RtpStream.connectionRefused} arms a timer that a good packet disarms.
+    """
+
+    def makeStream(self, refusedTimeout: float | None = 1.0) -> tuple[Clock, RtpStream, list[int]]:
+        clock = Clock()
+        fired: list[int] = []
+        stream = RtpStream(clock, debug=DebugSwitches(), refusedTimeout=refusedTimeout,
+                           onUnreachable=lambda: fired.append(1))
+        bindFake(stream, 20000)
+        stream.remote = ADDR_B
+        return clock, stream, fired
+
+    def test_refusedThenSilent(self) -> None:
+        """
+        An ICMP port unreachable and then no RTP for C{refusedTimeout}:
+        unreachable, reported once, with a warning that says why.
+        """
+        clock, stream, fired = self.makeStream()
+        with capturedLogs() as events:
+            stream.connectionRefused()
+            stream.connectionRefused()
+            clock.advance(0.999)
+            self.assertEqual((fired, stream.unreachable), ([], False))
+            clock.advance(0.001)
+            clock.advance(10)
+        self.assertEqual((fired, stream.unreachable, stream.refusals), ([1], True, 2))
+        [warning] = [e for e in events if e["log_level"] is LogLevel.warn]
+        self.assertEqual(formatEvent(warning),
+                         "RTP to ('127.0.0.1', 20002) from port 20000 unreachable: ICMP port "
+                         "unreachable and no valid packet for 1.0 s")
+        self.assertTrue(stream.snapshot().unreachable)
+
+    def test_rtpAfterRefusal(self) -> None:
+        """A good packet after the refusal: the far end answers after all."""
+        clock, stream, fired = self.makeStream()
+        stream.connectionRefused()
+        clock.advance(0.5)
+        stream.datagramReceived(encodeRtp(RtpPacket(0, 1, 160, 7, b"x")), ADDR_B)
+        clock.advance(10)
+        self.assertEqual((fired, stream.unreachable), ([], False))
+
+    def test_silenceAloneKept(self) -> None:
+        """Without a refusal, silence never makes the far end unreachable."""
+        clock, stream, fired = self.makeStream()
+        stream.startMedia()
+        stream.datagramReceived(encodeRtp(RtpPacket(0, 1, 160, 7, b"x")), ADDR_B)
+        clock.advance(3600)
+        self.assertEqual((fired, clock.getDelayedCalls()), ([], []))
+
+    def test_newFarEndOrClose(self) -> None:
+        """A refusal was the old far end's: a new remote or closing disarms it."""
+        clock, stream, fired = self.makeStream()
+        stream.connectionRefused()
+        stream.remote = (HOST, ADDR_B[1] + 100)
+        clock.advance(5)
+        self.assertEqual(fired, [])
+        stream.connectionRefused()
+        stream.close()
+        clock.advance(5)
+        self.assertEqual(fired, [])
+
+    def test_ignoredWithoutTimeout(self) -> None:
+        """With no C{refusedTimeout} a refusal is only counted."""
+        clock, stream, fired = self.makeStream(None)
+        stream.connectionRefused()
+        self.assertEqual((clock.getDelayedCalls(), stream.refusals), ([], 1))
+        self.assertRaises(ValueError, RtpStream, clock, debug=DebugSwitches(), refusedTimeout=0)
 
 
 class RtpStreamPolicingTests(SynchronousTestCase):

@@ -165,9 +165,10 @@ class MgcpGatewayAcceptanceTests(TestCase):
         self.assertEqual(len(self.gateway.connectionsOf("1/0/0")), 1)
         self.assertEqual(len(self.gateway.connectionsOf("1/0/1")), 1)
         for connection in self.gateway.endpoints["1/0/1"].connections.values():
-            # mgcp rtp unreachable timeout 1000 action notify, timed from the first packet.
+            # mgcp rtp unreachable timeout 1000 action notify: 1 s after an ICMP port
+            # unreachable; no silence timer unless rtp-unreachable.silence-timeout-ms asks.
             stream = connection.leg.stream
-            self.assertEqual((stream.unreachableTimeout, stream.unreachableAfterMedia), (1.0, True))
+            self.assertEqual((stream.refusedTimeout, stream.unreachableTimeout), (1.0, None))
         yield self.until(lambda: a.dsp.playing is None, "the samples played out")
         settled = b.rxPackets + 5
         yield self.until(lambda: b.rxPackets >= settled, "the last packets at 1/0/1")

@@ -144,6 +144,23 @@ mgcp:
         self.assertEqual(loadString(base).mgcp.rtpUnreachableTimeoutMs, 1000)
         self.assertIsNone(loadString(base + "  rtp-unreachable: null\n").mgcp.rtpUnreachableTimeoutMs)
 
+    def test_mgcpUnreachableSilence(self):
+        """
+        C{rtp-unreachable.silence-timeout-ms} (the silence timer, no IOS
+        command) is off by default and with C{null}; a value outside
+        1000-600000 ms is refused naming its path.
+        """
+        base = MINIMAL + "mgcp:\n  call-agent: {host: 127.0.0.1}\n"
+        self.assertIsNone(loadString(base).mgcp.rtpUnreachableSilenceMs)
+        self.assertIsNone(loadString(base + "  rtp-unreachable: {silence-timeout-ms: null}\n")
+                          .mgcp.rtpUnreachableSilenceMs)
+        both = loadString(base + "  rtp-unreachable: {timeout-ms: 2000, silence-timeout-ms: 30000}\n").mgcp
+        self.assertEqual((both.rtpUnreachableTimeoutMs, both.rtpUnreachableSilenceMs), (2000, 30000))
+        self.assertIsNone(loadString(base + "  rtp-unreachable: null\n").mgcp.rtpUnreachableSilenceMs)
+        [line] = problemsOf(self, base + "  rtp-unreachable: {silence-timeout-ms: 500}\n")
+        self.assertIn("router.yaml: mgcp.rtp-unreachable.silence-timeout-ms: 500 is not allowed; "
+                      "expected an integer from 1000 to 600000", line)
+
     def test_frozen(self):
         """
         The MGCP configuration values cannot be changed.

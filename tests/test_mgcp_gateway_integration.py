@@ -16,22 +16,25 @@ from typing import Any, Callable
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred
 from twisted.internet.protocol import DatagramProtocol
-from twisted.internet.utils import getProcessOutputAndValue
 from twisted.internet.task import Clock
+from twisted.internet.utils import getProcessOutputAndValue
 from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from srst.debug import DebugSwitches
 from srst.ports.config import Signal, VoicePortConfig
 from srst.media.portrange import RtpPortAllocator
+from srst.media.rtp import RtpPacket, encodeRtp
+from srst.media.udpport import listenMediaUDP
 from srst.mgcp.commands import renderMgcpStatistics
-from srst.mgcp.gateway import MgcpGateway
+from srst.mgcp.config import HostPort, MgcpConfig
+from srst.mgcp.gateway import MgcpGateway, mediaLegs
 from srst.media.dtmf import decodeTelephoneEvent
 from srst.media.rtp import decodeRtp
 from srst.mgcp.messages import Command, Response
 from srst.mgcp.sdp import parseSdp, simpleSdp
 from srst.mgcp.transactions import MgcpTransactionProtocol
-from srst.ports.media import MediaPump, PortMediaLeg
+from srst.ports.media import MediaPump, PortMediaLeg, PortMediaResources
 from srst.ports.simulated import SimulatedBackend
 from srst.ports.tones import CallProgressTone
 from srst.ports.voiceport import PortStatus, newVoicePort
@@ -536,3 +539,157 @@ class SourceValidationTests(TestCase):
         [refusal] = [formatEvent(e) for e in self.events if "not a call agent" in formatEvent(e)]
         self.assertEqual(refusal, "MGCP: datagram from %s dropped: not a call agent "
                                   "(mgcp validate call-agent source-ipaddr)" % (entityAddress,))
+
+
+class _MediaSockets:
+    """Binds each media leg's socket as the router does: a L{MediaUdpPort}."""
+
+    def listenUDP(self, port: int, protocol: DatagramProtocol, interface: str = "",
+                  maxPacketSize: int = 8192) -> Any:
+        return listenMediaUDP(reactor, port, protocol, interface=interface, maxPacketSize=maxPacketSize)
+
+
+class _MediaWiredReactor(WiredReactor):
+    """L{WiredReactor} whose sockets are the router's media ports."""
+
+    def listenUDP(self, port: int, protocol: DatagramProtocol, interface: str = "",
+                  maxPacketSize: int = 8192) -> Any:
+        return self.wire.listen(_MediaSockets(), port, protocol, interface, maxPacketSize)
+
+
+class _FarEnd(DatagramProtocol):
+    """The far end of an MGCP connection: counts the RTP it receives."""
+
+    noisy = False
+    received = 0
+
+    def datagramReceived(self, datagram: bytes, addr: Any) -> None:
+        self.received += 1
+
+
+class RtpUnreachableTests(TestCase):
+    """
+    C{mgcp rtp unreachable timeout 1000 action notify} on real UDP
+    sockets (issue 12 item 5): the gateway deletes a connection, and tells
+    the call agent with a DLCX C{E: 902}, when the far end's host answers
+    the RTP with ICMP port unreachable and no RTP arrives within the
+    timeout; a far end that only falls silent keeps its connection.  The
+    legs are made as the router makes them (L{mediaLegs}, from voice-port
+    media resources whose own timer, C{media.rtp-unreachable-ms}, is 1 s).
+    """
+
+    timeout = 30
+
+    @bounded
+    def setUp(self) -> Any:
+        debug = DebugSwitches()
+        self.line = SimulatedBackend("1/0/0", Signal.FXS_LOOP_START)
+        port = newVoicePort(VoicePortConfig("1/0/0"), self.line, debug=debug)
+        self.wire = wire = DatagramWire()
+        self.wire.watchLogs(self, reactor)
+        self.mediaClock = Clock()
+        self.pump = MediaPump(self.mediaClock)
+        self.addCleanup(self.pump.stop)
+        self.allocator = RtpPortAllocator("127.0.0.1", "40400-40499")
+        media = PortMediaResources(_MediaWiredReactor(self.mediaClock, wire), self.allocator, self.pump,
+                                   debug=debug, unreachableTimeout=1.0)
+        self.callAgent = CallAgent()
+        caPort = wire.listen(reactor, 0, self.callAgent.protocol, interface="127.0.0.1")
+        self.addCleanup(caPort.stopListening)
+        config = MgcpConfig(callAgent=HostPort("127.0.0.1", caPort.getHost().port))
+        self.gateway = MgcpGateway(clock=reactor, domain=DOMAIN, ports=[port], newLeg=mediaLegs(media, config),
+                                   callAgent=config.callAgent.address, debugLog=mgcpDebugLog())
+        self.captured: list[tuple[bool, bytes]] = []
+        write = self.gateway.protocol.write
+
+        def tapWrite(data: bytes, peer: Any) -> None:
+            self.captured.append((True, data))
+            write(data, peer)
+
+        self.gateway.protocol.write = tapWrite  # type: ignore[method-assign]
+        gwPort = wire.listen(reactor, 0, self.gateway.protocol, interface="127.0.0.1")
+        self.addCleanup(gwPort.stopListening)
+        self.addCleanup(self.gateway.stop)
+        self.gwAddress = ("127.0.0.1", gwPort.getHost().port)
+        restarted = self.callAgent.whenReceived(lambda received: any(c.verb == "RSIP" for c in received))
+        self.gateway.start()
+        yield restarted
+        notified = self.callAgent.whenReceived(lambda received: any(c.verb == "NTFY" for c in received))
+        self.line.offHook()
+        yield notified
+        self.far = _FarEnd()
+        self.farPort = wire.listen(reactor, 0, self.far, interface="127.0.0.1")
+        self.addCleanup(self.farPort.stopListening)
+        farAddress = ("127.0.0.1", self.farPort.getHost().port)
+        created = yield self.callAgent.protocol.sendCommand(
+            Command("CRCX", 1, self.gateway.endpointName("1/0/0"), "MGCP 0.1",
+                    parameters=[("C", "ABC1"), ("M", "sendrecv")], sdp=(simpleSdp(*farAddress, [0]),)),
+            self.gwAddress)
+        self.assertEqual(created.code, 200)
+        [self.connection] = self.gateway.endpoints["1/0/0"].connections.values()
+        self.stream = self.connection.leg.stream
+        # RTP both ways: the gateway's reaches the far end, the far end's arrives.
+        self.mediaClock.pump([self.pump.interval] * 3)
+        yield self.wire.when(lambda: self.far.received > 0)
+        self.far.transport.write(encodeRtp(RtpPacket(0, 1, 160, 0x1234, bytes(160))), self.connection.local)
+        yield self.wire.when(lambda: self.stream.counters.delivered == 1)
+
+    def dlcxs(self) -> list[Command]:
+        return [command for command in self.callAgent.received if command.verb == "DLCX"]
+
+    @bounded
+    def test_silentFarEndKept(self) -> Any:
+        """
+        A far end that sends no more RTP (an announcement paused) but still
+        receives keeps its connection well past the old 1 s silence timer.
+        """
+        for _ in range(30):
+            self.mediaClock.advance(1.0)
+        yield self.wire.quiet()
+        self.assertEqual(len(self.gateway.connectionsOf("1/0/0")), 1)
+        self.assertGreater(self.far.received, 30)
+        self.assertEqual((self.stream.unreachable, self.stream.refusals, self.dlcxs()), (False, 0, []))
+
+    @bounded
+    def test_portUnreachableDeletes(self) -> Any:
+        """
+        The far end closes its socket: the kernel answers the gateway's
+        next RTP with ICMP port unreachable; 1 s later, no RTP having
+        arrived, the connection is deleted and the call agent gets a DLCX
+        with C{E: 902 RTP unreachable}, which tshark decodes.
+        """
+        yield self.farPort.stopListening()
+        self.mediaClock.advance(self.pump.interval)
+        yield self.wire.when(lambda: self.stream.refusals > 0)
+        self.mediaClock.advance(0.9)
+        self.assertEqual(len(self.gateway.connectionsOf("1/0/0")), 1)
+        deleted = self.callAgent.whenReceived(lambda received: any(c.verb == "DLCX" for c in received))
+        self.mediaClock.advance(0.1)
+        yield deleted
+        [dlcx] = self.dlcxs()
+        self.assertEqual((dlcx.get("C"), dlcx.get("I")), ("ABC1", (self.connection.connectionId,)))
+        self.assertEqual((dlcx.get("E").code, dlcx.get("E").text), (902, "RTP unreachable"))
+        self.assertEqual(self.gateway.connectionsOf("1/0/0"), ())
+        self.assertEqual(self.gateway.counters.connectionsLost, 1)
+        [raw] = [data for _, data in self.captured if data.startswith(b"DLCX")]
+        self.assertIn(b"\nE: 902 RTP unreachable\n", raw.replace(b"\r\n", b"\n"))
+        yield self.decodes(self.captured)
+
+    @bounded
+    def decodes(self, captured: list[tuple[bool, bytes]]) -> Any:
+        """tshark decodes each captured datagram as MGCP, none malformed, the DLCX with E: 902."""
+        tshark = requireTool("tshark")
+        path = self.mktemp() + ".pcap"
+        with open(path, "wb") as capture:
+            capture.write(buildUdpPcap(captured))
+        home = self.mktemp()
+        os.makedirs(home)
+        out, err, code = yield getProcessOutputAndValue(
+            tshark, ("-n", "-r", path, "-d", "udp.port==2427,mgcp", "-T", "fields", "-e", "mgcp.req.verb",
+                     "-e", "mgcp.param.reasoncode", "-e", "_ws.malformed"),
+            env=dict(os.environ, HOME=home), reactor=reactor)
+        self.assertEqual(code, 0, err)
+        lines = [line.split("\t") for line in out.decode("utf-8").splitlines()]
+        self.assertEqual(len(lines), len(captured))
+        self.assertEqual([line for line in lines if line[-1]], [], "malformed packets")
+        self.assertIn(["DLCX", "902 RTP unreachable", ""], lines)

@@ -6,7 +6,10 @@ L{RtpStream} is one media endpoint (bound to an even port of the range by
 L{srst.media.portrange.RtpPortAllocator}), a L{DatagramProtocol}: it builds and
 (optionally) SRTP-protects what it sends, checks, decrypts and accounts for
 what it receives (RFC 3550 statistics), drops bad input without raising,
-and reports an RTP-unreachable far end once.
+and reports an RTP-unreachable far end once: one whose host answered the RTP
+sent to it with ICMP port unreachable and then sent none (IOS's C{mgcp rtp
+unreachable}), or, where a silence timeout is asked for, one that sent no
+RTP for that long.
 
 To police RTP with the control-plane policy, bind a
 C{srst.policing.PolicingDatagramProtocol} wrapping the stream instead of
@@ -142,16 +145,26 @@ class RtpStream(DatagramProtocol):
     decode as RTP (C{malformed}).  Each of those is dropped, never raised;
     the first of each kind is logged as a warning, later ones at debug in
     C{srst.debug.media}.  A good packet feeds the statistics, resets the
-    RTP-unreachable timer and goes to C{onPayload(payload, packet)}.
+    RTP-unreachable timers and goes to C{onPayload(payload, packet)}.
 
-    @ivar clock: the clock for arrival times and the unreachable timer.
+    An ICMP port unreachable for what the stream sends to L{remote}
+    (L{connectionRefused}, from L{srst.media.udpport.MediaUdpPort}) arms the
+    refusal timer of C{refusedTimeout} seconds; a good packet before it
+    fires disarms it, otherwise the far end is unreachable.
+
+    @ivar clock: the clock for arrival times and the unreachable timers.
     @ivar payloadType: the payload type sent.
     @ivar ssrc: the SSRC sent.
     @ivar unreachableTimeout: seconds without a valid packet after
-        L{startMedia} before C{onUnreachable}, or L{None} for never.
+        L{startMedia} before C{onUnreachable} (the silence timer), or
+        L{None} for never.
+    @ivar refusedTimeout: seconds without a valid packet after an ICMP
+        port unreachable before C{onUnreachable}, or L{None} to ignore
+        ICMP.
+    @ivar refusals: ICMP port unreachables heard for L{remote}.
     @ivar localPort: the bound port, or L{None} before binding.
-    @ivar unreachable: whether the unreachable timeout fired.
-    @ivar onUnreachable: called once when the timeout fires, or L{None}
+    @ivar unreachable: whether an unreachable timer fired.
+    @ivar onUnreachable: called once when a timer fires, or L{None}
         (may be set after construction).
     @ivar closed: whether L{close} was called.
     """
@@ -173,7 +186,8 @@ class RtpStream(DatagramProtocol):
                  ssrc: Optional[int] = None,
                  minSequential: int = 2,
                  acceptPayloadTypes: Optional[frozenset[int]] = None,
-                 unreachableAfterMedia: bool = False) -> None:
+                 unreachableAfterMedia: bool = False,
+                 refusedTimeout: Optional[float] = None) -> None:
         """
         @param clock: the reactor's time provider (or a L{task.Clock}).
         @param debug: the router's switches; later drops of a kind are
@@ -201,14 +215,20 @@ class RtpStream(DatagramProtocol):
             once a good packet has arrived after L{startMedia} (or after
             L{remote} changed): media that I{stops}, not media that has
             not started yet (a call still ringing, a far end just moved).
+        @param refusedTimeout: seconds to wait for RTP after an ICMP port
+            unreachable before C{onUnreachable}, or L{None} to ignore ICMP.
         """
         if unreachableTimeout is not None and unreachableTimeout <= 0:
             raise ValueError("unreachableTimeout must be positive")
+        if refusedTimeout is not None and refusedTimeout <= 0:
+            raise ValueError("refusedTimeout must be positive")
         self.clock = clock
         self._debugLog = debug.logger(DEBUG_NAMESPACE)
         self.payloadType = int(payloadType)
         self.ssrc = secrets.randbits(32) if ssrc is None else ssrc
         self.unreachableTimeout = unreachableTimeout
+        self.refusedTimeout = refusedTimeout
+        self.refusals = 0
         self.localPort: Optional[int] = None
         self.unreachable = False
         self.closed = False
@@ -229,6 +249,7 @@ class RtpStream(DatagramProtocol):
                                           minSequential=minSequential)
         self._txStats = SendStatistics()
         self._timer: Optional[IDelayedCall] = None
+        self._refusedTimer: Optional[IDelayedCall] = None
         self._counts = dict.fromkeys(
             ("received", "decrypted", "malformed", "authFailures",
              "replays", "wrongSource", "otherPayloadType", "delivered",
@@ -258,6 +279,7 @@ class RtpStream(DatagramProtocol):
         self._remote = address
         if changed:
             self._source = None
+            self._cancelRefusedTimer()  # the refusal was the old far end's
             if self._timer is not None or self._armOnMedia:
                 # A new far end: time it on its own packets, not the old one's.
                 self._cancelTimer()
@@ -280,9 +302,39 @@ class RtpStream(DatagramProtocol):
 
     def stopProtocol(self) -> None:
         """
-        The port stopped listening: cancel the timer.
+        The port stopped listening: cancel the timers.
         """
         self._cancelTimer()
+        self._cancelRefusedTimer()
+
+    def connectionRefused(self) -> None:
+        """
+        The far end's host answered RTP sent to L{remote} with ICMP port
+        unreachable: unless a good packet arrives within C{refusedTimeout},
+        the far end is unreachable.
+        """
+        self.refusals += 1
+        if (self.refusedTimeout is None or self.closed or self.unreachable
+                or self._refusedTimer is not None):
+            return
+        self.log.info(
+            "RTP to {remote} from port {localPort} refused (ICMP port "
+            "unreachable); unreachable unless RTP arrives within {timeout} s",
+            remote=self._remote, localPort=self.localPort,
+            timeout=self.refusedTimeout, ssrc=self.ssrc)
+        self._refusedTimer = self.clock.callLater(self.refusedTimeout, self._refusedTimedOut)
+
+    def _refusedTimedOut(self) -> None:
+        self._refusedTimer = None
+        self._cancelTimer()
+        self._reportUnreachable(
+            "RTP to {remote} from port {localPort} unreachable: ICMP port "
+            "unreachable and no valid packet for {timeout} s", self.refusedTimeout)
+
+    def _cancelRefusedTimer(self) -> None:
+        timer, self._refusedTimer = self._refusedTimer, None
+        if timer is not None and timer.active():
+            timer.cancel()
 
     def startMedia(self) -> None:
         """
@@ -310,13 +362,16 @@ class RtpStream(DatagramProtocol):
 
     def _unreachableTimedOut(self) -> None:
         self._timer = None
-        self.unreachable = True
-        self.log.warn(
+        self._cancelRefusedTimer()
+        self._reportUnreachable(
             "RTP from {remote} to port {localPort} unreachable: no valid "
-            "packet for {timeout} s",
-            remote=self._remote, localPort=self.localPort,
-            timeout=self.unreachableTimeout, ssrc=self.ssrc,
-            received=self._counts["received"])
+            "packet for {timeout} s", self.unreachableTimeout)
+
+    def _reportUnreachable(self, message: str, timeout: Optional[float]) -> None:
+        self.unreachable = True
+        self.log.warn(message, remote=self._remote, localPort=self.localPort,
+                      timeout=timeout, ssrc=self.ssrc,
+                      received=self._counts["received"], refusals=self.refusals)
         if self.onUnreachable is not None:
             with self.log.failuresHandled(
                     "while reporting RTP unreachable on {localPort}",
@@ -447,6 +502,8 @@ class RtpStream(DatagramProtocol):
             self._source = (str(addr[0]), int(addr[1]))
         self._rxStats.receiveHeader(ssrc, seq, timestamp, len(payload),
                                     self.clock.seconds())
+        if self._refusedTimer is not None:
+            self._cancelRefusedTimer()  # it answers after all
         if self._timer is not None:
             self._timer.reset(self.unreachableTimeout)
         elif self._armOnMedia:
@@ -494,6 +551,7 @@ class RtpStream(DatagramProtocol):
             return succeed(None)
         self.closed = True
         self._cancelTimer()
+        self._cancelRefusedTimer()
         transport, port = self.transport, self.localPort
 
         def release(result: object) -> object:

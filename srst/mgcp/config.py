@@ -121,9 +121,14 @@ class MgcpConfig:
         (in-band audio).
     @ivar sdp: C{"simple"} (C{mgcp sdp simple}: no C{o=}, C{s=}, C{t=}) or
         C{"full"}.
-    @ivar rtpUnreachableTimeoutMs: C{mgcp rtp unreachable timeout}, or
-        L{None} when C{rtp-unreachable: null} turns the check off,
-        milliseconds.
+    @ivar rtpUnreachableTimeoutMs: C{mgcp rtp unreachable timeout}: how long
+        after an ICMP port unreachable for the RTP a connection sends no RTP
+        may arrive before the connection is deleted, milliseconds; or
+        L{None} when C{rtp-unreachable: null} turns the check off.
+    @ivar rtpUnreachableSilenceMs: C{rtp-unreachable.silence-timeout-ms}
+        (no IOS command): delete a connection whose RTP, once it arrived,
+        stops for this long, milliseconds; L{None} (the default) never
+        does (a quiet far end keeps its connection).
     @ivar rtpUnreachableAction: C{"notify"} (tell the call agent with a
         gateway DLCX).
     @ivar restartDelay: RestartDelay sent in graceful RSIPs, seconds.
@@ -147,6 +152,7 @@ class MgcpConfig:
     sdp: str = "simple"
     rtpUnreachableTimeoutMs: Optional[int] = 1000
     rtpUnreachableAction: str = "notify"
+    rtpUnreachableSilenceMs: Optional[int] = None
     restartDelay: int = 0
     packageCapabilities: tuple[str, ...] = DEFAULT_PACKAGES
     timers: MgcpTimers = MgcpTimers()
@@ -337,12 +343,15 @@ def readMgcp(m: Reader) -> MgcpConfig:
     sdp = m.string("sdp", "simple", choices=["simple", "full"])
     if m.has("rtp-unreachable") and m.raw("rtp-unreachable") is None:
         # no mgcp rtp unreachable timeout: connections are never torn down for it
-        timeoutMs, action = None, "notify"
+        timeoutMs, action, silenceMs = None, "notify", None
         m.child("rtp-unreachable").finish()
     else:
         unreachable = m.child("rtp-unreachable")
         timeoutMs = unreachable.integer("timeout-ms", 1000, 1000, 10000) or 1000
         action = unreachable.string("action", "notify", choices=["notify"])
+        silenceMs = None
+        if not (unreachable.has("silence-timeout-ms") and unreachable.raw("silence-timeout-ms") is None):
+            silenceMs = unreachable.integer("silence-timeout-ms", None, 1000, 600000)
         unreachable.finish()
     restartDelay = m.integer("restart-delay", 0, 0, 600)
     packages = _packages(m)
@@ -360,6 +369,7 @@ def readMgcp(m: Reader) -> MgcpConfig:
         sdp=sdp or "simple",
         rtpUnreachableTimeoutMs=timeoutMs,
         rtpUnreachableAction=action or "notify",
+        rtpUnreachableSilenceMs=silenceMs,
         restartDelay=restartDelay or 0,
         packageCapabilities=packages,
         timers=timers,

@@ -70,7 +70,8 @@ from srst.media.transport import StreamSnapshot
 from srst.mgcp._connections import Connection
 from srst.mgcp.endpoint import ConnectionInfo, MgcpEndpoint
 from srst.mgcp.messages import Command, ConnectionParameters, NotifiedEntity, Reason, Response
-from srst.ports.media import PortMediaLeg
+from srst.mgcp.config import MgcpConfig
+from srst.ports.media import PortMediaLeg, PortMediaResources
 from srst.ports.voiceport import VoicePort
 from srst.mgcp.transactions import (
     ITransactionOwner,
@@ -80,7 +81,7 @@ from srst.mgcp.transactions import (
     RetransmissionPolicy,
 )
 
-__all__ = ["MgcpGateway", "DisconnectedStatus", "GatewayCounters", "GatewayProtocol", "MgcpErrorResponse",
+__all__ = ["MgcpGateway", "mediaLegs", "DisconnectedStatus", "GatewayCounters", "GatewayProtocol", "MgcpErrorResponse",
            "UnknownVoicePort", "RELINQUISHED_CODE", "DEBUG_NAMESPACE", "REFUSED_WHAT",
            "expectSuccess", "peerText", "printable"]
 
@@ -94,6 +95,32 @@ _MAX_REDIRECTS = 3
 
 REFUSED_WHAT = "MGCP datagrams dropped (not a call agent)"
 """What the summary of datagrams dropped by source validation calls them (L{srst.lograte})."""
+
+
+def mediaLegs(media: PortMediaResources, config: MgcpConfig) -> Callable[[VoicePort, int], PortMediaLeg]:
+    """
+    The C{newLeg} of an L{MgcpGateway}: legs from the voice ports' media
+    resources with C{mgcp rtp unreachable}'s timing.  A connection is
+    deleted for RTP unreachable as IOS does it: when the far end's host
+    answers its RTP with ICMP port unreachable and no RTP arrives within
+    C{timeout-ms}; a quiet far end keeps its connection, unless
+    C{silence-timeout-ms} asks for the silence timer too (armed once RTP
+    has arrived).  The voice ports' own timer (C{media.rtp-unreachable-ms})
+    is not used.
+
+    @param media: the voice ports' L{PortMediaResources}.
+    @param config: the C{mgcp:} section.
+    @return: C{newLeg(port, payloadType)}.
+    """
+    refused = config.rtpUnreachableTimeoutMs
+    silence = config.rtpUnreachableSilenceMs
+
+    def newLeg(port: VoicePort, payloadType: int) -> PortMediaLeg:
+        return media.newLeg(port, payloadType, unreachableAfterMedia=True,
+                            refusedTimeout=refused / 1000.0 if refused is not None else None,
+                            unreachableTimeout=silence / 1000.0 if silence is not None else None)
+
+    return newLeg
 
 
 def _hostKey(host: Any) -> str:

@@ -215,11 +215,15 @@ class PortMediaResources:
     def newLeg(self, port: VoicePort, payloadType: int = PayloadType.PCMU, *, txKeys: SrtpKeys | None = None,
                rxKeys: SrtpKeys | None = None, onUnreachable: Callable[[], Any] | None = None,
                unreachableTimeout: float | None | _Default = _DEFAULT,
-               unreachableAfterMedia: bool = False) -> "PortMediaLeg":
+               unreachableAfterMedia: bool = False,
+               refusedTimeout: float | None = None) -> "PortMediaLeg":
         """
         @param unreachableTimeout: seconds, L{None} for never, or by default
             the resources' L{unreachableTimeout} (MGCP legs pass C{mgcp
-            rtp-unreachable}'s).
+            rtp-unreachable.silence-timeout-ms}).
+        @param refusedTimeout: seconds to wait for RTP after an ICMP port
+            unreachable before the leg reports it, or L{None} to ignore ICMP
+            (MGCP legs pass C{mgcp rtp-unreachable.timeout-ms}).
         @param unreachableAfterMedia: time out only once RTP has arrived
             (MGCP legs: a connection made while the far end still rings
             receives nothing yet).
@@ -231,7 +235,7 @@ class PortMediaResources:
                             debug=self.debug, payloadType=payloadType, txKeys=txKeys, rxKeys=rxKeys,
                             unreachableTimeout=timeout, onUnreachable=onUnreachable,
                             unreachableAfterMedia=unreachableAfterMedia,
-                            wrap=self._wrap)
+                            refusedTimeout=refusedTimeout, wrap=self._wrap)
 
 
 @implementer(IVoicePortListener)
@@ -263,7 +267,7 @@ class PortMediaLeg:
                  rxKeys: SrtpKeys | None = None, unreachableTimeout: float | None = None,
                  onUnreachable: Callable[[], Any] | None = None,
                  wrap: Callable[[RtpStream], DatagramProtocol] | None = None,
-                 unreachableAfterMedia: bool = False) -> None:
+                 unreachableAfterMedia: bool = False, refusedTimeout: float | None = None) -> None:
         """
         @param reactor: provides C{listenUDP} and the clock.
         @param allocator: where the RTP port comes from (its C{address} is
@@ -280,6 +284,8 @@ class PortMediaLeg:
         @param wrap: wraps the stream before binding (control-plane
             policing), or L{None}.
         @param unreachableAfterMedia: time out only once RTP has arrived.
+        @param refusedTimeout: seconds to wait for RTP after an ICMP port
+            unreachable before C{onUnreachable}, or L{None} to ignore ICMP.
         @raise UnsupportedPayloadType: for a payload type that is not G.711.
         """
         self.law = lawOf(payloadType)
@@ -292,7 +298,7 @@ class PortMediaLeg:
         self.stream = RtpStream(reactor, debug=debug, payloadType=self.payloadType, txKeys=txKeys, rxKeys=rxKeys,
                                 onAudio=self._received, onUnreachable=onUnreachable,
                                 acceptPayloadTypes=frozenset((self.payloadType,)),
-                                unreachableAfterMedia=unreachableAfterMedia,
+                                unreachableAfterMedia=unreachableAfterMedia, refusedTimeout=refusedTimeout,
                                 unreachableTimeout=unreachableTimeout, releasePort=allocator.release)
         self._wrap = wrap
         self.local: tuple[str, int] | None = None
@@ -415,7 +421,7 @@ class PortMediaLeg:
 
     @property
     def onUnreachable(self) -> Callable[[], Any] | None:
-        """Called once when no RTP arrives for the unreachable timeout (settable)."""
+        """Called once when the far end is unreachable (settable): see L{RtpStream}."""
         return self.stream.onUnreachable
 
     @onUnreachable.setter
