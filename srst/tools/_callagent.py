@@ -674,9 +674,12 @@ class CallAgent(EventSource):
                    "call %d (%s)" % (call.index, reason), call)
 
     def _release(self, call: Call, by: Optional[Line], reason: str) -> None:
+        # The DLCXs go out before the release is reported: an observer that
+        # acts on it (stops the agent, checks the wire) sees them sent.
+        parties = call.parties()
+        deletions = [self._deleteConnection(call, line) for line in parties]
         self._markReleased(call, reason)
-        for line in call.parties():
-            deleting = self._deleteConnection(call, line)
+        for line, deleting in zip(parties, deletions):
             if line is by or line.state is LineState.ALERTING:
                 state, events = LineState.IDLE, "L/hd(N)"
             else:
