@@ -18,7 +18,7 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 from zope.interface.verify import verifyObject
 
 from srst.debug import DebugSwitches
-from srst.mgcp.messages import Command, Response, decodeMessage
+from srst.mgcp.messages import Command, Response, decodeMessage, encodeMessage
 from srst.mgcp.sdp import simpleSdp
 from srst.mgcp.transactions import ITransactionOwner, MgcpTimeout, MgcpTransactionProtocol, MgcpTransactions
 from srst.tools import ccm
@@ -704,6 +704,40 @@ class CallTests(SynchronousTestCase):
         self.assertEqual(h.agent.counters.commandsSent, h.agent.counters.responsesReceived + 1)
 
 
+class IgnoredEndpointTests(SynchronousTestCase):
+    """
+    An agent told to ignore an endpoint drops the gateway's commands for
+    it unanswered (as Asterisk does for an endpoint it has no
+    configuration for), and only those.
+    """
+
+    def datagram(self, verb: str, endpoint: str) -> bytes:
+        return encodeMessage(Command(verb, 7, endpoint + "@" + DOMAIN, "MGCP 0.1",
+                                     parameters=[("X", "1"), ("O", "L/hd")]))
+
+    def test_ignores(self):
+        """
+        Commands for the ignored endpoint (named by voice port or endpoint
+        name, any case) are ignored; other endpoints, wildcards,
+        responses and undecodable datagrams are not.
+        """
+        for name in ("1/0/1", "AALN/s1/su0/1"):
+            agent = CallAgent(Clock(), DOMAIN, LINES, debug=DebugSwitches(), ignored=[name])
+            self.assertTrue(agent.ignores(self.datagram("NTFY", "aaln/S1/SU0/1")))
+            self.assertTrue(agent.ignores(self.datagram("RSIP", "aaln/s1/su0/1")))
+            self.assertFalse(agent.ignores(self.datagram("NTFY", "aaln/S1/SU0/0")))
+            self.assertFalse(agent.ignores(self.datagram("RSIP", "*")))
+            self.assertFalse(agent.ignores(b"200 7 OK\r\n"))
+            self.assertFalse(agent.ignores(b"\xff garbage"))
+        self.assertFalse(CallAgent(Clock(), DOMAIN, LINES, debug=DebugSwitches()).ignores(
+            self.datagram("NTFY", "aaln/S1/SU0/1")))
+
+    def test_badName(self):
+        """An ignored endpoint that is neither an endpoint nor a voice port is refused."""
+        self.assertRaises(ValueError, CallAgent, Clock(), DOMAIN, LINES, debug=DebugSwitches(),
+                          ignored=["1/x/2"])
+
+
 class ParserTests(SynchronousTestCase):
     """
     The C{srst-ccm mgcp agent} command line.
@@ -717,7 +751,9 @@ class ParserTests(SynchronousTestCase):
         args = ccm.makeParser().parse_args([
             "mgcp", "agent", "--gateway", "127.0.0.1:2427", "--domain", DOMAIN,
             "--line", "81234=aaln/S1/SU0/0", "--line", "81236=1/0/1",
-            "--digit-map", "(8xxxx)", "--duration", "2.5", "--no-audit"])
+            "--digit-map", "(8xxxx)", "--duration", "2.5", "--no-audit",
+            "--ignore-endpoint", "1/0/2", "--ignore-endpoint", "aaln/S1/SU0/3"])
+        self.assertEqual(args.ignored, ["1/0/2", "aaln/S1/SU0/3"])
         self.assertEqual((args.listen, args.gateway), (CA, GW))
         self.assertEqual(args.lines, LINES)
         self.assertEqual((args.digitMap, args.duration, args.audit), ("(8xxxx)", 2.5, False))

@@ -32,6 +32,8 @@ from zope.interface import provider
 
 from srst.debug import DebugSwitches
 from srst.mgcp.fallback import FallbackStatus
+from srst.mgcp.gateway import DisconnectedStatus
+from srst.mgcp._disconnected import DISCONNECTED
 from srst.ports import g711
 from srst.ports.tones import CallProgressTone
 from srst.ports.voiceport import PortStatus
@@ -365,3 +367,111 @@ class MgcpGatewayAcceptanceTests(TestCase):
         yield self.until(lambda: self.control.owner("1/0/0") == "MGCP", "1/0/0 back after its call", timeout=10)
         yield self.until(lambda: self.monitor.status is FallbackStatus.REGISTERED, "registered again", timeout=10)
         phone.onHook()
+
+
+THREE_PORTS = """
+media:
+  address: 127.0.0.1
+  rtp-port-range: "{rtpRange}"
+voice-ports:
+  1/0/0: {{signal: fxs-loop-start}}
+  1/0/1: {{signal: fxs-loop-start}}
+  1/0/2: {{signal: fxs-loop-start}}
+dial-peers:
+  - {{tag: 81234, type: pots, destination-pattern: "81234", port: 1/0/0, application: mgcpapp}}
+  - {{tag: 81236, type: pots, destination-pattern: "81236", port: 1/0/1, application: mgcpapp}}
+  - {{tag: 81238, type: pots, destination-pattern: "81238", port: 1/0/2, application: mgcpapp}}
+mgcp:
+  bind: {{host: 127.0.0.1, port: 0}}
+  call-agent: {{host: 127.0.0.1, port: {agentPort}}}
+  timers: {{request-timeout-ms: 100, request-timeout-max-ms: 400, tsmax: 1, tdinit: 1}}
+ccm-manager:
+  fallback-mgcp: true
+  keepalive-interval: 10
+  failover-interval: 20
+"""
+
+
+class UnansweredEndpointAcceptanceTests(TestCase):
+    """
+    The call agent never answers for one endpoint (C{srst-ccm mgcp agent
+    --ignore-endpoint}, as Asterisk does for an endpoint it has no
+    configuration for): that endpoint alone is disconnected (RFC 3435
+    4.4.7) while a call on two other ports goes on.
+    """
+
+    timeout = 60
+    until = MgcpGatewayAcceptanceTests.until
+    tap = MgcpGatewayAcceptanceTests.tap
+    portCall = MgcpGatewayAcceptanceTests.portCall
+    checkCapture = MgcpGatewayAcceptanceTests.checkCapture
+
+    @bounded
+    def setUp(self) -> Any:
+        self.wire = DatagramWire()
+        self.wire.watchLogs(self, reactor)
+        watched = WatchedReactor(reactor, self.wire)
+        self.agent = CallAgent(watched, "branch-router",
+                               [parseLineSpec("81234=1/0/0"), parseLineSpec("81236=1/0/1"),
+                                parseLineSpec("81238=1/0/2")],
+                               listenAddress=("127.0.0.1", 0), debug=DebugSwitches(), ignored=["1/0/2"])
+        self.agent.start()
+        self.addCleanup(self.agent.stop)
+        extra = CMF.format(maxEphones=10) + THREE_PORTS.format(
+            rtpRange="43100-43199", agentPort=self.agent.listenAddress[1])
+        self.service = yield startRouter(self, routerYamlWithCapf(stateDirectory(self), extra),
+                                         reactor=watched)
+        self.gateway = self.service.mgcpService.gateway
+        self.monitor = self.service.mgcpService.monitor
+        self.control = self.service.mgcpService.control
+        self.ports = {port.name: port for port in self.service.voicePorts}
+        self.captured: list[tuple[bool, bytes]] = []
+        self.tap()
+        yield self.agent.whenRegistered()
+        self.registered = len(self.captured)
+
+    def restartsSent(self) -> list[tuple[str, str]]:
+        """@return: C{(endpoint, RM)} of every RSIP the gateway sent since it registered."""
+        found = []
+        for sent, data in self.captured[self.registered:]:
+            lines = data.decode("ascii", "replace").replace("\r\n", "\n").split("\n")
+            if sent and lines[0].startswith("RSIP "):
+                method = [line.split(":", 1)[1].strip() for line in lines if line.startswith("RM:")]
+                found.append((lines[0].split()[2], method[0] if method else ""))
+        return found
+
+    @bounded
+    def test_onlyThatEndpointDisconnected(self) -> None:
+        """
+        1/0/0 and 1/0/1 are in a call; 1/0/2 goes off hook and its NTFY is
+        never answered: the gateway sends C{RSIP aaln/S1/SU0/2@branch-router
+        RM: disconnected} (never C{RSIP *}), the call keeps its audio and
+        its connections, the gateway stays registered, and tshark decodes
+        every MGCP datagram.
+        """
+        a, b = yield self.portCall()
+        call = self.agent.calls[-1]
+        c = self.ports["1/0/2"]
+        c.backend.offHook()
+        endpoint = "aaln/S1/SU0/2@branch-router"
+        yield self.until(lambda: (endpoint, "disconnected") in self.restartsSent(),
+                         "the disconnected RSIP for 1/0/2's endpoint", timeout=8)
+        self.assertEqual([rsip for rsip in self.restartsSent() if rsip[0].startswith("*")], [])
+        self.assertIn(self.gateway.disconnectedStatus("1/0/2"), DISCONNECTED)
+        self.assertIs(self.gateway.disconnected.status(), DisconnectedStatus.CONNECTED)
+        before = b.rxPackets
+        a.dsp.playSamples(SAMPLES)
+        yield self.until(lambda: b.rxPackets > before + 25, "the call on 1/0/0-1/0/1 still carries audio")
+        self.assertEqual((a.status, b.status), (PortStatus.CONNECTED, PortStatus.CONNECTED))
+        self.assertEqual((len(self.gateway.connectionsOf("1/0/0")), len(self.gateway.connectionsOf("1/0/1"))),
+                         (1, 1))
+        self.assertTrue(call.active)
+        self.assertIs(self.monitor.status, FallbackStatus.REGISTERED)
+        self.assertTrue(all(self.gateway.controlled(name) for name in ("1/0/0", "1/0/1", "1/0/2")))
+        a.backend.onHook()
+        yield self.agent.whenCallReleased()
+        yield self.until(lambda: not self.gateway.connectionsOf("1/0/0") and not self.gateway.connectionsOf("1/0/1"),
+                         "both connections deleted")
+        b.backend.onHook()
+        self.assertEqual([rsip for rsip in self.restartsSent() if rsip[0].startswith("*")], [])
+        yield self.checkCapture()

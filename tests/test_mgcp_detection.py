@@ -26,7 +26,8 @@ from srst.media.portrange import RtpPortAllocator
 from srst.mgcp.config import CcmManagerConfig, Switchback, SwitchbackMode
 from srst.mgcp.control import MgcpService
 from srst.mgcp.fallback import FallbackStatus
-from srst.mgcp.gateway import MgcpGateway
+from srst.mgcp._disconnected import DISCONNECTED
+from srst.mgcp.gateway import DisconnectedStatus, MgcpGateway
 from srst.ports.media import MediaPump, PortMediaResources
 from srst.ports.simulated import SimulatedBackend
 from srst.ports.voiceport import PortStatus, newVoicePort
@@ -182,6 +183,58 @@ class DetectionTimingTests(GatewayOverUdp):
         yield self.wire.when(lambda: self.monitor.status is FallbackStatus.REGISTERED)
         self.assertTrue(all(self.gateway.controlled(name) for name in PORTS))
         self.assertGreater(self.restartsSent(), restarts)
+
+    def restartMethods(self) -> dict[bytes, bytes]:
+        """@return: the endpoint and C{RM:} of each RSIP sent so far, by transaction id."""
+        found = {}
+        for data in self.sent:
+            if data.startswith(b"RSIP "):
+                lines = data.replace(b"\r", b"").split(b"\n")
+                method = [line.split(b":", 1)[1].strip() for line in lines if line.startswith(b"RM:")]
+                found[lines[0].split()[1]] = (lines[0].split()[2], method[0])
+        return found
+
+    @bounded
+    def test_oneEndpointUnansweredKeepsControl(self) -> Any:
+        """
+        The call agent never answers for 1/0/1 (as Asterisk does for an
+        endpoint it has no configuration for) but answers the keepalives:
+        1/0/1 alone is disconnected, with its own RSIP, and the gateway
+        stays registered with every port under MGCP; no C{RSIP *} goes out.
+        """
+        self.agent.ignored = frozenset({"aaln/s1/su0/1"})
+        before = set(self.restartMethods())
+        self.ports["1/0/1"].backend.offHook()
+        yield self.advance(90.0)
+        restarts = [value for key, value in self.restartMethods().items() if key not in before]
+        self.assertIn((b"aaln/S1/SU0/1@branch-router", b"disconnected"), restarts)
+        self.assertEqual([endpoint for endpoint, _ in restarts if endpoint.startswith(b"*")], [])
+        self.assertIn(self.gateway.disconnectedStatus("1/0/1"), DISCONNECTED)
+        self.assertIs(self.gateway.disconnectedStatus("1/0/0"), DisconnectedStatus.CONNECTED)
+        self.assertIs(self.monitor.status, FallbackStatus.REGISTERED)
+        self.assertTrue(all(self.gateway.controlled(name) for name in PORTS))
+        self.assertGreaterEqual(self.keepalivesSent(), 3)
+
+    @bounded
+    def test_nothingAnsweredLosesTheGateway(self) -> Any:
+        """
+        When the call agent answers nothing at all, an endpoint's NTFY
+        timing out after 15 s of silence makes it lost (fallback as
+        before), and the disconnected procedure that runs is the whole
+        gateway's (C{RSIP * RM: disconnected}) once a keepalive times out.
+        """
+        yield self.agent.stop()
+        yield self.settle()
+        lastHeard = self.heard[-1]
+        before = set(self.restartMethods())
+        self.ports["1/0/1"].backend.offHook()
+        yield self.advance(lastHeard + 21.0 - self.clock.seconds())
+        self.assertIs(self.monitor.status, FallbackStatus.FALLBACK)
+        self.assertFalse(any(self.gateway.controlled(name) for name in PORTS))
+        yield self.advance(40.0)
+        restarts = [value for key, value in self.restartMethods().items() if key not in before]
+        self.assertIn((b"*@branch-router", b"disconnected"), restarts)
+        self.assertIs(self.gateway.disconnectedStatus("1/0/1"), DisconnectedStatus.CONNECTED)
 
     @bounded
     def test_longRingingKeepsTheCall(self) -> Any:

@@ -969,6 +969,181 @@ class KeepaliveTests(SynchronousTestCase):
         self.assertIs(self.h.gateway.disconnected.status(), DisconnectedStatus.CONNECTED)
 
 
+class EndpointDisconnectedTests(SynchronousTestCase):
+    """
+    The disconnected procedure is per endpoint (RFC 3435 4.3, 4.4.7): a
+    command for one endpoint timing out disconnects that endpoint only,
+    with its own RSIP and timers (Tdinit, Tdmin, Tdmax), while the call
+    agent answers for the others.
+    """
+
+    def setUp(self) -> None:
+        self.h = GatewayHarness(random=lambda: 0.2, tdmin=25, tdmax=300)
+        self.timeouts: list[int] = []
+        self.h.gateway.timeoutObservers.append(lambda: self.timeouts.append(1))
+        for transactionId, endpoint in ((1001, EP0), (1002, EP1)):
+            self.assertEqual(self.h.response("RQNT %d %s MGCP 0.1\nX: 1\nR: L/hd\n"
+                                             % (transactionId, endpoint)).code, 200)
+
+    def passing(self, seconds: float) -> list[Command]:
+        """
+        Advance the clock in half-second steps (retransmissions go out as
+        they would).
+
+        @return: the commands sent meanwhile.
+        """
+        sent: list[Command] = []
+        for step in range(int(seconds * 2)):
+            self.h.reactor.advance(0.5)
+            sent.extend(m for m in self.h.take() if isinstance(m, Command))
+        return sent
+
+    def unansweredNotify(self) -> Command:
+        """1/0/0 goes off hook; its NTFY is never answered (20 s: Tsmax)."""
+        self.h.lines["1/0/0"].offHook()
+        [ntfy] = self.h.commands("NTFY")
+        self.assertEqual(ntfy.endpoint, EP0)
+        self.h.reactor.advance(20)
+        self.h.take()
+        return ntfy
+
+    def test_onlyThatEndpoint(self) -> None:
+        """
+        An endpoint's NTFY timing out disconnects that endpoint: Tdinit *
+        random later C{RSIP aaln/S1/SU0/0@gw RM: disconnected} with C{RD:}
+        goes out (never C{RSIP *}); each failure doubles the wait up to
+        Tdmax; the other endpoint and the whole gateway stay connected and
+        the timeout still reaches the observers (the fallback monitor).
+        """
+        with capturedLogs() as events:
+            self.unansweredNotify()
+        self.assertIn("MGCP: aaln/S1/SU0/0@%s disconnected (the call agent did not answer a command for it); "
+                      "disconnected RSIP for it in 3.0 s" % (DOMAIN,), [formatEvent(event) for event in events])
+        self.assertEqual(self.timeouts, [1])
+        self.assertIs(self.h.gateway.disconnectedStatus("1/0/0"), DisconnectedStatus.WAITING)
+        self.assertIs(self.h.gateway.disconnectedStatus("1/0/1"), DisconnectedStatus.CONNECTED)
+        self.assertIs(self.h.gateway.disconnected.status(), DisconnectedStatus.CONNECTED)
+        seen: set[int] = set()
+
+        def newRestarts() -> list[Command]:
+            fresh = [c for c in self.h.take() if isinstance(c, Command) and c.verb == "RSIP"
+                     and c.transactionId not in seen]
+            seen.update(c.transactionId for c in fresh)
+            return fresh
+
+        self.h.reactor.advance(2.9)
+        self.assertEqual(newRestarts(), [])
+        self.h.reactor.advance(0.1)
+        [rsip] = newRestarts()
+        self.assertEqual((rsip.endpoint, rsip.raw("RM"), rsip.raw("RD")), (EP0, "disconnected", "3"))
+        sent = [(self.h.reactor.seconds(), rsip)]
+        while len(sent) < 10:
+            self.h.reactor.advance(0.5)
+            sent.extend((self.h.reactor.seconds(), fresh) for fresh in newRestarts())
+        # Each RSIP times out after about 20 s (Tsmax); the next waits twice
+        # as long as the one before, at most Tdmax (300 here).
+        waits = [round(later - earlier - 20) for (earlier, _), (later, _) in zip(sent, sent[1:])]
+        self.assertEqual(waits, [6, 12, 24, 48, 96, 192, 300, 300, 300])
+        self.h.transport.written.clear()
+        for when, restart in sent:
+            self.assertEqual((restart.endpoint, restart.raw("RM")), (EP0, "disconnected"))
+            self.assertLessEqual(abs(int(restart.raw("RD")) - (when - 20)), 1)
+        rsip = sent[-1][1]
+        self.h.answer(rsip)
+        self.assertIs(self.h.gateway.disconnectedStatus("1/0/0"), DisconnectedStatus.CONNECTED)
+        self.assertNotIn("*@" + DOMAIN, [c.endpoint for c in self.h.allCommands("RSIP")])
+        self.assertTrue(self.h.gateway.controlled("1/0/1"))
+
+    def test_keepaliveAnsweredProvesNothingForIt(self) -> None:
+        """
+        The call agent answering a keepalive (or another endpoint's NTFY)
+        does not end the endpoint's procedure, nor supersede its commands:
+        its disconnected RSIP still goes out.
+        """
+        self.unansweredNotify()
+        self.h.gateway.sendKeepalive()
+        [keepalive] = self.h.take()
+        self.h.answer(keepalive)
+        self.h.lines["1/0/1"].offHook()
+        [ntfy] = self.h.take()
+        self.assertEqual(ntfy.endpoint, EP1)
+        self.h.answer(ntfy)
+        self.assertIs(self.h.gateway.disconnectedStatus("1/0/0"), DisconnectedStatus.WAITING)
+        self.h.reactor.advance(3)
+        [rsip] = self.h.take()
+        self.assertEqual((rsip.endpoint, rsip.raw("RM")), (EP0, "disconnected"))
+
+    def test_localActivityOfThatEndpoint(self) -> None:
+        """
+        Local activity on the disconnected endpoint sends its RSIP at once,
+        or Tdmin after its previous attempt; activity on another endpoint
+        does not.
+        """
+        self.unansweredNotify()
+        self.h.lines["1/0/0"].onHook()
+        self.h.lines["1/0/1"].offHook()
+        [other] = self.h.take()
+        self.h.answer(other)
+        self.assertEqual(self.h.commands("RSIP"), [])
+        self.h.lines["1/0/0"].offHook()
+        [first] = self.h.commands("RSIP")
+        self.assertEqual((first.endpoint, first.raw("RD")), (EP0, "0"))
+        self.h.reactor.advance(20)
+        self.h.take()
+        self.h.lines["1/0/0"].onHook()
+        self.h.lines["1/0/0"].offHook()
+        self.h.reactor.advance(4.9)
+        self.assertEqual(self.h.commands("RSIP"), [])
+        self.h.reactor.advance(0.1)
+        [second] = self.h.commands("RSIP")
+        self.assertEqual((second.endpoint, second.raw("RD")), (EP0, "25"))
+
+    def test_answerForItSupersedesItsOutage(self) -> None:
+        """
+        When the call agent answers a command for the endpoint again, its
+        procedure ends and its older commands still retransmitting are
+        superseded; the other endpoint's outstanding command goes on.
+        """
+        self.unansweredNotify()
+        self.h.reactor.advance(3)
+        [rsip] = self.h.take()
+        self.h.lines["1/0/1"].offHook()
+        [other] = self.h.take()
+        self.assertEqual(other.endpoint, EP1)
+        self.assertEqual(self.h.response("RQNT 1003 %s MGCP 0.1\nX: 2\nR: L/hu\n" % (EP0,)).code, 200)
+        self.h.reactor.advance(0.5)
+        self.h.take()
+        self.h.lines["1/0/0"].onHook()
+        [newer] = [m for m in self.h.take() if isinstance(m, Command) and m.verb == "NTFY"]
+        self.assertEqual(newer.endpoint, EP0)
+        self.h.answer(newer)
+        self.assertIs(self.h.gateway.disconnectedStatus("1/0/0"), DisconnectedStatus.CONNECTED)
+        resent = self.passing(10)
+        self.assertNotIn(rsip.transactionId, [m.transactionId for m in resent])
+        self.assertIn(other.transactionId, [m.transactionId for m in resent])
+        self.assertNotIn(EP0, [m.endpoint for m in resent])
+
+    def test_wildcardTimeoutIsTheWholeGateway(self) -> None:
+        """
+        When a command for C{*} times out too, the whole gateway is
+        disconnected: its C{RSIP *} replaces the endpoint's procedure.
+        """
+        self.unansweredNotify()
+        self.h.gateway.sendKeepalive().addErrback(lambda f: None)
+        sent = self.passing(21)
+        self.assertIs(self.h.gateway.disconnected.status(), DisconnectedStatus.WAITING)
+        self.assertIs(self.h.gateway.disconnectedStatus("1/0/0"), DisconnectedStatus.ABANDONED)
+        sent += self.passing(3)
+        rsips = list({c.transactionId: c for c in sent if c.verb == "RSIP"}.values())
+        self.assertEqual([(r.endpoint, r.raw("RM")) for r in rsips],
+                         [(EP0, "disconnected"), ("*@" + DOMAIN, "disconnected")])
+        self.h.answer(rsips[-1])
+        self.assertIs(self.h.gateway.disconnected.status(), DisconnectedStatus.CONNECTED)
+        self.h.take()
+        self.assertEqual([r.endpoint for r in self.passing(600) if r.verb == "RSIP"], [])
+        self.assertIs(self.h.gateway.disconnectedStatus("1/0/0"), DisconnectedStatus.CONNECTED)
+
+
 class FallbackTests(SynchronousTestCase):
     """
     relinquish/reclaim for MGCP gateway fallback (mgcp.md 9.3).

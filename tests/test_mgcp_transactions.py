@@ -4,6 +4,8 @@ Tests for L{srst.mgcp.transactions}.
 
 from __future__ import annotations
 
+import attrs
+
 from twisted.internet import reactor
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.task import Clock
@@ -741,6 +743,20 @@ class OutgoingTests(SynchronousTestCase):
         h.transactions.datagramReceived(b"200 700000000 OK\r\n", CA)
         self.assertEqual(h.transactions.counters.unmatchedResponses, 0)
         self.assertEqual(h.transactions.counters.duplicates, 1)
+
+    def test_supersedeOneEndpoint(self) -> None:
+        """
+        Superseding for one endpoint (any case) ends only that endpoint's
+        older commands; another endpoint's go on.
+        """
+        h = Harness()
+        mine = h.transactions.sendCommand(attrs.evolve(ntfy(), endpoint="aaln/S1/SU0/0@gw"), CA)
+        others = h.transactions.sendCommand(attrs.evolve(ntfy(), endpoint="aaln/S1/SU0/1@gw"), CA)
+        h.clock.advance(0.1)
+        self.assertEqual(h.transactions.supersede(CA[0], h.clock.seconds(), "AALN/s1/su0/0@GW"), [700000000])
+        self.failureResultOf(mine, MgcpSuperseded)
+        self.assertNoResult(others)
+        self.assertEqual(h.transactions.pending, 1)
 
     def test_cancel(self) -> None:
         """

@@ -3,8 +3,12 @@
 The disconnected procedure of mgcp.md 5.3 (RFC 3435 4.4.7), as an Automat
 C{TypeMachineBuilder} machine over a L{DisconnectedCore}.
 
-When a command to the call agent exhausts its retransmissions the gateway
-is I{disconnected}: it waits a random time in C{[0, Tdinit]}, then sends
+The procedure is per endpoint (RFC 3435 4.3, 4.4.7): the gateway runs one
+machine for the whole gateway (its commands for C{*@<domain>}: keepalives,
+the wildcard RSIP) and one for each endpoint (its NTFY, DLCX, its own RSIP),
+each with its own timer; the C{RSIP} names what is disconnected, the
+endpoint or C{*}.  When a command to the call agent exhausts its
+retransmissions, what it named is I{disconnected}: it waits a random time in C{[0, Tdinit]}, then sends
 C{RSIP} with C{RM: disconnected} and C{RD: <seconds disconnected>}.  If
 that fails too the wait doubles (capped at Tdmax) and it tries again.  A
 command from a call agent ends the wait at once; local activity (off-hook)
@@ -119,6 +123,8 @@ class DisconnectedCore:
     @ivar wait: the current disconnected timer, seconds.
     @ivar lastAttempt: when the last disconnected RSIP was sent (clock
         seconds, in this episode or an earlier one), or L{None}.
+    @ivar endpoint: the endpoint name this procedure is for, or L{None}
+        for the whole gateway (its log lines say which).
     """
 
     clock: IReactorTime
@@ -131,6 +137,7 @@ class DisconnectedCore:
     attempts: int = 0
     wait: float = 0.0
     lastAttempt: float | None = None
+    endpoint: str | None = None
     log: Logger = field(factory=lambda: Logger(namespace="srst.mgcp.gateway"), repr=False)
 
     def startTimer(self, seconds: float, expire: Callable[[], None]) -> IDelayedCall:
@@ -147,7 +154,11 @@ class DisconnectedCore:
         self.since = self.clock.seconds()
         self.attempts = 0
         self.wait = self.random() * self.tdinit
-        self.log.warn("MGCP: call agent unreachable; disconnected RSIP in {wait:.1f} s", wait=self.wait)
+        if self.endpoint is None:
+            self.log.warn("MGCP: call agent unreachable; disconnected RSIP in {wait:.1f} s", wait=self.wait)
+        else:
+            self.log.warn("MGCP: {endpoint} disconnected (the call agent did not answer a command for it); "
+                          "disconnected RSIP for it in {wait:.1f} s", endpoint=self.endpoint, wait=self.wait)
         return self.wait
 
     def backOff(self) -> float:
@@ -182,12 +193,20 @@ class DisconnectedCore:
 
     def answered(self, response: Response) -> None:
         """Log that the call agent answered the RSIP."""
-        self.log.info("MGCP: call agent answered the disconnected RSIP ({code})", code=response.code)
+        if self.endpoint is None:
+            self.log.info("MGCP: call agent answered the disconnected RSIP ({code})", code=response.code)
+        else:
+            self.log.info("MGCP: call agent answered the disconnected RSIP for {endpoint} ({code})",
+                          endpoint=self.endpoint, code=response.code)
 
     def failed(self, reason: Failure) -> None:
         """Log that the RSIP failed and when the next one goes."""
-        self.log.warn("MGCP: disconnected RSIP failed ({error}); next in {wait:.1f} s",
-                      error=reason.getErrorMessage(), wait=self.wait)
+        if self.endpoint is None:
+            self.log.warn("MGCP: disconnected RSIP failed ({error}); next in {wait:.1f} s",
+                          error=reason.getErrorMessage(), wait=self.wait)
+        else:
+            self.log.warn("MGCP: disconnected RSIP for {endpoint} failed ({error}); next in {wait:.1f} s",
+                          endpoint=self.endpoint, error=reason.getErrorMessage(), wait=self.wait)
 
 
 def _cancel(timer: IDelayedCall) -> None:

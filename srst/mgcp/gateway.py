@@ -268,8 +268,11 @@ class MgcpGateway:
     @ivar endpoints: the L{MgcpEndpoint}s by voice-port name.
     @ivar protocol: the C{DatagramProtocol} to bind.
     @ivar transactions: the L{MgcpTransactions} core.
-    @ivar disconnected: the disconnected procedure's inputs
-        (L{srst.mgcp._disconnected.DisconnectedInputs}).
+    @ivar disconnected: the whole gateway's disconnected procedure's inputs
+        (L{srst.mgcp._disconnected.DisconnectedInputs}): a command for
+        C{*@<domain>} (keepalive, wildcard RSIP) timed out.  Each endpoint
+        has its own procedure (L{disconnectedStatus}): a command for it
+        timed out (RFC 3435 4.3, 4.4.7).
     @ivar registered: whether the call agent accepted the last restart RSIP.
     @ivar trafficObservers: called with no argument whenever the call
         agent answers one of the gateway's own commands (the response
@@ -356,6 +359,8 @@ class MgcpGateway:
                                              debugLog=debugLog)
         self._heard = False
         self._outage = False
+        self._endpointOutages: set[str] = set()
+        self._procedures: dict[str, DisconnectedInputs] = {}
         self._executing: tuple[Peer, int] | None = None
         self._afterAnswer: dict[tuple[Peer, int], list[Callable[[], object]]] = {}
         self.disconnected: DisconnectedInputs = DisconnectedMachine(DisconnectedCore(
@@ -379,11 +384,15 @@ class MgcpGateway:
             endpoint = MgcpEndpoint(
                 clock=clock, name=name, port=port, newLeg=newLeg,
                 newConnectionId=self._newConnectionId, notify=self._notify,
-                activity=lambda endpoint: self.disconnected.localActivity(),
+                activity=self._localActivity,
                 tcrit=tcrit, tpar=tpar, maxConnections=maxConnections, debugLog=self.debugLog,
                 mediaLost=self._mediaLost, persistent=events, dtmfOutOfBand=dtmfRelay == "out-of-band")
             self.endpoints[port.name] = endpoint
             self._byLocalName[localNameOf(port.name).lower()] = endpoint
+            self._procedures[name.lower()] = DisconnectedMachine(DisconnectedCore(
+                clock=clock, random=random,
+                sendRestart=partial(self._restart, "disconnected", endpointName=name, redirects=0),
+                tdinit=tdinit, tdmin=tdmin, tdmax=tdmax, endpoint=name))
 
     # -- public API for the service and the fallback glue ------------------------------------
 
@@ -394,6 +403,14 @@ class MgcpGateway:
         @raise UnknownVoicePort: when the gateway does not control that port.
         """
         return self._endpoint(portName).name
+
+    def disconnectedStatus(self, portName: str) -> DisconnectedStatus:
+        """
+        @param portName: a voice-port name.
+        @return: the state of its endpoint's own disconnected procedure.
+        @raise UnknownVoicePort: when the gateway does not control that port.
+        """
+        return self._procedures[self._endpoint(portName).name.lower()].status()
 
     def mediaOf(self, portName: str) -> StreamSnapshot | None:
         """
@@ -434,6 +451,8 @@ class MgcpGateway:
         if call is not None and call.active():
             call.cancel()
         self.disconnected.stop()
+        for procedure in self._procedures.values():
+            procedure.stop()
         self.transactions.close()
         self._afterAnswer.clear()
         closing = [endpoint.close() for endpoint in self.endpoints.values()]
@@ -494,9 +513,12 @@ class MgcpGateway:
                 self.log.info("MGCP: redirected to call agent {callAgent}",
                               callAgent=self.callAgent)
                 return self._restart(method, delay, endpointName, redirects + 1)
-            if method in ("restart", "disconnected"):
+            procedure = self._procedures.get(endpointName.lower())
+            if method in ("restart", "disconnected") and (procedure is None or method == "restart"):
                 self.registered = 200 <= response.code <= 299
             self.disconnected.stop()
+            for stopped in (self._procedures.values() if procedure is None else (procedure,)):
+                stopped.stop()
             return expectSuccess(response)
 
         return self._sendCommand(command, self.callAgent).addCallback(answered)
@@ -674,9 +696,14 @@ class MgcpGateway:
 
     def _sendCommand(self, command: Command, peer: Peer) -> Deferred[Response]:
         return self.transactions.sendCommand(command, peer).addCallbacks(
-            partial(self._answered, peer, self.clock.seconds()), self._commandFailed)
+            partial(self._answered, peer, self.clock.seconds(), command.endpoint),
+            partial(self._commandFailed, command.endpoint))
 
-    def _answered(self, peer: Peer, sentAt: float, response: Response) -> Response:
+    def _localActivity(self, endpoint: MgcpEndpoint) -> None:
+        self.disconnected.localActivity()
+        self._procedures[endpoint.name.lower()].localActivity()
+
+    def _answered(self, peer: Peer, sentAt: float, endpointName: str, response: Response) -> Response:
         """
         The call agent answered one of the gateway's commands (first sent
         at C{sentAt}): it is alive.  After an outage (a command timed out),
@@ -685,8 +712,22 @@ class MgcpGateway:
         disconnected procedure ends and they are superseded (not
         retransmitted behind what the gateway sends now, such as the
         switchback's RSIP restart: a late C{RM: disconnected} makes a call
-        agent reset every line).
+        agent reset every line).  Likewise for one endpoint: when the call
+        agent answers a command for an endpoint whose command had timed out,
+        that endpoint's procedure ends and its older commands are
+        superseded; an answer for another endpoint, or to a keepalive,
+        proves nothing for it.
         """
+        key = endpointName.lower()
+        if key in self._endpointOutages and not self._stopped:
+            self._endpointOutages.discard(key)
+            self._procedures[key].stop()
+            superseded = self.transactions.supersede(peer[0], sentAt, endpointName)
+            if superseded:
+                self.log.info("MGCP: call agent {peer} answers for {endpoint} again; {count} request(s) from "
+                              "its outage superseded: {transactionIds}", peer=peerText(peer),
+                              endpoint=endpointName, count=len(superseded),
+                              transactionIds=" ".join(map(str, superseded)))
         if self._outage and not self._stopped:
             self._outage = False
             self.disconnected.stop()
@@ -699,16 +740,36 @@ class MgcpGateway:
             self._traffic()
         return response
 
-    def _commandFailed(self, failure: Failure) -> Failure:
+    def _commandFailed(self, endpointName: str, failure: Failure) -> Failure:
+        """
+        A command failed.  A timeout makes what it named disconnected (RFC
+        3435 4.3): one endpoint (its own procedure; nothing else changes,
+        unless the whole gateway is disconnected already, which covers it),
+        or, for C{*@<domain>}, the whole gateway (whose procedure replaces
+        the endpoints' ones).  The L{timeoutObservers} hear of every
+        timeout: the fallback monitor decides from them and from what the
+        call agent still answers whether it is lost (L{srst.mgcp.fallback}).
+        """
         if failure.check(MgcpTimeout) and not self._stopped:
-            self._outage = True
             self._timeouts += 1
-            self.registered = False
+            key = endpointName.lower()
+            procedure = self._procedures.get(key)
+            if procedure is None:
+                self._outage = True
+                self.registered = False
+                self._endpointOutages.clear()
+            elif not self._outage:
+                self._endpointOutages.add(key)
             for observer in list(self.timeoutObservers):
                 with self.log.failuresHandled("while reporting an MGCP timeout"):
                     observer()
             if self.disconnectedProcedure:
-                self.disconnected.commandTimedOut()
+                if procedure is None:
+                    for each in self._procedures.values():
+                        each.stop()
+                    self.disconnected.commandTimedOut()
+                elif not self._outage:
+                    procedure.commandTimedOut()
         return failure
 
     def _defaultEntity(self) -> NotifiedEntity:
@@ -821,6 +882,8 @@ class MgcpGateway:
             if not names:
                 raise MgcpCommandError(ResponseCode.UNKNOWN_ENDPOINT, "no endpoint %r" % (local,))
             targets = [self._byLocalName[name] for name in names]
+        for target in targets:
+            self._procedures[target.name.lower()].commandReceived()
         return handler(command, kind, targets)
 
     def _controlledOnly(self, endpoint: MgcpEndpoint) -> MgcpEndpoint:

@@ -340,6 +340,7 @@ class _Outgoing:
     data: bytes
     deferred: Deferred
     sentAt: float = 0.0
+    endpoint: str = ""
     retransmitter: Optional[_Retransmitter] = None
     finalTimer: Optional[IDelayedCall] = None
 
@@ -736,7 +737,8 @@ class MgcpTransactions:
                 entry.cancelTimers()
                 self._remember(entry)
 
-        outgoing = _Outgoing(transactionId, peer, data, Deferred(cancel), self.clock.seconds())
+        outgoing = _Outgoing(transactionId, peer, data, Deferred(cancel), self.clock.seconds(),
+                             command.endpoint.lower())
         outgoing.retransmitter = _Retransmitter(
             self.clock, self.policy, lambda: self._resendCommand(outgoing),
             lambda: self._timedOut(outgoing))
@@ -792,21 +794,26 @@ class MgcpTransactions:
         self._recentIds[transactionId] = (outgoing.peer, self.clock.callLater(
             self.policy.thist, self._recentIds.pop, transactionId, None))
 
-    def supersede(self, host: str, sentBefore: float) -> list[int]:
+    def supersede(self, host: str, sentBefore: float, endpoint: Optional[str] = None) -> list[int]:
         """
         End every command still outstanding to C{host} that was first sent
-        before C{sentBefore}: its retransmission stops, its id is
-        remembered for T-HIST (a late answer is ignored as a repeated one)
-        and its L{Deferred} fails with L{MgcpSuperseded}.  Later commands
-        are still in flight and go on.
+        before C{sentBefore} (and, when C{endpoint} is given, names that
+        endpoint): its retransmission stops, its id is remembered for
+        T-HIST (a late answer is ignored as a repeated one) and its
+        L{Deferred} fails with L{MgcpSuperseded}.  Later commands are still
+        in flight and go on.
 
         @param host: the peer's host, as in the C{peer} given to
             L{sendCommand}.
         @param sentBefore: a time of the layer's clock.
+        @param endpoint: an endpoint name (any case), or L{None} for
+            commands of every endpoint.
         @return: the superseded transaction ids, oldest first.
         """
+        name = endpoint.lower() if endpoint is not None else None
         superseded = [outgoing for outgoing in self._outgoing.values()
-                      if outgoing.peer[0] == host and outgoing.sentAt < sentBefore]
+                      if outgoing.peer[0] == host and outgoing.sentAt < sentBefore
+                      and (name is None or outgoing.endpoint == name)]
         for outgoing in superseded:
             del self._outgoing[outgoing.transactionId]
             outgoing.cancelTimers()

@@ -19,6 +19,12 @@ C{send} callable for in-memory tests.  What a command from the gateway
 asks the agent to do (arm the lines after an RSIP, answer an off-hook) is
 queued and done once the command is answered, so the gateway sees its
 answer first, as from CallManager.
+
+An agent made with C{ignored} endpoints never answers a command for one of
+them (the datagram is dropped before the transaction layer), as Asterisk's
+C{chan_mgcp} does for an endpoint it has no configuration for: the
+gateway's retransmissions run out and it runs the disconnected procedure
+for that endpoint.
 """
 
 from __future__ import annotations
@@ -48,7 +54,9 @@ from srst.mgcp.messages import (
     ObservedEvent,
     Response,
     SessionDescription,
+    decodeMessage,
     parseDigitMap,
+    splitDatagram,
 )
 from srst.mgcp.transactions import (
     ITransactionOwner,
@@ -95,6 +103,33 @@ def _ok(code: int) -> Response:
     return Response(code, 1, responseText(code))
 
 
+def _localName(endpoint: str) -> str:
+    """
+    @param endpoint: C{aaln/S1/SU0/0} or voice port C{1/0/0}.
+    @return: the local endpoint name.
+    """
+    if "/" in endpoint and not endpoint.lower().startswith("aaln/"):
+        return voicePortEndpoint(endpoint)
+    return endpoint
+
+
+class _AgentProtocol(MgcpTransactionProtocol):
+    """
+    The agent's datagram protocol: datagrams with a command for an ignored
+    endpoint are dropped (L{CallAgent.ignores}), the others go to the
+    transaction layer.
+    """
+
+    def __init__(self, agent: "CallAgent", *args: object, **kwargs: object) -> None:
+        MgcpTransactionProtocol.__init__(self, *args, **kwargs)  # type: ignore[arg-type]
+        self._agent = agent
+
+    def datagramReceived(self, datagram: bytes, addr: Peer) -> None:
+        """Hand the datagram to the transaction layer unless the agent ignores it."""
+        if not self._agent.ignores(datagram):
+            MgcpTransactionProtocol.datagramReceived(self, datagram, addr)
+
+
 @implementer(ITransactionOwner)
 class CallAgent(EventSource):
     """
@@ -109,6 +144,8 @@ class CallAgent(EventSource):
     @ivar registered: whether the last restart finished arming the lines.
     @ivar debugLog: the C{debug mgcp} logger (events the agent ignores, and
         its transaction layer's lines).
+    @ivar ignored: the local endpoint names (lower case) whose commands
+        are never answered.
     """
 
     log = Logger()
@@ -119,7 +156,8 @@ class CallAgent(EventSource):
                  digitMap: Optional[str] = None, audit: bool = True,
                  version: str = "MGCP 0.1",
                  policy: RetransmissionPolicy = RetransmissionPolicy(),
-                 *, debug: DebugSwitches, rearmAfterKeepalive: Optional[str] = None) -> None:
+                 *, debug: DebugSwitches, rearmAfterKeepalive: Optional[str] = None,
+                 ignored: Iterable[str] = ()) -> None:
         """
         @param reactor: the clock, and UDP for L{start} (L{srst.media.udpport.UDPReactor}).
         @param domain: the gateway's domain name, e.g. C{"branch-router"}.
@@ -139,6 +177,8 @@ class CallAgent(EventSource):
             on every line, calls or not, as Asterisk's C{chan_mgcp} does
             (the gateway's persistent events must then carry on-hook); or
             C{None} (the default) for no such request.
+        @param ignored: endpoints (C{aaln/S1/SU0/0} or voice port
+            C{1/0/0}) whose commands are never answered.
         @raise ValueError: for duplicate numbers or endpoints, or a bad
             digit map.
         """
@@ -161,6 +201,7 @@ class CallAgent(EventSource):
         if (len(self._byNumber) != len(self.lines)
                 or len(self._byName) != len(self.lines)):
             raise ValueError("duplicate number or endpoint in lines")
+        self.ignored = frozenset(_localName(name).lower() for name in ignored)
         self.digitMapText = digitMap or defaultDigitMap(self._byNumber)
         try:
             self.digitMap = parseDigitMap(self.digitMapText)
@@ -204,8 +245,7 @@ class CallAgent(EventSource):
         """
         if self._port is not None:
             return self._port
-        protocol = MgcpTransactionProtocol(self.reactor, self, self.policy,
-                                           debugLog=self.debugLog)
+        protocol = _AgentProtocol(self, self.reactor, self, self.policy, debugLog=self.debugLog)
         interface, port = self.listenAddress
         self._port = self.reactor.listenUDP(port, protocol,
                                             interface=interface)
@@ -228,6 +268,29 @@ class CallAgent(EventSource):
         if port is None:
             return succeed(None)
         return maybeDeferred(port.stopListening)
+
+    def ignores(self, datagram: bytes) -> bool:
+        """
+        @param datagram: a datagram from the gateway.
+        @return: whether it carries a command for an L{ignored} endpoint
+            (a datagram that does not decode is not ignored: the
+            transaction layer answers it).
+        """
+        if not self.ignored:
+            return False
+        for data in splitDatagram(datagram):
+            try:
+                message = decodeMessage(data)
+            except MgcpDecodeError:
+                continue
+            if isinstance(message, Command):
+                local = message.endpoint.rpartition("@")[0].lower()
+                if local in self.ignored:
+                    self.debugLog.debug("MGCP call agent: {verb} {transactionId} for {endpoint} not answered "
+                                        "(ignored endpoint)", verb=message.verb,
+                                        transactionId=message.transactionId, endpoint=message.endpoint)
+                    return True
+        return False
 
     def whenRegistered(self) -> Deferred[None]:
         """

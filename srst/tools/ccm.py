@@ -173,7 +173,7 @@ def _mgcpAgent(reactor: CcmReactor, args: argparse.Namespace, out: TextIO, err: 
     try:
         agent = CallAgent(reactor, args.domain, args.lines, args.gateway, args.listen,
                           args.digitMap, args.audit, f"MGCP {args.protocolVersion}",
-                          debug=DebugSwitches())
+                          debug=DebugSwitches(), ignored=args.ignored)
         agent.start()
     except ValueError as e:
         err.write(f"srst-ccm: {e}\n")
@@ -252,6 +252,11 @@ def _addMgcpCommands(groups: _SubParsers) -> None:
                        help="stop after this many seconds (default: run until SIGINT)")
     agent.add_argument("--no-audit", dest="audit", action="store_false",
                        help="do not send AUEP before arming the lines")
+    agent.add_argument("--ignore-endpoint", action="append", default=[], dest="ignored",
+                       metavar="ENDPOINT",
+                       help="never answer the gateway's commands for this endpoint (aaln/S1/SU0/0"
+                       " or voice port 1/0/0), as Asterisk does for an endpoint it has no"
+                       " configuration for; repeat for each")
     agent.add_argument("--protocol-version", dest="protocolVersion", default="0.1",
                        help="MGCP version of our commands (default 0.1, as with CallManager)")
     agent.set_defaults(func=_mgcpAgent)
