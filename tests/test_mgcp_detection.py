@@ -219,16 +219,20 @@ class DetectionTimingTests(GatewayOverUdp):
     def test_nothingAnsweredLosesTheGateway(self) -> Any:
         """
         When the call agent answers nothing at all, an endpoint's NTFY
-        timing out after 15 s of silence makes it lost (fallback as
-        before), and the disconnected procedure that runs is the whole
-        gateway's (C{RSIP * RM: disconnected}) once a keepalive times out.
+        timing out is no proof by itself (the call agent may just not serve
+        that endpoint): the keepalives decide, and the gateway falls back at
+        the failover interval (30 s of silence) as when no call was made;
+        the disconnected procedure that runs is the whole gateway's
+        (C{RSIP * RM: disconnected}) once a keepalive times out.
         """
         yield self.agent.stop()
         yield self.settle()
         lastHeard = self.heard[-1]
         before = set(self.restartMethods())
         self.ports["1/0/1"].backend.offHook()
-        yield self.advance(lastHeard + 21.0 - self.clock.seconds())
+        yield self.advance(lastHeard + 29.5 - self.clock.seconds())
+        self.assertIs(self.monitor.status, FallbackStatus.REGISTERED)
+        yield self.advance(1.0)
         self.assertIs(self.monitor.status, FallbackStatus.FALLBACK)
         self.assertFalse(any(self.gateway.controlled(name) for name in PORTS))
         yield self.advance(40.0)

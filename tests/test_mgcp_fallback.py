@@ -283,6 +283,24 @@ class DetectionTests(SynchronousTestCase):
         self.assertIs(monitor.status, FallbackStatus.FALLBACK)
         self.assertEqual(target.of("fallback"), [("fallback",)])
 
+    def test_endpointTimeoutWhileSilent(self):
+        """
+        A timeout of a command for one endpoint is no proof that the call
+        agent is gone, even after a keepalive interval of silence (it may
+        not serve that endpoint, RFC 3435 4.3): a keepalive checks (here
+        the one sent at 15 s, still outstanding, so no other is sent), and
+        its failure decides.
+        """
+        clock, target, monitor = makeMonitor(start="registered")
+        clock.advance(20)
+        self.assertEqual(len(target.of("keepalive")), 1)
+        monitor.endpointTimedOut()
+        self.assertIs(monitor.status, FallbackStatus.REGISTERED)
+        self.assertEqual(target.of("fallback"), [])
+        self.assertEqual(len(target.of("keepalive")), 1)
+        monitor.transactionTimedOut()
+        self.assertIs(monitor.status, FallbackStatus.FALLBACK)
+
     def test_timeoutWhileHeard(self):
         """
         A transaction timeout while the call agent was heard recently only
@@ -718,7 +736,8 @@ class RobustnessTests(SynchronousTestCase):
         Every input, public or fed back from a keepalive, RSIP or timer, is
         accepted in every state.
         """
-        inputs = ["start", "stop", "trafficReceived", "commandReceived", "transactionTimedOut", "_keepaliveDue", "_lost",
+        inputs = ["start", "stop", "trafficReceived", "commandReceived", "transactionTimedOut", "endpointTimedOut",
+                  "_keepaliveDue", "_lost",
                   "_disconnected", "_restartAnswered", "_restartFailed", "_probeFailed", "_switchbackNow",
                   "_awaitSwitchback", "_switchbackTime"]
         for state in FallbackStatus:

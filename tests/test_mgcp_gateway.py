@@ -980,7 +980,9 @@ class EndpointDisconnectedTests(SynchronousTestCase):
     def setUp(self) -> None:
         self.h = GatewayHarness(random=lambda: 0.2, tdmin=25, tdmax=300)
         self.timeouts: list[int] = []
+        self.endpointTimeouts: list[int] = []
         self.h.gateway.timeoutObservers.append(lambda: self.timeouts.append(1))
+        self.h.gateway.endpointTimeoutObservers.append(lambda: self.endpointTimeouts.append(1))
         for transactionId, endpoint in ((1001, EP0), (1002, EP1)):
             self.assertEqual(self.h.response("RQNT %d %s MGCP 0.1\nX: 1\nR: L/hd\n"
                                              % (transactionId, endpoint)).code, 200)
@@ -1013,13 +1015,14 @@ class EndpointDisconnectedTests(SynchronousTestCase):
         random later C{RSIP aaln/S1/SU0/0@gw RM: disconnected} with C{RD:}
         goes out (never C{RSIP *}); each failure doubles the wait up to
         Tdmax; the other endpoint and the whole gateway stay connected and
-        the timeout still reaches the observers (the fallback monitor).
+        the timeout reaches the endpoint timeout observers (the fallback
+        monitor checks with a keepalive), not the whole gateway's.
         """
         with capturedLogs() as events:
             self.unansweredNotify()
         self.assertIn("MGCP: aaln/S1/SU0/0@%s disconnected (the call agent did not answer a command for it); "
                       "disconnected RSIP for it in 3.0 s" % (DOMAIN,), [formatEvent(event) for event in events])
-        self.assertEqual(self.timeouts, [1])
+        self.assertEqual((self.timeouts, self.endpointTimeouts), ([], [1]))
         self.assertIs(self.h.gateway.disconnectedStatus("1/0/0"), DisconnectedStatus.WAITING)
         self.assertIs(self.h.gateway.disconnectedStatus("1/0/1"), DisconnectedStatus.CONNECTED)
         self.assertIs(self.h.gateway.disconnected.status(), DisconnectedStatus.CONNECTED)

@@ -55,6 +55,7 @@ class Branch:
         self.gateway.trafficObservers.append(self.monitor.trafficReceived)
         self.gateway.commandObservers.append(self.monitor.commandReceived)
         self.gateway.timeoutObservers.append(self.monitor.transactionTimedOut)
+        self.gateway.endpointTimeoutObservers.append(self.monitor.endpointTimedOut)
         self.monitor.start()
         self.answer()
         assert self.monitor.status is FallbackStatus.REGISTERED, self.monitor.status

@@ -64,6 +64,9 @@ class FallbackInputs(Protocol):
     def transactionTimedOut(self) -> None:
         "A command the gateway sent got no answer."
 
+    def endpointTimedOut(self) -> None:
+        "A command the gateway sent for one endpoint got no answer (no proof the call agent is gone)."
+
     def portIdle(self, name: str) -> None:
         "Voice port C{name} became idle."
 
@@ -223,7 +226,8 @@ def _makeFallbackMachine():  # type: ignore[no-untyped-def]
         core.changed("stopped", "registering", "start")
         core.sendRestart(i, core.allPorts())
 
-    ignore(stopped, I.stop, I.trafficReceived, I.commandReceived, I.transactionTimedOut, I.portIdle, I._keepaliveDue,
+    ignore(stopped, I.stop, I.trafficReceived, I.commandReceived, I.transactionTimedOut, I.endpointTimedOut,
+           I.portIdle, I._keepaliveDue,
            I._lost, I._disconnected, I._restartAnswered, I._restartFailed, I._probeFailed,
            I._switchbackNow, I._awaitSwitchback, I._switchbackTime)
 
@@ -266,7 +270,7 @@ def _makeFallbackMachine():  # type: ignore[no-untyped-def]
         def _portIdle(i: FallbackInputs, core: FallbackCore, name: str) -> None:
             core.returnPending(i, name)
 
-    ignore(registering, I.transactionTimedOut, I._probeFailed, I._switchbackNow, I._awaitSwitchback,
+    ignore(registering, I.transactionTimedOut, I.endpointTimedOut, I._probeFailed, I._switchbackNow, I._awaitSwitchback,
            I._switchbackTime)
 
     # registered
@@ -292,6 +296,13 @@ def _makeFallbackMachine():  # type: ignore[no-untyped-def]
                     _lose(i, core)()
                 else:
                     core.checkWithKeepalive(i)
+
+        @state.upon(I.endpointTimedOut, nodata=True).loop()
+        def _endpointTimedOut(i: FallbackInputs, core: FallbackCore) -> None:
+            # The call agent may simply not serve that endpoint (RFC 3435
+            # 4.3: the endpoint alone is disconnected); whether the call
+            # agent itself is gone is for a keepalive to tell.
+            core.checkWithKeepalive(i)
 
     ignore(registered, I._restartAnswered, I._switchbackNow, I._awaitSwitchback, I._switchbackTime)
 
@@ -330,7 +341,7 @@ def _makeFallbackMachine():  # type: ignore[no-untyped-def]
             core.sendKeepalive(i)
             timers.probe = keepaliveTimer(i, core)
 
-        ignore(state, I.transactionTimedOut, I.portIdle, I._lost, I._disconnected, I._restartFailed,
+        ignore(state, I.transactionTimedOut, I.endpointTimedOut, I.portIdle, I._lost, I._disconnected, I._restartFailed,
                I._probeFailed, I._switchbackTime)
 
         @state.upon(I.commandReceived, nodata=True).loop()

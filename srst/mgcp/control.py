@@ -219,6 +219,7 @@ class MgcpService(MultiService):
         gateway.trafficObservers.append(self.monitor.trafficReceived)
         gateway.commandObservers.append(self.monitor.commandReceived)
         gateway.timeoutObservers.append(self.monitor.transactionTimedOut)
+        gateway.endpointTimeoutObservers.append(self.monitor.endpointTimedOut)
         self._clock = reactor
         self._booting: IDelayedCall | None = None
         protocol: DatagramProtocol = gateway.protocol

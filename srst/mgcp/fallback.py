@@ -19,9 +19,13 @@ States (L{FallbackStatus})::
 Detection (9.1): when the call agent has been silent for the keepalive
 interval an empty NTFY keepalive is sent (and again every interval while
 the silence lasts); when it has been silent for the failover interval it
-counts as lost.  A transaction that timed out (L{FallbackMonitor.transactionTimedOut})
-makes it lost at once if nothing has been heard from it for a keepalive
-interval either; otherwise a keepalive is sent to check.  Heard means an
+counts as lost.  A transaction for the whole gateway that timed out
+(L{FallbackMonitor.transactionTimedOut}) makes it lost at once if nothing
+has been heard from it for a keepalive interval either; otherwise a
+keepalive is sent to check.  A transaction for one endpoint that timed out
+(L{FallbackMonitor.endpointTimedOut}) only sends a keepalive to check (none
+if one is outstanding): the call agent may not serve that endpoint, which
+is then disconnected alone (RFC 3435 4.3).  Heard means an
 answer to one of the gateway's commands (L{FallbackMonitor.trafficReceived})
 or, while it is registered, a command from its address
 (L{FallbackMonitor.commandReceived}).  While the call agent is lost it is
@@ -115,6 +119,16 @@ class FallbackMonitor:
         watched without this.
         """
         self._machine.transactionTimedOut()
+
+    def endpointTimedOut(self) -> None:
+        """
+        A command the gateway sent for one endpoint (its NTFY, DLCX, RSIP)
+        exhausted its retransmissions.  The call agent may just not serve
+        that endpoint (Asterisk's chan_mgcp does not answer for one it has
+        no configuration for; RFC 3435 4.3 disconnects that endpoint alone),
+        so this is no proof that the call agent is gone: a keepalive checks.
+        """
+        self._machine.endpointTimedOut()
 
     def portIdle(self, name: str) -> None:
         """

@@ -283,7 +283,10 @@ class MgcpGateway:
         that holds off keepalives, but no proof that it is alive (anyone can
         send a datagram from an address).
     @ivar timeoutObservers: called with no argument whenever an outgoing
-        command exhausts its retransmissions.
+        command for the whole gateway (C{*@<domain>}) exhausts its
+        retransmissions.
+    @ivar endpointTimeoutObservers: called with no argument whenever an
+        outgoing command for one endpoint exhausts its retransmissions.
     @ivar disconnectedProcedure: whether timeouts start the disconnected
         procedure.
     @ivar debugLog: the C{srst.debug.mgcp} logger (packets in and out).
@@ -354,6 +357,7 @@ class MgcpGateway:
         self.trafficObservers: list[Callable[[], None]] = []
         self.commandObservers: list[Callable[[], None]] = []
         self.timeoutObservers: list[Callable[[], None]] = []
+        self.endpointTimeoutObservers: list[Callable[[], None]] = []
         self.protocol = GatewayProtocol(self)
         self.transactions = MgcpTransactions(clock, self._write, self, policy, firstTransactionId,
                                              debugLog=debugLog)
@@ -746,9 +750,11 @@ class MgcpGateway:
         3435 4.3): one endpoint (its own procedure; nothing else changes,
         unless the whole gateway is disconnected already, which covers it),
         or, for C{*@<domain>}, the whole gateway (whose procedure replaces
-        the endpoints' ones).  The L{timeoutObservers} hear of every
-        timeout: the fallback monitor decides from them and from what the
-        call agent still answers whether it is lost (L{srst.mgcp.fallback}).
+        the endpoints' ones).  The L{timeoutObservers} hear of the whole
+        gateway's timeouts, the L{endpointTimeoutObservers} of one
+        endpoint's: the fallback monitor decides from them and from what the
+        call agent still answers whether it is lost (L{srst.mgcp.fallback});
+        an endpoint's timeout only makes it check with a keepalive.
         """
         if failure.check(MgcpTimeout) and not self._stopped:
             self._timeouts += 1
@@ -760,7 +766,8 @@ class MgcpGateway:
                 self._endpointOutages.clear()
             elif not self._outage:
                 self._endpointOutages.add(key)
-            for observer in list(self.timeoutObservers):
+            observers = self.timeoutObservers if procedure is None else self.endpointTimeoutObservers
+            for observer in list(observers):
                 with self.log.failuresHandled("while reporting an MGCP timeout"):
                     observer()
             if self.disconnectedProcedure:
