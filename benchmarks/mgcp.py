@@ -282,7 +282,10 @@ class CallAgent:
     def messageHandled(self, message, peer) -> None:
         """The transaction layer's owner: nothing to do."""
 
-    def responseSent(self, response, peer) -> None:
+    def commandAnswered(self, transactionId, peer) -> None:
+        """The transaction layer's owner: nothing to do after an answer."""
+
+    def responseSent(self, code, transactionId, peer) -> None:
         """The transaction layer's owner: nothing to count."""
 
     def _callId(self) -> str:
