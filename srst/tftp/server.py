@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_tftp_server -*-
+# -*- test-case-name: tests.test_tftp_client -*-
 """
 A read-only TFTP server (RFC 1350) on Twisted, for C{srst-ccm}.
 
