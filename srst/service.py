@@ -19,6 +19,7 @@ import socket
 from functools import partial
 from typing import Any, Callable, Protocol
 
+from attrs import evolve
 from cryptography.hazmat.primitives.serialization import Encoding
 from twisted.application.service import MultiService
 from twisted.internet.defer import CancelledError, Deferred, DeferredList, maybeDeferred, succeed
@@ -44,6 +45,7 @@ from srst.listening import ListenerError, TCPListenerService, isIPv6, raiseOpenF
 from srst.mgcp.commands import registerMgcpCommands
 from srst.mgcp.config import CcmManagerConfig, mgcpPortNames
 from srst.mgcp.control import MgcpService
+from srst.mgcp.download import GatewayConfigDownload
 from srst.mgcp.gateway import DEBUG_NAMESPACE as MGCP_DEBUG_NAMESPACE
 from srst.mgcp.gateway import MgcpGateway, mediaLegs
 from srst.mgcp.transactions import RetransmissionPolicy
@@ -400,8 +402,16 @@ class RouterService(MultiService):
         self.portEndpoints = self.portService.endpoints
         registerVoicePortCommands(self.commands, self.voicePorts, self._portMediaOf, runInThread=runInThread)
         self.mgcpService: MgcpService | None = None
+        self.gatewayConfig: GatewayConfigDownload | None = None
+        self._mgcpStarting: Deferred[None] | None = None
         if config.mgcp is not None:
-            self.mgcpService = self._mgcp(config)
+            download = (config.ccmManager or CcmManagerConfig()).config
+            if download is None:
+                self.mgcpService = self._mgcp(config, mgcpPortNames(config.dialPeers))
+            else:
+                self.gatewayConfig = GatewayConfigDownload(
+                    reactor, download, config.hostname, config.stateDir, config.mgcp.bind.host,
+                    config.ccmManager, frozenset(port.name for port in config.voicePorts), runInThread)
         if config.credentials is not None:
             registerCredentialsCommands(
                 self.commands,
@@ -439,17 +449,17 @@ class RouterService(MultiService):
                     mode=info.mode))
         return rows
 
-    def _mgcp(self, config: RouterConfig) -> MgcpService:
+    def _mgcp(self, config: RouterConfig, bound: frozenset[str]) -> MgcpService:
         """
-        The MGCP gateway for the voice ports an C{application mgcpapp}
-        dial-peer binds (the others stay under local call control), with its
-        fallback monitor and the C{show ccm-manager} and C{debug mgcp}
+        The MGCP gateway for the voice ports in C{bound} (those an
+        C{application mgcpapp} dial-peer binds, or the gateway configuration
+        file's endpoints; the others stay under local call control), with
+        its fallback monitor and the C{show ccm-manager} and C{debug mgcp}
         commands.
         """
         mgcp = config.mgcp
         timers = mgcp.timers
         media = self.portService.media
-        bound = mgcpPortNames(config.dialPeers)
         gateway = MgcpGateway(
             clock=self.reactor, domain=config.hostname,
             ports=[port for port in self.voicePorts if port.name in bound],
@@ -468,6 +478,23 @@ class RouterService(MultiService):
         self.commands.add("debug mgcp", lambda: DebugRequest("MGCP packets debugging is on", (MGCP_DEBUG_NAMESPACE,)),
                           help="stream MGCP packets, executions and endpoint events", streaming=True)
         return service
+
+    async def _startConfiguredMgcp(self) -> None:
+        """
+        C{ccm-manager config}: download the gateway configuration (bounded
+        by its timeout; the local copy or router.yaml alone when that
+        fails), lay it over router.yaml and start the MGCP gateway with the
+        result.
+        """
+        config = self.config
+        ccm = config.ccmManager or CcmManagerConfig()
+        ports = mgcpPortNames(config.dialPeers)
+        gatewayFile = await self.gatewayConfig.run()
+        if gatewayFile is not None:
+            mgcp, ccm, ports = gatewayFile.apply(config.mgcp, ccm, ports)
+            config = evolve(config, mgcp=mgcp, ccmManager=ccm)
+        if self.running:
+            self.mgcpService = self._mgcp(config, ports)
 
     # -- listeners
 
@@ -570,6 +597,8 @@ class RouterService(MultiService):
         except (ListenerError, AdminSocketError) as e:
             self._stopStarted()
             raise StartupError(str(e)) from e
+        if self.gatewayConfig is not None:
+            self._mgcpStarting = Deferred.fromCoroutine(self._startConfiguredMgcp())
         self._ready = Deferred.fromCoroutine(self._bringUp())
         self._ready.addCallbacks(self._up, self._failed)
 
@@ -617,6 +646,8 @@ class RouterService(MultiService):
         cmf = self.config.callManagerFallback
         if cmf is not None and cmf.trustpoint is not None and self.running:
             self._startSecureSccp()
+        if self._mgcpStarting is not None:
+            await self._mgcpStarting
 
     async def _enroll(self, config: IdentityTrustpointConfig) -> None:
         identity = self.identities[config.name]
@@ -683,6 +714,8 @@ class RouterService(MultiService):
         """
         if self._ready is not None and not self._ready.called:
             self._ready.cancel()
+        if self._mgcpStarting is not None and not self._mgcpStarting.called:
+            self._mgcpStarting.cancel()
         if not self.running and self._stopping is not None:
             return self._stopping
         return maybeDeferred(MultiService.stopService, self)

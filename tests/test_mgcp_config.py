@@ -16,6 +16,7 @@ from srst.mgcp import config
 from srst.mgcp.config import (
     DEFAULT_PACKAGES,
     CcmManagerConfig,
+    ConfigDownload,
     HostPort,
     MgcpConfig,
     MgcpTimers,
@@ -405,3 +406,28 @@ class ShippedConfigurationTests(SynchronousTestCase):
         for name in ["MgcpConfig", "MgcpTimers", "CcmManagerConfig", "HostPort",
                      "Switchback", "SwitchbackMode"]:
             self.assertIn(name, config.__all__)
+
+
+class ConfigDownloadTests(SynchronousTestCase):
+    """
+    C{ccm-manager.config}: C{ccm-manager config server <ip>}.
+    """
+
+    def test_defaults(self) -> None:
+        """
+        Only the server is required: port 69, the file named after the
+        hostname (L{None} here), 5 s.
+        """
+        c = loadString(MINIMAL + MGCP + "ccm-manager: {config: {server: 10.1.1.13}}\n").ccmManager
+        self.assertEqual(c.config, ConfigDownload(HostPort("10.1.1.13", 69), None, 5))
+
+    def test_problems(self) -> None:
+        """
+        Each bad value is named by its YAML path.
+        """
+        lines = problemsOf(self, MINIMAL + MGCP + "ccm-manager: {config: {server: ccm, file: a/b,"
+                                                  " timeout-seconds: 0}}\n")
+        self.assertEqual(len(lines), 3, lines)
+        for path in ("ccm-manager.config.server", "ccm-manager.config.file",
+                     "ccm-manager.config.timeout-seconds"):
+            self.assertTrue(any(path in line for line in lines), (path, lines))

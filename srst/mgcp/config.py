@@ -200,6 +200,28 @@ class Switchback:
         return self.mode.configName
 
 
+TFTP_PORT = 69
+"""The TFTP server's well-known port."""
+
+
+@frozen
+class ConfigDownload:
+    """
+    C{ccm-manager config server <ip>} and C{ccm-manager config}: download
+    the gateway configuration file over TFTP at start
+    (L{srst.mgcp.download}).
+
+    @ivar server: the TFTP server.
+    @ivar file: the file's name; L{None}: C{<hostname>.cnf.xml}.
+    @ivar timeout: seconds the download may take before the gateway starts
+        with its local copy (or router.yaml alone).
+    """
+
+    server: HostPort
+    file: Optional[str] = None
+    timeout: int = 5
+
+
 @frozen
 class CcmManagerConfig:
     """
@@ -214,6 +236,8 @@ class CcmManagerConfig:
         after which it counts as lost.
     @ivar redundantHosts: C{ccm-manager redundant-host}: up to two backup
         call agents, in order.
+    @ivar config: the L{ConfigDownload}, or L{None} (no C{ccm-manager
+        config}).
     """
 
     fallbackMgcp: bool = False
@@ -221,6 +245,7 @@ class CcmManagerConfig:
     keepaliveInterval: int = 15
     failoverInterval: int = 30
     redundantHosts: tuple[HostPort, ...] = ()
+    config: Optional[ConfigDownload] = None
 
 
 def parseSwitchback(value: Any) -> Switchback | None:
@@ -414,6 +439,18 @@ def readCcmManager(c: Reader) -> CcmManagerConfig:
     if isinstance(raw, list) and len(raw) > MAX_REDUNDANT_HOSTS:
         c.problem("redundant-hosts", raw, f"expected at most {MAX_REDUNDANT_HOSTS} backup call agents")
         hosts = hosts[:MAX_REDUNDANT_HOSTS]
+    download = None
+    if c.has("config"):
+        d = c.child("config")
+        server = d.address("server", None, required=True)
+        port = d.port("port", TFTP_PORT)
+        name = d.string("file", None)
+        if name is not None and (not name or "/" in name or not name.isascii()):
+            d.problem("file", name, "expected a file name (ASCII, no /)")
+        timeout = d.integer("timeout-seconds", 5, 1, 60)
+        d.finish()
+        if server is not None:
+            download = ConfigDownload(HostPort(server, port or TFTP_PORT), name or None, timeout or 5)
     c.finish()
     return CcmManagerConfig(
         fallbackMgcp=fallback,
@@ -421,6 +458,7 @@ def readCcmManager(c: Reader) -> CcmManagerConfig:
         keepaliveInterval=keepalive or 15,
         failoverInterval=failover or 30,
         redundantHosts=tuple(hosts),
+        config=download,
     )
 
 
@@ -441,6 +479,7 @@ def mgcpPortNames(dialPeers: Iterable[DialPeer]) -> frozenset[str]:
 
 __all__ = [
     "CcmManagerConfig",
+    "ConfigDownload",
     "DEFAULT_MGCP_PORT",
     "DEFAULT_PACKAGES",
     "HostPort",
@@ -450,6 +489,7 @@ __all__ = [
     "PACKAGE_NAMES",
     "Switchback",
     "SwitchbackMode",
+    "TFTP_PORT",
     "mgcpPortNames",
     "parseSwitchback",
     "readCcmManager",

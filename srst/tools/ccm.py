@@ -25,6 +25,13 @@ the gateway's analog lines and connects calls between them as CallManager
 does; it prints one line per event until SIGINT or C{--duration} seconds,
 then a summary (C{docs/srst-ccm.md}).
 
+C{tftp}::
+
+    srst-ccm tftp serve --file branch-router.cnf.xml=gw.xml [--listen 127.0.0.1:69]
+
+serves gateway configuration files (C{docs/gateway-config.md}) as
+CallManager's TFTP server does for C{ccm-manager config}.
+
 Command groups are added with a function that takes the subparsers object
 (see L{_addCredentialsCommands}, L{_addMgcpCommands}).  Every leaf command is a function C{(reactor, args, out, err) ->
 Deferred[int]}, so L{run} can be called in-process by tests.
@@ -51,6 +58,7 @@ from twisted.python.failure import Failure
 
 from srst.debug import DebugSwitches
 from srst.media.udpport import UDPReactor
+from srst.tftp.server import TftpServer
 from srst.tools._callagent import CallAgent, CallAgentEvent, LineSpec, LineSpecError, parseLineSpec
 from srst.tools._credentialsfetch import (
     EXIT_CA_FILE,
@@ -262,7 +270,78 @@ def _addMgcpCommands(groups: _SubParsers) -> None:
     agent.set_defaults(func=_mgcpAgent)
 
 
-_COMMAND_GROUPS: list[Callable[[_SubParsers], None]] = [_addCredentialsCommands, _addMgcpCommands]
+def _fileArgument(text: str) -> tuple[str, str]:
+    name, equals, path = text.partition("=")
+    if not equals or not name or not path:
+        raise argparse.ArgumentTypeError(f"expected NAME=PATH, got {text!r}")
+    return name, path
+
+
+def _tftpServe(reactor: CcmReactor, args: argparse.Namespace, out: TextIO, err: TextIO) -> Deferred[int]:
+    files = dict(args.files)
+
+    def source(name: str) -> bytes | None:
+        path = files.get(name)
+        if path is None:
+            return None
+        try:
+            with open(path, "rb") as f:
+                return f.read()
+        except OSError:
+            return None
+
+    host, port = args.listen
+    try:
+        listening = reactor.listenUDP(port, TftpServer(reactor, source, host), interface=host)
+    except CannotListenError as e:
+        err.write(f"srst-ccm: cannot listen on {host}:{port}: {e.socketError}\n")
+        return succeed(EXIT_CONNECT)
+    out.write(f"serving {', '.join(sorted(files))} over TFTP on {host}:{listening.getHost().port}\n")
+    out.flush()
+    timer: IDelayedCall | None = None
+    trigger: object = None
+
+    def stop() -> None:
+        nonlocal trigger
+        if timer is not None and timer.active():
+            timer.cancel()
+        if trigger is not None:
+            reactor.removeSystemEventTrigger(trigger)
+            trigger = None
+        listening.stopListening()
+
+    def finish() -> None:
+        nonlocal trigger
+        trigger = None  # a fired trigger is not removed
+        if not done.called:
+            stop()
+            done.callback(EXIT_OK)
+
+    done: Deferred[int] = Deferred(lambda _: stop())
+    if args.duration:
+        timer = reactor.callLater(args.duration, finish)
+    trigger = reactor.addSystemEventTrigger("before", "shutdown", finish)
+    return done
+
+
+def _addTftpCommands(groups: _SubParsers) -> None:
+    tftp = groups.add_parser("tftp", help="serve gateway configuration files as CallManager's TFTP server")
+    actions = tftp.add_subparsers(dest="action", metavar="ACTION", required=True)
+    serve = actions.add_parser(
+        "serve", help="serve files over TFTP (read-only, RFC 1350)",
+        description="Serve each NAME (as the gateway asks for it, e.g. branch-router.cnf.xml) from"
+        " PATH, read at each request, until SIGINT or --duration.")
+    serve.add_argument("--listen", type=_hostPort, default=("127.0.0.1", 69), metavar="HOST:PORT",
+                       help="UDP address to listen on (default 127.0.0.1:69)")
+    serve.add_argument("--file", type=_fileArgument, action="append", required=True, dest="files",
+                       metavar="NAME=PATH", help="a file to serve; repeat for each")
+    serve.add_argument("--duration", type=float, default=None, metavar="SECONDS",
+                       help="stop after this many seconds (default: run until SIGINT)")
+    serve.set_defaults(func=_tftpServe)
+
+
+_COMMAND_GROUPS: list[Callable[[_SubParsers], None]] = [_addCredentialsCommands, _addMgcpCommands,
+                                                        _addTftpCommands]
 
 
 def makeParser() -> argparse.ArgumentParser:

@@ -1,0 +1,165 @@
+# -*- test-case-name: tests.test_mgcp_download -*-
+"""
+C{ccm-manager config} end to end on 127.0.0.1: C{srst-ccm tftp serve}
+serves the gateway configuration file, the router downloads it at start
+and applies it (C{show mgcp}), keeps a local copy, starts with that copy
+when the server does not answer, and refuses a malformed file.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import socket
+from typing import Any
+
+from twisted.internet import reactor
+from twisted.internet.defer import CancelledError
+from twisted.logger import formatEvent, globalLogPublisher
+from twisted.trial.unittest import TestCase
+
+from tests.routerhelpers import bounded, runCommand, startRouter, stateDirectory
+from srst.tools.ccm import run as ccmRun
+
+GOOD = b"""<?xml version="1.0"?>
+<gateway>
+  <mgcp>
+    <persistent>offhook onhook</persistent>
+    <dtmfRelay>none</dtmfRelay>
+    <unknownElement>ignored</unknownElement>
+  </mgcp>
+  <ccmManager><keepaliveInterval>7</keepaliveInterval></ccmManager>
+  <endpoints><endpoint port="1/0/0"/></endpoints>
+</gateway>
+"""
+
+BAD = b"""<gateway><mgcp><dtmfRelay>loud</dtmfRelay></mgcp></gateway>"""
+
+YAML = """
+hostname: branch-router
+state-dir: {stateDir}
+admin: {{socket: {stateDir}/srst.sock}}
+voice-ports:
+  1/0/0: {{signal: fxs-loop-start}}
+  1/0/1: {{signal: fxs-loop-start}}
+dial-peers:
+  - {{tag: 81236, type: pots, destination-pattern: "81236", port: 1/0/1, application: mgcpapp}}
+mgcp:
+  bind: {{host: 127.0.0.1, port: 0}}
+  call-agent: {{host: 127.0.0.1, port: 9}}
+ccm-manager:
+  config: {{server: 127.0.0.1, port: {tftpPort}, timeout-seconds: 1}}
+"""
+
+
+def unusedUdpPort() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class GatewayConfigDownloadTests(TestCase):
+    """
+    The router's start with C{ccm-manager config}.
+    """
+
+    def setUp(self) -> None:
+        self.stateDir = stateDirectory(self)
+        self.logged: list[str] = []
+
+        def observe(event: dict[str, Any]) -> None:
+            if event.get("log_namespace") == "srst.mgcp.config":
+                self.logged.append(formatEvent(event))
+
+        globalLogPublisher.addObserver(observe)
+        self.addCleanup(globalLogPublisher.removeObserver, observe)
+        self.localCopy = os.path.join(self.stateDir, "mgcp", "branch-router.cnf.xml")
+
+    def serve(self, content: bytes) -> Any:
+        """
+        Run C{srst-ccm tftp serve} for C{branch-router.cnf.xml}.
+
+        @return: its UDP port.
+        """
+        path = os.path.join(self.stateDir, "served.xml")
+        with open(path, "wb") as f:
+            f.write(content)
+        out, err = io.StringIO(), io.StringIO()
+        done = ccmRun(reactor, ["tftp", "serve", "--listen", "127.0.0.1:0", "--file",
+                                f"branch-router.cnf.xml={path}"], out, err)
+        done.addErrback(lambda f: f.trap(CancelledError))
+        self.addCleanup(done.cancel)
+        return int(re.search(r"127\.0\.0\.1:([0-9]+)", out.getvalue()).group(1))
+
+    def keepLocalCopy(self, content: bytes) -> None:
+        os.makedirs(os.path.dirname(self.localCopy), mode=0o700)
+        with open(self.localCopy, "wb") as f:
+            f.write(content)
+
+    def startWith(self, tftpPort: int) -> Any:
+        return startRouter(self, YAML.format(stateDir=self.stateDir, tftpPort=tftpPort))
+
+    def showMgcp(self, service: Any) -> Any:
+        return runCommand(service, "show", "mgcp").addCallback(lambda result: result.text)
+
+    @bounded
+    def test_downloadedConfigurationApplies(self) -> Any:
+        """
+        The file C{srst-ccm} serves overrides router.yaml: C{show mgcp}
+        shows its persistent events and DTMF relay, its endpoint list
+        replaces the mgcpapp dial-peers, and the file is kept as the local
+        copy.
+        """
+        port = self.serve(GOOD)
+        service = yield self.startWith(port)
+        text = yield self.showMgcp(service)
+        self.assertIn("MGCP persistent onhook: ENABLED", text)
+        self.assertEqual(sorted(service.mgcpService.gateway.endpoints), ["1/0/0"])
+        self.assertEqual(service.mgcpService.monitor.config.keepaliveInterval, 7)
+        with open(self.localCopy, "rb") as f:
+            self.assertEqual(f.read(), GOOD)
+        self.assertTrue(any("downloaded and applied" in line for line in self.logged), self.logged)
+
+    @bounded
+    def test_serverAbsentLocalCopyApplies(self) -> Any:
+        """
+        With no TFTP server answering, the router starts within the bound
+        with the local copy and says so.
+        """
+        self.keepLocalCopy(GOOD)
+        service = yield self.startWith(unusedUdpPort())
+        text = yield self.showMgcp(service)
+        self.assertIn("MGCP persistent onhook: ENABLED", text)
+        self.assertTrue(any("could not download gateway configuration" in line
+                            and "starting with the local copy " + self.localCopy in line
+                            for line in self.logged), self.logged)
+
+    @bounded
+    def test_malformedFileRefused(self) -> Any:
+        """
+        A file with a bad value is refused with the element and the reason;
+        the previous local copy stays and is what applies.
+        """
+        self.keepLocalCopy(GOOD)
+        port = self.serve(BAD)
+        service = yield self.startWith(port)
+        text = yield self.showMgcp(service)
+        self.assertIn("MGCP persistent onhook: ENABLED", text)
+        with open(self.localCopy, "rb") as f:
+            self.assertEqual(f.read(), GOOD)
+        self.assertIn("gateway configuration tftp://127.0.0.1:%d/branch-router.cnf.xml refused: "
+                      "/gateway/mgcp/dtmfRelay: 'loud': expected out-of-band or none" % (port,),
+                      self.logged)
+
+    @bounded
+    def test_noServerNoCopy(self) -> Any:
+        """
+        No server and no local copy: router.yaml alone (the mgcpapp
+        dial-peer's port, persistent off-hook only).
+        """
+        service = yield self.startWith(unusedUdpPort())
+        text = yield self.showMgcp(service)
+        self.assertIn("MGCP persistent onhook: DISABLED", text)
+        self.assertEqual(sorted(service.mgcpService.gateway.endpoints), ["1/0/1"])
+        self.assertTrue(any("starting with router.yaml alone" in line for line in self.logged), self.logged)
