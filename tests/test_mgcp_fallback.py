@@ -41,6 +41,7 @@ class FakeTarget:
         self.actions = []
         self.keepalives = []
         self.restarts = []
+        self.probes = []
         self.busy = set()
 
     def sendKeepalive(self):
@@ -57,6 +58,15 @@ class FakeTarget:
 
     def enterFallback(self):
         self.actions.append(("fallback",))
+
+    def useCallAgent(self, address):
+        self.actions.append(("use", address))
+
+    def probeCallAgent(self, address):
+        d = Deferred()
+        self.actions.append(("probe", address))
+        self.probes.append(d)
+        return d
 
     def portNames(self):
         return list(self.ports)

@@ -66,7 +66,7 @@ from twisted.logger import Logger
 
 from srst.mgcp._fallbackcore import RESTART, FallbackCore, IFallbackTarget, secondsUntil
 from srst.mgcp._fallbackmachine import FALLBACK_ON, FallbackInputs, FallbackMachine, FallbackStatus
-from srst.mgcp.config import CcmManagerConfig
+from srst.mgcp.config import DEFAULT_MGCP_PORT, CcmManagerConfig
 
 
 class FallbackMonitor:
@@ -150,8 +150,17 @@ class FallbackMonitor:
 
     @property
     def callAgent(self) -> str:
-        """The call agent's address as shown (C{"127.0.0.1"})."""
+        """The primary call agent's address as shown (C{"127.0.0.1"})."""
         return self._core.callAgent
+
+    @property
+    def activeHost(self) -> str:
+        """
+        The call agent the gateway works with (the primary, or a
+        C{redundant-host} after a failover), or the one being probed while
+        the ports are local.
+        """
+        return self._core.activeHost
 
     @property
     def lastKeepaliveSent(self) -> datetime | None:
@@ -212,12 +221,43 @@ class FallbackMonitor:
         The call agent controlling the ports, or L{None} when none does.
         """
         if self.status in (FallbackStatus.REGISTERING, FallbackStatus.REGISTERED):
-            return self.callAgent
+            return self._core.activeHost
         return None
+
+    @property
+    def hostStatuses(self) -> list[tuple[str, str]]:
+        """
+        Each call agent (the primary, then the C{redundant-hosts}) with its
+        C{show ccm-manager} status: the active one C{Registered},
+        C{Registering} or C{Switchback Pending} (C{Down} when the ports are
+        local or the monitor is stopped); another one C{Down} when it was
+        found lost (or, for the primary while a backup is active, does not
+        answer its probes) and C{Backup Ready} otherwise.
+        """
+        core = self._core
+        active = _ACTIVE_STATUS[self.status]
+        statuses = []
+        for index, (host, port) in enumerate(core.hosts):
+            if index == core.active and (active != "Down" or index == 0):
+                statuses.append((host, active))
+            else:
+                statuses.append((host, "Down" if index in core.down else "Backup Ready"))
+        return statuses
+
+
+_ACTIVE_STATUS = {
+    FallbackStatus.STOPPED: "Down",
+    FallbackStatus.REGISTERING: "Registering",
+    FallbackStatus.REGISTERED: "Registered",
+    FallbackStatus.DISCONNECTED: "Down",
+    FallbackStatus.FALLBACK: "Down",
+    FallbackStatus.SWITCHBACK_PENDING: "Switchback Pending",
+}
 
 
 def newFallbackMonitor(clock: IReactorTime, now: Callable[[], datetime], config: CcmManagerConfig,
-                       callAgent: str, target: IFallbackTarget, debugLog: Logger) -> FallbackMonitor:
+                       callAgent: str, target: IFallbackTarget, debugLog: Logger,
+                       callAgentPort: int = DEFAULT_MGCP_PORT) -> FallbackMonitor:
     """
     Make a stopped L{FallbackMonitor}; call L{FallbackMonitor.start} once
     the MGCP socket is listening.
@@ -230,8 +270,11 @@ def newFallbackMonitor(clock: IReactorTime, now: Callable[[], datetime], config:
     @param target: the L{IFallbackTarget}.
     @param debugLog: the C{debug mgcp} logger, made by the router's
         L{srst.debug.DebugSwitches.logger}.
+    @param callAgentPort: the primary call agent's UDP port (used when
+        the gateway returns to it from a backup).
     """
-    return FallbackMonitor(FallbackCore(clock, now, config, callAgent, IFallbackTarget(target), debugLog))
+    return FallbackMonitor(FallbackCore(clock, now, config, callAgent, IFallbackTarget(target), debugLog,
+                                        callAgentPort=callAgentPort))
 
 
 __all__ = [
