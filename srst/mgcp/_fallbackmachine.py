@@ -374,14 +374,20 @@ def _makeFallbackMachine():  # type: ignore[no-untyped-def]
 
     # the active call agent is lost and a backup follows it
 
-    for state, status in ((registering, FallbackStatus.REGISTERING), (registered, FallbackStatus.REGISTERED)):
-        def failoverFrom(name: str) -> Callable[..., None]:
-            def _failover(i: FallbackInputs, core: FallbackCore, timers: _Timers) -> None:
-                timers.cancel()
-                core.failover(i)
-                core.changed(name, "registering", f"call agent lost; switchover to backup {core.activeHost}")
-            return _failover
-        state.upon(I._failover).to(registering)(failoverFrom(status.value))
+    @registered.upon(I._failover).to(registering)
+    def _failover(i: FallbackInputs, core: FallbackCore, timers: _Registered) -> None:
+        timers.cancel()
+        core.failover(i)
+        core.changed("registered", "registering", f"call agent lost; switchover to backup {core.activeHost}")
+
+    @registering.upon(I._failover).loop()
+    def _failoverAgain(i: FallbackInputs, core: FallbackCore, timers: _Registering) -> None:
+        # A loop keeps the state's data: the timers are armed again here.
+        timers.cancel()
+        timers.retry = None
+        timers.failover = failoverTimer(i, core)
+        core.failover(i)
+        core.changed("registering", "registering", f"call agent lost; switchover to backup {core.activeHost}")
 
     # the call agent is lost
 
