@@ -35,6 +35,22 @@ the address it went to) means it is back: a command from its address is
 answered (501 for a port under local call control) but proves nothing, as
 anyone can send a datagram from an address.
 
+Backup call agents (9.2, C{ccm-manager: redundant-hosts}): when the
+active call agent is lost and a backup follows it in the list, the monitor
+makes the backup active (L{IFallbackTarget.useCallAgent}) and registers
+with it (C{registering}, RSIP restart for the idle ports); a backup that
+does not answer within the failover interval hands over to the next; only
+the last one's loss means fallback (or disconnected).  While in fallback
+or disconnected the probes go to each call agent in turn, the primary
+first, so the ports go back to the one that answers.  While a backup is
+active (C{registered}) the primary is probed every keepalive interval
+(L{IFallbackTarget.probeCallAgent}; its silence is no outage of the
+backup) and the gateway returns to it per C{switchback}: C{immediate} at
+its first answer, C{graceful} at an answer with every port idle,
+C{uptime-delay} after that many minutes of answers, C{schedule-time} at
+that time after its first answer, C{never} not at all.  With no backups
+configured none of this happens.
+
 Switchback (9.4) returns ports with L{IFallbackTarget.returnPort} and then
 sends RSIP restart for them.  C{immediate} returns every port as soon as
 the call agent answers; C{schedule-time} and C{uptime-delay} return every
