@@ -56,7 +56,7 @@ MGCP Domain Name: branch-router
 Priority        Status                   Host
 ============================================================
 Primary         Down                     127.0.0.1
-First Backup    Standby                  127.0.0.2
+First Backup    Down                     127.0.0.2
 Second Backup   None
 
 Current active Call Manager:    None
@@ -65,11 +65,11 @@ Failover Interval:              30 seconds
 Keepalive Interval:             15 seconds
 Last keepalive sent:            10:33:55 UTC Mar 24 2015 (elapsed time: 00:00:00)
 Last MGCP traffic time:         09:33:10 UTC Mar 24 2015 (elapsed time: 01:00:45)
-Last failover time:             09:33:40 UTC Mar 24 2015 (elapsed time: 01:00:15)
+Last failover time:             09:34:10 UTC Mar 24 2015 (elapsed time: 00:59:45)
 Last switchback time:           None
 Switchback mode:                Uptime-delay 10 minutes
 MGCP Fallback mode:             Enabled/ON
-Last MGCP Fallback start time:  09:33:40 UTC Mar 24 2015 (elapsed time: 01:00:15)
+Last MGCP Fallback start time:  09:34:10 UTC Mar 24 2015 (elapsed time: 00:59:45)
 Last MGCP Fallback end time:    None
 MGCP Download Tones:            Disabled
 TFTP retry count to shut Ports: 2
@@ -115,21 +115,23 @@ class CcmManagerCommandTests(SynchronousTestCase):
 
     def test_fallback(self):
         """
-        In fallback the primary is down, no call manager is active, the
-        fallback start and failover times are shown, and a redundant host
-        is listed.
+        In fallback the primary and the redundant host are down (the backup
+        took over at 09:33:40 and never answered its RSIP), no call manager
+        is active, and the fallback start and (last) failover times are
+        shown.
         """
         config = CcmManagerConfig(True, Switchback(SwitchbackMode.UPTIME_DELAY, minutes=10),
                                   redundantHosts=(HostPort("127.0.0.2"),))
         clock, target, monitor = makeMonitor(config, start="registered")
         clock.pump([15, 15])
-        clock.advance(3600 + 15)
+        clock.advance(30)
+        clock.advance(3600 - 15)
         result = self.runCommand(monitor, clock, "show ccm-manager")
         self.assertEqual(result.text, FALLBACK)
         self.assertEqual(result.data["callAgents"][1],
-                         {"priority": "first backup", "status": "Standby", "host": "127.0.0.2", "port": 2427})
+                         {"priority": "first backup", "status": "Down", "host": "127.0.0.2", "port": 2427})
         self.assertEqual(result.data["switchback"], "uptime-delay 10")
-        self.assertEqual(result.data["fallbackStart"], "2015-03-24T09:33:40+00:00")
+        self.assertEqual(result.data["fallbackStart"], "2015-03-24T09:34:10+00:00")
         json.dumps(result.data)
 
     def test_fallbackMgcp(self):

@@ -23,7 +23,8 @@ from twisted.trial.unittest import TestCase
 from srst.debug import DebugSwitches
 from srst.ports.config import Signal, VoicePortConfig
 from srst.media.portrange import RtpPortAllocator
-from srst.mgcp.config import CcmManagerConfig, Switchback, SwitchbackMode
+from srst.mgcp.commands import renderCcmManager
+from srst.mgcp.config import CcmManagerConfig, HostPort, Switchback, SwitchbackMode
 from srst.mgcp.control import MgcpService
 from srst.mgcp.fallback import FallbackStatus
 from srst.mgcp._disconnected import DISCONNECTED
@@ -53,6 +54,12 @@ class GatewayOverUdp(TestCase):
     """The gateway's C{mgcp persistent} events."""
     unreachableTimeout: float | None = 1.0
     """The RTP-unreachable timeout of the legs, seconds (C{None}: off)."""
+    switchback = Switchback(SwitchbackMode.IMMEDIATE)
+    """The gateway's C{ccm-manager switchback}."""
+
+    def backupHosts(self) -> tuple[HostPort, ...]:
+        """@return: the gateway's C{ccm-manager redundant-hosts} (none)."""
+        return ()
 
     @bounded
     def setUp(self) -> Any:
@@ -77,8 +84,8 @@ class GatewayOverUdp(TestCase):
             newLeg=lambda port, payloadType: media.newLeg(
                 port, payloadType, unreachableTimeout=self.unreachableTimeout, unreachableAfterMedia=True),
             callAgent=self.agent.listenAddress, restartDelay=2.0, debugLog=mgcpDebugLog(),
-            persistent=self.persistent)
-        config = CcmManagerConfig(fallbackMgcp=True, switchback=Switchback(SwitchbackMode.IMMEDIATE))
+            persistent=self.persistent, redundantHosts=[host.host for host in self.backupHosts()])
+        config = CcmManagerConfig(fallbackMgcp=True, switchback=self.switchback, redundantHosts=self.backupHosts())
         self.service = MgcpService(clocked, self.gateway, {}, config, ("127.0.0.1", 0),
                                    lambda: BASE + timedelta(seconds=self.clock.seconds()))
         self.monitor = self.service.monitor
@@ -346,3 +353,181 @@ class PersistentOnHookTests(GatewayOverUdp):
         yield self.settle()
         self.assertFalse([data for data in self.sent if b"O: L/hu" in data])
         self.assertEqual(len(self.gateway.connectionsOf("1/0/0")), 1)
+
+
+class BackupCallAgent(GatewayOverUdp):
+    """
+    C{ccm-manager redundant-hosts} (issue 12 item 7, mgcp.md 9.2): a second
+    C{srst-ccm} call agent on 127.0.0.2 is the backup.  The primary
+    stops answering: the gateway registers with the backup (RSIP restart
+    to it) instead of falling back, and calls work through it; both
+    silent: fallback; the primary back: switchback per C{ccm-manager
+    switchback}.
+    """
+
+    def backupHosts(self) -> tuple[HostPort, ...]:
+        if not hasattr(self, "backup"):
+            self.backup = CallAgent(WiredReactor(reactor, self.wire), "branch-router",
+                                    [parseLineSpec("81234=1/0/0"), parseLineSpec("81236=1/0/1")],
+                                    listenAddress=("127.0.0.2", 0), debug=DebugSwitches())
+            self.backup.start()
+            self.addCleanup(self.backup.stop)
+        return (HostPort(*self.backup.listenAddress),)
+
+    def show(self) -> str:
+        """@return: C{show ccm-manager} now."""
+        return renderCcmManager(self.monitor, "branch-router",
+                                BASE + timedelta(seconds=self.clock.seconds())).text
+
+    def assertHosts(self, primary: str, backup: str, active: str) -> None:
+        """Assert the call agents' lines of C{show ccm-manager}."""
+        text = self.show()
+        self.assertIn("Primary         %-25s127.0.0.1\n" % primary, text)
+        self.assertIn("First Backup    %-25s127.0.0.2\n" % backup, text)
+        self.assertIn("Current active Call Manager:    %s\n" % active, text)
+
+    @bounded
+    def failOver(self) -> Any:
+        """
+        Stop the primary: at the failover interval the gateway sends RSIP
+        restart to the backup and registers with it; it never falls back.
+        """
+        yield self.agent.stop()
+        yield self.settle()
+        lastHeard = self.heard[-1]
+        self.assertFalse(self.backup.registered)
+        yield self.advance(lastHeard + 29.5 - self.clock.seconds())
+        self.assertEqual(self.gateway.callAgent, self.agent.listenAddress)
+        yield self.advance(0.5)
+        yield self.wire.when(lambda: self.monitor.status is FallbackStatus.REGISTERED)
+        self.assertEqual(self.gateway.callAgent, self.backup.listenAddress)
+        self.assertTrue(self.backup.registered)
+        self.assertIsNone(self.monitor.fallbackStart)
+        self.assertEqual(self.monitor.lastFailover, BASE + timedelta(seconds=lastHeard + 30.0))
+        self.assertTrue(all(self.gateway.controlled(name) for name in PORTS))
+        self.assertHosts("Down", "Registered", "127.0.0.2")
+
+    @bounded
+    def callThroughBackup(self) -> Any:
+        """Port 1/0/0 calls 81236 (port 1/0/1) under the backup, which connects it."""
+        a, b = self.ports["1/0/0"], self.ports["1/0/1"]
+        a.backend.offHook()
+        yield self.settle()
+        for digit in "81236":
+            a.backend.dial(digit)
+        yield self.advance(1.0, step=0.1)
+        yield self.wire.when(lambda: b.status is PortStatus.RINGING)
+        connected = self.backup.whenCallConnected()
+        b.backend.offHook()
+        yield self.settle()
+        yield connected
+        self.assertEqual((len(self.gateway.connectionsOf("1/0/0")), len(self.gateway.connectionsOf("1/0/1"))),
+                         (1, 1))
+
+
+class BackupCallAgentTests(BackupCallAgent):
+    """
+    The backup takes over; both silent: fallback; C{switchback immediate}.
+    """
+
+    @bounded
+    def test_primarySilentBackupAnswers(self) -> Any:
+        """
+        The primary stops: the gateway moves to the backup without entering
+        fallback, and a call between two ports works through the backup;
+        every MGCP message on the wire decodes in tshark.
+        """
+        yield self.failOver()
+        yield self.advance(45.0)
+        self.assertIs(self.monitor.status, FallbackStatus.REGISTERED)
+        self.assertEqual(self.monitor.fallbackMode, "Enabled/OFF")
+        yield self.callThroughBackup()
+        yield checkMgcpCapture(self, self.captured, {"RSIP", "RQNT", "NTFY", "CRCX", "MDCX"})
+
+    @bounded
+    def test_bothSilentFallback(self) -> Any:
+        """
+        The backup is silent too: its RSIP goes unanswered and the gateway
+        falls back a failover interval after it switched over to it.
+        """
+        yield self.backup.stop()
+        yield self.agent.stop()
+        yield self.settle()
+        lastHeard = self.heard[-1]
+        yield self.advance(lastHeard + 30.5 - self.clock.seconds())
+        self.assertIs(self.monitor.status, FallbackStatus.REGISTERING)
+        self.assertEqual(self.gateway.callAgent, self.backup.listenAddress)
+        yield self.advance(29.0)
+        self.assertIs(self.monitor.status, FallbackStatus.REGISTERING)
+        yield self.advance(0.5)
+        self.assertIs(self.monitor.status, FallbackStatus.FALLBACK)
+        self.assertEqual(self.monitor.fallbackStart, BASE + timedelta(seconds=lastHeard + 60.0))
+        self.assertFalse(any(self.gateway.controlled(name) for name in PORTS))
+        self.assertHosts("Down", "Down", "None")
+
+    @bounded
+    def test_primaryBackImmediate(self) -> Any:
+        """
+        C{switchback immediate}: once the primary answers the probe the
+        gateway sends it while on the backup (every keepalive interval),
+        it returns to the primary with an RSIP restart, and the backup is
+        shown C{Backup Ready}.
+        """
+        yield self.failOver()
+        self.agent.start()
+        yield self.advance(16.0)
+        yield self.wire.when(lambda: self.monitor.status is FallbackStatus.REGISTERED
+                             and self.gateway.callAgent == self.agent.listenAddress)
+        self.assertIsNotNone(self.monitor.lastSwitchback)
+        self.assertIsNone(self.monitor.fallbackStart)
+        self.assertHosts("Registered", "Backup Ready", "127.0.0.1")
+        restarts = self.restartsSent()
+        yield self.advance(45.0)
+        self.assertEqual(self.gateway.callAgent, self.agent.listenAddress)
+        self.assertEqual(self.restartsSent(), restarts)
+
+
+class BackupGracefulSwitchbackTests(BackupCallAgent):
+    """
+    C{switchback graceful} (the IOS default): back to the primary only once
+    no port has a call.
+    """
+
+    switchback = Switchback(SwitchbackMode.GRACEFUL)
+
+    @bounded
+    def test_primaryBackAfterTheCall(self) -> Any:
+        """
+        The primary answers again while a call runs through the backup:
+        the gateway stays on the backup (the primary shows C{Backup Ready})
+        until both lines hang up, then returns to the primary at its next
+        probe (within a keepalive interval).
+        """
+        yield self.failOver()
+        yield self.callThroughBackup()
+        self.agent.start()
+        yield self.advance(45.0)
+        self.assertEqual(self.gateway.callAgent, self.backup.listenAddress)
+        self.assertHosts("Backup Ready", "Registered", "127.0.0.2")
+        self.ports["1/0/0"].backend.onHook()
+        self.ports["1/0/1"].backend.onHook()
+        yield self.settle()
+        yield self.advance(16.0)
+        yield self.wire.when(lambda: self.gateway.callAgent == self.agent.listenAddress
+                             and self.monitor.status is FallbackStatus.REGISTERED)
+        self.assertHosts("Registered", "Backup Ready", "127.0.0.1")
+
+
+class BackupNeverSwitchbackTests(BackupCallAgent):
+    """C{switchback never}: the gateway stays on the backup while it answers."""
+
+    switchback = Switchback(SwitchbackMode.NEVER)
+
+    @bounded
+    def test_primaryBackStaysOnBackup(self) -> Any:
+        """The primary answers again: the gateway stays on the backup."""
+        yield self.failOver()
+        self.agent.start()
+        yield self.advance(60.0)
+        self.assertEqual(self.gateway.callAgent, self.backup.listenAddress)
+        self.assertHosts("Backup Ready", "Registered", "127.0.0.2")

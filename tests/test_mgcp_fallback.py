@@ -10,7 +10,7 @@ from twisted.internet.task import Clock
 from twisted.logger import capturedLogs
 from zope.interface import implementer
 
-from srst.mgcp.config import CcmManagerConfig, Switchback, SwitchbackMode
+from srst.mgcp.config import CcmManagerConfig, HostPort, Switchback, SwitchbackMode
 from srst.mgcp.fallback import FallbackStatus, IFallbackTarget, newFallbackMonitor, secondsUntil
 from srst.mgcp.transactions import MgcpTimeout
 from twisted.python.failure import Failure
@@ -41,6 +41,7 @@ class FakeTarget:
         self.actions = []
         self.keepalives = []
         self.restarts = []
+        self.probes = []
         self.busy = set()
 
     def sendKeepalive(self):
@@ -57,6 +58,15 @@ class FakeTarget:
 
     def enterFallback(self):
         self.actions.append(("fallback",))
+
+    def useCallAgent(self, address):
+        self.actions.append(("use", address))
+
+    def probeCallAgent(self, address):
+        d = Deferred()
+        self.actions.append(("probe", address))
+        self.probes.append(d)
+        return d
 
     def portNames(self):
         return list(self.ports)
@@ -750,3 +760,73 @@ class RobustnessTests(SynchronousTestCase):
                 else:
                     method()
                 self.assertIsInstance(monitor.status, FallbackStatus)
+
+
+class RedundantHostTests(SynchronousTestCase):
+    """
+    C{ccm-manager redundant-hosts} (mgcp.md 9.2): the monitor moves to the
+    next call agent when the active one is lost, falls back only when the
+    last one is, probes the primary while a backup is active and returns
+    to it per C{switchback}.
+    """
+
+    backups = (HostPort("127.0.0.2"), HostPort("127.0.0.3", 2500))
+
+    def test_failoverChainThenFallback(self):
+        """
+        Primary lost: RSIP restart to the first backup; no answer for the
+        failover interval: the second; then fallback, and the probes go to
+        each call agent in turn, the primary first.
+        """
+        clock, target, monitor = makeMonitor(switchbackConfig(Switchback(), redundantHosts=self.backups),
+                                             start="registered")
+        del target.actions[:]
+        clock.advance(30)
+        self.assertEqual(target.actions[-2:], [("use", ("127.0.0.2", 2427)), ("restart", "restart", PORTS)])
+        self.assertEqual((monitor.status, monitor.activeCallManager), (FallbackStatus.REGISTERING, "127.0.0.2"))
+        clock.advance(30)
+        self.assertEqual(target.actions[-2:], [("use", ("127.0.0.3", 2500)), ("restart", "restart", PORTS)])
+        clock.advance(30)
+        self.assertIs(monitor.status, FallbackStatus.FALLBACK)
+        self.assertEqual(target.of("fallback"), [("fallback",)])
+        del target.actions[:]
+        clock.pump([15, 15, 15])
+        self.assertEqual(target.of("use"), [("use", ("127.0.0.1", 2427)), ("use", ("127.0.0.2", 2427)),
+                                            ("use", ("127.0.0.3", 2500))])
+        self.assertEqual(monitor.hostStatuses, [("127.0.0.1", "Down"), ("127.0.0.2", "Down"), ("127.0.0.3", "Down")])
+
+    def onBackup(self, switchback):
+        clock, target, monitor = makeMonitor(switchbackConfig(switchback, redundantHosts=self.backups),
+                                             start="registered")
+        clock.advance(30)
+        target.restarts[-1].callback(None)
+        self.assertEqual((monitor.status, monitor.activeCallManager), (FallbackStatus.REGISTERED, "127.0.0.2"))
+        del target.actions[:]
+        return clock, target, monitor
+
+    def test_uptimeDelay(self):
+        """
+        C{uptime-delay 2}: the primary must answer its probes for two
+        minutes; a probe it misses starts the count again.
+        """
+        clock, target, monitor = self.onBackup(Switchback(SwitchbackMode.UPTIME_DELAY, minutes=2))
+        clock.advance(15)
+        self.assertEqual(target.of("probe"), [("probe", ("127.0.0.1", 2427))])
+        target.probes[-1].callback(None)
+        target.keepalives[-1].callback(None)
+        self.assertEqual(monitor.hostStatuses[0], ("127.0.0.1", "Backup Ready"))
+        clock.advance(15)
+        target.probes[-1].errback(timeout())
+        self.assertEqual(monitor.hostStatuses[0], ("127.0.0.1", "Down"))
+        for step in range(8):
+            target.keepalives[-1].callback(None)
+            clock.advance(15)
+            target.probes[-1].callback(None)
+            self.assertEqual(target.of("use"), [])
+        target.keepalives[-1].callback(None)
+        clock.advance(15)
+        target.probes[-1].callback(None)
+        self.assertEqual(target.of("use"), [("use", ("127.0.0.1", 2427))])
+        self.assertEqual(target.of("restart"), [("restart", "restart", PORTS)])
+        self.assertIs(monitor.status, FallbackStatus.REGISTERING)
+        self.assertIsNotNone(monitor.lastSwitchback)

@@ -23,7 +23,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import Interface
 
-from srst.mgcp.config import CcmManagerConfig, SwitchbackMode
+from srst.mgcp.config import DEFAULT_MGCP_PORT, CcmManagerConfig, SwitchbackMode
 
 RESTART = "restart"
 """The RestartMethod of the RSIPs the monitor sends (mgcp.md 5.2)."""
@@ -67,6 +67,23 @@ class IFallbackTarget(Interface):
         @return: the names of the MGCP-controlled voice ports.
         """
 
+    def useCallAgent(address: tuple[str, int]) -> None:
+        """
+        Make C{address} the active call agent: the gateway's commands, NTFYs
+        and keepalives go to it from now on (failover to a C{ccm-manager
+        redundant-host}, or back to the primary).  Called only when
+        C{ccm-manager: redundant-hosts} names backups.
+        """
+
+    def probeCallAgent(address: tuple[str, int]) -> Deferred:
+        """
+        Send an empty NTFY keepalive to C{address}, a call agent that is
+        not the active one (the primary while a backup is active), without
+        making its silence an outage of the active one.
+
+        @return: a L{Deferred} as for L{sendKeepalive}.
+        """
+
     def isPortIdle(name: str) -> bool:
         """
         @return: whether voice port C{name} has no call (on hook, not
@@ -95,6 +112,12 @@ class Answers(Protocol):
     def _restartFailed(self) -> None:
         "An RSIP restart got no (good) answer."
 
+    def _primaryAnswered(self) -> None:
+        "The primary call agent answered a probe while a backup is active."
+
+    def _primaryFailed(self) -> None:
+        "The primary call agent did not answer a probe while a backup is active."
+
 
 def secondsUntil(now: datetime, time: tuple[int, int]) -> float:
     """
@@ -120,7 +143,8 @@ class FallbackCore:
     @ivar now: returns the aware wall-clock L{datetime} (C{schedule-time},
         show output).
     @ivar config: the C{ccm-manager:} settings.
-    @ivar callAgent: the call agent's address as shown (C{"127.0.0.1"}).
+    @ivar callAgent: the primary call agent's address as shown
+        (C{"127.0.0.1"}).
     @ivar target: the L{IFallbackTarget}.
     @ivar debugLog: the C{debug mgcp} logger.
     @ivar lastKeepaliveSent: when the last keepalive was sent, or L{None}.
@@ -134,6 +158,14 @@ class FallbackCore:
     @ivar heardAt: the clock time the call agent was last heard from.
     @ivar keepalivesOutstanding: keepalives sent and not yet answered or
         failed.
+    @ivar callAgentPort: the primary call agent's UDP port.
+    @ivar active: the index in L{hosts} of the active call agent (0: the
+        primary; 1, 2: the C{redundant-hosts}).
+    @ivar down: the indexes of the call agents found lost since one last
+        accepted a restart.
+    @ivar primaryDueAt: while a backup is active and the primary answers
+        its probes, the clock time the C{switchback} policy lets the
+        gateway return to it (L{None}: not answering, or C{never}).
     """
 
     clock: IReactorTime
@@ -152,6 +184,124 @@ class FallbackCore:
     heardAt: float | None = None
     keepalivesOutstanding: int = 0
     log: Logger = field(factory=lambda: Logger(namespace="srst.mgcp.fallback"), repr=False)
+    callAgentPort: int = DEFAULT_MGCP_PORT
+    active: int = 0
+    down: set[int] = field(factory=set)
+    primaryDueAt: float | None = None
+
+    # -- the call agents: the primary and the redundant hosts ----------------------------------
+
+    @property
+    def hosts(self) -> list[tuple[str, int]]:
+        """The call agents in order: the primary, then the C{redundant-hosts}."""
+        return [(self.callAgent, self.callAgentPort)] + [host.address for host in self.config.redundantHosts]
+
+    @property
+    def activeHost(self) -> str:
+        """The active call agent's address as shown."""
+        return self.hosts[self.active][0]
+
+    def onBackup(self) -> bool:
+        """@return: whether a C{redundant-host} is the active call agent."""
+        return self.active > 0
+
+    def hasNextHost(self) -> bool:
+        """@return: whether a backup follows the active call agent in the list."""
+        return self.active + 1 < len(self.hosts)
+
+    def _use(self, index: int) -> None:
+        if index != self.active:
+            self.active = index
+            self.target.useCallAgent(self.hosts[index])
+
+    def failover(self, answers: Answers) -> None:
+        """
+        The active call agent is lost and a backup follows it: make the
+        backup active and register with it (RSIP restart for the idle
+        ports; mgcp.md 9.2).
+        """
+        lost = self.activeHost
+        self.lastFailover = self.now()
+        self.down.add(self.active)
+        self._use(self.active + 1)
+        self.primaryDueAt = None
+        self.log.warn("MGCP call agent {agent} lost; switching over to backup call agent {backup}",
+                      agent=lost, backup=self.activeHost)
+        self.sendRestart(answers, self.restartablePorts())
+
+    def nextProbeHost(self) -> None:
+        """
+        While every call agent counts as lost, probe them in turn, the
+        primary first: the one that answers is the one the ports go back
+        to.
+        """
+        if len(self.hosts) > 1:
+            self._use((self.active + 1) % len(self.hosts))
+
+    def registeredWithActive(self) -> None:
+        """The active call agent accepted the restart: it is up."""
+        self.down.discard(self.active)
+
+    def probePrimary(self, answers: Answers) -> None:
+        """
+        A backup is active: check whether the primary answers (a keepalive
+        to it); the answer goes to C{answers._primaryAnswered}, a failure
+        to C{answers._primaryFailed}.
+        """
+        self.debugLog.debug("MGCP keepalive to primary call agent {agent}", agent=self.callAgent)
+        self.target.probeCallAgent(self.hosts[0]).addCallbacks(
+            lambda result: answers._primaryAnswered(), lambda reason: answers._primaryFailed())
+
+    def primaryAnswered(self) -> None:
+        """
+        The primary answered a probe: up (no longer C{down}); the first
+        answer of a run starts the C{switchback} clock (C{uptime-delay}:
+        that many minutes of answers; C{schedule-time}: the next such
+        wall-clock time; C{immediate} and C{graceful}: now; C{never}: no
+        return).
+        """
+        self.down.discard(0)
+        if self.primaryDueAt is not None:
+            return
+        switchback = self.config.switchback
+        now = self.clock.seconds()
+        if switchback.mode is SwitchbackMode.NEVER:
+            return
+        if switchback.mode is SwitchbackMode.UPTIME_DELAY and switchback.minutes is not None:
+            self.primaryDueAt = now + switchback.minutes * 60.0
+        elif switchback.mode is SwitchbackMode.SCHEDULE_TIME and switchback.time is not None:
+            self.primaryDueAt = now + secondsUntil(self.now(), switchback.time)
+        else:
+            self.primaryDueAt = now
+        self.log.info("MGCP primary call agent {agent} answers again (switchback {switchback})",
+                      agent=self.callAgent, switchback=str(switchback))
+
+    def primaryFailed(self) -> None:
+        """The primary did not answer a probe: down; its uptime starts again."""
+        self.down.add(0)
+        self.primaryDueAt = None
+
+    def returnToPrimaryDue(self) -> bool:
+        """
+        @return: whether the gateway goes back to the primary now: a backup
+            is active, the primary answers, its C{switchback} time came,
+            and with C{graceful} no port has a call.
+        """
+        if not self.onBackup() or self.primaryDueAt is None or self.clock.seconds() < self.primaryDueAt:
+            return False
+        if self.config.switchback.mode is SwitchbackMode.GRACEFUL:
+            return all(self.target.isPortIdle(name) for name in self.target.portNames())
+        return True
+
+    def switchToPrimary(self, answers: Answers) -> None:
+        """Make the primary active again and register with it (RSIP restart)."""
+        backup = self.activeHost
+        self._use(0)
+        self.primaryDueAt = None
+        self.lastSwitchback = self.now()
+        self.log.info("MGCP switchback from backup call agent {backup} to primary call agent {agent}",
+                      backup=backup, agent=self.callAgent)
+        self.sendRestart(answers, self.restartablePorts())
 
     # -- timers and logging ---------------------------------------------------------------
 
@@ -199,16 +349,18 @@ class FallbackCore:
         next keepalive is.
         """
         self.debugLog.debug("MGCP command from {agent} while it counts as lost: not taken as proof "
-                            "that it is back; the next keepalive decides", agent=self.callAgent)
+                            "that it is back; the next keepalive decides", agent=self.activeHost)
 
     def callAgentLost(self) -> None:
         """Record and log the call agent's loss."""
         self.lastFailover = self.now()
-        self.log.warn("MGCP call agent {agent} lost", agent=self.callAgent)
+        self.down.add(self.active)
+        self.log.warn("MGCP call agent {agent} lost", agent=self.activeHost)
 
     def enterFallback(self) -> None:
         """The call agent is lost: hand every port to local call control."""
         self.callAgentLost()
+        self.down.update(range(len(self.hosts)))
         self.fallbackStart = self.now()
         self.pendingPorts.clear()
         self.log.warn("MGCP fallback: voice ports under local call control")
@@ -222,7 +374,7 @@ class FallbackCore:
         its failure to C{answers._probeFailed}.
         """
         self.lastKeepaliveSent = self.now()
-        self.debugLog.debug("MGCP keepalive to {agent}", agent=self.callAgent)
+        self.debugLog.debug("MGCP keepalive to {agent}", agent=self.activeHost)
 
         def failed(reason: Failure) -> None:
             self.debugLog.debug("MGCP keepalive failed: {reason}", reason=reason.getErrorMessage())

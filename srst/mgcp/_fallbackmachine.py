@@ -97,6 +97,21 @@ class FallbackInputs(Protocol):
     def _switchbackTime(self) -> None:
         "The C{uptime-delay} or C{schedule-time} timer fired."
 
+    def _failover(self) -> None:
+        "The active call agent is lost and a backup follows it in the list."
+
+    def _probePrimary(self) -> None:
+        "The timer to probe the primary while a backup is active fired."
+
+    def _primaryAnswered(self) -> None:
+        "The primary answered a probe while a backup is active."
+
+    def _primaryFailed(self) -> None:
+        "The primary did not answer a probe while a backup is active."
+
+    def _switchToPrimary(self) -> None:
+        "The switchback policy lets the gateway return from a backup to the primary."
+
     def status(self) -> FallbackStatus:
         "The current state."
 
@@ -144,6 +159,20 @@ class _Watching(_Timers):
 
 
 @define
+class _Registered(_Watching):
+    """
+    The timers of C{registered}: keepalive, failover and, while a backup is
+    active, the probe of the primary.
+    """
+
+    primaryProbe: IDelayedCall | None = None
+
+    def cancel(self) -> None:
+        super().cancel()
+        _cancel(self.primaryProbe)
+
+
+@define
 class _Probing(_Timers):
     """The timer of C{disconnected} and C{fallback}: the next probe."""
 
@@ -170,7 +199,12 @@ class _AwaitingSwitchback(_Watching):
 
 
 def _lose(inputs: FallbackInputs, core: FallbackCore) -> Callable[[], None]:
-    """@return: the input for a lost call agent: fallback when selected."""
+    """
+    @return: the input for a lost call agent: the next backup when one
+        follows it, else fallback when selected.
+    """
+    if core.hasNextHost():
+        return inputs._failover
     return inputs._lost if core.config.fallbackMgcp else inputs._disconnected
 
 
@@ -182,13 +216,17 @@ def _makeFallbackMachine():  # type: ignore[no-untyped-def]
         return core.startTimer(core.config.keepaliveInterval, inputs._keepaliveDue)
 
     def failoverTimer(inputs: FallbackInputs, core: FallbackCore) -> IDelayedCall:
-        return core.startTimer(core.config.failoverInterval, _lose(inputs, core))
+        return core.startTimer(core.config.failoverInterval, lambda: _lose(inputs, core)())
 
     def startRegistering(inputs: FallbackInputs, core: FallbackCore, *args: object) -> _Registering:
         return _Registering(failoverTimer(inputs, core))
 
     def startWatching(inputs: FallbackInputs, core: FallbackCore, *args: object) -> _Watching:
         return _Watching(keepaliveTimer(inputs, core), failoverTimer(inputs, core))
+
+    def startRegistered(inputs: FallbackInputs, core: FallbackCore, *args: object) -> _Registered:
+        probe = core.startTimer(core.config.keepaliveInterval, inputs._probePrimary) if core.onBackup() else None
+        return _Registered(keepaliveTimer(inputs, core), failoverTimer(inputs, core), probe)
 
     def startProbing(inputs: FallbackInputs, core: FallbackCore, *args: object) -> _Probing:
         return _Probing(keepaliveTimer(inputs, core))
@@ -201,11 +239,13 @@ def _makeFallbackMachine():  # type: ignore[no-untyped-def]
 
     stopped = builder.state("stopped")
     registering = builder.state("registering", startRegistering)
-    registered = builder.state("registered", startWatching)
+    registered = builder.state("registered", startRegistered)
     disconnected = builder.state("disconnected", startProbing)
     fallback = builder.state("fallback", startProbing)
     pending = builder.state("switchbackPending", startAwaiting)
     dataStates = (registering, registered, disconnected, fallback, pending)
+
+    backupInputs = (I._failover, I._probePrimary, I._primaryAnswered, I._primaryFailed, I._switchToPrimary)
 
     stopped.upon(I.status).loop().returns(FallbackStatus.STOPPED)
     for state, value in zip(dataStates, list(FallbackStatus)[1:]):
@@ -229,7 +269,7 @@ def _makeFallbackMachine():  # type: ignore[no-untyped-def]
     ignore(stopped, I.stop, I.trafficReceived, I.commandReceived, I.transactionTimedOut, I.endpointTimedOut,
            I.portIdle, I._keepaliveDue,
            I._lost, I._disconnected, I._restartAnswered, I._restartFailed, I._probeFailed,
-           I._switchbackNow, I._awaitSwitchback, I._switchbackTime)
+           I._switchbackNow, I._awaitSwitchback, I._switchbackTime, *backupInputs)
 
     for state, status in zip(dataStates, list(FallbackStatus)[1:]):
         def stopFrom(name: str) -> Callable[..., None]:
@@ -245,6 +285,7 @@ def _makeFallbackMachine():  # type: ignore[no-untyped-def]
     @registering.upon(I._restartAnswered).to(registered)
     def _registered(i: FallbackInputs, core: FallbackCore, timers: _Registering) -> None:
         core.heard()
+        core.registeredWithActive()
         timers.cancel()
         core.changed("registering", "registered", "RSIP restart answered")
 
@@ -269,9 +310,11 @@ def _makeFallbackMachine():  # type: ignore[no-untyped-def]
         @state.upon(I.portIdle, nodata=True).loop()
         def _portIdle(i: FallbackInputs, core: FallbackCore, name: str) -> None:
             core.returnPending(i, name)
+            if core.returnToPrimaryDue():
+                i._switchToPrimary()
 
     ignore(registering, I.transactionTimedOut, I.endpointTimedOut, I._probeFailed, I._switchbackNow, I._awaitSwitchback,
-           I._switchbackTime)
+           I._switchbackTime, I._probePrimary, I._primaryAnswered, I._primaryFailed, I._switchToPrimary)
 
     # registered
 
@@ -306,6 +349,46 @@ def _makeFallbackMachine():  # type: ignore[no-untyped-def]
 
     ignore(registered, I._restartAnswered, I._switchbackNow, I._awaitSwitchback, I._switchbackTime)
 
+    # a backup is active: probe the primary, go back to it per the switchback policy
+
+    @registered.upon(I._probePrimary).loop()
+    def _probePrimary(i: FallbackInputs, core: FallbackCore, timers: _Registered) -> None:
+        core.probePrimary(i)
+        timers.primaryProbe = core.startTimer(core.config.keepaliveInterval, i._probePrimary)
+
+    @registered.upon(I._primaryAnswered, nodata=True).loop()
+    def _primaryAnswered(i: FallbackInputs, core: FallbackCore) -> None:
+        core.primaryAnswered()
+        if core.returnToPrimaryDue():
+            i._switchToPrimary()
+
+    @registered.upon(I._primaryFailed, nodata=True).loop()
+    def _primaryFailed(i: FallbackInputs, core: FallbackCore) -> None:
+        core.primaryFailed()
+
+    @registered.upon(I._switchToPrimary).to(registering)
+    def _switchToPrimary(i: FallbackInputs, core: FallbackCore, timers: _Registered) -> None:
+        timers.cancel()
+        core.switchToPrimary(i)
+        core.changed("registered", "registering", "switchback to the primary call agent")
+
+    # the active call agent is lost and a backup follows it
+
+    @registered.upon(I._failover).to(registering)
+    def _failover(i: FallbackInputs, core: FallbackCore, timers: _Registered) -> None:
+        timers.cancel()
+        core.failover(i)
+        core.changed("registered", "registering", f"call agent lost; switchover to backup {core.activeHost}")
+
+    @registering.upon(I._failover).loop()
+    def _failoverAgain(i: FallbackInputs, core: FallbackCore, timers: _Registering) -> None:
+        # A loop keeps the state's data: the timers are armed again here.
+        timers.cancel()
+        timers.retry = None
+        timers.failover = failoverTimer(i, core)
+        core.failover(i)
+        core.changed("registering", "registering", f"call agent lost; switchover to backup {core.activeHost}")
+
     # the call agent is lost
 
     def lostFrom(name: str) -> tuple[Callable[..., None], Callable[..., None]]:
@@ -325,24 +408,26 @@ def _makeFallbackMachine():  # type: ignore[no-untyped-def]
         state.upon(I._lost).to(fallback)(toFallback)
         state.upon(I._disconnected).to(disconnected)(toDisconnected)
 
+    @pending.upon(I._failover).to(fallback)
     @pending.upon(I._lost).to(fallback)
     def _lostAgain(i: FallbackInputs, core: FallbackCore, timers: _AwaitingSwitchback) -> None:
         timers.cancel()
         core.callAgentLost()
         core.changed("switchback-pending", "fallback", "call agent lost again")
 
-    ignore(pending, I._disconnected)
+    ignore(pending, I._disconnected, I._probePrimary, I._primaryAnswered, I._primaryFailed, I._switchToPrimary)
 
     # disconnected and fallback: probe
 
     for state in (disconnected, fallback):
         @state.upon(I._keepaliveDue).loop()
         def _probe(i: FallbackInputs, core: FallbackCore, timers: _Probing) -> None:
+            core.nextProbeHost()
             core.sendKeepalive(i)
             timers.probe = keepaliveTimer(i, core)
 
         ignore(state, I.transactionTimedOut, I.endpointTimedOut, I.portIdle, I._lost, I._disconnected, I._restartFailed,
-               I._probeFailed, I._switchbackTime)
+               I._probeFailed, I._switchbackTime, *backupInputs)
 
         @state.upon(I.commandReceived, nodata=True).loop()
         def _notProof(i: FallbackInputs, core: FallbackCore) -> None:

@@ -12,9 +12,11 @@ The gateway is analog only, so the Backhaul/PRI block of the IOS output is
 left out.  Times are shown in UTC as IOS does
 (C{09:33:10 UTC Mar 24 2015 (elapsed time: 00:00:01)}).  The C{Status}
 column shows C{Registered}, C{Registering}, C{Switchback Pending} or
-C{Down} for the primary call agent; backups configured with
-C{redundant-hosts} show C{Standby} (the monitor does not contact them) and
-missing ones C{None}.
+C{Down} for the active call agent (the primary, or a backup after a
+failover); a call agent that is not active shows C{Down} once it was found
+lost (the primary: until it answers its probes again) and C{Backup Ready}
+otherwise; backups not configured show C{None}.  C{Current active Call
+Manager} names the active one.
 """
 
 from __future__ import annotations
@@ -23,22 +25,13 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Protocol
 
 from srst.admin.commands import CommandResult, CommandTable
-from srst.mgcp.fallback import FallbackMonitor, FallbackStatus
+from srst.mgcp.fallback import FallbackMonitor
 from srst.mgcp.gateway import MgcpGateway
 
 BACKHAUL_PORT = 2428
 """C{Backhaul/Redundant link port}: the IOS default, shown for the shape."""
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-_PRIMARY_STATUS = {
-    FallbackStatus.STOPPED: "Down",
-    FallbackStatus.REGISTERING: "Registering",
-    FallbackStatus.REGISTERED: "Registered",
-    FallbackStatus.DISCONNECTED: "Down",
-    FallbackStatus.FALLBACK: "Down",
-    FallbackStatus.SWITCHBACK_PENDING: "Switchback Pending",
-}
 
 _BACKUPS = ("First Backup", "Second Backup")
 
@@ -103,19 +96,21 @@ def renderCcmManager(monitor: FallbackMonitor, domain: str, now: datetime) -> Co
     @param now: the current wall-clock time.
     @return: C{show ccm-manager}.
     """
-    status = _PRIMARY_STATUS[monitor.status]
+    statuses = monitor.hostStatuses
+    host, status = statuses[0]
     lines = [
         f"MGCP Domain Name: {domain}",
         f"{'Priority':<16}{'Status':<25}Host",
         "=" * 60,
-        f"{'Primary':<16}{status:<25}{monitor.callAgent}",
+        f"{'Primary':<16}{status:<25}{host}",
     ]
-    agents = [{"priority": "primary", "status": status, "host": monitor.callAgent}]
+    agents = [{"priority": "primary", "status": status, "host": host}]
     backups = monitor.config.redundantHosts
     for index, label in enumerate(_BACKUPS):
         if index < len(backups):
-            lines.append(f"{label:<16}{'Standby':<25}{backups[index].host}")
-            agents.append({"priority": label.lower(), "status": "Standby", "host": backups[index].host,
+            host, status = statuses[index + 1]
+            lines.append(f"{label:<16}{status:<25}{host}")
+            agents.append({"priority": label.lower(), "status": status, "host": host,
                            "port": backups[index].port})
         else:
             lines.append(f"{label:<16}None")

@@ -133,6 +133,14 @@ class PortControl:
             if self.gateway.controlled(name):
                 self.gateway.relinquish(name, self._relinquished)
 
+    def useCallAgent(self, address: tuple[str, int]) -> None:
+        """See L{IFallbackTarget.useCallAgent}."""
+        self.gateway.useCallAgent(address)
+
+    def probeCallAgent(self, address: tuple[str, int]) -> Deferred[Response]:
+        """See L{IFallbackTarget.probeCallAgent}."""
+        return self.gateway.probeCallAgent(address)
+
     def portNames(self) -> Sequence[str]:
         """See L{IFallbackTarget.portNames}."""
         return list(self.gateway.endpoints)
@@ -214,7 +222,8 @@ class MgcpService(MultiService):
         self.gateway = gateway
         self.control = PortControl(gateway, local)
         host, port = gateway.callAgent
-        self.monitor = newFallbackMonitor(reactor, now, ccmManager, host, self.control, gateway.debugLog)
+        self.monitor = newFallbackMonitor(reactor, now, ccmManager, host, self.control, gateway.debugLog,
+                                          callAgentPort=port)
         self.control.monitor = self.monitor
         gateway.trafficObservers.append(self.monitor.trafficReceived)
         gateway.commandObservers.append(self.monitor.commandReceived)

@@ -35,6 +35,22 @@ the address it went to) means it is back: a command from its address is
 answered (501 for a port under local call control) but proves nothing, as
 anyone can send a datagram from an address.
 
+Backup call agents (9.2, C{ccm-manager: redundant-hosts}): when the
+active call agent is lost and a backup follows it in the list, the monitor
+makes the backup active (L{IFallbackTarget.useCallAgent}) and registers
+with it (C{registering}, RSIP restart for the idle ports); a backup that
+does not answer within the failover interval hands over to the next; only
+the last one's loss means fallback (or disconnected).  While in fallback
+or disconnected the probes go to each call agent in turn, the primary
+first, so the ports go back to the one that answers.  While a backup is
+active (C{registered}) the primary is probed every keepalive interval
+(L{IFallbackTarget.probeCallAgent}; its silence is no outage of the
+backup) and the gateway returns to it per C{switchback}: C{immediate} at
+its first answer, C{graceful} at an answer with every port idle,
+C{uptime-delay} after that many minutes of answers, C{schedule-time} at
+that time after its first answer, C{never} not at all.  With no backups
+configured none of this happens.
+
 Switchback (9.4) returns ports with L{IFallbackTarget.returnPort} and then
 sends RSIP restart for them.  C{immediate} returns every port as soon as
 the call agent answers; C{schedule-time} and C{uptime-delay} return every
@@ -66,7 +82,7 @@ from twisted.logger import Logger
 
 from srst.mgcp._fallbackcore import RESTART, FallbackCore, IFallbackTarget, secondsUntil
 from srst.mgcp._fallbackmachine import FALLBACK_ON, FallbackInputs, FallbackMachine, FallbackStatus
-from srst.mgcp.config import CcmManagerConfig
+from srst.mgcp.config import DEFAULT_MGCP_PORT, CcmManagerConfig
 
 
 class FallbackMonitor:
@@ -150,8 +166,17 @@ class FallbackMonitor:
 
     @property
     def callAgent(self) -> str:
-        """The call agent's address as shown (C{"127.0.0.1"})."""
+        """The primary call agent's address as shown (C{"127.0.0.1"})."""
         return self._core.callAgent
+
+    @property
+    def activeHost(self) -> str:
+        """
+        The call agent the gateway works with (the primary, or a
+        C{redundant-host} after a failover), or the one being probed while
+        the ports are local.
+        """
+        return self._core.activeHost
 
     @property
     def lastKeepaliveSent(self) -> datetime | None:
@@ -212,12 +237,43 @@ class FallbackMonitor:
         The call agent controlling the ports, or L{None} when none does.
         """
         if self.status in (FallbackStatus.REGISTERING, FallbackStatus.REGISTERED):
-            return self.callAgent
+            return self._core.activeHost
         return None
+
+    @property
+    def hostStatuses(self) -> list[tuple[str, str]]:
+        """
+        Each call agent (the primary, then the C{redundant-hosts}) with its
+        C{show ccm-manager} status: the active one C{Registered},
+        C{Registering} or C{Switchback Pending} (C{Down} when the ports are
+        local or the monitor is stopped); another one C{Down} when it was
+        found lost (or, for the primary while a backup is active, does not
+        answer its probes) and C{Backup Ready} otherwise.
+        """
+        core = self._core
+        active = _ACTIVE_STATUS[self.status]
+        statuses = []
+        for index, (host, port) in enumerate(core.hosts):
+            if index == core.active and (active != "Down" or index == 0):
+                statuses.append((host, active))
+            else:
+                statuses.append((host, "Down" if index in core.down else "Backup Ready"))
+        return statuses
+
+
+_ACTIVE_STATUS = {
+    FallbackStatus.STOPPED: "Down",
+    FallbackStatus.REGISTERING: "Registering",
+    FallbackStatus.REGISTERED: "Registered",
+    FallbackStatus.DISCONNECTED: "Down",
+    FallbackStatus.FALLBACK: "Down",
+    FallbackStatus.SWITCHBACK_PENDING: "Switchback Pending",
+}
 
 
 def newFallbackMonitor(clock: IReactorTime, now: Callable[[], datetime], config: CcmManagerConfig,
-                       callAgent: str, target: IFallbackTarget, debugLog: Logger) -> FallbackMonitor:
+                       callAgent: str, target: IFallbackTarget, debugLog: Logger,
+                       callAgentPort: int = DEFAULT_MGCP_PORT) -> FallbackMonitor:
     """
     Make a stopped L{FallbackMonitor}; call L{FallbackMonitor.start} once
     the MGCP socket is listening.
@@ -230,8 +286,11 @@ def newFallbackMonitor(clock: IReactorTime, now: Callable[[], datetime], config:
     @param target: the L{IFallbackTarget}.
     @param debugLog: the C{debug mgcp} logger, made by the router's
         L{srst.debug.DebugSwitches.logger}.
+    @param callAgentPort: the primary call agent's UDP port (used when
+        the gateway returns to it from a backup).
     """
-    return FallbackMonitor(FallbackCore(clock, now, config, callAgent, IFallbackTarget(target), debugLog))
+    return FallbackMonitor(FallbackCore(clock, now, config, callAgent, IFallbackTarget(target), debugLog,
+                                        callAgentPort=callAgentPort))
 
 
 __all__ = [

@@ -475,6 +475,40 @@ class MgcpGateway:
                           parameters=[("N", self._defaultEntity()), ("X", "0"), ("O", "")])
         return self._sendCommand(command, self.callAgent).addCallback(expectSuccess)
 
+    def probeCallAgent(self, address: tuple[str, int]) -> Deferred[Response]:
+        """
+        Send the keepalive NTFY to a call agent that is not the active one
+        (the primary while a backup is active, mgcp.md 9.2): its answer is
+        no traffic of the active call agent and its silence no outage (no
+        disconnected procedure, no timeout reported).
+
+        @return: fires with the 2xx L{Response}; fails with L{MgcpTimeout}
+            or L{MgcpErrorResponse}.
+        """
+        self._keepalives += 1
+        command = Command("NTFY", 1, "*@" + self.domain, self.version,
+                          parameters=[("N", NotifiedEntity(None, address[0], address[1])), ("X", "0"), ("O", "")])
+        return self.transactions.sendCommand(command, address).addCallback(expectSuccess)
+
+    def useCallAgent(self, address: tuple[str, int]) -> None:
+        """
+        Make C{address} the active call agent (failover to a C{ccm-manager
+        redundant-host}, or back to the primary): commands, NTFYs and
+        keepalives go to it, and every endpoint's notified entity is reset
+        to it (an C{N:} the previous call agent set names that one).
+
+        @param address: its C{(host, port)}.
+        """
+        address = (str(address[0]), int(address[1]))
+        if address == self.callAgent:
+            return
+        self.log.info("MGCP: active call agent now {callAgent} (was {previous})",
+                      callAgent=peerText(address), previous=peerText(self.callAgent))
+        self.callAgent = address
+        self.registered = False
+        for endpoint in self.endpoints.values():
+            endpoint.notification.notifiedEntity = None
+
     def sendRestart(self, method: str, delay: Optional[int] = None,
                     portNames: Optional[Sequence[str]] = None) -> Deferred[Response]:
         """
