@@ -22,7 +22,7 @@ from typing import Any, Callable, Protocol
 from attrs import evolve
 from cryptography.hazmat.primitives.serialization import Encoding
 from twisted.application.service import MultiService
-from twisted.internet.defer import CancelledError, Deferred, DeferredList, maybeDeferred, succeed
+from twisted.internet.defer import CancelledError, Deferred, DeferredList, FirstError, gatherResults, maybeDeferred, succeed
 from twisted.internet.interfaces import IListeningPort, IProtocolFactory
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
@@ -597,9 +597,16 @@ class RouterService(MultiService):
         except (ListenerError, AdminSocketError) as e:
             self._stopStarted()
             raise StartupError(str(e)) from e
+        bringUp = Deferred.fromCoroutine(self._bringUp())
         if self.gatewayConfig is not None:
+            # The MGCP gateway waits for its configuration download, side by
+            # side with the PKI: ready once both are, failed (or cancelled)
+            # as soon as either is, and neither outcome left unconsumed.
             self._mgcpStarting = Deferred.fromCoroutine(self._startConfiguredMgcp())
-        self._ready = Deferred.fromCoroutine(self._bringUp())
+            both = gatherResults([bringUp, self._mgcpStarting], consumeErrors=True)
+            bringUp = both.addErrback(lambda failure: failure.value.subFailure
+                                      if failure.check(FirstError) else failure)
+        self._ready = bringUp
         self._ready.addCallbacks(self._up, self._failed)
 
     def _stopStarted(self) -> None:
@@ -646,8 +653,6 @@ class RouterService(MultiService):
         cmf = self.config.callManagerFallback
         if cmf is not None and cmf.trustpoint is not None and self.running:
             self._startSecureSccp()
-        if self._mgcpStarting is not None:
-            await self._mgcpStarting
 
     async def _enroll(self, config: IdentityTrustpointConfig) -> None:
         identity = self.identities[config.name]

@@ -8,6 +8,7 @@ when the server does not answer, and refuses a malformed file.
 
 from __future__ import annotations
 
+import gc
 import io
 import os
 import re
@@ -15,11 +16,14 @@ import socket
 from typing import Any
 
 from twisted.internet import reactor
-from twisted.internet.defer import CancelledError
+from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.task import deferLater
 from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial.unittest import TestCase
 
-from tests.routerhelpers import bounded, runCommand, startRouter, stateDirectory
+from srst.config import loadString
+from srst.service import RouterService, utcNow
+from tests.routerhelpers import bounded, routerYaml, runCommand, startRouter, stateDirectory
 from srst.tools.ccm import run as ccmRun
 
 GOOD = b"""<?xml version="1.0"?>
@@ -51,6 +55,11 @@ mgcp:
 ccm-manager:
   config: {{server: 127.0.0.1, port: {tftpPort}, timeout-seconds: 1}}
 """
+
+
+GATEWAY_PART = YAML[YAML.index("voice-ports:"):]
+"""The voice ports, MGCP and C{ccm-manager config} of L{YAML}, to add to a
+router with a PKI (L{tests.routerhelpers.routerYaml})."""
 
 
 def unusedUdpPort() -> int:
@@ -163,3 +172,34 @@ class GatewayConfigDownloadTests(TestCase):
         self.assertIn("MGCP persistent onhook: DISABLED", text)
         self.assertEqual(sorted(service.mgcpService.gateway.endpoints), ["1/0/1"])
         self.assertTrue(any("starting with router.yaml alone" in line for line in self.logged), self.logged)
+
+
+class StopDuringStartTests(TestCase):
+    """
+    Stopping the router while its start-up is still under way (the
+    certificate server starting, the gateway configuration downloading)
+    leaves nothing failing unhandled.
+    """
+
+    @bounded
+    def test_stopBeforeDownloadAwaited(self) -> Any:
+        """
+        The router stops while its PKI is still starting (a thread call
+        that never returns) and the download runs: the cancelled download
+        is consumed (no "Unhandled error in Deferred" once it is collected)
+        and C{whenReady} fails with the cancellation.
+        """
+        stateDir = stateDirectory(self)
+        text = routerYaml(stateDir, extra=GATEWAY_PART.format(tftpPort=unusedUdpPort()))
+        config = loadString(text, "test-router.yaml")
+        service = RouterService(config, reactor, now=utcNow, runInThread=lambda f, *a, **kw: Deferred(),
+                                callFromThread=reactor.callFromThread)
+        service.startService()
+        ready = service.whenReady()
+        stopped = service.stopService()
+        self.failureResultOf(ready, CancelledError)
+        yield stopped
+        yield deferLater(reactor, 0.01, lambda: None)  # the download's UDP port is let go
+        del service, ready, stopped
+        gc.collect()
+        self.assertEqual([str(f.value) for f in self.flushLoggedErrors()], [])
