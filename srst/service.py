@@ -33,7 +33,7 @@ from twisted.python.threadpool import ThreadPool
 
 from srst._files import ensureDirectory, makeDirectory
 from srst.configreader import ConfigError, ConfigProblem
-from srst.admin.commands import CommandTable, DebugRequest
+from srst.admin.commands import CommandResult, CommandTable, DebugRequest
 from srst.calls.commands import ControlledCallRow, registerCallCommands
 from srst.calls.engine import CallEngine
 from srst.calls.forward import ForwardSettings
@@ -256,6 +256,9 @@ class StartupError(RuntimeError):
         return self.reason
 
 
+DOWNLOAD_COMMANDS = ("show mgcp", "show ccm-manager")
+"""What answers, while the C{ccm-manager config} download is under way, that it is."""
+
 _STARTUP_ERRORS = (ListenerError, AdminSocketError, CertificateServerError, TrustpointError, OSError)
 """What stops start-up for a reason outside srst (a port or file in the way,
 a damaged state directory): one line, no traceback."""
@@ -402,6 +405,7 @@ class RouterService(MultiService):
         self.portEndpoints = self.portService.endpoints
         registerVoicePortCommands(self.commands, self.voicePorts, self._portMediaOf, runInThread=runInThread)
         self.mgcpService: MgcpService | None = None
+        self._heldForMgcp: frozenset[str] = frozenset()
         self.gatewayConfig: GatewayConfigDownload | None = None
         self._mgcpStarting: Deferred[None] | None = None
         if config.mgcp is not None:
@@ -412,6 +416,7 @@ class RouterService(MultiService):
                 self.gatewayConfig = GatewayConfigDownload(
                     reactor, download, config.hostname, config.stateDir, config.mgcp.bind.host,
                     config.ccmManager, frozenset(port.name for port in config.voicePorts), runInThread)
+                self._holdDuringDownload(mgcpPortNames(config.dialPeers))
         if config.credentials is not None:
             registerCredentialsCommands(
                 self.commands,
@@ -419,6 +424,22 @@ class RouterService(MultiService):
                 config.credentials.port,
                 config.credentials.trustpoint,
             )
+
+    def _holdDuringDownload(self, names: frozenset[str]) -> None:
+        """
+        Until the C{ccm-manager config} download ends and the MGCP gateway
+        is built, the mgcpapp ports are MGCP's as at any boot before the
+        call agent answers the RSIP: out of local call control (no dial
+        tone, no calls offered); and C{show mgcp} and C{show ccm-manager}
+        say the download is under way.  L{_mgcp} ends both.
+        """
+        self._heldForMgcp = names
+        self.portService.hold(names)
+        source = self.gatewayConfig.source if self.gatewayConfig is not None else ""
+        waiting = CommandResult(f"MGCP gateway configuration download from {source} in progress",
+                                {"downloading": source})
+        for pattern in DOWNLOAD_COMMANDS:
+            self.commands.add(pattern, lambda: waiting, help="MGCP status (the gateway configuration is downloading)")
 
     def _portMediaOf(self, name: str) -> StreamSnapshot | None:
         """
@@ -474,7 +495,13 @@ class RouterService(MultiService):
                               config.ccmManager or CcmManagerConfig(), mgcp.bind.address, self.now,
                               self.controlPlane)
         service.setServiceParent(self)
+        for pattern in DOWNLOAD_COMMANDS:
+            self.commands.remove(pattern)
         registerMgcpCommands(self.commands, service.monitor, config, self.now, gateway=gateway)
+        # Held during the download but not an MGCP port after all (the
+        # gateway file's endpoint list): local call control's again.
+        self.portService.release(self._heldForMgcp - frozenset(gateway.endpoints))
+        self._heldForMgcp = frozenset()
         self.commands.add("debug mgcp", lambda: DebugRequest("MGCP packets debugging is on", (MGCP_DEBUG_NAMESPACE,)),
                           help="stream MGCP packets, executions and endpoint events", streaming=True)
         return service

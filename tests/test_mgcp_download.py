@@ -17,13 +17,15 @@ from typing import Any
 
 from twisted.internet import reactor
 from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.protocol import DatagramProtocol
 from twisted.internet.task import deferLater
 from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial.unittest import TestCase
 
 from srst.config import loadString
+from srst.ports.tones import CallProgressTone
 from srst.service import RouterService, utcNow
-from tests.routerhelpers import bounded, routerYaml, runCommand, startRouter, stateDirectory
+from tests.routerhelpers import bounded, routerYaml, runCommand, startRouter, stateDirectory, synchronously
 from srst.tools.ccm import run as ccmRun
 
 GOOD = b"""<?xml version="1.0"?>
@@ -60,6 +62,40 @@ ccm-manager:
 GATEWAY_PART = YAML[YAML.index("voice-ports:"):]
 """The voice ports, MGCP and C{ccm-manager config} of L{YAML}, to add to a
 router with a PKI (L{tests.routerhelpers.routerYaml})."""
+
+
+WINDOW_YAML = """
+hostname: branch-router
+state-dir: {stateDir}
+admin: {{socket: {stateDir}/srst.sock}}
+call-manager-fallback: {{ip-source-address: 127.0.0.1, port: 0}}
+voice-ports:
+  1/0/0: {{signal: fxs-loop-start}}
+  1/0/1: {{signal: fxs-loop-start}}
+dial-peers:
+  - {{tag: 81236, type: pots, destination-pattern: "81236", port: 1/0/1, application: mgcpapp}}
+mgcp:
+  bind: {{host: 127.0.0.1, port: 0}}
+  call-agent: {{host: 127.0.0.1, port: 9}}
+ccm-manager:
+  config: {{server: 127.0.0.1, port: {tftpPort}, timeout-seconds: 5}}
+"""
+
+TFTP_FILE_NOT_FOUND = b"\x00\x05\x00\x01File not found\x00"
+
+
+class SilentTftpServer(DatagramProtocol):
+    """
+    A TFTP server that answers nothing until told: C{requested} fires with
+    the first datagram and its source.
+    """
+
+    def __init__(self) -> None:
+        self.requested: Deferred[tuple[bytes, Any]] = Deferred()
+
+    def datagramReceived(self, data: bytes, peer: Any) -> None:
+        if not self.requested.called:
+            self.requested.callback((data, peer))
 
 
 def unusedUdpPort() -> int:
@@ -203,3 +239,55 @@ class StopDuringStartTests(TestCase):
         del service, ready, stopped
         gc.collect()
         self.assertEqual([str(f.value) for f in self.flushLoggedErrors()], [])
+
+
+class DownloadWindowTests(TestCase):
+    """
+    While the C{ccm-manager config} download is under way (the MGCP gateway
+    is not built yet) the mgcpapp ports are held as at any boot before the
+    call agent answers: no local call control, no dial tone; C{show mgcp}
+    and C{show ccm-manager} say the download is in progress.
+    """
+
+    @bounded
+    def test_portsHeldDuringDownload(self) -> Any:
+        """
+        A silent TFTP server keeps the router in the download: the mgcpapp
+        port 1/0/1 is out of local call control (off hook: no dial tone, no
+        call), the other port 1/0/0 is not; the show commands say why.
+        When the server refuses the file, the gateway is built with
+        router.yaml alone and 1/0/1 stays MGCP's.
+        """
+        stateDir = stateDirectory(self)
+        server = SilentTftpServer()
+        listening = reactor.listenUDP(0, server, interface="127.0.0.1")
+        self.addCleanup(listening.stopListening)
+        config = loadString(WINDOW_YAML.format(stateDir=stateDir, tftpPort=listening.getHost().port), "w.yaml")
+        service = RouterService(config, reactor, now=utcNow, runInThread=synchronously,
+                                callFromThread=reactor.callFromThread)
+        service.startService()
+        self.addCleanup(service.stopService)
+        request, peer = yield server.requested
+        self.assertIn(b"branch-router.cnf.xml", request)
+        self.assertIsNone(service.mgcpService)
+
+        held, local = service.portEndpoints["1/0/1"], service.portEndpoints["1/0/0"]
+        self.assertEqual((held.active, local.active), (False, True))
+        port = service.portService.port("1/0/1")
+        port.backend.offHook()
+        self.assertIsNone(held.leg)
+        self.assertIsNot(port.dsp.playing, CallProgressTone.DIAL)
+        port.backend.onHook()
+        source = "tftp://127.0.0.1:%d/branch-router.cnf.xml" % (listening.getHost().port,)
+        for command in (("show", "mgcp"), ("show", "ccm-manager")):
+            result = yield runCommand(service, *command)
+            self.assertEqual(result.text, f"MGCP gateway configuration download from {source} in progress")
+
+        listening.write(TFTP_FILE_NOT_FOUND, peer)
+        yield service.whenReady()
+        self.assertEqual(sorted(service.mgcpService.gateway.endpoints), ["1/0/1"])
+        self.assertEqual((held.active, local.active), (False, True))
+        result = yield runCommand(service, "show", "mgcp")
+        self.assertIn("MGCP Admin State ACTIVE", result.text)
+        result = yield runCommand(service, "show", "ccm-manager")
+        self.assertNotIn("in progress", result.text)

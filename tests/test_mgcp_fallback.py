@@ -830,3 +830,33 @@ class RedundantHostTests(SynchronousTestCase):
         self.assertEqual(target.of("restart"), [("restart", "restart", PORTS)])
         self.assertIs(monitor.status, FallbackStatus.REGISTERING)
         self.assertIsNotNone(monitor.lastSwitchback)
+
+    def test_lateProbeAnswerInFallback(self):
+        """
+        In fallback the probes go to each call agent in turn; when the
+        primary answers its probe only after the next probe went to the
+        first backup (the answer to a retransmission), the primary is the
+        one heard alive: the gateway makes it active again and registers
+        with it, never with the backup that has not answered.  The
+        backup's own answer, arriving later still, changes nothing.
+        """
+        clock, target, monitor = makeMonitor(switchbackConfig(Switchback(), redundantHosts=self.backups),
+                                             start="registered")
+        clock.pump([30, 30, 30])
+        self.assertIs(monitor.status, FallbackStatus.FALLBACK)
+        del target.actions[:]
+        clock.advance(15)
+        toPrimary = target.keepalives[-1]
+        clock.advance(15)
+        toBackup = target.keepalives[-1]
+        self.assertEqual(target.actions, [("use", ("127.0.0.1", 2427)), ("keepalive",),
+                                          ("use", ("127.0.0.2", 2427)), ("keepalive",)])
+        del target.actions[:]
+        toPrimary.callback(None)
+        self.assertEqual(target.actions, [("use", ("127.0.0.1", 2427))] + [("return", name) for name in PORTS]
+                         + [("restart", "restart", PORTS)])
+        self.assertEqual((monitor.status, monitor.activeCallManager), (FallbackStatus.REGISTERING, "127.0.0.1"))
+        toBackup.callback(None)
+        target.restarts[-1].callback(None)
+        self.assertEqual(target.of("use"), [("use", ("127.0.0.1", 2427))])
+        self.assertEqual((monitor.status, monitor.activeCallManager), (FallbackStatus.REGISTERED, "127.0.0.1"))

@@ -147,6 +147,14 @@ class CommandTable:
                 raise ValueError(f"command registered twice: {pattern!r}")
         self._commands.append(Command(words, handler, help, streaming))
 
+    def remove(self, pattern: str) -> None:
+        """
+        Unregister the command for C{pattern} (one that stands in for
+        another until that can be had), if there is one.
+        """
+        words = tuple(pattern.split())
+        self._commands = [command for command in self._commands if command.pattern != words]
+
     def lookup(self, words: Sequence[str]) -> tuple[Command, dict[str, str]]:
         """
         Find the command for C{words}.  Literal patterns win over patterns

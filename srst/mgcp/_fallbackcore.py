@@ -106,6 +106,9 @@ class Answers(Protocol):
     def _probeFailed(self) -> None:
         "A keepalive got no (good) answer."
 
+    def _hostAnswered(self, host: int) -> None:
+        "A keepalive to call agent C{host}, no longer the active one, was answered."
+
     def _restartAnswered(self) -> None:
         "An RSIP restart was answered (or there was none to send)."
 
@@ -237,6 +240,28 @@ class FallbackCore:
         """
         if len(self.hosts) > 1:
             self._use((self.active + 1) % len(self.hosts))
+
+    def useAnswering(self, host: int) -> None:
+        """
+        While every call agent counts as lost, a probe to call agent
+        C{host} (an index in L{hosts}) was answered after the probes moved
+        on to the next one: C{host} is the one heard alive, so it becomes
+        the active call agent again (the ports go back to it, not to the
+        one probed last, which may be dead).
+        """
+        self.debugLog.debug("MGCP keepalive answered by {agent}, probed before {probed}: it is the active call "
+                            "agent again", agent=self.hosts[host][0], probed=self.activeHost)
+        self._use(host)
+
+    def staleAnswer(self, host: int) -> None:
+        """
+        A keepalive to call agent C{host} was answered after another one
+        became active (failover, switchback): it says nothing of the active
+        one, and which call agent is active is for the failover and
+        switchback rules to decide.
+        """
+        self.debugLog.debug("MGCP keepalive answered by {agent}, no longer the active call agent: ignored",
+                            agent=self.hosts[host][0])
 
     def registeredWithActive(self) -> None:
         """The active call agent accepted the restart: it is up."""
@@ -370,9 +395,12 @@ class FallbackCore:
 
     def sendKeepalive(self, answers: Answers) -> None:
         """
-        Send a keepalive; its answer is fed to C{answers.trafficReceived},
-        its failure to C{answers._probeFailed}.
+        Send a keepalive to the active call agent; its answer is fed to
+        C{answers.trafficReceived} (to C{answers._hostAnswered} when
+        another call agent became active meanwhile: the answer is that
+        one's), its failure to C{answers._probeFailed}.
         """
+        host = self.active
         self.lastKeepaliveSent = self.now()
         self.debugLog.debug("MGCP keepalive to {agent}", agent=self.activeHost)
 
@@ -384,8 +412,14 @@ class FallbackCore:
             self.keepalivesOutstanding -= 1
             return result
 
+        def answered(result: object) -> None:
+            if host == self.active:
+                answers.trafficReceived()
+            else:
+                answers._hostAnswered(host)
+
         self.keepalivesOutstanding += 1
-        self.target.sendKeepalive().addBoth(done).addCallbacks(lambda result: answers.trafficReceived(), failed)
+        self.target.sendKeepalive().addBoth(done).addCallbacks(answered, failed)
 
     def checkWithKeepalive(self, answers: Answers) -> None:
         """

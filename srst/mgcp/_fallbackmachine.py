@@ -88,6 +88,9 @@ class FallbackInputs(Protocol):
     def _probeFailed(self) -> None:
         "Our keepalive got no (good) answer."
 
+    def _hostAnswered(self, host: int) -> None:
+        "A keepalive to call agent C{host} (an index in the hosts), no longer the active one, was answered."
+
     def _switchbackNow(self) -> None:
         "The switchback condition is met."
 
@@ -269,7 +272,12 @@ def _makeFallbackMachine():  # type: ignore[no-untyped-def]
     ignore(stopped, I.stop, I.trafficReceived, I.commandReceived, I.transactionTimedOut, I.endpointTimedOut,
            I.portIdle, I._keepaliveDue,
            I._lost, I._disconnected, I._restartAnswered, I._restartFailed, I._probeFailed,
-           I._switchbackNow, I._awaitSwitchback, I._switchbackTime, *backupInputs)
+           I._switchbackNow, I._awaitSwitchback, I._switchbackTime, I._hostAnswered, *backupInputs)
+
+    for state in (registering, registered, pending):
+        @state.upon(I._hostAnswered, nodata=True).loop()
+        def _staleAnswer(i: FallbackInputs, core: FallbackCore, host: int) -> None:
+            core.staleAnswer(host)
 
     for state, status in zip(dataStates, list(FallbackStatus)[1:]):
         def stopFrom(name: str) -> Callable[..., None]:
@@ -432,6 +440,14 @@ def _makeFallbackMachine():  # type: ignore[no-untyped-def]
         @state.upon(I.commandReceived, nodata=True).loop()
         def _notProof(i: FallbackInputs, core: FallbackCore) -> None:
             core.commandWhileLost()
+
+        @state.upon(I._hostAnswered, nodata=True).loop()
+        def _answeredLate(i: FallbackInputs, core: FallbackCore, host: int) -> None:
+            # The probes moved on to the next call agent before this one
+            # answered: the one that answered is alive, so it is the one
+            # the gateway goes back to.
+            core.useAnswering(host)
+            i.trafficReceived()
 
     for method in (I.trafficReceived, I._restartAnswered):
         @disconnected.upon(method).to(registering)

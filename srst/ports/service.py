@@ -15,6 +15,7 @@ from typing import Callable, Protocol, Sequence
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.protocol import DatagramProtocol
+from zope.interface import implementer
 
 from srst.calls.engine import CallEngine
 from srst.debug import DebugSwitches
@@ -27,6 +28,7 @@ from srst.policing.meter import ControlPlane
 from srst.ports.callendpoint import DEBUG_NAMESPACE, VoicePortEndpoint
 from srst.ports.config import DialPeer, VoicePortConfig
 from srst.ports.directory import PortDirectory, portNumber
+from srst.ports.interfaces import IVoicePortListener
 from srst.ports.media import MediaPump, PortMediaResources
 from srst.ports.simulated import SimulatedBackend
 from srst.ports.voiceport import VoicePort, newVoicePort
@@ -42,6 +44,31 @@ class PortSections(Protocol):
     media: MediaConfig
     voicePorts: Sequence[VoicePortConfig]
     dialPeers: Sequence[DialPeer]
+
+
+@implementer(IVoicePortListener)
+class _Held:
+    """
+    Listens to the ports held for MGCP before its gateway exists: an FXS
+    line off hook hears no dial tone (the port plays one on its own; the
+    MGCP endpoint stops it likewise until the call agent asks for one).
+    """
+
+    def offHook(self, port: VoicePort) -> None:
+        if port.config.signal.isFxs:
+            port.stopTone()
+
+    def onHook(self, port: VoicePort) -> None:
+        "Nothing to do."
+
+    def digit(self, port: VoicePort, digit: str) -> None:
+        "Nothing to do."
+
+    def flash(self, port: VoicePort) -> None:
+        "Nothing to do."
+
+    def incoming(self, port: VoicePort, callerId: str | None) -> None:
+        "Nothing to do."
 
 
 class VoicePortService(Service):
@@ -84,6 +111,8 @@ class VoicePortService(Service):
         self.endpoints: dict[str, VoicePortEndpoint] = {}
         self.directory: PortDirectory | None = None
         self.engine = callEngine
+        self._held: set[str] = set()
+        self._holding = _Held()
         if callEngine is not None:
             debugLog = debug.logger(DEBUG_NAMESPACE)
             for port in self.ports:
@@ -98,6 +127,34 @@ class VoicePortService(Service):
                     endpoint.dialPeer = peer.tag
             self.directory = PortDirectory(config.dialPeers, self.endpoints)
             callEngine.addDirectory(self.directory)
+
+    def hold(self, names: frozenset[str]) -> None:
+        """
+        Take the ports C{names} out of local call control with no one else
+        to control them yet (an MGCP gateway still being configured): the
+        line is ignored, no dial tone, no call offered, as a port MGCP
+        controls before the call agent answers.  L{release} ends it.
+        """
+        for port in self.ports:
+            if port.name in names and port.name not in self._held:
+                endpoint = self.endpoints.get(port.name)
+                if endpoint is not None:
+                    endpoint.giveUpControl()
+                port.subscribe(self._holding)
+                self._held.add(port.name)
+
+    def release(self, toLocal: frozenset[str]) -> None:
+        """
+        End L{hold}: the held ports in C{toLocal} go back to local call
+        control, the others stay out of it (their new owner took them).
+        """
+        for port in self.ports:
+            if port.name in self._held:
+                port.unsubscribe(self._holding)
+                endpoint = self.endpoints.get(port.name)
+                if endpoint is not None and port.name in toLocal:
+                    endpoint.takeControl()
+        self._held.clear()
 
     def mediaOf(self, name: str) -> StreamSnapshot | None:
         """
