@@ -62,6 +62,9 @@ class FakeTarget:
     def useCallAgent(self, address):
         self.actions.append(("use", address))
 
+    def forgetCallAgent(self, address):
+        self.actions.append(("forget", address))
+
     def probeCallAgent(self, address):
         d = Deferred()
         self.actions.append(("probe", address))
@@ -789,6 +792,7 @@ class RedundantHostTests(SynchronousTestCase):
         clock.advance(30)
         self.assertIs(monitor.status, FallbackStatus.FALLBACK)
         self.assertEqual(target.of("fallback"), [("fallback",)])
+        self.assertEqual(target.of("forget"), [("forget", ("127.0.0.1", 2427)), ("forget", ("127.0.0.2", 2427))])
         del target.actions[:]
         clock.pump([15, 15, 15])
         self.assertEqual(target.of("use"), [("use", ("127.0.0.1", 2427)), ("use", ("127.0.0.2", 2427)),

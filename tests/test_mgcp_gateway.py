@@ -25,7 +25,7 @@ from srst.mgcp.constants import ResponseCode
 from srst.mgcp.endpoint import ControlState
 from srst.mgcp.gateway import DisconnectedStatus, MgcpErrorResponse, UnknownVoicePort
 from srst.media.rtp import RtpPacket, encodeRtp
-from srst.mgcp.messages import Command, Response
+from srst.mgcp.messages import Command, Response, decodeMessage
 from srst.lograte import INTERVAL
 from srst.mgcp.transactions import ITransactionOwner, MgcpTimeout
 from srst.ports.tones import CallProgressTone
@@ -967,6 +967,38 @@ class KeepaliveTests(SynchronousTestCase):
         self.h.reactor.advance(20)
         self.assertEqual(self.timeouts, [1])
         self.assertIs(self.h.gateway.disconnected.status(), DisconnectedStatus.CONNECTED)
+
+
+class FailoverTests(SynchronousTestCase):
+    """
+    When the call agent is lost and a backup takes over, what the gateway
+    still had outstanding to the lost one ends.
+    """
+
+    def test_forgetCallAgent(self) -> None:
+        """
+        1/0/0's NTFY to the primary goes unanswered; the primary is found
+        lost and the backup takes over: the NTFY is retransmitted no more,
+        its time-out starts no disconnected procedure, and the backup gets
+        no C{RSIP RM: disconnected}; the log names the superseded request.
+        """
+        h = GatewayHarness(random=lambda: 0.2)
+        backup = ("127.0.0.2", 2427)
+        self.assertEqual(h.response("RQNT 1001 %s MGCP 0.1\nX: 1\nR: L/hd\n" % (EP0,)).code, 200)
+        h.lines["1/0/0"].offHook()
+        [ntfy] = h.commands("NTFY")
+        h.reactor.advance(1)
+        h.take()
+        with capturedLogs() as events:
+            h.gateway.forgetCallAgent(CA)
+            h.gateway.useCallAgent(backup)
+        self.assertIn("MGCP: call agent 127.0.0.1:2427 lost; 1 request(s) to it superseded: %d"
+                      % (ntfy.transactionId,), [formatEvent(event) for event in events])
+        h.reactor.advance(120)
+        sent = [(decodeMessage(data), peer) for data, peer in h.transport.written]
+        self.assertEqual([m for m, peer in sent if peer[0] == CA[0]], [])
+        self.assertEqual([m for m, peer in sent if isinstance(m, Command) and m.verb == "RSIP"], [])
+        self.assertIs(h.gateway.disconnectedStatus("1/0/0"), DisconnectedStatus.CONNECTED)
 
 
 class EndpointDisconnectedTests(SynchronousTestCase):

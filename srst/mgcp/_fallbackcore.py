@@ -75,6 +75,14 @@ class IFallbackTarget(Interface):
         C{ccm-manager: redundant-hosts} names backups.
         """
 
+    def forgetCallAgent(address: tuple[str, int]) -> None:
+        """
+        The call agent at C{address} is lost and a backup takes over: end
+        what the gateway still has outstanding to it (no retransmission
+        behind the backup's RSIP restart, no disconnected procedure from
+        its time-outs).
+        """
+
     def probeCallAgent(address: tuple[str, int]) -> Deferred:
         """
         Send an empty NTFY keepalive to C{address}, a call agent that is
@@ -226,6 +234,7 @@ class FallbackCore:
         lost = self.activeHost
         self.lastFailover = self.now()
         self.down.add(self.active)
+        self.target.forgetCallAgent(self.hosts[self.active])
         self._use(self.active + 1)
         self.primaryDueAt = None
         self.log.warn("MGCP call agent {agent} lost; switching over to backup call agent {backup}",

@@ -137,6 +137,10 @@ class PortControl:
         """See L{IFallbackTarget.useCallAgent}."""
         self.gateway.useCallAgent(address)
 
+    def forgetCallAgent(self, address: tuple[str, int]) -> None:
+        """See L{IFallbackTarget.forgetCallAgent}."""
+        self.gateway.forgetCallAgent(address)
+
     def probeCallAgent(self, address: tuple[str, int]) -> Deferred[Response]:
         """See L{IFallbackTarget.probeCallAgent}."""
         return self.gateway.probeCallAgent(address)

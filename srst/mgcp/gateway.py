@@ -509,6 +509,31 @@ class MgcpGateway:
         for endpoint in self.endpoints.values():
             endpoint.notification.notifiedEntity = None
 
+    def forgetCallAgent(self, address: tuple[str, int]) -> None:
+        """
+        The call agent at C{address} is lost and a backup takes over
+        (L{useCallAgent} follows): every command still outstanding to it
+        (NTFYs, DLCXs, a disconnected RSIP) ends now, superseded, and the
+        disconnected procedures stop, so nothing is retransmitted to it
+        and no time-out of them sends the backup an C{RSIP RM:
+        disconnected} (the RSIP restart the backup gets covers the
+        endpoints).
+
+        @param address: its C{(host, port)}.
+        """
+        if self._stopped:
+            return
+        self._outage = False
+        self._endpointOutages.clear()
+        self.disconnected.stop()
+        for procedure in self._procedures.values():
+            procedure.stop()
+        superseded = self.transactions.supersede(str(address[0]), float("inf"))
+        if superseded:
+            self.log.info("MGCP: call agent {peer} lost; {count} request(s) to it superseded: {transactionIds}",
+                          peer=peerText(address), count=len(superseded),
+                          transactionIds=" ".join(map(str, superseded)))
+
     def sendRestart(self, method: str, delay: Optional[int] = None,
                     portNames: Optional[Sequence[str]] = None) -> Deferred[Response]:
         """
