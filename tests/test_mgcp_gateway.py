@@ -619,6 +619,37 @@ class ConnectionTests(SynchronousTestCase):
         self.assertIs(self.h.ports["1/0/0"].status, PortStatus.CONNECTED)
         self.assertTrue(any(to == ("127.0.0.1", 29632) for _, to, _ in self.h.reactor.written))
 
+    def test_modifyWithRequestIdWithoutEvents(self) -> None:
+        """
+        An MDCX carrying C{X:} without C{R:} holds an encapsulated
+        notification request with an empty RequestedEvents: as for an RQNT
+        (mgcp.md 6.3, 6.5: C{R:} absent stops detection), the events the
+        line was armed for are no longer reported, and only the persistent
+        ones (C{mgcp persistent}: off-hook by default) remain.  An MDCX
+        without C{X:} leaves the request as it was.
+        """
+        line = self.h.lines["1/0/0"]
+        line.offHook()
+        [offHook] = self.h.commands("NTFY")
+        self.h.answer(offHook)
+        connectionId = self.crcx().raw("I")
+        self.assertEqual(self.h.response("RQNT 1001 %s MGCP 0.1\nX: 1\nR: L/hu,D/[0-9]\nQ: process,loop\n"
+                                         % (EP0,)).code, 200)
+        modify = "MDCX %d %s MGCP 0.1\nC: A0000000010000010000000F\nI: %s\nM: sendrecv\n%s"
+        self.assertEqual(self.h.response(modify % (1012, EP0, connectionId, "")).code, 200)
+        line.dial("5")
+        [ntfy] = self.h.commands("NTFY")
+        self.assertEqual((ntfy.raw("X"), ntfy.raw("O")), ("1", "D/5"))
+        self.h.answer(ntfy)
+        self.h.take()
+        self.assertEqual(self.h.response(modify % (1013, EP0, connectionId, "X: 2\n")).code, 200)
+        line.dial("6")
+        line.onHook()
+        self.assertEqual(self.h.commands("NTFY"), [])
+        line.offHook()
+        [ntfy] = self.h.commands("NTFY")
+        self.assertEqual((ntfy.raw("X"), ntfy.raw("O")), ("2", "L/hd"))
+
     def test_delete(self) -> None:
         """
         DLCX answers 250 with P: statistics and gives the RTP port back.

@@ -184,6 +184,9 @@ class NotificationState:
                 raise MgcpCommandError(ResponseCode.PROTOCOL_ERROR, "missing X: RequestIdentifier")
             requestId = self.requestId
         digitMap = command.get("D") if command.has("D") else self.digitMap
+        # An encapsulated request (CRCX/MDCX/DLCX with X:) is an RQNT
+        # executed with the command: an absent R: is an empty list, as in
+        # an RQNT (mgcp.md 6.2, 6.5): only persistent events stay reported.
         events = command.get("R") or ()
         for requested in events:
             checkRequestedEvent(requested, digitMap is not None, self.isFxs)
