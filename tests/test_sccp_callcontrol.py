@@ -13,7 +13,7 @@ from automat import NoTransition
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
-from srst.sccp.config import EphoneConfig, LineButton, Timeouts
+from srst.sccp.config import EphoneConfig, LineButton, SpeedDial, Timeouts
 from srst.calls.engine import CallStateError
 from srst.calls.interfaces import DialMatch, ICallEndpoint, IDirectory, LineRef
 from srst.calls.leg import LegStatus
@@ -42,6 +42,8 @@ from tests.callhelpers import (
     MAC_B,
     MAC_C,
     CallRouter,
+    DN,
+    NAMES,
     CallSetup,
     ack,
     assertAllIdle,
@@ -290,6 +292,136 @@ class BasicCallTests(SynchronousTestCase):
         answered = b.received()
         self.assertEqual(answered[1], m.SetSpeakerMode(SpeakerMode.ON))
         self.assertIn(callState(CallState.CONNECTED, B_REF), answered)
+
+
+class SpeedDialRedialTests(SynchronousTestCase):
+    """
+    A speed-dial button dials its number and Redial the phone's last
+    dialled number, as if keyed in (issue 13 item 1); with nothing to dial
+    the phone gets "Key Is Not Active" and stays idle.
+    """
+
+    def router(self) -> CallRouter:
+        """Alice has speed dial 1 (button 2) to Bob's 2002."""
+        ephones = tuple(
+            EphoneConfig(mac, "7970", (LineButton(1, DN[mac], DN[mac], NAMES[mac]),),
+                         (SpeedDial(2, "2002", "Bob"),) if mac == MAC_A else ())
+            for mac in (MAC_A, MAC_B, MAC_C))
+        return CallRouter(callConfig(ephones=ephones))
+
+    def test_speedDialOnHook(self) -> None:
+        """
+        The speed-dial button on an idle phone goes off hook on the speaker
+        and dials 2002: Bob rings.
+        """
+        router = self.router()
+        a, b = router.phone(MAC_A), router.phone(MAC_B)
+        received = a.ask(m.Stimulus(Stimulus.SPEED_DIAL, 1))
+        self.assertEqual(received[:len(offHookSequence(A_REF, True))], offHookSequence(A_REF, True))
+        self.assertIn(m.DialedNumber("2002", 1, A_REF), received)
+        self.assertIn(callState(CallState.RING_IN, B_REF), b.received())
+
+    def test_speedDialAtDialTone(self) -> None:
+        """Off hook with dial tone, the speed-dial button dials; after a digit it is not active."""
+        router = self.router()
+        a = router.phone(MAC_A)
+        router.phone(MAC_B)
+        a.send(m.OffHook())
+        a.received()
+        received = a.ask(m.Stimulus(Stimulus.SPEED_DIAL, 1))
+        self.assertEqual(received[:2], [m.StopTone(1, A_REF), keys(SoftKeySet.DIGITS_FOLLOWING, A_REF)])
+        self.assertIn(m.DialedNumber("2002", 1, A_REF), received)
+        self.assertEqual(a.ask(m.Stimulus(Stimulus.SPEED_DIAL, 1)), [m.DisplayNotify(5, m.LABEL_KEY_IS_NOT_ACTIVE)])
+
+    def test_speedDialWithoutNumber(self) -> None:
+        """
+        A speed-dial instance with no configured number gets "Key Is Not
+        Active" on hook and at dial tone; the phone stays usable.
+        """
+        router = self.router()
+        a = router.phone(MAC_A)
+        router.phone(MAC_B)
+        self.assertEqual(a.ask(m.Stimulus(Stimulus.SPEED_DIAL, 5)), [m.DisplayNotify(5, m.LABEL_KEY_IS_NOT_ACTIVE)])
+        assertAllIdle(self, router, IDLE_LINE)
+        a.send(m.OffHook())
+        a.received()
+        self.assertEqual(a.ask(m.Stimulus(Stimulus.SPEED_DIAL, 5)), [m.DisplayNotify(5, m.LABEL_KEY_IS_NOT_ACTIVE)])
+        dial(a, "2002")
+        self.assertIn(m.DialedNumber("2002", 1, A_REF), a.received())
+
+    def test_redial(self) -> None:
+        """
+        Redial with nothing dialled is not active; after a call to 2002,
+        Redial (softkey on hook, button at dial tone) dials 2002 again,
+        busy when Bob has a call, like any call; a number that got busy is
+        remembered too.
+        """
+        router = self.router()
+        a, b = router.phone(MAC_A), router.phone(MAC_B)
+        c = router.phone(MAC_C)
+        self.assertEqual(a.ask(m.SoftKeyEvent(SoftKeyEvent.REDIAL, 1, 0)),
+                         [m.DisplayNotify(5, m.LABEL_KEY_IS_NOT_ACTIVE)])
+        a.send(m.OffHook())
+        dial(a, "2002")
+        a.send(m.OnHook())
+        a.received()
+        b.received()
+        received = a.ask(m.SoftKeyEvent(SoftKeyEvent.REDIAL, 1, 0))
+        self.assertEqual(received[:len(offHookSequence(3, True))], offHookSequence(3, True))
+        self.assertIn(m.DialedNumber("2002", 1, 3), received)
+        self.assertIn(callState(CallState.RING_IN, 4), b.received())
+        b.send(m.OffHook())
+        a.send(m.OffHook())
+        c.send(m.OffHook())
+        dial(c, "2002")
+        c.send(m.OnHook())
+        c.received()
+        c.send(m.OffHook())
+        c.received()
+        self.assertEqual(c.ask(m.Stimulus(Stimulus.LAST_NUMBER_REDIAL, 0)), [
+            m.StopTone(1, 6), keys(SoftKeySet.DIGITS_FOLLOWING, 6), callState(CallState.BUSY, 6),
+            tone(Tone.LINE_BUSY, 6), prompt(m.LABEL_BUSY, 6)])
+
+
+class DoNotDisturbTests(SynchronousTestCase):
+    """
+    The DND softkey toggles do-not-disturb: "DND" on the prompt line, and
+    calls to the phone get busy treatment (issue 13 item 3).
+    """
+
+    def test_dndGivesBusyAndForwardBusy(self) -> None:
+        """
+        Bob's DND: Alice calling him hears busy and Bob's phone gets
+        nothing; with call-forward busy to Carol the call rings Carol as
+        forwarded; DND again clears the prompt and Bob rings again.
+        """
+        router = CallRouter()
+        a, b, c = router.phone(MAC_A), router.phone(MAC_B), router.phone(MAC_C)
+        self.assertEqual(b.ask(m.SoftKeyEvent(SoftKeyEvent.DND, 1, 0)),
+                         [m.DisplayPromptStatus(0, m.label(m.Label.DND), 0, 0)])
+        self.assertTrue(router.router.registry.byMac(MAC_B).dnd)
+        a.send(m.OffHook())
+        a.received()
+        dial(a, "2002")
+        self.assertEqual(a.received(), [
+            m.StopTone(1, A_REF), keys(SoftKeySet.DIGITS_FOLLOWING, A_REF), callState(CallState.BUSY, A_REF),
+            tone(Tone.LINE_BUSY, A_REF), prompt(m.LABEL_BUSY, A_REF)])
+        self.assertEqual(b.received(), [])
+        a.send(m.OnHook())
+        router.engine.forwards.busy = "2003"
+        a.send(m.OffHook())
+        dial(a, "2002")
+        ringing = c.received()
+        self.assertIn(callState(CallState.RING_IN, 3), ringing)
+        self.assertEqual((only(ringing, m.CallInfo).callType, only(ringing, m.CallInfo).originalCalledParty),
+                         (CallType.FORWARD, "2002"))
+        self.assertEqual(b.received(), [])
+        a.send(m.OnHook())
+        router.engine.forwards.busy = None
+        self.assertEqual(b.ask(m.SoftKeyEvent(SoftKeyEvent.DND, 1, 0)), [m.ClearPromptStatus(0, 0)])
+        a.send(m.OffHook())
+        dial(a, "2002")
+        self.assertIn(callState(CallState.RING_IN, 5), b.received())
 
 
 class DialingTests(SynchronousTestCase):

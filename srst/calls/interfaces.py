@@ -149,8 +149,9 @@ class ICallEndpoint(Interface):
 
     def lineBusy() -> bool:
         """
-        @return: whether its line is in use without a call (a telephone still
-            off hook): the engine then treats it as busy.
+        @return: whether it takes no new call although it has none (a
+            telephone still off hook, a phone set to do-not-disturb): the
+            engine then treats it as busy.
         """
 
     def mediaSnapshot() -> StreamSnapshot | None:

@@ -212,6 +212,11 @@ class Ephone:
     @ivar activeLine, mediaActive, offhook, ringing, reset, resetSent,
         paging, debug: the counters C{show ephone} prints, kept up to date
         by the call engine.
+    @ivar dnd: whether do-not-disturb is on (the DND softkey toggles it):
+        calls to the phone get busy treatment; kept across registrations,
+        not across restarts.
+    @ivar lastDialled: the number the phone dialled last (what Redial
+        dials); kept across calls and registrations, not across restarts.
     """
 
     number: int
@@ -245,6 +250,8 @@ class Ephone:
     resetSent: int = 0
     paging: int = 0
     debug: int = 0
+    dnd: bool = False
+    lastDialled: str = ""
 
     @property
     def registered(self) -> bool:

@@ -60,11 +60,14 @@ TEMPLATE_EVENTS: tuple[SoftKeyEvent, ...] = (
     SoftKeyEvent.MEET_ME,
     SoftKeyEvent.PICK_UP,
     SoftKeyEvent.GROUP_PICK_UP,
+    SoftKeyEvent.DND,
 )
 """
-The softkey template, in template order.  Event code n sits at template
-position n (1-based) and is labelled with the phone's own label C{0x80, n}
-(sccp.md 2.5: the conventional numbering, label index = event code).
+The softkey template, in template order.  Event code n (1 to 18) sits at
+template position n (1-based); DND (event 63, as IOS SRST offers it on the
+idle phone) follows at position 19.  Each key is labelled with the phone's
+own label C{0x80, n} (sccp.md 2.5: the conventional numbering, label index
+= event code).
 """
 
 SOFT_KEY_TEMPLATE: tuple[SoftKeyDefinition, ...] = tuple(
@@ -76,7 +79,7 @@ BLANK = None
 """A blank key position in a softkey set."""
 
 _SETS: dict[SoftKeySet, tuple[SoftKeyEvent | None, ...]] = {
-    SoftKeySet.ON_HOOK: (SoftKeyEvent.REDIAL, SoftKeyEvent.NEW_CALL, SoftKeyEvent.CFWD_ALL),
+    SoftKeySet.ON_HOOK: (SoftKeyEvent.REDIAL, SoftKeyEvent.NEW_CALL, SoftKeyEvent.CFWD_ALL, SoftKeyEvent.DND),
     SoftKeySet.CONNECTED: (SoftKeyEvent.HOLD, SoftKeyEvent.END_CALL, SoftKeyEvent.TRANSFER),
     SoftKeySet.ON_HOLD: (SoftKeyEvent.RESUME, SoftKeyEvent.NEW_CALL, SoftKeyEvent.END_CALL),
     SoftKeySet.RING_IN: (SoftKeyEvent.ANSWER, SoftKeyEvent.END_CALL),
@@ -87,7 +90,8 @@ _SETS: dict[SoftKeySet, tuple[SoftKeyEvent | None, ...]] = {
     SoftKeySet.RING_OUT: (BLANK, SoftKeyEvent.END_CALL),
     SoftKeySet.OFF_HOOK_FEATURES: (SoftKeyEvent.BACK_SPACE, SoftKeyEvent.END_CALL, SoftKeyEvent.CFWD_ALL),
     SoftKeySet.IN_USE_HINT: (BLANK, SoftKeyEvent.NEW_CALL),
-    SoftKeySet.ON_HOOK_STEALABLE: (SoftKeyEvent.REDIAL, SoftKeyEvent.NEW_CALL, SoftKeyEvent.CFWD_ALL),
+    SoftKeySet.ON_HOOK_STEALABLE: (SoftKeyEvent.REDIAL, SoftKeyEvent.NEW_CALL, SoftKeyEvent.CFWD_ALL,
+                                   SoftKeyEvent.DND),
 }
 
 SOFT_KEY_INFO_BASE = 300

@@ -13,7 +13,13 @@ composition root gives it to each L{srst.sccp.factory.SkinnyFactory}):
     L{SccpEndpoint} (one per registered session): seize, digit, answer,
     hang up, hold, resume, transfer, pick up a shared-line call, media
     ready or failed.  The CFwdAll key runs its own dialogue
-    (L{srst.sccp.forwardkeys}).
+    (L{srst.sccp.forwardkeys}).  A speed-dial button dials its number and
+    Redial (softkey or button) the phone's last dialled number
+    (L{Ephone.lastDialled}, kept in memory: not across restarts), both as
+    if keyed in: on hook the phone goes off hook first; off hook it must
+    still have dial tone.  The DND softkey toggles do-not-disturb
+    (L{Ephone.dnd}): the prompt line shows "DND" while it is on, and the
+    engine finds the phone busy (L{SccpEndpoint.lineBusy}).
   - L{SccpCallControl.hasActiveCall} tells a station whether to refuse an
     Unregister.
   - L{SccpCallControl.sessionEnded} clears the calls of a phone whose
@@ -204,6 +210,10 @@ class SccpCallControl:
             self._transfer(endpoint, ref)
         elif event == SoftKeyEvent.CFWD_ALL:
             self._forwardAll(endpoint, msg.lineInstance)
+        elif event == SoftKeyEvent.REDIAL:
+            self._redial(endpoint, msg.lineInstance)
+        elif event == SoftKeyEvent.DND:
+            self._doNotDisturb(endpoint)
         else:
             raise CallStateError("use softkey %d" % (int(event),), None)
 
@@ -217,6 +227,18 @@ class SccpCallControl:
         if leg is None:
             raise CallStateError("transfer", None)
         self.engine.transfer(leg)
+
+    def _doNotDisturb(self, endpoint: SccpEndpoint) -> None:
+        ephone = endpoint.ephone
+        if ephone is None:
+            return
+        ephone.dnd = not ephone.dnd
+        self.log.info("{station}: do-not-disturb {state}", station=endpoint.label,
+                      state="on" if ephone.dnd else "off")
+        if ephone.dnd:
+            endpoint.send(m.DisplayPromptStatus(0, m.label(m.Label.DND), 0, 0))
+        else:
+            endpoint.send(m.ClearPromptStatus(0, 0))
 
     def _forwardAll(self, endpoint: SccpEndpoint, instance: int) -> None:
         if self.engine.hasCall(endpoint):
@@ -243,6 +265,13 @@ class SccpCallControl:
             self._transfer(endpoint, msg.callReference)
         elif msg.stimulus == Stimulus.FORWARD_ALL:
             self._forwardAll(endpoint, msg.stimulusInstance)
+        elif msg.stimulus == Stimulus.SPEED_DIAL:
+            ephone = endpoint.ephone
+            speedDial = ephone.speedDial(msg.stimulusInstance) if ephone is not None else None
+            self._dialNumber(endpoint, 0, speedDial.number if speedDial is not None else "",
+                             "use speed dial %d without a number" % (msg.stimulusInstance,))
+        elif msg.stimulus == Stimulus.LAST_NUMBER_REDIAL:
+            self._redial(endpoint, 0)
         else:
             raise CallStateError("use button %d" % (int(msg.stimulus),), None)
 
@@ -264,7 +293,37 @@ class SccpCallControl:
         if leg is None:
             self._goOffHook(endpoint, msg.lineInstance, 0, speaker=True)
             leg = self._leg(endpoint, 0, LegStatus.DIALING)
-        number = msg.calledParty.rstrip("#")
+        self._dialDigits(leg, msg.calledParty.rstrip("#"))
+
+    def _redial(self, endpoint: SccpEndpoint, instance: int) -> None:
+        ephone = endpoint.ephone
+        self._dialNumber(endpoint, instance, ephone.lastDialled if ephone is not None else "",
+                         "redial with nothing dialled")
+
+    def _dialNumber(self, endpoint: SccpEndpoint, instance: int, number: str, nothing: str) -> None:
+        """
+        Dial C{number} as if keyed in and ended with C{#} (speed dial,
+        Redial): on hook, go off hook (speaker) first; off hook, only with
+        dial tone (no digit yet).
+
+        @param nothing: the refusal when C{number} is empty.
+        @raise CallStateError: no number, or the phone is not idle or at
+            dial tone ("Key Is Not Active"; the phone stays as it was).
+        """
+        if not number:
+            raise CallStateError(nothing, None)
+        leg = self._leg(endpoint, 0, LegStatus.DIALING)
+        if leg is None:
+            if self.engine.hasCall(endpoint) or self.forwardKeys.active(endpoint):
+                legs = self.engine.legsOf(endpoint)
+                raise CallStateError("dial %s" % (number,), legs[0].status if legs else None)
+            self._goOffHook(endpoint, instance, 0, speaker=True)
+            leg = self._leg(endpoint, 0, LegStatus.DIALING)
+        elif leg.collector.digits:
+            raise CallStateError("dial %s after digits" % (number,), leg.status)
+        self._dialDigits(leg, number)
+
+    def _dialDigits(self, leg: Leg | None, number: str) -> None:
         for digit in number + "#":
             if leg is None or leg.status is not LegStatus.DIALING:
                 break

@@ -170,8 +170,9 @@ class SccpEndpoint:
         """Never asked: see L{mediaAvailable}."""
 
     def lineBusy(self) -> bool:
-        """A phone's line is in use only with a call: never busy without one."""
-        return False
+        """A phone without a call is busy only in do-not-disturb (L{Ephone.dnd})."""
+        ephone = self.ephone
+        return ephone is not None and ephone.dnd
 
     def mediaSnapshot(self) -> None:
         """Phones send media to each other, not through the router: none."""
@@ -287,8 +288,15 @@ class SccpEndpoint:
         """The access code was dialled: outside dial tone."""
         self.send(self._tone(leg, Tone.OUTSIDE_DIAL))
 
+    def _dialled(self, leg: Leg) -> None:
+        """The leg's number is complete: Redial dials it next (L{Ephone.lastDialled})."""
+        ephone = self.ephone
+        if ephone is not None and leg.outgoing and leg.collector.digits:
+            ephone.lastDialled = leg.collector.digits
+
     def proceeding(self, leg: Leg, called: Party) -> None:
         """sccp.md 5.4 (b): the number is complete and reaches a phone."""
+        self._dialled(leg)
         self.debug("Skinny-to-Skinny call DN {dn} chan 1 to {number} instance 1", dn=leg.line.tag,
                    number=called.number)
         self.send(m.DialedNumber(leg.collector.digits or called.number, leg.line.instance, leg.callReference),
@@ -316,6 +324,7 @@ class SccpEndpoint:
 
     def failed(self, leg: Leg, reason: FailureReason) -> None:
         """sccp.md 5.4 (b): unknown number (reorder), busy, congestion."""
+        self._dialled(leg)
         if reason is FailureReason.BUSY:
             self.send(self._callState(leg, CallState.BUSY), self._tone(leg, Tone.LINE_BUSY),
                       self._prompt(leg, m.LABEL_BUSY))

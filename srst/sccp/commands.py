@@ -22,6 +22,8 @@ without trailing spaces.  The line breaks otherwise are the seed's.
     phone registered over the secure listener (TLS with a verified
     certificate), and left out for a clear-text phone.
   - C{SCCP ver} is the negotiated protocol version.
+  - C{DnD} ends the C{mediaActive} line of a phone in do-not-disturb (the
+    DND softkey), as IOS marks it; nothing is added otherwise.
   - The C{IP:} line is the phone's address, its source port, its model, the
     keepalives received in this registration and its line buttons.
   - Each line button prints C{dn <ephone-dn tag> number <DN>}, the line's
@@ -149,7 +151,8 @@ def renderEphone(ephone: Ephone) -> list[str]:
         f"ephone-{ephone.number} Mac:{ephone.dottedMac} TCP socket:[{ephone.socket}]"
         f" activeLine:{ephone.activeLine} {state}",
         f"mediaActive:{ephone.mediaActive} offhook:{ephone.offhook} ringing:{ephone.ringing}"
-        f" reset:{ephone.reset} reset_sent:{ephone.resetSent} paging {ephone.paging} debug:{ephone.debug}",
+        f" reset:{ephone.reset} reset_sent:{ephone.resetSent} paging {ephone.paging} debug:{ephone.debug}"
+        + (" DnD" if ephone.dnd else ""),
         f"IP:{ephone.peerHost} {ephone.peerPort} {ephone.model} keepalive {ephone.keepalives}"
         f" max_line {ephone.maxLine}",
     ]
@@ -188,6 +191,7 @@ def ephoneData(ephone: Ephone) -> dict[str, Any]:
         "resetSent": ephone.resetSent,
         "paging": ephone.paging,
         "debug": ephone.debug,
+        "dnd": ephone.dnd,
         "ip": ephone.peerHost,
         "port": ephone.peerPort,
         "model": ephone.model,
