@@ -17,12 +17,14 @@ from twisted.internet.defer import gatherResults
 from twisted.trial.unittest import TestCase
 
 from srst.sccp import messages as m
+from srst.sccp.commands import renderEphone
 from srst.sccp.constants import (
     CallSecurityStatus,
     CallState,
     CallType,
     RingMode,
     SoftKeyEvent,
+    Stimulus,
     Tone,
 )
 from srst.tools._phoneclient import SimulatedPhone
@@ -46,7 +48,8 @@ call-manager-fallback:
   transfer-pattern: ["9...."]
   call-forward: {no-answer: "3003", no-answer-timeout: 3}
   ephones:
-    - {mac: 0000.0000.00F1, type: "7970", buttons: [{line: 1, dn: "3001", label: "3001", name: Alice}]}
+    - {mac: 0000.0000.00F1, type: "7970", buttons: [{line: 1, dn: "3001", label: "3001", name: Alice}],
+       speed-dials: [{button: 2, number: "3002", label: Bob}]}
     - {mac: 0000.0000.00F2, type: "7970", buttons: [{line: 1, dn: "3002", label: "3002", name: Bob}]}
     - {mac: 0000.0000.00F3, type: "7970", buttons: [{line: 1, dn: "3003", label: "3003", name: Carol}]}
     - {mac: 0000.0000.00F4, type: "7970", buttons: [{line: 1, dn: "3004", label: "3004", name: Desk}]}
@@ -415,3 +418,60 @@ class CallFeaturesIntegrationTests(TestCase):
         yield self.assertMediaFlows(a, c)
         self.assertEqual([msg for msg in b.received[mark[1]:] if RINGING(msg)], [])
         yield self.hangUpAndCheckIdle(c, a)
+
+    @bounded
+    def test_speedDialAndRedial(self) -> None:
+        """
+        Alice's speed-dial button (3002) on hook goes off hook and rings
+        Bob, who answers: SRTP flows.  After the hang-up, Redial rings Bob
+        again; a speed-dial instance with no number gets "Key Is Not
+        Active" and Alice can still call.
+        """
+        a, b = yield self.register(ALICE, BOB)
+        mark = len(a.received), len(b.received)
+        a.stimulus(Stimulus.SPEED_DIAL, 1)
+        yield expect(b, RINGING, "ringing from the speed dial", mark[1])
+        self.assertEqual(a.receivedOfType(m.DialedNumber)[-1].dialedNumber, DN_B)
+        b.offHook()
+        yield expect(a, isCallState(CallState.CONNECTED), "connected", mark[0])
+        yield self.assertMediaFlows(a, b)
+        self.assertSecureInfo(a, DN_A, DN_B)
+        yield self.hangUpAndCheckIdle(a, b)
+        mark = len(a.received), len(b.received)
+        a.softKey(SoftKeyEvent.REDIAL, 1, 0)
+        yield expect(b, RINGING, "ringing from Redial", mark[1])
+        b.offHook()
+        yield expect(a, isCallState(CallState.CONNECTED), "connected again", mark[0])
+        yield self.hangUpAndCheckIdle(b, a)
+        mark = len(a.received)
+        a.stimulus(Stimulus.SPEED_DIAL, 7)
+        yield expect(a, isMessage(m.DisplayNotify, notify=m.LABEL_KEY_IS_NOT_ACTIVE), "key not active", mark)
+        self.assertAllIdle()
+
+    @bounded
+    def test_doNotDisturb(self) -> None:
+        """
+        Bob's DND softkey shows "DND"; Alice calling him hears busy and his
+        phone does not ring; show ephone marks him DnD.  DND again clears
+        it and Alice's call rings him.
+        """
+        a, b = yield self.register(ALICE, BOB)
+        mark = len(b.received)
+        b.softKey(SoftKeyEvent.DND, 1, 0)
+        yield expect(b, isMessage(m.DisplayPromptStatus, promptStatus=m.label(m.Label.DND)), "DND prompt", mark)
+        [ephone] = [e for e in self.service.registry.registeredEphones() if e.mac == BOB]
+        self.assertIn(" DnD", renderEphone(ephone)[1])
+        mark = len(a.received), len(b.received)
+        a.offHook()
+        a.pressKeys(DN_B)
+        yield expect(a, isMessage(m.DisplayPromptStatus, promptStatus=m.LABEL_BUSY), "busy", mark[0])
+        self.assertEqual([msg for msg in b.received[mark[1]:] if RINGING(msg)], [])
+        yield self.hangUpAndCheckIdle(a)
+        mark = len(a.received), len(b.received)
+        b.softKey(SoftKeyEvent.DND, 1, 0)
+        yield expect(b, isMessage(m.ClearPromptStatus), "DND cleared", mark[1])
+        self.assertNotIn("DnD", renderEphone(ephone)[1])
+        a.offHook()
+        a.pressKeys(DN_B)
+        yield expect(b, RINGING, "ringing without DND", mark[1])
+        yield self.hangUpAndCheckIdle(a, b)

@@ -20,6 +20,7 @@ from srst.admin.commands import CommandError, CommandResult, CommandTable, Debug
 from srst.sccp import messages as m
 from srst.sccp.commands import (
     MediaCounters,
+    ephoneData,
     registerOffhookCommand,
     registerSccpCommands,
     renderEphone,
@@ -96,6 +97,18 @@ class ShowEphoneTests(SynchronousTestCase):
             "IP:10.1.1.40 40000 7970 keepalive 390 max_line 8",
             "button 1: dn 3 number 2000 CM Fallback CH1 IDLE",
         ])
+
+    def test_doNotDisturb(self) -> None:
+        """
+        A phone in do-not-disturb ends its C{mediaActive} line with C{DnD}
+        as IOS marks it, and says C{"dnd": true} in the JSON facts.
+        """
+        ephone = seedEphone(4, "001122334455", 7, 40000, 3, "2000", secure=False)
+        self.assertFalse(ephoneData(ephone)["dnd"])
+        ephone.dnd = True
+        self.assertEqual(renderEphone(ephone)[1],
+                         "mediaActive:0 offhook:0 ringing:0 reset:0 reset_sent:0 paging 0 debug:0 DnD")
+        self.assertTrue(ephoneData(ephone)["dnd"])
 
     def test_namedDualLine(self) -> None:
         """
