@@ -988,13 +988,14 @@ class TemplateTests(SynchronousTestCase):
     def test_softKeySets(self) -> None:
         """
         Every set refers to template positions whose event is the key's
-        event, and info indexes are 300 + event.
+        event, and info indexes are 300 + event; the idle set offers DND.
         """
         self.assertEqual(len(SOFT_KEY_SETS), 12)
         onHook = SOFT_KEY_SETS[SoftKeySet.ON_HOOK]
         for position, key in zip(onHook.softKeyTemplateIndexes, softKeySetKeys(SoftKeySet.ON_HOOK)):
             self.assertEqual(TEMPLATE_EVENTS[position - 1], key)
-        self.assertEqual(onHook.softKeyInfoIndexes, (301, 302, 305))
+        self.assertEqual(onHook.softKeyInfoIndexes, (301, 302, 305, 363))
+        self.assertEqual(onHook.softKeyTemplateIndexes[3], 19, "DND follows GPickUp in the template")
         self.assertEqual(SOFT_KEY_SETS[SoftKeySet.RING_OUT].softKeyTemplateIndexes, (0, 9))
 
     def test_buttonTemplateGaps(self) -> None:
