@@ -1,7 +1,8 @@
 # -*- test-case-name: tests.test_calls_commands -*-
 """
-The call operator command C{show voice call status}, in the format of the
-seed's sample (secure-srst-configuration-example, step 3 of "Verify").
+The call operator commands C{show voice call status}, in the format of the
+seed's sample (secure-srst-configuration-example, step 3 of "Verify"), and
+C{show dialplan number <n>} (L{showDialplanNumber}).
 It knows devices only through L{ICallEndpoint} (C{show ephone offhook},
 which renders phones, is L{srst.sccp.commands}).
 
@@ -253,7 +254,7 @@ def showDialplanNumber(engine: CallEngine, number: str) -> CommandResult:
 def registerCallCommands(table: CommandTable, engine: CallEngine,
                          controlled: Callable[[], Iterable[ControlledCallRow]] = lambda: ()) -> None:
     """
-    Register C{show voice call status}.
+    Register C{show voice call status} and C{show dialplan number <number>}.
 
     @param table: the admin command table.
     @param engine: the call engine.

@@ -259,12 +259,8 @@ def readCallManagerFallback(
     transferSystem = c.string("transfer-system", "full-consult",
                               choices=["blind", "full-blind", "full-consult", "local-consult"])
     patterns = c.listOf("transfer-pattern", lambda v, p: _pattern(v, p, c.problems))
-    dialplanPatterns = c.listOf("dialplan-patterns", lambda v, p: _dialplanPattern(v, p, c.problems))
-    tags = [d.tag for d in dialplanPatterns]
-    for d in dialplanPatterns:
-        if tags.count(d.tag) > 1:
-            c.problem("dialplan-patterns", d.tag, "each dialplan-pattern needs its own tag")
-            break
+    tags: set[int] = set()
+    dialplanPatterns = c.listOf("dialplan-patterns", lambda v, p: _dialplanPattern(v, p, tags, c.problems))
     timeouts = c.child("timeouts")
     t = Timeouts(
         keepalive=timeouts.integer("keepalive", 30, 10, 65535) or 30,
@@ -334,7 +330,12 @@ def _pattern(value: Any, path: str, problems: list[ConfigProblem]) -> str | None
     return text
 
 
-def _dialplanPattern(value: Any, path: str, problems: list[ConfigProblem]) -> DialplanPattern | None:
+def _dialplanPattern(value: Any, path: str, tags: set[int],
+                     problems: list[ConfigProblem]) -> DialplanPattern | None:
+    if not isinstance(value, dict):
+        problems.append(ConfigProblem(path, value, "expected a mapping such as {tag: 1, pattern: 40855501.., "
+                                                   "extension-length: 4}"))
+        return None
     r = Reader(value, path, problems)
     before = len(problems)
     tag = r.integer("tag", None, 1, 5, required=True)
@@ -345,6 +346,10 @@ def _dialplanPattern(value: Any, path: str, problems: list[ConfigProblem]) -> Di
     r.finish()
     if len(problems) > before or tag is None or pattern is None or length is None:
         return None
+    if tag in tags:
+        problems.append(ConfigProblem(r.sub("tag"), tag, "each dialplan-pattern needs its own tag"))
+        return None
+    tags.add(tag)
     problem = dialplanPatternProblem(pattern, length, extensionPattern)
     if problem is not None:
         problems.append(ConfigProblem(path, value, problem))
