@@ -390,6 +390,7 @@ class RouterService(MultiService):
                 transferSystem=cmf.transferSystem,
                 transferPatterns=cmf.transferPatterns,
                 channelsPerDn=cmf.channelsPerDn,
+                dialplanPatterns=cmf.dialplanPatterns,
             )
             self.callControl = SccpCallControl(self.callEngine, self.registry)
             plain = self._skinnyFactory(secure=False)

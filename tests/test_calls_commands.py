@@ -9,11 +9,12 @@ from __future__ import annotations
 from twisted.trial.unittest import SynchronousTestCase
 
 from srst.sccp.config import EphoneConfig, LineButton
-from srst.admin.commands import CommandTable
+from srst.admin.commands import CommandResult, CommandTable
 from srst.calls.commands import NO_ACTIVE_CALLS, VOICE_CALL_HEADER, ControlledCallRow, registerCallCommands, showVoiceCallStatus
 from srst.sccp import messages as m
 from srst.sccp.constants import DeviceType
-from tests.callhelpers import MAC_A, MAC_B, MAC_C, CallRouter, CallSetup, Commands, callConfig, connected, dial
+from srst.calls.dialplan import DialplanPattern
+from tests.callhelpers import MAC_A, MAC_B, MAC_C, CallRouter, CallSetup, Commands, Engine, callConfig, connected, dial
 
 MAC_D = "0000000000D4"
 
@@ -158,12 +159,56 @@ class RegisterCallCommandsTests(SynchronousTestCase):
 
     def test_registered(self) -> None:
         """
-        The command is registered with help text, and registering twice is
+        The commands are registered with help text, and registering twice is
         refused by the table.
         """
         table = CommandTable()
         registerCallCommands(table, CallRouter().engine)
         patterns = {" ".join(c.pattern): c.help for c in table.commands()}
-        self.assertEqual(sorted(patterns), ["show voice call status"])
+        self.assertEqual(sorted(patterns), ["show dialplan number <number>", "show voice call status"])
         self.assertTrue(all(patterns.values()))
         self.assertRaises(ValueError, registerCallCommands, table, CallRouter().engine)
+
+
+class ShowDialplanNumberTests(SynchronousTestCase):
+    """
+    C{show dialplan number <n>}: which line or voice port a number reaches.
+    """
+
+    def setUp(self) -> None:
+        self.setup = Engine(dialplanPatterns=[DialplanPattern(1, "40855501..", 4)])
+        self.setup.endpoint("0123", port="50/0/4.0", peer=20004)
+        self.setup.endpoint("95551234", port="1/0/0", peer=9)
+        self.table = CommandTable()
+        registerCallCommands(self.table, self.setup.engine)
+
+    def show(self, number: str) -> CommandResult:
+        command, variables = self.table.lookup(["show", "dialplan", "number", number])
+        result = command.handler(**variables)
+        assert isinstance(result, CommandResult)
+        return result
+
+    def test_fullNumber(self) -> None:
+        """
+        A full number shows the C{dialplan-pattern} that makes it an
+        extension and the extension's line.
+        """
+        result = self.show("4085550123")
+        self.assertEqual(result.text, "\n".join([
+            "Macro Exp.: 4085550123",
+            "",
+            "dialplan-pattern 1 40855501.. extension-length 4: extension 0123",
+            "Matched: 0123   Digits: 4",
+            "Target: 50/0/4.0 dial-peer 20004 number 0123"]))
+        self.assertEqual(result.data, {"number": "4085550123", "extension": "0123", "targets": [
+            {"port": "50/0/4.0", "dialPeer": 20004, "number": "0123"}]})
+
+    def test_portAndNothing(self) -> None:
+        """
+        A voice port's number shows the port; a number nobody has shows
+        C{No match}.
+        """
+        result = self.show("95551234")
+        self.assertEqual(result.text.splitlines()[-1], "Target: 1/0/0 dial-peer 9 number 95551234")
+        result = self.show("4085550199")
+        self.assertEqual(result.text, "Macro Exp.: 4085550199\n\nNo match")

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
 from srst.calls.dialplan import (
-    DIGITS, DialPatternError, DialPeerLike, DialPlan,
-    ElementKind, ImplicitPeer, MatchKind, MatchResult, parseDestinationPattern)
+    DIGITS, DialPatternError, DialPeerLike, DialPlan, DialplanPattern, DialplanPatterns,
+    ElementKind, ImplicitPeer, MatchKind, MatchResult, dialplanPatternProblem, parseDestinationPattern)
 
 
 @frozen
@@ -463,3 +463,67 @@ class ArbitraryDigitsTests(SynchronousTestCase):
             self.assertEqual(result.peer is not None, result.kind is MatchKind.COMPLETE)
             if timedOut:
                 self.assertNotEqual(result.kind, MatchKind.NEEDS_MORE)
+
+
+class DialplanPatternTests(SynchronousTestCase):
+    """
+    L{DialplanPattern}: IOS C{dialplan-pattern} full numbers and
+    extensions, as in the IOS examples.
+    """
+
+    def test_iosExamples(self) -> None:
+        """
+        A full number matching the pattern is the extension of its last
+        C{extension-length} digits (or the C{extension-pattern} filled with
+        the pattern's wildcard digits), and an extension expands back to
+        the full number; numbers outside the pattern give L{None}.
+        """
+        table = [
+            # (pattern, extension-length, extension-pattern, full number, extension)
+            ("40855501..", 4, None, "4085550123", "0123"),
+            ("40833350..", 4, None, "4083335044", "5044"),
+            ("4085550...", 4, None, "4085550199", "0199"),
+            ("40855501..", 3, "4..", "4085550133", "433"),
+            ("408555....", 5, "6....", "4085551234", "61234"),
+        ]
+        for text, length, extensionPattern, full, extension in table:
+            self.assertIsNone(dialplanPatternProblem(text, length, extensionPattern))
+            pattern = DialplanPattern(1, text, length, extensionPattern)
+            self.assertEqual((pattern.extensionOf(full), pattern.expand(extension)), (extension, full), text)
+        pattern = DialplanPattern(1, "40855501..", 4)
+        self.assertEqual([pattern.extensionOf(n) for n in ("4085550223", "408555012", "40855501234", "40855501a3")],
+                         [None] * 4)
+        self.assertEqual([pattern.expand(n) for n in ("1001", "012", "01234")], [None] * 3)
+        self.assertEqual([pattern.couldBecome(d) for d in ("", "4085", "408555012", "4085550123", "5")],
+                         [True, True, True, False, False])
+
+    def test_lowestTagFirst(self) -> None:
+        """
+        L{DialplanPatterns} tries the lowest tag first, and says a called
+        number is local when it matches a pattern as a full number or as an
+        extension (IOS's internal/external call).
+        """
+        patterns = DialplanPatterns([DialplanPattern(2, "5105550...", 4), DialplanPattern(1, "4085550...", 4)])
+        self.assertEqual(patterns.expand("0123"), "4085550123")
+        pattern, extension = patterns.extensionOf("5105550123")
+        self.assertEqual((pattern.tag, extension), (2, "0123"))
+        self.assertEqual([patterns.isLocal(n) for n in ("0123", "4085550123", "5105550999", "95551234", "1001")],
+                         [True, True, True, False, False])
+        self.assertFalse(DialplanPatterns())
+
+    def test_problems(self) -> None:
+        """
+        L{dialplanPatternProblem} says what is wrong with a pattern.
+        """
+        table = [
+            ("4085[5]501..", 4, None, "expected a pattern of digits and '.'"),
+            ("", 4, None, "expected a pattern of digits and '.'"),
+            ("0123", 5, None, "extension-length must be 1..4 (the pattern's length)"),
+            ("408.550123", 4, None,
+             "every '.' must be in the last extension-length digits (or give extension-pattern)"),
+            ("40855501..", 3, "4.", "extension-pattern must have extension-length (3) characters"),
+            ("40855501..", 3, "4.T", "extension-pattern: expected digits and '.'"),
+            ("40855501..", 3, "4..".replace("4", "."), "extension-pattern must have as many '.' as the pattern"),
+        ]
+        for pattern, length, extensionPattern, reason in table:
+            self.assertEqual(dialplanPatternProblem(pattern, length, extensionPattern), reason, pattern)

@@ -13,11 +13,12 @@ from functools import partial
 from typing import Any
 
 from twisted.internet.task import Clock
-from twisted.logger import capturedLogs
+from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
 from srst.sccp.config import CallForward
+from srst.calls.dialplan import DialplanPattern
 from srst.calls.engine import CallEngine, CallStateError
 from srst.calls.forward import ForwardReason, ForwardSettings, Redirect
 from srst.calls.interfaces import FailureReason, ICallEndpoint, IDirectory, LineRef, Party
@@ -558,3 +559,63 @@ class ForwardingTests(SynchronousTestCase):
         busy.aCalls("2002")
         busy.setup.clock.advance(8)
         self.assertEqual(busy.engine.calls()[0].callee.status, LegStatus.RING_IN)
+
+
+class DialplanPatternTests(SynchronousTestCase):
+    """
+    C{dialplan-pattern} in the engine: a full number dialled reaches its
+    extension, an external call presents the caller's full number, and a
+    full number of no extension fails cleanly.
+    """
+
+    def setUp(self) -> None:
+        self.setup = Engine(dialplanPatterns=[DialplanPattern(1, "40855501..", 4)])
+        self.a, self.lineA = self.setup.endpoint("0124")
+        self.b, _ = self.setup.endpoint("0123")
+        self.port, _ = self.setup.endpoint("95551234", port="1/0/0")
+
+    def test_fullNumberReachesExtension(self) -> None:
+        """
+        Dialling C{4085550123} rings extension C{0123} as soon as the tenth
+        digit is in (no inter-digit wait); the call is local, so the callee
+        sees the caller's extension; the log says which pattern applied.
+        """
+        with capturedLogs() as events:
+            leg = self.setup.engine.seize(self.a, self.lineA)
+            self.setup.dial(leg, "4085550123")
+        self.assertEqual(self.b.events[0][0::2], ("alerting", Party("0124")))
+        self.assertIn("4085550123 is extension 0123 (dialplan-pattern 1)",
+                      [formatEvent(e) for e in events])
+        self.assertEqual(self.setup.clock.getDelayedCalls(), [])
+
+    def test_externalCallPresentsFullNumber(self) -> None:
+        """
+        A call to a number outside the pattern (a voice port's C{9...}) is
+        external: the port is offered, and connected to, the caller's full
+        number; a call to a local extension keeps the extension.
+        """
+        self.port.reactions["alerting"] = lambda leg, caller: self.setup.engine.answer(leg)
+        leg = self.setup.engine.seize(self.a, self.lineA)
+        self.setup.dial(leg, "95551234")
+        self.assertEqual(self.port.events[0][0::2], ("alerting", Party("4085550124")))
+        [connected] = [e for e in self.port.events if e[0] == "connected"]
+        self.assertEqual(connected[2], Party("4085550124"))
+        [callerSees] = [e for e in self.a.events if e[0] == "connected"]
+        self.assertEqual(callerSees[2], Party("95551234"))
+
+    def test_fullNumberOfNobody(self) -> None:
+        """
+        The start of a full number waits for more digits (it is not
+        reorder at once); a full number whose extension is nobody's fails
+        as an unknown number, leaves no call and the phone dials again.
+        """
+        leg = self.setup.engine.seize(self.a, self.lineA)
+        self.setup.dial(leg, "408")
+        self.assertNotIn("failed", self.a.names())
+        self.setup.dial(leg, "5550199")
+        self.assertEqual(self.a.events[-1], ("failed", leg, FailureReason.UNKNOWN_NUMBER))
+        self.assertEqual(self.setup.engine.calls(), [])
+        self.setup.engine.hangUp(leg)
+        again = self.setup.engine.seize(self.a, self.lineA)
+        self.setup.dial(again, "4085550123")
+        self.assertEqual(self.b.names(), ["alerting"])

@@ -11,11 +11,12 @@ from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial.unittest import TestCase
 
 from srst.ports.voiceport import PortStatus
+from srst.sccp import messages as m
 from srst.sccp.constants import CallState as CallStateValue
 from srst.tools._phoneclient import SimulatedPhone
 from srst.tools._phonetypes import PhoneConfig
 from srst.tools._phonewire import connectPhone
-from tests.callhelpers import isCallState, waitFor
+from tests.callhelpers import isCallState, isMessage, waitFor
 from tests.routerhelpers import bounded, routerYaml, runCommand, startRouter, stateDirectory
 
 PORTS = """
@@ -129,3 +130,77 @@ class StopTests(TestCase):
         yield service.stopService()
         self.assertEqual(engine.legsOf(endpoint), [])
         self.assertEqual([c for c in reactor.getDelayedCalls() if c.func == engine.dialTimedOut], [])
+
+
+DIALPLAN = """
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+  port: 0
+  dialplan-patterns:
+    - {tag: 1, pattern: "40855501..", extension-length: 4}
+  ephones:
+    - {mac: 0000.0000.00E1, type: "7970", buttons: [{line: 1, dn: "0123"}]}
+    - {mac: 0000.0000.00E2, type: "7970", buttons: [{line: 1, dn: "0124"}]}
+voice-ports:
+  1/0/0: {signal: fxs-loop-start}
+dial-peers:
+  - {tag: 9, type: pots, destination-pattern: "9.......", port: 1/0/0}
+"""
+
+
+class DialplanPatternTests(TestCase):
+    """
+    C{dialplan-pattern} in the running router over real sockets.
+    """
+
+    timeout = 30
+
+    @bounded
+    def test_fullNumberAndExternalCaller(self):
+        """
+        A phone dials the full number 4085550123 and extension 0123 rings,
+        shown the caller's extension; the same phone's call to a voice port
+        presents its full number 4085550124 as the port's caller id; C{show
+        dialplan number} says where the full number goes; all calls clear.
+        """
+        stateDir = stateDirectory(self)
+        service = yield startRouter(self, routerYaml(stateDir, extra=DIALPLAN))
+        phones = []
+        for mac in ("0000000000E1", "0000000000E2"):
+            phone = SimulatedPhone(PhoneConfig(mac=mac), clock=reactor)
+            connectPhone(reactor, phone, "127.0.0.1", service.ports()["sccp"])
+            self.addCleanup(phone.stop)
+            phones.append(phone)
+        callee, caller = phones
+        yield callee.whenRegistered()
+        yield caller.whenRegistered()
+
+        shown = yield runCommand(service, "show", "dialplan", "number", "4085550123")
+        self.assertIn("dialplan-pattern 1 40855501.. extension-length 4: extension 0123", shown.text)
+        self.assertIn("Matched: 0123   Digits: 4", shown.text)
+
+        ringing = waitFor(callee, isMessage(m.CallInfo, callingParty="0124", calledParty="0123"),
+                          what="CallInfo from 0124")
+        ringOut = waitFor(caller, isCallState(CallStateValue.RING_OUT))
+        caller.offHook()
+        caller.pressKeys("4085550123")
+        yield ringing
+        yield ringOut
+        since = len(caller.received)
+        onHook = waitFor(caller, isCallState(CallStateValue.ON_HOOK), since=since)
+        calleeIdle = waitFor(callee, isCallState(CallStateValue.ON_HOOK), since=len(callee.received))
+        caller.onHook()
+        yield onHook
+        yield calleeIdle
+
+        port = service.voicePorts[0]
+        ringOut = waitFor(caller, isCallState(CallStateValue.RING_OUT), since=len(caller.received))
+        caller.offHook()
+        caller.pressKeys("95551234")
+        yield ringOut
+        self.assertEqual((port.status, port.callerId), (PortStatus.RINGING, "4085550124"))
+        onHook = waitFor(caller, isCallState(CallStateValue.ON_HOOK), since=len(caller.received))
+        caller.onHook()
+        yield onHook
+        self.assertEqual(port.status, PortStatus.IDLE)
+        self.assertEqual(service.callEngine.calls(), [])

@@ -6,6 +6,7 @@ router.yaml, read through L{srst.config}.
 from twisted.trial.unittest import SynchronousTestCase
 
 from srst.config import loadString
+from srst.calls.dialplan import DialplanPattern
 from srst.sccp.config import normalizeMac
 from tests.test_config import MINIMAL, problemsOf
 
@@ -178,3 +179,50 @@ call-manager-fallback:
 """)
         self.assertIn("router.yaml: call-manager-fallback.trustpoint: 'nosuch' is not allowed; "
                       "expected the name of an identity trustpoint under pki.trustpoints", lines)
+
+    def test_dialplanPatterns(self):
+        """
+        C{dialplan-patterns} are read into L{DialplanPattern}s.
+        """
+        config = loadString(MINIMAL + """
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+  dialplan-patterns:
+    - {tag: 2, pattern: "40855501..", extension-length: 3, extension-pattern: "4..", no-reg: true}
+    - {tag: 1, pattern: 40833350.., extension-length: 4}
+""")
+        self.assertEqual(config.callManagerFallback.dialplanPatterns, (
+            DialplanPattern(2, "40855501..", 3, "4..", True), DialplanPattern(1, "40833350..", 4)))
+
+    def test_dialplanPatternProblems(self):
+        """
+        A bad C{dialplan-patterns} entry is reported at its YAML path with
+        what is wrong.
+        """
+        lines = problemsOf(self, MINIMAL + """
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+  dialplan-patterns:
+    - {tag: 1, pattern: "408.550123", extension-length: 4}
+    - {tag: 6, pattern: "40855501..", extension-length: 4}
+    - {pattern: "40855501..", extension-length: 4, colour: red}
+    - {tag: 2, pattern: "40855501..", extension-length: 3, extension-pattern: "4."}
+    - {tag: 3, pattern: "4085550123", extension-length: 4}
+    - {tag: 3, pattern: "4085550124", extension-length: 4}
+    - x
+""")
+        text = "\n".join(lines)
+        self.assertIn("call-manager-fallback.dialplan-patterns[0]: {'tag': 1, 'pattern': '408.550123', "
+                      "'extension-length': 4} is not allowed; every '.' must be in the last extension-length "
+                      "digits (or give extension-pattern)", text)
+        self.assertIn("call-manager-fallback.dialplan-patterns[1].tag: 6 is not allowed; expected an integer "
+                      "from 1 to 5", text)
+        self.assertIn("call-manager-fallback.dialplan-patterns[2].tag", text)
+        self.assertIn("call-manager-fallback.dialplan-patterns[2].colour", text)
+        self.assertIn("call-manager-fallback.dialplan-patterns[3]: ", text)
+        self.assertIn("extension-pattern must have extension-length (3) characters", text)
+        self.assertIn("call-manager-fallback.dialplan-patterns[5].tag: 3 is not allowed; each dialplan-pattern "
+                      "needs its own tag", text)
+        self.assertIn("call-manager-fallback.dialplan-patterns[6]: 'x' is not allowed; expected a mapping such as "
+                      "{tag: 1, pattern: 40855501.., extension-length: 4}", text)
+        self.assertEqual(len(lines), 7, lines)

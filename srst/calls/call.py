@@ -61,6 +61,9 @@ class Call:
     @ivar callee: the called leg.
     @ivar media: the call's L{MediaSession}.
     @ivar secure: whether both endpoints take SRTP keys.
+    @ivar external: whether the called number is outside every
+        C{dialplan-pattern} (IOS: an external call), so the caller is
+        presented by its full number.
     """
 
     number: int
@@ -68,6 +71,7 @@ class Call:
     callee: Leg
     media: MediaSession
     secure: bool
+    external: bool = False
     _heldBy: list[Leg] = field(factory=list, init=False)
     _alternates: list[Leg] = field(factory=list, init=False)
     _monitors: list[Monitor] = field(factory=list, init=False)

@@ -1,7 +1,8 @@
 # -*- test-case-name: tests.test_calls_commands -*-
 """
-The call operator command C{show voice call status}, in the format of the
-seed's sample (secure-srst-configuration-example, step 3 of "Verify").
+The call operator commands C{show voice call status}, in the format of the
+seed's sample (secure-srst-configuration-example, step 3 of "Verify"), and
+C{show dialplan number <n>} (L{showDialplanNumber}).
 It knows devices only through L{ICallEndpoint} (C{show ephone offhook},
 which renders phones, is L{srst.sccp.commands}).
 
@@ -222,10 +223,38 @@ def showVoiceCallStatus(engine: CallEngine, controlled: Iterable[ControlledCallR
     return CommandResult("\n".join(lines), data)
 
 
+def showDialplanNumber(engine: CallEngine, number: str) -> CommandResult:
+    """
+    Render C{show dialplan number <number>}: where a call to C{number} goes
+    now, close to IOS's output (C{Macro Exp.}, the match, one C{Target}
+    line per phone line or voice port that would ring).
+
+    @return: the result; C{data} has C{"number"}, C{"extension"} (the
+        C{dialplan-pattern} expansion, or L{None}) and C{"targets"}.
+    """
+    lines = [f"Macro Exp.: {number}", ""]
+    local = engine.extensionFor(number)
+    extension = None
+    if local is not None:
+        pattern, extension = local
+        lines.append(f"dialplan-pattern {pattern.tag} {pattern.pattern} extension-length "
+                     f"{pattern.extensionLength}: extension {extension}")
+    destinations = engine.resolve(number)
+    targets = [{"port": d.endpoint.voicePortName(d.line), "dialPeer": d.endpoint.dialPeerTag(d.line),
+                "number": d.line.number} for d in destinations]
+    if not targets:
+        lines.append("No match")
+    else:
+        matched = extension if extension is not None else number
+        lines.append(f"Matched: {matched}   Digits: {len(matched)}")
+        lines += [f"Target: {t['port']} dial-peer {t['dialPeer']} number {t['number']}" for t in targets]
+    return CommandResult("\n".join(lines), {"number": number, "extension": extension, "targets": targets})
+
+
 def registerCallCommands(table: CommandTable, engine: CallEngine,
                          controlled: Callable[[], Iterable[ControlledCallRow]] = lambda: ()) -> None:
     """
-    Register C{show voice call status}.
+    Register C{show voice call status} and C{show dialplan number <number>}.
 
     @param table: the admin command table.
     @param engine: the call engine.
@@ -233,9 +262,11 @@ def registerCallCommands(table: CommandTable, engine: CallEngine,
     """
     table.add("show voice call status", lambda: showVoiceCallStatus(engine, controlled()),
               help="call legs: call ids, ports, called numbers, codecs, dial-peers")
+    table.add("show dialplan number <number>", lambda number: showDialplanNumber(engine, number),
+              help="which phone line or voice port a number reaches (dialplan-pattern applied)")
 
 
 __all__ = [
     "CALL_ID_BASE", "CCVDB_BASE", "CID_BASE", "ControlledCallRow", "NO_ACTIVE_CALLS", "VOICE_CALL_HEADER", "VoiceCallRow",
-    "registerCallCommands", "showVoiceCallStatus", "voiceCallRows",
+    "registerCallCommands", "showDialplanNumber", "showVoiceCallStatus", "voiceCallRows",
 ]

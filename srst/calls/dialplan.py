@@ -394,3 +394,131 @@ class DialPlan:
             return MatchResult(MatchKind.COMPLETE, winner, winner.dn)
         pattern = next(parsed for peer, parsed in self._patterns if peer is winner)
         return MatchResult(MatchKind.COMPLETE, winner, forwardedDigits(winner, pattern, matched))
+
+
+def _fits(template: str, digits: str) -> bool:
+    """@return: whether C{digits} fill C{template} (digits and C{.})."""
+    return len(digits) == len(template) and all(
+        t == d or (t == "." and d in DIGITS) for t, d in zip(template, digits))
+
+
+@frozen
+class DialplanPattern:
+    """
+    One IOS C{dialplan-pattern tag pattern extension-length n
+    [extension-pattern p] [no-reg]}: the full (E.164) numbers of the
+    extensions.
+
+    @ivar tag: lower tags are tried first.
+    @ivar pattern: the full number, digits and C{.} (e.g.
+        C{"40855501.."}).
+    @ivar extensionLength: how many digits an extension has.
+    @ivar extensionPattern: the extension's digits and C{.} when they are
+        not the pattern's last C{extensionLength} characters; its C{.}s take
+        the pattern's C{.} digits in order.
+    @ivar noReg: IOS's C{no-reg} (do not register the full numbers with a
+        gatekeeper); there is no gatekeeper here, so it changes no routing.
+    """
+
+    tag: int
+    pattern: str
+    extensionLength: int
+    extensionPattern: str | None = None
+    noReg: bool = False
+
+    @property
+    def _extensionTemplate(self) -> str:
+        if self.extensionPattern is not None:
+            return self.extensionPattern
+        return self.pattern[-self.extensionLength:]
+
+    def extensionOf(self, number: str) -> str | None:
+        """
+        @return: the extension the full C{number} stands for, or L{None}
+            when the number does not match the pattern.
+        """
+        if not _fits(self.pattern, number):
+            return None
+        if self.extensionPattern is None:
+            return number[-self.extensionLength:]
+        wild = iter(d for t, d in zip(self.pattern, number) if t == ".")
+        return "".join(next(wild) if t == "." else t for t in self.extensionPattern)
+
+    def expand(self, extension: str) -> str | None:
+        """
+        @return: the full number of C{extension}, or L{None} when the
+            extension is not in this pattern's range.
+        """
+        template = self._extensionTemplate
+        if not _fits(template, extension):
+            return None
+        if self.extensionPattern is None:
+            return self.pattern[:-self.extensionLength] + extension
+        wild = iter(d for t, d in zip(template, extension) if t == ".")
+        return "".join(next(wild) if t == "." else t for t in self.pattern)
+
+    def couldBecome(self, digits: str) -> bool:
+        """@return: whether more digits could make C{digits} a full number."""
+        return len(digits) < len(self.pattern) and _fits(self.pattern[:len(digits)], digits)
+
+
+def dialplanPatternProblem(pattern: str, extensionLength: int, extensionPattern: str | None) -> str | None:
+    """
+    @return: what is wrong with a C{dialplan-pattern}, or L{None}.
+    """
+    if not pattern or not set(pattern) <= DIGITS | {"."}:
+        return "expected a pattern of digits and '.'"
+    if not 1 <= extensionLength <= len(pattern):
+        return f"extension-length must be 1..{len(pattern)} (the pattern's length)"
+    if extensionPattern is None:
+        if "." in pattern[:-extensionLength]:
+            return "every '.' must be in the last extension-length digits (or give extension-pattern)"
+        return None
+    if not set(extensionPattern) <= DIGITS | {"."}:
+        return "extension-pattern: expected digits and '.'"
+    if len(extensionPattern) != extensionLength:
+        return f"extension-pattern must have extension-length ({extensionLength}) characters"
+    if extensionPattern.count(".") != pattern.count("."):
+        return "extension-pattern must have as many '.' as the pattern"
+    return None
+
+
+class DialplanPatterns:
+    """
+    The configured C{dialplan-pattern}s, lowest tag first.
+    """
+
+    def __init__(self, patterns: Iterable[DialplanPattern] = ()) -> None:
+        self.patterns = tuple(sorted(patterns, key=lambda p: p.tag))
+
+    def __bool__(self) -> bool:
+        return bool(self.patterns)
+
+    def extensionOf(self, number: str) -> tuple[DialplanPattern, str] | None:
+        """@return: the first pattern the full C{number} matches and its extension."""
+        for pattern in self.patterns:
+            extension = pattern.extensionOf(number)
+            if extension is not None:
+                return pattern, extension
+        return None
+
+    def expand(self, extension: str) -> str | None:
+        """@return: the full number of C{extension} by the first pattern covering it."""
+        for pattern in self.patterns:
+            full = pattern.expand(extension)
+            if full is not None:
+                return full
+        return None
+
+    def couldBecome(self, digits: str) -> bool:
+        """@return: whether more digits could make C{digits} a full number."""
+        return any(pattern.couldBecome(digits) for pattern in self.patterns)
+
+    def isLocal(self, number: str) -> bool:
+        """
+        @return: whether a call to C{number} is local (IOS: the called
+            number matches a dial-plan pattern, as a full number or an
+            extension); any other call is external.
+        """
+        return any(pattern.extensionOf(number) is not None or pattern.expand(number) is not None
+                   for pattern in self.patterns)

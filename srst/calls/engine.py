@@ -57,6 +57,7 @@ from twisted.logger import Logger
 
 from srst.calls.call import Call, Monitor
 from srst.calls.dialing import DialStep, combine
+from srst.calls.dialplan import DialplanPattern, DialplanPatterns
 from srst.calls.forward import ForwardReason, ForwardSettings, Redirect, usable
 from srst.calls.interfaces import Destination, DialMatch, FailureReason, ICallEndpoint, IDirectory, LineRef, Party
 from srst.calls.leg import Leg, LegStatus, newLeg
@@ -109,7 +110,8 @@ class CallEngine:
     def __init__(self, clock: IReactorTime, *, interdigit: float, ringing: float,
                  secondaryDialtone: str | None = None, keyFactory: Callable[[], SrtpKeys] = generateKeys,
                  forwards: ForwardSettings | None = None, transferSystem: str = "full-consult",
-                 transferPatterns: Iterable[str] = (), channelsPerDn: int = 1) -> None:
+                 transferPatterns: Iterable[str] = (), channelsPerDn: int = 1,
+                 dialplanPatterns: Iterable[DialplanPattern] = ()) -> None:
         """
         @param clock: the reactor's L{IReactorTime}.
         @param interdigit: C{timeouts interdigit}, seconds.
@@ -124,6 +126,9 @@ class CallEngine:
             that may be transfer targets.
         @param channelsPerDn: 1, or 2 with C{dual-line} (8 C{octo-line});
             consultative transfer needs 2.
+        @param dialplanPatterns: C{dialplan-pattern}s: a full number dialled
+            reaches its extension; an external call presents the caller's
+            full number.
         """
         self.clock = clock
         self.interdigit = interdigit
@@ -134,6 +139,7 @@ class CallEngine:
         self.transferSystem = transferSystem
         self.transferPatterns = tuple(transferPatterns)
         self.channelsPerDn = channelsPerDn
+        self.dialplanPatterns = DialplanPatterns(dialplanPatterns)
         self._running = False
         self._queue: deque[tuple[Callable[..., None], tuple[object, ...]]] = deque()
         self._transfers: list[Transfer] = []
@@ -523,7 +529,42 @@ class CallEngine:
     # -- routing -----------------------------------------------------------------------------------
 
     def _match(self, digits: str) -> DialMatch:
-        return combine([d.match(digits) for d in self._directories])
+        matches = [d.match(digits) for d in self._directories]
+        patterns = self.dialplanPatterns
+        if patterns.couldBecome(digits):
+            matches.append(DialMatch.PREFIX)
+        local = patterns.extensionOf(digits)
+        if local is not None and combine([d.match(local[1]) for d in self._directories]) in (
+                DialMatch.EXACT, DialMatch.EXACT_OR_LONGER):
+            matches.append(DialMatch.EXACT)
+        return combine(matches)
+
+    def extensionFor(self, number: str) -> tuple[DialplanPattern, str] | None:
+        """
+        @return: the C{dialplan-pattern} and the extension a full C{number}
+            reaches, when that extension is a number here; else L{None}.
+        """
+        local = self.dialplanPatterns.extensionOf(number)
+        if local is None or not self._resolve(local[1]):
+            return None
+        return local
+
+    def resolve(self, number: str) -> list[Destination]:
+        """
+        @return: where a call to C{number} goes now (a full number goes to its
+            extension by the C{dialplan-pattern}s).
+        """
+        local = self.extensionFor(number)
+        return self._resolve(local[1] if local is not None else number)
+
+    def _presented(self, call: Call, leg: Leg) -> Party:
+        """@return: how C{leg} is presented to the other side of C{call}."""
+        party = _party(leg.line)
+        if call.external and leg is call.caller:
+            full = self.dialplanPatterns.expand(party.number)
+            if full is not None:
+                return Party(full, party.name)
+        return party
 
     def _resolve(self, number: str) -> list[Destination]:
         found: list[Destination] = []
@@ -532,6 +573,12 @@ class CallEngine:
         return found
 
     def _route(self, leg: Leg, number: str) -> None:
+        external = bool(self.dialplanPatterns) and bool(number) and not self.dialplanPatterns.isLocal(number)
+        local = self.extensionFor(number) if number else None
+        if local is not None:
+            self.log.info("{number} is extension {extension} (dialplan-pattern {tag})", number=number,
+                          extension=local[1], tag=local[0].tag)
+            number = local[1]
         transfer = next((t for t in self._transfers if t.consult is leg), None)
         if transfer is not None and number and not self._resolve(number) \
                 and not allowed(self.transferPatterns, number):
@@ -573,6 +620,7 @@ class CallEngine:
         callee = self._newLeg(destination.endpoint, destination.line)
         callee.redirect = redirect
         call = self._makeCall(leg, callee)
+        call.external = external
         self.log.info("call {call}: {caller} calls {callee}", call=call.number, caller=leg.line.number,
                       callee=destination.line.number, secure=call.secure)
         leg.machine.placed(_party(destination.line))
@@ -593,7 +641,8 @@ class CallEngine:
         if usable(self.forwards.noAnswer, callee.line.number, caller.line.number) is not None:
             callee.ringing = self.forwards.noAnswerTimeout
             callee.onRingTimeout = self.noAnswerTimedOut
-        callee.machine.offer(_party(caller.line))
+        call = callee.call
+        callee.machine.offer(self._presented(call, caller) if call is not None else _party(caller.line))
 
     def _noAnswer(self, leg: Leg) -> None:
         """
@@ -723,8 +772,8 @@ class CallEngine:
         first, second = streams[answering], streams[other]
         first.receiving = True
         answering.endpoint.openReceive(answering, first)
-        answering.endpoint.connected(answering, _party(other.line), call.encrypted)
-        other.endpoint.connected(other, _party(answering.line), call.encrypted)
+        answering.endpoint.connected(answering, self._presented(call, other), call.encrypted)
+        other.endpoint.connected(other, self._presented(call, answering), call.encrypted)
         second.receiving = True
         other.endpoint.openReceive(other, second)
 

@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 from attrs import frozen
 
+from srst.calls.dialplan import DialplanPattern, dialplanPatternProblem
 from srst.configreader import ConfigProblem, Reader
 from srst.pki.config import IdentityTrustpointConfig
 
@@ -164,6 +165,7 @@ class CallManagerFallbackConfig:
     secondaryDialtone: str | None = None
     transferSystem: str = "full-consult"
     transferPatterns: tuple[str, ...] = ()
+    dialplanPatterns: tuple[DialplanPattern, ...] = ()
     timeouts: Timeouts = Timeouts()
     callForward: CallForward = CallForward()
     systemMessage: str | None = None
@@ -257,6 +259,8 @@ def readCallManagerFallback(
     transferSystem = c.string("transfer-system", "full-consult",
                               choices=["blind", "full-blind", "full-consult", "local-consult"])
     patterns = c.listOf("transfer-pattern", lambda v, p: _pattern(v, p, c.problems))
+    tags: set[int] = set()
+    dialplanPatterns = c.listOf("dialplan-patterns", lambda v, p: _dialplanPattern(v, p, tags, c.problems))
     timeouts = c.child("timeouts")
     t = Timeouts(
         keepalive=timeouts.integer("keepalive", 30, 10, 65535) or 30,
@@ -296,6 +300,7 @@ def readCallManagerFallback(
         secondaryDialtone=secondary,
         transferSystem=transferSystem or "full-consult",
         transferPatterns=tuple(patterns),
+        dialplanPatterns=tuple(dialplanPatterns),
         timeouts=t,
         callForward=cf,
         systemMessage=c.string("system-message"),
@@ -323,6 +328,33 @@ def _pattern(value: Any, path: str, problems: list[ConfigProblem]) -> str | None
         problems.append(ConfigProblem(path, value, "expected a dial pattern such as ..... or 9T"))
         return None
     return text
+
+
+def _dialplanPattern(value: Any, path: str, tags: set[int],
+                     problems: list[ConfigProblem]) -> DialplanPattern | None:
+    if not isinstance(value, dict):
+        problems.append(ConfigProblem(path, value, "expected a mapping such as {tag: 1, pattern: 40855501.., "
+                                                   "extension-length: 4}"))
+        return None
+    r = Reader(value, path, problems)
+    before = len(problems)
+    tag = r.integer("tag", None, 1, 5, required=True)
+    pattern = r.string("pattern", required=True)
+    length = r.integer("extension-length", None, 1, 32, required=True)
+    extensionPattern = r.string("extension-pattern")
+    noReg = r.boolean("no-reg")
+    r.finish()
+    if len(problems) > before or tag is None or pattern is None or length is None:
+        return None
+    if tag in tags:
+        problems.append(ConfigProblem(r.sub("tag"), tag, "each dialplan-pattern needs its own tag"))
+        return None
+    tags.add(tag)
+    problem = dialplanPatternProblem(pattern, length, extensionPattern)
+    if problem is not None:
+        problems.append(ConfigProblem(path, value, problem))
+        return None
+    return DialplanPattern(tag, pattern, length, extensionPattern, noReg)
 
 
 def _readMaxDn(c: Reader) -> tuple[int | None, str]:
