@@ -619,3 +619,108 @@ class DialplanPatternTests(SynchronousTestCase):
         again = self.setup.engine.seize(self.a, self.lineA)
         self.setup.dial(again, "4085550123")
         self.assertEqual(self.b.names(), ["alerting"])
+
+
+class CallPickUpTests(SynchronousTestCase):
+    """
+    Call pickup (IOS C{PickUp}, C{GPickUp}): a call ringing elsewhere moves
+    to the endpoint that picks it up.
+    """
+
+    def test_groupPickUp(self) -> None:
+        """
+        Alice calls Bob; Carol's group pickup takes the call: Bob is
+        released (stops ringing), Carol's new leg is the callee, Alice is
+        connected to Carol, and the media opens between Alice and Carol.
+        """
+        calls = Calls()
+        legA = calls.aCalls("2002")
+        [legB] = calls.engine.legsOf(calls.b)
+        calls.clear()
+        with capturedLogs() as events:
+            legC = calls.engine.groupPickUp(calls.c, calls.lineC, ["2002", "2003"])
+        self.assertEqual(calls.b.names(), ["released"])
+        self.assertEqual(legB.status, LegStatus.RELEASED)
+        [call] = calls.engine.calls()
+        self.assertEqual((call.caller, call.callee, legC.status), (legA, legC, LegStatus.CONNECTED))
+        self.assertEqual(calls.c.names(), ["seized", "openReceive", "connected"])
+        self.assertIn(("connected", legA, Party("2003"), False), calls.a.events)
+        self.assertEqual([n for n in calls.a.names() if n == "openReceive"], ["openReceive"])
+        self.assertIn("call 1: 2003 picked up 2002 ringing from 2001", [formatEvent(e) for e in events])
+        calls.engine.hangUp(legC)
+        calls.assertIdle(self)
+
+    def test_groupPickUpNothingRinging(self) -> None:
+        """
+        Group pickup with nothing ringing in the group is refused and the
+        endpoint is left idle; a call ringing a number outside the group is
+        not taken.
+        """
+        calls = Calls()
+        calls.aCalls("2002")
+        calls.clear()
+        with capturedLogs() as events:
+            error = self.assertRaises(CallStateError, calls.engine.groupPickUp, calls.c, calls.lineC, ["2009"])
+        self.assertEqual(str(error), "cannot pick up with no call ringing in state no call")
+        self.assertIn("2003: group pickup: no call ringing in the group", [formatEvent(e) for e in events])
+        self.assertEqual((calls.c.events, calls.engine.legsOf(calls.c), calls.b.events), ([], [], []))
+
+    def test_groupPickUpOldest(self) -> None:
+        """
+        With two calls ringing in the group, the oldest is picked up.
+        """
+        setup = Engine()
+        a, lineA = setup.endpoint("2001")
+        b, _ = setup.endpoint("2002")
+        c, lineC = setup.endpoint("2003")
+        d, _ = setup.endpoint("2004")
+        e, lineE = setup.endpoint("2005")
+        first = setup.engine.seize(a, lineA)
+        setup.dial(first, "2004")
+        second = setup.engine.seize(c, lineC)
+        setup.dial(second, "2002")
+        leg = setup.engine.groupPickUp(e, lineE, ["2002", "2004"])
+        self.assertIs(leg.call.caller, first)
+        self.assertEqual(d.names()[-1], "released")
+        self.assertEqual(b.names(), ["alerting"])
+
+    def test_directedPickUp(self) -> None:
+        """
+        PickUp then the ringing number: the call moves to the dialling leg;
+        the picked-up number is not recorded as dialled for Redial (the
+        leg is no longer outgoing).
+        """
+        calls = Calls()
+        legA = calls.aCalls("2002")
+        legC = calls.engine.directedPickUp(calls.c, calls.lineC)
+        self.assertEqual(legC.status, LegStatus.DIALING)
+        calls.setup.dial(legC, "2002")
+        self.assertEqual(calls.b.names()[-1], "released")
+        self.assertEqual((legC.status, legA.status, legC.outgoing), (LegStatus.CONNECTED, LegStatus.CONNECTED, False))
+        self.assertEqual(calls.setup.clock.getDelayedCalls(), [])
+
+    def test_directedPickUpNothingRinging(self) -> None:
+        """
+        PickUp then a number that is not ringing: reorder (the leg fails),
+        the call ringing elsewhere is untouched, hanging up leaves the
+        endpoint idle.
+        """
+        calls = Calls()
+        calls.aCalls("2002")
+        legC = calls.engine.directedPickUp(calls.c, calls.lineC)
+        calls.setup.dial(legC, "2001")
+        self.assertEqual(calls.c.events[-1], ("failed", legC, FailureReason.UNKNOWN_NUMBER))
+        self.assertEqual(calls.b.names(), ["alerting"])
+        calls.engine.hangUp(legC)
+        self.assertEqual(calls.engine.legsOf(calls.c), [])
+
+    def test_pickUpInCall(self) -> None:
+        """
+        An endpoint in a call cannot pick up; nothing changes.
+        """
+        calls = Calls()
+        calls.connected()
+        legC = calls.engine.seize(calls.c, calls.lineC)
+        calls.setup.dial(legC, "2001")
+        self.assertRaises(CallStateError, calls.engine.groupPickUp, calls.c, calls.lineC, ["2001"])
+        self.assertRaises(CallStateError, calls.engine.directedPickUp, calls.c, calls.lineC)

@@ -21,6 +21,11 @@ engine's methods:
   - L{CallEngine.transfer}, L{CallEngine.pickUp}: the Transfer key
     (the rules are in L{srst.calls.transfer}) and picking up a shared-line
     call held on another endpoint (L{srst.calls.call}).
+  - L{CallEngine.directedPickUp}, L{CallEngine.groupPickUp}: call pickup
+    (IOS C{PickUp}, C{GPickUp}): a call ringing elsewhere moves to the
+    endpoint, whose leg becomes the callee; the ringing endpoints stop, the
+    caller is connected to the new party and the media opens with fresh
+    keys for the new pair.
 
 A call attempt to a number nobody has fails with reorder, to an endpoint
 that already has a call (the caller itself included) with busy.  Calls are
@@ -41,7 +46,8 @@ connects the call, an FXO line answering from L{ICallEndpoint.alerting})
 is queued and runs when the current input has finished, as Automat runs an
 input raised from inside a transition.  As in Automat, only inputs that
 return nothing can wait: L{CallEngine.seize}, L{CallEngine.transfer} and
-L{CallEngine.pickUp} raised from inside another input are refused with
+L{CallEngine.pickUp} (and the other inputs returning a leg) raised from
+inside another input are refused with
 C{RuntimeError}.
 """
 
@@ -49,7 +55,7 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
-from typing import Callable, Iterable, TypeVar
+from typing import Callable, Collection, Iterable, TypeVar
 
 from automat import NoTransition
 from twisted.internet.interfaces import IReactorTime
@@ -251,6 +257,30 @@ class CallEngine:
         """
         return self._request(self._pickUp, endpoint, reference)
 
+    def directedPickUp(self, endpoint: ICallEndpoint, line: LineRef) -> Leg:
+        """
+        The PickUp key (IOS directed pickup): C{endpoint} gets dial tone on
+        C{line} (or keeps the dial tone it has) and the number it dials is
+        picked up, not called: the oldest call ringing that number moves to
+        this leg; with nothing ringing there the leg fails with reorder.
+
+        @return: the dialling leg.
+        @raise CallStateError: when the endpoint has a leg past dial tone.
+        """
+        return self._request(self._directedPickUp, endpoint, line)
+
+    def groupPickUp(self, endpoint: ICallEndpoint, line: LineRef, numbers: Collection[str]) -> Leg:
+        """
+        The GPickUp key (IOS group pickup): the oldest call ringing one of
+        C{numbers} (the pickup group's numbers) on another endpoint moves to
+        C{endpoint} on C{line}.
+
+        @return: the endpoint's new, connected leg.
+        @raise CallStateError: when nothing rings in the group (the endpoint
+            is left as it was) or the endpoint has a leg past dial tone.
+        """
+        return self._request(self._groupPickUp, endpoint, line, frozenset(numbers))
+
     def mediaReady(self, leg: Leg, passThruPartyId: int, host: str, port: int) -> None:
         """
         C{leg}'s endpoint opened its receive port at C{host}:C{port}: tell
@@ -363,7 +393,7 @@ class CallEngine:
         if step is DialStep.SECONDARY_DIALTONE:
             leg.machine.secondaryDialTone()
         elif step is DialStep.COMPLETE:
-            self._route(leg, collector.digits)
+            self._dialled(leg, collector.digits)
 
     def _answer(self, leg: Leg) -> None:
         call = leg.call
@@ -469,7 +499,7 @@ class CallEngine:
     def _dialTimedOut(self, leg: Leg) -> None:
         if leg.status is not LegStatus.DIALING:
             return
-        self._route(leg, leg.collector.timedOut())
+        self._dialled(leg, leg.collector.timedOut())
 
     def _ringTimedOut(self, leg: Leg) -> None:
         if leg.status is not LegStatus.RING_IN:
@@ -721,6 +751,89 @@ class CallEngine:
             other.endpoint.resumedByRemote(other)
             self._openMedia(call, [leg, other])
         return leg
+
+    # -- call pickup (IOS PickUp, GPickUp) ---------------------------------------------------------------
+
+    def _dialled(self, leg: Leg, number: str) -> None:
+        """The number dialled on C{leg} is complete: pick it up or call it."""
+        if leg.pickUp:
+            self._pickUpNumber(leg, number)
+        else:
+            self._route(leg, number)
+
+    def _pickerLeg(self, endpoint: ICallEndpoint, line: LineRef) -> Leg:
+        """@return: the endpoint's leg at dial tone (no digit yet), else a new one."""
+        for leg in self.legsOf(endpoint):
+            if leg.status is LegStatus.DIALING and not leg.collector.digits and not leg.consult:
+                return leg
+        return self._seize(endpoint, line)
+
+    def _directedPickUp(self, endpoint: ICallEndpoint, line: LineRef) -> Leg:
+        leg = self._pickerLeg(endpoint, line)
+        leg.pickUp = True
+        return leg
+
+    def _groupPickUp(self, endpoint: ICallEndpoint, line: LineRef, numbers: frozenset[str]) -> Leg:
+        for leg in self.legsOf(endpoint):
+            if leg.status is not LegStatus.DIALING or leg.collector.digits or leg.consult:
+                raise CallStateError("pick up", leg.status)
+        ringing = self._oldestRinging(endpoint, numbers)
+        if ringing is None:
+            self.log.info("{line}: group pickup: no call ringing in the group", line=line.number)
+            raise CallStateError("pick up with no call ringing", None)
+        picker = self._pickerLeg(endpoint, line)
+        self._takeRinging(picker, ringing)
+        return picker
+
+    def _pickUpNumber(self, leg: Leg, number: str) -> None:
+        ringing = self._oldestRinging(leg.endpoint, frozenset((number,))) if number else None
+        if ringing is None:
+            self.log.info("{line}: pickup of {number}: no call ringing there", line=leg.line.number,
+                          number=number)
+            leg.machine.fail(FailureReason.UNKNOWN_NUMBER)
+            return
+        self._takeRinging(leg, ringing)
+
+    def _oldestRinging(self, endpoint: ICallEndpoint, numbers: frozenset[str]) -> Leg | None:
+        """
+        @return: the ringing leg, on another endpoint, of the oldest call
+            ringing one of C{numbers}; a transfer's consult call is not
+            offered.
+        """
+        consults = [t.consult for t in self._transfers]
+        for call in self._calls:
+            if call.caller in consults or call.caller.status is not LegStatus.RING_OUT:
+                continue
+            for leg in [call.callee] + call.alternates:
+                if leg.status is LegStatus.RING_IN and leg.endpoint is not endpoint and leg.line.number in numbers:
+                    return leg
+        return None
+
+    def _takeRinging(self, picker: Leg, ringing: Leg) -> None:
+        """
+        C{picker} (dialling) takes the call C{ringing} rings for: every
+        ringing leg of the call is released, C{picker} becomes the callee
+        and the call connects with new media (fresh SRTP keys for the new
+        pair).
+        """
+        call = ringing.call
+        assert call is not None, "a ringing leg belongs to a call"
+        caller = call.caller
+        self.log.info("call {call}: {picker} picked up {callee} ringing from {caller}", call=call.number,
+                      picker=picker.line.number, callee=ringing.line.number, caller=caller.line.number)
+        for alternate in call.takeAlternates():
+            if alternate is not ringing:
+                self._release(alternate, None)
+        ringing.call = None
+        self._release(ringing, None)
+        picker.call = call
+        picker.remote = self._presented(call, caller)
+        caller.remote = _party(picker.line)
+        call.callee = picker
+        call.updateSecurity()
+        picker.machine.pickedUp()
+        caller.machine.remoteAnswered()
+        self._connect(call, answering=picker)
 
     # -- transfer (sccp.md 5.4 (h), L{srst.calls.transfer}) -------------------------------------------
 

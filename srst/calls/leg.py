@@ -88,6 +88,8 @@ class Leg:
         phone took: the endpoint shows the call as in use elsewhere instead
         of hanging up.
     @ivar consult: whether this is a transfer's consult leg.
+    @ivar pickUp: whether the number this leg dials is a ringing number to
+        pick up (the PickUp key) rather than one to call.
     @ivar machine: the leg's inputs (L{LegInputs}).
     """
 
@@ -106,6 +108,7 @@ class Leg:
     redirect: Redirect | None = None
     elsewhere: bool = False
     consult: bool = False
+    pickUp: bool = False
     machine: "LegInputs" = field(default=None, repr=False)
 
     @property
@@ -137,6 +140,9 @@ class LegInputs(Protocol):
 
     def answer(self) -> None:
         "This ringing leg answered."
+
+    def pickedUp(self) -> None:
+        "The dialling leg took a call ringing elsewhere (call pickup)."
 
     def remoteAnswered(self) -> None:
         "The called party answered."
@@ -226,6 +232,12 @@ def _makeLegMachine():  # type: ignore[no-untyped-def]
     def _answer(inputs: LegInputs, leg: Leg, timer: object) -> None:
         _cancel(timer)
         leg.endpoint.answering(leg)
+
+    @dialing.upon(LegInputs.pickedUp).to(connected)
+    def _pickedUp(inputs: LegInputs, leg: Leg, timer: IDelayedCall) -> None:
+        "The engine sends the connected signalling with the media."
+        _cancel(timer)
+        leg.outgoing = False
 
     @ringOut.upon(LegInputs.remoteAnswered).to(connected)
     def _remoteAnswered(inputs: LegInputs, leg: Leg) -> None:
