@@ -753,3 +753,88 @@ class SecureCallTests(SynchronousTestCase):
         call.connect()
         self.assertEqual({call.smtA.txKey, call.smtB.txKey, call.orcA.rxKey, call.orcB.rxKey}, {m.NO_KEY})
         self.assertEqual(only(call.answerB, m.CallInfo).callSecurityStatus, CallSecurityStatus.NOT_AUTHENTICATED)
+
+
+def pickupConfig() -> Any:
+    """Alice, Bob and Carol; Bob's and Carol's DNs in C{pickup-group 1}, Alice's in none."""
+    groups = {MAC_A: "", MAC_B: "1", MAC_C: "1"}
+    return callConfig(ephones=tuple(
+        EphoneConfig(mac, "7970", (LineButton(1, DN[mac], DN[mac], NAMES[mac], groups[mac]),))
+        for mac in (MAC_A, MAC_B, MAC_C)))
+
+
+class CallPickUpTests(SynchronousTestCase):
+    """
+    PickUp and GPickUp (issue 13 item 2): a call ringing another phone
+    moves to the phone that picks it up.
+    """
+
+    def test_groupPickUp(self) -> None:
+        """
+        Alice calls Bob; Carol (same pickup group) presses GPickUp: Bob's
+        phone stops ringing and goes idle, Carol is connected to Alice and
+        Alice sees Carol as the connected party; both get media.
+        """
+        router = CallRouter(pickupConfig())
+        a, b, c = router.phone(MAC_A), router.phone(MAC_B), router.phone(MAC_C)
+        a.send(m.OffHook())
+        dial(a, "2002")
+        self.assertIn(callState(CallState.RING_IN, 2), b.received())
+        a.received()
+        got = c.ask(m.SoftKeyEvent(SoftKeyEvent.GROUP_PICK_UP, 1, 0))
+        self.assertIn(callState(CallState.CONNECTED, 3), got)
+        self.assertEqual(only(got, m.CallInfo).callingParty, "2001")
+        self.assertIsInstance(only(got, m.OpenReceiveChannel), m.OpenReceiveChannel)
+        toBob = b.received()
+        self.assertEqual(toBob[:1], [m.SetRinger(RingMode.OFF, RingDuration.NORMAL, 0, 0)])
+        self.assertIn(callState(CallState.ON_HOOK, 2), toBob)
+        toAlice = a.received()
+        self.assertIn(callState(CallState.CONNECTED, A_REF), toAlice)
+        self.assertEqual((only(toAlice, m.CallInfo).calledParty, only(toAlice, m.CallInfo).calledPartyName),
+                         ("2003", NAMES[MAC_C]))
+        self.assertEqual(router.control.hasActiveCall(c.station), True)
+        self.assertEqual(router.engine.legsOf(router.control.endpointOf(router.router.registry.byMac(MAC_B))), [])
+
+    def test_groupPickUpNothingRinging(self) -> None:
+        """
+        GPickUp with nothing ringing in the group (Alice rings, but Alice
+        is in no group; or nothing rings) shows "No call available for
+        pickup" and changes nothing; the phone then places a call as usual.
+        """
+        router = CallRouter(pickupConfig())
+        a, b, c = router.phone(MAC_A), router.phone(MAC_B), router.phone(MAC_C)
+        self.assertEqual(c.ask(m.SoftKeyEvent(SoftKeyEvent.GROUP_PICK_UP, 1, 0)),
+                         [m.DisplayNotify(5, "No call available for pickup")])
+        b.send(m.OffHook())
+        dial(b, "2001")
+        a.received()
+        self.assertEqual(c.ask(m.SoftKeyEvent(SoftKeyEvent.GROUP_PICK_UP, 1, 0)),
+                         [m.DisplayNotify(5, "No call available for pickup")])
+        self.assertEqual(a.ask(m.SoftKeyEvent(SoftKeyEvent.GROUP_PICK_UP, 1, 0)),
+                         [m.DisplayNotify(5, "No call available for pickup")])
+        c.send(m.OffHook())
+        self.assertIn(tone(Tone.INSIDE_DIAL, 3), c.received())
+
+    def test_directedPickUp(self) -> None:
+        """
+        Carol presses PickUp (dial tone) and dials 2002 while it rings:
+        the call moves to Carol; PickUp and a number not ringing gives
+        reorder, and hanging up leaves the phone idle.
+        """
+        router = CallRouter(pickupConfig())
+        a, b, c = router.phone(MAC_A), router.phone(MAC_B), router.phone(MAC_C)
+        got = c.ask(m.SoftKeyEvent(SoftKeyEvent.PICK_UP, 1, 0))
+        self.assertIn(tone(Tone.INSIDE_DIAL, 1), got)
+        dial(c, "2001")
+        self.assertIn(tone(Tone.REORDER, 1), c.received())
+        c.send(m.OnHook())
+        c.received()
+        a.send(m.OffHook())
+        dial(a, "2002")
+        b.received()
+        c.send(m.SoftKeyEvent(SoftKeyEvent.PICK_UP, 1, 0))
+        dial(c, "2002")
+        got = c.received()
+        self.assertIn(callState(CallState.CONNECTED, 4), got)
+        self.assertEqual(only(got, m.CallInfo).callingParty, "2001")
+        self.assertIn(callState(CallState.ON_HOOK, 3), b.received())

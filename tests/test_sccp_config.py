@@ -131,6 +131,30 @@ call-manager-fallback:
         self.assertTrue(any("ephones[1].buttons[0].dn: '20a2'" in l for l in lines), lines)
         self.assertTrue(any("ephones[2].buttons" in l and "used once" in l for l in lines), lines)
 
+    def test_pickupGroup(self):
+        """
+        A line button's C{pickup-group} (IOS C{ephone-dn ... pickup-group})
+        is read as digits; anything else is reported with its YAML path.
+        """
+        c = loadString(MINIMAL + """
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+  ephones:
+    - mac: 1000.1111.0002
+      buttons: [{line: 1, dn: "2002", pickup-group: 5}, {line: 2, dn: "2003"}]
+""")
+        buttons = c.callManagerFallback.ephones[0].buttons
+        self.assertEqual([b.pickupGroup for b in buttons], ["5", ""])
+        lines = problemsOf(self, MINIMAL + """
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+  ephones:
+    - mac: 1000.1111.0002
+      buttons: [{line: 1, dn: "2002", pickup-group: sales}]
+""")
+        self.assertIn("call-manager-fallback.ephones[0].buttons[0].pickup-group: 'sales' is not allowed; "
+                      "expected a pickup group number of 1 to 32 digits", "\n".join(lines))
+
     def test_connectionLimitProblems(self):
         """
         Connection caps must be positive integers, and the per-host cap may

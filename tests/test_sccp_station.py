@@ -988,14 +988,17 @@ class TemplateTests(SynchronousTestCase):
     def test_softKeySets(self) -> None:
         """
         Every set refers to template positions whose event is the key's
-        event, and info indexes are 300 + event; the idle set offers DND.
+        event, and info indexes are 300 + event; the idle set offers
+        PickUp (event 17), GPickUp (18) and DND, the off-hook set PickUp
+        and GPickUp, as IOS does.
         """
         self.assertEqual(len(SOFT_KEY_SETS), 12)
         onHook = SOFT_KEY_SETS[SoftKeySet.ON_HOOK]
         for position, key in zip(onHook.softKeyTemplateIndexes, softKeySetKeys(SoftKeySet.ON_HOOK)):
             self.assertEqual(TEMPLATE_EVENTS[position - 1], key)
-        self.assertEqual(onHook.softKeyInfoIndexes, (301, 302, 305, 363))
-        self.assertEqual(onHook.softKeyTemplateIndexes[3], 19, "DND follows GPickUp in the template")
+        self.assertEqual(onHook.softKeyInfoIndexes, (301, 302, 305, 317, 318, 363))
+        self.assertEqual(onHook.softKeyTemplateIndexes[3:], (17, 18, 19), "DND follows GPickUp in the template")
+        self.assertEqual(SOFT_KEY_SETS[SoftKeySet.OFF_HOOK].softKeyInfoIndexes, (301, 309, 305, 317, 318))
         self.assertEqual(SOFT_KEY_SETS[SoftKeySet.RING_OUT].softKeyTemplateIndexes, (0, 9))
 
     def test_buttonTemplateGaps(self) -> None:

@@ -281,6 +281,10 @@ class CallEngine:
         """
         return self._request(self._groupPickUp, endpoint, line, frozenset(numbers))
 
+    def ringingIn(self, endpoint: ICallEndpoint, numbers: Collection[str]) -> bool:
+        """@return: whether a call rings one of C{numbers} on another endpoint than C{endpoint}."""
+        return self._oldestRinging(endpoint, frozenset(numbers)) is not None
+
     def mediaReady(self, leg: Leg, passThruPartyId: int, host: str, port: int) -> None:
         """
         C{leg}'s endpoint opened its receive port at C{host}:C{port}: tell

@@ -89,6 +89,7 @@ class LineAssignment:
     @ivar dnTag: the IOS C{ephone-dn} tag (C{dn 14} in C{show ephone}).
     @ivar label: the button label (empty: the number).
     @ivar name: the display name (empty: none).
+    @ivar pickupGroup: the DN's C{pickup-group} (empty: none).
     """
 
     button: int
@@ -97,6 +98,7 @@ class LineAssignment:
     dnTag: int
     label: str = ""
     name: str = ""
+    pickupGroup: str = ""
 
 
 @frozen

@@ -79,11 +79,13 @@ BLANK = None
 """A blank key position in a softkey set."""
 
 _SETS: dict[SoftKeySet, tuple[SoftKeyEvent | None, ...]] = {
-    SoftKeySet.ON_HOOK: (SoftKeyEvent.REDIAL, SoftKeyEvent.NEW_CALL, SoftKeyEvent.CFWD_ALL, SoftKeyEvent.DND),
+    SoftKeySet.ON_HOOK: (SoftKeyEvent.REDIAL, SoftKeyEvent.NEW_CALL, SoftKeyEvent.CFWD_ALL, SoftKeyEvent.PICK_UP,
+                         SoftKeyEvent.GROUP_PICK_UP, SoftKeyEvent.DND),
     SoftKeySet.CONNECTED: (SoftKeyEvent.HOLD, SoftKeyEvent.END_CALL, SoftKeyEvent.TRANSFER),
     SoftKeySet.ON_HOLD: (SoftKeyEvent.RESUME, SoftKeyEvent.NEW_CALL, SoftKeyEvent.END_CALL),
     SoftKeySet.RING_IN: (SoftKeyEvent.ANSWER, SoftKeyEvent.END_CALL),
-    SoftKeySet.OFF_HOOK: (SoftKeyEvent.REDIAL, SoftKeyEvent.END_CALL, SoftKeyEvent.CFWD_ALL),
+    SoftKeySet.OFF_HOOK: (SoftKeyEvent.REDIAL, SoftKeyEvent.END_CALL, SoftKeyEvent.CFWD_ALL, SoftKeyEvent.PICK_UP,
+                          SoftKeyEvent.GROUP_PICK_UP),
     SoftKeySet.CONNECTED_TRANSFER: (BLANK, SoftKeyEvent.END_CALL, SoftKeyEvent.TRANSFER),
     SoftKeySet.DIGITS_FOLLOWING: (SoftKeyEvent.BACK_SPACE, SoftKeyEvent.END_CALL),
     SoftKeySet.CONNECTED_CONFERENCE: (BLANK, SoftKeyEvent.END_CALL, SoftKeyEvent.CONFRN),
@@ -91,7 +93,7 @@ _SETS: dict[SoftKeySet, tuple[SoftKeyEvent | None, ...]] = {
     SoftKeySet.OFF_HOOK_FEATURES: (SoftKeyEvent.BACK_SPACE, SoftKeyEvent.END_CALL, SoftKeyEvent.CFWD_ALL),
     SoftKeySet.IN_USE_HINT: (BLANK, SoftKeyEvent.NEW_CALL),
     SoftKeySet.ON_HOOK_STEALABLE: (SoftKeyEvent.REDIAL, SoftKeyEvent.NEW_CALL, SoftKeyEvent.CFWD_ALL,
-                                   SoftKeyEvent.DND),
+                                   SoftKeyEvent.PICK_UP, SoftKeyEvent.GROUP_PICK_UP, SoftKeyEvent.DND),
 }
 
 SOFT_KEY_INFO_BASE = 300

@@ -19,7 +19,10 @@ composition root gives it to each L{srst.sccp.factory.SkinnyFactory}):
     if keyed in: on hook the phone goes off hook first; off hook it must
     still have dial tone.  The DND softkey toggles do-not-disturb
     (L{Ephone.dnd}): the prompt line shows "DND" while it is on, and the
-    engine finds the phone busy (L{SccpEndpoint.lineBusy}).
+    engine finds the phone busy (L{SccpEndpoint.lineBusy}).  PickUp gives
+    dial tone and picks up the number dialled; GPickUp picks up the oldest
+    call ringing in the line's C{pickup-group} (L{CallEngine.directedPickUp},
+    L{CallEngine.groupPickUp}).
   - L{SccpCallControl.hasActiveCall} tells a station whether to refuse an
     Unregister.
   - L{SccpCallControl.sessionEnded} clears the calls of a phone whose
@@ -54,6 +57,9 @@ from srst.sccp.station import ICallStation, IStationListener
 
 KEY_NOT_ACTIVE_SECONDS = 5
 """How long "Key Is Not Active" shows."""
+
+NO_CALL_FOR_PICKUP = "No call available for pickup"
+"""What GPickUp shows when nothing rings in the phone's pickup group (as CUCM words it)."""
 
 
 @implementer(IStationListener)
@@ -214,6 +220,10 @@ class SccpCallControl:
             self._redial(endpoint, msg.lineInstance)
         elif event == SoftKeyEvent.DND:
             self._doNotDisturb(endpoint)
+        elif event == SoftKeyEvent.PICK_UP:
+            self._pickUp(endpoint, msg.lineInstance, group=False)
+        elif event == SoftKeyEvent.GROUP_PICK_UP:
+            self._pickUp(endpoint, msg.lineInstance, group=True)
         else:
             raise CallStateError("use softkey %d" % (int(event),), None)
 
@@ -227,6 +237,39 @@ class SccpCallControl:
         if leg is None:
             raise CallStateError("transfer", None)
         self.engine.transfer(leg)
+
+    def _pickUp(self, endpoint: SccpEndpoint, instance: int, group: bool) -> None:
+        """
+        PickUp: dial tone, and the number dialled is picked up; GPickUp: the
+        oldest call ringing in the line's C{pickup-group} is picked up at
+        once.  With nothing to pick up, GPickUp shows "No call available for
+        pickup" and leaves the phone as it was.
+        """
+        if self.forwardKeys.active(endpoint):
+            raise CallStateError("pick up while forwarding", None)
+        line = self._line(endpoint, instance)
+        if group:
+            numbers = self._pickupGroup(endpoint, line.instance)
+            if not self.engine.ringingIn(endpoint, numbers):
+                self.log.info("{station}: GPickUp: no call ringing in its pickup group", station=endpoint.label)
+                endpoint.send(m.DisplayNotify(KEY_NOT_ACTIVE_SECONDS, NO_CALL_FOR_PICKUP))
+                return
+        if not self.engine.hasCall(endpoint):
+            endpoint.speaker = True
+        if group:
+            self.engine.groupPickUp(endpoint, line, numbers)
+        else:
+            self.engine.directedPickUp(endpoint, line)
+
+    def _pickupGroup(self, endpoint: SccpEndpoint, instance: int) -> frozenset[str]:
+        """@return: the numbers in the C{pickup-group} of the phone's line (none without one)."""
+        ephone = endpoint.ephone
+        line = ephone.line(instance) if ephone is not None else None
+        group = line.assignment.pickupGroup if line is not None else ""
+        if not group:
+            return frozenset()
+        return frozenset(other.assignment.dn for phone in self.registry.registeredEphones()
+                         for other in phone.lines if other.assignment.pickupGroup == group)
 
     def _doNotDisturb(self, endpoint: SccpEndpoint) -> None:
         ephone = endpoint.ephone
@@ -355,4 +398,4 @@ class SccpCallControl:
         return None
 
 
-__all__ = ["KEY_NOT_ACTIVE_SECONDS", "SccpCallControl"]
+__all__ = ["KEY_NOT_ACTIVE_SECONDS", "NO_CALL_FOR_PICKUP", "SccpCallControl"]

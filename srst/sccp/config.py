@@ -72,12 +72,15 @@ class LineButton:
     """
     A line button of a configured ephone: C{button 1:14} with C{ephone-dn 14
     number 2002 label ... name ...}.
+
+    @ivar pickupGroup: the DN's C{pickup-group} (digits; empty: none).
     """
 
     button: int
     dn: str
     label: str = ""
     name: str = ""
+    pickupGroup: str = ""
 
 
 @frozen
@@ -206,6 +209,10 @@ class CallManagerFallbackConfig:
         @return: 1, 2 or 8 channels per directory number.
         """
         return {"single": 1, "dual-line": 2, "octo-line": 8}[self.lineMode]
+
+
+_PICKUP_GROUP = re.compile(r"[0-9]{1,32}\Z")
+"""IOS C{pickup-group}: a string of up to 32 digits."""
 
 
 def _number(reader: Reader, key: str, required: bool = False) -> str | None:
@@ -415,10 +422,14 @@ def _ephone(value: Any, path: str, problems: list[ConfigProblem]) -> EphoneConfi
         dn = _number(b, "dn", required=True)
         label = b.string("label", "", allowEmpty=True)
         name = b.string("name", "", allowEmpty=True)
+        group = b.string("pickup-group", "", allowEmpty=True)
+        if group and not _PICKUP_GROUP.match(group):
+            b.problem("pickup-group", group, "expected a pickup group number of 1 to 32 digits")
+            group = ""
         b.finish()
         if number is None or dn is None:
             return None
-        return LineButton(number, dn, label or "", name or "")
+        return LineButton(number, dn, label or "", name or "", group or "")
 
     def speedDial(v: Any, p: str) -> SpeedDial | None:
         s = Reader(v, p, problems)

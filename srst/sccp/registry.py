@@ -478,7 +478,7 @@ class EphoneRegistry:
     def _configuredLines(self, ephoneConfig: EphoneConfig) -> tuple[LineAssignment, ...]:
         buttons = sorted(ephoneConfig.buttons, key=lambda b: b.button)
         return tuple(
-            LineAssignment(b.button, index + 1, b.dn, self._peekDnTag(b.dn), b.label, b.name)
+            LineAssignment(b.button, index + 1, b.dn, self._peekDnTag(b.dn), b.label, b.name, b.pickupGroup)
             for index, b in enumerate(buttons))
 
     @staticmethod
