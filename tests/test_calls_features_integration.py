@@ -16,8 +16,10 @@ from twisted.internet import reactor
 from twisted.internet.defer import gatherResults
 from twisted.trial.unittest import TestCase
 
+from srst.media.srtp import SrtpError, SrtpReceiver, SrtpSender, generateKeys
 from srst.sccp import messages as m
 from srst.sccp.commands import renderEphone
+from srst.sccp.srtpkeys import fromKeyInfo
 from srst.sccp.constants import (
     CallSecurityStatus,
     CallState,
@@ -50,8 +52,10 @@ call-manager-fallback:
   ephones:
     - {mac: 0000.0000.00F1, type: "7970", buttons: [{line: 1, dn: "3001", label: "3001", name: Alice}],
        speed-dials: [{button: 2, number: "3002", label: Bob}]}
-    - {mac: 0000.0000.00F2, type: "7970", buttons: [{line: 1, dn: "3002", label: "3002", name: Bob}]}
-    - {mac: 0000.0000.00F3, type: "7970", buttons: [{line: 1, dn: "3003", label: "3003", name: Carol}]}
+    - {mac: 0000.0000.00F2, type: "7970",
+       buttons: [{line: 1, dn: "3002", label: "3002", name: Bob, pickup-group: 7}]}
+    - {mac: 0000.0000.00F3, type: "7970",
+       buttons: [{line: 1, dn: "3003", label: "3003", name: Carol, pickup-group: 7}]}
     - {mac: 0000.0000.00F4, type: "7970", buttons: [{line: 1, dn: "3004", label: "3004", name: Desk}]}
     - {mac: 0000.0000.00F5, type: "7970", buttons: [{line: 1, dn: "3004", label: "3004", name: Desk}]}
 """
@@ -475,3 +479,37 @@ class CallFeaturesIntegrationTests(TestCase):
         a.pressKeys(DN_B)
         yield expect(b, RINGING, "ringing without DND", mark[1])
         yield self.hangUpAndCheckIdle(a, b)
+
+    @bounded
+    def test_groupPickUp(self) -> None:
+        """
+        Alice calls Bob; while Bob rings, Carol (Bob's pickup group) presses
+        GPickUp: Bob stops ringing and goes on hook, Alice and Carol are
+        connected (Alice sees Carol, padlock on), SRTP flows both ways with
+        new keys for the new pair, and a third key set decrypts nothing.
+        """
+        a, b, c = yield self.register(ALICE, BOB, CAROL)
+        keys = self.rxKeys(a, b, c)
+        mark = len(a.received), len(b.received), len(c.received)
+        a.offHook()
+        a.pressKeys(DN_B)
+        yield expect(b, RINGING, "ringing", mark[1])
+        c.softKey(SoftKeyEvent.GROUP_PICK_UP, 1, 0)
+        yield expect(c, isCallState(CallState.CONNECTED), "Carol connected", mark[2])
+        yield expect(a, isCallState(CallState.CONNECTED), "Alice connected", mark[0])
+        yield expect(b, isCallState(CallState.ON_HOOK), "Bob back on hook", mark[1])
+        self.assertEqual(b.receivedOfType(m.SetRinger)[-1].ringMode, RingMode.OFF)
+        self.assertEqual([msg for msg in b.received[mark[1]:] if isinstance(msg, m.OpenReceiveChannel)], [])
+        yield expect(a, isMessage(m.CallInfo, calledParty=DN_C), "Alice sees Carol", mark[0])
+        yield expect(c, isMessage(m.CallInfo, callingParty=DN_A), "Carol sees Alice", mark[2])
+        self.assertSecureInfo(a, DN_A, DN_C)
+        self.assertSecureInfo(c, DN_A, DN_C)
+        yield self.assertMediaFlows(a, c)
+        orcC = [msg for msg in c.received[mark[2]:] if isinstance(msg, m.OpenReceiveChannel)][-1]
+        smtA = [msg for msg in a.received[mark[0]:] if isinstance(msg, m.StartMediaTransmission)][-1]
+        self.assertNotIn(orcC.rxKey.key, keys)
+        rtp = bytes([0x80, 0x00, 0x00, 0x01]) + bytes(8) + bytes(160)
+        protected = SrtpSender(fromKeyInfo(smtA.txKey)).protect(rtp)
+        self.assertEqual(SrtpReceiver(fromKeyInfo(orcC.rxKey)).unprotect(protected), rtp)
+        self.assertRaises(SrtpError, SrtpReceiver(generateKeys()).unprotect, protected)
+        yield self.hangUpAndCheckIdle(a, c)
