@@ -1,6 +1,7 @@
 """
 Tests for L{srst.calls.alias}: the IOS C{alias} rules, as a table of the
-IOS examples and through the call engine on a L{Clock} with fake endpoints.
+IOS examples, through the call engine on a L{Clock} with fake endpoints,
+and through the real router on 127.0.0.1 with TLS phones.
 """
 
 from __future__ import annotations
@@ -8,12 +9,18 @@ from __future__ import annotations
 from typing import Any
 
 from twisted.logger import capturedLogs, formatEvent
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from srst.calls.alias import Alias, Aliases
 from srst.calls.interfaces import FailureReason, Party
 from srst.calls.leg import LegStatus
-from tests.callhelpers import Engine
+from srst.sccp.constants import CallState
+from srst.tools._phoneclient import SimulatedPhone
+from tests.callhelpers import Engine, isCallState
+from tests.routerhelpers import bounded, startRouter, stateDirectory
+from tests.phonehelpers import routerYamlWithCapf
+from tests import test_calls_features_integration as features
+from tests.test_calls_features_integration import ALICE, CAROL, CMF, DN_A, DN_B, DN_C, RINGING, expect
 
 # IOS examples: alias 1 60.. to 5001 preference 1 cfw 2000 timeout 10,
 # a second alias for the same range, and a range pattern.
@@ -196,3 +203,52 @@ class AliasRoutingTests(SynchronousTestCase):
                          ([], [], []))
         self.call("2000")
         self.assertTrue(self.ringing("2000"))
+
+
+ALIAS_CMF = CMF.replace("  call-forward: {no-answer: \"3003\", no-answer-timeout: 3}\n",
+                        "  aliases:\n    - {tag: 1, pattern: \"300.\", to: \"3003\", preference: 1}\n")
+
+
+class AliasIntegrationTests(TestCase):
+    """
+    The real router on 127.0.0.1 with C{alias 1 300. to 3003 preference 1}:
+    Bob (3002) is configured but not registered, Carol (3003) is the
+    operator; TLS phones with SRTP media (the helpers are the call features
+    integration tests').
+    """
+
+    timeout = 30
+    register = features.CallFeaturesIntegrationTests.register
+    lastInfo = features.CallFeaturesIntegrationTests.lastInfo
+    assertMediaFlows = features.CallFeaturesIntegrationTests.assertMediaFlows
+    hangUpAndCheckIdle = features.CallFeaturesIntegrationTests.hangUpAndCheckIdle
+    assertAllIdle = features.CallFeaturesIntegrationTests.assertAllIdle
+
+    @bounded
+    def setUp(self) -> Any:
+        self.service = yield startRouter(self, routerYamlWithCapf(stateDirectory(self), ALIAS_CMF))
+        self.engine = self.service.callEngine
+        self.caCertificate = self.service.certificateServer.caCertificate
+        self.phones: list[SimulatedPhone] = []
+
+    @bounded
+    def test_unregisteredReachesOperator(self) -> None:
+        """
+        Alice dials Bob, whose phone is not registered: the operator rings
+        with Alice calling, answers, SRTP flows both ways; hanging up leaves
+        every phone idle.
+        """
+        a, c = yield self.register(ALICE, CAROL)
+        mark = len(a.received), len(c.received)
+        with capturedLogs() as events:
+            a.offHook()
+            a.pressKeys(DN_B)
+            yield expect(c, RINGING, "operator ringing", mark[1])
+        self.assertIn("3002 rerouted to 3003 (alias 1)", [formatEvent(e) for e in events])
+        self.assertEqual(self.lastInfo(c).callingParty, DN_A)
+        c.offHook()
+        yield expect(a, isCallState(CallState.CONNECTED), "connected", mark[0])
+        self.assertEqual(self.lastInfo(a).calledParty, DN_C)
+        yield self.assertMediaFlows(a, c)
+        yield self.hangUpAndCheckIdle(a, c)
+
