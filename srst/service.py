@@ -34,6 +34,7 @@ from twisted.python.threadpool import ThreadPool
 from srst._files import ensureDirectory, makeDirectory
 from srst.configreader import ConfigError, ConfigProblem
 from srst.admin.commands import CommandResult, CommandTable, DebugRequest
+from srst.calls.alias import Aliases
 from srst.calls.commands import ControlledCallRow, registerCallCommands
 from srst.calls.engine import CallEngine
 from srst.calls.forward import ForwardSettings
@@ -391,6 +392,7 @@ class RouterService(MultiService):
                 transferPatterns=cmf.transferPatterns,
                 channelsPerDn=cmf.channelsPerDn,
                 dialplanPatterns=cmf.dialplanPatterns,
+                aliases=Aliases(cmf.aliases, cmf.huntstop),
             )
             self.callControl = SccpCallControl(self.callEngine, self.registry)
             plain = self._skinnyFactory(secure=False)

@@ -6,6 +6,7 @@ router.yaml, read through L{srst.config}.
 from twisted.trial.unittest import SynchronousTestCase
 
 from srst.config import loadString
+from srst.calls.alias import Alias
 from srst.calls.dialplan import DialplanPattern
 from srst.sccp.config import normalizeMac
 from tests.test_config import MINIMAL, problemsOf
@@ -250,3 +251,61 @@ call-manager-fallback:
         self.assertIn("call-manager-fallback.dialplan-patterns[6]: 'x' is not allowed; expected a mapping such as "
                       "{tag: 1, pattern: 40855501.., extension-length: 4}", text)
         self.assertEqual(len(lines), 7, lines)
+
+    def test_aliases(self):
+        """
+        C{aliases} are read into L{Alias}es (the IOS example C{alias 1 60..
+        to 5001 preference 1 cfw 2000 timeout 10}); C{huntstop} defaults on
+        and C{huntstop: false} is IOS C{no huntstop}.
+        """
+        config = loadString(MINIMAL + """
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+  huntstop: false
+  aliases:
+    - {tag: 1, pattern: 60.., to: "5001", preference: 1, cfw: {number: "2000", timeout: 10}}
+    - {tag: 50, pattern: "1[0-5]0.", to: 5002, huntstop: true}
+""")
+        cmf = config.callManagerFallback
+        self.assertEqual(cmf.aliases, (Alias(1, "60..", "5001", 1, "2000", 10), Alias(50, "1[0-5]0.", "5002",
+                                                                                     huntstop=True)))
+        self.assertFalse(cmf.huntstop)
+        self.assertTrue(loadString(MINIMAL + "call-manager-fallback: {ip-source-address: 127.0.0.1}\n")
+                        .callManagerFallback.huntstop)
+
+    def test_aliasProblems(self):
+        """
+        A bad C{aliases} entry is reported at its YAML path with what is
+        wrong (IOS ranges: tag 1-50, preference 0-10, cfw timeout 3-60000).
+        """
+        lines = problemsOf(self, MINIMAL + """
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+  aliases:
+    - {tag: 51, pattern: 60.., to: "5001"}
+    - {tag: 1, pattern: "6[0-", to: "5001"}
+    - {tag: 2, pattern: 60.., to: "50x1", preference: 11}
+    - {tag: 3, pattern: 60.., to: "5001", cfw: {number: "2000", timeout: 2}}
+    - {tag: 4, pattern: 60.., to: "5001", cfw: {timeout: 10}}
+    - {tag: 5, pattern: 60.., to: "5001"}
+    - {tag: 5, pattern: 70.., to: "5001"}
+    - {tag: 6, pattern: 60.., to: "5001", colour: red}
+    - x
+""")
+        text = "\n".join(lines)
+        self.assertIn("call-manager-fallback.aliases[0].tag: 51 is not allowed; expected an integer from 1 to 50",
+                      text)
+        self.assertIn("call-manager-fallback.aliases[1].pattern: '6[0-' is not allowed; bad destination-pattern",
+                      text)
+        self.assertIn("call-manager-fallback.aliases[2].to: '50x1' is not allowed; expected a directory number",
+                      text)
+        self.assertIn("call-manager-fallback.aliases[2].preference: 11 is not allowed; expected an integer from "
+                      "0 to 10", text)
+        self.assertIn("call-manager-fallback.aliases[3].cfw.timeout: 2 is not allowed; expected an integer from "
+                      "3 to 60000", text)
+        self.assertIn("call-manager-fallback.aliases[4].cfw.number", text)
+        self.assertIn("call-manager-fallback.aliases[6].tag: 5 is not allowed; each alias needs its own tag", text)
+        self.assertIn("call-manager-fallback.aliases[7].colour", text)
+        self.assertIn("call-manager-fallback.aliases[8]: 'x' is not allowed; expected a mapping such as "
+                      "{tag: 1, pattern: 60.., to: 5001}", text)
+        self.assertEqual(len(lines), 9, lines)

@@ -61,6 +61,7 @@ from automat import NoTransition
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
+from srst.calls.alias import Alias, Aliases
 from srst.calls.call import Call, Monitor
 from srst.calls.dialing import DialStep, combine
 from srst.calls.dialplan import DialplanPattern, DialplanPatterns
@@ -117,7 +118,7 @@ class CallEngine:
                  secondaryDialtone: str | None = None, keyFactory: Callable[[], SrtpKeys] = generateKeys,
                  forwards: ForwardSettings | None = None, transferSystem: str = "full-consult",
                  transferPatterns: Iterable[str] = (), channelsPerDn: int = 1,
-                 dialplanPatterns: Iterable[DialplanPattern] = ()) -> None:
+                 dialplanPatterns: Iterable[DialplanPattern] = (), aliases: Aliases | None = None) -> None:
         """
         @param clock: the reactor's L{IReactorTime}.
         @param interdigit: C{timeouts interdigit}, seconds.
@@ -135,6 +136,8 @@ class CallEngine:
         @param dialplanPatterns: C{dialplan-pattern}s: a full number dialled
             reaches its extension; an external call presents the caller's
             full number.
+        @param aliases: the C{alias}es: where calls to a number no phone has
+            (or, with C{no huntstop}, a busy one) go instead.
         """
         self.clock = clock
         self.interdigit = interdigit
@@ -146,6 +149,7 @@ class CallEngine:
         self.transferPatterns = tuple(transferPatterns)
         self.channelsPerDn = channelsPerDn
         self.dialplanPatterns = DialplanPatterns(dialplanPatterns)
+        self.aliases = aliases if aliases is not None else Aliases()
         self._running = False
         self._queue: deque[tuple[Callable[..., None], tuple[object, ...]]] = deque()
         self._transfers: list[Transfer] = []
@@ -564,6 +568,10 @@ class CallEngine:
 
     def _match(self, digits: str) -> DialMatch:
         matches = [d.match(digits) for d in self._directories]
+        if self.aliases.completes(digits):
+            matches.append(DialMatch.EXACT_OR_LONGER if self.aliases.couldBecome(digits) else DialMatch.EXACT)
+        elif self.aliases.couldBecome(digits):
+            matches.append(DialMatch.PREFIX)
         patterns = self.dialplanPatterns
         if patterns.couldBecome(digits):
             matches.append(DialMatch.PREFIX)
@@ -627,17 +635,24 @@ class CallEngine:
             redirect = Redirect(Party(number), Party(number), ForwardReason.ALL)
             number = target
         destinations = self._resolve(number) if number else []
-        if not destinations:
+        free = [d for d in destinations if not self._busy(d.endpoint)]
+        dialled, hunted = number, None
+        if not free and number and (not destinations or not self.aliases.huntstop):
+            hunted = self._hunt(number, leg.line.number)
+        alias = None
+        if hunted is not None and (hunted[2] or not destinations):
+            alias, number, free = hunted
+        elif not destinations:
             self.log.info("{line} dialled {number}: unknown number", line=leg.line.number, number=number)
             leg.machine.fail(FailureReason.UNKNOWN_NUMBER)
             return
-        free = [d for d in destinations if not self._busy(d.endpoint)]
-        busyTarget = usable(self.forwards.busy, number, leg.line.number)
-        if not free and busyTarget is not None:
-            self.log.info("{number} busy; forwarded to {target}", number=number, target=busyTarget)
-            redirect = (redirect.then(Party(number), ForwardReason.BUSY) if redirect is not None
-                        else Redirect(Party(number), Party(number), ForwardReason.BUSY))
-            free = [d for d in self._resolve(busyTarget) if not self._busy(d.endpoint)]
+        else:
+            busyTarget = usable(self.forwards.busy, number, leg.line.number)
+            if not free and busyTarget is not None:
+                self.log.info("{number} busy; forwarded to {target}", number=number, target=busyTarget)
+                redirect = (redirect.then(Party(number), ForwardReason.BUSY) if redirect is not None
+                            else Redirect(Party(number), Party(number), ForwardReason.BUSY))
+                free = [d for d in self._resolve(busyTarget) if not self._busy(d.endpoint)]
         withMedia = [d for d in free if d.endpoint.mediaAvailable()]
         if free and not withMedia:
             self.log.warn("{line} dialled {number}: no media resources at the destination; refused",
@@ -647,12 +662,14 @@ class CallEngine:
             return
         free = withMedia
         if not free:
-            self.log.info("{line} dialled {number}: busy", line=leg.line.number, number=number)
+            self.log.info("{line} dialled {number}: busy", line=leg.line.number, number=dialled)
             leg.machine.fail(FailureReason.BUSY)
             return
+        noAnswerForward = ((alias.cfw, alias.cfwTimeout) if alias is not None and alias.cfw and number == alias.to
+                           else None)
         destination = free[0]
         callee = self._newLeg(destination.endpoint, destination.line)
-        callee.redirect = redirect
+        callee.redirect, callee.noAnswerForward = redirect, noAnswerForward
         call = self._makeCall(leg, callee)
         call.external = external
         self.log.info("call {call}: {caller} calls {callee}", call=call.number, caller=leg.line.number,
@@ -665,15 +682,53 @@ class CallEngine:
             for other in free[1:]:
                 alternate = self._newLeg(other.endpoint, other.line)
                 alternate.redirect, alternate.call = redirect, call
+                alternate.noAnswerForward = noAnswerForward
                 call.addAlternate(alternate)
                 self._offer(alternate, leg)
         if transfer is not None and transfer.blind and transfer in self._transfers:
             self._completeTransfer(transfer)
 
+    def _hunt(self, number: str, caller: str) -> tuple[Alias, str, list[Destination]] | None:
+        """
+        Try the C{alias}es for C{number} (L{srst.calls.alias} has the rules).
+
+        @return: the alias taken, the number to ring and its free
+            destinations (empty: busy), or L{None} when no alias has a
+            registered alternate.
+        """
+        for alias in self.aliases.forNumber(number):
+            found = self._resolve(alias.to)
+            if not found:
+                continue
+            free = [d for d in found if not self._busy(d.endpoint)]
+            if free:
+                self.log.info("{number} rerouted to {target} (alias {tag})", number=number, target=alias.to,
+                              tag=alias.tag)
+                return alias, alias.to, free
+            cfw = usable(alias.cfw, alias.to, caller)
+            if cfw is not None:
+                self.log.info("{number} rerouted to {target} (alias {tag}): busy; forwarded to {cfw}",
+                              number=number, target=alias.to, tag=alias.tag, cfw=cfw)
+                return alias, cfw, [d for d in self._resolve(cfw) if not self._busy(d.endpoint)]
+            if alias.huntstop or self.aliases.huntstop:
+                self.log.info("{number} rerouted to {target} (alias {tag}): busy; huntstop", number=number,
+                              target=alias.to, tag=alias.tag)
+                return alias, alias.to, []
+            self.log.info("{number} rerouted to {target} (alias {tag}): busy; hunting on", number=number,
+                          target=alias.to, tag=alias.tag)
+        return None
+
+    def _noAnswerForward(self, leg: Leg) -> tuple[str | None, float]:
+        """@return: where and after how long an unanswered C{leg} forwards."""
+        if leg.noAnswerForward is not None:
+            return leg.noAnswerForward
+        return self.forwards.noAnswer, self.forwards.noAnswerTimeout
+
     def _offer(self, callee: Leg, caller: Leg) -> None:
         """Ring C{callee}; arm forward-no-answer when it applies."""
-        if usable(self.forwards.noAnswer, callee.line.number, caller.line.number) is not None:
-            callee.ringing = self.forwards.noAnswerTimeout
+        target, timeout = self._noAnswerForward(callee)
+        if usable(target, callee.line.number, caller.line.number) is not None:
+            callee.ringing = timeout
             callee.onRingTimeout = self.noAnswerTimedOut
         call = callee.call
         callee.machine.offer(self._presented(call, caller) if call is not None else _party(caller.line))
@@ -687,14 +742,15 @@ class CallEngine:
         if leg.status is not LegStatus.RING_IN or call is None:
             return
         caller = call.caller
-        target = usable(self.forwards.noAnswer, leg.line.number, caller.line.number)
+        configured, seconds = self._noAnswerForward(leg)
+        target = usable(configured, leg.line.number, caller.line.number)
         free = [d for d in self._resolve(target) if not self._busy(d.endpoint)] if target else []
         if not free:
             self.log.info("{line} not answered; forward target {target} unavailable", line=leg.line.number,
                           target=target)
             return
         self.log.info("{line} not answered in {seconds} s; forwarded to {target}", line=leg.line.number,
-                      seconds=self.forwards.noAnswerTimeout, target=target)
+                      seconds=seconds, target=target)
         for alternate in call.takeAlternates():
             if alternate is not leg:
                 self._release(alternate, None)

@@ -84,6 +84,8 @@ class Leg:
     @ivar remote: the party on the other side, once known.
     @ivar redirect: the L{srst.calls.forward.Redirect} of a forwarded
         incoming leg, or L{None}.
+    @ivar noAnswerForward: this incoming leg's own forward-no-answer target
+        and timeout (an C{alias} with C{cfw}), overriding C{call-forward}.
     @ivar elsewhere: set before releasing a shared-line leg that another
         phone took: the endpoint shows the call as in use elsewhere instead
         of hanging up.
@@ -106,6 +108,7 @@ class Leg:
     outgoing: bool = False
     remote: Party | None = None
     redirect: Redirect | None = None
+    noAnswerForward: tuple[str, float] | None = None
     elsewhere: bool = False
     consult: bool = False
     pickUp: bool = False

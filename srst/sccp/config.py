@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 from attrs import frozen
 
+from srst.calls.alias import MAX_TAG, Alias, aliasPatternProblem
 from srst.calls.dialplan import DialplanPattern, dialplanPatternProblem
 from srst.configreader import ConfigProblem, Reader
 from srst.pki.config import IdentityTrustpointConfig
@@ -151,6 +152,10 @@ class CallManagerFallbackConfig:
         or L{None} for the default (L{connectionLimitPerHost}).
     @ivar autoAssign: C{auto-assign.dn-range} as C{(first, last)}, or
         L{None} when phones that are not configured are refused.
+    @ivar aliases: the C{alias} commands (L{srst.calls.alias}).
+    @ivar huntstop: C{huntstop} (default on); C{false} is IOS C{no
+        huntstop}: a busy number hunts on to its aliases, and a busy
+        alternate to the next alias.
     @ivar reservationTimeoutDays: C{auto-assign.reservation-timeout-days}:
         the auto-assigned number of a phone not seen for this many days is
         given up; L{None} keeps reservations for ever.
@@ -169,6 +174,8 @@ class CallManagerFallbackConfig:
     transferSystem: str = "full-consult"
     transferPatterns: tuple[str, ...] = ()
     dialplanPatterns: tuple[DialplanPattern, ...] = ()
+    aliases: tuple[Alias, ...] = ()
+    huntstop: bool = True
     timeouts: Timeouts = Timeouts()
     callForward: CallForward = CallForward()
     systemMessage: str | None = None
@@ -268,6 +275,9 @@ def readCallManagerFallback(
     patterns = c.listOf("transfer-pattern", lambda v, p: _pattern(v, p, c.problems))
     tags: set[int] = set()
     dialplanPatterns = c.listOf("dialplan-patterns", lambda v, p: _dialplanPattern(v, p, tags, c.problems))
+    aliasTags: set[int] = set()
+    aliases = c.listOf("aliases", lambda v, p: _alias(v, p, aliasTags, c.problems))
+    huntstop = c.boolean("huntstop", True)
     timeouts = c.child("timeouts")
     t = Timeouts(
         keepalive=timeouts.integer("keepalive", 30, 10, 65535) or 30,
@@ -308,6 +318,8 @@ def readCallManagerFallback(
         transferSystem=transferSystem or "full-consult",
         transferPatterns=tuple(patterns),
         dialplanPatterns=tuple(dialplanPatterns),
+        aliases=tuple(aliases),
+        huntstop=huntstop,
         timeouts=t,
         callForward=cf,
         systemMessage=c.string("system-message"),
@@ -362,6 +374,37 @@ def _dialplanPattern(value: Any, path: str, tags: set[int],
         problems.append(ConfigProblem(path, value, problem))
         return None
     return DialplanPattern(tag, pattern, length, extensionPattern, noReg)
+
+
+def _alias(value: Any, path: str, tags: set[int], problems: list[ConfigProblem]) -> Alias | None:
+    if not isinstance(value, dict):
+        problems.append(ConfigProblem(path, value, "expected a mapping such as {tag: 1, pattern: 60.., to: 5001}"))
+        return None
+    r = Reader(value, path, problems)
+    before = len(problems)
+    tag = r.integer("tag", None, 1, MAX_TAG, required=True)
+    pattern = r.string("pattern", required=True)
+    if pattern is not None and not _PATTERN.match(pattern):
+        r.problem("pattern", pattern, "expected a number pattern such as 60.. or 1001")
+    elif pattern is not None and (problem := aliasPatternProblem(pattern)) is not None:
+        r.problem("pattern", pattern, problem)
+    to = _number(r, "to", required=True)
+    preference = r.integer("preference", 0, 0, 10)
+    cfw, cfwTimeout = None, 20
+    if r.has("cfw"):
+        f = r.child("cfw")
+        cfw = _number(f, "number", required=True)
+        cfwTimeout = f.integer("timeout", None, 3, 60000, required=True)
+        f.finish()
+    huntstop = r.boolean("huntstop")
+    r.finish()
+    if len(problems) > before or tag is None or pattern is None or to is None:
+        return None
+    if tag in tags:
+        problems.append(ConfigProblem(r.sub("tag"), tag, "each alias needs its own tag"))
+        return None
+    tags.add(tag)
+    return Alias(tag, pattern, to, preference or 0, cfw, cfwTimeout or 20, huntstop)
 
 
 def _readMaxDn(c: Reader) -> tuple[int | None, str]:
