@@ -280,7 +280,7 @@ class CallRouter:
         self.clock = self.router.clock
         cmf = self.router.config
         self.engine = CallEngine(self.clock, interdigit=cmf.timeouts.interdigit, ringing=cmf.timeouts.ringing,
-                                 secondaryDialtone=cmf.secondaryDialtone, keyFactory=keyFactory,
+                                 busy=cmf.timeouts.busy, secondaryDialtone=cmf.secondaryDialtone, keyFactory=keyFactory,
                                  forwards=ForwardSettings.fromConfig(cmf.callForward))
         self.control = SccpCallControl(self.engine, self.router.registry)
         self.router.factoryArgs = dict(listener=self.control)
