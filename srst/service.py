@@ -386,6 +386,7 @@ class RouterService(MultiService):
                 reactor,
                 interdigit=cmf.timeouts.interdigit,
                 ringing=cmf.timeouts.ringing,
+                busy=cmf.timeouts.busy,
                 secondaryDialtone=cmf.secondaryDialtone,
                 forwards=ForwardSettings.fromConfig(cmf.callForward),
                 transferSystem=cmf.transferSystem,

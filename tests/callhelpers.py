@@ -32,6 +32,7 @@ from srst.sccp.config import EphoneConfig, LineButton
 from srst.admin.commands import CommandResult, CommandTable
 from srst.calls.commands import registerCallCommands
 from srst.calls.engine import CallEngine
+from srst.calls.forward import ForwardSettings
 from srst.calls.interfaces import Destination, DialMatch, ICallEndpoint, IDirectory, LineRef
 from srst.calls.media import Codec, OfferedCodec
 from srst.debug import DebugSwitches
@@ -279,7 +280,8 @@ class CallRouter:
         self.clock = self.router.clock
         cmf = self.router.config
         self.engine = CallEngine(self.clock, interdigit=cmf.timeouts.interdigit, ringing=cmf.timeouts.ringing,
-                                 secondaryDialtone=cmf.secondaryDialtone, keyFactory=keyFactory)
+                                 busy=cmf.timeouts.busy, secondaryDialtone=cmf.secondaryDialtone, keyFactory=keyFactory,
+                                 forwards=ForwardSettings.fromConfig(cmf.callForward))
         self.control = SccpCallControl(self.engine, self.router.registry)
         self.router.factoryArgs = dict(listener=self.control)
         self.plain = self.router.plain

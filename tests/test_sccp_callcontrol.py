@@ -228,6 +228,33 @@ class BasicCallTests(SynchronousTestCase):
         self.assertEqual(a.ask(m.OnHook()), hangUpSequence(A_REF, None, answered=False))
         assertAllIdle(self, router, IDLE_LINE)
 
+    def test_timeoutsBusy(self) -> None:
+        """
+        C{timeouts busy 5}: busy tone plays for 5 s and reorder too, then
+        the tone stops and the phone is released (the on-hook sequence),
+        usable again; the line shows IDLE and no timer is left.
+        """
+        router = CallRouter(callConfig(timeouts=Timeouts(busy=5)))
+        a = router.phone(MAC_A)
+        router.phone(MAC_B)
+        a.send(m.OffHook())
+        a.received()
+        dial(a, "2001")
+        self.assertIn(tone(Tone.LINE_BUSY, A_REF), a.received())
+        router.clock.advance(4.9)
+        self.assertEqual(a.received(), [])
+        router.clock.advance(0.1)
+        self.assertEqual(a.received(), hangUpSequence(A_REF, None, answered=False))
+        assertAllIdle(self, router, IDLE_LINE)
+        a.send(m.OffHook())
+        a.received()
+        dial(a, "29")
+        self.assertEqual(a.received()[-1], tone(Tone.REORDER, 2))
+        router.clock.advance(5)
+        self.assertEqual(a.received(), hangUpSequence(2, None, answered=False))
+        assertAllIdle(self, router, IDLE_LINE)
+        self.assertEqual(a.ask(m.OnHook()), [])
+
     def test_callingYourself(self) -> None:
         """
         Dialling one's own number gives busy.

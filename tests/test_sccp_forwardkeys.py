@@ -14,8 +14,9 @@ from twisted.trial.unittest import SynchronousTestCase
 from srst.calls.forward import ForwardReason
 from srst.sccp import messages as m
 from srst.sccp.callendpoint import ALL_KEYS
+from srst.sccp.config import CallForward
 from srst.sccp.constants import CallState, SoftKeyEvent, SoftKeySet, SpeakerMode, Stimulus
-from tests.callhelpers import MAC_B, Phones, callState, dial, forwardedInfo, keys
+from tests.callhelpers import MAC_B, Phones, callConfig, callState, dial, forwardedInfo, keys
 from tests.test_sccp_station import types
 
 
@@ -135,3 +136,37 @@ class CallForwardKeysTests(SynchronousTestCase):
         phones.aCallsBob()
         self.assertEqual(types(phones.b.received())[0], "CallState")
         self.assertEqual(phones.c.received(), [])
+
+
+class ForwardStatTests(SynchronousTestCase):
+    """
+    ForwardStatReq, which a phone sends for each line while it registers
+    (sccp.md 4.1 step 9), answered with the line's forward-all.
+    """
+
+    def test_configuredForwardAll(self) -> None:
+        """
+        With C{call-forward all 2003} configured, Bob's line 1 is reported
+        forwarded to 2003 as soon as he asks (his phone shows "Forwarded to
+        2003"); Carol's own number is not a target for her line; a line the
+        phone does not have is not forwarded.
+        """
+        phones = Phones(callConfig(callForward=CallForward(all="2003")))
+        self.assertEqual(phones.b.ask(m.ForwardStatReq(1)), [m.ForwardStat(1, 1, 1, "2003", 0, "", 0, "")])
+        self.assertEqual(phones.c.ask(m.ForwardStatReq(1)), [m.ForwardStat(0, 1, 0, "", 0, "", 0, "")])
+        self.assertEqual(phones.b.ask(m.ForwardStatReq(2)), [m.ForwardStat(0, 2, 0, "", 0, "", 0, "")])
+        phones.assertAllIdle(self)
+
+    def test_softKeyForwardKeptOverReregistration(self) -> None:
+        """
+        A forward-all set with CFwdAll is reported to the phone when it
+        registers again; without forwarding the line is reported idle.
+        """
+        phones = Phones()
+        self.assertEqual(phones.b.ask(m.ForwardStatReq(1)), [m.ForwardStat(0, 1, 0, "", 0, "", 0, "")])
+        phones.b.send(m.SoftKeyEvent(SoftKeyEvent.CFWD_ALL, 1, 0))
+        dial(phones.b, "2001#")
+        phones.b.transport.loseConnection()
+        phones.b.protocol.connectionLost(None)
+        again = phones.router.phone(MAC_B)
+        self.assertEqual(again.ask(m.ForwardStatReq(1)), [m.ForwardStat(1, 1, 1, "2001", 0, "", 0, "")])

@@ -114,7 +114,7 @@ class CallEngine:
 
     log = Logger()
 
-    def __init__(self, clock: IReactorTime, *, interdigit: float, ringing: float,
+    def __init__(self, clock: IReactorTime, *, interdigit: float, ringing: float, busy: float = 0,
                  secondaryDialtone: str | None = None, keyFactory: Callable[[], SrtpKeys] = generateKeys,
                  forwards: ForwardSettings | None = None, transferSystem: str = "full-consult",
                  transferPatterns: Iterable[str] = (), channelsPerDn: int = 1,
@@ -124,6 +124,8 @@ class CallEngine:
         @param interdigit: C{timeouts interdigit}, seconds.
         @param ringing: C{timeouts ringing}: seconds a call rings unanswered
             before it is cleared (0: for ever).
+        @param busy: C{timeouts busy}: seconds a failed call attempt hears
+            busy or reorder before its leg is released (0: until it hangs up).
         @param secondaryDialtone: C{secondary-dialtone}, or L{None}.
         @param keyFactory: makes SRTP master keys (tests inject).
         @param forwards: call forwarding targets (default: none).
@@ -142,6 +144,7 @@ class CallEngine:
         self.clock = clock
         self.interdigit = interdigit
         self.ringing = ringing
+        self.busy = busy
         self.secondaryDialtone = secondaryDialtone
         self._keyFactory = keyFactory
         self.forwards = forwards if forwards is not None else ForwardSettings()
@@ -320,6 +323,12 @@ class CallEngine:
         C{leg} rang for C{timeouts ringing} without an answer: clear the call.
         """
         self._input(self._ringTimedOut, leg)
+
+    def busyTimedOut(self, leg: Leg) -> None:
+        """
+        C{leg} heard busy or reorder for C{timeouts busy}: release it.
+        """
+        self._input(self._busyTimedOut, leg)
 
     def noAnswerTimedOut(self, leg: Leg) -> None:
         """
@@ -515,11 +524,18 @@ class CallEngine:
         self.log.info("{line} not answered in {seconds} s; clearing", line=leg.line.number, seconds=self.ringing)
         self._hangUp(leg)
 
+    def _busyTimedOut(self, leg: Leg) -> None:
+        if leg.status is not LegStatus.FAILED:
+            return
+        self.log.info("{line} heard busy or reorder for {seconds} s; releasing", line=leg.line.number,
+                      seconds=self.busy)
+        self._hangUp(leg)
+
     # -- legs and calls ----------------------------------------------------------------------------
 
     def _newLeg(self, endpoint: ICallEndpoint, line: LineRef) -> Leg:
         leg = newLeg(endpoint, line, next(self._references), self.clock, self.interdigit, self.dialTimedOut,
-                     self.secondaryDialtone, self.ringing, self.ringTimedOut)
+                     self.secondaryDialtone, self.ringing, self.ringTimedOut, self.busy, self.busyTimedOut)
         self._legs.setdefault(endpoint, []).append(leg)
         return leg
 

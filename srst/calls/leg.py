@@ -18,6 +18,8 @@ States::
     and feeds the result back as C{placed} or C{fail}.
   - C{ringIn} owns the no-answer timer (C{timeouts ringing}) the same way;
     when it fires the engine clears the call.
+  - C{failed} owns the busy timer (C{timeouts busy}): the busy or reorder
+    tone plays that long, then the engine releases the leg.
   - Each transition makes the outputs of its own leg (the endpoint's
     signalling); the engine coordinates the two legs of a call and the
     media.
@@ -78,6 +80,9 @@ class Leg:
     @ivar onDialTimeout: called with this leg when the timer fires.
     @ivar ringing: seconds an incoming call rings unanswered (0: for ever).
     @ivar onRingTimeout: called with this leg when it rang that long.
+    @ivar busy: seconds a failed leg hears busy or reorder before it is
+        released (0: until it hangs up).
+    @ivar onBusyTimeout: called with this leg when it failed that long ago.
     @ivar collector: the digits dialled (outgoing legs).
     @ivar call: the L{srst.calls.call.Call}, once there is one.
     @ivar outgoing: whether this leg placed the call.
@@ -103,6 +108,8 @@ class Leg:
     onDialTimeout: Callable[["Leg"], None]
     ringing: float = 0
     onRingTimeout: Callable[["Leg"], None] | None = None
+    busy: float = 0
+    onBusyTimeout: Callable[["Leg"], None] | None = None
     collector: DigitCollector = field(factory=DigitCollector)
     call: Call | None = None
     outgoing: bool = False
@@ -183,21 +190,26 @@ def _makeLegMachine():  # type: ignore[no-untyped-def]
             return None
         return leg.clock.callLater(leg.ringing, leg.onRingTimeout, leg)
 
+    def armBusy(inputs: LegInputs, leg: Leg, *args: object) -> object:
+        if not leg.busy or leg.onBusyTimeout is None:
+            return None
+        return leg.clock.callLater(leg.busy, leg.onBusyTimeout, leg)
+
     idle = builder.state("idle")
     dialing = builder.state("dialing", armInterdigit)
     ringOut = builder.state("ringOut")
     ringIn = builder.state("ringIn", armRinging)
     connected = builder.state("connected")
     held = builder.state("held")
-    failed = builder.state("failed")
+    failed = builder.state("failed", armBusy)
     released = builder.state("released")
 
     for state, value in ((idle, LegStatus.IDLE), (ringOut, LegStatus.RING_OUT),
-                         (connected, LegStatus.CONNECTED), (held, LegStatus.HELD), (failed, LegStatus.FAILED),
-                         (released, LegStatus.RELEASED)):
+                         (connected, LegStatus.CONNECTED), (held, LegStatus.HELD), (released, LegStatus.RELEASED)):
         state.upon(LegInputs.status).loop().returns(value)
     dialing.upon(LegInputs.status, nodata=True).loop().returns(LegStatus.DIALING)
     ringIn.upon(LegInputs.status, nodata=True).loop().returns(LegStatus.RING_IN)
+    failed.upon(LegInputs.status, nodata=True).loop().returns(LegStatus.FAILED)
 
     @idle.upon(LegInputs.seize).to(dialing)
     def _seize(inputs: LegInputs, leg: Leg) -> None:
@@ -271,10 +283,14 @@ def _makeLegMachine():  # type: ignore[no-untyped-def]
         else:
             leg.endpoint.released(leg, stream, False)
 
-    for state in (ringOut, failed):
-        @state.upon(LegInputs.release).to(released)
-        def _releaseUnanswered(inputs: LegInputs, leg: Leg, stream: MediaStream | None) -> None:
-            leg.endpoint.released(leg, stream, False)
+    @ringOut.upon(LegInputs.release).to(released)
+    def _releaseUnanswered(inputs: LegInputs, leg: Leg, stream: MediaStream | None) -> None:
+        leg.endpoint.released(leg, stream, False)
+
+    @failed.upon(LegInputs.release).to(released)
+    def _releaseFailed(inputs: LegInputs, leg: Leg, timer: object, stream: MediaStream | None) -> None:
+        _cancel(timer)
+        leg.endpoint.released(leg, stream, False)
 
     for state in (connected, held):
         @state.upon(LegInputs.release).to(released)
@@ -293,12 +309,13 @@ LegMachine = _makeLegMachine()
 
 def newLeg(endpoint: ICallEndpoint, line: LineRef, callReference: int, clock: IReactorTime, interdigit: float,
            onDialTimeout: Callable[[Leg], None], secondaryDialtone: str | None = None, ringing: float = 0,
-           onRingTimeout: Callable[[Leg], None] | None = None) -> Leg:
+           onRingTimeout: Callable[[Leg], None] | None = None, busy: float = 0,
+           onBusyTimeout: Callable[[Leg], None] | None = None) -> Leg:
     """
     @return: an idle L{Leg} with its machine (see L{Leg} for the parameters).
     """
-    leg = Leg(endpoint, line, callReference, clock, interdigit, onDialTimeout, ringing, onRingTimeout,
-              DigitCollector(secondaryDialtone=secondaryDialtone))
+    leg = Leg(endpoint, line, callReference, clock, interdigit, onDialTimeout, ringing, onRingTimeout, busy,
+              onBusyTimeout, DigitCollector(secondaryDialtone=secondaryDialtone))
     leg.machine = LegMachine(leg)
     return leg
 

@@ -202,6 +202,10 @@ class StationCore:
         if isinstance(msg, m.RegisterAvailableLines):
             self._ephone().availableLines = msg.maxNumOfAvailLines
             return
+        if isinstance(msg, m.ForwardStatReq) and self.listener is not None:
+            # Forwarding is call state: the call engine's adapter answers.
+            self.listener.callMessageReceived(self.station, msg)
+            return
         replies = encodedConfigurationReplies(msg, self._ephone(), self.settings, self.sender.protocolVersion)
         if replies is not None:
             if replies:

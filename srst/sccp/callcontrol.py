@@ -95,6 +95,7 @@ class SccpCallControl:
             m.EnblocCall: self._enbloc,
             m.OpenReceiveChannelAck: self._receiveAck,
             m.MediaTransmissionFailure: self._transmissionFailure,
+            m.ForwardStatReq: self._forwardStat,
         }
 
     # -- the registered phones' endpoints ----------------------------------------------------------
@@ -167,6 +168,11 @@ class SccpCallControl:
             if (not reference or leg.callReference == reference) and (not statuses or leg.status in statuses):
                 return leg
         return None
+
+    def _forwardStat(self, endpoint: SccpEndpoint, msg: m.ForwardStatReq) -> None:
+        ephone = endpoint.ephone
+        line = ephone.line(msg.lineNumber) if ephone is not None else None
+        self.forwardKeys.status(endpoint, msg.lineNumber, lineRef(line) if line is not None else None)
 
     def _goOffHook(self, endpoint: SccpEndpoint, instance: int, reference: int, speaker: bool) -> None:
         ringing = self._leg(endpoint, reference, LegStatus.RING_IN) or self._leg(endpoint, 0, LegStatus.RING_IN)

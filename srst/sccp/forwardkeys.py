@@ -11,6 +11,10 @@ when it routes a call) and the phone gets ForwardStat, the idle sequence and
 "Forwarded to <target>".  CFwdAll on a forwarded line cancels its
 forward-all (ForwardStat inactive).  A target equal to the line's own
 number is refused (L{srst.calls.forward.usable}).
+
+A phone asks for each line's state while it registers (ForwardStatReq): a
+line whose number is forwarded (by C{call-forward all} or an earlier
+CFwdAll) gets ForwardStat with the target, so it shows "Forwarded to" at once.
 """
 
 from __future__ import annotations
@@ -96,6 +100,19 @@ class CallForwardKeys:
                       m.SelectSoftKeys(n, ref, SoftKeySet.OFF_HOOK_FEATURES, ALL_KEYS),
                       m.SetSpeakerMode(SpeakerMode.ON),
                       m.DisplayPromptStatus(0, m.LABEL_ENTER_NUMBER, n, ref))
+
+    def status(self, endpoint: SccpEndpoint, instance: int, line: LineRef | None) -> None:
+        """
+        ForwardStatReq: send line C{instance}'s forward-all state.
+
+        @param line: that line, or L{None} when the phone has no such line
+            (then the state is "not forwarded").
+        """
+        target = usable(self.settings.allFor(line.number), line.number) if line is not None else None
+        if target is None:
+            endpoint.send(m.ForwardStat(0, instance, 0, "", 0, "", 0, ""))
+        else:
+            endpoint.send(m.ForwardStat(1, instance, 1, target, 0, "", 0, ""))
 
     def digit(self, endpoint: SccpEndpoint, digit: str) -> bool:
         """
