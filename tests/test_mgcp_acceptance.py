@@ -83,18 +83,25 @@ class MgcpGatewayAcceptanceTests(TestCase):
 
     timeout = 60
 
-    @bounded
     def setUp(self) -> Any:
+        return self.startGateway(["81234=1/0/0", "81236=1/0/1"], GATEWAY, "43000-43099")
+
+    @bounded
+    def startGateway(self, lines: list[str], portsYaml: str, rtpRange: str, **agentOptions: Any) -> Any:
+        """
+        Start srst-ccm's call agent for C{lines} and a router with the
+        ports of C{portsYaml} under it, every datagram between them watched
+        (L{tap}); fires once the agent has the gateway registered.
+        """
         self.wire = DatagramWire()
         self.wire.watchLogs(self, reactor)
         watched = WatchedReactor(reactor, self.wire)
-        self.agent = CallAgent(watched, "branch-router",
-                               [parseLineSpec("81234=1/0/0"), parseLineSpec("81236=1/0/1")],
-                               listenAddress=("127.0.0.1", 0), debug=DebugSwitches())
+        self.agent = CallAgent(watched, "branch-router", [parseLineSpec(line) for line in lines],
+                               listenAddress=("127.0.0.1", 0), debug=DebugSwitches(), **agentOptions)
         self.agent.start()
         self.addCleanup(self.agent.stop)
-        extra = CMF.format(maxEphones=10) + GATEWAY.format(
-            rtpRange="43000-43099", agentPort=self.agent.listenAddress[1])
+        extra = CMF.format(maxEphones=10) + portsYaml.format(
+            rtpRange=rtpRange, agentPort=self.agent.listenAddress[1])
         self.service = yield startRouter(self, routerYamlWithCapf(stateDirectory(self), extra),
                                          reactor=watched)
         self.gateway = self.service.mgcpService.gateway
@@ -406,28 +413,12 @@ class UnansweredEndpointAcceptanceTests(TestCase):
     portCall = MgcpGatewayAcceptanceTests.portCall
     checkCapture = MgcpGatewayAcceptanceTests.checkCapture
 
+    startGateway = MgcpGatewayAcceptanceTests.startGateway
+
     @bounded
     def setUp(self) -> Any:
-        self.wire = DatagramWire()
-        self.wire.watchLogs(self, reactor)
-        watched = WatchedReactor(reactor, self.wire)
-        self.agent = CallAgent(watched, "branch-router",
-                               [parseLineSpec("81234=1/0/0"), parseLineSpec("81236=1/0/1"),
-                                parseLineSpec("81238=1/0/2")],
-                               listenAddress=("127.0.0.1", 0), debug=DebugSwitches(), ignored=["1/0/2"])
-        self.agent.start()
-        self.addCleanup(self.agent.stop)
-        extra = CMF.format(maxEphones=10) + THREE_PORTS.format(
-            rtpRange="43100-43199", agentPort=self.agent.listenAddress[1])
-        self.service = yield startRouter(self, routerYamlWithCapf(stateDirectory(self), extra),
-                                         reactor=watched)
-        self.gateway = self.service.mgcpService.gateway
-        self.monitor = self.service.mgcpService.monitor
-        self.control = self.service.mgcpService.control
-        self.ports = {port.name: port for port in self.service.voicePorts}
-        self.captured: list[tuple[bool, bytes]] = []
-        self.tap()
-        yield self.agent.whenRegistered()
+        yield self.startGateway(["81234=1/0/0", "81236=1/0/1", "81238=1/0/2"], THREE_PORTS, "43100-43199",
+                                ignored=["1/0/2"])
         self.registered = len(self.captured)
 
     def restartsSent(self) -> list[tuple[str, str]]:
