@@ -137,6 +137,23 @@ class GatewayOverUdp(TestCase):
         """RSIP commands sent so far, retransmissions not counted."""
         return len({data.split()[1] for data in self.sent if data.startswith(b"RSIP ")})
 
+    @bounded
+    def portCall(self, agent: Any) -> Any:
+        """
+        Port 1/0/0 calls 81236 (port 1/0/1), which answers; fires once
+        C{agent} (the call agent in control) has connected the call.
+        """
+        a, b = self.ports["1/0/0"], self.ports["1/0/1"]
+        a.backend.offHook()
+        yield self.settle()
+        for digit in "81236":
+            a.backend.dial(digit)
+        yield self.advance(1.0, step=0.1)
+        yield self.wire.when(lambda: b.status is PortStatus.RINGING)
+        connected = agent.whenCallConnected()
+        b.backend.offHook()
+        yield self.settle()
+        yield connected
 
 
 class DetectionTimingTests(GatewayOverUdp):
@@ -289,20 +306,9 @@ class PersistentOnHookTests(GatewayOverUdp):
     persistent = ("offhook", "onhook")
     unreachableTimeout = None  # the clock jumps a second at a time: RTP arrives between steps
 
-    @bounded
     def connectedCall(self) -> Any:
         """Port 1/0/0 calls 81236 (port 1/0/1), which answers."""
-        a, b = self.ports["1/0/0"], self.ports["1/0/1"]
-        a.backend.offHook()
-        yield self.settle()
-        for digit in "81236":
-            a.backend.dial(digit)
-        yield self.advance(1.0, step=0.1)
-        yield self.wire.when(lambda: b.status is PortStatus.RINGING)
-        connected = self.agent.whenCallConnected()
-        b.backend.offHook()
-        yield self.settle()
-        yield connected
+        return self.portCall(self.agent)
 
     def wildcardRequests(self) -> int:
         """C{RQNT *@branch-router} commands received, retransmissions not counted."""
@@ -410,17 +416,7 @@ class BackupCallAgent(GatewayOverUdp):
     @bounded
     def callThroughBackup(self) -> Any:
         """Port 1/0/0 calls 81236 (port 1/0/1) under the backup, which connects it."""
-        a, b = self.ports["1/0/0"], self.ports["1/0/1"]
-        a.backend.offHook()
-        yield self.settle()
-        for digit in "81236":
-            a.backend.dial(digit)
-        yield self.advance(1.0, step=0.1)
-        yield self.wire.when(lambda: b.status is PortStatus.RINGING)
-        connected = self.backup.whenCallConnected()
-        b.backend.offHook()
-        yield self.settle()
-        yield connected
+        yield self.portCall(self.backup)
         self.assertEqual((len(self.gateway.connectionsOf("1/0/0")), len(self.gateway.connectionsOf("1/0/1"))),
                          (1, 1))
 
