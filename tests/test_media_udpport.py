@@ -151,7 +151,7 @@ class PortUnreachableTests(TestCase):
         return port, protocol
 
     @bounded
-    def refusedAndStillListening(self, host: str, family: socket.AddressFamily) -> Any:
+    def checkRefusedAndStillListening(self, host: str, family: socket.AddressFamily) -> Any:
         port, protocol = self.listen(host)
         port.write(b"rtp", (host, closedPort(family, host)))
         yield protocol.refused
@@ -168,11 +168,11 @@ class PortUnreachableTests(TestCase):
         port still receives afterwards (the epoll reactor's C{EPOLLERR}
         does not close it).
         """
-        return self.refusedAndStillListening(HOST, socket.AF_INET)
+        return self.checkRefusedAndStillListening(HOST, socket.AF_INET)
 
     def test_ipv6(self):
         """The same with ICMPv6 on ::1."""
-        return self.refusedAndStillListening("::1", socket.AF_INET6)
+        return self.checkRefusedAndStillListening("::1", socket.AF_INET6)
 
     def test_onlyTheCurrentDestination(self):
         """
