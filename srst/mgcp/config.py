@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import enum
 import re
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 from attrs import frozen
 
@@ -291,42 +291,36 @@ def _version(reader: Reader) -> str:
     return text
 
 
-def _packages(reader: Reader) -> tuple[str, ...]:
-    if not reader.has("package-capabilities"):
-        reader.raw("package-capabilities")
-        return DEFAULT_PACKAGES
-    allowed = "expected a package name: " + ", ".join(PACKAGE_NAMES)
+def _nameSet(reader: Reader, key: str, known: tuple[str, ...], default: tuple[str, ...],
+             normalize: Callable[[str], str], noun: str, article: str) -> tuple[str, ...]:
+    """
+    Read C{key}: a list of names out of C{known} (any case, each at most
+    once), returned in C{known}'s order; C{default} when absent.
+    """
+    if not reader.has(key):
+        reader.raw(key)  # a null value: the default (and the key is known)
+        return default
+    allowed = f"expected {article} {noun} name: " + ", ".join(known)
 
     def item(value: Any, path: str) -> str | None:
-        name = value.upper() if isinstance(value, str) else None
-        if name not in PACKAGE_NAMES:
+        name = normalize(value) if isinstance(value, str) else None
+        if name not in known:
             reader.problems.append(ConfigProblem(path, value, allowed))
             return None
         return name
 
-    names = reader.listOf("package-capabilities", item)
+    names = reader.listOf(key, item)
     if len(set(names)) != len(names):
-        reader.problem("package-capabilities", reader.raw("package-capabilities"),
-                       "expected each package at most once")
-    return tuple(name for name in PACKAGE_NAMES if name in names)
+        reader.problem(key, reader.raw(key), f"expected each {noun} at most once")
+    return tuple(name for name in known if name in names)
+
+
+def _packages(reader: Reader) -> tuple[str, ...]:
+    return _nameSet(reader, "package-capabilities", PACKAGE_NAMES, DEFAULT_PACKAGES, str.upper, "package", "a")
 
 
 def _persistent(reader: Reader) -> tuple[str, ...]:
-    if not reader.has("persistent"):
-        return DEFAULT_PERSISTENT
-    allowed = "expected an event name: " + ", ".join(PERSISTENT_NAMES)
-
-    def item(value: Any, path: str) -> str | None:
-        name = value.lower() if isinstance(value, str) else None
-        if name not in PERSISTENT_NAMES:
-            reader.problems.append(ConfigProblem(path, value, allowed))
-            return None
-        return name
-
-    names = reader.listOf("persistent", item)
-    if len(set(names)) != len(names):
-        reader.problem("persistent", reader.raw("persistent"), "expected each event at most once")
-    return tuple(name for name in PERSISTENT_NAMES if name in names)
+    return _nameSet(reader, "persistent", PERSISTENT_NAMES, DEFAULT_PERSISTENT, str.lower, "event", "an")
 
 
 def _readTimers(t: Reader) -> MgcpTimers:
