@@ -529,6 +529,60 @@ class ForwardingTests(SynchronousTestCase):
         self.assertEqual((calls.b.events, calls.c.names()), ([], ["alerting"]))
         self.assertEqual(legC.redirect, Redirect(Party("2002"), Party("2002"), ForwardReason.ALL))
 
+    def test_forwardAllChain(self) -> None:
+        """
+        2002 forwards all to 2003, 2003 to 2004: a call to 2002 rings 2004
+        with original called 2002 and last redirecting 2003; each hop is
+        logged.
+        """
+        calls = Calls()
+        d, _ = calls.setup.endpoint("2004")
+        calls.engine.forwards.setAll("2002", "2003")
+        calls.engine.forwards.setAll("2003", "2004")
+        with capturedLogs() as events:
+            calls.aCalls("2002")
+        [legD] = calls.engine.legsOf(d)
+        self.assertEqual((calls.b.events, calls.c.events, d.names()), ([], [], ["alerting"]))
+        self.assertEqual(legD.redirect, Redirect(Party("2002"), Party("2003"), ForwardReason.ALL))
+        texts = [formatEvent(e) for e in events]
+        self.assertIn("2002 forwarded (all) to 2003", texts)
+        self.assertIn("2003 forwarded (all) to 2004", texts)
+
+    def test_forwardAllLoop(self) -> None:
+        """
+        2002 -> 2003 -> 2002 is a loop: the call rings 2003, the last number
+        before it, the warning names the chain; Alice hangs up and
+        everything is idle.
+        """
+        calls = Calls()
+        calls.engine.forwards.setAll("2002", "2003")
+        calls.engine.forwards.setAll("2003", "2002")
+        with capturedLogs() as events:
+            legA = calls.aCalls("2002")
+        [legC] = calls.engine.legsOf(calls.c)
+        self.assertEqual((calls.b.events, calls.c.names()), ([], ["alerting"]))
+        self.assertEqual(legC.redirect, Redirect(Party("2002"), Party("2002"), ForwardReason.ALL))
+        self.assertIn("forward-all loop after 2002 -> 2003 (next 2002); ringing 2003",
+                      [formatEvent(e) for e in events])
+        calls.engine.hangUp(legA)
+        calls.assertIdle(self)
+
+    def test_forwardAllMaxRedirect(self) -> None:
+        """
+        A chain longer than max-redirect (5) rings the fifth target and
+        says why.
+        """
+        setup = Engine()
+        a, lineA = setup.endpoint("2001")
+        ends = [setup.endpoint("300%d" % i)[0] for i in range(7)]
+        for i in range(6):
+            setup.engine.forwards.setAll("300%d" % i, "300%d" % (i + 1))
+        with capturedLogs() as events:
+            setup.dial(setup.engine.seize(a, lineA), "3000")
+        self.assertEqual([e.names() for e in ends], [[], [], [], [], [], ["alerting"], []])
+        self.assertIn("forward-all max-redirect after 3000 -> 3001 -> 3002 -> 3003 -> 3004 -> 3005 "
+                      "(next 3006); ringing 3005", [formatEvent(e) for e in events])
+
     def test_forwardBusy(self) -> None:
         """
         Forward-busy rings the target when the number is busy.

@@ -424,6 +424,32 @@ class CallFeaturesIntegrationTests(TestCase):
         yield self.hangUpAndCheckIdle(c, a)
 
     @bounded
+    def test_forwardAllChain(self) -> None:
+        """
+        Bob forwards all to Carol, Carol to the desk (3004): Alice's call to
+        Bob rings the desk with CallInfo original called 3002 and last
+        redirecting 3003; neither Bob nor Carol rings; the desk answers and
+        SRTP flows with Alice.
+        """
+        a, b, c, desk = yield self.register(ALICE, BOB, CAROL, DESK1)
+        self.engine.forwards.setAll(DN_B, DN_C)
+        self.engine.forwards.setAll(DN_C, DN_SHARED)
+        mark = len(a.received), len(b.received), len(c.received), len(desk.received)
+        a.offHook()
+        a.pressKeys(DN_B)
+        yield expect(desk, RINGING, "forwarded twice, ringing", mark[3])
+        info = self.lastInfo(desk)
+        self.assertEqual((info.callingParty, info.calledParty, info.callType, info.originalCalledParty,
+                          info.lastRedirectingParty, info.lastRedirectingReason),
+                         (DN_A, DN_SHARED, CallType.FORWARD, DN_B, DN_C, 15))
+        desk.offHook()
+        yield expect(a, isCallState(CallState.CONNECTED), "connected", mark[0])
+        yield self.assertMediaFlows(a, desk)
+        for phone, since in (b, mark[1]), (c, mark[2]):
+            self.assertEqual([msg for msg in phone.received[since:] if RINGING(msg)], [])
+        yield self.hangUpAndCheckIdle(desk, a)
+
+    @bounded
     def test_speedDialAndRedial(self) -> None:
         """
         Alice's speed-dial button (3002) on hook goes off hook and rings

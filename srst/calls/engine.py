@@ -65,7 +65,7 @@ from srst.calls.alias import Alias, Aliases
 from srst.calls.call import Call, Monitor
 from srst.calls.dialing import DialStep, combine
 from srst.calls.dialplan import DialplanPattern, DialplanPatterns
-from srst.calls.forward import ForwardReason, ForwardSettings, Redirect, usable
+from srst.calls.forward import ForwardReason, ForwardSettings, Redirect, followAll, usable
 from srst.calls.interfaces import Destination, DialMatch, FailureReason, ICallEndpoint, IDirectory, LineRef, Party
 from srst.calls.leg import Leg, LegStatus, newLeg
 from srst.calls.media import MediaSession, MediaStream, NoCommonCodec, chooseCodec
@@ -645,11 +645,15 @@ class CallEngine:
             self._hangUp(leg)
             return
         redirect = None
-        target = usable(self.forwards.allFor(number), number, leg.line.number) if number else None
-        if target is not None:
-            self.log.info("{number} forwarded (all) to {target}", number=number, target=target)
-            redirect = Redirect(Party(number), Party(number), ForwardReason.ALL)
-            number = target
+        if number:
+            chain = followAll(self.forwards, number, leg.line.number)
+            for hop, target in zip(chain.numbers, chain.numbers[1:]):
+                self.log.info("{number} forwarded (all) to {target}", number=hop, target=target)
+            if chain.stopped is not None:
+                self.log.warn("forward-all {stopped} after {chain} (next {next}); ringing {target}",
+                              stopped=chain.stopped, chain=" -> ".join(chain.numbers), next=chain.next,
+                              target=chain.target)
+            redirect, number = chain.redirect, chain.target
         destinations = self._resolve(number) if number else []
         free = [d for d in destinations if not self._busy(d.endpoint)]
         dialled, hunted = number, None

@@ -15,7 +15,9 @@ the CFwdAll softkey, L{srst.sccp.forwardkeys}), which stores it here with
 L{ForwardSettings.setAll}.
 
 A target never forwards back to its own number or to the caller's number,
-so forwarding cannot loop.
+so forwarding cannot loop.  Forward-all is followed hop by hop
+(L{followAll}): a chain B -> C -> D rings D, a loop (B -> C -> B) or a chain
+of more than L{MAX_REDIRECT} hops rings the last number reached before it.
 """
 
 from __future__ import annotations
@@ -103,6 +105,63 @@ class ForwardSettings:
         return self.perDn.get(dn) or self.all
 
 
+MAX_REDIRECT = 5
+"""
+The most forward-all hops a call follows: Cisco Unified CME's
+C{max-redirect} default (telephony-service; SRST's call-manager-fallback
+has no such command, so it is a constant here).
+"""
+
+
+@frozen
+class ForwardChain:
+    """
+    Where forward-all takes a call (L{followAll}).
+
+    @ivar target: the number to ring.
+    @ivar redirect: the L{Redirect} the target shows, or L{None} when the
+        dialled number does not forward.
+    @ivar numbers: the numbers of the chain in order, the dialled one first
+        and the target last.
+    @ivar stopped: L{None} when the chain ended by itself; C{"loop"} when the
+        next hop would return to a number of the chain (or the caller);
+        C{"max-redirect"} when it is L{MAX_REDIRECT} hops long and would go on.
+    @ivar next: the number the chain would have gone on to when stopped.
+    """
+
+    target: str
+    redirect: Redirect | None
+    numbers: tuple[str, ...]
+    stopped: str | None = None
+    next: str | None = None
+
+
+def followAll(settings: ForwardSettings, number: str, caller: str, limit: int = MAX_REDIRECT) -> ForwardChain:
+    """
+    Follow the forward-all settings from C{number}, dialled by C{caller}.
+
+    A number forwarding to itself through the router-wide C{call-forward
+    all} target is that target: the chain ends there quietly.
+
+    @return: the L{ForwardChain}.
+    """
+    numbers = [number]
+    redirect: Redirect | None = None
+    while True:
+        current = numbers[-1]
+        target = settings.allFor(current)
+        if not target or (target == current and current not in settings.perDn):
+            return ForwardChain(current, redirect, tuple(numbers))
+        if target in numbers or target == caller:
+            return ForwardChain(current, redirect, tuple(numbers), "loop", target)
+        if len(numbers) > limit:
+            return ForwardChain(current, redirect, tuple(numbers), "max-redirect", target)
+        by = Party(current)
+        redirect = (redirect.then(by, ForwardReason.ALL) if redirect is not None
+                    else Redirect(by, by, ForwardReason.ALL))
+        numbers.append(target)
+
+
 def usable(target: str | None, *avoid: str) -> str | None:
     """
     @return: C{target} unless it is empty or one of C{avoid} (forwarding
@@ -113,4 +172,5 @@ def usable(target: str | None, *avoid: str) -> str | None:
     return target
 
 
-__all__ = ["CallForwardConfig", "ForwardReason", "ForwardSettings", "Redirect", "usable"]
+__all__ = ["CallForwardConfig", "ForwardChain", "ForwardReason", "ForwardSettings", "MAX_REDIRECT", "Redirect",
+           "followAll", "usable"]
