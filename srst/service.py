@@ -391,6 +391,7 @@ class RouterService(MultiService):
                 forwards=ForwardSettings.fromConfig(cmf.callForward),
                 transferSystem=cmf.transferSystem,
                 transferPatterns=cmf.transferPatterns,
+                blindTransferPatterns=cmf.blindTransferPatterns,
                 channelsPerDn=cmf.channelsPerDn,
                 dialplanPatterns=cmf.dialplanPatterns,
                 aliases=Aliases(cmf.aliases, cmf.huntstop),

@@ -452,6 +452,31 @@ class TransferTests(SynchronousTestCase):
         [call] = calls.engine.calls()
         self.assertEqual((call.caller, call.callee), (legB, legC))
 
+    def test_blindByPattern(self) -> None:
+        """
+        With full-consult and a second channel, a target matching a
+        C{transfer-pattern ... blind} completes the transfer as soon as it
+        rings (Alice released, Bob hears Carol ringing) and the log says
+        why; a target matching no blind pattern stays a consultation.
+        """
+        calls = Calls(channelsPerDn=2, blindTransferPatterns=("20.3",))
+        legA, legB = calls.connected()
+        consult = calls.engine.transfer(legA)
+        with capturedLogs() as events:
+            calls.setup.dial(consult, "2003")
+        [legC] = calls.engine.legsOf(calls.c)
+        self.assertEqual(calls.a.names()[-2:], ["released", "released"])
+        self.assertEqual(calls.b.events[-1], ("transferred", legB, Party("2003"), True))
+        self.assertEqual(calls.c.names(), ["alerting", "transferred"])
+        self.assertEqual((calls.engine.legsOf(calls.a), calls.engine.transfers()), ([], []))
+        self.assertIn("2001: transfer to 2003 is blind (transfer-pattern blind)", [formatEvent(e) for e in events])
+        other = Calls(channelsPerDn=2, blindTransferPatterns=("20.4",))
+        legA, legB = other.connected()
+        consult = other.engine.transfer(legA)
+        other.setup.dial(consult, "2003")
+        self.assertEqual(other.a.names()[-1], "ringback")
+        self.assertEqual([t.consult for t in other.engine.transfers()], [consult])
+
     def test_refusedTarget(self) -> None:
         """
         A consult leg dialling a number that is neither local nor allowed by

@@ -47,7 +47,7 @@ call-manager-fallback:
   max-ephones: 10
   max-dn: "50 dual-line"
   transfer-system: full-consult
-  transfer-pattern: ["9...."]
+  transfer-pattern: ["9....", "3004 blind"]
   call-forward: {no-answer: "3003", no-answer-timeout: 3}
   ephones:
     - {mac: 0000.0000.00F1, type: "7970", buttons: [{line: 1, dn: "3001", label: "3001", name: Alice}],
@@ -88,7 +88,7 @@ class CallFeaturesIntegrationTests(TestCase):
     """
     Hold, shared lines, transfer and forwarding between TLS phones with SRTP
     media on a router configured with dual-line DNs, full-consult transfer,
-    transfer-pattern 9...., no-answer forward to Carol after 3 s and one DN
+    transfer-pattern 9.... and 3004 blind, no-answer forward to Carol after 3 s and one DN
     on two phones.
     """
 
@@ -345,6 +345,30 @@ class CallFeaturesIntegrationTests(TestCase):
         c.offHook()
         yield self.assertTransferred(a, b, c, refB, consult, mark)
         yield self.hangUpAndCheckIdle(a, b, c)
+
+    @bounded
+    def test_blindTransferByPattern(self) -> None:
+        """
+        With full-consult, Bob's Transfer to the desk (3004, matching
+        C{transfer-pattern 3004 blind}) completes as soon as the number is
+        dialled: the desk rings for Alice, Bob is idle, Alice hears
+        ringback; the desk answers and SRTP flows with Alice.
+        """
+        [desk] = yield self.register(DESK1)
+        a, b, c, refB, consult = yield self.startTransfer()
+        mark = len(a.received), len(b.received), len(desk.received)
+        b.pressKeys(DN_SHARED)
+        yield expect(desk, RINGING, "ringing", mark[2])
+        yield expect(b, isCallState(CallState.ON_HOOK, refB), "Bob's call cleared", mark[1])
+        yield expect(b, isCallState(CallState.ON_HOOK, consult), "Bob's consult leg cleared", mark[1])
+        yield expect(a, isCallState(CallState.RING_OUT), "ringback to the desk", mark[0])
+        self.assertEqual(self.service.registry.byMac(BOB).lines[0].channels, ["IDLE", "IDLE"])
+        desk.offHook()
+        yield expect(a, isCallState(CallState.CONNECTED), "connected to the desk", mark[0])
+        yield self.assertMediaFlows(a, desk)
+        self.assertEqual(self.lastInfo(a).calledParty, DN_SHARED)
+        self.assertEqual([msg for msg in c.received if RINGING(msg)], [])
+        yield self.hangUpAndCheckIdle(a, b, desk)
 
     @bounded
     def test_transferRefusedByPattern(self) -> None:

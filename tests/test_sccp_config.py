@@ -205,6 +205,33 @@ call-manager-fallback:
         self.assertIn("router.yaml: call-manager-fallback.trustpoint: 'nosuch' is not allowed; "
                       "expected the name of an identity trustpoint under pki.trustpoints", lines)
 
+    def test_transferPatterns(self):
+        """
+        C{transfer-pattern} entries are dial patterns; one ending in
+        C{blind} (IOS C{transfer-pattern 2... blind}) is also a blind one.
+        """
+        config = loadString(MINIMAL + """
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+  transfer-pattern: ["9....", "2... blind", 4000]
+""")
+        cmf = config.callManagerFallback
+        self.assertEqual((cmf.transferPatterns, cmf.blindTransferPatterns), (("9....", "2...", "4000"), ("2...",)))
+
+    def test_transferPatternProblems(self):
+        """
+        A bad C{transfer-pattern} entry, with or without C{blind}, keeps
+        the message it always had.
+        """
+        lines = problemsOf(self, MINIMAL + """
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+  transfer-pattern: ["2x.. blind", "blind", "9... consult"]
+""")
+        for index, value in enumerate(["'2x.. blind'", "'blind'", "'9... consult'"]):
+            self.assertIn("router.yaml: call-manager-fallback.transfer-pattern[%d]: %s is not allowed; "
+                          "expected a dial pattern such as ..... or 9T" % (index, value), lines)
+
     def test_dialplanPatterns(self):
         """
         C{dialplan-patterns} are read into L{DialplanPattern}s.

@@ -109,6 +109,7 @@ class CallEngine:
     @ivar forwards: the L{ForwardSettings}.
     @ivar transferSystem: C{transfer-system}.
     @ivar transferPatterns: C{transfer-pattern}s.
+    @ivar blindTransferPatterns: C{transfer-pattern ... blind}s.
     @ivar channelsPerDn: channels per directory number.
     """
 
@@ -117,7 +118,8 @@ class CallEngine:
     def __init__(self, clock: IReactorTime, *, interdigit: float, ringing: float, busy: float = 0,
                  secondaryDialtone: str | None = None, keyFactory: Callable[[], SrtpKeys] = generateKeys,
                  forwards: ForwardSettings | None = None, transferSystem: str = "full-consult",
-                 transferPatterns: Iterable[str] = (), channelsPerDn: int = 1,
+                 transferPatterns: Iterable[str] = (), blindTransferPatterns: Iterable[str] = (),
+                 channelsPerDn: int = 1,
                  dialplanPatterns: Iterable[DialplanPattern] = (), aliases: Aliases | None = None) -> None:
         """
         @param clock: the reactor's L{IReactorTime}.
@@ -133,6 +135,9 @@ class CallEngine:
             full-consult, local-consult).
         @param transferPatterns: C{transfer-pattern}s: non-local numbers
             that may be transfer targets.
+        @param blindTransferPatterns: the C{transfer-pattern}s given with
+            C{blind}: a transfer to a number they match completes as soon
+            as the target rings, whatever C{transfer-system} says.
         @param channelsPerDn: 1, or 2 with C{dual-line} (8 C{octo-line});
             consultative transfer needs 2.
         @param dialplanPatterns: C{dialplan-pattern}s: a full number dialled
@@ -150,6 +155,7 @@ class CallEngine:
         self.forwards = forwards if forwards is not None else ForwardSettings()
         self.transferSystem = transferSystem
         self.transferPatterns = tuple(transferPatterns)
+        self.blindTransferPatterns = tuple(blindTransferPatterns)
         self.channelsPerDn = channelsPerDn
         self.dialplanPatterns = DialplanPatterns(dialplanPatterns)
         self.aliases = aliases if aliases is not None else Aliases()
@@ -644,6 +650,11 @@ class CallEngine:
             leg.machine.fail(FailureReason.TRANSFER_REFUSED)
             self._hangUp(leg)
             return
+        blindByPattern = (transfer is not None and not transfer.blind and bool(number)
+                          and allowed(self.blindTransferPatterns, number))
+        if blindByPattern:
+            self.log.info("{line}: transfer to {number} is blind (transfer-pattern blind)",
+                          line=leg.line.number, number=number)
         redirect = None
         if number:
             chain = followAll(self.forwards, number, leg.line.number)
@@ -705,7 +716,7 @@ class CallEngine:
                 alternate.noAnswerForward = noAnswerForward
                 call.addAlternate(alternate)
                 self._offer(alternate, leg)
-        if transfer is not None and transfer.blind and transfer in self._transfers:
+        if transfer is not None and (transfer.blind or blindByPattern) and transfer in self._transfers:
             self._completeTransfer(transfer)
 
     def _hunt(self, number: str, caller: str) -> tuple[Alias, str, list[Destination]] | None:

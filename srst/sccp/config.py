@@ -153,6 +153,9 @@ class CallManagerFallbackConfig:
     @ivar autoAssign: C{auto-assign.dn-range} as C{(first, last)}, or
         L{None} when phones that are not configured are refused.
     @ivar aliases: the C{alias} commands (L{srst.calls.alias}).
+    @ivar blindTransferPatterns: the C{transfer-pattern}s given with
+        C{blind} (also in C{transferPatterns}): transfers to numbers they
+        match are blind whatever C{transfer-system} says.
     @ivar huntstop: C{huntstop} (default on); C{false} is IOS C{no
         huntstop}: a busy number hunts on to its aliases, and a busy
         alternate to the next alias.
@@ -173,6 +176,7 @@ class CallManagerFallbackConfig:
     secondaryDialtone: str | None = None
     transferSystem: str = "full-consult"
     transferPatterns: tuple[str, ...] = ()
+    blindTransferPatterns: tuple[str, ...] = ()
     dialplanPatterns: tuple[DialplanPattern, ...] = ()
     aliases: tuple[Alias, ...] = ()
     huntstop: bool = True
@@ -272,7 +276,8 @@ def readCallManagerFallback(
         secondary = None
     transferSystem = c.string("transfer-system", "full-consult",
                               choices=["blind", "full-blind", "full-consult", "local-consult"])
-    patterns = c.listOf("transfer-pattern", lambda v, p: _pattern(v, p, c.problems))
+    transferPatterns = c.listOf("transfer-pattern", lambda v, p: _transferPattern(v, p, c.problems))
+    patterns = [pattern for pattern, blind in transferPatterns]
     tags: set[int] = set()
     dialplanPatterns = c.listOf("dialplan-patterns", lambda v, p: _dialplanPattern(v, p, tags, c.problems))
     aliasTags: set[int] = set()
@@ -317,6 +322,7 @@ def readCallManagerFallback(
         secondaryDialtone=secondary,
         transferSystem=transferSystem or "full-consult",
         transferPatterns=tuple(patterns),
+        blindTransferPatterns=tuple(pattern for pattern, blind in transferPatterns if blind),
         dialplanPatterns=tuple(dialplanPatterns),
         aliases=tuple(aliases),
         huntstop=huntstop,
@@ -347,6 +353,16 @@ def _pattern(value: Any, path: str, problems: list[ConfigProblem]) -> str | None
         problems.append(ConfigProblem(path, value, "expected a dial pattern such as ..... or 9T"))
         return None
     return text
+
+
+def _transferPattern(value: Any, path: str, problems: list[ConfigProblem]) -> tuple[str, bool] | None:
+    """C{transfer-pattern}: a dial pattern, optionally followed by C{blind} (IOS C{transfer-pattern 2... blind})."""
+    if isinstance(value, str) and value.endswith(" blind"):
+        pattern = value[:-len(" blind")].rstrip()
+        if _PATTERN.match(pattern):
+            return pattern, True
+    pattern = _pattern(value, path, problems)
+    return (pattern, False) if pattern is not None else None
 
 
 def _dialplanPattern(value: Any, path: str, tags: set[int],
