@@ -470,12 +470,32 @@ class TransferTests(SynchronousTestCase):
         self.assertEqual(calls.c.names(), ["alerting", "transferred"])
         self.assertEqual((calls.engine.legsOf(calls.a), calls.engine.transfers()), ([], []))
         self.assertIn("2001: transfer to 2003 is blind (transfer-pattern blind)", [formatEvent(e) for e in events])
+        self.assertEqual(legC.redirect, Redirect(Party("2001"), Party("2001"), ForwardReason.TRANSFER))
         other = Calls(channelsPerDn=2, blindTransferPatterns=("20.4",))
         legA, legB = other.connected()
         consult = other.engine.transfer(legA)
         other.setup.dial(consult, "2003")
         self.assertEqual(other.a.names()[-1], "ringback")
         self.assertEqual([t.consult for t in other.engine.transfers()], [consult])
+
+    def test_blindAfterForward(self) -> None:
+        """
+        Alice called 2003, forwarded to Bob; Bob blind-transfers her to
+        2004: 2004's redirect keeps the original called 2003 with Bob as
+        last redirecting, reason transfer.
+        """
+        calls = Calls()
+        d, _ = calls.setup.endpoint("2004")
+        calls.engine.forwards.setAll("2003", "2002")
+        calls.aCalls("2003")
+        [legB] = calls.engine.legsOf(calls.b)
+        calls.engine.answer(legB)
+        calls.engine.forwards.setAll("2003", None)
+        consult = calls.engine.transfer(legB)
+        calls.setup.dial(consult, "2004")
+        [legD] = calls.engine.legsOf(d)
+        self.assertEqual(legD.redirect, Redirect(Party("2003"), Party("2002"), ForwardReason.TRANSFER))
+        self.assertEqual(d.events[-1], ("transferred", legD, Party("2001"), False))
 
     def test_refusedTarget(self) -> None:
         """

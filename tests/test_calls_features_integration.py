@@ -351,7 +351,8 @@ class CallFeaturesIntegrationTests(TestCase):
         """
         With full-consult, Bob's Transfer to the desk (3004, matching
         C{transfer-pattern 3004 blind}) completes as soon as the number is
-        dialled: the desk rings for Alice, Bob is idle, Alice hears
+        dialled: the desk rings for Alice (CallInfo: Alice calling,
+        redirected by Bob for transfer), Bob is idle, Alice hears
         ringback; the desk answers and SRTP flows with Alice.
         """
         [desk] = yield self.register(DESK1)
@@ -362,6 +363,9 @@ class CallFeaturesIntegrationTests(TestCase):
         yield expect(b, isCallState(CallState.ON_HOOK, refB), "Bob's call cleared", mark[1])
         yield expect(b, isCallState(CallState.ON_HOOK, consult), "Bob's consult leg cleared", mark[1])
         yield expect(a, isCallState(CallState.RING_OUT), "ringback to the desk", mark[0])
+        info = yield expect(desk, isMessage(m.CallInfo, lastRedirectingReason=4), "transferred CallInfo", mark[2])
+        self.assertEqual((info.callingParty, info.calledParty, info.originalCalledParty, info.lastRedirectingParty),
+                         (DN_A, DN_SHARED, DN_B, DN_B))
         self.assertEqual(self.service.registry.byMac(BOB).lines[0].channels, ["IDLE", "IDLE"])
         desk.offHook()
         yield expect(a, isCallState(CallState.CONNECTED), "connected to the desk", mark[0])

@@ -263,8 +263,9 @@ class TransferTests(SynchronousTestCase):
         """
         On a single-channel DN the transfer is blind: once Carol rings,
         Alice's legs are cleared, Bob hears ringback with Carol in CallInfo,
-        Carol's CallInfo shows Bob calling; Carol answers and Bob and Carol
-        get media.
+        Carol's CallInfo shows Bob calling, redirected by Alice (original
+        called and last redirecting 2001, reason transfer, callType
+        forward); Carol answers and Bob and Carol get media.
         """
         t = Transferring(self)
         t.start()
@@ -277,7 +278,13 @@ class TransferTests(SynchronousTestCase):
             m.StopTone(1, B_REF), callState(CallState.RING_OUT, B_REF), tone(Tone.ALERTING, B_REF),
             callInfo("2003", "Carol", "2002", "Bob", B_REF, CallType.INBOUND, 0)])
         ringC = t.c.received()
-        self.assertEqual(ringC[-1], callInfo("2002", "Bob", "2003", "Carol", TRANSFER_TARGET_REF, CallType.INBOUND, 0))
+        self.assertEqual(ringC[-1], m.CallInfo(
+            callingPartyName="Bob", callingParty="2002", calledPartyName="Carol", calledParty="2003",
+            lineInstance=1, callReference=TRANSFER_TARGET_REF, callType=CallType.FORWARD,
+            originalCalledPartyName="Alice", originalCalledParty="2001", lastRedirectingPartyName="Alice",
+            lastRedirectingParty="2001", originalCdpnRedirectReason=ForwardReason.TRANSFER,
+            lastRedirectingReason=ForwardReason.TRANSFER, callInstance=1, callSecurityStatus=0))
+        self.assertEqual(ForwardReason.TRANSFER, 4)
         t.c.send(m.OffHook())
         orcC = only(t.c.received(), m.OpenReceiveChannel)
         orcB = only(t.b.received(), m.OpenReceiveChannel)

@@ -264,6 +264,10 @@ def sampleMessages():
         m.CallInfo("Alice", "1003", "Bob", "1004", 1, REF,
                    c.CallType.OUTBOUND, callInstance=1,
                    callSecurityStatus=c.CallSecurityStatus.ENCRYPTED),
+        m.CallInfo("Bob", "1004", "Carol", "1005", 1, REF, c.CallType.FORWARD,
+                   originalCalledPartyName="Alice", originalCalledParty="1003",
+                   lastRedirectingPartyName="Alice", lastRedirectingParty="1003",
+                   originalCdpnRedirectReason=4, lastRedirectingReason=4, callInstance=1),
         m.DisplayPriNotify(10, 5, m.LABEL_FROM + "1003"),
         m.DisplayNotify(10, m.LABEL_CM_FALLBACK),
         m.OpenReceiveChannel(

@@ -955,6 +955,9 @@ class CallEngine:
             call.addHolder(b)
         b.remote, c.remote = _party(c.line), _party(b.line)
         if ringing:
+            by = _party(held.line)
+            c.redirect = (held.redirect.then(by, ForwardReason.TRANSFER) if held.redirect is not None
+                          and not held.outgoing else Redirect(by, by, ForwardReason.TRANSFER))
             b.endpoint.transferred(b, b.remote, True)
             c.endpoint.transferred(c, c.remote, False)
             return

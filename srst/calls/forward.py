@@ -31,10 +31,15 @@ from srst.calls.interfaces import Party
 
 
 class ForwardReason(enum.IntEnum):
-    """CallInfo redirect reasons (Q.931 redirecting reason codes)."""
+    """
+    CallInfo redirect reasons: the Q.931 redirecting reason codes, and
+    C{TRANSFER}, which Q.931 lacks, as Cisco call control numbers it (its
+    CDR redirect reason 4, "Call Transfer").
+    """
 
     BUSY = 1
     NO_ANSWER = 2
+    TRANSFER = 4
     ALL = 15
 
 

@@ -6,11 +6,12 @@ The transferor A is connected to B.  Transfer on A's leg puts the call on
 hold and opens a consult leg on the same endpoint (dial tone, digits).
 Then:
 
-  - blind (C{transfer-system blind|full-blind}, or a DN without a second
-    channel: C{max-dn N dual-line} gives one): as soon as the target C
-    rings, or when A presses Transfer again while C rings, A's legs are
-    cleared and B is re-targeted to the ringing C; B and C connect when C
-    answers;
+  - blind (C{transfer-system blind|full-blind}, a target matching a
+    C{transfer-pattern ... blind}, or a DN without a second channel:
+    C{max-dn N dual-line} gives one): as soon as the target C rings, or
+    when A presses Transfer again while C rings, A's legs are cleared and B
+    is re-targeted to the ringing C, which shows B calling, redirected by
+    A (reason transfer); B and C connect when C answers;
   - consultative (C{full-consult}, C{local-consult}): A talks to C, then
     Transfer again joins B and C with new media (fresh keys) and clears A.
 
