@@ -25,6 +25,10 @@ Debug loggers are made with L{DebugSwitches.logger}::
     log.debug("Credentials service: TLS Handshake completes.")
 
 Debug observers run in the reactor thread: log debug events from there.
+
+Given a clock, the switches stamp each debug event's C{log_time} with it
+(the reactor's time, not C{time.time()}), so the C{*Jan 11 18:33:11.747:}
+prefix of a streamed line is the reactor's time of the event.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from attrs import frozen
+from twisted.internet.interfaces import IReactorTime
 from twisted.logger import (
     FilteringLogObserver,
     ILogObserver,
@@ -63,6 +68,21 @@ def _checkNamespace(namespace: str) -> str:
 
 @implementer(ILogObserver)
 @frozen
+class _ClockStamp:
+    """
+    Stamp each event's C{log_time} with a clock's time, then pass it on.
+    """
+
+    clock: IReactorTime
+    observer: ILogObserver
+
+    def __call__(self, event: LogEvent) -> None:
+        event["log_time"] = self.clock.seconds()
+        self.observer(event)
+
+
+@implementer(ILogObserver)
+@frozen
 class _StreamFilter:
     """
     Forward the events of some namespaces to one stream observer.
@@ -86,15 +106,18 @@ class DebugSwitches:
     @ivar predicate: the L{LogLevelFilterPredicate} that gates it.
     """
 
-    def __init__(self, publisher: ILogObserver = globalLogPublisher) -> None:
+    def __init__(self, publisher: ILogObserver = globalLogPublisher, clock: IReactorTime | None = None) -> None:
         """
         @param publisher: where events that pass the switches go besides the
             streams: the global log publisher in production (tests pass a
             list's C{append}).
+        @param clock: the reactor whose time stamps debug events (their
+            C{log_time}); L{None} leaves the logger's own time.
         """
         self.predicate = LogLevelFilterPredicate(defaultLogLevel=LogLevel.debug)
         self._fanOut = LogPublisher(publisher)
-        self.observer: ILogObserver = FilteringLogObserver(self._fanOut, [self.predicate])
+        filtered: ILogObserver = FilteringLogObserver(self._fanOut, [self.predicate])
+        self.observer: ILogObserver = filtered if clock is None else _ClockStamp(clock, filtered)
         self._explicit: set[str] = set()
         self._streams: dict[ILogObserver, _StreamFilter] = {}
         self._loggers: dict[str, Logger] = {}

@@ -317,7 +317,7 @@ class RouterService(MultiService):
         self.now = now
         self.runInThread = runInThread
         self.commands = CommandTable()
-        self.debug = DebugSwitches()
+        self.debug = DebugSwitches(clock=reactor)
         self.controlPlane = ControlPlane(config.controlPlane, reactor) if config.controlPlane else None
         self.pkiDirectory = os.path.join(config.stateDir, "pki")
         self.certificateServer = None

@@ -82,7 +82,7 @@ class DebugEventTests(SynchronousTestCase):
         )
         self.assertEqual(
             formatIOSDebugLine(event),
-            "Sep 29 01:01:50.903: Credentials service: Start TLS Handshake 1 10.1.1.13 2187",
+            "*Sep 29 01:01:50.903: Credentials service: Start TLS Handshake 1 10.1.1.13 2187",
         )
 
     def test_singleDigitDay(self):
@@ -90,7 +90,7 @@ class DebugEventTests(SynchronousTestCase):
         Days below 10 are space-padded, as IOS prints them.
         """
         when = calendar.timegm((2025, 3, 1, 0, 2, 3)) + 0.004
-        self.assertEqual(formatIOSDebugLine(_event("x", when)), "Mar  1 00:02:03.004: x")
+        self.assertEqual(formatIOSDebugLine(_event("x", when)), "*Mar  1 00:02:03.004: x")
 
     def test_noTime(self):
         """
@@ -107,7 +107,7 @@ class DebugEventTests(SynchronousTestCase):
         except ZeroDivisionError:
             failure = Failure()
         line = formatIOSDebugLine(_event("oops", 0.0, log_failure=failure))
-        self.assertTrue(line.startswith("Jan  1 00:00:00.000: oops\n"))
+        self.assertTrue(line.startswith("*Jan  1 00:00:00.000: oops\n"))
         self.assertIn("ZeroDivisionError", line)
 
     def test_eventData(self):

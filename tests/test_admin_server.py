@@ -38,7 +38,7 @@ from tests.routerhelpers import bounded
 
 CREDENTIALS = "srst.debug.credentials"
 BANNER = "Credentials server debugging is enabled"
-IOS_LINE = re.compile(r"^[A-Z][a-z]{2} [ 0-9]\d \d\d:\d\d:\d\d\.\d{3}: ")
+IOS_LINE = re.compile(r"^\*[A-Z][a-z]{2} [ 0-9]\d \d\d:\d\d:\d\d\.\d{3}: ")
 
 
 DEEP_REQUEST = b'{"argv": ' + b"[" * 2000 + b"]" * 2000 + b"}"

@@ -5,9 +5,11 @@ through them.
 
 from __future__ import annotations
 
+from twisted.internet.task import Clock
 from twisted.logger import Logger, LogLevel, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
+from srst.admin.render import formatIOSDebugLine
 from srst.debug import DebugSwitches
 
 CREDENTIALS = "srst.debug.credentials"
@@ -113,6 +115,21 @@ class DebugSwitchesTests(SynchronousTestCase):
         self.assertEqual(messages(self.published), ["handshake"])
         self.assertEqual(self.switches.enabledNamespaces(), (CREDENTIALS,))
         self.assertEqual(self.switches.streamCount(), 1)
+
+    def test_clockStampsEvents(self):
+        """
+        Given a clock, the switches stamp each debug event with the clock's
+        time, not C{time.time()}: a stream renders that time as IOS's
+        C{*Mon DD HH:MM:SS.mmm:} prefix.
+        """
+        clock = Clock()
+        clock.advance(1727571710.903)
+        stream: list = []
+        switches = DebugSwitches(lambda event: None, clock=clock)
+        switches.addStream(stream.append, [CREDENTIALS])
+        switches.logger(CREDENTIALS).debug("Credentials service: TLS Handshake completes.")
+        self.assertEqual([formatIOSDebugLine(e) for e in stream],
+                         ["*Sep 29 01:01:50.903: Credentials service: TLS Handshake completes."])
 
     def test_streamHierarchical(self):
         """

@@ -16,6 +16,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
 from srst.sccp.config import EphoneConfig, LineButton
+from srst.admin.render import formatIOSDebugLine
 from srst.calls.forward import ForwardReason
 from srst.calls.interfaces import ICallEndpoint, LineRef
 from srst.calls.leg import LegStatus
@@ -63,6 +64,7 @@ from tests.callhelpers import (
     stopRinging,
     tone,
 )
+from tests.debughelpers import normalise, seedSample
 from tests.test_sccp_station import NOW, types
 
 IDLE_LINE = [["IDLE"]]
@@ -180,6 +182,86 @@ class EndpointTests(SynchronousTestCase):
                 for event in debug.events:
                     self.assertNotIn(secret, repr(event).encode("latin-1", "replace"))
                     self.assertNotIn(secret.hex(), repr(event))
+
+    def test_debugEphoneStateLikeTheSeed(self) -> None:
+        """
+        The seed's secure call from ephone-2 (DN 2, 6000) to ephone-3 (DN 4,
+        6001) prints the seed's C{debug ephone state} lines as C{srst-cli
+        debug} renders them, line by line; only values differ, and the
+        order differs only where srst's wire order (sccp.md 5.4) does, each
+        place listed below.
+        """
+        # The seed's phones: ephone-1 takes DN 1, ephone-2 DNs 2 (6000) and 3, ephone-3 DN 4 (6001).
+        config = callConfig(ephones=(
+            EphoneConfig(MAC_A, "7970", (LineButton(1, "5000", "5000"),)),
+            EphoneConfig(MAC_B, "7970", (LineButton(1, "6000", "6000"), LineButton(2, "6002", "6002"))),
+            EphoneConfig(MAC_C, "7970", (LineButton(1, "6001", "6001"),))))
+        router = CallRouter(config)
+        router.phone(MAC_A)
+        caller, callee = router.phone(MAC_B, secure=True), router.phone(MAC_C, secure=True)
+        events = router.router.debug.events
+        del events[:]
+        caller.send(m.OffHook())
+        dial(caller, "6001")
+        caller.received()
+        callee.received()
+        callee.send(m.OffHook())
+        orcCallee, orcCaller = only(callee.received(), m.OpenReceiveChannel), only(caller.received(), m.OpenReceiveChannel)
+        ack(caller, orcCaller, "1.1.1.8", 25552)
+        ack(callee, orcCallee, "1.1.1.9", 17520)
+        actual = [normalise(formatIOSDebugLine(e)) for e in events
+                  if e.get("log_namespace") == "srst.debug.ephone.state"]
+
+        expected = [normalise(line) for line in seedSample("debug ephone state")]
+        e2, e3 = "*<time>:ephone-2[<socket>]:", "*<time>:ephone-3[<socket>]:"
+
+        def block(prefix: str, state: int, dn: int, callType: int) -> list[str]:
+            return [prefix + line for line in (
+                ":callingNumber 6000", ":callingParty 6000",
+                f"Call Info DN {dn} line 1 ref <ref> call state {state} called 6001 calling 6000 origcalled",
+                f"Call Info DN {dn} line 1 ref <ref> called 6001 calling 6000 origcalled 6001 calltype {callType}",
+                "Call Info for chan 1", "Original Called Name 6001", "6000 calling", "6001")]
+
+        def keys(prefix: str, dn: int) -> list[str]:
+            return [prefix + "Security Key Generation",
+                    prefix + f"OpenReceive DN {dn} chan 1 codec 4:G711Ulaw64k duration 20 ms bytes 160",
+                    prefix + "Send Decryption Key"]
+
+        def move(lines: list[str], after: list[str]) -> None:
+            """Move the first run of C{lines} in C{expected} to just after the first run of C{after}."""
+            def find(run: list[str]) -> int:
+                return [i for i in range(len(expected)) if expected[i:i + len(run)] == run][0]
+            start = find(lines)
+            del expected[start:start + len(lines)]
+            end = find(after) + len(after)
+            expected[end:end] = lines
+
+        # The seed's document cuts this line short ("origc"): the words are those of its twin lines.
+        truncated = expected.index(e2 + "Call Info DN 2 line 1 ref <ref> call state 4 called 6001 calling 6000 origc")
+        expected[truncated] = block(e2, 4, 2, 2)[2]
+        # srst sends the caller's ringback tone with its RingOut, before the callee rings (sccp.md 5.4 (c)).
+        move(["*<time>:dn_tone_control DN=2 chan 1 tonetype=36:DtAlertingTone onoff=1 pid=<pid>"],
+             after=[e2 + "SetCallState line 1 DN 2(<index>) chan 1 ref <ref> TsRingOut"])
+        # srst activates the callee's call plane as it answers, and the engine opens the answering
+        # phone's receive channel (with its key) before the Connected states (sccp.md 5.4 (d)).
+        answered = ["*<time>:ephone-3[<socket>][SEP<mac>]:Answer Incoming call from ephone-(2) DN 2 chan 1"]
+        move(["*<time>:DN 4 chan 1 Voice_Mode"], after=answered)
+        move(keys(e3, 4), after=answered + ["*<time>:DN 4 chan 1 Voice_Mode"])
+        # srst sends each phone's connected CallInfo with its Connected state, and stops the
+        # caller's ringback tone there too (not after the media is open).
+        move(block(e3, 4, 4, 1), after=[e3 + "SetCallState line 1 DN 4(<index>) chan 1 ref <ref> TsConnected"])
+        move(["*<time>:dn_tone_control DN=2 chan 1 tonetype=0:DtSilence onoff=0 pid=<pid>",
+              "*<time>:DN 2 chan 1 End Voice_Mode", "*<time>:DN 2 chan 1 Voice_Mode"],
+             after=["*<time>:defer_start for DN 2 chan 1 at CONNECTED"])
+        move(block(e2, 4, 2, 2), after=[e2 + "SetCallState line 1 DN 2(<index>) chan 1 ref <ref> TsConnected"])
+        # After ephone-3's StartMedia the seed names DN 2 (the receiving DN) and after ephone-2's
+        # also DN 2 (the sending one); srst names the sending DN both times.
+        first = expected.index(e3 + "StartMedia <ip> port=<n>") + 1
+        expected[first] = "*<time>:DN 4 chan 1 codec 4:G711Ulaw64k duration 20 ms bytes 160"
+
+        self.maxDiff = None
+        self.assertEqual(actual, expected)
+        self.assertEqual(len(expected), 73)
 
 
 CONSULT_REF, TRANSFER_TARGET_REF = 3, 4

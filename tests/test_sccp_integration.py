@@ -15,6 +15,7 @@ from twisted.internet.protocol import Protocol
 from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import TestCase
 
+from srst.admin.render import formatIOSDebugLine
 from srst.sccp import messages as m
 from srst.sccp.registry import AUTO_ASSIGN_FILE
 from srst.tools._phoneclient import SimulatedPhone
@@ -22,6 +23,7 @@ from srst.tools._phonetypes import PhoneConfig
 from srst.tools._phonewire import clientTLSOptions, connectPhone
 from srst.tools.lsc import issueLSC
 from tests.callhelpers import waitFor
+from tests.debughelpers import normalise, seedSample
 from tests.pkihelpers import makeCA, writePem
 from tests.routerhelpers import bounded, routerYaml, runCommand, startRouter, stateDirectory, within
 from tests.test_sccp_station import registerMessage
@@ -152,6 +154,34 @@ class SecureRegistrationTests(TestCase):
             connectPhone(reactor, phone, "127.0.0.1", ports["sccp"])
         self.addCleanup(phone.stop)
         return phone
+
+    @bounded
+    def test_debugEphoneRegisterLikeTheSeed(self):
+        """
+        A TLS phone's connection and handshake print the seed's C{debug
+        ephone register} lines as C{srst-cli debug} renders them, line by
+        line up to C{TLS Handshake completes}; only values differ, and the
+        C{OPSSLReadWouldBlockErr} line comes once per handshake step that
+        waited for the phone (a run of at least one, as many as there were).
+        """
+        yield self.startRouter()
+        events = []
+        self.service.debug.addStream(events.append, ["srst.debug.ephone.register"])
+        self.addCleanup(self.service.debug.removeStream, events.append)
+        yield within(self.phone("0000000000E1").whenRegistered(), "the phone to register")
+        lines = [normalise(formatIOSDebugLine(e)) for e in events]
+        completes = "*<time>:TLS Handshake completes"
+        self.assertIn(completes, lines)
+        actual = lines[:lines.index(completes) + 1]
+        expected = [normalise(line) for line in seedSample("debug ephone register")]
+        wouldBlock = "*<time>:TLS Handshake retcode OPSSLReadWouldBlockErr"
+        self.assertGreaterEqual(actual.count(wouldBlock), 1)
+
+        def oneRun(lines):
+            return [line for i, line in enumerate(lines) if not (line == wouldBlock and lines[i - 1] == wouldBlock)]
+
+        self.assertEqual(oneRun(actual), oneRun(expected))
+        self.assertEqual(len(oneRun(expected)), 9)
 
     @bounded
     def test_200TLSPhonesAndAGarbageSender(self):

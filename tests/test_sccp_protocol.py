@@ -6,6 +6,8 @@ TLS handshake in memory.
 
 from __future__ import annotations
 
+import os
+
 import random
 import struct
 from typing import Any
@@ -342,6 +344,8 @@ class DebugLineTests(SynchronousTestCase):
             "New Skinny socket accepted [1] (0 active)",
             "sin_family 2, sin_port 51617, in_addr 10.5.43.177",
             "skinny_socket_process: secure skinny sessions = 1",
+            f"add_skinny_secure_socket: pid ={os.getpid()}, new_sock=1, ip address = 10.5.43.177",
+            f"skinny_secure_handshake: pid ={os.getpid()}, sock=1, args->pid={os.getpid()}, ip address = 10.5.43.177",
             "Start TLS Handshake 1 10.5.43.177 51617",
             "TLS Handshake completes",
         ])
@@ -362,6 +366,9 @@ class DebugLineTests(SynchronousTestCase):
 class _FakeTLSOptions:
     def __init__(self) -> None:
         self.asked: list[Any] = []
+
+    def observeHandshake(self, transport: Any, observer: Any) -> None:
+        pass
 
     def handshakeFailure(self, transport: Any, reason: Failure) -> HandshakeFailure:
         self.asked.append(transport)

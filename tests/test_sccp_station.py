@@ -144,7 +144,7 @@ class Router:
         self.config = config or makeConfig()
         self.registry = registry or EphoneRegistry(self.config, stateDir, self.clock, runInThread=maybeDeferred)
         self.debug = Events()
-        self.switches = DebugSwitches(self.debug)
+        self.switches = DebugSwitches(self.debug, clock=self.clock)
         for namespace in debugOn:
             self.switches.enable(namespace)
         self.factoryArgs = factoryArgs

@@ -90,9 +90,12 @@ def columns(rows: Iterable[Sequence[str]], widths: Sequence[int]) -> list[str]:
 def formatIOSDebugLine(event: LogEvent) -> str:
     """
     Render an event as an IOS debug line:
-    C{"Sep 29 01:01:50.903: Credentials service: TLS Handshake completes."}.
-    The timestamp is the event's C{log_time} in UTC with milliseconds; an
-    attached failure's traceback follows on further lines.
+    C{"*Sep 29 01:01:50.903: Credentials service: TLS Handshake completes."}.
+    The timestamp is the event's C{log_time} in UTC with milliseconds
+    (C{service timestamps debug datetime msec}); an attached failure's
+    traceback follows on further lines.  The leading C{*} is IOS's mark of a
+    time not known to be authoritative (no NTP or calendar sync): srst does
+    not synchronise the clock itself, so it cannot claim more.
 
     @param event: a log event.
     @return: the line (no trailing newline).
@@ -101,7 +104,7 @@ def formatIOSDebugLine(event: LogEvent) -> str:
     logTime = event.get("log_time")
     if logTime is None:
         return text
-    return iosTimestamp(logTime) + ": " + text
+    return "*" + iosTimestamp(logTime) + ": " + text
 
 
 _SCALARS = (str, int, float, bool, type(None))

@@ -95,7 +95,7 @@ _T = TypeVar("_T")
 
 
 def _party(line: LineRef) -> Party:
-    return Party(line.number, line.name)
+    return Party(line.number, line.name, tag=line.tag, owner=line.owner)
 
 
 class CallEngine:
@@ -627,7 +627,7 @@ class CallEngine:
         if call.external and leg is call.caller:
             full = self.dialplanPatterns.expand(party.number)
             if full is not None:
-                return Party(full, party.name)
+                return Party(full, party.name, tag=party.tag, owner=party.owner)
         return party
 
     def _resolve(self, number: str) -> list[Destination]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import enum
 
-from attrs import frozen
+from attrs import field, frozen
 from zope.interface import Attribute, Interface
 
 from srst.media.transport import StreamSnapshot
@@ -37,6 +37,8 @@ class LineRef:
     @ivar tag: the IOS C{ephone-dn} tag, for C{debug ephone state}.
     @ivar forwarded: the digits a dial-peer forwards to the endpoint
         (C{forward-digits}, C{prefix}); empty when none.
+    @ivar owner: the endpoint's name in C{debug ephone state}
+        (C{ephone-(2)}; empty when none); not part of equality.
     """
 
     instance: int
@@ -44,6 +46,7 @@ class LineRef:
     name: str = ""
     tag: int = 0
     forwarded: str = ""
+    owner: str = field(default="", eq=False)
 
 
 @frozen
@@ -53,10 +56,16 @@ class Party:
 
     @ivar number: the directory number.
     @ivar name: the display name (empty: none).
+    @ivar tag: the IOS C{ephone-dn} tag of the party's line, for C{debug
+        ephone state} (0: none); not part of equality.
+    @ivar owner: the name of the party's endpoint in C{debug ephone state}
+        (C{ephone-(2)}; empty: none); not part of equality.
     """
 
     number: str
     name: str = ""
+    tag: int = field(default=0, eq=False)
+    owner: str = field(default="", eq=False)
 
 
 @frozen

@@ -44,7 +44,7 @@ from twisted.internet.ssl import (
 from twisted.logger import Logger
 from twisted.protocols.tls import TLSMemoryBIOProtocol
 from twisted.python.failure import Failure
-from zope.interface import implementer
+from zope.interface import Interface, implementer
 
 from srst.pki.errors import TLSContextError
 from srst.pki.trust import PrivateKey, certificateDer, certificateFromDer
@@ -286,9 +286,29 @@ def _certificateDer(certificate: crypto.X509) -> bytes:
     return bytes(crypto.dump_certificate(crypto.FILETYPE_ASN1, certificate))
 
 
+class IHandshakeObserver(Interface):
+    """
+    Told of the steps of one server-side TLS handshake (for C{debug ephone
+    register}); see L{ServerTLSOptions.observeHandshake}.
+    """
+
+    def readWouldBlock() -> None:
+        """
+        A handshake step returned because it needs more bytes from the peer
+        (OpenSSL's C{SSL_ERROR_WANT_READ}: IOS's C{OPSSLReadWouldBlockErr}).
+        """
+
+    def verifying(count: int) -> None:
+        """
+        The peer's certificate chain is being verified: C{count} of its
+        certificates below the trust anchor (at least 1).
+        """
+
+
 class _VerifyRecord:
     """
-    The first certificate verification error seen on one connection.
+    The first certificate verification error seen on one connection, and
+    the L{IHandshakeObserver} told of its handshake steps.
 
     Two errors are forgiven, only for a configured trust anchor that has no
     basicConstraints: C{X509_V_ERR_INVALID_CA} and C{X509_V_ERR_INVALID_PURPOSE}
@@ -304,8 +324,24 @@ class _VerifyRecord:
         self.code: int | None = None
         self.depth: int | None = None
         self.subject: str | None = None
+        self.observer: IHandshakeObserver | None = None
+        self._verifying = False
+        self._done = False
+
+    def info(self, connection: SSL.Connection, where: int, ret: int) -> None:
+        """The OpenSSL info callback: tell the observer of each handshake step that wants more bytes."""
+        if where & SSL.SSL_CB_HANDSHAKE_DONE:
+            self._done = True
+        elif (where & SSL.SSL_CB_EXIT and ret < 0 and not self._done and connection.want_read()
+              and self.observer is not None):
+            self.observer.readWouldBlock()
 
     def callback(self, connection: SSL.Connection, certificate: crypto.X509, code: int, depth: int, ok: int) -> bool:
+        if not self._verifying:
+            # OpenSSL calls first for the top of the chain: depth certificates lie below the anchor.
+            self._verifying = True
+            if self.observer is not None:
+                self.observer.verifying(max(depth, 1))
         if ok:
             return True
         der = _certificateDer(certificate)
@@ -362,11 +398,24 @@ class ServerTLSOptions:
         @return: the OpenSSL connection.
         """
         connection = self.certificateOptions.serverConnectionForTLS(tlsProtocol)
+        record = self._records[tlsProtocol] = _VerifyRecord(self._unmarkedAnchors)
+        connection.set_info_callback(record.info)
         if self.mutual:
-            record = _VerifyRecord(self._unmarkedAnchors)
-            self._records[tlsProtocol] = record
             connection.set_verify(self._context.get_verify_mode(), record.callback)
         return connection
+
+    def observeHandshake(self, tlsProtocol: TLSMemoryBIOProtocol, observer: IHandshakeObserver) -> None:
+        """
+        Tell C{observer} of the handshake steps of the connection of
+        C{tlsProtocol} from now on: each step that waits for the peer, and
+        the start of the peer certificate's verification.
+
+        @param tlsProtocol: a C{TLSMemoryBIOProtocol} made with these options.
+        @param observer: the observer.
+        """
+        record = self._records.get(tlsProtocol)
+        if record is not None:
+            record.observer = observer
 
     def handshakeFailure(self, transport: TLSMemoryBIOProtocol, reason: Failure | BaseException) -> HandshakeFailure:
         """

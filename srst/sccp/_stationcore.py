@@ -257,14 +257,16 @@ class StationCore:
         """@return: whether C{debug ephone state} lines are wanted."""
         return self.debugEnabled(self.stateLog.namespace)
 
-    def stateDebug(self, text: str, **fields: Any) -> None:
+    def stateDebug(self, text: str, labelled: bool = True, **fields: Any) -> None:
         """
         Write a C{debug ephone state} line, prefixed with the session's
-        label, with the session's fields (nothing while that debug is off).
+        label unless C{labelled} is false, with the session's fields
+        (nothing while that debug is off).
         """
         if not self.debugEnabled(self.stateLog.namespace):
             return
-        self.stateLog.debug("{station}:" + text, station=self.label(), socket=self.socket, **fields)
+        self.stateLog.debug("{station}:" + text if labelled else text, station=self.label(), socket=self.socket,
+                            **fields)
 
     def _capabilities(self, msg: m.CapabilitiesRes) -> None:
         ephone = self._ephone()

@@ -161,7 +161,7 @@ class SccpCallControl:
         if ephone is None or not ephone.lines:
             raise CallStateError("go off hook without a line", None)
         line = ephone.line(instance) if instance else None
-        return lineRef(line or ephone.lines[0])
+        return lineRef(line or ephone.lines[0], ephone)
 
     def _leg(self, endpoint: SccpEndpoint, reference: int, *statuses: LegStatus) -> Leg | None:
         for leg in self.engine.legsOf(endpoint):
@@ -172,16 +172,18 @@ class SccpCallControl:
     def _forwardStat(self, endpoint: SccpEndpoint, msg: m.ForwardStatReq) -> None:
         ephone = endpoint.ephone
         line = ephone.line(msg.lineNumber) if ephone is not None else None
-        self.forwardKeys.status(endpoint, msg.lineNumber, lineRef(line) if line is not None else None)
+        self.forwardKeys.status(endpoint, msg.lineNumber, lineRef(line, ephone) if ephone is not None and line is not None else None)
 
     def _goOffHook(self, endpoint: SccpEndpoint, instance: int, reference: int, speaker: bool) -> None:
         ringing = self._leg(endpoint, reference, LegStatus.RING_IN) or self._leg(endpoint, 0, LegStatus.RING_IN)
         if ringing is not None:
             endpoint.debug("OFFHOOK")
+            endpoint.debug("---SkinnySyncPhoneDnOverlays is onhook")
             endpoint.speaker = speaker
             self.engine.answer(ringing)
         elif not self.engine.hasCall(endpoint):
             endpoint.debug("OFFHOOK")
+            endpoint.debug("---SkinnySyncPhoneDnOverlays is onhook")
             endpoint.speaker = speaker
             self.engine.seize(endpoint, self._line(endpoint, instance))
         else:

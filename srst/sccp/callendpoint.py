@@ -26,6 +26,7 @@ the ephone, C{now()} and the C{debug ephone state} writer.
 from __future__ import annotations
 
 import ipaddress
+import os
 from typing import Any
 
 from twisted.logger import Logger
@@ -86,6 +87,10 @@ _TONE_NAMES = {Tone.INSIDE_DIAL: "DtInsideDialTone", Tone.OUTSIDE_DIAL: "DtOutsi
                Tone.HOLD: "DtHoldTone"}
 """The IOS names C{debug ephone state} prints for tones."""
 
+_IOS_CALL_STATES = {CallState.RING_OUT: 1, CallState.CONNECTED: 4, CallState.RING_IN: 7}
+"""The channel state numbers IOS prints in C{Call Info ... call state n} (the seed's 1, 7, 4); other
+states print their SCCP number."""
+
 _OFF_HOOK_CHANNELS = frozenset(("SEIZE", "ALERTING", "CONNECTED", "HOLD"))
 """The channel states that count as off hook in C{show ephone}."""
 
@@ -133,6 +138,7 @@ class SccpEndpoint:
         self._channels: dict[Leg, str] = {}
         self._transmitting: set[Leg] = set()
         self._holdTone: set[Leg] = set()
+        self._toneOn: set[Leg] = set()
 
     # -- ICallEndpoint attributes --------------------------------------------------------------
 
@@ -207,15 +213,32 @@ class SccpEndpoint:
         """Write a C{debug ephone state} line prefixed with the station (if that debug is on)."""
         self.station.stateDebug(text, **fields)
 
+    def dnDebug(self, text: str, **fields: Any) -> None:
+        """Write a C{debug ephone state} line of a DN's channel: IOS writes those without the station."""
+        self.station.stateDebug(text, labelled=False, **fields)
+
+    def _voiceMode(self, leg: Leg) -> m.ActivateCallPlane:
+        self.dnDebug("DN {dn} chan 1 Voice_Mode", dn=leg.line.tag)
+        return m.ActivateCallPlane(leg.line.instance)
+
     def _callState(self, leg: Leg, state: CallState) -> m.CallState:
         self.debug("SetCallState line {line} DN {dn}(-1) chan 1 ref {ref} {ts}", line=leg.line.instance,
                    dn=leg.line.tag, ref=leg.callReference, ts=_TS.get(state, str(int(state))))
         return m.CallState(state, leg.line.instance, leg.callReference, 0, PRECEDENCE_LEVEL, 0)
 
     def _tone(self, leg: Leg, tone: Tone) -> m.StartTone:
-        self.debug("dn_tone_control DN={dn} chan 1 tonetype={tone}:{name} onoff=1", dn=leg.line.tag,
-                   tone=int(tone), name=_TONE_NAMES.get(tone, "Tone"))
+        self._toneOn.add(leg)
+        self.dnDebug("dn_tone_control DN={dn} chan 1 tonetype={tone}:{name} onoff=1 pid={pid}", dn=leg.line.tag,
+                     tone=int(tone), name=_TONE_NAMES.get(tone, "Tone"), pid=os.getpid())
         return m.StartTone(tone, ToneDirection.USER, leg.line.instance, leg.callReference)
+
+    def _stopTone(self, leg: Leg) -> m.StopTone:
+        """StopTone; C{dn_tone_control ... DtSilence onoff=0} when a tone was playing."""
+        if leg in self._toneOn:
+            self._toneOn.discard(leg)
+            self.dnDebug("dn_tone_control DN={dn} chan 1 tonetype=0:DtSilence onoff=0 pid={pid}", dn=leg.line.tag,
+                         pid=os.getpid())
+        return m.StopTone(leg.line.instance, leg.callReference)
 
     def _keys(self, leg: Leg, softKeySet: SoftKeySet) -> m.SelectSoftKeys:
         return m.SelectSoftKeys(leg.line.instance, leg.callReference, softKeySet, ALL_KEYS)
@@ -223,7 +246,12 @@ class SccpEndpoint:
     def _prompt(self, leg: Leg, text: str) -> m.DisplayPromptStatus:
         return m.DisplayPromptStatus(0, text[:32], leg.line.instance, leg.callReference)
 
-    def _callInfo(self, leg: Leg, remote: Party | None, security: CallSecurityStatus) -> m.CallInfo:
+    def _callInfo(self, leg: Leg, remote: Party | None, security: CallSecurityStatus,
+                  state: CallState | None = None) -> m.CallInfo:
+        """
+        CallInfo; with C{state} (the call state it goes with), also the
+        seed's C{Call Info} block of C{debug ephone state}.
+        """
         own = Party(leg.line.number, leg.line.name)
         other = remote or Party("")
         calling, called = (own, other) if leg.outgoing else (other, own)
@@ -232,6 +260,19 @@ class SccpEndpoint:
         last = redirect.lastRedirecting if redirect is not None else Party("")
         reason = int(redirect.reason) if redirect is not None else 0
         callType = CallType.OUTBOUND if leg.outgoing else CallType.FORWARD if redirect else CallType.INBOUND
+        if state is not None and self.station.stateDebugEnabled():
+            fields = dict(dn=leg.line.tag, line=leg.line.instance, ref=leg.callReference, called=called.number,
+                          calling=calling.number, last=last.number, original=original.number)
+            self.debug(":callingNumber {calling}", **fields)
+            self.debug(":callingParty {party}", party=calling.name or calling.number, **fields)
+            self.debug("Call Info DN {dn} line {line} ref {ref} call state {state} called {called} calling {calling}"
+                       " origcalled {last}", state=_IOS_CALL_STATES.get(state, int(state)), **fields)
+            self.debug("Call Info DN {dn} line {line} ref {ref} called {called} calling {calling} origcalled"
+                       " {original} calltype {callType}", callType=int(callType), **fields)
+            self.debug("Call Info for chan 1")
+            self.debug("Original Called Name {name}", name=original.name or original.number)
+            self.debug("{calling} calling ", **fields)
+            self.debug("{called}", **fields)
         return m.CallInfo(
             callingPartyName=calling.name, callingParty=calling.number, calledPartyName=called.name,
             calledParty=called.number, lineInstance=leg.line.instance, callReference=leg.callReference,
@@ -273,16 +314,19 @@ class SccpEndpoint:
         self.send(m.SetRinger(RingMode.OFF, RingDuration.NORMAL, 0, 0))
         if self.speaker:
             self.send(m.SetSpeakerMode(SpeakerMode.ON))
+        # IOS counts activeLine from 0.
+        self.debug("SIEZE on activeLine {line} activeChan 1", line=n - 1, ref=ref)
         self.send(m.SetLamp(Stimulus.LINE, n, LampMode.ON), self._callState(leg, CallState.OFF_HOOK),
                   self._keys(leg, SoftKeySet.OFF_HOOK_FEATURES if leg.consult else SoftKeySet.OFF_HOOK),
-                  self._prompt(leg, m.LABEL_ENTER_NUMBER),
-                  m.ActivateCallPlane(n), self._tone(leg, Tone.INSIDE_DIAL))
+                  self._prompt(leg, m.LABEL_ENTER_NUMBER))
+        # srst has no PLAR for ephone lines: the check finds no number, so dial tone.
+        self.debug("Check Plar Number ")
+        self.send(self._voiceMode(leg), self._tone(leg, Tone.INSIDE_DIAL))
         self._channel(leg, LegStatus.DIALING.channel)
-        self.debug("SIEZE on activeLine {line} activeChan 1", line=n, ref=ref)
 
     def digitsStarted(self, leg: Leg) -> None:
         """The first digit: dial tone off, DigitsFoll softkeys."""
-        self.send(m.StopTone(leg.line.instance, leg.callReference), self._keys(leg, SoftKeySet.DIGITS_FOLLOWING))
+        self.send(self._stopTone(leg), self._keys(leg, SoftKeySet.DIGITS_FOLLOWING))
 
     def secondaryDialTone(self, leg: Leg) -> None:
         """The access code was dialled: outside dial tone."""
@@ -297,8 +341,12 @@ class SccpEndpoint:
     def proceeding(self, leg: Leg, called: Party) -> None:
         """sccp.md 5.4 (b): the number is complete and reaches a phone."""
         self._dialled(leg)
-        self.debug("Skinny-to-Skinny call DN {dn} chan 1 to {number} instance 1", dn=leg.line.tag,
-                   number=called.number)
+        if called.tag:
+            self.debug("Skinny-to-Skinny call DN {dn} chan 1 to DN {calledDn} chan 1 instance 1", dn=leg.line.tag,
+                       calledDn=called.tag, number=called.number)
+        else:
+            self.debug("Skinny-to-Skinny call DN {dn} chan 1 to {number} instance 1", dn=leg.line.tag,
+                       number=called.number)
         self.send(m.DialedNumber(leg.collector.digits or called.number, leg.line.instance, leg.callReference),
                   self._callState(leg, CallState.PROCEED),
                   self._callInfo(leg, Party(called.number), CallSecurityStatus.UNKNOWN),
@@ -307,7 +355,7 @@ class SccpEndpoint:
     def ringback(self, leg: Leg, called: Party) -> None:
         """sccp.md 5.4 (c), caller side: RingOut and ringback tone."""
         self.send(self._callState(leg, CallState.RING_OUT), self._tone(leg, Tone.ALERTING),
-                  self._callInfo(leg, called, CallSecurityStatus.UNKNOWN))
+                  self._callInfo(leg, called, CallSecurityStatus.UNKNOWN, CallState.RING_OUT))
         self._channel(leg, LegStatus.RING_OUT.channel)
 
     def alerting(self, leg: Leg, caller: Party) -> None:
@@ -316,7 +364,7 @@ class SccpEndpoint:
         text = (m.LABEL_FROM + (caller.name or caller.number))[:32]
         self.send(self._callState(leg, CallState.RING_IN), self._keys(leg, SoftKeySet.RING_IN),
                   self._prompt(leg, text), m.DisplayPriNotify(NOTIFY_SECONDS, NOTIFY_PRIORITY, text),
-                  self._callInfo(leg, caller, CallSecurityStatus.UNKNOWN),
+                  self._callInfo(leg, caller, CallSecurityStatus.UNKNOWN, CallState.RING_IN),
                   m.SetLamp(Stimulus.LINE, n, LampMode.BLINK),
                   m.SetRinger(RingMode.INSIDE, RingDuration.NORMAL, n, ref))
         self.debug("Ringer Inside Ring On")
@@ -344,9 +392,13 @@ class SccpEndpoint:
         self.send(m.SetRinger(RingMode.OFF, RingDuration.NORMAL, 0, 0))
         if self.speaker:
             self.send(m.SetSpeakerMode(SpeakerMode.ON))
-        self.send(m.SetLamp(Stimulus.LINE, n, LampMode.ON), self._callState(leg, CallState.OFF_HOOK),
-                  m.ActivateCallPlane(n), m.SetRinger(RingMode.OFF, RingDuration.NORMAL, n, ref),
-                  m.StopTone(n, ref))
+        self.send(m.SetLamp(Stimulus.LINE, n, LampMode.ON), self._callState(leg, CallState.OFF_HOOK))
+        caller, ephone = leg.remote, self.ephone
+        if caller is not None and caller.owner and ephone is not None:
+            self.station.stateDebug("{station}[{device}]:Answer Incoming call from {owner} DN {callerDn} chan 1",
+                                    labelled=False, device=ephone.deviceName, owner=caller.owner,
+                                    callerDn=caller.tag)
+        self.send(self._voiceMode(leg), m.SetRinger(RingMode.OFF, RingDuration.NORMAL, n, ref), self._stopTone(leg))
         self._channel(leg, LegStatus.CONNECTED.channel)
 
     def openReceive(self, leg: Leg, stream: MediaStream) -> None:
@@ -372,6 +424,9 @@ class SccpEndpoint:
         host, port = remote.address
         ref = leg.callReference
         self.debug("StartMedia {ip} port={port}", ip=host, port=port)
+        self.dnDebug("DN {dn} chan 1 codec {codec}:{codecName} duration {ms} ms bytes {size}", dn=leg.line.tag,
+                     codec=int(sccpCodec(stream.codec)), codecName=stream.codec.iosName, ms=stream.milliseconds,
+                     size=payloadBytes(stream.codec, stream.milliseconds))
         self.send(m.StartMediaTransmission(
             conferenceId=ref, passThruPartyId=stream.passThruPartyId, remoteIpAddr=ipaddress.ip_address(host),
             remotePortNumber=port, millisecondPacketSize=stream.milliseconds,
@@ -385,16 +440,25 @@ class SccpEndpoint:
     def connected(self, leg: Leg, remote: Party, encrypted: bool) -> None:
         """sccp.md 5.4 (d): Connected, with the padlock when encrypted."""
         security = CallSecurityStatus.ENCRYPTED if encrypted else CallSecurityStatus.NOT_AUTHENTICATED
-        self.send(m.StopTone(leg.line.instance, leg.callReference), self._callState(leg, CallState.CONNECTED),
+        ringback = leg.outgoing and leg in self._toneOn
+        if leg.outgoing:
+            # The caller's media starts once connected (the engine opens it after this).
+            self.dnDebug("defer_start for DN {dn} chan 1 at CONNECTED", dn=leg.line.tag)
+        stopTone = self._stopTone(leg)
+        if ringback:
+            # The channel leaves the ringback tone's voice mode for the call's.
+            self.dnDebug("DN {dn} chan 1 End Voice_Mode", dn=leg.line.tag)
+            self.dnDebug("DN {dn} chan 1 Voice_Mode", dn=leg.line.tag)
+        self.send(stopTone, self._callState(leg, CallState.CONNECTED),
                   self._keys(leg, SoftKeySet.CONNECTED), self._prompt(leg, m.LABEL_CONNECTED),
-                  self._callInfo(leg, remote, security))
+                  self._callInfo(leg, remote, security, CallState.CONNECTED))
         self._channel(leg, LegStatus.CONNECTED.channel)
 
     def held(self, leg: Leg, stream: MediaStream | None) -> None:
         """sccp.md 5.4 (g), holder side."""
         if leg in self._holdTone:
             self._holdTone.discard(leg)
-            self.send(m.StopTone(leg.line.instance, leg.callReference))
+            self.send(self._stopTone(leg))
         self.send(*self._stopStream(leg, stream))
         self.send(m.SetLamp(Stimulus.LINE, leg.line.instance, LampMode.WINK), self._callState(leg, CallState.HOLD),
                   self._keys(leg, SoftKeySet.ON_HOLD), self._prompt(leg, m.LABEL_HOLD),
@@ -419,17 +483,18 @@ class SccpEndpoint:
         """The other side resumed: stop the hold tone."""
         if leg in self._holdTone:
             self._holdTone.discard(leg)
-            self.send(m.StopTone(leg.line.instance, leg.callReference))
+            self.send(self._stopTone(leg))
 
     def released(self, leg: Leg, stream: MediaStream | None, answered: bool) -> None:
         """sccp.md 5.4 (f): the hang-up sequence."""
         n, ref = leg.line.instance, leg.callReference
         self._holdTone.discard(leg)
         if not leg.outgoing and not answered:
+            self._toneOn.discard(leg)
             self.send(m.SetRinger(RingMode.OFF, RingDuration.NORMAL, 0, 0), self._callState(leg, CallState.ON_HOOK),
                       m.SetLamp(Stimulus.LINE, n, LampMode.OFF), m.SelectSoftKeys(0, 0, SoftKeySet.ON_HOOK, ALL_KEYS))
         else:
-            self.send(m.StopTone(n, ref), m.SetLamp(Stimulus.LINE, n, LampMode.OFF), m.ClearPromptStatus(n, ref))
+            self.send(self._stopTone(leg), m.SetLamp(Stimulus.LINE, n, LampMode.OFF), m.ClearPromptStatus(n, ref))
             self.send(*self._stopStream(leg, stream))
             self.send(self._callState(leg, CallState.ON_HOOK), m.SelectSoftKeys(0, 0, SoftKeySet.ON_HOOK, ALL_KEYS),
                       m.DefineTimeDate.fromDateTime(self.station.now()), m.SetSpeakerMode(SpeakerMode.OFF))
@@ -445,7 +510,7 @@ class SccpEndpoint:
         """sccp.md 5.4 (h): a transfer gave the leg a new other side (ringing: ringback)."""
         if leg in self._holdTone:
             self._holdTone.discard(leg)
-            self.send(m.StopTone(leg.line.instance, leg.callReference))
+            self.send(self._stopTone(leg))
         if ringing:
             self.send(self._callState(leg, CallState.RING_OUT), self._tone(leg, Tone.ALERTING))
         self.send(self._callInfo(leg, remote, CallSecurityStatus.UNKNOWN))
@@ -458,6 +523,7 @@ class SccpEndpoint:
         """sccp.md 5.4 (j): another phone with the shared line took the call."""
         ringing = self._channels.get(leg, "") == LegStatus.RING_IN.channel
         self._transmitting.discard(leg)
+        self._toneOn.discard(leg)
         self._channel(leg, None)
         self._showInUse(leg.line, leg.callReference, ringing)
 

@@ -19,17 +19,19 @@ from typing import Callable
 from zope.interface import implementer
 
 from srst.calls.interfaces import Destination, DialMatch, ICallEndpoint, IDirectory, LineRef
-from srst.sccp.registry import EphoneRegistry, Line
+from srst.sccp.registry import Ephone, EphoneRegistry, Line
 from srst.sccp.station import ICallStation
 
 
-def lineRef(line: Line) -> LineRef:
+def lineRef(line: Line, ephone: Ephone) -> LineRef:
     """
     @param line: a registered phone's line.
+    @param ephone: the phone it belongs to (its C{ephone-(n)} owner name).
     @return: its L{LineRef}.
     """
     assignment = line.assignment
-    return LineRef(assignment.instance, assignment.dn, assignment.name, assignment.dnTag)
+    return LineRef(assignment.instance, assignment.dn, assignment.name, assignment.dnTag,
+                   owner=f"ephone-({ephone.number})")
 
 
 @implementer(IDirectory)
@@ -80,7 +82,7 @@ class RegistryDirectory:
                 continue
             for line in ephone.lines:
                 if line.assignment.dn == number:
-                    found.append(Destination(self._endpointFor(ephone.station), lineRef(line)))
+                    found.append(Destination(self._endpointFor(ephone.station), lineRef(line, ephone)))
                     break
         return found
 

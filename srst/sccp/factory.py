@@ -18,13 +18,17 @@ clock and the collaborators, builds protocol + station pairs, counts
 connections, handshakes and errors, and writes the C{debug ephone register}
 lines about sockets and TLS (seed: C{New Skinny socket accepted [2] (0
 active)}, C{sin_family 2, sin_port 51617, in_addr 10.5.43.177}, C{Start TLS
-Handshake 0 10.5.43.177 51617}, C{TLS Handshake completes}).  It does not
-parse or decide.
+Handshake 0 10.5.43.177 51617}, C{add_skinny_secure_socket ...},
+C{skinny_secure_handshake ...}, C{TLS Handshake retcode
+OPSSLReadWouldBlockErr} for each handshake step that waits for the phone,
+C{CRYPTO_PKI_OPSSL - Verifying 1 Certs}, C{TLS Handshake completes}).  It
+does not parse or decide.
 """
 
 from __future__ import annotations
 
 import datetime
+import os
 import socket
 from collections import Counter
 from typing import Any, Callable
@@ -34,10 +38,11 @@ from twisted.internet.interfaces import IAddress, IReactorTime, ITransport
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 from twisted.python.failure import Failure
+from zope.interface import implementer
 
 from srst.debug import DebugSwitches
 from srst.lograte import LogLimiter
-from srst.pki.tls import HandshakeFailure, ServerTLSOptions, describeSSLError
+from srst.pki.tls import HandshakeFailure, IHandshakeObserver, ServerTLSOptions, describeSSLError
 from srst.sccp._templates import StationSettings, dateTemplate, idlePrompt
 from srst.sccp.config import CallManagerFallbackConfig
 from srst.sccp.limits import IAdmittedConnection
@@ -53,6 +58,26 @@ STATE_NAMESPACE = "srst.debug.ephone.state"
 
 HANDSHAKE_TIMED_OUT = "handshake timed out"
 """The handshake-failure reason of a phone that did not finish in time."""
+
+
+@implementer(IHandshakeObserver)
+class _HandshakeDebug:
+    """
+    Writes the C{debug ephone register} lines of one connection's TLS
+    handshake steps (while that debug is on).
+    """
+
+    def __init__(self, factory: SkinnyFactory, protocol: SkinnyProtocol) -> None:
+        self.factory = factory
+        self.fields = dict(socket=protocol.socketNumber, ip=protocol.peerHost, port=protocol.peerPort)
+
+    def readWouldBlock(self) -> None:
+        if self.factory._registerDebug():
+            self.factory.registerLog.debug("TLS Handshake retcode OPSSLReadWouldBlockErr", **self.fields)
+
+    def verifying(self, count: int) -> None:
+        if self.factory._registerDebug():
+            self.factory.registerLog.debug("CRYPTO_PKI_OPSSL - Verifying {count} Certs", count=count, **self.fields)
 
 
 class SkinnyFactory(Factory):
@@ -177,7 +202,13 @@ class SkinnyFactory(Factory):
         if self.secure and debug:
             log.debug("skinny_socket_process: secure skinny sessions = {sessions}",
                       sessions=self.activeConnections, **fields)
+            pid = os.getpid()
+            log.debug("add_skinny_secure_socket: pid ={pid}, new_sock={socket}, ip address = {ip}", pid=pid, **fields)
+            log.debug("skinny_secure_handshake: pid ={pid}, sock={socket}, args->pid={pid}, ip address = {ip}", pid=pid,
+                      **fields)
             log.debug("Start TLS Handshake {socket} {ip} {port}", **fields)
+        if self.secure and self.tlsOptions is not None:
+            self.tlsOptions.observeHandshake(protocol.transport, _HandshakeDebug(self, protocol))
         core = StationCore(
             clock=self.clock, sender=protocol, registry=self.registry, settings=self.settings, now=self.now,
             socket=protocol.socketNumber, peerHost=protocol.peerHost, peerPort=protocol.peerPort,

@@ -105,11 +105,12 @@ class ICallStation(Interface):
     def stateDebugEnabled() -> bool:
         """@return: whether C{debug ephone state} lines are wanted (skip building costly ones)."""
 
-    def stateDebug(text: str, **fields: Any) -> None:
+    def stateDebug(text: str, labelled: bool = True, **fields: Any) -> None:
         """
         Write a C{debug ephone state} line: C{text} (a format string) after
-        the session's label, with C{fields} and the session's own; nothing
-        while that debug is off.
+        the session's label (unless C{labelled} is false: IOS writes the
+        lines of a DN's channel, C{DN 2 chan 1 Voice_Mode}, without it), with
+        C{fields} and the session's own; nothing while that debug is off.
         """
 
 
@@ -219,9 +220,9 @@ class Station:
         """See L{ICallStation.stateDebugEnabled}."""
         return self.core.stateDebugEnabled()
 
-    def stateDebug(self, text: str, **fields: Any) -> None:
+    def stateDebug(self, text: str, labelled: bool = True, **fields: Any) -> None:
         """See L{ICallStation.stateDebug}."""
-        self.core.stateDebug(text, **fields)
+        self.core.stateDebug(text, labelled, **fields)
 
     def status(self) -> StationStatus:
         """@return: the session's state."""
