@@ -49,6 +49,7 @@ call-manager-fallback:
   transfer-system: full-consult
   transfer-pattern: ["9...."]
   call-forward: {no-answer: "3003", no-answer-timeout: 3}
+  voicemail: "3003"
   ephones:
     - {mac: 0000.0000.00F1, type: "7970", buttons: [{line: 1, dn: "3001", label: "3001", name: Alice}],
        speed-dials: [{button: 2, number: "3002", label: Bob}]}
@@ -451,6 +452,24 @@ class CallFeaturesIntegrationTests(TestCase):
         a.stimulus(Stimulus.SPEED_DIAL, 7)
         yield expect(a, isMessage(m.DisplayNotify, notify=m.LABEL_KEY_IS_NOT_ACTIVE), "key not active", mark)
         self.assertAllIdle()
+
+    @bounded
+    def test_messagesButtonDialsVoicemail(self) -> None:
+        """
+        Alice's Messages button (Stimulus VoiceMail) on hook goes off hook
+        and dials the voicemail number 3003: Carol's phone, standing in for
+        the voicemail system, rings and answers; SRTP flows.
+        """
+        a, c = yield self.register(ALICE, CAROL)
+        mark = len(a.received), len(c.received)
+        a.stimulus(Stimulus.VOICE_MAIL, 0)
+        yield expect(c, RINGING, "ringing from the Messages button", mark[1])
+        self.assertEqual(a.receivedOfType(m.DialedNumber)[-1].dialedNumber, DN_C)
+        c.offHook()
+        yield expect(a, isCallState(CallState.CONNECTED), "connected", mark[0])
+        yield self.assertMediaFlows(a, c)
+        self.assertSecureInfo(a, DN_A, DN_C)
+        yield self.hangUpAndCheckIdle(a, c)
 
     @bounded
     def test_doNotDisturb(self) -> None:

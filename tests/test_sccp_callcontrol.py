@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from automat import NoTransition
+from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
@@ -408,6 +409,58 @@ class SpeedDialRedialTests(SynchronousTestCase):
         self.assertEqual(c.ask(m.Stimulus(Stimulus.LAST_NUMBER_REDIAL, 0)), [
             m.StopTone(1, 6), keys(SoftKeySet.DIGITS_FOLLOWING, 6), callState(CallState.BUSY, 6),
             tone(Tone.LINE_BUSY, 6), prompt(m.LABEL_BUSY, 6)])
+
+
+class VoicemailButtonTests(SynchronousTestCase):
+    """
+    The Messages button (Stimulus 0x0F, VoiceMail) dials
+    C{call-manager-fallback.voicemail} as if keyed in (issue 13 item 6);
+    without one it is not active and the phone stays usable.
+    """
+
+    def test_messagesOnHook(self) -> None:
+        """
+        On hook, Messages goes off hook on the speaker and dials the
+        voicemail number 2003: Carol's phone (the voicemail pilot) rings.
+        """
+        router = CallRouter(callConfig(voicemail="2003"))
+        a, c = router.phone(MAC_A), router.phone(MAC_C)
+        received = a.ask(m.Stimulus(Stimulus.VOICE_MAIL, 0))
+        self.assertEqual(received[:len(offHookSequence(A_REF, True))], offHookSequence(A_REF, True))
+        self.assertIn(m.DialedNumber("2003", 1, A_REF), received)
+        self.assertIn(callState(CallState.RING_IN, B_REF), c.received())
+
+    def test_messagesAtDialTone(self) -> None:
+        """Off hook with dial tone Messages dials the voicemail number; after a digit it is not active."""
+        router = CallRouter(callConfig(voicemail="2003"))
+        a = router.phone(MAC_A)
+        router.phone(MAC_C)
+        a.send(m.OffHook())
+        a.received()
+        received = a.ask(m.Stimulus(Stimulus.VOICE_MAIL, 0))
+        self.assertEqual(received[:2], [m.StopTone(1, A_REF), keys(SoftKeySet.DIGITS_FOLLOWING, A_REF)])
+        self.assertIn(m.DialedNumber("2003", 1, A_REF), received)
+        self.assertEqual(a.ask(m.Stimulus(Stimulus.VOICE_MAIL, 0)), [m.DisplayNotify(5, m.LABEL_KEY_IS_NOT_ACTIVE)])
+
+    def test_messagesWithoutVoicemail(self) -> None:
+        """
+        With no voicemail number, Messages is logged as ignored with the
+        reason and gets "Key Is Not Active"; the phone stays idle and can
+        still call.
+        """
+        router = CallRouter()
+        a = router.phone(MAC_A)
+        router.phone(MAC_B)
+        events: list[dict[str, Any]] = []
+        globalLogPublisher.addObserver(events.append)
+        self.addCleanup(globalLogPublisher.removeObserver, events.append)
+        self.assertEqual(a.ask(m.Stimulus(Stimulus.VOICE_MAIL, 0)), [m.DisplayNotify(5, m.LABEL_KEY_IS_NOT_ACTIVE)])
+        self.assertIn("ignored: cannot use the Messages button without a voicemail number "
+                      "(call-manager-fallback.voicemail)", "\n".join(formatEvent(e) for e in events))
+        assertAllIdle(self, router, IDLE_LINE)
+        a.send(m.OffHook())
+        dial(a, "2002")
+        self.assertIn(m.DialedNumber("2002", 1, A_REF), a.received())
 
 
 class DoNotDisturbTests(SynchronousTestCase):

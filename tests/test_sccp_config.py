@@ -156,6 +156,31 @@ call-manager-fallback:
         self.assertIn("call-manager-fallback.ephones[0].buttons[0].pickup-group: 'sales' is not allowed; "
                       "expected a pickup group number of 1 to 32 digits", "\n".join(lines))
 
+    def test_voicemail(self):
+        """
+        C{voicemail} (IOS C{voicemail 2105}) is the number the Messages
+        button dials; YAML's integer is read as digits, anything else is
+        reported with its YAML path.
+        """
+        c = loadString(MINIMAL + """
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+  voicemail: 2105
+""")
+        self.assertEqual(c.callManagerFallback.voicemail, "2105")
+        c = loadString(MINIMAL + """
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+""")
+        self.assertIsNone(c.callManagerFallback.voicemail)
+        lines = problemsOf(self, MINIMAL + """
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+  voicemail: mailbox
+""")
+        self.assertIn("call-manager-fallback.voicemail: 'mailbox' is not allowed; "
+                      "expected a directory number of 1 to 24 digits (0-9, * and #)", "\n".join(lines))
+
     def test_connectionLimitProblems(self):
         """
         Connection caps must be positive integers, and the per-host cap may

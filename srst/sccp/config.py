@@ -159,6 +159,8 @@ class CallManagerFallbackConfig:
     @ivar reservationTimeoutDays: C{auto-assign.reservation-timeout-days}:
         the auto-assigned number of a phone not seen for this many days is
         given up; L{None} keeps reservations for ever.
+    @ivar voicemail: C{voicemail}: the number the Messages button dials
+        (the voicemail pilot), or L{None}.
     """
 
     ipSourceAddress: str
@@ -179,6 +181,7 @@ class CallManagerFallbackConfig:
     timeouts: Timeouts = Timeouts()
     callForward: CallForward = CallForward()
     systemMessage: str | None = None
+    voicemail: str | None = None
     dateFormat: str = "M/D/Y"
     autoAssign: tuple[int, int] | None = None
     reservationTimeoutDays: int | None = DEFAULT_RESERVATION_TIMEOUT_DAYS
@@ -323,6 +326,7 @@ def readCallManagerFallback(
         timeouts=t,
         callForward=cf,
         systemMessage=c.string("system-message"),
+        voicemail=_number(c, "voicemail"),
         dateFormat=c.string("date-format", "M/D/Y", choices=["m/d/y", "d/m/y", "y/m/d", "m/d/ya"]) or "m/d/y",
         autoAssign=autoAssign,
         reservationTimeoutDays=reservationTimeoutDays,
