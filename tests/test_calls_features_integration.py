@@ -10,10 +10,13 @@ for a timer (the 3 s configuration minimum).
 
 from __future__ import annotations
 
+import io
+import json
 from typing import Any, Callable
 
 from twisted.internet import reactor
 from twisted.internet.defer import gatherResults
+from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
 
 from srst.media.srtp import SrtpError, SrtpReceiver, SrtpSender, generateKeys
@@ -24,12 +27,14 @@ from srst.sccp.constants import (
     CallSecurityStatus,
     CallState,
     CallType,
+    LampMode,
     RingMode,
     SoftKeyEvent,
     Stimulus,
     Tone,
 )
 from srst.tools._phoneclient import SimulatedPhone
+from srst.tools.cli import main as cliMain
 from tests.callhelpers import isCallState, isMessage, waitUntil
 from tests.phonehelpers import registeredPhone, routerYamlWithCapf
 from tests.routerhelpers import bounded, startRouter, stateDirectory
@@ -470,6 +475,38 @@ class CallFeaturesIntegrationTests(TestCase):
         yield self.assertMediaFlows(a, c)
         self.assertSecureInfo(a, DN_A, DN_C)
         yield self.hangUpAndCheckIdle(a, c)
+
+    @bounded
+    def test_messageWaitingLamp(self) -> None:
+        """
+        C{srst-cli mwi on 3001} over the router's admin socket lights
+        Alice's message-waiting lamp (SetLamp, voice-mail stimulus,
+        instance 0) and C{show ephone --json} says so; C{mwi off} puts it
+        out; an unknown number is refused with exit code 1.
+        """
+        [a] = yield self.register(ALICE)
+        socket = self.service.config.admin.socket
+        lamp = isMessage(m.SetLamp, stimulus=Stimulus.VOICE_MAIL, stimulusInstance=0)
+
+        def cli(*words: str) -> Any:
+            out, err = io.StringIO(), io.StringIO()
+            d = deferToThread(cliMain, ["--socket", socket] + list(words), out, err)
+            return d.addCallback(lambda code: (code, out.getvalue(), err.getvalue()))
+
+        mark = len(a.received)
+        result = yield cli("mwi", "on", DN_A)
+        self.assertEqual(result, (0, "Message waiting on for 3001: lamp set on ephone-1\n", ""))
+        on = yield expect(a, lamp, "lamp on", mark)
+        self.assertEqual(on.lampMode, LampMode.ON)
+        code, out, err = yield cli("--json", "show", "ephone", "registered")
+        self.assertEqual([e["messageWaiting"] for e in json.loads(out)["ephones"]], [True])
+        mark = len(a.received)
+        result = yield cli("mwi", "off", DN_A)
+        self.assertEqual(result[0], 0)
+        off = yield expect(a, lamp, "lamp off", mark)
+        self.assertEqual(off.lampMode, LampMode.OFF)
+        result = yield cli("mwi", "on", "9999")
+        self.assertEqual(result, (1, "% Unknown number 9999: no ephone has a line with that number\n", ""))
 
     @bounded
     def test_doNotDisturb(self) -> None:
