@@ -2,7 +2,8 @@
 """
 The SCCP operator commands: C{show ephone}, C{show ephone registered},
 C{show ephone unregistered}, C{show ephone offhook}, C{show ephone
-auto-assign}, C{clear ephone auto-assign}, C{debug ephone register} and
+auto-assign}, C{clear ephone auto-assign}, C{mwi on|off NUMBER} (the
+message-waiting lamps, L{setMessageWaiting}), C{debug ephone register} and
 C{debug ephone state}.
 
 C{show ephone} follows the seed's sample (secure-srst-configuration-example,
@@ -23,7 +24,8 @@ without trailing spaces.  The line breaks otherwise are the seed's.
     certificate), and left out for a clear-text phone.
   - C{SCCP ver} is the negotiated protocol version.
   - C{DnD} ends the C{mediaActive} line of a phone in do-not-disturb (the
-    DND softkey), as IOS marks it; nothing is added otherwise.
+    DND softkey), as IOS marks it; nothing is added otherwise.  C{MWI}
+    follows when its message-waiting lamp is on (C{mwi on}).
   - The C{IP:} line is the phone's address, its source port, its model, the
     keepalives received in this registration and its line buttons.
   - Each line button prints C{dn <ephone-dn tag> number <DN>}, the line's
