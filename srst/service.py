@@ -38,6 +38,7 @@ from srst.calls.alias import Aliases
 from srst.calls.commands import ControlledCallRow, registerCallCommands
 from srst.calls.engine import CallEngine
 from srst.calls.forward import ForwardSettings
+from srst.calls.voicemail import Voicemail
 from srst.admin.server import AdminFactory, AdminSocketError, AdminSocketService, adminSocketProblem
 from srst.config import RouterConfig, load
 from srst.credentials import CredentialsFactory, registerCredentialsCommands
@@ -404,7 +405,11 @@ class RouterService(MultiService):
             registerSccpCommands(self.commands, self.registry, self.skinnyFactories, self.connectionLimits)
             registerOffhookCommand(self.commands, self.callControl)
             registerCallCommands(self.commands, self.callEngine, self._mgcpCallRows)
-        self.portService = VoicePortService(config, reactor, self.callEngine, self.controlPlane, self.debug)
+        cmf = config.callManagerFallback
+        voicemail = (Voicemail(cmf.voicemail, cmf.vmIntegration)
+                     if cmf is not None and cmf.voicemail is not None else None)
+        self.portService = VoicePortService(config, reactor, self.callEngine, self.controlPlane, self.debug,
+                                            voicemail=voicemail)
         self.portService.setServiceParent(self)
         self.voicePorts = self.portService.ports
         self.portEndpoints = self.portService.endpoints

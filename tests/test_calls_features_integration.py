@@ -10,10 +10,13 @@ for a timer (the 3 s configuration minimum).
 
 from __future__ import annotations
 
+import io
+import json
 from typing import Any, Callable
 
 from twisted.internet import reactor
 from twisted.internet.defer import gatherResults
+from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
 
 from srst.media.srtp import SrtpError, SrtpReceiver, SrtpSender, generateKeys
@@ -24,12 +27,14 @@ from srst.sccp.constants import (
     CallSecurityStatus,
     CallState,
     CallType,
+    LampMode,
     RingMode,
     SoftKeyEvent,
     Stimulus,
     Tone,
 )
 from srst.tools._phoneclient import SimulatedPhone
+from srst.tools.cli import main as cliMain
 from tests.callhelpers import isCallState, isMessage, waitUntil
 from tests.phonehelpers import registeredPhone, routerYamlWithCapf
 from tests.routerhelpers import bounded, startRouter, stateDirectory
@@ -49,6 +54,7 @@ call-manager-fallback:
   transfer-system: full-consult
   transfer-pattern: ["9....", "3004 blind"]
   call-forward: {no-answer: "3003", no-answer-timeout: 3}
+  voicemail: "3003"
   ephones:
     - {mac: 0000.0000.00F1, type: "7970", buttons: [{line: 1, dn: "3001", label: "3001", name: Alice}],
        speed-dials: [{button: 2, number: "3002", label: Bob}]}
@@ -505,6 +511,56 @@ class CallFeaturesIntegrationTests(TestCase):
         a.stimulus(Stimulus.SPEED_DIAL, 7)
         yield expect(a, isMessage(m.DisplayNotify, notify=m.LABEL_KEY_IS_NOT_ACTIVE), "key not active", mark)
         self.assertAllIdle()
+
+    @bounded
+    def test_messagesButtonDialsVoicemail(self) -> None:
+        """
+        Alice's Messages button (Stimulus VoiceMail) on hook goes off hook
+        and dials the voicemail number 3003: Carol's phone, standing in for
+        the voicemail system, rings and answers; SRTP flows.
+        """
+        a, c = yield self.register(ALICE, CAROL)
+        mark = len(a.received), len(c.received)
+        a.stimulus(Stimulus.VOICE_MAIL, 0)
+        yield expect(c, RINGING, "ringing from the Messages button", mark[1])
+        self.assertEqual(a.receivedOfType(m.DialedNumber)[-1].dialedNumber, DN_C)
+        c.offHook()
+        yield expect(a, isCallState(CallState.CONNECTED), "connected", mark[0])
+        yield self.assertMediaFlows(a, c)
+        self.assertSecureInfo(a, DN_A, DN_C)
+        yield self.hangUpAndCheckIdle(a, c)
+
+    @bounded
+    def test_messageWaitingLamp(self) -> None:
+        """
+        C{srst-cli mwi on 3001} over the router's admin socket lights
+        Alice's message-waiting lamp (SetLamp, voice-mail stimulus,
+        instance 0) and C{show ephone --json} says so; C{mwi off} puts it
+        out; an unknown number is refused with exit code 1.
+        """
+        [a] = yield self.register(ALICE)
+        socket = self.service.config.admin.socket
+        lamp = isMessage(m.SetLamp, stimulus=Stimulus.VOICE_MAIL, stimulusInstance=0)
+
+        def cli(*words: str) -> Any:
+            out, err = io.StringIO(), io.StringIO()
+            d = deferToThread(cliMain, ["--socket", socket] + list(words), out, err)
+            return d.addCallback(lambda code: (code, out.getvalue(), err.getvalue()))
+
+        mark = len(a.received)
+        result = yield cli("mwi", "on", DN_A)
+        self.assertEqual(result, (0, "Message waiting on for 3001: lamp set on ephone-1\n", ""))
+        on = yield expect(a, lamp, "lamp on", mark)
+        self.assertEqual(on.lampMode, LampMode.ON)
+        code, out, err = yield cli("--json", "show", "ephone", "registered")
+        self.assertEqual([e["messageWaiting"] for e in json.loads(out)["ephones"]], [True])
+        mark = len(a.received)
+        result = yield cli("mwi", "off", DN_A)
+        self.assertEqual(result[0], 0)
+        off = yield expect(a, lamp, "lamp off", mark)
+        self.assertEqual(off.lampMode, LampMode.OFF)
+        result = yield cli("mwi", "on", "9999")
+        self.assertEqual(result, (1, "% Unknown number 9999: no ephone has a line with that number\n", ""))
 
     @bounded
     def test_doNotDisturb(self) -> None:

@@ -16,6 +16,7 @@ from zope.interface.verify import verifyObject
 from srst.debug import DebugSwitches
 from srst.ports.config import Signal, VoicePortConfig
 from srst.ports.config import DialPeer
+from srst.calls.voicemail import VmIntegration, VmPattern, Voicemail
 from srst.calls.interfaces import ICallEndpoint
 from srst.media.portrange import RtpPortAllocator
 from srst.ports.callendpoint import VoicePortEndpoint
@@ -26,8 +27,9 @@ from srst.ports.simulated import SimulatedBackend
 from srst.ports.tones import CallProgressTone
 from srst.ports.voiceport import PortStatus, newVoicePort
 from srst.sccp import messages as m
-from srst.sccp.constants import CallState, Tone
-from tests.callhelpers import MAC_A, MAC_B, PORT_DEBUG_LOG, CallRouter, ack, dial, only
+from srst.sccp.constants import CallState, Stimulus, Tone
+from tests.callhelpers import MAC_A, MAC_B, PORT_DEBUG_LOG, CallRouter, ack, callConfig, dial, only
+from tests.dtmfhelpers import detectDigits
 from tests.test_ports_media import PortReactor
 
 PORT = "1/0/0"
@@ -258,6 +260,98 @@ class FxoSetup:
                                         debugLog=PORT_DEBUG_LOG)
         self.engine.addDirectory(PortDirectory(peers, {FXO: self.outside, FXS: self.inside}))
         self.a = self.router.phone(MAC_A)
+
+
+VM = "8000"
+"""The voice-mail number: dial-peer 8000 to FXO port 1/1/0, where the voice-mail system answers."""
+
+VM_PATTERNS = VmIntegration(direct=VmPattern(("*", "CGN")), extToExtBusy=VmPattern(("#", "CDN", "#2")),
+                            extToExtNoAnswer=VmPattern(("#", "FDN", "#", "CGN", "3")))
+"""vm-integration: C{pattern direct * CGN}, C{ext-to-ext busy # CDN #2}, C{ext-to-ext no-answer # FDN # CGN 3}."""
+
+
+class VoicemailSetup:
+    """Phones A, B, C; voicemail 8000 on FXO port 1/1/0 with L{VM_PATTERNS}; forward busy and no-answer to it."""
+
+    def __init__(self, integration: VmIntegration = VM_PATTERNS) -> None:
+        self.router = CallRouter(callConfig(voicemail=VM))
+        self.engine = self.router.engine
+        self.engine.forwards.busy = self.engine.forwards.noAnswer = VM
+        self.engine.forwards.noAnswerTimeout = 10
+        fxo = VoicePortConfig(FXO, Signal.FXO_LOOP_START)
+        self.line = SimulatedBackend(FXO, fxo.signal)
+        self.fxo = newVoicePort(fxo, self.line, debug=DebugSwitches())
+        self.endpoint = VoicePortEndpoint(self.engine, self.fxo, debugLog=PORT_DEBUG_LOG,
+                                          voicemail=Voicemail(VM, integration))
+        self.engine.addDirectory(PortDirectory([DialPeer(8000, destinationPattern=VM, port=FXO)],
+                                               {FXO: self.endpoint}))
+        self.a, self.b = self.router.phone(MAC_A), self.router.phone(MAC_B)
+
+    def heard(self) -> str:
+        """@return: the DTMF digits the voice-mail system hears on the line (Goertzel), over 3 s."""
+        return detectDigits([sample for _ in range(150) for sample in self.fxo.dsp.nextFrame()])
+
+
+class VoicemailIntegrationTests(SynchronousTestCase):
+    """
+    A call reaching the voice-mail number on a voice port sends the
+    vm-integration pattern for how it got there as DTMF once the port
+    answers (IOS C{vm-integration}; issue 13 item 6).
+    """
+
+    def test_forwardedBusy(self) -> None:
+        """
+        Alice calls Bob, who is busy: the call forwards to voicemail and
+        the voice-mail system hears C{# CDN #2} with Bob's 2002.
+        """
+        setup = VoicemailSetup()
+        setup.b.send(m.OffHook())
+        setup.a.send(m.OffHook())
+        dial(setup.a, "2002")
+        self.assertTrue(setup.line.seized)
+        self.assertIn(CallState.CONNECTED, states(setup.a.received()))
+        self.assertEqual(setup.fxo.dsp.playing, "dtmf #2002#2")
+        self.assertEqual(setup.heard(), "#2002#2")
+
+    def test_forwardedNoAnswer(self) -> None:
+        """
+        Bob does not answer in 10 s: the voice-mail system hears C{# FDN #
+        CGN 3}, the forwarding 2002 and the caller 2001.
+        """
+        setup = VoicemailSetup()
+        setup.a.send(m.OffHook())
+        dial(setup.a, "2002")
+        self.assertFalse(setup.line.seized)
+        setup.router.clock.advance(10)
+        self.assertTrue(setup.line.seized)
+        self.assertEqual(setup.heard(), "#2002#20013")
+
+    def test_direct(self) -> None:
+        """The Messages button dials 8000: the voice-mail system hears C{* CGN}, the caller's mailbox."""
+        setup = VoicemailSetup()
+        setup.a.send(m.Stimulus(Stimulus.VOICE_MAIL, 0))
+        self.assertTrue(setup.line.seized)
+        self.assertEqual(setup.heard(), "*2001")
+
+    def test_noPattern(self) -> None:
+        """Without a pattern for the case nothing is played: the call is simply connected."""
+        setup = VoicemailSetup(VmIntegration())
+        setup.b.send(m.OffHook())
+        setup.a.send(m.OffHook())
+        dial(setup.a, "2002")
+        self.assertTrue(setup.line.seized)
+        self.assertIsNone(setup.fxo.dsp.playing)
+        self.assertEqual(setup.heard(), "")
+
+    def test_otherNumbers(self) -> None:
+        """A call through another dial-peer to the same port is no voice-mail call: nothing is played."""
+        setup = VoicemailSetup()
+        setup.engine.addDirectory(PortDirectory([DialPeer(9, destinationPattern="9.......", port=FXO,
+                                                          forwardDigits=7)], {FXO: setup.endpoint}))
+        setup.a.send(m.OffHook())
+        dial(setup.a, "95551234")
+        self.assertEqual(setup.line.outpulsed, "5551234")
+        self.assertIsNone(setup.fxo.dsp.playing)
 
 
 class FxoTests(SynchronousTestCase):

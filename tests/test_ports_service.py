@@ -13,10 +13,12 @@ from twisted.trial.unittest import TestCase
 from srst.ports.voiceport import PortStatus
 from srst.sccp import messages as m
 from srst.sccp.constants import CallState as CallStateValue
+from srst.sccp.constants import Stimulus
 from srst.tools._phoneclient import SimulatedPhone
 from srst.tools._phonetypes import PhoneConfig
 from srst.tools._phonewire import connectPhone
 from tests.callhelpers import isCallState, isMessage, waitFor
+from tests.dtmfhelpers import detectDigits
 from tests.routerhelpers import bounded, routerYaml, runCommand, startRouter, stateDirectory
 
 PORTS = """
@@ -73,6 +75,54 @@ class PhoneToPortTests(TestCase):
         yield runCommand(service, "voice-port", "1/0/0", "onhook")
         self.assertEqual(port.status, PortStatus.IDLE)
         self.assertEqual(service.callEngine.calls(), [])
+
+
+VOICEMAIL_PORT = """
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+  port: 0
+  auto-assign: {dn-range: "2000-2099"}
+  voicemail: 81234
+  vm-integration:
+    pattern: {direct: ["*", CGN, "#"]}
+voice-ports:
+  1/0/0: {signal: fxs-loop-start}
+dial-peers:
+  - {tag: 81234, type: pots, destination-pattern: "81234", port: 1/0/0}
+"""
+
+
+class VoicemailPortTests(TestCase):
+    """
+    The running router wires C{voicemail} and C{vm-integration} to its
+    voice ports: the Messages button reaches the voice-mail system on
+    1/0/0, which hears the C{direct} pattern once it answers.
+    """
+
+    timeout = 30
+
+    @bounded
+    def test_messagesButtonReachesVoicemailPort(self):
+        """
+        A phone (auto-assigned 2000) presses Messages: 1/0/0 rings; the
+        line answering connects the call and its DSP plays C{*2000#}.
+        """
+        stateDir = stateDirectory(self)
+        service = yield startRouter(self, routerYaml(stateDir, extra=VOICEMAIL_PORT))
+        phone = SimulatedPhone(PhoneConfig(mac="0000000000F1"), clock=reactor)
+        connectPhone(reactor, phone, "127.0.0.1", service.ports()["sccp"])
+        self.addCleanup(phone.stop)
+        yield phone.whenRegistered()
+        port = service.voicePorts[0]
+        ringOut = waitFor(phone, isCallState(CallStateValue.RING_OUT))
+        phone.stimulus(Stimulus.VOICE_MAIL, 0)
+        yield ringOut
+        self.assertEqual(port.status, PortStatus.RINGING)
+        connected = waitFor(phone, isCallState(CallStateValue.CONNECTED))
+        yield runCommand(service, "voice-port", "1/0/0", "offhook")
+        yield connected
+        self.assertEqual(port.dsp.playing, "dtmf *2000#")
+        self.assertEqual(detectDigits([sample for _ in range(60) for sample in port.dsp.nextFrame()]), "*2000#")
 
 
 class RecordingAtStopTests(TestCase):

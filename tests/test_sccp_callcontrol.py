@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import os
+
 from automat import NoTransition
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.logger import formatEvent, globalLogPublisher
+from twisted.internet.utils import getProcessOutputAndValue
+from twisted.trial.unittest import SynchronousTestCase, TestCase
 from zope.interface.verify import verifyObject
 
-from srst.sccp.config import EphoneConfig, LineButton, SpeedDial, Timeouts
+from srst.sccp.config import CallForward, EphoneConfig, LineButton, SpeedDial, Timeouts
 from srst.calls.engine import CallStateError
 from srst.calls.interfaces import DialMatch, ICallEndpoint, IDirectory, LineRef
 from srst.calls.leg import LegStatus
@@ -33,6 +37,7 @@ from srst.sccp.constants import (
     Stimulus,
     Tone,
     UnregisterStatus,
+    sentByPhone,
 )
 from srst.sccp.srtpkeys import fromKeyInfo
 from tests.callhelpers import (
@@ -51,6 +56,7 @@ from tests.callhelpers import (
     callInfo,
     callState,
     dial,
+    forwardedInfo,
     hangUpSequence,
     keys,
     offHookSequence,
@@ -58,7 +64,10 @@ from tests.callhelpers import (
     prompt,
     tone,
 )
+from tests.pcap import buildPcap
+from tests.routerhelpers import within
 from tests.test_sccp_station import types
+from tests.toolhelpers import requireTool
 
 IDLE_LINE = [["IDLE"]]
 """The line channels of an idle phone with one line."""
@@ -408,6 +417,137 @@ class SpeedDialRedialTests(SynchronousTestCase):
         self.assertEqual(c.ask(m.Stimulus(Stimulus.LAST_NUMBER_REDIAL, 0)), [
             m.StopTone(1, 6), keys(SoftKeySet.DIGITS_FOLLOWING, 6), callState(CallState.BUSY, 6),
             tone(Tone.LINE_BUSY, 6), prompt(m.LABEL_BUSY, 6)])
+
+
+class VoicemailButtonTests(SynchronousTestCase):
+    """
+    The Messages button (Stimulus 0x0F, VoiceMail) dials
+    C{call-manager-fallback.voicemail} as if keyed in (issue 13 item 6);
+    without one it is not active and the phone stays usable.
+    """
+
+    def test_messagesOnHook(self) -> None:
+        """
+        On hook, Messages goes off hook on the speaker and dials the
+        voicemail number 2003: Carol's phone (the voicemail pilot) rings.
+        """
+        router = CallRouter(callConfig(voicemail="2003"))
+        a, c = router.phone(MAC_A), router.phone(MAC_C)
+        received = a.ask(m.Stimulus(Stimulus.VOICE_MAIL, 0))
+        self.assertEqual(received[:len(offHookSequence(A_REF, True))], offHookSequence(A_REF, True))
+        self.assertIn(m.DialedNumber("2003", 1, A_REF), received)
+        self.assertIn(callState(CallState.RING_IN, B_REF), c.received())
+
+    def test_messagesAtDialTone(self) -> None:
+        """Off hook with dial tone Messages dials the voicemail number; after a digit it is not active."""
+        router = CallRouter(callConfig(voicemail="2003"))
+        a = router.phone(MAC_A)
+        router.phone(MAC_C)
+        a.send(m.OffHook())
+        a.received()
+        received = a.ask(m.Stimulus(Stimulus.VOICE_MAIL, 0))
+        self.assertEqual(received[:2], [m.StopTone(1, A_REF), keys(SoftKeySet.DIGITS_FOLLOWING, A_REF)])
+        self.assertIn(m.DialedNumber("2003", 1, A_REF), received)
+        self.assertEqual(a.ask(m.Stimulus(Stimulus.VOICE_MAIL, 0)), [m.DisplayNotify(5, m.LABEL_KEY_IS_NOT_ACTIVE)])
+
+    def test_messagesWithoutVoicemail(self) -> None:
+        """
+        With no voicemail number, Messages is logged as ignored with the
+        reason and gets "Key Is Not Active"; the phone stays idle and can
+        still call.
+        """
+        router = CallRouter()
+        a = router.phone(MAC_A)
+        router.phone(MAC_B)
+        events: list[dict[str, Any]] = []
+        globalLogPublisher.addObserver(events.append)
+        self.addCleanup(globalLogPublisher.removeObserver, events.append)
+        self.assertEqual(a.ask(m.Stimulus(Stimulus.VOICE_MAIL, 0)), [m.DisplayNotify(5, m.LABEL_KEY_IS_NOT_ACTIVE)])
+        self.assertIn("ignored: cannot use the Messages button without a voicemail number "
+                      "(call-manager-fallback.voicemail)", "\n".join(formatEvent(e) for e in events))
+        assertAllIdle(self, router, IDLE_LINE)
+        a.send(m.OffHook())
+        dial(a, "2002")
+        self.assertIn(m.DialedNumber("2002", 1, A_REF), a.received())
+
+
+def voicemailRouter() -> CallRouter:
+    """Voicemail 2003 (Carol's phone stands in for the voicemail system), the target of forward busy and no-answer."""
+    return CallRouter(callConfig(voicemail="2003", callForward=CallForward(busy="2003", noAnswer="2003",
+                                                                           noAnswerTimeout=10)))
+
+
+def forwardedToVoicemail(reason: int) -> tuple[m.CallInfo, CallRouter]:
+    """
+    Alice calls Bob, who is busy (C{reason} 1) or does not answer (2): the
+    call forwards to voicemail (Carol).
+
+    @return: the CallInfo Carol's phone gets, and the router.
+    """
+    router = voicemailRouter()
+    a, b, c = router.phone(MAC_A), router.phone(MAC_B), router.phone(MAC_C)
+    if reason == 1:
+        b.send(m.OffHook())
+    a.send(m.OffHook())
+    dial(a, "2002")
+    if reason == 2:
+        router.clock.advance(10)
+    return only(c.received(), m.CallInfo), router
+
+
+class ForwardToVoicemailTests(SynchronousTestCase):
+    """
+    A call forwarded (busy, no answer) to the voicemail number presents
+    the number first dialled and the forwarding number to the voicemail
+    phone, so the voicemail system can pick the mailbox (issue 13 item 6).
+    """
+
+    def test_busy(self) -> None:
+        """
+        Forward busy to voicemail: original called and last redirecting are
+        Bob's 2002, reason busy (1).  (The names stay empty: the engine
+        names a busy forward's parties by number only.)
+        """
+        info, router = forwardedToVoicemail(1)
+        self.assertEqual(info, forwardedInfo(info.callReference, "2002", 1, ""))
+
+    def test_noAnswer(self) -> None:
+        """Forward no-answer to voicemail: the same with reason no answer (2)."""
+        info, router = forwardedToVoicemail(2)
+        self.assertEqual(info, forwardedInfo(info.callReference, "2002", 2, "Bob"))
+
+
+class ForwardToVoicemailTsharkTests(TestCase):
+    """Wireshark's SCCP dissector reads the redirect fields of the voicemail phone's CallInfo."""
+
+    timeout = 30
+
+    def test_callInfoDecodes(self) -> Any:
+        """
+        tshark decodes the forwarded-busy CallInfo's original called party
+        2002, last redirecting party 2002, both reasons 1 and call type 3
+        (forward).
+        """
+        tsharkPath = requireTool("tshark")
+        info, router = forwardedToVoicemail(1)
+        path = self.mktemp()
+        with open(path, "wb") as f:
+            f.write(buildPcap([(sentByPhone(m.messageIdOf(info)), m.encodeMessage(info, protocolVersion=11))]))
+        fields = ("skinny.originalCalledParty", "skinny.lastRedirectingParty", "skinny.originalCdpnRedirectReason",
+                  "skinny.lastRedirectingReason", "skinny.callType")
+        arguments = ["-n", "-r", path, "-Y", "skinny.messageId == 0x8f", "-T", "fields"]
+        for field in fields:
+            arguments += ["-e", field]
+        from twisted.internet import reactor
+        d = within(getProcessOutputAndValue(tsharkPath, arguments, env={"PATH": os.environ.get("PATH", ""),
+                                                                        "HOME": self.mktemp()}, reactor=reactor),
+                   "tshark")
+
+        def check(result: tuple[bytes, bytes, int]) -> None:
+            out, err, code = result
+            self.assertEqual(code, 0, err)
+            self.assertEqual(out.decode("utf-8").splitlines(), ["2002\t2002\t1\t1\t0x00000003"])
+        return d.addCallback(check)
 
 
 class DoNotDisturbTests(SynchronousTestCase):

@@ -14,7 +14,8 @@ from typing import Any
 
 from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.python.failure import Failure
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.internet.utils import getProcessOutputAndValue
+from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from srst.admin.commands import CommandError, CommandResult, CommandTable, DebugRequest
 from srst.sccp import messages as m
@@ -27,12 +28,14 @@ from srst.sccp.commands import (
     routerMediaCounters,
     showEphones,
 )
-from srst.sccp.constants import Codec, SoftKeyEvent
+from srst.sccp.constants import Codec, LampMode, SoftKeyEvent, Stimulus, sentByPhone
 from srst.sccp.registry import Ephone, EphoneRegistry, Line, LineAssignment
 from tests.callhelpers import (
     A_REF,
     MAC_A,
     MAC_B,
+    MAC_C,
+    PORTS,
     CallRouter,
     CallSetup,
     Commands,
@@ -40,8 +43,11 @@ from tests.callhelpers import (
     connected,
     dial,
 )
+from tests.pcap import buildPcap
+from tests.routerhelpers import within
 from tests.test_sccp_registry import DAY, EPOCH, clockAt, registerDirectly
 from tests.test_sccp_station import CONFIGURED_MAC, Router, makeConfig
+from tests.toolhelpers import requireTool
 
 SEED_SHOW_EPHONE = """\
 ephone-1 Mac:1000.1111.0002 TCP socket:[5] activeLine:0 REGISTERED in SCCP ver 5 + Authentication + Encryption with TLS connection
@@ -562,3 +568,106 @@ class RegisterOffhookCommandTests(SynchronousTestCase):
         self.assertEqual(sorted(patterns), ["show ephone offhook"])
         self.assertTrue(all(patterns.values()))
         self.assertRaises(ValueError, registerOffhookCommand, table, control)
+
+
+LAMP_ON = m.SetLamp(Stimulus.VOICE_MAIL, 0, LampMode.ON)
+LAMP_OFF = m.SetLamp(Stimulus.VOICE_MAIL, 0, LampMode.OFF)
+
+
+class MessageWaitingTests(SynchronousTestCase):
+    """
+    C{mwi on|off NUMBER} (CME C{mwi} vocabulary) sets and clears the
+    message-waiting lamp of the phones with that number (SetLamp, the
+    voice-mail stimulus 0x0F, instance 0), remembers it for phones that
+    register later, and C{show ephone} shows it.
+    """
+
+    def setUp(self) -> None:
+        self.router = CallRouter()
+        self.registry = self.router.router.registry
+        self.table = CommandTable()
+        registerSccpCommands(self.table, self.registry)
+
+    def execute(self, words: str) -> CommandResult:
+        command, variables = self.table.lookup(words.split())
+        result = command.handler(**variables)
+        json.dumps(result.data)
+        return result
+
+    def test_onAndOff(self) -> None:
+        """
+        C{mwi on 2001} lights Alice's lamp (Bob's phone gets nothing);
+        show ephone ends her mediaActive line with C{MWI}; C{mwi off 2001}
+        puts the lamp out.
+        """
+        a, b = self.router.phone(MAC_A), self.router.phone(MAC_B)
+        result = self.execute("mwi on 2001")
+        self.assertEqual(result.text, "Message waiting on for 2001: lamp set on ephone-1")
+        self.assertEqual(a.received(), [LAMP_ON])
+        self.assertEqual(b.received(), [])
+        alice = self.registry.byMac(MAC_A)
+        self.assertTrue(renderEphone(alice)[1].endswith(" MWI"), renderEphone(alice))
+        self.assertTrue(ephoneData(alice)["messageWaiting"])
+        self.assertFalse(ephoneData(self.registry.byMac(MAC_B))["messageWaiting"])
+        self.execute("mwi off 2001")
+        self.assertEqual(a.received(), [LAMP_OFF])
+        self.assertFalse(renderEphone(alice)[1].endswith(" MWI"))
+
+    def test_unknownNumber(self) -> None:
+        """A number no phone has is refused with a clear error; nothing is remembered."""
+        with self.assertRaises(CommandError) as caught:
+            self.execute("mwi on 4999")
+        self.assertEqual(str(caught.exception), "Unknown number 4999: no ephone has a line with that number")
+
+    def test_rememberedAtRegistration(self) -> None:
+        """
+        A message waiting for Carol's 2003 while her phone is not
+        registered lights its lamp when her registration completes, right
+        after the idle prompt.
+        """
+        result = self.execute("mwi on 2003")
+        self.assertEqual(result.text, "Message waiting on for 2003: no registered phone; set when one registers")
+        c = self.router.router.connect(port=PORTS[MAC_C])
+        c.register("SEP" + MAC_C)
+        c.received()
+        c.send(m.TimeDateReq())
+        received = c.received()
+        self.assertEqual(received[-1], LAMP_ON)
+        self.assertIsInstance(received[-2], m.DisplayPromptStatus)
+        self.assertTrue(self.registry.byMac(MAC_C).messageWaiting)
+
+    def test_noLampWithoutMessage(self) -> None:
+        """A phone with no message waiting gets no SetLamp at registration (its registration is unchanged)."""
+        c = self.router.router.connect(port=PORTS[MAC_C])
+        c.register("SEP" + MAC_C)
+        c.received()
+        c.send(m.TimeDateReq())
+        self.assertFalse([msg for msg in c.received() if isinstance(msg, m.SetLamp)])
+
+
+class MessageWaitingTsharkTests(TestCase):
+    """Wireshark's SCCP dissector reads the lamp messages C{mwi on|off} send."""
+
+    timeout = 30
+
+    def test_setLampDecodes(self) -> Any:
+        """tshark decodes both SetLamps as stimulus 0x0f (VoiceMail), instance 0, lamp mode on (2) and off (1)."""
+        tsharkPath = requireTool("tshark")
+        path = self.mktemp()
+        with open(path, "wb") as f:
+            f.write(buildPcap([(sentByPhone(m.messageIdOf(msg)), m.encodeMessage(msg, protocolVersion=11))
+                               for msg in (LAMP_ON, LAMP_OFF)]))
+        arguments = ["-n", "-r", path, "-Y", "skinny.messageId == 0x86", "-T", "fields", "-e", "skinny.stimulus",
+                     "-e", "skinny.stimulusInstance", "-e", "skinny.lampMode", "-e", "_ws.col.Info"]
+        from twisted.internet import reactor
+        d = within(getProcessOutputAndValue(tsharkPath, arguments, env={"PATH": os.environ.get("PATH", ""),
+                                                                        "HOME": self.mktemp()}, reactor=reactor),
+                   "tshark")
+
+        def check(result: tuple[bytes, bytes, int]) -> None:
+            out, err, code = result
+            self.assertEqual(code, 0, err)
+            rows = [line.split("\t") for line in out.decode("utf-8").splitlines()]
+            self.assertEqual([row[:3] for row in rows], [["0x0000000f", "0", "0x00000002"], ["0x0000000f", "0", "0x00000001"]])
+            self.assertEqual([row for row in rows if "Malformed" in row[3]], [])
+        return d.addCallback(check)

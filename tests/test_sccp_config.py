@@ -8,6 +8,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from srst.config import loadString
 from srst.calls.alias import Alias
 from srst.calls.dialplan import DialplanPattern
+from srst.calls.voicemail import PATTERN_SYNTAX, VmPattern
 from srst.sccp.config import normalizeMac
 from tests.test_config import MINIMAL, problemsOf
 
@@ -155,6 +156,76 @@ call-manager-fallback:
 """)
         self.assertIn("call-manager-fallback.ephones[0].buttons[0].pickup-group: 'sales' is not allowed; "
                       "expected a pickup group number of 1 to 32 digits", "\n".join(lines))
+
+    def test_voicemail(self):
+        """
+        C{voicemail} (IOS C{voicemail 2105}) is the number the Messages
+        button dials; YAML's integer is read as digits, anything else is
+        reported with its YAML path.
+        """
+        c = loadString(MINIMAL + """
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+  voicemail: 2105
+""")
+        self.assertEqual(c.callManagerFallback.voicemail, "2105")
+        c = loadString(MINIMAL + """
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+""")
+        self.assertIsNone(c.callManagerFallback.voicemail)
+        lines = problemsOf(self, MINIMAL + """
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+  voicemail: mailbox
+""")
+        self.assertIn("call-manager-fallback.voicemail: 'mailbox' is not allowed; "
+                      "expected a directory number of 1 to 24 digits (0-9, * and #)", "\n".join(lines))
+
+    def test_vmIntegration(self):
+        """
+        C{vm-integration.pattern} (IOS C{vm-integration} / C{pattern direct},
+        C{pattern ext-to-ext busy}, C{pattern ext-to-ext no-answer}) takes
+        a list of tags and tokens or one string as IOS writes it; tokens in
+        any case.
+        """
+        c = loadString(MINIMAL + """
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+  voicemail: 1101
+  vm-integration:
+    pattern:
+      direct: ["*", cgn]
+      ext-to-ext-busy: "# CDN #2"
+      ext-to-ext-no-answer: ["#", FDN, 3]
+""")
+        vm = c.callManagerFallback.vmIntegration
+        self.assertEqual((vm.direct, vm.extToExtBusy, vm.extToExtNoAnswer),
+                         (VmPattern(("*", "CGN")), VmPattern(("#", "CDN", "#2")), VmPattern(("#", "FDN", "3"))))
+
+    def test_vmIntegrationProblems(self):
+        """Bad patterns, unknown keys and patterns without a voicemail number name their YAML path."""
+        lines = "\n".join(problemsOf(self, MINIMAL + """
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+  voicemail: 1101
+  vm-integration:
+    pattern:
+      direct: "CGN #"
+      ext-to-ext-busy: ["#", {a: 1}]
+      trunk-to-ext-busy: "# CDN"
+"""))
+        self.assertIn("call-manager-fallback.vm-integration.pattern.direct: 'CGN #' is not allowed; " + PATTERN_SYNTAX,
+                      lines)
+        self.assertIn("call-manager-fallback.vm-integration.pattern.ext-to-ext-busy: ", lines)
+        self.assertIn("call-manager-fallback.vm-integration.pattern.trunk-to-ext-busy", lines)
+        lines = "\n".join(problemsOf(self, MINIMAL + """
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+  vm-integration: {pattern: {direct: "* CGN"}}
+"""))
+        self.assertIn("call-manager-fallback.vm-integration: {'pattern': {'direct': '* CGN'}} is not allowed; "
+                      "needs call-manager-fallback.voicemail", lines)
 
     def test_connectionLimitProblems(self):
         """

@@ -41,9 +41,11 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from srst.calls.engine import CallEngine
+from srst.calls.forward import ForwardReason
 from srst.calls.interfaces import FailureReason, ICallEndpoint, LineRef, Party
 from srst.calls.leg import Leg, LegStatus
 from srst.calls.media import Codec, MediaStream
+from srst.calls.voicemail import Voicemail, VmKind
 from srst.media.portrange import PortRangeExhausted
 from srst.media.rtp import PayloadType
 from srst.media.transport import StreamSnapshot
@@ -65,6 +67,8 @@ _FAILURE_TONES = {
 _PAYLOAD_TYPES = {Codec.G711_ULAW: PayloadType.PCMU, Codec.G711_ALAW: PayloadType.PCMA}
 
 _OFF_HOOK = (PortStatus.OFF_HOOK, PortStatus.COLLECTING, PortStatus.CONNECTED)
+
+_VM_KINDS = {ForwardReason.BUSY: VmKind.BUSY, ForwardReason.NO_ANSWER: VmKind.NO_ANSWER}
 
 
 @implementer(ICallEndpoint, IVoicePortListener)
@@ -92,12 +96,16 @@ class VoicePortEndpoint:
         L{takeControl}, L{giveUpControl}.
     @ivar dialPeer: the tag of the POTS dial-peer on the port (0: none),
         for C{show voice call status}.
+    @ivar voicemail: the voice-mail number and its C{vm-integration}
+        patterns, or L{None}: a call to that number sends its pattern's
+        DTMF digits on the line once answered.
     """
 
     capabilities = (Codec.G711_ULAW, Codec.G711_ALAW)
 
     def __init__(self, engine: CallEngine, port: VoicePort, media: PortMediaResources | None = None, *,
-                 debugLog: Logger, number: str = "", name: str = "", plar: str | None = None) -> None:
+                 debugLog: Logger, number: str = "", name: str = "", plar: str | None = None,
+                 voicemail: Voicemail | None = None) -> None:
         """
         @param engine: the call engine.
         @param port: the voice port; this endpoint subscribes to it.
@@ -108,6 +116,7 @@ class VoicePortEndpoint:
         @param number: the port's calling number.
         @param name: the port's calling name (C{station-id name}).
         @param plar: C{connection plar}, or L{None}.
+        @param voicemail: C{voicemail} and C{vm-integration}, or L{None}.
         """
         self.engine = engine
         self.debugLog = debugLog
@@ -116,6 +125,8 @@ class VoicePortEndpoint:
         self.number = number
         self.displayName = name
         self.plar = plar
+        self.voicemail = voicemail
+        self._vmSentTo: Leg | None = None
         self.label = "voice-port " + port.name
         self.secure = media is not None
         self.leg: Leg | None = None
@@ -296,6 +307,7 @@ class VoicePortEndpoint:
         if leg is not self.leg:
             return
         self.leg = None
+        self._vmSentTo = None
         self.remoteMedia = None
         self._closeMedia()
         status = self.port.status
@@ -317,10 +329,45 @@ class VoicePortEndpoint:
             self.port.playTone(CallProgressTone.RINGBACK)
 
     def connected(self, leg: Leg, remote: Party, encrypted: bool) -> None:
-        """The call is connected: stop any tone; an FXO port rung by the exchange answers it."""
+        """
+        The call is connected: stop any tone; an FXO port rung by the
+        exchange answers it; a call to the voice-mail number sends its
+        C{vm-integration} digits.
+        """
         if not self.isFxs and self.port.status is PortStatus.RINGING:
             self.port.seize()
         self.port.stopTone()
+        if leg is self.leg and not leg.outgoing and leg is not self._vmSentTo:
+            self._voicemailDigits(leg, remote)
+
+    def _voicemailDigits(self, leg: Leg, caller: Party) -> None:
+        """
+        Send the voice-mail system the DTMF digits of the C{vm-integration}
+        pattern for how C{leg} reached it (once per call): C{direct} when
+        the voice-mail number was dialled, C{ext-to-ext busy} or
+        C{no-answer} when a call was forwarded there.
+        """
+        voicemail = self.voicemail
+        if voicemail is None or leg.line.number != voicemail.number:
+            return
+        self._vmSentTo = leg
+        redirect = leg.redirect
+        if redirect is None:
+            kind, called, forwarding = VmKind.DIRECT, voicemail.number, ""
+        elif redirect.reason in _VM_KINDS:
+            kind = _VM_KINDS[redirect.reason]
+            called, forwarding = redirect.original.number, redirect.lastRedirecting.number
+        else:
+            self.debugLog.debug("{port}: voicemail: no vm-integration pattern for a forward-all call",
+                                port=self.port.name)
+            return
+        digits = voicemail.digits(kind, caller.number, called, forwarding)
+        if digits is None:
+            self.debugLog.debug("{port}: voicemail: no {kind} pattern", port=self.port.name, kind=kind.value)
+            return
+        self.debugLog.debug("{port}: voicemail {kind} pattern: DTMF {digits}", port=self.port.name,
+                            kind=kind.value, digits=digits)
+        self.port.playDigits(digits)
 
     def openReceive(self, leg: Leg, stream: MediaStream) -> None:
         """

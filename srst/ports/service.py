@@ -18,6 +18,7 @@ from twisted.internet.protocol import DatagramProtocol
 from zope.interface import implementer
 
 from srst.calls.engine import CallEngine
+from srst.calls.voicemail import Voicemail
 from srst.debug import DebugSwitches
 from srst.media.config import MediaConfig
 from srst.media.portrange import RtpPortAllocator
@@ -86,7 +87,8 @@ class VoicePortService(Service):
     name = "voice-ports"
 
     def __init__(self, config: PortSections, reactor: UDPReactor, callEngine: CallEngine | None,
-                 controlPlane: ControlPlane | None, debug: DebugSwitches) -> None:
+                 controlPlane: ControlPlane | None, debug: DebugSwitches, *,
+                 voicemail: Voicemail | None = None) -> None:
         """
         @param config: the router's configuration (its C{media},
             C{voicePorts} and C{dialPeers} sections).
@@ -96,6 +98,9 @@ class VoicePortService(Service):
             with one, every RTP datagram passes the control-plane policy.
         @param debug: the router's debug switches (voice-port events, RTP
             drops, the call endpoints' C{debug voice-port} logger).
+        @param voicemail: C{call-manager-fallback} C{voicemail} and
+            C{vm-integration}, or L{None}: a port reached as the voice-mail
+            number sends the pattern's digits once answered.
         """
         media = config.media
         unreachableMs = media.unreachableMs
@@ -120,7 +125,7 @@ class VoicePortService(Service):
                 self.endpoints[port.name] = VoicePortEndpoint(
                     callEngine, port, self.media, debugLog=debugLog,
                     number=portNumber(port.name, config.dialPeers, portConfig.stationIdNumber),
-                    name=portConfig.stationIdName or "", plar=portConfig.plarNumber)
+                    name=portConfig.stationIdName or "", plar=portConfig.plarNumber, voicemail=voicemail)
             for peer in config.dialPeers:
                 endpoint = self.endpoints.get(peer.port)
                 if endpoint is not None and not endpoint.dialPeer:

@@ -219,6 +219,9 @@ class Ephone:
         not across restarts.
     @ivar lastDialled: the number the phone dialled last (what Redial
         dials); kept across calls and registrations, not across restarts.
+    @ivar messageWaiting: whether its message-waiting lamp is on (a
+        message waits for one of its lines: C{srst-cli mwi on NUMBER},
+        L{EphoneRegistry.setMessageWaiting}).
     """
 
     number: int
@@ -254,6 +257,7 @@ class Ephone:
     debug: int = 0
     dnd: bool = False
     lastDialled: str = ""
+    messageWaiting: bool = False
 
     @property
     def registered(self) -> bool:

@@ -22,6 +22,7 @@ from twisted.logger import Logger
 
 from srst.lograte import LogLimiter
 from srst.sccp import messages as m
+from srst.sccp.constants import LampMode, Stimulus
 from srst.sccp._templates import (
     SECONDARY_KEEPALIVE,
     StationSettings,
@@ -286,6 +287,9 @@ class StationCore:
             self.registry.registrationCompleted(ephone)
             prompt = self.settings.idlePrompt
             self.sendCached(("DisplayPromptStatus", prompt), lambda: m.DisplayPromptStatus(0, prompt, 0, 0))
+            ephone.messageWaiting = self.registry.messageWaitingFor(ephone)
+            if ephone.messageWaiting:
+                self.send(m.SetLamp(Stimulus.VOICE_MAIL, 0, LampMode.ON))
             if not self.registerDebug():
                 return
             self.registerLog.debug(

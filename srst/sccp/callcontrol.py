@@ -17,7 +17,9 @@ composition root gives it to each L{srst.sccp.factory.SkinnyFactory}):
     Redial (softkey or button) the phone's last dialled number
     (L{Ephone.lastDialled}, kept in memory: not across restarts), both as
     if keyed in: on hook the phone goes off hook first; off hook it must
-    still have dial tone.  The DND softkey toggles do-not-disturb
+    still have dial tone.  The Messages button (voicemail stimulus) dials
+    C{call-manager-fallback.voicemail} the same way; without one it is
+    not active.  The DND softkey toggles do-not-disturb
     (L{Ephone.dnd}): the prompt line shows "DND" while it is on, and the
     engine finds the phone busy (L{SccpEndpoint.lineBusy}).  PickUp gives
     dial tone and picks up the number dialled; GPickUp picks up the oldest
@@ -323,6 +325,9 @@ class SccpCallControl:
                              "use speed dial %d without a number" % (msg.stimulusInstance,))
         elif msg.stimulus == Stimulus.LAST_NUMBER_REDIAL:
             self._redial(endpoint, 0)
+        elif msg.stimulus == Stimulus.VOICE_MAIL:
+            self._dialNumber(endpoint, 0, self.registry.config.voicemail or "",
+                             "use the Messages button without a voicemail number (call-manager-fallback.voicemail)")
         else:
             raise CallStateError("use button %d" % (int(msg.stimulus),), None)
 

@@ -2,7 +2,8 @@
 """
 The SCCP operator commands: C{show ephone}, C{show ephone registered},
 C{show ephone unregistered}, C{show ephone offhook}, C{show ephone
-auto-assign}, C{clear ephone auto-assign}, C{debug ephone register} and
+auto-assign}, C{clear ephone auto-assign}, C{mwi on|off NUMBER} (the
+message-waiting lamps, L{setMessageWaiting}), C{debug ephone register} and
 C{debug ephone state}.
 
 C{show ephone} follows the seed's sample (secure-srst-configuration-example,
@@ -23,7 +24,8 @@ without trailing spaces.  The line breaks otherwise are the seed's.
     certificate), and left out for a clear-text phone.
   - C{SCCP ver} is the negotiated protocol version.
   - C{DnD} ends the C{mediaActive} line of a phone in do-not-disturb (the
-    DND softkey), as IOS marks it; nothing is added otherwise.
+    DND softkey), as IOS marks it; nothing is added otherwise.  C{MWI}
+    follows when its message-waiting lamp is on (C{mwi on}).
   - The C{IP:} line is the phone's address, its source port, its model, the
     keepalives received in this registration and its line buttons.
   - Each line button prints C{dn <ephone-dn tag> number <DN>}, the line's
@@ -100,6 +102,7 @@ import datetime
 
 from attrs import frozen
 from twisted.internet.defer import Deferred
+from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from srst.admin.commands import CommandError, CommandResult, CommandTable
@@ -109,11 +112,15 @@ from srst.calls.call import Call
 from srst.calls.interfaces import ICallEndpoint
 from srst.calls.leg import Leg, LegStatus
 from srst.calls.media import DEFAULT_CODEC, PACKET_MS, Codec, MediaStream, payloadBytes
+from srst.sccp import messages as m
 from srst.sccp.callcontrol import SccpCallControl
+from srst.sccp.constants import LampMode, Stimulus
 from srst.sccp.factory import REGISTER_NAMESPACE, STATE_NAMESPACE
 from srst.sccp.config import normalizeMac
 from srst.sccp.limits import ConnectionLimits
 from srst.sccp.registry import Ephone, EphoneRegistry, ReservationStatus
+
+_log = Logger(namespace="srst.sccp.mwi")
 
 REGISTER_BANNER = "EPHONE registration debugging is enabled"
 """What IOS prints for C{debug ephone register} (seed)."""
@@ -152,7 +159,7 @@ def renderEphone(ephone: Ephone) -> list[str]:
         f" activeLine:{ephone.activeLine} {state}",
         f"mediaActive:{ephone.mediaActive} offhook:{ephone.offhook} ringing:{ephone.ringing}"
         f" reset:{ephone.reset} reset_sent:{ephone.resetSent} paging {ephone.paging} debug:{ephone.debug}"
-        + (" DnD" if ephone.dnd else ""),
+        + (" DnD" if ephone.dnd else "") + (" MWI" if ephone.messageWaiting else ""),
         f"IP:{ephone.peerHost} {ephone.peerPort} {ephone.model} keepalive {ephone.keepalives}"
         f" max_line {ephone.maxLine}",
     ]
@@ -192,6 +199,7 @@ def ephoneData(ephone: Ephone) -> dict[str, Any]:
         "paging": ephone.paging,
         "debug": ephone.debug,
         "dnd": ephone.dnd,
+        "messageWaiting": ephone.messageWaiting,
         "ip": ephone.peerHost,
         "port": ephone.peerPort,
         "model": ephone.model,
@@ -266,12 +274,50 @@ def registerSccpCommands(table: CommandTable, registry: EphoneRegistry, listener
     table.add("show ephone unregistered", showUnregistered, help="known IP phones that are not registered")
     table.add("show ephone auto-assign", lambda: showAutoAssign(registry),
               help="auto-assigned directory numbers reserved for phones")
+    table.add("mwi on <number>", lambda number: setMessageWaiting(registry, number, True),
+              help="a message waits for a directory number: its phones' message-waiting lamps go on")
+    table.add("mwi off <number>", lambda number: setMessageWaiting(registry, number, False),
+              help="no message waits for a directory number: its phones' message-waiting lamps go off")
     table.add("clear ephone auto-assign <target>", lambda target: clearAutoAssign(registry, target),
               help="forget the auto-assign reservation of a MAC (or all) that is not registered")
     registerDebugCommand(table, "debug ephone register", REGISTER_BANNER, (REGISTER_NAMESPACE,),
                          help="stream IP phone registration debugging")
     registerDebugCommand(table, "debug ephone state", STATE_BANNER, (STATE_NAMESPACE,),
                          help="stream IP phone state debugging")
+
+
+def setMessageWaiting(registry: EphoneRegistry, number: str, on: bool) -> CommandResult:
+    """
+    C{mwi on|off NUMBER}: a message waits (or no longer waits) for a
+    directory number; every registered phone with a line for it gets its
+    message-waiting lamp set (SetLamp, the voice-mail stimulus, instance 0:
+    on while any of its lines has a message), and a phone registering
+    later gets it at registration.
+
+    @param registry: the ephone registry.
+    @param number: the directory number.
+    @param on: whether a message waits.
+    @return: the result; C{data} has the number, the state and the phones.
+    @raise CommandError: when no phone has a line for C{number}.
+    """
+    try:
+        holders = registry.setMessageWaiting(number, on)
+    except KeyError:
+        raise CommandError(f"Unknown number {number}: no ephone has a line with that number") from None
+    state = "on" if on else "off"
+    lamps = []
+    for ephone in holders:
+        station = ephone.station
+        if station is not None:
+            station.send(m.SetLamp(Stimulus.VOICE_MAIL, 0, LampMode.ON if ephone.messageWaiting else LampMode.OFF))
+            lamps.append(f"ephone-{ephone.number}")
+    _log.info("message waiting {state} for {number}: lamps set on {phones}", state=state, number=number,
+              phones=", ".join(lamps) or "no registered phone")
+    text = f"Message waiting {state} for {number}: " + (
+        "lamp set on " + ", ".join(lamps) if lamps else "no registered phone; set when one registers")
+    return CommandResult(text, {"number": number, "messageWaiting": on,
+                                "ephones": [{"ephone": e.number, "mac": e.dottedMac, "registered": e.registered,
+                                             "lamp": e.messageWaiting} for e in holders]})
 
 
 def _isoTime(seconds: float | None) -> str | None:
@@ -565,6 +611,7 @@ def registerOffhookCommand(table: CommandTable, control: SccpCallControl) -> Non
 __all__ = [
     "ActiveCall", "DEFAULT_LINE_NAME", "MediaCounters", "REGISTER_BANNER", "SECURE_SUFFIX", "SHOWN_STATUSES",
     "STATE_BANNER", "UNKNOWN_ADDRESS", "activeCallsByEphone", "clearAutoAssign", "ephoneData",
-    "registerOffhookCommand", "registerSccpCommands", "renderEphone", "routerMediaCounters", "showAutoAssign",
+    "registerOffhookCommand", "registerSccpCommands", "renderEphone", "routerMediaCounters", "setMessageWaiting",
+    "showAutoAssign",
     "showEphoneOffhook", "showEphones",
 ]

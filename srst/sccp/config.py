@@ -17,6 +17,7 @@ from attrs import frozen
 
 from srst.calls.alias import MAX_TAG, Alias, aliasPatternProblem
 from srst.calls.dialplan import DialplanPattern, dialplanPatternProblem
+from srst.calls.voicemail import PATTERN_SYNTAX, TOKENS, VmIntegration, VmPattern, patternProblem
 from srst.configreader import ConfigProblem, Reader
 from srst.pki.config import IdentityTrustpointConfig
 
@@ -162,6 +163,10 @@ class CallManagerFallbackConfig:
     @ivar reservationTimeoutDays: C{auto-assign.reservation-timeout-days}:
         the auto-assigned number of a phone not seen for this many days is
         given up; L{None} keeps reservations for ever.
+    @ivar voicemail: C{voicemail}: the number the Messages button dials
+        (the voicemail pilot), or L{None}.
+    @ivar vmIntegration: C{vm-integration}: the DTMF patterns sent to a
+        voice-mail system behind a voice port (L{srst.calls.voicemail}).
     """
 
     ipSourceAddress: str
@@ -183,6 +188,8 @@ class CallManagerFallbackConfig:
     timeouts: Timeouts = Timeouts()
     callForward: CallForward = CallForward()
     systemMessage: str | None = None
+    voicemail: str | None = None
+    vmIntegration: VmIntegration = VmIntegration()
     dateFormat: str = "M/D/Y"
     autoAssign: tuple[int, int] | None = None
     reservationTimeoutDays: int | None = DEFAULT_RESERVATION_TIMEOUT_DAYS
@@ -309,6 +316,8 @@ def readCallManagerFallback(
         autoAssign = _dnRange(rangeText, a)
     ephones = c.listOf("ephones", lambda v, p: _ephone(v, p, c.problems))
     _checkEphones(c, ephones, maxDn)
+    voicemail = _number(c, "voicemail")
+    vmIntegration = _vmIntegration(c, voicemail)
     config = CallManagerFallbackConfig(
         ipSourceAddress=address or "127.0.0.1",
         port=port if port is not None else 2000,
@@ -329,6 +338,8 @@ def readCallManagerFallback(
         timeouts=t,
         callForward=cf,
         systemMessage=c.string("system-message"),
+        voicemail=voicemail,
+        vmIntegration=vmIntegration,
         dateFormat=c.string("date-format", "M/D/Y", choices=["m/d/y", "d/m/y", "y/m/d", "m/d/ya"]) or "m/d/y",
         autoAssign=autoAssign,
         reservationTimeoutDays=reservationTimeoutDays,
@@ -338,6 +349,36 @@ def readCallManagerFallback(
     )
     c.finish()
     return config
+
+
+def _vmIntegration(c: Reader, voicemail: str | None) -> VmIntegration:
+    if not c.has("vm-integration"):
+        return VmIntegration()
+    v = c.child("vm-integration")
+    p = v.child("pattern")
+    direct, busy, noAnswer = (_vmPattern(p, key) for key in ("direct", "ext-to-ext-busy", "ext-to-ext-no-answer"))
+    p.finish()
+    v.finish()
+    if voicemail is None and (direct or busy or noAnswer):
+        c.problem("vm-integration", c.raw("vm-integration"), "needs call-manager-fallback.voicemail (the number "
+                                                             "the patterns are sent to)")
+    return VmIntegration(direct, busy, noAnswer)
+
+
+def _vmPattern(p: Reader, key: str) -> VmPattern | None:
+    raw = p.raw(key)
+    if raw is None:
+        return None
+    items = raw.split() if isinstance(raw, str) else raw
+    if not isinstance(items, list) or not all(isinstance(i, (str, int)) and not isinstance(i, bool) for i in items):
+        p.problem(key, raw, PATTERN_SYNTAX)
+        return None
+    texts = [str(i) for i in items]
+    problem = patternProblem(texts)
+    if problem is not None:
+        p.problem(key, raw, problem)
+        return None
+    return VmPattern(tuple(t.upper() if t.upper() in TOKENS else t for t in texts))
 
 
 def _trustpointName(value: Any, path: str, names: list[str], problems: list[ConfigProblem]) -> str | None:

@@ -238,6 +238,7 @@ class EphoneRegistry:
         self._idleWaiters: list[Deferred[None]] = []
         self._ephones: dict[str, Ephone] = {}
         self._byNumber: dict[int, Ephone] = {}
+        self._waiting: set[str] = set()
         # Ephone numbers: the next never used, and those freed by
         # forgotten phones (a heap: the lowest is given first).
         self._nextNumber = 1
@@ -319,6 +320,34 @@ class EphoneRegistry:
         if not holders:
             return []
         return sorted((self._ephones[mac] for mac in holders), key=lambda e: e.number)
+
+    def setMessageWaiting(self, dn: str, on: bool) -> list[Ephone]:
+        """
+        A message waits (or no longer waits) for directory number C{dn}
+        (C{srst-cli mwi on|off}); remembered in memory, not across
+        restarts.  Every known phone with a line for it gets
+        L{Ephone.messageWaiting} anew: on while any of its lines has a
+        message waiting.
+
+        @return: the phones with a line for C{dn}, by ephone number (the
+            registered ones need their lamp set).
+        @raise KeyError: when no known phone has a line for C{dn}.
+        """
+        holders = sorted((e for e in self._ephones.values() if any(line.assignment.dn == dn for line in e.lines)),
+                         key=lambda e: e.number)
+        if not holders:
+            raise KeyError(dn)
+        if on:
+            self._waiting.add(dn)
+        else:
+            self._waiting.discard(dn)
+        for ephone in holders:
+            ephone.messageWaiting = self.messageWaitingFor(ephone)
+        return holders
+
+    def messageWaitingFor(self, ephone: Ephone) -> bool:
+        """@return: whether a message waits for any of C{ephone}'s lines."""
+        return any(line.assignment.dn in self._waiting for line in ephone.lines)
 
     def dnsInUse(self) -> set[str]:
         """
