@@ -25,6 +25,7 @@ from srst.sccp import messages as m
 from srst.sccp._templates import (
     SECONDARY_KEEPALIVE,
     StationSettings,
+    doNotDisturbIndication,
     encodedConfigurationReplies,
     encodedReply,
     registerAck,
@@ -284,6 +285,10 @@ class StationCore:
             self.registry.registrationCompleted(ephone)
             prompt = self.settings.idlePrompt
             self.sendCached(("DisplayPromptStatus", prompt), lambda: m.DisplayPromptStatus(0, prompt, 0, 0))
+            if ephone.dnd:
+                # Do-not-disturb outlives the registration: show it again.
+                for msg in doNotDisturbIndication(True):
+                    self.send(msg)
             if not self.registerDebug():
                 return
             self.registerLog.debug(
