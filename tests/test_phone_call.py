@@ -184,6 +184,23 @@ class CallCommandTests(TestCase):
         self.assertIn("prompt: Ring Out", alice.lines())
 
     @bounded
+    def test_holdAndResume(self) -> Any:
+        """
+        C{call --connected-softkey Hold --connected-softkey Resume}: once
+        connected Alice's phone goes on hold, then is connected again.
+        """
+        answering, bob, bobErr = self.command("answer", "--mac", BOB, *self.tlsArguments(BOB))
+        yield within(bob.whenLine("waiting for a call"), "Bob waiting")
+        calling, alice, err = self.command("call", "--from", ALICE, "--to", "3002", "--hold", "0",
+                                           "--connected-softkey", "Hold", "--connected-softkey", "Resume",
+                                           *self.tlsArguments(ALICE))
+        self.assertEqual((yield within(calling, "Alice's call")), cli.EXIT_OK, err.getvalue())
+        self.assertEqual((yield within(answering, "Bob's answer")), cli.EXIT_OK, bobErr.getvalue())
+        self.assertEqual([line for line in alice.lines() if not line.startswith("prompt:")][2:], [
+            "connected to 3002 (Bob) secure", "pressed Hold", "on hold", "pressed Resume",
+            "connected to 3002 (Bob) secure", "on hook", "unregistered"])
+
+    @bounded
     def test_unknownNumber(self) -> Any:
         """
         A call to a number nobody has ends in reorder: the prompt says why

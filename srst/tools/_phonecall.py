@@ -104,6 +104,7 @@ class CallFollower:
         self._connecting = False
         self._ringingIn = False
         self._connected = False
+        self._connectedLine = ""
         self._outcome: OneShot[Outcome] = OneShot()
         self._ringIn: OneShot[int] = OneShot()
         self._ended: OneShot[None] = OneShot()
@@ -204,7 +205,10 @@ class CallFollower:
         elif state == CallState.RING_IN:
             self._ringingIn = True
         elif state == CallState.CONNECTED:
-            self._connecting = True
+            if self._connected:  # back from hold: the same party
+                self._write(self._connectedLine)
+            else:
+                self._connecting = True
         elif state == CallState.BUSY:
             self._write("busy")
             self._outcome.fire(Outcome.BUSY)
@@ -222,7 +226,8 @@ class CallFollower:
             self.secure = msg.callSecurityStatus == CallSecurityStatus.ENCRYPTED
             other = (_party(msg.callingParty, msg.callingPartyName) if msg.callType == CallType.INBOUND
                      else _party(msg.calledParty, msg.calledPartyName))
-            self._write("connected to %s%s" % (other, " secure" if self.secure else ""))
+            self._connectedLine = "connected to %s%s" % (other, " secure" if self.secure else "")
+            self._write(self._connectedLine)
             self._outcome.fire(Outcome.CONNECTED)
 
 
