@@ -548,13 +548,36 @@ class ForwardToVoicemailTsharkTests(TestCase):
             self.assertEqual(code, 0, err)
             self.assertEqual(out.decode("utf-8").splitlines(), ["2002\t2002\t1\t1\t0x00000003"])
         return d.addCallback(check)
+DND_ON = [m.SetLamp(Stimulus.DO_NOT_DISTURB, 1, LampMode.ON), m.DisplayPromptStatus(0, m.label(m.Label.DND), 0, 0)]
+"""What a phone gets when do-not-disturb goes on: the DND lamp and prompt."""
+
+DND_OFF = [m.SetLamp(Stimulus.DO_NOT_DISTURB, 1, LampMode.OFF), m.ClearPromptStatus(0, 0)]
+"""What it gets when do-not-disturb goes off."""
 
 
 class DoNotDisturbTests(SynchronousTestCase):
     """
-    The DND softkey toggles do-not-disturb: "DND" on the prompt line, and
-    calls to the phone get busy treatment (issue 13 item 3).
+    The DND softkey toggles do-not-disturb: the DND lamp and "DND" on the
+    prompt line, and calls to the phone get busy treatment (issue 13 item
+    3).
     """
+
+    def test_dndShownAgainAfterReregistration(self) -> None:
+        """
+        A phone that registers again with do-not-disturb still on gets the
+        DND lamp and prompt after its idle prompt, when its registration
+        completes; without DND it gets only the idle prompt.
+        """
+        router = CallRouter()
+        b = router.phone(MAC_B)
+        self.assertEqual(b.ask(m.TimeDateReq())[1:], [m.DisplayPromptStatus(0, m.LABEL_CM_FALLBACK, 0, 0)])
+        b.send(m.SoftKeyEvent(SoftKeyEvent.DND, 1, 0))
+        b.send(m.Unregister())
+        b.transport.loseConnection()
+        again = router.phone(MAC_B)
+        self.assertEqual(again.ask(m.TimeDateReq())[1:],
+                         [m.DisplayPromptStatus(0, m.LABEL_CM_FALLBACK, 0, 0)] + DND_ON)
+        self.assertTrue(router.router.registry.byMac(MAC_B).dnd)
 
     def test_dndGivesBusyAndForwardBusy(self) -> None:
         """
@@ -564,8 +587,7 @@ class DoNotDisturbTests(SynchronousTestCase):
         """
         router = CallRouter()
         a, b, c = router.phone(MAC_A), router.phone(MAC_B), router.phone(MAC_C)
-        self.assertEqual(b.ask(m.SoftKeyEvent(SoftKeyEvent.DND, 1, 0)),
-                         [m.DisplayPromptStatus(0, m.label(m.Label.DND), 0, 0)])
+        self.assertEqual(b.ask(m.SoftKeyEvent(SoftKeyEvent.DND, 1, 0)), DND_ON)
         self.assertTrue(router.router.registry.byMac(MAC_B).dnd)
         a.send(m.OffHook())
         a.received()
@@ -585,7 +607,7 @@ class DoNotDisturbTests(SynchronousTestCase):
         self.assertEqual(b.received(), [])
         a.send(m.OnHook())
         router.engine.forwards.busy = None
-        self.assertEqual(b.ask(m.SoftKeyEvent(SoftKeyEvent.DND, 1, 0)), [m.ClearPromptStatus(0, 0)])
+        self.assertEqual(b.ask(m.SoftKeyEvent(SoftKeyEvent.DND, 1, 0)), DND_OFF)
         a.send(m.OffHook())
         dial(a, "2002")
         self.assertIn(callState(CallState.RING_IN, 5), b.received())

@@ -17,6 +17,7 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from srst.sccp import constants as c
 from srst.sccp import messages as m
+from srst.sccp._templates import doNotDisturbIndication
 from srst.sccp._fields import (
     CString,
     DirNum,
@@ -357,6 +358,27 @@ class TsharkDissectorTests(TestCase):
             self.assertEqual(lines, ["\t".join((
                 str(PEER_IP), "16384", "16", "14", str(REF)))])
         return d.addCallback(checkInfo).addCallback(checkFields)
+
+    def test_doNotDisturbIndication(self):
+        """
+        The do-not-disturb lamp and prompt (on, then off) decode as SetLamp
+        of the DoNotDisturb stimulus with lamp On/Off, the prompt "DND"
+        and ClearPromptStatus.
+        """
+        messages = doNotDisturbIndication(True) + doNotDisturbIndication(False)
+        path = self.mktemp()
+        with open(path, "wb") as f:
+            f.write(buildPcap([(False, m.encodeMessage(msg, protocolVersion=11)) for msg in messages]))
+        d = self.tshark(path, "-Y", "tcp.len > 0", "-T", "fields", "-E", "occurrence=f",
+                        "-e", "_ws.col.Info", "-e", "skinny.stimulus", "-e", "skinny.stimulusInstance",
+                        "-e", "skinny.lampMode")
+
+        def check(lines):
+            # 0x82 is the DoNotDisturb stimulus, lamp mode 2 On and 1 Off.
+            self.assertEqual([line.split("\t") for line in lines], [
+                ["SetLamp ", "0x00000082", "1", "0x00000002"], ["DisplayPromptStatus ", "", "", ""],
+                ["SetLamp ", "0x00000082", "1", "0x00000001"], ["ClearPromptStatus ", "", "", ""]])
+        return d.addCallback(check)
 
     def test_version11(self):
         """At protocol 11 every sample decodes cleanly, keys included."""

@@ -26,6 +26,7 @@ from srst.sccp.constants import LampMode, Stimulus
 from srst.sccp._templates import (
     SECONDARY_KEEPALIVE,
     StationSettings,
+    doNotDisturbIndication,
     encodedConfigurationReplies,
     encodedReply,
     registerAck,
@@ -290,6 +291,10 @@ class StationCore:
             ephone.messageWaiting = self.registry.messageWaitingFor(ephone)
             if ephone.messageWaiting:
                 self.send(m.SetLamp(Stimulus.VOICE_MAIL, 0, LampMode.ON))
+            if ephone.dnd:
+                # Do-not-disturb outlives the registration: show it again.
+                for msg in doNotDisturbIndication(True):
+                    self.send(msg)
             if not self.registerDebug():
                 return
             self.registerLog.debug(

@@ -26,6 +26,7 @@ from srst.sccp.constants import (
     REGISTER_ACK_FEATURES_V4_V10,
     REGISTER_ACK_FEATURES_V11,
     DeviceType,
+    LampMode,
     LineDisplayOption,
     SoftKeyEvent,
     SoftKeySet,
@@ -348,6 +349,22 @@ def idlePrompt(systemMessage: str | None) -> str:
     return m.LABEL_CM_FALLBACK
 
 
+def doNotDisturbIndication(on: bool) -> list[m.Message]:
+    """
+    What a phone shows of its do-not-disturb state (the DND softkey, and
+    again after a registration while it is on): the lamp of the DND feature
+    (stimulus C{0x82}, instance 1; lit while on) and the prompt line's
+    "DND" label, cleared when off.  A 79xx without a DND button ignores the
+    lamp; the prompt is what its user sees.
+
+    @param on: L{Ephone.dnd}.
+    @return: the messages, in order.
+    """
+    if on:
+        return [m.SetLamp(Stimulus.DO_NOT_DISTURB, 1, LampMode.ON), m.DisplayPromptStatus(0, m.label(m.Label.DND), 0, 0)]
+    return [m.SetLamp(Stimulus.DO_NOT_DISTURB, 1, LampMode.OFF), m.ClearPromptStatus(0, 0)]
+
+
 def _lineStat(msg: m.LineStatReq, ephone: Ephone, settings: StationSettings) -> list[m.Message]:
     line = ephone.line(msg.lineNumber)
     if line is None:
@@ -499,7 +516,7 @@ def configurationReplies(msg: m.Message, ephone: Ephone, settings: StationSettin
 __all__ = [
     "ALL_KEYS", "ALL_LINE_DISPLAY_OPTIONS", "BLANK", "DATE_TEMPLATES", "MAX_PROTOCOL_VERSION", "PhoneModel",
     "SECONDARY_KEEPALIVE", "SOFT_KEY_INFO_BASE", "SOFT_KEY_SETS", "SOFT_KEY_TEMPLATE", "StationSettings",
-    "TEMPLATE_EVENTS", "UNKNOWN_MODEL", "buttonTemplate", "configurationReplies", "dateTemplate",
+    "TEMPLATE_EVENTS", "UNKNOWN_MODEL", "buttonTemplate", "configurationReplies", "dateTemplate", "doNotDisturbIndication",
     "ENCODED_CACHE_SIZE", "displayText", "encodedConfigurationReplies", "encodedReply", "idlePrompt", "negotiateVersion", "phoneModel", "registerAck", "registerAckFeatures",
     "softKeySetKeys",
 ]

@@ -20,7 +20,8 @@ composition root gives it to each L{srst.sccp.factory.SkinnyFactory}):
     still have dial tone.  The Messages button (voicemail stimulus) dials
     C{call-manager-fallback.voicemail} the same way; without one it is
     not active.  The DND softkey toggles do-not-disturb
-    (L{Ephone.dnd}): the prompt line shows "DND" while it is on, and the
+    (L{Ephone.dnd}): the prompt line shows "DND" and the DND lamp is lit
+    while it is on (shown again when the phone registers again), and the
     engine finds the phone busy (L{SccpEndpoint.lineBusy}).  PickUp gives
     dial tone and picks up the number dialled; GPickUp picks up the oldest
     call ringing in the line's C{pickup-group} (L{CallEngine.directedPickUp},
@@ -50,6 +51,7 @@ from srst.calls.engine import CallEngine, CallStateError
 from srst.calls.interfaces import LineRef
 from srst.calls.leg import Leg, LegStatus
 from srst.sccp import messages as m
+from srst.sccp._templates import doNotDisturbIndication
 from srst.sccp.callendpoint import SccpEndpoint
 from srst.sccp.constants import MediaStatus, SoftKeyEvent, Stimulus, keypadCharacter
 from srst.sccp.directory import RegistryDirectory, lineRef
@@ -288,10 +290,7 @@ class SccpCallControl:
         ephone.dnd = not ephone.dnd
         self.log.info("{station}: do-not-disturb {state}", station=endpoint.label,
                       state="on" if ephone.dnd else "off")
-        if ephone.dnd:
-            endpoint.send(m.DisplayPromptStatus(0, m.label(m.Label.DND), 0, 0))
-        else:
-            endpoint.send(m.ClearPromptStatus(0, 0))
+        endpoint.send(*doNotDisturbIndication(ephone.dnd))
 
     def _forwardAll(self, endpoint: SccpEndpoint, instance: int) -> None:
         if self.engine.hasCall(endpoint):

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_phone -*-
+# -*- test-case-name: tests.test_phone,tests.test_phone_call -*-
 """
 C{srst-phone}: simulated Cisco SCCP phones, for testing and loading an srst
 router.
@@ -22,14 +22,27 @@ Issue one LSC into files::
     srst-phone issue-lsc --ca-cert capf.pem --ca-key capf.key \\
         --mac 00:11:22:33:44:55 --out-cert lsc.pem --out-key lsc.key
 
+Make one call from a terminal, or answer one, as a person would::
+
+    srst-phone call --from 000000000001 --to 2002 [--hold SECONDS]
+        [--softkey NAME ...] [--connected-softkey NAME ...]
+    srst-phone answer --mac 000000000002 [--hold SECONDS]
+    srst-phone call --from 000000000002 --softkey DND
+
+(the TLS options are those of C{register}: C{--tls --ca --cert --key}).
+They print one line per call state (see L{srst.tools._phonecall}).
+
 C{register} reports how many phones registered, registrations per second
 and the p50/p99 registration latency (see L{srst.tools._phoneload}).  The
 phones themselves are L{srst.tools._phoneclient.SimulatedPhone}; tests use
 them directly.
 
-Exit codes: 0 success; 1 some phones did not register (or unregister);
-2 usage error; 3 an unreadable certificate, key or CA file, or a CA that
-cannot issue.
+Exit codes: 0 success (for C{call} and C{answer}: the call connected, or
+the softkeys were pressed when no call was made); 1 some phones did not
+register (or unregister), or the connection was lost; 2 usage error
+(an unknown softkey name too); 3 an unreadable certificate, key or CA file,
+or a CA that cannot issue; 4 the called number is busy (C{call}); 5 reorder:
+the number is unknown or the call cannot be made (C{call}).
 """
 
 from __future__ import annotations
@@ -43,7 +56,7 @@ from typing import Any, Callable, Optional, Sequence, TextIO
 
 from attrs import frozen
 from cryptography import x509
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred, race, succeed
 from twisted.internet.interfaces import IOpenSSLClientConnectionCreator
 from twisted.internet.task import deferLater
 from twisted.python.failure import Failure
@@ -55,7 +68,13 @@ from srst.pki.trust import (
     loadCertificateFile,
     loadPrivateKeyFile,
 )
-from srst.tools._phoneclient import SimulatedPhone
+from srst.tools._phonecall import (
+    CallFollower,
+    Outcome,
+    UnknownSoftKey,
+    softKeyEvent,
+)
+from srst.tools._phoneclient import OneShot, SimulatedPhone
 from srst.tools._phoneload import (
     LoadGenerator,
     LoadResult,
@@ -74,6 +93,7 @@ from srst.tools._phonetypes import (
     UnregisterTimedOut,
     deviceTypeForModel,
 )
+from srst.tools._phonemedia import PhoneMedia
 from srst.tools._phonewire import (
     PhoneProtocol,
     PhoneReactor,
@@ -95,6 +115,8 @@ EXIT_OK = 0
 EXIT_INCOMPLETE = 1
 EXIT_USAGE = 2
 EXIT_FILES = 3
+EXIT_BUSY = 4
+EXIT_REORDER = 5
 
 PLAIN_PORT = 2000
 TLS_PORT = 2443
@@ -243,6 +265,93 @@ def _addRegister(
     p.set_defaults(func=_register)
 
 
+def _softKey(text: str) -> str:
+    try:
+        softKeyEvent(text)
+    except UnknownSoftKey as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
+def _addPhoneOptions(p: argparse.ArgumentParser) -> None:
+    """The options of one phone that makes or answers a call."""
+    p.add_argument("--host", default="127.0.0.1",
+                   help="the router's IPv4 address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None,
+                   help="its SCCP port (default 2000, or 2443 with --tls)")
+    p.add_argument("--type", dest="deviceType", type=_model, default="7970",
+                   help="phone model or device type number (default 7970)")
+    p.add_argument("--version", dest="protocolVersion", type=_version,
+                   default=11, help="highest protocol version the phone "
+                   "advertises (default 11)")
+    p.add_argument("--hold", type=_seconds, default=None, metavar="SECONDS",
+                   help="hang up after this long connected (default: when "
+                   "the far end hangs up, or Ctrl-C); with only softkeys "
+                   "and no call, stay registered this long (default: until "
+                   "Ctrl-C)")
+    p.add_argument("--timeout", type=_seconds, default=30.0,
+                   help="seconds the phone may take to register (default 30)")
+    tls = p.add_argument_group("TLS")
+    tls.add_argument("--tls", action="store_true",
+                     help="connect with TLS (secure SCCP)")
+    tls.add_argument("--ca", metavar="FILE",
+                     help="the router's CA certificate(s) to verify it with")
+    tls.add_argument("--cert", metavar="FILE",
+                     help="the phone's certificate (LSC)")
+    tls.add_argument("--key", metavar="FILE", help="its private key")
+    tls.add_argument("--no-verify-host", dest="verifyHost",
+                     action="store_false",
+                     help="check only the router's chain, not that its "
+                     "certificate names --host (what real phones do)")
+    p.set_defaults(issueFromCA=None, caKey=None, count=1, decodeAll=True)
+
+
+def _addCall(
+        commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = commands.add_parser(
+        "call", help="register one phone and make a call (or press softkeys)",
+        description="Register the phone, press the --softkey keys in order, "
+        "go off hook and dial --to, print each call state the router "
+        "reports, stay connected (--hold), then hang up and unregister.")
+    p.add_argument("--from", dest="mac", type=_mac, required=True,
+                   metavar="MAC", help="the calling phone's MAC")
+    p.add_argument("--to", dest="number", metavar="NUMBER",
+                   help="the number to dial (after the softkeys; a softkey "
+                   "that gives dial tone, such as PickUp, is not followed "
+                   "by OffHook)")
+    p.add_argument("--softkey", dest="softKeys", type=_softKey,
+                   action="append", default=[], metavar="NAME",
+                   help="press this softkey (as the phone shows it: DND, "
+                   "PickUp, GPickUp, Redial, NewCall ...) before dialling; "
+                   "repeatable")
+    p.add_argument("--connected-softkey", dest="connectedSoftKeys",
+                   type=_softKey, action="append", default=[],
+                   metavar="NAME", help="press this softkey once connected "
+                   "(Hold, Resume, Trnsfer ...); repeatable")
+    _addPhoneOptions(p)
+    p.set_defaults(func=_call)
+
+
+def _addAnswer(
+        commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = commands.add_parser(
+        "answer", help="register one phone and answer the next call",
+        description="Register the phone, wait for a call, answer it (print "
+        "the caller), stay connected (--hold), then hang up and unregister.")
+    p.add_argument("--mac", type=_mac, required=True, help="the phone's MAC")
+    p.add_argument("--softkey", dest="softKeys", type=_softKey,
+                   action="append", default=[], metavar="NAME",
+                   help="press this softkey before waiting (DND ...); "
+                   "repeatable")
+    p.add_argument("--connected-softkey", dest="connectedSoftKeys",
+                   type=_softKey, action="append", default=[],
+                   metavar="NAME", help="press this softkey once connected; "
+                   "repeatable")
+    p.set_defaults(number=None)
+    _addPhoneOptions(p)
+    p.set_defaults(func=_answer)
+
+
 def _addIssueLSC(
         commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = commands.add_parser(
@@ -277,7 +386,7 @@ class _Parser(argparse.ArgumentParser):
             namespace: Optional[argparse.Namespace] = None,
     ) -> argparse.Namespace:
         parsed = argparse.ArgumentParser.parse_args(self, args, namespace)
-        if parsed.command == "register":
+        if parsed.command in ("register", "call", "answer"):
             _checkRegister(self, parsed)
         return parsed
 
@@ -310,10 +419,12 @@ def makeParser() -> argparse.ArgumentParser:
         prog="srst-phone",
         description="Simulated Cisco SCCP phones for an srst router.",
         epilog="exit codes: 0 ok, 1 phones did not register, 2 usage, "
-        "3 unreadable certificate/key/CA")
+        "3 unreadable certificate/key/CA, 4 busy, 5 reorder (unknown number)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND",
                                      required=True)
     _addRegister(commands)
+    _addCall(commands)
+    _addAnswer(commands)
     _addIssueLSC(commands)
     return parser
 
@@ -489,6 +600,161 @@ def _register(reactor: ToolReactor, args: argparse.Namespace, out: TextIO,
     return d.addErrback(failed)
 
 
+# -- call and answer -----------------------------------------------------------
+
+_EXIT_FOR_OUTCOME = {
+    Outcome.CONNECTED: EXIT_OK,
+    Outcome.BUSY: EXIT_BUSY,
+    Outcome.REORDER: EXIT_REORDER,
+    Outcome.ENDED: EXIT_REORDER,
+}
+
+
+async def _callFlow(reactor: ToolReactor, args: argparse.Namespace,
+                    tls: Optional[_TLSFiles], out: TextIO, err: TextIO,
+                    answering: bool) -> int:
+    """
+    One phone: register, press softkeys, make (or answer) one call, follow
+    it, hang up and unregister (see L{srst.tools._phonecall}).
+    """
+    phone = SimulatedPhone(PhoneConfig(
+        mac=args.mac, deviceType=args.deviceType,
+        protocolVersion=args.protocolVersion,
+        registrationTimeout=args.timeout), clock=reactor)
+
+    def say(line: str) -> None:
+        out.write(line + "\n")
+        out.flush()
+
+    tlsOptions = None
+    if tls is not None:
+        tlsOptions = clientTLSOptions(args.host, tls.trusted, tls.certificate,
+                                      tls.privateKey,
+                                      verifyHost=args.verifyHost)
+    # A failed connection fails the phone's waiters too.
+    connectPhone(reactor, phone, args.host, args.port,
+                 tlsOptions).addErrback(lambda reason: None)
+    try:
+        await phone.whenRegistered()
+    except PhoneError as e:
+        err.write("srst-phone: not registered: %s\n" % (e,))
+        return EXIT_INCOMPLETE
+    say("registered %s, line %s" % (phone.deviceName, ", ".join(
+        stat.lineDirNumber for _, stat in sorted(
+            phone.settings.lineStats.items())) or "none"))
+    # From here on every prompt counts, the idle prompt first.
+    follower = CallFollower(phone, say)
+    await follower.sync()
+    PhoneMedia(phone, reactor=reactor,  # type: ignore[arg-type]
+               interface=str(phone.protocol.localAddress()))
+
+    finished: OneShot[int] = OneShot()
+    finishing: list[Deferred[None]] = []
+
+    async def hangUpAndUnregister() -> int:
+        if phone.state is not PhoneState.REGISTERED:
+            return EXIT_INCOMPLETE
+        if follower.inCall:
+            phone.onHook(1, follower.reference)
+            await follower.sync()
+        try:
+            await phone.unregister()
+        except PhoneError as e:
+            err.write("srst-phone: not unregistered: %s\n" % (e,))
+            return EXIT_INCOMPLETE
+        say("unregistered")
+        return EXIT_OK
+
+    def finish() -> Deferred[int]:
+        if not finishing:
+            finishing.append(Deferred.fromCoroutine(
+                hangUpAndUnregister()).addCallback(finished.fire))
+        return finished.wait()
+
+    trigger = reactor.addSystemEventTrigger("before", "shutdown", finish)
+    try:
+        outcome = await _makeCall(reactor, args, phone, follower, say,
+                                  answering)
+    except PhoneError as e:
+        if finishing:  # Ctrl-C: the phone unregistered, as asked
+            return await finished.wait()
+        err.write("srst-phone: %s\n" % (e,))
+        return EXIT_INCOMPLETE
+    finally:
+        reactor.removeSystemEventTrigger(trigger)
+    code = await finish()
+    if outcome is None:
+        return code
+    return _EXIT_FOR_OUTCOME[outcome] or code
+
+
+async def _makeCall(reactor: ToolReactor, args: argparse.Namespace,
+                    phone: SimulatedPhone, follower: CallFollower,
+                    say: Callable[[str], None],
+                    answering: bool) -> Optional[Outcome]:
+    """
+    The call itself, from registered to ready to hang up.
+
+    @return: the call's L{Outcome}, or L{None} when no call was made.
+    @raise PhoneError: when the connection is lost.
+    """
+    for name in args.softKeys:
+        ref = follower.reference if follower.inCall else 0
+        phone.softKey(softKeyEvent(name), 1, ref)
+        say("pressed %s" % (name,))
+        await follower.sync()
+    if answering:
+        say("waiting for a call")
+        ref = await follower.whenRingingIn()
+        phone.offHook(1, ref)
+    elif args.number:
+        if not follower.offHook:
+            phone.offHook()
+        phone.pressKeys(args.number)
+    elif not follower.inCall:
+        # Only softkeys (DND ...): stay registered for others to call.
+        await _holdFor(reactor, args, phone.whenDisconnected())
+        return None
+    outcome: Outcome = await follower.whenOutcome()
+    if outcome is not Outcome.CONNECTED:
+        return outcome
+    for name in args.connectedSoftKeys:
+        phone.softKey(softKeyEvent(name), 1, follower.reference)
+        say("pressed %s" % (name,))
+        await follower.sync()
+    await _holdFor(reactor, args, follower.whenEnded())
+    return outcome
+
+
+async def _holdFor(reactor: ToolReactor, args: argparse.Namespace,
+                   ended: Deferred[Any]) -> None:
+    """
+    Wait C{--hold} seconds, or until C{ended} fires (the call or the
+    connection ended) or Ctrl-C (which unregisters the phone).
+    """
+    if args.hold is None:
+        await ended
+    else:
+        await race([deferLater(reactor, args.hold), ended])
+
+
+def _call(reactor: ToolReactor, args: argparse.Namespace, out: TextIO,
+          err: TextIO, runInThread: RunInThread,
+          answering: bool = False) -> Deferred[int]:
+    try:
+        tls = _loadTLS(args)
+    except (CertificateFileError, LSCIssueError) as e:
+        err.write("srst-phone: %s\n" % (e,))
+        return succeed(EXIT_FILES)
+    return Deferred.fromCoroutine(_callFlow(reactor, args, tls, out, err,
+                                            answering))
+
+
+def _answer(reactor: ToolReactor, args: argparse.Namespace, out: TextIO,
+            err: TextIO, runInThread: RunInThread) -> Deferred[int]:
+    return _call(reactor, args, out, err, runInThread, answering=True)
+
+
 # -- entry points --------------------------------------------------------------
 
 
@@ -553,7 +819,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
 
 
 __all__ = [
-    "EXIT_FILES", "EXIT_INCOMPLETE", "EXIT_OK", "EXIT_USAGE", "LoadGenerator",
+    "EXIT_BUSY", "EXIT_FILES", "EXIT_INCOMPLETE", "EXIT_OK", "EXIT_REORDER",
+    "EXIT_USAGE", "LoadGenerator",
     "LoadResult", "PhoneConfig", "PhoneDisconnected", "PhoneError",
     "PhoneProtocol", "PhoneState", "RegistrationRejected",
     "RegistrationTimedOut", "SimulatedPhone", "ToolReactor",

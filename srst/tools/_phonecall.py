@@ -1,0 +1,238 @@
+# -*- test-case-name: tests.test_phone_call -*-
+"""
+One person's phone call from a terminal: what C{srst-phone call} and
+C{srst-phone answer} do with one L{SimulatedPhone}.
+
+L{CallFollower} observes the phone and turns what the router sends into
+one line per call state a person would notice (C{ringing out},
+C{connected to 2002 secure}, C{busy}, C{reorder}, the prompt and notify
+texts), and into the events the commands wait for: the call connected,
+busy or refused, a call ringing in, the call ended.  The phone only sends
+what the person does (L{SimulatedPhone.offHook}, C{pressKeys}, C{softKey},
+C{onHook}); the follower invents no call behaviour either.
+
+Softkeys are named as the phone shows them (L{softKeyEvent}): the main
+label table's text for the event (C{Redial}, C{NewCall}, C{Hold},
+C{Transfer} or C{Trnsfer} as a 79xx abbreviates it, C{Resume}, C{PickUp},
+C{GPickUp}, C{DND} ...), in any case.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Callable
+
+from twisted.internet.defer import Deferred
+
+from srst.sccp import messages as m
+from srst.sccp.constants import CallSecurityStatus, CallState, CallType, SoftKeyEvent, Tone
+from srst.tools._phoneclient import OneShot, SimulatedPhone
+from srst.tools._phonetypes import PhoneDisconnected
+
+
+def _softKeyNames() -> dict[str, SoftKeyEvent]:
+    names: dict[str, SoftKeyEvent] = {}
+    for event in SoftKeyEvent:
+        try:
+            m.Label(int(event))
+        except ValueError:
+            continue
+        names[m.describeText(m.label(event)).strip().lower()] = event
+    names["trnsfer"] = SoftKeyEvent.TRANSFER
+    return names
+
+
+SOFT_KEYS: dict[str, SoftKeyEvent] = _softKeyNames()
+"""Softkey names (lower case) as the phone shows them, to their events."""
+
+
+class UnknownSoftKey(ValueError):
+    """A softkey name no phone shows."""
+
+
+def softKeyEvent(name: str) -> SoftKeyEvent:
+    """
+    @param name: a softkey as the phone shows it (C{"DND"}, C{"GPickUp"},
+        any case).
+    @return: its event.
+    @raise UnknownSoftKey: for a name that is not a softkey.
+    """
+    try:
+        return SOFT_KEYS[name.strip().lower()]
+    except KeyError:
+        raise UnknownSoftKey("unknown softkey %r (one of: %s)" % (
+            name, ", ".join(sorted(m.describeText(m.label(e)).strip() for e in set(SOFT_KEYS.values())))
+        )) from None
+
+
+class Outcome(enum.Enum):
+    """How a call attempt ended up."""
+
+    CONNECTED = "connected"
+    BUSY = "busy"
+    REORDER = "reorder"
+    ENDED = "ended"
+    """The call went back on hook before it connected."""
+
+
+class CallFollower:
+    """
+    Follow the calls of one phone and say what happens (module docstring).
+
+    @ivar phone: the phone.
+    @ivar reference: the call reference of the phone's current call, or 0.
+    @ivar offHook: whether the phone is off hook with a call being set up
+        (dial tone or dialling), so dialling needs no OffHook.
+    @ivar inCall: whether the phone has a call (any state but on hook).
+    @ivar secure: whether the connected call is encrypted (CallInfo).
+    @ivar lastPrompt: the last prompt text shown, in English.
+    """
+
+    def __init__(self, phone: SimulatedPhone, write: Callable[[str], None]) -> None:
+        """
+        @param phone: the phone to follow; the follower observes its
+            messages from now on.
+        @param write: called with each line to show (without newline).
+        """
+        self.phone = phone
+        self._write = write
+        self.reference = 0
+        self.offHook = False
+        self.inCall = False
+        self.secure = False
+        self.lastPrompt = ""
+        self._connecting = False
+        self._ringingIn = False
+        self._connected = False
+        self._connectedLine = ""
+        self._outcome: OneShot[Outcome] = OneShot()
+        self._ringIn: OneShot[int] = OneShot()
+        self._ended: OneShot[None] = OneShot()
+        self._syncSent = 0
+        self._syncs: list[tuple[int, Deferred[None]]] = []
+        phone.addMessageObserver(self.messageReceived)
+        phone.whenDisconnected().addCallback(self._disconnected)
+
+    def whenOutcome(self) -> Deferred[Outcome]:
+        """
+        @return: a L{Deferred} with the first L{Outcome} of a call, failing
+            with L{PhoneDisconnected} when the connection ends first.
+        """
+        return self._outcome.wait()
+
+    def whenRingingIn(self) -> Deferred[int]:
+        """
+        @return: a L{Deferred} with the reference of a call ringing in,
+            failing with L{PhoneDisconnected} when the connection ends first.
+        """
+        return self._ringIn.wait()
+
+    def whenEnded(self) -> Deferred[None]:
+        """@return: a L{Deferred} firing once a connected call is over."""
+        return self._ended.wait()
+
+    def sync(self) -> Deferred[None]:
+        """
+        Send a KeepAlive and wait for its KeepAliveAck: the router answers
+        in order, so by then everything it sent in answer to what the phone
+        sent before (a softkey, OnHook) has been followed.
+
+        @return: a L{Deferred} firing with L{None} once that ack is in.
+        """
+        d: Deferred[None] = Deferred()
+        self._syncSent += 1
+        self._syncs.append((self.phone.keepAlivesSent + self._syncSent, d))
+        self.phone.sendMessage(m.KeepAlive())
+        return d
+
+    def _disconnected(self, reason: BaseException) -> None:
+        gone = PhoneDisconnected(self.phone.deviceName, "connection closed: %s" % (reason,))
+        self._outcome.fail(gone)
+        self._ringIn.fail(gone)
+        self._ended.fire(None)
+        syncs, self._syncs = self._syncs, []
+        for _, d in syncs:
+            d.callback(None)
+
+    # -- messages -------------------------------------------------------------
+
+    def messageReceived(self, msg: m.Message) -> None:
+        """
+        Follow one message from the router.
+
+        @param msg: the message.
+        """
+        if isinstance(msg, m.CallState):
+            self._callState(msg)
+        elif isinstance(msg, m.CallInfo):
+            self._callInfo(msg)
+        elif isinstance(msg, m.DisplayPromptStatus):
+            text = m.describeText(msg.promptStatus).strip()
+            if text and text != self.lastPrompt:
+                self._write("prompt: %s" % (text,))
+            self.lastPrompt = text
+        elif isinstance(msg, (m.DisplayNotify, m.DisplayPriNotify)):
+            text = m.describeText(msg.notify).strip()
+            if text:
+                self._write("notify: %s" % (text,))
+        elif isinstance(msg, m.StartTone) and msg.tone == Tone.REORDER:
+            self._write("reorder")
+            self._outcome.fire(Outcome.REORDER)
+        elif isinstance(msg, m.KeepAliveAck):
+            acks = self.phone.keepAliveAcks
+            while self._syncs and self._syncs[0][0] <= acks:
+                self._syncs.pop(0)[1].callback(None)
+
+    def _callState(self, msg: m.CallState) -> None:
+        state = msg.callState
+        if state == CallState.ON_HOOK:
+            if msg.callReference not in (0, self.reference):
+                return
+            if self.inCall:
+                self._write("on hook")
+                if not self._connected:
+                    self._outcome.fire(Outcome.ENDED)
+            self.inCall = self.offHook = self._connecting = self._ringingIn = False
+            if self._connected:
+                self._connected = False
+                self._ended.fire(None)
+            return
+        self.reference = msg.callReference
+        self.inCall = True
+        self.offHook = state in (CallState.OFF_HOOK, CallState.PROCEED)
+        if state == CallState.RING_OUT:
+            self._write("ringing out")
+        elif state == CallState.RING_IN:
+            self._ringingIn = True
+        elif state == CallState.CONNECTED:
+            if self._connected:  # back from hold: the same party
+                self._write(self._connectedLine)
+            else:
+                self._connecting = True
+        elif state == CallState.BUSY:
+            self._write("busy")
+            self._outcome.fire(Outcome.BUSY)
+        elif state == CallState.HOLD:
+            self._write("on hold")
+
+    def _callInfo(self, msg: m.CallInfo) -> None:
+        if self._ringingIn:
+            self._ringingIn = False
+            self._write("call from %s" % (_party(msg.callingParty, msg.callingPartyName),))
+            self._ringIn.fire(msg.callReference)
+        if self._connecting:
+            self._connecting = False
+            self._connected = True
+            self.secure = msg.callSecurityStatus == CallSecurityStatus.ENCRYPTED
+            other = (_party(msg.callingParty, msg.callingPartyName) if msg.callType == CallType.INBOUND
+                     else _party(msg.calledParty, msg.calledPartyName))
+            self._connectedLine = "connected to %s%s" % (other, " secure" if self.secure else "")
+            self._write(self._connectedLine)
+            self._outcome.fire(Outcome.CONNECTED)
+
+
+def _party(number: str, name: str) -> str:
+    return "%s (%s)" % (number, name) if name and name != number else number
+
+
+__all__ = ["CallFollower", "Outcome", "SOFT_KEYS", "UnknownSoftKey", "softKeyEvent"]

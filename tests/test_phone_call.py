@@ -1,0 +1,268 @@
+"""
+Tests for L{srst.tools._phonecall} and the C{srst-phone call} / C{answer}
+commands that use it: the commands run in-process
+(L{srst.tools.phone.run}) against the real router on 127.0.0.1, TLS phones
+with LSCs from the router's C{capf} phone trustpoint, as a person would run
+them from two terminals.  Waits are Deferreds fired by what the commands
+print.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from typing import Any
+
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred, gatherResults, maybeDeferred
+from twisted.trial.unittest import SynchronousTestCase, TestCase
+
+from srst.sccp.constants import SoftKeyEvent
+from srst.tools import phone as cli
+from srst.tools._phonecall import SOFT_KEYS, UnknownSoftKey, softKeyEvent
+from srst.tools.lsc import issueLSC, writeLSC
+from tests.phonehelpers import registeredPhone, routerYamlWithCapf, synchronously
+from tests.pkihelpers import writePem
+from tests.routerhelpers import bounded, freePort, startRouter, stateDirectory, within
+from tests.test_sccp_integration import PHONE_CA, now
+
+ALICE, BOB, CAROL = "0000000000F1", "0000000000F2", "0000000000F3"
+
+CMF = """
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+  port: 0
+  secure-port: 0
+  trustpoint: srstca
+  phone-trustpoints: [capf]
+  max-ephones: 4
+  max-dn: 10
+  ephones:
+    - {mac: 0000.0000.00F1, type: "7970", buttons: [{line: 1, dn: "3001", label: "3001", name: Alice}]}
+    - {mac: 0000.0000.00F2, type: "7970", buttons: [{line: 1, dn: "3002", label: "3002", name: Bob}]}
+    - {mac: 0000.0000.00F3, type: "7970", buttons: [{line: 1, dn: "3003", label: "3003", name: Carol}]}
+"""
+
+
+class Lines(io.StringIO):
+    """What a command prints, with a Deferred for a line to come."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._waiting: list[tuple[str, Deferred[None]]] = []
+
+    def write(self, text: str) -> int:
+        written = super().write(text)
+        lines = self.lines()
+        for entry in list(self._waiting):
+            if entry[0] in lines:
+                self._waiting.remove(entry)
+                entry[1].callback(None)
+        return written
+
+    def lines(self) -> list[str]:
+        """@return: the complete lines printed so far."""
+        return self.getvalue().splitlines()
+
+    def whenLine(self, line: str) -> Deferred[None]:
+        """@return: a L{Deferred} firing once C{line} has been printed."""
+        d: Deferred[None] = Deferred()
+        self._waiting.append((line, d))
+        self.write("")
+        return d
+
+
+class CtrlC:
+    """
+    The real reactor for a command, except that its shutdown triggers are
+    kept here: L{interrupt} runs them, as Ctrl-C would.
+    """
+
+    def __init__(self) -> None:
+        self.triggers: list[Any] = []
+
+    def __getattr__(self, name: str) -> Any:
+        # TCP, UDP and time come from the real reactor.
+        return getattr(reactor, name)
+
+    def addSystemEventTrigger(self, phase: str, eventType: str, f: Any, *args: Any, **kwargs: Any) -> Any:
+        self.triggers.append(f)
+        return f
+
+    def removeSystemEventTrigger(self, trigger: Any) -> None:
+        self.triggers.remove(trigger)
+
+    def interrupt(self) -> Deferred[Any]:
+        """Press Ctrl-C: @return: a L{Deferred} for the triggers' work."""
+        return gatherResults([maybeDeferred(f) for f in list(self.triggers)])
+
+
+class SoftKeyNameTests(SynchronousTestCase):
+    """
+    Softkeys are named as the phone shows them.
+    """
+
+    def test_names(self) -> None:
+        """
+        DND, PickUp, GPickUp, Redial, Hold, Resume and Transfer (or the
+        79xx's Trnsfer) name their events, in any case.
+        """
+        self.assertEqual([softKeyEvent(name) for name in ("DND", "pickup", "GPickUp", "Redial", "Hold",
+                                                           "Resume", "Trnsfer", "Transfer", "NewCall")],
+                         [SoftKeyEvent.DND, SoftKeyEvent.PICK_UP, SoftKeyEvent.GROUP_PICK_UP,
+                          SoftKeyEvent.REDIAL, SoftKeyEvent.HOLD, SoftKeyEvent.RESUME,
+                          SoftKeyEvent.TRANSFER, SoftKeyEvent.TRANSFER, SoftKeyEvent.NEW_CALL])
+        self.assertIn("gpickup", SOFT_KEYS)
+
+    def test_unknown(self) -> None:
+        """An unknown name is refused with the names there are."""
+        e = self.assertRaises(UnknownSoftKey, softKeyEvent, "Dance")
+        self.assertIn("unknown softkey 'Dance'", str(e))
+        self.assertIn("GPickUp", str(e))
+
+    def test_usageErrors(self) -> None:
+        """
+        An unknown softkey name, call without --from and TLS without --ca
+        are usage errors (exit 2) that name the problem.
+        """
+        for argv, text in [
+                (["call", "--from", ALICE, "--softkey", "Dance"], "unknown softkey 'Dance'"),
+                (["call", "--to", "3002"], "--from"),
+                (["answer", "--mac", BOB, "--tls"], "--tls needs --ca")]:
+            err = io.StringIO()
+            self.patch(cli.sys, "stderr", err)
+            e = self.assertRaises(SystemExit, cli.makeParser().parse_args, argv)
+            self.assertEqual(e.code, cli.EXIT_USAGE)
+            self.assertIn(text, err.getvalue())
+
+
+class CallCommandTests(TestCase):
+    """
+    C{srst-phone call} and C{answer} against the real router, over TLS.
+    """
+
+    timeout = 30
+
+    @bounded
+    def setUp(self) -> Any:
+        state = stateDirectory(self)
+        self.service = yield startRouter(self, routerYamlWithCapf(state, CMF))
+        self.port = self.service.ports()["sccp-secure"]
+        self.ca = writePem(state, "router-ca.pem", self.service.certificateServer.caCertificate)
+        self.files = state
+
+    def tlsArguments(self, mac: str) -> list[str]:
+        """@return: the TLS options of a phone with a fresh LSC for C{mac}."""
+        cert, key = os.path.join(self.files, mac + ".pem"), os.path.join(self.files, mac + ".key")
+        writeLSC(issueLSC(PHONE_CA.certificate, PHONE_CA.key, mac, now=now), cert, key)
+        return ["--port", str(self.port), "--tls", "--ca", self.ca, "--cert", cert, "--key", key]
+
+    def command(self, *argv: str, on: Any = reactor) -> tuple[Deferred[int], Lines, io.StringIO]:
+        out, err = Lines(), io.StringIO()
+        return cli.run(on, list(argv), out, err, synchronously), out, err
+
+    @bounded
+    def test_answerAndCall(self) -> Any:
+        """
+        Bob runs C{answer}, Alice C{call --to 3002 --hold 0}: Alice sees the
+        call ring out and connect securely, Bob sees who calls and the
+        secure connection; Alice hangs up, Bob sees it, both unregister and
+        exit 0.
+        """
+        answering, bob, bobErr = self.command("answer", "--mac", BOB, *self.tlsArguments(BOB))
+        yield within(bob.whenLine("waiting for a call"), "Bob waiting")
+        calling, alice, aliceErr = self.command("call", "--from", ALICE, "--to", "3002", "--hold", "0",
+                                            *self.tlsArguments(ALICE))
+        self.assertEqual((yield within(calling, "Alice's call")), cli.EXIT_OK, aliceErr.getvalue())
+        self.assertEqual((yield within(answering, "Bob's answer")), cli.EXIT_OK, bobErr.getvalue())
+        self.assertEqual([line for line in alice.lines() if not line.startswith("prompt:")], [
+            "registered SEP0000000000F1, line 3001", "ringing out", "connected to 3002 (Bob) secure",
+            "on hook", "unregistered"])
+        self.assertEqual([line for line in bob.lines() if not line.startswith(("prompt:", "notify:"))], [
+            "registered SEP0000000000F2, line 3002", "waiting for a call", "call from 3001 (Alice)",
+            "connected to 3001 (Alice) secure", "on hook", "unregistered"])
+        self.assertIn("prompt: Ring Out", alice.lines())
+
+    @bounded
+    def test_holdAndResume(self) -> Any:
+        """
+        C{call --connected-softkey Hold --connected-softkey Resume}: once
+        connected Alice's phone goes on hold, then is connected again.
+        """
+        answering, bob, bobErr = self.command("answer", "--mac", BOB, *self.tlsArguments(BOB))
+        yield within(bob.whenLine("waiting for a call"), "Bob waiting")
+        calling, alice, err = self.command("call", "--from", ALICE, "--to", "3002", "--hold", "0",
+                                           "--connected-softkey", "Hold", "--connected-softkey", "Resume",
+                                           *self.tlsArguments(ALICE))
+        self.assertEqual((yield within(calling, "Alice's call")), cli.EXIT_OK, err.getvalue())
+        self.assertEqual((yield within(answering, "Bob's answer")), cli.EXIT_OK, bobErr.getvalue())
+        self.assertEqual([line for line in alice.lines() if not line.startswith("prompt:")][2:], [
+            "connected to 3002 (Bob) secure", "pressed Hold", "on hold", "pressed Resume",
+            "connected to 3002 (Bob) secure", "on hook", "unregistered"])
+
+    @bounded
+    def test_unknownNumber(self) -> Any:
+        """
+        A call to a number nobody has ends in reorder: the prompt says why
+        and the exit code is 5.
+        """
+        calling, alice, err = self.command("call", "--from", ALICE, "--to", "9999", *self.tlsArguments(ALICE))
+        self.assertEqual((yield within(calling, "the call")), cli.EXIT_REORDER, err.getvalue())
+        self.assertIn("prompt: Unknown Number", alice.lines())
+        self.assertIn("reorder", alice.lines())
+        self.assertEqual(alice.lines()[-2:], ["on hook", "unregistered"])
+
+    @bounded
+    def test_doNotDisturbGivesBusy(self) -> Any:
+        """
+        C{call --from Bob --softkey DND} turns DND on and keeps Bob
+        registered; Alice calling him hears busy and exits 4; Ctrl-C
+        unregisters Bob, who exits 0.
+        """
+        ctrlC = CtrlC()
+        pressing, bob, err = self.command("call", "--from", BOB, "--softkey", "DND", *self.tlsArguments(BOB),
+                                          on=ctrlC)
+        yield within(bob.whenLine("prompt: DND"), "Bob's DND")
+        calling, alice, aliceErr = self.command("call", "--from", ALICE, "--to", "3002",
+                                                *self.tlsArguments(ALICE))
+        self.assertEqual((yield within(calling, "the call")), cli.EXIT_BUSY, alice.getvalue())
+        self.assertEqual([line for line in alice.lines() if line != "prompt: Enter Number"], [
+            "registered SEP0000000000F1, line 3001", "prompt: CM Fallback Service Operating", "busy",
+            "prompt: Busy", "on hook", "unregistered"])
+        self.assertFalse(pressing.called)
+        yield within(ctrlC.interrupt(), "Ctrl-C")
+        self.assertEqual((yield within(pressing, "Bob")), cli.EXIT_OK, err.getvalue())
+        self.assertEqual(bob.lines(), ["registered SEP0000000000F2, line 3002",
+                                       "prompt: CM Fallback Service Operating", "pressed DND", "prompt: DND",
+                                       "unregistered"])
+
+    @bounded
+    def test_pickUpThenDial(self) -> Any:
+        """
+        Alice calls Bob, who does not answer; Carol runs C{call --softkey
+        PickUp --to 3002 --hold 0}: PickUp gives her dial tone, the number
+        is dialled without another OffHook, and she is connected to Alice;
+        when she hangs up Alice's call ends too.
+        """
+        yield registeredPhone(self, self.service, BOB)
+        calling, alice, aliceErr = self.command("call", "--from", ALICE, "--to", "3002", *self.tlsArguments(ALICE))
+        yield within(alice.whenLine("ringing out"), "Alice ringing out")
+        picking, carol, err = self.command("call", "--from", CAROL, "--softkey", "PickUp", "--to", "3002",
+                                           "--hold", "0", *self.tlsArguments(CAROL))
+        self.assertEqual((yield within(picking, "Carol's pickup")), cli.EXIT_OK, err.getvalue())
+        self.assertEqual((yield within(calling, "Alice's call")), cli.EXIT_OK, aliceErr.getvalue())
+        self.assertEqual([line for line in carol.lines() if not line.startswith("prompt:")], [
+            "registered SEP0000000000F3, line 3003", "pressed PickUp", "connected to 3001 (Alice) secure",
+            "on hook", "unregistered"])
+        self.assertIn("connected to 3003 (Carol) secure", alice.lines())
+
+    @bounded
+    def test_notRegistered(self) -> Any:
+        """
+        With no router listening, C{call} says the phone did not register
+        and exits 1.
+        """
+        calling, out, err = self.command("call", "--from", ALICE, "--to", "3002", "--port", str(freePort()))
+        self.assertEqual((yield within(calling, "the call")), cli.EXIT_INCOMPLETE)
+        self.assertIn("srst-phone: not registered:", err.getvalue())
+        self.assertEqual(out.lines(), [])
