@@ -463,7 +463,7 @@ class VoicemailButtonTests(SynchronousTestCase):
         globalLogPublisher.addObserver(events.append)
         self.addCleanup(globalLogPublisher.removeObserver, events.append)
         self.assertEqual(a.ask(m.Stimulus(Stimulus.VOICE_MAIL, 0)), [m.DisplayNotify(5, m.LABEL_KEY_IS_NOT_ACTIVE)])
-        self.assertIn("ignored: cannot use the Messages button without a voicemail number "
+        self.assertIn(": Stimulus ignored: cannot use the Messages button without a voicemail number "
                       "(call-manager-fallback.voicemail)", "\n".join(formatEvent(e) for e in events))
         assertAllIdle(self, router, IDLE_LINE)
         a.send(m.OffHook())

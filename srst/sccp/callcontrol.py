@@ -130,13 +130,13 @@ class SccpCallControl:
         endpoint = self.endpointFor(station)
         handler = self._handlers.get(type(msg))
         if handler is None:
-            self.log.debug("{station}: {message} ignored", station=endpoint.label, message=type(msg).__name__)
+            self.log.debug("{station}: {kind} ignored", station=endpoint.label, kind=type(msg).__name__)
             return
         try:
             handler(endpoint, msg)
         except (NoTransition, CallStateError) as e:
-            self.log.info("{station}: {message} ignored: {why}", station=endpoint.label,
-                          message=type(msg).__name__, why=str(e))
+            self.log.info("{station}: {kind} ignored: {why}", station=endpoint.label,
+                          kind=type(msg).__name__, why=str(e))
             if isinstance(msg, (m.SoftKeyEvent, m.Stimulus)):
                 endpoint.send(m.DisplayNotify(KEY_NOT_ACTIVE_SECONDS, m.LABEL_KEY_IS_NOT_ACTIVE))
 
