@@ -505,11 +505,10 @@ class ForwardToVoicemailTests(SynchronousTestCase):
     def test_busy(self) -> None:
         """
         Forward busy to voicemail: original called and last redirecting are
-        Bob's 2002, reason busy (1).  (The names stay empty: the engine
-        names a busy forward's parties by number only.)
+        Bob's 2002 with his name, reason busy (1).
         """
         info, router = forwardedToVoicemail(1)
-        self.assertEqual(info, forwardedInfo(info.callReference, "2002", 1, ""))
+        self.assertEqual(info, forwardedInfo(info.callReference, "2002", 1, "Bob"))
 
     def test_noAnswer(self) -> None:
         """Forward no-answer to voicemail: the same with reason no answer (2)."""

@@ -44,7 +44,7 @@ class CallForwardKeysTests(SynchronousTestCase):
             m.DisplayNotify(10, m.LABEL_FORWARDED_TO + "2003")])
         phones.aCallsBob()
         self.assertEqual(phones.b.received(), [])
-        self.assertEqual(phones.c.received()[4], forwardedInfo(3, "2002", ForwardReason.ALL))
+        self.assertEqual(phones.c.received()[4], forwardedInfo(3, "2002", ForwardReason.ALL, "Bob"))
         phones.a.send(m.OnHook())
         phones.assertAllIdle(self)
 

@@ -630,6 +630,15 @@ class CallEngine:
                 return Party(full, party.name, tag=party.tag, owner=party.owner)
         return party
 
+    def _named(self, party: Party) -> Party:
+        """
+        @return: C{party} with the name of the line that has its number
+            (what CallInfo shows for a forwarding party), or as it is when
+            no registered line has it.
+        """
+        found = self._resolve(party.number)
+        return _party(found[0].line) if found else party
+
     def _resolve(self, number: str) -> list[Destination]:
         found: list[Destination] = []
         for directory in self._directories:
@@ -665,6 +674,9 @@ class CallEngine:
                               stopped=chain.stopped, chain=" -> ".join(chain.numbers), next=chain.next,
                               target=chain.target)
             redirect, number = chain.redirect, chain.target
+            if redirect is not None:
+                redirect = Redirect(self._named(redirect.original), self._named(redirect.lastRedirecting),
+                                    redirect.reason)
         destinations = self._resolve(number) if number else []
         free = [d for d in destinations if not self._busy(d.endpoint)]
         dialled, hunted = number, None
@@ -681,8 +693,9 @@ class CallEngine:
             busyTarget = usable(self.forwards.busy, number, leg.line.number)
             if not free and busyTarget is not None:
                 self.log.info("{number} busy; forwarded to {target}", number=number, target=busyTarget)
-                redirect = (redirect.then(Party(number), ForwardReason.BUSY) if redirect is not None
-                            else Redirect(Party(number), Party(number), ForwardReason.BUSY))
+                by = _party(destinations[0].line)
+                redirect = (redirect.then(by, ForwardReason.BUSY) if redirect is not None
+                            else Redirect(by, by, ForwardReason.BUSY))
                 free = [d for d in self._resolve(busyTarget) if not self._busy(d.endpoint)]
         withMedia = [d for d in free if d.endpoint.mediaAvailable()]
         if free and not withMedia:
