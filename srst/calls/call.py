@@ -32,6 +32,7 @@ from attrs import define, field
 from srst.calls.interfaces import ICallEndpoint, LineRef
 from srst.calls.leg import Leg
 from srst.calls.media import MediaSession
+from srst.calls.mediaservices import Music
 
 
 @define(eq=False)
@@ -64,6 +65,7 @@ class Call:
     @ivar external: whether the called number is outside every
         C{dialplan-pattern} (IOS: an external call), so the caller is
         presented by its full number.
+    @ivar music: the music on hold a held leg hears, or L{None}.
     """
 
     number: int
@@ -72,6 +74,7 @@ class Call:
     media: MediaSession
     secure: bool
     external: bool = False
+    music: Music | None = field(default=None, init=False)
     _heldBy: list[Leg] = field(factory=list, init=False)
     _alternates: list[Leg] = field(factory=list, init=False)
     _monitors: list[Monitor] = field(factory=list, init=False)

@@ -68,7 +68,8 @@ from srst.calls.dialplan import DialplanPattern, DialplanPatterns
 from srst.calls.forward import ForwardReason, ForwardSettings, Redirect, followAll, usable
 from srst.calls.interfaces import Destination, DialMatch, FailureReason, ICallEndpoint, IDirectory, LineRef, Party
 from srst.calls.leg import Leg, LegStatus, newLeg
-from srst.calls.media import MediaSession, MediaStream, NoCommonCodec, chooseCodec
+from srst.calls.media import DEFAULT_CODEC, MediaSession, MediaStream, NoCommonCodec, chooseCodec
+from srst.calls.mediaservices import IConferenceBridges, IHoldMusic, MediaUnavailable, Music
 from srst.calls.transfer import Transfer, allowed, isBlind
 from srst.media.srtp import SrtpKeys, generateKeys
 
@@ -168,6 +169,21 @@ class CallEngine:
         self._references = itertools.count(1)
         self._partyIds = itertools.count(0x01000001)
         self._callNumbers = itertools.count(1)
+        self._holdMusic: IHoldMusic | None = None
+        self._bridges: IConferenceBridges | None = None
+
+    def useMediaServices(self, holdMusic: IHoldMusic | None, bridges: IConferenceBridges | None) -> None:
+        """
+        The router's own media: a held party hears C{holdMusic} (IOS C{moh})
+        instead of the tone on hold, and Confrn reserves bridges from
+        C{bridges}.  Without them (never called, or L{None}) a held party
+        hears the tone on hold and Confrn is not offered.
+
+        @param holdMusic: music on hold, or L{None}.
+        @param bridges: the conference bridges, or L{None}.
+        """
+        self._holdMusic = holdMusic
+        self._bridges = bridges
 
     # -- set-up and lookups --------------------------------------------------------------------
 
@@ -448,10 +464,19 @@ class CallEngine:
         leg.machine.hold()
         other = call.other(leg)
         streams = self._closeMedia(call)
+        self._stopMusic(call, notify=False)
         call.addHolder(leg)
         leg.endpoint.held(leg, streams.get(leg))
         if not call.isHeldBy(other):
-            other.endpoint.heldByRemote(other, streams.get(other), not call.secure)
+            music = self._listen(call, other)
+            if music is None:
+                tone = not call.secure or self._secureHoldTone(other)
+                other.endpoint.heldByRemote(other, streams.get(other), tone)
+            else:
+                other.endpoint.heldByRemote(other, streams.get(other), False)
+                call.music = music
+                music.stream.receiving = True
+                other.endpoint.openReceive(other, music.stream)
         call.showHeld(leg.line.number)
 
     def _resume(self, leg: Leg) -> None:
@@ -462,6 +487,7 @@ class CallEngine:
         call.removeHolder(leg)
         call.showInUse(leg.line.number)
         other = call.other(leg)
+        self._stopMusic(call)
         if not call.held:
             other.endpoint.resumedByRemote(other)
             self._openMedia(call, [leg, other])
@@ -496,6 +522,12 @@ class CallEngine:
         call = leg.call
         if call is None:
             return
+        music = call.music
+        if music is not None and music.stream.leg is leg and music.stream.passThruPartyId == passThruPartyId:
+            if music.stream.address is None:
+                music.stream.address = (host, port)
+                music.port.start((host, port))
+            return
         remote = call.media.ackReceived(leg, passThruPartyId, host, port)
         if remote is None or remote.transmitting:
             return
@@ -503,6 +535,12 @@ class CallEngine:
         remote.leg.endpoint.startTransmit(remote.leg, remote)
 
     def _mediaFailed(self, leg: Leg, reason: str) -> None:
+        call = leg.call
+        if call is not None and call.music is not None and call.music.stream.leg is leg:
+            self.log.warn("call leg {line} ref {reference}: music on hold failed ({reason}); the call stays held",
+                          line=leg.line.number, reference=leg.callReference, reason=reason)
+            self._stopMusic(call)
+            return
         self.log.warn("call leg {line} ref {reference}: media failed ({reason}); clearing",
                       line=leg.line.number, reference=leg.callReference, reason=reason)
         if leg.status not in (LegStatus.RELEASED, LegStatus.IDLE):
@@ -563,6 +601,7 @@ class CallEngine:
                 or any(call.monitorsOn(endpoint) for call in self._calls))
 
     def _clear(self, call: Call, first: Leg) -> None:
+        self._stopMusic(call, notify=False)
         streams = self._closeMedia(call)
         self._forgetCall(call)
         self.log.info("call {call}: {line} hung up", call=call.number, line=first.line.number)
@@ -837,6 +876,7 @@ class CallEngine:
         call.updateSecurity()
         call.showInUse(monitor.line.number)
         call.addMonitor(old.endpoint, old.line, old.callReference)
+        self._stopMusic(call)
         if not call.held:
             other = call.other(leg)
             other.endpoint.resumedByRemote(other)
@@ -940,6 +980,7 @@ class CallEngine:
         ringing = c.status is LegStatus.RING_IN
         self._transfers.remove(transfer)
         streams = self._closeMedia(second)
+        self._stopMusic(first)
         first.media.close()
         self._forgetCall(first)
         self._forgetCall(second)
@@ -968,6 +1009,59 @@ class CallEngine:
             leg.endpoint.connected(leg, leg.remote, call.encrypted)
         if not call.held:
             self._openMedia(call, [b, c])
+
+    # -- music on hold ------------------------------------------------------------------------------
+
+    def _secureHoldTone(self, held: Leg) -> bool:
+        """
+        Whether a secure held party hears the tone on hold although the
+        call is secure (C{moh-secure tone}, IOS's tone on hold for a secure
+        phone).
+        """
+        music = self._holdMusic
+        return music is not None and music.available() and held.endpoint.secure and music.secureMode == "tone"
+
+    def _listen(self, call: Call, held: Leg) -> Music | None:
+        """
+        Start music on hold for C{held}: a receive-only stream (with a
+        fresh receive key when its endpoint is secure) and a listener of
+        the music on hold sending with that key.
+
+        @return: the music, or L{None} for the tone on hold (no music
+            configured, the file gone, C{moh-secure tone} for a secure
+            endpoint, no RTP port free).
+        """
+        music = self._holdMusic
+        if music is None or not music.available() or self._secureHoldTone(held):
+            return None
+        secure = bool(held.endpoint.secure)
+        stream = call.media.openMusic(held, call.media.codec or DEFAULT_CODEC, secure)
+        try:
+            port = music.listen(stream.codec, stream.rxKeys, held.endpoint.label)
+        except MediaUnavailable as e:
+            call.media.forget(stream)
+            self.log.warn("call {call}: no music on hold for {line} ({why}): tone on hold", call=call.number,
+                          line=held.line.number, why=str(e))
+            return None
+        return Music(stream, port)
+
+    def _stopMusic(self, call: Call, *, notify: bool = True) -> None:
+        """
+        Stop the music on hold of C{call}, if any: the listener closes, and
+        with C{notify} the held endpoint closes its stream
+        (L{ICallEndpoint.mediaClosed}) and the call forgets it; without, the
+        stream was (or is about to be) handed to the endpoint otherwise
+        (L{ICallEndpoint.held}, L{ICallEndpoint.released}).
+        """
+        music, call.music = call.music, None
+        if music is None:
+            return
+        stream = music.stream
+        if notify and call.media.streamOf(stream.leg) is stream:
+            call.media.forget(stream)
+            stream.leg.endpoint.mediaClosed(stream.leg, stream)
+        music.port.close().addErrback(
+            lambda failure: self.log.failure("closing the music on hold of call {call}", failure, call=call.number))
 
     # -- media ---------------------------------------------------------------------------------------
 
