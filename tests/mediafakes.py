@@ -100,10 +100,19 @@ class FakeBridge:
     def __init__(self, pool: FakeBridges, number: int, endpoint: Any) -> None:
         self.pool = pool
         self.number = number
-        self.secure = False
         self.endpoint = endpoint
+        self.secure = False
         self.creator: str | None = None
         self.released = False
+
+    @property
+    def secure(self) -> bool:
+        """Whether the conference is secure; the bridge's endpoint is as secure (as a real bridge's is)."""
+        return bool(self.endpoint.secure)
+
+    @secure.setter
+    def secure(self, value: bool) -> None:
+        self.endpoint.secure = value
 
     def activate(self, creator: str) -> None:
         self.creator = creator

@@ -174,6 +174,24 @@ class HoldMusicTests(SynchronousTestCase):
         self.assertEqual(calls.b.names()[2:], ["mediaClosed", "resumedByRemote", "openReceive"])
         self.assertEqual(music.open(), [])
 
+    def test_sharedLinePickUpClosesMusic(self) -> None:
+        """
+        The desk phone holds a shared-line call (Alice hears music) and
+        Bob's phone picks it up: Alice's music closes before the new media.
+        """
+        calls, music = musicCalls(shared=True)
+        calls.aCalls("2002")
+        [legDesk] = calls.engine.legsOf(calls.desk)
+        calls.engine.answer(legDesk)
+        [call] = calls.engine.calls()
+        [monitor] = call.monitors
+        calls.clear()
+        calls.engine.hold(legDesk)
+        self.assertEqual(calls.a.names(), ["heldByRemote", "openReceive"])
+        calls.engine.pickUp(calls.b, monitor.reference)
+        self.assertEqual(calls.a.names()[2:], ["mediaClosed", "resumedByRemote", "openReceive"])
+        self.assertEqual(music.open(), [])
+
     def test_secureToneMode(self) -> None:
         """
         C{moh-secure tone}: a secure held party hears the tone on hold (IOS)

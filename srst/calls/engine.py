@@ -63,13 +63,14 @@ from twisted.logger import Logger
 
 from srst.calls.alias import Alias, Aliases
 from srst.calls.call import Call, Monitor
+from srst.calls.conference import Conference, ConferenceSetup, Leaving, afterLeaving, secureConference
 from srst.calls.dialing import DialStep, combine
 from srst.calls.dialplan import DialplanPattern, DialplanPatterns
 from srst.calls.forward import ForwardReason, ForwardSettings, Redirect, followAll, usable
 from srst.calls.interfaces import Destination, DialMatch, FailureReason, ICallEndpoint, IDirectory, LineRef, Party
 from srst.calls.leg import Leg, LegStatus, newLeg
 from srst.calls.media import DEFAULT_CODEC, MediaSession, MediaStream, NoCommonCodec, chooseCodec
-from srst.calls.mediaservices import IConferenceBridges, IHoldMusic, MediaUnavailable, Music
+from srst.calls.mediaservices import IConferenceBridge, IConferenceBridges, IHoldMusic, MediaUnavailable, Music
 from srst.calls.transfer import Transfer, allowed, isBlind
 from srst.media.srtp import SrtpKeys, generateKeys
 
@@ -163,6 +164,7 @@ class CallEngine:
         self._running = False
         self._queue: deque[tuple[Callable[..., None], tuple[object, ...]]] = deque()
         self._transfers: list[Transfer] = []
+        self._conferenceSetups: list[ConferenceSetup] = []
         self._directories: list[IDirectory] = []
         self._legs: dict[ICallEndpoint, list[Leg]] = {}
         self._calls: list[Call] = []
@@ -275,6 +277,35 @@ class CallEngine:
         @raise CallStateError: when the leg cannot transfer now.
         """
         return self._request(self._transfer, leg)
+
+    def conference(self, leg: Leg) -> Leg | None:
+        """
+        The Confrn key on C{leg} (L{srst.calls.conference}): on a connected
+        call, reserve a bridge, hold the call and open a consult leg; on a
+        conference's consult leg (or its held leg) once the consult call is
+        connected, join the three parties on the bridge.
+
+        @return: the new consult leg, or L{None} when the conference started.
+        @raise CallStateError: when the leg cannot conference now (or no
+            bridges are configured).
+        @raise ConferenceRefused: at C{max-conferences}; nothing changed.
+        """
+        return self._request(self._conference, leg)
+
+    def join(self, leg: Leg) -> None:
+        """
+        The Join key on the connected C{leg}: a call its endpoint holds and
+        this one become a conference on a bridge.
+
+        @raise CallStateError: when the leg is not connected or its endpoint
+            holds no other call.
+        @raise ConferenceRefused: at C{max-conferences}; nothing changed.
+        """
+        return self._request(self._join, leg)
+
+    def conferenceSetups(self) -> list[ConferenceSetup]:
+        """@return: the conferences being set up (a consult leg open)."""
+        return list(self._conferenceSetups)
 
     def pickUp(self, endpoint: ICallEndpoint, reference: int) -> Leg:
         """
@@ -483,11 +514,11 @@ class CallEngine:
         call = leg.call
         if leg.status is not LegStatus.HELD or call is None:
             raise CallStateError("resume", leg.status)
+        self._stopMusic(call)
         leg.machine.resume()
         call.removeHolder(leg)
         call.showInUse(leg.line.number)
         other = call.other(leg)
-        self._stopMusic(call)
         if not call.held:
             other.endpoint.resumedByRemote(other)
             self._openMedia(call, [leg, other])
@@ -601,6 +632,14 @@ class CallEngine:
                 or any(call.monitorsOn(endpoint) for call in self._calls))
 
     def _clear(self, call: Call, first: Leg) -> None:
+        conference = call.conference
+        if conference is not None and call in self._calls:
+            participant = first if first in conference.participants else call.other(first)
+            self._leaveConference(conference, participant)
+            return
+        self._clearCall(call, first)
+
+    def _clearCall(self, call: Call, first: Leg) -> None:
         self._stopMusic(call, notify=False)
         streams = self._closeMedia(call)
         self._forgetCall(call)
@@ -623,6 +662,14 @@ class CallEngine:
             held = transfer.held
             if leg is transfer.consult and held.status is LegStatus.HELD and held.call is not None:
                 self.log.info("{line}: transfer cancelled; resuming", line=held.line.number)
+                self._resume(held)
+        for setup in [s for s in self._conferenceSetups if leg is s.consult or leg is s.held]:
+            self._conferenceSetups.remove(setup)
+            setup.bridge.release()
+            setup.consult.conferenceConsult = False
+            held = setup.held
+            if leg is setup.consult and held.status is LegStatus.HELD and held.call is not None:
+                self.log.info("{line}: conference cancelled; resuming", line=held.line.number)
                 self._resume(held)
 
     # -- routing -----------------------------------------------------------------------------------
@@ -931,7 +978,7 @@ class CallEngine:
             ringing one of C{numbers}; a transfer's consult call is not
             offered.
         """
-        consults = [t.consult for t in self._transfers]
+        consults = [t.consult for t in self._transfers] + [s.consult for s in self._conferenceSetups]
         for call in self._calls:
             if call.caller in consults or call.caller.status is not LegStatus.RING_OUT:
                 continue
@@ -1010,6 +1057,143 @@ class CallEngine:
         if not call.held:
             self._openMedia(call, [b, c])
 
+    # -- conference (L{srst.calls.conference}) ----------------------------------------------------------
+
+    def _conference(self, leg: Leg) -> Leg | None:
+        bridges = self._bridges
+        if bridges is None:
+            raise CallStateError("conference", leg.status)
+        for setup in self._conferenceSetups:
+            if leg is setup.consult or leg is setup.held:
+                consult = setup.consult
+                if consult.status is not LegStatus.CONNECTED or consult.call is None:
+                    raise CallStateError("complete the conference", consult.status)
+                self._conferenceSetups.remove(setup)
+                self._joinConference(setup.held, consult, setup.bridge)
+                return None
+        if leg.status is not LegStatus.CONNECTED or leg.call is None or leg.call.conference is not None:
+            raise CallStateError("conference", leg.status)
+        bridge = bridges.reserve(leg.endpoint.label)
+        self._hold(leg)
+        consult = self._newLeg(leg.endpoint, leg.line)
+        consult.conferenceConsult = True
+        self._conferenceSetups.append(ConferenceSetup(leg, consult, bridge))
+        consult.machine.seize()
+        return consult
+
+    def _join(self, leg: Leg) -> None:
+        bridges = self._bridges
+        call = leg.call
+        if bridges is None or leg.status is not LegStatus.CONNECTED or call is None or call.conference is not None:
+            raise CallStateError("join", leg.status)
+        held = [other for other in self.legsOf(leg.endpoint)
+                if other is not leg and other.status is LegStatus.HELD and other.call is not None
+                and other.call.conference is None]
+        if not held:
+            raise CallStateError("join", leg.status)
+        for setup in self._conferenceSetups:
+            if leg is setup.consult:
+                self._conferenceSetups.remove(setup)
+                self._joinConference(setup.held, leg, setup.bridge)
+                return
+        bridge = bridges.reserve(leg.endpoint.label)
+        for transfer in [t for t in self._transfers if t.consult is leg or t.held is held[0]]:
+            self._transfers.remove(transfer)
+        self._joinConference(held[0], leg, bridge)
+
+    def _joinConference(self, held: Leg, active: Leg, bridge: IConferenceBridge) -> None:
+        """
+        The creator's held call (C{held}, with B) and its active call
+        (C{active}, with C) become a conference on C{bridge}: both calls'
+        media closes, the held leg is released quietly (merged), and each
+        participant (C{active} first, then B and C) gets a call to a leg of
+        the bridge, connected with fresh media.
+        """
+        first, second = held.call, active.call
+        assert first is not None and second is not None, "a conference joins two calls"
+        bridges = self._bridges
+        assert bridges is not None, "a bridge comes from the pool"
+        b, c = first.other(held), second.other(active)
+        for call in (first, second):
+            self._stopMusic(call)
+        for call in (first, second):
+            for stream in call.media.close():
+                if stream.active and stream.leg is not held:
+                    stream.leg.endpoint.mediaClosed(stream.leg, stream)
+            self._forgetCall(call)
+            call.showIdle()
+        held.call = None
+        held.merged = True
+        self._release(held, None)
+        participants = [active, b, c]
+        for participant in participants:
+            participant.call = None
+        secure = secureConference(bridges.secureAllowed, [p.endpoint for p in participants])
+        bridge.secure = secure
+        conference = Conference(bridge.number, bridge, active, secure=secure)
+        bridge.activate(active.line.number)
+        self.log.info("conference {number}: {a} joined {b} and {c} ({security})", number=bridge.number,
+                      a=active.line.number, b=b.line.number, c=c.line.number,
+                      security="secure" if secure else "clear")
+        for index, participant in enumerate(participants, 1):
+            bridgeLeg = self._newLeg(bridge.endpoint, LineRef(index, "", "Conference"))
+            bridgeLeg.machine.bridged()
+            call = self._makeCall(participant, bridgeLeg)
+            call.conference = conference
+            conference.add(participant, bridgeLeg)
+            participant.remote = Party("", "Conference")
+            bridgeLeg.remote = _party(participant.line)
+            if participant.status is LegStatus.HELD:
+                call.addHolder(participant)
+            else:
+                self._connect(call, answering=bridgeLeg)
+
+    def _leaveConference(self, conference: Conference, leaver: Leg) -> None:
+        """
+        C{leaver}'s call clears; the others follow L{afterLeaving}.
+        """
+        outcome = afterLeaving(conference, leaver)
+        bridge = conference.bridge
+        self.log.info("conference {number}: {line} left; {outcome}", number=conference.number,
+                      line=leaver.line.number, outcome=outcome.value)
+        call = leaver.call
+        conference.remove(leaver)
+        if call is not None:
+            self._clearCall(call, leaver)
+        if outcome is Leaving.CONTINUE:
+            return
+        if outcome is Leaving.END_ALL:
+            for participant in list(conference.participants):
+                conference.remove(participant)
+                if participant.call is not None:
+                    self._clearCall(participant.call, participant)
+            bridge.release()
+            return
+        x, y = conference.participants
+        for participant in (x, y):
+            old = participant.call
+            assert old is not None, "a participant is in a call"
+            bridgeLeg = old.other(participant)
+            streams = self._closeMedia(old)
+            stream = _activeStream(streams, participant)
+            if stream is not None:
+                participant.endpoint.mediaClosed(participant, stream)
+            self._forgetCall(old)
+            conference.remove(participant)
+            participant.call = None
+            bridgeLeg.call = None
+            self._release(bridgeLeg, _activeStream(streams, bridgeLeg))
+        bridge.release()
+        call = self._makeCall(x, y)
+        for participant in (x, y):
+            if participant.status is LegStatus.HELD:
+                call.addHolder(participant)
+        x.remote, y.remote = _party(y.line), _party(x.line)
+        for participant in (x, y):
+            participant.endpoint.connected(participant, participant.remote, call.encrypted)
+        if not call.held:
+            self._openMedia(call, [x, y])
+
     # -- music on hold ------------------------------------------------------------------------------
 
     def _secureHoldTone(self, held: Leg) -> bool:
@@ -1032,7 +1216,7 @@ class CallEngine:
             endpoint, no RTP port free).
         """
         music = self._holdMusic
-        if music is None or not music.available() or self._secureHoldTone(held):
+        if music is None or call.conference is not None or not music.available() or self._secureHoldTone(held):
             return None
         secure = bool(held.endpoint.secure)
         stream = call.media.openMusic(held, call.media.codec or DEFAULT_CODEC, secure)
