@@ -384,3 +384,47 @@ class VoicePortParticipantTests(SynchronousTestCase):
         self.assertTrue(call.encrypted)
         self.assertIsNotNone(port.mediaLeg)
         self.assertIsNotNone(call.media.streamOf(legP).rxKeys)
+
+
+class OtherKeysTests(SynchronousTestCase):
+    """
+    Transfer and shared-line pickup on a participant's call.
+    """
+
+    def test_noTransferFromConference(self) -> None:
+        """
+        Transfer on a conference call is not active: nothing changes.
+        """
+        calls, bridges, music = conferenceCalls()
+        legA, legB, consult, legC = joined(calls)
+        calls.clear()
+        self.assertRaises(CallStateError, calls.engine.transfer, legB)
+        self.assertEqual((calls.b.events, legB.status, calls.engine.transfers()), ([], LegStatus.CONNECTED, []))
+
+    def test_sharedLinePickUpTakesThePlace(self) -> None:
+        """
+        Bob's desk phone (sharing 2002) picks up Bob's held part of the
+        conference: it becomes the participant, and its hang-up leaves
+        Alice and Carol connected directly.
+        """
+        calls, bridges, music = conferenceCalls()
+        desk = FakeEndpoint("2002 desk")
+        calls.setup.directory.add("2002", desk)
+        legA = calls.aCalls("2002")
+        [legB] = calls.engine.legsOf(calls.b)
+        calls.engine.answer(legB)
+        consult = calls.engine.conference(legA)
+        calls.setup.dial(consult, "2003")
+        [legC] = calls.engine.legsOf(calls.c)
+        calls.engine.answer(legC)
+        calls.engine.conference(consult)
+        [bridge] = bridges.bridges
+        [call] = [c for c in calls.engine.calls() if c.caller is legB]
+        calls.engine.hold(legB)
+        [monitor] = call.monitorsOn(desk)
+        legDesk = calls.engine.pickUp(desk, monitor.reference)
+        self.assertEqual(call.conference.participants, [consult, legDesk, legC])
+        calls.engine.hangUp(legDesk)
+        self.assertTrue(bridge.released)
+        [direct] = calls.engine.calls()
+        self.assertEqual((direct.caller, direct.callee), (consult, legC))

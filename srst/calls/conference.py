@@ -93,6 +93,17 @@ class Conference:
                 return participant
         return None
 
+    def replace(self, old: Leg, new: Leg) -> None:
+        """
+        Another endpoint with the same shared line picked up C{old}'s held
+        part of the conference: C{new} takes its place (and its creator's
+        role).
+        """
+        self.participants[self.participants.index(old)] = new
+        self.bridgeLegs[new] = self.bridgeLegs.pop(old)
+        if self.creator is old:
+            self.creator = new
+
     def remove(self, participant: Leg) -> None:
         """C{participant} left."""
         if participant in self.bridgeLegs:

@@ -531,7 +531,7 @@ class CallEngine:
                     raise CallStateError("complete the transfer", consult.status)
                 self._completeTransfer(transfer)
                 return None
-        if leg.status is not LegStatus.CONNECTED or leg.call is None:
+        if leg.status is not LegStatus.CONNECTED or leg.call is None or leg.call.conference is not None:
             raise CallStateError("transfer", leg.status)
         self._hold(leg)
         consult = self._newLeg(leg.endpoint, leg.line)
@@ -916,6 +916,8 @@ class CallEngine:
         leg.outgoing = old.outgoing
         leg.redirect = old.redirect
         call.takeOver(old, leg, monitor)
+        if call.conference is not None:
+            call.conference.replace(old, leg)
         old.elsewhere = True
         old.call = None
         self._release(old, None)
@@ -1121,7 +1123,8 @@ class CallEngine:
                 if stream.active and stream.leg is not held:
                     stream.leg.endpoint.mediaClosed(stream.leg, stream)
             self._forgetCall(call)
-            call.showIdle()
+        monitors = {b: first.takeMonitors(), active: second.takeMonitors()}
+        monitors[c] = monitors[active]
         held.call = None
         held.merged = True
         self._release(held, None)
@@ -1135,6 +1138,7 @@ class CallEngine:
         self.log.info("conference {number}: {a} joined {b} and {c} ({security})", number=bridge.number,
                       a=active.line.number, b=b.line.number, c=c.line.number,
                       security="secure" if secure else "clear")
+        adopted: list[Monitor] = []
         for index, participant in enumerate(participants, 1):
             bridgeLeg = self._newLeg(bridge.endpoint, LineRef(index, "", "Conference"))
             bridgeLeg.machine.bridged()
@@ -1143,10 +1147,16 @@ class CallEngine:
             conference.add(participant, bridgeLeg)
             participant.remote = Party("", "Conference")
             bridgeLeg.remote = _party(participant.line)
+            shown = [m for m in monitors[participant] if m.line.number == participant.line.number]
+            call.adoptMonitors(shown, [participant.line.number])
+            adopted.extend(shown)
             if participant.status is LegStatus.HELD:
                 call.addHolder(participant)
             else:
                 self._connect(call, answering=bridgeLeg)
+        for monitor in monitors[b] + monitors[active]:
+            if monitor not in adopted:
+                monitor.endpoint.remoteIdle(monitor.line, monitor.reference)
 
     def _leaveConference(self, conference: Conference, leaver: Leg) -> None:
         """
@@ -1170,6 +1180,7 @@ class CallEngine:
             bridge.release()
             return
         x, y = conference.participants
+        monitors: list[Monitor] = []
         for participant in (x, y):
             old = participant.call
             assert old is not None, "a participant is in a call"
@@ -1179,12 +1190,14 @@ class CallEngine:
             if stream is not None:
                 participant.endpoint.mediaClosed(participant, stream)
             self._forgetCall(old)
+            monitors += old.takeMonitors()
             conference.remove(participant)
             participant.call = None
             bridgeLeg.call = None
             self._release(bridgeLeg, _activeStream(streams, bridgeLeg))
         bridge.release()
         call = self._makeCall(x, y)
+        call.adoptMonitors(monitors, (x.line.number, y.line.number))
         for participant in (x, y):
             if participant.status is LegStatus.HELD:
                 call.addHolder(participant)
