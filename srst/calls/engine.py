@@ -26,6 +26,16 @@ engine's methods:
     endpoint, whose leg becomes the callee; the ringing endpoints stop, the
     caller is connected to the new party and the media opens with fresh
     keys for the new pair.
+  - L{CallEngine.conference}, L{CallEngine.join}: the Confrn and Join keys
+    (the rules are in L{srst.calls.conference}): three parties on a
+    conference bridge, one two-party call each to a leg of the bridge.
+
+With L{CallEngine.useMediaServices} the router's own media takes part
+(L{srst.calls.mediaservices}): a held party hears music on hold on a
+receive-only stream of its own call, started by its ack and closed
+(L{ICallEndpoint.mediaClosed}) when the hold ends; Confrn reserves a
+bridge.  Without them a held party hears the tone on hold and Confrn is not
+active.
 
 A call attempt to a number nobody has fails with reorder, to an endpoint
 that already has a call (the caller itself included) with busy.  Calls are
