@@ -1247,7 +1247,7 @@ class CallEngine:
             port = music.listen(stream.codec, stream.rxKeys, held.endpoint.label)
         except MediaUnavailable as e:
             call.media.forget(stream)
-            self.log.warn("call {call}: no music on hold for {line} ({why}): tone on hold", call=call.number,
+            self.log.error("call {call}: no music on hold for {line} ({why}): tone on hold", call=call.number,
                           line=held.line.number, why=str(e))
             return None
         return Music(stream, port)
