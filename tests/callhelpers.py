@@ -165,6 +165,9 @@ class FakeEndpoint:
     def connected(self, leg: Any, remote: Any, encrypted: bool) -> None:
         self._record("connected", leg, remote, encrypted)
 
+    def mediaClosed(self, leg: Any, stream: Any) -> None:
+        self._record("mediaClosed", leg, stream)
+
     def held(self, leg: Any, stream: Any) -> None:
         self._record("held", leg, stream)
 

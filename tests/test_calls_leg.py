@@ -36,6 +36,20 @@ class LegMachineTests(SynchronousTestCase):
         self.assertEqual(endpoint.names(), ["seized", "released"])
         self.assertEqual((leg.status, timeouts), (LegStatus.RELEASED, []))
 
+    def test_bridged(self) -> None:
+        """
+        A conference bridge's idle leg goes to connected without telling
+        its endpoint (the engine connects the call with the media); it
+        releases as an answered leg.
+        """
+        endpoint = FakeEndpoint()
+        leg = newLeg(endpoint, LineRef(1, "", "Conference"), 9, Clock(), 10, lambda leg: None)
+        leg.machine.bridged()
+        self.assertEqual((leg.status, endpoint.events), (LegStatus.CONNECTED, []))
+        leg.machine.release(None)
+        self.assertEqual(endpoint.events, [("released", leg, None, True)])
+        self.assertRaises(NoTransition, leg.machine.bridged)
+
     def test_ringTimerIsStateData(self) -> None:
         """
         An offered leg with a ringing timeout arms it; answering cancels it,

@@ -96,6 +96,29 @@ class MediaSessionTests(SynchronousTestCase):
         self.assertRaises(SrtpError, SrtpReceiver(generateKeys()).unprotect, protected)
         self.assertNotIn(streamA.txKeys.masterKey.hex(), repr(streamA) + repr(streamA.txKeys))
 
+    def test_music(self) -> None:
+        """
+        A music stream is receive-only: a fresh receive key when secure, no
+        transmit key and no remote; the call's other streams stay, an ack
+        records its address but makes nobody transmit, L{MediaSession.close}
+        returns it and L{MediaSession.forget} drops only it.
+        """
+        a, b = object(), object()
+        session = self.session()
+        streamA, streamB = session.open(a, b, ULAW, secure=True)
+        music = session.openMusic(b, ULAW, secure=True)
+        self.assertEqual((music.music, music.txKeys, music.remote, music.passThruPartyId), (True, None, None, 102))
+        self.assertNotIn(music.rxKeys, (streamA.rxKeys, streamA.txKeys))
+        self.assertIsNone(session.openMusic(a, ALAW, secure=False).rxKeys)
+        music.receiving = True
+        self.assertIsNone(session.ackReceived(b, 102, "127.0.0.2", 4000))
+        self.assertEqual(music.address, ("127.0.0.2", 4000))
+        session.forget(streamB)
+        self.assertIs(session.streamOf(b), music)
+        session.forget(music)
+        self.assertIsNone(session.streamOf(b))
+        self.assertEqual(len(session.close()), 1)
+
     def test_clearText(self) -> None:
         """
         Without security there are no keys; each stream has its own id.

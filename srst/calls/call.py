@@ -25,13 +25,17 @@ opens media.
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from attrs import define, field
 
 from srst.calls.interfaces import ICallEndpoint, LineRef
 from srst.calls.leg import Leg
 from srst.calls.media import MediaSession
+from srst.calls.mediaservices import Music
+
+if TYPE_CHECKING:
+    from srst.calls.conference import Conference
 
 
 @define(eq=False)
@@ -64,6 +68,9 @@ class Call:
     @ivar external: whether the called number is outside every
         C{dialplan-pattern} (IOS: an external call), so the caller is
         presented by its full number.
+    @ivar music: the music on hold a held leg hears, or L{None}.
+    @ivar conference: the conference this call is a participant's part
+        of (its other leg is the bridge's), or L{None}.
     """
 
     number: int
@@ -72,6 +79,8 @@ class Call:
     media: MediaSession
     secure: bool
     external: bool = False
+    music: Music | None = field(default=None, init=False)
+    conference: Conference | None = field(default=None, init=False)
     _heldBy: list[Leg] = field(factory=list, init=False)
     _alternates: list[Leg] = field(factory=list, init=False)
     _monitors: list[Monitor] = field(factory=list, init=False)

@@ -26,6 +26,16 @@ engine's methods:
     endpoint, whose leg becomes the callee; the ringing endpoints stop, the
     caller is connected to the new party and the media opens with fresh
     keys for the new pair.
+  - L{CallEngine.conference}, L{CallEngine.join}: the Confrn and Join keys
+    (the rules are in L{srst.calls.conference}): three parties on a
+    conference bridge, one two-party call each to a leg of the bridge.
+
+With L{CallEngine.useMediaServices} the router's own media takes part
+(L{srst.calls.mediaservices}): a held party hears music on hold on a
+receive-only stream of its own call, started by its ack and closed
+(L{ICallEndpoint.mediaClosed}) when the hold ends; Confrn reserves a
+bridge.  Without them a held party hears the tone on hold and Confrn is not
+active.
 
 A call attempt to a number nobody has fails with reorder, to an endpoint
 that already has a call (the caller itself included) with busy.  Calls are
@@ -63,12 +73,14 @@ from twisted.logger import Logger
 
 from srst.calls.alias import Alias, Aliases
 from srst.calls.call import Call, Monitor
+from srst.calls.conference import Conference, ConferenceSetup, Leaving, afterLeaving, secureConference
 from srst.calls.dialing import DialStep, combine
 from srst.calls.dialplan import DialplanPattern, DialplanPatterns
 from srst.calls.forward import ForwardReason, ForwardSettings, Redirect, followAll, usable
 from srst.calls.interfaces import Destination, DialMatch, FailureReason, ICallEndpoint, IDirectory, LineRef, Party
 from srst.calls.leg import Leg, LegStatus, newLeg
-from srst.calls.media import MediaSession, MediaStream, NoCommonCodec, chooseCodec
+from srst.calls.media import DEFAULT_CODEC, MediaSession, MediaStream, NoCommonCodec, chooseCodec
+from srst.calls.mediaservices import IConferenceBridge, IConferenceBridges, IHoldMusic, MediaUnavailable, Music
 from srst.calls.transfer import Transfer, allowed, isBlind
 from srst.media.srtp import SrtpKeys, generateKeys
 
@@ -162,12 +174,28 @@ class CallEngine:
         self._running = False
         self._queue: deque[tuple[Callable[..., None], tuple[object, ...]]] = deque()
         self._transfers: list[Transfer] = []
+        self._conferenceSetups: list[ConferenceSetup] = []
         self._directories: list[IDirectory] = []
         self._legs: dict[ICallEndpoint, list[Leg]] = {}
         self._calls: list[Call] = []
         self._references = itertools.count(1)
         self._partyIds = itertools.count(0x01000001)
         self._callNumbers = itertools.count(1)
+        self._holdMusic: IHoldMusic | None = None
+        self._bridges: IConferenceBridges | None = None
+
+    def useMediaServices(self, holdMusic: IHoldMusic | None, bridges: IConferenceBridges | None) -> None:
+        """
+        The router's own media: a held party hears C{holdMusic} (IOS C{moh})
+        instead of the tone on hold, and Confrn reserves bridges from
+        C{bridges}.  Without them (never called, or L{None}) a held party
+        hears the tone on hold and Confrn is not offered.
+
+        @param holdMusic: music on hold, or L{None}.
+        @param bridges: the conference bridges, or L{None}.
+        """
+        self._holdMusic = holdMusic
+        self._bridges = bridges
 
     # -- set-up and lookups --------------------------------------------------------------------
 
@@ -259,6 +287,35 @@ class CallEngine:
         @raise CallStateError: when the leg cannot transfer now.
         """
         return self._request(self._transfer, leg)
+
+    def conference(self, leg: Leg) -> Leg | None:
+        """
+        The Confrn key on C{leg} (L{srst.calls.conference}): on a connected
+        call, reserve a bridge, hold the call and open a consult leg; on a
+        conference's consult leg (or its held leg) once the consult call is
+        connected, join the three parties on the bridge.
+
+        @return: the new consult leg, or L{None} when the conference started.
+        @raise CallStateError: when the leg cannot conference now (or no
+            bridges are configured).
+        @raise ConferenceRefused: at C{max-conferences}; nothing changed.
+        """
+        return self._request(self._conference, leg)
+
+    def join(self, leg: Leg) -> None:
+        """
+        The Join key on the connected C{leg}: a call its endpoint holds and
+        this one become a conference on a bridge.
+
+        @raise CallStateError: when the leg is not connected or its endpoint
+            holds no other call.
+        @raise ConferenceRefused: at C{max-conferences}; nothing changed.
+        """
+        return self._request(self._join, leg)
+
+    def conferenceSetups(self) -> list[ConferenceSetup]:
+        """@return: the conferences being set up (a consult leg open)."""
+        return list(self._conferenceSetups)
 
     def pickUp(self, endpoint: ICallEndpoint, reference: int) -> Leg:
         """
@@ -448,16 +505,26 @@ class CallEngine:
         leg.machine.hold()
         other = call.other(leg)
         streams = self._closeMedia(call)
+        self._stopMusic(call, notify=False)
         call.addHolder(leg)
         leg.endpoint.held(leg, streams.get(leg))
         if not call.isHeldBy(other):
-            other.endpoint.heldByRemote(other, streams.get(other), not call.secure)
+            music = self._listen(call, other)
+            if music is None:
+                tone = not call.secure or self._secureHoldTone(other)
+                other.endpoint.heldByRemote(other, streams.get(other), tone)
+            else:
+                other.endpoint.heldByRemote(other, streams.get(other), False)
+                call.music = music
+                music.stream.receiving = True
+                other.endpoint.openReceive(other, music.stream)
         call.showHeld(leg.line.number)
 
     def _resume(self, leg: Leg) -> None:
         call = leg.call
         if leg.status is not LegStatus.HELD or call is None:
             raise CallStateError("resume", leg.status)
+        self._stopMusic(call)
         leg.machine.resume()
         call.removeHolder(leg)
         call.showInUse(leg.line.number)
@@ -474,7 +541,7 @@ class CallEngine:
                     raise CallStateError("complete the transfer", consult.status)
                 self._completeTransfer(transfer)
                 return None
-        if leg.status is not LegStatus.CONNECTED or leg.call is None:
+        if leg.status is not LegStatus.CONNECTED or leg.call is None or leg.call.conference is not None:
             raise CallStateError("transfer", leg.status)
         self._hold(leg)
         consult = self._newLeg(leg.endpoint, leg.line)
@@ -496,6 +563,12 @@ class CallEngine:
         call = leg.call
         if call is None:
             return
+        music = call.music
+        if music is not None and music.stream.leg is leg and music.stream.passThruPartyId == passThruPartyId:
+            if music.stream.address is None:
+                music.stream.address = (host, port)
+                music.port.start((host, port))
+            return
         remote = call.media.ackReceived(leg, passThruPartyId, host, port)
         if remote is None or remote.transmitting:
             return
@@ -503,6 +576,12 @@ class CallEngine:
         remote.leg.endpoint.startTransmit(remote.leg, remote)
 
     def _mediaFailed(self, leg: Leg, reason: str) -> None:
+        call = leg.call
+        if call is not None and call.music is not None and call.music.stream.leg is leg:
+            self.log.warn("call leg {line} ref {reference}: music on hold failed ({reason}); the call stays held",
+                          line=leg.line.number, reference=leg.callReference, reason=reason)
+            self._stopMusic(call)
+            return
         self.log.warn("call leg {line} ref {reference}: media failed ({reason}); clearing",
                       line=leg.line.number, reference=leg.callReference, reason=reason)
         if leg.status not in (LegStatus.RELEASED, LegStatus.IDLE):
@@ -563,6 +642,15 @@ class CallEngine:
                 or any(call.monitorsOn(endpoint) for call in self._calls))
 
     def _clear(self, call: Call, first: Leg) -> None:
+        conference = call.conference
+        if conference is not None and call in self._calls:
+            participant = first if first in conference.participants else call.other(first)
+            self._leaveConference(conference, participant)
+            return
+        self._clearCall(call, first)
+
+    def _clearCall(self, call: Call, first: Leg) -> None:
+        self._stopMusic(call, notify=False)
         streams = self._closeMedia(call)
         self._forgetCall(call)
         self.log.info("call {call}: {line} hung up", call=call.number, line=first.line.number)
@@ -584,6 +672,14 @@ class CallEngine:
             held = transfer.held
             if leg is transfer.consult and held.status is LegStatus.HELD and held.call is not None:
                 self.log.info("{line}: transfer cancelled; resuming", line=held.line.number)
+                self._resume(held)
+        for setup in [s for s in self._conferenceSetups if leg is s.consult or leg is s.held]:
+            self._conferenceSetups.remove(setup)
+            setup.bridge.release()
+            setup.consult.conferenceConsult = False
+            held = setup.held
+            if leg is setup.consult and held.status is LegStatus.HELD and held.call is not None:
+                self.log.info("{line}: conference cancelled; resuming", line=held.line.number)
                 self._resume(held)
 
     # -- routing -----------------------------------------------------------------------------------
@@ -843,6 +939,8 @@ class CallEngine:
         leg.outgoing = old.outgoing
         leg.redirect = old.redirect
         call.takeOver(old, leg, monitor)
+        if call.conference is not None:
+            call.conference.replace(old, leg)
         old.elsewhere = True
         old.call = None
         self._release(old, None)
@@ -850,6 +948,7 @@ class CallEngine:
         call.updateSecurity()
         call.showInUse(monitor.line.number)
         call.addMonitor(old.endpoint, old.line, old.callReference)
+        self._stopMusic(call)
         if not call.held:
             other = call.other(leg)
             other.endpoint.resumedByRemote(other)
@@ -904,7 +1003,7 @@ class CallEngine:
             ringing one of C{numbers}; a transfer's consult call is not
             offered.
         """
-        consults = [t.consult for t in self._transfers]
+        consults = [t.consult for t in self._transfers] + [s.consult for s in self._conferenceSetups]
         for call in self._calls:
             if call.caller in consults or call.caller.status is not LegStatus.RING_OUT:
                 continue
@@ -953,6 +1052,7 @@ class CallEngine:
         ringing = c.status is LegStatus.RING_IN
         self._transfers.remove(transfer)
         streams = self._closeMedia(second)
+        self._stopMusic(first)
         first.media.close()
         self._forgetCall(first)
         self._forgetCall(second)
@@ -981,6 +1081,207 @@ class CallEngine:
             leg.endpoint.connected(leg, leg.remote, call.encrypted)
         if not call.held:
             self._openMedia(call, [b, c])
+
+    # -- conference (L{srst.calls.conference}) ----------------------------------------------------------
+
+    def _conference(self, leg: Leg) -> Leg | None:
+        bridges = self._bridges
+        if bridges is None:
+            raise CallStateError("conference", leg.status)
+        for setup in self._conferenceSetups:
+            if leg is setup.consult or leg is setup.held:
+                consult = setup.consult
+                if consult.status is not LegStatus.CONNECTED or consult.call is None:
+                    raise CallStateError("complete the conference", consult.status)
+                self._conferenceSetups.remove(setup)
+                self._joinConference(setup.held, consult, setup.bridge)
+                return None
+        if leg.status is not LegStatus.CONNECTED or leg.call is None or leg.call.conference is not None:
+            raise CallStateError("conference", leg.status)
+        bridge = bridges.reserve(leg.endpoint.label)
+        self._hold(leg)
+        consult = self._newLeg(leg.endpoint, leg.line)
+        consult.conferenceConsult = True
+        self._conferenceSetups.append(ConferenceSetup(leg, consult, bridge))
+        consult.machine.seize()
+        return consult
+
+    def _join(self, leg: Leg) -> None:
+        bridges = self._bridges
+        call = leg.call
+        if bridges is None or leg.status is not LegStatus.CONNECTED or call is None or call.conference is not None:
+            raise CallStateError("join", leg.status)
+        held = [other for other in self.legsOf(leg.endpoint)
+                if other is not leg and other.status is LegStatus.HELD and other.call is not None
+                and other.call.conference is None]
+        if not held:
+            raise CallStateError("join", leg.status)
+        for setup in self._conferenceSetups:
+            if leg is setup.consult:
+                self._conferenceSetups.remove(setup)
+                self._joinConference(setup.held, leg, setup.bridge)
+                return
+        bridge = bridges.reserve(leg.endpoint.label)
+        for transfer in [t for t in self._transfers if t.consult is leg or t.held is held[0]]:
+            self._transfers.remove(transfer)
+        self._joinConference(held[0], leg, bridge)
+
+    def _joinConference(self, held: Leg, active: Leg, bridge: IConferenceBridge) -> None:
+        """
+        The creator's held call (C{held}, with B) and its active call
+        (C{active}, with C) become a conference on C{bridge}: both calls'
+        media closes, the held leg is released quietly (merged), and each
+        participant (C{active} first, then B and C) gets a call to a leg of
+        the bridge, connected with fresh media.
+        """
+        first, second = held.call, active.call
+        assert first is not None and second is not None, "a conference joins two calls"
+        bridges = self._bridges
+        assert bridges is not None, "a bridge comes from the pool"
+        b, c = first.other(held), second.other(active)
+        for call in (first, second):
+            self._stopMusic(call)
+        for call in (first, second):
+            for stream in call.media.close():
+                if stream.active and stream.leg is not held:
+                    stream.leg.endpoint.mediaClosed(stream.leg, stream)
+            self._forgetCall(call)
+        monitors = {b: first.takeMonitors(), active: second.takeMonitors()}
+        monitors[c] = monitors[active]
+        held.call = None
+        held.merged = True
+        self._release(held, None)
+        participants = [active, b, c]
+        for participant in participants:
+            participant.call = None
+        secure = secureConference(bridges.secureAllowed, [p.endpoint for p in participants])
+        bridge.secure = secure
+        conference = Conference(bridge.number, bridge, active, secure=secure)
+        bridge.activate(active.line.number)
+        self.log.info("conference {number}: {a} joined {b} and {c} ({security})", number=bridge.number,
+                      a=active.line.number, b=b.line.number, c=c.line.number,
+                      security="secure" if secure else "clear")
+        adopted: list[Monitor] = []
+        for index, participant in enumerate(participants, 1):
+            bridgeLeg = self._newLeg(bridge.endpoint, LineRef(index, "", "Conference"))
+            bridgeLeg.machine.bridged()
+            call = self._makeCall(participant, bridgeLeg)
+            call.conference = conference
+            conference.add(participant, bridgeLeg)
+            participant.remote = Party("", "Conference")
+            bridgeLeg.remote = _party(participant.line)
+            shown = [m for m in monitors[participant] if m.line.number == participant.line.number]
+            call.adoptMonitors(shown, [participant.line.number])
+            adopted.extend(shown)
+            if participant.status is LegStatus.HELD:
+                call.addHolder(participant)
+            else:
+                self._connect(call, answering=bridgeLeg)
+        for monitor in monitors[b] + monitors[active]:
+            if monitor not in adopted:
+                monitor.endpoint.remoteIdle(monitor.line, monitor.reference)
+
+    def _leaveConference(self, conference: Conference, leaver: Leg) -> None:
+        """
+        C{leaver}'s call clears; the others follow L{afterLeaving}.
+        """
+        outcome = afterLeaving(conference, leaver)
+        bridge = conference.bridge
+        self.log.info("conference {number}: {line} left; {outcome}", number=conference.number,
+                      line=leaver.line.number, outcome=outcome.value)
+        call = leaver.call
+        conference.remove(leaver)
+        if call is not None:
+            self._clearCall(call, leaver)
+        if outcome is Leaving.CONTINUE:
+            return
+        if outcome is Leaving.END_ALL:
+            for participant in list(conference.participants):
+                conference.remove(participant)
+                if participant.call is not None:
+                    self._clearCall(participant.call, participant)
+            bridge.release()
+            return
+        x, y = conference.participants
+        monitors: list[Monitor] = []
+        for participant in (x, y):
+            old = participant.call
+            assert old is not None, "a participant is in a call"
+            bridgeLeg = old.other(participant)
+            streams = self._closeMedia(old)
+            stream = _activeStream(streams, participant)
+            if stream is not None:
+                participant.endpoint.mediaClosed(participant, stream)
+            self._forgetCall(old)
+            monitors += old.takeMonitors()
+            conference.remove(participant)
+            participant.call = None
+            bridgeLeg.call = None
+            self._release(bridgeLeg, _activeStream(streams, bridgeLeg))
+        bridge.release()
+        call = self._makeCall(x, y)
+        call.adoptMonitors(monitors, (x.line.number, y.line.number))
+        for participant in (x, y):
+            if participant.status is LegStatus.HELD:
+                call.addHolder(participant)
+        x.remote, y.remote = _party(y.line), _party(x.line)
+        for participant in (x, y):
+            participant.endpoint.connected(participant, participant.remote, call.encrypted)
+        if not call.held:
+            self._openMedia(call, [x, y])
+
+    # -- music on hold ------------------------------------------------------------------------------
+
+    def _secureHoldTone(self, held: Leg) -> bool:
+        """
+        Whether a secure held party hears the tone on hold although the
+        call is secure (C{moh-secure tone}, IOS's tone on hold for a secure
+        phone).
+        """
+        music = self._holdMusic
+        return music is not None and music.available() and held.endpoint.secure and music.secureMode == "tone"
+
+    def _listen(self, call: Call, held: Leg) -> Music | None:
+        """
+        Start music on hold for C{held}: a receive-only stream (with a
+        fresh receive key when its endpoint is secure) and a listener of
+        the music on hold sending with that key.
+
+        @return: the music, or L{None} for the tone on hold (no music
+            configured, the file gone, C{moh-secure tone} for a secure
+            endpoint, no RTP port free).
+        """
+        music = self._holdMusic
+        if music is None or call.conference is not None or not music.available() or self._secureHoldTone(held):
+            return None
+        secure = bool(held.endpoint.secure)
+        stream = call.media.openMusic(held, call.media.codec or DEFAULT_CODEC, secure)
+        try:
+            port = music.listen(stream.codec, stream.rxKeys, held.endpoint.label)
+        except MediaUnavailable as e:
+            call.media.forget(stream)
+            self.log.error("call {call}: no music on hold for {line} ({why}): tone on hold", call=call.number,
+                          line=held.line.number, why=str(e))
+            return None
+        return Music(stream, port)
+
+    def _stopMusic(self, call: Call, *, notify: bool = True) -> None:
+        """
+        Stop the music on hold of C{call}, if any: the listener closes, and
+        with C{notify} the held endpoint closes its stream
+        (L{ICallEndpoint.mediaClosed}) and the call forgets it; without, the
+        stream was (or is about to be) handed to the endpoint otherwise
+        (L{ICallEndpoint.held}, L{ICallEndpoint.released}).
+        """
+        music, call.music = call.music, None
+        if music is None:
+            return
+        stream = music.stream
+        if notify and call.media.streamOf(stream.leg) is stream:
+            call.media.forget(stream)
+            stream.leg.endpoint.mediaClosed(stream.leg, stream)
+        music.port.close().addErrback(
+            lambda failure: self.log.failure("closing the music on hold of call {call}", failure, call=call.number))
 
     # -- media ---------------------------------------------------------------------------------------
 

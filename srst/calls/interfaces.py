@@ -228,6 +228,13 @@ class ICallEndpoint(Interface):
     def connected(leg, remote: Party, encrypted: bool) -> None:
         """The call is connected; C{encrypted} says whether media is SRTP."""
 
+    def mediaClosed(leg, stream) -> None:
+        """
+        The router closed this leg's stream (music on hold ends; the leg
+        moves to or off a conference bridge): close the receive port, stop
+        sending.  The leg stays in its call.
+        """
+
     def held(leg, stream) -> None:
         """This leg put the call on hold; C{stream} was open or L{None}."""
 

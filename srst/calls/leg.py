@@ -10,6 +10,7 @@ States::
     dialing --fail--> failed
     connected --hold--> held --resume--> connected
     idle --takeOver--> connected      (shared-line pick-up of a held call)
+    idle --bridged--> connected       (a conference bridge's leg)
     any but idle/released --release--> released
 
   - C{dialing} owns the inter-digit timer (its state data): entering arms
@@ -95,6 +96,10 @@ class Leg:
         phone took: the endpoint shows the call as in use elsewhere instead
         of hanging up.
     @ivar consult: whether this is a transfer's consult leg.
+    @ivar conferenceConsult: whether this is a conference's consult leg.
+    @ivar merged: set before releasing a conference creator's held leg
+        whose call joined the conference: the endpoint clears only that
+        line's call (the phone still talks on the consult leg).
     @ivar pickUp: whether the number this leg dials is a ringing number to
         pick up (the PickUp key) rather than one to call.
     @ivar machine: the leg's inputs (L{LegInputs}).
@@ -118,6 +123,8 @@ class Leg:
     noAnswerForward: tuple[str, float] | None = None
     elsewhere: bool = False
     consult: bool = False
+    conferenceConsult: bool = False
+    merged: bool = False
     pickUp: bool = False
     machine: "LegInputs" = field(default=None, repr=False)
 
@@ -165,6 +172,9 @@ class LegInputs(Protocol):
 
     def resume(self) -> None:
         "This leg takes the call off hold."
+
+    def bridged(self) -> None:
+        "This idle leg is a conference bridge's side of a participant's call."
 
     def release(self, stream: MediaStream | None) -> None:
         "The leg is cleared; C{stream} is its open media, or L{None}."
@@ -265,6 +275,10 @@ def _makeLegMachine():  # type: ignore[no-untyped-def]
     @idle.upon(LegInputs.takeOver).to(connected)
     def _takeOver(inputs: LegInputs, leg: Leg) -> None:
         leg.endpoint.resumed(leg)
+
+    @idle.upon(LegInputs.bridged).to(connected)
+    def _bridged(inputs: LegInputs, leg: Leg) -> None:
+        "The engine connects the participant's call; the bridge's endpoint hears of it with the media."
 
     @held.upon(LegInputs.resume).to(connected)
     def _resume(inputs: LegInputs, leg: Leg) -> None:

@@ -146,6 +146,8 @@ class MediaStream:
     @ivar address: where the leg receives (host, port), once acknowledged.
     @ivar receiving: whether the receive port was requested.
     @ivar transmitting: whether the leg was told to send.
+    @ivar music: whether the router's music on hold is what the leg
+        receives (a receive-only stream: no remote, no transmit key).
     """
 
     leg: "Leg" = field(repr=False)
@@ -158,6 +160,7 @@ class MediaStream:
     receiving: bool = False
     transmitting: bool = False
     remote: "MediaStream | None" = field(default=None, repr=False)
+    music: bool = False
 
     @property
     def encrypted(self) -> bool:
@@ -208,6 +211,30 @@ class MediaSession:
         self.codec = codec
         self.secure = secure
         return a, b
+
+    def openMusic(self, leg: Leg, codec: Codec, secure: bool) -> MediaStream:
+        """
+        Describe a receive-only stream for a held leg that hears the
+        router's music on hold; the other streams stay as they are.
+
+        @param leg: the held leg.
+        @param codec: the call's codec.
+        @param secure: make a fresh receive key (the key the router's
+            listener sends with).
+        @return: the stream; L{close} returns it with the others.
+        """
+        stream = MediaStream(leg, next(self.partyIds), codec, rxKeys=self.keyFactory() if secure else None,
+                             music=True)
+        self.streams[leg] = stream
+        return stream
+
+    def forget(self, stream: MediaStream) -> None:
+        """
+        Forget one stream the router closed at its endpoint (the music on
+        hold).
+        """
+        if self.streams.get(stream.leg) is stream:
+            del self.streams[stream.leg]
 
     def streamOf(self, leg: Leg) -> MediaStream | None:
         """@return: the open stream of C{leg}, or L{None}."""

@@ -445,6 +445,10 @@ class VoicePortEndpoint:
     def answering(self, leg: Leg) -> None:
         """The port answered; the engine connects it next."""
 
+    def mediaClosed(self, leg: Leg, stream: MediaStream) -> None:
+        """The router closed the leg's stream (music on hold ended): close the media leg."""
+        self._closeMedia()
+
     def held(self, leg: Leg, stream: MediaStream | None) -> None:
         """A port does not hold calls."""
 

@@ -454,6 +454,10 @@ class SccpEndpoint:
                   self._callInfo(leg, remote, security, CallState.CONNECTED))
         self._channel(leg, LegStatus.CONNECTED.channel)
 
+    def mediaClosed(self, leg: Leg, stream: MediaStream) -> None:
+        """The router closed the leg's stream (music on hold ended): close the channels."""
+        self.send(*self._stopStream(leg, stream))
+
     def held(self, leg: Leg, stream: MediaStream | None) -> None:
         """sccp.md 5.4 (g), holder side."""
         if leg in self._holdTone:
