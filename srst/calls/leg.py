@@ -95,6 +95,10 @@ class Leg:
         phone took: the endpoint shows the call as in use elsewhere instead
         of hanging up.
     @ivar consult: whether this is a transfer's consult leg.
+    @ivar conferenceConsult: whether this is a conference's consult leg.
+    @ivar merged: set before releasing a conference creator's held leg
+        whose call joined the conference: the endpoint clears only that
+        line's call (the phone still talks on the consult leg).
     @ivar pickUp: whether the number this leg dials is a ringing number to
         pick up (the PickUp key) rather than one to call.
     @ivar machine: the leg's inputs (L{LegInputs}).
@@ -118,6 +122,8 @@ class Leg:
     noAnswerForward: tuple[str, float] | None = None
     elsewhere: bool = False
     consult: bool = False
+    conferenceConsult: bool = False
+    merged: bool = False
     pickUp: bool = False
     machine: "LegInputs" = field(default=None, repr=False)
 

@@ -146,6 +146,8 @@ class MediaStream:
     @ivar address: where the leg receives (host, port), once acknowledged.
     @ivar receiving: whether the receive port was requested.
     @ivar transmitting: whether the leg was told to send.
+    @ivar music: whether the router's music on hold is what the leg
+        receives (a receive-only stream: no remote, no transmit key).
     """
 
     leg: "Leg" = field(repr=False)
@@ -158,6 +160,7 @@ class MediaStream:
     receiving: bool = False
     transmitting: bool = False
     remote: "MediaStream | None" = field(default=None, repr=False)
+    music: bool = False
 
     @property
     def encrypted(self) -> bool:
