@@ -36,8 +36,9 @@ from srst.sccp import messages as m
 from srst.sccp.constants import CallState, Codec, MediaStatus, RingMode
 from srst.sccp.srtpkeys import toKeyInfo
 from srst.tools._phoneclient import SimulatedPhone
-from srst.tools._phonemedia import DEBUG_NAMESPACE, PACKET_INTERVAL, PhoneMedia
+from srst.tools._phonemedia import DEBUG_NAMESPACE, PACKET_INTERVAL, PhoneMedia, sineFrames
 from srst.tools._phonetypes import PhoneConfig
+from tests.dtmfhelpers import goertzelPower
 from tests.callhelpers import isCallState, waitFor, waitUntil
 from tests.phonehelpers import registeredPhone, routerYamlWithCapf
 from tests.routerhelpers import bounded, startRouter, stateDirectory
@@ -300,6 +301,24 @@ class PhoneMediaTests(SynchronousTestCase):
             self.assertEqual((after.timestamp - before.timestamp) % 2**32, 160)
         self.assertEqual([p.marker for p in packets], [True] + [False] * 49)
         self.assertGreater(max(abs(s) for s in decode(G711Law.ULAW, packets[-1].payload)), 1000)
+
+    def test_transmitSource(self) -> None:
+        """
+        A phone given a C{source} sends its frames instead of the tone: with
+        L{sineFrames}C{(500)} the recording is a 500 Hz sine, continuous
+        across packets (one period per 16 samples), far above 1100 Hz, a
+        different participant's tone.
+        """
+        media = PhoneMedia(FakePhone(), reactor=self.reactor, source=sineFrames(500, 8000))
+        media.phone.receive(smt(24002))
+        self.frames(4)
+        samples = [s for data in self.reactor.sentTo(24002) for s in decode(G711Law.ULAW, decodeRtp(data).payload)]
+        self.assertEqual(len(samples), 800)
+        self.assertTrue(7000 < max(samples) < 8200, max(samples))
+        for n in (0, 159, 160, 161, 799):
+            self.assertLess(abs(samples[n] - samples[n + 16] if n + 16 < 800 else samples[n] - samples[n - 16]),
+                            400, n)
+        self.assertGreater(goertzelPower(samples, 500), 1000 * goertzelPower(samples, 1100))
 
     def test_transmitAlaw(self) -> None:
         """

@@ -21,6 +21,7 @@ from srst.sccp.config import CallForward, EphoneConfig, LineButton, SpeedDial, T
 from srst.calls.engine import CallStateError
 from srst.calls.interfaces import DialMatch, ICallEndpoint, IDirectory, LineRef
 from srst.calls.leg import LegStatus
+from srst.calls.mediaservices import ConferenceRefused
 from srst.media.srtp import SrtpError, SrtpReceiver, SrtpSender, generateKeys
 from srst.sccp import messages as m
 from srst.sccp.callendpoint import ALL_KEYS
@@ -1026,3 +1027,95 @@ class CallPickUpTests(SynchronousTestCase):
         self.assertIn(callState(CallState.CONNECTED, 4), got)
         self.assertEqual(only(got, m.CallInfo).callingParty, "2001")
         self.assertIn(callState(CallState.ON_HOOK, 3), b.received())
+
+
+class ConferenceInputs:
+    """
+    The call engine's conference inputs (C{conference}, C{join}: design 14
+    section 1.1, delivered with the engine's package) as far as this
+    adapter depends on them, put on a real L{CallEngine}: each records the
+    leg it got and, with C{free} bridges used up, raises
+    L{ConferenceRefused} before changing anything, as the engine's does.
+    The three-party sequences run with the engine itself
+    (L{tests.test_calls_conference}).
+    """
+
+    def __init__(self, testCase: SynchronousTestCase, engine: Any, free: int) -> None:
+        self.free = free
+        self.got: list[tuple[str, Any]] = []
+        engine.conference = lambda leg: self._input("conference", leg)
+        engine.join = lambda leg: self._input("join", leg)
+
+        def remove() -> None:
+            del engine.conference, engine.join
+        testCase.addCleanup(remove)
+
+    def _input(self, name: str, leg: Any) -> None:
+        if not self.free:
+            raise ConferenceRefused("max-conferences 0 reached")
+        self.free -= 1
+        self.got.append((name, leg))
+
+
+class ConferenceKeyTests(SynchronousTestCase):
+    """
+    The Confrn and Join softkeys of a connected phone.
+    """
+
+    def connected(self, free: int) -> tuple[CallSetup, ConferenceInputs]:
+        call = CallSetup(self)
+        call.connect()
+        return call, ConferenceInputs(self, call.router.engine, free)
+
+    def legOf(self, call: CallSetup, phone: Any) -> Any:
+        [leg] = call.router.engine.legsOf(call.router.control.endpointFor(phone.station))
+        return leg
+
+    def test_confrnAndJoinDispatch(self) -> None:
+        """
+        Confrn goes to the engine's C{conference} input and Join to its
+        C{join}, with the leg of the call the key was pressed on (or, with
+        reference 0, the phone's active call); the phone gets nothing from
+        the adapter itself.
+        """
+        call, inputs = self.connected(free=3)
+        alice, bob = self.legOf(call, call.a), self.legOf(call, call.b)
+        self.assertEqual(call.a.ask(m.SoftKeyEvent(SoftKeyEvent.CONFRN, 1, A_REF)), [])
+        self.assertEqual(call.b.ask(m.SoftKeyEvent(SoftKeyEvent.JOIN, 1, B_REF)), [])
+        self.assertEqual(call.a.ask(m.SoftKeyEvent(SoftKeyEvent.CONFRN, 1, 0)), [])
+        self.assertEqual(inputs.got, [("conference", alice), ("join", bob), ("conference", alice)])
+
+    def test_refusedAtMaxConferences(self) -> None:
+        """
+        With no bridge free, Confrn (and Join) show "No Conference Bridge"
+        for 5 s, logged with the engine's reason; the call is untouched:
+        still connected on both phones, nothing sent to Bob, and Hold still
+        works on it.
+        """
+        call, inputs = self.connected(free=0)
+        events: list[dict[str, Any]] = []
+        globalLogPublisher.addObserver(events.append)
+        self.addCleanup(globalLogPublisher.removeObserver, events.append)
+        for event in (SoftKeyEvent.CONFRN, SoftKeyEvent.JOIN):
+            self.assertEqual(call.a.ask(m.SoftKeyEvent(event, 1, A_REF)),
+                             [m.DisplayNotify(5, m.LABEL_NO_CONFERENCE_BRIDGE)])
+        self.assertEqual(m.LABEL_NO_CONFERENCE_BRIDGE, "\x80\x27")
+        self.assertEqual(call.b.received(), [])
+        self.assertEqual(inputs.got, [])
+        self.assertIn("ephone-1[1]: Confrn refused: max-conferences 0 reached",
+                      [formatEvent(e) for e in events])
+        self.assertEqual([leg.status for leg in call.router.engine.legsOf(
+            call.router.control.endpointFor(call.a.station))], [LegStatus.CONNECTED])
+        held = call.a.ask(m.SoftKeyEvent(SoftKeyEvent.HOLD, 1, A_REF))
+        self.assertIn(callState(CallState.HOLD, A_REF), held)
+
+    def test_confrnWithoutCall(self) -> None:
+        """
+        Confrn and Join on an idle phone are not active.
+        """
+        router = CallRouter()
+        a = router.phone(MAC_A)
+        ConferenceInputs(self, router.engine, free=1)
+        for event in (SoftKeyEvent.CONFRN, SoftKeyEvent.JOIN):
+            self.assertEqual(a.ask(m.SoftKeyEvent(event, 1, 0)), [m.DisplayNotify(5, m.LABEL_KEY_IS_NOT_ACTIVE)])
+        assertAllIdle(self, router, IDLE_LINE)

@@ -18,13 +18,22 @@ from zope.interface.verify import verifyObject
 from srst.sccp.config import EphoneConfig, LineButton
 from srst.admin.render import formatIOSDebugLine
 from srst.calls.forward import ForwardReason
-from srst.calls.interfaces import ICallEndpoint, LineRef
+from srst.calls.interfaces import ICallEndpoint, LineRef, Party
 from srst.calls.leg import LegStatus
 from srst.calls.media import Codec as EngineCodec
-from srst.calls.media import ForeignCodec
+from srst.calls.media import ForeignCodec, MediaStream
+from srst.media.srtp import generateKeys
 from srst.sccp import messages as m
-from srst.sccp.callendpoint import ALL_KEYS, DIAL_PEER_BASE, VOICE_PORT_PREFIX, engineCodec, sccpCodec
+from srst.sccp.callendpoint import (
+    ALL_KEYS,
+    CONFERENCE_PARTY,
+    DIAL_PEER_BASE,
+    VOICE_PORT_PREFIX,
+    engineCodec,
+    sccpCodec,
+)
 from srst.sccp.constants import (
+    CallSecurityStatus,
     CallState,
     CallType,
     DeviceType,
@@ -39,6 +48,7 @@ from srst.sccp.constants import (
     UnregisterStatus,
 )
 from srst.sccp.constants import Codec as SccpCodec
+from srst.sccp.srtpkeys import toKeyInfo
 from tests.callhelpers import (
     A_REF,
     B_REF,
@@ -910,3 +920,116 @@ class SharedLineTests(SynchronousTestCase):
         self.assertEqual(router.engine.calls()[0].monitors, [])
         a.send(m.OnHook())
         assertAllIdle(self, router)
+
+
+class RouterMediaTests(SynchronousTestCase):
+    """
+    The phone's side of the router's own media (design 14 section 2),
+    driven as the engine drives it: the music on hold a held phone
+    receives, a conference's consult call, the creator's merged call, and
+    a participant's call to the bridge.  The engine's inputs that produce
+    these calls (Confrn, Join) are tested with the engine
+    (L{tests.test_calls_conference}).
+    """
+
+    def connectedCall(self, secure: bool = False) -> CallSetup:
+        call = CallSetup(self, secureA=secure, secureB=secure)
+        call.connect()
+        return call
+
+    def legOf(self, call: CallSetup, phone: Any) -> Any:
+        endpoint = call.router.control.endpointFor(phone.station)
+        [leg] = call.router.engine.legsOf(endpoint)
+        return endpoint, leg
+
+    def test_musicStreamClosed(self) -> None:
+        """
+        Bob, held by Alice, receives the router's music: OpenReceiveChannel
+        with the router's key (secure phones), no StartMediaTransmission.
+        When the music ends only the receive channel closes
+        (CloseReceiveChannel): Bob never sent.
+        """
+        call = self.connectedCall(secure=True)
+        call.a.send(m.SoftKeyEvent(SoftKeyEvent.HOLD, 1, A_REF))
+        call.a.received()
+        heldByRemote = call.b.received()
+        self.assertEqual(heldByRemote[:2], [m.CloseReceiveChannel(B_REF, call.orcB.passThruPartyId, B_REF),
+                                            m.StopMediaTransmission(B_REF, call.orcB.passThruPartyId, B_REF)])
+        endpoint, leg = self.legOf(call, call.b)
+        music = MediaStream(leg, 0x7001, EngineCodec.G711_ULAW, rxKeys=generateKeys(), music=True)
+        endpoint.openReceive(leg, music)
+        orc = only(call.b.received(), m.OpenReceiveChannel)
+        self.assertEqual((orc.passThruPartyId, orc.callReference, orc.rxKey), (0x7001, B_REF, toKeyInfo(music.rxKeys)))
+        endpoint.mediaClosed(leg, music)
+        self.assertEqual(call.b.received(), [m.CloseReceiveChannel(B_REF, 0x7001, B_REF)])
+
+    def test_callStreamClosed(self) -> None:
+        """
+        A connected leg moving to or off a bridge has its stream closed with
+        the pair CloseReceiveChannel, StopMediaTransmission; show ephone no
+        longer counts its media active.
+        """
+        call = self.connectedCall()
+        endpoint, leg = self.legOf(call, call.b)
+        stream = leg.call.media.streamOf(leg)
+        endpoint.mediaClosed(leg, stream)
+        pid = call.orcB.passThruPartyId
+        self.assertEqual(call.b.received(), [m.CloseReceiveChannel(B_REF, pid, B_REF),
+                                             m.StopMediaTransmission(B_REF, pid, B_REF)])
+        bob = call.router.router.registry.byMac(MAC_B)
+        self.assertEqual((bob.mediaActive, bob.lines[0].channels), (0, ["CONNECTED"]))
+
+    def test_mergedRelease(self) -> None:
+        """
+        The creator's held call that joined a conference is cleared quietly:
+        CallState(OnHook) and the OnHook keys for that call only; no lamp,
+        speaker, prompt or time change, since Alice talks on in the
+        conference.
+        """
+        call = self.connectedCall()
+        call.a.send(m.SoftKeyEvent(SoftKeyEvent.HOLD, 1, A_REF))
+        call.a.received()
+        endpoint, leg = self.legOf(call, call.a)
+        leg.merged = True
+        endpoint.released(leg, None, True)
+        self.assertEqual(call.a.received(), [callState(CallState.ON_HOOK, A_REF), keys(SoftKeySet.ON_HOOK, A_REF)])
+        alice = call.router.router.registry.byMac(MAC_A)
+        self.assertEqual(alice.lines[0].channels, ["IDLE"])
+
+    def test_conferenceConnected(self) -> None:
+        """
+        A participant's call to the bridge shows Connected with the
+        "Conference" prompt and CallInfo naming Conference, encrypted when
+        the conference is; the Connected keys, even on the creator's
+        consult leg.
+        """
+        call = self.connectedCall()
+        for phone, ref in ((call.a, A_REF), (call.b, B_REF)):
+            endpoint, leg = self.legOf(call, phone)
+            leg.conferenceConsult = phone is call.a
+            endpoint.connected(leg, CONFERENCE_PARTY, True)
+            conference = CONFERENCE_PARTY.name
+            calling, called = (("2001", "Alice"), ("", conference)) if phone is call.a else (
+                ("", conference), ("2002", "Bob"))
+            self.assertEqual(phone.received(), [
+                m.StopTone(1, ref), callState(CallState.CONNECTED, ref), keys(SoftKeySet.CONNECTED, ref),
+                prompt(m.LABEL_CONFERENCE, ref),
+                callInfo(*calling, *called, ref, CallType.OUTBOUND if phone is call.a else CallType.INBOUND,
+                         CallSecurityStatus.ENCRYPTED)])
+        self.assertEqual((CONFERENCE_PARTY, m.LABEL_CONFERENCE), (Party("", "Conference"), "\x80\x34"))
+
+    def test_conferenceConsultKeys(self) -> None:
+        """
+        A conference's consult leg goes off hook with the
+        OffHookWithFeatures keys and, once the third party answers, offers
+        the ConnectedConference keys (EndCall, Confrn) rather than Hold and
+        Transfer.
+        """
+        call = self.connectedCall()
+        endpoint, leg = self.legOf(call, call.a)
+        leg.conferenceConsult = True
+        endpoint.seized(leg)
+        self.assertEqual(call.a.received(), consultSequence(A_REF))
+        endpoint.connected(leg, Party("2003", "Carol"), False)
+        received = call.a.received()
+        self.assertEqual(received[2:4], [keys(SoftKeySet.CONNECTED_CONFERENCE, A_REF), prompt(m.LABEL_CONNECTED, A_REF)])

@@ -17,7 +17,7 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from srst.sccp import constants as c
 from srst.sccp import messages as m
-from srst.sccp._templates import doNotDisturbIndication
+from srst.sccp._templates import SOFT_KEY_SETS, doNotDisturbIndication
 from srst.sccp._fields import (
     CString,
     DirNum,
@@ -378,6 +378,26 @@ class TsharkDissectorTests(TestCase):
             self.assertEqual([line.split("\t") for line in lines], [
                 ["SetLamp ", "0x00000082", "1", "0x00000002"], ["DisplayPromptStatus ", "", "", ""],
                 ["SetLamp ", "0x00000082", "1", "0x00000001"], ["ClearPromptStatus ", "", "", ""]])
+        return d.addCallback(check)
+
+    def test_connectedSoftKeys(self):
+        """
+        The router's softkey sets decode, and the connected set (index 1)
+        offers Hold, EndCall, Transfer, Confrn and Join (template positions
+        3, 9, 4, 13, 15), as tshark names them.
+        """
+        path = self.mktemp()
+        with open(path, "wb") as f:
+            f.write(buildPcap([(False, m.encodeMessage(m.SoftKeySetRes(SOFT_KEY_SETS), protocolVersion=11))]))
+        d = self.tshark(path, "-Y", "tcp.len > 0", "-V")
+
+        def check(lines):
+            self.assertEqual([line for line in lines if "Malformed" in line], [])
+            names = [line.split(":", 1)[1].strip() for line in lines
+                     if line.strip().startswith("softKeyTemplateIndex:")]
+            self.assertEqual(len(names), len(SOFT_KEY_SETS) * 16)
+            self.assertEqual(names[16:22], ["Hold (0x03)", "EndCall (0x09)", "Transfer (0x04)", "Confrn (0x0d)",
+                                            "Join (0x0f)", "Unknown (0x00)"])
         return d.addCallback(check)
 
     def test_version11(self):

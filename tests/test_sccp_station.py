@@ -32,6 +32,7 @@ from srst.sccp.constants import (
     REGISTER_ACK_FEATURES_V4_V10,
     REGISTER_ACK_FEATURES_V11,
     DeviceType,
+    SoftKeyEvent,
     SoftKeySet,
     Stimulus,
     UnregisterStatus,
@@ -990,7 +991,8 @@ class TemplateTests(SynchronousTestCase):
         Every set refers to template positions whose event is the key's
         event, and info indexes are 300 + event; the idle set offers
         PickUp (event 17), GPickUp (18) and DND, the off-hook set PickUp
-        and GPickUp, as IOS does.
+        and GPickUp, as IOS does; a connected call offers Confrn and Join
+        after Transfer.
         """
         self.assertEqual(len(SOFT_KEY_SETS), 12)
         onHook = SOFT_KEY_SETS[SoftKeySet.ON_HOOK]
@@ -1000,6 +1002,9 @@ class TemplateTests(SynchronousTestCase):
         self.assertEqual(onHook.softKeyTemplateIndexes[3:], (17, 18, 19), "DND follows GPickUp in the template")
         self.assertEqual(SOFT_KEY_SETS[SoftKeySet.OFF_HOOK].softKeyInfoIndexes, (301, 309, 305, 317, 318))
         self.assertEqual(SOFT_KEY_SETS[SoftKeySet.RING_OUT].softKeyTemplateIndexes, (0, 9))
+        self.assertEqual(softKeySetKeys(SoftKeySet.CONNECTED), (
+            SoftKeyEvent.HOLD, SoftKeyEvent.END_CALL, SoftKeyEvent.TRANSFER, SoftKeyEvent.CONFRN, SoftKeyEvent.JOIN))
+        self.assertEqual(SOFT_KEY_SETS[SoftKeySet.CONNECTED].softKeyInfoIndexes, (303, 309, 304, 313, 315))
 
     def test_buttonTemplateGaps(self) -> None:
         """

@@ -82,7 +82,8 @@ BLANK = None
 _SETS: dict[SoftKeySet, tuple[SoftKeyEvent | None, ...]] = {
     SoftKeySet.ON_HOOK: (SoftKeyEvent.REDIAL, SoftKeyEvent.NEW_CALL, SoftKeyEvent.CFWD_ALL, SoftKeyEvent.PICK_UP,
                          SoftKeyEvent.GROUP_PICK_UP, SoftKeyEvent.DND),
-    SoftKeySet.CONNECTED: (SoftKeyEvent.HOLD, SoftKeyEvent.END_CALL, SoftKeyEvent.TRANSFER),
+    SoftKeySet.CONNECTED: (SoftKeyEvent.HOLD, SoftKeyEvent.END_CALL, SoftKeyEvent.TRANSFER, SoftKeyEvent.CONFRN,
+                           SoftKeyEvent.JOIN),
     SoftKeySet.ON_HOLD: (SoftKeyEvent.RESUME, SoftKeyEvent.NEW_CALL, SoftKeyEvent.END_CALL),
     SoftKeySet.RING_IN: (SoftKeyEvent.ANSWER, SoftKeyEvent.END_CALL),
     SoftKeySet.OFF_HOOK: (SoftKeyEvent.REDIAL, SoftKeyEvent.END_CALL, SoftKeyEvent.CFWD_ALL, SoftKeyEvent.PICK_UP,

@@ -25,7 +25,10 @@ composition root gives it to each L{srst.sccp.factory.SkinnyFactory}):
     engine finds the phone busy (L{SccpEndpoint.lineBusy}).  PickUp gives
     dial tone and picks up the number dialled; GPickUp picks up the oldest
     call ringing in the line's C{pickup-group} (L{CallEngine.directedPickUp},
-    L{CallEngine.groupPickUp}).
+    L{CallEngine.groupPickUp}).  Confrn and Join go to the engine's
+    conference inputs (L{CallEngine.conference}, L{CallEngine.join}); when
+    no conference bridge is free the phone shows "No Conference Bridge"
+    and its calls stay as they were.
   - L{SccpCallControl.hasActiveCall} tells a station whether to refuse an
     Unregister.
   - L{SccpCallControl.sessionEnded} clears the calls of a phone whose
@@ -50,6 +53,7 @@ from zope.interface import implementer
 from srst.calls.engine import CallEngine, CallStateError
 from srst.calls.interfaces import LineRef
 from srst.calls.leg import Leg, LegStatus
+from srst.calls.mediaservices import ConferenceRefused
 from srst.sccp import messages as m
 from srst.sccp._templates import doNotDisturbIndication
 from srst.sccp.callendpoint import SccpEndpoint
@@ -226,6 +230,8 @@ class SccpCallControl:
                 self.engine.resume(self._required(endpoint, ref, "resume", LegStatus.HELD))
         elif event == SoftKeyEvent.TRANSFER:
             self._transfer(endpoint, ref)
+        elif event in (SoftKeyEvent.CONFRN, SoftKeyEvent.JOIN):
+            self._conference(endpoint, ref, event)
         elif event == SoftKeyEvent.CFWD_ALL:
             self._forwardAll(endpoint, msg.lineInstance)
         elif event == SoftKeyEvent.REDIAL:
@@ -249,6 +255,28 @@ class SccpCallControl:
         if leg is None:
             raise CallStateError("transfer", None)
         self.engine.transfer(leg)
+
+    def _conference(self, endpoint: SccpEndpoint, reference: int, event: SoftKeyEvent) -> None:
+        """
+        Confrn (start a conference, or join its consult call) or Join (make
+        a conference of the phone's held and active calls) on the call the
+        key was pressed on, else the active one.  At C{max-conferences}:
+        "No Conference Bridge" (design 14 section 8: what IOS shows is not
+        documented), the calls untouched.
+        """
+        join = event == SoftKeyEvent.JOIN
+        leg = (self._leg(endpoint, reference) if reference else None) or self._active(endpoint)
+        if leg is None:
+            raise CallStateError("join" if join else "conference", None)
+        try:
+            if join:
+                self.engine.join(leg)
+            else:
+                self.engine.conference(leg)
+        except ConferenceRefused as e:
+            self.log.info("{station}: {key} refused: {why}", station=endpoint.label, key="Join" if join else "Confrn",
+                          why=e.reason)
+            endpoint.send(m.DisplayNotify(KEY_NOT_ACTIVE_SECONDS, m.LABEL_NO_CONFERENCE_BRIDGE))
 
     def _pickUp(self, endpoint: SccpEndpoint, instance: int, group: bool) -> None:
         """

@@ -6,7 +6,9 @@ L{SccpEndpoint} is the L{ICallEndpoint} of one phone: it sends the SCCP
 messages of each engine event in the order of sccp.md 5.4: (a)-(g) for
 basic calls (dial tone, digits, ringing, answer, media, hang-up, hold), (h)
 transfer, (i) forwarding, (j) shared lines (in use elsewhere, remote hold,
-idle).  It writes the C{debug ephone state} lines of the seed
+idle), and the router's own media of design 14 section 2: the music on hold
+a held phone receives, a conference's consult call, the quiet release of the
+creator's merged call, and the participants' calls to the bridge.  It writes the C{debug ephone state} lines of the seed
 (C{SetCallState line 1 DN 2(-1) chan 1 ref 6 TsOffHook}, C{Security Key
 Generation}, C{Send Decryption Key}, C{StartMedia ...}, C{Send Encryption
 Key}) through its station (never a key), and keeps the C{show ephone}
@@ -74,6 +76,9 @@ VOICE_PORT_PREFIX = "50/0/"
 
 DIAL_PEER_BASE = 20000
 """Added to an C{ephone-dn} tag to give the dial-peer tag IOS shows for it."""
+
+CONFERENCE_PARTY = Party("", "Conference")
+"""The other side of a conference participant's call (the bridge), as the engine names it."""
 
 _TS = {
     CallState.OFF_HOOK: "TsOffHook", CallState.ON_HOOK: "TsOnHook", CallState.RING_OUT: "TsRingOut",
@@ -316,8 +321,9 @@ class SccpEndpoint:
             self.send(m.SetSpeakerMode(SpeakerMode.ON))
         # IOS counts activeLine from 0.
         self.debug("SIEZE on activeLine {line} activeChan 1", line=n - 1, ref=ref)
+        consult = leg.consult or leg.conferenceConsult
         self.send(m.SetLamp(Stimulus.LINE, n, LampMode.ON), self._callState(leg, CallState.OFF_HOOK),
-                  self._keys(leg, SoftKeySet.OFF_HOOK_FEATURES if leg.consult else SoftKeySet.OFF_HOOK),
+                  self._keys(leg, SoftKeySet.OFF_HOOK_FEATURES if consult else SoftKeySet.OFF_HOOK),
                   self._prompt(leg, m.LABEL_ENTER_NUMBER))
         # srst has no PLAR for ephone lines: the check finds no number, so dial tone.
         self.debug("Check Plar Number ")
@@ -438,7 +444,12 @@ class SccpEndpoint:
         self._channel(leg, self._channels.get(leg, LegStatus.CONNECTED.channel))
 
     def connected(self, leg: Leg, remote: Party, encrypted: bool) -> None:
-        """sccp.md 5.4 (d): Connected, with the padlock when encrypted."""
+        """
+        sccp.md 5.4 (d): Connected, with the padlock when encrypted.  A
+        participant's call to a conference bridge shows "Conference" (prompt
+        and CallInfo); a conference's consult call offers Confrn (the
+        ConnectedConference set) to join the three.
+        """
         security = CallSecurityStatus.ENCRYPTED if encrypted else CallSecurityStatus.NOT_AUTHENTICATED
         ringback = leg.outgoing and leg in self._toneOn
         if leg.outgoing:
@@ -449,14 +460,26 @@ class SccpEndpoint:
             # The channel leaves the ringback tone's voice mode for the call's.
             self.dnDebug("DN {dn} chan 1 End Voice_Mode", dn=leg.line.tag)
             self.dnDebug("DN {dn} chan 1 Voice_Mode", dn=leg.line.tag)
-        self.send(stopTone, self._callState(leg, CallState.CONNECTED),
-                  self._keys(leg, SoftKeySet.CONNECTED), self._prompt(leg, m.LABEL_CONNECTED),
+        conference = remote == CONFERENCE_PARTY
+        keys = SoftKeySet.CONNECTED_CONFERENCE if leg.conferenceConsult and not conference else SoftKeySet.CONNECTED
+        self.send(stopTone, self._callState(leg, CallState.CONNECTED), self._keys(leg, keys),
+                  self._prompt(leg, m.LABEL_CONFERENCE if conference else m.LABEL_CONNECTED),
                   self._callInfo(leg, remote, security, CallState.CONNECTED))
         self._channel(leg, LegStatus.CONNECTED.channel)
 
     def mediaClosed(self, leg: Leg, stream: MediaStream) -> None:
-        """The router closed the leg's stream (music on hold ended): close the channels."""
-        self.send(*self._stopStream(leg, stream))
+        """
+        The router closed the leg's stream while the call goes on (design 14
+        section 2): the music on hold ends (CloseReceiveChannel only: the
+        phone never sent), or the leg moves to or off a conference bridge
+        (CloseReceiveChannel and StopMediaTransmission).
+        """
+        if stream.music:
+            ref = leg.callReference
+            self.send(m.CloseReceiveChannel(ref, stream.passThruPartyId, ref))
+        else:
+            self.send(*self._stopStream(leg, stream))
+        self._channel(leg, self._channels.get(leg, LegStatus.CONNECTED.channel))
 
     def held(self, leg: Leg, stream: MediaStream | None) -> None:
         """sccp.md 5.4 (g), holder side."""
@@ -490,9 +513,20 @@ class SccpEndpoint:
             self.send(self._stopTone(leg))
 
     def released(self, leg: Leg, stream: MediaStream | None, answered: bool) -> None:
-        """sccp.md 5.4 (f): the hang-up sequence."""
+        """
+        sccp.md 5.4 (f): the hang-up sequence.  The creator's held call that
+        joined a conference (C{leg.merged}) is cleared quietly: OnHook and
+        its keys for that call only, the phone staying off hook on the
+        conference.
+        """
         n, ref = leg.line.instance, leg.callReference
         self._holdTone.discard(leg)
+        if leg.merged:
+            self._toneOn.discard(leg)
+            self.send(*self._stopStream(leg, stream))
+            self.send(self._callState(leg, CallState.ON_HOOK), self._keys(leg, SoftKeySet.ON_HOOK))
+            self._channel(leg, None)
+            return
         if not leg.outgoing and not answered:
             self._toneOn.discard(leg)
             self.send(m.SetRinger(RingMode.OFF, RingDuration.NORMAL, 0, 0), self._callState(leg, CallState.ON_HOOK),
@@ -571,6 +605,6 @@ class SccpEndpoint:
 
 
 __all__ = [
-    "ALL_KEYS", "DIAL_PEER_BASE", "NOTIFY_PRIORITY", "NOTIFY_SECONDS", "PRECEDENCE_LEVEL", "SccpEndpoint", "TOS_EF",
+    "ALL_KEYS", "CONFERENCE_PARTY", "DIAL_PEER_BASE", "NOTIFY_PRIORITY", "NOTIFY_SECONDS", "PRECEDENCE_LEVEL", "SccpEndpoint", "TOS_EF",
     "VOICE_PORT_PREFIX", "engineCodec", "sccpCodec",
 ]

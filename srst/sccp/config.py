@@ -20,6 +20,7 @@ from srst.calls.dialplan import DialplanPattern, dialplanPatternProblem
 from srst.calls.voicemail import PATTERN_SYNTAX, TOKENS, VmIntegration, VmPattern, patternProblem
 from srst.configreader import ConfigProblem, Reader
 from srst.pki.config import IdentityTrustpointConfig
+from srst.sccp.mediaconfig import ConferenceConfig, MohConfig, readMohAndConference
 
 CONNECTION_MARGIN = 16
 """
@@ -167,6 +168,8 @@ class CallManagerFallbackConfig:
         (the voicemail pilot), or L{None}.
     @ivar vmIntegration: C{vm-integration}: the DTMF patterns sent to a
         voice-mail system behind a voice port (L{srst.calls.voicemail}).
+    @ivar moh: C{moh}, C{moh-secure}, C{multicast-moh}: music on hold.
+    @ivar conference: C{max-conferences}, C{conference-secure}.
     """
 
     ipSourceAddress: str
@@ -196,6 +199,8 @@ class CallManagerFallbackConfig:
     ephones: tuple[EphoneConfig, ...] = ()
     maxConnections: int | None = None
     maxConnectionsPerHost: int | None = None
+    moh: MohConfig = MohConfig()
+    conference: ConferenceConfig = ConferenceConfig()
 
     @property
     def connectionLimit(self) -> int:
@@ -318,6 +323,7 @@ def readCallManagerFallback(
     _checkEphones(c, ephones, maxDn)
     voicemail = _number(c, "voicemail")
     vmIntegration = _vmIntegration(c, voicemail)
+    moh, conference = readMohAndConference(c)
     config = CallManagerFallbackConfig(
         ipSourceAddress=address or "127.0.0.1",
         port=port if port is not None else 2000,
@@ -346,6 +352,8 @@ def readCallManagerFallback(
         ephones=tuple(ephones),
         maxConnections=maxConnections,
         maxConnectionsPerHost=perHost,
+        moh=moh,
+        conference=conference,
     )
     c.finish()
     return config

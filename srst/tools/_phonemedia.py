@@ -12,7 +12,8 @@ L{PhoneMedia} observes a L{srst.tools._phoneclient.SimulatedPhone}:
     algorithm.  Every datagram on the port is counted; with a receiver it
     is authenticated and decrypted, without one it is decoded as plain RTP.
   - B{StartMediaTransmission}: send one 20 ms G.711 packet (160 bytes of a
-    dial tone; payload type 0 for u-law, 8 for A-law) every 20 ms to the
+    dial tone, or of the phone's C{source} such as L{sineFrames}; payload
+    type 0 for u-law, 8 for A-law) every 20 ms to the
     given address and port, SRTP-protected when the tx key block names an
     algorithm.  A codec other than G.711 or an unusable key block is
     answered with L{MediaTransmissionFailure} instead.
@@ -31,8 +32,9 @@ from __future__ import annotations
 
 import collections
 import ipaddress
+import math
 import secrets
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 from twisted.internet.defer import Deferred, DeferredList, maybeDeferred, succeed
 from twisted.internet.error import CannotListenError
@@ -58,7 +60,7 @@ from srst.media.srtp import (
     SrtpSender,
 )
 from srst.media.udpport import UDPReactor
-from srst.ports.g711 import FRAME_MS, FRAME_SAMPLES, G711Law, encode
+from srst.ports.g711 import FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE, G711Law, encode
 from srst.ports.tones import CallProgressTone, ToneGenerator
 from srst.sccp import messages as m
 from srst.sccp.constants import Codec, MediaStatus
@@ -83,6 +85,28 @@ CODEC_LAWS: dict[int, G711Law] = {
 
 DEFAULT_CAPTURE_LIMIT = 256
 """How many received datagrams L{PhoneMedia.captured} keeps."""
+
+
+Frames = Iterator[tuple[int, ...]]
+"""What a phone says into its handset: 20 ms frames of signed 16-bit samples."""
+
+
+def sineFrames(frequency: float, amplitude: int = 8000) -> Frames:
+    """
+    A steady sine, the voice of a test participant (a conference test gives
+    each phone its own frequency and looks for the others' in what it
+    hears).
+
+    @param frequency: in Hz, below 4000.
+    @param amplitude: the peak, at most 32767.
+    @return: an endless iterator of L{FRAME_SAMPLES}-sample frames, the
+        phase continuing from one frame to the next.
+    """
+    step = 2.0 * math.pi * frequency / SAMPLE_RATE
+    start = 0
+    while True:
+        yield tuple(round(amplitude * math.sin(step * n)) for n in range(start, start + FRAME_SAMPLES))
+        start += FRAME_SAMPLES
 
 
 def _keysOf(info: m.KeyInfo) -> Optional[SrtpKeys]:
@@ -144,8 +168,9 @@ class ReceiveChannel(DatagramProtocol):
 
 class Transmitter(DatagramProtocol):
     """
-    One outgoing stream (StartMediaTransmission): a G.711 dial tone, one
-    packet every 20 ms, from its own UDP port.
+    One outgoing stream (StartMediaTransmission): G.711 frames of the
+    phone's source (by default a dial tone), one packet every 20 ms, from
+    its own UDP port.
 
     @ivar passThruPartyId: the stream id.
     @ivar destination: where packets go, (host, port).
@@ -160,7 +185,7 @@ class Transmitter(DatagramProtocol):
 
     def __init__(self, media: PhoneMedia, passThruPartyId: int,
                  destination: tuple[str, int], law: G711Law,
-                 sender: Optional[SrtpSender], tone: CallProgressTone,
+                 sender: Optional[SrtpSender], source: Frames,
                  debugLog: Logger) -> None:
         self._media = media
         self._debug = debugLog
@@ -172,7 +197,7 @@ class Transmitter(DatagramProtocol):
         self.ssrc = secrets.randbits(32)
         self._sequence = secrets.randbits(16)
         self._timestamp = secrets.randbits(32)
-        self._tone = ToneGenerator(tone)
+        self._source = source
         self.statistics = SendStatistics()
         self.lastSent: Optional[RtpPacket] = None
         self.port: Optional[IListeningPort] = None
@@ -208,7 +233,7 @@ class Transmitter(DatagramProtocol):
         packet = RtpPacket(
             payloadType=self.payloadType, sequenceNumber=self._sequence,
             timestamp=self._timestamp, ssrc=self.ssrc,
-            payload=encode(self.law, self._tone.nextFrame()),
+            payload=encode(self.law, next(self._source)),
             marker=self.lastSent is None)
         self._sequence = (self._sequence + 1) & 0xFFFF
         self._timestamp = (self._timestamp + FRAME_SAMPLES) & 0xFFFFFFFF
@@ -261,7 +286,11 @@ class PhoneMedia:
 
     @ivar phone: the L{srst.tools._phoneclient.SimulatedPhone}.
     @ivar interface: the IPv4 address ports bind to and acks announce.
-    @ivar tone: what the phone "says" into the handset.
+    @ivar tone: what the phone "says" into the handset when it has no
+        C{source}.
+    @ivar source: what the phone says into the handset (every stream it
+        sends takes its next frames from it, as from one microphone), or
+        L{None} for C{tone}.
     @ivar channels: the open L{ReceiveChannel}s by passThruPartyId.
     @ivar transmitters: the running L{Transmitter}s by passThruPartyId.
     @ivar packetsSent: RTP/SRTP packets sent.
@@ -284,6 +313,7 @@ class PhoneMedia:
     def __init__(self, phone: SimulatedPhone, *, reactor: UDPReactor,
                  interface: str = "127.0.0.1",
                  tone: CallProgressTone = CallProgressTone.DIAL,
+                 source: Optional[Frames] = None,
                  captureLimit: int = DEFAULT_CAPTURE_LIMIT,
                  debug: Optional[DebugSwitches] = None) -> None:
         """
@@ -294,7 +324,9 @@ class PhoneMedia:
         @param reactor: UDP and the clock
             (L{srst.media.udpport.UDPReactor}).
         @param interface: the IPv4 address to bind and announce.
-        @param tone: the tone to send.
+        @param tone: the tone to send (each stream from its start).
+        @param source: the frames to send instead, such as
+            L{sineFrames}C{(500)}.
         @param captureLimit: how many received datagrams to keep.
         @param debug: the debug switches its L{DEBUG_NAMESPACE} lines go
             through; by default a set of its own, all off.
@@ -304,6 +336,7 @@ class PhoneMedia:
                        else DebugSwitches()).logger(DEBUG_NAMESPACE)
         self.interface = str(ipaddress.IPv4Address(interface))
         self.tone = tone
+        self.source = source
         self._reactor = reactor
         self.channels: dict[int, ReceiveChannel] = {}
         self.transmitters: dict[int, Transmitter] = {}
@@ -420,7 +453,8 @@ class PhoneMedia:
         transmitter = Transmitter(
             self, msg.passThruPartyId,
             (str(msg.remoteIpAddr), msg.remotePortNumber), law,
-            SrtpSender(keys) if keys is not None else None, self.tone,
+            SrtpSender(keys) if keys is not None else None,
+            self.source if self.source is not None else ToneGenerator(self.tone),
             self._debug)
         try:
             transmitter.port = self._listen(transmitter)
@@ -570,5 +604,5 @@ class PhoneMedia:
         self.stop()
 
 
-__all__ = ["CODEC_LAWS", "DEBUG_NAMESPACE", "PACKET_INTERVAL", "PhoneMedia",
-           "ReceiveChannel", "Transmitter"]
+__all__ = ["CODEC_LAWS", "DEBUG_NAMESPACE", "Frames", "PACKET_INTERVAL", "PhoneMedia",
+           "ReceiveChannel", "Transmitter", "sineFrames"]
