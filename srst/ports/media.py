@@ -161,6 +161,23 @@ class MediaPump:
                     self.log.failure("while ticking {port}", port=leg.name)
 
 
+def bindStream(reactor: UDPReactor, allocator: RtpPortAllocator, stream: RtpStream,
+               wrap: Callable[[RtpStream], DatagramProtocol] | None = None,
+               ) -> tuple[IListeningPort, tuple[str, int]]:
+    """
+    Bind C{stream} (wrapped for policing when C{wrap} is given) to an even
+    port of C{allocator}'s range on its address.
+
+    @return: the listening port and C{(address, port)} where it receives.
+    @raise srst.media.portrange.PortRangeExhausted: when no port is free.
+    """
+    protocol = wrap(stream) if wrap is not None else stream
+    address = allocator.address
+    listening = allocator.bind(
+        protocol, lambda number, proto: listenMediaUDP(reactor, number, proto, interface=address))
+    return listening, (address, listening.getHost().port)
+
+
 class PortMediaResources:
     """
     What the router's voice-port legs share: the reactor, the RTP port
@@ -211,6 +228,18 @@ class PortMediaResources:
         self.refusals += 1
         self.log.warn("voice-port {port}: call refused: {reason}", port=portName, reason=reason,
                       refusals=self.refusals)
+
+    def bindStream(self, stream: RtpStream) -> tuple[IListeningPort, tuple[str, int]]:
+        """
+        Bind a router-terminated C{stream} (music on hold, a bridge port)
+        to an even port of the range, inside the control-plane policy as
+        every leg is; its C{releasePort} should be the allocator's
+        C{release}, so closing it gives the port back.
+
+        @return: the listening port and C{(address, port)} where it receives.
+        @raise srst.media.portrange.PortRangeExhausted: when no port is free.
+        """
+        return bindStream(self.reactor, self.allocator, stream, self._wrap)
 
     def newLeg(self, port: VoicePort, payloadType: int = PayloadType.PCMU, *, txKeys: SrtpKeys | None = None,
                rxKeys: SrtpKeys | None = None, onUnreachable: Callable[[], Any] | None = None,
@@ -334,11 +363,7 @@ class PortMediaLeg:
         if self.local is not None:
             return self.local
         self.port.dsp.law = self.law
-        protocol = self._wrap(self.stream) if self._wrap is not None else self.stream
-        address = self.allocator.address
-        self._listening = self.allocator.bind(
-            protocol, lambda number, proto: listenMediaUDP(self.reactor, number, proto, interface=address))
-        self.local = (address, self._listening.getHost().port)
+        self._listening, self.local = bindStream(self.reactor, self.allocator, self.stream, self._wrap)
         return self.local
 
     def start(self, remote: tuple[str, int], expectMedia: bool = True) -> None:
@@ -523,4 +548,5 @@ class PortMediaLeg:
         """Ringing from the line is for the call control."""
 
 
-__all__ = ["MAX_CATCH_UP", "MediaPump", "PACKET_INTERVAL", "PortMediaLeg", "PortMediaResources", "UnsupportedPayloadType", "lawOf"]
+__all__ = ["MAX_CATCH_UP", "MediaPump", "PACKET_INTERVAL", "PortMediaLeg", "PortMediaResources", "UnsupportedPayloadType",
+           "bindStream", "lawOf"]
