@@ -79,6 +79,8 @@ class MohFixture(TestCase):
     L{Clock}.
     """
 
+    timeout = 10  # a stream that never arrives fails fast
+
     def setUp(self) -> None:
         self.clock = Clock()
         self.pump = MediaPump(self.clock)
