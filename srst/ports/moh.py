@@ -257,7 +257,7 @@ class MohSource:
             listener.send()
 
     def rows(self) -> list[MohRow]:
-        """@return: one row per started listener (the multicast stream first)."""
+        """@return: one row per started listener (the multicast stream included), in start order."""
         listeners = list(self._listeners)
         return [MohRow(listener.label, listener.codec, listener.snapshot()) for listener in listeners]
 
