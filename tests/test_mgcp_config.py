@@ -317,6 +317,18 @@ ccm-manager:
         self.assertIn("ccm-manager.redundant-hosts: ", text)
         self.assertIn("expected at most 2 backup call agents", text)
 
+    def test_musicOnHold(self):
+        """
+        C{music-on-hold} (IOS C{ccm-manager music-on-hold}) is off by
+        default, read as a boolean, and anything else is reported at its
+        path.
+        """
+        self.assertFalse(loadString(MINIMAL + MGCP + "ccm-manager: {}\n").ccmManager.musicOnHold)
+        self.assertTrue(loadString(MINIMAL + MGCP + "ccm-manager: {music-on-hold: true}\n").ccmManager.musicOnHold)
+        [line] = problemsOf(self, MINIMAL + MGCP + "ccm-manager: {music-on-hold: multicast}\n")
+        self.assertEqual(line, "router.yaml: ccm-manager.music-on-hold: 'multicast' is not allowed; "
+                               "expected true or false")
+
     def test_needsMgcp(self):
         """
         A C{ccm-manager:} without an C{mgcp:} section is a problem at

@@ -118,6 +118,9 @@ class Connection:
     @ivar remote: where RTP is sent, or C{None}.
     @ivar remoteSdp: the last remote descriptor, or C{None}.
     @ivar options: the last C{L:} received, or C{None}.
+    @ivar group: the multicast C{(group, port)} of the remote descriptor
+        (CallManager's multicast music on hold), or C{None}; such a
+        descriptor leaves C{remote} unset: nothing is sent to a group.
     """
 
     connectionId: str
@@ -129,6 +132,7 @@ class Connection:
     remote: Optional[tuple[str, int]] = None
     remoteSdp: Optional[SessionDescription] = None
     options: Optional[OptionList] = None
+    group: Optional[tuple[str, int]] = None
 
     @property
     def info(self) -> ConnectionInfo:
@@ -229,6 +233,16 @@ def remoteAddress(remoteSdp: Optional[SessionDescription]) -> Optional[tuple[str
         raise MgcpCommandError(ResponseCode.UNSUPPORTED_REMOTE_DESCRIPTOR,
                                "connection address %r is not an IPv4 address" % (address,)) from None
     return (address, port)
+
+
+def splitMulticast(remote: Optional[tuple[str, int]]) -> tuple[Optional[tuple[str, int]], Optional[tuple[str, int]]]:
+    """
+    @param remote: what L{remoteAddress} found, or C{None}.
+    @return: C{(unicast remote, multicast group)}, at most one of them set.
+    """
+    if remote is not None and ipaddress.IPv4Address(remote[0]).is_multicast:
+        return None, remote
+    return remote, None
 
 
 def connectionStatistics(snapshot: StreamSnapshot) -> ConnectionParameters:

@@ -238,6 +238,9 @@ class CcmManagerConfig:
         call agents, in order.
     @ivar config: the L{ConfigDownload}, or L{None} (no C{ccm-manager
         config}).
+    @ivar musicOnHold: C{ccm-manager music-on-hold}: a voice-port caller
+        CallManager holds with a multicast remote descriptor hears the
+        group's stream (the gateway joins it and relays it to the port).
     """
 
     fallbackMgcp: bool = False
@@ -246,6 +249,7 @@ class CcmManagerConfig:
     failoverInterval: int = 30
     redundantHosts: tuple[HostPort, ...] = ()
     config: Optional[ConfigDownload] = None
+    musicOnHold: bool = False
 
 
 def parseSwitchback(value: Any) -> Switchback | None:
@@ -402,6 +406,7 @@ def readCcmManager(c: Reader) -> CcmManagerConfig:
     Read the C{ccm-manager:} mapping.
     """
     fallback = c.boolean("fallback-mgcp", False)
+    musicOnHold = c.boolean("music-on-hold", False)
     switchback = Switchback()
     if c.has("switchback"):
         raw = c.raw("switchback")
@@ -453,6 +458,7 @@ def readCcmManager(c: Reader) -> CcmManagerConfig:
         failoverInterval=failover or 30,
         redundantHosts=tuple(hosts),
         config=download,
+        musicOnHold=musicOnHold,
     )
 
 

@@ -49,6 +49,7 @@ from srst.mgcp._connections import (
     connectionStatistics,
     localDescription,
     remoteAddress,
+    splitMulticast,
     telephoneEventOf,
 )
 from srst.mgcp._control import ControlCore, ControlState, EndpointControl, EndpointControlMachine, WhenIdle
@@ -78,7 +79,11 @@ class MgcpEndpoint:
         the signals it plays.
     @ivar connections: live L{Connection}s by upper-case id.
     @ivar payloadType: the bearer law's payload type (EPCF C{B: e:mu|e:A}).
+    @ivar musicOnHold: C{ccm-manager music-on-hold}: whether a multicast
+        remote descriptor's stream is joined and played to the port.
     """
+
+    log = Logger()
 
     def __init__(self, *, clock: IReactorTime, name: str, port: VoicePort,
                  newLeg: Callable[[VoicePort, int], PortMediaLeg], newConnectionId: Callable[[], str],
@@ -88,7 +93,7 @@ class MgcpEndpoint:
                  persistent: frozenset[tuple[str, str]] = PERSISTENT,
                  mediaLost: Optional[Callable[[MgcpEndpoint, Connection, ConnectionParameters],
                                               object]] = None,
-                 dtmfOutOfBand: bool = True) -> None:
+                 dtmfOutOfBand: bool = True, musicOnHold: bool = False) -> None:
         """
         @param clock: timers (signal time-outs, digit map timers).
         @param name: the full endpoint name.
@@ -113,6 +118,7 @@ class MgcpEndpoint:
             connections offer telephone-events, and send DTMF (the C{D/x}
             signals and the digits dialled on the line) as RFC 4733 events
             to a far end that offered them; else DTMF stays in the audio.
+        @param musicOnHold: C{ccm-manager music-on-hold}.
         """
         self.clock = clock
         self.name = name
@@ -132,6 +138,7 @@ class MgcpEndpoint:
         self._newConnectionId = newConnectionId
         self._mediaLost = mediaLost
         self.dtmfOutOfBand = dtmfOutOfBand
+        self.musicOnHold = musicOnHold
         self._activity = activity
         port.subscribe(self)
 
@@ -251,7 +258,7 @@ class MgcpEndpoint:
         options = command.get("L")
         remoteSdp = command.sdp[0] if command.sdp else None
         payloadType = choosePayloadType(options, remoteSdp, self.payloadType)
-        remote = remoteAddress(remoteSdp)
+        remote, group = splitMulticast(remoteAddress(remoteSdp))
         request = self.notification.prepareRequest(command, required=False)
         leg = self._newLeg(self.port, payloadType)
         try:
@@ -269,6 +276,7 @@ class MgcpEndpoint:
         if not self.isFxs and self.port.status in (PortStatus.IDLE, PortStatus.RINGING):
             self.port.seize()
         connection.applyMode()
+        self._applyGroup(connection, group)
         self._finishRequest(command, request)
         self.debugLog.debug("MGCP endpoint {endpoint}: connection {connection} {mode} local "
                             "{local} remote {remote}", endpoint=self.name,
@@ -296,7 +304,8 @@ class MgcpEndpoint:
                     raise MgcpCommandError(ResponseCode.CODEC_NEGOTIATION_FAILURE,
                                            "connection %s carries payload type %d"
                                            % (connection.connectionId, connection.leg.payloadType))
-        remote = remoteAddress(remoteSdp) if remoteSdp is not None else connection.remote
+        remote, group = (splitMulticast(remoteAddress(remoteSdp)) if remoteSdp is not None
+                         else (connection.remote, connection.group))
         request = self.notification.prepareRequest(command, required=False)
         connection.mode = mode
         if remoteSdp is not None:
@@ -306,9 +315,38 @@ class MgcpEndpoint:
         if options is not None:
             connection.options = options
         connection.applyMode()
+        self._applyGroup(connection, group)
         self._finishRequest(command, request)
         sdp = [connection.localSdp] if options is not None else []
         return commandResponse(command, ResponseCode.OK, (), sdp)
+
+    def _applyGroup(self, connection: Connection, group: Optional[tuple[str, int]]) -> None:
+        """
+        Follow the remote descriptor's multicast group (CallManager's
+        multicast music on hold): with C{ccm-manager music-on-hold}, join
+        it and play it to the port, leaving it on a unicast descriptor;
+        without, log once per connection that it is not relayed (IOS
+        without the command).
+        """
+        if group == connection.group:
+            return
+        connection.group = group
+        leg = connection.leg
+        if group is None:
+            leg.leaveGroup()
+            return
+        if not self.musicOnHold:
+            self.log.info("MGCP endpoint {endpoint}: connection {connection}: multicast music on hold "
+                          "from {group}:{port} not relayed (no ccm-manager music-on-hold)",
+                          endpoint=self.name, connection=connection.connectionId, group=group[0], port=group[1])
+            return
+        self.debugLog.debug("MGCP endpoint {endpoint}: connection {connection} joins multicast "
+                            "music on hold {group}:{port}", endpoint=self.name,
+                            connection=connection.connectionId, group=group[0], port=group[1])
+        leg.listenGroup(*group).addErrback(
+            lambda failure: self.log.warn("MGCP endpoint {endpoint}: cannot join multicast music on hold "
+                                          "{group}:{port}: {error}", endpoint=self.name, group=group[0],
+                                          port=group[1], error=failure.getErrorMessage()))
 
     def deleteConnections(self, command: Command) -> Deferred[Response]:
         """

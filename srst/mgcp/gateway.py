@@ -305,7 +305,8 @@ class MgcpGateway:
                  firstTransactionId: Optional[int] = None, maxConnections: int = 4,
                  debugLog: Logger, disconnectedProcedure: bool = True,
                  validateSource: bool = True, redundantHosts: Iterable[str] = (),
-                 persistent: Iterable[str] = DEFAULT_PERSISTENT, dtmfRelay: str = "out-of-band") -> None:
+                 persistent: Iterable[str] = DEFAULT_PERSISTENT, dtmfRelay: str = "out-of-band",
+                 musicOnHold: bool = False) -> None:
         """
         @param clock: the reactor's L{IReactorTime} (a L{task.Clock} in tests).
         @param domain: the endpoint domain, e.g. C{"gw1.example.com"}.
@@ -341,6 +342,8 @@ class MgcpGateway:
         @param dtmfRelay: C{mgcp dtmf-relay}: C{"out-of-band"} (RFC 4733
             telephone-events to a far end that offers them) or C{"none"}
             (DTMF in the audio).
+        @param musicOnHold: C{ccm-manager music-on-hold}: relay a multicast
+            remote descriptor's stream to the port.
         """
         self.clock = clock
         self.domain = domain
@@ -390,7 +393,8 @@ class MgcpGateway:
                 newConnectionId=self._newConnectionId, notify=self._notify,
                 activity=self._localActivity,
                 tcrit=tcrit, tpar=tpar, maxConnections=maxConnections, debugLog=self.debugLog,
-                mediaLost=self._mediaLost, persistent=events, dtmfOutOfBand=dtmfRelay == "out-of-band")
+                mediaLost=self._mediaLost, persistent=events, dtmfOutOfBand=dtmfRelay == "out-of-band",
+                musicOnHold=musicOnHold)
             self.endpoints[port.name] = endpoint
             self._byLocalName[localNameOf(port.name).lower()] = endpoint
             self._procedures[name.lower()] = DisconnectedMachine(DisconnectedCore(

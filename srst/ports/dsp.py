@@ -37,7 +37,7 @@ _ENCODED_CACHE_SIZE = 512
 """Distinct frames whose G.711 payload a DSP keeps (tones and silence repeat)."""
 
 
-class _Clip:
+class EncodedClip:
     """
     Linear PCM to play once, cut into 20 ms frames on demand, each frame's
     G.711 payload encoded once per law: every port playing the same
@@ -74,7 +74,7 @@ class _Clip:
         return payload
 
 
-_clips: "weakref.WeakSet[_Clip]" = weakref.WeakSet()
+_clips: "weakref.WeakSet[EncodedClip]" = weakref.WeakSet()
 """The clips being played; each holds its (immutable) sample tuple, which
 a port starting the same announcement finds it by."""
 
@@ -91,7 +91,7 @@ def _wavSamples(path: str, version: tuple[int, ...]) -> tuple[int, ...]:
     version (device, inode, size, modification and change times: a file
     replaced or rewritten, even with its times preserved, is read anew):
     ports playing the same announcement play the same tuple, hence one
-    shared L{_Clip}.
+    shared L{EncodedClip}.
     """
     return tuple(readWav(path).samples)
 
@@ -117,19 +117,22 @@ def loadWav(path: str) -> tuple[int, ...]:
                               status.st_mtime_ns, status.st_ctime_ns))
 
 
-def _clipOf(samples: Sequence[int]) -> _Clip:
+def clipOf(samples: Sequence[int]) -> EncodedClip:
     """
     The clip of C{samples}: the one already playing for the same tuple, or
     a new one (a list, which could change, always gets its own copy).
     """
     if type(samples) is not tuple:
-        return _Clip(tuple(samples))
+        return EncodedClip(tuple(samples))
     for clip in _clips:
         if clip.samples is samples:
             return clip
-    clip = _Clip(samples)
+    clip = EncodedClip(samples)
     _clips.add(clip)
     return clip
+
+
+_clipOf = clipOf
 
 
 @define(on_setattr=setters.NO_OP)
@@ -153,7 +156,7 @@ class SimulatedDsp:
     lineOnly: bool = field(default=False, init=False)
     _frames: Optional[Iterator[tuple[int, ...]]] = field(default=None,
                                                          init=False)
-    _clip: Optional[_Clip] = field(default=None, init=False, repr=False)
+    _clip: Optional[EncodedClip] = field(default=None, init=False, repr=False)
     _position: int = field(default=0, init=False, repr=False)
     _recorded: Optional["array[int]"] = field(default=None, init=False, repr=False)
     _recordLimit: int = field(default=MAX_RECORD_SAMPLES, init=False, repr=False)

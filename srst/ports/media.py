@@ -18,10 +18,10 @@ equivalent of C{stream.send(port.nextPayload(), FRAME_SAMPLES)}.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional, Protocol
+from typing import Any, Callable, Optional, Protocol, cast
 
-from twisted.internet.defer import Deferred, succeed
-from twisted.internet.interfaces import IListeningPort, IReactorTime
+from twisted.internet.defer import Deferred, gatherResults, succeed
+from twisted.internet.interfaces import IListeningPort, IReactorMulticast, IReactorTime
 from twisted.internet.protocol import DatagramProtocol
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
@@ -29,6 +29,7 @@ from zope.interface import implementer
 
 from srst.debug import DebugSwitches
 from srst.media.dtmf import DigitRelay
+from srst.media.multicast import listenGroup
 from srst.media.rtp import PayloadType
 from srst.media.srtp import SrtpKeys
 from srst.media.portrange import RtpPortAllocator
@@ -161,6 +162,23 @@ class MediaPump:
                     self.log.failure("while ticking {port}", port=leg.name)
 
 
+def bindStream(reactor: UDPReactor, allocator: RtpPortAllocator, stream: RtpStream,
+               wrap: Callable[[RtpStream], DatagramProtocol] | None = None,
+               ) -> tuple[IListeningPort, tuple[str, int]]:
+    """
+    Bind C{stream} (wrapped for policing when C{wrap} is given) to an even
+    port of C{allocator}'s range on its address.
+
+    @return: the listening port and C{(address, port)} where it receives.
+    @raise srst.media.portrange.PortRangeExhausted: when no port is free.
+    """
+    protocol = wrap(stream) if wrap is not None else stream
+    address = allocator.address
+    listening = allocator.bind(
+        protocol, lambda number, proto: listenMediaUDP(reactor, number, proto, interface=address))
+    return listening, (address, listening.getHost().port)
+
+
 class PortMediaResources:
     """
     What the router's voice-port legs share: the reactor, the RTP port
@@ -211,6 +229,18 @@ class PortMediaResources:
         self.refusals += 1
         self.log.warn("voice-port {port}: call refused: {reason}", port=portName, reason=reason,
                       refusals=self.refusals)
+
+    def bindStream(self, stream: RtpStream) -> tuple[IListeningPort, tuple[str, int]]:
+        """
+        Bind a router-terminated C{stream} (music on hold, a bridge port)
+        to an even port of the range, inside the control-plane policy as
+        every leg is; its C{releasePort} should be the allocator's
+        C{release}, so closing it gives the port back.
+
+        @return: the listening port and C{(address, port)} where it receives.
+        @raise srst.media.portrange.PortRangeExhausted: when no port is free.
+        """
+        return bindStream(self.reactor, self.allocator, stream, self._wrap)
 
     def newLeg(self, port: VoicePort, payloadType: int = PayloadType.PCMU, *, txKeys: SrtpKeys | None = None,
                rxKeys: SrtpKeys | None = None, onUnreachable: Callable[[], Any] | None = None,
@@ -309,6 +339,9 @@ class PortMediaLeg:
         self._listening: IListeningPort | None = None
         self._subscribed = False
         self._joined = False
+        self._debug = debug
+        self._group: RtpStream | None = None
+        self.group: tuple[str, int] | None = None
 
     def __repr__(self) -> str:
         return "<PortMediaLeg %s %r%s>" % (self.port.name, self.stream,
@@ -334,11 +367,7 @@ class PortMediaLeg:
         if self.local is not None:
             return self.local
         self.port.dsp.law = self.law
-        protocol = self._wrap(self.stream) if self._wrap is not None else self.stream
-        address = self.allocator.address
-        self._listening = self.allocator.bind(
-            protocol, lambda number, proto: listenMediaUDP(self.reactor, number, proto, interface=address))
-        self.local = (address, self._listening.getHost().port)
+        self._listening, self.local = bindStream(self.reactor, self.allocator, self.stream, self._wrap)
         return self.local
 
     def start(self, remote: tuple[str, int], expectMedia: bool = True) -> None:
@@ -413,11 +442,55 @@ class PortMediaLeg:
         if self._subscribed:
             self.port.unsubscribe(self)
             self._subscribed = False
-        return self.stream.close()
+        if self._group is None:
+            return self.stream.close()
+        return gatherResults([self.leaveGroup(), self.stream.close()]).addCallback(lambda ignored: None)
 
     def snapshot(self) -> StreamSnapshot:
         """@return: the stream's statistics."""
         return self.stream.snapshot()
+
+    def listenGroup(self, group: str, port: int) -> Deferred[None]:
+        """
+        Also play what is sent to the multicast C{group}:C{port} (clear RTP
+        of this leg's payload type, such as CallManager's multicast music
+        on hold), joined on the range's address; a group already joined is
+        left first.
+
+        @return: fires once joined, or fails with
+            L{twisted.internet.error.MulticastJoinError}.
+        """
+        if self.closed or self.group == (group, port):
+            return succeed(None)
+        leaving = self.leaveGroup()
+        stream = self._group = RtpStream(self.reactor, debug=self._debug, payloadType=self.payloadType,
+                                         onAudio=self._received, acceptPayloadTypes=frozenset((self.payloadType,)))
+        self.group = (group, port)
+        # The router's reactor also provides IReactorMulticast (the UDPReactor type names only UDP).
+        reactor = cast(IReactorMulticast, self.reactor)
+
+        def join(ignored: object) -> Deferred[None]:
+            if self._group is not stream:
+                return succeed(None)  # left (or closed) meanwhile
+            return listenGroup(reactor, group, port, self.allocator.address, stream).addCallback(
+                lambda ignored: None)
+
+        return leaving.addCallback(join)
+
+    def groupSnapshot(self) -> StreamSnapshot | None:
+        """@return: the multicast group stream's statistics, or L{None} when no group is joined."""
+        return self._group.snapshot() if self._group is not None else None
+
+    def leaveGroup(self) -> Deferred[None]:
+        """
+        Stop playing the multicast group (if any).
+
+        @return: fires when its socket is closed.
+        """
+        stream, self._group, self.group = self._group, None, None
+        if stream is None:
+            return succeed(None)
+        return stream.close()
 
     @property
     def onUnreachable(self) -> Callable[[], Any] | None:
@@ -523,4 +596,5 @@ class PortMediaLeg:
         """Ringing from the line is for the call control."""
 
 
-__all__ = ["MAX_CATCH_UP", "MediaPump", "PACKET_INTERVAL", "PortMediaLeg", "PortMediaResources", "UnsupportedPayloadType", "lawOf"]
+__all__ = ["MAX_CATCH_UP", "MediaPump", "PACKET_INTERVAL", "PortMediaLeg", "PortMediaResources", "UnsupportedPayloadType",
+           "bindStream", "lawOf"]
