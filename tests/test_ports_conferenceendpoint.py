@@ -119,3 +119,12 @@ class ConferenceEndpointTests(TestCase):
         self.assertEqual(failed[2], "no free even RTP port in 44300-44303 (2 in use)")
         self.assertEqual(self.resources.refusals, 1)
         self.assertEqual(sorted(self.bridge.ports), [1, 2])
+
+    def test_releasedBridge(self) -> None:
+        """A leg of a bridge already released gets no port: its media fails with the reason."""
+        self.bridge.release()
+        leg = self.leg(1)
+        stream, ignored = self.session.open(leg, self.leg(7), Codec.G711_ULAW, secure=False)
+        self.endpoint.openReceive(leg, stream)
+        self.assertEqual(self.reports, [("failed", leg, "conference 1 was released")])
+        self.assertEqual((self.bridge.ports, len(self.allocator.inUse)), ({}, 0))

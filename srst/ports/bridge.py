@@ -23,7 +23,8 @@ from twisted.internet.interfaces import IListeningPort
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from srst.calls.mediaservices import ConferenceRefused, IConferenceBridge, IConferenceBridges, IMediaPort
+from srst.calls.mediaservices import (ConferenceRefused, IConferenceBridge, IConferenceBridges, IMediaPort,
+                                      MediaUnavailable)
 from srst.media.srtp import SrtpKeys
 from srst.media.transport import RtpStream, StreamSnapshot
 from srst.media.udpport import listenMediaUDP
@@ -190,7 +191,10 @@ class ConferenceBridge:
         @param txKeys: the keys the bridge sends to it with, or L{None}.
         @param rxKeys: the keys it sends to the bridge with, or L{None}.
         @raise srst.media.portrange.PortRangeExhausted: when no port is free.
+        @raise MediaUnavailable: once the bridge was released.
         """
+        if self.released:
+            raise MediaUnavailable("conference %d was released" % (self.number,))
         old = self.ports.get(index)
         if old is not None:
             old.close()

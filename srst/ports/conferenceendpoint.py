@@ -18,6 +18,7 @@ from zope.interface import implementer
 from srst.calls.interfaces import FailureReason, ICallEndpoint, LineRef, Party
 from srst.calls.leg import Leg
 from srst.calls.media import Codec, MediaStream
+from srst.calls.mediaservices import MediaUnavailable
 from srst.media.portrange import PortRangeExhausted
 from srst.media.transport import StreamSnapshot
 from srst.ports.g711 import G711Law
@@ -107,6 +108,9 @@ class ConferenceEndpoint:
             port = self.bridge.addPort(leg.line.instance, law, stream.txKeys, stream.rxKeys)
         except PortRangeExhausted as e:
             self.bridge.resources.refused(self.voicePortName(leg.line), str(e))
+            self.engine.mediaFailed(leg, str(e))
+            return
+        except MediaUnavailable as e:
             self.engine.mediaFailed(leg, str(e))
             return
         self._ports[leg] = port
