@@ -20,7 +20,7 @@ from zope.interface.verify import verifyObject
 from srst.calls.mediaservices import ConferenceRefused, IConferenceBridge, IConferenceBridges, IMediaPort
 from srst.debug import DebugSwitches
 from srst.media.portrange import RtpPortAllocator
-from srst.media.srtp import SrtpKeys, generateKeys
+from srst.media.srtp import SrtpError, SrtpKeys, SrtpReceiver, generateKeys
 from srst.media.transport import RtpStream
 from srst.ports.bridge import BridgePool, BridgePort, ConferenceBridge
 from srst.ports.g711 import FRAME_SAMPLES, G711Law, decode, encode
@@ -85,6 +85,18 @@ def tone(frequency: float, index: int, law: G711Law) -> bytes:
                         for n in range(FRAME_SAMPLES)])
 
 
+class TappedStream(RtpStream):
+    """An L{RtpStream} that keeps every datagram it is sent, as it arrived."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        RtpStream.__init__(self, *args, **kwargs)
+        self.datagrams: list[bytes] = []
+
+    def datagramReceived(self, datagram: bytes, addr: Any) -> None:
+        self.datagrams.append(datagram)
+        RtpStream.datagramReceived(self, datagram, addr)
+
+
 class Phone:
     """A phone's media: an SRTP stream that records what it hears."""
 
@@ -93,8 +105,9 @@ class Phone:
         self.law = law
         self.heard: list[bytes] = []
         self._waiting: list[Deferred[None]] = []
-        self.stream = RtpStream(clock, debug=DebugSwitches(), payloadType=law.payloadType, txKeys=txKeys,
-                                rxKeys=rxKeys, onAudio=self._heard)
+        self.rxKeys = rxKeys
+        self.stream = TappedStream(clock, debug=DebugSwitches(), payloadType=law.payloadType, txKeys=txKeys,
+                                   rxKeys=rxKeys, onAudio=self._heard)
         self.listening = reactor.listenUDP(0, self.stream, interface=interface)
         self.address = (interface, self.listening.getHost().port)
 
@@ -203,6 +216,26 @@ class BridgeMixTests(BridgeCase):
             self.assertEqual((counters.decrypted, counters.delivered), (FRAMES, FRAMES))
             self.assertEqual(phone.stream.counters.decrypted, FRAMES)
         self.assertEqual(len(self.pump), 1)
+
+    @bounded
+    def test_keysDecryptOnlyTheirOwnStream(self) -> Generator[Deferred[Any], Any, None]:
+        """
+        What the bridge sends a participant decrypts with that participant's
+        keys only: neither another participant's keys nor a third key set
+        decrypt a single packet of it.
+        """
+        bridge, ports, phones = self.conference()
+        for index in range(5):
+            yield from self.frame(index, ports, phones)
+        for n, phone in enumerate(phones):
+            self.assertEqual(len(phone.stream.datagrams), 5)
+            own = SrtpReceiver(phone.rxKeys)
+            self.assertEqual(len([own.unprotect(d) for d in phone.stream.datagrams]), 5)
+            strangers = [other.rxKeys for other in phones if other is not phone] + [generateKeys()]
+            for keys in strangers:
+                receiver = SrtpReceiver(keys)
+                for datagram in phone.stream.datagrams:
+                    self.assertRaises(SrtpError, receiver.unprotect, datagram)
 
     @bounded
     def test_badInputCountedAndDropped(self) -> Generator[Deferred[Any], Any, None]:
