@@ -21,7 +21,7 @@ from typing import Any, Callable, Protocol
 
 from attrs import evolve
 from cryptography.hazmat.primitives.serialization import Encoding
-from twisted.application.service import MultiService
+from twisted.application.service import MultiService, Service
 from twisted.internet.defer import CancelledError, Deferred, DeferredList, FirstError, gatherResults, maybeDeferred, succeed
 from twisted.internet.interfaces import IListeningPort, IProtocolFactory
 from twisted.internet.threads import deferToThreadPool
@@ -65,7 +65,10 @@ from srst.pki.trust import (
     loadCertificateFile,
     loadPrivateKeyFile,
 )
+from srst.ports.bridge import BridgePool
 from srst.ports.commands import registerVoicePortCommands
+from srst.ports.moh import MohSource
+from srst.ports.wav import WavError, readWav
 from srst.policing.commands import registerPolicingCommands
 from srst.policing.meter import ControlPlane
 from srst.policing.stream import PolicingFactory
@@ -74,6 +77,7 @@ from srst.sccp.callcontrol import SccpCallControl
 from srst.sccp.commands import registerOffhookCommand, registerSccpCommands
 from srst.sccp.factory import SkinnyFactory
 from srst.sccp.limits import ConnectionCaps, ConnectionLimitFactory, ConnectionLimits, fitConnectionCaps
+from srst.sccp.mediaconfig import ConferenceConfig, MohConfig
 from srst.sccp.registry import EphoneRegistry, ReservationService
 
 
@@ -165,10 +169,27 @@ def preflight(config: RouterConfig) -> None:
                 loadCertificateFile(path)
             except CertificateFileError as e:
                 problems.append(ConfigProblem(f"{base}.chain[{index}]", path, e.reason))
+    problems.extend(_mohProblems(config))
     problems.extend(_stateProblems(config))
     problems.extend(_listenerProblems(config))
     if problems:
         raise ConfigError(config.source, problems)
+
+
+def _mohProblems(config: RouterConfig) -> list[ConfigProblem]:
+    """
+    The music-on-hold file (C{call-manager-fallback.moh}) is a readable
+    8 kHz mono WAV within the size and duration limits.
+    """
+    cmf = config.callManagerFallback
+    path = cmf.moh.path if cmf is not None else None
+    if path is None:
+        return []
+    try:
+        readWav(path)
+    except WavError as e:
+        return [ConfigProblem("call-manager-fallback.moh", path, e.reason)]
+    return []
 
 
 def _stateProblems(config: RouterConfig) -> list[ConfigProblem]:
@@ -277,6 +298,50 @@ def makeService(config: RouterConfig, reactor: RouterReactor) -> "RouterService"
     runInThread = partial(deferToThreadPool, reactor, reactor.getThreadPool())
     return RouterService(config, reactor, now=utcNow, runInThread=runInThread,
                          callFromThread=reactor.callFromThread, openFileLimit=openFileLimit)
+
+
+class MediaFarmService(Service):
+    """
+    The media the router terminates for itself, beside the voice ports'
+    legs: music on hold (C{call-manager-fallback moh}) and the conference
+    bridges (C{max-conferences}).  Started after the voice-port service,
+    so stopped before it.
+
+    @ivar holdMusic: the L{MohSource}, or L{None} without C{moh}.
+    @ivar bridges: the L{BridgePool}.
+    @ivar loaded: fires once the music-on-hold file is loaded (at once
+        without one); the router is ready after it.
+    """
+
+    name = "media-farm"
+
+    def __init__(self, holdMusic: MohSource | None, bridges: BridgePool) -> None:
+        self.holdMusic = holdMusic
+        self.bridges = bridges
+        self.loaded: Deferred[None] = succeed(None)
+
+    def startService(self) -> None:
+        """
+        Load the music-on-hold file off the reactor thread and start its
+        checks (and the multicast stream).
+        """
+        Service.startService(self)
+        if self.holdMusic is not None:
+            self.loaded = Deferred.fromCoroutine(self.holdMusic.start())
+
+    def stopService(self) -> Deferred[None]:
+        """
+        Release every bridge and close every music-on-hold listener.
+
+        @return: fires once their RTP ports are back in the range.
+        """
+        Service.stopService(self)
+        if not self.loaded.called:
+            self.loaded.cancel()
+        closing = [self.bridges.close()]
+        if self.holdMusic is not None:
+            closing.append(self.holdMusic.stop())
+        return gatherResults(closing).addCallback(lambda ignored: None)
 
 
 class RouterService(MultiService):
@@ -414,6 +479,9 @@ class RouterService(MultiService):
         self.voicePorts = self.portService.ports
         self.portEndpoints = self.portService.endpoints
         registerVoicePortCommands(self.commands, self.voicePorts, self._portMediaOf, runInThread=runInThread)
+        self.mediaFarm: MediaFarmService | None = None
+        if self.callEngine is not None and cmf is not None:
+            self.mediaFarm = self._mediaFarm(cmf.moh, cmf.conference, runInThread)
         self.mgcpService: MgcpService | None = None
         self._heldForMgcp: frozenset[str] = frozenset()
         self.gatewayConfig: GatewayConfigDownload | None = None
@@ -434,6 +502,27 @@ class RouterService(MultiService):
                 config.credentials.port,
                 config.credentials.trustpoint,
             )
+
+    def _mediaFarm(self, moh: MohConfig, conference: ConferenceConfig,
+                   runInThread: Callable[..., Deferred]) -> MediaFarmService:
+        """
+        The router's own media ends, on the voice ports' media resources
+        (the RTP port range and the pump exist with or without voice
+        ports): music on hold when C{moh} is set, and the conference
+        bridges (C{max-conferences} 0: every Confrn is refused); handed to
+        the call engine.
+        """
+        media = self.portService.media
+        holdMusic = None
+        if moh.path is not None:
+            holdMusic = MohSource(media, moh.path, moh.secureMode, multicast=moh.multicast,
+                                  runInThread=runInThread, clock=self.reactor)
+        bridges = BridgePool(media, self.callEngine, maxConferences=conference.maxConferences,
+                             secureAllowed=conference.secure)
+        self.callEngine.useMediaServices(holdMusic, bridges)
+        farm = MediaFarmService(holdMusic, bridges)
+        farm.setServiceParent(self)
+        return farm
 
     def _holdDuringDownload(self, names: frozenset[str]) -> None:
         """
@@ -500,7 +589,8 @@ class RouterService(MultiService):
             tdmin=timers.tdmin, tdmax=timers.tdmax, packages=mgcp.packageCapabilities,
             debugLog=self.debug.logger(MGCP_DEBUG_NAMESPACE), validateSource=mgcp.validateSource,
             persistent=mgcp.persistent, dtmfRelay=mgcp.dtmfRelay,
-            redundantHosts=[host.host for host in (config.ccmManager or CcmManagerConfig()).redundantHosts])
+            redundantHosts=[host.host for host in (config.ccmManager or CcmManagerConfig()).redundantHosts],
+            musicOnHold=(config.ccmManager or CcmManagerConfig()).musicOnHold)
         service = MgcpService(self.reactor, gateway, self.portEndpoints,
                               config.ccmManager or CcmManagerConfig(), mgcp.bind.address, self.now,
                               self.controlPlane)
@@ -680,6 +770,8 @@ class RouterService(MultiService):
             ensureDirectory(directory)
 
     async def _bringUp(self) -> None:
+        if self.mediaFarm is not None:
+            await self.mediaFarm.loaded
         server = self.certificateServer
         if server is not None:
             await self.runInThread(server.start)

@@ -8,6 +8,7 @@ import errno
 import os
 import socket
 import stat
+import wave
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -534,3 +535,98 @@ class StartupFailureTests(TestCase):
         self.assertNotIn("log_failure", event)
         self.assertEqual(formatEvent(event), f"srst could not start: cannot listen for credentials on"
                                              f" 127.0.0.1 port {port}: [Errno 98] Address already in use")
+
+
+class MohPreflightTests(SynchronousTestCase):
+    """
+    The music-on-hold file (C{call-manager-fallback.moh}) is read before
+    start-up: a file the router could not stream stops it with one line
+    naming the YAML path, the file and the reason.
+    """
+
+    def problemWith(self, path):
+        """
+        @return: the preflight error text of a router whose C{moh} is C{path}.
+        """
+        stateDir = stateDirectory(self)
+        config = loadString(routerYaml(stateDir, extra=f"""
+            call-manager-fallback:
+              ip-source-address: 127.0.0.1
+              port: 0
+              moh: {path}
+            """), "t.yaml")
+        return str(self.assertRaises(ConfigError, preflight, config))
+
+    def wavFile(self, rate=8000, channels=1):
+        """
+        @return: the path of a short 16-bit WAV file in the test's directory.
+        """
+        path = os.path.abspath(self.mktemp()) + ".wav"
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with wave.open(path, "wb") as writer:
+            writer.setnchannels(channels)
+            writer.setsampwidth(2)
+            writer.setframerate(rate)
+            writer.writeframes(b"\x00\x00" * channels * 800)
+        return path
+
+    def test_missingFile(self):
+        """
+        A file that does not exist.
+        """
+        path = os.path.abspath(self.mktemp()) + ".wav"
+        self.assertEqual(self.problemWith(path),
+                         f"t.yaml: call-manager-fallback.moh: '{path}' is not allowed;"
+                         " cannot read: No such file or directory")
+
+    def test_directory(self):
+        """
+        A directory where the file should be.
+        """
+        path = os.path.abspath(self.mktemp())
+        os.makedirs(path)
+        self.assertEqual(self.problemWith(path),
+                         f"t.yaml: call-manager-fallback.moh: '{path}' is not allowed;"
+                         " not a regular file (a directory)")
+
+    def test_notWav(self):
+        """
+        A file that is no WAV file.
+        """
+        path = os.path.abspath(self.mktemp())
+        with open(path, "wb") as f:
+            f.write(b"ID3 not a wave file" * 10)
+        self.assertEqual(self.problemWith(path),
+                         f"t.yaml: call-manager-fallback.moh: '{path}' is not allowed;"
+                         " not a WAV file (no RIFF/WAVE header)")
+
+    def test_not8kHz(self):
+        """
+        A 44.1 kHz file.
+        """
+        path = self.wavFile(rate=44100)
+        self.assertEqual(self.problemWith(path),
+                         f"t.yaml: call-manager-fallback.moh: '{path}' is not allowed;"
+                         " sample rate 44100 Hz, expected 8000 Hz")
+
+    def test_stereo(self):
+        """
+        A stereo file.
+        """
+        path = self.wavFile(channels=2)
+        self.assertEqual(self.problemWith(path),
+                         f"t.yaml: call-manager-fallback.moh: '{path}' is not allowed;"
+                         " 2 channels, expected mono")
+
+    def test_goodFile(self):
+        """
+        An 8 kHz mono file passes.
+        """
+        stateDir = stateDirectory(self)
+        config = loadString(routerYaml(stateDir, extra=f"""
+            call-manager-fallback:
+              ip-source-address: 127.0.0.1
+              port: 0
+              moh: {self.wavFile()}
+            """), "t.yaml")
+        self.assertIsNone(preflight(config))
