@@ -1,0 +1,133 @@
+"""
+End-to-end three-party conference through the real router on 127.0.0.1
+(L{srst.service.RouterService}, its bridges on the voice ports' media
+resources): three clear-text simulated phones, each saying its own tone
+(L{srst.tools._phonemedia.sineFrames}); Alice calls Bob, presses Confrn,
+dials Carol and presses Confrn again; each then hears the other two on the
+router's bridge and not itself.  Waits are Deferreds fired by what the
+phones receive, with a bound.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.internet.defer import gatherResults
+from twisted.trial.unittest import TestCase
+
+from srst.media.rtp import PayloadType
+from srst.ports.g711 import G711Law
+from srst.sccp import messages as m
+from srst.sccp.constants import CallState, SoftKeyEvent
+from srst.tools._phoneclient import SimulatedPhone
+from srst.tools._phonemedia import sineFrames
+from tests.audiohelpers import decodePayloads
+from tests.callhelpers import isCallState, waitUntil
+from tests.dtmfhelpers import goertzelPower
+from tests.phonehelpers import registeredPhone
+from tests.routerhelpers import bounded, routerYaml, startRouter, stateDirectory
+
+ALICE, BOB, CAROL = "0000000000C1", "0000000000C2", "0000000000C3"
+DN_B, DN_C = "5002", "5003"
+TONES = (500.0, 1100.0, 1700.0)
+"""Alice's, Bob's and Carol's voices."""
+
+CMF = """
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+  port: 0
+  max-ephones: 4
+  max-dn: 4
+  max-conferences: 2
+  ephones:
+    - {mac: 0000.0000.00C1, type: "7970", buttons: [{line: 1, dn: "5001", name: Alice}]}
+    - {mac: 0000.0000.00C2, type: "7970", buttons: [{line: 1, dn: "5002", name: Bob}]}
+    - {mac: 0000.0000.00C3, type: "7970", buttons: [{line: 1, dn: "5003", name: Carol}]}
+"""
+
+SETTLE = 5
+"""Frames skipped at the start of a recording (the mix of the first, partly empty, slots)."""
+
+RECORDED_FRAMES = 30
+
+
+@bounded
+def expect(phone: SimulatedPhone, predicate: Any, what: str, since: int = 0) -> Any:
+    """
+    @return: a L{Deferred} firing with the first message since C{since}
+        that satisfies C{predicate}.
+    """
+    found: list[m.Message] = []
+
+    def check() -> bool:
+        found[:] = [msg for msg in phone.received[since:] if predicate(msg)][:1]
+        return bool(found)
+
+    yield waitUntil(check, "%s: %s" % (phone.deviceName, what), phone)
+    return found[0]
+
+
+class ConferenceIntegrationTests(TestCase):
+    """
+    Confrn, dial, Confrn: three phones on one bridge.
+    """
+
+    timeout = 20
+
+    @bounded
+    def setUp(self) -> Any:
+        self.service = yield startRouter(self, routerYaml(stateDirectory(self), extra=CMF))
+
+    def lastRef(self, phone: SimulatedPhone, state: int, since: int = 0) -> int:
+        """@return: the call reference of the last CallState C{state} since C{since}."""
+        return [msg for msg in phone.received[since:] if isCallState(state)(msg)][-1].callReference
+
+    @bounded
+    def test_eachHearsTheOtherTwo(self) -> Any:
+        """
+        Each participant's recording holds the other two tones, and its
+        own more than 20 dB below the weaker of them.
+        """
+        registered = yield gatherResults([registeredPhone(self, self.service, mac, tls=False)
+                                          for mac in (ALICE, BOB, CAROL)])
+        a, b, c = phones = [phone for phone, dn in registered]
+        for phone, frequency in zip(phones, TONES):
+            phone.media.source = sineFrames(frequency)
+
+        a.offHook()
+        a.pressKeys(DN_B)
+        yield expect(b, isCallState(CallState.RING_IN), "Bob rings")
+        b.offHook()
+        yield expect(a, isCallState(CallState.CONNECTED), "Alice connected to Bob")
+        refAB = self.lastRef(a, CallState.CONNECTED)
+
+        mark = len(a.received)
+        a.softKey(SoftKeyEvent.CONFRN, 1, refAB)
+        yield expect(a, isCallState(CallState.OFF_HOOK), "Alice's consult call", mark)
+        refAC = self.lastRef(a, CallState.OFF_HOOK, mark)
+        a.pressKeys(DN_C, 1, refAC)
+        yield expect(c, isCallState(CallState.RING_IN), "Carol rings")
+        c.offHook()
+        yield expect(a, isCallState(CallState.CONNECTED, refAC), "Alice connected to Carol", mark)
+        a.softKey(SoftKeyEvent.CONFRN, 1, refAC)
+
+        def bridged() -> bool:
+            conferences = self.service.mediaFarm.bridges.conferences()
+            return (len(conferences) == 1 and len(conferences[0].ports) == 3
+                    and all(port.started for port in conferences[0].ports.values())
+                    and all(len(phone.media.channels) == 1 and len(phone.media.transmitters) == 1
+                            for phone in phones))
+
+        yield waitUntil(bridged, "three phones on the bridge", *phones)
+        for phone in phones:
+            phone.media.payloads.clear()
+        yield waitUntil(lambda: all(len(phone.media.payloads) >= RECORDED_FRAMES for phone in phones),
+                        "every participant hears the mix", *phones)
+        for n, phone in enumerate(phones):
+            law = G711Law.ALAW if phone.media.lastPacket.payloadType == PayloadType.PCMA else G711Law.ULAW
+            samples = decodePayloads(list(phone.media.payloads)[SETTLE:RECORDED_FRAMES], law)
+            powers = [goertzelPower(samples, frequency) for frequency in TONES]
+            others = [power for k, power in enumerate(powers) if k != n]
+            self.assertGreater(min(others), 1e9, "%s does not hear both others: %r" % (phone.deviceName, powers))
+            self.assertLess(powers[n] * 100, min(others),
+                            "%s hears its own %g Hz: %r" % (phone.deviceName, TONES[n], powers))
