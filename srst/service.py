@@ -67,6 +67,7 @@ from srst.pki.trust import (
 )
 from srst.ports.bridge import BridgePool
 from srst.ports.commands import registerVoicePortCommands
+from srst.ports.farmcommands import registerMediaFarmCommands
 from srst.ports.moh import MohSource
 from srst.ports.wav import WavError, readWav
 from srst.policing.commands import registerPolicingCommands
@@ -522,6 +523,7 @@ class RouterService(MultiService):
         self.callEngine.useMediaServices(holdMusic, bridges)
         farm = MediaFarmService(holdMusic, bridges)
         farm.setServiceParent(self)
+        registerMediaFarmCommands(self.commands, holdMusic, bridges, self.callEngine)
         return farm
 
     def _holdDuringDownload(self, names: frozenset[str]) -> None:

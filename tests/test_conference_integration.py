@@ -25,7 +25,7 @@ from tests.audiohelpers import decodePayloads
 from tests.callhelpers import isCallState, waitUntil
 from tests.dtmfhelpers import goertzelPower
 from tests.phonehelpers import registeredPhone
-from tests.routerhelpers import bounded, routerYaml, startRouter, stateDirectory
+from tests.routerhelpers import bounded, routerYaml, runCommand, startRouter, stateDirectory
 
 ALICE, BOB, CAROL = "0000000000C1", "0000000000C2", "0000000000C3"
 DN_B, DN_C = "5002", "5003"
@@ -131,3 +131,18 @@ class ConferenceIntegrationTests(TestCase):
             self.assertGreater(min(others), 1e9, "%s does not hear both others: %r" % (phone.deviceName, powers))
             self.assertLess(powers[n] * 100, min(others),
                             "%s hears its own %g Hz: %r" % (phone.deviceName, TONES[n], powers))
+
+        result = yield runCommand(self.service, "show", "conference")
+        lines = result.text.splitlines()
+        self.assertEqual(lines[0], "Conferences 1 of max 2 (reserved 0)")
+        self.assertRegex(lines[1], r"^Conference 1 clear, created by 5001, up 00:00:0\d$")
+        self.assertEqual([line.split()[0] for line in lines[3:]], ["5001", "5002", "5003"])
+        [conference] = result.data["conferences"]
+        self.assertEqual([p["dn"] for p in conference["participants"]], ["5001", "5002", "5003"])
+        for participant in conference["participants"]:
+            self.assertGreaterEqual(participant["rxPackets"], RECORDED_FRAMES)
+            self.assertEqual(participant["dropped"], {"auth": 0, "replay": 0, "source": 0, "malformed": 0})
+        dsp = yield runCommand(self.service, "show", "voice", "dsp")
+        self.assertEqual([row["voicePort"] for row in dsp.data], ["conf/1.1", "conf/1.2", "conf/1.3"])
+        self.assertEqual([line.split()[9] for line in dsp.text.splitlines()[3:]],
+                         ["conf/1.1", "conf/1.2", "conf/1.3"])

@@ -25,7 +25,7 @@ from srst.tools._phoneclient import SimulatedPhone
 from tests.audiohelpers import decodePayloads, normalizedXcorr
 from tests.callhelpers import isCallState, isMessage, waitUntil
 from tests.phonehelpers import registeredPhone
-from tests.routerhelpers import bounded, routerYaml, startRouter, stateDirectory
+from tests.routerhelpers import bounded, routerYaml, runCommand, startRouter, stateDirectory
 
 ALICE, BOB = "0000000000A1", "0000000000A2"
 DN_A, DN_B = "4001", "4002"
@@ -141,6 +141,12 @@ class MohIntegrationTests(TestCase):
         self.assertGreaterEqual(normalizedXcorr(recording, self.samples), 0.9)
         [row] = self.service.mediaFarm.holdMusic.rows()
         self.assertEqual(row.label, "ephone-2[2]")  # Bob's ephone
+        dsp = yield runCommand(self.service, "show", "voice", "dsp")
+        [line] = dsp.text.splitlines()[3:]
+        self.assertRegex(line, r"^SRST  001 01 g711(u|a)law   1\.0   busy  idle      0  0 moh          0     0 \d+/0$")
+        [facts] = dsp.data
+        self.assertEqual((facts["voicePort"], facts["secure"], facts["rxPackets"]), ("moh", False, 0))
+        self.assertGreaterEqual(facts["txPackets"], RECORDED_FRAMES)
 
         mark = len(a.received), len(b.received)
         a.softKey(SoftKeyEvent.RESUME, 1, refA)
