@@ -25,6 +25,7 @@ from srst.config import ConfigError, loadString
 from srst.pki.ca import certificateFingerprint
 from srst.listening import ListenerError
 from srst.policing.meter import CONNECTION_ATTEMPT_BYTES
+from srst.ports.wav import writeWav
 from srst.service import ExitOnStartupError, RouterService, StartupError, makeService, preflight, utcNow
 from srst.tools.ccm import fetchCredentials
 from tests.routerhelpers import (
@@ -630,3 +631,59 @@ class MohPreflightTests(SynchronousTestCase):
               moh: {self.wavFile()}
             """), "t.yaml")
         self.assertIsNone(preflight(config))
+
+
+class MediaWiringTests(SynchronousTestCase):
+    """
+    The router hands its media services to the call engine and the MGCP
+    gateway.
+    """
+
+    def router(self, extra):
+        stateDir = stateDirectory(self)
+        config = loadString(routerYaml(stateDir, extra=extra), "t.yaml")
+        return RouterService(config, reactor, now=utcNow, runInThread=synchronously,
+                             callFromThread=reactor.callFromThread)
+
+    def test_ccmManagerMusicOnHold(self):
+        """
+        C{ccm-manager music-on-hold: true} reaches every MGCP endpoint (they
+        relay CallManager's multicast music to their port).
+        """
+        for flag in True, False:
+            service = self.router(f"""
+                voice-ports:
+                  1/0/0: {{signal: fxs-loop-start}}
+                dial-peers:
+                  - {{tag: 81234, type: pots, destination-pattern: "81234", port: 1/0/0, application: mgcpapp}}
+                mgcp:
+                  bind: {{host: 127.0.0.1, port: 0}}
+                  call-agent: {{host: 127.0.0.1, port: 2727}}
+                ccm-manager:
+                  music-on-hold: {str(flag).lower()}
+                """)
+            [endpoint] = service.mgcpService.gateway.endpoints.values()
+            self.assertIs(endpoint.musicOnHold, flag)
+
+    def test_phoneOnlyRouter(self):
+        """
+        A router with phones and no voice port still has music on hold and
+        bridges (max-conferences from the configuration) on the media
+        resources (the end-to-end tests show the engine uses them); without
+        call-manager-fallback there are none.
+        """
+        path = os.path.abspath(self.mktemp()) + ".wav"
+        writeWav(path, [0] * 1600)
+        service = self.router(f"""
+            call-manager-fallback:
+              ip-source-address: 127.0.0.1
+              port: 0
+              moh: {path}
+              max-conferences: 3
+            """)
+        farm = service.mediaFarm
+        self.assertEqual(service.voicePorts, [])
+        self.assertEqual((farm.holdMusic.path, farm.bridges.maxConferences), (path, 3))
+        self.assertIs(farm.holdMusic.resources, service.portService.media)
+        self.assertIs(farm.bridges.resources, service.portService.media)
+        self.assertIsNone(self.router("").mediaFarm)
