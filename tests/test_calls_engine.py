@@ -18,6 +18,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
 from srst.sccp.config import CallForward
+from srst.calls.alias import Alias, Aliases
 from srst.calls.dialplan import DialplanPattern
 from srst.calls.engine import CallEngine, CallStateError
 from srst.calls.forward import ForwardReason, ForwardSettings, Redirect
@@ -668,10 +669,11 @@ class DialplanPatternTests(SynchronousTestCase):
     """
 
     def setUp(self) -> None:
-        self.setup = Engine(dialplanPatterns=[DialplanPattern(1, "40855501..", 4)])
+        self.setup = Engine(dialplanPatterns=[DialplanPattern(1, "40855501..", 4)],
+                            aliases=Aliases([Alias(1, "60..", "0123")]))
         self.a, self.lineA = self.setup.endpoint("0124")
         self.b, _ = self.setup.endpoint("0123")
-        self.port, _ = self.setup.endpoint("95551234", port="1/0/0")
+        self.port, _ = self.setup.endpoint("95551234", port="1/0/0", outside=True)
 
     def test_fullNumberReachesExtension(self) -> None:
         """
@@ -701,6 +703,21 @@ class DialplanPatternTests(SynchronousTestCase):
         self.assertEqual(connected[2], Party("4085550124"))
         [callerSees] = [e for e in self.a.events if e[0] == "connected"]
         self.assertEqual(callerSees[2], Party("95551234"))
+
+    def test_aliasToPhoneIsLocal(self) -> None:
+        """
+        A call to C{6001}, a number outside every pattern that an C{alias}
+        reroutes to phone C{0123}, stays between phones: the callee is
+        offered, and connected to, the caller's extension, not its full
+        number (only a call leaving through a voice port is external).
+        """
+        self.b.reactions["alerting"] = lambda leg, caller: self.setup.engine.answer(leg)
+        leg = self.setup.engine.seize(self.a, self.lineA)
+        self.setup.dial(leg, "6001")
+        self.assertEqual(self.b.events[0][0::2], ("alerting", Party("0124")))
+        [connected] = [e for e in self.b.events if e[0] == "connected"]
+        self.assertEqual(connected[2], Party("0124"))
+        self.assertFalse(self.setup.engine.calls()[0].external)
 
     def test_fullNumberOfNobody(self) -> None:
         """

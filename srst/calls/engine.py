@@ -189,7 +189,7 @@ class CallEngine:
         @param channelsPerDn: 1, or 2 with C{dual-line} (8 C{octo-line});
             consultative transfer needs 2.
         @param dialplanPatterns: C{dialplan-pattern}s: a full number dialled
-            reaches its extension; an external call presents the caller's
+            reaches its extension; an external call (out through a voice port) presents the caller's
             full number.
         @param aliases: the C{alias}es: where calls to a number no phone has
             (or, with C{no huntstop}, a busy one) go instead.
@@ -833,7 +833,7 @@ class CallEngine:
         callee = self._newLeg(destination.endpoint, destination.line)
         callee.redirect, callee.noAnswerForward = redirect, noAnswerForward
         call = self._makeCall(leg, callee)
-        call.external = external
+        call.external = external and destination.endpoint.outside
         self.log.info("call {call}: {caller} calls {callee}", call=call.number, caller=leg.line.number,
                       callee=destination.line.number, secure=call.secure)
         leg.machine.placed(_party(destination.line))

@@ -133,6 +133,9 @@ class SccpEndpoint:
         or line key) rather than the handset.
     """
 
+    outside = False
+    """A phone: calls to it are local."""
+
     def __init__(self, station: ICallStation) -> None:
         """
         @param station: a registered phone's session.
