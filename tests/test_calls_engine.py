@@ -817,16 +817,24 @@ class CallPickUpTests(SynchronousTestCase):
 
     def test_directedPickUpNothingRinging(self) -> None:
         """
-        PickUp then a number that is not ringing: reorder (the leg fails),
-        the call ringing elsewhere is untouched, hanging up leaves the
-        endpoint idle.
+        PickUp then a number that exists but is not ringing: nothing to
+        pick up (the leg fails), the call ringing elsewhere is untouched,
+        hanging up leaves the endpoint idle; PickUp of a number nobody has
+        is an unknown number.
         """
         calls = Calls()
         calls.aCalls("2002")
         legC = calls.engine.directedPickUp(calls.c, calls.lineC)
-        calls.setup.dial(legC, "2001")
-        self.assertEqual(calls.c.events[-1], ("failed", legC, FailureReason.UNKNOWN_NUMBER))
+        with capturedLogs() as events:
+            calls.setup.dial(legC, "2001")
+        self.assertEqual(calls.c.events[-1], ("failed", legC, FailureReason.NOTHING_TO_PICK_UP))
+        self.assertIn("2003: pickup of 2001: no call ringing there", [formatEvent(e) for e in events])
         self.assertEqual(calls.b.names(), ["alerting"])
+        calls.engine.hangUp(legC)
+        self.assertEqual(calls.engine.legsOf(calls.c), [])
+        legC = calls.engine.directedPickUp(calls.c, calls.lineC)
+        calls.setup.dial(legC, "29")
+        self.assertEqual(calls.c.events[-1], ("failed", legC, FailureReason.UNKNOWN_NUMBER))
         calls.engine.hangUp(legC)
         self.assertEqual(calls.engine.legsOf(calls.c), [])
 

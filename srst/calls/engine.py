@@ -1051,9 +1051,10 @@ class CallEngine:
     def _pickUpNumber(self, leg: Leg, number: str) -> None:
         ringing = self._oldestRinging(leg.endpoint, frozenset((number,))) if number else None
         if ringing is None:
-            self.log.info("{line}: pickup of {number}: no call ringing there", line=leg.line.number,
-                          number=number)
-            leg.machine.fail(FailureReason.UNKNOWN_NUMBER)
+            known = bool(number) and bool(self.resolve(number))
+            self.log.info("{line}: pickup of {number}: {why}", line=leg.line.number, number=number,
+                          why="no call ringing there" if known else "unknown number")
+            leg.machine.fail(FailureReason.NOTHING_TO_PICK_UP if known else FailureReason.UNKNOWN_NUMBER)
             return
         self._takeRinging(leg, ringing)
 

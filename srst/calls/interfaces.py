@@ -104,6 +104,7 @@ class FailureReason(enum.Enum):
     UNKNOWN_NUMBER = "unknown number"
     CONGESTION = "congestion"
     TRANSFER_REFUSED = "transfer refused"
+    NOTHING_TO_PICK_UP = "nothing to pick up"
 
 
 class IDirectory(Interface):

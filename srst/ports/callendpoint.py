@@ -62,6 +62,7 @@ _FAILURE_TONES = {
     FailureReason.UNKNOWN_NUMBER: CallProgressTone.REORDER,
     FailureReason.CONGESTION: CallProgressTone.REORDER,
     FailureReason.TRANSFER_REFUSED: CallProgressTone.REORDER,
+    FailureReason.NOTHING_TO_PICK_UP: CallProgressTone.REORDER,
 }
 
 _PAYLOAD_TYPES = {Codec.G711_ULAW: PayloadType.PCMU, Codec.G711_ALAW: PayloadType.PCMA}
