@@ -55,11 +55,6 @@ call-manager-fallback:
   transfer-pattern: ["9....", "3004 blind"]
   call-forward: {no-answer: "3003", no-answer-timeout: 3}
   voicemail: "3003"
-  aliases:
-    - {tag: 1, pattern: "6001", to: "6002"}
-    - {tag: 2, pattern: "6002", to: "6001"}
-  dialplan-patterns:
-    - {tag: 1, pattern: "40855530..", extension-length: 4}
   ephones:
     - {mac: 0000.0000.00F1, type: "7970", buttons: [{line: 1, dn: "3001", label: "3001", name: Alice}],
        speed-dials: [{button: 2, number: "3002", label: Bob}]}
@@ -70,6 +65,16 @@ call-manager-fallback:
     - {mac: 0000.0000.00F4, type: "7970", buttons: [{line: 1, dn: "3004", label: "3004", name: Desk}]}
     - {mac: 0000.0000.00F5, type: "7970", buttons: [{line: 1, dn: "3004", label: "3004", name: Desk}]}
 """
+
+FEATURES_CMF = CMF.replace("  ephones:\n", """\
+  aliases:
+    - {tag: 1, pattern: "6001", to: "6002"}
+    - {tag: 2, pattern: "6002", to: "6001"}
+  dialplan-patterns:
+    - {tag: 1, pattern: "40855530..", extension-length: 4}
+  ephones:
+""", 1)
+"""L{CMF} with an alias loop (6001 -> 6002 -> 6001) and a dialplan-pattern (40855530.. is 30..)."""
 
 
 RINGING = isMessage(m.SetRinger, ringMode=RingMode.INSIDE)
@@ -107,7 +112,7 @@ class CallFeaturesIntegrationTests(TestCase):
 
     @bounded
     def setUp(self) -> Any:
-        self.service = yield startRouter(self, routerYamlWithCapf(stateDirectory(self), CMF))
+        self.service = yield startRouter(self, routerYamlWithCapf(stateDirectory(self), FEATURES_CMF))
         self.engine = self.service.callEngine
         self.caCertificate = self.service.certificateServer.caCertificate
         self.phones: list[SimulatedPhone] = []
