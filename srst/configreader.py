@@ -187,6 +187,15 @@ class Reader:
         """
         return Reader(self.raw(key), self.sub(key), self.problems)
 
+    def optionalChild(self, key: str) -> "Reader | None":
+        """
+        @return: a L{Reader} for the mapping at C{key}, or L{None} when
+            C{key} is absent; either way C{key} is a known key here (an
+            unknown key's problem lists it).
+        """
+        self._seen.add(key)
+        return self.child(key) if key in self._data else None
+
     def keys(self) -> list[Any]:
         """
         @return: every key of this mapping (marking them all as known).

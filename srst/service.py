@@ -468,7 +468,8 @@ class RouterService(MultiService):
             listener = TCPListenerService("sccp", reactor, cmf.ipSourceAddress, cmf.port,
                                           self.policed(ConnectionLimitFactory(plain, self.connectionLimits)))
             listener.setServiceParent(self)
-            registerSccpCommands(self.commands, self.registry, self.skinnyFactories, self.connectionLimits)
+            registerSccpCommands(self.commands, self.registry, self.skinnyFactories, self.connectionLimits,
+                                 self.callEngine.dialplanPatterns)
             registerOffhookCommand(self.commands, self.callControl)
             registerCallCommands(self.commands, self.callEngine, self._mgcpCallRows)
         cmf = config.callManagerFallback

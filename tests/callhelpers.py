@@ -81,8 +81,9 @@ class FakeEndpoint:
     def __init__(self, label: str = "fake", *, secure: bool = False,
                  capabilities: tuple[OfferedCodec, ...] = (Codec.G711_ULAW, Codec.G711_ALAW),
                  available: bool = True, busy: bool = False, snapshot: Any = None, port: str = "9/9/9",
-                 peer: int = 0) -> None:
+                 peer: int = 0, outside: bool = False) -> None:
         self.label = label
+        self.outside = outside
         self.secure = secure
         self.capabilities = capabilities
         self.available = available

@@ -9,11 +9,13 @@ from __future__ import annotations
 from twisted.trial.unittest import SynchronousTestCase
 
 from srst.sccp.config import EphoneConfig, LineButton
-from srst.admin.commands import CommandResult, CommandTable
+from srst.admin.commands import CommandResult, CommandTable, InvalidInput
 from srst.calls.commands import NO_ACTIVE_CALLS, VOICE_CALL_HEADER, ControlledCallRow, registerCallCommands, showVoiceCallStatus
 from srst.sccp import messages as m
 from srst.sccp.constants import DeviceType
+from srst.calls.alias import Alias, Aliases
 from srst.calls.dialplan import DialplanPattern
+from srst.calls.forward import ForwardSettings
 from tests.callhelpers import MAC_A, MAC_B, MAC_C, CallRouter, CallSetup, Commands, Engine, callConfig, connected, dial
 
 MAC_D = "0000000000D4"
@@ -200,7 +202,7 @@ class ShowDialplanNumberTests(SynchronousTestCase):
             "dialplan-pattern 1 40855501.. extension-length 4: extension 0123",
             "Matched: 0123   Digits: 4",
             "Target: 50/0/4.0 dial-peer 20004 number 0123"]))
-        self.assertEqual(result.data, {"number": "4085550123", "extension": "0123", "targets": [
+        self.assertEqual(result.data, {"number": "4085550123", "extension": "0123", "steps": [], "targets": [
             {"port": "50/0/4.0", "dialPeer": 20004, "number": "0123"}]})
 
     def test_portAndNothing(self) -> None:
@@ -212,3 +214,47 @@ class ShowDialplanNumberTests(SynchronousTestCase):
         self.assertEqual(result.text.splitlines()[-1], "Target: 1/0/0 dial-peer 9 number 95551234")
         result = self.show("4085550199")
         self.assertEqual(result.text, "Macro Exp.: 4085550199\n\nNo match")
+
+    def test_alias(self) -> None:
+        """
+        A number no phone has that an C{alias} reroutes shows the alias
+        before the alternate's line, as a call to it rings there.
+        """
+        setup = Engine(aliases=Aliases([Alias(1, "60..", "2001")]))
+        setup.endpoint("2001", port="50/0/1.0", peer=20001)
+        registerCallCommands(table := CommandTable(), setup.engine)
+        command, variables = table.lookup(["show", "dialplan", "number", "6001"])
+        result = command.handler(**variables)
+        self.assertEqual(result.text, "\n".join([
+            "Macro Exp.: 6001",
+            "",
+            "Matched: 6001   Digits: 4",
+            "alias 1 60.. to 2001",
+            "Target: 50/0/1.0 dial-peer 20001 number 2001"]))
+        self.assertEqual(result.data["steps"], ["alias 1 60.. to 2001"])
+
+    def test_forwardAll(self) -> None:
+        """
+        A number with call-forward all shows each hop before the line that
+        rings.
+        """
+        setup = Engine(forwards=ForwardSettings(perDn={"2001": "2002", "2002": "2003"}))
+        for n in ("2001", "2002", "2003"):
+            setup.endpoint(n, port=f"50/0/{n[-1]}.0", peer=20000 + int(n[-1]))
+        registerCallCommands(table := CommandTable(), setup.engine)
+        command, variables = table.lookup(["show", "dialplan", "number", "2001"])
+        self.assertEqual(command.handler(**variables).text, "\n".join([
+            "Macro Exp.: 2001",
+            "",
+            "Matched: 2001   Digits: 4",
+            "call-forward all 2001 to 2002",
+            "call-forward all 2002 to 2003",
+            "Target: 50/0/3.0 dial-peer 20003 number 2003"]))
+
+    def test_notDigits(self) -> None:
+        """
+        A number that is not digits is invalid input (the CLI prints
+        C{% Invalid input detected} and exits 1), not C{No match}.
+        """
+        error = self.assertRaises(InvalidInput, self.show, "abc")
+        self.assertEqual(str(error), "Invalid input detected")

@@ -18,6 +18,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
 from srst.sccp.config import CallForward
+from srst.calls.alias import Alias, Aliases
 from srst.calls.dialplan import DialplanPattern
 from srst.calls.engine import CallEngine, CallStateError
 from srst.calls.forward import ForwardReason, ForwardSettings, Redirect
@@ -668,10 +669,11 @@ class DialplanPatternTests(SynchronousTestCase):
     """
 
     def setUp(self) -> None:
-        self.setup = Engine(dialplanPatterns=[DialplanPattern(1, "40855501..", 4)])
+        self.setup = Engine(dialplanPatterns=[DialplanPattern(1, "40855501..", 4)],
+                            aliases=Aliases([Alias(1, "60..", "0123")]))
         self.a, self.lineA = self.setup.endpoint("0124")
         self.b, _ = self.setup.endpoint("0123")
-        self.port, _ = self.setup.endpoint("95551234", port="1/0/0")
+        self.port, _ = self.setup.endpoint("95551234", port="1/0/0", outside=True)
 
     def test_fullNumberReachesExtension(self) -> None:
         """
@@ -701,6 +703,21 @@ class DialplanPatternTests(SynchronousTestCase):
         self.assertEqual(connected[2], Party("4085550124"))
         [callerSees] = [e for e in self.a.events if e[0] == "connected"]
         self.assertEqual(callerSees[2], Party("95551234"))
+
+    def test_aliasToPhoneIsLocal(self) -> None:
+        """
+        A call to C{6001}, a number outside every pattern that an C{alias}
+        reroutes to phone C{0123}, stays between phones: the callee is
+        offered, and connected to, the caller's extension, not its full
+        number (only a call leaving through a voice port is external).
+        """
+        self.b.reactions["alerting"] = lambda leg, caller: self.setup.engine.answer(leg)
+        leg = self.setup.engine.seize(self.a, self.lineA)
+        self.setup.dial(leg, "6001")
+        self.assertEqual(self.b.events[0][0::2], ("alerting", Party("0124")))
+        [connected] = [e for e in self.b.events if e[0] == "connected"]
+        self.assertEqual(connected[2], Party("0124"))
+        self.assertFalse(self.setup.engine.calls()[0].external)
 
     def test_fullNumberOfNobody(self) -> None:
         """
@@ -800,16 +817,24 @@ class CallPickUpTests(SynchronousTestCase):
 
     def test_directedPickUpNothingRinging(self) -> None:
         """
-        PickUp then a number that is not ringing: reorder (the leg fails),
-        the call ringing elsewhere is untouched, hanging up leaves the
-        endpoint idle.
+        PickUp then a number that exists but is not ringing: nothing to
+        pick up (the leg fails), the call ringing elsewhere is untouched,
+        hanging up leaves the endpoint idle; PickUp of a number nobody has
+        is an unknown number.
         """
         calls = Calls()
         calls.aCalls("2002")
         legC = calls.engine.directedPickUp(calls.c, calls.lineC)
-        calls.setup.dial(legC, "2001")
-        self.assertEqual(calls.c.events[-1], ("failed", legC, FailureReason.UNKNOWN_NUMBER))
+        with capturedLogs() as events:
+            calls.setup.dial(legC, "2001")
+        self.assertEqual(calls.c.events[-1], ("failed", legC, FailureReason.NOTHING_TO_PICK_UP))
+        self.assertIn("2003: pickup of 2001: no call ringing there", [formatEvent(e) for e in events])
         self.assertEqual(calls.b.names(), ["alerting"])
+        calls.engine.hangUp(legC)
+        self.assertEqual(calls.engine.legsOf(calls.c), [])
+        legC = calls.engine.directedPickUp(calls.c, calls.lineC)
+        calls.setup.dial(legC, "29")
+        self.assertEqual(calls.c.events[-1], ("failed", legC, FailureReason.UNKNOWN_NUMBER))
         calls.engine.hangUp(legC)
         self.assertEqual(calls.engine.legsOf(calls.c), [])
 

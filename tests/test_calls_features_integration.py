@@ -1,6 +1,6 @@
 """
 Integration tests for the call features (hold / resume, shared lines,
-transfer, call forwarding) through the real router on 127.0.0.1: TLS
+transfer, call forwarding, pickup, bad input) through the real router on 127.0.0.1: TLS
 phones with LSCs from a CA configured as a phone trustpoint, each with a
 L{PhoneMedia} that answers the router's media messages and exchanges real
 SRTP with its peer.  Waits are Deferreds fired by what the phones receive
@@ -37,7 +37,7 @@ from srst.tools._phoneclient import SimulatedPhone
 from srst.tools.cli import main as cliMain
 from tests.callhelpers import isCallState, isMessage, waitUntil
 from tests.phonehelpers import registeredPhone, routerYamlWithCapf
-from tests.routerhelpers import bounded, startRouter, stateDirectory
+from tests.routerhelpers import bounded, runCommand, startRouter, stateDirectory
 
 ALICE, BOB, CAROL, DESK1, DESK2 = "0000000000F1", "0000000000F2", "0000000000F3", "0000000000F4", "0000000000F5"
 DN_A, DN_B, DN_C, DN_SHARED = "3001", "3002", "3003", "3004"
@@ -65,6 +65,16 @@ call-manager-fallback:
     - {mac: 0000.0000.00F4, type: "7970", buttons: [{line: 1, dn: "3004", label: "3004", name: Desk}]}
     - {mac: 0000.0000.00F5, type: "7970", buttons: [{line: 1, dn: "3004", label: "3004", name: Desk}]}
 """
+
+FEATURES_CMF = CMF.replace("  ephones:\n", """\
+  aliases:
+    - {tag: 1, pattern: "6001", to: "6002"}
+    - {tag: 2, pattern: "6002", to: "6001"}
+  dialplan-patterns:
+    - {tag: 1, pattern: "40855530..", extension-length: 4}
+  ephones:
+""", 1)
+"""L{CMF} with an alias loop (6001 -> 6002 -> 6001) and a dialplan-pattern (40855530.. is 30..)."""
 
 
 RINGING = isMessage(m.SetRinger, ringMode=RingMode.INSIDE)
@@ -102,7 +112,7 @@ class CallFeaturesIntegrationTests(TestCase):
 
     @bounded
     def setUp(self) -> Any:
-        self.service = yield startRouter(self, routerYamlWithCapf(stateDirectory(self), CMF))
+        self.service = yield startRouter(self, routerYamlWithCapf(stateDirectory(self), FEATURES_CMF))
         self.engine = self.service.callEngine
         self.caCertificate = self.service.certificateServer.caCertificate
         self.phones: list[SimulatedPhone] = []
@@ -198,6 +208,42 @@ class CallFeaturesIntegrationTests(TestCase):
         yield waitUntil(lambda: not any(p.media.active for p in self.phones), "all media closed", *self.phones)
         for other in (phone,) + others:
             self.assertEqual(other.receivedOfType(m.CallState)[-1].callState, CallState.ON_HOOK)
+        self.assertAllIdle()
+
+    def assertMovedWithNewKeys(self, caller: SimulatedPhone, picker: SimulatedPhone, oldKeys: set[bytes],
+                               mark: tuple[int, int]) -> None:
+        """
+        After a pickup: the picker's new receive key is none of C{oldKeys};
+        what the caller sends with its new transmit key decrypts with the
+        picker's receive key and not with a third key set.
+        """
+        orc = [msg for msg in picker.received[mark[1]:] if isinstance(msg, m.OpenReceiveChannel)][-1]
+        smt = [msg for msg in caller.received[mark[0]:] if isinstance(msg, m.StartMediaTransmission)][-1]
+        self.assertNotIn(orc.rxKey.key, oldKeys)
+        rtp = bytes([0x80, 0x00, 0x00, 0x01]) + bytes(8) + bytes(160)
+        protected = SrtpSender(fromKeyInfo(smt.txKey)).protect(rtp)
+        self.assertEqual(SrtpReceiver(fromKeyInfo(orc.rxKey)).unprotect(protected), rtp)
+        self.assertRaises(SrtpError, SrtpReceiver(generateKeys()).unprotect, protected)
+
+    @bounded
+    def failAndHangUp(self, phone: SimulatedPhone, press: Callable[[], None], shown: Callable[[m.Message], bool],
+                      what: str) -> Any:
+        """
+        C{press} makes C{phone} try something that fails: it shows
+        C{shown}; no call exists (engine, C{show voice call status}); the
+        phone hangs up and every channel is idle.
+        """
+        mark = len(phone.received)
+        press()
+        yield expect(phone, shown, what, mark)
+        yield expect(phone, isMessage(m.StartTone, tone=Tone.REORDER), what + ": reorder", mark)
+        self.assertEqual(self.engine.calls(), [])
+        status = yield runCommand(self.service, "show", "voice", "call", "status")
+        self.assertEqual(status.data["activeCalls"], 0)
+        mark = len(phone.received)
+        phone.onHook()
+        yield expect(phone, isCallState(CallState.ON_HOOK), what + ": on hook", mark)
+        yield waitUntil(lambda: not phone.media.active, "media closed", phone)
         self.assertAllIdle()
 
     def assertAllIdle(self) -> None:
@@ -615,11 +661,106 @@ class CallFeaturesIntegrationTests(TestCase):
         self.assertSecureInfo(a, DN_A, DN_C)
         self.assertSecureInfo(c, DN_A, DN_C)
         yield self.assertMediaFlows(a, c)
-        orcC = [msg for msg in c.received[mark[2]:] if isinstance(msg, m.OpenReceiveChannel)][-1]
-        smtA = [msg for msg in a.received[mark[0]:] if isinstance(msg, m.StartMediaTransmission)][-1]
-        self.assertNotIn(orcC.rxKey.key, keys)
-        rtp = bytes([0x80, 0x00, 0x00, 0x01]) + bytes(8) + bytes(160)
-        protected = SrtpSender(fromKeyInfo(smtA.txKey)).protect(rtp)
-        self.assertEqual(SrtpReceiver(fromKeyInfo(orcC.rxKey)).unprotect(protected), rtp)
-        self.assertRaises(SrtpError, SrtpReceiver(generateKeys()).unprotect, protected)
+        self.assertMovedWithNewKeys(a, c, keys, (mark[0], mark[2]))
         yield self.hangUpAndCheckIdle(a, c)
+
+    @bounded
+    def test_directedPickUp(self) -> None:
+        """
+        Alice calls Bob; while Bob rings, Carol presses PickUp and dials
+        3002: Bob stops ringing and goes on hook, Alice and Carol are
+        connected (each sees the other, padlock on), SRTP flows both ways
+        with new keys for the new pair, and a third key set decrypts
+        nothing.
+        """
+        a, b, c = yield self.register(ALICE, BOB, CAROL)
+        keys = self.rxKeys(a, b, c)
+        mark = len(a.received), len(b.received), len(c.received)
+        a.offHook()
+        a.pressKeys(DN_B)
+        yield expect(b, RINGING, "ringing", mark[1])
+        c.softKey(SoftKeyEvent.PICK_UP, 1, 0)
+        yield expect(c, isMessage(m.StartTone, tone=Tone.INSIDE_DIAL), "PickUp dial tone", mark[2])
+        c.pressKeys(DN_B)
+        yield expect(c, isCallState(CallState.CONNECTED), "Carol connected", mark[2])
+        yield expect(a, isCallState(CallState.CONNECTED), "Alice connected", mark[0])
+        yield expect(b, isCallState(CallState.ON_HOOK), "Bob back on hook", mark[1])
+        self.assertEqual(b.receivedOfType(m.SetRinger)[-1].ringMode, RingMode.OFF)
+        yield expect(a, isMessage(m.CallInfo, calledParty=DN_C), "Alice sees Carol", mark[0])
+        yield expect(c, isMessage(m.CallInfo, callingParty=DN_A), "Carol sees Alice", mark[2])
+        self.assertSecureInfo(a, DN_A, DN_C)
+        self.assertSecureInfo(c, DN_A, DN_C)
+        yield self.assertMediaFlows(a, c)
+        self.assertMovedWithNewKeys(a, c, keys, (mark[0], mark[2]))
+        yield self.hangUpAndCheckIdle(c, a)
+
+    @bounded
+    def test_badInputLeavesNoCall(self) -> None:
+        """
+        Carol's PickUp of 3002 with nothing ringing shows "No call
+        available for pickup"; Alice dialling 6001 (aliases 6001 -> 6002 ->
+        6001, nobody registered) and 4085553099 (the dialplan-pattern's
+        extension 3099 is nobody's) gets "Unknown Number".  Each leaves no
+        call and reorder; after hanging up both phones place a call with
+        SRTP as usual.
+        """
+        a, b, c = yield self.register(ALICE, BOB, CAROL)
+
+        def pickUp() -> None:
+            c.softKey(SoftKeyEvent.PICK_UP, 1, 0)
+            c.pressKeys(DN_B)
+
+        yield self.failAndHangUp(c, pickUp, isMessage(m.DisplayNotify, notify="No call available for pickup"),
+                                 "PickUp with nothing ringing")
+        for number in "6001", "4085553099":
+            def dial(number: str = number) -> None:
+                a.offHook()
+                a.pressKeys(number)
+
+            yield self.failAndHangUp(a, dial, isMessage(m.DisplayPromptStatus, promptStatus=m.LABEL_UNKNOWN_NUMBER),
+                                     "dialled " + number)
+        yield self.connectCall(a, b, DN_B)
+        yield self.hangUpAndCheckIdle(a, b)
+        yield self.connectCall(c, b, DN_B)
+        yield self.hangUpAndCheckIdle(c, b)
+
+
+FORWARD_ALL_CMF = """
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+  port: 0
+  secure-port: 0
+  trustpoint: srstca
+  phone-trustpoints: [capf]
+  max-ephones: 10
+  max-dn: 50
+  call-forward: {all: "3003"}
+  ephones:
+    - {mac: 0000.0000.00F2, type: "7970", buttons: [{line: 1, dn: "3002", label: "3002", name: Bob}]}
+    - {mac: 0000.0000.00F3, type: "7970", buttons: [{line: 1, dn: "3003", label: "3003", name: Carol}]}
+"""
+
+
+class ConfiguredForwardAllIntegrationTests(TestCase):
+    """
+    A configured C{call-forward all} over real sockets.
+    """
+
+    timeout = 30
+
+    @bounded
+    def test_forwardStatAtRegistration(self) -> None:
+        """
+        With C{call-forward: {all: 3003}}, Bob's TLS phone registering asks
+        for its line's forward state and is told forward-all is on to 3003
+        (so it shows "Forwarded to" at once); Carol, the target, is told
+        her line is not forwarded.
+        """
+        service = yield startRouter(self, routerYamlWithCapf(stateDirectory(self), FORWARD_ALL_CMF))
+        (b, _), (c, _) = yield gatherResults([registeredPhone(self, service, mac) for mac in (BOB, CAROL)])
+        stat = yield expect(b, isMessage(m.ForwardStat), "Bob's ForwardStat")
+        self.assertEqual((stat.activeForward, stat.lineNumber, stat.forwardAllActive, stat.forwardAllDirnum),
+                         (1, 1, 1, DN_C))
+        stat = yield expect(c, isMessage(m.ForwardStat), "Carol's ForwardStat")
+        self.assertEqual((stat.activeForward, stat.lineNumber, stat.forwardAllActive, stat.forwardAllDirnum),
+                         (0, 1, 0, ""))

@@ -14,6 +14,7 @@ from srst.configreader import (
     REPR_LIMIT,
     ConfigError,
     ConfigProblem,
+    Reader,
     boundedRepr,
     parseDocument,
 )
@@ -219,3 +220,29 @@ class ParseDocumentTests(SynchronousTestCase):
         self.assertEqual(problemLines(self, "a: [\n"), [
             "router.yaml: <yaml>: 'line 2 column 1' is not allowed; YAML syntax error:"
             " expected the node content, but found '<stream end>'"])
+
+
+class ReaderTests(SynchronousTestCase):
+    """
+    L{Reader} walks one mapping.
+    """
+
+    def test_optionalChild(self):
+        """
+        L{Reader.optionalChild} is L{None} for an absent key and a reader
+        of the mapping for a present one; either way the key is named
+        among the known keys of an unknown key's problem.
+        """
+        problems = []
+        r = Reader({"colour": "red"}, "top", problems)
+        self.assertIsNone(r.optionalChild("cfw"))
+        r.finish()
+        self.assertEqual([str(p) for p in problems],
+                         ["top.colour: 'red' is not allowed; unknown key; known keys here: cfw"])
+        problems = []
+        r = Reader({"cfw": {"number": "2000"}}, "top", problems)
+        child = r.optionalChild("cfw")
+        self.assertEqual((child.path, child.string("number")), ("top.cfw", "2000"))
+        child.finish()
+        r.finish()
+        self.assertEqual(problems, [])

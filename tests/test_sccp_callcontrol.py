@@ -1007,15 +1007,24 @@ class CallPickUpTests(SynchronousTestCase):
     def test_directedPickUp(self) -> None:
         """
         Carol presses PickUp (dial tone) and dials 2002 while it rings:
-        the call moves to Carol; PickUp and a number not ringing gives
-        reorder, and hanging up leaves the phone idle.
+        the call moves to Carol; PickUp and a number that is not ringing
+        shows "No call available for pickup" with reorder (a number nobody
+        has: "Unknown Number"), and hanging up leaves the phone idle.
         """
         router = CallRouter(pickupConfig())
         a, b, c = router.phone(MAC_A), router.phone(MAC_B), router.phone(MAC_C)
         got = c.ask(m.SoftKeyEvent(SoftKeyEvent.PICK_UP, 1, 0))
         self.assertIn(tone(Tone.INSIDE_DIAL, 1), got)
         dial(c, "2001")
-        self.assertIn(tone(Tone.REORDER, 1), c.received())
+        got = c.received()
+        self.assertEqual(got[-2:], [m.DisplayNotify(5, "No call available for pickup"), tone(Tone.REORDER, 1)])
+        self.assertEqual([msg for msg in got if isinstance(msg, (m.DisplayPromptStatus, m.CallState))], [])
+        c.send(m.OnHook())
+        c.received()
+        c.send(m.SoftKeyEvent(SoftKeyEvent.PICK_UP, 1, 0))
+        dial(c, "29")
+        got = c.received()
+        self.assertEqual(got[-2:], [prompt(m.LABEL_UNKNOWN_NUMBER, 2), tone(Tone.REORDER, 2)])
         c.send(m.OnHook())
         c.received()
         a.send(m.OffHook())
@@ -1024,9 +1033,9 @@ class CallPickUpTests(SynchronousTestCase):
         c.send(m.SoftKeyEvent(SoftKeyEvent.PICK_UP, 1, 0))
         dial(c, "2002")
         got = c.received()
-        self.assertIn(callState(CallState.CONNECTED, 4), got)
+        self.assertIn(callState(CallState.CONNECTED, 5), got)
         self.assertEqual(only(got, m.CallInfo).callingParty, "2001")
-        self.assertIn(callState(CallState.ON_HOOK, 3), b.received())
+        self.assertIn(callState(CallState.ON_HOOK, 4), b.received())
 
 
 class ConferenceInputs:

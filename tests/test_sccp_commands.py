@@ -17,6 +17,7 @@ from twisted.python.failure import Failure
 from twisted.internet.utils import getProcessOutputAndValue
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
+from srst.calls.dialplan import DialplanPattern, DialplanPatterns
 from srst.admin.commands import CommandError, CommandResult, CommandTable, DebugRequest
 from srst.sccp import messages as m
 from srst.sccp.commands import (
@@ -40,6 +41,7 @@ from tests.callhelpers import (
     CallSetup,
     Commands,
     FakeEndpoint,
+    callConfig,
     connected,
     dial,
 )
@@ -609,9 +611,56 @@ class MessageWaitingTests(SynchronousTestCase):
         self.assertTrue(renderEphone(alice)[1].endswith(" MWI"), renderEphone(alice))
         self.assertTrue(ephoneData(alice)["messageWaiting"])
         self.assertFalse(ephoneData(self.registry.byMac(MAC_B))["messageWaiting"])
-        self.execute("mwi off 2001")
+        result = self.execute("mwi off 2001")
+        self.assertEqual(result.text, "Message waiting off for 2001: lamp cleared on ephone-1")
         self.assertEqual(a.received(), [LAMP_OFF])
         self.assertFalse(renderEphone(alice)[1].endswith(" MWI"))
+
+    def test_fullNumber(self) -> None:
+        """
+        C{mwi on 4085552002}, a full number a C{dialplan-pattern} makes
+        extension 2002, lights Bob's lamp as a call to it would ring him;
+        a full number whose extension nobody has is refused.
+        """
+        table = CommandTable()
+        registerSccpCommands(table, self.registry,
+                             dialplanPatterns=DialplanPatterns([DialplanPattern(1, "40855520..", 4)]))
+        a, b = self.router.phone(MAC_A), self.router.phone(MAC_B)
+        command, variables = table.lookup("mwi on 4085552002".split())
+        result = command.handler(**variables)
+        self.assertEqual(result.text, "Message waiting on for 4085552002 (extension 2002): lamp set on ephone-2")
+        self.assertEqual((result.data["number"], result.data["extension"]), ("4085552002", "2002"))
+        self.assertEqual((a.received(), b.received()), ([], [LAMP_ON]))
+        command, variables = table.lookup("mwi off 4085552099".split())
+        with self.assertRaises(CommandError) as caught:
+            command.handler(**variables)
+        self.assertEqual(str(caught.exception), "Unknown number 4085552099: no ephone has a line with that number")
+
+    def test_autoAssignedPhoneRegistersAfterMwi(self) -> None:
+        """
+        A message waits for auto-assigned DN 3001; its phone goes away and
+        its reservation is cleared; another phone (no C{ephones:} entry)
+        registers, is given 3001, and gets the lamp at registration.
+        """
+        router = CallRouter(callConfig(ephones=(), autoAssign=(3001, 3009)))
+        registry = router.router.registry
+        table = CommandTable()
+        registerSccpCommands(table, registry)
+        first = router.phone(MAC_C)
+        first.send(m.TimeDateReq())
+        first.received()
+        command, variables = table.lookup("mwi on 3001".split())
+        self.assertEqual(command.handler(**variables).text, "Message waiting on for 3001: lamp set on ephone-1")
+        first.transport.loseConnection()
+        command, variables = table.lookup(["clear", "ephone", "auto-assign", MAC_C])
+        self.successResultOf(maybeDeferred(command.handler, **variables))
+        second = router.router.connect(port=PORTS[MAC_B])
+        second.register("SEP" + MAC_B)
+        second.received()
+        second.send(m.TimeDateReq())
+        self.assertEqual(second.received()[-1], LAMP_ON)
+        bob = registry.byMac(MAC_B)
+        self.assertEqual(([line.assignment.dn for line in bob.lines], bob.messageWaiting), (["3001"], True))
 
     def test_unknownNumber(self) -> None:
         """A number no phone has is refused with a clear error; nothing is remembered."""

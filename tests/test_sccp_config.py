@@ -403,7 +403,9 @@ call-manager-fallback:
                       "3 to 60000", text)
         self.assertIn("call-manager-fallback.aliases[4].cfw.number", text)
         self.assertIn("call-manager-fallback.aliases[6].tag: 5 is not allowed; each alias needs its own tag", text)
-        self.assertIn("call-manager-fallback.aliases[7].colour", text)
+        self.assertIn("router.yaml: call-manager-fallback.aliases[7].colour: 'red' is not allowed; unknown key; "
+                      "known keys here: "
+                      "cfw, huntstop, pattern, preference, tag, to", lines)
         self.assertIn("call-manager-fallback.aliases[8]: 'x' is not allowed; expected a mapping such as "
                       "{tag: 1, pattern: 60.., to: 5001}", text)
         self.assertEqual(len(lines), 9, lines)

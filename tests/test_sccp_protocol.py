@@ -353,14 +353,19 @@ class DebugLineTests(SynchronousTestCase):
 
     def test_stateLines(self) -> None:
         """
-        State changes are logged on C{debug ephone state}.
+        The station machine's transitions are logged on their own debug
+        namespace, not on C{debug ephone state}: IOS prints no
+        C{[1]:new -> connected (TCP connection)} there.
         """
-        router = Router()
+        router = Router(debugOn=("srst.debug.ephone", "srst.debug.sccp.machine"))
         router.connect().register()
         texts = [e["log_format"].format(**e) for e in router.debug.events
-                 if e["log_namespace"] == "srst.debug.ephone.state"]
+                 if e["log_namespace"] == "srst.debug.sccp.machine"]
         self.assertEqual(texts, ["[1]:new -> connected (TCP connection)",
                                  "ephone-1[1]:connected -> registered (Register accepted)"])
+        state = [e["log_format"].format(**e) for e in router.debug.events
+                 if e["log_namespace"] == "srst.debug.ephone.state"]
+        self.assertEqual([text for text in state if " -> " in text], [])
 
 
 class _FakeTLSOptions:

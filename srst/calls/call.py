@@ -65,7 +65,8 @@ class Call:
     @ivar callee: the called leg.
     @ivar media: the call's L{MediaSession}.
     @ivar secure: whether both endpoints take SRTP keys.
-    @ivar external: whether the called number is outside every
+    @ivar external: whether the call leaves the router (its callee is a
+        voice port, L{ICallEndpoint.outside}) for a number outside every
         C{dialplan-pattern} (IOS: an external call), so the caller is
         presented by its full number.
     @ivar music: the music on hold a held leg hears, or L{None}.

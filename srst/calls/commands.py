@@ -55,11 +55,12 @@ C{--json} answers with the same facts.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable, Iterable, Optional
 
 from attrs import frozen
 
-from srst.admin.commands import CommandResult, CommandTable
+from srst.admin.commands import CommandResult, CommandTable, InvalidInput
 from srst.calls.call import Call
 from srst.calls.engine import CallEngine
 from srst.calls.leg import Leg
@@ -223,32 +224,53 @@ def showVoiceCallStatus(engine: CallEngine, controlled: Iterable[ControlledCallR
     return CommandResult("\n".join(lines), data)
 
 
+_DIGITS = re.compile("[0-9]+")
+"""What C{show dialplan number} takes: a dialled number, digits only."""
+
+
 def showDialplanNumber(engine: CallEngine, number: str) -> CommandResult:
     """
     Render C{show dialplan number <number>}: where a call to C{number} goes
-    now, close to IOS's output (C{Macro Exp.}, the match, one C{Target}
-    line per phone line or voice port that would ring).
+    now, close to IOS's output (C{Macro Exp.}, the match, the forward-all
+    hops and the C{alias} taken (IOS treats an alias as a dial-peer), one
+    C{Target} line per phone line or voice port that would ring).  The
+    steps are the engine's (L{CallEngine.reach}).
 
+    @raise InvalidInput: C{number} is not digits.
     @return: the result; C{data} has C{"number"}, C{"extension"} (the
-        C{dialplan-pattern} expansion, or L{None}) and C{"targets"}.
+        C{dialplan-pattern} expansion, or L{None}), C{"steps"} (the forward
+        and alias lines) and C{"targets"}.
     """
+    if not _DIGITS.fullmatch(number):
+        raise InvalidInput(["show", "dialplan", "number", number])
     lines = [f"Macro Exp.: {number}", ""]
-    local = engine.extensionFor(number)
+    reach = engine.reach(number)
     extension = None
-    if local is not None:
-        pattern, extension = local
+    if reach.extension is not None:
+        pattern, extension = reach.extension
         lines.append(f"dialplan-pattern {pattern.tag} {pattern.pattern} extension-length "
                      f"{pattern.extensionLength}: extension {extension}")
-    destinations = engine.resolve(number)
+    steps = []
+    if reach.chain is not None:
+        steps += [f"call-forward all {hop} to {target}" for hop, target in zip(reach.chain.numbers,
+                                                                               reach.chain.numbers[1:])]
+    alias = reach.alias
+    if alias is not None:
+        step = f"alias {alias.tag} {alias.pattern} to {alias.to}"
+        if reach.number != alias.to:
+            step += f" (busy) cfw {reach.number}"
+        steps.append(step)
     targets = [{"port": d.endpoint.voicePortName(d.line), "dialPeer": d.endpoint.dialPeerTag(d.line),
-                "number": d.line.number} for d in destinations]
+                "number": d.line.number} for d in reach.ringing]
     if not targets:
         lines.append("No match")
     else:
         matched = extension if extension is not None else number
         lines.append(f"Matched: {matched}   Digits: {len(matched)}")
+        lines += steps
         lines += [f"Target: {t['port']} dial-peer {t['dialPeer']} number {t['number']}" for t in targets]
-    return CommandResult("\n".join(lines), {"number": number, "extension": extension, "targets": targets})
+    return CommandResult("\n".join(lines), {"number": number, "extension": extension, "steps": steps,
+                                            "targets": targets})
 
 
 def registerCallCommands(table: CommandTable, engine: CallEngine,

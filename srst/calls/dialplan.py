@@ -518,7 +518,7 @@ class DialplanPatterns:
         """
         @return: whether a call to C{number} is local (IOS: the called
             number matches a dial-plan pattern, as a full number or an
-            extension); any other call is external.
+            extension); any other call through a voice port is external.
         """
         return any(pattern.extensionOf(number) is not None or pattern.expand(number) is not None
                    for pattern in self.patterns)

@@ -67,6 +67,7 @@ import itertools
 from collections import deque
 from typing import Callable, Collection, Iterable, TypeVar
 
+from attrs import frozen
 from automat import NoTransition
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
@@ -76,7 +77,7 @@ from srst.calls.call import Call, Monitor
 from srst.calls.conference import Conference, ConferenceSetup, Leaving, afterLeaving, secureConference
 from srst.calls.dialing import DialStep, combine
 from srst.calls.dialplan import DialplanPattern, DialplanPatterns
-from srst.calls.forward import ForwardReason, ForwardSettings, Redirect, followAll, usable
+from srst.calls.forward import ForwardChain, ForwardReason, ForwardSettings, Redirect, followAll, usable
 from srst.calls.interfaces import Destination, DialMatch, FailureReason, ICallEndpoint, IDirectory, LineRef, Party
 from srst.calls.leg import Leg, LegStatus, newLeg
 from srst.calls.media import DEFAULT_CODEC, MediaSession, MediaStream, NoCommonCodec, chooseCodec
@@ -104,6 +105,41 @@ class CallStateError(RuntimeError):
 
 
 _T = TypeVar("_T")
+
+
+@frozen
+class Reach:
+    """
+    Where a call to a number goes now: the steps L{CallEngine} routes a
+    dialled number through (C{show dialplan number} prints them).
+
+    @ivar extension: the C{dialplan-pattern} and the extension a full
+        number reaches, or L{None}.
+    @ivar chain: the forward-all chain from the (extension) number, or
+        L{None} for no number.
+    @ivar target: the end of the chain: the number whose lines are looked
+        at first.
+    @ivar destinations: the lines with C{target}.
+    @ivar alias: the C{alias} taken (nothing registered or free at
+        C{target}), or L{None}.
+    @ivar number: the number that rings: C{target}, or the alias's
+        alternate number (or its C{cfw} when the alternate is busy).
+    @ivar free: the free lines with C{number}.
+    @ivar ringing: every line with C{number} (free or not).
+    """
+
+    extension: tuple[DialplanPattern, str] | None
+    chain: ForwardChain | None
+    target: str
+    destinations: list[Destination]
+    alias: Alias | None
+    number: str
+    free: list[Destination]
+    ringing: list[Destination]
+
+
+_QUIET = Logger(observer=lambda event: None)
+"""A logger that drops everything: L{CallEngine.reach} only looks."""
 
 
 def _party(line: LineRef) -> Party:
@@ -153,7 +189,7 @@ class CallEngine:
         @param channelsPerDn: 1, or 2 with C{dual-line} (8 C{octo-line});
             consultative transfer needs 2.
         @param dialplanPatterns: C{dialplan-pattern}s: a full number dialled
-            reaches its extension; an external call presents the caller's
+            reaches its extension; an external call (out through a voice port) presents the caller's
             full number.
         @param aliases: the C{alias}es: where calls to a number no phone has
             (or, with C{no huntstop}, a busy one) go instead.
@@ -760,32 +796,18 @@ class CallEngine:
         if blindByPattern:
             self.log.info("{line}: transfer to {number} is blind (transfer-pattern blind)",
                           line=leg.line.number, number=number)
+        reach = self._reach(number, leg.line.number, self.log)
         redirect = None
-        if number:
-            chain = followAll(self.forwards, number, leg.line.number)
-            for hop, target in zip(chain.numbers, chain.numbers[1:]):
-                self.log.info("{number} forwarded (all) to {target}", number=hop, target=target)
-            if chain.stopped is not None:
-                self.log.warn("forward-all {stopped} after {chain} (next {next}); ringing {target}",
-                              stopped=chain.stopped, chain=" -> ".join(chain.numbers), next=chain.next,
-                              target=chain.target)
-            redirect, number = chain.redirect, chain.target
-            if redirect is not None:
-                redirect = Redirect(self._named(redirect.original), self._named(redirect.lastRedirecting),
-                                    redirect.reason)
-        destinations = self._resolve(number) if number else []
-        free = [d for d in destinations if not self._busy(d.endpoint)]
-        dialled, hunted = number, None
-        if not free and number and (not destinations or not self.aliases.huntstop):
-            hunted = self._hunt(number, leg.line.number)
-        alias = None
-        if hunted is not None and (hunted[2] or not destinations):
-            alias, number, free = hunted
-        elif not destinations:
+        if reach.chain is not None and reach.chain.redirect is not None:
+            redirect = Redirect(self._named(reach.chain.redirect.original),
+                                self._named(reach.chain.redirect.lastRedirecting), reach.chain.redirect.reason)
+        destinations, free, alias = reach.destinations, reach.free, reach.alias
+        number, dialled = reach.number, reach.target
+        if alias is None and not destinations:
             self.log.info("{line} dialled {number}: unknown number", line=leg.line.number, number=number)
             leg.machine.fail(FailureReason.UNKNOWN_NUMBER)
             return
-        else:
+        elif alias is None:
             busyTarget = usable(self.forwards.busy, number, leg.line.number)
             if not free and busyTarget is not None:
                 self.log.info("{number} busy; forwarded to {target}", number=number, target=busyTarget)
@@ -811,7 +833,7 @@ class CallEngine:
         callee = self._newLeg(destination.endpoint, destination.line)
         callee.redirect, callee.noAnswerForward = redirect, noAnswerForward
         call = self._makeCall(leg, callee)
-        call.external = external
+        call.external = external and destination.endpoint.outside
         self.log.info("call {call}: {caller} calls {callee}", call=call.number, caller=leg.line.number,
                       callee=destination.line.number, secure=call.secure)
         leg.machine.placed(_party(destination.line))
@@ -828,7 +850,45 @@ class CallEngine:
         if transfer is not None and (transfer.blind or blindByPattern) and transfer in self._transfers:
             self._completeTransfer(transfer)
 
-    def _hunt(self, number: str, caller: str) -> tuple[Alias, str, list[Destination]] | None:
+    def reach(self, number: str) -> Reach:
+        """
+        @return: where a call to C{number} would go now, by the steps a
+            dialled call takes (nothing is logged, nothing changes).
+        """
+        local = self.extensionFor(number) if number else None
+        found = self._reach(local[1] if local is not None else number, "", _QUIET)
+        return Reach(local, found.chain, found.target, found.destinations, found.alias, found.number, found.free,
+                     found.ringing)
+
+    def _reach(self, number: str, caller: str, log: Logger) -> Reach:
+        """
+        Follow forward-all from C{number} (already an extension), then hunt
+        the C{alias}es when no line there is free.
+
+        @param caller: the calling number (a chain back to it stops).
+        @param log: where the steps are logged.
+        """
+        chain = None
+        if number:
+            chain = followAll(self.forwards, number, caller)
+            for hop, target in zip(chain.numbers, chain.numbers[1:]):
+                log.info("{number} forwarded (all) to {target}", number=hop, target=target)
+            if chain.stopped is not None:
+                log.warn("forward-all {stopped} after {chain} (next {next}); ringing {target}",
+                         stopped=chain.stopped, chain=" -> ".join(chain.numbers), next=chain.next,
+                         target=chain.target)
+            number = chain.target
+        destinations = self._resolve(number) if number else []
+        free = [d for d in destinations if not self._busy(d.endpoint)]
+        target, alias, ringing = number, None, destinations
+        if not free and number and (not destinations or not self.aliases.huntstop):
+            hunted = self._hunt(number, caller, log)
+            if hunted is not None and (hunted[2] or not destinations):
+                alias, number, free = hunted
+                ringing = self._resolve(number)
+        return Reach(None, chain, target, destinations, alias, number, free, ringing)
+
+    def _hunt(self, number: str, caller: str, log: Logger) -> tuple[Alias, str, list[Destination]] | None:
         """
         Try the C{alias}es for C{number} (L{srst.calls.alias} has the rules).
 
@@ -842,19 +902,19 @@ class CallEngine:
                 continue
             free = [d for d in found if not self._busy(d.endpoint)]
             if free:
-                self.log.info("{number} rerouted to {target} (alias {tag})", number=number, target=alias.to,
+                log.info("{number} rerouted to {target} (alias {tag})", number=number, target=alias.to,
                               tag=alias.tag)
                 return alias, alias.to, free
             cfw = usable(alias.cfw, alias.to, caller)
             if cfw is not None:
-                self.log.info("{number} rerouted to {target} (alias {tag}): busy; forwarded to {cfw}",
+                log.info("{number} rerouted to {target} (alias {tag}): busy; forwarded to {cfw}",
                               number=number, target=alias.to, tag=alias.tag, cfw=cfw)
                 return alias, cfw, [d for d in self._resolve(cfw) if not self._busy(d.endpoint)]
             if alias.huntstop or self.aliases.huntstop:
-                self.log.info("{number} rerouted to {target} (alias {tag}): busy; huntstop", number=number,
+                log.info("{number} rerouted to {target} (alias {tag}): busy; huntstop", number=number,
                               target=alias.to, tag=alias.tag)
                 return alias, alias.to, []
-            self.log.info("{number} rerouted to {target} (alias {tag}): busy; hunting on", number=number,
+            log.info("{number} rerouted to {target} (alias {tag}): busy; hunting on", number=number,
                           target=alias.to, tag=alias.tag)
         return None
 
@@ -991,9 +1051,10 @@ class CallEngine:
     def _pickUpNumber(self, leg: Leg, number: str) -> None:
         ringing = self._oldestRinging(leg.endpoint, frozenset((number,))) if number else None
         if ringing is None:
-            self.log.info("{line}: pickup of {number}: no call ringing there", line=leg.line.number,
-                          number=number)
-            leg.machine.fail(FailureReason.UNKNOWN_NUMBER)
+            known = bool(number) and bool(self.resolve(number))
+            self.log.info("{line}: pickup of {number}: {why}", line=leg.line.number, number=number,
+                          why="no call ringing there" if known else "unknown number")
+            leg.machine.fail(FailureReason.NOTHING_TO_PICK_UP if known else FailureReason.UNKNOWN_NUMBER)
             return
         self._takeRinging(leg, ringing)
 

@@ -104,6 +104,7 @@ class FailureReason(enum.Enum):
     UNKNOWN_NUMBER = "unknown number"
     CONGESTION = "congestion"
     TRANSFER_REFUSED = "transfer refused"
+    NOTHING_TO_PICK_UP = "nothing to pick up"
 
 
 class IDirectory(Interface):
@@ -140,6 +141,9 @@ class ICallEndpoint(Interface):
 
     label = Attribute("A short name for logs (C{ephone-2[2]}).")
     secure = Attribute("Whether SRTP keys may be sent to it (authenticated, encrypted signalling).")
+    outside = Attribute(
+        "Whether it leads out of the router (a voice port and its dial-peer, not a phone or a conference"
+        " bridge): a call to it is external (C{dialplan-pattern}) and presents the caller's full number.")
     capabilities = Attribute(
         "The codecs it accepts, most preferred first (L{srst.calls.media.OfferedCodec}s; may be empty).")
 

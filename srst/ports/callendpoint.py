@@ -62,6 +62,7 @@ _FAILURE_TONES = {
     FailureReason.UNKNOWN_NUMBER: CallProgressTone.REORDER,
     FailureReason.CONGESTION: CallProgressTone.REORDER,
     FailureReason.TRANSFER_REFUSED: CallProgressTone.REORDER,
+    FailureReason.NOTHING_TO_PICK_UP: CallProgressTone.REORDER,
 }
 
 _PAYLOAD_TYPES = {Codec.G711_ULAW: PayloadType.PCMU, Codec.G711_ALAW: PayloadType.PCMA}
@@ -87,6 +88,8 @@ class VoicePortEndpoint:
         or the exchange ringing an FXO port, calls at once; or L{None}.
     @ivar label: the port name, for logs.
     @ivar secure: whether the router terminates SRTP for it (with media).
+    @ivar outside: always true: a call to a voice port leaves the router
+        (an external call, C{dialplan-pattern}).
     @ivar capabilities: G.711 mu-law, then A-law (the port's DSP codecs).
     @ivar leg: the engine leg on this port, or L{None}.
     @ivar mediaLeg: the open L{srst.ports.media.PortMediaLeg}, or L{None}.
@@ -129,6 +132,7 @@ class VoicePortEndpoint:
         self._vmSentTo: Leg | None = None
         self.label = "voice-port " + port.name
         self.secure = media is not None
+        self.outside = True
         self.leg: Leg | None = None
         self.mediaLeg: PortMediaLeg | None = None
         self.remoteMedia: tuple[str, int] | None = None

@@ -51,6 +51,7 @@ class ConferenceEndpoint:
 
     log = Logger()
     capabilities = (Codec.G711_ULAW, Codec.G711_ALAW)
+    outside = False
 
     def __init__(self, engine: CallEngineSeam, bridge: ConferenceBridge) -> None:
         self.engine = engine

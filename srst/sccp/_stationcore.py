@@ -85,6 +85,8 @@ class StationCore:
     @ivar peerPort: its port.
     @ivar registerLog: the C{debug ephone register} logger.
     @ivar stateLog: the C{debug ephone state} logger.
+    @ivar machineLog: the logger of the station machine's transitions
+        (L{srst.sccp.factory.MACHINE_NAMESPACE}).
     @ivar listener: the call adapter (L{srst.sccp.station.IStationListener}):
         gets the registered phone's call-control messages and is told when
         the registration ends; or L{None} to log and ignore those messages.
@@ -114,6 +116,7 @@ class StationCore:
     peerPort: int
     registerLog: Logger
     stateLog: Logger
+    machineLog: Logger
     debugEnabled: Callable[[str], bool]
     logLimiter: LogLimiter
     listener: IStationListener | None = None
@@ -138,10 +141,13 @@ class StationCore:
         return self.debugEnabled(self.registerLog.namespace)
 
     def stateChanged(self, old: str, new: str, why: str) -> None:
-        """Log a transition to C{debug ephone state}."""
-        if not self.debugEnabled(self.stateLog.namespace):
+        """
+        Log a transition of the station machine, on its own debug namespace:
+        IOS's C{debug ephone state} has no such lines.
+        """
+        if not self.debugEnabled(self.machineLog.namespace):
             return
-        self.stateLog.debug(
+        self.machineLog.debug(
             "{station}:{old} -> {new} ({why})", station=self.label(), old=old, new=new, why=why,
             socket=self.socket, ephone=self.ephone.number if self.ephone else None, ip=self.peerHost)
 

@@ -56,18 +56,13 @@ from srst.calls.leg import Leg, LegStatus
 from srst.calls.mediaservices import ConferenceRefused
 from srst.sccp import messages as m
 from srst.sccp._templates import doNotDisturbIndication
-from srst.sccp.callendpoint import SccpEndpoint
+from srst.sccp.callendpoint import KEY_NOT_ACTIVE_SECONDS, NO_CALL_FOR_PICKUP, SccpEndpoint
 from srst.sccp.constants import MediaStatus, SoftKeyEvent, Stimulus, keypadCharacter
 from srst.sccp.directory import RegistryDirectory, lineRef
 from srst.sccp.forwardkeys import CallForwardKeys
 from srst.sccp.registry import Ephone, EphoneRegistry
 from srst.sccp.station import ICallStation, IStationListener
 
-KEY_NOT_ACTIVE_SECONDS = 5
-"""How long "Key Is Not Active" shows."""
-
-NO_CALL_FOR_PICKUP = "No call available for pickup"
-"""What GPickUp shows when nothing rings in the phone's pickup group (as CUCM words it)."""
 
 
 @implementer(IStationListener)

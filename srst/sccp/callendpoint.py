@@ -65,6 +65,15 @@ ALL_KEYS = 0xFFFFFFFF
 PRECEDENCE_LEVEL = 4
 """CallState.precedenceLevel as CUCM sends it."""
 
+KEY_NOT_ACTIVE_SECONDS = 5
+"""How long "Key Is Not Active" (and "No call available for pickup") shows."""
+
+NO_CALL_FOR_PICKUP = "No call available for pickup"
+"""
+What GPickUp shows when nothing rings in the phone's pickup group, and
+PickUp when nothing rings at the number dialled (as CUCM words it).
+"""
+
 TOS_EF = 0xB8
 """StartMediaTransmission.precedenceValue: DSCP EF."""
 
@@ -132,6 +141,9 @@ class SccpEndpoint:
     @ivar speaker: whether the phone went off hook on the speaker (softkey
         or line key) rather than the handset.
     """
+
+    outside = False
+    """A phone: calls to it are local."""
 
     def __init__(self, station: ICallStation) -> None:
         """
@@ -386,6 +398,8 @@ class SccpEndpoint:
             self.send(self._prompt(leg, m.LABEL_UNKNOWN_NUMBER), self._tone(leg, Tone.REORDER))
         elif reason is FailureReason.TRANSFER_REFUSED:
             self.send(self._prompt(leg, m.LABEL_CAN_NOT_COMPLETE_TRANSFER), self._tone(leg, Tone.REORDER))
+        elif reason is FailureReason.NOTHING_TO_PICK_UP:
+            self.send(m.DisplayNotify(KEY_NOT_ACTIVE_SECONDS, NO_CALL_FOR_PICKUP), self._tone(leg, Tone.REORDER))
         else:
             self.send(self._tone(leg, Tone.REORDER), self._prompt(leg, m.LABEL_TEMP_FAIL))
         self._channel(leg, LegStatus.FAILED.channel)
@@ -605,6 +619,6 @@ class SccpEndpoint:
 
 
 __all__ = [
-    "ALL_KEYS", "CONFERENCE_PARTY", "DIAL_PEER_BASE", "NOTIFY_PRIORITY", "NOTIFY_SECONDS", "PRECEDENCE_LEVEL", "SccpEndpoint", "TOS_EF",
+    "ALL_KEYS", "CONFERENCE_PARTY", "DIAL_PEER_BASE", "KEY_NOT_ACTIVE_SECONDS", "NO_CALL_FOR_PICKUP", "NOTIFY_PRIORITY", "NOTIFY_SECONDS", "PRECEDENCE_LEVEL", "SccpEndpoint", "TOS_EF",
     "VOICE_PORT_PREFIX", "engineCodec", "sccpCodec",
 ]

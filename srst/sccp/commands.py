@@ -109,6 +109,7 @@ from srst.admin.commands import CommandError, CommandResult, CommandTable
 from srst.admin.render import iosDuration
 from srst.admin.server import registerDebugCommand
 from srst.calls.call import Call
+from srst.calls.dialplan import DialplanPatterns
 from srst.calls.interfaces import ICallEndpoint
 from srst.calls.leg import Leg, LegStatus
 from srst.calls.media import DEFAULT_CODEC, PACKET_MS, Codec, MediaStream, payloadBytes
@@ -250,7 +251,8 @@ def showEphones(ephones: Iterable[Ephone], listeners: Sequence[Any] = (),
 
 
 def registerSccpCommands(table: CommandTable, registry: EphoneRegistry, listeners: Sequence[Any] = (),
-                         limits: ConnectionLimits | None = None) -> None:
+                         limits: ConnectionLimits | None = None,
+                         dialplanPatterns: DialplanPatterns = DialplanPatterns()) -> None:
     """
     Register the SCCP show and debug commands.
 
@@ -258,6 +260,8 @@ def registerSccpCommands(table: CommandTable, registry: EphoneRegistry, listener
     @param registry: the ephone registry.
     @param listeners: the SCCP listener factories (for their counters).
     @param limits: the listeners' connection caps (for their counters).
+    @param dialplanPatterns: the C{dialplan-pattern}s: C{mwi} takes a full
+        number as its extension, as a call does.
     """
 
     def showAll() -> CommandResult:
@@ -274,9 +278,9 @@ def registerSccpCommands(table: CommandTable, registry: EphoneRegistry, listener
     table.add("show ephone unregistered", showUnregistered, help="known IP phones that are not registered")
     table.add("show ephone auto-assign", lambda: showAutoAssign(registry),
               help="auto-assigned directory numbers reserved for phones")
-    table.add("mwi on <number>", lambda number: setMessageWaiting(registry, number, True),
+    table.add("mwi on <number>", lambda number: setMessageWaiting(registry, number, True, dialplanPatterns),
               help="a message waits for a directory number: its phones' message-waiting lamps go on")
-    table.add("mwi off <number>", lambda number: setMessageWaiting(registry, number, False),
+    table.add("mwi off <number>", lambda number: setMessageWaiting(registry, number, False, dialplanPatterns),
               help="no message waits for a directory number: its phones' message-waiting lamps go off")
     table.add("clear ephone auto-assign <target>", lambda target: clearAutoAssign(registry, target),
               help="forget the auto-assign reservation of a MAC (or all) that is not registered")
@@ -286,36 +290,52 @@ def registerSccpCommands(table: CommandTable, registry: EphoneRegistry, listener
                          help="stream IP phone state debugging")
 
 
-def setMessageWaiting(registry: EphoneRegistry, number: str, on: bool) -> CommandResult:
+def setMessageWaiting(registry: EphoneRegistry, number: str, on: bool,
+                      dialplanPatterns: DialplanPatterns = DialplanPatterns()) -> CommandResult:
     """
     C{mwi on|off NUMBER}: a message waits (or no longer waits) for a
     directory number; every registered phone with a line for it gets its
-    message-waiting lamp set (SetLamp, the voice-mail stimulus, instance 0:
-    on while any of its lines has a message), and a phone registering
-    later gets it at registration.
+    message-waiting lamp set or cleared (SetLamp, the voice-mail stimulus,
+    instance 0: on while any of its lines has a message), and a phone
+    registering later gets it at registration.  A full number covered by a
+    C{dialplan-pattern} (C{4085552002}) is its extension (C{2002}), as for
+    a call.
 
     @param registry: the ephone registry.
-    @param number: the directory number.
+    @param number: the directory number, or a full number.
     @param on: whether a message waits.
-    @return: the result; C{data} has the number, the state and the phones.
+    @param dialplanPatterns: the C{dialplan-pattern}s.
+    @return: the result; C{data} has the number, the extension it is (or
+        L{None}), the state and the phones.
     @raise CommandError: when no phone has a line for C{number}.
     """
+    local = dialplanPatterns.extensionOf(number)
+    extension = None
     try:
-        holders = registry.setMessageWaiting(number, on)
+        if local is not None:
+            try:
+                holders = registry.setMessageWaiting(local[1], on)
+                extension = local[1]
+            except KeyError:
+                holders = registry.setMessageWaiting(number, on)
+        else:
+            holders = registry.setMessageWaiting(number, on)
     except KeyError:
         raise CommandError(f"Unknown number {number}: no ephone has a line with that number") from None
     state = "on" if on else "off"
+    done = "set" if on else "cleared"
     lamps = []
     for ephone in holders:
         station = ephone.station
         if station is not None:
             station.send(m.SetLamp(Stimulus.VOICE_MAIL, 0, LampMode.ON if ephone.messageWaiting else LampMode.OFF))
             lamps.append(f"ephone-{ephone.number}")
-    _log.info("message waiting {state} for {number}: lamps set on {phones}", state=state, number=number,
-              phones=", ".join(lamps) or "no registered phone")
-    text = f"Message waiting {state} for {number}: " + (
-        "lamp set on " + ", ".join(lamps) if lamps else "no registered phone; set when one registers")
-    return CommandResult(text, {"number": number, "messageWaiting": on,
+    shown = number if extension is None else f"{number} (extension {extension})"
+    _log.info("message waiting {state} for {number}: lamps {done} on {phones}", state=state, number=shown,
+              done=done, phones=", ".join(lamps) or "no registered phone")
+    text = f"Message waiting {state} for {shown}: " + (
+        f"lamp {done} on " + ", ".join(lamps) if lamps else f"no registered phone; {done} when one registers")
+    return CommandResult(text, {"number": number, "extension": extension, "messageWaiting": on,
                                 "ephones": [{"ephone": e.number, "mac": e.dottedMac, "registered": e.registered,
                                              "lamp": e.messageWaiting} for e in holders]})
 

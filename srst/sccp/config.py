@@ -456,8 +456,8 @@ def _alias(value: Any, path: str, tags: set[int], problems: list[ConfigProblem])
     to = _number(r, "to", required=True)
     preference = r.integer("preference", 0, 0, 10)
     cfw, cfwTimeout = None, 20
-    if r.has("cfw"):
-        f = r.child("cfw")
+    f = r.optionalChild("cfw")
+    if f is not None:
         cfw = _number(f, "number", required=True)
         cfwTimeout = f.integer("timeout", None, 3, 60000, required=True)
         f.finish()

@@ -56,6 +56,14 @@ REGISTER_NAMESPACE = "srst.debug.ephone.register"
 STATE_NAMESPACE = "srst.debug.ephone.state"
 """The log namespace of C{debug ephone state}."""
 
+MACHINE_NAMESPACE = "srst.debug.sccp.machine"
+"""
+The log namespace of the station machine's transitions (C{[26]:new ->
+connected (TCP connection)}): IOS prints no such lines, so they stay out of
+C{debug ephone state} and no command streams them; a developer enables the
+namespace on the L{srst.debug.DebugSwitches}.
+"""
+
 HANDSHAKE_TIMED_OUT = "handshake timed out"
 """The handshake-failure reason of a phone that did not finish in time."""
 
@@ -142,6 +150,7 @@ class SkinnyFactory(Factory):
         self.serverName = serverName
         self.registerLog = debug.logger(REGISTER_NAMESPACE)
         self.stateLog = debug.logger(STATE_NAMESPACE)
+        self.machineLog = debug.logger(MACHINE_NAMESPACE)
         self.listener = listener
         self.debugEnabled = debug.isEnabled
         self.settings = StationSettings(
@@ -212,7 +221,8 @@ class SkinnyFactory(Factory):
         core = StationCore(
             clock=self.clock, sender=protocol, registry=self.registry, settings=self.settings, now=self.now,
             socket=protocol.socketNumber, peerHost=protocol.peerHost, peerPort=protocol.peerPort,
-            registerLog=self.registerLog, stateLog=self.stateLog, listener=self.listener,
+            registerLog=self.registerLog, stateLog=self.stateLog, machineLog=self.machineLog,
+            listener=self.listener,
             debugEnabled=self.debugEnabled, logLimiter=self.logLimiter,
             admitted=IAdmittedConnection(protocol.transport, None))
         return Station(core)
@@ -303,4 +313,4 @@ class SkinnyFactory(Factory):
         }
 
 
-__all__ = ["HANDSHAKE_TIMED_OUT", "REGISTER_NAMESPACE", "STATE_NAMESPACE", "SkinnyFactory"]
+__all__ = ["HANDSHAKE_TIMED_OUT", "MACHINE_NAMESPACE", "REGISTER_NAMESPACE", "STATE_NAMESPACE", "SkinnyFactory"]
