@@ -17,14 +17,16 @@ from twisted.internet.defer import gatherResults
 from twisted.trial.unittest import TestCase
 
 from srst.media.rtp import PayloadType
+from srst.media.srtp import SrtpError, SrtpReceiver, generateKeys
 from srst.ports.g711 import FRAME_SAMPLES, G711Law
 from srst.ports.wav import writeWav
 from srst.sccp import messages as m
-from srst.sccp.constants import CallState, SoftKeyEvent
+from srst.sccp.constants import CallSecurityStatus, CallState, SoftKeyEvent, Tone
+from srst.sccp.srtpkeys import fromKeyInfo
 from srst.tools._phoneclient import SimulatedPhone
 from tests.audiohelpers import decodePayloads, normalizedXcorr
 from tests.callhelpers import isCallState, isMessage, waitUntil
-from tests.phonehelpers import registeredPhone
+from tests.phonehelpers import registeredPhone, routerYamlWithCapf
 from tests.routerhelpers import bounded, routerYaml, runCommand, startRouter, stateDirectory
 
 ALICE, BOB = "0000000000A1", "0000000000A2"
@@ -153,3 +155,171 @@ class MohIntegrationTests(TestCase):
         yield expect(a, isCallState(CallState.CONNECTED, refA), "resumed", mark[0])
         yield self.directMedia(a, b)
         self.assertEqual(self.service.mediaFarm.holdMusic.rows(), [])
+
+
+SECURE_CMF = """
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+  port: 0
+  secure-port: 0
+  trustpoint: srstca
+  phone-trustpoints: [capf]
+  max-ephones: 6
+  max-dn: 6
+  moh: {moh}
+  moh-secure: {mode}
+  ephones:
+    - {{mac: 0000.0000.00B1, type: "7970", buttons: [{{line: 1, dn: "5001", name: Alice}}]}}
+    - {{mac: 0000.0000.00B2, type: "7970", buttons: [{{line: 1, dn: "5002", name: Bob}}]}}
+    - {{mac: 0000.0000.00B3, type: "7970", buttons: [{{line: 1, dn: "5003", name: Carol}}]}}
+    - {{mac: 0000.0000.00B4, type: "7970", buttons: [{{line: 1, dn: "5004", name: Dave}}]}}
+"""
+
+S_ALICE, S_BOB, S_CAROL, S_DAVE = "0000000000B1", "0000000000B2", "0000000000B3", "0000000000B4"
+HOLD_TONE = isMessage(m.StartTone, tone=Tone.HOLD)
+
+
+class _RouterWithMoh(TestCase):
+    """
+    A router with C{moh} and C{moh-secure: mode}, TLS phones with LSCs
+    and clear phones.
+    """
+
+    timeout = 20
+    mode = "srtp"
+
+    @bounded
+    def setUp(self) -> Any:
+        stateDir = stateDirectory(self)
+        self.samples = music()
+        self.path = os.path.join(stateDir, "moh.wav")
+        writeWav(self.path, self.samples)
+        self.service = yield startRouter(self, routerYamlWithCapf(
+            stateDir, SECURE_CMF.format(moh=self.path, mode=self.mode)))
+
+    @bounded
+    def register(self, *phones: tuple[str, bool]) -> Any:
+        """@return: registered phones with media, one per C{(mac, tls)}, in order."""
+        registered = yield gatherResults([registeredPhone(self, self.service, mac, tls=tls)
+                                          for mac, tls in phones])
+        return [phone for phone, dn in registered]
+
+    @bounded
+    def connect(self, caller: SimulatedPhone, callee: SimulatedPhone, number: str) -> Any:
+        """
+        C{caller} dials C{number}, C{callee} answers and both send media.
+
+        @return: the caller's call reference.
+        """
+        mark = len(caller.received), len(callee.received)
+        caller.offHook()
+        caller.pressKeys(number)
+        yield expect(callee, isCallState(CallState.RING_IN), "ringing", mark[1])
+        callee.offHook()
+        connected = yield expect(caller, isCallState(CallState.CONNECTED), "connected", mark[0])
+        yield expect(callee, isCallState(CallState.CONNECTED), "callee connected", mark[1])
+        yield waitUntil(lambda: len(caller.media.transmitters) == 1 and len(callee.media.transmitters) == 1,
+                        "both phones sending", caller, callee)
+        return connected.callReference
+
+    @bounded
+    def hold(self, holder: SimulatedPhone, held: SimulatedPhone, ref: int) -> Any:
+        """
+        C{holder} presses Hold; waits until the router closed C{held}'s call media.
+
+        @return: C{(holderMark, heldMark)}: where both phones' messages stood before.
+        """
+        mark = len(holder.received), len(held.received)
+        holder.softKey(SoftKeyEvent.HOLD, 1, ref)
+        yield expect(holder, isCallState(CallState.HOLD, ref), "hold", mark[0])
+        yield expect(held, isMessage(m.CloseReceiveChannel), "held party's call media closed", mark[1])
+        return mark
+
+    @bounded
+    def recordMusic(self, held: SimulatedPhone, since: int) -> Any:
+        """
+        Wait for the music's OpenReceiveChannel to C{held} and record
+        L{RECORDED_FRAMES} packets from it.
+
+        @return: C{(orc, recording)}: the message and the decoded samples.
+        """
+        orc = yield expect(held, isMessage(m.OpenReceiveChannel), "the music opened", since)
+        yield waitUntil(lambda: orc.passThruPartyId in held.media.channels, "music port open", held)
+        held.media.payloads.clear()
+        held.media.captured.clear()
+        yield waitUntil(lambda: len(held.media.payloads) >= RECORDED_FRAMES, "the music", held)
+        law = G711Law.ALAW if held.media.lastPacket.payloadType == PayloadType.PCMA else G711Law.ULAW
+        return orc, decodePayloads(list(held.media.payloads)[:RECORDED_FRAMES], law)
+
+
+class SecureMohIntegrationTests(_RouterWithMoh):
+    """
+    C{moh-secure: srtp} (the default): a held TLS phone hears the music as
+    SRTP with keys the router generated, and keeps its lock.
+    """
+
+    @bounded
+    def test_securePhoneHearsSrtpMusic(self) -> Any:
+        """
+        Alice (TLS) holds Bob (TLS): Bob's music ORC carries a fresh
+        router key; what Bob records with it is the file (correlation >=
+        0.9); a third key set decrypts none of the packets; Bob's CallInfo
+        is not re-sent (still Encrypted: the lock stays); Alice receives
+        nothing while Bob listens.
+        """
+        a, b = yield self.register((S_ALICE, True), (S_BOB, True))
+        ref = yield self.connect(a, b, "5002")
+        info = b.receivedOfType(m.CallInfo)[-1]
+        self.assertEqual(info.callSecurityStatus, CallSecurityStatus.ENCRYPTED)
+        callKeys = {orc.rxKey.key for phone in (a, b) for orc in phone.receivedOfType(m.OpenReceiveChannel)}
+        mark = yield self.hold(a, b, ref)
+        yield waitUntil(lambda: not a.media.active, "Alice's media closed", a)
+        heardByAlice = a.media.packetsReceived
+        orc, recording = yield self.recordMusic(b, mark[1])
+        self.assertNotEqual(orc.rxKey, m.NO_KEY)
+        self.assertNotIn(orc.rxKey.key, callKeys)
+        self.assertGreaterEqual(normalizedXcorr(recording, self.samples), 0.9)
+        self.assertEqual(b.media.plainPacketsReceived, 0)
+        captured = list(b.media.captured)
+        self.assertGreaterEqual(len(captured), RECORDED_FRAMES)
+        handedOut, third = SrtpReceiver(fromKeyInfo(orc.rxKey)), SrtpReceiver(generateKeys())
+        for packet in captured:
+            handedOut.unprotect(packet)
+            self.assertRaises(SrtpError, third.unprotect, packet)
+        self.assertEqual(b.receivedOfType(m.CallInfo)[-1], info)
+        self.assertEqual([msg for msg in b.received[mark[1]:] if isMessage(m.CallInfo)(msg) or HOLD_TONE(msg)],
+                         [])
+        self.assertEqual((a.media.channels, a.media.packetsReceived), ({}, heardByAlice))
+        [row] = self.service.mediaFarm.holdMusic.rows()
+        self.assertTrue(row.snapshot.secure)
+
+
+class ToneOnHoldIntegrationTests(_RouterWithMoh):
+    """
+    C{moh-secure: tone} (IOS): a held secure phone hears the tone on hold,
+    a held clear phone on the same router still hears the music.
+    """
+
+    mode = "tone"
+
+    @bounded
+    def test_secureGetsToneClearGetsMusic(self) -> Any:
+        """
+        Alice (TLS) holds Bob (TLS): Bob gets StartTone(Hold) and no
+        OpenReceiveChannel.  Carol (clear) holds Dave (clear): Dave records
+        the file.
+        """
+        a, b, c, d = yield self.register((S_ALICE, True), (S_BOB, True), (S_CAROL, False), (S_DAVE, False))
+        ref = yield self.connect(a, b, "5002")
+        mark = yield self.hold(a, b, ref)
+        yield expect(b, HOLD_TONE, "tone on hold", mark[1])
+        ref = yield self.connect(c, d, "5004")
+        markD = yield self.hold(c, d, ref)
+        orc, recording = yield self.recordMusic(d, markD[1])
+        self.assertEqual(orc.rxKey, m.NO_KEY)
+        self.assertGreaterEqual(normalizedXcorr(recording, self.samples), 0.9)
+        self.assertEqual([msg for msg in b.received[mark[1]:] if isMessage(m.OpenReceiveChannel)(msg)], [])
+        self.assertEqual(b.media.channels, {})
+        [row] = self.service.mediaFarm.holdMusic.rows()
+        self.assertRegex(row.label, r"^ephone-4\[\d\]$")  # Dave's ephone
+        self.assertFalse(row.snapshot.secure)
