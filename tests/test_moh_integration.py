@@ -13,7 +13,7 @@ import math
 import os
 from typing import Any
 
-from twisted.internet.defer import gatherResults
+from twisted.internet.defer import Deferred, gatherResults
 from twisted.trial.unittest import TestCase
 
 from srst.media.rtp import PayloadType
@@ -323,3 +323,98 @@ class ToneOnHoldIntegrationTests(_RouterWithMoh):
         [row] = self.service.mediaFarm.holdMusic.rows()
         self.assertRegex(row.label, r"^ephone-4\[\d\]$")  # Dave's ephone
         self.assertFalse(row.snapshot.secure)
+
+
+PORT_CMF = """
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+  port: 0
+  max-ephones: 2
+  max-dn: 2
+  moh: {moh}
+  ephones:
+    - {{mac: 0000.0000.00A1, type: "7970", buttons: [{{line: 1, dn: "4001", name: Alice}}]}}
+voice-ports:
+  1/0/0: {{signal: fxs-loop-start}}
+dial-peers:
+  - {{tag: 81234, type: pots, destination-pattern: "81234", port: 1/0/0}}
+"""
+
+SETTLING_FRAMES = 5
+"""Frames a port's recording skips: what was on the way before the music (the phone's audio)."""
+
+
+def bestRotation(recording: list[int], samples: list[int]) -> float:
+    """
+    The best L{normalizedXcorr} of C{recording} against the looped
+    C{samples} started at any whole frame: a listener that was already
+    playing when the recording began.
+    """
+    frames = len(samples) // FRAME_SAMPLES
+    return max(normalizedXcorr(recording, (samples[k * FRAME_SAMPLES:] + samples * 2)[:len(recording)])
+               for k in range(frames))
+
+
+class VoicePortMohIntegrationTests(TestCase):
+    """
+    A voice port (FXS, the simulated line's DSP) as the held party.
+    """
+
+    timeout = 20
+
+    @bounded
+    def setUp(self) -> Any:
+        stateDir = stateDirectory(self)
+        self.samples = music()
+        self.path = os.path.join(stateDir, "moh.wav")
+        writeWav(self.path, self.samples)
+        self.service = yield startRouter(self, routerYaml(stateDir, extra=PORT_CMF.format(moh=self.path)))
+
+    @bounded
+    def recordPort(self, frames: int) -> Any:
+        """@return: the next C{frames} frames the port's DSP receives, decoded."""
+        recorded: Deferred[None] = Deferred()
+        dsp = self.service.voicePorts[0].dsp
+        dsp.startRecording(frames * FRAME_SAMPLES, lambda: recorded.callback(None))
+        yield recorded
+        return list(dsp.takeRecording() or ())
+
+    @bounded
+    def test_heldPortHearsTheFile(self) -> Any:
+        """
+        A phone calls 1/0/0, the line answers, the phone holds: what the
+        port's DSP receives is the music-on-hold file (correlation >= 0.9,
+        from whichever frame the stream was at); resume reconnects the
+        phone and the port directly (each sends to the other's address).
+        """
+        [(phone, dn)] = yield gatherResults([registeredPhone(self, self.service, ALICE, tls=False)])
+        phone.offHook()
+        phone.pressKeys("81234")
+        yield expect(phone, isCallState(CallState.RING_OUT), "ring out")
+        result = yield runCommand(self.service, "voice-port", "1/0/0", "offhook")
+        self.assertEqual(result.exitCode, 0)
+        connected = yield expect(phone, isCallState(CallState.CONNECTED), "connected")
+        ref = connected.callReference
+        yield waitUntil(lambda: phone.media.plainPacketsReceived >= 5, "the port's audio", phone)
+
+        mark = len(phone.received)
+        phone.softKey(SoftKeyEvent.HOLD, 1, ref)
+        yield expect(phone, isCallState(CallState.HOLD, ref), "hold", mark)
+        [row] = self.service.mediaFarm.holdMusic.rows()
+        self.assertEqual(row.label, "voice-port 1/0/0")
+        recording = yield self.recordPort(SETTLING_FRAMES + RECORDED_FRAMES)
+        self.assertGreaterEqual(bestRotation(recording[SETTLING_FRAMES * FRAME_SAMPLES:], self.samples), 0.9)
+
+        mark = len(phone.received)
+        phone.softKey(SoftKeyEvent.RESUME, 1, ref)
+        yield expect(phone, isCallState(CallState.CONNECTED, ref), "resumed", mark)
+        orc = yield expect(phone, isMessage(m.OpenReceiveChannel), "media reopened", mark)
+        smt = yield expect(phone, isMessage(m.StartMediaTransmission), "sending again", mark)
+        yield waitUntil(lambda: orc.passThruPartyId in phone.media.channels, "receive port open", phone)
+        base = phone.media.plainPacketsReceived
+        yield waitUntil(lambda: phone.media.plainPacketsReceived >= base + 5, "the port's audio again", phone)
+        self.assertEqual(self.service.mediaFarm.holdMusic.rows(), [])
+        port = self.service.portService.mediaOf("1/0/0")
+        local = phone.media.channels[orc.passThruPartyId].port.getHost().port
+        self.assertEqual((port.remote, port.localPort), (("127.0.0.1", local), smt.remotePortNumber))
+        self.assertEqual(phone.media.lastPacket.ssrc, port.ssrc)
