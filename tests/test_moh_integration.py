@@ -14,11 +14,16 @@ import os
 from typing import Any
 
 from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet import reactor
+from twisted.internet.task import Clock, LoopingCall
 from twisted.trial.unittest import TestCase
+from zope.interface import directlyProvides, providedBy
 
 from srst.media.rtp import PayloadType
+from srst.mgcp.fallback import FallbackStatus
 from srst.media.srtp import SrtpError, SrtpReceiver, generateKeys
 from srst.ports.g711 import FRAME_SAMPLES, G711Law
+from srst.ports.media import PACKET_INTERVAL
 from srst.ports.wav import writeWav
 from srst.sccp import messages as m
 from srst.sccp.constants import CallSecurityStatus, CallState, SoftKeyEvent, Tone
@@ -27,7 +32,7 @@ from srst.tools._phoneclient import SimulatedPhone
 from tests.audiohelpers import decodePayloads, normalizedXcorr
 from tests.callhelpers import isCallState, isMessage, waitUntil
 from tests.phonehelpers import registeredPhone, routerYamlWithCapf
-from tests.routerhelpers import bounded, routerYaml, runCommand, startRouter, stateDirectory
+from tests.routerhelpers import bounded, freePort, routerYaml, runCommand, startRouter, stateDirectory
 
 ALICE, BOB = "0000000000A1", "0000000000A2"
 DN_A, DN_B = "4001", "4002"
@@ -355,7 +360,7 @@ def bestRotation(recording: list[int], samples: list[int]) -> float:
                for k in range(frames))
 
 
-class VoicePortMohIntegrationTests(TestCase):
+class _HeldPortTests(TestCase):
     """
     A voice port (FXS, the simulated line's DSP) as the held party.
     """
@@ -380,12 +385,13 @@ class VoicePortMohIntegrationTests(TestCase):
         return list(dsp.takeRecording() or ())
 
     @bounded
-    def test_heldPortHearsTheFile(self) -> Any:
+    def portHeldByPhone(self) -> Any:
         """
-        A phone calls 1/0/0, the line answers, the phone holds: what the
-        port's DSP receives is the music-on-hold file (correlation >= 0.9,
-        from whichever frame the stream was at); resume reconnects the
-        phone and the port directly (each sends to the other's address).
+        A phone calls 1/0/0 (81234), the line answers, the phone holds:
+        what the port's DSP receives is the music-on-hold file
+        (correlation >= 0.9, from whichever frame the stream was at).
+
+        @return: C{(phone, ref)}: the phone and its call reference.
         """
         [(phone, dn)] = yield gatherResults([registeredPhone(self, self.service, ALICE, tls=False)])
         phone.offHook()
@@ -404,6 +410,24 @@ class VoicePortMohIntegrationTests(TestCase):
         self.assertEqual(row.label, "voice-port 1/0/0")
         recording = yield self.recordPort(SETTLING_FRAMES + RECORDED_FRAMES)
         self.assertGreaterEqual(bestRotation(recording[SETTLING_FRAMES * FRAME_SAMPLES:], self.samples), 0.9)
+        return phone, ref
+
+
+
+class VoicePortMohIntegrationTests(_HeldPortTests):
+    """
+    A voice port under local call control (FXS) held by a phone.
+    """
+
+    @bounded
+    def test_heldPortHearsTheFile(self) -> Any:
+        """
+        A phone calls 1/0/0, the line answers, the phone holds: what the
+        port's DSP receives is the music-on-hold file (correlation >= 0.9,
+        from whichever frame the stream was at); resume reconnects the
+        phone and the port directly (each sends to the other's address).
+        """
+        phone, ref = yield self.portHeldByPhone()
 
         mark = len(phone.received)
         phone.softKey(SoftKeyEvent.RESUME, 1, ref)
@@ -418,3 +442,75 @@ class VoicePortMohIntegrationTests(TestCase):
         local = phone.media.channels[orc.passThruPartyId].port.getHost().port
         self.assertEqual((port.remote, port.localPort), (("127.0.0.1", local), smt.remotePortNumber))
         self.assertEqual(phone.media.lastPacket.ssrc, port.ssrc)
+
+
+MGCP_PORT_CMF = PORT_CMF.replace('port: 1/0/0}', 'port: 1/0/0, application: mgcpapp}') + """
+mgcp:
+  bind: {{host: 127.0.0.1, port: 0}}
+  call-agent: {{host: 127.0.0.1, port: {agentPort}}}
+  timers: {{request-timeout-ms: 100, request-timeout-max-ms: 200, tsmax: 1, tdinit: 1}}
+ccm-manager:
+  fallback-mgcp: true
+  keepalive-interval: 1
+  failover-interval: 2
+"""
+
+
+class ClockedReactor:
+    """
+    The reactor, with the time of a L{Clock}: the router's timers (the
+    media pump, the fallback detection) run as the test advances it,
+    its sockets are real.
+    """
+
+    def __init__(self, reactor: Any, clock: Clock) -> None:
+        self._reactor = reactor
+        self.clock = clock
+        directlyProvides(self, providedBy(reactor))
+
+    def callLater(self, delay: float, f: Any, *args: Any, **kwargs: Any) -> Any:
+        return self.clock.callLater(delay, f, *args, **kwargs)
+
+    def seconds(self) -> float:
+        return self.clock.seconds()
+
+    def getDelayedCalls(self) -> Any:
+        return self.clock.getDelayedCalls()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._reactor, name)
+
+
+class MgcpPortMohIntegrationTests(_HeldPortTests):
+    """
+    An MGCP-controlled port (C{application mgcpapp}) in fallback, held by a
+    phone: the router's local call control plays it the music.  The call
+    agent never answers; the router's time is a L{Clock}, advanced past
+    the 2 s failover interval, then 20 ms per 20 ms of the reactor's own
+    time (the media pump).
+    """
+
+    @bounded
+    def setUp(self) -> Any:
+        stateDir = stateDirectory(self)
+        self.samples = music()
+        self.path = os.path.join(stateDir, "moh.wav")
+        writeWav(self.path, self.samples)
+        clock = Clock()
+        yaml = routerYaml(stateDir, extra=MGCP_PORT_CMF.format(moh=self.path, agentPort=freePort()))
+        self.service = yield startRouter(self, yaml, reactor=ClockedReactor(reactor, clock))
+        monitor = self.service.mgcpService.monitor
+        self.assertIsNot(monitor.status, FallbackStatus.FALLBACK)
+        clock.pump([0.1] * 30)
+        self.assertIs(monitor.status, FallbackStatus.FALLBACK)
+        self.assertTrue(self.service.portEndpoints["1/0/0"].active, "1/0/0 under local call control")
+        pump = LoopingCall(clock.advance, PACKET_INTERVAL)
+        pump.start(PACKET_INTERVAL, now=False)
+        self.addCleanup(pump.stop)
+
+    @bounded
+    def test_heldMgcpPortHearsTheFile(self) -> Any:
+        """
+        The phone holds the fallback port: the port's DSP records the file.
+        """
+        yield self.portHeldByPhone()
