@@ -16,6 +16,7 @@ from typing import Any
 from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet import reactor
 from twisted.internet.task import Clock, LoopingCall
+from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial.unittest import TestCase
 from zope.interface import directlyProvides, providedBy
 
@@ -74,6 +75,30 @@ def expect(phone: SimulatedPhone, predicate: Any, what: str, since: int = 0) -> 
     return found[0]
 
 
+@bounded
+def directMedia(x: SimulatedPhone, y: SimulatedPhone, packets: int = 5) -> Any:
+    """
+    Wait until C{x} and C{y} each hear at least C{packets} more RTP
+    packets straight from the other's transmitter (its SSRC).
+    """
+    def sending() -> bool:
+        return len(x.media.transmitters) == 1 and len(y.media.transmitters) == 1
+
+    yield waitUntil(sending, "both phones sending", x, y)
+    base = x.media.plainPacketsReceived, y.media.plainPacketsReceived
+
+    def direct() -> bool:
+        for receiving, sender, start in (x, y, base[0]), (y, x, base[1]):
+            if not sending() or receiving.media.plainPacketsReceived < start + packets:
+                return False
+            [transmitter] = sender.media.transmitters.values()
+            if receiving.media.lastPacket is None or receiving.media.lastPacket.ssrc != transmitter.ssrc:
+                return False
+        return True
+
+    yield waitUntil(direct, "RTP both ways between the phones", x, y)
+
+
 class MohIntegrationTests(TestCase):
     """
     A held clear phone hears the C{moh} file from the router.
@@ -90,28 +115,9 @@ class MohIntegrationTests(TestCase):
         self.service = yield startRouter(self, routerYaml(stateDir, extra=CMF.format(moh=self.path)))
         self.phones: list[SimulatedPhone] = []
 
-    @bounded
     def directMedia(self, x: SimulatedPhone, y: SimulatedPhone, packets: int = 5) -> Any:
-        """
-        Wait until C{x} and C{y} each hear at least C{packets} more RTP
-        packets straight from the other's transmitter (its SSRC).
-        """
-        def sending() -> bool:
-            return len(x.media.transmitters) == 1 and len(y.media.transmitters) == 1
-
-        yield waitUntil(sending, "both phones sending", x, y)
-        base = x.media.plainPacketsReceived, y.media.plainPacketsReceived
-
-        def direct() -> bool:
-            for receiving, sender, start in (x, y, base[0]), (y, x, base[1]):
-                if not sending() or receiving.media.plainPacketsReceived < start + packets:
-                    return False
-                [transmitter] = sender.media.transmitters.values()
-                if receiving.media.lastPacket is None or receiving.media.lastPacket.ssrc != transmitter.ssrc:
-                    return False
-            return True
-
-        yield waitUntil(direct, "RTP both ways between the phones", x, y)
+        """See L{directMedia}."""
+        return directMedia(x, y, packets)
 
     @bounded
     def test_heldPartyHearsTheFile(self) -> Any:
@@ -514,3 +520,107 @@ class MgcpPortMohIntegrationTests(_HeldPortTests):
         The phone holds the fallback port: the port's DSP records the file.
         """
         yield self.portHeldByPhone()
+
+
+class FileGoneIntegrationTests(TestCase):
+    """
+    The music-on-hold file disappears while the router runs, then comes
+    back.  The router's time is a L{Clock} (advanced past the file's
+    30 s recheck by the test, and 20 ms per 20 ms of the reactor's own
+    time for the media pump).
+    """
+
+    timeout = 20
+
+    @bounded
+    def setUp(self) -> Any:
+        stateDir = stateDirectory(self)
+        self.samples = music()
+        self.path = os.path.join(stateDir, "moh.wav")
+        writeWav(self.path, self.samples)
+        self.clock = Clock()
+        self.logged: list[str] = []
+        observer = lambda event: self.logged.append(formatEvent(event))  # noqa: E731
+        globalLogPublisher.addObserver(observer)
+        self.addCleanup(globalLogPublisher.removeObserver, observer)
+        self.service = yield startRouter(self, routerYaml(stateDir, extra=CMF.format(moh=self.path)),
+                                         reactor=ClockedReactor(reactor, self.clock))
+        pump = LoopingCall(self.clock.advance, PACKET_INTERVAL)
+        pump.start(PACKET_INTERVAL, now=False)
+        self.addCleanup(pump.stop)
+
+    def mohLines(self) -> list[str]:
+        """@return: what was logged about the music-on-hold file."""
+        return [line for line in self.logged if line.startswith("music on hold file")]
+
+    def recheck(self) -> None:
+        """Advance the router's time past the next check of the file."""
+        self.clock.advance(self.service.mediaFarm.holdMusic.recheck)
+
+    @bounded
+    def holdAndResume(self, a: SimulatedPhone, b: SimulatedPhone, ref: int, music: bool) -> Any:
+        """
+        C{a} holds C{b}: C{b} records the file when C{music}, else hears
+        the tone on hold and gets no media; then C{a} resumes and the
+        phones talk directly again.
+        """
+        mark = len(a.received), len(b.received)
+        a.softKey(SoftKeyEvent.HOLD, 1, ref)
+        yield expect(a, isCallState(CallState.HOLD, ref), "hold", mark[0])
+        yield expect(b, isMessage(m.CloseReceiveChannel), "Bob's call media closed", mark[1])
+        if music:
+            yield expect(b, isMessage(m.OpenReceiveChannel), "Bob's music opened", mark[1])
+            b.media.payloads.clear()
+            yield waitUntil(lambda: len(b.media.payloads) >= RECORDED_FRAMES, "Bob hears the music", b)
+            law = G711Law.ALAW if b.media.lastPacket.payloadType == PayloadType.PCMA else G711Law.ULAW
+            recording = decodePayloads(list(b.media.payloads)[:RECORDED_FRAMES], law)
+            self.assertGreaterEqual(normalizedXcorr(recording, self.samples), 0.9)
+        else:
+            yield expect(b, HOLD_TONE, "tone on hold", mark[1])
+            self.assertEqual([msg for msg in b.received[mark[1]:] if isMessage(m.OpenReceiveChannel)(msg)], [])
+            self.assertEqual(self.service.mediaFarm.holdMusic.rows(), [])
+        mark = len(a.received), len(b.received)
+        a.softKey(SoftKeyEvent.RESUME, 1, ref)
+        yield expect(a, isCallState(CallState.CONNECTED, ref), "resumed", mark[0])
+        yield directMedia(a, b)
+
+    @bounded
+    def test_fileGoneThenBack(self) -> Any:
+        """
+        The file is deleted: after the recheck a hold gives the tone on
+        hold, with one warning naming the file and why, however many
+        checks and holds follow; the call goes on (resume, direct media).
+        The file is written again: after the next check, one info line,
+        and a hold gives the music again.
+        """
+        registered = yield gatherResults([registeredPhone(self, self.service, mac, tls=False)
+                                          for mac in (ALICE, BOB)])
+        a, b = [phone for phone, dn in registered]
+        mark = len(b.received)
+        a.offHook()
+        a.pressKeys(DN_B)
+        yield expect(b, isCallState(CallState.RING_IN), "ringing", mark)
+        b.offHook()
+        connected = yield expect(a, isCallState(CallState.CONNECTED), "connected")
+        ref = connected.callReference
+        yield directMedia(a, b)
+        self.assertEqual(self.mohLines(), [])
+
+        os.remove(self.path)
+        self.recheck()
+        gone = ["music on hold file %s unreadable (cannot read: No such file or directory): tone on hold"
+                % (self.path,)]
+        self.assertEqual(self.mohLines(), gone)
+        self.assertFalse(self.service.mediaFarm.holdMusic.available())
+        yield self.holdAndResume(a, b, ref, music=False)
+        self.recheck()
+        yield self.holdAndResume(a, b, ref, music=False)
+        self.assertEqual(self.mohLines(), gone)
+
+        writeWav(self.path, self.samples)
+        self.recheck()
+        self.assertEqual(self.mohLines(), gone + ["music on hold file %s readable again: music on hold"
+                                                  % (self.path,)])
+        yield self.holdAndResume(a, b, ref, music=True)
+        self.assertEqual([registered.deviceName for registered in (a, b)
+                          if self.service.registry.byMac(registered.config.mac) is None], [])
