@@ -17,10 +17,11 @@ from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet import reactor
 from twisted.internet.task import Clock, LoopingCall
 from twisted.logger import formatEvent, globalLogPublisher
-from twisted.trial.unittest import TestCase
+from twisted.trial.unittest import SkipTest, TestCase
 from zope.interface import directlyProvides, providedBy
 
-from srst.media.rtp import PayloadType
+from srst.media.multicast import listenGroup
+from srst.media.rtp import PayloadType, decodeRtp
 from srst.mgcp.fallback import FallbackStatus
 from srst.media.srtp import SrtpError, SrtpReceiver, generateKeys
 from srst.ports.g711 import FRAME_SAMPLES, G711Law
@@ -32,8 +33,10 @@ from srst.sccp.srtpkeys import fromKeyInfo
 from srst.tools._phoneclient import SimulatedPhone
 from tests.audiohelpers import decodePayloads, normalizedXcorr
 from tests.callhelpers import isCallState, isMessage, waitUntil
+from tests.multicasthelpers import LOOPBACK, loopbackMulticast, randomGroup
 from tests.phonehelpers import registeredPhone, routerYamlWithCapf
 from tests.routerhelpers import bounded, freePort, routerYaml, runCommand, startRouter, stateDirectory
+from tests.test_ports_moh import Phone as GroupMember
 
 ALICE, BOB = "0000000000A1", "0000000000A2"
 DN_A, DN_B = "4001", "4002"
@@ -624,3 +627,47 @@ class FileGoneIntegrationTests(TestCase):
         yield self.holdAndResume(a, b, ref, music=True)
         self.assertEqual([registered.deviceName for registered in (a, b)
                           if self.service.registry.byMac(registered.config.mac) is None], [])
+
+
+class MulticastMohIntegrationTests(TestCase):
+    """
+    C{multicast-moh} in a running router's configuration: the router also
+    streams the file to the group (TTL 0, on 127.0.0.1: this host only).
+    The router's time is a L{Clock}, advanced 20 ms per 20 ms of the
+    reactor's own time for the media pump.
+    """
+
+    timeout = 20
+
+    @bounded
+    def test_groupMemberHearsTheFile(self) -> Any:
+        """
+        A member of the group, joined on 127.0.0.1, records the file from
+        the router's multicast stream (correlation >= 0.9, from whichever
+        frame it was at); C{show voice dsp} lists the stream.
+        """
+        reason = loopbackMulticast(self.addCleanup)
+        if reason is not None:
+            raise SkipTest(reason)
+        stateDir = stateDirectory(self)
+        samples = music()
+        path = os.path.join(stateDir, "moh.wav")
+        writeWav(path, samples)
+        group, port = randomGroup(), 16384 + 2 * (os.getpid() % 8000)
+        cmf = CMF.format(moh=path) + "  multicast-moh: {address: %s, port: %d, ttl: 0}\n" % (group, port)
+        clock = Clock()
+        member = GroupMember()
+        listening = yield listenGroup(reactor, group, port, LOOPBACK, member)
+        self.addCleanup(listening.stopListening)
+        self.service = yield startRouter(self, routerYaml(stateDir, extra=cmf),
+                                         reactor=ClockedReactor(reactor, clock))
+        [row] = self.service.mediaFarm.holdMusic.rows()
+        self.assertEqual(row.label, "multicast %s:%d" % (group, port))
+        pump = LoopingCall(clock.advance, PACKET_INTERVAL)
+        pump.start(PACKET_INTERVAL, now=False)
+        self.addCleanup(pump.stop)
+        yield member.got(RECORDED_FRAMES)
+        packets = [decodeRtp(datagram) for datagram in member.datagrams[:RECORDED_FRAMES]]
+        self.assertEqual({packet.payloadType for packet in packets}, {PayloadType.PCMU})
+        recording = decodePayloads([packet.payload for packet in packets], G711Law.ULAW)
+        self.assertGreaterEqual(bestRotation(recording, samples), 0.9)
