@@ -1,10 +1,16 @@
 """
 End-to-end music on hold through the real router on 127.0.0.1
-(L{srst.service.RouterService} with C{call-manager-fallback moh}): two
-clear-text simulated phones with L{srst.tools._phonemedia.PhoneMedia}
-exchange RTP; when one holds, the other records what the router streams
-and it is the music-on-hold file; resume restores the direct path.
-Waits are Deferreds fired by what the phones receive, with a bound.
+(L{srst.service.RouterService} with C{call-manager-fallback moh}):
+simulated phones with L{srst.tools._phonemedia.PhoneMedia} (clear-text, and
+TLS with LSCs for SRTP) and voice ports whose DSP records.  A held party
+records what the router streams and it is the music-on-hold file; a secure
+held phone gets it as SRTP with a router key (or, with C{moh-secure: tone},
+the tone on hold); a voice port and an MGCP port in fallback hear it; a
+file gone at run time gives the tone on hold until it is back; and
+C{multicast-moh} reaches a group member on loopback.  Where the router's
+timers matter (fallback, the file's recheck, multicast) its time is a
+L{Clock}.  Waits are Deferreds fired by what the phones and ports receive,
+with a bound.
 """
 
 from __future__ import annotations
