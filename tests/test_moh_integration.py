@@ -1,10 +1,16 @@
 """
 End-to-end music on hold through the real router on 127.0.0.1
-(L{srst.service.RouterService} with C{call-manager-fallback moh}): two
-clear-text simulated phones with L{srst.tools._phonemedia.PhoneMedia}
-exchange RTP; when one holds, the other records what the router streams
-and it is the music-on-hold file; resume restores the direct path.
-Waits are Deferreds fired by what the phones receive, with a bound.
+(L{srst.service.RouterService} with C{call-manager-fallback moh}):
+simulated phones with L{srst.tools._phonemedia.PhoneMedia} (clear-text, and
+TLS with LSCs for SRTP) and voice ports whose DSP records.  A held party
+records what the router streams and it is the music-on-hold file; a secure
+held phone gets it as SRTP with a router key (or, with C{moh-secure: tone},
+the tone on hold); a voice port and an MGCP port in fallback hear it; a
+file gone at run time gives the tone on hold until it is back; and
+C{multicast-moh} reaches a group member on loopback.  Where the router's
+timers matter (fallback, the file's recheck, multicast) its time is a
+L{Clock}.  Waits are Deferreds fired by what the phones and ports receive,
+with a bound.
 """
 
 from __future__ import annotations
@@ -13,19 +19,30 @@ import math
 import os
 from typing import Any
 
-from twisted.internet.defer import gatherResults
-from twisted.trial.unittest import TestCase
+from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet import reactor
+from twisted.internet.task import Clock, LoopingCall
+from twisted.logger import formatEvent, globalLogPublisher
+from twisted.trial.unittest import SkipTest, TestCase
+from zope.interface import directlyProvides, providedBy
 
-from srst.media.rtp import PayloadType
+from srst.media.multicast import listenGroup
+from srst.media.rtp import PayloadType, decodeRtp
+from srst.mgcp.fallback import FallbackStatus
+from srst.media.srtp import SrtpError, SrtpReceiver, generateKeys
 from srst.ports.g711 import FRAME_SAMPLES, G711Law
+from srst.ports.media import PACKET_INTERVAL
 from srst.ports.wav import writeWav
 from srst.sccp import messages as m
-from srst.sccp.constants import CallState, SoftKeyEvent
+from srst.sccp.constants import CallSecurityStatus, CallState, SoftKeyEvent, Tone
+from srst.sccp.srtpkeys import fromKeyInfo
 from srst.tools._phoneclient import SimulatedPhone
 from tests.audiohelpers import decodePayloads, normalizedXcorr
 from tests.callhelpers import isCallState, isMessage, waitUntil
-from tests.phonehelpers import registeredPhone
-from tests.routerhelpers import bounded, routerYaml, runCommand, startRouter, stateDirectory
+from tests.multicasthelpers import LOOPBACK, loopbackMulticast, randomGroup
+from tests.phonehelpers import registeredPhone, routerYamlWithCapf
+from tests.routerhelpers import bounded, freePort, routerYaml, runCommand, startRouter, stateDirectory
+from tests.test_ports_moh import Phone as GroupMember
 
 ALICE, BOB = "0000000000A1", "0000000000A2"
 DN_A, DN_B = "4001", "4002"
@@ -67,6 +84,30 @@ def expect(phone: SimulatedPhone, predicate: Any, what: str, since: int = 0) -> 
     return found[0]
 
 
+@bounded
+def directMedia(x: SimulatedPhone, y: SimulatedPhone, packets: int = 5) -> Any:
+    """
+    Wait until C{x} and C{y} each hear at least C{packets} more RTP
+    packets straight from the other's transmitter (its SSRC).
+    """
+    def sending() -> bool:
+        return len(x.media.transmitters) == 1 and len(y.media.transmitters) == 1
+
+    yield waitUntil(sending, "both phones sending", x, y)
+    base = x.media.plainPacketsReceived, y.media.plainPacketsReceived
+
+    def direct() -> bool:
+        for receiving, sender, start in (x, y, base[0]), (y, x, base[1]):
+            if not sending() or receiving.media.plainPacketsReceived < start + packets:
+                return False
+            [transmitter] = sender.media.transmitters.values()
+            if receiving.media.lastPacket is None or receiving.media.lastPacket.ssrc != transmitter.ssrc:
+                return False
+        return True
+
+    yield waitUntil(direct, "RTP both ways between the phones", x, y)
+
+
 class MohIntegrationTests(TestCase):
     """
     A held clear phone hears the C{moh} file from the router.
@@ -83,28 +124,9 @@ class MohIntegrationTests(TestCase):
         self.service = yield startRouter(self, routerYaml(stateDir, extra=CMF.format(moh=self.path)))
         self.phones: list[SimulatedPhone] = []
 
-    @bounded
     def directMedia(self, x: SimulatedPhone, y: SimulatedPhone, packets: int = 5) -> Any:
-        """
-        Wait until C{x} and C{y} each hear at least C{packets} more RTP
-        packets straight from the other's transmitter (its SSRC).
-        """
-        def sending() -> bool:
-            return len(x.media.transmitters) == 1 and len(y.media.transmitters) == 1
-
-        yield waitUntil(sending, "both phones sending", x, y)
-        base = x.media.plainPacketsReceived, y.media.plainPacketsReceived
-
-        def direct() -> bool:
-            for receiving, sender, start in (x, y, base[0]), (y, x, base[1]):
-                if not sending() or receiving.media.plainPacketsReceived < start + packets:
-                    return False
-                [transmitter] = sender.media.transmitters.values()
-                if receiving.media.lastPacket is None or receiving.media.lastPacket.ssrc != transmitter.ssrc:
-                    return False
-            return True
-
-        yield waitUntil(direct, "RTP both ways between the phones", x, y)
+        """See L{directMedia}."""
+        return directMedia(x, y, packets)
 
     @bounded
     def test_heldPartyHearsTheFile(self) -> Any:
@@ -153,3 +175,505 @@ class MohIntegrationTests(TestCase):
         yield expect(a, isCallState(CallState.CONNECTED, refA), "resumed", mark[0])
         yield self.directMedia(a, b)
         self.assertEqual(self.service.mediaFarm.holdMusic.rows(), [])
+
+
+SECURE_CMF = """
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+  port: 0
+  secure-port: 0
+  trustpoint: srstca
+  phone-trustpoints: [capf]
+  max-ephones: 6
+  max-dn: 6
+  moh: {moh}
+  moh-secure: {mode}
+  ephones:
+    - {{mac: 0000.0000.00B1, type: "7970", buttons: [{{line: 1, dn: "5001", name: Alice}}]}}
+    - {{mac: 0000.0000.00B2, type: "7970", buttons: [{{line: 1, dn: "5002", name: Bob}}]}}
+    - {{mac: 0000.0000.00B3, type: "7970", buttons: [{{line: 1, dn: "5003", name: Carol}}]}}
+    - {{mac: 0000.0000.00B4, type: "7970", buttons: [{{line: 1, dn: "5004", name: Dave}}]}}
+"""
+
+S_ALICE, S_BOB, S_CAROL, S_DAVE = "0000000000B1", "0000000000B2", "0000000000B3", "0000000000B4"
+HOLD_TONE = isMessage(m.StartTone, tone=Tone.HOLD)
+
+
+class _RouterWithMoh(TestCase):
+    """
+    A router with C{moh} and C{moh-secure: mode}, TLS phones with LSCs
+    and clear phones.
+    """
+
+    timeout = 20
+    mode = "srtp"
+
+    @bounded
+    def setUp(self) -> Any:
+        stateDir = stateDirectory(self)
+        self.samples = music()
+        self.path = os.path.join(stateDir, "moh.wav")
+        writeWav(self.path, self.samples)
+        self.service = yield startRouter(self, routerYamlWithCapf(
+            stateDir, SECURE_CMF.format(moh=self.path, mode=self.mode)))
+
+    @bounded
+    def register(self, *phones: tuple[str, bool]) -> Any:
+        """@return: registered phones with media, one per C{(mac, tls)}, in order."""
+        registered = yield gatherResults([registeredPhone(self, self.service, mac, tls=tls)
+                                          for mac, tls in phones])
+        return [phone for phone, dn in registered]
+
+    @bounded
+    def connect(self, caller: SimulatedPhone, callee: SimulatedPhone, number: str) -> Any:
+        """
+        C{caller} dials C{number}, C{callee} answers and both send media.
+
+        @return: the caller's call reference.
+        """
+        mark = len(caller.received), len(callee.received)
+        caller.offHook()
+        caller.pressKeys(number)
+        yield expect(callee, isCallState(CallState.RING_IN), "ringing", mark[1])
+        callee.offHook()
+        connected = yield expect(caller, isCallState(CallState.CONNECTED), "connected", mark[0])
+        yield expect(callee, isCallState(CallState.CONNECTED), "callee connected", mark[1])
+        yield waitUntil(lambda: len(caller.media.transmitters) == 1 and len(callee.media.transmitters) == 1,
+                        "both phones sending", caller, callee)
+        return connected.callReference
+
+    @bounded
+    def hold(self, holder: SimulatedPhone, held: SimulatedPhone, ref: int) -> Any:
+        """
+        C{holder} presses Hold; waits until the router closed C{held}'s call media.
+
+        @return: C{(holderMark, heldMark)}: where both phones' messages stood before.
+        """
+        mark = len(holder.received), len(held.received)
+        holder.softKey(SoftKeyEvent.HOLD, 1, ref)
+        yield expect(holder, isCallState(CallState.HOLD, ref), "hold", mark[0])
+        yield expect(held, isMessage(m.CloseReceiveChannel), "held party's call media closed", mark[1])
+        return mark
+
+    @bounded
+    def recordMusic(self, held: SimulatedPhone, since: int) -> Any:
+        """
+        Wait for the music's OpenReceiveChannel to C{held} and record
+        L{RECORDED_FRAMES} packets from it.
+
+        @return: C{(orc, recording)}: the message and the decoded samples.
+        """
+        orc = yield expect(held, isMessage(m.OpenReceiveChannel), "the music opened", since)
+        yield waitUntil(lambda: orc.passThruPartyId in held.media.channels, "music port open", held)
+        held.media.payloads.clear()
+        held.media.captured.clear()
+        yield waitUntil(lambda: len(held.media.payloads) >= RECORDED_FRAMES, "the music", held)
+        law = G711Law.ALAW if held.media.lastPacket.payloadType == PayloadType.PCMA else G711Law.ULAW
+        return orc, decodePayloads(list(held.media.payloads)[:RECORDED_FRAMES], law)
+
+
+class SecureMohIntegrationTests(_RouterWithMoh):
+    """
+    C{moh-secure: srtp} (the default): a held TLS phone hears the music as
+    SRTP with keys the router generated, and keeps its lock.
+    """
+
+    @bounded
+    def test_securePhoneHearsSrtpMusic(self) -> Any:
+        """
+        Alice (TLS) holds Bob (TLS): Bob's music ORC carries a fresh
+        router key; what Bob records with it is the file (correlation >=
+        0.9); a third key set decrypts none of the packets; Bob's CallInfo
+        is not re-sent (still Encrypted: the lock stays); Alice receives
+        nothing while Bob listens.
+        """
+        a, b = yield self.register((S_ALICE, True), (S_BOB, True))
+        ref = yield self.connect(a, b, "5002")
+        info = b.receivedOfType(m.CallInfo)[-1]
+        self.assertEqual(info.callSecurityStatus, CallSecurityStatus.ENCRYPTED)
+        callKeys = {orc.rxKey.key for phone in (a, b) for orc in phone.receivedOfType(m.OpenReceiveChannel)}
+        mark = yield self.hold(a, b, ref)
+        yield waitUntil(lambda: not a.media.active, "Alice's media closed", a)
+        heardByAlice = a.media.packetsReceived
+        orc, recording = yield self.recordMusic(b, mark[1])
+        self.assertNotEqual(orc.rxKey, m.NO_KEY)
+        self.assertNotIn(orc.rxKey.key, callKeys)
+        self.assertGreaterEqual(normalizedXcorr(recording, self.samples), 0.9)
+        self.assertEqual(b.media.plainPacketsReceived, 0)
+        captured = list(b.media.captured)
+        self.assertGreaterEqual(len(captured), RECORDED_FRAMES)
+        handedOut, third = SrtpReceiver(fromKeyInfo(orc.rxKey)), SrtpReceiver(generateKeys())
+        for packet in captured:
+            handedOut.unprotect(packet)
+            self.assertRaises(SrtpError, third.unprotect, packet)
+        self.assertEqual(b.receivedOfType(m.CallInfo)[-1], info)
+        self.assertEqual([msg for msg in b.received[mark[1]:] if isMessage(m.CallInfo)(msg) or HOLD_TONE(msg)],
+                         [])
+        self.assertEqual((a.media.channels, a.media.packetsReceived), ({}, heardByAlice))
+        [row] = self.service.mediaFarm.holdMusic.rows()
+        self.assertTrue(row.snapshot.secure)
+
+
+class ToneOnHoldIntegrationTests(_RouterWithMoh):
+    """
+    C{moh-secure: tone} (IOS): a held secure phone hears the tone on hold,
+    a held clear phone on the same router still hears the music.
+    """
+
+    mode = "tone"
+
+    @bounded
+    def test_secureGetsToneClearGetsMusic(self) -> Any:
+        """
+        Alice (TLS) holds Bob (TLS): Bob gets StartTone(Hold) and no
+        OpenReceiveChannel.  Carol (clear) holds Dave (clear): Dave records
+        the file.
+        """
+        a, b, c, d = yield self.register((S_ALICE, True), (S_BOB, True), (S_CAROL, False), (S_DAVE, False))
+        ref = yield self.connect(a, b, "5002")
+        mark = yield self.hold(a, b, ref)
+        yield expect(b, HOLD_TONE, "tone on hold", mark[1])
+        ref = yield self.connect(c, d, "5004")
+        markD = yield self.hold(c, d, ref)
+        orc, recording = yield self.recordMusic(d, markD[1])
+        self.assertEqual(orc.rxKey, m.NO_KEY)
+        self.assertGreaterEqual(normalizedXcorr(recording, self.samples), 0.9)
+        self.assertEqual([msg for msg in b.received[mark[1]:] if isMessage(m.OpenReceiveChannel)(msg)], [])
+        self.assertEqual(b.media.channels, {})
+        [row] = self.service.mediaFarm.holdMusic.rows()
+        self.assertRegex(row.label, r"^ephone-4\[\d\]$")  # Dave's ephone
+        self.assertFalse(row.snapshot.secure)
+
+
+PORT_CMF = """
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+  port: 0
+  max-ephones: 2
+  max-dn: 2
+  moh: {moh}
+  ephones:
+    - {{mac: 0000.0000.00A1, type: "7970", buttons: [{{line: 1, dn: "4001", name: Alice}}]}}
+voice-ports:
+  1/0/0: {{signal: fxs-loop-start}}
+dial-peers:
+  - {{tag: 81234, type: pots, destination-pattern: "81234", port: 1/0/0}}
+"""
+
+SETTLING_FRAMES = 5
+"""Frames a port's recording skips: what was on the way before the music (the phone's audio)."""
+
+
+def bestRotation(recording: list[int], samples: list[int]) -> float:
+    """
+    The best L{normalizedXcorr} of C{recording} against the looped
+    C{samples} started at any whole frame: a listener that was already
+    playing when the recording began.
+    """
+    frames = len(samples) // FRAME_SAMPLES
+    return max(normalizedXcorr(recording, (samples[k * FRAME_SAMPLES:] + samples * 2)[:len(recording)])
+               for k in range(frames))
+
+
+class _HeldPortTests(TestCase):
+    """
+    A voice port (FXS, the simulated line's DSP) as the held party.
+    """
+
+    timeout = 20
+
+    @bounded
+    def setUp(self) -> Any:
+        stateDir = stateDirectory(self)
+        self.samples = music()
+        self.path = os.path.join(stateDir, "moh.wav")
+        writeWav(self.path, self.samples)
+        self.service = yield startRouter(self, routerYaml(stateDir, extra=PORT_CMF.format(moh=self.path)))
+
+    @bounded
+    def recordPort(self, frames: int) -> Any:
+        """@return: the next C{frames} frames the port's DSP receives, decoded."""
+        recorded: Deferred[None] = Deferred()
+        dsp = self.service.voicePorts[0].dsp
+        dsp.startRecording(frames * FRAME_SAMPLES, lambda: recorded.callback(None))
+        yield recorded
+        return list(dsp.takeRecording() or ())
+
+    @bounded
+    def portHeldByPhone(self) -> Any:
+        """
+        A phone calls 1/0/0 (81234), the line answers, the phone holds:
+        what the port's DSP receives is the music-on-hold file
+        (correlation >= 0.9, from whichever frame the stream was at).
+
+        @return: C{(phone, ref)}: the phone and its call reference.
+        """
+        [(phone, dn)] = yield gatherResults([registeredPhone(self, self.service, ALICE, tls=False)])
+        phone.offHook()
+        phone.pressKeys("81234")
+        yield expect(phone, isCallState(CallState.RING_OUT), "ring out")
+        result = yield runCommand(self.service, "voice-port", "1/0/0", "offhook")
+        self.assertEqual(result.exitCode, 0)
+        connected = yield expect(phone, isCallState(CallState.CONNECTED), "connected")
+        ref = connected.callReference
+        yield waitUntil(lambda: phone.media.plainPacketsReceived >= 5, "the port's audio", phone)
+
+        mark = len(phone.received)
+        phone.softKey(SoftKeyEvent.HOLD, 1, ref)
+        yield expect(phone, isCallState(CallState.HOLD, ref), "hold", mark)
+        [row] = self.service.mediaFarm.holdMusic.rows()
+        self.assertEqual(row.label, "voice-port 1/0/0")
+        recording = yield self.recordPort(SETTLING_FRAMES + RECORDED_FRAMES)
+        self.assertGreaterEqual(bestRotation(recording[SETTLING_FRAMES * FRAME_SAMPLES:], self.samples), 0.9)
+        return phone, ref
+
+
+
+class VoicePortMohIntegrationTests(_HeldPortTests):
+    """
+    A voice port under local call control (FXS) held by a phone.
+    """
+
+    @bounded
+    def test_heldPortHearsTheFile(self) -> Any:
+        """
+        A phone calls 1/0/0, the line answers, the phone holds: what the
+        port's DSP receives is the music-on-hold file (correlation >= 0.9,
+        from whichever frame the stream was at); resume reconnects the
+        phone and the port directly (each sends to the other's address).
+        """
+        phone, ref = yield self.portHeldByPhone()
+
+        mark = len(phone.received)
+        phone.softKey(SoftKeyEvent.RESUME, 1, ref)
+        yield expect(phone, isCallState(CallState.CONNECTED, ref), "resumed", mark)
+        orc = yield expect(phone, isMessage(m.OpenReceiveChannel), "media reopened", mark)
+        smt = yield expect(phone, isMessage(m.StartMediaTransmission), "sending again", mark)
+        yield waitUntil(lambda: orc.passThruPartyId in phone.media.channels, "receive port open", phone)
+        base = phone.media.plainPacketsReceived
+        yield waitUntil(lambda: phone.media.plainPacketsReceived >= base + 5, "the port's audio again", phone)
+        self.assertEqual(self.service.mediaFarm.holdMusic.rows(), [])
+        port = self.service.portService.mediaOf("1/0/0")
+        local = phone.media.channels[orc.passThruPartyId].port.getHost().port
+        self.assertEqual((port.remote, port.localPort), (("127.0.0.1", local), smt.remotePortNumber))
+        self.assertEqual(phone.media.lastPacket.ssrc, port.ssrc)
+
+
+MGCP_PORT_CMF = PORT_CMF.replace('port: 1/0/0}', 'port: 1/0/0, application: mgcpapp}') + """
+mgcp:
+  bind: {{host: 127.0.0.1, port: 0}}
+  call-agent: {{host: 127.0.0.1, port: {agentPort}}}
+  timers: {{request-timeout-ms: 100, request-timeout-max-ms: 200, tsmax: 1, tdinit: 1}}
+ccm-manager:
+  fallback-mgcp: true
+  keepalive-interval: 1
+  failover-interval: 2
+"""
+
+
+class ClockedReactor:
+    """
+    The reactor, with the time of a L{Clock}: the router's timers (the
+    media pump, the fallback detection) run as the test advances it,
+    its sockets are real.
+    """
+
+    def __init__(self, reactor: Any, clock: Clock) -> None:
+        self._reactor = reactor
+        self.clock = clock
+        directlyProvides(self, providedBy(reactor))
+
+    def callLater(self, delay: float, f: Any, *args: Any, **kwargs: Any) -> Any:
+        return self.clock.callLater(delay, f, *args, **kwargs)
+
+    def seconds(self) -> float:
+        return self.clock.seconds()
+
+    def getDelayedCalls(self) -> Any:
+        return self.clock.getDelayedCalls()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._reactor, name)
+
+
+class MgcpPortMohIntegrationTests(_HeldPortTests):
+    """
+    An MGCP-controlled port (C{application mgcpapp}) in fallback, held by a
+    phone: the router's local call control plays it the music.  The call
+    agent never answers; the router's time is a L{Clock}, advanced past
+    the 2 s failover interval, then 20 ms per 20 ms of the reactor's own
+    time (the media pump).
+    """
+
+    @bounded
+    def setUp(self) -> Any:
+        stateDir = stateDirectory(self)
+        self.samples = music()
+        self.path = os.path.join(stateDir, "moh.wav")
+        writeWav(self.path, self.samples)
+        clock = Clock()
+        yaml = routerYaml(stateDir, extra=MGCP_PORT_CMF.format(moh=self.path, agentPort=freePort()))
+        self.service = yield startRouter(self, yaml, reactor=ClockedReactor(reactor, clock))
+        monitor = self.service.mgcpService.monitor
+        self.assertIsNot(monitor.status, FallbackStatus.FALLBACK)
+        clock.pump([0.1] * 30)
+        self.assertIs(monitor.status, FallbackStatus.FALLBACK)
+        self.assertTrue(self.service.portEndpoints["1/0/0"].active, "1/0/0 under local call control")
+        pump = LoopingCall(clock.advance, PACKET_INTERVAL)
+        pump.start(PACKET_INTERVAL, now=False)
+        self.addCleanup(pump.stop)
+
+    @bounded
+    def test_heldMgcpPortHearsTheFile(self) -> Any:
+        """
+        The phone holds the fallback port: the port's DSP records the file.
+        """
+        yield self.portHeldByPhone()
+
+
+class FileGoneIntegrationTests(TestCase):
+    """
+    The music-on-hold file disappears while the router runs, then comes
+    back.  The router's time is a L{Clock} (advanced past the file's
+    30 s recheck by the test, and 20 ms per 20 ms of the reactor's own
+    time for the media pump).
+    """
+
+    timeout = 20
+
+    @bounded
+    def setUp(self) -> Any:
+        stateDir = stateDirectory(self)
+        self.samples = music()
+        self.path = os.path.join(stateDir, "moh.wav")
+        writeWav(self.path, self.samples)
+        self.clock = Clock()
+        self.logged: list[str] = []
+        observer = lambda event: self.logged.append(formatEvent(event))  # noqa: E731
+        globalLogPublisher.addObserver(observer)
+        self.addCleanup(globalLogPublisher.removeObserver, observer)
+        self.service = yield startRouter(self, routerYaml(stateDir, extra=CMF.format(moh=self.path)),
+                                         reactor=ClockedReactor(reactor, self.clock))
+        pump = LoopingCall(self.clock.advance, PACKET_INTERVAL)
+        pump.start(PACKET_INTERVAL, now=False)
+        self.addCleanup(pump.stop)
+
+    def mohLines(self) -> list[str]:
+        """@return: what was logged about the music-on-hold file."""
+        return [line for line in self.logged if line.startswith("music on hold file")]
+
+    def recheck(self) -> None:
+        """Advance the router's time past the next check of the file."""
+        self.clock.advance(self.service.mediaFarm.holdMusic.recheck)
+
+    @bounded
+    def holdAndResume(self, a: SimulatedPhone, b: SimulatedPhone, ref: int, music: bool) -> Any:
+        """
+        C{a} holds C{b}: C{b} records the file when C{music}, else hears
+        the tone on hold and gets no media; then C{a} resumes and the
+        phones talk directly again.
+        """
+        mark = len(a.received), len(b.received)
+        a.softKey(SoftKeyEvent.HOLD, 1, ref)
+        yield expect(a, isCallState(CallState.HOLD, ref), "hold", mark[0])
+        yield expect(b, isMessage(m.CloseReceiveChannel), "Bob's call media closed", mark[1])
+        if music:
+            yield expect(b, isMessage(m.OpenReceiveChannel), "Bob's music opened", mark[1])
+            b.media.payloads.clear()
+            yield waitUntil(lambda: len(b.media.payloads) >= RECORDED_FRAMES, "Bob hears the music", b)
+            law = G711Law.ALAW if b.media.lastPacket.payloadType == PayloadType.PCMA else G711Law.ULAW
+            recording = decodePayloads(list(b.media.payloads)[:RECORDED_FRAMES], law)
+            self.assertGreaterEqual(normalizedXcorr(recording, self.samples), 0.9)
+        else:
+            yield expect(b, HOLD_TONE, "tone on hold", mark[1])
+            self.assertEqual([msg for msg in b.received[mark[1]:] if isMessage(m.OpenReceiveChannel)(msg)], [])
+            self.assertEqual(self.service.mediaFarm.holdMusic.rows(), [])
+        mark = len(a.received), len(b.received)
+        a.softKey(SoftKeyEvent.RESUME, 1, ref)
+        yield expect(a, isCallState(CallState.CONNECTED, ref), "resumed", mark[0])
+        yield directMedia(a, b)
+
+    @bounded
+    def test_fileGoneThenBack(self) -> Any:
+        """
+        The file is deleted: after the recheck a hold gives the tone on
+        hold, with one warning naming the file and why, however many
+        checks and holds follow; the call goes on (resume, direct media).
+        The file is written again: after the next check, one info line,
+        and a hold gives the music again.
+        """
+        registered = yield gatherResults([registeredPhone(self, self.service, mac, tls=False)
+                                          for mac in (ALICE, BOB)])
+        a, b = [phone for phone, dn in registered]
+        mark = len(b.received)
+        a.offHook()
+        a.pressKeys(DN_B)
+        yield expect(b, isCallState(CallState.RING_IN), "ringing", mark)
+        b.offHook()
+        connected = yield expect(a, isCallState(CallState.CONNECTED), "connected")
+        ref = connected.callReference
+        yield directMedia(a, b)
+        self.assertEqual(self.mohLines(), [])
+
+        os.remove(self.path)
+        self.recheck()
+        gone = ["music on hold file %s unreadable (cannot read: No such file or directory): tone on hold"
+                % (self.path,)]
+        self.assertEqual(self.mohLines(), gone)
+        self.assertFalse(self.service.mediaFarm.holdMusic.available())
+        yield self.holdAndResume(a, b, ref, music=False)
+        self.recheck()
+        yield self.holdAndResume(a, b, ref, music=False)
+        self.assertEqual(self.mohLines(), gone)
+
+        writeWav(self.path, self.samples)
+        self.recheck()
+        self.assertEqual(self.mohLines(), gone + ["music on hold file %s readable again: music on hold"
+                                                  % (self.path,)])
+        yield self.holdAndResume(a, b, ref, music=True)
+        self.assertEqual([registered.deviceName for registered in (a, b)
+                          if self.service.registry.byMac(registered.config.mac) is None], [])
+
+
+class MulticastMohIntegrationTests(TestCase):
+    """
+    C{multicast-moh} in a running router's configuration: the router also
+    streams the file to the group (TTL 0, on 127.0.0.1: this host only).
+    The router's time is a L{Clock}, advanced 20 ms per 20 ms of the
+    reactor's own time for the media pump.
+    """
+
+    timeout = 20
+
+    @bounded
+    def test_groupMemberHearsTheFile(self) -> Any:
+        """
+        A member of the group, joined on 127.0.0.1, records the file from
+        the router's multicast stream (correlation >= 0.9, from whichever
+        frame it was at); C{show voice dsp} lists the stream.
+        """
+        reason = loopbackMulticast(self.addCleanup)
+        if reason is not None:
+            raise SkipTest(reason)
+        stateDir = stateDirectory(self)
+        samples = music()
+        path = os.path.join(stateDir, "moh.wav")
+        writeWav(path, samples)
+        group, port = randomGroup(), 16384 + 2 * (os.getpid() % 8000)
+        cmf = CMF.format(moh=path) + "  multicast-moh: {address: %s, port: %d, ttl: 0}\n" % (group, port)
+        clock = Clock()
+        member = GroupMember()
+        listening = yield listenGroup(reactor, group, port, LOOPBACK, member)
+        self.addCleanup(listening.stopListening)
+        self.service = yield startRouter(self, routerYaml(stateDir, extra=cmf),
+                                         reactor=ClockedReactor(reactor, clock))
+        [row] = self.service.mediaFarm.holdMusic.rows()
+        self.assertEqual(row.label, "multicast %s:%d" % (group, port))
+        pump = LoopingCall(clock.advance, PACKET_INTERVAL)
+        pump.start(PACKET_INTERVAL, now=False)
+        self.addCleanup(pump.stop)
+        yield member.got(RECORDED_FRAMES)
+        packets = [decodeRtp(datagram) for datagram in member.datagrams[:RECORDED_FRAMES]]
+        self.assertEqual({packet.payloadType for packet in packets}, {PayloadType.PCMU})
+        recording = decodePayloads([packet.payload for packet in packets], G711Law.ULAW)
+        self.assertGreaterEqual(bestRotation(recording, samples), 0.9)
