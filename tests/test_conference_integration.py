@@ -18,15 +18,17 @@ from twisted.internet.defer import gatherResults
 from twisted.trial.unittest import TestCase
 
 from srst.media.rtp import PayloadType
+from srst.media.srtp import SrtpError, SrtpReceiver, generateKeys
 from srst.ports.g711 import G711Law
 from srst.sccp import messages as m
+from srst.sccp.srtpkeys import fromKeyInfo
 from srst.sccp.constants import CallSecurityStatus, CallState, SoftKeyEvent
 from srst.tools._phoneclient import SimulatedPhone
 from srst.tools._phonemedia import sineFrames
 from tests.audiohelpers import decodePayloads
 from tests.callhelpers import isCallState, waitUntil
 from tests.dtmfhelpers import goertzelPower
-from tests.phonehelpers import registeredPhone
+from tests.phonehelpers import registeredPhone, routerYamlWithCapf
 from tests.routerhelpers import bounded, routerYaml, runCommand, startRouter, stateDirectory
 
 ALICE, BOB, CAROL = "0000000000C1", "0000000000C2", "0000000000C3"
@@ -46,6 +48,23 @@ call-manager-fallback:
     - {mac: 0000.0000.00C2, type: "7970", buttons: [{line: 1, dn: "5002", name: Bob}]}
     - {mac: 0000.0000.00C3, type: "7970", buttons: [{line: 1, dn: "5003", name: Carol}]}
 """
+
+SECURE_CMF = """
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+  port: 0
+  secure-port: 0
+  trustpoint: srstca
+  phone-trustpoints: [capf]
+  max-ephones: 4
+  max-dn: 4
+  max-conferences: 2
+  ephones:
+    - {mac: 0000.0000.00C1, type: "7970", buttons: [{line: 1, dn: "5001", name: Alice}]}
+    - {mac: 0000.0000.00C2, type: "7970", buttons: [{line: 1, dn: "5002", name: Bob}]}
+    - {mac: 0000.0000.00C3, type: "7970", buttons: [{line: 1, dn: "5003", name: Carol}]}
+"""
+"""L{CMF} with a secure port and the phones' LSC issuer as a trustpoint."""
 
 SETTLE = 5
 """Frames skipped at the start of a recording (the mix of the first, partly empty, slots)."""
@@ -120,6 +139,8 @@ class ConferenceScenario:
         yield expect(c, isCallState(CallState.RING_IN), "Carol rings")
         c.offHook()
         yield expect(a, isCallState(CallState.CONNECTED, refAC), "Alice connected to Carol", mark)
+        yield waitUntil(lambda: all(len(phone.media.transmitters) == 1 for phone in (a, c)),
+                        "Alice and Carol talk", *phones)
         marks = [len(phone.received) for phone in phones]
         a.softKey(SoftKeyEvent.CONFRN, 1, refAC)
 
@@ -211,3 +232,61 @@ class ConferenceIntegrationTests(ConferenceScenario, TestCase):
         self.assertEqual([row["voicePort"] for row in dsp.data], ["conf/1.1", "conf/1.2", "conf/1.3"])
         self.assertEqual([line.split()[9] for line in dsp.text.splitlines()[3:]],
                          ["conf/1.1", "conf/1.2", "conf/1.3"])
+
+
+class SecureConferenceIntegrationTests(ConferenceScenario, TestCase):
+    """
+    Three TLS phones with LSCs: by default a secure conference, every leg
+    SRTP with keys the router makes for that leg alone.
+    """
+
+    timeout = 20
+    extra = SECURE_CMF
+
+    @bounded
+    def setUp(self) -> Any:
+        self.service = yield startRouter(self, routerYamlWithCapf(stateDirectory(self), self.extra))
+
+    @bounded
+    def test_secureConference(self) -> Any:
+        """
+        Every leg to the bridge is SRTP (a key in every ORC and SMT),
+        CallInfo shows encrypted on all three phones, each phone's stream
+        from the bridge decrypts with its own handed-out key only (another
+        participant's keys and a third key set refuse every packet), and
+        each hears the other two and not itself.
+        """
+        a, b, c = phones = yield self.register(True, True, True)
+        marks = yield self.conference(a, b, c)
+        yield self.record(*phones)
+        self.assertHearsOthers(phones)
+        self.assertConferenceSecurity(phones, marks, CallSecurityStatus.ENCRYPTED)
+        [conference] = self.service.mediaFarm.bridges.conferences()
+        self.assertTrue(conference.secure)
+
+        rxKeys, txKeys = [], []
+        for phone, mark in zip(phones, marks):
+            [orc] = [msg for msg in phone.received[mark:] if isinstance(msg, m.OpenReceiveChannel)]
+            [smt] = [msg for msg in phone.received[mark:] if isinstance(msg, m.StartMediaTransmission)]
+            rxKeys.append(orc.rxKey)
+            txKeys.append(smt.txKey)
+            self.assertEqual(phone.media.plainPacketsReceived, 0)
+            self.assertEqual(phone.media.decryptFailures, 0)
+        before = {orc.rxKey.key for phone, mark in zip(phones, marks)
+                  for orc in phone.receivedOfType(m.OpenReceiveChannel)[:-1]}
+        keys = [info.key for info in rxKeys + txKeys]
+        self.assertNotIn(b"", keys)
+        self.assertEqual(len(set(keys)), 6, "every leg and direction has its own key")
+        self.assertFalse(before & set(keys), "the bridge's keys are fresh")
+
+        for n, phone in enumerate(phones):
+            captured = list(phone.media.captured)
+            self.assertGreaterEqual(len(captured), RECORDED_FRAMES)
+            own = SrtpReceiver(fromKeyInfo(rxKeys[n]))
+            for datagram in captured:
+                own.unprotect(datagram)
+            foreign = [fromKeyInfo(info) for k, info in enumerate(rxKeys + txKeys) if k != n] + [generateKeys()]
+            for keySet in foreign:
+                receiver = SrtpReceiver(keySet)
+                for datagram in captured:
+                    self.assertRaises(SrtpError, receiver.unprotect, datagram)
