@@ -177,6 +177,18 @@ class ConferenceScenario:
             self.assertLess(powers[n] * 100, min(others),
                             "%s hears its own %g Hz: %r" % (phone.deviceName, tones[n], powers))
 
+    def assertClearLegs(self, phones: list[SimulatedPhone]) -> None:
+        """
+        Each phone's conference leg is plain RTP: no key in its last ORC and
+        SMT, and what it recorded are plain 172-byte RTP packets (no SRTP tag).
+        """
+        for phone in phones:
+            self.assertEqual(phone.receivedOfType(m.OpenReceiveChannel)[-1].rxKey, m.NO_KEY)
+            self.assertEqual(phone.receivedOfType(m.StartMediaTransmission)[-1].txKey, m.NO_KEY)
+            [channel] = phone.media.channels.values()
+            self.assertIsNone(channel.receiver)
+            self.assertEqual({len(datagram) for datagram in phone.media.captured}, {12 + 160})
+
     def assertConferenceSecurity(self, phones: list[SimulatedPhone], marks: list[int],
                                  security: CallSecurityStatus) -> None:
         """
@@ -213,8 +225,7 @@ class ConferenceIntegrationTests(ConferenceScenario, TestCase):
         yield self.record(*phones)
         self.assertHearsOthers(phones)
         self.assertConferenceSecurity(phones, marks, CallSecurityStatus.NOT_AUTHENTICATED)
-        for phone in phones:
-            self.assertEqual(phone.media.plainPacketsReceived, phone.media.packetsReceived)
+        self.assertClearLegs(phones)
 
         result = yield runCommand(self.service, "show", "conference")
         lines = result.text.splitlines()
@@ -290,3 +301,50 @@ class SecureConferenceIntegrationTests(ConferenceScenario, TestCase):
                 receiver = SrtpReceiver(keySet)
                 for datagram in captured:
                     self.assertRaises(SrtpError, receiver.unprotect, datagram)
+
+    @bounded
+    def test_oneClearParticipant(self) -> Any:
+        """
+        Bob on the clear-text port makes the conference clear: every leg is
+        plain RTP and every phone, the two secure ones too, shows it not
+        encrypted; each still hears the other two.
+        """
+        a, b, c = phones = yield self.register(True, False, True)
+        marks = yield self.conference(a, b, c)
+        yield self.record(*phones)
+        self.assertHearsOthers(phones)
+        self.assertConferenceSecurity(phones, marks, CallSecurityStatus.NOT_AUTHENTICATED)
+        [conference] = self.service.mediaFarm.bridges.conferences()
+        self.assertFalse(conference.secure)
+        self.assertClearLegs(phones)
+        result = yield runCommand(self.service, "show", "conference")
+        self.assertRegex(result.text.splitlines()[1], r"^Conference 1 clear, created by 5001,")
+
+
+class IosConferenceIntegrationTests(ConferenceScenario, TestCase):
+    """
+    C{conference-secure: false} (IOS): a conference of three secure phones
+    is clear.
+    """
+
+    timeout = 20
+
+    @bounded
+    def setUp(self) -> Any:
+        extra = SECURE_CMF.replace("max-conferences: 2", "max-conferences: 2\n  conference-secure: false")
+        self.service = yield startRouter(self, routerYamlWithCapf(stateDirectory(self), extra))
+
+    @bounded
+    def test_secureConference(self) -> Any:
+        """
+        Three TLS phones get a clear conference: plain RTP on every leg,
+        CallInfo not encrypted on all three; each hears the other two.
+        """
+        a, b, c = phones = yield self.register(True, True, True)
+        marks = yield self.conference(a, b, c)
+        yield self.record(*phones)
+        self.assertHearsOthers(phones)
+        self.assertConferenceSecurity(phones, marks, CallSecurityStatus.NOT_AUTHENTICATED)
+        [conference] = self.service.mediaFarm.bridges.conferences()
+        self.assertFalse(conference.secure)
+        self.assertClearLegs(phones)
