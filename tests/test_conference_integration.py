@@ -177,6 +177,19 @@ class ConferenceScenario:
             self.assertLess(powers[n] * 100, min(others),
                             "%s hears its own %g Hz: %r" % (phone.deviceName, tones[n], powers))
 
+    def assertHearsTones(self, phone: SimulatedPhone, hears: float, silent: tuple[float, ...]) -> None:
+        """
+        C{phone}'s last recording holds C{hears}, and each of C{silent} more
+        than 20 dB below it.
+        """
+        law = G711Law.ALAW if phone.media.lastPacket.payloadType == PayloadType.PCMA else G711Law.ULAW
+        samples = decodePayloads(list(phone.media.payloads)[SETTLE:RECORDED_FRAMES], law)
+        heard = goertzelPower(samples, hears)
+        self.assertGreater(heard, 1e9, "%s does not hear %g Hz" % (phone.deviceName, hears))
+        for frequency in silent:
+            self.assertLess(goertzelPower(samples, frequency) * 100, heard,
+                            "%s hears %g Hz" % (phone.deviceName, frequency))
+
     def assertClearLegs(self, phones: list[SimulatedPhone]) -> None:
         """
         Each phone's conference leg is plain RTP: no key in its last ORC and
@@ -201,6 +214,12 @@ class ConferenceScenario:
             self.assertIn("Conference", (infos[-1].callingPartyName, infos[-1].calledPartyName))
             self.assertEqual(infos[-1].callSecurityStatus, security, phone.deviceName)
             self.assertIs(phone.receivedOfType(m.CallInfo)[-1], infos[-1])
+
+
+def onHook(phone: SimulatedPhone) -> bool:
+    """@return: whether the phone's last CallState is OnHook."""
+    states = phone.receivedOfType(m.CallState)
+    return bool(states) and states[-1].callState == CallState.ON_HOOK
 
 
 class ConferenceIntegrationTests(ConferenceScenario, TestCase):
@@ -301,6 +320,69 @@ class SecureConferenceIntegrationTests(ConferenceScenario, TestCase):
                 receiver = SrtpReceiver(keySet)
                 for datagram in captured:
                     self.assertRaises(SrtpError, receiver.unprotect, datagram)
+
+    @bounded
+    def test_participantLeaves(self) -> Any:
+        """
+        Bob hangs up: Alice and Carol are connected directly (fresh ORC and
+        SMT with new keys, each sending to the other's receive port), their
+        CallInfo names each other, encrypted, they hear each other only, and
+        the bridge is gone (C{show conference} lists none, C{show voice dsp}
+        no bridge port).
+        """
+        a, b, c = phones = yield self.register(True, True, True)
+        yield self.conference(a, b, c)
+        bridgeKeys = {orc.rxKey.key for phone in phones for orc in phone.receivedOfType(m.OpenReceiveChannel)}
+        marks = [len(a.received), len(c.received)]
+        b.onHook()
+        yield waitUntil(lambda: onHook(b), "Bob on hook", *phones)
+
+        def direct() -> bool:
+            if self.service.mediaFarm.bridges.conferences():
+                return False
+            for phone, other in (a, c), (c, a):
+                if len(phone.media.transmitters) != 1 or len(other.media.channels) != 1:
+                    return False
+                [transmitter] = phone.media.transmitters.values()
+                [channel] = other.media.channels.values()
+                if transmitter.destination[1] != channel.port.getHost().port:
+                    return False
+            return True
+
+        yield waitUntil(direct, "Alice and Carol connected directly", a, c)
+        for phone, other, mark in (a, c, marks[0]), (c, a, marks[1]):
+            since = phone.received[mark:]
+            [orc] = [msg for msg in since if isinstance(msg, m.OpenReceiveChannel)]
+            [smt] = [msg for msg in since if isinstance(msg, m.StartMediaTransmission)]
+            self.assertNotIn(orc.rxKey.key, bridgeKeys)
+            self.assertNotEqual(smt.txKey, m.NO_KEY)
+            info = [msg for msg in since if isinstance(msg, m.CallInfo)][-1]
+            self.assertEqual(info.callSecurityStatus, CallSecurityStatus.ENCRYPTED)
+            self.assertIn({a: "5001", c: "5003"}[other], (info.callingParty, info.calledParty))
+        yield self.record(a, c)
+        self.assertHearsTones(a, hears=TONES[2], silent=(TONES[0], TONES[1]))
+        self.assertHearsTones(c, hears=TONES[0], silent=(TONES[1], TONES[2]))
+        result = yield runCommand(self.service, "show", "conference")
+        self.assertEqual(result.text.splitlines(), ["Conferences 0 of max 2 (reserved 0)"])
+        dsp = yield runCommand(self.service, "show", "voice", "dsp")
+        self.assertEqual([row for row in dsp.data if row["voicePort"].startswith("conf/")], [])
+
+    @bounded
+    def test_creatorLeaves(self) -> Any:
+        """
+        Alice, who made the conference, hangs up: IOS ends it for everyone
+        (Bob and Carol go on hook too), no call is left and the bridge is
+        gone.
+        """
+        a, b, c = phones = yield self.register(True, True, True)
+        yield self.conference(a, b, c)
+        a.onHook()
+        yield waitUntil(lambda: all(onHook(phone) for phone in phones), "everyone on hook", *phones)
+        yield waitUntil(lambda: self.service.callEngine.calls() == [] and not any(p.media.active for p in phones),
+                        "no call and no media left", *phones)
+        self.assertEqual(self.service.mediaFarm.bridges.conferences(), [])
+        result = yield runCommand(self.service, "show", "conference")
+        self.assertEqual(result.text.splitlines(), ["Conferences 0 of max 2 (reserved 0)"])
 
     @bounded
     def test_oneClearParticipant(self) -> Any:
