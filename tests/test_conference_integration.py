@@ -66,6 +66,17 @@ call-manager-fallback:
 """
 """L{CMF} with a secure port and the phones' LSC issuer as a trustpoint."""
 
+LIMITED_CMF = CMF.replace("max-ephones: 4", "max-ephones: 6").replace("max-dn: 4", "max-dn: 6").replace(
+    "max-conferences: 2", "max-conferences: 1") + """\
+    - {mac: 0000.0000.00C4, type: "7970", buttons: [{line: 1, dn: "5004", name: Dave}]}
+    - {mac: 0000.0000.00C5, type: "7970", buttons: [{line: 1, dn: "5005", name: Erin}]}
+"""
+"""L{CMF} with one bridge and two more phones."""
+
+DAVE, ERIN = "0000000000C4", "0000000000C5"
+OTHER_TONES = (700.0, 1400.0)
+"""Dave's and Erin's voices."""
+
 SETTLE = 5
 """Frames skipped at the start of a recording (the mix of the first, partly empty, slots)."""
 
@@ -262,6 +273,56 @@ class ConferenceIntegrationTests(ConferenceScenario, TestCase):
         self.assertEqual([row["voicePort"] for row in dsp.data], ["conf/1.1", "conf/1.2", "conf/1.3"])
         self.assertEqual([line.split()[9] for line in dsp.text.splitlines()[3:]],
                          ["conf/1.1", "conf/1.2", "conf/1.3"])
+
+
+class MaxConferencesIntegrationTests(ConferenceScenario, TestCase):
+    """
+    C{max-conferences: 1}, the bridge in use: the next Confrn is refused.
+    """
+
+    timeout = 20
+
+    @bounded
+    def setUp(self) -> Any:
+        self.service = yield startRouter(self, routerYaml(stateDirectory(self), extra=LIMITED_CMF))
+
+    @bounded
+    def test_noConferenceBridge(self) -> Any:
+        """
+        While Alice, Bob and Carol are in the one conference, Dave presses
+        Confrn in his call with Erin: his phone shows "No Conference
+        Bridge", neither phone is sent a call state or a media change, they
+        keep hearing each other, and C{show conference} shows 1 of max 1.
+        """
+        a, b, c = yield self.register(False, False, False)
+        registered = yield gatherResults([registeredPhone(self, self.service, mac, tls=False)
+                                          for mac in (DAVE, ERIN)])
+        d, e = [phone for phone, dn in registered]
+        for phone, frequency in zip((d, e), OTHER_TONES):
+            phone.media.source = sineFrames(frequency)
+        yield self.conference(a, b, c)
+
+        d.offHook()
+        d.pressKeys("5005")
+        yield expect(e, isCallState(CallState.RING_IN), "Erin rings")
+        e.offHook()
+        yield expect(d, isCallState(CallState.CONNECTED), "Dave connected to Erin")
+        yield waitUntil(lambda: len(d.media.transmitters) == 1 and len(e.media.transmitters) == 1,
+                        "Dave and Erin talk", d, e)
+        marks = len(d.received), len(e.received)
+        d.softKey(SoftKeyEvent.CONFRN, 1, self.lastRef(d, CallState.CONNECTED))
+        notify = yield expect(d, lambda msg: isinstance(msg, m.DisplayNotify), "Dave's prompt", marks[0])
+        self.assertEqual(notify.notify, m.LABEL_NO_CONFERENCE_BRIDGE)
+        yield self.record(d, e)
+        self.assertHearsTones(d, hears=OTHER_TONES[1], silent=(OTHER_TONES[0],) + TONES)
+        self.assertHearsTones(e, hears=OTHER_TONES[0], silent=(OTHER_TONES[1],) + TONES)
+        for phone, mark in zip((d, e), marks):
+            self.assertEqual([type(msg).__name__ for msg in phone.received[mark:]
+                              if not isinstance(msg, m.KeepAliveAck)],
+                             ["DisplayNotify"] if phone is d else [])
+        result = yield runCommand(self.service, "show", "conference")
+        self.assertEqual(result.text.splitlines()[0], "Conferences 1 of max 1 (reserved 0)")
+        self.assertEqual(result.data["conferences"][0]["participants"][0]["dn"], "5001")
 
 
 class SecureConferenceIntegrationTests(ConferenceScenario, TestCase):
