@@ -14,11 +14,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import attrs
+from twisted.internet import reactor
 from twisted.internet.defer import gatherResults
+from twisted.internet.protocol import DatagramProtocol
 from twisted.trial.unittest import TestCase
 
-from srst.media.rtp import PayloadType
-from srst.media.srtp import SrtpError, SrtpReceiver, generateKeys
+from srst.media.rtp import PayloadType, encodeRtp
+from srst.media.srtp import SrtpError, SrtpReceiver, SrtpSender, generateKeys
 from srst.ports.g711 import G711Law
 from srst.sccp import messages as m
 from srst.sccp.srtpkeys import fromKeyInfo
@@ -381,6 +384,57 @@ class SecureConferenceIntegrationTests(ConferenceScenario, TestCase):
                 receiver = SrtpReceiver(keySet)
                 for datagram in captured:
                     self.assertRaises(SrtpError, receiver.unprotect, datagram)
+
+    @bounded
+    def test_badInputAtTheBridge(self) -> Any:
+        """
+        During a secure conference, Alice's bridge port gets three each of:
+        replays of a packet Alice sent, packets with a bad SRTP tag, valid
+        SRTP from a foreign source (127.0.0.2) and junk.  C{show
+        conference} counts each kind on Alice's row alone (text and
+        C{--json}), and the three still hear each other.
+        """
+        a, b, c = phones = yield self.register(True, True, True)
+        marks = yield self.conference(a, b, c)
+        yield self.record(*phones)
+        [smt] = [msg for msg in a.received[marks[0]:] if isinstance(msg, m.StartMediaTransmission)]
+        bridgePort = (str(smt.remoteIpAddr), smt.remotePortNumber)
+        [transmitter] = a.media.transmitters.values()
+        sent = transmitter.lastSent
+        keys = fromKeyInfo(smt.txKey)
+
+        def future(ahead: int) -> bytes:
+            packet = attrs.evolve(sent, sequenceNumber=(sent.sequenceNumber + ahead) & 0xFFFF)
+            return SrtpSender(keys).protect(encodeRtp(packet))
+
+        replay = SrtpSender(keys).protect(encodeRtp(sent))
+        foreign = reactor.listenUDP(0, DatagramProtocol(), interface="127.0.0.2")
+        self.addCleanup(foreign.stopListening)
+        for n in range(3):
+            transmitter.transport.write(replay, bridgePort)
+            tampered = bytearray(future(500 + n))
+            tampered[-1] ^= 0xFF
+            transmitter.transport.write(bytes(tampered), bridgePort)
+            foreign.write(future(600 + n), bridgePort)
+            transmitter.transport.write(b"\x00junk%d" % (n,), bridgePort)
+        expected = {"auth": 3, "replay": 3, "source": 3, "malformed": 3}
+        clean = {"auth": 0, "replay": 0, "source": 0, "malformed": 0}
+
+        def counted() -> bool:
+            [conference] = self.service.mediaFarm.bridges.conferences()
+            port = [p for p in conference.ports.values() if p.snapshot().localPort == bridgePort[1]][0]
+            counters = port.snapshot().counters
+            return (counters.authFailures, counters.replays, counters.wrongSource, counters.malformed) == (3, 3, 3, 3)
+
+        yield waitUntil(counted, "the bridge counts the bad input", *phones)
+        result = yield runCommand(self.service, "show", "conference")
+        [conference] = result.data["conferences"]
+        self.assertEqual([(p["dn"], p["dropped"]) for p in conference["participants"]],
+                         [("5001", expected), ("5002", clean), ("5003", clean)])
+        self.assertEqual(result.text.splitlines()[3].split()[-4:], ["3", "3", "3", "3"])
+        yield self.record(*phones)
+        self.assertHearsOthers(phones)
+        self.assertEqual(len(self.service.mediaFarm.bridges.conferences()[0].ports), 3)
 
     @bounded
     def test_participantLeaves(self) -> Any:
