@@ -12,6 +12,8 @@ what the phones receive, with a bound.
 
 from __future__ import annotations
 
+import math
+import os
 from typing import Any
 
 import attrs
@@ -23,6 +25,7 @@ from twisted.trial.unittest import TestCase
 from srst.media.rtp import PayloadType, encodeRtp
 from srst.media.srtp import SrtpError, SrtpReceiver, SrtpSender, generateKeys
 from srst.ports.g711 import G711Law
+from srst.ports.voiceport import PortStatus, VoicePort
 from srst.sccp import messages as m
 from srst.sccp.srtpkeys import fromKeyInfo
 from srst.sccp.constants import CallSecurityStatus, CallState, SoftKeyEvent
@@ -80,6 +83,17 @@ DAVE, ERIN = "0000000000C4", "0000000000C5"
 OTHER_TONES = (700.0, 1400.0)
 """Dave's and Erin's voices."""
 
+PORT_NUMBER = "81234"
+"""The FXS voice port 1/0/0's number (its dial-peer)."""
+
+PORT_CMF = SECURE_CMF + """
+voice-ports:
+  1/0/0: {signal: fxs-loop-start}
+dial-peers:
+  - {tag: 81234, type: pots, destination-pattern: "81234", port: 1/0/0, forward-digits: all}
+"""
+"""L{SECURE_CMF} with an FXS port as Carol."""
+
 SETTLE = 5
 """Frames skipped at the start of a recording (the mix of the first, partly empty, slots)."""
 
@@ -129,15 +143,17 @@ class ConferenceScenario:
         return phones
 
     @bounded
-    def conference(self, a: SimulatedPhone, b: SimulatedPhone, c: SimulatedPhone) -> Any:
+    def conference(self, a: SimulatedPhone, b: SimulatedPhone, c: SimulatedPhone | None,
+                   port: VoicePort | None = None) -> Any:
         """
-        Alice calls Bob, Confrn, dials Carol, Confrn: wait until the three
-        are on one bridge, each receiving on one stream and sending on one.
+        Alice calls Bob, Confrn, dials Carol (or the voice port C{port}'s
+        number, when C{c} is L{None}), Confrn: wait until the three are on
+        one bridge, each phone receiving on one stream and sending on one.
 
         @return: the number of messages each phone had received before the
             second Confrn.
         """
-        phones = (a, b, c)
+        phones = [phone for phone in (a, b, c) if phone is not None]
         a.offHook()
         a.pressKeys(DN_B)
         yield expect(b, isCallState(CallState.RING_IN), "Bob rings")
@@ -149,11 +165,18 @@ class ConferenceScenario:
         a.softKey(SoftKeyEvent.CONFRN, 1, refAB)
         yield expect(a, isCallState(CallState.OFF_HOOK), "Alice's consult call", mark)
         refAC = self.lastRef(a, CallState.OFF_HOOK, mark)
-        a.pressKeys(DN_C, 1, refAC)
-        yield expect(c, isCallState(CallState.RING_IN), "Carol rings")
-        c.offHook()
+        if c is not None:
+            a.pressKeys(DN_C, 1, refAC)
+            yield expect(c, isCallState(CallState.RING_IN), "Carol rings")
+            c.offHook()
+        else:
+            assert port is not None
+            a.pressKeys(PORT_NUMBER, 1, refAC)
+            yield waitUntil(lambda: port.status is PortStatus.RINGING, "the port rings", a)
+            port.backend.offHook()
         yield expect(a, isCallState(CallState.CONNECTED, refAC), "Alice connected to Carol", mark)
-        yield waitUntil(lambda: all(len(phone.media.transmitters) == 1 for phone in (a, c)),
+        talking = [phone for phone in (a, c) if phone is not None]
+        yield waitUntil(lambda: all(len(phone.media.transmitters) == 1 for phone in talking),
                         "Alice and Carol talk", *phones)
         marks = [len(phone.received) for phone in phones]
         a.softKey(SoftKeyEvent.CONFRN, 1, refAC)
@@ -165,7 +188,7 @@ class ConferenceScenario:
                     and all(len(phone.media.channels) == 1 and len(phone.media.transmitters) == 1
                             for phone in phones))
 
-        yield waitUntil(bridged, "three phones on the bridge", *phones)
+        yield waitUntil(bridged, "three on the bridge", *phones)
         return marks
 
     @bounded
@@ -545,3 +568,50 @@ class IosConferenceIntegrationTests(ConferenceScenario, TestCase):
         [conference] = self.service.mediaFarm.bridges.conferences()
         self.assertFalse(conference.secure)
         self.assertClearLegs(phones)
+
+
+def sine(frequency: float, seconds: float, amplitude: int = 8000) -> list[int]:
+    """@return: C{seconds} of a C{frequency} sine at 8 kHz, as 16-bit samples."""
+    return [int(amplitude * math.sin(2 * math.pi * frequency * n / 8000)) for n in range(int(seconds * 8000))]
+
+
+class VoicePortConferenceIntegrationTests(ConferenceScenario, TestCase):
+    """
+    An FXS voice port as the third participant, its line saying a tone and
+    recording.
+    """
+
+    timeout = 20
+
+    @bounded
+    def setUp(self) -> Any:
+        self.service = yield startRouter(self, routerYamlWithCapf(stateDirectory(self), PORT_CMF))
+
+    @bounded
+    def test_voicePortParticipant(self) -> Any:
+        """
+        Alice and Bob (TLS) conference the FXS port 1/0/0: the port's line
+        hears both phones and not its own tone, each phone hears the other
+        and the port, and the conference stays secure (the router
+        terminates the port's media: only the IP legs are protected, and
+        they are), CallInfo encrypted on both phones.
+        """
+        a, b = phones = yield self.register(True, True)
+        port = self.service.portService.port("1/0/0")
+        marks = yield self.conference(a, b, None, port)
+        port.backend.playSamples(sine(TONES[2], 4.0), name="carol")
+        recording = os.path.join(stateDirectory(self), "carol.wav")
+        port.backend.record(recording, self.service.runInThread)
+        yield self.record(*phones)
+        samples = yield port.backend.stopRecording()
+        self.assertHearsOthers(phones)
+        self.assertConferenceSecurity(phones, marks, CallSecurityStatus.ENCRYPTED)
+        [conference] = self.service.mediaFarm.bridges.conferences()
+        self.assertTrue(conference.secure)
+        self.assertGreaterEqual(len(samples), (RECORDED_FRAMES - SETTLE) * 160)
+        heard = samples[SETTLE * 160:RECORDED_FRAMES * 160]
+        powers = [goertzelPower(heard, frequency) for frequency in TONES]
+        self.assertGreater(min(powers[:2]), 1e9, "the port does not hear both phones: %r" % (powers,))
+        self.assertLess(powers[2] * 100, min(powers[:2]), "the port hears its own tone: %r" % (powers,))
+        result = yield runCommand(self.service, "show", "conference")
+        self.assertRegex(result.text.splitlines()[1], r"^Conference 1 secure, created by 5001,")
