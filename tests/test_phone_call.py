@@ -391,6 +391,32 @@ class CallCommandTests(TestCase):
         self.assertEqual(bob.lines()[-2:], ["on hook", "unregistered"])
 
     @bounded
+    def test_blindTransfer(self) -> Any:
+        """
+        C{call --to 3002 --transfer-to 3003 --blind}: Alice presses Trnsfer
+        again as soon as 3003 rings (before Carol's C{answer} connects
+        her) and goes on hook; Carol, rung by Alice, is connected to Bob.
+        """
+        ctrlC = CtrlC()
+        bobAnswering, bob, bobErr = self.command("answer", "--mac", BOB, *self.tlsArguments(BOB))
+        carolAnswering, carol, carolErr = self.command("answer", "--mac", CAROL, *self.tlsArguments(CAROL),
+                                                       on=ctrlC)
+        yield within(gatherResults([bob.whenLine("waiting for a call"), carol.whenLine("waiting for a call")]),
+                     "waiting")
+        code, alice, err = yield self.runToEnd("call", "--from", ALICE, "--to", "3002", "--transfer-to", "3003",
+                                               "--blind", *self.tlsArguments(ALICE))
+        self.assertEqual(code, cli.EXIT_OK, alice.getvalue() + err.getvalue())
+        self.assertEqual([line for line in alice.lines() if not line.startswith("prompt:")][2:], [
+            "connected to 3002 (Bob) secure", "pressed Trnsfer", "on hold", "ringing out", "pressed Trnsfer",
+            "on hook", "unregistered"])
+        yield within(bob.whenLine("connected to 3003 (Carol) secure"), "Bob and Carol")
+        yield within(ctrlC.interrupt(), "Carol hangs up")
+        self.assertEqual((yield within(carolAnswering, "Carol")), cli.EXIT_OK, carolErr.getvalue())
+        self.assertEqual((yield within(bobAnswering, "Bob")), cli.EXIT_OK, bobErr.getvalue())
+        self.assertEqual([line for line in carol.lines() if not line.startswith(("prompt:", "notify:"))][2:], [
+            "call from 3001 (Alice)", "connected to 3002 (Bob) secure", "on hook", "unregistered"])
+
+    @bounded
     def test_notRegistered(self) -> Any:
         """
         With no router listening, C{call} says the phone did not register

@@ -25,9 +25,11 @@ Issue one LSC into files::
 Make one call from a terminal, or answer one, as a person would::
 
     srst-phone call --from 000000000001 --to 2002 [--hold SECONDS]
-        [--softkey NAME ...] [--connected-softkey NAME ...]
+        [--softkey NAME ...] [--button speeddial:N|messages|redial ...]
+        [--connected-softkey NAME ...] [--transfer-to NUMBER [--blind]]
     srst-phone answer --mac 000000000002 [--hold SECONDS]
     srst-phone call --from 000000000002 --softkey DND
+    srst-phone call --mac 000000000002 --softkey CFwdAll --to 2003
 
 (the TLS options are those of C{register}: C{--tls --ca --cert --key}).
 They print one line per call state (see L{srst.tools._phonecall}).
@@ -38,9 +40,9 @@ phones themselves are L{srst.tools._phoneclient.SimulatedPhone}; tests use
 them directly.
 
 Exit codes: 0 success (for C{call} and C{answer}: the call connected, or
-the softkeys were pressed when no call was made); 1 some phones did not
+the keys were pressed (a forward set) when no call was made); 1 some phones did not
 register (or unregister), or the connection was lost; 2 usage error
-(an unknown softkey name too); 3 an unreadable certificate, key or CA file,
+(an unknown softkey or button name too); 3 an unreadable certificate, key or CA file,
 or a CA that cannot issue; 4 the called number is busy (C{call}); 5 reorder:
 the number is unknown or the call cannot be made (C{call}).
 """
@@ -785,12 +787,14 @@ async def _transfer(phone: SimulatedPhone, follower: CallFollower,
     phone.softKey(transfer, 1, follower.reference)
     say("pressed Trnsfer")
     await follower.sync()
-    if blind:
-        ringing = follower.whenRingingOut()
-    else:
-        ringing = follower.whenConnected()
+    ready = follower.whenRingingOut() if blind else follower.whenConnected()
+    ended = follower.whenEnded()
     phone.pressKeys(number, 1, follower.reference)
-    await ringing
+    # The router may complete the transfer itself (a blind transfer-system
+    # or a single-channel DN): then the phone is back on hook.
+    which, _ = await race([ready, ended])
+    if which == 1:
+        return
     phone.softKey(transfer, 1, follower.reference)
     say("pressed Trnsfer")
     await follower.sync()
