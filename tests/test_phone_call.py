@@ -15,11 +15,14 @@ from typing import Any
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, gatherResults, maybeDeferred
+from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from srst.sccp.constants import SoftKeyEvent
 from srst.tools import phone as cli
-from srst.tools._phonecall import SOFT_KEYS, UnknownSoftKey, softKeyEvent
+from srst.sccp.constants import Stimulus
+from srst.tools._phonecall import SOFT_KEYS, UnknownButton, UnknownSoftKey, button, softKeyEvent
+from srst.tools.cli import main as cliMain
 from srst.tools.lsc import issueLSC, writeLSC
 from tests.phonehelpers import registeredPhone, routerYamlWithCapf, synchronously
 from tests.pkihelpers import writePem
@@ -36,9 +39,12 @@ call-manager-fallback:
   trustpoint: srstca
   phone-trustpoints: [capf]
   max-ephones: 4
-  max-dn: 10
+  max-dn: "10 dual-line"
+  voicemail: "3003"
+  transfer-system: full-consult
   ephones:
-    - {mac: 0000.0000.00F1, type: "7970", buttons: [{line: 1, dn: "3001", label: "3001", name: Alice}]}
+    - {mac: 0000.0000.00F1, type: "7970", buttons: [{line: 1, dn: "3001", label: "3001", name: Alice}],
+       speed-dials: [{button: 2, number: "3002", label: Bob}]}
     - {mac: 0000.0000.00F2, type: "7970", buttons: [{line: 1, dn: "3002", label: "3002", name: Bob}]}
     - {mac: 0000.0000.00F3, type: "7970", buttons: [{line: 1, dn: "3003", label: "3003", name: Carol}]}
 """
@@ -120,6 +126,22 @@ class SoftKeyNameTests(SynchronousTestCase):
         self.assertIn("unknown softkey 'Dance'", str(e))
         self.assertIn("GPickUp", str(e))
 
+    def test_buttons(self) -> None:
+        """
+        C{speeddial:N}, C{messages} and C{redial} name the speed-dial,
+        Messages (voicemail) and Redial buttons; anything else is refused.
+        """
+        self.assertEqual([(k.stimulus, k.instance) for k in map(button, ["speeddial:2", "Messages", "redial"])],
+                         [(Stimulus.SPEED_DIAL, 2), (Stimulus.VOICE_MAIL, 1), (Stimulus.LAST_NUMBER_REDIAL, 1)])
+        for name in ("speeddial", "speeddial:x", "messages:1", "hold"):
+            e = self.assertRaises(UnknownButton, button, name)
+            self.assertIn("unknown button %r (one of: speeddial:N, messages, redial)" % (name,), str(e))
+
+    def test_macOnCall(self) -> None:
+        """C{call} takes C{--mac} as C{answer} does, the same as C{--from}."""
+        args = cli.makeParser().parse_args(["call", "--mac", ALICE, "--to", "3002"])
+        self.assertEqual((args.mac, args.number), (ALICE, "3002"))
+
     def test_usageErrors(self) -> None:
         """
         An unknown softkey name, call without --from and TLS without --ca
@@ -128,6 +150,8 @@ class SoftKeyNameTests(SynchronousTestCase):
         for argv, text in [
                 (["call", "--from", ALICE, "--softkey", "Dance"], "unknown softkey 'Dance'"),
                 (["call", "--to", "3002"], "--from"),
+                (["call", "--from", ALICE, "--button", "hold"], "unknown button 'hold'"),
+                (["call", "--from", ALICE, "--to", "3002", "--blind"], "--blind needs --transfer-to"),
                 (["answer", "--mac", BOB, "--tls"], "--tls needs --ca")]:
             err = io.StringIO()
             self.patch(cli.sys, "stderr", err)
@@ -233,8 +257,8 @@ class CallCommandTests(TestCase):
         yield within(ctrlC.interrupt(), "Ctrl-C")
         self.assertEqual((yield within(pressing, "Bob")), cli.EXIT_OK, err.getvalue())
         self.assertEqual(bob.lines(), ["registered SEP0000000000F2, line 3002",
-                                       "prompt: CM Fallback Service Operating", "pressed DND", "prompt: DND",
-                                       "unregistered"])
+                                       "prompt: CM Fallback Service Operating", "pressed DND", "do not disturb on",
+                                       "prompt: DND", "unregistered"])
 
     @bounded
     def test_pickUpThenDial(self) -> Any:
@@ -255,6 +279,142 @@ class CallCommandTests(TestCase):
             "registered SEP0000000000F3, line 3003", "pressed PickUp", "connected to 3001 (Alice) secure",
             "on hook", "unregistered"])
         self.assertIn("connected to 3003 (Carol) secure", alice.lines())
+
+    def cli(self, *words: str) -> Deferred[tuple[int, str, str]]:
+        """Run C{srst-cli} against the router's admin socket."""
+        out, err = io.StringIO(), io.StringIO()
+        d = deferToThread(cliMain, ["--socket", self.service.config.admin.socket] + list(words), out, err)
+        return d.addCallback(lambda code: (code, out.getvalue(), err.getvalue()))
+
+    @bounded
+    def test_forwardAllThenForwardedCall(self) -> Any:
+        """
+        Bob runs C{call --softkey CFwdAll --to 3003 --hold 0}: CFwdAll, the
+        digits and C{#} forward his line, he sees C{forwarded all to 3003}
+        and exits 0.  Alice's call to 3002 rings Carol (running
+        C{answer}), who sees who calls, that the call was forwarded from
+        3002, and the caller (not her own number) once connected.  CFwdAll
+        again cancels the forward.
+        """
+        code, bob, err = yield self.runToEnd("call", "--from", BOB, "--softkey", "CFwdAll", "--to", "3003",
+                                        "--hold", "0", *self.tlsArguments(BOB))
+        self.assertEqual(code, cli.EXIT_OK, bob.getvalue() + err.getvalue())
+        self.assertEqual([line for line in bob.lines() if not line.startswith("prompt:")], [
+            "registered SEP0000000000F2, line 3002", "pressed CFwdAll", "forwarded all to 3003", "on hook",
+            "notify: Forwarded To3003", "unregistered"])
+        answering, carol, carolErr = self.command("answer", "--mac", CAROL, *self.tlsArguments(CAROL))
+        yield within(carol.whenLine("waiting for a call"), "Carol waiting")
+        calling, alice, aliceErr = self.command("call", "--from", ALICE, "--to", "3002", "--hold", "0",
+                                                *self.tlsArguments(ALICE))
+        self.assertEqual((yield within(calling, "Alice's call")), cli.EXIT_OK, aliceErr.getvalue())
+        self.assertEqual((yield within(answering, "Carol's answer")), cli.EXIT_OK, carolErr.getvalue())
+        self.assertEqual([line for line in carol.lines() if not line.startswith(("prompt:", "notify:"))][2:], [
+            "call from 3001 (Alice)", "forwarded from 3002 (forward all)", "connected to 3001 (Alice) secure",
+            "on hook", "unregistered"])
+        code, bob, err = yield self.runToEnd("call", "--from", BOB, "--softkey", "CFwdAll", "--hold", "0",
+                                        *self.tlsArguments(BOB))
+        self.assertEqual(code, cli.EXIT_OK, err.getvalue())
+        self.assertIn("forward all cancelled", bob.lines())
+
+    @bounded
+    def runToEnd(self, *argv: str) -> Any:
+        """Run a command to its end: @return: its exit code and output."""
+        d, out, err = self.command(*argv)
+        code = yield within(d, argv[0])
+        return code, out, err
+
+    @bounded
+    def test_speedDialAndMessagesButtons(self) -> Any:
+        """
+        C{call --button speeddial:1} dials Alice's first speed dial (3002, Bob
+        answers); C{call --mac ... --button messages} dials the voicemail
+        number 3003 (Carol answers).
+        """
+        for button_, mac, called in [("speeddial:1", BOB, "3002 (Bob)"), ("messages", CAROL, "3003 (Carol)")]:
+            answering, them, theirErr = self.command("answer", "--mac", mac, *self.tlsArguments(mac))
+            yield within(them.whenLine("waiting for a call"), "waiting")
+            code, alice, err = yield self.runToEnd("call", "--mac", ALICE, "--button", button_, "--hold", "0",
+                                              *self.tlsArguments(ALICE))
+            self.assertEqual(code, cli.EXIT_OK, alice.getvalue() + err.getvalue())
+            self.assertEqual([line for line in alice.lines() if not line.startswith("prompt:")], [
+                "registered SEP0000000000F1, line 3001", "pressed %s" % (button_,), "ringing out",
+                "connected to %s secure" % (called,), "on hook", "unregistered"])
+            self.assertEqual((yield within(answering, "answer")), cli.EXIT_OK, theirErr.getvalue())
+            self.assertIn("call from 3001 (Alice)", them.lines())
+
+    @bounded
+    def test_messageWaitingLamp(self) -> Any:
+        """
+        While Bob's C{answer} waits, C{srst-cli mwi on 3002} and C{mwi off
+        3002} show as C{message waiting on} and C{message waiting off}.
+        """
+        ctrlC = CtrlC()
+        answering, bob, err = self.command("answer", "--mac", BOB, *self.tlsArguments(BOB), on=ctrlC)
+        yield within(bob.whenLine("waiting for a call"), "Bob waiting")
+        for word in ("on", "off"):
+            code, _, cliErr = yield self.cli("mwi", word, "3002")
+            self.assertEqual(code, 0, cliErr)
+            yield within(bob.whenLine("message waiting %s" % (word,)), "lamp " + word)
+        yield within(ctrlC.interrupt(), "Ctrl-C")
+        self.assertEqual((yield within(answering, "Bob")), cli.EXIT_OK, err.getvalue())
+        self.assertEqual([line for line in bob.lines() if not line.startswith("prompt:")], [
+            "registered SEP0000000000F2, line 3002", "waiting for a call", "message waiting on",
+            "message waiting off", "unregistered"])
+
+    @bounded
+    def test_consultTransfer(self) -> Any:
+        """
+        Bob and Carol run C{answer}; Alice C{call --to 3002 --transfer-to
+        3003}: once Bob answers she presses Trnsfer, dials 3003, and when
+        Carol answers presses Trnsfer again; Alice's phone goes on hook,
+        Bob and Carol each see the other.  Carol hangs up (Ctrl-C), Bob
+        sees it.
+        """
+        ctrlC = CtrlC()
+        bobAnswering, bob, bobErr = self.command("answer", "--mac", BOB, *self.tlsArguments(BOB))
+        carolAnswering, carol, carolErr = self.command("answer", "--mac", CAROL, *self.tlsArguments(CAROL),
+                                                       on=ctrlC)
+        yield within(gatherResults([bob.whenLine("waiting for a call"), carol.whenLine("waiting for a call")]),
+                     "waiting")
+        code, alice, err = yield self.runToEnd("call", "--from", ALICE, "--to", "3002", "--transfer-to", "3003",
+                                               *self.tlsArguments(ALICE))
+        self.assertEqual(code, cli.EXIT_OK, alice.getvalue() + err.getvalue())
+        self.assertEqual([line for line in alice.lines() if not line.startswith("prompt:")], [
+            "registered SEP0000000000F1, line 3001", "ringing out", "connected to 3002 (Bob) secure",
+            "pressed Trnsfer", "on hold", "ringing out", "connected to 3003 (Carol) secure", "pressed Trnsfer",
+            "on hook", "unregistered"])
+        yield within(gatherResults([bob.whenLine("connected to 3003 (Carol) secure"),
+                                    carol.whenLine("connected to 3002 (Bob) secure")]), "Bob and Carol")
+        yield within(ctrlC.interrupt(), "Carol hangs up")
+        self.assertEqual((yield within(carolAnswering, "Carol")), cli.EXIT_OK, carolErr.getvalue())
+        self.assertEqual((yield within(bobAnswering, "Bob")), cli.EXIT_OK, bobErr.getvalue())
+        self.assertEqual(bob.lines()[-2:], ["on hook", "unregistered"])
+
+    @bounded
+    def test_blindTransfer(self) -> Any:
+        """
+        C{call --to 3002 --transfer-to 3003 --blind}: Alice presses Trnsfer
+        again as soon as 3003 rings (before Carol's C{answer} connects
+        her) and goes on hook; Carol, rung by Alice, is connected to Bob.
+        """
+        ctrlC = CtrlC()
+        bobAnswering, bob, bobErr = self.command("answer", "--mac", BOB, *self.tlsArguments(BOB))
+        carolAnswering, carol, carolErr = self.command("answer", "--mac", CAROL, *self.tlsArguments(CAROL),
+                                                       on=ctrlC)
+        yield within(gatherResults([bob.whenLine("waiting for a call"), carol.whenLine("waiting for a call")]),
+                     "waiting")
+        code, alice, err = yield self.runToEnd("call", "--from", ALICE, "--to", "3002", "--transfer-to", "3003",
+                                               "--blind", *self.tlsArguments(ALICE))
+        self.assertEqual(code, cli.EXIT_OK, alice.getvalue() + err.getvalue())
+        self.assertEqual([line for line in alice.lines() if not line.startswith("prompt:")][2:], [
+            "connected to 3002 (Bob) secure", "pressed Trnsfer", "on hold", "ringing out", "pressed Trnsfer",
+            "on hook", "unregistered"])
+        yield within(bob.whenLine("connected to 3003 (Carol) secure"), "Bob and Carol")
+        yield within(ctrlC.interrupt(), "Carol hangs up")
+        self.assertEqual((yield within(carolAnswering, "Carol")), cli.EXIT_OK, carolErr.getvalue())
+        self.assertEqual((yield within(bobAnswering, "Bob")), cli.EXIT_OK, bobErr.getvalue())
+        self.assertEqual([line for line in carol.lines() if not line.startswith(("prompt:", "notify:"))][2:], [
+            "call from 3001 (Alice)", "connected to 3002 (Bob) secure", "on hook", "unregistered"])
 
     @bounded
     def test_notRegistered(self) -> Any:

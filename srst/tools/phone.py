@@ -25,9 +25,11 @@ Issue one LSC into files::
 Make one call from a terminal, or answer one, as a person would::
 
     srst-phone call --from 000000000001 --to 2002 [--hold SECONDS]
-        [--softkey NAME ...] [--connected-softkey NAME ...]
+        [--softkey NAME ...] [--button speeddial:N|messages|redial ...]
+        [--connected-softkey NAME ...] [--transfer-to NUMBER [--blind]]
     srst-phone answer --mac 000000000002 [--hold SECONDS]
     srst-phone call --from 000000000002 --softkey DND
+    srst-phone call --mac 000000000002 --softkey CFwdAll --to 2003
 
 (the TLS options are those of C{register}: C{--tls --ca --cert --key}).
 They print one line per call state (see L{srst.tools._phonecall}).
@@ -38,9 +40,9 @@ phones themselves are L{srst.tools._phoneclient.SimulatedPhone}; tests use
 them directly.
 
 Exit codes: 0 success (for C{call} and C{answer}: the call connected, or
-the softkeys were pressed when no call was made); 1 some phones did not
+the keys were pressed (a forward set) when no call was made); 1 some phones did not
 register (or unregister), or the connection was lost; 2 usage error
-(an unknown softkey name too); 3 an unreadable certificate, key or CA file,
+(an unknown softkey or button name too); 3 an unreadable certificate, key or CA file,
 or a CA that cannot issue; 4 the called number is busy (C{call}); 5 reorder:
 the number is unknown or the call cannot be made (C{call}).
 """
@@ -68,10 +70,15 @@ from srst.pki.trust import (
     loadCertificateFile,
     loadPrivateKeyFile,
 )
+from srst.sccp.constants import SoftKeyEvent
 from srst.tools._phonecall import (
     CallFollower,
+    Key,
     Outcome,
+    UnknownButton,
     UnknownSoftKey,
+    button,
+    softKey,
     softKeyEvent,
 )
 from srst.tools._phoneclient import OneShot, SimulatedPhone
@@ -273,6 +280,34 @@ def _softKey(text: str) -> str:
     return text
 
 
+def _key(text: str) -> Key:
+    try:
+        return softKey(text)
+    except UnknownSoftKey as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _button(text: str) -> Key:
+    try:
+        return button(text)
+    except UnknownButton as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _addKeys(p: argparse.ArgumentParser, what: str) -> None:
+    """--softkey and --button: the keys pressed, in order, before C{what}."""
+    p.add_argument("--softkey", dest="keys", type=_key,
+                   action="append", default=[], metavar="NAME",
+                   help="press this softkey (as the phone shows it: DND, "
+                   "PickUp, GPickUp, Redial, NewCall, CFwdAll ...) before "
+                   "%s; repeatable, in order with --button" % (what,))
+    p.add_argument("--button", dest="keys", type=_button,
+                   action="append", metavar="BUTTON",
+                   help="press this button before %s: speeddial:N (the N-th "
+                   "speed dial), messages (dials the voicemail number) or "
+                   "redial; repeatable, in order with --softkey" % (what,))
+
+
 def _addPhoneOptions(p: argparse.ArgumentParser) -> None:
     """The options of one phone that makes or answers a call."""
     p.add_argument("--host", default="127.0.0.1",
@@ -313,21 +348,26 @@ def _addCall(
         description="Register the phone, press the --softkey keys in order, "
         "go off hook and dial --to, print each call state the router "
         "reports, stay connected (--hold), then hang up and unregister.")
-    p.add_argument("--from", dest="mac", type=_mac, required=True,
+    p.add_argument("--from", "--mac", dest="mac", type=_mac, required=True,
                    metavar="MAC", help="the calling phone's MAC")
     p.add_argument("--to", dest="number", metavar="NUMBER",
-                   help="the number to dial (after the softkeys; a softkey "
-                   "that gives dial tone, such as PickUp, is not followed "
-                   "by OffHook)")
-    p.add_argument("--softkey", dest="softKeys", type=_softKey,
-                   action="append", default=[], metavar="NAME",
-                   help="press this softkey (as the phone shows it: DND, "
-                   "PickUp, GPickUp, Redial, NewCall ...) before dialling; "
-                   "repeatable")
+                   help="the number to dial (after the keys; a key that "
+                   "gives dial tone, such as PickUp, is not followed by "
+                   "OffHook; after CFwdAll it is the forward target, "
+                   "ended with #)")
+    _addKeys(p, "dialling")
     p.add_argument("--connected-softkey", dest="connectedSoftKeys",
                    type=_softKey, action="append", default=[],
                    metavar="NAME", help="press this softkey once connected "
                    "(Hold, Resume, Trnsfer ...); repeatable")
+    p.add_argument("--transfer-to", dest="transferTo", metavar="NUMBER",
+                   help="once connected (and after --connected-softkey), "
+                   "transfer the call to NUMBER: press Trnsfer, dial it, "
+                   "press Trnsfer again when it answers (consult) or, "
+                   "with --blind, as soon as it rings")
+    p.add_argument("--blind", action="store_true",
+                   help="with --transfer-to: complete the transfer when "
+                   "the target rings")
     _addPhoneOptions(p)
     p.set_defaults(func=_call)
 
@@ -339,15 +379,12 @@ def _addAnswer(
         description="Register the phone, wait for a call, answer it (print "
         "the caller), stay connected (--hold), then hang up and unregister.")
     p.add_argument("--mac", type=_mac, required=True, help="the phone's MAC")
-    p.add_argument("--softkey", dest="softKeys", type=_softKey,
-                   action="append", default=[], metavar="NAME",
-                   help="press this softkey before waiting (DND ...); "
-                   "repeatable")
+    _addKeys(p, "waiting")
     p.add_argument("--connected-softkey", dest="connectedSoftKeys",
                    type=_softKey, action="append", default=[],
                    metavar="NAME", help="press this softkey once connected; "
                    "repeatable")
-    p.set_defaults(number=None)
+    p.set_defaults(number=None, transferTo=None, blind=False)
     _addPhoneOptions(p)
     p.set_defaults(func=_answer)
 
@@ -388,6 +425,8 @@ class _Parser(argparse.ArgumentParser):
         parsed = argparse.ArgumentParser.parse_args(self, args, namespace)
         if parsed.command in ("register", "call", "answer"):
             _checkRegister(self, parsed)
+        if parsed.command == "call" and parsed.blind and not parsed.transferTo:
+            self.error("--blind needs --transfer-to")
         return parsed
 
 
@@ -698,21 +737,29 @@ async def _makeCall(reactor: ToolReactor, args: argparse.Namespace,
     @return: the call's L{Outcome}, or L{None} when no call was made.
     @raise PhoneError: when the connection is lost.
     """
-    for name in args.softKeys:
-        ref = follower.reference if follower.inCall else 0
-        phone.softKey(softKeyEvent(name), 1, ref)
-        say("pressed %s" % (name,))
+    forwarding = False
+    for key in args.keys:
+        key.press(phone, follower.reference if follower.inCall else 0)
+        say("pressed %s" % (key.name,))
         await follower.sync()
+        forwarding = key.forwardAll and follower.offHook
     if answering:
         say("waiting for a call")
         ref = await follower.whenRingingIn()
         phone.offHook(1, ref)
     elif args.number:
+        # A key that gave dial tone (PickUp, CFwdAll) needs no OffHook.
         if not follower.offHook:
             phone.offHook()
         phone.pressKeys(args.number)
+        if forwarding:
+            # CFwdAll's input ends with #; the phone is back on hook.
+            phone.pressKeys("#")
+            await follower.sync()
+            await _holdFor(reactor, args, phone.whenDisconnected())
+            return None
     elif not follower.inCall:
-        # Only softkeys (DND ...): stay registered for others to call.
+        # Only keys (DND ...): stay registered for others to call.
         await _holdFor(reactor, args, phone.whenDisconnected())
         return None
     outcome: Outcome = await follower.whenOutcome()
@@ -722,8 +769,35 @@ async def _makeCall(reactor: ToolReactor, args: argparse.Namespace,
         phone.softKey(softKeyEvent(name), 1, follower.reference)
         say("pressed %s" % (name,))
         await follower.sync()
+    if args.transferTo:
+        await _transfer(phone, follower, say, args.transferTo, args.blind)
     await _holdFor(reactor, args, follower.whenEnded())
     return outcome
+
+
+async def _transfer(phone: SimulatedPhone, follower: CallFollower,
+                    say: Callable[[str], None], number: str,
+                    blind: bool) -> None:
+    """
+    Transfer the connected call to C{number} as a person does: Trnsfer
+    (the call goes on hold, dial tone on a new call), the digits, Trnsfer
+    again once the target answers (consult) or rings (C{blind}).
+    """
+    transfer = SoftKeyEvent.TRANSFER
+    phone.softKey(transfer, 1, follower.reference)
+    say("pressed Trnsfer")
+    await follower.sync()
+    ready = follower.whenRingingOut() if blind else follower.whenConnected()
+    ended = follower.whenEnded()
+    phone.pressKeys(number, 1, follower.reference)
+    # The router may complete the transfer itself (a blind transfer-system
+    # or a single-channel DN): then the phone is back on hook.
+    which, _ = await race([ready, ended])
+    if which == 1:
+        return
+    phone.softKey(transfer, 1, follower.reference)
+    say("pressed Trnsfer")
+    await follower.sync()
 
 
 async def _holdFor(reactor: ToolReactor, args: argparse.Namespace,
