@@ -417,6 +417,26 @@ class CallCommandTests(TestCase):
             "call from 3001 (Alice)", "connected to 3002 (Bob) secure", "on hook", "unregistered"])
 
     @bounded
+    def test_transferToUnknownNumber(self) -> Any:
+        """
+        C{call --to 3002 --transfer-to 3999} where nobody has 3999: the
+        consultation gets reorder, the tool ends it and the router gives
+        Alice her held call with Bob back; she hangs up after C{--hold} and
+        exits with the reorder code (5) rather than waiting forever.
+        """
+        bobAnswering, bob, bobErr = self.command("answer", "--mac", BOB, *self.tlsArguments(BOB))
+        yield within(bob.whenLine("waiting for a call"), "waiting")
+        code, alice, err = yield self.runToEnd("call", "--from", ALICE, "--to", "3002", "--transfer-to", "3999",
+                                               "--hold", "0", *self.tlsArguments(ALICE))
+        bobCode = yield within(bobAnswering, "Bob")
+        self.assertEqual(code, cli.EXIT_REORDER, alice.getvalue() + err.getvalue())
+        self.assertEqual([line for line in alice.lines() if not line.startswith(("prompt:", "notify:"))], [
+            "registered SEP0000000000F1, line 3001", "ringing out", "connected to 3002 (Bob) secure",
+            "pressed Trnsfer", "on hold", "reorder", "transfer to 3999 failed", "pressed EndCall",
+            "connected to 3002 (Bob) secure", "on hook", "unregistered"])
+        self.assertEqual(bobCode, cli.EXIT_OK, bobErr.getvalue())
+
+    @bounded
     def test_notRegistered(self) -> Any:
         """
         With no router listening, C{call} says the phone did not register

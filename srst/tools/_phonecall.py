@@ -27,7 +27,7 @@ cancelled}).
 from __future__ import annotations
 
 import enum
-from typing import Callable
+from typing import Any, Callable
 
 from attrs import frozen
 from twisted.internet.defer import Deferred
@@ -191,6 +191,7 @@ class CallFollower:
         self._ended: OneShot[None] = OneShot()
         self._connections: list[Deferred[int]] = []
         self._ringingOut: list[Deferred[int]] = []
+        self._failures: list[Deferred[Outcome]] = []
         self._syncSent = 0
         self._syncs: list[tuple[int, Deferred[None]]] = []
         phone.addMessageObserver(self.messageReceived)
@@ -230,6 +231,22 @@ class CallFollower:
         self._ringingOut.append(d)
         return d
 
+    def whenFailed(self) -> Deferred[Outcome]:
+        """
+        @return: a L{Deferred} with the L{Outcome} (busy, reorder) of the
+            next call set-up that fails (a consultation call, say), failing
+            with L{PhoneDisconnected} when the connection ends first.
+        """
+        d: Deferred[Outcome] = Deferred()
+        self._failures.append(d)
+        return d
+
+    def _failed(self, outcome: Outcome) -> None:
+        self._outcome.fire(outcome)
+        failures, self._failures = self._failures, []
+        for d in failures:
+            d.callback(outcome)
+
     def whenEnded(self) -> Deferred[None]:
         """@return: a L{Deferred} firing once a connected call is over."""
         return self._ended.wait()
@@ -253,7 +270,8 @@ class CallFollower:
         self._outcome.fail(gone)
         self._ringIn.fail(gone)
         self._ended.fire(None)
-        waiting, self._connections, self._ringingOut = self._connections + self._ringingOut, [], []
+        waiting: list[Deferred[Any]] = [*self._connections, *self._ringingOut, *self._failures]
+        self._connections, self._ringingOut, self._failures = [], [], []
         for d in waiting:
             d.errback(gone)
         syncs, self._syncs = self._syncs, []
@@ -293,7 +311,7 @@ class CallFollower:
                 self._write("forward all cancelled")
         elif isinstance(msg, m.StartTone) and msg.tone == Tone.REORDER:
             self._write("reorder")
-            self._outcome.fire(Outcome.REORDER)
+            self._failed(Outcome.REORDER)
         elif isinstance(msg, m.KeepAliveAck):
             acks = self.phone.keepAliveAcks
             while self._syncs and self._syncs[0][0] <= acks:
@@ -303,6 +321,13 @@ class CallFollower:
         state = msg.callState
         if state == CallState.ON_HOOK:
             if msg.callReference not in (0, self.reference):
+                return
+            if self._connected and msg.callReference not in (0, self._connectedReference):
+                # A consultation call ended (EndCall, or the router gave up
+                # on it): the held call is still this phone's.
+                self.reference = self._connectedReference
+                self.offHook = self._connecting = self._ringingIn = False
+                self._state = CallState.HOLD
                 return
             if self.inCall:
                 self._write("on hook")
@@ -334,7 +359,7 @@ class CallFollower:
                 self._connecting = True
         elif state == CallState.BUSY:
             self._write("busy")
-            self._outcome.fire(Outcome.BUSY)
+            self._failed(Outcome.BUSY)
         elif state == CallState.HOLD:
             self._write("on hold")
 

@@ -54,7 +54,7 @@ import datetime
 import json
 import sys
 import typing
-from typing import Any, Callable, Optional, Sequence, TextIO
+from typing import Any, Callable, Optional, Sequence, TextIO, cast
 
 from attrs import frozen
 from cryptography import x509
@@ -770,18 +770,25 @@ async def _makeCall(reactor: ToolReactor, args: argparse.Namespace,
         say("pressed %s" % (name,))
         await follower.sync()
     if args.transferTo:
-        await _transfer(phone, follower, say, args.transferTo, args.blind)
+        failed = await _transfer(phone, follower, say, args.transferTo, args.blind)
+        if failed is not None:
+            outcome = failed
     await _holdFor(reactor, args, follower.whenEnded())
     return outcome
 
 
 async def _transfer(phone: SimulatedPhone, follower: CallFollower,
                     say: Callable[[str], None], number: str,
-                    blind: bool) -> None:
+                    blind: bool) -> Optional[Outcome]:
     """
     Transfer the connected call to C{number} as a person does: Trnsfer
     (the call goes on hold, dial tone on a new call), the digits, Trnsfer
-    again once the target answers (consult) or rings (C{blind}).
+    again once the target answers (consult) or rings (C{blind}).  A target
+    that is busy or unknown: EndCall on the consultation call, and the
+    router gives the held call back.
+
+    @return: L{None} once transferred, or the failed consultation's
+        L{Outcome} (busy, reorder).
     """
     transfer = SoftKeyEvent.TRANSFER
     phone.softKey(transfer, 1, follower.reference)
@@ -789,15 +796,23 @@ async def _transfer(phone: SimulatedPhone, follower: CallFollower,
     await follower.sync()
     ready = follower.whenRingingOut() if blind else follower.whenConnected()
     ended = follower.whenEnded()
+    failed = follower.whenFailed()
     phone.pressKeys(number, 1, follower.reference)
     # The router may complete the transfer itself (a blind transfer-system
     # or a single-channel DN): then the phone is back on hook.
-    which, _ = await race([ready, ended])
+    which, result = await race([ready, ended, failed])
     if which == 1:
-        return
+        return None
+    if which == 2:
+        say("transfer to %s failed" % (number,))
+        phone.softKey(SoftKeyEvent.END_CALL, 1, follower.reference)
+        say("pressed EndCall")
+        await follower.sync()
+        return cast(Outcome, result)
     phone.softKey(transfer, 1, follower.reference)
     say("pressed Trnsfer")
     await follower.sync()
+    return None
 
 
 async def _holdFor(reactor: ToolReactor, args: argparse.Namespace,
