@@ -183,7 +183,11 @@ class CallCommandTests(TestCase):
 
     def command(self, *argv: str, on: Any = reactor) -> tuple[Deferred[int], Lines, io.StringIO]:
         out, err = Lines(), io.StringIO()
-        return cli.run(on, list(argv), out, err, synchronously), out, err
+        running = cli.run(on, list(argv), out, err, synchronously)
+        # A test that fails while a command still runs (an answer waiting for
+        # a call) must not leave it to hang the run: cancel it.
+        self.addCleanup(lambda: None if running.called else running.cancel())
+        return running, out, err
 
     @bounded
     def test_answerAndCall(self) -> Any:
