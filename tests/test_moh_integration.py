@@ -496,6 +496,29 @@ class ClockedReactor:
         return getattr(self._reactor, name)
 
 
+@bounded
+def startFallbackRouter(testCase: TestCase, yamlText: str) -> Any:
+    """
+    Start a router whose MGCP call agent never answers and whose time is
+    a L{Clock}: advanced past the failover interval (its C{ccm-manager}
+    keepalive 1 s, failover 2 s), then 20 ms per 20 ms of the reactor's
+    own time (the media pump).  1/0/0 is then under local call control.
+
+    @return: the router service, in fallback.
+    """
+    clock = Clock()
+    service = yield startRouter(testCase, yamlText, reactor=ClockedReactor(reactor, clock))
+    monitor = service.mgcpService.monitor
+    testCase.assertIsNot(monitor.status, FallbackStatus.FALLBACK)
+    clock.pump([0.1] * 30)
+    testCase.assertIs(monitor.status, FallbackStatus.FALLBACK)
+    testCase.assertTrue(service.portEndpoints["1/0/0"].active, "1/0/0 under local call control")
+    pump = LoopingCall(clock.advance, PACKET_INTERVAL)
+    pump.start(PACKET_INTERVAL, now=False)
+    testCase.addCleanup(pump.stop)
+    return service
+
+
 class MgcpPortMohIntegrationTests(_HeldPortTests):
     """
     An MGCP-controlled port (C{application mgcpapp}) in fallback, held by a
@@ -511,17 +534,8 @@ class MgcpPortMohIntegrationTests(_HeldPortTests):
         self.samples = music()
         self.path = os.path.join(stateDir, "moh.wav")
         writeWav(self.path, self.samples)
-        clock = Clock()
         yaml = routerYaml(stateDir, extra=MGCP_PORT_CMF.format(moh=self.path, agentPort=freePort()))
-        self.service = yield startRouter(self, yaml, reactor=ClockedReactor(reactor, clock))
-        monitor = self.service.mgcpService.monitor
-        self.assertIsNot(monitor.status, FallbackStatus.FALLBACK)
-        clock.pump([0.1] * 30)
-        self.assertIs(monitor.status, FallbackStatus.FALLBACK)
-        self.assertTrue(self.service.portEndpoints["1/0/0"].active, "1/0/0 under local call control")
-        pump = LoopingCall(clock.advance, PACKET_INTERVAL)
-        pump.start(PACKET_INTERVAL, now=False)
-        self.addCleanup(pump.stop)
+        self.service = yield startFallbackRouter(self, yaml)
 
     @bounded
     def test_heldMgcpPortHearsTheFile(self) -> Any:
