@@ -34,13 +34,16 @@ from srst.ports.g711 import FRAME_SAMPLES, G711Law
 from srst.ports.media import PACKET_INTERVAL
 from srst.ports.wav import writeWav
 from srst.sccp import messages as m
-from srst.sccp.constants import CallSecurityStatus, CallState, SoftKeyEvent, Tone
+from srst.sccp.constants import CallSecurityStatus, CallState, Codec, SoftKeyEvent, Tone
 from srst.sccp.srtpkeys import fromKeyInfo
 from srst.tools._phoneclient import SimulatedPhone
+from srst.tools._phonemedia import PhoneMedia
+from srst.tools._phonetypes import PhoneConfig
+from srst.tools._phonewire import connectPhone
 from tests.audiohelpers import decodePayloads, normalizedXcorr
 from tests.callhelpers import isCallState, isMessage, waitUntil
 from tests.multicasthelpers import LOOPBACK, loopbackMulticast, randomGroup
-from tests.phonehelpers import registeredPhone, routerYamlWithCapf
+from tests.phonehelpers import registeredPhone, routerYamlWithCapf, stopPhone
 from tests.routerhelpers import bounded, freePort, routerYaml, runCommand, startRouter, stateDirectory
 from tests.test_ports_moh import Phone as GroupMember
 
@@ -175,6 +178,45 @@ class MohIntegrationTests(TestCase):
         yield expect(a, isCallState(CallState.CONNECTED, refA), "resumed", mark[0])
         yield self.directMedia(a, b)
         self.assertEqual(self.service.mediaFarm.holdMusic.rows(), [])
+
+    @bounded
+    def test_alawPhoneHearsTheFile(self) -> Any:
+        """
+        Bob's phone offers G.711 A-law only (its CapabilitiesRes): held by
+        Alice, Bob's music is opened as A-law, comes as PCMA, and what he
+        records, decoded as A-law, is the file (correlation >= 0.9).
+        """
+        [(a, dn)] = yield gatherResults([registeredPhone(self, self.service, ALICE, tls=False)])
+        b = SimulatedPhone(PhoneConfig(mac=BOB, capabilities=[m.MediaCapability(Codec.G711_ALAW_64K, 40)]),
+                           clock=reactor)
+        self.addCleanup(PhoneMedia(b, reactor=reactor).stop)
+        connected = connectPhone(reactor, b, "127.0.0.1", self.service.ports()["sccp"])
+        self.addCleanup(stopPhone, b, connected)
+        yield b.whenRegistered()
+        mark = len(b.received)
+        a.offHook()
+        a.pressKeys(DN_B)
+        yield expect(b, isCallState(CallState.RING_IN), "ringing", mark)
+        b.offHook()
+        connectedState = yield expect(a, isCallState(CallState.CONNECTED), "connected")
+        ref = connectedState.callReference
+        yield self.directMedia(a, b)
+
+        mark = len(a.received), len(b.received)
+        a.softKey(SoftKeyEvent.HOLD, 1, ref)
+        yield expect(a, isCallState(CallState.HOLD, ref), "hold", mark[0])
+        yield expect(b, isMessage(m.CloseReceiveChannel), "Bob's call media closed", mark[1])
+        orc = yield expect(b, isMessage(m.OpenReceiveChannel), "Bob's music opened", mark[1])
+        self.assertEqual(orc.compressionType, Codec.G711_ALAW_64K)
+        yield waitUntil(lambda: orc.passThruPartyId in b.media.channels, "music port open", b)
+        b.media.payloads.clear()
+        yield waitUntil(lambda: len(b.media.payloads) >= RECORDED_FRAMES, "Bob hears the music", b)
+        self.assertEqual(b.media.lastPacket.payloadType, PayloadType.PCMA)
+        recording = decodePayloads(list(b.media.payloads)[:RECORDED_FRAMES], G711Law.ALAW)
+        self.assertGreaterEqual(normalizedXcorr(recording, self.samples), 0.9)
+        dsp = yield runCommand(self.service, "show", "voice", "dsp")
+        [line] = dsp.text.splitlines()[3:]
+        self.assertRegex(line, r"^SRST  001 01 g711alaw ")
 
 
 SECURE_CMF = """
