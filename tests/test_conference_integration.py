@@ -35,7 +35,8 @@ from tests.audiohelpers import decodePayloads
 from tests.callhelpers import isCallState, waitUntil
 from tests.dtmfhelpers import goertzelPower
 from tests.phonehelpers import registeredPhone, routerYamlWithCapf
-from tests.routerhelpers import bounded, routerYaml, runCommand, startRouter, stateDirectory
+from tests.routerhelpers import bounded, freePort, routerYaml, runCommand, startRouter, stateDirectory
+from tests.test_moh_integration import startFallbackRouter
 
 ALICE, BOB, CAROL = "0000000000C1", "0000000000C2", "0000000000C3"
 DN_B, DN_C = "5002", "5003"
@@ -615,3 +616,60 @@ class VoicePortConferenceIntegrationTests(ConferenceScenario, TestCase):
         self.assertLess(powers[2] * 100, min(powers[:2]), "the port hears its own tone: %r" % (powers,))
         result = yield runCommand(self.service, "show", "conference")
         self.assertRegex(result.text.splitlines()[1], r"^Conference 1 secure, created by 5001,")
+
+
+MGCP_PORT_CMF = PORT_CMF.replace("forward-digits: all}", "forward-digits: all, application: mgcpapp}") + """
+mgcp:
+  bind: {host: 127.0.0.1, port: 0}
+  call-agent: {host: 127.0.0.1, port: %d}
+  timers: {request-timeout-ms: 100, request-timeout-max-ms: 200, tsmax: 1, tdinit: 1}
+ccm-manager:
+  fallback-mgcp: true
+  keepalive-interval: 1
+  failover-interval: 2
+"""
+"""L{PORT_CMF} with 1/0/0 an MGCP port (C{application mgcpapp}) and a call agent that never answers."""
+
+
+class MgcpPortConferenceIntegrationTests(ConferenceScenario, TestCase):
+    """
+    An MGCP-controlled port in fallback as the third participant: the call
+    agent never answers, the router's time (a L{Clock}) is advanced past
+    the 2 s failover interval, and 1/0/0 is under the router's local call
+    control, its line saying a tone and recording.
+    """
+
+    timeout = 20
+
+    @bounded
+    def setUp(self) -> Any:
+        self.service = yield startFallbackRouter(
+            self, routerYamlWithCapf(stateDirectory(self), MGCP_PORT_CMF % (freePort(),)))
+
+    @bounded
+    def test_mgcpPortParticipant(self) -> Any:
+        """
+        Alice and Bob (TLS) conference the fallback port 1/0/0: the port's
+        line hears both phones and not its own tone, each phone hears the
+        other and the port, and C{show conference} lists the port's
+        participant with the phones'.
+        """
+        a, b = phones = yield self.register(True, True)
+        port = self.service.portService.port("1/0/0")
+        yield self.conference(a, b, None, port)
+        port.backend.playSamples(sine(TONES[2], 4.0), name="carol")
+        recording = os.path.join(stateDirectory(self), "carol.wav")
+        port.backend.record(recording, self.service.runInThread)
+        yield self.record(*phones)
+        samples = yield port.backend.stopRecording()
+        self.assertHearsOthers(phones)
+        self.assertGreaterEqual(len(samples), (RECORDED_FRAMES - SETTLE) * 160)
+        heard = samples[SETTLE * 160:RECORDED_FRAMES * 160]
+        powers = [goertzelPower(heard, frequency) for frequency in TONES]
+        self.assertGreater(min(powers[:2]), 1e9, "the port does not hear both phones: %r" % (powers,))
+        self.assertLess(powers[2] * 100, min(powers[:2]), "the port hears its own tone: %r" % (powers,))
+        self.assertTrue(self.service.portEndpoints["1/0/0"].active, "1/0/0 still under local call control")
+        result = yield runCommand(self.service, "show", "conference")
+        [conference] = result.data["conferences"]
+        self.assertEqual(len(conference["participants"]), 3)
+        self.assertEqual([p["dn"] for p in conference["participants"]][:2], ["5001", "5002"])

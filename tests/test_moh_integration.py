@@ -8,7 +8,7 @@ held phone gets it as SRTP with a router key (or, with C{moh-secure: tone},
 the tone on hold); a voice port and an MGCP port in fallback hear it; a
 file gone at run time gives the tone on hold until it is back; and
 C{multicast-moh} reaches a group member on loopback.  Where the router's
-timers matter (fallback, the file's recheck, multicast) its time is a
+timers matter (fallback, the file's recheck) its time is a
 L{Clock}.  Waits are Deferreds fired by what the phones and ports receive,
 with a bound.
 """
@@ -34,13 +34,16 @@ from srst.ports.g711 import FRAME_SAMPLES, G711Law
 from srst.ports.media import PACKET_INTERVAL
 from srst.ports.wav import writeWav
 from srst.sccp import messages as m
-from srst.sccp.constants import CallSecurityStatus, CallState, SoftKeyEvent, Tone
+from srst.sccp.constants import CallSecurityStatus, CallState, Codec, SoftKeyEvent, Tone
 from srst.sccp.srtpkeys import fromKeyInfo
 from srst.tools._phoneclient import SimulatedPhone
+from srst.tools._phonemedia import PhoneMedia
+from srst.tools._phonetypes import PhoneConfig
+from srst.tools._phonewire import connectPhone
 from tests.audiohelpers import decodePayloads, normalizedXcorr
 from tests.callhelpers import isCallState, isMessage, waitUntil
 from tests.multicasthelpers import LOOPBACK, loopbackMulticast, randomGroup
-from tests.phonehelpers import registeredPhone, routerYamlWithCapf
+from tests.phonehelpers import registeredPhone, routerYamlWithCapf, stopPhone
 from tests.routerhelpers import bounded, freePort, routerYaml, runCommand, startRouter, stateDirectory
 from tests.test_ports_moh import Phone as GroupMember
 
@@ -175,6 +178,45 @@ class MohIntegrationTests(TestCase):
         yield expect(a, isCallState(CallState.CONNECTED, refA), "resumed", mark[0])
         yield self.directMedia(a, b)
         self.assertEqual(self.service.mediaFarm.holdMusic.rows(), [])
+
+    @bounded
+    def test_alawPhoneHearsTheFile(self) -> Any:
+        """
+        Bob's phone offers G.711 A-law only (its CapabilitiesRes): held by
+        Alice, Bob's music is opened as A-law, comes as PCMA, and what he
+        records, decoded as A-law, is the file (correlation >= 0.9).
+        """
+        [(a, dn)] = yield gatherResults([registeredPhone(self, self.service, ALICE, tls=False)])
+        b = SimulatedPhone(PhoneConfig(mac=BOB, capabilities=[m.MediaCapability(Codec.G711_ALAW_64K, 40)]),
+                           clock=reactor)
+        self.addCleanup(PhoneMedia(b, reactor=reactor).stop)
+        connected = connectPhone(reactor, b, "127.0.0.1", self.service.ports()["sccp"])
+        self.addCleanup(stopPhone, b, connected)
+        yield b.whenRegistered()
+        mark = len(b.received)
+        a.offHook()
+        a.pressKeys(DN_B)
+        yield expect(b, isCallState(CallState.RING_IN), "ringing", mark)
+        b.offHook()
+        connectedState = yield expect(a, isCallState(CallState.CONNECTED), "connected")
+        ref = connectedState.callReference
+        yield self.directMedia(a, b)
+
+        mark = len(a.received), len(b.received)
+        a.softKey(SoftKeyEvent.HOLD, 1, ref)
+        yield expect(a, isCallState(CallState.HOLD, ref), "hold", mark[0])
+        yield expect(b, isMessage(m.CloseReceiveChannel), "Bob's call media closed", mark[1])
+        orc = yield expect(b, isMessage(m.OpenReceiveChannel), "Bob's music opened", mark[1])
+        self.assertEqual(orc.compressionType, Codec.G711_ALAW_64K)
+        yield waitUntil(lambda: orc.passThruPartyId in b.media.channels, "music port open", b)
+        b.media.payloads.clear()
+        yield waitUntil(lambda: len(b.media.payloads) >= RECORDED_FRAMES, "Bob hears the music", b)
+        self.assertEqual(b.media.lastPacket.payloadType, PayloadType.PCMA)
+        recording = decodePayloads(list(b.media.payloads)[:RECORDED_FRAMES], G711Law.ALAW)
+        self.assertGreaterEqual(normalizedXcorr(recording, self.samples), 0.9)
+        dsp = yield runCommand(self.service, "show", "voice", "dsp")
+        [line] = dsp.text.splitlines()[3:]
+        self.assertRegex(line, r"^SRST  001 01 g711alaw ")
 
 
 SECURE_CMF = """
@@ -496,6 +538,29 @@ class ClockedReactor:
         return getattr(self._reactor, name)
 
 
+@bounded
+def startFallbackRouter(testCase: TestCase, yamlText: str) -> Any:
+    """
+    Start a router whose MGCP call agent never answers and whose time is
+    a L{Clock}: advanced past the failover interval (its C{ccm-manager}
+    keepalive 1 s, failover 2 s), then 20 ms per 20 ms of the reactor's
+    own time (the media pump).  1/0/0 is then under local call control.
+
+    @return: the router service, in fallback.
+    """
+    clock = Clock()
+    service = yield startRouter(testCase, yamlText, reactor=ClockedReactor(reactor, clock))
+    monitor = service.mgcpService.monitor
+    testCase.assertIsNot(monitor.status, FallbackStatus.FALLBACK)
+    clock.pump([0.1] * 30)
+    testCase.assertIs(monitor.status, FallbackStatus.FALLBACK)
+    testCase.assertTrue(service.portEndpoints["1/0/0"].active, "1/0/0 under local call control")
+    pump = LoopingCall(clock.advance, PACKET_INTERVAL)
+    pump.start(PACKET_INTERVAL, now=False)
+    testCase.addCleanup(pump.stop)
+    return service
+
+
 class MgcpPortMohIntegrationTests(_HeldPortTests):
     """
     An MGCP-controlled port (C{application mgcpapp}) in fallback, held by a
@@ -511,17 +576,8 @@ class MgcpPortMohIntegrationTests(_HeldPortTests):
         self.samples = music()
         self.path = os.path.join(stateDir, "moh.wav")
         writeWav(self.path, self.samples)
-        clock = Clock()
         yaml = routerYaml(stateDir, extra=MGCP_PORT_CMF.format(moh=self.path, agentPort=freePort()))
-        self.service = yield startRouter(self, yaml, reactor=ClockedReactor(reactor, clock))
-        monitor = self.service.mgcpService.monitor
-        self.assertIsNot(monitor.status, FallbackStatus.FALLBACK)
-        clock.pump([0.1] * 30)
-        self.assertIs(monitor.status, FallbackStatus.FALLBACK)
-        self.assertTrue(self.service.portEndpoints["1/0/0"].active, "1/0/0 under local call control")
-        pump = LoopingCall(clock.advance, PACKET_INTERVAL)
-        pump.start(PACKET_INTERVAL, now=False)
-        self.addCleanup(pump.stop)
+        self.service = yield startFallbackRouter(self, yaml)
 
     @bounded
     def test_heldMgcpPortHearsTheFile(self) -> Any:
@@ -639,8 +695,8 @@ class MulticastMohIntegrationTests(TestCase):
     """
     C{multicast-moh} in a running router's configuration: the router also
     streams the file to the group (TTL 0, on 127.0.0.1: this host only).
-    The router's time is a L{Clock}, advanced 20 ms per 20 ms of the
-    reactor's own time for the media pump.
+    No timer of the router's matters here: it runs on the real reactor,
+    its media pump on real time.
     """
 
     timeout = 20
@@ -661,17 +717,12 @@ class MulticastMohIntegrationTests(TestCase):
         writeWav(path, samples)
         group, port = randomGroup(), 16384 + 2 * (os.getpid() % 8000)
         cmf = CMF.format(moh=path) + "  multicast-moh: {address: %s, port: %d, ttl: 0}\n" % (group, port)
-        clock = Clock()
         member = GroupMember()
         listening = yield listenGroup(reactor, group, port, LOOPBACK, member)
         self.addCleanup(listening.stopListening)
-        self.service = yield startRouter(self, routerYaml(stateDir, extra=cmf),
-                                         reactor=ClockedReactor(reactor, clock))
+        self.service = yield startRouter(self, routerYaml(stateDir, extra=cmf))
         [row] = self.service.mediaFarm.holdMusic.rows()
         self.assertEqual(row.label, "multicast %s:%d" % (group, port))
-        pump = LoopingCall(clock.advance, PACKET_INTERVAL)
-        pump.start(PACKET_INTERVAL, now=False)
-        self.addCleanup(pump.stop)
         yield member.got(RECORDED_FRAMES)
         packets = [decodeRtp(datagram) for datagram in member.datagrams[:RECORDED_FRAMES]]
         self.assertEqual({packet.payloadType for packet in packets}, {PayloadType.PCMU})

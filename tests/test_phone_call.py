@@ -42,6 +42,7 @@ call-manager-fallback:
   max-dn: "10 dual-line"
   voicemail: "3003"
   transfer-system: full-consult
+  max-conferences: 1
   ephones:
     - {mac: 0000.0000.00F1, type: "7970", buttons: [{line: 1, dn: "3001", label: "3001", name: Alice}],
        speed-dials: [{button: 2, number: "3002", label: Bob}]}
@@ -152,6 +153,8 @@ class SoftKeyNameTests(SynchronousTestCase):
                 (["call", "--to", "3002"], "--from"),
                 (["call", "--from", ALICE, "--button", "hold"], "unknown button 'hold'"),
                 (["call", "--from", ALICE, "--to", "3002", "--blind"], "--blind needs --transfer-to"),
+                (["call", "--from", ALICE, "--to", "3002", "--transfer-to", "3003", "--conference-with", "3004"],
+                 "--transfer-to and --conference-with: one or the other"),
                 (["answer", "--mac", BOB, "--tls"], "--tls needs --ca")]:
             err = io.StringIO()
             self.patch(cli.sys, "stderr", err)
@@ -439,6 +442,97 @@ class CallCommandTests(TestCase):
             "pressed Trnsfer", "on hold", "reorder", "transfer to 3999 failed", "pressed EndCall",
             "connected to 3002 (Bob) secure", "on hook", "unregistered"])
         self.assertEqual(bobCode, cli.EXIT_OK, bobErr.getvalue())
+
+    @bounded
+    def test_conference(self) -> Any:
+        """
+        Bob and Carol run C{answer}; Alice C{call --to 3002
+        --conference-with 3003}: once Bob answers she presses Confrn, dials
+        3003, and when Carol answers presses Confrn again; each of the three
+        then sees the conference, secure.  Alice made it: when she hangs up
+        (C{--hold 0}) IOS ends it for everyone, and all three exit 0 having
+        unregistered.
+        """
+        bobAnswering, bob, bobErr = self.command("answer", "--mac", BOB, *self.tlsArguments(BOB))
+        carolAnswering, carol, carolErr = self.command("answer", "--mac", CAROL, *self.tlsArguments(CAROL))
+        yield within(gatherResults([bob.whenLine("waiting for a call"), carol.whenLine("waiting for a call")]),
+                     "waiting")
+        code, alice, err = yield self.runToEnd("call", "--from", ALICE, "--to", "3002", "--conference-with", "3003",
+                                               "--hold", "0", *self.tlsArguments(ALICE))
+        self.assertEqual(code, cli.EXIT_OK, alice.getvalue() + err.getvalue())
+        self.assertEqual((yield within(bobAnswering, "Bob")), cli.EXIT_OK, bobErr.getvalue())
+        self.assertEqual((yield within(carolAnswering, "Carol")), cli.EXIT_OK, carolErr.getvalue())
+        self.assertEqual([line for line in alice.lines() if not line.startswith(("prompt:", "notify:"))], [
+            "registered SEP0000000000F1, line 3001", "ringing out", "connected to 3002 (Bob) secure",
+            "pressed Confrn", "on hold", "ringing out", "connected to 3003 (Carol) secure", "pressed Confrn",
+            "connected to Conference secure", "on hook", "unregistered"])
+        self.assertEqual([line for line in bob.lines() if not line.startswith(("prompt:", "notify:"))][2:], [
+            "call from 3001 (Alice)", "connected to 3001 (Alice) secure", "connected to Conference secure",
+            "on hook", "unregistered"])
+        self.assertEqual([line for line in carol.lines() if not line.startswith(("prompt:", "notify:"))][2:], [
+            "call from 3001 (Alice)", "connected to 3001 (Alice) secure", "connected to Conference secure",
+            "on hook", "unregistered"])
+
+    @bounded
+    def test_abandonedConference(self) -> Any:
+        """
+        C{call --connected-softkey Confrn --hold 0}: Alice presses Confrn and
+        dials nobody; the tool hangs up the consultation and then the call
+        the router gives back (Bob's), and unregisters: exit 0, not 1 with
+        the router refusing to unregister a phone with a call.
+        """
+        bobAnswering, bob, bobErr = self.command("answer", "--mac", BOB, *self.tlsArguments(BOB))
+        yield within(bob.whenLine("waiting for a call"), "waiting")
+        code, alice, err = yield self.runToEnd("call", "--from", ALICE, "--to", "3002", "--connected-softkey",
+                                               "Confrn", "--hold", "0", *self.tlsArguments(ALICE))
+        self.assertEqual(code, cli.EXIT_OK, alice.getvalue() + err.getvalue())
+        self.assertEqual(err.getvalue(), "")
+        self.assertEqual(alice.lines()[-2:], ["on hook", "unregistered"])
+        self.assertEqual((yield within(bobAnswering, "Bob")), cli.EXIT_OK, bobErr.getvalue())
+        self.assertEqual(bob.lines()[-2:], ["on hook", "unregistered"])
+
+    @bounded
+    def test_conferenceWithUnknownNumber(self) -> Any:
+        """
+        C{call --to 3002 --conference-with 3999} where nobody has 3999: the
+        consultation gets reorder, the tool ends it, the router gives Alice
+        her call with Bob back, and she hangs up and exits with the reorder
+        code (5).
+        """
+        bobAnswering, bob, bobErr = self.command("answer", "--mac", BOB, *self.tlsArguments(BOB))
+        yield within(bob.whenLine("waiting for a call"), "waiting")
+        code, alice, err = yield self.runToEnd("call", "--from", ALICE, "--to", "3002", "--conference-with",
+                                               "3999", "--hold", "0", *self.tlsArguments(ALICE))
+        self.assertEqual(code, cli.EXIT_REORDER, alice.getvalue() + err.getvalue())
+        self.assertEqual([line for line in alice.lines() if not line.startswith(("prompt:", "notify:"))][2:], [
+            "connected to 3002 (Bob) secure", "pressed Confrn", "on hold", "reorder",
+            "conference with 3999 failed", "pressed EndCall", "connected to 3002 (Bob) secure", "on hook",
+            "unregistered"])
+        self.assertEqual((yield within(bobAnswering, "Bob")), cli.EXIT_OK, bobErr.getvalue())
+
+    @bounded
+    def test_noConferenceBridge(self) -> Any:
+        """
+        With every bridge in use (C{max-conferences: 0} here), C{call --to
+        3002 --conference-with 3003}: Confrn shows "No Conference Bridge",
+        the call with Bob stays as it was, and Alice hangs up and exits with
+        the reorder code (5) instead of dialling into her connected call.
+        """
+        yield self.service.stopService()
+        state = stateDirectory(self)
+        self.service = yield startRouter(self, routerYamlWithCapf(
+            state, CMF.replace("max-conferences: 1", "max-conferences: 0")))
+        self.port = self.service.ports()["sccp-secure"]
+        self.ca = writePem(state, "router-ca.pem", self.service.certificateServer.caCertificate)
+        bobAnswering, bob, bobErr = self.command("answer", "--mac", BOB, *self.tlsArguments(BOB))
+        yield within(bob.whenLine("waiting for a call"), "waiting")
+        code, alice, err = yield self.runToEnd("call", "--from", ALICE, "--to", "3002", "--conference-with",
+                                               "3003", "--hold", "0", *self.tlsArguments(ALICE))
+        self.assertEqual(code, cli.EXIT_REORDER, alice.getvalue() + err.getvalue())
+        self.assertEqual([line for line in alice.lines() if not line.startswith("prompt:")][2:], [
+            "connected to 3002 (Bob) secure", "pressed Confrn", "notify: No Conference Bridge",
+            "conference with 3003 failed", "on hook", "unregistered"])
+        self.assertEqual((yield within(bobAnswering, "Bob")), cli.EXIT_OK, bobErr.getvalue())
 
     @bounded
     def test_notRegistered(self) -> Any:

@@ -162,6 +162,8 @@ class CallFollower:
     @ivar offHook: whether the phone is off hook with a call being set up
         (dial tone or dialling), so dialling needs no OffHook.
     @ivar inCall: whether the phone has a call (any state but on hook).
+    @ivar calls: the call references of every call the phone has (any
+        state but on hook: a call on hold too), to their last state.
     @ivar secure: whether the connected call is encrypted (CallInfo).
     @ivar lastPrompt: the last prompt text shown, in English.
     """
@@ -177,6 +179,7 @@ class CallFollower:
         self.reference = 0
         self.offHook = False
         self.inCall = False
+        self.calls: dict[int, int] = {}
         self.secure = False
         self.lastPrompt = ""
         self._connecting = False
@@ -320,6 +323,10 @@ class CallFollower:
     def _callState(self, msg: m.CallState) -> None:
         state = msg.callState
         if state == CallState.ON_HOOK:
+            self.calls.pop(msg.callReference, None)
+        elif msg.callReference:
+            self.calls[msg.callReference] = state
+        if state == CallState.ON_HOOK:
             if msg.callReference not in (0, self.reference):
                 return
             if self._connected and msg.callReference not in (0, self._connectedReference):
@@ -409,6 +416,8 @@ def _redirect(msg: m.CallInfo) -> str:
 
 
 def _party(number: str, name: str) -> str:
+    if not number:  # the router's own party: "Conference"
+        return name
     return "%s (%s)" % (number, name) if name and name != number else number
 
 

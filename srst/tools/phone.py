@@ -27,6 +27,7 @@ Make one call from a terminal, or answer one, as a person would::
     srst-phone call --from 000000000001 --to 2002 [--hold SECONDS]
         [--softkey NAME ...] [--button speeddial:N|messages|redial ...]
         [--connected-softkey NAME ...] [--transfer-to NUMBER [--blind]]
+        [--conference-with NUMBER]
     srst-phone answer --mac 000000000002 [--hold SECONDS]
     srst-phone call --from 000000000002 --softkey DND
     srst-phone call --mac 000000000002 --softkey CFwdAll --to 2003
@@ -368,6 +369,11 @@ def _addCall(
     p.add_argument("--blind", action="store_true",
                    help="with --transfer-to: complete the transfer when "
                    "the target rings")
+    p.add_argument("--conference-with", dest="conferenceWith",
+                   metavar="NUMBER",
+                   help="once connected (and after --connected-softkey), "
+                   "make a three-party conference with NUMBER: press "
+                   "Confrn, dial it, press Confrn again when it answers")
     _addPhoneOptions(p)
     p.set_defaults(func=_call)
 
@@ -384,7 +390,8 @@ def _addAnswer(
                    type=_softKey, action="append", default=[],
                    metavar="NAME", help="press this softkey once connected; "
                    "repeatable")
-    p.set_defaults(number=None, transferTo=None, blind=False)
+    p.set_defaults(number=None, transferTo=None, blind=False,
+                   conferenceWith=None)
     _addPhoneOptions(p)
     p.set_defaults(func=_answer)
 
@@ -427,6 +434,8 @@ class _Parser(argparse.ArgumentParser):
             _checkRegister(self, parsed)
         if parsed.command == "call" and parsed.blind and not parsed.transferTo:
             self.error("--blind needs --transfer-to")
+        if parsed.command == "call" and parsed.transferTo and parsed.conferenceWith:
+            self.error("--transfer-to and --conference-with: one or the other")
         return parsed
 
 
@@ -693,9 +702,7 @@ async def _callFlow(reactor: ToolReactor, args: argparse.Namespace,
     async def hangUpAndUnregister() -> int:
         if phone.state is not PhoneState.REGISTERED:
             return EXIT_INCOMPLETE
-        if follower.inCall:
-            phone.onHook(1, follower.reference)
-            await follower.sync()
+        await _hangUpAll(phone, follower)
         try:
             await phone.unregister()
         except PhoneError as e:
@@ -773,6 +780,10 @@ async def _makeCall(reactor: ToolReactor, args: argparse.Namespace,
         failed = await _transfer(phone, follower, say, args.transferTo, args.blind)
         if failed is not None:
             outcome = failed
+    elif args.conferenceWith:
+        failed = await _conference(phone, follower, say, args.conferenceWith)
+        if failed is not None:
+            outcome = failed
     await _holdFor(reactor, args, follower.whenEnded())
     return outcome
 
@@ -813,6 +824,62 @@ async def _transfer(phone: SimulatedPhone, follower: CallFollower,
     say("pressed Trnsfer")
     await follower.sync()
     return None
+
+
+async def _conference(phone: SimulatedPhone, follower: CallFollower,
+                      say: Callable[[str], None],
+                      number: str) -> Optional[Outcome]:
+    """
+    Make a three-party conference of the connected call and C{number} as a
+    person does: Confrn (the call goes on hold, dial tone on a new call),
+    the digits, Confrn again once the third party answers.  No bridge free
+    (the router shows its prompt and leaves the call as it was), or a third
+    party that is busy or unknown (then EndCall on the consultation call,
+    and the router gives the held call back): the conference failed.
+
+    @return: L{None} once the three are joined, or the failure's
+        L{Outcome} (busy, reorder).
+    """
+    confrn = SoftKeyEvent.CONFRN
+    phone.softKey(confrn, 1, follower.reference)
+    say("pressed Confrn")
+    await follower.sync()
+    if not follower.offHook:  # no dial tone: no conference bridge
+        say("conference with %s failed" % (number,))
+        return Outcome.REORDER
+    connected = follower.whenConnected()
+    failed = follower.whenFailed()
+    phone.pressKeys(number, 1, follower.reference)
+    which, result = await race([connected, failed])
+    if which == 1:
+        say("conference with %s failed" % (number,))
+        phone.softKey(SoftKeyEvent.END_CALL, 1, follower.reference)
+        say("pressed EndCall")
+        await follower.sync()
+        return cast(Outcome, result)
+    phone.softKey(confrn, 1, follower.reference)
+    say("pressed Confrn")
+    await follower.sync()
+    return None
+
+
+async def _hangUpAll(phone: SimulatedPhone, follower: CallFollower) -> None:
+    """
+    Hang up every call the phone has: the current one on hook, then EndCall
+    on each one left (a call on hold, or the one the router gave back when
+    an abandoned consultation went on hook), so that the phone unregisters
+    idle.  Bounded: a router that keeps a call up is left to refuse the
+    unregistration.
+    """
+    if follower.inCall:
+        phone.onHook(1, follower.reference)
+        await follower.sync()
+    for _ in range(3):
+        if not follower.calls:
+            return
+        for reference in sorted(follower.calls):
+            phone.softKey(SoftKeyEvent.END_CALL, 1, reference)
+        await follower.sync()
 
 
 async def _holdFor(reactor: ToolReactor, args: argparse.Namespace,
