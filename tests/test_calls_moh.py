@@ -237,7 +237,8 @@ class HoldMusicTests(SynchronousTestCase):
     def test_musicFailedKeepsCall(self) -> None:
         """
         Bob's endpoint failing to open the music stream
-        (L{CallEngine.mediaFailed}) stops the music; the call stays held.
+        (L{CallEngine.mediaFailed}) stops the music; the call stays held
+        and Bob hears the tone on hold instead of silence.
         """
         calls, music = musicCalls()
         legA, legB = calls.connected()
@@ -246,7 +247,21 @@ class HoldMusicTests(SynchronousTestCase):
         self.assertEqual(music.open(), [])
         [call] = calls.engine.calls()
         self.assertTrue(call.isHeldBy(legA))
-        self.assertEqual(calls.b.names()[-1], "mediaClosed")
+        self.assertEqual(calls.b.names()[-2:], ["mediaClosed", "heldByRemote"])
+        self.assertEqual(calls.b.events[-1][2:], (None, True))
+
+    def test_secureMusicFailedNoTone(self) -> None:
+        """
+        The music failing on a secure call (C{moh-secure srtp}) follows
+        hold's rule: no tone on hold for the secure party, the call held.
+        """
+        calls, music = musicCalls(secure=True)
+        legA, legB = calls.connected()
+        calls.engine.hold(legA)
+        calls.engine.mediaFailed(legB, "no RTP port")
+        self.assertEqual(calls.b.names(), ["heldByRemote", "openReceive", "mediaClosed"])
+        [call] = calls.engine.calls()
+        self.assertTrue(call.isHeldBy(legA))
 
     def test_withoutServicesUnchanged(self) -> None:
         """

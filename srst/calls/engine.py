@@ -547,8 +547,7 @@ class CallEngine:
         if not call.isHeldBy(other):
             music = self._listen(call, other)
             if music is None:
-                tone = not call.secure or self._secureHoldTone(other)
-                other.endpoint.heldByRemote(other, streams.get(other), tone)
+                other.endpoint.heldByRemote(other, streams.get(other), self._holdTone(call, other))
             else:
                 other.endpoint.heldByRemote(other, streams.get(other), False)
                 call.music = music
@@ -617,6 +616,8 @@ class CallEngine:
             self.log.warn("call leg {line} ref {reference}: music on hold failed ({reason}); the call stays held",
                           line=leg.line.number, reference=leg.callReference, reason=reason)
             self._stopMusic(call)
+            if self._holdTone(call, leg):
+                leg.endpoint.heldByRemote(leg, None, True)
             return
         self.log.warn("call leg {line} ref {reference}: media failed ({reason}); clearing",
                       line=leg.line.number, reference=leg.callReference, reason=reason)
@@ -1292,6 +1293,13 @@ class CallEngine:
             self._openMedia(call, [x, y])
 
     # -- music on hold ------------------------------------------------------------------------------
+
+    def _holdTone(self, call: Call, held: Leg) -> bool:
+        """
+        Whether C{held}, held without music on hold, hears the tone on hold:
+        on a clear call, or on a secure one with C{moh-secure tone}.
+        """
+        return not call.secure or self._secureHoldTone(held)
 
     def _secureHoldTone(self, held: Leg) -> bool:
         """
