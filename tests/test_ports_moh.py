@@ -289,3 +289,32 @@ class MulticastMohTests(MohFixture):
         await source.stop()
         self.assertEqual(len(self.pump), 0)
         self.assertEqual(source.rows(), [])
+
+    async def test_multicastStartsWhenFileReadable(self) -> None:
+        """
+        A file unreadable at start: C{multicast-moh} is not started, with a
+        warning saying so; the first check that reads the file starts the
+        stream (logged), and the group's member records the file.
+        """
+        group = randomGroup()
+        member = Phone()
+        listening = await listenGroup(reactor, group, 0, LOOPBACK, member)
+        self.addCleanup(listening.stopListening)
+        port = listening.getHost().port
+        os.remove(self.path)
+        with capturedLogs() as events:
+            source = await self.source(multicast=Multicast(group, port), recheck=30.0)
+        self.assertIn("multicast-moh %s:%d not started: music on hold file %s unreadable;"
+                      " it starts once the file is readable" % (group, port, self.path),
+                      [formatEvent(e) for e in events])
+        self.assertEqual((source.rows(), len(self.pump)), ([], 0))
+        writeWav(self.path, self.samples)
+        with capturedLogs() as events:
+            await source.load()
+            await source.load()  # a second check does not start a second stream
+        self.assertIn("multicast-moh %s:%d: streaming music on hold (TTL 0)" % (group, port),
+                      [formatEvent(e) for e in events])
+        self.assertEqual([row.label for row in source.rows()], ["multicast %s:%d" % (group, port)])
+        await self.play([member], FRAMES)
+        recording = decodePayloads([decodeRtp(d).payload for d in member.datagrams[:FRAMES]], G711Law.ULAW)
+        self.assertGreaterEqual(normalizedXcorr(recording, self.samples, 0), 0.9)

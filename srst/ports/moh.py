@@ -181,6 +181,7 @@ class MohSource:
         self._open: dict[MohListener, None] = {}
         self._loop: Optional[LoopingCall] = None
         self._multicastListener: Optional[MohListener] = None
+        self._multicastStarting = False
 
     @property
     def name(self) -> str:
@@ -208,8 +209,15 @@ class MohSource:
         loop.clock = self._clock
         loop.start(self.recheck, now=False).addErrback(
             lambda failure: self.log.failure("music on hold file check stopped", failure))
-        if self.multicast is not None:
-            await self._startMulticast(self.multicast)
+        multicast = self.multicast
+        if multicast is None:
+            return
+        if self.clip is None:
+            self.log.warn("multicast-moh {address}:{port} not started: music on hold file {path} unreadable;"
+                          " it starts once the file is readable",
+                          address=multicast.address, port=multicast.port, path=self.path)
+            return
+        await self._startMulticast(multicast)
 
     def stop(self) -> Deferred[Any]:
         """
@@ -271,11 +279,26 @@ class MohSource:
         if not self._listeners:
             self.resources.pump.discard(self)
 
-    def _loaded(self, samples: tuple[int, ...]) -> None:
+    def _loaded(self, samples: tuple[int, ...]) -> Deferred[None] | None:
+        """
+        The file was read: use its clip, and start the C{multicast-moh}
+        stream when a check (after L{start}) finds the file readable and the
+        stream is not running (the file was unreadable at start).
+
+        @return: L{None}, or a L{Deferred} firing once that stream started
+            (or its failure was logged).
+        """
         if self.unreadable is not None:
             self.log.info("music on hold file {path} readable again: music on hold", path=self.path)
         self.unreadable = None
         self.clip = clipOf(samples)
+        multicast = self.multicast
+        if (multicast is None or self._loop is None or self._multicastListener is not None
+                or self._multicastStarting):
+            return None
+        return Deferred.fromCoroutine(self._startMulticast(multicast)).addErrback(
+            lambda failure: self.log.failure("multicast-moh {address}:{port} could not start", failure,
+                                             address=multicast.address, port=multicast.port))
 
     def _failed(self, failure: Any) -> None:
         failure.trap(WavError)
@@ -293,12 +316,21 @@ class MohSource:
                            payloadType=PayloadType.PCMU, acceptPayloadTypes=frozenset())
         # The router's reactor also provides IReactorMulticast.
         reactor = cast(IReactorMulticast, self.resources.reactor)
-        await multicastSender(reactor, self.resources.allocator.address, multicast.ttl, protocol=stream)
+        self._multicastStarting = True
+        try:
+            await multicastSender(reactor, self.resources.allocator.address, multicast.ttl, protocol=stream)
+        finally:
+            self._multicastStarting = False
         listener = self._multicastListener = MohListener(
             self, stream, Codec.G711_ULAW, clip, (self.resources.allocator.address, stream.localPort or 0),
             "multicast %s:%d" % (multicast.address, multicast.port))
         self._open[listener] = None
+        if self._loop is None:  # stopped meanwhile
+            await listener.close()
+            return
         listener.start((multicast.address, multicast.port))
+        self.log.info("multicast-moh {address}:{port}: streaming music on hold (TTL {ttl})",
+                      address=multicast.address, port=multicast.port, ttl=multicast.ttl)
 
 
 __all__ = ["MOH_SECURE_MODES", "MohListener", "MohRow", "MohSource", "MulticastMoh"]
