@@ -207,6 +207,25 @@ class HoldMusicTests(SynchronousTestCase):
         calls.engine.hold(legA)
         self.assertEqual(calls.b.names(), ["heldByRemote", "openReceive"])
 
+    def test_voicePortClearMusic(self) -> None:
+        """
+        A held voice port (L{ICallEndpoint.outside}) on a secure call gets
+        clear RTP music (the router to its own DSP over loopback): no
+        receive key, a listener sending without keys; C{moh-secure tone}
+        (IOS's rule for secure phones) still gives it the music.
+        """
+        for mode in ("srtp", "tone"):
+            calls, music = musicCalls(FakeHoldMusic(mode), secure=True)
+            calls.b.outside = True
+            legA, legB = calls.connected()
+            [call] = calls.engine.calls()
+            self.assertTrue(call.secure)
+            calls.engine.hold(legA)
+            self.assertEqual(calls.b.names(), ["heldByRemote", "openReceive"])
+            stream = calls.b.events[1][2]
+            [port] = music.ports
+            self.assertEqual((stream.music, stream.rxKeys, port.txKeys), (True, None, None))
+
     def test_unavailableGivesTone(self) -> None:
         """
         The music file gone (L{IHoldMusic.available} false): the tone on

@@ -1308,7 +1308,17 @@ class CallEngine:
         phone).
         """
         music = self._holdMusic
-        return music is not None and music.available() and held.endpoint.secure and music.secureMode == "tone"
+        return music is not None and music.available() and self._secureMusic(held) and music.secureMode == "tone"
+
+    @staticmethod
+    def _secureMusic(held: Leg) -> bool:
+        """
+        Whether the music on hold of C{held} is SRTP: for a secure IP phone
+        only.  A voice port (L{ICallEndpoint.outside}) is the router's own
+        DSP: its music goes over loopback, clear RTP (and C{moh-secure tone},
+        IOS's rule for secure phones, does not apply to it).
+        """
+        return bool(held.endpoint.secure) and not held.endpoint.outside
 
     def _listen(self, call: Call, held: Leg) -> Music | None:
         """
@@ -1323,8 +1333,7 @@ class CallEngine:
         music = self._holdMusic
         if music is None or call.conference is not None or not music.available() or self._secureHoldTone(held):
             return None
-        secure = bool(held.endpoint.secure)
-        stream = call.media.openMusic(held, call.media.codec or DEFAULT_CODEC, secure)
+        stream = call.media.openMusic(held, call.media.codec or DEFAULT_CODEC, self._secureMusic(held))
         try:
             port = music.listen(stream.codec, stream.rxKeys, held.endpoint.label)
         except MediaUnavailable as e:
