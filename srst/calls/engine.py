@@ -1160,7 +1160,7 @@ class CallEngine:
                 return None
         if leg.status is not LegStatus.CONNECTED or leg.call is None or leg.call.conference is not None:
             raise CallStateError("conference", leg.status)
-        bridge = bridges.reserve(leg.endpoint.label)
+        bridge = bridges.reserve(leg.line.number)
         self._hold(leg)
         consult = self._newLeg(leg.endpoint, leg.line)
         consult.conferenceConsult = True
@@ -1183,7 +1183,7 @@ class CallEngine:
                 self._conferenceSetups.remove(setup)
                 self._joinConference(setup.held, leg, setup.bridge)
                 return
-        bridge = bridges.reserve(leg.endpoint.label)
+        bridge = bridges.reserve(leg.line.number)
         for transfer in [t for t in self._transfers if t.consult is leg or t.held is held[0]]:
             self._transfers.remove(transfer)
         self._joinConference(held[0], leg, bridge)
