@@ -32,6 +32,7 @@ from zope.interface import implementer
 
 from srst.calls.media import Codec
 from srst.calls.mediaservices import IHoldMusic, IMediaPort, MediaUnavailable
+from srst.media.config import MOH_SECURE_MODES
 from srst.media.multicast import multicastSender
 from srst.media.portrange import PortRangeExhausted
 from srst.media.rtp import PayloadType
@@ -44,9 +45,6 @@ from srst.ports.wav import WavError
 
 _PAYLOAD_TYPES = {Codec.G711_ULAW: PayloadType.PCMU, Codec.G711_ALAW: PayloadType.PCMA}
 _LAWS = {Codec.G711_ULAW: G711Law.ULAW, Codec.G711_ALAW: G711Law.ALAW}
-
-MOH_SECURE_MODES = ("srtp", "tone")
-"""C{moh-secure}: SRTP music with router keys, or IOS's tone on hold."""
 
 
 class MulticastMoh(Protocol):
@@ -333,4 +331,4 @@ class MohSource:
                       address=multicast.address, port=multicast.port, ttl=multicast.ttl)
 
 
-__all__ = ["MOH_SECURE_MODES", "MohListener", "MohRow", "MohSource", "MulticastMoh"]
+__all__ = ["MohListener", "MohRow", "MohSource", "MulticastMoh"]
