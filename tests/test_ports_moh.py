@@ -92,6 +92,8 @@ class MohFixture(TestCase):
         writeWav(self.path, self.samples)
 
     async def source(self, **kwargs: Any) -> MohSource:
+        if "multicast" in kwargs:
+            kwargs.setdefault("multicastReactor", reactor)
         source = MohSource(self.resources, self.path, runInThread=synchronously, clock=self.clock, **kwargs)
         await source.start()
         self.addCleanup(source.stop)
@@ -318,3 +320,24 @@ class MulticastMohTests(MohFixture):
         await self.play([member], FRAMES)
         recording = decodePayloads([decodeRtp(d).payload for d in member.datagrams[:FRAMES]], G711Law.ULAW)
         self.assertGreaterEqual(normalizedXcorr(recording, self.samples, 0), 0.9)
+
+    async def test_multicastReactorInjected(self) -> None:
+        """
+        The multicast socket comes from the reactor given as
+        C{multicastReactor} (not the media resources' UDP reactor); without
+        one, C{multicast-moh} is refused at construction.
+        """
+        opened: list[int] = []
+
+        class Recording:
+            def listenMulticast(self, port: int, protocol: Any, interface: str = "", maxPacketSize: int = 8192,
+                                listenMultiple: bool = False) -> Any:
+                opened.append(port)
+                return reactor.listenMulticast(port, protocol, interface, maxPacketSize, listenMultiple)
+
+        group = randomGroup()
+        source = await self.source(multicast=Multicast(group, 16384), multicastReactor=Recording())
+        self.assertEqual((opened, len(source.rows())), ([0], 1))
+        error = self.assertRaises(ValueError, MohSource, self.resources, self.path, multicast=Multicast(group, 16384),
+                                  runInThread=synchronously, clock=self.clock)
+        self.assertEqual(str(error), "multicast-moh needs a multicast reactor")

@@ -75,7 +75,7 @@ class BridgePort:
         """
         if self.local is not None:
             return self.local
-        listening, self.local = self.bridge.resources.bindStream(self.stream)
+        _, self.local = self.bridge.resources.bindStream(self.stream)
         return self.local
 
     def received(self, payload: bytes) -> None:

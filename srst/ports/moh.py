@@ -21,11 +21,11 @@ already playing keep their clip.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional, Protocol, cast
+from typing import Any, Callable, Optional, Protocol
 
 from attrs import frozen
 from twisted.internet.defer import Deferred, DeferredList
-from twisted.internet.interfaces import IReactorMulticast, IReactorTime
+from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from zope.interface import implementer
@@ -33,7 +33,7 @@ from zope.interface import implementer
 from srst.calls.media import Codec
 from srst.calls.mediaservices import IHoldMusic, IMediaPort, MediaUnavailable
 from srst.media.config import MOH_SECURE_MODES
-from srst.media.multicast import multicastSender
+from srst.media.multicast import MulticastReactor, multicastSender
 from srst.media.portrange import PortRangeExhausted
 from srst.media.rtp import PayloadType
 from srst.media.srtp import SrtpKeys
@@ -150,7 +150,7 @@ class MohSource:
     log = Logger()
 
     def __init__(self, resources: PortMediaResources, path: str, secureMode: str = "srtp", *,
-                 multicast: MulticastMoh | None = None,
+                 multicast: MulticastMoh | None = None, multicastReactor: MulticastReactor | None = None,
                  runInThread: Callable[..., Deferred[Any]],
                  clock: IReactorTime, recheck: float = 30.0) -> None:
         """
@@ -159,6 +159,8 @@ class MohSource:
         @param path: the WAV file (8 kHz mono).
         @param secureMode: C{srtp} or C{tone}.
         @param multicast: the C{multicast-moh} group, or L{None}.
+        @param multicastReactor: opens the multicast socket; required
+            with C{multicast}.
         @param runInThread: runs a blocking call off the reactor thread,
             returning a L{Deferred}.
         @param clock: times the file checks.
@@ -166,10 +168,13 @@ class MohSource:
         """
         if secureMode not in MOH_SECURE_MODES:
             raise ValueError("moh-secure must be srtp or tone, not %r" % (secureMode,))
+        if multicast is not None and multicastReactor is None:
+            raise ValueError("multicast-moh needs a multicast reactor")
         self.resources = resources
         self.path = path
         self.secureMode = secureMode
         self.multicast = multicast
+        self._multicastReactor = multicastReactor
         self.recheck = recheck
         self.clip: Optional[EncodedClip] = None
         self.unreadable: Optional[str] = None
@@ -307,13 +312,11 @@ class MohSource:
         self.unreadable = reason
 
     async def _startMulticast(self, multicast: MulticastMoh) -> None:
-        clip = self.clip
-        if clip is None:
+        clip, reactor = self.clip, self._multicastReactor
+        if clip is None or reactor is None:
             return
         stream = RtpStream(self.resources.reactor, debug=self.resources.debug,
                            payloadType=PayloadType.PCMU, acceptPayloadTypes=frozenset())
-        # The router's reactor also provides IReactorMulticast.
-        reactor = cast(IReactorMulticast, self.resources.reactor)
         self._multicastStarting = True
         try:
             await multicastSender(reactor, self.resources.allocator.address, multicast.ttl, protocol=stream)
