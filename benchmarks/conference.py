@@ -191,7 +191,7 @@ def serve(reactor, peersPath: str, keysPath: str, audio: str, seconds: str):
 
                 def closed(_: object) -> None:
                     self.reply("STOPPED", {"pumped": len(pump)})
-                    reactor.callLater(0, finished.callback, None)
+                    self.transport.loseConnection()  # flushes the reply; connectionLost ends the run
 
                 closing.addCallback(closed)
 

@@ -212,18 +212,27 @@ class Reader:
         return self._data[key]
 
     def string(self, key: str, default: str | None = None, required: bool = False,
-               choices: Iterable[str] | None = None, allowEmpty: bool = False) -> Any:
+               choices: Iterable[str] | None = None, allowEmpty: bool = False,
+               allowed: str | None = None, numbers: bool = True) -> Any:
         """
         Read a string (numbers are accepted and turned into strings, since
         YAML reads C{2002} as an integer).
+
+        @param choices: the values allowed (matched case-insensitively and
+            returned in lower case), or L{None} for any string.
+        @param allowed: what a problem says is allowed, instead of the
+            generic C{expected one of: ...} / C{expected a string}.
+        @param numbers: whether a number is read as a string; when false it
+            is a problem, shown as written.
         """
         choiceList = list(choices) if choices is not None else None
-        allowed = (f"expected one of: {', '.join(choiceList)}" if choiceList
-                   else "expected a string")
+        if allowed is None:
+            allowed = (f"expected one of: {', '.join(choiceList)}" if choiceList
+                       else "expected a string")
         value = self._get(key, default, required, "required; " + allowed)
         if value is _MISSING:
             return default
-        if isinstance(value, bool) or not isinstance(value, (str, int)):
+        if isinstance(value, bool) or not isinstance(value, (str, int) if numbers else str):
             self.problem(key, value, allowed)
             return default
         value = str(value)
@@ -236,15 +245,19 @@ class Reader:
         return value.lower() if choiceList is not None else value
 
     def integer(self, key: str, default: int | None = None, minimum: int | None = None,
-                maximum: int | None = None, required: bool = False) -> Any:
+                maximum: int | None = None, required: bool = False, allowed: str | None = None) -> Any:
         """
         Read an integer within C{[minimum, maximum]}.
+
+        @param allowed: what a problem says is allowed, instead of the
+            generic C{expected an integer from ...}.
         """
-        allowed = "expected an integer"
-        if minimum is not None and maximum is not None:
-            allowed = f"expected an integer from {minimum} to {maximum}"
-        elif minimum is not None:
-            allowed = f"expected an integer of at least {minimum}"
+        if allowed is None:
+            allowed = "expected an integer"
+            if minimum is not None and maximum is not None:
+                allowed = f"expected an integer from {minimum} to {maximum}"
+            elif minimum is not None:
+                allowed = f"expected an integer of at least {minimum}"
         value = self._get(key, default, required, "required; " + allowed)
         if value is _MISSING:
             return default
@@ -255,6 +268,23 @@ class Reader:
             self.problem(key, value, allowed)
             return default
         return value
+
+    def required(self, key: str, convert: Callable[[Any], T | None], allowed: str) -> T | None:
+        """
+        Read a required value with C{convert}, which returns the value to use
+        or L{None} when the one written is not allowed.
+
+        @param allowed: what is allowed, in words (the problem when C{key}
+            is missing reads C{missing; required; <allowed>}).
+        @return: the converted value, or L{None} after recording a problem.
+        """
+        value = self._get(key, None, True, "required; " + allowed)
+        if value is _MISSING:
+            return None
+        converted = convert(value)
+        if converted is None:
+            self.problem(key, value, allowed)
+        return converted
 
     def boolean(self, key: str, default: bool = False) -> bool:
         """

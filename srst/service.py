@@ -51,6 +51,7 @@ from srst.mgcp.download import GatewayConfigDownload
 from srst.mgcp.gateway import DEBUG_NAMESPACE as MGCP_DEBUG_NAMESPACE
 from srst.mgcp.gateway import MgcpGateway, mediaLegs
 from srst.mgcp.transactions import RetransmissionPolicy
+from srst.media.multicast import MulticastReactor
 from srst.media.transport import StreamSnapshot
 from srst.media.udpport import UDPReactor
 from srst.pki.ca import CertificateServer
@@ -82,10 +83,11 @@ from srst.sccp.mediaconfig import ConferenceConfig, MohConfig
 from srst.sccp.registry import EphoneRegistry, ReservationService
 
 
-class RouterReactor(UDPReactor, Protocol):
+class RouterReactor(UDPReactor, MulticastReactor, Protocol):
     """
     What the router needs of its reactor, as one type: the clock and UDP
-    (L{UDPReactor}: media legs, MGCP), TCP listeners
+    (L{UDPReactor}: media legs, MGCP), multicast (L{MulticastReactor}:
+    C{multicast-moh}), TCP listeners
     (L{twisted.internet.interfaces.IReactorTCP}), the admin socket
     (L{twisted.internet.interfaces.IReactorUNIX}), the thread pool for the
     PKI (L{twisted.internet.interfaces.IReactorThreads},
@@ -518,7 +520,7 @@ class RouterService(MultiService):
         holdMusic = None
         if moh.path is not None:
             holdMusic = MohSource(media, moh.path, moh.secureMode, multicast=moh.multicast,
-                                  runInThread=runInThread, clock=self.reactor)
+                                  multicastReactor=self.reactor, runInThread=runInThread, clock=self.reactor)
         bridges = BridgePool(media, self.callEngine, maxConferences=conference.maxConferences,
                              secureAllowed=conference.secure)
         self.callEngine.useMediaServices(holdMusic, bridges)

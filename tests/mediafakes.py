@@ -94,6 +94,7 @@ class FakeBridge:
     An L{IConferenceBridge} whose legs belong to C{endpoint}.
 
     @ivar creator: what L{activate} got, or L{None}.
+    @ivar reservedBy: what L{FakeBridges.reserve} got.
     @ivar released: whether L{release} was called.
     """
 
@@ -103,6 +104,7 @@ class FakeBridge:
         self.endpoint = endpoint
         self.secure = False
         self.creator: str | None = None
+        self.reservedBy: str | None = None
         self.released = False
 
     @property
@@ -139,11 +141,12 @@ class FakeBridges:
         self.bridges: list[FakeBridge] = []
         self._numbers = iter(range(1, 1000))
 
-    def reserve(self, label: str) -> FakeBridge:
+    def reserve(self, creator: str) -> FakeBridge:
         if len(self.bridges) >= self.maxConferences:
             raise ConferenceRefused("max-conferences %d reached" % (self.maxConferences,))
         number = next(self._numbers)
         bridge = FakeBridge(self, number, self.endpointFactory(number))
+        bridge.reservedBy = creator
         self.bridges.append(bridge)
         return bridge
 

@@ -108,6 +108,17 @@ class SetUpTests(SynchronousTestCase):
         [setup] = calls.engine.conferenceSetups()
         self.assertEqual((setup.held, setup.consult, setup.bridge), (legA, consult, bridges.bridges[0]))
 
+    def test_reservedByNumber(self) -> None:
+        """
+        Confrn reserves the bridge in the creator's directory number (what
+        C{show conference} shows), not an endpoint's internal label.
+        """
+        calls, bridges, music = conferenceCalls()
+        calls.a.label = "ephone-1[1]"
+        consulting(calls)
+        [bridge] = bridges.bridges
+        self.assertEqual(bridge.reservedBy, "2001")
+
     def test_refusedChangesNothing(self) -> None:
         """
         At C{max-conferences} Confrn raises L{ConferenceRefused} with the

@@ -207,6 +207,25 @@ class HoldMusicTests(SynchronousTestCase):
         calls.engine.hold(legA)
         self.assertEqual(calls.b.names(), ["heldByRemote", "openReceive"])
 
+    def test_voicePortClearMusic(self) -> None:
+        """
+        A held voice port (L{ICallEndpoint.outside}) on a secure call gets
+        clear RTP music (the router to its own DSP over loopback): no
+        receive key, a listener sending without keys; C{moh-secure tone}
+        (IOS's rule for secure phones) still gives it the music.
+        """
+        for mode in ("srtp", "tone"):
+            calls, music = musicCalls(FakeHoldMusic(mode), secure=True)
+            calls.b.outside = True
+            legA, legB = calls.connected()
+            [call] = calls.engine.calls()
+            self.assertTrue(call.secure)
+            calls.engine.hold(legA)
+            self.assertEqual(calls.b.names(), ["heldByRemote", "openReceive"])
+            stream = calls.b.events[1][2]
+            [port] = music.ports
+            self.assertEqual((stream.music, stream.rxKeys, port.txKeys), (True, None, None))
+
     def test_unavailableGivesTone(self) -> None:
         """
         The music file gone (L{IHoldMusic.available} false): the tone on
@@ -237,7 +256,8 @@ class HoldMusicTests(SynchronousTestCase):
     def test_musicFailedKeepsCall(self) -> None:
         """
         Bob's endpoint failing to open the music stream
-        (L{CallEngine.mediaFailed}) stops the music; the call stays held.
+        (L{CallEngine.mediaFailed}) stops the music; the call stays held
+        and Bob hears the tone on hold instead of silence.
         """
         calls, music = musicCalls()
         legA, legB = calls.connected()
@@ -246,7 +266,21 @@ class HoldMusicTests(SynchronousTestCase):
         self.assertEqual(music.open(), [])
         [call] = calls.engine.calls()
         self.assertTrue(call.isHeldBy(legA))
-        self.assertEqual(calls.b.names()[-1], "mediaClosed")
+        self.assertEqual(calls.b.names()[-2:], ["mediaClosed", "heldByRemote"])
+        self.assertEqual(calls.b.events[-1][2:], (None, True))
+
+    def test_secureMusicFailedNoTone(self) -> None:
+        """
+        The music failing on a secure call (C{moh-secure srtp}) follows
+        hold's rule: no tone on hold for the secure party, the call held.
+        """
+        calls, music = musicCalls(secure=True)
+        legA, legB = calls.connected()
+        calls.engine.hold(legA)
+        calls.engine.mediaFailed(legB, "no RTP port")
+        self.assertEqual(calls.b.names(), ["heldByRemote", "openReceive", "mediaClosed"])
+        [call] = calls.engine.calls()
+        self.assertTrue(call.isHeldBy(legA))
 
     def test_withoutServicesUnchanged(self) -> None:
         """

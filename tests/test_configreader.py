@@ -246,3 +246,49 @@ class ReaderTests(SynchronousTestCase):
         child.finish()
         r.finish()
         self.assertEqual(problems, [])
+
+    def test_stringAllowedWording(self):
+        """
+        L{Reader.string} with C{allowed} words its problems so; with
+        C{numbers=False} a number is a problem shown as written (not turned
+        into a string); choices match in any case.
+        """
+        problems = []
+        r = Reader({"a": 5, "b": "Tone", "c": "", "d": True, "e": "5"}, "top", problems)
+        values = [r.string(key, "srtp", choices=("srtp", "tone"), allowEmpty=True, allowed="expected srtp or tone",
+                           numbers=False) for key in "abcde"]
+        self.assertEqual(values, ["srtp", "tone", "srtp", "srtp", "srtp"])
+        self.assertEqual([str(p) for p in problems], [
+            "top.a: 5 is not allowed; expected srtp or tone",
+            "top.c: '' is not allowed; expected srtp or tone",
+            "top.d: True is not allowed; expected srtp or tone",
+            "top.e: '5' is not allowed; expected srtp or tone"])
+        problems[:] = []
+        self.assertEqual(r.string("a", choices=("x",)), None)
+        self.assertEqual([str(p) for p in problems], ["top.a: '5' is not allowed; expected one of: x"])
+
+    def test_integerAllowedWording(self):
+        """L{Reader.integer} with C{allowed} words its problems so, in and out of range."""
+        problems = []
+        r = Reader({"a": 65, "b": "x", "c": 64}, "top", problems)
+        self.assertEqual([r.integer(key, 8, 0, 64, allowed="expected a number from 0 to 64") for key in "abc"],
+                         [8, 8, 64])
+        self.assertEqual([str(p) for p in problems], [
+            "top.a: 65 is not allowed; expected a number from 0 to 64",
+            "top.b: 'x' is not allowed; expected a number from 0 to 64"])
+
+    def test_required(self):
+        """
+        L{Reader.required}: a missing key is a problem saying so; a value
+        the converter refuses (L{None}) is one showing the value; the key
+        is known either way.
+        """
+        problems = []
+        r = Reader({"port": 7, "ok": 8}, "top", problems)
+        even = lambda value: value if isinstance(value, int) and value % 2 == 0 else None  # noqa: E731
+        self.assertEqual([r.required(key, even, "expected an even port") for key in ("address", "port", "ok")],
+                         [None, None, 8])
+        r.finish()
+        self.assertEqual([str(p) for p in problems], [
+            "top.address: missing; required; expected an even port",
+            "top.port: 7 is not allowed; expected an even port"])

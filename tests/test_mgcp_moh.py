@@ -82,7 +82,7 @@ class CcmMusicOnHoldTests(TestCase):
         writeWav(path, self.samples)
         self.group = (randomGroup(), 16384 + 2 * os.getpid() % 20000)
         self.source = MohSource(resources, path, runInThread=synchronously, clock=self.clock,
-                                multicast=Multicast(*self.group))
+                                multicast=Multicast(*self.group), multicastReactor=reactor)
         await self.source.start()
         self.addCleanup(self.source.stop)
         self.pump = pump

@@ -14,6 +14,7 @@ from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.interfaces import IListeningPort
 from twisted.internet.protocol import DatagramProtocol
 from twisted.internet.task import Clock
+from twisted.logger import LogLevel, capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from zope.interface.verify import verifyObject
 
@@ -324,6 +325,22 @@ class PoolTests(SynchronousTestCase):
                          ("max-conferences 2 reached", "max-conferences 2 reached", 1))
         first.release()
         self.assertEqual(self.pool.reserve("ephone-3").number, 1)
+
+    def test_logsAtDebug(self) -> None:
+        """
+        The bridge's own lines for a refusal and a start are debug: the
+        operator's lines are the call control's ("Confrn refused") and the
+        engine's ("conference N: ... joined ...").
+        """
+        self.pool.maxConferences = 1
+        with capturedLogs() as events:
+            bridge = self.pool.reserve("1001")
+            bridge.activate("1001")
+            self.assertRaises(ConferenceRefused, self.pool.reserve, "1002")
+        self.assertEqual([(e["log_level"], formatEvent(e)) for e in events], [
+            (LogLevel.debug, "conference 1 started by 1001 (clear)"),
+            (LogLevel.debug, "1002: conference refused: max-conferences 1 reached")])
+        bridge.release()
 
     def test_off(self) -> None:
         """max-conferences 0 refuses every conference."""

@@ -13,6 +13,7 @@ from twisted.internet.task import Clock
 from twisted.trial.unittest import TestCase
 
 from srst.admin.commands import CommandTable
+from srst.calls.mediaservices import ConferenceRefused
 from srst.debug import DebugSwitches
 from srst.media.portrange import RtpPortAllocator
 from srst.ports.bridge import BridgePool
@@ -64,11 +65,12 @@ class FarmCommandTests(TestCase):
 
     def test_bridges(self) -> None:
         """
-        A reserved bridge shows who reserved it; an active one its security,
-        creator, age and one row per port, in C{show voice dsp} too.
+        A reserved bridge shows the directory number that reserved it; an
+        active one its security, creator, age and one row per port, in
+        C{show voice dsp} too.
         """
-        self.pool.reserve("ephone-1[1]")
-        bridge = self.pool.reserve("ephone-2[2]")
+        self.pool.reserve("1001")
+        bridge = self.pool.reserve("2001")
         bridge.activate("2001")
         ulaw = bridge.addPort(1, G711Law.ULAW, None, None)
         alaw = bridge.addPort(2, G711Law.ALAW, None, None)
@@ -76,7 +78,7 @@ class FarmCommandTests(TestCase):
         result = renderConferences(self.pool, self.engine)
         self.assertEqual(result.text.splitlines(), [
             "Conferences 1 of max 3 (reserved 1)",
-            "Conference 1 reserved by ephone-1[1]",
+            "Conference 1 reserved by 1001",
             "Conference 2 clear, created by 2001, up 00:01:05",
             CONFERENCE_COLUMNS,
             "           %d g711ulaw 0      0      0     0        0    0      0      0" % (ulaw.local[1],),
@@ -92,6 +94,23 @@ class FarmCommandTests(TestCase):
             "SRST  002 01 g711alaw   1.0   busy  idle      0  0 conf/2.2     0     0 0/0",
         ])
         self.assertEqual([row["localPort"] for row in dsp.data], [ulaw.local[1], alaw.local[1]])
+
+    def test_refused(self) -> None:
+        """
+        The Confrn requests refused at C{max-conferences} are counted under
+        the header (as in C{--json}); none: no such line.
+        """
+        for number in ("1001", "1002", "1003"):
+            self.pool.reserve(number)
+        self.assertEqual(renderConferences(self.pool, self.engine).text.splitlines()[:2],
+                         ["Conferences 0 of max 3 (reserved 3)", "Conference 1 reserved by 1001"])
+        self.assertRaises(ConferenceRefused, self.pool.reserve, "1004")
+        self.assertRaises(ConferenceRefused, self.pool.reserve, "1004")
+        result = renderConferences(self.pool, self.engine)
+        self.assertEqual(result.text.splitlines()[:3], [
+            "Conferences 0 of max 3 (reserved 3)", "Refused 2 (max-conferences reached)",
+            "Conference 1 reserved by 1001"])
+        self.assertEqual((result.data["refused"], result.data["conferences"][0]["reservedBy"]), (2, "1001"))
 
     def test_registered(self) -> None:
         """

@@ -92,6 +92,8 @@ class MohFixture(TestCase):
         writeWav(self.path, self.samples)
 
     async def source(self, **kwargs: Any) -> MohSource:
+        if "multicast" in kwargs:
+            kwargs.setdefault("multicastReactor", reactor)
         source = MohSource(self.resources, self.path, runInThread=synchronously, clock=self.clock, **kwargs)
         await source.start()
         self.addCleanup(source.stop)
@@ -289,3 +291,53 @@ class MulticastMohTests(MohFixture):
         await source.stop()
         self.assertEqual(len(self.pump), 0)
         self.assertEqual(source.rows(), [])
+
+    async def test_multicastStartsWhenFileReadable(self) -> None:
+        """
+        A file unreadable at start: C{multicast-moh} is not started, with a
+        warning saying so; the first check that reads the file starts the
+        stream (logged), and the group's member records the file.
+        """
+        group = randomGroup()
+        member = Phone()
+        listening = await listenGroup(reactor, group, 0, LOOPBACK, member)
+        self.addCleanup(listening.stopListening)
+        port = listening.getHost().port
+        os.remove(self.path)
+        with capturedLogs() as events:
+            source = await self.source(multicast=Multicast(group, port), recheck=30.0)
+        self.assertIn("multicast-moh %s:%d not started: music on hold file %s unreadable;"
+                      " it starts once the file is readable" % (group, port, self.path),
+                      [formatEvent(e) for e in events])
+        self.assertEqual((source.rows(), len(self.pump)), ([], 0))
+        writeWav(self.path, self.samples)
+        with capturedLogs() as events:
+            await source.load()
+            await source.load()  # a second check does not start a second stream
+        self.assertIn("multicast-moh %s:%d: streaming music on hold (TTL 0)" % (group, port),
+                      [formatEvent(e) for e in events])
+        self.assertEqual([row.label for row in source.rows()], ["multicast %s:%d" % (group, port)])
+        await self.play([member], FRAMES)
+        recording = decodePayloads([decodeRtp(d).payload for d in member.datagrams[:FRAMES]], G711Law.ULAW)
+        self.assertGreaterEqual(normalizedXcorr(recording, self.samples, 0), 0.9)
+
+    async def test_multicastReactorInjected(self) -> None:
+        """
+        The multicast socket comes from the reactor given as
+        C{multicastReactor} (not the media resources' UDP reactor); without
+        one, C{multicast-moh} is refused at construction.
+        """
+        opened: list[int] = []
+
+        class Recording:
+            def listenMulticast(self, port: int, protocol: Any, interface: str = "", maxPacketSize: int = 8192,
+                                listenMultiple: bool = False) -> Any:
+                opened.append(port)
+                return reactor.listenMulticast(port, protocol, interface, maxPacketSize, listenMultiple)
+
+        group = randomGroup()
+        source = await self.source(multicast=Multicast(group, 16384), multicastReactor=Recording())
+        self.assertEqual((opened, len(source.rows())), ([0], 1))
+        error = self.assertRaises(ValueError, MohSource, self.resources, self.path, multicast=Multicast(group, 16384),
+                                  runInThread=synchronously, clock=self.clock)
+        self.assertEqual(str(error), "multicast-moh needs a multicast reactor")

@@ -547,8 +547,7 @@ class CallEngine:
         if not call.isHeldBy(other):
             music = self._listen(call, other)
             if music is None:
-                tone = not call.secure or self._secureHoldTone(other)
-                other.endpoint.heldByRemote(other, streams.get(other), tone)
+                other.endpoint.heldByRemote(other, streams.get(other), self._holdTone(call, other))
             else:
                 other.endpoint.heldByRemote(other, streams.get(other), False)
                 call.music = music
@@ -617,6 +616,8 @@ class CallEngine:
             self.log.warn("call leg {line} ref {reference}: music on hold failed ({reason}); the call stays held",
                           line=leg.line.number, reference=leg.callReference, reason=reason)
             self._stopMusic(call)
+            if self._holdTone(call, leg):
+                leg.endpoint.heldByRemote(leg, None, True)
             return
         self.log.warn("call leg {line} ref {reference}: media failed ({reason}); clearing",
                       line=leg.line.number, reference=leg.callReference, reason=reason)
@@ -1159,7 +1160,7 @@ class CallEngine:
                 return None
         if leg.status is not LegStatus.CONNECTED or leg.call is None or leg.call.conference is not None:
             raise CallStateError("conference", leg.status)
-        bridge = bridges.reserve(leg.endpoint.label)
+        bridge = bridges.reserve(leg.line.number)
         self._hold(leg)
         consult = self._newLeg(leg.endpoint, leg.line)
         consult.conferenceConsult = True
@@ -1182,7 +1183,7 @@ class CallEngine:
                 self._conferenceSetups.remove(setup)
                 self._joinConference(setup.held, leg, setup.bridge)
                 return
-        bridge = bridges.reserve(leg.endpoint.label)
+        bridge = bridges.reserve(leg.line.number)
         for transfer in [t for t in self._transfers if t.consult is leg or t.held is held[0]]:
             self._transfers.remove(transfer)
         self._joinConference(held[0], leg, bridge)
@@ -1293,6 +1294,13 @@ class CallEngine:
 
     # -- music on hold ------------------------------------------------------------------------------
 
+    def _holdTone(self, call: Call, held: Leg) -> bool:
+        """
+        Whether C{held}, held without music on hold, hears the tone on hold:
+        on a clear call, or on a secure one with C{moh-secure tone}.
+        """
+        return not call.secure or self._secureHoldTone(held)
+
     def _secureHoldTone(self, held: Leg) -> bool:
         """
         Whether a secure held party hears the tone on hold although the
@@ -1300,7 +1308,17 @@ class CallEngine:
         phone).
         """
         music = self._holdMusic
-        return music is not None and music.available() and held.endpoint.secure and music.secureMode == "tone"
+        return music is not None and music.available() and self._secureMusic(held) and music.secureMode == "tone"
+
+    @staticmethod
+    def _secureMusic(held: Leg) -> bool:
+        """
+        Whether the music on hold of C{held} is SRTP: for a secure IP phone
+        only.  A voice port (L{ICallEndpoint.outside}) is the router's own
+        DSP: its music goes over loopback, clear RTP (and C{moh-secure tone},
+        IOS's rule for secure phones, does not apply to it).
+        """
+        return bool(held.endpoint.secure) and not held.endpoint.outside
 
     def _listen(self, call: Call, held: Leg) -> Music | None:
         """
@@ -1315,8 +1333,7 @@ class CallEngine:
         music = self._holdMusic
         if music is None or call.conference is not None or not music.available() or self._secureHoldTone(held):
             return None
-        secure = bool(held.endpoint.secure)
-        stream = call.media.openMusic(held, call.media.codec or DEFAULT_CODEC, secure)
+        stream = call.media.openMusic(held, call.media.codec or DEFAULT_CODEC, self._secureMusic(held))
         try:
             port = music.listen(stream.codec, stream.rxKeys, held.endpoint.label)
         except MediaUnavailable as e:

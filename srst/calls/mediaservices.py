@@ -141,11 +141,12 @@ class IConferenceBridges(Interface):
 
     secureAllowed = Attribute("Whether conferences may be secure (C{conference-secure}).")
 
-    def reserve(label: str) -> IConferenceBridge:
+    def reserve(creator: str) -> IConferenceBridge:
         """
         Reserve a bridge for a conference being set up.
 
-        @param label: the creator's endpoint, for logs.
+        @param creator: the creator's directory number, for C{show
+            conference} and logs.
         @return: the bridge.
         @raise ConferenceRefused: at C{max-conferences}.
         """

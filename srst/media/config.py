@@ -17,6 +17,13 @@ from srst.configreader import Reader
 DEFAULT_PORT_RANGE = "16384-32767"
 """The default C{media.rtp-port-range} (architecture.md)."""
 
+MOH_SECURE_MODES = ("srtp", "tone")
+"""
+C{call-manager-fallback.moh-secure}: what a held secure phone hears (SRTP
+music with keys the router makes, or IOS's tone on hold); here, below both
+the SCCP config that reads it and the music on hold that obeys it.
+"""
+
 
 class InvalidPortRange(ValueError):
     """
@@ -97,4 +104,4 @@ def readMedia(reader: Reader) -> MediaConfig:
     return MediaConfig(address or "127.0.0.1", portRange or DEFAULT_PORT_RANGE, unreachable)
 
 
-__all__ = ["DEFAULT_PORT_RANGE", "InvalidPortRange", "MediaConfig", "parsePortRange", "readMedia"]
+__all__ = ["DEFAULT_PORT_RANGE", "InvalidPortRange", "MOH_SECURE_MODES", "MediaConfig", "parsePortRange", "readMedia"]

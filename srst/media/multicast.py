@@ -12,14 +12,26 @@ stream on the host (delivered by the local loop only).
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Protocol, cast
 
-from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IMulticastTransport, IReactorMulticast
+from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.interfaces import IListeningPort, IMulticastTransport
 from twisted.internet.protocol import AbstractDatagramProtocol, DatagramProtocol
 
 
-def listenGroup(reactor: IReactorMulticast, group: str, port: int, interface: str,
+class MulticastReactor(Protocol):
+    """
+    What multicast media needs of the reactor: C{listenMulticast}
+    (L{twisted.internet.interfaces.IReactorMulticast}); the router's
+    reactor, or a fake in tests.
+    """
+
+    def listenMulticast(self, port: int, protocol: AbstractDatagramProtocol, interface: str = "",
+                        maxPacketSize: int = 8192, listenMultiple: bool = False) -> IListeningPort:
+        "See L{twisted.internet.interfaces.IReactorMulticast.listenMulticast}."
+
+
+def listenGroup(reactor: MulticastReactor, group: str, port: int, interface: str,
                 protocol: AbstractDatagramProtocol) -> Deferred[IMulticastTransport]:
     """
     Receive the datagrams sent to C{group}:C{port} on the interface with
@@ -33,7 +45,7 @@ def listenGroup(reactor: IReactorMulticast, group: str, port: int, interface: st
     return Deferred.fromCoroutine(_listenGroup(reactor, group, port, interface, protocol))
 
 
-async def _listenGroup(reactor: IReactorMulticast, group: str, port: int, interface: str,
+async def _listenGroup(reactor: MulticastReactor, group: str, port: int, interface: str,
                        protocol: AbstractDatagramProtocol) -> IMulticastTransport:
     listening = reactor.listenMulticast(port, protocol, interface=group, listenMultiple=True)
     transport = cast(IMulticastTransport, listening)
@@ -45,13 +57,11 @@ async def _listenGroup(reactor: IReactorMulticast, group: str, port: int, interf
     return transport
 
 
-async def _stop(listening: object) -> None:
-    result = listening.stopListening()  # type: ignore[attr-defined]
-    if isinstance(result, Deferred):
-        await result
+async def _stop(listening: IListeningPort) -> None:
+    await maybeDeferred(listening.stopListening)
 
 
-def multicastSender(reactor: IReactorMulticast, interface: str, ttl: int, loop: bool = True,
+def multicastSender(reactor: MulticastReactor, interface: str, ttl: int, loop: bool = True,
                     protocol: AbstractDatagramProtocol | None = None) -> Deferred[IMulticastTransport]:
     """
     A socket that sends to multicast groups from the interface with address
@@ -67,7 +77,7 @@ def multicastSender(reactor: IReactorMulticast, interface: str, ttl: int, loop: 
     return Deferred.fromCoroutine(_multicastSender(reactor, interface, ttl, loop, protocol))
 
 
-async def _multicastSender(reactor: IReactorMulticast, interface: str, ttl: int, loop: bool,
+async def _multicastSender(reactor: MulticastReactor, interface: str, ttl: int, loop: bool,
                            protocol: AbstractDatagramProtocol | None) -> IMulticastTransport:
     listening = reactor.listenMulticast(0, protocol if protocol is not None else DatagramProtocol(),
                                         interface=interface)
@@ -82,4 +92,4 @@ async def _multicastSender(reactor: IReactorMulticast, interface: str, ttl: int,
     return transport
 
 
-__all__ = ["listenGroup", "multicastSender"]
+__all__ = ["MulticastReactor", "listenGroup", "multicastSender"]

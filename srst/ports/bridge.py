@@ -75,7 +75,7 @@ class BridgePort:
         """
         if self.local is not None:
             return self.local
-        listening, self.local = self.bridge.resources.bindStream(self.stream)
+        _, self.local = self.bridge.resources.bindStream(self.stream)
         return self.local
 
     def received(self, payload: bytes) -> None:
@@ -125,6 +125,7 @@ class ConferenceBridge:
         before L{activate}).
     @ivar endpoint: the L{srst.ports.conferenceendpoint.ConferenceEndpoint}
         owning its legs.
+    @ivar reservedBy: the directory number whose Confrn reserved it.
     @ivar creator: who started it, once active.
     @ivar activated: when it became active (the pump clock), or L{None}
         while only reserved.
@@ -133,11 +134,11 @@ class ConferenceBridge:
 
     log = Logger()
 
-    def __init__(self, pool: BridgePool, number: int, label: str) -> None:
+    def __init__(self, pool: BridgePool, number: int, reservedBy: str) -> None:
         self.pool = pool
         self.resources = pool.resources
         self.number = number
-        self.label = label
+        self.reservedBy = reservedBy
         self.secure = False
         self.creator: Optional[str] = None
         self.activated: Optional[float] = None
@@ -160,7 +161,7 @@ class ConferenceBridge:
         """The conference starts, started by C{creator}."""
         self.creator = creator
         self.activated = self.resources.pump.clock.seconds()
-        self.log.info("conference {number} started by {creator} ({kind})", number=self.number,
+        self.log.debug("conference {number} started by {creator} ({kind})", number=self.number,
                       creator=creator, kind="secure" if self.secure else "clear")
 
     def addPort(self, index: int, law: G711Law, txKeys: SrtpKeys | None, rxKeys: SrtpKeys | None) -> BridgePort:
@@ -264,20 +265,22 @@ class BridgePool:
         """Bridges reserved by a first Confrn but not yet joined."""
         return sum(1 for bridge in self._bridges.values() if bridge.activated is None)
 
-    def reserve(self, label: str) -> ConferenceBridge:
+    def reserve(self, creator: str) -> ConferenceBridge:
         """
-        @param label: who asks (logs).
+        @param creator: the directory number of who asks (C{show
+            conference}, logs).
         @return: a free bridge, with the lowest free number.
-        @raise ConferenceRefused: at C{max-conferences}.
+        @raise ConferenceRefused: at C{max-conferences} (the refusal is
+            logged at debug: the caller logs it for the operator).
         """
         if len(self._bridges) >= self.maxConferences:
             self.refusals += 1
             reason = "max-conferences %d reached" % (self.maxConferences,)
-            self.log.info("{label}: conference refused: {reason}", label=label, reason=reason,
-                          refusals=self.refusals)
+            self.log.debug("{creator}: conference refused: {reason}", creator=creator, reason=reason,
+                           refusals=self.refusals)
             raise ConferenceRefused(reason)
         number = next(n for n in range(1, self.maxConferences + 1) if n not in self._bridges)
-        bridge = ConferenceBridge(self, number, label)
+        bridge = ConferenceBridge(self, number, creator)
         self._bridges[number] = bridge
         return bridge
 

@@ -117,13 +117,15 @@ def renderConferences(pool: BridgePool, legs: Legs) -> CommandResult:
     bridges = pool.conferences()
     active = [bridge for bridge in bridges if bridge.activated is not None]
     lines = ["Conferences %d of max %d (reserved %d)" % (len(active), pool.maxConferences, pool.reserved)]
+    if pool.refusals:
+        lines.append("Refused %d (max-conferences reached)" % (pool.refusals,))
     data: dict[str, Any] = {"active": len(active), "max": pool.maxConferences, "reserved": pool.reserved,
                             "refused": pool.refusals, "conferences": []}
     now = pool.resources.pump.clock.seconds()
     for bridge in bridges:
         if bridge.activated is None:
-            lines.append("Conference %d reserved by %s" % (bridge.number, bridge.label))
-            data["conferences"].append({"number": bridge.number, "reservedBy": bridge.label, "active": False,
+            lines.append("Conference %d reserved by %s" % (bridge.number, bridge.reservedBy))
+            data["conferences"].append({"number": bridge.number, "reservedBy": bridge.reservedBy, "active": False,
                                         "participants": []})
             continue
         kind = "secure" if bridge.secure else "clear"

@@ -21,18 +21,19 @@ already playing keep their clip.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional, Protocol, cast
+from typing import Any, Callable, Optional, Protocol
 
 from attrs import frozen
 from twisted.internet.defer import Deferred, DeferredList
-from twisted.internet.interfaces import IReactorMulticast, IReactorTime
+from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from zope.interface import implementer
 
 from srst.calls.media import Codec
 from srst.calls.mediaservices import IHoldMusic, IMediaPort, MediaUnavailable
-from srst.media.multicast import multicastSender
+from srst.media.config import MOH_SECURE_MODES
+from srst.media.multicast import MulticastReactor, multicastSender
 from srst.media.portrange import PortRangeExhausted
 from srst.media.rtp import PayloadType
 from srst.media.srtp import SrtpKeys
@@ -44,9 +45,6 @@ from srst.ports.wav import WavError
 
 _PAYLOAD_TYPES = {Codec.G711_ULAW: PayloadType.PCMU, Codec.G711_ALAW: PayloadType.PCMA}
 _LAWS = {Codec.G711_ULAW: G711Law.ULAW, Codec.G711_ALAW: G711Law.ALAW}
-
-MOH_SECURE_MODES = ("srtp", "tone")
-"""C{moh-secure}: SRTP music with router keys, or IOS's tone on hold."""
 
 
 class MulticastMoh(Protocol):
@@ -152,7 +150,7 @@ class MohSource:
     log = Logger()
 
     def __init__(self, resources: PortMediaResources, path: str, secureMode: str = "srtp", *,
-                 multicast: MulticastMoh | None = None,
+                 multicast: MulticastMoh | None = None, multicastReactor: MulticastReactor | None = None,
                  runInThread: Callable[..., Deferred[Any]],
                  clock: IReactorTime, recheck: float = 30.0) -> None:
         """
@@ -161,6 +159,8 @@ class MohSource:
         @param path: the WAV file (8 kHz mono).
         @param secureMode: C{srtp} or C{tone}.
         @param multicast: the C{multicast-moh} group, or L{None}.
+        @param multicastReactor: opens the multicast socket; required
+            with C{multicast}.
         @param runInThread: runs a blocking call off the reactor thread,
             returning a L{Deferred}.
         @param clock: times the file checks.
@@ -168,10 +168,13 @@ class MohSource:
         """
         if secureMode not in MOH_SECURE_MODES:
             raise ValueError("moh-secure must be srtp or tone, not %r" % (secureMode,))
+        if multicast is not None and multicastReactor is None:
+            raise ValueError("multicast-moh needs a multicast reactor")
         self.resources = resources
         self.path = path
         self.secureMode = secureMode
         self.multicast = multicast
+        self._multicastReactor = multicastReactor
         self.recheck = recheck
         self.clip: Optional[EncodedClip] = None
         self.unreadable: Optional[str] = None
@@ -181,6 +184,7 @@ class MohSource:
         self._open: dict[MohListener, None] = {}
         self._loop: Optional[LoopingCall] = None
         self._multicastListener: Optional[MohListener] = None
+        self._multicastStarting = False
 
     @property
     def name(self) -> str:
@@ -208,8 +212,15 @@ class MohSource:
         loop.clock = self._clock
         loop.start(self.recheck, now=False).addErrback(
             lambda failure: self.log.failure("music on hold file check stopped", failure))
-        if self.multicast is not None:
-            await self._startMulticast(self.multicast)
+        multicast = self.multicast
+        if multicast is None:
+            return
+        if self.clip is None:
+            self.log.warn("multicast-moh {address}:{port} not started: music on hold file {path} unreadable;"
+                          " it starts once the file is readable",
+                          address=multicast.address, port=multicast.port, path=self.path)
+            return
+        await self._startMulticast(multicast)
 
     def stop(self) -> Deferred[Any]:
         """
@@ -271,11 +282,26 @@ class MohSource:
         if not self._listeners:
             self.resources.pump.discard(self)
 
-    def _loaded(self, samples: tuple[int, ...]) -> None:
+    def _loaded(self, samples: tuple[int, ...]) -> Deferred[None] | None:
+        """
+        The file was read: use its clip, and start the C{multicast-moh}
+        stream when a check (after L{start}) finds the file readable and the
+        stream is not running (the file was unreadable at start).
+
+        @return: L{None}, or a L{Deferred} firing once that stream started
+            (or its failure was logged).
+        """
         if self.unreadable is not None:
             self.log.info("music on hold file {path} readable again: music on hold", path=self.path)
         self.unreadable = None
         self.clip = clipOf(samples)
+        multicast = self.multicast
+        if (multicast is None or self._loop is None or self._multicastListener is not None
+                or self._multicastStarting):
+            return None
+        return Deferred.fromCoroutine(self._startMulticast(multicast)).addErrback(
+            lambda failure: self.log.failure("multicast-moh {address}:{port} could not start", failure,
+                                             address=multicast.address, port=multicast.port))
 
     def _failed(self, failure: Any) -> None:
         failure.trap(WavError)
@@ -286,19 +312,26 @@ class MohSource:
         self.unreadable = reason
 
     async def _startMulticast(self, multicast: MulticastMoh) -> None:
-        clip = self.clip
-        if clip is None:
+        clip, reactor = self.clip, self._multicastReactor
+        if clip is None or reactor is None:
             return
         stream = RtpStream(self.resources.reactor, debug=self.resources.debug,
                            payloadType=PayloadType.PCMU, acceptPayloadTypes=frozenset())
-        # The router's reactor also provides IReactorMulticast.
-        reactor = cast(IReactorMulticast, self.resources.reactor)
-        await multicastSender(reactor, self.resources.allocator.address, multicast.ttl, protocol=stream)
+        self._multicastStarting = True
+        try:
+            await multicastSender(reactor, self.resources.allocator.address, multicast.ttl, protocol=stream)
+        finally:
+            self._multicastStarting = False
         listener = self._multicastListener = MohListener(
             self, stream, Codec.G711_ULAW, clip, (self.resources.allocator.address, stream.localPort or 0),
             "multicast %s:%d" % (multicast.address, multicast.port))
         self._open[listener] = None
+        if self._loop is None:  # stopped meanwhile
+            await listener.close()
+            return
         listener.start((multicast.address, multicast.port))
+        self.log.info("multicast-moh {address}:{port}: streaming music on hold (TTL {ttl})",
+                      address=multicast.address, port=multicast.port, ttl=multicast.ttl)
 
 
-__all__ = ["MOH_SECURE_MODES", "MohListener", "MohRow", "MohSource", "MulticastMoh"]
+__all__ = ["MohListener", "MohRow", "MohSource", "MulticastMoh"]

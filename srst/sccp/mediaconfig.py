@@ -13,7 +13,8 @@ conference bridges.
   - C{max-conferences} (IOS C{max-conferences}): 0 turns conferencing off.
   - C{conference-secure}: C{false} is IOS (conferences are always clear).
 
-This is a config module: it imports only L{srst.configreader}.
+This is a config module: it imports only L{srst.configreader} and other config
+modules (L{srst.media.config} for C{MOH_SECURE_MODES}).
 """
 
 from __future__ import annotations
@@ -23,10 +24,8 @@ from typing import Any
 
 from attrs import frozen
 
-from srst.configreader import ConfigProblem, Reader
-
-MOH_SECURE_MODES = ("srtp", "tone")
-"""C{moh-secure}: what a held secure phone hears."""
+from srst.configreader import Reader
+from srst.media.config import MOH_SECURE_MODES
 
 DEFAULT_MAX_CONFERENCES = 8
 """IOS C{max-conferences} default."""
@@ -95,10 +94,11 @@ def readMohAndConference(c: Reader) -> tuple[MohConfig, ConferenceConfig]:
     @return: the two configurations (defaults where a value is wrong).
     """
     path = _mohPath(c)
-    secureMode = _choice(c, "moh-secure", "srtp", MOH_SECURE_MODES, "expected srtp or tone")
+    secureMode = c.string("moh-secure", "srtp", choices=MOH_SECURE_MODES, allowEmpty=True,
+                          allowed="expected srtp or tone", numbers=False)
     multicast = _multicastMoh(c, path)
-    maxConferences = _integer(c, "max-conferences", DEFAULT_MAX_CONFERENCES, 0, MAX_CONFERENCES,
-                              f"expected a number of conferences from 0 to {MAX_CONFERENCES}")
+    maxConferences = c.integer("max-conferences", DEFAULT_MAX_CONFERENCES, 0, MAX_CONFERENCES,
+                               allowed=f"expected a number of conferences from 0 to {MAX_CONFERENCES}")
     secure = c.boolean("conference-secure", True)
     moh = MohConfig(path=path, secureMode=secureMode, multicast=multicast)
     return moh, ConferenceConfig(maxConferences=maxConferences, secure=secure)
@@ -114,26 +114,6 @@ def _mohPath(c: Reader) -> str | None:
     return value
 
 
-def _choice(c: Reader, key: str, default: str, choices: tuple[str, ...], allowed: str) -> str:
-    value = c.raw(key)
-    if not c.has(key):
-        return default
-    if not isinstance(value, str) or value.lower() not in choices:
-        c.problem(key, value, allowed)
-        return default
-    return value.lower()
-
-
-def _integer(c: Reader, key: str, default: int, minimum: int, maximum: int, allowed: str) -> int:
-    value = c.raw(key)
-    if not c.has(key):
-        return default
-    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
-        c.problem(key, value, allowed)
-        return default
-    return value
-
-
 def _multicastMoh(c: Reader, mohPath: str | None) -> MulticastMoh | None:
     if not c.has("multicast-moh"):
         return None
@@ -145,28 +125,16 @@ def _multicastMoh(c: Reader, mohPath: str | None) -> MulticastMoh | None:
         c.problem("multicast-moh", raw, "multicast-moh needs moh: (the file the router streams)")
     m = c.child("multicast-moh")
     address = _groupAddress(m)
-    port = _required(m, "port", _evenPort, "expected an even UDP port from 1024 to 65534")
-    ttl = _integer(m, "ttl", DEFAULT_MULTICAST_TTL, 0, 255, "expected a TTL from 0 to 255")
+    port = m.required("port", _evenPort, "expected an even UDP port from 1024 to 65534")
+    ttl = m.integer("ttl", DEFAULT_MULTICAST_TTL, 0, 255, allowed="expected a TTL from 0 to 255")
     m.finish()
     if address is None or port is None or mohPath is None:
         return None
     return MulticastMoh(address, port, ttl)
 
 
-def _required(m: Reader, key: str, check: Any, allowed: str) -> Any:
-    if not m.has(key):
-        m.raw(key)
-        m.problems.append(ConfigProblem.because(m.sub(key), "missing; required; " + allowed))
-        return None
-    value = m.raw(key)
-    converted = check(value)
-    if converted is None:
-        m.problem(key, value, allowed)
-    return converted
-
-
 def _groupAddress(m: Reader) -> str | None:
-    return _required(m, "address", _group, "expected an IPv4 multicast address outside 224.0.0.0/24")
+    return m.required("address", _group, "expected an IPv4 multicast address outside 224.0.0.0/24")
 
 
 def _group(value: Any) -> str | None:
