@@ -478,7 +478,7 @@ class RouterService(MultiService):
         voicemail = (Voicemail(cmf.voicemail, cmf.vmIntegration)
                      if cmf is not None and cmf.voicemail is not None else None)
         self.portService = VoicePortService(config, reactor, self.callEngine, self.controlPlane, self.debug,
-                                            voicemail=voicemail)
+                                            voicemail=voicemail, multicastReactor=reactor)
         self.portService.setServiceParent(self)
         self.voicePorts = self.portService.ports
         self.portEndpoints = self.portService.endpoints

@@ -47,7 +47,7 @@ class RealLegHarness(GatewayHarness):
 
     def newLeg(self, port: Any, payloadType: int) -> PortMediaLeg:
         leg = PortMediaLeg(reactor=reactor, allocator=self.realAllocator, pump=self.pump, port=port,
-                           debug=self.debug, payloadType=payloadType)
+                           debug=self.debug, payloadType=payloadType, multicastReactor=reactor)
         self.legs.append(leg)
         return leg
 
@@ -76,7 +76,7 @@ class CcmMusicOnHoldTests(TestCase):
         pump = MediaPump(self.clock)
         self.addCleanup(pump.stop)
         resources = PortMediaResources(reactor, RtpPortAllocator(LOOPBACK, "47800-47899"), pump,
-                                       debug=DebugSwitches())
+                                       debug=DebugSwitches(), multicastReactor=reactor)
         path = os.path.abspath(self.mktemp()) + ".wav"
         self.samples = music()
         writeWav(path, self.samples)

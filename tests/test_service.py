@@ -648,7 +648,8 @@ class MediaWiringTests(SynchronousTestCase):
     def test_ccmManagerMusicOnHold(self):
         """
         C{ccm-manager music-on-hold: true} reaches every MGCP endpoint (they
-        relay CallManager's multicast music to their port).
+        relay CallManager's multicast music to their port), whose legs can
+        open multicast sockets on the router's reactor.
         """
         for flag in True, False:
             service = self.router(f"""
@@ -664,6 +665,7 @@ class MediaWiringTests(SynchronousTestCase):
                 """)
             [endpoint] = service.mgcpService.gateway.endpoints.values()
             self.assertIs(endpoint.musicOnHold, flag)
+            self.assertIs(service.portService.media.multicastReactor, reactor)
 
     def test_phoneOnlyRouter(self):
         """

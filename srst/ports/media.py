@@ -18,10 +18,11 @@ equivalent of C{stream.send(port.nextPayload(), FRAME_SAMPLES)}.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional, Protocol, cast
+from typing import Any, Callable, Optional, Protocol
 
-from twisted.internet.defer import Deferred, gatherResults, succeed
-from twisted.internet.interfaces import IListeningPort, IReactorMulticast, IReactorTime
+from twisted.internet.defer import Deferred, fail, gatherResults, succeed
+from twisted.internet.error import MulticastJoinError
+from twisted.internet.interfaces import IListeningPort, IReactorTime
 from twisted.internet.protocol import DatagramProtocol
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
@@ -29,7 +30,7 @@ from zope.interface import implementer
 
 from srst.debug import DebugSwitches
 from srst.media.dtmf import DigitRelay
-from srst.media.multicast import listenGroup
+from srst.media.multicast import MulticastReactor, listenGroup
 from srst.media.rtp import PayloadType
 from srst.media.srtp import SrtpKeys
 from srst.media.portrange import RtpPortAllocator
@@ -196,9 +197,13 @@ class PortMediaResources:
 
     def __init__(self, reactor: UDPReactor, allocator: RtpPortAllocator, pump: MediaPump, *,
                  debug: DebugSwitches, unreachableTimeout: float | None = None,
-                 wrap: Callable[[RtpStream], DatagramProtocol] | None = None) -> None:
+                 wrap: Callable[[RtpStream], DatagramProtocol] | None = None,
+                 multicastReactor: MulticastReactor | None = None) -> None:
         """
         @param reactor: C{listenUDP} and the clock.
+        @param multicastReactor: opens the sockets that join a multicast
+            group (C{ccm-manager music-on-hold}), or L{None}: legs cannot
+            join one.
         @param allocator: the RTP port range.
         @param pump: the router's pump.
         @param debug: the router's debug switches (each leg's stream logs
@@ -214,6 +219,7 @@ class PortMediaResources:
         self.unreachableTimeout = unreachableTimeout
         self.refusals = 0
         self._wrap = wrap
+        self.multicastReactor = multicastReactor
 
     def available(self) -> bool:
         """@return: whether an RTP port is free for one more leg."""
@@ -265,7 +271,8 @@ class PortMediaResources:
                             debug=self.debug, payloadType=payloadType, txKeys=txKeys, rxKeys=rxKeys,
                             unreachableTimeout=timeout, onUnreachable=onUnreachable,
                             unreachableAfterMedia=unreachableAfterMedia,
-                            refusedTimeout=refusedTimeout, wrap=self._wrap)
+                            refusedTimeout=refusedTimeout, wrap=self._wrap,
+                            multicastReactor=self.multicastReactor)
 
 
 @implementer(IVoicePortListener)
@@ -297,7 +304,8 @@ class PortMediaLeg:
                  rxKeys: SrtpKeys | None = None, unreachableTimeout: float | None = None,
                  onUnreachable: Callable[[], Any] | None = None,
                  wrap: Callable[[RtpStream], DatagramProtocol] | None = None,
-                 unreachableAfterMedia: bool = False, refusedTimeout: float | None = None) -> None:
+                 unreachableAfterMedia: bool = False, refusedTimeout: float | None = None,
+                 multicastReactor: MulticastReactor | None = None) -> None:
         """
         @param reactor: provides C{listenUDP} and the clock.
         @param allocator: where the RTP port comes from (its C{address} is
@@ -316,10 +324,13 @@ class PortMediaLeg:
         @param unreachableAfterMedia: time out only once RTP has arrived.
         @param refusedTimeout: seconds to wait for RTP after an ICMP port
             unreachable before C{onUnreachable}, or L{None} to ignore ICMP.
+        @param multicastReactor: opens the socket of L{listenGroup}, or
+            L{None}: the leg cannot join a group.
         @raise UnsupportedPayloadType: for a payload type that is not G.711.
         """
         self.law = lawOf(payloadType)
         self.reactor = reactor
+        self._multicastReactor = multicastReactor
         self.allocator = allocator
         self.pump = pump
         self.port = port
@@ -462,12 +473,13 @@ class PortMediaLeg:
         """
         if self.closed or self.group == (group, port):
             return succeed(None)
+        reactor = self._multicastReactor
+        if reactor is None:
+            return fail(MulticastJoinError(group, "no multicast reactor given to the voice-port media"))
         leaving = self.leaveGroup()
         stream = self._group = RtpStream(self.reactor, debug=self._debug, payloadType=self.payloadType,
                                          onAudio=self._received, acceptPayloadTypes=frozenset((self.payloadType,)))
         self.group = (group, port)
-        # The router's reactor also provides IReactorMulticast (the UDPReactor type names only UDP).
-        reactor = cast(IReactorMulticast, self.reactor)
 
         def join(ignored: object) -> Deferred[None]:
             if self._group is not stream:

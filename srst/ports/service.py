@@ -21,6 +21,7 @@ from srst.calls.engine import CallEngine
 from srst.calls.voicemail import Voicemail
 from srst.debug import DebugSwitches
 from srst.media.config import MediaConfig
+from srst.media.multicast import MulticastReactor
 from srst.media.portrange import RtpPortAllocator
 from srst.media.transport import RtpStream, StreamSnapshot
 from srst.media.udpport import UDPReactor
@@ -88,7 +89,7 @@ class VoicePortService(Service):
 
     def __init__(self, config: PortSections, reactor: UDPReactor, callEngine: CallEngine | None,
                  controlPlane: ControlPlane | None, debug: DebugSwitches, *,
-                 voicemail: Voicemail | None = None) -> None:
+                 voicemail: Voicemail | None = None, multicastReactor: MulticastReactor | None = None) -> None:
         """
         @param config: the router's configuration (its C{media},
             C{voicePorts} and C{dialPeers} sections).
@@ -101,6 +102,8 @@ class VoicePortService(Service):
         @param voicemail: C{call-manager-fallback} C{voicemail} and
             C{vm-integration}, or L{None}: a port reached as the voice-mail
             number sends the pattern's digits once answered.
+        @param multicastReactor: opens multicast sockets (a leg joining
+            CallManager's music-on-hold group), or L{None}.
         """
         media = config.media
         unreachableMs = media.unreachableMs
@@ -110,7 +113,8 @@ class VoicePortService(Service):
         self.pump = MediaPump(reactor)
         self.media = PortMediaResources(
             reactor, RtpPortAllocator(media.address, media.rtpPortRange), self.pump, debug=debug,
-            unreachableTimeout=unreachableMs / 1000.0 if unreachableMs else None, wrap=wrap)
+            unreachableTimeout=unreachableMs / 1000.0 if unreachableMs else None, wrap=wrap,
+            multicastReactor=multicastReactor)
         self.ports = [newVoicePort(port, SimulatedBackend(port.name, port.signal), debug=debug)
                       for port in config.voicePorts]
         self.endpoints: dict[str, VoicePortEndpoint] = {}
