@@ -30,6 +30,7 @@ from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.python import usage
 from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
+from twisted.web.client import Agent
 
 from srst._files import ensureDirectory, makeDirectory
 from srst.configreader import ConfigError, ConfigProblem
@@ -57,6 +58,7 @@ from srst.media.udpport import UDPReactor
 from srst.pki.ca import CertificateServer
 from srst.pki.commands import registerPkiCommands
 from srst.pki.config import IdentityTrustpointConfig
+from srst.pki.crl import CrlChecker, CrlError, CrlService, loadCrlFile
 from srst.pki.errors import CertificateServerError, TrustpointError
 from srst.pki.tls import ServerTLSOptions, serverTLSOptions
 from srst.pki.trust import (
@@ -155,6 +157,15 @@ def preflight(config: RouterConfig) -> None:
                 loadCertificateFile(path)
             except CertificateFileError as e:
                 problems.append(ConfigProblem(f"pki.trustpoints.{tp.name}.certificates[{index}]", path, e.reason))
+    for tp in config.pki.phoneTrustpoints:
+        if not tp.checksCrl or tp.crl is None or tp.crl.file is None or tp.crlOptional:
+            continue
+        try:
+            loadCrlFile(tp.crl.file, PhoneTrustpoint.fromFiles(tp.name, tp.certificates).certificates)
+        except CrlError as e:
+            problems.append(ConfigProblem(f"pki.trustpoints.{tp.name}.crl.file", tp.crl.file, e.reason))
+        except (CertificateFileError, TrustpointError):
+            pass  # the certificates' own problem is listed above
     for identity in config.pki.identities:
         if identity.enrollment != "terminal":
             continue
@@ -419,6 +430,18 @@ class RouterService(MultiService):
         self.phoneTrustpoints = {
             tp.name: PhoneTrustpoint.fromFiles(tp.name, tp.certificates) for tp in config.pki.phoneTrustpoints
         }
+        self.crlService: CrlService | None = None
+        checkers = [
+            CrlChecker(tp.name, self.phoneTrustpoints[tp.name].certificates, reactor,
+                       file=tp.crl.file, url=tp.crl.url, agent=Agent(reactor) if tp.crl.url else None,
+                       optional=tp.crlOptional,
+                       cacheSeconds=tp.crl.cacheDeleteAfterMinutes * 60.0 if tp.crl.cacheDeleteAfterMinutes else None)
+            for tp in config.pki.phoneTrustpoints if tp.checksCrl and tp.crl is not None
+        ]
+        if checkers:
+            self.crlService = CrlService(checkers)
+            self.crlService.setName("crl")
+            self.crlService.setServiceParent(self)
         self.credentialsFactory: CredentialsFactory | None = None
         self._ready: Deferred | None = None
         self._readyWaiters: list[Deferred] = []
@@ -682,6 +705,7 @@ class RouterService(MultiService):
         options = serverTLSOptions(
             "sccp secure", identity.certificate, identity.privateKey, identity.chain,
             profile=cmf.tlsProfile, trustedCertificates=anchors,
+            revocation=self.crlService.checks if self.crlService is not None else None,
         )
         factory = self._skinnyFactory(secure=True, tlsOptions=options)
         tls = TLSMemoryBIOFactory(options, False, factory, clock=self.reactor)
@@ -786,6 +810,8 @@ class RouterService(MultiService):
             self._startCredentials()
         cmf = self.config.callManagerFallback
         if cmf is not None and cmf.trustpoint is not None and self.running:
+            if self.crlService is not None:
+                await self.crlService.firstAttempts
             self._startSecureSccp()
 
     async def _enroll(self, config: IdentityTrustpointConfig) -> None:

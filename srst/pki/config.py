@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
 from attrs import frozen
 
@@ -21,6 +22,7 @@ from srst.configreader import ConfigProblem, Reader
 
 __all__ = [
     "CertificateServerConfig",
+    "CrlSourceConfig",
     "IdentityTrustpointConfig",
     "KeySpec",
     "PhoneTrustpointConfig",
@@ -82,6 +84,23 @@ class IdentityTrustpointConfig:
 
 
 @frozen
+class CrlSourceConfig:
+    """
+    Where a phone trustpoint's CRL comes from (IOS C{crl query <url>}, or a
+    file for trustpoints enrolled by hand).
+
+    @ivar file: a PEM or DER CRL file, re-read before each C{nextUpdate}.
+    @ivar url: an C{http://} URL fetched before each C{nextUpdate}.
+    @ivar cacheDeleteAfterMinutes: refresh at least this often (IOS C{crl
+        cache delete-after}), else only before C{nextUpdate}.
+    """
+
+    file: str | None = None
+    url: str | None = None
+    cacheDeleteAfterMinutes: int | None = None
+
+
+@frozen
 class PhoneTrustpointConfig:
     """
     A trustpoint holding only CA certificates that issue phone certificates
@@ -90,7 +109,18 @@ class PhoneTrustpointConfig:
 
     name: str
     certificates: tuple[str, ...]
-    revocationCheck: str = "none"
+    revocationCheck: tuple[str, ...] = ("none",)
+    crl: CrlSourceConfig | None = None
+
+    @property
+    def checksCrl(self) -> bool:
+        """Whether phone certificates are checked against a CRL (C{revocation-check crl ...})."""
+        return self.revocationCheck[0] == "crl"
+
+    @property
+    def crlOptional(self) -> bool:
+        """Whether a certificate is accepted when no current CRL can be had (C{revocation-check crl none})."""
+        return self.checksCrl and "none" in self.revocationCheck
 
 
 @frozen
@@ -172,14 +202,54 @@ def readPki(pki: Reader) -> PkiConfig:
             files = tp.listOf("certificates", _fileItem(tp))
             if not tp.raw("certificates"):
                 tp.problem("certificates", tp.raw("certificates"), "expected a non-empty list of certificate files (PEM or DER)")
-            phones.append(PhoneTrustpointConfig(
-                str(name), tuple(files),
-                tp.string("revocation-check", "none", choices=["none", "crl"]) or "none"))
+            methods = _readRevocationCheck(tp)
+            crl = _readCrlSource(tp, methods)
+            phones.append(PhoneTrustpointConfig(str(name), tuple(files), methods, crl))
         else:
             identities.append(_readIdentity(str(name), tp, server))
         tp.finish()
     pki.finish()
     return PkiConfig(server, tuple(identities), tuple(phones))
+
+
+_REVOCATION_ALLOWED = "expected crl, none, or a list such as [crl, none] (IOS revocation-check crl none)"
+
+
+def _readRevocationCheck(tp: Reader) -> tuple[str, ...]:
+    value = tp.raw("revocation-check", "none")
+    if not isinstance(value, list):
+        return (tp.string("revocation-check", "none", choices=["none", "crl"]) or "none",)
+    methods = value
+    if (not methods or not all(isinstance(m, str) and m.lower() in ("crl", "none") for m in methods)
+            or len({m.lower() for m in methods}) != len(methods) or methods[0].lower() == "none" and len(methods) > 1):
+        tp.problem("revocation-check", value, _REVOCATION_ALLOWED)
+        return ("none",)
+    return tuple(m.lower() for m in methods)
+
+
+def _readCrlSource(tp: Reader, methods: tuple[str, ...]) -> CrlSourceConfig | None:
+    source = tp.optionalChild("crl")
+    if source is None:
+        if methods[0] == "crl":
+            tp.problem("crl", None, "required with revocation-check crl; expected {file: PATH} or {url: http://host[:port]/path}")
+        return None
+    path = source.string("file")
+    url = source.string("url")
+    cache = source.integer("cache-delete-after", None, 1, 43200)
+    source.finish()
+    if (path is None) == (url is None):
+        tp.problem("crl", tp.raw("crl"), "expected exactly one of {file: PATH} or {url: http://host[:port]/path}")
+        return None
+    if url is not None:
+        try:
+            parts = urlsplit(url)
+            parts.port
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme != "http" or not parts.hostname:
+            source.problem("url", url, "expected an http:// URL with a host, such as http://10.1.1.22/srstcaserver.crl")
+            return None
+    return CrlSourceConfig(path, url, cache)
 
 
 def _fileItem(reader: Reader) -> Callable[[Any, str], str | None]:

@@ -168,6 +168,8 @@ WEAK_SIGNATURE_HASH = "weak signature hash"
 BAD_SIGNATURE = "bad signature"
 INVALID_CA = "invalid CA certificate"
 CERTIFICATE_REVOKED = "certificate revoked"
+CRL_UNAVAILABLE = "CRL unavailable"
+CRL_EXPIRED = "CRL expired"
 CERTIFICATE_REJECTED = "certificate rejected"
 PROTOCOL_VERSION = "protocol version"
 NO_SHARED_CIPHER = "no shared cipher"
@@ -177,10 +179,12 @@ HANDSHAKE_FAILED = "handshake failed"
 
 VERIFY_ERRORS: dict[int, tuple[str, str]] = {
     2: ("X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT", UNKNOWN_ISSUER),
+    3: ("X509_V_ERR_UNABLE_TO_GET_CRL", CRL_UNAVAILABLE),
     4: ("X509_V_ERR_UNABLE_TO_DECRYPT_CERT_SIGNATURE", BAD_SIGNATURE),
     7: ("X509_V_ERR_CERT_SIGNATURE_FAILURE", BAD_SIGNATURE),
     9: ("X509_V_ERR_CERT_NOT_YET_VALID", CERTIFICATE_NOT_YET_VALID),
     10: ("X509_V_ERR_CERT_HAS_EXPIRED", CERTIFICATE_EXPIRED),
+    12: ("X509_V_ERR_CRL_HAS_EXPIRED", CRL_EXPIRED),
     18: ("X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT", SELF_SIGNED),
     19: ("X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN", UNKNOWN_ISSUER),
     20: ("X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY", UNKNOWN_ISSUER),
@@ -203,6 +207,26 @@ VERIFY_ERRORS: dict[int, tuple[str, str]] = {
 """
 OpenSSL X509_V_ERR codes -> (name, srst reason).
 """
+
+X509_V_ERR_UNABLE_TO_GET_CRL = 3
+X509_V_ERR_CRL_HAS_EXPIRED = 12
+X509_V_ERR_CERT_REVOKED = 23
+
+
+class IRevocationCheck(Interface):
+    """
+    Decides whether a peer certificate that OpenSSL verified is revoked
+    (IOS C{revocation-check}); see L{srst.pki.crl}.
+    """
+
+    def refusal(certificate: x509.Certificate) -> int | None:
+        """
+        @param certificate: the peer's own certificate (chain depth 0),
+            already verified against the trust anchors.
+        @return: the X509_V_ERR code that refuses it
+            (L{X509_V_ERR_CERT_REVOKED}, L{X509_V_ERR_UNABLE_TO_GET_CRL},
+            L{X509_V_ERR_CRL_HAS_EXPIRED}), or C{None} to accept it.
+        """
 
 _SSL_ERRORS: tuple[tuple[str, str], ...] = (
     ("peer did not return a certificate", NO_CLIENT_CERTIFICATE),
@@ -305,6 +329,14 @@ class IHandshakeObserver(Interface):
         """
 
 
+def _revocationRefusal(revocation: IRevocationCheck, der: bytes) -> int | None:
+    try:
+        certificate = certificateFromDer(der)
+    except ValueError:
+        return 28  # X509_V_ERR_CERT_REJECTED: cannot be checked, so not trusted
+    return revocation.refusal(certificate)
+
+
 class _VerifyRecord:
     """
     The first certificate verification error seen on one connection, and
@@ -319,8 +351,9 @@ class _VerifyRecord:
     the phone certificate's own purpose) is checked as usual.
     """
 
-    def __init__(self, unmarkedAnchors: frozenset[bytes]) -> None:
+    def __init__(self, unmarkedAnchors: frozenset[bytes], revocation: IRevocationCheck | None = None) -> None:
         self.unmarkedAnchors = unmarkedAnchors
+        self.revocation = revocation
         self.code: int | None = None
         self.depth: int | None = None
         self.subject: str | None = None
@@ -342,10 +375,16 @@ class _VerifyRecord:
             self._verifying = True
             if self.observer is not None:
                 self.observer.verifying(max(depth, 1))
-        if ok:
+        if ok and (depth > 0 or self.revocation is None or self.code is not None):
             return True
         der = _certificateDer(certificate)
-        if depth > 0 and code in _FORGIVEN_FOR_ANCHORS and der in self.unmarkedAnchors:
+        if ok:
+            # The phone's own certificate verified: is it revoked?
+            refusal = _revocationRefusal(self.revocation, der) if self.revocation is not None else None
+            if refusal is None:
+                return True
+            code = refusal
+        elif depth > 0 and code in _FORGIVEN_FOR_ANCHORS and der in self.unmarkedAnchors:
             return True
         if self.code is None:
             self.code, self.depth = code, depth
@@ -370,13 +409,16 @@ class ServerTLSOptions:
     """
 
     def __init__(self, listener: str, certificateOptions: CertificateOptions, profile: TLSProfile,
-                 anchors: Sequence[x509.Certificate] | None) -> None:
+                 anchors: Sequence[x509.Certificate] | None, revocation: IRevocationCheck | None = None) -> None:
         """
         @param listener: the listener's name.
         @param certificateOptions: the options (with C{trustRoot} for mutual TLS).
         @param profile: the profile they were built for.
         @param anchors: the trusted CA certificates for mutual TLS, else C{None}.
+        @param revocation: for mutual TLS, what refuses revoked client
+            certificates once OpenSSL verified them, else C{None}.
         """
+        self.revocation = revocation
         self.listener = listener
         self.certificateOptions = certificateOptions
         self.profile = profile
@@ -398,7 +440,7 @@ class ServerTLSOptions:
         @return: the OpenSSL connection.
         """
         connection = self.certificateOptions.serverConnectionForTLS(tlsProtocol)
-        record = self._records[tlsProtocol] = _VerifyRecord(self._unmarkedAnchors)
+        record = self._records[tlsProtocol] = _VerifyRecord(self._unmarkedAnchors, self.revocation)
         connection.set_info_callback(record.info)
         if self.mutual:
             connection.set_verify(self._context.get_verify_mode(), record.callback)
@@ -456,6 +498,7 @@ def serverTLSOptions(
     *,
     profile: TLSProfile | str = TLSProfile.MODERN,
     trustedCertificates: Sequence[x509.Certificate] | None = None,
+    revocation: IRevocationCheck | None = None,
 ) -> ServerTLSOptions:
     """
     Build the TLS server side of a listener.
@@ -468,6 +511,8 @@ def serverTLSOptions(
     @param trustedCertificates: for mutual TLS, the CA certificates a client
         certificate must chain to (the phone trustpoints); C{None} for no
         client certificate.
+    @param revocation: with C{trustedCertificates}, what refuses revoked
+        client certificates (the phone trustpoints' C{revocation-check crl}).
     @return: the connection creator for C{TLSMemoryBIOFactory}.
     @raise TLSContextError: OpenSSL refuses the identity (e.g. a key too
         weak for the profile).
@@ -486,7 +531,7 @@ def serverTLSOptions(
             _log.warn("TLS for {listener}: trusted certificate {subject} has no basicConstraints CA:TRUE;"
                       " accepted as a trust anchor (as IOS does for old CAPF certificates)",
                       listener=listener, subject=anchor.subject.rfc4514_string())
-    return ServerTLSOptions(listener, options, profile, trustedCertificates)
+    return ServerTLSOptions(listener, options, profile, trustedCertificates, revocation)
 
 
 def _isMarkedCA(certificate: x509.Certificate) -> bool:

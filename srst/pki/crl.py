@@ -1,0 +1,379 @@
+# -*- test-case-name: tests.test_pki_crl -*-
+"""
+Revocation checking of phone certificates (IOS C{revocation-check crl} on a
+phone trustpoint).
+
+A L{CrlChecker} keeps one trustpoint's CRL in memory: loaded from a file or
+fetched over HTTP (IOS C{crl query <url>}) at start, verified against the
+trustpoint's CA certificates (issuer name and signature), and refreshed
+before its C{nextUpdate} (or sooner, IOS C{crl cache delete-after}) on the
+injected clock.  A CRL that cannot be had is retried every
+L{RETRY_SECONDS}; the one in memory is kept until its C{nextUpdate}.
+
+L{RevocationChecks} is the L{IRevocationCheck} of a TLS listener: at the
+handshake, a phone certificate issued by a trustpoint that checks CRLs is
+refused when its serial is on the CRL (C{certificate revoked}), or when no
+current CRL is available (C{CRL unavailable} / C{CRL expired}), unless the
+trustpoint says C{revocation-check crl none}: then it is accepted and a
+rate-limited warning says so.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Sequence
+
+from cryptography import x509
+from twisted.internet.defer import Deferred, gatherResults, succeed
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.protocol import Protocol
+from twisted.application.service import Service
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from twisted.web.client import readBody
+from twisted.web.http_headers import Headers
+from twisted.web.iweb import UNKNOWN_LENGTH, IAgent, IResponse
+from zope.interface import implementer
+
+from srst.lograte import LogLimiter
+from srst.pki.tls import (
+    X509_V_ERR_CERT_REVOKED,
+    X509_V_ERR_CRL_HAS_EXPIRED,
+    X509_V_ERR_UNABLE_TO_GET_CRL,
+    IRevocationCheck,
+)
+
+__all__ = ["CrlChecker", "CrlError", "CrlService", "RevocationChecks", "loadCrlFile", "parseCrl", "verifyCrl"]
+
+_log = Logger(namespace="srst.pki.crl")
+
+RETRY_SECONDS = 60.0
+"""How long after a failed load or fetch the CRL is tried again."""
+
+REFRESH_MARGIN_SECONDS = 300.0
+"""How long before C{nextUpdate} a CRL is refreshed (at most half its remaining life)."""
+
+NO_NEXT_UPDATE_SECONDS = 3600.0
+"""How often a CRL without C{nextUpdate} is refreshed."""
+
+FETCH_TIMEOUT_SECONDS = 30.0
+"""How long an HTTP fetch may take."""
+
+MAX_CRL_BYTES = 4 * 1024 * 1024
+"""The largest CRL read from a file or accepted over HTTP."""
+
+
+class CrlError(Exception):
+    """
+    A CRL that cannot be used.
+
+    @ivar reason: why, in words for the operator.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def parseCrl(data: bytes) -> x509.CertificateRevocationList:
+    """
+    @param data: a PEM or DER CRL.
+    @return: the CRL.
+    @raise CrlError: if it is neither.
+    """
+    try:
+        if data.lstrip().startswith(b"-----BEGIN"):
+            return x509.load_pem_x509_crl(data)
+        return x509.load_der_x509_crl(data)
+    except ValueError as e:
+        raise CrlError(f"not a CRL (PEM or DER): {e}") from None
+
+
+def verifyCrl(crl: x509.CertificateRevocationList, caCertificates: Sequence[x509.Certificate]) -> x509.Certificate:
+    """
+    Check that one of C{caCertificates} issued and signed C{crl}.
+
+    @return: that CA certificate.
+    @raise CrlError: if none did.
+    """
+    named = [ca for ca in caCertificates if ca.subject == crl.issuer]
+    if not named:
+        raise CrlError(f"issued by {crl.issuer.rfc4514_string()}, which is not a CA certificate of the trustpoint")
+    for ca in named:
+        try:
+            if crl.is_signature_valid(ca.public_key()):  # type: ignore[arg-type]
+                return ca
+        except TypeError:
+            continue
+    raise CrlError(f"bad signature: not signed by the key of {crl.issuer.rfc4514_string()}")
+
+
+def loadCrlFile(path: str, caCertificates: Sequence[x509.Certificate]) -> x509.CertificateRevocationList:
+    """
+    Read, parse and verify a CRL file.
+
+    @raise CrlError: if it cannot be read, parsed or verified.
+    """
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_CRL_BYTES + 1)
+    except OSError as e:
+        raise CrlError(f"cannot read the CRL: {e.strerror}") from None
+    if len(data) > MAX_CRL_BYTES:
+        raise CrlError(f"larger than {MAX_CRL_BYTES} bytes")
+    crl = parseCrl(data)
+    verifyCrl(crl, caCertificates)
+    return crl
+
+
+def _utc(clock: IReactorTime) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(clock.seconds(), datetime.timezone.utc)
+
+
+class CrlChecker:
+    """
+    The CRL of one phone trustpoint, kept current.
+
+    @ivar trustpoint: the trustpoint's name.
+    @ivar crl: the verified CRL in memory, or C{None}.
+    @ivar problem: why the last load or fetch failed, or C{None}.
+    @ivar loadedAt: when C{crl} was loaded.
+    """
+
+    def __init__(
+        self,
+        trustpoint: str,
+        caCertificates: Sequence[x509.Certificate],
+        clock: IReactorTime,
+        *,
+        file: str | None = None,
+        url: str | None = None,
+        agent: IAgent | None = None,
+        optional: bool = False,
+        cacheSeconds: float | None = None,
+    ) -> None:
+        """
+        @param trustpoint: the trustpoint's name, for logs.
+        @param caCertificates: its CA certificates (the CRL's possible issuers).
+        @param clock: the timer and the time of day.
+        @param file: the CRL file, or
+        @param url: the C{http://} URL to fetch it from with C{agent}.
+        @param optional: accept certificates when no current CRL can be had
+            (C{revocation-check crl none}).
+        @param cacheSeconds: refresh at least this often (IOS C{crl cache
+            delete-after}).
+        """
+        if (file is None) == (url is None) or (url is not None and agent is None):
+            raise ValueError("a CrlChecker needs a file, or a URL and an agent")
+        self.trustpoint = trustpoint
+        self.caCertificates = tuple(caCertificates)
+        self.clock = clock
+        self.file = file
+        self.url = url
+        self.agent = agent
+        self.optional = optional
+        self.cacheSeconds = cacheSeconds
+        self.crl: x509.CertificateRevocationList | None = None
+        self.problem: str | None = "not loaded yet"
+        self.loadedAt: datetime.datetime | None = None
+        self._timer: IDelayedCall | None = None
+        self._fetching: Deferred[None] | None = None
+        self._running = False
+        self._limiter = LogLimiter(clock)
+
+    @property
+    def source(self) -> str:
+        """Where the CRL comes from (the file or the URL)."""
+        return self.file or self.url or ""
+
+    def issued(self, certificate: x509.Certificate) -> bool:
+        """
+        @return: whether C{certificate} was issued by a CA of this trustpoint.
+        """
+        return any(ca.subject == certificate.issuer for ca in self.caCertificates)
+
+    def start(self) -> Deferred[None]:
+        """
+        Load or fetch the CRL now, then keep it current.
+
+        @return: a L{Deferred} firing once the first attempt has ended
+            (successful or not; see L{problem}).
+        """
+        self._running = True
+        self._limiter.start()
+        return self.refresh()
+
+    def stop(self) -> None:
+        """
+        Stop refreshing (and abandon a fetch under way).
+        """
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+        self._running = False
+        if self._fetching is not None:
+            self._fetching.cancel()
+        self._limiter.stop()
+
+    def refresh(self) -> Deferred[None]:
+        """
+        Load or fetch the CRL now.
+
+        @return: a L{Deferred} firing once done.
+        """
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+        if self.file is not None:
+            try:
+                self._install(loadCrlFile(self.file, self.caCertificates))
+            except CrlError as e:
+                self._failed(e.reason)
+            return succeed(None)
+        if self._fetching is not None:
+            return self._fetching
+        d = self._fetching = self._fetch()
+        d.addCallback(self._install)
+        d.addErrback(self._fetchFailed)
+
+        def done(result: None) -> None:
+            self._fetching = None
+
+        d.addBoth(done)
+        return d
+
+    def _fetch(self) -> Deferred[x509.CertificateRevocationList]:
+        assert self.agent is not None and self.url is not None
+        d = self.agent.request(b"GET", self.url.encode("ascii"), Headers({b"user-agent": [b"srst"]}))
+        d.addCallback(self._response)
+        d.addTimeout(FETCH_TIMEOUT_SECONDS, self.clock)
+        return d
+
+    def _response(self, response: IResponse) -> Deferred[x509.CertificateRevocationList]:
+        if response.length is not UNKNOWN_LENGTH and response.length > MAX_CRL_BYTES:
+            response.deliverBody(Protocol())
+            raise CrlError(f"larger than {MAX_CRL_BYTES} bytes")
+        body = readBody(response)
+
+        def parsed(data: bytes) -> x509.CertificateRevocationList:
+            if response.code != 200:
+                raise CrlError(f"HTTP {response.code} {response.phrase.decode('latin-1')}")
+            crl = parseCrl(data)
+            verifyCrl(crl, self.caCertificates)
+            return crl
+
+        return body.addCallback(parsed)
+
+    def _fetchFailed(self, failure: Failure) -> None:
+        if not self._running:
+            return
+        if isinstance(failure.value, CrlError):
+            self._failed(failure.value.reason)
+        else:
+            self._failed(failure.getErrorMessage() or type(failure.value).__name__)
+
+    def _install(self, crl: x509.CertificateRevocationList) -> None:
+        now = _utc(self.clock)
+        nextUpdate = crl.next_update_utc
+        if nextUpdate is not None and now >= nextUpdate:
+            self._failed(f"the CRL expired at {nextUpdate:%Y-%m-%d %H:%M:%S} UTC (nextUpdate)")
+            return
+        self.crl, self.problem, self.loadedAt = crl, None, now
+        if nextUpdate is None:
+            delay = NO_NEXT_UPDATE_SECONDS
+        else:
+            remaining = (nextUpdate - now).total_seconds()
+            delay = remaining - min(REFRESH_MARGIN_SECONDS, remaining / 2)
+        if self.cacheSeconds is not None:
+            delay = min(delay, self.cacheSeconds)
+        _log.info("Trustpoint {trustpoint}: CRL from {source} loaded, {count} revoked, next update {nextUpdate}",
+                  trustpoint=self.trustpoint, source=self.source, count=len(crl),
+                  nextUpdate=f"{nextUpdate:%Y-%m-%d %H:%M:%S} UTC" if nextUpdate else "none")
+        self._schedule(max(delay, 1.0))
+
+    def _failed(self, reason: str) -> None:
+        self.problem = reason
+        _log.warn("Trustpoint {trustpoint}: CRL from {source} cannot be used: {reason}; trying again in {retry:.0f} s",
+                  trustpoint=self.trustpoint, source=self.source, reason=reason, retry=RETRY_SECONDS)
+        self._schedule(RETRY_SECONDS)
+
+    def _schedule(self, delay: float) -> None:
+        if not self._running:
+            return
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = self.clock.callLater(delay, self._refreshDue)
+
+    def _refreshDue(self) -> None:
+        self._timer = None
+        self.refresh()
+
+    def refusal(self, certificate: x509.Certificate) -> int | None:
+        """
+        @param certificate: a certificate this trustpoint issued.
+        @return: the X509_V_ERR code refusing it, or C{None}.
+        """
+        crl = self.crl
+        code = X509_V_ERR_UNABLE_TO_GET_CRL
+        if crl is not None:
+            nextUpdate = crl.next_update_utc
+            if nextUpdate is None or _utc(self.clock) < nextUpdate:
+                if crl.get_revoked_certificate_by_serial_number(certificate.serial_number) is not None:
+                    return X509_V_ERR_CERT_REVOKED
+                return None
+            code = X509_V_ERR_CRL_HAS_EXPIRED
+        if not self.optional:
+            return code
+        why = self.problem or "the CRL has expired"
+        self._limiter.warn(_log, self.trustpoint, "certificates accepted without a CRL",
+                           "Trustpoint {trustpoint}: {subject} accepted without a revocation check"
+                           " (revocation-check crl none): {why}",
+                           trustpoint=self.trustpoint, subject=certificate.subject.rfc4514_string(), why=why)
+        return None
+
+
+@implementer(IRevocationCheck)
+class RevocationChecks:
+    """
+    The revocation check of a TLS listener: each phone certificate against
+    the CRL of the trustpoint that issued it.
+    """
+
+    def __init__(self, checkers: Sequence[CrlChecker]) -> None:
+        self.checkers = tuple(checkers)
+
+    def refusal(self, certificate: x509.Certificate) -> int | None:
+        """
+        @return: the first refusal of a trustpoint that issued C{certificate}, or C{None}.
+        """
+        for checker in self.checkers:
+            if checker.issued(certificate):
+                code = checker.refusal(certificate)
+                if code is not None:
+                    return code
+        return None
+
+
+class CrlService(Service):
+    """
+    Keeps the CRLs of the phone trustpoints current while the router runs.
+
+    @ivar checks: the L{RevocationChecks} for the TLS listener.
+    @ivar firstAttempts: once started, a L{Deferred} firing when every
+        checker's first load or fetch has ended.
+    """
+
+    def __init__(self, checkers: Sequence[CrlChecker]) -> None:
+        self.checks = RevocationChecks(checkers)
+        self.firstAttempts: Deferred[object] = succeed(None)
+
+    def startService(self) -> None:
+        """Load or fetch every CRL and keep them current."""
+        Service.startService(self)
+        self.firstAttempts = gatherResults([checker.start() for checker in self.checks.checkers])
+
+    def stopService(self) -> None:
+        """Stop refreshing."""
+        Service.stopService(self)
+        for checker in self.checks.checkers:
+            checker.stop()

@@ -1,0 +1,281 @@
+"""
+Tests for L{srst.pki.crl}: phone certificates checked against their
+trustpoint's CRL at the TLS handshake, over real TLS on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import time
+from typing import Any
+
+from cryptography.hazmat.primitives.serialization import Encoding
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.interfaces import IHandshakeListener
+from twisted.internet.protocol import ClientFactory, Factory, Protocol
+from twisted.internet.task import Clock
+from twisted.logger import formatEvent, globalLogPublisher
+from twisted.protocols.tls import TLSMemoryBIOFactory
+from twisted.trial.unittest import TestCase
+from twisted.web.client import Agent
+from twisted.web.resource import Resource
+from twisted.web.server import Site
+from twisted.web.static import Data
+from zope.interface import implementer
+
+from srst.pki._signing import buildCrl
+from srst.pki.crl import CrlChecker, CrlError, RevocationChecks, loadCrlFile
+from srst.pki.tls import phoneClientTLSOptions, serverTLSOptions
+from tests.pkihelpers import makeCA, makePhoneCertificate, makeServerCertificate
+
+CA = makeCA("CRL-CAPF")
+OTHER = makeCA("CRL-OTHER")
+ROUTER_CA = makeCA("CRL-ROUTER-CA")
+ROUTER = makeServerCertificate(ROUTER_CA, "router")
+HOUR = datetime.timedelta(hours=1)
+
+
+def writeCrl(directory: str, name: str, revoked: dict[int, datetime.datetime], start: datetime.datetime,
+             lifetime: datetime.timedelta = 24 * HOUR, signer: Any = None) -> str:
+    """
+    Mint a CRL of L{CA} (signed by C{signer}, default the CA's key) into a file.
+    """
+    crl = buildCrl(signer or CA.key, CA.certificate, None, revoked, start - HOUR, start + lifetime)
+    path = os.path.join(directory, name)
+    with open(path, "wb") as f:
+        f.write(crl.public_bytes(Encoding.PEM))
+    return path
+
+
+@implementer(IHandshakeListener)
+class Side(Protocol):
+    """One end: fires C{outcome} with True (handshake done) or the lost reason."""
+
+    def __init__(self) -> None:
+        self.outcome: Deferred[Any] = Deferred()
+        self.lost: Deferred[Any] = Deferred()
+        self.tlsTransport: Any = None
+
+    def connectionMade(self) -> None:
+        self.tlsTransport = self.transport
+
+    def handshakeCompleted(self) -> None:
+        if not self.outcome.called:
+            self.outcome.callback(True)
+        self.transport.loseConnection()
+
+    def connectionLost(self, reason: Any) -> None:
+        if not self.outcome.called:
+            self.outcome.callback([reason])
+        self.lost.callback(None)
+
+
+class LoopbackTLS:
+    """A TLS server on 127.0.0.1 with the given options; L{connect} makes one phone connection."""
+
+    def __init__(self, testCase: TestCase, options: Any) -> None:
+        self.options = options
+        self.servers: list[Side] = []
+
+        class ServerFactory(Factory):
+            def buildProtocol(inner, addr: Any) -> Side:
+                side = Side()
+                self.servers.append(side)
+                return side
+
+        self.port = reactor.listenTCP(0, TLSMemoryBIOFactory(options, False, ServerFactory()), interface="127.0.0.1")
+        testCase.addCleanup(self.port.stopListening)
+
+    @inlineCallbacks
+    def connect(self, certificate: Any, key: Any) -> Any:
+        """
+        @return: a L{Deferred} firing with the server's reason for refusing
+            (a string) or C{None} when the handshake completed.
+        """
+        client = Side()
+        clientOptions = phoneClientTLSOptions([ROUTER_CA.certificate], certificate, key)
+        factory = ClientFactory.forProtocol(lambda: client)
+        reactor.connectTCP("127.0.0.1", self.port.getHost().port, TLSMemoryBIOFactory(clientOptions, True, factory))
+        yield client.lost
+        server = self.servers[-1]
+        outcome = yield server.outcome
+        yield server.lost
+        if outcome is True:
+            return None
+        return self.options.handshakeFailure(server.tlsTransport, outcome[0]).reason
+
+
+def tlsServer(testCase: TestCase, checker: CrlChecker) -> LoopbackTLS:
+    options = serverTLSOptions("sccp secure", ROUTER[0], ROUTER[1], [ROUTER_CA.certificate],
+                               trustedCertificates=[CA.certificate], revocation=RevocationChecks([checker]))
+    return LoopbackTLS(testCase, options)
+
+
+def realTimeClock() -> Clock:
+    clock = Clock()
+    clock.advance(time.time())
+    return clock
+
+
+def clockTime(clock: Clock) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(clock.seconds(), datetime.timezone.utc)
+
+
+def captureLog(testCase: TestCase, namespace: str) -> list[str]:
+    lines: list[str] = []
+
+    def observe(event: dict[str, Any]) -> None:
+        if event.get("log_namespace") == namespace:
+            lines.append(formatEvent(event))
+
+    globalLogPublisher.addObserver(observe)
+    testCase.addCleanup(globalLogPublisher.removeObserver, observe)
+    return lines
+
+
+class VerifyTests(TestCase):
+    """
+    A CRL is used only if a CA of the trustpoint issued and signed it.
+    """
+
+    def test_badSignature(self):
+        """
+        A CRL naming the CA but signed by another key is refused with
+        "bad signature".
+        """
+        path = writeCrl(self.dir(), "bad.crl", {}, datetime.datetime.now(datetime.timezone.utc), signer=OTHER.key)
+        with self.assertRaises(CrlError) as caught:
+            loadCrlFile(path, [CA.certificate])
+        self.assertEqual(caught.exception.reason, "bad signature: not signed by the key of "
+                         + CA.certificate.subject.rfc4514_string())
+
+    def test_foreignIssuer(self):
+        """
+        A CRL of another CA is refused, naming its issuer.
+        """
+        path = writeCrl(self.dir(), "good.crl", {}, datetime.datetime.now(datetime.timezone.utc))
+        with self.assertRaises(CrlError) as caught:
+            loadCrlFile(path, [OTHER.certificate])
+        self.assertIn("which is not a CA certificate of the trustpoint", caught.exception.reason)
+
+    def dir(self) -> str:
+        path = self.mktemp()
+        os.makedirs(path)
+        return path
+
+
+class HandshakeTests(TestCase):
+    """
+    At the handshake, a phone certificate on its issuer's CRL is refused;
+    the CRL is refreshed before nextUpdate on the clock.
+    """
+
+    def setUp(self):
+        self.directory = self.mktemp()
+        os.makedirs(self.directory)
+        self.clock = realTimeClock()
+        self.revoked = makePhoneCertificate(CA, "0000000000C1")
+        self.good = makePhoneCertificate(CA, "0000000000C2")
+
+    def checker(self, **kwargs: Any) -> CrlChecker:
+        checker = CrlChecker("capf", [CA.certificate], self.clock, **kwargs)
+        checker.start()
+        self.addCleanup(checker.stop)
+        return checker
+
+    @inlineCallbacks
+    def test_revokedRefusedGoodAccepted(self):
+        """
+        A revoked LSC is refused with "certificate revoked"; another from the
+        same CA completes its handshake.
+        """
+        start = clockTime(self.clock)
+        path = writeCrl(self.directory, "capf.crl", {self.revoked[0].serial_number: start}, start)
+        server = tlsServer(self, self.checker(file=path))
+        self.assertEqual((yield server.connect(*self.revoked)), "certificate revoked")
+        self.assertIsNone((yield server.connect(*self.good)))
+
+    @inlineCallbacks
+    def test_refreshedBeforeNextUpdate(self):
+        """
+        The CRL file is read again shortly before nextUpdate: a phone revoked
+        in the new CRL is refused from then on.
+        """
+        start = clockTime(self.clock)
+        path = writeCrl(self.directory, "capf.crl", {}, start)
+        server = tlsServer(self, self.checker(file=path))
+        self.assertIsNone((yield server.connect(*self.good)))
+        writeCrl(self.directory, "capf.crl", {self.good[0].serial_number: start}, start + 23 * HOUR)
+        self.clock.advance(22 * 3600)
+        self.assertIsNone((yield server.connect(*self.good)), "refreshed too early")
+        self.clock.advance(2 * 3600 - 299)
+        self.assertEqual((yield server.connect(*self.good)), "certificate revoked")
+
+    @inlineCallbacks
+    def test_expiredCrl(self):
+        """
+        Past nextUpdate with no newer CRL: "CRL expired" with
+        revocation-check crl.
+        """
+        start = clockTime(self.clock)
+        path = writeCrl(self.directory, "capf.crl", {}, start, lifetime=HOUR)
+        server = tlsServer(self, self.checker(file=path))
+        os.remove(path)
+        self.clock.advance(3600)
+        self.assertEqual((yield server.connect(*self.good)), "CRL expired")
+
+    @inlineCallbacks
+    def test_fetchedOverHttp(self):
+        """
+        A CRL URL is fetched with the agent at start and refreshed on the
+        clock; a phone revoked in the newer CRL is refused.
+        """
+        start = clockTime(self.clock)
+        first = buildCrl(CA.key, CA.certificate, None, {}, start - HOUR, start + 24 * HOUR)
+        root = Resource()
+        published = Data(first.public_bytes(Encoding.DER), "application/pkix-crl")
+        root.putChild(b"capf.crl", published)
+        site = Site(root)
+        site.noisy = False
+        port = reactor.listenTCP(0, site, interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        url = f"http://127.0.0.1:{port.getHost().port}/capf.crl"
+        checker = CrlChecker("capf", [CA.certificate], self.clock, url=url, agent=Agent(reactor), cacheSeconds=600)
+        self.addCleanup(checker.stop)
+        yield checker.start()
+        self.assertIsNone(checker.problem)
+        server = tlsServer(self, checker)
+        self.assertIsNone((yield server.connect(*self.good)))
+        second = buildCrl(CA.key, CA.certificate, first, {self.good[0].serial_number: start}, start, start + 24 * HOUR)
+        published.data = second.public_bytes(Encoding.DER)
+        self.clock.advance(600)  # cache-delete-after: the clock starts a fetch
+        yield checker.refresh()  # the fetch under way
+        self.assertIsNone(checker.problem)
+        self.assertEqual((yield server.connect(*self.good)), "certificate revoked")
+
+    @inlineCallbacks
+    def test_unreachableUrl(self):
+        """
+        A CRL URL nobody answers: refused with "CRL unavailable" under
+        revocation-check crl; accepted with one warning under crl none.
+        """
+        lines = captureLog(self, "srst.pki.crl")
+        closed = reactor.listenTCP(0, Factory(), interface="127.0.0.1")
+        url = f"http://127.0.0.1:{closed.getHost().port}/capf.crl"
+        yield closed.stopListening()
+        strict = CrlChecker("capf", [CA.certificate], self.clock, url=url, agent=Agent(reactor))
+        self.addCleanup(strict.stop)
+        yield strict.start()
+        self.assertEqual((yield tlsServer(self, strict).connect(*self.good)), "CRL unavailable")
+        optional = CrlChecker("capf", [CA.certificate], self.clock, url=url, agent=Agent(reactor), optional=True)
+        self.addCleanup(optional.stop)
+        yield optional.start()
+        server = tlsServer(self, optional)
+        self.assertIsNone((yield server.connect(*self.good)))
+        self.assertIsNone((yield server.connect(*self.revoked)))
+        accepted = [line for line in lines if "accepted without a revocation check" in line]
+        self.assertEqual(len(accepted), 1, lines)
+        self.assertIn("Trustpoint capf: CN=SEP0000000000C2", accepted[0])
+        self.assertIn("(revocation-check crl none): Connection was refused", accepted[0])
