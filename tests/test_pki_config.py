@@ -6,7 +6,7 @@ certificate server and the trustpoints), read through L{srst.config}.
 from twisted.trial.unittest import SynchronousTestCase
 
 from srst.config import loadString
-from srst.pki.config import IdentityTrustpointConfig, KeySpec
+from srst.pki.config import CrlSourceConfig, IdentityTrustpointConfig, KeySpec
 from tests.test_config import MINIMAL, problemsOf
 
 
@@ -85,3 +85,60 @@ class PkiConfigErrorTests(SynchronousTestCase):
         self.assertIn("pki.trustpoints.srstca.enrollment: {'server': 'elsewhere'} is not allowed; "
                       "expected {server: <name>} naming the certificate server configured under pki.server",
                       lines[0])
+
+
+class RevocationCheckConfigTests(SynchronousTestCase):
+    """
+    C{revocation-check} and C{crl} on phone trustpoints (IOS
+    C{revocation-check crl [none]}, C{crl query <url>}).
+    """
+
+    def phoneTrustpoint(self, extra):
+        ca = self.mktemp()
+        with open(ca, "w") as f:
+            f.write("checked by preflight\n")
+        return MINIMAL.replace("  trustpoints:\n", f"  trustpoints:\n    capf: {{certificates: [{ca}], {extra}}}\n")
+
+    def test_crlNoneFallback(self):
+        """
+        C{revocation-check: [crl, none]} with a URL: checked, and accepted
+        when no CRL can be had.
+        """
+        tp = loadString(self.phoneTrustpoint(
+            "revocation-check: [crl, none], crl: {url: 'http://10.1.1.22/srstcaserver.crl', cache-delete-after: 60}"
+        )).pki.phoneTrustpoints[0]
+        self.assertEqual(tp.revocationCheck, ("crl", "none"))
+        self.assertEqual(tp.crl, CrlSourceConfig(url="http://10.1.1.22/srstcaserver.crl", cacheDeleteAfterMinutes=60))
+        self.assertTrue(tp.checksCrl)
+        self.assertTrue(tp.crlOptional)
+
+    def test_defaultNone(self):
+        """
+        Without C{revocation-check}, nothing is checked (as in the seed).
+        """
+        tp = loadString(self.phoneTrustpoint("revocation-check: none")).pki.phoneTrustpoints[0]
+        self.assertEqual((tp.revocationCheck, tp.crl, tp.checksCrl), (("none",), None, False))
+
+    def test_errors(self):
+        """
+        A bad method list, a missing CRL source and a non-http URL name their
+        YAML paths; a bad single method keeps its old message.
+        """
+        cases = [
+            ("revocation-check: [none, crl], crl: {file: x}",
+             "pki.trustpoints.capf.revocation-check: ['none', 'crl'] is not allowed; "
+             "expected crl, none, or a list such as [crl, none] (IOS revocation-check crl none)"),
+            ("revocation-check: ocsp",
+             "pki.trustpoints.capf.revocation-check: 'ocsp' is not allowed; expected one of: none, crl"),
+            ("revocation-check: crl",
+             "pki.trustpoints.capf.crl: missing; required with revocation-check crl: "
+             "{file: PATH} or {url: http://host[:port]/path}"),
+            ("revocation-check: crl, crl: {url: 'ldap://ca/x.crl'}",
+             "pki.trustpoints.capf.crl.url: 'ldap://ca/x.crl' is not allowed; "
+             "expected an http:// URL with a host, such as http://10.1.1.22/srstcaserver.crl"),
+            ("revocation-check: crl, crl: {file: a, url: 'http://ca/x.crl'}",
+             "pki.trustpoints.capf.crl: {'file': 'a', 'url': 'http://ca/x.crl'} is not allowed; "
+             "expected exactly one of {file: PATH} or {url: http://host[:port]/path}"),
+        ]
+        for extra, expected in cases:
+            self.assertEqual(problemsOf(self, self.phoneTrustpoint(extra)), ["router.yaml: " + expected], extra)

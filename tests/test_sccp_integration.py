@@ -12,10 +12,12 @@ from twisted.internet import reactor
 from twisted.internet.defer import Deferred, DeferredList, gatherResults, succeed
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.internet.protocol import Protocol
-from twisted.logger import globalLogPublisher
+from cryptography.hazmat.primitives.serialization import Encoding
+from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial.unittest import TestCase
 
 from srst.admin.render import formatIOSDebugLine
+from srst.pki._signing import buildCrl
 from srst.sccp import messages as m
 from srst.sccp.registry import AUTO_ASSIGN_FILE
 from srst.tools._phoneclient import SimulatedPhone
@@ -25,7 +27,7 @@ from srst.tools.lsc import issueLSC
 from tests.callhelpers import waitFor
 from tests.debughelpers import normalise, seedSample
 from tests.pkihelpers import makeCA, writePem
-from tests.routerhelpers import bounded, routerYaml, runCommand, startRouter, stateDirectory, within
+from tests.routerhelpers import bounded, freePort, routerYaml, runCommand, startRouter, stateDirectory, within
 from tests.test_sccp_station import registerMessage
 
 CMF = """
@@ -398,3 +400,99 @@ class SecureRegistrationTests(TestCase):
         yield a.whenRegistered()
         self.assertEqual(service.registry.byMac("0000000000C1").lines[0].assignment.dn, dnA)
         self.assertNotEqual(service.registry.byMac("0000000000C2").lines[0].assignment.dn, dnA)
+
+
+class RevocationTests(TestCase):
+    """
+    A phone trustpoint with C{revocation-check crl} refuses revoked LSCs at
+    the 2443 handshake; the others register.
+    """
+
+    timeout = 30
+
+    @bounded
+    def startRouter(self, crl, revocation="crl"):
+        """
+        Start a router whose phone trustpoint "capf" (PHONE_CA) checks the
+        CRL C{crl} (YAML flow text).
+        """
+        stateDir = stateDirectory(self)
+        capf = writePem(stateDir, "capf.pem", PHONE_CA.certificate)
+        entry = f"capf: {{certificates: [{capf}], revocation-check: {revocation}, crl: {crl}}}"
+        text = routerYaml(stateDir, extra=CMF.format(maxEphones=10)).replace(
+            '"7970": {certificates:', entry + '\n    "7970": {certificates:')
+        self.service = yield startRouter(self, text)
+        return self.service
+
+    def phone(self, lsc, mac):
+        phone = SimulatedPhone(PhoneConfig(mac=mac), clock=reactor)
+        options = clientTLSOptions("127.0.0.1", [self.service.certificateServer.caCertificate],
+                                   lsc.certificate, lsc.privateKey)
+        connectPhone(reactor, phone, "127.0.0.1", self.service.ports()["sccp-secure"], tlsOptions=options)
+        self.addCleanup(phone.stop)
+        return phone
+
+    @bounded
+    def assertRefused(self, phone, reason, logged):
+        yield within(phone.whenDisconnected(), f"{phone.deviceName} to be disconnected ({reason})")
+        self.assertIsNone(phone.registeredAt)
+        failures = self.service.skinnyFactories[1].handshakeFailures
+        self.assertEqual(failures[reason], 1, failures)
+        self.assertTrue(any(line.startswith("TLS handshake failed with 127.0.0.1 ") and line.endswith(": " + reason)
+                            for line in logged), logged)
+
+    def captureLog(self):
+        lines = []
+
+        def observe(event):
+            if event.get("log_namespace", "").startswith("srst."):
+                lines.append(formatEvent(event))
+
+        globalLogPublisher.addObserver(observe)
+        self.addCleanup(globalLogPublisher.removeObserver, observe)
+        return lines
+
+    @bounded
+    def test_revokedLscRefused(self):
+        """
+        An LSC whose serial is on PHONE_CA's CRL is refused with "certificate
+        revoked" (counted and logged); another LSC of the same CA registers.
+        """
+        stateDir = stateDirectory(self)
+        revoked = issueLSC(PHONE_CA.certificate, PHONE_CA.key, "0000000000D1", now=now)
+        good = issueLSC(PHONE_CA.certificate, PHONE_CA.key, "0000000000D2", now=now)
+        start = now()
+        crl = buildCrl(PHONE_CA.key, PHONE_CA.certificate, None, {revoked.certificate.serial_number: start},
+                       start - datetime.timedelta(hours=1), start + datetime.timedelta(days=1))
+        path = os.path.join(stateDir, "capf.crl")
+        with open(path, "wb") as f:
+            f.write(crl.public_bytes(Encoding.DER))
+        logged = self.captureLog()
+        yield self.startRouter(f"{{file: {path}}}")
+        yield self.assertRefused(self.phone(revoked, "0000000000D1"), "certificate revoked", logged)
+        yield within(self.phone(good, "0000000000D2").whenRegistered(), "SEP0000000000D2 to register")
+
+    @bounded
+    def test_unreachableCrl(self):
+        """
+        With a CRL URL nobody answers, revocation-check crl refuses the phone
+        ("CRL unavailable").
+        """
+        logged = self.captureLog()
+        yield self.startRouter(f"{{url: 'http://127.0.0.1:{freePort()}/capf.crl'}}")
+        lsc = issueLSC(PHONE_CA.certificate, PHONE_CA.key, "0000000000D3", now=now)
+        yield self.assertRefused(self.phone(lsc, "0000000000D3"), "CRL unavailable", logged)
+
+    @bounded
+    def test_unreachableCrlFallbackNone(self):
+        """
+        With revocation-check [crl, none] (IOS revocation-check crl none) the
+        phone registers when the CRL cannot be fetched, and a warning says so.
+        """
+        logged = self.captureLog()
+        yield self.startRouter(f"{{url: 'http://127.0.0.1:{freePort()}/capf.crl'}}", "[crl, none]")
+        lsc = issueLSC(PHONE_CA.certificate, PHONE_CA.key, "0000000000D4", now=now)
+        yield within(self.phone(lsc, "0000000000D4").whenRegistered(), "SEP0000000000D4 to register")
+        self.assertEqual(dict(self.service.skinnyFactories[1].handshakeFailures), {})
+        self.assertEqual(len([line for line in logged if "accepted without a revocation check" in line]), 1, logged)
+

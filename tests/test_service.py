@@ -4,6 +4,7 @@ ephemeral ports, its CA made on first start, CallManager's credentials fetch,
 the seed's control-plane policy, and the show commands.
 """
 
+import datetime
 import errno
 import os
 import socket
@@ -22,12 +23,14 @@ from zope.interface import directlyProvides, providedBy
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from srst.config import ConfigError, loadString
+from srst.pki._signing import buildCrl
 from srst.pki.ca import certificateFingerprint
 from srst.listening import ListenerError
 from srst.policing.meter import CONNECTION_ATTEMPT_BYTES
 from srst.ports.wav import writeWav
 from srst.service import ExitOnStartupError, RouterService, StartupError, makeService, preflight, utcNow
 from srst.tools.ccm import fetchCredentials
+from tests.pkihelpers import makeCA, writePem
 from tests.routerhelpers import (
     bounded,
     SEED_POLICY,
@@ -304,6 +307,33 @@ class PreflightTests(SynchronousTestCase):
         error = self.assertRaises(ConfigError, preflight, config)
         self.assertIn("pki.trustpoints.7970.certificates[0]", str(error))
         self.assertIn("bogus.0", str(error))
+
+    def test_badCrlSignature(self):
+        """
+        With revocation-check crl, a CRL file not signed by the trustpoint's
+        CA stops start-up with a line naming its YAML path and why; with
+        revocation-check [crl, none] it does not (the router falls back at
+        run time).
+        """
+        stateDir = stateDirectory(self)
+        ca, forger = makeCA("PREFLIGHT-CAPF"), makeCA("PREFLIGHT-FORGER")
+        capf = writePem(stateDir, "capf.pem", ca.certificate)
+        start = utcNow()
+        crl = buildCrl(forger.key, ca.certificate, None, {}, start, start + datetime.timedelta(days=1))
+        path = os.path.join(stateDir, "capf.crl")
+        with open(path, "wb") as f:
+            f.write(crl.public_bytes(Encoding.PEM))
+        for revocation in ("crl", "[crl, none]"):
+            config = loadString(routerYaml(stateDir).replace(
+                '"7970": {certificates:',
+                f'capf: {{certificates: [{capf}], revocation-check: {revocation}, crl: {{file: {path}}}}}\n'
+                '    "7970": {certificates:'), "t.yaml")
+            if revocation == "crl":
+                error = self.assertRaises(ConfigError, preflight, config)
+                self.assertEqual(str(error), f"t.yaml: pki.trustpoints.capf.crl.file: '{path}' is not allowed;"
+                                             " bad signature: not signed by the key of O=srst tests,CN=PREFLIGHT-CAPF")
+            else:
+                preflight(config)
 
     def test_duplicatePort(self):
         """

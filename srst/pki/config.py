@@ -231,7 +231,8 @@ def _readCrlSource(tp: Reader, methods: tuple[str, ...]) -> CrlSourceConfig | No
     source = tp.optionalChild("crl")
     if source is None:
         if methods[0] == "crl":
-            tp.problem("crl", None, "required with revocation-check crl; expected {file: PATH} or {url: http://host[:port]/path}")
+            tp.problems.append(ConfigProblem.because(
+                tp.sub("crl"), "missing; required with revocation-check crl: {file: PATH} or {url: http://host[:port]/path}"))
         return None
     path = source.string("file")
     url = source.string("url")
