@@ -58,7 +58,7 @@ from srst.media.udpport import UDPReactor
 from srst.pki.ca import CertificateServer
 from srst.pki.commands import registerPkiCommands
 from srst.pki.config import IdentityTrustpointConfig
-from srst.pki.crl import CrlChecker, CrlError, CrlService, loadCrlFile
+from srst.pki.crl import CrlChecker, CrlError, CrlService, loadCrlFile, registerCrlCommands
 from srst.pki.errors import CertificateServerError, TrustpointError
 from srst.pki.tls import ServerTLSOptions, serverTLSOptions
 from srst.pki.trust import (
@@ -459,6 +459,7 @@ class RouterService(MultiService):
             list(self.phoneTrustpoints.values()),
             runInThread=runInThread,
         )
+        registerCrlCommands(self.commands, checkers)
         if self.controlPlane is not None:
             registerPolicingCommands(self.commands, self.controlPlane)
         self.registry: EphoneRegistry | None = None

@@ -18,6 +18,7 @@ from twisted.trial.unittest import TestCase
 
 from srst.admin.render import formatIOSDebugLine
 from srst.pki._signing import buildCrl
+from srst.pki._time import iosTime
 from srst.sccp import messages as m
 from srst.sccp.registry import AUTO_ASSIGN_FILE
 from srst.tools._phoneclient import SimulatedPhone
@@ -471,6 +472,17 @@ class RevocationTests(TestCase):
         yield self.startRouter(f"{{file: {path}}}")
         yield self.assertRefused(self.phone(revoked, "0000000000D1"), "certificate revoked", logged)
         yield within(self.phone(good, "0000000000D2").whenRegistered(), "SEP0000000000D2 to register")
+        shown = yield runCommand(self.service, "show", "crypto", "pki", "crls")
+        self.assertEqual(shown.text.splitlines(), [
+            "CRL Issuer Name: ",
+            "    O=srst tests,CN=CAPF-TEST",
+            f"    LastUpdate: {iosTime(crl.last_update_utc)}",
+            f"    NextUpdate: {iosTime(crl.next_update_utc)}",
+            "    Retrieved from CRL Distribution Point: ",
+            f"      {path}",
+            f"    CRL size is {len(crl.public_bytes(Encoding.DER))} bytes",
+            "    CRL is stored in parent trustpoint capf, 1 revoked",
+        ])
 
     @bounded
     def test_unreachableCrl(self):

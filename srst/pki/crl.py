@@ -21,9 +21,10 @@ rate-limited warning says so.
 from __future__ import annotations
 
 import datetime
-from typing import Sequence
+from typing import Any, Sequence
 
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 from twisted.internet.defer import Deferred, gatherResults, succeed
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.internet.protocol import Protocol
@@ -35,7 +36,9 @@ from twisted.web.http_headers import Headers
 from twisted.web.iweb import UNKNOWN_LENGTH, IAgent, IResponse
 from zope.interface import implementer
 
+from srst.admin.commands import CommandResult, CommandTable
 from srst.lograte import LogLimiter
+from srst.pki._time import iosTime
 from srst.pki.tls import (
     X509_V_ERR_CERT_REVOKED,
     X509_V_ERR_CRL_HAS_EXPIRED,
@@ -43,7 +46,10 @@ from srst.pki.tls import (
     IRevocationCheck,
 )
 
-__all__ = ["CrlChecker", "CrlError", "CrlService", "RevocationChecks", "loadCrlFile", "parseCrl", "verifyCrl"]
+__all__ = [
+    "CrlChecker", "CrlError", "CrlService", "RevocationChecks", "loadCrlFile", "parseCrl", "registerCrlCommands",
+    "renderCrls", "verifyCrl",
+]
 
 _log = Logger(namespace="srst.pki.crl")
 
@@ -377,3 +383,44 @@ class CrlService(Service):
         Service.stopService(self)
         for checker in self.checks.checkers:
             checker.stop()
+
+
+def renderCrls(checkers: Sequence[CrlChecker]) -> CommandResult:
+    """
+    C{show crypto pki crls}: each phone trustpoint's CRL in memory, as IOS
+    shows it, with where it came from and, when the last load or fetch
+    failed, why.
+    """
+    lines: list[str] = []
+    data = []
+    for checker in checkers:
+        crl = checker.crl
+        entry: dict[str, Any] = {"trustpoint": checker.trustpoint, "source": checker.source,
+                                 "optional": checker.optional, "problem": checker.problem}
+        if crl is not None:
+            entry.update(issuer=crl.issuer.rfc4514_string(), lastUpdate=crl.last_update_utc.isoformat(),
+                         nextUpdate=crl.next_update_utc.isoformat() if crl.next_update_utc else None,
+                         revoked=sorted(r.serial_number for r in crl))
+            lines += [
+                "CRL Issuer Name: ",
+                f"    {crl.issuer.rfc4514_string()}",
+                f"    LastUpdate: {iosTime(crl.last_update_utc)}",
+                f"    NextUpdate: {iosTime(crl.next_update_utc) if crl.next_update_utc else 'none'}",
+                "    Retrieved from CRL Distribution Point: ",
+                f"      {checker.source}",
+                f"    CRL size is {len(crl.public_bytes(Encoding.DER))} bytes",
+                f"    CRL is stored in parent trustpoint {checker.trustpoint}, {len(crl)} revoked",
+            ]
+        else:
+            lines.append(f"Trustpoint {checker.trustpoint}: no CRL from {checker.source}")
+        if checker.problem is not None:
+            lines.append(f"    Last retrieval failed: {checker.problem}")
+        data.append(entry)
+    return CommandResult("\n".join(lines), data)
+
+
+def registerCrlCommands(table: CommandTable, checkers: Sequence[CrlChecker]) -> None:
+    """
+    Register C{show crypto pki crls}.
+    """
+    table.add("show crypto pki crls", lambda: renderCrls(checkers), "CRLs of the phone trustpoints")
