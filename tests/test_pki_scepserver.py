@@ -17,7 +17,7 @@ from srst.pki._requests import RequestState
 from srst.pki.scep import FailInfo, MessageType, PkiStatus
 from srst.pki.scepserver import CAPABILITIES, ChallengePasswords, ScepServer, UnusableMessage
 from tests.pkihelpers import sharedKey
-from tests.scephelpers import START, Client, Now, rsaCertificateServer, selfSigned
+from tests.scephelpers import START, Client, Now, makeCsr, rsaCertificateServer, selfSigned
 
 
 class ScepServerMixin:
@@ -246,5 +246,4 @@ class ChallengePasswordsTests(SynchronousTestCase):
 
 
 def _csrDer(client: Client) -> bytes:
-    from tests.scephelpers import makeCsr
     return makeCsr(client.key, client.commonName).public_bytes(serialization.Encoding.DER)
