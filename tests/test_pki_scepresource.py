@@ -28,7 +28,9 @@ from srst.pki.scepserver import ChallengePasswords, ScepServer
 from tests.pkihelpers import sharedKey, writeKey, writePem
 from tests.routerhelpers import bounded
 from tests.scephelpers import START, Client, Now, makeCsr, rsaCertificateServer, selfSigned
-from tests.toolhelpers import requireTool
+from tests.toolhelpers import requireFile, requireTool
+
+SCEP_SUBMIT = "/usr/lib/certmonger/scep-submit"
 
 
 class ScepResourceTests(TestCase):
@@ -180,3 +182,108 @@ class ScepResourceTests(TestCase):
         ecCert = selfSigned(sharedKey("scep-ec"), self.client.subject, START)
         e = self.assertRaises(ScepError, encryptEnvelope, b"x", ecCert)
         self.assertEqual(e.failInfo, FailInfo.BAD_ALG)
+
+
+class CertmongerTests(TestCase):
+    """
+    certmonger's C{scep-submit} helper (an independent SCEP implementation)
+    talks to the resource: it reads GetCACaps and GetCACert, submits the
+    PKIOperation messages, verifies the CA's signature on every CertRep and
+    reports issued (exit 0), pending (1 or 5) or rejected (2).
+    """
+
+    def setUp(self) -> None:
+        self.scepSubmit = requireFile(SCEP_SUBMIT, "certmonger's scep-submit (Debian package certmonger)")
+        self.openssl = requireTool("openssl")
+
+    def serve(self, grant: str) -> None:
+        self.now = Now()
+        self.tmp = self.mktemp()
+        self.ca = rsaCertificateServer(os.path.join(self.tmp, "srstcaserver"), self.now, grant)
+        self.scep = ScepServer(self.ca, ChallengePasswords(self.now), now=self.now)
+        root, cgi = Resource(), Resource()
+        root.putChild(b"cgi-bin", cgi)
+        cgi.putChild(b"pkiclient.exe", ScepResource(
+            self.scep, partial(deferToThreadPool, reactor, reactor.getThreadPool())))  # type: ignore[arg-type]
+        site = Site(root)
+        site.log = lambda request: None  # type: ignore[method-assign]
+        port = reactor.listenTCP(0, site, interface="127.0.0.1")  # type: ignore[attr-defined]
+        self.addCleanup(port.stopListening)
+        self.url = "http://127.0.0.1:%d/cgi-bin/pkiclient.exe" % (port.getHost().port,)
+        self.caFile = writePem(self.tmp, "ca.pem", self.ca.caCertificate)
+        self.client = Client(self.ca.caCertificate, "SEP001122334455", START)
+
+    def submit(self, message: bytes, name: str) -> Any:
+        path = os.path.join(self.tmp, name + ".pem")
+        with open(path, "w") as f:
+            f.write("-----BEGIN PKCS7-----\n" + base64.encodebytes(message).decode("ascii") + "-----END PKCS7-----\n")
+        return getProcessOutputAndValue(self.scepSubmit, [
+            "-u", self.url, "-r", self.caFile, "-N", self.caFile, "-p", path], reactor=reactor)
+
+    @bounded(timeout=30)
+    def test_capabilitiesAndCaCertificate(self) -> Any:
+        """
+        scep-submit -c lists our capabilities; -C prints our CA certificate.
+        """
+        self.serve("auto")
+        out, err, code = yield getProcessOutputAndValue(self.scepSubmit, ["-u", self.url, "-c"], reactor=reactor)
+        self.assertEqual(code, 0, err)
+        self.assertEqual(out.split(), [b"POSTPKIOperation", b"SHA-256", b"SHA-512", b"AES", b"Renewal",
+                                       b"SCEPStandard"])
+        out, err, code = yield getProcessOutputAndValue(self.scepSubmit, ["-u", self.url, "-C"], reactor=reactor)
+        self.assertEqual(code, 0, err)
+        self.assertIn(self.ca.caCertificate.public_bytes(serialization.Encoding.PEM), out)
+
+    @bounded(timeout=30)
+    def test_grantAuto(self) -> Any:
+        """
+        With grant auto scep-submit reports the certificate issued and prints
+        the envelope, which openssl decrypts with the client's key to the
+        issued certificate.
+        """
+        self.serve("auto")
+        out, err, code = yield self.submit(self.client.pkcsReq(), "pkcsreq")
+        self.assertEqual(code, 0, (out, err))
+        envFile = os.path.join(self.tmp, "envelope.pem")
+        with open(envFile, "wb") as f:
+            f.write(out.replace(b"PKCS7", b"CMS"))
+        keyFile = writeKey(self.tmp, "client.key", self.client.key)
+        clientFile = writePem(self.tmp, "client.pem", self.client.certificate)
+        p7File = os.path.join(self.tmp, "p7.der")
+        out, err, code = yield getProcessOutputAndValue(self.openssl, [
+            "cms", "-decrypt", "-binary", "-inform", "PEM", "-in", envFile, "-recip", clientFile,
+            "-inkey", keyFile, "-out", p7File], reactor=reactor)
+        self.assertEqual(code, 0, err)
+        out, err, code = yield getProcessOutputAndValue(self.openssl, [
+            "pkcs7", "-inform", "DER", "-in", p7File, "-print_certs"], reactor=reactor)
+        self.assertIn(b"subject=CN = SEP001122334455", out)
+
+    @bounded(timeout=30)
+    def test_manualGrantAfterPoll(self) -> Any:
+        """
+        With grant manual scep-submit reports the request pending, and a
+        poll pending; once the operator grants it, the poll is issued.
+        """
+        self.serve("manual")
+        out, err, code = yield self.submit(self.client.pkcsReq(), "pkcsreq")
+        self.assertIn(code, (1, 5), (out, err))
+        self.assertEqual([r.subject for r in self.ca.pendingRequests()], ["CN=SEP001122334455"])
+        out, err, code = yield self.submit(self.client.certPoll(), "poll")
+        self.assertIn(code, (1, 5), (out, err))
+        yield deferToThreadPool(reactor, reactor.getThreadPool(), self.ca.grant, 1)  # type: ignore[arg-type]
+        out, err, code = yield self.submit(self.client.certPoll(), "poll")
+        self.assertEqual(code, 0, (out, err))
+        self.assertIn(b"-----BEGIN PKCS7-----", out)
+
+    @bounded(timeout=30)
+    def test_rejected(self) -> Any:
+        """
+        Once the operator rejects the request, scep-submit reports the CA
+        rejected it (exit 2) with its text for failInfo badRequest.
+        """
+        self.serve("manual")
+        yield self.submit(self.client.pkcsReq(), "pkcsreq")
+        self.ca.reject(1)
+        out, err, code = yield self.submit(self.client.certPoll(), "poll")
+        self.assertEqual(code, 2, (out, err))
+        self.assertEqual(out, b"Transaction either is not permitted or is not supported by server.\n")

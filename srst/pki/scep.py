@@ -186,7 +186,8 @@ def buildPkiMessage(
     Sign a SCEP C{pkiMessage}.
 
     @param envelope: the C{pkcsPKIEnvelope} (L{encryptEnvelope}), or C{None}
-        for a content-less message (CertRep PENDING or FAILURE).
+        for a content-less message (CertRep PENDING or FAILURE), which is
+        sent with an empty eContent.
     @return: the DER ContentInfo (SignedData).
     """
     content = envelope if envelope is not None else b""
@@ -208,9 +209,9 @@ def buildPkiMessage(
     signedAttrs = acms.CMSAttributes(attributes)
     signature, signatureAlgorithm = _sign(signerKey, signedAttrs.dump(), digest)
     signerCert = ax509.Certificate.load(signer.public_bytes(serialization.Encoding.DER))
-    encap: dict[str, object] = {"content_type": "data"}
-    if envelope is not None:
-        encap["content"] = envelope
+    # A content-less reply still carries an empty eContent: OpenSSL's
+    # PKCS7_verify (certmonger's scep-submit) refuses a SignedData with none.
+    encap: dict[str, object] = {"content_type": "data", "content": content}
     signed = acms.SignedData({
         "version": "v1",
         "digest_algorithms": [{"algorithm": digest}],
@@ -298,7 +299,7 @@ def parsePkiMessage(der: bytes) -> PkiMessage:
         if digest not in _DIGESTS:
             raise ScepError(FailInfo.BAD_ALG, f"unsupported digest {digest}")
         encap = signed["encap_content_info"]
-        envelope = None if encap["content"].native is None else bytes(encap["content"].contents)
+        envelope = None if encap["content"].native is None else bytes(encap["content"].contents) or None
         signedAttrs = signerInfo["signed_attrs"]
         if not signedAttrs:
             raise ScepError(FailInfo.BAD_MESSAGE_CHECK, "no signed attributes")
