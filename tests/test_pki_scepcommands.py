@@ -39,7 +39,7 @@ class PasswordGenerateTests(SynchronousTestCase):
         self.assertEqual(header, "% New one-time password for the next enrollment (valid 10 minutes):")
         self.assertEqual(result.data, {"password": password, "minutes": 10})
         client = Client(self.ca.caCertificate, "SEP001122334455", START)
-        reply, [cert], _ = client.reply(self.scep.pkiOperation(client.pkcsReq(password)))
+        reply, [cert], _ = client.reply(self.scep.pkiOperation(client.pkcsReq(password)).der)
         self.assertEqual(reply.pkiStatus, PkiStatus.SUCCESS)
         self.assertEqual(self.ca.pendingRequests(), [])
 

@@ -14,14 +14,17 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from twisted.internet import reactor
+from twisted.internet.task import Clock
 from twisted.internet.threads import deferToThreadPool
 from twisted.internet.utils import getProcessOutputAndValue
+from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import TestCase
 from twisted.web.client import Agent, FileBodyProducer, HTTPConnectionPool, readBody
 from twisted.web.http_headers import Headers
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 
+from srst.lograte import LogLimiter
 from srst.pki.scep import FailInfo, MessageType, PkiStatus, ScepError, buildPkiMessage, encryptEnvelope
 from srst.pki.scepresource import MAX_BODY, ScepResource
 from srst.pki.scepserver import ChallengePasswords, ScepServer
@@ -43,7 +46,7 @@ class ScepResourceTests(TestCase):
         cgi = Resource()
         root.putChild(b"cgi-bin", cgi)
         cgi.putChild(b"pkiclient.exe", ScepResource(
-            self.scep, partial(deferToThreadPool, reactor, reactor.getThreadPool())))  # type: ignore[arg-type]
+            self.scep, partial(deferToThreadPool, reactor, reactor.getThreadPool()), LogLimiter(Clock())))  # type: ignore[arg-type]
         site = Site(root)
         site.log = lambda request: None  # type: ignore[method-assign]
         port = reactor.listenTCP(0, site, interface="127.0.0.1")  # type: ignore[attr-defined]
@@ -158,6 +161,28 @@ class ScepResourceTests(TestCase):
         self.assertEqual(self.ca.lastSerial, lastSerial)
 
     @bounded
+    def test_refusalsRateLimited(self) -> Any:
+        """
+        Refusals are logged with the client's address and reason: the first
+        of a run in full, the repeats only counted (LogLimiter).
+        """
+        events: list[dict[str, Any]] = []
+        globalLogPublisher.addObserver(events.append)
+        self.addCleanup(globalLogPublisher.removeObserver, events.append)
+        for _ in range(3):
+            yield self.request(b"POST", b"operation=PKIOperation", b"junk")
+        other = selfSigned(sharedKey("scep-other", "rsa", 2048), self.client.subject, START)
+        for _ in range(2):
+            status, _, body = yield self.request(b"POST", b"operation=PKIOperation",
+                                                 self.client.pkcsReq(recipient=other))
+            self.assertEqual(self.client.reply(body)[0].failInfo, FailInfo.BAD_MESSAGE_CHECK)
+        lines = [e["log_format"].format(**e) for e in events if e.get("log_namespace") == "srst.pki.scep"]
+        self.assertEqual(len(lines), 2, lines)
+        self.assertTrue(lines[0].startswith("SCEP: 127.0.0.1: unusable PKIOperation message: badMessageCheck:"))
+        self.assertTrue(lines[1].startswith("SCEP: 127.0.0.1: PKCSReq transaction tx-client from CN=SEP001122334455"
+                                            " failed: badMessageCheck: the envelope does not decrypt"), lines[1])
+
+    @bounded
     def test_tooLarge(self) -> Any:
         """
         A body above the limit is refused with 413 before parsing.
@@ -204,7 +229,7 @@ class CertmongerTests(TestCase):
         root, cgi = Resource(), Resource()
         root.putChild(b"cgi-bin", cgi)
         cgi.putChild(b"pkiclient.exe", ScepResource(
-            self.scep, partial(deferToThreadPool, reactor, reactor.getThreadPool())))  # type: ignore[arg-type]
+            self.scep, partial(deferToThreadPool, reactor, reactor.getThreadPool()), LogLimiter(Clock())))  # type: ignore[arg-type]
         site = Site(root)
         site.log = lambda request: None  # type: ignore[method-assign]
         port = reactor.listenTCP(0, site, interface="127.0.0.1")  # type: ignore[attr-defined]

@@ -36,14 +36,20 @@ class ScepServerMixin:
         return "\n".join(e.get("log_format", "").format(**e) for e in self.events
                          if e.get("log_namespace") == "srst.pki.scep")
 
-    def answer(self, message: bytes) -> tuple[Any, list[x509.Certificate], list[x509.CertificateRevocationList]]:
-        return self.client.reply(self.scep.pkiOperation(message))
+    def answer(self, message: bytes, recipient: x509.Certificate | None = None,
+               ) -> tuple[Any, list[x509.Certificate], list[x509.CertificateRevocationList]]:
+        certRep = self.scep.pkiOperation(message)
+        self.refusal = certRep.refusal
+        reply = self.client.reply(certRep.der, recipient)
+        self.assertEqual((reply[0].pkiStatus, reply[0].failInfo),  # type: ignore[attr-defined]
+                         (certRep.pkiStatus, certRep.failInfo))
+        return reply
 
     def assertFailure(self, message: bytes, failInfo: FailInfo, reason: str) -> None:
         lastSerial = self.ca.lastSerial
         reply, certs, _ = self.answer(message)
         self.assertEqual((reply.pkiStatus, reply.failInfo, certs), (PkiStatus.FAILURE, failInfo, []))  # type: ignore[attr-defined]
-        self.assertIn(reason, self.logged())  # type: ignore[attr-defined]
+        self.assertIn(reason, self.refusal)  # type: ignore[attr-defined]
         self.assertEqual(self.ca.lastSerial, lastSerial)  # type: ignore[attr-defined]
 
 
@@ -104,15 +110,15 @@ class AutoGrantTests(ScepServerMixin, SynchronousTestCase):
         """
         _, [cert], _ = self.answer(self.client.pkcsReq())
         signer = (cert, self.client.key)
-        reply, [renewed], _ = self.client.reply(self.scep.pkiOperation(self.client.message(
-            MessageType.RENEWAL_REQ, _csrDer(self.client), signer=signer)), recipient=cert)
+        reply, [renewed], _ = self.answer(self.client.message(
+            MessageType.RENEWAL_REQ, _csrDer(self.client), signer=signer), recipient=cert)
         self.assertEqual(reply.pkiStatus, PkiStatus.SUCCESS)
         self.assertGreater(renewed.serial_number, cert.serial_number)
         self.ca.revoke(cert.serial_number)
-        reply, certs, _ = self.client.reply(self.scep.pkiOperation(self.client.message(
-            MessageType.RENEWAL_REQ, _csrDer(self.client), signer=signer)))
+        reply, certs, _ = self.answer(self.client.message(
+            MessageType.RENEWAL_REQ, _csrDer(self.client), signer=signer))
         self.assertEqual((reply.pkiStatus, reply.failInfo, certs), (PkiStatus.FAILURE, FailInfo.BAD_REQUEST, []))
-        self.assertIn("RenewalReq transaction tx-client from CN=SEP001122334455 failed: badRequest: the signer's certificate (serial 0x2) is revoked", self.logged())
+        self.assertEqual(self.refusal, "RenewalReq transaction tx-client from CN=SEP001122334455 failed: badRequest: the signer's certificate (serial 0x2) is revoked", self.logged())
 
     def test_renewalSelfSigned(self) -> None:
         """

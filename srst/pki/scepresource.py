@@ -7,7 +7,9 @@ C{GET ?operation=GetCACaps}, C{GET ?operation=GetCACert}, and
 C{PKIOperation} by POST (the body) or GET (C{message=} base64, as old
 clients send).  PKIOperation runs in a worker thread (C{runInThread}): it
 signs, decrypts and C{fsync}s.  Bodies above L{MAX_BODY} are refused with
-413 before anything is parsed (the HTTP site limits them first).
+413 before anything is parsed (the HTTP site limits them first).  Refusals
+(an unusable message, a CertRep FAILURE) are logged under
+C{srst.pki.scep} through a L{LogLimiter}, keyed by the client's address.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import base64
 import binascii
 from typing import Any, Callable
 
+from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -24,9 +27,10 @@ from twisted.web.iweb import IRequest
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 
+from srst.lograte import LogLimiter
 from srst.pki.errors import CertificateServerError
 from srst.pki.scep import MAX_MESSAGE
-from srst.pki.scepserver import ScepServer, UnusableMessage
+from srst.pki.scepserver import CertRep, ScepServer, UnusableMessage
 
 __all__ = ["MAX_BODY", "SCEP_PATH", "ScepResource"]
 
@@ -43,10 +47,16 @@ class ScepResource(Resource):
 
     isLeaf = True
 
-    def __init__(self, scep: ScepServer, runInThread: Callable[..., Deferred[Any]]) -> None:
+    def __init__(self, scep: ScepServer, runInThread: Callable[..., Deferred[Any]], logLimiter: LogLimiter) -> None:
+        """
+        @param scep: the SCEP operations.
+        @param runInThread: runs PKIOperation off the reactor thread.
+        @param logLimiter: rate-limits the refusal log lines per client.
+        """
         super().__init__()
         self._scep = scep
         self._runInThread = runInThread
+        self._logLimiter = logLimiter
 
     def render_GET(self, request: IRequest) -> bytes | int:
         operation = _argument(request, b"operation")
@@ -84,14 +94,21 @@ class ScepResource(Resource):
         finished = [False]
         request.notifyFinish().addBoth(lambda _: finished.__setitem__(0, True))
 
-        def answered(reply: bytes) -> None:
+        peer = _peer(request)
+
+        def answered(reply: CertRep) -> None:
+            if reply.refusal is not None:
+                self._logLimiter.info(_log, peer, "SCEP requests refused", "SCEP: {peer}: {refusal}",
+                                      peer=peer, refusal=reply.refusal)
             if not finished[0]:
-                _answer(request, http.OK, b"application/x-pki-message", reply, finish=True)
+                _answer(request, http.OK, b"application/x-pki-message", reply.der, finish=True)
 
         def failed(failure: Failure) -> None:
             if failure.check(UnusableMessage):
-                text = f"not a usable SCEP message: {failure.value.reason}\n".encode()  # type: ignore[union-attr]
-                code = http.BAD_REQUEST
+                reason = failure.value.reason  # type: ignore[union-attr]
+                self._logLimiter.info(_log, peer, "unusable SCEP messages", "SCEP: {peer}: unusable"
+                                      " PKIOperation message: {reason}", peer=peer, reason=reason)
+                text, code = f"not a usable SCEP message: {reason}\n".encode(), http.BAD_REQUEST
             elif failure.check(CertificateServerError):
                 text, code = f"{failure.value}\n".encode(), http.SERVICE_UNAVAILABLE
             else:
@@ -102,6 +119,13 @@ class ScepResource(Resource):
 
         d.addCallbacks(answered, failed)
         return NOT_DONE_YET
+
+
+def _peer(request: IRequest) -> str:
+    address = request.getClientAddress()
+    if isinstance(address, (IPv4Address, IPv6Address)):
+        return address.host
+    return str(address)
 
 
 def _argument(request: IRequest, name: bytes) -> bytes | None:

@@ -7,7 +7,9 @@ L{ScepServer.pkiOperation} takes a request body and always answers a signed
 CertRep (or raises L{UnusableMessage} when the message is too broken to
 answer at all, which the HTTP layer turns into a 400): bad input is a
 FAILURE with the failInfo RFC 8894 names, never an exception escaping, and
-it issues nothing.
+it issues nothing.  Refusals are peer-caused, so they are not logged here
+(this runs in a worker thread): the L{CertRep} carries the reason and the
+HTTP layer logs it through its L{srst.lograte.LogLimiter}.
 
 Challenge passwords (IOS C{crypto pki server <name> password generate
 [minutes]}): L{ChallengePasswords} holds the one-time passwords.  A PKCSReq
@@ -31,6 +33,7 @@ import secrets
 import threading
 from typing import Callable, TypeVar
 
+from attrs import frozen
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -56,13 +59,29 @@ from srst.pki.scep import (
     parsePkiMessage,
 )
 
-__all__ = ["CAPABILITIES", "ChallengePasswords", "ScepServer", "UnusableMessage"]
+__all__ = ["CAPABILITIES", "CertRep", "ChallengePasswords", "ScepServer", "UnusableMessage"]
 
 _log = Logger(namespace="srst.pki.scep")
 _T = TypeVar("_T")
 
 # What GetCACaps advertises: exactly what pkiOperation implements.
 CAPABILITIES = ("POSTPKIOperation", "SHA-256", "SHA-512", "AES", "Renewal", "SCEPStandard")
+
+
+@frozen
+class CertRep:
+    """
+    What L{ScepServer.pkiOperation} answers.
+
+    @ivar der: the signed CertRep to send.
+    @ivar refusal: for a FAILURE, why (for the log), naming the message
+        type, transaction and signer; C{None} otherwise.
+    """
+
+    der: bytes
+    pkiStatus: PkiStatus
+    failInfo: FailInfo | None
+    refusal: str | None
 
 
 class UnusableMessage(Exception):
@@ -165,36 +184,30 @@ class ScepServer:
 
     # -- PKIOperation
 
-    def pkiOperation(self, body: bytes) -> bytes:
+    def pkiOperation(self, body: bytes) -> CertRep:
         """
         Answer one PKIOperation message.
 
-        @return: the CertRep (DER).
+        @return: the CertRep.
         @raise UnusableMessage: the message does not parse or its signature
             does not verify, so no CertRep can be addressed.
         """
         try:
             message = parsePkiMessage(body)
         except ScepError as e:
-            _log.info("SCEP: unusable PKIOperation message: {reason}", reason=str(e))
             raise UnusableMessage(str(e)) from None
         try:
             status, content = self._dispatch(message)
+            envelope = None if content is None else encryptEnvelope(content, message.signer)
         except ScepError as e:
-            _log.info("SCEP: {messageType} transaction {transactionId} from {subject} failed: {reason}",
-                      messageType=_typeName(message.messageType), transactionId=message.transactionId,
-                      subject=message.signer.subject.rfc4514_string(), reason=str(e))
-            return self._reply(message, PkiStatus.FAILURE, failInfo=e.failInfo)
-        return self._reply(message, status, content)
+            refusal = (f"{_typeName(message.messageType)} transaction {message.transactionId} from"
+                       f" {message.signer.subject.rfc4514_string()} failed: {e}")
+            return CertRep(self._sign(message, PkiStatus.FAILURE, None, e.failInfo),
+                           PkiStatus.FAILURE, e.failInfo, refusal)
+        return CertRep(self._sign(message, status, envelope, None), status, None, None)
 
-    def _reply(self, message: PkiMessage, status: PkiStatus, content: bytes | None = None,
-               failInfo: FailInfo | None = None) -> bytes:
-        envelope = None
-        if content is not None:
-            try:
-                envelope = encryptEnvelope(content, message.signer)
-            except ScepError as e:
-                status, failInfo = PkiStatus.FAILURE, e.failInfo
+    def _sign(self, message: PkiMessage, status: PkiStatus, envelope: bytes | None,
+              failInfo: FailInfo | None) -> bytes:
         return buildPkiMessage(
             MessageType.CERT_REP, message.transactionId, self.ca.caCertificate, self.ca.privateKey,
             envelope=envelope, senderNonce=self._nonce(16), recipientNonce=message.senderNonce,
