@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 from enum import Enum, IntEnum
+from typing import Sequence
 
 from asn1crypto import cms as acms
 from asn1crypto import core as acore
@@ -366,7 +367,8 @@ def decryptEnvelope(envelope: bytes, certificate: x509.Certificate, key: Private
 # -- message contents ------------------------------------------------------------
 
 
-def certificatesOnly(certificates: list[x509.Certificate], crls: list[x509.CertificateRevocationList] = ()) -> bytes:  # type: ignore[assignment]
+def certificatesOnly(certificates: Sequence[x509.Certificate],
+                     crls: Sequence[x509.CertificateRevocationList] = ()) -> bytes:
     """
     @return: a degenerate certificates-only SignedData (DER ContentInfo)
         holding C{certificates} and C{crls}.
