@@ -184,7 +184,7 @@ class RequestQueue:
         """
         @return: every request (pending, granted, rejected), by id.
         """
-        return [_requestValue(r) for _, r in sorted(self.records.items())]
+        return [requestValue(r) for _, r in sorted(self.records.items())]
 
     def pendingCount(self) -> int:
         """
@@ -251,7 +251,7 @@ class RequestQueue:
         return d
 
 
-def _requestValue(record: dict[str, Any]) -> EnrollmentRequest:
+def requestValue(record: dict[str, Any]) -> EnrollmentRequest:
     return EnrollmentRequest(
         id=int(record["id"]),
         state=RequestState(record["state"]),

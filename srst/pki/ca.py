@@ -60,7 +60,7 @@ from srst.pki._database import (
     recoverLastSerial,
     serialFileName,
 )
-from srst.pki._requests import EnrollmentRequest, RequestQueue, RequestState
+from srst.pki._requests import EnrollmentRequest, RequestQueue, RequestState, requestValue
 from srst.pki._signing import buildCACertificate, buildCertificate, buildCrl
 from srst.pki._time import iosTime, isoTime
 from srst.pki._x509 import (
@@ -325,6 +325,17 @@ class CertificateServer:
         return self._caCert
 
     @property
+    def privateKey(self) -> PrivateKey:
+        """
+        The CA private key (SCEP decrypts requests and signs replies with it).
+
+        @raise CertificateServerError: before L{start}.
+        """
+        self._checkStarted()
+        assert self._key is not None
+        return self._key
+
+    @property
     def lastSerial(self) -> int:
         """
         The last serial number reserved (C{1} is the CA certificate).
@@ -478,6 +489,26 @@ class CertificateServer:
         @return: the requests waiting for L{grant} or L{reject}, by id.
         """
         return [r for r in self.requests() if r.state is RequestState.PENDING]
+
+    def findRequest(self, subject: bytes, publicKey: Any) -> tuple[EnrollmentRequest, x509.Certificate | None] | None:
+        """
+        The newest request for C{subject} whose CSR carries C{publicKey} (a
+        SCEP CertPoll names the request by subject and proves it holds the
+        key).
+
+        @param subject: the subject name, DER.
+
+        @return: the request and, once granted, its certificate; or C{None}.
+        """
+        with self._lock:
+            for requestId in sorted(self._queue.records, reverse=True):
+                record = self._queue.records[requestId]
+                csr = x509.load_pem_x509_csr(record["csr"].encode("ascii"))
+                if csr.subject.public_bytes() == subject and publicKeysEqual(csr.public_key(), publicKey):
+                    pem = record.get("certificate")
+                    cert = x509.load_pem_x509_certificate(pem.encode("ascii")) if pem else None
+                    return requestValue(record), cert
+            return None
 
     def grant(self, requestId: int) -> x509.Certificate:
         """
