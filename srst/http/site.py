@@ -29,7 +29,7 @@ C{bytes} (the body bytes sent).
 from __future__ import annotations
 
 from twisted.internet.address import IPv4Address, IPv6Address
-from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.interfaces import IAddress, IDelayedCall, IReactorTime
 from twisted.logger import Logger
 from twisted.web import http, server
 from twisted.web.resource import IResource, NoResource, Resource
@@ -147,8 +147,10 @@ class LimitedChannel(http.HTTPChannel):
             request.rejected = True
         self.transport.write(b"HTTP/1.1 413 Request Entity Too Large\r\n"
                              b"Content-Length: 0\r\nConnection: close\r\n\r\n")
-        self.site.logAccess(request, 413, 0)
-        self.transport.loseConnection()
+        # The request has no method and path before its body is in: the
+        # channel's request line has them.
+        self.site.logAccess(self.transport.getPeer(), self._command, self._path, 413, 0)
+        self.loseConnection()
 
     def requestDone(self, request: http.Request) -> None:
         if self.persistent:
@@ -182,17 +184,23 @@ class _Site(server.Site):
         return channel
 
     def log(self, request: http.Request) -> None:
-        self.logAccess(request, request.code, request.sentLength)
+        self.logAccess(request.getClientAddress(), request.method, request.uri, request.code,
+                       request.sentLength)
 
-    def logAccess(self, request: http.Request, status: int, sent: int) -> None:
+    def logAccess(self, address: IAddress, method: bytes | None, path: bytes | None, status: int,
+                  sent: int) -> None:
         """
-        Emit the access event for C{request}.
+        Emit the access event of one request.
+
+        @param address: the client's address.
+        @param method: the request's method.
+        @param path: the request's path (with its query).
+        @param status: the status answered.
+        @param sent: the body bytes sent.
         """
-        address = request.getClientAddress()
         client = address.host if isinstance(address, (IPv4Address, IPv6Address)) else str(address)
         accessLog.info("{client} \"{method} {path}\" {status} {bytes}",
-                       client=client, method=_text(request.method), path=_text(request.uri),
-                       status=status, bytes=sent)
+                       client=client, method=_text(method), path=_text(path), status=status, bytes=sent)
 
 
 def _text(value: bytes | None) -> str:
