@@ -15,7 +15,7 @@ from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.internet.protocol import Protocol
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
-from twisted.logger import globalLogPublisher
+from twisted.logger import capturedLogs, formatEvent, globalLogPublisher
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from twisted.web.client import Agent, HTTPConnectionPool, readBody
@@ -138,14 +138,20 @@ class LimitTests(SynchronousTestCase):
         is up.
         """
         protocol, transport = self.connect(headerTimeout=30, idleTimeout=180)
+        with capturedLogs() as events:
+            self.trickle(protocol, transport)
+        self.assertEqual([formatEvent(e) for e in events if e.get("log_namespace") == "srst.http"],
+                         ["127.0.0.7: connection closed, request headers not complete within 30 s"])
+        self.assertTrue(transport.disconnected)
+        self.assertEqual(self.clock.seconds(), 30)
+        self.assertEqual(transport.value(), b"")
+
+    def trickle(self, protocol, transport):
         for byte in b"GET /echo HTTP/1.1\r\nHost: ":
             self.clock.advance(5)
             if transport.disconnected:
                 break
             protocol.dataReceived(bytes([byte]))
-        self.assertTrue(transport.disconnected)
-        self.assertEqual(self.clock.seconds(), 30)
-        self.assertEqual(transport.value(), b"")
 
     def test_idleClientTimedOut(self):
         """

@@ -34,6 +34,8 @@ from twisted.logger import Logger
 from twisted.web import http, server
 from twisted.web.resource import IResource, NoResource, Resource
 
+from srst.lograte import LogLimiter
+
 MAX_BODY = 65536
 """Bytes of request body accepted (a SCEP message is a few kilobytes)."""
 
@@ -48,6 +50,8 @@ IDLE_TIMEOUT = 180.0
 
 accessLog = Logger(namespace="srst.http.access")
 """Where the access events go."""
+
+_log = Logger(namespace="srst.http")
 
 
 class _Directory(Resource):
@@ -111,8 +115,11 @@ class LimitedChannel(http.HTTPChannel):
 
     def _headersTooSlow(self) -> None:
         self._headerDeadline = None
-        self._log.info("Closing client {peer}: request headers not complete within {seconds} s",
-                       peer=str(self.transport.getPeer()), seconds=self.site.headerTimeout)
+        peer = self.transport.getPeer()
+        host = peer.host if isinstance(peer, (IPv4Address, IPv6Address)) else str(peer)
+        self.site.logLimiter.info(_log, host, "slow request headers",
+                                  "{peer}: connection closed, request headers not complete within {seconds} s",
+                                  peer=host, seconds=self.site.headerTimeout)
         self.transport.abortConnection()
 
     def lineReceived(self, line: bytes) -> None:
@@ -169,6 +176,7 @@ class _Site(server.Site):
     """
 
     requestFactory = LimitedRequest
+    noisy = False
     displayTracebacks = False
 
     def __init__(self, root: Resource, clock: IReactorTime, *, maxBody: int, maxHeaderBytes: int,
@@ -177,6 +185,15 @@ class _Site(server.Site):
         self.maxBody = maxBody
         self.maxHeaderBytes = maxHeaderBytes
         self.headerTimeout = headerTimeout
+        self.logLimiter = LogLimiter(clock)
+
+    def startFactory(self) -> None:
+        server.Site.startFactory(self)
+        self.logLimiter.start()
+
+    def stopFactory(self) -> None:
+        self.logLimiter.stop()
+        server.Site.stopFactory(self)
 
     def protocol(self) -> LimitedChannel:  # type: ignore[override]
         channel = LimitedChannel()
