@@ -121,12 +121,25 @@ class CrlRenewalTests(ServerMixin, SynchronousTestCase):
         self.assertIsNot(self.server.crl, revoked)
         self.assertEqual([r.serial_number for r in self.server.crl], [2])
 
+    def test_dueWithoutResigningWaits(self):
+        """
+        A CRL still due after the timer fired (the server's clock behind
+        ours) is tried again a minute later, never in a tight loop.
+        """
+        self.renewal = CrlRenewal(self.server, self.clock, lambda: self.now() + datetime.timedelta(hours=5),
+                                  maybeDeferred)
+        self.renewal.startService()
+        self.addCleanup(self.renewal.stopService)
+        self.renewal.schedule()
+        [call] = self.clock.getDelayedCalls()
+        self.assertEqual(call.getTime(), 60)
+
     def test_stopCancels(self):
         """
         Stopping the service cancels the timer.
         """
         self.renewal.schedule()
-        self.assertEqual(len(self.clock.getDelayedCalls()), 1)
+        self.assertEqual(self.renewal.scheduled, 7200 - 3600)
         self.renewal.stopService()
-        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.assertIsNone(self.renewal.scheduled)
         self.assertIsInstance(self.renewal, Service)

@@ -322,6 +322,8 @@ class HttpServerTests(TestCase):
         stateDir = stateDirectory(self)
         with capturedLogs() as events:
             service = yield startRouter(self, httpRouterYaml(stateDir))
+            # lifetime crl 168 h: the CRL is re-signed an hour before it expires.
+            self.assertLess(abs(service.crlRenewal.scheduled - reactor.seconds() - 167 * 3600), 60)
             port = service.ports()["http"]
             identity = service.identities["srstca"].certificate
             points = identity.extensions.get_extension_for_class(x509.CRLDistributionPoints).value

@@ -30,7 +30,8 @@ RENEW_AHEAD = datetime.timedelta(hours=1)
 when that is shorter)."""
 
 RETRY_SECONDS = 60.0
-"""Seconds before trying again when re-signing failed (a disk error)."""
+"""Seconds before trying again when re-signing failed (a disk error) or
+did not happen."""
 
 
 def crlPath(server: CertificateServer) -> str:
@@ -93,6 +94,14 @@ class CrlRenewal(Service):
         self._call: IDelayedCall | None = None
         self._ahead = min(RENEW_AHEAD, server.crlLifetime / 2)
 
+    @property
+    def scheduled(self) -> float | None:
+        """
+        When (in the clock's seconds) the CRL is next looked at, or
+        L{None} when no timer is armed.
+        """
+        return self._call.getTime() if self._call is not None and self._call.active() else None
+
     def schedule(self) -> None:
         """
         Arm the timer for the current CRL (call once the server started).
@@ -101,7 +110,11 @@ class CrlRenewal(Service):
             return
         self._cancel()
         due = self._server.crl.next_update_utc - self._ahead
-        delay = max(0.0, (due - self._now()).total_seconds())
+        delay = (due - self._now()).total_seconds()
+        if delay <= 0:
+            # Due already: the server did not re-sign (its clock and ours
+            # disagree); try again later rather than spin.
+            delay = RETRY_SECONDS
         self._call = self._clock.callLater(delay, self._renew)
 
     def _renew(self) -> None:
