@@ -39,8 +39,9 @@ from srst.lograte import LogLimiter
 MAX_BODY = 65536
 """Bytes of request body accepted (a SCEP message is a few kilobytes)."""
 
-MAX_HEADER_BYTES = 8192
-"""Bytes of request line plus headers accepted."""
+MAX_HEADER_BYTES = 16384
+"""Bytes of request line plus headers accepted (Twisted's own default: a
+SCEP GET carries its base64 message in the query)."""
 
 HEADER_TIMEOUT = 30.0
 """Seconds a client has to send a request's line and headers."""
