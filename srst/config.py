@@ -31,6 +31,7 @@ import re
 from attrs import field, frozen
 
 from srst.configreader import ConfigError, ConfigProblem, Reader, parseDocument
+from srst.http.config import HttpServerConfig, readHttpServer
 from srst.media.config import MediaConfig, readMedia
 from srst.mgcp.config import CcmManagerConfig, MgcpConfig, readCcmManager, readMgcp
 from srst.admin.config import AdminConfig, readAdmin
@@ -72,6 +73,8 @@ class RouterConfig:
         gateway.
     @ivar ccmManager: the C{ccm-manager:} section, or L{None} when absent
         (it needs C{mgcp:}).
+    @ivar httpServer: the C{http-server:} section (IOS C{ip http server}),
+        or L{None}: no HTTP server.
     """
 
     source: str
@@ -88,6 +91,7 @@ class RouterConfig:
     media: MediaConfig = MediaConfig()
     mgcp: MgcpConfig | None = None
     ccmManager: CcmManagerConfig | None = None
+    httpServer: HttpServerConfig | None = None
 
 
 def load(path: str) -> RouterConfig:
@@ -158,6 +162,8 @@ def _readRouter(root: Reader, source: str) -> RouterConfig:
     media = readMedia(root.child("media"))
     mgcp = readMgcp(root.child("mgcp")) if root.has("mgcp") else None
     root.raw("mgcp")
+    httpServer = readHttpServer(root.child("http-server")) if root.has("http-server") else None
+    root.raw("http-server")
     ccmManager = None
     if root.has("ccm-manager"):
         ccmManager = readCcmManager(root.child("ccm-manager"))
@@ -181,6 +187,7 @@ def _readRouter(root: Reader, source: str) -> RouterConfig:
         media=media,
         mgcp=mgcp,
         ccmManager=ccmManager,
+        httpServer=httpServer,
     )
 
 

@@ -44,6 +44,7 @@ from srst.admin.server import AdminFactory, AdminSocketError, AdminSocketService
 from srst.config import RouterConfig, load
 from srst.credentials import CredentialsFactory, registerCredentialsCommands
 from srst.debug import DebugSwitches
+from srst.http.site import HttpSite
 from srst.listening import ListenerError, TCPListenerService, isIPv6, raiseOpenFileLimit
 from srst.mgcp.commands import registerMgcpCommands
 from srst.mgcp.config import CcmManagerConfig, mgcpPortNames
@@ -60,6 +61,7 @@ from srst.pki.commands import registerPkiCommands
 from srst.pki.config import IdentityTrustpointConfig
 from srst.pki.crl import CrlChecker, CrlError, CrlService, loadCrlFile, registerCrlCommands
 from srst.pki.errors import CertificateServerError, TrustpointError
+from srst.pki.publication import CrlRenewal, CrlResource, crlPath
 from srst.pki.tls import ServerTLSOptions, serverTLSOptions
 from srst.pki.trust import (
     CertificateFileError,
@@ -237,6 +239,9 @@ def _listeners(config: RouterConfig) -> list[tuple[str, int, str, int]]:
     if config.credentials is not None:
         listeners.append(("credentials.port", socket.SOCK_STREAM, config.credentials.ipSourceAddress,
                           config.credentials.port))
+    if config.httpServer is not None:
+        listeners.append(("http-server.port", socket.SOCK_STREAM, config.httpServer.address,
+                          config.httpServer.port))
     cmf = config.callManagerFallback
     if cmf is not None:
         listeners.append(("call-manager-fallback.port", socket.SOCK_STREAM, cmf.ipSourceAddress, cmf.port))
@@ -370,6 +375,12 @@ class RouterService(MultiService):
     @ivar certificateServer: the L{CertificateServer}, or C{None}.
     @ivar identities: the router's L{IdentityTrustpoint}s by name.
     @ivar phoneTrustpoints: the L{PhoneTrustpoint}s by name.
+    @ivar httpSite: the L{HttpSite} of C{http-server:} (IOS C{ip http
+        server}), or C{None}; packages serving over HTTP add their
+        resources to it (the certificate server's CRL is at
+        C{/crl/<server>.crl}).
+    @ivar crlRenewal: re-signs the certificate server's CRL before it
+        expires, or C{None} without a certificate server.
     @ivar credentialsFactory: the L{CredentialsFactory} once its identity
         is enrolled.
     """
@@ -415,6 +426,7 @@ class RouterService(MultiService):
                 caLifetimeDays=server.caDays,
                 certificateLifetimeDays=server.certificateDays,
                 crlLifetimeHours=server.crlHours,
+                cdpUrl=server.cdpUrl,
                 callFromThread=callFromThread,
             )
         self.identities = {
@@ -462,6 +474,18 @@ class RouterService(MultiService):
         registerCrlCommands(self.commands, checkers)
         if self.controlPlane is not None:
             registerPolicingCommands(self.commands, self.controlPlane)
+        self.crlRenewal: CrlRenewal | None = None
+        if self.certificateServer is not None:
+            self.crlRenewal = CrlRenewal(self.certificateServer, reactor, now, runInThread)
+            self.crlRenewal.setServiceParent(self)
+        self.httpSite: HttpSite | None = None
+        if config.httpServer is not None:
+            self.httpSite = HttpSite(reactor)
+            if self.certificateServer is not None:
+                self.httpSite.add(crlPath(self.certificateServer), CrlResource(self.certificateServer))
+            listener = TCPListenerService("http", reactor, config.httpServer.address, config.httpServer.port,
+                                          self.policed(self.httpSite.factory))
+            listener.setServiceParent(self)
         self.registry: EphoneRegistry | None = None
         self.callEngine: CallEngine | None = None
         self.callControl: SccpCallControl | None = None
@@ -805,6 +829,8 @@ class RouterService(MultiService):
         server = self.certificateServer
         if server is not None:
             await self.runInThread(server.start)
+            assert self.crlRenewal is not None
+            self.crlRenewal.schedule()
         for config in self.config.pki.identities:
             await self._enroll(config)
         if self.config.credentials is not None and self.running:

@@ -56,6 +56,8 @@ class LoadTests(SynchronousTestCase):
         self.assertEqual(c.pki.server.databaseLevel, "complete")
         self.assertEqual([tp.name for tp in c.pki.phoneTrustpoints], ["7970", "PEM", "7960"])
         self.assertEqual(c.admin.socket, "var/srst.sock")
+        self.assertEqual((c.httpServer.address, c.httpServer.port), ("127.0.0.1", 8080))
+        self.assertEqual(c.pki.server.cdpUrl, "http://127.0.0.1:8080/crl/srstcaserver.crl")
         acl = c.accessLists[140]
         self.assertEqual(len(acl.entries), 3)
         self.assertEqual(acl.entries[0].source, ipaddress.ip_network("127.0.0.1/32"))

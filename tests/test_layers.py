@@ -24,7 +24,7 @@ ROOT = os.path.dirname(os.path.abspath(srst.__file__))
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("srst.configreader", "srst._files"),
     ("srst.debug", "srst.lograte"),
-    ("srst.admin", "srst.listening", "srst.tftp"),
+    ("srst.admin", "srst.http", "srst.listening", "srst.tftp"),
     ("srst.pki", "srst.policing"),
     ("srst.media",),
     ("srst.calls",),

@@ -826,6 +826,32 @@ class RevocationTests(ServerMixin, SynchronousTestCase):
         self.assertEqual([r.serial_number for r in after], [2])
 
 
+class CdpUrlTests(ServerMixin, SynchronousTestCase):
+    """
+    C{cdp-url}: where the certificates the server issues say its CRL is.
+    """
+
+    def test_issuedCertificateCarriesCdp(self) -> None:
+        """
+        With a CDP URL, every certificate issued has a CRL Distribution
+        Points extension with that URL as its one full name.
+        """
+        url = "http://127.0.0.1:8080/crl/srstcaserver.crl"
+        server = self.started(cdpUrl=url)
+        cert = server.issue(makeCSR())
+        points = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints)
+        self.assertFalse(points.critical)
+        self.assertEqual([[name.value for name in point.full_name] for point in points.value], [[url]])
+
+    def test_noCdpByDefault(self) -> None:
+        """
+        Without one, no CRL Distribution Points (as before).
+        """
+        cert = self.started().issue(makeCSR())
+        self.assertRaises(x509.ExtensionNotFound, cert.extensions.get_extension_for_class,
+                          x509.CRLDistributionPoints)
+
+
 class HelperTests(SynchronousTestCase):
     """
     Names, keys, fingerprints and formats.

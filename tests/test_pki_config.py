@@ -28,6 +28,15 @@ class PkiConfigTests(SynchronousTestCase):
         self.assertEqual((pki.server.caDays, pki.server.certificateDays, pki.server.crlHours), (1095, 365, 168))
         self.assertEqual(pki.server.keypair, KeySpec("rsa", 2048))
 
+    def test_cdpUrl(self):
+        """
+        C{cdp-url} (IOS C{cdp-url}) is kept; without it there is none.
+        """
+        self.assertIsNone(loadString(MINIMAL).pki.server.cdpUrl)
+        text = MINIMAL.replace("issuer-name: CN=srstcaserver}",
+                               "issuer-name: CN=srstcaserver, cdp-url: 'http://10.1.1.1/crl/srstcaserver.crl'}")
+        self.assertEqual(loadString(text).pki.server.cdpUrl, "http://10.1.1.1/crl/srstcaserver.crl")
+
     def test_ecdsaKeypair(self):
         """
         C{rsakeypair: {type: ecdsa}} means P-256.
@@ -41,6 +50,15 @@ class PkiConfigErrorTests(SynchronousTestCase):
     """
     Problems in C{pki:} name their YAML path.
     """
+
+    def test_badCdpUrl(self):
+        """
+        A C{cdp-url} that is not an http URL is refused at its path.
+        """
+        lines = problemsOf(self, MINIMAL.replace("issuer-name: CN=srstcaserver}",
+                                                 "issuer-name: CN=srstcaserver, cdp-url: 'ldap://x/crl'}"))
+        self.assertEqual(lines, ["router.yaml: pki.server.cdp-url: 'ldap://x/crl' is not allowed; expected an "
+                                 "http:// URL such as http://10.1.1.1/crl/srstcaserver.crl"])
 
     def test_missingFile(self):
         """

@@ -19,6 +19,7 @@ from twisted.internet.defer import Deferred, DeferredList
 from twisted.internet.endpoints import TCP4ClientEndpoint
 from twisted.internet.protocol import Factory
 from twisted.logger import LogLevel, capturedLogs, formatEvent
+from twisted.web.client import Agent, HTTPConnectionPool, readBody
 from zope.interface import directlyProvides, providedBy
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
@@ -31,6 +32,7 @@ from srst.ports.wav import writeWav
 from srst.service import ExitOnStartupError, RouterService, StartupError, makeService, preflight, utcNow
 from srst.tools.ccm import fetchCredentials
 from tests.pkihelpers import makeCA, writePem
+from tests.policinghelpers import requireLoopbackAliases
 from tests.routerhelpers import (
     bounded,
     SEED_POLICY,
@@ -289,6 +291,118 @@ class PolicingTests(TestCase):
                       "actions:", lines)
 
 
+CDP_URL = "http://127.0.0.1:8080/crl/srstcaserver.crl"
+
+
+def httpRouterYaml(stateDir, port=0, extra=""):
+    """
+    A test router with C{http-server:} on 127.0.0.1 and a CDP URL.
+    """
+    return routerYaml(stateDir, extra=f"http-server: {{address: 127.0.0.1, port: {port}}}\n" + extra).replace("    issuer-name: CN=srstcaserver\n",
+                              f"    issuer-name: CN=srstcaserver\n    cdp-url: {CDP_URL}\n")
+
+
+class HttpServerTests(TestCase):
+    """
+    C{http-server:}: the router's web site in the service, its CRL, its
+    policing.
+    """
+
+    timeout = 30
+
+    def get(self, port, path):
+        agent = Agent(reactor, pool=HTTPConnectionPool(reactor, persistent=False))
+        return agent.request(b"GET", b"http://127.0.0.1:%d%s" % (port, path))
+
+    @bounded
+    def test_crlPublished(self):
+        """
+        The router's site serves the certificate server's current CRL: a
+        revocation through C{crypto pki server ... revoke} shows in the
+        next fetch; the router's own certificate carries the CDP URL;
+        unknown paths are 404; each request is one srst.http.access event.
+        """
+        stateDir = stateDirectory(self)
+        with capturedLogs() as events:
+            service = yield startRouter(self, httpRouterYaml(stateDir))
+            # lifetime crl 168 h: the CRL is re-signed an hour before it expires.
+            self.assertLess(abs(service.crlRenewal.scheduled - reactor.seconds() - 167 * 3600), 60)
+            port = service.ports()["http"]
+            identity = service.identities["srstca"].certificate
+            points = identity.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+            self.assertEqual([name.value for name in points[0].full_name], [CDP_URL])
+            yield runCommand(service, "crypto", "pki", "server", "srstcaserver", "revoke",
+                             format(identity.serial_number))
+            response = yield self.get(port, b"/crl/srstcaserver.crl")
+            self.assertEqual(response.headers.getRawHeaders(b"content-type"), [b"application/pkix-crl"])
+            crl = x509.load_der_x509_crl((yield readBody(response)))
+            self.assertEqual([r.serial_number for r in crl], [identity.serial_number])
+            self.assertTrue(crl.is_signature_valid(readCA(stateDir).public_key()))
+            response = yield self.get(port, b"/cgi-bin/pkiclient.exe?operation=GetCACert")
+            self.assertEqual(response.code, 404)
+            notFound = yield readBody(response)
+        access = [formatEvent(e) for e in events if e.get("log_namespace") == "srst.http.access"]
+        self.assertEqual(access, [
+            f'127.0.0.1 "GET /crl/srstcaserver.crl" 200 {len(crl.public_bytes(Encoding.DER))}',
+            f'127.0.0.1 "GET /cgi-bin/pkiclient.exe?operation=GetCACert" 404 {len(notFound)}',
+        ])
+
+    @bounded
+    def test_portTaken(self):
+        """
+        A taken HTTP port stops start-up with the listener's one line.
+        """
+        holder = socket.socket()
+        self.addCleanup(holder.close)
+        holder.bind(("127.0.0.1", 0))
+        holder.listen(1)
+        port = holder.getsockname()[1]
+        config = loadString(httpRouterYaml(stateDirectory(self), port), "t.yaml")
+        service = RouterService(config, reactor, now=utcNow, runInThread=synchronously,
+                                callFromThread=reactor.callFromThread)
+        error = self.assertRaises(StartupError, service.startService)
+        self.assertEqual(str(error), f"cannot listen for http on 127.0.0.1 port {port}:"
+                                     " [Errno 98] Address already in use")
+        yield service.stopService()
+
+    @bounded
+    def test_policingDropsFlood(self):
+        """
+        An access list naming the HTTP port puts a flood from 127.0.0.2 in
+        the policed class: every connection is dropped unanswered and
+        counted, while 127.0.0.1 is served.
+        """
+        requireLoopbackAliases()
+        port = freePort()
+        service = yield startRouter(self, httpRouterYaml(stateDirectory(self), port,
+                                                         SEED_POLICY.format(port=port)))
+        factory = ClientFactory()
+        factory.made, factory.lost, factory.total = 0, [], 200
+        factory.done = Deferred()
+        received = []
+
+        class Requester(_Counting):
+            def connectionMade(self):
+                self.factory.made += 1
+                self.transport.write(b"GET /crl/srstcaserver.crl HTTP/1.1\r\nHost: r\r\n\r\n")
+
+            def dataReceived(self, data):
+                received.append(data)
+
+        factory.protocol = Requester
+        for _ in range(200):
+            reactor.connectTCP("127.0.0.1", port, factory, bindAddress=("127.0.0.2", 0))
+        response = yield self.get(port, b"/crl/srstcaserver.crl")
+        self.assertEqual(response.code, 200)
+        yield readBody(response)
+        yield factory.done
+        self.assertEqual(received, [])
+        stats = yield runCommand(service, "show", "policy-map", "control-plane")
+        sccp, default = stats.data["classes"]
+        self.assertEqual((sccp["refusedConnections"], sccp["droppedPackets"]), (200, 200))
+        self.assertEqual(default["droppedPackets"], 0)
+
+
 class PreflightTests(SynchronousTestCase):
     """
     Certificate files named by the configuration are checked before start-up.
@@ -350,6 +464,16 @@ class PreflightTests(SynchronousTestCase):
         error = self.assertRaises(ConfigError, preflight, config)
         self.assertEqual(str(error), f"t.yaml: call-manager-fallback.port: 127.0.0.1 port {port}"
                                      " is credentials.port already")
+
+    def test_httpPortDuplicate(self):
+        """
+        The HTTP port is checked with the others.
+        """
+        port = freePort()
+        config = loadString(httpRouterYaml(stateDirectory(self), port).replace(
+            "credentials:\n  ip-source-address: 127.0.0.1\n  port: 0", f"credentials:\n  ip-source-address: 127.0.0.1\n  port: {port}"), "t.yaml")
+        error = self.assertRaises(ConfigError, preflight, config)
+        self.assertEqual(str(error), f"t.yaml: http-server.port: 127.0.0.1 port {port} is credentials.port already")
 
     def test_udpPortInUse(self):
         """

@@ -67,6 +67,7 @@ def buildCertificate(
     notBefore: datetime.datetime,
     notAfter: datetime.datetime,
     sans: Sequence[x509.GeneralName],
+    cdpUrl: str | None = None,
 ) -> x509.Certificate:
     """
     An end-entity certificate for C{csr}: its subject and public key,
@@ -81,6 +82,7 @@ def buildCertificate(
     @param notBefore: the start of its validity.
     @param notAfter: the end of its validity.
     @param sans: the subjectAltName entries (L{subjectAltNames}).
+    @param cdpUrl: the CRL Distribution Point URL (IOS C{cdp-url}), if any.
     @return: the certificate.
     """
     publicKey = csr.public_key()
@@ -109,6 +111,10 @@ def buildCertificate(
     )
     if sans:
         builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+    if cdpUrl is not None:
+        builder = builder.add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
+            full_name=[x509.UniformResourceIdentifier(cdpUrl)], relative_name=None, reasons=None,
+            crl_issuer=None)]), critical=False)
     return builder.sign(caKey, hashes.SHA256())
 
 

@@ -182,6 +182,7 @@ class CertificateServer:
         caLifetimeDays: int = 1095,
         certificateLifetimeDays: int = 365,
         crlLifetimeHours: int = 168,
+        cdpUrl: str | None = None,
         writer: FileWriter = atomicWrite,
         callFromThread: Callable[..., Any] = _callNow,
     ) -> None:
@@ -198,6 +199,8 @@ class CertificateServer:
         @param certificateLifetimeDays: issued certificates' lifetime (capped
             at the CA's notAfter).
         @param crlLifetimeHours: how long each CRL is valid (nextUpdate).
+        @param cdpUrl: the URL of the CRL put in every certificate issued
+            (CRL Distribution Points; IOS C{cdp-url}), or C{None} for none.
         @param writer: writes one state file atomically (tests inject one
             that crashes).
         @param callFromThread: runs the L{whenGranted} notifications; pass
@@ -217,6 +220,7 @@ class CertificateServer:
         self.caLifetime = datetime.timedelta(days=caLifetimeDays)
         self.certificateLifetime = datetime.timedelta(days=certificateLifetimeDays)
         self.crlLifetime = datetime.timedelta(hours=crlLifetimeHours)
+        self.cdpUrl = cdpUrl
         self._write = writer
         self._callFromThread = callFromThread
         self._lock = threading.RLock()
@@ -431,7 +435,7 @@ class CertificateServer:
         assert self._key is not None and self._caCert is not None
         serial = self._reserveSerial()
         notAfter = min(now + self.certificateLifetime, self._caCert.not_valid_after_utc)
-        cert = buildCertificate(csr, self._key, self._caCert, serial, now, notAfter, sans)
+        cert = buildCertificate(csr, self._key, self._caCert, serial, now, notAfter, sans, self.cdpUrl)
         recordIssued(self.directory, self.databaseLevel, cert, self._write)
         _log.info("Certificate server {name}: issued serial 0x{serial:X} to {subject}",
                   name=self.name, serial=serial, subject=cert.subject.rfc4514_string())
@@ -587,16 +591,19 @@ class CertificateServer:
                   name=self.name, serial=serial)
         return crl
 
-    def refreshCrl(self, force: bool = False) -> x509.CertificateRevocationList:
+    def refreshCrl(self, force: bool = False,
+                   ahead: datetime.timedelta = datetime.timedelta(0)) -> x509.CertificateRevocationList:
         """
-        Re-sign the CRL if it has passed its nextUpdate (or C{force}).  The
-        service calls this periodically.
+        Re-sign the CRL if it has passed its nextUpdate less C{ahead} (or
+        C{force}).  The service calls this before each CRL expires
+        (L{srst.pki.publication.CrlRenewal}).
 
+        @param ahead: how long before its nextUpdate a CRL is re-signed.
         @return: the current CRL.
         """
         with self._lock:
             crl = self.crl
-            if force or self._now() >= crl.next_update_utc:  # type: ignore[operator]
+            if force or self._now() >= crl.next_update_utc - ahead:  # type: ignore[operator]
                 crl = self._publishCrl(self.revokedSerials())
             return crl
 

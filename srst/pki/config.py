@@ -30,6 +30,9 @@ __all__ = [
     "readPki",
 ]
 
+_CDP_URL = re.compile(r"^http://[^/\s?#@]+(/\S*)?$")
+"""C{cdp-url}: an http URL (what CRL fetchers, srst's own included, can read)."""
+
 _SUBJECT = re.compile(r"^\s*[A-Za-z][A-Za-z0-9.]*\s*=\s*[^,=]+(\s*,\s*[A-Za-z][A-Za-z0-9.]*\s*=\s*[^,=]+)*\s*$")
 
 
@@ -60,6 +63,7 @@ class CertificateServerConfig:
     certificateDays: int = 365
     crlHours: int = 168
     keypair: KeySpec = KeySpec()
+    cdpUrl: str | None = None
 
 
 @frozen
@@ -180,6 +184,10 @@ def readPki(pki: Reader) -> PkiConfig:
         crlHours = lifetime.integer("crl-hours", 168, 1, 8760)
         lifetime.finish()
         keypair = _readKeySpec(s.child("rsakeypair"))
+        cdpUrl = s.string("cdp-url", None)
+        if cdpUrl is not None and not _CDP_URL.match(cdpUrl):
+            s.problem("cdp-url", cdpUrl, "expected an http:// URL such as http://10.1.1.1/crl/srstcaserver.crl")
+            cdpUrl = None
         server = CertificateServerConfig(
             name=name or "srstcaserver",
             issuerName=issuer or "CN=srstcaserver",
@@ -189,6 +197,7 @@ def readPki(pki: Reader) -> PkiConfig:
             certificateDays=certDays or 365,
             crlHours=crlHours or 168,
             keypair=keypair,
+            cdpUrl=cdpUrl,
         )
         s.finish()
     else:

@@ -1,0 +1,235 @@
+"""
+Tests for L{srst.http.site}: the router's web site, its resource registry,
+its limits and its access events.  The limits run on a L{Clock} over a
+string transport; what a client sees is checked over real loopback sockets
+with Twisted's HTTP client.
+"""
+
+from __future__ import annotations
+
+from twisted.internet import reactor
+from twisted.internet.address import IPv4Address
+from twisted.internet.defer import Deferred
+from twisted.internet.error import ConnectionDone
+from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
+from twisted.internet.protocol import Protocol
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+from twisted.logger import capturedLogs, formatEvent, globalLogPublisher
+from twisted.python.failure import Failure
+from twisted.trial.unittest import SynchronousTestCase, TestCase
+from twisted.web.client import Agent, HTTPConnectionPool, readBody
+from twisted.web.resource import Resource
+from twisted.web.static import Data
+
+from srst.http.site import HttpSite
+from tests.routerhelpers import bounded
+
+
+def accessEvents(testCase):
+    """
+    @return: a list that collects the C{srst.http.access} events until the
+        test ends.
+    """
+    events = []
+
+    def observe(event):
+        if event.get("log_namespace") == "srst.http.access":
+            events.append(event)
+
+    globalLogPublisher.addObserver(observe)
+    testCase.addCleanup(globalLogPublisher.removeObserver, observe)
+    return events
+
+
+class Echo(Resource):
+    """A resource that answers a POST with the length of its body."""
+
+    isLeaf = True
+
+    def render_POST(self, request):
+        return b"%d" % (len(request.content.read()),)
+
+
+class RegistryTests(SynchronousTestCase):
+    """
+    L{HttpSite.add} builds the tree and refuses what would shadow.
+    """
+
+    def test_addRejectsRelativeAndTaken(self):
+        site = HttpSite(Clock())
+        site.add("/crl/a.crl", Data(b"x", "text/plain"))
+        for path, reason in [
+            ("crl/b.crl", "expected an absolute path such as /crl/name.crl, not 'crl/b.crl'"),
+            ("/crl//b", "expected an absolute path such as /crl/name.crl, not '/crl//b'"),
+            ("/crl/a.crl", "/crl/a.crl is served already"),
+            ("/crl/a.crl/deeper", "/crl/a.crl/deeper is below a resource already served"),
+        ]:
+            e = self.assertRaises(ValueError, site.add, path, Data(b"y", "text/plain"))
+            self.assertEqual(str(e), reason)
+
+
+class LimitTests(SynchronousTestCase):
+    """
+    The limits, on a L{Clock}: what the connection gets, byte for byte.
+    """
+
+    def connect(self, **limits):
+        self.clock = Clock()
+        site = HttpSite(self.clock, **limits)
+        site.add("/echo", Echo())
+        self.events = accessEvents(self)
+        protocol = site.factory.buildProtocol(IPv4Address("TCP", "127.0.0.7", 40000))
+        transport = StringTransport(peerAddress=IPv4Address("TCP", "127.0.0.7", 40000))
+        protocol.makeConnection(transport)
+        self.addCleanup(protocol.connectionLost, Failure(ConnectionDone()))
+        return protocol, transport
+
+    def test_declaredBodyTooLarge(self):
+        """
+        A Content-Length over the limit is answered 413 at once, the
+        connection closes, the body is never read, and the access event
+        says 413.
+        """
+        protocol, transport = self.connect(maxBody=1000)
+        protocol.dataReceived(b"POST /echo HTTP/1.1\r\nHost: r\r\nContent-Length: 10485760\r\n\r\n" + b"x" * 5000)
+        self.assertTrue(transport.value().startswith(b"HTTP/1.1 413 Request Entity Too Large\r\n"))
+        self.assertTrue(transport.disconnecting)
+        self.assertEqual([(e["client"], e["method"], e["path"], e["status"], e["bytes"]) for e in self.events],
+                         [("127.0.0.7", "POST", "/echo", 413, 0)])
+
+    def test_chunkedBodyTooLarge(self):
+        """
+        A chunked body is counted as it arrives: past the limit, 413, and
+        the resource never runs.
+        """
+        protocol, transport = self.connect(maxBody=1000)
+        protocol.dataReceived(b"POST /echo HTTP/1.1\r\nHost: r\r\nTransfer-Encoding: chunked\r\n\r\n")
+        protocol.dataReceived(b"320\r\n" + b"x" * 800 + b"\r\n")
+        self.assertEqual(transport.value(), b"")
+        protocol.dataReceived(b"320\r\n" + b"x" * 800 + b"\r\n0\r\n\r\n")
+        self.assertTrue(transport.value().startswith(b"HTTP/1.1 413 "))
+        self.assertNotIn(b"1600", transport.value())
+        self.assertTrue(transport.disconnecting)
+
+    def test_bodyWithinLimit(self):
+        """
+        A body at the limit reaches the resource.
+        """
+        protocol, transport = self.connect(maxBody=1000)
+        protocol.dataReceived(b"POST /echo HTTP/1.1\r\nHost: r\r\nContent-Length: 1000\r\n\r\n" + b"x" * 1000)
+        self.assertTrue(transport.value().startswith(b"HTTP/1.1 200 OK\r\n"))
+        self.assertTrue(transport.value().endswith(b"1000"))
+
+    def test_headersTooLarge(self):
+        """
+        A request line and headers over the limit get 400 and the
+        connection closes.
+        """
+        protocol, transport = self.connect(maxHeaderBytes=2048)
+        protocol.dataReceived(b"GET /echo HTTP/1.1\r\nHost: r\r\nX-Junk: " + b"a" * 3000 + b"\r\n\r\n")
+        self.assertEqual(transport.value(), b"HTTP/1.1 400 Bad Request\r\n\r\n")
+        self.assertTrue(transport.disconnecting)
+
+    def test_slowHeaders(self):
+        """
+        A client that trickles its headers (a byte every 5 s, never idle
+        long enough for the idle timeout) is cut off once the header time
+        is up.
+        """
+        protocol, transport = self.connect(headerTimeout=30, idleTimeout=180)
+        with capturedLogs() as events:
+            self.trickle(protocol, transport)
+        self.assertEqual([formatEvent(e) for e in events if e.get("log_namespace") == "srst.http"],
+                         ["127.0.0.7: connection closed, request headers not complete within 30 s"])
+        self.assertTrue(transport.disconnected)
+        self.assertEqual(self.clock.seconds(), 30)
+        self.assertEqual(transport.value(), b"")
+
+    def trickle(self, protocol, transport):
+        for byte in b"GET /echo HTTP/1.1\r\nHost: ":
+            self.clock.advance(5)
+            if transport.disconnected:
+                break
+            protocol.dataReceived(bytes([byte]))
+
+    def test_idleClientTimedOut(self):
+        """
+        A client that sends nothing after a complete request is closed
+        after the idle time (IOS timeout-policy idle), not before.
+        """
+        protocol, transport = self.connect(headerTimeout=600, idleTimeout=180)
+        protocol.dataReceived(b"GET /nothing HTTP/1.1\r\nHost: r\r\n\r\n")
+        self.assertTrue(transport.value().startswith(b"HTTP/1.1 404 Not Found\r\n"))
+        self.clock.advance(179)
+        self.assertFalse(transport.disconnecting)
+        self.clock.advance(1)
+        self.assertTrue(transport.disconnecting)
+
+
+class Collector(Protocol):
+    """Sends C{request}, keeps everything it is sent until the connection closes."""
+
+    def __init__(self, request):
+        self.request = request
+        self.received = b""
+        self.lost = Deferred()
+
+    def connectionMade(self):
+        self.transport.write(self.request)
+
+    def dataReceived(self, data):
+        self.received += data
+
+    def connectionLost(self, reason):
+        self.lost.callback(self.received)
+
+
+class SocketTests(TestCase):
+    """
+    The site on a real loopback socket.
+    """
+
+    def setUp(self):
+        self.site = HttpSite(reactor)
+        self.site.add("/hello/world.txt", Data(b"hello\n", "text/plain"))
+        self.site.add("/echo", Echo())
+        port = reactor.listenTCP(0, self.site.factory, interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        self.base = b"http://127.0.0.1:%d" % (port.getHost().port,)
+        pool = HTTPConnectionPool(reactor, persistent=False)
+        self.agent = Agent(reactor, pool=pool)
+        self.events = accessEvents(self)
+
+    @bounded
+    def test_answersAnd404(self):
+        """
+        A registered path answers, an unknown one and a directory are 404;
+        each request is one access event.
+        """
+        response = yield self.agent.request(b"GET", self.base + b"/hello/world.txt")
+        self.assertEqual((response.code, (yield readBody(response))), (200, b"hello\n"))
+        for path in (b"/nothing", b"/hello", b"/hello/other"):
+            response = yield self.agent.request(b"GET", self.base + path)
+            self.assertEqual(response.code, 404)
+            yield readBody(response)
+        self.assertEqual([(e["client"], e["method"], e["path"], e["status"]) for e in self.events], [
+            ("127.0.0.1", "GET", "/hello/world.txt", 200),
+            ("127.0.0.1", "GET", "/nothing", 404),
+            ("127.0.0.1", "GET", "/hello", 404),
+            ("127.0.0.1", "GET", "/hello/other", 404),
+        ])
+        self.assertEqual(self.events[0]["bytes"], 6)
+
+    @bounded
+    def test_tenMegabyteBody(self):
+        """
+        A client announcing a 10 MB body gets 413 and the connection closes
+        without the body being read.
+        """
+        endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", int(self.base.rsplit(b":", 1)[1]))
+        client = Collector(b"POST /echo HTTP/1.1\r\nHost: r\r\nContent-Length: 10485760\r\n\r\n" + b"x" * 65536)
+        yield connectProtocol(endpoint, client)
+        received = yield client.lost
+        self.assertEqual(received.split(b"\r\n")[0], b"HTTP/1.1 413 Request Entity Too Large")
+        self.assertEqual([e["status"] for e in self.events], [413])
