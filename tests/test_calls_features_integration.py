@@ -37,18 +37,12 @@ from srst.tools._phoneclient import SimulatedPhone
 from srst.tools.cli import main as cliMain
 from tests.callhelpers import isCallState, isMessage, waitUntil
 from tests.phonehelpers import registeredPhone, routerYamlWithCapf
-from tests.routerhelpers import bounded, runCommand, startRouter, stateDirectory
+from tests.routerhelpers import SECURE_CMF_HEAD, bounded, runCommand, startRouter, stateDirectory
 
 ALICE, BOB, CAROL, DESK1, DESK2 = "0000000000F1", "0000000000F2", "0000000000F3", "0000000000F4", "0000000000F5"
 DN_A, DN_B, DN_C, DN_SHARED = "3001", "3002", "3003", "3004"
 
-CMF = """
-call-manager-fallback:
-  ip-source-address: 127.0.0.1
-  port: 0
-  secure-port: 0
-  trustpoint: srstca
-  phone-trustpoints: [capf]
+CMF = SECURE_CMF_HEAD + """
   max-ephones: 10
   max-dn: "50 dual-line"
   transfer-system: full-consult
@@ -725,13 +719,7 @@ class CallFeaturesIntegrationTests(TestCase):
         yield self.hangUpAndCheckIdle(c, b)
 
 
-FORWARD_ALL_CMF = """
-call-manager-fallback:
-  ip-source-address: 127.0.0.1
-  port: 0
-  secure-port: 0
-  trustpoint: srstca
-  phone-trustpoints: [capf]
+FORWARD_ALL_CMF = SECURE_CMF_HEAD + """
   max-ephones: 10
   max-dn: 50
   call-forward: {all: "3003"}

@@ -35,7 +35,7 @@ from tests.audiohelpers import decodePayloads
 from tests.callhelpers import isCallState, waitUntil
 from tests.dtmfhelpers import goertzelPower
 from tests.phonehelpers import registeredPhone, routerYamlWithCapf
-from tests.routerhelpers import bounded, freePort, routerYaml, runCommand, startRouter, stateDirectory
+from tests.routerhelpers import SECURE_CMF_HEAD, bounded, freePort, routerYaml, runCommand, startRouter, stateDirectory
 from tests.test_moh_integration import startFallbackRouter
 
 ALICE, BOB, CAROL = "0000000000C1", "0000000000C2", "0000000000C3"
@@ -56,13 +56,7 @@ call-manager-fallback:
     - {mac: 0000.0000.00C3, type: "7970", buttons: [{line: 1, dn: "5003", name: Carol}]}
 """
 
-SECURE_CMF = """
-call-manager-fallback:
-  ip-source-address: 127.0.0.1
-  port: 0
-  secure-port: 0
-  trustpoint: srstca
-  phone-trustpoints: [capf]
+SECURE_CMF = SECURE_CMF_HEAD + """
   max-ephones: 4
   max-dn: 4
   max-conferences: 2

@@ -44,7 +44,7 @@ from tests.audiohelpers import decodePayloads, normalizedXcorr
 from tests.callhelpers import isCallState, isMessage, waitUntil
 from tests.multicasthelpers import LOOPBACK, loopbackMulticast, randomGroup
 from tests.phonehelpers import registeredPhone, routerYamlWithCapf, stopPhone
-from tests.routerhelpers import bounded, freePort, routerYaml, runCommand, startRouter, stateDirectory
+from tests.routerhelpers import SECURE_CMF_HEAD, bounded, freePort, routerYaml, runCommand, startRouter, stateDirectory
 from tests.test_ports_moh import Phone as GroupMember
 
 ALICE, BOB = "0000000000A1", "0000000000A2"
@@ -219,13 +219,7 @@ class MohIntegrationTests(TestCase):
         self.assertRegex(line, r"^SRST  001 01 g711alaw ")
 
 
-SECURE_CMF = """
-call-manager-fallback:
-  ip-source-address: 127.0.0.1
-  port: 0
-  secure-port: 0
-  trustpoint: srstca
-  phone-trustpoints: [capf]
+SECURE_CMF = SECURE_CMF_HEAD + """
   max-ephones: 6
   max-dn: 6
   moh: {moh}

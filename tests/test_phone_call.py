@@ -26,18 +26,12 @@ from srst.tools.cli import main as cliMain
 from srst.tools.lsc import issueLSC, writeLSC
 from tests.phonehelpers import registeredPhone, routerYamlWithCapf, synchronously
 from tests.pkihelpers import writePem
-from tests.routerhelpers import bounded, freePort, startRouter, stateDirectory, within
+from tests.routerhelpers import SECURE_CMF_HEAD, bounded, freePort, startRouter, stateDirectory, within
 from tests.test_sccp_integration import PHONE_CA, now
 
 ALICE, BOB, CAROL = "0000000000F1", "0000000000F2", "0000000000F3"
 
-CMF = """
-call-manager-fallback:
-  ip-source-address: 127.0.0.1
-  port: 0
-  secure-port: 0
-  trustpoint: srstca
-  phone-trustpoints: [capf]
+CMF = SECURE_CMF_HEAD + """
   max-ephones: 4
   max-dn: "10 dual-line"
   voicemail: "3003"
