@@ -57,6 +57,7 @@ from srst.sccp.constants import (
 )
 from srst.tools._phoneclient import SimulatedPhone
 from tests.pkihelpers import makePhoneCertificate
+from tests.routerhelpers import bounded
 from tests.test_sccp_station import NOW, Phone, Router, makeConfig, phoneCA, secureConnect, types
 
 # -- device-neutral fakes ------------------------------------------------------------------------
@@ -593,6 +594,25 @@ def waitUntil(condition: Callable[[], bool], what: str, *phones: SimulatedPhone,
             phone.media.addPacketObserver(check)
     timer = reactor.callLater(timeout, expire)
     return done
+
+
+@bounded
+def expect(phone: SimulatedPhone, predicate: Callable[[m.Message], bool], what: str,
+           since: int = 0, timeout: float = 5.0) -> Any:
+    """
+    Wait for a message satisfying C{predicate} in C{phone.received[since:]}.
+
+    @return: a L{Deferred} firing with the first such message.
+    @raise AssertionError: when none arrives within C{timeout} seconds.
+    """
+    found: list[m.Message] = []
+
+    def check() -> bool:
+        found[:] = [msg for msg in phone.received[since:] if predicate(msg)][:1]
+        return bool(found)
+
+    yield waitUntil(check, "%s: %s" % (phone.deviceName, what), phone, timeout=timeout)
+    return found[0]
 
 
 def autoAck(phone: SimulatedPhone, port: int) -> None:

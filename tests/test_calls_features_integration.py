@@ -35,7 +35,7 @@ from srst.sccp.constants import (
 )
 from srst.tools._phoneclient import SimulatedPhone
 from srst.tools.cli import main as cliMain
-from tests.callhelpers import isCallState, isMessage, waitUntil
+from tests.callhelpers import expect, isCallState, isMessage, waitUntil
 from tests.phonehelpers import registeredPhone, routerYamlWithCapf
 from tests.routerhelpers import SECURE_CMF_HEAD, bounded, runCommand, startRouter, stateDirectory
 
@@ -73,25 +73,6 @@ FEATURES_CMF = CMF.replace("  ephones:\n", """\
 
 RINGING = isMessage(m.SetRinger, ringMode=RingMode.INSIDE)
 HOLD_TONE = isMessage(m.StartTone, tone=Tone.HOLD)
-
-
-@bounded
-def expect(phone: SimulatedPhone, predicate: Callable[[m.Message], bool], what: str,
-           since: int = 0, timeout: float = 5.0) -> Any:
-    """
-    Wait for a message satisfying C{predicate} in C{phone.received[since:]}.
-
-    @return: a L{Deferred} firing with the first such message.
-    @raise AssertionError: when none arrives within C{timeout} seconds.
-    """
-    found: list[m.Message] = []
-
-    def check() -> bool:
-        found[:] = [msg for msg in phone.received[since:] if predicate(msg)][:1]
-        return bool(found)
-
-    yield waitUntil(check, "%s: %s" % (phone.deviceName, what), phone, timeout=timeout)
-    return found[0]
 
 
 class CallFeaturesIntegrationTests(TestCase):

@@ -32,7 +32,7 @@ from srst.sccp.constants import CallSecurityStatus, CallState, SoftKeyEvent
 from srst.tools._phoneclient import SimulatedPhone
 from srst.tools._phonemedia import sineFrames
 from tests.audiohelpers import decodePayloads
-from tests.callhelpers import isCallState, waitUntil
+from tests.callhelpers import expect, isCallState, waitUntil
 from tests.dtmfhelpers import goertzelPower
 from tests.phonehelpers import registeredPhone, routerYamlWithCapf
 from tests.routerhelpers import SECURE_CMF_HEAD, bounded, freePort, routerYaml, runCommand, startRouter, stateDirectory
@@ -93,22 +93,6 @@ SETTLE = 5
 """Frames skipped at the start of a recording (the mix of the first, partly empty, slots)."""
 
 RECORDED_FRAMES = 30
-
-
-@bounded
-def expect(phone: SimulatedPhone, predicate: Any, what: str, since: int = 0) -> Any:
-    """
-    @return: a L{Deferred} firing with the first message since C{since}
-        that satisfies C{predicate}.
-    """
-    found: list[m.Message] = []
-
-    def check() -> bool:
-        found[:] = [msg for msg in phone.received[since:] if predicate(msg)][:1]
-        return bool(found)
-
-    yield waitUntil(check, "%s: %s" % (phone.deviceName, what), phone)
-    return found[0]
 
 
 class ConferenceScenario:

@@ -41,7 +41,7 @@ from srst.tools._phonemedia import PhoneMedia
 from srst.tools._phonetypes import PhoneConfig
 from srst.tools._phonewire import connectPhone
 from tests.audiohelpers import decodePayloads, normalizedXcorr
-from tests.callhelpers import isCallState, isMessage, waitUntil
+from tests.callhelpers import expect, isCallState, isMessage, waitUntil
 from tests.multicasthelpers import LOOPBACK, loopbackMulticast, randomGroup
 from tests.phonehelpers import registeredPhone, routerYamlWithCapf, stopPhone
 from tests.routerhelpers import SECURE_CMF_HEAD, bounded, freePort, routerYaml, runCommand, startRouter, stateDirectory
@@ -69,22 +69,6 @@ RECORDED_FRAMES = 25
 def music(count: int = 40 * FRAME_SAMPLES) -> list[int]:
     """A chirp: no 20 ms period, so a recording out of step would not correlate."""
     return [int(9000 * math.sin(2 * math.pi * (200 + 1.5 * i / 8) * i / 8000)) for i in range(count)]
-
-
-@bounded
-def expect(phone: SimulatedPhone, predicate: Any, what: str, since: int = 0) -> Any:
-    """
-    @return: a L{Deferred} firing with the first message since C{since}
-        that satisfies C{predicate}.
-    """
-    found: list[m.Message] = []
-
-    def check() -> bool:
-        found[:] = [msg for msg in phone.received[since:] if predicate(msg)][:1]
-        return bool(found)
-
-    yield waitUntil(check, "%s: %s" % (phone.deviceName, what), phone)
-    return found[0]
 
 
 @bounded
