@@ -615,6 +615,26 @@ def expect(phone: SimulatedPhone, predicate: Callable[[m.Message], bool], what: 
     return found[0]
 
 
+@bounded
+def answeredCall(caller: SimulatedPhone, callee: SimulatedPhone, number: str) -> Any:
+    """
+    C{caller} dials C{number}, C{callee} answers: wait until both are
+    connected and both send media.
+
+    @return: a L{Deferred} firing with the caller's CallState (connected).
+    """
+    mark = len(caller.received), len(callee.received)
+    caller.offHook()
+    caller.pressKeys(number)
+    yield expect(callee, isCallState(CallState.RING_IN), "ringing", mark[1])
+    callee.offHook()
+    connected = yield expect(caller, isCallState(CallState.CONNECTED), "connected", mark[0])
+    yield expect(callee, isCallState(CallState.CONNECTED), "callee connected", mark[1])
+    yield waitUntil(lambda: len(caller.media.transmitters) == 1 and len(callee.media.transmitters) == 1,
+                    "both phones sending", caller, callee)
+    return connected
+
+
 def autoAck(phone: SimulatedPhone, port: int) -> None:
     """Make the phone answer every OpenReceiveChannel with its RTP address."""
 

@@ -32,7 +32,7 @@ from srst.sccp.constants import CallSecurityStatus, CallState, SoftKeyEvent
 from srst.tools._phoneclient import SimulatedPhone
 from srst.tools._phonemedia import sineFrames
 from tests.audiohelpers import decodePayloads
-from tests.callhelpers import expect, isCallState, waitUntil
+from tests.callhelpers import answeredCall, expect, isCallState, waitUntil
 from tests.dtmfhelpers import goertzelPower
 from tests.phonehelpers import registeredPhone, routerYamlWithCapf
 from tests.routerhelpers import SECURE_CMF_HEAD, bounded, freePort, routerYaml, runCommand, startRouter, stateDirectory
@@ -133,12 +133,8 @@ class ConferenceScenario:
             second Confrn.
         """
         phones = [phone for phone in (a, b, c) if phone is not None]
-        a.offHook()
-        a.pressKeys(DN_B)
-        yield expect(b, isCallState(CallState.RING_IN), "Bob rings")
-        b.offHook()
-        yield expect(a, isCallState(CallState.CONNECTED), "Alice connected to Bob")
-        refAB = self.lastRef(a, CallState.CONNECTED)
+        connected = yield answeredCall(a, b, DN_B)
+        refAB = connected.callReference
 
         mark = len(a.received)
         a.softKey(SoftKeyEvent.CONFRN, 1, refAB)
@@ -307,15 +303,9 @@ class MaxConferencesIntegrationTests(ConferenceScenario, TestCase):
             phone.media.source = sineFrames(frequency)
         yield self.conference(a, b, c)
 
-        d.offHook()
-        d.pressKeys("5005")
-        yield expect(e, isCallState(CallState.RING_IN), "Erin rings")
-        e.offHook()
-        yield expect(d, isCallState(CallState.CONNECTED), "Dave connected to Erin")
-        yield waitUntil(lambda: len(d.media.transmitters) == 1 and len(e.media.transmitters) == 1,
-                        "Dave and Erin talk", d, e)
+        connected = yield answeredCall(d, e, "5005")
         marks = len(d.received), len(e.received)
-        d.softKey(SoftKeyEvent.CONFRN, 1, self.lastRef(d, CallState.CONNECTED))
+        d.softKey(SoftKeyEvent.CONFRN, 1, connected.callReference)
         notify = yield expect(d, lambda msg: isinstance(msg, m.DisplayNotify), "Dave's prompt", marks[0])
         self.assertEqual(notify.notify, m.LABEL_NO_CONFERENCE_BRIDGE)
         yield self.record(d, e)
