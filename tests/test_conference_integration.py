@@ -102,6 +102,7 @@ class ConferenceScenario:
     """
 
     service: Any
+    timeout = 20
 
     def lastRef(self, phone: SimulatedPhone, state: int, since: int = 0) -> int:
         """@return: the call reference of the last CallState C{state} since C{since}."""
@@ -239,8 +240,6 @@ class ConferenceIntegrationTests(ConferenceScenario, TestCase):
     Confrn, dial, Confrn: three clear phones on one bridge.
     """
 
-    timeout = 20
-
     @bounded
     def setUp(self) -> Any:
         self.service = yield startRouter(self, routerYaml(stateDirectory(self), extra=CMF))
@@ -280,8 +279,6 @@ class MaxConferencesIntegrationTests(ConferenceScenario, TestCase):
     """
     C{max-conferences: 1}, the bridge in use: the next Confrn is refused.
     """
-
-    timeout = 20
 
     @bounded
     def setUp(self) -> Any:
@@ -326,7 +323,6 @@ class SecureConferenceIntegrationTests(ConferenceScenario, TestCase):
     SRTP with keys the router makes for that leg alone.
     """
 
-    timeout = 20
     extra = SECURE_CMF
 
     @bounded
@@ -516,8 +512,6 @@ class IosConferenceIntegrationTests(ConferenceScenario, TestCase):
     is clear.
     """
 
-    timeout = 20
-
     @bounded
     def setUp(self) -> Any:
         extra = SECURE_CMF.replace("max-conferences: 2", "max-conferences: 2\n  conference-secure: false")
@@ -549,8 +543,6 @@ class VoicePortConferenceIntegrationTests(ConferenceScenario, TestCase):
     An FXS voice port as the third participant, its line saying a tone and
     recording.
     """
-
-    timeout = 20
 
     @bounded
     def setUp(self) -> Any:
@@ -606,8 +598,6 @@ class MgcpPortConferenceIntegrationTests(ConferenceScenario, TestCase):
     the 2 s failover interval, and 1/0/0 is under the router's local call
     control, its line saying a tone and recording.
     """
-
-    timeout = 20
 
     @bounded
     def setUp(self) -> Any:
