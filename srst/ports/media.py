@@ -163,6 +163,31 @@ class MediaPump:
                     self.log.failure("while ticking {port}", port=leg.name)
 
 
+class PendingCloses:
+    """
+    The closes of media an owner started and that are still under way
+    (a port stops listening later), so that its own close can wait for
+    them all.
+    """
+
+    def __init__(self) -> None:
+        self._pending: list[Deferred[None]] = []
+
+    def add(self, closing: Deferred[None]) -> None:
+        """Wait for C{closing} too, until it fires."""
+        if not closing.called:
+            self._pending.append(closing)
+            closing.addBoth(self._done, closing)
+
+    def _done(self, result: object, closing: Deferred[None]) -> object:
+        self._pending.remove(closing)
+        return result
+
+    def whenDone(self) -> Deferred[None]:
+        """@return: fires once every close added so far has finished."""
+        return gatherResults(list(self._pending)).addCallback(lambda ignored: None)
+
+
 def bindStream(reactor: UDPReactor, allocator: RtpPortAllocator, stream: RtpStream,
                wrap: Callable[[RtpStream], DatagramProtocol] | None = None,
                ) -> tuple[IListeningPort, tuple[str, int]]:
