@@ -73,7 +73,27 @@ _VM_KINDS = {ForwardReason.BUSY: VmKind.BUSY, ForwardReason.NO_ANSWER: VmKind.NO
 
 
 @implementer(ICallEndpoint, IVoicePortListener)
-class VoicePortEndpoint:
+class NoSharedLines:
+    """
+    The shared-line part of L{ICallEndpoint} for an endpoint whose lines no
+    other endpoint shares (a voice port, a conference bridge): nothing to
+    show when a line's other appearances change.
+    """
+
+    def answeredElsewhere(self, leg: Leg) -> None:
+        """No other appearance answered: nothing to do."""
+
+    def remoteInUse(self, line: LineRef, reference: int) -> None:
+        """No other appearance: nothing to show."""
+
+    def remoteHeld(self, line: LineRef, reference: int) -> None:
+        """No other appearance: nothing to show."""
+
+    def remoteIdle(self, line: LineRef, reference: int) -> None:
+        """No other appearance: nothing to show."""
+
+
+class VoicePortEndpoint(NoSharedLines):
     """
     The call engine's view of one voice port.
 
@@ -459,18 +479,6 @@ class VoicePortEndpoint:
 
     def resumedByRemote(self, leg: Leg) -> None:
         """The far end resumed; the engine opens new media."""
-
-    def answeredElsewhere(self, leg: Leg) -> None:
-        """A port has no shared lines."""
-
-    def remoteInUse(self, line: LineRef, reference: int) -> None:
-        """A port has no shared lines."""
-
-    def remoteHeld(self, line: LineRef, reference: int) -> None:
-        """A port has no shared lines."""
-
-    def remoteIdle(self, line: LineRef, reference: int) -> None:
-        """A port has no shared lines."""
 
     def transferred(self, leg: Leg, remote: Party, ringing: bool) -> None:
         """A transfer gave the port a new far end; new media follows."""
