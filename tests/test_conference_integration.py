@@ -168,6 +168,23 @@ class ConferenceScenario:
         return marks
 
     @bounded
+    def clearConference(self, *tls: bool) -> Any:
+        """
+        Register Alice, Bob and Carol (C{tls} as for L{register}) and
+        conference them; the conference is clear: each hears the other two,
+        every phone is shown it not encrypted, the bridge is not secure and
+        every leg is plain RTP.
+        """
+        a, b, c = phones = yield self.register(*tls)
+        marks = yield self.conference(a, b, c)
+        yield self.record(*phones)
+        self.assertHearsOthers(phones)
+        self.assertConferenceSecurity(phones, marks, CallSecurityStatus.NOT_AUTHENTICATED)
+        [conference] = self.service.mediaFarm.bridges.conferences()
+        self.assertFalse(conference.secure)
+        self.assertClearLegs(phones)
+
+    @bounded
     def record(self, *phones: SimulatedPhone) -> Any:
         """Wait until each phone has decoded L{RECORDED_FRAMES} new frames."""
         for phone in phones:
@@ -250,12 +267,7 @@ class ConferenceIntegrationTests(ConferenceScenario, TestCase):
         Each participant's recording holds the other two tones, and its
         own more than 20 dB below the weaker of them.
         """
-        a, b, c = phones = yield self.register(False, False, False)
-        marks = yield self.conference(a, b, c)
-        yield self.record(*phones)
-        self.assertHearsOthers(phones)
-        self.assertConferenceSecurity(phones, marks, CallSecurityStatus.NOT_AUTHENTICATED)
-        self.assertClearLegs(phones)
+        yield self.clearConference(False, False, False)
 
         result = yield runCommand(self.service, "show", "conference")
         lines = result.text.splitlines()
@@ -494,14 +506,7 @@ class SecureConferenceIntegrationTests(ConferenceScenario, TestCase):
         plain RTP and every phone, the two secure ones too, shows it not
         encrypted; each still hears the other two.
         """
-        a, b, c = phones = yield self.register(True, False, True)
-        marks = yield self.conference(a, b, c)
-        yield self.record(*phones)
-        self.assertHearsOthers(phones)
-        self.assertConferenceSecurity(phones, marks, CallSecurityStatus.NOT_AUTHENTICATED)
-        [conference] = self.service.mediaFarm.bridges.conferences()
-        self.assertFalse(conference.secure)
-        self.assertClearLegs(phones)
+        yield self.clearConference(True, False, True)
         result = yield runCommand(self.service, "show", "conference")
         self.assertRegex(result.text.splitlines()[1], r"^Conference 1 clear, created by 5001,")
 
@@ -523,14 +528,7 @@ class IosConferenceIntegrationTests(ConferenceScenario, TestCase):
         Three TLS phones get a clear conference: plain RTP on every leg,
         CallInfo not encrypted on all three; each hears the other two.
         """
-        a, b, c = phones = yield self.register(True, True, True)
-        marks = yield self.conference(a, b, c)
-        yield self.record(*phones)
-        self.assertHearsOthers(phones)
-        self.assertConferenceSecurity(phones, marks, CallSecurityStatus.NOT_AUTHENTICATED)
-        [conference] = self.service.mediaFarm.bridges.conferences()
-        self.assertFalse(conference.secure)
-        self.assertClearLegs(phones)
+        yield self.clearConference(True, True, True)
 
 
 def sine(frequency: float, seconds: float, amplitude: int = 8000) -> list[int]:
