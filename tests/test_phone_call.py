@@ -182,6 +182,19 @@ class CallCommandTests(TestCase):
         """Run C{answer} for the phone C{mac} over TLS: @return: as L{command}."""
         return self.command("answer", "--mac", mac, *self.tlsArguments(mac), on=on)
 
+    @bounded
+    def bobAndCarolWaiting(self, carolOn: Any = reactor) -> Any:
+        """
+        Run L{answer} for Bob and for Carol (stopped through C{carolOn}).
+
+        @return: a L{Deferred} firing with both L{command} results once
+            each phone is waiting for a call.
+        """
+        bob, carol = self.answer(BOB), self.answer(CAROL, on=carolOn)
+        yield within(gatherResults([bob[1].whenLine("waiting for a call"), carol[1].whenLine("waiting for a call")]),
+                     "waiting")
+        return bob, carol
+
     def command(self, *argv: str, on: Any = reactor) -> tuple[Deferred[int], Lines, io.StringIO]:
         out, err = Lines(), io.StringIO()
         running = cli.run(on, list(argv), out, err, synchronously)
@@ -376,10 +389,7 @@ class CallCommandTests(TestCase):
         sees it.
         """
         ctrlC = CtrlC()
-        bobAnswering, bob, bobErr = self.answer(BOB)
-        carolAnswering, carol, carolErr = self.answer(CAROL, on=ctrlC)
-        yield within(gatherResults([bob.whenLine("waiting for a call"), carol.whenLine("waiting for a call")]),
-                     "waiting")
+        (bobAnswering, bob, bobErr), (carolAnswering, carol, carolErr) = yield self.bobAndCarolWaiting(ctrlC)
         code, alice, err = yield self.runToEnd("call", "--from", ALICE, "--to", "3002", "--transfer-to", "3003",
                                                *self.tlsArguments(ALICE))
         self.assertEqual(code, cli.EXIT_OK, alice.getvalue() + err.getvalue())
@@ -402,10 +412,7 @@ class CallCommandTests(TestCase):
         her) and goes on hook; Carol, rung by Alice, is connected to Bob.
         """
         ctrlC = CtrlC()
-        bobAnswering, bob, bobErr = self.answer(BOB)
-        carolAnswering, carol, carolErr = self.answer(CAROL, on=ctrlC)
-        yield within(gatherResults([bob.whenLine("waiting for a call"), carol.whenLine("waiting for a call")]),
-                     "waiting")
+        (bobAnswering, bob, bobErr), (carolAnswering, carol, carolErr) = yield self.bobAndCarolWaiting(ctrlC)
         code, alice, err = yield self.runToEnd("call", "--from", ALICE, "--to", "3002", "--transfer-to", "3003",
                                                "--blind", *self.tlsArguments(ALICE))
         self.assertEqual(code, cli.EXIT_OK, alice.getvalue() + err.getvalue())
@@ -449,10 +456,7 @@ class CallCommandTests(TestCase):
         (C{--hold 0}) IOS ends it for everyone, and all three exit 0 having
         unregistered.
         """
-        bobAnswering, bob, bobErr = self.answer(BOB)
-        carolAnswering, carol, carolErr = self.answer(CAROL)
-        yield within(gatherResults([bob.whenLine("waiting for a call"), carol.whenLine("waiting for a call")]),
-                     "waiting")
+        (bobAnswering, bob, bobErr), (carolAnswering, carol, carolErr) = yield self.bobAndCarolWaiting()
         code, alice, err = yield self.runToEnd("call", "--from", ALICE, "--to", "3002", "--conference-with", "3003",
                                                "--hold", "0", *self.tlsArguments(ALICE))
         self.assertEqual(code, cli.EXIT_OK, alice.getvalue() + err.getvalue())
