@@ -25,15 +25,15 @@ from zope.interface import implementer
 from srst.calls.mediaservices import (ConferenceRefused, IConferenceBridge, IConferenceBridges, IMediaPort,
                                       MediaUnavailable)
 from srst.media.srtp import SrtpKeys
-from srst.media.transport import RtpStream, StreamSnapshot
+from srst.media.transport import RtpStream
 from srst.ports.conferenceendpoint import CallEngineSeam, ConferenceEndpoint
 from srst.ports.g711 import FRAME_SAMPLES, G711Law
-from srst.ports.media import PendingCloses, PortMediaResources
+from srst.ports.media import PendingCloses, PortMediaResources, PumpedStream
 from srst.ports.mixer import JitterSlot, mixMinus
 
 
 @implementer(IMediaPort)
-class BridgePort:
+class BridgePort(PumpedStream):
     """
     One participant's stream on a bridge.
 
@@ -85,17 +85,8 @@ class BridgePort:
     def __repr__(self) -> str:
         return "<BridgePort conference %d.%d %r>" % (self.bridge.number, self.index, self.stream)
 
-    @property
-    def secure(self) -> bool:
-        """Whether it carries SRTP."""
-        return self.stream.secure
-
-    def start(self, remote: tuple[str, int]) -> None:
-        """Send the participant its mix at C{remote} from the next tick."""
-        if self.stream.closed:
-            return
-        self.stream.remote = remote
-        self.started = True
+    def _started(self) -> None:
+        """Started: the participant gets its mix from the next tick."""
         self.bridge._portStarted()
 
     def close(self) -> Deferred[None]:
@@ -108,10 +99,6 @@ class BridgePort:
         closing = self.stream.close()
         self.bridge._portClosed(self, closing)
         return closing
-
-    def snapshot(self) -> StreamSnapshot:
-        """@return: the stream's statistics."""
-        return self.stream.snapshot()
 
 
 @implementer(IConferenceBridge)

@@ -163,6 +163,41 @@ class MediaPump:
                     self.log.failure("while ticking {port}", port=leg.name)
 
 
+class PumpedStream:
+    """
+    The part of an L{srst.calls.mediaservices.IMediaPort} common to the
+    router's streams fed by the pump (a conference participant's mix, a
+    held party's music): one L{RtpStream}, sent to once started.
+
+    @ivar stream: the L{RtpStream}.
+    @ivar started: whether L{start} was called (and not the port's close).
+    """
+
+    stream: RtpStream
+    started: bool
+
+    @property
+    def secure(self) -> bool:
+        """Whether it carries SRTP."""
+        return self.stream.secure
+
+    def start(self, remote: tuple[str, int]) -> None:
+        """Send to C{remote} from the next pump tick (not once closed)."""
+        if self.stream.closed:
+            return
+        self.stream.remote = remote
+        self.started = True
+        self._started()
+
+    def _started(self) -> None:
+        """Tell the owner that L{start} made this stream one to tick."""
+        raise NotImplementedError()
+
+    def snapshot(self) -> StreamSnapshot:
+        """@return: the stream's statistics."""
+        return self.stream.snapshot()
+
+
 class PendingCloses:
     """
     The closes of media an owner started and that are still under way
