@@ -43,28 +43,23 @@ DN_B, DN_C = "5002", "5003"
 TONES = (500.0, 1100.0, 1700.0)
 """Alice's, Bob's and Carol's voices."""
 
+PHONES = """
+  max-ephones: 4
+  max-dn: 4
+  max-conferences: 2
+  ephones:
+    - {mac: 0000.0000.00C1, type: "7970", buttons: [{line: 1, dn: "5001", name: Alice}]}
+    - {mac: 0000.0000.00C2, type: "7970", buttons: [{line: 1, dn: "5002", name: Bob}]}
+    - {mac: 0000.0000.00C3, type: "7970", buttons: [{line: 1, dn: "5003", name: Carol}]}
+"""
+"""The keys after the opening of either section: Alice, Bob and Carol, two bridges."""
+
 CMF = """
 call-manager-fallback:
   ip-source-address: 127.0.0.1
-  port: 0
-  max-ephones: 4
-  max-dn: 4
-  max-conferences: 2
-  ephones:
-    - {mac: 0000.0000.00C1, type: "7970", buttons: [{line: 1, dn: "5001", name: Alice}]}
-    - {mac: 0000.0000.00C2, type: "7970", buttons: [{line: 1, dn: "5002", name: Bob}]}
-    - {mac: 0000.0000.00C3, type: "7970", buttons: [{line: 1, dn: "5003", name: Carol}]}
-"""
+  port: 0""" + PHONES
 
-SECURE_CMF = SECURE_CMF_HEAD + """
-  max-ephones: 4
-  max-dn: 4
-  max-conferences: 2
-  ephones:
-    - {mac: 0000.0000.00C1, type: "7970", buttons: [{line: 1, dn: "5001", name: Alice}]}
-    - {mac: 0000.0000.00C2, type: "7970", buttons: [{line: 1, dn: "5002", name: Bob}]}
-    - {mac: 0000.0000.00C3, type: "7970", buttons: [{line: 1, dn: "5003", name: Carol}]}
-"""
+SECURE_CMF = SECURE_CMF_HEAD + PHONES
 """L{CMF} with a secure port and the phones' LSC issuer as a trustpoint."""
 
 LIMITED_CMF = CMF.replace("max-ephones: 4", "max-ephones: 6").replace("max-dn: 4", "max-dn: 6").replace(
