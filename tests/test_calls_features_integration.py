@@ -505,6 +505,25 @@ class CallFeaturesIntegrationTests(TestCase):
         yield self.hangUpAndCheckIdle(desk, a)
 
     @bounded
+    def callByStimulus(self, caller: SimulatedPhone, calling: str, callee: SimulatedPhone, called: str,
+                       stimulus: int, instance: int, what: str) -> Any:
+        """
+        C{caller} (number C{calling}) on hook presses C{stimulus}
+        C{instance}: it dials C{called}, C{callee} rings (C{what}) and
+        answers; SRTP flows and the caller's CallInfo is secure; then the
+        caller hangs up and both phones are idle.
+        """
+        mark = len(caller.received), len(callee.received)
+        caller.stimulus(stimulus, instance)
+        yield expect(callee, RINGING, what, mark[1])
+        self.assertEqual(caller.receivedOfType(m.DialedNumber)[-1].dialedNumber, called)
+        callee.offHook()
+        yield expect(caller, isCallState(CallState.CONNECTED), "connected", mark[0])
+        yield self.assertMediaFlows(caller, callee)
+        self.assertSecureInfo(caller, calling, called)
+        yield self.hangUpAndCheckIdle(caller, callee)
+
+    @bounded
     def test_speedDialAndRedial(self) -> None:
         """
         Alice's speed-dial button (3002) on hook goes off hook and rings
@@ -513,15 +532,7 @@ class CallFeaturesIntegrationTests(TestCase):
         Active" and Alice can still call.
         """
         a, b = yield self.register(ALICE, BOB)
-        mark = len(a.received), len(b.received)
-        a.stimulus(Stimulus.SPEED_DIAL, 1)
-        yield expect(b, RINGING, "ringing from the speed dial", mark[1])
-        self.assertEqual(a.receivedOfType(m.DialedNumber)[-1].dialedNumber, DN_B)
-        b.offHook()
-        yield expect(a, isCallState(CallState.CONNECTED), "connected", mark[0])
-        yield self.assertMediaFlows(a, b)
-        self.assertSecureInfo(a, DN_A, DN_B)
-        yield self.hangUpAndCheckIdle(a, b)
+        yield self.callByStimulus(a, DN_A, b, DN_B, Stimulus.SPEED_DIAL, 1, "ringing from the speed dial")
         mark = len(a.received), len(b.received)
         a.softKey(SoftKeyEvent.REDIAL, 1, 0)
         yield expect(b, RINGING, "ringing from Redial", mark[1])
@@ -541,15 +552,7 @@ class CallFeaturesIntegrationTests(TestCase):
         the voicemail system, rings and answers; SRTP flows.
         """
         a, c = yield self.register(ALICE, CAROL)
-        mark = len(a.received), len(c.received)
-        a.stimulus(Stimulus.VOICE_MAIL, 0)
-        yield expect(c, RINGING, "ringing from the Messages button", mark[1])
-        self.assertEqual(a.receivedOfType(m.DialedNumber)[-1].dialedNumber, DN_C)
-        c.offHook()
-        yield expect(a, isCallState(CallState.CONNECTED), "connected", mark[0])
-        yield self.assertMediaFlows(a, c)
-        self.assertSecureInfo(a, DN_A, DN_C)
-        yield self.hangUpAndCheckIdle(a, c)
+        yield self.callByStimulus(a, DN_A, c, DN_C, Stimulus.VOICE_MAIL, 0, "ringing from the Messages button")
 
     @bounded
     def test_messageWaitingLamp(self) -> None:
