@@ -163,20 +163,31 @@ class ConferenceScenario:
         return marks
 
     @bounded
-    def clearConference(self, *tls: bool) -> Any:
+    def heardConference(self, *tls: bool, secure: bool) -> Any:
         """
         Register Alice, Bob and Carol (C{tls} as for L{register}) and
-        conference them; the conference is clear: each hears the other two,
-        every phone is shown it not encrypted, the bridge is not secure and
-        every leg is plain RTP.
+        conference them: each hears the other two; every phone is shown the
+        conference encrypted if C{secure}, else not, and the bridge is
+        secure or not alike.
+
+        @return: C{(phones, marks)}, the marks as L{conference} returns them.
         """
         a, b, c = phones = yield self.register(*tls)
         marks = yield self.conference(a, b, c)
         yield self.record(*phones)
         self.assertHearsOthers(phones)
-        self.assertConferenceSecurity(phones, marks, CallSecurityStatus.NOT_AUTHENTICATED)
+        self.assertConferenceSecurity(
+            phones, marks, CallSecurityStatus.ENCRYPTED if secure else CallSecurityStatus.NOT_AUTHENTICATED)
         [conference] = self.service.mediaFarm.bridges.conferences()
-        self.assertFalse(conference.secure)
+        self.assertEqual(conference.secure, secure)
+        return phones, marks
+
+    @bounded
+    def clearConference(self, *tls: bool) -> Any:
+        """
+        L{heardConference}, clear: every leg is also plain RTP.
+        """
+        phones, marks = yield self.heardConference(*tls, secure=False)
         self.assertClearLegs(phones)
 
     @bounded
@@ -345,13 +356,7 @@ class SecureConferenceIntegrationTests(ConferenceScenario, TestCase):
         participant's keys and a third key set refuse every packet), and
         each hears the other two and not itself.
         """
-        a, b, c = phones = yield self.register(True, True, True)
-        marks = yield self.conference(a, b, c)
-        yield self.record(*phones)
-        self.assertHearsOthers(phones)
-        self.assertConferenceSecurity(phones, marks, CallSecurityStatus.ENCRYPTED)
-        [conference] = self.service.mediaFarm.bridges.conferences()
-        self.assertTrue(conference.secure)
+        phones, marks = yield self.heardConference(True, True, True, secure=True)
 
         rxKeys, txKeys = [], []
         for phone, mark in zip(phones, marks):
