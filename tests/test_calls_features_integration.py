@@ -167,6 +167,28 @@ class CallFeaturesIntegrationTests(TestCase):
         return {orc.rxKey.key for phone in phones for orc in phone.receivedOfType(m.OpenReceiveChannel)}
 
     @bounded
+    def assertCarolPickedUp(self, a: SimulatedPhone, b: SimulatedPhone, c: SimulatedPhone, keys: set[bytes],
+                            mark: tuple[int, int, int]) -> Any:
+        """
+        Carol picked up Alice's call to Bob: Carol and Alice are connected,
+        Bob is back on hook with his ringer off, each of Alice and Carol
+        sees the other with the padlock on, and SRTP flows between them
+        with new keys (L{assertMovedWithNewKeys} against C{keys}).
+
+        @param mark: where the three phones' messages stood before the call.
+        """
+        yield expect(c, isCallState(CallState.CONNECTED), "Carol connected", mark[2])
+        yield expect(a, isCallState(CallState.CONNECTED), "Alice connected", mark[0])
+        yield expect(b, isCallState(CallState.ON_HOOK), "Bob back on hook", mark[1])
+        self.assertEqual(b.receivedOfType(m.SetRinger)[-1].ringMode, RingMode.OFF)
+        yield expect(a, isMessage(m.CallInfo, calledParty=DN_C), "Alice sees Carol", mark[0])
+        yield expect(c, isMessage(m.CallInfo, callingParty=DN_A), "Carol sees Alice", mark[2])
+        self.assertSecureInfo(a, DN_A, DN_C)
+        self.assertSecureInfo(c, DN_A, DN_C)
+        yield self.assertMediaFlows(a, c)
+        self.assertMovedWithNewKeys(a, c, keys, (mark[0], mark[2]))
+
+    @bounded
     def hangUpAndCheckIdle(self, phone: SimulatedPhone, *others: SimulatedPhone) -> Any:
         """
         C{phone} hangs up; everyone ends on hook with media closed, the
@@ -629,17 +651,8 @@ class CallFeaturesIntegrationTests(TestCase):
         a.pressKeys(DN_B)
         yield expect(b, RINGING, "ringing", mark[1])
         c.softKey(SoftKeyEvent.GROUP_PICK_UP, 1, 0)
-        yield expect(c, isCallState(CallState.CONNECTED), "Carol connected", mark[2])
-        yield expect(a, isCallState(CallState.CONNECTED), "Alice connected", mark[0])
-        yield expect(b, isCallState(CallState.ON_HOOK), "Bob back on hook", mark[1])
-        self.assertEqual(b.receivedOfType(m.SetRinger)[-1].ringMode, RingMode.OFF)
+        yield self.assertCarolPickedUp(a, b, c, keys, mark)
         self.assertEqual([msg for msg in b.received[mark[1]:] if isinstance(msg, m.OpenReceiveChannel)], [])
-        yield expect(a, isMessage(m.CallInfo, calledParty=DN_C), "Alice sees Carol", mark[0])
-        yield expect(c, isMessage(m.CallInfo, callingParty=DN_A), "Carol sees Alice", mark[2])
-        self.assertSecureInfo(a, DN_A, DN_C)
-        self.assertSecureInfo(c, DN_A, DN_C)
-        yield self.assertMediaFlows(a, c)
-        self.assertMovedWithNewKeys(a, c, keys, (mark[0], mark[2]))
         yield self.hangUpAndCheckIdle(a, c)
 
     @bounded
@@ -660,16 +673,7 @@ class CallFeaturesIntegrationTests(TestCase):
         c.softKey(SoftKeyEvent.PICK_UP, 1, 0)
         yield expect(c, isMessage(m.StartTone, tone=Tone.INSIDE_DIAL), "PickUp dial tone", mark[2])
         c.pressKeys(DN_B)
-        yield expect(c, isCallState(CallState.CONNECTED), "Carol connected", mark[2])
-        yield expect(a, isCallState(CallState.CONNECTED), "Alice connected", mark[0])
-        yield expect(b, isCallState(CallState.ON_HOOK), "Bob back on hook", mark[1])
-        self.assertEqual(b.receivedOfType(m.SetRinger)[-1].ringMode, RingMode.OFF)
-        yield expect(a, isMessage(m.CallInfo, calledParty=DN_C), "Alice sees Carol", mark[0])
-        yield expect(c, isMessage(m.CallInfo, callingParty=DN_A), "Carol sees Alice", mark[2])
-        self.assertSecureInfo(a, DN_A, DN_C)
-        self.assertSecureInfo(c, DN_A, DN_C)
-        yield self.assertMediaFlows(a, c)
-        self.assertMovedWithNewKeys(a, c, keys, (mark[0], mark[2]))
+        yield self.assertCarolPickedUp(a, b, c, keys, mark)
         yield self.hangUpAndCheckIdle(c, a)
 
     @bounded
