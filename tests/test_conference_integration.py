@@ -191,6 +191,31 @@ class ConferenceScenario:
         self.assertClearLegs(phones)
 
     @bounded
+    def portConference(self) -> Any:
+        """
+        Alice and Bob (TLS) conference the voice port 1/0/0, whose line
+        says Carol's tone: each phone hears the other and the port, and the
+        port's line hears both phones and not its own tone.
+
+        @return: C{(phones, marks)}, the marks as L{conference} returns them.
+        """
+        a, b = phones = yield self.register(True, True)
+        port = self.service.portService.port("1/0/0")
+        marks = yield self.conference(a, b, None, port)
+        port.backend.playSamples(sine(TONES[2], 4.0), name="carol")
+        recording = os.path.join(stateDirectory(self), "carol.wav")
+        port.backend.record(recording, self.service.runInThread)
+        yield self.record(*phones)
+        samples = yield port.backend.stopRecording()
+        self.assertHearsOthers(phones)
+        self.assertGreaterEqual(len(samples), (RECORDED_FRAMES - SETTLE) * 160)
+        heard = samples[SETTLE * 160:RECORDED_FRAMES * 160]
+        powers = [goertzelPower(heard, frequency) for frequency in TONES]
+        self.assertGreater(min(powers[:2]), 1e9, "the port does not hear both phones: %r" % (powers,))
+        self.assertLess(powers[2] * 100, min(powers[:2]), "the port hears its own tone: %r" % (powers,))
+        return phones, marks
+
+    @bounded
     def record(self, *phones: SimulatedPhone) -> Any:
         """Wait until each phone has decoded L{RECORDED_FRAMES} new frames."""
         for phone in phones:
@@ -555,23 +580,10 @@ class VoicePortConferenceIntegrationTests(ConferenceScenario, TestCase):
         terminates the port's media: only the IP legs are protected, and
         they are), CallInfo encrypted on both phones.
         """
-        a, b = phones = yield self.register(True, True)
-        port = self.service.portService.port("1/0/0")
-        marks = yield self.conference(a, b, None, port)
-        port.backend.playSamples(sine(TONES[2], 4.0), name="carol")
-        recording = os.path.join(stateDirectory(self), "carol.wav")
-        port.backend.record(recording, self.service.runInThread)
-        yield self.record(*phones)
-        samples = yield port.backend.stopRecording()
-        self.assertHearsOthers(phones)
+        phones, marks = yield self.portConference()
         self.assertConferenceSecurity(phones, marks, CallSecurityStatus.ENCRYPTED)
         [conference] = self.service.mediaFarm.bridges.conferences()
         self.assertTrue(conference.secure)
-        self.assertGreaterEqual(len(samples), (RECORDED_FRAMES - SETTLE) * 160)
-        heard = samples[SETTLE * 160:RECORDED_FRAMES * 160]
-        powers = [goertzelPower(heard, frequency) for frequency in TONES]
-        self.assertGreater(min(powers[:2]), 1e9, "the port does not hear both phones: %r" % (powers,))
-        self.assertLess(powers[2] * 100, min(powers[:2]), "the port hears its own tone: %r" % (powers,))
         result = yield runCommand(self.service, "show", "conference")
         self.assertRegex(result.text.splitlines()[1], r"^Conference 1 secure, created by 5001,")
 
@@ -610,20 +622,7 @@ class MgcpPortConferenceIntegrationTests(ConferenceScenario, TestCase):
         other and the port, and C{show conference} lists the port's
         participant with the phones'.
         """
-        a, b = phones = yield self.register(True, True)
-        port = self.service.portService.port("1/0/0")
-        yield self.conference(a, b, None, port)
-        port.backend.playSamples(sine(TONES[2], 4.0), name="carol")
-        recording = os.path.join(stateDirectory(self), "carol.wav")
-        port.backend.record(recording, self.service.runInThread)
-        yield self.record(*phones)
-        samples = yield port.backend.stopRecording()
-        self.assertHearsOthers(phones)
-        self.assertGreaterEqual(len(samples), (RECORDED_FRAMES - SETTLE) * 160)
-        heard = samples[SETTLE * 160:RECORDED_FRAMES * 160]
-        powers = [goertzelPower(heard, frequency) for frequency in TONES]
-        self.assertGreater(min(powers[:2]), 1e9, "the port does not hear both phones: %r" % (powers,))
-        self.assertLess(powers[2] * 100, min(powers[:2]), "the port hears its own tone: %r" % (powers,))
+        yield self.portConference()
         self.assertTrue(self.service.portEndpoints["1/0/0"].active, "1/0/0 still under local call control")
         result = yield runCommand(self.service, "show", "conference")
         [conference] = result.data["conferences"]
