@@ -167,6 +167,22 @@ class CallFeaturesIntegrationTests(TestCase):
         return {orc.rxKey.key for phone in phones for orc in phone.receivedOfType(m.OpenReceiveChannel)}
 
     @bounded
+    def bobRingingForAlice(self) -> Any:
+        """
+        Register Alice, Bob and Carol; Alice calls Bob, whose phone rings.
+
+        @return: C{(a, b, c, keys, mark)}: the phones, the rx keys they had
+            before the call (L{rxKeys}) and where their messages stood.
+        """
+        a, b, c = yield self.register(ALICE, BOB, CAROL)
+        keys = self.rxKeys(a, b, c)
+        mark = len(a.received), len(b.received), len(c.received)
+        a.offHook()
+        a.pressKeys(DN_B)
+        yield expect(b, RINGING, "ringing", mark[1])
+        return a, b, c, keys, mark
+
+    @bounded
     def assertCarolPickedUp(self, a: SimulatedPhone, b: SimulatedPhone, c: SimulatedPhone, keys: set[bytes],
                             mark: tuple[int, int, int]) -> Any:
         """
@@ -644,12 +660,7 @@ class CallFeaturesIntegrationTests(TestCase):
         connected (Alice sees Carol, padlock on), SRTP flows both ways with
         new keys for the new pair, and a third key set decrypts nothing.
         """
-        a, b, c = yield self.register(ALICE, BOB, CAROL)
-        keys = self.rxKeys(a, b, c)
-        mark = len(a.received), len(b.received), len(c.received)
-        a.offHook()
-        a.pressKeys(DN_B)
-        yield expect(b, RINGING, "ringing", mark[1])
+        a, b, c, keys, mark = yield self.bobRingingForAlice()
         c.softKey(SoftKeyEvent.GROUP_PICK_UP, 1, 0)
         yield self.assertCarolPickedUp(a, b, c, keys, mark)
         self.assertEqual([msg for msg in b.received[mark[1]:] if isinstance(msg, m.OpenReceiveChannel)], [])
@@ -664,12 +675,7 @@ class CallFeaturesIntegrationTests(TestCase):
         with new keys for the new pair, and a third key set decrypts
         nothing.
         """
-        a, b, c = yield self.register(ALICE, BOB, CAROL)
-        keys = self.rxKeys(a, b, c)
-        mark = len(a.received), len(b.received), len(c.received)
-        a.offHook()
-        a.pressKeys(DN_B)
-        yield expect(b, RINGING, "ringing", mark[1])
+        a, b, c, keys, mark = yield self.bobRingingForAlice()
         c.softKey(SoftKeyEvent.PICK_UP, 1, 0)
         yield expect(c, isMessage(m.StartTone, tone=Tone.INSIDE_DIAL), "PickUp dial tone", mark[2])
         c.pressKeys(DN_B)
