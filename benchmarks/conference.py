@@ -38,8 +38,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -83,45 +81,17 @@ def serve(reactor, peersPath: str, keysPath: str, audio: str, seconds: str):
     the ports' numbers, SSRCs and keys to C{keysPath}, print C{READY}, then
     obey GO, MARK (SIGUSR1) and STOP as C{media.serve} does.
     """
-    from twisted.internet import stdio
-    from twisted.internet.defer import Deferred
-    from twisted.protocols.basic import LineReceiver
-
     from srst.debug import DebugSwitches
     from srst.media.portrange import RtpPortAllocator
     from srst.media.srtp import generateKeys
     from srst.ports.bridge import BridgePool
     from srst.ports.g711 import G711Law
-    from srst.ports.media import MAX_CATCH_UP, MediaPump, PortMediaResources
+    from srst.ports.media import PortMediaResources
 
     quietLogging()
     with open(peersPath) as f:
         peers = json.load(f)
-
-    class MarkingPump(MediaPump):
-        """The pump, noting its ticks so that a mark never falls inside one (as in media.py)."""
-
-        inTick = False
-        pendingMark = None
-        skipped = 0
-        maxCount = 0
-        longestTick = 0.0
-
-        def _tick(self, count: int) -> None:
-            self.skipped += max(0, count - MAX_CATCH_UP)
-            self.maxCount = max(self.maxCount, count)
-            began = time.perf_counter()
-            self.inTick = True
-            try:
-                super()._tick(count)
-            finally:
-                self.inTick = False
-                self.longestTick = max(self.longestTick, time.perf_counter() - began)
-                pending, self.pendingMark = self.pendingMark, None
-                if pending is not None:
-                    pending()
-
-    pump = MarkingPump(reactor)
+    pump = media.markingPump(reactor)
     resources = PortMediaResources(reactor, RtpPortAllocator(HOST, PORT_RANGE), pump, debug=DebugSwitches())
 
     class NoEngine:
@@ -142,95 +112,20 @@ def serve(reactor, peersPath: str, keysPath: str, audio: str, seconds: str):
             txKeys, rxKeys = generateKeys(), generateKeys()
             port = bridge.addPort(index + 1, G711Law.ULAW, txKeys, rxKeys)
             ports.append((port, peers[first + index]))
-            described.append({"port": port.local[1], "ssrc": port.stream.ssrc,
-                              "tx": (txKeys.masterKey + txKeys.masterSalt).hex(),
-                              "rx": (rxKeys.masterKey + rxKeys.masterSalt).hex()})
+            described.append(media.legKeys(port.local[1], port.stream.ssrc, txKeys, rxKeys))
     media._writeAtomically(keysPath, json.dumps({"profile": int(txKeys.profile), "legs": described}))
-    finished: Deferred = Deferred()
 
     def mark() -> dict:
-        totals = dict.fromkeys(("sent", "rxPackets", "expected", "received", "lost", "duplicates",
-                                "authFailures", "replays", "wrongSource", "malformed", "delivered",
-                                "underruns", "overruns"), 0)
-        jitters = []
-        for port, _ in ports:
-            snap = port.snapshot()
-            totals["sent"] += snap.send.packets
-            totals["rxPackets"] += snap.receive.packets
-            totals["expected"] += snap.receive.expected
-            totals["received"] += snap.receive.received
-            totals["lost"] += snap.receive.lost
-            totals["duplicates"] += snap.receive.duplicates
-            for name in ("authFailures", "replays", "wrongSource", "malformed", "delivered"):
-                totals[name] += getattr(snap.counters, name)
-            totals["underruns"] += port.slot.underruns
-            totals["overruns"] += port.slot.overruns
-            jitters.append(snap.receive.jitterMs)
-        jitters.sort()
-        totals.update(time=reactor.seconds(), ticks=pump.ticks, pumped=len(pump), skipped=pump.skipped,
-                      maxCount=pump.maxCount, longestTickMs=1000 * pump.longestTick,
-                      gcCount=0, gcSeconds=0.0, gcLongestMs=0.0,
-                      jitterMeanMs=sum(jitters) / len(jitters) if jitters else 0.0,
-                      jitterMaxMs=jitters[-1] if jitters else 0.0)
-        return totals
+        return media.markFigures(reactor, pump, [port.snapshot() for port, _ in ports],
+                                 {"underruns": sum(port.slot.underruns for port, _ in ports),
+                                  "overruns": sum(port.slot.overruns for port, _ in ports)},
+                                 (0, 0.0, 0.0))
 
-    class Commands(LineReceiver):
-        delimiter = b"\n"
+    def start() -> None:
+        for port, peerPort in ports:
+            port.start((HOST, peerPort))
 
-        def reply(self, word: str, body: dict) -> None:
-            self.transport.write(("%s %s\n" % (word, json.dumps(body))).encode("ascii"))
-
-        def lineReceived(self, line: bytes) -> None:
-            command = line.strip().decode("ascii")
-            if command == "GO":
-                for port, peerPort in ports:
-                    port.start((HOST, peerPort))
-                self.reply("STARTED", {"time": reactor.seconds(), "pumped": len(pump)})
-            elif command == "STOP":
-                closing = pool.close()
-
-                def closed(_: object) -> None:
-                    self.reply("STOPPED", {"pumped": len(pump)})
-                    self.transport.loseConnection()  # flushes the reply; connectionLost ends the run
-
-                closing.addCallback(closed)
-
-        def connectionLost(self, reason: object = None) -> None:
-            if not finished.called:
-                finished.callback(None)
-
-    def writeMark() -> None:
-        figures = mark()
-        pump.maxCount, pump.longestTick = 0, 0.0
-        os.write(sys.stdout.fileno(), ("MARK %s\n" % (json.dumps(figures),)).encode("ascii"))
-
-    def markNow(signum: int, frame: object) -> None:
-        if pump.inTick:
-            pump.pendingMark = writeMark
-        else:
-            writeMark()
-
-    signal.signal(signal.SIGUSR1, markNow)
-    stdio.StandardIO(Commands(), reactor=reactor)
-    sys.stdout.write("READY\n")
-    sys.stdout.flush()
-    return finished
-
-
-class Router(media.Router):
-    """The bridge router child (this file's C{--serve})."""
-
-    def __init__(self, peersPath: str, keysPath: str, seconds: float) -> None:
-        command = [sys.executable, os.path.abspath(__file__), "--serve", peersPath, keysPath, "mix",
-                   str(seconds)]
-        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        self._buffer = b""
-        line = self.process.stdout.readline()
-        if line.strip() != b"READY":
-            self.process.kill()
-            raise RuntimeError(f"router: unexpected output {line!r}")
-        self.fd = self.process.stdout.fileno()
-        os.set_blocking(self.fd, False)
+    return media.obeyCommands(reactor, pump, mark, start, pool.close)
 
 
 def runConferences(conferences: int, seconds: float, warmup: float) -> dict:
@@ -247,7 +142,7 @@ def runConferences(conferences: int, seconds: float, warmup: float) -> dict:
         peersPath = os.path.join(workdir, "peers.json")
         keysPath = os.path.join(workdir, "keys.json")
         media._writeAtomically(peersPath, json.dumps(phones.ports))
-        router = Router(peersPath, keysPath, warmup + seconds + 5)
+        router = media.Router(peersPath, keysPath, "mix", warmup + seconds + 5, None, script=__file__)
         phones.load(keysPath)
         result = media._drive(router, phones, participants, seconds, warmup)
     finally:

@@ -195,38 +195,21 @@ def _rawSrtpRound(seconds: float) -> dict:
             "usPerOp": round(1e6 * cpu / (2 * done), 3), "packetBytes": len(packets[0])}
 
 
-def serve(reactor, peersPath: str, keysPath: str, audio: str, seconds: str):
-    """
-    Set up one leg per phone port listed in C{peersPath}, write the legs'
-    ports, SSRCs and keys to C{keysPath}, print C{READY}, then obey GO,
-    MARK and STOP on stdin.
-    """
-    from twisted.internet import stdio
-    from twisted.internet.defer import Deferred, DeferredList
-    from twisted.protocols.basic import LineReceiver
+SNAPSHOT_SUMS = ("sent", "rxPackets", "expected", "received", "lost", "duplicates",
+                 "authFailures", "replays", "wrongSource", "malformed", "delivered")
+"""The figures of a MARK summed over the legs' snapshots (L{markFigures})."""
 
-    from srst.debug import DebugSwitches
-    from srst.ports.config import Signal, VoicePortConfig
-    from srst.media.srtp import generateKeys
-    from srst.media.portrange import RtpPortAllocator
-    from srst.ports.media import MAX_CATCH_UP, MediaPump, PortMediaLeg
-    from srst.ports.simulated import SimulatedBackend
-    from srst.ports.tones import CallProgressTone
-    from srst.ports.voiceport import newVoicePort
 
-    quietLogging()
-    if MAX_CATCH_UP != MAX_CATCH_UP_SHOWN:
-        raise RuntimeError(f"srst.ports.media.MAX_CATCH_UP is {MAX_CATCH_UP}; update MAX_CATCH_UP_SHOWN")
-    with open(peersPath) as f:
-        peers = json.load(f)
-    samples = _audioSamples(float(seconds)) if audio == "samples" else ()
+def markingPump(reactor):
+    """
+    @return: the router's pump, noting when it is inside a tick so that a
+        mark is never taken halfway through one (which would count some
+        legs' packets of that tick and not others'); it also notes the
+        ticks it skipped, its largest catch-up and its longest tick.
+    """
+    from srst.ports.media import MAX_CATCH_UP, MediaPump
+
     class MarkingPump(MediaPump):
-        """
-        The router's pump, noting when it is inside a tick so that a mark
-        is never taken halfway through one (which would count some legs'
-        packets of that tick and not others').
-        """
-
         inTick = False
         pendingMark = None
         skipped = 0
@@ -247,8 +230,134 @@ def serve(reactor, peersPath: str, keysPath: str, audio: str, seconds: str):
                 if pending is not None:
                     pending()
 
+    return MarkingPump(reactor)
+
+
+def markFigures(reactor, pump, snapshots: list, sums: dict, gcFigures: tuple[int, float, float]) -> dict:
+    """
+    The figures of one MARK.
+
+    @param pump: the L{markingPump}.
+    @param snapshots: every leg's snapshot (send, receive, counters).
+    @param sums: the router's own sums, after the legs' L{SNAPSHOT_SUMS}.
+    @param gcFigures: C{(count, seconds, longestMs)} of the collector's pauses.
+    """
+    totals = dict.fromkeys(SNAPSHOT_SUMS, 0)
+    totals.update(sums)
+    jitters = []
+    for snap in snapshots:
+        totals["sent"] += snap.send.packets
+        totals["rxPackets"] += snap.receive.packets
+        totals["expected"] += snap.receive.expected
+        totals["received"] += snap.receive.received
+        totals["lost"] += snap.receive.lost
+        totals["duplicates"] += snap.receive.duplicates
+        for name in ("authFailures", "replays", "wrongSource", "malformed", "delivered"):
+            totals[name] += getattr(snap.counters, name)
+        jitters.append(snap.receive.jitterMs)
+    jitters.sort()
+    gcCount, gcSeconds, gcLongestMs = gcFigures
+    totals.update(time=reactor.seconds(), ticks=pump.ticks, pumped=len(pump), skipped=pump.skipped,
+                  maxCount=pump.maxCount, longestTickMs=1000 * pump.longestTick,
+                  gcCount=gcCount, gcSeconds=gcSeconds, gcLongestMs=gcLongestMs,
+                  jitterMeanMs=sum(jitters) / len(jitters) if jitters else 0.0,
+                  jitterMaxMs=jitters[-1] if jitters else 0.0)
+    return totals
+
+
+def legKeys(port: int, ssrc: int, txKeys, rxKeys) -> dict:
+    """@return: what the keys file says of one leg: its port, SSRC and both keys (hex)."""
+    return {"port": port, "ssrc": ssrc,
+            "tx": (txKeys.masterKey + txKeys.masterSalt).hex(),
+            "rx": (rxKeys.masterKey + rxKeys.masterSalt).hex()}
+
+
+def obeyCommands(reactor, pump, mark, start, stop):
+    """
+    Print C{READY}, then obey the parent: C{GO} on stdin calls C{start()}
+    and replies C{STARTED}; C{STOP} waits for C{stop()}'s L{Deferred},
+    replies C{STOPPED} and closes stdout; SIGUSR1 writes C{MARK} with
+    C{mark()}'s figures (never inside a pump tick).
+
+    @param pump: the L{markingPump}.
+    @return: a L{Deferred} firing when the parent's pipe closes.
+    """
+    from twisted.internet import stdio
+    from twisted.internet.defer import Deferred
+    from twisted.protocols.basic import LineReceiver
+
+    finished: Deferred = Deferred()
+
+    class Commands(LineReceiver):
+        delimiter = b"\n"
+
+        def reply(self, word: str, body: dict) -> None:
+            self.transport.write(("%s %s\n" % (word, json.dumps(body))).encode("ascii"))
+
+        def lineReceived(self, line: bytes) -> None:
+            command = line.strip().decode("ascii")
+            if command == "GO":
+                start()
+                self.reply("STARTED", {"time": reactor.seconds(), "pumped": len(pump)})
+            elif command == "STOP":
+                closing = stop()
+
+                def closed(_: object) -> None:
+                    self.reply("STOPPED", {"pumped": len(pump)})
+                    self.transport.loseConnection()  # flushes the reply; connectionLost ends the run
+
+                closing.addCallback(closed)
+
+        def connectionLost(self, reason: object = None) -> None:
+            if not finished.called:
+                finished.callback(None)
+
+    def writeMark() -> None:
+        figures = mark()
+        pump.maxCount, pump.longestTick = 0, 0.0  # the next mark reports the window's worst
+        os.write(sys.stdout.fileno(), ("MARK %s\n" % (json.dumps(figures),)).encode("ascii"))
+
+    def markNow(signum: int, frame: object) -> None:
+        # A signal handler, not a stdin command: it runs between two bytecodes even while one
+        # reactor iteration drains a long backlog, so an overloaded router still answers on time;
+        # inside a pump tick it waits for the tick's end.
+        if pump.inTick:
+            pump.pendingMark = writeMark
+        else:
+            writeMark()
+
+    signal.signal(signal.SIGUSR1, markNow)
+    stdio.StandardIO(Commands(), reactor=reactor)
+    sys.stdout.write("READY\n")
+    sys.stdout.flush()
+    return finished
+
+
+def serve(reactor, peersPath: str, keysPath: str, audio: str, seconds: str):
+    """
+    Set up one leg per phone port listed in C{peersPath}, write the legs'
+    ports, SSRCs and keys to C{keysPath}, print C{READY}, then obey GO,
+    MARK and STOP on stdin.
+    """
+    from twisted.internet.defer import DeferredList
+
+    from srst.debug import DebugSwitches
+    from srst.ports.config import Signal, VoicePortConfig
+    from srst.media.srtp import generateKeys
+    from srst.media.portrange import RtpPortAllocator
+    from srst.ports.media import MAX_CATCH_UP, PortMediaLeg
+    from srst.ports.simulated import SimulatedBackend
+    from srst.ports.tones import CallProgressTone
+    from srst.ports.voiceport import newVoicePort
+
+    quietLogging()
+    if MAX_CATCH_UP != MAX_CATCH_UP_SHOWN:
+        raise RuntimeError(f"srst.ports.media.MAX_CATCH_UP is {MAX_CATCH_UP}; update MAX_CATCH_UP_SHOWN")
+    with open(peersPath) as f:
+        peers = json.load(f)
+    samples = _audioSamples(float(seconds)) if audio == "samples" else ()
     allocator = RtpPortAllocator(HOST, PORT_RANGE)
-    pump = MarkingPump(reactor)
+    pump = markingPump(reactor)
     debug = DebugSwitches()
     collections = {"began": 0.0, "count": 0, "seconds": 0.0, "longest": 0.0}
 
@@ -274,88 +383,27 @@ def serve(reactor, peersPath: str, keysPath: str, audio: str, seconds: str):
                            txKeys=txKeys, rxKeys=rxKeys)
         local = leg.open()
         legs.append((leg, peerPort))
-        described.append({"port": local[1], "ssrc": leg.stream.ssrc,
-                          "tx": (txKeys.masterKey + txKeys.masterSalt).hex(),
-                          "rx": (rxKeys.masterKey + rxKeys.masterSalt).hex()})
+        described.append(legKeys(local[1], leg.stream.ssrc, txKeys, rxKeys))
     _writeAtomically(keysPath, json.dumps({"profile": int(txKeys.profile), "legs": described}))
-    finished: Deferred = Deferred()
 
     def mark() -> dict:
-        totals = dict.fromkeys(("sent", "rxPackets", "expected", "received", "lost", "duplicates",
-                                "authFailures", "replays", "wrongSource", "malformed", "delivered",
-                                "portTx", "portRx"), 0)
-        jitters = []
-        for leg, _ in legs:
-            snap = leg.snapshot()
-            totals["sent"] += snap.send.packets
-            totals["rxPackets"] += snap.receive.packets
-            totals["expected"] += snap.receive.expected
-            totals["received"] += snap.receive.received
-            totals["lost"] += snap.receive.lost
-            totals["duplicates"] += snap.receive.duplicates
-            for name in ("authFailures", "replays", "wrongSource", "malformed", "delivered"):
-                totals[name] += getattr(snap.counters, name)
-            totals["portTx"] += leg.port.txPackets
-            totals["portRx"] += leg.port.rxPackets
-            jitters.append(snap.receive.jitterMs)
-        jitters.sort()
-        totals.update(time=reactor.seconds(), ticks=pump.ticks, pumped=len(pump), skipped=pump.skipped,
-                      maxCount=pump.maxCount, longestTickMs=1000 * pump.longestTick,
-                      gcCount=collections["count"], gcSeconds=collections["seconds"],
-                      gcLongestMs=1000 * collections["longest"],
-                      jitterMeanMs=sum(jitters) / len(jitters) if jitters else 0.0,
-                      jitterMaxMs=jitters[-1] if jitters else 0.0)
-        return totals
+        figures = markFigures(reactor, pump, [leg.snapshot() for leg, _ in legs],
+                              {"portTx": sum(leg.port.txPackets for leg, _ in legs),
+                               "portRx": sum(leg.port.rxPackets for leg, _ in legs)},
+                              (collections["count"], collections["seconds"], 1000 * collections["longest"]))
+        collections["longest"] = 0.0  # the next mark reports the window's longest pause
+        return figures
 
-    class Commands(LineReceiver):
-        delimiter = b"\n"
+    def start() -> None:
+        for leg, peerPort in legs:
+            leg.start((HOST, peerPort))
+            if audio == "samples":
+                leg.port.dsp.playSamples(samples)
+            elif audio == "tone":
+                leg.port.playTone(CallProgressTone.DIAL)
 
-        def reply(self, word: str, body: dict) -> None:
-            self.transport.write(("%s %s\n" % (word, json.dumps(body))).encode("ascii"))
-
-        def lineReceived(self, line: bytes) -> None:
-            command = line.strip().decode("ascii")
-            if command == "GO":
-                for leg, peerPort in legs:
-                    leg.start((HOST, peerPort))
-                    if audio == "samples":
-                        leg.port.dsp.playSamples(samples)
-                    elif audio == "tone":
-                        leg.port.playTone(CallProgressTone.DIAL)
-                self.reply("STARTED", {"time": reactor.seconds(), "pumped": len(pump)})
-            elif command == "STOP":
-                closing = DeferredList([leg.close() for leg, _ in legs], consumeErrors=True)
-
-                def closed(_: object) -> None:
-                    self.reply("STOPPED", {"pumped": len(pump)})
-                    self.transport.loseConnection()  # flushes the reply; connectionLost ends the run
-
-                closing.addCallback(closed)
-
-        def connectionLost(self, reason: object = None) -> None:
-            if not finished.called:
-                finished.callback(None)
-
-    def writeMark() -> None:
-        figures = mark()
-        pump.maxCount, pump.longestTick = 0, 0.0  # the next mark reports the window's worst
-        collections["longest"] = 0.0
-        os.write(sys.stdout.fileno(), ("MARK %s\n" % (json.dumps(figures),)).encode("ascii"))
-
-    def markNow(signum: int, frame: object) -> None:
-        # A signal handler, not a stdin command: it runs between two bytecodes even while one
-        # reactor iteration drains a long backlog, so an overloaded router still answers on time;
-        # inside a pump tick it waits for the tick's end.
-        if pump.inTick:
-            pump.pendingMark = writeMark
-        else:
-            writeMark()
-
-    signal.signal(signal.SIGUSR1, markNow)
-    stdio.StandardIO(Commands(), reactor=reactor)
-    sys.stdout.write("READY\n")
-    sys.stdout.flush()
-    return finished
+    return obeyCommands(reactor, pump, mark, start,
+                        lambda: DeferredList([leg.close() for leg, _ in legs], consumeErrors=True))
 
 
 def serveMain(args: list[str], profilePath: str | None) -> int:
@@ -386,8 +434,12 @@ class Router:
     """The router child process and its control pipe."""
 
     def __init__(self, peersPath: str, keysPath: str, audio: str, seconds: float,
-                 profilePath: str | None) -> None:
-        command = [sys.executable, os.path.abspath(__file__), "--serve", peersPath, keysPath, audio,
+                 profilePath: str | None, script: str = __file__) -> None:
+        """
+        @param script: the benchmark whose C{--serve} the child runs (this
+            file, or one that serves other legs the same way).
+        """
+        command = [sys.executable, os.path.abspath(script), "--serve", peersPath, keysPath, audio,
                    str(seconds)]
         if profilePath:
             command += ["--profile-out", profilePath]

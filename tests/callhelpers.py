@@ -57,6 +57,7 @@ from srst.sccp.constants import (
 )
 from srst.tools._phoneclient import SimulatedPhone
 from tests.pkihelpers import makePhoneCertificate
+from tests.routerhelpers import bounded
 from tests.test_sccp_station import NOW, Phone, Router, makeConfig, phoneCA, secureConnect, types
 
 # -- device-neutral fakes ------------------------------------------------------------------------
@@ -593,6 +594,45 @@ def waitUntil(condition: Callable[[], bool], what: str, *phones: SimulatedPhone,
             phone.media.addPacketObserver(check)
     timer = reactor.callLater(timeout, expire)
     return done
+
+
+@bounded
+def expect(phone: SimulatedPhone, predicate: Callable[[m.Message], bool], what: str,
+           since: int = 0, timeout: float = 5.0) -> Any:
+    """
+    Wait for a message satisfying C{predicate} in C{phone.received[since:]}.
+
+    @return: a L{Deferred} firing with the first such message.
+    @raise AssertionError: when none arrives within C{timeout} seconds.
+    """
+    found: list[m.Message] = []
+
+    def check() -> bool:
+        found[:] = [msg for msg in phone.received[since:] if predicate(msg)][:1]
+        return bool(found)
+
+    yield waitUntil(check, "%s: %s" % (phone.deviceName, what), phone, timeout=timeout)
+    return found[0]
+
+
+@bounded
+def answeredCall(caller: SimulatedPhone, callee: SimulatedPhone, number: str) -> Any:
+    """
+    C{caller} dials C{number}, C{callee} answers: wait until both are
+    connected and both send media.
+
+    @return: a L{Deferred} firing with the caller's CallState (connected).
+    """
+    mark = len(caller.received), len(callee.received)
+    caller.offHook()
+    caller.pressKeys(number)
+    yield expect(callee, isCallState(CallState.RING_IN), "ringing", mark[1])
+    callee.offHook()
+    connected = yield expect(caller, isCallState(CallState.CONNECTED), "connected", mark[0])
+    yield expect(callee, isCallState(CallState.CONNECTED), "callee connected", mark[1])
+    yield waitUntil(lambda: len(caller.media.transmitters) == 1 and len(callee.media.transmitters) == 1,
+                    "both phones sending", caller, callee)
+    return connected
 
 
 def autoAck(phone: SimulatedPhone, port: int) -> None:

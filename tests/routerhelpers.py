@@ -49,6 +49,18 @@ admin:
   socket: {socket}
 """
 
+# The opening of a call-manager-fallback section that registers phones on
+# both ports of 127.0.0.1 and trusts LSCs from the capf trustpoint (see
+# tests.phonehelpers.routerYamlWithCapf): a test appends its own keys, each
+# starting on a new line, as in SECURE_CMF_HEAD + """\n  max-ephones: 4 ...""".
+SECURE_CMF_HEAD = """
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+  port: 0
+  secure-port: 0
+  trustpoint: srstca
+  phone-trustpoints: [capf]"""
+
 SEED_POLICY = """
 access-lists:
   140:

@@ -7,7 +7,7 @@ endpoints and a fake bridge pool (L{tests.mediafakes}).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
@@ -40,10 +40,16 @@ def conferenceCalls(secure: tuple[bool, bool, bool] = (False, False, False), max
     return calls, bridges, music
 
 
-def consulting(calls: Calls) -> tuple[Any, Any, Any, Any]:
-    """Alice, talking to Bob, presses Confrn and calls Carol, who answers; the events are cleared."""
+def consulting(calls: Calls, press: Callable[[Any], Any] | None = None) -> tuple[Any, Any, Any, Any]:
+    """
+    Alice, talking to Bob, presses Confrn and calls Carol, who answers; the
+    events are cleared.
+
+    @param press: what Alice presses instead of Confrn (the engine's
+        C{transfer}): it takes her leg and returns the consult leg.
+    """
     legA, legB = calls.connected()
-    consult = calls.engine.conference(legA)
+    consult = (press or calls.engine.conference)(legA)
     calls.setup.dial(consult, "2003")
     [legC] = calls.engine.legsOf(calls.c)
     calls.engine.answer(legC)
@@ -326,12 +332,7 @@ class ConferenceTests(SynchronousTestCase):
         transfer is gone.
         """
         calls, bridges, music = conferenceCalls()
-        legA, legB = calls.connected()
-        consult = calls.engine.transfer(legA)
-        calls.setup.dial(consult, "2003")
-        [legC] = calls.engine.legsOf(calls.c)
-        calls.engine.answer(legC)
-        calls.clear()
+        legA, legB, consult, legC = consulting(calls, calls.engine.transfer)
         calls.engine.join(consult)
         [bridge] = bridges.bridges
         self.assertTrue(legA.merged)

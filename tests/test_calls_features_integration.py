@@ -35,20 +35,14 @@ from srst.sccp.constants import (
 )
 from srst.tools._phoneclient import SimulatedPhone
 from srst.tools.cli import main as cliMain
-from tests.callhelpers import isCallState, isMessage, waitUntil
+from tests.callhelpers import expect, isCallState, isMessage, waitUntil
 from tests.phonehelpers import registeredPhone, routerYamlWithCapf
-from tests.routerhelpers import bounded, runCommand, startRouter, stateDirectory
+from tests.routerhelpers import SECURE_CMF_HEAD, bounded, runCommand, startRouter, stateDirectory
 
 ALICE, BOB, CAROL, DESK1, DESK2 = "0000000000F1", "0000000000F2", "0000000000F3", "0000000000F4", "0000000000F5"
 DN_A, DN_B, DN_C, DN_SHARED = "3001", "3002", "3003", "3004"
 
-CMF = """
-call-manager-fallback:
-  ip-source-address: 127.0.0.1
-  port: 0
-  secure-port: 0
-  trustpoint: srstca
-  phone-trustpoints: [capf]
+CMF = SECURE_CMF_HEAD + """
   max-ephones: 10
   max-dn: "50 dual-line"
   transfer-system: full-consult
@@ -79,25 +73,6 @@ FEATURES_CMF = CMF.replace("  ephones:\n", """\
 
 RINGING = isMessage(m.SetRinger, ringMode=RingMode.INSIDE)
 HOLD_TONE = isMessage(m.StartTone, tone=Tone.HOLD)
-
-
-@bounded
-def expect(phone: SimulatedPhone, predicate: Callable[[m.Message], bool], what: str,
-           since: int = 0, timeout: float = 5.0) -> Any:
-    """
-    Wait for a message satisfying C{predicate} in C{phone.received[since:]}.
-
-    @return: a L{Deferred} firing with the first such message.
-    @raise AssertionError: when none arrives within C{timeout} seconds.
-    """
-    found: list[m.Message] = []
-
-    def check() -> bool:
-        found[:] = [msg for msg in phone.received[since:] if predicate(msg)][:1]
-        return bool(found)
-
-    yield waitUntil(check, "%s: %s" % (phone.deviceName, what), phone, timeout=timeout)
-    return found[0]
 
 
 class CallFeaturesIntegrationTests(TestCase):
@@ -190,6 +165,44 @@ class CallFeaturesIntegrationTests(TestCase):
     def rxKeys(self, *phones: SimulatedPhone) -> set[bytes]:
         """@return: every rx key the router gave these phones so far."""
         return {orc.rxKey.key for phone in phones for orc in phone.receivedOfType(m.OpenReceiveChannel)}
+
+    @bounded
+    def bobRingingForAlice(self) -> Any:
+        """
+        Register Alice, Bob and Carol; Alice calls Bob, whose phone rings.
+
+        @return: C{(a, b, c, keys, mark)}: the phones, the rx keys they had
+            before the call (L{rxKeys}) and where their messages stood.
+        """
+        a, b, c = yield self.register(ALICE, BOB, CAROL)
+        keys = self.rxKeys(a, b, c)
+        mark = len(a.received), len(b.received), len(c.received)
+        a.offHook()
+        a.pressKeys(DN_B)
+        yield expect(b, RINGING, "ringing", mark[1])
+        return a, b, c, keys, mark
+
+    @bounded
+    def assertCarolPickedUp(self, a: SimulatedPhone, b: SimulatedPhone, c: SimulatedPhone, keys: set[bytes],
+                            mark: tuple[int, int, int]) -> Any:
+        """
+        Carol picked up Alice's call to Bob: Carol and Alice are connected,
+        Bob is back on hook with his ringer off, each of Alice and Carol
+        sees the other with the padlock on, and SRTP flows between them
+        with new keys (L{assertMovedWithNewKeys} against C{keys}).
+
+        @param mark: where the three phones' messages stood before the call.
+        """
+        yield expect(c, isCallState(CallState.CONNECTED), "Carol connected", mark[2])
+        yield expect(a, isCallState(CallState.CONNECTED), "Alice connected", mark[0])
+        yield expect(b, isCallState(CallState.ON_HOOK), "Bob back on hook", mark[1])
+        self.assertEqual(b.receivedOfType(m.SetRinger)[-1].ringMode, RingMode.OFF)
+        yield expect(a, isMessage(m.CallInfo, calledParty=DN_C), "Alice sees Carol", mark[0])
+        yield expect(c, isMessage(m.CallInfo, callingParty=DN_A), "Carol sees Alice", mark[2])
+        self.assertSecureInfo(a, DN_A, DN_C)
+        self.assertSecureInfo(c, DN_A, DN_C)
+        yield self.assertMediaFlows(a, c)
+        self.assertMovedWithNewKeys(a, c, keys, (mark[0], mark[2]))
 
     @bounded
     def hangUpAndCheckIdle(self, phone: SimulatedPhone, *others: SimulatedPhone) -> Any:
@@ -530,6 +543,25 @@ class CallFeaturesIntegrationTests(TestCase):
         yield self.hangUpAndCheckIdle(desk, a)
 
     @bounded
+    def callByStimulus(self, caller: SimulatedPhone, calling: str, callee: SimulatedPhone, called: str,
+                       stimulus: int, instance: int, what: str) -> Any:
+        """
+        C{caller} (number C{calling}) on hook presses C{stimulus}
+        C{instance}: it dials C{called}, C{callee} rings (C{what}) and
+        answers; SRTP flows and the caller's CallInfo is secure; then the
+        caller hangs up and both phones are idle.
+        """
+        mark = len(caller.received), len(callee.received)
+        caller.stimulus(stimulus, instance)
+        yield expect(callee, RINGING, what, mark[1])
+        self.assertEqual(caller.receivedOfType(m.DialedNumber)[-1].dialedNumber, called)
+        callee.offHook()
+        yield expect(caller, isCallState(CallState.CONNECTED), "connected", mark[0])
+        yield self.assertMediaFlows(caller, callee)
+        self.assertSecureInfo(caller, calling, called)
+        yield self.hangUpAndCheckIdle(caller, callee)
+
+    @bounded
     def test_speedDialAndRedial(self) -> None:
         """
         Alice's speed-dial button (3002) on hook goes off hook and rings
@@ -538,15 +570,7 @@ class CallFeaturesIntegrationTests(TestCase):
         Active" and Alice can still call.
         """
         a, b = yield self.register(ALICE, BOB)
-        mark = len(a.received), len(b.received)
-        a.stimulus(Stimulus.SPEED_DIAL, 1)
-        yield expect(b, RINGING, "ringing from the speed dial", mark[1])
-        self.assertEqual(a.receivedOfType(m.DialedNumber)[-1].dialedNumber, DN_B)
-        b.offHook()
-        yield expect(a, isCallState(CallState.CONNECTED), "connected", mark[0])
-        yield self.assertMediaFlows(a, b)
-        self.assertSecureInfo(a, DN_A, DN_B)
-        yield self.hangUpAndCheckIdle(a, b)
+        yield self.callByStimulus(a, DN_A, b, DN_B, Stimulus.SPEED_DIAL, 1, "ringing from the speed dial")
         mark = len(a.received), len(b.received)
         a.softKey(SoftKeyEvent.REDIAL, 1, 0)
         yield expect(b, RINGING, "ringing from Redial", mark[1])
@@ -566,15 +590,7 @@ class CallFeaturesIntegrationTests(TestCase):
         the voicemail system, rings and answers; SRTP flows.
         """
         a, c = yield self.register(ALICE, CAROL)
-        mark = len(a.received), len(c.received)
-        a.stimulus(Stimulus.VOICE_MAIL, 0)
-        yield expect(c, RINGING, "ringing from the Messages button", mark[1])
-        self.assertEqual(a.receivedOfType(m.DialedNumber)[-1].dialedNumber, DN_C)
-        c.offHook()
-        yield expect(a, isCallState(CallState.CONNECTED), "connected", mark[0])
-        yield self.assertMediaFlows(a, c)
-        self.assertSecureInfo(a, DN_A, DN_C)
-        yield self.hangUpAndCheckIdle(a, c)
+        yield self.callByStimulus(a, DN_A, c, DN_C, Stimulus.VOICE_MAIL, 0, "ringing from the Messages button")
 
     @bounded
     def test_messageWaitingLamp(self) -> None:
@@ -644,24 +660,10 @@ class CallFeaturesIntegrationTests(TestCase):
         connected (Alice sees Carol, padlock on), SRTP flows both ways with
         new keys for the new pair, and a third key set decrypts nothing.
         """
-        a, b, c = yield self.register(ALICE, BOB, CAROL)
-        keys = self.rxKeys(a, b, c)
-        mark = len(a.received), len(b.received), len(c.received)
-        a.offHook()
-        a.pressKeys(DN_B)
-        yield expect(b, RINGING, "ringing", mark[1])
+        a, b, c, keys, mark = yield self.bobRingingForAlice()
         c.softKey(SoftKeyEvent.GROUP_PICK_UP, 1, 0)
-        yield expect(c, isCallState(CallState.CONNECTED), "Carol connected", mark[2])
-        yield expect(a, isCallState(CallState.CONNECTED), "Alice connected", mark[0])
-        yield expect(b, isCallState(CallState.ON_HOOK), "Bob back on hook", mark[1])
-        self.assertEqual(b.receivedOfType(m.SetRinger)[-1].ringMode, RingMode.OFF)
+        yield self.assertCarolPickedUp(a, b, c, keys, mark)
         self.assertEqual([msg for msg in b.received[mark[1]:] if isinstance(msg, m.OpenReceiveChannel)], [])
-        yield expect(a, isMessage(m.CallInfo, calledParty=DN_C), "Alice sees Carol", mark[0])
-        yield expect(c, isMessage(m.CallInfo, callingParty=DN_A), "Carol sees Alice", mark[2])
-        self.assertSecureInfo(a, DN_A, DN_C)
-        self.assertSecureInfo(c, DN_A, DN_C)
-        yield self.assertMediaFlows(a, c)
-        self.assertMovedWithNewKeys(a, c, keys, (mark[0], mark[2]))
         yield self.hangUpAndCheckIdle(a, c)
 
     @bounded
@@ -673,25 +675,11 @@ class CallFeaturesIntegrationTests(TestCase):
         with new keys for the new pair, and a third key set decrypts
         nothing.
         """
-        a, b, c = yield self.register(ALICE, BOB, CAROL)
-        keys = self.rxKeys(a, b, c)
-        mark = len(a.received), len(b.received), len(c.received)
-        a.offHook()
-        a.pressKeys(DN_B)
-        yield expect(b, RINGING, "ringing", mark[1])
+        a, b, c, keys, mark = yield self.bobRingingForAlice()
         c.softKey(SoftKeyEvent.PICK_UP, 1, 0)
         yield expect(c, isMessage(m.StartTone, tone=Tone.INSIDE_DIAL), "PickUp dial tone", mark[2])
         c.pressKeys(DN_B)
-        yield expect(c, isCallState(CallState.CONNECTED), "Carol connected", mark[2])
-        yield expect(a, isCallState(CallState.CONNECTED), "Alice connected", mark[0])
-        yield expect(b, isCallState(CallState.ON_HOOK), "Bob back on hook", mark[1])
-        self.assertEqual(b.receivedOfType(m.SetRinger)[-1].ringMode, RingMode.OFF)
-        yield expect(a, isMessage(m.CallInfo, calledParty=DN_C), "Alice sees Carol", mark[0])
-        yield expect(c, isMessage(m.CallInfo, callingParty=DN_A), "Carol sees Alice", mark[2])
-        self.assertSecureInfo(a, DN_A, DN_C)
-        self.assertSecureInfo(c, DN_A, DN_C)
-        yield self.assertMediaFlows(a, c)
-        self.assertMovedWithNewKeys(a, c, keys, (mark[0], mark[2]))
+        yield self.assertCarolPickedUp(a, b, c, keys, mark)
         yield self.hangUpAndCheckIdle(c, a)
 
     @bounded
@@ -725,13 +713,7 @@ class CallFeaturesIntegrationTests(TestCase):
         yield self.hangUpAndCheckIdle(c, b)
 
 
-FORWARD_ALL_CMF = """
-call-manager-fallback:
-  ip-source-address: 127.0.0.1
-  port: 0
-  secure-port: 0
-  trustpoint: srstca
-  phone-trustpoints: [capf]
+FORWARD_ALL_CMF = SECURE_CMF_HEAD + """
   max-ephones: 10
   max-dn: 50
   call-forward: {all: "3003"}

@@ -32,10 +32,10 @@ from srst.sccp.constants import CallSecurityStatus, CallState, SoftKeyEvent
 from srst.tools._phoneclient import SimulatedPhone
 from srst.tools._phonemedia import sineFrames
 from tests.audiohelpers import decodePayloads
-from tests.callhelpers import isCallState, waitUntil
+from tests.callhelpers import answeredCall, expect, isCallState, waitUntil
 from tests.dtmfhelpers import goertzelPower
 from tests.phonehelpers import registeredPhone, routerYamlWithCapf
-from tests.routerhelpers import bounded, freePort, routerYaml, runCommand, startRouter, stateDirectory
+from tests.routerhelpers import SECURE_CMF_HEAD, bounded, freePort, routerYaml, runCommand, startRouter, stateDirectory
 from tests.test_moh_integration import startFallbackRouter
 
 ALICE, BOB, CAROL = "0000000000C1", "0000000000C2", "0000000000C3"
@@ -43,34 +43,23 @@ DN_B, DN_C = "5002", "5003"
 TONES = (500.0, 1100.0, 1700.0)
 """Alice's, Bob's and Carol's voices."""
 
+PHONES = """
+  max-ephones: 4
+  max-dn: 4
+  max-conferences: 2
+  ephones:
+    - {mac: 0000.0000.00C1, type: "7970", buttons: [{line: 1, dn: "5001", name: Alice}]}
+    - {mac: 0000.0000.00C2, type: "7970", buttons: [{line: 1, dn: "5002", name: Bob}]}
+    - {mac: 0000.0000.00C3, type: "7970", buttons: [{line: 1, dn: "5003", name: Carol}]}
+"""
+"""The keys after the opening of either section: Alice, Bob and Carol, two bridges."""
+
 CMF = """
 call-manager-fallback:
   ip-source-address: 127.0.0.1
-  port: 0
-  max-ephones: 4
-  max-dn: 4
-  max-conferences: 2
-  ephones:
-    - {mac: 0000.0000.00C1, type: "7970", buttons: [{line: 1, dn: "5001", name: Alice}]}
-    - {mac: 0000.0000.00C2, type: "7970", buttons: [{line: 1, dn: "5002", name: Bob}]}
-    - {mac: 0000.0000.00C3, type: "7970", buttons: [{line: 1, dn: "5003", name: Carol}]}
-"""
+  port: 0""" + PHONES
 
-SECURE_CMF = """
-call-manager-fallback:
-  ip-source-address: 127.0.0.1
-  port: 0
-  secure-port: 0
-  trustpoint: srstca
-  phone-trustpoints: [capf]
-  max-ephones: 4
-  max-dn: 4
-  max-conferences: 2
-  ephones:
-    - {mac: 0000.0000.00C1, type: "7970", buttons: [{line: 1, dn: "5001", name: Alice}]}
-    - {mac: 0000.0000.00C2, type: "7970", buttons: [{line: 1, dn: "5002", name: Bob}]}
-    - {mac: 0000.0000.00C3, type: "7970", buttons: [{line: 1, dn: "5003", name: Carol}]}
-"""
+SECURE_CMF = SECURE_CMF_HEAD + PHONES
 """L{CMF} with a secure port and the phones' LSC issuer as a trustpoint."""
 
 LIMITED_CMF = CMF.replace("max-ephones: 4", "max-ephones: 6").replace("max-dn: 4", "max-dn: 6").replace(
@@ -101,22 +90,6 @@ SETTLE = 5
 RECORDED_FRAMES = 30
 
 
-@bounded
-def expect(phone: SimulatedPhone, predicate: Any, what: str, since: int = 0) -> Any:
-    """
-    @return: a L{Deferred} firing with the first message since C{since}
-        that satisfies C{predicate}.
-    """
-    found: list[m.Message] = []
-
-    def check() -> bool:
-        found[:] = [msg for msg in phone.received[since:] if predicate(msg)][:1]
-        return bool(found)
-
-    yield waitUntil(check, "%s: %s" % (phone.deviceName, what), phone)
-    return found[0]
-
-
 class ConferenceScenario:
     """
     The steps and checks every conference test shares (mixed into a
@@ -124,6 +97,7 @@ class ConferenceScenario:
     """
 
     service: Any
+    timeout = 20
 
     def lastRef(self, phone: SimulatedPhone, state: int, since: int = 0) -> int:
         """@return: the call reference of the last CallState C{state} since C{since}."""
@@ -155,12 +129,8 @@ class ConferenceScenario:
             second Confrn.
         """
         phones = [phone for phone in (a, b, c) if phone is not None]
-        a.offHook()
-        a.pressKeys(DN_B)
-        yield expect(b, isCallState(CallState.RING_IN), "Bob rings")
-        b.offHook()
-        yield expect(a, isCallState(CallState.CONNECTED), "Alice connected to Bob")
-        refAB = self.lastRef(a, CallState.CONNECTED)
+        connected = yield answeredCall(a, b, DN_B)
+        refAB = connected.callReference
 
         mark = len(a.received)
         a.softKey(SoftKeyEvent.CONFRN, 1, refAB)
@@ -191,6 +161,59 @@ class ConferenceScenario:
 
         yield waitUntil(bridged, "three on the bridge", *phones)
         return marks
+
+    @bounded
+    def heardConference(self, *tls: bool, secure: bool) -> Any:
+        """
+        Register Alice, Bob and Carol (C{tls} as for L{register}) and
+        conference them: each hears the other two; every phone is shown the
+        conference encrypted if C{secure}, else not, and the bridge is
+        secure or not alike.
+
+        @return: C{(phones, marks)}, the marks as L{conference} returns them.
+        """
+        a, b, c = phones = yield self.register(*tls)
+        marks = yield self.conference(a, b, c)
+        yield self.record(*phones)
+        self.assertHearsOthers(phones)
+        self.assertConferenceSecurity(
+            phones, marks, CallSecurityStatus.ENCRYPTED if secure else CallSecurityStatus.NOT_AUTHENTICATED)
+        [conference] = self.service.mediaFarm.bridges.conferences()
+        self.assertEqual(conference.secure, secure)
+        return phones, marks
+
+    @bounded
+    def clearConference(self, *tls: bool) -> Any:
+        """
+        L{heardConference}, clear: every leg is also plain RTP.
+        """
+        phones, marks = yield self.heardConference(*tls, secure=False)
+        self.assertClearLegs(phones)
+
+    @bounded
+    def portConference(self) -> Any:
+        """
+        Alice and Bob (TLS) conference the voice port 1/0/0, whose line
+        says Carol's tone: each phone hears the other and the port, and the
+        port's line hears both phones and not its own tone.
+
+        @return: C{(phones, marks)}, the marks as L{conference} returns them.
+        """
+        a, b = phones = yield self.register(True, True)
+        port = self.service.portService.port("1/0/0")
+        marks = yield self.conference(a, b, None, port)
+        port.backend.playSamples(sine(TONES[2], 4.0), name="carol")
+        recording = os.path.join(stateDirectory(self), "carol.wav")
+        port.backend.record(recording, self.service.runInThread)
+        yield self.record(*phones)
+        samples = yield port.backend.stopRecording()
+        self.assertHearsOthers(phones)
+        self.assertGreaterEqual(len(samples), (RECORDED_FRAMES - SETTLE) * 160)
+        heard = samples[SETTLE * 160:RECORDED_FRAMES * 160]
+        powers = [goertzelPower(heard, frequency) for frequency in TONES]
+        self.assertGreater(min(powers[:2]), 1e9, "the port does not hear both phones: %r" % (powers,))
+        self.assertLess(powers[2] * 100, min(powers[:2]), "the port hears its own tone: %r" % (powers,))
+        return phones, marks
 
     @bounded
     def record(self, *phones: SimulatedPhone) -> Any:
@@ -265,8 +288,6 @@ class ConferenceIntegrationTests(ConferenceScenario, TestCase):
     Confrn, dial, Confrn: three clear phones on one bridge.
     """
 
-    timeout = 20
-
     @bounded
     def setUp(self) -> Any:
         self.service = yield startRouter(self, routerYaml(stateDirectory(self), extra=CMF))
@@ -277,12 +298,7 @@ class ConferenceIntegrationTests(ConferenceScenario, TestCase):
         Each participant's recording holds the other two tones, and its
         own more than 20 dB below the weaker of them.
         """
-        a, b, c = phones = yield self.register(False, False, False)
-        marks = yield self.conference(a, b, c)
-        yield self.record(*phones)
-        self.assertHearsOthers(phones)
-        self.assertConferenceSecurity(phones, marks, CallSecurityStatus.NOT_AUTHENTICATED)
-        self.assertClearLegs(phones)
+        yield self.clearConference(False, False, False)
 
         result = yield runCommand(self.service, "show", "conference")
         lines = result.text.splitlines()
@@ -307,8 +323,6 @@ class MaxConferencesIntegrationTests(ConferenceScenario, TestCase):
     C{max-conferences: 1}, the bridge in use: the next Confrn is refused.
     """
 
-    timeout = 20
-
     @bounded
     def setUp(self) -> Any:
         self.service = yield startRouter(self, routerYaml(stateDirectory(self), extra=LIMITED_CMF))
@@ -329,15 +343,9 @@ class MaxConferencesIntegrationTests(ConferenceScenario, TestCase):
             phone.media.source = sineFrames(frequency)
         yield self.conference(a, b, c)
 
-        d.offHook()
-        d.pressKeys("5005")
-        yield expect(e, isCallState(CallState.RING_IN), "Erin rings")
-        e.offHook()
-        yield expect(d, isCallState(CallState.CONNECTED), "Dave connected to Erin")
-        yield waitUntil(lambda: len(d.media.transmitters) == 1 and len(e.media.transmitters) == 1,
-                        "Dave and Erin talk", d, e)
+        connected = yield answeredCall(d, e, "5005")
         marks = len(d.received), len(e.received)
-        d.softKey(SoftKeyEvent.CONFRN, 1, self.lastRef(d, CallState.CONNECTED))
+        d.softKey(SoftKeyEvent.CONFRN, 1, connected.callReference)
         notify = yield expect(d, lambda msg: isinstance(msg, m.DisplayNotify), "Dave's prompt", marks[0])
         self.assertEqual(notify.notify, m.LABEL_NO_CONFERENCE_BRIDGE)
         yield self.record(d, e)
@@ -358,7 +366,6 @@ class SecureConferenceIntegrationTests(ConferenceScenario, TestCase):
     SRTP with keys the router makes for that leg alone.
     """
 
-    timeout = 20
     extra = SECURE_CMF
 
     @bounded
@@ -374,13 +381,7 @@ class SecureConferenceIntegrationTests(ConferenceScenario, TestCase):
         participant's keys and a third key set refuse every packet), and
         each hears the other two and not itself.
         """
-        a, b, c = phones = yield self.register(True, True, True)
-        marks = yield self.conference(a, b, c)
-        yield self.record(*phones)
-        self.assertHearsOthers(phones)
-        self.assertConferenceSecurity(phones, marks, CallSecurityStatus.ENCRYPTED)
-        [conference] = self.service.mediaFarm.bridges.conferences()
-        self.assertTrue(conference.secure)
+        phones, marks = yield self.heardConference(True, True, True, secure=True)
 
         rxKeys, txKeys = [], []
         for phone, mark in zip(phones, marks):
@@ -530,14 +531,7 @@ class SecureConferenceIntegrationTests(ConferenceScenario, TestCase):
         plain RTP and every phone, the two secure ones too, shows it not
         encrypted; each still hears the other two.
         """
-        a, b, c = phones = yield self.register(True, False, True)
-        marks = yield self.conference(a, b, c)
-        yield self.record(*phones)
-        self.assertHearsOthers(phones)
-        self.assertConferenceSecurity(phones, marks, CallSecurityStatus.NOT_AUTHENTICATED)
-        [conference] = self.service.mediaFarm.bridges.conferences()
-        self.assertFalse(conference.secure)
-        self.assertClearLegs(phones)
+        yield self.clearConference(True, False, True)
         result = yield runCommand(self.service, "show", "conference")
         self.assertRegex(result.text.splitlines()[1], r"^Conference 1 clear, created by 5001,")
 
@@ -547,8 +541,6 @@ class IosConferenceIntegrationTests(ConferenceScenario, TestCase):
     C{conference-secure: false} (IOS): a conference of three secure phones
     is clear.
     """
-
-    timeout = 20
 
     @bounded
     def setUp(self) -> Any:
@@ -561,14 +553,7 @@ class IosConferenceIntegrationTests(ConferenceScenario, TestCase):
         Three TLS phones get a clear conference: plain RTP on every leg,
         CallInfo not encrypted on all three; each hears the other two.
         """
-        a, b, c = phones = yield self.register(True, True, True)
-        marks = yield self.conference(a, b, c)
-        yield self.record(*phones)
-        self.assertHearsOthers(phones)
-        self.assertConferenceSecurity(phones, marks, CallSecurityStatus.NOT_AUTHENTICATED)
-        [conference] = self.service.mediaFarm.bridges.conferences()
-        self.assertFalse(conference.secure)
-        self.assertClearLegs(phones)
+        yield self.clearConference(True, True, True)
 
 
 def sine(frequency: float, seconds: float, amplitude: int = 8000) -> list[int]:
@@ -581,8 +566,6 @@ class VoicePortConferenceIntegrationTests(ConferenceScenario, TestCase):
     An FXS voice port as the third participant, its line saying a tone and
     recording.
     """
-
-    timeout = 20
 
     @bounded
     def setUp(self) -> Any:
@@ -597,23 +580,10 @@ class VoicePortConferenceIntegrationTests(ConferenceScenario, TestCase):
         terminates the port's media: only the IP legs are protected, and
         they are), CallInfo encrypted on both phones.
         """
-        a, b = phones = yield self.register(True, True)
-        port = self.service.portService.port("1/0/0")
-        marks = yield self.conference(a, b, None, port)
-        port.backend.playSamples(sine(TONES[2], 4.0), name="carol")
-        recording = os.path.join(stateDirectory(self), "carol.wav")
-        port.backend.record(recording, self.service.runInThread)
-        yield self.record(*phones)
-        samples = yield port.backend.stopRecording()
-        self.assertHearsOthers(phones)
+        phones, marks = yield self.portConference()
         self.assertConferenceSecurity(phones, marks, CallSecurityStatus.ENCRYPTED)
         [conference] = self.service.mediaFarm.bridges.conferences()
         self.assertTrue(conference.secure)
-        self.assertGreaterEqual(len(samples), (RECORDED_FRAMES - SETTLE) * 160)
-        heard = samples[SETTLE * 160:RECORDED_FRAMES * 160]
-        powers = [goertzelPower(heard, frequency) for frequency in TONES]
-        self.assertGreater(min(powers[:2]), 1e9, "the port does not hear both phones: %r" % (powers,))
-        self.assertLess(powers[2] * 100, min(powers[:2]), "the port hears its own tone: %r" % (powers,))
         result = yield runCommand(self.service, "show", "conference")
         self.assertRegex(result.text.splitlines()[1], r"^Conference 1 secure, created by 5001,")
 
@@ -639,8 +609,6 @@ class MgcpPortConferenceIntegrationTests(ConferenceScenario, TestCase):
     control, its line saying a tone and recording.
     """
 
-    timeout = 20
-
     @bounded
     def setUp(self) -> Any:
         self.service = yield startFallbackRouter(
@@ -654,20 +622,7 @@ class MgcpPortConferenceIntegrationTests(ConferenceScenario, TestCase):
         other and the port, and C{show conference} lists the port's
         participant with the phones'.
         """
-        a, b = phones = yield self.register(True, True)
-        port = self.service.portService.port("1/0/0")
-        yield self.conference(a, b, None, port)
-        port.backend.playSamples(sine(TONES[2], 4.0), name="carol")
-        recording = os.path.join(stateDirectory(self), "carol.wav")
-        port.backend.record(recording, self.service.runInThread)
-        yield self.record(*phones)
-        samples = yield port.backend.stopRecording()
-        self.assertHearsOthers(phones)
-        self.assertGreaterEqual(len(samples), (RECORDED_FRAMES - SETTLE) * 160)
-        heard = samples[SETTLE * 160:RECORDED_FRAMES * 160]
-        powers = [goertzelPower(heard, frequency) for frequency in TONES]
-        self.assertGreater(min(powers[:2]), 1e9, "the port does not hear both phones: %r" % (powers,))
-        self.assertLess(powers[2] * 100, min(powers[:2]), "the port hears its own tone: %r" % (powers,))
+        yield self.portConference()
         self.assertTrue(self.service.portEndpoints["1/0/0"].active, "1/0/0 still under local call control")
         result = yield runCommand(self.service, "show", "conference")
         [conference] = result.data["conferences"]

@@ -41,10 +41,10 @@ from srst.tools._phonemedia import PhoneMedia
 from srst.tools._phonetypes import PhoneConfig
 from srst.tools._phonewire import connectPhone
 from tests.audiohelpers import decodePayloads, normalizedXcorr
-from tests.callhelpers import isCallState, isMessage, waitUntil
+from tests.callhelpers import answeredCall, expect, isCallState, isMessage, waitUntil
 from tests.multicasthelpers import LOOPBACK, loopbackMulticast, randomGroup
 from tests.phonehelpers import registeredPhone, routerYamlWithCapf, stopPhone
-from tests.routerhelpers import bounded, freePort, routerYaml, runCommand, startRouter, stateDirectory
+from tests.routerhelpers import SECURE_CMF_HEAD, bounded, freePort, routerYaml, runCommand, startRouter, stateDirectory
 from tests.test_ports_moh import Phone as GroupMember
 
 ALICE, BOB = "0000000000A1", "0000000000A2"
@@ -72,22 +72,6 @@ def music(count: int = 40 * FRAME_SAMPLES) -> list[int]:
 
 
 @bounded
-def expect(phone: SimulatedPhone, predicate: Any, what: str, since: int = 0) -> Any:
-    """
-    @return: a L{Deferred} firing with the first message since C{since}
-        that satisfies C{predicate}.
-    """
-    found: list[m.Message] = []
-
-    def check() -> bool:
-        found[:] = [msg for msg in phone.received[since:] if predicate(msg)][:1]
-        return bool(found)
-
-    yield waitUntil(check, "%s: %s" % (phone.deviceName, what), phone)
-    return found[0]
-
-
-@bounded
 def directMedia(x: SimulatedPhone, y: SimulatedPhone, packets: int = 5) -> Any:
     """
     Wait until C{x} and C{y} each hear at least C{packets} more RTP
@@ -111,6 +95,62 @@ def directMedia(x: SimulatedPhone, y: SimulatedPhone, packets: int = 5) -> Any:
     yield waitUntil(direct, "RTP both ways between the phones", x, y)
 
 
+def musicFile(stateDir: str) -> tuple[list[int], str]:
+    """
+    Write L{music} into C{stateDir} as C{moh.wav}.
+
+    @return: C{(samples, path)}.
+    """
+    samples = music()
+    path = os.path.join(stateDir, "moh.wav")
+    writeWav(path, samples)
+    return samples, path
+
+
+@bounded
+def hold(holder: SimulatedPhone, held: SimulatedPhone, ref: int) -> Any:
+    """
+    C{holder} presses Hold; waits until the router closed C{held}'s call media.
+
+    @return: C{(holderMark, heldMark)}: where both phones' messages stood before.
+    """
+    mark = len(holder.received), len(held.received)
+    holder.softKey(SoftKeyEvent.HOLD, 1, ref)
+    yield expect(holder, isCallState(CallState.HOLD, ref), "hold", mark[0])
+    yield expect(held, isMessage(m.CloseReceiveChannel), "held party's call media closed", mark[1])
+    return mark
+
+
+@bounded
+def resume(holder: SimulatedPhone, held: SimulatedPhone, ref: int) -> Any:
+    """
+    C{holder} presses Resume; waits until it is connected again and the
+    phones talk directly.
+    """
+    mark = len(holder.received)
+    holder.softKey(SoftKeyEvent.RESUME, 1, ref)
+    yield expect(holder, isCallState(CallState.CONNECTED, ref), "resumed", mark)
+    yield directMedia(holder, held)
+
+
+@bounded
+def recordMusic(held: SimulatedPhone, since: int) -> Any:
+    """
+    Wait for the music's OpenReceiveChannel to C{held} and record
+    L{RECORDED_FRAMES} packets from it (what came before the music's
+    receive port opened was the call's).
+
+    @return: C{(orc, recording)}: the message and the decoded samples.
+    """
+    orc = yield expect(held, isMessage(m.OpenReceiveChannel), "the music opened", since)
+    yield waitUntil(lambda: orc.passThruPartyId in held.media.channels, "music port open", held)
+    held.media.payloads.clear()
+    held.media.captured.clear()
+    yield waitUntil(lambda: len(held.media.payloads) >= RECORDED_FRAMES, "the music", held)
+    law = G711Law.ALAW if held.media.lastPacket.payloadType == PayloadType.PCMA else G711Law.ULAW
+    return orc, decodePayloads(list(held.media.payloads)[:RECORDED_FRAMES], law)
+
+
 class MohIntegrationTests(TestCase):
     """
     A held clear phone hears the C{moh} file from the router.
@@ -121,15 +161,9 @@ class MohIntegrationTests(TestCase):
     @bounded
     def setUp(self) -> Any:
         stateDir = stateDirectory(self)
-        self.samples = music()
-        self.path = os.path.join(stateDir, "moh.wav")
-        writeWav(self.path, self.samples)
+        self.samples, self.path = musicFile(stateDir)
         self.service = yield startRouter(self, routerYaml(stateDir, extra=CMF.format(moh=self.path)))
         self.phones: list[SimulatedPhone] = []
-
-    def directMedia(self, x: SimulatedPhone, y: SimulatedPhone, packets: int = 5) -> Any:
-        """See L{directMedia}."""
-        return directMedia(x, y, packets)
 
     @bounded
     def test_heldPartyHearsTheFile(self) -> Any:
@@ -144,25 +178,13 @@ class MohIntegrationTests(TestCase):
                                           for mac in (ALICE, BOB)])
         a, b = [phone for phone, dn in registered]
         self.phones.extend((a, b))
-        mark = len(b.received)
-        a.offHook()
-        a.pressKeys(DN_B)
-        yield expect(b, isCallState(CallState.RING_IN), "ringing", mark)
-        b.offHook()
-        yield expect(a, isCallState(CallState.CONNECTED), "connected")
-        refA = [msg for msg in a.received if isCallState(CallState.CONNECTED)(msg)][-1].callReference
-        yield self.directMedia(a, b)
+        connected = yield answeredCall(a, b, DN_B)
+        refA = connected.callReference
+        yield directMedia(a, b)
 
-        mark = len(a.received), len(b.received)
-        a.softKey(SoftKeyEvent.HOLD, 1, refA)
-        yield expect(a, isCallState(CallState.HOLD, refA), "hold", mark[0])
-        yield expect(b, isMessage(m.CloseReceiveChannel), "Bob's call media closed", mark[1])
-        yield expect(b, isMessage(m.OpenReceiveChannel), "Bob's music opened", mark[1])
-        b.media.payloads.clear()  # what came before the music's receive port was Alice's
-        yield waitUntil(lambda: len(b.media.payloads) >= RECORDED_FRAMES, "Bob hears the music", b)
+        mark = yield hold(a, b, refA)
+        orc, recording = yield recordMusic(b, mark[1])
         self.assertEqual(a.media.channels, {})
-        law = G711Law.ALAW if b.media.lastPacket.payloadType == PayloadType.PCMA else G711Law.ULAW
-        recording = decodePayloads(list(b.media.payloads)[:RECORDED_FRAMES], law)
         self.assertGreaterEqual(normalizedXcorr(recording, self.samples), 0.9)
         [row] = self.service.mediaFarm.holdMusic.rows()
         self.assertEqual(row.label, "ephone-2[2]")  # Bob's ephone
@@ -173,10 +195,7 @@ class MohIntegrationTests(TestCase):
         self.assertEqual((facts["voicePort"], facts["secure"], facts["rxPackets"]), ("moh", False, 0))
         self.assertGreaterEqual(facts["txPackets"], RECORDED_FRAMES)
 
-        mark = len(a.received), len(b.received)
-        a.softKey(SoftKeyEvent.RESUME, 1, refA)
-        yield expect(a, isCallState(CallState.CONNECTED, refA), "resumed", mark[0])
-        yield self.directMedia(a, b)
+        yield resume(a, b, refA)
         self.assertEqual(self.service.mediaFarm.holdMusic.rows(), [])
 
     @bounded
@@ -193,39 +212,21 @@ class MohIntegrationTests(TestCase):
         connected = connectPhone(reactor, b, "127.0.0.1", self.service.ports()["sccp"])
         self.addCleanup(stopPhone, b, connected)
         yield b.whenRegistered()
-        mark = len(b.received)
-        a.offHook()
-        a.pressKeys(DN_B)
-        yield expect(b, isCallState(CallState.RING_IN), "ringing", mark)
-        b.offHook()
-        connectedState = yield expect(a, isCallState(CallState.CONNECTED), "connected")
-        ref = connectedState.callReference
-        yield self.directMedia(a, b)
+        connected = yield answeredCall(a, b, DN_B)
+        ref = connected.callReference
+        yield directMedia(a, b)
 
-        mark = len(a.received), len(b.received)
-        a.softKey(SoftKeyEvent.HOLD, 1, ref)
-        yield expect(a, isCallState(CallState.HOLD, ref), "hold", mark[0])
-        yield expect(b, isMessage(m.CloseReceiveChannel), "Bob's call media closed", mark[1])
-        orc = yield expect(b, isMessage(m.OpenReceiveChannel), "Bob's music opened", mark[1])
+        mark = yield hold(a, b, ref)
+        orc, recording = yield recordMusic(b, mark[1])  # decoded as the packets' payload type says
         self.assertEqual(orc.compressionType, Codec.G711_ALAW_64K)
-        yield waitUntil(lambda: orc.passThruPartyId in b.media.channels, "music port open", b)
-        b.media.payloads.clear()
-        yield waitUntil(lambda: len(b.media.payloads) >= RECORDED_FRAMES, "Bob hears the music", b)
         self.assertEqual(b.media.lastPacket.payloadType, PayloadType.PCMA)
-        recording = decodePayloads(list(b.media.payloads)[:RECORDED_FRAMES], G711Law.ALAW)
         self.assertGreaterEqual(normalizedXcorr(recording, self.samples), 0.9)
         dsp = yield runCommand(self.service, "show", "voice", "dsp")
         [line] = dsp.text.splitlines()[3:]
         self.assertRegex(line, r"^SRST  001 01 g711alaw ")
 
 
-SECURE_CMF = """
-call-manager-fallback:
-  ip-source-address: 127.0.0.1
-  port: 0
-  secure-port: 0
-  trustpoint: srstca
-  phone-trustpoints: [capf]
+SECURE_CMF = SECURE_CMF_HEAD + """
   max-ephones: 6
   max-dn: 6
   moh: {moh}
@@ -253,9 +254,7 @@ class _RouterWithMoh(TestCase):
     @bounded
     def setUp(self) -> Any:
         stateDir = stateDirectory(self)
-        self.samples = music()
-        self.path = os.path.join(stateDir, "moh.wav")
-        writeWav(self.path, self.samples)
+        self.samples, self.path = musicFile(stateDir)
         self.service = yield startRouter(self, routerYamlWithCapf(
             stateDir, SECURE_CMF.format(moh=self.path, mode=self.mode)))
 
@@ -265,53 +264,6 @@ class _RouterWithMoh(TestCase):
         registered = yield gatherResults([registeredPhone(self, self.service, mac, tls=tls)
                                           for mac, tls in phones])
         return [phone for phone, dn in registered]
-
-    @bounded
-    def connect(self, caller: SimulatedPhone, callee: SimulatedPhone, number: str) -> Any:
-        """
-        C{caller} dials C{number}, C{callee} answers and both send media.
-
-        @return: the caller's call reference.
-        """
-        mark = len(caller.received), len(callee.received)
-        caller.offHook()
-        caller.pressKeys(number)
-        yield expect(callee, isCallState(CallState.RING_IN), "ringing", mark[1])
-        callee.offHook()
-        connected = yield expect(caller, isCallState(CallState.CONNECTED), "connected", mark[0])
-        yield expect(callee, isCallState(CallState.CONNECTED), "callee connected", mark[1])
-        yield waitUntil(lambda: len(caller.media.transmitters) == 1 and len(callee.media.transmitters) == 1,
-                        "both phones sending", caller, callee)
-        return connected.callReference
-
-    @bounded
-    def hold(self, holder: SimulatedPhone, held: SimulatedPhone, ref: int) -> Any:
-        """
-        C{holder} presses Hold; waits until the router closed C{held}'s call media.
-
-        @return: C{(holderMark, heldMark)}: where both phones' messages stood before.
-        """
-        mark = len(holder.received), len(held.received)
-        holder.softKey(SoftKeyEvent.HOLD, 1, ref)
-        yield expect(holder, isCallState(CallState.HOLD, ref), "hold", mark[0])
-        yield expect(held, isMessage(m.CloseReceiveChannel), "held party's call media closed", mark[1])
-        return mark
-
-    @bounded
-    def recordMusic(self, held: SimulatedPhone, since: int) -> Any:
-        """
-        Wait for the music's OpenReceiveChannel to C{held} and record
-        L{RECORDED_FRAMES} packets from it.
-
-        @return: C{(orc, recording)}: the message and the decoded samples.
-        """
-        orc = yield expect(held, isMessage(m.OpenReceiveChannel), "the music opened", since)
-        yield waitUntil(lambda: orc.passThruPartyId in held.media.channels, "music port open", held)
-        held.media.payloads.clear()
-        held.media.captured.clear()
-        yield waitUntil(lambda: len(held.media.payloads) >= RECORDED_FRAMES, "the music", held)
-        law = G711Law.ALAW if held.media.lastPacket.payloadType == PayloadType.PCMA else G711Law.ULAW
-        return orc, decodePayloads(list(held.media.payloads)[:RECORDED_FRAMES], law)
 
 
 class SecureMohIntegrationTests(_RouterWithMoh):
@@ -330,14 +282,15 @@ class SecureMohIntegrationTests(_RouterWithMoh):
         nothing while Bob listens.
         """
         a, b = yield self.register((S_ALICE, True), (S_BOB, True))
-        ref = yield self.connect(a, b, "5002")
+        connected = yield answeredCall(a, b, "5002")
+        ref = connected.callReference
         info = b.receivedOfType(m.CallInfo)[-1]
         self.assertEqual(info.callSecurityStatus, CallSecurityStatus.ENCRYPTED)
         callKeys = {orc.rxKey.key for phone in (a, b) for orc in phone.receivedOfType(m.OpenReceiveChannel)}
-        mark = yield self.hold(a, b, ref)
+        mark = yield hold(a, b, ref)
         yield waitUntil(lambda: not a.media.active, "Alice's media closed", a)
         heardByAlice = a.media.packetsReceived
-        orc, recording = yield self.recordMusic(b, mark[1])
+        orc, recording = yield recordMusic(b, mark[1])
         self.assertNotEqual(orc.rxKey, m.NO_KEY)
         self.assertNotIn(orc.rxKey.key, callKeys)
         self.assertGreaterEqual(normalizedXcorr(recording, self.samples), 0.9)
@@ -372,12 +325,12 @@ class ToneOnHoldIntegrationTests(_RouterWithMoh):
         the file.
         """
         a, b, c, d = yield self.register((S_ALICE, True), (S_BOB, True), (S_CAROL, False), (S_DAVE, False))
-        ref = yield self.connect(a, b, "5002")
-        mark = yield self.hold(a, b, ref)
+        connected = yield answeredCall(a, b, "5002")
+        mark = yield hold(a, b, connected.callReference)
         yield expect(b, HOLD_TONE, "tone on hold", mark[1])
-        ref = yield self.connect(c, d, "5004")
-        markD = yield self.hold(c, d, ref)
-        orc, recording = yield self.recordMusic(d, markD[1])
+        connected = yield answeredCall(c, d, "5004")
+        markD = yield hold(c, d, connected.callReference)
+        orc, recording = yield recordMusic(d, markD[1])
         self.assertEqual(orc.rxKey, m.NO_KEY)
         self.assertGreaterEqual(normalizedXcorr(recording, self.samples), 0.9)
         self.assertEqual([msg for msg in b.received[mark[1]:] if isMessage(m.OpenReceiveChannel)(msg)], [])
@@ -427,9 +380,7 @@ class _HeldPortTests(TestCase):
     @bounded
     def setUp(self) -> Any:
         stateDir = stateDirectory(self)
-        self.samples = music()
-        self.path = os.path.join(stateDir, "moh.wav")
-        writeWav(self.path, self.samples)
+        self.samples, self.path = musicFile(stateDir)
         self.service = yield startRouter(self, routerYaml(stateDir, extra=PORT_CMF.format(moh=self.path)))
 
     @bounded
@@ -573,9 +524,7 @@ class MgcpPortMohIntegrationTests(_HeldPortTests):
     @bounded
     def setUp(self) -> Any:
         stateDir = stateDirectory(self)
-        self.samples = music()
-        self.path = os.path.join(stateDir, "moh.wav")
-        writeWav(self.path, self.samples)
+        self.samples, self.path = musicFile(stateDir)
         yaml = routerYaml(stateDir, extra=MGCP_PORT_CMF.format(moh=self.path, agentPort=freePort()))
         self.service = yield startFallbackRouter(self, yaml)
 
@@ -600,9 +549,7 @@ class FileGoneIntegrationTests(TestCase):
     @bounded
     def setUp(self) -> Any:
         stateDir = stateDirectory(self)
-        self.samples = music()
-        self.path = os.path.join(stateDir, "moh.wav")
-        writeWav(self.path, self.samples)
+        self.samples, self.path = musicFile(stateDir)
         self.clock = Clock()
         self.logged: list[str] = []
         observer = lambda event: self.logged.append(formatEvent(event))  # noqa: E731
@@ -629,25 +576,15 @@ class FileGoneIntegrationTests(TestCase):
         the tone on hold and gets no media; then C{a} resumes and the
         phones talk directly again.
         """
-        mark = len(a.received), len(b.received)
-        a.softKey(SoftKeyEvent.HOLD, 1, ref)
-        yield expect(a, isCallState(CallState.HOLD, ref), "hold", mark[0])
-        yield expect(b, isMessage(m.CloseReceiveChannel), "Bob's call media closed", mark[1])
+        mark = yield hold(a, b, ref)
         if music:
-            yield expect(b, isMessage(m.OpenReceiveChannel), "Bob's music opened", mark[1])
-            b.media.payloads.clear()
-            yield waitUntil(lambda: len(b.media.payloads) >= RECORDED_FRAMES, "Bob hears the music", b)
-            law = G711Law.ALAW if b.media.lastPacket.payloadType == PayloadType.PCMA else G711Law.ULAW
-            recording = decodePayloads(list(b.media.payloads)[:RECORDED_FRAMES], law)
+            orc, recording = yield recordMusic(b, mark[1])
             self.assertGreaterEqual(normalizedXcorr(recording, self.samples), 0.9)
         else:
             yield expect(b, HOLD_TONE, "tone on hold", mark[1])
             self.assertEqual([msg for msg in b.received[mark[1]:] if isMessage(m.OpenReceiveChannel)(msg)], [])
             self.assertEqual(self.service.mediaFarm.holdMusic.rows(), [])
-        mark = len(a.received), len(b.received)
-        a.softKey(SoftKeyEvent.RESUME, 1, ref)
-        yield expect(a, isCallState(CallState.CONNECTED, ref), "resumed", mark[0])
-        yield directMedia(a, b)
+        yield resume(a, b, ref)
 
     @bounded
     def test_fileGoneThenBack(self) -> Any:
@@ -661,12 +598,7 @@ class FileGoneIntegrationTests(TestCase):
         registered = yield gatherResults([registeredPhone(self, self.service, mac, tls=False)
                                           for mac in (ALICE, BOB)])
         a, b = [phone for phone, dn in registered]
-        mark = len(b.received)
-        a.offHook()
-        a.pressKeys(DN_B)
-        yield expect(b, isCallState(CallState.RING_IN), "ringing", mark)
-        b.offHook()
-        connected = yield expect(a, isCallState(CallState.CONNECTED), "connected")
+        connected = yield answeredCall(a, b, DN_B)
         ref = connected.callReference
         yield directMedia(a, b)
         self.assertEqual(self.mohLines(), [])
@@ -712,9 +644,7 @@ class MulticastMohIntegrationTests(TestCase):
         if reason is not None:
             raise SkipTest(reason)
         stateDir = stateDirectory(self)
-        samples = music()
-        path = os.path.join(stateDir, "moh.wav")
-        writeWav(path, samples)
+        samples, path = musicFile(stateDir)
         group, port = randomGroup(), 16384 + 2 * (os.getpid() % 8000)
         cmf = CMF.format(moh=path) + "  multicast-moh: {address: %s, port: %d, ttl: 0}\n" % (group, port)
         member = GroupMember()

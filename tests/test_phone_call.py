@@ -26,18 +26,12 @@ from srst.tools.cli import main as cliMain
 from srst.tools.lsc import issueLSC, writeLSC
 from tests.phonehelpers import registeredPhone, routerYamlWithCapf, synchronously
 from tests.pkihelpers import writePem
-from tests.routerhelpers import bounded, freePort, startRouter, stateDirectory, within
+from tests.routerhelpers import SECURE_CMF_HEAD, bounded, freePort, startRouter, stateDirectory, within
 from tests.test_sccp_integration import PHONE_CA, now
 
 ALICE, BOB, CAROL = "0000000000F1", "0000000000F2", "0000000000F3"
 
-CMF = """
-call-manager-fallback:
-  ip-source-address: 127.0.0.1
-  port: 0
-  secure-port: 0
-  trustpoint: srstca
-  phone-trustpoints: [capf]
+CMF = SECURE_CMF_HEAD + """
   max-ephones: 4
   max-dn: "10 dual-line"
   voicemail: "3003"
@@ -184,6 +178,23 @@ class CallCommandTests(TestCase):
         writeLSC(issueLSC(PHONE_CA.certificate, PHONE_CA.key, mac, now=now), cert, key)
         return ["--port", str(self.port), "--tls", "--ca", self.ca, "--cert", cert, "--key", key]
 
+    def answer(self, mac: str, on: Any = reactor) -> tuple[Deferred[int], Lines, io.StringIO]:
+        """Run C{answer} for the phone C{mac} over TLS: @return: as L{command}."""
+        return self.command("answer", "--mac", mac, *self.tlsArguments(mac), on=on)
+
+    @bounded
+    def bobAndCarolWaiting(self, carolOn: Any = reactor) -> Any:
+        """
+        Run L{answer} for Bob and for Carol (stopped through C{carolOn}).
+
+        @return: a L{Deferred} firing with both L{command} results once
+            each phone is waiting for a call.
+        """
+        bob, carol = self.answer(BOB), self.answer(CAROL, on=carolOn)
+        yield within(gatherResults([bob[1].whenLine("waiting for a call"), carol[1].whenLine("waiting for a call")]),
+                     "waiting")
+        return bob, carol
+
     def command(self, *argv: str, on: Any = reactor) -> tuple[Deferred[int], Lines, io.StringIO]:
         out, err = Lines(), io.StringIO()
         running = cli.run(on, list(argv), out, err, synchronously)
@@ -200,7 +211,7 @@ class CallCommandTests(TestCase):
         secure connection; Alice hangs up, Bob sees it, both unregister and
         exit 0.
         """
-        answering, bob, bobErr = self.command("answer", "--mac", BOB, *self.tlsArguments(BOB))
+        answering, bob, bobErr = self.answer(BOB)
         yield within(bob.whenLine("waiting for a call"), "Bob waiting")
         calling, alice, aliceErr = self.command("call", "--from", ALICE, "--to", "3002", "--hold", "0",
                                             *self.tlsArguments(ALICE))
@@ -220,7 +231,7 @@ class CallCommandTests(TestCase):
         C{call --connected-softkey Hold --connected-softkey Resume}: once
         connected Alice's phone goes on hold, then is connected again.
         """
-        answering, bob, bobErr = self.command("answer", "--mac", BOB, *self.tlsArguments(BOB))
+        answering, bob, bobErr = self.answer(BOB)
         yield within(bob.whenLine("waiting for a call"), "Bob waiting")
         calling, alice, err = self.command("call", "--from", ALICE, "--to", "3002", "--hold", "0",
                                            "--connected-softkey", "Hold", "--connected-softkey", "Resume",
@@ -309,7 +320,7 @@ class CallCommandTests(TestCase):
         self.assertEqual([line for line in bob.lines() if not line.startswith("prompt:")], [
             "registered SEP0000000000F2, line 3002", "pressed CFwdAll", "forwarded all to 3003", "on hook",
             "notify: Forwarded To3003", "unregistered"])
-        answering, carol, carolErr = self.command("answer", "--mac", CAROL, *self.tlsArguments(CAROL))
+        answering, carol, carolErr = self.answer(CAROL)
         yield within(carol.whenLine("waiting for a call"), "Carol waiting")
         calling, alice, aliceErr = self.command("call", "--from", ALICE, "--to", "3002", "--hold", "0",
                                                 *self.tlsArguments(ALICE))
@@ -338,7 +349,7 @@ class CallCommandTests(TestCase):
         number 3003 (Carol answers).
         """
         for button_, mac, called in [("speeddial:1", BOB, "3002 (Bob)"), ("messages", CAROL, "3003 (Carol)")]:
-            answering, them, theirErr = self.command("answer", "--mac", mac, *self.tlsArguments(mac))
+            answering, them, theirErr = self.answer(mac)
             yield within(them.whenLine("waiting for a call"), "waiting")
             code, alice, err = yield self.runToEnd("call", "--mac", ALICE, "--button", button_, "--hold", "0",
                                               *self.tlsArguments(ALICE))
@@ -356,7 +367,7 @@ class CallCommandTests(TestCase):
         3002} show as C{message waiting on} and C{message waiting off}.
         """
         ctrlC = CtrlC()
-        answering, bob, err = self.command("answer", "--mac", BOB, *self.tlsArguments(BOB), on=ctrlC)
+        answering, bob, err = self.answer(BOB, on=ctrlC)
         yield within(bob.whenLine("waiting for a call"), "Bob waiting")
         for word in ("on", "off"):
             code, _, cliErr = yield self.cli("mwi", word, "3002")
@@ -378,11 +389,7 @@ class CallCommandTests(TestCase):
         sees it.
         """
         ctrlC = CtrlC()
-        bobAnswering, bob, bobErr = self.command("answer", "--mac", BOB, *self.tlsArguments(BOB))
-        carolAnswering, carol, carolErr = self.command("answer", "--mac", CAROL, *self.tlsArguments(CAROL),
-                                                       on=ctrlC)
-        yield within(gatherResults([bob.whenLine("waiting for a call"), carol.whenLine("waiting for a call")]),
-                     "waiting")
+        (bobAnswering, bob, bobErr), (carolAnswering, carol, carolErr) = yield self.bobAndCarolWaiting(ctrlC)
         code, alice, err = yield self.runToEnd("call", "--from", ALICE, "--to", "3002", "--transfer-to", "3003",
                                                *self.tlsArguments(ALICE))
         self.assertEqual(code, cli.EXIT_OK, alice.getvalue() + err.getvalue())
@@ -405,11 +412,7 @@ class CallCommandTests(TestCase):
         her) and goes on hook; Carol, rung by Alice, is connected to Bob.
         """
         ctrlC = CtrlC()
-        bobAnswering, bob, bobErr = self.command("answer", "--mac", BOB, *self.tlsArguments(BOB))
-        carolAnswering, carol, carolErr = self.command("answer", "--mac", CAROL, *self.tlsArguments(CAROL),
-                                                       on=ctrlC)
-        yield within(gatherResults([bob.whenLine("waiting for a call"), carol.whenLine("waiting for a call")]),
-                     "waiting")
+        (bobAnswering, bob, bobErr), (carolAnswering, carol, carolErr) = yield self.bobAndCarolWaiting(ctrlC)
         code, alice, err = yield self.runToEnd("call", "--from", ALICE, "--to", "3002", "--transfer-to", "3003",
                                                "--blind", *self.tlsArguments(ALICE))
         self.assertEqual(code, cli.EXIT_OK, alice.getvalue() + err.getvalue())
@@ -431,7 +434,7 @@ class CallCommandTests(TestCase):
         Alice her held call with Bob back; she hangs up after C{--hold} and
         exits with the reorder code (5) rather than waiting forever.
         """
-        bobAnswering, bob, bobErr = self.command("answer", "--mac", BOB, *self.tlsArguments(BOB))
+        bobAnswering, bob, bobErr = self.answer(BOB)
         yield within(bob.whenLine("waiting for a call"), "waiting")
         code, alice, err = yield self.runToEnd("call", "--from", ALICE, "--to", "3002", "--transfer-to", "3999",
                                                "--hold", "0", *self.tlsArguments(ALICE))
@@ -453,10 +456,7 @@ class CallCommandTests(TestCase):
         (C{--hold 0}) IOS ends it for everyone, and all three exit 0 having
         unregistered.
         """
-        bobAnswering, bob, bobErr = self.command("answer", "--mac", BOB, *self.tlsArguments(BOB))
-        carolAnswering, carol, carolErr = self.command("answer", "--mac", CAROL, *self.tlsArguments(CAROL))
-        yield within(gatherResults([bob.whenLine("waiting for a call"), carol.whenLine("waiting for a call")]),
-                     "waiting")
+        (bobAnswering, bob, bobErr), (carolAnswering, carol, carolErr) = yield self.bobAndCarolWaiting()
         code, alice, err = yield self.runToEnd("call", "--from", ALICE, "--to", "3002", "--conference-with", "3003",
                                                "--hold", "0", *self.tlsArguments(ALICE))
         self.assertEqual(code, cli.EXIT_OK, alice.getvalue() + err.getvalue())
@@ -481,7 +481,7 @@ class CallCommandTests(TestCase):
         the router gives back (Bob's), and unregisters: exit 0, not 1 with
         the router refusing to unregister a phone with a call.
         """
-        bobAnswering, bob, bobErr = self.command("answer", "--mac", BOB, *self.tlsArguments(BOB))
+        bobAnswering, bob, bobErr = self.answer(BOB)
         yield within(bob.whenLine("waiting for a call"), "waiting")
         code, alice, err = yield self.runToEnd("call", "--from", ALICE, "--to", "3002", "--connected-softkey",
                                                "Confrn", "--hold", "0", *self.tlsArguments(ALICE))
@@ -499,7 +499,7 @@ class CallCommandTests(TestCase):
         her call with Bob back, and she hangs up and exits with the reorder
         code (5).
         """
-        bobAnswering, bob, bobErr = self.command("answer", "--mac", BOB, *self.tlsArguments(BOB))
+        bobAnswering, bob, bobErr = self.answer(BOB)
         yield within(bob.whenLine("waiting for a call"), "waiting")
         code, alice, err = yield self.runToEnd("call", "--from", ALICE, "--to", "3002", "--conference-with",
                                                "3999", "--hold", "0", *self.tlsArguments(ALICE))
@@ -524,7 +524,7 @@ class CallCommandTests(TestCase):
             state, CMF.replace("max-conferences: 1", "max-conferences: 0")))
         self.port = self.service.ports()["sccp-secure"]
         self.ca = writePem(state, "router-ca.pem", self.service.certificateServer.caCertificate)
-        bobAnswering, bob, bobErr = self.command("answer", "--mac", BOB, *self.tlsArguments(BOB))
+        bobAnswering, bob, bobErr = self.answer(BOB)
         yield within(bob.whenLine("waiting for a call"), "waiting")
         code, alice, err = yield self.runToEnd("call", "--from", ALICE, "--to", "3002", "--conference-with",
                                                "3003", "--hold", "0", *self.tlsArguments(ALICE))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from twisted.internet.defer import Deferred, succeed
 from twisted.trial.unittest import SynchronousTestCase
 
 from srst.debug import DebugSwitches
@@ -20,6 +21,7 @@ from srst.ports.g711 import G711Law
 from srst.ports.media import (
     MAX_CATCH_UP,
     MediaPump,
+    PendingCloses,
     PortMediaLeg,
     PortMediaResources,
     UnsupportedPayloadType,
@@ -115,6 +117,32 @@ class MediaPumpTests(SynchronousTestCase):
         reactor.advance(1.0)
         self.assertEqual(len(sender.sent), MAX_CATCH_UP)
         pump.stop()
+
+
+class PendingClosesTests(SynchronousTestCase):
+    """
+    An owner's close waits for the media closes it started.
+    """
+
+    def test_waitsForEachUnfinishedClose(self) -> None:
+        """
+        whenDone fires once every close added so far has fired, whichever
+        order they finish in; a close already finished is not waited for
+        (nor kept), and an owner with none is done at once.
+        """
+        pending = PendingCloses()
+        self.assertIsNone(self.successResultOf(pending.whenDone()))
+        first, second = Deferred(), Deferred()
+        pending.add(first)
+        pending.add(succeed(None))
+        pending.add(second)
+        done = pending.whenDone()
+        second.callback(None)
+        self.assertNoResult(done)
+        first.callback(None)
+        self.assertIsNone(self.successResultOf(done))
+        self.assertIsNone(self.successResultOf(pending.whenDone()))
+        self.assertEqual(pending._pending, [])
 
 
 class PortMediaLegTests(SynchronousTestCase):

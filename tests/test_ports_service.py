@@ -19,6 +19,7 @@ from srst.tools._phonetypes import PhoneConfig
 from srst.tools._phonewire import connectPhone
 from tests.callhelpers import isCallState, isMessage, waitFor
 from tests.dtmfhelpers import detectDigits
+from tests.phonehelpers import registeredPhone
 from tests.routerhelpers import bounded, routerYaml, runCommand, startRouter, stateDirectory
 
 PORTS = """
@@ -49,10 +50,7 @@ class PhoneToPortTests(TestCase):
         """
         stateDir = stateDirectory(self)
         service = yield startRouter(self, routerYaml(stateDir, extra=PORTS))
-        phone = SimulatedPhone(PhoneConfig(mac="0000000000F1"), clock=reactor)
-        connectPhone(reactor, phone, "127.0.0.1", service.ports()["sccp"])
-        self.addCleanup(phone.stop)
-        yield phone.whenRegistered()
+        phone, dn = yield registeredPhone(self, service, "0000000000F1", tls=False, media=False)
         port = service.voicePorts[0]
 
         ringOut = waitFor(phone, isCallState(CallStateValue.RING_OUT))
@@ -109,10 +107,7 @@ class VoicemailPortTests(TestCase):
         """
         stateDir = stateDirectory(self)
         service = yield startRouter(self, routerYaml(stateDir, extra=VOICEMAIL_PORT))
-        phone = SimulatedPhone(PhoneConfig(mac="0000000000F1"), clock=reactor)
-        connectPhone(reactor, phone, "127.0.0.1", service.ports()["sccp"])
-        self.addCleanup(phone.stop)
-        yield phone.whenRegistered()
+        phone, dn = yield registeredPhone(self, service, "0000000000F1", tls=False, media=False)
         port = service.voicePorts[0]
         ringOut = waitFor(phone, isCallState(CallStateValue.RING_OUT))
         phone.stimulus(Stimulus.VOICE_MAIL, 0)

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import os
 
 from automat import NoTransition
 from twisted.logger import formatEvent, globalLogPublisher
-from twisted.internet.utils import getProcessOutputAndValue
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from zope.interface.verify import verifyObject
 
@@ -66,9 +64,8 @@ from tests.callhelpers import (
     tone,
 )
 from tests.pcap import buildPcap
-from tests.routerhelpers import within
 from tests.test_sccp_station import types
-from tests.toolhelpers import requireTool
+from tests.toolhelpers import tsharkLines
 
 IDLE_LINE = [["IDLE"]]
 """The line channels of an idle phone with one line."""
@@ -528,26 +525,15 @@ class ForwardToVoicemailTsharkTests(TestCase):
         2002, last redirecting party 2002, both reasons 1 and call type 3
         (forward).
         """
-        tsharkPath = requireTool("tshark")
         info, router = forwardedToVoicemail(1)
-        path = self.mktemp()
-        with open(path, "wb") as f:
-            f.write(buildPcap([(sentByPhone(m.messageIdOf(info)), m.encodeMessage(info, protocolVersion=11))]))
         fields = ("skinny.originalCalledParty", "skinny.lastRedirectingParty", "skinny.originalCdpnRedirectReason",
                   "skinny.lastRedirectingReason", "skinny.callType")
-        arguments = ["-n", "-r", path, "-Y", "skinny.messageId == 0x8f", "-T", "fields"]
+        arguments = ["-Y", "skinny.messageId == 0x8f", "-T", "fields"]
         for field in fields:
             arguments += ["-e", field]
-        from twisted.internet import reactor
-        d = within(getProcessOutputAndValue(tsharkPath, arguments, env={"PATH": os.environ.get("PATH", ""),
-                                                                        "HOME": self.mktemp()}, reactor=reactor),
-                   "tshark")
-
-        def check(result: tuple[bytes, bytes, int]) -> None:
-            out, err, code = result
-            self.assertEqual(code, 0, err)
-            self.assertEqual(out.decode("utf-8").splitlines(), ["2002\t2002\t1\t1\t0x00000003"])
-        return d.addCallback(check)
+        d = tsharkLines(self, buildPcap([(sentByPhone(m.messageIdOf(info)),
+                                          m.encodeMessage(info, protocolVersion=11))]), *arguments)
+        return d.addCallback(self.assertEqual, ["2002\t2002\t1\t1\t0x00000003"])
 DND_ON = [m.SetLamp(Stimulus.DO_NOT_DISTURB, 1, LampMode.ON), m.DisplayPromptStatus(0, m.label(m.Label.DND), 0, 0)]
 """What a phone gets when do-not-disturb goes on: the DND lamp and prompt."""
 

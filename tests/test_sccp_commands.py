@@ -14,7 +14,6 @@ from typing import Any
 
 from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.python.failure import Failure
-from twisted.internet.utils import getProcessOutputAndValue
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from srst.calls.dialplan import DialplanPattern, DialplanPatterns
@@ -46,10 +45,9 @@ from tests.callhelpers import (
     dial,
 )
 from tests.pcap import buildPcap
-from tests.routerhelpers import within
 from tests.test_sccp_registry import DAY, EPOCH, clockAt, registerDirectly
 from tests.test_sccp_station import CONFIGURED_MAC, Router, makeConfig
-from tests.toolhelpers import requireTool
+from tests.toolhelpers import tsharkLines
 
 SEED_SHOW_EPHONE = """\
 ephone-1 Mac:1000.1111.0002 TCP socket:[5] activeLine:0 REGISTERED in SCCP ver 5 + Authentication + Encryption with TLS connection
@@ -701,22 +699,13 @@ class MessageWaitingTsharkTests(TestCase):
 
     def test_setLampDecodes(self) -> Any:
         """tshark decodes both SetLamps as stimulus 0x0f (VoiceMail), instance 0, lamp mode on (2) and off (1)."""
-        tsharkPath = requireTool("tshark")
-        path = self.mktemp()
-        with open(path, "wb") as f:
-            f.write(buildPcap([(sentByPhone(m.messageIdOf(msg)), m.encodeMessage(msg, protocolVersion=11))
-                               for msg in (LAMP_ON, LAMP_OFF)]))
-        arguments = ["-n", "-r", path, "-Y", "skinny.messageId == 0x86", "-T", "fields", "-e", "skinny.stimulus",
-                     "-e", "skinny.stimulusInstance", "-e", "skinny.lampMode", "-e", "_ws.col.Info"]
-        from twisted.internet import reactor
-        d = within(getProcessOutputAndValue(tsharkPath, arguments, env={"PATH": os.environ.get("PATH", ""),
-                                                                        "HOME": self.mktemp()}, reactor=reactor),
-                   "tshark")
+        capture = buildPcap([(sentByPhone(m.messageIdOf(msg)), m.encodeMessage(msg, protocolVersion=11))
+                             for msg in (LAMP_ON, LAMP_OFF)])
+        d = tsharkLines(self, capture, "-Y", "skinny.messageId == 0x86", "-T", "fields", "-e", "skinny.stimulus",
+                        "-e", "skinny.stimulusInstance", "-e", "skinny.lampMode", "-e", "_ws.col.Info")
 
-        def check(result: tuple[bytes, bytes, int]) -> None:
-            out, err, code = result
-            self.assertEqual(code, 0, err)
-            rows = [line.split("\t") for line in out.decode("utf-8").splitlines()]
+        def check(lines: list[str]) -> None:
+            rows = [line.split("\t") for line in lines]
             self.assertEqual([row[:3] for row in rows], [["0x0000000f", "0", "0x00000002"], ["0x0000000f", "0", "0x00000001"]])
             self.assertEqual([row for row in rows if "Malformed" in row[3]], [])
         return d.addCallback(check)

@@ -28,16 +28,11 @@ from srst.tools.lsc import issueLSC
 from tests.callhelpers import waitFor
 from tests.debughelpers import normalise, seedSample
 from tests.pkihelpers import makeCA, writePem
-from tests.routerhelpers import bounded, freePort, routerYaml, runCommand, startRouter, stateDirectory, within
+from tests.routerhelpers import (SECURE_CMF_HEAD, bounded, freePort, routerYaml, runCommand, startRouter, stateDirectory,
+                                 within)
 from tests.test_sccp_station import registerMessage
 
-CMF = """
-call-manager-fallback:
-  ip-source-address: 127.0.0.1
-  port: 0
-  secure-port: 0
-  trustpoint: srstca
-  phone-trustpoints: [capf]
+CMF = SECURE_CMF_HEAD + """
   max-ephones: {maxEphones}
   max-connections-per-host: 300        # every simulated phone is 127.0.0.1
   max-dn: 500

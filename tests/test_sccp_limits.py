@@ -42,7 +42,7 @@ from srst.tools._phonetypes import PhoneConfig, PhoneState
 from srst.tools._phonewire import clientTLSOptions, connectPhone
 from srst.tools.lsc import issueLSC
 from tests.phonehelpers import PHONE_CA, routerYamlWithCapf, stopPhone
-from tests.routerhelpers import ROOT, bounded, routerYaml, startRouter, stateDirectory, within
+from tests.routerhelpers import ROOT, SECURE_CMF_HEAD, bounded, routerYaml, startRouter, stateDirectory, within
 from tests.test_sccp_integration import now
 from tests.test_sccp_station import Phone, Router, makeConfig, types
 
@@ -669,13 +669,7 @@ class OpenFileLimitTests(TestCase):
         self.assertNotIn("Traceback", log)
 
 
-LOCKOUT_CMF = """
-call-manager-fallback:
-  ip-source-address: 127.0.0.1
-  port: 0
-  secure-port: 0
-  trustpoint: srstca
-  phone-trustpoints: [capf]
+LOCKOUT_CMF = SECURE_CMF_HEAD + """
   max-ephones: {maxEphones}
   {extra}
   max-dn: 10

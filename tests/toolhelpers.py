@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import os
 import shutil
-from typing import NoReturn
+from typing import Any, NoReturn
 
+from twisted.internet.defer import Deferred
+from twisted.internet.utils import getProcessOutputAndValue
 from twisted.trial.unittest import SkipTest
 
 REQUIRE_TOOLS = "SRST_REQUIRE_TOOLS"
@@ -59,6 +61,36 @@ def requireTool(name: str) -> str:
     if path is None:
         unavailable(f"{name} not installed")
     return path
+
+
+def tsharkLines(testCase: Any, capture: bytes, *arguments: str) -> Deferred[list[str]]:
+    """
+    Decode C{capture} with tshark (L{requireTool}: skipped, or failed,
+    when it is not installed).
+
+    @param capture: the contents of a pcap file (L{tests.pcap.buildPcap}).
+    @param arguments: tshark's arguments after C{-n -r FILE}.
+    @return: a L{Deferred} firing with tshark's output lines; it fails the
+        test when tshark exits non-zero.
+    """
+    from twisted.internet import reactor
+
+    from tests.routerhelpers import within
+
+    tsharkPath = requireTool("tshark")
+    path = testCase.mktemp()
+    with open(path, "wb") as f:
+        f.write(capture)
+    d = within(getProcessOutputAndValue(tsharkPath, ["-n", "-r", path, *arguments],
+                                        env={"PATH": os.environ.get("PATH", ""), "HOME": testCase.mktemp()},
+                                        reactor=reactor),
+               "tshark")
+
+    def check(result: tuple[bytes, bytes, int]) -> list[str]:
+        out, err, code = result
+        testCase.assertEqual(code, 0, err)
+        return out.decode("utf-8").splitlines()
+    return d.addCallback(check)
 
 
 def requireFile(path: str, what: str) -> str:

@@ -18,22 +18,22 @@ from __future__ import annotations
 
 from typing import Optional
 
-from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from zope.interface import implementer
 
 from srst.calls.mediaservices import (ConferenceRefused, IConferenceBridge, IConferenceBridges, IMediaPort,
                                       MediaUnavailable)
 from srst.media.srtp import SrtpKeys
-from srst.media.transport import RtpStream, StreamSnapshot
+from srst.media.transport import RtpStream
 from srst.ports.conferenceendpoint import CallEngineSeam, ConferenceEndpoint
 from srst.ports.g711 import FRAME_SAMPLES, G711Law
-from srst.ports.media import PortMediaResources
+from srst.ports.media import PendingCloses, PortMediaResources, PumpedStream
 from srst.ports.mixer import JitterSlot, mixMinus
 
 
 @implementer(IMediaPort)
-class BridgePort:
+class BridgePort(PumpedStream):
     """
     One participant's stream on a bridge.
 
@@ -85,17 +85,8 @@ class BridgePort:
     def __repr__(self) -> str:
         return "<BridgePort conference %d.%d %r>" % (self.bridge.number, self.index, self.stream)
 
-    @property
-    def secure(self) -> bool:
-        """Whether it carries SRTP."""
-        return self.stream.secure
-
-    def start(self, remote: tuple[str, int]) -> None:
-        """Send the participant its mix at C{remote} from the next tick."""
-        if self.stream.closed:
-            return
-        self.stream.remote = remote
-        self.started = True
+    def _started(self) -> None:
+        """Started: the participant gets its mix from the next tick."""
         self.bridge._portStarted()
 
     def close(self) -> Deferred[None]:
@@ -108,10 +99,6 @@ class BridgePort:
         closing = self.stream.close()
         self.bridge._portClosed(self, closing)
         return closing
-
-    def snapshot(self) -> StreamSnapshot:
-        """@return: the stream's statistics."""
-        return self.stream.snapshot()
 
 
 @implementer(IConferenceBridge)
@@ -145,7 +132,7 @@ class ConferenceBridge:
         self.released = False
         self.frames = 0
         self.ports: dict[int, BridgePort] = {}
-        self._closing: list[Deferred[None]] = []
+        self._closing = PendingCloses()
         self.endpoint = ConferenceEndpoint(pool.engine, self)
 
     def __repr__(self) -> str:
@@ -198,17 +185,11 @@ class ConferenceBridge:
         self.resources.pump.add(self)
 
     def _portClosed(self, port: BridgePort, closing: Deferred[None]) -> None:
-        if not closing.called:
-            self._closing.append(closing)
-            closing.addBoth(self._closed, closing)
+        self._closing.add(closing)
         if self.ports.get(port.index) is port:
             del self.ports[port.index]
         if not any(p.started for p in self.ports.values()):
             self.resources.pump.discard(self)
-
-    def _closed(self, result: object, closing: Deferred[None]) -> object:
-        self._closing.remove(closing)
-        return result
 
     def release(self) -> None:
         """Close every port and give the bridge back to the pool."""
@@ -225,7 +206,7 @@ class ConferenceBridge:
 
     def closed(self) -> Deferred[None]:
         """@return: fires once every port this bridge closed is back in the range."""
-        return gatherResults(list(self._closing)).addCallback(lambda ignored: None)
+        return self._closing.whenDone()
 
 
 @implementer(IConferenceBridges)
@@ -255,7 +236,7 @@ class BridgePool:
         self.secureAllowed = secureAllowed
         self.refusals = 0
         self._bridges: dict[int, ConferenceBridge] = {}
-        self._closing: list[Deferred[None]] = []
+        self._closing = PendingCloses()
 
     def __len__(self) -> int:
         return len(self._bridges)
@@ -287,14 +268,7 @@ class BridgePool:
     def _released(self, bridge: ConferenceBridge) -> None:
         if self._bridges.get(bridge.number) is bridge:
             del self._bridges[bridge.number]
-        closing = bridge.closed()
-        if not closing.called:
-            self._closing.append(closing)
-            closing.addBoth(self._closed, closing)
-
-    def _closed(self, result: object, closing: Deferred[None]) -> object:
-        self._closing.remove(closing)
-        return result
+        self._closing.add(bridge.closed())
 
     def conferences(self) -> list[ConferenceBridge]:
         """@return: the reserved and active bridges, by number."""
@@ -308,4 +282,4 @@ class BridgePool:
         """
         for bridge in list(self._bridges.values()):
             bridge.release()
-        return gatherResults(list(self._closing)).addCallback(lambda ignored: None)
+        return self._closing.whenDone()

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from zope.interface import implementer
 
@@ -50,7 +50,7 @@ from srst.media.portrange import PortRangeExhausted
 from srst.media.rtp import PayloadType
 from srst.media.transport import StreamSnapshot
 from srst.ports.interfaces import IVoicePortListener
-from srst.ports.media import PortMediaLeg, PortMediaResources
+from srst.ports.media import PendingCloses, PortMediaLeg, PortMediaResources
 from srst.ports.tones import CallProgressTone
 from srst.ports.voiceport import PortStatus, VoicePort
 
@@ -73,7 +73,27 @@ _VM_KINDS = {ForwardReason.BUSY: VmKind.BUSY, ForwardReason.NO_ANSWER: VmKind.NO
 
 
 @implementer(ICallEndpoint, IVoicePortListener)
-class VoicePortEndpoint:
+class NoSharedLines:
+    """
+    The shared-line part of L{ICallEndpoint} for an endpoint whose lines no
+    other endpoint shares (a voice port, a conference bridge): nothing to
+    show when a line's other appearances change.
+    """
+
+    def answeredElsewhere(self, leg: Leg) -> None:
+        """No other appearance answered: nothing to do."""
+
+    def remoteInUse(self, line: LineRef, reference: int) -> None:
+        """No other appearance: nothing to show."""
+
+    def remoteHeld(self, line: LineRef, reference: int) -> None:
+        """No other appearance: nothing to show."""
+
+    def remoteIdle(self, line: LineRef, reference: int) -> None:
+        """No other appearance: nothing to show."""
+
+
+class VoicePortEndpoint(NoSharedLines):
     """
     The call engine's view of one voice port.
 
@@ -140,7 +160,7 @@ class VoicePortEndpoint:
         self._idleObservers: list[Callable[[str], object]] = []
         self.unreachable = 0
         self.dialPeer = 0
-        self._closing: list[Deferred[None]] = []
+        self._closing = PendingCloses()
         port.subscribe(self)
 
     def takeControl(self) -> None:
@@ -411,14 +431,7 @@ class VoicePortEndpoint:
         mediaLeg, self.mediaLeg = self.mediaLeg, None
         if mediaLeg is None:
             return
-        closing = mediaLeg.close()
-        if not closing.called:
-            self._closing.append(closing)
-            closing.addBoth(self._closed, closing)
-
-    def _closed(self, result: object, closing: Deferred[None]) -> object:
-        self._closing.remove(closing)
-        return result
+        self._closing.add(mediaLeg.close())
 
     def closeMedia(self) -> Deferred[None]:
         """
@@ -428,7 +441,7 @@ class VoicePortEndpoint:
             closed has stopped listening: its RTP port is back in the range.
         """
         self._closeMedia()
-        return gatherResults(list(self._closing)).addCallback(lambda ignored: None)
+        return self._closing.whenDone()
 
     def seized(self, leg: Leg) -> None:
         """The port went off hook to dial: the port already gives dial tone."""
@@ -466,18 +479,6 @@ class VoicePortEndpoint:
 
     def resumedByRemote(self, leg: Leg) -> None:
         """The far end resumed; the engine opens new media."""
-
-    def answeredElsewhere(self, leg: Leg) -> None:
-        """A port has no shared lines."""
-
-    def remoteInUse(self, line: LineRef, reference: int) -> None:
-        """A port has no shared lines."""
-
-    def remoteHeld(self, line: LineRef, reference: int) -> None:
-        """A port has no shared lines."""
-
-    def remoteIdle(self, line: LineRef, reference: int) -> None:
-        """A port has no shared lines."""
 
     def transferred(self, leg: Leg, remote: Party, ringing: bool) -> None:
         """A transfer gave the port a new far end; new media follows."""

@@ -21,6 +21,7 @@ from srst.calls.media import Codec, MediaStream
 from srst.calls.mediaservices import MediaUnavailable
 from srst.media.portrange import PortRangeExhausted
 from srst.media.transport import StreamSnapshot
+from srst.ports.callendpoint import NoSharedLines
 from srst.ports.g711 import G711Law
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ class CallEngineSeam(Protocol):
 
 
 @implementer(ICallEndpoint)
-class ConferenceEndpoint:
+class ConferenceEndpoint(NoSharedLines):
     """
     One bridge's legs, as an L{ICallEndpoint}.
 
@@ -180,18 +181,6 @@ class ConferenceEndpoint:
 
     def resumedByRemote(self, leg: Leg) -> None:
         """The participant resumed; the engine opens new media."""
-
-    def answeredElsewhere(self, leg: Leg) -> None:
-        """A bridge has no shared lines."""
-
-    def remoteInUse(self, line: LineRef, reference: int) -> None:
-        """A bridge has no shared lines."""
-
-    def remoteHeld(self, line: LineRef, reference: int) -> None:
-        """A bridge has no shared lines."""
-
-    def remoteIdle(self, line: LineRef, reference: int) -> None:
-        """A bridge has no shared lines."""
 
     def transferred(self, leg: Leg, remote: Party, ringing: bool) -> None:
         """A bridge leg is not transferred."""

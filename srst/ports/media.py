@@ -163,6 +163,66 @@ class MediaPump:
                     self.log.failure("while ticking {port}", port=leg.name)
 
 
+class PumpedStream:
+    """
+    The part of an L{srst.calls.mediaservices.IMediaPort} common to the
+    router's streams fed by the pump (a conference participant's mix, a
+    held party's music): one L{RtpStream}, sent to once started.
+
+    @ivar stream: the L{RtpStream}.
+    @ivar started: whether L{start} was called (and not the port's close).
+    """
+
+    stream: RtpStream
+    started: bool
+
+    @property
+    def secure(self) -> bool:
+        """Whether it carries SRTP."""
+        return self.stream.secure
+
+    def start(self, remote: tuple[str, int]) -> None:
+        """Send to C{remote} from the next pump tick (not once closed)."""
+        if self.stream.closed:
+            return
+        self.stream.remote = remote
+        self.started = True
+        self._started()
+
+    def _started(self) -> None:
+        """Tell the owner that L{start} made this stream one to tick."""
+        raise NotImplementedError()
+
+    def snapshot(self) -> StreamSnapshot:
+        """@return: the stream's statistics."""
+        return self.stream.snapshot()
+
+
+class PendingCloses:
+    """
+    The closes of media an owner started and that are still under way
+    (a port stops listening later), so that its own close can wait for
+    them all.
+    """
+
+    def __init__(self) -> None:
+        self._pending: list[Deferred[None]] = []
+
+    def add(self, closing: Deferred[None]) -> None:
+        """Wait for C{closing} too, until it fires."""
+        if not closing.called:
+            self._pending.append(closing)
+            closing.addBoth(self._done, closing)
+
+    def _done(self, result: object, closing: Deferred[None]) -> object:
+        self._pending.remove(closing)
+        return result
+
+    def whenDone(self) -> Deferred[None]:
+        """@return: fires once every close added so far has finished."""
+        return gatherResults(list(self._pending)).addCallback(lambda ignored: None)
+
+
 def bindStream(reactor: UDPReactor, allocator: RtpPortAllocator, stream: RtpStream,
                wrap: Callable[[RtpStream], DatagramProtocol] | None = None,
                ) -> tuple[IListeningPort, tuple[str, int]]:

@@ -40,7 +40,7 @@ from srst.media.srtp import SrtpKeys
 from srst.media.transport import RtpStream, StreamSnapshot
 from srst.ports.dsp import EncodedClip, clipOf, loadWav
 from srst.ports.g711 import FRAME_SAMPLES, G711Law
-from srst.ports.media import PortMediaResources
+from srst.ports.media import PortMediaResources, PumpedStream
 from srst.ports.wav import WavError
 
 _PAYLOAD_TYPES = {Codec.G711_ULAW: PayloadType.PCMU, Codec.G711_ALAW: PayloadType.PCMA}
@@ -79,7 +79,7 @@ class MohRow:
 
 
 @implementer(IMediaPort)
-class MohListener:
+class MohListener(PumpedStream):
     """
     One held party's music: a send-only stream that loops the clip from
     its start.
@@ -106,17 +106,8 @@ class MohListener:
     def __repr__(self) -> str:
         return "<MohListener %s %r>" % (self.label, self.stream)
 
-    @property
-    def secure(self) -> bool:
-        """Whether the music is SRTP."""
-        return self.stream.secure
-
-    def start(self, remote: tuple[str, int]) -> None:
-        """Send the music to C{remote} from the next pump tick."""
-        if self.stream.closed:
-            return
-        self.stream.remote = remote
-        self.started = True
+    def _started(self) -> None:
+        """Started: the music goes to it from the next pump tick."""
         self._source._started(self)
 
     def close(self) -> Deferred[None]:
@@ -124,10 +115,6 @@ class MohListener:
         self.started = False
         self._source._closed(self)
         return self.stream.close()
-
-    def snapshot(self) -> StreamSnapshot:
-        """@return: the stream's statistics."""
-        return self.stream.snapshot()
 
     def send(self) -> None:
         """Send the next frame (the pump's tick, through L{MohSource.tick})."""

@@ -214,6 +214,39 @@ def _when(text: str) -> datetime.datetime:
     return when
 
 
+def _addRouter(p: argparse.ArgumentParser) -> None:
+    """--host and --port: the router the phones register with."""
+    p.add_argument("--host", default="127.0.0.1",
+                   help="the router's IPv4 address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None,
+                   help="its SCCP port (default 2000, or 2443 with --tls)")
+
+
+def _addTLS(p: argparse.ArgumentParser,
+            certHelp: str) -> argparse._ArgumentGroup:
+    """
+    The TLS group: --tls, --ca, --cert (helped with C{certHelp}), --key.
+
+    @return: the group, for a command's further TLS options.
+    """
+    tls = p.add_argument_group("TLS")
+    tls.add_argument("--tls", action="store_true",
+                     help="connect with TLS (secure SCCP)")
+    tls.add_argument("--ca", metavar="FILE",
+                     help="the router's CA certificate(s) to verify it with")
+    tls.add_argument("--cert", metavar="FILE", help=certHelp)
+    tls.add_argument("--key", metavar="FILE", help="its private key")
+    return tls
+
+
+def _addVerifyHost(tls: argparse._ArgumentGroup) -> None:
+    """--no-verify-host, the last of the TLS group."""
+    tls.add_argument("--no-verify-host", dest="verifyHost",
+                     action="store_false",
+                     help="check only the router's chain, not that its "
+                     "certificate names --host (what real phones do)")
+
+
 def _addRegister(
         commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = commands.add_parser(
@@ -221,10 +254,7 @@ def _addRegister(
         description="Register simulated phones, report registrations/s and "
         "latency, hold the registrations with keepalives until Ctrl-C (or "
         "--hold seconds), then unregister them.")
-    p.add_argument("--host", default="127.0.0.1",
-                   help="the router's IPv4 address (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=None,
-                   help="its SCCP port (default 2000, or 2443 with --tls)")
+    _addRouter(p)
     p.add_argument("--count", type=_positive, default=1,
                    help="how many phones (default 1)")
     p.add_argument("--mac", type=_mac, default="000000000001",
@@ -249,14 +279,7 @@ def _addRegister(
     p.add_argument("--decode-all", dest="decodeAll", action="store_true",
                    help="decode every message the router sends (slower; by "
                    "default only those that drive registration are decoded)")
-    tls = p.add_argument_group("TLS")
-    tls.add_argument("--tls", action="store_true",
-                     help="connect with TLS (secure SCCP)")
-    tls.add_argument("--ca", metavar="FILE",
-                     help="the router's CA certificate(s) to verify it with")
-    tls.add_argument("--cert", metavar="FILE",
-                     help="client certificate (LSC) used by every phone")
-    tls.add_argument("--key", metavar="FILE", help="its private key")
+    tls = _addTLS(p, "client certificate (LSC) used by every phone")
     tls.add_argument("--issue-from-ca", dest="issueFromCA", metavar="FILE",
                      help="mint an LSC per phone from this CA certificate")
     tls.add_argument("--ca-key", dest="caKey", metavar="FILE",
@@ -266,10 +289,7 @@ def _addRegister(
                      help="key type of minted LSCs (default ecdsa P-256)")
     tls.add_argument("--share-key", dest="shareKey", action="store_true",
                      help="give every minted LSC the same key (fast RSA)")
-    tls.add_argument("--no-verify-host", dest="verifyHost",
-                     action="store_false",
-                     help="check only the router's chain, not that its "
-                     "certificate names --host (what real phones do)")
+    _addVerifyHost(tls)
     p.set_defaults(func=_register)
 
 
@@ -311,10 +331,7 @@ def _addKeys(p: argparse.ArgumentParser, what: str) -> None:
 
 def _addPhoneOptions(p: argparse.ArgumentParser) -> None:
     """The options of one phone that makes or answers a call."""
-    p.add_argument("--host", default="127.0.0.1",
-                   help="the router's IPv4 address (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=None,
-                   help="its SCCP port (default 2000, or 2443 with --tls)")
+    _addRouter(p)
     p.add_argument("--type", dest="deviceType", type=_model, default="7970",
                    help="phone model or device type number (default 7970)")
     p.add_argument("--version", dest="protocolVersion", type=_version,
@@ -327,18 +344,8 @@ def _addPhoneOptions(p: argparse.ArgumentParser) -> None:
                    "Ctrl-C)")
     p.add_argument("--timeout", type=_seconds, default=30.0,
                    help="seconds the phone may take to register (default 30)")
-    tls = p.add_argument_group("TLS")
-    tls.add_argument("--tls", action="store_true",
-                     help="connect with TLS (secure SCCP)")
-    tls.add_argument("--ca", metavar="FILE",
-                     help="the router's CA certificate(s) to verify it with")
-    tls.add_argument("--cert", metavar="FILE",
-                     help="the phone's certificate (LSC)")
-    tls.add_argument("--key", metavar="FILE", help="its private key")
-    tls.add_argument("--no-verify-host", dest="verifyHost",
-                     action="store_false",
-                     help="check only the router's chain, not that its "
-                     "certificate names --host (what real phones do)")
+    tls = _addTLS(p, "the phone's certificate (LSC)")
+    _addVerifyHost(tls)
     p.set_defaults(issueFromCA=None, caKey=None, count=1, decodeAll=True)
 
 
