@@ -46,6 +46,7 @@ from srst.credentials import CredentialsFactory, registerCredentialsCommands
 from srst.debug import DebugSwitches
 from srst.http.site import HttpSite
 from srst.listening import ListenerError, TCPListenerService, isIPv6, raiseOpenFileLimit
+from srst.lograte import LogLimiter
 from srst.mgcp.commands import registerMgcpCommands
 from srst.mgcp.config import CcmManagerConfig, mgcpPortNames
 from srst.mgcp.control import MgcpService
@@ -62,6 +63,9 @@ from srst.pki.config import IdentityTrustpointConfig
 from srst.pki.crl import CrlChecker, CrlError, CrlService, loadCrlFile, registerCrlCommands
 from srst.pki.errors import CertificateServerError, TrustpointError
 from srst.pki.publication import CrlRenewal, CrlResource, crlPath
+from srst.pki.scepcommands import registerScepCommands
+from srst.pki.scepresource import SCEP_PATH, ScepResource
+from srst.pki.scepserver import ChallengePasswords, ScepServer
 from srst.pki.tls import ServerTLSOptions, serverTLSOptions
 from srst.pki.trust import (
     CertificateFileError,
@@ -478,11 +482,20 @@ class RouterService(MultiService):
         if self.certificateServer is not None:
             self.crlRenewal = CrlRenewal(self.certificateServer, reactor, now, runInThread)
             self.crlRenewal.setServiceParent(self)
+        # The certificate server's SCEP face (RFC 8894): its one-time challenge passwords are an
+        # admin command; its operations are served on the HTTP site, as IOS's ip http server does.
+        self.scep: ScepServer | None = None
+        if self.certificateServer is not None:
+            self.scep = ScepServer(self.certificateServer, ChallengePasswords(now), now=now)
+        registerScepCommands(self.commands, self.scep)
         self.httpSite: HttpSite | None = None
         if config.httpServer is not None:
             self.httpSite = HttpSite(reactor)
             if self.certificateServer is not None:
                 self.httpSite.add(crlPath(self.certificateServer), CrlResource(self.certificateServer))
+            if self.scep is not None:
+                self.httpSite.add(SCEP_PATH.decode("ascii"),
+                                  ScepResource(self.scep, runInThread, LogLimiter(reactor)))
             listener = TCPListenerService("http", reactor, config.httpServer.address, config.httpServer.port,
                                           self.policed(self.httpSite.factory))
             listener.setServiceParent(self)

@@ -338,13 +338,24 @@ class HttpServerTests(TestCase):
             crl = x509.load_der_x509_crl((yield readBody(response)))
             self.assertEqual([r.serial_number for r in crl], [identity.serial_number])
             self.assertTrue(crl.is_signature_valid(readCA(stateDir).public_key()))
+            # SCEP (RFC 8894) is served on the same site: GetCACert gives the CA certificate.
             response = yield self.get(port, b"/cgi-bin/pkiclient.exe?operation=GetCACert")
+            self.assertEqual(response.code, 200)
+            self.assertEqual(response.headers.getRawHeaders(b"content-type"), [b"application/x-x509-ca-cert"])
+            caDer = yield readBody(response)
+            self.assertEqual(caDer, readCA(stateDir).public_bytes(Encoding.DER))
+            # The one-time SCEP challenge password command is the running router's.
+            result = yield runCommand(service, "crypto", "pki", "server", "srstcaserver", "password", "generate", "5")
+            self.assertEqual(result.data["minutes"], 5)
+            self.assertIn("(valid 5 minutes)", result.text)
+            response = yield self.get(port, b"/nothing-here")
             self.assertEqual(response.code, 404)
             notFound = yield readBody(response)
         access = [formatEvent(e) for e in events if e.get("log_namespace") == "srst.http.access"]
         self.assertEqual(access, [
             f'127.0.0.1 "GET /crl/srstcaserver.crl" 200 {len(crl.public_bytes(Encoding.DER))}',
-            f'127.0.0.1 "GET /cgi-bin/pkiclient.exe?operation=GetCACert" 404 {len(notFound)}',
+            f'127.0.0.1 "GET /cgi-bin/pkiclient.exe?operation=GetCACert" 200 {len(caDer)}',
+            f'127.0.0.1 "GET /nothing-here" 404 {len(notFound)}',
         ])
 
     @bounded
