@@ -21,7 +21,7 @@ from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.trial.unittest import TestCase
 from twisted.web.client import Agent
 from twisted.web.resource import Resource
-from twisted.web.server import Site
+from twisted.web.server import NOT_DONE_YET, Site
 from twisted.web.static import Data
 from zope.interface import implementer
 
@@ -254,6 +254,38 @@ class HandshakeTests(TestCase):
         yield checker.refresh()  # the fetch under way
         self.assertIsNone(checker.problem)
         self.assertEqual((yield server.connect(*self.good)), "certificate revoked")
+
+    @inlineCallbacks
+    def test_endlessBodyCutOff(self):
+        """
+        A CRL URL that answers with a chunked body and no length, longer
+        than the checker's limit, is cut off once the limit is passed (the
+        server sees its client go) and the CRL is unavailable, not read
+        into memory whole.
+        """
+        class Endless(Resource):
+            isLeaf = True
+            requests: list[Any] = []
+
+            def render_GET(self, request: Any) -> Any:
+                self.requests.append(request)
+                request.write(b"x" * 4096)
+                return NOT_DONE_YET
+
+        endless = Endless()
+        site = Site(endless)
+        site.noisy = False
+        port = reactor.listenTCP(0, site, interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        url = f"http://127.0.0.1:{port.getHost().port}/capf.crl"
+        checker = CrlChecker("capf", [CA.certificate], self.clock, url=url, agent=Agent(reactor), maxBytes=1000)
+        self.addCleanup(checker.stop)
+        yield checker.start().addTimeout(5, reactor)
+        self.assertEqual(checker.problem, "larger than 1000 bytes")
+        [request] = endless.requests
+        gone: Deferred[None] = request.notifyFinish()
+        gone.addErrback(lambda failure: None)  # the client hung up: what the test waits for
+        yield gone
 
     @inlineCallbacks
     def test_unreachableUrl(self):

@@ -27,11 +27,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from twisted.internet.defer import Deferred, gatherResults, succeed
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
-from twisted.internet.protocol import Protocol
+from twisted.internet.protocol import Protocol, connectionDone
 from twisted.application.service import Service
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from twisted.web.client import readBody
+from twisted.web.client import ResponseDone
+from twisted.web.http import PotentialDataLoss
 from twisted.web.http_headers import Headers
 from twisted.web.iweb import UNKNOWN_LENGTH, IAgent, IResponse
 from zope.interface import implementer
@@ -69,6 +70,7 @@ MAX_CRL_BYTES = 4 * 1024 * 1024
 """The largest CRL read from a file or accepted over HTTP."""
 
 
+
 class CrlError(Exception):
     """
     A CRL that cannot be used.
@@ -79,6 +81,42 @@ class CrlError(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+
+class _CappedBody(Protocol):
+    """
+    Collect a response body of at most C{limit} bytes: a longer one (a
+    chunked answer that never ends, say) is cut off and fails with
+    L{CrlError} as soon as it passes the limit.
+    """
+
+    def __init__(self, finished: Deferred[bytes], limit: int) -> None:
+        self._finished: Deferred[bytes] | None = finished
+        self._limit = limit
+        self._chunks: list[bytes] = []
+        self._received = 0
+
+    def dataReceived(self, data: bytes) -> None:
+        if self._finished is None:
+            return
+        self._received += len(data)
+        if self._received > self._limit:
+            finished, self._finished = self._finished, None
+            self._chunks = []
+            self.transport.stopProducing()
+            finished.errback(CrlError(f"larger than {self._limit} bytes"))
+            return
+        self._chunks.append(data)
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        if self._finished is None:
+            return
+        finished, self._finished = self._finished, None
+        if reason.check(ResponseDone, PotentialDataLoss):
+            finished.callback(b"".join(self._chunks))
+        else:
+            finished.errback(reason)
 
 
 def parseCrl(data: bytes) -> x509.CertificateRevocationList:
@@ -157,6 +195,7 @@ class CrlChecker:
         agent: IAgent | None = None,
         optional: bool = False,
         cacheSeconds: float | None = None,
+        maxBytes: int = MAX_CRL_BYTES,
     ) -> None:
         """
         @param trustpoint: the trustpoint's name, for logs.
@@ -168,6 +207,9 @@ class CrlChecker:
             (C{revocation-check crl none}).
         @param cacheSeconds: refresh at least this often (IOS C{crl cache
             delete-after}).
+        @param maxBytes: the largest CRL accepted from the URL; a larger one
+            is refused as soon as that many bytes are in, whether or not the
+            server said how long it would be.
         """
         if (file is None) == (url is None) or (url is not None and agent is None):
             raise ValueError("a CrlChecker needs a file, or a URL and an agent")
@@ -179,6 +221,7 @@ class CrlChecker:
         self.agent = agent
         self.optional = optional
         self.cacheSeconds = cacheSeconds
+        self.maxBytes = maxBytes
         self.crl: x509.CertificateRevocationList | None = None
         self.problem: str | None = "not loaded yet"
         self.loadedAt: datetime.datetime | None = None
@@ -256,10 +299,11 @@ class CrlChecker:
         return d
 
     def _response(self, response: IResponse) -> Deferred[x509.CertificateRevocationList]:
-        if response.length is not UNKNOWN_LENGTH and response.length > MAX_CRL_BYTES:
+        if response.length is not UNKNOWN_LENGTH and response.length > self.maxBytes:
             response.deliverBody(Protocol())
-            raise CrlError(f"larger than {MAX_CRL_BYTES} bytes")
-        body = readBody(response)
+            raise CrlError(f"larger than {self.maxBytes} bytes")
+        body: Deferred[bytes] = Deferred()
+        response.deliverBody(_CappedBody(body, self.maxBytes))
 
         def parsed(data: bytes) -> x509.CertificateRevocationList:
             if response.code != 200:
