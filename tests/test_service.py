@@ -26,6 +26,7 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 from srst.config import ConfigError, loadString
 from srst.pki._signing import buildCrl
 from srst.pki.ca import certificateFingerprint
+from srst.pki.errors import TrustpointError
 from srst.listening import ListenerError
 from srst.policing.meter import CONNECTION_ATTEMPT_BYTES
 from srst.ports.wav import writeWav
@@ -854,3 +855,74 @@ class MediaWiringTests(SynchronousTestCase):
         self.assertIs(farm.holdMusic.resources, service.portService.media)
         self.assertIs(farm.bridges.resources, service.portService.media)
         self.assertIsNone(self.router("").mediaFarm)
+
+
+def scepRouterYaml(stateDir, caUrl, fingerprint):
+    """
+    Router B of the seed's shape: no certificate server; its srstca
+    trustpoint enrolls over SCEP with router A's (IOS C{enrollment url}).
+    """
+    return (routerYaml(stateDir)
+            .replace("  server:\n    name: srstcaserver\n    issuer-name: CN=srstcaserver\n    database-level: complete\n"
+                     "    grant: auto\n    rsakeypair: {type: ecdsa, bits: 256}\n", "")
+            .replace("      enrollment: {server: srstcaserver}\n      subject-name: CN=branch-router\n"
+                     "      rsakeypair: {type: ecdsa, bits: 256}\n",
+                     f"      enrollment: {{url: '{caUrl}', fingerprint: '{fingerprint}'}}\n"
+                     "      subject-name: CN=router-b\n      rsakeypair: {type: rsa, bits: 2048}\n"))
+
+
+class ScepEnrollmentTests(TestCase):
+    """
+    The seed's shape: router A runs the certificate server and serves SCEP
+    on its http-server; router B's srstca trustpoint enrolls with it over
+    SCEP (C{enrollment: {url: ...}}) and B's TLS listener presents the
+    certificate A issued.
+    """
+
+    timeout = 30
+
+    @bounded(timeout=20)
+    def test_secondRouterEnrollsWithFirst(self):
+        """
+        B authenticates A's CA by its SHA-256 fingerprint, enrolls (grant
+        auto), shows the certificate in C{show crypto pki certificates},
+        and presents it at the credentials TLS handshake.
+        """
+        stateA = stateDirectory(self)
+        a = yield startRouter(self, httpRouterYaml(stateA).replace(
+            "    grant: auto\n    rsakeypair: {type: ecdsa, bits: 256}\n",
+            "    grant: auto\n    rsakeypair: {type: rsa, bits: 2048}\n"))
+        ca = readCA(stateA)
+        fingerprint = "".join(certificateFingerprint(ca, "sha256").split())
+        stateB = stateDirectory(self)
+        with capturedLogs() as events:
+            b = yield startRouter(self, scepRouterYaml(stateB, "http://127.0.0.1:%d" % (a.ports()["http"],),
+                                                       fingerprint))
+        enrolled = b.identities["srstca"].certificate
+        self.assertEqual((enrolled.issuer, enrolled.subject.rfc4514_string()), (ca.subject, "CN=router-b"))
+        enrolled.verify_directly_issued_by(ca)
+        self.assertIn(f"trustpoint srstca: enrolling over SCEP with http://127.0.0.1:{a.ports()['http']}",
+                      [formatEvent(e) for e in events])
+        shown = (yield runCommand(b, "show", "crypto", "pki", "certificates", "srstca")).text
+        self.assertIn("  Issuer:\n    cn=srstcaserver\n  Subject:\n    cn=router-b\n", shown)
+        # Not checked by name: A's SCEP server does not copy subjectAltNames from requests.
+        result = yield fetchCredentials(reactor, "127.0.0.1", b.ports()["credentials"])
+        self.assertTrue(result.matches)
+        self.assertEqual(result.handshakeCertificate, enrolled)
+
+    @bounded(timeout=20)
+    def test_fingerprintMismatchStopsStartUp(self):
+        """
+        A configured fingerprint that is not A's CA certificate's stops B's
+        start-up with an error naming the YAML path; nothing is enrolled.
+        """
+        stateA = stateDirectory(self)
+        a = yield startRouter(self, httpRouterYaml(stateA).replace(
+            "    grant: auto\n    rsakeypair: {type: ecdsa, bits: 256}\n",
+            "    grant: auto\n    rsakeypair: {type: rsa, bits: 2048}\n"))
+        url = "http://127.0.0.1:%d" % (a.ports()["http"],)
+        error = yield self.assertFailure(startRouter(self, scepRouterYaml(stateDirectory(self), url, "AB" * 16)),
+                                         TrustpointError)
+        self.assertTrue(str(error).startswith(
+            f"trustpoint srstca: pki.trustpoints.srstca.enrollment.fingerprint {'AB' * 16} does not match the CA"
+            f" certificate from {url}/cgi-bin/pkiclient.exe (MD5 "), str(error))
