@@ -18,7 +18,8 @@ from twisted.internet.protocol import ClientFactory, Protocol
 from twisted.internet.defer import Deferred, DeferredList
 from twisted.internet.endpoints import TCP4ClientEndpoint
 from twisted.internet.protocol import Factory
-from twisted.logger import LogLevel, capturedLogs, formatEvent
+from twisted.internet.task import Clock
+from twisted.logger import LogLevel, capturedLogs, formatEvent, globalLogPublisher
 from twisted.web.client import Agent, HTTPConnectionPool, readBody
 from zope.interface import directlyProvides, providedBy
 from twisted.trial.unittest import SynchronousTestCase, TestCase
@@ -926,3 +927,69 @@ class ScepEnrollmentTests(TestCase):
         self.assertTrue(str(error).startswith(
             f"trustpoint srstca: pki.trustpoints.srstca.enrollment.fingerprint {'AB' * 16} does not match the CA"
             f" certificate from {url}/cgi-bin/pkiclient.exe (MD5 "), str(error))
+
+    @bounded(timeout=20)
+    def test_grantManualOnFirstRouter(self):
+        """
+        With grant manual on A, B's PKCSReq is PENDING and B polls on its
+        clock; after C{crypto pki server srstcaserver grant 1} on A the next
+        poll enrolls B, which then comes up with A's certificate (its
+        handshake is checked in the grant auto test: B's timers are a
+        Clock here).
+        """
+        stateA = stateDirectory(self)
+        yamlA = httpRouterYaml(stateA).replace("    grant: auto\n    rsakeypair: {type: ecdsa, bits: 256}\n",
+                                               "    grant: auto\n    rsakeypair: {type: rsa, bits: 2048}\n")
+        first = yield startRouter(self, yamlA)  # A enrolls its own srstca, then runs with grant manual
+        yield first.stopService()
+        a = yield startRouter(self, yamlA.replace("    grant: auto\n", "    grant: manual\n"))
+        ca = readCA(stateA)
+        fingerprint = "".join(certificateFingerprint(ca, "md5").split())
+        polling: Deferred = Deferred()
+
+        def observe(event):
+            if "polling every" in event.get("log_format", "") and not polling.called:
+                polling.callback(formatEvent(event))
+
+        globalLogPublisher.addObserver(observe)
+        self.addCleanup(globalLogPublisher.removeObserver, observe)
+        clock = Clock()
+        url = "http://127.0.0.1:%d" % (a.ports()["http"],)
+        ready = startRouter(self, scepRouterYaml(stateDirectory(self), url, fingerprint),
+                            reactor=ClockedReactor(reactor, clock))
+        line = yield polling
+        self.assertEqual(line, f"Trustpoint srstca: enrollment request to {url}/cgi-bin/pkiclient.exe is pending;"
+                               " polling every 60 seconds")
+        [request] = a.certificateServer.pendingRequests()
+        shown = (yield runCommand(a, "crypto", "pki", "server", "srstcaserver", "grant", str(request.id))).text
+        self.assertFalse(ready.called, shown)
+        clock.advance(60)
+        b = yield ready
+        enrolled = b.identities["srstca"].certificate
+        enrolled.verify_directly_issued_by(ca)
+        self.assertEqual(request.subject, "CN=router-b")
+        self.assertIsNotNone(b.ports()["credentials"])
+
+
+class ClockedReactor:
+    """
+    The reactor, with the time of a L{Clock} (a router whose timers a test
+    drives, on real sockets).
+    """
+
+    def __init__(self, reactor, clock):
+        self._reactor = reactor
+        self._clock = clock
+        directlyProvides(self, providedBy(reactor))
+
+    def callLater(self, *args, **kwargs):
+        return self._clock.callLater(*args, **kwargs)
+
+    def seconds(self):
+        return self._clock.seconds()
+
+    def getDelayedCalls(self):
+        return self._clock.getDelayedCalls()
+
+    def __getattr__(self, name):
+        return getattr(self._reactor, name)
