@@ -971,6 +971,40 @@ class ScepEnrollmentTests(TestCase):
         self.assertIsNotNone(b.ports()["credentials"])
 
 
+    @bounded(timeout=20)
+    def test_enrollsWithItself(self):
+        """
+        The seed's own shape: the router's srstca trustpoint enrolls over
+        SCEP with its own certificate server on its own http-server.  The
+        first start, with no fingerprint, stops naming the YAML path and
+        logs the CA fingerprint for the operator; with it configured the
+        next start enrolls.
+        """
+        stateDir = stateDirectory(self)
+        port = freePort()
+        yaml = httpRouterYaml(stateDir, port).replace(
+            "    grant: auto\n    rsakeypair: {type: ecdsa, bits: 256}\n",
+            "    grant: auto\n    rsakeypair: {type: rsa, bits: 2048}\n").replace(
+            "      enrollment: {server: srstcaserver}\n      subject-name: CN=branch-router\n"
+            "      rsakeypair: {type: ecdsa, bits: 256}\n",
+            f"      enrollment: {{url: 'http://127.0.0.1:{port}'}}\n      subject-name: CN=branch-router\n"
+            "      rsakeypair: {type: rsa, bits: 2048}\n")
+        first = RouterService(loadString(yaml, "t.yaml"), reactor, now=utcNow, runInThread=synchronously,
+                              callFromThread=reactor.callFromThread)
+        with capturedLogs() as events:
+            first.startService()
+            error = yield self.assertFailure(first.whenReady(), TrustpointError)
+        yield first.stopService()
+        md5 = certificateFingerprint(readCA(stateDir), "md5")
+        self.assertEqual(str(error), "trustpoint srstca: pki.trustpoints.srstca.enrollment.fingerprint is not"
+                                     f" configured; the CA certificate's MD5 fingerprint is {md5}")
+        self.assertTrue(any(f"has MD5 fingerprint {md5}," in formatEvent(e) for e in events))
+        service = yield startRouter(self, yaml.replace(
+            f"{{url: 'http://127.0.0.1:{port}'}}", f"{{url: 'http://127.0.0.1:{port}', fingerprint: '{md5}'}}"))
+        enrolled = service.identities["srstca"].certificate
+        enrolled.verify_directly_issued_by(readCA(stateDir))
+        self.assertEqual(enrolled.subject.rfc4514_string(), "CN=branch-router")
+
 class ClockedReactor:
     """
     The reactor, with the time of a L{Clock} (a router whose timers a test
