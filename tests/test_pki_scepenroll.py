@@ -6,6 +6,7 @@ Tests for L{srst.pki.scepenroll}: an identity trustpoint enrolls over SCEP
 from __future__ import annotations
 
 import os
+import socket
 from functools import partial
 from typing import Any
 
@@ -163,3 +164,18 @@ class ScepEnrollmentTests(TestCase):
         e = yield self.assertFailure(self.enroll(self.enrollment("AB" * 32)), TrustpointError)
         self.assertIn(f"{PATH}.fingerprint {'AB' * 32} does not match the CA certificate from {self.url}", e.reason)
         self.assertEqual(self.ca.lastSerial, lastSerial)
+
+    @bounded
+    def test_unreachable(self) -> Any:
+        """
+        A certificate server that does not answer is one error naming the
+        URL, not a traceback.
+        """
+        self.serve("auto")
+        holder = socket.socket()
+        holder.bind(("127.0.0.1", 0))
+        self.addCleanup(holder.close)
+        self.url = "http://127.0.0.1:%d" % (holder.getsockname()[1],)  # bound, not listening: refused
+        e = yield self.assertFailure(self.enroll(self.enrollment("sha256")), TrustpointError)
+        self.assertTrue(e.reason.startswith(f"cannot reach {self.url}/cgi-bin/pkiclient.exe (GetCACert): "
+                                            "Connection was refused by other side"), e.reason)

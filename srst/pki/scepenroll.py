@@ -16,12 +16,13 @@ from io import BytesIO
 from typing import Any, Callable, Sequence
 
 from cryptography import x509
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, TimeoutError
+from twisted.internet.error import ConnectError
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.protocol import Protocol
 from twisted.internet.task import deferLater
 from twisted.logger import Logger
-from twisted.web.client import FileBodyProducer, readBody
+from twisted.web.client import FileBodyProducer, ResponseFailed, readBody
 from twisted.web.http_headers import Headers
 from twisted.web.iweb import UNKNOWN_LENGTH, IAgent, IResponse
 
@@ -77,7 +78,10 @@ class ScepEnrollment:
             producer = FileBodyProducer(BytesIO(body))
         d: Deferred[IResponse] = self.agent.request(method, url, headers, producer)
         d.addTimeout(TIMEOUT_SECONDS, self.clock)
-        response = await d
+        try:
+            response = await d
+        except (ConnectError, ResponseFailed, TimeoutError) as e:  # error.TimeoutError is a ConnectError
+            raise self._error(f"cannot reach {self.url} ({operation.decode('ascii')}): {e}") from None
         if response.length is not UNKNOWN_LENGTH and response.length > MAX_MESSAGE:
             response.deliverBody(Protocol())
             raise self._error(f"{self.url} answered {operation.decode('ascii')} with {response.length} bytes")
@@ -138,7 +142,10 @@ class ScepEnrollment:
         subject = identity.subjectName or f"CN={dnsNames[0] if dnsNames else identity.name}"
         try:
             client = ScepClient(ca, key, parseDistinguishedName(subject), self.now)
-            kind, data = await self._request(b"POST", b"PKIOperation", client.pkcsReq(self.password))
+        except ScepError as e:
+            raise self._error(e.reason) from None
+        try:
+            _, data = await self._request(b"POST", b"PKIOperation", client.pkcsReq(self.password))
             outcome = client.outcome(data)
             polls = 0
             while isinstance(outcome, Pending):
@@ -150,7 +157,7 @@ class ScepEnrollment:
                               " {interval} seconds", name=self.name, url=self.url, interval=self.pollInterval)
                 polls += 1
                 await wait
-                kind, data = await self._request(b"POST", b"PKIOperation", client.certPoll())
+                _, data = await self._request(b"POST", b"PKIOperation", client.certPoll())
                 outcome = client.outcome(data)
         except ScepError as e:
             raise self._error(f"{self.url} answered with an unusable CertRep ({e})") from None
