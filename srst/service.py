@@ -64,6 +64,7 @@ from srst.pki.crl import CrlChecker, CrlError, CrlService, loadCrlFile, register
 from srst.pki.errors import CertificateServerError, TrustpointError
 from srst.pki.publication import CrlRenewal, CrlResource, crlPath
 from srst.pki.scepcommands import registerScepCommands
+from srst.pki.scepenroll import ScepEnrollment
 from srst.pki.scepresource import SCEP_PATH, ScepResource
 from srst.pki.scepserver import ChallengePasswords, ScepServer
 from srst.pki.tls import ServerTLSOptions, serverTLSOptions
@@ -861,11 +862,28 @@ class RouterService(MultiService):
                                    list(config.chainFiles))
             return
         dnsNames, addresses = self._subjectAltNames()
+        if config.enrollment == "url":
+            await self._enrollOverScep(config, identity, dnsNames)
+            return
         if not (await self.runInThread(identity.load)):
             if identity.pendingRequestId is None:
                 self.log.info("trustpoint {name}: enrolling with certificate server {server}",
                               name=config.name, server=config.server)
         await identity.enroll(self.certificateServer, dnsNames, addresses, self.runInThread)
+        self.log.info("trustpoint {name}: certificate serial {serial} from {issuer}, MD5 fingerprint {fp}",
+                      name=config.name, serial=format(identity.certificate.serial_number, "X"),
+                      issuer=identity.certificate.issuer.rfc4514_string(), fp=identity.fingerprint("md5"))
+
+    async def _enrollOverScep(self, config: IdentityTrustpointConfig, identity: IdentityTrustpoint,
+                              dnsNames: list[str]) -> None:
+        if not (await self.runInThread(identity.load)):
+            assert config.url is not None
+            self.log.info("trustpoint {name}: enrolling over SCEP with {url}", name=config.name, url=config.url)
+            enrollment = ScepEnrollment(config.name, config.url, config.fingerprint, config.password,
+                                        agent=Agent(self.reactor), clock=self.reactor, now=self.now,
+                                        configPath=f"pki.trustpoints.{config.name}.enrollment")
+            await enrollment.enroll(identity, dnsNames, self.runInThread)
+        assert identity.certificate is not None
         self.log.info("trustpoint {name}: certificate serial {serial} from {issuer}, MD5 fingerprint {fp}",
                       name=config.name, serial=format(identity.certificate.serial_number, "X"),
                       issuer=identity.certificate.issuer.rfc4514_string(), fp=identity.fingerprint("md5"))

@@ -1,7 +1,7 @@
 """
-Test helpers for SCEP: an RSA certificate server, and a client built from the
-codec (the tests also check the messages with openssl, an independent
-implementation).
+Test helpers for SCEP: an RSA certificate server, and the router's own SCEP
+client on a shared key (the tests also check the messages with openssl, an
+independent implementation).
 """
 
 from __future__ import annotations
@@ -15,17 +15,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 
 from srst.pki.ca import CertificateServer
-from srst.pki.scep import (
-    MessageType,
-    PkiMessage,
-    buildPkiMessage,
-    decryptEnvelope,
-    encryptEnvelope,
-    issuerAndSerialNumber,
-    issuerAndSubject,
-    parseCertificatesOnly,
-    parsePkiMessage,
-)
+from srst.pki.scepclient import ScepClient
 from tests.pkihelpers import sharedKey
 
 UTC = datetime.timezone.utc
@@ -77,51 +67,11 @@ def makeCsr(key: Any, commonName: str, password: str | None = None) -> x509.Cert
     return builder.sign(key, hashes.SHA256())
 
 
-class Client:
+def Client(ca: x509.Certificate, commonName: str, now: datetime.datetime, label: str = "client") -> ScepClient:
     """
-    A SCEP client made from the codec.
+    The router's SCEP client (L{srst.pki.scepclient}) with a shared RSA key
+    per C{label}.
     """
-
-    def __init__(self, ca: x509.Certificate, commonName: str, now: datetime.datetime, label: str = "client") -> None:
-        self.ca = ca
-        self.key = sharedKey("scep-" + label, "rsa", 2048)
-        self.subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, commonName)])
-        self.commonName = commonName
-        self.certificate = selfSigned(self.key, self.subject, now)
-        self.nonce = os.urandom(16)
-        self.transactionId = "tx-" + label
-
-    def message(self, messageType: MessageType, content: bytes, *, recipient: x509.Certificate | None = None,
-                signer: tuple[x509.Certificate, Any] | None = None) -> bytes:
-        certificate, key = signer or (self.certificate, self.key)
-        return buildPkiMessage(messageType, self.transactionId, certificate, key,
-                               envelope=encryptEnvelope(content, recipient or self.ca), senderNonce=self.nonce)
-
-    def pkcsReq(self, password: str | None = None, **kwargs: Any) -> bytes:
-        csr = makeCsr(self.key, self.commonName, password)
-        return self.message(MessageType.PKCS_REQ, csr.public_bytes(serialization.Encoding.DER), **kwargs)
-
-    def certPoll(self) -> bytes:
-        return self.message(MessageType.CERT_POLL, issuerAndSubject(self.ca.subject, self.subject))
-
-    def getCert(self, serial: int) -> bytes:
-        return self.message(MessageType.GET_CERT, issuerAndSerialNumber(self.ca.subject, serial))
-
-    def getCrl(self, serial: int) -> bytes:
-        return self.message(MessageType.GET_CRL, issuerAndSerialNumber(self.ca.subject, serial))
-
-    def reply(self, der: bytes, recipient: x509.Certificate | None = None,
-              ) -> tuple[PkiMessage, list[x509.Certificate], list[x509.CertificateRevocationList]]:
-        """
-        Open a CertRep: check it is signed by the CA and answers our nonce,
-        and decrypt its content.
-        """
-        message = parsePkiMessage(der)
-        assert message.signer == self.ca, message.signer
-        assert message.messageType == MessageType.CERT_REP, message.messageType
-        assert message.recipientNonce == self.nonce
-        assert message.transactionId == self.transactionId
-        if message.envelope is None:
-            return message, [], []
-        certs, crls = parseCertificatesOnly(decryptEnvelope(message.envelope, recipient or self.certificate, self.key))
-        return message, certs, crls
+    return ScepClient(ca, sharedKey("scep-" + label, "rsa", 2048),
+                      x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, commonName)]), lambda: now,
+                      transactionId="tx-" + label)

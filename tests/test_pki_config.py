@@ -72,14 +72,34 @@ class PkiConfigErrorTests(SynchronousTestCase):
 
     def test_scepEnrollment(self):
         """
-        SCEP enrollment (C{enrollment: {url: ...}}) is refused with a
-        pointer to what is supported.
+        C{enrollment: {url: ..., fingerprint: ..., password: ...}} (IOS
+        C{enrollment url}, C{fingerprint}, C{password}) enrolls over SCEP;
+        the fingerprint is kept as bare upper-case hex digits.
         """
-        lines = problemsOf(self, MINIMAL.replace("{enrollment: {server: srstcaserver}",
-                                                 "{enrollment: {url: 'http://ca.example/'}"))
+        config = loadString(MINIMAL.replace(
+            "{enrollment: {server: srstcaserver}",
+            "{enrollment: {url: 'http://10.1.1.1:80', fingerprint: 'ab12cd34 EF56AB78 0123abcd 4567EF89',"
+            " password: cisco}"))
+        [identity] = config.pki.identities
+        self.assertEqual((identity.enrollment, identity.url, identity.fingerprint, identity.password),
+                         ("url", "http://10.1.1.1:80", "AB12CD34EF56AB780123ABCD4567EF89", "cisco"))
+
+    def test_scepEnrollmentProblems(self):
+        """
+        A URL that is not http://host[:port], a fingerprint that is neither
+        MD5 nor SHA-256 hex, and an ECDSA key (SCEP replies are encrypted to
+        the requester's RSA key) are rejected, naming the YAML path.
+        """
+        lines = problemsOf(self, MINIMAL.replace(
+            "{enrollment: {server: srstcaserver}",
+            "{rsakeypair: {type: ecdsa, bits: 256}, enrollment: {url: 'https://ca.example/', fingerprint: 'AB12'}"))
         self.assertEqual(lines, [
-            "router.yaml: pki.trustpoints.srstca.enrollment.url: 'http://ca.example/' is not allowed; "
-            "SCEP enrollment over HTTP is not supported; use {server: <name>} or terminal",
+            "router.yaml: pki.trustpoints.srstca.enrollment.url: 'https://ca.example/' is not allowed; "
+            "expected an http:// URL with a host, such as http://10.1.1.1:80",
+            "router.yaml: pki.trustpoints.srstca.enrollment.fingerprint: 'AB12' is not allowed; expected the CA "
+            "certificate's MD5 (32) or SHA-256 (64) hex digits, as show crypto pki certificates prints them",
+            "router.yaml: pki.trustpoints.srstca.rsakeypair: {'type': 'ecdsa', 'bits': 256} is not allowed; "
+            "SCEP enrollment (enrollment url) needs an RSA key",
         ])
 
     def test_badSubjectName(self):

@@ -15,9 +15,10 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from srst.pki._requests import RequestState
 from srst.pki.scep import FailInfo, MessageType, PkiStatus
+from srst.pki.scepclient import ScepClient
 from srst.pki.scepserver import CAPABILITIES, ChallengePasswords, ScepServer, UnusableMessage
 from tests.pkihelpers import sharedKey
-from tests.scephelpers import START, Client, Now, makeCsr, rsaCertificateServer, selfSigned
+from tests.scephelpers import START, Client, Now, rsaCertificateServer, selfSigned
 
 
 class ScepServerMixin:
@@ -251,5 +252,5 @@ class ChallengePasswordsTests(SynchronousTestCase):
         self.assertEqual(len(passwords.generate(1440)), 16)
 
 
-def _csrDer(client: Client) -> bytes:
-    return makeCsr(client.key, client.commonName).public_bytes(serialization.Encoding.DER)
+def _csrDer(client: ScepClient) -> bytes:
+    return client.csr().public_bytes(serialization.Encoding.DER)

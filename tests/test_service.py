@@ -18,7 +18,8 @@ from twisted.internet.protocol import ClientFactory, Protocol
 from twisted.internet.defer import Deferred, DeferredList
 from twisted.internet.endpoints import TCP4ClientEndpoint
 from twisted.internet.protocol import Factory
-from twisted.logger import LogLevel, capturedLogs, formatEvent
+from twisted.internet.task import Clock
+from twisted.logger import LogLevel, capturedLogs, formatEvent, globalLogPublisher
 from twisted.web.client import Agent, HTTPConnectionPool, readBody
 from zope.interface import directlyProvides, providedBy
 from twisted.trial.unittest import SynchronousTestCase, TestCase
@@ -26,6 +27,7 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 from srst.config import ConfigError, loadString
 from srst.pki._signing import buildCrl
 from srst.pki.ca import certificateFingerprint
+from srst.pki.errors import TrustpointError
 from srst.listening import ListenerError
 from srst.policing.meter import CONNECTION_ATTEMPT_BYTES
 from srst.ports.wav import writeWav
@@ -854,3 +856,174 @@ class MediaWiringTests(SynchronousTestCase):
         self.assertIs(farm.holdMusic.resources, service.portService.media)
         self.assertIs(farm.bridges.resources, service.portService.media)
         self.assertIsNone(self.router("").mediaFarm)
+
+
+def scepRouterYaml(stateDir, caUrl, fingerprint):
+    """
+    Router B of the seed's shape: no certificate server; its srstca
+    trustpoint enrolls over SCEP with router A's (IOS C{enrollment url}).
+    """
+    return (routerYaml(stateDir)
+            .replace("  server:\n    name: srstcaserver\n    issuer-name: CN=srstcaserver\n    database-level: complete\n"
+                     "    grant: auto\n    rsakeypair: {type: ecdsa, bits: 256}\n", "")
+            .replace("      enrollment: {server: srstcaserver}\n      subject-name: CN=branch-router\n"
+                     "      rsakeypair: {type: ecdsa, bits: 256}\n",
+                     f"      enrollment: {{url: '{caUrl}', fingerprint: '{fingerprint}'}}\n"
+                     "      subject-name: CN=router-b\n      rsakeypair: {type: rsa, bits: 2048}\n"))
+
+
+class ScepEnrollmentTests(TestCase):
+    """
+    The seed's shape: router A runs the certificate server and serves SCEP
+    on its http-server; router B's srstca trustpoint enrolls with it over
+    SCEP (C{enrollment: {url: ...}}) and B's TLS listener presents the
+    certificate A issued.
+    """
+
+    timeout = 30
+
+    @bounded(timeout=20)
+    def test_secondRouterEnrollsWithFirst(self):
+        """
+        B authenticates A's CA by its SHA-256 fingerprint, enrolls (grant
+        auto), shows the certificate in C{show crypto pki certificates},
+        and presents it at the credentials TLS handshake.
+        """
+        stateA = stateDirectory(self)
+        a = yield startRouter(self, httpRouterYaml(stateA).replace(
+            "    grant: auto\n    rsakeypair: {type: ecdsa, bits: 256}\n",
+            "    grant: auto\n    rsakeypair: {type: rsa, bits: 2048}\n"))
+        ca = readCA(stateA)
+        fingerprint = "".join(certificateFingerprint(ca, "sha256").split())
+        stateB = stateDirectory(self)
+        with capturedLogs() as events:
+            b = yield startRouter(self, scepRouterYaml(stateB, "http://127.0.0.1:%d" % (a.ports()["http"],),
+                                                       fingerprint))
+        enrolled = b.identities["srstca"].certificate
+        self.assertEqual((enrolled.issuer, enrolled.subject.rfc4514_string()), (ca.subject, "CN=router-b"))
+        enrolled.verify_directly_issued_by(ca)
+        self.assertIn(f"trustpoint srstca: enrolling over SCEP with http://127.0.0.1:{a.ports()['http']}",
+                      [formatEvent(e) for e in events])
+        shown = (yield runCommand(b, "show", "crypto", "pki", "certificates", "srstca")).text
+        self.assertIn("  Issuer:\n    cn=srstcaserver\n  Subject:\n    cn=router-b\n", shown)
+        # Not checked by name: A's SCEP server does not copy subjectAltNames from requests.
+        result = yield fetchCredentials(reactor, "127.0.0.1", b.ports()["credentials"])
+        self.assertTrue(result.matches)
+        self.assertEqual(result.handshakeCertificate, enrolled)
+
+    @bounded(timeout=20)
+    def test_fingerprintMismatchStopsStartUp(self):
+        """
+        A configured fingerprint that is not A's CA certificate's stops B's
+        start-up with an error naming the YAML path; nothing is enrolled.
+        """
+        stateA = stateDirectory(self)
+        a = yield startRouter(self, httpRouterYaml(stateA).replace(
+            "    grant: auto\n    rsakeypair: {type: ecdsa, bits: 256}\n",
+            "    grant: auto\n    rsakeypair: {type: rsa, bits: 2048}\n"))
+        url = "http://127.0.0.1:%d" % (a.ports()["http"],)
+        error = yield self.assertFailure(startRouter(self, scepRouterYaml(stateDirectory(self), url, "AB" * 16)),
+                                         TrustpointError)
+        self.assertTrue(str(error).startswith(
+            f"trustpoint srstca: pki.trustpoints.srstca.enrollment.fingerprint {'AB' * 16} does not match the CA"
+            f" certificate from {url}/cgi-bin/pkiclient.exe (MD5 "), str(error))
+
+    @bounded(timeout=20)
+    def test_grantManualOnFirstRouter(self):
+        """
+        With grant manual on A, B's PKCSReq is PENDING and B polls on its
+        clock; after C{crypto pki server srstcaserver grant 1} on A the next
+        poll enrolls B, which then comes up with A's certificate (its
+        handshake is checked in the grant auto test: B's timers are a
+        Clock here).
+        """
+        stateA = stateDirectory(self)
+        yamlA = httpRouterYaml(stateA).replace("    grant: auto\n    rsakeypair: {type: ecdsa, bits: 256}\n",
+                                               "    grant: auto\n    rsakeypair: {type: rsa, bits: 2048}\n")
+        first = yield startRouter(self, yamlA)  # A enrolls its own srstca, then runs with grant manual
+        yield first.stopService()
+        a = yield startRouter(self, yamlA.replace("    grant: auto\n", "    grant: manual\n"))
+        ca = readCA(stateA)
+        fingerprint = "".join(certificateFingerprint(ca, "md5").split())
+        polling: Deferred = Deferred()
+
+        def observe(event):
+            if "polling every" in event.get("log_format", "") and not polling.called:
+                polling.callback(formatEvent(event))
+
+        globalLogPublisher.addObserver(observe)
+        self.addCleanup(globalLogPublisher.removeObserver, observe)
+        clock = Clock()
+        url = "http://127.0.0.1:%d" % (a.ports()["http"],)
+        ready = startRouter(self, scepRouterYaml(stateDirectory(self), url, fingerprint),
+                            reactor=ClockedReactor(reactor, clock))
+        line = yield polling
+        self.assertEqual(line, f"Trustpoint srstca: enrollment request to {url}/cgi-bin/pkiclient.exe is pending;"
+                               " polling every 60 seconds")
+        [request] = a.certificateServer.pendingRequests()
+        shown = (yield runCommand(a, "crypto", "pki", "server", "srstcaserver", "grant", str(request.id))).text
+        self.assertFalse(ready.called, shown)
+        clock.advance(60)
+        b = yield ready
+        enrolled = b.identities["srstca"].certificate
+        enrolled.verify_directly_issued_by(ca)
+        self.assertEqual(request.subject, "CN=router-b")
+        self.assertIsNotNone(b.ports()["credentials"])
+
+
+    @bounded(timeout=20)
+    def test_enrollsWithItself(self):
+        """
+        The seed's own shape: the router's srstca trustpoint enrolls over
+        SCEP with its own certificate server on its own http-server.  The
+        first start, with no fingerprint, stops naming the YAML path and
+        logs the CA fingerprint for the operator; with it configured the
+        next start enrolls.
+        """
+        stateDir = stateDirectory(self)
+        port = freePort()
+        yaml = httpRouterYaml(stateDir, port).replace(
+            "    grant: auto\n    rsakeypair: {type: ecdsa, bits: 256}\n",
+            "    grant: auto\n    rsakeypair: {type: rsa, bits: 2048}\n").replace(
+            "      enrollment: {server: srstcaserver}\n      subject-name: CN=branch-router\n"
+            "      rsakeypair: {type: ecdsa, bits: 256}\n",
+            f"      enrollment: {{url: 'http://127.0.0.1:{port}'}}\n      subject-name: CN=branch-router\n"
+            "      rsakeypair: {type: rsa, bits: 2048}\n")
+        first = RouterService(loadString(yaml, "t.yaml"), reactor, now=utcNow, runInThread=synchronously,
+                              callFromThread=reactor.callFromThread)
+        with capturedLogs() as events:
+            first.startService()
+            error = yield self.assertFailure(first.whenReady(), TrustpointError)
+        yield first.stopService()
+        md5 = certificateFingerprint(readCA(stateDir), "md5")
+        self.assertEqual(str(error), "trustpoint srstca: pki.trustpoints.srstca.enrollment.fingerprint is not"
+                                     f" configured; the CA certificate's MD5 fingerprint is {md5}")
+        self.assertTrue(any(f"has MD5 fingerprint {md5}," in formatEvent(e) for e in events))
+        service = yield startRouter(self, yaml.replace(
+            f"{{url: 'http://127.0.0.1:{port}'}}", f"{{url: 'http://127.0.0.1:{port}', fingerprint: '{md5}'}}"))
+        enrolled = service.identities["srstca"].certificate
+        enrolled.verify_directly_issued_by(readCA(stateDir))
+        self.assertEqual(enrolled.subject.rfc4514_string(), "CN=branch-router")
+
+class ClockedReactor:
+    """
+    The reactor, with the time of a L{Clock} (a router whose timers a test
+    drives, on real sockets).
+    """
+
+    def __init__(self, reactor, clock):
+        self._reactor = reactor
+        self._clock = clock
+        directlyProvides(self, providedBy(reactor))
+
+    def callLater(self, *args, **kwargs):
+        return self._clock.callLater(*args, **kwargs)
+
+    def seconds(self):
+        return self._clock.seconds()
+
+    def getDelayedCalls(self):
+        return self._clock.getDelayedCalls()
+
+    def __getattr__(self, name):
+        return getattr(self._reactor, name)

@@ -72,8 +72,14 @@ class IdentityTrustpointConfig:
     A trustpoint holding one of the router's own identities (C{srstca}).
 
     @ivar enrollment: C{"server"} (enroll with the local certificate server
-        named by C{server}) or C{"terminal"} (use C{certificateFile} and
-        C{keyFile}, optionally C{chainFiles}).
+        named by C{server}), C{"url"} (enroll over SCEP with the certificate
+        server at C{url}, its CA certificate pinned by C{fingerprint}) or
+        C{"terminal"} (use C{certificateFile} and C{keyFile}, optionally
+        C{chainFiles}).
+    @ivar url: IOS C{enrollment url http://host[:port]}.
+    @ivar fingerprint: IOS C{fingerprint}: the CA certificate's MD5 or
+        SHA-256 fingerprint, hex digits without spaces, upper case.
+    @ivar password: IOS C{password}: the SCEP challenge password.
     """
 
     name: str
@@ -85,6 +91,9 @@ class IdentityTrustpointConfig:
     subjectName: str | None = None
     keypair: KeySpec = KeySpec()
     revocationCheck: str = "none"
+    url: str | None = None
+    fingerprint: str | None = None
+    password: str | None = None
 
 
 @frozen
@@ -274,6 +283,37 @@ def _fileItem(reader: Reader) -> Callable[[Any, str], str | None]:
     return item
 
 
+def _readScepEnrollment(name: str, tp: Reader, e: Reader, subject: str | None, keypair: KeySpec,
+                        revocation: str) -> IdentityTrustpointConfig:
+    url = e.string("url")
+    fingerprint = e.string("fingerprint")
+    password = e.string("password")
+    e.finish()
+    if url is not None:
+        try:
+            parts = urlsplit(url)
+            parts.port  # raises ValueError for a bad port
+            valid = parts.scheme == "http" and bool(parts.hostname) and not parts.query
+        except ValueError:
+            valid = False
+        if not valid:
+            e.problem("url", url, "expected an http:// URL with a host, such as http://10.1.1.1:80")
+            url = None
+    if fingerprint is not None:
+        digits = "".join(fingerprint.split()).replace(":", "").upper()
+        if len(digits) not in (32, 64) or any(c not in "0123456789ABCDEF" for c in digits):
+            e.problem("fingerprint", fingerprint,
+                      "expected the CA certificate's MD5 (32) or SHA-256 (64) hex digits, as show crypto pki "
+                      "certificates prints them")
+            fingerprint = None
+        else:
+            fingerprint = digits
+    if keypair.type != "rsa":
+        tp.problem("rsakeypair", tp.raw("rsakeypair"), "SCEP enrollment (enrollment url) needs an RSA key")
+    return IdentityTrustpointConfig(name, "url", None, None, None, (), subject, keypair, revocation,
+                                    url=url, fingerprint=fingerprint, password=password)
+
+
 def _readIdentity(name: str, tp: Reader, server: CertificateServerConfig | None) -> IdentityTrustpointConfig:
     enrollment = tp.raw("enrollment")
     subject = tp.string("subject-name")
@@ -293,8 +333,8 @@ def _readIdentity(name: str, tp: Reader, server: CertificateServerConfig | None)
     if isinstance(enrollment, dict):
         e = Reader(enrollment, tp.sub("enrollment"), tp.problems)
         if e.has("url"):
-            e.problem("url", e.raw("url"), "SCEP enrollment over HTTP is not supported; use {server: <name>} or terminal")
-        serverName = e.string("server", required=not e.has("url"))
+            return _readScepEnrollment(name, tp, e, subject, keypair, revocation)
+        serverName = e.string("server", required=True)
         e.finish()
         if serverName is not None and (server is None or server.name != serverName):
             tp.problem("enrollment", enrollment,

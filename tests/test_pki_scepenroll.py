@@ -1,0 +1,181 @@
+"""
+Tests for L{srst.pki.scepenroll}: an identity trustpoint enrolls over SCEP
+(real HTTP on 127.0.0.1) with the router's own SCEP server.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from functools import partial
+from typing import Any
+
+from cryptography.x509.oid import NameOID
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred
+from twisted.internet.task import Clock
+from twisted.internet.threads import deferToThreadPool
+from twisted.logger import globalLogPublisher
+from twisted.trial.unittest import TestCase
+from twisted.web.client import Agent, HTTPConnectionPool
+from twisted.web.resource import Resource
+from twisted.web.server import Site
+
+from srst.lograte import LogLimiter
+from srst.pki._x509 import certificateFingerprint
+from srst.pki.errors import TrustpointError
+from srst.pki.scepenroll import ScepEnrollment
+from srst.pki.scepresource import ScepResource
+from srst.pki.scepserver import ChallengePasswords, ScepServer
+from srst.pki.trust import IdentityTrustpoint
+from tests.pkihelpers import sharedKey, writeKey
+from tests.scephelpers import Now, rsaCertificateServer
+from tests.routerhelpers import bounded
+
+PATH = "pki.trustpoints.srstca.enrollment"
+
+
+class ScepEnrollmentTests(TestCase):
+    def serve(self, grant: str) -> None:
+        self.now = Now()
+        self.tmp = self.mktemp()
+        self.ca = rsaCertificateServer(os.path.join(self.tmp, "srstcaserver"), self.now, grant)
+        self.passwords = ChallengePasswords(self.now)
+        self.scep = ScepServer(self.ca, self.passwords, now=self.now)
+        self.runInThread = partial(deferToThreadPool, reactor, reactor.getThreadPool())  # type: ignore[arg-type]
+        root = Resource()
+        cgi = Resource()
+        root.putChild(b"cgi-bin", cgi)
+        cgi.putChild(b"pkiclient.exe", ScepResource(self.scep, self.runInThread, LogLimiter(Clock())))
+        site = Site(root)
+        site.log = lambda request: None  # type: ignore[method-assign]
+        port = reactor.listenTCP(0, site, interface="127.0.0.1")  # type: ignore[attr-defined]
+        self.addCleanup(port.stopListening)
+        self.url = "http://127.0.0.1:%d" % (port.getHost().port,)
+        self.clock = Clock()
+        self.identity = IdentityTrustpoint("srstca", os.path.join(self.tmp, "srstca"), subjectName="CN=router-b")
+        os.makedirs(self.identity.directory)
+        writeKey(self.identity.directory, "key.pem", sharedKey("scep-router-b", "rsa", 2048))  # a stored key
+        self.events: list[dict[str, Any]] = []
+        globalLogPublisher.addObserver(self.events.append)
+        self.addCleanup(globalLogPublisher.removeObserver, self.events.append)
+
+    def enrollment(self, fingerprint: str | None = "sha256", password: str | None = None) -> ScepEnrollment:
+        if fingerprint in ("md5", "sha256"):
+            fingerprint = "".join(certificateFingerprint(self.ca.caCertificate, fingerprint).split())
+        pool = HTTPConnectionPool(reactor, persistent=False)
+        return ScepEnrollment("srstca", self.url, fingerprint, password, agent=Agent(reactor, pool=pool),
+                              clock=self.clock, now=self.now, configPath=PATH)
+
+    def enroll(self, enrollment: ScepEnrollment) -> Deferred[None]:
+        return Deferred.fromCoroutine(enrollment.enroll(self.identity, ["router-b"], self.runInThread))
+
+    def logged(self) -> str:
+        return "\n".join(e.get("log_format", "").format(**e) for e in self.events
+                         if e.get("log_namespace") == "srst.pki.scep")
+
+    def assertEnrolled(self) -> None:
+        self.assertTrue(self.identity.enrolled)
+        certificate = self.identity.certificate
+        assert certificate is not None
+        self.assertEqual(certificate.issuer, self.ca.caCertificate.subject)
+        self.assertEqual(certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value, "router-b")
+        reloaded = IdentityTrustpoint("srstca", self.identity.directory)
+        self.assertTrue(reloaded.load())
+        self.assertEqual((reloaded.certificate, reloaded.chain), (certificate, [self.ca.caCertificate]))
+
+    @bounded
+    def test_grantAuto(self) -> Any:
+        """
+        GetCACert is pinned by the SHA-256 fingerprint; PKCSReq is granted at
+        once and the certificate is stored as the trustpoint's, with the CA
+        as its chain.
+        """
+        self.serve("auto")
+        yield self.enroll(self.enrollment("sha256"))
+        self.assertEnrolled()
+        self.assertIn("CA certificate CN=srstcaserver authenticated by fingerprint", self.logged())
+
+    @bounded
+    def test_grantManualThenPoll(self) -> Any:
+        """
+        With grant manual the request is PENDING; the trustpoint polls on
+        the clock, and once the operator grants the request (C{crypto pki
+        server srstcaserver grant 1}) the next poll installs the certificate.
+        """
+        self.serve("manual")
+        pending: Deferred[str] = Deferred()
+
+        def observe(event: dict[str, Any]) -> None:
+            if "polling every" in event.get("log_format", "") and not pending.called:
+                pending.callback(event["log_format"].format(**event))
+
+        globalLogPublisher.addObserver(observe)
+        self.addCleanup(globalLogPublisher.removeObserver, observe)
+        done = self.enroll(self.enrollment("md5"))
+        line = yield pending
+        self.assertEqual(line, "Trustpoint srstca: enrollment request to %s/cgi-bin/pkiclient.exe is pending;"
+                               " polling every 60 seconds" % (self.url,))
+        self.assertFalse(done.called)
+        [request] = self.ca.pendingRequests()
+        self.ca.grant(request.id)
+        self.clock.advance(60)
+        yield done
+        self.assertEnrolled()
+
+    @bounded
+    def test_refused(self) -> Any:
+        """
+        A wrong challenge password is refused; the error names the failInfo
+        and nothing is installed.
+        """
+        self.serve("manual")
+        self.passwords.generate()
+        e = yield self.assertFailure(self.enroll(self.enrollment(password="guess")), TrustpointError)
+        self.assertEqual(e.reason, f"{self.url}/cgi-bin/pkiclient.exe refused the enrollment request (badRequest)")
+        self.assertFalse(self.identity.enrolled)
+
+    @bounded
+    def test_noFingerprint(self) -> Any:
+        """
+        Without a configured fingerprint the CA certificate is not trusted:
+        its fingerprints are logged for the operator and the error names
+        the YAML path to set.
+        """
+        self.serve("auto")
+        lastSerial = self.ca.lastSerial
+        e = yield self.assertFailure(self.enroll(self.enrollment(None)), TrustpointError)
+        md5 = certificateFingerprint(self.ca.caCertificate, "md5")
+        self.assertEqual(str(e), f"trustpoint srstca: {PATH}.fingerprint is not configured; the CA certificate's"
+                                 f" MD5 fingerprint is {md5}")
+        self.assertIn(f"has MD5 fingerprint {md5}, SHA-256 fingerprint "
+                      f"{certificateFingerprint(self.ca.caCertificate, 'sha256')}; not trusted until "
+                      f"{PATH}.fingerprint says so", self.logged())
+        self.assertEqual(self.ca.lastSerial, lastSerial)
+
+    @bounded
+    def test_fingerprintMismatch(self) -> Any:
+        """
+        A fingerprint that does not match the CA certificate is an error
+        naming the YAML path; no request is sent.
+        """
+        self.serve("auto")
+        lastSerial = self.ca.lastSerial
+        e = yield self.assertFailure(self.enroll(self.enrollment("AB" * 32)), TrustpointError)
+        self.assertIn(f"{PATH}.fingerprint {'AB' * 32} does not match the CA certificate from {self.url}", e.reason)
+        self.assertEqual(self.ca.lastSerial, lastSerial)
+
+    @bounded
+    def test_unreachable(self) -> Any:
+        """
+        A certificate server that does not answer is one error naming the
+        URL, not a traceback.
+        """
+        self.serve("auto")
+        holder = socket.socket()
+        holder.bind(("127.0.0.1", 0))
+        self.addCleanup(holder.close)
+        self.url = "http://127.0.0.1:%d" % (holder.getsockname()[1],)  # bound, not listening: refused
+        e = yield self.assertFailure(self.enroll(self.enrollment("sha256")), TrustpointError)
+        self.assertTrue(e.reason.startswith(f"cannot reach {self.url}/cgi-bin/pkiclient.exe (GetCACert): "
+                                            "Connection was refused by other side"), e.reason)
