@@ -863,7 +863,7 @@ class RouterService(MultiService):
             return
         dnsNames, addresses = self._subjectAltNames()
         if config.enrollment == "url":
-            await self._enrollOverScep(config, identity, dnsNames)
+            await self._enrollOverScep(config, identity, dnsNames, addresses)
             return
         if not (await self.runInThread(identity.load)):
             if identity.pendingRequestId is None:
@@ -875,14 +875,14 @@ class RouterService(MultiService):
                       issuer=identity.certificate.issuer.rfc4514_string(), fp=identity.fingerprint("md5"))
 
     async def _enrollOverScep(self, config: IdentityTrustpointConfig, identity: IdentityTrustpoint,
-                              dnsNames: list[str]) -> None:
+                              dnsNames: list[str], addresses: list[str]) -> None:
         if not (await self.runInThread(identity.load)):
             assert config.url is not None
             self.log.info("trustpoint {name}: enrolling over SCEP with {url}", name=config.name, url=config.url)
             enrollment = ScepEnrollment(config.name, config.url, config.fingerprint, config.password,
                                         agent=Agent(self.reactor), clock=self.reactor, now=self.now,
                                         configPath=f"pki.trustpoints.{config.name}.enrollment")
-            await enrollment.enroll(identity, dnsNames, self.runInThread)
+            await enrollment.enroll(identity, dnsNames, self.runInThread, addresses)
         assert identity.certificate is not None
         self.log.info("trustpoint {name}: certificate serial {serial} from {issuer}, MD5 fingerprint {fp}",
                       name=config.name, serial=format(identity.certificate.serial_number, "X"),

@@ -906,8 +906,11 @@ class ScepEnrollmentTests(TestCase):
                       [formatEvent(e) for e in events])
         shown = (yield runCommand(b, "show", "crypto", "pki", "certificates", "srstca")).text
         self.assertIn("  Issuer:\n    cn=srstcaserver\n  Subject:\n    cn=router-b\n", shown)
-        # Not checked by name: A's SCEP server does not copy subjectAltNames from requests.
-        result = yield fetchCredentials(reactor, "127.0.0.1", b.ports()["credentials"])
+        # B asked for its hostname and listener address, and A's certificate server put them in, as a
+        # local enrollment does: CallManager's fetch checks the chain and the address.
+        sans = enrolled.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        self.assertIn("127.0.0.1", [str(a) for a in sans.get_values_for_type(x509.IPAddress)])
+        result = yield fetchCredentials(reactor, "127.0.0.1", b.ports()["credentials"], caCertificates=[ca])
         self.assertTrue(result.matches)
         self.assertEqual(result.handshakeCertificate, enrolled)
 

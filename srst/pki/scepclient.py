@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import ipaddress
 import os
-from typing import Callable, NamedTuple
+from typing import Callable, NamedTuple, Sequence
 
 from attrs import frozen
 from cryptography import x509
@@ -112,12 +113,18 @@ class ScepClient:
     """
 
     def __init__(self, ca: x509.Certificate, key: PrivateKey, subject: x509.Name,
-                 now: Callable[[], datetime.datetime], *, transactionId: str | None = None) -> None:
+                 now: Callable[[], datetime.datetime], *, transactionId: str | None = None,
+                 dnsNames: Sequence[str] = (), ipAddresses: Sequence[str] = ()) -> None:
+        """
+        @param dnsNames: DNS subjectAltNames to ask for (the router's hostname).
+        @param ipAddresses: IP subjectAltNames to ask for (its listener addresses).
+        """
         if not isinstance(key, rsa.RSAPrivateKey):
             raise ScepError(FailInfo.BAD_ALG, "SCEP enrollment needs an RSA key (replies are encrypted to it)")
         self.ca = ca
         self.key = key
         self.subject = subject
+        self.dnsNames, self.ipAddresses = tuple(dnsNames), tuple(ipAddresses)
         self.transactionId = transactionId if transactionId is not None else transactionIdFor(key)
         when = now()
         self.certificate = (
@@ -129,10 +136,15 @@ class ScepClient:
 
     def csr(self, password: str | None = None) -> x509.CertificateSigningRequest:
         """
-        @return: the request for our key and subject, with the challenge
-            password if one is given.
+        @return: the request for our key and subject (and the
+            subjectAltNames asked for), with the challenge password if one is
+            given.
         """
         builder = x509.CertificateSigningRequestBuilder().subject_name(self.subject)
+        if self.dnsNames or self.ipAddresses:
+            builder = builder.add_extension(x509.SubjectAlternativeName(
+                [x509.DNSName(name) for name in self.dnsNames]
+                + [x509.IPAddress(ipaddress.ip_address(address)) for address in self.ipAddresses]), critical=False)
         if password is not None:
             builder = builder.add_attribute(x509.oid.AttributeOID.CHALLENGE_PASSWORD, password.encode("utf-8"))
         return builder.sign(self.key, hashes.SHA256())

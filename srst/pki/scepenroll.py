@@ -126,13 +126,16 @@ class ScepEnrollment:
         return ca
 
     async def enroll(self, identity: IdentityTrustpoint, dnsNames: Sequence[str],
-                     runInThread: Callable[..., Deferred[Any]]) -> None:
+                     runInThread: Callable[..., Deferred[Any]], ipAddresses: Sequence[str] = ()) -> None:
         """
         C{crypto ca enroll}: authenticate the CA, send PKCSReq, poll while
         PENDING, and install the certificate in C{identity} (atomically).
 
+        @param dnsNames: DNS subjectAltNames to ask for (the hostname).
         @param runInThread: runs the CPU-/fsync-heavy steps (key
             generation, installing).
+        @param ipAddresses: IP subjectAltNames to ask for (the listener
+            addresses).
 
         @raise TrustpointError: refused (with the failInfo), the poll limit
             reached, or an unusable reply.
@@ -141,7 +144,8 @@ class ScepEnrollment:
         key = await runInThread(identity.ensureKey)
         subject = identity.subjectName or f"CN={dnsNames[0] if dnsNames else identity.name}"
         try:
-            client = ScepClient(ca, key, parseDistinguishedName(subject), self.now)
+            client = ScepClient(ca, key, parseDistinguishedName(subject), self.now, dnsNames=dnsNames,
+                                ipAddresses=ipAddresses)
         except ScepError as e:
             raise self._error(e.reason) from None
         try:

@@ -149,6 +149,22 @@ def _challengePassword(csr: x509.CertificateSigningRequest) -> str | None:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
+
+def requestedNames(csr: x509.CertificateSigningRequest) -> tuple[list[str], list[str]]:
+    """
+    The subjectAltNames a request asks for (its extensionRequest), which
+    the certificate server puts in the certificate as the local
+    enrollment does: a router's hostname and listener addresses.
+
+    @return: the DNS names and the IP addresses (as text).
+    """
+    try:
+        sans = csr.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return [], []
+    return (list(sans.get_values_for_type(x509.DNSName)),
+            [str(address) for address in sans.get_values_for_type(x509.IPAddress)])
+
 class ScepServer:
     """
     SCEP for one certificate server.
@@ -257,15 +273,16 @@ class ScepServer:
         if not publicKeysEqual(csr.public_key(), message.signer.public_key()):
             raise ScepError(FailInfo.BAD_MESSAGE_CHECK, "the signer's key is not the request's key")
         subject = csr.subject.rfc4514_string()
+        names = requestedNames(csr)
         password = _challengePassword(csr)
         if password is not None:
             if not self.passwords.consume(password):
                 raise ScepError(FailInfo.BAD_REQUEST, "wrong, spent or expired challenge password")
-            cert = self._issue(lambda: self.ca.issue(csr))
+            cert = self._issue(lambda: self.ca.issue(csr, *names))
             _log.info("SCEP: PKCSReq from {subject} granted with a one-time password (serial 0x{serial:X})",
                       subject=subject, serial=cert.serial_number)
             return self._success(cert)
-        result = self._issue(lambda: self.ca.submit(csr))
+        result = self._issue(lambda: self.ca.submit(csr, *names))
         if result.certificate is None:
             _log.info("SCEP: PKCSReq from {subject} is pending as request {requestId}",
                       subject=subject, requestId=result.requestId)
