@@ -55,6 +55,8 @@ class BridgePort(PumpedStream):
         @param rxKeys: the keys the participant sends with, or L{None}.
         """
         self.bridge = bridge
+        # Started: the participant gets its mix from the next tick.
+        self.onStarted = bridge._portStarted
         self.index = index
         self.law = law
         self.slot = JitterSlot()
@@ -84,10 +86,6 @@ class BridgePort(PumpedStream):
 
     def __repr__(self) -> str:
         return "<BridgePort conference %d.%d %r>" % (self.bridge.number, self.index, self.stream)
-
-    def _started(self) -> None:
-        """Started: the participant gets its mix from the next tick."""
-        self.bridge._portStarted()
 
     def close(self) -> Deferred[None]:
         """

@@ -171,10 +171,13 @@ class PumpedStream:
 
     @ivar stream: the L{RtpStream}.
     @ivar started: whether L{start} was called (and not the port's close).
+    @ivar onStarted: called once L{start} makes this a stream to tick (the
+        owner puts it on the pump).
     """
 
     stream: RtpStream
     started: bool
+    onStarted: Callable[[], object]
 
     @property
     def secure(self) -> bool:
@@ -187,11 +190,7 @@ class PumpedStream:
             return
         self.stream.remote = remote
         self.started = True
-        self._started()
-
-    def _started(self) -> None:
-        """Tell the owner that L{start} made this stream one to tick."""
-        raise NotImplementedError()
+        self.onStarted()
 
     def snapshot(self) -> StreamSnapshot:
         """@return: the stream's statistics."""

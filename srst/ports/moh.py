@@ -21,6 +21,7 @@ already playing keep their clip.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Callable, Optional, Protocol
 
 from attrs import frozen
@@ -94,6 +95,8 @@ class MohListener(PumpedStream):
     def __init__(self, source: "MohSource", stream: RtpStream, codec: Codec, clip: EncodedClip,
                  local: tuple[str, int], label: str) -> None:
         self._source = source
+        # Started: the music goes to it from the next pump tick.
+        self.onStarted = partial(source._started, self)
         self.stream = stream
         self.codec = codec
         self.law = _LAWS[codec]
@@ -105,10 +108,6 @@ class MohListener(PumpedStream):
 
     def __repr__(self) -> str:
         return "<MohListener %s %r>" % (self.label, self.stream)
-
-    def _started(self) -> None:
-        """Started: the music goes to it from the next pump tick."""
-        self._source._started(self)
 
     def close(self) -> Deferred[None]:
         """Stop; fires when the RTP port is back in the range."""
