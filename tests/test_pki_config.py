@@ -102,6 +102,22 @@ class PkiConfigErrorTests(SynchronousTestCase):
             "SCEP enrollment (enrollment url) needs an RSA key",
         ])
 
+    def test_autoEnroll(self):
+        """
+        C{enrollment: {..., auto-enroll: PERCENT}} (IOS C{auto-enroll
+        [percent]}) is kept; it is off by default and outside 1-100 it is
+        rejected naming the YAML path.
+        """
+        scep = "{enrollment: {url: 'http://10.1.1.1:80', fingerprint: '%s'" % ("AB" * 16,)
+        [off] = loadString(MINIMAL.replace("{enrollment: {server: srstcaserver}", scep + "}")).pki.identities
+        self.assertIsNone(off.autoEnroll)
+        [on] = loadString(MINIMAL.replace("{enrollment: {server: srstcaserver}",
+                                          scep + ", auto-enroll: 70}")).pki.identities
+        self.assertEqual(on.autoEnroll, 70)
+        lines = problemsOf(self, MINIMAL.replace("{enrollment: {server: srstcaserver}", scep + ", auto-enroll: 0}"))
+        self.assertEqual(lines, ["router.yaml: pki.trustpoints.srstca.enrollment.auto-enroll: 0 is not allowed; "
+                                 "expected an integer from 1 to 100"])
+
     def test_badSubjectName(self):
         """
         A subject name that is not a distinguished name is rejected.

@@ -80,6 +80,9 @@ class IdentityTrustpointConfig:
     @ivar fingerprint: IOS C{fingerprint}: the CA certificate's MD5 or
         SHA-256 fingerprint, hex digits without spaces, upper case.
     @ivar password: IOS C{password}: the SCEP challenge password.
+    @ivar autoEnroll: IOS C{auto-enroll PERCENT}: renew the SCEP-enrolled
+        certificate over SCEP when this percentage of its validity has
+        passed; C{None} (the default) never renews.
     """
 
     name: str
@@ -94,6 +97,7 @@ class IdentityTrustpointConfig:
     url: str | None = None
     fingerprint: str | None = None
     password: str | None = None
+    autoEnroll: int | None = None
 
 
 @frozen
@@ -288,6 +292,7 @@ def _readScepEnrollment(name: str, tp: Reader, e: Reader, subject: str | None, k
     url = e.string("url")
     fingerprint = e.string("fingerprint")
     password = e.string("password")
+    autoEnroll = e.integer("auto-enroll", None, minimum=1, maximum=100)
     e.finish()
     if url is not None:
         try:
@@ -311,7 +316,8 @@ def _readScepEnrollment(name: str, tp: Reader, e: Reader, subject: str | None, k
     if keypair.type != "rsa":
         tp.problem("rsakeypair", tp.raw("rsakeypair"), "SCEP enrollment (enrollment url) needs an RSA key")
     return IdentityTrustpointConfig(name, "url", None, None, None, (), subject, keypair, revocation,
-                                    url=url, fingerprint=fingerprint, password=password)
+                                    url=url, fingerprint=fingerprint, password=password,
+                                    autoEnroll=autoEnroll)
 
 
 def _readIdentity(name: str, tp: Reader, server: CertificateServerConfig | None) -> IdentityTrustpointConfig:
