@@ -292,7 +292,8 @@ class ScepServer:
     def _renewalReq(self, message: PkiMessage, data: bytes) -> tuple[PkiStatus, bytes | None]:
         csr = self._csr(message, data)
         self._checkIssuedByUs(message.signer)
-        cert = self._issue(lambda: self.ca.issue(csr))
+        names = requestedNames(csr)
+        cert = self._issue(lambda: self.ca.issue(csr, *names))
         _log.info("SCEP: RenewalReq from {subject} signed by serial 0x{old:X} granted (serial 0x{serial:X})",
                   subject=csr.subject.rfc4514_string(), old=message.signer.serial_number,
                   serial=cert.serial_number)
