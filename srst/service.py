@@ -64,7 +64,7 @@ from srst.pki.crl import CrlChecker, CrlError, CrlService, loadCrlFile, register
 from srst.pki.errors import CertificateServerError, TrustpointError
 from srst.pki.publication import CrlRenewal, CrlResource, crlPath
 from srst.pki.scepcommands import registerScepCommands
-from srst.pki.scepenroll import ScepEnrollment
+from srst.pki.scepenroll import AutoEnroll, ScepEnrollment
 from srst.pki.scepresource import SCEP_PATH, ScepResource
 from srst.pki.scepserver import ChallengePasswords, ScepServer
 from srst.pki.tls import ServerTLSOptions, serverTLSOptions
@@ -460,6 +460,9 @@ class RouterService(MultiService):
             self.crlService.setName("crl")
             self.crlService.setServiceParent(self)
         self.credentialsFactory: CredentialsFactory | None = None
+        # The TLS listeners' server sides, with the trustpoint each presents
+        # (a renewed certificate is handed to them).
+        self._tlsIdentities: list[tuple[str, ServerTLSOptions]] = []
         self._ready: Deferred | None = None
         self._readyWaiters: list[Deferred] = []
         self._outcome: Failure | RouterService | None = None
@@ -706,6 +709,7 @@ class RouterService(MultiService):
         options = serverTLSOptions(
             "credentials", identity.certificate, identity.privateKey, identity.chain, profile=c.tlsProfile
         )
+        self._tlsIdentities.append((c.trustpoint, options))
         self.credentialsFactory = CredentialsFactory(
             identity.certificate.public_bytes(Encoding.DER),
             self.reactor,
@@ -746,6 +750,7 @@ class RouterService(MultiService):
             profile=cmf.tlsProfile, trustedCertificates=anchors,
             revocation=self.crlService.checks if self.crlService is not None else None,
         )
+        self._tlsIdentities.append((cmf.trustpoint, options))
         factory = self._skinnyFactory(secure=True, tlsOptions=options)
         tls = TLSMemoryBIOFactory(options, False, factory, clock=self.reactor)
         limited = ConnectionLimitFactory(tls, self.connectionLimits)
@@ -876,17 +881,36 @@ class RouterService(MultiService):
 
     async def _enrollOverScep(self, config: IdentityTrustpointConfig, identity: IdentityTrustpoint,
                               dnsNames: list[str], addresses: list[str]) -> None:
+        assert config.url is not None
+        enrollment = ScepEnrollment(config.name, config.url, config.fingerprint, config.password,
+                                    agent=Agent(self.reactor), clock=self.reactor, now=self.now,
+                                    configPath=f"pki.trustpoints.{config.name}.enrollment")
         if not (await self.runInThread(identity.load)):
-            assert config.url is not None
             self.log.info("trustpoint {name}: enrolling over SCEP with {url}", name=config.name, url=config.url)
-            enrollment = ScepEnrollment(config.name, config.url, config.fingerprint, config.password,
-                                        agent=Agent(self.reactor), clock=self.reactor, now=self.now,
-                                        configPath=f"pki.trustpoints.{config.name}.enrollment")
             await enrollment.enroll(identity, dnsNames, self.runInThread, addresses)
         assert identity.certificate is not None
         self.log.info("trustpoint {name}: certificate serial {serial} from {issuer}, MD5 fingerprint {fp}",
                       name=config.name, serial=format(identity.certificate.serial_number, "X"),
                       issuer=identity.certificate.issuer.rfc4514_string(), fp=identity.fingerprint("md5"))
+        if config.autoEnroll is not None and self.running:
+            renewal = AutoEnroll(enrollment, identity, config.autoEnroll, dnsNames=dnsNames, ipAddresses=addresses,
+                                 runInThread=self.runInThread, renewed=lambda: self._renewed(config.name))
+            renewal.setServiceParent(self)
+            renewal.schedule()
+
+    def _renewed(self, name: str) -> None:
+        """
+        Trustpoint C{name} has a renewed certificate: the TLS listeners
+        presenting it present the new one from their next handshake on, and
+        the credentials service answers it.
+        """
+        identity = self.identities[name]
+        assert identity.certificate is not None and identity.privateKey is not None
+        for trustpoint, options in self._tlsIdentities:
+            if trustpoint == name:
+                options.useIdentity(identity.certificate, identity.privateKey)
+        if self.credentialsFactory is not None and self.config.credentials.trustpoint == name:
+            self.credentialsFactory.certificate = identity.certificate.public_bytes(Encoding.DER)
 
     def _subjectAltNames(self) -> tuple[list[str], list[str]]:
         addresses = []

@@ -975,6 +975,96 @@ class ScepEnrollmentTests(TestCase):
 
 
     @bounded(timeout=20)
+    def autoEnrolledRouter(self, percent=50):
+        """
+        Start A (grant auto) and B, whose srstca enrolls with A over SCEP
+        with C{auto-enroll: percent}, B's timers on a L{Clock}.
+
+        @return: A, B, B's clock, A's CA certificate and B's renewal service.
+        """
+        stateA = stateDirectory(self)
+        a = yield startRouter(self, httpRouterYaml(stateA).replace(
+            "    grant: auto\n    rsakeypair: {type: ecdsa, bits: 256}\n",
+            "    grant: auto\n    rsakeypair: {type: rsa, bits: 2048}\n"))
+        ca = readCA(stateA)
+        fingerprint = "".join(certificateFingerprint(ca, "sha256").split())
+        clock = Clock()
+        b = yield startRouter(self, scepRouterYaml(stateDirectory(self), "http://127.0.0.1:%d" % (a.ports()["http"],),
+                                                   fingerprint).replace("'}\n", f"', auto-enroll: {percent}}}\n", 1),
+                              reactor=TimersOnClock(reactor, clock))
+        return a, b, clock, ca, b.getServiceNamed("auto-enroll srstca")
+
+    def logged(self, text):
+        """
+        @return: a Deferred firing with the first log line containing C{text}.
+        """
+        seen: Deferred = Deferred()
+
+        def observe(event):
+            line = formatEvent(event)
+            if text in line and not seen.called:
+                seen.callback(line)
+
+        globalLogPublisher.addObserver(observe)
+        self.addCleanup(globalLogPublisher.removeObserver, observe)
+        return seen
+
+    @bounded(timeout=20)
+    def test_autoEnrollRenews(self):
+        """
+        With C{auto-enroll: 50}, B renews at half its certificate's
+        validity over SCEP (RenewalReq signed with the current certificate,
+        same key), logs it, re-arms for the new certificate, and its next
+        credentials handshake presents the new certificate.
+        """
+        a, b, clock, ca, renewal = yield self.autoEnrolledRouter(50)
+        identity = b.identities["srstca"]
+        old = identity.certificate
+        due = old.not_valid_before_utc + (old.not_valid_after_utc - old.not_valid_before_utc) / 2
+        self.assertLess(abs(renewal.scheduled - clock.seconds() - (due - utcNow()).total_seconds()), 5)
+        renewed = self.logged("auto-enroll renewed")
+        rearmed = self.logged("auto-enroll renews certificate")
+        clock.advance(renewal.scheduled - clock.seconds())
+        line = yield renewed
+        yield rearmed
+        new = identity.certificate
+        self.assertNotEqual(new.serial_number, old.serial_number)
+        self.assertEqual(line, f"Trustpoint srstca: auto-enroll renewed certificate serial 0x{old.serial_number:X}"
+                               f" as serial 0x{new.serial_number:X}, valid until {new.not_valid_after_utc.isoformat()}")
+        new.verify_directly_issued_by(ca)
+        self.assertEqual((new.subject, new.public_key().public_numbers()), (old.subject, old.public_key().public_numbers()))
+        sans = new.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        self.assertIn("127.0.0.1", [str(a) for a in sans.get_values_for_type(x509.IPAddress)])
+        self.assertEqual(a.certificateServer.issuedCertificate(new.serial_number), new)
+        # Re-armed for the new certificate.
+        self.assertGreater(renewal.scheduled, clock.seconds() + 60)
+        result = yield fetchCredentials(reactor, "127.0.0.1", b.ports()["credentials"], caCertificates=[ca])
+        self.assertTrue(result.matches)
+        self.assertEqual(result.handshakeCertificate, new)
+
+    @bounded(timeout=20)
+    def test_autoEnrollFailureKeepsCertificate(self):
+        """
+        A refused renewal (A revoked B's certificate) is logged with the
+        reason, leaves the current certificate in place, and is tried
+        again an hour later.
+        """
+        a, b, clock, ca, renewal = yield self.autoEnrolledRouter(80)
+        identity = b.identities["srstca"]
+        old = identity.certificate
+        a.certificateServer.revoke(old.serial_number)
+        failed = self.logged("auto-enroll renewal failed")
+        clock.advance(renewal.scheduled - clock.seconds())
+        line = yield failed
+        url = f"http://127.0.0.1:{a.ports()['http']}/cgi-bin/pkiclient.exe"
+        self.assertEqual(line, f"Trustpoint srstca: auto-enroll renewal failed: {url} refused the renewal request"
+                               " (badRequest); the current certificate stays, trying again in 3600 seconds")
+        self.assertIs(identity.certificate, old)
+        self.assertEqual(renewal.scheduled, clock.seconds() + 3600)
+        result = yield fetchCredentials(reactor, "127.0.0.1", b.ports()["credentials"], caCertificates=[ca])
+        self.assertEqual(result.handshakeCertificate, old)
+
+    @bounded(timeout=20)
     def test_enrollsWithItself(self):
         """
         The seed's own shape: the router's srstca trustpoint enrolls over
@@ -1030,3 +1120,16 @@ class ClockedReactor:
 
     def __getattr__(self, name):
         return getattr(self._reactor, name)
+
+
+class TimersOnClock(ClockedReactor):
+    """
+    A L{ClockedReactor} whose zero delays (the next reactor iteration:
+    C{TLSMemoryBIOProtocol}'s write aggregation) are the reactor's, so TLS
+    handshakes complete while the router's timers wait for the test.
+    """
+
+    def callLater(self, delay, *args, **kwargs):
+        if delay == 0:
+            return self._reactor.callLater(0, *args, **kwargs)
+        return ClockedReactor.callLater(self, delay, *args, **kwargs)

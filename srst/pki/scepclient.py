@@ -106,18 +106,22 @@ class ScepClient:
     SCEP replies are encrypted to the requester's certificate, so the key
     must be RSA.
 
-    @ivar certificate: the transient self-signed certificate that signs the
-        requests (and receives the replies) until the CA issues one.
+    @ivar certificate: the certificate that signs the requests (and
+        receives the replies): a transient self-signed one until the CA
+        issues one, the current one for a renewal.
     @ivar nonce: the senderNonce of the last message built; the reply must
         echo it.
     """
 
     def __init__(self, ca: x509.Certificate, key: PrivateKey, subject: x509.Name,
                  now: Callable[[], datetime.datetime], *, transactionId: str | None = None,
-                 dnsNames: Sequence[str] = (), ipAddresses: Sequence[str] = ()) -> None:
+                 dnsNames: Sequence[str] = (), ipAddresses: Sequence[str] = (),
+                 current: x509.Certificate | None = None) -> None:
         """
         @param dnsNames: DNS subjectAltNames to ask for (the router's hostname).
         @param ipAddresses: IP subjectAltNames to ask for (its listener addresses).
+        @param current: for a renewal, the certificate the CA issued for
+            C{key} before: it signs the RenewalReq and receives the reply.
         """
         if not isinstance(key, rsa.RSAPrivateKey):
             raise ScepError(FailInfo.BAD_ALG, "SCEP enrollment needs an RSA key (replies are encrypted to it)")
@@ -127,7 +131,7 @@ class ScepClient:
         self.dnsNames, self.ipAddresses = tuple(dnsNames), tuple(ipAddresses)
         self.transactionId = transactionId if transactionId is not None else transactionIdFor(key)
         when = now()
-        self.certificate = (
+        self.certificate = current or (
             x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(when - datetime.timedelta(hours=1)).not_valid_after(when + _SIGNER_LIFETIME)
@@ -169,6 +173,13 @@ class ScepClient:
         """
         return self.message(MessageType.PKCS_REQ, self.csr(password).public_bytes(serialization.Encoding.DER),
                             recipient=recipient)
+
+    def renewalReq(self) -> bytes:
+        """
+        @return: the RenewalReq for our key, signed with the current
+            certificate (the C{current} given).
+        """
+        return self.message(MessageType.RENEWAL_REQ, self.csr().public_bytes(serialization.Encoding.DER))
 
     def certPoll(self) -> bytes:
         """

@@ -18,10 +18,12 @@ from typing import Any, Callable, Sequence
 from cryptography import x509
 from twisted.internet.defer import Deferred, TimeoutError
 from twisted.internet.error import ConnectError
-from twisted.internet.interfaces import IReactorTime
+from twisted.application.service import Service
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.internet.protocol import Protocol
 from twisted.internet.task import deferLater
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 from twisted.web.client import FileBodyProducer, ResponseFailed, readBody
 from twisted.web.http_headers import Headers
 from twisted.web.iweb import UNKNOWN_LENGTH, IAgent, IResponse
@@ -32,7 +34,8 @@ from srst.pki.scep import MAX_MESSAGE, ScepError, parseCertificatesOnly
 from srst.pki.scepclient import Enrolled, Pending, Refused, ScepClient
 from srst.pki.trust import IdentityTrustpoint
 
-__all__ = ["POLL_INTERVAL_SECONDS", "POLL_LIMIT", "ScepEnrollment", "TIMEOUT_SECONDS"]
+__all__ = ["AutoEnroll", "POLL_INTERVAL_SECONDS", "POLL_LIMIT", "RENEWAL_RETRY_SECONDS", "ScepEnrollment",
+           "TIMEOUT_SECONDS"]
 
 _log = Logger(namespace="srst.pki.scep")
 
@@ -41,6 +44,9 @@ _log = Logger(namespace="srst.pki.scep")
 POLL_INTERVAL_SECONDS = 60
 POLL_LIMIT = 7 * 24 * 60
 TIMEOUT_SECONDS = 30
+# A failed renewal is tried again an hour later (the current certificate
+# stays in use meanwhile).
+RENEWAL_RETRY_SECONDS = 60 * 60
 
 
 class ScepEnrollment:
@@ -148,8 +154,18 @@ class ScepEnrollment:
                                 ipAddresses=ipAddresses)
         except ScepError as e:
             raise self._error(e.reason) from None
+        certificate = await self._exchange(client, client.pkcsReq(self.password), "enrollment")
+        await runInThread(identity.install, certificate, [ca])
+
+    async def _exchange(self, client: ScepClient, request: bytes, what: str) -> x509.Certificate:
+        """
+        Send C{request}, poll while PENDING.
+
+        @param what: C{"enrollment"} or C{"renewal"}, for the messages.
+        @return: the issued certificate.
+        """
         try:
-            _, data = await self._request(b"POST", b"PKIOperation", client.pkcsReq(self.password))
+            _, data = await self._request(b"POST", b"PKIOperation", request)
             outcome = client.outcome(data)
             polls = 0
             while isinstance(outcome, Pending):
@@ -157,8 +173,9 @@ class ScepEnrollment:
                     raise self._error(f"{self.url} left the request pending after {polls} polls")
                 wait = deferLater(self.clock, self.pollInterval, lambda: None)
                 if polls == 0:
-                    _log.warn("Trustpoint {name}: enrollment request to {url} is pending; polling every"
-                              " {interval} seconds", name=self.name, url=self.url, interval=self.pollInterval)
+                    _log.warn("Trustpoint {name}: {what} request to {url} is pending; polling every"
+                              " {interval} seconds", name=self.name, what=what, url=self.url,
+                              interval=self.pollInterval)
                 polls += 1
                 await wait
                 _, data = await self._request(b"POST", b"PKIOperation", client.certPoll())
@@ -166,7 +183,131 @@ class ScepEnrollment:
         except ScepError as e:
             raise self._error(f"{self.url} answered with an unusable CertRep ({e})") from None
         if isinstance(outcome, Refused):
-            raise self._error(f"{self.url} refused the enrollment request ({outcome.reason})")
+            raise self._error(f"{self.url} refused the {what} request ({outcome.reason})")
         assert isinstance(outcome, Enrolled)
-        await runInThread(identity.install, outcome.certificate, [ca])
+        return outcome.certificate
 
+    async def renew(self, identity: IdentityTrustpoint, dnsNames: Sequence[str],
+                    runInThread: Callable[..., Deferred[Any]], ipAddresses: Sequence[str] = ()) -> None:
+        """
+        IOS C{auto-enroll} without C{regenerate}: authenticate the CA, send
+        a RenewalReq for the same key signed with the current certificate,
+        poll while PENDING, and install the new certificate in C{identity}
+        (atomically; the current one stays until then).
+
+        @raise TrustpointError: as L{enroll}.
+        """
+        current, key = identity.certificate, identity.privateKey
+        assert current is not None and key is not None
+        ca = await self.authenticate()
+        try:
+            client = ScepClient(ca, key, current.subject, self.now, dnsNames=dnsNames, ipAddresses=ipAddresses,
+                                current=current)
+        except ScepError as e:
+            raise self._error(e.reason) from None
+        certificate = await self._exchange(client, client.renewalReq(), "renewal")
+        await runInThread(identity.install, certificate, [ca])
+
+
+class AutoEnroll(Service):
+    """
+    IOS C{auto-enroll PERCENT}: renew a SCEP-enrolled identity when
+    C{percent} of its certificate's validity has passed (a timer on the
+    injected clock), with the same key; after a renewal the timer is armed
+    for the new certificate, after a failure it fires again
+    L{RENEWAL_RETRY_SECONDS} later and the current certificate stays.
+    Started once the identity is enrolled (L{schedule}); stopping the
+    service cancels the timer and a renewal under way.
+    """
+
+    def __init__(self, enrollment: ScepEnrollment, identity: IdentityTrustpoint, percent: int, *,
+                 dnsNames: Sequence[str], ipAddresses: Sequence[str], runInThread: Callable[..., Deferred[Any]],
+                 renewed: Callable[[], None], retry: float = RENEWAL_RETRY_SECONDS) -> None:
+        """
+        @param percent: C{auto-enroll}, 1-100.
+        @param renewed: called once a new certificate is installed (the
+            listeners present it from then on).
+        @param retry: seconds before a failed renewal is tried again.
+        """
+        self.setName(f"auto-enroll {identity.name}")
+        self.enrollment = enrollment
+        self.identity = identity
+        self.percent = percent
+        self.dnsNames, self.ipAddresses = tuple(dnsNames), tuple(ipAddresses)
+        self.runInThread = runInThread
+        self.renewed = renewed
+        self.retry = retry
+        self._call: IDelayedCall | None = None
+        self._renewal: Deferred[None] | None = None
+
+    @property
+    def scheduled(self) -> float | None:
+        """
+        When (in the clock's seconds) the next renewal starts, or L{None}.
+        """
+        return self._call.getTime() if self._call is not None and self._call.active() else None
+
+    def schedule(self) -> None:
+        """
+        Arm the timer for the installed certificate: at C{percent} of its
+        validity (a renewal already due starts now).
+        """
+        if not self.running:
+            return
+        self._cancel()
+        certificate = self.identity.certificate
+        assert certificate is not None
+        start, end = certificate.not_valid_before_utc, certificate.not_valid_after_utc
+        due = start + (end - start) * self.percent / 100
+        delay = (due - self.enrollment.now()).total_seconds()
+        if delay > 0:
+            self._call = self.enrollment.clock.callLater(delay, self._renew)
+        _log.info("Trustpoint {name}: auto-enroll renews certificate serial 0x{serial:X} at {due}"
+                  " ({percent}% of its validity)", name=self.identity.name, serial=certificate.serial_number,
+                  due=due.isoformat(), percent=self.percent)
+        if delay <= 0:
+            self._renew()
+
+    def _renew(self) -> None:
+        self._call = None
+        old = self.identity.certificate
+        assert old is not None
+        _log.info("Trustpoint {name}: auto-enroll renewing certificate serial 0x{serial:X} over SCEP with {url}",
+                  name=self.identity.name, serial=old.serial_number, url=self.enrollment.url)
+        self._renewal = Deferred.fromCoroutine(self.enrollment.renew(
+            self.identity, self.dnsNames, self.runInThread, self.ipAddresses))
+        self._renewal.addCallbacks(self._renewed, self._failed, callbackArgs=(old,))
+
+    def _renewed(self, _: None, old: x509.Certificate) -> None:
+        self._renewal = None
+        new = self.identity.certificate
+        assert new is not None
+        _log.info("Trustpoint {name}: auto-enroll renewed certificate serial 0x{old:X} as serial 0x{serial:X},"
+                  " valid until {notAfter}", name=self.identity.name, old=old.serial_number,
+                  serial=new.serial_number, notAfter=new.not_valid_after_utc.isoformat())
+        self.renewed()
+        self.schedule()
+
+    def _failed(self, failure: Failure) -> None:
+        self._renewal = None
+        if not self.running:
+            return
+        self._call = self.enrollment.clock.callLater(self.retry, self._renew)
+        if failure.check(TrustpointError):
+            _log.error("Trustpoint {name}: auto-enroll renewal failed: {reason}; the current certificate stays,"
+                       " trying again in {seconds} seconds", name=self.identity.name,
+                       reason=failure.value.reason, seconds=self.retry)
+        else:
+            _log.failure("Trustpoint {name}: auto-enroll renewal failed; the current certificate stays,"
+                         " trying again in {seconds} seconds", failure, name=self.identity.name, seconds=self.retry)
+
+    def _cancel(self) -> None:
+        if self._call is not None and self._call.active():
+            self._call.cancel()
+        self._call = None
+
+    def stopService(self) -> None:
+        Service.stopService(self)
+        self._cancel()
+        if self._renewal is not None:
+            self._renewal.cancel()

@@ -46,6 +46,7 @@ from twisted.protocols.tls import TLSMemoryBIOProtocol
 from twisted.python.failure import Failure
 from zope.interface import Interface, implementer
 
+from srst.pki._x509 import publicKeysEqual
 from srst.pki.errors import TLSContextError
 from srst.pki.trust import PrivateKey, certificateDer, certificateFromDer
 
@@ -429,6 +430,19 @@ class ServerTLSOptions:
         except SSL.Error as e:
             raise TLSContextError(listener, _contextErrorText(e, profile)) from e
         self._records: weakref.WeakKeyDictionary[TLSMemoryBIOProtocol, _VerifyRecord] = weakref.WeakKeyDictionary()
+        self._identity: tuple[x509.Certificate, PrivateKey] | None = None
+
+    def useIdentity(self, certificate: x509.Certificate, privateKey: PrivateKey) -> None:
+        """
+        Present C{certificate} from the next handshake on (a renewed
+        identity certificate: the chain sent after it stays the one the
+        options were built with, the same CA's).
+
+        @raise TLSContextError: the certificate is not for C{privateKey}.
+        """
+        if not publicKeysEqual(certificate.public_key(), privateKey.public_key()):
+            raise TLSContextError(self.listener, "the renewed certificate is not for the identity key")
+        self._identity = (certificate, privateKey)
 
     def serverConnectionForTLS(self, tlsProtocol: TLSMemoryBIOProtocol) -> SSL.Connection:
         """
@@ -440,6 +454,9 @@ class ServerTLSOptions:
         @return: the OpenSSL connection.
         """
         connection = self.certificateOptions.serverConnectionForTLS(tlsProtocol)
+        if self._identity is not None:
+            connection.use_certificate(self._identity[0])
+            connection.use_privatekey(self._identity[1])
         record = self._records[tlsProtocol] = _VerifyRecord(self._unmarkedAnchors, self.revocation)
         connection.set_info_callback(record.info)
         if self.mutual:
