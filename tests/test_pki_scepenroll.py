@@ -13,6 +13,7 @@ from typing import Any
 from cryptography.x509.oid import NameOID
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred
+from twisted.application.service import MultiService
 from twisted.internet.task import Clock
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import globalLogPublisher
@@ -24,7 +25,7 @@ from twisted.web.server import Site
 from srst.lograte import LogLimiter
 from srst.pki._x509 import certificateFingerprint
 from srst.pki.errors import TrustpointError
-from srst.pki.scepenroll import ScepEnrollment
+from srst.pki.scepenroll import AutoEnroll, ScepEnrollment
 from srst.pki.scepresource import ScepResource
 from srst.pki.scepserver import ChallengePasswords, ScepServer
 from srst.pki.trust import IdentityTrustpoint
@@ -179,3 +180,103 @@ class ScepEnrollmentTests(TestCase):
         e = yield self.assertFailure(self.enroll(self.enrollment("sha256")), TrustpointError)
         self.assertTrue(e.reason.startswith(f"cannot reach {self.url}/cgi-bin/pkiclient.exe (GetCACert): "
                                             "Connection was refused by other side"), e.reason)
+
+    def autoEnroll(self, enrollment: ScepEnrollment, percent: int = 80) -> tuple[AutoEnroll, list[None]]:
+        renewed: list[None] = []
+        auto = AutoEnroll(enrollment, self.identity, percent, dnsNames=["router-b"], ipAddresses=["127.0.0.1"],
+                          runInThread=self.runInThread, renewed=lambda: renewed.append(None))
+        parent = MultiService()
+        auto.setServiceParent(parent)
+        parent.startService()
+        self.addCleanup(parent.stopService)
+        return auto, renewed
+
+    def waitFor(self, text: str) -> Deferred[str]:
+        seen: Deferred[str] = Deferred()
+
+        def observe(event: dict[str, Any]) -> None:
+            if text in event.get("log_format", "") and not seen.called:
+                seen.callback(event["log_format"].format(**event))
+
+        globalLogPublisher.addObserver(observe)
+        self.addCleanup(globalLogPublisher.removeObserver, observe)
+        return seen
+
+    @bounded
+    def test_renew(self) -> Any:
+        """
+        The renewal is signed with the current certificate and keeps the
+        key; the new certificate is installed (and stored) in its place.
+        """
+        self.serve("auto")
+        enrollment = self.enrollment("sha256")
+        yield self.enroll(enrollment)
+        old = self.identity.certificate
+        assert old is not None
+        yield Deferred.fromCoroutine(enrollment.renew(self.identity, ["router-b"], self.runInThread))
+        self.assertEnrolled()
+        new = self.identity.certificate
+        assert new is not None
+        self.assertNotEqual(new.serial_number, old.serial_number)
+        self.assertEqual(new.public_key().public_numbers(), old.public_key().public_numbers())
+        self.assertIn(f"SCEP: RenewalReq from CN=router-b signed by serial 0x{old.serial_number:X} granted"
+                      f" (serial 0x{new.serial_number:X})", self.logged())
+
+    @bounded
+    def test_autoEnrollSchedule(self) -> Any:
+        """
+        The renewal starts at C{percent} of the validity on the clock;
+        once renewed the listeners are told and the timer is armed for the
+        new certificate.
+        """
+        self.serve("auto")
+        enrollment = self.enrollment("sha256")
+        yield self.enroll(enrollment)
+        old = self.identity.certificate
+        assert old is not None
+        auto, renewed = self.autoEnroll(enrollment, 80)
+        auto.schedule()
+        validity = (old.not_valid_after_utc - old.not_valid_before_utc).total_seconds()
+        start = (old.not_valid_before_utc - self.now()).total_seconds()
+        self.assertAlmostEqual(auto.scheduled, start + validity * 0.8, places=3)
+        self.clock.advance(auto.scheduled - 1)
+        self.assertEqual((renewed, self.identity.certificate), ([], old))
+        rearmed = self.waitFor("auto-enroll renews certificate")
+        self.clock.advance(1)
+        yield rearmed
+        self.assertEqual(renewed, [None])
+        new = self.identity.certificate
+        assert new is not None
+        self.assertNotEqual(new.serial_number, old.serial_number)
+        self.assertIn(f"Trustpoint srstca: auto-enroll renewed certificate serial 0x{old.serial_number:X} as serial"
+                      f" 0x{new.serial_number:X}, valid until {new.not_valid_after_utc.isoformat()}", self.logged())
+        self.assertAlmostEqual(auto.scheduled, self.clock.seconds() + (
+            new.not_valid_before_utc - self.now()).total_seconds() + validity * 0.8, places=3)
+
+    @bounded
+    def test_autoEnrollFailure(self) -> Any:
+        """
+        A failed renewal leaves the current certificate, logs the reason and
+        tries again after an hour; stopping cancels the timer.
+        """
+        self.serve("auto")
+        enrollment = self.enrollment("sha256")
+        yield self.enroll(enrollment)
+        old = self.identity.certificate
+        assert old is not None
+        self.ca.revoke(old.serial_number)
+        auto, renewed = self.autoEnroll(enrollment, 10)
+        auto.schedule()
+        failed = self.waitFor("auto-enroll renewal failed")
+        self.clock.advance(auto.scheduled)
+        line = yield failed
+        self.assertEqual(line, f"Trustpoint srstca: auto-enroll renewal failed: {self.url}/cgi-bin/pkiclient.exe"
+                               " refused the renewal request (badRequest); the current certificate stays,"
+                               " trying again in 3600 seconds")
+        self.assertEqual((renewed, self.identity.certificate), ([], old))
+        self.assertEqual(auto.scheduled, self.clock.seconds() + 3600)
+        reloaded = IdentityTrustpoint("srstca", self.identity.directory)
+        self.assertTrue(reloaded.load())
+        self.assertEqual(reloaded.certificate, old)
+        yield auto.stopService()
+        self.assertIsNone(auto.scheduled)

@@ -282,10 +282,10 @@ class AutoEnroll(Service):
         self._renewal = None
         new = self.identity.certificate
         assert new is not None
+        self.renewed()
         _log.info("Trustpoint {name}: auto-enroll renewed certificate serial 0x{old:X} as serial 0x{serial:X},"
                   " valid until {notAfter}", name=self.identity.name, old=old.serial_number,
                   serial=new.serial_number, notAfter=new.not_valid_after_utc.isoformat())
-        self.renewed()
         self.schedule()
 
     def _failed(self, failure: Failure) -> None:
