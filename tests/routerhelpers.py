@@ -17,7 +17,9 @@ from typing import Any, Callable, Coroutine, Generator, Union
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.task import Clock
 from twisted.trial.unittest import FailTest
+from zope.interface import directlyProvides, providedBy
 
 from srst.config import loadString
 from srst.service import RouterService, utcNow
@@ -232,3 +234,41 @@ def _waitingAt(steps: Steps) -> str:
         if keyword in source:
             source = source.split(keyword, 1)[1]
     return f"{source} ({os.path.basename(filename)}:{lineno})"
+
+
+class ClockedReactor:
+    """
+    The reactor, with the time of a L{Clock}: a router whose timers (the
+    media pump, fallback detection, renewals) a test drives, on real
+    sockets.
+    """
+
+    def __init__(self, reactor: Any, clock: Clock) -> None:
+        self._reactor = reactor
+        self.clock = clock
+        directlyProvides(self, providedBy(reactor))
+
+    def callLater(self, delay: float, f: Any, *args: Any, **kwargs: Any) -> Any:
+        return self.clock.callLater(delay, f, *args, **kwargs)
+
+    def seconds(self) -> float:
+        return self.clock.seconds()
+
+    def getDelayedCalls(self) -> Any:
+        return self.clock.getDelayedCalls()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._reactor, name)
+
+
+class TimersOnClock(ClockedReactor):
+    """
+    A L{ClockedReactor} whose zero delays (the next reactor iteration:
+    C{TLSMemoryBIOProtocol}'s write aggregation) are the reactor's, so TLS
+    handshakes complete while the router's timers wait for the test.
+    """
+
+    def callLater(self, delay: float, f: Any, *args: Any, **kwargs: Any) -> Any:
+        if delay == 0:
+            return self._reactor.callLater(0, f, *args, **kwargs)
+        return ClockedReactor.callLater(self, delay, f, *args, **kwargs)

@@ -24,7 +24,6 @@ from twisted.internet import reactor
 from twisted.internet.task import Clock, LoopingCall
 from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial.unittest import SkipTest, TestCase
-from zope.interface import directlyProvides, providedBy
 
 from srst.media.multicast import listenGroup
 from srst.media.rtp import PayloadType, decodeRtp
@@ -44,7 +43,8 @@ from tests.audiohelpers import decodePayloads, normalizedXcorr
 from tests.callhelpers import answeredCall, expect, isCallState, isMessage, waitUntil
 from tests.multicasthelpers import LOOPBACK, loopbackMulticast, randomGroup
 from tests.phonehelpers import registeredPhone, routerYamlWithCapf, stopPhone
-from tests.routerhelpers import SECURE_CMF_HEAD, bounded, freePort, routerYaml, runCommand, startRouter, stateDirectory
+from tests.routerhelpers import (SECURE_CMF_HEAD, ClockedReactor, bounded, freePort, routerYaml, runCommand, startRouter,
+                                 stateDirectory)
 from tests.test_ports_moh import Phone as GroupMember
 
 ALICE, BOB = "0000000000A1", "0000000000A2"
@@ -462,31 +462,6 @@ ccm-manager:
   keepalive-interval: 1
   failover-interval: 2
 """
-
-
-class ClockedReactor:
-    """
-    The reactor, with the time of a L{Clock}: the router's timers (the
-    media pump, the fallback detection) run as the test advances it,
-    its sockets are real.
-    """
-
-    def __init__(self, reactor: Any, clock: Clock) -> None:
-        self._reactor = reactor
-        self.clock = clock
-        directlyProvides(self, providedBy(reactor))
-
-    def callLater(self, delay: float, f: Any, *args: Any, **kwargs: Any) -> Any:
-        return self.clock.callLater(delay, f, *args, **kwargs)
-
-    def seconds(self) -> float:
-        return self.clock.seconds()
-
-    def getDelayedCalls(self) -> Any:
-        return self.clock.getDelayedCalls()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._reactor, name)
 
 
 @bounded

@@ -36,6 +36,8 @@ from srst.tools.ccm import fetchCredentials
 from tests.pkihelpers import makeCA, writePem
 from tests.policinghelpers import requireLoopbackAliases
 from tests.routerhelpers import (
+    ClockedReactor,
+    TimersOnClock,
     bounded,
     SEED_POLICY,
     freePort,
@@ -1097,39 +1099,3 @@ class ScepEnrollmentTests(TestCase):
         enrolled = service.identities["srstca"].certificate
         enrolled.verify_directly_issued_by(readCA(stateDir))
         self.assertEqual(enrolled.subject.rfc4514_string(), "CN=branch-router")
-
-class ClockedReactor:
-    """
-    The reactor, with the time of a L{Clock} (a router whose timers a test
-    drives, on real sockets).
-    """
-
-    def __init__(self, reactor, clock):
-        self._reactor = reactor
-        self._clock = clock
-        directlyProvides(self, providedBy(reactor))
-
-    def callLater(self, *args, **kwargs):
-        return self._clock.callLater(*args, **kwargs)
-
-    def seconds(self):
-        return self._clock.seconds()
-
-    def getDelayedCalls(self):
-        return self._clock.getDelayedCalls()
-
-    def __getattr__(self, name):
-        return getattr(self._reactor, name)
-
-
-class TimersOnClock(ClockedReactor):
-    """
-    A L{ClockedReactor} whose zero delays (the next reactor iteration:
-    C{TLSMemoryBIOProtocol}'s write aggregation) are the reactor's, so TLS
-    handshakes complete while the router's timers wait for the test.
-    """
-
-    def callLater(self, delay, *args, **kwargs):
-        if delay == 0:
-            return self._reactor.callLater(0, *args, **kwargs)
-        return ClockedReactor.callLater(self, delay, *args, **kwargs)
