@@ -22,7 +22,7 @@ import srst
 ROOT = os.path.dirname(os.path.abspath(srst.__file__))
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("srst.configreader", "srst._files"),
+    ("srst.configreader", "srst._files", "srst.iostext"),
     ("srst.debug", "srst.lograte"),
     ("srst.admin", "srst.http", "srst.listening", "srst.tftp"),
     ("srst.pki", "srst.policing"),

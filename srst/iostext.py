@@ -1,0 +1,169 @@
+# -*- test-case-name: tests.test_iostext -*-
+"""
+IOS configuration text, read and written (sans-IO).
+
+An IOS running-config is a list of commands; a command that opens a mode
+(C{crypto pki trustpoint srstca}, C{dial-peer voice 81235 pots}) owns the
+indented lines under it, to any depth (C{policy-map} > C{class} > C{police}).
+L{parseIosConfig} turns the text into that tree of L{IosLine}s; comments
+(C{!}, C{!--- ...}) and blank lines separate commands and are dropped.
+
+L{ImportNotes} is where an importer says what it did not carry over: every
+line of the input is either imported or listed, with the reason, as a
+L{Skipped}.
+
+The other direction is plain: each package renders its section as a list of
+lines (one space of indentation per mode level, C{!} between blocks as IOS
+prints them), and L{indent} builds the lines of a mode.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+from attrs import define, field, frozen
+
+__all__ = [
+    "ImportNotes",
+    "IosLine",
+    "Skipped",
+    "indent",
+    "parseIosConfig",
+]
+
+
+@frozen
+class IosLine:
+    """
+    One command of an IOS configuration, with the commands of the mode it opens.
+
+    @ivar text: the command without its indentation or trailing blanks.
+    @ivar lineno: its line number in the text (1-based).
+    @ivar children: the indented commands under it, in order.
+    """
+
+    text: str
+    lineno: int
+    children: tuple[IosLine, ...] = ()
+
+    @property
+    def words(self) -> list[str]:
+        """
+        @return: the command's words (split on blanks).
+        """
+        return self.text.split()
+
+    def startswith(self, *words: str) -> bool:
+        """
+        @return: whether the command's first words are C{words}
+            (case-insensitive, as IOS reads keywords).
+        """
+        mine = self.words
+        return len(mine) >= len(words) and all(
+            a.lower() == b.lower() for a, b in zip(mine, words))
+
+    def walk(self) -> Iterable[IosLine]:
+        """
+        @return: this line and every line under it, depth first, in order.
+        """
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+
+def _depth(raw: str) -> int:
+    return len(raw) - len(raw.lstrip(" "))
+
+
+def parseIosConfig(text: str) -> tuple[IosLine, ...]:
+    """
+    Read IOS configuration text into its command tree.
+
+    A line indented deeper than the line before it belongs to that line's
+    mode; a line indented less closes modes until it finds its level (a line
+    less indented than every open mode is top level).  Tabs count as one
+    blank.  Comments (first non-blank character C{!}) and blank lines are
+    dropped; C{end} at top level ends the configuration.
+
+    @param text: the configuration, as C{show running-config} prints it.
+    @return: the top-level commands.
+    """
+    # Each open mode: (depth, text, lineno, children collected so far).
+    stack: list[tuple[int, str, int, list[IosLine]]] = [(-1, "", 0, [])]
+
+    def close() -> None:
+        depth, line, lineno, children = stack.pop()
+        stack[-1][3].append(IosLine(line, lineno, tuple(children)))
+
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        raw = raw.replace("\t", " ").rstrip()
+        stripped = raw.strip()
+        if not stripped or stripped.startswith("!"):
+            continue
+        depth = _depth(raw)
+        while len(stack) > 1 and stack[-1][0] >= depth:
+            close()
+        if len(stack) == 1 and stripped.lower() == "end":
+            break
+        stack.append((depth, stripped, lineno, []))
+    while len(stack) > 1:
+        close()
+    return tuple(stack[0][3])
+
+
+@frozen
+class Skipped:
+    """
+    A line of an IOS configuration that was not imported.
+
+    @ivar lineno: where it is in the input.
+    @ivar text: the command.
+    @ivar reason: why srst did not take it, for the operator.
+    """
+
+    lineno: int
+    text: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.lineno}: {self.text}: {self.reason}"
+
+
+@define
+class ImportNotes:
+    """
+    What an import left out, in input order once sorted (L{sortedSkipped}).
+    """
+
+    skipped: list[Skipped] = field(factory=list)
+
+    def skip(self, line: IosLine, reason: str) -> None:
+        """
+        Record that C{line} (and nothing under it) was not imported.
+        """
+        self.skipped.append(Skipped(line.lineno, line.text, reason))
+
+    def skipTree(self, line: IosLine, reason: str) -> None:
+        """
+        Record that C{line} and every line under it were not imported, each
+        with C{reason}.
+        """
+        for each in line.walk():
+            self.skip(each, reason)
+
+    def sortedSkipped(self) -> list[Skipped]:
+        """
+        @return: the skipped lines in the order of the input.
+        """
+        return sorted(self.skipped, key=lambda s: s.lineno)
+
+
+def indent(head: str, body: Sequence[str]) -> list[str]:
+    """
+    The lines of a mode: C{head}, then each of C{body} one blank deeper.
+
+    @param head: the command opening the mode.
+    @param body: its lines, themselves possibly indented (nested modes).
+    @return: the mode's lines.
+    """
+    return [head] + [" " + line for line in body]
