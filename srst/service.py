@@ -74,6 +74,7 @@ from srst.pki.trust import (
     PhoneTrustpoint,
     loadCertificateFile,
     loadPrivateKeyFile,
+    loadTrustpointCertificateFile,
 )
 from srst.ports.bridge import BridgePool
 from srst.ports.commands import registerVoicePortCommands
@@ -161,7 +162,7 @@ def preflight(config: RouterConfig) -> None:
     for tp in config.pki.phoneTrustpoints:
         for index, path in enumerate(tp.certificates):
             try:
-                loadCertificateFile(path)
+                loadTrustpointCertificateFile(path, tp.name)
             except CertificateFileError as e:
                 problems.append(ConfigProblem(f"pki.trustpoints.{tp.name}.certificates[{index}]", path, e.reason))
     for tp in config.pki.phoneTrustpoints:
@@ -445,7 +446,8 @@ class RouterService(MultiService):
             for identity in config.pki.identities
         }
         self.phoneTrustpoints = {
-            tp.name: PhoneTrustpoint.fromFiles(tp.name, tp.certificates) for tp in config.pki.phoneTrustpoints
+            tp.name: PhoneTrustpoint.fromFiles(tp.name, tp.certificates, now())
+            for tp in config.pki.phoneTrustpoints
         }
         self.crlService: CrlService | None = None
         checkers = [
