@@ -228,7 +228,8 @@ def _iosBlocks(data: bytes, path: str, trustpoint: str, requireCA: bool) -> list
     try:
         text = data.decode("ascii")
     except UnicodeDecodeError as e:
-        raise CertificateFileError(path, f"IOS certificate chain: not ASCII text (byte {e.start})") from e
+        line = data.count(b"\n", 0, e.start) + 1
+        raise CertificateFileError(path, f"line {line}: not ASCII text (an IOS certificate chain is hex)") from e
     try:
         found = parseIosCertificateChain(text, trustpoint)
     except IosChainParseError as e:
