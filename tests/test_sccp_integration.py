@@ -424,9 +424,11 @@ class IosChainTrustpointTests(TestCase):
             with open(paths[name], "w") as f:
                 f.write("!\n" + seedChainText(name) + "!\n")
         ca = makeCA("CAPF-IOS-CHAIN", serial=0x7A11E)
+        past = now() - datetime.timedelta(days=30)
+        expired = makeCA("CAPF-IOS-EXPIRED", notBefore=past - datetime.timedelta(days=365), notAfter=past)
         paths["capf"] = os.path.join(stateDir, "capf.txt")
         with open(paths["capf"], "w") as f:
-            f.write(iosChainText("capf", ca.certificate))
+            f.write(iosChainText("capf", ca.certificate, expired.certificate))
         text = routerYaml(stateDir, phoneCA=paths["7970"], extra=CMF.format(maxEphones=4)).replace(
             '"7970": {certificates:',
             f'capf: {{certificates: [{paths["capf"]}]}}\n    PEM: {{certificates: [{paths["PEM"]}]}}\n'
@@ -444,6 +446,7 @@ class IosChainTrustpointTests(TestCase):
             f"Trustpoint {name}: CA certificate {serial} ({subject}) in {paths[name]} expired at {notAfter};"
             " kept, but a phone certificate verified against it fails as expired"
             for name, serial, subject, notAfter in sorted([
+                ("capf", "01", "O=srst tests,CN=CAPF-IOS-EXPIRED", iosTime(past.replace(microsecond=0))),
                 ("7960", "F301", "CN=CAPF-35E08332,O=Cisco Systems Inc,C=US", "20:55:01 UTC Apr 6 2019"),
                 ("7970", "353FB24BD70F14A346C1F3A9AC725675", "CN=CAP-RTP-002,O=Cisco Systems",
                  "20:27:37 UTC Oct 10 2023"),
@@ -454,13 +457,16 @@ class IosChainTrustpointTests(TestCase):
         code = yield within(deferToThread(cliMain, ["--socket", service.config.admin.socket, "show", "crypto", "pki",
                                                     "certificates"], out, err), "srst-cli")
         self.assertEqual(code, 0, err.getvalue())
-        blocks = {block.split("Associated Trustpoints: ")[-1].strip(): block for block in out.getvalue().split("\n\n")}
+        blocks = out.getvalue().split("\n\n")
         for name, serial, commonName in [("7970", "353FB24BD70F14A346C1F3A9AC725675", "cn=CAP-RTP-002"),
                                          ("PEM", "7612F960153D6F9F4E42202032B72356", "cn=CAP-RTP-001"),
                                          ("7960", "F301", "cn=CAPF-35E08332"),
-                                         ("capf", "07A11E", "cn=CAPF-IOS-CHAIN")]:
-            self.assertIn(f"Certificate Serial Number (hex): {serial}\n", blocks[name])
-            self.assertIn(commonName, blocks[name])
+                                         ("capf", "07A11E", "cn=CAPF-IOS-CHAIN"),
+                                         ("capf", "01", "cn=CAPF-IOS-EXPIRED")]:
+            self.assertEqual(len([block for block in blocks
+                                  if block.rstrip().endswith(f"Associated Trustpoints: {name}")
+                                  and f"Certificate Serial Number (hex): {serial}\n" in block
+                                  and commonName in block]), 1, (name, serial))
 
         phone = SimulatedPhone(PhoneConfig(mac="0000000000C1"), clock=reactor)
         lsc = issueLSC(ca.certificate, ca.key, "0000000000C1", now=now)
@@ -472,6 +478,17 @@ class IosChainTrustpointTests(TestCase):
         (line,) = [line for line in (yield runCommand(service, "show", "ephone")).text.splitlines()
                    if "0000.0000.00C1" in line.replace("0000.0000.00c1", "0000.0000.00C1")]
         self.assertIn("+ Authentication + Encryption with TLS connection", line)
+
+        refused = SimulatedPhone(PhoneConfig(mac="0000000000C2"), clock=reactor)
+        lsc = issueLSC(expired.certificate, expired.key, "0000000000C2", now=now,
+                       notBefore=past - datetime.timedelta(days=60), notAfter=now() + datetime.timedelta(days=30))
+        options = clientTLSOptions("127.0.0.1", [service.certificateServer.caCertificate], lsc.certificate,
+                                   lsc.privateKey)
+        connectPhone(reactor, refused, "127.0.0.1", service.ports()["sccp-secure"], tlsOptions=options)
+        self.addCleanup(refused.stop)
+        yield within(refused.whenDisconnected(), "the phone with an LSC from the expired IOS-chain CA to be refused")
+        self.assertIsNone(refused.registeredAt)
+        self.assertEqual(service.skinnyFactories[1].handshakeFailures, {"certificate expired": 1})
 
 
 class RevocationTests(TestCase):
