@@ -72,7 +72,7 @@ from srst.pki.trust import (
     CertificateFileError,
     IdentityTrustpoint,
     PhoneTrustpoint,
-    loadCertificateFile,
+    loadIdentityCertificateFile,
     loadPrivateKeyFile,
     loadTrustpointCertificateFile,
 )
@@ -179,7 +179,7 @@ def preflight(config: RouterConfig) -> None:
             continue
         base = f"pki.trustpoints.{identity.name}.terminal"
         try:
-            loadCertificateFile(identity.certificateFile)
+            loadIdentityCertificateFile(identity.certificateFile, identity.name)
         except CertificateFileError as e:
             problems.append(ConfigProblem(f"{base}.certificate", identity.certificateFile, e.reason))
         try:
@@ -188,7 +188,7 @@ def preflight(config: RouterConfig) -> None:
             problems.append(ConfigProblem(f"{base}.key", identity.keyFile, e.reason))
         for index, path in enumerate(identity.chainFiles):
             try:
-                loadCertificateFile(path)
+                loadTrustpointCertificateFile(path, identity.name)
             except CertificateFileError as e:
                 problems.append(ConfigProblem(f"{base}.chain[{index}]", path, e.reason))
     problems.extend(_mohProblems(config))

@@ -30,6 +30,7 @@ from srst.pki.trust import (
     certificateDer,
     isIosCertificateChain,
     loadCertificateFile,
+    loadIdentityCertificateFile,
     loadPrivateKeyFile,
     loadTrustpointCertificateFile,
     parseCertificates,
@@ -680,6 +681,63 @@ class IdentityTrustpointTests(SynchronousTestCase):
         loaded = self.trustpoint()
         self.assertTrue(loaded.load())
         self.assertEqual((loaded.certificate, loaded.chain), (cert, [ca.certificate]))
+
+    def test_terminalIosChain(self) -> None:
+        """
+        enrollment terminal takes an IOS certificate chain file as IOS prints
+        the trustpoint: the certificate block is the router's, the
+        certificate ca blocks its chain.
+        """
+        ca = makeCA("terminal CA", serial=1)
+        cert, key = issueCertificate(ca, "branch-router", serial=2)
+        source = self.mktemp()
+        os.makedirs(source)
+        certFile = os.path.join(source, "srstca.txt")
+        with open(certFile, "w") as f:
+            f.write(iosChainText("srstca", cert, ca=False) + iosChainText("srstca", ca.certificate).split("\n", 1)[1])
+        tp = self.trustpoint()
+        tp.installFromFiles(certFile, writeKey(source, "router.key", key))
+        self.assertEqual((tp.certificate, tp.chain), (cert, [ca.certificate]))
+        loaded = self.trustpoint()
+        self.assertTrue(loaded.load())
+        self.assertEqual((loaded.certificate, loaded.chain), (cert, [ca.certificate]))
+
+    def test_seedSrstcaChain(self) -> None:
+        """
+        The seed's srstca block reads as the router's certificate 02 and
+        the CA certificate 01 (its key is not in the seed).
+        """
+        source = self.mktemp()
+        os.makedirs(source)
+        path = os.path.join(source, "srstca.txt")
+        with open(path, "w") as f:
+            f.write(seedChainText("srstca"))
+        certificates = loadIdentityCertificateFile(path, "srstca")
+        self.assertEqual([certificateDer(c) for c in certificates],
+                         [readFixture("srstca-02.cer"), readFixture("srstcaserver-ca-01.cer")])
+
+    def test_terminalIosChainErrors(self) -> None:
+        """
+        An IOS chain file for an identity needs exactly one certificate
+        block that is not ca, and blocks for this trustpoint only.
+        """
+        source = self.mktemp()
+        os.makedirs(source)
+        path = os.path.join(source, "srstca.txt")
+        srstca = seedChainText("srstca")
+        for text, reason in [
+            (seedChainText("srstcaserver").replace("chain srstcaserver", "chain srstca"),
+             "expected one certificate <serial> block (the router's own) and certificate ca blocks,"
+             " found 0 certificate blocks"),
+            (srstca + srstca.split("\n", 1)[1],
+             "expected one certificate <serial> block (the router's own) and certificate ca blocks,"
+             " found 2 certificate blocks, line 2, line 37"),
+            (seedChainText("srstcaserver"), "line 1: the block is for trustpoint srstcaserver, not srstca"),
+        ]:
+            with open(path, "w") as f:
+                f.write(text)
+            error = self.assertRaises(CertificateFileError, loadIdentityCertificateFile, path, "srstca")
+            self.assertEqual(str(error), f"{path}: {reason}")
 
     def test_terminalErrors(self) -> None:
         """

@@ -67,7 +67,7 @@ from srst.pki.errors import (
 __all__ = [
     # Trustpoints and IOS certificate chains.
     "IdentityTrustpoint", "IosCertificate", "PhoneTrustpoint", "isIosCertificateChain",
-    "loadIosCertificateChainFile", "loadTrustpointCertificateFile", "parseIosCertificateChain",
+    "loadIdentityCertificateFile", "loadIosCertificateChainFile", "loadTrustpointCertificateFile", "parseIosCertificateChain",
     "trustpointDirectory",
     # Errors (defined in srst.pki.errors).
     "CertificateFileError", "IosChainParseError", "TrustpointError",
@@ -277,6 +277,29 @@ def _warnExpired(name: str, path: str, certificates: Sequence[x509.Certificate],
                       path=path, notAfter=iosTime(certificate.not_valid_after_utc))
 
 
+def loadIdentityCertificateFile(path: str, trustpoint: str) -> list[x509.Certificate]:
+    """
+    Load an identity trustpoint's certificate file (C{enrollment:
+    terminal}): PEM or DER (the router's certificate first, then any CA
+    certificates), or IOS C{crypto pki certificate chain <trustpoint>}
+    blocks holding one C{certificate <serial>} (the router's own) and any
+    C{certificate ca <serial>}.
+
+    @return: the router's certificate, then the CA certificates.
+    @raise CertificateFileError: naming the file (and the line) and the reason.
+    """
+    data = readCertificateFileBytes(path)
+    if not isIosCertificateChain(data):
+        return parseCertificates(data, path)
+    blocks = _iosBlocks(data, path, trustpoint, False)
+    own = [block for block in blocks if not block.isCA]
+    if len(own) != 1:
+        raise CertificateFileError(
+            path, f"expected one certificate <serial> block (the router's own) and certificate ca blocks,"
+                  f" found {len(own)} certificate blocks{''.join(f', line {b.line}' for b in own)}")
+    return [own[0].certificate] + [block.certificate for block in blocks if block.isCA]
+
+
 # -- trustpoints -------------------------------------------------------------------
 
 
@@ -423,18 +446,19 @@ class IdentityTrustpoint:
     def installFromFiles(self, certificateFile: str, keyFile: str, chainFiles: Sequence[str] = ()) -> None:
         """
         C{enrollment: terminal}: copy a certificate (further certificates in
-        the same file join the chain), its key and chain files into the
-        state directory.  Nothing is rewritten when the stored copy is the
+        the same file join the chain; the file may hold IOS certificate
+        chain blocks, L{loadIdentityCertificateFile}), its key and chain
+        files into the state directory.  Nothing is rewritten when the stored copy is the
         same.
 
         @raise CertificateFileError: a file is missing or not what it should be.
         @raise TrustpointError: the key does not match the certificate.
         """
-        certificates = loadCertificateFile(certificateFile)
+        certificates = loadIdentityCertificateFile(certificateFile, self.name)
         key = loadPrivateKeyFile(keyFile)
         chain = certificates[1:]
         for path in chainFiles:
-            chain.extend(loadCertificateFile(path))
+            chain.extend(loadTrustpointCertificateFile(path, self.name))
         if not publicKeysEqual(certificates[0].public_key(), key.public_key()):
             raise TrustpointError(self.name,
                                   f"the key in {keyFile} does not match the certificate in {certificateFile}")
