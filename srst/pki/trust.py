@@ -18,7 +18,10 @@ re-exported here with the other certificate and key file readers) keep the
 original DER for the TLS trust store.
 
 L{parseIosCertificateChain} reads the hex blocks of an IOS running-config
-(C{crypto pki certificate chain <tp>}).  The exceptions are defined in
+(C{crypto pki certificate chain <tp>}); a trustpoint's certificate file may
+hold such blocks instead of PEM or DER (L{isIosCertificateChain},
+L{loadTrustpointCertificateFile} for phone trustpoints,
+L{loadIdentityCertificateFile} for C{enrollment: terminal}).  The exceptions are defined in
 L{srst.pki.errors} and re-exported here.
 """
 
