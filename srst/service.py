@@ -72,8 +72,9 @@ from srst.pki.trust import (
     CertificateFileError,
     IdentityTrustpoint,
     PhoneTrustpoint,
-    loadCertificateFile,
+    loadIdentityCertificateFile,
     loadPrivateKeyFile,
+    loadTrustpointCertificateFile,
 )
 from srst.ports.bridge import BridgePool
 from srst.ports.commands import registerVoicePortCommands
@@ -161,7 +162,7 @@ def preflight(config: RouterConfig) -> None:
     for tp in config.pki.phoneTrustpoints:
         for index, path in enumerate(tp.certificates):
             try:
-                loadCertificateFile(path)
+                loadTrustpointCertificateFile(path, tp.name)
             except CertificateFileError as e:
                 problems.append(ConfigProblem(f"pki.trustpoints.{tp.name}.certificates[{index}]", path, e.reason))
     for tp in config.pki.phoneTrustpoints:
@@ -178,7 +179,7 @@ def preflight(config: RouterConfig) -> None:
             continue
         base = f"pki.trustpoints.{identity.name}.terminal"
         try:
-            loadCertificateFile(identity.certificateFile)
+            loadIdentityCertificateFile(identity.certificateFile, identity.name)
         except CertificateFileError as e:
             problems.append(ConfigProblem(f"{base}.certificate", identity.certificateFile, e.reason))
         try:
@@ -187,7 +188,7 @@ def preflight(config: RouterConfig) -> None:
             problems.append(ConfigProblem(f"{base}.key", identity.keyFile, e.reason))
         for index, path in enumerate(identity.chainFiles):
             try:
-                loadCertificateFile(path)
+                loadTrustpointCertificateFile(path, identity.name)
             except CertificateFileError as e:
                 problems.append(ConfigProblem(f"{base}.chain[{index}]", path, e.reason))
     problems.extend(_mohProblems(config))
@@ -445,7 +446,8 @@ class RouterService(MultiService):
             for identity in config.pki.identities
         }
         self.phoneTrustpoints = {
-            tp.name: PhoneTrustpoint.fromFiles(tp.name, tp.certificates) for tp in config.pki.phoneTrustpoints
+            tp.name: PhoneTrustpoint.fromFiles(tp.name, tp.certificates, now())
+            for tp in config.pki.phoneTrustpoints
         }
         self.crlService: CrlService | None = None
         checkers = [

@@ -289,6 +289,36 @@ def writeKey(directory: str, name: str, key: Any) -> str:
     return path
 
 
+def iosChainText(trustpoint: str, *certificates: x509.Certificate, ca: bool = True) -> str:
+    """
+    IOS C{show running-config} text for C{certificates}: one C{crypto pki
+    certificate chain <trustpoint>} block, hex DER in 8-digit words, 8 words
+    a line, each certificate ended by C{quit}.
+    """
+    lines = [f"crypto pki certificate chain {trustpoint}"]
+    for certificate in certificates:
+        der = certificate.public_bytes(serialization.Encoding.DER)
+        serial = f"{certificate.serial_number:X}"
+        lines.append(f" certificate {'ca ' if ca else ''}{serial}")
+        digits = der.hex().upper()
+        words = [digits[i:i + 8] for i in range(0, len(digits), 8)]
+        lines += ["  " + " ".join(words[i:i + 8]) for i in range(0, len(words), 8)]
+        lines.append("  quit")
+    return "\n".join(lines) + "\n"
+
+
+def seedChainText(trustpoint: str) -> str:
+    """
+    The seed's C{crypto pki certificate chain <trustpoint>} block, cut out
+    of the fixture C{running-config-chains.txt}.
+    """
+    with open(fixture("running-config-chains.txt")) as f:
+        text = f.read()
+    start = text.index(f"crypto pki certificate chain {trustpoint}\n")
+    end = text.find("\ncrypto pki certificate chain ", start + 1)
+    return text[start:] if end < 0 else text[start:end + 1]
+
+
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "seed")
 
 

@@ -6,6 +6,7 @@ trustpoints.
 
 from __future__ import annotations
 
+import datetime
 import os
 import stat
 from typing import Any
@@ -15,6 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.x509.oid import NameOID
 from twisted.internet.defer import maybeDeferred
+from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from srst.pki import _x509
@@ -26,8 +28,11 @@ from srst.pki.trust import (
     PhoneTrustpoint,
     TrustpointError,
     certificateDer,
+    isIosCertificateChain,
     loadCertificateFile,
+    loadIdentityCertificateFile,
     loadPrivateKeyFile,
+    loadTrustpointCertificateFile,
     parseCertificates,
     parseIosCertificateChain,
     rawSerial,
@@ -35,7 +40,8 @@ from srst.pki.trust import (
     serialNumber,
     trustpointDirectory,
 )
-from tests.pkihelpers import fixture, issueCertificate, makeCA, sharedKey, writeKey, writePem
+from tests.pkihelpers import (fixture, iosChainText, issueCertificate, makeCA, seedChainText, sharedKey, writeKey,
+                              writePem)
 from tests.test_pki_ca import FakeNow, CrashingWriter
 from tests.toolhelpers import requireFile
 
@@ -220,6 +226,132 @@ class IosChainTests(SynchronousTestCase):
         """
         text = "crypto pki certificate chain tp\n certificate 02\n  30030201 02\n  quit\n"
         self.assertIn("does not parse", str(self.assertRaises(IosChainParseError, parseIosCertificateChain, text)))
+
+
+SEED_CHAIN_CERTIFICATES = {
+    "7970": ("353FB24BD70F14A346C1F3A9AC725675", "CN=CAP-RTP-002,O=Cisco Systems", "20:27:37 UTC Oct 10 2023"),
+    "PEM": ("7612F960153D6F9F4E42202032B72356", "CN=CAP-RTP-001,O=Cisco Systems", "23:36:34 UTC Feb 6 2023"),
+    "7960": ("F301", "CN=CAPF-35E08332,O=Cisco Systems Inc,C=US", "20:55:01 UTC Apr 6 2019"),
+    "srstcaserver": ("01", "CN=srstcaserver", "19:45:16 UTC Apr 12 2007"),
+}
+"""
+The seed's phone and CA trustpoints: serial (as in the block header), subject
+and notAfter of their one C{certificate ca}.
+"""
+
+
+class IosChainFileTests(SynchronousTestCase):
+    """
+    Phone trustpoint certificate files holding IOS C{crypto pki certificate
+    chain} blocks (L{loadTrustpointCertificateFile}, L{PhoneTrustpoint.fromFiles}).
+    """
+
+    def write(self, name: str, text: str | bytes) -> str:
+        directory = self.mktemp()
+        os.makedirs(directory)
+        path = os.path.join(directory, name)
+        with open(path, "wb") as f:
+            f.write(text.encode("ascii") if isinstance(text, str) else text)
+        return path
+
+    def test_seedBlocks(self) -> None:
+        """
+        The seed's 7970, PEM, 7960 and srstcaserver blocks, each pasted into
+        its own file, load as that trustpoint's CA certificate with the
+        header's serial, the subject and the original DER.
+        """
+        for name, (serial, subject, _) in SEED_CHAIN_CERTIFICATES.items():
+            path = self.write(f"{name}.txt", seedChainText(name))
+            tp = PhoneTrustpoint.fromFiles(name, [path])
+            self.assertEqual([(serialHex(c), c.subject.rfc4514_string()) for c in tp.certificates],
+                             [(serial, subject)], name)
+            self.assertEqual(tp.sources, (path,))
+        tp = PhoneTrustpoint.fromFiles("7960", [self.write("7960", seedChainText("7960"))])
+        self.assertEqual(tp.derCertificates(), [readFixture("59fe77ccd.0")])
+
+    def test_detection(self) -> None:
+        """
+        A file is an IOS chain when its first line that is not blank or an
+        IOS comment starts with C{crypto}; PEM and DER files are not.
+        """
+        self.assertTrue(isIosCertificateChain(b"\n!\n! pasted\n  crypto pki certificate chain 7970\n"))
+        self.assertTrue(isIosCertificateChain(b"crypto pki trustpoint 7970\n"))
+        self.assertFalse(isIosCertificateChain(readFixture("CiscoCA.pem")))
+        self.assertFalse(isIosCertificateChain(readFixture("59fe77ccd.0")))
+        self.assertFalse(isIosCertificateChain(b"\n \n"))
+
+    def test_surroundedByRunningConfig(self) -> None:
+        """
+        The block pasted with the trustpoint definition and IOS comments
+        around it loads.
+        """
+        text = ("!\ncrypto pki trustpoint 7960\n enrollment terminal\n revocation-check none\n!\n"
+                + seedChainText("7960") + "!\nend\n")
+        certificates = loadTrustpointCertificateFile(self.write("7960.cfg", text), "7960")
+        self.assertEqual([serialHex(c) for c in certificates], ["F301"])
+
+    def test_roundTrip(self) -> None:
+        """
+        A fresh CA certificate written as an IOS block loads back identical.
+        """
+        ca = makeCA("IOS-CHAIN-ROUND-TRIP", serial=0x7A11E)
+        intermediate = makeCA("IOS-CHAIN-INTERMEDIATE", serial=0x80FF, issuer=ca)
+        path = self.write("capf.txt", iosChainText("capf", ca.certificate, intermediate.certificate))
+        tp = PhoneTrustpoint.fromFiles("capf", [path])
+        self.assertEqual(list(tp.certificates), [ca.certificate, intermediate.certificate])
+        self.assertEqual(tp.derCertificates(), [certificateDer(ca.certificate), certificateDer(intermediate.certificate)])
+
+    def test_expiredWarning(self) -> None:
+        """
+        An expired CA certificate loads, with a warning naming its notAfter;
+        a current one loads without.
+        """
+        current = makeCA("IOS-CHAIN-CURRENT")
+        path = self.write("7970.txt", seedChainText("7970") + iosChainText("7970", current.certificate))
+        with capturedLogs() as events:
+            tp = PhoneTrustpoint.fromFiles("7970", [path], datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc))
+        self.assertEqual(len(tp.certificates), 2)
+        self.assertEqual([formatEvent(e) for e in events if e.get("log_namespace") == "srst.pki.trust"], [
+            f"Trustpoint 7970: CA certificate 353FB24BD70F14A346C1F3A9AC725675 (CN=CAP-RTP-002,O=Cisco Systems)"
+            f" in {path} expired at 20:27:37 UTC Oct 10 2023; kept, but a phone certificate verified against it"
+            f" fails as expired"])
+
+    def assertFileError(self, trustpoint: str, text: str | bytes, reason: str) -> None:
+        path = self.write("chain.txt", text)
+        error = self.assertRaises(CertificateFileError, loadTrustpointCertificateFile, path, trustpoint)
+        self.assertEqual(str(error), f"{path}: {reason}")
+
+    def test_errors(self) -> None:
+        """
+        Every kind of bad chain file is refused with the line and the reason.
+        """
+        seed7970 = seedChainText("7970").splitlines()
+        leaf, _ = issueCertificate(makeCA("IOS-CHAIN-ISSUER"), "SEP001122334455", serial=0x1234)
+        table = [
+            ("7970", "crypto pki certificate chain 7970\n certificate ca 01\n  3082ZZAD 30820116\n  quit\n",
+             "line 3: expected hex certificate data or quit, got '3082ZZAD 30820116'"),
+            ("7970", "\n".join(seed7970[:-4] + seed7970[-1:]) + "\n",
+             "line 2: certificate 353FB24BD70F14A346C1F3A9AC725675 is truncated: its DER says 940 bytes,"
+             " the block holds 864"),
+            ("7970", "\n".join(seed7970[:-1]) + "\n",
+             "line 2: certificate 353FB24BD70F14A346C1F3A9AC725675 is not terminated by quit"),
+            ("7970", "\n".join(seed7970[:-1]) + "\n" + seedChainText("7970").split("\n", 1)[1],
+             "line 2: certificate 353FB24BD70F14A346C1F3A9AC725675 is not terminated by quit"),
+            ("7970", "!\n" + seedChainText("7960"), "line 2: the block is for trustpoint 7960, not 7970"),
+            ("7970", seedChainText("srstca").replace("chain srstca", "chain 7970"),
+             "line 2: certificate 02 is not a CA certificate (a phone trustpoint holds only certificate ca blocks)"),
+            ("7970", iosChainText("7970", leaf),
+             "line 2: certificate ca 1234 is not a CA certificate (basicConstraints CA:FALSE)"),
+            ("7970", "crypto pki trustpoint 7970\n enrollment terminal\n",
+             "no crypto pki certificate chain 7970 block with a certificate"),
+            ("7970", "crypto pki certificate chain 7970\n",
+             "no crypto pki certificate chain 7970 block with a certificate"),
+            ("7970", b"crypto pki certificate chain 7970\n certificate ca 01\n  30\xe9\n",
+             "line 3: not ASCII text (an IOS certificate chain is hex)"),
+        ]
+        for trustpoint, text, reason in table:
+            with self.subTest(reason=reason):
+                self.assertFileError(trustpoint, text, reason)
 
 
 class DerTests(SynchronousTestCase):
@@ -549,6 +681,63 @@ class IdentityTrustpointTests(SynchronousTestCase):
         loaded = self.trustpoint()
         self.assertTrue(loaded.load())
         self.assertEqual((loaded.certificate, loaded.chain), (cert, [ca.certificate]))
+
+    def test_terminalIosChain(self) -> None:
+        """
+        enrollment terminal takes an IOS certificate chain file as IOS prints
+        the trustpoint: the certificate block is the router's, the
+        certificate ca blocks its chain.
+        """
+        ca = makeCA("terminal CA", serial=1)
+        cert, key = issueCertificate(ca, "branch-router", serial=2)
+        source = self.mktemp()
+        os.makedirs(source)
+        certFile = os.path.join(source, "srstca.txt")
+        with open(certFile, "w") as f:
+            f.write(iosChainText("srstca", cert, ca=False) + iosChainText("srstca", ca.certificate).split("\n", 1)[1])
+        tp = self.trustpoint()
+        tp.installFromFiles(certFile, writeKey(source, "router.key", key))
+        self.assertEqual((tp.certificate, tp.chain), (cert, [ca.certificate]))
+        loaded = self.trustpoint()
+        self.assertTrue(loaded.load())
+        self.assertEqual((loaded.certificate, loaded.chain), (cert, [ca.certificate]))
+
+    def test_seedSrstcaChain(self) -> None:
+        """
+        The seed's srstca block reads as the router's certificate 02 and
+        the CA certificate 01 (its key is not in the seed).
+        """
+        source = self.mktemp()
+        os.makedirs(source)
+        path = os.path.join(source, "srstca.txt")
+        with open(path, "w") as f:
+            f.write(seedChainText("srstca"))
+        certificates = loadIdentityCertificateFile(path, "srstca")
+        self.assertEqual([certificateDer(c) for c in certificates],
+                         [readFixture("srstca-02.cer"), readFixture("srstcaserver-ca-01.cer")])
+
+    def test_terminalIosChainErrors(self) -> None:
+        """
+        An IOS chain file for an identity needs exactly one certificate
+        block that is not ca, and blocks for this trustpoint only.
+        """
+        source = self.mktemp()
+        os.makedirs(source)
+        path = os.path.join(source, "srstca.txt")
+        srstca = seedChainText("srstca")
+        for text, reason in [
+            (seedChainText("srstcaserver").replace("chain srstcaserver", "chain srstca"),
+             "expected one certificate <serial> block (the router's own) and certificate ca blocks,"
+             " found 0 certificate blocks"),
+            (srstca + srstca.split("\n", 1)[1],
+             "expected one certificate <serial> block (the router's own) and certificate ca blocks,"
+             " found 2 certificate blocks, line 2, line 37"),
+            (seedChainText("srstcaserver"), "line 1: the block is for trustpoint srstcaserver, not srstca"),
+        ]:
+            with open(path, "w") as f:
+                f.write(text)
+            error = self.assertRaises(CertificateFileError, loadIdentityCertificateFile, path, "srstca")
+            self.assertEqual(str(error), f"{path}: {reason}")
 
     def test_terminalErrors(self) -> None:
         """

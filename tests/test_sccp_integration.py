@@ -5,6 +5,7 @@ port and plain TCP on the clear-text port.
 """
 
 import datetime
+import io
 import json
 import os
 
@@ -12,8 +13,9 @@ from twisted.internet import reactor
 from twisted.internet.defer import Deferred, DeferredList, gatherResults, succeed
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.internet.protocol import Protocol
+from twisted.internet.threads import deferToThread
 from cryptography.hazmat.primitives.serialization import Encoding
-from twisted.logger import formatEvent, globalLogPublisher
+from twisted.logger import LogLevel, formatEvent, globalLogPublisher
 from twisted.trial.unittest import TestCase
 
 from srst.admin.render import formatIOSDebugLine
@@ -24,10 +26,11 @@ from srst.sccp.registry import AUTO_ASSIGN_FILE
 from srst.tools._phoneclient import SimulatedPhone
 from srst.tools._phonetypes import PhoneConfig
 from srst.tools._phonewire import clientTLSOptions, connectPhone
+from srst.tools.cli import main as cliMain
 from srst.tools.lsc import issueLSC
 from tests.callhelpers import waitFor
 from tests.debughelpers import normalise, seedSample
-from tests.pkihelpers import makeCA, writePem
+from tests.pkihelpers import iosChainText, makeCA, seedChainText, writePem
 from tests.routerhelpers import (SECURE_CMF_HEAD, bounded, freePort, routerYaml, runCommand, startRouter, stateDirectory,
                                  within)
 from tests.test_sccp_station import registerMessage
@@ -396,6 +399,96 @@ class SecureRegistrationTests(TestCase):
         yield a.whenRegistered()
         self.assertEqual(service.registry.byMac("0000000000C1").lines[0].assignment.dn, dnA)
         self.assertNotEqual(service.registry.byMac("0000000000C2").lines[0].assignment.dn, dnA)
+
+
+class IosChainTrustpointTests(TestCase):
+    """
+    Phone trustpoints whose certificate files are IOS C{crypto pki
+    certificate chain} blocks pasted from a running-config.
+    """
+
+    timeout = 30
+
+    @bounded
+    def test_iosChainTrustpoints(self):
+        """
+        The seed's 7970, PEM and 7960 blocks and a fresh CA written as an IOS
+        block load at start-up (the expired seed CAs with a warning naming
+        their notAfter); C{srst-cli show crypto pki certificates} lists
+        them, and a phone whose LSC that fresh CA issued registers over TLS.
+        """
+        stateDir = stateDirectory(self)
+        paths = {}
+        for name in ("7970", "PEM", "7960"):
+            paths[name] = os.path.join(stateDir, f"{name}.txt")
+            with open(paths[name], "w") as f:
+                f.write("!\n" + seedChainText(name) + "!\n")
+        ca = makeCA("CAPF-IOS-CHAIN", serial=0x7A11E)
+        past = now() - datetime.timedelta(days=30)
+        expired = makeCA("CAPF-IOS-EXPIRED", notBefore=past - datetime.timedelta(days=365), notAfter=past)
+        paths["capf"] = os.path.join(stateDir, "capf.txt")
+        with open(paths["capf"], "w") as f:
+            f.write(iosChainText("capf", ca.certificate, expired.certificate))
+        text = routerYaml(stateDir, phoneCA=paths["7970"], extra=CMF.format(maxEphones=4)).replace(
+            '"7970": {certificates:',
+            f'capf: {{certificates: [{paths["capf"]}]}}\n    PEM: {{certificates: [{paths["PEM"]}]}}\n'
+            f'    "7960": {{certificates: [{paths["7960"]}]}}\n    "7970": {{certificates:')
+        warnings = []
+
+        def observe(event):
+            if event.get("log_namespace") == "srst.pki.trust" and event["log_level"] == LogLevel.warn:
+                warnings.append(formatEvent(event))
+
+        globalLogPublisher.addObserver(observe)
+        self.addCleanup(globalLogPublisher.removeObserver, observe)
+        service = yield startRouter(self, text)
+        self.assertEqual(sorted(warnings), [
+            f"Trustpoint {name}: CA certificate {serial} ({subject}) in {paths[name]} expired at {notAfter};"
+            " kept, but a phone certificate verified against it fails as expired"
+            for name, serial, subject, notAfter in sorted([
+                ("capf", "01", "O=srst tests,CN=CAPF-IOS-EXPIRED", iosTime(past.replace(microsecond=0))),
+                ("7960", "F301", "CN=CAPF-35E08332,O=Cisco Systems Inc,C=US", "20:55:01 UTC Apr 6 2019"),
+                ("7970", "353FB24BD70F14A346C1F3A9AC725675", "CN=CAP-RTP-002,O=Cisco Systems",
+                 "20:27:37 UTC Oct 10 2023"),
+                ("PEM", "7612F960153D6F9F4E42202032B72356", "CN=CAP-RTP-001,O=Cisco Systems",
+                 "23:36:34 UTC Feb 6 2023")])])
+
+        out, err = io.StringIO(), io.StringIO()
+        code = yield within(deferToThread(cliMain, ["--socket", service.config.admin.socket, "show", "crypto", "pki",
+                                                    "certificates"], out, err), "srst-cli")
+        self.assertEqual(code, 0, err.getvalue())
+        blocks = out.getvalue().split("\n\n")
+        for name, serial, commonName in [("7970", "353FB24BD70F14A346C1F3A9AC725675", "cn=CAP-RTP-002"),
+                                         ("PEM", "7612F960153D6F9F4E42202032B72356", "cn=CAP-RTP-001"),
+                                         ("7960", "F301", "cn=CAPF-35E08332"),
+                                         ("capf", "07A11E", "cn=CAPF-IOS-CHAIN"),
+                                         ("capf", "01", "cn=CAPF-IOS-EXPIRED")]:
+            self.assertEqual(len([block for block in blocks
+                                  if block.rstrip().endswith(f"Associated Trustpoints: {name}")
+                                  and f"Certificate Serial Number (hex): {serial}\n" in block
+                                  and commonName in block]), 1, (name, serial))
+
+        phone = SimulatedPhone(PhoneConfig(mac="0000000000C1"), clock=reactor)
+        lsc = issueLSC(ca.certificate, ca.key, "0000000000C1", now=now)
+        options = clientTLSOptions("127.0.0.1", [service.certificateServer.caCertificate], lsc.certificate,
+                                   lsc.privateKey)
+        connectPhone(reactor, phone, "127.0.0.1", service.ports()["sccp-secure"], tlsOptions=options)
+        self.addCleanup(phone.stop)
+        yield within(phone.whenRegistered(), "the phone with an LSC from the IOS-chain CA to register")
+        (line,) = [line for line in (yield runCommand(service, "show", "ephone")).text.splitlines()
+                   if "0000.0000.00C1" in line.replace("0000.0000.00c1", "0000.0000.00C1")]
+        self.assertIn("+ Authentication + Encryption with TLS connection", line)
+
+        refused = SimulatedPhone(PhoneConfig(mac="0000000000C2"), clock=reactor)
+        lsc = issueLSC(expired.certificate, expired.key, "0000000000C2", now=now,
+                       notBefore=past - datetime.timedelta(days=60), notAfter=now() + datetime.timedelta(days=30))
+        options = clientTLSOptions("127.0.0.1", [service.certificateServer.caCertificate], lsc.certificate,
+                                   lsc.privateKey)
+        connectPhone(reactor, refused, "127.0.0.1", service.ports()["sccp-secure"], tlsOptions=options)
+        self.addCleanup(refused.stop)
+        yield within(refused.whenDisconnected(), "the phone with an LSC from the expired IOS-chain CA to be refused")
+        self.assertIsNone(refused.registeredAt)
+        self.assertEqual(service.skinnyFactories[1].handshakeFailures, {"certificate expired": 1})
 
 
 class RevocationTests(TestCase):

@@ -33,7 +33,7 @@ from srst.policing.meter import CONNECTION_ATTEMPT_BYTES
 from srst.ports.wav import writeWav
 from srst.service import ExitOnStartupError, RouterService, StartupError, makeService, preflight, utcNow
 from srst.tools.ccm import fetchCredentials
-from tests.pkihelpers import makeCA, writePem
+from tests.pkihelpers import makeCA, seedChainText, sharedKey, writeKey, writePem
 from tests.policinghelpers import requireLoopbackAliases
 from tests.routerhelpers import (
     ClockedReactor,
@@ -436,6 +436,41 @@ class PreflightTests(SynchronousTestCase):
         error = self.assertRaises(ConfigError, preflight, config)
         self.assertIn("pki.trustpoints.7970.certificates[0]", str(error))
         self.assertIn("bogus.0", str(error))
+
+    def test_iosChainFile(self):
+        """
+        A phone trustpoint file of IOS certificate chain blocks passes
+        preflight; a bad one stops start-up with a line naming its YAML
+        path, the file and the file's line.
+        """
+        stateDir = stateDirectory(self)
+        good = os.path.join(stateDir, "7970.txt")
+        with open(good, "w") as f:
+            f.write(seedChainText("7970"))
+        preflight(loadString(routerYaml(stateDir, phoneCA=good), "t.yaml"))
+        bad = os.path.join(stateDir, "7960.txt")
+        with open(bad, "w") as f:
+            f.write(seedChainText("7960"))
+        error = self.assertRaises(ConfigError, preflight, loadString(routerYaml(stateDir, phoneCA=bad), "t.yaml"))
+        self.assertEqual(str(error), f"t.yaml: pki.trustpoints.7970.certificates[0]: '{bad}' is not allowed;"
+                                     " line 1: the block is for trustpoint 7960, not 7970")
+
+    def test_identityIosChainFile(self):
+        """
+        An identity trustpoint's enrollment terminal certificate file of IOS
+        certificate chain blocks is checked too, naming its YAML path.
+        """
+        stateDir = stateDirectory(self)
+        path = os.path.join(stateDir, "srstca.txt")
+        with open(path, "w") as f:
+            f.write(seedChainText("srstcaserver").replace("chain srstcaserver", "chain srstca"))
+        key = writeKey(stateDir, "srstca.key", sharedKey("preflight"))
+        text = routerYaml(stateDir).replace("enrollment: {server: srstcaserver}",
+                                            f"enrollment: terminal\n      terminal: {{certificate: {path}, key: {key}}}")
+        error = self.assertRaises(ConfigError, preflight, loadString(text, "t.yaml"))
+        self.assertEqual(str(error), f"t.yaml: pki.trustpoints.srstca.terminal.certificate: '{path}' is not allowed;"
+                                     " expected one certificate <serial> block (the router's own) and certificate ca"
+                                     " blocks, found 0 certificate blocks")
 
     def test_badCrlSignature(self):
         """

@@ -404,7 +404,11 @@ def parseCertificates(data: bytes, source: str) -> list[x509.Certificate]:
         raise CertificateFileError(source, f"not a certificate (DER does not parse: {e})") from e
 
 
-def _readFile(path: str) -> bytes:
+def readCertificateFileBytes(path: str) -> bytes:
+    """
+    @return: the bytes of a certificate or key file.
+    @raise CertificateFileError: missing, a directory or unreadable.
+    """
     try:
         return readBytes(path)
     except FileNotFoundError as e:
@@ -426,7 +430,7 @@ def loadCertificateFile(path: str) -> list[x509.Certificate]:
     @raise CertificateFileError: naming the file and the reason (missing,
         unreadable, empty, not PEM/DER, not a certificate).
     """
-    return parseCertificates(_readFile(path), path)
+    return parseCertificates(readCertificateFileBytes(path), path)
 
 
 def loadPrivateKeyFile(path: str) -> PrivateKey:
@@ -437,7 +441,7 @@ def loadPrivateKeyFile(path: str) -> PrivateKey:
     @return: the key.
     @raise CertificateFileError: naming the file and the reason.
     """
-    data = _readFile(path)
+    data = readCertificateFileBytes(path)
     if not data.strip():
         raise CertificateFileError(path, "empty file")
     try:

@@ -18,7 +18,10 @@ re-exported here with the other certificate and key file readers) keep the
 original DER for the TLS trust store.
 
 L{parseIosCertificateChain} reads the hex blocks of an IOS running-config
-(C{crypto pki certificate chain <tp>}).  The exceptions are defined in
+(C{crypto pki certificate chain <tp>}); a trustpoint's certificate file may
+hold such blocks instead of PEM or DER (L{isIosCertificateChain},
+L{loadTrustpointCertificateFile} for phone trustpoints,
+L{loadIdentityCertificateFile} for C{enrollment: terminal}).  The exceptions are defined in
 L{srst.pki.errors} and re-exported here.
 """
 
@@ -36,6 +39,7 @@ from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 
 from srst._files import FileWriter, atomicWrite, ensureDirectory, readBytes, removeFile, removeStaleTemporaries
+from srst.pki._time import iosTime
 from srst.pki._x509 import (
     PrivateKey,
     certificateDer,
@@ -48,6 +52,7 @@ from srst.pki._x509 import (
     parseCertificates,
     parseDistinguishedName,
     privateKeyPem,
+    readCertificateFileBytes,
     publicKeysEqual,
     rawSerial,
     serialHex,
@@ -64,7 +69,8 @@ from srst.pki.errors import (
 
 __all__ = [
     # Trustpoints and IOS certificate chains.
-    "IdentityTrustpoint", "IosCertificate", "PhoneTrustpoint", "parseIosCertificateChain",
+    "IdentityTrustpoint", "IosCertificate", "PhoneTrustpoint", "isIosCertificateChain",
+    "loadIdentityCertificateFile", "loadIosCertificateChainFile", "loadTrustpointCertificateFile", "parseIosCertificateChain",
     "trustpointDirectory",
     # Errors (defined in srst.pki.errors).
     "CertificateFileError", "IosChainParseError", "TrustpointError",
@@ -109,37 +115,43 @@ _CERT = re.compile(r"^certificate (?:(ca|ra-sign|ra-encrypt|self-signed) )?([0-9
 _HEX = re.compile(r"^[0-9A-Fa-f]+( [0-9A-Fa-f]+)*$")
 
 
-def parseIosCertificateChain(text: str) -> list[IosCertificate]:
+def parseIosCertificateChain(text: str, trustpoint: str | None = None) -> list[IosCertificate]:
     """
     Extract the certificates from IOS C{crypto pki certificate chain <tp>}
     blocks (hex DER, 8-digit words, each certificate ended by C{quit}).
     Other text around the blocks is ignored.
 
     @param text: a running-config (or any text containing such blocks).
+    @param trustpoint: if given, a block for another trustpoint is an error.
     @return: the certificates in document order.
     @raise IosChainParseError: bad hex, a certificate without C{quit}, a
-        header serial that does not match the certificate, or DER that does
-        not parse.
+        block for another trustpoint, a header serial that does not match
+        the certificate, or DER that is truncated or does not parse.
     """
     found: list[IosCertificate] = []
-    trustpoint: str | None = None
+    chainName: str | None = None
     current: tuple[str, bool, int, list[str]] | None = None
     for number, raw in enumerate(text.splitlines(), 1):
         line = " ".join(raw.split())
         if current is not None:
             if line == "quit":
-                found.append(_finishIosCertificate(trustpoint or "", *current))
+                found.append(_finishIosCertificate(chainName or "", *current))
                 current = None
             elif _HEX.match(line):
                 current[3].append(line.replace(" ", ""))
+            elif _CERT.match(line) or _CHAIN.match(line):
+                raise IosChainParseError(current[2], f"certificate {current[0]} is not terminated by quit")
             elif line:
                 raise IosChainParseError(number, f"expected hex certificate data or quit, got {line[:40]!r}")
             continue
         chain = _CHAIN.match(line)
         if chain:
-            trustpoint = chain.group(1)
+            chainName = chain.group(1)
+            if trustpoint is not None and chainName != trustpoint:
+                raise IosChainParseError(
+                    number, f"the block is for trustpoint {chainName}, not {trustpoint}")
             continue
-        if trustpoint is None or not line:
+        if chainName is None or not line:
             continue
         header = _CERT.match(line)
         if header:
@@ -147,7 +159,7 @@ def parseIosCertificateChain(text: str) -> list[IosCertificate]:
         elif _HEX.match(line) and " " in line:
             raise IosChainParseError(number, "certificate data outside a certificate block")
         else:
-            trustpoint = None
+            chainName = None
     if current is not None:
         raise IosChainParseError(current[2], f"certificate {current[0]} is not terminated by quit")
     return found
@@ -158,6 +170,10 @@ def _finishIosCertificate(trustpoint: str, serial: str, isCA: bool, line: int, w
     if len(digits) % 2:
         raise IosChainParseError(line, f"certificate {serial} has an odd number of hex digits")
     der = bytes.fromhex(digits)
+    declared = _declaredDerLength(der)
+    if declared is not None and declared > len(der):
+        raise IosChainParseError(
+            line, f"certificate {serial} is truncated: its DER says {declared} bytes, the block holds {len(der)}")
     try:
         certificateFromDer(der)
         encoded = rawSerial(der).hex().upper()
@@ -166,6 +182,125 @@ def _finishIosCertificate(trustpoint: str, serial: str, isCA: bool, line: int, w
     if encoded.lstrip("0") != serial.upper().lstrip("0"):
         raise IosChainParseError(line, f"header serial {serial} but the certificate's serial is {encoded}")
     return IosCertificate(trustpoint, serial, isCA, der, line)
+
+
+def _declaredDerLength(der: bytes) -> int | None:
+    """
+    @return: the whole length the outer DER SEQUENCE header announces, or
+        C{None} if there is no such header.
+    """
+    if len(der) < 2 or der[0] != 0x30:
+        return None
+    length = der[1]
+    if not length & 0x80:
+        return 2 + length
+    count = length & 0x7F
+    if count == 0 or count > 4 or len(der) < 2 + count:
+        return None
+    return 2 + count + int.from_bytes(der[2:2 + count], "big")
+
+
+def isIosCertificateChain(data: bytes) -> bool:
+    """
+    Whether a certificate file holds IOS running-config text rather than
+    PEM or DER: its first line that is neither blank nor an IOS comment
+    (C{!}) starts with C{crypto}.
+    """
+    for raw in data.splitlines():
+        line = raw.strip()
+        if line and not line.startswith(b"!"):
+            return line.startswith(b"crypto ")
+    return False
+
+
+def loadIosCertificateChainFile(path: str, trustpoint: str, *, requireCA: bool = True) -> list[IosCertificate]:
+    """
+    Load the C{crypto pki certificate chain <trustpoint>} blocks of a file
+    pasted from an IOS C{show running-config}.
+
+    @param path: the file.
+    @param trustpoint: the trustpoint the blocks must be for.
+    @param requireCA: whether every certificate must be a C{certificate ca}.
+    @return: the certificates in file order.
+    @raise CertificateFileError: naming the file, the line and the reason.
+    """
+    return _iosBlocks(readCertificateFileBytes(path), path, trustpoint, requireCA)
+
+
+def _iosBlocks(data: bytes, path: str, trustpoint: str, requireCA: bool) -> list[IosCertificate]:
+    try:
+        text = data.decode("ascii")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise CertificateFileError(path, f"line {line}: not ASCII text (an IOS certificate chain is hex)") from e
+    try:
+        found = parseIosCertificateChain(text, trustpoint)
+    except IosChainParseError as e:
+        raise CertificateFileError(path, f"line {e.line}: {e.reason}") from e
+    if not found:
+        raise CertificateFileError(path, f"no crypto pki certificate chain {trustpoint} block with a certificate")
+    for block in found:
+        if not requireCA:
+            continue
+        if not block.isCA:
+            raise CertificateFileError(
+                path, f"line {block.line}: certificate {block.serial} is not a CA certificate"
+                      f" (a phone trustpoint holds only certificate ca blocks)")
+        try:
+            constraints = block.certificate.extensions.get_extension_for_class(x509.BasicConstraints).value
+        except x509.ExtensionNotFound:
+            continue
+        if not constraints.ca:
+            raise CertificateFileError(
+                path, f"line {block.line}: certificate ca {block.serial} is not a CA certificate"
+                      f" (basicConstraints CA:FALSE)")
+    return found
+
+
+def loadTrustpointCertificateFile(path: str, trustpoint: str) -> list[x509.Certificate]:
+    """
+    Load a phone trustpoint's certificate file: PEM, DER, or IOS
+    C{crypto pki certificate chain <trustpoint>} blocks
+    (L{isIosCertificateChain}).
+
+    @raise CertificateFileError: naming the file (and the line) and the reason.
+    """
+    data = readCertificateFileBytes(path)
+    if isIosCertificateChain(data):
+        return [block.certificate for block in _iosBlocks(data, path, trustpoint, True)]
+    return parseCertificates(data, path)
+
+
+def _warnExpired(name: str, path: str, certificates: Sequence[x509.Certificate], now: datetime.datetime) -> None:
+    for certificate in certificates:
+        if certificate.not_valid_after_utc < now:
+            _log.warn("Trustpoint {name}: CA certificate {serial} ({subject}) in {path} expired at {notAfter};"
+                      " kept, but a phone certificate verified against it fails as expired",
+                      name=name, serial=serialHex(certificate), subject=certificate.subject.rfc4514_string(),
+                      path=path, notAfter=iosTime(certificate.not_valid_after_utc))
+
+
+def loadIdentityCertificateFile(path: str, trustpoint: str) -> list[x509.Certificate]:
+    """
+    Load an identity trustpoint's certificate file (C{enrollment:
+    terminal}): PEM or DER (the router's certificate first, then any CA
+    certificates), or IOS C{crypto pki certificate chain <trustpoint>}
+    blocks holding one C{certificate <serial>} (the router's own) and any
+    C{certificate ca <serial>}.
+
+    @return: the router's certificate, then the CA certificates.
+    @raise CertificateFileError: naming the file (and the line) and the reason.
+    """
+    data = readCertificateFileBytes(path)
+    if not isIosCertificateChain(data):
+        return parseCertificates(data, path)
+    blocks = _iosBlocks(data, path, trustpoint, False)
+    own = [block for block in blocks if not block.isCA]
+    if len(own) != 1:
+        raise CertificateFileError(
+            path, f"expected one certificate <serial> block (the router's own) and certificate ca blocks,"
+                  f" found {len(own)} certificate blocks{''.join(f', line {b.line}' for b in own)}")
+    return [own[0].certificate] + [block.certificate for block in blocks if block.isCA]
 
 
 # -- trustpoints -------------------------------------------------------------------
@@ -185,21 +320,28 @@ class PhoneTrustpoint:
     sources: tuple[str, ...]
 
     @classmethod
-    def fromFiles(cls, name: str, paths: Sequence[str]) -> PhoneTrustpoint:
+    def fromFiles(cls, name: str, paths: Sequence[str], now: datetime.datetime | None = None) -> PhoneTrustpoint:
         """
-        Load every certificate of every file.
+        Load every certificate of every file: PEM, DER, or IOS C{crypto pki
+        certificate chain <name>} blocks (L{loadTrustpointCertificateFile}).
 
         @param name: the trustpoint's name.
-        @param paths: PEM or DER files.
+        @param paths: the files.
+        @param now: if given, log a warning for each expired CA certificate
+            of an IOS chain (it is kept, as IOS keeps it; a phone
+            certificate verified against it fails as expired).
         @return: the trustpoint.
         @raise CertificateFileError: for the first file that cannot be used.
         """
         certificates: list[x509.Certificate] = []
         sources: list[str] = []
         for path in paths:
-            for certificate in loadCertificateFile(path):
+            loaded = loadTrustpointCertificateFile(path, name)
+            for certificate in loaded:
                 certificates.append(certificate)
                 sources.append(path)
+            if now is not None and isIosCertificateChain(readCertificateFileBytes(path)):
+                _warnExpired(name, path, loaded, now)
         if not certificates:
             raise TrustpointError(name, "no certificate files")
         return cls(name, tuple(certificates), tuple(sources))
@@ -307,18 +449,19 @@ class IdentityTrustpoint:
     def installFromFiles(self, certificateFile: str, keyFile: str, chainFiles: Sequence[str] = ()) -> None:
         """
         C{enrollment: terminal}: copy a certificate (further certificates in
-        the same file join the chain), its key and chain files into the
-        state directory.  Nothing is rewritten when the stored copy is the
+        the same file join the chain; the file may hold IOS certificate
+        chain blocks, L{loadIdentityCertificateFile}), its key and chain
+        files into the state directory.  Nothing is rewritten when the stored copy is the
         same.
 
         @raise CertificateFileError: a file is missing or not what it should be.
         @raise TrustpointError: the key does not match the certificate.
         """
-        certificates = loadCertificateFile(certificateFile)
+        certificates = loadIdentityCertificateFile(certificateFile, self.name)
         key = loadPrivateKeyFile(keyFile)
         chain = certificates[1:]
         for path in chainFiles:
-            chain.extend(loadCertificateFile(path))
+            chain.extend(loadTrustpointCertificateFile(path, self.name))
         if not publicKeysEqual(certificates[0].public_key(), key.public_key()):
             raise TrustpointError(self.name,
                                   f"the key in {keyFile} does not match the certificate in {certificateFile}")
