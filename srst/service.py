@@ -58,7 +58,7 @@ from srst.media.multicast import MulticastReactor
 from srst.media.transport import StreamSnapshot
 from srst.media.udpport import UDPReactor
 from srst.pki.ca import CertificateServer
-from srst.pki.commands import registerPkiCommands
+from srst.pki.commands import PkiTimer, registerPkiCommands
 from srst.pki.config import IdentityTrustpointConfig
 from srst.pki.crl import CrlChecker, CrlError, CrlService, loadCrlFile, registerCrlCommands
 from srst.pki.errors import CertificateServerError, TrustpointError
@@ -480,6 +480,7 @@ class RouterService(MultiService):
             list(self.identities.values()),
             list(self.phoneTrustpoints.values()),
             runInThread=runInThread,
+            timers=self._pkiTimers,
         )
         registerCrlCommands(self.commands, checkers)
         if self.controlPlane is not None:
@@ -899,6 +900,28 @@ class RouterService(MultiService):
                                  runInThread=self.runInThread, renewed=lambda: self._renewed(config.name))
             renewal.setServiceParent(self)
             renewal.schedule()
+
+    def _pkiTimers(self) -> list[PkiTimer]:
+        """
+        The PKI timers armed now, for C{show crypto pki timers}: each phone
+        trustpoint's CRL refresh, each auto-enroll renewal, the certificate
+        server's CRL re-signing and its CA certificate's expiry.
+        """
+        now = self.reactor.seconds()
+        timers = []
+        if self.crlService is not None:
+            for checker in self.crlService.checks.checkers:
+                if checker.nextRefresh is not None:
+                    timers.append(PkiTimer("PKI", f"CRL UPDATE {checker.trustpoint}", checker.nextRefresh - now))
+        for service in self:
+            if isinstance(service, AutoEnroll) and service.scheduled is not None:
+                timers.append(PkiTimer("PKI", f"RENEW {service.identity.name}", service.scheduled - now))
+        if self.crlRenewal is not None and self.crlRenewal.scheduled is not None:
+            timers.append(PkiTimer("CS", "CS CRL UPDATE", self.crlRenewal.scheduled - now))
+        if self.certificateServer is not None and self.certificateServer.started:
+            left = self.certificateServer.caCertificate.not_valid_after_utc - self.now()
+            timers.append(PkiTimer("CS", "CS CERT EXPIRE", left.total_seconds()))
+        return timers
 
     def _renewed(self, name: str) -> None:
         """

@@ -14,11 +14,14 @@ from twisted.trial.unittest import SynchronousTestCase
 from srst.admin.commands import CommandError, CommandResult, CommandTable
 from srst.pki.ca import CertificateServer, certificateFingerprint
 from srst.pki.commands import (
+    PkiTimer,
     certificateUsage,
     iosNameLines,
+    iosTimeLeft,
     parseSerial,
     registerPkiCommands,
     renderServer,
+    renderTimers,
 )
 from srst.pki.trust import (
     IdentityTrustpoint,
@@ -181,6 +184,27 @@ class ShowCertificatesTests(PkiCommandsMixin, SynchronousTestCase):
             "    end   date: 19:45:16 UTC Apr 12 2025",
             "  Associated Trustpoints: srstca",
         ])
+
+    def test_crlDistributionPoints(self) -> None:
+        """
+        A certificate issued with the server's C{cdp-url} lists it under
+        C{CRL Distribution Points:} between Subject and Validity Date, as
+        IOS does; one without the extension has no such lines.
+        """
+        self.setUpRouter()
+        self.server.cdpUrl = "http://10.1.1.22/crl/srstcaserver.crl"
+        issued = self.server.issue(makeCSR("phone"))
+        phones = [PhoneTrustpoint("issued", (issued,), ("issued.pem",))]
+        table = CommandTable()
+        registerPkiCommands(table, None, [], phones, runInThread=runNow)
+        command, variables = table.lookup("show crypto pki certificates".split())
+        result = command.handler(**variables)
+        self.assertIn("  Subject:\n    cn=phone\n  CRL Distribution Points:\n"
+                      "    http://10.1.1.22/crl/srstcaserver.crl\n  Validity Date:\n", result.text)
+        self.assertEqual(result.data[0]["crlDistributionPoints"], ["http://10.1.1.22/crl/srstcaserver.crl"])
+        own = self.dispatch("show crypto pki certificates srstca")
+        self.assertNotIn("CRL Distribution Points", own.text)
+        self.assertEqual(own.data[0]["crlDistributionPoints"], [])
 
     def test_caBlocks(self) -> None:
         """
@@ -370,3 +394,37 @@ class RequestCommandTests(PkiCommandsMixin, SynchronousTestCase):
         """
         self.assertEqual([parseSerial(s) for s in ("0x2", "2", "10", "0x10", "0A")], [2, 2, 10, 16, 10])
         self.assertRaises(CommandError, parseSerial, "0xZZ")
+
+
+class TimersTests(SynchronousTestCase):
+    """
+    show crypto pki timers.
+    """
+
+    def test_timeLeft(self) -> None:
+        """
+        IOS's timer format: seconds, minutes, hours, days, to the millisecond.
+        """
+        self.assertEqual([iosTimeLeft(s) for s in (0.0764, 59.9986, 500.008, 86388, 3 * 86400 + 86388, -1)],
+                         ["0.076", "59.999", "8:20.008", "23:59:48.000", "3d23:59:48.000", "0.000"])
+
+    def test_layout(self) -> None:
+        """
+        Each section opens with its soonest time, then lists every timer,
+        soonest first; an empty section is left out; --json has the same.
+        """
+        result = renderTimers([PkiTimer("CS", "CS CERT EXPIRE", 94607999.5), PkiTimer("PKI", "RENEW srstca", 15724800),
+                               PkiTimer("CS", "CS CRL UPDATE", 601200), PkiTimer("PKI", "CRL UPDATE capf", 59.25)])
+        self.assertEqual(result.text.splitlines(), [
+            "PKI Timers",
+            "|          59.250",
+            "|          59.250  CRL UPDATE capf",
+            "| 182d00:00:00.000  RENEW srstca",
+            "CS Timers",
+            "|  6d23:00:00.000",
+            "|  6d23:00:00.000  CS CRL UPDATE",
+            "| 1094d23:59:59.500  CS CERT EXPIRE",
+        ])
+        self.assertEqual(result.data["PKI"], [{"name": "CRL UPDATE capf", "seconds": 59.25},
+                                              {"name": "RENEW srstca", "seconds": 15724800}])
+        self.assertEqual(renderTimers([PkiTimer("CS", "CS CRL UPDATE", 1)]).text.splitlines()[0], "CS Timers")

@@ -26,7 +26,9 @@ from twisted.web.static import Data
 from zope.interface import implementer
 
 from srst.pki._signing import buildCrl
-from srst.pki.crl import CrlChecker, CrlError, RevocationChecks, loadCrlFile
+from srst.admin.commands import CommandError, CommandResult, CommandTable
+from srst.pki._time import iosTime
+from srst.pki.crl import CrlChecker, CrlError, RevocationChecks, loadCrlFile, registerCrlCommands
 from srst.pki.tls import phoneClientTLSOptions, serverTLSOptions
 from tests.pkihelpers import makeCA, makePhoneCertificate, makeServerCertificate
 
@@ -311,3 +313,58 @@ class HandshakeTests(TestCase):
         self.assertEqual(len(accepted), 1, lines)
         self.assertIn("Trustpoint capf: CN=SEP0000000000C2", accepted[0])
         self.assertIn("(revocation-check crl none): Connection was refused", accepted[0])
+
+
+class RequestCommandTests(TestCase):
+    """
+    C{crypto pki crl request <trustpoint>}: the CRL is re-read now, and the
+    refresh timer re-armed from it.
+    """
+
+    def setUp(self):
+        self.directory = self.mktemp()
+        os.makedirs(self.directory)
+        self.clock = realTimeClock()
+        self.table = CommandTable()
+
+    def command(self, *words: str) -> Deferred[CommandResult]:
+        command, variables = self.table.lookup(list(words))
+        return command.handler(**variables)
+
+    def test_requestReloads(self):
+        """
+        A CRL file rewritten with a revocation is in memory once the command
+        ran (not at the next timer), the command says what it loaded, and
+        the timer is re-armed for the new CRL.
+        """
+        start = clockTime(self.clock)
+        path = writeCrl(self.directory, "capf.crl", {}, start)
+        checker = CrlChecker("capf", [CA.certificate], self.clock, file=path, cacheSeconds=600)
+        checker.start()
+        self.addCleanup(checker.stop)
+        registerCrlCommands(self.table, [checker])
+        self.clock.advance(100)
+        writeCrl(self.directory, "capf.crl", {7: start}, start, lifetime=48 * HOUR)
+        result = self.successResultOf(self.command("crypto", "pki", "crl", "request", "capf"))
+        nextUpdate = (start + 48 * HOUR).replace(microsecond=0)  # CRL times are whole seconds
+        self.assertEqual(result.text, f"% CRL for trustpoint capf retrieved from {path}: 1 revoked,"
+                                      f" NextUpdate {iosTime(nextUpdate)}")
+        self.assertEqual(result.data, {"trustpoint": "capf", "source": path, "revoked": [7],
+                                       "nextUpdate": nextUpdate.isoformat()})
+        self.assertEqual(checker.nextRefresh, self.clock.seconds() + 600)
+
+    def test_requestFails(self):
+        """
+        A CRL that cannot be had fails the command naming the source and
+        why; an unknown trustpoint names those that check CRLs.
+        """
+        path = os.path.join(self.directory, "missing.crl")
+        checker = CrlChecker("capf", [CA.certificate], self.clock, file=path, optional=True)
+        checker.start()
+        self.addCleanup(checker.stop)
+        registerCrlCommands(self.table, [checker])
+        error = self.failureResultOf(self.command("crypto", "pki", "crl", "request", "capf"), CommandError).value
+        self.assertEqual(str(error), f"CRL for trustpoint capf could not be retrieved from {path}:"
+                                     " cannot read the CRL: No such file or directory")
+        error = self.assertRaises(CommandError, self.command, "crypto", "pki", "crl", "request", "7970")
+        self.assertEqual(str(error), "Trustpoint 7970 has no CRL to request (revocation-check crl: capf)")

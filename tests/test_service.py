@@ -7,6 +7,7 @@ the seed's control-plane policy, and the show commands.
 import datetime
 import errno
 import os
+import re
 import socket
 import stat
 import wave
@@ -19,6 +20,7 @@ from twisted.internet.defer import Deferred, DeferredList
 from twisted.internet.endpoints import TCP4ClientEndpoint
 from twisted.internet.protocol import Factory
 from twisted.internet.task import Clock
+from twisted.internet.utils import getProcessOutputAndValue
 from twisted.logger import LogLevel, capturedLogs, formatEvent, globalLogPublisher
 from twisted.web.client import Agent, HTTPConnectionPool, readBody
 from zope.interface import directlyProvides, providedBy
@@ -26,6 +28,7 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from srst.config import ConfigError, loadString
 from srst.pki._signing import buildCrl
+from srst.pki._time import iosTime
 from srst.pki.ca import certificateFingerprint
 from srst.pki.errors import TrustpointError
 from srst.listening import ListenerError
@@ -35,6 +38,7 @@ from srst.service import ExitOnStartupError, RouterService, StartupError, makeSe
 from srst.tools.ccm import fetchCredentials
 from tests.pkihelpers import makeCA, seedChainText, sharedKey, writeKey, writePem
 from tests.policinghelpers import requireLoopbackAliases
+from tests.toolhelpers import requireTool
 from tests.routerhelpers import (
     ClockedReactor,
     TimersOnClock,
@@ -909,6 +913,38 @@ def scepRouterYaml(stateDir, caUrl, fingerprint):
                      "      subject-name: CN=router-b\n      rsakeypair: {type: rsa, bits: 2048}\n"))
 
 
+@bounded
+def opensslVerifiesPresentedChain(testCase, port, ca):
+    """
+    Capture the chain the router presents on C{port} with C{openssl s_client
+    -showcerts} (which trusts nothing) and check it with C{openssl verify
+    -CAfile <ca> -purpose sslserver}, the real binary (L{requireTool}).
+
+    @return: the presented certificates, leaf first.
+    """
+    openssl = requireTool("openssl")
+    out, err, code = yield getProcessOutputAndValue(
+        openssl, ["s_client", "-connect", f"127.0.0.1:{port}", "-showcerts"],
+        env=dict(os.environ), reactor=reactor, stdinBytes=b"")
+    pems = re.findall(rb"-----BEGIN CERTIFICATE-----\n.*?-----END CERTIFICATE-----\n", out, re.S)
+    testCase.assertTrue(pems, err)
+    directory = testCase.mktemp()
+    os.makedirs(directory)
+    files = {}
+    for name, data in (("ca.pem", ca.public_bytes(Encoding.PEM)), ("leaf.pem", pems[0]),
+                       ("chain.pem", b"".join(pems[1:]))):
+        files[name] = os.path.join(directory, name)
+        with open(files[name], "wb") as f:
+            f.write(data)
+    arguments = ["verify", "-CAfile", files["ca.pem"], "-purpose", "sslserver"]
+    if len(pems) > 1:
+        arguments += ["-untrusted", files["chain.pem"]]
+    out, err, code = yield getProcessOutputAndValue(openssl, arguments + [files["leaf.pem"]],
+                                                    env=dict(os.environ), reactor=reactor)
+    testCase.assertEqual((code, out.decode()), (0, f"{files['leaf.pem']}: OK\n"), err)
+    return [x509.load_pem_x509_certificate(pem) for pem in pems]
+
+
 class ScepEnrollmentTests(TestCase):
     """
     The seed's shape: router A runs the certificate server and serves SCEP
@@ -950,6 +986,9 @@ class ScepEnrollmentTests(TestCase):
         result = yield fetchCredentials(reactor, "127.0.0.1", b.ports()["credentials"], caCertificates=[ca])
         self.assertTrue(result.matches)
         self.assertEqual(result.handshakeCertificate, enrolled)
+        # The chain B presents is one openssl accepts against A's CA alone.
+        presented = yield opensslVerifiesPresentedChain(self, b.ports()["credentials"], ca)
+        self.assertEqual(presented[0], enrolled)
 
     @bounded(timeout=20)
     def test_fingerprintMismatchStopsStartUp(self):
@@ -1001,6 +1040,30 @@ class ScepEnrollmentTests(TestCase):
         self.assertEqual(line, f"Trustpoint srstca: enrollment request to {url}/cgi-bin/pkiclient.exe is pending;"
                                " polling every 60 seconds")
         [request] = a.certificateServer.pendingRequests()
+        # What IOS shows on A with B's request pending: the request database, the server, its CRL times.
+        requests = yield runCommand(a, "crypto", "pki", "server", "srstcaserver", "info", "requests")
+        self.assertEqual(requests.text.splitlines()[-3:], [
+            "ReqID  State      Fingerprint                      SubjectName",
+            "-" * 62,
+            f"{request.id:<7d}pending    {request.fingerprint} CN=router-b",
+        ])
+        self.assertEqual(len(request.fingerprint), 32)
+        crl = a.certificateServer.crl
+        server = yield runCommand(a, "show", "crypto", "pki", "server")
+        self.assertEqual(server.text.splitlines(), [
+            "Certificate Server srstcaserver:",
+            "Status: enabled",
+            "Server's configuration is locked (enter \"shut\" to unlock it)",
+            "Issuer name: CN=srstcaserver",
+            f"CA cert fingerprint: {certificateFingerprint(ca)}",
+            "Granting mode is: manual",
+            f"Last certificate issued serial number: 0x{a.identities['srstca'].certificate.serial_number:X}",
+            f"CA certificate expiration timer: {iosTime(ca.not_valid_after_utc)}",
+            f"CRL NextUpdate timer: {iosTime(crl.next_update_utc)}",
+            f"Current storage dir: {os.path.join(stateA, 'pki', 'server', 'srstcaserver')}",
+            "Database Level: Complete - all issued certs written as <serialnum>.cer",
+        ])
+        self.assertEqual(server.data["pendingRequests"], 1)
         shown = (yield runCommand(a, "crypto", "pki", "server", "srstcaserver", "grant", str(request.id))).text
         self.assertFalse(ready.called, shown)
         clock.advance(60)
@@ -1009,6 +1072,28 @@ class ScepEnrollmentTests(TestCase):
         enrolled.verify_directly_issued_by(ca)
         self.assertEqual(request.subject, "CN=router-b")
         self.assertIsNotNone(b.ports()["credentials"])
+        # B shows the certificate A issued over SCEP with A's cdp-url, in IOS's layout.
+        certificates = yield runCommand(b, "show", "crypto", "pki", "certificates", "srstca")
+        self.assertEqual(certificates.text.split("\n\n")[0].splitlines(), [
+            "Certificate",
+            "  Status: Available",
+            f"  Certificate Serial Number (hex): {enrolled.serial_number:02X}",
+            "  Certificate Usage: General Purpose",
+            "  Issuer:",
+            "    cn=srstcaserver",
+            "  Subject:",
+            "    cn=router-b",
+            "  CRL Distribution Points:",
+            f"    {CDP_URL}",
+            "  Validity Date:",
+            f"    start date: {iosTime(enrolled.not_valid_before_utc)}",
+            f"    end   date: {iosTime(enrolled.not_valid_after_utc)}",
+            "  Associated Trustpoints: srstca",
+        ])
+        self.assertEqual(certificates.data[0]["crlDistributionPoints"], [CDP_URL])
+        requests = yield runCommand(a, "show", "crypto", "pki", "server", "srstcaserver", "requests")
+        self.assertEqual(requests.text.splitlines()[-1],
+                         f"{request.id:<7d}granted    {request.fingerprint} CN=router-b")
 
 
     @bounded(timeout=20)
@@ -1134,3 +1219,6 @@ class ScepEnrollmentTests(TestCase):
         enrolled = service.identities["srstca"].certificate
         enrolled.verify_directly_issued_by(readCA(stateDir))
         self.assertEqual(enrolled.subject.rfc4514_string(), "CN=branch-router")
+        # The chain it presents at the credentials port (2445) is one openssl accepts.
+        presented = yield opensslVerifiesPresentedChain(self, service.ports()["credentials"], readCA(stateDir))
+        self.assertEqual(presented[0], enrolled)

@@ -20,6 +20,7 @@ import base64
 import datetime
 from typing import Any, Callable, Sequence
 
+import attrs
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 from twisted.internet.defer import Deferred
@@ -208,6 +209,10 @@ def _certificateBlock(entry: _Entry) -> tuple[list[str], dict[str, Any]]:
     lines += ["    " + line for line in iosNameLines(cert.issuer)]
     lines.append("  Subject:")
     lines += ["    " + line for line in _subjectLines(cert.subject)]
+    points = crlDistributionPoints(cert)
+    if points:
+        lines.append("  CRL Distribution Points:")
+        lines += ["    " + point for point in points]
     lines += ["  Validity Date:",
               f"    start date: {iosTime(cert.not_valid_before_utc)}",
               f"    end   date: {iosTime(cert.not_valid_after_utc)}",
@@ -222,9 +227,23 @@ def _certificateBlock(entry: _Entry) -> tuple[list[str], dict[str, Any]]:
         "notBefore": cert.not_valid_before_utc.isoformat(),
         "notAfter": cert.not_valid_after_utc.isoformat(),
         "fingerprintMD5": certificateFingerprint(cert),
+        "crlDistributionPoints": points,
         "trustpoints": list(entry.trustpoints),
     }
     return lines, data
+
+
+def crlDistributionPoints(certificate: x509.Certificate) -> list[str]:
+    """
+    @return: the URIs of the certificate's CRL Distribution Points
+        extension (IOS C{cdp-url}), in order; empty without one.
+    """
+    try:
+        points = certificate.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+    except x509.ExtensionNotFound:
+        return []
+    return [name.value for point in points for name in point.full_name or ()
+            if isinstance(name, x509.UniformResourceIdentifier)]
 
 
 def renderCertificates(server: CertificateServer | None, identities: Sequence[IdentityTrustpoint],
@@ -306,6 +325,62 @@ def _pem(certificate: x509.Certificate) -> str:
                       "-----END CERTIFICATE-----"])
 
 
+# -- show crypto pki timers -----------------------------------------------------------------
+
+
+@attrs.frozen
+class PkiTimer:
+    """
+    One line of C{show crypto pki timers}.
+
+    @ivar section: C{"PKI"} (the trustpoints' timers) or C{"CS"} (the
+        certificate server's).
+    @ivar name: what fires, as IOS names it (C{CRL UPDATE capf},
+        C{RENEW srstca}, C{CS CRL UPDATE}, C{CS CERT EXPIRE}).
+    @ivar seconds: the time left.
+    """
+
+    section: str
+    name: str
+    seconds: float
+
+
+def iosTimeLeft(seconds: float) -> str:
+    """
+    A time left the way IOS shows timers: C{59.998}, C{8:20.008},
+    C{23:59:48.000}, C{3d23:59:48.000}.
+    """
+    ms = max(0, round(seconds * 1000))
+    s, ms = divmod(ms, 1000)
+    m, s = divmod(s, 60)
+    h, m = divmod(m, 60)
+    d, h = divmod(h, 24)
+    if d:
+        return f"{d}d{h:02d}:{m:02d}:{s:02d}.{ms:03d}"
+    if h:
+        return f"{h}:{m:02d}:{s:02d}.{ms:03d}"
+    if m:
+        return f"{m}:{s:02d}.{ms:03d}"
+    return f"{s}.{ms:03d}"
+
+
+def renderTimers(timers: Sequence[PkiTimer]) -> CommandResult:
+    """
+    C{show crypto pki timers}: each section (C{PKI Timers}, C{CS Timers})
+    with its soonest time first, then every timer, soonest first.
+    """
+    lines: list[str] = []
+    data: dict[str, list[dict[str, Any]]] = {}
+    for section in ("PKI", "CS"):
+        mine = sorted((t for t in timers if t.section == section), key=lambda t: (t.seconds, t.name))
+        if not mine:
+            continue
+        lines += [f"{section} Timers", f"| {iosTimeLeft(mine[0].seconds):>15}"]
+        lines += [f"| {iosTimeLeft(t.seconds):>15}  {t.name}" for t in mine]
+        data[section] = [{"name": t.name, "seconds": round(t.seconds, 3)} for t in mine]
+    return CommandResult("\n".join(lines), data)
+
+
 # -- the request database and grant/reject/revoke ------------------------------------------
 
 _RULE = "-" * 62
@@ -373,6 +448,7 @@ def registerPkiCommands(
     phoneTrustpoints: Sequence[PhoneTrustpoint] = (),
     *,
     runInThread: Callable[..., Deferred[Any]],
+    timers: Callable[[], Sequence[PkiTimer]] = lambda: (),
 ) -> None:
     """
     Register the PKI commands.
@@ -382,6 +458,7 @@ def registerPkiCommands(
     @param identities: the router's identity trustpoints.
     @param phoneTrustpoints: the phone CA trustpoints.
     @param runInThread: runs grant/reject/revoke off the reactor thread.
+    @param timers: the PKI timers armed now, for C{show crypto pki timers}.
     """
     identities, phones = list(identities), list(phoneTrustpoints)
 
@@ -455,5 +532,6 @@ def registerPkiCommands(
     table.add("crypto pki server <name> reject <id>", reject, "reject a pending enrollment request (or all)")
     table.add("crypto pki server <name> revoke <serial>", revoke, "revoke a certificate (serial 0x2 or 2)")
     table.add("show crypto pki certificates [<tp>]", showCertificates, "certificates of the trustpoints")
+    table.add("show crypto pki timers", lambda: renderTimers(timers()), "PKI timers and the time left")
     table.add("crypto pki export <tp> pem", export, "export a trustpoint's certificates (PEM)")
     table.add("crypto pki export <tp> pem terminal", export, "export a trustpoint's certificates (PEM)")

@@ -16,6 +16,10 @@ refused when its serial is on the CRL (C{certificate revoked}), or when no
 current CRL is available (C{CRL unavailable} / C{CRL expired}), unless the
 trustpoint says C{revocation-check crl none}: then it is accepted and a
 rate-limited warning says so.
+
+C{crypto pki crl request <trustpoint>} (IOS's command of that name) fetches
+or re-reads a trustpoint's CRL at once (L{CrlChecker.refreshNow}), instead
+of waiting for the refresh timer.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from twisted.web.http_headers import Headers
 from twisted.web.iweb import UNKNOWN_LENGTH, IAgent, IResponse
 from zope.interface import implementer
 
-from srst.admin.commands import CommandResult, CommandTable
+from srst.admin.commands import CommandError, CommandResult, CommandTable
 from srst.lograte import LogLimiter
 from srst.pki._time import iosTime
 from srst.pki.tls import (
@@ -49,7 +53,7 @@ from srst.pki.tls import (
 
 __all__ = [
     "CrlChecker", "CrlError", "CrlService", "RevocationChecks", "loadCrlFile", "parseCrl", "registerCrlCommands",
-    "renderCrls", "verifyCrl",
+    "renderCrls", "requestCrl", "verifyCrl",
 ]
 
 _log = Logger(namespace="srst.pki.crl")
@@ -291,6 +295,31 @@ class CrlChecker:
         d.addBoth(done)
         return d
 
+    def refreshNow(self) -> Deferred[str | None]:
+        """
+        Load or fetch the CRL now (IOS C{crypto pki crl request}); the
+        refresh timer is re-armed from the result.
+
+        @return: a L{Deferred} firing with why the CRL could not be had
+            (L{problem}), or C{None} once a current CRL is in memory.
+        """
+        done: Deferred[str | None] = Deferred()
+
+        def finished(result: object) -> object:
+            done.callback(self.problem)
+            return result
+
+        self.refresh().addBoth(finished)
+        return done
+
+    @property
+    def nextRefresh(self) -> float | None:
+        """
+        When (in the clock's seconds) the CRL is next loaded or fetched, or
+        C{None} when no timer is armed.
+        """
+        return self._timer.getTime() if self._timer is not None and self._timer.active() else None
+
     def _fetch(self) -> Deferred[x509.CertificateRevocationList]:
         assert self.agent is not None and self.url is not None
         d = self.agent.request(b"GET", self.url.encode("ascii"), Headers({b"user-agent": [b"srst"]}))
@@ -463,8 +492,41 @@ def renderCrls(checkers: Sequence[CrlChecker]) -> CommandResult:
     return CommandResult("\n".join(lines), data)
 
 
+def requestCrl(checkers: Sequence[CrlChecker], trustpoint: str) -> Deferred[CommandResult]:
+    """
+    C{crypto pki crl request <trustpoint>}: load or fetch the trustpoint's
+    CRL now.
+
+    @return: a L{Deferred} firing with what was loaded, or failing with
+        L{CommandError} naming why the CRL could not be had.
+    @raise CommandError: for a trustpoint that does not check CRLs.
+    """
+    for checker in checkers:
+        if checker.trustpoint == trustpoint:
+            break
+    else:
+        names = ", ".join(c.trustpoint for c in checkers) or "none"
+        raise CommandError(f"Trustpoint {trustpoint} has no CRL to request (revocation-check crl: {names})")
+
+    def done(problem: str | None) -> CommandResult:
+        crl = checker.crl
+        if problem is not None or crl is None:
+            raise CommandError(f"CRL for trustpoint {trustpoint} could not be retrieved from {checker.source}:"
+                               f" {problem}")
+        nextUpdate = crl.next_update_utc
+        text = (f"% CRL for trustpoint {trustpoint} retrieved from {checker.source}: {len(crl)} revoked,"
+                f" NextUpdate {iosTime(nextUpdate) if nextUpdate else 'none'}")
+        return CommandResult(text, {"trustpoint": trustpoint, "source": checker.source,
+                                    "revoked": sorted(r.serial_number for r in crl),
+                                    "nextUpdate": nextUpdate.isoformat() if nextUpdate else None})
+
+    return checker.refreshNow().addCallback(done)
+
+
 def registerCrlCommands(table: CommandTable, checkers: Sequence[CrlChecker]) -> None:
     """
-    Register C{show crypto pki crls}.
+    Register C{show crypto pki crls} and C{crypto pki crl request <trustpoint>}.
     """
     table.add("show crypto pki crls", lambda: renderCrls(checkers), "CRLs of the phone trustpoints")
+    table.add("crypto pki crl request <trustpoint>", lambda trustpoint: requestCrl(checkers, trustpoint),
+              "fetch a trustpoint's CRL now")
