@@ -16,7 +16,10 @@ import weakref
 from typing import Any, Callable, Coroutine, Generator, Union
 
 from twisted.internet import reactor
+import re
+
 from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.protocol import ProcessProtocol
 from twisted.internet.task import Clock
 from twisted.trial.unittest import FailTest
 from zope.interface import directlyProvides, providedBy
@@ -140,6 +143,66 @@ def startRouter(testCase, yamlText, credentialsPort=None, reactor=reactor):
     service.startService()
     testCase.addCleanup(service.stopService)
     return service.whenReady()
+
+
+
+class RouterOutput(ProcessProtocol):
+    """
+    Collects a twistd router's output; C{ready} fires with its SCCP and
+    credentials ports once it says it is ready.
+    """
+
+    def __init__(self):
+        self.output = b""
+        self.ready = Deferred()
+        self.ended = Deferred()
+
+    def outReceived(self, data):
+        self.output += data
+        if not self.ready.called and b" ready: " in self.output:
+            ports = {name.decode("ascii"): int(port) for name, port in
+                     re.findall(rb"([\w-]+) listening on 127\.0\.0\.1 port (\d+)", self.output)}
+            self.ready.callback(ports)
+
+    errReceived = outReceived
+
+    def processEnded(self, reason):
+        if not self.ready.called:
+            self.ready.errback(RuntimeError("the router ended:\n" + self.output.decode("utf-8", "replace")))
+        self.ended.callback(None)
+
+    def text(self):
+        return self.output.decode("utf-8", "replace")
+
+
+def spawnRouter(testCase, yamlText, stateDir, pythonCode="from twisted.scripts.twistd import run; run()"):
+    """
+    Run a router as the operator does, C{twistd -n --pidfile= srst --config
+    <stateDir>/router.yaml}, in a child process (with C{pythonCode} as the
+    interpreter's C{-c} program, which must end by running twistd); it is
+    stopped (SIGTERM) at cleanup.
+
+    @return: the L{RouterOutput} (its C{ready} fires with the ports it
+        listens on) and a function that stops the router, returning a
+        L{Deferred} that fires once the process has ended.
+    """
+    import sys
+    configPath = os.path.join(stateDir, "router.yaml")
+    with open(configPath, "w") as f:
+        f.write(yamlText)
+    router = RouterOutput()
+    process = reactor.spawnProcess(
+        router, sys.executable,
+        [sys.executable, "-c", pythonCode, "-n", "--pidfile=", "srst", "--config", configPath],
+        env=dict(os.environ, PYTHONPATH=ROOT), path=stateDir)
+
+    def stop():
+        if not router.ended.called:
+            process.signalProcess("TERM")
+        return router.ended
+
+    testCase.addCleanup(stop)
+    return router, stop
 
 
 def runCommand(service, *words):

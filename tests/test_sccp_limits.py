@@ -8,13 +8,12 @@ import io
 import json
 import os
 import re
-import sys
 from collections import Counter
 
 from twisted.internet import reactor
 from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import Deferred, gatherResults
-from twisted.internet.protocol import ClientFactory, Factory, ProcessProtocol, Protocol
+from twisted.internet.protocol import ClientFactory, Factory, Protocol
 from twisted.internet.error import ConnectionDone
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport, StringTransportWithDisconnection
@@ -42,7 +41,7 @@ from srst.tools._phonetypes import PhoneConfig, PhoneState
 from srst.tools._phonewire import clientTLSOptions, connectPhone
 from srst.tools.lsc import issueLSC
 from tests.phonehelpers import PHONE_CA, routerYamlWithCapf, stopPhone
-from tests.routerhelpers import ROOT, SECURE_CMF_HEAD, bounded, routerYaml, startRouter, stateDirectory, within
+from tests.routerhelpers import SECURE_CMF_HEAD, bounded, routerYaml, spawnRouter, startRouter, stateDirectory, within
 from tests.test_sccp_integration import now
 from tests.test_sccp_station import Phone, Router, makeConfig, types
 
@@ -496,35 +495,6 @@ call-manager-fallback:
 """
 
 
-class RouterOutput(ProcessProtocol):
-    """
-    Collects a twistd router's output; C{ready} fires with its SCCP and
-    credentials ports once it says it is ready.
-    """
-
-    def __init__(self):
-        self.output = b""
-        self.ready = Deferred()
-        self.ended = Deferred()
-
-    def outReceived(self, data):
-        self.output += data
-        if not self.ready.called and b" ready: " in self.output:
-            ports = {name.decode("ascii"): int(port) for name, port in
-                     re.findall(rb"([\w-]+) listening on 127\.0\.0\.1 port (\d+)", self.output)}
-            self.ready.callback(ports)
-
-    errReceived = outReceived
-
-    def processEnded(self, reason):
-        if not self.ready.called:
-            self.ready.errback(RuntimeError("the router ended:\n" + self.output.decode("utf-8", "replace")))
-        self.ended.callback(None)
-
-    def text(self):
-        return self.output.decode("utf-8", "replace")
-
-
 class IdleConnection(Protocol):
     """
     A connection that sends one KeepAlive (as a standby connection does) and
@@ -601,22 +571,8 @@ class OpenFileLimitTests(TestCase):
         refusals and closures are logged once, not one line per connection.
         """
         stateDir = stateDirectory(self)
-        configPath = os.path.join(stateDir, "router.yaml")
-        with open(configPath, "w") as f:
-            f.write(routerYaml(stateDir, extra=CMF))
-        router = RouterOutput()
-        process = reactor.spawnProcess(
-            router, sys.executable,
-            [sys.executable, "-c", ROUTER_UNDER_LIMIT.format(soft=128, hard=192), "-n", "--pidfile=", "srst",
-             "--config", configPath],
-            env=dict(os.environ, PYTHONPATH=ROOT), path=stateDir)
-
-        def stop():
-            if not router.ended.called:
-                process.signalProcess("TERM")
-            return router.ended
-
-        self.addCleanup(stop)
+        router, stop = spawnRouter(self, routerYaml(stateDir, extra=CMF), stateDir,
+                                      ROUTER_UNDER_LIMIT.format(soft=128, hard=192))
         self.clients = []
         self.addCleanup(lambda: [c.transport.abortConnection() for c in self.clients
                                  if c.transport is not None and c.transport.connected])
