@@ -229,3 +229,71 @@ class GetcertEnrollmentTests(TestCase):
         yield self.request("-L", password)
         self.assertEqual((yield self.status()), [("status", "MONITORING")])
         self.assertIssued()
+
+    @bounded(timeout=60)
+    def requestPending(self) -> Any:
+        """
+        With C{grant: manual}, C{getcert request -w} ends with certmonger
+        waiting at the CA (exit 5, C{CA_WORKING}) and the router lists the
+        request as pending, request 1.
+        """
+        out, err, code = yield self.spawn(
+            "getcert", "request", "-s", "-c", "SRST", "-I", "phone", "-f", os.path.join(self.tmp, "phone.crt"),
+            "-k", os.path.join(self.tmp, "phone.key"), "-N", SUBJECT, "-w", "--wait-timeout", "20").ended
+        self.assertEqual(code, 5, out + err)
+        self.assertEqual((yield self.status()), [("status", "CA_WORKING")])
+        shown = (yield runCommand(self.router, "crypto", "pki", "server", "srstcaserver", "info", "requests")).text
+        self.assertEqual(re.findall(r"^(\d+) +(\w+) +\w+ (.*)$", shown, re.M), [("1", "pending", SUBJECT)])
+
+    @bounded(timeout=30)
+    def resubmit(self) -> Any:
+        """
+        C{getcert resubmit -w}: certmonger sends its request again now (its
+        own poll waits for hours); the router answers it as a poll of the
+        same transaction.
+
+        @return: getcert's output and exit code.
+        """
+        out, err, code = yield self.spawn("getcert", "resubmit", "-s", "-i", "phone", "-w",
+                                          "--wait-timeout", "20").ended
+        return out + err, code
+
+    @bounded(timeout=60)
+    def test_manualGrantAfterPoll(self) -> Any:
+        """
+        With C{grant: manual} the request is pending; a poll before the
+        operator acts stays pending (no second request is queued); after
+        C{crypto pki server srstcaserver grant 1} the next poll is issued
+        and certmonger monitors the certificate.
+        """
+        yield self.startCertmonger()
+        yield self.startRouter("manual")
+        self.certFile = os.path.join(self.tmp, "phone.crt")
+        self.keyFile = os.path.join(self.tmp, "phone.key")
+        yield self.requestPending()
+        out, code = yield self.resubmit()
+        self.assertEqual(code, 5, out)
+        self.assertEqual([r.id for r in self.router.certificateServer.pendingRequests()], [1])
+        yield runCommand(self.router, "crypto", "pki", "server", "srstcaserver", "grant", "1")
+        out, code = yield self.resubmit()
+        self.assertEqual(code, 0, out)
+        self.assertEqual((yield self.status()), [("status", "MONITORING")])
+        self.assertIssued()
+
+    @bounded(timeout=60)
+    def test_rejected(self) -> Any:
+        """
+        After C{crypto pki server srstcaserver reject 1} certmonger's next
+        poll is refused: the request is C{CA_REJECTED} with scep-submit's
+        text for failInfo badRequest, and no certificate is written.
+        """
+        yield self.startCertmonger()
+        yield self.startRouter("manual")
+        yield self.requestPending()
+        yield runCommand(self.router, "crypto", "pki", "server", "srstcaserver", "reject", "1")
+        out, code = yield self.resubmit()
+        self.assertNotEqual(code, 0, out)
+        self.assertEqual((yield self.status()), [
+            ("status", "CA_REJECTED"),
+            ("ca-error", "Transaction either is not permitted or is not supported by server.")])
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "phone.crt")))
