@@ -212,6 +212,31 @@ class ManualGrantTests(ScepServerMixin, SynchronousTestCase):
         self.assertEqual(self.ca.requests()[0].state, RequestState.REJECTED)
         self.assertFailure(self.client.certPoll(), FailInfo.BAD_REQUEST, "request 1 was rejected")
 
+    def test_resentPkcsReqIsAPoll(self) -> None:
+        """
+        A PKCSReq sent again with the transactionID of one answered PENDING
+        (certmonger's C{getcert resubmit}) is the same transaction: PENDING
+        without queueing a second request, then the granted certificate.
+        """
+        self.answer(self.client.pkcsReq())
+        reply, certs, _ = self.answer(self.client.pkcsReq())
+        self.assertEqual((reply.pkiStatus, certs), (PkiStatus.PENDING, []))
+        self.assertEqual([r.id for r in self.ca.requests()], [1])
+        granted = self.ca.grant(1)
+        reply, certs, _ = self.answer(self.client.pkcsReq())
+        self.assertEqual((reply.pkiStatus, certs), (PkiStatus.SUCCESS, [granted]))
+        self.assertEqual([r.id for r in self.ca.requests()], [1])
+
+    def test_resentPkcsReqRejected(self) -> None:
+        """
+        Once the operator rejects the request, the PKCSReq sent again is
+        FAILURE badRequest, and nothing new is queued.
+        """
+        self.answer(self.client.pkcsReq())
+        self.ca.reject(1)
+        self.assertFailure(self.client.pkcsReq(), FailInfo.BAD_REQUEST, "request 1 was rejected")
+        self.assertEqual([r.id for r in self.ca.requests()], [1])
+
     def test_oneTimePassword(self) -> None:
         """
         A PKCSReq carrying a generated one-time password is issued at once even

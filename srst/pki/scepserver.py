@@ -17,6 +17,12 @@ whose CSR carries a valid one (used once, before it expires) is issued at
 once whatever the grant mode; a wrong or spent one is a FAILURE badRequest;
 a request without one follows the grant mode (auto: issued; manual:
 PENDING, queued in the request database until C{grant} or C{reject}).  A
+PKCSReq that repeats the transactionID of one answered PENDING is the same
+transaction sent again (certmonger's C{getcert resubmit}, a client
+restarted while pending): it is answered as a CertPoll for that request
+(PENDING, the granted certificate, or FAILURE once rejected) instead of
+queueing a duplicate; the server remembers these transactions while it
+runs.  A
 RenewalReq signed by a valid, unrevoked certificate this CA issued is
 issued at once: the existing certificate authenticates it.
 
@@ -40,7 +46,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import AttributeOID
 from twisted.logger import Logger
 
-from srst.pki._requests import RequestState
+from srst.pki._requests import EnrollmentRequest, RequestState
 from srst.pki._x509 import publicKeysEqual
 from srst.pki.ca import CertificateServer
 from srst.pki.errors import CAExpiredError, CertificateServerError, ClockNotSetError, InvalidRequestError
@@ -182,6 +188,8 @@ class ScepServer:
         self.passwords = passwords
         self._now = now
         self._nonce = nonce
+        self._pendingTransactions: set[str] = set()
+        self._lock = threading.Lock()
 
     # -- the GET operations
 
@@ -282,8 +290,16 @@ class ScepServer:
             _log.info("SCEP: PKCSReq from {subject} granted with a one-time password (serial 0x{serial:X})",
                       subject=subject, serial=cert.serial_number)
             return self._success(cert)
+        with self._lock:
+            resent = message.transactionId in self._pendingTransactions
+        if resent:
+            found = self.ca.findRequest(csr.subject.public_bytes(), csr.public_key())
+            if found is not None:
+                return self._requestStatus(*found)
         result = self._issue(lambda: self.ca.submit(csr, *names))
         if result.certificate is None:
+            with self._lock:
+                self._pendingTransactions.add(message.transactionId)
             _log.info("SCEP: PKCSReq from {subject} is pending as request {requestId}",
                       subject=subject, requestId=result.requestId)
             return PkiStatus.PENDING, None
@@ -319,7 +335,14 @@ class ScepServer:
         found = self.ca.findRequest(subjectDer, message.signer.public_key())
         if found is None:
             raise ScepError(FailInfo.BAD_CERT_ID, "no request for this subject and key")
-        request, certificate = found
+        return self._requestStatus(*found)
+
+    def _requestStatus(self, request: EnrollmentRequest, certificate: x509.Certificate | None,
+                       ) -> tuple[PkiStatus, bytes | None]:
+        """
+        The answer to a poll for C{request}: PENDING, its certificate, or
+        FAILURE once rejected.
+        """
         if request.state is RequestState.PENDING:
             return PkiStatus.PENDING, None
         if request.state is RequestState.REJECTED:
