@@ -40,6 +40,7 @@ from srst.pki.trust import (
     serialNumber,
     trustpointDirectory,
 )
+from tests.routerhelpers import PHONE_CA_DIR
 from tests.pkihelpers import (fixture, iosChainText, issueCertificate, makeCA, seedChainText, sharedKey, writeKey,
                               writePem)
 from tests.test_pki_ca import FakeNow, CrashingWriter
@@ -314,6 +315,22 @@ class IosChainFileTests(SynchronousTestCase):
         self.assertEqual([formatEvent(e) for e in events if e.get("log_namespace") == "srst.pki.trust"], [
             f"Trustpoint 7970: CA certificate 353FB24BD70F14A346C1F3A9AC725675 (CN=CAP-RTP-002,O=Cisco Systems)"
             f" in {path} expired at 20:27:37 UTC Oct 10 2023; kept, but a phone certificate verified against it"
+            f" fails as expired"])
+
+    def test_expiredWarningPem(self) -> None:
+        """
+        The shipped PEM and DER phone CA files (the seed's certificates, all
+        expired by now) get the same warning as an IOS chain.
+        """
+        paths = [os.path.join(PHONE_CA_DIR, "CiscoCA.pem"), os.path.join(PHONE_CA_DIR, "59fe77ccd.0")]
+        with capturedLogs() as events:
+            PhoneTrustpoint.fromFiles("7970", paths, datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc))
+        self.assertEqual([formatEvent(e) for e in events if e.get("log_namespace") == "srst.pki.trust"], [
+            f"Trustpoint 7970: CA certificate 353FB24BD70F14A346C1F3A9AC725675 (CN=CAP-RTP-002,O=Cisco Systems)"
+            f" in {paths[0]} expired at 20:27:37 UTC Oct 10 2023; kept, but a phone certificate verified against it"
+            f" fails as expired",
+            f"Trustpoint 7970: CA certificate F301 (CN=CAPF-35E08332,O=Cisco Systems Inc,C=US)"
+            f" in {paths[1]} expired at 20:55:01 UTC Apr 6 2019; kept, but a phone certificate verified against it"
             f" fails as expired"])
 
     def assertFileError(self, trustpoint: str, text: str | bytes, reason: str) -> None:

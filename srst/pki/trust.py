@@ -327,8 +327,8 @@ class PhoneTrustpoint:
 
         @param name: the trustpoint's name.
         @param paths: the files.
-        @param now: if given, log a warning for each expired CA certificate
-            of an IOS chain (it is kept, as IOS keeps it; a phone
+        @param now: if given, log a warning for each expired CA certificate,
+            whatever its file's format (it is kept, as IOS keeps it; a phone
             certificate verified against it fails as expired).
         @return: the trustpoint.
         @raise CertificateFileError: for the first file that cannot be used.
@@ -340,7 +340,7 @@ class PhoneTrustpoint:
             for certificate in loaded:
                 certificates.append(certificate)
                 sources.append(path)
-            if now is not None and isIosCertificateChain(readCertificateFileBytes(path)):
+            if now is not None:
                 _warnExpired(name, path, loaded, now)
         if not certificates:
             raise TrustpointError(name, "no certificate files")
