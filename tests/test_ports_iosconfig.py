@@ -168,6 +168,17 @@ class ImportTests(SynchronousTestCase):
         self.assertEqual(rest, ["ip classless"])
         self.assertEqual(document["dial-peers"], [{"tag": 102, "type": "pots", "port": "1/0/0"}])
 
+    def test_notAnalogPort(self):
+        """
+        Digital, two-part or named voice ports are skipped, block and all.
+        """
+        document, skipped, rest = importText("voice-port 0/0/0:23\n echo-cancel enable\nvoice-port 0/1\n")
+        reason = "srst has analog voice ports slot/subunit/port only (no digital, two-part or named ports)"
+        self.assertEqual(skipped, [f"line 1: voice-port 0/0/0:23: {reason}",
+                                   f"line 2: echo-cancel enable: {reason}",
+                                   f"line 3: voice-port 0/1: {reason}"])
+        self.assertEqual((document, rest), ({}, []))
+
     def test_roundTrip(self):
         """
         What L{runningConfig} prints imports back into the same voice ports

@@ -17,6 +17,7 @@ C{fxs-loop-start}.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Sequence
 
 from srst.iostext import ImportNotes, IosLine, indent
@@ -79,6 +80,7 @@ def runningConfig(voicePorts: Sequence[VoicePortConfig], dialPeers: Sequence[Dia
 
 
 _FXO_ONLY = (("timing", "hookflash-out"),)
+_PORT_NAME = re.compile(r"[0-9]{1,3}/[0-9]{1,3}/[0-9]{1,3}\Z")
 
 
 def _module(name: str) -> str:
@@ -97,7 +99,10 @@ def importIos(lines: Sequence[IosLine], document: dict[str, Any], notes: ImportN
     fxoModules: set[str] = set()
     peers: list[dict[str, Any]] = []
     for line in lines:
-        if line.startswith("voice-port") and len(line.words) == 2:
+        if line.startswith("voice-port") and not (len(line.words) == 2 and _PORT_NAME.match(line.words[1])):
+            notes.skipTree(line, "srst has analog voice ports slot/subunit/port only (no digital, "
+                                 "two-part or named ports)")
+        elif line.startswith("voice-port"):
             name = line.words[1]
             ports[name] = _voicePort(line, notes)
             if any(child.startswith(*words) for child in line.children for words in _FXO_ONLY):
