@@ -556,3 +556,28 @@ class IntermediateTests(TestCase):
         server, cdp = self.server([checker])
         self.assertEqual((yield self.connect(server)), "certificate revoked")
         self.assertEqual(cdp.checkers, ())
+
+    @inlineCallbacks
+    def test_configuredSubCaCrl(self):
+        """
+        A trustpoint holding the root and the sub-CA with the sub-CA's CRL
+        configured: the phone is checked against it, and the sub-CA itself
+        (not covered by its own CRL) against the root's CRL from its CDP.
+        """
+        self.site.publish("root.crl", ROOT, {}, self.start)
+        directory = self.mktemp()
+        os.makedirs(directory)
+        crl = buildCrl(self.sub.key, self.sub.certificate, None, {self.phone[0].serial_number: self.start},
+                       self.start - HOUR, self.start + 24 * HOUR)
+        path = os.path.join(directory, "sub.crl")
+        with open(path, "wb") as f:
+            f.write(crl.public_bytes(Encoding.PEM))
+        checker = CrlChecker("capf", [ROOT.certificate, self.sub.certificate], self.clock, file=path)
+        checker.start()
+        self.addCleanup(checker.stop)
+        server, cdp = self.server([checker])
+        self.assertEqual((yield self.connect(server)), f"CRL unavailable (fetching {self.rootUrl})")
+        yield cdp.checkers[-1].refresh()
+        self.assertEqual((yield self.connect(server)), "certificate revoked")
+        self.assertEqual(server.options.handshakeFailure(server.servers[-1].tlsTransport, None).depth, 0)
+        self.assertEqual([checker.source for checker in cdp.checkers], [self.rootUrl])

@@ -34,6 +34,7 @@ from __future__ import annotations
 import datetime
 from collections import OrderedDict
 from typing import Any, Sequence
+from urllib.parse import urlsplit
 
 from attrs import frozen
 from cryptography import x509
@@ -419,8 +420,8 @@ def distributionPoints(certificate: x509.Certificate) -> tuple[list[str], list[s
     """
     The CRL Distribution Points of C{certificate}.
 
-    @return: its C{http://} URLs, in order, and its other URIs (C{ldap://}
-        and the like, which srst does not fetch).
+    @return: its C{http://} URLs with a host, in order, and its other URIs
+        (C{ldap://} and the like, which srst does not fetch).
     """
     try:
         extension = certificate.extensions.get_extension_for_class(x509.CRLDistributionPoints)
@@ -431,8 +432,19 @@ def distributionPoints(certificate: x509.Certificate) -> tuple[list[str], list[s
     for point in extension.value:
         for name in point.full_name or ():
             if isinstance(name, x509.UniformResourceIdentifier):
-                (http if name.value.lower().startswith("http://") else other).append(name.value)
+                (http if _fetchable(name.value) else other).append(name.value)
     return http, other
+
+
+def _fetchable(uri: str) -> bool:
+    if not uri.isascii() or not uri.lower().startswith("http://"):
+        return False
+    try:
+        parts = urlsplit(uri)
+        parts.port
+    except ValueError:
+        return False
+    return bool(parts.hostname)
 
 
 @frozen
@@ -576,6 +588,27 @@ class CdpCrls:
         _log.info("CRL from {source} dropped from the CRL cache", source=checker.source)
 
 
+def _isCA(certificate: x509.Certificate) -> bool:
+    try:
+        return bool(certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except x509.ExtensionNotFound:
+        return False
+
+
+def _covers(checker: CrlChecker, certificate: x509.Certificate) -> bool:
+    """
+    Whether C{checker}'s configured CRL is the one for C{certificate}: a CA
+    of its trustpoint issued it, and, for an intermediate CA certificate,
+    the CRL in memory is that issuer's (a trustpoint holding a root and a
+    sub-CA with the sub-CA's CRL configured: the sub-CA itself is checked
+    against the root's CRL from its distribution point).
+    """
+    if not checker.issued(certificate):
+        return False
+    crl = checker.crl
+    return crl is None or crl.issuer == certificate.issuer or not _isCA(certificate)
+
+
 @implementer(IRevocationCheck)
 class RevocationChecks:
     """
@@ -606,7 +639,7 @@ class RevocationChecks:
         """
         covered = False
         for checker in self.checkers:
-            if checker.issued(certificate):
+            if _covers(checker, certificate):
                 covered = True
                 code = checker.refusal(certificate)
                 if code is not None:
