@@ -404,8 +404,8 @@ class _VerifyRecord:
             if self.observer is not None:
                 self.observer.verifying(max(depth, 1))
         if ok and (depth >= self._top or self.revocation is None or self.code is not None):
-            if ok and self.revocation is not None:
-                self._chain[depth] = _certificateDer(certificate)
+            if self.revocation is not None and self.code is None:
+                self._chain[depth] = _certificateDer(certificate)  # an issuer (or the anchor) of what follows
             return True
         der = _certificateDer(certificate)
         self._chain[depth] = der
