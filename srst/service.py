@@ -60,7 +60,7 @@ from srst.media.udpport import UDPReactor
 from srst.pki.ca import CertificateServer
 from srst.pki.commands import PkiTimer, registerPkiCommands
 from srst.pki.config import IdentityTrustpointConfig
-from srst.pki.crl import CrlChecker, CrlError, CrlService, loadCrlFile, registerCrlCommands
+from srst.pki.crl import CdpCrls, CdpPolicy, CrlChecker, CrlError, CrlService, loadCrlFile, registerCrlCommands
 from srst.pki.errors import CertificateServerError, TrustpointError
 from srst.pki.publication import CrlRenewal, CrlResource, crlPath
 from srst.pki.scepcommands import registerScepCommands
@@ -457,8 +457,15 @@ class RouterService(MultiService):
                        cacheSeconds=tp.crl.cacheDeleteAfterMinutes * 60.0 if tp.crl.cacheDeleteAfterMinutes else None)
             for tp in config.pki.phoneTrustpoints if tp.checksCrl and tp.crl is not None
         ]
-        if checkers:
-            self.crlService = CrlService(checkers)
+        # Certificates no configured CRL covers (all of them without crl:, those under an
+        # intermediate CA otherwise) are checked against the CRL of their distribution point.
+        policies = [
+            CdpPolicy(tp.name, self.phoneTrustpoints[tp.name].certificates, tp.crlOptional)
+            for tp in config.pki.phoneTrustpoints if tp.checksCrl
+        ]
+        cdp = CdpCrls(reactor, Agent(reactor)) if policies else None
+        if checkers or policies:
+            self.crlService = CrlService(checkers, policies, cdp)
             self.crlService.setName("crl")
             self.crlService.setServiceParent(self)
         self.credentialsFactory: CredentialsFactory | None = None
@@ -482,7 +489,7 @@ class RouterService(MultiService):
             runInThread=runInThread,
             timers=self._pkiTimers,
         )
-        registerCrlCommands(self.commands, checkers)
+        registerCrlCommands(self.commands, checkers, cdp)
         if self.controlPlane is not None:
             registerPolicingCommands(self.commands, self.controlPlane)
         self.crlRenewal: CrlRenewal | None = None

@@ -97,9 +97,11 @@ def makeCA(
     serial: int = 1,
     issuer: TestCA | None = None,
     basicConstraints: bool = True,
+    crlDistributionPoints: Sequence[str] = (),
 ) -> TestCA:
     """
-    A self-signed CA (or an intermediate signed by C{issuer}).  With
+    A self-signed CA (or an intermediate signed by C{issuer}, with
+    C{crlDistributionPoints} naming where the issuer's CRL is).  With
     C{basicConstraints=False} it has no extension at all, like the seed's
     CAPF certificate.
     """
@@ -121,6 +123,8 @@ def makeCA(
             x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
                           data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
                           encipher_only=False, decipher_only=False), critical=True)
+    if crlDistributionPoints:
+        builder = builder.add_extension(_distributionPoints(crlDistributionPoints), critical=False)
     signer = issuer.key if issuer else key
     certificate = builder.sign(signer, hashes.SHA256())
     return TestCA(certificate, key)
@@ -139,9 +143,11 @@ def issueCertificate(
     notAfter: datetime.datetime | None = None,
     serial: int | None = None,
     digitalSignature: bool = True,
+    crlDistributionPoints: Sequence[str] = (),
 ) -> tuple[x509.Certificate, Any]:
     """
-    An end-entity certificate from C{ca}.
+    An end-entity certificate from C{ca} (with C{crlDistributionPoints}: a
+    CRL Distribution Points extension, one point per URI).
 
     @return: (certificate, key).
     """
@@ -173,7 +179,14 @@ def issueCertificate(
     sans += [x509.IPAddress(ipaddress.ip_address(a)) for a in ipAddresses]
     if sans:
         builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+    if crlDistributionPoints:
+        builder = builder.add_extension(_distributionPoints(crlDistributionPoints), critical=False)
     return builder.sign(ca.key, hashes.SHA256()), key
+
+
+def _distributionPoints(uris: Sequence[str]) -> x509.CRLDistributionPoints:
+    return x509.CRLDistributionPoints([
+        x509.DistributionPoint([x509.UniformResourceIdentifier(uri)], None, None, None) for uri in uris])
 
 
 def makeServerCertificate(ca: TestCA, commonName: str = "branch-router", **kwargs: Any) -> tuple[x509.Certificate, Any]:

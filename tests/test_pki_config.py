@@ -166,6 +166,14 @@ class RevocationCheckConfigTests(SynchronousTestCase):
         self.assertTrue(tp.checksCrl)
         self.assertTrue(tp.crlOptional)
 
+    def test_crlWithoutSource(self):
+        """
+        C{revocation-check: crl} without C{crl:} loads: the certificates'
+        CRL Distribution Points are followed (as IOS does).
+        """
+        tp = loadString(self.phoneTrustpoint("revocation-check: crl")).pki.phoneTrustpoints[0]
+        self.assertEqual((tp.revocationCheck, tp.crl, tp.checksCrl, tp.crlOptional), (("crl",), None, True, False))
+
     def test_defaultNone(self):
         """
         Without C{revocation-check}, nothing is checked (as in the seed).
@@ -175,7 +183,7 @@ class RevocationCheckConfigTests(SynchronousTestCase):
 
     def test_errors(self):
         """
-        A bad method list, a missing CRL source and a non-http URL name their
+        A bad method list, two CRL sources and a non-http URL name their
         YAML paths; a bad single method keeps its old message.
         """
         cases = [
@@ -184,9 +192,6 @@ class RevocationCheckConfigTests(SynchronousTestCase):
              "expected crl, none, or a list such as [crl, none] (IOS revocation-check crl none)"),
             ("revocation-check: ocsp",
              "pki.trustpoints.capf.revocation-check: 'ocsp' is not allowed; expected one of: none, crl"),
-            ("revocation-check: crl",
-             "pki.trustpoints.capf.crl: missing; required with revocation-check crl: "
-             "{file: PATH} or {url: http://host[:port]/path}"),
             ("revocation-check: crl, crl: {url: 'ldap://ca/x.crl'}",
              "pki.trustpoints.capf.crl.url: 'ldap://ca/x.crl' is not allowed; "
              "expected an http:// URL with a host, such as http://10.1.1.22/srstcaserver.crl"),

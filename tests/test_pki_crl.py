@@ -15,6 +15,7 @@ from twisted.internet import reactor
 from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.interfaces import IHandshakeListener
 from twisted.internet.protocol import ClientFactory, Factory, Protocol
+from twisted.internet.ssl import CertificateOptions
 from twisted.internet.task import Clock
 from twisted.logger import formatEvent, globalLogPublisher
 from twisted.protocols.tls import TLSMemoryBIOFactory
@@ -28,8 +29,9 @@ from zope.interface import implementer
 from srst.pki._signing import buildCrl
 from srst.admin.commands import CommandError, CommandResult, CommandTable
 from srst.pki._time import iosTime
-from srst.pki.crl import CrlChecker, CrlError, RevocationChecks, loadCrlFile, registerCrlCommands
-from srst.pki.tls import phoneClientTLSOptions, serverTLSOptions
+from srst.pki.crl import (CdpCrls, CdpPolicy, CrlChecker, CrlError, RevocationChecks, loadCrlFile, registerCrlCommands,
+                          renderCrls)
+from srst.pki.tls import phoneClientTLSOptions, serverTLSOptions, trustRootFor
 from tests.pkihelpers import makeCA, makePhoneCertificate, makeServerCertificate
 
 CA = makeCA("CRL-CAPF")
@@ -91,13 +93,19 @@ class LoopbackTLS:
         testCase.addCleanup(self.port.stopListening)
 
     @inlineCallbacks
-    def connect(self, certificate: Any, key: Any) -> Any:
+    def connect(self, certificate: Any, key: Any, chain: Any = ()) -> Any:
         """
+        @param chain: the intermediate CA certificates the phone sends
+            after its own.
         @return: a L{Deferred} firing with the server's reason for refusing
             (a string) or C{None} when the handshake completed.
         """
         client = Side()
-        clientOptions = phoneClientTLSOptions([ROUTER_CA.certificate], certificate, key)
+        if chain:
+            clientOptions = CertificateOptions(privateKey=key, certificate=certificate, extraCertChain=list(chain),
+                                               trustRoot=trustRootFor([ROUTER_CA.certificate]))
+        else:
+            clientOptions = phoneClientTLSOptions([ROUTER_CA.certificate], certificate, key)
         factory = ClientFactory.forProtocol(lambda: client)
         reactor.connectTCP("127.0.0.1", self.port.getHost().port, TLSMemoryBIOFactory(clientOptions, True, factory))
         yield client.lost
@@ -368,3 +376,266 @@ class RequestCommandTests(TestCase):
                                      " cannot read the CRL: No such file or directory")
         error = self.assertRaises(CommandError, self.command, "crypto", "pki", "crl", "request", "7970")
         self.assertEqual(str(error), "Trustpoint 7970 has no CRL to request (revocation-check crl: capf)")
+
+
+class CrlSite:
+    """
+    CRLs published over real HTTP on 127.0.0.1: L{publish} puts one at a
+    path, L{url} names it.
+    """
+
+    def __init__(self, testCase: TestCase) -> None:
+        self.root = Resource()
+        site = Site(self.root)
+        site.noisy = False
+        self.port = reactor.listenTCP(0, site, interface="127.0.0.1")
+        testCase.addCleanup(self.port.stopListening)
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.port.getHost().port}/{name}"
+
+    def publish(self, name: str, ca: Any, revoked: dict[int, datetime.datetime], start: datetime.datetime,
+                signer: Any = None) -> None:
+        crl = buildCrl(signer or ca.key, ca.certificate, None, revoked, start - HOUR, start + 24 * HOUR)
+        self.root.putChild(name.encode("ascii"), Data(crl.public_bytes(Encoding.DER), "application/pkix-crl"))
+
+
+class DistributionPointTests(TestCase):
+    """
+    C{revocation-check crl} without C{crl:}: the CRL comes from the CRL
+    Distribution Point of the certificate checked, fetched over HTTP when a
+    handshake first names it; that handshake is refused (or accepted with a
+    warning under C{crl none}) and the next one is decided with the CRL.
+    """
+
+    def setUp(self):
+        self.clock = realTimeClock()
+        self.start = clockTime(self.clock)
+        self.site = CrlSite(self)
+        self.url = self.site.url("capf.crl")
+        self.revoked = makePhoneCertificate(CA, "0000000000D1", crlDistributionPoints=[self.url])
+        self.good = makePhoneCertificate(CA, "0000000000D2", crlDistributionPoints=[self.url])
+        self.site.publish("capf.crl", CA, {self.revoked[0].serial_number: self.start}, self.start)
+
+    def server(self, optional: bool = False, **kwargs: Any) -> tuple[LoopbackTLS, CdpCrls]:
+        cdp = CdpCrls(self.clock, Agent(reactor), **kwargs)
+        self.addCleanup(cdp.stop)
+        checks = RevocationChecks([], [CdpPolicy("capf", (CA.certificate,), optional)], cdp)
+        options = serverTLSOptions("sccp secure", ROUTER[0], ROUTER[1], [ROUTER_CA.certificate],
+                                   trustedCertificates=[CA.certificate], revocation=checks)
+        return LoopbackTLS(self, options), cdp
+
+    @inlineCallbacks
+    def test_fetchedOnFirstHandshake(self):
+        """
+        The first handshake naming the CDP URL is refused with "CRL
+        unavailable (fetching URL)" and starts the fetch; once fetched, a
+        revoked phone is refused and a good one accepted, and show crypto
+        pki crls lists the CRL with the URL as its source.
+        """
+        server, cdp = self.server()
+        self.assertEqual((yield server.connect(*self.good)), f"CRL unavailable (fetching {self.url})")
+        [checker] = cdp.checkers
+        yield checker.refresh()  # the fetch the handshake started
+        self.assertIsNone(checker.problem)
+        self.assertEqual((yield server.connect(*self.revoked)), "certificate revoked")
+        self.assertIsNone((yield server.connect(*self.good)))
+        shown = renderCrls(cdp.checkers)
+        self.assertIn(f"    Retrieved from CRL Distribution Point: \n      {self.url}\n", shown.text)
+        self.assertEqual(shown.data[0]["revoked"], [self.revoked[0].serial_number])
+
+    @inlineCallbacks
+    def test_optionalAcceptsWhileFetching(self):
+        """
+        Under revocation-check crl none the first handshake is accepted with
+        a warning naming the fetch; the next one is decided with the CRL.
+        """
+        lines = captureLog(self, "srst.pki.crl")
+        server, cdp = self.server(optional=True)
+        self.assertIsNone((yield server.connect(*self.revoked)))
+        yield cdp.checkers[0].refresh()
+        self.assertEqual((yield server.connect(*self.revoked)), "certificate revoked")
+        accepted = [line for line in lines if "accepted without a revocation check" in line]
+        self.assertEqual(accepted, ["Trustpoint capf: CN=SEP0000000000D1 accepted without a revocation check"
+                                    f" (revocation-check crl none): CRL unavailable (fetching {self.url})"])
+
+    @inlineCallbacks
+    def test_noDistributionPoint(self):
+        """
+        A certificate without an http:// CDP is refused with "no CRL
+        distribution point"; an ldap:// one is ignored with a log line.
+        """
+        lines = captureLog(self, "srst.pki.crl")
+        server, cdp = self.server()
+        bare = makePhoneCertificate(CA, "0000000000D3")
+        ldap = makePhoneCertificate(CA, "0000000000D4", crlDistributionPoints=["ldap://ca/CN=CAPF"])
+        self.assertEqual((yield server.connect(*bare)), "no CRL distribution point")
+        self.assertEqual((yield server.connect(*ldap)), "no CRL distribution point")
+        self.assertEqual(cdp.checkers, ())
+        self.assertIn("Trustpoint capf: CRL distribution point ldap://ca/CN=CAPF of CN=SEP0000000000D4 ignored"
+                      " (only http:// is fetched)", lines)
+
+    @inlineCallbacks
+    def test_verifiedAgainstIssuer(self):
+        """
+        A CRL at the CDP URL not signed by the certificate's issuer is not
+        used: the phone is refused with "CRL unavailable" and the problem
+        says why.
+        """
+        self.site.publish("capf.crl", CA, {}, self.start, signer=OTHER.key)
+        server, cdp = self.server()
+        yield server.connect(*self.good)
+        [checker] = cdp.checkers
+        yield checker.refresh()
+        self.assertEqual(checker.problem, "bad signature: not signed by the key of "
+                         + CA.certificate.subject.rfc4514_string())
+        self.assertEqual((yield server.connect(*self.good)), "CRL unavailable")
+
+    @inlineCallbacks
+    def test_boundedCache(self):
+        """
+        The cache keeps at most maxCrls CRLs: the least recently used one
+        is dropped (and stops refreshing) for a new URL.
+        """
+        other = self.site.url("other.crl")
+        self.site.publish("other.crl", CA, {}, self.start)
+        elsewhere = makePhoneCertificate(CA, "0000000000D5", crlDistributionPoints=[other])
+        lines = captureLog(self, "srst.pki.crl")
+        server, cdp = self.server(maxCrls=1)
+        yield server.connect(*self.good)
+        [first] = cdp.checkers
+        yield first.refresh()
+        self.assertEqual((yield server.connect(*elsewhere)), f"CRL unavailable (fetching {other})")
+        self.assertEqual([checker.source for checker in cdp.checkers], [other])
+        self.assertIn(f"CRL from {self.url} dropped from the CRL cache", lines)
+        yield cdp.checkers[0].refresh()
+        self.assertEqual((yield server.connect(*self.good)), f"CRL unavailable (fetching {self.url})")
+
+    @inlineCallbacks
+    def test_boundedBytes(self):
+        """
+        Past maxTotalBytes of CRLs, the least recently used is dropped once
+        a new one is in.
+        """
+        other = self.site.url("other.crl")
+        self.site.publish("other.crl", CA, {}, self.start)
+        elsewhere = makePhoneCertificate(CA, "0000000000D5", crlDistributionPoints=[other])
+        server, cdp = self.server(maxTotalBytes=300)
+        yield server.connect(*self.good)
+        yield cdp.checkers[0].refresh()
+        self.assertLess(len(cdp.checkers[0].crl.public_bytes(Encoding.DER)), 300)
+        yield server.connect(*elsewhere)
+        yield cdp.checkers[-1].refresh()
+        self.assertEqual([checker.source for checker in cdp.checkers], [other])
+
+
+ROOT = makeCA("CRL-ROOT")
+
+
+class IntermediateTests(TestCase):
+    """
+    A phone chain root -> sub-CA -> LSC: every certificate below the anchor
+    is checked against its issuer's CRL, so a revoked sub-CA refuses every
+    phone under it.
+    """
+
+    def setUp(self):
+        self.clock = realTimeClock()
+        self.start = clockTime(self.clock)
+        self.site = CrlSite(self)
+        self.rootUrl = self.site.url("root.crl")
+        self.subUrl = self.site.url("sub.crl")
+        self.sub = makeCA("CRL-SUB", issuer=ROOT, serial=7, crlDistributionPoints=[self.rootUrl])
+        self.phone = makePhoneCertificate(self.sub, "0000000000E1", crlDistributionPoints=[self.subUrl])
+        self.site.publish("sub.crl", self.sub, {}, self.start)
+
+    def server(self, checkers: Any = ()) -> tuple[LoopbackTLS, CdpCrls]:
+        cdp = CdpCrls(self.clock, Agent(reactor))
+        self.addCleanup(cdp.stop)
+        checks = RevocationChecks(checkers, [CdpPolicy("capf", (ROOT.certificate,))], cdp)
+        options = serverTLSOptions("sccp secure", ROUTER[0], ROUTER[1], [ROUTER_CA.certificate],
+                                   trustedCertificates=[ROOT.certificate], revocation=checks)
+        return LoopbackTLS(self, options), cdp
+
+    @inlineCallbacks
+    def connect(self, server: LoopbackTLS) -> Any:
+        """The phone connects, sending its sub-CA after its LSC."""
+        return (yield server.connect(*self.phone, chain=[self.sub.certificate]))
+
+    @inlineCallbacks
+    def test_revokedSubCa(self):
+        """
+        The sub-CA on the root's CRL (its CDP): the phone under it is
+        refused with "certificate revoked" at depth 1.
+        """
+        self.site.publish("root.crl", ROOT, {self.sub.certificate.serial_number: self.start}, self.start)
+        server, cdp = self.server()
+        self.assertEqual((yield self.connect(server)), f"CRL unavailable (fetching {self.rootUrl})")
+        yield cdp.checkers[-1].refresh()
+        self.assertEqual((yield self.connect(server)), "certificate revoked")
+        self.assertEqual(server.options.handshakeFailure(server.servers[-1].tlsTransport, None).depth, 1)
+        self.assertEqual([checker.source for checker in cdp.checkers], [self.rootUrl])
+
+    @inlineCallbacks
+    def test_goodChainChecksBothLevels(self):
+        """
+        Neither revoked: both CRLs are fetched (the sub-CA's from the root's
+        CDP, the phone's from the sub-CA's) and the phone is accepted; once
+        the sub-CA's CRL lists the phone, it is refused.
+        """
+        self.site.publish("root.crl", ROOT, {}, self.start)
+        server, cdp = self.server()
+        self.assertEqual((yield self.connect(server)), f"CRL unavailable (fetching {self.rootUrl})")
+        yield cdp.checkers[-1].refresh()
+        self.assertEqual((yield self.connect(server)), f"CRL unavailable (fetching {self.subUrl})")
+        yield cdp.checkers[-1].refresh()
+        self.assertIsNone((yield self.connect(server)))
+        self.assertEqual([checker.source for checker in cdp.checkers], [self.rootUrl, self.subUrl])
+        self.site.publish("sub.crl", self.sub, {self.phone[0].serial_number: self.start}, self.start)
+        yield cdp.checkers[-1].refresh()
+        self.assertEqual((yield self.connect(server)), "certificate revoked")
+
+    @inlineCallbacks
+    def test_configuredCrlCoversSubCa(self):
+        """
+        With a configured CRL of the root (crl: file) listing the sub-CA,
+        the phone is refused "certificate revoked" at once, without a fetch.
+        """
+        directory = self.mktemp()
+        os.makedirs(directory)
+        crl = buildCrl(ROOT.key, ROOT.certificate, None, {self.sub.certificate.serial_number: self.start},
+                       self.start - HOUR, self.start + 24 * HOUR)
+        path = os.path.join(directory, "root.crl")
+        with open(path, "wb") as f:
+            f.write(crl.public_bytes(Encoding.PEM))
+        checker = CrlChecker("capf", [ROOT.certificate], self.clock, file=path)
+        checker.start()
+        self.addCleanup(checker.stop)
+        server, cdp = self.server([checker])
+        self.assertEqual((yield self.connect(server)), "certificate revoked")
+        self.assertEqual(cdp.checkers, ())
+
+    @inlineCallbacks
+    def test_configuredSubCaCrl(self):
+        """
+        A trustpoint holding the root and the sub-CA with the sub-CA's CRL
+        configured: the phone is checked against it, and the sub-CA itself
+        (not covered by its own CRL) against the root's CRL from its CDP.
+        """
+        self.site.publish("root.crl", ROOT, {}, self.start)
+        directory = self.mktemp()
+        os.makedirs(directory)
+        crl = buildCrl(self.sub.key, self.sub.certificate, None, {self.phone[0].serial_number: self.start},
+                       self.start - HOUR, self.start + 24 * HOUR)
+        path = os.path.join(directory, "sub.crl")
+        with open(path, "wb") as f:
+            f.write(crl.public_bytes(Encoding.PEM))
+        checker = CrlChecker("capf", [ROOT.certificate, self.sub.certificate], self.clock, file=path)
+        checker.start()
+        self.addCleanup(checker.stop)
+        server, cdp = self.server([checker])
+        self.assertEqual((yield self.connect(server)), f"CRL unavailable (fetching {self.rootUrl})")
+        yield cdp.checkers[-1].refresh()
+        self.assertEqual((yield self.connect(server)), "certificate revoked")
+        self.assertEqual(server.options.handshakeFailure(server.servers[-1].tlsTransport, None).depth, 0)
+        self.assertEqual([checker.source for checker in cdp.checkers], [self.rootUrl])

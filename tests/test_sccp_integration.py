@@ -8,6 +8,7 @@ import datetime
 import io
 import json
 import os
+from types import SimpleNamespace
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, DeferredList, gatherResults, succeed
@@ -17,6 +18,9 @@ from twisted.internet.threads import deferToThread
 from cryptography.hazmat.primitives.serialization import Encoding
 from twisted.logger import LogLevel, formatEvent, globalLogPublisher
 from twisted.trial.unittest import TestCase
+from twisted.web.resource import Resource
+from twisted.web.server import Site
+from twisted.web.static import Data
 
 from srst.admin.render import formatIOSDebugLine
 from srst.pki._signing import buildCrl
@@ -30,7 +34,7 @@ from srst.tools.cli import main as cliMain
 from srst.tools.lsc import issueLSC
 from tests.callhelpers import waitFor
 from tests.debughelpers import normalise, seedSample
-from tests.pkihelpers import iosChainText, makeCA, seedChainText, writePem
+from tests.pkihelpers import iosChainText, makeCA, makePhoneCertificate, seedChainText, writePem
 from tests.routerhelpers import (SECURE_CMF_HEAD, bounded, freePort, routerYaml, runCommand, startRouter, stateDirectory,
                                  within)
 from tests.test_sccp_station import registerMessage
@@ -503,11 +507,13 @@ class RevocationTests(TestCase):
     def startRouter(self, crl, revocation="crl"):
         """
         Start a router whose phone trustpoint "capf" (PHONE_CA) checks the
-        CRL C{crl} (YAML flow text).
+        CRL C{crl} (YAML flow text), or with C{None} the CRL Distribution
+        Points of the phone certificates.
         """
         stateDir = stateDirectory(self)
         capf = writePem(stateDir, "capf.pem", PHONE_CA.certificate)
-        entry = f"capf: {{certificates: [{capf}], revocation-check: {revocation}, crl: {crl}}}"
+        source = f", crl: {crl}" if crl is not None else ""
+        entry = f"capf: {{certificates: [{capf}], revocation-check: {revocation}{source}}}"
         text = routerYaml(stateDir, extra=CMF.format(maxEphones=10)).replace(
             '"7970": {certificates:', entry + '\n    "7970": {certificates:')
         self.service = yield startRouter(self, text)
@@ -571,6 +577,39 @@ class RevocationTests(TestCase):
             f"    CRL size is {len(crl.public_bytes(Encoding.DER))} bytes",
             "    CRL is stored in parent trustpoint capf, 1 revoked",
         ])
+
+    @bounded
+    def test_distributionPointFollowed(self):
+        """
+        revocation-check crl without crl: the phone's first attempt starts
+        the fetch of its certificate's CDP URL and is refused ("CRL
+        unavailable (fetching URL)"); its next attempt is decided with the
+        fetched CRL, and show crypto pki crls names the URL.
+        """
+        root = Resource()
+        site = Site(root)
+        site.noisy = False
+        port = reactor.listenTCP(0, site, interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        url = f"http://127.0.0.1:{port.getHost().port}/capf.crl"
+        revoked, good = (SimpleNamespace(**dict(zip(("certificate", "privateKey"), makePhoneCertificate(
+            PHONE_CA, mac, crlDistributionPoints=[url])))) for mac in ("0000000000D5", "0000000000D6"))
+        start = now()
+        crl = buildCrl(PHONE_CA.key, PHONE_CA.certificate, None, {revoked.certificate.serial_number: start},
+                       start - datetime.timedelta(hours=1), start + datetime.timedelta(days=1))
+        root.putChild(b"capf.crl", Data(crl.public_bytes(Encoding.DER), "application/pkix-crl"))
+        logged = self.captureLog()
+        yield self.startRouter(None)
+        yield self.assertRefused(self.phone(good, "0000000000D6"), f"CRL unavailable (fetching {url})", logged)
+        [checker] = self.service.crlService.checks.cdp.checkers
+        yield checker.refresh()  # the fetch the refused handshake started
+        yield within(self.phone(good, "0000000000D6").whenRegistered(), "SEP0000000000D6 to register")
+        refused = self.phone(revoked, "0000000000D5")
+        yield within(refused.whenDisconnected(), "SEP0000000000D5 to be disconnected (certificate revoked)")
+        self.assertIsNone(refused.registeredAt)
+        self.assertEqual(self.service.skinnyFactories[1].handshakeFailures["certificate revoked"], 1)
+        shown = yield runCommand(self.service, "show", "crypto", "pki", "crls")
+        self.assertIn(f"    Retrieved from CRL Distribution Point: \n      {url}\n", shown.text)
 
     @bounded
     def test_unreachableCrl(self):

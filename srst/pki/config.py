@@ -128,6 +128,7 @@ class PhoneTrustpointConfig:
     certificates: tuple[str, ...]
     revocationCheck: tuple[str, ...] = ("none",)
     crl: CrlSourceConfig | None = None
+    """The configured CRL, or C{None}: the CRL Distribution Points of the certificates are followed."""
 
     @property
     def checksCrl(self) -> bool:
@@ -252,10 +253,7 @@ def _readRevocationCheck(tp: Reader) -> tuple[str, ...]:
 def _readCrlSource(tp: Reader, methods: tuple[str, ...]) -> CrlSourceConfig | None:
     source = tp.optionalChild("crl")
     if source is None:
-        if methods[0] == "crl":
-            tp.problems.append(ConfigProblem.because(
-                tp.sub("crl"), "missing; required with revocation-check crl: {file: PATH} or {url: http://host[:port]/path}"))
-        return None
+        return None  # revocation-check crl without crl: follows the certificates' CRL Distribution Points
     path = source.string("file")
     url = source.string("url")
     cache = source.integer("cache-delete-after", None, 1, 43200)

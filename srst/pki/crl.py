@@ -20,13 +20,27 @@ rate-limited warning says so.
 C{crypto pki crl request <trustpoint>} (IOS's command of that name) fetches
 or re-reads a trustpoint's CRL at once (L{CrlChecker.refreshNow}), instead
 of waiting for the refresh timer.
+
+A trustpoint that checks CRLs without a configured source follows the CRL
+Distribution Points of the certificates it checks, as IOS does: a
+L{CdpCrls} cache keeps one L{CrlChecker} per (C{http://} URL, issuing CA),
+fetched when a handshake first names the URL and then refreshed like a
+configured CRL.  The verify callback cannot wait for a fetch: the handshake
+that starts it is refused (C{CRL unavailable (fetching URL)}, or accepted
+with the warning under C{crl none}), and the phone's next attempt is decided
+with the fetched CRL.  Every certificate of the phone's chain below the
+trust anchor is checked, so a revoked intermediate CA refuses every phone
+under it.
 """
 
 from __future__ import annotations
 
 import datetime
+from collections import OrderedDict
 from typing import Any, Sequence
+from urllib.parse import urlsplit
 
+from attrs import frozen
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from twisted.internet.defer import Deferred, gatherResults, succeed
@@ -45,15 +59,18 @@ from srst.admin.commands import CommandError, CommandResult, CommandTable
 from srst.lograte import LogLimiter
 from srst.pki._time import iosTime
 from srst.pki.tls import (
+    CRL_UNAVAILABLE,
     X509_V_ERR_CERT_REVOKED,
     X509_V_ERR_CRL_HAS_EXPIRED,
     X509_V_ERR_UNABLE_TO_GET_CRL,
     IRevocationCheck,
+    Refusal,
 )
+from srst.pki.trust import certificateDer
 
 __all__ = [
-    "CrlChecker", "CrlError", "CrlService", "RevocationChecks", "loadCrlFile", "parseCrl", "registerCrlCommands",
-    "renderCrls", "requestCrl", "verifyCrl",
+    "CdpCrls", "CdpPolicy", "CrlChecker", "CrlError", "CrlService", "RevocationChecks", "distributionPoints",
+    "loadCrlFile", "parseCrl", "registerCrlCommands", "renderCrls", "requestCrl", "verifyCrl",
 ]
 
 _log = Logger(namespace="srst.pki.crl")
@@ -72,6 +89,18 @@ FETCH_TIMEOUT_SECONDS = 30.0
 
 MAX_CRL_BYTES = 4 * 1024 * 1024
 """The largest CRL read from a file or accepted over HTTP."""
+
+CDP_MAX_CRLS = 32
+"""The most CRLs fetched from CRL Distribution Points kept at once."""
+
+CDP_MAX_CRL_BYTES = 1024 * 1024
+"""The largest CRL accepted from a CRL Distribution Point."""
+
+CDP_MAX_TOTAL_BYTES = 8 * 1024 * 1024
+"""The most bytes (DER) of CDP-fetched CRLs kept at once."""
+
+NO_CDP = "no CRL distribution point"
+"""The refusal of a certificate without an http:// CDP under C{revocation-check crl} without C{crl:}."""
 
 
 
@@ -233,6 +262,11 @@ class CrlChecker:
         self._fetching: Deferred[None] | None = None
         self._running = False
         self._limiter = LogLimiter(clock)
+
+    @property
+    def fetching(self) -> bool:
+        """Whether a fetch is under way."""
+        return self._fetching is not None
 
     @property
     def source(self) -> str:
@@ -411,25 +445,239 @@ class CrlChecker:
         return None
 
 
+def distributionPoints(certificate: x509.Certificate) -> tuple[list[str], list[str]]:
+    """
+    The CRL Distribution Points of C{certificate}.
+
+    @return: its C{http://} URLs with a host, in order, and its other URIs
+        (C{ldap://} and the like, which srst does not fetch).
+    """
+    try:
+        extension = certificate.extensions.get_extension_for_class(x509.CRLDistributionPoints)
+    except x509.ExtensionNotFound:
+        return [], []
+    http: list[str] = []
+    other: list[str] = []
+    for point in extension.value:
+        for name in point.full_name or ():
+            if isinstance(name, x509.UniformResourceIdentifier):
+                (http if _fetchable(name.value) else other).append(name.value)
+    return http, other
+
+
+def _fetchable(uri: str) -> bool:
+    if not uri.isascii() or not uri.lower().startswith("http://"):
+        return False
+    try:
+        parts = urlsplit(uri)
+        parts.port
+    except ValueError:
+        return False
+    return bool(parts.hostname)
+
+
+@frozen
+class CdpPolicy:
+    """
+    A phone trustpoint that checks CRLs, for the certificates its configured
+    CRL (if any) does not cover: those are checked against the CRL of their
+    CRL Distribution Point.
+
+    @ivar trustpoint: its name.
+    @ivar caCertificates: its CA certificates (the anchors it answers for).
+    @ivar optional: C{revocation-check crl none}.
+    """
+
+    trustpoint: str
+    caCertificates: tuple[x509.Certificate, ...]
+    optional: bool = False
+
+
+def _acceptWithoutCrl(limiter: LogLimiter, trustpoint: str, certificate: x509.Certificate, why: str) -> None:
+    limiter.warn(_log, trustpoint, "certificates accepted without a CRL",
+                 "Trustpoint {trustpoint}: {subject} accepted without a revocation check"
+                 " (revocation-check crl none): {why}",
+                 trustpoint=trustpoint, subject=certificate.subject.rfc4514_string(), why=why)
+
+
+class CdpCrls:
+    """
+    The CRLs fetched from the CRL Distribution Points of phone certificates
+    (and intermediate CAs): one L{CrlChecker} per (URL, issuing CA), each
+    verified against that CA and refreshed before its C{nextUpdate}.
+
+    The cache is bounded: at most C{maxCrls} CRLs of at most C{crlMaxBytes}
+    each, and at most C{maxTotalBytes} in all; the least recently used one
+    goes (and stops refreshing) to make room.
+    """
+
+    def __init__(self, clock: IReactorTime, agent: IAgent, *, maxCrls: int = CDP_MAX_CRLS,
+                 crlMaxBytes: int = CDP_MAX_CRL_BYTES, maxTotalBytes: int = CDP_MAX_TOTAL_BYTES) -> None:
+        """
+        @param clock: the timer and the time of day.
+        @param agent: fetches the C{http://} URLs.
+        @param maxCrls: the most CRLs kept.
+        @param crlMaxBytes: the largest CRL accepted.
+        @param maxTotalBytes: the most bytes of CRLs kept.
+        """
+        self.clock = clock
+        self.agent = agent
+        self.maxCrls = maxCrls
+        self.crlMaxBytes = crlMaxBytes
+        self.maxTotalBytes = maxTotalBytes
+        self._checkers: OrderedDict[tuple[str, bytes], CrlChecker] = OrderedDict()
+        self._sizes: dict[tuple[str, bytes], int] = {}
+        self._limiter = LogLimiter(clock)
+        self._running = True
+
+    @property
+    def checkers(self) -> tuple[CrlChecker, ...]:
+        """The CRLs kept, least recently used first."""
+        return tuple(self._checkers.values())
+
+    def stop(self) -> None:
+        """Stop refreshing every CRL and forget them."""
+        self._running = False
+        for checker in self._checkers.values():
+            checker.stop()
+        self._checkers.clear()
+        self._sizes.clear()
+        self._limiter.stop()
+
+    def start(self) -> None:
+        """Fetch CRLs again after L{stop} (a new cache fetches from its creation)."""
+        self._running = True
+        self._limiter.start()
+
+    def refusal(self, certificate: x509.Certificate, issuer: x509.Certificate,
+                policy: CdpPolicy) -> int | Refusal | None:
+        """
+        Check C{certificate} against the CRL of its first C{http://} CRL
+        Distribution Point, issued by C{issuer}.
+
+        @return: the refusal, or C{None} to accept it.
+        """
+        urls, others = distributionPoints(certificate)
+        if others:
+            self._limiter.info(_log, policy.trustpoint, "non-http CRL distribution points ignored",
+                               "Trustpoint {trustpoint}: CRL distribution point {uris} of {subject} ignored"
+                               " (only http:// is fetched)",
+                               trustpoint=policy.trustpoint, uris=", ".join(others),
+                               subject=certificate.subject.rfc4514_string())
+        if not urls:
+            return self._unavailable(policy, certificate, Refusal(X509_V_ERR_UNABLE_TO_GET_CRL, NO_CDP), NO_CDP)
+        url = urls[0]
+        key = (url, certificateDer(issuer))
+        checker = self._checkers.get(key)
+        if checker is None:
+            if not self._running:
+                return self._unavailable(policy, certificate, X509_V_ERR_UNABLE_TO_GET_CRL, "not running")
+            checker = self._add(key, policy, issuer)
+        self._checkers.move_to_end(key)
+        if checker.crl is None and checker.fetching:
+            reason = f"{CRL_UNAVAILABLE} (fetching {url})"
+            return self._unavailable(policy, certificate, Refusal(X509_V_ERR_UNABLE_TO_GET_CRL, reason), reason)
+        code = checker.refusal(certificate)
+        if code is None or code == X509_V_ERR_CERT_REVOKED:
+            return code
+        return self._unavailable(policy, certificate, code, checker.problem or "the CRL has expired")
+
+    def _unavailable(self, policy: CdpPolicy, certificate: x509.Certificate, refusal: int | Refusal,
+                     why: str) -> int | Refusal | None:
+        if not policy.optional:
+            return refusal
+        _acceptWithoutCrl(self._limiter, policy.trustpoint, certificate, why)
+        return None
+
+    def _add(self, key: tuple[str, bytes], policy: CdpPolicy, issuer: x509.Certificate) -> CrlChecker:
+        while len(self._checkers) >= self.maxCrls:
+            self._evict()
+        checker = CrlChecker(policy.trustpoint, [issuer], self.clock, url=key[0], agent=self.agent,
+                             maxBytes=self.crlMaxBytes)
+        self._checkers[key] = checker
+        self._sizes[key] = 0
+
+        def fetched(result: None) -> None:
+            if self._checkers.get(key) is not checker:
+                return
+            crl = checker.crl
+            self._sizes[key] = len(crl.public_bytes(Encoding.DER)) if crl is not None else 0
+            while sum(self._sizes.values()) > self.maxTotalBytes and len(self._checkers) > 1:
+                if next(iter(self._checkers)) == key:
+                    self._checkers.move_to_end(key)
+                self._evict()
+
+        checker.start().addCallback(fetched)
+        return checker
+
+    def _evict(self) -> None:
+        key, checker = self._checkers.popitem(last=False)
+        self._sizes.pop(key, None)
+        checker.stop()
+        _log.info("CRL from {source} dropped from the CRL cache", source=checker.source)
+
+
+def _isCA(certificate: x509.Certificate) -> bool:
+    try:
+        return bool(certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except x509.ExtensionNotFound:
+        return False
+
+
+def _covers(checker: CrlChecker, certificate: x509.Certificate) -> bool:
+    """
+    Whether C{checker}'s configured CRL is the one for C{certificate}: a CA
+    of its trustpoint issued it, and, for an intermediate CA certificate,
+    the CRL in memory is that issuer's (a trustpoint holding a root and a
+    sub-CA with the sub-CA's CRL configured: the sub-CA itself is checked
+    against the root's CRL from its distribution point).
+    """
+    if not checker.issued(certificate):
+        return False
+    crl = checker.crl
+    return crl is None or crl.issuer == certificate.issuer or not _isCA(certificate)
+
+
 @implementer(IRevocationCheck)
 class RevocationChecks:
     """
-    The revocation check of a TLS listener: each phone certificate against
-    the CRL of the trustpoint that issued it.
+    The revocation check of a TLS listener: each certificate of a phone's
+    chain below the trust anchor against the CRL of the trustpoint that
+    issued it, or else, for a trustpoint that checks CRLs, against the CRL
+    of its CRL Distribution Point.
     """
 
-    def __init__(self, checkers: Sequence[CrlChecker]) -> None:
+    def __init__(self, checkers: Sequence[CrlChecker], policies: Sequence[CdpPolicy] = (),
+                 cdp: CdpCrls | None = None) -> None:
+        """
+        @param checkers: the configured CRLs.
+        @param policies: the trustpoints that check CRLs (with C{cdp}).
+        @param cdp: the CDP-fetched CRLs.
+        """
         self.checkers = tuple(checkers)
+        self.policies = tuple(policies)
+        self.cdp = cdp
 
-    def refusal(self, certificate: x509.Certificate) -> int | None:
+    def refusal(self, certificate: x509.Certificate, issuer: x509.Certificate | None = None,
+                anchor: x509.Certificate | None = None) -> int | Refusal | None:
         """
-        @return: the first refusal of a trustpoint that issued C{certificate}, or C{None}.
+        @return: the first refusal of a configured CRL that covers
+            C{certificate}; when none covers it, the refusal of the CRL of its
+            distribution point if the trustpoint of C{anchor} checks CRLs;
+            or C{None}.
         """
+        covered = False
         for checker in self.checkers:
-            if checker.issued(certificate):
+            if _covers(checker, certificate):
+                covered = True
                 code = checker.refusal(certificate)
                 if code is not None:
                     return code
+        if covered or self.cdp is None or issuer is None:
+            return None
+        for policy in self.policies:
+            if anchor in policy.caCertificates or (anchor is None and issuer in policy.caCertificates):
+                return self.cdp.refusal(certificate, issuer, policy)
         return None
 
 
@@ -442,13 +690,16 @@ class CrlService(Service):
         checker's first load or fetch has ended.
     """
 
-    def __init__(self, checkers: Sequence[CrlChecker]) -> None:
-        self.checks = RevocationChecks(checkers)
+    def __init__(self, checkers: Sequence[CrlChecker], policies: Sequence[CdpPolicy] = (),
+                 cdp: CdpCrls | None = None) -> None:
+        self.checks = RevocationChecks(checkers, policies, cdp)
         self.firstAttempts: Deferred[object] = succeed(None)
 
     def startService(self) -> None:
         """Load or fetch every CRL and keep them current."""
         Service.startService(self)
+        if self.checks.cdp is not None:
+            self.checks.cdp.start()
         self.firstAttempts = gatherResults([checker.start() for checker in self.checks.checkers])
 
     def stopService(self) -> None:
@@ -456,6 +707,8 @@ class CrlService(Service):
         Service.stopService(self)
         for checker in self.checks.checkers:
             checker.stop()
+        if self.checks.cdp is not None:
+            self.checks.cdp.stop()
 
 
 def renderCrls(checkers: Sequence[CrlChecker]) -> CommandResult:
@@ -523,10 +776,15 @@ def requestCrl(checkers: Sequence[CrlChecker], trustpoint: str) -> Deferred[Comm
     return checker.refreshNow().addCallback(done)
 
 
-def registerCrlCommands(table: CommandTable, checkers: Sequence[CrlChecker]) -> None:
+def registerCrlCommands(table: CommandTable, checkers: Sequence[CrlChecker], cdp: CdpCrls | None = None) -> None:
     """
-    Register C{show crypto pki crls} and C{crypto pki crl request <trustpoint>}.
+    Register C{show crypto pki crls} (the configured CRLs, then those
+    fetched from CRL Distribution Points, C{cdp}) and C{crypto pki crl
+    request <trustpoint>} (the configured ones).
     """
-    table.add("show crypto pki crls", lambda: renderCrls(checkers), "CRLs of the phone trustpoints")
+    def show() -> CommandResult:
+        return renderCrls(tuple(checkers) + (cdp.checkers if cdp is not None else ()))
+
+    table.add("show crypto pki crls", show, "CRLs of the phone trustpoints")
     table.add("crypto pki crl request <trustpoint>", lambda trustpoint: requestCrl(checkers, trustpoint),
               "fetch a trustpoint's CRL now")

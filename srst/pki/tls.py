@@ -214,19 +214,39 @@ X509_V_ERR_CRL_HAS_EXPIRED = 12
 X509_V_ERR_CERT_REVOKED = 23
 
 
+@frozen
+class Refusal:
+    """
+    A revocation refusal with its own words (rather than the code's reason).
+
+    @ivar code: the X509_V_ERR code.
+    @ivar reason: the reason logged and counted, such as C{"CRL unavailable
+        (fetching http://...)"}.
+    """
+
+    code: int
+    reason: str
+
+
 class IRevocationCheck(Interface):
     """
     Decides whether a peer certificate that OpenSSL verified is revoked
     (IOS C{revocation-check}); see L{srst.pki.crl}.
     """
 
-    def refusal(certificate: x509.Certificate) -> int | None:
+    def refusal(certificate: x509.Certificate, issuer: x509.Certificate | None = None,
+                anchor: x509.Certificate | None = None) -> int | Refusal | None:
         """
-        @param certificate: the peer's own certificate (chain depth 0),
-            already verified against the trust anchors.
+        @param certificate: a certificate of the peer's chain below the
+            trust anchor (the peer's own, or an intermediate CA), already
+            verified by OpenSSL.
+        @param issuer: the certificate that issued it (the next one up the
+            verified chain).
+        @param anchor: the trust anchor at the top of that chain.
         @return: the X509_V_ERR code that refuses it
             (L{X509_V_ERR_CERT_REVOKED}, L{X509_V_ERR_UNABLE_TO_GET_CRL},
-            L{X509_V_ERR_CRL_HAS_EXPIRED}), or C{None} to accept it.
+            L{X509_V_ERR_CRL_HAS_EXPIRED}) or a L{Refusal} with its words,
+            or C{None} to accept it.
         """
 
 _SSL_ERRORS: tuple[tuple[str, str], ...] = (
@@ -330,12 +350,15 @@ class IHandshakeObserver(Interface):
         """
 
 
-def _revocationRefusal(revocation: IRevocationCheck, der: bytes) -> int | None:
+def _revocationRefusal(revocation: IRevocationCheck, der: bytes, issuerDer: bytes | None,
+                       anchorDer: bytes | None) -> int | Refusal | None:
     try:
         certificate = certificateFromDer(der)
+        issuer = certificateFromDer(issuerDer) if issuerDer is not None else None
+        anchor = certificateFromDer(anchorDer) if anchorDer is not None else None
     except ValueError:
         return 28  # X509_V_ERR_CERT_REJECTED: cannot be checked, so not trusted
-    return revocation.refusal(certificate)
+    return revocation.refusal(certificate, issuer, anchor)
 
 
 class _VerifyRecord:
@@ -356,11 +379,14 @@ class _VerifyRecord:
         self.unmarkedAnchors = unmarkedAnchors
         self.revocation = revocation
         self.code: int | None = None
+        self.reason: str | None = None
         self.depth: int | None = None
         self.subject: str | None = None
         self.observer: IHandshakeObserver | None = None
         self._verifying = False
         self._done = False
+        self._top = 0
+        self._chain: dict[int, bytes] = {}
 
     def info(self, connection: SSL.Connection, where: int, ret: int) -> None:
         """The OpenSSL info callback: tell the observer of each handshake step that wants more bytes."""
@@ -374,17 +400,25 @@ class _VerifyRecord:
         if not self._verifying:
             # OpenSSL calls first for the top of the chain: depth certificates lie below the anchor.
             self._verifying = True
+            self._top = depth
             if self.observer is not None:
                 self.observer.verifying(max(depth, 1))
-        if ok and (depth > 0 or self.revocation is None or self.code is not None):
+        if ok and (depth >= self._top or self.revocation is None or self.code is not None):
+            if self.revocation is not None and self.code is None:
+                self._chain[depth] = _certificateDer(certificate)  # an issuer (or the anchor) of what follows
             return True
         der = _certificateDer(certificate)
+        self._chain[depth] = der
         if ok:
-            # The phone's own certificate verified: is it revoked?
-            refusal = _revocationRefusal(self.revocation, der) if self.revocation is not None else None
+            # A certificate below the anchor (the phone's own or an intermediate CA) verified: is it revoked?
+            refusal = _revocationRefusal(self.revocation, der, self._chain.get(depth + 1),
+                                         self._chain.get(self._top)) if self.revocation is not None else None
             if refusal is None:
                 return True
-            code = refusal
+            if isinstance(refusal, Refusal):
+                code, self.reason = refusal.code, refusal.reason
+            else:
+                code = refusal
         elif depth > 0 and code in _FORGIVEN_FOR_ANCHORS and der in self.unmarkedAnchors:
             return True
         if self.code is None:
@@ -493,7 +527,7 @@ class ServerTLSOptions:
         described = describeSSLError(reason)
         if record is not None and record.code is not None:
             name, meaning = VERIFY_ERRORS.get(record.code, (f"X509_V_ERR {record.code}", CERTIFICATE_REJECTED))
-            return HandshakeFailure(meaning, record.code, record.depth, record.subject,
+            return HandshakeFailure(record.reason or meaning, record.code, record.depth, record.subject,
                                     f"{name} at depth {record.depth}; {described.detail}")
         return described
 
