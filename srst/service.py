@@ -893,7 +893,8 @@ class RouterService(MultiService):
         assert config.url is not None
         enrollment = ScepEnrollment(config.name, config.url, config.fingerprint, config.password,
                                     agent=Agent(self.reactor), clock=self.reactor, now=self.now,
-                                    configPath=f"pki.trustpoints.{config.name}.enrollment")
+                                    configPath=f"pki.trustpoints.{config.name}.enrollment",
+                                    pollInterval=config.retryPeriod * 60, pollLimit=config.retryCount)
         if not (await self.runInThread(identity.load)):
             self.log.info("trustpoint {name}: enrolling over SCEP with {url}", name=config.name, url=config.url)
             await enrollment.enroll(identity, dnsNames, self.runInThread, addresses)
