@@ -45,6 +45,7 @@ from srst.config import RouterConfig, load
 from srst.credentials import CredentialsFactory, registerCredentialsCommands
 from srst.debug import DebugSwitches
 from srst.http.site import HttpSite
+from srst.http.status import renderStatus
 from srst.listening import ListenerError, TCPListenerService, isIPv6, raiseOpenFileLimit
 from srst.lograte import LogLimiter
 from srst.mgcp.commands import registerMgcpCommands
@@ -504,7 +505,10 @@ class RouterService(MultiService):
         registerScepCommands(self.commands, self.scep)
         self.httpSite: HttpSite | None = None
         if config.httpServer is not None:
-            self.httpSite = HttpSite(reactor)
+            web = config.httpServer
+            self.httpSite = HttpSite(reactor, maxBody=web.maxBody, maxHeaderBytes=web.maxHeaderBytes,
+                                     idleTimeout=web.idle, maxConnections=web.maxConnections, life=web.life,
+                                     requests=web.requests)
             if self.certificateServer is not None:
                 self.httpSite.add(crlPath(self.certificateServer), CrlResource(self.certificateServer))
             if self.scep is not None:
@@ -513,6 +517,11 @@ class RouterService(MultiService):
             listener = TCPListenerService("http", reactor, config.httpServer.address, config.httpServer.port,
                                           self.policed(self.httpSite.factory))
             listener.setServiceParent(self)
+
+        def showHttpStatus() -> CommandResult:
+            return CommandResult(*renderStatus(config.httpServer, self.httpSite))
+
+        self.commands.add("show ip http server status", showHttpStatus, "HTTP server (ip http server) status")
         self.registry: EphoneRegistry | None = None
         self.callEngine: CallEngine | None = None
         self.callControl: SccpCallControl | None = None
@@ -894,7 +903,8 @@ class RouterService(MultiService):
         assert config.url is not None
         enrollment = ScepEnrollment(config.name, config.url, config.fingerprint, config.password,
                                     agent=Agent(self.reactor), clock=self.reactor, now=self.now,
-                                    configPath=f"pki.trustpoints.{config.name}.enrollment")
+                                    configPath=f"pki.trustpoints.{config.name}.enrollment",
+                                    pollInterval=config.retryPeriod * 60, pollLimit=config.retryCount)
         if not (await self.runInThread(identity.load)):
             self.log.info("trustpoint {name}: enrolling over SCEP with {url}", name=config.name, url=config.url)
             await enrollment.enroll(identity, dnsNames, self.runInThread, addresses)

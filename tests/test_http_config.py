@@ -43,5 +43,39 @@ class HttpServerConfigTests(SynchronousTestCase):
             "router.yaml: http-server.address: 'nowhere' is not allowed; expected an IPv4 or IPv6 address "
             "such as 127.0.0.1",
             "router.yaml: http-server.port: 70000 is not allowed; expected an integer from 0 to 65535",
-            "router.yaml: http-server.timeout: 5 is not allowed; unknown key; known keys here: address, port",
+            "router.yaml: http-server.timeout: 5 is not allowed; unknown key; known keys here: address, max-body, "
+            "max-connections, max-header-bytes, port, timeout-policy",
+        ])
+
+    def test_limits(self):
+        """
+        IOS C{ip http max-connections} and C{ip http timeout-policy idle
+        life requests}, and the body and header limits, are read; absent,
+        they are IOS's defaults (5; 180, 180, 1) and 64 KiB / 16 KiB.
+        """
+        config = loadString(MINIMAL + "http-server: {max-connections: 10, timeout-policy: {idle: 30, life: 600,"
+                            " requests: 5}, max-body: 100000, max-header-bytes: 8192}\n")
+        self.assertEqual(config.httpServer, HttpServerConfig("0.0.0.0", 80, maxConnections=10, idle=30, life=600,
+                                                             requests=5, maxBody=100000, maxHeaderBytes=8192))
+        default = loadString(MINIMAL + "http-server: {}\n").httpServer
+        self.assertEqual((default.maxConnections, default.idle, default.life, default.requests, default.maxBody,
+                          default.maxHeaderBytes), (5, 180, 180, 1, 65536, 16384))
+
+    def test_limitProblems(self):
+        """
+        Limits out of range are reported at their YAML paths.
+        """
+        lines = problemsOf(self, MINIMAL + "http-server: {max-connections: 0, timeout-policy: {idle: 601, life: 0,"
+                           " requests: x, linger: 1}, max-body: 10, max-header-bytes: true}\n")
+        self.assertEqual(lines, [
+            "router.yaml: http-server.max-connections: 0 is not allowed; expected an integer from 1 to 16",
+            "router.yaml: http-server.timeout-policy.idle: 601 is not allowed; expected an integer from 1 to 600",
+            "router.yaml: http-server.timeout-policy.life: 0 is not allowed; expected an integer from 1 to 86400",
+            "router.yaml: http-server.timeout-policy.requests: 'x' is not allowed; expected an integer from 1 to "
+            "86400",
+            "router.yaml: http-server.timeout-policy.linger: 1 is not allowed; unknown key; known keys here: idle, "
+            "life, requests",
+            "router.yaml: http-server.max-body: 10 is not allowed; expected an integer from 1024 to 16777216",
+            "router.yaml: http-server.max-header-bytes: True is not allowed; expected an integer from 1024 to "
+            "1048576",
         ])

@@ -20,6 +20,7 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from twisted.web.client import Agent, HTTPConnectionPool, readBody
 from twisted.web.resource import Resource
+from twisted.web.server import NOT_DONE_YET
 from twisted.web.static import Data
 
 from srst.http.site import HttpSite
@@ -51,6 +52,41 @@ class Echo(Resource):
         return b"%d" % (len(request.content.read()),)
 
 
+class Later(Resource):
+    """A resource that answers once the test says so (C{finish})."""
+
+    isLeaf = True
+
+    def __init__(self):
+        Resource.__init__(self)
+        self.pending = []
+
+    def render_GET(self, request):
+        self.pending.append(request)
+        return NOT_DONE_YET
+
+    def finish(self):
+        request = self.pending.pop(0)
+        request.write(b"late")
+        request.finish()
+
+
+def httpEvents(testCase):
+    """
+    @return: a list that collects the formatted C{srst.http} events (not the
+        access events) until the test ends.
+    """
+    events = []
+
+    def observe(event):
+        if event.get("log_namespace") == "srst.http":
+            events.append(formatEvent(event))
+
+    globalLogPublisher.addObserver(observe)
+    testCase.addCleanup(globalLogPublisher.removeObserver, observe)
+    return events
+
+
 class RegistryTests(SynchronousTestCase):
     """
     L{HttpSite.add} builds the tree and refuses what would shadow.
@@ -78,6 +114,9 @@ class LimitTests(SynchronousTestCase):
         self.clock = Clock()
         site = HttpSite(self.clock, **limits)
         site.add("/echo", Echo())
+        self.later = Later()
+        site.add("/later", self.later)
+        self.site = site
         self.events = accessEvents(self)
         protocol = site.factory.buildProtocol(IPv4Address("TCP", "127.0.0.7", 40000))
         transport = StringTransport(peerAddress=IPv4Address("TCP", "127.0.0.7", 40000))
@@ -158,12 +197,69 @@ class LimitTests(SynchronousTestCase):
         A client that sends nothing after a complete request is closed
         after the idle time (IOS timeout-policy idle), not before.
         """
-        protocol, transport = self.connect(headerTimeout=600, idleTimeout=180)
+        protocol, transport = self.connect(headerTimeout=600, idleTimeout=180, life=600, requests=10)
         protocol.dataReceived(b"GET /nothing HTTP/1.1\r\nHost: r\r\n\r\n")
         self.assertTrue(transport.value().startswith(b"HTTP/1.1 404 Not Found\r\n"))
         self.clock.advance(179)
         self.assertFalse(transport.disconnecting)
         self.clock.advance(1)
+        self.assertTrue(transport.disconnecting)
+
+    def test_requestsPerConnection(self):
+        """
+        IOS C{timeout-policy requests 2}: the first response keeps the
+        connection, the second says C{Connection: close} and closes it.
+        """
+        protocol, transport = self.connect(requests=2, life=600)
+        protocol.dataReceived(b"GET /nothing HTTP/1.1\r\nHost: r\r\n\r\n")
+        self.assertTrue(transport.value().startswith(b"HTTP/1.1 404 Not Found\r\n"))
+        self.assertNotIn(b"Connection: close", transport.value())
+        self.assertFalse(transport.disconnecting)
+        transport.clear()
+        protocol.dataReceived(b"GET /nothing HTTP/1.1\r\nHost: r\r\n\r\n")
+        self.assertTrue(transport.value().startswith(b"HTTP/1.1 404 Not Found\r\n"))
+        self.assertIn(b"\r\nConnection: close\r\n", transport.value())
+        self.assertTrue(transport.disconnecting)
+
+    def test_defaultOneRequest(self):
+        """
+        By default (IOS C{requests 1}) a connection serves one request.
+        """
+        protocol, transport = self.connect()
+        protocol.dataReceived(b"GET /nothing HTTP/1.1\r\nHost: r\r\n\r\n")
+        self.assertIn(b"\r\nConnection: close\r\n", transport.value())
+        self.assertTrue(transport.disconnecting)
+
+    def test_lifeClosesConnection(self):
+        """
+        IOS C{timeout-policy life 60}: a connection kept busy (never idle
+        long, requests left) is closed 60 s after it opened, with a log
+        line.
+        """
+        protocol, transport = self.connect(requests=100, life=60, idleTimeout=180)
+        events = httpEvents(self)
+        for _ in range(5):
+            self.clock.advance(11)
+            protocol.dataReceived(b"GET /nothing HTTP/1.1\r\nHost: r\r\n\r\n")
+            self.assertFalse(transport.disconnecting)
+        self.clock.advance(4)
+        self.assertFalse(transport.disconnecting)
+        self.clock.advance(1)
+        self.assertTrue(transport.disconnecting)
+        self.assertEqual(events, ["127.0.0.7: connection closed, open for 60 s (timeout-policy life)"])
+
+    def test_lifeLetsResponseFinish(self):
+        """
+        A response under way when the life is up is finished, then the
+        connection closes.
+        """
+        protocol, transport = self.connect(requests=100, life=60)
+        protocol.dataReceived(b"GET /later HTTP/1.1\r\nHost: r\r\n\r\n")
+        self.clock.advance(60)
+        self.assertFalse(transport.disconnecting)
+        self.later.finish()
+        self.assertTrue(transport.value().startswith(b"HTTP/1.1 200 OK\r\n"))
+        self.assertIn(b"\r\nlate\r\n", transport.value())
         self.assertTrue(transport.disconnecting)
 
 
@@ -233,3 +329,44 @@ class SocketTests(TestCase):
         received = yield client.lost
         self.assertEqual(received.split(b"\r\n")[0], b"HTTP/1.1 413 Request Entity Too Large")
         self.assertEqual([e["status"] for e in self.events], [413])
+
+
+class MaxConnectionsTests(TestCase):
+    """
+    IOS C{ip http max-connections} on a real loopback socket.
+    """
+
+    @bounded
+    def test_overLimitRefusedOthersServed(self):
+        """
+        With two connections open (C{maxConnections=2}), a third is
+        answered 503 and closed with a log line naming the limit; the two
+        open ones are then served, and once one has closed a new connection
+        is served again.
+        """
+        site = HttpSite(reactor, maxConnections=2)
+        site.add("/hello.txt", Data(b"hello\n", "text/plain"))
+        port = reactor.listenTCP(0, site.factory, interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", port.getHost().port)
+        events = httpEvents(self)
+        request = b"GET /hello.txt HTTP/1.1\r\nHost: r\r\n\r\n"
+        holders = [Collector(b""), Collector(b"")]
+        for holder in holders:
+            yield connectProtocol(endpoint, holder)
+        refused = Collector(request)
+        yield connectProtocol(endpoint, refused)
+        received = yield refused.lost
+        self.assertEqual(received, b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+                                   b"Connection: close\r\n\r\n")
+        self.assertEqual(events, ["127.0.0.1: HTTP connection refused, 2 connections open"
+                                  " (http-server.max-connections 2)"])
+        self.assertEqual(site.connections, 2)
+        for holder in holders:
+            holder.transport.write(request)
+            received = yield holder.lost
+            self.assertTrue(received.startswith(b"HTTP/1.1 200 OK\r\n"))
+            self.assertTrue(received.endswith(b"hello\n"))
+        again = Collector(request)
+        yield connectProtocol(endpoint, again)
+        self.assertTrue((yield again.lost).startswith(b"HTTP/1.1 200 OK\r\n"))

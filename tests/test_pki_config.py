@@ -118,6 +118,40 @@ class PkiConfigErrorTests(SynchronousTestCase):
         self.assertEqual(lines, ["router.yaml: pki.trustpoints.srstca.enrollment.auto-enroll: 0 is not allowed; "
                                  "expected an integer from 1 to 100"])
 
+    def test_bareAutoEnroll(self):
+        """
+        C{auto-enroll: true} is IOS C{auto-enroll} without a percentage:
+        renew when the certificate expires (100); C{false} is off.
+        """
+        scep = "{enrollment: {url: 'http://10.1.1.1:80', fingerprint: '%s'" % ("AB" * 16,)
+        for value, percent in (("true", 100), ("false", None)):
+            [tp] = loadString(MINIMAL.replace("{enrollment: {server: srstcaserver}",
+                                              scep + f", auto-enroll: {value}}}")).pki.identities
+            self.assertEqual(tp.autoEnroll, percent)
+
+    def test_enrollmentRetry(self):
+        """
+        C{enrollment: {..., retry: {period: M, count: N}}} (IOS C{enrollment
+        retry period}/C{count}) is kept; IOS's defaults are 1 minute and 10
+        polls; out of range is rejected naming the YAML path.
+        """
+        scep = "{enrollment: {url: 'http://10.1.1.1:80', fingerprint: '%s'" % ("AB" * 16,)
+        [default] = loadString(MINIMAL.replace("{enrollment: {server: srstcaserver}", scep + "}")).pki.identities
+        self.assertEqual((default.retryPeriod, default.retryCount), (1, 10))
+        [tp] = loadString(MINIMAL.replace("{enrollment: {server: srstcaserver}",
+                                          scep + ", retry: {period: 5, count: 0}}")).pki.identities
+        self.assertEqual((tp.retryPeriod, tp.retryCount), (5, 0))
+        lines = problemsOf(self, MINIMAL.replace("{enrollment: {server: srstcaserver}",
+                                                 scep + ", retry: {period: 61, count: 101, every: 1}}"))
+        self.assertEqual(lines, [
+            "router.yaml: pki.trustpoints.srstca.enrollment.retry.period: 61 is not allowed; expected an integer"
+            " from 1 to 60",
+            "router.yaml: pki.trustpoints.srstca.enrollment.retry.count: 101 is not allowed; expected an integer"
+            " from 0 to 100",
+            "router.yaml: pki.trustpoints.srstca.enrollment.retry.every: 1 is not allowed; unknown key; known keys"
+            " here: count, period",
+        ])
+
     def test_badSubjectName(self):
         """
         A subject name that is not a distinguished name is rejected.

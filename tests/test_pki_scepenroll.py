@@ -36,6 +36,29 @@ from tests.routerhelpers import bounded
 PATH = "pki.trustpoints.srstca.enrollment"
 
 
+class PollClock(Clock):
+    """
+    A L{Clock} that tells when a call C{seconds} away is armed (the
+    enrollment's wait before its next poll; the request timeouts are 30 s).
+    """
+
+    def __init__(self) -> None:
+        Clock.__init__(self)
+        self.waiters: list[tuple[float, Deferred[None]]] = []
+
+    def armed(self, seconds: float) -> Deferred[None]:
+        d: Deferred[None] = Deferred()
+        self.waiters.append((seconds, d))
+        return d
+
+    def callLater(self, delay: float, callable: Any, *args: Any, **kw: Any) -> Any:
+        call = Clock.callLater(self, delay, callable, *args, **kw)
+        for waiter in [w for w in self.waiters if w[0] == delay]:
+            self.waiters.remove(waiter)
+            waiter[1].callback(None)
+        return call
+
+
 class ScepEnrollmentTests(TestCase):
     def serve(self, grant: str) -> None:
         self.now = Now()
@@ -53,7 +76,7 @@ class ScepEnrollmentTests(TestCase):
         port = reactor.listenTCP(0, site, interface="127.0.0.1")  # type: ignore[attr-defined]
         self.addCleanup(port.stopListening)
         self.url = "http://127.0.0.1:%d" % (port.getHost().port,)
-        self.clock = Clock()
+        self.clock = PollClock()
         self.identity = IdentityTrustpoint("srstca", os.path.join(self.tmp, "srstca"), subjectName="CN=router-b")
         os.makedirs(self.identity.directory)
         writeKey(self.identity.directory, "key.pem", sharedKey("scep-router-b", "rsa", 2048))  # a stored key
@@ -61,12 +84,13 @@ class ScepEnrollmentTests(TestCase):
         globalLogPublisher.addObserver(self.events.append)
         self.addCleanup(globalLogPublisher.removeObserver, self.events.append)
 
-    def enrollment(self, fingerprint: str | None = "sha256", password: str | None = None) -> ScepEnrollment:
+    def enrollment(self, fingerprint: str | None = "sha256", password: str | None = None,
+                   **retry: Any) -> ScepEnrollment:
         if fingerprint in ("md5", "sha256"):
             fingerprint = "".join(certificateFingerprint(self.ca.caCertificate, fingerprint).split())
         pool = HTTPConnectionPool(reactor, persistent=False)
         return ScepEnrollment("srstca", self.url, fingerprint, password, agent=Agent(reactor, pool=pool),
-                              clock=self.clock, now=self.now, configPath=PATH)
+                              clock=self.clock, now=self.now, configPath=PATH, **retry)
 
     def enroll(self, enrollment: ScepEnrollment) -> Deferred[None]:
         return Deferred.fromCoroutine(enrollment.enroll(self.identity, ["router-b"], self.runInThread))
@@ -117,6 +141,57 @@ class ScepEnrollmentTests(TestCase):
         line = yield pending
         self.assertEqual(line, "Trustpoint srstca: enrollment request to %s/cgi-bin/pkiclient.exe is pending;"
                                " polling every 60 seconds" % (self.url,))
+        self.assertFalse(done.called)
+        [request] = self.ca.pendingRequests()
+        self.ca.grant(request.id)
+        self.clock.advance(60)
+        yield done
+        self.assertEnrolled()
+
+    @bounded
+    def test_retryPeriodAndCount(self) -> Any:
+        """
+        IOS C{enrollment retry period 5} and C{enrollment retry count 2}: a
+        PENDING request is polled every 300 s on the clock, twice, then
+        the enrollment gives up naming the count; nothing is installed.
+        """
+        self.serve("manual")
+        pending = self.waitFor("polling every")
+        armed = self.clock.armed(300)
+        done = self.enroll(self.enrollment("md5", pollInterval=300, pollLimit=2))
+        self.assertEqual((yield pending), "Trustpoint srstca: enrollment request to %s/cgi-bin/pkiclient.exe is"
+                                          " pending; polling every 300 seconds" % (self.url,))
+        yield armed
+        self.assertEqual(len(self.ca.pendingRequests()), 1)
+        # Poll 1 at 300 s: still PENDING, the next wait is armed.
+        armed = self.clock.armed(300)
+        self.clock.advance(299)
+        self.assertFalse(done.called)
+        self.clock.advance(1)
+        yield armed
+        # Poll 2 at 600 s: still PENDING, and that was the last.
+        self.clock.advance(299)
+        self.assertFalse(done.called)
+        self.clock.advance(1)
+        e = yield self.assertFailure(done, TrustpointError)
+        self.assertEqual(e.reason, f"{self.url}/cgi-bin/pkiclient.exe left the request pending after 2 polls")
+        self.assertFalse(self.identity.enrolled)
+        self.assertEqual(self.clock.seconds(), 600)
+
+    @bounded
+    def test_retryCountZeroIsUnlimited(self) -> Any:
+        """
+        C{enrollment retry count 0} polls until the request is granted,
+        past the default ten polls.
+        """
+        self.serve("manual")
+        armed = self.clock.armed(60)
+        done = self.enroll(self.enrollment("md5", pollInterval=60, pollLimit=0))
+        yield armed
+        for _ in range(11):
+            armed = self.clock.armed(60)
+            self.clock.advance(60)
+            yield armed
         self.assertFalse(done.called)
         [request] = self.ca.pendingRequests()
         self.ca.grant(request.id)
@@ -252,6 +327,40 @@ class ScepEnrollmentTests(TestCase):
                       f" 0x{new.serial_number:X}, valid until {new.not_valid_after_utc.isoformat()}", self.logged())
         self.assertAlmostEqual(auto.scheduled, self.clock.seconds() + (
             new.not_valid_before_utc - self.now()).total_seconds() + validity * 0.8, places=3)
+
+    @bounded
+    def test_bareAutoEnrollAtExpiry(self) -> Any:
+        """
+        IOS C{auto-enroll} without a percentage (100): the renewal starts
+        when the certificate expires, not a second before; the expired
+        certificate cannot sign a RenewalReq, so the router enrolls again
+        (PKCSReq, same key, the challenge password) and installs the new
+        certificate.
+        """
+        self.serve("auto")
+        enrollment = self.enrollment("sha256")
+        yield self.enroll(enrollment)
+        old = self.identity.certificate
+        assert old is not None
+        auto, renewed = self.autoEnroll(enrollment, 100)
+        auto.schedule()
+        expiry = (old.not_valid_after_utc - self.now()).total_seconds()
+        self.assertAlmostEqual(auto.scheduled, expiry, places=3)
+        self.clock.advance(auto.scheduled - 1)
+        self.assertEqual((renewed, self.identity.certificate), ([], old))
+        rearmed = self.waitFor("auto-enroll renews certificate")
+        self.now.when = old.not_valid_after_utc
+        self.clock.advance(1)
+        yield rearmed
+        self.assertEqual(renewed, [None])
+        new = self.identity.certificate
+        assert new is not None
+        self.assertNotEqual(new.serial_number, old.serial_number)
+        self.assertEqual(new.public_key().public_numbers(), old.public_key().public_numbers())
+        self.assertIn(f"Trustpoint srstca: certificate serial 0x{old.serial_number:X} expired at"
+                      f" {old.not_valid_after_utc.isoformat()}; enrolling again (PKCSReq) with"
+                      f" {self.url}/cgi-bin/pkiclient.exe", self.logged())
+        self.assertNotIn("RenewalReq", self.logged())
 
     @bounded
     def test_autoEnrollFailure(self) -> Any:

@@ -1011,7 +1011,7 @@ class ScepEnrollmentTests(TestCase):
     def test_grantManualOnFirstRouter(self):
         """
         With grant manual on A, B's PKCSReq is PENDING and B polls on its
-        clock; after C{crypto pki server srstcaserver grant 1} on A the next
+        clock every C{enrollment.retry.period} minutes; after C{crypto pki server srstcaserver grant 1} on A the next
         poll enrolls B, which then comes up with A's certificate (its
         handshake is checked in the grant auto test: B's timers are a
         Clock here).
@@ -1034,11 +1034,12 @@ class ScepEnrollmentTests(TestCase):
         self.addCleanup(globalLogPublisher.removeObserver, observe)
         clock = Clock()
         url = "http://127.0.0.1:%d" % (a.ports()["http"],)
-        ready = startRouter(self, scepRouterYaml(stateDirectory(self), url, fingerprint),
-                            reactor=ClockedReactor(reactor, clock))
+        # enrollment retry period 2 (IOS minutes): B polls every 120 s.
+        ready = startRouter(self, scepRouterYaml(stateDirectory(self), url, fingerprint).replace(
+            "'}\n", "', retry: {period: 2, count: 5}}\n", 1), reactor=ClockedReactor(reactor, clock))
         line = yield polling
         self.assertEqual(line, f"Trustpoint srstca: enrollment request to {url}/cgi-bin/pkiclient.exe is pending;"
-                               " polling every 60 seconds")
+                               " polling every 120 seconds")
         [request] = a.certificateServer.pendingRequests()
         # What IOS shows on A with B's request pending: the request database, the server, its CRL times.
         requests = yield runCommand(a, "crypto", "pki", "server", "srstcaserver", "info", "requests")
@@ -1066,7 +1067,9 @@ class ScepEnrollmentTests(TestCase):
         self.assertEqual(server.data["pendingRequests"], 1)
         shown = (yield runCommand(a, "crypto", "pki", "server", "srstcaserver", "grant", str(request.id))).text
         self.assertFalse(ready.called, shown)
-        clock.advance(60)
+        clock.advance(119)
+        self.assertFalse(ready.called)
+        clock.advance(1)
         b = yield ready
         enrolled = b.identities["srstca"].certificate
         enrolled.verify_directly_issued_by(ca)

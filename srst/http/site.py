@@ -19,7 +19,15 @@ Limits, against clients that send too much or too slowly:
   - headers not complete C{headerTimeout} seconds after the connection
     opened (or after the previous response) close the connection;
   - a connection on which nothing arrives for C{idleTimeout} seconds is
-    closed (IOS C{ip http timeout-policy idle}, default 180).
+    closed (IOS C{ip http timeout-policy idle}, default 180);
+  - a connection open C{life} seconds is closed, after the response under
+    way if there is one (IOS C{ip http timeout-policy life}, default 180);
+  - a connection is closed after its C{requests}-th response, which says
+    C{Connection: close} (IOS C{ip http timeout-policy requests}, default
+    1);
+  - with C{maxConnections} connections open, the next one is answered
+    C{503 Service Unavailable} and closed, and a log line says why (IOS
+    C{ip http max-connections}, default 5); the open ones are served on.
 
 Every request answered is one C{twisted.logger} event in the namespace
 C{srst.http.access}, with C{client}, C{method}, C{path}, C{status} and
@@ -34,25 +42,36 @@ from twisted.logger import Logger
 from twisted.web import http, server
 from twisted.web.resource import IResource, NoResource, Resource
 
+from twisted.internet.protocol import Protocol
+
+from srst.http.config import IDLE_SECONDS, LIFE_SECONDS, MAX_BODY, MAX_CONNECTIONS, MAX_HEADER_BYTES, REQUESTS
 from srst.lograte import LogLimiter
-
-MAX_BODY = 65536
-"""Bytes of request body accepted (a SCEP message is a few kilobytes)."""
-
-MAX_HEADER_BYTES = 16384
-"""Bytes of request line plus headers accepted (Twisted's own default: a
-SCEP GET carries its base64 message in the query)."""
 
 HEADER_TIMEOUT = 30.0
 """Seconds a client has to send a request's line and headers."""
 
-IDLE_TIMEOUT = 180.0
+IDLE_TIMEOUT = float(IDLE_SECONDS)
 """Seconds of silence before a connection is closed (IOS timeout-policy idle 180)."""
 
 accessLog = Logger(namespace="srst.http.access")
 """Where the access events go."""
 
 _log = Logger(namespace="srst.http")
+
+
+def _host(address: IAddress) -> str:
+    return address.host if isinstance(address, (IPv4Address, IPv6Address)) else str(address)
+
+
+class _Refused(Protocol):
+    """
+    A connection over C{ip http max-connections}: C{503}, then closed.
+    """
+
+    def connectionMade(self) -> None:
+        self.transport.write(b"HTTP/1.1 503 Service Unavailable\r\n"
+                             b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+        self.transport.loseConnection()
 
 
 class _Directory(Resource):
@@ -98,12 +117,44 @@ class LimitedChannel(http.HTTPChannel):
 
     site: _Site
     _headerDeadline: IDelayedCall | None = None
+    _lifeDeadline: IDelayedCall | None = None
     _rejected = False
+    _answering = False
+    _received = 0
 
     def connectionMade(self) -> None:
         self.totalHeadersSize = self.site.maxHeaderBytes
+        self.site.channels.add(self)
         http.HTTPChannel.connectionMade(self)
         self._armHeaderDeadline()
+        self._lifeDeadline = self.callLater(self.site.life, self._lifeOver)
+
+    def _lifeOver(self) -> None:
+        """
+        IOS C{timeout-policy life}: close the connection, after the
+        response under way if there is one.
+        """
+        self._lifeDeadline = None
+        host = _host(self.transport.getPeer())
+        self.site.logLimiter.info(_log, host, "connection life over",
+                                  "{peer}: connection closed, open for {seconds} s (timeout-policy life)",
+                                  peer=host, seconds=self.site.life)
+        if self._answering:
+            self.persistent = False
+        else:
+            self.transport.loseConnection()
+
+    def checkPersistence(self, request: http.Request, version: bytes) -> bool:
+        """
+        IOS C{timeout-policy requests}: the last request allowed on the
+        connection is answered with C{Connection: close}.
+        """
+        self._received += 1
+        persistent = http.HTTPChannel.checkPersistence(self, request, version)
+        if persistent and self._received >= self.site.requests:
+            request.responseHeaders.setRawHeaders(b"Connection", [b"close"])
+            return False
+        return persistent
 
     def _armHeaderDeadline(self) -> None:
         self._cancelHeaderDeadline()
@@ -116,8 +167,7 @@ class LimitedChannel(http.HTTPChannel):
 
     def _headersTooSlow(self) -> None:
         self._headerDeadline = None
-        peer = self.transport.getPeer()
-        host = peer.host if isinstance(peer, (IPv4Address, IPv6Address)) else str(peer)
+        host = _host(self.transport.getPeer())
         self.site.logLimiter.info(_log, host, "slow request headers",
                                   "{peer}: connection closed, request headers not complete within {seconds} s",
                                   peer=host, seconds=self.site.headerTimeout)
@@ -141,6 +191,7 @@ class LimitedChannel(http.HTTPChannel):
 
     def allContentReceived(self) -> None:
         if not self._rejected:
+            self._answering = True
             http.HTTPChannel.allContentReceived(self)
 
     def rejectTooLarge(self, request: http.Request) -> None:
@@ -161,12 +212,17 @@ class LimitedChannel(http.HTTPChannel):
         self.loseConnection()
 
     def requestDone(self, request: http.Request) -> None:
+        self._answering = False
         if self.persistent:
             self._armHeaderDeadline()
         http.HTTPChannel.requestDone(self, request)
 
     def connectionLost(self, reason: object) -> None:
         self._cancelHeaderDeadline()
+        if self._lifeDeadline is not None and self._lifeDeadline.active():
+            self._lifeDeadline.cancel()
+        self._lifeDeadline = None
+        self.site.channels.discard(self)
         http.HTTPChannel.connectionLost(self, reason)
 
 
@@ -181,12 +237,34 @@ class _Site(server.Site):
     displayTracebacks = False
 
     def __init__(self, root: Resource, clock: IReactorTime, *, maxBody: int, maxHeaderBytes: int,
-                 headerTimeout: float, idleTimeout: float) -> None:
+                 headerTimeout: float, idleTimeout: float, maxConnections: int, life: float,
+                 requests: int) -> None:
         server.Site.__init__(self, root, timeout=idleTimeout, reactor=clock)
         self.maxBody = maxBody
         self.maxHeaderBytes = maxHeaderBytes
         self.headerTimeout = headerTimeout
+        self.maxConnections = maxConnections
+        self.life = life
+        self.requests = requests
+        self.channels: set[LimitedChannel] = set()
         self.logLimiter = LogLimiter(clock)
+
+    def buildProtocol(self, addr: IAddress) -> Protocol | None:  # type: ignore[override]
+        """
+        A channel, or with C{maxConnections} open a protocol that answers
+        C{503} and closes (IOS C{ip http max-connections}).
+        """
+        if len(self.channels) >= self.maxConnections:
+            host = _host(addr)
+            self.logLimiter.warn(_log, host, "connection refused",
+                                 "{peer}: HTTP connection refused, {open} connections open"
+                                 " (http-server.max-connections {limit})",
+                                 peer=host, open=len(self.channels), limit=self.maxConnections)
+            self.logAccess(addr, None, None, 503, 0)
+            refused = _Refused()
+            refused.factory = self
+            return refused
+        return server.Site.buildProtocol(self, addr)
 
     def startFactory(self) -> None:
         server.Site.startFactory(self)
@@ -216,7 +294,7 @@ class _Site(server.Site):
         @param status: the status answered.
         @param sent: the body bytes sent.
         """
-        client = address.host if isinstance(address, (IPv4Address, IPv6Address)) else str(address)
+        client = _host(address)
         accessLog.info("{client} \"{method} {path}\" {status} {bytes}",
                        client=client, method=_text(method), path=_text(path), status=status, bytes=sent)
 
@@ -235,17 +313,34 @@ class HttpSite:
 
     def __init__(self, clock: IReactorTime, *, maxBody: int = MAX_BODY,
                  maxHeaderBytes: int = MAX_HEADER_BYTES, headerTimeout: float = HEADER_TIMEOUT,
-                 idleTimeout: float = IDLE_TIMEOUT) -> None:
+                 idleTimeout: float = IDLE_TIMEOUT, maxConnections: int = MAX_CONNECTIONS,
+                 life: float = LIFE_SECONDS, requests: int = REQUESTS) -> None:
         """
         @param clock: runs the timeouts.
         @param maxBody: the largest request body accepted, in bytes.
         @param maxHeaderBytes: the largest request line plus headers.
         @param headerTimeout: seconds to send a request's headers.
-        @param idleTimeout: seconds of silence before a connection closes.
+        @param idleTimeout: seconds of silence before a connection closes
+            (IOS C{timeout-policy idle}).
+        @param maxConnections: connections served at once (IOS C{ip http
+            max-connections}).
+        @param life: seconds a connection stays open at most (IOS
+            C{timeout-policy life}).
+        @param requests: requests served on one connection (IOS
+            C{timeout-policy requests}).
         """
         self._root = _Directory()
+        self.paths: list[str] = []
         self.factory = _Site(self._root, clock, maxBody=maxBody, maxHeaderBytes=maxHeaderBytes,
-                             headerTimeout=headerTimeout, idleTimeout=idleTimeout)
+                             headerTimeout=headerTimeout, idleTimeout=idleTimeout,
+                             maxConnections=maxConnections, life=life, requests=requests)
+
+    @property
+    def connections(self) -> int:
+        """
+        The connections open now.
+        """
+        return len(self.factory.channels)
 
     def add(self, path: str, resource: IResource) -> None:
         """
@@ -272,3 +367,4 @@ class HttpSite:
         if name in parent.children:
             raise ValueError(f"{path} is served already")
         parent.putChild(name, resource)
+        self.paths.append(path)

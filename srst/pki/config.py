@@ -82,7 +82,13 @@ class IdentityTrustpointConfig:
     @ivar password: IOS C{password}: the SCEP challenge password.
     @ivar autoEnroll: IOS C{auto-enroll PERCENT}: renew the SCEP-enrolled
         certificate over SCEP when this percentage of its validity has
-        passed; C{None} (the default) never renews.
+        passed (C{auto-enroll: true}, IOS C{auto-enroll} without a
+        percentage, is 100: when it expires); C{None} (the default) never
+        renews.
+    @ivar retryPeriod: IOS C{enrollment retry period}: minutes between
+        polls of a PENDING SCEP request (default 1).
+    @ivar retryCount: IOS C{enrollment retry count}: polls of a PENDING
+        SCEP request before giving up, 0 for no limit (default 10).
     """
 
     name: str
@@ -98,6 +104,8 @@ class IdentityTrustpointConfig:
     fingerprint: str | None = None
     password: str | None = None
     autoEnroll: int | None = None
+    retryPeriod: int = 1
+    retryCount: int = 10
 
 
 @frozen
@@ -290,7 +298,14 @@ def _readScepEnrollment(name: str, tp: Reader, e: Reader, subject: str | None, k
     url = e.string("url")
     fingerprint = e.string("fingerprint")
     password = e.string("password")
-    autoEnroll = e.integer("auto-enroll", None, minimum=1, maximum=100)
+    # IOS auto-enroll without a percentage renews when the certificate expires.
+    autoEnroll = 100 if e.raw("auto-enroll") is True else None
+    if e.raw("auto-enroll") is not True and e.raw("auto-enroll") is not False:
+        autoEnroll = e.integer("auto-enroll", None, minimum=1, maximum=100)
+    retry = e.child("retry")
+    retryPeriod = retry.integer("period", 1, minimum=1, maximum=60)
+    retryCount = retry.integer("count", 10, minimum=0, maximum=100)
+    retry.finish()
     e.finish()
     if url is not None:
         try:
@@ -315,7 +330,7 @@ def _readScepEnrollment(name: str, tp: Reader, e: Reader, subject: str | None, k
         tp.problem("rsakeypair", tp.raw("rsakeypair"), "SCEP enrollment (enrollment url) needs an RSA key")
     return IdentityTrustpointConfig(name, "url", None, None, None, (), subject, keypair, revocation,
                                     url=url, fingerprint=fingerprint, password=password,
-                                    autoEnroll=autoEnroll)
+                                    autoEnroll=autoEnroll, retryPeriod=retryPeriod, retryCount=retryCount)
 
 
 def _readIdentity(name: str, tp: Reader, server: CertificateServerConfig | None) -> IdentityTrustpointConfig:

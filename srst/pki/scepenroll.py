@@ -39,10 +39,10 @@ __all__ = ["AutoEnroll", "POLL_INTERVAL_SECONDS", "POLL_LIMIT", "RENEWAL_RETRY_S
 
 _log = Logger(namespace="srst.pki.scep")
 
-# IOS polls a pending request every minute (crypto pki trustpoint: auto-enroll
-# retry period 1); a week of polls at most.
+# IOS polls a pending request every minute (enrollment retry period 1), ten
+# times (enrollment retry count 10; 0 is no limit).
 POLL_INTERVAL_SECONDS = 60
-POLL_LIMIT = 7 * 24 * 60
+POLL_LIMIT = 10
 TIMEOUT_SECONDS = 30
 # A failed renewal is tried again an hour later (the current certificate
 # stays in use meanwhile).
@@ -56,6 +56,10 @@ class ScepEnrollment:
     @ivar configPath: the YAML path of the trustpoint's C{enrollment}, for
         the errors.
     @ivar now: the wall clock (the transient signer certificate's validity).
+    @ivar pollInterval: seconds between polls of a PENDING request (IOS
+        C{enrollment retry period}, in minutes there).
+    @ivar pollLimit: polls before giving up, 0 for no limit (IOS
+        C{enrollment retry count}).
     """
 
     def __init__(self, name: str, url: str, fingerprint: str | None, password: str | None, *,
@@ -169,7 +173,7 @@ class ScepEnrollment:
             outcome = client.outcome(data)
             polls = 0
             while isinstance(outcome, Pending):
-                if polls == self.pollLimit:
+                if polls == self.pollLimit and self.pollLimit:
                     raise self._error(f"{self.url} left the request pending after {polls} polls")
                 wait = deferLater(self.clock, self.pollInterval, lambda: None)
                 if polls == 0:
@@ -193,12 +197,22 @@ class ScepEnrollment:
         IOS C{auto-enroll} without C{regenerate}: authenticate the CA, send
         a RenewalReq for the same key signed with the current certificate,
         poll while PENDING, and install the new certificate in C{identity}
-        (atomically; the current one stays until then).
+        (atomically; the current one stays until then).  A certificate that
+        has expired cannot sign a RenewalReq the server accepts: the router
+        enrolls again instead (PKCSReq, same key, the challenge password),
+        as IOS C{auto-enroll} without a percentage does when the
+        certificate expires.
 
         @raise TrustpointError: as L{enroll}.
         """
         current, key = identity.certificate, identity.privateKey
         assert current is not None and key is not None
+        if self.now() >= current.not_valid_after_utc:
+            _log.info("Trustpoint {name}: certificate serial 0x{serial:X} expired at {notAfter}; enrolling again"
+                      " (PKCSReq) with {url}", name=self.name, serial=current.serial_number,
+                      notAfter=current.not_valid_after_utc.isoformat(), url=self.url)
+            await self.enroll(identity, dnsNames, runInThread, ipAddresses)
+            return
         ca = await self.authenticate()
         try:
             client = ScepClient(ca, key, current.subject, self.now, dnsNames=dnsNames, ipAddresses=ipAddresses,
@@ -213,7 +227,8 @@ class AutoEnroll(Service):
     """
     IOS C{auto-enroll PERCENT}: renew a SCEP-enrolled identity when
     C{percent} of its certificate's validity has passed (a timer on the
-    injected clock), with the same key; after a renewal the timer is armed
+    injected clock; 100, IOS C{auto-enroll} without a percentage, is when
+    it expires), with the same key; after a renewal the timer is armed
     for the new certificate, after a failure it fires again
     L{RENEWAL_RETRY_SECONDS} later and the current certificate stays.
     Started once the identity is enrolled (L{schedule}); stopping the
