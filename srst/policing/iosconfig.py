@@ -214,6 +214,7 @@ def importIos(lines: Sequence[IosLine], document: dict[str, Any], notes: ImportN
     imported: dict[str, dict[str, Any]] = {}
     classes: list[dict[str, Any]] = []
     used: set[str] = set()
+    tried: dict[str, dict[str, Any] | None] = {}
     for child in policyMaps[usedPolicy].children:
         name = child.words[1] if child.startswith("class") and len(child.words) == 2 else None
         if name == "class-default" and not child.children:
@@ -225,14 +226,20 @@ def importIos(lines: Sequence[IosLine], document: dict[str, Any], notes: ImportN
         if name not in classMaps:
             notes.skipTree(child, f"no class-map {name} in the configuration")
             continue
-        classMap = _importClassMap(classMaps[name], lists, notes)
+        if name not in tried:
+            tried[name] = _importClassMap(classMaps[name], lists, notes)
+        classMap = tried[name]
+        if classMap is None:
+            notes.skipTree(child, f"class-map {name} is not imported")
+            continue
         polices = [c for c in child.children if c.startswith("police")]
-        others = [c for c in child.children if not c.startswith("police")]
-        for other in others:
-            notes.skipTree(other, "srst's policy classes only police")
-        if classMap is None or len(polices) != 1:
-            if len(polices) != 1:
-                notes.skip(child, "srst needs exactly one police line in each class")
+        for other in child.children:
+            if not other.startswith("police"):
+                notes.skipTree(other, "srst's policy classes only police")
+        if len(polices) != 1:
+            notes.skip(child, "srst needs exactly one police line in each class")
+            for police in polices:
+                notes.skipTree(police, "srst needs exactly one police line in each class")
             continue
         try:
             police = _readPolice(polices[0])
@@ -243,8 +250,10 @@ def importIos(lines: Sequence[IosLine], document: dict[str, Any], notes: ImportN
         imported[name] = classMap
         classes.append({"class": name, "police": police})
     for name, line in classMaps.items():
-        if name not in used and name not in imported:
+        if name not in tried:
             notes.skipTree(line, "not used by the control-plane service-policy")
+        elif name not in used and tried[name] is not None:
+            notes.skipTree(line, "its class in the policy map is not imported")
     document["control-plane"] = {"class-maps": imported,
                                  "service-policy": {"name": usedPolicy, "input": classes}}
     return rest
