@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import ssl
 
-import yaml
 from twisted.trial.unittest import SynchronousTestCase
 
 from srst.configreader import Reader

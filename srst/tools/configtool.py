@@ -97,7 +97,7 @@ def _importIos(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     header = f"# srst router configuration imported from {os.path.basename(arguments.file)} (srst-config import-ios)\n"
     for path, data in files.items():
         try:
-            atomicWrite(path or ".", data)
+            atomicWrite(path, data)
         except OSError as e:
             raise _FileError(f"cannot write {path}: {e.strerror}")
         err.write(f"{PROGRAM}: wrote {path}\n")
