@@ -42,6 +42,7 @@ from srst.calls.forward import ForwardSettings
 from srst.calls.voicemail import Voicemail
 from srst.admin.server import AdminFactory, AdminSocketError, AdminSocketService, adminSocketProblem
 from srst.config import RouterConfig, load
+from srst.iosconfig import ChainCertificate, renderRunningConfig
 from srst.credentials import CredentialsFactory, registerCredentialsCommands
 from srst.debug import DebugSwitches
 from srst.http.site import HttpSite
@@ -590,6 +591,29 @@ class RouterService(MultiService):
                 config.credentials.port,
                 config.credentials.trustpoint,
             )
+        self.commands.add("show running-config", self._showRunningConfig,
+                          help="the configuration as IOS commands (private keys never shown)")
+
+    def _trustpointChains(self) -> dict[str, list[ChainCertificate]]:
+        """
+        The certificates each trustpoint holds now, router certificate
+        first, for the C{crypto pki certificate chain} blocks.
+        """
+        chains: dict[str, list[ChainCertificate]] = {}
+        for name, identity in self.identities.items():
+            if identity.certificate is not None:
+                chains[name] = [ChainCertificate(identity.certificate.public_bytes(Encoding.DER), False)] + [
+                    ChainCertificate(ca.public_bytes(Encoding.DER), True) for ca in identity.chain]
+        server = self.certificateServer
+        if server is not None and server.started:
+            chains[server.name] = [ChainCertificate(server.caCertificate.public_bytes(Encoding.DER), True)]
+        for name, phones in self.phoneTrustpoints.items():
+            chains[name] = [ChainCertificate(der, True) for der in phones.derCertificates()]
+        return chains
+
+    def _showRunningConfig(self) -> CommandResult:
+        text = renderRunningConfig(self.config, chains=self._trustpointChains())
+        return CommandResult(text.rstrip("\n"), {"lines": text.splitlines()})
 
     def _mediaFarm(self, moh: MohConfig, conference: ConferenceConfig,
                    runInThread: Callable[..., Deferred]) -> MediaFarmService:

@@ -1,0 +1,74 @@
+"""
+Tests for L{srst.http.iosconfig}: C{ip http server} and C{ip http port}.
+"""
+
+from __future__ import annotations
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from srst.http.config import HttpServerConfig
+from srst.http.iosconfig import importIos, runningConfig
+from srst.iostext import ImportNotes, parseIosConfig
+
+
+def _imported(text: str, address: str | None = None) -> tuple[dict, list[str], list[str]]:
+    document: dict = {}
+    notes = ImportNotes()
+    rest = importIos(parseIosConfig(text), document, notes, address=address)
+    return document, [str(s) for s in notes.sortedSkipped()], [line.text for line in rest]
+
+
+class RunningConfigTests(SynchronousTestCase):
+    """
+    L{runningConfig}.
+    """
+
+    def test_table(self) -> None:
+        """
+        No section: nothing; IOS's port 80: no C{ip http port} line;
+        another port: its line.  srst has no HTTPS server, as the seed says.
+        """
+        for server, lines in [
+            (None, []),
+            (HttpServerConfig("0.0.0.0", 80), ["ip http server", "no ip http secure-server", "!"]),
+            (HttpServerConfig("127.0.0.1", 8080),
+             ["ip http server", "ip http port 8080", "no ip http secure-server", "!"]),
+        ]:
+            self.assertEqual(runningConfig(server), lines, server)
+
+
+class ImportTests(SynchronousTestCase):
+    """
+    L{importIos}.
+    """
+
+    def test_seed(self) -> None:
+        """
+        The seed's two lines: the server on IOS's port, bound to the
+        router's address; other lines are left.
+        """
+        self.assertEqual(_imported("ip classless\nip http server\nno ip http secure-server\n", "10.1.1.22"),
+                         ({"http-server": {"address": "10.1.1.22", "port": 80}}, [], ["ip classless"]))
+
+    def test_port(self) -> None:
+        """
+        C{ip http port} sets the port; without an address the key is left
+        to srst's default (every address, as IOS).
+        """
+        self.assertEqual(_imported("ip http port 8080\nip http server\n"),
+                         ({"http-server": {"port": 8080}}, [], []))
+
+    def test_skipReasons(self) -> None:
+        """
+        What srst's HTTP server does not have is listed with why.
+        """
+        self.assertEqual(_imported("ip http server\nip http port 99999\nip http secure-server\n"
+                                   "ip http authentication local\n"), (
+            {"http-server": {"port": 80}},
+            ["line 2: ip http port 99999: expected a port from 1 to 65535",
+             "line 3: ip http secure-server: srst's HTTP site has no HTTPS server (it serves CRLs and SCEP over"
+             " plain HTTP)",
+             "line 4: ip http authentication local: srst's HTTP server has no such setting"],
+            []))
+        self.assertEqual(_imported("ip http port 8080\nno ip http server\n"), (
+            {}, ["line 1: ip http port 8080: no ip http server: srst has no HTTP server to set the port of"], []))
