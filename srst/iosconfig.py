@@ -26,9 +26,13 @@ from typing import Any, Callable, Mapping, Sequence
 from srst.config import CredentialsConfig, RouterConfig
 from srst.http import iosconfig as httpios
 from srst.iostext import ImportNotes, IosLine, Skipped, indent, parseIosConfig
+from srst.mgcp import iosconfig as mgcpios
+from srst.mgcp.constants import GATEWAY_PORT
 from srst.pki import iosconfig as pkiios
 from srst.pki.iosconfig import ChainCertificate
 from srst.policing import iosconfig as policingios
+from srst.ports import iosconfig as portsios
+from srst.sccp import iosconfig as sccpios
 
 __all__ = [
     "ChainCertificate",
@@ -106,17 +110,43 @@ def _pkiSection(config: RouterConfig, chains: Mapping[str, Sequence[ChainCertifi
     return pkiios.runningConfig(config.pki, localEnrollmentUrl=_localEnrollmentUrl(config), chains=chains)
 
 
-# The sections in IOS order.  The voice sections (voice-port, ccm-manager,
-# mgcp, dial-peer before credentials; call-manager-fallback after it) go in
-# their places here, each a function of the RouterConfig.
+def _trustpointNames(config: RouterConfig) -> list[str]:
+    return [phone.name for phone in config.pki.phoneTrustpoints]
+
+
+def _credentialsTrustpoint(config: RouterConfig) -> str | None:
+    return config.credentials.trustpoint if config.credentials is not None else None
+
+
+def _fallbackSection(config: RouterConfig) -> list[str]:
+    return sccpios.runningConfig(config.callManagerFallback, _credentialsTrustpoint(config),
+                                 _trustpointNames(config))
+
+
+def _comments(config: RouterConfig) -> list[str]:
+    srstOnly = (mgcpios.srstOnly(config.mgcp, config.ccmManager)
+                + sccpios.srstOnly(config.callManagerFallback, _credentialsTrustpoint(config),
+                                   _trustpointNames(config)))
+    return srstOnly + _srstComments(config)
+
+
+# The sections in IOS order, each a function of the RouterConfig: the
+# security sections, then the voice ones (call application, voice-port,
+# ccm-manager and mgcp, dial-peer), credentials, call-manager-fallback, and
+# last the keys IOS has no command for.
 def _sections(chains: Mapping[str, Sequence[ChainCertificate]]) -> list[Callable[[RouterConfig], list[str]]]:
     return [
         lambda config: ["!", f"hostname {config.hostname}", "!"],
         lambda config: _pkiSection(config, chains),
         lambda config: httpios.runningConfig(config.httpServer),
         lambda config: policingios.runningConfig(config.accessLists, config.controlPlane),
+        lambda config: mgcpios.callApplicationConfig(config.ccmManager),
+        lambda config: portsios.voicePortsConfig(config.voicePorts),
+        lambda config: mgcpios.runningConfig(config.mgcp, config.ccmManager),
+        lambda config: portsios.dialPeersConfig(config.dialPeers),
         lambda config: credentialsRunningConfig(config.credentials),
-        _srstComments,
+        _fallbackSection,
+        _comments,
     ]
 
 
@@ -228,6 +258,17 @@ def _reasonFor(line: IosLine) -> str:
     return NO_EQUIVALENT
 
 
+def _bindGateway(document: dict[str, Any], address: str | None) -> None:
+    """
+    An IOS MGCP gateway speaks from its interface's address (port 2427):
+    so does the imported one (C{mgcp.bind}).
+    """
+    mgcp = document.get("mgcp")
+    if mgcp is None or address is None:
+        return
+    document["mgcp"] = {"bind": {"host": address, "port": GATEWAY_PORT}, **mgcp}
+
+
 def importIosConfig(text: str, *, addressMap: Mapping[str, str] = {}, certificateDirectory: str = "",
                     files: dict[str, bytes] | None = None) -> tuple[dict[str, Any], list[Skipped]]:
     """
@@ -246,12 +287,16 @@ def importIosConfig(text: str, *, addressMap: Mapping[str, str] = {}, certificat
     notes = ImportNotes()
     document: dict[str, Any] = {}
     address = _firstInterfaceAddress(lines)
-    lines = _importTopLevel(lines, document, notes)
     lines = pkiios.importIos(lines, document, notes, certificateDirectory=certificateDirectory, files=files)
     lines = httpios.importIos(lines, document, notes, address=address)
     lines = policingios.importIos(lines, document, notes)
+    lines = portsios.importIos(lines, document, notes)
+    lines = mgcpios.importIos(lines, document, notes)
+    lines = sccpios.importIos(lines, document, notes)  # reads credentials' trustpoint, leaves the block
+    lines = _importTopLevel(lines, document, notes)
     for line in lines:
         notes.skipTree(line, _reasonFor(line))
+    _bindGateway(document, address)
     ordered = {key: document[key] for key in DOCUMENT_ORDER if key in document}
     ordered.update((key, value) for key, value in document.items() if key not in ordered)
     return ordered, notes.sortedSkipped()

@@ -64,7 +64,7 @@ class ImportIosTests(TestCase):
                     f.write(part.read())
         output = os.path.join(directory, "router.yaml")
         out, err, code = await runTool("import-ios", seed, "-o", output, "--map-address", "10.1.1.22=127.0.0.1",
-                                       "--map-address", "10.1.1.13=127.0.0.1")
+                                       "--map-address", "10.1.1.13=127.0.0.2")
         self.assertEqual((out, code), ("", 1))
         lines = err.splitlines()
         self.assertEqual(lines[:3], [f"srst-config: wrote {os.path.join(directory, name)}.pem"
@@ -77,6 +77,23 @@ class ImportIosTests(TestCase):
         self.assertEqual([tp.certificates for tp in config.pki.phoneTrustpoints],
                          [(os.path.join(directory, f"{name}.pem"),) for name in ("7970", "PEM", "7960")])
         self.assertEqual(config.credentials.ipSourceAddress, "127.0.0.1")
+        self.assertNotIn("does not load", err)
+
+    @bounded(timeout=30)
+    async def test_resultDoesNotLoad(self):
+        """
+        The seed's router and CallManager both mapped to 127.0.0.1 put the
+        MGCP call agent on the gateway's own address and port: the tool
+        says so as the router would at start-up, and exits 1.
+        """
+        directory = stateDirectory(self)
+        output = os.path.join(directory, "router.yaml")
+        out, err, code = await runTool("import-ios", os.path.join(SEED, "configuration-1.txt"), "-o", output,
+                                       "--map-address", "10.1.1.22=127.0.0.1", "--map-address", "10.1.1.13=127.0.0.1")
+        self.assertEqual((out, code), ("", 1))
+        self.assertIn(f"srst-config: the result does not load: {output}: mgcp.call-agent: '127.0.0.1 2427' is not"
+                      " allowed; the gateway's own address and port (mgcp.bind): the call agent is another host or"
+                      " port", err.splitlines())
 
     @bounded(timeout=30)
     async def test_usage(self):

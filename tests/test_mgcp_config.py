@@ -32,7 +32,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 MGCP = """
 mgcp:
-  call-agent: {host: 127.0.0.1}
+  call-agent: {host: 127.0.0.2}
 """
 
 
@@ -63,7 +63,7 @@ class MgcpConfigTests(SynchronousTestCase):
         Cisco defaults of mgcp.md 5.1 and the seed.
         """
         m = loadString(MINIMAL + MGCP).mgcp
-        self.assertEqual(m, MgcpConfig(callAgent=HostPort("127.0.0.1", 2427)))
+        self.assertEqual(m, MgcpConfig(callAgent=HostPort("127.0.0.2", 2427)))
         self.assertEqual(m.bind, HostPort("127.0.0.1", 2427))
         self.assertEqual((m.version, m.dtmfRelay, m.sdp), ("0.1", "out-of-band", "simple"))
         self.assertEqual((m.rtpUnreachableTimeoutMs, m.rtpUnreachableAction), (1000, "notify"))
@@ -100,7 +100,7 @@ mgcp:
         defaults to IOS's C{offhook} alone; a list names the events, kept in
         C{show mgcp} order; an empty list makes none persistent.
         """
-        base = MINIMAL + "mgcp:\n  call-agent: {host: 127.0.0.1}\n"
+        base = MINIMAL + "mgcp:\n  call-agent: {host: 127.0.0.2}\n"
         self.assertEqual(loadString(base).mgcp.persistent, ("offhook",))
         self.assertEqual(loadString(base + "  persistent: [onhook, OffHook, hookflash]\n").mgcp.persistent,
                          ("hookflash", "offhook", "onhook"))
@@ -111,7 +111,7 @@ mgcp:
         An unknown event, a repeated one or a value that is no list is a
         problem naming its path.
         """
-        base = MINIMAL + "mgcp:\n  call-agent: {host: 127.0.0.1}\n"
+        base = MINIMAL + "mgcp:\n  call-agent: {host: 127.0.0.2}\n"
         text = "\n".join(problemsOf(self, base + "  persistent: [onhook, ringing, onhook]\n"))
         self.assertIn("router.yaml: mgcp.persistent[1]", text)
         self.assertIn("expected an event name: hookflash, offhook, onhook", text)
@@ -141,7 +141,7 @@ mgcp:
         C{mgcp: rtp-unreachable: null} (no mgcp rtp unreachable timeout)
         turns the MGCP check off; absent, it is 1000 ms.
         """
-        base = MINIMAL + "mgcp:\n  call-agent: {host: 127.0.0.1}\n"
+        base = MINIMAL + "mgcp:\n  call-agent: {host: 127.0.0.2}\n"
         self.assertEqual(loadString(base).mgcp.rtpUnreachableTimeoutMs, 1000)
         self.assertIsNone(loadString(base + "  rtp-unreachable: null\n").mgcp.rtpUnreachableTimeoutMs)
 
@@ -151,7 +151,7 @@ mgcp:
         command) is off by default and with C{null}; a value outside
         1000-600000 ms is refused naming its path.
         """
-        base = MINIMAL + "mgcp:\n  call-agent: {host: 127.0.0.1}\n"
+        base = MINIMAL + "mgcp:\n  call-agent: {host: 127.0.0.2}\n"
         self.assertIsNone(loadString(base).mgcp.rtpUnreachableSilenceMs)
         self.assertIsNone(loadString(base + "  rtp-unreachable: {silence-timeout-ms: null}\n")
                           .mgcp.rtpUnreachableSilenceMs)
@@ -206,6 +206,17 @@ mgcp:
             self.assertIn("router.yaml: " + path, text)
         self.assertIn("expected a package name: L, D, G, R, SST", text)
         self.assertIn("expected each package at most once", text)
+
+    def test_callAgentIsTheGateway(self):
+        """
+        A call agent at the gateway's own address and port (the seed's two
+        addresses mapped onto one loopback address) is refused, naming the
+        path; the default bind counts.
+        """
+        for bind in ("", "  bind: {host: 127.0.0.1, port: 2427}\n"):
+            lines = problemsOf(self, MINIMAL + "mgcp:\n" + bind + "  call-agent: {host: 127.0.0.1, port: 2427}\n")
+            self.assertEqual(lines, ["router.yaml: mgcp.call-agent: '127.0.0.1 2427' is not allowed; the gateway's"
+                                     " own address and port (mgcp.bind): the call agent is another host or port"])
 
     def test_timerConsistency(self):
         """

@@ -360,6 +360,10 @@ def readMgcp(m: Reader) -> MgcpConfig:
     bind = _hostPort(m.child("bind"), "127.0.0.1", GATEWAY_PORT)
     callAgentReader = m.child("call-agent")
     callAgent = _hostPort(callAgentReader, None, DEFAULT_MGCP_PORT)
+    if callAgent is not None and callAgent == (bind or HostPort("127.0.0.1", GATEWAY_PORT)):
+        callAgentReader.problem(None, f"{callAgent.host} {callAgent.port}",
+                                "the gateway's own address and port (mgcp.bind): the call agent is another host"
+                                " or port")
     version = _version(callAgentReader)
     callAgentReader.finish()
     dtmf = m.string("dtmf-relay", "out-of-band", choices=["out-of-band", "none"])

@@ -13,9 +13,14 @@ when the YAML goes to stdout); the YAML names them by that path.
 C{--map-address} rewrites an address everywhere in the input first (the
 seed's C{10.1.1.22} to C{127.0.0.1}), so the result starts on this host.
 
-Exit codes: 0 everything imported; 1 some lines were not imported (listed on
-stderr; the YAML is still written); 2 usage error; 3 the input cannot be read
-or an output cannot be written.
+The result is read back as srst reads router.yaml: a problem there (two
+addresses mapped onto one, so that the MGCP call agent is the gateway
+itself) is listed on stderr as the router would say it at start-up.
+
+Exit codes: 0 everything imported and the result loads; 1 some lines were not
+imported or the result does not load (listed on stderr; the YAML is still
+written); 2 usage error; 3 the input cannot be read or an output cannot be
+written.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ from typing import NoReturn, Sequence, TextIO
 import yaml
 
 from srst._files import atomicWrite
+from srst.config import loadString
+from srst.configreader import ConfigError
 from srst.iosconfig import importIosConfig
 
 EXIT_OK = 0
@@ -110,10 +117,16 @@ def _importIos(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write(header + rendered)
     for line in skipped:
         err.write(f"{line}\n")
+    loads = True
+    try:
+        loadString(header + rendered, arguments.output or "<stdout>")
+    except ConfigError as e:
+        loads = False
+        for problem in str(e).splitlines():
+            err.write(f"{PROGRAM}: the result does not load: {problem}\n")
     if skipped:
         err.write(f"{PROGRAM}: {len(skipped)} line(s) not imported\n")
-        return EXIT_SKIPPED
-    return EXIT_OK
+    return EXIT_OK if loads and not skipped else EXIT_SKIPPED
 
 
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
