@@ -27,13 +27,18 @@ Make one call from a terminal, or answer one, as a person would::
     srst-phone call --from 000000000001 --to 2002 [--hold SECONDS]
         [--softkey NAME ...] [--button speeddial:N|messages|redial ...]
         [--connected-softkey NAME ...] [--transfer-to NUMBER [--blind]]
-        [--conference-with NUMBER]
-    srst-phone answer --mac 000000000002 [--hold SECONDS]
+        [--conference-with NUMBER] [--play FILE.wav] [--record FILE.wav]
+    srst-phone answer --mac 000000000002 [--hold SECONDS] [--play ...] [--record ...]
     srst-phone call --from 000000000002 --softkey DND
     srst-phone call --mac 000000000002 --softkey CFwdAll --to 2003
 
 (the TLS options are those of C{register}: C{--tls --ca --cert --key}).
 They print one line per call state (see L{srst.tools._phonecall}).
+Once connected the phone sends G.711 RTP every 20 ms (SRTP with the
+router's keys when the call is secure): a dial tone, or the 8 kHz mono
+C{--play} file and then silence (without C{--hold} the phone hangs up once
+the file has been sent); C{--record} writes what it heard (decrypted) to a
+16-bit WAV file when the command ends.
 
 C{register} reports how many phones registered, registrations per second
 and the p50/p99 registration latency (see L{srst.tools._phoneload}).  The
@@ -44,7 +49,8 @@ Exit codes: 0 success (for C{call} and C{answer}: the call connected, or
 the keys were pressed (a forward set) when no call was made); 1 some phones did not
 register (or unregister), or the connection was lost; 2 usage error
 (an unknown softkey or button name too); 3 an unreadable certificate, key or CA file,
-or a CA that cannot issue; 4 the called number is busy (C{call}); 5 reorder:
+or a CA that cannot issue, or a C{--play} file that cannot be read or a
+C{--record} file that cannot be written; 4 the called number is busy (C{call}); 5 reorder:
 the number is unknown or the call cannot be made (C{call}).
 """
 
@@ -101,7 +107,9 @@ from srst.tools._phonetypes import (
     UnregisterTimedOut,
     deviceTypeForModel,
 )
-from srst.tools._phonemedia import PhoneMedia
+from srst.ports.wav import MAX_RECORD_SECONDS, WavError, WavWriter, openWavWriter, readWav
+from srst.ports.g711 import SAMPLE_RATE
+from srst.tools._phonemedia import FileSource, PhoneMedia, Recording
 from srst.tools._phonewire import (
     PhoneProtocol,
     PhoneReactor,
@@ -344,6 +352,13 @@ def _addPhoneOptions(p: argparse.ArgumentParser) -> None:
                    "Ctrl-C)")
     p.add_argument("--timeout", type=_seconds, default=30.0,
                    help="seconds the phone may take to register (default 30)")
+    p.add_argument("--play", metavar="FILE",
+                   help="once connected, say this 8 kHz mono WAV file into "
+                   "the call (then silence); without --hold, hang up once it "
+                   "has been sent")
+    p.add_argument("--record", metavar="FILE",
+                   help="write what the phone hears (decrypted) to this WAV "
+                   "file (16-bit, 8 kHz) when the command ends")
     tls = _addTLS(p, "the phone's certificate (LSC)")
     _addVerifyHost(tls)
     p.set_defaults(issueFromCA=None, caKey=None, count=1, decodeAll=True)
@@ -665,9 +680,31 @@ _EXIT_FOR_OUTCOME = {
 }
 
 
+@frozen
+class _Audio:
+    """What the person says into the call (C{--play}) and keeps of it (C{--record})."""
+
+    source: Optional[FileSource] = None
+    recording: Optional[Recording] = None
+    writer: Optional[WavWriter] = None
+
+
+def _loadAudio(args: argparse.Namespace) -> _Audio:
+    """
+    Read the C{--play} file and open the C{--record} file now, so that a
+    bad path is refused before the phone registers.
+
+    @raise WavError: naming the file and why.
+    """
+    source = FileSource(readWav(args.play).samples) if args.play else None
+    if not args.record:
+        return _Audio(source)
+    return _Audio(source, Recording(MAX_RECORD_SECONDS * SAMPLE_RATE), openWavWriter(args.record))
+
+
 async def _callFlow(reactor: ToolReactor, args: argparse.Namespace,
                     tls: Optional[_TLSFiles], out: TextIO, err: TextIO,
-                    answering: bool) -> int:
+                    answering: bool, audio: _Audio) -> int:
     """
     One phone: register, press softkeys, make (or answer) one call, follow
     it, hang up and unregister (see L{srst.tools._phonecall}).
@@ -701,7 +738,8 @@ async def _callFlow(reactor: ToolReactor, args: argparse.Namespace,
     follower = CallFollower(phone, say)
     await follower.sync()
     PhoneMedia(phone, reactor=reactor,  # type: ignore[arg-type]
-               interface=str(phone.protocol.localAddress()))
+               interface=str(phone.protocol.localAddress()),
+               source=audio.source, recording=audio.recording)
 
     finished: OneShot[int] = OneShot()
     finishing: list[Deferred[None]] = []
@@ -727,7 +765,7 @@ async def _callFlow(reactor: ToolReactor, args: argparse.Namespace,
     trigger = reactor.addSystemEventTrigger("before", "shutdown", finish)
     try:
         outcome = await _makeCall(reactor, args, phone, follower, say,
-                                  answering)
+                                  answering, audio.source)
     except PhoneError as e:
         if finishing:  # Ctrl-C: the phone unregistered, as asked
             return await finished.wait()
@@ -744,9 +782,11 @@ async def _callFlow(reactor: ToolReactor, args: argparse.Namespace,
 async def _makeCall(reactor: ToolReactor, args: argparse.Namespace,
                     phone: SimulatedPhone, follower: CallFollower,
                     say: Callable[[str], None],
-                    answering: bool) -> Optional[Outcome]:
+                    answering: bool,
+                    source: Optional[FileSource] = None) -> Optional[Outcome]:
     """
-    The call itself, from registered to ready to hang up.
+    The call itself, from registered to ready to hang up: C{--hold}, the
+    far end hanging up, or (without C{--hold}) C{source} played to its end.
 
     @return: the call's L{Outcome}, or L{None} when no call was made.
     @raise PhoneError: when the connection is lost.
@@ -791,7 +831,13 @@ async def _makeCall(reactor: ToolReactor, args: argparse.Namespace,
         failed = await _conference(phone, follower, say, args.conferenceWith)
         if failed is not None:
             outcome = failed
-    await _holdFor(reactor, args, follower.whenEnded())
+    ended = follower.whenEnded()
+    if source is not None and args.hold is None:
+        which, _ = await race([ended, source.whenPlayed()])
+        if which == 1:
+            say("played %s" % (args.play,))
+    else:
+        await _holdFor(reactor, args, ended)
     return outcome
 
 
@@ -909,8 +955,27 @@ def _call(reactor: ToolReactor, args: argparse.Namespace, out: TextIO,
     except (CertificateFileError, LSCIssueError) as e:
         err.write("srst-phone: %s\n" % (e,))
         return succeed(EXIT_FILES)
-    return Deferred.fromCoroutine(_callFlow(reactor, args, tls, out, err,
-                                            answering))
+    try:
+        audio = _loadAudio(args)
+    except WavError as e:
+        err.write("srst-phone: %s\n" % (e,))
+        return succeed(EXIT_FILES)
+    calling = Deferred.fromCoroutine(_callFlow(reactor, args, tls, out, err,
+                                               answering, audio))
+    writer, recording = audio.writer, audio.recording
+    if writer is None or recording is None:
+        return calling
+
+    def save(result: object) -> object:
+        try:
+            writer.commit(recording.samples)
+        except WavError as e:
+            err.write("srst-phone: %s\n" % (e,))
+            return EXIT_FILES if result == EXIT_OK else result
+        out.write("recorded %.2f s to %s\n" % (recording.duration, args.record))
+        out.flush()
+        return result
+    return calling.addBoth(save)
 
 
 def _answer(reactor: ToolReactor, args: argparse.Namespace, out: TextIO,
