@@ -32,6 +32,13 @@ Make one call from a terminal, or answer one, as a person would::
     srst-phone call --from 000000000002 --softkey DND
     srst-phone call --mac 000000000002 --softkey CFwdAll --to 2003
 
+Work one phone from the terminal, as a person works a handset (see
+L{srst.tools._phonescreen}: the prompt, line lamps, softkeys and call
+state; o/h/space hook, digits dial, F1-F8 or s+1..8 softkeys, q quits and
+unregisters)::
+
+    srst-phone run --mac 000000000001 [--tls --ca ... --cert ... --key ...]
+
 (the TLS options are those of C{register}: C{--tls --ca --cert --key}).
 They print one line per call state (see L{srst.tools._phonecall}).
 Once connected the phone sends G.711 RTP every 20 ms (SRTP with the
@@ -110,6 +117,7 @@ from srst.tools._phonetypes import (
 from srst.ports.wav import MAX_RECORD_SECONDS, WavError, WavWriter, openWavWriter, readWav
 from srst.ports.g711 import SAMPLE_RATE
 from srst.tools._phonemedia import FileSource, PhoneMedia, Recording
+from srst.tools._phonescreen import Do, KeyMap, PhoneScreen, Terminal
 from srst.tools._phonewire import (
     PhoneProtocol,
     PhoneReactor,
@@ -418,6 +426,28 @@ def _addAnswer(
     p.set_defaults(func=_answer)
 
 
+def _addRun(
+        commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = commands.add_parser(
+        "run", help="work one phone from the terminal",
+        description="Register the phone and show its display, line lamps and "
+        "softkeys; o/h (or space) go off/on hook, digits dial, F1-F8 (or s "
+        "then 1-8) press softkeys, q hangs up, unregisters and quits.")
+    p.add_argument("--mac", type=_mac, required=True, help="the phone's MAC")
+    _addRouter(p)
+    p.add_argument("--type", dest="deviceType", type=_model, default="7970",
+                   help="phone model or device type number (default 7970)")
+    p.add_argument("--version", dest="protocolVersion", type=_version,
+                   default=11, help="highest protocol version the phone "
+                   "advertises (default 11)")
+    p.add_argument("--timeout", type=_seconds, default=30.0,
+                   help="seconds the phone may take to register (default 30)")
+    tls = _addTLS(p, "the phone's certificate (LSC)")
+    _addVerifyHost(tls)
+    p.set_defaults(issueFromCA=None, caKey=None, count=1, decodeAll=True,
+                   func=_run)
+
+
 def _addIssueLSC(
         commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = commands.add_parser(
@@ -452,7 +482,7 @@ class _Parser(argparse.ArgumentParser):
             namespace: Optional[argparse.Namespace] = None,
     ) -> argparse.Namespace:
         parsed = argparse.ArgumentParser.parse_args(self, args, namespace)
-        if parsed.command in ("register", "call", "answer"):
+        if parsed.command in ("register", "call", "answer", "run"):
             _checkRegister(self, parsed)
         if parsed.command == "call" and parsed.blind and not parsed.transferTo:
             self.error("--blind needs --transfer-to")
@@ -495,6 +525,7 @@ def makeParser() -> argparse.ArgumentParser:
     _addRegister(commands)
     _addCall(commands)
     _addAnswer(commands)
+    _addRun(commands)
     _addIssueLSC(commands)
     return parser
 
@@ -981,6 +1012,96 @@ def _call(reactor: ToolReactor, args: argparse.Namespace, out: TextIO,
 def _answer(reactor: ToolReactor, args: argparse.Namespace, out: TextIO,
             err: TextIO, runInThread: RunInThread) -> Deferred[int]:
     return _call(reactor, args, out, err, runInThread, answering=True)
+
+
+# -- run -----------------------------------------------------------------------
+
+
+class _TerminalReactor(ToolReactor, typing.Protocol):
+    """What C{run} needs besides L{ToolReactor}: standard input read."""
+
+    def addReader(self, reader: Terminal) -> None:
+        ...
+
+    def removeReader(self, reader: Terminal) -> None:
+        ...
+
+
+async def _runFlow(reactor: _TerminalReactor, args: argparse.Namespace,
+                   tls: Optional[_TLSFiles], out: TextIO, err: TextIO) -> int:
+    """
+    Register one phone, show it with C{curses} until q (or Ctrl-C), then
+    hang up and unregister (see L{srst.tools._phonescreen}).
+    """
+    import curses
+
+    phone = SimulatedPhone(PhoneConfig(
+        mac=args.mac, deviceType=args.deviceType,
+        protocolVersion=args.protocolVersion,
+        registrationTimeout=args.timeout), clock=reactor)
+    tlsOptions = None
+    if tls is not None:
+        tlsOptions = clientTLSOptions(args.host, tls.trusted, tls.certificate,
+                                      tls.privateKey,
+                                      verifyHost=args.verifyHost)
+    connectPhone(reactor, phone, args.host, args.port,
+                 tlsOptions).addErrback(lambda reason: None)
+    try:
+        await phone.whenRegistered()
+    except PhoneError as e:
+        err.write("srst-phone: not registered: %s\n" % (e,))
+        return EXIT_INCOMPLETE
+    PhoneMedia(phone, reactor=reactor,  # type: ignore[arg-type]
+               interface=str(phone.protocol.localAddress()))
+    quitting: OneShot[None] = OneShot()
+    window = curses.initscr()
+    keys = KeyMap(curses.KEY_F1)
+
+    def pressed(code: int) -> None:
+        action = keys.press(code)
+        if action is None:
+            return
+        if action.do is Do.QUIT:
+            quitting.fire(None)
+            return
+        try:
+            screen.act(action)
+        except PhoneError as e:
+            screen.events.append(str(e))
+
+    terminal = Terminal(curses, window, lambda: screen.lines(), pressed)
+    screen = PhoneScreen(phone, terminal.draw, secure=tls is not None)
+    trigger = reactor.addSystemEventTrigger("before", "shutdown", quitting.fire, None)
+    reactor.addReader(terminal)
+    try:
+        terminal.draw()
+        await race([quitting.wait(), phone.whenDisconnected()])
+    finally:
+        reactor.removeReader(terminal)
+        reactor.removeSystemEventTrigger(trigger)
+        terminal.close()
+    if phone.state is not PhoneState.REGISTERED:
+        err.write("srst-phone: connection lost\n")
+        return EXIT_INCOMPLETE
+    await _hangUpAll(phone, screen.follower)
+    try:
+        await phone.unregister()
+    except PhoneError as e:
+        err.write("srst-phone: not unregistered: %s\n" % (e,))
+        return EXIT_INCOMPLETE
+    out.write("unregistered %s\n" % (phone.deviceName,))
+    out.flush()
+    return EXIT_OK
+
+
+def _run(reactor: ToolReactor, args: argparse.Namespace, out: TextIO,
+         err: TextIO, runInThread: RunInThread) -> Deferred[int]:
+    try:
+        tls = _loadTLS(args)
+    except (CertificateFileError, LSCIssueError) as e:
+        err.write("srst-phone: %s\n" % (e,))
+        return succeed(EXIT_FILES)
+    return Deferred.fromCoroutine(_runFlow(cast(_TerminalReactor, reactor), args, tls, out, err))
 
 
 # -- entry points --------------------------------------------------------------
