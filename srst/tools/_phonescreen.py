@@ -168,8 +168,10 @@ class PhoneScreen:
             self._selected = msg
         elif isinstance(msg, m.CallState):
             if msg.callState != CallState.ON_HOOK or msg.callReference in (0, self.follower.reference):
-                self.state = CallState(msg.callState) if msg.callState in CallState._value2member_map_ \
-                    else CallState.IDLE
+                try:
+                    self.state = CallState(msg.callState)
+                except ValueError:
+                    self.state = CallState.IDLE
         self._changed()
 
     def softKeys(self) -> list[tuple[int, str, int]]:
