@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import random
 from typing import Any
 
 from twisted.internet import reactor
@@ -18,12 +19,17 @@ from twisted.internet.defer import Deferred, gatherResults, maybeDeferred
 from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
+from srst.media.rtp import decodeRtp
+from srst.media.srtp import SrtpError, SrtpReceiver, generateKeys
+from srst.ports import g711
+from srst.ports.wav import readWav, writeWav
 from srst.sccp.constants import SoftKeyEvent
 from srst.tools import phone as cli
 from srst.sccp.constants import Stimulus
 from srst.tools._phonecall import SOFT_KEYS, UnknownButton, UnknownSoftKey, button, softKeyEvent
 from srst.tools.cli import main as cliMain
 from srst.tools.lsc import issueLSC, writeLSC
+from tests.audiohelpers import normalizedXcorr
 from tests.phonehelpers import registeredPhone, routerYamlWithCapf, synchronously
 from tests.pkihelpers import writePem
 from tests.routerhelpers import SECURE_CMF_HEAD, bounded, freePort, startRouter, stateDirectory, within
@@ -157,6 +163,28 @@ class SoftKeyNameTests(SynchronousTestCase):
             self.assertIn(text, err.getvalue())
 
 
+class UdpTap:
+    """
+    The real reactor for a command, except that every datagram its UDP
+    ports receive is also kept here, as it was on the wire.
+    """
+
+    def __init__(self) -> None:
+        self.datagrams: list[bytes] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(reactor, name)
+
+    def listenUDP(self, port: int, protocol: Any, interface: str = "", maxPacketSize: int = 8192) -> Any:
+        received = protocol.datagramReceived
+
+        def tapped(datagram: bytes, addr: Any) -> None:
+            self.datagrams.append(datagram)
+            received(datagram, addr)
+        protocol.datagramReceived = tapped
+        return reactor.listenUDP(port, protocol, interface, maxPacketSize)
+
+
 class CallCommandTests(TestCase):
     """
     C{srst-phone call} and C{answer} against the real router, over TLS.
@@ -224,6 +252,58 @@ class CallCommandTests(TestCase):
             "registered SEP0000000000F2, line 3002", "waiting for a call", "call from 3001 (Alice)",
             "connected to 3001 (Alice) secure", "on hook", "unregistered"])
         self.assertIn("prompt: Ring Out", alice.lines())
+
+    @bounded
+    def test_playAndRecord(self) -> Any:
+        """
+        Bob runs C{answer --record}, Alice C{call --play} over TLS: once the
+        secure call connects Alice says her file into it and hangs up when
+        it has been sent; Bob's recording is what she played (correlation
+        at least 0.9), and what reached Bob's RTP port was SRTP: no packet
+        carries the file's G.711 in clear, and none authenticates with a
+        wrong key.
+        """
+        rng = random.Random(16)
+        samples = [rng.randint(-12000, 12000) for _ in range(g711.SAMPLE_RATE * 3 // 5)]
+        played, recorded = os.path.join(self.files, "alice.wav"), os.path.join(self.files, "bob.wav")
+        writeWav(played, samples)
+        wire = UdpTap()
+        answering, bob, bobErr = self.command("answer", "--mac", BOB, "--record", recorded,
+                                              *self.tlsArguments(BOB), on=wire)
+        yield within(bob.whenLine("waiting for a call"), "Bob waiting")
+        calling, alice, aliceErr = self.command("call", "--from", ALICE, "--to", "3002", "--play", played,
+                                                *self.tlsArguments(ALICE))
+        self.assertEqual((yield within(calling, "Alice's call")), cli.EXIT_OK, aliceErr.getvalue())
+        self.assertEqual((yield within(answering, "Bob's answer")), cli.EXIT_OK, bobErr.getvalue())
+        self.assertIn("played %s" % (played,), alice.lines())
+        self.assertIn("connected to 3001 (Alice) secure", bob.lines())
+        self.assertTrue(bob.lines()[-1].startswith("recorded "), bob.lines())
+        self.assertTrue(bob.lines()[-1].endswith(" s to %s" % (recorded,)), bob.lines())
+        heard = readWav(recorded).samples
+        self.assertGreaterEqual(normalizedXcorr(samples, heard, maxLag=g711.FRAME_SAMPLES), 0.9)
+        self.assertGreater(len(wire.datagrams), 10)
+        clear = {g711.encode(law, frame) for law in g711.G711Law for frame in g711.frames(samples)}
+        self.assertFalse([d for d in wire.datagrams if decodeRtp(d).payload in clear])
+        wrong = SrtpReceiver(generateKeys())
+        for datagram in wire.datagrams[:5]:
+            self.assertRaises(SrtpError, wrong.unprotect, datagram)
+
+    @bounded
+    def test_unreadablePlayFile(self) -> Any:
+        """
+        C{--play} of a file that is not a WAV file, or C{--record} into a
+        directory that does not exist: the command says which file and why,
+        and exits 3 before the phone registers.
+        """
+        bogus = os.path.join(self.files, "notes.wav")
+        with open(bogus, "w") as f:
+            f.write("not audio")
+        for option, path in [("--play", bogus), ("--record", os.path.join(self.files, "nowhere", "x.wav"))]:
+            calling, out, err = self.command("call", "--from", ALICE, "--to", "3002", option, path,
+                                             *self.tlsArguments(ALICE))
+            self.assertEqual((yield calling), cli.EXIT_FILES)
+            self.assertIn(path, err.getvalue())
+            self.assertEqual(out.getvalue(), "")
 
     @bounded
     def test_holdAndResume(self) -> Any:

@@ -36,7 +36,8 @@ from srst.sccp import messages as m
 from srst.sccp.constants import CallState, Codec, MediaStatus, RingMode
 from srst.sccp.srtpkeys import toKeyInfo
 from srst.tools._phoneclient import SimulatedPhone
-from srst.tools._phonemedia import DEBUG_NAMESPACE, PACKET_INTERVAL, PhoneMedia, sineFrames
+from srst.ports.g711 import encode
+from srst.tools._phonemedia import DEBUG_NAMESPACE, PACKET_INTERVAL, FileSource, PhoneMedia, Recording, sineFrames
 from srst.tools._phonetypes import PhoneConfig
 from tests.dtmfhelpers import goertzelPower
 from tests.callhelpers import isCallState, waitFor, waitUntil
@@ -495,6 +496,58 @@ class PhoneMediaTests(SynchronousTestCase):
         A simulated phone has no media unless one is attached.
         """
         self.assertIsNone(SimulatedPhone(PhoneConfig(mac="0000000000AA"), clock=Clock()).media)
+
+
+class FileSourceTests(SynchronousTestCase):
+    """
+    L{FileSource}: a file's frames once, then silence.
+    """
+
+    def test_framesThenSilence(self) -> None:
+        """
+        The file's samples come out in 160-sample frames, the last one
+        padded; L{FileSource.whenPlayed} fires when the frame after the last
+        is taken, and silence follows for as long as it is asked.
+        """
+        source = FileSource(list(range(1, 201)))
+        played = source.whenPlayed()
+        self.assertEqual(next(source), tuple(range(1, 161)))
+        self.assertEqual(next(source), tuple(range(161, 201)) + (0,) * 120)
+        self.assertNoResult(played)
+        self.assertEqual([next(source), next(source)], [(0,) * 160] * 2)
+        self.assertIsNone(self.successResultOf(played))
+        self.assertEqual(source.duration, 0.025)
+
+
+class RecordingTests(SynchronousTestCase):
+    """
+    L{Recording}: what the handset heard, in sequence order.
+    """
+
+    def packet(self, sequence: int, value: int, ssrc: int = 7, law: G711Law = G711Law.ULAW) -> RtpPacket:
+        return RtpPacket(payloadType=law.payloadType, sequenceNumber=sequence, timestamp=sequence * 999,
+                         ssrc=ssrc, payload=encode(law, [value] * 160))
+
+    def test_lossLeavesSilence(self) -> None:
+        """
+        A gap in the sequence numbers (across the wrap) leaves a packet's
+        length of silence per packet lost; a late or duplicate packet and a
+        payload type that is not G.711 are left out; a new SSRC continues at
+        the end; nothing is kept past the limit.
+        """
+        recording = Recording(limit=160 * 5)
+        for packet in [self.packet(0xFFFF, 1000), self.packet(1, 2000), self.packet(0, 3000),
+                       attrs.evolve(self.packet(2, 4000), payloadType=18), self.packet(40, 5000, ssrc=8, law=G711Law.ALAW),
+                       self.packet(41, 6000, ssrc=8)]:
+            recording.packetReceived(packet)
+        heard = [decode(G711Law.ULAW, encode(G711Law.ULAW, [v]))[0] for v in (1000, 2000)]
+        self.assertEqual(recording.samples[:160], [heard[0]] * 160)
+        self.assertEqual(recording.samples[160:320], [0] * 160)
+        self.assertEqual(recording.samples[320:480], [heard[1]] * 160)
+        self.assertEqual(len(set(recording.samples[480:640])), 1)
+        self.assertLess(abs(recording.samples[480] - 5000), 200)
+        self.assertEqual(len(recording.samples), 800)
+        self.assertEqual(recording.duration, 0.1)
 
 
 class PhoneMediaDebugTests(SynchronousTestCase):

@@ -17,6 +17,9 @@ L{PhoneMedia} observes a L{srst.tools._phoneclient.SimulatedPhone}:
     given address and port, SRTP-protected when the tx key block names an
     algorithm.  A codec other than G.711 or an unusable key block is
     answered with L{MediaTransmissionFailure} instead.
+  - What a person says and hears: L{FileSource} plays a WAV file's
+    samples into the handset (then silence), L{Recording} keeps what
+    arrives (decoded, after SRTP) as linear PCM for a WAV file.
   - B{StopMediaTransmission} stops sending, B{CloseReceiveChannel} closes
     the port; when the phone's connection ends every timer and port goes.
 
@@ -34,7 +37,7 @@ import collections
 import ipaddress
 import math
 import secrets
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 from twisted.internet.defer import Deferred, DeferredList, maybeDeferred, succeed
 from twisted.internet.error import CannotListenError
@@ -60,12 +63,12 @@ from srst.media.srtp import (
     SrtpSender,
 )
 from srst.media.udpport import UDPReactor
-from srst.ports.g711 import FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE, G711Law, encode
+from srst.ports.g711 import FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE, G711Law, decode, encode, frames
 from srst.ports.tones import CallProgressTone, ToneGenerator
 from srst.sccp import messages as m
 from srst.sccp.constants import Codec, MediaStatus
 from srst.sccp.srtpkeys import SrtpKeyError, fromKeyInfo
-from srst.tools._phoneclient import SimulatedPhone
+from srst.tools._phoneclient import OneShot, SimulatedPhone
 
 _log = Logger(namespace="srst.tools.phone.media")
 
@@ -107,6 +110,95 @@ def sineFrames(frequency: float, amplitude: int = 8000) -> Frames:
     while True:
         yield tuple(round(amplitude * math.sin(step * n)) for n in range(start, start + FRAME_SAMPLES))
         start += FRAME_SAMPLES
+
+
+class FileSource:
+    """
+    A file played into the handset: its 20 ms frames once, then silence
+    for as long as the call lasts (a phone keeps sending).
+
+    @ivar duration: the file's length in seconds.
+    """
+
+    def __init__(self, samples: Sequence[int]) -> None:
+        """
+        @param samples: signed 16-bit samples at 8 kHz.
+        """
+        self.duration = len(samples) / SAMPLE_RATE
+        self._frames = frames(samples)
+        self._played: OneShot[None] = OneShot()
+
+    def whenPlayed(self) -> Deferred[None]:
+        """@return: a L{Deferred} firing once the file's last frame is taken to be sent."""
+        return self._played.wait()
+
+    def __iter__(self) -> FileSource:
+        return self
+
+    def __next__(self) -> tuple[int, ...]:
+        frame = next(self._frames, None)
+        if frame is None:
+            self._played.fire(None)
+            return _SILENCE
+        return frame
+
+
+_SILENCE = (0,) * FRAME_SAMPLES
+
+_PAYLOAD_LAWS = {law.payloadType: law for law in G711Law}
+
+
+class Recording:
+    """
+    What the handset heard: the G.711 packets received (after SRTP), decoded
+    to linear PCM in RTP sequence order.  A packet lost on the way (a gap
+    in the sequence numbers of a stream) leaves a packet's length of
+    silence, so what follows stays in place; a late or duplicate packet is
+    left out.  The timestamp is not used: a sender whose timer ticked late
+    (L{Transmitter}) skipped timestamps but none of its audio.  A new
+    stream (a new SSRC: a transfer, a resumed call) continues at the end.
+    Packets of other payload types, and audio past C{limit} samples, are
+    left out.
+
+    @ivar samples: the signed 16-bit samples at 8 kHz so far.
+    """
+
+    def __init__(self, limit: int) -> None:
+        """
+        @param limit: the most samples kept.
+        """
+        self.samples: list[int] = []
+        self._limit = limit
+        self._ssrc: Optional[int] = None
+        self._next = 0
+
+    @property
+    def duration(self) -> float:
+        """Seconds recorded."""
+        return len(self.samples) / SAMPLE_RATE
+
+    def packetReceived(self, packet: RtpPacket) -> None:
+        """
+        Add one decoded packet.
+
+        @param packet: the RTP packet.
+        """
+        law = _PAYLOAD_LAWS.get(packet.payloadType)
+        if law is None:
+            return
+        lost = 0
+        if packet.ssrc == self._ssrc:
+            lost = (packet.sequenceNumber - self._next) & 0xFFFF
+            if lost >= _MAX_GAP:  # late, duplicate, or a sequence restart
+                return
+        self._ssrc, self._next = packet.ssrc, (packet.sequenceNumber + 1) & 0xFFFF
+        audio = decode(law, packet.payload)
+        room = self._limit - len(self.samples)
+        self.samples.extend(([0] * (lost * len(audio)) + list(audio))[:max(room, 0)])
+
+
+_MAX_GAP = 0x1000
+"""Sequence numbers further ahead than this are not taken as a loss."""
 
 
 def _keysOf(info: m.KeyInfo) -> Optional[SrtpKeys]:
@@ -291,6 +383,8 @@ class PhoneMedia:
     @ivar source: what the phone says into the handset (every stream it
         sends takes its next frames from it, as from one microphone), or
         L{None} for C{tone}.
+    @ivar recording: the L{Recording} every decoded packet goes to, or
+        L{None}.
     @ivar channels: the open L{ReceiveChannel}s by passThruPartyId.
     @ivar transmitters: the running L{Transmitter}s by passThruPartyId.
     @ivar packetsSent: RTP/SRTP packets sent.
@@ -315,6 +409,7 @@ class PhoneMedia:
                  tone: CallProgressTone = CallProgressTone.DIAL,
                  source: Optional[Frames] = None,
                  captureLimit: int = DEFAULT_CAPTURE_LIMIT,
+                 recording: Optional[Recording] = None,
                  debug: Optional[DebugSwitches] = None) -> None:
         """
         Attach to C{phone}: observe its messages, become C{phone.media},
@@ -328,6 +423,7 @@ class PhoneMedia:
         @param source: the frames to send instead, such as
             L{sineFrames}C{(500)}.
         @param captureLimit: how many received datagrams to keep.
+        @param recording: where every packet decoded also goes.
         @param debug: the debug switches its L{DEBUG_NAMESPACE} lines go
             through; by default a set of its own, all off.
         """
@@ -337,6 +433,7 @@ class PhoneMedia:
         self.interface = str(ipaddress.IPv4Address(interface))
         self.tone = tone
         self.source = source
+        self.recording = recording
         self._reactor = reactor
         self.channels: dict[int, ReceiveChannel] = {}
         self.transmitters: dict[int, Transmitter] = {}
@@ -574,6 +671,8 @@ class PhoneMedia:
         self.lastPacket = packet
         self.lastPayload = packet.payload
         self.payloads.append(packet.payload)
+        if self.recording is not None:
+            self.recording.packetReceived(packet)
 
     # -- stopping ----------------------------------------------------------------
 
@@ -604,5 +703,5 @@ class PhoneMedia:
         self.stop()
 
 
-__all__ = ["CODEC_LAWS", "DEBUG_NAMESPACE", "Frames", "PACKET_INTERVAL", "PhoneMedia",
-           "ReceiveChannel", "Transmitter", "sineFrames"]
+__all__ = ["CODEC_LAWS", "DEBUG_NAMESPACE", "FileSource", "Frames", "PACKET_INTERVAL", "PhoneMedia",
+           "ReceiveChannel", "Recording", "Transmitter", "sineFrames"]

@@ -214,6 +214,8 @@ class PhoneSettings:
     @ivar timeDate: the last DefineTimeDate.
     @ivar prompt: the text of the last DisplayPromptStatus.
     @ivar softKeySet: the set index of the last SelectSoftKeys.
+    @ivar selectedSoftKeys: the last SelectSoftKeys (its line, call and
+        key mask too).
     """
 
     buttons: tuple[m.ButtonDefinition, ...] = ()
@@ -228,6 +230,7 @@ class PhoneSettings:
     timeDate: Optional[m.DefineTimeDate] = None
     prompt: Optional[str] = None
     softKeySet: Optional[int] = None
+    selectedSoftKeys: Optional[m.SelectSoftKeys] = None
 
     def record(self, msg: m.Message) -> None:
         """
@@ -273,6 +276,7 @@ class PhoneSettings:
 
     def _selectSoftKeys(self, msg: m.SelectSoftKeys) -> None:
         self.softKeySet = msg.softKeySetIndex
+        self.selectedSoftKeys = msg
 
     _RECORDERS: ClassVar[dict[type, Callable[[PhoneSettings, Any], None]]] = {
         m.ButtonTemplate: _buttonTemplate,

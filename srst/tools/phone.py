@@ -27,13 +27,25 @@ Make one call from a terminal, or answer one, as a person would::
     srst-phone call --from 000000000001 --to 2002 [--hold SECONDS]
         [--softkey NAME ...] [--button speeddial:N|messages|redial ...]
         [--connected-softkey NAME ...] [--transfer-to NUMBER [--blind]]
-        [--conference-with NUMBER]
-    srst-phone answer --mac 000000000002 [--hold SECONDS]
+        [--conference-with NUMBER] [--play FILE.wav] [--record FILE.wav]
+    srst-phone answer --mac 000000000002 [--hold SECONDS] [--play ...] [--record ...]
     srst-phone call --from 000000000002 --softkey DND
     srst-phone call --mac 000000000002 --softkey CFwdAll --to 2003
 
+Work one phone from the terminal, as a person works a handset (see
+L{srst.tools._phonescreen}: the prompt, line lamps, softkeys and call
+state; o/h/space hook, digits dial, F1-F8 or s+1..8 softkeys, q quits and
+unregisters)::
+
+    srst-phone run --mac 000000000001 [--tls --ca ... --cert ... --key ...]
+
 (the TLS options are those of C{register}: C{--tls --ca --cert --key}).
 They print one line per call state (see L{srst.tools._phonecall}).
+Once connected the phone sends G.711 RTP every 20 ms (SRTP with the
+router's keys when the call is secure): a dial tone, or the 8 kHz mono
+C{--play} file and then silence (without C{--hold} the phone hangs up once
+the file has been sent); C{--record} writes what it heard (decrypted) to a
+16-bit WAV file when the command ends.
 
 C{register} reports how many phones registered, registrations per second
 and the p50/p99 registration latency (see L{srst.tools._phoneload}).  The
@@ -44,7 +56,8 @@ Exit codes: 0 success (for C{call} and C{answer}: the call connected, or
 the keys were pressed (a forward set) when no call was made); 1 some phones did not
 register (or unregister), or the connection was lost; 2 usage error
 (an unknown softkey or button name too); 3 an unreadable certificate, key or CA file,
-or a CA that cannot issue; 4 the called number is busy (C{call}); 5 reorder:
+or a CA that cannot issue, or a C{--play} file that cannot be read or a
+C{--record} file that cannot be written; 4 the called number is busy (C{call}); 5 reorder:
 the number is unknown or the call cannot be made (C{call}).
 """
 
@@ -101,7 +114,10 @@ from srst.tools._phonetypes import (
     UnregisterTimedOut,
     deviceTypeForModel,
 )
-from srst.tools._phonemedia import PhoneMedia
+from srst.ports.wav import MAX_RECORD_SECONDS, WavError, WavWriter, openWavWriter, readWav
+from srst.ports.g711 import SAMPLE_RATE
+from srst.tools._phonemedia import FileSource, PhoneMedia, Recording
+from srst.tools._phonescreen import Do, KeyMap, PhoneScreen, Terminal
 from srst.tools._phonewire import (
     PhoneProtocol,
     PhoneReactor,
@@ -344,6 +360,13 @@ def _addPhoneOptions(p: argparse.ArgumentParser) -> None:
                    "Ctrl-C)")
     p.add_argument("--timeout", type=_seconds, default=30.0,
                    help="seconds the phone may take to register (default 30)")
+    p.add_argument("--play", metavar="FILE",
+                   help="once connected, say this 8 kHz mono WAV file into "
+                   "the call (then silence); without --hold, hang up once it "
+                   "has been sent")
+    p.add_argument("--record", metavar="FILE",
+                   help="write what the phone hears (decrypted) to this WAV "
+                   "file (16-bit, 8 kHz) when the command ends")
     tls = _addTLS(p, "the phone's certificate (LSC)")
     _addVerifyHost(tls)
     p.set_defaults(issueFromCA=None, caKey=None, count=1, decodeAll=True)
@@ -403,6 +426,28 @@ def _addAnswer(
     p.set_defaults(func=_answer)
 
 
+def _addRun(
+        commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = commands.add_parser(
+        "run", help="work one phone from the terminal",
+        description="Register the phone and show its display, line lamps and "
+        "softkeys; o/h (or space) go off/on hook, digits dial, F1-F8 (or s "
+        "then 1-8) press softkeys, q hangs up, unregisters and quits.")
+    p.add_argument("--mac", type=_mac, required=True, help="the phone's MAC")
+    _addRouter(p)
+    p.add_argument("--type", dest="deviceType", type=_model, default="7970",
+                   help="phone model or device type number (default 7970)")
+    p.add_argument("--version", dest="protocolVersion", type=_version,
+                   default=11, help="highest protocol version the phone "
+                   "advertises (default 11)")
+    p.add_argument("--timeout", type=_seconds, default=30.0,
+                   help="seconds the phone may take to register (default 30)")
+    tls = _addTLS(p, "the phone's certificate (LSC)")
+    _addVerifyHost(tls)
+    p.set_defaults(issueFromCA=None, caKey=None, count=1, decodeAll=True,
+                   func=_run)
+
+
 def _addIssueLSC(
         commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = commands.add_parser(
@@ -437,7 +482,7 @@ class _Parser(argparse.ArgumentParser):
             namespace: Optional[argparse.Namespace] = None,
     ) -> argparse.Namespace:
         parsed = argparse.ArgumentParser.parse_args(self, args, namespace)
-        if parsed.command in ("register", "call", "answer"):
+        if parsed.command in ("register", "call", "answer", "run"):
             _checkRegister(self, parsed)
         if parsed.command == "call" and parsed.blind and not parsed.transferTo:
             self.error("--blind needs --transfer-to")
@@ -480,6 +525,7 @@ def makeParser() -> argparse.ArgumentParser:
     _addRegister(commands)
     _addCall(commands)
     _addAnswer(commands)
+    _addRun(commands)
     _addIssueLSC(commands)
     return parser
 
@@ -665,9 +711,31 @@ _EXIT_FOR_OUTCOME = {
 }
 
 
+@frozen
+class _Audio:
+    """What the person says into the call (C{--play}) and keeps of it (C{--record})."""
+
+    source: Optional[FileSource] = None
+    recording: Optional[Recording] = None
+    writer: Optional[WavWriter] = None
+
+
+def _loadAudio(args: argparse.Namespace) -> _Audio:
+    """
+    Read the C{--play} file and open the C{--record} file now, so that a
+    bad path is refused before the phone registers.
+
+    @raise WavError: naming the file and why.
+    """
+    source = FileSource(readWav(args.play).samples) if args.play else None
+    if not args.record:
+        return _Audio(source)
+    return _Audio(source, Recording(MAX_RECORD_SECONDS * SAMPLE_RATE), openWavWriter(args.record))
+
+
 async def _callFlow(reactor: ToolReactor, args: argparse.Namespace,
                     tls: Optional[_TLSFiles], out: TextIO, err: TextIO,
-                    answering: bool) -> int:
+                    answering: bool, audio: _Audio) -> int:
     """
     One phone: register, press softkeys, make (or answer) one call, follow
     it, hang up and unregister (see L{srst.tools._phonecall}).
@@ -701,7 +769,8 @@ async def _callFlow(reactor: ToolReactor, args: argparse.Namespace,
     follower = CallFollower(phone, say)
     await follower.sync()
     PhoneMedia(phone, reactor=reactor,  # type: ignore[arg-type]
-               interface=str(phone.protocol.localAddress()))
+               interface=str(phone.protocol.localAddress()),
+               source=audio.source, recording=audio.recording)
 
     finished: OneShot[int] = OneShot()
     finishing: list[Deferred[None]] = []
@@ -727,7 +796,7 @@ async def _callFlow(reactor: ToolReactor, args: argparse.Namespace,
     trigger = reactor.addSystemEventTrigger("before", "shutdown", finish)
     try:
         outcome = await _makeCall(reactor, args, phone, follower, say,
-                                  answering)
+                                  answering, audio.source)
     except PhoneError as e:
         if finishing:  # Ctrl-C: the phone unregistered, as asked
             return await finished.wait()
@@ -744,9 +813,11 @@ async def _callFlow(reactor: ToolReactor, args: argparse.Namespace,
 async def _makeCall(reactor: ToolReactor, args: argparse.Namespace,
                     phone: SimulatedPhone, follower: CallFollower,
                     say: Callable[[str], None],
-                    answering: bool) -> Optional[Outcome]:
+                    answering: bool,
+                    source: Optional[FileSource] = None) -> Optional[Outcome]:
     """
-    The call itself, from registered to ready to hang up.
+    The call itself, from registered to ready to hang up: C{--hold}, the
+    far end hanging up, or (without C{--hold}) C{source} played to its end.
 
     @return: the call's L{Outcome}, or L{None} when no call was made.
     @raise PhoneError: when the connection is lost.
@@ -791,7 +862,13 @@ async def _makeCall(reactor: ToolReactor, args: argparse.Namespace,
         failed = await _conference(phone, follower, say, args.conferenceWith)
         if failed is not None:
             outcome = failed
-    await _holdFor(reactor, args, follower.whenEnded())
+    ended = follower.whenEnded()
+    if source is not None and args.hold is None:
+        which, _ = await race([ended, source.whenPlayed()])
+        if which == 1:
+            say("played %s" % (args.play,))
+    else:
+        await _holdFor(reactor, args, ended)
     return outcome
 
 
@@ -909,13 +986,122 @@ def _call(reactor: ToolReactor, args: argparse.Namespace, out: TextIO,
     except (CertificateFileError, LSCIssueError) as e:
         err.write("srst-phone: %s\n" % (e,))
         return succeed(EXIT_FILES)
-    return Deferred.fromCoroutine(_callFlow(reactor, args, tls, out, err,
-                                            answering))
+    try:
+        audio = _loadAudio(args)
+    except WavError as e:
+        err.write("srst-phone: %s\n" % (e,))
+        return succeed(EXIT_FILES)
+    calling = Deferred.fromCoroutine(_callFlow(reactor, args, tls, out, err,
+                                               answering, audio))
+    writer, recording = audio.writer, audio.recording
+    if writer is None or recording is None:
+        return calling
+
+    def save(result: object) -> object:
+        try:
+            writer.commit(recording.samples)
+        except WavError as e:
+            err.write("srst-phone: %s\n" % (e,))
+            return EXIT_FILES if result == EXIT_OK else result
+        out.write("recorded %.2f s to %s\n" % (recording.duration, args.record))
+        out.flush()
+        return result
+    return calling.addBoth(save)
 
 
 def _answer(reactor: ToolReactor, args: argparse.Namespace, out: TextIO,
             err: TextIO, runInThread: RunInThread) -> Deferred[int]:
     return _call(reactor, args, out, err, runInThread, answering=True)
+
+
+# -- run -----------------------------------------------------------------------
+
+
+class _TerminalReactor(ToolReactor, typing.Protocol):
+    """What C{run} needs besides L{ToolReactor}: standard input read."""
+
+    def addReader(self, reader: Terminal) -> None:
+        ...
+
+    def removeReader(self, reader: Terminal) -> None:
+        ...
+
+
+async def _runFlow(reactor: _TerminalReactor, args: argparse.Namespace,
+                   tls: Optional[_TLSFiles], out: TextIO, err: TextIO) -> int:
+    """
+    Register one phone, show it with C{curses} until q (or Ctrl-C), then
+    hang up and unregister (see L{srst.tools._phonescreen}).
+    """
+    import curses
+
+    phone = SimulatedPhone(PhoneConfig(
+        mac=args.mac, deviceType=args.deviceType,
+        protocolVersion=args.protocolVersion,
+        registrationTimeout=args.timeout), clock=reactor)
+    tlsOptions = None
+    if tls is not None:
+        tlsOptions = clientTLSOptions(args.host, tls.trusted, tls.certificate,
+                                      tls.privateKey,
+                                      verifyHost=args.verifyHost)
+    connectPhone(reactor, phone, args.host, args.port,
+                 tlsOptions).addErrback(lambda reason: None)
+    try:
+        await phone.whenRegistered()
+    except PhoneError as e:
+        err.write("srst-phone: not registered: %s\n" % (e,))
+        return EXIT_INCOMPLETE
+    PhoneMedia(phone, reactor=reactor,  # type: ignore[arg-type]
+               interface=str(phone.protocol.localAddress()))
+    quitting: OneShot[None] = OneShot()
+    window = curses.initscr()
+    keys = KeyMap(curses.KEY_F1)
+
+    def pressed(code: int) -> None:
+        action = keys.press(code)
+        if action is None:
+            return
+        if action.do is Do.QUIT:
+            quitting.fire(None)
+            return
+        try:
+            screen.act(action)
+        except PhoneError as e:
+            screen.events.append(str(e))
+
+    terminal = Terminal(curses, window, lambda: screen.lines(), pressed)
+    screen = PhoneScreen(phone, terminal.draw, secure=tls is not None)
+    trigger = reactor.addSystemEventTrigger("before", "shutdown", quitting.fire, None)
+    reactor.addReader(terminal)
+    try:
+        terminal.draw()
+        await race([quitting.wait(), phone.whenDisconnected()])
+    finally:
+        reactor.removeReader(terminal)
+        reactor.removeSystemEventTrigger(trigger)
+        terminal.close()
+    if phone.state is not PhoneState.REGISTERED:
+        err.write("srst-phone: connection lost\n")
+        return EXIT_INCOMPLETE
+    await _hangUpAll(phone, screen.follower)
+    try:
+        await phone.unregister()
+    except PhoneError as e:
+        err.write("srst-phone: not unregistered: %s\n" % (e,))
+        return EXIT_INCOMPLETE
+    out.write("unregistered %s\n" % (phone.deviceName,))
+    out.flush()
+    return EXIT_OK
+
+
+def _run(reactor: ToolReactor, args: argparse.Namespace, out: TextIO,
+         err: TextIO, runInThread: RunInThread) -> Deferred[int]:
+    try:
+        tls = _loadTLS(args)
+    except (CertificateFileError, LSCIssueError) as e:
+        err.write("srst-phone: %s\n" % (e,))
+        return succeed(EXIT_FILES)
+    return Deferred.fromCoroutine(_runFlow(cast(_TerminalReactor, reactor), args, tls, out, err))
 
 
 # -- entry points --------------------------------------------------------------
