@@ -374,7 +374,7 @@ class SeedRoundTripTests(TestCase):
     @bounded(timeout=30)
     async def test_routerGivesBackTheSeed(self):
         """
-        The router starts from the imported YAML (ports the test picks; the
+        The router starts from the imported YAML (ports the system picks; the
         seed grants manually, so the test grants srstca's request as the
         operator would) and its C{show running-config} gives back the
         seed's imported commands.
@@ -383,6 +383,7 @@ class SeedRoundTripTests(TestCase):
         document["state-dir"] = self.directory
         document["admin"] = {"socket": os.path.join(self.directory, "srst.sock")}
         document["credentials"]["port"] = 0
+        document["call-manager-fallback"]["port"] = 0
         document["http-server"]["port"] = 0
         self.assertEqual(document["mgcp"]["bind"], {"host": "127.0.0.1", "port": 2427})
         document["mgcp"]["bind"]["port"] = 0  # an srst-only key (a comment in running-config)
@@ -397,7 +398,10 @@ class SeedRoundTripTests(TestCase):
         await service.whenReady()
         result = await runCommand(service, "show", "running-config")
         # Undo the test's own ports (IOS's 2445 and 80 in the seed).
-        rendered = (result.text.replace("ip http port 0\n", "").replace(" port 0\n", " port 2445\n")
+        rendered = (result.text.replace("ip http port 0\n", "")
+                    .replace("credentials\n ip source-address 127.0.0.1 port 0\n",
+                             "credentials\n ip source-address 127.0.0.1 port 2445\n")
+                    .replace(" ip source-address 127.0.0.1 port 0\n", " ip source-address 127.0.0.1 port 2000\n")
                     .replace("http://127.0.0.1:0\n", "http://127.0.0.1:80\n"))
         self.assertGivesBack(rendered + "\n")
         self.assertIn("crypto pki certificate chain srstca\n certificate 02\n", rendered)
