@@ -20,6 +20,7 @@ from functools import partial
 from typing import Any, Callable, Protocol
 
 from attrs import evolve
+from prometheus_client import CollectorRegistry
 from cryptography.hazmat.primitives.serialization import Encoding
 from twisted.application.service import MultiService, Service
 from twisted.internet.defer import CancelledError, Deferred, DeferredList, FirstError, gatherResults, maybeDeferred, succeed
@@ -44,6 +45,7 @@ from srst.admin.server import AdminFactory, AdminSocketError, AdminSocketService
 from srst.config import RouterConfig, load
 from srst.credentials import CredentialsFactory, registerCredentialsCommands
 from srst.debug import DebugSwitches
+from srst.http.metrics import METRICS_PATH, MetricsResource
 from srst.http.site import HttpSite
 from srst.listening import ListenerError, TCPListenerService, isIPv6, raiseOpenFileLimit
 from srst.lograte import LogLimiter
@@ -56,6 +58,7 @@ from srst.mgcp.gateway import MgcpGateway, mediaLegs
 from srst.mgcp.transactions import RetransmissionPolicy
 from srst.media.multicast import MulticastReactor
 from srst.media.transport import StreamSnapshot
+from srst.metrics import RouterCollector
 from srst.media.udpport import UDPReactor
 from srst.pki.ca import CertificateServer
 from srst.pki.commands import PkiTimer, registerPkiCommands
@@ -574,6 +577,23 @@ class RouterService(MultiService):
                 config.credentials.port,
                 config.credentials.trustpoint,
             )
+        if self.httpSite is not None and config.httpServer is not None and config.httpServer.metrics:
+            self.httpSite.add(METRICS_PATH, MetricsResource(self._metricsRegistry()))
+
+    def _metricsRegistry(self) -> CollectorRegistry:
+        """
+        @return: the registry C{/metrics} serves: the router's collector
+            (L{RouterCollector}) alone, without the client library's
+            process and platform collectors (the router's counters are
+            what the dashboard is for; the process is the supervisor's).
+        """
+        registry = CollectorRegistry()
+        registry.register(RouterCollector(
+            registry=self.registry, skinnyFactories=lambda: self.skinnyFactories, callEngine=self.callEngine,
+            controlPlane=self.controlPlane, portNames=[port.name for port in self.voicePorts],
+            mediaOf=self._portMediaOf, mgcp=lambda: self.mgcpService, credentials=lambda: self.credentialsFactory,
+            certificateServer=self.certificateServer))
+        return registry
 
     def _mediaFarm(self, moh: MohConfig, conference: ConferenceConfig,
                    runInThread: Callable[..., Deferred]) -> MediaFarmService:

@@ -31,6 +31,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("srst.sccp", "srst.ports", "srst.credentials"),
     ("srst.mgcp",),
     ("srst.config",),
+    ("srst.metrics",),
     ("srst.service",),
     ("srst.tools",),
 )
