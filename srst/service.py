@@ -17,7 +17,8 @@ import datetime
 import os
 import socket
 from functools import partial
-from typing import Any, Callable, Protocol
+import sys
+from typing import IO, Any, Callable, Protocol
 
 from attrs import evolve
 from prometheus_client import CollectorRegistry
@@ -26,7 +27,7 @@ from twisted.application.service import MultiService, Service
 from twisted.internet.defer import CancelledError, Deferred, DeferredList, FirstError, gatherResults, maybeDeferred, succeed
 from twisted.internet.interfaces import IListeningPort, IProtocolFactory
 from twisted.internet.threads import deferToThreadPool
-from twisted.logger import Logger
+from twisted.logger import FileLogObserver, Logger, eventAsJSON, formatEvent
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.python import usage
 from twisted.python.failure import Failure
@@ -139,19 +140,65 @@ class Options(usage.Options):
     C{twistd srst} options.
     """
 
-    optParameters = [["config", "c", "etc/router.yaml", "the router configuration (YAML)"]]
+    optParameters = [
+        ["config", "c", "etc/router.yaml", "the router configuration (YAML)"],
+        ["log-format", None, "text",
+         "text: twistd's log lines; json: one JSON object per line (twisted.logger's eventAsJSON plus "
+         "the formatted message as \"text\"), for supervisord or a log shipper"],
+    ]
 
     def postOptions(self) -> None:
         """
         Load and validate the configuration, including the certificate files
         it names; any problem becomes one L{usage.UsageError} with a line per
-        problem.
+        problem.  C{--log-format json} makes twistd log through
+        L{jsonLogObserver} on stdout (it needs twistd's C{-n}; a
+        C{--logfile} other than C{-} is refused: the supervisor rotates).
         """
+        if self["log-format"] not in LOG_FORMATS:
+            raise usage.UsageError(f"--log-format: {self['log-format']!r} is not allowed; expected text or json")
         try:
             self.routerConfig = load(self["config"])
             preflight(self.routerConfig)
         except ConfigError as e:
             raise usage.UsageError(str(e))
+        twistd = self.parent
+        if self["log-format"] == "json" and twistd is not None:
+            if twistd.get("logger") is not None:
+                raise usage.UsageError("--log-format json and twistd's --logger both choose the log observer; "
+                                       "give one of them")
+            if not twistd.get("nodaemon") or twistd.get("logfile") not in (None, "", "-"):
+                raise usage.UsageError("--log-format json writes to stdout: run twistd in the foreground "
+                                       "(-n) with --logfile=- or no --logfile")
+            # twistd builds its log observer from its own options once all are parsed: a
+            # fully qualified name, resolved by its postOptions after ours.
+            twistd["logger"] = f"{__name__}.stdoutJsonLog"
+
+
+LOG_FORMATS = ("text", "json")
+"""The values of C{twistd srst --log-format}."""
+
+
+def jsonLogObserver(outFile: IO[str]) -> FileLogObserver:
+    """
+    Log one JSON object per line: the event as twisted.logger's
+    C{eventAsJSON} writes it (C{log_namespace}, C{log_level}, C{log_time},
+    C{log_format} and the event's fields; a field JSON cannot hold is
+    C{{"unpersistable": true}}) with C{"text"}, the line a text log would
+    show, added.  No record separator: line-oriented readers
+    (supervisord, a log shipper's JSON-lines input) take it as it is.
+
+    @param outFile: where the lines go.
+    """
+    return FileLogObserver(outFile, lambda event: eventAsJSON(dict(event, text=formatEvent(event))) + "\n")
+
+
+def stdoutJsonLog() -> FileLogObserver:
+    """
+    twistd's C{--logger} for C{srst --log-format json}: L{jsonLogObserver}
+    on stdout.
+    """
+    return jsonLogObserver(sys.stdout)
 
 
 def preflight(config: RouterConfig) -> None:
