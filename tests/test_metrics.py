@@ -16,6 +16,7 @@ from twisted.internet.protocol import ClientFactory, Protocol
 from twisted.trial.unittest import TestCase
 from twisted.web.client import Agent, HTTPConnectionPool, readBody
 
+from srst.mgcp.fallback import FallbackStatus
 from srst.sccp import messages as m
 from srst.sccp.constants import CallState, RingMode, Tone
 from srst.tools._phoneclient import SimulatedPhone
@@ -25,6 +26,20 @@ from tests.callhelpers import autoAck, isCallState, waitFor
 from tests.phonehelpers import registeredPhone, routerYamlWithCapf
 from tests.routerhelpers import SEED_POLICY, bounded, freePort, startRouter, stateDirectory, within
 from tests.test_sccp_integration import CMF
+
+MGCP = """
+media:
+  address: 127.0.0.1
+  rtp-port-range: "43100-43119"
+voice-ports:
+  1/0/0: {{signal: fxs-loop-start}}
+dial-peers:
+  - {{tag: 81234, type: pots, destination-pattern: "81234", port: 1/0/0, application: mgcpapp}}
+mgcp:
+  bind: {{host: 127.0.0.1, port: 0}}
+  call-agent: {{host: 127.0.0.1, port: {agentPort}}}
+  timers: {{request-timeout-ms: 10000, request-timeout-max-ms: 10000, tsmax: 20}}
+"""
 
 FLOOD = 20
 """Connections from 127.0.0.2 to the policed credentials port."""
@@ -62,10 +77,10 @@ class MetricsTests(TestCase):
     timeout = 60
 
     @bounded
-    def startRouter(self, metrics: str = "") -> Any:
+    def startRouter(self, metrics: str = "", extra: str = "") -> Any:
         self.policedPort = freePort()
         extra = (CMF.format(maxEphones=10) + "\nhttp-server: {address: 127.0.0.1, port: 0" + metrics + "}\n"
-                 + SEED_POLICY.format(port=self.policedPort))
+                 + SEED_POLICY.format(port=self.policedPort) + extra)
         self.service = yield startRouter(self, routerYamlWithCapf(stateDirectory(self), extra),
                                          credentialsPort=self.policedPort)
         return self.service
@@ -159,6 +174,26 @@ class MetricsTests(TestCase):
         self.assertEqual(value(flooded, "srst_policing_packets_total", **{"class": "sccp-class", "action": "conformed"})
                          + value(flooded, "srst_policing_packets_total", **{"class": "sccp-class",
                                                                             "action": "exceeded"}), FLOOD)
+
+    @bounded
+    def test_mgcp(self) -> None:
+        """
+        With an MGCP gateway the scrape has its transaction counters and
+        the fallback machine's state as a state set: exactly the monitor's
+        state is 1 (here registering: the call agent never answers).
+        """
+        agentPort = freePort()
+        yield self.startRouter(extra=MGCP.format(agentPort=agentPort))
+        scraped = yield self.scrape()
+        monitor = self.service.mgcpService.monitor
+        counters = self.service.mgcpService.gateway.transactions.counters
+        states = {labels[0][1]: v for (name, labels), v in scraped.items() if name == "srst_mgcp_fallback_state"}
+        self.assertEqual(states, {status.value: float(status is monitor.status) for status in FallbackStatus})
+        self.assertEqual(monitor.status, FallbackStatus.REGISTERING)
+        self.assertEqual(value(scraped, "srst_mgcp_commands_total", direction="sent"), counters.commandsSent)
+        self.assertEqual(value(scraped, "srst_mgcp_commands_total", direction="received"), 0)
+        self.assertEqual(value(scraped, "srst_mgcp_retransmissions_total"), counters.retransmissions)
+        self.assertIn(("srst_mgcp_timeouts_total", ()), scraped)
 
     @bounded
     def test_switchedOff(self) -> None:
