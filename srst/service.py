@@ -16,13 +16,13 @@ from __future__ import annotations
 import datetime
 import os
 import socket
-from functools import partial
 import sys
+from functools import partial
 from typing import IO, Any, Callable, Protocol
 
 from attrs import evolve
-from prometheus_client import CollectorRegistry
 from cryptography.hazmat.primitives.serialization import Encoding
+from prometheus_client import CollectorRegistry
 from twisted.application.service import MultiService, Service
 from twisted.internet.defer import CancelledError, Deferred, DeferredList, FirstError, gatherResults, maybeDeferred, succeed
 from twisted.internet.interfaces import IListeningPort, IProtocolFactory
@@ -59,8 +59,8 @@ from srst.mgcp.gateway import MgcpGateway, mediaLegs
 from srst.mgcp.transactions import RetransmissionPolicy
 from srst.media.multicast import MulticastReactor
 from srst.media.transport import StreamSnapshot
-from srst.metrics import RouterCollector
 from srst.media.udpport import UDPReactor
+from srst.metrics import RouterCollector
 from srst.pki.ca import CertificateServer
 from srst.pki.commands import PkiTimer, registerPkiCommands
 from srst.pki.config import IdentityTrustpointConfig
