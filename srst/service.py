@@ -16,16 +16,18 @@ from __future__ import annotations
 import datetime
 import os
 import socket
+import sys
 from functools import partial
-from typing import Any, Callable, Protocol
+from typing import IO, Any, Callable, Protocol
 
 from attrs import evolve
 from cryptography.hazmat.primitives.serialization import Encoding
+from prometheus_client import CollectorRegistry
 from twisted.application.service import MultiService, Service
 from twisted.internet.defer import CancelledError, Deferred, DeferredList, FirstError, gatherResults, maybeDeferred, succeed
 from twisted.internet.interfaces import IListeningPort, IProtocolFactory
 from twisted.internet.threads import deferToThreadPool
-from twisted.logger import Logger
+from twisted.logger import FileLogObserver, Logger, eventAsJSON, formatEvent
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.python import usage
 from twisted.python.failure import Failure
@@ -45,6 +47,7 @@ from srst.config import RouterConfig, load
 from srst.iosconfig import ChainCertificate, renderRunningConfig
 from srst.credentials import CredentialsFactory, registerCredentialsCommands
 from srst.debug import DebugSwitches
+from srst.http.metrics import METRICS_PATH, MetricsResource
 from srst.http.site import HttpSite
 from srst.http.status import renderStatus
 from srst.listening import ListenerError, TCPListenerService, isIPv6, raiseOpenFileLimit
@@ -59,6 +62,7 @@ from srst.mgcp.transactions import RetransmissionPolicy
 from srst.media.multicast import MulticastReactor
 from srst.media.transport import StreamSnapshot
 from srst.media.udpport import UDPReactor
+from srst.metrics import RouterCollector
 from srst.pki.ca import CertificateServer
 from srst.pki.commands import PkiTimer, registerPkiCommands
 from srst.pki.config import IdentityTrustpointConfig
@@ -138,19 +142,65 @@ class Options(usage.Options):
     C{twistd srst} options.
     """
 
-    optParameters = [["config", "c", "etc/router.yaml", "the router configuration (YAML)"]]
+    optParameters = [
+        ["config", "c", "etc/router.yaml", "the router configuration (YAML)"],
+        ["log-format", None, "text",
+         "text: twistd's log lines; json: one JSON object per line (twisted.logger's eventAsJSON plus "
+         "the formatted message as \"text\"), for supervisord or a log shipper"],
+    ]
 
     def postOptions(self) -> None:
         """
         Load and validate the configuration, including the certificate files
         it names; any problem becomes one L{usage.UsageError} with a line per
-        problem.
+        problem.  C{--log-format json} makes twistd log through
+        L{jsonLogObserver} on stdout (it needs twistd's C{-n}; a
+        C{--logfile} other than C{-} is refused: the supervisor rotates).
         """
+        if self["log-format"] not in LOG_FORMATS:
+            raise usage.UsageError(f"--log-format: {self['log-format']!r} is not allowed; expected text or json")
         try:
             self.routerConfig = load(self["config"])
             preflight(self.routerConfig)
         except ConfigError as e:
             raise usage.UsageError(str(e))
+        twistd = self.parent
+        if self["log-format"] == "json" and twistd is not None:
+            if twistd.get("logger") is not None:
+                raise usage.UsageError("--log-format json and twistd's --logger both choose the log observer; "
+                                       "give one of them")
+            if not twistd.get("nodaemon") or twistd.get("logfile") not in (None, "", "-"):
+                raise usage.UsageError("--log-format json writes to stdout: run twistd in the foreground "
+                                       "(-n) with --logfile=- or no --logfile")
+            # twistd builds its log observer from its own options once all are parsed: a
+            # fully qualified name, resolved by its postOptions after ours.
+            twistd["logger"] = f"{__name__}.stdoutJsonLog"
+
+
+LOG_FORMATS = ("text", "json")
+"""The values of C{twistd srst --log-format}."""
+
+
+def jsonLogObserver(outFile: IO[str]) -> FileLogObserver:
+    """
+    Log one JSON object per line: the event as twisted.logger's
+    C{eventAsJSON} writes it (C{log_namespace}, C{log_level}, C{log_time},
+    C{log_format} and the event's fields; a field JSON cannot hold is
+    C{{"unpersistable": true}}) with C{"text"}, the line a text log would
+    show, added.  No record separator: line-oriented readers
+    (supervisord, a log shipper's JSON-lines input) take it as it is.
+
+    @param outFile: where the lines go.
+    """
+    return FileLogObserver(outFile, lambda event: eventAsJSON(dict(event, text=formatEvent(event))) + "\n")
+
+
+def stdoutJsonLog() -> FileLogObserver:
+    """
+    twistd's C{--logger} for C{srst --log-format json}: L{jsonLogObserver}
+    on stdout.
+    """
+    return jsonLogObserver(sys.stdout)
 
 
 def preflight(config: RouterConfig) -> None:
@@ -593,6 +643,23 @@ class RouterService(MultiService):
             )
         self.commands.add("show running-config", self._showRunningConfig,
                           help="the configuration as IOS commands (private keys never shown)")
+        if self.httpSite is not None and config.httpServer is not None and config.httpServer.metrics:
+            self.httpSite.add(METRICS_PATH, MetricsResource(self._metricsRegistry()))
+
+    def _metricsRegistry(self) -> CollectorRegistry:
+        """
+        @return: the registry C{/metrics} serves: the router's collector
+            (L{RouterCollector}) alone, without the client library's
+            process and platform collectors (the router's counters are
+            what the dashboard is for; the process is the supervisor's).
+        """
+        registry = CollectorRegistry()
+        registry.register(RouterCollector(
+            registry=self.registry, skinnyFactories=lambda: self.skinnyFactories, callEngine=self.callEngine,
+            controlPlane=self.controlPlane, portNames=[port.name for port in self.voicePorts],
+            mediaOf=self._portMediaOf, mgcp=lambda: self.mgcpService, credentials=lambda: self.credentialsFactory,
+            certificateServer=self.certificateServer))
+        return registry
 
     def _trustpointChains(self) -> dict[str, list[ChainCertificate]]:
         """

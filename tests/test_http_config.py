@@ -34,6 +34,17 @@ class HttpServerConfigTests(SynchronousTestCase):
         config = loadString(MINIMAL + "http-server: {address: 127.0.0.1, port: 8080}\n")
         self.assertEqual(config.httpServer, HttpServerConfig("127.0.0.1", 8080))
 
+    def test_metrics(self):
+        """
+        C{metrics} (C{/metrics}) is on unless switched off; anything but a
+        boolean is reported at its path.
+        """
+        self.assertTrue(loadString(MINIMAL + "http-server: {}\n").httpServer.metrics)
+        config = loadString(MINIMAL + "http-server: {metrics: false}\n")
+        self.assertEqual(config.httpServer, HttpServerConfig("0.0.0.0", 80, metrics=False))
+        self.assertEqual(problemsOf(self, MINIMAL + "http-server: {metrics: sometimes}\n"), [
+            "router.yaml: http-server.metrics: 'sometimes' is not allowed; expected true or false"])
+
     def test_problemsNameThePath(self):
         """
         A bad address, port or unknown key is reported at its YAML path.
@@ -44,7 +55,7 @@ class HttpServerConfigTests(SynchronousTestCase):
             "such as 127.0.0.1",
             "router.yaml: http-server.port: 70000 is not allowed; expected an integer from 0 to 65535",
             "router.yaml: http-server.timeout: 5 is not allowed; unknown key; known keys here: address, max-body, "
-            "max-connections, max-header-bytes, port, timeout-policy",
+            "max-connections, max-header-bytes, metrics, port, timeout-policy",
         ])
 
     def test_limits(self):

@@ -32,6 +32,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("srst.mgcp",),
     ("srst.config",),
     ("srst.iosconfig",),
+    ("srst.metrics",),
     ("srst.service",),
     ("srst.tools",),
 )

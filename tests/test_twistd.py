@@ -3,6 +3,7 @@ End to end: C{twistd -n --pidfile= srst --config ...} as an operator runs it,
 in a child process, then C{openssl s_client} against its credentials port.
 """
 
+import json
 import os
 import re
 import signal
@@ -46,16 +47,36 @@ class TwistdProcess(ProcessProtocol):
         self.ended.callback(reason.value.exitCode)
 
 
-def startTwistd(testCase, configPath, cwd):
+class StdoutTwistdProcess(TwistdProcess):
+    """
+    L{TwistdProcess} that also keeps stdout apart (C{stdout}).
+    """
+
+    stdout = b""
+
+    def outReceived(self, data):
+        self.stdout += data
+        TwistdProcess.outReceived(self, data)
+
+    def errReceived(self, data):
+        TwistdProcess.outReceived(self, data)
+
+
+def startTwistd(testCase, configPath, cwd, twistdArgs=(), srstArgs=(), process=None):
     """
     Spawn twistd in the foreground without a pidfile; it is stopped with
     SIGTERM after the test if still running.
+
+    @param twistdArgs: more twistd options.
+    @param srstArgs: more C{srst} options.
+    @param process: the L{TwistdProcess} to use (a new one by default).
     """
-    process = TwistdProcess()
+    process = process or TwistdProcess()
     env = dict(os.environ, PYTHONPATH=ROOT)
     transport = reactor.spawnProcess(
         process, sys.executable,
-        [sys.executable, "-c", TWISTD, "-n", "--pidfile=", "srst", "--config", configPath],
+        [sys.executable, "-c", TWISTD, "-n", "--pidfile=", *twistdArgs, "srst", "--config", configPath,
+         *srstArgs],
         env=env, path=cwd)
 
     def stop():
@@ -117,6 +138,56 @@ class TwistdTests(TestCase):
         with open(certPath, "rb") as f:
             self.assertEqual(f.read(), cert)
         yield stop()
+
+    @bounded(timeout=30)
+    def test_jsonLogLines(self):
+        """
+        C{srst --log-format json} under C{twistd -n --logfile=-} (the
+        supervisord sample's command) writes every log line to stdout as one
+        JSON object: twistd's own start-up lines, the router's, the shutdown;
+        each has its namespace, level, time and the text a text log shows.
+        """
+        stateDir = stateDirectory(self)
+        configPath = os.path.join(stateDir, "router.yaml")
+        with open(configPath, "w") as f:
+            f.write(routerYaml(stateDir))
+        process, stop = startTwistd(self, configPath, stateDir, twistdArgs=["--logfile=-"],
+                                    srstArgs=["--log-format", "json"], process=StdoutTwistdProcess())
+        port = yield process.ready
+        yield stop()
+        lines = process.stdout.decode("utf-8").splitlines()
+        events = [json.loads(line) for line in lines]
+        self.assertGreater(len(events), 5)
+        texts = [event["text"] for event in events]
+        self.assertIn(f"credentials listening on 127.0.0.1 port {port}", texts)
+        self.assertIn("Server Shut Down.", texts)
+        listening = events[texts.index(f"credentials listening on 127.0.0.1 port {port}")]
+        self.assertEqual(listening["log_level"]["name"], "info")
+        self.assertIsInstance(listening["log_time"], float)
+        self.assertTrue(all(event["log_namespace"] for event in events), events)
+
+    @bounded(timeout=30)
+    def test_logFormatChecked(self):
+        """
+        An unknown C{--log-format} is a usage error naming the option, and
+        so is JSON to a twistd log file (JSON lines are for stdout).
+        """
+        stateDir = stateDirectory(self)
+        configPath = os.path.join(stateDir, "router.yaml")
+        with open(configPath, "w") as f:
+            f.write(routerYaml(stateDir))
+        out, err, code = yield getProcessOutputAndValue(
+            sys.executable, ["-c", TWISTD, "-n", "--pidfile=", "srst", "--config", configPath, "--log-format", "xml"],
+            env=dict(os.environ, PYTHONPATH=ROOT), path=stateDir, reactor=reactor)
+        self.assertNotEqual(code, 0)
+        self.assertIn("--log-format: 'xml' is not allowed; expected text or json", (out + err).decode("utf-8"))
+        out, err, code = yield getProcessOutputAndValue(
+            sys.executable, ["-c", TWISTD, "-n", "--pidfile=", "--logfile=srst.log", "srst", "--config", configPath,
+                             "--log-format", "json"],
+            env=dict(os.environ, PYTHONPATH=ROOT), path=stateDir, reactor=reactor)
+        self.assertNotEqual(code, 0)
+        self.assertIn("--log-format json writes to stdout: run twistd in the foreground (-n) with --logfile=- "
+                      "or no --logfile", (out + err).decode("utf-8"))
 
     @bounded(timeout=30)
     def test_badConfigExitsWithLines(self):

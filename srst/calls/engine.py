@@ -64,7 +64,7 @@ C{RuntimeError}.
 from __future__ import annotations
 
 import itertools
-from collections import deque
+from collections import Counter, deque
 from typing import Callable, Collection, Iterable, TypeVar
 
 from attrs import frozen
@@ -159,6 +159,10 @@ class CallEngine:
     @ivar transferPatterns: C{transfer-pattern}s.
     @ivar blindTransferPatterns: C{transfer-pattern ... blind}s.
     @ivar channelsPerDn: channels per directory number.
+    @ivar callsPlaced: calls set up since start (one per two-party call
+        made: a dialled call, a pickup, a conference participant's call).
+    @ivar callAttemptsFailed: call attempts failed since start, by
+        L{FailureReason} value.
     """
 
     log = Logger()
@@ -214,6 +218,8 @@ class CallEngine:
         self._directories: list[IDirectory] = []
         self._legs: dict[ICallEndpoint, list[Leg]] = {}
         self._calls: list[Call] = []
+        self.callsPlaced = 0
+        self.callAttemptsFailed: Counter[str] = Counter()
         self._references = itertools.count(1)
         self._partyIds = itertools.count(0x01000001)
         self._callNumbers = itertools.count(1)
@@ -667,7 +673,13 @@ class CallEngine:
         call = Call(next(self._callNumbers), caller, callee, MediaSession(self._partyIds, self._keyFactory), secure)
         caller.call = callee.call = call
         self._calls.append(call)
+        self.callsPlaced += 1
         return call
+
+    def _fail(self, leg: Leg, reason: FailureReason) -> None:
+        """C{leg}'s call attempt failed for C{reason}: count it and tell the leg."""
+        self.callAttemptsFailed[reason.value] += 1
+        leg.machine.fail(reason)
 
     def _forgetCall(self, call: Call) -> None:
         if call in self._calls:
@@ -789,7 +801,7 @@ class CallEngine:
         if transfer is not None and number and not self._resolve(number) \
                 and not allowed(self.transferPatterns, number):
             self.log.info("{line}: transfer to {number} not allowed", line=leg.line.number, number=number)
-            leg.machine.fail(FailureReason.TRANSFER_REFUSED)
+            self._fail(leg, FailureReason.TRANSFER_REFUSED)
             self._hangUp(leg)
             return
         blindByPattern = (transfer is not None and not transfer.blind and bool(number)
@@ -806,7 +818,7 @@ class CallEngine:
         number, dialled = reach.number, reach.target
         if alias is None and not destinations:
             self.log.info("{line} dialled {number}: unknown number", line=leg.line.number, number=number)
-            leg.machine.fail(FailureReason.UNKNOWN_NUMBER)
+            self._fail(leg, FailureReason.UNKNOWN_NUMBER)
             return
         elif alias is None:
             busyTarget = usable(self.forwards.busy, number, leg.line.number)
@@ -821,12 +833,12 @@ class CallEngine:
             self.log.warn("{line} dialled {number}: no media resources at the destination; refused",
                           line=leg.line.number, number=number)
             free[0].endpoint.mediaRefused()
-            leg.machine.fail(FailureReason.CONGESTION)
+            self._fail(leg, FailureReason.CONGESTION)
             return
         free = withMedia
         if not free:
             self.log.info("{line} dialled {number}: busy", line=leg.line.number, number=dialled)
-            leg.machine.fail(FailureReason.BUSY)
+            self._fail(leg, FailureReason.BUSY)
             return
         noAnswerForward = ((alias.cfw, alias.cfwTimeout) if alias is not None and alias.cfw and number == alias.to
                            else None)
@@ -1055,7 +1067,7 @@ class CallEngine:
             known = bool(number) and bool(self.resolve(number))
             self.log.info("{line}: pickup of {number}: {why}", line=leg.line.number, number=number,
                           why="no call ringing there" if known else "unknown number")
-            leg.machine.fail(FailureReason.NOTHING_TO_PICK_UP if known else FailureReason.UNKNOWN_NUMBER)
+            self._fail(leg, FailureReason.NOTHING_TO_PICK_UP if known else FailureReason.UNKNOWN_NUMBER)
             return
         self._takeRinging(leg, ringing)
 

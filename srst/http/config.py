@@ -49,6 +49,8 @@ class HttpServerConfig:
         (IOS C{ip http timeout-policy requests}, default 1).
     @ivar maxBody: the largest request body accepted, in bytes.
     @ivar maxHeaderBytes: the largest request line plus headers, in bytes.
+    @ivar metrics: whether C{/metrics} serves the router's counters in
+        the Prometheus text format (default on: see L{readHttpServer}).
     """
 
     address: str = "0.0.0.0"
@@ -59,12 +61,20 @@ class HttpServerConfig:
     requests: int = REQUESTS
     maxBody: int = MAX_BODY
     maxHeaderBytes: int = MAX_HEADER_BYTES
+    metrics: bool = True
 
 
 def readHttpServer(reader: Reader) -> HttpServerConfig:
     """
     Validate C{http-server: {address, port, max-connections, timeout-policy:
-    {idle, life, requests}, max-body, max-header-bytes}}.
+    {idle, life, requests}, max-body, max-header-bytes, metrics}}.
+
+    C{metrics} defaults to on: the HTTP server itself is opt-in (no
+    section, no server), it is reached only through the control-plane
+    policy's ACL and rate, and C{/metrics} gives out counts only (no
+    phone names, addresses or keys) -- what an operator enabling a web
+    server on a branch router wants a dashboard to find without another
+    switch.  C{metrics: false} takes it off the site (404).
 
     @param reader: the reader of the section.
     @return: the L{HttpServerConfig}.
@@ -79,7 +89,8 @@ def readHttpServer(reader: Reader) -> HttpServerConfig:
     policy.finish()
     maxBody = reader.integer("max-body", MAX_BODY, minimum=1024, maximum=16 * 1024 * 1024)
     maxHeaderBytes = reader.integer("max-header-bytes", MAX_HEADER_BYTES, minimum=1024, maximum=1024 * 1024)
+    metrics = reader.boolean("metrics", True)
     reader.finish()
     return HttpServerConfig(address=address or "0.0.0.0", port=port if port is not None else 80,
                             maxConnections=maxConnections, idle=idle, life=life, requests=requests,
-                            maxBody=maxBody, maxHeaderBytes=maxHeaderBytes)
+                            maxBody=maxBody, maxHeaderBytes=maxHeaderBytes, metrics=metrics)

@@ -13,6 +13,7 @@ there.
 from __future__ import annotations
 
 import datetime
+from collections import Counter
 from typing import TYPE_CHECKING, Any, Callable, Hashable, Protocol
 
 from attrs import define, field
@@ -71,6 +72,21 @@ class IMessageSender(Protocol):
 
 
 @define
+class RegistrationCounters:
+    """
+    A listener's Register outcomes since start (C{/metrics}).
+
+    @ivar accepted: Registers admitted (a phone registering again counts
+        again).
+    @ivar rejected: Registers answered RegisterReject, by
+        L{srst.sccp.registry.RejectReason} description.
+    """
+
+    accepted: int = 0
+    rejected: Counter[str] = field(factory=Counter)
+
+
+@define
 class StationCore:
     """
     The machine's core: collaborators and what the session learnt.
@@ -100,6 +116,7 @@ class StationCore:
         registered connection is never closed to make room and does not
         count against C{max-connections-per-host}); L{None} when the
         listener has no caps.
+    @ivar registrations: the listener's L{RegistrationCounters}.
     @ivar ephone: the registered phone's record.
     @ivar certificate: the verified TLS client certificate.
     @ivar standbyKeepAlives: KeepAlives acknowledged while not registered.
@@ -122,6 +139,7 @@ class StationCore:
     listener: IStationListener | None = None
     admitted: IAdmittedConnection | None = None
     station: Station = field(default=None, repr=False)
+    registrations: RegistrationCounters = field(factory=RegistrationCounters)
     ephone: Ephone | None = None
     certificate: x509.Certificate | None = None
     standbyKeepAlives: int = 0
@@ -314,5 +332,5 @@ class StationCore:
 
 __all__ = [
     "HANDSHAKE_TIMEOUT", "HANDSHAKE_TIMEOUT_REASON", "IMessageSender", "KEEPALIVE_TIMEOUT_FACTOR",
-    "STANDBY_TIMEOUT", "StationCore",
+    "RegistrationCounters", "STANDBY_TIMEOUT", "StationCore",
 ]

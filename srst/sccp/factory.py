@@ -48,7 +48,7 @@ from srst.sccp.config import CallManagerFallbackConfig
 from srst.sccp.limits import IAdmittedConnection
 from srst.sccp.protocol import SkinnyProtocol
 from srst.sccp.registry import EphoneRegistry
-from srst.sccp.station import IStationListener, Station, StationCore
+from srst.sccp.station import IStationListener, RegistrationCounters, Station, StationCore
 
 REGISTER_NAMESPACE = "srst.debug.ephone.register"
 """The log namespace of C{debug ephone register}."""
@@ -101,6 +101,8 @@ class SkinnyFactory(Factory):
     @ivar handshakesCompleted: TLS handshakes completed.
     @ivar handshakeFailures: failed TLS handshakes, by reason.
     @ivar inputErrors: connections closed for bad input, by kind.
+    @ivar registrations: the L{RegistrationCounters} of the Registers
+        heard on this listener.
     @ivar protocols: the open connections, by socket number.
     @ivar logLimiter: the L{LogLimiter} of the lines a peer can cause at
         will (bad frames, failed handshakes, refused Registers); it stops
@@ -167,6 +169,7 @@ class SkinnyFactory(Factory):
         self.handshakesCompleted = 0
         self.handshakeFailures: Counter[str] = Counter()
         self.inputErrors: Counter[str] = Counter()
+        self.registrations = RegistrationCounters()
         self.protocols: dict[int, SkinnyProtocol] = {}
         self._sockets = 0
         self.logLimiter = LogLimiter(clock)
@@ -223,7 +226,7 @@ class SkinnyFactory(Factory):
             socket=protocol.socketNumber, peerHost=protocol.peerHost, peerPort=protocol.peerPort,
             registerLog=self.registerLog, stateLog=self.stateLog, machineLog=self.machineLog,
             listener=self.listener,
-            debugEnabled=self.debugEnabled, logLimiter=self.logLimiter,
+            debugEnabled=self.debugEnabled, logLimiter=self.logLimiter, registrations=self.registrations,
             admitted=IAdmittedConnection(protocol.transport, None))
         return Station(core)
 

@@ -72,6 +72,7 @@ from srst.sccp._stationcore import (
     KEEPALIVE_TIMEOUT_FACTOR,
     STANDBY_TIMEOUT,
     IMessageSender,
+    RegistrationCounters,
     StationCore,
 )
 from srst.sccp._stationmachine import StationInputs, StationMachine, StationStatus
@@ -314,6 +315,7 @@ class Station:
             except NoTransition:
                 core.log.warn("{station}: the previous session of {device} was already ending",
                               station=core.label(), device=ephone.deviceName, socket=core.socket)
+        core.registrations.accepted += 1
         self.machine.registrationAccepted(ephone)
 
     def _admit(self, msg: m.Register) -> Admission | Rejection:
@@ -333,6 +335,7 @@ class Station:
 
     def _reject(self, msg: m.Register, rejection: Rejection) -> None:
         core = self.core
+        core.registrations.rejected[rejection.reason.description] += 1
         core.logLimiter.warn(core.log, core.peerHost, f"Registers rejected ({rejection.reason.description})",
                              "{station}: Register from {device} at {ip} {port} rejected: {reason} ({detail})",
                              station=core.label(), device=msg.deviceName, ip=core.peerHost, port=core.peerPort,
@@ -355,6 +358,6 @@ class Station:
 __all__ = [
     "HANDSHAKE_TIMEOUT", "HANDSHAKE_TIMEOUT_REASON", "ICallStation", "IMessageSender", "IStationListener",
     "KEEPALIVE_TIMEOUT_FACTOR",
-    "STANDBY_TIMEOUT", "Station", "StationCore", "StationInputs", "StationMachine", "StationStatus",
+    "RegistrationCounters", "STANDBY_TIMEOUT", "Station", "StationCore", "StationInputs", "StationMachine", "StationStatus",
     "certificateCommonNames", "certificateMatchesDevice",
 ]

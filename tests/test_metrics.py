@@ -1,0 +1,208 @@
+"""
+Tests for L{srst.metrics}: C{/metrics} of a real router on 127.0.0.1,
+scraped with a real HTTP client and read with the Prometheus client's own
+parser, changing as phones register over TLS, call, fail handshakes and
+flood a policed port.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred
+from twisted.internet.protocol import ClientFactory, Protocol
+from twisted.trial.unittest import TestCase
+from twisted.web.client import Agent, HTTPConnectionPool, readBody
+
+from srst.mgcp.fallback import FallbackStatus
+from srst.sccp import messages as m
+from srst.sccp.constants import CallState, RingMode, Tone
+from srst.tools._phoneclient import SimulatedPhone
+from srst.tools._phonetypes import PhoneConfig
+from srst.tools._phonewire import clientTLSOptions, connectPhone
+from tests.callhelpers import autoAck, isCallState, waitFor
+from tests.phonehelpers import registeredPhone, routerYamlWithCapf
+from tests.routerhelpers import SEED_POLICY, bounded, freePort, startRouter, stateDirectory, within
+from tests.test_sccp_integration import CMF
+
+MGCP = """
+media:
+  address: 127.0.0.1
+  rtp-port-range: "43100-43119"
+voice-ports:
+  1/0/0: {{signal: fxs-loop-start}}
+dial-peers:
+  - {{tag: 81234, type: pots, destination-pattern: "81234", port: 1/0/0, application: mgcpapp}}
+mgcp:
+  bind: {{host: 127.0.0.1, port: 0}}
+  call-agent: {{host: 127.0.0.1, port: {agentPort}}}
+  timers: {{request-timeout-ms: 10000, request-timeout-max-ms: 10000, tsmax: 20}}
+"""
+
+FLOOD = 20
+"""Connections from 127.0.0.2 to the policed credentials port."""
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """
+    @return: every sample of an exposition, by name and sorted labels.
+    """
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def value(scraped: dict, name: str, **labels: str) -> float:
+    """
+    @return: one sample's value (0 when the exposition does not have it,
+        as for a reason that never happened).
+    """
+    return scraped.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+class _Flood(Protocol):
+    def connectionLost(self, reason: Any) -> None:
+        self.factory.lost += 1
+        if self.factory.lost == FLOOD:
+            self.factory.done.callback(None)
+
+
+class MetricsTests(TestCase):
+    """
+    A router with a certificate server, both SCCP listeners, the seed's
+    control-plane policy on the credentials port and C{http-server:}.
+    """
+
+    timeout = 60
+
+    @bounded
+    def startRouter(self, metrics: str = "", extra: str = "") -> Any:
+        self.policedPort = freePort()
+        extra = (CMF.format(maxEphones=10) + "\nhttp-server: {address: 127.0.0.1, port: 0" + metrics + "}\n"
+                 + SEED_POLICY.format(port=self.policedPort) + extra)
+        self.service = yield startRouter(self, routerYamlWithCapf(stateDirectory(self), extra),
+                                         credentialsPort=self.policedPort)
+        return self.service
+
+    @bounded
+    def get(self, path: bytes = b"/metrics") -> Any:
+        """@return: C{(response, body)} of a GET on the router's site."""
+        agent = Agent(reactor, pool=HTTPConnectionPool(reactor, persistent=False))
+        url = b"http://127.0.0.1:%d%s" % (self.service.ports()["http"], path)
+        response = yield within(agent.request(b"GET", url), "the HTTP response")
+        body = yield within(readBody(response), "the HTTP body")
+        return response, body
+
+    @bounded
+    def scrape(self) -> Any:
+        response, body = yield self.get()
+        self.assertEqual(response.code, 200)
+        self.assertEqual(response.headers.getRawHeaders(b"content-type"),
+                         [b"text/plain; version=0.0.4; charset=utf-8"])
+        return samples(body.decode("utf-8"))
+
+    @bounded
+    def test_scrapeFollowsTheRouter(self) -> None:
+        """
+        Every family reads its owner at scrape time: a TLS registration, a
+        call and a failed call attempt, a phone refused at the TLS handshake
+        and a flood of the policed port each show in the next scrape.
+        """
+        yield self.startRouter()
+        before = yield self.scrape()
+        self.assertEqual(value(before, "srst_phones_registered", security="secure"), 0)
+        self.assertEqual(value(before, "srst_phones_registered", security="clear"), 0)
+        self.assertEqual(value(before, "srst_calls_set_up_total"), 0)
+        # The router's own certificate, from its certificate server.
+        self.assertEqual(value(before, "srst_ca_certificates_issued_total"), 1)
+        self.assertEqual(value(before, "srst_ca_requests_pending"), 0)
+        self.assertEqual(value(before, "srst_ca_certificates_revoked"), 0)
+        self.assertEqual(value(before, "srst_media_streams", protocol="srtp"), 0)
+
+        a, dnA = yield registeredPhone(self, self.service, "0000000000D1", tls=True, media=False)
+        registered = yield self.scrape()
+        self.assertEqual(value(registered, "srst_phones_registered", security="secure"), 1)
+        self.assertEqual(value(registered, "srst_phone_registrations_total", security="secure"), 1)
+        self.assertEqual(value(registered, "srst_phone_registrations_total", security="clear"), 0)
+
+        b, dnB = yield registeredPhone(self, self.service, "0000000000D2", tls=False, media=False)
+        autoAck(a, 24000)
+        autoAck(b, 24002)
+        ringing = waitFor(b, lambda msg: isinstance(msg, m.SetRinger) and msg.ringMode == RingMode.INSIDE)
+        a.offHook()
+        a.pressKeys(dnB)
+        yield ringing
+        started = waitFor(a, lambda msg: isinstance(msg, m.StartMediaTransmission))
+        b.offHook()
+        yield started
+        talking = yield self.scrape()
+        self.assertEqual(value(talking, "srst_phones_registered", security="clear"), 1)
+        self.assertEqual(value(talking, "srst_calls_up", security="clear"), 1)
+        self.assertEqual(value(talking, "srst_calls_set_up_total"), 1)
+
+        onHook = waitFor(b, isCallState(CallState.ON_HOOK), since=len(b.received))
+        b.onHook()
+        yield onHook
+        reorder = waitFor(b, lambda msg: isinstance(msg, m.StartTone) and msg.tone == Tone.REORDER,
+                          since=len(b.received))
+        b.offHook()
+        b.pressKeys("9999")
+        yield reorder
+        failed = yield self.scrape()
+        self.assertEqual(value(failed, "srst_calls_up", security="clear"), 0)
+        self.assertEqual(value(failed, "srst_call_attempts_failed_total", reason="unknown number"), 1)
+
+        refused = SimulatedPhone(PhoneConfig(mac="0000000000D3"), clock=reactor)
+        options = clientTLSOptions("127.0.0.1", [self.service.certificateServer.caCertificate], None, None)
+        connectPhone(reactor, refused, "127.0.0.1", self.service.ports()["sccp-secure"], tlsOptions=options)
+        self.addCleanup(refused.stop)
+        yield within(refused.whenDisconnected(), "the phone without a certificate to be refused")
+        handshakes = yield self.scrape()
+        self.assertEqual(value(handshakes, "srst_tls_handshake_failures_total", listener="sccp",
+                               reason="no client certificate"), 1)
+
+        factory = ClientFactory()
+        factory.protocol = _Flood
+        factory.lost, factory.done = 0, Deferred()
+        for _ in range(FLOOD):
+            reactor.connectTCP("127.0.0.1", self.policedPort, factory, bindAddress=("127.0.0.2", 0))
+        yield within(factory.done, "the flood's connections to be dropped")
+        flooded = yield self.scrape()
+        self.assertEqual(value(flooded, "srst_policing_packets_total", **{"class": "sccp-class", "action": "dropped"}),
+                         FLOOD)
+        self.assertEqual(value(flooded, "srst_policing_packets_total", **{"class": "sccp-class", "action": "conformed"})
+                         + value(flooded, "srst_policing_packets_total", **{"class": "sccp-class",
+                                                                            "action": "exceeded"}), FLOOD)
+
+    @bounded
+    def test_mgcp(self) -> None:
+        """
+        With an MGCP gateway the scrape has its transaction counters and
+        the fallback machine's state as a state set: exactly the monitor's
+        state is 1 (here registering: the call agent never answers).
+        """
+        agentPort = freePort()
+        yield self.startRouter(extra=MGCP.format(agentPort=agentPort))
+        scraped = yield self.scrape()
+        monitor = self.service.mgcpService.monitor
+        counters = self.service.mgcpService.gateway.transactions.counters
+        states = {labels[0][1]: v for (name, labels), v in scraped.items() if name == "srst_mgcp_fallback_state"}
+        self.assertEqual(states, {status.value: float(status is monitor.status) for status in FallbackStatus})
+        self.assertEqual(monitor.status, FallbackStatus.REGISTERING)
+        self.assertEqual(value(scraped, "srst_mgcp_commands_total", direction="sent"), counters.commandsSent)
+        self.assertEqual(value(scraped, "srst_mgcp_commands_total", direction="received"), 0)
+        self.assertEqual(value(scraped, "srst_mgcp_retransmissions_total"), counters.retransmissions)
+        self.assertIn(("srst_mgcp_timeouts_total", ()), scraped)
+
+    @bounded
+    def test_switchedOff(self) -> None:
+        """
+        C{http-server.metrics: false} takes C{/metrics} off the site (404)
+        while the rest of the site is served.
+        """
+        yield self.startRouter(metrics=", metrics: false")
+        response, body = yield self.get()
+        self.assertEqual(response.code, 404)
+        response, body = yield self.get(b"/crl/srstcaserver.crl")
+        self.assertEqual(response.code, 200)
