@@ -22,12 +22,8 @@ from twisted.internet.defer import Deferred
 from twisted.internet.error import ProcessDone, ProcessExitedAlready, ProcessTerminated
 from twisted.internet.protocol import ProcessProtocol
 from twisted.python.failure import Failure
-from twisted.trial.unittest import SkipTest
-
 from tests.routerhelpers import within
-
-CHROMIUM = shutil.which("chromium")
-
+from tests.toolhelpers import requireTool
 
 class CdpError(Exception):
     """
@@ -141,18 +137,15 @@ def startChromium(testCase: Any) -> Deferred[Page]:
 
     @return: a L{Deferred} firing with its L{Page}.
     """
-    if CHROMIUM is None:
-        if os.environ.get("SRST_REQUIRE_TOOLS"):
-            testCase.fail("chromium is required (SRST_REQUIRE_TOOLS) but not installed")
-        raise SkipTest("chromium is not installed (Debian package chromium)")
+    chromium = requireTool("chromium")
     profile = tempfile.mkdtemp(prefix="srst-chromium-")
     testCase.addCleanup(shutil.rmtree, profile, True)
     browser = _Browser()
-    args = [CHROMIUM, "--headless=new", "--remote-debugging-pipe", "--no-sandbox", "--disable-gpu",
+    args = [chromium, "--headless=new", "--remote-debugging-pipe", "--no-sandbox", "--disable-gpu",
             "--no-first-run", "--no-default-browser-check", "--disable-extensions", "--disable-sync",
             "--disable-background-networking", "--disable-component-update", "--mute-audio",
             f"--user-data-dir={profile}", "about:blank"]
-    process = reactor.spawnProcess(browser, CHROMIUM, args, env={"HOME": profile, "PATH": os.environ.get("PATH", "")},
+    process = reactor.spawnProcess(browser, chromium, args, env={"HOME": profile, "PATH": os.environ.get("PATH", "")},
                                    childFDs={0: "w", 1: "r", 2: "r", 3: "w", 4: "r"})
 
     def kill() -> Deferred[None]:
