@@ -336,33 +336,37 @@ class OperatorPage(Resource):
     def _page(self, request: server.Request) -> int:
         session = self._session(request)
 
-        def write(facts: dict[str, Any]) -> None:
+        def write(facts: dict[str, Any]) -> bytes:
             context = self._context(facts, session)
             context["notice"] = session.notice if session is not None else None
             if session is not None:
                 session.notice = None
-            body = self._env.get_template("operator.html").render(context).encode("utf-8")
             request.setHeader(b"Content-Type", b"text/html; charset=utf-8")
-            request.write(body)
-            request.finish()
+            return self._env.get_template("operator.html").render(context).encode("utf-8")
 
         self._respond(request, self.snapshot().addCallback(write))
         return server.NOT_DONE_YET
 
-    def _respond(self, request: server.Request, d: Deferred[Any]) -> None:
-        finished = request.notifyFinish()
-        gone = []
-        finished.addErrback(lambda failure: gone.append(failure))
+    def _respond(self, request: server.Request, d: Deferred[bytes]) -> None:
+        """
+        Answer C{request} with the body C{d} fires with (a failure is logged
+        and answered 500), unless the client has gone by then.
+        """
+        gone: list[Failure] = []
+        request.notifyFinish().addErrback(gone.append)
 
-        def failed(failure: Failure) -> None:
+        def failed(failure: Failure) -> bytes:
             _log.failure("operator page: could not answer {path}", failure, path=request.uri.decode("latin-1"))
+            request.setResponseCode(500)
+            request.setHeader(b"Content-Type", b"text/plain; charset=utf-8")
+            return b"500 Internal Server Error\n"
+
+        def answer(body: bytes) -> None:
             if not gone:
-                request.setResponseCode(500)
-                request.setHeader(b"Content-Type", b"text/plain; charset=utf-8")
-                request.write(b"500 Internal Server Error\n")
+                request.write(body)
                 request.finish()
 
-        d.addErrback(failed)
+        d.addErrback(failed).addCallback(answer)
 
     # -- events --
 
@@ -442,12 +446,11 @@ class OperatorPage(Resource):
             raise _Refused(f"request id {requestId!r} is not a number")
         words = ("crypto", "pki", "server", ca, action.decode("ascii"), requestId)
 
-        def done(result: CommandResult | None) -> None:
+        def done(result: CommandResult | None) -> bytes:
             session.notice = result.text if result is not None else "% Invalid input detected"
             _log.info("operator page: {client} ran {command}: {result}", client=_client(request),
                       command=" ".join(words), result=session.notice)
-            self._seeOther(request)
-            request.finish()
+            return self._seeOther(request)
 
         self._respond(request, self._run(*words).addCallback(done))
         return server.NOT_DONE_YET
