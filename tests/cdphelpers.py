@@ -18,8 +18,8 @@ import tempfile
 from typing import Any
 
 from twisted.internet import reactor
-from twisted.internet.defer import Deferred
-from twisted.internet.error import ProcessDone, ProcessExitedAlready, ProcessTerminated
+from twisted.internet.defer import Deferred, succeed
+from twisted.internet.error import ProcessExitedAlready
 from twisted.internet.protocol import ProcessProtocol
 from twisted.python.failure import Failure
 from tests.routerhelpers import within
@@ -38,7 +38,8 @@ class _Browser(ProcessProtocol):
         self._waiting: dict[int, Deferred[Any]] = {}
         self._events: dict[tuple[str, str | None], list[Deferred[Any]]] = {}
         self.stderr = b""
-        self.ended: Deferred[None] = Deferred()
+        self.hasEnded = False
+        self._endWaiters: list[Deferred[None]] = []
 
     def childDataReceived(self, childFD: int, data: bytes) -> None:
         if childFD == 2:
@@ -84,7 +85,17 @@ class _Browser(ProcessProtocol):
         for waiter in list(self._waiting.values()):
             waiter.errback(CdpError(f"chromium ended: {reason.value}; stderr: {self.stderr[-2000:]!r}"))
         self._waiting.clear()
-        self.ended.callback(None)
+        self.hasEnded = True
+        for waiter in self._endWaiters:
+            waiter.callback(None)
+        self._endWaiters.clear()
+
+    def whenEnded(self) -> Deferred[None]:
+        if self.hasEnded:
+            return succeed(None)
+        waiter: Deferred[None] = Deferred()
+        self._endWaiters.append(waiter)
+        return waiter
 
 
 class Page:
@@ -144,18 +155,28 @@ def startChromium(testCase: Any) -> Deferred[Page]:
     args = [chromium, "--headless=new", "--remote-debugging-pipe", "--no-sandbox", "--disable-gpu",
             "--no-first-run", "--no-default-browser-check", "--disable-extensions", "--disable-sync",
             "--disable-background-networking", "--disable-component-update", "--mute-audio",
+            "--disable-breakpad", "--disable-crash-reporter",
             f"--user-data-dir={profile}", "about:blank"]
     process = reactor.spawnProcess(browser, chromium, args, env={"HOME": profile, "PATH": os.environ.get("PATH", "")},
                                    childFDs={0: "w", 1: "r", 2: "r", 3: "w", 4: "r"})
 
-    def kill() -> Deferred[None]:
-        try:
-            process.signalProcess("KILL")
-        except ProcessExitedAlready:
-            pass
-        return browser.ended.addErrback(lambda failure: failure.trap(ProcessDone, ProcessTerminated))
+    def stop() -> Deferred[None]:
+        # Browser.close lets Chromium end its own helper processes; SIGKILL
+        # if it has not ended within 5 s.
+        if browser.hasEnded:
+            return succeed(None)
+        browser.send("Browser.close").addErrback(lambda failure: None)
 
-    testCase.addCleanup(kill)
+        def kill(failure: Failure) -> Deferred[None]:
+            try:
+                process.signalProcess("KILL")
+            except ProcessExitedAlready:
+                pass
+            return browser.whenEnded()
+
+        return browser.whenEnded().addTimeout(5, reactor).addErrback(kill)
+
+    testCase.addCleanup(stop)
 
     def attach(targets: dict[str, Any]) -> Deferred[Page]:
         page = next(t for t in targets["targetInfos"] if t["type"] == "page")
