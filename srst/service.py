@@ -94,6 +94,7 @@ from srst.ports.service import VoicePortService
 from srst.sccp.callcontrol import SccpCallControl
 from srst.sccp.commands import registerOffhookCommand, registerSccpCommands
 from srst.sccp.factory import SkinnyFactory
+from srst.web.operator import OPERATOR_PATH, OperatorPage
 from srst.sccp.limits import ConnectionCaps, ConnectionLimitFactory, ConnectionLimits, fitConnectionCaps
 from srst.sccp.mediaconfig import ConferenceConfig, MohConfig
 from srst.sccp.registry import EphoneRegistry, ReservationService
@@ -565,6 +566,8 @@ class RouterService(MultiService):
             if self.scep is not None:
                 self.httpSite.add(SCEP_PATH.decode("ascii"),
                                   ScepResource(self.scep, runInThread, LogLimiter(reactor)))
+            self.httpSite.add(OPERATOR_PATH, OperatorPage(self.commands, reactor, config.httpServer.operatorPassword,
+                                                          base=OPERATOR_PATH, logLimiter=LogLimiter(reactor)))
             listener = TCPListenerService("http", reactor, config.httpServer.address, config.httpServer.port,
                                           self.policed(self.httpSite.factory))
             listener.setServiceParent(self)

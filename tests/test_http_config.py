@@ -3,6 +3,9 @@ Tests for L{srst.http.config}: C{http-server:} (IOS C{ip http server}),
 read through L{srst.config}.
 """
 
+import os
+import tempfile
+
 from twisted.trial.unittest import SynchronousTestCase
 
 from srst.config import loadString
@@ -55,7 +58,7 @@ class HttpServerConfigTests(SynchronousTestCase):
             "such as 127.0.0.1",
             "router.yaml: http-server.port: 70000 is not allowed; expected an integer from 0 to 65535",
             "router.yaml: http-server.timeout: 5 is not allowed; unknown key; known keys here: address, max-body, "
-            "max-connections, max-header-bytes, metrics, port, timeout-policy",
+            "max-connections, max-header-bytes, metrics, operator, port, timeout-policy",
         ])
 
     def test_limits(self):
@@ -90,3 +93,49 @@ class HttpServerConfigTests(SynchronousTestCase):
             "router.yaml: http-server.max-header-bytes: True is not allowed; expected an integer from 1024 to "
             "1048576",
         ])
+
+
+class OperatorPasswordTests(SynchronousTestCase):
+    """
+    C{http-server.operator.password-file}: the operator page's password.
+    """
+
+    def passwordFile(self, text):
+        directory = tempfile.mkdtemp()
+        self.addCleanup(lambda: (os.remove(path), os.rmdir(directory)))
+        path = os.path.join(directory, "operator-password")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        return path
+
+    def test_absentMeansReadOnly(self):
+        """
+        Without C{operator} there is no password: the page is read-only.
+        """
+        self.assertIsNone(loadString(MINIMAL + "http-server: {}\n").httpServer.operatorPassword)
+
+    def test_passwordRead(self):
+        """
+        The file's text without its final newline is the password, which
+        the config's C{repr} never shows.
+        """
+        path = self.passwordFile("two words\n")
+        config = loadString(MINIMAL + f"http-server: {{operator: {{password-file: {path}}}}}\n").httpServer
+        self.assertEqual(config.operatorPassword, "two words")
+        self.assertNotIn("two words", repr(config))
+
+    def test_problems(self):
+        """
+        A missing or empty file, or no C{password-file}, is a problem at
+        its YAML path.
+        """
+        empty = self.passwordFile("\n")
+        self.assertEqual(problemsOf(self, MINIMAL + "http-server: {operator: {password-file: /nonexistent/pw}}\n"), [
+            "router.yaml: http-server.operator.password-file: '/nonexistent/pw' is not allowed; expected a readable"
+            " file (No such file or directory)"])
+        self.assertEqual(problemsOf(self, MINIMAL + f"http-server: {{operator: {{password-file: {empty}}}}}\n"), [
+            f"router.yaml: http-server.operator.password-file: '{empty}' is not allowed; expected a file holding"
+            " the password (it is empty)"])
+        self.assertEqual(problemsOf(self, MINIMAL + "http-server: {operator: {}}\n"), [
+            "router.yaml: http-server.operator.password-file: missing; required; expected the path of a file holding the"
+            " password"])

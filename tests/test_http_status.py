@@ -61,7 +61,7 @@ class ShowStatusTests(TestCase):
             f"HTTP server port: {port}",
             "HTTP server address: 127.0.0.1",
             "HTTP server authentication method: none",
-            "HTTP server active session modules: /crl/srstcaserver.crl, /cgi-bin/pkiclient.exe",
+            "HTTP server active session modules: /crl/srstcaserver.crl, /cgi-bin/pkiclient.exe, /operator, /metrics",
             "Maximum number of concurrent server connections allowed: 3",
             "Server idle time-out: 30 seconds",
             "Server life time-out: 120 seconds",

@@ -25,7 +25,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("srst.configreader", "srst._files", "srst.iostext"),
     ("srst.debug", "srst.lograte"),
     ("srst.admin", "srst.http", "srst.listening", "srst.tftp"),
-    ("srst.pki", "srst.policing"),
+    ("srst.pki", "srst.policing", "srst.web"),
     ("srst.media",),
     ("srst.calls",),
     ("srst.sccp", "srst.ports", "srst.credentials"),

@@ -7,7 +7,7 @@ C{no ip http server}).
 
 from __future__ import annotations
 
-from attrs import frozen
+from attrs import field, frozen
 
 from srst.configreader import Reader
 
@@ -51,6 +51,9 @@ class HttpServerConfig:
     @ivar maxHeaderBytes: the largest request line plus headers, in bytes.
     @ivar metrics: whether C{/metrics} serves the router's counters in
         the Prometheus text format (default on: see L{readHttpServer}).
+    @ivar operatorPassword: the operator page's password, read from
+        C{operator.password-file} (L{None}: the page is read-only).  Never
+        shown in C{repr}.
     """
 
     address: str = "0.0.0.0"
@@ -62,12 +65,37 @@ class HttpServerConfig:
     maxBody: int = MAX_BODY
     maxHeaderBytes: int = MAX_HEADER_BYTES
     metrics: bool = True
+    operatorPassword: str | None = field(default=None, repr=False)
+
+
+def _readPassword(reader: Reader) -> str | None:
+    operator = reader.optionalChild("operator")
+    if operator is None:
+        return None
+    path = operator.string("password-file", required=True, allowed="expected the path of a file holding the password")
+    operator.finish()
+    if path is None:
+        return None
+    try:
+        with open(path, encoding="utf-8") as f:
+            password = f.read().strip("\r\n")
+    except OSError as e:
+        operator.problem("password-file", path, f"expected a readable file ({e.strerror})")
+        return None
+    except UnicodeDecodeError:
+        operator.problem("password-file", path, "expected a UTF-8 text file")
+        return None
+    if not password:
+        operator.problem("password-file", path, "expected a file holding the password (it is empty)")
+        return None
+    return password
 
 
 def readHttpServer(reader: Reader) -> HttpServerConfig:
     """
     Validate C{http-server: {address, port, max-connections, timeout-policy:
-    {idle, life, requests}, max-body, max-header-bytes, metrics}}.
+    {idle, life, requests}, max-body, max-header-bytes, metrics, operator:
+    {password-file}}}.
 
     C{metrics} defaults to on: the HTTP server itself is opt-in (no
     section, no server), it is reached only through the control-plane
@@ -90,7 +118,9 @@ def readHttpServer(reader: Reader) -> HttpServerConfig:
     maxBody = reader.integer("max-body", MAX_BODY, minimum=1024, maximum=16 * 1024 * 1024)
     maxHeaderBytes = reader.integer("max-header-bytes", MAX_HEADER_BYTES, minimum=1024, maximum=1024 * 1024)
     metrics = reader.boolean("metrics", True)
+    password = _readPassword(reader)
     reader.finish()
     return HttpServerConfig(address=address or "0.0.0.0", port=port if port is not None else 80,
                             maxConnections=maxConnections, idle=idle, life=life, requests=requests,
-                            maxBody=maxBody, maxHeaderBytes=maxHeaderBytes, metrics=metrics)
+                            maxBody=maxBody, maxHeaderBytes=maxHeaderBytes, metrics=metrics,
+                            operatorPassword=password)

@@ -1,0 +1,368 @@
+"""
+Tests for L{srst.web.operator}: the live operator page on a real router's
+HTTP site on 127.0.0.1, driven with Twisted's HTTP client and with headless
+Chromium (L{tests.cdphelpers}).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+from typing import Any
+from urllib.parse import urlencode
+
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred
+from twisted.internet.protocol import Protocol
+from twisted.internet.task import Clock
+from twisted.logger import formatEvent, globalLogPublisher
+from twisted.trial.unittest import SynchronousTestCase, TestCase
+from twisted.web.client import Agent, readBody
+from twisted.web.http_headers import Headers
+from twisted.web.iweb import IBodyProducer
+from twisted.web.client import FileBodyProducer
+from io import BytesIO
+
+from srst.config import loadString
+from srst.pki.ca import RequestState
+from srst.service import RouterService, utcNow
+from srst.web import operator
+from srst.web.operator import SESSION_SECONDS, Sessions
+from tests.cdphelpers import startChromium
+from tests.phonehelpers import registeredPhone
+from tests.routerhelpers import bounded, freePort, routerYaml, stateDirectory, synchronously, within
+
+PASSWORD = "s3cret operator words"
+
+CMF = """
+call-manager-fallback:
+  ip-source-address: 127.0.0.1
+  port: 0
+  max-ephones: 4
+  max-dn: 8
+  auto-assign: {dn-range: "2000-2007"}
+"""
+
+PHONE_MAC = "100011110007"
+DOTTED_MAC = "1000.1111.0007"
+
+
+def startManualRouter(testCase: Any, password: str | None = PASSWORD) -> tuple[RouterService, str]:
+    """
+    Start a router whose certificate server grants by hand (so the router's
+    own enrollment request waits, pending, for the operator), with
+    C{http-server:} on 127.0.0.1 and, unless C{password} is L{None}, an
+    operator password file.
+
+    @return: the running service (not ready: its request is pending) and
+        the page's URL.
+    """
+    stateDir = stateDirectory(testCase)
+    port = freePort()
+    http = f"http-server: {{address: 127.0.0.1, port: {port}"
+    if password is not None:
+        passwordFile = os.path.join(stateDir, "operator-password")
+        with open(passwordFile, "w") as f:
+            f.write(password + "\n")
+        http += f", operator: {{password-file: {passwordFile}}}"
+    config = loadString(routerYaml(stateDir, grant="manual", extra=http + "}\n" + CMF), "test-router.yaml")
+    service = RouterService(config, reactor, now=utcNow, runInThread=synchronously,
+                            callFromThread=reactor.callFromThread)
+    service.startService()
+    testCase.addCleanup(service.stopService)
+    return service, f"http://127.0.0.1:{port}/operator"
+
+
+def request(method: bytes, url: str, cookie: bytes | None = None,
+            form: dict[str, str] | None = None) -> Deferred[tuple[Any, bytes]]:
+    """
+    One request with Twisted's HTTP client (redirects not followed).
+
+    @return: a L{Deferred} firing with the response and its body.
+    """
+    headers = Headers()
+    body: IBodyProducer | None = None
+    if cookie is not None:
+        headers.addRawHeader(b"Cookie", cookie)
+    if form is not None:
+        headers.addRawHeader(b"Content-Type", b"application/x-www-form-urlencoded")
+        body = FileBodyProducer(BytesIO(urlencode(form).encode("ascii")))
+    d = Agent(reactor).request(method, url.encode("ascii"), headers, body)
+    return d.addCallback(lambda response: readBody(response).addCallback(lambda data: (response, data)))
+
+
+def capturedLog(testCase: Any) -> list[str]:
+    """
+    @return: the text of every C{srst.web} event logged during the test.
+    """
+    lines: list[str] = []
+
+    def observe(event: dict[str, Any]) -> None:
+        if event.get("log_namespace") == "srst.web":
+            lines.append(formatEvent(event))
+
+    globalLogPublisher.addObserver(observe)
+    testCase.addCleanup(globalLogPublisher.removeObserver, observe)
+    return lines
+
+
+class _Events(Protocol):
+    """
+    Reads a server-sent event stream: L{next} fires with the data of the
+    next C{live} event that contains a string.
+    """
+
+    def __init__(self) -> None:
+        self.buffer = b""
+        self.waiters: list[tuple[str, Deferred[str]]] = []
+        self.seen: list[str] = []
+
+    def dataReceived(self, data: bytes) -> None:
+        self.buffer += data
+        *events, self.buffer = self.buffer.split(b"\n\n")
+        for raw in events:
+            lines = raw.decode("utf-8").split("\n")
+            if "event: live" not in lines:
+                continue
+            text = "\n".join(line[len("data: "):] for line in lines if line.startswith("data: "))
+            self.seen.append(text)
+            for waiter in [w for w in self.waiters if w[0] in text]:
+                self.waiters.remove(waiter)
+                waiter[1].callback(text)
+
+    def next(self, containing: str) -> Deferred[str]:
+        d: Deferred[str] = Deferred()
+        if any(containing in text for text in self.seen[-1:]):
+            d.callback(self.seen[-1])
+        else:
+            self.waiters.append((containing, d))
+        return d
+
+
+class SessionsTests(SynchronousTestCase):
+    """
+    L{Sessions} on the clock.
+    """
+
+    def test_expiresAfterAnHourUnused(self):
+        """
+        A session found again is extended; one not used for an hour is gone.
+        """
+        clock = Clock()
+        sessions = Sessions(clock)
+        session = sessions.open()
+        clock.advance(SESSION_SECONDS - 1)
+        self.assertIs(sessions.find(session.key.encode("ascii")), session)
+        clock.advance(SESSION_SECONDS - 1)
+        self.assertIs(sessions.find(session.key.encode("ascii")), session)
+        clock.advance(SESSION_SECONDS)
+        self.assertIsNone(sessions.find(session.key.encode("ascii")))
+
+    def test_bounded(self):
+        """
+        Past L{operator.MAX_SESSIONS} logins the oldest session ends.
+        """
+        sessions = Sessions(Clock())
+        first = sessions.open()
+        for _ in range(operator.MAX_SESSIONS):
+            sessions.open()
+        self.assertIsNone(sessions.find(first.key.encode("ascii")))
+
+
+class OperatorPageHttpTests(TestCase):
+    """
+    The page, its login and its CSRF-checked actions over HTTP.
+    """
+
+    timeout = 30
+
+    @bounded
+    def login(self, url):
+        response, body = yield request(b"POST", url + "/login", form={"password": PASSWORD})
+        self.assertEqual(response.code, 303, body)
+        cookie = response.headers.getRawHeaders(b"Set-Cookie")[0]
+        _, page = yield request(b"GET", url, cookie=cookie.split(b";")[0])
+        csrf = re.search(rb'name="csrf" value="([^"]+)"', page).group(1).decode("ascii")
+        return cookie, cookie.split(b";")[0], csrf
+
+    @bounded
+    def test_readOnlyWithoutPassword(self):
+        """
+        Without C{operator.password-file} the page shows the state with no
+        login and no grant buttons, and an action is refused with the reason.
+        """
+        log = capturedLog(self)
+        service, url = startManualRouter(self, password=None)
+        response, page = yield request(b"GET", url)
+        self.assertEqual(response.code, 200)
+        self.assertIn(b"read-only", page)
+        self.assertIn(b"CN=branch-router", page)
+        self.assertNotIn(b"Grant", page)
+        self.assertNotIn(b"password", page)
+        response, body = yield request(b"POST", url + "/grant", form={"server": "srstcaserver", "id": "1"})
+        self.assertEqual((response.code, body), (403, b"403 Forbidden: the page is read-only: no operator password"
+                                                      b" is configured (http-server.operator.password-file)\n"))
+        self.assertIn("operator page: 127.0.0.1 grant refused: the page is read-only", log[-1])
+        self.assertEqual(service.certificateServer.requests()[0].state, RequestState.PENDING)
+
+    @bounded
+    def test_grantWithoutSessionRefused(self):
+        """
+        A grant with no session cookie is 403 and logged; the request stays
+        pending.
+        """
+        log = capturedLog(self)
+        service, url = startManualRouter(self)
+        response, body = yield request(b"POST", url + "/grant",
+                                       form={"server": "srstcaserver", "id": "1", "csrf": "x"})
+        self.assertEqual((response.code, body),
+                         (403, b"403 Forbidden: not logged in (or the session has expired)\n"))
+        self.assertEqual(log, ["operator page: 127.0.0.1 grant refused: not logged in (or the session has expired)"])
+        self.assertEqual(service.certificateServer.requests()[0].state, RequestState.PENDING)
+
+    @bounded
+    def test_wrongPasswordRefused(self):
+        """
+        A login with the wrong password is 403 and sets no cookie.
+        """
+        log = capturedLog(self)
+        _, url = startManualRouter(self)
+        response, body = yield request(b"POST", url + "/login", form={"password": "guess"})
+        self.assertEqual((response.code, body), (403, b"403 Forbidden: wrong password\n"))
+        self.assertIsNone(response.headers.getRawHeaders(b"Set-Cookie"))
+        self.assertEqual(log, ["operator page: 127.0.0.1 login refused: wrong password"])
+
+    @bounded
+    def test_wrongCsrfRefused(self):
+        """
+        A logged-in grant whose CSRF token is not the session's is 403; the
+        request stays pending.
+        """
+        service, url = startManualRouter(self)
+        setCookie, cookie, csrf = yield self.login(url)
+        self.assertIn(b"HttpOnly", setCookie)
+        self.assertIn(b"SameSite=strict", setCookie)
+        self.assertIn(b"Path=/operator", setCookie)
+        response, body = yield request(b"POST", url + "/grant", cookie=cookie,
+                                       form={"server": "srstcaserver", "id": "1", "csrf": csrf + "x"})
+        self.assertEqual((response.code, body),
+                         (403, b"403 Forbidden: the form's CSRF token does not match the session\n"))
+        self.assertEqual(service.certificateServer.requests()[0].state, RequestState.PENDING)
+
+    @bounded
+    def test_grantIssuesTheCertificate(self):
+        """
+        A logged-in grant with the session's CSRF token runs C{crypto pki
+        server srstcaserver grant 1}: the certificate is issued into the CA
+        database, the router (whose request it was) becomes ready, and the
+        page shows the command's answer once.
+        """
+        service, url = startManualRouter(self)
+        _, cookie, csrf = yield self.login(url)
+        response, body = yield request(b"POST", url + "/grant", cookie=cookie,
+                                       form={"server": "srstcaserver", "id": "1", "csrf": csrf})
+        self.assertEqual(response.code, 303, body)
+        self.assertEqual(response.headers.getRawHeaders(b"Location"), [b"/operator"])
+        granted = service.certificateServer.requests()[0]
+        self.assertEqual(granted.state, RequestState.GRANTED)
+        certificate = service.certificateServer.issuedCertificate(granted.serial)
+        self.assertEqual(certificate.subject.rfc4514_string(), "CN=branch-router")
+        yield within(service.whenReady(), "the router to be ready once its certificate is granted")
+        _, page = yield request(b"GET", url, cookie=cookie)
+        self.assertIn(f"% Request 1 granted: serial 0x{granted.serial:X} issued to CN=branch-router".encode(), page)
+        self.assertIn(b"No pending requests.", page)
+        _, page = yield request(b"GET", url, cookie=cookie)
+        self.assertNotIn(b"% Request 1 granted", page)
+
+    @bounded
+    def test_actionsArePostOnly(self):
+        """
+        An action asked for with GET is 405, so no link or image can grant.
+        """
+        service, url = startManualRouter(self)
+        response, body = yield request(b"GET", url + "/grant?server=srstcaserver&id=1")
+        self.assertEqual((response.code, body), (405, b"405 Method Not Allowed: use POST\n"))
+        self.assertEqual(response.headers.getRawHeaders(b"Allow"), [b"POST"])
+
+    @bounded
+    def test_eventsFollowARegistration(self):
+        """
+        The event stream sends the live fragment at once, and again when a
+        phone registers: its MAC, line and state appear.
+        """
+        self.patch(operator, "INTERVAL", 0.05)
+        service, url = startManualRouter(self)
+        response = yield Agent(reactor).request(b"GET", (url + "/events").encode("ascii"))
+        self.assertEqual(response.headers.getRawHeaders(b"Content-Type"), [b"text/event-stream; charset=utf-8"])
+        events = _Events()
+        response.deliverBody(events)
+        self.addCleanup(lambda: events.transport.stopProducing())
+        first = yield events.next("No phones.")
+        self.assertIn("CN=branch-router", first)
+        yield registeredPhone(self, service, PHONE_MAC, tls=False, media=False)
+        fragment = yield events.next(DOTTED_MAC)
+        row = re.search(r'<tr class="phone" data-mac="1000.1111.0007">(.*?)</tr>', fragment, re.S).group(1)
+        self.assertEqual(re.findall(r"<td[^>]*>([^<]*)", row), ["1", DOTTED_MAC, "", "2000", "idle", "127.0.0.1"])
+
+
+WAIT_FOR = """
+new Promise(function (resolve) {
+  function check() { const found = %s; if (found) { observer.disconnect(); resolve(found); } }
+  const observer = new MutationObserver(check);
+  observer.observe(document.body, {subtree: true, childList: true, characterData: true});
+  check();
+})
+"""
+"""A promise that resolves with an expression's value once it is truthy, checked whenever the page changes."""
+
+
+class OperatorPageBrowserTests(TestCase):
+    """
+    The page in headless Chromium, the size of a phone's screen.
+    """
+
+    timeout = 60
+
+    @bounded(timeout=20)
+    def test_livePhoneAndGrant(self):
+        """
+        Logged in, the page shows a phone that registers while it is open
+        without being reloaded (server-sent events), a screenshot is kept
+        (C{operator-page.png} in the trial temporary directory), and its
+        Grant button issues the router's pending certificate.
+        """
+        self.patch(operator, "INTERVAL", 0.1)
+        service, url = startManualRouter(self)
+        page = yield startChromium(self)
+        yield page.navigate(url)
+        loaded = page.event("Page.loadEventFired")
+        yield page.evaluate(f"document.getElementById('password').value = {PASSWORD!r};"
+                            " document.getElementById('login').submit()")
+        yield loaded
+        state = yield page.evaluate(WAIT_FOR % "document.getElementById('connection').textContent === 'live'"
+                                    " && document.getElementById('connection').textContent")
+        self.assertEqual(state, "live")
+        yield page.evaluate("window.srstSameDocument = true")
+        yield registeredPhone(self, service, PHONE_MAC, tls=False, media=False)
+        row = yield page.evaluate(WAIT_FOR % f"document.querySelector('tr.phone[data-mac=\"{DOTTED_MAC}\"]')"
+                                  " && Array.from(document.querySelectorAll("
+                                  f"'tr.phone[data-mac=\"{DOTTED_MAC}\"] td'), (td) => td.textContent)")
+        self.assertEqual(row, ["1", DOTTED_MAC, "\u2014", "2000", "idle", "127.0.0.1"])
+        self.assertTrue((yield page.evaluate("window.srstSameDocument === true")))
+        shot = yield page.send("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+        path = os.path.abspath("operator-page.png")
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(shot["data"]))
+        with open(path, "rb") as f:
+            self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
+        loaded = page.event("Page.loadEventFired")
+        yield page.evaluate("document.querySelector('tr.request[data-id=\"1\"] button.grant').click()")
+        yield loaded
+        notice = yield page.evaluate("document.getElementById('notice').textContent")
+        granted = service.certificateServer.requests()[0]
+        self.assertEqual(granted.state, RequestState.GRANTED)
+        self.assertEqual(notice, f"% Request 1 granted: serial 0x{granted.serial:X} issued to CN=branch-router")
+        self.assertEqual(service.certificateServer.issuedCertificate(granted.serial).subject.rfc4514_string(),
+                         "CN=branch-router")
+        yield within(service.whenReady(), "the router to be ready once its certificate is granted")
