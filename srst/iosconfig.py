@@ -103,7 +103,7 @@ def _srstComments(config: RouterConfig) -> list[str]:
         lines.append(f"pki trustpoint {phone.name} certificates {' '.join(phone.certificates)}")
         if phone.crl is not None and phone.crl.file is not None:
             lines.append(f"pki trustpoint {phone.name} crl file {phone.crl.file}")
-    return [f"! srst: {line}" for line in lines] + ["!"]
+    return [f"! srst: {line}" for line in lines] + httpios.srstOnly(config.httpServer) + ["!"]
 
 
 def _pkiSection(config: RouterConfig, chains: Mapping[str, Sequence[ChainCertificate]]) -> list[str]:

@@ -127,6 +127,7 @@ class RenderTests(SynchronousTestCase):
             "crypto pki trustpoint 7960",
             "ip http server",
             "ip http port 8080",
+            "ip http max-connections 16",
             "no ip http secure-server",
             "access-list 140 deny tcp host 127.0.0.1 any eq 2445",
             "access-list 140 permit tcp any any eq 2445",
