@@ -416,3 +416,33 @@ EXPECTED_BODY_REASONS = (
     'no crypto pki trustpoint nobody in the configuration',
     'no crypto pki trustpoint srstcaserver in the configuration',
 )
+
+
+class EnrollmentRetryTests(SynchronousTestCase):
+    """
+    IOS C{enrollment retry period/count} and a bare C{auto-enroll} (renew at
+    expiry) print and import back.
+    """
+
+    def test_roundTrip(self) -> None:
+        """
+        Non-default retry settings and C{auto-enroll: true} print as IOS's
+        commands, which import back to the same trustpoint; defaults print
+        nothing.
+        """
+        pki = _pki({"trustpoints": {"remote": {
+            "enrollment": {"url": "http://10.9.9.9:80", "fingerprint": "AC9919F5CAFE056092B3478ACFF5EC00",
+                           "auto-enroll": True, "retry": {"period": 5, "count": 0}},
+            "rsakeypair": {"type": "rsa", "bits": 2048}}}})
+        lines = runningConfig(pki, localEnrollmentUrl="http://10.1.1.22:80")
+        self.assertIn(" enrollment retry period 5", lines)
+        self.assertIn(" enrollment retry count 0", lines)
+        self.assertIn(" auto-enroll", lines)
+        document, skipped, rest = _imported("\n".join(lines))
+        self.assertEqual((skipped, rest), ([], []))
+        self.assertEqual(_pki(document["pki"]), pki)
+        plain = _pki({"trustpoints": {"remote": {
+            "enrollment": {"url": "http://10.9.9.9:80", "fingerprint": "AC9919F5CAFE056092B3478ACFF5EC00"},
+            "rsakeypair": {"type": "rsa", "bits": 2048}}}})
+        self.assertFalse([line for line in runningConfig(plain, localEnrollmentUrl="http://10.1.1.22:80")
+                          if "retry" in line or "auto-enroll" in line])

@@ -94,7 +94,14 @@ def _identityLines(tp: IdentityTrustpointConfig, localEnrollmentUrl: str) -> lis
         body.append(f"subject-name {tp.subjectName}")
     body.append(f"revocation-check {tp.revocationCheck}")
     body += _keyLine(tp.name, tp.keypair)
-    if tp.autoEnroll is not None:
+    if tp.enrollment == "url":
+        if tp.retryPeriod != 1:
+            body.append(f"enrollment retry period {tp.retryPeriod}")
+        if tp.retryCount != 10:
+            body.append(f"enrollment retry count {tp.retryCount}")
+    if tp.autoEnroll == 100:
+        body.append("auto-enroll")  # IOS: without a percentage, at expiry
+    elif tp.autoEnroll is not None:
         body.append(f"auto-enroll {tp.autoEnroll}")
     return indent(f"crypto pki trustpoint {tp.name}", body) + ["!"]
 
@@ -408,6 +415,14 @@ def _importTrustpoint(line: IosLine, chain: IosLine | None, serverName: str | No
             urlOnly.append((child, "fingerprint", words[1]))
         elif child.startswith("auto-enroll") and len(words) == 2 and words[1].isdigit():
             urlOnly.append((child, "auto-enroll", int(words[1])))
+        elif child.startswith("auto-enroll") and len(words) == 1:
+            urlOnly.append((child, "auto-enroll", True))
+        elif (child.startswith("enrollment", "retry", "period") and len(words) == 4 and words[3].isdigit()
+              and 1 <= int(words[3]) <= 60):
+            urlOnly.append((child, "retry.period", int(words[3])))
+        elif (child.startswith("enrollment", "retry", "count") and len(words) == 4 and words[3].isdigit()
+              and int(words[3]) <= 100):
+            urlOnly.append((child, "retry.count", int(words[3])))
         elif child.startswith("password") and len(words) == 2:
             urlOnly.append((child, "password", words[1]))
         elif child.startswith("password") and len(words) == 3:
@@ -426,7 +441,9 @@ def _importTrustpoint(line: IosLine, chain: IosLine | None, serverName: str | No
         notes.skipTree(chain, IDENTITY_CHAIN)
     entry = {"enrollment": enrollment, **entry}
     for child, field, value in urlOnly:
-        if "url" in enrollment:
+        if "url" in enrollment and field.startswith("retry."):
+            enrollment.setdefault("retry", {})[field.split(".")[1]] = value
+        elif "url" in enrollment:
             enrollment[field] = value
         else:
             notes.skip(child, "only for enrollment with a remote certificate server (enrollment url)")
