@@ -93,7 +93,7 @@ class ScepEnrollmentTests(TestCase):
                               clock=self.clock, now=self.now, configPath=PATH, **retry)
 
     def enroll(self, enrollment: ScepEnrollment) -> Deferred[None]:
-        return Deferred.fromCoroutine(enrollment.enroll(self.identity, ["router-b"], self.runInThread))
+        return Deferred.fromCoroutine(enrollment.enroll(self.identity, ["router-b"], self.runInThread, ["127.0.0.1"]))
 
     def logged(self) -> str:
         return "\n".join(e.get("log_format", "").format(**e) for e in self.events
