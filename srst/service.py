@@ -48,7 +48,6 @@ from srst.debug import DebugSwitches
 from srst.http.site import HttpSite
 from srst.http.status import renderStatus
 from srst.listening import ListenerError, TCPListenerService, isIPv6, raiseOpenFileLimit
-from srst.lograte import LogLimiter
 from srst.mgcp.commands import registerMgcpCommands
 from srst.mgcp.config import CcmManagerConfig, mgcpPortNames
 from srst.mgcp.control import MgcpService
@@ -514,7 +513,7 @@ class RouterService(MultiService):
                 self.httpSite.add(crlPath(self.certificateServer), CrlResource(self.certificateServer))
             if self.scep is not None:
                 self.httpSite.add(SCEP_PATH.decode("ascii"),
-                                  ScepResource(self.scep, runInThread, LogLimiter(reactor)))
+                                  ScepResource(self.scep, runInThread, self.httpSite.logLimiter))
             listener = TCPListenerService("http", reactor, config.httpServer.address, config.httpServer.port,
                                           self.policed(self.httpSite.factory))
             listener.setServiceParent(self)

@@ -342,6 +342,14 @@ class HttpSite:
         """
         return len(self.factory.channels)
 
+    @property
+    def logLimiter(self) -> LogLimiter:
+        """
+        The site's L{LogLimiter}, for its resources' peer-caused log lines:
+        it stops (flushing its summaries) when the site's listener stops.
+        """
+        return self.factory.logLimiter
+
     def add(self, path: str, resource: IResource) -> None:
         """
         Serve C{resource} at C{path} (C{"/crl/srstcaserver.crl"}); the
