@@ -356,6 +356,13 @@ class HttpSite:
         return len(self.factory.channels)
 
     @property
+    def headerTimeout(self) -> float:
+        """
+        Seconds a client has to send a request's headers.
+        """
+        return self.factory.headerTimeout
+
+    @property
     def logLimiter(self) -> LogLimiter:
         """
         The site's L{LogLimiter}, for its resources' peer-caused log lines:
