@@ -183,6 +183,18 @@ class ScepResourceTests(TestCase):
                                             " failed: badMessageCheck: the envelope does not decrypt"), lines[1])
 
     @bounded
+    def test_pathBelowIs404(self) -> Any:
+        """
+        Only the endpoint answers: a path below it is 404, whatever the
+        operation.
+        """
+        for path in (b"/foo", b"/GetCACaps/"):
+            response = yield self.agent.request(b"GET", self.url + path + b"?operation=GetCACaps")
+            body = yield readBody(response)
+            self.assertEqual(response.code, 404, body)
+            self.assertNotIn(b"POSTPKIOperation", body)
+
+    @bounded
     def test_tooLarge(self) -> Any:
         """
         A body above the limit is refused with 413 before parsing.
