@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime
 import os
 import socket
+import sys
 from functools import partial
 from typing import Any, Callable, Protocol
 
@@ -1006,6 +1007,14 @@ class RouterService(MultiService):
             if self.running:
                 self.reactor.stop()
 
+    @property
+    def startFailed(self) -> bool:
+        """
+        Whether start-up failed (not merely cancelled by a stop).
+        """
+        outcome = self._outcome
+        return isinstance(outcome, Failure) and not outcome.check(CancelledError)
+
     def whenReady(self) -> Deferred:
         """
         @return: a L{Deferred} firing with this service once every listener
@@ -1038,7 +1047,11 @@ class ExitOnStartupError(MultiService):
     What C{twistd srst} runs: the L{RouterService} as its one child, with a
     L{StartupError} turned into one logged line and exit status 1 (as twistd
     does itself when it cannot drop privileges), where twistd would print a
-    traceback for an exception raised while starting.
+    traceback for an exception raised while starting.  A start-up that
+    fails once the reactor runs (an enrollment, a listener started late)
+    stops the reactor; L{exitStatus} is then 1, and the twistd plugin makes
+    it the process's exit status (L{exitOnFailedStart}), so a supervisor
+    does not take the stop for a normal exit.
 
     @ivar router: the L{RouterService}.
     """
@@ -1063,3 +1076,25 @@ class ExitOnStartupError(MultiService):
             self.running = False
             self.log.critical("srst could not start: {reason}", reason=e.reason)
             raise SystemExit(1) from e
+
+    @property
+    def exitStatus(self) -> int:
+        """
+        The process's exit status as things stand: 1 if the router's
+        start-up failed, else 0.
+        """
+        return 1 if self.router.startFailed else 0
+
+
+def exitOnFailedStart(service: ExitOnStartupError) -> None:
+    """
+    At interpreter exit (C{atexit}, once twistd has stopped the reactor,
+    removed its pidfile and stopped logging): exit with C{service}'s
+    L{ExitOnStartupError.exitStatus} when it is not 0.  twistd itself
+    always exits 0 after its reactor stops.
+    """
+    status = service.exitStatus
+    if status:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)

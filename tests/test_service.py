@@ -48,6 +48,7 @@ from tests.routerhelpers import (
     freePort,
     routerYaml,
     runCommand,
+    spawnRouter,
     startRouter,
     stateDirectory,
     synchronously,
@@ -1017,6 +1018,24 @@ class ScepEnrollmentTests(TestCase):
         # The chain B presents is one openssl accepts against A's CA alone.
         presented = yield opensslVerifiesPresentedChain(self, b.ports()["credentials"], ca)
         self.assertEqual(presented[0], enrolled)
+
+    @bounded(timeout=30)
+    def test_lateStartFailureExitsOne(self):
+        """
+        Under twistd, a start-up that fails once the reactor runs (the SCEP
+        enrollment URL is a closed port) ends the process with status 1 and
+        the reason on its output, not with twistd's normal 0.
+        """
+        closed = reactor.listenTCP(0, Factory(), interface="127.0.0.1")
+        url = f"http://127.0.0.1:{closed.getHost().port}"
+        yield closed.stopListening()
+        stateDir = stateDirectory(self)
+        router, _ = spawnRouter(self, scepRouterYaml(stateDir, url, "AB" * 16), stateDir)
+        router.ready.addErrback(lambda failure: None)  # it never gets ready: what the test expects
+        yield router.ended
+        self.assertEqual(router.exitCode, 1, router.text())
+        self.assertIn(f"srst could not start: trustpoint srstca: cannot reach {url}/cgi-bin/pkiclient.exe"
+                      " (GetCACert): Connection was refused by other side", router.text())
 
     @bounded(timeout=20)
     def test_fingerprintMismatchStopsStartUp(self):
