@@ -99,8 +99,8 @@ class ScepResource(Resource):
         return self._operate(request, body)
 
     def _operate(self, request: IRequest, body: bytes) -> int:
+        connection = _Connection(request)  # before the work starts: it may end at once
         d = self._runInThread(self._scep.pkiOperation, body)
-        connection = _Connection(request)
         peer = _peer(request)
 
         def answered(reply: CertRep) -> None:
