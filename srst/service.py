@@ -51,7 +51,6 @@ from srst.http.metrics import METRICS_PATH, MetricsResource
 from srst.http.site import HttpSite
 from srst.http.status import renderStatus
 from srst.listening import ListenerError, TCPListenerService, isIPv6, raiseOpenFileLimit
-from srst.lograte import LogLimiter
 from srst.mgcp.commands import registerMgcpCommands
 from srst.mgcp.config import CcmManagerConfig, mgcpPortNames
 from srst.mgcp.control import MgcpService
@@ -565,9 +564,9 @@ class RouterService(MultiService):
                 self.httpSite.add(crlPath(self.certificateServer), CrlResource(self.certificateServer))
             if self.scep is not None:
                 self.httpSite.add(SCEP_PATH.decode("ascii"),
-                                  ScepResource(self.scep, runInThread, LogLimiter(reactor)))
+                                  ScepResource(self.scep, runInThread, self.httpSite.logLimiter))
             self.httpSite.add(OPERATOR_PATH, OperatorPage(self.commands, reactor, config.httpServer.operatorPassword,
-                                                          base=OPERATOR_PATH, logLimiter=LogLimiter(reactor)))
+                                                          base=OPERATOR_PATH, logLimiter=self.httpSite.logLimiter))
             listener = TCPListenerService("http", reactor, config.httpServer.address, config.httpServer.port,
                                           self.policed(self.httpSite.factory))
             listener.setServiceParent(self)
@@ -1077,6 +1076,14 @@ class RouterService(MultiService):
             if self.running:
                 self.reactor.stop()
 
+    @property
+    def startFailed(self) -> bool:
+        """
+        Whether start-up failed (not merely cancelled by a stop).
+        """
+        outcome = self._outcome
+        return isinstance(outcome, Failure) and not outcome.check(CancelledError)
+
     def whenReady(self) -> Deferred:
         """
         @return: a L{Deferred} firing with this service once every listener
@@ -1109,7 +1116,11 @@ class ExitOnStartupError(MultiService):
     What C{twistd srst} runs: the L{RouterService} as its one child, with a
     L{StartupError} turned into one logged line and exit status 1 (as twistd
     does itself when it cannot drop privileges), where twistd would print a
-    traceback for an exception raised while starting.
+    traceback for an exception raised while starting.  A start-up that
+    fails once the reactor runs (an enrollment, a listener started late)
+    stops the reactor; L{exitStatus} is then 1, and the twistd plugin makes
+    it the process's exit status (L{exitOnFailedStart}), so a supervisor
+    does not take the stop for a normal exit.
 
     @ivar router: the L{RouterService}.
     """
@@ -1134,3 +1145,25 @@ class ExitOnStartupError(MultiService):
             self.running = False
             self.log.critical("srst could not start: {reason}", reason=e.reason)
             raise SystemExit(1) from e
+
+    @property
+    def exitStatus(self) -> int:
+        """
+        The process's exit status as things stand: 1 if the router's
+        start-up failed, else 0.
+        """
+        return 1 if self.router.startFailed else 0
+
+
+def exitOnFailedStart(service: ExitOnStartupError) -> None:
+    """
+    At interpreter exit (C{atexit}, once twistd has stopped the reactor,
+    removed its pidfile and stopped logging): exit with C{service}'s
+    L{ExitOnStartupError.exitStatus} when it is not 0.  twistd itself
+    always exits 0 after its reactor stops.
+    """
+    status = service.exitStatus
+    if status:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)

@@ -156,6 +156,7 @@ class RouterOutput(ProcessProtocol):
         self.output = b""
         self.ready = Deferred()
         self.ended = Deferred()
+        self.exitCode = None  # once ended: its exit status (None if killed by a signal)
 
     def outReceived(self, data):
         self.output += data
@@ -167,6 +168,7 @@ class RouterOutput(ProcessProtocol):
     errReceived = outReceived
 
     def processEnded(self, reason):
+        self.exitCode = reason.value.exitCode
         if not self.ready.called:
             self.ready.errback(RuntimeError("the router ended:\n" + self.output.decode("utf-8", "replace")))
         self.ended.callback(None)

@@ -151,6 +151,22 @@ class LimitTests(SynchronousTestCase):
         self.assertNotIn(b"1600", transport.value())
         self.assertTrue(transport.disconnecting)
 
+    def test_tooLargeLogsItsOwnRequestLine(self):
+        """
+        The 413 access event names the rejected request's method and path,
+        recorded from its request line by the site (not read from the
+        channel's private state): on a kept-alive connection, the second
+        request's, not the first's.
+        """
+        protocol, transport = self.connect(maxBody=1000, requests=2)
+        protocol.dataReceived(b"GET /echo HTTP/1.1\r\nHost: r\r\n\r\n")
+        protocol.dataReceived(b"POST /later?big=1 HTTP/1.1\r\nHost: r\r\nTransfer-Encoding: chunked\r\n\r\n")
+        [request] = protocol.requests
+        self.assertEqual(request.requestLine, (b"POST", b"/later?big=1"))
+        protocol.dataReceived(b"7d0\r\n" + b"x" * 2000 + b"\r\n")
+        self.assertEqual([(e["method"], e["path"], e["status"]) for e in self.events],
+                         [("GET", "/echo", 405), ("POST", "/later?big=1", 413)])
+
     def test_bodyWithinLimit(self):
         """
         A body at the limit reaches the resource.

@@ -9,8 +9,11 @@ from twisted.internet import reactor
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.internet.protocol import Protocol
+from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
+from srst.http.config import HttpServerConfig
+from srst.http.site import HttpSite
 from srst.http.status import renderStatus
 from tests.routerhelpers import bounded, freePort, routerYaml, runCommand, startRouter, stateDirectory
 
@@ -88,3 +91,19 @@ class DisabledTests(SynchronousTestCase):
         self.assertEqual(renderStatus(None, None),
                          ("HTTP server status: Disabled\nHTTP secure server capability: Not present",
                           {"status": "Disabled"}))
+
+
+class SiteValuesTests(SynchronousTestCase):
+    """
+    Values the running site holds are rendered from it.
+    """
+
+    def test_headerTimeoutFromSite(self):
+        """
+        The request headers time-out shown is the running site's, not the
+        module's default.
+        """
+        site = HttpSite(Clock(), headerTimeout=7)
+        text, data = renderStatus(HttpServerConfig(address="127.0.0.1", port=8080), site)
+        self.assertIn("Server request headers time-out: 7 seconds\n", text)
+        self.assertEqual(data["headerTimeout"], 7)

@@ -8,11 +8,12 @@ from __future__ import annotations
 import datetime
 
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 from twisted.application.service import Service
 from twisted.internet import reactor
 from twisted.internet.defer import maybeDeferred
 from twisted.internet.task import Clock
-from twisted.logger import globalLogPublisher
+from twisted.logger import capturedLogs, formatEvent, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from twisted.web.client import Agent, HTTPConnectionPool, readBody
 
@@ -56,6 +57,24 @@ class CrlResourceTests(ServerMixin, TestCase):
         response = yield self.agent.request(b"GET", self.url)
         crl = x509.load_der_x509_crl((yield readBody(response)))
         self.assertEqual([r.serial_number for r in crl], [2])
+
+    @bounded
+    def test_head(self):
+        """
+        HEAD answers the GET's headers and length with no body, and does
+        not log Twisted's "returning a message body" warning.
+        """
+        self.server.start()
+        self.server.issue(makeCSR())
+        with capturedLogs() as events:
+            response = yield self.agent.request(b"HEAD", self.url)
+            body = yield readBody(response)
+        der = self.server.crl.public_bytes(Encoding.DER)
+        self.assertEqual((response.code, body), (200, b""))
+        self.assertEqual(response.headers.getRawHeaders(b"content-type"), [b"application/pkix-crl"])
+        self.assertEqual(response.headers.getRawHeaders(b"content-length"), [b"%d" % (len(der),)])
+        warnings = [formatEvent(e) for e in events if "message body" in formatEvent(e)]
+        self.assertEqual(warnings, [])
 
 
 class CrlRenewalTests(ServerMixin, SynchronousTestCase):

@@ -229,3 +229,25 @@ class RevocationEndToEndTests(TestCase):
         error = yield self.assertFailure(runCommand(service, "crypto", "pki", "crl", "request", "srstca"),
                                          CommandError)
         self.assertEqual(str(error), "Trustpoint srstca has no CRL to request (revocation-check crl: capf)")
+
+    @bounded(timeout=25)
+    def test_crlUnavailableFallbackNone(self):
+        """
+        The twin of L{test_crlUnavailable} under C{revocation-check: [crl,
+        none]} (IOS C{revocation-check crl none}): the CRL still cannot be
+        had (C{crypto pki crl request} says why), but the phone registers,
+        no handshake is refused, and one warning says it was accepted
+        without a revocation check.
+        """
+        logged = self.captureLog()
+        service = yield self.startRouter(revocation="[crl, none]", path="/crl/nothing.crl")
+        error = yield self.assertFailure(runCommand(service, "crypto", "pki", "crl", "request", "capf"),
+                                         CommandError)
+        self.assertEqual(str(error), f"CRL for trustpoint capf could not be retrieved from {self.url}:"
+                                     " HTTP 404 Not Found")
+        phone = self.phone(PhoneLsc(service, "0000000000E6"))
+        yield within(phone.whenRegistered(), "SEP0000000000E6 to register")
+        self.assertEqual(dict(service.skinnyFactories[1].handshakeFailures), {})
+        warnings = [line for line in logged if "accepted without a revocation check" in line]
+        self.assertEqual(len(warnings), 1, logged)
+        self.assertIn("Trustpoint capf: ", warnings[0])

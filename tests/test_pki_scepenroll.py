@@ -20,12 +20,17 @@ from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import TestCase
 from twisted.web.client import Agent, HTTPConnectionPool
 from twisted.web.resource import Resource
-from twisted.web.server import Site
+from twisted.internet.interfaces import IProtocol
+from twisted.python.components import proxyForInterface
+from twisted.web.iweb import IAgent, IResponse
+from twisted.web.server import NOT_DONE_YET, Site
+from zope.interface import implementer
 
 from srst.lograte import LogLimiter
 from srst.pki._x509 import certificateFingerprint
 from srst.pki.errors import TrustpointError
-from srst.pki.scepenroll import AutoEnroll, ScepEnrollment
+from srst.pki.scep import MAX_MESSAGE
+from srst.pki.scepenroll import TIMEOUT_SECONDS, AutoEnroll, ScepEnrollment
 from srst.pki.scepresource import ScepResource
 from srst.pki.scepserver import ChallengePasswords, ScepServer
 from srst.pki.trust import IdentityTrustpoint
@@ -93,7 +98,7 @@ class ScepEnrollmentTests(TestCase):
                               clock=self.clock, now=self.now, configPath=PATH, **retry)
 
     def enroll(self, enrollment: ScepEnrollment) -> Deferred[None]:
-        return Deferred.fromCoroutine(enrollment.enroll(self.identity, ["router-b"], self.runInThread))
+        return Deferred.fromCoroutine(enrollment.enroll(self.identity, ["router-b"], self.runInThread, ["127.0.0.1"]))
 
     def logged(self) -> str:
         return "\n".join(e.get("log_format", "").format(**e) for e in self.events
@@ -276,6 +281,86 @@ class ScepEnrollmentTests(TestCase):
         globalLogPublisher.addObserver(observe)
         self.addCleanup(globalLogPublisher.removeObserver, observe)
         return seen
+
+    def misbehaving(self, endless: bool) -> list[Any]:
+        """
+        Point the enrollment at a server that answers headers and then
+        either streams a chunked body forever (C{endless}) or stalls.
+
+        @return: the requests it got.
+        """
+        requests: list[Any] = []
+
+        class Misbehaving(Resource):
+            isLeaf = True
+
+            def render_GET(self, request: Any) -> Any:
+                requests.append(request)
+                if endless:
+                    for _ in range(MAX_MESSAGE // 16384 + 2):  # no length, no end: chunked
+                        request.write(b"x" * 16384)
+                else:
+                    request.setHeader(b"content-length", b"100")
+                    request.write(b"x" * 10)
+                return NOT_DONE_YET
+
+        site = Site(Misbehaving())
+        site.log = lambda request: None  # type: ignore[method-assign]
+        port = reactor.listenTCP(0, site, interface="127.0.0.1")  # type: ignore[attr-defined]
+        self.addCleanup(port.stopListening)
+        self.url = "http://127.0.0.1:%d" % (port.getHost().port,)
+        return requests
+
+    @bounded
+    def test_endlessBody(self) -> Any:
+        """
+        A server that streams an endless chunked body is cut off once it
+        passes the SCEP message limit: the enrollment fails saying so.
+        """
+        self.serve("auto")
+        requests = self.misbehaving(endless=True)
+        e = yield self.assertFailure(self.enroll(self.enrollment("sha256")), TrustpointError)
+        self.assertEqual(e.reason, f"{self.url}/cgi-bin/pkiclient.exe answered GetCACert with a body larger than"
+                                   f" {MAX_MESSAGE} bytes")
+        [request] = requests
+        gone: Deferred[None] = request.notifyFinish()
+        gone.addErrback(lambda failure: None)  # the client hung up
+        yield gone
+
+    @bounded
+    def test_stallAfterHeaders(self) -> Any:
+        """
+        The timeout covers the whole exchange: a server that sends its
+        headers and then stalls fails the enrollment when it expires.
+        """
+        self.serve("auto")
+        self.misbehaving(endless=False)
+        agent = Agent(reactor, pool=HTTPConnectionPool(reactor, persistent=False))
+        reading: Deferred[None] = Deferred()
+
+        class WatchedBody(proxyForInterface(IProtocol)):  # type: ignore[misc]
+            def dataReceived(self, data: bytes) -> None:
+                self.original.dataReceived(data)
+                if not reading.called:
+                    reading.callback(None)  # the headers are in, the body is being read
+
+        class WatchedResponse(proxyForInterface(IResponse)):  # type: ignore[misc]
+            def deliverBody(self, protocol: Any) -> None:
+                self.original.deliverBody(WatchedBody(protocol))
+
+        @implementer(IAgent)
+        class Watched:
+            def request(self, *args: Any) -> Deferred[Any]:
+                return agent.request(*args).addCallback(WatchedResponse)
+
+        enrollment = self.enrollment("sha256")
+        enrollment.agent = Watched()
+        failed = self.assertFailure(self.enroll(enrollment), TrustpointError)
+        yield reading
+        self.clock.advance(TIMEOUT_SECONDS)
+        e = yield failed
+        self.assertEqual(e.reason, f"cannot reach {self.url}/cgi-bin/pkiclient.exe (GetCACert): no complete answer"
+                                   f" within {TIMEOUT_SECONDS} s")
 
     @bounded
     def test_renew(self) -> Any:

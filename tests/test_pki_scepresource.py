@@ -14,6 +14,9 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from twisted.internet import reactor
+from twisted.internet.defer import Deferred
+from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
+from twisted.internet.protocol import Protocol
 from twisted.internet.task import Clock
 from twisted.internet.threads import deferToThreadPool
 from twisted.internet.utils import getProcessOutputAndValue
@@ -181,6 +184,62 @@ class ScepResourceTests(TestCase):
         self.assertTrue(lines[0].startswith("SCEP: 127.0.0.1: unusable PKIOperation message: badMessageCheck:"))
         self.assertTrue(lines[1].startswith("SCEP: 127.0.0.1: PKCSReq transaction tx-client from CN=SEP001122334455"
                                             " failed: badMessageCheck: the envelope does not decrypt"), lines[1])
+
+    @bounded
+    def test_pathBelowIs404(self) -> Any:
+        """
+        Only the endpoint answers: a path below it is 404, whatever the
+        operation.
+        """
+        for path in (b"/foo", b"/GetCACaps/"):
+            response = yield self.agent.request(b"GET", self.url + path + b"?operation=GetCACaps")
+            body = yield readBody(response)
+            self.assertEqual(response.code, 404, body)
+            self.assertNotIn(b"POSTPKIOperation", body)
+
+    @bounded
+    def test_clientGoneBeforeAnswer(self) -> Any:
+        """
+        A client that hangs up while its PKIOperation is worked on is not
+        answered: the late CertRep is dropped without an error.
+        """
+        working: Deferred[None] = Deferred()
+        results: list[Deferred[Any]] = []
+        requests: list[Any] = []
+
+        def later(f: Any, *args: Any) -> Deferred[Any]:
+            result: Deferred[Any] = Deferred()
+            results.append(result)
+            result.addCallback(lambda _: f(*args))
+            working.callback(None)
+            return result
+
+        class Recording(Resource):
+            def getChild(self, name: bytes, request: Any) -> Any:
+                requests.append(request)
+                return ScepResource(outer.scep, later, LogLimiter(Clock()))
+
+        outer = self
+        site = Site(Recording())
+        site.log = lambda request: None  # type: ignore[method-assign]
+        port = reactor.listenTCP(0, site, interface="127.0.0.1")  # type: ignore[attr-defined]
+        self.addCleanup(port.stopListening)
+        message = self.client.pkcsReq()
+        client = yield connectProtocol(TCP4ClientEndpoint(reactor, "127.0.0.1", port.getHost().port), Protocol())
+        client.transport.write(b"POST /pkiclient.exe?operation=PKIOperation HTTP/1.1\r\nHost: r\r\n"
+                               b"Content-Length: %d\r\n\r\n" % (len(message),) + message)
+        yield working
+        [request] = requests
+        gone: Deferred[None] = request.notifyFinish()
+        gone.addErrback(lambda failure: None)
+        client.transport.loseConnection()
+        yield gone
+        lastSerial = self.ca.lastSerial
+        [result] = results
+        result.callback(None)  # the CertRep is ready: nobody to send it to
+        yield result
+        self.assertEqual(self.ca.lastSerial, lastSerial + 1)
+        self.assertEqual(self.flushLoggedErrors(), [])
 
     @bounded
     def test_tooLarge(self) -> Any:

@@ -121,6 +121,37 @@ class AutoGrantTests(ScepServerMixin, SynchronousTestCase):
         self.assertEqual((reply.pkiStatus, reply.failInfo, certs), (PkiStatus.FAILURE, FailInfo.BAD_REQUEST, []))
         self.assertEqual(self.refusal, "RenewalReq transaction tx-client from CN=SEP001122334455 failed: badRequest: the signer's certificate (serial 0x2) is revoked", self.logged())
 
+    def test_renewalOtherIdentity(self) -> None:
+        """
+        A RenewalReq renews the signer's own identity: a phone's certificate
+        cannot sign a request for the router's subject, nor for a
+        subjectAltName its certificate does not hold (FAILURE badRequest,
+        nothing issued); the same subject and names renew.
+        """
+        router = ScepClient(self.ca.caCertificate, self.client.key, x509.Name.from_rfc4514_string("CN=branch-router"),
+                            lambda: START, transactionId="tx-client", dnsNames=["branch-router.example.com"],
+                            ipAddresses=["192.0.2.1"])
+        phone = self.client
+        self.client = router
+        _, [routerCert], _ = self.answer(router.pkcsReq())
+        self.client = phone
+        _, [cert], _ = self.answer(self.client.pkcsReq())
+        signer = (cert, self.client.key)
+        self.assertFailure(self.client.message(MessageType.RENEWAL_REQ, _csrDer(router), signer=signer),
+                           FailInfo.BAD_REQUEST,
+                           "the request's subject CN=branch-router is not the signer's CN=SEP001122334455")
+        widened = ScepClient(self.ca.caCertificate, self.client.key, self.client.subject, lambda: START,
+                             transactionId="tx-client", dnsNames=["branch-router.example.com"])
+        self.assertFailure(self.client.message(MessageType.RENEWAL_REQ, _csrDer(widened), signer=signer),
+                           FailInfo.BAD_REQUEST, "the request asks for subjectAltNames the signer's certificate"
+                           " does not hold: branch-router.example.com")
+        narrower = ScepClient(self.ca.caCertificate, self.client.key, router.subject, lambda: START,
+                              transactionId="tx-client", ipAddresses=["192.0.2.1"])
+        self.client = router
+        reply, [renewed], _ = self.answer(router.message(
+            MessageType.RENEWAL_REQ, _csrDer(narrower), signer=(routerCert, self.client.key)), recipient=routerCert)
+        self.assertEqual((reply.pkiStatus, renewed.subject), (PkiStatus.SUCCESS, router.subject))
+
     def test_renewalSelfSigned(self) -> None:
         """
         A RenewalReq signed by a certificate this CA did not issue fails.

@@ -6,6 +6,7 @@ the seed's control-plane policy, and the show commands.
 
 import datetime
 import errno
+from io import BytesIO
 import os
 import re
 import socket
@@ -22,7 +23,7 @@ from twisted.internet.protocol import Factory
 from twisted.internet.task import Clock
 from twisted.internet.utils import getProcessOutputAndValue
 from twisted.logger import LogLevel, capturedLogs, formatEvent, globalLogPublisher
-from twisted.web.client import Agent, HTTPConnectionPool, readBody
+from twisted.web.client import Agent, FileBodyProducer, HTTPConnectionPool, readBody
 from zope.interface import directlyProvides, providedBy
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
@@ -47,6 +48,7 @@ from tests.routerhelpers import (
     freePort,
     routerYaml,
     runCommand,
+    spawnRouter,
     startRouter,
     stateDirectory,
     synchronously,
@@ -302,6 +304,10 @@ class PolicingTests(TestCase):
 CDP_URL = "http://127.0.0.1:8080/crl/srstcaserver.crl"
 
 
+def _body(data):
+    return FileBodyProducer(BytesIO(data))
+
+
 def httpRouterYaml(stateDir, port=0, extra=""):
     """
     A test router with C{http-server:} on 127.0.0.1 and a CDP URL.
@@ -365,6 +371,29 @@ class HttpServerTests(TestCase):
             f'127.0.0.1 "GET /cgi-bin/pkiclient.exe?operation=GetCACert" 200 {len(caDer)}',
             f'127.0.0.1 "GET /nothing-here" 404 {len(notFound)}',
         ])
+
+    @bounded
+    def test_scepRefusalSummaryAtStop(self):
+        """
+        The SCEP resource's refusal lines go through the site's limiter,
+        which stops with the router: the repeats counted so far are logged
+        as one summary at stopService, and no summary timer is left behind.
+        """
+        service = yield startRouter(self, httpRouterYaml(stateDirectory(self)))
+        port = service.ports()["http"]
+        agent = Agent(reactor, pool=HTTPConnectionPool(reactor, persistent=False))
+        with capturedLogs() as events:
+            for _ in range(3):
+                response = yield agent.request(b"POST", b"http://127.0.0.1:%d/cgi-bin/pkiclient.exe"
+                                               b"?operation=PKIOperation" % (port,), bodyProducer=_body(b"junk"))
+                self.assertEqual(response.code, 400)
+                yield readBody(response)
+            yield service.stopService()
+        self.assertFalse(service.httpSite.logLimiter.timerArmed)
+        lines = [formatEvent(e) for e in events if e.get("log_namespace") == "srst.pki.scep"]
+        self.assertEqual(len(lines), 2, lines)
+        self.assertTrue(lines[0].startswith("SCEP: 127.0.0.1: unusable PKIOperation message:"), lines)
+        self.assertTrue(lines[1].startswith("127.0.0.1: 2 more unusable SCEP messages in the last "), lines)
 
     @bounded
     def test_portTaken(self):
@@ -989,6 +1018,24 @@ class ScepEnrollmentTests(TestCase):
         # The chain B presents is one openssl accepts against A's CA alone.
         presented = yield opensslVerifiesPresentedChain(self, b.ports()["credentials"], ca)
         self.assertEqual(presented[0], enrolled)
+
+    @bounded(timeout=30)
+    def test_lateStartFailureExitsOne(self):
+        """
+        Under twistd, a start-up that fails once the reactor runs (the SCEP
+        enrollment URL is a closed port) ends the process with status 1 and
+        the reason on its output, not with twistd's normal 0.
+        """
+        closed = reactor.listenTCP(0, Factory(), interface="127.0.0.1")
+        url = f"http://127.0.0.1:{closed.getHost().port}"
+        yield closed.stopListening()
+        stateDir = stateDirectory(self)
+        router, _ = spawnRouter(self, scepRouterYaml(stateDir, url, "AB" * 16), stateDir)
+        router.ready.addErrback(lambda failure: None)  # it never gets ready: what the test expects
+        yield router.ended
+        self.assertEqual(router.exitCode, 1, router.text())
+        self.assertIn(f"srst could not start: trustpoint srstca: cannot reach {url}/cgi-bin/pkiclient.exe"
+                      " (GetCACert): Connection was refused by other side", router.text())
 
     @bounded(timeout=20)
     def test_fingerprintMismatchStopsStartUp(self):

@@ -91,10 +91,15 @@ class LimitedRequest(server.Request):
     """
     A request whose body is counted as it arrives: past the site's limit
     the channel answers 413.
+
+    @ivar requestLine: the method and path of its request line, known
+        before its body is (the channel records them for the 413 access
+        line).
     """
 
     _bodyBytes = 0
     rejected = False
+    requestLine: tuple[bytes | None, bytes | None] = (None, None)
 
     def handleContentChunk(self, data: bytes) -> None:
         if self.rejected:
@@ -174,8 +179,15 @@ class LimitedChannel(http.HTTPChannel):
         self.transport.abortConnection()
 
     def lineReceived(self, line: bytes) -> None:
-        if not self._rejected:
-            http.HTTPChannel.lineReceived(self, line)
+        if self._rejected:
+            return
+        last = self.requests[-1] if self.requests else None
+        http.HTTPChannel.lineReceived(self, line)
+        if self.requests and self.requests[-1] is not last:
+            request = self.requests[-1]  # this line started it: its request line
+            parts = line.split()
+            if isinstance(request, LimitedRequest) and len(parts) == 3:
+                request.requestLine = (parts[0], parts[1])
 
     def rawDataReceived(self, data: bytes) -> None:
         if not self._rejected:
@@ -206,9 +218,10 @@ class LimitedChannel(http.HTTPChannel):
             request.rejected = True
         self.transport.write(b"HTTP/1.1 413 Request Entity Too Large\r\n"
                              b"Content-Length: 0\r\nConnection: close\r\n\r\n")
-        # The request has no method and path before its body is in: the
-        # channel's request line has them.
-        self.site.logAccess(self.transport.getPeer(), self._command, self._path, 413, 0)
+        # The request has no method and path before its body is in: its
+        # request line, recorded as it came, has them.
+        method, path = request.requestLine if isinstance(request, LimitedRequest) else (None, None)
+        self.site.logAccess(self.transport.getPeer(), method, path, 413, 0)
         self.loseConnection()
 
     def requestDone(self, request: http.Request) -> None:
@@ -341,6 +354,21 @@ class HttpSite:
         The connections open now.
         """
         return len(self.factory.channels)
+
+    @property
+    def headerTimeout(self) -> float:
+        """
+        Seconds a client has to send a request's headers.
+        """
+        return self.factory.headerTimeout
+
+    @property
+    def logLimiter(self) -> LogLimiter:
+        """
+        The site's L{LogLimiter}, for its resources' peer-caused log lines:
+        it stops (flushing its summaries) when the site's listener stops.
+        """
+        return self.factory.logLimiter
 
     def add(self, path: str, resource: IResource) -> None:
         """

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from srst.http.config import HttpServerConfig
-from srst.http.site import HEADER_TIMEOUT, HttpSite
+from srst.http.site import HttpSite
 
 
 def renderStatus(config: HttpServerConfig | None, site: HttpSite | None) -> tuple[str, dict[str, Any]]:
@@ -38,7 +38,7 @@ def renderStatus(config: HttpServerConfig | None, site: HttpSite | None) -> tupl
         "maxRequests": config.requests,
         "maxBody": config.maxBody,
         "maxHeaderBytes": config.maxHeaderBytes,
-        "headerTimeout": int(HEADER_TIMEOUT),
+        "headerTimeout": _seconds(site.headerTimeout),
         "currentConnections": site.connections,
     }
     lines = [
@@ -51,10 +51,17 @@ def renderStatus(config: HttpServerConfig | None, site: HttpSite | None) -> tupl
         f"Server idle time-out: {config.idle} seconds",
         f"Server life time-out: {config.life} seconds",
         f"Maximum number of requests allowed on a connection: {config.requests}",
-        f"Server request headers time-out: {int(HEADER_TIMEOUT)} seconds",
+        f"Server request headers time-out: {_seconds(site.headerTimeout)} seconds",
         f"Maximum request body: {config.maxBody} bytes",
         f"Maximum request line and headers: {config.maxHeaderBytes} bytes",
         f"HTTP server current connections: {site.connections}",
         "HTTP secure server capability: Not present",
     ]
     return "\n".join(lines), data
+
+
+def _seconds(seconds: float) -> int | float:
+    """
+    Whole seconds as an integer, as IOS shows them; a fraction is kept.
+    """
+    return int(seconds) if seconds == int(seconds) else seconds

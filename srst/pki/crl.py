@@ -45,12 +45,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from twisted.internet.defer import Deferred, gatherResults, succeed
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
-from twisted.internet.protocol import Protocol, connectionDone
+from twisted.internet.protocol import Protocol
 from twisted.application.service import Service
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from twisted.web.client import ResponseDone
-from twisted.web.http import PotentialDataLoss
 from twisted.web.http_headers import Headers
 from twisted.web.iweb import UNKNOWN_LENGTH, IAgent, IResponse
 from zope.interface import implementer
@@ -58,6 +56,7 @@ from zope.interface import implementer
 from srst.admin.commands import CommandError, CommandResult, CommandTable
 from srst.lograte import LogLimiter
 from srst.pki._time import iosTime
+from srst.pki.httpbody import BodyTooLarge, readCappedBody
 from srst.pki.tls import (
     CRL_UNAVAILABLE,
     X509_V_ERR_CERT_REVOKED,
@@ -115,41 +114,6 @@ class CrlError(Exception):
         super().__init__(reason)
         self.reason = reason
 
-
-
-class _CappedBody(Protocol):
-    """
-    Collect a response body of at most C{limit} bytes: a longer one (a
-    chunked answer that never ends, say) is cut off and fails with
-    L{CrlError} as soon as it passes the limit.
-    """
-
-    def __init__(self, finished: Deferred[bytes], limit: int) -> None:
-        self._finished: Deferred[bytes] | None = finished
-        self._limit = limit
-        self._chunks: list[bytes] = []
-        self._received = 0
-
-    def dataReceived(self, data: bytes) -> None:
-        if self._finished is None:
-            return
-        self._received += len(data)
-        if self._received > self._limit:
-            finished, self._finished = self._finished, None
-            self._chunks = []
-            self.transport.stopProducing()
-            finished.errback(CrlError(f"larger than {self._limit} bytes"))
-            return
-        self._chunks.append(data)
-
-    def connectionLost(self, reason: Failure = connectionDone) -> None:
-        if self._finished is None:
-            return
-        finished, self._finished = self._finished, None
-        if reason.check(ResponseDone, PotentialDataLoss):
-            finished.callback(b"".join(self._chunks))
-        else:
-            finished.errback(reason)
 
 
 def parseCrl(data: bytes) -> x509.CertificateRevocationList:
@@ -365,8 +329,7 @@ class CrlChecker:
         if response.length is not UNKNOWN_LENGTH and response.length > self.maxBytes:
             response.deliverBody(Protocol())
             raise CrlError(f"larger than {self.maxBytes} bytes")
-        body: Deferred[bytes] = Deferred()
-        response.deliverBody(_CappedBody(body, self.maxBytes))
+        body = readCappedBody(response, self.maxBytes)
 
         def parsed(data: bytes) -> x509.CertificateRevocationList:
             if response.code != 200:
@@ -375,7 +338,11 @@ class CrlChecker:
             verifyCrl(crl, self.caCertificates)
             return crl
 
-        return body.addCallback(parsed)
+        def tooLarge(failure: Failure) -> None:
+            failure.trap(BodyTooLarge)
+            raise CrlError(failure.getErrorMessage())
+
+        return body.addCallbacks(parsed, tooLarge)
 
     def _fetchFailed(self, failure: Failure) -> None:
         if not self._running:

@@ -44,7 +44,8 @@ def crlPath(server: CertificateServer) -> str:
 class CrlResource(Resource):
     """
     C{GET /crl/<server>.crl}: the certificate server's current CRL, DER, as
-    C{application/pkix-crl}; 503 while the server has not started.
+    C{application/pkix-crl}; 503 while the server has not started.  C{HEAD}
+    answers the same headers without the body.
     """
 
     isLeaf = True
@@ -60,6 +61,15 @@ class CrlResource(Resource):
             return b"certificate server not started\n"
         request.setHeader(b"content-type", CRL_CONTENT_TYPE)
         return self._server.crl.public_bytes(Encoding.DER)
+
+    def render_HEAD(self, request: Request) -> bytes:
+        """
+        The GET's status and headers, its length in C{Content-Length}, no
+        body.
+        """
+        body = self.render_GET(request)
+        request.setHeader(b"content-length", b"%d" % (len(body),))
+        return b""
 
 
 class CrlRenewal(Service):

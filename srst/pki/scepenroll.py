@@ -20,16 +20,16 @@ from twisted.internet.defer import Deferred, TimeoutError
 from twisted.internet.error import ConnectError
 from twisted.application.service import Service
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
-from twisted.internet.protocol import Protocol
 from twisted.internet.task import deferLater
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from twisted.web.client import FileBodyProducer, ResponseFailed, readBody
+from twisted.web.client import FileBodyProducer, ResponseFailed
 from twisted.web.http_headers import Headers
-from twisted.web.iweb import UNKNOWN_LENGTH, IAgent, IResponse
+from twisted.web.iweb import IAgent, IResponse
 
 from srst.pki._x509 import certificateFingerprint, parseDistinguishedName
 from srst.pki.errors import TrustpointError
+from srst.pki.httpbody import BodyTooLarge, readCappedBody
 from srst.pki.scep import MAX_MESSAGE, ScepError, parseCertificatesOnly
 from srst.pki.scepclient import Enrolled, Pending, Refused, ScepClient
 from srst.pki.trust import IdentityTrustpoint
@@ -80,27 +80,36 @@ class ScepEnrollment:
         return TrustpointError(self.name, reason)
 
     async def _request(self, method: bytes, operation: bytes, body: bytes | None = None) -> tuple[bytes, bytes]:
+        """
+        One SCEP exchange: the request, the answer's headers and its body
+        (at most L{MAX_MESSAGE} bytes), all within L{TIMEOUT_SECONDS}.
+        """
+        exchange = Deferred.fromCoroutine(self._http(method, operation, body))
+        exchange.addTimeout(TIMEOUT_SECONDS, self.clock)
+        name = operation.decode("ascii")
+        try:
+            response, data = await exchange
+        except TimeoutError:
+            raise self._error(f"cannot reach {self.url} ({name}): no complete answer within {TIMEOUT_SECONDS} s") from None
+        except (ConnectError, ResponseFailed) as e:  # error.TimeoutError is a ConnectError
+            raise self._error(f"cannot reach {self.url} ({name}): {e}") from None
+        except BodyTooLarge as e:
+            raise self._error(f"{self.url} answered {name} with a body {e}") from None
+        if response.code != 200:
+            raise self._error(f"{self.url} answered {name} with HTTP {response.code} "
+                              f"{response.phrase.decode('latin-1')}")
+        kind = (response.headers.getRawHeaders(b"content-type") or [b""])[0]
+        return kind, data
+
+    async def _http(self, method: bytes, operation: bytes, body: bytes | None) -> tuple[IResponse, bytes]:
         url = f"{self.url}?operation={operation.decode('ascii')}".encode("ascii")
         headers = Headers({b"user-agent": [b"srst"]})
         producer = None
         if body is not None:
             headers.setRawHeaders(b"content-type", [b"application/x-pki-message"])
             producer = FileBodyProducer(BytesIO(body))
-        d: Deferred[IResponse] = self.agent.request(method, url, headers, producer)
-        d.addTimeout(TIMEOUT_SECONDS, self.clock)
-        try:
-            response = await d
-        except (ConnectError, ResponseFailed, TimeoutError) as e:  # error.TimeoutError is a ConnectError
-            raise self._error(f"cannot reach {self.url} ({operation.decode('ascii')}): {e}") from None
-        if response.length is not UNKNOWN_LENGTH and response.length > MAX_MESSAGE:
-            response.deliverBody(Protocol())
-            raise self._error(f"{self.url} answered {operation.decode('ascii')} with {response.length} bytes")
-        data = await readBody(response)
-        if response.code != 200:
-            raise self._error(f"{self.url} answered {operation.decode('ascii')} with HTTP {response.code} "
-                              f"{response.phrase.decode('latin-1')}")
-        kind = (response.headers.getRawHeaders(b"content-type") or [b""])[0]
-        return kind, data
+        response = await self.agent.request(method, url, headers, producer)
+        return response, await readCappedBody(response, MAX_MESSAGE)
 
     async def authenticate(self) -> x509.Certificate:
         """

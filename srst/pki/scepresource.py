@@ -24,7 +24,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web import http
 from twisted.web.iweb import IRequest
-from twisted.web.resource import Resource
+from twisted.web.resource import NoResource, Resource
 from twisted.web.server import NOT_DONE_YET
 
 from srst.lograte import LogLimiter
@@ -58,6 +58,15 @@ class ScepResource(Resource):
         self._runInThread = runInThread
         self._logLimiter = logLimiter
 
+    def render(self, request: IRequest) -> bytes | int:
+        """
+        The endpoint itself only: a path below it is 404, like any other
+        path the site does not serve.
+        """
+        if request.postpath:  # type: ignore[attr-defined]
+            return NoResource().render(request)
+        return super().render(request)
+
     def render_GET(self, request: IRequest) -> bytes | int:
         operation = _argument(request, b"operation")
         if operation == b"GetCACaps":
@@ -90,17 +99,15 @@ class ScepResource(Resource):
         return self._operate(request, body)
 
     def _operate(self, request: IRequest, body: bytes) -> int:
+        connection = _Connection(request)  # before the work starts: it may end at once
         d = self._runInThread(self._scep.pkiOperation, body)
-        finished = [False]
-        request.notifyFinish().addBoth(lambda _: finished.__setitem__(0, True))
-
         peer = _peer(request)
 
         def answered(reply: CertRep) -> None:
             if reply.refusal is not None:
                 self._logLimiter.info(_log, peer, "SCEP requests refused", "SCEP: {peer}: {refusal}",
                                       peer=peer, refusal=reply.refusal)
-            if not finished[0]:
+            if connection.open:
                 _answer(request, http.OK, b"application/x-pki-message", reply.der, finish=True)
 
         def failed(failure: Failure) -> None:
@@ -114,11 +121,25 @@ class ScepResource(Resource):
             else:
                 _log.failure("SCEP: PKIOperation failed", failure)
                 text, code = b"internal error\n", http.INTERNAL_SERVER_ERROR
-            if not finished[0]:
+            if connection.open:
                 _answer(request, code, b"text/plain", text, finish=True)
 
         d.addCallbacks(answered, failed)
         return NOT_DONE_YET
+
+
+class _Connection:
+    """
+    Whether a request can still be answered: C{open} until it is finished
+    or its client has gone (L{IRequest.notifyFinish}).
+    """
+
+    def __init__(self, request: IRequest) -> None:
+        self.open = True
+        request.notifyFinish().addBoth(self._closed)
+
+    def _closed(self, result: object) -> None:
+        self.open = False
 
 
 def _peer(request: IRequest) -> str:

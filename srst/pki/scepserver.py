@@ -24,7 +24,9 @@ restarted while pending): it is answered as a CertPoll for that request
 queueing a duplicate; the server remembers these transactions while it
 runs.  A
 RenewalReq signed by a valid, unrevoked certificate this CA issued is
-issued at once: the existing certificate authenticates it.
+issued at once when it renews that certificate's identity (the same
+subject, no subjectAltName the certificate does not hold): the existing
+certificate authenticates it; any other RenewalReq is a FAILURE badRequest.
 
 Like the certificate server it wraps, this is synchronous (signing,
 C{fsync}); the HTTP resource runs it in a worker thread.
@@ -156,11 +158,12 @@ def _challengePassword(csr: x509.CertificateSigningRequest) -> str | None:
 
 
 
-def requestedNames(csr: x509.CertificateSigningRequest) -> tuple[list[str], list[str]]:
+def requestedNames(csr: x509.CertificateSigningRequest | x509.Certificate) -> tuple[list[str], list[str]]:
     """
     The subjectAltNames a request asks for (its extensionRequest), which
     the certificate server puts in the certificate as the local
-    enrollment does: a router's hostname and listener addresses.
+    enrollment does: a router's hostname and listener addresses (or, for
+    a certificate, the ones it holds).
 
     @return: the DNS names and the IP addresses (as text).
     """
@@ -309,6 +312,7 @@ class ScepServer:
         csr = self._csr(message, data)
         self._checkIssuedByUs(message.signer)
         names = requestedNames(csr)
+        _checkRenewsItself(csr, names, message.signer)
         cert = self._issue(lambda: self.ca.issue(csr, *names))
         _log.info("SCEP: RenewalReq from {subject} signed by serial 0x{old:X} granted (serial 0x{serial:X})",
                   subject=csr.subject.rfc4514_string(), old=message.signer.serial_number,
@@ -365,6 +369,26 @@ class ScepServer:
         if issuer != self.ca.caCertificate.subject.public_bytes():
             raise ScepError(FailInfo.BAD_CERT_ID, "the certificate was not issued by this CA")
         return PkiStatus.SUCCESS, certificatesOnly([], [self.ca.crl])
+
+
+def _checkRenewsItself(csr: x509.CertificateSigningRequest, names: tuple[list[str], list[str]],
+                       signer: x509.Certificate) -> None:
+    """
+    A RenewalReq renews the signer's own identity: the request's subject is
+    the signer certificate's and it asks for no subjectAltName that
+    certificate does not hold (a phone cannot renew into a router).
+    """
+    if csr.subject != signer.subject:
+        raise ScepError(FailInfo.BAD_REQUEST,
+                        f"the request's subject {csr.subject.rfc4514_string()} is not the signer's"
+                        f" {signer.subject.rfc4514_string()}")
+    held = requestedNames(signer)
+    dnsNames = {name.lower() for name in held[0]}
+    extra = ([name for name in names[0] if name.lower() not in dnsNames]
+             + [address for address in names[1] if address not in held[1]])
+    if extra:
+        raise ScepError(FailInfo.BAD_REQUEST,
+                        f"the request asks for subjectAltNames the signer's certificate does not hold: {', '.join(extra)}")
 
 
 def _typeName(messageType: int) -> str:

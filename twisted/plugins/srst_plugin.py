@@ -23,11 +23,15 @@ class SRSTServiceMaker:
         return Options
 
     def makeService(self, options):
+        import atexit
+
         from twisted.internet import reactor  # the only global-reactor import in srst
 
-        from srst.service import ExitOnStartupError, makeService
+        from srst.service import ExitOnStartupError, exitOnFailedStart, makeService
 
-        return ExitOnStartupError(makeService(options.routerConfig, reactor))
+        service = ExitOnStartupError(makeService(options.routerConfig, reactor))
+        atexit.register(exitOnFailedStart, service)  # a late start-up failure exits 1, not 0
+        return service
 
 
 serviceMaker = SRSTServiceMaker()
