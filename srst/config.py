@@ -32,6 +32,7 @@ from attrs import field, frozen
 
 from srst.configreader import ConfigError, ConfigProblem, Reader, parseDocument
 from srst.http.config import HttpServerConfig, readHttpServer
+from srst.ipsec.config import CryptoConfig, readCrypto
 from srst.media.config import MediaConfig, readMedia
 from srst.mgcp.config import CcmManagerConfig, MgcpConfig, readCcmManager, readMgcp
 from srst.admin.config import AdminConfig, readAdmin
@@ -75,6 +76,8 @@ class RouterConfig:
         (it needs C{mgcp:}).
     @ivar httpServer: the C{http-server:} section (IOS C{ip http server}),
         or L{None}: no HTTP server.
+    @ivar crypto: the C{crypto:} section (IPsec to CallManager), or L{None}:
+        no IPsec.
     """
 
     source: str
@@ -85,6 +88,7 @@ class RouterConfig:
     callManagerFallback: CallManagerFallbackConfig | None
     accessLists: dict[int, AccessList] = field(factory=dict)
     controlPlane: ControlPlanePolicy | None = None
+    crypto: CryptoConfig | None = None
     admin: AdminConfig = AdminConfig()
     voicePorts: tuple[VoicePortConfig, ...] = ()
     dialPeers: tuple[DialPeer, ...] = ()
@@ -156,6 +160,12 @@ def _readRouter(root: Reader, source: str) -> RouterConfig:
         controlPlane = readControlPlane(root.child("control-plane"), accessLists)
     else:
         root.raw("control-plane")
+    crypto = None
+    if root.has("crypto"):
+        crypto = readCrypto(root.child("crypto"))
+        root.problems.extend(crypto.crossProblems(accessLists))
+    else:
+        root.raw("crypto")
     admin = readAdmin(root.child("admin"), stateDir or "var")
     voicePorts = readVoicePorts(root.child("voice-ports"))
     dialPeers = readDialPeers(root, "dial-peers", voicePorts)
@@ -181,6 +191,7 @@ def _readRouter(root: Reader, source: str) -> RouterConfig:
         callManagerFallback=cmf,
         accessLists=accessLists,
         controlPlane=controlPlane,
+        crypto=crypto,
         admin=admin,
         voicePorts=voicePorts,
         dialPeers=dialPeers,

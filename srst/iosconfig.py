@@ -26,6 +26,7 @@ from typing import Any, Callable, Mapping, Sequence
 from srst.config import CredentialsConfig, RouterConfig
 from srst.http import iosconfig as httpios
 from srst.iostext import ImportNotes, IosLine, Skipped, indent, parseIosConfig
+from srst.ipsec import iosconfig as ipsecios
 from srst.mgcp import iosconfig as mgcpios
 from srst.mgcp.constants import GATEWAY_PORT
 from srst.pki import iosconfig as pkiios
@@ -44,7 +45,7 @@ __all__ = [
 
 DOCUMENT_ORDER = (
     "hostname", "state-dir", "pki", "credentials", "http-server", "call-manager-fallback", "media", "mgcp",
-    "ccm-manager", "voice-ports", "dial-peers", "access-lists", "control-plane", "admin",
+    "ccm-manager", "voice-ports", "dial-peers", "access-lists", "control-plane", "crypto", "admin",
 )
 """The key order of etc/router.yaml, which an imported document follows."""
 
@@ -126,18 +127,20 @@ def _fallbackSection(config: RouterConfig) -> list[str]:
 def _comments(config: RouterConfig) -> list[str]:
     srstOnly = (mgcpios.srstOnly(config.mgcp, config.ccmManager)
                 + sccpios.srstOnly(config.callManagerFallback, _credentialsTrustpoint(config),
-                                   _trustpointNames(config)))
+                                   _trustpointNames(config))
+                + ipsecios.srstOnly(config.crypto))
     return srstOnly + _srstComments(config)
 
 
 # The sections in IOS order, each a function of the RouterConfig: the
-# security sections, then the voice ones (call application, voice-port,
+# security sections (crypto pki, isakmp, ipsec, map), then the voice ones (call application, voice-port,
 # ccm-manager and mgcp, dial-peer), credentials, call-manager-fallback, and
 # last the keys IOS has no command for.
 def _sections(chains: Mapping[str, Sequence[ChainCertificate]]) -> list[Callable[[RouterConfig], list[str]]]:
     return [
         lambda config: ["!", f"hostname {config.hostname}", "!"],
         lambda config: _pkiSection(config, chains),
+        lambda config: ipsecios.runningConfig(config.crypto),
         lambda config: httpios.runningConfig(config.httpServer),
         lambda config: policingios.runningConfig(config.accessLists, config.controlPlane),
         lambda config: mgcpios.callApplicationConfig(config.ccmManager),
@@ -243,7 +246,6 @@ def _importCredentials(line: IosLine, notes: ImportNotes) -> dict[str, Any] | No
 INTERFACE = ("addresses are the host's; srst binds the addresses in credentials, call-manager-fallback,"
              " media and http-server")
 ROUTING = "routing is the host's: srst does not route"
-IPSEC = "IPsec (crypto isakmp / ipsec / map) is not in srst yet"
 NO_EQUIVALENT = "no srst equivalent"
 
 
@@ -252,9 +254,6 @@ def _reasonFor(line: IosLine) -> str:
         return INTERFACE
     if line.startswith("ip", "classless") or line.startswith("ip", "route") or line.startswith("router"):
         return ROUTING
-    for words in (("crypto", "isakmp"), ("crypto", "ipsec"), ("crypto", "map"), ("no", "crypto", "isakmp")):
-        if line.startswith(*words):
-            return IPSEC
     return NO_EQUIVALENT
 
 
@@ -290,6 +289,7 @@ def importIosConfig(text: str, *, addressMap: Mapping[str, str] = {}, certificat
     lines = pkiios.importIos(lines, document, notes, certificateDirectory=certificateDirectory, files=files)
     lines = httpios.importIos(lines, document, notes, address=address)
     lines = policingios.importIos(lines, document, notes)
+    lines = ipsecios.importIos(lines, document, notes)  # takes crypto map off the interfaces
     lines = portsios.importIos(lines, document, notes)
     lines = mgcpios.importIos(lines, document, notes)
     lines = sccpios.importIos(lines, document, notes)  # reads credentials' trustpoint, leaves the block

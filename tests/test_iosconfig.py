@@ -215,8 +215,8 @@ class ImportTests(SynchronousTestCase):
 
     def test_reasons(self) -> None:
         """
-        Lines no section takes are listed: interfaces, routing and IPsec
-        with why, anything else as having no srst equivalent; a
+        Lines no section takes are listed: interfaces and routing with why,
+        an ISAKMP policy with IOS's broken defaults as what it became, anything else as having no srst equivalent; a
         C{credentials} block without its address is not imported.
         """
         document, skipped = importIosConfig("""\
@@ -231,7 +231,8 @@ credentials
  trustpoint srstca
  ip source-address 10.1.1.22 port x
 """)
-        self.assertEqual(document, {})
+        self.assertEqual(document, {"crypto": {"isakmp": {"policies": {1: {
+            "authentication": "pre-share", "encryption": "aes 256", "hash": "sha", "group": 14}}}}})
         interface = ("addresses are the host's; srst binds the addresses in credentials, call-manager-fallback,"
                      " media and http-server")
         self.assertEqual([str(s) for s in skipped], [
@@ -239,8 +240,9 @@ credentials
             f"line 2: ip address 10.9.9.9 255.255.255.255: {interface}",
             "line 3: ip classless: routing is the host's: srst does not route",
             "line 4: ip route 0.0.0.0 0.0.0.0 10.1.1.1: routing is the host's: srst does not route",
-            "line 5: crypto isakmp policy 1: IPsec (crypto isakmp / ipsec / map) is not in srst yet",
-            "line 6: authentication pre-share: IPsec (crypto isakmp / ipsec / map) is not in srst yet",
+            "line 5: crypto isakmp policy 1: imported as encryption aes 256, group 14: IOS's default des is broken"
+            " (56-bit DES); IOS's default group 1 is broken (768-bit MODP); CallManager's IPsec must change to"
+            " match (or write the IOS values with crypto.allow-legacy-crypto: true)",
             "line 7: snmp-server community public RO: no srst equivalent",
             "line 8: credentials: credentials needs ip source-address <address> [port <port>]",
             "line 9: trustpoint srstca: its credentials block is not imported",
@@ -294,27 +296,43 @@ SEED_NOT_IMPORTED = [
      " start-up (the IOS router's key is not in the configuration)"),
     ("crypto pki certificate chain srstcaserver", "srst's certificate server makes its own CA key and certificate"
      " in state-dir (the IOS CA's private key is not in the configuration)"),
-    ("no crypto isakmp enable", "IPsec (crypto isakmp / ipsec / map) is not in srst yet"),
-    ("crypto isakmp policy 1", "IPsec (crypto isakmp / ipsec / map) is not in srst yet"),
-    ("crypto isakmp key cisco123 address 127.0.0.2", "IPsec (crypto isakmp / ipsec / map) is not in srst yet"),
-    ("crypto ipsec transform-set rtpset esp-des esp-md5-hmac", "IPsec (crypto isakmp / ipsec / map) is not in"
-     " srst yet"),
-    ("crypto map rtp 1 ipsec-isakmp", "IPsec (crypto isakmp / ipsec / map) is not in srst yet"),
+    ("no crypto isakmp enable", "srst runs IKE (strongSwan's charon) for the maps under crypto:, and none"
+     " without"),
+    ("crypto isakmp policy 1", "imported as encryption aes 256, group 14: IOS's default des is broken (56-bit"
+     " DES); IOS's default group 1 is broken (768-bit MODP); CallManager's IPsec must change to match (or write"
+     " the IOS values with crypto.allow-legacy-crypto: true)"),
+    ("crypto ipsec transform-set rtpset esp-des esp-md5-hmac", "imported as esp-aes 256, esp-sha256-hmac: esp-des"
+     " is broken (56-bit DES); esp-md5-hmac is broken (MD5); CallManager's IPsec must change to match (or write"
+     " the IOS values with crypto.allow-legacy-crypto: true)"),
     ("interface FastEthernet0/0", "addresses are the host's; srst binds the addresses in credentials,"
      " call-manager-fallback, media and http-server"),
     ("interface FastEthernet0/1", "addresses are the host's; srst binds the addresses in credentials,"
      " call-manager-fallback, media and http-server"),
     ("ip classless", "routing is the host's: srst does not route"),
-    ("access-list 116 permit ip host 127.0.0.1 host 127.0.0.2", "srst access lists match traffic to the router"
-     " itself: the destination must be any"),
     ("mgcp rtp payload-type g726r16 static", "srst carries G.711 only: no g726r16 payload type to set"),
 ]
 
 GENERATED = {"hostname Router", "crypto pki certificate chain srstca", "crypto pki certificate chain srstcaserver",
-             "mgcp validate call-agent source-ipaddr"}
+             "mgcp validate call-agent source-ipaddr", "crypto isakmp policy 1",
+             "crypto ipsec transform-set rtpset esp-aes 256 esp-sha256-hmac"}
 """What the router prints that the seed's imported lines do not hold: IOS's
-default hostname, the certificates srst made itself, and the source check
-of MGCP commands that srst keeps on (IOS prints it only when set)."""
+default hostname, the certificates srst made itself, the source check
+of MGCP commands that srst keeps on (IOS prints it only when set), and the
+ISAKMP policy and transform set whose broken algorithms were imported as
+modern ones."""
+
+SEED_KEY = "crypto isakmp key cisco123 address 127.0.0.2\n"
+"""The seed's pre-shared key line, which srst prints as C{crypto isakmp key
+***** address 127.0.0.2} (never a secret)."""
+
+
+def _withSeedKey(rendered: str) -> str:
+    """
+    Put the seed's key back in place of the hidden one.
+    """
+    hidden = "crypto isakmp key ***** address 127.0.0.2\n"
+    assert hidden in rendered, rendered
+    return rendered.replace(hidden, SEED_KEY)
 
 
 class SeedRoundTripTests(TestCase):
@@ -370,7 +388,7 @@ class SeedRoundTripTests(TestCase):
         certificates, is the seed's imported commands.
         """
         config = loadString(self.yamlText)
-        self.assertGivesBack(renderRunningConfig(config, chains=chainsFromFiles(config)))
+        self.assertGivesBack(_withSeedKey(renderRunningConfig(config, chains=chainsFromFiles(config))))
 
     @bounded(timeout=30)
     async def test_routerGivesBackTheSeed(self):
@@ -404,7 +422,7 @@ class SeedRoundTripTests(TestCase):
                              "credentials\n ip source-address 127.0.0.1 port 2445\n")
                     .replace(" ip source-address 127.0.0.1 port 0\n", " ip source-address 127.0.0.1 port 2000\n")
                     .replace("http://127.0.0.1:0\n", "http://127.0.0.1:80\n"))
-        self.assertGivesBack(rendered + "\n")
+        self.assertGivesBack(_withSeedKey(rendered) + "\n")
         self.assertIn("crypto pki certificate chain srstca\n certificate 02\n", rendered)
 
 

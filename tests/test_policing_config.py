@@ -23,6 +23,7 @@ from srst.policing.config import (
     PolicyClass,
 )
 from tests.policinghelpers import seedAccessList, seedPolicy
+from srst.config import loadString
 from tests.test_config import MINIMAL, problemsOf
 
 
@@ -256,3 +257,48 @@ control-plane:
         """
         lines = problemsOf(self, MINIMAL + "access-lists:\n  140: [{action: deny, source: somewhere}]\n")
         self.assertIn("access-lists.140[0].source: 'somewhere'", lines[0])
+
+
+class DestinationTests(SynchronousTestCase):
+    """
+    An access-list entry may name a destination (the traffic a crypto map
+    protects); the control plane refuses a list that does.
+    """
+
+    def test_readAndDescribed(self):
+        """
+        C{destination:} is read like C{source:} and printed as IOS has it.
+        """
+        config = loadString(MINIMAL + "access-lists:\n  116: [{action: permit, source: 10.1.1.22,"
+                                      " destination: 10.1.2.0/24}]\n")
+        entry = config.accessLists[116].entries[0]
+        self.assertEqual(entry.destination, ipaddress.ip_network("10.1.2.0/24"))
+        self.assertEqual(entry.describe(), "permit ip host 10.1.1.22 10.1.2.0 0.0.0.255")
+        self.assertTrue(config.accessLists[116].hasDestination)
+
+    def test_badDestination(self):
+        """
+        A destination that is not any, an address or a prefix is refused
+        with its path.
+        """
+        lines = problemsOf(self, MINIMAL + "access-lists:\n  116: [{action: permit, destination: there}]\n")
+        self.assertEqual(lines, ["router.yaml: access-lists.116[0].destination: 'there' is not allowed; expected"
+                                 " any, an address (10.1.1.11) or a prefix (10.1.1.0/24)"])
+
+    def test_controlPlaneRefuses(self):
+        """
+        A class map matching a list with a destination is refused, saying
+        why; a ClassMap built by hand is checked the same way.
+        """
+        lines = problemsOf(self, MINIMAL + """
+access-lists:
+  116: [{action: permit, source: 10.1.1.22, destination: 10.1.1.13}]
+control-plane:
+  class-maps: {a: {match-access-group: 116}}
+""")
+        self.assertEqual(lines, [
+            "router.yaml: control-plane.class-maps.a.match-access-group: 116 is not allowed; access list 116 has"
+            " an entry with a destination: the control plane matches traffic to the router itself (destination"
+            " any); a destination is for the traffic a crypto map protects"])
+        acl = AccessList(number=116, entries=[AccessListEntry("permit", destination="10.1.1.13")])
+        self.assertRaises(ValueError, ClassMap, name="a", accessList=acl)

@@ -184,9 +184,9 @@ control-plane
 snmp-server community public RO
 """)
         self.assertEqual(rest, ["snmp-server community public RO"])
+        self.assertEqual(document["access-lists"][116], [
+            {"action": "permit", "protocol": "ip", "source": "10.1.1.22/32", "destination": "10.1.1.13/32"}])
         self.assertEqual(skipped, [
-            "line 1: access-list 116 permit ip host 10.1.1.22 host 10.1.1.13: srst access lists match traffic to"
-            " the router itself: the destination must be any",
             "line 2: access-list 140 permit tcp any any range 2000 2002: srst has no range 2000 2002 on an"
             " access-list entry (only eq <port> with tcp or udp)",
             "line 3: access-list 140 permit icmp any any: srst access lists match ip, tcp or udp",
@@ -216,8 +216,8 @@ snmp-server community public RO
             "line 21: police 8000: class-map two is not imported",
             "line 22: class missing: class-map missing is not imported",
             "line 23: police 8000: class-map missing is not imported",
-        ] + skipped[21:])
-        self.assertEqual(skipped[21:], [
+        ] + skipped[20:])
+        self.assertEqual(skipped[20:], [
             "line 24: class undefined: no class-map undefined in the configuration",
             "line 25: police 8000: no class-map undefined in the configuration",
             "line 26: class class-default: srst's class-default passes everything; a policy map lists class"
@@ -274,3 +274,35 @@ control-plane
             " violate-action drop: srst's policer has no exceed-action set-dscp-transmit 0 violate-action drop"
             " (conform-action and exceed-action transmit or drop)",
         ])
+
+
+class DestinationImportTests(SynchronousTestCase):
+    """
+    An access list with a destination imports (a crypto map's traffic),
+    prints back, and a class map matching it is not imported.
+    """
+
+    def test_roundTrip(self) -> None:
+        """
+        C{permit ip host A host B} and a network destination with a port
+        come back as written.
+        """
+        text = ("access-list 116 permit ip host 10.1.1.22 host 10.1.1.13\n"
+                "access-list 116 permit udp 10.1.1.0 0.0.0.255 10.1.2.0 0.0.0.255 eq 500\n")
+        document, skipped, rest = _imported(text)
+        self.assertEqual((skipped, rest), ([], []))
+        self.assertEqual(_rendered(document), _commands(text) + ["!"])
+
+    def test_classMapRefused(self) -> None:
+        """
+        The control plane matches traffic to the router: a class map
+        matching a list with a destination is listed with why.
+        """
+        _, skipped, _ = _imported("access-list 116 permit ip any host 10.1.1.13\nclass-map match-all c\n"
+                                  " match access-group 116\npolicy-map p\n class c\n  police 8000\n"
+                                  "control-plane\n service-policy input p\n")
+        self.assertEqual(skipped[:2], [
+            "line 2: class-map match-all c: srst's control plane matches traffic to the router itself:"
+            " access-list 116 has a destination other than any",
+            "line 3: match access-group 116: srst's control plane matches traffic to the router itself:"
+            " access-list 116 has a destination other than any"])

@@ -47,6 +47,11 @@ POLICE_BURST_BYTES = (1000, 512000000)
 CLASS_DEFAULT = "class-default"
 """The implicit last class of every policy map."""
 
+CONTROL_PLANE_DESTINATION = ("access list {number} has an entry with a destination: the control plane matches"
+                             " traffic to the router itself (destination any); a destination is for the"
+                             " traffic a crypto map protects")
+"""Why a class map cannot match an access list with a destination."""
+
 class AclAction(enum.StrEnum):
     """
     What an access-list entry decides.
@@ -137,6 +142,14 @@ def _optionalPort(instance: Any, attribute: Any, value: int | None) -> None:
         raise ValueError("a port needs protocol tcp or udp, not ip")
 
 
+def _operand(network: IPNetwork | None) -> str:
+    if network is None:
+        return "any"
+    if network.num_addresses == 1:
+        return f"host {network.network_address}"
+    return f"{network.network_address} {network.hostmask}"
+
+
 @frozen
 class AccessListEntry:
     """
@@ -147,12 +160,16 @@ class AccessListEntry:
     @ivar protocol: L{IPProtocol}; C{ip} matches every protocol.
     @ivar source: the source network, or C{None} for C{any}.
     @ivar port: the destination port (C{eq N}), or C{None} for any port.
+    @ivar destination: the destination network, or C{None} for C{any}.
+        Only a crypto map's access list (the traffic IPsec protects) has
+        one: the control plane matches traffic to the router itself.
     """
 
     action: AclAction = field(converter=AclAction)
     protocol: IPProtocol = field(converter=IPProtocol, default=IPProtocol.IP)
     source: IPNetwork | None = field(converter=_toNetwork, default=None)
     port: int | None = field(default=None, validator=_optionalPort)
+    destination: IPNetwork | None = field(converter=_toNetwork, default=None, kw_only=True)
 
     def matches(self, protocol: IPProtocol | str, sourceAddress: IPAddress, destinationPort: int | None) -> bool:
         """
@@ -175,13 +192,7 @@ class AccessListEntry:
         """
         @return: the entry in IOS syntax (without the list number).
         """
-        if self.source is None:
-            source = "any"
-        elif self.source.num_addresses == 1:
-            source = f"host {self.source.network_address}"
-        else:
-            source = f"{self.source.network_address} {self.source.hostmask}"
-        text = f"{self.action} {self.protocol} {source} any"
+        text = f"{self.action} {self.protocol} {_operand(self.source)} {_operand(self.destination)}"
         if self.port is not None:
             text += f" eq {self.port}"
         return text
@@ -202,6 +213,13 @@ class AccessList:
         default=(),
         validator=validators.deep_iterable(validators.instance_of(AccessListEntry)),
     )
+
+    @property
+    def hasDestination(self) -> bool:
+        """
+        Whether an entry names a destination (a crypto map's list).
+        """
+        return any(entry.destination is not None for entry in self.entries)
 
     def evaluate(
         self, protocol: IPProtocol | str, sourceAddress: IPAddress | str, destinationPort: int | None
@@ -242,6 +260,11 @@ class ClassMap:
     def _notDefault(self, attribute: Any, value: str) -> None:
         if value == CLASS_DEFAULT:
             raise ValueError(f"{CLASS_DEFAULT} is implicit and cannot be defined")
+
+    @accessList.validator
+    def _noDestination(self, attribute: Any, value: AccessList) -> None:
+        if value.hasDestination:
+            raise ValueError(CONTROL_PLANE_DESTINATION.format(number=value.number))
 
     def matches(self, protocol: IPProtocol | str, sourceAddress: IPAddress | str, destinationPort: int | None) -> bool:
         """
@@ -363,7 +386,8 @@ def _readSource(value: Any, path: str, problems: list[ConfigProblem]) -> IPNetwo
 def readAccessLists(lists: Reader) -> dict[int, AccessList]:
     """
     Validate C{access-lists:}: numbered lists of C{{action, protocol,
-    source, port}} entries.
+    source, port, destination}} entries (C{destination} only in a crypto
+    map's list).
 
     @param lists: the reader of the section.
     @return: the valid lists by number (a list with problems is left out or
@@ -389,13 +413,16 @@ def readAccessLists(lists: Reader) -> dict[int, AccessList]:
             sourcePath = e.sub("source")
             sourceRaw = e.raw("source", "any")
             source = _readSource(sourceRaw, sourcePath, lists.problems)
+            destination = (_readSource(e.raw("destination"), e.sub("destination"), lists.problems)
+                           if e.has("destination") else None)
             port = e.integer("port", None, 1, 65535)
             if port is not None and protocol == "ip":
                 e.problem("port", port, "a port needs protocol tcp or udp")
             e.finish()
             if action is None:
                 return None
-            return AccessListEntry(action=action, protocol=protocol or "ip", source=source, port=port)
+            return AccessListEntry(action=action, protocol=protocol or "ip", source=source, port=port,
+                                   destination=destination)
 
         raw = lists.raw(number)
         if not isinstance(raw, list):
@@ -439,6 +466,9 @@ def readControlPlane(cp: Reader, accessLists: dict[int, AccessList]) -> ControlP
             continue
         if group not in accessLists:
             m.problem("match-access-group", group, "expected the number of an access list under access-lists")
+            continue
+        if accessLists[group].hasDestination:
+            m.problem("match-access-group", group, CONTROL_PLANE_DESTINATION.format(number=group))
             continue
         classMaps[str(name)] = ClassMap(name=str(name), accessList=accessLists[group])
     policy = cp.child("service-policy")

@@ -4,9 +4,10 @@ The C{access-lists:} and C{control-plane:} sections as IOS commands, and
 back: numbered C{access-list}s, C{class-map}, C{policy-map} with C{police},
 C{control-plane} / C{service-policy input} (the seed's Configuration 2).
 
-srst access lists match what reaches the router: a source, a protocol and a
-destination port; the destination address is always C{any}.  A class map
-matches one access group; a policy map is imported when the control plane
+srst access lists match a source, a protocol, a destination port and, for
+the traffic a crypto map protects, a destination address (a class map's list
+matches what reaches the router: its destination is always C{any}).  A class
+map matches one access group; a policy map is imported when the control plane
 applies it.
 """
 
@@ -109,15 +110,15 @@ def _readEntry(number: int, words: list[str]) -> dict[str, Any]:
     if len(words) < 2 or words[1] not in _PROTOCOLS:
         raise _Unusable("srst access lists match ip, tcp or udp")
     source, rest = _readAddress(words[2:])
-    if rest[:1] != ["any"]:
-        raise _Unusable("srst access lists match traffic to the router itself: the destination must be any")
-    rest = rest[1:]
+    destination, rest = _readAddress(rest)
     entry: dict[str, Any] = {"action": action, "protocol": words[1], "source": source}
     if rest[:1] == ["eq"] and len(rest) == 2 and rest[1].isdigit() and words[1] != "ip":
         entry["port"] = int(rest[1])
         rest = []
     if rest:
         raise _Unusable(f"srst has no {' '.join(rest)} on an access-list entry (only eq <port> with tcp or udp)")
+    if destination != "any":
+        entry["destination"] = destination
     return entry
 
 
@@ -272,5 +273,9 @@ def _importClassMap(line: IosLine, lists: Mapping[int, Any], notes: ImportNotes)
     number = int(matches[0].words[2])
     if number not in lists:
         notes.skipTree(line, f"access-list {number} is not in the configuration (or none of its lines imported)")
+        return None
+    if any("destination" in entry for entry in lists[number]):
+        notes.skipTree(line, f"srst's control plane matches traffic to the router itself: access-list {number}"
+                             f" has a destination other than any")
         return None
     return {"match-access-group": number}
