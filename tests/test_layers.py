@@ -28,7 +28,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("srst.pki", "srst.policing", "srst.web"),
     ("srst.media",),
     ("srst.calls",),
-    ("srst.sccp", "srst.ports", "srst.credentials"),
+    ("srst.sccp", "srst.ports", "srst.credentials", "srst.ipsec"),
     ("srst.mgcp",),
     ("srst.config",),
     ("srst.iosconfig",),
