@@ -1,0 +1,290 @@
+# -*- test-case-name: tests.test_ipsec_service -*-
+"""
+L{IpsecService}: srst's crypto maps loaded into a running charon over VICI.
+
+At start the service connects to charon's VICI socket (C{crypto.vici-socket};
+charon itself is started by the deployment) and, per crypto map entry, loads
+the pre-shared key (C{load-shared}, owner the peer's address), the
+connection with the access list's traffic selectors (C{load-conn}) and
+initiates its CHILD_SA (C{initiate}, returning at once: IKE goes on in charon).
+At stop it unloads what it loaded, and only that, by name.
+
+srst never depends on charon: when the socket is missing or refused, when
+charon goes away or when a tunnel is down, the service says so once in the
+log (again only after it recovered), keeps the reason for C{show}, and
+retries on the injected clock every L{RETRY_INTERVAL} seconds: reconnecting
+(then loading everything again: a restarted charon has forgotten it) and
+initiating again the entries with no IKE SA.  Calls and fallback do not
+wait for any of it.
+
+charon's C{log} events go to the C{debug crypto isakmp} category, its
+C{ike-updown} and C{child-updown} events too.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Sequence
+
+from twisted.application.service import Service
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IDelayedCall, IReactorTime, IStreamClientEndpoint
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from srst.ipsec.connections import Connection, loadConnMessage, loadSharedMessage
+from srst.ipsec.vici import ViciError, ViciProtocol, connectVici
+
+log = Logger()
+
+RETRY_INTERVAL = 10.0
+"""Seconds between attempts to reach charon, and between tunnel checks."""
+
+DEBUG_NAMESPACE = "srst.debug.crypto.isakmp"
+"""The C{debug crypto isakmp} category."""
+
+
+def isakmpDebugLine(name: str, message: dict[str, Any]) -> str:
+    """
+    @return: the C{debug crypto isakmp} line for one charon event: a C{log}
+        event's text with the IKE_SA it is about, or what went up or down.
+    """
+    if name == "log":
+        ike = message.get("ikesa-name")
+        where = f" ({ike}[{message.get('ikesa-uniqueid', '')}])" if ike else ""
+        return f"ISAKMP{where}: {message.get('msg', '')}"
+    direction = "up" if message.get("up") == "yes" else "down"
+    what = "IKE SA" if name == "ike-updown" else "IPsec SA"
+    sas = ", ".join(key for key in message if key != "up")
+    return f"ISAKMP: {what} {sas} {direction}"
+
+
+class IpsecService(Service):
+    """
+    Keeps srst's crypto map entries loaded in charon.
+
+    @ivar connections: what is configured, by charon name.
+    @ivar problem: why IPsec is not working now (charon unreachable), or
+        L{None}; shown by the C{show crypto} commands.
+    @ivar tunnelsDown: the names of entries with no IKE SA at the last check.
+    @ivar errors: per entry name, the last reason charon refused it.
+    """
+
+    def __init__(
+        self,
+        connections: Sequence[Connection],
+        endpoint: IStreamClientEndpoint,
+        socketPath: str,
+        clock: IReactorTime,
+        debugLog: Logger,
+        retryInterval: float = RETRY_INTERVAL,
+    ) -> None:
+        self.connections: dict[str, Connection] = {c.name: c for c in connections}
+        self.endpoint = endpoint
+        self.socketPath = socketPath
+        self.clock = clock
+        self.debugLog = debugLog
+        self.retryInterval = retryInterval
+        self.vici: ViciProtocol | None = None
+        self.problem: str | None = None
+        self.tunnelsDown: set[str] = set()
+        self.errors: dict[str, str] = {}
+        self._loaded: set[str] = set()
+        self._timer: IDelayedCall | None = None
+        self._busy: Deferred[None] | None = None
+
+    # -- lifecycle
+
+    def startService(self) -> None:
+        Service.startService(self)
+        self._attempt()
+
+    def stopService(self) -> Deferred[None]:
+        Service.stopService(self)
+        self._cancelTimer()
+        return Deferred.fromCoroutine(self._stop())
+
+    async def _stop(self) -> None:
+        if self._busy is not None:
+            await self._busy
+        vici, self.vici = self.vici, None
+        if vici is None:
+            return
+        for name in sorted(self._loaded):
+            await self._unload(vici, name)
+        vici.transport.loseConnection()
+
+    def _cancelTimer(self) -> None:
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+
+    def _schedule(self) -> None:
+        self._cancelTimer()
+        if self.running:
+            self._timer = self.clock.callLater(self.retryInterval, self._tick)
+
+    def _tick(self) -> None:
+        self._timer = None
+        if self.vici is None:
+            self._attempt()
+        else:
+            self._track(self._check())
+
+    def _track(self, coroutine: Any) -> None:
+        done: Deferred[None] = Deferred.fromCoroutine(coroutine)
+
+        def finished(result: object) -> object:
+            self._busy = None
+            self._schedule()
+            if isinstance(result, Failure) and result.check(ViciError):
+                return None  # charon went away: _lost says so and retries
+            return result
+
+        self._busy = done
+        done.addBoth(finished).addErrback(lambda f: log.failure("IPsec: unexpected error", f))
+
+    def _attempt(self) -> None:
+        connecting = connectVici(self.endpoint, self._event, self._lost)
+        connecting.addCallbacks(self._connected, self._unreachable)
+
+    def _unreachable(self, failure: Failure) -> None:
+        reason = failure.getErrorMessage()
+        if self.problem is None:
+            log.warn(
+                "IPsec: charon not reachable at {socket}: {reason}; srst goes on without IPsec "
+                "and retries every {interval:g} s",
+                socket=self.socketPath, reason=reason, interval=self.retryInterval)
+        self.problem = f"charon not reachable at {self.socketPath}: {reason}"
+        self._schedule()
+
+    def _connected(self, vici: ViciProtocol) -> None:
+        if not self.running:
+            vici.transport.loseConnection()
+            return
+        self.vici = vici
+        if self.problem is not None:
+            log.info("IPsec: charon reachable again at {socket}", socket=self.socketPath)
+        self.problem = None
+        self._loaded.clear()
+        self._track(self._loadAll())
+
+    def _lost(self, reason: Failure) -> None:
+        if self.vici is None:
+            return
+        self.vici = None
+        self._loaded.clear()
+        self.problem = f"lost the VICI connection to charon at {self.socketPath}: {reason.getErrorMessage()}"
+        log.warn("IPsec: {problem}; retrying every {interval:g} s", problem=self.problem,
+                 interval=self.retryInterval)
+        self._schedule()
+
+    # -- loading
+
+    async def _loadAll(self) -> None:
+        vici = self.vici
+        assert vici is not None
+        for event in ("log", "ike-updown", "child-updown"):
+            await vici.register(event)
+        for connection in self.connections.values():
+            await self._load(vici, connection)
+
+    async def _load(self, vici: ViciProtocol, connection: Connection) -> None:
+        try:
+            await vici.request("load-shared", loadSharedMessage(connection))
+            self._loaded.add(connection.name)
+            await vici.request("load-conn", loadConnMessage(connection))
+            await self._initiate(vici, connection)
+        except ViciError as e:
+            self.errors[connection.name] = str(e)
+            log.warn("IPsec: charon refused crypto map {map} {sequence}: {reason}",
+                     map=connection.mapName, sequence=connection.sequence, reason=str(e))
+        else:
+            self.errors.pop(connection.name, None)
+            log.info("IPsec: loaded crypto map {map} {sequence} (peer {peer}) into charon and initiated it",
+                     map=connection.mapName, sequence=connection.sequence, peer=connection.remoteAddress)
+
+    async def _initiate(self, vici: ViciProtocol, connection: Connection) -> None:
+        await vici.request("initiate", {"child": connection.name, "ike": connection.name, "timeout": "-1"})
+
+    async def _unload(self, vici: ViciProtocol, name: str) -> None:
+        self._loaded.discard(name)
+        for command, message in (("unload-conn", {"name": name}), ("unload-shared", {"id": f"srst-{name}"})):
+            try:
+                await vici.request(command, message)
+            except ViciError as e:
+                log.warn("IPsec: charon did not {command} {name}: {reason}", command=command, name=name,
+                         reason=str(e))
+
+    async def _check(self) -> None:
+        vici = self.vici
+        if vici is None:
+            return
+        sas = await self.listSas()
+        up = {name for sa in sas for name in sa}
+        for name, connection in self.connections.items():
+            if name in up:
+                if name in self.tunnelsDown:
+                    log.info("IPsec: tunnel to {peer} (crypto map {map} {sequence}) is up",
+                             peer=connection.remoteAddress, map=connection.mapName, sequence=connection.sequence)
+                self.tunnelsDown.discard(name)
+                continue
+            if name not in self.tunnelsDown:
+                log.warn("IPsec: no IKE SA with {peer} (crypto map {map} {sequence}); tunnel down, "
+                         "initiating again every {interval:g} s",
+                         peer=connection.remoteAddress, map=connection.mapName, sequence=connection.sequence,
+                         interval=self.retryInterval)
+            self.tunnelsDown.add(name)
+            if name in self._loaded:
+                try:
+                    await self._initiate(vici, connection)
+                except ViciError as e:
+                    self.errors[name] = str(e)
+
+    # -- events and queries
+
+    def _event(self, name: str, message: dict[str, Any]) -> None:
+        self.debugLog.debug("{line}", line=isakmpDebugLine(name, message))
+
+    async def listSas(self) -> list[dict[str, Any]]:
+        """
+        @return: charon's C{list-sas} events (one dict per IKE_SA, keyed by
+            its name), only those of srst's connections.
+        @raise ViciError: when charon is not reachable.
+        """
+        vici = self.vici
+        if vici is None:
+            raise ViciError(self.problem or "not connected to charon")
+        events, _ = await vici.streamedRequest("list-sas", "list-sa")
+        return [sa for sa in events if any(name in self.connections for name in sa)]
+
+    async def clear(self) -> None:
+        """
+        C{clear crypto sa}: terminate srst's IKE_SAs and initiate them again.
+        """
+        vici = self.vici
+        if vici is None:
+            raise ViciError(self.problem or "not connected to charon")
+        for name in sorted(self._loaded):
+            try:
+                await vici.request("terminate", {"ike": name, "timeout": "-1"})
+            except ViciError:
+                pass  # nothing to terminate
+            await self._initiate(vici, self.connections[name])
+
+    async def reconfigure(self, connections: Iterable[Connection]) -> None:
+        """
+        Load the difference after a config change: entries gone or changed
+        are unloaded, new or changed ones loaded and initiated; the rest is
+        left alone (its SAs stay up).
+        """
+        new = {c.name: c for c in connections}
+        old, self.connections = self.connections, new
+        vici = self.vici
+        if vici is None:
+            return  # loaded as a whole on connecting
+        for name, connection in old.items():
+            if new.get(name) != connection and name in self._loaded:
+                await self._unload(vici, name)
+        for name, connection in new.items():
+            if old.get(name) != connection:
+                await self._load(vici, connection)
