@@ -24,6 +24,7 @@ from attrs import evolve
 from cryptography.hazmat.primitives.serialization import Encoding
 from prometheus_client import CollectorRegistry
 from twisted.application.service import MultiService, Service
+from twisted.internet.endpoints import UNIXClientEndpoint
 from twisted.internet.defer import CancelledError, Deferred, DeferredList, FirstError, gatherResults, maybeDeferred, succeed
 from twisted.internet.interfaces import IListeningPort, IProtocolFactory
 from twisted.internet.threads import deferToThreadPool
@@ -47,6 +48,10 @@ from srst.config import RouterConfig, load
 from srst.iosconfig import ChainCertificate, renderRunningConfig
 from srst.credentials import CredentialsFactory, registerCredentialsCommands
 from srst.debug import DebugSwitches
+from srst.ipsec.commands import registerIpsecCommands
+from srst.ipsec.plan import connectionsFor
+from srst.ipsec.service import DEBUG_NAMESPACE as IPSEC_DEBUG_NAMESPACE
+from srst.ipsec.service import IpsecService
 from srst.http.metrics import METRICS_PATH, MetricsResource
 from srst.http.site import HttpSite
 from srst.http.status import renderStatus
@@ -544,6 +549,9 @@ class RouterService(MultiService):
         registerCrlCommands(self.commands, checkers, cdp)
         if self.controlPlane is not None:
             registerPolicingCommands(self.commands, self.controlPlane)
+        self.ipsec: IpsecService | None = None
+        if config.crypto is not None:
+            self.ipsec = self._ipsecService(config, reactor)
         self.crlRenewal: CrlRenewal | None = None
         if self.certificateServer is not None:
             self.crlRenewal = CrlRenewal(self.certificateServer, reactor, now, runInThread)
@@ -662,6 +670,27 @@ class RouterService(MultiService):
             mediaOf=self._portMediaOf, mgcp=lambda: self.mgcpService, credentials=lambda: self.credentialsFactory,
             certificateServer=self.certificateServer))
         return registry
+
+    def _ipsecService(self, config: RouterConfig, reactor: RouterReactor) -> IpsecService:
+        """
+        The crypto maps of C{crypto:} as connections in the charon whose VICI
+        socket the section names: a service beside the others that never
+        holds start-up up (srst works without charon or with the tunnel down,
+        and says so in the log and in C{show crypto ...}); broken algorithms
+        allowed by C{allow-legacy-crypto} are warned about at every start.
+        """
+        crypto = config.crypto
+        assert crypto is not None
+        skipped: list[str] = []
+        connections = connectionsFor(crypto, config.accessLists, skipped)
+        for line in crypto.legacyChoices() + skipped:
+            self.log.warn("crypto: {line}", line=line)
+        service = IpsecService(connections, UNIXClientEndpoint(reactor, crypto.viciSocket), crypto.viciSocket,
+                               reactor, self.debug.logger(IPSEC_DEBUG_NAMESPACE))
+        service.setName("ipsec")
+        service.setServiceParent(self)
+        registerIpsecCommands(self.commands, service)
+        return service
 
     def _trustpointChains(self) -> dict[str, list[ChainCertificate]]:
         """
