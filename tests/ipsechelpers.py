@@ -17,18 +17,22 @@ What this machine taught (strongSwan 5.9.8, Debian packages):
     C{ipsec0} in its namespace, routes the protected traffic into it
     (table 220, rule C{not fwmark 0x42}) and does ESP itself.  Before 5.9.11
     libipsec cannot send raw ESP: it always encapsulates ESP in UDP on the
-    IKE socket (port 4500), so the connection sets C{encap = yes} (NAT-T
-    forced: charon then says "remote host is behind NAT" although there is
-    no NAT), C{list-sas} shows the CHILD SA as C{TUNNEL-in-UDP}, and tshark
-    on the veth decodes the packets as C{ESP} inside UDP 4500 (C{-Y esp}
-    matches; the plaintext never appears on the wire).
+    IKE socket (port 4500), whether or not the connection sets C{encap =
+    yes} (it does not here; charon then says "remote host is behind NAT"
+    although there is no NAT), C{list-sas} shows the CHILD SA as
+    C{TUNNEL-in-UDP} (C{encap: yes}), and tshark on the veth decodes the
+    packets as C{ESP} inside UDP 4500 (C{-Y esp} matches, with the SA's
+    SPIs; the plaintext never appears on the wire).
   - The traffic selectors are the two IKE peers themselves (the seed's
     C{access-list 116 permit ip host 10.1.1.22 host 10.1.1.13}): libipsec
-    refuses that unless C{kernel-libipsec.allow_peer_ts = yes}, and then
-    charon's own IKE/NAT-T packets to the peer would be routed into the
-    tunnel too, unless its sockets carry a firewall mark that the
-    routing rule excludes: C{socket-default.fwmark = 0x42} and
-    C{kernel-netlink.fwmark = !0x42}.
+    refuses that unless C{kernel-libipsec.allow_peer_ts = yes} (quick mode
+    completes, then "can't install route for 10.213.0.1/32 ===
+    10.213.0.2/32 out, conflicts with IKE traffic", "unable to install
+    IPsec policies (SPD) in kernel"), and then charon's own IKE/NAT-T
+    packets to the peer would be routed into the tunnel too, unless its
+    sockets carry a firewall mark that the routing rule excludes:
+    C{socket-default.fwmark = 0x42} and C{kernel-netlink.fwmark = !0x42}
+    (with marks that do not match, no CHILD SA survives).
   - charon's pid file is compiled in (C{/var/run/charon.pid}, no setting
     moves it), and a second charon refuses to start while it exists ("charon
     already running").  Each charon therefore runs in a private mount
@@ -135,13 +139,15 @@ _counter = itertools.count()
 def requireIpsec() -> None:
     """
     Skip (or fail under C{SRST_REQUIRE_TOOLS=1}) unless this process can
-    create network namespaces and run charon, swanctl, ip and tshark, and
-    the C{vici} package is installed.
+    create network namespaces and run charon (with its kernel-libipsec and
+    vici plugins), ip and tshark, and the C{vici} package is installed.
     """
     requireTool("ip")
     requireTool("unshare")
     requireTool("tshark")
     requireFile(CHARON, "strongSwan's charon")
+    for plugin in ("kernel-libipsec", "vici"):
+        requireFile(f"/usr/lib/ipsec/plugins/libstrongswan-{plugin}.so", f"strongSwan's {plugin} plugin")
     if importlib.util.find_spec("vici") is None:
         unavailable("the vici package (strongSwan's VICI client) is not installed")
     if os.geteuid() != 0:
@@ -348,14 +354,14 @@ def ikeConnection(local: str, remote: str, esp: str = "aes256-sha256", name: str
     The seed's crypto map as a VICI connection: IKEv1 main mode, PSK,
     aes256-sha256-modp2048, an ESP tunnel between C{local} and C{remote}
     with the two hosts as traffic selectors (C{access-list 116 permit ip
-    host local host remote}), UDP encapsulation forced for libipsec.
+    host local host remote}).  No C{encap}: libipsec encapsulates in UDP
+    regardless.
     """
     return {name: {
         "version": "1",
         "aggressive": "no",
         "local_addrs": [local],
         "remote_addrs": [remote],
-        "encap": "yes",
         "proposals": ["aes256-sha256-modp2048"],
         "local": {"auth": "psk", "id": local},
         "remote": {"auth": "psk", "id": remote},
@@ -472,10 +478,11 @@ async def udpEcho(testCase: Any, pair: Namespaces, payload: str) -> tuple[str, s
 class Capture:
     """
     tshark capturing on an interface of a namespace into a file, printing
-    each packet's summary line as it goes (C{-P -l}): libpcap hands packets
+    each packet's C{ip.src ip.dst protocol} as it goes (C{-P -l -T fields}),
+    e.g. C{"10.213.0.2 10.213.0.1 ESP"}: libpcap hands packets
     to tshark in blocks (up to a second late), and packets still in the
     kernel's buffer when tshark is stopped are lost, so a test waits for the
-    summary lines it expects (L{Watched.waitFor} on C{process}) before
+    lines it expects (L{Watched.waitFor} on C{process}) before
     stopping the capture.
     """
 
@@ -512,7 +519,8 @@ async def capture(testCase: Any, namespace: str, interface: str) -> Capture:
     @return: the L{Capture}, once tshark captures.
     """
     path = os.path.join(stateDirectory(testCase), "veth.pcapng")
-    process = spawnIn(testCase, namespace, [requireTool("tshark"), "-n", "-l", "-P", "-i", interface, "-f", "ip", "-w", path],
+    process = spawnIn(testCase, namespace, [requireTool("tshark"), "-n", "-l", "-P", "-T", "fields", "-E", "separator=/s",
+                       "-e", "ip.src", "-e", "ip.dst", "-e", "_ws.col.Protocol", "-i", interface, "-f", "ip", "-w", path],
                       "tshark", stopSignal="INT")
     await process.waitFor(b"Capturing on")
     return Capture(process, path)
