@@ -221,17 +221,17 @@ class Watched(ProcessProtocol):
 
 
 def spawnIn(testCase: Any, namespace: str, argv: list[str], name: str, env: dict[str, str] | None = None,
-            stopSignal: str = "TERM") -> Watched:
+            stopSignal: str = "TERM", path: str | None = None) -> Watched:
     """
     Run C{argv} in network namespace C{namespace} (C{ip netns exec}, which
     execs it: the child's pid is C{argv}'s own); at cleanup it gets
     C{stopSignal} and, if it has not ended within 5 s, C{KILL}, and the
-    cleanup waits for its end.
+    cleanup waits for its end.  C{path} is its working directory.
     """
     watched = Watched(name)
     ip = requireTool("ip")
     reactor.spawnProcess(watched, ip, [ip, "netns", "exec", namespace] + argv,
-                         env=dict(os.environ, **(env or {})))
+                         env=dict(os.environ, **(env or {})), path=path)
 
     def stop() -> Deferred[None]:
         if watched.ended.called:

@@ -13,6 +13,8 @@ srst's VICI service and show commands build on.
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 
 from twisted.trial.unittest import TestCase
@@ -27,10 +29,11 @@ from tests.ipsechelpers import (
     loadTunnel,
     makeNamespaces,
     requireIpsec,
+    spawnIn,
     startCharons,
     udpEcho,
 )
-from tests.routerhelpers import bounded
+from tests.routerhelpers import ROOT, bounded, routerYaml, stateDirectory
 
 PAYLOAD = "RSIP restart-method graceful plaintext-marker-7f3a"
 
@@ -154,3 +157,72 @@ class TunnelTests(TestCase):
         self.assertLess(took, 5)
         self.assertEqual(await listSas(router), {})
         self.assertFalse(router.process.ended.called)
+
+
+GATEWAY = f"""
+voice-ports:
+  1/0/0: {{signal: fxs-loop-start}}
+dial-peers:
+  - {{tag: 81234, type: pots, destination-pattern: "81234", port: 1/0/0, application: mgcpapp}}
+mgcp:
+  bind: {{host: {ROUTER_ADDRESS}, port: 2427}}
+  call-agent: {{host: {CALLMANAGER_ADDRESS}, port: 2727}}
+"""
+
+
+class MgcpThroughTunnelTests(TestCase):
+    """
+    srst's MGCP gateway in the router's namespace and C{srst-ccm mgcp agent}
+    in CallManager's talk through the tunnel: on the veth there is only ESP.
+    """
+
+    def setUp(self) -> None:
+        requireIpsec()
+
+    @bounded(timeout=30)
+    async def test_mgcpEncrypted(self) -> None:
+        """
+        With the tunnel up, the gateway (C{twistd -n srst}, C{mgcp.bind} on
+        the router's veth address, C{call-agent} CallManager's) restarts
+        towards the call agent, which audits and arms its line; every one of
+        those datagrams crosses the veth as ESP: no MGCP in clear, no
+        command verb in the capture, and the SA counts the packets.
+        """
+        pair = await makeNamespaces(self)
+        router, callManager = await startCharons(self, pair)
+        await loadTunnel(router, ROUTER_ADDRESS, CALLMANAGER_ADDRESS)
+        await loadTunnel(callManager, CALLMANAGER_ADDRESS, ROUTER_ADDRESS)
+        ok, lines = await initiate(router)
+        self.assertTrue(ok, "\n".join(lines))
+        tap = await capture(self, pair.callManager, CALLMANAGER_INTERFACE)
+
+        python = [sys.executable, "-c"]
+        agent = spawnIn(self, pair.callManager,
+                        python + ["from srst.tools.ccm import main; main()", "mgcp", "agent",
+                                  "--listen", f"{CALLMANAGER_ADDRESS}:2727", "--domain", "branch-router",
+                                  "--line", "81234=1/0/0"],
+                        "srst-ccm mgcp agent", env={"PYTHONPATH": ROOT})
+        await agent.waitFor(f"listening on {CALLMANAGER_ADDRESS}:2727".encode())
+
+        stateDir = stateDirectory(self)
+        configPath = os.path.join(stateDir, "router.yaml")
+        with open(configPath, "w") as f:
+            f.write(routerYaml(stateDir, extra=GATEWAY))
+        gateway = spawnIn(self, pair.router,
+                          python + ["from twisted.scripts.twistd import run; run()", "-n", "--pidfile=",
+                                    "srst", "--config", configPath],
+                          "srst router", env={"PYTHONPATH": ROOT}, path=stateDir)
+        await gateway.waitFor(b" ready: ")
+        await agent.waitFor(b"registered 81234 1 of 1 endpoints armed")
+        self.assertIn("restart 81234 *@branch-router", agent.text())
+
+        await tap.process.waitFor(f"{CALLMANAGER_ADDRESS} {ROUTER_ADDRESS} ESP".encode())
+        wire = await tap.stop()
+        for clear in (b"RSIP", b"AUEP", b"RQNT", b"MGCP 0.1", b"branch-router"):
+            self.assertFalse(clear in wire, f"{clear!r} in clear on CallManager's veth")
+        self.assertEqual(await tap.decode("-Y", "mgcp || udp.port == 2427 || udp.port == 2727"), [])
+        esp = await tap.decode("-Y", "esp", "-T", "fields", "-e", "ip.src")
+        self.assertEqual(set(esp), {ROUTER_ADDRESS, CALLMANAGER_ADDRESS})
+        [child] = (await listSas(router))["cm"]["child-sas"].values()
+        self.assertGreaterEqual(int(child["packets-out"]), 2)
+        self.assertGreaterEqual(int(child["packets-in"]), 2)
