@@ -59,6 +59,35 @@ What this machine taught (strongSwan 5.9.8, Debian packages):
     sum of C{retransmit_base} powers: with 0.5 s, 1.4 and two retries,
     about 2.2 s, then "giving up after 2 retransmits".
 
+  - charon needs more than a handful of worker threads with these plugins:
+    libipsec, kernel-netlink, the sockets and vici each keep one busy, and
+    with C{charon.threads = 8} VICI connections were accepted but never
+    answered.  The default (16) is kept.
+  - Every child (charon, tshark, the echo sockets, a router) is started
+    with C{ip netns exec}, which execs it, so the pid the test holds is the
+    program's own and signals reach it; charon additionally runs under
+    C{setpriv --pdeathsig KILL}, so a test run that is killed outright
+    leaves no charon behind (its namespaces, C{srst-<pid>-<n>-a}/C{-b}, do
+    stay then: C{ip netns delete} them).
+  - tshark prints a packet only once libpcap hands it over (blocks, up to a
+    second late), and packets still in the kernel's buffer when it is
+    stopped are lost: L{Capture} prints each packet's addresses and
+    protocol as it arrives and a test waits for the one it expects.
+
+Running srst across the tunnel (L{tests.test_ipsec_tunnel.MgcpThroughTunnelTests}):
+the router is C{ip netns exec A python -c "from twisted.scripts.twistd
+import run; run()" -n --pidfile= srst --config router.yaml} (as
+L{tests.routerhelpers.spawnRouter} runs it, with C{PYTHONPATH} the checkout
+and the state directory as working directory) with C{mgcp.bind} on
+L{ROUTER_ADDRESS} port 2427 and C{mgcp.call-agent} L{CALLMANAGER_ADDRESS}
+port 2727; its other listeners stay on 127.0.0.1, which is the namespace's
+own C{lo}.  The call agent is C{ip netns exec B python -c "from
+srst.tools.ccm import main; main()" mgcp agent --listen 10.213.0.2:2727
+--domain branch-router --line 81234=1/0/0}; it prints C{registered 81234 1
+of 1 endpoints armed} once the gateway's RSIP, its AUEP and RQNT went
+through the tunnel.  srst's own charon would be started the same way as
+L{startCharon} does, with srst's VICI socket path in the strongswan.conf.
+
 VICI is used through the C{vici} package (the one matching Debian's
 strongSwan), whose calls block: each runs in the reactor's thread pool
 (L{Charon.call}), on its own connection.
@@ -146,6 +175,7 @@ def requireIpsec() -> None:
     requireTool("unshare")
     requireTool("tshark")
     requireFile(CHARON, "strongSwan's charon")
+    requireFile("/dev/net/tun", "the TUN device kernel-libipsec needs")
     for plugin in ("kernel-libipsec", "vici"):
         requireFile(f"/usr/lib/ipsec/plugins/libstrongswan-{plugin}.so", f"strongSwan's {plugin} plugin")
     if importlib.util.find_spec("vici") is None:
