@@ -98,7 +98,7 @@ from srst.ports.service import VoicePortService
 from srst.sccp.callcontrol import SccpCallControl
 from srst.sccp.commands import registerOffhookCommand, registerSccpCommands
 from srst.sccp.factory import SkinnyFactory
-from srst.web.operator import OPERATOR_PATH, OperatorPage
+from srst.web.operator import OPERATOR_PATH, OperatorPage, streamLimit
 from srst.sccp.limits import ConnectionCaps, ConnectionLimitFactory, ConnectionLimits, fitConnectionCaps
 from srst.sccp.mediaconfig import ConferenceConfig, MohConfig
 from srst.sccp.registry import EphoneRegistry, ReservationService
@@ -573,8 +573,10 @@ class RouterService(MultiService):
             if self.scep is not None:
                 self.httpSite.add(SCEP_PATH.decode("ascii"),
                                   ScepResource(self.scep, runInThread, self.httpSite.logLimiter))
-            self.httpSite.add(OPERATOR_PATH, OperatorPage(self.commands, reactor, config.httpServer.operatorPassword,
-                                                          base=OPERATOR_PATH, logLimiter=self.httpSite.logLimiter))
+            self.httpSite.add(OPERATOR_PATH, OperatorPage(self.commands, reactor, web.operatorPassword,
+                                                          base=OPERATOR_PATH,
+                                                          maxStreams=streamLimit(web.maxConnections),
+                                                          logLimiter=self.httpSite.logLimiter))
             listener = TCPListenerService("http", reactor, config.httpServer.address, config.httpServer.port,
                                           self.policed(self.httpSite.factory))
             listener.setServiceParent(self)

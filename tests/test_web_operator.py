@@ -13,7 +13,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 from twisted.internet import reactor
-from twisted.internet.defer import Deferred
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.protocol import Protocol
 from twisted.internet.task import Clock
 from twisted.logger import formatEvent, globalLogPublisher
@@ -25,12 +29,15 @@ from twisted.web.client import FileBodyProducer
 from io import BytesIO
 
 from srst.config import loadString
+from srst.http.site import HttpSite
 from srst.pki.ca import RequestState
 from srst.service import RouterService, utcNow
 from srst.web import operator
-from srst.web.operator import SESSION_SECONDS, Sessions
+from srst.web.operator import SESSION_SECONDS, OperatorPage, Sessions
 from tests.cdphelpers import startChromium
 from tests.phonehelpers import registeredPhone
+from tests.pkihelpers import writePem
+from tests.test_sccp_integration import PHONE_CA
 from tests.routerhelpers import bounded, freePort, routerYaml, stateDirectory, synchronously, within
 
 PASSWORD = "s3cret operator words"
@@ -48,25 +55,39 @@ PHONE_MAC = "100011110007"
 DOTTED_MAC = "1000.1111.0007"
 
 
-def startManualRouter(testCase: Any, password: str | None = PASSWORD) -> tuple[RouterService, str]:
+def startManualRouter(testCase: Any, password: str | None = PASSWORD, http: str = "", grant: str = "manual",
+                      capf: bool = False) -> tuple[RouterService, str]:
     """
     Start a router whose certificate server grants by hand (so the router's
     own enrollment request waits, pending, for the operator), with
     C{http-server:} on 127.0.0.1 and, unless C{password} is L{None}, an
     operator password file.
 
+    @param http: more C{http-server:} settings (C{"max-connections: 4"}).
+    @param grant: the certificate server's grant mode.
+    @param capf: trust L{PHONE_CA}'s LSCs (for phones registering over TLS).
+
     @return: the running service (not ready: its request is pending) and
         the page's URL.
     """
     stateDir = stateDirectory(testCase)
     port = freePort()
-    http = f"http-server: {{address: 127.0.0.1, port: {port}"
+    http = f"http-server: {{address: 127.0.0.1, port: {port}" + (f", {http}" if http else "")
     if password is not None:
         passwordFile = os.path.join(stateDir, "operator-password")
         with open(passwordFile, "w") as f:
             f.write(password + "\n")
         http += f", operator: {{password-file: {passwordFile}}}"
-    config = loadString(routerYaml(stateDir, grant="manual", extra=http + "}\n" + CMF), "test-router.yaml")
+    cmf = CMF
+    if capf:
+        cmf = CMF.replace("  port: 0\n", "  port: 0\n  secure-port: 0\n  trustpoint: srstca\n"
+                                        "  phone-trustpoints: [capf]\n")
+    yamlText = routerYaml(stateDir, grant=grant, extra=http + "}\n" + cmf)
+    if capf:
+        capfFile = writePem(stateDir, "capf.pem", PHONE_CA.certificate)
+        yamlText = yamlText.replace('"7970": {certificates:',
+                                    f'capf: {{certificates: [{capfFile}]}}\n    "7970": {{certificates:')
+    config = loadString(yamlText, "test-router.yaml")
     service = RouterService(config, reactor, now=utcNow, runInThread=synchronously,
                             callFromThread=reactor.callFromThread)
     service.startService()
@@ -74,8 +95,61 @@ def startManualRouter(testCase: Any, password: str | None = PASSWORD) -> tuple[R
     return service, f"http://127.0.0.1:{port}/operator"
 
 
-def request(method: bytes, url: str, cookie: bytes | None = None,
-            form: dict[str, str] | None = None) -> Deferred[tuple[Any, bytes]]:
+def serveClockPage(testCase: Any, service: RouterService, clock: Clock,
+                   maxStreams: int = 8) -> tuple[OperatorPage, str]:
+    """
+    Serve an operator page of C{service}'s commands whose refresh, sessions
+    and login blocks run on C{clock}, on a site of its own on 127.0.0.1.
+
+    @return: the page and its URL.
+    """
+    site = HttpSite(reactor, maxConnections=16)
+    page = OperatorPage(service.commands, clock, PASSWORD, maxStreams=maxStreams, logLimiter=site.logLimiter)
+    site.add(operator.OPERATOR_PATH, page)
+    port = reactor.listenTCP(0, site.factory, interface="127.0.0.1")
+    testCase.addCleanup(port.stopListening)
+    return page, f"http://127.0.0.1:{port.getHost().port}/operator"
+
+
+@bounded
+def login(url: str) -> Any:
+    """
+    Log in on the page at C{url}.
+
+    @return: a L{Deferred} firing with the C{Set-Cookie} header, the
+        C{Cookie} to send and the session's CSRF token.
+    """
+    response, body = yield request(b"POST", url + "/login", form={"password": PASSWORD})
+    assert response.code == 303, body
+    cookie = response.headers.getRawHeaders(b"Set-Cookie")[0]
+    _, page = yield request(b"GET", url, cookie=cookie.split(b";")[0])
+    csrf = re.search(rb'name="csrf" value="([^"]+)"', page).group(1).decode("ascii")
+    return cookie, cookie.split(b";")[0], csrf
+
+
+@bounded
+def openEvents(testCase: Any, url: str, cookie: bytes | None = None) -> Any:
+    """
+    Open the event stream of the page at C{url} (closed after the test).
+
+    @return: a L{Deferred} firing with the response and, for a stream, its
+        L{_Events} reader (else the response's body).
+    """
+    headers = Headers()
+    if cookie is not None:
+        headers.addRawHeader(b"Cookie", cookie)
+    response = yield Agent(reactor).request(b"GET", (url + "/events").encode("ascii"), headers)
+    if response.code != 200:
+        body = yield readBody(response)
+        return response, body
+    events = _Events()
+    response.deliverBody(events)
+    testCase.addCleanup(lambda: events.transport.stopProducing())
+    return response, events
+
+
+def request(method: bytes, url: str, cookie: bytes | None = None, form: dict[str, str] | None = None,
+            bindAddress: tuple[str, int] | None = None) -> Deferred[tuple[Any, bytes]]:
     """
     One request with Twisted's HTTP client (redirects not followed).
 
@@ -88,7 +162,7 @@ def request(method: bytes, url: str, cookie: bytes | None = None,
     if form is not None:
         headers.addRawHeader(b"Content-Type", b"application/x-www-form-urlencoded")
         body = FileBodyProducer(BytesIO(urlencode(form).encode("ascii")))
-    d = Agent(reactor).request(method, url.encode("ascii"), headers, body)
+    d = Agent(reactor, bindAddress=bindAddress).request(method, url.encode("ascii"), headers, body)
     return d.addCallback(lambda response: readBody(response).addCallback(lambda data: (response, data)))
 
 
@@ -117,6 +191,7 @@ class _Events(Protocol):
         self.buffer = b""
         self.waiters: list[tuple[str, Deferred[str]]] = []
         self.seen: list[str] = []
+        self.raw: list[str] = []
 
     def dataReceived(self, data: bytes) -> None:
         self.buffer += data
@@ -125,6 +200,7 @@ class _Events(Protocol):
             lines = raw.decode("utf-8").split("\n")
             if "event: live" not in lines:
                 continue
+            self.raw.append(raw.decode("utf-8"))
             text = "\n".join(line[len("data: "):] for line in lines if line.startswith("data: "))
             self.seen.append(text)
             for waiter in [w for w in self.waiters if w[0] in text]:
@@ -177,14 +253,8 @@ class OperatorPageHttpTests(TestCase):
 
     timeout = 30
 
-    @bounded
     def login(self, url):
-        response, body = yield request(b"POST", url + "/login", form={"password": PASSWORD})
-        self.assertEqual(response.code, 303, body)
-        cookie = response.headers.getRawHeaders(b"Set-Cookie")[0]
-        _, page = yield request(b"GET", url, cookie=cookie.split(b";")[0])
-        csrf = re.search(rb'name="csrf" value="([^"]+)"', page).group(1).decode("ascii")
-        return cookie, cookie.split(b";")[0], csrf
+        return login(url)
 
     @bounded
     def test_readOnlyWithoutPassword(self):
@@ -304,6 +374,151 @@ class OperatorPageHttpTests(TestCase):
         fragment = yield events.next(DOTTED_MAC)
         row = re.search(r'<tr class="phone" data-mac="1000.1111.0007">(.*?)</tr>', fragment, re.S).group(1)
         self.assertEqual(re.findall(r"<td[^>]*>([^<]*)", row), ["1", DOTTED_MAC, "", "2000", "idle", "127.0.0.1"])
+
+
+TLS_PHONE_MAC = "100011110008"
+
+
+class OperatorPageHardeningTests(TestCase):
+    """
+    The page against what a peer can do to it: stream and password floods,
+    hostile certificate subjects; and its secure lock.
+    """
+
+    timeout = 30
+
+    @bounded
+    def test_streamsLeaveRoomForOtherPaths(self):
+        """
+        With C{max-connections: 4} at most two event streams are open at
+        once: one more is answered 503 with the reason (and logged) while
+        C{/metrics} is still served.
+        """
+        log = capturedLog(self)
+        service, url = startManualRouter(self, http="max-connections: 4")
+        for _ in range(operator.streamLimit(4)):
+            response, events = yield openEvents(self, url)
+            self.assertEqual(response.code, 200)
+            yield events.next("CN=branch-router")
+        response, body = yield openEvents(self, url)
+        reason = (b"too many event streams open (2, to leave room for the site's other paths within"
+                  b" http-server.max-connections)")
+        self.assertEqual((response.code, body), (503, b"503 Service Unavailable: " + reason + b"\n"))
+        self.assertEqual(log[-1], "operator page: 127.0.0.1 event stream refused: " + reason.decode())
+        response, body = yield request(b"GET", url.replace("/operator", "/metrics"))
+        self.assertEqual(response.code, 200)
+        self.assertIn(b"srst_phones_registered", body)
+
+    @bounded
+    def test_loginBlockedAfterFailures(self):
+        """
+        Five wrong passwords from one address within 60 s block its logins
+        for 60 s (IOS C{login block-for 60 attempts 5 within 60}): even the
+        right password is answered 429 with the reason and C{Retry-After},
+        the block is logged once; another address can still log in, and
+        once the minute is over the blocked one can too.
+        """
+        log = capturedLog(self)
+        service, _ = startManualRouter(self)
+        clock = Clock()
+        _, url = serveClockPage(self, service, clock)
+        for _ in range(operator.LOGIN_ATTEMPTS):
+            clock.advance(10)
+            response, body = yield request(b"POST", url + "/login", form={"password": "guess"})
+            self.assertEqual((response.code, body), (403, b"403 Forbidden: wrong password\n"))
+        response, body = yield request(b"POST", url + "/login", form={"password": PASSWORD})
+        self.assertEqual((response.code, body), (429, b"429 Too Many Requests: login blocked for 60 s after 5 failed"
+                                                      b" attempts within 60 s (login block-for)\n"))
+        self.assertEqual(response.headers.getRawHeaders(b"Retry-After"), [b"60"])
+        self.assertIsNone(response.headers.getRawHeaders(b"Set-Cookie"))
+        self.assertEqual([line for line in log if "blocked from logging in" in line],
+                         ["operator page: 127.0.0.1 blocked from logging in for 60 s: 5 failed attempts within 60 s"
+                          " (login block-for)"])
+        response, _ = yield request(b"POST", url + "/login", form={"password": PASSWORD},
+                                    bindAddress=("127.0.0.2", 0))
+        self.assertEqual(response.code, 303)
+        clock.advance(59.5)
+        response, _ = yield request(b"POST", url + "/login", form={"password": PASSWORD})
+        self.assertEqual((response.code, response.headers.getRawHeaders(b"Retry-After")), (429, [b"1"]))
+        clock.advance(0.5)
+        response, _ = yield request(b"POST", url + "/login", form={"password": PASSWORD})
+        self.assertEqual(response.code, 303)
+
+    @bounded
+    def test_oneRenderPerViewPerTick(self):
+        """
+        However many streams are open, a refresh renders the fragment once
+        per view (anonymous, logged in); each logged-in stream still gets
+        its own session's CSRF token, an anonymous one none.
+        """
+        service, _ = startManualRouter(self)
+        clock = Clock()
+        page, url = serveClockPage(self, service, clock)
+        sessions = []
+        for _ in range(2):
+            _, cookie, csrf = yield login(url)
+            sessions.append((cookie, csrf))
+        streams = []
+        for cookie in [None, None, None] + [cookie for cookie, _ in sessions]:
+            _, events = yield openEvents(self, url, cookie)
+            streams.append(events)
+        renders = []
+        renderLive = page.renderLive
+
+        def counting(facts, session):
+            renders.append(session)
+            return renderLive(facts, session)
+
+        page.renderLive = counting
+        clock.advance(operator.INTERVAL)
+        fragments = yield gatherResults([events.next("CN=branch-router") for events in streams])
+        self.assertEqual(len(renders), 2)
+        for fragment in fragments[:3]:
+            self.assertNotIn('name="csrf"', fragment)
+            self.assertNotIn("Grant", fragment)
+        for fragment, (_, csrf) in zip(fragments[3:], sessions):
+            self.assertEqual(set(re.findall(r'name="csrf" value="([^"]+)"', fragment)), {csrf})
+
+    @bounded
+    def test_hostileSubjectEscapedAndFramed(self):
+        """
+        A pending request whose subject holds HTML and a carriage return is
+        shown escaped, and on the event stream every line of the fragment
+        (split as an event stream reader splits: CR, LF, CRLF) is a
+        C{data:} line.
+        """
+        service, url = startManualRouter(self)
+        key = ec.generate_private_key(ec.SECP256R1())
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "<b>x</b>\revent: forged")])
+        csr = x509.CertificateSigningRequestBuilder().subject_name(subject).sign(key, hashes.SHA256())
+        self.assertEqual(service.certificateServer.submit(csr).requestId, 2)
+        _, page = yield request(b"GET", url)
+        self.assertIn(b"CN=\\&lt;b\\&gt;x\\&lt;/b\\&gt;", page)
+        self.assertNotIn(b"<b>x</b>", page)
+        _, events = yield openEvents(self, url)
+        yield events.next("&lt;b")
+        lines = events.raw[-1].splitlines()
+        self.assertEqual(lines[0], "event: live")
+        self.assertEqual([line for line in lines[1:] if not line.startswith("data: ")], [])
+        self.assertTrue([line for line in lines if line.startswith("data: event: forged</td>")], lines)
+
+    @bounded
+    def test_secureLockForTlsPhone(self):
+        """
+        A phone registered over TLS with its LSC shows the lock ("secure");
+        a phone registered in the clear does not.
+        """
+        service, url = startManualRouter(self, grant="auto", capf=True)
+        yield within(service.whenReady(), "the router to be ready")
+        yield registeredPhone(self, service, TLS_PHONE_MAC, tls=True, media=False)
+        yield registeredPhone(self, service, PHONE_MAC, tls=False, media=False)
+        _, page = yield request(b"GET", url)
+        cells = dict(re.findall(r'<tr class="phone" data-mac="([^"]+)">.*?<td data-label="secure">(.*?)</td>',
+                                page.decode("utf-8"), re.S))
+        self.assertEqual(cells, {
+            "1000.1111.0008": '<span class="lock" title="authenticated and encrypted">&#x1F512; secure</span>',
+            DOTTED_MAC: '<span title="not secure">&#x2014;</span>',
+        })
 
 
 WAIT_FOR = """

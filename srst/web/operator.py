@@ -13,13 +13,18 @@ templates.
 Live updates are server-sent events: C{GET /operator/events} is a stream on
 which the fragment inside C{<main id="live">} is sent again whenever it
 changes (the commands are run every C{interval} seconds while at least one
-stream is open); a small script puts it in place, without reloading.
+stream is open); a small script puts it in place, without reloading.  The
+fragment is rendered once per look for every anonymous stream and once for
+every logged-in one (each session's CSRF token put in after); streams are
+capped below the site's C{max-connections} (L{streamLimit}) so that its
+other paths always have a connection left.
 
 Actions (grant / reject a pending enrollment request) need the operator
 password of C{http-server.operator.password-file}: C{POST /operator/login}
 opens a session (an C{HttpOnly}, C{SameSite=Strict} cookie) with its own
 CSRF token, which every action form carries and which is checked in
-constant time.  Without a password configured the page is read-only and
+constant time.  Failed logins block their address for a while
+(L{LoginBlock}, IOS C{login block-for}): C{429}.  Without a password configured the page is read-only and
 every action is refused.  A refused action is answered C{403} with the
 reason and logged (namespace C{srst.web}).
 """
@@ -31,7 +36,10 @@ import secrets
 from typing import Any
 
 from attrs import define
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+import math
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
 from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import Deferred, gatherResults, maybeDeferred, succeed
 from twisted.internet.interfaces import IReactorTime
@@ -56,8 +64,22 @@ SESSION_SECONDS = 3600.0
 MAX_SESSIONS = 16
 """Sessions kept at once; a new login beyond it ends the oldest."""
 
-MAX_STREAMS = 32
-"""Event streams open at once; one more is answered 503."""
+STREAM_HEADROOM = 2
+"""Connections of the HTTP site's C{max-connections} event streams leave to
+the other paths (C{/metrics}, the CRL, SCEP, the page itself)."""
+
+LOGIN_ATTEMPTS = 5
+"""Failed logins from one address within L{LOGIN_WITHIN} that block it (IOS
+C{login block-for 60 attempts 5 within 60})."""
+
+LOGIN_WITHIN = 60.0
+"""Seconds over which failed logins are counted."""
+
+LOGIN_BLOCK_FOR = 60.0
+"""Seconds an address is blocked from logging in after too many failures."""
+
+MAX_LOGIN_CLIENTS = 1024
+"""Addresses whose failed logins are remembered at once (the oldest go)."""
 
 INTERVAL = 2.0
 """Seconds between two looks at the commands while a stream is open."""
@@ -150,9 +172,73 @@ class Sessions:
             del self._sessions[key]
 
 
+def streamLimit(maxConnections: int) -> int:
+    """
+    @param maxConnections: the HTTP site's C{max-connections}.
+    @return: the event streams open at once: L{STREAM_HEADROOM} fewer, so
+        the site's other paths always have room, but at least one.
+    """
+    return max(1, maxConnections - STREAM_HEADROOM)
+
+
+class LoginBlock:
+    """
+    Failed logins per client address, on the clock: L{LOGIN_ATTEMPTS}
+    failures within L{LOGIN_WITHIN} seconds block the address for
+    L{LOGIN_BLOCK_FOR} seconds (IOS C{login block-for}, per address).
+    """
+
+    def __init__(self, clock: IReactorTime) -> None:
+        self._clock = clock
+        self._failures: dict[str, list[float]] = {}
+        self._blocked: dict[str, float] = {}
+
+    def blockedFor(self, client: str) -> float | None:
+        """
+        @return: the seconds C{client} is still blocked for, or L{None}.
+        """
+        until = self._blocked.get(client)
+        if until is None:
+            return None
+        remaining = until - self._clock.seconds()
+        if remaining <= 0:
+            del self._blocked[client]
+            return None
+        return remaining
+
+    def failed(self, client: str) -> bool:
+        """
+        Count a failed login from C{client}.
+
+        @return: whether it blocks C{client} now.
+        """
+        now = self._clock.seconds()
+        recent = [t for t in self._failures.pop(client, []) if t > now - LOGIN_WITHIN] + [now]
+        if len(recent) >= LOGIN_ATTEMPTS:
+            self._blocked.pop(client, None)
+            self._blocked[client] = now + LOGIN_BLOCK_FOR
+            _bound(self._blocked)
+            return True
+        self._failures[client] = recent
+        _bound(self._failures)
+        return False
+
+    def succeeded(self, client: str) -> None:
+        """
+        Forget C{client}'s failures.
+        """
+        self._failures.pop(client, None)
+
+
+def _bound(entries: dict[str, Any]) -> None:
+    while len(entries) > MAX_LOGIN_CLIENTS:
+        del entries[next(iter(entries))]
+
+
 def _environment() -> Environment:
-    return Environment(loader=PackageLoader("srst.web", "templates"),
-                       autoescape=select_autoescape(default=True, default_for_string=True),
+    # Peer-controlled text (request subjects, phone details) reaches every
+    # template: escaping is on for all of them, whatever their names.
+    return Environment(loader=PackageLoader("srst.web", "templates"), autoescape=True,
                        undefined=StrictUndefined, keep_trailing_newline=True)
 
 
@@ -160,6 +246,31 @@ class _Refused(Exception):
     """
     An action refused: C{403} with the reason.
     """
+
+
+class _Blocked(Exception):
+    """
+    A login from a blocked address: C{429} with the reason and the seconds
+    left (C{Retry-After}).
+    """
+
+    def __init__(self, reason: str, retryAfter: int) -> None:
+        Exception.__init__(self, reason)
+        self.retryAfter = retryAfter
+
+
+_CSRF_SLOT = Markup("<csrf-token/>")
+"""What the shared logged-in fragment holds where each session's CSRF token
+goes (peer text is escaped, so only the template can produce it)."""
+
+
+@define
+class _View:
+    """
+    The logged-in view shared by every session's stream.
+    """
+
+    csrf: Markup = _CSRF_SLOT
 
 
 @define
@@ -199,7 +310,8 @@ class OperatorPage(Resource):
     isLeaf = True
 
     def __init__(self, commands: CommandTable, clock: IReactorTime, password: str | None, *,
-                 base: str = OPERATOR_PATH, interval: float | None = None, logLimiter: LogLimiter) -> None:
+                 base: str = OPERATOR_PATH, interval: float | None = None, maxStreams: int,
+                 logLimiter: LogLimiter) -> None:
         """
         @param commands: the router's admin commands.
         @param clock: runs the refresh and the sessions' lifetimes.
@@ -208,6 +320,8 @@ class OperatorPage(Resource):
         @param base: the path the page is served at.
         @param interval: seconds between two looks while a stream is open
             (L{None}: L{INTERVAL}).
+        @param maxStreams: event streams open at once (L{streamLimit} of
+            the site's C{max-connections}); one more is answered C{503}.
         @param logLimiter: limits the log lines about refused actions.
         """
         Resource.__init__(self)
@@ -216,6 +330,8 @@ class OperatorPage(Resource):
         self._password = password
         self._base = base
         self._sessions = Sessions(clock)
+        self._loginBlock = LoginBlock(clock)
+        self._maxStreams = maxStreams
         self._streams: list[_Stream] = []
         self._refresh = LoopingCall(self._tick)
         self._refresh.clock = clock
@@ -286,7 +402,7 @@ class OperatorPage(Resource):
     def _context(self, facts: dict[str, Any], session: Session | None) -> dict[str, Any]:
         return dict(facts, base=self._base, session=session, writable=self._password is not None)
 
-    def renderLive(self, facts: dict[str, Any], session: Session | None) -> str:
+    def renderLive(self, facts: dict[str, Any], session: Session | _View | None) -> str:
         """
         @return: the live fragment for C{session}'s view of C{facts}.
         """
@@ -318,6 +434,9 @@ class OperatorPage(Resource):
                 return self._action(request, segment)
             except _Refused as refused:
                 return self._refuse(request, segment, str(refused))
+            except _Blocked as blocked:
+                request.setHeader(b"Retry-After", str(blocked.retryAfter).encode("ascii"))
+                return self._refuse(request, segment, str(blocked), 429, "Too Many Requests")
         return self._notFound(request)
 
     def _notFound(self, request: server.Request) -> bytes:
@@ -371,10 +490,16 @@ class OperatorPage(Resource):
     # -- events --
 
     def _events(self, request: server.Request) -> bytes | int:
-        if len(self._streams) >= MAX_STREAMS:
+        if len(self._streams) >= self._maxStreams:
+            reason = (f"too many event streams open ({self._maxStreams}, to leave room for the site's other"
+                      f" paths within http-server.max-connections)")
+            client = _client(request)
+            self._logLimiter.warn(_log, client, "refused operator event streams",
+                                  "operator page: {client} event stream refused: {reason}",
+                                  client=client, reason=reason)
             request.setResponseCode(503)
             request.setHeader(b"Content-Type", b"text/plain; charset=utf-8")
-            return b"503 Service Unavailable: too many event streams open\n"
+            return f"503 Service Unavailable: {reason}\n".encode("utf-8")
         request.setHeader(b"Content-Type", b"text/event-stream; charset=utf-8")
         request.write(f"retry: {int(self._interval * 1000)}\n\n".encode("ascii"))
         stream = _Stream(request, self._session(request))
@@ -395,12 +520,23 @@ class OperatorPage(Resource):
         self._looking = True
 
         def send(facts: dict[str, Any]) -> None:
+            # One render per view (anonymous, logged in) per tick, whatever
+            # the number of streams; a session's CSRF token goes in after.
+            fragments: dict[bool, str] = {}
             for stream in list(self._streams):
-                fragment = self.renderLive(facts, stream.session)
+                loggedIn = stream.session is not None
+                if loggedIn not in fragments:
+                    fragments[loggedIn] = self.renderLive(facts, _View() if loggedIn else None)
+                fragment = fragments[loggedIn]
                 if fragment == stream.last:
                     continue
                 stream.last = fragment
-                lines = "".join(f"data: {line}\n" for line in fragment.split("\n"))
+                if stream.session is not None:
+                    fragment = fragment.replace(_CSRF_SLOT, stream.session.csrf)
+                # Split as an event stream reader does (CR, LF or CRLF all
+                # end a line), so that no line of the fragment escapes its
+                # "data:" prefix.
+                lines = "".join(f"data: {line}\n" for line in fragment.splitlines())
                 stream.request.write(f"event: live\n{lines}\n".encode("utf-8"))
 
         def done(result: object) -> None:
@@ -423,9 +559,21 @@ class OperatorPage(Resource):
             raise _Refused("the page is read-only: no operator password is configured"
                            " (http-server.operator.password-file)")
         if action == b"login":
+            client = _client(request)
+            blocked = self._loginBlock.blockedFor(client)
+            if blocked is not None:
+                raise _Blocked(f"login blocked for {LOGIN_BLOCK_FOR:.0f} s after {LOGIN_ATTEMPTS} failed attempts"
+                               f" within {LOGIN_WITHIN:.0f} s (login block-for)", math.ceil(blocked))
             given = self._field(request, b"password")
             if not hmac.compare_digest(given.encode("utf-8"), self._password.encode("utf-8")):
+                if self._loginBlock.failed(client):
+                    self._logLimiter.warn(_log, client, "operator login blocks",
+                                          "operator page: {client} blocked from logging in for {seconds:.0f} s:"
+                                          " {attempts} failed attempts within {within:.0f} s (login block-for)",
+                                          client=client, seconds=LOGIN_BLOCK_FOR, attempts=LOGIN_ATTEMPTS,
+                                          within=LOGIN_WITHIN)
                 raise _Refused("wrong password")
+            self._loginBlock.succeeded(client)
             session = self._sessions.open()
             request.addCookie(COOKIE, session.key.encode("ascii"), path=self._base.encode("ascii"),
                               httpOnly=True, sameSite="strict")
@@ -460,14 +608,15 @@ class OperatorPage(Resource):
         request.setHeader(b"Location", self._base.encode("ascii"))
         return b""
 
-    def _refuse(self, request: server.Request, action: bytes, reason: str) -> bytes:
+    def _refuse(self, request: server.Request, action: bytes, reason: str, code: int = 403,
+                phrase: str = "Forbidden") -> bytes:
         client = _client(request)
         self._logLimiter.warn(_log, client, "refused operator actions",
                               "operator page: {client} {action} refused: {reason}",
                               client=client, action=action.decode("ascii"), reason=reason)
-        request.setResponseCode(403)
+        request.setResponseCode(code)
         request.setHeader(b"Content-Type", b"text/plain; charset=utf-8")
-        return f"403 Forbidden: {reason}\n".encode("utf-8")
+        return f"{code} {phrase}: {reason}\n".encode("utf-8")
 
 
 def _client(request: server.Request) -> str:
