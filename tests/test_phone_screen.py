@@ -239,8 +239,9 @@ class TerminalPhoneTests(TestCase):
         self.assertIsNotNone(newCall, softkeys)
 
         yield pane.keys("o")
-        screen = yield within(pane.whenShows("call:   off hook (dial tone)"), "dial tone")
-        self.assertIn("prompt: Enter Number", screen)
+        # The router sends the call state, then the prompt: wait for the later one.
+        screen = yield within(pane.whenShows("prompt: Enter Number"), "dial tone")
+        self.assertIn("call:   off hook (dial tone)", screen)
         yield pane.keys("3", "0", "0", "2")
         screen = yield within(pane.whenShows("connected to 3002 (Bob)"), "connected")
         yield within(pane.whenShows("call:   connected"), "connected state")
