@@ -339,3 +339,67 @@ class ProblemTests(SynchronousTestCase):
         """
         section = crypto(isakmp={"keys": [{"address": "10.1.1.13", "key": "secret ", "key-file": "x"}]})
         self.assertNotIn("secret", "\n".join(problemsOf(self, document(section))))
+
+
+class DeploymentTests(SynchronousTestCase):
+    """
+    The shipped files meet: router.yaml's commented crypto section loads
+    and names the VICI socket etc/strongswan.conf gives charon, which
+    etc/supervisord.conf starts before srst.
+    """
+
+    def setUp(self) -> None:
+        from tests.routerhelpers import ROOT
+
+        self.root = ROOT
+        self.directory = os.path.abspath(self.mktemp())
+        os.makedirs(self.directory)
+        cwd = os.getcwd()
+        os.chdir(ROOT)
+        self.addCleanup(os.chdir, cwd)
+
+    def test_routerYamlCryptoComment(self) -> None:
+        """
+        etc/router.yaml starts without crypto; its commented seed lines,
+        uncommented, load into the seed's crypto map with a modern transform
+        set, on the socket etc/strongswan.conf names.
+        """
+        import re
+
+        from srst.config import load
+        from srst.ipsec.plan import connectionsFor
+
+        path = os.path.join("etc", "router.yaml")
+        self.assertIsNone(load(path).crypto)
+        with open(path) as f:
+            text = f.read()
+        text = text.replace("  # 116: [", "  116: [")
+        text = re.sub(r"^# (crypto:\n(?:#   .*\n)+)", lambda m: m.group(1).replace("\n#   ", "\n  "), text,
+                      flags=re.M)
+        loaded = os.path.join(self.directory, "router.yaml")
+        with open(loaded, "w") as f:
+            f.write(text)
+        config = load(loaded)
+        assert config.crypto is not None
+        [rtp] = connectionsFor(config.crypto, config.accessLists)
+        self.assertEqual((rtp.name, rtp.localAddress, rtp.remoteAddress, rtp.psk, rtp.espProposals,
+                          rtp.ikeProposals, rtp.ikeLifetime, rtp.localTs, rtp.remoteTs),
+                         ("rtp-1", "10.1.1.22", "10.1.1.13", "cisco123", ("aes256-sha256",),
+                          ("aes256-sha256-modp2048",), 28800, ("10.1.1.22/32",), ("10.1.1.13/32",)))
+        with open(os.path.join("etc", "strongswan.conf")) as f:
+            sockets = re.findall(r"^\s*socket = unix://(\S+)$", f.read(), flags=re.M)
+        self.assertEqual(sockets, [config.crypto.viciSocket])
+        self.assertEqual(config.crypto.viciSocket, VICI_SOCKET)
+
+    def test_supervisordStartsCharonFirst(self) -> None:
+        """
+        supervisord runs charon with etc/strongswan.conf before srst.
+        """
+        import configparser
+
+        parser = configparser.RawConfigParser()
+        parser.read(os.path.join("etc", "supervisord.conf"))
+        charon, srst = parser["program:charon"], parser["program:srst"]
+        self.assertEqual(charon["command"], "/usr/lib/ipsec/charon")
+        self.assertEqual(charon["environment"], 'STRONGSWAN_CONF="%(here)s/strongswan.conf"')
+        self.assertLess(int(charon["priority"]), int(srst["priority"]))

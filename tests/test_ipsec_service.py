@@ -134,3 +134,126 @@ class IpsecServiceTests(TestCase):
         self.assertEqual([name for conn in conns for name in conn], ["other"])
         self.assertEqual(await other.request("get-shared"), {"keys": ["other"]})
         self.assertEqual(self.clock.getDelayedCalls(), [])
+
+
+def logEvent(msg: str, uniqueid: str = "1", group: str = "IKE", name: str = "rtp-1") -> dict[str, Any]:
+    """
+    A C{log} event as charon 5.9 streams it over VICI (decoded to text).
+    """
+    return {"group": group, "level": "1", "thread": "14", "ikesa-name": name, "ikesa-uniqueid": uniqueid,
+            "msg": msg}
+
+
+WRONG_KEY = [
+    logEvent("initiating Main Mode IKE_SA rtp-1[1] to 10.1.1.13"),
+    logEvent("invalid HASH_V1 payload length, decryption failed?", group="ENC"),
+    logEvent("could not decrypt payloads", group="ENC"),
+    logEvent("message parsing failed"),
+    logEvent("sending retransmit 1 of request message ID 0, seq 3"),
+    logEvent("giving up after 2 retransmits"),
+    logEvent("establishing IKE_SA failed, peer not responding"),
+]
+"""What the router's charon says when CallManager has another pre-shared key
+(IKEv1: main mode message 5 does not decrypt, then retransmits)."""
+
+NO_PROPOSAL = [
+    logEvent("initiating Main Mode IKE_SA rtp-1[2] to 10.1.1.13", uniqueid="2"),
+    logEvent("IKE_SA rtp-1[2] established between 10.1.1.22[10.1.1.22]...10.1.1.13[10.1.1.13]", uniqueid="2"),
+    logEvent("received NO_PROPOSAL_CHOSEN error notify", uniqueid="2"),
+]
+
+PEER_DOWN = [
+    logEvent("initiating Main Mode IKE_SA rtp-1[3] to 10.1.1.13", uniqueid="3"),
+    logEvent("sending retransmit 1 of request message ID 0, seq 1", uniqueid="3"),
+    logEvent("giving up after 2 retransmits", uniqueid="3"),
+    logEvent("establishing IKE_SA failed, peer not responding", uniqueid="3"),
+]
+
+CHILD_UP = {"up": "yes", "rtp-1": {"uniqueid": "4", "state": "ESTABLISHED", "remote-host": "10.1.1.13",
+                                   "child-sas": {"rtp-1-5": {"name": "rtp-1", "state": "INSTALLED"}}}}
+IKE_DOWN = {"rtp-1": {"uniqueid": "4", "state": "DELETING", "remote-host": "10.1.1.13"}}
+
+
+class FailureReasonTests(TestCase):
+    """
+    L{IpsecService.charonEvent} keeps, logs once and shows why an entry's
+    SAs failed, from charon's events as recorded in the namespace tests.
+    """
+
+    def setUp(self) -> None:
+        self.events: list[LogEvent] = []
+
+        def observe(event: LogEvent) -> None:
+            if event.get("log_namespace") == "srst.ipsec.service":
+                self.events.append(event)
+
+        globalLogPublisher.addObserver(observe)
+        self.addCleanup(globalLogPublisher.removeObserver, observe)
+        self.service = IpsecService([SEED], UNIXClientEndpoint(reactor, "/nonexistent"), "/nonexistent",
+                                    Clock(), Logger(namespace="debug"))
+        self.table = CommandTable()
+        registerIpsecCommands(self.table, self.service)
+
+    def feed(self, events: list[dict[str, Any]], name: str = "log") -> None:
+        for message in events:
+            self.service.charonEvent(name, message)
+
+    def logged(self) -> list[tuple[str, str]]:
+        return [(event["log_level"].name, formatEvent(event)) for event in self.events]
+
+    async def show(self, words: str) -> Any:
+        command, variables = self.table.lookup(words.split())
+        return await maybeDeferred(command.handler, **variables)
+
+    async def test_wrongPreSharedKey(self) -> None:
+        """
+        A main mode that does not decrypt is a wrong pre-shared key, and
+        stays so although charon then gives up on the peer; it is logged
+        once at warn however often the attempt repeats, and shown.
+        """
+        self.feed(WRONG_KEY)
+        self.feed([{**e, "ikesa-uniqueid": "7"} for e in WRONG_KEY])
+        reason = "invalid HASH_V1 payload length, decryption failed? (wrong pre-shared key?)"
+        self.assertEqual(self.service.failures, {"rtp-1": reason})
+        self.assertEqual(self.logged(), [("warn", f"IPsec: crypto map rtp 1 (peer 10.1.1.13): {reason}")])
+        for words in ("show crypto isakmp sa", "show crypto map"):
+            result = await self.show(words)
+            self.assertEqual(result.text.splitlines()[0], f"% crypto map rtp 1: {reason}")
+            self.assertEqual(result.data["failures"], {"rtp-1": reason})
+
+    async def test_noProposalChosen(self) -> None:
+        """
+        A quick mode the peer refuses names the transform set.
+        """
+        self.feed(NO_PROPOSAL)
+        self.assertEqual(self.service.failures, {"rtp-1": "received NO_PROPOSAL_CHOSEN error notify "
+                                                          "(no transform set or isakmp policy in common with the peer)"})
+
+    async def test_peerDownThenUp(self) -> None:
+        """
+        A peer that does not answer is said once; when the IPsec SA comes
+        up the reason goes (logged at info), and the next failure, an SA
+        going down, is logged again.
+        """
+        self.feed(PEER_DOWN)
+        self.feed(PEER_DOWN)
+        self.service.charonEvent("child-updown", CHILD_UP)
+        self.assertEqual(self.service.failures, {})
+        self.service.charonEvent("ike-updown", IKE_DOWN)
+        self.assertEqual(self.logged(), [
+            ("warn", "IPsec: crypto map rtp 1 (peer 10.1.1.13): establishing IKE_SA failed, peer not responding"),
+            ("info", "IPsec: crypto map rtp 1 (peer 10.1.1.13): IPsec SA up"),
+            ("warn", "IPsec: crypto map rtp 1 (peer 10.1.1.13): IKE SA with 10.1.1.13 went down"),
+        ])
+        result = await self.show("show crypto map")
+        self.assertEqual(result.text.splitlines()[0], "% crypto map rtp 1: IKE SA with 10.1.1.13 went down")
+
+    def test_otherConnectionsIgnored(self) -> None:
+        """
+        Events about IKE_SAs srst did not load, and events without an
+        IKE_SA, change nothing.
+        """
+        self.feed([logEvent("establishing IKE_SA failed, peer not responding", name="other"),
+                   {"group": "CFG", "level": "1", "thread": "1", "msg": "peer not responding"}])
+        self.service.charonEvent("ike-updown", {"other": {"uniqueid": "9"}})
+        self.assertEqual((self.service.failures, self.logged()), ({}, []))

@@ -217,6 +217,10 @@ def _status(service: IpsecService) -> list[str]:
     for name in sorted(service.tunnelsDown):
         c = service.connections[name]
         lines.append(f"% crypto map {c.mapName} {c.sequence}: no IKE SA with {c.remoteAddress} (tunnel down)")
+    for name, reason in sorted(service.failures.items()):
+        c = service.connections.get(name)
+        if c is not None:
+            lines.append(f"% crypto map {c.mapName} {c.sequence}: {reason}")
     for name, reason in sorted(service.errors.items()):
         c = service.connections.get(name)
         if c is not None:
@@ -227,7 +231,9 @@ def _status(service: IpsecService) -> list[str]:
 def _statusData(service: IpsecService) -> dict[str, Any]:
     return {"charon": {"socket": service.socketPath, "reachable": service.problem is None,
                        "problem": service.problem},
-            "tunnels-down": sorted(service.tunnelsDown), "errors": dict(sorted(service.errors.items()))}
+            "tunnels-down": sorted(service.tunnelsDown), "errors": dict(sorted(service.errors.items())),
+            "failures": {name: reason for name, reason in sorted(service.failures.items())
+                         if name in service.connections}}
 
 
 async def _sas(service: IpsecService) -> list[dict[str, Any]]:

@@ -18,7 +18,15 @@ initiating again the entries with no IKE SA.  Calls and fallback do not
 wait for any of it.
 
 charon's C{log} events go to the C{debug crypto isakmp} category, its
-C{ike-updown} and C{child-updown} events too.
+C{ike-updown} and C{child-updown} events too.  They also tell why a tunnel
+does not come up: L{failureReason} picks the errors out of them (a wrong
+pre-shared key, no proposal in common, a peer not responding, an SA gone
+down); per crypto map entry the service keeps the last one for C{show} and
+logs it at warn once, again only when it changes or after the tunnel came
+up in between.  Within one IKE_SA (charon's unique id) a specific reason is
+not replaced by the generic one that follows it: with IKEv1 a wrong key
+stays "decryption failed? (wrong pre-shared key?)" although charon then
+also gives up on the unresponsive peer.
 """
 
 from __future__ import annotations
@@ -41,6 +49,46 @@ RETRY_INTERVAL = 10.0
 
 DEBUG_NAMESPACE = "srst.debug.crypto.isakmp"
 """The C{debug crypto isakmp} category."""
+
+
+_REASONS: tuple[tuple[str, int, str], ...] = (
+    ("decryption failed?", 3, " (wrong pre-shared key?)"),
+    ("AUTHENTICATION_FAILED", 3, " (wrong pre-shared key?)"),
+    ("NO_PROPOSAL_CHOSEN", 3, " (no transform set or isakmp policy in common with the peer)"),
+    ("no matching proposal found", 3, " (no transform set or isakmp policy in common with the peer)"),
+    ("INVALID_ID_INFORMATION", 3, " (the access lists do not mirror each other)"),
+    ("TS_UNACCEPTABLE", 3, " (the access lists do not mirror each other)"),
+    ("peer not responding", 2, ""),
+)
+"""charon's C{log} messages that say why an SA did not come up: a part of
+the message, how specific it is, and the hint srst adds for the operator."""
+
+_DOWN = 1
+"""How specific an C{ike-updown}/C{child-updown} without C{up} is."""
+
+
+def failureReason(name: str, message: dict[str, Any]) -> tuple[str, str, int, str] | None:
+    """
+    @return: for a charon event that says an SA failed or went down, the
+        connection (IKE_SA) name it is about, charon's unique id of the
+        IKE_SA, how specific the reason is (higher is more) and the reason
+        as C{show} prints it; L{None} for any other event.
+    """
+    if name == "log":
+        ike, text = message.get("ikesa-name"), message.get("msg", "")
+        if not ike:
+            return None
+        for marker, rank, hint in _REASONS:
+            if marker in text:
+                return ike, message.get("ikesa-uniqueid", ""), rank, text + hint
+        return None
+    if name in ("ike-updown", "child-updown") and message.get("up") != "yes":
+        for ike, sa in message.items():
+            if ike == "up" or not isinstance(sa, dict):
+                continue
+            what = "IKE SA" if name == "ike-updown" else "IPsec SA"
+            return ike, sa.get("uniqueid", ""), _DOWN, f"{what} with {sa.get('remote-host', 'the peer')} went down"
+    return None
 
 
 def isakmpDebugLine(name: str, message: dict[str, Any]) -> str:
@@ -67,6 +115,9 @@ class IpsecService(Service):
         L{None}; shown by the C{show crypto} commands.
     @ivar tunnelsDown: the names of entries with no IKE SA at the last check.
     @ivar errors: per entry name, the last reason charon refused it.
+    @ivar failures: per entry name, why its SAs last failed or went down
+        (from charon's events; see L{failureReason}); an entry is removed
+        once its IPsec SA is up.
     """
 
     def __init__(
@@ -88,6 +139,8 @@ class IpsecService(Service):
         self.problem: str | None = None
         self.tunnelsDown: set[str] = set()
         self.errors: dict[str, str] = {}
+        self.failures: dict[str, str] = {}
+        self._attempts: dict[str, tuple[str, int]] = {}
         self._loaded: set[str] = set()
         self._timer: IDelayedCall | None = None
         self._busy: Deferred[None] | None = None
@@ -144,7 +197,7 @@ class IpsecService(Service):
         done.addBoth(finished).addErrback(lambda f: log.failure("IPsec: unexpected error", f))
 
     def _attempt(self) -> None:
-        connecting = connectVici(self.endpoint, self._event, self._lost)
+        connecting = connectVici(self.endpoint, self.charonEvent, self._lost)
         connecting.addCallbacks(self._connected, self._unreachable)
 
     def _unreachable(self, failure: Failure) -> None:
@@ -242,8 +295,40 @@ class IpsecService(Service):
 
     # -- events and queries
 
-    def _event(self, name: str, message: dict[str, Any]) -> None:
+    def charonEvent(self, name: str, message: dict[str, Any]) -> None:
+        """
+        One event from charon: to C{debug crypto isakmp}, and to
+        L{failures} (logged) when it says why one of srst's SAs failed, or
+        that its IPsec SA is up.
+        """
         self.debugLog.debug("{line}", line=isakmpDebugLine(name, message))
+        if name == "child-updown" and message.get("up") == "yes":
+            for ike in message:
+                self._up(ike)
+            return
+        failure = failureReason(name, message)
+        if failure is None or failure[0] not in self.connections:
+            return
+        ike, uniqueid, rank, reason = failure
+        attempt = self._attempts.get(ike)
+        if attempt is not None and attempt[0] == uniqueid and attempt[1] > rank:
+            return  # charon's generic aftermath of a reason already kept
+        self._attempts[ike] = (uniqueid, rank)
+        if self.failures.get(ike) == reason:
+            return
+        self.failures[ike] = reason
+        connection = self.connections[ike]
+        log.warn("IPsec: crypto map {map} {sequence} (peer {peer}): {reason}", map=connection.mapName,
+                 sequence=connection.sequence, peer=connection.remoteAddress, reason=reason)
+
+    def _up(self, ike: str) -> None:
+        connection = self.connections.get(ike)
+        if connection is None:
+            return
+        self._attempts.pop(ike, None)
+        if self.failures.pop(ike, None) is not None:
+            log.info("IPsec: crypto map {map} {sequence} (peer {peer}): IPsec SA up", map=connection.mapName,
+                     sequence=connection.sequence, peer=connection.remoteAddress)
 
     async def listSas(self) -> list[dict[str, Any]]:
         """
@@ -279,6 +364,9 @@ class IpsecService(Service):
         """
         new = {c.name: c for c in connections}
         old, self.connections = self.connections, new
+        for name in set(old) - set(new):
+            self.failures.pop(name, None)
+            self._attempts.pop(name, None)
         vici = self.vici
         if vici is None:
             return  # loaded as a whole on connecting
