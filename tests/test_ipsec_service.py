@@ -24,6 +24,7 @@ from srst.ipsec.commands import registerIpsecCommands
 from srst.ipsec.connections import loadConnMessage
 from srst.ipsec.service import IpsecService
 from srst.ipsec.vici import ViciProtocol, connectVici
+from tests.routerhelpers import stateDirectory
 from tests.charonhelpers import charonAvailable, startCharon
 from tests.test_ipsec_vici import SEED
 
@@ -56,9 +57,7 @@ class RecordingEndpoint:
 class IpsecServiceTests(TestCase):
     def setUp(self) -> None:
         charonAvailable()
-        directory = self.mktemp()
-        os.makedirs(directory)
-        self.socket = os.path.abspath(os.path.join(directory, "charon.vici"))
+        self.socket = os.path.join(stateDirectory(self), "charon.vici")  # short: UNIX paths hold 108 bytes
         self.events: list[LogEvent] = []
         self.loaded: Deferred[None] = Deferred()
 

@@ -31,6 +31,7 @@ from srst.ipsec.vici import (
     encodeRegister,
     encodeRequest,
 )
+from tests.routerhelpers import stateDirectory
 from tests.charonhelpers import startCharon
 
 SEED = Connection(
@@ -149,9 +150,7 @@ class RealCharonTests(TestCase):
     """
 
     async def connect(self) -> ViciProtocol:
-        directory = self.mktemp()
-        os.makedirs(directory)
-        socket = os.path.abspath(os.path.join(directory, "charon.vici"))
+        socket = os.path.join(stateDirectory(self), "charon.vici")  # short: UNIX paths hold 108 bytes
         await startCharon(self, socket)
         self.events: list[tuple[str, dict[str, Any]]] = []
         self.eventArrived: Deferred[None] = Deferred()
