@@ -171,7 +171,9 @@ class Pane:
             self._again = True
             return
         self._capturing = True
-        self.tmux("capture-pane", "-p", "-t", "phone").addCallback(self._captured)
+        # With the history (-S -): a line printed just after curses ends
+        # can be scrolled off the visible screen by tmux.
+        self.tmux("capture-pane", "-p", "-S", "-", "-t", "phone").addCallback(self._captured)
 
     def _captured(self, result: tuple[bytes, bytes, int]) -> None:
         self._capturing = False
@@ -263,3 +265,44 @@ class TerminalPhoneTests(TestCase):
         self.assertNotIn("softkeys:", screen)
         with open(os.path.join(directory, "phone.err")) as f:
             self.assertEqual(f.read(), "")
+
+    @bounded(timeout=40)
+    def test_ctrlCOffHook(self) -> Any:
+        """
+        Ctrl-C with the phone off hook hangs up, unregisters and exits 0,
+        as q does: the pane shows the unregistered line and nothing goes
+        to standard error.
+        """
+        directory = stateDirectory(self)
+        port = yield within(self.startRouter(directory), "twistd", timeout=20)
+        pane = Pane(self, directory)
+        yield pane.start("cd %s && PYTHONPATH=%s %s -c '%s' run --mac %s --port %d 2>%s; echo \"exited $?\"" % (
+            directory, ROOT, sys.executable, PHONE, ALICE, port, os.path.join(directory, "phone.err")))
+        yield within(pane.whenShows("prompt: CM Fallback Service Operating"), "registered screen")
+        yield pane.keys("o")
+        yield within(pane.whenShows("call:   off hook (dial tone)"), "dial tone")
+        yield pane.keys("C-c")
+        screen = yield within(pane.whenShows("exited "), "exit")
+        self.assertIn("unregistered SEP0000000000F1\n", screen)
+        self.assertIn("exited 0\n", screen)
+        with open(os.path.join(directory, "phone.err")) as f:
+            self.assertEqual(f.read(), "")
+
+
+class NoTerminalTests(TestCase):
+    """
+    C{srst-phone run} without a terminal.
+    """
+
+    @bounded
+    def test_stdoutAPipe(self) -> Any:
+        """
+        With standard output a pipe, C{run} exits 2 with a message saying
+        it needs a terminal, before it connects (port 1 would refuse).
+        """
+        out, err, code = yield within(getProcessOutputAndValue(
+            sys.executable, ["-c", PHONE, "run", "--mac", ALICE, "--port", "1"],
+            env=dict(os.environ, PYTHONPATH=ROOT), reactor=reactor), "srst-phone run")
+        self.assertEqual((out, err.decode("utf-8"), code), (
+            b"", "srst-phone: run needs a terminal on standard input and output (use call or answer from scripts)\n",
+            cli.EXIT_USAGE))
