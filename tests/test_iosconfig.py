@@ -249,6 +249,32 @@ credentials
             "line 10: ip source-address 10.1.1.22 port x: srst's credentials service has no such setting",
         ])
 
+    def test_bannerAndAfterEnd(self) -> None:
+        """
+        An unindented banner text is not read as commands: the banner is
+        one block not imported (its C{max-ephones 2} does not reach the
+        document); the lines after C{end} are listed as after end.
+        """
+        document, skipped = importIosConfig("""\
+hostname branch
+banner motd ^C
+max-ephones 2
+Authorized access only
+^C
+end
+hostname other
+ip classless
+""")
+        self.assertEqual(document, {"hostname": "branch"})
+        self.assertEqual([(s.lineno, s.text, s.reason) for s in skipped], [
+            (2, "banner motd ^C", "banners are not srst configuration"),
+            (3, "max-ephones 2", "banners are not srst configuration"),
+            (4, "Authorized access only", "banners are not srst configuration"),
+            (5, "^C", "banners are not srst configuration"),
+            (7, "hostname other", "after end"),
+            (8, "ip classless", "after end"),
+        ])
+
     def test_mapAddresses(self) -> None:
         """
         Whole addresses only, in URLs too; an address that is not one is

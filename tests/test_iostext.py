@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from srst.iostext import ImportNotes, IosLine, Skipped, indent, parseIosConfig
+from srst.iostext import ImportNotes, IosLine, IosText, Skipped, indent, parseIosConfig, readIosConfig
 
 # The seed's Configuration 2, with its comments and blank lines.
 SEED_CONFIGURATION_2 = """\
@@ -94,10 +94,44 @@ class ParseIosConfigTests(SynchronousTestCase):
 
     def test_endStops(self) -> None:
         """
-        C{end} at top level ends the configuration; trailing text is ignored.
+        C{end} at top level ends the configuration; what follows is read
+        apart, as L{IosText.afterEnd}; an indented C{end} is a mode's line.
         """
-        lines = parseIosConfig("hostname r1\nend\nbanner motd x\n")
-        self.assertEqual([line.text for line in lines], ["hostname r1"])
+        self.assertEqual(readIosConfig("hostname r1\nx\n end\nend\n!\nip classless\n foo\n"), IosText(
+            (IosLine("hostname r1", 1), IosLine("x", 2, (IosLine("end", 3),))),
+            (IosLine("ip classless", 6, (IosLine("foo", 7),)),)))
+        self.assertEqual(parseIosConfig("hostname r1\nend\nbanner motd x\n"), (IosLine("hostname r1", 1),))
+
+    def test_bannerOverLines(self) -> None:
+        """
+        C{banner motd ^C} (the two characters C{show running-config} prints
+        for ETX) opens a text that ends at the next C{^C}: its lines, even
+        unindented commands, comments and C{end}, are the banner's children;
+        the text may start on the banner's line.
+        """
+        lines = parseIosConfig("banner motd ^C\nmax-ephones 2\n!\nend\n\n^C\n"
+                               "banner login ^CAuthorized\naccess only^C\nhostname r1\n")
+        self.assertEqual(lines, (
+            IosLine("banner motd ^C", 1, (IosLine("max-ephones 2", 2), IosLine("!", 3), IosLine("end", 4),
+                                          IosLine("^C", 6))),
+            IosLine("banner login ^CAuthorized", 7, (IosLine("access only^C", 8),)),
+            IosLine("hostname r1", 9),
+        ))
+
+    def test_bannerOneCharacterDelimiter(self) -> None:
+        """
+        Any one character delimits: a banner whose text ends on its own line
+        is one line; C{banner <delimiter>} without a kind is a C{motd}; a
+        banner never closed holds the rest of the text.
+        """
+        lines = parseIosConfig("banner exec #Welcome#\nhostname r1\nbanner %\n  router %\n"
+                               "banner incoming @\nip classless\n")
+        self.assertEqual(lines, (
+            IosLine("banner exec #Welcome#", 1),
+            IosLine("hostname r1", 2),
+            IosLine("banner %", 3, (IosLine("router %", 4),)),
+            IosLine("banner incoming @", 5, (IosLine("ip classless", 6),)),
+        ))
 
     def test_tabsAndTrailingBlanks(self) -> None:
         """
