@@ -12,7 +12,9 @@ follows a top-level C{end} is read apart (L{IosText.afterEnd}).
 
 L{ImportNotes} is where an importer says what it did not carry over: every
 line of the input is either imported or listed, with the reason, as a
-L{Skipped}.
+L{Skipped} -- a mode not imported as a whole is one L{Skipped} with its
+line range (C{lines 65-100: crypto pki certificate chain srstca (36
+lines): ...}), not one per certificate hex line.
 
 The other direction is plain: each package renders its section as a list of
 lines (one space of indentation per mode level, C{!} between blocks as IOS
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 from typing import Iterable, Sequence
 
-from attrs import define, field, frozen
+from attrs import Factory, define, field, frozen
 
 __all__ = [
     "BANNER_KINDS",
@@ -202,19 +204,53 @@ def parseIosConfig(text: str) -> tuple[IosLine, ...]:
 @frozen
 class Skipped:
     """
-    A line of an IOS configuration that was not imported.
+    A line of an IOS configuration that was not imported, or a block of
+    lines not imported for one reason (a mode and every line under it).
 
-    @ivar lineno: where it is in the input.
-    @ivar text: the command.
+    @ivar lineno: where it is in the input (a block's first line).
+    @ivar text: the command (a block's first line).
     @ivar reason: why srst did not take it, for the operator.
+    @ivar block: every line it stands for, as (line number, command), in
+        order; just C{(lineno, text)} for one line.
     """
 
     lineno: int
     text: str
     reason: str
+    block: tuple[tuple[int, str], ...] = field(
+        default=Factory(lambda self: ((self.lineno, self.text),), takes_self=True))
+
+    @property
+    def lastLine(self) -> int:
+        """
+        @return: the line number of its last line.
+        """
+        return self.block[-1][0]
+
+    @property
+    def count(self) -> int:
+        """
+        @return: how many lines it stands for.
+        """
+        return len(self.block)
+
+    @property
+    def linenos(self) -> frozenset[int]:
+        """
+        @return: the line numbers of the lines it stands for.
+        """
+        return frozenset(lineno for lineno, text in self.block)
+
+    def each(self) -> list[Skipped]:
+        """
+        @return: one L{Skipped} per line it stands for, with its reason.
+        """
+        return [Skipped(lineno, text, self.reason) for lineno, text in self.block]
 
     def __str__(self) -> str:
-        return f"line {self.lineno}: {self.text}: {self.reason}"
+        if self.count == 1:
+            return f"line {self.lineno}: {self.text}: {self.reason}"
+        return f"lines {self.lineno}-{self.lastLine}: {self.text} ({self.count} lines): {self.reason}"
 
 
 @define
@@ -233,17 +269,24 @@ class ImportNotes:
 
     def skipTree(self, line: IosLine, reason: str) -> None:
         """
-        Record that C{line} and every line under it were not imported, each
-        with C{reason}.
+        Record that C{line} and every line under it were not imported, for
+        C{reason}: one entry for the whole block, with its line range.
         """
-        for each in line.walk():
-            self.skip(each, reason)
+        self.skipped.append(Skipped(line.lineno, line.text, reason,
+                                    tuple((each.lineno, each.text) for each in line.walk())))
 
     def sortedSkipped(self) -> list[Skipped]:
         """
         @return: the skipped lines in the order of the input.
         """
         return sorted(self.skipped, key=lambda s: s.lineno)
+
+    @property
+    def lineCount(self) -> int:
+        """
+        @return: how many lines were not imported.
+        """
+        return sum(s.count for s in self.skipped)
 
 
 def indent(head: str, body: Sequence[str]) -> list[str]:

@@ -158,19 +158,30 @@ class ImportNotesTests(SynchronousTestCase):
 
     def test_skipTreeInOrder(self) -> None:
         """
-        C{skipTree} lists a mode and its lines; the notes come out sorted by
-        line number whatever order they were recorded in.
+        C{skipTree} lists a mode and its lines as one block with its line
+        range; the notes come out sorted by line number whatever order they
+        were recorded in; a line without children stays one line.
         """
-        lines = parseIosConfig("interface Fa0/0\n ip address 10.1.1.22 255.255.255.0\nip classless\n")
+        lines = parseIosConfig("interface Fa0/0\n ip address 10.1.1.22 255.255.255.0\n!\n no shutdown\n"
+                               "ip classless\nip route 0.0.0.0 0.0.0.0 10.1.1.1\n")
         notes = ImportNotes()
         notes.skip(lines[1], "routing is the host's")
         notes.skipTree(lines[0], "interfaces are the host's")
-        self.assertEqual(notes.sortedSkipped(), [
+        notes.skipTree(lines[2], "routing is the host's")
+        interface, classless, route = notes.sortedSkipped()
+        self.assertEqual(interface, Skipped(1, "interface Fa0/0", "interfaces are the host's", (
+            (1, "interface Fa0/0"), (2, "ip address 10.1.1.22 255.255.255.0"), (4, "no shutdown"))))
+        self.assertEqual((interface.lastLine, interface.count, interface.linenos), (4, 3, frozenset({1, 2, 4})))
+        self.assertEqual(str(interface), "lines 1-4: interface Fa0/0 (3 lines): interfaces are the host's")
+        self.assertEqual(interface.each(), [
             Skipped(1, "interface Fa0/0", "interfaces are the host's"),
             Skipped(2, "ip address 10.1.1.22 255.255.255.0", "interfaces are the host's"),
-            Skipped(3, "ip classless", "routing is the host's"),
+            Skipped(4, "no shutdown", "interfaces are the host's"),
         ])
-        self.assertEqual(str(notes.sortedSkipped()[2]), "line 3: ip classless: routing is the host's")
+        self.assertEqual((classless, route), (Skipped(5, "ip classless", "routing is the host's"),
+                                              Skipped(6, "ip route 0.0.0.0 0.0.0.0 10.1.1.1", "routing is the host's")))
+        self.assertEqual(str(classless), "line 5: ip classless: routing is the host's")
+        self.assertEqual(str(route), "line 6: ip route 0.0.0.0 0.0.0.0 10.1.1.1: routing is the host's")
 
 
 class IndentTests(SynchronousTestCase):
