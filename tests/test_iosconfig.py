@@ -430,6 +430,9 @@ class SeedRoundTripTests(TestCase):
         seed's imported commands.
         """
         document = yaml.safe_load(self.yamlText)
+        # As README says: IOS's port 80 (root only: the test takes any
+        # port) and a certificate server that grants manually.
+        self.assertEqual((document["http-server"]["port"], document["pki"]["server"]["grant"]), (80, "manual"))
         document["state-dir"] = self.directory
         document["admin"] = {"socket": os.path.join(self.directory, "srst.sock")}
         document["credentials"]["port"] = 0
