@@ -21,13 +21,15 @@ from typing import Any
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IReadDescriptor
 from twisted.internet.protocol import ProcessProtocol
 from twisted.internet.utils import getProcessOutputAndValue
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
+from zope.interface.verify import verifyClass
 
 from srst.tools import phone as cli
-from srst.tools._phonescreen import Action, Do, KeyMap
+from srst.tools._phonescreen import Action, Do, KeyMap, Terminal
 from tests.phonehelpers import synchronously
 from tests.routerhelpers import ROOT, bounded, routerYaml, stateDirectory, within
 from tests.test_phone_call import Lines
@@ -68,6 +70,19 @@ class KeyMapTests(SynchronousTestCase):
             Action(Do.OFF_HOOK), Action(Do.ON_HOOK), Action(Do.HOOK), Action(Do.DIAL, digit="7"),
             Action(Do.DIAL, digit="#"), Action(Do.SOFTKEY, softKey=1), Action(Do.SOFTKEY, softKey=8), None,
             None, Action(Do.SOFTKEY, softKey=3), Action(Do.DIAL, digit="3"), None, None, Action(Do.QUIT), None])
+
+
+class TerminalInterfaceTests(SynchronousTestCase):
+    """
+    L{Terminal} is what the reactor reads: an L{IReadDescriptor}.
+    """
+
+    def test_readDescriptor(self) -> None:
+        """
+        L{Terminal} declares L{IReadDescriptor} and has its methods.
+        """
+        self.assertTrue(IReadDescriptor.implementedBy(Terminal))
+        self.assertTrue(verifyClass(IReadDescriptor, Terminal))
 
 
 class Twistd(ProcessProtocol):

@@ -74,7 +74,7 @@ from typing import Any, Callable, Optional, Sequence, TextIO, cast
 from attrs import frozen
 from cryptography import x509
 from twisted.internet.defer import Deferred, race, succeed
-from twisted.internet.interfaces import IOpenSSLClientConnectionCreator
+from twisted.internet.interfaces import IOpenSSLClientConnectionCreator, IReadDescriptor
 from twisted.internet.task import deferLater
 from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
@@ -1021,10 +1021,10 @@ def _answer(reactor: ToolReactor, args: argparse.Namespace, out: TextIO,
 class _TerminalReactor(ToolReactor, typing.Protocol):
     """What C{run} needs besides L{ToolReactor}: standard input read."""
 
-    def addReader(self, reader: Terminal) -> None:
+    def addReader(self, reader: IReadDescriptor) -> None:
         ...
 
-    def removeReader(self, reader: Terminal) -> None:
+    def removeReader(self, reader: IReadDescriptor) -> None:
         ...
 
 
