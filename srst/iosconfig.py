@@ -25,7 +25,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from srst.config import CredentialsConfig, RouterConfig
 from srst.http import iosconfig as httpios
-from srst.iostext import ImportNotes, IosLine, Skipped, indent, parseIosConfig
+from srst.iostext import ImportNotes, IosLine, Skipped, indent, readIosConfig
 from srst.ipsec import iosconfig as ipsecios
 from srst.mgcp import iosconfig as mgcpios
 from srst.mgcp.constants import GATEWAY_PORT
@@ -247,9 +247,13 @@ INTERFACE = ("addresses are the host's; srst binds the addresses in credentials,
              " media and http-server")
 ROUTING = "routing is the host's: srst does not route"
 NO_EQUIVALENT = "no srst equivalent"
+BANNER = "banners are not srst configuration"
+AFTER_END = "after end"
 
 
 def _reasonFor(line: IosLine) -> str:
+    if line.startswith("banner"):
+        return BANNER
     if line.startswith("interface"):
         return INTERFACE
     if line.startswith("ip", "classless") or line.startswith("ip", "route") or line.startswith("router"):
@@ -282,8 +286,11 @@ def importIosConfig(text: str, *, addressMap: Mapping[str, str] = {}, certificat
     @return: the document (plain YAML values, in etc/router.yaml's key
         order) and every line not imported, in input order.
     """
-    lines: Sequence[IosLine] = parseIosConfig(mapAddresses(text, addressMap))
+    parsed = readIosConfig(mapAddresses(text, addressMap))
+    lines: Sequence[IosLine] = parsed.lines
     notes = ImportNotes()
+    for line in parsed.afterEnd:
+        notes.skipTree(line, AFTER_END)
     document: dict[str, Any] = {}
     address = _firstInterfaceAddress(lines)
     lines = pkiios.importIos(lines, document, notes, certificateDirectory=certificateDirectory, files=files)

@@ -37,8 +37,9 @@ suffix).
     C{srst_mgcp_fallback_state{srst_mgcp_fallback_state}}: one state set
     of the fallback machine (C{show ccm-manager fallback-mgcp}).
   - C{srst_ca_certificates_issued_total}, C{srst_ca_requests_pending},
-    C{srst_ca_certificates_revoked}: the certificate server (C{show crypto
-    pki server}, its CRL).
+    C{srst_ca_certificates_revoked}: the certificate server (the
+    certificates it issued since it started, counted as it issues them;
+    C{show crypto pki server}; its CRL).
 
 A family whose owner is not configured (no SCCP, no control-plane policy,
 no MGCP, no certificate server) is left out of the scrape.
@@ -226,9 +227,8 @@ class RouterCollector:
         server = self.certificateServer
         if server is None or not server.started:
             return
-        # Serial 1 is the CA's own certificate; every later serial was issued.
         yield CounterMetricFamily("srst_ca_certificates_issued", "Certificates the certificate server issued.",
-                                  value=max(server.lastSerial - 1, 0))
+                                  value=server.issuedCount)
         yield GaugeMetricFamily("srst_ca_requests_pending", "Enrollment requests waiting for grant or reject.",
                                 value=server.status().pendingRequests)
         yield GaugeMetricFamily("srst_ca_certificates_revoked", "Certificates on the certificate server's CRL.",

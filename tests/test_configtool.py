@@ -72,7 +72,14 @@ class ImportIosTests(TestCase):
         self.assertIn("line 21: database url nvram: srst keeps the CA database in state-dir (pki/server/<name>)",
                       lines)
         self.assertIn("line 244: ip classless: routing is the host's: srst does not route", lines)
-        self.assertRegex(lines[-1], r"^srst-config: \d+ line\(s\) not imported$")
+        # A block not imported for one reason is one entry with its lines'
+        # range (not one entry per certificate hex line); the count is of
+        # lines.
+        self.assertIn("lines 65-100: crypto pki certificate chain srstca (36 lines): needs the private key: srst"
+                      " enrolls this trustpoint itself at start-up (the IOS router's key is not in the"
+                      " configuration)", lines)
+        self.assertEqual(len(lines), 3 + 10 + 1)
+        self.assertEqual(lines[-1], "srst-config: 71 line(s) not imported")
         config = load(output)
         self.assertEqual([tp.certificates for tp in config.pki.phoneTrustpoints],
                          [(os.path.join(directory, f"{name}.pem"),) for name in ("7970", "PEM", "7960")])

@@ -15,7 +15,7 @@ def _imported(text: str, address: str | None = None) -> tuple[dict, list[str], l
     document: dict = {}
     notes = ImportNotes()
     rest = importIos(parseIosConfig(text), document, notes, address=address)
-    return document, [str(s) for s in notes.sortedSkipped()], [line.text for line in rest]
+    return document, [str(each) for s in notes.sortedSkipped() for each in s.each()], [line.text for line in rest]
 
 
 class RunningConfigTests(SynchronousTestCase):

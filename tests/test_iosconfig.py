@@ -236,8 +236,7 @@ credentials
         interface = ("addresses are the host's; srst binds the addresses in credentials, call-manager-fallback,"
                      " media and http-server")
         self.assertEqual([str(s) for s in skipped], [
-            f"line 1: interface Loopback0: {interface}",
-            f"line 2: ip address 10.9.9.9 255.255.255.255: {interface}",
+            f"lines 1-2: interface Loopback0 (2 lines): {interface}",
             "line 3: ip classless: routing is the host's: srst does not route",
             "line 4: ip route 0.0.0.0 0.0.0.0 10.1.1.1: routing is the host's: srst does not route",
             "line 5: crypto isakmp policy 1: imported as encryption aes 256, group 14: IOS's default des is broken"
@@ -247,6 +246,29 @@ credentials
             "line 8: credentials: credentials needs ip source-address <address> [port <port>]",
             "line 9: trustpoint srstca: its credentials block is not imported",
             "line 10: ip source-address 10.1.1.22 port x: srst's credentials service has no such setting",
+        ])
+
+    def test_bannerAndAfterEnd(self) -> None:
+        """
+        An unindented banner text is not read as commands: the banner is
+        one block not imported (its C{max-ephones 2} does not reach the
+        document); the lines after C{end} are listed as after end.
+        """
+        document, skipped = importIosConfig("""\
+hostname branch
+banner motd ^C
+max-ephones 2
+Authorized access only
+^C
+end
+hostname other
+ip classless
+""")
+        self.assertEqual(document, {"hostname": "branch"})
+        self.assertEqual([str(s) for s in skipped], [
+            "lines 2-5: banner motd ^C (4 lines): banners are not srst configuration",
+            "line 7: hostname other: after end",
+            "line 8: ip classless: after end",
         ])
 
     def test_mapAddresses(self) -> None:
@@ -346,16 +368,18 @@ class SeedRoundTripTests(TestCase):
         self.directory = stateDirectory(self)
         self.yamlText, self.skipped = _seedImport(self.directory)
         mapped = mapAddresses(seedText(), SEED_ADDRESSES)
-        self.leftOut = frozenset(s.lineno for s in self.skipped)
+        self.leftOut = frozenset().union(*(s.linenos for s in self.skipped))
         self.expected = commandBlocks(mapped, self.leftOut)
         self.seedLines = {n: line.text for line in parseIosConfig(mapped) for n, line in
                           ((each.lineno, each) for each in line.walk())}
 
     def test_skippedWithReasons(self) -> None:
         """
-        What is not imported is the seed's IPsec, interfaces, routing, the
-        private-key chains, the CA database location -- and, till the voice
-        sections take them, the voice commands.
+        What is not imported: the IPsec lines srst changes or does not run
+        (C{no crypto isakmp enable}, the policy and transform set imported
+        with modern algorithms), the interfaces, routing, the private-key
+        chains, the CA database location and the G.726 payload type; a
+        mode left out whole is one entry with its lines' range.
         """
         heads = {}
         for line in parseIosConfig(mapAddresses(seedText(), SEED_ADDRESSES)):
@@ -369,6 +393,13 @@ class SeedRoundTripTests(TestCase):
             else:
                 self.assertEqual(s.reason, [r for t, r in SEED_NOT_IMPORTED if t == head.text][0], s)
         self.assertEqual(named, SEED_NOT_IMPORTED)
+        blocks = {s.text: (s.lineno, s.lastLine, s.count) for s in self.skipped if s.count > 1}
+        self.assertEqual(blocks, {
+            "crypto pki certificate chain srstca": (65, 100, 36),
+            "crypto pki certificate chain srstcaserver": (101, 120, 20),
+            "interface FastEthernet0/0": (232, 235, 4),
+            "interface FastEthernet0/1": (238, 242, 5),
+        })
 
     def assertGivesBack(self, rendered: str) -> None:
         """
@@ -399,6 +430,9 @@ class SeedRoundTripTests(TestCase):
         seed's imported commands.
         """
         document = yaml.safe_load(self.yamlText)
+        # As README says: IOS's port 80 (root only: the test takes any
+        # port) and a certificate server that grants manually.
+        self.assertEqual((document["http-server"]["port"], document["pki"]["server"]["grant"]), (80, "manual"))
         document["state-dir"] = self.directory
         document["admin"] = {"socket": os.path.join(self.directory, "srst.sock")}
         document["credentials"]["port"] = 0

@@ -46,7 +46,7 @@ class SeedVoiceTests(SynchronousTestCase):
         rest = list(parseIosConfig(seedVoice()))
         for module in (portsios, mgcpios, sccpios):
             rest = module.importIos(rest, self.document, notes)
-        self.skipped = [str(s) for s in notes.sortedSkipped()]
+        self.skipped = [str(each) for s in notes.sortedSkipped() for each in s.each()]
         self.rest = [line.text for line in rest]
         self.problems: list = []
         root = Reader(self.document, "", self.problems)

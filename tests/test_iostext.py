@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from srst.iostext import ImportNotes, IosLine, Skipped, indent, parseIosConfig
+from srst.iostext import ImportNotes, IosLine, IosText, Skipped, indent, parseIosConfig, readIosConfig
 
 # The seed's Configuration 2, with its comments and blank lines.
 SEED_CONFIGURATION_2 = """\
@@ -94,10 +94,44 @@ class ParseIosConfigTests(SynchronousTestCase):
 
     def test_endStops(self) -> None:
         """
-        C{end} at top level ends the configuration; trailing text is ignored.
+        C{end} at top level ends the configuration; what follows is read
+        apart, as L{IosText.afterEnd}; an indented C{end} is a mode's line.
         """
-        lines = parseIosConfig("hostname r1\nend\nbanner motd x\n")
-        self.assertEqual([line.text for line in lines], ["hostname r1"])
+        self.assertEqual(readIosConfig("hostname r1\nx\n end\nend\n!\nip classless\n foo\n"), IosText(
+            (IosLine("hostname r1", 1), IosLine("x", 2, (IosLine("end", 3),))),
+            (IosLine("ip classless", 6, (IosLine("foo", 7),)),)))
+        self.assertEqual(parseIosConfig("hostname r1\nend\nbanner motd x\n"), (IosLine("hostname r1", 1),))
+
+    def test_bannerOverLines(self) -> None:
+        """
+        C{banner motd ^C} (the two characters C{show running-config} prints
+        for ETX) opens a text that ends at the next C{^C}: its lines, even
+        unindented commands, comments and C{end}, are the banner's children;
+        the text may start on the banner's line.
+        """
+        lines = parseIosConfig("banner motd ^C\nmax-ephones 2\n!\nend\n\n^C\n"
+                               "banner login ^CAuthorized\naccess only^C\nhostname r1\n")
+        self.assertEqual(lines, (
+            IosLine("banner motd ^C", 1, (IosLine("max-ephones 2", 2), IosLine("!", 3), IosLine("end", 4),
+                                          IosLine("^C", 6))),
+            IosLine("banner login ^CAuthorized", 7, (IosLine("access only^C", 8),)),
+            IosLine("hostname r1", 9),
+        ))
+
+    def test_bannerOneCharacterDelimiter(self) -> None:
+        """
+        Any one character delimits: a banner whose text ends on its own line
+        is one line; C{banner <delimiter>} without a kind is a C{motd}; a
+        banner never closed holds the rest of the text.
+        """
+        lines = parseIosConfig("banner exec #Welcome#\nhostname r1\nbanner %\n  router %\n"
+                               "banner incoming @\nip classless\n")
+        self.assertEqual(lines, (
+            IosLine("banner exec #Welcome#", 1),
+            IosLine("hostname r1", 2),
+            IosLine("banner %", 3, (IosLine("router %", 4),)),
+            IosLine("banner incoming @", 5, (IosLine("ip classless", 6),)),
+        ))
 
     def test_tabsAndTrailingBlanks(self) -> None:
         """
@@ -124,19 +158,30 @@ class ImportNotesTests(SynchronousTestCase):
 
     def test_skipTreeInOrder(self) -> None:
         """
-        C{skipTree} lists a mode and its lines; the notes come out sorted by
-        line number whatever order they were recorded in.
+        C{skipTree} lists a mode and its lines as one block with its line
+        range; the notes come out sorted by line number whatever order they
+        were recorded in; a line without children stays one line.
         """
-        lines = parseIosConfig("interface Fa0/0\n ip address 10.1.1.22 255.255.255.0\nip classless\n")
+        lines = parseIosConfig("interface Fa0/0\n ip address 10.1.1.22 255.255.255.0\n!\n no shutdown\n"
+                               "ip classless\nip route 0.0.0.0 0.0.0.0 10.1.1.1\n")
         notes = ImportNotes()
         notes.skip(lines[1], "routing is the host's")
         notes.skipTree(lines[0], "interfaces are the host's")
-        self.assertEqual(notes.sortedSkipped(), [
+        notes.skipTree(lines[2], "routing is the host's")
+        interface, classless, route = notes.sortedSkipped()
+        self.assertEqual(interface, Skipped(1, "interface Fa0/0", "interfaces are the host's", (
+            (1, "interface Fa0/0"), (2, "ip address 10.1.1.22 255.255.255.0"), (4, "no shutdown"))))
+        self.assertEqual((interface.lastLine, interface.count, interface.linenos), (4, 3, frozenset({1, 2, 4})))
+        self.assertEqual(str(interface), "lines 1-4: interface Fa0/0 (3 lines): interfaces are the host's")
+        self.assertEqual(interface.each(), [
             Skipped(1, "interface Fa0/0", "interfaces are the host's"),
             Skipped(2, "ip address 10.1.1.22 255.255.255.0", "interfaces are the host's"),
-            Skipped(3, "ip classless", "routing is the host's"),
+            Skipped(4, "no shutdown", "interfaces are the host's"),
         ])
-        self.assertEqual(str(notes.sortedSkipped()[2]), "line 3: ip classless: routing is the host's")
+        self.assertEqual((classless, route), (Skipped(5, "ip classless", "routing is the host's"),
+                                              Skipped(6, "ip route 0.0.0.0 0.0.0.0 10.1.1.1", "routing is the host's")))
+        self.assertEqual(str(classless), "line 5: ip classless: routing is the host's")
+        self.assertEqual(str(route), "line 6: ip route 0.0.0.0 0.0.0.0 10.1.1.1: routing is the host's")
 
 
 class IndentTests(SynchronousTestCase):

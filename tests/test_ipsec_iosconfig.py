@@ -42,7 +42,7 @@ def _imported(text: str) -> tuple[dict, list[str], list[str]]:
     notes = ImportNotes()
     rest = importIos(parseIosConfig(text), document, notes)
     rest = importAccessLists(rest, document, notes)
-    return document, [str(s) for s in notes.sortedSkipped()], [line.text for line in rest]
+    return document, [str(each) for s in notes.sortedSkipped() for each in s.each()], [line.text for line in rest]
 
 
 def _load(document: dict):

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from prometheus_client.parser import text_string_to_metric_families
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred
@@ -16,15 +20,26 @@ from twisted.internet.protocol import ClientFactory, Protocol
 from twisted.trial.unittest import TestCase
 from twisted.web.client import Agent, HTTPConnectionPool, readBody
 
+from srst.config import loadString
 from srst.mgcp.fallback import FallbackStatus
 from srst.sccp import messages as m
-from srst.sccp.constants import CallState, RingMode, Tone
+from srst.sccp.constants import CallState, RingMode, SoftKeyEvent, Tone
+from srst.service import RouterService, utcNow
 from srst.tools._phoneclient import SimulatedPhone
 from srst.tools._phonetypes import PhoneConfig
 from srst.tools._phonewire import clientTLSOptions, connectPhone
-from tests.callhelpers import autoAck, isCallState, waitFor
-from tests.phonehelpers import registeredPhone, routerYamlWithCapf
-from tests.routerhelpers import SEED_POLICY, bounded, freePort, startRouter, stateDirectory, within
+from tests.callhelpers import autoAck, isCallState, waitFor, waitUntil
+from tests.phonehelpers import registeredPhone, routerYamlWithCapf, synchronously
+from tests.routerhelpers import (
+    SEED_POLICY,
+    bounded,
+    freePort,
+    routerYaml,
+    runCommand,
+    startRouter,
+    stateDirectory,
+    within,
+)
 from tests.test_sccp_integration import CMF
 
 MGCP = """
@@ -39,6 +54,16 @@ mgcp:
   bind: {{host: 127.0.0.1, port: 0}}
   call-agent: {{host: 127.0.0.1, port: {agentPort}}}
   timers: {{request-timeout-ms: 10000, request-timeout-max-ms: 10000, tsmax: 20}}
+"""
+
+VOICE_PORT = """
+media:
+  address: 127.0.0.1
+  rtp-port-range: "43120-43139"
+voice-ports:
+  1/0/0: {signal: fxs-loop-start}
+dial-peers:
+  - {tag: 81234, type: pots, destination-pattern: "81234", port: 1/0/0, forward-digits: all}
 """
 
 FLOOD = 20
@@ -174,6 +199,100 @@ class MetricsTests(TestCase):
         self.assertEqual(value(flooded, "srst_policing_packets_total", **{"class": "sccp-class", "action": "conformed"})
                          + value(flooded, "srst_policing_packets_total", **{"class": "sccp-class",
                                                                             "action": "exceeded"}), FLOOD)
+
+    @bounded
+    def test_secureCallHeld(self) -> None:
+        """
+        Two phones registered over TLS with LSCs talk on a secure call:
+        C{srst_calls_up{security="secure"}} is 1 (clear 0); the call
+        still counts as up while the called phone holds it.
+        """
+        yield self.startRouter()
+        a, dnA = yield registeredPhone(self, self.service, "0000000000E1", tls=True, media=False)
+        b, dnB = yield registeredPhone(self, self.service, "0000000000E2", tls=True, media=False)
+        autoAck(a, 24004)
+        autoAck(b, 24006)
+        ringing = waitFor(b, lambda msg: isinstance(msg, m.SetRinger) and msg.ringMode == RingMode.INSIDE)
+        a.offHook()
+        a.pressKeys(dnB)
+        yield ringing
+        connected = waitFor(b, isCallState(CallState.CONNECTED))
+        b.offHook()
+        state = yield connected
+        talking = yield self.scrape()
+        self.assertEqual(value(talking, "srst_phones_registered", security="secure"), 2)
+        self.assertEqual(value(talking, "srst_calls_up", security="secure"), 1)
+        self.assertEqual(value(talking, "srst_calls_up", security="clear"), 0)
+
+        held = waitFor(b, isCallState(CallState.HOLD, state.callReference), since=len(b.received))
+        b.softKey(SoftKeyEvent.HOLD, 1, state.callReference)
+        yield held
+        holding = yield self.scrape()
+        self.assertEqual(value(holding, "srst_calls_up", security="secure"), 1)
+        self.assertEqual(value(holding, "srst_calls_set_up_total"), 1)
+
+    @bounded
+    def test_voicePortMedia(self) -> None:
+        """
+        A secure phone's call to a voice port has its media terminated on
+        the router: one C{srtp} stream counted, with packets both ways.
+        """
+        yield self.startRouter(extra=VOICE_PORT)
+        phone, dn = yield registeredPhone(self, self.service, "0000000000E3", tls=True)
+        port = self.service.portService.port("1/0/0")
+        phone.offHook()
+        phone.pressKeys("81234")
+        yield waitFor(phone, isCallState(CallState.RING_OUT))
+        port.backend.offHook()
+        yield waitFor(phone, isCallState(CallState.CONNECTED))
+        endpoint = self.service.portEndpoints["1/0/0"]
+        yield waitUntil(lambda: endpoint.mediaLeg is not None and endpoint.mediaLeg.sending
+                        and phone.media.packetsReceived > 5 and endpoint.mediaSnapshot().receive.received > 5,
+                        "media both ways between the phone and 1/0/0", phone)
+        scraped = yield self.scrape()
+        self.assertEqual(value(scraped, "srst_media_streams", protocol="srtp"), 1)
+        self.assertEqual(value(scraped, "srst_media_streams", protocol="rtp"), 0)
+        self.assertGreater(value(scraped, "srst_media_stream_packets", direction="sent"), 5)
+        self.assertGreater(value(scraped, "srst_media_stream_packets", direction="received"), 5)
+        self.assertEqual(value(scraped, "srst_calls_up", security="secure"), 1)
+
+    @bounded
+    def test_certificateServer(self) -> None:
+        """
+        Under grant manual the router's own enrollment request waits:
+        C{srst_ca_requests_pending} 1 and nothing issued; granted, pending
+        is 0 and one certificate issued; a second certificate revoked
+        gives C{srst_ca_certificates_revoked} 1 and two issued.
+        """
+        config = loadString(routerYaml(stateDirectory(self), grant="manual",
+                                       extra="\nhttp-server: {address: 127.0.0.1, port: 0}\n"), "test-router.yaml")
+        self.service = RouterService(config, reactor, now=utcNow, runInThread=synchronously,
+                                     callFromThread=reactor.callFromThread)
+        self.service.startService()
+        self.addCleanup(self.service.stopService)
+        waiting = yield self.scrape()
+        self.assertEqual(value(waiting, "srst_ca_requests_pending"), 1)
+        self.assertEqual(value(waiting, "srst_ca_certificates_issued_total"), 0)
+
+        granted = yield within(runCommand(self.service, "crypto", "pki", "server", "srstcaserver", "grant", "all"),
+                               "the grant")
+        self.assertIn("% Request 1 granted", granted.text)
+        yield within(self.service.whenReady(), "the router to be ready")
+        enrolled = yield self.scrape()
+        self.assertEqual(value(enrolled, "srst_ca_requests_pending"), 0)
+        self.assertEqual(value(enrolled, "srst_ca_certificates_issued_total"), 1)
+        self.assertEqual(value(enrolled, "srst_ca_certificates_revoked"), 0)
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        csr = (x509.CertificateSigningRequestBuilder()
+               .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "revoked")])).sign(key, hashes.SHA256()))
+        serial = self.service.certificateServer.issue(csr).serial_number
+        revoked = yield within(runCommand(self.service, "crypto", "pki", "server", "srstcaserver", "revoke",
+                                          str(serial)), "the revocation")
+        self.assertTrue(revoked.text.startswith(f"% Certificate 0x{serial:X} revoked"), revoked.text)
+        scraped = yield self.scrape()
+        self.assertEqual(value(scraped, "srst_ca_certificates_revoked"), 1)
+        self.assertEqual(value(scraped, "srst_ca_certificates_issued_total"), 2)
 
     @bounded
     def test_mgcp(self) -> None:

@@ -21,13 +21,15 @@ from typing import Any
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IReadDescriptor
 from twisted.internet.protocol import ProcessProtocol
 from twisted.internet.utils import getProcessOutputAndValue
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
+from zope.interface.verify import verifyClass
 
 from srst.tools import phone as cli
-from srst.tools._phonescreen import Action, Do, KeyMap
+from srst.tools._phonescreen import Action, Do, KeyMap, Terminal
 from tests.phonehelpers import synchronously
 from tests.routerhelpers import ROOT, bounded, routerYaml, stateDirectory, within
 from tests.test_phone_call import Lines
@@ -68,6 +70,19 @@ class KeyMapTests(SynchronousTestCase):
             Action(Do.OFF_HOOK), Action(Do.ON_HOOK), Action(Do.HOOK), Action(Do.DIAL, digit="7"),
             Action(Do.DIAL, digit="#"), Action(Do.SOFTKEY, softKey=1), Action(Do.SOFTKEY, softKey=8), None,
             None, Action(Do.SOFTKEY, softKey=3), Action(Do.DIAL, digit="3"), None, None, Action(Do.QUIT), None])
+
+
+class TerminalInterfaceTests(SynchronousTestCase):
+    """
+    L{Terminal} is what the reactor reads: an L{IReadDescriptor}.
+    """
+
+    def test_readDescriptor(self) -> None:
+        """
+        L{Terminal} declares L{IReadDescriptor} and has its methods.
+        """
+        self.assertTrue(IReadDescriptor.implementedBy(Terminal))
+        self.assertTrue(verifyClass(IReadDescriptor, Terminal))
 
 
 class Twistd(ProcessProtocol):
@@ -171,7 +186,9 @@ class Pane:
             self._again = True
             return
         self._capturing = True
-        self.tmux("capture-pane", "-p", "-t", "phone").addCallback(self._captured)
+        # With the history (-S -): a line printed just after curses ends
+        # can be scrolled off the visible screen by tmux.
+        self.tmux("capture-pane", "-p", "-S", "-", "-t", "phone").addCallback(self._captured)
 
     def _captured(self, result: tuple[bytes, bytes, int]) -> None:
         self._capturing = False
@@ -239,9 +256,9 @@ class TerminalPhoneTests(TestCase):
         self.assertIsNotNone(newCall, softkeys)
 
         yield pane.keys("o")
-        # The router sends the call state, then the prompt: wait for the later one.
-        screen = yield within(pane.whenShows("prompt: Enter Number"), "dial tone")
-        self.assertIn("call:   off hook (dial tone)", screen)
+        yield within(pane.whenShows("call:   off hook (dial tone)"), "dial tone")
+        # The prompt comes in its own message, after the call state.
+        yield within(pane.whenShows("prompt: Enter Number"), "the Enter Number prompt")
         yield pane.keys("3", "0", "0", "2")
         screen = yield within(pane.whenShows("connected to 3002 (Bob)"), "connected")
         yield within(pane.whenShows("call:   connected"), "connected state")
@@ -264,3 +281,44 @@ class TerminalPhoneTests(TestCase):
         self.assertNotIn("softkeys:", screen)
         with open(os.path.join(directory, "phone.err")) as f:
             self.assertEqual(f.read(), "")
+
+    @bounded(timeout=40)
+    def test_ctrlCOffHook(self) -> Any:
+        """
+        Ctrl-C with the phone off hook hangs up, unregisters and exits 0,
+        as q does: the pane shows the unregistered line and nothing goes
+        to standard error.
+        """
+        directory = stateDirectory(self)
+        port = yield within(self.startRouter(directory), "twistd", timeout=20)
+        pane = Pane(self, directory)
+        yield pane.start("cd %s && PYTHONPATH=%s %s -c '%s' run --mac %s --port %d 2>%s; echo \"exited $?\"" % (
+            directory, ROOT, sys.executable, PHONE, ALICE, port, os.path.join(directory, "phone.err")))
+        yield within(pane.whenShows("prompt: CM Fallback Service Operating"), "registered screen")
+        yield pane.keys("o")
+        yield within(pane.whenShows("call:   off hook (dial tone)"), "dial tone")
+        yield pane.keys("C-c")
+        screen = yield within(pane.whenShows("exited "), "exit")
+        self.assertIn("unregistered SEP0000000000F1\n", screen)
+        self.assertIn("exited 0\n", screen)
+        with open(os.path.join(directory, "phone.err")) as f:
+            self.assertEqual(f.read(), "")
+
+
+class NoTerminalTests(TestCase):
+    """
+    C{srst-phone run} without a terminal.
+    """
+
+    @bounded
+    def test_stdoutAPipe(self) -> Any:
+        """
+        With standard output a pipe, C{run} exits 2 with a message saying
+        it needs a terminal, before it connects (port 1 would refuse).
+        """
+        out, err, code = yield within(getProcessOutputAndValue(
+            sys.executable, ["-c", PHONE, "run", "--mac", ALICE, "--port", "1"],
+            env=dict(os.environ, PYTHONPATH=ROOT), reactor=reactor), "srst-phone run")
+        self.assertEqual((out, err.decode("utf-8"), code), (
+            b"", "srst-phone: run needs a terminal on standard input and output (use call or answer from scripts)\n",
+            cli.EXIT_USAGE))

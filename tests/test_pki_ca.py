@@ -630,6 +630,23 @@ class CrashTests(ServerMixin, SynchronousTestCase):
         self.assertEqual(written, ["ca.ser", serialFileName(cert.serial_number)])
 
 
+    def test_issuedCountCountsCertificates(self) -> None:
+        """
+        L{CertificateServer.issuedCount} counts the certificates issued
+        since start: a serial reserved by an issuance that failed to
+        record its certificate is not counted (so it is not C{lastSerial -
+        1}), and a restarted server counts from 0.
+        """
+        writer = CrashingWriter()
+        server = self.started(writer=writer)
+        self.assertEqual(server.issuedCount, 0)
+        server.issue(makeCSR("one"))
+        writer.crashAt = writer.count + 2  # the certificate file, after ca.ser
+        self.assertRaises(SimulatedCrash, server.issue, makeCSR("lost"))
+        server.issue(makeCSR("two"))
+        self.assertEqual((server.issuedCount, server.lastSerial), (2, 4))
+        self.assertEqual(self.started(server.directory).issuedCount, 0)
+
 class GrantTests(ServerMixin, SynchronousTestCase):
     """
     grant auto and the manual request queue.

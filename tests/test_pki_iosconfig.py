@@ -49,7 +49,7 @@ def _imported(text: str, **kwargs) -> tuple[dict, list[str], list]:
     document: dict = {}
     notes = ImportNotes()
     rest = importIos(parseIosConfig(text), document, notes, **kwargs)
-    return document, [str(s) for s in notes.sortedSkipped()], rest
+    return document, [str(each) for s in notes.sortedSkipped() for each in s.each()], rest
 
 
 class RunningConfigTests(SynchronousTestCase):

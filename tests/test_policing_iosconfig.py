@@ -21,7 +21,7 @@ def _imported(text: str) -> tuple[dict, list[str], list[str]]:
     document: dict = {}
     notes = ImportNotes()
     rest = importIos(parseIosConfig(text), document, notes)
-    return document, [str(s) for s in notes.sortedSkipped()], [line.text for line in rest]
+    return document, [str(each) for s in notes.sortedSkipped() for each in s.each()], [line.text for line in rest]
 
 
 def _rendered(document: dict) -> list[str]:

@@ -122,7 +122,7 @@ def importText(text):
     """
     document, notes = {}, ImportNotes()
     rest = importIos(parseIosConfig(text), document, notes)
-    return document, [str(s) for s in notes.sortedSkipped()], [line.text for line in rest]
+    return document, [str(each) for s in notes.sortedSkipped() for each in s.each()], [line.text for line in rest]
 
 
 class RenderTests(SynchronousTestCase):

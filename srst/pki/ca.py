@@ -229,6 +229,7 @@ class CertificateServer:
         self._caCert: x509.Certificate | None = None
         self._crl: x509.CertificateRevocationList | None = None
         self._lastSerial = 0
+        self._issued = 0
         self._queue = RequestQueue(name, directory, writer)
 
     # -- paths
@@ -347,6 +348,16 @@ class CertificateServer:
         return self._lastSerial
 
     @property
+    def issuedCount(self) -> int:
+        """
+        How many certificates this server issued since it started (not the
+        CA's own; the serials reserved but never issued, left by a crash,
+        not counted): a Prometheus counter, which starts again with the
+        process.
+        """
+        return self._issued
+
+    @property
     def crl(self) -> x509.CertificateRevocationList:
         """
         The current CRL.
@@ -437,6 +448,7 @@ class CertificateServer:
         notAfter = min(now + self.certificateLifetime, self._caCert.not_valid_after_utc)
         cert = buildCertificate(csr, self._key, self._caCert, serial, now, notAfter, sans, self.cdpUrl)
         recordIssued(self.directory, self.databaseLevel, cert, self._write)
+        self._issued += 1
         _log.info("Certificate server {name}: issued serial 0x{serial:X} to {subject}",
                   name=self.name, serial=serial, subject=cert.subject.rfc4514_string())
         return cert

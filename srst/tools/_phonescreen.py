@@ -33,7 +33,9 @@ import enum
 from typing import Any, Callable, Optional
 
 from attrs import frozen
+from twisted.internet.interfaces import IReadDescriptor
 from twisted.python.failure import Failure
+from zope.interface import implementer
 
 from srst.sccp import messages as m
 from srst.sccp.constants import CallState, LampMode, Stimulus
@@ -248,10 +250,11 @@ class PhoneScreen:
                     self._changed()
 
 
+@implementer(IReadDescriptor)
 class Terminal:
     """
     The C{curses} screen, read as a file descriptor by the reactor
-    (C{IReadDescriptor}).
+    (L{IReadDescriptor}).
 
     @ivar window: the C{curses} window.
     """

@@ -125,7 +125,7 @@ def _importIos(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         for problem in str(e).splitlines():
             err.write(f"{PROGRAM}: the result does not load: {problem}\n")
     if skipped:
-        err.write(f"{PROGRAM}: {len(skipped)} line(s) not imported\n")
+        err.write(f"{PROGRAM}: {sum(s.count for s in skipped)} line(s) not imported\n")
     return EXIT_OK if loads and not skipped else EXIT_SKIPPED
 
 

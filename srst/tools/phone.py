@@ -66,6 +66,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import sys
 import typing
 from typing import Any, Callable, Optional, Sequence, TextIO, cast
@@ -73,7 +74,7 @@ from typing import Any, Callable, Optional, Sequence, TextIO, cast
 from attrs import frozen
 from cryptography import x509
 from twisted.internet.defer import Deferred, race, succeed
-from twisted.internet.interfaces import IOpenSSLClientConnectionCreator
+from twisted.internet.interfaces import IOpenSSLClientConnectionCreator, IReadDescriptor
 from twisted.internet.task import deferLater
 from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
@@ -1020,10 +1021,10 @@ def _answer(reactor: ToolReactor, args: argparse.Namespace, out: TextIO,
 class _TerminalReactor(ToolReactor, typing.Protocol):
     """What C{run} needs besides L{ToolReactor}: standard input read."""
 
-    def addReader(self, reader: Terminal) -> None:
+    def addReader(self, reader: IReadDescriptor) -> None:
         ...
 
-    def removeReader(self, reader: Terminal) -> None:
+    def removeReader(self, reader: IReadDescriptor) -> None:
         ...
 
 
@@ -1031,7 +1032,9 @@ async def _runFlow(reactor: _TerminalReactor, args: argparse.Namespace,
                    tls: Optional[_TLSFiles], out: TextIO, err: TextIO) -> int:
     """
     Register one phone, show it with C{curses} until q (or Ctrl-C), then
-    hang up and unregister (see L{srst.tools._phonescreen}).
+    hang up and unregister (see L{srst.tools._phonescreen}).  Ctrl-C's
+    shutdown trigger waits for the hang-up and unregister, as C{call}'s
+    does, so the reactor closes the connection only after them.
     """
     import curses
 
@@ -1071,31 +1074,52 @@ async def _runFlow(reactor: _TerminalReactor, args: argparse.Namespace,
 
     terminal = Terminal(curses, window, lambda: screen.lines(), pressed)
     screen = PhoneScreen(phone, terminal.draw, secure=tls is not None)
-    trigger = reactor.addSystemEventTrigger("before", "shutdown", quitting.fire, None)
+    finished: OneShot[int] = OneShot()
+    finishing: list[Deferred[None]] = []
+
+    async def hangUpAndUnregister() -> int:
+        reactor.removeReader(terminal)
+        terminal.close()
+        if phone.state is not PhoneState.REGISTERED:
+            err.write("srst-phone: connection lost\n")
+            return EXIT_INCOMPLETE
+        await _hangUpAll(phone, screen.follower)
+        try:
+            await phone.unregister()
+        except PhoneError as e:
+            err.write("srst-phone: not unregistered: %s\n" % (e,))
+            return EXIT_INCOMPLETE
+        out.write("unregistered %s\n" % (phone.deviceName,))
+        out.flush()
+        return EXIT_OK
+
+    def finish() -> Deferred[int]:
+        # q, the connection ending, or Ctrl-C (before the reactor closes
+        # the connection, which waits for the Deferred returned here).
+        if not finishing:
+            finishing.append(Deferred.fromCoroutine(
+                hangUpAndUnregister()).addCallback(finished.fire))
+        quitting.fire(None)
+        return finished.wait()
+
+    trigger = reactor.addSystemEventTrigger("before", "shutdown", finish)
     reactor.addReader(terminal)
     try:
         terminal.draw()
         await race([quitting.wait(), phone.whenDisconnected()])
     finally:
-        reactor.removeReader(terminal)
-        reactor.removeSystemEventTrigger(trigger)
-        terminal.close()
-    if phone.state is not PhoneState.REGISTERED:
-        err.write("srst-phone: connection lost\n")
-        return EXIT_INCOMPLETE
-    await _hangUpAll(phone, screen.follower)
-    try:
-        await phone.unregister()
-    except PhoneError as e:
-        err.write("srst-phone: not unregistered: %s\n" % (e,))
-        return EXIT_INCOMPLETE
-    out.write("unregistered %s\n" % (phone.deviceName,))
-    out.flush()
-    return EXIT_OK
+        if not finishing:  # Ctrl-C's trigger has fired: nothing to remove
+            reactor.removeSystemEventTrigger(trigger)
+    return await finish()
 
 
 def _run(reactor: ToolReactor, args: argparse.Namespace, out: TextIO,
          err: TextIO, runInThread: RunInThread) -> Deferred[int]:
+    if not (os.isatty(0) and os.isatty(1)):
+        # curses needs both; say so before the phone registers.
+        err.write("srst-phone: run needs a terminal on standard input and"
+                  " output (use call or answer from scripts)\n")
+        return succeed(EXIT_USAGE)
     try:
         tls = _loadTLS(args)
     except (CertificateFileError, LSCIssueError) as e:
