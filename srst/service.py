@@ -1327,7 +1327,10 @@ class ReloadOnHangup(Service):
     router's configuration (L{RouterService.reloadConfiguration}), as it
     does for most UNIX daemons; without this a SIGHUP ends the process.
     The handler is installed while the service runs, and only by the twistd
-    plugin (never in a test process).  The reload itself runs on the
+    plugin (never in a test process); twistd installs it in
+    C{privilegedStartService}, before the router starts, so that a SIGHUP
+    sent once the router says it is ready never finds the default action
+    still in place.  The reload itself runs on the
     reactor: the handler only hands it over with C{callFromThread}, as
     twistd's own SIGUSR1 log rotation does, which also wakes the reactor.
     """
@@ -1337,15 +1340,25 @@ class ReloadOnHangup(Service):
     def __init__(self, router: RouterService, reactor: IReactorFromThreads) -> None:
         self.router = router
         self.reactor = reactor
-        self._previous: Any = signal.SIG_DFL
+        self._previous: Any = None
+
+    def privilegedStartService(self) -> None:
+        Service.privilegedStartService(self)
+        self._install()
 
     def startService(self) -> None:
         Service.startService(self)
-        self._previous = signal.signal(signal.SIGHUP, self.hangup)
+        self._install()
+
+    def _install(self) -> None:
+        if self._previous is None:
+            self._previous = signal.signal(signal.SIGHUP, self.hangup)
 
     def stopService(self) -> None:
         Service.stopService(self)
-        signal.signal(signal.SIGHUP, self._previous)
+        if self._previous is not None:
+            signal.signal(signal.SIGHUP, self._previous)
+            self._previous = None
 
     def hangup(self, signum: int, frame: object) -> None:
         """
