@@ -243,6 +243,8 @@ class HangupTests(TestCase):
                 done.callback(None)
 
         router.outReceived = router.errReceived = watch  # type: ignore[method-assign]
+        router.ended.addCallback(lambda _: None if done.called else
+                                 done.errback(AssertionError(f"the router ended on SIGHUP:\n{router.text()}")))
         process.signalProcess(signal.SIGHUP)
         await done
         self.assertIn(f"SIGHUP: reloading {path}", router.text())
