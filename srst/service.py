@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_service -*-
+# -*- test-case-name: tests.test_service,tests.test_service_reload -*-
 """
 The composition root: C{makeService(config, reactor)} builds the router's
 L{RouterService} from a validated L{RouterConfig}, and L{Options} is what
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import signal
 import socket
 import sys
 from functools import partial
@@ -25,8 +26,17 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from prometheus_client import CollectorRegistry
 from twisted.application.service import MultiService, Service
 from twisted.internet.endpoints import UNIXClientEndpoint
-from twisted.internet.defer import CancelledError, Deferred, DeferredList, FirstError, gatherResults, maybeDeferred, succeed
-from twisted.internet.interfaces import IListeningPort, IProtocolFactory
+from twisted.internet.defer import (
+    CancelledError,
+    Deferred,
+    DeferredList,
+    DeferredLock,
+    FirstError,
+    gatherResults,
+    maybeDeferred,
+    succeed,
+)
+from twisted.internet.interfaces import IListeningPort, IProtocolFactory, IReactorFromThreads
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import FileLogObserver, Logger, eventAsJSON, formatEvent
 from twisted.protocols.tls import TLSMemoryBIOFactory
@@ -49,6 +59,7 @@ from srst.iosconfig import ChainCertificate, renderRunningConfig
 from srst.credentials import CredentialsFactory, registerCredentialsCommands
 from srst.debug import DebugSwitches
 from srst.ipsec.commands import registerIpsecCommands
+from srst.ipsec.connections import Connection
 from srst.ipsec.plan import connectionsFor
 from srst.ipsec.service import DEBUG_NAMESPACE as IPSEC_DEBUG_NAMESPACE
 from srst.ipsec.service import IpsecService
@@ -426,6 +437,26 @@ class MediaFarmService(Service):
         return gatherResults(closing).addCallback(lambda ignored: None)
 
 
+_RESTART_SECTIONS = (
+    ("hostname", "hostname"), ("state-dir", "stateDir"), ("pki", "pki"), ("credentials", "credentials"),
+    ("call-manager-fallback", "callManagerFallback"), ("control-plane", "controlPlane"), ("admin", "admin"),
+    ("voice-ports", "voicePorts"), ("dial-peers", "dialPeers"), ("media", "media"), ("mgcp", "mgcp"),
+    ("ccm-manager", "ccmManager"), ("http-server", "httpServer"),
+)
+"""The sections of router.yaml a reload does not apply (YAML key, L{RouterConfig}
+attribute): a change to one takes effect at the next restart.  C{access-lists}
+is not among them: the crypto maps use the new lists at once, and a
+control-plane class map that matches a changed list is a change to
+C{control-plane} (its policy holds the list)."""
+
+
+def _entryName(connection: Connection) -> str:
+    """
+    @return: a crypto map entry as IOS names it: C{rtp 1}.
+    """
+    return f"{connection.mapName} {connection.sequence}"
+
+
 class RouterService(MultiService):
     """
     Everything srst runs, as one service.
@@ -550,6 +581,8 @@ class RouterService(MultiService):
         if self.controlPlane is not None:
             registerPolicingCommands(self.commands, self.controlPlane)
         self.ipsec: IpsecService | None = None
+        self._ipsecCommands: list[str] = []
+        self._reloads = DeferredLock()
         if config.crypto is not None:
             self.ipsec = self._ipsecService(config, reactor)
         self.crlRenewal: CrlRenewal | None = None
@@ -655,6 +688,8 @@ class RouterService(MultiService):
             )
         self.commands.add("show running-config", self._showRunningConfig,
                           help="the configuration as IOS commands (private keys never shown)")
+        self.commands.add("configure reload", lambda: Deferred.fromCoroutine(self._configureReload()),
+                          help=f"read {config.source} again and apply its crypto section (as SIGHUP does)")
         if self.httpSite is not None and config.httpServer is not None and config.httpServer.metrics:
             self.httpSite.add(METRICS_PATH, MetricsResource(self._metricsRegistry()))
 
@@ -691,8 +726,108 @@ class RouterService(MultiService):
                                reactor, self.debug.logger(IPSEC_DEBUG_NAMESPACE))
         service.setName("ipsec")
         service.setServiceParent(self)
+        before = {command.pattern for command in self.commands.commands()}
         registerIpsecCommands(self.commands, service)
+        self._ipsecCommands = [" ".join(command.pattern) for command in self.commands.commands()
+                               if command.pattern not in before]
         return service
+
+    # -- configuration reload
+
+    def reloadConfiguration(self) -> Deferred[list[str]]:
+        """
+        Read the configuration file again (C{configure reload}, SIGHUP) and
+        apply what can be applied while running: the C{crypto:} section
+        (with the access lists its maps match).  A crypto map entry added,
+        changed or removed is loaded, reloaded (its SAs terminated and
+        negotiated again) or unloaded in charon; an unchanged one is left
+        alone with its SAs; a C{crypto:} section added or removed starts or
+        stops IPsec.  Any other section that differs is named in one log
+        line and takes effect at the next restart.  One reload at a time.
+
+        @return: a L{Deferred} firing with the lines saying what was done
+            (each also logged).
+        @raise ConfigError: (through the L{Deferred}) when the file no
+            longer loads; every problem is logged and the running
+            configuration is kept.
+        """
+        return self._reloads.run(lambda: Deferred.fromCoroutine(self._reload()))
+
+    async def _reload(self) -> list[str]:
+        source = self.config.source
+        try:
+            new = load(source)
+        except ConfigError as e:
+            for problem in e.problems:
+                self.log.error("reload of {source} refused: {problem}", source=source, problem=str(problem))
+            self.log.error("reload of {source} refused: the running configuration is kept", source=source)
+            raise
+        lines = await self._reloadCrypto(new)
+        later = [name for name, attribute in _RESTART_SECTIONS
+                 if getattr(self.config, attribute) != getattr(new, attribute)]
+        self.config = evolve(self.config, crypto=new.crypto, accessLists=new.accessLists)
+        if later:
+            lines.append(f"changes to {', '.join(later)} take effect at the next restart")
+        if not lines:
+            lines.append("no changes to apply")
+        for line in lines:
+            self.log.info("reload of {source}: {line}", source=source, line=line)
+        return lines
+
+    async def _reloadCrypto(self, new: RouterConfig) -> list[str]:
+        """
+        Apply C{new}'s crypto section.
+
+        @return: what was done, as lines (none when nothing changed).
+        """
+        old = self.config.crypto
+        lines = []
+        if old is not None and (new.crypto is None or new.crypto.viciSocket != old.viciSocket):
+            service, self.ipsec = self.ipsec, None
+            assert service is not None
+            for pattern in self._ipsecCommands:
+                self.commands.remove(pattern)
+            self._ipsecCommands = []
+            await maybeDeferred(service.disownServiceParent)
+            lines.append(f"crypto: IPsec stopped (charon at {old.viciSocket}); what srst loaded is unloaded")
+        if new.crypto is None:
+            return lines
+        if self.ipsec is None:
+            self.ipsec = self._ipsecService(new, self.reactor)
+            names = ", ".join(_entryName(c) for c in self.ipsec.connections.values()) or "none"
+            lines.append(f"crypto: IPsec started with charon at {new.crypto.viciSocket}; crypto map entries: {names}")
+            return lines
+        skipped: list[str] = []
+        connections = {c.name: c for c in connectionsFor(new.crypto, new.accessLists, skipped)}
+        before = self.ipsec.connections
+        changes = [
+            ("added", [c for name, c in connections.items() if name not in before]),
+            ("changed", [c for name, c in connections.items() if name in before and before[name] != c]),
+            ("removed", [c for name, c in before.items() if name not in connections]),
+        ]
+        if not any(entries for _, entries in changes):
+            return lines
+        for line in new.crypto.legacyChoices() + skipped:
+            self.log.warn("crypto: {line}", line=line)
+        await self.ipsec.reconfigure(connections.values())
+        unchanged = [c for name, c in connections.items() if before.get(name) == c]
+        changes.append(("unchanged", unchanged))
+        lines.append("crypto map entries " + "; ".join(
+            f"{what}: {', '.join(_entryName(c) for c in entries)}" for what, entries in changes if entries))
+        return lines
+
+    async def _configureReload(self) -> CommandResult:
+        """
+        C{configure reload}: L{reloadConfiguration} for the operator.
+        """
+        source = self.config.source
+        try:
+            lines = await self.reloadConfiguration()
+        except ConfigError as e:
+            problems = [f"{e.source}: {problem}" for problem in e.problems]
+            text = "\n".join([f"% {line}" for line in problems] + ["% the running configuration is kept"])
+            return CommandResult(text, {"reloaded": False, "source": source, "problems": problems}, exitCode=1)
+        return CommandResult("\n".join(lines), {"reloaded": True, "source": source, "lines": lines})
 
     def _trustpointChains(self) -> dict[str, list[ChainCertificate]]:
         """
@@ -1184,6 +1319,64 @@ class ExitOnStartupError(MultiService):
         start-up failed, else 0.
         """
         return 1 if self.router.startFailed else 0
+
+
+class ReloadOnHangup(Service):
+    """
+    SIGHUP (C{kill -HUP}, C{supervisorctl signal HUP srst}) reloads the
+    router's configuration (L{RouterService.reloadConfiguration}), as it
+    does for most UNIX daemons; without this a SIGHUP ends the process.
+    The handler is installed while the service runs, and only by the twistd
+    plugin (never in a test process); twistd installs it in
+    C{privilegedStartService}, before the router starts, so that a SIGHUP
+    sent once the router says it is ready never finds the default action
+    still in place.  The reload itself runs on the
+    reactor: the handler only hands it over with C{callFromThread}, as
+    twistd's own SIGUSR1 log rotation does, which also wakes the reactor.
+    """
+
+    log = Logger()
+
+    def __init__(self, router: RouterService, reactor: IReactorFromThreads) -> None:
+        self.router = router
+        self.reactor = reactor
+        self._previous: Any = None
+
+    def privilegedStartService(self) -> None:
+        Service.privilegedStartService(self)
+        self._install()
+
+    def startService(self) -> None:
+        Service.startService(self)
+        self._install()
+
+    def _install(self) -> None:
+        if self._previous is None:
+            self._previous = signal.signal(signal.SIGHUP, self.hangup)
+
+    def stopService(self) -> None:
+        Service.stopService(self)
+        if self._previous is not None:
+            signal.signal(signal.SIGHUP, self._previous)
+            self._previous = None
+
+    def hangup(self, signum: int, frame: object) -> None:
+        """
+        The SIGHUP handler: L{reload} on the reactor thread.
+        """
+        self.reactor.callFromThread(self.reload)
+
+    def reload(self) -> Deferred[None]:
+        """
+        Reload the router's configuration; a file that does not load is
+        logged by the router, which keeps running as it was.
+        """
+        self.log.info("SIGHUP: reloading {source}", source=self.router.config.source)
+        reloading = self.router.reloadConfiguration()
+        reloading.addCallback(lambda lines: None)
+        reloading.addErrback(lambda failure: failure.trap(ConfigError) and None)
+        reloading.addErrback(lambda failure: self.log.failure("SIGHUP: reload failed", failure))
+        return reloading
 
 
 def exitOnFailedStart(service: ExitOnStartupError) -> None:

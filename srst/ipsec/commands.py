@@ -53,7 +53,8 @@ def _ikeSas(sas: Sequence[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
 def isakmpRows(sas: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """
     @return: one row per IKE_SA: C{dst}, C{src}, C{state}, C{conn-id},
-        C{status}, and charon's own C{name} and C{charon-state}.
+        C{status}, the IKE C{version} (1 or 2: C{crypto.ike-version}), and
+        charon's own C{name} and C{charon-state}.
     """
     rows = []
     for name, sa in _ikeSas(sas):
@@ -61,7 +62,8 @@ def isakmpRows(sas: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         rows.append({
             "dst": sa.get("remote-host", ""), "src": sa.get("local-host", ""),
             "state": _IKE_STATES.get(state, "MM_NO_STATE"), "conn-id": int(sa.get("uniqueid", "0")),
-            "status": _IKE_STATUS.get(state, "ACTIVE"), "name": name, "charon-state": state,
+            "status": _IKE_STATUS.get(state, "ACTIVE"), "version": 2 if sa.get("version") == "2" else 1,
+            "name": name, "charon-state": state,
         })
     return rows
 

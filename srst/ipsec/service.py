@@ -359,19 +359,27 @@ class IpsecService(Service):
     async def reconfigure(self, connections: Iterable[Connection]) -> None:
         """
         Load the difference after a config change: entries gone or changed
-        are unloaded, new or changed ones loaded and initiated; the rest is
-        left alone (its SAs stay up).
+        have their IKE SA terminated (as IOS clears the SAs of a crypto map
+        entry it no longer has: charon would keep them up after unloading
+        their connection) and are unloaded, new or changed ones loaded and
+        initiated; the rest is left alone (its SAs stay up).
         """
         new = {c.name: c for c in connections}
         old, self.connections = self.connections, new
         for name in set(old) - set(new):
             self.failures.pop(name, None)
             self._attempts.pop(name, None)
+            self.errors.pop(name, None)
+            self.tunnelsDown.discard(name)
         vici = self.vici
         if vici is None:
             return  # loaded as a whole on connecting
         for name, connection in old.items():
             if new.get(name) != connection and name in self._loaded:
+                try:
+                    await vici.request("terminate", {"ike": name, "timeout": "-1"})
+                except ViciError:
+                    pass  # no SA to terminate
                 await self._unload(vici, name)
         for name, connection in new.items():
             if old.get(name) != connection:

@@ -27,9 +27,10 @@ class SRSTServiceMaker:
 
         from twisted.internet import reactor  # the only global-reactor import in srst
 
-        from srst.service import ExitOnStartupError, exitOnFailedStart, makeService
+        from srst.service import ExitOnStartupError, ReloadOnHangup, exitOnFailedStart, makeService
 
         service = ExitOnStartupError(makeService(options.routerConfig, reactor))
+        ReloadOnHangup(service.router, reactor).setServiceParent(service)  # SIGHUP: configure reload
         atexit.register(exitOnFailedStart, service)  # a late start-up failure exits 1, not 0
         return service
 
