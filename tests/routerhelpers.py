@@ -21,7 +21,6 @@ import re
 from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.protocol import ProcessProtocol
 from twisted.internet.task import Clock
-from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial.unittest import FailTest
 from zope.interface import directlyProvides, providedBy
 
@@ -367,35 +366,3 @@ class WatchedClock(Clock):
             waiter[1].callback(None)
         return call
 
-
-def srstLog(testCase: Any) -> list[str]:
-    """
-    @return: a list that fills with every C{srst.*} log line, formatted,
-        until C{testCase} ends.
-    """
-    lines: list[str] = []
-
-    def observe(event: dict[str, Any]) -> None:
-        if event.get("log_namespace", "").startswith("srst."):
-            lines.append(formatEvent(event))
-
-    globalLogPublisher.addObserver(observe)
-    testCase.addCleanup(globalLogPublisher.removeObserver, observe)
-    return lines
-
-
-def firstLogLine(testCase: Any, text: str) -> Deferred[str]:
-    """
-    @return: a L{Deferred} firing with the first log line (before
-        C{testCase} ends) that contains C{text}.
-    """
-    seen: Deferred[str] = Deferred()
-
-    def observe(event: dict[str, Any]) -> None:
-        line = formatEvent(event)
-        if text in line and not seen.called:
-            seen.callback(line)
-
-    globalLogPublisher.addObserver(observe)
-    testCase.addCleanup(globalLogPublisher.removeObserver, observe)
-    return seen

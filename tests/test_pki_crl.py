@@ -17,7 +17,6 @@ from twisted.internet.interfaces import IHandshakeListener
 from twisted.internet.protocol import ClientFactory, Factory, Protocol
 from twisted.internet.ssl import CertificateOptions
 from twisted.internet.task import Clock
-from twisted.logger import formatEvent, globalLogPublisher
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.trial.unittest import TestCase
 from twisted.web.client import Agent
@@ -32,6 +31,7 @@ from srst.pki._time import iosTime
 from srst.pki.crl import (CdpCrls, CdpPolicy, CrlChecker, CrlError, RevocationChecks, loadCrlFile, registerCrlCommands,
                           renderCrls)
 from srst.pki.tls import phoneClientTLSOptions, serverTLSOptions, trustRootFor
+from tests.loghelpers import logLines
 from tests.pkihelpers import makeCA, makePhoneCertificate, makeServerCertificate
 
 CA = makeCA("CRL-CAPF")
@@ -131,18 +131,6 @@ def realTimeClock() -> Clock:
 
 def clockTime(clock: Clock) -> datetime.datetime:
     return datetime.datetime.fromtimestamp(clock.seconds(), datetime.timezone.utc)
-
-
-def captureLog(testCase: TestCase, namespace: str) -> list[str]:
-    lines: list[str] = []
-
-    def observe(event: dict[str, Any]) -> None:
-        if event.get("log_namespace") == namespace:
-            lines.append(formatEvent(event))
-
-    globalLogPublisher.addObserver(observe)
-    testCase.addCleanup(globalLogPublisher.removeObserver, observe)
-    return lines
 
 
 class VerifyTests(TestCase):
@@ -303,7 +291,7 @@ class HandshakeTests(TestCase):
         A CRL URL nobody answers: refused with "CRL unavailable" under
         revocation-check crl; accepted with one warning under crl none.
         """
-        lines = captureLog(self, "srst.pki.crl")
+        lines = logLines(self, "srst.pki.crl")
         closed = reactor.listenTCP(0, Factory(), interface="127.0.0.1")
         url = f"http://127.0.0.1:{closed.getHost().port}/capf.crl"
         yield closed.stopListening()
@@ -450,7 +438,7 @@ class DistributionPointTests(TestCase):
         Under revocation-check crl none the first handshake is accepted with
         a warning naming the fetch; the next one is decided with the CRL.
         """
-        lines = captureLog(self, "srst.pki.crl")
+        lines = logLines(self, "srst.pki.crl")
         server, cdp = self.server(optional=True)
         self.assertIsNone((yield server.connect(*self.revoked)))
         yield cdp.checkers[0].refresh()
@@ -465,7 +453,7 @@ class DistributionPointTests(TestCase):
         A certificate without an http:// CDP is refused with "no CRL
         distribution point"; an ldap:// one is ignored with a log line.
         """
-        lines = captureLog(self, "srst.pki.crl")
+        lines = logLines(self, "srst.pki.crl")
         server, cdp = self.server()
         bare = makePhoneCertificate(CA, "0000000000D3")
         ldap = makePhoneCertificate(CA, "0000000000D4", crlDistributionPoints=["ldap://ca/CN=CAPF"])
@@ -500,7 +488,7 @@ class DistributionPointTests(TestCase):
         other = self.site.url("other.crl")
         self.site.publish("other.crl", CA, {}, self.start)
         elsewhere = makePhoneCertificate(CA, "0000000000D5", crlDistributionPoints=[other])
-        lines = captureLog(self, "srst.pki.crl")
+        lines = logLines(self, "srst.pki.crl")
         server, cdp = self.server(maxCrls=1)
         yield server.connect(*self.good)
         [first] = cdp.checkers

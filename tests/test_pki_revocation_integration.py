@@ -24,8 +24,8 @@ from srst.pki.commands import iosTimeLeft
 from srst.tools._phoneclient import SimulatedPhone
 from srst.tools._phonetypes import PhoneConfig
 from srst.tools._phonewire import clientTLSOptions, connectPhone
-from tests.routerhelpers import (TimersOnClock, bounded, firstLogLine, freePort, runCommand, srstLog, startRouter,
-                                 stateDirectory, within)
+from tests.loghelpers import firstLogLine, srstLog
+from tests.routerhelpers import TimersOnClock, bounded, freePort, runCommand, startRouter, stateDirectory, within
 from tests.test_sccp_integration import CMF
 from tests.test_service import httpRouterYaml, readCA
 

@@ -35,8 +35,9 @@ from srst.tools.lsc import issueLSC
 from tests.callhelpers import waitFor
 from tests.debughelpers import normalise, seedSample
 from tests.pkihelpers import iosChainText, makeCA, makePhoneCertificate, seedChainText, writePem
-from tests.routerhelpers import (SECURE_CMF_HEAD, bounded, freePort, routerYaml, runCommand, srstLog, startRouter,
-                                 stateDirectory, within)
+from tests.loghelpers import srstLog
+from tests.routerhelpers import (SECURE_CMF_HEAD, bounded, freePort, routerYaml, runCommand, startRouter, stateDirectory,
+                                 within)
 from tests.test_sccp_station import registerMessage
 
 CMF = SECURE_CMF_HEAD + """

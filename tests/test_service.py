@@ -40,11 +40,11 @@ from srst.tools.ccm import fetchCredentials
 from tests.pkihelpers import makeCA, seedChainText, sharedKey, writeKey, writePem
 from tests.policinghelpers import requireLoopbackAliases
 from tests.toolhelpers import requireTool
+from tests.loghelpers import firstLogLine
 from tests.routerhelpers import (
     ClockedReactor,
     TimersOnClock,
     bounded,
-    firstLogLine,
     SEED_POLICY,
     freePort,
     routerYaml,
