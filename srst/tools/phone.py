@@ -346,14 +346,26 @@ def _addKeys(p: argparse.ArgumentParser, what: str) -> None:
                    "redial; repeatable, in order with --softkey" % (what,))
 
 
-def _addPhoneOptions(p: argparse.ArgumentParser) -> None:
-    """The options of one phone that makes or answers a call."""
+def _addOnePhone(p: argparse.ArgumentParser) -> None:
+    """The router and the model of one phone (call, answer, run)."""
     _addRouter(p)
     p.add_argument("--type", dest="deviceType", type=_model, default="7970",
                    help="phone model or device type number (default 7970)")
     p.add_argument("--version", dest="protocolVersion", type=_version,
                    default=11, help="highest protocol version the phone "
                    "advertises (default 11)")
+
+
+def _addOnePhoneTLS(p: argparse.ArgumentParser) -> None:
+    """The TLS group of one phone (call, answer, run), which mints no LSC."""
+    tls = _addTLS(p, "the phone's certificate (LSC)")
+    _addVerifyHost(tls)
+    p.set_defaults(issueFromCA=None, caKey=None, count=1, decodeAll=True)
+
+
+def _addPhoneOptions(p: argparse.ArgumentParser) -> None:
+    """The options of one phone that makes or answers a call."""
+    _addOnePhone(p)
     p.add_argument("--hold", type=_seconds, default=None, metavar="SECONDS",
                    help="hang up after this long connected (default: when "
                    "the far end hangs up, or Ctrl-C); with only softkeys "
@@ -368,9 +380,7 @@ def _addPhoneOptions(p: argparse.ArgumentParser) -> None:
     p.add_argument("--record", metavar="FILE",
                    help="write what the phone hears (decrypted) to this WAV "
                    "file (16-bit, 8 kHz) when the command ends")
-    tls = _addTLS(p, "the phone's certificate (LSC)")
-    _addVerifyHost(tls)
-    p.set_defaults(issueFromCA=None, caKey=None, count=1, decodeAll=True)
+    _addOnePhoneTLS(p)
 
 
 def _addCall(
@@ -435,18 +445,11 @@ def _addRun(
         "softkeys; o/h (or space) go off/on hook, digits dial, F1-F8 (or s "
         "then 1-8) press softkeys, q hangs up, unregisters and quits.")
     p.add_argument("--mac", type=_mac, required=True, help="the phone's MAC")
-    _addRouter(p)
-    p.add_argument("--type", dest="deviceType", type=_model, default="7970",
-                   help="phone model or device type number (default 7970)")
-    p.add_argument("--version", dest="protocolVersion", type=_version,
-                   default=11, help="highest protocol version the phone "
-                   "advertises (default 11)")
+    _addOnePhone(p)
     p.add_argument("--timeout", type=_seconds, default=30.0,
                    help="seconds the phone may take to register (default 30)")
-    tls = _addTLS(p, "the phone's certificate (LSC)")
-    _addVerifyHost(tls)
-    p.set_defaults(issueFromCA=None, caKey=None, count=1, decodeAll=True,
-                   func=_run)
+    _addOnePhoneTLS(p)
+    p.set_defaults(func=_run)
 
 
 def _addIssueLSC(
