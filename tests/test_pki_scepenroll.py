@@ -118,12 +118,7 @@ class ScepEnrollmentTests(TestCase):
         line = yield pending
         self.assertEqual(line, "Trustpoint srstca: enrollment request to %s/cgi-bin/pkiclient.exe is pending;"
                                " polling every 60 seconds" % (self.url,))
-        self.assertFalse(done.called)
-        [request] = self.ca.pendingRequests()
-        self.ca.grant(request.id)
-        self.clock.advance(60)
-        yield done
-        self.assertEnrolled()
+        yield self.grantedAtNextPoll(done)
 
     @bounded
     def test_retryPeriodAndCount(self) -> Any:
@@ -169,12 +164,7 @@ class ScepEnrollmentTests(TestCase):
             armed = self.clock.armed(60)
             self.clock.advance(60)
             yield armed
-        self.assertFalse(done.called)
-        [request] = self.ca.pendingRequests()
-        self.ca.grant(request.id)
-        self.clock.advance(60)
-        yield done
-        self.assertEnrolled()
+        yield self.grantedAtNextPoll(done)
 
     @bounded
     def test_refused(self) -> Any:
@@ -242,6 +232,19 @@ class ScepEnrollmentTests(TestCase):
         parent.startService()
         self.addCleanup(parent.stopService)
         return auto, renewed
+
+    @bounded
+    def grantedAtNextPoll(self, done: Deferred[None]) -> Any:
+        """
+        The enrollment C{done} is still pending; the operator grants its
+        request, and the next poll (60 s on) installs the certificate.
+        """
+        self.assertFalse(done.called)
+        [request] = self.ca.pendingRequests()
+        self.ca.grant(request.id)
+        self.clock.advance(60)
+        yield done
+        self.assertEnrolled()
 
     @bounded
     def enrolled(self) -> Any:
