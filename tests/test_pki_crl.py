@@ -21,7 +21,7 @@ from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.trial.unittest import TestCase
 from twisted.web.client import Agent
 from twisted.web.resource import Resource
-from twisted.web.server import NOT_DONE_YET, Site
+from twisted.web.server import NOT_DONE_YET
 from twisted.web.static import Data
 from zope.interface import implementer
 
@@ -32,13 +32,12 @@ from srst.pki.crl import (CdpCrls, CdpPolicy, CrlChecker, CrlError, RevocationCh
                           renderCrls)
 from srst.pki.tls import phoneClientTLSOptions, serverTLSOptions, trustRootFor
 from tests.loghelpers import logLines
-from tests.pkihelpers import makeCA, makePhoneCertificate, makeServerCertificate
+from tests.pkihelpers import HOUR, CrlSite, makeCA, makePhoneCertificate, makeServerCertificate
 
 CA = makeCA("CRL-CAPF")
 OTHER = makeCA("CRL-OTHER")
 ROUTER_CA = makeCA("CRL-ROUTER-CA")
 ROUTER = makeServerCertificate(ROUTER_CA, "router")
-HOUR = datetime.timedelta(hours=1)
 
 
 def writeCrl(directory: str, name: str, revoked: dict[int, datetime.datetime], start: datetime.datetime,
@@ -232,14 +231,10 @@ class HandshakeTests(TestCase):
         """
         start = clockTime(self.clock)
         first = buildCrl(CA.key, CA.certificate, None, {}, start - HOUR, start + 24 * HOUR)
-        root = Resource()
+        site = CrlSite(self)
         published = Data(first.public_bytes(Encoding.DER), "application/pkix-crl")
-        root.putChild(b"capf.crl", published)
-        site = Site(root)
-        site.noisy = False
-        port = reactor.listenTCP(0, site, interface="127.0.0.1")
-        self.addCleanup(port.stopListening)
-        url = f"http://127.0.0.1:{port.getHost().port}/capf.crl"
+        site.root.putChild(b"capf.crl", published)
+        url = site.url("capf.crl")
         checker = CrlChecker("capf", [CA.certificate], self.clock, url=url, agent=Agent(reactor), cacheSeconds=600)
         self.addCleanup(checker.stop)
         yield checker.start()
@@ -271,11 +266,7 @@ class HandshakeTests(TestCase):
                 return NOT_DONE_YET
 
         endless = Endless()
-        site = Site(endless)
-        site.noisy = False
-        port = reactor.listenTCP(0, site, interface="127.0.0.1")
-        self.addCleanup(port.stopListening)
-        url = f"http://127.0.0.1:{port.getHost().port}/capf.crl"
+        url = CrlSite(self, endless).url("capf.crl")
         checker = CrlChecker("capf", [CA.certificate], self.clock, url=url, agent=Agent(reactor), maxBytes=1000)
         self.addCleanup(checker.stop)
         yield checker.start().addTimeout(5, reactor)
@@ -364,28 +355,6 @@ class RequestCommandTests(TestCase):
                                      " cannot read the CRL: No such file or directory")
         error = self.assertRaises(CommandError, self.command, "crypto", "pki", "crl", "request", "7970")
         self.assertEqual(str(error), "Trustpoint 7970 has no CRL to request (revocation-check crl: capf)")
-
-
-class CrlSite:
-    """
-    CRLs published over real HTTP on 127.0.0.1: L{publish} puts one at a
-    path, L{url} names it.
-    """
-
-    def __init__(self, testCase: TestCase) -> None:
-        self.root = Resource()
-        site = Site(self.root)
-        site.noisy = False
-        self.port = reactor.listenTCP(0, site, interface="127.0.0.1")
-        testCase.addCleanup(self.port.stopListening)
-
-    def url(self, name: str) -> str:
-        return f"http://127.0.0.1:{self.port.getHost().port}/{name}"
-
-    def publish(self, name: str, ca: Any, revoked: dict[int, datetime.datetime], start: datetime.datetime,
-                signer: Any = None) -> None:
-        crl = buildCrl(signer or ca.key, ca.certificate, None, revoked, start - HOUR, start + 24 * HOUR)
-        self.root.putChild(name.encode("ascii"), Data(crl.public_bytes(Encoding.DER), "application/pkix-crl"))
 
 
 class DistributionPointTests(TestCase):

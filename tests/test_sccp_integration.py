@@ -18,9 +18,6 @@ from twisted.internet.threads import deferToThread
 from cryptography.hazmat.primitives.serialization import Encoding
 from twisted.logger import LogLevel, formatEvent, globalLogPublisher
 from twisted.trial.unittest import TestCase
-from twisted.web.resource import Resource
-from twisted.web.server import Site
-from twisted.web.static import Data
 
 from srst.admin.render import formatIOSDebugLine
 from srst.pki._signing import buildCrl
@@ -34,7 +31,7 @@ from srst.tools.cli import main as cliMain
 from srst.tools.lsc import issueLSC
 from tests.callhelpers import waitFor
 from tests.debughelpers import normalise, seedSample
-from tests.pkihelpers import iosChainText, makeCA, makePhoneCertificate, seedChainText, writePem
+from tests.pkihelpers import CrlSite, iosChainText, makeCA, makePhoneCertificate, seedChainText, writePem
 from tests.loghelpers import srstLog
 from tests.routerhelpers import (SECURE_CMF_HEAD, bounded, freePort, routerYaml, runCommand, startRouter, stateDirectory,
                                  within)
@@ -576,18 +573,12 @@ class RevocationTests(TestCase):
         unavailable (fetching URL)"); its next attempt is decided with the
         fetched CRL, and show crypto pki crls names the URL.
         """
-        root = Resource()
-        site = Site(root)
-        site.noisy = False
-        port = reactor.listenTCP(0, site, interface="127.0.0.1")
-        self.addCleanup(port.stopListening)
-        url = f"http://127.0.0.1:{port.getHost().port}/capf.crl"
+        site = CrlSite(self)
+        url = site.url("capf.crl")
         revoked, good = (SimpleNamespace(**dict(zip(("certificate", "privateKey"), makePhoneCertificate(
             PHONE_CA, mac, crlDistributionPoints=[url])))) for mac in ("0000000000D5", "0000000000D6"))
         start = now()
-        crl = buildCrl(PHONE_CA.key, PHONE_CA.certificate, None, {revoked.certificate.serial_number: start},
-                       start - datetime.timedelta(hours=1), start + datetime.timedelta(days=1))
-        root.putChild(b"capf.crl", Data(crl.public_bytes(Encoding.DER), "application/pkix-crl"))
+        site.publish("capf.crl", PHONE_CA, {revoked.certificate.serial_number: start}, start)
         logged = srstLog(self)
         yield self.startRouter(None)
         yield self.assertRefused(self.phone(good, "0000000000D6"), f"CRL unavailable (fetching {url})", logged)
