@@ -36,6 +36,7 @@ __all__ = [
     "indent",
     "parseIosConfig",
     "readIosConfig",
+    "setCommands",
 ]
 
 
@@ -298,3 +299,14 @@ def indent(head: str, body: Sequence[str]) -> list[str]:
     @return: the mode's lines.
     """
     return [head] + [" " + line for line in body]
+
+
+def setCommands(*commands: tuple[str, object]) -> list[str]:
+    """
+    The lines of the settings that are set, for a C{show running-config}
+    mode: IOS prints a command only when it is configured.
+
+    @param commands: (command, value) pairs, in the order IOS prints them.
+    @return: C{"command value"} for each pair whose value is not L{None}.
+    """
+    return [f"{command} {value}" for command, value in commands if value is not None]

@@ -635,6 +635,18 @@ def answeredCall(caller: SimulatedPhone, callee: SimulatedPhone, number: str) ->
     return connected
 
 
+@bounded
+def rings(caller: SimulatedPhone, callee: SimulatedPhone, number: str) -> Any:
+    """
+    C{caller} goes off hook and dials C{number}: wait until C{callee} rings
+    (SetRinger, inside ring).
+    """
+    ringing = waitFor(callee, lambda msg: isinstance(msg, m.SetRinger) and msg.ringMode == RingMode.INSIDE)
+    caller.offHook()
+    caller.pressKeys(number)
+    yield ringing
+
+
 def autoAck(phone: SimulatedPhone, port: int) -> None:
     """Make the phone answer every OpenReceiveChannel with its RTP address."""
 

@@ -23,16 +23,22 @@ from typing import Any, Sequence
 from attrs import define, frozen
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from twisted.internet import reactor
 from twisted.internet.interfaces import IHandshakeListener
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.task import Clock
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.test import iosim
+from twisted.web.resource import Resource
+from twisted.web.server import Site
+from twisted.web.static import Data
 from zope.interface import implementer
 
+from srst.pki._signing import buildCrl
 from srst.pki.trust import certificateFromDer
 
 UTC = datetime.timezone.utc
@@ -426,3 +432,28 @@ def connectPlain(serverCreator: Any, data: bytes, clock: Clock | None = None) ->
     client.transport.write(data)
     pump.flush()
     return TLSPair(built["server"], plain, pump)
+
+
+HOUR = datetime.timedelta(hours=1)
+
+
+class CrlSite:
+    """
+    CRLs published over real HTTP on 127.0.0.1: L{publish} puts one at a
+    path (of C{root}, the site's resource), L{url} names it.
+    """
+
+    def __init__(self, testCase: Any, root: Resource | None = None) -> None:
+        self.root = Resource() if root is None else root
+        site = Site(self.root)
+        site.noisy = False
+        self.port = reactor.listenTCP(0, site, interface="127.0.0.1")
+        testCase.addCleanup(self.port.stopListening)
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.port.getHost().port}/{name}"
+
+    def publish(self, name: str, ca: Any, revoked: dict[int, datetime.datetime], start: datetime.datetime,
+                signer: Any = None) -> None:
+        crl = buildCrl(signer or ca.key, ca.certificate, None, revoked, start - HOUR, start + 24 * HOUR)
+        self.root.putChild(name.encode("ascii"), Data(crl.public_bytes(Encoding.DER), "application/pkix-crl"))

@@ -337,3 +337,32 @@ class TimersOnClock(ClockedReactor):
         if delay == 0:
             return self._reactor.callLater(0, f, *args, **kwargs)
         return ClockedReactor.callLater(self, delay, f, *args, **kwargs)
+
+
+class WatchedClock(Clock):
+    """
+    A L{Clock} that tells when a call C{seconds} away is armed (a server
+    taking a connection arms its timeout, an enrollment its wait before the
+    next poll).
+    """
+
+    def __init__(self) -> None:
+        Clock.__init__(self)
+        self.waiters: list[tuple[float, Deferred[None]]] = []
+
+    def armed(self, seconds: float) -> Deferred[None]:
+        """
+        @return: a L{Deferred} that fires when a call C{seconds} away is
+            next armed.
+        """
+        d: Deferred[None] = Deferred()
+        self.waiters.append((seconds, d))
+        return d
+
+    def callLater(self, delay: float, f: Any, *args: Any, **kw: Any) -> Any:
+        call = Clock.callLater(self, delay, f, *args, **kw)
+        for waiter in [w for w in self.waiters if w[0] == delay]:
+            self.waiters.remove(waiter)
+            waiter[1].callback(None)
+        return call
+

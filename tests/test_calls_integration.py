@@ -14,9 +14,9 @@ from twisted.trial.unittest import TestCase
 
 from srst.media.srtp import SrtpReceiver, SrtpSender
 from srst.sccp import messages as m
-from srst.sccp.constants import CallSecurityStatus, CallState, RingMode
+from srst.sccp.constants import CallSecurityStatus, CallState
 from srst.sccp.srtpkeys import fromKeyInfo
-from tests.callhelpers import autoAck, isCallState, waitFor
+from tests.callhelpers import autoAck, isCallState, rings, waitFor
 from tests.phonehelpers import registeredPhone, routerYamlWithCapf
 from tests.routerhelpers import bounded, startRouter, stateDirectory
 from tests.test_sccp_integration import CMF
@@ -53,10 +53,7 @@ class CallIntegrationTests(TestCase):
         yield self.startRouter()
         a, dnA = yield self.phone("0000000000D1")
         b, dnB = yield self.phone("0000000000D2", tls=tlsB)
-        ringing = waitFor(b, lambda msg: isinstance(msg, m.SetRinger) and msg.ringMode == RingMode.INSIDE)
-        a.offHook()
-        a.pressKeys(dnB)
-        yield ringing
+        yield rings(a, b, dnB)
         smtA = waitFor(a, lambda msg: isinstance(msg, m.StartMediaTransmission))
         smtB = waitFor(b, lambda msg: isinstance(msg, m.StartMediaTransmission))
         b.offHook()

@@ -18,7 +18,6 @@ from twisted.internet import reactor
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.internet.protocol import ClientFactory, Protocol
-from twisted.internet.task import Clock
 from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial.unittest import TestCase
 
@@ -26,8 +25,8 @@ from srst.pki.scep import FailInfo, MessageType, PkiStatus
 from srst.service import utcNow
 from tests.pkihelpers import sharedKey
 from tests.policinghelpers import requireLoopbackAliases
-from tests.routerhelpers import (SEED_POLICY, TimersOnClock, bounded, freePort, routerYaml, runCommand,
-                                 startRouter, stateDirectory)
+from tests.routerhelpers import (SEED_POLICY, TimersOnClock, WatchedClock, bounded, freePort, routerYaml,
+                                 runCommand, startRouter, stateDirectory)
 from tests.scephelpers import Client
 
 SCEP = b"/cgi-bin/pkiclient.exe?operation=PKIOperation"
@@ -35,28 +34,6 @@ SCEP = b"/cgi-bin/pkiclient.exe?operation=PKIOperation"
 LIFE = 77
 """http-server's timeout-policy life here: a delay no other timer uses, so
 the test sees the server take a connection (it arms this timer)."""
-
-
-class WatchedClock(Clock):
-    """
-    A L{Clock} that tells when a call C{seconds} away is armed.
-    """
-
-    def __init__(self) -> None:
-        Clock.__init__(self)
-        self.waiters: list[tuple[float, Deferred[None]]] = []
-
-    def armed(self, seconds: float) -> Deferred[None]:
-        d: Deferred[None] = Deferred()
-        self.waiters.append((seconds, d))
-        return d
-
-    def callLater(self, delay: float, f: Any, *args: Any, **kw: Any) -> Any:
-        call = Clock.callLater(self, delay, f, *args, **kw)
-        for waiter in [w for w in self.waiters if w[0] == delay]:
-            self.waiters.remove(waiter)
-            waiter[1].callback(None)
-        return call
 
 
 class Collector(Protocol):

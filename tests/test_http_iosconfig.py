@@ -8,14 +8,11 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from srst.http.config import HttpServerConfig
 from srst.http.iosconfig import importIos, runningConfig, srstOnly
-from srst.iostext import ImportNotes, parseIosConfig
+from tests.ioshelpers import imported
 
 
 def _imported(text: str, address: str | None = None) -> tuple[dict, list[str], list[str]]:
-    document: dict = {}
-    notes = ImportNotes()
-    rest = importIos(parseIosConfig(text), document, notes, address=address)
-    return document, [str(each) for s in notes.sortedSkipped() for each in s.each()], [line.text for line in rest]
+    return imported(importIos, text, address=address)
 
 
 class RunningConfigTests(SynchronousTestCase):

@@ -24,6 +24,7 @@ from twisted.web.server import NOT_DONE_YET
 from twisted.web.static import Data
 
 from srst.http.site import HttpSite
+from tests.loghelpers import logLines
 from tests.routerhelpers import bounded
 
 
@@ -69,22 +70,6 @@ class Later(Resource):
         request = self.pending.pop(0)
         request.write(b"late")
         request.finish()
-
-
-def httpEvents(testCase):
-    """
-    @return: a list that collects the formatted C{srst.http} events (not the
-        access events) until the test ends.
-    """
-    events = []
-
-    def observe(event):
-        if event.get("log_namespace") == "srst.http":
-            events.append(formatEvent(event))
-
-    globalLogPublisher.addObserver(observe)
-    testCase.addCleanup(globalLogPublisher.removeObserver, observe)
-    return events
 
 
 class RegistryTests(SynchronousTestCase):
@@ -253,7 +238,7 @@ class LimitTests(SynchronousTestCase):
         line.
         """
         protocol, transport = self.connect(requests=100, life=60, idleTimeout=180)
-        events = httpEvents(self)
+        events = logLines(self, "srst.http")
         for _ in range(5):
             self.clock.advance(11)
             protocol.dataReceived(b"GET /nothing HTTP/1.1\r\nHost: r\r\n\r\n")
@@ -365,7 +350,7 @@ class MaxConnectionsTests(TestCase):
         port = reactor.listenTCP(0, site.factory, interface="127.0.0.1")
         self.addCleanup(port.stopListening)
         endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", port.getHost().port)
-        events = httpEvents(self)
+        events = logLines(self, "srst.http")
         request = b"GET /hello.txt HTTP/1.1\r\nHost: r\r\n\r\n"
         holders = [Collector(b""), Collector(b"")]
         for holder in holders:

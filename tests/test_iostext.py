@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from srst.iostext import ImportNotes, IosLine, IosText, Skipped, indent, parseIosConfig, readIosConfig
+from srst.iostext import (ImportNotes, IosLine, IosText, Skipped, indent, parseIosConfig, readIosConfig,
+                          setCommands)
 
 # The seed's Configuration 2, with its comments and blank lines.
 SEED_CONFIGURATION_2 = """\
@@ -201,3 +202,19 @@ class IndentTests(SynchronousTestCase):
         ])
         self.assertEqual(parseIosConfig("\n".join(indent("policy-map p", body)))[0].children[0].children[0].text,
                          "police 8000 1500 1500 conform-action drop exceed-action drop")
+
+
+class SetCommandsTests(SynchronousTestCase):
+    """
+    L{setCommands} prints the settings that are set.
+    """
+
+    def test_setOnly(self) -> None:
+        """
+        A setting that is L{None} prints nothing; the others print as
+        C{command value}, in the order given (falsy values such as 0 or an
+        empty string are set).
+        """
+        self.assertEqual(setCommands(("description", None), ("port", "1/0/0"), ("preference", 0),
+                                     ("prefix", ""), ("station-id name", "Lobby phone")),
+                         ["port 1/0/0", "preference 0", "prefix ", "station-id name Lobby phone"])

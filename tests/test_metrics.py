@@ -23,12 +23,12 @@ from twisted.web.client import Agent, HTTPConnectionPool, readBody
 from srst.config import loadString
 from srst.mgcp.fallback import FallbackStatus
 from srst.sccp import messages as m
-from srst.sccp.constants import CallState, RingMode, SoftKeyEvent, Tone
+from srst.sccp.constants import CallState, SoftKeyEvent, Tone
 from srst.service import RouterService, utcNow
 from srst.tools._phoneclient import SimulatedPhone
 from srst.tools._phonetypes import PhoneConfig
 from srst.tools._phonewire import clientTLSOptions, connectPhone
-from tests.callhelpers import autoAck, isCallState, waitFor, waitUntil
+from tests.callhelpers import autoAck, isCallState, rings, waitFor, waitUntil
 from tests.phonehelpers import registeredPhone, routerYamlWithCapf, synchronously
 from tests.routerhelpers import (
     SEED_POLICY,
@@ -154,10 +154,7 @@ class MetricsTests(TestCase):
         b, dnB = yield registeredPhone(self, self.service, "0000000000D2", tls=False, media=False)
         autoAck(a, 24000)
         autoAck(b, 24002)
-        ringing = waitFor(b, lambda msg: isinstance(msg, m.SetRinger) and msg.ringMode == RingMode.INSIDE)
-        a.offHook()
-        a.pressKeys(dnB)
-        yield ringing
+        yield rings(a, b, dnB)
         started = waitFor(a, lambda msg: isinstance(msg, m.StartMediaTransmission))
         b.offHook()
         yield started
@@ -212,10 +209,7 @@ class MetricsTests(TestCase):
         b, dnB = yield registeredPhone(self, self.service, "0000000000E2", tls=True, media=False)
         autoAck(a, 24004)
         autoAck(b, 24006)
-        ringing = waitFor(b, lambda msg: isinstance(msg, m.SetRinger) and msg.ringMode == RingMode.INSIDE)
-        a.offHook()
-        a.pressKeys(dnB)
-        yield ringing
+        yield rings(a, b, dnB)
         connected = waitFor(b, isCallState(CallState.CONNECTED))
         b.offHook()
         state = yield connected

@@ -19,12 +19,12 @@ from twisted.internet import reactor
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.protocol import DatagramProtocol
 from twisted.internet.task import deferLater
-from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial.unittest import TestCase
 
 from srst.config import loadString
 from srst.ports.tones import CallProgressTone
 from srst.service import RouterService, utcNow
+from tests.loghelpers import logLines
 from tests.routerhelpers import bounded, routerYaml, runCommand, startRouter, stateDirectory, synchronously
 from srst.tools.ccm import run as ccmRun
 
@@ -99,14 +99,7 @@ class GatewayConfigDownloadTests(TestCase):
 
     def setUp(self) -> None:
         self.stateDir = stateDirectory(self)
-        self.logged: list[str] = []
-
-        def observe(event: dict[str, Any]) -> None:
-            if event.get("log_namespace") == "srst.mgcp.config":
-                self.logged.append(formatEvent(event))
-
-        globalLogPublisher.addObserver(observe)
-        self.addCleanup(globalLogPublisher.removeObserver, observe)
+        self.logged = logLines(self, "srst.mgcp.config")
         self.localCopy = os.path.join(self.stateDir, "mgcp", "branch-router.cnf.xml")
 
     def serve(self, content: bytes) -> Any:

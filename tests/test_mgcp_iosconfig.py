@@ -4,10 +4,11 @@ default} and C{call application alternate DEFAULT} in C{show
 running-config}, and their import from IOS text.
 """
 
+from functools import partial
+
 from twisted.trial.unittest import SynchronousTestCase
 
 from srst.configreader import Reader
-from srst.iostext import ImportNotes, parseIosConfig
 from srst.mgcp.config import (
     CcmManagerConfig,
     ConfigDownload,
@@ -20,6 +21,7 @@ from srst.mgcp.config import (
     readMgcp,
 )
 from srst.mgcp.iosconfig import callApplicationConfig, importIos, runningConfig, srstOnly
+from tests.ioshelpers import imported
 
 SEED_MGCP = [
     "mgcp",
@@ -42,16 +44,8 @@ SEED_CCM = [
 ]
 
 
-def importText(text):
-    """
-    Import C{text} with L{importIos}.
-
-    @return: the document, the skipped lines as the operator sees them, and
-        the text of the lines left for other importers.
-    """
-    document, notes = {}, ImportNotes()
-    rest = importIos(parseIosConfig(text), document, notes)
-    return document, [str(each) for s in notes.sortedSkipped() for each in s.each()], [line.text for line in rest]
+importText = partial(imported, importIos)
+"""Import C{text} with L{importIos} (see L{imported})."""
 
 
 def readBack(document):

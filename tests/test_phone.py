@@ -9,6 +9,7 @@ import json
 import os
 
 from twisted.internet import reactor
+from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
@@ -118,6 +119,37 @@ class ParserTests(SynchronousTestCase):
         self.assertEqual(args.notBefore.isoformat(),
                          "2020-01-01T00:00:00+00:00")
         self.assertTrue(args.chain)
+
+
+class EndingTests(SynchronousTestCase):
+    """
+    C{_Ending}: the hang-up and unregister of C{call}, C{answer} and C{run},
+    whether the flow ends or Ctrl-C's shutdown trigger asks first.
+    """
+
+    def test_runsOnce(self) -> None:
+        """
+        The ending runs once, when first asked; every caller (the flow and
+        the shutdown trigger) waits for its one exit code.
+        """
+        runs: list[Deferred[int]] = []
+
+        async def end() -> int:
+            runs.append(Deferred())
+            return await runs[-1]
+
+        ending = cli._Ending(end)
+        self.assertFalse(ending.started)
+        first = ending()
+        self.assertTrue(ending.started)
+        ending.start()
+        second = ending()
+        self.assertEqual(len(runs), 1)
+        self.assertNoResult(first)
+        runs[0].callback(cli.EXIT_OK)
+        self.assertEqual((self.successResultOf(first), self.successResultOf(second),
+                          self.successResultOf(ending.wait())), (cli.EXIT_OK,) * 3)
+        self.assertEqual(len(runs), 1)
 
 
 class IssueCommandTests(SynchronousTestCase):

@@ -33,14 +33,14 @@ from srst.media.srtp import (
 )
 from srst.ports.g711 import G711Law, decode
 from srst.sccp import messages as m
-from srst.sccp.constants import CallState, Codec, MediaStatus, RingMode
+from srst.sccp.constants import CallState, Codec, MediaStatus
 from srst.sccp.srtpkeys import toKeyInfo
 from srst.tools._phoneclient import SimulatedPhone
 from srst.ports.g711 import encode
 from srst.tools._phonemedia import DEBUG_NAMESPACE, PACKET_INTERVAL, FileSource, PhoneMedia, Recording, sineFrames
 from srst.tools._phonetypes import PhoneConfig
 from tests.dtmfhelpers import goertzelPower
-from tests.callhelpers import isCallState, waitFor, waitUntil
+from tests.callhelpers import isCallState, rings, waitFor, waitUntil
 from tests.phonehelpers import registeredPhone, routerYamlWithCapf
 from tests.routerhelpers import bounded, startRouter, stateDirectory
 from tests.test_sccp_integration import CMF
@@ -612,10 +612,7 @@ class PhoneMediaIntegrationTests(TestCase):
         yield self.startRouter()
         a, _ = yield self.phone("0000000000E1")
         b, dnB = yield self.phone("0000000000E2", tls=tlsB)
-        ringing = waitFor(b, lambda msg: isinstance(msg, m.SetRinger) and msg.ringMode == RingMode.INSIDE)
-        a.offHook()
-        a.pressKeys(dnB)
-        yield ringing
+        yield rings(a, b, dnB)
         smtA = waitFor(a, lambda msg: isinstance(msg, m.StartMediaTransmission))
         smtB = waitFor(b, lambda msg: isinstance(msg, m.StartMediaTransmission))
         b.offHook()

@@ -17,12 +17,11 @@ from twisted.internet.interfaces import IHandshakeListener
 from twisted.internet.protocol import ClientFactory, Factory, Protocol
 from twisted.internet.ssl import CertificateOptions
 from twisted.internet.task import Clock
-from twisted.logger import formatEvent, globalLogPublisher
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.trial.unittest import TestCase
 from twisted.web.client import Agent
 from twisted.web.resource import Resource
-from twisted.web.server import NOT_DONE_YET, Site
+from twisted.web.server import NOT_DONE_YET
 from twisted.web.static import Data
 from zope.interface import implementer
 
@@ -32,13 +31,13 @@ from srst.pki._time import iosTime
 from srst.pki.crl import (CdpCrls, CdpPolicy, CrlChecker, CrlError, RevocationChecks, loadCrlFile, registerCrlCommands,
                           renderCrls)
 from srst.pki.tls import phoneClientTLSOptions, serverTLSOptions, trustRootFor
-from tests.pkihelpers import makeCA, makePhoneCertificate, makeServerCertificate
+from tests.loghelpers import logLines
+from tests.pkihelpers import HOUR, CrlSite, makeCA, makePhoneCertificate, makeServerCertificate
 
 CA = makeCA("CRL-CAPF")
 OTHER = makeCA("CRL-OTHER")
 ROUTER_CA = makeCA("CRL-ROUTER-CA")
 ROUTER = makeServerCertificate(ROUTER_CA, "router")
-HOUR = datetime.timedelta(hours=1)
 
 
 def writeCrl(directory: str, name: str, revoked: dict[int, datetime.datetime], start: datetime.datetime,
@@ -131,18 +130,6 @@ def realTimeClock() -> Clock:
 
 def clockTime(clock: Clock) -> datetime.datetime:
     return datetime.datetime.fromtimestamp(clock.seconds(), datetime.timezone.utc)
-
-
-def captureLog(testCase: TestCase, namespace: str) -> list[str]:
-    lines: list[str] = []
-
-    def observe(event: dict[str, Any]) -> None:
-        if event.get("log_namespace") == namespace:
-            lines.append(formatEvent(event))
-
-    globalLogPublisher.addObserver(observe)
-    testCase.addCleanup(globalLogPublisher.removeObserver, observe)
-    return lines
 
 
 class VerifyTests(TestCase):
@@ -244,14 +231,10 @@ class HandshakeTests(TestCase):
         """
         start = clockTime(self.clock)
         first = buildCrl(CA.key, CA.certificate, None, {}, start - HOUR, start + 24 * HOUR)
-        root = Resource()
+        site = CrlSite(self)
         published = Data(first.public_bytes(Encoding.DER), "application/pkix-crl")
-        root.putChild(b"capf.crl", published)
-        site = Site(root)
-        site.noisy = False
-        port = reactor.listenTCP(0, site, interface="127.0.0.1")
-        self.addCleanup(port.stopListening)
-        url = f"http://127.0.0.1:{port.getHost().port}/capf.crl"
+        site.root.putChild(b"capf.crl", published)
+        url = site.url("capf.crl")
         checker = CrlChecker("capf", [CA.certificate], self.clock, url=url, agent=Agent(reactor), cacheSeconds=600)
         self.addCleanup(checker.stop)
         yield checker.start()
@@ -283,11 +266,7 @@ class HandshakeTests(TestCase):
                 return NOT_DONE_YET
 
         endless = Endless()
-        site = Site(endless)
-        site.noisy = False
-        port = reactor.listenTCP(0, site, interface="127.0.0.1")
-        self.addCleanup(port.stopListening)
-        url = f"http://127.0.0.1:{port.getHost().port}/capf.crl"
+        url = CrlSite(self, endless).url("capf.crl")
         checker = CrlChecker("capf", [CA.certificate], self.clock, url=url, agent=Agent(reactor), maxBytes=1000)
         self.addCleanup(checker.stop)
         yield checker.start().addTimeout(5, reactor)
@@ -303,7 +282,7 @@ class HandshakeTests(TestCase):
         A CRL URL nobody answers: refused with "CRL unavailable" under
         revocation-check crl; accepted with one warning under crl none.
         """
-        lines = captureLog(self, "srst.pki.crl")
+        lines = logLines(self, "srst.pki.crl")
         closed = reactor.listenTCP(0, Factory(), interface="127.0.0.1")
         url = f"http://127.0.0.1:{closed.getHost().port}/capf.crl"
         yield closed.stopListening()
@@ -378,28 +357,6 @@ class RequestCommandTests(TestCase):
         self.assertEqual(str(error), "Trustpoint 7970 has no CRL to request (revocation-check crl: capf)")
 
 
-class CrlSite:
-    """
-    CRLs published over real HTTP on 127.0.0.1: L{publish} puts one at a
-    path, L{url} names it.
-    """
-
-    def __init__(self, testCase: TestCase) -> None:
-        self.root = Resource()
-        site = Site(self.root)
-        site.noisy = False
-        self.port = reactor.listenTCP(0, site, interface="127.0.0.1")
-        testCase.addCleanup(self.port.stopListening)
-
-    def url(self, name: str) -> str:
-        return f"http://127.0.0.1:{self.port.getHost().port}/{name}"
-
-    def publish(self, name: str, ca: Any, revoked: dict[int, datetime.datetime], start: datetime.datetime,
-                signer: Any = None) -> None:
-        crl = buildCrl(signer or ca.key, ca.certificate, None, revoked, start - HOUR, start + 24 * HOUR)
-        self.root.putChild(name.encode("ascii"), Data(crl.public_bytes(Encoding.DER), "application/pkix-crl"))
-
-
 class DistributionPointTests(TestCase):
     """
     C{revocation-check crl} without C{crl:}: the CRL comes from the CRL
@@ -450,7 +407,7 @@ class DistributionPointTests(TestCase):
         Under revocation-check crl none the first handshake is accepted with
         a warning naming the fetch; the next one is decided with the CRL.
         """
-        lines = captureLog(self, "srst.pki.crl")
+        lines = logLines(self, "srst.pki.crl")
         server, cdp = self.server(optional=True)
         self.assertIsNone((yield server.connect(*self.revoked)))
         yield cdp.checkers[0].refresh()
@@ -465,7 +422,7 @@ class DistributionPointTests(TestCase):
         A certificate without an http:// CDP is refused with "no CRL
         distribution point"; an ldap:// one is ignored with a log line.
         """
-        lines = captureLog(self, "srst.pki.crl")
+        lines = logLines(self, "srst.pki.crl")
         server, cdp = self.server()
         bare = makePhoneCertificate(CA, "0000000000D3")
         ldap = makePhoneCertificate(CA, "0000000000D4", crlDistributionPoints=["ldap://ca/CN=CAPF"])
@@ -500,7 +457,7 @@ class DistributionPointTests(TestCase):
         other = self.site.url("other.crl")
         self.site.publish("other.crl", CA, {}, self.start)
         elsewhere = makePhoneCertificate(CA, "0000000000D5", crlDistributionPoints=[other])
-        lines = captureLog(self, "srst.pki.crl")
+        lines = logLines(self, "srst.pki.crl")
         server, cdp = self.server(maxCrls=1)
         yield server.connect(*self.good)
         [first] = cdp.checkers

@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import os
 import ssl
+from functools import partial
 
 from twisted.trial.unittest import SynchronousTestCase
 
 from srst.configreader import Reader
-from srst.iostext import ImportNotes, parseIosConfig
 from srst.pki.config import readPki
 import re
 
 from srst.pki.iosconfig import ChainCertificate, certificateBlock, importIos, pemOf, runningConfig
+from tests.ioshelpers import imported
 
 _HEX_OR_QUIT = re.compile(r"^([0-9A-F]{1,8}( [0-9A-F]{1,8})*|quit|certificate (ca )?[0-9A-F]+):")
 
@@ -45,11 +46,7 @@ def _seedChainLines(name: str) -> list[str]:
     return lines
 
 
-def _imported(text: str, **kwargs) -> tuple[dict, list[str], list]:
-    document: dict = {}
-    notes = ImportNotes()
-    rest = importIos(parseIosConfig(text), document, notes, **kwargs)
-    return document, [str(each) for s in notes.sortedSkipped() for each in s.each()], rest
+_imported = partial(imported, importIos)
 
 
 class RunningConfigTests(SynchronousTestCase):
@@ -235,7 +232,7 @@ class ImportTests(SynchronousTestCase):
         }})
         self.assertEqual(skipped, ["line 3: database url nvram: srst keeps the CA database in state-dir"
                                    " (pki/server/<name>)"])
-        self.assertEqual([line.text for line in rest], ["interface FastEthernet0/0"])
+        self.assertEqual(rest, ["interface FastEthernet0/0"])
 
     def test_everySetting(self) -> None:
         """

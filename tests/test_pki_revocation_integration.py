@@ -15,9 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 from twisted.internet import reactor
-from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
-from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial.unittest import TestCase
 
 from srst.admin.commands import CommandError
@@ -26,6 +24,7 @@ from srst.pki.commands import iosTimeLeft
 from srst.tools._phoneclient import SimulatedPhone
 from srst.tools._phonetypes import PhoneConfig
 from srst.tools._phonewire import clientTLSOptions, connectPhone
+from tests.loghelpers import firstLogLine, srstLog
 from tests.routerhelpers import TimersOnClock, bounded, freePort, runCommand, startRouter, stateDirectory, within
 from tests.test_sccp_integration import CMF
 from tests.test_service import httpRouterYaml, readCA
@@ -84,32 +83,6 @@ class RevocationEndToEndTests(TestCase):
         self.addCleanup(phone.stop)
         return phone
 
-    def captureLog(self):
-        lines = []
-
-        def observe(event):
-            if event.get("log_namespace", "").startswith("srst."):
-                lines.append(formatEvent(event))
-
-        globalLogPublisher.addObserver(observe)
-        self.addCleanup(globalLogPublisher.removeObserver, observe)
-        return lines
-
-    def logged(self, text):
-        """
-        @return: a Deferred firing with the first srst log line containing C{text}.
-        """
-        seen = Deferred()
-
-        def observe(event):
-            line = formatEvent(event)
-            if text in line and not seen.called:
-                seen.callback(line)
-
-        globalLogPublisher.addObserver(observe)
-        self.addCleanup(globalLogPublisher.removeObserver, observe)
-        return seen
-
     @bounded
     def assertRevokedRefused(self, lsc, logged):
         """
@@ -134,7 +107,7 @@ class RevocationEndToEndTests(TestCase):
         revoked"), the other phone registers again, and C{show crypto pki
         crls} shows the fetched CRL.
         """
-        logged = self.captureLog()
+        logged = srstLog(self)
         service = yield self.startRouter()
         stolen, kept = PhoneLsc(service, "0000000000E1"), PhoneLsc(service, "0000000000E2")
         first = self.phone(stolen)
@@ -174,7 +147,7 @@ class RevocationEndToEndTests(TestCase):
         clock fires it the revoked phone is refused while the other
         registers.
         """
-        logged = self.captureLog()
+        logged = srstLog(self)
         clock = Clock()
         clock.advance(reactor.seconds())
         service = yield self.startRouter(", cache-delete-after: 1", reactor=TimersOnClock(reactor, clock))
@@ -200,7 +173,7 @@ class RevocationEndToEndTests(TestCase):
         yield within(early.whenRegistered(), "SEP0000000000E3 to register before the refresh")
         yield early.stop()
         yield within(self.phone(kept).whenRegistered(), "SEP0000000000E4 to register")
-        loaded = self.logged("Trustpoint capf: CRL from")
+        loaded = firstLogLine(self, "Trustpoint capf: CRL from")
         clock.advance(60)
         line = yield within(loaded, "the timed CRL refresh")
         self.assertIn(f"Trustpoint capf: CRL from {self.url} loaded, 1 revoked", line)
@@ -216,7 +189,7 @@ class RevocationEndToEndTests(TestCase):
         counted); C{[crl, none]} is L{tests.test_sccp_integration.RevocationTests}.
         An unknown trustpoint is named.
         """
-        logged = self.captureLog()
+        logged = srstLog(self)
         service = yield self.startRouter(path="/crl/nothing.crl")
         error = yield self.assertFailure(runCommand(service, "crypto", "pki", "crl", "request", "capf"),
                                          CommandError)
@@ -239,7 +212,7 @@ class RevocationEndToEndTests(TestCase):
         no handshake is refused, and one warning says it was accepted
         without a revocation check.
         """
-        logged = self.captureLog()
+        logged = srstLog(self)
         service = yield self.startRouter(revocation="[crl, none]", path="/crl/nothing.crl")
         error = yield self.assertFailure(runCommand(service, "crypto", "pki", "crl", "request", "capf"),
                                          CommandError)

@@ -5,11 +5,13 @@ Tests for L{srst.pki.scepenroll}: an identity trustpoint enrolls over SCEP
 
 from __future__ import annotations
 
+import datetime
 import os
 import socket
 from functools import partial
 from typing import Any
 
+from cryptography import x509
 from cryptography.x509.oid import NameOID
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred
@@ -36,32 +38,9 @@ from srst.pki.scepserver import ChallengePasswords, ScepServer
 from srst.pki.trust import IdentityTrustpoint
 from tests.pkihelpers import sharedKey, writeKey
 from tests.scephelpers import Now, rsaCertificateServer
-from tests.routerhelpers import bounded
+from tests.routerhelpers import WatchedClock, bounded
 
 PATH = "pki.trustpoints.srstca.enrollment"
-
-
-class PollClock(Clock):
-    """
-    A L{Clock} that tells when a call C{seconds} away is armed (the
-    enrollment's wait before its next poll; the request timeouts are 30 s).
-    """
-
-    def __init__(self) -> None:
-        Clock.__init__(self)
-        self.waiters: list[tuple[float, Deferred[None]]] = []
-
-    def armed(self, seconds: float) -> Deferred[None]:
-        d: Deferred[None] = Deferred()
-        self.waiters.append((seconds, d))
-        return d
-
-    def callLater(self, delay: float, callable: Any, *args: Any, **kw: Any) -> Any:
-        call = Clock.callLater(self, delay, callable, *args, **kw)
-        for waiter in [w for w in self.waiters if w[0] == delay]:
-            self.waiters.remove(waiter)
-            waiter[1].callback(None)
-        return call
 
 
 class ScepEnrollmentTests(TestCase):
@@ -81,7 +60,7 @@ class ScepEnrollmentTests(TestCase):
         port = reactor.listenTCP(0, site, interface="127.0.0.1")  # type: ignore[attr-defined]
         self.addCleanup(port.stopListening)
         self.url = "http://127.0.0.1:%d" % (port.getHost().port,)
-        self.clock = PollClock()
+        self.clock = WatchedClock()
         self.identity = IdentityTrustpoint("srstca", os.path.join(self.tmp, "srstca"), subjectName="CN=router-b")
         os.makedirs(self.identity.directory)
         writeKey(self.identity.directory, "key.pem", sharedKey("scep-router-b", "rsa", 2048))  # a stored key
@@ -134,24 +113,12 @@ class ScepEnrollmentTests(TestCase):
         server srstcaserver grant 1}) the next poll installs the certificate.
         """
         self.serve("manual")
-        pending: Deferred[str] = Deferred()
-
-        def observe(event: dict[str, Any]) -> None:
-            if "polling every" in event.get("log_format", "") and not pending.called:
-                pending.callback(event["log_format"].format(**event))
-
-        globalLogPublisher.addObserver(observe)
-        self.addCleanup(globalLogPublisher.removeObserver, observe)
+        pending = self.waitFor("polling every")
         done = self.enroll(self.enrollment("md5"))
         line = yield pending
         self.assertEqual(line, "Trustpoint srstca: enrollment request to %s/cgi-bin/pkiclient.exe is pending;"
                                " polling every 60 seconds" % (self.url,))
-        self.assertFalse(done.called)
-        [request] = self.ca.pendingRequests()
-        self.ca.grant(request.id)
-        self.clock.advance(60)
-        yield done
-        self.assertEnrolled()
+        yield self.grantedAtNextPoll(done)
 
     @bounded
     def test_retryPeriodAndCount(self) -> Any:
@@ -197,12 +164,7 @@ class ScepEnrollmentTests(TestCase):
             armed = self.clock.armed(60)
             self.clock.advance(60)
             yield armed
-        self.assertFalse(done.called)
-        [request] = self.ca.pendingRequests()
-        self.ca.grant(request.id)
-        self.clock.advance(60)
-        yield done
-        self.assertEnrolled()
+        yield self.grantedAtNextPoll(done)
 
     @bounded
     def test_refused(self) -> Any:
@@ -270,6 +232,64 @@ class ScepEnrollmentTests(TestCase):
         parent.startService()
         self.addCleanup(parent.stopService)
         return auto, renewed
+
+    @bounded
+    def grantedAtNextPoll(self, done: Deferred[None]) -> Any:
+        """
+        The enrollment C{done} is still pending; the operator grants its
+        request, and the next poll (60 s on) installs the certificate.
+        """
+        self.assertFalse(done.called)
+        [request] = self.ca.pendingRequests()
+        self.ca.grant(request.id)
+        self.clock.advance(60)
+        yield done
+        self.assertEnrolled()
+
+    @bounded
+    def enrolled(self) -> Any:
+        """
+        Serve with grant auto and enroll the identity.
+
+        @return: (via a L{Deferred}) the enrollment and the certificate it
+            installed.
+        """
+        self.serve("auto")
+        enrollment = self.enrollment("sha256")
+        yield self.enroll(enrollment)
+        old = self.identity.certificate
+        assert old is not None
+        return enrollment, old
+
+    def replaced(self, old: x509.Certificate) -> x509.Certificate:
+        """
+        @return: the identity's certificate, asserting it is a new one (not
+            serial C{old}'s).
+        """
+        new = self.identity.certificate
+        assert new is not None
+        self.assertNotEqual(new.serial_number, old.serial_number)
+        return new
+
+    @bounded
+    def renewsOnTime(self, auto: AutoEnroll, renewed: list[None], old: x509.Certificate,
+                     when: datetime.datetime | None = None) -> Any:
+        """
+        Nothing is renewed a second before C{auto}'s scheduled time; at it
+        (with the wall clock at C{when}, if given), the certificate is
+        renewed and the listeners told.
+
+        @return: (via a L{Deferred}) the new certificate.
+        """
+        self.clock.advance(auto.scheduled - 1)
+        self.assertEqual((renewed, self.identity.certificate), ([], old))
+        rearmed = self.waitFor("auto-enroll renews certificate")
+        if when is not None:
+            self.now.when = when
+        self.clock.advance(1)
+        yield rearmed
+        self.assertEqual(renewed, [None])
+        return self.replaced(old)
 
     def waitFor(self, text: str) -> Deferred[str]:
         seen: Deferred[str] = Deferred()
@@ -368,16 +388,10 @@ class ScepEnrollmentTests(TestCase):
         The renewal is signed with the current certificate and keeps the
         key; the new certificate is installed (and stored) in its place.
         """
-        self.serve("auto")
-        enrollment = self.enrollment("sha256")
-        yield self.enroll(enrollment)
-        old = self.identity.certificate
-        assert old is not None
+        enrollment, old = yield self.enrolled()
         yield Deferred.fromCoroutine(enrollment.renew(self.identity, ["router-b"], self.runInThread))
         self.assertEnrolled()
-        new = self.identity.certificate
-        assert new is not None
-        self.assertNotEqual(new.serial_number, old.serial_number)
+        new = self.replaced(old)
         self.assertEqual(new.public_key().public_numbers(), old.public_key().public_numbers())
         self.assertIn(f"SCEP: RenewalReq from CN=router-b signed by serial 0x{old.serial_number:X} granted"
                       f" (serial 0x{new.serial_number:X})", self.logged())
@@ -389,25 +403,13 @@ class ScepEnrollmentTests(TestCase):
         once renewed the listeners are told and the timer is armed for the
         new certificate.
         """
-        self.serve("auto")
-        enrollment = self.enrollment("sha256")
-        yield self.enroll(enrollment)
-        old = self.identity.certificate
-        assert old is not None
+        enrollment, old = yield self.enrolled()
         auto, renewed = self.autoEnroll(enrollment, 80)
         auto.schedule()
         validity = (old.not_valid_after_utc - old.not_valid_before_utc).total_seconds()
         start = (old.not_valid_before_utc - self.now()).total_seconds()
         self.assertAlmostEqual(auto.scheduled, start + validity * 0.8, places=3)
-        self.clock.advance(auto.scheduled - 1)
-        self.assertEqual((renewed, self.identity.certificate), ([], old))
-        rearmed = self.waitFor("auto-enroll renews certificate")
-        self.clock.advance(1)
-        yield rearmed
-        self.assertEqual(renewed, [None])
-        new = self.identity.certificate
-        assert new is not None
-        self.assertNotEqual(new.serial_number, old.serial_number)
+        new = yield self.renewsOnTime(auto, renewed, old)
         self.assertIn(f"Trustpoint srstca: auto-enroll renewed certificate serial 0x{old.serial_number:X} as serial"
                       f" 0x{new.serial_number:X}, valid until {new.not_valid_after_utc.isoformat()}", self.logged())
         self.assertAlmostEqual(auto.scheduled, self.clock.seconds() + (
@@ -422,25 +424,12 @@ class ScepEnrollmentTests(TestCase):
         (PKCSReq, same key, the challenge password) and installs the new
         certificate.
         """
-        self.serve("auto")
-        enrollment = self.enrollment("sha256")
-        yield self.enroll(enrollment)
-        old = self.identity.certificate
-        assert old is not None
+        enrollment, old = yield self.enrolled()
         auto, renewed = self.autoEnroll(enrollment, 100)
         auto.schedule()
         expiry = (old.not_valid_after_utc - self.now()).total_seconds()
         self.assertAlmostEqual(auto.scheduled, expiry, places=3)
-        self.clock.advance(auto.scheduled - 1)
-        self.assertEqual((renewed, self.identity.certificate), ([], old))
-        rearmed = self.waitFor("auto-enroll renews certificate")
-        self.now.when = old.not_valid_after_utc
-        self.clock.advance(1)
-        yield rearmed
-        self.assertEqual(renewed, [None])
-        new = self.identity.certificate
-        assert new is not None
-        self.assertNotEqual(new.serial_number, old.serial_number)
+        new = yield self.renewsOnTime(auto, renewed, old, when=old.not_valid_after_utc)
         self.assertEqual(new.public_key().public_numbers(), old.public_key().public_numbers())
         self.assertIn(f"Trustpoint srstca: certificate serial 0x{old.serial_number:X} expired at"
                       f" {old.not_valid_after_utc.isoformat()}; enrolling again (PKCSReq) with"
@@ -453,11 +442,7 @@ class ScepEnrollmentTests(TestCase):
         A failed renewal leaves the current certificate, logs the reason and
         tries again after an hour; stopping cancels the timer.
         """
-        self.serve("auto")
-        enrollment = self.enrollment("sha256")
-        yield self.enroll(enrollment)
-        old = self.identity.certificate
-        assert old is not None
+        enrollment, old = yield self.enrolled()
         self.ca.revoke(old.serial_number)
         auto, renewed = self.autoEnroll(enrollment, 10)
         auto.schedule()

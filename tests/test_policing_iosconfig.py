@@ -6,22 +6,19 @@ map and the control plane (the seed's Configuration 2).
 from __future__ import annotations
 
 import os
+from functools import partial
 
 from twisted.trial.unittest import SynchronousTestCase
 
 from srst.configreader import Reader
-from srst.iostext import ImportNotes, parseIosConfig
 from srst.policing.config import readAccessLists, readControlPlane
 from srst.policing.iosconfig import importIos, runningConfig
+from tests.ioshelpers import imported
 
 SEED_2 = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "seed", "configuration-2.txt")
 
 
-def _imported(text: str) -> tuple[dict, list[str], list[str]]:
-    document: dict = {}
-    notes = ImportNotes()
-    rest = importIos(parseIosConfig(text), document, notes)
-    return document, [str(each) for s in notes.sortedSkipped() for each in s.each()], [line.text for line in rest]
+_imported = partial(imported, importIos)
 
 
 def _rendered(document: dict) -> list[str]:

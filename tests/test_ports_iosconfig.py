@@ -3,24 +3,18 @@ Tests for L{srst.ports.iosconfig}: the C{voice-port} and C{dial-peer voice}
 blocks of C{show running-config}, and their import from IOS text.
 """
 
+from functools import partial
+
 from twisted.trial.unittest import SynchronousTestCase
 
 from srst.configreader import Reader
-from srst.iostext import ImportNotes, parseIosConfig
 from srst.ports.config import DialPeer, Signal, VoicePortConfig, readDialPeers, readVoicePorts
 from srst.ports.iosconfig import dialPeersConfig, importIos, runningConfig, voicePortsConfig
+from tests.ioshelpers import imported
 
 
-def importText(text):
-    """
-    Import C{text} with L{importIos}.
-
-    @return: the document, the skipped lines as the operator sees them, and
-        the text of the lines left for other importers.
-    """
-    document, notes = {}, ImportNotes()
-    rest = importIos(parseIosConfig(text), document, notes)
-    return document, [str(each) for s in notes.sortedSkipped() for each in s.each()], [line.text for line in rest]
+importText = partial(imported, importIos)
+"""Import C{text} with L{importIos} (see L{imported})."""
 
 
 def readBack(document):

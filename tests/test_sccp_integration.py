@@ -18,9 +18,6 @@ from twisted.internet.threads import deferToThread
 from cryptography.hazmat.primitives.serialization import Encoding
 from twisted.logger import LogLevel, formatEvent, globalLogPublisher
 from twisted.trial.unittest import TestCase
-from twisted.web.resource import Resource
-from twisted.web.server import Site
-from twisted.web.static import Data
 
 from srst.admin.render import formatIOSDebugLine
 from srst.pki._signing import buildCrl
@@ -34,7 +31,8 @@ from srst.tools.cli import main as cliMain
 from srst.tools.lsc import issueLSC
 from tests.callhelpers import waitFor
 from tests.debughelpers import normalise, seedSample
-from tests.pkihelpers import iosChainText, makeCA, makePhoneCertificate, seedChainText, writePem
+from tests.pkihelpers import CrlSite, iosChainText, makeCA, makePhoneCertificate, seedChainText, writePem
+from tests.loghelpers import srstLog
 from tests.routerhelpers import (SECURE_CMF_HEAD, bounded, freePort, routerYaml, runCommand, startRouter, stateDirectory,
                                  within)
 from tests.test_sccp_station import registerMessage
@@ -536,17 +534,6 @@ class RevocationTests(TestCase):
         self.assertTrue(any(line.startswith("TLS handshake failed with 127.0.0.1 ") and line.endswith(": " + reason)
                             for line in logged), logged)
 
-    def captureLog(self):
-        lines = []
-
-        def observe(event):
-            if event.get("log_namespace", "").startswith("srst."):
-                lines.append(formatEvent(event))
-
-        globalLogPublisher.addObserver(observe)
-        self.addCleanup(globalLogPublisher.removeObserver, observe)
-        return lines
-
     @bounded
     def test_revokedLscRefused(self):
         """
@@ -562,7 +549,7 @@ class RevocationTests(TestCase):
         path = os.path.join(stateDir, "capf.crl")
         with open(path, "wb") as f:
             f.write(crl.public_bytes(Encoding.DER))
-        logged = self.captureLog()
+        logged = srstLog(self)
         yield self.startRouter(f"{{file: {path}}}")
         yield self.assertRefused(self.phone(revoked, "0000000000D1"), "certificate revoked", logged)
         yield within(self.phone(good, "0000000000D2").whenRegistered(), "SEP0000000000D2 to register")
@@ -586,19 +573,13 @@ class RevocationTests(TestCase):
         unavailable (fetching URL)"); its next attempt is decided with the
         fetched CRL, and show crypto pki crls names the URL.
         """
-        root = Resource()
-        site = Site(root)
-        site.noisy = False
-        port = reactor.listenTCP(0, site, interface="127.0.0.1")
-        self.addCleanup(port.stopListening)
-        url = f"http://127.0.0.1:{port.getHost().port}/capf.crl"
+        site = CrlSite(self)
+        url = site.url("capf.crl")
         revoked, good = (SimpleNamespace(**dict(zip(("certificate", "privateKey"), makePhoneCertificate(
             PHONE_CA, mac, crlDistributionPoints=[url])))) for mac in ("0000000000D5", "0000000000D6"))
         start = now()
-        crl = buildCrl(PHONE_CA.key, PHONE_CA.certificate, None, {revoked.certificate.serial_number: start},
-                       start - datetime.timedelta(hours=1), start + datetime.timedelta(days=1))
-        root.putChild(b"capf.crl", Data(crl.public_bytes(Encoding.DER), "application/pkix-crl"))
-        logged = self.captureLog()
+        site.publish("capf.crl", PHONE_CA, {revoked.certificate.serial_number: start}, start)
+        logged = srstLog(self)
         yield self.startRouter(None)
         yield self.assertRefused(self.phone(good, "0000000000D6"), f"CRL unavailable (fetching {url})", logged)
         [checker] = self.service.crlService.checks.cdp.checkers
@@ -617,7 +598,7 @@ class RevocationTests(TestCase):
         With a CRL URL nobody answers, revocation-check crl refuses the phone
         ("CRL unavailable").
         """
-        logged = self.captureLog()
+        logged = srstLog(self)
         yield self.startRouter(f"{{url: 'http://127.0.0.1:{freePort()}/capf.crl'}}")
         lsc = issueLSC(PHONE_CA.certificate, PHONE_CA.key, "0000000000D3", now=now)
         yield self.assertRefused(self.phone(lsc, "0000000000D3"), "CRL unavailable", logged)
@@ -628,7 +609,7 @@ class RevocationTests(TestCase):
         With revocation-check [crl, none] (IOS revocation-check crl none) the
         phone registers when the CRL cannot be fetched, and a warning says so.
         """
-        logged = self.captureLog()
+        logged = srstLog(self)
         yield self.startRouter(f"{{url: 'http://127.0.0.1:{freePort()}/capf.crl'}}", "[crl, none]")
         lsc = issueLSC(PHONE_CA.certificate, PHONE_CA.key, "0000000000D4", now=now)
         yield within(self.phone(lsc, "0000000000D4").whenRegistered(), "SEP0000000000D4 to register")

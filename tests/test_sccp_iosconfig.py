@@ -4,12 +4,14 @@ C{vm-integration}, C{ephone-dn} and C{ephone}) in C{show running-config},
 and its import from IOS text.
 """
 
+from functools import partial
+
 from twisted.trial.unittest import SynchronousTestCase
 
 from srst.configreader import Reader
-from srst.iostext import ImportNotes, parseIosConfig
 from srst.sccp.config import readCallManagerFallback
 from srst.sccp.iosconfig import importIos, runningConfig, srstOnly
+from tests.ioshelpers import imported
 
 FULL = {
     "ip-source-address": "127.0.0.1",
@@ -113,16 +115,8 @@ def read(section, problems=None):
         lambda name: object() if name == "srstca" else None, ["7970"])
 
 
-def importText(text):
-    """
-    Import C{text} with L{importIos}.
-
-    @return: the document, the skipped lines as the operator sees them, and
-        the text of the lines left for other importers.
-    """
-    document, notes = {}, ImportNotes()
-    rest = importIos(parseIosConfig(text), document, notes)
-    return document, [str(each) for s in notes.sortedSkipped() for each in s.each()], [line.text for line in rest]
+importText = partial(imported, importIos)
+"""Import C{text} with L{importIos} (see L{imported})."""
 
 
 class RenderTests(SynchronousTestCase):

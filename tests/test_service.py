@@ -40,6 +40,7 @@ from srst.tools.ccm import fetchCredentials
 from tests.pkihelpers import makeCA, seedChainText, sharedKey, writeKey, writePem
 from tests.policinghelpers import requireLoopbackAliases
 from tests.toolhelpers import requireTool
+from tests.loghelpers import firstLogLine
 from tests.routerhelpers import (
     ClockedReactor,
     TimersOnClock,
@@ -1166,21 +1167,6 @@ class ScepEnrollmentTests(TestCase):
                               reactor=TimersOnClock(reactor, clock))
         return a, b, clock, ca, b.getServiceNamed("auto-enroll srstca")
 
-    def logged(self, text):
-        """
-        @return: a Deferred firing with the first log line containing C{text}.
-        """
-        seen: Deferred = Deferred()
-
-        def observe(event):
-            line = formatEvent(event)
-            if text in line and not seen.called:
-                seen.callback(line)
-
-        globalLogPublisher.addObserver(observe)
-        self.addCleanup(globalLogPublisher.removeObserver, observe)
-        return seen
-
     @bounded(timeout=20)
     def test_autoEnrollRenews(self):
         """
@@ -1194,8 +1180,8 @@ class ScepEnrollmentTests(TestCase):
         old = identity.certificate
         due = old.not_valid_before_utc + (old.not_valid_after_utc - old.not_valid_before_utc) / 2
         self.assertLess(abs(renewal.scheduled - clock.seconds() - (due - utcNow()).total_seconds()), 5)
-        renewed = self.logged("auto-enroll renewed")
-        rearmed = self.logged("auto-enroll renews certificate")
+        renewed = firstLogLine(self, "auto-enroll renewed")
+        rearmed = firstLogLine(self, "auto-enroll renews certificate")
         clock.advance(renewal.scheduled - clock.seconds())
         line = yield renewed
         yield rearmed
@@ -1225,7 +1211,7 @@ class ScepEnrollmentTests(TestCase):
         identity = b.identities["srstca"]
         old = identity.certificate
         a.certificateServer.revoke(old.serial_number)
-        failed = self.logged("auto-enroll renewal failed")
+        failed = firstLogLine(self, "auto-enroll renewal failed")
         clock.advance(renewal.scheduled - clock.seconds())
         line = yield failed
         url = f"http://127.0.0.1:{a.ports()['http']}/cgi-bin/pkiclient.exe"

@@ -20,7 +20,6 @@ from cryptography.x509.oid import NameOID
 from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.protocol import Protocol
 from twisted.internet.task import Clock
-from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from twisted.web.client import Agent, readBody
 from twisted.web.http_headers import Headers
@@ -35,6 +34,7 @@ from srst.service import RouterService, utcNow
 from srst.web import operator
 from srst.web.operator import SESSION_SECONDS, OperatorPage, Sessions
 from tests.cdphelpers import startChromium
+from tests.loghelpers import logLines
 from tests.phonehelpers import registeredPhone
 from tests.pkihelpers import writePem
 from tests.test_sccp_integration import PHONE_CA
@@ -166,21 +166,6 @@ def request(method: bytes, url: str, cookie: bytes | None = None, form: dict[str
     return d.addCallback(lambda response: readBody(response).addCallback(lambda data: (response, data)))
 
 
-def capturedLog(testCase: Any) -> list[str]:
-    """
-    @return: the text of every C{srst.web} event logged during the test.
-    """
-    lines: list[str] = []
-
-    def observe(event: dict[str, Any]) -> None:
-        if event.get("log_namespace") == "srst.web":
-            lines.append(formatEvent(event))
-
-    globalLogPublisher.addObserver(observe)
-    testCase.addCleanup(globalLogPublisher.removeObserver, observe)
-    return lines
-
-
 class _Events(Protocol):
     """
     Reads a server-sent event stream: L{next} fires with the data of the
@@ -262,7 +247,7 @@ class OperatorPageHttpTests(TestCase):
         Without C{operator.password-file} the page shows the state with no
         login and no grant buttons, and an action is refused with the reason.
         """
-        log = capturedLog(self)
+        log = logLines(self, "srst.web")
         service, url = startManualRouter(self, password=None)
         response, page = yield request(b"GET", url)
         self.assertEqual(response.code, 200)
@@ -282,7 +267,7 @@ class OperatorPageHttpTests(TestCase):
         A grant with no session cookie is 403 and logged; the request stays
         pending.
         """
-        log = capturedLog(self)
+        log = logLines(self, "srst.web")
         service, url = startManualRouter(self)
         response, body = yield request(b"POST", url + "/grant",
                                        form={"server": "srstcaserver", "id": "1", "csrf": "x"})
@@ -296,7 +281,7 @@ class OperatorPageHttpTests(TestCase):
         """
         A login with the wrong password is 403 and sets no cookie.
         """
-        log = capturedLog(self)
+        log = logLines(self, "srst.web")
         _, url = startManualRouter(self)
         response, body = yield request(b"POST", url + "/login", form={"password": "guess"})
         self.assertEqual((response.code, body), (403, b"403 Forbidden: wrong password\n"))
@@ -394,7 +379,7 @@ class OperatorPageHardeningTests(TestCase):
         once: one more is answered 503 with the reason (and logged) while
         C{/metrics} is still served.
         """
-        log = capturedLog(self)
+        log = logLines(self, "srst.web")
         service, url = startManualRouter(self, http="max-connections: 4")
         for _ in range(operator.streamLimit(4)):
             response, events = yield openEvents(self, url)
@@ -418,7 +403,7 @@ class OperatorPageHardeningTests(TestCase):
         the block is logged once; another address can still log in, and
         once the minute is over the blocked one can too.
         """
-        log = capturedLog(self)
+        log = logLines(self, "srst.web")
         service, _ = startManualRouter(self)
         clock = Clock()
         _, url = serveClockPage(self, service, clock)

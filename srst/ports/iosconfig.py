@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from typing import Any, Sequence
 
-from srst.iostext import ImportNotes, IosLine, indent
+from srst.iostext import ImportNotes, IosLine, indent, setCommands
 from srst.ports.config import DEFAULT_HOOKFLASH_OUT_MS, DialPeer, Signal, VoicePortConfig
 
 __all__ = ["dialPeersConfig", "importIos", "runningConfig", "voicePortsConfig"]
@@ -36,14 +36,8 @@ def voicePortsConfig(voicePorts: Sequence[VoicePortConfig]) -> list[str]:
         body: list[str] = []
         if port.hookflashOutMs != DEFAULT_HOOKFLASH_OUT_MS:
             body.append(f"timing hookflash-out {port.hookflashOutMs}")
-        if port.plarNumber is not None:
-            body.append(f"connection plar {port.plarNumber}")
-        if port.description is not None:
-            body.append(f"description {port.description}")
-        if port.stationIdName is not None:
-            body.append(f"station-id name {port.stationIdName}")
-        if port.stationIdNumber is not None:
-            body.append(f"station-id number {port.stationIdNumber}")
+        body += setCommands(("connection plar", port.plarNumber), ("description", port.description),
+                            ("station-id name", port.stationIdName), ("station-id number", port.stationIdNumber))
         lines += indent(f"voice-port {port.name}", body) + ["!"]
     return lines
 
@@ -55,19 +49,9 @@ def dialPeersConfig(dialPeers: Sequence[DialPeer]) -> list[str]:
     """
     lines: list[str] = []
     for peer in dialPeers:
-        body: list[str] = []
-        if peer.application is not None:
-            body.append(f"application {peer.application}")
-        if peer.preference:
-            body.append(f"preference {peer.preference}")
-        if peer.destinationPattern is not None:
-            body.append(f"destination-pattern {peer.destinationPattern}")
-        if peer.port is not None:
-            body.append(f"port {peer.port}")
-        if peer.forwardDigits is not None:
-            body.append(f"forward-digits {peer.forwardDigits}")
-        if peer.prefix:
-            body.append(f"prefix {peer.prefix}")
+        body = setCommands(("application", peer.application), ("preference", peer.preference or None),
+                           ("destination-pattern", peer.destinationPattern), ("port", peer.port),
+                           ("forward-digits", peer.forwardDigits), ("prefix", peer.prefix or None))
         lines += indent(f"dial-peer voice {peer.tag} {peer.type}", body) + ["!"]
     return lines
 

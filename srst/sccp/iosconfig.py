@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from srst.iostext import ImportNotes, IosLine, indent
+from srst.iostext import ImportNotes, IosLine, indent, setCommands
 from srst.sccp.config import CallManagerFallbackConfig, EphoneConfig, Timeouts
 from srst.sccp.mediaconfig import DEFAULT_MAX_CONFERENCES, DEFAULT_MULTICAST_TTL
 
@@ -71,16 +71,10 @@ def _fallback(c: CallManagerFallbackConfig) -> list[str]:
     if not c.huntstop:
         body.append("no huntstop")
     forward = c.callForward
-    if forward.all is not None:
-        body.append(f"call-forward all {forward.all}")
-    if forward.busy is not None:
-        body.append(f"call-forward busy {forward.busy}")
+    body += setCommands(("call-forward all", forward.all), ("call-forward busy", forward.busy))
     if forward.noAnswer is not None:
         body.append(f"call-forward noan {forward.noAnswer} timeout {forward.noAnswerTimeout}")
-    if c.voicemail is not None:
-        body.append(f"voicemail {c.voicemail}")
-    if c.systemMessage is not None:
-        body.append(f"system message primary {c.systemMessage}")
+    body += setCommands(("voicemail", c.voicemail), ("system message primary", c.systemMessage))
     if c.dateFormat.lower() in _DATE_FORMATS and c.dateFormat.lower() != "m/d/y":
         body.append(f"date-format {_DATE_FORMATS[c.dateFormat.lower()]}")
     if c.moh.path is not None:

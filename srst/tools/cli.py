@@ -37,9 +37,11 @@ import os
 import socket
 import sys
 import time
-from typing import Callable, NoReturn, Sequence, TextIO
+from typing import Callable, Sequence, TextIO
 
 import yaml
+
+from srst.tools._usage import RaisingParser, UsageError
 
 EXIT_OK = 0
 EXIT_COMMAND = 1
@@ -81,21 +83,12 @@ class CliError(RuntimeError):
         return self.message
 
 
-class _UsageError(ValueError):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise _UsageError(message)
-
-
 def makeParser() -> argparse.ArgumentParser:
     """
     @return: the C{srst-cli} argument parser; usage errors raise instead of
         exiting, so L{main} decides where they are printed.
     """
-    parser = _Parser(
+    parser = RaisingParser(
         prog="srst-cli",
         description="Run an IOS-style command on a running srst router.",
         add_help=False,
@@ -322,10 +315,10 @@ def main(
             out.write(parser.format_help())
             return EXIT_OK
         if not arguments.words:
-            raise _UsageError("a command is required (try: srst-cli help)")
+            raise UsageError("a command is required (try: srst-cli help)")
         if arguments.timeout <= 0:
-            raise _UsageError("--timeout must be positive")
-    except _UsageError as e:
+            raise UsageError("--timeout must be positive")
+    except UsageError as e:
         err.write(parser.format_usage())
         err.write(f"srst-cli: error: {e}\n")
         return EXIT_USAGE

@@ -29,7 +29,7 @@ import argparse
 import ipaddress
 import os
 import sys
-from typing import NoReturn, Sequence, TextIO
+from typing import Sequence, TextIO
 
 import yaml
 
@@ -37,6 +37,7 @@ from srst._files import atomicWrite
 from srst.config import loadString
 from srst.configreader import ConfigError
 from srst.iosconfig import importIosConfig
+from srst.tools._usage import RaisingParser, UsageError
 
 EXIT_OK = 0
 EXIT_SKIPPED = 1
@@ -46,21 +47,12 @@ EXIT_FILE = 3
 PROGRAM = "srst-config"
 
 
-class _UsageError(ValueError):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise _UsageError(message)
-
-
 def makeParser() -> argparse.ArgumentParser:
     """
     @return: the C{srst-config} argument parser; usage errors raise.
     """
-    parser = _Parser(prog=PROGRAM, description="srst configuration tools.")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser = RaisingParser(prog=PROGRAM, description="srst configuration tools.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=RaisingParser)
     ios = commands.add_parser("import-ios", help="convert an IOS running-config into router.yaml")
     ios.add_argument("file", metavar="FILE", help="the IOS configuration (show running-config text)")
     ios.add_argument("-o", "--output", metavar="OUT.yaml", help="write the YAML here (default: stdout)")
@@ -74,12 +66,12 @@ def _addressMap(pairs: Sequence[str]) -> dict[str, str]:
     for pair in pairs:
         old, sep, new = pair.partition("=")
         if not sep or not old or not new:
-            raise _UsageError(f"--map-address expects OLD=NEW, not {pair!r}")
+            raise UsageError(f"--map-address expects OLD=NEW, not {pair!r}")
         for address in (old, new):
             try:
                 ipaddress.ip_address(address)
             except ValueError:
-                raise _UsageError(f"--map-address {pair}: {address} is not an IP address")
+                raise UsageError(f"--map-address {pair}: {address} is not an IP address")
         mapping[old] = new
     return mapping
 
@@ -143,7 +135,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     try:
         arguments = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
         return _importIos(arguments, out, err)
-    except _UsageError as e:
+    except UsageError as e:
         err.write(parser.format_usage())
         err.write(f"{PROGRAM}: error: {e}\n")
         return EXIT_USAGE

@@ -346,14 +346,26 @@ def _addKeys(p: argparse.ArgumentParser, what: str) -> None:
                    "redial; repeatable, in order with --softkey" % (what,))
 
 
-def _addPhoneOptions(p: argparse.ArgumentParser) -> None:
-    """The options of one phone that makes or answers a call."""
+def _addOnePhone(p: argparse.ArgumentParser) -> None:
+    """The router and the model of one phone (call, answer, run)."""
     _addRouter(p)
     p.add_argument("--type", dest="deviceType", type=_model, default="7970",
                    help="phone model or device type number (default 7970)")
     p.add_argument("--version", dest="protocolVersion", type=_version,
                    default=11, help="highest protocol version the phone "
                    "advertises (default 11)")
+
+
+def _addOnePhoneTLS(p: argparse.ArgumentParser) -> None:
+    """The TLS group of one phone (call, answer, run), which mints no LSC."""
+    tls = _addTLS(p, "the phone's certificate (LSC)")
+    _addVerifyHost(tls)
+    p.set_defaults(issueFromCA=None, caKey=None, count=1, decodeAll=True)
+
+
+def _addPhoneOptions(p: argparse.ArgumentParser) -> None:
+    """The options of one phone that makes or answers a call."""
+    _addOnePhone(p)
     p.add_argument("--hold", type=_seconds, default=None, metavar="SECONDS",
                    help="hang up after this long connected (default: when "
                    "the far end hangs up, or Ctrl-C); with only softkeys "
@@ -368,9 +380,7 @@ def _addPhoneOptions(p: argparse.ArgumentParser) -> None:
     p.add_argument("--record", metavar="FILE",
                    help="write what the phone hears (decrypted) to this WAV "
                    "file (16-bit, 8 kHz) when the command ends")
-    tls = _addTLS(p, "the phone's certificate (LSC)")
-    _addVerifyHost(tls)
-    p.set_defaults(issueFromCA=None, caKey=None, count=1, decodeAll=True)
+    _addOnePhoneTLS(p)
 
 
 def _addCall(
@@ -435,18 +445,11 @@ def _addRun(
         "softkeys; o/h (or space) go off/on hook, digits dial, F1-F8 (or s "
         "then 1-8) press softkeys, q hangs up, unregisters and quits.")
     p.add_argument("--mac", type=_mac, required=True, help="the phone's MAC")
-    _addRouter(p)
-    p.add_argument("--type", dest="deviceType", type=_model, default="7970",
-                   help="phone model or device type number (default 7970)")
-    p.add_argument("--version", dest="protocolVersion", type=_version,
-                   default=11, help="highest protocol version the phone "
-                   "advertises (default 11)")
+    _addOnePhone(p)
     p.add_argument("--timeout", type=_seconds, default=30.0,
                    help="seconds the phone may take to register (default 30)")
-    tls = _addTLS(p, "the phone's certificate (LSC)")
-    _addVerifyHost(tls)
-    p.set_defaults(issueFromCA=None, caKey=None, count=1, decodeAll=True,
-                   func=_run)
+    _addOnePhoneTLS(p)
+    p.set_defaults(func=_run)
 
 
 def _addIssueLSC(
@@ -734,22 +737,20 @@ def _loadAudio(args: argparse.Namespace) -> _Audio:
     return _Audio(source, Recording(MAX_RECORD_SECONDS * SAMPLE_RATE), openWavWriter(args.record))
 
 
-async def _callFlow(reactor: ToolReactor, args: argparse.Namespace,
-                    tls: Optional[_TLSFiles], out: TextIO, err: TextIO,
-                    answering: bool, audio: _Audio) -> int:
+async def _registerOne(reactor: ToolReactor, args: argparse.Namespace,
+                       tls: Optional[_TLSFiles],
+                       err: TextIO) -> Optional[SimulatedPhone]:
     """
-    One phone: register, press softkeys, make (or answer) one call, follow
-    it, hang up and unregister (see L{srst.tools._phonecall}).
+    Connect one phone (C{call}, C{answer} and C{run}) and wait for it to
+    register.
+
+    @return: the registered phone, or L{None} once the reason it did not
+        register is written to C{err}.
     """
     phone = SimulatedPhone(PhoneConfig(
         mac=args.mac, deviceType=args.deviceType,
         protocolVersion=args.protocolVersion,
         registrationTimeout=args.timeout), clock=reactor)
-
-    def say(line: str) -> None:
-        out.write(line + "\n")
-        out.flush()
-
     tlsOptions = None
     if tls is not None:
         tlsOptions = clientTLSOptions(args.host, tls.trusted, tls.certificate,
@@ -762,6 +763,67 @@ async def _callFlow(reactor: ToolReactor, args: argparse.Namespace,
         await phone.whenRegistered()
     except PhoneError as e:
         err.write("srst-phone: not registered: %s\n" % (e,))
+        return None
+    return phone
+
+
+async def _hangUpAndUnregister(phone: SimulatedPhone, follower: CallFollower,
+                               err: TextIO) -> int:
+    """
+    End every call on a registered phone, then unregister it.
+
+    @return: C{EXIT_OK}, or C{EXIT_INCOMPLETE} once the reason it did not
+        unregister is written to C{err}.
+    """
+    await _hangUpAll(phone, follower)
+    try:
+        await phone.unregister()
+    except PhoneError as e:
+        err.write("srst-phone: not unregistered: %s\n" % (e,))
+        return EXIT_INCOMPLETE
+    return EXIT_OK
+
+
+class _Ending:
+    """
+    A one-phone flow's hang-up and unregister, run once by whichever comes
+    first: the flow's own end or Ctrl-C's shutdown trigger.  Every caller
+    waits for the same exit code; calling it starts it and waits.
+    """
+
+    def __init__(self, end: Callable[[], typing.Coroutine[Any, Any, int]]) -> None:
+        self._end = end
+        self._finished: OneShot[int] = OneShot()
+        self.started = False
+
+    def start(self) -> None:
+        """Start the ending unless it has started."""
+        if not self.started:
+            self.started = True
+            Deferred.fromCoroutine(self._end()).addCallback(self._finished.fire)
+
+    def wait(self) -> Deferred[int]:
+        """@return: the ending's exit code, now or later."""
+        return self._finished.wait()
+
+    def __call__(self) -> Deferred[int]:
+        self.start()
+        return self.wait()
+
+
+async def _callFlow(reactor: ToolReactor, args: argparse.Namespace,
+                    tls: Optional[_TLSFiles], out: TextIO, err: TextIO,
+                    answering: bool, audio: _Audio) -> int:
+    """
+    One phone: register, press softkeys, make (or answer) one call, follow
+    it, hang up and unregister (see L{srst.tools._phonecall}).
+    """
+    def say(line: str) -> None:
+        out.write(line + "\n")
+        out.flush()
+
+    phone = await _registerOne(reactor, args, tls, err)
+    if phone is None:
         return EXIT_INCOMPLETE
     say("registered %s, line %s" % (phone.deviceName, ", ".join(
         stat.lineDirNumber for _, stat in sorted(
@@ -773,34 +835,22 @@ async def _callFlow(reactor: ToolReactor, args: argparse.Namespace,
                interface=str(phone.protocol.localAddress()),
                source=audio.source, recording=audio.recording)
 
-    finished: OneShot[int] = OneShot()
-    finishing: list[Deferred[None]] = []
-
     async def hangUpAndUnregister() -> int:
         if phone.state is not PhoneState.REGISTERED:
             return EXIT_INCOMPLETE
-        await _hangUpAll(phone, follower)
-        try:
-            await phone.unregister()
-        except PhoneError as e:
-            err.write("srst-phone: not unregistered: %s\n" % (e,))
-            return EXIT_INCOMPLETE
-        say("unregistered")
-        return EXIT_OK
+        code = await _hangUpAndUnregister(phone, follower, err)
+        if code == EXIT_OK:
+            say("unregistered")
+        return code
 
-    def finish() -> Deferred[int]:
-        if not finishing:
-            finishing.append(Deferred.fromCoroutine(
-                hangUpAndUnregister()).addCallback(finished.fire))
-        return finished.wait()
-
+    finish = _Ending(hangUpAndUnregister)
     trigger = reactor.addSystemEventTrigger("before", "shutdown", finish)
     try:
         outcome = await _makeCall(reactor, args, phone, follower, say,
                                   answering, audio.source)
     except PhoneError as e:
-        if finishing:  # Ctrl-C: the phone unregistered, as asked
-            return await finished.wait()
+        if finish.started:  # Ctrl-C: the phone unregistered, as asked
+            return await finish()
         err.write("srst-phone: %s\n" % (e,))
         return EXIT_INCOMPLETE
     finally:
@@ -1038,21 +1088,8 @@ async def _runFlow(reactor: _TerminalReactor, args: argparse.Namespace,
     """
     import curses
 
-    phone = SimulatedPhone(PhoneConfig(
-        mac=args.mac, deviceType=args.deviceType,
-        protocolVersion=args.protocolVersion,
-        registrationTimeout=args.timeout), clock=reactor)
-    tlsOptions = None
-    if tls is not None:
-        tlsOptions = clientTLSOptions(args.host, tls.trusted, tls.certificate,
-                                      tls.privateKey,
-                                      verifyHost=args.verifyHost)
-    connectPhone(reactor, phone, args.host, args.port,
-                 tlsOptions).addErrback(lambda reason: None)
-    try:
-        await phone.whenRegistered()
-    except PhoneError as e:
-        err.write("srst-phone: not registered: %s\n" % (e,))
+    phone = await _registerOne(reactor, args, tls, err)
+    if phone is None:
         return EXIT_INCOMPLETE
     PhoneMedia(phone, reactor=reactor,  # type: ignore[arg-type]
                interface=str(phone.protocol.localAddress()))
@@ -1074,33 +1111,26 @@ async def _runFlow(reactor: _TerminalReactor, args: argparse.Namespace,
 
     terminal = Terminal(curses, window, lambda: screen.lines(), pressed)
     screen = PhoneScreen(phone, terminal.draw, secure=tls is not None)
-    finished: OneShot[int] = OneShot()
-    finishing: list[Deferred[None]] = []
-
     async def hangUpAndUnregister() -> int:
         reactor.removeReader(terminal)
         terminal.close()
         if phone.state is not PhoneState.REGISTERED:
             err.write("srst-phone: connection lost\n")
             return EXIT_INCOMPLETE
-        await _hangUpAll(phone, screen.follower)
-        try:
-            await phone.unregister()
-        except PhoneError as e:
-            err.write("srst-phone: not unregistered: %s\n" % (e,))
-            return EXIT_INCOMPLETE
-        out.write("unregistered %s\n" % (phone.deviceName,))
-        out.flush()
-        return EXIT_OK
+        code = await _hangUpAndUnregister(phone, screen.follower, err)
+        if code == EXIT_OK:
+            out.write("unregistered %s\n" % (phone.deviceName,))
+            out.flush()
+        return code
+
+    ending = _Ending(hangUpAndUnregister)
 
     def finish() -> Deferred[int]:
         # q, the connection ending, or Ctrl-C (before the reactor closes
         # the connection, which waits for the Deferred returned here).
-        if not finishing:
-            finishing.append(Deferred.fromCoroutine(
-                hangUpAndUnregister()).addCallback(finished.fire))
+        ending.start()
         quitting.fire(None)
-        return finished.wait()
+        return ending.wait()
 
     trigger = reactor.addSystemEventTrigger("before", "shutdown", finish)
     reactor.addReader(terminal)
@@ -1108,7 +1138,7 @@ async def _runFlow(reactor: _TerminalReactor, args: argparse.Namespace,
         terminal.draw()
         await race([quitting.wait(), phone.whenDisconnected()])
     finally:
-        if not finishing:  # Ctrl-C's trigger has fired: nothing to remove
+        if not ending.started:  # Ctrl-C's trigger has fired: nothing to remove
             reactor.removeSystemEventTrigger(trigger)
     return await finish()
 
