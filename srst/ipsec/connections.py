@@ -92,8 +92,10 @@ def loadConnMessage(connection: Connection) -> dict[str, Any]:
     """
     @return: the VICI C{load-conn} message for C{connection}: IKEv1 main
         mode (or IKEv2) with PSK, one tunnel-mode CHILD_SA whose traffic
-        selectors are the access list.  charon does not start it on load;
-        srst initiates it.
+        selectors are the access list.  Loading installs a trap policy
+        (C{start_action = trap}): as on IOS, traffic the access list matches
+        is dropped while there is no SA and starts IKE, never sent in clear;
+        srst also initiates it at once.
     """
     child = {
         "local_ts": list(connection.localTs),
@@ -102,7 +104,7 @@ def loadConnMessage(connection: Connection) -> dict[str, Any]:
         "mode": "tunnel",
         "life_time": str(connection.saLifetime),
         "rekey_time": str(connection.saLifetime * 9 // 10),
-        "start_action": "none",
+        "start_action": "trap",
     }
     return {
         connection.name: {
