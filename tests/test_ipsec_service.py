@@ -11,11 +11,12 @@ from typing import Any
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, maybeDeferred
-from twisted.internet.endpoints import UNIXClientEndpoint
+from twisted.internet.endpoints import UNIXClientEndpoint, UNIXServerEndpoint
 from twisted.internet.interfaces import IStreamClientEndpoint
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.task import Clock
 from twisted.logger import Logger, LogEvent, formatEvent, globalLogPublisher
+from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 from zope.interface import implementer
 
@@ -46,7 +47,7 @@ class RecordingEndpoint:
         out: Deferred[Protocol] = Deferred()
 
         def relay(result: Any) -> None:
-            (out.callback if not hasattr(result, "raiseException") else out.errback)(result)
+            (out.errback if isinstance(result, Failure) else out.callback)(result)
             handled, self.handled = self.handled, Deferred()
             handled.callback(None)
 
@@ -84,7 +85,7 @@ class IpsecServiceTests(TestCase):
 
     async def charon(self) -> ViciProtocol:
         await startCharon(self, self.socket)
-        vici = await connectVici(UNIXClientEndpoint(reactor, self.socket), lambda n, m: None, lambda r: None)
+        vici = await connectVici(UNIXClientEndpoint(reactor, self.socket), lambda n, m: None, lambda r: None, reactor)
         self.addCleanup(vici.transport.loseConnection)
         return vici
 
@@ -256,3 +257,113 @@ class FailureReasonTests(TestCase):
                    {"group": "CFG", "level": "1", "thread": "1", "msg": "peer not responding"}])
         self.service.charonEvent("ike-updown", {"other": {"uniqueid": "9"}})
         self.assertEqual((self.service.failures, self.logged()), ({}, []))
+
+
+class SilentCharonTests(TestCase):
+    """
+    A charon that accepts the VICI connection and never answers (a real
+    UNIX server on a short temporary path): requests time out on the
+    clock, C{show} says why, and stopping does not hang.
+    """
+
+    timeout = 5
+
+    async def setUp(self) -> None:
+        self.socket = os.path.join(stateDirectory(self), "charon.vici")
+        self.accepted: Deferred[None] = Deferred()
+        self.dropped: Deferred[None] = Deferred()
+        test = self
+
+        class Silent(Protocol):
+            def connectionMade(self) -> None:
+                test.accepted.callback(None)
+
+            def connectionLost(self, reason: Any = None) -> None:
+                test.dropped.callback(None)
+
+        port = await UNIXServerEndpoint(reactor, self.socket).listen(Factory.forProtocol(Silent))
+        self.addCleanup(port.stopListening)
+        self.events: list[LogEvent] = []
+        self.lost: Deferred[None] = Deferred()
+
+        def observe(event: LogEvent) -> None:
+            if event.get("log_namespace") in ("srst.ipsec.service", "srst.ipsec.vici"):
+                self.events.append(event)
+                if "retrying every" in event.get("log_format", "") and not self.lost.called:
+                    self.lost.callback(None)
+
+        globalLogPublisher.addObserver(observe)
+        self.addCleanup(globalLogPublisher.removeObserver, observe)
+        self.clock = Clock()
+        self.service = IpsecService([SEED], UNIXClientEndpoint(reactor, self.socket), self.socket, self.clock,
+                                    Logger(namespace="debug"))
+        self.table = CommandTable()
+        registerIpsecCommands(self.table, self.service)
+
+    async def test_requestTimesOut(self) -> None:
+        """
+        The first request is not answered: after 10 s on the clock the
+        connection is dropped, the log and C{show crypto map} say charon
+        did not answer, and the service retries.
+        """
+        self.service.startService()
+        await self.accepted
+        self.clock.advance(10)
+        await self.lost
+        await self.dropped
+        problem = f"lost the VICI connection to charon at {self.socket}: charon did not answer register log within 10 s"
+        self.assertEqual([formatEvent(event) for event in self.events], [
+            "Dropping the VICI connection to charon: charon did not answer register log within 10 s",
+            f"IPsec: {problem}; retrying every 10 s"])
+        command, variables = self.table.lookup("show crypto map".split())
+        result = await maybeDeferred(command.handler, **variables)
+        self.assertEqual(result.text.splitlines()[0], f"% IPsec down: {problem} (retrying every 10 s)")
+        self.assertEqual(result.data["charon"]["problem"], problem)
+        await self.service.stopService()
+
+    async def test_stopDoesNotHang(self) -> None:
+        """
+        Stopping while a request is unanswered ends once it times out.
+        """
+        self.service.startService()
+        await self.accepted
+        stopped = self.service.stopService()
+        self.assertNoResult(stopped)
+        self.clock.advance(10)
+        await stopped
+        await self.dropped
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+
+class QuietRetryTests(TestCase):
+    """
+    Retrying an absent charon every 10 s does not fill the log.
+    """
+
+    async def test_noFactoryLines(self) -> None:
+        """
+        Three retries log the one "not reachable" warning and no
+        "Starting factory"/"Stopping factory" lines.
+        """
+        socket = os.path.join(stateDirectory(self), "charon.vici")
+        formats: list[str] = []
+
+        def observe(event: LogEvent) -> None:
+            formats.append(event.get("log_format") or "")
+
+        globalLogPublisher.addObserver(observe)
+        self.addCleanup(globalLogPublisher.removeObserver, observe)
+        clock = Clock()
+        endpoint = RecordingEndpoint(UNIXClientEndpoint(reactor, socket))
+        service = IpsecService([SEED], endpoint, socket, clock, Logger(namespace="debug"))
+        handled = endpoint.handled
+        service.startService()
+        await handled
+        for _ in range(3):
+            handled = endpoint.handled
+            clock.advance(10)
+            await handled
+        await service.stopService()
+        self.assertEqual(endpoint.attempts, 4)
+        self.assertEqual([f for f in formats if "factory" in f.lower()], [])
+        self.assertEqual(len([f for f in formats if "charon not reachable" in f]), 1)

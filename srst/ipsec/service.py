@@ -197,7 +197,7 @@ class IpsecService(Service):
         done.addBoth(finished).addErrback(lambda f: log.failure("IPsec: unexpected error", f))
 
     def _attempt(self) -> None:
-        connecting = connectVici(self.endpoint, self.charonEvent, self._lost)
+        connecting = connectVici(self.endpoint, self.charonEvent, self._lost, self.clock)
         connecting.addCallbacks(self._connected, self._unreachable)
 
     def _unreachable(self, failure: Failure) -> None:
