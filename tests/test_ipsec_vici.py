@@ -187,10 +187,12 @@ class RealCharonTests(TestCase):
         await startCharon(self, socket)
         self.events: list[tuple[str, dict[str, Any]]] = []
         self.eventArrived: Deferred[None] = Deferred()
+        """Fires on charon's "initiating Main Mode" log event (not on the
+        config lines that may come before it)."""
 
         def onEvent(name: str, message: dict[str, Any]) -> None:
             self.events.append((name, message))
-            if not self.eventArrived.called:
+            if message.get("msg", "").startswith("initiating Main Mode") and not self.eventArrived.called:
                 self.eventArrived.callback(None)
 
         protocol = await connectVici(UNIXClientEndpoint(reactor, socket), onEvent, lambda reason: None, reactor)
