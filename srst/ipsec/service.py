@@ -257,7 +257,8 @@ class IpsecService(Service):
                      map=connection.mapName, sequence=connection.sequence, peer=connection.remoteAddress)
 
     async def _initiate(self, vici: ViciProtocol, connection: Connection) -> None:
-        await vici.request("initiate", {"child": connection.name, "ike": connection.name, "timeout": "-1"})
+        for child, _, _ in connection.children:
+            await vici.request("initiate", {"child": child, "ike": connection.name, "timeout": "-1"})
 
     async def _unload(self, vici: ViciProtocol, name: str) -> None:
         self._loaded.discard(name)
