@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from attrs import evolve
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.endpoints import UNIXClientEndpoint, UNIXServerEndpoint
@@ -25,7 +26,16 @@ from srst.ipsec.commands import registerIpsecCommands
 from srst.ipsec.connections import loadConnMessage
 from srst.ipsec.service import IpsecService
 from srst.ipsec.vici import ViciProtocol, connectVici
-from tests.routerhelpers import stateDirectory
+from tests.ipsechelpers import (
+    CALLMANAGER_ADDRESS,
+    ROUTER_ADDRESS,
+    listSas,
+    loadTunnel,
+    makeNamespaces,
+    requireIpsec,
+    startCharons,
+)
+from tests.routerhelpers import bounded, stateDirectory
 from tests.charonhelpers import charonAvailable, startCharon
 from tests.test_ipsec_vici import SEED
 
@@ -100,13 +110,14 @@ class IpsecServiceTests(TestCase):
         handled = self.endpoint.handled
         self.service.startService()
         await handled
-        expected = (f"IPsec: charon not reachable at {self.socket}: An error occurred while connecting: "
-                    "2: No such file or directory.; srst goes on without IPsec and retries every 10 s")
+        expected = (f"IPsec: charon not reachable at {self.socket}: No such file or directory (is charon "
+                    "running? see etc/supervisord.conf [program:charon]); srst goes on without IPsec and retries "
+                    "every 10 s")
         self.assertEqual(self.lines(), [expected])
         result = await self.show("show crypto map")
         self.assertEqual(result.text.splitlines()[0],
-                         f"% IPsec down: charon not reachable at {self.socket}: An error occurred while "
-                         "connecting: 2: No such file or directory. (retrying every 10 s)")
+                         f"% IPsec down: charon not reachable at {self.socket}: No such file or directory (is "
+                         "charon running? see etc/supervisord.conf [program:charon]) (retrying every 10 s)")
         self.assertFalse(result.data["charon"]["reachable"])
 
         handled = self.endpoint.handled
@@ -367,3 +378,64 @@ class QuietRetryTests(TestCase):
         self.assertEqual(endpoint.attempts, 4)
         self.assertEqual([f for f in formats if "factory" in f.lower()], [])
         self.assertEqual(len([f for f in formats if "charon not reachable" in f]), 1)
+
+    async def test_clearWithoutCharon(self) -> None:
+        """
+        C{clear crypto sa} without charon exits 1 and says why.
+        """
+        socket = os.path.join(stateDirectory(self), "charon.vici")
+        endpoint = RecordingEndpoint(UNIXClientEndpoint(reactor, socket))
+        service = IpsecService([SEED], endpoint, socket, Clock(), Logger(namespace="debug"))
+        table = CommandTable()
+        registerIpsecCommands(table, service)
+        handled = endpoint.handled
+        service.startService()
+        await handled
+        command, variables = table.lookup("clear crypto sa".split())
+        result = await maybeDeferred(command.handler, **variables)
+        reason = (f"charon not reachable at {socket}: No such file or directory (is charon running? see "
+                  "etc/supervisord.conf [program:charon])")
+        self.assertEqual((result.exitCode, result.text, result.data),
+                         (1, f"% IPsec down: {reason}", {"cleared": False, "reason": reason}))
+        await service.stopService()
+
+
+class ClearTests(TestCase):
+    """
+    C{clear crypto sa} against the router's charon with the tunnel up (two
+    charons in network namespaces, L{tests.ipsechelpers}).
+    """
+
+    def setUp(self) -> None:
+        requireIpsec()
+
+    @bounded(timeout=15)
+    async def test_clearsPhaseTwoOnly(self) -> None:
+        """
+        As IOS's, C{clear crypto sa} clears the IPsec SA: the CHILD_SA is
+        negotiated again (a new unique id) over the same IKE SA (same id).
+        """
+        pair = await makeNamespaces(self)
+        router, callManager = await startCharons(self, pair)
+        await loadTunnel(callManager, CALLMANAGER_ADDRESS, ROUTER_ADDRESS)
+        connection = evolve(SEED, localAddress=ROUTER_ADDRESS, remoteAddress=CALLMANAGER_ADDRESS,
+                            ikeProposals=["aes256-sha256-modp2048"], espProposals=["aes256-sha256"],
+                            localTs=[ROUTER_ADDRESS + "/32"], remoteTs=[CALLMANAGER_ADDRESS + "/32"])
+        service = IpsecService([connection], UNIXClientEndpoint(reactor, router.socketPath), router.socketPath,
+                               Clock(), Logger(namespace="debug"))
+        table = CommandTable()
+        registerIpsecCommands(table, service)
+        service.startService()
+        self.addCleanup(service.stopService)
+        await router.process.waitFor(b"CHILD_SA rtp-1{2} established")
+        before = (await listSas(router))["rtp-1"]
+        command, variables = table.lookup("clear crypto sa".split())
+        result = await maybeDeferred(command.handler, **variables)
+        self.assertEqual((result.exitCode, result.data), (0, {"cleared": True}))
+        await router.process.waitFor(b"CHILD_SA rtp-1{3} established")
+        after = (await listSas(router))["rtp-1"]
+        self.assertEqual((after["uniqueid"], after["state"]), (before["uniqueid"], "ESTABLISHED"))
+        [childBefore] = before["child-sas"].values()
+        [childAfter] = [child for child in after["child-sas"].values() if child["state"] == "INSTALLED"]
+        self.assertEqual((childBefore["uniqueid"], childAfter["uniqueid"]), ("2", "3"))
+        self.assertNotEqual(childBefore["spi-in"], childAfter["spi-in"])

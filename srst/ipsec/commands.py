@@ -301,6 +301,6 @@ def registerIpsecCommands(table: CommandTable, service: IpsecService) -> None:
               help="IPsec SAs per crypto map entry")
     table.add("show crypto map", cryptoMap, help="the crypto map entries")
     table.add("clear crypto sa", lambda: Deferred.fromCoroutine(clearSa()),
-              help="terminate srst's SAs and negotiate them again")
+              help="clear srst's IPsec SAs and negotiate them again")
     table.add("debug crypto isakmp", lambda: DebugRequest(DEBUG_BANNER, (DEBUG_NAMESPACE,)),
               help="stream charon's IKE log", streaming=True)
