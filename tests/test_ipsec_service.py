@@ -412,8 +412,10 @@ class ClearTests(TestCase):
     @bounded(timeout=15)
     async def test_clearsPhaseTwoOnly(self) -> None:
         """
-        As IOS's, C{clear crypto sa} clears the IPsec SA: the CHILD_SA is
-        negotiated again (a new unique id) over the same IKE SA (same id).
+        With the tunnel up, C{show crypto isakmp sa --json} gives the IKE SA
+        in C{sas}; as IOS's, C{clear crypto sa} clears the IPsec SA: the
+        CHILD_SA is negotiated again (a new unique id) over the same IKE SA
+        (same id).
         """
         pair = await makeNamespaces(self)
         router, callManager = await startCharons(self, pair)
@@ -429,6 +431,11 @@ class ClearTests(TestCase):
         self.addCleanup(service.stopService)
         await router.process.waitFor(b"CHILD_SA rtp-1{2} established")
         before = (await listSas(router))["rtp-1"]
+        command, variables = table.lookup("show crypto isakmp sa".split())
+        isakmp = await maybeDeferred(command.handler, **variables)
+        self.assertEqual(isakmp.data["sas"], [{
+            "dst": CALLMANAGER_ADDRESS, "src": ROUTER_ADDRESS, "state": "QM_IDLE",
+            "conn-id": int(before["uniqueid"]), "status": "ACTIVE", "name": "rtp-1", "charon-state": "ESTABLISHED"}])
         command, variables = table.lookup("clear crypto sa".split())
         result = await maybeDeferred(command.handler, **variables)
         self.assertEqual((result.exitCode, result.data), (0, {"cleared": True}))
