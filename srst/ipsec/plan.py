@@ -108,7 +108,7 @@ def connectionsFor(crypto: CryptoConfig, accessLists: Mapping[int, AccessList],
                 pairs.append((_selector(line.source, line, False), _selector(line.destination, line, True)))
             pairs = list(dict.fromkeys(pairs))
             connections.append(Connection(
-                mapName=cryptoMap.name, sequence=entry.sequence, interface=cryptoMap.interfaceAddress,
+                mapName=cryptoMap.name, sequence=entry.sequence, interface=cryptoMap.interfaceName,
                 localAddress=cryptoMap.interfaceAddress, remoteAddress=entry.peer, psk=key.key,
                 ikeProposals=ikeProposals, espProposals=(espProposal(transformSet),),
                 localTs=tuple(local for local, _ in pairs), remoteTs=tuple(remote for _, remote in pairs),
