@@ -68,7 +68,7 @@ def isakmpRows(sas: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def renderIsakmpSa(sas: Sequence[dict[str, Any]]) -> str:
     """
-    @return: C{show crypto isakmp sa} as IOS 12.4 prints it.
+    @return: C{show crypto isakmp sa} as IOS 15.x prints it.
     """
     lines = ["IPv4 Crypto ISAKMP SA", "dst             src             state          conn-id status"]
     for row in isakmpRows(sas):

@@ -22,7 +22,7 @@ from typing import Mapping
 from srst.ipsec.config import CryptoConfig, IsakmpPolicy, TransformSet
 from srst.ipsec.connections import Connection
 from srst.policing.config import AccessList, AccessListEntry, AclAction, IPProtocol
-from srst.policing.iosconfig import runningConfig as aclLines
+from srst.policing.iosconfig import accessListLine
 
 __all__ = ["SA_LIFETIME", "connectionsFor", "espProposal", "ikeProposal"]
 
@@ -114,7 +114,6 @@ def connectionsFor(crypto: CryptoConfig, accessLists: Mapping[int, AccessList],
                 localTs=tuple(local for local, _ in pairs), remoteTs=tuple(remote for _, remote in pairs),
                 transformSet=transformSet.name, transforms=tuple(transformSet.transforms),
                 accessList=str(entry.matchAddress),
-                accessListLines=tuple(line for line in aclLines({entry.matchAddress: acl}, None)
-                                      if line.startswith("access-list")),
+                accessListLines=tuple(accessListLine(entry.matchAddress, line) for line in acl.entries),
                 ikeVersion=crypto.ikeVersion, ikeLifetime=ikeLifetime, saLifetime=SA_LIFETIME))
     return connections
