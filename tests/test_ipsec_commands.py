@@ -15,7 +15,21 @@ from srst.ipsec.commands import ident, ipsecEntries, renderCryptoMap, renderIpse
 from srst.ipsec.plan import connectionsFor
 from tests.test_ipsec_config import crypto, document
 from tests.test_ipsec_plan import TWO_LINES
-from tests.test_ipsec_vici import SEED
+
+
+def configured() -> Any:
+    """
+    The seed's crypto map entry as srst builds it from router.yaml (the
+    map applied to FastEthernet0/0), for the renderers.
+    """
+    section = crypto(maps={"rtp": {"interface-address": "10.1.1.22", "interface": "FastEthernet0/0", "entries": [
+        {"sequence": 1, "peer": "10.1.1.13", "transform-set": "rtpset", "match-address": 116}]}})
+    config = loadString(document(section))
+    [connection] = connectionsFor(config.crypto, config.accessLists)
+    return connection
+
+
+SEED = configured()
 
 RECORDED: list[dict[str, Any]] = [{"rtp-1": {
     "uniqueid": "1", "version": "1", "state": "ESTABLISHED", "local-host": "10.1.1.22", "local-port": "4500",
