@@ -720,8 +720,10 @@ class RouterService(MultiService):
         assert crypto is not None
         skipped: list[str] = []
         connections = connectionsFor(crypto, config.accessLists, skipped)
-        for line in crypto.legacyChoices() + skipped:
-            self.log.warn("crypto: {line}", line=line)
+        for line in crypto.legacyChoices():
+            self.log.warn("{line}; allowed by crypto.allow-legacy-crypto", line=line)
+        for line in skipped:
+            self.log.warn("{line}", line=line)
         service = IpsecService(connections, UNIXClientEndpoint(reactor, crypto.viciSocket), crypto.viciSocket,
                                reactor, self.debug.logger(IPSEC_DEBUG_NAMESPACE))
         service.setName("ipsec")

@@ -12,9 +12,14 @@ CallManager's charon (B) is loaded with the matching connection through the
 C{vici} package, as L{tests.ipsechelpers} does.  srst-cli runs in the test's
 own namespace: the admin socket is a filesystem path.
 
-The capture starts once charon A says the CHILD_SA is established: srst
-does not install a trap policy (C{start_action = none}), so a datagram sent
-before that leaves in clear, as without IPsec.
+srst installs a trap policy for each entry (C{start_action = trap}) and
+initiates it as well: as on IOS, traffic the crypto access list matches is
+dropped while there is no SA (and starts IKE), never sent in clear.  The
+failure tests capture on the veth from the moment srst loaded the entry
+and check that none of the gateway's RSIP retransmissions crossed it in
+clear while the tunnel was down.  (The gateway's first RSIP can still leave
+before that moment: srst starts MGCP without waiting for charon.)  The trap
+is the CHILD_SA C{rtp-1{1}} in charon; the negotiated one is C{rtp-1{2}}.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from tests.ipsechelpers import (
     CALLMANAGER_ADDRESS,
     CALLMANAGER_INTERFACE,
     ROUTER_ADDRESS,
+    Capture,
     Charon,
     Namespaces,
     Watched,
@@ -73,6 +79,15 @@ crypto:
 """
 """The seed's MGCP gateway and crypto lines, 10.1.1.22 as the router's veth
 address and 10.1.1.13 as CallManager's; C{{socket}} is charon A's."""
+
+
+SENTINEL = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 0))
+s.sendto(b"sentinel", (sys.argv[2], 9))
+"""
+"""Sends one UDP datagram from C{argv[1]} to C{argv[2]} port 9 (discard)."""
 
 
 class Router:
@@ -152,6 +167,29 @@ class AcceptanceTests(TestCase):
     def setUp(self) -> None:
         requireIpsec()
 
+    async def captureOnceLoaded(self, pair: Namespaces, router: Router) -> Capture:
+        """
+        Start capturing on CallManager's veth once srst loaded the crypto
+        map (and with it its trap policy) into charon A.
+        """
+        await router.process.waitFor(b"IPsec: loaded crypto map rtp 1 ")
+        return await capture(self, pair.callManager, CALLMANAGER_INTERFACE)
+
+    async def assertNothingInClear(self, pair: Namespaces, tap: Capture) -> None:
+        """
+        Send a sentinel datagram from CallManager's side to the router (not
+        protected there: charon B has no trap), wait for C{tap} to see it,
+        and check that nothing of MGCP crossed the veth in clear before it.
+        """
+        sender = spawnIn(self, pair.callManager, PYTHON + [SENTINEL, CALLMANAGER_ADDRESS, ROUTER_ADDRESS],
+                         "sentinel")
+        await sender.ended
+        await tap.process.waitFor(f"{CALLMANAGER_ADDRESS} {ROUTER_ADDRESS} UDP".encode())
+        wire = await tap.stop()
+        for clear in (b"RSIP", b"MGCP 0.1", b"branch-router"):
+            self.assertFalse(clear in wire, f"{clear!r} in clear on CallManager's veth")
+        self.assertEqual(await tap.decode("-Y", "mgcp || udp.port == 2427 || udp.port == 2727"), [])
+
     async def charons(self, psk: str = "cisco123", esp: str = "aes256-sha256",
                       callManager: bool = True) -> tuple[Namespaces, Charon, Charon | None]:
         """
@@ -178,7 +216,7 @@ class AcceptanceTests(TestCase):
         """
         pair, charon, _ = await self.charons()
         router = await startRouter(self, pair, charon)
-        await charon.process.waitFor(b"CHILD_SA rtp-1{1} established")
+        await charon.process.waitFor(b"CHILD_SA rtp-1{2} established")
         tap = await capture(self, pair.callManager, CALLMANAGER_INTERFACE)
 
         [row] = isakmpRow(await router.show("crypto", "isakmp", "sa"))
@@ -249,10 +287,12 @@ class AcceptanceTests(TestCase):
         """
         pair, charon, _ = await self.charons(psk="not-cisco123")
         router = await startRouter(self, pair, charon)
+        tap = await self.captureOnceLoaded(pair, router)
         await self.failing(router, "invalid HASH_V1 payload length, decryption failed? (wrong pre-shared key?)")
         await charon.process.waitFor(b"peer not responding")
         isakmp = await self.failing(router, "(wrong pre-shared key?)")
         self.assertNotIn("peer not responding", isakmp)
+        await self.assertNothingInClear(pair, tap)
 
     @bounded(timeout=15)
     async def test_mismatchedTransformSet(self) -> None:
@@ -276,5 +316,7 @@ class AcceptanceTests(TestCase):
         """
         pair, charon, _ = await self.charons(callManager=False)
         router = await startRouter(self, pair, charon)
+        tap = await self.captureOnceLoaded(pair, router)
         isakmp = await self.failing(router, "establishing IKE_SA failed, peer not responding")
         self.assertEqual(isakmpRow(isakmp), [])
+        await self.assertNothingInClear(pair, tap)

@@ -10,8 +10,26 @@ from typing import Any
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from srst.ipsec.commands import ident, renderCryptoMap, renderIpsecSa, renderIsakmpSa
-from tests.test_ipsec_vici import SEED
+from srst.config import loadString
+from srst.ipsec.commands import ident, ipsecEntries, renderCryptoMap, renderIpsecSa, renderIsakmpSa
+from srst.ipsec.plan import connectionsFor
+from tests.test_ipsec_config import crypto, document
+from tests.test_ipsec_plan import TWO_LINES
+
+
+def configured() -> Any:
+    """
+    The seed's crypto map entry as srst builds it from router.yaml (the
+    map applied to FastEthernet0/0), for the renderers.
+    """
+    section = crypto(maps={"rtp": {"interface-address": "10.1.1.22", "interface": "FastEthernet0/0", "entries": [
+        {"sequence": 1, "peer": "10.1.1.13", "transform-set": "rtpset", "match-address": 116}]}})
+    config = loadString(document(section))
+    [connection] = connectionsFor(config.crypto, config.accessLists)
+    return connection
+
+
+SEED = configured()
 
 RECORDED: list[dict[str, Any]] = [{"rtp-1": {
     "uniqueid": "1", "version": "1", "state": "ESTABLISHED", "local-host": "10.1.1.22", "local-port": "4500",
@@ -98,6 +116,33 @@ class IpsecSaTests(SynchronousTestCase):
         text = renderIpsecSa([SEED], CONNECTING)
         self.assertIn("    #pkts encaps: 0, #pkts encrypt: 0, #pkts digest: 0", text)
         self.assertIn("     current outbound spi: 0x0(0)\n\n     inbound esp sas:\n\n     inbound ah sas:", text)
+
+    def test_onePairPerLine(self) -> None:
+        """
+        An access list of two permit lines is two flows, each with its own
+        idents, counters and SAs (the second line's CHILD_SA C{rtp-1-2}).
+        """
+        config = loadString(document(crypto(), TWO_LINES))
+        [connection] = connectionsFor(config.crypto, config.accessLists)
+        child = RECORDED[0]["rtp-1"]["child-sas"]["rtp-1-1"]
+        sas = [{"rtp-1": {**RECORDED[0]["rtp-1"], "child-sas": {
+            "rtp-1-2-7": {**child, "name": "rtp-1-2", "uniqueid": "7", "packets-out": "3", "packets-in": "2"}}}}]
+        text = renderIpsecSa([connection], sas)
+        blocks = text.split("   protected vrf: (none)\n")
+        self.assertEqual(len(blocks), 3, text)
+        self.assertTrue(blocks[1].startswith(
+            "   local  ident (addr/mask/prot/port): (10.1.1.22/255.255.255.255/17/0)\n"
+            "   remote ident (addr/mask/prot/port): (10.1.1.13/255.255.255.255/17/2427)\n"), text)
+        self.assertIn("    #pkts encaps: 0,", blocks[1])
+        self.assertNotIn("conn id:", blocks[1])
+        self.assertTrue(blocks[2].startswith(
+            "   local  ident (addr/mask/prot/port): (10.1.2.0/255.255.255.0/0/0)\n"
+            "   remote ident (addr/mask/prot/port): (10.1.3.0/255.255.255.0/0/0)\n"), text)
+        self.assertIn("    #pkts encaps: 3, #pkts encrypt: 3, #pkts digest: 3", blocks[2])
+        self.assertIn("        conn id: 7, crypto map: rtp", blocks[2])
+        [entry] = ipsecEntries([connection], sas)
+        self.assertEqual([(flow["child"], flow["encaps"], len(flow["sas"])) for flow in entry["flows"]],
+                         [("rtp-1", 0, 0), ("rtp-1-2", 3, 1)])
 
     def test_ident(self) -> None:
         """

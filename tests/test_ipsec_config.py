@@ -11,7 +11,7 @@ import os
 import yaml
 from twisted.trial.unittest import SynchronousTestCase
 
-from srst.config import loadString
+from srst.config import ConfigError, loadString
 from srst.ipsec.config import (
     VICI_SOCKET,
     CryptoConfig,
@@ -82,6 +82,24 @@ class ReadTests(SynchronousTestCase):
         self.assertEqual(config.transformSets[0].transforms, ["esp-aes 256", "esp-sha256-hmac"])
         self.assertEqual(config.keyFor("10.1.1.13").key, "cisco123")
         self.assertEqual(config.legacyChoices(), [])
+
+    def test_interfaceName(self) -> None:
+        """
+        C{maps.<tag>.interface} names the interface for C{show}; without
+        it C{show} uses the address.
+        """
+        section = crypto(maps={"rtp": {"interface-address": "10.1.1.22", "interface": "FastEthernet0/0",
+                                       "entries": [{"sequence": 1, "peer": "10.1.1.13", "transform-set": "rtpset",
+                                                    "match-address": 116}]}})
+        [cryptoMap] = loadString(document(section)).crypto.maps
+        self.assertEqual((cryptoMap.interface, cryptoMap.interfaceName), ("FastEthernet0/0", "FastEthernet0/0"))
+        self.assertEqual(SEED.maps[0].interfaceName, "10.1.1.22")
+        broken = crypto(maps={"rtp": {"interface-address": "10.1.1.22", "interface": ["e0"], "entries": [
+            {"sequence": 1, "peer": "10.1.1.13", "transform-set": "rtpset", "match-address": 116}]}})
+        with self.assertRaises(ConfigError) as caught:
+            loadString(document(broken))
+        self.assertIn("crypto.maps.rtp.interface: ['e0'] is not allowed; expected the name of the"
+                      " interface (FastEthernet0/0)", str(caught.exception))
 
     def test_absent(self) -> None:
         """

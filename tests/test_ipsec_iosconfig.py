@@ -11,7 +11,9 @@ import yaml
 from twisted.trial.unittest import SynchronousTestCase
 
 from srst.config import loadString
+from srst.ipsec.commands import renderCryptoMap, renderIpsecSa
 from srst.ipsec.iosconfig import importIos, runningConfig, srstOnly
+from srst.ipsec.plan import connectionsFor
 from srst.iostext import ImportNotes, parseIosConfig
 from srst.policing.iosconfig import importIos as importAccessLists
 from tests.test_config import MINIMAL
@@ -67,7 +69,8 @@ class SeedTests(SynchronousTestCase):
                        "keys": [{"address": "10.1.1.13", "key": "cisco123"}]},
             "transform-sets": {"rtpset": {"transforms": ["esp-aes 256", "esp-sha256-hmac"]}},
             "maps": {"rtp": {"interface-address": "10.1.1.22", "entries": [
-                {"sequence": 1, "peer": "10.1.1.13", "transform-set": "rtpset", "match-address": 116}]}},
+                {"sequence": 1, "peer": "10.1.1.13", "transform-set": "rtpset", "match-address": 116}],
+                "interface": "FastEthernet0/0"}},
         })
         self.assertEqual(skipped, [
             "line 1: no crypto isakmp enable: srst runs IKE (strongSwan's charon) for the maps under crypto:, and"
@@ -107,7 +110,12 @@ class SeedTests(SynchronousTestCase):
             " match address 116",
             "!",
         ])
-        self.assertEqual(srstOnly(config.crypto), ["! srst: crypto map rtp interface-address 10.1.1.22"])
+        self.assertEqual(srstOnly(config.crypto), [
+            "! srst: crypto map rtp interface-address 10.1.1.22 interface FastEthernet0/0"])
+        [connection] = connectionsFor(config.crypto, config.accessLists)
+        self.assertIn("interface: FastEthernet0/0\n", renderIpsecSa([connection], []))
+        self.assertTrue(renderCryptoMap([connection]).endswith(
+            "        Interfaces using crypto map rtp:\n                FastEthernet0/0"))
 
     def test_roundTrip(self) -> None:
         """
@@ -116,7 +124,8 @@ class SeedTests(SynchronousTestCase):
         """
         document, _, _ = _imported(SEED_IPSEC)
         config = _load(document)
-        printed = "\n".join(runningConfig(config.crypto)) + "\ninterface e0\n ip address 10.1.1.22 255.0.0.0\n" \
+        printed = "\n".join(runningConfig(config.crypto)) + "\ninterface FastEthernet0/0\n" \
+            " ip address 10.1.1.22 255.0.0.0\n" \
             " crypto map rtp\n"
         again, skipped, _ = _imported(printed)
         self.assertEqual(skipped, ["line 7: crypto isakmp key ***** address 10.1.1.13: the key is hidden: write it"
@@ -251,5 +260,5 @@ interface e1
                        "keys": [{"address": "10.1.1.13", "key": "cisco123"}]},
             "transform-sets": {"t": {"transforms": ["esp-gcm 256"], "mode": "tunnel"}},
             "maps": {"rtp": {"interface-address": "10.1.1.22", "entries": [
-                {"sequence": 2, "peer": "10.1.1.13", "transform-set": "t", "match-address": 116}]}},
+                {"sequence": 2, "peer": "10.1.1.13", "transform-set": "t", "match-address": 116}], "interface": "e0"}},
         })

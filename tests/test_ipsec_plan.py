@@ -62,3 +62,44 @@ class ConnectionsForTests(SynchronousTestCase):
         self.assertEqual((connection.localTs, connection.remoteTs), (("10.1.1.22/32[udp]",), ("10.1.1.13/32[udp/2427]",)))
         self.assertEqual(skipped, ["crypto map rtp 1: access-list 116 deny lines have no strongSwan traffic"
                                    " selector; left out"])
+
+
+TWO_LINES = ("access-lists:\n  116:\n"
+             "    - {action: permit, protocol: udp, source: 10.1.1.22, destination: 10.1.1.13, port: 2427}\n"
+             "    - {action: permit, protocol: ip, source: 10.1.2.0/24, destination: 10.1.3.0/24}\n")
+"""Two permit lines, A to B (MGCP) and C to D: charon must protect exactly
+those two flows, not A to D or C to B."""
+
+
+class TrafficSelectorPairTests(SynchronousTestCase):
+    """
+    One CHILD_SA per permit line.
+    """
+
+    def test_twoLines(self) -> None:
+        """
+        Each permit line is one pair of selectors, one CHILD_SA: the first
+        named like the connection, the second C{rtp-1-2}; no CHILD_SA has
+        the cross product.
+        """
+        config = loadString(document(crypto(), TWO_LINES))
+        [connection] = connectionsFor(config.crypto, config.accessLists)
+        self.assertEqual(connection.children, [
+            ("rtp-1", "10.1.1.22/32[udp]", "10.1.1.13/32[udp/2427]"),
+            ("rtp-1-2", "10.1.2.0/24", "10.1.3.0/24")])
+        children = loadConnMessage(connection)["rtp-1"]["children"]
+        self.assertEqual({name: (child["local_ts"], child["remote_ts"], child["start_action"])
+                          for name, child in children.items()},
+                         {"rtp-1": (["10.1.1.22/32[udp]"], ["10.1.1.13/32[udp/2427]"], "trap"),
+                          "rtp-1-2": (["10.1.2.0/24"], ["10.1.3.0/24"], "trap")})
+
+    def test_sameLineTwice(self) -> None:
+        """
+        A line repeated is one CHILD_SA.
+        """
+        acl = ("access-lists:\n  116:\n"
+               "    - {action: permit, protocol: ip, source: 10.1.1.22, destination: 10.1.1.13}\n"
+               "    - {action: permit, protocol: ip, source: 10.1.1.22, destination: 10.1.1.13}\n")
+        config = loadString(document(crypto(), acl))
+        [connection] = connectionsFor(config.crypto, config.accessLists)
+        self.assertEqual([name for name, _, _ in connection.children], ["rtp-1"])

@@ -9,13 +9,15 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from attrs import evolve
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, maybeDeferred
-from twisted.internet.endpoints import UNIXClientEndpoint
+from twisted.internet.endpoints import UNIXClientEndpoint, UNIXServerEndpoint
 from twisted.internet.interfaces import IStreamClientEndpoint
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.task import Clock
 from twisted.logger import Logger, LogEvent, formatEvent, globalLogPublisher
+from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 from zope.interface import implementer
 
@@ -24,7 +26,16 @@ from srst.ipsec.commands import registerIpsecCommands
 from srst.ipsec.connections import loadConnMessage
 from srst.ipsec.service import IpsecService
 from srst.ipsec.vici import ViciProtocol, connectVici
-from tests.routerhelpers import stateDirectory
+from tests.ipsechelpers import (
+    CALLMANAGER_ADDRESS,
+    ROUTER_ADDRESS,
+    listSas,
+    loadTunnel,
+    makeNamespaces,
+    requireIpsec,
+    startCharons,
+)
+from tests.routerhelpers import bounded, stateDirectory
 from tests.charonhelpers import charonAvailable, startCharon
 from tests.test_ipsec_vici import SEED
 
@@ -46,7 +57,7 @@ class RecordingEndpoint:
         out: Deferred[Protocol] = Deferred()
 
         def relay(result: Any) -> None:
-            (out.callback if not hasattr(result, "raiseException") else out.errback)(result)
+            (out.errback if isinstance(result, Failure) else out.callback)(result)
             handled, self.handled = self.handled, Deferred()
             handled.callback(None)
 
@@ -84,7 +95,7 @@ class IpsecServiceTests(TestCase):
 
     async def charon(self) -> ViciProtocol:
         await startCharon(self, self.socket)
-        vici = await connectVici(UNIXClientEndpoint(reactor, self.socket), lambda n, m: None, lambda r: None)
+        vici = await connectVici(UNIXClientEndpoint(reactor, self.socket), lambda n, m: None, lambda r: None, reactor)
         self.addCleanup(vici.transport.loseConnection)
         return vici
 
@@ -99,13 +110,14 @@ class IpsecServiceTests(TestCase):
         handled = self.endpoint.handled
         self.service.startService()
         await handled
-        expected = (f"IPsec: charon not reachable at {self.socket}: An error occurred while connecting: "
-                    "2: No such file or directory.; srst goes on without IPsec and retries every 10 s")
+        expected = (f"IPsec: charon not reachable at {self.socket}: No such file or directory (is charon "
+                    "running? see etc/supervisord.conf [program:charon]); srst goes on without IPsec and retries "
+                    "every 10 s")
         self.assertEqual(self.lines(), [expected])
         result = await self.show("show crypto map")
         self.assertEqual(result.text.splitlines()[0],
-                         f"% IPsec down: charon not reachable at {self.socket}: An error occurred while "
-                         "connecting: 2: No such file or directory. (retrying every 10 s)")
+                         f"% IPsec down: charon not reachable at {self.socket}: No such file or directory (is "
+                         "charon running? see etc/supervisord.conf [program:charon]) (retrying every 10 s)")
         self.assertFalse(result.data["charon"]["reachable"])
 
         handled = self.endpoint.handled
@@ -256,3 +268,181 @@ class FailureReasonTests(TestCase):
                    {"group": "CFG", "level": "1", "thread": "1", "msg": "peer not responding"}])
         self.service.charonEvent("ike-updown", {"other": {"uniqueid": "9"}})
         self.assertEqual((self.service.failures, self.logged()), ({}, []))
+
+
+class SilentCharonTests(TestCase):
+    """
+    A charon that accepts the VICI connection and never answers (a real
+    UNIX server on a short temporary path): requests time out on the
+    clock, C{show} says why, and stopping does not hang.
+    """
+
+    timeout = 5
+
+    async def setUp(self) -> None:
+        self.socket = os.path.join(stateDirectory(self), "charon.vici")
+        self.accepted: Deferred[None] = Deferred()
+        self.dropped: Deferred[None] = Deferred()
+        test = self
+
+        class Silent(Protocol):
+            def connectionMade(self) -> None:
+                test.accepted.callback(None)
+
+            def connectionLost(self, reason: Any = None) -> None:
+                test.dropped.callback(None)
+
+        port = await UNIXServerEndpoint(reactor, self.socket).listen(Factory.forProtocol(Silent))
+        self.addCleanup(port.stopListening)
+        self.events: list[LogEvent] = []
+        self.lost: Deferred[None] = Deferred()
+
+        def observe(event: LogEvent) -> None:
+            if event.get("log_namespace") in ("srst.ipsec.service", "srst.ipsec.vici"):
+                self.events.append(event)
+                if "retrying every" in event.get("log_format", "") and not self.lost.called:
+                    self.lost.callback(None)
+
+        globalLogPublisher.addObserver(observe)
+        self.addCleanup(globalLogPublisher.removeObserver, observe)
+        self.clock = Clock()
+        self.service = IpsecService([SEED], UNIXClientEndpoint(reactor, self.socket), self.socket, self.clock,
+                                    Logger(namespace="debug"))
+        self.table = CommandTable()
+        registerIpsecCommands(self.table, self.service)
+
+    async def test_requestTimesOut(self) -> None:
+        """
+        The first request is not answered: after 10 s on the clock the
+        connection is dropped, the log and C{show crypto map} say charon
+        did not answer, and the service retries.
+        """
+        self.service.startService()
+        await self.accepted
+        self.clock.advance(10)
+        await self.lost
+        await self.dropped
+        problem = f"lost the VICI connection to charon at {self.socket}: charon did not answer register log within 10 s"
+        self.assertEqual([formatEvent(event) for event in self.events], [
+            "Dropping the VICI connection to charon: charon did not answer register log within 10 s",
+            f"IPsec: {problem}; retrying every 10 s"])
+        command, variables = self.table.lookup("show crypto map".split())
+        result = await maybeDeferred(command.handler, **variables)
+        self.assertEqual(result.text.splitlines()[0], f"% IPsec down: {problem} (retrying every 10 s)")
+        self.assertEqual(result.data["charon"]["problem"], problem)
+        await self.service.stopService()
+
+    async def test_stopDoesNotHang(self) -> None:
+        """
+        Stopping while a request is unanswered ends once it times out.
+        """
+        self.service.startService()
+        await self.accepted
+        stopped = self.service.stopService()
+        self.assertNoResult(stopped)
+        self.clock.advance(10)
+        await stopped
+        await self.dropped
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+
+class QuietRetryTests(TestCase):
+    """
+    Retrying an absent charon every 10 s does not fill the log.
+    """
+
+    async def test_noFactoryLines(self) -> None:
+        """
+        Three retries log the one "not reachable" warning and no
+        "Starting factory"/"Stopping factory" lines.
+        """
+        socket = os.path.join(stateDirectory(self), "charon.vici")
+        formats: list[str] = []
+
+        def observe(event: LogEvent) -> None:
+            formats.append(event.get("log_format") or "")
+
+        globalLogPublisher.addObserver(observe)
+        self.addCleanup(globalLogPublisher.removeObserver, observe)
+        clock = Clock()
+        endpoint = RecordingEndpoint(UNIXClientEndpoint(reactor, socket))
+        service = IpsecService([SEED], endpoint, socket, clock, Logger(namespace="debug"))
+        handled = endpoint.handled
+        service.startService()
+        await handled
+        for _ in range(3):
+            handled = endpoint.handled
+            clock.advance(10)
+            await handled
+        await service.stopService()
+        self.assertEqual(endpoint.attempts, 4)
+        self.assertEqual([f for f in formats if "factory" in f.lower()], [])
+        self.assertEqual(len([f for f in formats if "charon not reachable" in f]), 1)
+
+    async def test_clearWithoutCharon(self) -> None:
+        """
+        C{clear crypto sa} without charon exits 1 and says why.
+        """
+        socket = os.path.join(stateDirectory(self), "charon.vici")
+        endpoint = RecordingEndpoint(UNIXClientEndpoint(reactor, socket))
+        service = IpsecService([SEED], endpoint, socket, Clock(), Logger(namespace="debug"))
+        table = CommandTable()
+        registerIpsecCommands(table, service)
+        handled = endpoint.handled
+        service.startService()
+        await handled
+        command, variables = table.lookup("clear crypto sa".split())
+        result = await maybeDeferred(command.handler, **variables)
+        reason = (f"charon not reachable at {socket}: No such file or directory (is charon running? see "
+                  "etc/supervisord.conf [program:charon])")
+        self.assertEqual((result.exitCode, result.text, result.data),
+                         (1, f"% IPsec down: {reason}", {"cleared": False, "reason": reason}))
+        await service.stopService()
+
+
+class ClearTests(TestCase):
+    """
+    C{clear crypto sa} against the router's charon with the tunnel up (two
+    charons in network namespaces, L{tests.ipsechelpers}).
+    """
+
+    def setUp(self) -> None:
+        requireIpsec()
+
+    @bounded(timeout=15)
+    async def test_clearsPhaseTwoOnly(self) -> None:
+        """
+        With the tunnel up, C{show crypto isakmp sa --json} gives the IKE SA
+        in C{sas}; as IOS's, C{clear crypto sa} clears the IPsec SA: the
+        CHILD_SA is negotiated again (a new unique id) over the same IKE SA
+        (same id).
+        """
+        pair = await makeNamespaces(self)
+        router, callManager = await startCharons(self, pair)
+        await loadTunnel(callManager, CALLMANAGER_ADDRESS, ROUTER_ADDRESS)
+        connection = evolve(SEED, localAddress=ROUTER_ADDRESS, remoteAddress=CALLMANAGER_ADDRESS,
+                            ikeProposals=["aes256-sha256-modp2048"], espProposals=["aes256-sha256"],
+                            localTs=[ROUTER_ADDRESS + "/32"], remoteTs=[CALLMANAGER_ADDRESS + "/32"])
+        service = IpsecService([connection], UNIXClientEndpoint(reactor, router.socketPath), router.socketPath,
+                               Clock(), Logger(namespace="debug"))
+        table = CommandTable()
+        registerIpsecCommands(table, service)
+        service.startService()
+        self.addCleanup(service.stopService)
+        await router.process.waitFor(b"CHILD_SA rtp-1{2} established")
+        before = (await listSas(router))["rtp-1"]
+        command, variables = table.lookup("show crypto isakmp sa".split())
+        isakmp = await maybeDeferred(command.handler, **variables)
+        self.assertEqual(isakmp.data["sas"], [{
+            "dst": CALLMANAGER_ADDRESS, "src": ROUTER_ADDRESS, "state": "QM_IDLE",
+            "conn-id": int(before["uniqueid"]), "status": "ACTIVE", "name": "rtp-1", "charon-state": "ESTABLISHED"}])
+        command, variables = table.lookup("clear crypto sa".split())
+        result = await maybeDeferred(command.handler, **variables)
+        self.assertEqual((result.exitCode, result.data), (0, {"cleared": True}))
+        await router.process.waitFor(b"CHILD_SA rtp-1{3} established")
+        after = (await listSas(router))["rtp-1"]
+        self.assertEqual((after["uniqueid"], after["state"]), (before["uniqueid"], "ESTABLISHED"))
+        [childBefore] = before["child-sas"].values()
+        [childAfter] = [child for child in after["child-sas"].values() if child["state"] == "INSTALLED"]
+        self.assertEqual((childBefore["uniqueid"], childAfter["uniqueid"]), ("2", "3"))
+        self.assertNotEqual(childBefore["spi-in"], childAfter["spi-in"])

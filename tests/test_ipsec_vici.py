@@ -12,6 +12,8 @@ from typing import Any
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import UNIXClientEndpoint
+from twisted.internet.task import Clock
+from twisted.internet.error import ConnectionDone
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
@@ -26,6 +28,7 @@ from srst.ipsec.vici import (
     ViciDecodeError,
     ViciPacket,
     ViciProtocol,
+    ViciTimeout,
     connectVici,
     decodePacket,
     encodeRegister,
@@ -88,7 +91,9 @@ class ProtocolTests(SynchronousTestCase):
     def setUp(self) -> None:
         self.events: list[tuple[str, dict[str, Any]]] = []
         self.lost: list[Failure] = []
-        self.protocol = ViciProtocol(lambda name, message: self.events.append((name, message)), self.lost.append)
+        self.clock = Clock()
+        self.protocol = ViciProtocol(lambda name, message: self.events.append((name, message)), self.lost.append,
+                                     self.clock)
         self.transport = StringTransport()
         self.protocol.makeConnection(self.transport)
 
@@ -133,6 +138,34 @@ class ProtocolTests(SynchronousTestCase):
         self.assertEqual(len(self.lost), 1)
         self.failureResultOf(self.protocol.request("version"), ViciConnectionLost)
 
+    def test_timeout(self) -> None:
+        """
+        A request charon does not answer within the timeout fails with
+        L{ViciTimeout}, so does what is queued behind it; the connection
+        is dropped and the owner told why.
+        """
+        first = self.protocol.request("list-conns")
+        second = self.protocol.request("version")
+        self.clock.advance(9.9)
+        self.assertNoResult(first)
+        self.clock.advance(0.1)
+        reason = "charon did not answer list-conns within 10 s"
+        self.assertEqual(str(self.failureResultOf(first, ViciTimeout).value), reason)
+        self.failureResultOf(second, ViciTimeout)
+        self.assertTrue(self.transport.disconnecting)
+        self.protocol.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual([failure.getErrorMessage() for failure in self.lost], [reason])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_answerCancelsTimeout(self) -> None:
+        """
+        An answer in time cancels the request's timer.
+        """
+        d = self.protocol.request("version")
+        self.protocol.dataReceived(response({"daemon": "charon"}))
+        self.successResultOf(d)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
     def test_garbageDrops(self) -> None:
         """
         A packet that does not decode ends the connection and fails what is
@@ -154,13 +187,15 @@ class RealCharonTests(TestCase):
         await startCharon(self, socket)
         self.events: list[tuple[str, dict[str, Any]]] = []
         self.eventArrived: Deferred[None] = Deferred()
+        """Fires on charon's "initiating Main Mode" log event (not on the
+        config lines that may come before it)."""
 
         def onEvent(name: str, message: dict[str, Any]) -> None:
             self.events.append((name, message))
-            if not self.eventArrived.called:
+            if message.get("msg", "").startswith("initiating Main Mode") and not self.eventArrived.called:
                 self.eventArrived.callback(None)
 
-        protocol = await connectVici(UNIXClientEndpoint(reactor, socket), onEvent, lambda reason: None)
+        protocol = await connectVici(UNIXClientEndpoint(reactor, socket), onEvent, lambda reason: None, reactor)
         self.addCleanup(protocol.transport.loseConnection)
         return protocol
 

@@ -1258,3 +1258,70 @@ class ScepEnrollmentTests(TestCase):
         # The chain it presents at the credentials port (2445) is one openssl accepts.
         presented = yield opensslVerifiesPresentedChain(self, service.ports()["credentials"], readCA(stateDir))
         self.assertEqual(presented[0], enrolled)
+
+
+IPSEC_YAML = """
+access-lists:
+  116: [{action: permit, protocol: ip, source: 10.1.1.22, destination: 10.1.1.13}]
+crypto:
+  vici-socket: {socket}
+  allow-legacy-crypto: true
+  isakmp:
+    policies:
+      1: {authentication: pre-share, encryption: aes 256, hash: sha256, group: 2}
+    keys:
+      - {address: 10.1.1.13, key: cisco123}
+  transform-sets:
+    rtpset: {transforms: [esp-aes 256, esp-sha256-hmac]}
+  maps:
+    rtp:
+      interface-address: 10.1.1.22
+      entries:
+        - {sequence: 1, peer: 10.1.1.13, transform-set: rtpset, match-address: 116}
+"""
+"""The seed's crypto map with a broken group allowed, and no charon at
+C{{socket}}."""
+
+
+class IpsecWiringTests(TestCase):
+    """
+    The router's C{crypto:} section: the legacy warning at every start and
+    the C{debug crypto isakmp} switch.
+    """
+
+    timeout = 30
+
+    async def router(self) -> RouterService:
+        stateDir = stateDirectory(self)
+        yamlText = routerYaml(stateDir, extra=IPSEC_YAML.replace("{socket}", os.path.join(stateDir, "charon.vici")))
+        return await startRouter(self, yamlText)
+
+    async def test_legacyWarnedAtEveryStart(self) -> None:
+        """
+        An algorithm allowed by C{allow-legacy-crypto} is warned about at
+        every start, naming its YAML path once and the switch that allows it.
+        """
+        for _ in range(2):
+            with capturedLogs() as events:
+                service = await self.router()
+                await service.stopService()
+            lines = [formatEvent(event) for event in events if "allow-legacy-crypto" in formatEvent(event)]
+            self.assertEqual(lines, [
+                "crypto.isakmp.policies.1: group 2 is broken (1024-bit MODP): use group 14 (2048-bit MODP) or "
+                "group 19 (256-bit ECP); allowed by crypto.allow-legacy-crypto"])
+
+    async def test_debugCryptoIsakmp(self) -> None:
+        """
+        A charon log event reaches a session that switched C{debug crypto
+        isakmp} on through the admin command table, and not before.
+        """
+        service = await self.router()
+        received: list[str] = []
+        service.ipsec.charonEvent("log", {"ikesa-name": "rtp-1", "ikesa-uniqueid": "1", "msg": "before"})
+        command, variables = service.commands.lookup(["debug", "crypto", "isakmp"])
+        request = command.handler(**variables)
+        self.assertEqual(request.banner, "Crypto ISAKMP debugging is on")
+        service.debug.addStream(lambda event: received.append(formatEvent(event)), request.namespaces)
+        service.ipsec.charonEvent("log", {"ikesa-name": "rtp-1", "ikesa-uniqueid": "1",
+                                          "msg": "initiating Main Mode IKE_SA rtp-1[1] to 10.1.1.13"})
+        self.assertEqual(received, ["ISAKMP (rtp-1[1]): initiating Main Mode IKE_SA rtp-1[1] to 10.1.1.13"])

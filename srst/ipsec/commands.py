@@ -70,7 +70,7 @@ def isakmpRows(sas: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def renderIsakmpSa(sas: Sequence[dict[str, Any]]) -> str:
     """
-    @return: C{show crypto isakmp sa} as IOS 12.4 prints it.
+    @return: C{show crypto isakmp sa} as IOS 15.x prints it.
     """
     lines = ["IPv4 Crypto ISAKMP SA", "dst             src             state          conn-id status"]
     for row in isakmpRows(sas):
@@ -116,69 +116,89 @@ def _spi(text: str) -> str:
     return f"0x{value:X}({value})"
 
 
+def _sa(child: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "spi-in": int(child.get("spi-in", "0"), 16), "spi-out": int(child.get("spi-out", "0"), 16),
+        "transform": transform(child), "mode": child.get("mode", "TUNNEL").capitalize(),
+        "conn-id": int(child.get("uniqueid", "0")), "lifetime": int(child.get("life-time", "0")),
+    }
+
+
 def ipsecEntries(connections: Sequence[Connection], sas: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """
-    @return: per crypto map entry, the facts of C{show crypto ipsec sa}.
+    @return: per crypto map entry, the facts of C{show crypto ipsec sa}:
+        its C{flows} (one per CHILD_SA: traffic-selector pair, counters and
+        SAs) and, over all of them, the counters and SAs.
     """
     ikes = dict(_ikeSas(sas))
     entries = []
     for connection in connections:
         ike = ikes.get(connection.name, {})
-        children = [child for child in ike.get("child-sas", {}).values()
-                    if child.get("name") == connection.name and child.get("state") == "INSTALLED"]
+        installed = [child for child in ike.get("child-sas", {}).values() if child.get("state") == "INSTALLED"]
+        flows = []
+        for name, local, remote in connection.children:
+            children = [child for child in installed if child.get("name") == name]
+            flows.append({
+                "child": name, "local-ident": ident(local), "remote-ident": ident(remote),
+                "encaps": sum(int(child.get("packets-out", "0")) for child in children),
+                "decaps": sum(int(child.get("packets-in", "0")) for child in children),
+                "sas": [_sa(child) for child in children],
+            })
         entries.append({
             "interface": connection.interface, "map": connection.mapName, "sequence": connection.sequence,
             "local-addr": connection.localAddress, "peer": connection.remoteAddress,
             "peer-port": int(ike.get("remote-port", "500")),
-            "local-ident": [ident(ts) for ts in connection.localTs],
-            "remote-ident": [ident(ts) for ts in connection.remoteTs],
-            "encaps": sum(int(child.get("packets-out", "0")) for child in children),
-            "decaps": sum(int(child.get("packets-in", "0")) for child in children),
-            "sas": [{
-                "spi-in": int(child.get("spi-in", "0"), 16), "spi-out": int(child.get("spi-out", "0"), 16),
-                "transform": transform(child), "mode": child.get("mode", "TUNNEL").capitalize(),
-                "conn-id": int(child.get("uniqueid", "0")), "lifetime": int(child.get("life-time", "0")),
-            } for child in children],
+            "local-ident": [flow["local-ident"] for flow in flows],
+            "remote-ident": [flow["remote-ident"] for flow in flows],
+            "encaps": sum(flow["encaps"] for flow in flows),
+            "decaps": sum(flow["decaps"] for flow in flows),
+            "sas": [sa for flow in flows for sa in flow["sas"]],
+            "flows": flows,
         })
     return entries
 
 
 def renderIpsecSa(connections: Sequence[Connection], sas: Sequence[dict[str, Any]]) -> str:
     """
-    @return: C{show crypto ipsec sa} in IOS's layout, one block per crypto
-        map entry (an entry with no SA shows zero counters and no SAs, as
-        IOS does).
+    @return: C{show crypto ipsec sa} in IOS's layout, per crypto map entry
+        one block per flow (permit line: its idents, counters and SAs; a
+        flow with no SA shows zero counters and no SAs, as IOS does).
     """
     lines: list[str] = []
     for entry in ipsecEntries(connections, sas):
         lines += ["", f"interface: {entry['interface']}",
-                  f"    Crypto map tag: {entry['map']}, local addr {entry['local-addr']}", "",
-                  "   protected vrf: (none)"]
-        for local, remote in zip(entry["local-ident"], entry["remote-ident"]):
-            lines += [f"   local  ident (addr/mask/prot/port): {local}",
-                      f"   remote ident (addr/mask/prot/port): {remote}"]
-        encaps, decaps = entry["encaps"], entry["decaps"]
-        outbound = entry["sas"][0]["spi-out"] if entry["sas"] else 0
-        lines += [f"   current_peer {entry['peer']} port {entry['peer-port']}",
-                  "     PERMIT, flags={origin_is_acl,}",
-                  f"    #pkts encaps: {encaps}, #pkts encrypt: {encaps}, #pkts digest: {encaps}",
-                  f"    #pkts decaps: {decaps}, #pkts decrypt: {decaps}, #pkts verify: {decaps}",
-                  "    #pkts compressed: 0, #pkts decompressed: 0",
-                  "    #pkts not compressed: 0, #pkts compr. failed: 0",
-                  "    #pkts not decompressed: 0, #pkts decompress failed: 0", "",
-                  f"     local crypto endpt.: {entry['local-addr']}, remote crypto endpt.: {entry['peer']}",
-                  f"     current outbound spi: 0x{outbound:X}({outbound})", ""]
-        for direction, key in (("inbound", "spi-in"), ("outbound", "spi-out")):
-            lines.append(f"     {direction} esp sas:")
-            for sa in entry["sas"]:
-                lines += [f"      spi: 0x{sa[key]:X}({sa[key]})",
-                          f"        transform: {sa['transform']} ,",
-                          f"        in use settings ={{{sa['mode']}, }}",
-                          f"        conn id: {sa['conn-id']}, crypto map: {entry['map']}",
-                          f"        sa timing: remaining key lifetime (sec): ({sa['lifetime']})",
-                          "        Status: ACTIVE"]
-            lines += ["", f"     {direction} ah sas:", "", f"     {direction} pcp sas:", ""]
+                  f"    Crypto map tag: {entry['map']}, local addr {entry['local-addr']}"]
+        for flow in entry["flows"]:
+            lines += _flowLines(entry, flow)
     return "\n".join(lines)
+
+
+def _flowLines(entry: dict[str, Any], flow: dict[str, Any]) -> list[str]:
+    lines = ["", "   protected vrf: (none)",
+             f"   local  ident (addr/mask/prot/port): {flow['local-ident']}",
+             f"   remote ident (addr/mask/prot/port): {flow['remote-ident']}"]
+    encaps, decaps = flow["encaps"], flow["decaps"]
+    outbound = flow["sas"][0]["spi-out"] if flow["sas"] else 0
+    lines += [f"   current_peer {entry['peer']} port {entry['peer-port']}",
+              "     PERMIT, flags={origin_is_acl,}",
+              f"    #pkts encaps: {encaps}, #pkts encrypt: {encaps}, #pkts digest: {encaps}",
+              f"    #pkts decaps: {decaps}, #pkts decrypt: {decaps}, #pkts verify: {decaps}",
+              "    #pkts compressed: 0, #pkts decompressed: 0",
+              "    #pkts not compressed: 0, #pkts compr. failed: 0",
+              "    #pkts not decompressed: 0, #pkts decompress failed: 0", "",
+              f"     local crypto endpt.: {entry['local-addr']}, remote crypto endpt.: {entry['peer']}",
+              f"     current outbound spi: 0x{outbound:X}({outbound})", ""]
+    for direction, key in (("inbound", "spi-in"), ("outbound", "spi-out")):
+        lines.append(f"     {direction} esp sas:")
+        for sa in flow["sas"]:
+            lines += [f"      spi: 0x{sa[key]:X}({sa[key]})",
+                      f"        transform: {sa['transform']} ,",
+                      f"        in use settings ={{{sa['mode']}, }}",
+                      f"        conn id: {sa['conn-id']}, crypto map: {entry['map']}",
+                      f"        sa timing: remaining key lifetime (sec): ({sa['lifetime']})",
+                      "        Status: ACTIVE"]
+        lines += ["", f"     {direction} ah sas:", "", f"     {direction} pcp sas:", ""]
+    return lines
 
 
 def cryptoMapEntries(connections: Sequence[Connection]) -> list[dict[str, Any]]:
@@ -283,6 +303,6 @@ def registerIpsecCommands(table: CommandTable, service: IpsecService) -> None:
               help="IPsec SAs per crypto map entry")
     table.add("show crypto map", cryptoMap, help="the crypto map entries")
     table.add("clear crypto sa", lambda: Deferred.fromCoroutine(clearSa()),
-              help="terminate srst's SAs and negotiate them again")
+              help="clear srst's IPsec SAs and negotiate them again")
     table.add("debug crypto isakmp", lambda: DebugRequest(DEBUG_BANNER, (DEBUG_NAMESPACE,)),
               help="stream charon's IKE log", streaming=True)

@@ -211,11 +211,22 @@ class CryptoMap:
     @ivar name: the map's tag.
     @ivar interfaceAddress: the local address the tunnel starts from.
     @ivar entries: the L{CryptoMapEntry}s by sequence.
+    @ivar interface: the name of that interface (C{"FastEthernet0/0"}), for
+        C{show}; L{None} when not configured.
     """
 
     name: str
     interfaceAddress: str
     entries: tuple[CryptoMapEntry, ...] = ()
+    interface: str | None = None
+
+    @property
+    def interfaceName(self) -> str:
+        """
+        @return: the interface as C{show} prints it: its name, or its
+            address when no name is configured.
+        """
+        return self.interface if self.interface is not None else self.interfaceAddress
 
 
 @frozen
@@ -507,6 +518,7 @@ def _readMaps(maps: Reader, peers: set[str], setNames: set[str]) -> list[CryptoM
             m.problem("interface-address", address,
                       f"crypto map {interfaces[address]} is applied there already (one crypto map per interface)")
             address = None
+        interface = m.string("interface", allowed="expected the name of the interface (FastEthernet0/0)")
         sequences: set[int] = set()
 
         def entry(value: Any, path: str) -> CryptoMapEntry | None:
@@ -543,7 +555,7 @@ def _readMaps(maps: Reader, peers: set[str], setNames: set[str]) -> list[CryptoM
             continue
         interfaces[address] = str(name)
         result.append(CryptoMap(name=str(name), interfaceAddress=address,
-                                entries=tuple(sorted(entries, key=lambda e: e.sequence))))
+                                entries=tuple(sorted(entries, key=lambda e: e.sequence)), interface=interface))
     return result
 
 

@@ -11,9 +11,14 @@ selectors of the access list (C{match address}).  The config section itself
 (C{crypto:}) is read by C{srst.ipsec.config}; one function beside it makes
 these from that config, and nothing else here knows the config's types.
 
-Names in charon: the IKE connection and its CHILD_SA are both called
-C{"<tag>-<seq>"} (C{"rtp-1"}), the shared secret C{"srst-<tag>-<seq>"}; srst
-unloads exactly those names and nothing else.
+Names in charon: the IKE connection is called C{"<tag>-<seq>"} (C{"rtp-1"}),
+the shared secret C{"srst-<tag>-<seq>"}; srst unloads exactly those names
+and nothing else.  Each permit line of the access list is one CHILD_SA with
+one traffic-selector pair (charon protects the cross product of a
+CHILD_SA's local and remote selectors, so two lines A to B and C to D in one
+CHILD_SA would also protect A to D): the first line's is C{"<tag>-<seq>"}
+like the connection, line I{n}'s (from 2) C{"<tag>-<seq>-<n>"}
+(C{"rtp-1-2"}), so the seed's one-line access list keeps the one name.
 """
 
 from __future__ import annotations
@@ -48,8 +53,10 @@ class Connection:
     @ivar accessList: the IOS access list name (C{"116"}).
     @ivar accessListLines: its lines as IOS prints them, for C{show crypto map}.
     @ivar localTs: local traffic selectors in strongSwan syntax
-        (C{"10.1.1.22/32"}, C{"10.1.1.22/32[udp/2427]"}).
-    @ivar remoteTs: remote traffic selectors.
+        (C{"10.1.1.22/32"}, C{"10.1.1.22/32[udp/2427]"}), one per permit
+        line.
+    @ivar remoteTs: remote traffic selectors, one per permit line: C{localTs[i]}
+        and C{remoteTs[i]} are one pair, one CHILD_SA (L{children}).
     @ivar ikeLifetime: the isakmp policy lifetime, seconds.
     @ivar saLifetime: the IPsec SA lifetime, seconds.
     """
@@ -81,6 +88,15 @@ class Connection:
         return f"{self.mapName}-{self.sequence}"
 
     @property
+    def children(self) -> list[tuple[str, str, str]]:
+        """
+        @return: C{(name, local, remote)} per CHILD_SA, one per traffic
+            selector pair: C{("rtp-1", ...)}, C{("rtp-1-2", ...)}.
+        """
+        return [(self.name if n == 1 else f"{self.name}-{n}", local, remote)
+                for n, (local, remote) in enumerate(zip(self.localTs, self.remoteTs), 1)]
+
+    @property
     def secretId(self) -> str:
         """
         @return: the id of the shared secret in charon (C{"srst-rtp-1"}).
@@ -91,19 +107,21 @@ class Connection:
 def loadConnMessage(connection: Connection) -> dict[str, Any]:
     """
     @return: the VICI C{load-conn} message for C{connection}: IKEv1 main
-        mode (or IKEv2) with PSK, one tunnel-mode CHILD_SA whose traffic
-        selectors are the access list.  charon does not start it on load;
-        srst initiates it.
+        mode (or IKEv2) with PSK, one tunnel-mode CHILD_SA per traffic
+        selector pair (permit line of the access list).  Loading installs a trap policy
+        (C{start_action = trap}): as on IOS, traffic the access list matches
+        is dropped while there is no SA and starts IKE, never sent in clear;
+        srst also initiates it at once.
     """
-    child = {
-        "local_ts": list(connection.localTs),
-        "remote_ts": list(connection.remoteTs),
+    children = {name: {
+        "local_ts": [local],
+        "remote_ts": [remote],
         "esp_proposals": list(connection.espProposals),
         "mode": "tunnel",
         "life_time": str(connection.saLifetime),
         "rekey_time": str(connection.saLifetime * 9 // 10),
-        "start_action": "none",
-    }
+        "start_action": "trap",
+    } for name, local, remote in connection.children}
     return {
         connection.name: {
             "version": str(connection.ikeVersion),
@@ -114,7 +132,7 @@ def loadConnMessage(connection: Connection) -> dict[str, Any]:
             "rekey_time": str(connection.ikeLifetime),
             "local": {"auth": "psk", "id": connection.localAddress},
             "remote": {"auth": "psk", "id": connection.remoteAddress},
-            "children": {connection.name: child},
+            "children": children,
         }
     }
 

@@ -69,7 +69,8 @@ def srstOnly(crypto: CryptoConfig | None) -> list[str]:
     """
     if crypto is None:
         return []
-    lines = [f"crypto map {m.name} interface-address {m.interfaceAddress}" for m in crypto.maps]
+    lines = [f"crypto map {m.name} interface-address {m.interfaceAddress}"
+             + (f" interface {m.interface}" if m.interface is not None else "") for m in crypto.maps]
     if crypto.viciSocket != VICI_SOCKET:
         lines.append(f"crypto vici-socket {crypto.viciSocket}")
     if crypto.ikeVersion != 1:
@@ -245,14 +246,15 @@ def _importMapEntry(line: IosLine, notes: ImportNotes) -> dict[str, Any] | None:
     return {k: entry[k] for k in ("sequence", "peer", "transform-set", "match-address")}
 
 
-def _appliedMaps(lines: Sequence[IosLine]) -> tuple[list[IosLine], dict[str, tuple[str, IosLine]]]:
+def _appliedMaps(lines: Sequence[IosLine]) -> tuple[list[IosLine], dict[str, tuple[str, IosLine, str]]]:
     """
     Take C{crypto map <name>} off the interfaces that have an address.
 
     @return: the lines (interfaces without their claimed C{crypto map}
-        line) and, by map name, the interface's address and the line.
+        line) and, by map name, the interface's address, the line and the
+        interface's name.
     """
-    applied: dict[str, tuple[str, IosLine]] = {}
+    applied: dict[str, tuple[str, IosLine, str]] = {}
     result = []
     for line in lines:
         if line.startswith("interface"):
@@ -268,7 +270,7 @@ def _appliedMaps(lines: Sequence[IosLine]) -> tuple[list[IosLine], dict[str, tup
             for child in line.children:
                 if (child.startswith("crypto", "map") and len(child.words) == 3 and address is not None
                         and child.words[2] not in applied):
-                    applied[child.words[2]] = (address, child)
+                    applied[child.words[2]] = (address, child, " ".join(line.words[1:]))
                 else:
                     kept.append(child)
             line = IosLine(line.text, line.lineno, tuple(kept))
@@ -325,8 +327,11 @@ def importIos(lines: Sequence[IosLine], document: dict[str, Any], notes: ImportN
                 notes.skipTree(line, f"crypto map {name} is applied to no interface with an ip address (srst needs"
                                      f" the address it protects from: interface-address)")
             continue
-        maps[name] = {"interface-address": applied[name][0], "entries": [entry for _, entry in mapEntries]}
-    for name, (_, line) in applied.items():
+        address, _, interface = applied[name]
+        maps[name] = {"interface-address": address, "entries": [entry for _, entry in mapEntries]}
+        if interface:
+            maps[name]["interface"] = interface
+    for name, (_, line, _) in applied.items():
         if name not in maps:
             notes.skip(line, f"crypto map {name} is not imported")
     section: dict[str, Any] = {}

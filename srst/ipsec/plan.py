@@ -7,8 +7,9 @@ IOS names become strongSwan's: an isakmp policy C{encr aes 256 / hash sha256
 / group 14} is the IKE proposal C{aes256-sha256-modp2048} (every policy, in
 priority order, as IOS offers them all); a transform set C{esp-aes 256
 esp-sha256-hmac} the ESP proposal C{aes256-sha256}; the permit lines of the
-map's access list the traffic selectors (source: local, destination: remote,
-with C{[udp/2427]} when the line names a protocol and port).  Deny lines
+map's access list the traffic selectors, one pair per line (source: local,
+destination: remote, with C{[udp/2427]} when the line names a protocol and
+port), each pair its own CHILD_SA.  Deny lines
 have no traffic-selector form in charon and are left out (IOS uses them to
 punch holes in a permit; srst's crypto ACLs are the seed's host-to-host
 kind), and L{connectionsFor} says so through C{skipped}.
@@ -21,7 +22,7 @@ from typing import Mapping
 from srst.ipsec.config import CryptoConfig, IsakmpPolicy, TransformSet
 from srst.ipsec.connections import Connection
 from srst.policing.config import AccessList, AccessListEntry, AclAction, IPProtocol
-from srst.policing.iosconfig import runningConfig as aclLines
+from srst.policing.iosconfig import accessListLine
 
 __all__ = ["SA_LIFETIME", "connectionsFor", "espProposal", "ikeProposal"]
 
@@ -96,7 +97,7 @@ def connectionsFor(crypto: CryptoConfig, accessLists: Mapping[int, AccessList],
             acl = accessLists.get(entry.matchAddress)
             if key is None or transformSet is None or acl is None:
                 continue
-            localTs, remoteTs = [], []
+            pairs: list[tuple[str, str]] = []
             for line in acl.entries:
                 if line.action is not AclAction.PERMIT:
                     if skipped is not None:
@@ -104,16 +105,15 @@ def connectionsFor(crypto: CryptoConfig, accessLists: Mapping[int, AccessList],
                                        f" {entry.matchAddress} deny lines have no strongSwan traffic selector;"
                                        " left out")
                     continue
-                localTs.append(_selector(line.source, line, False))
-                remoteTs.append(_selector(line.destination, line, True))
+                pairs.append((_selector(line.source, line, False), _selector(line.destination, line, True)))
+            pairs = list(dict.fromkeys(pairs))
             connections.append(Connection(
-                mapName=cryptoMap.name, sequence=entry.sequence, interface=cryptoMap.interfaceAddress,
+                mapName=cryptoMap.name, sequence=entry.sequence, interface=cryptoMap.interfaceName,
                 localAddress=cryptoMap.interfaceAddress, remoteAddress=entry.peer, psk=key.key,
                 ikeProposals=ikeProposals, espProposals=(espProposal(transformSet),),
-                localTs=tuple(dict.fromkeys(localTs)), remoteTs=tuple(dict.fromkeys(remoteTs)),
+                localTs=tuple(local for local, _ in pairs), remoteTs=tuple(remote for _, remote in pairs),
                 transformSet=transformSet.name, transforms=tuple(transformSet.transforms),
                 accessList=str(entry.matchAddress),
-                accessListLines=tuple(line for line in aclLines({entry.matchAddress: acl}, None)
-                                      if line.startswith("access-list")),
+                accessListLines=tuple(accessListLine(entry.matchAddress, line) for line in acl.entries),
                 ikeVersion=crypto.ikeVersion, ikeLifetime=ikeLifetime, saLifetime=SA_LIFETIME))
     return connections

@@ -31,16 +31,18 @@ also gives up on the unresponsive peer.
 
 from __future__ import annotations
 
+import os
 from typing import Any, Iterable, Sequence
 
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred
+from twisted.internet.error import ConnectError
 from twisted.internet.interfaces import IDelayedCall, IReactorTime, IStreamClientEndpoint
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from srst.ipsec.connections import Connection, loadConnMessage, loadSharedMessage
-from srst.ipsec.vici import ViciError, ViciProtocol, connectVici
+from srst.ipsec.vici import ViciCommandFailed, ViciError, ViciProtocol, connectVici
 
 log = Logger()
 
@@ -89,6 +91,23 @@ def failureReason(name: str, message: dict[str, Any]) -> tuple[str, str, int, st
             what = "IKE SA" if name == "ike-updown" else "IPsec SA"
             return ike, sa.get("uniqueid", ""), _DOWN, f"{what} with {sa.get('remote-host', 'the peer')} went down"
     return None
+
+
+CHARON_HINT = "(is charon running? see etc/supervisord.conf [program:charon])"
+"""Said after why charon's VICI socket could not be reached."""
+
+
+def connectReason(failure: Failure) -> str:
+    """
+    @return: why connecting to charon failed, as the OS says it
+        (C{"No such file or directory"}, C{"Connection refused"}).
+    """
+    error = failure.value
+    if isinstance(error, ConnectError) and isinstance(error.osError, int):
+        return os.strerror(error.osError)
+    if isinstance(error, ConnectError) and error.args and error.args[0]:
+        return str(error.args[0])
+    return failure.getErrorMessage()
 
 
 def isakmpDebugLine(name: str, message: dict[str, Any]) -> str:
@@ -197,11 +216,11 @@ class IpsecService(Service):
         done.addBoth(finished).addErrback(lambda f: log.failure("IPsec: unexpected error", f))
 
     def _attempt(self) -> None:
-        connecting = connectVici(self.endpoint, self.charonEvent, self._lost)
+        connecting = connectVici(self.endpoint, self.charonEvent, self._lost, self.clock)
         connecting.addCallbacks(self._connected, self._unreachable)
 
     def _unreachable(self, failure: Failure) -> None:
-        reason = failure.getErrorMessage()
+        reason = f"{connectReason(failure)} {CHARON_HINT}"
         if self.problem is None:
             log.warn(
                 "IPsec: charon not reachable at {socket}: {reason}; srst goes on without IPsec "
@@ -257,7 +276,8 @@ class IpsecService(Service):
                      map=connection.mapName, sequence=connection.sequence, peer=connection.remoteAddress)
 
     async def _initiate(self, vici: ViciProtocol, connection: Connection) -> None:
-        await vici.request("initiate", {"child": connection.name, "ike": connection.name, "timeout": "-1"})
+        for child, _, _ in connection.children:
+            await vici.request("initiate", {"child": child, "ike": connection.name, "timeout": "-1"})
 
     async def _unload(self, vici: ViciProtocol, name: str) -> None:
         self._loaded.discard(name)
@@ -344,17 +364,21 @@ class IpsecService(Service):
 
     async def clear(self) -> None:
         """
-        C{clear crypto sa}: terminate srst's IKE_SAs and initiate them again.
+        C{clear crypto sa}: as IOS, clear srst's IPsec SAs (phase 2), not
+        the IKE SAs: terminate each CHILD_SA and initiate it again (over
+        the same IKE_SA when it is up).
         """
         vici = self.vici
         if vici is None:
             raise ViciError(self.problem or "not connected to charon")
         for name in sorted(self._loaded):
-            try:
-                await vici.request("terminate", {"ike": name, "timeout": "-1"})
-            except ViciError:
-                pass  # nothing to terminate
-            await self._initiate(vici, self.connections[name])
+            connection = self.connections[name]
+            for child, _, _ in connection.children:
+                try:
+                    await vici.request("terminate", {"child": child})
+                except ViciCommandFailed:
+                    pass  # no such CHILD_SA up: nothing to clear
+            await self._initiate(vici, connection)
 
     async def reconfigure(self, connections: Iterable[Connection]) -> None:
         """

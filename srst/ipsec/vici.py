@@ -20,7 +20,11 @@ blocking and is not used.  Here:
 A request answers a L{Deferred} that fires with the response message, or
 fails with L{ViciCommandFailed} (C{success = no}, charon's C{errmsg}),
 L{ViciUnknownCommand} or L{ViciConnectionLost}.  A packet that does not decode
-ends the connection (L{ViciDecodeError} for everything pending).
+ends the connection (L{ViciDecodeError} for everything pending).  A request
+charon does not answer within L{REQUEST_TIMEOUT} seconds (on the injected
+clock) ends it too (L{ViciTimeout} for everything pending, and the owner's
+C{onLost} gets that reason): a charon that accepts and never answers cannot
+hang srst's stop or its C{show} commands.
 """
 
 from __future__ import annotations
@@ -31,9 +35,9 @@ from typing import Any, Callable
 
 from attrs import frozen
 from twisted.internet.defer import Deferred, DeferredList
-from twisted.internet.endpoints import connectProtocol
 from twisted.internet.error import ConnectionDone
-from twisted.internet.interfaces import IStreamClientEndpoint
+from twisted.internet.interfaces import IDelayedCall, IReactorTime, IStreamClientEndpoint
+from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 from twisted.protocols.basic import Int32StringReceiver
 from twisted.python.failure import Failure
@@ -50,6 +54,9 @@ EVENT_UNREGISTER = Packet.EVENT_UNREGISTER
 EVENT_CONFIRM = Packet.EVENT_CONFIRM
 EVENT_UNKNOWN = Packet.EVENT_UNKNOWN
 EVENT = Packet.EVENT
+
+REQUEST_TIMEOUT = 10.0
+"""Seconds charon has to answer one request before srst drops the connection."""
 
 
 class ViciError(Exception):
@@ -79,6 +86,12 @@ class ViciConnectionLost(ViciError):
 class ViciDecodeError(ViciError):
     """
     A packet from charon did not decode.
+    """
+
+
+class ViciTimeout(ViciError):
+    """
+    charon did not answer a request in time.
     """
 
 
@@ -160,7 +173,8 @@ def decodePacket(payload: bytes) -> ViciPacket:
 
 
 class _Pending:
-    def __init__(self, packet: bytes, collect: str | None) -> None:
+    def __init__(self, what: str, packet: bytes, collect: str | None) -> None:
+        self.what = what
         self.packet = packet
         self.collect = collect
         self.events: list[dict[str, Any]] = []
@@ -174,6 +188,7 @@ class ViciProtocol(Int32StringReceiver):
     @ivar onEvent: called with C{(name, message)} for every event charon
         sends that no streamed request is collecting.
     @ivar onLost: called once with the reason when the connection ends.
+    @ivar clock: times each request out after C{timeout} seconds.
     """
 
     MAX_LENGTH = 512 * 1024
@@ -183,19 +198,25 @@ class ViciProtocol(Int32StringReceiver):
         self,
         onEvent: Callable[[str, dict[str, Any]], None],
         onLost: Callable[[Failure], None],
+        clock: IReactorTime,
+        timeout: float = REQUEST_TIMEOUT,
     ) -> None:
         self.onEvent = onEvent
         self.onLost = onLost
+        self.clock = clock
+        self.timeout = timeout
         self._queue: deque[_Pending] = deque()
         self._sent: _Pending | None = None
+        self._timer: IDelayedCall | None = None
+        self._dropped: ViciError | None = None
         self._connected = False
 
     def connectionMade(self) -> None:
         self._connected = True
         self._sendNext()
 
-    def _enqueue(self, packet: bytes, collect: str | None = None) -> Deferred[Any]:
-        pending = _Pending(packet, collect)
+    def _enqueue(self, what: str, packet: bytes, collect: str | None = None) -> Deferred[Any]:
+        pending = _Pending(what, packet, collect)
         if not self._connected:
             pending.deferred.errback(ViciConnectionLost("not connected to charon"))
             return pending.deferred
@@ -206,7 +227,19 @@ class ViciProtocol(Int32StringReceiver):
     def _sendNext(self) -> None:
         if self._sent is None and self._queue and self._connected:
             self._sent = self._queue.popleft()
+            self._timer = self.clock.callLater(self.timeout, self._timedOut, self._sent.what)
             self.sendString(self._sent.packet)
+
+    def _timedOut(self, what: str) -> None:
+        self._timer = None
+        error = ViciTimeout(f"charon did not answer {what} within {self.timeout:g} s")
+        log.warn("Dropping the VICI connection to charon: {error}", error=str(error))
+        self._drop(error)
+
+    def _drop(self, error: ViciError) -> None:
+        self._dropped = error
+        self._failAll(error)
+        self.transport.loseConnection()
 
     def request(self, command: str, message: dict[str, Any] | None = None) -> Deferred[dict[str, Any]]:
         """
@@ -214,7 +247,7 @@ class ViciProtocol(Int32StringReceiver):
 
         @return: a L{Deferred} firing with the response message.
         """
-        return self._enqueue(encodeRequest(command, message)).addCallback(lambda result: result[1])
+        return self._enqueue(command, encodeRequest(command, message)).addCallback(lambda result: result[1])
 
     def streamedRequest(
         self, command: str, event: str, message: dict[str, Any] | None = None
@@ -228,7 +261,7 @@ class ViciProtocol(Int32StringReceiver):
         @return: a L{Deferred} firing with C{(events, response)}.
         """
         registered = self.register(event)
-        result = self._enqueue(encodeRequest(command, message), collect=event)
+        result = self._enqueue(command, encodeRequest(command, message), collect=event)
         unregistered = self.unregister(event)
 
         async def collect() -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -244,21 +277,20 @@ class ViciProtocol(Int32StringReceiver):
         """
         Ask for C{event} events (they go to L{onEvent}).
         """
-        return self._enqueue(encodeRegister(event)).addCallback(lambda _: None)
+        return self._enqueue(f"register {event}", encodeRegister(event)).addCallback(lambda _: None)
 
     def unregister(self, event: str) -> Deferred[None]:
         """
         Stop C{event} events.
         """
-        return self._enqueue(encodeUnregister(event)).addCallback(lambda _: None)
+        return self._enqueue(f"unregister {event}", encodeUnregister(event)).addCallback(lambda _: None)
 
     def stringReceived(self, string: bytes) -> None:
         try:
             packet = decodePacket(string)
         except ViciDecodeError as e:
             log.warn("Dropping the VICI connection to charon: {error}", error=str(e))
-            self._failAll(e)
-            self.transport.loseConnection()
+            self._drop(e)
             return
         if packet.kind == EVENT:
             sent = self._sent
@@ -271,6 +303,7 @@ class ViciProtocol(Int32StringReceiver):
         if sent is None:
             log.warn("Unexpected VICI packet type {kind} from charon", kind=packet.kind)
             return
+        self._cancelTimer()
         if packet.kind in (UNKNOWN_COMMAND, EVENT_UNKNOWN):
             sent.deferred.errback(ViciUnknownCommand("charon does not know this command or event"))
         elif packet.kind == RESPONSE and packet.message.get("success") == "no":
@@ -282,11 +315,16 @@ class ViciProtocol(Int32StringReceiver):
     def lengthLimitExceeded(self, length: int) -> None:
         error = ViciDecodeError(f"VICI packet of {length} bytes is over the limit")
         log.warn("Dropping the VICI connection to charon: {error}", error=str(error))
-        self._failAll(error)
-        self.transport.loseConnection()
+        self._drop(error)
+
+    def _cancelTimer(self) -> None:
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
 
     def _failAll(self, error: ViciError) -> None:
         self._connected = False
+        self._cancelTimer()
         pending = ([self._sent] if self._sent is not None else []) + list(self._queue)
         self._sent = None
         self._queue.clear()
@@ -295,18 +333,38 @@ class ViciProtocol(Int32StringReceiver):
 
     def connectionLost(self, reason: Failure = Failure(ConnectionDone())) -> None:
         self._failAll(ViciConnectionLost(reason.getErrorMessage()))
-        self.onLost(reason)
+        self.onLost(Failure(self._dropped) if self._dropped is not None else reason)
+
+
+class _QuietFactory(Factory):
+    """
+    Builds the one L{ViciProtocol} of a connection attempt, without the
+    "Starting factory" and "Stopping factory" lines a retry every few
+    seconds would log.
+    """
+
+    noisy = False
+
+    def __init__(self, protocol: ViciProtocol) -> None:
+        self.protocol_ = protocol
+
+    def buildProtocol(self, addr: Any) -> ViciProtocol:
+        return self.protocol_
 
 
 def connectVici(
     endpoint: IStreamClientEndpoint,
     onEvent: Callable[[str, dict[str, Any]], None],
     onLost: Callable[[Failure], None],
+    clock: IReactorTime,
+    timeout: float = REQUEST_TIMEOUT,
 ) -> Deferred[ViciProtocol]:
     """
     Connect to charon's VICI socket.
 
     @param endpoint: usually a C{UNIXClientEndpoint} on C{crypto.vici-socket}.
+    @param clock: times requests out (see L{ViciProtocol}).
     @return: a L{Deferred} firing with the connected L{ViciProtocol}.
     """
-    return connectProtocol(endpoint, ViciProtocol(onEvent, onLost))
+    protocol = ViciProtocol(onEvent, onLost, clock, timeout)
+    return endpoint.connect(_QuietFactory(protocol)).addCallback(lambda _: protocol)

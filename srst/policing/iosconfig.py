@@ -19,7 +19,7 @@ from typing import Any, Mapping, Sequence
 from srst.iostext import ImportNotes, IosLine, indent
 from srst.policing.config import AccessList, AccessListEntry, ControlPlanePolicy
 
-__all__ = ["importIos", "runningConfig"]
+__all__ = ["accessListLine", "importIos", "runningConfig"]
 
 
 def _isStandard(number: int) -> bool:
@@ -34,7 +34,11 @@ def _source(entry: AccessListEntry) -> str:
     return f"{entry.source.network_address} {entry.source.hostmask}"
 
 
-def _entryLine(number: int, entry: AccessListEntry) -> str:
+def accessListLine(number: int, entry: AccessListEntry) -> str:
+    """
+    @return: one entry of access list C{number} as IOS prints it
+        (C{"access-list 116 permit ip host 10.1.1.22 host 10.1.1.13"}).
+    """
     if _isStandard(number) and entry.protocol == "ip" and entry.port is None:
         return f"access-list {number} {entry.action} {_source(entry)}"
     return f"access-list {number} {entry.describe()}"
@@ -47,7 +51,7 @@ def runningConfig(accessLists: Mapping[int, AccessList], controlPlane: ControlPl
     """
     lines: list[str] = []
     for number in sorted(accessLists):
-        lines += [_entryLine(number, entry) for entry in accessLists[number].entries]
+        lines += [accessListLine(number, entry) for entry in accessLists[number].entries]
     if lines:
         lines.append("!")
     if controlPlane is None:
