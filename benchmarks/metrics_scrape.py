@@ -137,33 +137,49 @@ def _percentile(values: list[float], fraction: float) -> float:
     return percentile(sorted(values), fraction)
 
 
-async def _series(reactor, httpPort: int, scrapes: int) -> dict:
-    from twisted.web.client import Agent, HTTPConnectionPool, readBody
+async def _scrape(agent, base: bytes) -> tuple[float, bytes]:
+    """@return: one C{/metrics} scrape's latency in seconds, and its body."""
+    from twisted.web.client import readBody
 
-    agent = Agent(reactor, pool=HTTPConnectionPool(reactor, persistent=False))
-    base = b"http://127.0.0.1:%d" % (httpPort,)
-    await readBody(await agent.request(b"GET", base + b"/bench/stall"))  # reset the probe
+    started = time.perf_counter()
+    response = await agent.request(b"GET", base + b"/metrics")
+    body = await readBody(response)
+    latency = time.perf_counter() - started
+    if response.code != 200:
+        raise RuntimeError(f"/metrics answered {response.code}")
+    return latency, body
+
+
+async def _stall(agent, base: bytes) -> float:
+    """@return: the server's longest reactor stall in ms since the last read (and reset the probe)."""
+    from twisted.web.client import readBody
+
+    return json.loads(await readBody(await agent.request(b"GET", base + b"/bench/stall")))["longestStallMs"]
+
+
+def _agent(reactor, httpPort: int):
+    from twisted.web.client import Agent, HTTPConnectionPool
+
+    return Agent(reactor, pool=HTTPConnectionPool(reactor, persistent=False)), b"http://127.0.0.1:%d" % (httpPort,)
+
+
+async def _series(reactor, httpPort: int, scrapes: int) -> dict:
+    agent, base = _agent(reactor, httpPort)
+    await _stall(agent, base)  # reset the probe
     latencies = []
-    size = 0
-    families = 0
+    body = b""
     for _ in range(scrapes):
-        started = time.perf_counter()
-        response = await agent.request(b"GET", base + b"/metrics")
-        body = await readBody(response)
-        latencies.append(time.perf_counter() - started)
-        if response.code != 200:
-            raise RuntimeError(f"/metrics answered {response.code}")
-        size = len(body)
-        families = body.count(b"\n# TYPE ") + body.startswith(b"# TYPE ")
-    stall = json.loads(await readBody(await agent.request(b"GET", base + b"/bench/stall")))
+        latency, body = await _scrape(agent, base)
+        latencies.append(latency)
+    stall = await _stall(agent, base)
     return {
         "scrapes": scrapes,
-        "bytes": size,
-        "families": families,
+        "bytes": len(body),
+        "families": body.count(b"\n# TYPE ") + body.startswith(b"# TYPE "),
         "p50Ms": round(_percentile(latencies, 0.5) * 1000, 2),
         "p99Ms": round(_percentile(latencies, 0.99) * 1000, 2),
         "maxMs": round(max(latencies) * 1000, 2),
-        "longestStallMs": stall["longestStallMs"],
+        "longestStallMs": stall,
         "registeredInScrape": _registered(body),
     }
 
@@ -180,32 +196,98 @@ def _registered(body: bytes) -> int:
 async def _idleStall(reactor, httpPort: int, seconds: float) -> float:
     """@return: the server's longest reactor stall over C{seconds} without a scrape."""
     from twisted.internet.task import deferLater
-    from twisted.web.client import Agent, HTTPConnectionPool, readBody
 
-    agent = Agent(reactor, pool=HTTPConnectionPool(reactor, persistent=False))
-    url = b"http://127.0.0.1:%d/bench/stall" % (httpPort,)
-    await readBody(await agent.request(b"GET", url))
+    agent, base = _agent(reactor, httpPort)
+    await _stall(agent, base)
     await deferLater(reactor, seconds)
-    return json.loads(await readBody(await agent.request(b"GET", url)))["longestStallMs"]
+    return await _stall(agent, base)
 
 
-async def _measure(reactor, sccpPort: int, httpPort: int, count: int, scrapes: int, concurrency: int) -> dict:
+async def _storm(reactor, httpPort: int, pairs: list, concurrency: int, scraping: bool) -> dict:
+    """
+    Set up one call per pair (L{calls.placeCalls}, C{concurrency} in
+    flight), scraping C{/metrics} one scrape after the other for as long as
+    calls are being set up if C{scraping}; then clear the calls.
+
+    @return: the call setup figures, the server's longest reactor stall
+        over the storm and, if C{scraping}, the scrapes' latency.
+    """
+    from twisted.internet.defer import Deferred
+    from twisted.internet.task import deferLater
+
+    from calls import placeCalls
+
+    agent, base = _agent(reactor, httpPort)
+    await _stall(agent, base)  # reset the probe
+    latencies: list[float] = []
+    storming = [True]
+
+    async def scrapeWhileStorming() -> None:
+        while storming[0]:
+            latencies.append((await _scrape(agent, base))[0])
+
+    scraper = Deferred.fromCoroutine(scrapeWhileStorming()) if scraping else None
+    result = await placeCalls(reactor, pairs, concurrency)
+    storming[0] = False
+    if scraper is not None:
+        await scraper
+    stall = await _stall(agent, base)
+    for call in result.pop("calls"):
+        call.hangUp()
+    await deferLater(reactor, 1.0)  # the calls clear; the server settles
+    if result["connected"] != len(pairs):
+        raise RuntimeError(f"call storm: {result['connected']}/{len(pairs)} connected: {result['errors']}")
+    figures = {"calls": result["connected"], "concurrency": concurrency, "setupP50Ms": result["p50Ms"],
+               "setupP99Ms": result["p99Ms"], "setupMaxMs": result["maxMs"],
+               "setupsPerSecond": result["setupsPerSecond"], "longestStallMs": stall, "scrapes": len(latencies)}
+    if latencies:
+        figures.update(scrapeP50Ms=round(_percentile(latencies, 0.5) * 1000, 2),
+                       scrapeP99Ms=round(_percentile(latencies, 0.99) * 1000, 2),
+                       scrapeMaxMs=round(max(latencies) * 1000, 2))
+    return figures
+
+
+async def _measure(reactor, sccpPort: int, httpPort: int, count: int, scrapes: int, concurrency: int,
+                   calls: int, callConcurrency: int, warmup: int) -> dict:
     from srst.tools._phoneload import LoadGenerator
     from srst.tools._phonetypes import PhoneConfig
     from srst.tools.lsc import macRange
 
+    from calls import RTP_PORT_BASE
+
+    if 2 * (calls + warmup) > count:
+        raise RuntimeError(f"{calls} calls and {warmup} warm-up calls need {2 * (calls + warmup)} phones")
     baseline = await _series(reactor, httpPort, scrapes)
-    configs = [PhoneConfig(mac=mac, registrationTimeout=120.0, decodeAll=False)
+    configs = [PhoneConfig(mac=mac, registrationTimeout=120.0, decodeAll=True)
                for mac in macRange(FIRST_MAC, count)]
     generator = LoadGenerator(reactor, HOST, sccpPort, configs, concurrency=concurrency)
     result = await generator.run()
+    if result.registered != count:
+        raise RuntimeError(f"registration failed: {result.describe()}")
     idle = await _idleStall(reactor, httpPort, 2.0)
     loaded = await _series(reactor, httpPort, scrapes)
+    numbered = []
+    for phone in generator.phones:
+        stat = phone.settings.lineStats.get(1)
+        if stat is None or not stat.lineDirNumber:
+            raise RuntimeError(f"{phone.deviceName} got no line")
+        numbered.append((phone, stat.lineDirNumber))
+
+    def pairs(first: int, n: int) -> list:
+        """C{n} calls from phone C{first + 2i} to phone C{first + 2i + 1}."""
+        return [(numbered[first + 2 * i][0], numbered[first + 2 * i + 1][0], numbered[first + 2 * i + 1][1],
+                 (RTP_PORT_BASE + 2 * (first + 2 * i), RTP_PORT_BASE + 2 * (first + 2 * i) + 2))
+                for i in range(n)]
+
+    await _storm(reactor, httpPort, pairs(2 * calls, warmup), callConcurrency, scraping=False)  # warm-up
+    quiet = await _storm(reactor, httpPort, pairs(0, calls), callConcurrency, scraping=False)
+    scraped = await _storm(reactor, httpPort, pairs(0, calls), callConcurrency, scraping=True)
     await generator.unregisterAll()
-    return {"phones": result.registered, "baseline": baseline, "loaded": loaded, "idleStallMs": idle}
+    return {"phones": result.registered, "baseline": baseline, "loaded": loaded, "idleStallMs": idle,
+            "storm": quiet, "stormScraped": scraped}
 
 
-def run(count: int, scrapes: int, concurrency: int) -> dict:
+def run(count: int, scrapes: int, concurrency: int, calls: int, callConcurrency: int, warmup: int) -> dict:
     from twisted.internet.defer import Deferred
     from twisted.internet.task import react
 
@@ -221,7 +303,8 @@ def run(count: int, scrapes: int, concurrency: int) -> dict:
 
         async def main(reactor):
             quietLogging()
-            results.append(await _measure(reactor, sccpPort, httpPort, count, scrapes, concurrency))
+            results.append(await _measure(reactor, sccpPort, httpPort, count, scrapes, concurrency,
+                                          calls, callConcurrency, warmup))
 
         try:
             react(lambda reactor: Deferred.fromCoroutine(main(reactor)))
@@ -238,6 +321,10 @@ def run(count: int, scrapes: int, concurrency: int) -> dict:
             child.wait()
 
 
+def _ratio(value, against) -> str:
+    return f"{value / against:.2f}" if value is not None and against else "n/a"
+
+
 def report(figures: dict) -> str:
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
     lines = [f"### metrics scrape ({when}, {os.cpu_count()} cores, `python benchmarks/metrics_scrape.py`)", "",
@@ -247,25 +334,49 @@ def report(figures: dict) -> str:
         s = figures[name]
         lines.append(f"| {name} | {s['registeredInScrape']} | {s['bytes']} | {s['families']} | {s['p50Ms']} | "
                      f"{s['p99Ms']} | {s['maxMs']} | {s['longestStallMs']} |")
+    quiet, scraped = figures["storm"], figures["stormScraped"]
+    lines.append(f"| {figures['phones']} phones + call storm | {figures['phones']} | | | "
+                 f"{scraped.get('scrapeP50Ms')} | {scraped.get('scrapeP99Ms')} | {scraped.get('scrapeMaxMs')} | "
+                 f"{scraped['longestStallMs']} |")
     lines += ["", f"Longest reactor stall over 2 s with {figures['phones']} phones registered and no scrape: "
-              f"{figures['idleStallMs']} ms."]
+              f"{figures['idleStallMs']} ms.", "",
+              f"Call storm: {quiet['calls']} calls, {quiet['concurrency']} being set up at a time, "
+              f"{figures['phones']} phones registered; {scraped['scrapes']} scrapes during the scraped storm.", "",
+              "| storm | setups/s | setup p50 ms | setup p99 ms | setup max ms | longest reactor stall ms |",
+              "|---|---|---|---|---|---|"]
+    for name, s in (("without scrapes", quiet), ("with continuous scrapes", scraped)):
+        lines.append(f"| {name} | {s['setupsPerSecond']} | {s['setupP50Ms']} | {s['setupP99Ms']} | "
+                     f"{s['setupMaxMs']} | {s['longestStallMs']} |")
+    lines.append(f"| ratio (with / without) | {_ratio(scraped['setupsPerSecond'], quiet['setupsPerSecond'])} | "
+                 f"{_ratio(scraped['setupP50Ms'], quiet['setupP50Ms'])} | "
+                 f"{_ratio(scraped['setupP99Ms'], quiet['setupP99Ms'])} | "
+                 f"{_ratio(scraped['setupMaxMs'], quiet['setupMaxMs'])} | "
+                 f"{_ratio(scraped['longestStallMs'], quiet['longestStallMs'])} |")
+    lines += ["", f"Scrape p99 during the storm against the baseline (no phone): "
+              f"{_ratio(scraped.get('scrapeP99Ms'), figures['baseline']['p99Ms'])}; against "
+              f"{figures['phones']} phones without a storm: "
+              f"{_ratio(scraped.get('scrapeP99Ms'), figures['loaded']['p99Ms'])}."]
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--serve", nargs=2, metavar=("DIR", "COUNT"), help=argparse.SUPPRESS)
-    parser.add_argument("--count", type=int, default=1500)
-    parser.add_argument("--scrapes", type=int, default=200)
-    parser.add_argument("--concurrency", type=int, default=100)
-    parser.add_argument("--readme", action="store_true")
+    parser.add_argument("--count", type=int, default=1500, help="phones registered")
+    parser.add_argument("--scrapes", type=int, default=200, help="scrapes per series without a storm")
+    parser.add_argument("--concurrency", type=int, default=100, help="registrations in flight")
+    parser.add_argument("--calls", type=int, default=500, help="calls per call storm")
+    parser.add_argument("--call-concurrency", dest="callConcurrency", type=int, default=20,
+                        help="calls being set up at once in a storm")
+    parser.add_argument("--warmup", type=int, default=20, help="warm-up calls before the storms (not measured)")
+    parser.add_argument("--readme", action="store_true", help="append the figures to benchmarks/README.md")
     args = parser.parse_args()
     if args.serve:
         from twisted.internet.task import react
 
         react(lambda reactor: serve(reactor, *args.serve))
         return
-    figures = run(args.count, args.scrapes, args.concurrency)
+    figures = run(args.count, args.scrapes, args.concurrency, args.calls, args.callConcurrency, args.warmup)
     print(json.dumps(figures, indent=2))
     text = report(figures)
     print(text)
