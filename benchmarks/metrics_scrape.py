@@ -1,11 +1,13 @@
 """
 Benchmark: the cost of a C{/metrics} scrape with 1500 phones registered,
 against the same scrape of the same router with no phone (the baseline,
-measured in the same run), and the longest reactor stall while scraping.
+measured in the same run), and the longest reactor stall while scraping;
+then the same scrapes during a call storm.
 
 Run from the checkout::
 
-    python benchmarks/metrics_scrape.py [--count 1500] [--scrapes 200] [--readme]
+    python benchmarks/metrics_scrape.py [--count 1500] [--scrapes 200]
+        [--calls 500] [--call-concurrency 20] [--warmup 20] [--readme]
 
 The server child process (C{--serve}) runs the real L{RouterService}:
 certificate server (ECDSA), clear SCCP listener on 127.0.0.1, C{http-server}
@@ -23,6 +25,18 @@ after L{srst.tools._phoneload.LoadGenerator} registered C{--count} clear
 TCP phones (auto-assigned lines, keepalives running).  Reported: the
 exposition's size, scrape latency p50 / p99 / max as the client sees it,
 and the server's longest reactor stall over each series.
+
+Then the call storm, with the phones still registered: C{--calls} calls
+between distinct pairs of phones, C{--call-concurrency} being set up at a
+time (L{calls.placeCalls}, the calls benchmark's own call driver: OffHook
+and dialling, answer on RingIn, both sides' StartMediaTransmission), once
+without a scrape and once with C{/metrics} scraped one scrape after the
+other for as long as calls are being set up (the same phones, cleared in
+between; C{--warmup} calls on other phones first).  Reported per storm:
+setups per second, setup p50 / p99 / max, the server's longest reactor
+stall over the storm; for the scraped storm the scrapes' p50 / p99 / max;
+and the ratios with / without scrapes, and of the storm's scrape p99
+against the baseline's.
 
 With C{--readme} the report is appended to C{benchmarks/README.md}.
 
@@ -203,52 +217,99 @@ async def _idleStall(reactor, httpPort: int, seconds: float) -> float:
     return await _stall(agent, base)
 
 
+def scrapeUntilStopped(url: str) -> None:
+    """
+    The scraper child (C{--scrape URL}): GET C{url} one request after the
+    other, each on a fresh connection, until SIGTERM; then print the
+    latencies in seconds as JSON.  A process of its own, so that the load
+    generator's reactor, busy with a call storm, does not delay the
+    scrapes it would otherwise read.
+    """
+    import urllib.request
+
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    latencies = []
+    sys.stdout.write("SCRAPING\n")
+    sys.stdout.flush()
+    while not stopping:
+        started = time.perf_counter()
+        with urllib.request.urlopen(url) as response:
+            response.read()
+            if response.status != 200:
+                raise RuntimeError(f"/metrics answered {response.status}")
+        latencies.append(time.perf_counter() - started)
+    sys.stdout.write(json.dumps(latencies) + "\n")
+
+
+class Scraper:
+    """The scraper child process (see L{scrapeUntilStopped})."""
+
+    def __init__(self, httpPort: int) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__), "--scrape", f"http://127.0.0.1:{httpPort}/metrics"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
+        if self.process.stdout.readline() != "SCRAPING\n":
+            raise RuntimeError("scraper did not start")
+
+    def stop(self) -> list[float]:
+        """@return: the latencies of the scrapes so far, in seconds."""
+        self.process.send_signal(signal.SIGTERM)
+        out, _ = self.process.communicate(timeout=30)
+        if self.process.returncode:
+            raise RuntimeError(f"scraper exited with {self.process.returncode}")
+        return json.loads(out.strip().splitlines()[-1])
+
+
 async def _storm(reactor, httpPort: int, pairs: list, concurrency: int, scraping: bool) -> dict:
     """
     Set up one call per pair (L{calls.placeCalls}, C{concurrency} in
-    flight), scraping C{/metrics} one scrape after the other for as long as
-    calls are being set up if C{scraping}; then clear the calls.
+    flight), with a L{Scraper} scraping C{/metrics} for as long as calls
+    are being set up if C{scraping}; then clear the calls.
 
-    @return: the call setup figures, the server's longest reactor stall
-        over the storm and, if C{scraping}, the scrapes' latency.
+    @return: the setup latencies in seconds, the server's longest reactor
+        stall over the storm in ms and the scrape latencies in seconds.
     """
-    from twisted.internet.defer import Deferred
     from twisted.internet.task import deferLater
 
     from calls import placeCalls
 
     agent, base = _agent(reactor, httpPort)
     await _stall(agent, base)  # reset the probe
-    latencies: list[float] = []
-    storming = [True]
-
-    async def scrapeWhileStorming() -> None:
-        while storming[0]:
-            latencies.append((await _scrape(agent, base))[0])
-
-    scraper = Deferred.fromCoroutine(scrapeWhileStorming()) if scraping else None
+    scraper = Scraper(httpPort) if scraping else None
     result = await placeCalls(reactor, pairs, concurrency)
-    storming[0] = False
-    if scraper is not None:
-        await scraper
+    scrapes = scraper.stop() if scraper is not None else []
     stall = await _stall(agent, base)
-    for call in result.pop("calls"):
+    calls = result.pop("calls")
+    for call in calls:
         call.hangUp()
     await deferLater(reactor, 1.0)  # the calls clear; the server settles
     if result["connected"] != len(pairs):
         raise RuntimeError(f"call storm: {result['connected']}/{len(pairs)} connected: {result['errors']}")
-    figures = {"calls": result["connected"], "concurrency": concurrency, "setupP50Ms": result["p50Ms"],
-               "setupP99Ms": result["p99Ms"], "setupMaxMs": result["maxMs"],
-               "setupsPerSecond": result["setupsPerSecond"], "longestStallMs": stall, "scrapes": len(latencies)}
-    if latencies:
-        figures.update(scrapeP50Ms=round(_percentile(latencies, 0.5) * 1000, 2),
-                       scrapeP99Ms=round(_percentile(latencies, 0.99) * 1000, 2),
-                       scrapeMaxMs=round(max(latencies) * 1000, 2))
+    return {"setups": [call.latency for call in calls], "seconds": result["seconds"],
+            "longestStallMs": stall, "scrapes": scrapes}
+
+
+def _stormFigures(storms: list[dict], concurrency: int) -> dict:
+    """@return: the figures of C{storms} together (latencies pooled, the longest stall)."""
+    setups = [latency for storm in storms for latency in storm["setups"]]
+    scrapes = [latency for storm in storms for latency in storm["scrapes"]]
+    figures = {"storms": len(storms), "calls": len(setups) // len(storms), "concurrency": concurrency,
+               "setupsPerSecond": round(len(setups) / sum(storm["seconds"] for storm in storms), 1),
+               "setupP50Ms": round(_percentile(setups, 0.5) * 1000, 2),
+               "setupP99Ms": round(_percentile(setups, 0.99) * 1000, 2),
+               "setupMaxMs": round(max(setups) * 1000, 2),
+               "longestStallMs": max(storm["longestStallMs"] for storm in storms),
+               "stallsMs": [storm["longestStallMs"] for storm in storms], "scrapes": len(scrapes)}
+    if scrapes:
+        figures.update(scrapeP50Ms=round(_percentile(scrapes, 0.5) * 1000, 2),
+                       scrapeP99Ms=round(_percentile(scrapes, 0.99) * 1000, 2),
+                       scrapeMaxMs=round(max(scrapes) * 1000, 2))
     return figures
 
 
 async def _measure(reactor, sccpPort: int, httpPort: int, count: int, scrapes: int, concurrency: int,
-                   calls: int, callConcurrency: int, warmup: int) -> dict:
+                   calls: int, callConcurrency: int, warmup: int, rounds: int) -> dict:
     from srst.tools._phoneload import LoadGenerator
     from srst.tools._phonetypes import PhoneConfig
     from srst.tools.lsc import macRange
@@ -280,14 +341,17 @@ async def _measure(reactor, sccpPort: int, httpPort: int, count: int, scrapes: i
                 for i in range(n)]
 
     await _storm(reactor, httpPort, pairs(2 * calls, warmup), callConcurrency, scraping=False)  # warm-up
-    quiet = await _storm(reactor, httpPort, pairs(0, calls), callConcurrency, scraping=False)
-    scraped = await _storm(reactor, httpPort, pairs(0, calls), callConcurrency, scraping=True)
+    quiet, scraped = [], []
+    for _ in range(rounds):  # alternately, so that the box's other load falls on both alike
+        quiet.append(await _storm(reactor, httpPort, pairs(0, calls), callConcurrency, scraping=False))
+        scraped.append(await _storm(reactor, httpPort, pairs(0, calls), callConcurrency, scraping=True))
     await generator.unregisterAll()
     return {"phones": result.registered, "baseline": baseline, "loaded": loaded, "idleStallMs": idle,
-            "storm": quiet, "stormScraped": scraped}
+            "storm": _stormFigures(quiet, callConcurrency), "stormScraped": _stormFigures(scraped, callConcurrency)}
 
 
-def run(count: int, scrapes: int, concurrency: int, calls: int, callConcurrency: int, warmup: int) -> dict:
+def run(count: int, scrapes: int, concurrency: int, calls: int, callConcurrency: int, warmup: int,
+        rounds: int) -> dict:
     from twisted.internet.defer import Deferred
     from twisted.internet.task import react
 
@@ -304,7 +368,7 @@ def run(count: int, scrapes: int, concurrency: int, calls: int, callConcurrency:
         async def main(reactor):
             quietLogging()
             results.append(await _measure(reactor, sccpPort, httpPort, count, scrapes, concurrency,
-                                          calls, callConcurrency, warmup))
+                                          calls, callConcurrency, warmup, rounds))
 
         try:
             react(lambda reactor: Deferred.fromCoroutine(main(reactor)))
@@ -341,7 +405,9 @@ def report(figures: dict) -> str:
     lines += ["", f"Longest reactor stall over 2 s with {figures['phones']} phones registered and no scrape: "
               f"{figures['idleStallMs']} ms.", "",
               f"Call storm: {quiet['calls']} calls, {quiet['concurrency']} being set up at a time, "
-              f"{figures['phones']} phones registered; {scraped['scrapes']} scrapes during the scraped storm.", "",
+              f"{figures['phones']} phones registered; {quiet['storms']} storms of each kind, alternately "
+              f"(longest stall per storm without scrapes {quiet['stallsMs']} ms, with {scraped['stallsMs']} ms); "
+              f"{scraped['scrapes']} scrapes during the scraped storms.", "",
               "| storm | setups/s | setup p50 ms | setup p99 ms | setup max ms | longest reactor stall ms |",
               "|---|---|---|---|---|---|"]
     for name, s in (("without scrapes", quiet), ("with continuous scrapes", scraped)):
@@ -368,15 +434,22 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=500, help="calls per call storm")
     parser.add_argument("--call-concurrency", dest="callConcurrency", type=int, default=20,
                         help="calls being set up at once in a storm")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="storms without and with scrapes, alternately, of each (figures pooled)")
+    parser.add_argument("--scrape", metavar="URL", help=argparse.SUPPRESS)
     parser.add_argument("--warmup", type=int, default=20, help="warm-up calls before the storms (not measured)")
     parser.add_argument("--readme", action="store_true", help="append the figures to benchmarks/README.md")
     args = parser.parse_args()
+    if args.scrape:
+        scrapeUntilStopped(args.scrape)
+        return
     if args.serve:
         from twisted.internet.task import react
 
         react(lambda reactor: serve(reactor, *args.serve))
         return
-    figures = run(args.count, args.scrapes, args.concurrency, args.calls, args.callConcurrency, args.warmup)
+    figures = run(args.count, args.scrapes, args.concurrency, args.calls, args.callConcurrency, args.warmup,
+                  args.rounds)
     print(json.dumps(figures, indent=2))
     text = report(figures)
     print(text)
