@@ -29,14 +29,17 @@ and the server's longest reactor stall over each series.
 Then the call storm, with the phones still registered: C{--calls} calls
 between distinct pairs of phones, C{--call-concurrency} being set up at a
 time (L{calls.placeCalls}, the calls benchmark's own call driver: OffHook
-and dialling, answer on RingIn, both sides' StartMediaTransmission), once
-without a scrape and once with C{/metrics} scraped one scrape after the
-other for as long as calls are being set up (the same phones, cleared in
-between; C{--warmup} calls on other phones first).  Reported per storm:
-setups per second, setup p50 / p99 / max, the server's longest reactor
-stall over the storm; for the scraped storm the scrapes' p50 / p99 / max;
-and the ratios with / without scrapes, and of the storm's scrape p99
-against the baseline's.
+and dialling, answer on RingIn, both sides' StartMediaTransmission),
+C{--rounds} times without a scrape and as often with C{/metrics} scraped
+one scrape after the other for as long as calls are being set up,
+alternately (the same phones, cleared in between; C{--warmup} calls on
+other phones first).  The storm's scrapes come from a scraper child
+process (C{--scrape URL}, urllib, a fresh connection each), so that the
+load generator's busy reactor does not delay them.  Reported for each
+kind of storm, pooled over its rounds: setups per second, setup p50 / p99
+/ max, the server's longest reactor stall; for the scraped storms the
+scrapes' p50 / p99 / max; and the ratios with / without scrapes, and of
+the storm's scrape p99 against the baseline's.
 
 With C{--readme} the report is appended to C{benchmarks/README.md}.
 
@@ -55,7 +58,7 @@ import sys
 import tempfile
 import time
 
-from _common import ROOT, quietLogging  # noqa: E402 (puts the checkout on sys.path)
+from _common import ROOT, processCpuSeconds, quietLogging  # noqa: E402 (puts the checkout on sys.path)
 
 HOST = "127.0.0.1"
 FIRST_MAC = "0000DD000001"
@@ -252,16 +255,17 @@ class Scraper:
         if self.process.stdout.readline() != "SCRAPING\n":
             raise RuntimeError("scraper did not start")
 
-    def stop(self) -> list[float]:
-        """@return: the latencies of the scrapes so far, in seconds."""
+    def stop(self) -> tuple[list[float], float]:
+        """@return: the latencies of the scrapes so far, in seconds, and the scraper's CPU seconds."""
+        cpu = processCpuSeconds(self.process.pid)
         self.process.send_signal(signal.SIGTERM)
         out, _ = self.process.communicate(timeout=30)
         if self.process.returncode:
             raise RuntimeError(f"scraper exited with {self.process.returncode}")
-        return json.loads(out.strip().splitlines()[-1])
+        return json.loads(out.strip().splitlines()[-1]), cpu
 
 
-async def _storm(reactor, httpPort: int, pairs: list, concurrency: int, scraping: bool) -> dict:
+async def _storm(reactor, serverPid: int, httpPort: int, pairs: list, concurrency: int, scraping: bool) -> dict:
     """
     Set up one call per pair (L{calls.placeCalls}, C{concurrency} in
     flight), with a L{Scraper} scraping C{/metrics} for as long as calls
@@ -277,8 +281,12 @@ async def _storm(reactor, httpPort: int, pairs: list, concurrency: int, scraping
     agent, base = _agent(reactor, httpPort)
     await _stall(agent, base)  # reset the probe
     scraper = Scraper(httpPort) if scraping else None
+    cpuBefore = processCpuSeconds(serverPid)
+    scraperBefore = processCpuSeconds(scraper.process.pid) if scraper is not None else 0.0  # start-up not counted
     result = await placeCalls(reactor, pairs, concurrency)
-    scrapes = scraper.stop() if scraper is not None else []
+    serverCpu = processCpuSeconds(serverPid) - cpuBefore
+    scrapes, scraperCpu = scraper.stop() if scraper is not None else ([], 0.0)
+    scraperCpu -= scraperBefore
     stall = await _stall(agent, base)
     calls = result.pop("calls")
     for call in calls:
@@ -287,7 +295,7 @@ async def _storm(reactor, httpPort: int, pairs: list, concurrency: int, scraping
     if result["connected"] != len(pairs):
         raise RuntimeError(f"call storm: {result['connected']}/{len(pairs)} connected: {result['errors']}")
     return {"setups": [call.latency for call in calls], "seconds": result["seconds"],
-            "longestStallMs": stall, "scrapes": scrapes}
+            "longestStallMs": stall, "scrapes": scrapes, "serverCpu": serverCpu, "scraperCpu": scraperCpu}
 
 
 def _stormFigures(storms: list[dict], concurrency: int) -> dict:
@@ -300,7 +308,11 @@ def _stormFigures(storms: list[dict], concurrency: int) -> dict:
                "setupP99Ms": round(_percentile(setups, 0.99) * 1000, 2),
                "setupMaxMs": round(max(setups) * 1000, 2),
                "longestStallMs": max(storm["longestStallMs"] for storm in storms),
-               "stallsMs": [storm["longestStallMs"] for storm in storms], "scrapes": len(scrapes)}
+               "stallsMs": [storm["longestStallMs"] for storm in storms],
+               "setupP99sMs": [round(_percentile(storm["setups"], 0.99) * 1000, 1) for storm in storms],
+               "serverCpuShare": round(sum(s["serverCpu"] for s in storms) / sum(s["seconds"] for s in storms), 2),
+               "scraperCpuShare": round(sum(s["scraperCpu"] for s in storms) / sum(s["seconds"] for s in storms), 2),
+               "scrapes": len(scrapes)}
     if scrapes:
         figures.update(scrapeP50Ms=round(_percentile(scrapes, 0.5) * 1000, 2),
                        scrapeP99Ms=round(_percentile(scrapes, 0.99) * 1000, 2),
@@ -308,7 +320,7 @@ def _stormFigures(storms: list[dict], concurrency: int) -> dict:
     return figures
 
 
-async def _measure(reactor, sccpPort: int, httpPort: int, count: int, scrapes: int, concurrency: int,
+async def _measure(reactor, serverPid: int, sccpPort: int, httpPort: int, count: int, scrapes: int, concurrency: int,
                    calls: int, callConcurrency: int, warmup: int, rounds: int) -> dict:
     from srst.tools._phoneload import LoadGenerator
     from srst.tools._phonetypes import PhoneConfig
@@ -340,11 +352,11 @@ async def _measure(reactor, sccpPort: int, httpPort: int, count: int, scrapes: i
                  (RTP_PORT_BASE + 2 * (first + 2 * i), RTP_PORT_BASE + 2 * (first + 2 * i) + 2))
                 for i in range(n)]
 
-    await _storm(reactor, httpPort, pairs(2 * calls, warmup), callConcurrency, scraping=False)  # warm-up
+    await _storm(reactor, serverPid, httpPort, pairs(2 * calls, warmup), callConcurrency, scraping=False)  # warm-up
     quiet, scraped = [], []
     for _ in range(rounds):  # alternately, so that the box's other load falls on both alike
-        quiet.append(await _storm(reactor, httpPort, pairs(0, calls), callConcurrency, scraping=False))
-        scraped.append(await _storm(reactor, httpPort, pairs(0, calls), callConcurrency, scraping=True))
+        quiet.append(await _storm(reactor, serverPid, httpPort, pairs(0, calls), callConcurrency, scraping=False))
+        scraped.append(await _storm(reactor, serverPid, httpPort, pairs(0, calls), callConcurrency, scraping=True))
     await generator.unregisterAll()
     return {"phones": result.registered, "baseline": baseline, "loaded": loaded, "idleStallMs": idle,
             "storm": _stormFigures(quiet, callConcurrency), "stormScraped": _stormFigures(scraped, callConcurrency)}
@@ -367,7 +379,7 @@ def run(count: int, scrapes: int, concurrency: int, calls: int, callConcurrency:
 
         async def main(reactor):
             quietLogging()
-            results.append(await _measure(reactor, sccpPort, httpPort, count, scrapes, concurrency,
+            results.append(await _measure(reactor, child.pid, sccpPort, httpPort, count, scrapes, concurrency,
                                           calls, callConcurrency, warmup, rounds))
 
         try:
@@ -407,7 +419,10 @@ def report(figures: dict) -> str:
               f"Call storm: {quiet['calls']} calls, {quiet['concurrency']} being set up at a time, "
               f"{figures['phones']} phones registered; {quiet['storms']} storms of each kind, alternately "
               f"(longest stall per storm without scrapes {quiet['stallsMs']} ms, with {scraped['stallsMs']} ms); "
-              f"{scraped['scrapes']} scrapes during the scraped storms.", "",
+              f"{scraped['scrapes']} scrapes during the scraped storms. Setup p99 per storm without scrapes "
+              f"{quiet['setupP99sMs']} ms, with {scraped['setupP99sMs']} ms. Server CPU (share of one core over "
+              f"the storms) without scrapes {quiet['serverCpuShare']}, with {scraped['serverCpuShare']}; the "
+              f"scraper child's {scraped['scraperCpuShare']}.", "",
               "| storm | setups/s | setup p50 ms | setup p99 ms | setup max ms | longest reactor stall ms |",
               "|---|---|---|---|---|---|"]
     for name, s in (("without scrapes", quiet), ("with continuous scrapes", scraped)):
