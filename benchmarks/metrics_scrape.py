@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import gc
 import json
 import os
 import signal
@@ -118,6 +119,14 @@ def serve(reactor, directory: str, count: str):
         isLeaf = True
         longest = 0.0
         last = None
+        gcStarted = 0.0
+        longestGc = 0.0
+
+        def gc(self, phase: str, info: dict) -> None:
+            if phase == "start":
+                self.gcStarted = time.perf_counter()
+            else:
+                self.longestGc = max(self.longestGc, time.perf_counter() - self.gcStarted)
 
         def tick(self) -> None:
             now = time.perf_counter()
@@ -127,9 +136,12 @@ def serve(reactor, directory: str, count: str):
 
         def render_GET(self, request) -> bytes:
             longest, self.longest = self.longest, 0.0
-            return json.dumps({"longestStallMs": round(longest * 1000, 3)}).encode("ascii")
+            longestGc, self.longestGc = self.longestGc, 0.0
+            return json.dumps({"longestStallMs": round(longest * 1000, 3),
+                               "longestGcMs": round(longestGc * 1000, 3)}).encode("ascii")
 
     stall = Stall()
+    gc.callbacks.append(stall.gc)
     service.httpSite.add("/bench/stall", stall)
     LoopingCall(stall.tick).start(0.001)
     service.startService()
@@ -169,9 +181,18 @@ async def _scrape(agent, base: bytes) -> tuple[float, bytes]:
 
 async def _stall(agent, base: bytes) -> float:
     """@return: the server's longest reactor stall in ms since the last read (and reset the probe)."""
+    return (await _stallAndGc(agent, base))[0]
+
+
+async def _stallAndGc(agent, base: bytes) -> tuple[float, float]:
+    """
+    @return: the server's longest reactor stall and its longest garbage
+        collection in ms since the last read (and reset the probe).
+    """
     from twisted.web.client import readBody
 
-    return json.loads(await readBody(await agent.request(b"GET", base + b"/bench/stall")))["longestStallMs"]
+    read = json.loads(await readBody(await agent.request(b"GET", base + b"/bench/stall")))
+    return read["longestStallMs"], read["longestGcMs"]
 
 
 def _agent(reactor, httpPort: int):
@@ -287,7 +308,7 @@ async def _storm(reactor, serverPid: int, httpPort: int, pairs: list, concurrenc
     serverCpu = processCpuSeconds(serverPid) - cpuBefore
     scrapes, scraperCpu = scraper.stop() if scraper is not None else ([], 0.0)
     scraperCpu -= scraperBefore
-    stall = await _stall(agent, base)
+    stall, longestGc = await _stallAndGc(agent, base)
     calls = result.pop("calls")
     for call in calls:
         call.hangUp()
@@ -295,7 +316,7 @@ async def _storm(reactor, serverPid: int, httpPort: int, pairs: list, concurrenc
     if result["connected"] != len(pairs):
         raise RuntimeError(f"call storm: {result['connected']}/{len(pairs)} connected: {result['errors']}")
     return {"setups": [call.latency for call in calls], "seconds": result["seconds"],
-            "longestStallMs": stall, "scrapes": scrapes, "serverCpu": serverCpu, "scraperCpu": scraperCpu}
+            "longestStallMs": stall, "longestGcMs": longestGc, "scrapes": scrapes, "serverCpu": serverCpu, "scraperCpu": scraperCpu}
 
 
 def _stormFigures(storms: list[dict], concurrency: int) -> dict:
@@ -309,6 +330,7 @@ def _stormFigures(storms: list[dict], concurrency: int) -> dict:
                "setupMaxMs": round(max(setups) * 1000, 2),
                "longestStallMs": max(storm["longestStallMs"] for storm in storms),
                "stallsMs": [storm["longestStallMs"] for storm in storms],
+               "gcMs": [storm["longestGcMs"] for storm in storms],
                "setupP99sMs": [round(_percentile(storm["setups"], 0.99) * 1000, 1) for storm in storms],
                "serverCpuShare": round(sum(s["serverCpu"] for s in storms) / sum(s["seconds"] for s in storms), 2),
                "scraperCpuShare": round(sum(s["scraperCpu"] for s in storms) / sum(s["seconds"] for s in storms), 2),
@@ -419,7 +441,8 @@ def report(figures: dict) -> str:
               f"Call storm: {quiet['calls']} calls, {quiet['concurrency']} being set up at a time, "
               f"{figures['phones']} phones registered; {quiet['storms']} storms of each kind, alternately "
               f"(longest stall per storm without scrapes {quiet['stallsMs']} ms, with {scraped['stallsMs']} ms); "
-              f"{scraped['scrapes']} scrapes during the scraped storms. Setup p99 per storm without scrapes "
+              f"{scraped['scrapes']} scrapes during the scraped storms. The server's longest garbage collection "
+              f"per storm without scrapes {quiet['gcMs']} ms, with {scraped['gcMs']} ms. Setup p99 per storm without scrapes "
               f"{quiet['setupP99sMs']} ms, with {scraped['setupP99sMs']} ms. Server CPU (share of one core over "
               f"the storms) without scrapes {quiet['serverCpuShare']}, with {scraped['serverCpuShare']}; the "
               f"scraper child's {scraped['scraperCpuShare']}.", "",
