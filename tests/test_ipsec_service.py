@@ -435,7 +435,8 @@ class ClearTests(TestCase):
         isakmp = await maybeDeferred(command.handler, **variables)
         self.assertEqual(isakmp.data["sas"], [{
             "dst": CALLMANAGER_ADDRESS, "src": ROUTER_ADDRESS, "state": "QM_IDLE",
-            "conn-id": int(before["uniqueid"]), "status": "ACTIVE", "name": "rtp-1", "charon-state": "ESTABLISHED"}])
+            "conn-id": int(before["uniqueid"]), "status": "ACTIVE", "version": 1, "name": "rtp-1",
+            "charon-state": "ESTABLISHED"}])
         command, variables = table.lookup("clear crypto sa".split())
         result = await maybeDeferred(command.handler, **variables)
         self.assertEqual((result.exitCode, result.data), (0, {"cleared": True}))
