@@ -32,6 +32,7 @@ from twisted.internet.defer import (
     DeferredList,
     DeferredLock,
     FirstError,
+    TimeoutError,
     gatherResults,
     maybeDeferred,
     succeed,
@@ -375,6 +376,11 @@ class StartupError(RuntimeError):
 DOWNLOAD_COMMANDS = ("show mgcp", "show ccm-manager")
 """What answers, while the C{ccm-manager config} download is under way, that it is."""
 
+IPSEC_HOLD = 10.0
+"""Seconds the MGCP gateway waits at most, with a C{crypto:} section, for
+IPsec's first load into charon (as long as charon has to answer one VICI
+request)."""
+
 _STARTUP_ERRORS = (ListenerError, AdminSocketError, CertificateServerError, TrustpointError, OSError)
 """What stops start-up for a reason outside srst (a port or file in the way,
 a damaged state directory): one line, no traceback."""
@@ -673,7 +679,8 @@ class RouterService(MultiService):
         if config.mgcp is not None:
             download = (config.ccmManager or CcmManagerConfig()).config
             if download is None:
-                self.mgcpService = self._mgcp(config, mgcpPortNames(config.dialPeers))
+                # With crypto configured its start waits for IPsec's first load (startService).
+                self.mgcpService = self._mgcp(config, mgcpPortNames(config.dialPeers), start=self.ipsec is None)
             else:
                 self.gatewayConfig = GatewayConfigDownload(
                     reactor, download, config.hostname, config.stateDir, config.mgcp.bind.host,
@@ -919,13 +926,14 @@ class RouterService(MultiService):
                     mode=info.mode))
         return rows
 
-    def _mgcp(self, config: RouterConfig, bound: frozenset[str]) -> MgcpService:
+    def _mgcp(self, config: RouterConfig, bound: frozenset[str], start: bool = True) -> MgcpService:
         """
         The MGCP gateway for the voice ports in C{bound} (those an
         C{application mgcpapp} dial-peer binds, or the gateway configuration
         file's endpoints; the others stay under local call control), with
         its fallback monitor and the C{show ccm-manager} and C{debug mgcp}
-        commands.
+        commands; started with the router unless not C{start}
+        (L{_startHeldMgcp} starts it).
         """
         mgcp = config.mgcp
         timers = mgcp.timers
@@ -944,7 +952,8 @@ class RouterService(MultiService):
         service = MgcpService(self.reactor, gateway, self.portEndpoints,
                               config.ccmManager or CcmManagerConfig(), mgcp.bind.address, self.now,
                               self.controlPlane)
-        service.setServiceParent(self)
+        if start:
+            service.setServiceParent(self)
         for pattern in DOWNLOAD_COMMANDS:
             self.commands.remove(pattern)
         registerMgcpCommands(self.commands, service.monitor, config, self.now, gateway=gateway)
@@ -963,6 +972,7 @@ class RouterService(MultiService):
         fails), lay it over router.yaml and start the MGCP gateway with the
         result.
         """
+        await self._ipsecFirstAttempt()
         config = self.config
         ccm = config.ccmManager or CcmManagerConfig()
         ports = mgcpPortNames(config.dialPeers)
@@ -972,6 +982,34 @@ class RouterService(MultiService):
             config = evolve(config, mgcp=mgcp, ccmManager=ccm)
         if self.running:
             self.mgcpService = self._mgcp(config, ports)
+
+    async def _startHeldMgcp(self) -> None:
+        """
+        Start the MGCP gateway built at construction once IPsec's first
+        load into charon has ended (L{_ipsecFirstAttempt}).
+        """
+        await self._ipsecFirstAttempt()
+        assert self.mgcpService is not None
+        if self.running:
+            self.mgcpService.setServiceParent(self)
+
+    async def _ipsecFirstAttempt(self) -> None:
+        """
+        With a C{crypto:} section, wait for the IPsec service's first attempt
+        to load the crypto maps into charon (loaded, refused or charon
+        unreachable), for at most L{IPSEC_HOLD} seconds: MGCP (and the
+        gateway configuration download) to the call agent must meet the
+        crypto map's trap policy, not leave in clear before it is loaded.
+        Without charon the attempt fails at once and MGCP starts.
+        """
+        ipsec = self.ipsec
+        if ipsec is None:
+            return
+        try:
+            await ipsec.firstAttempt().addTimeout(IPSEC_HOLD, self.reactor)
+        except TimeoutError:
+            self.log.warn("MGCP: starting without IPsec: charon at {socket} did not finish loading the crypto "
+                          "maps within {hold:g} s", socket=ipsec.socketPath, hold=IPSEC_HOLD)
 
     # -- listeners
 
@@ -1079,10 +1117,14 @@ class RouterService(MultiService):
             raise StartupError(str(e)) from e
         bringUp = Deferred.fromCoroutine(self._bringUp())
         if self.gatewayConfig is not None:
-            # The MGCP gateway waits for its configuration download, side by
-            # side with the PKI: ready once both are, failed (or cancelled)
-            # as soon as either is, and neither outcome left unconsumed.
             self._mgcpStarting = Deferred.fromCoroutine(self._startConfiguredMgcp())
+        elif self.mgcpService is not None and self.mgcpService.parent is None:
+            self._mgcpStarting = Deferred.fromCoroutine(self._startHeldMgcp())
+        if self._mgcpStarting is not None:
+            # The MGCP gateway waits for its configuration download and/or
+            # IPsec's first load, side by side with the PKI: ready once both
+            # are, failed (or cancelled) as soon as either is, and neither
+            # outcome left unconsumed.
             both = gatherResults([bringUp, self._mgcpStarting], consumeErrors=True)
             bringUp = both.addErrback(lambda failure: failure.value.subFailure
                                       if failure.check(FirstError) else failure)

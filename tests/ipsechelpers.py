@@ -98,6 +98,7 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import os
+import re
 import socket
 import textwrap
 from typing import Any, Callable
@@ -207,22 +208,33 @@ class Watched(ProcessProtocol):
         self.name = name
         self.output = b""
         self.ended: Deferred[None] = Deferred()
-        self._waiting: list[tuple[bytes, Deferred[None]]] = []
+        self._waiting: list[tuple[bytes, Callable[[bytes], bool], Deferred[None]]] = []
 
     def outReceived(self, data: bytes) -> None:
         self.output += data
-        for marker, d in list(self._waiting):
-            if marker in self.output:
-                self._waiting.remove((marker, d))
+        for entry in list(self._waiting):
+            _, said, d = entry
+            if said(self.output):
+                self._waiting.remove(entry)
                 d.callback(None)
 
     errReceived = outReceived
 
     def processEnded(self, reason: Any) -> None:
         waiting, self._waiting = self._waiting, []
-        for marker, d in waiting:
+        for marker, _, d in waiting:
             d.errback(AssertionError(f"{self.name} ended before saying {marker!r}:\n{self.text()}"))
         self.ended.callback(None)
+
+    def _wait(self, marker: bytes, said: Callable[[bytes], bool]) -> Deferred[None]:
+        d: Deferred[None] = Deferred()
+        if said(self.output):
+            d.callback(None)
+        elif self.ended.called:
+            d.errback(AssertionError(f"{self.name} ended before saying {marker!r}:\n{self.text()}"))
+        else:
+            self._waiting.append((marker, said, d))
+        return d
 
     def waitFor(self, marker: bytes) -> Deferred[None]:
         """
@@ -230,14 +242,18 @@ class Watched(ProcessProtocol):
             C{marker} (at once if it does already), or fails if the process
             ends first.
         """
-        d: Deferred[None] = Deferred()
-        if marker in self.output:
-            d.callback(None)
-        elif self.ended.called:
-            d.errback(AssertionError(f"{self.name} ended before saying {marker!r}:\n{self.text()}"))
-        else:
-            self._waiting.append((marker, d))
-        return d
+        return self._wait(marker, lambda output: marker in output)
+
+    def waitForMatch(self, pattern: bytes, start: int = 0) -> Deferred[None]:
+        """
+        @return: a L{Deferred} that fires once the output from offset
+            C{start} on matches the regular expression C{pattern} (a line
+            whose unique ids depend on charon's trap policies:
+            C{rb"CHILD_SA rtp-1\{\d+\} established"}), or fails if the
+            process ends first.
+        """
+        compiled = re.compile(pattern)
+        return self._wait(pattern, lambda output: compiled.search(output, start) is not None)
 
     def text(self) -> str:
         return self.output.decode("utf-8", "replace")
@@ -377,6 +393,15 @@ async def startCharons(testCase: Any, pair: Namespaces) -> tuple[Charon, Charon]
     router, callManager = await gatherResults(
         [startCharon(testCase, pair.router), startCharon(testCase, pair.callManager)])
     return router, callManager
+
+
+def childEstablished(name: str) -> bytes:
+    """
+    @return: the pattern of charon's "CHILD_SA C{name}{I{n}} established"
+        line for L{Watched.waitForMatch}, whatever its unique id I{n} (with
+        trap policies each trap is a CHILD_SA too and takes an id).
+    """
+    return re.escape(f"CHILD_SA {name}{{".encode()) + rb"\d+\} established"
 
 
 def ikeConnection(local: str, remote: str, esp: str = "aes256-sha256", name: str = "cm") -> dict[str, Any]:

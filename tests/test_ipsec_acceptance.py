@@ -14,12 +14,12 @@ own namespace: the admin socket is a filesystem path.
 
 srst installs a trap policy for each entry (C{start_action = trap}) and
 initiates it as well: as on IOS, traffic the crypto access list matches is
-dropped while there is no SA (and starts IKE), never sent in clear.  The
-failure tests capture on the veth from the moment srst loaded the entry
-and check that none of the gateway's RSIP retransmissions crossed it in
-clear while the tunnel was down.  (The gateway's first RSIP can still leave
-before that moment: srst starts MGCP without waiting for charon.)  The trap
-is the CHILD_SA C{rtp-1{1}} in charon; the negotiated one is C{rtp-1{2}}.
+dropped while there is no SA (and starts IKE), never sent in clear.  With a
+C{crypto:} section srst starts the MGCP gateway only once its first load
+into charon has ended, so the failure tests capture on the veth from before
+the router starts and check that none of the gateway's RSIPs, the first
+included, crossed it in clear while the tunnel was down.  The trap is the
+CHILD_SA C{rtp-1{1}} in charon; the negotiated one is C{rtp-1{2}}.
 """
 
 from __future__ import annotations
@@ -167,14 +167,6 @@ class AcceptanceTests(TestCase):
     def setUp(self) -> None:
         requireIpsec()
 
-    async def captureOnceLoaded(self, pair: Namespaces, router: Router) -> Capture:
-        """
-        Start capturing on CallManager's veth once srst loaded the crypto
-        map (and with it its trap policy) into charon A.
-        """
-        await router.process.waitFor(b"IPsec: loaded crypto map rtp 1 ")
-        return await capture(self, pair.callManager, CALLMANAGER_INTERFACE)
-
     async def assertNothingInClear(self, pair: Namespaces, tap: Capture) -> None:
         """
         Send a sentinel datagram from CallManager's side to the router (not
@@ -286,8 +278,8 @@ class AcceptanceTests(TestCase):
         srst says it is probably the key.
         """
         pair, charon, _ = await self.charons(psk="not-cisco123")
+        tap = await capture(self, pair.callManager, CALLMANAGER_INTERFACE)
         router = await startRouter(self, pair, charon)
-        tap = await self.captureOnceLoaded(pair, router)
         await self.failing(router, "invalid HASH_V1 payload length, decryption failed? (wrong pre-shared key?)")
         await charon.process.waitFor(b"peer not responding")
         isakmp = await self.failing(router, "(wrong pre-shared key?)")
@@ -315,8 +307,8 @@ class AcceptanceTests(TestCase):
         retransmits, and srst says the peer is not responding.
         """
         pair, charon, _ = await self.charons(callManager=False)
+        tap = await capture(self, pair.callManager, CALLMANAGER_INTERFACE)
         router = await startRouter(self, pair, charon)
-        tap = await self.captureOnceLoaded(pair, router)
         isakmp = await self.failing(router, "establishing IKE_SA failed, peer not responding")
         self.assertEqual(isakmpRow(isakmp), [])
         await self.assertNothingInClear(pair, tap)

@@ -14,6 +14,7 @@ from twisted.trial.unittest import TestCase
 from tests.ipsechelpers import (
     CALLMANAGER_ADDRESS,
     ROUTER_ADDRESS,
+    childEstablished,
     ikeConnection,
     listSas,
     makeNamespaces,
@@ -52,7 +53,7 @@ class IkeV2Tests(TestCase):
         self.assertNotEqual(ikev2, CRYPTO)
         self.patch(acceptance, "CRYPTO", ikev2)
         router = await startRouter(self, pair, charon)
-        await charon.process.waitFor(b"CHILD_SA rtp-1{1} established")
+        await charon.process.waitForMatch(childEstablished("rtp-1"))
 
         sa = (await listSas(charon))["rtp-1"]
         self.assertEqual((sa["version"], sa["state"]), ("2", "ESTABLISHED"))

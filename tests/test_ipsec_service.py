@@ -332,6 +332,20 @@ class SilentCharonTests(TestCase):
         self.assertEqual(result.data["charon"]["problem"], problem)
         await self.service.stopService()
 
+    async def test_firstAttemptEndsWithTimeout(self) -> None:
+        """
+        L{IpsecService.firstAttempt} waits while charon does not answer and
+        fires once the request timed out (the attempt has ended).
+        """
+        first = self.service.firstAttempt()
+        self.service.startService()
+        self.addCleanup(self.service.stopService)
+        await self.accepted
+        self.assertNoResult(first)
+        self.clock.advance(10)
+        await self.lost
+        self.assertIsNone(self.successResultOf(first))
+
     async def test_stopDoesNotHang(self) -> None:
         """
         Stopping while a request is unanswered ends once it times out.
@@ -400,6 +414,30 @@ class QuietRetryTests(TestCase):
         await service.stopService()
 
 
+class FirstAttemptTests(TestCase):
+    """
+    L{IpsecService.firstAttempt}, which the router's MGCP gateway waits for.
+    """
+
+    async def test_charonAbsent(self) -> None:
+        """
+        Without charon the first attempt ends as soon as connecting failed:
+        what waited fires then, and later callers at once.
+        """
+        socket = os.path.join(stateDirectory(self), "charon.vici")
+        endpoint = RecordingEndpoint(UNIXClientEndpoint(reactor, socket))
+        service = IpsecService([SEED], endpoint, socket, Clock(), Logger(namespace="debug"))
+        first = service.firstAttempt()
+        handled = endpoint.handled
+        service.startService()
+        self.addCleanup(service.stopService)
+        self.assertNoResult(first)
+        await handled
+        self.assertIsNone(self.successResultOf(first))
+        self.assertIsNone(self.successResultOf(service.firstAttempt()))
+        self.assertIsNotNone(service.problem)
+
+
 class ClearTests(TestCase):
     """
     C{clear crypto sa} against the router's charon with the tunnel up (two
@@ -435,7 +473,8 @@ class ClearTests(TestCase):
         isakmp = await maybeDeferred(command.handler, **variables)
         self.assertEqual(isakmp.data["sas"], [{
             "dst": CALLMANAGER_ADDRESS, "src": ROUTER_ADDRESS, "state": "QM_IDLE",
-            "conn-id": int(before["uniqueid"]), "status": "ACTIVE", "name": "rtp-1", "charon-state": "ESTABLISHED"}])
+            "conn-id": int(before["uniqueid"]), "status": "ACTIVE", "version": 1, "name": "rtp-1",
+            "charon-state": "ESTABLISHED"}])
         command, variables = table.lookup("clear crypto sa".split())
         result = await maybeDeferred(command.handler, **variables)
         self.assertEqual((result.exitCode, result.data), (0, {"cleared": True}))

@@ -16,13 +16,13 @@ import wave
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from twisted.internet import reactor
-from twisted.internet.protocol import ClientFactory, Protocol
+from twisted.internet.protocol import ClientFactory, DatagramProtocol, Protocol
 from twisted.internet.defer import Deferred, DeferredList
 from twisted.internet.endpoints import TCP4ClientEndpoint
 from twisted.internet.protocol import Factory
 from twisted.internet.task import Clock
 from twisted.internet.utils import getProcessOutputAndValue
-from twisted.logger import LogLevel, capturedLogs, formatEvent, globalLogPublisher
+from twisted.logger import LogEvent, LogLevel, capturedLogs, formatEvent, globalLogPublisher
 from twisted.web.client import Agent, FileBodyProducer, HTTPConnectionPool, readBody
 from zope.interface import directlyProvides, providedBy
 from twisted.trial.unittest import SynchronousTestCase, TestCase
@@ -35,7 +35,7 @@ from srst.pki.errors import TrustpointError
 from srst.listening import ListenerError
 from srst.policing.meter import CONNECTION_ATTEMPT_BYTES
 from srst.ports.wav import writeWav
-from srst.service import ExitOnStartupError, RouterService, StartupError, makeService, preflight, utcNow
+from srst.service import IPSEC_HOLD, ExitOnStartupError, RouterService, StartupError, makeService, preflight, utcNow
 from srst.tools.ccm import fetchCredentials
 from tests.pkihelpers import makeCA, seedChainText, sharedKey, writeKey, writePem
 from tests.policinghelpers import requireLoopbackAliases
@@ -1309,6 +1309,103 @@ class IpsecWiringTests(TestCase):
             self.assertEqual(lines, [
                 "crypto.isakmp.policies.1: group 2 is broken (1024-bit MODP): use group 14 (2048-bit MODP) or "
                 "group 19 (256-bit ECP); allowed by crypto.allow-legacy-crypto"])
+
+    def mgcpRouter(self, callAgentPort: int, clock: Clock | None = None) -> tuple[RouterService, str]:
+        """
+        @return: a router (not started) with L{IPSEC_YAML}'s crypto section,
+            its VICI socket path in the test's state directory, and an MGCP
+            gateway whose call agent is on C{callAgentPort}; its timers on
+            C{clock} when given.
+        """
+        stateDir = stateDirectory(self)
+        socketPath = os.path.join(stateDir, "charon.vici")
+        config = loadString(routerYaml(stateDir, extra=IPSEC_YAML.replace("{socket}", socketPath) + (
+            "voice-ports:\n"
+            "  1/0/0: {signal: fxs-loop-start}\n"
+            "dial-peers:\n"
+            '  - {tag: 81234, type: pots, destination-pattern: "81234", port: 1/0/0, application: mgcpapp}\n'
+            "mgcp:\n"
+            "  bind: {host: 127.0.0.1, port: 0}\n"
+            f"  call-agent: {{host: 127.0.0.1, port: {callAgentPort}}}\n")), "test-router.yaml")
+        routerReactor = reactor if clock is None else TimersOnClock(reactor, clock)
+        service = RouterService(config, routerReactor, now=utcNow, runInThread=synchronously,
+                                callFromThread=reactor.callFromThread)
+        return service, socketPath
+
+    @bounded(timeout=5)
+    async def test_mgcpStartsWithoutCharon(self) -> None:
+        """
+        With a C{crypto:} section the MGCP gateway starts only once IPsec's
+        first load into charon has ended, so that its first RSIP meets the
+        crypto map's trap policy; without charon that attempt fails at once
+        (logged) and the gateway then starts: the router is ready with the
+        MGCP port bound and its RSIP reaches the call agent.
+        """
+        rsip: Deferred[bytes] = Deferred()
+
+        class CallAgent(DatagramProtocol):
+            def datagramReceived(self, data: bytes, address: object) -> None:
+                if not rsip.called:
+                    rsip.callback(data)
+
+        agent = reactor.listenUDP(0, CallAgent(), interface="127.0.0.1")
+        self.addCleanup(agent.stopListening)
+        service, socketPath = self.mgcpRouter(agent.getHost().port)
+        mgcpRunning: list[bool] = []
+
+        def observe(event: LogEvent) -> None:
+            if formatEvent(event).startswith("IPsec: charon not reachable"):
+                mgcpRunning.append(service.mgcpService.running)
+
+        globalLogPublisher.addObserver(observe)
+        self.addCleanup(globalLogPublisher.removeObserver, observe)
+        self.assertFalse(service.mgcpService.running)
+        service.startService()
+        self.addCleanup(service.stopService)
+        await service.whenReady()
+        self.assertEqual(mgcpRunning, [False])
+        self.assertTrue(service.mgcpService.running)
+        self.assertIsNotNone(service.ports()["mgcp"])
+        self.assertTrue((await rsip).startswith(b"RSIP "))
+        self.assertEqual(service.ipsec.problem,
+                         f"charon not reachable at {socketPath}: No such file or directory (is charon running? "
+                         "see etc/supervisord.conf [program:charon])")
+
+    @bounded(timeout=5)
+    async def test_mgcpHoldBounded(self) -> None:
+        """
+        A charon that accepts the VICI connection and never answers holds
+        the MGCP gateway for L{IPSEC_HOLD} seconds at most: then it starts,
+        saying why, and its RSIP leaves.
+        """
+        rsip: Deferred[bytes] = Deferred()
+        accepted: Deferred[None] = Deferred()
+
+        class CallAgent(DatagramProtocol):
+            def datagramReceived(self, data: bytes, address: object) -> None:
+                if not rsip.called:
+                    rsip.callback(data)
+
+        class Silent(Protocol):
+            def connectionMade(self) -> None:
+                accepted.callback(None)
+
+        agent = reactor.listenUDP(0, CallAgent(), interface="127.0.0.1")
+        self.addCleanup(agent.stopListening)
+        clock = Clock()
+        service, socketPath = self.mgcpRouter(agent.getHost().port, clock)
+        charon = reactor.listenUNIX(socketPath, Factory.forProtocol(Silent))
+        self.addCleanup(charon.stopListening)
+        with capturedLogs() as events:
+            service.startService()
+            self.addCleanup(service.stopService)
+            await accepted
+            self.assertFalse(service.mgcpService.running)
+            clock.advance(IPSEC_HOLD)
+            await service.whenReady()
+        self.assertTrue((await rsip).startswith(b"RSIP "))
+        self.assertIn(f"MGCP: starting without IPsec: charon at {socketPath} did not finish loading the crypto "
+                      "maps within 10 s", [formatEvent(event) for event in events])
 
     async def test_debugCryptoIsakmp(self) -> None:
         """

@@ -35,7 +35,7 @@ import os
 from typing import Any, Iterable, Sequence
 
 from twisted.application.service import Service
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.error import ConnectError
 from twisted.internet.interfaces import IDelayedCall, IReactorTime, IStreamClientEndpoint
 from twisted.logger import Logger
@@ -163,6 +163,8 @@ class IpsecService(Service):
         self._loaded: set[str] = set()
         self._timer: IDelayedCall | None = None
         self._busy: Deferred[None] | None = None
+        self._attempted = False
+        self._attemptWaiters: list[Deferred[None]] = []
 
     # -- lifecycle
 
@@ -170,9 +172,31 @@ class IpsecService(Service):
         Service.startService(self)
         self._attempt()
 
+    def firstAttempt(self) -> Deferred[None]:
+        """
+        @return: a L{Deferred} firing once the first attempt since start to
+            load srst's crypto maps into charon has ended, whatever its
+            outcome (loaded, refused, charon unreachable or gone, or the
+            service stopped); at once when it has.  It never fails.
+        """
+        if self._attempted:
+            return succeed(None)
+        waiter: Deferred[None] = Deferred()
+        self._attemptWaiters.append(waiter)
+        return waiter
+
+    def _attemptEnded(self) -> None:
+        if self._attempted:
+            return
+        self._attempted = True
+        waiters, self._attemptWaiters = self._attemptWaiters, []
+        for waiter in waiters:
+            waiter.callback(None)
+
     def stopService(self) -> Deferred[None]:
         Service.stopService(self)
         self._cancelTimer()
+        self._attemptEnded()
         return Deferred.fromCoroutine(self._stop())
 
     async def _stop(self) -> None:
@@ -207,6 +231,7 @@ class IpsecService(Service):
 
         def finished(result: object) -> object:
             self._busy = None
+            self._attemptEnded()
             self._schedule()
             if isinstance(result, Failure) and result.check(ViciError):
                 return None  # charon went away: _lost says so and retries
@@ -228,6 +253,7 @@ class IpsecService(Service):
                 socket=self.socketPath, reason=reason, interval=self.retryInterval)
         self.problem = f"charon not reachable at {self.socketPath}: {reason}"
         self._schedule()
+        self._attemptEnded()
 
     def _connected(self, vici: ViciProtocol) -> None:
         if not self.running:
