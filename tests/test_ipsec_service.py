@@ -345,6 +345,9 @@ class SilentCharonTests(TestCase):
         self.clock.advance(10)
         await self.lost
         self.assertIsNone(self.successResultOf(first))
+        # The silent charon sees its connection dropped (and the test leaves the service's
+        # transition, which logged the line it waited for, before its clean-up stops the service).
+        await self.dropped
 
     async def test_stopDoesNotHang(self) -> None:
         """
