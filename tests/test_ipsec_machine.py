@@ -339,3 +339,33 @@ class IpsecMachineTests(SynchronousTestCase):
         self.assertIs(self.service.status(), IpsecStatus.UP)
         self.assertEqual(self.timers(), [10.0])
 
+
+    def test_stopFromFirstAttempt(self) -> None:
+        """
+        A stop from a L{IpsecService.firstAttempt} callback (as the MGCP
+        hold's continuation does), which runs inside the transition that
+        ended the attempt, is queued: with charon absent the service stops,
+        leaving no timer.
+        """
+        stopped: list[Deferred[None]] = []
+        self.service.firstAttempt().addCallback(lambda _: stopped.append(self.service.stopService()))
+        self.service.startService()
+        self.endpoint.refuse()
+        self.successResultOf(stopped[0])
+        self.assertIs(self.service.status(), IpsecStatus.STOPPED)
+        self.assertEqual(self.timers(), [])
+
+    def test_reconfigureFromFirstAttempt(self) -> None:
+        """
+        A reconfiguration from a L{IpsecService.firstAttempt} callback is
+        queued and applied once up.
+        """
+        done: list[Deferred[None]] = []
+        self.service.firstAttempt().addCallback(lambda _: done.append(self.service.reconfigure([SECOND])))
+        charon = self.connect()
+        charon.answer()
+        self.successResultOf(done[0])
+        self.assertEqual(charon.commands[len(LOAD_SEED):], [
+            "terminate rtp-1", "unload-conn rtp-1", "unload-shared srst-rtp-1", "load-shared srst-rtp-2",
+            "load-conn rtp-2", "initiate rtp-2"])
+        self.assertIs(self.service.status(), IpsecStatus.UP)

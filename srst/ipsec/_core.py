@@ -15,17 +15,26 @@ re-exports every public name: import them from there.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Coroutine, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Coroutine, Iterable
 
 from attrs import define, field
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred, DeferredLock, succeed
 from twisted.internet.error import ConnectError
 from twisted.internet.interfaces import IDelayedCall, IReactorTime, IStreamClientEndpoint
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from srst.ipsec.connections import Connection, loadConnMessage, loadSharedMessage
-from srst.ipsec.vici import ViciCommandFailed, ViciError, ViciProtocol, connectVici
+from srst.ipsec.vici import (
+    ViciCommandFailed,
+    ViciConnectionLost,
+    ViciDecodeError,
+    ViciError,
+    ViciProtocol,
+    ViciTimeout,
+    ViciUnknownCommand,
+    connectVici,
+)
 
 if TYPE_CHECKING:
     from srst.ipsec._machine import IpsecInputs
@@ -51,6 +60,13 @@ _REASONS: tuple[tuple[str, int, str], ...] = (
 )
 """charon's C{log} messages that say why an SA did not come up: a part of
 the message, how specific it is, and the hint srst adds for the operator."""
+
+_REFUSED = (ViciCommandFailed, ViciUnknownCommand)
+"""charon's answer that it will not do what was asked."""
+
+_LOST = (ViciConnectionLost, ViciTimeout, ViciDecodeError)
+"""The connection to charon is gone (or being dropped): the machine's
+C{lost} input follows, work cut short by it is not a refusal."""
 
 _DOWN = 1
 """How specific an C{ike-updown}/C{child-updown} without C{up} is."""
@@ -154,6 +170,7 @@ class IpsecCore:
     loaded: set[str] = field(factory=set)
     _firstAttempt: list[Deferred[None]] | None = field(factory=list)
     _stopped: list[Deferred[None]] | None = field(factory=list)
+    _work: DeferredLock = field(factory=DeferredLock)
 
     # -- timers and work
 
@@ -163,19 +180,32 @@ class IpsecCore:
         """
         return self.clock.callLater(self.retryInterval, inputs.tick)
 
-    def _run(self, coroutine: Coroutine[Any, Any, None], done: Any) -> None:
+    def _serially(self, work: Callable[[], Coroutine[Any, Any, None]]) -> Deferred[None]:
         """
-        Run one piece of work with charon, then feed the machine C{done}:
-        a L{ViciError} means charon went away (the C{lost} input says so),
-        anything else is a bug, logged.
+        Run one piece of work with charon once the work before it has
+        ended: one piece at a time, so a reconfiguration never races the
+        loading or the check, and unloading sees what they loaded.
+
+        @return: a L{Deferred} with the work's result.
+        """
+        return self._work.run(lambda: Deferred.fromCoroutine(work()))
+
+    def _run(self, work: Callable[[], Coroutine[Any, Any, None]], done: Any) -> None:
+        """
+        Run one piece of work with charon (see L{_serially}), then feed the
+        machine C{done}; not when the connection was lost under it (the
+        C{lost} input says so, and moves on).  Anything but a L{ViciError}
+        is a bug, logged.
         """
         def finished(result: object) -> None:
-            if isinstance(result, Failure) and not result.check(ViciError):
-                log.failure("IPsec: unexpected error", result)
+            if isinstance(result, Failure):
+                if result.check(*_LOST):
+                    return
+                if not result.check(ViciError):
+                    log.failure("IPsec: unexpected error", result)
             done()
 
-        Deferred.fromCoroutine(coroutine).addBoth(finished).addErrback(
-            lambda f: log.failure("IPsec: unexpected error", f))
+        self._serially(work).addBoth(finished).addErrback(lambda f: log.failure("IPsec: unexpected error", f))
 
     # -- connecting
 
@@ -209,6 +239,11 @@ class IpsecCore:
         self.problem = f"lost the VICI connection to charon at {self.socketPath}: {reason.getErrorMessage()}"
         log.warn("IPsec: {problem}; retrying every {interval:g} s", problem=self.problem,
                  interval=self.retryInterval)
+
+    def gone(self) -> None:
+        """The connection to charon is gone while stopping: nothing is left to unload."""
+        self.vici = None
+        self.loaded.clear()
 
     @staticmethod
     def close(vici: ViciProtocol) -> None:
@@ -250,7 +285,7 @@ class IpsecCore:
 
     def loadAll(self, inputs: IpsecInputs) -> None:
         """Load every entry into the charon just connected to; then C{loaded}."""
-        self._run(self._loadAll(), inputs.loaded)
+        self._run(self._loadAll, inputs.loaded)
 
     async def _loadAll(self) -> None:
         vici = self.vici
@@ -261,12 +296,17 @@ class IpsecCore:
             await self._load(vici, connection)
 
     async def _load(self, vici: ViciProtocol, connection: Connection) -> None:
+        """
+        Load and initiate one entry; charon's refusal is logged and kept.
+
+        @raise ViciError: one of L{_LOST}: the connection is gone.
+        """
         try:
             await vici.request("load-shared", loadSharedMessage(connection))
             self.loaded.add(connection.name)
             await vici.request("load-conn", loadConnMessage(connection))
             await self._initiate(vici, connection)
-        except ViciError as e:
+        except _REFUSED as e:
             self.errors[connection.name] = str(e)
             log.warn("IPsec: charon refused crypto map {map} {sequence}: {reason}",
                      map=connection.mapName, sequence=connection.sequence, reason=str(e))
@@ -283,7 +323,7 @@ class IpsecCore:
 
     def unloadAll(self, inputs: IpsecInputs) -> None:
         """Unload what srst loaded, and only that, then close; then C{unloaded}."""
-        self._run(self._unloadAll(), inputs.unloaded)
+        self._run(self._unloadAll, inputs.unloaded)
 
     async def _unloadAll(self) -> None:
         vici, self.vici = self.vici, None
@@ -306,7 +346,7 @@ class IpsecCore:
 
     def check(self, inputs: IpsecInputs) -> None:
         """Look for entries with no IKE SA and initiate them again; then C{checked}."""
-        self._run(self._check(), inputs.checked)
+        self._run(self._check, inputs.checked)
 
     async def _check(self) -> None:
         vici = self.vici
@@ -330,7 +370,7 @@ class IpsecCore:
             if name in self.loaded:
                 try:
                     await self._initiate(vici, connection)
-                except ViciError as e:
+                except _REFUSED as e:
                     self.errors[name] = str(e)
 
     # -- events and queries
@@ -386,16 +426,18 @@ class IpsecCore:
         events, _ = await vici.streamedRequest("list-sas", "list-sa")
         return [sa for sa in events if any(name in self.connections for name in sa)]
 
-    def clear(self) -> Deferred[None]:
-        """C{clear crypto sa} on the connected charon (see L{IpsecInputs.clear})."""
-        return Deferred.fromCoroutine(self._clear())
+    def clear(self, done: Deferred[None]) -> None:
+        """C{clear crypto sa} on the connected charon once the work in flight has ended; then C{done}."""
+        self._serially(self._clear).chainDeferred(done)
 
     async def _clear(self) -> None:
         vici = self.vici
         if vici is None:
             raise self.notConnected()
         for name in sorted(self.loaded):
-            connection = self.connections[name]
+            connection = self.connections.get(name)
+            if connection is None:
+                continue  # removed: unloaded by the reconfiguration queued behind
             for child, _, _ in connection.children:
                 try:
                     await vici.request("terminate", {"child": child})
@@ -419,20 +461,30 @@ class IpsecCore:
             self.tunnelsDown.discard(name)
         return old
 
-    def reconfigure(self, connections: Iterable[Connection]) -> Deferred[None]:
-        """Take the new configuration and load the difference into the connected charon."""
-        return Deferred.fromCoroutine(self._reconfigure(self.replace(connections)))
-
-    async def _reconfigure(self, old: dict[str, Connection]) -> None:
+    def reconfigure(self, connections: Iterable[Connection], done: Deferred[None]) -> None:
+        """
+        Take the new configuration now and load the difference into the
+        connected charon once the work in flight has ended; then C{done}.
+        """
+        old = self.replace(connections)
         new = self.connections
+        self._serially(lambda: self._reconfigure(old, new)).chainDeferred(done)
+
+    async def _reconfigure(self, old: dict[str, Connection], new: dict[str, Connection]) -> None:
         vici = self.vici
         if vici is None:
             return  # loaded as a whole on connecting
+        try:
+            await self._difference(vici, old, new)
+        except _LOST:
+            pass  # the lost input follows: loaded as a whole on connecting again
+
+    async def _difference(self, vici: ViciProtocol, old: dict[str, Connection], new: dict[str, Connection]) -> None:
         for name, connection in old.items():
             if new.get(name) != connection and name in self.loaded:
                 try:
                     await vici.request("terminate", {"ike": name, "timeout": "-1"})
-                except ViciError:
+                except _REFUSED:
                     pass  # no SA to terminate
                 await self._unload(vici, name)
         for name, connection in new.items():

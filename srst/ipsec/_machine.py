@@ -10,6 +10,7 @@ L{IpsecCore}::
     idle, retrying --stop--> stopped
     connecting --stop--> abandoning --connected (closed) / connectFailed--> stopped
     loading, checking --stop--> draining --loaded / checked--> unloading
+    draining --lost--> stopped
     up --stop--> unloading --unloaded--> stopped
 
 The timers are the data of the states they belong to: C{up} arms the
@@ -21,7 +22,16 @@ checking), then unloads what srst loaded, and only that.  The unloading is
 bounded by the VICI request timeout (L{srst.ipsec.vici.REQUEST_TIMEOUT}).
 
 An input raised from inside a transition (a connection that fails at
-once) is queued by Automat and runs when the transition ends.
+once, a stop or a reload from a L{IpsecCore.whenFirstAttempted} waiter) is
+queued by Automat and runs when the transition ends: every input but
+C{status} returns L{None}, and the callers wait on L{Deferred}s the core
+keeps (L{IpsecCore.whenStopped}) or that they pass in.
+
+Work with charon runs one piece at a time (L{IpsecCore} queues it): a
+reconfiguration or C{clear} while loading or checking runs once that work
+has ended, and a stop unloads only after the work in flight has ended, so
+it unloads what that work loaded too.  Work cut short by a lost connection
+feeds no input of its own: the C{lost} input that follows moves on.
 
 L{srst.ipsec.service} re-exports every public name here; import them from
 there.
@@ -33,7 +43,7 @@ import enum
 from typing import Iterable, Protocol
 
 from automat import TypeMachineBuilder
-from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IDelayedCall
 from twisted.python.failure import Failure
 
@@ -82,14 +92,14 @@ class IpsecInputs(Protocol):
     def tick(self) -> None:
         "The state's timer fired: time to check the tunnels, or to try charon again."
 
-    def stop(self) -> Deferred[None]:
-        "Stop: the result fires once nothing is loaded, connected or timed any more."
+    def stop(self) -> None:
+        "Stop: L{IpsecCore.whenStopped} fires once nothing is loaded, connected or timed any more."
 
-    def reconfigure(self, connections: Iterable[Connection]) -> Deferred[None]:
-        "A new configuration: load the difference into charon when connected."
+    def reconfigure(self, connections: Iterable[Connection], done: Deferred[None]) -> None:
+        "A new configuration: load the difference into charon when connected; then C{done} fires."
 
-    def clear(self) -> Deferred[None]:
-        "C{clear crypto sa}: fails with L{srst.ipsec.vici.ViciError} when charon is not connected."
+    def clear(self, done: Deferred[None]) -> None:
+        "C{clear crypto sa}: C{done} fails with L{srst.ipsec.vici.ViciError} when charon is not connected."
 
     def status(self) -> IpsecStatus:
         "The current state."
@@ -137,20 +147,24 @@ def _makeIpsecMachine():  # type: ignore[no-untyped-def]
     # Work that ended with the connection it used: the lost input moved on.
     retrying.upon(I.loaded, nodata=True).loop()(lambda inputs, core: None)
     retrying.upon(I.checked, nodata=True).loop()(lambda inputs, core: None)
+    for done in (I.loaded, I.checked):
+        stopped.upon(done).loop()(lambda inputs, core: None)
 
     # Configuration and clear: with charon connected, on it; otherwise kept for the next connection.
     for state in (loading, checking):
-        state.upon(I.reconfigure).loop()(lambda inputs, core, connections: core.reconfigure(connections))
-        state.upon(I.clear).loop()(lambda inputs, core: core.clear())
-    up.upon(I.reconfigure, nodata=True).loop()(lambda inputs, core, connections: core.reconfigure(connections))
-    up.upon(I.clear, nodata=True).loop()(lambda inputs, core: core.clear())
+        state.upon(I.reconfigure).loop()(
+            lambda inputs, core, connections, done: core.reconfigure(connections, done))
+        state.upon(I.clear).loop()(lambda inputs, core, done: core.clear(done))
+    up.upon(I.reconfigure, nodata=True).loop()(
+        lambda inputs, core, connections, done: core.reconfigure(connections, done))
+    up.upon(I.clear, nodata=True).loop()(lambda inputs, core, done: core.clear(done))
 
-    def keep(inputs: IpsecInputs, core: IpsecCore, connections: Iterable[Connection]) -> Deferred[None]:
+    def keep(inputs: IpsecInputs, core: IpsecCore, connections: Iterable[Connection], done: Deferred[None]) -> None:
         core.replace(connections)
-        return succeed(None)
+        done.callback(None)
 
-    def refuse(inputs: IpsecInputs, core: IpsecCore) -> Deferred[None]:
-        return fail(core.notConnected())
+    def refuse(inputs: IpsecInputs, core: IpsecCore, done: Deferred[None]) -> None:
+        done.errback(core.notConnected())
 
     for state in (idle, connecting, abandoning, draining, unloading, stopped):
         state.upon(I.reconfigure).loop()(keep)
@@ -165,9 +179,8 @@ def _makeIpsecMachine():  # type: ignore[no-untyped-def]
         core.connect(inputs)
 
     @idle.upon(I.stop).to(stopped)
-    def _stopIdle(inputs: IpsecInputs, core: IpsecCore) -> Deferred[None]:
+    def _stopIdle(inputs: IpsecInputs, core: IpsecCore) -> None:
         core.stopped()
-        return core.whenStopped()
 
     # connecting
 
@@ -182,8 +195,8 @@ def _makeIpsecMachine():  # type: ignore[no-untyped-def]
         core.attemptFinished()
 
     @connecting.upon(I.stop).to(abandoning)
-    def _stopConnecting(inputs: IpsecInputs, core: IpsecCore) -> Deferred[None]:
-        return core.whenStopped()
+    def _stopConnecting(inputs: IpsecInputs, core: IpsecCore) -> None:
+        "The connection being made is closed when it is (or fails)."
 
     # loading
 
@@ -197,8 +210,8 @@ def _makeIpsecMachine():  # type: ignore[no-untyped-def]
         core.attemptFinished()
 
     @loading.upon(I.stop).to(draining)
-    def _stopLoading(inputs: IpsecInputs, core: IpsecCore) -> Deferred[None]:
-        return core.whenStopped()
+    def _stopLoading(inputs: IpsecInputs, core: IpsecCore) -> None:
+        "What is loaded is unloaded once the loading has ended."
 
     # up
 
@@ -212,10 +225,9 @@ def _makeIpsecMachine():  # type: ignore[no-untyped-def]
         core.lost(reason)
 
     @up.upon(I.stop).to(unloading)
-    def _stopUp(inputs: IpsecInputs, core: IpsecCore, timer: IDelayedCall) -> Deferred[None]:
+    def _stopUp(inputs: IpsecInputs, core: IpsecCore, timer: IDelayedCall) -> None:
         _cancel(timer)
         core.unloadAll(inputs)
-        return core.whenStopped()
 
     # checking
 
@@ -228,8 +240,8 @@ def _makeIpsecMachine():  # type: ignore[no-untyped-def]
         core.lost(reason)
 
     @checking.upon(I.stop).to(draining)
-    def _stopChecking(inputs: IpsecInputs, core: IpsecCore) -> Deferred[None]:
-        return core.whenStopped()
+    def _stopChecking(inputs: IpsecInputs, core: IpsecCore) -> None:
+        "What is loaded is unloaded once the check has ended."
 
     # retrying
 
@@ -238,10 +250,9 @@ def _makeIpsecMachine():  # type: ignore[no-untyped-def]
         core.connect(inputs)
 
     @retrying.upon(I.stop).to(stopped)
-    def _stopRetrying(inputs: IpsecInputs, core: IpsecCore, timer: IDelayedCall) -> Deferred[None]:
+    def _stopRetrying(inputs: IpsecInputs, core: IpsecCore, timer: IDelayedCall) -> None:
         _cancel(timer)
         core.stopped()
-        return core.whenStopped()
 
     # abandoning: stopped while connecting
 
@@ -261,9 +272,10 @@ def _makeIpsecMachine():  # type: ignore[no-untyped-def]
         def _drained(inputs: IpsecInputs, core: IpsecCore) -> None:
             core.unloadAll(inputs)
 
-    @draining.upon(I.lost).loop()
+    @draining.upon(I.lost).to(stopped)
     def _lostDraining(inputs: IpsecInputs, core: IpsecCore, reason: Failure) -> None:
-        core.lost(reason)
+        core.gone()
+        core.stopped()
 
     # unloading
 
@@ -272,7 +284,7 @@ def _makeIpsecMachine():  # type: ignore[no-untyped-def]
         core.stopped()
 
     for state in (abandoning, draining, unloading, stopped):
-        state.upon(I.stop).loop()(lambda inputs, core: core.whenStopped())
+        state.upon(I.stop).loop()(lambda inputs, core: None)
 
     return builder.build()
 

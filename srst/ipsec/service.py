@@ -125,7 +125,9 @@ class IpsecService(Service):
 
     def stopService(self) -> Deferred[None]:
         Service.stopService(self)
-        return self._machine.stop()
+        stopped = self._core.whenStopped()
+        self._machine.stop()
+        return stopped
 
     def firstAttempt(self) -> Deferred[None]:
         """
@@ -156,7 +158,9 @@ class IpsecService(Service):
         the same IKE_SA when it is up).  Fails with L{ViciError} when
         charon is not connected.
         """
-        return self._machine.clear()
+        done: Deferred[None] = Deferred()
+        self._machine.clear(done)
+        return done
 
     def reconfigure(self, connections: Iterable[Connection]) -> Deferred[None]:
         """
@@ -167,7 +171,9 @@ class IpsecService(Service):
         initiated; the rest is left alone (its SAs stay up).  With charon
         not connected the new entries are loaded as a whole on connecting.
         """
-        return self._machine.reconfigure(connections)
+        done: Deferred[None] = Deferred()
+        self._machine.reconfigure(connections, done)
+        return done
 
 
 __all__ = ["CHARON_HINT", "DEBUG_NAMESPACE", "RETRY_INTERVAL", "IpsecService", "IpsecStatus", "connectReason",
