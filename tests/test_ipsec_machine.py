@@ -369,3 +369,49 @@ class IpsecMachineTests(SynchronousTestCase):
             "terminate rtp-1", "unload-conn rtp-1", "unload-shared srst-rtp-1", "load-shared srst-rtp-2",
             "load-conn rtp-2", "initiate rtp-2"])
         self.assertIs(self.service.status(), IpsecStatus.UP)
+
+    def test_lostWhileLoadingIsNoRefusal(self) -> None:
+        """
+        Charon gone in the middle of loading an entry: the entry is not
+        said to be refused (no line, no error for C{show}); the log says
+        the connection was lost and the machine retries.
+        """
+        charon = self.connect()
+        charon.answer(4)
+        charon.transport.loseConnection()
+        self.assertIs(self.service.status(), IpsecStatus.RETRYING)
+        self.assertEqual(self.service.errors, {})
+        self.assertEqual(self.lines(), [
+            f"IPsec: lost the VICI connection to charon at {SOCKET}: Connection was closed cleanly: Bye..; "
+            "retrying every 10 s"])
+
+    def test_timeoutWhileLoadingIsNoRefusal(self) -> None:
+        """
+        A request unanswered while loading drops the connection: not a
+        refusal either, the machine retries.
+        """
+        charon = self.connect()
+        charon.answer(4)
+        self.clock.advance(10)
+        self.assertIs(self.service.status(), IpsecStatus.RETRYING)
+        self.assertEqual(self.service.errors, {})
+        self.assertEqual(self.lines(), [
+            f"IPsec: lost the VICI connection to charon at {SOCKET}: charon did not answer load-conn within "
+            "10 s; retrying every 10 s"])
+        self.assertEqual(self.timers(), [20.0])
+
+    def test_lostWhileDraining(self) -> None:
+        """
+        Charon gone while a stop waits for the loading to end: nothing is
+        left to unload, the service is stopped with no timer left.
+        """
+        charon = self.connect()
+        charon.answer(4)
+        stopped = self.service.stopService()
+        self.assertNoResult(stopped)
+        charon.transport.loseConnection()
+        self.successResultOf(stopped)
+        self.assertIs(self.service.status(), IpsecStatus.STOPPED)
+        self.assertEqual(self.timers(), [])
+        self.assertEqual(self.service.errors, {})
+        self.assertEqual(charon.commands, LOAD_SEED[:4])
