@@ -415,3 +415,41 @@ class IpsecMachineTests(SynchronousTestCase):
         self.assertEqual(self.timers(), [])
         self.assertEqual(self.service.errors, {})
         self.assertEqual(charon.commands, LOAD_SEED[:4])
+
+    def test_reconfigureWhileLoading(self) -> None:
+        """
+        A reconfiguration (and a C{clear} before it) while loading waits
+        for the loading to end: the removed entry is unloaded after it was
+        loaded, not loaded again after the reload reported it removed, and
+        C{clear} skips it.
+        """
+        charon = self.connect()
+        charon.answer(4)
+        cleared = self.service.clear()
+        done = self.service.reconfigure([SECOND])
+        charon.answer()
+        self.successResultOf(cleared)
+        self.successResultOf(done)
+        self.assertEqual(charon.commands[len(LOAD_SEED):], [
+            "terminate rtp-1", "unload-conn rtp-1", "unload-shared srst-rtp-1", "load-shared srst-rtp-2",
+            "load-conn rtp-2", "initiate rtp-2"])
+        self.assertIs(self.service.status(), IpsecStatus.UP)
+        self.assertEqual(self.timers(), [10.0])
+
+    def test_stopWhileReconfiguring(self) -> None:
+        """
+        A stop while a reconfiguration is loading an entry unloads once it
+        has ended, that entry too.
+        """
+        charon = self.up()
+        done = self.service.reconfigure([SEED, SECOND])
+        charon.answer(1)
+        stopped = self.service.stopService()
+        charon.answer()
+        self.successResultOf(done)
+        self.successResultOf(stopped)
+        self.assertEqual(charon.commands[len(LOAD_SEED):], [
+            "load-shared srst-rtp-2", "load-conn rtp-2", "initiate rtp-2", "unload-conn rtp-1",
+            "unload-shared srst-rtp-1", "unload-conn rtp-2", "unload-shared srst-rtp-2"])
+        self.assertIs(self.service.status(), IpsecStatus.STOPPED)
+        self.assertEqual(self.timers(), [])
