@@ -376,10 +376,16 @@ class StartupError(RuntimeError):
 DOWNLOAD_COMMANDS = ("show mgcp", "show ccm-manager")
 """What answers, while the C{ccm-manager config} download is under way, that it is."""
 
-IPSEC_HOLD = 10.0
-"""Seconds the MGCP gateway waits at most, with a C{crypto:} section, for
-IPsec's first load into charon (as long as charon has to answer one VICI
-request)."""
+def ipsecHold(ipsec: IpsecService) -> float:
+    """
+    @return: seconds the MGCP gateway waits at most, with a C{crypto:}
+        section, for IPsec's first load into charon: as long as a charon
+        slow to answer (each VICI request within its timeout) can take to
+        answer every request of that load (L{IpsecService.firstAttemptBound});
+        a silent charon ends the attempt sooner, when its first request
+        times out.
+    """
+    return ipsec.firstAttemptBound()
 
 _STARTUP_ERRORS = (ListenerError, AdminSocketError, CertificateServerError, TrustpointError, OSError)
 """What stops start-up for a reason outside srst (a port or file in the way,
@@ -997,7 +1003,7 @@ class RouterService(MultiService):
         """
         With a C{crypto:} section, wait for the IPsec service's first attempt
         to load the crypto maps into charon (loaded, refused or charon
-        unreachable), for at most L{IPSEC_HOLD} seconds: MGCP (and the
+        unreachable), for at most L{ipsecHold} seconds: MGCP (and the
         gateway configuration download) to the call agent must meet the
         crypto map's trap policy, not leave in clear before it is loaded.
         Without charon the attempt fails at once and MGCP starts.
@@ -1005,11 +1011,12 @@ class RouterService(MultiService):
         ipsec = self.ipsec
         if ipsec is None:
             return
+        hold = ipsecHold(ipsec)
         try:
-            await ipsec.firstAttempt().addTimeout(IPSEC_HOLD, self.reactor)
+            await ipsec.firstAttempt().addTimeout(hold, self.reactor)
         except TimeoutError:
             self.log.warn("MGCP: starting without IPsec: charon at {socket} did not finish loading the crypto "
-                          "maps within {hold:g} s", socket=ipsec.socketPath, hold=IPSEC_HOLD)
+                          "maps within {hold:g} s", socket=ipsec.socketPath, hold=hold)
 
     # -- listeners
 

@@ -35,7 +35,8 @@ from srst.pki.errors import TrustpointError
 from srst.listening import ListenerError
 from srst.policing.meter import CONNECTION_ATTEMPT_BYTES
 from srst.ports.wav import writeWav
-from srst.service import IPSEC_HOLD, ExitOnStartupError, RouterService, StartupError, makeService, preflight, utcNow
+from srst.ipsec.vici import REQUEST_TIMEOUT
+from srst.service import ExitOnStartupError, RouterService, StartupError, ipsecHold, makeService, preflight, utcNow
 from srst.tools.ccm import fetchCredentials
 from tests.pkihelpers import makeCA, seedChainText, sharedKey, writeKey, writePem
 from tests.policinghelpers import requireLoopbackAliases
@@ -1371,41 +1372,76 @@ class IpsecWiringTests(TestCase):
                          f"charon not reachable at {socketPath}: No such file or directory (is charon running? "
                          "see etc/supervisord.conf [program:charon])")
 
+    def silentCharon(self, socketPath: str) -> Deferred[None]:
+        """
+        Listen on C{socketPath} as a charon that accepts the VICI connection
+        and never answers.
+
+        @return: a L{Deferred} firing once it accepted.
+        """
+        accepted: Deferred[None] = Deferred()
+
+        class Silent(Protocol):
+            def connectionMade(self) -> None:
+                accepted.callback(None)
+
+        charon = reactor.listenUNIX(socketPath, Factory.forProtocol(Silent))
+        self.addCleanup(charon.stopListening)
+        return accepted
+
     @bounded(timeout=5)
     async def test_mgcpHoldBounded(self) -> None:
         """
-        A charon that accepts the VICI connection and never answers holds
-        the MGCP gateway for L{IPSEC_HOLD} seconds at most: then it starts,
-        saying why, and its RSIP leaves.
+        The MGCP hold lasts as long as charon can take to answer every
+        request of the first load (the VICI request timeout per request and
+        for the connection: 70 s for one entry); a charon that never answers
+        ends the attempt sooner, when its first request times out: the
+        gateway then starts and its RSIP leaves.
         """
         rsip: Deferred[bytes] = Deferred()
-        accepted: Deferred[None] = Deferred()
 
         class CallAgent(DatagramProtocol):
             def datagramReceived(self, data: bytes, address: object) -> None:
                 if not rsip.called:
                     rsip.callback(data)
 
-        class Silent(Protocol):
-            def connectionMade(self) -> None:
-                accepted.callback(None)
-
         agent = reactor.listenUDP(0, CallAgent(), interface="127.0.0.1")
         self.addCleanup(agent.stopListening)
         clock = Clock()
         service, socketPath = self.mgcpRouter(agent.getHost().port, clock)
-        charon = reactor.listenUNIX(socketPath, Factory.forProtocol(Silent))
-        self.addCleanup(charon.stopListening)
+        accepted = self.silentCharon(socketPath)
+        self.assertEqual(ipsecHold(service.ipsec), (3 + 3 + 1) * REQUEST_TIMEOUT)
         with capturedLogs() as events:
             service.startService()
             self.addCleanup(service.stopService)
             await accepted
             self.assertFalse(service.mgcpService.running)
-            clock.advance(IPSEC_HOLD)
+            clock.advance(REQUEST_TIMEOUT)
             await service.whenReady()
         self.assertTrue((await rsip).startswith(b"RSIP "))
-        self.assertIn(f"MGCP: starting without IPsec: charon at {socketPath} did not finish loading the crypto "
-                      "maps within 10 s", [formatEvent(event) for event in events])
+        lines = [formatEvent(event) for event in events]
+        self.assertIn(f"IPsec: lost the VICI connection to charon at {socketPath}: charon did not answer register "
+                      "log within 10 s; retrying every 10 s", lines)
+        self.assertEqual([line for line in lines if line.startswith("MGCP: starting without IPsec")], [])
+
+    @bounded(timeout=5)
+    async def test_stopDuringMgcpHold(self) -> None:
+        """
+        A stop while a silent charon holds the MGCP gateway: the gateway
+        never starts, and once the unanswered request timed out the router
+        has stopped with no timer left.
+        """
+        clock = Clock()
+        service, socketPath = self.mgcpRouter(1, clock)
+        accepted = self.silentCharon(socketPath)
+        service.startService()
+        await accepted
+        stopped = service.stopService()
+        clock.advance(REQUEST_TIMEOUT)
+        await stopped
+        self.assertFalse(service.mgcpService.running)
+        self.assertIsNone(service.mgcpService.parent)
+        self.assertEqual(clock.getDelayedCalls(), [])
 
     async def test_debugCryptoIsakmp(self) -> None:
         """

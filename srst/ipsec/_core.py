@@ -68,6 +68,9 @@ _LOST = (ViciConnectionLost, ViciTimeout, ViciDecodeError)
 """The connection to charon is gone (or being dropped): the machine's
 C{lost} input follows, work cut short by it is not a refusal."""
 
+EVENTS = ("log", "ike-updown", "child-updown")
+"""The charon events srst registers for on connecting."""
+
 _DOWN = 1
 """How specific an C{ike-updown}/C{child-updown} without C{up} is."""
 
@@ -260,6 +263,16 @@ class IpsecCore:
         self._firstAttempt.append(waiter)
         return waiter
 
+    def attemptRequests(self) -> int:
+        """
+        @return: how many VICI requests an attempt to load makes (the
+            event registrations, then per entry C{load-shared}, C{load-conn}
+            and an C{initiate} per CHILD_SA); each ends within the request
+            timeout, and one that does not drops the connection, ending the
+            attempt.
+        """
+        return len(EVENTS) + sum(2 + len(c.children) for c in self.connections.values())
+
     def attemptFinished(self) -> None:
         """An attempt to load finished (loaded, refused, charon unreachable or gone, or stopped)."""
         waiters, self._firstAttempt = self._firstAttempt, None
@@ -290,7 +303,7 @@ class IpsecCore:
     async def _loadAll(self) -> None:
         vici = self.vici
         assert vici is not None
-        for event in ("log", "ike-updown", "child-updown"):
+        for event in EVENTS:
             await vici.register(event)
         for connection in self.connections.values():
             await self._load(vici, connection)

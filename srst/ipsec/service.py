@@ -54,6 +54,7 @@ from srst.ipsec._core import (
 )
 from srst.ipsec._machine import IpsecInputs, IpsecMachine, IpsecStatus
 from srst.ipsec.connections import Connection
+from srst.ipsec.vici import REQUEST_TIMEOUT
 
 
 class IpsecService(Service):
@@ -128,6 +129,15 @@ class IpsecService(Service):
         stopped = self._core.whenStopped()
         self._machine.stop()
         return stopped
+
+    def firstAttemptBound(self) -> float:
+        """
+        @return: seconds within which the first attempt ends even with a
+            charon slow to answer: the VICI request timeout for the
+            connection and for each request the attempt makes (a request
+            unanswered within it drops the connection, ending the attempt).
+        """
+        return REQUEST_TIMEOUT * (1 + self._core.attemptRequests())
 
     def firstAttempt(self) -> Deferred[None]:
         """
