@@ -23,7 +23,8 @@ suffix).
     C{srst_calls_set_up_total}, C{srst_call_attempts_failed_total{reason}}
     (busy, unknown number, congestion, ...).
   - C{srst_media_streams{protocol}}: router-terminated media streams open
-    now (voice-port calls, local or MGCP: C{show voice port}), C{srtp} or
+    now (voice-port calls, local or MGCP: C{show voice port}; music on
+    hold and conference bridge ports: C{show voice dsp}), C{srtp} or
     C{rtp}; C{srst_media_stream_packets{direction}} and
     C{srst_media_stream_packets_lost}: the packet counts of those open
     streams (gauges: a stream's counts leave with it).  Phone-to-phone
@@ -89,6 +90,8 @@ class RouterCollector:
         built).
     @ivar credentials: the credentials listener's factory, or L{None}.
     @ivar certificateServer: the certificate server, or L{None}.
+    @ivar farmStreams: the media farm's open streams (music on hold,
+        conference bridge ports), as C{show voice dsp} lists them.
     """
 
     registry: EphoneRegistry | None
@@ -100,6 +103,7 @@ class RouterCollector:
     mgcp: Callable[[], MgcpService | None]
     credentials: Callable[[], CredentialsFactory | None]
     certificateServer: CertificateServer | None
+    farmStreams: Callable[[], Sequence[StreamSnapshot]] = lambda: ()
 
     def collect(self) -> Iterator[Metric]:
         """
@@ -172,8 +176,8 @@ class RouterCollector:
     def _media(self) -> Iterator[Metric]:
         streams = {"srtp": 0, "rtp": 0}
         received = sent = lost = 0
-        for name in self.portNames:
-            snapshot = self.mediaOf(name)
+        snapshots = [self.mediaOf(name) for name in self.portNames] + list(self.farmStreams())
+        for snapshot in snapshots:
             if snapshot is None or snapshot.closed:
                 continue
             streams["srtp" if snapshot.secure else "rtp"] += 1

@@ -100,7 +100,7 @@ from srst.pki.trust import (
 )
 from srst.ports.bridge import BridgePool
 from srst.ports.commands import registerVoicePortCommands
-from srst.ports.farmcommands import registerMediaFarmCommands
+from srst.ports.farmcommands import dspChannels, registerMediaFarmCommands
 from srst.ports.moh import MohSource
 from srst.ports.wav import WavError, readWav
 from srst.policing.commands import registerPolicingCommands
@@ -718,8 +718,18 @@ class RouterService(MultiService):
             registry=self.registry, skinnyFactories=lambda: self.skinnyFactories, callEngine=self.callEngine,
             controlPlane=self.controlPlane, portNames=[port.name for port in self.voicePorts],
             mediaOf=self._portMediaOf, mgcp=lambda: self.mgcpService, credentials=lambda: self.credentialsFactory,
-            certificateServer=self.certificateServer))
+            certificateServer=self.certificateServer, farmStreams=self._farmStreams))
         return registry
+
+    def _farmStreams(self) -> list[StreamSnapshot]:
+        """
+        @return: the media farm's open streams (music on hold, conference
+            bridge ports), for C{/metrics}.
+        """
+        farm = self.mediaFarm
+        if farm is None:
+            return []
+        return [snapshot for _, _, snapshot in dspChannels(farm.holdMusic, farm.bridges)]
 
     def _ipsecService(self, config: RouterConfig, reactor: RouterReactor) -> IpsecService:
         """

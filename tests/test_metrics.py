@@ -28,7 +28,7 @@ from srst.service import RouterService, utcNow
 from srst.tools._phoneclient import SimulatedPhone
 from srst.tools._phonetypes import PhoneConfig
 from srst.tools._phonewire import clientTLSOptions, connectPhone
-from tests.callhelpers import autoAck, isCallState, rings, waitFor, waitUntil
+from tests.callhelpers import answeredCall, autoAck, isCallState, rings, waitFor, waitUntil
 from tests.phonehelpers import registeredPhone, routerYamlWithCapf, synchronously
 from tests.routerhelpers import (
     SEED_POLICY,
@@ -40,6 +40,7 @@ from tests.routerhelpers import (
     stateDirectory,
     within,
 )
+from tests.test_moh_integration import hold, musicFile, recordMusic
 from tests.test_sccp_integration import CMF
 
 MGCP = """
@@ -102,9 +103,10 @@ class MetricsTests(TestCase):
     timeout = 60
 
     @bounded
-    def startRouter(self, metrics: str = "", extra: str = "") -> Any:
+    def startRouter(self, metrics: str = "", extra: str = "", fallback: str = "") -> Any:
         self.policedPort = freePort()
-        extra = (CMF.format(maxEphones=10) + "\nhttp-server: {address: 127.0.0.1, port: 0" + metrics + "}\n"
+        extra = (CMF.format(maxEphones=10).replace("  max-ephones:", fallback + "  max-ephones:", 1)
+                 + "\nhttp-server: {address: 127.0.0.1, port: 0" + metrics + "}\n"
                  + SEED_POLICY.format(port=self.policedPort) + extra)
         self.service = yield startRouter(self, routerYamlWithCapf(stateDirectory(self), extra),
                                          credentialsPort=self.policedPort)
@@ -224,6 +226,35 @@ class MetricsTests(TestCase):
         holding = yield self.scrape()
         self.assertEqual(value(holding, "srst_calls_up", security="secure"), 1)
         self.assertEqual(value(holding, "srst_calls_set_up_total"), 1)
+
+    @bounded
+    def test_musicOnHoldStream(self) -> None:
+        """
+        With C{moh}, a held secure phone hears the router's music over SRTP:
+        that stream (C{show voice dsp}'s channel) counts in
+        C{srst_media_streams{protocol="srtp"}} with packets sent, and
+        leaves the count once the call is resumed.
+        """
+        _, path = musicFile(stateDirectory(self))
+        yield self.startRouter(fallback=f"  moh: {path}\n")
+        a, dnA = yield registeredPhone(self, self.service, "0000000000E4", tls=True)
+        b, dnB = yield registeredPhone(self, self.service, "0000000000E5", tls=True)
+        connected = yield answeredCall(a, b, dnB)
+        ref = connected.callReference
+        talking = yield self.scrape()
+        self.assertEqual(value(talking, "srst_media_streams", protocol="srtp"), 0)
+        mark = yield hold(a, b, ref)
+        yield recordMusic(b, mark[1])
+        holding = yield self.scrape()
+        self.assertEqual(value(holding, "srst_media_streams", protocol="srtp"), 1)
+        self.assertEqual(value(holding, "srst_media_streams", protocol="rtp"), 0)
+        self.assertGreater(value(holding, "srst_media_stream_packets", direction="sent"), 5)
+        resumed = waitFor(a, isCallState(CallState.CONNECTED, ref), since=len(a.received))
+        a.softKey(SoftKeyEvent.RESUME, 1, ref)
+        yield resumed
+        yield waitUntil(lambda: not self.service.mediaFarm.holdMusic.rows(), "the music stream closed", a)
+        after = yield self.scrape()
+        self.assertEqual(value(after, "srst_media_streams", protocol="srtp"), 0)
 
     @bounded
     def test_voicePortMedia(self) -> None:

@@ -82,9 +82,13 @@ def _participants(bridge: ConferenceBridge, legs: Legs) -> list[tuple[str, Bridg
     return [(dns.get(index, ""), bridge.ports[index]) for index in sorted(bridge.ports)]
 
 
-def renderDsp(moh: MohSource | None, pool: BridgePool) -> CommandResult:
+def dspChannels(moh: MohSource | None, pool: BridgePool) -> list[tuple[str, str, StreamSnapshot]]:
     """
-    C{show voice dsp}: the music-on-hold channels, then every bridge port.
+    The router-terminated media channels of the media farm, as C{show voice
+    dsp} lists them (and C{/metrics} counts them): each music-on-hold
+    listener, then every conference bridge port.
+
+    @return: C{(codec, voice-port name, stream snapshot)} per channel.
     """
     rows: list[tuple[str, str, StreamSnapshot]] = []
     if moh is not None:
@@ -95,6 +99,14 @@ def renderDsp(moh: MohSource | None, pool: BridgePool) -> CommandResult:
         for index in sorted(bridge.ports):
             port = bridge.ports[index]
             rows.append((_LAW_CODECS[port.law], "conf/%d.%d" % (bridge.number, index), port.snapshot()))
+    return rows
+
+
+def renderDsp(moh: MohSource | None, pool: BridgePool) -> CommandResult:
+    """
+    C{show voice dsp}: the music-on-hold channels, then every bridge port.
+    """
+    rows = dspChannels(moh, pool)
     lines = list(DSP_HEADER)
     data = []
     for number, (codec, voicePort, snapshot) in enumerate(rows, 1):
@@ -169,5 +181,6 @@ def registerMediaFarmCommands(table: CommandTable, moh: MohSource | None, pool: 
               help="conference bridges, their participants, packets and loss")
 
 
-__all__: Sequence[str] = ["CONFERENCE_COLUMNS", "DSP_HEADER", "registerMediaFarmCommands", "renderConferences",
+__all__: Sequence[str] = ["CONFERENCE_COLUMNS", "DSP_HEADER", "dspChannels", "registerMediaFarmCommands",
+                          "renderConferences",
                           "renderDsp"]
