@@ -296,6 +296,23 @@ class IpsecMachineTests(SynchronousTestCase):
         self.assertEqual(self.timers(), [])
         self.assertFalse(charon.transport.connected)
 
+    def test_lostWhileUnloading(self) -> None:
+        """
+        Charon gone while a stop unloads srst's entries: one warning names
+        what was not unloaded (not a line per command), and the service is
+        stopped with no timer left.
+        """
+        charon = self.up()
+        before = len(self.lines())
+        stopped = self.service.stopService()
+        charon.transport.loseConnection()
+        self.successResultOf(stopped)
+        self.assertIs(self.service.status(), IpsecStatus.STOPPED)
+        self.assertEqual(self.timers(), [])
+        self.assertEqual(self.lines()[before:], [
+            "IPsec: lost charon while unloading srst's crypto maps (Connection was closed cleanly: Bye..); not"
+            " unloaded: rtp-1"])
+
     def test_stopWhileChecking(self) -> None:
         """Stopped during the check: the check finishes, then srst's entries are unloaded."""
         charon = self.up()

@@ -342,18 +342,28 @@ class IpsecCore:
         vici, self.vici = self.vici, None
         if vici is None:
             return
-        for name in sorted(self.loaded):
-            await self._unload(vici, name)
+        try:
+            for name in sorted(self.loaded):
+                await self._unload(vici, name)
+        except _LOST as e:
+            left = sorted(self.loaded)
+            self.loaded.clear()
+            log.warn("IPsec: lost charon while unloading srst's crypto maps ({reason}); not unloaded: {names}",
+                     reason=str(e), names=", ".join(left) or "none")
         vici.transport.loseConnection()
 
     async def _unload(self, vici: ViciProtocol, name: str) -> None:
-        self.loaded.discard(name)
+        """
+        Unload one entry's connection and secret; charon refusing is logged
+        per command, a lost connection is raised (the caller's to report once).
+        """
         for command, message in (("unload-conn", {"name": name}), ("unload-shared", {"id": f"srst-{name}"})):
             try:
                 await vici.request(command, message)
-            except ViciError as e:
+            except _REFUSED as e:
                 log.warn("IPsec: charon did not {command} {name}: {reason}", command=command, name=name,
                          reason=str(e))
+        self.loaded.discard(name)
 
     # -- the tunnel check
 
