@@ -464,25 +464,44 @@ def initiate(charon: Charon, name: str = "cm") -> Deferred[tuple[bool, list[str]
     return charon.call(go)
 
 
+GATEWAY = f"""
+voice-ports:
+  1/0/0: {{signal: fxs-loop-start}}
+dial-peers:
+  - {{tag: 81234, type: pots, destination-pattern: "81234", port: 1/0/0, application: mgcpapp}}
+mgcp:
+  bind: {{host: {ROUTER_ADDRESS}, port: 2427}}
+  call-agent: {{host: {CALLMANAGER_ADDRESS}, port: 2727}}
+"""
+"""srst's MGCP gateway on the router's veth address with one FXS port bound by an mgcpapp
+dial-peer, its call agent srst-ccm on CallManager's (port 2727): the router.yaml lines
+the tunnel tests add."""
+
+
+def decoded(value: Any) -> Any:
+    """
+    @return: an answer of the vici package with its bytes values decoded to
+        text, through dicts and lists.
+    """
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, dict):
+        return {k: decoded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decoded(v) for v in value]
+    return value
+
+
 def listSas(charon: Charon) -> Deferred[dict[str, Any]]:
     """
     @return: a L{Deferred} firing with C{list-sas}: IKE SA name to its
         attributes, values decoded to text.
     """
 
-    def decode(value: Any) -> Any:
-        if isinstance(value, bytes):
-            return value.decode()
-        if isinstance(value, dict):
-            return {k: decode(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [decode(v) for v in value]
-        return value
-
     def go(session: Any) -> dict[str, Any]:
         sas: dict[str, Any] = {}
         for sa in session.list_sas():
-            sas.update(decode(sa))
+            sas.update(decoded(sa))
         return sas
 
     return charon.call(go)

@@ -36,6 +36,7 @@ from twisted.trial.unittest import TestCase
 from tests.ipsechelpers import (
     CALLMANAGER_ADDRESS,
     CALLMANAGER_INTERFACE,
+    GATEWAY,
     ROUTER_ADDRESS,
     Capture,
     Charon,
@@ -52,15 +53,7 @@ from tests.routerhelpers import ROOT, bounded, routerYaml, stateDirectory
 
 PYTHON = [sys.executable, "-c"]
 
-CRYPTO = f"""
-voice-ports:
-  1/0/0: {{signal: fxs-loop-start}}
-dial-peers:
-  - {{tag: 81234, type: pots, destination-pattern: "81234", port: 1/0/0, application: mgcpapp}}
-mgcp:
-  bind: {{host: {ROUTER_ADDRESS}, port: 2427}}
-  call-agent: {{host: {CALLMANAGER_ADDRESS}, port: 2727}}
-access-lists:
+CRYPTO = GATEWAY + f"""access-lists:
   116: [{{action: permit, protocol: ip, source: {ROUTER_ADDRESS}, destination: {CALLMANAGER_ADDRESS}}}]
 crypto:
   vici-socket: {{socket}}

@@ -18,7 +18,7 @@ from typing import Any
 from twisted.trial.unittest import TestCase
 
 from tests.ipsechelpers import CALLMANAGER_ADDRESS, ROUTER_ADDRESS, Charon, childEstablished, listSas, loadTunnel
-from tests.ipsechelpers import makeNamespaces
+from tests.ipsechelpers import decoded, makeNamespaces
 from tests.ipsechelpers import requireIpsec, startCharon
 from tests.routerhelpers import bounded
 from tests.test_ipsec_acceptance import startRouter
@@ -31,16 +31,6 @@ SECOND_HOST = "10.213.0.9"
 CHILD_SA (C{rtp-1-2}), which CallManager's charon has no selector for."""
 
 
-def decode(value: Any) -> Any:
-    if isinstance(value, bytes):
-        return value.decode()
-    if isinstance(value, dict):
-        return {k: decode(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [decode(v) for v in value]
-    return value
-
-
 async def listConns(charon: Charon) -> dict[str, Any]:
     """
     @return: charon's C{list-conns}: connection name to its definition.
@@ -49,7 +39,7 @@ async def listConns(charon: Charon) -> dict[str, Any]:
     def go(session: Any) -> dict[str, Any]:
         conns: dict[str, Any] = {}
         for conn in session.list_conns():
-            conns.update(decode(conn))
+            conns.update(decoded(conn))
         return conns
 
     return await charon.call(go)
@@ -64,7 +54,7 @@ async def listTraps(charon: Charon) -> dict[str, Any]:
     def go(session: Any) -> dict[str, Any]:
         traps: dict[str, Any] = {}
         for policy in session.list_policies({"trap": "yes"}):
-            traps.update(decode(policy))
+            traps.update(decoded(policy))
         return traps
 
     return await charon.call(go)

@@ -22,6 +22,7 @@ from twisted.trial.unittest import TestCase
 from tests.ipsechelpers import (
     CALLMANAGER_ADDRESS,
     CALLMANAGER_INTERFACE,
+    GATEWAY,
     ROUTER_ADDRESS,
     capture,
     initiate,
@@ -159,15 +160,6 @@ class TunnelTests(TestCase):
         self.assertFalse(router.process.ended.called)
 
 
-GATEWAY = f"""
-voice-ports:
-  1/0/0: {{signal: fxs-loop-start}}
-dial-peers:
-  - {{tag: 81234, type: pots, destination-pattern: "81234", port: 1/0/0, application: mgcpapp}}
-mgcp:
-  bind: {{host: {ROUTER_ADDRESS}, port: 2427}}
-  call-agent: {{host: {CALLMANAGER_ADDRESS}, port: 2727}}
-"""
 
 
 class MgcpThroughTunnelTests(TestCase):

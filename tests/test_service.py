@@ -11,6 +11,7 @@ import os
 import re
 import socket
 import stat
+import typing
 import wave
 
 from cryptography import x509
@@ -1311,6 +1312,24 @@ class IpsecWiringTests(TestCase):
                 "crypto.isakmp.policies.1: group 2 is broken (1024-bit MODP): use group 14 (2048-bit MODP) or "
                 "group 19 (256-bit ECP); allowed by crypto.allow-legacy-crypto"])
 
+    def callAgent(self) -> tuple[Deferred[bytes], typing.Any]:
+        """
+        A UDP call agent on 127.0.0.1 (closed at clean-up).
+
+        @return: a L{Deferred} firing with the first datagram it receives
+            (the gateway's RSIP), and its port.
+        """
+        rsip: Deferred[bytes] = Deferred()
+
+        class CallAgent(DatagramProtocol):
+            def datagramReceived(self, data: bytes, address: object) -> None:
+                if not rsip.called:
+                    rsip.callback(data)
+
+        agent = reactor.listenUDP(0, CallAgent(), interface="127.0.0.1")
+        self.addCleanup(agent.stopListening)
+        return rsip, agent
+
     def mgcpRouter(self, callAgentPort: int, clock: Clock | None = None) -> tuple[RouterService, str]:
         """
         @return: a router (not started) with L{IPSEC_YAML}'s crypto section,
@@ -1342,15 +1361,7 @@ class IpsecWiringTests(TestCase):
         (logged) and the gateway then starts: the router is ready with the
         MGCP port bound and its RSIP reaches the call agent.
         """
-        rsip: Deferred[bytes] = Deferred()
-
-        class CallAgent(DatagramProtocol):
-            def datagramReceived(self, data: bytes, address: object) -> None:
-                if not rsip.called:
-                    rsip.callback(data)
-
-        agent = reactor.listenUDP(0, CallAgent(), interface="127.0.0.1")
-        self.addCleanup(agent.stopListening)
+        rsip, agent = self.callAgent()
         service, socketPath = self.mgcpRouter(agent.getHost().port)
         mgcpRunning: list[bool] = []
 
@@ -1398,15 +1409,7 @@ class IpsecWiringTests(TestCase):
         ends the attempt sooner, when its first request times out: the
         gateway then starts and its RSIP leaves.
         """
-        rsip: Deferred[bytes] = Deferred()
-
-        class CallAgent(DatagramProtocol):
-            def datagramReceived(self, data: bytes, address: object) -> None:
-                if not rsip.called:
-                    rsip.callback(data)
-
-        agent = reactor.listenUDP(0, CallAgent(), interface="127.0.0.1")
-        self.addCleanup(agent.stopListening)
+        rsip, agent = self.callAgent()
         clock = Clock()
         service, socketPath = self.mgcpRouter(agent.getHost().port, clock)
         accepted = self.silentCharon(socketPath)
